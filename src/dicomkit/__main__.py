@@ -1,0 +1,5 @@
+import sys
+
+from dicomkit.cli.main import main
+
+sys.exit(main())

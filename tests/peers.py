@@ -1,0 +1,103 @@
+"""Real peers for interop tests: DCMTK (by absolute path) and pynetdicom/pydicom.
+
+A missing peer skips the test on a developer machine and fails it when ``CI`` is set, so that
+CI can never go green without having run the interop tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+DCMTK_DIR = Path("/usr/bin")
+
+
+def missing(what: str) -> None:
+    """Skip (or, under CI, fail) because a peer is not installed."""
+    if IN_CI:
+        pytest.fail(f"peer missing under CI: {what}")
+    pytest.skip(f"peer missing: {what}")
+
+
+def dcmtk(tool: str) -> str:
+    """Absolute path of a DCMTK tool (pynetdicom's console scripts shadow them on PATH)."""
+    path = DCMTK_DIR / tool
+    if not path.exists():
+        missing(f"DCMTK {tool} (apt-get install dcmtk)")
+    return str(path)
+
+
+def dcmtk_env() -> dict[str, str]:
+    """Environment for DCMTK tools: TCP_NODELAY=1, or Debian's build leaves Nagle on."""
+    env = dict(os.environ)
+    env["TCP_NODELAY"] = "1"
+    return env
+
+
+def run_dcmtk(tool: str, *args: str, timeout: float = 60, check: bool = True,
+              **kw: object) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [dcmtk(tool), *args], capture_output=True, text=True, timeout=timeout, env=dcmtk_env(),
+        **kw,  # type: ignore[call-overload]
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{tool} {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def require_module(name: str):  # type: ignore[no-untyped-def]
+    """Import a test-only oracle (pydicom, pynetdicom) or skip/fail."""
+    try:
+        return __import__(name)
+    except ImportError:
+        missing(f"python package {name}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll until something listens on 127.0.0.1:port (bounded; no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"server exited early with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def dcmtk_server(tool: str, *args: str, port: int, cwd: str | Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a DCMTK server tool (storescp, dcmqrscp ...) and stop it afterwards."""
+    proc = subprocess.Popen([dcmtk(tool), *args], cwd=cwd, env=dcmtk_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc=proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def which_python_tool(name: str) -> str | None:
+    return shutil.which(name)
