@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""File reading/writing speed: dicomkit vs pydicom (and dicomsdl when installed). Issue #2.
+
+    python benchmarks/bench_files.py                  # full corpus, 3 repeats, all workloads
+    BENCH_SIZE=quick python benchmarks/bench_files.py --repeat 1
+    python benchmarks/bench_files.py --impl dicomkit --impl pydicom --only a --only e
+
+Workloads (each timed over a whole directory; median of --repeat runs, the implementations
+alternating within each round so load changes hit all alike):
+  a  open without pixel data (stop_before_pixels) and read 10 common attributes
+  b  full read (and touch the Pixel Data value)
+  c  walk: decode every value, recursing into every sequence item
+  d  read then write each CT file to a temp dir
+  e  header (stop_before_pixels) of the 100 MB and the 1 GiB multi-frame file, in a fresh
+     subprocess: time and peak RSS (should stay ~constant with file size); also the peak RSS
+     of a full read of the 1 GiB file
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+import corpus  # noqa: E402
+from common import Result  # noqa: E402
+
+ATTRS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality",
+         "StudyDate", "InstanceNumber", "Rows", "Columns", "ImagePositionPatient")
+BASELINE = "pydicom"
+
+
+# --- adapters: header(path), full(path), walk(path), rewrite(src, dst) --------------------
+class PydicomImpl:
+    name = "pydicom"
+
+    def __init__(self):
+        import pydicom
+        self.m = pydicom
+
+    def header(self, p):
+        ds = self.m.dcmread(p, stop_before_pixels=True)
+        return [ds.get(k) for k in ATTRS]
+
+    def full(self, p):
+        ds = self.m.dcmread(p)
+        v = ds.get("PixelData")
+        return len(v) if v is not None else 0
+
+    def walk(self, p, stop_before_pixels=False):
+        def rec(ds):
+            n = 0
+            for el in ds:
+                v = el.value
+                n += 1
+                if el.VR == "SQ":
+                    for item in v:
+                        n += rec(item)
+            return n
+        return rec(self.m.dcmread(p, stop_before_pixels=stop_before_pixels))
+
+    def rewrite(self, src, dst):
+        self.m.dcmread(src).save_as(dst)
+
+
+class DicomsdlImpl:
+    name = "dicomsdl"
+
+    def __init__(self):
+        import dicomsdl
+        self.m = dicomsdl
+        self.SQ = dicomsdl.VR.SQ
+
+    def header(self, p):
+        ds = self.m.open(p, 0x7FDFFFFF)  # load_until: stop before (7FE0,0010)
+        return [getattr(ds, k) for k in ATTRS]
+
+    def full(self, p):
+        ds = self.m.open(p)
+        v = ds.PixelData
+        return len(v) if v is not None else 0
+
+    def walk(self, p, stop_before_pixels=False):
+        SQ = self.SQ
+
+        def rec(ds):
+            n = 0
+            for el in ds:
+                n += 1
+                if el.vr() == SQ:
+                    for item in el.toSequence():
+                        n += rec(item)
+                else:
+                    el.value()
+            return n
+        return rec(self.m.open(p, 0x7FDFFFFF) if stop_before_pixels else self.m.open(p))
+
+    def rewrite(self, src, dst):
+        self.m.open(src).save(dst)
+
+
+class DicomkitImpl:
+    name = "dicomkit"
+
+    def __init__(self):
+        import dicomkit
+        if not hasattr(dicomkit, "read") or not hasattr(dicomkit, "write"):
+            raise ImportError("dicomkit.read/write not exported yet (src/dicomkit/__init__.py)")
+        self.m = dicomkit
+
+    def header(self, p):
+        ds = self.m.read(p, stop_before_pixels=True)
+        return [ds.get(k) for k in ATTRS]
+
+    def full(self, p):
+        ds = self.m.read(p)
+        v = ds.get("PixelData")
+        return len(v) if v is not None else 0
+
+    def walk(self, p, stop_before_pixels=False):
+        def rec(ds):
+            n = 0
+            for el in ds:
+                v = el.value
+                n += 1
+                if el.vr == "SQ" and v:
+                    for item in v:
+                        n += rec(item)
+            return n
+        return rec(self.m.read(p, stop_before_pixels=stop_before_pixels))
+
+    def rewrite(self, src, dst):
+        self.m.write(self.m.read(src), dst)
+
+
+IMPLS = {"dicomkit": DicomkitImpl, "pydicom": PydicomImpl, "dicomsdl": DicomsdlImpl}
+
+
+def load_impls(args) -> tuple[dict, list[str]]:
+    impls, missing = {}, []
+    for name, cls in IMPLS.items():
+        if not common.wanted(args, impl=name):
+            continue
+        try:
+            impls[name] = cls()
+        except Exception as e:  # noqa: BLE001 - report, keep benchmarking the others
+            missing.append(f"{name}: not available ({type(e).__name__}: {e})")
+    return impls, missing
+
+
+def dir_workload(label, impls, op, paths, repeat, nbytes, results):
+    """Time op over all paths for each impl; an impl that raises is reported, not timed."""
+    fns, notes = {}, {}
+    for name, impl in impls.items():
+        f = getattr(impl, op)
+        try:
+            f(paths[0])  # smoke test: one file
+        except Exception as e:  # noqa: BLE001
+            notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
+            continue
+        fns[name] = (lambda f=f: [f(p) for p in paths])
+    timed = common.interleaved(fns, repeat=repeat) if fns else {}
+    for name in impls:
+        if name in timed:
+            t, runs = timed[name]
+            results.append(Result("files", label, name, t, len(paths), nbytes, runs=runs))
+        else:
+            results.append(Result("files", label, name, None, note=notes[name]))
+    print(f"  done: {label}  [{common.load()}]", flush=True)
+
+
+def write_workload(label, impls, paths, repeat, nbytes, results):
+    tmp = Path(tempfile.mkdtemp(prefix="dicomkit-bench-"))
+    try:
+        fns, notes = {}, {}
+        for name, impl in impls.items():
+            out = tmp / name
+            out.mkdir()
+            try:
+                impl.rewrite(paths[0], str(out / "probe.dcm"))
+            except Exception as e:  # noqa: BLE001
+                notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
+                continue
+            dsts = [str(out / Path(p).name) for p in paths]
+            fns[name] = (lambda impl=impl, dsts=dsts: [impl.rewrite(s, d) for s, d in zip(paths, dsts)])
+        timed = common.interleaved(fns, repeat=repeat) if fns else {}
+        for name in impls:
+            if name in timed:
+                t, runs = timed[name]
+                results.append(Result("files", label, name, t, len(paths), nbytes * 2, runs=runs,
+                                      note="MB/s counts bytes read + written"))
+            else:
+                results.append(Result("files", label, name, None, note=notes[name]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"  done: {label}  [{common.load()}]", flush=True)
+
+
+# --- (e): one fresh interpreter per measurement ------------------------------------------
+SUB = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[4])
+from bench_files import IMPLS, ATTRS
+impl = IMPLS[sys.argv[1]]()
+def rss():
+    for l in open('/proc/self/status'):
+        if l.startswith('VmRSS:'): return int(l.split()[1]) / 1024
+base = rss()
+t = time.perf_counter()
+if sys.argv[3] == 'header':
+    impl.header(sys.argv[2])
+else:
+    impl.full(sys.argv[2])
+t = time.perf_counter() - t
+for l in open('/proc/self/status'):
+    if l.startswith('VmHWM:'): hwm = int(l.split()[1]) / 1024
+print(json.dumps({"t": t, "base": base, "hwm": hwm}))
+"""
+
+
+def sub_workload(label, impls, path, mode, repeat, results):
+    here = str(Path(__file__).resolve().parent)
+    for name in impls:
+        times, rss, base, note = [], [], 0.0, ""
+        try:
+            for _ in range(repeat):
+                _, _, out = common.py_measured(SUB, name, path, mode, here)
+                d = json.loads(out.strip().splitlines()[-1])
+                times.append(d["t"])
+                rss.append(d["hwm"])
+                base = d["base"]
+        except Exception as e:  # noqa: BLE001
+            results.append(Result("files", label, name, None,
+                                  note=f"error: {str(e).strip().splitlines()[-1][:70]}"))
+            continue
+        times.sort()
+        results.append(Result("files", label, name, times[len(times) // 2], 1,
+                              os.path.getsize(path) if mode == "full" else 0, rss_mb=max(rss),
+                              note=f"RSS after import {base:.0f} MB", runs=times))
+    print(f"  done: {label}  [{common.load()}]", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(ap)
+    ap.set_defaults(repeat=int(os.environ.get("BENCH_REPEAT", "3")))
+    args = ap.parse_args(argv)
+    impls, missing = load_impls(args)
+    for m in missing:
+        print("  " + m)
+    print(f"bench_files: {', '.join(impls)}; repeat={args.repeat}; {common.load()}")
+    print(corpus.summary() if all(corpus.is_built(n) for n in ("hdr", "ct", "big", "huge"))
+          else "building corpus ...")
+    results: list[Result] = []
+    hdr, ct = corpus.files("hdr"), corpus.files("ct")
+    hb, cb = common.dir_bytes(hdr), common.dir_bytes(ct)
+    R = args.repeat
+    for lab, op, paths, nb in (
+            (f"a: header+10 attrs, {len(hdr)} SR (hdr)", "header", hdr, 0),
+            (f"a: header+10 attrs, {len(ct)} CT (ct)", "header", ct, 0),
+            (f"b: full read, {len(hdr)} SR (hdr)", "full", hdr, hb),
+            (f"b: full read, {len(ct)} CT (ct)", "full", ct, cb),
+            (f"c: walk all values, {len(hdr)} SR (hdr)", "walk", hdr, hb),
+            (f"c: walk all values, {len(ct)} CT (ct)", "walk", ct, cb)):
+        if common.wanted(args, workload=lab):
+            dir_workload(lab, impls, op, paths, R, nb, results)
+    lab = f"d: read+write, {len(ct)} CT (ct)"
+    if common.wanted(args, workload=lab):
+        write_workload(lab, impls, ct, R, cb, results)
+    if common.wanted(args, workload="e"):
+        big, huge = corpus.files("big")[0], corpus.huge_path()
+        gb = os.path.getsize(huge) / 2**30
+        hl = f"{gb:.2f} GiB" if gb < 0.9 else "1 GiB"
+        sub_workload(f"e: header, {os.path.getsize(big) / 1e6:.0f} MB multi-frame",
+                     impls, big, "header", R, results)
+        sub_workload(f"e: header, {hl} multi-frame", impls, huge, "header", R, results)
+        sub_workload(f"e: full read, {hl} multi-frame", impls, huge, "full", 1, results)
+        lab = f"e: walk header, {hl} multi-frame"
+        if common.wanted(args, workload=lab):
+            dir_workload(lab, {n: _Bound(i) for n, i in impls.items()}, "walkhdr", [huge], R, 0, results)
+    for m in missing:
+        results.append(Result("files", "(implementation missing)", m.split(":")[0], None, note=m))
+    common.print_table(results, BASELINE, "bench_files: ratio = pydicom time / impl time (>1: faster than pydicom)")
+    common.save_json(results, args.json)
+    return 0
+
+
+class _Bound:
+    """Adapter exposing walk(stop_before_pixels=True) as a one-argument op."""
+    def __init__(self, impl):
+        self.impl = impl
+
+    def walkhdr(self, p):
+        return self.impl.walk(p, stop_before_pixels=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

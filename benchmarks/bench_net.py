@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Network speed on 127.0.0.1: DCMTK vs pynetdicom vs dicomkit, each talking to itself. Issue #4.
+
+    python benchmarks/bench_net.py                       # everything, full corpus
+    BENCH_SIZE=quick python benchmarks/bench_net.py --repeat 1
+    python benchmarks/bench_net.py --impl dicomkit --impl dcmtk --only echo --only store-ct
+
+Workloads (SCU -> SCP of the same implementation; median of --repeat runs):
+  echo         C-ECHO round trips/s on one association (--echo-n messages)
+  store-ct     C-STORE of the CT series (files/s, MB/s), one association
+  store-big    C-STORE of the 100 MB multi-frame files (big/), one association
+  store-1g     C-STORE of the 1 GiB instance: time and the receiving SCP's peak RSS (VmHWM)
+  conc50       50 associations storing at once (the CT series split between them)
+
+DCMTK runs as /usr/bin/storescp, /usr/bin/storescu, /usr/bin/echoscu with TCP_NODELAY=1 (the
+absolute paths matter: pynetdicom installs console scripts with the same names). DCMTK's
+time is the wall time of the SCU process (echo: (t(N) - t(1)) / (N - 1), so process start and
+association set-up cancel); the Python SCUs run in a subprocess and time themselves after
+import, from association request to release. Every implementation uses its default PDU size.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import common  # noqa: E402
+import corpus  # noqa: E402
+from common import Result  # noqa: E402
+
+BASELINE = "dcmtk"
+DCMTK_ENV = dict(os.environ, TCP_NODELAY="1")
+CT, ECT, VERIF = "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.1.1"
+
+
+def dcmtk(tool: str) -> str:
+    return f"/usr/bin/{tool}"
+
+
+# --- pynetdicom peer, run as `bench_net.py _pynd ...` in its own process ---------------------
+def pynd_main(argv: list[str]) -> int:
+    from pynetdicom import AE, _config, evt
+
+    role, port = argv[0], int(argv[1])
+    ae = AE(ae_title="BENCH")
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 900
+    if role == "scp":
+        out, chunked = Path(argv[2]), argv[3] == "chunked"
+        _config.STORE_RECV_CHUNKED_DATASET = chunked
+        ae.maximum_associations = 64
+        for uid in (CT, ECT, VERIF):
+            ae.add_supported_context(uid)
+
+        def on_store(event):
+            dst = out / (event.request.AffectedSOPInstanceUID + ".dcm")
+            if chunked:
+                shutil.move(event.dataset_path, dst)
+            else:
+                with open(dst, "wb") as f:
+                    f.write(event.encoded_dataset())
+            return 0x0000
+
+        ae.start_server(("127.0.0.1", port), block=True, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        return 0
+    _config.STORE_SEND_CHUNKED_DATASET = "chunked" in argv[2:3]
+    for uid in (VERIF, CT, ECT):
+        ae.add_requested_context(uid)
+    if role == "echo":
+        n = int(argv[2])
+        t = time.perf_counter()
+        assoc = ae.associate("127.0.0.1", port)
+        assert assoc.is_established, "association rejected"
+        for _ in range(n):
+            assert assoc.send_c_echo().Status == 0
+        assoc.release()
+    elif role == "store":
+        t = time.perf_counter()
+        store_files(ae, port, argv[3:])
+    elif role == "conc":
+        import threading
+        k, files = int(argv[3]), argv[4:]
+        threads = [threading.Thread(target=store_files, args=(ae, port, files[i::k])) for i in range(k)]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    print(json.dumps({"t": time.perf_counter() - t, "hwm": common.hwm_self()}))
+    return 0
+
+
+def store_files(ae, port, files):
+    assoc = ae.associate("127.0.0.1", port)
+    assert assoc.is_established, "association rejected"
+    for f in files:
+        st = assoc.send_c_store(f)
+        assert st and st.Status == 0, f"C-STORE failed for {f}: {st}"
+    assoc.release()
+
+
+def py_scu(*args: str) -> tuple[float, float]:
+    _, _, out = common.run_measured([sys.executable, str(HERE / "bench_net.py"), *args], timeout=1800)
+    d = json.loads(out.strip().splitlines()[-1])
+    return d["t"], d["hwm"]
+
+
+# --- the three implementations -------------------------------------------------------------
+class Dcmtk:
+    name = "dcmtk"
+
+    def available(self):
+        for t in ("storescp", "storescu", "echoscu"):
+            if not os.access(dcmtk(t), os.X_OK):
+                return f"{dcmtk(t)} missing (apt-get install dcmtk)"
+        return None
+
+    def scp(self, port, out, variant=""):
+        cmd = [dcmtk("storescp"), "-aet", "BENCHSCP", "-od", str(out)]
+        if variant == "fork":
+            cmd.append("--fork")
+        if variant == "bitpreserving":
+            cmd.append("--bit-preserving")
+        return subprocess.Popen(cmd + [str(port)], env=DCMTK_ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def echo(self, port, n):
+        cmd = [dcmtk("echoscu"), "-aec", "BENCHSCP", "127.0.0.1", str(port)]
+        t1 = common.run_measured(cmd[:1] + ["--repeat", "1"] + cmd[1:], env=DCMTK_ENV)[0]
+        tn = common.run_measured(cmd[:1] + ["--repeat", str(n)] + cmd[1:], env=DCMTK_ENV)[0]
+        return (tn - t1) * n / (n - 1)
+
+    def store(self, port, files, variant=""):
+        cmd = [dcmtk("storescu"), "-aec", "BENCHSCP", "127.0.0.1", str(port), *files]
+        return common.run_measured(cmd, env=DCMTK_ENV, timeout=1800)[0]
+
+    def concurrent(self, port, files, k):
+        t = time.perf_counter()
+        procs = [subprocess.Popen([dcmtk("storescu"), "-aec", "BENCHSCP", "127.0.0.1", str(port),
+                                   *files[i::k]], env=DCMTK_ENV, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for i in range(k)]
+        bad = [p.wait() for p in procs]
+        if any(bad):
+            raise RuntimeError(f"{sum(1 for b in bad if b)} storescu processes failed")
+        return time.perf_counter() - t
+
+
+class Pynetdicom:
+    name = "pynetdicom"
+
+    def available(self):
+        try:
+            import pynetdicom  # noqa: F401
+        except ImportError as e:
+            return str(e)
+        return None
+
+    def scp(self, port, out, variant=""):
+        return subprocess.Popen([sys.executable, str(HERE / "bench_net.py"), "_pynd", "scp", str(port),
+                                 str(out), variant or "memory"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def echo(self, port, n):
+        return py_scu("_pynd", "echo", str(port), str(n))[0]
+
+    def store(self, port, files, variant=""):
+        return py_scu("_pynd", "store", str(port), variant or "memory", *files)[0]
+
+    def concurrent(self, port, files, k):
+        return py_scu("_pynd", "conc", str(port), "memory", str(k), *files)[0]
+
+
+class Dicomkit:
+    name = "dicomkit"
+
+    def available(self):
+        src = common.REPO / "src" / "dicomkit"
+        for f in ("cli/store.py", "cli/receive.py", "net/association.py"):
+            if not (src / f).exists():
+                return f"src/dicomkit/{f} not written yet"
+        return "dicomkit side of bench_net not wired yet"
+
+
+IMPLS = [Dcmtk, Pynetdicom, Dicomkit]
+
+
+# --- running ---------------------------------------------------------------------------------
+class Server:
+    """One SCP process of ours, on a fresh port, receiving into its own temp dir."""
+
+    def __init__(self, impl, variant=""):
+        self.out = Path(tempfile.mkdtemp(prefix=f"bench-net-{impl.name}-"))
+        self.port = common.free_port()
+        self.proc = impl.scp(self.port, self.out, variant)
+        common.wait_port(self.port, proc=self.proc)
+
+    def received(self) -> int:
+        return sum(1 for p in self.out.rglob("*") if p.is_file())
+
+    def clear(self):
+        for p in self.out.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+    def hwm(self):
+        return common.tree_hwm_mb(self.proc.pid)
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.out, ignore_errors=True)
+
+
+def timed_runs(srv, fn, expect, repeat, warmup=1):
+    runs = []
+    for i in range(warmup + repeat):
+        srv.clear()
+        t = fn()
+        got = srv.received()
+        if expect is not None and got < expect:
+            raise RuntimeError(f"SCP stored {got} of {expect} files")
+        if i >= warmup:
+            runs.append(t)
+    srv.clear()
+    return sorted(runs)[len(runs) // 2], runs
+
+
+def bench_impl(impl, args, results):
+    def rec(label, fn, note=""):
+        if not common.wanted(args, workload=label.split(":")[0]):
+            return
+        try:
+            r = fn()
+            r.note = (r.note + " " + note).strip()
+        except Exception as e:  # noqa: BLE001 - report, go on with the next workload
+            msg = str(e).strip().splitlines()
+            r = Result("net", label, impl.name, None, note=f"error: {(msg[-1] if msg else type(e).__name__)[:80]}")
+        r.workload = label
+        results.append(r)
+        print(f"  {impl.name:10s} {label}: {common.fmt(r.seconds, '.3f')} s {r.note}  [{common.load()}]",
+              flush=True)
+
+    def with_server(fn, variant=""):
+        srv = Server(impl, variant)
+        try:
+            return fn(srv)
+        finally:
+            srv.close()
+
+    n = args.echo_n
+    rec(f"echo: {n} C-ECHO, one association", lambda: with_server(lambda s: Result(
+        "net", "", impl.name, *timed_runs(s, lambda: impl.echo(s.port, n), None, args.repeat)[:1],
+        items=n)))
+    ct, big, huge = corpus.files("ct"), corpus.files("big"), corpus.huge_path()
+    for key, files in (("store-ct", ct), ("store-big", big)):
+        nb = common.dir_bytes(files)
+
+        def one(s, files=files, nb=nb):
+            t, runs = timed_runs(s, lambda: impl.store(s.port, files), len(files), args.repeat)
+            return Result("net", "", impl.name, t, len(files), nb, rss_mb=s.hwm(), runs=runs,
+                          note="RSS: SCP")
+        rec(f"{key}: {len(files)} files, {nb / 1e6:.0f} MB", lambda one=one: with_server(one))
+    for variant in getattr(impl, "variants_1g", [""]):
+        def one_1g(s, variant=variant):
+            t, runs = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0)
+            return Result("net", "", impl.name + (f" ({variant})" if variant else ""), t, 1,
+                          os.path.getsize(huge), rss_mb=s.hwm(), note="RSS: SCP")
+        rec("store-1g: 1 GiB instance, SCP peak RSS",
+            lambda one_1g=one_1g, variant=variant: with_server(one_1g, variant))
+    k = args.conc
+    rec(f"conc50: {k} assocs at once, {len(ct)} CT", lambda: with_server(lambda s: Result(
+        "net", "", impl.name, *timed_runs(s, lambda: impl.concurrent(s.port, ct, k), len(ct),
+                                          args.repeat), len(ct), common.dir_bytes(ct),
+        rss_mb=s.hwm(), note="RSS: SCP"), "fork" if impl.name == "dcmtk" else ""))
+
+
+Dcmtk.variants_1g = ["", "bitpreserving"]
+Pynetdicom.variants_1g = ["", "chunked"]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_pynd":
+        return pynd_main(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(ap)
+    ap.set_defaults(repeat=int(os.environ.get("BENCH_REPEAT", "3")))
+    ap.add_argument("--echo-n", type=int, default=200 if corpus.quick() else 1000)
+    ap.add_argument("--conc", type=int, default=50)
+    args = ap.parse_args(argv)
+    print(f"bench_net: repeat={args.repeat}; {common.load()}")
+    corpus.ensure()
+    results: list[Result] = []
+    for cls in IMPLS:
+        impl = cls()
+        if not common.wanted(args, impl=impl.name):
+            continue
+        why = impl.available()
+        if why:
+            print(f"  {impl.name}: not available yet: {why}")
+            results.append(Result("net", "(implementation missing)", impl.name, None,
+                                  note=f"not available yet: {why}"))
+            continue
+        bench_impl(impl, args, results)
+    order = list(dict.fromkeys(r.workload for r in results))
+    results.sort(key=lambda r: order.index(r.workload))
+    common.print_table(results, BASELINE, "bench_net: ratio = DCMTK time / impl time (>1: faster than DCMTK)")
+    common.save_json(results, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

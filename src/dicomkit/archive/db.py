@@ -1,0 +1,155 @@
+"""A small DB-API 2.0 adapter: one schema and one set of queries on SQLite or PostgreSQL.
+
+The index writes every statement once with ``?`` placeholders (qmark). This adapter rewrites
+them for drivers with another paramstyle (psycopg: ``%s``) and provides the few constructs that
+differ between dialects (case-sensitive wildcard matching). User values always travel as
+parameters; nothing here formats a value into SQL text.
+
+Durability: SQLite runs in WAL mode with ``synchronous=FULL``, so a committed transaction is on
+disk when ``commit()`` returns -- the archive acknowledges an instance only after that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from dicomkit.errors import ArchiveError
+
+_QMARK = re.compile(r"\?")
+
+
+class Database:
+    """A connection plus the dialect's quirks. Thread-safe through one re-entrant lock."""
+
+    def __init__(self, conn: Any, dialect: str, paramstyle: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.paramstyle = paramstyle
+        self.lock = threading.RLock()
+        self._depth = 0
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        """Open ``sqlite:///path``, a bare file path, ``sqlite://:memory:`` or
+        ``postgresql://user:pw@host/db`` (needs ``psycopg``)."""
+        if url.startswith(("postgresql://", "postgres://")):
+            try:
+                import psycopg  # type: ignore[import-not-found]
+            except ImportError as exc:
+                raise ArchiveError(
+                    "a PostgreSQL index needs psycopg: pip install 'psycopg[binary]'") from exc
+            conn = psycopg.connect(url, autocommit=False)
+            return cls(conn, "postgresql", "format")
+        # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), a bare path
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+        if path in ("", ":memory:"):
+            path = ":memory:"
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                   timeout=30.0)
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"cannot open index {path}: {exc}") from exc
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return cls(conn, "sqlite", "qmark")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- statements -----------------------------------------------------------------------
+
+    def sql(self, text: str) -> str:
+        """Rewrite a qmark statement for this driver's paramstyle."""
+        if self.paramstyle == "qmark":
+            return text
+        return _QMARK.sub("%s", text.replace("%", "%%"))
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
+        with self.lock:
+            try:
+                cur = self.conn.cursor()
+                cur.execute(self.sql(text), tuple(params))
+                return cur
+            except Exception as exc:
+                if _is_db_error(exc):
+                    raise ArchiveError(f"index error: {exc}") from exc
+                raise
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return list(self.execute(text, params).fetchall())
+
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.query(text, params)
+        return rows[0][0] if rows else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; nested uses join the outer one. Commits durably on exit."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            if self.dialect == "sqlite":
+                self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self.conn.rollback()
+                raise
+            self._depth = 0
+            try:
+                self.conn.commit()
+            except Exception as exc:
+                self.conn.rollback()
+                raise ArchiveError(f"index commit failed: {exc}") from exc
+
+    # -- dialect constructs ---------------------------------------------------------------
+
+    def wildcard(self, column: str, pattern: str) -> tuple[str, str]:
+        """SQL and parameter for DICOM wildcard matching (PS3.4 C.2.2.2.4), case-sensitive.
+
+        ``*`` matches any run of characters and ``?`` one character; every other character is
+        literal. SQLite's LIKE ignores ASCII case, so SQLite uses GLOB (where ``[`` must be
+        escaped as ``[[]``); PostgreSQL uses LIKE with ``\\`` as the escape character.
+        """
+        if self.dialect == "sqlite":
+            out = []
+            for ch in pattern:
+                out.append("[[]" if ch == "[" else ch)
+            return f"{column} GLOB ?", "".join(out)
+        out = []
+        for ch in pattern:
+            if ch == "*":
+                out.append("%")
+            elif ch == "?":
+                out.append("_")
+            elif ch in "%_\\":
+                out.append("\\" + ch)
+            else:
+                out.append(ch)
+        return f"{column} LIKE ? ESCAPE '\\'", "".join(out)
+
+
+def _is_db_error(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return True
+    return type(exc).__module__.startswith("psycopg")

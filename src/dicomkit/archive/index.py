@@ -1,0 +1,311 @@
+"""The archive's SQL index: Patient / Study / Series / Instance rows (PS3.4 C.6).
+
+:class:`Index` adds and removes instances and answers queries compiled by
+:mod:`dicomkit.archive.matching`. Level rows are created by the first instance that names them
+(first wins: later instances of the same study do not rewrite its attributes), and the counts
+and lists the standard asks the SCP to compute are maintained incrementally on every change.
+
+Every write runs inside :meth:`Database.transaction`; the caller (``Archive.ingest``) puts the
+file in place inside the same transaction, so an instance becomes visible to queries only when
+both its file and its rows are durable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dicomkit.archive import normalize as nz
+from dicomkit.archive.db import Database
+from dicomkit.archive.matching import ALIAS, Query, build_sql
+from dicomkit.archive.schema import (
+    LEVELS, PARENT_FK, SCHEMA_VERSION, SEQUENCES, TABLES, Level, attrs_at, ddl,
+)
+from dicomkit.errors import ArchiveError
+
+STUDY, SERIES, IMAGE, PATIENT = Level.STUDY, Level.SERIES, Level.IMAGE, Level.PATIENT
+
+
+@dataclass(slots=True)
+class InstanceRecord:
+    """What the index keeps of one instance: column texts per level, and sequence items."""
+
+    columns: dict[Level, dict[str, str]] = field(default_factory=dict)
+    extra: dict[Level, dict[str, list[dict[str, str]]]] = field(default_factory=dict)
+
+    @property
+    def study_uid(self) -> str:
+        return self.columns[STUDY]["study_instance_uid"]
+
+    @property
+    def series_uid(self) -> str:
+        return self.columns[SERIES]["series_instance_uid"]
+
+    @property
+    def sop_uid(self) -> str:
+        return self.columns[IMAGE]["sop_instance_uid"]
+
+    @property
+    def sop_class(self) -> str:
+        return self.columns[IMAGE]["sop_class_uid"]
+
+
+def _items(value: Any) -> list[dict[str, str]]:
+    """Sequence items as ``{keyword: text}`` (nested sequences and binary values dropped)."""
+    out = []
+    for item in value or []:
+        entry: dict[str, str] = {}
+        if isinstance(item, dict):
+            pairs = [(k, v, "") for k, v in item.items()]
+        else:
+            pairs = []
+            for tag in item:
+                el = item[tag]
+                pairs.append((str(el.keyword), el.value, str(el.vr)))
+        for kw, v, vr in pairs:
+            if not kw or vr == "SQ" or isinstance(v, list) and v and not isinstance(v[0], str):
+                continue
+            entry[kw] = nz.norm_text(vr, v)
+        out.append(entry)
+    return out
+
+
+def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> InstanceRecord:
+    """Extract an :class:`InstanceRecord` from a Dataset (or any ``.get(keyword)`` mapping)."""
+    rec = InstanceRecord()
+    for level in LEVELS:
+        cols: dict[str, str] = {}
+        for a in attrs_at(level):
+            if a.computed:
+                continue
+            value = ds.get(a.keyword, None)
+            s = nz.norm_text(a.vr, value)
+            cols[a.col] = s
+            if a.has_ci:
+                cols[f"{a.col}_ci"] = s.upper()
+            if a.has_norm:
+                cols[f"{a.col}_n"] = nz.shadow(a.vr, s)
+        rec.columns[level] = cols
+        rec.extra[level] = {}
+    for kw, (_tag, level) in SEQUENCES.items():
+        value = ds.get(kw, None)
+        if value:
+            rec.extra[level][kw] = _items(value)
+    ts = transfer_syntax
+    if ts is None:
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            ts = meta.get("TransferSyntaxUID", None)
+        ts = ts or getattr(ds, "transfer_syntax", None)
+    rec.columns[IMAGE]["transfer_syntax"] = nz.text(ts)
+    for kw, level in (("StudyInstanceUID", STUDY), ("SeriesInstanceUID", SERIES),
+                      ("SOPInstanceUID", IMAGE)):
+        col = {"StudyInstanceUID": "study_instance_uid", "SeriesInstanceUID":
+               "series_instance_uid", "SOPInstanceUID": "sop_instance_uid"}[kw]
+        if not rec.columns[level][col]:
+            raise ArchiveError(f"the instance has no {kw}")
+    if not rec.columns[IMAGE]["sop_class_uid"]:
+        meta = getattr(ds, "file_meta", None)
+        sop_class = meta.get("MediaStorageSOPClassUID", None) if meta is not None else None
+        rec.columns[IMAGE]["sop_class_uid"] = nz.text(sop_class)
+    return rec
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstance:
+    """An instance row as retrieval needs it."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax: str
+    path: str
+    study_instance_uid: str = ""
+    series_instance_uid: str = ""
+
+
+class Index:
+    """The SQL index over one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with db.transaction():
+            for stmt in ddl(db.dialect):
+                db.execute(stmt)
+            if db.scalar("SELECT value FROM meta WHERE name = ?", ("schema",)) is None:
+                db.execute("INSERT INTO meta (name, value) VALUES (?, ?)",
+                           ("schema", str(SCHEMA_VERSION)))
+
+    @classmethod
+    def open(cls, url: str) -> Index:
+        return cls(Database.connect(url))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _get_or_insert(self, level: Level, cols: dict[str, str], extra: dict[str, Any],
+                       parent_id: int | None) -> tuple[int, bool]:
+        table = TABLES[level]
+        if level is PATIENT:
+            where, key = "patient_id = ? AND issuer_of_patient_id = ?", (
+                cols["patient_id"], cols["issuer_of_patient_id"])
+        else:
+            ucol = {STUDY: "study_instance_uid", SERIES: "series_instance_uid",
+                    IMAGE: "sop_instance_uid"}[level]
+            where, key = f"{ucol} = ?", (cols[ucol],)
+        row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key)
+        if row:
+            return int(row[0][0]), False
+        names = list(cols)
+        values: list[Any] = [cols[n] for n in names]
+        names.append("extra")
+        values.append(json.dumps(extra) if extra else "")
+        if parent_id is not None:
+            names.append(PARENT_FK[level])
+            values.append(parent_id)
+        marks = ", ".join("?" for _ in names)
+        cur = self.db.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) RETURNING id", values)
+        return int(cur.fetchone()[0]), True
+
+    def add(self, rec: InstanceRecord, path: str, size: int = 0) -> bool:
+        """Index one instance stored at ``path`` (relative to the store root). Returns False when
+        the SOP Instance UID was already indexed (its row is then updated in place)."""
+        with self.db.transaction():
+            pid, new_p = self._get_or_insert(PATIENT, rec.columns[PATIENT], rec.extra[PATIENT],
+                                             None)
+            st, new_st = self._get_or_insert(STUDY, rec.columns[STUDY], rec.extra[STUDY], pid)
+            if not new_st:  # the study may belong to a patient row made by an earlier instance
+                pid = int(self.db.scalar("SELECT patient_fk FROM studies WHERE id = ?", (st,)))
+            se, new_se = self._get_or_insert(SERIES, rec.columns[SERIES], rec.extra[SERIES], st)
+            if not new_se:
+                st_owner = int(self.db.scalar("SELECT study_fk FROM series WHERE id = ?", (se,)))
+                if st_owner != st:
+                    raise ArchiveError(f"series {rec.series_uid} belongs to another study")
+            cols = dict(rec.columns[IMAGE])
+            existing = self.db.query("SELECT id FROM instances WHERE sop_instance_uid = ?",
+                                     (rec.sop_uid,))
+            if existing:
+                sets = ", ".join(f"{c} = ?" for c in cols)
+                self.db.execute(f"UPDATE instances SET {sets}, path = ?, size = ?, extra = ? "
+                                f"WHERE id = ?", [*cols.values(), path, size,
+                                                  json.dumps(rec.extra[IMAGE]) if
+                                                  rec.extra[IMAGE] else "", existing[0][0]])
+                return False
+            cols.update(path=path, size=str(size),
+                        received=time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+            self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se)
+            self._bump(pid, st, se, new_st, new_se, rec)
+            return True
+
+    def _bump(self, pid: int, st: int, se: int, new_st: bool, new_se: bool,
+              rec: InstanceRecord) -> None:
+        ex = self.db.execute
+        ex("UPDATE series SET n_instances = n_instances + 1 WHERE id = ?", (se,))
+        ex("UPDATE studies SET n_instances = n_instances + 1, n_series = n_series + ? "
+           "WHERE id = ?", (int(new_se), st))
+        ex("UPDATE patients SET n_instances = n_instances + 1, n_series = n_series + ?, "
+           "n_studies = n_studies + ? WHERE id = ?", (int(new_se), int(new_st), pid))
+        row = self.db.query("SELECT modalities_in_study, sop_classes_in_study FROM studies "
+                            "WHERE id = ?", (st,))[0]
+        mods = _add_value(row[0], rec.columns[SERIES]["modality"])
+        classes = _add_value(row[1], rec.sop_class)
+        if (mods, classes) != (row[0], row[1]):
+            ex("UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? "
+               "WHERE id = ?", (mods, classes, st))
+
+    def remove(self, sop_uid: str) -> bool:
+        """Remove an instance row (and level rows left empty); counts are recomputed."""
+        with self.db.transaction():
+            row = self.db.query(
+                "SELECT i.id, se.id, st.id, st.patient_fk FROM instances i JOIN series se ON "
+                "i.series_fk = se.id JOIN studies st ON se.study_fk = st.id "
+                "WHERE i.sop_instance_uid = ?", (sop_uid,))
+            if not row:
+                return False
+            iid, se, st, pid = row[0]
+            self.db.execute("DELETE FROM instances WHERE id = ?", (iid,))
+            for table, fk, ident in (("series", "series_fk", se), ("studies", "study_fk", st),
+                                     ("patients", "patient_fk", pid)):
+                child = {"series": "instances", "studies": "series", "patients": "studies"}[table]
+                if not self.db.scalar(f"SELECT COUNT(*) FROM {child} WHERE {fk} = ?", (ident,)):
+                    self.db.execute(f"DELETE FROM {table} WHERE id = ?", (ident,))
+            self.recount(pid, st, se)
+            return True
+
+    def recount(self, pid: int | None = None, st: int | None = None,
+                se: int | None = None) -> None:
+        """Recompute the derived counts and lists (all rows when no ids are given)."""
+        ex = self.db.execute
+        one = " WHERE id = ?"
+        ex("UPDATE series SET n_instances = (SELECT COUNT(*) FROM instances i WHERE "
+           "i.series_fk = series.id)" + (one if se else ""), (se,) if se else ())
+        ex("UPDATE studies SET n_series = (SELECT COUNT(*) FROM series se WHERE se.study_fk = "
+           "studies.id), n_instances = (SELECT COUNT(*) FROM instances i JOIN series se ON "
+           "i.series_fk = se.id WHERE se.study_fk = studies.id)" + (one if st else ""),
+           (st,) if st else ())
+        ex("UPDATE patients SET n_studies = (SELECT COUNT(*) FROM studies st WHERE "
+           "st.patient_fk = patients.id), n_series = (SELECT COUNT(*) FROM series se JOIN "
+           "studies st ON se.study_fk = st.id WHERE st.patient_fk = patients.id), n_instances = "
+           "(SELECT COUNT(*) FROM instances i JOIN series se ON i.series_fk = se.id JOIN studies "
+           "st ON se.study_fk = st.id WHERE st.patient_fk = patients.id)" + (one if pid else ""),
+           (pid,) if pid else ())
+        studies = [(st,)] if st else self.db.query("SELECT id FROM studies")
+        for (sid,) in studies:
+            mods = self.db.query("SELECT DISTINCT modality FROM series WHERE study_fk = ? "
+                                 "ORDER BY modality", (sid,))
+            classes = self.db.query(
+                "SELECT DISTINCT i.sop_class_uid FROM instances i JOIN series se ON "
+                "i.series_fk = se.id WHERE se.study_fk = ? ORDER BY i.sop_class_uid", (sid,))
+            ex("UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? WHERE "
+               "id = ?", ("\\".join(m for (m,) in mods if m),
+                          "\\".join(c for (c,) in classes if c), sid))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def lookup(self, sop_uid: str) -> StoredInstance | None:
+        rows = self.db.query(
+            "SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
+            "st.study_instance_uid, se.series_instance_uid FROM instances i JOIN series se ON "
+            "i.series_fk = se.id JOIN studies st ON se.study_fk = st.id "
+            "WHERE i.sop_instance_uid = ?", (sop_uid,))
+        return StoredInstance(*rows[0]) if rows else None
+
+    def paths(self) -> dict[str, str]:
+        """``{relative path: SOP Instance UID}`` of every indexed instance."""
+        return {p: u for p, u in self.db.query("SELECT path, sop_instance_uid FROM instances")}
+
+    def count(self, level: Level = IMAGE) -> int:
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM {TABLES[level]}"))
+
+    def select(self, query: Query) -> tuple[list[str], Iterator[tuple[Any, ...]], list[Any]]:
+        """Run the query's SQL: the column names, the rows, and Python-side conditions."""
+        from dicomkit.archive.results import select_columns
+
+        columns = select_columns(query)
+        sql, params, post = build_sql(query, self.db, columns)
+        rows = self.db.query(sql, params)
+        return columns, iter(rows), post
+
+    def instances(self, query: Query) -> list[StoredInstance]:
+        """Every instance under the entities matched by a retrieve query (C-MOVE / C-GET)."""
+        from dicomkit.archive.matching import build_where, from_clause
+
+        where, params, _post = build_where(query, self.db)
+        sql = (f"SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
+               f"st.study_instance_uid, se.series_instance_uid FROM {from_clause(IMAGE)} "
+               f"WHERE {where} ORDER BY {ALIAS[STUDY]}.id, {ALIAS[SERIES]}.id, i.id")
+        return [StoredInstance(*row) for row in self.db.query(sql, params)]
+
+
+def _add_value(joined: str, value: str) -> str:
+    if not value:
+        return joined
+    vals = joined.split("\\") if joined else []
+    if value in vals:
+        return joined
+    return "\\".join(sorted([*vals, value]))

@@ -1,0 +1,276 @@
+"""The archive's file store: one Part 10 file per instance, placed atomically.
+
+Layout: ``ROOT/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``. Every UID is
+checked with :func:`dicomkit.core.uid.is_valid_uid` (PS3.5 9.1: digits and dots only) before it
+becomes part of a path, so a hostile UID such as ``../../etc`` can never escape the root.
+
+A file is put in place by the classic sequence: write (or receive) it as a temporary file in
+the destination directory, ``fsync`` the file, ``rename`` it over the final name, ``fsync`` the
+directory. A reader therefore sees either no file or the complete file, and after a crash the
+file is either absent or whole. Temporary files are named ``.tmp-*`` and swept by
+:meth:`FileStore.sweep_temporaries`.
+
+Duplicate SOP Instance UIDs (:class:`DuplicatePolicy`): ``keep`` leaves the stored file and
+reports success (a re-send is common and harmless), ``replace`` overwrites it atomically with
+the new one, ``reject`` refuses it (the Storage SCP answers with a failure status).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dicomkit.errors import ArchiveError
+
+
+class DuplicatePolicy(StrEnum):
+    """What to do when an instance with a stored SOP Instance UID arrives again."""
+
+    KEEP = "keep"
+    REPLACE = "replace"
+    REJECT = "reject"
+
+
+class DuplicateInstanceError(ArchiveError):
+    """An instance that is already stored arrived under the ``reject`` policy."""
+
+
+class InvalidUIDError(ArchiveError):
+    """A UID that is not a valid PS3.5 9.1 UID and so cannot name a file."""
+
+
+def _is_valid_uid(uid: str) -> bool:
+    try:
+        from dicomkit.core.uid import is_valid_uid
+    except ImportError:  # pragma: no cover - the uid module is written concurrently
+        return _fallback_is_valid_uid(uid)
+    return bool(is_valid_uid(uid))
+
+
+def _fallback_is_valid_uid(uid: str) -> bool:
+    if not uid or len(uid) > 64:
+        return False
+    for comp in uid.split("."):
+        if not comp or not comp.isdigit() or not comp.isascii():
+            return False
+        if len(comp) > 1 and comp[0] == "0":
+            return False
+    return True
+
+
+def check_uid(uid: str, what: str) -> str:
+    uid = str(uid).strip().rstrip("\0")
+    if not _is_valid_uid(uid):
+        raise InvalidUIDError(f"invalid {what} {uid!r}: a UID is digits and dots (PS3.5 9.1)")
+    return uid
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory entry change (create, rename, unlink) durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileStore:
+    """Files under ``root`` laid out by Study / Series / SOP Instance UID."""
+
+    TEMP_PREFIX = ".tmp-"
+    INCOMING = ".incoming"
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / self.INCOMING).mkdir(exist_ok=True)
+
+    # -- naming ---------------------------------------------------------------------------
+
+    def relpath(self, study: str, series: str, sop: str) -> str:
+        """The path of an instance relative to the root (what the index stores)."""
+        study = check_uid(study, "Study Instance UID")
+        series = check_uid(series, "Series Instance UID")
+        sop = check_uid(sop, "SOP Instance UID")
+        return f"{study}/{series}/{sop}.dcm"
+
+    def path_for(self, study: str, series: str, sop: str) -> Path:
+        return self.root / self.relpath(study, series, sop)
+
+    def resolve(self, relpath: str) -> Path:
+        path = (self.root / relpath).resolve()
+        if self.root not in path.parents:
+            raise ArchiveError(f"path {relpath!r} escapes the archive root")
+        return path
+
+    def incoming_path(self) -> Path:
+        """A fresh temporary file name on the archive's file system for an SCP to stream an
+        incoming instance into (rename into place is then atomic and copy-free)."""
+        fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, suffix=".dcm",
+                                    dir=self.root / self.INCOMING)
+        os.close(fd)
+        return Path(name)
+
+    # -- placing files --------------------------------------------------------------------
+
+    def _ensure_dirs(self, final: Path) -> None:
+        created: list[Path] = []
+        for d in (final.parent.parent, final.parent):
+            if not d.exists():
+                try:
+                    d.mkdir()
+                    created.append(d)
+                except FileExistsError:
+                    pass
+        for d in created:  # make the new entries durable in their parents
+            fsync_dir(d.parent)
+
+    def place(self, temp: str | os.PathLike[str], relpath: str, *,
+              policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+        """Move a complete temporary Part 10 file into place at ``relpath``.
+
+        Returns ``(final_path, written)``: ``written`` is False when the policy was ``keep`` and
+        the file already existed (the temporary file is then removed). Raises
+        :class:`DuplicateInstanceError` under ``reject``. The temporary file may live on another
+        file system; it is then copied to a temporary file beside the destination first.
+        """
+        final = self.resolve(relpath)
+        self._ensure_dirs(final)
+        src = Path(temp)
+        if src.parent != final.parent:
+            staged = self._stage_beside(src, final)
+        else:
+            staged = src
+            fsync_file(staged)
+        try:
+            if policy is DuplicatePolicy.REPLACE:
+                os.replace(staged, final)
+                written = True
+            else:
+                written = self._link_no_clobber(staged, final)
+                if not written and policy is DuplicatePolicy.REJECT:
+                    raise DuplicateInstanceError(f"instance already stored: {relpath}")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                if staged.exists() and staged != final:
+                    staged.unlink()
+            if staged != src:
+                with contextlib.suppress(FileNotFoundError):
+                    src.unlink()
+        fsync_dir(final.parent)
+        return final, written
+
+    def _stage_beside(self, src: Path, final: Path) -> Path:
+        try:
+            fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
+            os.close(fd)
+            staged = Path(name)
+            try:
+                os.replace(src, staged)  # same file system: a rename, no copy
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                with open(src, "rb") as fin, open(staged, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+            fsync_file(staged)
+            return staged
+        except OSError as exc:
+            raise ArchiveError(f"cannot stage {src} into {final.parent}: {exc}") from exc
+
+    @staticmethod
+    def _link_no_clobber(staged: Path, final: Path) -> bool:
+        """Atomically create ``final`` from ``staged`` unless it exists (hard link + unlink)."""
+        try:
+            os.link(staged, final)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise ArchiveError(f"cannot place {final}: {exc}") from exc
+            if final.exists():  # file systems without hard links: check, then rename
+                return False
+            os.replace(staged, final)
+        return True
+
+    def write_bytes(self, data: bytes, relpath: str, *,
+                    policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+        """Write ``data`` atomically as ``relpath``."""
+        final = self.resolve(relpath)
+        self._ensure_dirs(final)
+        with self.temp_beside(final) as (tmp, fp):
+            fp.write(data)
+        return self.place(tmp, relpath, policy=policy)
+
+    @contextlib.contextmanager
+    def temp_beside(self, final: Path) -> Iterator[tuple[Path, BinaryIO]]:
+        fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                yield tmp, fp
+                fp.flush()
+                os.fsync(fp.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+
+    def write_dataset(self, ds: Any, relpath: str, *,
+                      policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+        """Write a :class:`~dicomkit.Dataset` as a Part 10 file, atomically."""
+        from dicomkit import write  # late import: io is written concurrently
+
+        final = self.resolve(relpath)
+        self._ensure_dirs(final)
+        with self.temp_beside(final) as (tmp, fp):
+            write(ds, fp)
+        return self.place(tmp, relpath, policy=policy)
+
+    def remove(self, relpath: str) -> None:
+        path = self.resolve(relpath)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            fsync_dir(path.parent)
+        for d in (path.parent, path.parent.parent):  # prune empty series / study folders
+            try:
+                d.rmdir()
+            except OSError:
+                break
+
+    # -- scanning -------------------------------------------------------------------------
+
+    def iter_files(self) -> Iterator[str]:
+        """Relative paths of every stored ``*.dcm`` file (not temporaries)."""
+        for study in sorted(self.root.iterdir()):
+            if not study.is_dir() or study.name.startswith("."):
+                continue
+            for series in sorted(study.iterdir()):
+                if not series.is_dir():
+                    continue
+                for f in sorted(series.iterdir()):
+                    if f.suffix == ".dcm" and not f.name.startswith("."):
+                        yield f"{study.name}/{series.name}/{f.name}"
+
+    def sweep_temporaries(self) -> list[Path]:
+        """Delete temporary files left by a crash; returns what was removed."""
+        removed = []
+        for path in self.root.rglob(f"{self.TEMP_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+        return removed

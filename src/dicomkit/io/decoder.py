@@ -1,0 +1,418 @@
+"""Bytes -> data sets for one transfer syntax encoding (PS3.5 7.1, 7.5, Annex A). Never opens files.
+
+The loop is written for speed: one buffer (``bytes`` or an ``mmap``), ``struct.unpack_from`` at an
+offset, and a plain dict of ``tag -> (vr, value bytes)`` per data set; :class:`DataElement`
+objects are made only when asked for. Sequences are parsed at read time (their items become
+data sets), values stay raw. Values of 64 KiB or more are kept as ``memoryview`` slices so a
+memory-mapped file is not copied.
+
+Nesting is bounded by :data:`MAX_DEPTH` (a typed error, never ``RecursionError``), every length
+is checked against the end of its container, so bad input fails in bounded time and memory
+with :class:`InvalidDicomError` / :class:`TruncatedDataError` naming the offset and tag.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.element import DataElement
+from dicomkit.core.sequence import Sequence
+from dicomkit.core.tag import (
+    DOUBLE_FLOAT_PIXEL_DATA,
+    FLOAT_PIXEL_DATA,
+    ITEM,
+    ITEM_DELIMITATION,
+    PIXEL_DATA,
+    SEQUENCE_DELIMITATION,
+)
+from dicomkit.core.vr import ALL_VRS, LONG_LENGTH_VRS
+from dicomkit.errors import InvalidDicomError, TruncatedDataError
+
+__all__ = ["MAX_DEPTH", "LARGE_VALUE", "decode_dataset", "guess_encoding", "DecodeOptions",
+           "implicit_vr"]
+
+#: Deepest nesting of sequences accepted (PS3.5 puts no limit; real files stay far below).
+MAX_DEPTH = 96
+#: Values at least this long are kept as ``memoryview`` slices of the source buffer.
+LARGE_VALUE = 64 * 1024
+
+_UNDEF = 0xFFFFFFFF
+_VR_OF: dict[bytes, str] = {v.encode(): v for v in ALL_VRS}
+_LONG_B: frozenset[bytes] = frozenset(v.encode() for v in LONG_LENGTH_VRS)
+_PIXEL_TAGS = frozenset({PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA})
+
+_LE_HHL = struct.Struct("<HHL").unpack_from
+_BE_HHL = struct.Struct(">HHL").unpack_from
+_LE_EXP = struct.Struct("<HH2sH").unpack_from
+_BE_EXP = struct.Struct(">HH2sH").unpack_from
+_LE_L = struct.Struct("<L").unpack_from
+_BE_L = struct.Struct(">L").unpack_from
+
+
+class DecodeOptions:
+    """Per-read options (a plain value object; nothing module-level is mutated)."""
+
+    __slots__ = ("stop_before_pixels", "specific_tags", "lenient", "errors", "large_value",
+                 "stopped", "aborted")
+
+    def __init__(self, *, stop_before_pixels: bool = False,
+                 specific_tags: Iterable[int] | None = None, lenient: bool = False,
+                 large_value: int = LARGE_VALUE) -> None:
+        self.stop_before_pixels = stop_before_pixels
+        self.specific_tags = frozenset(specific_tags) if specific_tags is not None else None
+        self.lenient = lenient
+        self.errors: list[InvalidDicomError] = []
+        self.large_value = large_value
+        self.stopped = False  # stop_before_pixels reached pixel data
+        self.aborted = False  # lenient read gave up after an error
+
+
+# -- implicit VR: the VR comes from the dictionary (PS3.5 A.1) -----------------------------------
+_VR_CACHE: dict[int, str] = {}  # a pure cache of dictionary lookups, never configuration
+_PRIVATE_CACHE: dict[tuple[int, str], str] = {}
+
+
+def _dictionary_vr(tag: int) -> str:
+    vr = _VR_CACHE.get(tag)
+    if vr is None:
+        from dicomkit.dictionary import entry_for_tag, vr_for_tag
+
+        entry = entry_for_tag(tag)
+        if entry is not None and entry.vr:
+            vr = str(entry.vr)
+        else:
+            vr = str(vr_for_tag(tag))
+        if vr not in ALL_VRS and " or " not in vr:
+            vr = "UN"  # e.g. "NONE" for the item tags, or a dictionary oddity
+        _VR_CACHE[tag] = vr
+    return vr
+
+
+def _creator(owner: Dataset, tag: int) -> str | None:
+    e = owner._d.get((tag & 0xFFFF0000) | (tag >> 8 & 0xFF))
+    if e is None:
+        return None
+    raw = e[1] if type(e) is tuple else e.raw
+    if raw is None:
+        v = e.value
+        return v.strip() if isinstance(v, str) else None
+    return bytes(raw).decode("latin-1").strip(" \x00")
+
+
+def _private_vr(tag: int, owner: Dataset) -> str:
+    if (tag & 0xFFFF) < 0x1000:
+        return "LO" if (tag & 0xFFFF) >= 0x10 else "UN"  # private creators (PS3.5 7.8.1)
+    creator = _creator(owner, tag)
+    if not creator:
+        return "UN"
+    key = (tag, creator)
+    vr = _PRIVATE_CACHE.get(key)
+    if vr is None:
+        from dicomkit.dictionary import private_entry
+
+        entry = private_entry(tag, creator)
+        vr = str(entry.vr) if entry is not None and entry.vr else "UN"
+        if vr not in ALL_VRS and " or " not in vr:
+            vr = "UN"
+        _PRIVATE_CACHE[key] = vr
+    return vr
+
+
+def _context_int(owner: Dataset | None, tag: int) -> int | None:
+    """A US value (PixelRepresentation, BitsAllocated) from this data set or an enclosing one."""
+    while owner is not None:
+        e = owner._d.get(tag)
+        if e is not None:
+            raw = e[1] if type(e) is tuple else e.raw
+            if raw is not None and len(raw) >= 2:
+                return int.from_bytes(bytes(raw[:2]), "little" if owner._little else "big")
+            v = e.value if type(e) is not tuple else None
+            return v if isinstance(v, int) else None
+        owner = owner._parent
+    return None
+
+
+def resolve_ambiguous(vr: str, tag: int, owner: Dataset | None) -> str:
+    """Pick one VR for the dictionary's "US or SS", "OB or OW" ... (PS3.5 A.1, PS3.3 C.7.6.3):
+    US/SS by Pixel Representation, OB/OW by Bits Allocated (OW in implicit VR), LUT data OW."""
+    alts = vr.split(" or ")
+    if "SS" in alts and "US" in alts and "OW" not in alts:
+        pr = _context_int(owner, 0x00280103)
+        return "SS" if pr == 1 else "US"
+    if "OW" in alts:
+        return "OW"  # implicit VR little endian: pixel, overlay and LUT data are OW (PS3.5 A.1)
+    return alts[0]
+
+
+def implicit_vr(tag: int, owner: Dataset | None = None) -> str:
+    """The VR to use for ``tag`` read in implicit VR (dictionary; private dictionary; "UN")."""
+    if tag >> 16 & 1:
+        vr = _private_vr(tag, owner) if owner is not None else "UN"
+    else:
+        vr = _dictionary_vr(tag)
+    if " or " in vr:
+        vr = resolve_ambiguous(vr, tag, owner)
+    return vr
+
+
+# -- encoding detection (PS3.5 A: no File Meta to say which transfer syntax) ----------------------
+def guess_encoding(buf: Any, pos: int = 0) -> tuple[bool, bool]:
+    """``(implicit, little)`` from the first element at ``pos``: explicit when bytes 4-5 are a
+    VR, and the byte order that gives the smaller (more plausible) group number."""
+    if len(buf) - pos < 8:
+        raise TruncatedDataError("too short for a data element", offset=pos)
+    head = bytes(buf[pos:pos + 8])
+    explicit = head[4:6] in _VR_OF
+    g_le = head[0] | head[1] << 8
+    g_be = head[0] << 8 | head[1]
+    little = g_le <= g_be or not explicit
+    return (not explicit, little)
+
+
+# -- the reader -----------------------------------------------------------------------------------
+class _Reader:
+    __slots__ = ("buf", "opts")
+
+    def __init__(self, buf: Any, opts: DecodeOptions) -> None:
+        self.buf = buf
+        self.opts = opts
+
+    def fail(self, exc: InvalidDicomError) -> None:
+        if not self.opts.lenient:
+            raise exc
+        self.opts.errors.append(exc)
+        self.opts.aborted = True
+
+    def parse(self, owner: Dataset, pos: int, end: int, implicit: bool, little: bool,
+              depth: int, in_undef_item: bool, only_group: int = -1) -> tuple[int, bool]:
+        """Fill ``owner._d`` from ``buf[pos:end]``. Returns (next offset, delimiter found)."""
+        buf = self.buf
+        opts = self.opts
+        d = owner._d
+        hhl = _LE_HHL if little else _BE_HHL
+        exp = _LE_EXP if little else _BE_EXP
+        ul = _LE_L if little else _BE_L
+        vr_of = _VR_OF.get
+        long_vrs = _LONG_B
+        large = opts.large_value
+        specific = opts.specific_tags
+        stop_pixels = opts.stop_before_pixels and depth == 0
+        while pos < end:
+            start = pos
+            if pos + 8 > end:
+                self.fail(TruncatedDataError("data element header past the end", offset=pos))
+                return end, False
+            if implicit:
+                g, e, length = hhl(buf, pos)
+                tag = g << 16 | e
+                pos += 8
+                vr = ""
+            else:
+                g, e, vrb, length = exp(buf, pos)
+                tag = g << 16 | e
+                if only_group >= 0 and g != only_group:
+                    return start, False
+                if g == 0xFFFE:
+                    length = ul(buf, pos + 4)[0]
+                    pos += 8
+                    vr = ""
+                else:
+                    vr = vr_of(vrb)  # type: ignore[assignment]
+                    if vr is None:
+                        self.fail(InvalidDicomError(f"unknown VR {bytes(vrb)!r}",
+                                                    offset=start, tag=tag))
+                        return end, False
+                    if vrb in long_vrs:
+                        if pos + 12 > end:
+                            self.fail(TruncatedDataError("data element header past the end",
+                                                         offset=start, tag=tag))
+                            return end, False
+                        length = ul(buf, pos + 8)[0]
+                        pos += 12
+                    else:
+                        pos += 8
+            if only_group >= 0 and g != only_group:
+                return start, False
+            if g == 0xFFFE:
+                if tag == ITEM_DELIMITATION and in_undef_item:
+                    return pos, True
+                self.fail(InvalidDicomError(f"unexpected delimiter or item tag {g:04X},{e:04X}",
+                                            offset=start, tag=tag))
+                return end, False
+            if stop_pixels and tag in _PIXEL_TAGS:
+                opts.stopped = True
+                return start, False
+            if implicit:
+                vr = implicit_vr(tag, owner)
+            if length == _UNDEF:
+                el = self.undefined(owner, tag, vr, pos, end, implicit, little, depth, start)
+                if el is None:
+                    return end, False
+                pos = el[1]
+                if specific is None or tag in specific:
+                    d[tag] = el[0]
+                if opts.aborted:
+                    return end, False
+                continue
+            nxt = pos + length
+            if nxt > end:
+                self.fail(TruncatedDataError(
+                    f"value length {length} past the end of its container ({end - pos} bytes left)",
+                    offset=start, tag=tag))
+                return end, False
+            if vr == "SQ" and implicit and length >= 4 and buf[pos:pos + 2] != (
+                    b"\xfe\xff" if little else b"\xff\xfe"):
+                vr = "UN"  # dictionary says SQ but the value holds no items (a retired meaning)
+            if vr == "SQ":
+                if specific is None or tag in specific:
+                    seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
+                    if seq is None:
+                        return end, False
+                    el = DataElement(tag, "SQ")
+                    el._value = seq[0]
+                    d[tag] = el
+                    if opts.aborted:
+                        return end, False
+                pos = nxt
+                continue
+            if specific is None or tag in specific:
+                d[tag] = (vr, buf[pos:nxt] if length < large else memoryview(buf)[pos:nxt])
+            pos = nxt
+        return pos, False
+
+    def undefined(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, implicit: bool,
+                  little: bool, depth: int, start: int) -> tuple[DataElement, int] | None:
+        """An element of undefined length: a sequence (PS3.5 7.5.1), an explicit UN holding an
+        implicit VR LE sequence (PS3.5 6.2.2), or encapsulated pixel data (PS3.5 A.4)."""
+        if vr == "SQ" or vr == "UN" or (implicit and tag != PIXEL_DATA):
+            un = vr == "UN" and not implicit
+            res = self.sequence(owner, pos, end, True, implicit or un, True if un else little,
+                                depth, tag)
+            if res is None:
+                return None
+            el = DataElement(tag, "SQ", undefined_length=True)
+            el._value = res[0]
+            el.un_sequence = un
+            return el, res[1]
+        if vr in ("OB", "OW") or tag == PIXEL_DATA:
+            buf = self.buf
+            hhl = _LE_HHL if little else _BE_HHL
+            p = pos
+            delim = 8
+            while True:
+                if p + 8 > end:
+                    err = TruncatedDataError("encapsulated pixel data without a sequence "
+                                             "delimiter", offset=start, tag=tag)
+                    if p == end == len(buf) and depth == 0:
+                        # Fragments intact up to the end of the file: keep them, note it.
+                        self.opts.errors.append(err)
+                        delim = 0
+                        break
+                    self.fail(err)
+                    return None
+                g, e, ln = hhl(buf, p)
+                t = g << 16 | e
+                if t == SEQUENCE_DELIMITATION:
+                    break
+                if t != ITEM or ln == _UNDEF or p + 8 + ln > end:
+                    self.fail(InvalidDicomError("bad fragment in encapsulated pixel data",
+                                                offset=p, tag=tag))
+                    return None
+                p += 8 + ln
+            raw = self.buf[pos:p] if p - pos < self.opts.large_value else memoryview(buf)[pos:p]
+            el = DataElement.from_raw(tag, vr or "OB", raw, little, None, True)
+            return el, p + delim
+        self.fail(InvalidDicomError(f"undefined length for VR {vr}", offset=start, tag=tag))
+        return None
+
+    def sequence(self, owner: Dataset, pos: int, end: int, undefined: bool, implicit: bool,
+                 little: bool, depth: int, tag: int) -> tuple[Sequence, int] | None:
+        """The items of a sequence (PS3.5 7.5.2): defined length ends at ``end``, undefined
+        length at the Sequence Delimitation Item."""
+        if depth >= MAX_DEPTH:
+            self.fail(InvalidDicomError(f"sequences nested deeper than {MAX_DEPTH}",
+                                        offset=pos, tag=tag))
+            return None
+        buf = self.buf
+        hhl = _LE_HHL if little else _BE_HHL
+        seq = Sequence()
+        seq._parent = owner
+        append = list.append
+        while True:
+            if pos >= end:
+                if undefined:
+                    self.fail(TruncatedDataError("sequence without a delimitation item",
+                                                 offset=pos, tag=tag))
+                    return (seq, end) if self.opts.lenient else None
+                return seq, pos
+            if pos + 8 > end:
+                self.fail(TruncatedDataError("item header past the end", offset=pos, tag=tag))
+                return (seq, end) if self.opts.lenient else None
+            g, e, length = hhl(buf, pos)
+            itag = g << 16 | e
+            if itag == ITEM:
+                item = Dataset._from_raw({}, little, implicit)
+                object.__setattr__(item, "_parent", owner)
+                if length == _UNDEF:
+                    object.__setattr__(item, "is_undefined_length_item", True)
+                    p, found = self.parse(item, pos + 8, end, implicit, little, depth + 1, True)
+                    if not found and not self.opts.aborted:
+                        self.fail(TruncatedDataError("item without an item delimitation",
+                                                     offset=pos, tag=tag))
+                    pos = p
+                else:
+                    if pos + 8 + length > end:
+                        self.fail(TruncatedDataError(f"item length {length} past the end",
+                                                     offset=pos, tag=tag))
+                        return (seq, end) if self.opts.lenient else None
+                    self.parse(item, pos + 8, pos + 8 + length, implicit, little, depth + 1,
+                               False)
+                    pos += 8 + length
+                append(seq, item)
+                if self.opts.aborted:
+                    return seq, end
+            elif itag == SEQUENCE_DELIMITATION:
+                if undefined:
+                    return seq, pos + 8
+                # A delimiter inside a defined-length sequence: tolerated as trailing padding.
+                pos += 8
+            else:
+                self.fail(InvalidDicomError(f"expected an item tag, found ({g:04X},{e:04X})",
+                                            offset=pos, tag=tag))
+                return (seq, end) if self.opts.lenient else None
+
+
+def decode_into(ds: Dataset, buf: Any, offset: int, end: int, *, implicit: bool, little: bool,
+                opts: DecodeOptions, only_group: int = -1) -> int:
+    """Fill ``ds`` from ``buf[offset:end]``; return the offset where reading stopped."""
+    object.__setattr__(ds, "_little", little)
+    object.__setattr__(ds, "_implicit", implicit)
+    reader = _Reader(buf, opts)
+    try:
+        pos, _ = reader.parse(ds, offset, end, implicit, little, 0, False, only_group)
+    except struct.error as exc:  # pragma: no cover - every read is bounds-checked first
+        raise InvalidDicomError(f"malformed data: {exc}", offset=offset) from None
+    return pos
+
+
+def decode_dataset(buf: Any, offset: int = 0, *, implicit: bool, little: bool,
+                   end: int | None = None, charsets: Any = None, lenient: bool = False,
+                   stop_before_pixels: bool = False,
+                   specific_tags: Iterable[int] | None = None) -> Dataset:
+    """Decode a data set encoded as ``implicit``/``little`` from ``buf[offset:end]``.
+
+    ``charsets`` (a :class:`~dicomkit.core.values.charset.Charsets`) applies when the data set
+    has no (0008,0005) of its own, e.g. a C-FIND identifier in an association that agreed one.
+    """
+    ds = Dataset()
+    opts = DecodeOptions(lenient=lenient, stop_before_pixels=stop_before_pixels,
+                         specific_tags=specific_tags)
+    decode_into(ds, buf, offset, len(buf) if end is None else end, implicit=implicit,
+                little=little, opts=opts)
+    ds.read_errors = opts.errors
+    if charsets is not None and 0x00080005 not in ds._d:
+        object.__setattr__(ds, "_charsets", charsets)
+    return ds

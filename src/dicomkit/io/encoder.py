@@ -1,0 +1,197 @@
+"""Data sets -> bytes for one transfer syntax encoding (PS3.5 7.1, 7.5, Annex A).
+
+Raw value bytes kept from reading are reused whenever they are valid in the target encoding
+(byte-swapped for binary VRs when the byte order changes), so that a data set read and written
+back unchanged gives the same bytes, including undefined-length sequences and items. Values set
+in Python are encoded with :func:`dicomkit.core.values.codec.encode_value`.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Iterator
+from typing import IO, Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.element import DataElement, _codec
+from dicomkit.core.tag import ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION
+from dicomkit.core.vr import ALL_VRS, CHARSET_VRS, LONG_LENGTH_VRS, padding_for
+from dicomkit.errors import InvalidValueError
+
+__all__ = ["encode_dataset", "write_dataset", "encode_element", "swap_bytes"]
+
+_LE_HHL = struct.Struct("<HHL").pack
+_BE_HHL = struct.Struct(">HHL").pack
+_LE_SHORT = struct.Struct("<HH2sH").pack
+_BE_SHORT = struct.Struct(">HH2sH").pack
+_LE_LONG = struct.Struct("<HH2sHL").pack
+_BE_LONG = struct.Struct(">HH2sHL").pack
+_UNDEF = 0xFFFFFFFF
+
+#: Item size for byte swapping of binary VRs (PS3.5 7.3); AT swaps its two 16-bit halves.
+_SWAP_SIZE: dict[str, int] = {
+    "US": 2, "SS": 2, "OW": 2, "AT": 2, "UL": 4, "SL": 4, "FL": 4, "OF": 4, "OL": 4,
+    "FD": 8, "OD": 8, "SV": 8, "UV": 8, "OV": 8,
+}
+_ARRAY_CODE = {2: "H", 4: "I" if array("I").itemsize == 4 else "L", 8: "Q"}
+
+
+def swap_bytes(raw: bytes | memoryview, size: int) -> bytes:
+    """Reverse the byte order of each ``size``-byte item (a trailing partial item is kept)."""
+    n = len(raw) - len(raw) % size
+    arr = array(_ARRAY_CODE[size], bytes(raw[:n]))
+    arr.byteswap()
+    return arr.tobytes() + bytes(raw[n:])
+
+
+def _wire_vr(vr: str) -> str:
+    if vr in ALL_VRS:
+        return vr
+    if " or " in vr:
+        return vr.split(" or ")[0]
+    return "UN"
+
+
+class _Encoder:
+    __slots__ = ("implicit", "little", "hhl", "short", "long")
+
+    def __init__(self, implicit: bool, little: bool) -> None:
+        self.implicit = implicit
+        self.little = little
+        self.hhl = _LE_HHL if little else _BE_HHL
+        self.short = _LE_SHORT if little else _BE_SHORT
+        self.long = _LE_LONG if little else _BE_LONG
+
+    def header(self, tag: int, vr: str, length: int) -> bytes:
+        g, e = tag >> 16, tag & 0xFFFF
+        if self.implicit:
+            return self.hhl(g, e, length)
+        if vr in LONG_LENGTH_VRS:
+            return self.long(g, e, vr.encode(), 0, length)
+        return self.short(g, e, vr.encode(), length)
+
+    def value_bytes(self, ds: Dataset, tag: int, vr: str, entry: Any) -> bytes | memoryview:
+        """The value bytes of a non-sequence element in the target encoding."""
+        if type(entry) is tuple:
+            raw, little, cs_ok = entry[1], ds._little, True
+            el = None
+        else:
+            el = entry
+            raw, little = el._raw, el._little
+            cs_ok = (raw is None or vr not in CHARSET_VRS or el._charsets is None
+                     or el._charsets == ds.charsets)
+        if raw is not None and cs_ok:
+            if little == self.little or vr not in _SWAP_SIZE:
+                return raw
+            return swap_bytes(raw, _SWAP_SIZE[vr])
+        if el is None:  # pragma: no cover - tuples always carry raw bytes
+            el = ds[tag]
+        value = el.value
+        if isinstance(value, (bytes, bytearray, memoryview)) and vr in ("OB", "UN", "OW", "OF",
+                                                                       "OD", "OL", "OV"):
+            data: bytes | memoryview = value
+            if len(data) % 2:
+                data = bytes(data) + b"\x00"
+            return data
+        try:
+            out = _codec().encode_value(vr, value, self.little, ds.charsets)
+        except InvalidValueError:
+            raise
+        except (TypeError, ValueError, OverflowError, struct.error) as exc:
+            raise InvalidValueError(f"cannot encode {value!r} as {vr} for {el.tag}: {exc}") \
+                from None
+        if len(out) % 2:
+            out = bytes(out) + padding_for(vr)
+        return out  # type: ignore[no-any-return]
+
+    def dataset(self, ds: Dataset, out: list[bytes | memoryview]) -> None:
+        same = ds._implicit is self.implicit and ds._little is self.little
+        for tag in ds:
+            self.element(ds, tag, same, out)
+
+    def element(self, ds: Dataset, tag: int, same: bool, out: list[bytes | memoryview]) -> None:
+        entry = ds._d[tag]
+        if tag & 0xFFFF == 0 and not same and tag >> 16 != 2:
+            return  # group lengths are only kept when the encoding is unchanged
+        vr = _wire_vr(entry[0] if type(entry) is tuple else entry.vr)
+        if vr == "SQ":
+            self.sequence(tag, entry, out)
+            return
+        if type(entry) is not tuple and entry.is_undefined_length:
+            raw = entry._raw if entry._raw is not None else entry.value
+            out.append(self.header(tag, vr, _UNDEF))
+            out.append(raw)
+            out.append(self.hhl(0xFFFE, 0xE0DD, 0))
+            return
+        value = self.value_bytes(ds, tag, vr, entry)
+        n = len(value)
+        if not self.implicit and vr not in LONG_LENGTH_VRS and n > 0xFFFF:
+            vr = "UN"  # too long for a 16-bit length field (PS3.5 6.2.2 note)
+        out.append(self.header(tag, vr, n))
+        out.append(value)
+
+    def sequence(self, tag: int, el: DataElement, out: list[bytes | memoryview]) -> None:
+        items = el.value or []
+        if el.un_sequence and not self.implicit and self.little:
+            # PS3.5 6.2.2: an explicit UN of undefined length holds implicit VR LE items.
+            inner = _Encoder(True, True)
+            body: list[bytes | memoryview] = []
+            inner.items(items, body)
+            out.append(self.header(tag, "UN", _UNDEF))
+            out.extend(body)
+            out.append(self.hhl(0xFFFE, 0xE0DD, 0))
+            return
+        body = []
+        self.items(items, body)
+        if el.is_undefined_length:
+            out.append(self.header(tag, "SQ", _UNDEF))
+            out.extend(body)
+            out.append(self.hhl(0xFFFE, 0xE0DD, 0))
+        else:
+            out.append(self.header(tag, "SQ", sum(len(b) for b in body)))
+            out.extend(body)
+
+    def items(self, items: list[Dataset], out: list[bytes | memoryview]) -> None:
+        for item in items:
+            body: list[bytes | memoryview] = []
+            self.dataset(item, body)
+            if item.is_undefined_length_item:
+                out.append(self.hhl(0xFFFE, 0xE000, _UNDEF))
+                out.extend(body)
+                out.append(self.hhl(0xFFFE, 0xE00D, 0))
+            else:
+                out.append(self.hhl(0xFFFE, 0xE000, sum(len(b) for b in body)))
+                out.extend(body)
+
+
+def iter_encoded(ds: Dataset, *, implicit: bool, little: bool) -> Iterator[bytes | memoryview]:
+    """The encoding of ``ds`` as a series of buffers, one element at a time (large values are
+    not copied)."""
+    enc = _Encoder(implicit, little)
+    same = ds._implicit is implicit and ds._little is little
+    for tag in ds:
+        part: list[bytes | memoryview] = []
+        enc.element(ds, tag, same, part)
+        yield from part
+
+
+def encode_dataset(ds: Dataset, *, implicit: bool, little: bool) -> bytes:
+    """The bytes of ``ds`` encoded as implicit/explicit VR, little/big endian (no File Meta)."""
+    out: list[bytes | memoryview] = []
+    _Encoder(implicit, little).dataset(ds, out)
+    return b"".join(out)
+
+
+def encode_element(el: DataElement, *, implicit: bool, little: bool) -> bytes:
+    """One element with its header, as it would appear in a data set."""
+    ds = Dataset()
+    ds.add(el)
+    return encode_dataset(ds, implicit=implicit, little=little)
+
+
+def write_dataset(ds: Dataset, fp: IO[bytes], *, implicit: bool, little: bool) -> None:
+    """Write ``ds`` to a binary file object element by element (large values not copied)."""
+    for chunk in iter_encoded(ds, implicit=implicit, little=little):
+        fp.write(chunk)
+

@@ -1,0 +1,278 @@
+"""DICOM Part 10 files (PS3.10 7.1): 128-byte preamble, "DICM", File Meta Information (group
+0002, explicit VR little endian, PS3.10 7.1), then the data set in its transfer syntax.
+
+Files without preamble or without File Meta are read too: the encoding of the first element
+tells implicit from explicit VR and little from big endian. Files above :data:`MMAP_MIN` bytes
+are memory-mapped, so reading the header of a 1 GB file touches only its first pages.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterable
+from typing import IO, Any
+
+from dicomkit.core.dataset import Dataset, _tag_of
+from dicomkit.core.element import DataElement
+from dicomkit.core.tag import TRANSFER_SYNTAX_UID
+from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
+from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
+from dicomkit.io.deflate import deflate, inflate
+from dicomkit.io.encoder import encode_dataset, write_dataset
+
+__all__ = ["read", "write", "read_file_meta", "build_file_meta", "ts_encoding", "MMAP_MIN"]
+
+#: Files at least this large are memory-mapped instead of read.
+MMAP_MIN = 4 * 1024 * 1024
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+_DEFLATED = frozenset({DEFLATED_LE, "1.2.840.10008.1.2.4.95"})  # + JPIP Referenced Deflate
+_NATIVE = frozenset({IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE, DEFLATED_LE})
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+
+
+def ts_encoding(uid: str) -> tuple[bool, bool, bool]:
+    """``(implicit, little, deflated)`` for a transfer syntax UID (PS3.5 A.1-A.5, 10).
+    Every other syntax (the compressed ones, private ones) is explicit VR little endian."""
+    uid = uid.rstrip("\x00 ")
+    if uid == IMPLICIT_LE:
+        return True, True, False
+    if uid == EXPLICIT_BE:
+        return False, False, False
+    return False, True, uid in _DEFLATED
+
+
+def _load(source: Any) -> tuple[Any, str | None]:
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size >= MMAP_MIN:
+                return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ), str(path)
+            return fp.read(), str(path)
+    if isinstance(source, bytes):
+        return source, None
+    if isinstance(source, (bytearray, memoryview)):
+        return bytes(source), None
+    if hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        return source.read(), name if isinstance(name, str) else None
+    raise TypeError(f"cannot read DICOM from {type(source).__name__}")
+
+
+def _plausible(buf: Any, pos: int) -> bool:
+    """Whether ``buf[pos:]`` starts like a data set (or a File Meta group)."""
+    if len(buf) - pos < 8:
+        return False
+    try:
+        implicit, little = guess_encoding(buf, pos)
+    except InvalidDicomError:
+        return False
+    b = bytes(buf[pos:pos + 8])
+    group = b[0] | b[1] << 8 if little else b[0] << 8 | b[1]
+    if group & 1 or not 0x0002 <= group <= 0x0028:
+        return False
+    if implicit:
+        length = int.from_bytes(b[4:8], "little")
+        return length == 0xFFFFFFFF or length <= len(buf) - pos - 8
+    return True
+
+
+def read_file_meta(fp: Any, *, lenient: bool = False) -> tuple[Dataset, int]:
+    """Read the File Meta Information from a buffer or binary file object positioned at the
+    preamble (or at "DICM", or at group 0002 when there is neither). Returns the meta data set
+    and the offset where the data set starts. The meta is empty when the input has none."""
+    if isinstance(fp, (bytes, bytearray, memoryview, mmap.mmap)):
+        buf: Any = fp
+    else:
+        buf = fp.read()
+    preamble, pos = _find_start(buf, force=True)
+    meta, pos = _read_meta(buf, pos, DecodeOptions(lenient=lenient))
+    meta.preamble = preamble
+    return meta, pos
+
+
+def _find_start(buf: Any, force: bool) -> tuple[bytes | None, int]:
+    if len(buf) >= 132 and buf[128:132] == b"DICM" and (
+            _plausible(buf, 132) or not _plausible(buf, 0)):
+        return bytes(buf[:128]), 132
+    if buf[:4] == b"DICM":
+        return None, 4
+    if force or _plausible(buf, 0):
+        return None, 0
+    raise InvalidDicomError("not a DICOM file: no 'DICM' prefix and no data set at the start "
+                            "(use force=True to try anyway)", offset=0)
+
+
+def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
+    meta = Dataset()
+    if len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0:
+        implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
+        pos = decode_into(meta, buf, pos, len(buf), implicit=implicit, little=True, opts=opts,
+                          only_group=2)
+    else:
+        object.__setattr__(meta, "_implicit", False)
+    return meta, pos
+
+
+def read(source: Any, *, stop_before_pixels: bool = False,
+         specific_tags: Iterable[Any] | None = None, lenient: bool = False,
+         force: bool = False) -> Dataset:
+    """Read a DICOM file (path, bytes or binary file object) into a :class:`Dataset`.
+
+    ``stop_before_pixels`` stops at the pixel data, ``specific_tags`` keeps only those
+    elements (tags or keywords), ``lenient`` reads what it can and records the problems in
+    ``ds.read_errors``, ``force`` reads input that does not look like DICOM.
+    """
+    buf, filename = _load(source)
+    opts = DecodeOptions(
+        stop_before_pixels=stop_before_pixels, lenient=lenient,
+        specific_tags=None if specific_tags is None
+        else {_tag_of(t) for t in specific_tags} | {0x00080005},
+    )
+    preamble, pos = _find_start(buf, force)
+    meta, pos = _read_meta(buf, pos, opts)
+    ts_raw = meta._d.get(TRANSFER_SYNTAX_UID)
+    if ts_raw is not None:
+        ts = bytes(ts_raw[1] if type(ts_raw) is tuple else ts_raw.raw or b"").decode(
+            "ascii", "replace").strip("\x00 ")
+    else:
+        ts = ""
+    ds = Dataset()
+    deflated = False
+    if ts:
+        implicit, little, deflated = ts_encoding(ts)
+    if deflated:
+        buf = inflate(memoryview(buf)[pos:], offset=pos, lenient=lenient)
+        pos = 0
+    if len(buf) - pos >= 8:
+        g_implicit, g_little = guess_encoding(buf, pos)
+        if not ts:
+            implicit, little = g_implicit, g_little
+            ts = IMPLICIT_LE if implicit else (EXPLICIT_LE if little else EXPLICIT_BE)
+        elif g_implicit != implicit and little and g_little:
+            implicit = g_implicit  # the meta says one thing, the data another: trust the data
+    elif not ts:
+        implicit, little, ts = False, True, EXPLICIT_LE
+    if len(meta._d) == 0:
+        meta_out: Dataset | None = None
+    else:
+        meta_out = meta
+    if not opts.aborted:
+        decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
+    ds.file_meta = meta_out
+    ds.preamble = preamble
+    ds.filename = filename
+    object.__setattr__(ds, "_ts", ts)
+    ds.read_errors = opts.errors
+    return ds
+
+
+# -- writing -------------------------------------------------------------------------------------
+def _impl_ids() -> tuple[str, str]:
+    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
+    return str(IMPLEMENTATION_CLASS_UID), str(IMPLEMENTATION_VERSION_NAME)
+
+
+def _group_length(meta: Dataset) -> None:
+    meta._d.pop(0x00020000, None)
+    body = encode_dataset(meta, implicit=False, little=True)
+    meta._d[0x00020000] = DataElement(0x00020000, "UL", len(body))
+    meta._d = dict(sorted(meta._d.items()))
+
+
+def build_file_meta(sop_class: str, sop_instance: str, transfer_syntax: str) -> Dataset:
+    """File Meta Information for a new file (PS3.10 7.1): group length, version 00\\01, media
+    storage SOP class / instance, transfer syntax and this implementation's identification."""
+    impl_uid, impl_name = _impl_ids()
+    meta = Dataset()
+    object.__setattr__(meta, "_implicit", False)
+    meta.add(DataElement(0x00020001, "OB", b"\x00\x01"))
+    meta.add(DataElement(0x00020002, "UI", str(sop_class)))
+    meta.add(DataElement(0x00020003, "UI", str(sop_instance)))
+    meta.add(DataElement(0x00020010, "UI", str(transfer_syntax)))
+    meta.add(DataElement(0x00020012, "UI", impl_uid))
+    meta.add(DataElement(0x00020013, "SH", impl_name))
+    _group_length(meta)
+    return meta
+
+
+def _uid_value(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):  # e.g. an explicit UN element
+        value = bytes(value).decode("ascii", "replace")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").rstrip("\x00 ")
+
+
+def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
+    """The File Meta to write: kept byte for byte when it already names ``ts`` (PS3.10 7.1),
+    otherwise rebuilt around the data set's SOP Class / Instance UIDs."""
+    sop_class = _uid_value(ds.get(0x00080016))
+    sop_inst = _uid_value(ds.get(0x00080018))
+    fm = ds.file_meta
+    if fm is None or len(fm) == 0:
+        if not sop_class or not sop_inst:
+            raise InvalidValueError("cannot write a Part 10 file without SOPClassUID and "
+                                    "SOPInstanceUID (set them or give file_meta)")
+        return build_file_meta(sop_class, sop_inst, ts)
+    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit:
+        return fm
+    new = fm.copy()
+    new.add(DataElement(0x00020010, "UI", ts))
+    if sop_class:
+        new.add(DataElement(0x00020002, "UI", sop_class))
+    if sop_inst:
+        new.add(DataElement(0x00020003, "UI", sop_inst))
+    if 0x00020001 not in new:
+        new.add(DataElement(0x00020001, "OB", b"\x00\x01"))
+    if 0x00020012 not in new:
+        impl_uid, impl_name = _impl_ids()
+        new.add(DataElement(0x00020012, "UI", impl_uid))
+        if 0x00020013 not in new:
+            new.add(DataElement(0x00020013, "SH", impl_name))
+    object.__setattr__(new, "_implicit", False)
+    _group_length(new)
+    return new
+
+
+def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
+          preamble: bytes | None = None) -> None:
+    """Write ``ds`` as a Part 10 file (PS3.10 7.1) in ``transfer_syntax`` (default: the data
+    set's own, else explicit VR little endian). The File Meta is kept when still right and
+    rebuilt otherwise; binary values are byte-swapped and VRs looked up as the syntax needs."""
+    src_ts = str(ds.transfer_syntax or "") or EXPLICIT_LE
+    ts = str(transfer_syntax or src_ts).rstrip("\x00 ")
+    implicit, little, deflated = ts_encoding(ts)
+    pixel = next((ds._d[t] for t in _PIXEL_TAGS if t in ds._d), None)
+    encapsulated = pixel is not None and type(pixel) is not tuple and pixel.is_undefined_length
+    if encapsulated and ts in _NATIVE:
+        raise PixelDataError(f"pixel data is encapsulated ({src_ts}); writing it as {ts} needs "
+                             "decompression: use dicomkit.pixels / `dicomkit transcode`")
+    if not encapsulated and ts not in _NATIVE and ts != src_ts and pixel is not None:
+        raise PixelDataError(f"pixel data is native; writing it as {ts} needs compression: use "
+                             "`dicomkit transcode`")
+    meta = _file_meta_for(ds, ts)
+    pre = preamble if preamble is not None else (ds.preamble or b"\x00" * 128)
+    if len(pre) != 128:
+        raise InvalidValueError(f"the preamble must be 128 bytes, not {len(pre)}")
+    head = pre + b"DICM" + encode_dataset(meta, implicit=False, little=True)
+    if isinstance(dest, (str, os.PathLike)):
+        with open(dest, "wb") as fp:
+            _write_body(fp, head, ds, implicit, little, deflated)
+    else:
+        _write_body(dest, head, ds, implicit, little, deflated)
+
+
+def _write_body(fp: IO[bytes], head: bytes, ds: Dataset, implicit: bool, little: bool,
+                deflated: bool) -> None:
+    fp.write(head)
+    if deflated:
+        fp.write(deflate(encode_dataset(ds, implicit=False, little=True)))
+    else:
+        write_dataset(ds, fp, implicit=implicit, little=little)

@@ -1,0 +1,311 @@
+"""The codec registry: transfer syntax UID -> frame decoder / encoder.
+
+A :class:`CodecRegistry` is an instance (no module-level mutable state): the default one is
+built on first use by :func:`default_registry`, and every decoding or encoding call accepts its
+own ``registry=``. RLE and Deflated Image Frame Compression are built in; the JPEG family, JPEG
+2000, HTJ2K and JPEG XL use ``imagecodecs`` from the optional extra ``dicomkit[codecs]``.
+
+A decoder returns one frame ``(rows, columns[, samples])`` *and the photometric
+interpretation of what it returns*: JPEG codecs convert YCbCr to RGB themselves, JPEG 2000
+undoes its multiple-component transform; recording that is what keeps a later YBR -> RGB step
+from being applied twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from dicomkit.errors import MissingCodecError, PixelDataError
+from dicomkit.pixels import native, rle
+from dicomkit.pixels import syntax as ts
+from dicomkit.pixels.info import PixelInfo
+
+#: decode(frame bytes, info) -> (frame array, photometric interpretation of the array)
+Decoder = Callable[[bytes, PixelInfo], tuple[np.ndarray, str]]
+#: encode(frame array (rows, columns[, samples]), info) -> frame bytes
+Encoder = Callable[[np.ndarray, PixelInfo], bytes]
+
+EXTRA_HINT = "pip install 'dicomkit[codecs]'"
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    decode: Decoder | None = None
+    encode: Encoder | None = None
+    #: what the encoder writes as Photometric Interpretation for a given input one
+    encoded_photometric: Callable[[str], str] | None = None
+
+
+class CodecRegistry:
+    """Decoders and encoders by transfer syntax UID. ``CodecRegistry()`` has the built-in
+    codecs; ``CodecRegistry(builtin=False)`` starts empty."""
+
+    def __init__(self, *, builtin: bool = True) -> None:
+        self._codecs: dict[str, Codec] = {}
+        if builtin:
+            for uid, codec in _builtin().items():
+                self._codecs[uid] = codec
+
+    def register(self, uid: str, *, decode: Decoder | None = None,
+                 encode: Encoder | None = None,
+                 encoded_photometric: Callable[[str], str] | None = None) -> None:
+        """Add or replace the codec of a transfer syntax."""
+        old = self._codecs.get(uid, Codec())
+        self._codecs[uid] = Codec(decode or old.decode, encode or old.encode,
+                                  encoded_photometric or old.encoded_photometric)
+
+    def decoder(self, uid: str) -> Decoder:
+        codec = self._codecs.get(uid)
+        if codec is None or codec.decode is None:
+            raise PixelDataError(f"no decoder for transfer syntax {uid} "
+                                 f"({ts.lookup(uid).keyword or 'unknown'})")
+        return codec.decode
+
+    def encoder(self, uid: str) -> Encoder:
+        codec = self._codecs.get(uid)
+        if codec is None or codec.encode is None:
+            raise PixelDataError(f"no encoder for transfer syntax {uid} "
+                                 f"({ts.lookup(uid).keyword or 'unknown'})")
+        return codec.encode
+
+    def photometric_after_encoding(self, uid: str, photometric: str) -> str:
+        codec = self._codecs.get(uid)
+        if codec is None or codec.encoded_photometric is None:
+            return photometric
+        return codec.encoded_photometric(photometric)
+
+    def can_decode(self, uid: str) -> bool:
+        return uid in self._codecs and self._codecs[uid].decode is not None
+
+    def can_encode(self, uid: str) -> bool:
+        return uid in self._codecs and self._codecs[uid].encode is not None
+
+    def decoders(self) -> list[str]:
+        return sorted(u for u, c in self._codecs.items() if c.decode is not None)
+
+    def encoders(self) -> list[str]:
+        return sorted(u for u, c in self._codecs.items() if c.encode is not None)
+
+
+@functools.lru_cache(maxsize=1)
+def default_registry() -> CodecRegistry:
+    """The shared registry with the built-in codecs, created on first use. Register your own
+    codecs on a registry of your own and pass it as ``registry=``."""
+    return CodecRegistry()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _imagecodecs(what: str) -> ModuleType:
+    try:
+        import imagecodecs
+    except ImportError:
+        raise MissingCodecError(f"decoding {what} needs imagecodecs: {EXTRA_HINT}") from None
+    return imagecodecs
+
+
+def _call(name: str, what: str, *args: Any, **kw: Any) -> Any:
+    mod = _imagecodecs(what)
+    fn = getattr(mod, name, None)
+    if fn is None:
+        raise MissingCodecError(f"{what} needs imagecodecs with {name}: {EXTRA_HINT}")
+    try:
+        return fn(*args, **kw)
+    except Exception as exc:  # imagecodecs raises its own per-codec error classes
+        if exc.__class__.__name__.endswith("Error") or isinstance(exc, (ValueError, RuntimeError)):
+            raise PixelDataError(f"{what}: {exc}") from exc
+        raise
+
+
+def _shape(arr: np.ndarray, info: PixelInfo, planar: bool = False) -> np.ndarray:
+    """Codec output -> ``(rows, columns[, samples])``."""
+    a = np.asarray(arr)
+    r, c, s = info.rows, info.columns, info.samples_per_pixel
+    if a.ndim == 3 and s == 1 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim == 3 and planar and a.shape[0] == s and a.shape[1:] == (r, c):
+        a = a.transpose(1, 2, 0)
+    if a.shape[:2] != (r, c):
+        if a.size == r * c * s:
+            a = a.reshape(info.frame_shape)
+        else:
+            raise PixelDataError(f"the codec returned a {a.shape} frame, "
+                                 f"{info.frame_shape} expected")
+    return a
+
+
+# -- RLE and deflate (built in) ---------------------------------------------------------------
+
+def decode_rle(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    frame = rle.decode_frame(data, info.rows, info.columns, info.samples_per_pixel,
+                             info.bits_allocated)
+    if info.samples_per_pixel == 1:
+        frame = frame[..., 0]
+    return native.fix_bits(frame, info), info.photometric_interpretation
+
+
+def encode_rle(frame: np.ndarray, info: PixelInfo) -> bytes:
+    return rle.encode_frame(frame, info.bits_allocated)
+
+
+def decode_deflate(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    """Deflated Image Frame Compression: each frame is a deflated native frame."""
+    try:
+        raw = zlib.decompressobj(-zlib.MAX_WBITS).decompress(data)
+    except zlib.error:
+        try:
+            raw = zlib.decompress(data)
+        except zlib.error as exc:
+            raise PixelDataError(f"deflated frame: {exc}") from None
+    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    return native.unpack_frame(raw, one, 0), info.photometric_interpretation
+
+
+def encode_deflate(frame: np.ndarray, info: PixelInfo) -> bytes:
+    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    comp = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return comp.compress(native.pack(frame, one)) + comp.flush()
+
+
+def decode_uncompressed(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    return native.unpack_frame(data, one, 0), info.photometric_interpretation
+
+
+# -- imagecodecs-backed codecs ----------------------------------------------------------------
+
+def _jpeg_sof(data: bytes) -> int:
+    """The SOF marker of a JPEG stream (0xC0..0xCF), 0 when none is found."""
+    i = 2
+    n = len(data)
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return 0
+
+
+def decode_jpeg(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    """JPEG baseline / extended (8 and 12 bit) and lossless (processes 14, SV1)."""
+    sof = _jpeg_sof(data)
+    if sof in (0xC3, 0xC7):  # lossless: no colour transform is applied
+        try:
+            arr = _call("jpeg8_decode", "JPEG lossless", data)
+        except PixelDataError:
+            arr = _call("ljpeg_decode", "JPEG lossless", data)
+        return native.fix_bits(_shape(arr, info), info), info.photometric_interpretation
+    arr = _call("jpeg8_decode", "JPEG", data)
+    photometric = info.photometric_interpretation
+    if info.samples_per_pixel == 3 and photometric.startswith("YBR"):
+        photometric = "RGB"  # libjpeg converts YCbCr to RGB
+    return native.fix_bits(_shape(arr, info), info), photometric
+
+
+def decode_jpegls(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    arr = _call("jpegls_decode", "JPEG-LS", data)
+    return native.fix_bits(_shape(arr, info), info), info.photometric_interpretation
+
+
+def decode_j2k(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    arr = _call("jpeg2k_decode", "JPEG 2000", data)
+    photometric = info.photometric_interpretation
+    if photometric in ("YBR_ICT", "YBR_RCT"):
+        photometric = "RGB"  # the decoder undid the multiple-component transform
+    return native.fix_bits(_shape(arr, info), info), photometric
+
+
+def decode_htj2k(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    try:
+        arr = _call("jpeg2k_decode", "HTJ2K", data)
+    except PixelDataError:
+        arr = _call("htj2k_decode", "HTJ2K", data)
+    photometric = info.photometric_interpretation
+    if photometric in ("YBR_ICT", "YBR_RCT"):
+        photometric = "RGB"
+    return native.fix_bits(_shape(arr, info), info), photometric
+
+
+def decode_jpegxl(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+    arr = _call("jpegxl_decode", "JPEG XL", data)
+    photometric = info.photometric_interpretation
+    if info.samples_per_pixel == 3 and photometric.startswith("YBR"):
+        photometric = "RGB"
+    return native.fix_bits(_shape(arr, info), info), photometric
+
+
+def _unsigned(frame: np.ndarray, info: PixelInfo) -> np.ndarray:
+    """Signed samples as the unsigned BitsStored-bit patterns lossless codecs store."""
+    if frame.dtype.kind == "i":
+        mask = (1 << info.bits_stored) - 1
+        return (frame.astype(np.int64) & mask).astype(frame.dtype.str.replace("i", "u"))
+    return frame
+
+
+def encode_jpegls(frame: np.ndarray, info: PixelInfo) -> bytes:
+    a = np.ascontiguousarray(_unsigned(frame, info))
+    if a.dtype.itemsize > 2:
+        raise PixelDataError("JPEG-LS encodes at most 16 bits per sample")
+    return bytes(_call("jpegls_encode", "JPEG-LS", a, level=0))
+
+
+def encode_j2k(frame: np.ndarray, info: PixelInfo) -> bytes:
+    a = np.ascontiguousarray(frame)
+    if a.dtype.itemsize > 2:
+        raise PixelDataError("JPEG 2000 encodes at most 16 bits per sample here")
+    return bytes(_call("jpeg2k_encode", "JPEG 2000", a, level=0, codecformat="J2K",
+                       reversible=True, mct=False, bitspersample=info.bits_stored))
+
+
+def encode_jpeg_lossless(frame: np.ndarray, info: PixelInfo) -> bytes:
+    a = np.ascontiguousarray(_unsigned(frame, info))
+    if a.dtype.itemsize > 2:
+        raise PixelDataError("JPEG lossless encodes at most 16 bits per sample")
+    return bytes(_call("jpeg8_encode", "JPEG lossless", a, lossless=True, predictor=1,
+                       bitspersample=info.bits_stored,
+                       colorspace="RGB" if a.ndim == 3 else None))
+
+
+def encode_htj2k(frame: np.ndarray, info: PixelInfo) -> bytes:
+    a = np.ascontiguousarray(frame)
+    return bytes(_call("htj2k_encode", "HTJ2K", a, reversible=True))
+
+
+def _builtin() -> dict[str, Codec]:
+    jpeg = Codec(decode_jpeg)
+    j2k = Codec(decode_j2k)
+    codecs = {
+        ts.RLE_LOSSLESS: Codec(decode_rle, encode_rle),
+        ts.DEFLATED_IMAGE_FRAME: Codec(decode_deflate, encode_deflate),
+        ts.ENCAPSULATED_UNCOMPRESSED_LE: Codec(decode_uncompressed),
+        ts.JPEG_BASELINE: jpeg,
+        ts.JPEG_EXTENDED: jpeg,
+        ts.JPEG_LOSSLESS: Codec(decode_jpeg, encode_jpeg_lossless),
+        ts.JPEG_LOSSLESS_SV1: Codec(decode_jpeg, encode_jpeg_lossless),
+        ts.JPEG_LS_LOSSLESS: Codec(decode_jpegls, encode_jpegls),
+        ts.JPEG_LS_NEAR_LOSSLESS: Codec(decode_jpegls),
+        ts.JPEG_2000_LOSSLESS: Codec(decode_j2k, encode_j2k),
+        ts.JPEG_2000: j2k,
+        ts.JPEG_2000_MC_LOSSLESS: j2k,
+        ts.JPEG_2000_MC: j2k,
+        ts.HTJ2K_LOSSLESS: Codec(decode_htj2k, encode_htj2k),
+        ts.HTJ2K_LOSSLESS_RPCL: Codec(decode_htj2k),
+        ts.HTJ2K: Codec(decode_htj2k),
+        ts.JPEG_XL_LOSSLESS: Codec(decode_jpegxl),
+        ts.JPEG_XL_RECOMPRESSION: Codec(decode_jpegxl),
+        ts.JPEG_XL: Codec(decode_jpegxl),
+    }
+    return codecs

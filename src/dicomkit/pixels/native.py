@@ -1,0 +1,164 @@
+"""Native (uncompressed) pixel data: bytes <-> numpy arrays (PS3.5 8.1, 8.2; PS3.3 C.7.6.3).
+
+Frames are cut from the buffer before anything is copied, so that :func:`unpack_frame` on a
+memory-mapped value touches only the bytes of that frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dicomkit.errors import PixelDataError
+from dicomkit.pixels.info import PixelInfo
+
+Buffer = bytes | bytearray | memoryview
+
+
+def _container(info: PixelInfo, little: bool) -> np.dtype[Any]:
+    """The dtype in which stored samples are read (byte order of the transfer syntax)."""
+    dt = info.dtype
+    if dt.itemsize == 1:
+        return dt
+    return dt.newbyteorder("<" if little else ">")
+
+
+def fix_bits(arr: np.ndarray, info: PixelInfo) -> np.ndarray:
+    """Apply BitsStored / HighBit: shift the stored bits down, mask off the unused high bits
+    and sign-extend two's complement values (PS3.5 8.1.1). Returns an array of ``info.dtype``."""
+    if info.is_float or info.bits_allocated == 1:
+        return arr
+    ba, bs = info.bits_allocated, info.bits_stored
+    target = info.dtype
+    if arr.dtype != target:
+        if arr.dtype.itemsize == target.itemsize and arr.dtype.kind in "iu":
+            arr = arr.view(target)
+        else:
+            arr = arr.astype(target)
+    if bs >= ba:
+        return arr
+    shift = info.high_bit + 1 - bs
+    if shift < 0 or info.high_bit >= ba:
+        shift = 0
+    unsigned = arr.view(target.str.replace("i", "u")) if info.is_signed else arr
+    if shift:
+        unsigned = unsigned >> shift
+    if info.is_signed:
+        # Move the stored sign bit to the top of the container and shift back arithmetically.
+        up = ba - bs
+        return ((unsigned << up).view(target) >> up).astype(target, copy=False)
+    mask = (1 << bs) - 1
+    return unsigned & np.array(mask, dtype=unsigned.dtype)
+
+
+def _expected_length(info: PixelInfo, frames: int) -> int:
+    return (info.frame_bits * frames + 7) // 8
+
+
+def _as_view(buf: Buffer) -> memoryview:
+    mv = memoryview(buf)
+    if mv.format != "B" or mv.ndim != 1:
+        mv = mv.cast("B")
+    return mv
+
+
+def _swap_ow_bytes(raw: np.ndarray) -> np.ndarray:
+    """8- or 1-bit data in an OW value of a big endian data set: undo the 16-bit word swap."""
+    n = raw.size - raw.size % 2
+    out = raw.copy()
+    out[:n] = raw[:n].reshape(-1, 2)[:, ::-1].reshape(-1)
+    return out
+
+
+def unpack(buf: Buffer, info: PixelInfo, *, start: int = 0, count: int | None = None,
+           little: bool | None = None, ow_big_endian: bool = False) -> np.ndarray:
+    """Decode ``count`` native frames starting at frame ``start``.
+
+    Returns shape ``(count, rows, columns[, samples])`` in ``info.dtype``. ``little`` defaults to
+    the transfer syntax's byte order; ``ow_big_endian`` marks 8-bit data stored as OW in a big
+    endian data set, whose bytes are swapped in pairs.
+    """
+    if count is None:
+        count = info.number_of_frames - start
+    if start < 0 or count < 0 or start + count > info.number_of_frames:
+        raise PixelDataError(f"frame range {start}..{start + count - 1} outside "
+                             f"0..{info.number_of_frames - 1}")
+    if little is None:
+        little = info.syntax.little_endian
+    mv = _as_view(buf)
+    fb = info.frame_bits
+    bit0 = fb * start
+    byte0 = bit0 // 8
+    byte1 = (fb * (start + count) + 7) // 8
+    if byte1 > len(mv):
+        have = len(mv) * 8 // fb if fb else 0
+        raise PixelDataError(
+            f"pixel data is truncated: {len(mv)} bytes hold {have} whole frame(s) of "
+            f"{info.rows}x{info.columns}x{info.samples_per_pixel} at {info.bits_allocated} bits, "
+            f"frame(s) {start}..{start + count - 1} were asked for")
+    chunk = mv[byte0:byte1]
+    if ow_big_endian and info.bits_allocated <= 8:
+        # The word swap is aligned to the value, not to the frame: cut on even boundaries.
+        e0, e1 = byte0 - byte0 % 2, min(byte1 + byte1 % 2, len(mv))
+        fixed = _swap_ow_bytes(np.frombuffer(mv[e0:e1], np.uint8))
+        chunk = memoryview(fixed[byte0 - e0:byte0 - e0 + (byte1 - byte0)].tobytes())
+    if info.bits_allocated == 1:
+        bits = np.unpackbits(np.frombuffer(chunk, np.uint8), bitorder="little")
+        off = bit0 - byte0 * 8
+        per = info.rows * info.columns * info.samples_per_pixel
+        arr = bits[off:off + per * count]
+        return _arrange(arr, info, count)
+    arr = np.frombuffer(chunk, dtype=_container(info, little))
+    arr = arr.astype(info.dtype, copy=False) if not arr.dtype.isnative else arr
+    if info.is_422:
+        arr = _upsample_422(arr, info, count)
+        return fix_bits(arr, info)
+    arr = _arrange(arr, info, count)
+    return fix_bits(arr, info)
+
+
+def _arrange(flat: np.ndarray, info: PixelInfo, count: int) -> np.ndarray:
+    r, c, s = info.rows, info.columns, info.samples_per_pixel
+    if s == 1:
+        return flat.reshape(count, r, c)
+    if info.planar_configuration == 1:
+        return flat.reshape(count, s, r, c).transpose(0, 2, 3, 1)
+    return flat.reshape(count, r, c, s)
+
+
+def _upsample_422(flat: np.ndarray, info: PixelInfo, count: int) -> np.ndarray:
+    """Y1 Y2 Cb Cr per pair of pixels -> (Y, Cb, Cr) per pixel (PS3.3 C.7.6.3.1.2)."""
+    r, c = info.rows, info.columns
+    quads = flat.reshape(count, r, c // 2, 4)
+    out = np.empty((count, r, c // 2, 2, 3), dtype=flat.dtype)
+    out[..., 0, 0] = quads[..., 0]
+    out[..., 1, 0] = quads[..., 1]
+    out[..., :, 1] = quads[..., 2:3]
+    out[..., :, 2] = quads[..., 3:4]
+    return out.reshape(count, r, c, 3)
+
+
+def unpack_frame(buf: Buffer, info: PixelInfo, index: int, **kw: Any) -> np.ndarray:
+    """One native frame, ``(rows, columns[, samples])``, reading only that frame's bytes."""
+    return unpack(buf, info, start=index, count=1, **kw)[0]
+
+
+def frame_count_available(buf: Buffer, info: PixelInfo) -> int:
+    return len(_as_view(buf)) * 8 // info.frame_bits
+
+
+def pack(arr: np.ndarray, info: PixelInfo, *, little: bool = True) -> bytes:
+    """Native bytes for ``arr`` of shape ``(frames, rows, columns[, samples])`` (or one frame),
+    laid out per ``info`` (planar configuration, bits allocated), padded to even length."""
+    a = np.asarray(arr)
+    if a.ndim == len(info.frame_shape):
+        a = a[np.newaxis]
+    if info.bits_allocated == 1:
+        packed = np.packbits(a.astype(bool).reshape(-1), bitorder="little").tobytes()
+        return packed + b"\0" * (len(packed) % 2)
+    if info.samples_per_pixel > 1 and info.planar_configuration == 1:
+        a = a.transpose(0, 3, 1, 2)
+    dt = _container(info, little)
+    data = np.ascontiguousarray(a).astype(dt, copy=False).tobytes()
+    return data + b"\0" * (len(data) % 2)

@@ -1,0 +1,89 @@
+"""Synthetic instances for archive tests: plain dicts (the truth) and Datasets built from them."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.sequence import Sequence
+
+CT = "1.2.840.10008.5.1.4.1.1.2"
+MR = "1.2.840.10008.5.1.4.1.1.4"
+SR = "1.2.840.10008.5.1.4.1.1.88.22"
+ROOT = "1.2.826.0.1.3680043.10.543"
+
+NAMES = ["DOE^JOHN", "DOE^JANE", "Doe^Jim", "SMITH^ANN", "MÜLLER^JÖRG", "O'NEIL^PAT",
+         "LEE^A[1]", "YAMADA^TARO=山田^太郎"]
+
+
+def synthetic(n_patients: int = 8, seed: int = 5) -> list[dict[str, Any]]:
+    """Instances as flat dicts: patient / study / series / instance attributes."""
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for p in range(n_patients):
+        patient = {"PatientName": NAMES[p % len(NAMES)], "PatientID": f"PID{p:03d}",
+                   "PatientBirthDate": f"19{50 + p:02d}0{1 + p % 9}15",
+                   "PatientSex": "MFO"[p % 3]}
+        for s in range(1 + p % 3):
+            study_uid = f"{ROOT}.{p}.{s}"
+            study = {"StudyInstanceUID": study_uid,
+                     "StudyDate": f"2020{1 + (p + s) % 12:02d}{10 + s:02d}",
+                     "StudyTime": f"{8 + (p * 3 + s) % 12:02d}{(p * 7) % 60:02d}00",
+                     "AccessionNumber": f"ACC{p}{s}", "StudyID": f"S{s}",
+                     "StudyDescription": rng.choice(["CHEST", "Head routine", "ABDOMEN_%"]),
+                     "ReferringPhysicianName": rng.choice(["WELBY^MARCUS", "HOUSE^G", ""]),
+                     "ProcedureCodeSequence": [{"CodeValue": f"P{p % 2}",
+                                                "CodingSchemeDesignator": "LOCAL"}]}
+            for e in range(1 + (p + s) % 2):
+                mod = ["CT", "MR", "SR"][(p + s + e) % 3]
+                series = {"SeriesInstanceUID": f"{study_uid}.{e}", "Modality": mod,
+                          "SeriesNumber": str(e + 1),
+                          "SeriesDescription": f"series {e}",
+                          "RequestAttributesSequence": [
+                              {"RequestedProcedureID": f"RP{p}{s}",
+                               "ScheduledProcedureStepID": f"SPS{e}"}]}
+                for i in range(1 + e):
+                    sop_class = {"CT": CT, "MR": MR, "SR": SR}[mod]
+                    inst = {"SOPInstanceUID": f"{study_uid}.{e}.{i + 1}",
+                            "SOPClassUID": sop_class, "InstanceNumber": str(i + 1),
+                            "ContentDate": study["StudyDate"],
+                            "ContentTime": study["StudyTime"],
+                            "AcquisitionDateTime": f"{study['StudyDate']}{study['StudyTime']}"}
+                    out.append({**patient, **study, **series, **inst})
+    return out
+
+
+def to_dataset(row: dict[str, Any], *, pixels: bool = False) -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for kw, value in row.items():
+        if isinstance(value, list):
+            seq = Sequence()
+            for item in value:
+                it = Dataset()
+                for k, v in item.items():
+                    it.set(k, v)
+                seq.append(it)
+            ds.set(kw, seq)
+        else:
+            ds.set(kw, value)
+    if pixels:
+        ds.Rows = 2
+        ds.Columns = 2
+        ds.BitsAllocated = 16
+        ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.SamplesPerPixel = 1
+        ds.PixelRepresentation = 0
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.PixelData = b"\x01\x00\x02\x00\x03\x00\x04\x00"
+    return ds
+
+
+def by_level(rows: list[dict[str, Any]], uid_key: str) -> dict[str, dict[str, Any]]:
+    """The first row of each entity (first instance wins, like the index)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        out.setdefault(r[uid_key], r)
+    return out

@@ -1,0 +1,176 @@
+"""The archive node: ingest (file + index durable together), duplicates, crash consistency."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from archive_helpers import synthetic, to_dataset
+from corpus import manifest
+
+import dicomkit
+from dicomkit.archive import Archive, DuplicateInstanceError, DuplicatePolicy, Model
+from dicomkit.errors import ArchiveError
+
+ROWS = synthetic(4)
+
+
+def write_temp(archive: Archive, row: dict, **kw: object) -> Path:
+    path = archive.incoming_path()
+    dicomkit.write(to_dataset(row, **kw), path)  # type: ignore[arg-type]
+    return path
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    arch = Archive(tmp_path / "arch")
+    yield arch
+    arch.close()
+
+
+def test_ingest_and_find(archive: Archive) -> None:
+    for row in ROWS:
+        res = archive.ingest(write_temp(archive, row, pixels=True))
+        assert res.outcome == "stored" and res.path.exists()
+        assert res.path.relative_to(archive.root).parts == (
+            row["StudyInstanceUID"], row["SeriesInstanceUID"], row["SOPInstanceUID"] + ".dcm")
+        assert dicomkit.read(res.path).SOPInstanceUID == row["SOPInstanceUID"]
+    found = list(archive.find({"QueryRetrieveLevel": "IMAGE", "SOPInstanceUID": ""},
+                              options=archive.options.__class__(relational=True)))
+    assert {r.as_dict()["SOPInstanceUID"] for r in found} == {r["SOPInstanceUID"] for r in ROWS}
+    assert archive.check().clean
+
+
+def test_store_dataset_and_retrieve(archive: Archive) -> None:
+    for row in ROWS:
+        archive.store_dataset(to_dataset(row))
+    study = ROWS[-1]["StudyInstanceUID"]
+    insts = archive.retrieve({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study})
+    assert {i.sop_instance_uid for i in insts} == {r["SOPInstanceUID"] for r in ROWS
+                                                   if r["StudyInstanceUID"] == study}
+    for inst in insts:
+        assert archive.path_of(inst).exists()
+        assert inst.transfer_syntax
+
+
+def test_duplicate_keep_replace_reject(tmp_path: Path) -> None:
+    row = ROWS[0]
+    with Archive(tmp_path / "a", policy=DuplicatePolicy.KEEP) as arch:
+        arch.ingest(write_temp(arch, row))
+        changed = {**row, "StudyDescription": "CHANGED"}
+        tmp = write_temp(arch, changed)
+        assert arch.ingest(tmp).outcome == "kept"
+        assert not tmp.exists()
+        assert dicomkit.read(arch.path_of(arch.index.lookup(row["SOPInstanceUID"]))
+                             ).StudyDescription == row["StudyDescription"]
+        tmp = write_temp(arch, changed)
+        with pytest.raises(DuplicateInstanceError):
+            arch.ingest(tmp, policy=DuplicatePolicy.REJECT)
+        assert not tmp.exists()
+        res = arch.ingest(write_temp(arch, changed), policy=DuplicatePolicy.REPLACE)
+        assert res.outcome == "replaced"
+        assert dicomkit.read(res.path).StudyDescription == "CHANGED"
+        assert arch.index.count() == 1
+
+
+def test_corpus_ingest(tmp_path: Path) -> None:
+    files = [f for f in manifest() if not f.broken][:60]
+    with Archive(tmp_path / "a") as arch:
+        stored = {}
+        for f in files:
+            tmp = arch.incoming_path()
+            shutil.copyfile(f.path, tmp)
+            try:
+                res = arch.ingest(tmp)
+            except ArchiveError:
+                continue  # e.g. no Study Instance UID: not storable
+            stored[res.sop_instance_uid] = f.path
+        assert len(stored) > 30
+        assert arch.index.count() == len(stored)
+        for sop, src in stored.items():
+            inst = arch.index.lookup(sop)
+            assert inst is not None
+            assert arch.path_of(inst).read_bytes() == Path(src).read_bytes()
+        studies = list(arch.find({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
+                                  "NumberOfStudyRelatedInstances": ""}))
+        assert sum(int(r.as_dict()["NumberOfStudyRelatedInstances"]) for r in studies) == \
+            len(stored)
+        assert arch.check().clean
+
+
+@pytest.mark.parametrize("point", ["indexed", "placed"])
+def test_crash_before_commit_leaves_no_row(tmp_path: Path, point: str) -> None:
+    root = tmp_path / "a"
+    arch = Archive(root)
+    arch.ingest(write_temp(arch, ROWS[0]))
+
+    def crash(where: str) -> None:
+        if where == point:
+            raise Crash(where)
+
+    arch.fault = crash
+    tmp = write_temp(arch, ROWS[1])
+    with pytest.raises(Crash):
+        arch.ingest(tmp)
+    assert arch.index.lookup(ROWS[1]["SOPInstanceUID"]) is None  # never acknowledged
+    assert not (root / ROWS[1]["StudyInstanceUID"] / ROWS[1]["SeriesInstanceUID"] /
+                (ROWS[1]["SOPInstanceUID"] + ".dcm")).exists()
+    arch.fault = None
+    assert arch.check(repair=False).clean
+    # the SCU retries: it is stored normally
+    assert arch.ingest(write_temp(arch, ROWS[1])).outcome == "stored"
+    arch.close()
+
+
+def test_crash_between_move_and_commit_is_repaired(tmp_path: Path) -> None:
+    """A process killed after the rename but before the commit: a whole file, no row."""
+    root = tmp_path / "a"
+    arch = Archive(root)
+    for row in ROWS[:3]:
+        arch.ingest(write_temp(arch, row))
+    # simulate: the file reached its place, the index transaction never committed
+    orphan = ROWS[3]
+    rel = arch.store.relpath(orphan["StudyInstanceUID"], orphan["SeriesInstanceUID"],
+                             orphan["SOPInstanceUID"])
+    arch.store.place(write_temp(arch, orphan), rel)
+    # and: a row whose file vanished, and a half-written temporary file
+    gone = arch.index.lookup(ROWS[0]["SOPInstanceUID"])
+    assert gone is not None
+    arch.path_of(gone).unlink()
+    (root / ".incoming" / ".tmp-partial.dcm").write_bytes(b"half")
+    (root / "1.2.3" / "1.2.3.4").mkdir(parents=True)
+    (root / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm").write_bytes(b"not dicom")
+    arch.close()
+
+    arch = Archive(root)  # start-up check
+    report = arch.last_check
+    assert report is not None
+    assert report.orphan_files == sorted([rel, "1.2.3/1.2.3.4/1.2.3.4.5.dcm"])
+    assert report.missing_files == [gone.path]
+    assert report.quarantined == ["1.2.3/1.2.3.4/1.2.3.4.5.dcm"]
+    assert any(".tmp-partial" in t for t in report.temporaries)
+    assert arch.index.lookup(orphan["SOPInstanceUID"]) is not None
+    assert arch.index.lookup(ROWS[0]["SOPInstanceUID"]) is None
+    assert arch.check().clean
+    # the counts were rebuilt consistently
+    res = {r.as_dict()["StudyInstanceUID"]: r.as_dict() for r in arch.find(
+        {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
+         "NumberOfStudyRelatedInstances": ""})}
+    for uid, r in res.items():
+        n = sum(1 for x in ROWS[1:] if x["StudyInstanceUID"] == uid)
+        assert r["NumberOfStudyRelatedInstances"] == str(n)
+    arch.close()
+
+
+def test_patient_root_find_through_archive(archive: Archive) -> None:
+    for row in ROWS:
+        archive.store_dataset(to_dataset(row))
+    res = [r.as_dict() for r in archive.find(
+        {"QueryRetrieveLevel": "PATIENT", "PatientID": "", "PatientName": ""},
+        Model.PATIENT_ROOT)]
+    assert {r["PatientID"] for r in res} == {r["PatientID"] for r in ROWS}

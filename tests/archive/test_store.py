@@ -1,0 +1,113 @@
+"""The file store: UID-checked layout, atomic placement, duplicate policies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dicomkit.archive import DuplicateInstanceError, DuplicatePolicy, FileStore, InvalidUIDError
+
+STUDY, SERIES, SOP = "1.2.3", "1.2.3.4", "1.2.3.4.5"
+
+
+def temp_file(store: FileStore, data: bytes) -> Path:
+    path = store.incoming_path()
+    path.write_bytes(data)
+    return path
+
+
+def test_layout(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    rel = store.relpath(STUDY, SERIES, SOP)
+    assert rel == f"{STUDY}/{SERIES}/{SOP}.dcm"
+    final, written = store.place(temp_file(store, b"abc"), rel)
+    assert written and final == tmp_path / STUDY / SERIES / f"{SOP}.dcm"
+    assert final.read_bytes() == b"abc"
+    assert list(store.iter_files()) == [rel]
+    assert not list((tmp_path / ".incoming").iterdir())  # the temporary file is gone
+
+
+@pytest.mark.parametrize("uid", ["../../etc", "1.2.3/4", "", "1.02.3", "1.2.a", "1" * 65,
+                                 "/abs", "1..2", "1.2."])
+def test_invalid_uids_never_become_paths(tmp_path: Path, uid: str) -> None:
+    store = FileStore(tmp_path)
+    with pytest.raises(InvalidUIDError):
+        store.relpath(uid, SERIES, SOP)
+    with pytest.raises(InvalidUIDError):
+        store.relpath(STUDY, SERIES, uid)
+
+
+@pytest.mark.parametrize("policy,expect,written", [
+    (DuplicatePolicy.KEEP, b"old", False),
+    (DuplicatePolicy.REPLACE, b"new", True),
+])
+def test_duplicate_policies(tmp_path: Path, policy: DuplicatePolicy, expect: bytes,
+                            written: bool) -> None:
+    store = FileStore(tmp_path)
+    rel = store.relpath(STUDY, SERIES, SOP)
+    store.place(temp_file(store, b"old"), rel)
+    tmp = temp_file(store, b"new")
+    final, was_written = store.place(tmp, rel, policy=policy)
+    assert was_written is written
+    assert final.read_bytes() == expect
+    assert not tmp.exists()
+
+
+def test_duplicate_reject(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    rel = store.relpath(STUDY, SERIES, SOP)
+    store.place(temp_file(store, b"old"), rel)
+    tmp = temp_file(store, b"new")
+    with pytest.raises(DuplicateInstanceError):
+        store.place(tmp, rel, policy=DuplicatePolicy.REJECT)
+    assert store.resolve(rel).read_bytes() == b"old"
+    assert not tmp.exists()
+
+
+def test_temp_file_elsewhere_is_staged(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "arch")
+    outside = tmp_path / "elsewhere.part"
+    outside.write_bytes(b"data")
+    final, _ = store.place(outside, store.relpath(STUDY, SERIES, SOP))
+    assert final.read_bytes() == b"data" and not outside.exists()
+
+
+def test_write_bytes_and_sweep(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    rel = store.relpath(STUDY, SERIES, SOP)
+    store.write_bytes(b"x" * 100, rel)
+    leftover = tmp_path / STUDY / SERIES / ".tmp-crashed"
+    leftover.write_bytes(b"partial")
+    store.incoming_path()
+    removed = store.sweep_temporaries()
+    assert leftover in removed and not leftover.exists()
+    assert store.resolve(rel).stat().st_size == 100
+
+
+def test_placement_fsyncs_file_and_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FileStore(tmp_path)
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    tmp = temp_file(store, b"abc")
+    final, _ = store.place(tmp, store.relpath(STUDY, SERIES, SOP))
+    assert str(tmp) in synced[0] or synced[0].startswith(str(tmp_path))  # the file first
+    assert str(final.parent) in synced  # then its directory, after the rename
+    assert synced.index(str(final.parent)) > 0
+
+
+def test_remove_prunes_empty_folders(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    rel = store.relpath(STUDY, SERIES, SOP)
+    store.write_bytes(b"x", rel)
+    store.remove(rel)
+    assert not (tmp_path / STUDY).exists()
+    with pytest.raises(Exception):
+        store.resolve("../outside.dcm")

@@ -1,0 +1,42 @@
+"""Status codes as data (PS3.7 Annex C)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dicomkit.net.proto import status as s
+from dicomkit.net.proto.status import Category
+
+
+@pytest.mark.parametrize(("code", "cat"), [
+    (0x0000, Category.SUCCESS), (0x0001, Category.WARNING), (0xB000, Category.WARNING),
+    (0xB006, Category.WARNING), (0xB007, Category.WARNING), (0xFF00, Category.PENDING),
+    (0xFF01, Category.PENDING), (0xFE00, Category.CANCEL), (0xA700, Category.FAILURE),
+    (0xA7FF, Category.FAILURE), (0xA900, Category.FAILURE), (0xA9AB, Category.FAILURE),
+    (0xC000, Category.FAILURE), (0xCFFF, Category.FAILURE), (0xC123, Category.FAILURE),
+    (0x0105, Category.FAILURE), (0x0106, Category.FAILURE), (0x0110, Category.FAILURE),
+    (0x0111, Category.FAILURE), (0x0112, Category.FAILURE), (0x0117, Category.FAILURE),
+    (0x0119, Category.FAILURE), (0x0120, Category.FAILURE), (0x0121, Category.FAILURE),
+    (0x0122, Category.FAILURE), (0x0123, Category.FAILURE), (0x0124, Category.FAILURE),
+    (0x0210, Category.FAILURE), (0x0211, Category.FAILURE), (0x0212, Category.FAILURE),
+    (0xA801, Category.FAILURE), (0xB123, Category.WARNING), (0x1234, Category.UNKNOWN),
+])
+def test_categories(code: int, cat: Category) -> None:
+    assert s.category(code) is cat
+    assert s.status_info(code).category is cat
+
+
+def test_predicates() -> None:
+    assert s.is_success(0) and not s.is_success(1)
+    assert s.is_pending(0xFF01) and not s.is_final(0xFF00) and s.is_final(0)
+    assert s.is_cancel(0xFE00)
+    assert s.is_failure(0xA700) and s.is_failure(0x1234) and not s.is_failure(0xB000)
+    assert s.is_warning(0xB007)
+
+
+def test_describe_and_table_consistency() -> None:
+    assert s.describe(0xA700) == "0xA700 failure: Refused: out of resources"
+    assert "0x0122" in s.describe(0x0122)
+    for code, (cat, keyword, meaning) in s.STATUSES.items():
+        assert 0 <= code <= 0xFFFF and keyword and meaning
+        assert s.status_info(code).category is cat
