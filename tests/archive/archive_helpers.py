@@ -87,3 +87,57 @@ def by_level(rows: list[dict[str, Any]], uid_key: str) -> dict[str, dict[str, An
     for r in rows:
         out.setdefault(r[uid_key], r)
     return out
+
+
+# -- a `dicomkit serve` subprocess -----------------------------------------------------------
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def serving(archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
+            ) -> Iterator[subprocess.Popen[str]]:
+    """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait)."""
+    from peers import wait_for_port
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dicomkit", "serve", str(archive), "--port", str(port),
+         "--host", "127.0.0.1", "--aet", aet, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for_port(port, timeout=20, proc=proc)  # type: ignore[arg-type]
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """Run ``dicomkit ARGS`` in a subprocess: (exit status, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "dicomkit", *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def write_files(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+    import dicomkit
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for row in rows:
+        path = folder / f"{row['SOPInstanceUID']}.dcm"
+        dicomkit.write(to_dataset(row, pixels=True), path)
+        out.append(path)
+    return out

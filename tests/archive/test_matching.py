@@ -187,7 +187,7 @@ def test_sequence_matching_one_item(index: Index) -> None:
 
 
 def test_sequence_return_key_with_empty_item(index: Index) -> None:
-    study = sorted(studies())[0]
+    study = min(studies())
     res = find(index, {"QueryRetrieveLevel": "SERIES", "StudyInstanceUID": study,
                        "SeriesInstanceUID": "", "RequestAttributesSequence": [{}]})
     want = {r["SeriesInstanceUID"]: r for r in ROWS if r["StudyInstanceUID"] == study}
@@ -205,7 +205,7 @@ def test_empty_value_matching(index: Index) -> None:
 
 
 def test_hierarchical_series_and_image(index: Index) -> None:
-    study = sorted(studies())[-1]
+    study = max(studies())
     res = find(index, {"QueryRetrieveLevel": "SERIES", "StudyInstanceUID": study,
                        "SeriesInstanceUID": "", "Modality": "", "SeriesNumber": "",
                        "NumberOfSeriesRelatedInstances": ""})

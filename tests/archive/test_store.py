@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dicomkit.archive import DuplicateInstanceError, DuplicatePolicy, FileStore, InvalidUIDError
+from dicomkit.errors import ArchiveError
 
 STUDY, SERIES, SOP = "1.2.3", "1.2.3.4", "1.2.3.4.5"
 
@@ -109,5 +110,5 @@ def test_remove_prunes_empty_folders(tmp_path: Path) -> None:
     store.write_bytes(b"x", rel)
     store.remove(rel)
     assert not (tmp_path / STUDY).exists()
-    with pytest.raises(Exception):
+    with pytest.raises(ArchiveError):
         store.resolve("../outside.dcm")

@@ -15,7 +15,10 @@ from dicomkit.archive.node import Archive, CheckReport, IngestResult
 from dicomkit.archive.results import Result
 from dicomkit.archive.schema import Level
 from dicomkit.archive.store import (
-    DuplicateInstanceError, DuplicatePolicy, FileStore, InvalidUIDError,
+    DuplicateInstanceError,
+    DuplicatePolicy,
+    FileStore,
+    InvalidUIDError,
 )
 
 __all__ = [

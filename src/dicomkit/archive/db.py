@@ -49,7 +49,7 @@ class Database:
             conn = psycopg.connect(url, autocommit=False)
             return cls(conn, "postgresql", "format")
         # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), a bare path
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+        path = url.removeprefix("sqlite:///")
         if path in ("", ":memory:"):
             path = ":memory:"
         else:

@@ -22,7 +22,14 @@ from dicomkit.archive import normalize as nz
 from dicomkit.archive.db import Database
 from dicomkit.archive.matching import ALIAS, Query, build_sql
 from dicomkit.archive.schema import (
-    LEVELS, PARENT_FK, SCHEMA_VERSION, SEQUENCES, TABLES, Level, attrs_at, ddl,
+    LEVELS,
+    PARENT_FK,
+    SCHEMA_VERSION,
+    SEQUENCES,
+    TABLES,
+    Level,
+    attrs_at,
+    ddl,
 )
 from dicomkit.errors import ArchiveError
 
@@ -147,9 +154,10 @@ class Index:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _get_or_insert(self, level: Level, cols: dict[str, str], extra: dict[str, Any],
+    def _get_or_insert(self, level: Level, cols: dict[str, Any], extra: dict[str, Any],
                        parent_id: int | None) -> tuple[int, bool]:
         table = TABLES[level]
+        key: tuple[str, ...]
         if level is PATIENT:
             where, key = "patient_id = ? AND issuer_of_patient_id = ?", (
                 cols["patient_id"], cols["issuer_of_patient_id"])
@@ -176,7 +184,7 @@ class Index:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when
         the SOP Instance UID was already indexed (its row is then updated in place)."""
         with self.db.transaction():
-            pid, new_p = self._get_or_insert(PATIENT, rec.columns[PATIENT], rec.extra[PATIENT],
+            pid, _new = self._get_or_insert(PATIENT, rec.columns[PATIENT], rec.extra[PATIENT],
                                              None)
             st, new_st = self._get_or_insert(STUDY, rec.columns[STUDY], rec.extra[STUDY], pid)
             if not new_st:  # the study may belong to a patient row made by an earlier instance
@@ -186,7 +194,7 @@ class Index:
                 st_owner = int(self.db.scalar("SELECT study_fk FROM series WHERE id = ?", (se,)))
                 if st_owner != st:
                     raise ArchiveError(f"series {rec.series_uid} belongs to another study")
-            cols = dict(rec.columns[IMAGE])
+            cols: dict[str, Any] = dict(rec.columns[IMAGE])
             existing = self.db.query("SELECT id FROM instances WHERE sop_instance_uid = ?",
                                      (rec.sop_uid,))
             if existing:
@@ -196,7 +204,7 @@ class Index:
                                                   json.dumps(rec.extra[IMAGE]) if
                                                   rec.extra[IMAGE] else "", existing[0][0]])
                 return False
-            cols.update(path=path, size=str(size),
+            cols.update(path=path, size=int(size),
                         received=time.strftime("%Y%m%d%H%M%S", time.gmtime()))
             self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se)
             self._bump(pid, st, se, new_st, new_se, rec)

@@ -28,10 +28,24 @@ from typing import Any
 
 from dicomkit.archive import normalize as nz
 from dicomkit.archive.schema import (
-    BY_KEYWORD, BY_TAG, LEVELS, PARENT_FK, SEQ_BY_TAG, SEQUENCES, SPECIAL_TAGS, TABLES, Attr,
-    KeyType, Level, unique_key,
+    BY_KEYWORD,
+    BY_TAG,
+    LEVELS,
+    PARENT_FK,
+    SEQ_BY_TAG,
+    SEQUENCES,
+    SPECIAL_TAGS,
+    TABLES,
+    Attr,
+    KeyType,
+    Level,
+    unique_key,
 )
 from dicomkit.errors import ArchiveError
+from dicomkit.services.query_retrieve import Model
+
+__all__ = ["Condition", "Kind", "Model", "Query", "QueryError", "QueryOptions", "ReturnKey",
+           "build_sql", "classify", "parse_query"]
 
 # DIMSE statuses (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4)
 STATUS_OUT_OF_RESOURCES = 0xA700
@@ -45,17 +59,6 @@ class QueryError(ArchiveError):
     def __init__(self, message: str, status: int = STATUS_IDENTIFIER_MISMATCH) -> None:
         super().__init__(message)
         self.status = status
-
-
-class Model(StrEnum):
-    """Query/Retrieve information models (PS3.4 C.6.1, C.6.2)."""
-
-    PATIENT_ROOT = "PATIENT"
-    STUDY_ROOT = "STUDY"
-
-    @property
-    def levels(self) -> tuple[Level, ...]:
-        return LEVELS if self is Model.PATIENT_ROOT else LEVELS[1:]
 
 
 class Kind(StrEnum):
@@ -135,10 +138,11 @@ def _tag_for(keyword: str) -> int:
         if kw == keyword:
             return tag
     from dicomkit.dictionary import tag_for_keyword
-    tag = tag_for_keyword(keyword)
-    if tag is None:
+
+    found = tag_for_keyword(keyword)
+    if found is None:
         raise QueryError(f"unknown attribute keyword {keyword!r}")
-    return int(tag)
+    return int(found)
 
 
 def elements(identifier: Any) -> list[Elem]:
@@ -232,7 +236,7 @@ def _level_of_request(elems: list[Elem], model: Model) -> Level:
                 level = Level(name)
             except ValueError:
                 raise QueryError(f"unknown Query/Retrieve Level {name!r}") from None
-            if level not in model.levels:
+            if level not in _levels(model):
                 raise QueryError(f"level {name} is not part of the {model.value} ROOT model")
             return level
     raise QueryError("the identifier has no Query/Retrieve Level (0008,0052)")
@@ -310,9 +314,13 @@ def _below(attr_level: Level, query_level: Level, model: Model) -> bool:
     return attr_level.depth > query_level.depth
 
 
+def _levels(model: Model) -> tuple[Level, ...]:
+    return LEVELS if model is Model.PATIENT_ROOT else LEVELS[1:]
+
+
 def _check_hierarchy(model: Model, level: Level, present: dict[Level, Condition | None],
                      options: QueryOptions, retrieve: bool) -> None:
-    for lvl in model.levels:
+    for lvl in _levels(model):
         if lvl.depth > level.depth:
             break
         at_level = lvl is level
@@ -321,7 +329,7 @@ def _check_hierarchy(model: Model, level: Level, present: dict[Level, Condition 
         cond = present.get(lvl)
         name = unique_key(lvl).keyword
         if at_level:  # retrieve level: one UID or a list (C.4.2.2.1)
-            if cond is None and not (options.relational and lvl is not model.levels[0]):
+            if cond is None and not (options.relational and lvl is not _levels(model)[0]):
                 raise QueryError(f"the retrieve identifier needs {name} at the {lvl} level")
             continue
         if options.relational and not retrieve:
@@ -441,9 +449,8 @@ def build_where(query: Query, db: Any) -> tuple[str, list[Any], list[Condition]]
         if cond.kind is Kind.SEQUENCE:
             post.append(cond)
             continue
-        if cond.keyword == "ModalitiesInStudy" or BY_KEYWORD[cond.keyword].multi:
-            if cond.kind is Kind.WILDCARD:
-                post.append(cond)
+        if BY_KEYWORD[cond.keyword].multi and cond.kind is Kind.WILDCARD:
+            post.append(cond)
         text, ps = condition_sql(cond, db, query.options)
         sql_parts.append(f"({text})")
         params += ps

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from dicomkit.archive.index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive.matching import Model, QueryOptions, parse_query
@@ -60,12 +60,12 @@ class Archive:
 
     def __init__(self, root: str | os.PathLike[str], *, db_url: str | None = None,
                  policy: DuplicatePolicy = DuplicatePolicy.KEEP,
-                 options: QueryOptions = QueryOptions(), check: bool = True) -> None:
+                 options: QueryOptions | None = None, check: bool = True) -> None:
         self.store = FileStore(root)
         self.root = self.store.root
         self.index = Index.open(db_url or str(self.root / "index.sqlite"))
         self.policy = policy
-        self.options = options
+        self.options = options or QueryOptions()
         #: test hook: called with "indexed" / "placed" during ingest; raise to inject a crash
         self.fault: Callable[[str], None] | None = None
         self.last_check: CheckReport | None = None
@@ -75,7 +75,7 @@ class Archive:
     def close(self) -> None:
         self.index.close()
 
-    def __enter__(self) -> Archive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -132,12 +132,8 @@ def make_result(query: Query, columns: list[str], row: tuple[Any, ...], post: li
             if attr.computed and attr.vr == "IS":
                 text = str(int(raw or 0))
             value = text.split("\\") if attr.multi and "\\" in text else text
-        if isinstance(value, str) and not value.isascii():
-            non_ascii = True
-        elif isinstance(value, list) and any(isinstance(v, str) and not v.isascii()
-                                             for v in value):
-            non_ascii = True
-        elif key.keyword in SEQUENCES and not json.dumps(value).isascii():
+        if isinstance(value, str) and not value.isascii() or isinstance(value, list) and any(isinstance(v, str) and not v.isascii()
+                                             for v in value) or key.keyword in SEQUENCES and not json.dumps(value).isascii():
             non_ascii = True
         out.append((key.tag, key.keyword, key.vr, value))
     if non_ascii or query.charset_requested:

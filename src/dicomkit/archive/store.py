@@ -269,6 +269,11 @@ class FileStore:
     def sweep_temporaries(self) -> list[Path]:
         """Delete temporary files left by a crash; returns what was removed."""
         removed = []
+        for path in (self.root / self.INCOMING).iterdir():  # everything in .incoming is partial
+            if path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
         for path in self.root.rglob(f"{self.TEMP_PREFIX}*"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

@@ -43,7 +43,7 @@ def _suggest(name: str) -> str:
         hints = list(_dict().suggest_keywords(name))
     except Exception:  # noqa: BLE001 - a hint must never hide the real error
         hints = []
-    return f"; did you mean {' or '.join(hints)}?" if hints else ""
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
 
 
 def _tag_of(key: Any) -> int:
@@ -71,10 +71,17 @@ class Dataset(MutableMapping[int, DataElement]):
     true for a sequence item read with undefined length (kept when written back).
     """
 
-    __slots__ = ("_d", "_little", "_implicit", "_parent", "_charsets", "file_meta", "preamble",
-                 "filename", "_ts", "read_errors", "is_undefined_length_item", "__dict__")
+    __slots__ = ("_d", "_little", "_implicit", "_parent", "__dict__")
 
     _d: dict[int, Any]
+    # Rarely set attributes live in the instance __dict__ with these class-level defaults, so
+    # that making the (many) item data sets of a file costs only the four slots.
+    _charsets: Charsets | None = None
+    _ts: str | None = None
+    file_meta: Dataset | None = None
+    preamble: bytes | None = None
+    filename: str | None = None
+    is_undefined_length_item: bool = False
 
     def __init__(self, elements: Iterable[DataElement] | Mapping[Any, Any] | None = None) -> None:
         _set = object.__setattr__
@@ -82,13 +89,6 @@ class Dataset(MutableMapping[int, DataElement]):
         _set(self, "_little", True)
         _set(self, "_implicit", None)
         _set(self, "_parent", None)
-        _set(self, "_charsets", None)
-        _set(self, "file_meta", None)
-        _set(self, "preamble", None)
-        _set(self, "filename", None)
-        _set(self, "_ts", None)
-        _set(self, "read_errors", [])
-        _set(self, "is_undefined_length_item", False)
         if elements is not None:
             if isinstance(elements, Mapping):
                 for key, value in elements.items():
@@ -106,14 +106,19 @@ class Dataset(MutableMapping[int, DataElement]):
         _set(ds, "_little", little)
         _set(ds, "_implicit", implicit)
         _set(ds, "_parent", None)
-        _set(ds, "_charsets", None)
-        _set(ds, "file_meta", None)
-        _set(ds, "preamble", None)
-        _set(ds, "filename", None)
-        _set(ds, "_ts", None)
-        _set(ds, "read_errors", [])
-        _set(ds, "is_undefined_length_item", False)
         return ds
+
+    @property
+    def read_errors(self) -> list[InvalidDicomError]:
+        """Problems a lenient read skipped over (empty for a clean read)."""
+        errs = self.__dict__.get("_read_errors")
+        if errs is None:
+            errs = self.__dict__["_read_errors"] = []
+        return errs  # type: ignore[no-any-return]
+
+    @read_errors.setter
+    def read_errors(self, errors: list[InvalidDicomError]) -> None:
+        self.__dict__["_read_errors"] = errors
 
     # -- mapping protocol ----------------------------------------------------------------------
     def __getitem__(self, key: Any) -> DataElement:
@@ -366,8 +371,10 @@ class Dataset(MutableMapping[int, DataElement]):
         new.preamble = self.preamble
         new.filename = self.filename
         object.__setattr__(new, "_ts", self._ts)
-        object.__setattr__(new, "is_undefined_length_item", self.is_undefined_length_item)
-        new.read_errors = list(self.read_errors)
+        if self.is_undefined_length_item:
+            object.__setattr__(new, "is_undefined_length_item", True)
+        if self.read_errors:
+            new.read_errors = list(self.read_errors)
         return new
 
     __copy__ = copy
@@ -408,21 +415,20 @@ class Dataset(MutableMapping[int, DataElement]):
     def __str__(self) -> str:
         return "\n".join(_lines(self, 0))
 
-    # pickling: slots + __dict__
+    # pickling: slots + __dict__ (raw entries become elements so they carry their encoding)
     def __getstate__(self) -> dict[str, Any]:
-        state = {s: object.__getattribute__(self, s) for s in Dataset.__slots__
-                 if s != "__dict__"}
-        state["_d"] = {t: self[t] for t in self._d}
-        state["__extra__"] = dict(self.__dict__)
-        return state
+        return {"_d": {t: self[t] for t in self._d}, "_little": self._little,
+                "_implicit": self._implicit, "_parent": self._parent,
+                "__extra__": dict(self.__dict__)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         extra = state.pop("__extra__", {})
         for k, v in state.items():
             object.__setattr__(self, k, v)
         self.__dict__.update(extra)
-
-    read_errors: list[InvalidDicomError]
+        for el in self._d.values():
+            if type(el) is not tuple and el.vr == "SQ" and isinstance(el._value, Sequence):
+                el._value.parent = self
 
 
 def _lines(ds: Dataset, depth: int) -> Iterator[str]:

@@ -73,3 +73,7 @@ class Sequence(list["Dataset"]):
 
     def __repr__(self) -> str:
         return f"<Sequence of {len(self)} items>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the parent is re-linked by Dataset.__setstate__
+        return (Sequence, (list(self),))

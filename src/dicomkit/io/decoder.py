@@ -76,17 +76,16 @@ _PRIVATE_CACHE: dict[tuple[int, str], str] = {}
 
 
 def _dictionary_vr(tag: int) -> str:
-    vr = _VR_CACHE.get(tag)
-    if vr is None:
-        from dicomkit.dictionary import entry_for_tag, vr_for_tag
+    from dicomkit.dictionary import entry_for_tag, vr_for_tag
 
-        entry = entry_for_tag(tag)
-        if entry is not None and entry.vr:
-            vr = str(entry.vr)
-        else:
-            vr = str(vr_for_tag(tag))
-        if vr not in ALL_VRS and " or " not in vr:
-            vr = "UN"  # e.g. "NONE" for the item tags, or a dictionary oddity
+    entry = entry_for_tag(tag)
+    if entry is not None and entry.vr:
+        vr = str(entry.vr)
+    else:
+        vr = str(vr_for_tag(tag))
+    if vr not in ALL_VRS and " or " not in vr:
+        vr = "UN"  # e.g. "NONE" for the item tags, or a dictionary oddity
+    if " or " not in vr:
         _VR_CACHE[tag] = vr
     return vr
 
@@ -152,7 +151,7 @@ def implicit_vr(tag: int, owner: Dataset | None = None) -> str:
     if tag >> 16 & 1:
         vr = _private_vr(tag, owner) if owner is not None else "UN"
     else:
-        vr = _dictionary_vr(tag)
+        vr = _VR_CACHE.get(tag) or _dictionary_vr(tag)
     if " or " in vr:
         vr = resolve_ambiguous(vr, tag, owner)
     return vr
@@ -188,100 +187,176 @@ class _Reader:
 
     def parse(self, owner: Dataset, pos: int, end: int, implicit: bool, little: bool,
               depth: int, in_undef_item: bool, only_group: int = -1) -> tuple[int, bool]:
-        """Fill ``owner._d`` from ``buf[pos:end]``. Returns (next offset, delimiter found)."""
+        """Fill ``owner._d`` from ``buf[pos:end]``. Returns (next offset, delimiter found).
+
+        One comparison per element (``tag >= stop``) routes the rare cases -- item and
+        delimiter tags, pixel data under ``stop_before_pixels``, the end of group 0002 -- to
+        :meth:`special`; explicit VR and implicit VR have their own loops.
+        """
+        stop = 0xFFFE0000
+        if only_group >= 0:
+            stop = (only_group + 1) << 16
+        elif self.opts.stop_before_pixels and depth == 0:
+            stop = FLOAT_PIXEL_DATA
+        if implicit:
+            return self.parse_implicit(owner, pos, end, little, depth, in_undef_item, stop)
+        return self.parse_explicit(owner, pos, end, little, depth, in_undef_item, stop)
+
+    def special(self, tag: int, start: int, length: int, in_undef_item: bool,
+                stop: int) -> tuple[int, bool] | None:
+        """A tag at or past ``stop``: returns the parse result, or None to go on reading."""
+        if tag < 0xFFFE0000 and stop < 0xFFFE0000:
+            if stop == FLOAT_PIXEL_DATA:
+                if tag not in _PIXEL_TAGS:
+                    return None
+                self.opts.stopped = True
+            return start, False
+        if tag >> 16 != 0xFFFE:
+            return None
+        if tag == ITEM_DELIMITATION and in_undef_item:
+            return start + 8, True
+        self.fail(InvalidDicomError(
+            f"unexpected delimiter or item tag ({tag >> 16:04X},{tag & 0xFFFF:04X})",
+            offset=start, tag=tag))
+        return -1, False
+
+    def parse_explicit(self, owner: Dataset, pos: int, end: int, little: bool, depth: int,
+                       in_undef_item: bool, stop: int) -> tuple[int, bool]:
         buf = self.buf
-        opts = self.opts
         d = owner._d
-        hhl = _LE_HHL if little else _BE_HHL
         exp = _LE_EXP if little else _BE_EXP
         ul = _LE_L if little else _BE_L
-        vr_of = _VR_OF.get
+        vr_of = _VR_OF
         long_vrs = _LONG_B
-        large = opts.large_value
-        specific = opts.specific_tags
-        stop_pixels = opts.stop_before_pixels and depth == 0
-        while pos < end:
-            start = pos
-            if pos + 8 > end:
-                self.fail(TruncatedDataError("data element header past the end", offset=pos))
-                return end, False
-            if implicit:
-                g, e, length = hhl(buf, pos)
-                tag = g << 16 | e
-                pos += 8
-                vr = ""
-            else:
-                g, e, vrb, length = exp(buf, pos)
-                tag = g << 16 | e
-                if only_group >= 0 and g != only_group:
-                    return start, False
+        specific = self.opts.specific_tags
+        end8 = end - 8
+        while pos <= end8:
+            g, e, vrb, length = exp(buf, pos)
+            tag = g << 16 | e
+            if tag >= stop:
+                res = self.special(tag, pos, length, in_undef_item, stop)
+                if res is not None:
+                    return (end, False) if res[0] < 0 else res
+            try:
+                vr = vr_of[vrb]
+            except KeyError:
                 if g == 0xFFFE:
-                    length = ul(buf, pos + 4)[0]
-                    pos += 8
-                    vr = ""
-                else:
-                    vr = vr_of(vrb)  # type: ignore[assignment]
-                    if vr is None:
-                        self.fail(InvalidDicomError(f"unknown VR {bytes(vrb)!r}",
-                                                    offset=start, tag=tag))
-                        return end, False
-                    if vrb in long_vrs:
-                        if pos + 12 > end:
-                            self.fail(TruncatedDataError("data element header past the end",
-                                                         offset=start, tag=tag))
-                            return end, False
-                        length = ul(buf, pos + 8)[0]
-                        pos += 12
-                    else:
-                        pos += 8
-            if only_group >= 0 and g != only_group:
-                return start, False
-            if g == 0xFFFE:
-                if tag == ITEM_DELIMITATION and in_undef_item:
-                    return pos, True
-                self.fail(InvalidDicomError(f"unexpected delimiter or item tag {g:04X},{e:04X}",
-                                            offset=start, tag=tag))
+                    res = self.special(tag, pos, length, in_undef_item, 0)
+                    return (end, False) if res is None or res[0] < 0 else res
+                self.fail(InvalidDicomError(f"unknown VR {bytes(vrb)!r}", offset=pos, tag=tag))
                 return end, False
-            if stop_pixels and tag in _PIXEL_TAGS:
-                opts.stopped = True
-                return start, False
-            if implicit:
-                vr = implicit_vr(tag, owner)
-            if length == _UNDEF:
-                el = self.undefined(owner, tag, vr, pos, end, implicit, little, depth, start)
-                if el is None:
+            if vrb in long_vrs:
+                if pos + 12 > end:
+                    break
+                length = ul(buf, pos + 8)[0]
+                start = pos
+                pos += 12
+                if length == 0xFFFFFFFF or vr == "SQ":
+                    res2 = self.complex(owner, tag, vr, pos, end, length, False, little, depth,
+                                        start)
+                    if res2 < 0:
+                        return end, False
+                    pos = res2
+                    continue
+                nxt = pos + length
+                if nxt > end:
+                    self.fail(TruncatedDataError(
+                        f"value length {length} past the end of its container "
+                        f"({end - pos} bytes left)", offset=start, tag=tag))
                     return end, False
-                pos = el[1]
                 if specific is None or tag in specific:
-                    d[tag] = el[0]
-                if opts.aborted:
+                    d[tag] = (vr, buf[pos:nxt] if length < self.opts.large_value
+                              else memoryview(buf)[pos:nxt])
+                pos = nxt
+                continue
+            pos += 8
+            nxt = pos + length
+            if nxt > end:
+                self.fail(TruncatedDataError(
+                    f"value length {length} past the end of its container "
+                    f"({end - pos} bytes left)", offset=pos - 8, tag=tag))
+                return end, False
+            if specific is None or tag in specific:
+                d[tag] = (vr, buf[pos:nxt])
+            pos = nxt
+        if pos < end:
+            self.fail(TruncatedDataError("data element header past the end", offset=pos))
+            return end, False
+        return pos, False
+
+    def parse_implicit(self, owner: Dataset, pos: int, end: int, little: bool, depth: int,
+                       in_undef_item: bool, stop: int) -> tuple[int, bool]:
+        buf = self.buf
+        d = owner._d
+        hhl = _LE_HHL if little else _BE_HHL
+        cache = _VR_CACHE
+        specific = self.opts.specific_tags
+        large = self.opts.large_value
+        end8 = end - 8
+        while pos <= end8:
+            g, e, length = hhl(buf, pos)
+            tag = g << 16 | e
+            if tag >= stop:
+                res = self.special(tag, pos, length, in_undef_item, stop)
+                if res is not None:
+                    return (end, False) if res[0] < 0 else res
+            vr = cache.get(tag) or implicit_vr(tag, owner)
+            start = pos
+            pos += 8
+            if length == 0xFFFFFFFF or vr == "SQ":
+                res2 = self.complex(owner, tag, vr, pos, end, length, True, little, depth, start)
+                if res2 < 0:
                     return end, False
+                pos = res2
                 continue
             nxt = pos + length
             if nxt > end:
                 self.fail(TruncatedDataError(
-                    f"value length {length} past the end of its container ({end - pos} bytes left)",
-                    offset=start, tag=tag))
+                    f"value length {length} past the end of its container "
+                    f"({end - pos} bytes left)", offset=start, tag=tag))
                 return end, False
-            if vr == "SQ" and implicit and length >= 4 and buf[pos:pos + 2] != (
-                    b"\xfe\xff" if little else b"\xff\xfe"):
-                vr = "UN"  # dictionary says SQ but the value holds no items (a retired meaning)
-            if vr == "SQ":
-                if specific is None or tag in specific:
-                    seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
-                    if seq is None:
-                        return end, False
-                    el = DataElement(tag, "SQ")
-                    el._value = seq[0]
-                    d[tag] = el
-                    if opts.aborted:
-                        return end, False
-                pos = nxt
-                continue
             if specific is None or tag in specific:
                 d[tag] = (vr, buf[pos:nxt] if length < large else memoryview(buf)[pos:nxt])
             pos = nxt
+        if pos < end:
+            self.fail(TruncatedDataError("data element header past the end", offset=pos))
+            return end, False
         return pos, False
+
+    def complex(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, length: int,
+                implicit: bool, little: bool, depth: int, start: int) -> int:
+        """A sequence or an undefined-length value; returns the next offset (-1: stop)."""
+        opts = self.opts
+        specific = opts.specific_tags
+        if length == 0xFFFFFFFF:
+            res = self.undefined(owner, tag, vr, pos, end, implicit, little, depth, start)
+            if res is None:
+                return -1
+            if specific is None or tag in specific:
+                owner._d[tag] = res[0]
+            return -1 if opts.aborted else res[1]
+        nxt = pos + length
+        if nxt > end:
+            self.fail(TruncatedDataError(
+                f"value length {length} past the end of its container ({end - pos} bytes left)",
+                offset=start, tag=tag))
+            return -1
+        if implicit and length >= 4 and self.buf[pos:pos + 2] != (
+                b"\xfe\xff" if little else b"\xff\xfe"):
+            # The dictionary says SQ but the value holds no items (a retired meaning): keep it.
+            if specific is None or tag in specific:
+                owner._d[tag] = ("UN", self.buf[pos:nxt])
+            return nxt
+        if specific is None or tag in specific:
+            seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
+            if seq is None:
+                return -1
+            el = DataElement(tag, "SQ")
+            el._value = seq[0]
+            owner._d[tag] = el
+            if opts.aborted:
+                return -1
+        return nxt
 
     def undefined(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, implicit: bool,
                   little: bool, depth: int, start: int) -> tuple[DataElement, int] | None:

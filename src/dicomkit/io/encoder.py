@@ -53,6 +53,15 @@ def _wire_vr(vr: str) -> str:
     return "UN"
 
 
+def _known_sequence(tag: int) -> bool:
+    """Whether the (public) dictionary knows ``tag`` as SQ."""
+    if tag >> 16 & 1:
+        return False
+    from dicomkit.io.decoder import implicit_vr
+
+    return implicit_vr(tag) == "SQ"
+
+
 class _Encoder:
     __slots__ = ("implicit", "little", "hhl", "short", "long")
 
@@ -116,7 +125,7 @@ class _Encoder:
             return  # group lengths are only kept when the encoding is unchanged
         vr = _wire_vr(entry[0] if type(entry) is tuple else entry.vr)
         if vr == "SQ":
-            self.sequence(tag, entry, out)
+            self.sequence(tag, entry, out, same)
             return
         if type(entry) is not tuple and entry.is_undefined_length:
             raw = entry._raw if entry._raw is not None else entry.value
@@ -131,7 +140,8 @@ class _Encoder:
         out.append(self.header(tag, vr, n))
         out.append(value)
 
-    def sequence(self, tag: int, el: DataElement, out: list[bytes | memoryview]) -> None:
+    def sequence(self, tag: int, el: DataElement, out: list[bytes | memoryview],
+                 same: bool = True) -> None:
         items = el.value or []
         if el.un_sequence and not self.implicit and self.little:
             # PS3.5 6.2.2: an explicit UN of undefined length holds implicit VR LE items.
@@ -144,7 +154,12 @@ class _Encoder:
             return
         body = []
         self.items(items, body)
-        if el.is_undefined_length:
+        undefined = el.is_undefined_length
+        if undefined and self.implicit and not same and not _known_sequence(tag):
+            # A reader without our dictionary sees an implicit-VR element of unknown VR: with a
+            # defined length it can skip it as UN instead of guessing (PS3.5 6.2.2, CP-246).
+            undefined = False
+        if undefined:
             out.append(self.header(tag, "SQ", _UNDEF))
             out.extend(body)
             out.append(self.hhl(0xFFFE, 0xE0DD, 0))

@@ -25,6 +25,8 @@ __all__ = ["read", "write", "read_file_meta", "build_file_meta", "ts_encoding", 
 
 #: Files at least this large are memory-mapped instead of read.
 MMAP_MIN = 4 * 1024 * 1024
+#: A header read (``stop_before_pixels``) first tries this much of the file.
+HEAD_CHUNK = 64 * 1024
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -46,21 +48,28 @@ def ts_encoding(uid: str) -> tuple[bool, bool, bool]:
     return False, True, uid in _DEFLATED
 
 
-def _load(source: Any) -> tuple[Any, str | None]:
+def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
+    """The bytes to parse, the file name, and whether they are only the file's first
+    :data:`HEAD_CHUNK` bytes (``head_only``: a header read of a larger file)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         with open(path, "rb") as fp:
+            if head_only:
+                data = fp.read(HEAD_CHUNK)
+                if len(data) < HEAD_CHUNK:
+                    return data, str(path), False
+                return data, str(path), True
             size = os.fstat(fp.fileno()).st_size
             if size >= MMAP_MIN:
-                return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ), str(path)
-            return fp.read(), str(path)
+                return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ), str(path), False
+            return fp.read(), str(path), False
     if isinstance(source, bytes):
-        return source, None
+        return source, None, False
     if isinstance(source, (bytearray, memoryview)):
-        return bytes(source), None
+        return bytes(source), None, False
     if hasattr(source, "read"):
         name = getattr(source, "name", None)
-        return source.read(), name if isinstance(name, str) else None
+        return source.read(), name if isinstance(name, str) else None, False
     raise TypeError(f"cannot read DICOM from {type(source).__name__}")
 
 
@@ -97,8 +106,8 @@ def read_file_meta(fp: Any, *, lenient: bool = False) -> tuple[Dataset, int]:
 
 
 def _find_start(buf: Any, force: bool) -> tuple[bytes | None, int]:
-    if len(buf) >= 132 and buf[128:132] == b"DICM" and (
-            _plausible(buf, 132) or not _plausible(buf, 0)):
+    if buf[128:132] == b"DICM" and (buf[132:134] == b"\x02\x00" or _plausible(buf, 132)
+                                    or not _plausible(buf, 0)):
         return bytes(buf[:128]), 132
     if buf[:4] == b"DICM":
         return None, 4
@@ -128,12 +137,32 @@ def read(source: Any, *, stop_before_pixels: bool = False,
     elements (tags or keywords), ``lenient`` reads what it can and records the problems in
     ``ds.read_errors``, ``force`` reads input that does not look like DICOM.
     """
-    buf, filename = _load(source)
-    opts = DecodeOptions(
-        stop_before_pixels=stop_before_pixels, lenient=lenient,
-        specific_tags=None if specific_tags is None
-        else {_tag_of(t) for t in specific_tags} | {0x00080005},
-    )
+    tags = None if specific_tags is None else {_tag_of(t) for t in specific_tags} | {0x00080005}
+    buf, filename, partial = _load(source, stop_before_pixels)
+    if partial:
+        # Header read: parse the first chunk; only when the header does not fit (or the chunk
+        # ends badly) read the whole file. The chunk read stays strict so nothing is lost.
+        try:
+            ds = _read_buffer(buf, DecodeOptions(stop_before_pixels=True, specific_tags=tags),
+                              force)
+        except InvalidDicomError:
+            ds = None
+        if ds is not None and ds.read_errors == [] and _stopped(ds):
+            ds.filename = filename
+            return ds
+        buf, filename, _ = _load(source, False)
+    opts = DecodeOptions(stop_before_pixels=stop_before_pixels, lenient=lenient,
+                         specific_tags=tags)
+    ds = _read_buffer(buf, opts, force)
+    ds.filename = filename
+    return ds
+
+
+def _stopped(ds: Dataset) -> bool:
+    return bool(ds.__dict__.pop("_stopped", False))
+
+
+def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
     preamble, pos = _find_start(buf, force)
     meta, pos = _read_meta(buf, pos, opts)
     ts_raw = meta._d.get(TRANSFER_SYNTAX_UID)
@@ -143,11 +172,9 @@ def read(source: Any, *, stop_before_pixels: bool = False,
     else:
         ts = ""
     ds = Dataset()
-    deflated = False
-    if ts:
-        implicit, little, deflated = ts_encoding(ts)
+    implicit, little, deflated = ts_encoding(ts) if ts else (False, True, False)
     if deflated:
-        buf = inflate(memoryview(buf)[pos:], offset=pos, lenient=lenient)
+        buf = inflate(memoryview(buf)[pos:], offset=pos, lenient=opts.lenient)
         pos = 0
     if len(buf) - pos >= 8:
         g_implicit, g_little = guess_encoding(buf, pos)
@@ -157,18 +184,15 @@ def read(source: Any, *, stop_before_pixels: bool = False,
         elif g_implicit != implicit and little and g_little:
             implicit = g_implicit  # the meta says one thing, the data another: trust the data
     elif not ts:
-        implicit, little, ts = False, True, EXPLICIT_LE
-    if len(meta._d) == 0:
-        meta_out: Dataset | None = None
-    else:
-        meta_out = meta
+        ts = EXPLICIT_LE
     if not opts.aborted:
         decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
-    ds.file_meta = meta_out
+    ds.file_meta = meta if meta._d else None
     ds.preamble = preamble
-    ds.filename = filename
     object.__setattr__(ds, "_ts", ts)
     ds.read_errors = opts.errors
+    if opts.stopped:
+        ds.__dict__["_stopped"] = True
     return ds
 
 

@@ -143,15 +143,27 @@ def _shape(arr: np.ndarray, info: PixelInfo, planar: bool = False) -> np.ndarray
 
 # -- RLE and deflate (built in) ---------------------------------------------------------------
 
-def decode_rle(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
+def decode_rle(data: bytes, info: PixelInfo, *,
+               accelerated: bool = True) -> tuple[np.ndarray, str]:
+    """RLE Lossless, ours; ``accelerated=False`` keeps PackBits in numpy even when imagecodecs
+    is installed (register ``functools.partial(decode_rle, accelerated=False)`` for that)."""
+    if info.bits_allocated == 1:
+        # One segment of the frame's bits packed eight to a byte (PS3.5 8.1.1, G.2).
+        npix = info.rows * info.columns * info.samples_per_pixel
+        packed = rle.decode_frame(data, 1, (npix + 7) // 8, 1, 8, accelerated=accelerated)
+        one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+        return native.unpack_frame(packed.tobytes(), one, 0), info.photometric_interpretation
     frame = rle.decode_frame(data, info.rows, info.columns, info.samples_per_pixel,
-                             info.bits_allocated)
+                             info.bits_allocated, accelerated=accelerated)
     if info.samples_per_pixel == 1:
         frame = frame[..., 0]
     return native.fix_bits(frame, info), info.photometric_interpretation
 
 
 def encode_rle(frame: np.ndarray, info: PixelInfo) -> bytes:
+    if info.bits_allocated == 1:
+        packed = np.packbits(frame.astype(bool).reshape(-1), bitorder="little")
+        return rle.encode_frame(packed.reshape(1, -1), 8)
     return rle.encode_frame(frame, info.bits_allocated)
 
 
@@ -256,7 +268,12 @@ def _unsigned(frame: np.ndarray, info: PixelInfo) -> np.ndarray:
 
 
 def encode_jpegls(frame: np.ndarray, info: PixelInfo) -> bytes:
-    a = np.ascontiguousarray(_unsigned(frame, info))
+    # imagecodecs writes the precision P of the container (8 or 16 bits), so signed samples
+    # keep their full two's complement pattern: decoders that sign-extend from Bits Stored
+    # and those that reinterpret the container both get the right values.
+    a = np.ascontiguousarray(frame)
+    if a.dtype.kind == "i":
+        a = a.view(a.dtype.str.replace("i", "u"))
     if a.dtype.itemsize > 2:
         raise PixelDataError("JPEG-LS encodes at most 16 bits per sample")
     return bytes(_call("jpegls_encode", "JPEG-LS", a, level=0))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import struct
+
 import numpy as np
 
 from dicomkit.errors import PixelDataError
@@ -53,9 +55,26 @@ def rgb_to_ybr(arr: np.ndarray, bits: int = 8) -> np.ndarray:
     return ybr.astype(arr.dtype)
 
 
+def descriptor(desc: Any) -> tuple[int, int, int]:
+    """A LUT Descriptor (entries, first mapped value, bits per entry) from whatever the value
+    decoded to: numbers, a backslash-separated string, or raw little endian bytes."""
+    if isinstance(desc, (bytes, bytearray, memoryview)):
+        raw = bytes(desc)
+        if len(raw) < 6:
+            raise PixelDataError(f"LUT Descriptor of {len(raw)} bytes")
+        values = list(struct.unpack("<3H", raw[:6]))
+    elif isinstance(desc, str):
+        values = [int(float(v)) for v in desc.strip("\0 ").split("\\")]
+    else:
+        values = [int(v) for v in desc]
+    if len(values) != 3:
+        raise PixelDataError(f"LUT Descriptor needs 3 values, not {desc!r}")
+    return values[0], values[1], values[2]
+
+
 def _lut_values(desc: Any, data: Any, *, segmented: bool = False) -> np.ndarray:
     """One palette channel: the descriptor (entries, first mapped, bits) and the LUT data."""
-    entries, first, bits = (int(v) for v in desc)
+    entries, first, bits = descriptor(desc)
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = np.frombuffer(bytes(data), "<u2")
         if bits == 8 and not segmented and raw.size * 2 == (entries or 65536):
@@ -71,34 +90,42 @@ def _lut_values(desc: Any, data: Any, *, segmented: bool = False) -> np.ndarray:
 
 
 def expand_segmented(data: np.ndarray) -> np.ndarray:
-    """Expand a Segmented Palette Color LUT (PS3.3 C.7.9.2): discrete (0), linear (1) and
-    indirect (2) segments."""
+    """Expand Segmented Palette Color LUT Data (PS3.3 C.7.9.2): discrete (opcode 0), linear
+    (1: from the previous value to the given end value) and indirect segments (2: copy a number
+    of segments found at a byte offset from the start, stored as low then high 16 bits)."""
     words = [int(v) for v in data]
     out: list[float] = []
-    pos = 0
-    while pos + 1 < len(words):
+    _expand(words, 0, None, out, allow_indirect=True)
+    return np.rint(np.asarray(out, dtype=np.float64)).astype(np.uint16)
+
+
+def _expand(words: list[int], pos: int, count: int | None, out: list[float], *,
+            allow_indirect: bool) -> None:
+    done = 0
+    while pos + 1 < len(words) and (count is None or done < count):
         op, length = words[pos], words[pos + 1]
         pos += 2
         if op == 0:
             out.extend(words[pos:pos + length])
             pos += length
         elif op == 1:
-            if not out:
-                raise PixelDataError("segmented palette: a linear segment comes first")
+            if not out or pos >= len(words):
+                raise PixelDataError("segmented palette: a linear segment with no start value")
             y0, y1 = out[-1], words[pos]
             pos += 1
-            step = (y1 - y0) / length
+            step = (y1 - y0) / length if length else 0.0
             out.extend(y0 + step * (k + 1) for k in range(length))
-        elif op == 2:
-            if pos + 2 >= len(words):
+        elif op == 2 and allow_indirect:
+            if pos + 2 > len(words):
                 raise PixelDataError("segmented palette: truncated indirect segment")
             offset = words[pos] | (words[pos + 1] << 16)
             pos += 2
-            again = expand_segmented(np.asarray(words[offset:], dtype=np.uint16))
-            out.extend(again[:length].tolist())
+            if offset % 2:
+                raise PixelDataError(f"segmented palette: odd byte offset {offset}")
+            _expand(words, offset // 2, length, out, allow_indirect=False)
         else:
-            raise PixelDataError(f"segmented palette: unknown segment type {op}")
-    return np.rint(np.asarray(out, dtype=np.float64)).astype(np.uint16)
+            raise PixelDataError(f"segmented palette: bad segment opcode {op}")
+        done += 1
 
 
 def palette_luts(ds: Any) -> tuple[np.ndarray, int, int]:
@@ -117,8 +144,7 @@ def palette_luts(ds: Any) -> tuple[np.ndarray, int, int]:
             raise PixelDataError(f"PALETTE COLOR without {name} palette data")
         vals = _lut_values(desc, seg if data is None else data, segmented=data is None)
         channels.append(vals)
-        first = int(desc[1])
-        bits = int(desc[2])
+        _, first, bits = descriptor(desc)
     n = max(c.size for c in channels)
     lut = np.zeros((n, 3), dtype=np.uint16)
     for k, c in enumerate(channels):

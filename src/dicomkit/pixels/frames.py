@@ -41,8 +41,15 @@ class Decoded:
 
 
 def _element_bytes(ds: Any, tag: int) -> tuple[bytes | memoryview, str]:
+    data, vr, _ = _element_data(ds, tag)
+    return data, vr
+
+
+def _element_data(ds: Any, tag: int) -> tuple[bytes | memoryview, str, bool | None]:
+    """The value bytes, the VR, and the byte order of raw bytes (None: unknown)."""
     elem = ds[tag]
     raw = getattr(elem, "raw", None)
+    little = getattr(elem, "is_little_endian", None) if raw is not None else None
     data = raw if raw is not None else elem.value
     if data is None:
         raise PixelDataError("the pixel data element is empty")
@@ -50,7 +57,7 @@ def _element_bytes(ds: Any, tag: int) -> tuple[bytes | memoryview, str]:
         data = data.tobytes()
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise PixelDataError(f"pixel data value is a {type(data).__name__}, not bytes")
-    return data, str(getattr(elem, "vr", "OB"))
+    return data, str(getattr(elem, "vr", "OB")), little if isinstance(little, bool) else None
 
 
 def _offset_tables(ds: Any) -> tuple[list[int] | None, list[int] | None]:
@@ -83,18 +90,21 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
     """Decode the given frames (all by default) to ``(n, rows, columns[, samples])``."""
     info = pixel_info(ds)
     registry = registry or default_registry()
-    data, vr = _element_bytes(ds, info.pixel_tag)
+    data, vr, little = _element_data(ds, info.pixel_tag)
     wanted = list(range(info.number_of_frames)) if frames is None else list(frames)
     for i in wanted:
         if not 0 <= i < info.number_of_frames:
             raise PixelDataError(f"frame {i} out of range: the data set has "
                                  f"{info.number_of_frames} frame(s)")
     if not info.is_encapsulated:
-        ow_be = not info.syntax.little_endian and vr == "OW"
+        if little is None:
+            little = info.syntax.little_endian
+        ow_be = not little and vr == "OW"
         if frames is None:
-            arr = native.unpack(data, info, ow_big_endian=ow_be)
+            arr = native.unpack(data, info, little=little, ow_big_endian=ow_be)
         else:
-            arr = np.stack([native.unpack_frame(data, info, i, ow_big_endian=ow_be)
+            arr = np.stack([native.unpack_frame(data, info, i, little=little,
+                                                ow_big_endian=ow_be)
                             for i in wanted]) if wanted else np.empty((0, *info.frame_shape),
                                                                       info.dtype)
         return Decoded(arr, info.photometric_interpretation, info)

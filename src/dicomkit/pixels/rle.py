@@ -123,7 +123,7 @@ def decode_segment(seg: Buffer, length: int, *, accelerated: bool = True) -> np.
             raise PixelDataError(f"RLE segment decodes to {out.size} bytes, {length} expected")
         return out[:length]
     arr = np.frombuffer(data, np.uint8)
-    heads = _scan_python(data, n // 32 + 64)
+    heads = _scan_python(data, n // 4 + 64)
     if heads is None:
         heads = _scan(arr, data)
     # Every byte is a header (emitted 0 times), a literal byte (once) or the value of a
@@ -165,13 +165,14 @@ def decode_frame(data: Buffer, rows: int, columns: int, samples: int,
                              f"{samples * nbytes} ({samples} samples x {nbytes} bytes)")
     npix = rows * columns
     ends = offsets[1:] + [len(mv)]
-    planes = np.empty((samples, nbytes, npix), dtype=np.uint8)
+    # Byte k of sample s goes straight to its place in a little endian (pixel, sample, byte)
+    # buffer: segment order is most significant byte first (G.2).
+    out = np.empty((npix, samples, nbytes), dtype=np.uint8)
     for k, (a, b) in enumerate(zip(offsets, ends)):
-        planes[k // nbytes, k % nbytes] = decode_segment(mv[a:b], npix, accelerated=accelerated)
-    # planes[s, 0] is the most significant byte: reverse to little endian and view.
-    le = np.ascontiguousarray(planes[:, ::-1, :].transpose(2, 0, 1))  # (npix, samples, bytes)
-    out = le.view(f"<u{nbytes}").reshape(rows, columns, samples)
-    return out.astype(f"=u{nbytes}", copy=False)
+        s, byte = divmod(k, nbytes)
+        out[:, s, nbytes - 1 - byte] = decode_segment(mv[a:b], npix, accelerated=accelerated)
+    arr = out.view(f"<u{nbytes}").reshape(rows, columns, samples)
+    return arr.astype(f"=u{nbytes}", copy=False)
 
 
 def encode_plane(plane: np.ndarray) -> bytes:

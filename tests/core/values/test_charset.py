@@ -24,13 +24,13 @@ EXAMPLES = [
      "Yamada^Tarou=山田^太郎=やまだ^たろう"),
     # H.3.2: value 1 ISO 2022 IR 13 (JIS X 0201 katakana in G1, romaji in G0)
     (["ISO 2022 IR 13", "ISO 2022 IR 87"],
-     b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
-     b"\x1b$B$?$m$&\x1b(J",
+     (b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
+     b"\x1b$B$?$m$&\x1b(J"),
      "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう"),
     # I.2: Korean, KS X 1001 designated to G1 (ESC $ ) C) again after each delimiter
     (["", "ISO 2022 IR 149"],
-     b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6"
-     b"\xb5\xbf",
+     (b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6"
+     b"\xb5\xbf"),
      "Hong^Gildong=洪^吉洞=홍^길동"),
     # J.3 / J.4 (UTF-8 and GB18030: no code extensions)
     (["ISO_IR 192"], b"Wang^XiaoDong=\xe7\x8e\x8b^\xe5\xb0\x8f\xe6\x9d\xb1=",

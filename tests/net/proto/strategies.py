@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from dicomkit.net.proto import items as it
 from dicomkit.net.proto import pdu as p
 
-uids = st.from_regex(r"[1-9][0-9]{0,3}(\.(0|[1-9][0-9]{0,5})){0,8}", fullmatch=True)
-ae_titles = st.from_regex(r"[A-Z0-9_][A-Z0-9_ -]{0,14}[A-Z0-9_]", fullmatch=True)
+uids = st.lists(st.integers(0, 99999), min_size=1, max_size=8).map(
+    lambda xs: ".".join(map(str, [xs[0] + 1, *xs[1:]]))
+)
+ae_titles = st.text("ABCXYZ019_- ", min_size=1, max_size=16).map(lambda s: s.strip() or "AE")
 u8 = st.integers(0, 255)
 u16 = st.integers(0, 0xFFFF)
 odd_ids = st.integers(0, 127).map(lambda n: 2 * n + 1)
@@ -17,7 +19,7 @@ small_bytes = st.binary(max_size=64)
 user_sub_items = st.one_of(
     st.builds(it.MaximumLengthItem, st.integers(0, 0xFFFFFFFF)),
     st.builds(it.ImplementationClassUIDItem, uids),
-    st.builds(it.ImplementationVersionNameItem, st.from_regex(r"[A-Z0-9_]{1,16}", fullmatch=True)),
+    st.builds(it.ImplementationVersionNameItem, st.text("ABZ019_.", min_size=1, max_size=16)),
     st.builds(it.AsyncOperationsWindowItem, u16, u16),
     st.builds(it.RoleSelectionItem, uids, st.booleans(), st.booleans()),
     st.builds(it.SOPClassExtendedNegotiationItem, uids, small_bytes),

@@ -159,7 +159,7 @@ class Charsets:
     Immutable and hashable; build one with :meth:`from_value` (cached).
     """
 
-    __slots__ = ("terms", "_codec", "_initial", "_extended", "_sets", "is_default")
+    __slots__ = ("_codec", "_extended", "_initial", "_sets", "is_default", "terms")
 
     terms: tuple[str, ...]
     _codec: str
@@ -227,7 +227,7 @@ class Charsets:
         if isinstance(value, str):
             terms: tuple[str, ...] = tuple(value.split("\\"))
         else:
-            terms = tuple(str(v) for v in value)
+            terms = tuple("" if v is None else str(v) for v in value)
         return _cached(terms)
 
     # -- immutability / identity ------------------------------------------------------------
@@ -501,4 +501,4 @@ def _cached(terms: tuple[str, ...]) -> Charsets:
 DEFAULT_CHARSETS = Charsets(())
 """The default character repertoire ISO-IR 6 (no (0008,0005)): decodes leniently."""
 
-__all__ = ["Charsets", "DEFAULT_CHARSETS"]
+__all__ = ["DEFAULT_CHARSETS", "Charsets"]

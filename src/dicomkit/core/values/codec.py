@@ -34,7 +34,7 @@ from typing import Any
 from dicomkit.core.tag import Tag
 from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
 from dicomkit.core.values.dates import format_da, format_dt, format_tm
-from dicomkit.core.values.numbers import DS, IS, format_ds
+from dicomkit.core.values.numbers import DS, IS, fast_ds, fast_is, format_ds
 from dicomkit.core.values.person_name import PersonName
 from dicomkit.errors import InvalidValueError
 
@@ -65,7 +65,8 @@ def _text(raw: Any, cs: Charsets, vr: str) -> str:
         raw = bytes(raw)
     if cs.is_default:
         try:
-            return raw.decode("ascii")
+            text: str = raw.decode("ascii")
+            return text
         except UnicodeDecodeError:
             pass
     return cs.decode(raw, vr)
@@ -102,18 +103,20 @@ def _dec_pn(raw: Any, little: bool, cs: Charsets) -> Any:
     return PersonName(text)
 
 
-def _number_string(kind: type[IS] | type[DS], vr: str) -> Decoder:
+def _number_string(make: Callable[[str], Any], vr: str) -> Decoder:
     def one(text: str) -> Any:
-        if not text.strip(" "):
-            return None
         try:
-            return kind(text)
+            return make(text)
         except InvalidValueError:
+            if not text.strip(" "):
+                return None
             log.debug("invalid %s value %r kept as text", vr, text)
             return text.strip(" ")
 
     def dec(raw: Any, little: bool, cs: Charsets) -> Any:
-        text = _text(raw, cs, vr).rstrip("\x00")
+        text = _text(raw, cs, vr)
+        if text[-1:] == "\x00":
+            text = text.rstrip("\x00")
         if "\\" in text:
             return MultiValue([one(v) for v in text.split("\\")])
         return one(text)
@@ -136,7 +139,7 @@ def _binary_number(vr: str, fmt: str, size: int) -> Decoder:
             mv = memoryview(raw)
             if mv.format != "B" or mv.ndim != 1:
                 mv = mv.cast("B")
-            return MultiValue(mv.cast(fmt).tolist())
+            return MultiValue(mv.cast(fmt).tolist())  # type: ignore[call-overload]
         return MultiValue(struct.unpack(("<" if little else ">") + str(count) + fmt, raw))
     return dec
 
@@ -148,7 +151,8 @@ def _dec_at(raw: Any, little: bool, cs: Charsets) -> Any:
     if n % 4:
         raise InvalidValueError(f"AT value of {n} bytes is not a multiple of 4")
     words = struct.unpack(("<" if little else ">") + str(n // 2) + "H", raw)
-    tags = [Tag(words[i] << 16 | words[i + 1]) for i in range(0, len(words), 2)]
+    new = int.__new__
+    tags = [new(Tag, words[i] << 16 | words[i + 1]) for i in range(0, len(words), 2)]
     return tags[0] if len(tags) == 1 else MultiValue(tags)
 
 
@@ -166,13 +170,16 @@ _NUMBER_FORMATS: dict[str, tuple[str, int]] = {
     "FL": ("f", 4), "FD": ("d", 8), "SV": ("q", 8), "UV": ("Q", 8),
 }
 
+_NUMPY_CODES = {"H": "u2", "h": "i2", "I": "u4", "i": "i4", "f": "f4", "d": "f8", "q": "i8",
+                "Q": "u8"}
+
 _DECODERS: dict[str, Decoder] = {
     **{vr: _strip_both(vr) for vr in ("AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UI")},
     "UC": _strip_trailing("UC"),
     **{vr: _single_text(vr) for vr in ("LT", "ST", "UT", "UR")},
     "PN": _dec_pn,
-    "IS": _number_string(IS, "IS"),
-    "DS": _number_string(DS, "DS"),
+    "IS": _number_string(fast_is, "IS"),
+    "DS": _number_string(fast_ds, "DS"),
     **{vr: _binary_number(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _dec_at,
     **{vr: _dec_bytes for vr in ("OB", "OD", "OF", "OL", "OV", "OW", "UN")},
@@ -289,10 +296,8 @@ def _number_encoder(vr: str, fmt: str, size: int) -> Encoder:
             if len(data) % size:
                 raise InvalidValueError(f"{vr}: {len(data)} bytes is not a multiple of {size}")
             return data
-        if hasattr(value, "dtype") and hasattr(value, "astype") and getattr(value, "ndim", 0):
-            dtype = (("<" if little else ">") + fmt.replace("I", "u4").replace("i", "i4")
-                     .replace("H", "u2").replace("h", "i2").replace("q", "i8")
-                     .replace("Q", "u8").replace("f", "f4").replace("d", "f8"))
+        if hasattr(value, "dtype") and hasattr(value, "astype") and value.ndim > 0:
+            dtype = ("<" if little else ">") + _NUMPY_CODES[fmt]
             return bytes(value.astype(dtype).tobytes())
         if isinstance(value, str):
             raise InvalidValueError(f"{vr} values must be numbers, not text {value!r}")

@@ -9,6 +9,7 @@ that reads back as the same float where possible.
 
 from __future__ import annotations
 
+import decimal
 import math
 from typing import Any
 
@@ -25,7 +26,7 @@ class IS(int):
 
     original: str | None
 
-    def __new__(cls, value: Any, original: str | None = None) -> IS:
+    def __new__(cls, value: Any, original: str | None = None) -> IS:  # noqa: PYI034
         if isinstance(value, IS) and original is None:
             return value
         if isinstance(value, (bytes, bytearray)):
@@ -85,7 +86,7 @@ class DS(float):
     __slots__ = ("original",)
     original: str | None
 
-    def __new__(cls, value: Any, original: str | None = None) -> DS:
+    def __new__(cls, value: Any, original: str | None = None) -> DS:  # noqa: PYI034
         if isinstance(value, DS) and original is None:
             return value
         if isinstance(value, (bytes, bytearray)):
@@ -128,6 +129,26 @@ class DS(float):
         return format_ds(float(self))
 
 
+def fast_is(text: str) -> IS:
+    """``IS(text)`` for the reader's hot path (falls back to the checking constructor)."""
+    try:
+        obj = int.__new__(IS, int(text))
+    except ValueError:
+        return IS(text)
+    obj.original = text
+    return obj
+
+
+def fast_ds(text: str) -> DS:
+    """``DS(text)`` for the reader's hot path (falls back to the checking constructor)."""
+    try:
+        obj = float.__new__(DS, float(text))
+    except ValueError:
+        return DS(text)
+    obj.original = text
+    return obj
+
+
 def format_ds(value: float) -> str:
     """Format a number as a DS value of at most 16 characters (PS3.5 Table 6.2-1).
 
@@ -148,12 +169,15 @@ def format_ds(value: float) -> str:
         return text
     for precision in range(DS_MAX_LENGTH, 0, -1):
         text = f"{value:.{precision}g}"
+        if not math.isfinite(float(text)):   # rounded up past the largest float: truncate
+            ctx = decimal.Context(prec=precision, rounding=decimal.ROUND_DOWN)
+            text = f"{ctx.plus(decimal.Decimal(value)):g}".replace("E", "e").replace("+", "")
         if "e" in text:
             mantissa, exp = text.split("e")
             text = f"{mantissa}e{int(exp)}"
-        if len(text) <= DS_MAX_LENGTH:
+        if len(text) <= DS_MAX_LENGTH and math.isfinite(float(text)):
             return text
     raise InvalidValueError(f"cannot format {value!r} as DS in {DS_MAX_LENGTH} characters")
 
 
-__all__ = ["DS", "IS", "format_ds"]
+__all__ = ["DS", "IS", "fast_ds", "fast_is", "format_ds"]

@@ -21,7 +21,7 @@ class PersonName(str):
 
     __slots__ = ()
 
-    def __new__(cls, value: Any = "") -> PersonName:
+    def __new__(cls, value: Any = "") -> PersonName:  # noqa: PYI034
         if isinstance(value, PersonName):
             return value
         if value is None:
@@ -98,7 +98,7 @@ class PersonName(str):
         """``fmt`` with ``{family_name}``, ``{given_name}`` ... of the alphabetic group."""
         return fmt.format(**dict(zip(_COMPONENTS, self.components(), strict=True)))
 
-    def encode(self, charsets: Charsets | str | None = None,  # type: ignore[override]
+    def encode(self, charsets: Charsets | str | None = None,
                errors: str = "strict") -> bytes:
         """The bytes of this name with ``charsets`` (escape sequences per group as needed,
         PS3.5 6.1.2.5.3), without padding. Given a codec name it behaves as ``str.encode``."""

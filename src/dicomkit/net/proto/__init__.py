@@ -3,6 +3,86 @@
 Nothing here touches a socket, a thread or a clock; a test checks that no module in this
 package imports ``socket``, ``asyncio``, ``threading``, ``selectors`` or ``time``.
 
-Upper layer (this package's ``pdu``, ``items``, ``fsm``, ``upper_layer``, ``negotiation``,
-``events``) -- see docs/contracts.md, section "net/proto (upper layer)".
+The upper layer is :class:`UpperLayer` (one engine per association, h11 style) with the event
+types of :mod:`dicomkit.net.proto.events`, the PDU codec of :mod:`~dicomkit.net.proto.pdu` and
+:mod:`~dicomkit.net.proto.items`, the PS3.8 Table 9-10 state machine in
+:mod:`~dicomkit.net.proto.fsm` and negotiation in :mod:`~dicomkit.net.proto.negotiation`.
+See docs/contracts.md, section "net/proto (upper layer)".
 """
+
+from dicomkit.net.proto.events import (
+    Abort,
+    Aborted,
+    AssociateAccept,
+    AssociateAccepted,
+    AssociateReject,
+    AssociateRejected,
+    AssociateRequest,
+    AssociateRequested,
+    Closed,
+    PData,
+    PDVReceived,
+    ReleaseConfirmed,
+    ReleaseRequest,
+    ReleaseRequested,
+    ReleaseResponse,
+)
+from dicomkit.net.proto.negotiation import (
+    AcceptorConfig,
+    Negotiated,
+    NegotiatedContext,
+    accept,
+    build_request,
+    negotiate,
+)
+from dicomkit.net.proto.pdu import (
+    PDV,
+    AAbort,
+    AAssociateAC,
+    AAssociateRJ,
+    AAssociateRQ,
+    AReleaseRP,
+    AReleaseRQ,
+    PDataTF,
+    PDUReader,
+    decode_pdu,
+    pdata_pdus,
+)
+from dicomkit.net.proto.upper_layer import Role, UpperLayer
+
+__all__ = [
+    "PDV",
+    "AAbort",
+    "AAssociateAC",
+    "AAssociateRJ",
+    "AAssociateRQ",
+    "AReleaseRP",
+    "AReleaseRQ",
+    "Abort",
+    "Aborted",
+    "AcceptorConfig",
+    "AssociateAccept",
+    "AssociateAccepted",
+    "AssociateReject",
+    "AssociateRejected",
+    "AssociateRequest",
+    "AssociateRequested",
+    "Closed",
+    "Negotiated",
+    "NegotiatedContext",
+    "PDUReader",
+    "PDVReceived",
+    "PData",
+    "PDataTF",
+    "ReleaseConfirmed",
+    "ReleaseRequest",
+    "ReleaseRequested",
+    "ReleaseResponse",
+    "Role",
+    "UpperLayer",
+    "accept",
+    "build_request",
+    "decode_pdu",
+    "negotiate",
+    "pdata_pdus",
+]

@@ -114,7 +114,9 @@ class DimseMessage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DimseRequest(DimseMessage):
-    message_id: int
+    """A request; ``message_id`` 0 asks the association to assign a fresh one on sending."""
+
+    message_id: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

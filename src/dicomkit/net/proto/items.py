@@ -16,7 +16,21 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
-from dicomkit.errors import RemoteProtocolError
+from dicomkit.net.proto._codec import (
+    _U32,
+    ABORT_INVALID_PARAMETER,
+    ABORT_NOT_SPECIFIED,
+    ABORT_UNEXPECTED_PARAMETER,
+    ABORT_UNEXPECTED_PDU,
+    ABORT_UNRECOGNIZED_PARAMETER,
+    ABORT_UNRECOGNIZED_PDU,
+    PDUDecodeError,
+    _header,
+    _lv,
+    _read_lv,
+    _uid,
+    iter_items,
+)
 
 __all__ = [
     "ABORT_INVALID_PARAMETER",
@@ -45,97 +59,6 @@ __all__ = [
     "UserSubItem",
     "decode_user_sub_items",
 ]
-
-# A-ABORT reason/diag values for a service-provider abort (PS3.8 Table 9-26).
-ABORT_NOT_SPECIFIED = 0
-ABORT_UNRECOGNIZED_PDU = 1
-ABORT_UNEXPECTED_PDU = 2
-ABORT_UNRECOGNIZED_PARAMETER = 4
-ABORT_UNEXPECTED_PARAMETER = 5
-ABORT_INVALID_PARAMETER = 6
-
-_HDR = struct.Struct(">BBH")
-_U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
-
-
-class PDUDecodeError(RemoteProtocolError):
-    """A malformed PDU or item from the peer.
-
-    ``where`` names the PDU / item, ``offset`` is the byte offset from the start of the PDU,
-    ``abort_reason`` the A-ABORT reason/diag to send (PS3.8 Table 9-26).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        where: str = "",
-        offset: int | None = None,
-        abort_reason: int = ABORT_INVALID_PARAMETER,
-    ) -> None:
-        self.where = where
-        self.offset = offset
-        self.abort_reason = abort_reason
-        text = f"{where}: {message}" if where else message
-        if offset is not None:
-            text = f"{text} (at offset {offset})"
-        super().__init__(text)
-
-
-def _uid(raw: bytes | memoryview, where: str, offset: int) -> str:
-    try:
-        text = bytes(raw).decode("ascii")
-    except UnicodeDecodeError:
-        raise PDUDecodeError("UID is not ASCII", where=where, offset=offset) from None
-    return text.rstrip("\x00 ")
-
-
-def _header(item_type: int, value: bytes, reserved: int = 0) -> bytes:
-    if len(value) > 0xFFFF:
-        raise ValueError(f"item 0x{item_type:02X} value too long: {len(value)} bytes")
-    return _HDR.pack(item_type, reserved, len(value)) + value
-
-
-def _lv(data: bytes) -> bytes:
-    """A 2-byte length followed by the bytes (fields inside PS3.7 Annex D sub-items)."""
-    return _U16.pack(len(data)) + data
-
-
-def _read_lv(buf: memoryview, pos: int, end: int, where: str, base: int) -> tuple[bytes, int]:
-    if pos + 2 > end:
-        raise PDUDecodeError("truncated length field", where=where, offset=base + pos)
-    (n,) = _U16.unpack_from(buf, pos)
-    pos += 2
-    if pos + n > end:
-        raise PDUDecodeError(
-            f"field length {n} runs past the item", where=where, offset=base + pos - 2
-        )
-    return bytes(buf[pos : pos + n]), pos + n
-
-
-def iter_items(buf: memoryview, where: str, base: int) -> list[tuple[int, int, int, int]]:
-    """Split ``buf`` into items: ``(type, reserved, value_start, value_end)`` (PS3.8 9.3.2).
-
-    ``base`` is the offset of ``buf`` in the PDU, for error messages.
-    """
-    out: list[tuple[int, int, int, int]] = []
-    pos, end = 0, len(buf)
-    while pos < end:
-        if pos + 4 > end:
-            raise PDUDecodeError("truncated item header", where=where, offset=base + pos)
-        item_type, reserved, length = _HDR.unpack_from(buf, pos)
-        if pos + 4 + length > end:
-            raise PDUDecodeError(
-                f"item 0x{item_type:02X} length {length} runs past its container "
-                f"({end - pos - 4} bytes left)",
-                where=where,
-                offset=base + pos,
-            )
-        out.append((item_type, reserved, pos + 4, pos + 4 + length))
-        pos += 4 + length
-    return out
-
 
 # -- simple UID items ----------------------------------------------------------------------
 
@@ -201,7 +124,10 @@ class PresentationContextRQItem:
     transfer_syntaxes: tuple[str, ...]
 
     def encode(self) -> bytes:
-        parts = [bytes((self.context_id, 0, 0, 0)), AbstractSyntaxItem(self.abstract_syntax).encode()]
+        parts = [
+            bytes((self.context_id, 0, 0, 0)),
+            AbstractSyntaxItem(self.abstract_syntax).encode(),
+        ]
         parts += [TransferSyntaxItem(ts).encode() for ts in self.transfer_syntaxes]
         return _header(0x20, b"".join(parts))
 
@@ -255,9 +181,10 @@ class PresentationContextACItem:
     transfer_syntax: str = ""
 
     def encode(self) -> bytes:
-        value = bytes((self.context_id, 0, self.result, 0)) + TransferSyntaxItem(
-            self.transfer_syntax
-        ).encode()
+        value = (
+            bytes((self.context_id, 0, self.result, 0))
+            + TransferSyntaxItem(self.transfer_syntax).encode()
+        )
         return _header(0x21, value)
 
     @classmethod
@@ -267,9 +194,7 @@ class PresentationContextACItem:
             raise PDUDecodeError("item shorter than 4 bytes", where=where, offset=base)
         context_id, result = value[0], value[2]
         if result > 4:
-            raise PDUDecodeError(
-                f"invalid result/reason {result}", where=where, offset=base + 2
-            )
+            raise PDUDecodeError(f"invalid result/reason {result}", where=where, offset=base + 2)
         ts: str | None = None
         for item_type, _r, start, end in iter_items(value[4:], where, base + 4):
             if item_type != 0x40 or ts is not None:
@@ -281,7 +206,9 @@ class PresentationContextACItem:
                 )
             ts = _uid(value[4 + start : 4 + end], "Transfer Syntax Sub-Item", base + 4 + start)
         if ts is None and result == 0:
-            raise PDUDecodeError("accepted context has no Transfer Syntax", where=where, offset=base)
+            raise PDUDecodeError(
+                "accepted context has no Transfer Syntax", where=where, offset=base
+            )
         return cls(context_id, result, ts or "")
 
 
@@ -536,7 +463,7 @@ UserSubItem: TypeAlias = (
 )
 
 _USER_SUB_ITEMS: dict[int, type[UserSubItem]] = {
-    c.ITEM_TYPE: c  # type: ignore[misc]
+    c.ITEM_TYPE: c
     for c in (
         MaximumLengthItem,
         ImplementationClassUIDItem,

@@ -230,7 +230,11 @@ def accept(
             info = bytes(a & b for a, b in zip(ext.application_info, supported))
             subs.append(SOPClassExtendedNegotiationItem(ext.sop_class_uid, info))
     identity = ui.user_identity
-    if identity is not None and identity.positive_response_requested and user_identity_response is not None:
+    if (
+        identity is not None
+        and identity.positive_response_requested
+        and user_identity_response is not None
+    ):
         subs.append(UserIdentityACItem(user_identity_response))
     return AAssociateAC(
         rq.called_ae,
@@ -284,12 +288,17 @@ class Negotiated:
     def accepted(self) -> list[NegotiatedContext]:
         return [c for c in self.contexts.values() if c.accepted]
 
-    def find(self, abstract_syntax: str, transfer_syntax: str | None = None) -> NegotiatedContext | None:
+    def find(
+        self, abstract_syntax: str, transfer_syntax: str | None = None
+    ) -> NegotiatedContext | None:
         """The first accepted context for an abstract syntax (and transfer syntax, if given)."""
         for c in self.contexts.values():
-            if c.accepted and c.abstract_syntax == abstract_syntax:
-                if transfer_syntax is None or c.transfer_syntax == transfer_syntax:
-                    return c
+            if (
+                c.accepted
+                and c.abstract_syntax == abstract_syntax
+                and (transfer_syntax is None or c.transfer_syntax == transfer_syntax)
+            ):
+                return c
         return None
 
 
@@ -346,6 +355,9 @@ def negotiate(rq: AAssociateRQ, ac: AAssociateAC) -> Negotiated:
         common_extended=rq_ui.common_extended_negotiations,
         user_identity=rq_ui.user_identity,
         user_identity_response=response.server_response if response is not None else None,
-        requestor_implementation=(rq_ui.implementation_class_uid, rq_ui.implementation_version_name),
+        requestor_implementation=(
+            rq_ui.implementation_class_uid,
+            rq_ui.implementation_version_name,
+        ),
         acceptor_implementation=(ac_ui.implementation_class_uid, ac_ui.implementation_version_name),
     )

@@ -12,20 +12,21 @@ PDUs from a large payload copying each byte exactly once.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
+from dicomkit.net.proto._codec import iter_items
 from dicomkit.net.proto.items import (
     ABORT_INVALID_PARAMETER,
     ABORT_UNEXPECTED_PARAMETER,
+    ABORT_UNRECOGNIZED_PARAMETER,
     ABORT_UNRECOGNIZED_PDU,
     ApplicationContextItem,
     PDUDecodeError,
     PresentationContextACItem,
     PresentationContextRQItem,
     UserInformationItem,
-    iter_items,
 )
 
 __all__ = [
@@ -109,10 +110,10 @@ def _decode_assoc_items(
             user = UserInformationItem.decode(value, base + start)
         else:
             raise PDUDecodeError(
-                f"unexpected item type 0x{item_type:02X}",
+                f"unrecognized item type 0x{item_type:02X}",
                 where=name,
                 offset=base + start - 4,
-                abort_reason=ABORT_UNEXPECTED_PARAMETER,
+                abort_reason=ABORT_UNRECOGNIZED_PARAMETER,
             )
     if app is None:
         raise PDUDecodeError("no Application Context Item", where=name, offset=base)
@@ -133,9 +134,7 @@ class AAssociateRQ:
 
     def encode(self) -> bytes:
         parts = [
-            _ASSOC_FIXED.pack(
-                self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)
-            ),
+            _ASSOC_FIXED.pack(self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)),
             ApplicationContextItem(self.application_context).encode(),
         ]
         parts += [pc.encode() for pc in self.presentation_contexts]
@@ -172,9 +171,7 @@ class AAssociateAC:
 
     def encode(self) -> bytes:
         parts = [
-            _ASSOC_FIXED.pack(
-                self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)
-            ),
+            _ASSOC_FIXED.pack(self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)),
             ApplicationContextItem(self.application_context).encode(),
         ]
         parts += [pc.encode() for pc in self.presentation_contexts]
@@ -390,9 +387,11 @@ def pdata_pdus(
             return
 
 
-PDU: TypeAlias = AAssociateRQ | AAssociateAC | AAssociateRJ | PDataTF | AReleaseRQ | AReleaseRP | AAbort
+PDU: TypeAlias = (
+    AAssociateRQ | AAssociateAC | AAssociateRJ | PDataTF | AReleaseRQ | AReleaseRP | AAbort
+)
 
-_DECODERS = {
+_DECODERS: dict[int, Callable[[memoryview], PDU]] = {
     0x01: AAssociateRQ.decode,
     0x02: AAssociateAC.decode,
     0x03: AAssociateRJ.decode,
@@ -447,7 +446,7 @@ class PDUReader:
     ``bytes``, or a buffer you will not reuse. A ``bytearray`` is copied.
     """
 
-    __slots__ = ("_chunks", "_size", "max_pdu_size", "max_associate_size", "_need")
+    __slots__ = ("_chunks", "_need", "_size", "max_associate_size", "max_pdu_size")
 
     def __init__(
         self,
@@ -539,4 +538,3 @@ class PDUReader:
         raw = self._take(self._need)
         self._need = -1
         return decode_pdu(raw)
-

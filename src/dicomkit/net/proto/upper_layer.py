@@ -92,10 +92,12 @@ class UpperLayer:
         max_associate_size: int = DEFAULT_MAX_ASSOCIATE_PDU_SIZE,
     ) -> None:
         self.role = role
+        self._plain_context = Context(is_requestor=role is Role.REQUESTOR)
         self.state = State.STA1
         self._reader = PDUReader(max_pdu_size, max_associate_size)
         self._events: deque[ev.OutputEvent] = deque()
         self._transport_up = False
+        self._framing_lost = False
         self.artim_running = False
         self.artim_generation = 0
         self.should_close = False
@@ -113,7 +115,11 @@ class UpperLayer:
     @property
     def negotiated(self) -> Negotiated | None:
         """The agreed contexts, roles and limits once the A-ASSOCIATE-AC is sent / received."""
-        if self._negotiated is None and self.associate_rq is not None and self.associate_ac is not None:
+        if (
+            self._negotiated is None
+            and self.associate_rq is not None
+            and self.associate_ac is not None
+        ):
             self._negotiated = negotiate(self.associate_rq, self.associate_ac)
         return self._negotiated
 
@@ -161,6 +167,9 @@ class UpperLayer:
             generation is not None and generation != self.artim_generation
         ):
             return b""
+        if (self.state, Event.EVT18) not in TABLE:  # blank cell: a timer left running
+            self.artim_running = False
+            return b""
         return self._run(Event.EVT18)
 
     def receive_data(self, data: Buffer) -> bytes:
@@ -170,15 +179,20 @@ class UpperLayer:
             return b""
         if self.state is State.STA1:
             return b""  # no association: nothing to do with stray bytes
+        if self.state is State.STA4:
+            raise LocalProtocolError("data received before connection_made()")
+        if self._framing_lost:
+            return b""  # after a framing error the stream cannot be resynchronised
         self._reader.feed(data)
         out: list[bytes] = []
-        while self.state is not State.STA1:
+        while self._active():
             try:
                 pdu = self._reader.next_pdu()
             except PDUDecodeError as exc:
-                out.append(self._remote_error(Event.EVT19, exc))
-                # framing is lost: drop whatever is buffered
+                # framing is lost: drop what is buffered and ignore what follows
+                self._framing_lost = True
                 self._reader = PDUReader(self._reader.max_pdu_size, self._reader.max_associate_size)
+                out.append(self._remote_error(Event.EVT19, exc))
                 break
             if pdu is None:
                 break
@@ -261,6 +275,9 @@ class UpperLayer:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _active(self) -> bool:
+        return self.state is not State.STA1
+
     def _require(self, ok: bool, message: str) -> None:
         if not ok:
             raise LocalProtocolError(message)
@@ -287,6 +304,8 @@ class UpperLayer:
             )
 
     def _context(self, abort: AAbort | None = None, acceptable: bool = True) -> Context:
+        if abort is None and acceptable:
+            return self._plain_context  # the common case, built once
         return Context(
             is_requestor=self.is_requestor,
             rq_acceptable=acceptable,
@@ -411,18 +430,9 @@ class UpperLayer:
         return b"".join(out)
 
 
-# Cells where a well-formed PDU arrives at the wrong time (AA-1 / AA-7 / AA-8 on Evt3..Evt13).
+# Cells where a well-formed PDU arrives at the wrong time: Table 9-10 answers with an abort.
 _UNEXPECTED = frozenset(
-    (s, e)
-    for s in State
-    for e in (Event.EVT3, Event.EVT4, Event.EVT6, Event.EVT10, Event.EVT12, Event.EVT13)
-    if s not in (State.STA1, State.STA4, State.STA13)
-    and not (
-        (e is Event.EVT3 and s is State.STA5)
-        or (e is Event.EVT4 and s is State.STA5)
-        or (e is Event.EVT6 and s is State.STA2)
-        or (e is Event.EVT10 and s in (State.STA6, State.STA7))
-        or (e is Event.EVT12 and s in (State.STA6, State.STA7))
-        or (e is Event.EVT13 and s in (State.STA7, State.STA10, State.STA11))
-    )
+    cell
+    for cell, action in TABLE.items()
+    if action in (Action.AA_1, Action.AA_7, Action.AA_8) and cell[1] in _PDU_EVENT.values()
 )

@@ -1,0 +1,230 @@
+"""The archive node: Verification, Storage and Query/Retrieve SCPs over one :class:`Archive`.
+
+:class:`ArchiveNode` composes the pieces in one asyncio process:
+
+- Verification (C-ECHO);
+- Storage for every storage SOP class in every transfer syntax: each data set is streamed into
+  a temporary file in ``ARCHIVE/.incoming`` and then ingested (moved into place and indexed
+  durably) *before* the success response is sent. Duplicates follow the configured policy
+  (``reject`` answers 0111 Duplicate SOP Instance); an instance the index cannot take (no
+  Study Instance UID, invalid UIDs) is answered with C000 Cannot Understand;
+- Query/Retrieve FIND / MOVE / GET for Patient Root and Study Root, with relational queries
+  and combined date-time matching offered through extended negotiation (PS3.4 C.5.1.1).
+
+Calling AE titles may be restricted; C-MOVE destinations come from the configured peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import ssl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dicomkit.archive.config import NodeConfig
+from dicomkit.archive.matching import QueryOptions, parse_query
+from dicomkit.archive.node import Archive
+from dicomkit.archive.results import make_result
+from dicomkit.archive.store import DuplicateInstanceError, InvalidUIDError
+from dicomkit.core.dataset import Dataset
+from dicomkit.errors import ArchiveError, DicomError
+from dicomkit.net.association import Association, Incoming
+from dicomkit.net.config import AEConfig
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto.negotiation import AcceptorConfig
+from dicomkit.net.server import AE, Server
+from dicomkit.services import query_retrieve as qr
+from dicomkit.services.qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
+from dicomkit.services.storage import PartTenWriter, StorageSCP
+
+log = logging.getLogger("dicomkit.archive")
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+VERIFICATION = "1.2.840.10008.1.1"
+#: Extended negotiation we offer for C-FIND (PS3.4 C.5.1.1.1): relational queries, combined
+#: date-time matching; no fuzzy semantic PN matching, no timezone adjustment.
+FIND_EXTENDED = b"\x01\x01\x00\x00"
+#: ... and for C-MOVE / C-GET (PS3.4 C.5.1.1.2): relational retrieval.
+RETRIEVE_EXTENDED = b"\x01"
+
+
+class ArchiveStorageSCP(StorageSCP):
+    """C-STORE into the archive: stream to ``.incoming``, then ingest before answering."""
+
+    def __init__(self, archive: Archive) -> None:
+        super().__init__(archive.root / ".incoming", naming=self._temp_name, fsync=False)
+        self.archive = archive
+
+    def _temp_name(self, _request: dimse.CStoreRequest) -> str:
+        return self.archive.incoming_path().name
+
+    async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
+        msg = incoming.message
+        assert isinstance(msg, dimse.CStoreRequest)
+        sink = incoming.sink
+        try:
+            if sink is None:
+                sink = self.open_stream(incoming)
+                sink.write(incoming.data or b"")
+            if not isinstance(sink, PartTenWriter):
+                raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
+            path = await asyncio.to_thread(sink.commit)
+        except (OSError, ValueError, DicomError) as exc:
+            log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
+            if isinstance(sink, PartTenWriter):
+                sink.discard()
+            return _store_rsp(msg, 0xA700, str(exc))
+        try:
+            result = await asyncio.to_thread(self.archive.ingest, path)
+        except DuplicateInstanceError as exc:
+            return _store_rsp(msg, 0x0111, str(exc))
+        except (InvalidUIDError, ArchiveError) as exc:
+            log.warning("C-STORE of %s refused: %s", msg.affected_sop_instance_uid, exc)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return _store_rsp(msg, 0xC000, str(exc))
+        log.info("%s: %s %s", incoming.association.calling_ae, result.outcome,
+                 result.sop_instance_uid)
+        return _store_rsp(msg, 0x0000)
+
+
+def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:
+    return dimse.CStoreResponse(
+        message_id_being_responded_to=msg.message_id, status=status,
+        affected_sop_class_uid=msg.affected_sop_class_uid,
+        affected_sop_instance_uid=msg.affected_sop_instance_uid,
+        error_comment=comment.encode("ascii", "replace").decode()[:64] or None)
+
+
+class _NodeAE(AE):
+    """The node's AE: storage, Q/R and verification contexts, role selection for C-GET,
+    extended negotiation for Q/R, and the calling AE title filter."""
+
+    def __init__(self, cfg: NodeConfig, ae_config: AEConfig, handlers: Mapping[Any, Any]
+                 ) -> None:
+        super().__init__(cfg.ae_title, config=ae_config, handlers=handlers)
+        self.node_config = cfg
+
+    def acceptor_config(self, handlers: Any) -> AcceptorConfig:
+        from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes
+
+        every = [EXPLICIT_LE, IMPLICIT_LE] + [t for t in transfer_syntaxes()
+                                              if t not in (EXPLICIT_LE, IMPLICIT_LE)]
+        plain = [EXPLICIT_LE, IMPLICIT_LE, DEFLATED_LE]
+        supported: dict[str, list[str]] = {VERIFICATION: plain}
+        roles: dict[str, tuple[bool, bool]] = {}
+        for uid in storage_sop_classes():
+            supported[uid] = every
+            roles[uid] = (True, True)  # the requestor may be SCP: C-GET sub-operations
+        extended: dict[str, bytes] = {}
+        for uid in qr.FIND.values():
+            supported[uid] = plain
+            extended[uid] = FIND_EXTENDED
+        for uid in (*qr.MOVE.values(), *qr.GET.values()):
+            supported[uid] = plain
+            extended[uid] = RETRIEVE_EXTENDED
+        cfg = self.node_config
+        return AcceptorConfig(
+            supported=supported, prefer_requestor_order=True, roles=roles, extended=extended,
+            max_pdu_length=self.config.max_pdu,
+            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet
+            else None,
+            calling_ae_titles=cfg.accepted_calling_aets or None)
+
+
+class ArchiveBackend:
+    """The archive as the Q/R service's backend (:class:`~dicomkit.services.qr_scp.QRBackend`)."""
+
+    def __init__(self, archive: Archive, ae_title: str) -> None:
+        self.archive = archive
+        self.ae_title = ae_title
+
+    def _options(self, neg: Negotiation) -> QueryOptions:
+        return dataclasses.replace(self.archive.options, relational=neg.relational,
+                                   combined_datetime=neg.combined_datetime)
+
+    def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+             ) -> tuple[list[Dataset], bool]:
+        query = parse_query(identifier, model, self._options(negotiation))
+        columns, rows, post = self.archive.index.select(query)
+        out = []
+        for row in rows:
+            res = make_result(query, columns, row, post, retrieve_aet=self.ae_title)
+            if res is not None:
+                out.append(qr.elements_to_dataset(res.elements))
+        return out, query.unsupported_matching
+
+    def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+                 ) -> list[RetrieveItem]:
+        found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
+        return [RetrieveItem(i.sop_class_uid, i.sop_instance_uid, i.transfer_syntax,
+                             self.archive.path_of(i)) for i in found]
+
+
+class ArchiveNode:
+    """``dicomkit serve``: the SCPs over one archive folder, until stopped."""
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self.config = cfg
+        self.archive = Archive(cfg.archive, db_url=cfg.db, policy=cfg.duplicates,
+                               options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive))
+        report = self.archive.last_check
+        if report is not None and not report.clean:
+            log.warning("start-up check: %d files indexed again, %d rows without file dropped, "
+                        "%d files quarantined", len(report.orphan_files),
+                        len(report.missing_files), len(report.quarantined))
+        self.ae_config = AEConfig(ae_title=cfg.ae_title,
+                                  max_associations=cfg.max_associations)
+        self.qr = QueryRetrieveSCP(ArchiveBackend(self.archive, cfg.ae_title),
+                                   connect=self._connect, known=lambda aet: aet in cfg.peers)
+        handlers: dict[Any, Any] = {dimse.CStoreRequest: ArchiveStorageSCP(self.archive)}
+        handlers.update(self.qr.handlers())
+        self.ae = _NodeAE(cfg, self.ae_config, handlers)
+        self.server: Server | None = None
+
+    async def _connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
+        peer = self.config.peers[aet]
+        tls: ssl.SSLContext | None = None
+        if peer.tls:
+            tls = ssl.create_default_context(cafile=peer.ca)
+            if peer.cert:
+                tls.load_cert_chain(peer.cert, peer.key)
+        client = AE(self.config.ae_title, config=self.ae_config)
+        return await client.associate(peer.host, peer.port, contexts=list(contexts),
+                                      ae_title=peer.ae_title, ssl_context=tls)
+
+    async def start(self) -> Server:
+        self.server = await self.ae.serve(self.config.port, host=self.config.host)
+        return self.server
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until ``stop`` is set or SIGINT / SIGTERM arrives, then shut down cleanly."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+        server = self.server or await self.start()
+        try:
+            await stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            log.info("stopping: closing %d association(s)", len(server.associations))
+            await server.close()
+            self.archive.close()
+
+
+def describe(cfg: NodeConfig, port: int, archive: Archive) -> str:
+    peers = ", ".join(f"{p.ae_title}={p.host}:{p.port}" for p in cfg.peers.values()) or "none"
+    return (f"{cfg.ae_title} listening on {cfg.host}:{port}; archive {Path(archive.root)} "
+            f"({archive.index.count()} instances); C-MOVE peers: {peers}")

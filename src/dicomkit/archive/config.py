@@ -1,0 +1,162 @@
+"""Configuration of the archive node (``dicomkit serve``): defaults, a TOML file, CLI overrides.
+
+With no file at all the node runs on defaults: ``./archive``, a SQLite index inside it, port
+11112, AE title ``DICOMKIT``, any calling AE title accepted, no C-MOVE destinations. A TOML
+file (read with :mod:`tomllib`) may set any of them::
+
+    [server]
+    ae_title = "DICOMKIT"
+    host = "0.0.0.0"
+    port = 11112
+    archive = "/srv/dicom"            # relative paths are relative to the file
+    db = "postgresql://pacs@db/pacs"  # default: sqlite inside the archive folder
+    duplicates = "keep"               # keep | replace | reject (see archive.store)
+    accepted_calling_aets = ["MODALITY1", "VIEWER"]   # empty or absent: anyone
+    pn_case_insensitive = true
+    max_associations = 64
+
+    [peers.VIEWER]                    # C-MOVE destinations, by AE title
+    host = "10.0.0.7"
+    port = 104
+    tls = false                       # or true, with optional ca / cert / key paths
+
+Command-line options (``--port``, ``--aet``, ``--peer AET=HOST:PORT``, ``--db``) override the
+file. The result is a frozen :class:`NodeConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dicomkit.archive.store import DuplicatePolicy
+from dicomkit.errors import ArchiveError
+
+
+class ConfigError(ArchiveError):
+    """A configuration file or option that cannot be used (says which and why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A remote application entity the node may connect to (C-MOVE destination)."""
+
+    ae_title: str
+    host: str
+    port: int
+    tls: bool = False
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    ae_title: str = "DICOMKIT"
+    host: str = "0.0.0.0"
+    port: int = 11112
+    archive: Path = Path("archive")
+    db: str | None = None
+    duplicates: DuplicatePolicy = DuplicatePolicy.KEEP
+    accepted_calling_aets: frozenset[str] = frozenset()
+    peers: Mapping[str, Peer] = field(default_factory=dict)
+    pn_case_insensitive: bool = True
+    max_associations: int = 64
+
+    def accepts(self, calling_ae: str) -> bool:
+        return not self.accepted_calling_aets or calling_ae.strip() in self.accepted_calling_aets
+
+    def replace(self, **changes: Any) -> NodeConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _check_ae(title: str, where: str) -> str:
+    t = title.strip()
+    if not t or len(t) > 16 or "\\" in t or not t.isprintable():
+        raise ConfigError(f"{where}: {title!r} is not an AE title (1-16 printable characters)")
+    return t
+
+
+def parse_peer(text: str) -> Peer:
+    """``AET=HOST:PORT`` (the ``--peer`` option)."""
+    try:
+        aet, address = text.split("=", 1)
+        host, port = address.rsplit(":", 1)
+        return Peer(_check_ae(aet, "--peer"), host.strip(), int(port))
+    except ValueError:
+        raise ConfigError(f"--peer {text!r}: expected AET=HOST:PORT, e.g. VIEWER=10.0.0.7:104"
+                          ) from None
+
+
+def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
+    """Read a TOML file (or nothing) and apply non-None ``overrides``."""
+    cfg = NodeConfig()
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {p}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+        cfg = from_mapping(data, base=p.parent)
+    extra_peers = overrides.pop("extra_peers", None) or []
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if "archive" in changes:
+        changes["archive"] = Path(changes["archive"])
+    if "ae_title" in changes:
+        changes["ae_title"] = _check_ae(changes["ae_title"], "--aet")
+    cfg = cfg.replace(**changes)
+    if extra_peers:
+        peers = dict(cfg.peers)
+        for peer in extra_peers:
+            peers[peer.ae_title] = peer
+        cfg = cfg.replace(peers=peers)
+    return cfg
+
+
+def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
+    server = dict(data.get("server", {}))
+    unknown = set(data) - {"server", "peers"}
+    if unknown:
+        raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+    known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers"}
+    bad = set(server) - known
+    if bad:
+        raise ConfigError(f"[server]: unknown key(s) {', '.join(sorted(bad))}; known: "
+                          f"{', '.join(sorted(known))}")
+    kw: dict[str, Any] = {}
+    for key, value in server.items():
+        if key == "archive":
+            p = Path(value)
+            kw[key] = p if p.is_absolute() else base / p
+        elif key == "duplicates":
+            try:
+                kw[key] = DuplicatePolicy(value)
+            except ValueError:
+                raise ConfigError(f"[server] duplicates = {value!r}: use keep, replace or "
+                                  f"reject") from None
+        elif key == "accepted_calling_aets":
+            kw[key] = frozenset(_check_ae(v, "accepted_calling_aets") for v in value)
+        elif key == "ae_title":
+            kw[key] = _check_ae(value, "[server] ae_title")
+        elif key in ("port", "max_associations"):
+            kw[key] = int(value)
+        else:
+            kw[key] = value
+    peers: dict[str, Peer] = {}
+    for aet, entry in dict(data.get("peers", {})).items():
+        if not isinstance(entry, Mapping) or "host" not in entry or "port" not in entry:
+            raise ConfigError(f"[peers.{aet}] needs host and port")
+        extra = set(entry) - {"host", "port", "tls", "ca", "cert", "key", "ae_title"}
+        if extra:
+            raise ConfigError(f"[peers.{aet}]: unknown key(s) {', '.join(sorted(extra))}")
+        title = _check_ae(str(entry.get("ae_title", aet)), f"[peers.{aet}]")
+        peers[title] = Peer(title, str(entry["host"]), int(entry["port"]),
+                            bool(entry.get("tls", False)), entry.get("ca"), entry.get("cert"),
+                            entry.get("key"))
+    return NodeConfig(**kw, peers=peers)

@@ -1,0 +1,192 @@
+"""``dicomkit find HOST PORT -k KEY=VALUE ...``: C-FIND a Query/Retrieve SCP, like findscu.
+
+Keys are keywords or tags: ``-k PatientName=DOE*``, ``-k StudyDate=20240101-``,
+``-k "(0020,000D)="`` (empty: a return key), ``-k ProcedureCodeSequence.CodeValue=X`` (a key
+inside a one-item sequence). Without ``-k`` a useful set of return keys for the level is asked
+for; the level's unique key is always added. Output: a table, or ``--json``.
+
+Also home of what ``move`` and ``get`` share: :func:`add_query_options`, :func:`build_query`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from dicomkit.cli.echo import add_network_options, config_from_args
+
+DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
+    "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                "NumberOfPatientRelatedStudies"),
+    "STUDY": ("PatientName", "PatientID", "StudyDate", "StudyTime", "AccessionNumber",
+              "StudyID", "StudyDescription", "ModalitiesInStudy",
+              "NumberOfStudyRelatedInstances", "StudyInstanceUID"),
+    "SERIES": ("Modality", "SeriesNumber", "SeriesDescription",
+               "NumberOfSeriesRelatedInstances", "SeriesInstanceUID"),
+    "IMAGE": ("InstanceNumber", "SOPClassUID", "SOPInstanceUID"),
+}
+UNIQUE = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID",
+          "IMAGE": "SOPInstanceUID"}
+
+
+class UsageError(Exception):
+    """A bad option value; printed as one line, exit status 2."""
+
+
+def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY") -> None:
+    q = p.add_argument_group("query")
+    q.add_argument("-L", "--level", default=default_level, type=str.upper,
+                   choices=["PATIENT", "STUDY", "SERIES", "IMAGE"],
+                   help="Query/Retrieve level (default %(default)s)")
+    root = q.add_mutually_exclusive_group()
+    root.add_argument("-P", "--patient-root", dest="model", action="store_const",
+                      const="PATIENT", help="Patient Root information model")
+    root.add_argument("-S", "--study-root", dest="model", action="store_const",
+                      const="STUDY", help="Study Root information model (default)")
+    q.add_argument("-k", "--key", action="append", default=[], metavar="KEY=VALUE",
+                   help="matching or return key (repeatable); KEY is a keyword or (gggg,eeee)")
+
+
+def _keyword(key: str) -> str:
+    from dicomkit.core.tag import parse_tag
+    from dicomkit.dictionary import keyword_for_tag, suggest_keywords, tag_for_keyword
+    from dicomkit.errors import DicomError
+
+    key = key.strip()
+    if tag_for_keyword(key) is not None:
+        return key
+    try:
+        kw = keyword_for_tag(parse_tag(key))
+    except (DicomError, ValueError):
+        kw = ""
+    if kw:
+        return str(kw)
+    hint = suggest_keywords(key)
+    raise UsageError(f"unknown key {key!r}" + (f"; did you mean {', '.join(hint)}?" if hint
+                                                else ""))
+
+
+def parse_keys(pairs: list[str]) -> dict[str, Any]:
+    """``["PatientName=DOE*", "Seq.Sub=X"]`` -> ``{"PatientName": "DOE*", "Seq": [{"Sub": "X"}]}``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            value = ""
+        if "." in key and not key.strip().startswith("("):
+            seq, sub = key.split(".", 1)
+            items = out.setdefault(_keyword(seq), [{}])
+            items[0][_keyword(sub)] = value
+            continue
+        kw = _keyword(key)
+        out[kw] = value.split("\\") if "\\" in value else value
+    return out
+
+
+def build_query(args: argparse.Namespace, *, defaults: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The identifier Dataset and the keys as given, for ``find`` / ``move`` / ``get``."""
+    from dicomkit.services.query_retrieve import identifier
+
+    keys = parse_keys(args.key)
+    level = args.level
+    if defaults and not args.key:
+        keys = {kw: "" for kw in DEFAULT_KEYS[level]}
+    keys.setdefault(UNIQUE[level], "")
+    if getattr(args, "model", None) == "PATIENT" and level != "PATIENT":
+        keys.setdefault("PatientID", "")
+    return identifier(level, keys), keys
+
+
+def model_of(args: argparse.Namespace) -> Any:
+    from dicomkit.services.query_retrieve import Model
+
+    return Model.PATIENT_ROOT if getattr(args, "model", None) == "PATIENT" else Model.STUDY_ROOT
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "find", help="query a Q/R SCP (C-FIND)",
+        description="C-FIND on one association; one row per match. Exit status 1 when the "
+                    "SCP answers with a failure.")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    add_query_options(p)
+    p.add_argument("--json", action="store_true", help="print the matches as a JSON list")
+    p.add_argument("--limit", type=int, metavar="N", help="C-CANCEL after N matches")
+    add_network_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except UsageError as exc:
+        print(f"dicomkit find: {exc}", file=sys.stderr)
+        return 2
+
+
+def value_text(value: Any) -> Any:
+    """A decoded value as JSON-friendly data: text, lists of text, lists of items."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if value and hasattr(value[0], "keys") and not isinstance(value[0], str):
+            return [{str(item[t].keyword or t): value_text(item[t].value) for t in item}
+                    for item in value]
+        return [value_text(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    original = getattr(value, "original", None)
+    return original.strip(" \0") if isinstance(original, str) else str(value)
+
+
+def rows_of(matches: list[Any], keys: list[str]) -> list[dict[str, Any]]:
+    return [{kw: value_text(ds.get(kw, "")) for kw in keys} for ds in matches]
+
+
+def print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            return "\\".join(cell(x) for x in v)
+        if isinstance(v, dict):
+            return ",".join(f"{k}={cell(x)}" for k, x in v.items())
+        return str(v)
+
+    table = [[cell(r[k]) for k in keys] for r in rows]
+    widths = [max([len(k)] + [len(row[i]) for row in table]) for i, k in enumerate(keys)]
+    print("  ".join(k.ljust(w) for k, w in zip(keys, widths)).rstrip())
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from dicomkit.errors import DimseError
+    from dicomkit.net import AE
+    from dicomkit.services import query_retrieve as qr
+
+    query, keys = build_query(args)
+    model = model_of(args)
+    ae = AE(args.aet, config=config_from_args(args))
+    matches = []
+    status = 0
+    async with ae.associate(args.host, args.port, ae_title=args.aec,
+                            contexts=[qr.FIND[model]]) as assoc:
+        try:
+            async for ds in qr.find(assoc, query, model, limit=args.limit):
+                matches.append(ds)
+        except DimseError as exc:
+            print(f"dicomkit find: {exc}", file=sys.stderr)
+            status = 1
+    order = list(keys)
+    rows = rows_of(matches, order)
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        if rows:
+            print_table(rows, order)
+        print(f"{len(rows)} match{'es' if len(rows) != 1 else ''}", file=sys.stderr)
+    return status

@@ -1,0 +1,57 @@
+"""``dicomkit receive --port P --out DIR``: a storage SCP writing Part 10 files, like storescp."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from dicomkit.cli.echo import add_network_options, config_from_args
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "receive", help="run a storage SCP (C-STORE) writing files to a folder",
+        description="Accept C-ECHO and C-STORE for every storage SOP class; each instance is "
+                    "written to OUT/<SOP Instance UID>.dcm as it arrives (atomically).")
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    p.add_argument("--host", default="0.0.0.0", help="address to bind (default %(default)s)")
+    p.add_argument("--out", required=True, metavar="DIR", help="destination folder")
+    p.add_argument("--max-associations", type=int, default=64, metavar="N")
+    p.add_argument("--no-fsync", action="store_true",
+                   help="do not fsync each file before answering (faster, less durable)")
+    add_network_options(p, server=True)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from dicomkit.net import AE
+    from dicomkit.net.proto.dimse import CStoreRequest
+    from dicomkit.services.storage import StorageSCP
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = replace(config_from_args(args, server=True), max_associations=args.max_associations)
+    ae = AE(args.aet, config=config)
+    server = await ae.serve(args.port, {CStoreRequest: StorageSCP(out, fsync=not args.no_fsync)},
+                            host=args.host)
+    print(f"listening on {args.host}:{server.port} as {args.aet}, writing to {out}",
+          file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+    return 0

@@ -1,0 +1,76 @@
+"""``dicomkit serve [ARCHIVE_DIR]``: run the archive node (Storage, Q/R, Verification SCPs).
+
+Runs with no configuration at all: ``./archive`` with a SQLite index inside it, port 11112,
+AE title DICOMKIT, logs on stderr, Ctrl-C (or SIGTERM) stops it cleanly. ``--config FILE.toml``
+sets peers and policies (see :mod:`dicomkit.archive.config`); options override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve", help="run the archive node: store, index, query and retrieve",
+        description="Storage (every storage SOP class and transfer syntax), Query/Retrieve "
+                    "(FIND, MOVE, GET; Patient and Study Root) and Verification SCPs over an "
+                    "archive folder.")
+    p.add_argument("archive", nargs="?", default=None, metavar="ARCHIVE_DIR",
+                   help="archive folder (default ./archive, or [server] archive in --config)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default 11112)")
+    p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--aet", default=None, help="our AE title (default DICOMKIT)")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
+    p.add_argument("--peer", action="append", default=[], metavar="AET=HOST:PORT",
+                   help="a C-MOVE destination (repeatable)")
+    p.add_argument("--db", metavar="URL", help="index database: sqlite:///path or "
+                                               "postgresql://... (default: SQLite in the archive)")
+    p.add_argument("--duplicates", choices=["keep", "replace", "reject"], default=None,
+                   help="what to do with an already stored SOP instance (default keep)")
+    p.add_argument("--accept", action="append", default=None, metavar="AET",
+                   help="accept only these calling AE titles (repeatable; default: anyone)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dicomkit.archive import config as cfgmod
+    from dicomkit.archive.app import ArchiveNode, describe
+    from dicomkit.archive.store import DuplicatePolicy
+
+    try:
+        peers = [cfgmod.parse_peer(p) for p in args.peer]
+        cfg = cfgmod.load(
+            args.config, archive=args.archive, port=args.port, host=args.host,
+            ae_title=args.aet, db=args.db,
+            duplicates=DuplicatePolicy(args.duplicates) if args.duplicates else None,
+            accepted_calling_aets=frozenset(args.accept) if args.accept else None,
+            extra_peers=peers)
+    except cfgmod.ConfigError as exc:
+        print(f"dicomkit serve: {exc}", file=sys.stderr)
+        return 2
+    if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
+        logging.getLogger("dicomkit").setLevel(logging.INFO)
+    node = ArchiveNode(cfg)
+
+    async def main() -> None:
+        server = await node.start()
+        print(f"dicomkit serve: {describe(cfg, server.port, node.archive)}", file=sys.stderr,
+              flush=True)
+        await node.run()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+        return 130
+    except OSError as exc:
+        node.archive.close()
+        print(f"dicomkit serve: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}; "
+              f"choose another --port", file=sys.stderr)
+        return 2
+    print("dicomkit serve: stopped", file=sys.stderr)
+    return 0

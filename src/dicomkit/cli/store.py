@@ -1,0 +1,96 @@
+"""``dicomkit store HOST PORT PATH...``: C-STORE files and folders on one association."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dicomkit.cli.echo import add_network_options, config_from_args
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "store", help="send DICOM files to a storage SCP (C-STORE)",
+        description="Send files (folders recursively) on one association; presentation "
+                    "contexts come from the files. Exit status 1 when any file failed.")
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, summary only")
+    add_network_options(p)
+    p.set_defaults(func=run)
+
+
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __call__(self, result: Any) -> None:
+        self.done += 1
+        self.failed += not result.ok
+        if self.enabled:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
+                             f"{self.total}" + (f" ({self.failed} failed)" if self.failed else ""))
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from dicomkit.errors import DicomError
+    from dicomkit.net import AE
+    from dicomkit.net.proto.status import describe
+    from dicomkit.services.storage import (
+        StoreResult,
+        contexts_for,
+        find_files,
+        read_instance,
+        store_files,
+    )
+
+    files = find_files(args.paths)
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        print(f"dicomkit store: no such file: {missing[0]}", file=sys.stderr)
+        return 2
+    instances, failures = [], []
+    for path in files:
+        try:
+            instances.append(read_instance(path))
+        except (DicomError, OSError) as exc:
+            failures.append(StoreResult(Path(path), None, f"not a DICOM file: {exc}"))
+    if not instances:
+        print("dicomkit store: no DICOM files to send", file=sys.stderr)
+        return 1 if failures else 2
+    start = time.perf_counter()
+    ae = AE(args.aet, config=config_from_args(args))
+    progress = _Progress(len(instances), not args.quiet)
+    async with ae.associate(args.host, args.port, ae_title=args.aec,
+                            contexts=contexts_for(instances)) as assoc:
+        results = await store_files(assoc, instances, progress=progress)
+    seconds = time.perf_counter() - start
+    failures += [r for r in results if not r.ok]
+    for r in failures:
+        why = r.error or (describe(r.status) if r.status is not None else "")
+        print(f"FAILED {r.path}: {why}", file=sys.stderr)
+    warnings = [r for r in results if r.ok and r.status]
+    ok = len(results) - len([r for r in results if not r.ok])
+    print(f"stored {ok} of {len(files)} files in {seconds:.2f} s"
+          + (f", {len(warnings)} with warnings" if warnings else "")
+          + (f", {len(failures)} failed" if failures else ""))
+    return 1 if failures else 0

@@ -1,0 +1,374 @@
+"""Application entities: associate as SCU, serve as SCP (asyncio; one task per association).
+
+::
+
+    ae = AE("MYSCU")
+    async with ae.associate("127.0.0.1", 11112, contexts=[uids.CTImageStorage]) as assoc:
+        await assoc.echo()
+        await assoc.store("ct.dcm")
+
+    server = await AE("MYSCP").serve(11112, {CStoreRequest: StorageSCP("out/")})
+    async with server:
+        await server.serve_forever()
+
+Handlers map a request class (``CEchoRequest``, ``CStoreRequest``, ``NActionRequest`` ...) to
+a function, plain or async, that receives an :class:`~dicomkit.net.association.Incoming` and
+returns a status (``int``), a response message, ``(status, dataset)``, ``None`` (success), or
+an iterator / async iterator of those for multi-response services (C-FIND, C-GET, C-MOVE).
+Plain functions run in a worker thread so that they may block; async ones run on the loop.
+A handler with an ``open_stream(incoming) -> DataSink | None`` method receives C-STORE data
+sets streamed into that sink as they arrive (see :class:`dicomkit.services.storage.StorageSCP`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from typing import Any, TypeAlias
+
+from dicomkit.errors import NetworkTimeout, TransportError
+from dicomkit.net.association import (
+    Association,
+    DataSink,
+    Incoming,
+    StreamTransport,
+    Transport,
+    response_for,
+)
+from dicomkit.net.config import AEConfig
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
+from dicomkit.net.proto.upper_layer import Role
+
+log = logging.getLogger("dicomkit.net")
+
+Handler: TypeAlias = Callable[[Incoming], Any]
+Handlers: TypeAlias = Mapping[type[dimse.DimseRequest], Handler]
+#: A context to propose: an abstract syntax (default transfer syntaxes), or one with its
+#: transfer syntaxes in order of preference.
+ContextSpec: TypeAlias = "str | tuple[str, Sequence[str]]"
+
+VERIFICATION = "1.2.840.10008.1.1"
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFAULT_TRANSFER_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE)
+
+
+def _storage_classes() -> list[str]:
+    from dicomkit.dictionary import storage_sop_classes
+
+    return storage_sop_classes()
+
+
+def _all_transfer_syntaxes() -> list[str]:
+    from dicomkit.dictionary import transfer_syntaxes
+
+    ours = list(DEFAULT_TRANSFER_SYNTAXES)
+    return ours + [ts for ts in transfer_syntaxes() if ts not in ours]
+
+
+def normalize_contexts(contexts: Sequence[ContextSpec] | None) -> list[tuple[str, list[str]]]:
+    """``[(abstract syntax, [transfer syntaxes])]`` from the short forms ``associate`` takes."""
+    if not contexts:
+        return [(VERIFICATION, list(DEFAULT_TRANSFER_SYNTAXES))]
+    out = []
+    for spec in contexts:
+        if isinstance(spec, str):
+            out.append((spec, list(DEFAULT_TRANSFER_SYNTAXES)))
+        else:
+            out.append((str(spec[0]), [str(ts) for ts in spec[1]]))
+    return out
+
+
+class AE:
+    """A DICOM application entity: an AE title, options, and the services it offers.
+
+    ``handlers``: request class -> handler, for the SCP side (and for requests an SCU receives,
+    e.g. C-STORE sub-operations of C-GET). ``supported``: abstract syntax -> transfer
+    syntaxes the SCP accepts; by default Verification (explicit/implicit LE), and when a
+    C-STORE handler is present every storage SOP class in any transfer syntax (the
+    requestor's preference wins, so files keep their encoding).
+    """
+
+    def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
+                 handlers: Handlers | None = None,
+                 supported: Mapping[str, Sequence[str]] | None = None) -> None:
+        base = config or AEConfig()
+        if ae_title != base.ae_title:
+            from dataclasses import replace
+            base = replace(base, ae_title=ae_title)
+        self.config = base
+        self.handlers: dict[type[dimse.DimseRequest], Handler] = dict(handlers or {})
+        self.supported = dict(supported) if supported is not None else None
+
+    @property
+    def ae_title(self) -> str:
+        return self.config.ae_title
+
+    # -- SCU -----------------------------------------------------------------------------
+
+    def associate(self, host: str, port: int, *, contexts: Sequence[ContextSpec] | None = None,
+                  ae_title: str = "ANY-SCP", handlers: Handlers | None = None,
+                  roles: Mapping[str, tuple[bool, bool]] | None = None,
+                  ssl_context: ssl.SSLContext | None = None,
+                  transport: Transport | None = None) -> _Associating:
+        """Request an association with ``ae_title`` at host:port (or over ``transport``).
+
+        Await it for an :class:`Association`, or use ``async with``: released on exit (aborted
+        when the block raises a network error). ``ssl_context`` defaults to the client context
+        of ``config.tls``.
+        """
+        return _Associating(self._associate(host, port, contexts, ae_title, handlers, roles,
+                                            ssl_context, transport))
+
+    async def _associate(self, host: str, port: int, contexts: Sequence[ContextSpec] | None,
+                         called: str, handlers: Handlers | None,
+                         roles: Mapping[str, tuple[bool, bool]] | None,
+                         ssl_context: ssl.SSLContext | None,
+                         transport: Transport | None) -> Association:
+        cfg = self.config
+        if transport is None:
+            tls = ssl_context or (cfg.tls.client if cfg.tls else None)
+            hostname = (cfg.tls.server_hostname if cfg.tls else None) or host
+            try:
+                async with asyncio.timeout(cfg.timeouts.connect):
+                    reader, writer = await asyncio.open_connection(
+                        host, port, ssl=tls, server_hostname=hostname if tls else None,
+                        limit=1 << 20)
+            except TimeoutError:
+                raise NetworkTimeout(f"connecting to {host}:{port} timed out after "
+                                     f"{cfg.timeouts.connect}s") from None
+            except (OSError, ssl.SSLError) as exc:
+                raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
+            transport = StreamTransport(reader, writer, cfg.write_buffer)
+        merged = {**self.handlers, **(handlers or {})}
+        assoc = Association(transport, Role.REQUESTOR, cfg,
+                            dispatcher=_dispatcher(merged), sink_factory=_sink_factory(merged))
+        rq = build_request(called, cfg.ae_title, normalize_contexts(contexts),
+                           max_pdu_length=cfg.max_pdu, roles=roles)
+        assoc.start()
+        try:
+            await assoc.request_association(rq)
+        except BaseException:
+            await assoc.abort()
+            raise
+        return assoc
+
+    # -- SCP -----------------------------------------------------------------------------
+
+    def acceptor_config(self, handlers: Handlers) -> AcceptorConfig:
+        if self.supported is not None:
+            supported = {k: list(v) for k, v in self.supported.items()}
+        else:
+            supported = {VERIFICATION: list(DEFAULT_TRANSFER_SYNTAXES)}
+            if dimse.CStoreRequest in handlers:
+                every = _all_transfer_syntaxes()
+                supported.update({uid: every for uid in _storage_classes()})
+        return AcceptorConfig(
+            supported=supported, prefer_requestor_order=True, max_pdu_length=self.config.max_pdu,
+            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet
+            else None)
+
+    async def serve(self, port: int = 0, handlers: Handlers | None = None, *,
+                    host: str = "127.0.0.1",
+                    ssl_context: ssl.SSLContext | None = None) -> Server:
+        """Listen on host:port (0: any free port, see ``server.port``) and serve associations
+        until closed. ``ssl_context`` defaults to the server context of ``config.tls``."""
+        server = Server(self, {**self.handlers, **(handlers or {})})
+        tls = ssl_context or (self.config.tls.server if self.config.tls else None)
+        server._server = await asyncio.start_server(server._on_connection, host, port, ssl=tls,
+                                                    limit=1 << 20)
+        sock = server._server.sockets[0]
+        server.port = int(sock.getsockname()[1])
+        log.info("%s listening on %s:%d%s", self.ae_title, host, server.port,
+                 " (TLS)" if tls else "")
+        return server
+
+    async def serve_transport(self, transport: Transport,
+                              handlers: Handlers | None = None) -> Association:
+        """Serve one association over an already-open transport (e.g. :mod:`.memory`)."""
+        merged = {**self.handlers, **(handlers or {})}
+        assoc = _acceptor(self, transport, merged, None)
+        assoc.start()
+        return assoc
+
+
+def _acceptor(ae: AE, transport: Transport, handlers: Handlers,
+              admit: Callable[[Any], bool] | None) -> Association:
+    return Association(transport, Role.ACCEPTOR, ae.config, dispatcher=_dispatcher(handlers),
+                       sink_factory=_sink_factory(handlers),
+                       acceptor=ae.acceptor_config(handlers), admit=admit)
+
+
+class _Associating:
+    """``await ae.associate(...)`` or ``async with ae.associate(...) as assoc``."""
+
+    def __init__(self, coro: Awaitable[Association]) -> None:
+        self._coro = coro
+        self._assoc: Association | None = None
+
+    def __await__(self) -> Generator[Any, None, Association]:
+        return self._coro.__await__()
+
+    async def __aenter__(self) -> Association:
+        self._assoc = await self._coro
+        return self._assoc
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._assoc is not None
+        await self._assoc.__aexit__(*exc)
+
+
+class Server:
+    """A listening SCP. ``port`` is the bound port; ``associations`` the live ones."""
+
+    def __init__(self, ae: AE, handlers: Handlers) -> None:
+        self.ae = ae
+        self.handlers = handlers
+        self.port = 0
+        self.associations: set[Association] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _admit(self, _rq: Any) -> bool:
+        return len(self.associations) <= self.ae.config.max_associations
+
+    async def _on_connection(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        transport = StreamTransport(reader, writer, self.ae.config.write_buffer)
+        assoc = _acceptor(self.ae, transport, self.handlers, self._admit)
+        self.associations.add(assoc)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            assoc.start()
+            await assoc.wait_closed()
+            if assoc.error is not None:
+                log.info("%s: association ended: %s", transport.peer, assoc.error)
+        finally:
+            self.associations.discard(assoc)
+            if task is not None:
+                self._tasks.discard(task)
+            await transport.wait_closed()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def close(self, *, abort: bool = True) -> None:
+        """Stop listening; abort live associations (or wait for them when ``abort`` is False)."""
+        if self._server is not None:
+            self._server.close()
+        for assoc in list(self.associations):
+            if abort:
+                await assoc.abort()
+            else:
+                await assoc.wait_closed()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def __aenter__(self) -> Server:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+# -- handler dispatch ---------------------------------------------------------------------
+
+
+def _sink_factory(handlers: Handlers) -> Callable[[Incoming], DataSink | None] | None:
+    handler = handlers.get(dimse.CStoreRequest)
+    opener = getattr(handler, "open_stream", None)
+    return opener if callable(opener) else None
+
+
+def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
+    async def dispatch(incoming: Incoming) -> None:
+        msg = incoming.message
+        handler = handlers.get(type(msg))
+        if handler is None:
+            status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else 0x0211
+            await incoming.association.send_message(incoming.context, response_for(msg, status))
+            return
+        try:
+            if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+                    getattr(handler, "__call__", None)) or inspect.isasyncgenfunction(handler):
+                result = handler(incoming)
+                if inspect.isawaitable(result):
+                    result = await result
+            else:
+                result = await asyncio.to_thread(handler, incoming)
+        except Exception as exc:
+            log.exception("%s: handler for %s failed", incoming.association.peer,
+                          type(msg).__name__)
+            await incoming.association.send_message(
+                incoming.context, response_for(msg, 0xC000 if not isinstance(
+                    msg, dimse.CStoreRequest) else 0xA700, error_comment=_comment(exc)))
+            return
+        await _send_results(incoming, result)
+
+    return dispatch
+
+
+def _comment(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text.encode("ascii", "replace").decode()[:64]
+
+
+async def _send_results(incoming: Incoming, result: Any) -> None:
+    assoc, msg = incoming.association, incoming.message
+    if inspect.isasyncgen(result) or hasattr(result, "__anext__"):
+        items: AsyncIterator[Any] = result
+    elif inspect.isgenerator(result) or (hasattr(result, "__next__")):
+        items = _aiter_sync(result)
+    else:
+        rsp, data = _response(msg, result)
+        await assoc.send_message(incoming.context, rsp, data)
+        return
+    final_sent = False
+    async for item in items:
+        if incoming.cancelled and not final_sent:
+            await assoc.send_message(incoming.context, response_for(msg, 0xFE00))
+            final_sent = True
+            break
+        rsp, data = _response(msg, item)
+        await assoc.send_message(incoming.context, rsp, data)
+        if not rsp.is_pending:
+            final_sent = True
+            break
+    if not final_sent:
+        await assoc.send_message(incoming.context, response_for(msg, 0x0000))
+
+
+async def _aiter_sync(it: Any) -> AsyncIterator[Any]:
+    sentinel = object()
+    while True:
+        item = await asyncio.to_thread(next, it, sentinel)
+        if item is sentinel:
+            return
+        yield item
+
+
+def _response(msg: dimse.DimseRequest, result: Any) -> tuple[dimse.DimseResponse, Any]:
+    data: Any = None
+    if isinstance(result, tuple):
+        result, data = result
+    if result is None:
+        rsp = response_for(msg, 0x0000)
+    elif isinstance(result, dimse.DimseResponse):
+        rsp = result
+        if rsp.message_id_being_responded_to != msg.message_id:
+            rsp = rsp.replace(message_id_being_responded_to=msg.message_id)
+    else:
+        rsp = response_for(msg, int(result))
+    return rsp, data
+
+
+__all__ = ["AE", "ContextSpec", "Handler", "Handlers", "Server", "normalize_contexts"]

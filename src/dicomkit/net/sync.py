@@ -1,0 +1,180 @@
+"""The synchronous front: the same asyncio driver, run on a background event-loop thread.
+
+Nothing here re-implements the protocol: every method hands the coroutine of the async API
+to a private event loop running in one daemon thread and waits for its result. ::
+
+    from dicomkit.net.sync import SyncAE
+
+    with SyncAE("MYSCU") as ae, ae.associate("127.0.0.1", 11112) as assoc:
+        assoc.echo()
+        assoc.store("ct.dcm")
+
+    with SyncAE("MYSCP") as ae, ae.serve(11112, {CStoreRequest: StorageSCP("out")}) as server:
+        server.serve_forever()     # or do other work; handlers run on the loop / worker threads
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from dicomkit.net.association import Association, Response
+from dicomkit.net.config import AEConfig
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto.negotiation import NegotiatedContext
+from dicomkit.net.server import AE, ContextSpec, Handlers, Server
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """One event loop in one daemon thread; ``run(coro)`` blocks for the result."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="dicomkit-loop", daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.close()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("a sync dicomkit call from inside its own event loop thread "
+                               "would deadlock: use the async API in handlers")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+
+
+class SyncAE:
+    """An :class:`~dicomkit.net.AE` for synchronous code (same arguments)."""
+
+    def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
+                 handlers: Handlers | None = None,
+                 supported: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.ae = AE(ae_title, config=config, handlers=handlers, supported=supported)
+        self._runner: _LoopThread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def runner(self) -> _LoopThread:
+        with self._lock:
+            if self._runner is None:
+                self._runner = _LoopThread()
+            return self._runner
+
+    def associate(self, host: str, port: int, *, contexts: Sequence[ContextSpec] | None = None,
+                  ae_title: str = "ANY-SCP", **kw: Any) -> SyncAssociation:
+        """Associate (blocking); use the result as a context manager to release on exit."""
+        runner = self.runner
+
+        async def go() -> Association:
+            return await self.ae.associate(host, port, contexts=contexts, ae_title=ae_title, **kw)
+
+        return SyncAssociation(runner.run(go()), runner)
+
+    def serve(self, port: int = 0, handlers: Handlers | None = None, **kw: Any) -> SyncServer:
+        """Start listening (returns at once; the server runs on the background loop)."""
+        runner = self.runner
+        return SyncServer(runner.run(self.ae.serve(port, handlers, **kw)), runner)
+
+    def close(self) -> None:
+        """Stop the background loop (live associations should be released first)."""
+        if self._runner is not None:
+            self._runner.stop()
+            self._runner = None
+
+    def __enter__(self) -> SyncAE:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class SyncAssociation:
+    """Blocking wrappers over :class:`~dicomkit.net.Association`'s coroutines."""
+
+    def __init__(self, assoc: Association, runner: _LoopThread) -> None:
+        self.association = assoc
+        self._run = runner.run
+
+    @property
+    def accepted_contexts(self) -> list[NegotiatedContext]:
+        return self.association.accepted_contexts
+
+    @property
+    def is_established(self) -> bool:
+        return self.association.is_established
+
+    def echo(self) -> int:
+        return self._run(self.association.echo())
+
+    def store(self, source: Any, **kw: Any) -> dimse.CStoreResponse:
+        return self._run(self.association.store(source, **kw))
+
+    def request(self, message: dimse.DimseRequest, data: Any = None, **kw: Any) -> Response:
+        return self._run(self.association.request(message, data, **kw))
+
+    def request_iter(self, message: dimse.DimseRequest, data: Any = None,
+                     **kw: Any) -> Iterator[Response]:
+        agen = self.association.request_iter(message, data, **kw)
+        try:
+            while True:
+                try:
+                    yield self._run(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._run(agen.aclose())
+
+    def send_message(self, context: NegotiatedContext | int, message: dimse.DimseMessage,
+                     data: Any = None) -> None:
+        self._run(self.association.send_message(context, message, data))
+
+    def release(self) -> None:
+        self._run(self.association.release())
+
+    def abort(self) -> None:
+        self._run(self.association.abort())
+
+    def __enter__(self) -> SyncAssociation:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._run(self.association.__aexit__(exc_type, exc, tb))
+
+
+class SyncServer:
+    """A listening SCP driven from synchronous code."""
+
+    def __init__(self, server: Server, runner: _LoopThread) -> None:
+        self.server = server
+        self._run = runner.run
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def serve_forever(self) -> None:
+        self._run(self.server.serve_forever())
+
+    def close(self, *, abort: bool = True) -> None:
+        self._run(self.server.close(abort=abort))
+
+    def __enter__(self) -> SyncServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+__all__ = ["SyncAE", "SyncAssociation", "SyncServer"]

@@ -1,0 +1,312 @@
+"""Query/Retrieve SCP over an :class:`~dicomkit.archive.Archive` (PS3.4 C.4).
+
+:class:`QueryRetrieveSCP` gives three handlers for :class:`dicomkit.net.AE`:
+
+- C-FIND: matches are computed in a worker thread, then streamed as pending responses (FF00,
+  or FF01 when a key could not be matched); a C-CANCEL stops the stream with FE00.
+- C-MOVE: opens its own association to the destination (looked up among the configured peers,
+  else A801), proposing each SOP class in the stored transfer syntax plus the uncompressed
+  ones; sends one C-STORE sub-operation per instance with Move Originator AE Title / Message
+  ID, and a pending response after each with the remaining / completed / failed / warning
+  counts. The final response carries the Failed SOP Instance UID List when something failed
+  (status B000), FE00 when cancelled.
+- C-GET: the same sub-operations on the requesting association, over contexts where the
+  requestor took the SCP role (role selection, PS3.7 D.3.3.4).
+
+Handlers send their pending responses themselves and return the final one, so the counts reach
+the SCU in cancel responses too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
+from dicomkit.net.association import Incoming, response_for
+from dicomkit.net.proto import dimse
+from dicomkit.services import query_retrieve as qr
+
+log = logging.getLogger("dicomkit.services.qr")
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+NATIVE = (EXPLICIT_LE, IMPLICIT_LE, DEFLATED_LE, EXPLICIT_BE)
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiation:
+    """What extended negotiation agreed for the context (PS3.4 C.5.1.1)."""
+
+    relational: bool = False
+    combined_datetime: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetrieveItem:
+    """One instance to send in a C-MOVE / C-GET sub-operation."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax: str
+    path: Path
+
+
+class QRBackend(Protocol):
+    """Where matches come from (e.g. the archive). Both methods may block (they run in a
+    worker thread) and raise an exception with a ``status`` attribute to refuse a request."""
+
+    def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+             ) -> tuple[list[Dataset], bool]:
+        """The response identifiers, and whether a key could not be matched (FF01)."""
+        ...
+
+    def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+                 ) -> list[RetrieveItem]:
+        ...
+
+
+#: Opens an association to a C-MOVE destination AE title proposing the given contexts.
+Connector = Callable[[str, list[tuple[str, list[str]]]], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SubOpCounts:
+    remaining: int
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+
+
+class QueryRetrieveSCP:
+    """C-FIND / C-MOVE / C-GET handlers for Patient Root and Study Root over a backend."""
+
+    def __init__(self, backend: QRBackend, *, connect: Connector | None = None,
+                 known: Callable[[str], bool] | None = None) -> None:
+        self.backend = backend
+        self.connect = connect  # opens the C-MOVE sub-association
+        self.known = known      # is this AE title a configured C-MOVE destination?
+
+    def handlers(self) -> dict[type[dimse.DimseRequest], Callable[[Incoming], Any]]:
+        return {dimse.CFindRequest: self.on_find, dimse.CMoveRequest: self.on_move,
+                dimse.CGetRequest: self.on_get}
+
+    def _model(self, incoming: Incoming) -> qr.Model | None:
+        return qr.MODEL_OF.get(incoming.context.abstract_syntax)
+
+    @staticmethod
+    def negotiation(incoming: Incoming) -> Negotiation:
+        neg = incoming.association.negotiated
+        info = neg.extended.get(incoming.context.abstract_syntax, b"") if neg else b""
+        return Negotiation(relational=len(info) > 0 and info[0] == 1,
+                           combined_datetime=len(info) > 1 and info[1] == 1)
+
+    # -- C-FIND ---------------------------------------------------------------------------
+
+    async def on_find(self, incoming: Incoming) -> Any:
+        msg, assoc = incoming.message, incoming.association
+        model = self._model(incoming)
+        if model is None or not isinstance(msg, dimse.CFindRequest):
+            return response_for(msg, qr.UNABLE_TO_PROCESS, error_comment="unsupported model")
+        ident = incoming.dataset
+        if ident is None:
+            return response_for(msg, 0xA900, error_comment="no identifier")
+        try:
+            results, unsupported = await asyncio.to_thread(
+                self.backend.find, ident, model, self.negotiation(incoming))
+        except DicomError as exc:
+            status = int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
+            log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
+            return response_for(msg, status, error_comment=_comment(exc))
+        status = qr.PENDING_WARNING if unsupported else qr.PENDING
+        log.info("%s: C-FIND %s level: %d matches", assoc.peer,
+                 ident.get("QueryRetrieveLevel", ""), len(results))
+        for ds in results:
+            if incoming.cancelled:
+                return response_for(msg, qr.CANCEL)
+            await assoc.send_message(incoming.context, response_for(msg, status), ds)
+        return response_for(msg, qr.CANCEL if incoming.cancelled else qr.SUCCESS)
+
+    # -- C-MOVE / C-GET -------------------------------------------------------------------
+
+    async def _instances(self, incoming: Incoming) -> list[RetrieveItem]:
+        model = self._model(incoming)
+        ident = incoming.dataset
+        if model is None or ident is None:
+            raise _Refused("no identifier or unsupported model", 0xA900)
+        try:
+            return await asyncio.to_thread(self.backend.retrieve, ident, model,
+                                           self.negotiation(incoming))
+        except DicomError as exc:
+            raise _Refused(str(exc), int(getattr(exc, "status", None) or
+                                          qr.UNABLE_TO_PROCESS)) from exc
+
+    async def on_move(self, incoming: Incoming) -> Any:
+        msg, assoc = incoming.message, incoming.association
+        assert isinstance(msg, dimse.CMoveRequest)
+        dest = (msg.move_destination or "").strip()
+        if self.connect is None or self.known is None or not self.known(dest):
+            log.info("%s: C-MOVE to unknown destination %r", assoc.peer, dest)
+            return response_for(msg, qr.MOVE_DESTINATION_UNKNOWN,
+                                error_comment="unknown move destination")
+        try:
+            instances = await self._instances(incoming)
+        except _Refused as exc:
+            return response_for(msg, exc.status, error_comment=_comment(exc))
+        if not instances:
+            return response_for(msg, qr.SUCCESS, remaining=0, completed=0, failed=0, warning=0)
+        try:
+            sub = await self.connect(dest, _contexts_for(instances))
+        except (NetworkError, OSError) as exc:
+            log.warning("C-MOVE: cannot associate with %s: %s", dest, exc)
+            return response_for(msg, qr.OUT_OF_RESOURCES_SUB_OPS, failed=len(instances),
+                                completed=0, warning=0, error_comment=_comment(exc))
+        try:
+            return await self._sub_operations(incoming, sub, instances,
+                                              originator=(assoc.calling_ae, msg.message_id))
+        finally:
+            try:
+                await sub.release()
+            except NetworkError:
+                await sub.abort()
+
+    async def on_get(self, incoming: Incoming) -> Any:
+        msg = incoming.message
+        try:
+            instances = await self._instances(incoming)
+        except _Refused as exc:
+            return response_for(msg, exc.status, error_comment=_comment(exc))
+        if not instances:
+            return response_for(msg, qr.SUCCESS, remaining=0, completed=0, failed=0, warning=0)
+        return await self._sub_operations(incoming, incoming.association, instances,
+                                          originator=None)
+
+    async def _sub_operations(self, incoming: Incoming, target: Any,
+                              instances: list[RetrieveItem],
+                              originator: tuple[str, int] | None) -> Any:
+        msg, assoc = incoming.message, incoming.association
+        total = len(instances)
+        completed = failed = warning = 0
+        failed_uids: list[str] = []
+        for n, inst in enumerate(instances):
+            if incoming.cancelled:
+                rest = [i.sop_instance_uid for i in instances[n:]]
+                log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
+                         type(msg).__name__, len(rest))
+                return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
+                              failed_uids)
+            status = await self._send_one(target, inst, originator, for_get=originator is None)
+            if status == 0x0000:
+                completed += 1
+            elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
+                warning += 1
+            else:
+                failed += 1
+                failed_uids.append(inst.sop_instance_uid)
+            if n + 1 < total:
+                pending = response_for(msg, qr.PENDING, remaining=total - n - 1,
+                                       completed=completed, failed=failed, warning=warning)
+                await assoc.send_message(incoming.context, pending)
+        status = qr.SUCCESS if not (failed or warning) else qr.SUB_OPS_WARNING
+        log.info("%s: %s done: %d completed, %d failed, %d warning", assoc.peer,
+                 type(msg).__name__, completed, failed, warning)
+        return _final(msg, status, None, completed, failed, warning, failed_uids)
+
+    async def _send_one(self, target: Any, inst: RetrieveItem,
+                        originator: tuple[str, int] | None, *, for_get: bool) -> int:
+        path = inst.path
+        ctx = _pick_context(target, inst, for_get=for_get)
+        if ctx is None:
+            log.info("no accepted context for %s in %s", inst.sop_class_uid,
+                     inst.transfer_syntax)
+            return 0xA702
+        try:
+            data = await asyncio.to_thread(_payload, path, inst.transfer_syntax,
+                                           ctx.transfer_syntax)
+            req = dimse.CStoreRequest(
+                message_id=target.next_message_id(), affected_sop_class_uid=inst.sop_class_uid,
+                affected_sop_instance_uid=inst.sop_instance_uid,
+                move_originator_aet=originator[0] if originator else None,
+                move_originator_message_id=originator[1] if originator else None)
+            rsp = await target.request(req, data, context=ctx)
+            return int(rsp.status)
+        except (DicomError, OSError) as exc:
+            if isinstance(exc, NetworkError) and getattr(target, "is_closed", False):
+                raise
+            log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
+            return 0xA702
+
+
+def _final(msg: dimse.DimseRequest, status: int, remaining: int | None, completed: int,
+           failed: int, warning: int, failed_uids: list[str]) -> Any:
+    rsp = response_for(msg, status, remaining=remaining, completed=completed, failed=failed,
+                       warning=warning)
+    if failed_uids:
+        ds = Dataset()
+        ds.set(qr.FAILED_SOP_INSTANCE_UID_LIST, failed_uids, vr="UI")
+        return rsp, ds
+    return rsp
+
+
+def _contexts_for(instances: list[RetrieveItem]) -> list[tuple[str, list[str]]]:
+    """One presentation context per (SOP class, stored transfer syntax), plus one with the
+    uncompressed syntaxes per SOP class for peers that do not take the stored one."""
+    seen: dict[tuple[str, str], None] = {}
+    classes: dict[str, None] = {}
+    for inst in instances:
+        ts = inst.transfer_syntax or EXPLICIT_LE
+        seen.setdefault((inst.sop_class_uid, ts), None)
+        classes.setdefault(inst.sop_class_uid, None)
+    out: list[tuple[str, list[str]]] = []
+    for sop, ts in seen:
+        if ts not in (EXPLICIT_LE, IMPLICIT_LE):
+            out.append((sop, [ts]))
+    for sop in classes:
+        out.append((sop, [EXPLICIT_LE, IMPLICIT_LE]))
+    return out[:128]
+
+
+def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
+    stored = inst.transfer_syntax or EXPLICIT_LE
+    usable = [c for c in assoc.accepted_contexts if c.abstract_syntax == inst.sop_class_uid
+              and (c.scp_role if for_get else True)]
+    for c in usable:
+        if c.transfer_syntax == stored:
+            return c
+    if stored in NATIVE:
+        for c in usable:
+            if c.transfer_syntax in NATIVE:
+                return c
+    return None
+
+
+def _payload(path: Path, stored_ts: str, ts: str) -> Any:
+    """The data set of a stored file in ``ts``: streamed from disk when the file already has
+    that encoding, else decoded and re-encoded (uncompressed syntaxes only)."""
+    file_ts, offset = qr.dataset_offset(path)
+    if not file_ts:
+        raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
+    if file_ts == ts:
+        return qr.file_chunks(path, offset)
+    from dicomkit import read
+    from dicomkit.net.association import encode_data
+
+    ds = read(path)
+    return encode_data(ds, ts)
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _comment(exc: BaseException) -> str:
+    return str(exc).encode("ascii", "replace").decode()[:64]

@@ -1,0 +1,207 @@
+"""Query/Retrieve service class, SCU side and shared pieces (PS3.4 C).
+
+The SOP classes of the Patient Root and Study Root information models, conversion between the
+archive's matching results and Datasets, and the SCU operations over an established
+:class:`~dicomkit.net.association.Association`:
+
+- :func:`find` -- C-FIND, yielding each pending response identifier; ``limit`` sends a
+  C-CANCEL once enough matches arrived (PS3.7 9.3.2.3);
+- :func:`move` -- C-MOVE to a destination AE title, returning the sub-operation counts;
+- :func:`get` -- C-GET; the C-STORE sub-operations arrive on the same association and are
+  handled by the association's storage handler (see :mod:`dicomkit.services.qr_scp` for the
+  SCP side and ``dicomkit get`` for a complete SCU).
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.sequence import Sequence
+from dicomkit.dictionary import uids
+from dicomkit.errors import DimseError
+from dicomkit.net.proto import dimse
+
+
+class Model(StrEnum):
+    """Query/Retrieve information models (PS3.4 C.6.1, C.6.2)."""
+
+    PATIENT_ROOT = "PATIENT"
+    STUDY_ROOT = "STUDY"
+
+
+FIND = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelFind,
+        Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelFind}
+MOVE = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelMove,
+        Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelMove}
+GET = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelGet,
+       Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelGet}
+MODEL_OF: dict[str, Model] = {uid: model for table in (FIND, MOVE, GET)
+                              for model, uid in table.items()}
+QR_SOP_CLASSES: tuple[str, ...] = (*FIND.values(), *MOVE.values(), *GET.values())
+
+FAILED_SOP_INSTANCE_UID_LIST = 0x00080058
+
+# statuses used here (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4)
+SUCCESS = 0x0000
+PENDING = 0xFF00
+PENDING_WARNING = 0xFF01
+CANCEL = 0xFE00
+SUB_OPS_WARNING = 0xB000
+MOVE_DESTINATION_UNKNOWN = 0xA801
+OUT_OF_RESOURCES_SUB_OPS = 0xA702
+UNABLE_TO_PROCESS = 0xC000
+
+
+def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Dataset:
+    """A response identifier from ``(tag, keyword, VR, value)`` tuples; sequence values are
+    lists of ``{keyword: value}`` items."""
+    ds = Dataset()
+    for tag, _kw, vr, value in elements:
+        if vr == "SQ":
+            seq = Sequence()
+            for item in value or []:
+                it = Dataset()
+                for kw, v in item.items():
+                    it.set(kw, v)
+                seq.append(it)
+            ds.set(tag, seq, vr="SQ")
+        else:
+            ds.set(tag, value, vr=vr)
+    return ds
+
+
+def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
+    """A request identifier: ``QueryRetrieveLevel`` plus ``{keyword: value}`` keys."""
+    ds = Dataset()
+    ds.QueryRetrieveLevel = level
+    for kw, value in (keys or {}).items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            seq = Sequence()
+            for item in value:
+                it = Dataset()
+                for k, v in item.items():
+                    it.set(k, v)
+                seq.append(it)
+            ds.set(kw, seq)
+        else:
+            ds.set(kw, value)
+    return ds
+
+
+# -- sub-operation payloads ---------------------------------------------------------------
+
+def dataset_offset(path: Path) -> tuple[str, int]:
+    """The transfer syntax of a Part 10 file and the offset of its data set."""
+    from dicomkit.io.part10 import read_file_meta
+
+    with open(path, "rb") as fp, mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        meta, offset = read_file_meta(mm)
+        ts = str(meta.get("TransferSyntaxUID", "") or "")
+        del meta
+    return ts, offset
+
+
+def file_chunks(path: Path, offset: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """The data set bytes of a Part 10 file, read in chunks (never loaded whole)."""
+    with open(path, "rb") as fp:
+        fp.seek(offset)
+        while chunk := fp.read(size):
+            yield chunk
+
+
+# -- SCU ------------------------------------------------------------------------------------
+
+async def find(assoc: Any, query: Dataset, model: Model = Model.STUDY_ROOT, *,
+               limit: int | None = None, priority: int = 0) -> AsyncIterator[Dataset]:
+    """C-FIND: yield each match. Raises :class:`DimseError` on a failure status."""
+    sop_class = FIND[model]
+    ctx = assoc.context_for(sop_class)
+    msg = dimse.CFindRequest(message_id=assoc.next_message_id(),
+                             affected_sop_class_uid=sop_class, priority=priority)
+    count = 0
+    cancelled = False
+    async for rsp in assoc.request_iter(msg, query, context=ctx):
+        status = rsp.status
+        if status in (PENDING, PENDING_WARNING):
+            if rsp.dataset is not None and not cancelled:
+                count += 1
+                yield rsp.dataset
+            if limit is not None and count >= limit and not cancelled:
+                cancelled = True
+                await assoc.send_message(ctx, dimse.CCancelRequest(
+                    message_id_being_responded_to=msg.message_id))
+            continue
+        if status not in (SUCCESS, CANCEL):
+            raise DimseError(f"C-FIND failed with status 0x{status:04X}"
+                             + (f": {rsp.message.error_comment}" if rsp.message.error_comment
+                                else ""), status=status)
+
+
+@dataclass(slots=True)
+class RetrieveResult:
+    """The outcome of a C-MOVE or C-GET as the SCU sees it."""
+
+    status: int = SUCCESS
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    failed_uids: list[str] = field(default_factory=list)
+    responses: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+
+async def _retrieve(assoc: Any, msg: Any, query: Dataset, cancel_after: int | None
+                    ) -> RetrieveResult:
+    ctx = assoc.context_for(msg.affected_sop_class_uid)
+    out = RetrieveResult()
+    cancelled = False
+    async for rsp in assoc.request_iter(msg, query, context=ctx, timeout=None):
+        m = rsp.message
+        out.responses += 1
+        if m.completed is not None:
+            out.completed = m.completed
+        if m.failed is not None:
+            out.failed = m.failed
+        if m.warning is not None:
+            out.warning = m.warning
+        if m.is_pending:
+            if cancel_after is not None and out.completed >= cancel_after and not cancelled:
+                cancelled = True
+                await assoc.send_message(ctx, dimse.CCancelRequest(
+                    message_id_being_responded_to=msg.message_id))
+            continue
+        out.status = m.status
+        ds = rsp.dataset
+        if ds is not None and FAILED_SOP_INSTANCE_UID_LIST in ds:
+            value = ds[FAILED_SOP_INSTANCE_UID_LIST].value
+            out.failed_uids = [str(v) for v in (value if isinstance(value, list) else
+                                                [value]) if v]
+    return out
+
+
+async def move(assoc: Any, query: Dataset, destination: str,
+               model: Model = Model.STUDY_ROOT, *, priority: int = 0,
+               cancel_after: int | None = None) -> RetrieveResult:
+    """C-MOVE the matches of ``query`` to the AE titled ``destination``."""
+    msg = dimse.CMoveRequest(message_id=assoc.next_message_id(),
+                             affected_sop_class_uid=MOVE[model], move_destination=destination,
+                             priority=priority)
+    return await _retrieve(assoc, msg, query, cancel_after)
+
+
+async def get(assoc: Any, query: Dataset, model: Model = Model.STUDY_ROOT, *,
+              priority: int = 0, cancel_after: int | None = None) -> RetrieveResult:
+    """C-GET the matches of ``query``; the association must accept the storage SOP classes
+    with the SCP role for us (role selection) and have a C-STORE handler."""
+    msg = dimse.CGetRequest(message_id=assoc.next_message_id(),
+                            affected_sop_class_uid=GET[model], priority=priority)
+    return await _retrieve(assoc, msg, query, cancel_after)

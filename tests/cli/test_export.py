@@ -1,0 +1,77 @@
+"""``dicomkit export``: windowed 8-bit PNGs."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import CORPUS
+from dicomkit.cli.main import main
+from dicomkit.pixels.png import encode_png
+
+
+def read_png(path: Path) -> np.ndarray:
+    """Decode the PNGs we write (filter 0, 8-bit gray or RGB) to check them."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, ctype = 8, b"", 0, 0, 0
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + body) == int.from_bytes(data[pos + 8 + n:pos + 12 + n], "big")
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            ctype = body[9]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    spp = 3 if ctype == 2 else 1
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, width * spp + 1)
+    assert (raw[:, 0] == 0).all()
+    return raw[:, 1:].reshape(height, width, spp).squeeze()
+
+
+def test_png_writer_round_trip_and_matches_imagecodecs(tmp_path: Path) -> None:
+    a = np.random.default_rng(1).integers(0, 256, size=(13, 17, 3), dtype=np.uint8)
+    p = tmp_path / "x.png"
+    p.write_bytes(encode_png(a))
+    np.testing.assert_array_equal(read_png(p), a)
+    imagecodecs = pytest.importorskip("imagecodecs")
+    np.testing.assert_array_equal(imagecodecs.png_decode(p.read_bytes()), a)
+    g = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
+    np.testing.assert_array_equal(imagecodecs.png_decode(encode_png(g)), g)
+
+
+def test_export_window(tmp_path: Path) -> None:
+    src = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"
+    out = tmp_path / "ct.png"
+    assert main(["export", str(src), str(out), "--window", "40", "400"]) == 0
+    img = read_png(out)
+    assert img.shape == (512, 512) and img.dtype == np.uint8
+    assert img.min() == 0 and img.max() == 255
+    wide = tmp_path / "wide.png"
+    assert main(["export", str(src), str(wide), "--window", "0", "4000"]) == 0
+    assert read_png(wide).std() < img.std()
+
+
+@pytest.mark.parametrize("name, shape", [
+    ("pydicom-data/SC_rgb.dcm", (100, 100, 3)),
+    ("pydicom-data/OT-PAL-8-face.dcm", (480, 640, 3)),
+    ("dcm4che/YBR_FULL-RLE.dcm", None),
+    ("pydicom-data/emri_small.dcm", (64, 64)),
+])
+def test_export_kinds(name: str, shape: tuple[int, ...] | None, tmp_path: Path) -> None:
+    out = tmp_path / "x.png"
+    assert main(["export", str(CORPUS / name), str(out), "--frame", "0"]) == 0
+    img = read_png(out)
+    if shape is not None:
+        assert img.shape == shape
+
+
+def test_export_frame_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = CORPUS / "pydicom-data" / "emri_small.dcm"
+    assert main(["export", str(src), str(tmp_path / "x.png"), "--frame", "99"]) == 1
+    assert "out of range" in capsys.readouterr().err

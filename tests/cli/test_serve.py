@@ -1,0 +1,89 @@
+"""`dicomkit serve` as a subprocess: defaults, storage + query, config file, clean stop."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
+from archive_helpers import cli, serving, synthetic, write_files
+from peers import free_port
+
+ROWS = synthetic(3)
+
+
+def test_serve_store_find_and_stop(tmp_path: Path) -> None:
+    files = write_files(ROWS, tmp_path / "in")
+    port = free_port()
+    arch = tmp_path / "arch"
+    with serving(arch, port) as proc:
+        code, out, err = cli("store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q",
+                             *map(str, files))
+        assert code == 0, err
+        code, out, err = cli("echo", "127.0.0.1", str(port), "--aec", "DICOMKIT")
+        assert code == 0, err
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        stderr = proc.stderr.read() if proc.stderr else ""
+    assert "listening on 127.0.0.1" in stderr and "stopped" in stderr
+    assert (arch / "index.sqlite").exists()
+    stored = sorted(p.name for p in arch.rglob("*.dcm"))
+    assert stored == sorted(f"{r['SOPInstanceUID']}.dcm" for r in ROWS)
+    # restart on the same folder: the index is still there, nothing to repair
+    port = free_port()
+    with serving(arch, port):
+        code, out, err = cli("find", "127.0.0.1", str(port), "--aec", "DICOMKIT", "--json",
+                             "-L", "IMAGE", "-k", "SOPInstanceUID=", "-k",
+                             f"StudyInstanceUID={ROWS[0]['StudyInstanceUID']}",
+                             "-k", f"SeriesInstanceUID={ROWS[0]['SeriesInstanceUID']}")
+        assert code == 0, err
+        assert ROWS[0]["SOPInstanceUID"] in out
+
+
+def test_serve_config_file_and_calling_aet_filter(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(f"""
+[server]
+ae_title = "ARCHIVE1"
+port = {port}
+host = "127.0.0.1"
+archive = "data"
+accepted_calling_aets = ["FRIEND"]
+duplicates = "reject"
+
+[peers.VIEWER]
+host = "127.0.0.1"
+port = 4242
+""")
+    from archive_helpers import os, subprocess  # type: ignore[attr-defined]
+    from peers import wait_for_port
+
+    proc = subprocess.Popen([sys.executable, "-m", "dicomkit", "serve", "--config", str(cfg)],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for_port(port, proc=proc)
+        code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1",
+                              "--aet", "STRANGER")
+        assert code != 0 and "reject" in err.lower()
+        code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1",
+                              "--aet", "FRIEND")
+        assert code == 0, err
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    text = proc.stderr.read() if proc.stderr else ""
+    assert "ARCHIVE1 listening" in text and "VIEWER=127.0.0.1:4242" in text
+    assert (tmp_path / "data" / "index.sqlite").exists()
+
+
+def test_serve_bad_config_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[server]\nprot = 1\n")
+    code, _out, err = cli("serve", "--config", str(cfg))
+    assert code == 2
+    assert "unknown key(s) prot" in err and len(err.strip().splitlines()) == 1
+    code, _out, err = cli("serve", "--peer", "nonsense")
+    assert code == 2 and "AET=HOST:PORT" in err

@@ -1,0 +1,173 @@
+"""The asyncio server on real sockets (127.0.0.1): limits, timeouts, and hostile peers.
+
+A peer that sends garbage, P-DATA before associating, a lying PDU length, or goes silent
+mid-PDU loses its own association (with a log line naming the cause); the server keeps
+serving everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+from typing import Any
+
+import pytest
+
+from dicomkit.errors import AssociationRejected, TransportError
+from dicomkit.net import AE, AEConfig, Timeouts
+from dicomkit.net.proto.negotiation import build_request
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+async def _echo_ok(port: int) -> None:
+    async with AE("CHECK").associate("127.0.0.1", port) as assoc:
+        assert await assoc.echo() == 0
+
+
+async def _raw(port: int, payload: bytes, *, until_closed: bool = False) -> bytes:
+    """Send raw bytes; return the first answer (or everything until the server closes).
+
+    After an A-ABORT the server waits (Sta13) for us to close, as PS3.8 says; we do."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(payload)
+    await writer.drain()
+    data = await reader.read(65536)
+    while until_closed and data and (chunk := await reader.read(65536)):
+        data += chunk
+    writer.close()
+    return data
+
+
+def _assoc_rq() -> bytes:
+    return build_request("ANY-SCP", "RAW", [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])]).encode()
+
+
+@pytest.mark.parametrize(("name", "payload", "answer"), [
+    ("garbage", b"\xde\xad\xbe\xef" * 64, 0x07),
+    ("p-data before association", b"\x04\x00" + struct.pack(">I", 8) + b"\x00\x00\x00\x04\x01\x03ab",
+     0x07),
+    ("lying length", b"\x01\x00" + struct.pack(">I", 0x7FFFFFF0) + b"\x00" * 80, 0x07),
+    ("unknown pdu type", b"\x09\x00" + struct.pack(">I", 4) + b"\x00" * 4, 0x07),
+], ids=["garbage", "pdata-before-association", "lying-length", "unknown-pdu-type"])
+def test_hostile_peer_is_dropped_server_survives(name: str, payload: bytes, answer: int,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        server = await AE("SCP").serve(0)
+        async with server:
+            with caplog.at_level(logging.INFO, logger="dicomkit.net"):
+                reply = await _raw(server.port, payload)
+            assert reply[:1] == bytes([answer])  # A-ABORT
+            await _echo_ok(server.port)
+    run(main())
+    assert any("broke the upper-layer protocol" in r.message for r in caplog.records)
+
+
+def test_garbage_after_association_aborts_with_cause(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        server = await AE("SCP").serve(0)
+        async with server:
+            with caplog.at_level(logging.INFO, logger="dicomkit.net"):
+                # a P-DATA-TF whose command is not a command set
+                pdata = b"\x04\x00" + struct.pack(">I", 12) + struct.pack(">I", 8) + b"\x01\x03" \
+                    + b"NOTCMD"
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(_assoc_rq())
+                assert (await reader.read(65536))[:1] == b"\x02"  # A-ASSOCIATE-AC
+                writer.write(pdata)
+                reply = await reader.read(65536)
+                writer.close()
+            assert reply[:2] == b"\x07\x00"  # A-ABORT
+            await _echo_ok(server.port)
+    run(main())
+    assert any("broke the DIMSE protocol" in r.message for r in caplog.records)
+
+
+def test_silent_peer_mid_pdu_times_out(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        cfg = AEConfig(timeouts=Timeouts(idle=0.3, acse=0.3))
+        server = await AE("SCP", config=cfg).serve(0)
+        async with server:
+            rq = _assoc_rq()
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(rq)
+            reply = await reader.read(65536)
+            assert reply[:1] == b"\x02"
+            writer.write(b"\x04\x00\x00\x00\x01\x00\x00\x00")  # half of a P-DATA-TF
+            await writer.drain()
+            with caplog.at_level(logging.INFO, logger="dicomkit.net"):
+                while await reader.read(65536):  # closed by the idle timeout
+                    pass
+            writer.close()
+            await _echo_ok(server.port)
+    run(main())
+    assert any("idle" in r.message for r in caplog.records)
+
+
+def test_silent_connection_closed_by_artim() -> None:
+    async def main() -> None:
+        cfg = AEConfig(timeouts=Timeouts(acse=0.2, idle=None))
+        server = await AE("SCP", config=cfg).serve(0)
+        async with server:
+            data = await _raw(server.port, b"", until_closed=True)  # never associates
+            assert data == b""
+            await _echo_ok(server.port)
+    run(main())
+
+
+def test_association_limit_rejects_transiently() -> None:
+    async def main() -> None:
+        server = await AE("SCP", config=AEConfig(max_associations=2)).serve(0)
+        async with server:
+            ae = AE("SCU")
+            first = await ae.associate("127.0.0.1", server.port)
+            second = await ae.associate("127.0.0.1", server.port)
+            with pytest.raises(AssociationRejected) as info:
+                await ae.associate("127.0.0.1", server.port)
+            assert info.value.result == 2 and info.value.reason == 2
+            await first.release()
+            await second.echo()
+            await second.release()
+            await _echo_ok(server.port)
+    run(main())
+
+
+def test_many_concurrent_associations() -> None:
+    async def client(port: int) -> list[int]:
+        async with AE("SCU").associate("127.0.0.1", port) as assoc:
+            return [await assoc.echo() for _ in range(10)]
+
+    async def main() -> None:
+        server = await AE("SCP").serve(0)
+        async with server:
+            results = await asyncio.gather(*(client(server.port) for _ in range(30)))
+            assert results == [[0] * 10] * 30
+    run(main())
+
+
+def test_tcp_nodelay_and_server_close_aborts() -> None:
+    async def main() -> None:
+        server = await AE("SCP").serve(0)
+        assoc = await AE("SCU").associate("127.0.0.1", server.port)
+        sock = assoc.transport._writer.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        live = next(iter(server.associations))
+        peer_sock = live.transport._writer.get_extra_info("socket")  # type: ignore[attr-defined]
+        assert peer_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await server.close()
+        await assoc.wait_closed()
+        assert assoc.error is not None
+    run(main())
+
+
+def test_connection_refused_is_transport_error() -> None:
+    from peers import free_port
+
+    async def main() -> None:
+        with pytest.raises(TransportError, match="cannot connect"):
+            await AE("SCU").associate("127.0.0.1", free_port())
+    run(main())

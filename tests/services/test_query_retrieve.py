@@ -1,0 +1,241 @@
+"""Q/R SCP and SCU in one process over loopback: C-FIND, C-MOVE, C-GET, cancel, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
+from archive_helpers import CT, MR, SR, synthetic, to_dataset
+from corpus import manifest
+
+import dicomkit
+from dicomkit.archive.app import ArchiveNode
+from dicomkit.archive.config import NodeConfig, Peer
+from dicomkit.errors import DimseError
+from dicomkit.net import AE
+from dicomkit.net.proto import dimse
+from dicomkit.services import query_retrieve as qr
+from dicomkit.services.storage import StorageSCP
+
+ROWS = synthetic(6)
+CLASSES = [CT, MR, SR]
+
+
+def run(tmp: Path, body: Callable[[ArchiveNode, int, Any], Awaitable[None]],
+        peers: bool = True) -> None:
+    async def main() -> None:
+        dest = await AE("DEST").serve(0, {dimse.CStoreRequest: StorageSCP(tmp / "dest")})
+        cfg = NodeConfig(archive=tmp / "arch", host="127.0.0.1", port=0,
+                         peers={"DEST": Peer("DEST", "127.0.0.1", dest.port),
+                                "DOWN": Peer("DOWN", "127.0.0.1", 1)} if peers else {})
+        node = ArchiveNode(cfg)
+        server = await node.start()
+        try:
+            for row in ROWS:
+                node.archive.store_dataset(to_dataset(row, pixels=True))
+            await body(node, server.port, dest)
+        finally:
+            await server.close()
+            await dest.close()
+            node.archive.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def assoc_for(port: int, contexts: list[Any], **kw: Any) -> Any:
+    return AE("SCU").associate("127.0.0.1", port, contexts=contexts, ae_title="DICOMKIT", **kw)
+
+
+@pytest.mark.parametrize("model", [qr.Model.STUDY_ROOT, qr.Model.PATIENT_ROOT])
+def test_find_each_level(tmp_path: Path, model: qr.Model) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.FIND[model]]) as a:
+            study = ROWS[3]
+            keys: dict[str, Any] = {"StudyInstanceUID": study["StudyInstanceUID"]}
+            if model is qr.Model.PATIENT_ROOT:
+                keys["PatientID"] = study["PatientID"]
+                pats = [ds async for ds in qr.find(a, qr.identifier(
+                    "PATIENT", {"PatientID": "", "PatientName": "D*"}), model)]
+                assert {str(d.PatientID) for d in pats} == {
+                    r["PatientID"] for r in ROWS if r["PatientName"].startswith("D")}
+            series = [ds async for ds in qr.find(a, qr.identifier(
+                "SERIES", {**keys, "SeriesInstanceUID": "", "Modality": ""}), model)]
+            assert {str(d.SeriesInstanceUID) for d in series} == {
+                r["SeriesInstanceUID"] for r in ROWS
+                if r["StudyInstanceUID"] == study["StudyInstanceUID"]}
+            one = series[0]
+            images = [ds async for ds in qr.find(a, qr.identifier(
+                "IMAGE", {**keys, "SeriesInstanceUID": str(one.SeriesInstanceUID),
+                          "SOPInstanceUID": "", "SOPClassUID": "", "InstanceNumber": ""}),
+                model)]
+            assert {str(d.SOPInstanceUID) for d in images} == {
+                r["SOPInstanceUID"] for r in ROWS
+                if r["SeriesInstanceUID"] == str(one.SeriesInstanceUID)}
+            assert all(str(d.QueryRetrieveLevel) == "IMAGE" for d in images)
+
+    run(tmp_path, body)
+
+
+def test_find_study_keys_and_charset(tmp_path: Path) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
+            got = [ds async for ds in qr.find(a, qr.identifier("STUDY", {
+                "StudyInstanceUID": "", "PatientName": "M*", "ModalitiesInStudy": "",
+                "RetrieveAETitle": "", "NumberOfStudyRelatedInstances": "",
+                "StudyDate": "20200101-20201231"}))]
+            want = {r["StudyInstanceUID"] for r in ROWS if r["PatientName"].startswith("M")}
+            assert want and {str(d.StudyInstanceUID) for d in got} == want
+            for d in got:
+                assert str(d.PatientName) == "MÜLLER^JÖRG"  # UTF-8 round trip
+                assert str(d.RetrieveAETitle) == "DICOMKIT"
+                n = sum(1 for r in ROWS if r["StudyInstanceUID"] == str(d.StudyInstanceUID))
+                assert int(d.NumberOfStudyRelatedInstances) == n
+
+    run(tmp_path, body)
+
+
+def test_find_cancel(tmp_path: Path) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
+            got = [ds async for ds in qr.find(a, qr.identifier(
+                "STUDY", {"StudyInstanceUID": ""}), limit=2)]
+            assert len(got) == 2
+            # the association is still usable after the cancelled query
+            again = [ds async for ds in qr.find(a, qr.identifier(
+                "STUDY", {"StudyInstanceUID": ""}))]
+            assert len(again) == len({r["StudyInstanceUID"] for r in ROWS})
+
+    run(tmp_path, body)
+
+
+@pytest.mark.parametrize("keys,status", [
+    ({"StudyInstanceUID": "1.2.*"}, 0xA900),
+    ({"StudyInstanceUID": [f"1.2.{i}" for i in range(1500)]}, 0xC000),
+])
+def test_find_refusals(tmp_path: Path, keys: dict[str, Any], status: int) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
+            with pytest.raises(DimseError) as info:
+                [ds async for ds in qr.find(a, qr.identifier("STUDY", keys))]
+            assert info.value.status == status
+            # a hierarchical SERIES query without the study UID
+            with pytest.raises(DimseError) as info:
+                [ds async for ds in qr.find(a, qr.identifier("SERIES",
+                                                             {"SeriesInstanceUID": ""}))]
+            assert info.value.status == 0xA900
+
+    run(tmp_path, body)
+
+
+def test_move_to_peer(tmp_path: Path) -> None:
+    study = ROWS[-1]["StudyInstanceUID"]
+    want = {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.MOVE[qr.Model.STUDY_ROOT]]) as a:
+            res = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DEST")
+            assert (res.status, res.completed, res.failed) == (0, len(want), 0)
+            assert res.responses == len(want)  # n-1 pending + final
+            unknown = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}),
+                                    "NOBODY")
+            assert unknown.status == 0xA801
+            down = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}),
+                                 "DOWN")
+            assert down.status == 0xA702
+            none = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": "1.2.3"}),
+                                 "DEST")
+            assert (none.status, none.completed) == (0, 0)
+
+    run(tmp_path, body)
+    got = {dicomkit.read(p).SOPInstanceUID for p in (tmp_path / "dest").iterdir()}
+    assert got == want
+    for p in (tmp_path / "dest").iterdir():
+        sent = dicomkit.read(p)
+        assert sent.PixelData == b"\x01\x00\x02\x00\x03\x00\x04\x00"
+
+
+def test_move_with_failures_lists_failed_uids(tmp_path: Path) -> None:
+    study = ROWS[-1]["StudyInstanceUID"]
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        insts = node.archive.index.instances(__import__(
+            "dicomkit.archive.matching", fromlist=["parse_query"]).parse_query(
+            {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study}, qr.Model.STUDY_ROOT,
+            retrieve=True))
+        broken = insts[0]
+        node.archive.path_of(broken).write_bytes(b"garbage")  # damaged on disk
+        gone = insts[1]
+        node.archive.path_of(gone).unlink()  # vanished
+        async with assoc_for(port, [qr.MOVE[qr.Model.STUDY_ROOT]]) as a:
+            res = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DEST")
+        assert res.status == 0xB000
+        assert res.failed == 2 and res.completed == len(insts) - 2
+        assert res.failed_uids == [broken.sop_instance_uid, gone.sop_instance_uid]
+
+    run(tmp_path, body)
+
+
+def test_get_same_association(tmp_path: Path) -> None:
+    study = ROWS[2]["StudyInstanceUID"]
+    want = {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
+    out = tmp_path / "got"
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        roles = {c: (False, True) for c in CLASSES}
+        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], *CLASSES], roles=roles,
+                             handlers={dimse.CStoreRequest: StorageSCP(out)}) as a:
+            res = await qr.get(a, qr.identifier("STUDY", {"StudyInstanceUID": study}))
+            assert (res.status, res.completed, res.failed) == (0, len(want), 0)
+        # without the SCP role, every sub-operation fails
+        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], *CLASSES]) as a:
+            res = await qr.get(a, qr.identifier("STUDY", {"StudyInstanceUID": study}))
+            assert res.status == 0xB000 and res.failed == len(want)
+            assert set(res.failed_uids) == want
+
+    run(tmp_path, body)
+    assert {dicomkit.read(p).SOPInstanceUID for p in out.iterdir()} == want
+
+
+def test_get_cancel(tmp_path: Path) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        roles = {c: (False, True) for c in CLASSES}
+        async with assoc_for(port, [qr.GET[qr.Model.PATIENT_ROOT], *CLASSES], roles=roles,
+                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "g")}) as a:
+            pid = ROWS[-1]["PatientID"]
+            total = sum(1 for r in ROWS if r["PatientID"] == pid)
+            assert total >= 3
+            res = await qr.get(a, qr.identifier("PATIENT", {"PatientID": pid}),
+                               qr.Model.PATIENT_ROOT, cancel_after=1)
+            assert res.status == 0xFE00
+            assert 1 <= res.completed < total
+
+    run(tmp_path, body)
+
+
+def test_get_compressed_corpus_file(tmp_path: Path) -> None:
+    src = next(f for f in manifest() if f.rel == "dcm4che/MR-JPEGLosslessSV1.dcm")
+    jpeg = "1.2.840.10008.1.2.4.70"
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        tmp = node.archive.incoming_path()
+        shutil.copyfile(src.path, tmp)
+        res = node.archive.ingest(tmp)
+        ident = qr.identifier("IMAGE", {"StudyInstanceUID": str(dicomkit.read(
+            res.path).StudyInstanceUID), "SeriesInstanceUID": str(dicomkit.read(
+                res.path).SeriesInstanceUID), "SOPInstanceUID": res.sop_instance_uid})
+        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], (MR, [jpeg])],
+                             roles={MR: (False, True)},
+                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "c")}) as a:
+            got = await qr.get(a, ident)
+            assert (got.status, got.completed) == (0, 1)
+
+    run(tmp_path, body)
+    out = next((tmp_path / "c").iterdir())
+    assert dicomkit.read(out).PixelData == dicomkit.read(src.path).PixelData
