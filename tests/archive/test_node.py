@@ -175,3 +175,20 @@ def test_patient_root_find_through_archive(archive: Archive) -> None:
         {"QueryRetrieveLevel": "PATIENT", "PatientID": "", "PatientName": ""},
         Model.PATIENT_ROOT)]
     assert {r["PatientID"] for r in res} == {r["PatientID"] for r in ROWS}
+
+
+def test_mass_disappearance_is_refused_not_repaired(tmp_path: Path) -> None:
+    """An unmounted storage volume must not empty the index at start-up."""
+    root = tmp_path / "a"
+    with Archive(root) as arch:
+        for row in synthetic(12):
+            arch.store_dataset(to_dataset(row))
+        n = arch.index.count()
+    assert n > 20
+    for study in [p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()]:
+        shutil.rmtree(study)
+    with pytest.raises(ArchiveError, match="mounted"):
+        Archive(root)
+    with Archive(root, check=False) as arch:
+        assert arch.index.count() == n
+        assert len(arch.check(repair=False).missing_files) == n

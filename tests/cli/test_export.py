@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from corpus import CORPUS
+
 from dicomkit.cli.main import main
 from dicomkit.pixels.png import encode_png
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus import CORPUS
 
 import dicomkit
-from corpus import CORPUS
 from dicomkit.cli.main import main
 from dicomkit.pixels import pixel_array
 

@@ -124,3 +124,31 @@ def test_pynetdicom_get(node: tuple[int, int, Path]) -> None:
     assoc.release()
     assert statuses[-1] == 0
     assert set(received) == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
+
+
+@pytest.mark.parametrize("relational", [True, False])
+def test_pynetdicom_relational_query_needs_extended_negotiation(
+        node: tuple[int, int, Path], relational: bool) -> None:
+    import pynetdicom
+    from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
+
+    port, _d, _t = node
+    ae = pynetdicom.AE(ae_title="PYSCU")
+    ae.add_requested_context(STUDY_FIND)
+    ext = []
+    if relational:
+        item = SOPClassExtendedNegotiation()
+        item.sop_class_uid = STUDY_FIND
+        item.service_class_application_information = b"\x01\x01"
+        ext.append(item)
+    assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT", ext_neg=ext)
+    # an IMAGE-level query without the study and series UIDs: relational only
+    results = list(assoc.send_c_find(_ident("IMAGE", SOPInstanceUID="", SOPClassUID=MR),
+                                     STUDY_FIND))
+    assoc.release()
+    if relational:
+        got = {i.SOPInstanceUID for s, i in results if s.Status == 0xFF00}
+        assert got == {r["SOPInstanceUID"] for r in ROWS if r["SOPClassUID"] == MR}
+        assert results[-1][0].Status == 0
+    else:
+        assert [s.Status for s, _i in results] == [0xA900]

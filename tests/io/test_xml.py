@@ -69,8 +69,8 @@ def test_example_structure() -> None:
     assert ds_ is not None and [v.text for v in ds_] == ["0.50", "2"]
     of = root.find("n:DicomAttribute[@tag='00660023']/n:InlineBinary", NS)
     assert of is not None and base64.b64decode(of.text or "") == b"\x00\x00\x80\x3f"
-    private = root.find("n:DicomAttribute[@privateCreator='ACME 1.0']", NS)
-    assert private is not None and private.get("tag") == "00090005"
+    private = root.find("n:DicomAttribute[@tag='00090005']", NS)
+    assert private is not None and private.get("privateCreator") == "ACME 1.0"
     items = root.findall("n:DicomAttribute[@tag='00089215']/n:Item", NS)
     assert [i.get("number") for i in items] == ["1", "2"] and len(items[1]) == 0
 
@@ -108,10 +108,10 @@ def test_bulk_data() -> None:
 
 def test_errors() -> None:
     for bad in ("<not xml", "<Other/>",
-                f'<NativeDicomModel xmlns="{NAMESPACE}"><DicomAttribute tag="xyz" vr="CS"/>'
-                "</NativeDicomModel>",
-                '<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">'
-                "abc</Value></DicomAttribute></NativeDicomModel>"):
+                (f'<NativeDicomModel xmlns="{NAMESPACE}"><DicomAttribute tag="xyz" vr="CS"/>'
+                "</NativeDicomModel>"),
+                ('<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">'
+                "abc</Value></DicomAttribute></NativeDicomModel>")):
         with pytest.raises(InvalidDicomError):
             from_xml(bad)
     # no namespace and no vr: accepted, VR from the dictionary
@@ -143,7 +143,8 @@ def test_corpus_roundtrip(row: Any) -> None:
 # empty PN components ("DOE^JOHN^^" -> "DOE^JOHN") and all-empty names; it writes word-sized
 # binary VRs (OW, OF, OD, OL) big endian where we write little endian (PS3.18 F.2.7 / PS3.5
 # rules: DICOM's default byte order); it leaves out encapsulated pixel data; it prints floats
-# with 6 significant digits; it keeps as UN private elements our reader types.
+# with 6 significant digits; it keeps as UN private elements our reader types; it writes private
+# elements as "gggg00ee" without privateCreator when the creator is UN (so they are skipped).
 
 def _swap(data: bytes, size: int) -> bytes:
     return b"".join(data[i:i + size][::-1] for i in range(0, len(data), size))
@@ -170,10 +171,10 @@ def _agree(a: dict[str, Any] | None, b: dict[str, Any] | None, path: str) -> Non
         return
     if "UN" in (a["vr"], b["vr"]):
         return
+    if path.endswith("7FE00010") and "InlineBinary" not in b:
+        return   # encapsulated pixel data: not written by dcm2xml
     assert a["vr"] == b["vr"], path
     if "InlineBinary" in a or "InlineBinary" in b:
-        if path.endswith("7FE00010") and "InlineBinary" not in b:
-            return   # encapsulated pixel data: not written by dcm2xml
         x = base64.b64decode(a.get("InlineBinary", ""))
         y = base64.b64decode(b.get("InlineBinary", ""))
         size = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}.get(a["vr"], 1)
@@ -184,6 +185,8 @@ def _agree(a: dict[str, Any] | None, b: dict[str, Any] | None, path: str) -> Non
         assert len(xs) == len(ys), path
         for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             for key in sorted(set(x) | set(y)):
+                if int(key[:4], 16) & 1:
+                    continue
                 _agree(x.get(key), y.get(key), f"{path}[{i}]/{key}")
         return
     xs, ys = a.get("Value", []), b.get("Value", [])
@@ -200,12 +203,12 @@ def _agree(a: dict[str, Any] | None, b: dict[str, Any] | None, path: str) -> Non
 def test_agrees_with_dcmtk(row: Any) -> None:
     tool = dcmtk("dcm2xml")
     proc = subprocess.run([tool, "--native-format", "+Eb", "+U8", str(row.path)],
-                          capture_output=True, timeout=60)
+                          check=False, capture_output=True, timeout=60)
     if proc.returncode != 0:
         pytest.skip(f"dcm2xml cannot convert: {proc.stderr[:120]!r}")
     theirs = to_json(from_xml(proc.stdout))
     ours = to_json(dicomkit.read(row.path))
     for key in sorted(set(ours) | set(theirs)):
-        if key == "00080005":
-            continue
+        if key == "00080005" or int(key[:4], 16) & 1:
+            continue   # dcm2xml drops the block of private tags whose creator it cannot type
         _agree(ours.get(key), theirs.get(key), key)

@@ -6,15 +6,15 @@ import warnings
 
 import numpy as np
 import pytest
+from corpus import CORPUS
 from pixhelp import make_ds
 
 import dicomkit
-from corpus import CORPUS
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import colour, lut, pixel_array
 
 pydicom = pytest.importorskip("pydicom")
-from pydicom.pixels import (  # noqa: E402
+from pydicom.pixels import (
     apply_color_lut,
     apply_modality_lut,
     apply_voi_lut,
@@ -152,3 +152,18 @@ def test_window_validation() -> None:
         lut.window(np.zeros(2), 0, 0, function="SIGMOID")
     with pytest.raises(PixelDataError):
         lut.window(np.zeros(2), 0, 10, function="CUBIC")
+
+
+def test_display_pipeline_inverts_monochrome1_and_applies_rescale() -> None:
+    from dicomkit.pixels.display import display_frame
+
+    a = np.array([[0, 1000], [2000, 4000]], "<u2")
+    ds = make_ds(a.tobytes(), rows=2, cols=2, ba=16, bs=12, photometric="MONOCHROME1",
+                 RescaleSlope="1", RescaleIntercept="-1000", WindowCenter="0",
+                 WindowWidth="2000")
+    img = display_frame(ds, 0)
+    assert img.dtype == np.uint8
+    # -1000 -> darkest before inversion, so brightest after; 1000+ -> black
+    assert img[0, 0] == 255 and img[1, 0] == 0 and img[1, 1] == 0
+    narrow = display_frame(ds, 0, center=0, width=1, function="LINEAR")
+    assert set(np.unique(narrow)) <= {0, 255}

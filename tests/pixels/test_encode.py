@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus import CORPUS
+from peers import require_module, run_dcmtk
 
 import dicomkit
-from corpus import CORPUS
 from dicomkit import Dataset
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import frame, pixel_array, pixel_info
 from dicomkit.pixels import syntax as ts
 from dicomkit.pixels.encode import compress, decompress, set_pixels
-from peers import require_module, run_dcmtk
 
 RNG = np.random.default_rng(5)
 CT_SOP = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture

@@ -134,3 +134,15 @@ def test_missing_attributes_raise_pixel_data_error() -> None:
     del ds.Rows
     with pytest.raises(PixelDataError, match="Rows"):
         pixel_array(ds)
+
+
+def test_iter_frames_and_decoded() -> None:
+    from dicomkit.pixels import decode, iter_frames
+
+    a = RNG.integers(0, 256, size=(4, 3, 5), dtype=np.uint8)
+    ds = make_ds(a.tobytes(), rows=3, cols=5, frames=4)
+    np.testing.assert_array_equal(np.stack(list(iter_frames(ds))), a)
+    dec = decode(ds, frames=[2, 0])
+    assert dec.photometric == "MONOCHROME2" and dec.info.number_of_frames == 4
+    np.testing.assert_array_equal(dec.array, a[[2, 0]])
+    assert dec.as_rgb() is dec  # grayscale: nothing to convert

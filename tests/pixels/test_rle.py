@@ -58,7 +58,7 @@ def test_numpy_decoder_matches_c_on_arbitrary_streams(data: bytes) -> None:
     imagecodecs = pytest.importorskip("imagecodecs")
     try:
         ref = imagecodecs.packbits_decode(data)
-    except Exception:  # the C decoder refuses some truncated streams
+    except Exception:  # noqa: BLE001 - the C decoder refuses some truncated streams
         return
     if not ref:
         return
@@ -81,9 +81,9 @@ def test_frame_round_trip(rows: int, cols: int, spp: int, dtype: str, seed: int)
 
 def test_decodes_pydicom_encoded_frames_and_pydicom_decodes_ours() -> None:
     pytest.importorskip("pydicom")
-    from pydicom.pixels.decoders.rle import _rle_decode_frame
     from pydicom.dataset import Dataset
     from pydicom.encaps import generate_frames
+    from pydicom.pixels.decoders.rle import _rle_decode_frame
     from pydicom.uid import RLELossless
 
     a = RNG.integers(0, 4096, size=(32, 48), dtype=np.uint16)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus import manifest
 
 import dicomkit
-from corpus import manifest
 from dicomkit.errors import AssociationAborted, InvalidDicomError
-from dicomkit.net import AE, AEConfig, Association
+from dicomkit.net import AE, Association
 from dicomkit.net.memory import memory_pair
 from dicomkit.net.proto import dimse
 from dicomkit.services.storage import (

@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import signal
 import ssl
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from dicomkit.archive.config import NodeConfig
 from dicomkit.archive.matching import QueryOptions, parse_query
 from dicomkit.archive.node import Archive
 from dicomkit.archive.results import make_result
-from dicomkit.archive.store import DuplicateInstanceError, InvalidUIDError
+from dicomkit.archive.store import DuplicateInstanceError, FileStore, InvalidUIDError
 from dicomkit.core.dataset import Dataset
 from dicomkit.errors import ArchiveError, DicomError
 from dicomkit.net.association import Association, Incoming
@@ -62,8 +63,10 @@ class ArchiveStorageSCP(StorageSCP):
         super().__init__(archive.root / ".incoming", naming=self._temp_name, fsync=False)
         self.archive = archive
 
-    def _temp_name(self, _request: dimse.CStoreRequest) -> str:
-        return self.archive.incoming_path().name
+    @staticmethod
+    def _temp_name(_request: dimse.CStoreRequest) -> str:
+        # unique, and swept at start-up like every temporary file (no placeholder is created)
+        return f"{FileStore.TEMP_PREFIX}{uuid.uuid4().hex}.dcm"
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
         msg = incoming.message
@@ -171,10 +174,11 @@ class ArchiveBackend:
 class ArchiveNode:
     """``dicomkit serve``: the SCPs over one archive folder, until stopped."""
 
-    def __init__(self, cfg: NodeConfig) -> None:
+    def __init__(self, cfg: NodeConfig, archive: Archive | None = None) -> None:
         self.config = cfg
-        self.archive = Archive(cfg.archive, db_url=cfg.db, policy=cfg.duplicates,
-                               options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive))
+        self.archive = archive or Archive(
+            cfg.archive, db_url=cfg.db, policy=cfg.duplicates,
+            options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive))
         report = self.archive.last_check
         if report is not None and not report.clean:
             log.warning("start-up check: %d files indexed again, %d rows without file dropped, "

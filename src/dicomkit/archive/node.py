@@ -194,6 +194,12 @@ class Archive:
         report.missing_files = sorted(rows.keys() - files)
         if not repair:
             return report
+        if len(report.missing_files) > max(20, len(rows) // 2):
+            # Most files gone at once is a missing mount or a wrong folder, not a crash:
+            # dropping the rows would empty the index. Refuse and let the operator look.
+            raise ArchiveError(
+                f"{len(report.missing_files)} of {len(rows)} indexed files are missing under "
+                f"{self.root}: is the storage mounted? (start with check=False to inspect)")
         for rel in report.missing_files:
             log.warning("index row without file, dropped: %s", rel)
             self.index.remove(rows[rel])

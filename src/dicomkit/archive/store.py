@@ -146,16 +146,17 @@ class FileStore:
 
         Returns ``(final_path, written)``: ``written`` is False when the policy was ``keep`` and
         the file already existed (the temporary file is then removed). Raises
-        :class:`DuplicateInstanceError` under ``reject``. The temporary file may live on another
-        file system; it is then copied to a temporary file beside the destination first.
+        :class:`DuplicateInstanceError` under ``reject``. A temporary file on the same file
+        system (e.g. in ``.incoming``) is renamed straight into place; one on another file
+        system is first copied to a temporary file beside the destination.
         """
         final = self.resolve(relpath)
         self._ensure_dirs(final)
         src = Path(temp)
-        if src.parent != final.parent:
-            staged = self._stage_beside(src, final)
+        if src.parent != final.parent and os.stat(src).st_dev != os.stat(final.parent).st_dev:
+            staged = self._stage_beside(src, final)  # another file system: copy beside first
         else:
-            staged = src
+            staged = src  # same file system: the rename itself is atomic
             fsync_file(staged)
         try:
             if policy is DuplicatePolicy.REPLACE:

@@ -99,7 +99,10 @@ class _Encoder:
         value = el.value
         if isinstance(value, (bytes, bytearray, memoryview)) and vr in ("OB", "UN", "OW", "OF",
                                                                        "OD", "OL", "OV"):
+            # bytes of a word VR are in the data set's byte order (values.codec convention)
             data: bytes | memoryview = value
+            if ds._little != self.little and vr in _SWAP_SIZE:
+                data = swap_bytes(data, _SWAP_SIZE[vr])
             if len(data) % 2:
                 data = bytes(data) + b"\x00"
             return data

@@ -96,21 +96,27 @@ def _known_vr(el: DataElement) -> str | None:
     return vr if vr in ALL_VRS and vr not in ("UN", "SQ") else None
 
 
+def _resolve_un(el: DataElement) -> DataElement | None:
+    """A UN element re-read with its dictionary VR (see :func:`_known_vr`), or None."""
+    known = _known_vr(el)
+    raw = el.raw
+    if known is None or raw is None:
+        return None
+    converted = DataElement.from_raw(el.tag, known, raw, True, el.charsets)
+    try:
+        _ = converted.value
+    except InvalidValueError:
+        return None
+    return converted
+
+
 def _element_to_json(el: DataElement, threshold: int,
                      handler: BulkDataURIHandler | None) -> dict[str, Any]:
     vr = el.vr if el.vr in ALL_VRS else "UN"
     if vr == "UN":
-        known = _known_vr(el)
-        if known is not None:
-            raw = el.raw
-            assert raw is not None
-            converted = DataElement.from_raw(el.tag, known, raw, True, el.charsets)
-            try:
-                converted.value
-            except InvalidValueError:
-                pass
-            else:
-                return _element_to_json(converted, threshold, handler)
+        resolved = _resolve_un(el)
+        if resolved is not None:
+            return _element_to_json(resolved, threshold, handler)
     obj: dict[str, Any] = {"vr": vr}
     if vr == "SQ":
         items = el.value

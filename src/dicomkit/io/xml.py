@@ -36,7 +36,7 @@ from dicomkit.io.json import (
     BulkDataURIHandler,
     _binary_bytes,
     _binary_element,
-    _known_vr,
+    _resolve_un,
 )
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def to_xml(ds: Dataset, *, bulk_data_threshold: int | None = None,
     if indent:
         ET.indent(root)
     ET.register_namespace("", NAMESPACE)
-    text = ET.tostring(root, encoding="unicode")
+    # a literal CR would be read back as LF (XML 1.0 2.11): write it as a character reference
+    text = ET.tostring(root, encoding="unicode").replace("\r", "&#13;")
     if xml_declaration:
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     return text
@@ -120,16 +121,10 @@ def _element_to_xml(el: DataElement, node: ET.Element, threshold: int,
                     handler: BulkDataURIHandler | None) -> None:
     vr = el.vr if el.vr in ALL_VRS else "UN"
     if vr == "UN":
-        known = _known_vr(el)
-        if known is not None and el.raw is not None:
-            converted = DataElement.from_raw(el.tag, known, el.raw, True, el.charsets)
-            try:
-                converted.value
-            except InvalidValueError:
-                pass
-            else:
-                _element_to_xml(converted, node, threshold, handler)
-                return
+        resolved = _resolve_un(el)
+        if resolved is not None:
+            _element_to_xml(resolved, node, threshold, handler)
+            return
     node.set("vr", vr)
     if vr == "SQ":
         for i, item in enumerate(el.value or (), 1):

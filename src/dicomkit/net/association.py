@@ -19,9 +19,10 @@ import contextlib
 import itertools
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeAlias
 
 from dicomkit.errors import (
     AssociationAborted,
@@ -33,8 +34,15 @@ from dicomkit.errors import (
     TransportError,
 )
 from dicomkit.net.config import AEConfig
-from dicomkit.net.proto import dimse, events as ev
-from dicomkit.net.proto.negotiation import AcceptorConfig, Negotiated, NegotiatedContext, accept, negotiate
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto import events as ev
+from dicomkit.net.proto.negotiation import (
+    AcceptorConfig,
+    Negotiated,
+    NegotiatedContext,
+    accept,
+    negotiate,
+)
 from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
 
@@ -311,10 +319,11 @@ class Association:
             self._shutdown(AssociationAborted("association aborted locally"))
         await self.wait_closed()
 
-    async def __aenter__(self) -> Association:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
         # an error in the caller's code (not the network, not a cancellation) still leaves
         # the association in a state where a polite release is possible
         if exc is None or (isinstance(exc, Exception) and not isinstance(exc, NetworkError)):
@@ -335,7 +344,7 @@ class Association:
 
     async def request_iter(self, message: dimse.DimseRequest, data: DataArg = None, *,
                            context: NegotiatedContext | None = None,
-                           timeout: float | None = -1.0) -> AsyncIterator[Response]:
+                           timeout: float | None = -1.0) -> AsyncGenerator[Response, None]:
         """Send a request and yield each response (pending ones too) until the final one.
 
         ``message.message_id`` 0 gets a fresh id. ``data``: a Dataset, bytes already in the
@@ -532,7 +541,7 @@ class Association:
         assert self._acceptor is not None
         admitted = self._admit(rq) if self._admit is not None else True
         answer = accept(rq, self._acceptor, limit_exceeded=not admitted)
-        if not self.engine.state.name == "STA3":
+        if self.engine.state.name != "STA3":
             return  # the peer broke the protocol while we decided; the engine aborted
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
@@ -596,7 +605,7 @@ class Association:
         incoming = Incoming(self, ctx, message)
         try:
             incoming.sink = self._sink_factory(incoming)
-        except Exception as exc:  # the handler refuses: buffer and let it answer
+        except Exception as exc:  # noqa: BLE001 -- any handler error refuses this instance
             log.warning("%s: cannot open a sink for %s: %s", self.peer,
                         message.affected_sop_instance_uid, exc)
             incoming.sink = _NullSink()
@@ -611,7 +620,7 @@ class Association:
             assert current is not None and current.sink is not None
             try:
                 current.sink.write(item.data)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- a sink error fails this C-STORE only
                 log.warning("%s: writing a streamed data set failed: %s", self.peer, exc)
                 with contextlib.suppress(Exception):
                     current.sink.discard()

@@ -28,7 +28,8 @@ import inspect
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
-from typing import Any, TypeAlias
+from types import TracebackType
+from typing import Any, Self, TypeAlias
 
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net.association import (
@@ -218,9 +219,10 @@ class _Associating:
         self._assoc = await self._coro
         return self._assoc
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self._assoc is not None
-        await self._assoc.__aexit__(*exc)
+        await self._assoc.__aexit__(exc_type, exc, tb)
 
 
 class Server:
@@ -273,10 +275,10 @@ class Server:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
 
-    async def __aenter__(self) -> Server:
+    async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
@@ -298,8 +300,7 @@ def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
             await incoming.association.send_message(incoming.context, response_for(msg, status))
             return
         try:
-            if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-                    getattr(handler, "__call__", None)) or inspect.isasyncgenfunction(handler):
+            if _is_async(handler):
                 result = handler(incoming)
                 if inspect.isawaitable(result):
                     result = await result
@@ -315,6 +316,13 @@ def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
         await _send_results(incoming, result)
 
     return dispatch
+
+
+def _is_async(handler: Handler) -> bool:
+    """Coroutine functions, async generator functions, and objects with an async __call__."""
+    call = type(handler).__call__ if not inspect.isfunction(handler) else None
+    return (inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
+            or inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))
 
 
 def _comment(exc: BaseException) -> str:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from dicomkit.net.association import Association, Response
 from dicomkit.net.config import AEConfig
@@ -93,10 +94,10 @@ class SyncAE:
             self._runner.stop()
             self._runner = None
 
-    def __enter__(self) -> SyncAE:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -127,10 +128,14 @@ class SyncAssociation:
     def request_iter(self, message: dimse.DimseRequest, data: Any = None,
                      **kw: Any) -> Iterator[Response]:
         agen = self.association.request_iter(message, data, **kw)
+
+        async def step() -> Response:
+            return await agen.__anext__()
+
         try:
             while True:
                 try:
-                    yield self._run(agen.__anext__())
+                    yield self._run(step())
                 except StopAsyncIteration:
                     return
         finally:
@@ -146,10 +151,11 @@ class SyncAssociation:
     def abort(self) -> None:
         self._run(self.association.abort())
 
-    def __enter__(self) -> SyncAssociation:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self._run(self.association.__aexit__(exc_type, exc, tb))
 
 
@@ -170,10 +176,10 @@ class SyncServer:
     def close(self, *, abort: bool = True) -> None:
         self._run(self.server.close(abort=abort))
 
-    def __enter__(self) -> SyncServer:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

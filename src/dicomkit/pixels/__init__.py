@@ -9,6 +9,7 @@ presentation steps: :mod:`~dicomkit.pixels.lut` (modality, VOI), :mod:`~dicomkit
 from __future__ import annotations
 
 from dicomkit.pixels.codecs import CodecRegistry, default_registry
+from dicomkit.pixels.encode import compress, decompress, set_pixels
 from dicomkit.pixels.frames import Decoded, decode, frame, iter_frames, pixel_array, pixel_info
 from dicomkit.pixels.info import PixelInfo
 
@@ -16,10 +17,13 @@ __all__ = [
     "CodecRegistry",
     "Decoded",
     "PixelInfo",
+    "compress",
     "decode",
+    "decompress",
     "default_registry",
     "frame",
     "iter_frames",
     "pixel_array",
     "pixel_info",
+    "set_pixels",
 ]

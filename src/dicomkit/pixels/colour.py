@@ -6,9 +6,8 @@ Explicit steps, never applied behind the caller's back: :func:`ybr_to_rgb`,
 
 from __future__ import annotations
 
-from typing import Any
-
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +40,8 @@ def ybr_to_rgb(arr: np.ndarray, photometric: str = "YBR_FULL", bits: int = 8) ->
     ybr[..., 1:] -= half
     rgb = ybr @ _YBR_TO_RGB.T
     np.clip(np.rint(rgb, out=rgb), 0, top, out=rgb)
-    return rgb.astype(arr.dtype)
+    out: np.ndarray = rgb.astype(arr.dtype)
+    return out
 
 
 def rgb_to_ybr(arr: np.ndarray, bits: int = 8) -> np.ndarray:
@@ -52,7 +52,8 @@ def rgb_to_ybr(arr: np.ndarray, bits: int = 8) -> np.ndarray:
     ybr = arr.astype(np.float64) @ _RGB_TO_YBR.T
     ybr[..., 1:] += float(1 << (bits - 1))
     np.clip(np.rint(ybr, out=ybr), 0, top, out=ybr)
-    return ybr.astype(arr.dtype)
+    out: np.ndarray = ybr.astype(arr.dtype)
+    return out
 
 
 def descriptor(desc: Any) -> tuple[int, int, int]:
@@ -74,7 +75,7 @@ def descriptor(desc: Any) -> tuple[int, int, int]:
 
 def _lut_values(desc: Any, data: Any, *, segmented: bool = False) -> np.ndarray:
     """One palette channel: the descriptor (entries, first mapped, bits) and the LUT data."""
-    entries, first, bits = descriptor(desc)
+    entries, _, bits = descriptor(desc)
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = np.frombuffer(bytes(data), "<u2")
         if bits == 8 and not segmented and raw.size * 2 == (entries or 65536):

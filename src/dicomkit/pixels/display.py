@@ -34,10 +34,10 @@ def display_frame(ds: Any, index: int = 0, *, center: float | None = None,
             arr = dec.as_rgb().array[0]
         bits = info.bits_stored if not info.is_float else 8
         if arr.dtype.kind == "f":
-            return np.clip(lut.auto_window(arr, y_max=255.0), 0, 255).astype(np.uint8)
+            return _u8(lut.auto_window(arr, y_max=255.0))
         if bits > 8:
             arr = arr.astype(np.int64) >> (bits - 8)
-        return np.clip(arr, 0, 255).astype(np.uint8)
+        return _u8(arr)
     values = lut.modality_lut(arr, ds, frame=index)
     if center is not None and width is not None:
         out = lut.window(values, center, width, function=function or "LINEAR", y_max=255.0)
@@ -45,4 +45,9 @@ def display_frame(ds: Any, index: int = 0, *, center: float | None = None,
         out = lut.voi_lut(values, ds, frame=index, y_max=255.0)
     if photometric == "MONOCHROME1":
         out = 255.0 - out
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return _u8(np.rint(out))
+
+
+def _u8(arr: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(arr, 0, 255).astype(np.uint8)
+    return out

@@ -87,18 +87,15 @@ def parse(buf: Buffer) -> Fragments:
 
 def _starts_frame(frag: memoryview, family: str) -> bool:
     head = bytes(frag[:12])
-    if family == "jpeg" or family == "":
-        if head[:2] == b"\xff\xd8":
-            return True
-    if family in ("j2k", ""):
-        if head[:4] == b"\xff\x4f\xff\x51" or head[4:8] == b"jP  ":
-            return True
-    if family in ("jxl", ""):
-        if head[:2] == b"\xff\x0a" or head[4:8] == b"JXL ":
-            return True
+    if family in ("jpeg", "") and head[:2] == b"\xff\xd8":
+        return True
+    if family in ("j2k", "") and (head[:4] == b"\xff\x4f\xff\x51" or head[4:8] == b"jP  "):
+        return True
+    if family in ("jxl", "") and (head[:2] == b"\xff\x0a" or head[4:8] == b"JXL "):
+        return True
     if family == "rle" and len(head) >= 8:
         n, first = struct.unpack("<LL", head[:8])
-        return 1 <= n <= 15 and first == 64
+        return bool(1 <= n <= 15 and first == 64)
     return False
 
 
@@ -205,7 +202,7 @@ def _first_fragment_position(mv: memoryview) -> int:
     if mv[:4] != ITEM_TAG:
         raise PixelDataError("encapsulated pixel data does not start with an Item tag")
     (bot_len,) = struct.unpack_from("<L", mv, 4)
-    return 8 + bot_len
+    return 8 + int(bot_len)
 
 
 def _join_items(mv: memoryview, start: int, stop: int) -> bytes:

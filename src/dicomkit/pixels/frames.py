@@ -22,6 +22,7 @@ from dicomkit.pixels.info import (
     EXTENDED_OFFSET_TABLE_LENGTHS,
     PixelInfo,
 )
+from dicomkit.pixels.native import Buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,12 @@ class Decoded:
                        "RGB", self.info)
 
 
-def _element_bytes(ds: Any, tag: int) -> tuple[bytes | memoryview, str]:
+def _element_bytes(ds: Any, tag: int) -> tuple[Buffer, str]:
     data, vr, _ = _element_data(ds, tag)
     return data, vr
 
 
-def _element_data(ds: Any, tag: int) -> tuple[bytes | memoryview, str, bool | None]:
+def _element_data(ds: Any, tag: int) -> tuple[Buffer, str, bool | None]:
     """The value bytes, the VR, and the byte order of raw bytes (None: unknown)."""
     elem = ds[tag]
     raw = getattr(elem, "raw", None)
@@ -143,7 +144,8 @@ def frame(ds: Any, index: int, *, as_rgb: bool = False,
     dec = decode(ds, frames=[index], registry=registry)
     if as_rgb:
         dec = dec.as_rgb()
-    return dec.array[0]
+    one: np.ndarray = dec.array[0]
+    return one
 
 
 def iter_frames(ds: Any, *, as_rgb: bool = False,

@@ -74,35 +74,35 @@ class PixelInfo:
         """Read the Image Pixel module from a data set (missing optional values take their
         defaults; a missing Rows/Columns/BitsAllocated raises :class:`PixelDataError`)."""
         tag = pixel_tag_of(ds)
-        get = ds.get
-        rows = _int(get("Rows"), 0)
-        cols = _int(get("Columns"), 0)
+        get = ds.get  # by tag: no keyword lookups on this hot path
+        rows = _int(get(0x00280010), 0)
+        cols = _int(get(0x00280011), 0)
         if tag == FLOAT_PIXEL_DATA:
             ba_default = 32
         elif tag == DOUBLE_FLOAT_PIXEL_DATA:
             ba_default = 64
         else:
             ba_default = 0
-        ba = _int(get("BitsAllocated"), ba_default)
+        ba = _int(get(0x00280100), ba_default)
         if rows <= 0 or cols <= 0 or ba <= 0:
             raise PixelDataError(
                 f"cannot read pixel data: Rows={rows}, Columns={cols}, BitsAllocated={ba} "
                 "(all three are required and must be positive)")
-        bs = _int(get("BitsStored"), ba)
+        bs = _int(get(0x00280101), ba)
         if bs <= 0 or bs > ba:
             bs = ba
-        hb = _int(get("HighBit"), bs - 1)
-        spp = _int(get("SamplesPerPixel"), 1)
+        hb = _int(get(0x00280102), bs - 1)
+        spp = _int(get(0x00280002), 1)
         ts = transfer_syntax
         if ts is None:
             ts = getattr(ds, "transfer_syntax", None)
-        frames = _int(get("NumberOfFrames"), 1)
+        frames = _int(get(0x00280008), 1)
         return cls(
             rows=rows, columns=cols, samples_per_pixel=max(spp, 1), bits_allocated=ba,
-            bits_stored=bs, high_bit=hb, pixel_representation=_int(get("PixelRepresentation"), 0),
-            planar_configuration=_int(get("PlanarConfiguration"), 0),
+            bits_stored=bs, high_bit=hb, pixel_representation=_int(get(0x00280103), 0),
+            planar_configuration=_int(get(0x00280006), 0),
             photometric_interpretation=_text(
-                get("PhotometricInterpretation"), "MONOCHROME2" if spp == 1 else "RGB").upper(),
+                get(0x00280004), "MONOCHROME2" if spp == 1 else "RGB").upper(),
             number_of_frames=max(frames, 1),
             transfer_syntax=str(ts).strip().rstrip("\0") if ts else syntax.EXPLICIT_VR_LE,
             pixel_tag=tag,

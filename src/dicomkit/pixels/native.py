@@ -49,7 +49,8 @@ def fix_bits(arr: np.ndarray, info: PixelInfo) -> np.ndarray:
         up = ba - bs
         return ((unsigned << up).view(target) >> up).astype(target, copy=False)
     mask = (1 << bs) - 1
-    return unsigned & np.array(mask, dtype=unsigned.dtype)
+    masked: np.ndarray = unsigned & np.array(mask, dtype=unsigned.dtype)
+    return masked
 
 
 def _expected_length(info: PixelInfo, frames: int) -> int:
@@ -141,7 +142,8 @@ def _upsample_422(flat: np.ndarray, info: PixelInfo, count: int) -> np.ndarray:
 
 def unpack_frame(buf: Buffer, info: PixelInfo, index: int, **kw: Any) -> np.ndarray:
     """One native frame, ``(rows, columns[, samples])``, reading only that frame's bytes."""
-    return unpack(buf, info, start=index, count=1, **kw)[0]
+    one: np.ndarray = unpack(buf, info, start=index, count=1, **kw)[0]
+    return one
 
 
 def frame_count_available(buf: Buffer, info: PixelInfo) -> int:

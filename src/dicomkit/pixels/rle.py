@@ -6,15 +6,18 @@ first (G.2). Each segment is a PackBits stream: header byte n in 0..127 copies t
 bytes literally, n in 129..255 (-127..-1) repeats the next byte 257-n times, 128 is a no-op
 (G.3.2). Each row is encoded separately (G.3.1) and segments are padded to even length.
 
-Decoding reads the chain of header bytes in one short Python loop and then builds the whole
-segment with one numpy gather; for streams with many short packets, the header chain is found
-with pointer doubling instead, so that no Python loop runs per packet.
+Decoding finds the chain of packet headers, then builds the whole segment with one
+``np.repeat`` (each byte is a header, a literal or a run value repeated). Streams of long
+packets are scanned with a plain loop (few iterations); streams of short packets with a
+block-parallel numpy scan that runs no Python per packet (see :func:`_scan`).
 """
 
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -25,84 +28,100 @@ Buffer = bytes | bytearray | memoryview
 #: bytes from one header to the next, by header value (G.3.2)
 _STEP = np.array([h + 2 if h < 128 else (2 if h > 128 else 1) for h in range(256)],
                  dtype=np.int32)
-#: bytes per block for the block-parallel header scan
-_BLOCK = 128
+#: bytes per block, and bytes of warm-up before each block, for the parallel header scan
+_BLOCK = 256
+_WARMUP = 96
+
+
+def _run_chains(nxt: np.ndarray, starts: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Follow every chain from ``starts`` until it reaches ``stop`` (one numpy gather a step);
+    returns the visited positions, ``(steps, chains)``, each column increasing."""
+    pos = starts
+    visits = [pos]
+    while True:
+        for _ in range(4):
+            pos = nxt[pos]
+            visits.append(pos)
+        if (pos >= stop).all():
+            return np.stack(visits)
 
 
 def _scan(arr: np.ndarray, data: bytes) -> np.ndarray:
-    """Positions of the packet headers of a PackBits stream, without a Python loop per packet.
+    """Positions of the packet headers of a PackBits stream, with no Python loop per packet.
 
-    Design: the stream is cut into blocks of ``_BLOCK`` bytes and a chain of headers is
-    followed from every block start at once, as if each start were a header (one numpy gather
-    advances all chains a step). PackBits chains resynchronise quickly, so the true chain,
-    entering block b at x, almost always lands on a position that block b's speculative chain
-    visited; from there on the speculative chain *is* the true chain. Where it does not, the
-    true chain is walked in Python until it merges. Only this stitching loop runs per block.
+    Design: the stream is cut into blocks and a chain of headers is followed for every block
+    at once (one numpy gather advances all chains a step), each chain starting ``_WARMUP``
+    bytes before its block as if that byte were a header. PackBits chains resynchronise within
+    a few packets, so by the time a chain enters its block it almost always runs on the true
+    headers. That is checked, not assumed: block b is right when its first header is where
+    block b-1's chain left off (block 0 starts at the true start). A block that fails is
+    walked in Python from its predecessor's true exit until it meets its own chain.
     """
     n = arr.size
     nxt = np.empty(n + 1, dtype=np.int32)
     np.minimum(np.arange(n, dtype=np.int32) + _STEP[arr], n, out=nxt[:n])
     nxt[n] = n
-    starts = np.arange(0, n, _BLOCK, dtype=np.int32)
-    bounds = np.minimum(starts + _BLOCK, n).astype(np.int32)
-    visits = [starts]
-    pos = starts
-    while True:
-        for _ in range(8):
-            pos = nxt[pos]
-            visits.append(pos)
-        if (pos >= bounds).all():
-            break
-    v = np.stack(visits)
-    inside = v < bounds
+    lo = np.arange(0, n, _BLOCK, dtype=np.int32)
+    hi = np.minimum(lo + _BLOCK, n).astype(np.int32)
+    v = _run_chains(nxt, np.maximum(lo - _WARMUP, 0).astype(np.int32), hi)
+    big = n + 1
+    first = np.where(v >= lo, v, big).min(axis=0)
+    exits = np.where(v >= hi, v, big).min(axis=0)
+    w = v.T
+    inside = (w >= lo[:, None]) & (w < hi[:, None])
+    ok = np.ones(lo.size, dtype=bool)
+    ok[1:] = first[1:] == exits[:-1]
+    if ok.all():
+        return w[inside].astype(np.intp)
+    # Stitch from the first failing block on, in Python (one short walk per failing block).
     on = np.zeros(n + 1, dtype=bool)
-    on[v[inside]] = True
-    exits = np.where(inside, n, v).min(axis=0).tolist()
+    on[w[inside]] = True
     on_b = on.tobytes()
-    nb = starts.size
-    entry = [0] * nb
+    start_at = np.zeros(lo.size, dtype=np.int64)  # the block's first true chain position
     extra: list[int] = []
-    x = 0
-    for b in range(nb):
+    exit_l = exits.tolist()
+    first_bad = int(np.argmin(ok))
+    x = exit_l[first_bad - 1]
+    for b in range(first_bad, lo.size):
         bound = min((b + 1) * _BLOCK, n)
         while x < bound and not on_b[x]:
             extra.append(x)
-            hb = data[x]
-            x += hb + 2 if hb < 128 else (2 if hb > 128 else 1)
+            h = data[x]
+            x += h + 2 if h < 128 else (2 if h > 128 else 1)
         if x >= bound:
-            entry[b] = bound
+            start_at[b] = big  # none of this block's chain is true
             continue
-        entry[b] = x
-        x = exits[b]
-    heads = np.flatnonzero(on[:n])
-    heads = heads[heads >= np.asarray(entry)[heads // _BLOCK]]
+        start_at[b] = x
+        x = exit_l[b]
+    heads = w[inside & (w >= start_at[:, None])]
     if extra:
-        heads = np.union1d(heads, np.asarray(extra, dtype=heads.dtype))
-    return heads
+        heads = np.sort(np.concatenate([heads, np.asarray(extra, dtype=heads.dtype)]))
+    return heads.astype(np.intp)
 
 
 def _scan_python(data: bytes, limit: int) -> np.ndarray | None:
     """The header chain by a plain loop: cheapest when packets are long (few of them). Gives
     up (None) after ``limit`` packets, leaving short-packet streams to :func:`_scan`."""
-    pos = 0
-    n = len(data)
-    heads: list[int] = []
+    heads = array("q")
     append = heads.append
-    while pos < n:
-        append(pos)
-        h = data[pos]
-        pos += h + 2 if h < 128 else (2 if h > 128 else 1)
-        if len(heads) > limit:
-            return None
-    return np.asarray(heads, dtype=np.intp)
+    pos = 0
+    try:
+        for _ in range(limit):
+            h = data[pos]
+            append(pos)
+            pos += h + 2 if h < 128 else (2 if h > 128 else 1)
+        return None
+    except IndexError:
+        pass
+    return np.frombuffer(heads, dtype=np.int64).astype(np.intp, copy=False)
 
 
-def _c_packbits() -> Callable[[bytes], bytes] | None:
+def _c_packbits() -> Callable[[bytes], bytes | bytearray] | None:
     try:
         from imagecodecs import packbits_decode  # optional extra dicomkit[codecs]
     except ImportError:  # pragma: no cover - depends on the environment
         return None
-    return packbits_decode  # type: ignore[no-any-return]
+    return packbits_decode
 
 
 #: PackBits in C from the optional ``imagecodecs`` (decoding only; ``accelerated=False``
@@ -123,7 +142,7 @@ def decode_segment(seg: Buffer, length: int, *, accelerated: bool = True) -> np.
             raise PixelDataError(f"RLE segment decodes to {out.size} bytes, {length} expected")
         return out[:length]
     arr = np.frombuffer(data, np.uint8)
-    heads = _scan_python(data, n // 4 + 64)
+    heads = _scan_python(data, n // 6 + 16)
     if heads is None:
         heads = _scan(arr, data)
     # Every byte is a header (emitted 0 times), a literal byte (once) or the value of a
@@ -147,7 +166,7 @@ def _header(buf: memoryview) -> list[int]:
     if not 1 <= n <= 15:
         raise PixelDataError(f"RLE header declares {n} segments (1..15 allowed)")
     offsets = list(fields[1:n + 1])
-    if offsets[0] != 64 or any(b <= a for a, b in zip(offsets, offsets[1:])) \
+    if offsets[0] != 64 or any(b <= a for a, b in pairwise(offsets)) \
             or offsets[-1] > len(buf):
         raise PixelDataError(f"RLE header has bad segment offsets {offsets}")
     return offsets
@@ -165,20 +184,28 @@ def decode_frame(data: Buffer, rows: int, columns: int, samples: int,
                              f"{samples * nbytes} ({samples} samples x {nbytes} bytes)")
     npix = rows * columns
     ends = offsets[1:] + [len(mv)]
-    # Byte k of sample s goes straight to its place in a little endian (pixel, sample, byte)
-    # buffer: segment order is most significant byte first (G.2).
-    out = np.empty((npix, samples, nbytes), dtype=np.uint8)
-    for k, (a, b) in enumerate(zip(offsets, ends)):
-        s, byte = divmod(k, nbytes)
-        out[:, s, nbytes - 1 - byte] = decode_segment(mv[a:b], npix, accelerated=accelerated)
-    arr = out.view(f"<u{nbytes}").reshape(rows, columns, samples)
-    return arr.astype(f"=u{nbytes}", copy=False)
+    # Segments come most significant byte first (G.2): shift and OR the byte planes together,
+    # which beats interleaving them with strided copies.
+    dtype = np.dtype(f"=u{nbytes}")
+    out = np.empty((rows * columns, samples), dtype=dtype)
+    for s in range(samples):
+        acc: np.ndarray | None = None
+        for byte in range(nbytes):
+            a, b = offsets[s * nbytes + byte], ends[s * nbytes + byte]
+            plane = decode_segment(mv[a:b], npix, accelerated=accelerated)
+            if acc is None:
+                acc = plane.astype(dtype)
+            else:
+                acc <<= 8
+                acc |= plane
+        out[:, s] = acc
+    return out.reshape(rows, columns, samples)
 
 
 def encode_plane(plane: np.ndarray) -> bytes:
     """PackBits-encode a ``(rows, columns)`` uint8 plane row by row (PS3.5 G.3.1), vectorised:
     runs of three or more equal bytes become replicate packets, everything else literals."""
-    rows, cols = plane.shape
+    cols = plane.shape[1]
     x = np.ascontiguousarray(plane).reshape(-1)
     n = x.size
     if n == 0:

@@ -1,0 +1,76 @@
+"""``dicomkit validate FILE...``: check files against their IOD (PS3.3) and the data dictionary,
+one finding per line in the manner of dciodvfy::
+
+    Error - (0020,000D) StudyInstanceUID: missing attribute, Type 1 required [module GeneralStudy]
+
+Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 a file could not be read.
+``--json`` prints one JSON document: ``{"files": [{"path", "iod", "findings": [...]}]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import dicomkit
+from dicomkit.errors import DicomError
+from dicomkit.iod import Finding, sop_class, validate
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "validate", help="check files against their IOD (like dciodvfy)",
+        description="Check DICOM files against the IOD of their SOP class (PS3.3): Type 1/2/1C/2C "
+                    "attributes, enumerated values, sequence contents, VR and VM against the "
+                    "data dictionary. Exit 1 if any error was found.")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="DICOM files")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--errors-only", action="store_true",
+                   help="print errors only (not warnings nor what could not be checked)")
+    p.add_argument("--no-not-checked", action="store_true",
+                   help="leave out conditions that could not be evaluated")
+    p.set_defaults(func=run)
+
+
+def _shown(findings: list[Finding], args: argparse.Namespace) -> list[Finding]:
+    if args.errors_only:
+        return [f for f in findings if f.severity == "error"]
+    if args.no_not_checked:
+        return [f for f in findings if f.severity != "not-checked"]
+    return findings
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    report: list[dict[str, Any]] = []
+    many = len(args.files) > 1
+    for path in args.files:
+        try:
+            ds = dicomkit.read(path)
+        except (DicomError, OSError) as exc:
+            print(f"dicomkit validate: {path}: cannot read: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        findings = validate(ds)
+        if any(f.severity == "error" for f in findings):
+            status = max(status, 1)
+        shown = _shown(findings, args)
+        sop = sop_class(str(ds.get(0x00080016) or ""))
+        iod_name = sop.iod_name if sop else ""
+        if args.json:
+            report.append({"path": str(path), "iod": iod_name,
+                           "findings": [f.as_dict() for f in shown]})
+            continue
+        if many:
+            print(f"{path}:")
+        if iod_name:
+            print(f"{iod_name}")
+        for finding in shown:
+            print(str(finding))
+    if args.json:
+        json.dump({"files": report}, sys.stdout, indent=1)
+        print()
+    return status

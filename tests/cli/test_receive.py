@@ -1,0 +1,45 @@
+"""``dicomkit receive`` as a separate process: DCMTK-like storage SCP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import peers
+import pytest
+from corpus import manifest
+
+from dicomkit.cli.main import main
+from dicomkit.services.storage import read_instance
+
+
+def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
+    rows = [r.path for r in manifest() if not r.broken and r.preamble and "Directory" not in r.sop
+            and r.ts in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5")][:4]
+    if not rows:
+        pytest.skip("corpus not available")
+    port = peers.free_port()
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "dicomkit", "receive", "--port", str(port),
+                             "--host", "127.0.0.1", "--out", str(out), "--aet", "RCV"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        peers.wait_for_port(port, proc=proc)  # type: ignore[arg-type]
+        assert main(["store", "127.0.0.1", str(port), "--aec", "RCV", *map(str, rows)]) == 0
+        assert main(["echo", "127.0.0.1", str(port), "--aec", "RCV"]) == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert b"listening on 127.0.0.1" in err
+    for row in rows:
+        assert (out / f"{read_instance(row).sop_instance}.dcm").exists()
+    assert not [p for p in os.listdir(out) if p.endswith(".part")]
+
+
+def test_receive_needs_out() -> None:
+    with pytest.raises(SystemExit):
+        main(["receive", "--port", "1"])

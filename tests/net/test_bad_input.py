@@ -1,0 +1,437 @@
+"""Bad input to our SCP over real sockets (127.0.0.1), issue #4 "Bad input".
+
+Each hostile peer must lose its own association -- an A-ABORT (or an A-ASSOCIATE-RJ / a plain
+close), then the connection closed by the server -- with a log line naming the cause, while
+the server keeps serving: a client associated *before* the hostile one keeps working on its
+association, and a new client's C-ECHO succeeds afterwards. A C-STORE cut off mid data set
+leaves no file (partial or temporary) in the output folder.
+
+Timeouts are set small (``Timeouts(acse=..., dimse=..., idle=...)`` from
+:mod:`dicomkit.net.config`) so that silent peers are dropped quickly; nothing here sleeps or
+measures time: every wait is a bounded poll or an ``asyncio.timeout`` that fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dicomkit.errors import AssociationAborted
+from dicomkit.net import AE, AEConfig, Association, Server, Timeouts
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto import events as ev
+from dicomkit.net.proto.negotiation import build_request
+from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.services.storage import StorageSCP
+
+VERIFICATION = "1.2.840.10008.1.1"
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+LOGGER = "dicomkit.net"
+#: Bounds for every wait: a hang fails the test instead of blocking the run.
+WAIT = 15.0
+
+FAST = AEConfig(timeouts=Timeouts(connect=5, acse=0.5, dimse=0.5, idle=2.0))
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def rq_bytes(contexts: list[tuple[str, list[str]]] | None = None, called: str = "SCP") -> bytes:
+    return build_request(called, "RAW", contexts or [(VERIFICATION, [IMPLICIT_LE])]).encode()
+
+
+def pdu(pdu_type: int, body: bytes) -> bytes:
+    return bytes([pdu_type, 0]) + struct.pack(">I", len(body)) + body
+
+
+def pdv(context_id: int, control: int, data: bytes) -> bytes:
+    return struct.pack(">I", len(data) + 2) + bytes([context_id, control]) + data
+
+
+def echo_command(message_id: int = 1) -> bytes:
+    return dimse.encode_message(dimse.CEchoRequest(message_id=message_id))
+
+
+@contextlib.asynccontextmanager
+async def serving(config: AEConfig = FAST, handlers: Any = None) -> AsyncIterator[Server]:
+    server = await AE("SCP", config=config).serve(0, handlers)
+    async with server:
+        yield server
+
+
+async def poll(predicate: Any, what: str, timeout: float = WAIT) -> None:
+    """Bounded poll on the event loop (no fixed sleeps: yield until the predicate holds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class Raw:
+    """A raw TCP client: send exactly the bytes a test wants, read what the server says."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, port: int) -> Raw:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def read_pdu(self) -> bytes:
+        """One whole PDU (b"" if the server closed first)."""
+        async with asyncio.timeout(WAIT):
+            try:
+                head = await self.reader.readexactly(6)
+            except asyncio.IncompleteReadError as exc:
+                assert not exc.partial, f"server sent a truncated PDU header {exc.partial!r}"
+                return b""
+            (length,) = struct.unpack(">I", head[2:])
+            return head + await self.reader.readexactly(length)
+
+    async def until_closed(self) -> bytes:
+        """Everything the server sends until it closes the connection (bounded)."""
+        data = b""
+        try:
+            async with asyncio.timeout(WAIT):
+                with contextlib.suppress(ConnectionError):
+                    while chunk := await self.reader.read(65536):
+                        data += chunk
+        except TimeoutError:
+            raise AssertionError(f"the server kept the connection open for {WAIT}s "
+                                 f"(received {data[:16]!r})") from None
+        return data
+
+    async def associate(self, contexts: list[tuple[str, list[str]]] | None = None) -> bytes:
+        await self.send(rq_bytes(contexts))
+        answer = await self.read_pdu()
+        assert answer[:1] == b"\x02", f"expected an A-ASSOCIATE-AC, got {answer[:16]!r}"
+        return answer
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def echo_ok(port: int) -> None:
+    async with AE("CHECK").associate("127.0.0.1", port, ae_title="SCP") as assoc:
+        assert await assoc.echo() == 0
+
+
+def assert_ended_by_abort(data: bytes) -> None:
+    """The server answered with an A-ABORT PDU (type 07, length 4) and then closed."""
+    assert data[:1] == b"\x07", f"expected an A-ABORT, got {data[:16]!r}"
+    assert data[2:6] == b"\x00\x00\x00\x04"
+    assert len(data) == 10, f"bytes after the A-ABORT: {data[10:]!r}"
+
+
+def causes(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == LOGGER)
+
+
+async def hostile_then_survive(server: Server, payload: bytes, *, associate_first: bool,
+                               bystander: bool = True) -> bytes:
+    """A bystander associates, the hostile peer sends ``payload``; the server drops only the
+    hostile association: the bystander still echoes, a newcomer too. Returns what the hostile
+    peer received before the server closed its connection. (No bystander when the idle
+    timeout is what drops the hostile peer: it would idle out too.)"""
+    other = (await AE("BYSTANDER").associate("127.0.0.1", server.port, ae_title="SCP")
+             if bystander else None)
+    try:
+        raw = await Raw.connect(server.port)
+        if associate_first:
+            await raw.associate()
+        await raw.send(payload)
+        data = await raw.until_closed()
+        raw.close()
+        await poll(lambda: len(server.associations) == (1 if other else 0),
+                   "the hostile association to end")
+        if other is not None:
+            assert other.is_established and not other.is_closed
+            assert await other.echo() == 0
+        await echo_ok(server.port)
+    finally:
+        if other is not None:
+            await other.release()
+    return data
+
+
+# -- before the association ------------------------------------------------------------------
+
+RQ = rq_bytes()
+
+BEFORE_ASSOCIATION = {
+    # name: (payload, words the log line naming the cause must contain)
+    "garbage": (b"\xde\xad\xbe\xef" * 64, ["unrecognized PDU type 0xDE"]),
+    "unknown-pdu-type-09": (pdu(0x09, b"\x00" * 4), ["unrecognized PDU type 0x09"]),
+    "unknown-pdu-type-ff": (pdu(0xFF, b"\x00" * 16), ["unrecognized PDU type 0xFF"]),
+    "associate-rq-declaring-4gb": (b"\x01\x00\xff\xff\xff\xff" + RQ[6:],
+                                   ["A-ASSOCIATE-RQ", "4294967295"]),
+    "associate-rq-length-too-short": (b"\x01\x00" + struct.pack(">I", 20) + RQ[6:26],
+                                      ["A-ASSOCIATE-RQ", "length 20"]),
+    # the first item (application context, at offset 74) claims 65535 bytes
+    "item-length-runs-past-pdu": (RQ[:74] + b"\x10\x00\xff\xff" + RQ[78:],
+                                  ["A-ASSOCIATE-RQ", "65535"]),
+    "p-data-before-association": (pdu(0x04, pdv(1, 0x03, echo_command())), ["P-DATA-TF"]),
+    "release-rq-before-association": (pdu(0x05, b"\x00" * 4), ["A-RELEASE-RQ"]),
+    "release-rp-before-association": (pdu(0x06, b"\x00" * 4), ["A-RELEASE-RP"]),
+    "associate-ac-to-an-acceptor": (b"\x02" + RQ[1:], ["A-ASSOCIATE-AC"]),
+    "associate-rj-to-an-acceptor": (pdu(0x03, b"\x00\x01\x01\x01"), ["A-ASSOCIATE-RJ"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BEFORE_ASSOCIATION))
+def test_bad_input_before_association(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    payload, words = BEFORE_ASSOCIATION[name]
+
+    async def main() -> bytes:
+        async with serving() as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                return await hostile_then_survive(server, payload, associate_first=False)
+
+    data = run(main())
+    assert_ended_by_abort(data)
+    text = causes(caplog)
+    line = next((ln for ln in text.splitlines() if all(w in ln for w in words)), None)
+    assert line is not None, f"no log line naming the cause {words}:\n{text}"
+
+
+def test_declared_4gb_associate_rq_is_refused_from_its_header(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Only the 6-byte header is sent: the server must refuse on the declared length alone
+    rather than wait for (or allocate) 4 GB."""
+
+    async def main() -> bytes:
+        async with serving(AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=30))) as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                raw = await Raw.connect(server.port)
+                await raw.send(b"\x01\x00\xff\xff\xff\xff")
+                answer = await raw.read_pdu()  # no ARTIM expiry needed to get an answer
+                raw.close()
+                await poll(lambda: not server.associations, "the association to end")
+                await echo_ok(server.port)
+                return answer
+
+    answer = run(main())
+    assert answer[:1] == b"\x07"
+    assert "4294967295" in causes(caplog)
+
+
+# -- after the association ---------------------------------------------------------------------
+
+AFTER_ASSOCIATION = {
+    "garbage": (b"\xde\xad\xbe\xef" * 64, ["unrecognized PDU type 0xDE"]),
+    "unknown-pdu-type": (pdu(0x09, b"\x00" * 4), ["0x09"]),
+    "second-associate-rq": (RQ, ["A-ASSOCIATE-RQ"]),
+    "p-data-declaring-4gb": (b"\x04\x00\xff\xff\xff\xff" + pdv(1, 0x03, b"x" * 64),
+                             ["4294967295"]),
+    # the PDV item claims more bytes than its PDU holds
+    "pdv-length-runs-past-pdu": (pdu(0x04, struct.pack(">I", 1000) + b"\x01\x03" + b"x" * 10),
+                                 ["P-DATA-TF"]),
+    # a PDV item too short to hold the context id and the message control header
+    "pdv-length-too-short": (pdu(0x04, struct.pack(">I", 1) + b"\x01"), ["P-DATA-TF"]),
+    "release-rp-unasked": (pdu(0x06, b"\x00" * 4), ["A-RELEASE-RP"]),
+    "command-not-a-command-set": (pdu(0x04, pdv(1, 0x03, b"NOT A COMMAND")), ["DIMSE"]),
+    "command-on-unproposed-context": (pdu(0x04, pdv(3, 0x03, echo_command())),
+                                      ["presentation context", "3"]),
+    "data-set-without-command": (pdu(0x04, pdv(1, 0x02, b"\x08\x00\x16\x00\x00\x00\x00\x00")),
+                                 ["no command"]),
+}
+
+
+@pytest.mark.parametrize("name", list(AFTER_ASSOCIATION))
+def test_bad_input_after_association(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    payload, words = AFTER_ASSOCIATION[name]
+
+    async def main() -> bytes:
+        async with serving() as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                return await hostile_then_survive(server, payload, associate_first=True)
+
+    data = run(main())
+    assert_ended_by_abort(data)
+    text = causes(caplog)
+    line = next((ln for ln in text.splitlines()
+                 if "abort" in ln.lower() and all(w in ln for w in words)), None)
+    assert line is not None, f"no log line naming the cause {words}:\n{text}"
+
+
+# -- silent peers ------------------------------------------------------------------------------
+
+
+def test_silent_mid_associate_rq_is_closed_by_artim(caplog: pytest.LogCaptureFixture) -> None:
+    """Half an A-ASSOCIATE-RQ, then silence: the ARTIM timer (``Timeouts.acse``) ends it."""
+
+    async def main() -> bytes:
+        cfg = AEConfig(timeouts=Timeouts(acse=0.3, dimse=None, idle=None))
+        async with serving(cfg) as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                return await hostile_then_survive(server, RQ[:40], associate_first=False)
+
+    data = run(main())
+    assert data in (b"", ) or data[:1] == b"\x07"
+    assert "ARTIM" in causes(caplog)
+
+
+def test_silent_mid_pdu_is_closed_by_idle_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    """Half a P-DATA-TF, then silence: ``Timeouts.idle`` ends the association (A-ABORT)."""
+
+    async def main() -> bytes:
+        cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=None, idle=0.3))
+        async with serving(cfg) as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                half = pdu(0x04, pdv(1, 0x03, echo_command()))[:9]
+                return await hostile_then_survive(server, half, associate_first=True,
+                                                  bystander=False)
+
+    data = run(main())
+    assert_ended_by_abort(data)
+    assert "idle" in causes(caplog)
+
+
+SILENT_MID_MESSAGE = {
+    # the first 9 bytes of a P-DATA-TF carrying a command: silent inside the PDU
+    "mid-pdu": pdu(0x04, pdv(1, 0x03, echo_command()))[:9],
+    # a whole command PDV that says "not last": silent between two PDUs of one message
+    "mid-command": pdu(0x04, pdv(1, 0x01, echo_command()[:20])),
+}
+
+
+@pytest.mark.parametrize("name", list(SILENT_MID_MESSAGE))
+def test_silent_mid_message_is_closed_by_dimse_timeout(name: str,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """``Timeouts.dimse`` is documented (net/config.py) as "how long ... an SCP [waits] for
+    the rest of a message once it started": with the idle timeout off, a peer that stops
+    mid-message must still be dropped once ``dimse`` seconds pass. (docs/findings-net.md F1)"""
+
+    async def main() -> bytes:
+        cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=0.3, idle=None))
+        async with serving(cfg) as server:
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                return await hostile_then_survive(server, SILENT_MID_MESSAGE[name],
+                                                  associate_first=True)
+
+    data = run(main())
+    assert data == b"" or data[:1] == b"\x07"
+    assert "timeout" in causes(caplog).lower() or "timed out" in causes(caplog).lower()
+
+
+# -- a C-STORE cut off mid data set --------------------------------------------------------------
+
+
+def store_command(instance: str) -> bytes:
+    return dimse.encode_message(dimse.CStoreRequest(
+        message_id=7, affected_sop_class_uid=SECONDARY_CAPTURE,
+        affected_sop_instance_uid=instance, has_dataset=True))
+
+
+def dataset_head(instance: str, pixel_bytes: int) -> bytes:
+    """Explicit VR LE: SOP Class, SOP Instance, then the header of a long OB Pixel Data."""
+
+    def ui(tag: int, value: str) -> bytes:
+        raw = value.encode() + (b"\x00" if len(value) % 2 else b"")
+        return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"UI" + struct.pack("<H", len(raw)) \
+            + raw
+
+    return (ui(0x00080016, SECONDARY_CAPTURE) + ui(0x00080018, instance)
+            + b"\xe0\x7f\x10\x00OB\x00\x00" + struct.pack("<I", pixel_bytes))
+
+
+def files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+CUT_OFF = ["a-abort", "tcp-close", "garbage-pdu"]
+
+
+@pytest.mark.parametrize("how", CUT_OFF)
+def test_cstore_cut_off_mid_dataset_leaves_no_file(how: str, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "out"
+    instance = "1.2.826.0.1.3680043.10.1393.99.1"
+
+    async def main() -> None:
+        scp = StorageSCP(out, fsync=False)
+        async with serving(handlers={dimse.CStoreRequest: scp}) as server:
+            engine = UpperLayer(Role.REQUESTOR)
+            raw = await Raw.connect(server.port)
+            engine.connection_made()
+            rq = build_request("SCP", "RAW", [(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            await raw.send(engine.send(ev.AssociateRequest(rq)))
+            engine.receive_data(await raw.read_pdu())
+            assert isinstance(engine.next_event(), ev.AssociateAccepted)
+            cid = min(engine.accepted_context_ids)
+            for chunk in engine.send_data(cid, store_command(instance), is_command=True):
+                await raw.send(chunk)
+            head = dataset_head(instance, 8 << 20)
+            for chunk in engine.send_data(cid, head + b"\x55" * 300_000, is_command=False,
+                                          last=False):
+                await raw.send(chunk)
+            # the server has started writing: a (temporary) file exists
+            await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                if how == "a-abort":
+                    await raw.send(engine.send(ev.Abort()))
+                elif how == "garbage-pdu":
+                    await raw.send(b"\xde\xad\xbe\xef" * 4)
+                raw.close()
+                await poll(lambda: not server.associations, "the cut-off association to end")
+            assert files_in(out) == [], f"left behind: {files_in(out)}"
+            # the server still stores a complete instance afterwards
+            async with AE("SCU").associate("127.0.0.1", server.port, ae_title="SCP",
+                                           contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]) as a:
+                data = dataset_head("1.2.3.4.5", 1024) + bytes(1024)
+                rsp = await a.request(dimse.CStoreRequest(
+                    affected_sop_class_uid=SECONDARY_CAPTURE,
+                    affected_sop_instance_uid="1.2.3.4.5"), data)
+                assert rsp.status == 0
+            assert [p.name for p in files_in(out)] == ["1.2.3.4.5.dcm"]
+
+    run(main())
+    if how != "tcp-close":
+        assert causes(caplog), "the cut-off association left no log line"
+
+
+def test_cstore_scu_aborting_mid_stream_leaves_no_file(tmp_path: Path) -> None:
+    """Our own SCU streams chunks from an iterator that fails half way; the SCU then aborts.
+    The SCP sees an A-ABORT mid data set and removes its temporary file."""
+    out = tmp_path / "out"
+
+    def chunks() -> Iterator[bytes]:
+        yield dataset_head("1.2.3.9", 16 << 20)
+        for _ in range(3):
+            yield bytes(256 * 1024)
+        raise OSError("disk read failed half way")
+
+    async def main() -> None:
+        async with serving(handlers={dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
+            assoc: Association = await AE("SCU").associate(
+                "127.0.0.1", server.port, ae_title="SCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            with pytest.raises(OSError, match="half way"):
+                await assoc.request(dimse.CStoreRequest(
+                    affected_sop_class_uid=SECONDARY_CAPTURE,
+                    affected_sop_instance_uid="1.2.3.9"), chunks())
+            await assoc.abort()
+            assert isinstance(assoc.error, AssociationAborted)
+            await poll(lambda: not server.associations, "the SCP side to see the abort")
+            assert files_in(out) == []
+            await echo_ok(server.port)
+
+    run(main())
