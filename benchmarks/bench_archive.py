@@ -80,7 +80,7 @@ def populate(index: Index, n: int) -> float:
 QUERIES: dict[str, dict[str, Any]] = {
     "all studies of one patient": {"PatientID": "ID000123"},
     "PatientName=SMITH* (case-folded)": {"PatientName": "smith*"},
-    "StudyDate one month": {"StudyDate": "20200301-20200331"},
+    "StudyDate six months": {"StudyDate": "20200101-20200630"},
     "ModalitiesInStudy=PT + date range": {"ModalitiesInStudy": "PT",
                                           "StudyDate": "20230101-20231231"},
     "StudyInstanceUID single": {"StudyInstanceUID": f"{ROOT}.1500.1"},
@@ -131,8 +131,9 @@ async def over_network(arch: Archive, repeat: int) -> None:
 
 def ingest(n: int, tmp: Path) -> float:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "archive"))
-    import dicomkit
     from archive_helpers import synthetic, to_dataset
+
+    import dicomkit
 
     rows = synthetic(64)[:n]
     while len(rows) < n:

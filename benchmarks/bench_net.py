@@ -32,9 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import common  # noqa: E402
-import corpus  # noqa: E402
-from common import Result  # noqa: E402
+import common
+import corpus
+from common import Result
 
 BASELINE = "dcmtk"
 DCMTK_ENV = dict(os.environ, TCP_NODELAY="1")
@@ -186,7 +186,7 @@ class Pynetdicom:
 
 class Dicomkit:
     name = "dicomkit"
-    variants_1g = [""]
+    variants_1g = ("",)
 
     def available(self):
         src = common.REPO / "src" / "dicomkit"
@@ -195,7 +195,7 @@ class Dicomkit:
             if not (src / f).exists():
                 return f"src/dicomkit/{f} not written yet"
         try:
-            import dicomkit.cli.receive  # noqa: F401
+            import dicomkit.cli.receive
             import dicomkit.services.storage  # noqa: F401
         except Exception as e:  # noqa: BLE001
             return f"import failed: {type(e).__name__}: {e}"
@@ -338,7 +338,7 @@ def bench_impl(impl, args, results):
         rec(f"{key}: {len(files)} files, {nb / 1e6:.0f} MB", lambda one=one: with_server(one))
     for variant in getattr(impl, "variants_1g", [""]):
         def one_1g(s, variant=variant):
-            t, runs = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0)
+            t, _ = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0)
             return Result("net", "", impl.name + (f" ({variant})" if variant else ""), t, 1,
                           os.path.getsize(huge), rss_mb=s.hwm(), note="RSS: SCP")
         rec(f"store-1g: {os.path.getsize(huge) / 2**30:.2g} GiB instance, SCP peak RSS",
@@ -353,8 +353,8 @@ def bench_impl(impl, args, results):
         lambda: with_server(conc, "fork" if impl.name == "dcmtk" else ""))
 
 
-Dcmtk.variants_1g = ["", "bitpreserving"]
-Pynetdicom.variants_1g = ["", "chunked"]
+Dcmtk.variants_1g = ("", "bitpreserving")
+Pynetdicom.variants_1g = ("", "chunked")
 
 
 def main(argv=None) -> int:

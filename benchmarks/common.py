@@ -16,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -204,9 +204,7 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
 def wanted(args, impl: str | None = None, workload: str | None = None) -> bool:
     if impl and args.impl and impl not in args.impl:
         return False
-    if workload and args.only and not any(workload.startswith(o) for o in args.only):
-        return False
-    return True
+    return not (workload and args.only and not any(workload.startswith(o) for o in args.only))
 
 
 def save_json(results: list[Result], path: str | None) -> None:

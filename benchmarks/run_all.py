@@ -22,8 +22,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import common  # noqa: E402
-import corpus  # noqa: E402
+import common
+import corpus
 
 ORDER = ["files", "net", "pixels", "archive"]
 BASELINES = {"files": "pydicom", "net": "dcmtk", "pixels": "pydicom"}
@@ -37,8 +37,9 @@ def benches() -> list[tuple[str, Path]]:
 
 def summary(results: list[common.Result]) -> str:
     """dicomkit against every other implementation, per workload: speed ratios."""
-    lines = [f"{'bench':7s} {'workload':46s} {'dicomkit':>10s}  ratios (other time / dicomkit time; "
-             f">1 = dicomkit faster)"]
+    head = (f"{'bench':7s} {'workload':46s} {'dicomkit':>10s}  "
+            "ratios (other time / dicomkit time; >1 = dicomkit faster)")
+    lines = [head]
     by_key: dict[tuple[str, str], dict[str, common.Result]] = {}
     for r in results:
         by_key.setdefault((r.bench, r.workload), {})[r.impl] = r

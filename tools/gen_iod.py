@@ -31,7 +31,8 @@ apply when ``condition`` holds or is ``""``).
 ``condition`` is a name in ``_conditions.CONDITIONS``, ``""`` for none, or ``"?"`` when the
 standard's condition cannot be evaluated from the data set (dicom3tools' ``NoCondition``).
 ``values`` is a tuple of ``(value_index, kind, set_name)`` with value_index -1 for every value
-and kind ``"enum"``, ``"defined"``, ``"binary"`` or ``"tag"``.
+and kind ``"enum"``, ``"defined"``, ``"binary"`` or ``"tag"`` (set_name names a set in
+``_values.py``), or ``"nonzero"`` (set_name is the severity of a zero value).
 
 Condition terms in ``_conditions.py``::
 
@@ -137,7 +138,11 @@ Row = tuple[Any, ...]
 def _values_of(p: dict[str, str], selector: int) -> tuple[tuple[int, str, str], ...]:
     kinds = (("StringEnumValues", "enum"), ("StringDefinedTerms", "defined"),
              ("BinaryEnumValues", "binary"), ("TagEnumValues", "tag"))
-    return tuple((selector, kind, p[key]) for key, kind in kinds if p.get(key))
+    out = [(selector, kind, p[key]) for key, kind in kinds if p.get(key)]
+    for key, severity in (("NotZeroError", "error"), ("NotZeroWarning", "warning")):
+        if key in p:
+            out.append((selector, "nonzero", severity))
+    return tuple(out)
 
 
 def _condition_of(p: dict[str, str]) -> str:
@@ -329,7 +334,8 @@ def parse_conditions(std: Path, kw: Keywords, constants: dict[str, str]
         else:
             arg = arg if test.startswith("StringValue") else ""
         sel = p.get("ValueSelector", "")
-        index = -1 if sel == "*" else int(sel) if sel.isdigit() else 0
+        # no selector: any value (as "*"), e.g. DimensionIndexValuesContainsZero, ScanOptions TOMO
+        index = int(sel) if sel.isdigit() else -1
         terms = stack[-1]
         stack[-1].append((_join(op, terms), negate, test, kw.tag(p["Element"]),
                           index, arg, within))
@@ -440,7 +446,7 @@ def render(std: Path) -> dict[str, str]:
     out["_modules.py"] = "\n".join(lines)
 
     lines = [HEADER.format(what="Composite IODs of PS3.3 and SOP classes of PS3.4.",
-                           sources=f"{d3t}; {inno}"), "",
+                           sources=f"{d3t}; {inno}"),
              "#: name -> (condition, retired, profile, source file,",
              "#:          ((information entity, module, usage M|C|U, condition), ...))",
              "IODS: dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]] = {"]
@@ -473,7 +479,7 @@ def render(std: Path) -> dict[str, str]:
     lines += ["}", ""]
     out["_conditions.py"] = "\n".join(lines)
 
-    lines = [HEADER.format(what="Enumerated values and defined terms of PS3.3.", sources=d3t), "",
+    lines = [HEADER.format(what="Enumerated values and defined terms of PS3.3.", sources=d3t),
              "STRING_VALUES: dict[str, tuple[str, ...]] = {"]
     lines += [f"    {k!r}: {_fmt(strings[k])}," for k in sorted(strings)]
     lines += ["}", "", "BINARY_VALUES: dict[str, tuple[int, ...]] = {"]

@@ -264,3 +264,34 @@ def test_sequence_assignment_makes_sequence() -> None:
     d.ReferencedStudySequence = []
     assert isinstance(d.ReferencedStudySequence, Sequence)
     assert d[0x00081110].VM == 1
+
+
+def test_ambiguous_vr_from_context() -> None:
+    d = Dataset()
+    d.BitsAllocated = 16
+    d.PixelRepresentation = 1
+    d.PixelData = b"\x00\x00"
+    d.SmallestImagePixelValue = -5
+    assert d[0x7FE00010].vr == "OW"
+    assert d[0x00280106].vr == "SS"
+    e = Dataset()
+    e.BitsAllocated = 8
+    e.PixelData = b"\x00\x00"
+    e.SmallestImagePixelValue = 5
+    assert e[0x7FE00010].vr == "OB"
+    assert e[0x00280106].vr == "US"
+
+
+def test_public_root() -> None:
+    import dicomkit
+
+    assert sorted(dicomkit.__all__) == sorted([
+        "DataElement", "Dataset", "Sequence", "Tag", "UID", "VR", "__version__", "errors",
+        "read", "write"])
+    for name in dicomkit.__all__:
+        assert getattr(dicomkit, name) is not None
+    from dicomkit.core.uid import UID
+
+    assert dicomkit.UID is UID
+    with pytest.raises(AttributeError):
+        dicomkit.nothing_here  # noqa: B018

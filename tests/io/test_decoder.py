@@ -254,3 +254,9 @@ def test_decoder_never_raises_struct_error() -> None:
 def test_empty_dataset() -> None:
     assert len(decode_dataset(b"", implicit=True, little=True)) == 0
     assert isinstance(decode_dataset(b"", implicit=True, little=True), Dataset)
+
+
+def test_trailing_nul_padding_is_ignored() -> None:
+    buf = exp(0x00100020, "LO", b"ID") + b"\x00" * 37
+    ds = decode_dataset(buf, implicit=False, little=True)
+    assert list(ds) == [0x00100020] and not ds.read_errors

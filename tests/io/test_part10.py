@@ -294,3 +294,20 @@ def test_meta_in_implicit_vr_is_read(tmp_path: Path) -> None:
     out = io.BytesIO()
     dicomkit.write(ds, out)  # meta rewritten in explicit VR
     assert struct.unpack_from("<2s", out.getvalue(), 136)[0] == b"UL"
+
+
+def test_write_over_the_memory_mapped_source(tmp_path: Path) -> None:
+    ds = _ct()
+    ds.set("PixelData", bytes(6 << 20), vr="OW")  # big enough to be memory-mapped
+    path = tmp_path / "big.dcm"
+    dicomkit.write(ds, path)
+    back = dicomkit.read(path)
+    assert isinstance(back[0x7FE00010].raw, memoryview)
+    back.PatientID = "P2"
+    dicomkit.write(back, path)  # must not truncate the mapped file under our feet
+    again = dicomkit.read(path)
+    assert again.PatientID == "P2" and len(again.PixelData) == 6 << 20
+    assert [p.name for p in tmp_path.iterdir()] == ["big.dcm"]
+    os.chmod(path, 0o640)
+    dicomkit.write(again, path)
+    assert os.stat(path).st_mode & 0o777 == 0o640

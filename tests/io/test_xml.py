@@ -212,3 +212,25 @@ def test_agrees_with_dcmtk(row: Any) -> None:
         if key == "00080005" or int(key[:4], 16) & 1:
             continue   # dcm2xml drops the block of private tags whose creator it cannot type
         _agree(ours.get(key), theirs.get(key), key)
+
+
+def _charset_files() -> list[Any]:
+    try:
+        import pydicom
+    except ImportError:
+        return []
+    from pathlib import Path
+    return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
+
+
+@pytest.mark.parametrize("path", _charset_files(), ids=lambda p: p.name)
+def test_charset_files_roundtrip_through_xml_and_file(path: Any) -> None:
+    ds = dicomkit.read(path)
+    back = from_xml(to_xml(ds).encode("utf-8"))
+    back.file_meta = ds.file_meta
+    buf = io.BytesIO()
+    dicomkit.write(back, buf)
+    again = dicomkit.read(buf.getvalue())
+    assert to_json(again) == to_json(ds)
+    if "PatientName" in ds:
+        assert again.PatientName.groups == ds.PatientName.groups

@@ -435,3 +435,80 @@ def test_cstore_scu_aborting_mid_stream_leaves_no_file(tmp_path: Path) -> None:
             await echo_ok(server.port)
 
     run(main())
+
+
+# -- negotiation-level bad input ---------------------------------------------------------------
+
+
+def test_pdv_on_a_rejected_context_aborts(caplog: pytest.LogCaptureFixture) -> None:
+    """A context that was proposed but rejected (abstract syntax not supported) cannot carry
+    messages: a C-ECHO on it aborts the association (provider, invalid parameter value)."""
+
+    async def main() -> bytes:
+        async with serving() as server:
+            raw = await Raw.connect(server.port)
+            await raw.associate([(VERIFICATION, [IMPLICIT_LE]),
+                                 ("1.2.826.0.1.3680043.10.1393.404", [IMPLICIT_LE])])
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                await raw.send(pdu(0x04, pdv(3, 0x03, echo_command())))
+                data = await raw.until_closed()
+            raw.close()
+            await poll(lambda: not server.associations, "the association to end")
+            await echo_ok(server.port)
+            return data
+
+    data = run(main())
+    assert_ended_by_abort(data)
+    assert data[8:10] == b"\x02\x06"  # service-provider, invalid-PDU-parameter-value
+    assert "presentation context 3" in causes(caplog)
+
+
+@pytest.mark.parametrize("version", [0x0000, 0x0002, 0xFFFE])
+def test_unsupported_protocol_version_is_rejected_and_logged(
+        version: int, caplog: pytest.LogCaptureFixture) -> None:
+    """Bit 0 of the protocol version clear: A-ASSOCIATE-RJ rejected-permanent, service-
+    provider (ACSE), protocol-version-not-supported (PS3.8 9.3.4) -- and, like every other
+    rejection, a log line saying why. (docs/findings-net.md F4)"""
+    import dataclasses
+
+    rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])])
+
+    async def main() -> bytes:
+        async with serving() as server:
+            raw = await Raw.connect(server.port)
+            with caplog.at_level(logging.DEBUG, logger=LOGGER):
+                await raw.send(dataclasses.replace(rq, protocol_version=version).encode())
+                data = await raw.until_closed()
+                raw.close()
+                await poll(lambda: not server.associations, "the connection to end")
+            await echo_ok(server.port)
+            return data
+
+    data = run(main())
+    assert data == b"\x03\x00\x00\x00\x00\x04\x00\x01\x02\x02"
+    assert "protocol version" in causes(caplog).lower(), causes(caplog)
+
+
+@pytest.mark.parametrize("version", [0x0001, 0x0003, 0x8001])
+def test_protocol_version_with_bit_0_set_is_accepted(version: int) -> None:
+    """PS3.8 9.3.2: a version-1 acceptor tests only that bit 0 is set."""
+    import dataclasses
+
+    rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])])
+
+    async def main() -> None:
+        async with serving() as server:
+            raw = await Raw.connect(server.port)
+            await raw.send(dataclasses.replace(rq, protocol_version=version).encode())
+            answer = await raw.read_pdu()
+            assert answer[:1] == b"\x02"
+            await raw.send(pdu(0x04, pdv(1, 0x03, echo_command(5))))
+            rsp = await raw.read_pdu()
+            assert rsp[:1] == b"\x04"
+            decoded = dimse.decode_message(rsp[12:])
+            assert isinstance(decoded, dimse.CEchoResponse) and decoded.status == 0
+            await raw.send(pdu(0x05, b"\x00" * 4))
+            assert (await raw.read_pdu())[:1] == b"\x06"
+            raw.close()
+
+    run(main())

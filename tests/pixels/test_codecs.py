@@ -25,6 +25,12 @@ def test_default_registry_is_one_instance_with_builtins() -> None:
                 ts.JPEG_LOSSLESS_SV1, ts.DEFLATED_IMAGE_FRAME):
         assert reg.can_encode(uid)
     assert not reg.can_encode(ts.JPEG_BASELINE)
+    with pytest.raises(PixelDataError, match="read-only"):
+        reg.register("1.2.3", decode=lambda d, i: (np.zeros(1), ""))
+    mine = reg.copy()
+    mine.register("1.2.3", decode=lambda d, i: (np.zeros(1), ""))
+    assert mine.can_decode("1.2.3") and not reg.can_decode("1.2.3")
+    assert mine.can_decode(ts.RLE_LOSSLESS)
 
 
 def test_own_registry_is_used_and_does_not_touch_the_default() -> None:

@@ -114,3 +114,9 @@ def test_bad_offset_table_entry_raises() -> None:
 def test_fragment_size_must_be_even() -> None:
     with pytest.raises(ValueError):
         enc.encapsulate([b"abc"], fragment_size=3)
+
+
+def test_incomplete_offset_table_is_ignored() -> None:
+    data = item(struct.pack("<L", 0)) + item(JPEG_A) + item(JPEG_B)
+    assert enc.frames(data, 2, family="jpeg") == [JPEG_A, JPEG_B]
+    assert enc.frame(data, 1, 2, family="jpeg") == JPEG_B

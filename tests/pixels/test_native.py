@@ -146,3 +146,33 @@ def test_iter_frames_and_decoded() -> None:
     assert dec.photometric == "MONOCHROME2" and dec.info.number_of_frames == 4
     np.testing.assert_array_equal(dec.array, a[[2, 0]])
     assert dec.as_rgb() is dec  # grayscale: nothing to convert
+
+
+def test_encapsulated_value_under_a_native_syntax_is_reported() -> None:
+    ds = make_ds(b"\xfe\xff\x00\xe0\0\0\0\0", rows=1, cols=1, undefined_length=True)
+    with pytest.raises(PixelDataError, match="inconsistent"):
+        pixel_array(ds)
+
+
+def test_one_frame_of_a_file_costs_memory_for_one_frame(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import tracemalloc
+
+    import dicomkit
+    from dicomkit.pixels import set_pixels
+
+    frames = np.zeros((40, 256, 256), np.uint16)
+    frames[:, 0, 0] = np.arange(40)
+    ds = dicomkit.Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.10.999.88.1"
+    set_pixels(ds, frames)
+    path = tmp_path / "multi.dcm"
+    dicomkit.write(ds, path)
+    del ds, frames
+    back = dicomkit.read(path)
+    tracemalloc.start()
+    one = frame(back, 33)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert one[0, 0] == 33
+    assert peak < 3 * one.nbytes  # the file holds 40 frames; only about one is touched

@@ -23,7 +23,7 @@ import logging
 import signal
 import ssl
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -154,15 +154,17 @@ class ArchiveBackend:
                                    combined_datetime=neg.combined_datetime)
 
     def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-             ) -> tuple[list[Dataset], bool]:
+             ) -> tuple[Iterator[Dataset], bool]:
         query = parse_query(identifier, model, self._options(negotiation))
-        columns, rows, post = self.archive.index.select(query)
-        out = []
-        for row in rows:
-            res = make_result(query, columns, row, post, retrieve_aet=self.ae_title)
-            if res is not None:
-                out.append(qr.elements_to_dataset(res.elements))
-        return out, query.unsupported_matching
+        columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
+
+        def build() -> Iterator[Dataset]:
+            for row in rows:
+                res = make_result(query, columns, row, post, retrieve_aet=self.ae_title)
+                if res is not None:
+                    yield qr.elements_to_dataset(res.elements)
+
+        return build(), query.unsupported_matching
 
     def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
                  ) -> list[RetrieveItem]:

@@ -46,7 +46,8 @@ class Database:
             except ImportError as exc:
                 raise ArchiveError(
                     "a PostgreSQL index needs psycopg: pip install 'psycopg[binary]'") from exc
-            conn = psycopg.connect(url, autocommit=False)
+            # autocommit: reads never leave a transaction open; writes use BEGIN/COMMIT
+            conn = psycopg.connect(url, autocommit=True)
             return cls(conn, "postgresql", "format")
         # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), a bare path
         path = url.removeprefix("sqlite:///")
@@ -106,20 +107,21 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            if self.dialect == "sqlite":
-                self.conn.execute("BEGIN IMMEDIATE")
+            # both connections are in autocommit mode: the transaction is explicit
+            self.conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
             self._depth = 1
             try:
                 yield
             except BaseException:
                 self._depth = 0
-                self.conn.rollback()
+                self.conn.execute("ROLLBACK")
                 raise
             self._depth = 0
             try:
-                self.conn.commit()
+                self.conn.execute("COMMIT")
             except Exception as exc:
-                self.conn.rollback()
+                with contextlib.suppress(Exception):
+                    self.conn.execute("ROLLBACK")
                 raise ArchiveError(f"index commit failed: {exc}") from exc
 
     # -- dialect constructs ---------------------------------------------------------------

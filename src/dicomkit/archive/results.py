@@ -17,7 +17,7 @@ from typing import Any
 
 from dicomkit.archive import normalize as nz
 from dicomkit.archive.matching import ALIAS, Condition, Kind, Query, ReturnKey
-from dicomkit.archive.schema import BY_KEYWORD, LEVELS, SEQUENCES, Level
+from dicomkit.archive.schema import BY_KEYWORD, LEVELS, SEQUENCES
 
 ResultElement = tuple[int, str, str, Any]  # tag, keyword, VR, value (str, list[str] or items)
 
@@ -150,7 +150,3 @@ def _sequence_value(key: ReturnKey, items: list[dict[str, str]],
     wanted = [k.keyword for k in key.sub_keys]
     return [{kw: item.get(kw, "") for kw in wanted} for item in chosen]
 
-
-def level_of(keyword: str) -> Level | None:
-    attr = BY_KEYWORD.get(keyword)
-    return attr.level if attr else None

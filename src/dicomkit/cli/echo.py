@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dicomkit.net.config import DEFAULT_MAX_PDU, AEConfig, Timeouts, TLSConfig
+if TYPE_CHECKING:
+    from dicomkit.net.config import AEConfig
+
+#: the network stack is imported when a command runs, not when ``dicomkit --help`` builds its
+#: parser (keep in step with dicomkit.net.config.DEFAULT_MAX_PDU)
+DEFAULT_MAX_PDU = 262_144
 
 
 def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False) -> None:
@@ -41,6 +46,7 @@ def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False
 def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
     """An :class:`AEConfig` from parsed network options."""
     from dicomkit.net import tls as dktls
+    from dicomkit.net.config import AEConfig, Timeouts, TLSConfig
 
     tls_config = None
     if server and args.tls_cert:

@@ -71,9 +71,12 @@ class Dataset(MutableMapping[int, DataElement]):
     true for a sequence item read with undefined length (kept when written back).
     """
 
-    __slots__ = ("_d", "_little", "_implicit", "_parent", "__dict__")
+    __slots__ = ("_d", "_little", "_implicit", "_parent", "is_undefined_length_item", "__dict__")
 
     _d: dict[int, Any]
+    _little: bool
+    _implicit: bool | None
+    _parent: Dataset | None
     # Rarely set attributes live in the instance __dict__ with these class-level defaults, so
     # that making the (many) item data sets of a file costs only the four slots.
     _charsets: Charsets | None = None
@@ -81,7 +84,7 @@ class Dataset(MutableMapping[int, DataElement]):
     file_meta: Dataset | None = None
     preamble: bytes | None = None
     filename: str | None = None
-    is_undefined_length_item: bool = False
+    is_undefined_length_item: bool
 
     def __init__(self, elements: Iterable[DataElement] | Mapping[Any, Any] | None = None) -> None:
         _set = object.__setattr__
@@ -89,6 +92,7 @@ class Dataset(MutableMapping[int, DataElement]):
         _set(self, "_little", True)
         _set(self, "_implicit", None)
         _set(self, "_parent", None)
+        _set(self, "is_undefined_length_item", False)
         if elements is not None:
             if isinstance(elements, Mapping):
                 for key, value in elements.items():
@@ -98,14 +102,16 @@ class Dataset(MutableMapping[int, DataElement]):
                     self.add(el)
 
     @classmethod
-    def _from_raw(cls, d: dict[int, Any], little: bool, implicit: bool) -> Dataset:
+    def _from_raw(cls, d: dict[int, Any], little: bool, implicit: bool | None,
+                  parent: Dataset | None = None, undefined_item: bool = False) -> Dataset:
         """Internal fast constructor used by the decoder."""
         ds = cls.__new__(cls)
         _set = object.__setattr__
         _set(ds, "_d", d)
         _set(ds, "_little", little)
         _set(ds, "_implicit", implicit)
-        _set(ds, "_parent", None)
+        _set(ds, "_parent", parent)
+        _set(ds, "is_undefined_length_item", undefined_item)
         return ds
 
     @property
@@ -114,7 +120,7 @@ class Dataset(MutableMapping[int, DataElement]):
         errs = self.__dict__.get("_read_errors")
         if errs is None:
             errs = self.__dict__["_read_errors"] = []
-        return errs  # type: ignore[no-any-return]
+        return errs
 
     @read_errors.setter
     def read_errors(self, errors: list[InvalidDicomError]) -> None:
@@ -167,7 +173,7 @@ class Dataset(MutableMapping[int, DataElement]):
     def __bool__(self) -> bool:
         return True
 
-    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: Any, default: Any = None) -> Any:
         """The *value* of an element (not the element), or ``default`` when absent."""
         try:
             tag = key if type(key) is int else _tag_of(key)
@@ -226,10 +232,17 @@ class Dataset(MutableMapping[int, DataElement]):
             return "UN"
         if tag >> 16 & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
             return "LO"
-        vr = str(d.vr_for_tag(tag))
-        if vr == "UN" and d.entry_for_tag(tag) is None:
+        entry = d.entry_for_tag(tag)
+        vr = str(entry.vr) if entry is not None and entry.vr else str(d.vr_for_tag(tag))
+        if vr == "UN" and entry is None:
             raise DictionaryError(f"no VR known for {Tag(tag)}: pass vr=")
-        return vr.split(" or ")[0]
+        alts = vr.split(" or ")
+        if "OW" in alts and "OB" in alts:  # pixel / overlay data (PS3.5 8.1.2, 8.2)
+            bits = self.get(0x00280100)
+            return "OW" if isinstance(bits, int) and bits > 8 else "OB"
+        if "US" in alts and "SS" in alts:  # by Pixel Representation (PS3.3 C.7.6.3.1.2)
+            return "SS" if self.get(0x00280103) == 1 else "US"
+        return alts[0]
 
     # -- keyword attributes ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -277,7 +290,7 @@ class Dataset(MutableMapping[int, DataElement]):
         set's (PS3.5 6.1.2.3 for items), else the default repertoire."""
         cs = self._charsets
         if cs is not None:
-            return cs  # type: ignore[no-any-return]
+            return cs
         from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
 
         if SPECIFIC_CHARACTER_SET in self._d:

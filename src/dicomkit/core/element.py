@@ -116,6 +116,20 @@ class DataElement:
         el.un_sequence = False
         return el
 
+    @classmethod
+    def _sequence(cls, tag: int, seq: Any, undefined_length: bool) -> DataElement:
+        """Internal fast constructor for a sequence element made by the decoder."""
+        el = cls.__new__(cls)
+        el._tag = int.__new__(Tag, tag)
+        el.vr = "SQ"
+        el._value = seq
+        el._raw = None
+        el._little = True
+        el._charsets = None
+        el.is_undefined_length = undefined_length
+        el.un_sequence = False
+        return el
+
     # -- identity ------------------------------------------------------------------------
     @property
     def tag(self) -> Tag:

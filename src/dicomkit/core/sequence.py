@@ -26,6 +26,13 @@ class Sequence(list["Dataset"]):
         for item in items:
             self.append(item)
 
+    @classmethod
+    def _empty(cls, parent: Dataset | None) -> Sequence:
+        """Internal fast constructor used by the decoder."""
+        seq = cls.__new__(cls)
+        seq._parent = parent
+        return seq
+
     @property
     def parent(self) -> Dataset | None:
         return self._parent
@@ -53,7 +60,7 @@ class Sequence(list["Dataset"]):
     def extend(self, items: Iterable[Dataset]) -> None:
         super().extend(self._check(i) for i in items)
 
-    def __iadd__(self, items: Iterable[Dataset]) -> Sequence:  # type: ignore[override]
+    def __iadd__(self, items: Iterable[Dataset]) -> Sequence:  # type: ignore[override,misc]
         self.extend(items)
         return self
 
@@ -67,7 +74,7 @@ class Sequence(list["Dataset"]):
         else:
             super().__setitem__(index, self._check(item))
 
-    def copy(self) -> Sequence:  # type: ignore[override]
+    def copy(self) -> Sequence:
         """A deep copy of the items (raw value buffers are shared)."""
         return Sequence([item.copy() for item in self])
 

@@ -243,6 +243,8 @@ class _Reader:
                 if g == 0xFFFE:
                     res = self.special(tag, pos, length, in_undef_item, 0)
                     return (end, False) if res is None or res[0] < 0 else res
+                if depth == 0 and not bytes(buf[pos:end]).strip(b"\x00"):
+                    return end, False  # trailing NUL padding after the last element
                 self.fail(InvalidDicomError(f"unknown VR {bytes(vrb)!r}", offset=pos, tag=tag))
                 return end, False
             if vrb in long_vrs:
@@ -351,9 +353,7 @@ class _Reader:
             seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
             if seq is None:
                 return -1
-            el = DataElement(tag, "SQ")
-            el._value = seq[0]
-            owner._d[tag] = el
+            owner._d[tag] = DataElement._sequence(tag, seq[0], False)
             if opts.aborted:
                 return -1
         return nxt
@@ -368,8 +368,7 @@ class _Reader:
                                 depth, tag)
             if res is None:
                 return None
-            el = DataElement(tag, "SQ", undefined_length=True)
-            el._value = res[0]
+            el = DataElement._sequence(tag, res[0], True)
             el.un_sequence = un
             return el, res[1]
         if vr in ("OB", "OW") or tag == PIXEL_DATA:
@@ -413,9 +412,10 @@ class _Reader:
             return None
         buf = self.buf
         hhl = _LE_HHL if little else _BE_HHL
-        seq = Sequence()
-        seq._parent = owner
+        seq = Sequence._empty(owner)
         append = list.append
+        parse = self.parse_implicit if implicit else self.parse_explicit
+        stop = 0xFFFE0000
         while True:
             if pos >= end:
                 if undefined:
@@ -429,11 +429,9 @@ class _Reader:
             g, e, length = hhl(buf, pos)
             itag = g << 16 | e
             if itag == ITEM:
-                item = Dataset._from_raw({}, little, implicit)
-                object.__setattr__(item, "_parent", owner)
                 if length == _UNDEF:
-                    object.__setattr__(item, "is_undefined_length_item", True)
-                    p, found = self.parse(item, pos + 8, end, implicit, little, depth + 1, True)
+                    item = Dataset._from_raw({}, little, implicit, owner, True)
+                    p, found = parse(item, pos + 8, end, little, depth + 1, True, stop)
                     if not found and not self.opts.aborted:
                         self.fail(TruncatedDataError("item without an item delimitation",
                                                      offset=pos, tag=tag))
@@ -443,8 +441,8 @@ class _Reader:
                         self.fail(TruncatedDataError(f"item length {length} past the end",
                                                      offset=pos, tag=tag))
                         return (seq, end) if self.opts.lenient else None
-                    self.parse(item, pos + 8, pos + 8 + length, implicit, little, depth + 1,
-                               False)
+                    item = Dataset._from_raw({}, little, implicit, owner)
+                    parse(item, pos + 8, pos + 8 + length, little, depth + 1, False, stop)
                     pos += 8 + length
                 append(seq, item)
                 if self.opts.aborted:

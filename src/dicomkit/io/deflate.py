@@ -12,7 +12,7 @@ from dicomkit.errors import InvalidDicomError, TruncatedDataError
 __all__ = ["MAX_INFLATED", "inflate", "deflate"]
 
 #: Largest inflated data set accepted by default (bytes).
-MAX_INFLATED = 1 << 31
+MAX_INFLATED = 1 << 30
 _CHUNK = 1 << 24
 
 

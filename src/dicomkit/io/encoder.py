@@ -92,7 +92,7 @@ class _Encoder:
                      or el._charsets == ds.charsets)
         if raw is not None and cs_ok:
             if little == self.little or vr not in _SWAP_SIZE:
-                return raw
+                return raw  # type: ignore[no-any-return]
             return swap_bytes(raw, _SWAP_SIZE[vr])
         if el is None:  # pragma: no cover - tuples always carry raw bytes
             el = ds[tag]
@@ -100,7 +100,7 @@ class _Encoder:
         if isinstance(value, (bytes, bytearray, memoryview)) and vr in ("OB", "UN", "OW", "OF",
                                                                        "OD", "OL", "OV"):
             # bytes of a word VR are in the data set's byte order (values.codec convention)
-            data: bytes | memoryview = value
+            data: bytes | memoryview = bytes(value) if isinstance(value, bytearray) else value
             if ds._little != self.little and vr in _SWAP_SIZE:
                 data = swap_bytes(data, _SWAP_SIZE[vr])
             if len(data) % 2:

@@ -8,8 +8,10 @@ are memory-mapped, so reading the header of a 1 GB file touches only its first p
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
+import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -54,12 +56,9 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         with open(path, "rb") as fp:
-            if head_only:
-                data = fp.read(HEAD_CHUNK)
-                if len(data) < HEAD_CHUNK:
-                    return data, str(path), False
-                return data, str(path), True
             size = os.fstat(fp.fileno()).st_size
+            if head_only and size > 4 * HEAD_CHUNK:
+                return fp.read(HEAD_CHUNK), str(path), True
             if size >= MMAP_MIN:
                 return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ), str(path), False
             return fp.read(), str(path), False
@@ -287,8 +286,25 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
         raise InvalidValueError(f"the preamble must be 128 bytes, not {len(pre)}")
     head = pre + b"DICM" + encode_dataset(meta, implicit=False, little=True)
     if isinstance(dest, (str, os.PathLike)):
-        with open(dest, "wb") as fp:
-            _write_body(fp, head, ds, implicit, little, deflated)
+        # Write a temporary file and rename it over ``dest``: a reader never sees half a file,
+        # and a data set memory-mapped from ``dest`` itself stays valid while it is written.
+        path = os.fspath(dest)
+        fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
+                                   dir=os.path.dirname(os.path.abspath(path)))
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                _write_body(fp, head, ds, implicit, little, deflated)
+            if os.path.exists(path):
+                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     else:
         _write_body(dest, head, ds, implicit, little, deflated)
 

@@ -5,7 +5,6 @@ Sources: dicom3tools-20241220 (dicom3tools 1.00.snapshot.20241220063551, about P
 """
 # fmt: off
 
-
 #: name -> (condition, retired, profile, source file,
 #:          ((information entity, module, usage M|C|U, condition), ...))
 IODS: dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]] = {

@@ -5,7 +5,6 @@ Sources: dicom3tools-20241220 (dicom3tools 1.00.snapshot.20241220063551, about P
 """
 # fmt: off
 
-
 STRING_VALUES: dict[str, tuple[str, ...]] = {
     'ASLContext': ('LABEL', 'CONTROL', 'M_ZERO_SCAN'),
     'AcquisitionContextValueTypes': ('TEXT', 'NUMERIC', 'CODE', 'DATE', 'TIME', 'PNAME'),

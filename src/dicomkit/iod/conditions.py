@@ -20,7 +20,7 @@ from typing import Any
 from dicomkit.core.dataset import Dataset
 from dicomkit.iod._conditions import CONDITIONS
 
-__all__ = ["Context", "evaluate", "UNDECIDABLE"]
+__all__ = ["UNDECIDABLE", "Context", "evaluate"]
 
 #: The marker the generator writes for "the standard has a condition no program can check".
 UNDECIDABLE = "?"
@@ -176,8 +176,7 @@ def _term(term: Term, ctx: Context) -> bool:
         return _has(root, tag, ctx)
     if test == "ElementPresentWithin":
         return any(tag in item for item in _items(ds, arg, ctx))
-    if test.endswith("InPathFromRoot") or test.endswith("InPathFromRootFirstItem") or \
-            "InPathFromRoot" in test:
+    if "InPathFromRoot" in test:
         # the items of a sequence of the root, searched down through their nested sequences
         items = _items(root, arg, ctx)
         if "FirstItem" in test:
@@ -195,7 +194,7 @@ def _term(term: Term, ctx: Context) -> bool:
         n = len(_items(ds, tag, ctx))
         return {"SequenceHasItems": n > 0, "SequenceHasOneItem": n == 1,
                 "SequenceHasTwoItems": n == 2, "SequenceHasMultipleItems": n > 1}[test]
-    if test.startswith("StringValue") or test.startswith("StringConstant"):
+    if test.startswith(("StringValue", "StringConstant")):
         if test in ("StringValueFromRoot", "StringValueFromRootAttribute",
                     "StringConstantFromRootAttribute"):
             places: list[Dataset] = [root]

@@ -15,7 +15,7 @@ from dicomkit.core.uid import is_valid_uid
 from dicomkit.dictionary import entry_for_tag
 from dicomkit.iod.conditions import values_of
 
-__all__ = ["vm_allows", "element_problems"]
+__all__ = ["element_problems", "vm_allows"]
 
 # PS3.5 Table 6.2-1: maximum length of one value, in characters.
 _MAX_LEN = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 12, "LO": 64,

@@ -19,8 +19,19 @@ from dicomkit.iod._modules import MODULES
 from dicomkit.iod._values import BINARY_VALUES, STRING_VALUES, TAG_VALUES
 
 __all__ = [
-    "Attribute", "Check", "ValueSet", "Module", "ModuleUsage", "IOD", "SOPClass",
-    "module", "iod", "iods", "modules", "iod_for_sop_class", "sop_class",
+    "IOD",
+    "Attribute",
+    "Check",
+    "Module",
+    "ModuleUsage",
+    "SOPClass",
+    "ValueSet",
+    "iod",
+    "iod_for_sop_class",
+    "iods",
+    "module",
+    "modules",
+    "sop_class",
 ]
 
 Usage = Literal["M", "C", "U"]
@@ -32,14 +43,14 @@ class ValueSet:
     """Allowed values of an attribute (or of one of its values, ``index`` >= 0)."""
 
     index: int                      # -1: every value
-    kind: str                       # "enum" | "defined" | "binary" | "tag"
-    name: str                       # the set's name in the templates
+    kind: str                       # "enum" | "defined" | "binary" | "tag" | "nonzero"
+    name: str                       # the set's name in the templates ("nonzero": severity)
     values: tuple[Any, ...]
 
     @property
     def strict(self) -> bool:
         """Enumerated values must match; defined terms may be extended (PS3.3 5.3)."""
-        return self.kind != "defined"
+        return self.kind != "defined" and not (self.kind == "nonzero" and self.name != "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +169,9 @@ class SOPClass:
 def _value_sets(raw: tuple[tuple[int, str, str], ...]) -> tuple[ValueSet, ...]:
     out = []
     for index, kind, name in raw:
+        if kind == "nonzero":
+            out.append(ValueSet(index, kind, name, ()))
+            continue
         table: dict[str, Any] = (BINARY_VALUES if kind == "binary" else
                                  TAG_VALUES if kind == "tag" else STRING_VALUES)
         out.append(ValueSet(index, kind, name, tuple(table.get(name, ()))))
@@ -234,7 +248,7 @@ def _dimse(keyword: str) -> tuple[str, ...]:
     k = keyword
     if "StorageCommitment" in k:
         return ("N-ACTION", "N-EVENT-REPORT")
-    if k.endswith("Storage") or "StorageFor" in k or k.endswith("StorageTrial"):
+    if k.endswith(("Storage", "StorageTrial")) or "StorageFor" in k:
         return ("C-STORE",)
     for suffix, service in (("Find", "C-FIND"), ("Move", "C-MOVE"), ("Get", "C-GET")):
         if k.endswith(suffix):

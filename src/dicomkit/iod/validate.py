@@ -18,6 +18,7 @@ from typing import Any, Literal
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.tag import format_tag
 from dicomkit.dictionary import entry_for_tag, keyword_for_tag
+from dicomkit.errors import DicomError
 from dicomkit.iod.conditions import UNDECIDABLE, Context, evaluate, values_of
 from dicomkit.iod.elements import element_problems, vm_allows
 from dicomkit.iod.model import IOD, Attribute, Check, ValueSet, iod_for_sop_class, module
@@ -30,7 +31,10 @@ _SOP_CLASS_UID = 0x00080016
 _MEDIA_SOP_CLASS_UID = 0x00020002
 _FILE_META = "FileMetaInformation"
 _TRAILING_PADDING = 0xFFFCFFFC    # Data Set Trailing Padding: allowed in any data set
-_REPEATING = (0x5000, 0x6000)      # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
+_REPEATING = (0x5000, 0x6000)
+# Sequences whose items may hold attributes beyond those the module lists: directory records
+# (PS3.3 F.5: other keys may be included as Type 3), original / modified attributes (PS3.3 C.12.1)
+_OPEN_SEQUENCES = frozenset({0x00041220, 0x04000561, 0x04000550})      # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,10 @@ class _Run:
         ds = ctx.ds
         path = f"{prefix}/{format_tag(tag)}" if prefix else format_tag(tag)
         present = tag in ds
-        value = ds[tag].value if present else None
+        try:
+            value = ds[tag].value if present else None
+        except (DicomError, ValueError):
+            return  # an undecodable value: reported by the data-dictionary checks
         empty = present and not values_of(value)
         typ = attr.type
         required = typ in ("1", "2")
@@ -115,14 +122,21 @@ class _Run:
         if not present or empty:
             return
         if attr.is_sequence:
-            items = [i for i in value if isinstance(i, Dataset)] if isinstance(value, list) else []
+            if not isinstance(value, list):
+                self.add("warning", path, mod, f"not read as a sequence (VR {ds[tag].vr}); its "
+                         "items were not checked", tag)
+                return
+            items = [i for i in value if isinstance(i, Dataset)]
             if attr.vm and not vm_allows(attr.vm, len(items)):
                 self.add("error", path, mod,
                          f"sequence has {len(items)} items where the module allows {attr.vm}",
                          tag)
             children, checks = attr.children, attr.checks
+            known = {a.tag for a in children}
             for i, item in enumerate(items):
                 self.level(children, checks, ctx.child(item), f"{path}[{i}]", mod)
+                if known and tag not in _OPEN_SEQUENCES:
+                    self.extra(item, known, f"{path}[{i}]", mod, f"{attr.keyword} items")
             return
         values = values_of(value)
         if attr.vm and not isinstance(value, (bytes, bytearray, memoryview)) \
@@ -134,10 +148,16 @@ class _Run:
     def values(self, sets: tuple[ValueSet, ...], values: list[Any], path: str, mod: str,
                tag: int) -> None:
         for vs in sets:
-            if not vs.values:
-                continue
             chosen = values if vs.index < 0 else values[vs.index:vs.index + 1]
             which = "" if vs.index < 0 else f" (value {vs.index + 1})"
+            if vs.kind == "nonzero":
+                if any(_is_zero(v) for v in chosen):
+                    sev: Severity = "error" if vs.strict else "warning"
+                    what = "not permitted" if vs.strict else "unexpected"
+                    self.add(sev, path, mod, f"value is zero{which}, which is {what}", tag)
+                continue
+            if not vs.values:
+                continue
             for v in chosen:
                 if _matches(vs, v):
                     continue
@@ -157,10 +177,23 @@ class _Run:
         holds = evaluate(check.condition, ctx) if check.condition else True
         if check.values and holds:
             self.values(check.values, values_of(ctx.ds[tag].value), path, mod, tag)
-        if check.severity and check.condition:
-            if holds:
-                sev: Severity = "error" if check.severity == "error" else "warning"
-                self.add(sev, path, mod, check.message, tag)
+        if check.severity and check.condition and holds:
+            sev: Severity = "error" if check.severity == "error" else "warning"
+            self.add(sev, path, mod, check.message, tag)
+
+    def extra(self, ds: Dataset, known: set[int], prefix: str, mod: str, where: str) -> None:
+        """Warn of standard attributes in ``ds`` that ``known`` (what may be there) lacks."""
+        for tag in ds:
+            group = tag >> 16
+            if group & 1 or tag & 0xFFFF == 0 or tag in known or tag == _TRAILING_PADDING:
+                continue
+            if group & 0xFF00 in _REPEATING and (tag & 0xFF00FFFF) in known:
+                continue
+            entry = entry_for_tag(tag)
+            if entry is None or entry.retired:
+                continue  # reported once, by the data-dictionary checks
+            path = f"{prefix}/{format_tag(tag)}" if prefix else format_tag(tag)
+            self.add("warning", path, mod, f"attribute not defined in {where}", tag)
 
     # -- every element against the dictionary ------------------------------------------------
     def elements(self, ds: Dataset, prefix: str) -> None:
@@ -169,7 +202,7 @@ class _Run:
             path = f"{prefix}/{format_tag(tag)}" if prefix else format_tag(tag)
             try:
                 value = el.value
-            except Exception as exc:  # a value that cannot be decoded is itself a finding
+            except (DicomError, ValueError) as exc:  # an undecodable value is itself a finding
                 self.add("error", path, "", f"value cannot be decoded: {exc}", tag)
                 continue
             for severity, message in element_problems(tag, el.vr, value):
@@ -188,6 +221,13 @@ def _concrete_tags(tag: int, ds: Dataset) -> list[int]:
     elem = tag & 0xFFFF
     groups = sorted({t >> 16 for t in ds if t >> 16 & 0xFF00 == group and not t >> 16 & 1})
     return [g << 16 | elem for g in groups] or [tag]
+
+
+def _is_zero(v: Any) -> bool:
+    try:
+        return float(v) == 0.0
+    except (TypeError, ValueError):
+        return False
 
 
 def _matches(vs: ValueSet, v: Any) -> bool:
@@ -253,9 +293,9 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
                 result = evaluate(usage.condition, root) if usage.condition else None
                 if result is None:
                     if usage.usage == "C" and not _module_present(name, ctx.ds):
-                        self_msg = f"conditional module; condition {usage.condition or '-'} " \
-                                   "could not be evaluated"
-                        run.add("not-checked", "/", name, self_msg, 0)
+                        msg = f"conditional module; condition {usage.condition or '-'} could " \
+                              "not be evaluated"
+                        run.add("not-checked", "/", name, msg, 0)
                         continue
                     if not _module_present(name, ctx.ds):
                         continue
@@ -263,18 +303,7 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
                     continue
             mod = usage.module
             run.level(mod.attributes, mod.checks, ctx, "", name)
-        known = _root_tags(iod)
-        for tag in ds:
-            group = tag >> 16
-            if group & 1 or tag & 0xFFFF == 0 or tag in known or tag == _TRAILING_PADDING:
-                continue
-            entry = entry_for_tag(tag)
-            if entry is None or entry.retired:
-                continue  # reported once, by the data-dictionary checks
-            if group & 0xFF00 in _REPEATING and (tag & 0xFF00FFFF) in known:
-                continue
-            run.add("warning", format_tag(tag), "",
-                    f"attribute not defined in the {iod.name} IOD", tag)
+        run.extra(ds, _root_tags(iod), "", "", f"the {iod.name} IOD")
     if dictionary:
         run.elements(ds, "")
         if root.file_meta is not None:

@@ -694,21 +694,33 @@ class Association:
         if self.engine.should_close:
             self._shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
 
+    def _mid_message(self) -> bool:
+        """Part of a PDU or of a DIMSE message is in, the rest is awaited."""
+        reader = getattr(self.engine, "_reader", None)  # TODO: ask for a public accessor
+        return not self._assembler.idle or bool(getattr(reader, "buffered", 0))
+
     def _arm_watchdog(self) -> None:
-        idle = self.config.timeouts.idle
-        if idle is None or self._closed.is_set():
+        """Idle timeout (nothing received, nothing pending) and DIMSE timeout (silence in the
+        middle of a PDU or message); one timer, re-armed for the nearest deadline."""
+        timeouts = self.config.timeouts
+        idle, dimse_timeout = timeouts.idle, timeouts.dimse
+        if self._closed.is_set() or (idle is None and dimse_timeout is None):
             return
-        now = self._loop.time()
-        quiet = now - self._last_activity
-        busy = bool(self._waiters or self._active)
-        if quiet >= idle and not busy:
-            log.warning("%s: idle for %.1fs, aborting the association", self.peer, quiet)
+        quiet = self._loop.time() - self._last_activity
+        cause = None
+        if idle is not None and quiet >= idle and not (self._waiters or self._active):
+            cause = f"idle for {quiet:.1f}s (idle timeout {idle}s)"
+        elif dimse_timeout is not None and quiet >= dimse_timeout and self._mid_message():
+            cause = (f"timed out: silent for {quiet:.1f}s in the middle of a message "
+                     f"(DIMSE timeout {dimse_timeout}s)")
+        if cause is not None:
+            log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
                 self._write(self.engine.send(ev.Abort(0, 0)))
-            self._shutdown(NetworkTimeout(f"{self.peer}: idle timeout ({idle}s)"))
+            self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
-        left = idle - quiet if quiet < idle else idle
-        self._watchdog = self._loop.call_later(max(left, 0.01), self._arm_watchdog)
+        left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]
+        self._watchdog = self._loop.call_later(max(min(left), 0.01), self._arm_watchdog)
 
     def _shutdown(self, exc: BaseException | None) -> None:
         if self._closed.is_set():

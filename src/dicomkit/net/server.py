@@ -237,7 +237,9 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _admit(self, _rq: Any) -> bool:
-        return len(self.associations) <= self.ae.config.max_associations
+        # connections that have not associated (yet) hold no slot: count accepted ones only
+        live = sum(1 for a in self.associations if a.negotiated is not None and not a.is_closed)
+        return live < self.ae.config.max_associations
 
     async def _on_connection(self, reader: asyncio.StreamReader,
                              writer: asyncio.StreamWriter) -> None:

@@ -47,16 +47,26 @@ class CodecRegistry:
     """Decoders and encoders by transfer syntax UID. ``CodecRegistry()`` has the built-in
     codecs; ``CodecRegistry(builtin=False)`` starts empty."""
 
-    def __init__(self, *, builtin: bool = True) -> None:
+    def __init__(self, *, builtin: bool = True, frozen: bool = False) -> None:
         self._codecs: dict[str, Codec] = {}
         if builtin:
             for uid, codec in _builtin().items():
                 self._codecs[uid] = codec
+        self._frozen = frozen
+
+    def copy(self) -> CodecRegistry:
+        """A registry of your own (not frozen) starting with these codecs."""
+        new = CodecRegistry(builtin=False)
+        new._codecs = dict(self._codecs)
+        return new
 
     def register(self, uid: str, *, decode: Decoder | None = None,
                  encode: Encoder | None = None,
                  encoded_photometric: Callable[[str], str] | None = None) -> None:
         """Add or replace the codec of a transfer syntax."""
+        if self._frozen:
+            raise PixelDataError("the default codec registry is shared and read-only: register "
+                                 "on default_registry().copy() and pass it as registry=")
         old = self._codecs.get(uid, Codec())
         self._codecs[uid] = Codec(decode or old.decode, encode or old.encode,
                                   encoded_photometric or old.encoded_photometric)
@@ -96,9 +106,9 @@ class CodecRegistry:
 
 @functools.lru_cache(maxsize=1)
 def default_registry() -> CodecRegistry:
-    """The shared registry with the built-in codecs, created on first use. Register your own
-    codecs on a registry of your own and pass it as ``registry=``."""
-    return CodecRegistry()
+    """The shared, read-only registry with the built-in codecs, created on first use. Register
+    your own codecs on ``default_registry().copy()`` and pass that as ``registry=``."""
+    return CodecRegistry(frozen=True)
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -108,8 +108,9 @@ def group_fragments(frags: Fragments, n_frames: int, *, family: str = "",
     if not fr:
         raise PixelDataError("encapsulated pixel data has no fragments")
     table = list(eot) if eot else frags.offsets
-    if table:
+    if table and (len(table) == n_frames or n_frames <= 1):
         return _by_offsets(frags, table, eot_lengths if eot else None)
+    # A table that does not list every frame is ignored (some writers fill in only the first).
     if n_frames <= 1:
         return [list(fr)]
     if len(fr) == n_frames:

@@ -97,6 +97,10 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
         if not 0 <= i < info.number_of_frames:
             raise PixelDataError(f"frame {i} out of range: the data set has "
                                  f"{info.number_of_frames} frame(s)")
+    undefined = bool(getattr(ds[info.pixel_tag], "is_undefined_length", False))
+    if undefined and not info.is_encapsulated:
+        raise PixelDataError(f"the pixel data is encapsulated but the transfer syntax "
+                             f"{info.transfer_syntax} is a native one: the file is inconsistent")
     if not info.is_encapsulated:
         if little is None:
             little = info.syntax.little_endian

@@ -1,11 +1,13 @@
-"""Query/Retrieve SCP over an :class:`~dicomkit.archive.Archive` (PS3.4 C.4).
+"""Query/Retrieve SCP over a matching backend (PS3.4 C.4), e.g. the archive.
 
-:class:`QueryRetrieveSCP` gives three handlers for :class:`dicomkit.net.AE`:
+:class:`QueryRetrieveSCP` gives three handlers for :class:`dicomkit.net.AE`. Matching is the
+backend's business (:class:`QRBackend`: ``dicomkit.archive.app.ArchiveBackend`` for the
+archive node); this module is the service class: statuses, streaming, sub-operations, cancel.
 
 - C-FIND: matches are computed in a worker thread, then streamed as pending responses (FF00,
   or FF01 when a key could not be matched); a C-CANCEL stops the stream with FE00.
-- C-MOVE: opens its own association to the destination (looked up among the configured peers,
-  else A801), proposing each SOP class in the stored transfer syntax plus the uncompressed
+- C-MOVE: opens its own association to the destination (a known AE title, else A801),
+  proposing each SOP class in the stored transfer syntax plus the uncompressed
   ones; sends one C-STORE sub-operation per instance with Move Originator AE Title / Message
   ID, and a pending response after each with the remaining / completed / failed / warning
   counts. The final response carries the Failed SOP Instance UID List when something failed
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,8 +66,9 @@ class QRBackend(Protocol):
     worker thread) and raise an exception with a ``status`` attribute to refuse a request."""
 
     def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-             ) -> tuple[list[Dataset], bool]:
-        """The response identifiers, and whether a key could not be matched (FF01)."""
+             ) -> tuple[Iterable[Dataset], bool]:
+        """The response identifiers (built lazily, pulled in batches from a worker thread),
+        and whether a key could not be matched (FF01)."""
         ...
 
     def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
@@ -75,14 +78,6 @@ class QRBackend(Protocol):
 
 #: Opens an association to a C-MOVE destination AE title proposing the given contexts.
 Connector = Callable[[str, list[tuple[str, list[str]]]], Awaitable[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class SubOpCounts:
-    remaining: int
-    completed: int = 0
-    failed: int = 0
-    warning: int = 0
 
 
 class QueryRetrieveSCP:
@@ -126,12 +121,17 @@ class QueryRetrieveSCP:
             log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
             return response_for(msg, status, error_comment=_comment(exc))
         status = qr.PENDING_WARNING if unsupported else qr.PENDING
+        matches = iter(results)
+        sent = 0
+        while batch := await asyncio.to_thread(_take, matches, 64):
+            for ds in batch:
+                if incoming.cancelled:
+                    log.info("%s: C-FIND cancelled after %d matches", assoc.peer, sent)
+                    return response_for(msg, qr.CANCEL)
+                await assoc.send_message(incoming.context, response_for(msg, status), ds)
+                sent += 1
         log.info("%s: C-FIND %s level: %d matches", assoc.peer,
-                 ident.get("QueryRetrieveLevel", ""), len(results))
-        for ds in results:
-            if incoming.cancelled:
-                return response_for(msg, qr.CANCEL)
-            await assoc.send_message(incoming.context, response_for(msg, status), ds)
+                 ident.get("QueryRetrieveLevel", ""), sent)
         return response_for(msg, qr.CANCEL if incoming.cancelled else qr.SUCCESS)
 
     # -- C-MOVE / C-GET -------------------------------------------------------------------
@@ -300,6 +300,15 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
 
     ds = read(path)
     return encode_data(ds, ts)
+
+
+def _take(it: Iterator[Dataset], n: int) -> list[Dataset]:
+    out = []
+    for ds in it:
+        out.append(ds)
+        if len(out) == n:
+            break
+    return out
 
 
 class _Refused(Exception):

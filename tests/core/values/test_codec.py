@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicomkit.core.tag import Tag
@@ -16,6 +16,9 @@ from dicomkit.core.values import DS, IS, Charsets, MultiValue, PersonName
 from dicomkit.core.values.codec import decode_value, encode_value
 from dicomkit.core.vr import ALL_VRS
 from dicomkit.errors import InvalidValueError
+
+# the machine may be busy: no per-example deadline, no too-slow health check
+RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 UTF8 = Charsets.from_value("ISO_IR 192")
 
@@ -186,12 +189,14 @@ _unicode_word = st.text(
 
 @given(st.sampled_from(["AE", "CS", "SH", "LO", "UI", "AS"]), st.lists(_word, min_size=1,
                                                                       max_size=4))
+@RELAXED
 def test_prop_text(vr: str, values: list[str]) -> None:
     out = rt(vr, values)
     assert (out if isinstance(out, list) else [out]) == values
 
 
 @given(st.sampled_from(["LO", "SH", "UC", "PN"]), st.lists(_unicode_word, min_size=1, max_size=3))
+@RELAXED
 def test_prop_unicode_text(vr: str, values: list[str]) -> None:
     out = rt(vr, values)
     assert (out if isinstance(out, list) else [out]) == values
@@ -200,17 +205,20 @@ def test_prop_unicode_text(vr: str, values: list[str]) -> None:
 @given(st.sampled_from(["LT", "ST", "UT"]),
        st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
                max_size=50))
+@RELAXED
 def test_prop_long_text(vr: str, text: str) -> None:
     assert rt(vr, text) == text.rstrip(" ")
 
 
 @given(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=5))
+@RELAXED
 def test_prop_is(values: list[int]) -> None:
     out = rt("IS", values)
     assert (out if isinstance(out, list) else [out]) == values
 
 
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=5))
+@RELAXED
 def test_prop_ds(values: list[float]) -> None:
     out = rt("DS", values)
     out = out if isinstance(out, list) else [out]
@@ -223,6 +231,7 @@ _RANGES = {"US": (0, 2**16 - 1), "SS": (-(2**15), 2**15 - 1), "UL": (0, 2**32 - 
 
 
 @given(st.sampled_from(sorted(_RANGES)), st.data(), st.booleans())
+@RELAXED
 def test_prop_int_vrs(vr: str, data: st.DataObject, little: bool) -> None:
     lo, hi = _RANGES[vr]
     values = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=6))
@@ -231,18 +240,21 @@ def test_prop_int_vrs(vr: str, data: st.DataObject, little: bool) -> None:
 
 
 @given(st.lists(st.floats(allow_nan=False, width=32), min_size=1, max_size=5), st.booleans())
+@RELAXED
 def test_prop_fl(values: list[float], little: bool) -> None:
     out = rt("FL", values, little)
     assert (out if isinstance(out, list) else [out]) == values
 
 
 @given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=5), st.booleans())
+@RELAXED
 def test_prop_fd(values: list[float], little: bool) -> None:
     out = rt("FD", values, little)
     assert (out if isinstance(out, list) else [out]) == values
 
 
 @given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4), st.booleans())
+@RELAXED
 def test_prop_at(values: list[int], little: bool) -> None:
     out = rt("AT", values, little)
     assert (out if isinstance(out, list) else [out]) == values
@@ -250,18 +262,21 @@ def test_prop_at(values: list[int], little: bool) -> None:
 
 @given(st.sampled_from(["OB", "UN", "OW", "OL", "OF", "OD", "OV"]), st.binary(max_size=64),
        st.booleans())
+@RELAXED
 def test_prop_bytes(vr: str, data: bytes, little: bool) -> None:
     out = rt(vr, data, little)
     assert out[: len(data)] == data and len(out) == len(data) + (len(data) & 1)
 
 
 @given(st.dates())
+@RELAXED
 def test_prop_da(d: date) -> None:
     from dicomkit.core.values.dates import parse_da
     assert parse_da(rt("DA", d)) == d  # type: ignore[arg-type]
 
 
 @given(st.times())
+@RELAXED
 def test_prop_tm(t: time) -> None:
     from dicomkit.core.values.dates import parse_tm
     assert parse_tm(rt("TM", t)) == t.replace(tzinfo=None)  # type: ignore[arg-type]
@@ -269,6 +284,7 @@ def test_prop_tm(t: time) -> None:
 
 @given(st.datetimes(timezones=st.sampled_from([None, UTC,
                                                 timezone(timedelta(hours=-5, minutes=-30))])))
+@RELAXED
 def test_prop_dt(dt: datetime) -> None:
     from dicomkit.core.values.dates import parse_dt
     back = parse_dt(rt("DT", dt))  # type: ignore[arg-type]

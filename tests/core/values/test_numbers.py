@@ -6,11 +6,14 @@ import copy
 import pickle
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicomkit.core.values.numbers import DS, IS, format_ds
 from dicomkit.errors import InvalidValueError
+
+# the machine may be busy: no per-example deadline, no too-slow health check
+RELAXED = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_is() -> None:
@@ -53,6 +56,7 @@ def test_format_ds(value: float, text: str) -> None:
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
+@RELAXED
 def test_format_ds_fits(value: float) -> None:
     text = format_ds(value)
     assert len(text) <= 16

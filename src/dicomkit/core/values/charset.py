@@ -124,16 +124,21 @@ def _delimiters(vr: str) -> str:
     return _CONTROLS + "\\"
 
 
-_DELIM_BYTES: dict[str, re.Pattern[bytes]] = {}
+def _delim_pattern(chars: str) -> re.Pattern[bytes]:
+    return re.compile(b"[" + re.escape(chars.encode("ascii")) + b"]")
+
+
+_DELIM_PN = _delim_pattern(_delimiters("PN"))
+_DELIM_TEXT = _delim_pattern(_delimiters("LT"))
+_DELIM_MULTI = _delim_pattern(_delimiters("LO"))
 
 
 def _delim_re(vr: str) -> re.Pattern[bytes]:
-    pat = _DELIM_BYTES.get(vr)
-    if pat is None:
-        chars = _delimiters(vr).encode("ascii")
-        pat = re.compile(b"[" + re.escape(chars) + b"]")
-        _DELIM_BYTES[vr] = pat
-    return pat
+    if vr == "PN":
+        return _DELIM_PN
+    if vr in ("LT", "ST", "UT", "UR"):
+        return _DELIM_TEXT
+    return _DELIM_MULTI
 
 
 def _normalise_term(term: str) -> str:

@@ -98,9 +98,10 @@ def _single_text(vr: str) -> Decoder:
 
 def _dec_pn(raw: Any, little: bool, cs: Charsets) -> Any:
     text = _text(raw, cs, "PN").rstrip(" \x00")
+    new = str.__new__
     if "\\" in text:
-        return MultiValue([PersonName(v.rstrip(" ")) for v in text.split("\\")])
-    return PersonName(text)
+        return MultiValue([new(PersonName, v.rstrip(" ")) for v in text.split("\\")])
+    return new(PersonName, text)
 
 
 def _number_string(make: Callable[[str], Any], vr: str) -> Decoder:
@@ -144,10 +145,17 @@ def _binary_number(vr: str, fmt: str, size: int) -> Decoder:
     return dec
 
 
+_AT_LE = struct.Struct("<HH").unpack
+_AT_BE = struct.Struct(">HH").unpack
+
+
 def _dec_at(raw: Any, little: bool, cs: Charsets) -> Any:
     n = len(raw)
     if n == 0:
         return None
+    if n == 4:
+        g, e = (_AT_LE if little else _AT_BE)(raw)
+        return int.__new__(Tag, g << 16 | e)
     if n % 4:
         raise InvalidValueError(f"AT value of {n} bytes is not a multiple of 4")
     words = struct.unpack(("<" if little else ">") + str(n // 2) + "H", raw)
