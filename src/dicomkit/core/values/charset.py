@@ -192,6 +192,8 @@ class Charsets:
             codec = _SINGLE[special[0]]
         elif len(norm) == 1 and norm[0] in _SINGLE:
             codec = _SINGLE[norm[0]]
+        elif len(norm) == 1 and norm[0] not in _ISO2022:
+            log.warning("unknown Specific Character Set %r: decoding leniently", norm[0])
         elif norm:
             extended = True
             for i, term in enumerate(norm):
@@ -211,10 +213,6 @@ class Charsets:
                 sets.extend(s for s in term_sets if s not in sets)
             if _ASCII not in sets:
                 sets.insert(0, _ASCII)
-        if not norm:
-            pass
-        elif not extended and not special and norm[0] not in _SINGLE:
-            log.warning("unknown Specific Character Set %r: decoding leniently", norm[0])
         object.__setattr__(self, "_codec", codec)
         object.__setattr__(self, "_extended", extended)
         object.__setattr__(self, "_initial", initial)
