@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "UID",
+    "VR",
     "DataElement",
     "Dataset",
     "Sequence",
     "Tag",
-    "UID",
-    "VR",
     "__version__",
     "errors",
     "read",

@@ -125,7 +125,24 @@ def serving(archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
 
 
 def cli(*args: str) -> tuple[int, str, str]:
-    """Run ``dicomkit ARGS`` in a subprocess: (exit status, stdout, stderr)."""
+    """Run ``dicomkit ARGS`` in this process: (exit status, stdout, stderr).
+
+    (In-process: a fresh interpreter per call would spend seconds importing.)"""
+    import io
+
+    from dicomkit.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_subprocess(*args: str) -> tuple[int, str, str]:
+    """Run ``dicomkit ARGS`` in a subprocess (for what must not share this process)."""
     proc = subprocess.run([sys.executable, "-m", "dicomkit", *args], capture_output=True,
                           text=True, timeout=120, check=False)
     return proc.returncode, proc.stdout, proc.stderr

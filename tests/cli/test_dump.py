@@ -6,9 +6,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import corpus
 import pytest
 
-import corpus
 import dicomkit
 from dicomkit import Dataset
 from dicomkit.cli.main import main
@@ -127,3 +127,13 @@ def test_format_value_helpers() -> None:
     enc = dicomkit.DataElement(0x7FE00010, "OB", b"\xfe\xff\x00\xe0\x00\x00\x00\x00",
                                undefined_length=True)
     assert format_value(enc) == "<encapsulated, 8 bytes>"
+
+
+def test_stdin(sample: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "dicomkit", "dump", "-"],
+                          input=sample.read_bytes(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert b"DOE^JANE" in proc.stdout

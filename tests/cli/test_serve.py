@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
-from archive_helpers import cli, serving, synthetic, write_files
+from archive_helpers import cli, cli_subprocess, serving, synthetic, write_files
 from peers import free_port
 
 ROWS = synthetic(3)
@@ -82,8 +82,8 @@ port = 4242
 def test_serve_bad_config_is_one_line(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[server]\nprot = 1\n")
-    code, _out, err = cli("serve", "--config", str(cfg))
+    code, _out, err = cli_subprocess("serve", "--config", str(cfg))
     assert code == 2
     assert "unknown key(s) prot" in err and len(err.strip().splitlines()) == 1
-    code, _out, err = cli("serve", "--peer", "nonsense")
+    code, _out, err = cli_subprocess("serve", "--peer", "nonsense")
     assert code == 2 and "AET=HOST:PORT" in err

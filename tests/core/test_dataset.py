@@ -39,28 +39,28 @@ def test_item_access_forms(ds: Dataset) -> None:
 
 def test_missing_element(ds: Dataset) -> None:
     with pytest.raises(KeyError):
-        ds[0x00100030]
+        _ = ds[0x00100030]
     with pytest.raises(AttributeError, match="no element PatientBirthDate"):
-        ds.PatientBirthDate
+        _ = ds.PatientBirthDate
 
 
 def test_did_you_mean_on_attribute(ds: Dataset) -> None:
     with pytest.raises(AttributeError, match="did you mean PatientName"):
-        ds.PatientNme
+        _ = ds.PatientNme
     with pytest.raises(AttributeError, match="did you mean PatientName"):
         ds.PatientNme = "X"
 
 
 def test_did_you_mean_on_item(ds: Dataset) -> None:
     with pytest.raises(DictionaryError, match="did you mean PatientName"):
-        ds["PatientNme"]
+        _ = ds["PatientNme"]
 
 
 def test_lowercase_attributes_are_plain(ds: Dataset) -> None:
     ds.note = "mine"
     assert ds.note == "mine"
     with pytest.raises(AttributeError):
-        ds.missing_attr
+        _ = ds.missing_attr
 
 
 def test_get_and_contains(ds: Dataset) -> None:

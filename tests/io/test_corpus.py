@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import corpus
 import peers
+import pytest
+
 import dicomkit
 from dicomkit.errors import InvalidDicomError
 from dicomkit.io.deflate import inflate
@@ -90,7 +90,7 @@ def _values_match(ours: Any, theirs: Any) -> bool:
 
 def _compare(ours: dicomkit.Dataset, theirs: Any, path: str, problems: list[str]) -> None:
     our_tags = set(ours.tags())
-    their_tags = {int(t) for t in theirs.keys()}
+    their_tags = {int(t) for t in theirs.keys()}  # noqa: SIM118
     if our_tags != their_tags:
         problems.append(f"{path}: tags differ: only ours {sorted(map(hex, our_tags - their_tags))}"
                         f" only pydicom {sorted(map(hex, their_tags - our_tags))}")
@@ -131,7 +131,7 @@ def pydicom_mod() -> Any:
 def test_reads(row: corpus.CorpusFile) -> None:
     ds = _read(row)
     for el in ds.walk():
-        el.value  # every value decodes
+        _ = el.value  # every value decodes
     head = dicomkit.read(row.path, stop_before_pixels=True)
     assert set(head.tags()) == {t for t in ds.tags() if t < 0x7FE00008}
 
@@ -240,9 +240,10 @@ def _compare_own(a: dicomkit.Dataset, b: dicomkit.Dataset, path: str, problems: 
         if ea.vr != eb.vr:
             # Through implicit VR the VR comes from the dictionary (PS3.5 A.1): pixel data is
             # OW, "US or SS" follows Pixel Representation, a wrong VR in the source is fixed.
-            if b.is_implicit_vr or a.is_implicit_vr:
-                if eb.vr in _dictionary_vrs(tag) | {"OW"} or ea.vr in _dictionary_vrs(tag):
-                    continue
+            via_implicit = b.is_implicit_vr or a.is_implicit_vr
+            if via_implicit and (eb.vr in _dictionary_vrs(tag) | {"OW"}
+                                 or ea.vr in _dictionary_vrs(tag)):
+                continue
             problems.append(f"{path}{ea.tag}: VR {ea.vr} != {eb.vr}")
             continue
         va, vb = ea.value, eb.value
@@ -252,7 +253,7 @@ def _compare_own(a: dicomkit.Dataset, b: dicomkit.Dataset, path: str, problems: 
             problems.append(f"{path}{ea.tag}: {ea.value!r:.60} != {eb.value!r:.60}")
 
 
-_WARN = re.compile(r"^[WE]: ", re.M)
+_WARN = re.compile(r"^[WE]: ", re.MULTILINE)
 
 
 def _dcmdump_problems(path: Path) -> list[str]:
@@ -282,7 +283,7 @@ def test_peers_read_ours(row: corpus.CorpusFile, tmp_path: Path, pydicom_mod: An
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs = pydicom_mod.dcmread(str(out))
-        assert {int(t) for t in theirs.keys()} == set(dicomkit.read(out).tags())
+        assert {int(t) for t in theirs.keys()}  # noqa: SIM118 == set(dicomkit.read(out).tags())
 
 
 def test_manifest_not_empty() -> None:

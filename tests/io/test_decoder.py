@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from builders import UNDEF, exp, imp, item, seq_delim, sq  # noqa: E402
+from builders import UNDEF, exp, imp, item, seq_delim, sq
+
 from dicomkit import Dataset
 from dicomkit.core.values.charset import Charsets
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
@@ -260,3 +261,15 @@ def test_trailing_nul_padding_is_ignored() -> None:
     buf = exp(0x00100020, "LO", b"ID") + b"\x00" * 37
     ds = decode_dataset(buf, implicit=False, little=True)
     assert list(ds) == [0x00100020] and not ds.read_errors
+
+
+def test_lenient_continues_after_damaged_defined_length_sequence() -> None:
+    bad_item = exp(0x00080100, "SH", b"CODE") + b"\x08\x00\x04\x01zz\x02\x00ab"
+    buf = sq(0x0040A730, [item(bad_item)]) + exp(0x7FE00010, "OB",
+                                                    b"\x01\x02")
+    ds = decode_dataset(buf, implicit=False, little=True, lenient=True)
+    assert ds.ContentSequence[0].CodeValue == "CODE"
+    assert ds[0x7FE00010].value == b"\x01\x02"
+    assert len(ds.read_errors) == 1
+    with pytest.raises(InvalidDicomError):
+        decode_dataset(buf, implicit=False, little=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from builders import UNDEF, exp, imp, item, seq_delim, sq  # noqa: E402
+from builders import UNDEF, exp, imp, item, seq_delim, sq
+
 from dicomkit import DataElement, Dataset
 from dicomkit.errors import InvalidValueError
 from dicomkit.io.decoder import decode_dataset

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import struct
 
+import corpus
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import corpus
 import dicomkit
 from dicomkit.errors import InvalidDicomError
 

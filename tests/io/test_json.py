@@ -215,3 +215,49 @@ def test_charset_files_roundtrip_through_json_and_file(path: Any) -> None:
     if "PatientName" in ds:
         # the JSON model has no place for a trailing empty group ("...=王^小東=")
         assert again.PatientName.groups == ds.PatientName.groups
+
+
+# -- property: random data sets survive JSON (and XML, in test_xml) ------------------------------
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_word = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\"),
+                min_size=1, max_size=12)
+_uni = st.text(st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"),
+                             exclude_characters="\\^="), min_size=1, max_size=8)
+_pn = st.lists(_uni, min_size=1, max_size=5).map(lambda c: PersonName("^".join(c)))
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "CS": st.lists(_word, min_size=1, max_size=3),
+    "LO": st.lists(_uni, min_size=1, max_size=3),
+    "UT": _uni,
+    "PN": st.lists(_pn, min_size=1, max_size=2),
+    "IS": st.lists(st.integers(-(2**31), 2**31 - 1).map(IS), min_size=1, max_size=3),
+    "DS": st.lists(st.floats(-1e6, 1e6).map(lambda f: DS(f"{f:.6g}")), min_size=1, max_size=3),
+    "US": st.lists(st.integers(0, 65535), min_size=1, max_size=3),
+    "SL": st.integers(-(2**31), 2**31 - 1),
+    "FD": st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=3),
+    "UV": st.integers(0, 2**64 - 1),
+    "AT": st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=2),
+    "OB": st.binary(min_size=2, max_size=20).map(lambda b: b + b"\x00" * (len(b) % 2)),
+}
+
+
+@st.composite
+def datasets(draw: st.DrawFn, depth: int = 0) -> Dataset:
+    ds = Dataset()
+    vrs = draw(st.lists(st.sampled_from(sorted(VALUES)), min_size=1, max_size=6, unique=True))
+    for i, vr in enumerate(vrs):
+        value = draw(VALUES[vr])
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        ds.add(DataElement(0x00420100 + i, vr, value))
+    if depth < 2 and draw(st.booleans()):
+        items = draw(st.lists(datasets(depth + 1), max_size=2))
+        ds.add(DataElement(0x00420200, "SQ", Sequence(items)))
+    return ds
+
+
+@given(datasets())
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+def test_random_datasets_roundtrip(ds: Dataset) -> None:
+    assert from_json(dumps(ds)) == ds

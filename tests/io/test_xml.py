@@ -234,3 +234,23 @@ def test_charset_files_roundtrip_through_xml_and_file(path: Any) -> None:
     assert to_json(again) == to_json(ds)
     if "PatientName" in ds:
         assert again.PatientName.groups == ds.PatientName.groups
+
+
+import importlib.util
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+
+# the random data set strategy lives in test_json.py (tests import with importlib mode)
+_spec = importlib.util.spec_from_file_location("_dicomkit_test_json",
+                                               Path(__file__).with_name("test_json.py"))
+assert _spec is not None and _spec.loader is not None
+_test_json = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_test_json)
+datasets = _test_json.datasets
+
+
+@given(datasets())
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+def test_random_datasets_roundtrip(ds: Dataset) -> None:
+    assert from_xml(to_xml(ds)) == ds

@@ -280,3 +280,80 @@ def test_config_is_frozen() -> None:
 
 
 Handler = Callable[[Incoming], Any]
+
+
+def test_c_get_style_sub_operations_flow_back_on_the_same_association(tmp_path: Any) -> None:
+    """An SCP handler sends C-STORE requests to the SCU on the same association while it
+    yields pending C-GET responses; the SCU's storage handler (SCP role) writes the files."""
+    from dicomkit.services.storage import StorageSCP
+
+    get_model = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Q/R GET
+    sc = "1.2.840.10008.5.1.4.1.1.7"
+
+    async def c_get(incoming: Incoming) -> AsyncIterator[Any]:
+        assoc = incoming.association
+        ctx = assoc.context_for(sc)
+        for i in range(3):
+            ds = Dataset()
+            ds.SOPClassUID = sc
+            ds.SOPInstanceUID = f"1.2.3.{i}"
+            ds.PatientID = str(i)
+            rsp = await assoc.request(dimse.CStoreRequest(
+                affected_sop_class_uid=sc, affected_sop_instance_uid=f"1.2.3.{i}"), ds,
+                context=ctx)
+            assert rsp.status == 0
+            yield dimse.CGetResponse(message_id_being_responded_to=0, status=0xFF00,
+                                     remaining=2 - i, completed=i + 1, failed=0, warning=0)
+
+    async def main() -> list[int]:
+        client, server = memory_pair()
+        scp = AE("SCP", supported={get_model: LE, sc: LE},
+                 handlers={dimse.CGetRequest: c_get})
+        await scp.serve_transport(server)
+        scu = AE("SCU", handlers={dimse.CStoreRequest: StorageSCP(tmp_path, fsync=False)})
+        async with scu.associate("", 0, transport=client, contexts=[get_model, sc],
+                                 roles={sc: (False, True)}) as assoc:
+            statuses = [r.status async for r in assoc.request_iter(
+                dimse.CGetRequest(affected_sop_class_uid=get_model), Dataset())]
+        return statuses
+
+    assert run(main()) == [0xFF00] * 3 + [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"1.2.3.{i}.dcm" for i in range(3)]
+
+
+def test_release_collision_both_sides_at_once() -> None:
+    async def main() -> None:
+        assoc, server = await pair()
+        await asyncio.gather(assoc.release(), server.release())
+        assert assoc.is_closed and server.is_closed
+        assert assoc.error is None and server.error is None
+    run(main())
+
+
+def test_pipelined_requests_are_answered_in_order_with_backpressure() -> None:
+    """A peer that sends many requests without waiting is read only as fast as it is served."""
+    gate = asyncio.Event()
+    served: list[int] = []
+
+    async def n_get(incoming: Incoming) -> int:
+        await gate.wait()
+        served.append(incoming.message.message_id)
+        return 0
+
+    async def main() -> None:
+        assoc, server = await pair({dimse.NGetRequest: n_get})
+        ctx = assoc.context_for(PRINTER)
+        for mid in range(1, 31):
+            await assoc.send_message(ctx, dimse.NGetRequest(
+                message_id=mid, requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1"))
+        for _ in range(200):  # let the SCP read as much as it will (bounded, no timed sleep)
+            await asyncio.sleep(0)
+        assert server._incoming.qsize() <= 5  # the reader stopped instead of queueing 30
+        gate.set()
+        for _ in range(2000):
+            if len(served) == 30:
+                break
+            await asyncio.sleep(0)
+        assert served == list(range(1, 31))
+        await assoc.abort()
+    run(main())

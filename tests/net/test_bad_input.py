@@ -512,3 +512,28 @@ def test_protocol_version_with_bit_0_set_is_accepted(version: int) -> None:
             raw.close()
 
     run(main())
+
+
+def test_oversized_command_set_aborts(caplog: pytest.LogCaptureFixture) -> None:
+    """A command set is a few hundred bytes; a peer sending megabytes of "not last" command
+    fragments must be stopped at the 1 MiB command limit, not buffered until the 65th
+    fragment (which lets 64 fragments of ~1 MiB, 64 MiB, pile up). (docs/findings-net.md F6)"""
+    cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=30))
+    fragment = pdu(0x04, pdv(1, 0x01, b"\x00" * ((1 << 20) - 64)))
+
+    async def main() -> bytes:
+        async with serving(cfg) as server:
+            raw = await Raw.connect(server.port)
+            await raw.associate()
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                for _ in range(3):  # 3 MiB of one command set
+                    await raw.send(fragment)
+                data = await raw.until_closed()
+            raw.close()
+            await poll(lambda: not server.associations, "the association to end")
+            await echo_ok(server.port)
+            return data
+
+    data = run(main())
+    assert_ended_by_abort(data)
+    assert "command set" in causes(caplog)

@@ -14,6 +14,7 @@ No sleeps: waits are bounded polls; no timing assertions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import tracemalloc
@@ -36,6 +37,8 @@ SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 LOGGER = "dicomkit.net"
 WAIT = 15.0
 #: A-ASSOCIATE-RJ PDU: rejected-transient, service-provider (presentation), local-limit-exceeded
+#: How long a flood is observed (an observation window, not a timing assertion).
+OBSERVE = 6.0
 LIMIT_RJ = b"\x03\x00\x00\x00\x00\x04\x00\x02\x03\x02"
 
 
@@ -283,3 +286,56 @@ def test_silent_connections_do_not_outlive_artim() -> None:
             await a.release()
 
     run(main())
+
+
+def test_pipelined_requests_beyond_the_window_do_not_grow_memory() -> None:
+    """The association negotiated one outstanding operation (the default window). A peer that
+    pipelines 200,000 C-ECHO-RQs (16 MB on the wire) and never reads the responses must not
+    make the server queue them all: it stops reading (TCP back-pressure) or aborts. Observed
+    for at most ``OBSERVE`` seconds of flooding (without a bound on the queue, the traced
+    memory passes 8 MiB within about two); the traced memory must stay under 8 MiB.
+    (docs/findings-net.md F5)"""
+
+    def pdu(body: bytes) -> bytes:
+        return b"\x04\x00" + struct.pack(">I", len(body)) + body
+
+    batch = b"".join(
+        pdu(struct.pack(">I", len(cmd) + 2) + b"\x01\x03" + cmd)
+        for cmd in (dimse.encode_message(dimse.CEchoRequest(message_id=i + 1))
+                    for i in range(1000)))
+
+    async def main() -> int:
+        server = await AE("SCP").serve(0)  # default timeouts: idle 300 s
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])]).encode())
+            async with asyncio.timeout(WAIT):
+                assert (await reader.read(65536))[:1] == b"\x02"
+            tracemalloc.start()
+            try:
+                async def flood() -> None:
+                    for _ in range(200):
+                        writer.write(batch)
+                        await writer.drain()
+
+                task = asyncio.create_task(flood())
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + OBSERVE
+                high = 0
+                # observe until the flood is fully read, the server drops us, or WAIT passes
+                while not task.done() and server.associations and loop.time() < deadline:
+                    high = max(high, tracemalloc.get_traced_memory()[0])
+                    if high > 8 << 20:
+                        break
+                    await asyncio.sleep(0.05)
+                high = max(high, tracemalloc.get_traced_memory()[0])
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+            finally:
+                tracemalloc.stop()
+                writer.close()
+        return high
+
+    high = run(main())
+    assert high < 8 << 20, f"{high / 2**20:.1f} MiB traced while the peer flooded requests"

@@ -239,3 +239,33 @@ def test_get_compressed_corpus_file(tmp_path: Path) -> None:
     run(tmp_path, body)
     out = next((tmp_path / "c").iterdir())
     assert dicomkit.read(out).PixelData == dicomkit.read(src.path).PixelData
+
+
+def test_find_binary_return_keys(tmp_path: Path) -> None:
+    """US / unknown binary return keys travel as numbers or zero length, never as text."""
+    row = ROWS[0]
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
+            got = [ds async for ds in qr.find(a, qr.identifier("IMAGE", {
+                "StudyInstanceUID": row["StudyInstanceUID"],
+                "SeriesInstanceUID": row["SeriesInstanceUID"], "SOPInstanceUID": "",
+                "Rows": "", "Columns": "", "SamplesPerPixel": "", "NumberOfFrames": ""}))]
+        assert len(got) == 1
+        assert got[0].Rows == 2 and got[0].Columns == 2
+        assert got[0].get("SamplesPerPixel") in (None, "")  # not indexed: zero length
+
+    run(tmp_path, body)
+
+
+def test_move_cancel_reports_counts(tmp_path: Path) -> None:
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        pid = ROWS[-1]["PatientID"]
+        total = sum(1 for r in ROWS if r["PatientID"] == pid)
+        async with assoc_for(port, [qr.MOVE[qr.Model.PATIENT_ROOT]]) as a:
+            res = await qr.move(a, qr.identifier("PATIENT", {"PatientID": pid}), "DEST",
+                                qr.Model.PATIENT_ROOT, cancel_after=1)
+        assert res.status == 0xFE00
+        assert 1 <= res.completed < total and res.failed == 0
+
+    run(tmp_path, body)

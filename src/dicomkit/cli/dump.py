@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
         "dump", help="print DICOM files as a tree",
         description="Print DICOM files: tag, VR, VM, length, keyword and value, with sequence "
                     "items indented.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="DICOM file(s) to dump")
+    p.add_argument("files", nargs="+", metavar="FILE", help="DICOM file(s) to dump ('-': stdin)")
     p.add_argument("--meta", "-M", action="store_true", help="include the File Meta group")
     p.add_argument("--max-width", "-w", type=int, default=120, metavar="N",
                    help="shorten lines to N characters (0: never; default 120)")
@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     many = len(args.files) > 1
     out: TextIO = sys.stdout
     for path in args.files:
+        source: Any = sys.stdin.buffer if path == "-" else path
         try:
-            ds = read(path, stop_before_pixels=args.stop_before_pixels, lenient=args.lenient)
+            ds = read(source, stop_before_pixels=args.stop_before_pixels, lenient=args.lenient)
         except (DicomError, OSError) as exc:
             print(f"dicomkit dump: {path}: {_one_line(exc)}", file=sys.stderr)
             status = 2
@@ -61,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         if many:
             out.write(f"# {path}\n")
-        for line in dump_lines(ds, meta=args.meta, max_width=args.max_width):
-            out.write(line + "\n")
+        out.writelines(line + "\n" for line in dump_lines(ds, meta=args.meta, max_width=args.max_width))
         for err in ds.read_errors:
             print(f"dicomkit dump: {path}: {_one_line(err)}", file=sys.stderr)
     return status

@@ -71,7 +71,7 @@ class Dataset(MutableMapping[int, DataElement]):
     true for a sequence item read with undefined length (kept when written back).
     """
 
-    __slots__ = ("_d", "_little", "_implicit", "_parent", "is_undefined_length_item", "__dict__")
+    __slots__ = ("__dict__", "_d", "_implicit", "_little", "_parent", "is_undefined_length_item")
 
     _d: dict[int, Any]
     _little: bool
@@ -153,10 +153,12 @@ class Dataset(MutableMapping[int, DataElement]):
 
     def __iter__(self) -> Iterator[int]:
         d = self._d
-        # dict preserves insertion order; the reader inserts in file order (ascending).
+        # dict preserves insertion order; the reader inserts in file order (ascending). Out
+        # of order (elements added in Python): sort the dict once, so later passes are cheap.
         keys = list(d)
         if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):
             keys.sort()
+            object.__setattr__(self, "_d", {k: d[k] for k in keys})
         return iter(keys)
 
     def __len__(self) -> int:

@@ -78,8 +78,16 @@ class DataElement:
     encapsulated pixel data read with length 0xFFFFFFFF (PS3.5 7.1.3), kept when written back.
     """
 
-    __slots__ = ("_tag", "vr", "_value", "_raw", "_little", "_charsets", "is_undefined_length",
-                 "un_sequence")
+    __slots__ = (
+        "_charsets",
+        "_little",
+        "_raw",
+        "_tag",
+        "_value",
+        "is_undefined_length",
+        "un_sequence",
+        "vr",
+    )
 
     _tag: Tag
     vr: str
@@ -206,7 +214,7 @@ class DataElement:
         return -1
 
     @property
-    def VM(self) -> int:  # noqa: N802 - the standard's name
+    def VM(self) -> int:
         """Value Multiplicity (PS3.5 6.4): 0 for an empty value, 1 for a sequence or bytes."""
         v = self.value
         if v is None or (isinstance(v, str) and v == ""):
@@ -263,7 +271,7 @@ def _values_equal(a: Any, b: Any) -> bool:
         b = bytes(b)
     try:
         return bool(a == b)
-    except Exception:  # pragma: no cover - exotic value types
+    except Exception:  # noqa: BLE001  # pragma: no cover - exotic value types
         return False
 
 

@@ -23,7 +23,7 @@ class PrivateBlock:
     """The elements of one private creator in one group: ``block[0x10]`` is the element
     (gggg,xx10) where xx is the block byte the creator holds."""
 
-    __slots__ = ("dataset", "group", "creator", "block")
+    __slots__ = ("block", "creator", "dataset", "group")
 
     def __init__(self, dataset: Dataset, group: int, creator: str, block: int) -> None:
         self.dataset = dataset

@@ -7,7 +7,7 @@ Specific Character Set (PS3.5 6.1.2.3: an item without (0008,0005) uses the encl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
 if TYPE_CHECKING:
     from dicomkit.core.dataset import Dataset
@@ -60,7 +60,7 @@ class Sequence(list["Dataset"]):
     def extend(self, items: Iterable[Dataset]) -> None:
         super().extend(self._check(i) for i in items)
 
-    def __iadd__(self, items: Iterable[Dataset]) -> Sequence:  # type: ignore[override,misc]
+    def __iadd__(self, items: Iterable[Dataset]) -> Self:  # type: ignore[override,misc]
         self.extend(items)
         return self
 

@@ -31,8 +31,14 @@ from dicomkit.core.tag import (
 from dicomkit.core.vr import ALL_VRS, LONG_LENGTH_VRS
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
 
-__all__ = ["MAX_DEPTH", "LARGE_VALUE", "decode_dataset", "guess_encoding", "DecodeOptions",
-           "implicit_vr"]
+__all__ = [
+    "LARGE_VALUE",
+    "MAX_DEPTH",
+    "DecodeOptions",
+    "decode_dataset",
+    "guess_encoding",
+    "implicit_vr",
+]
 
 #: Deepest nesting of sequences accepted (PS3.5 puts no limit; real files stay far below).
 MAX_DEPTH = 96
@@ -55,8 +61,15 @@ _BE_L = struct.Struct(">L").unpack_from
 class DecodeOptions:
     """Per-read options (a plain value object; nothing module-level is mutated)."""
 
-    __slots__ = ("stop_before_pixels", "specific_tags", "lenient", "errors", "large_value",
-                 "stopped", "aborted")
+    __slots__ = (
+        "aborted",
+        "errors",
+        "large_value",
+        "lenient",
+        "specific_tags",
+        "stop_before_pixels",
+        "stopped",
+    )
 
     def __init__(self, *, stop_before_pixels: bool = False,
                  specific_tags: Iterable[int] | None = None, lenient: bool = False,
@@ -355,7 +368,9 @@ class _Reader:
                 return -1
             owner._d[tag] = DataElement._sequence(tag, seq[0], False)
             if opts.aborted:
-                return -1
+                # lenient: the damage is contained in a sequence of defined length, so the
+                # elements after it can still be read.
+                opts.aborted = False
         return nxt
 
     def undefined(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, implicit: bool,

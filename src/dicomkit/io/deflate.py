@@ -9,7 +9,7 @@ import zlib
 
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
 
-__all__ = ["MAX_INFLATED", "inflate", "deflate"]
+__all__ = ["MAX_INFLATED", "deflate", "inflate"]
 
 #: Largest inflated data set accepted by default (bytes).
 MAX_INFLATED = 1 << 30

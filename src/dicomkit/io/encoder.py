@@ -15,11 +15,10 @@ from typing import IO, Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement, _codec
-from dicomkit.core.tag import ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION
 from dicomkit.core.vr import ALL_VRS, CHARSET_VRS, LONG_LENGTH_VRS, padding_for
 from dicomkit.errors import InvalidValueError
 
-__all__ = ["encode_dataset", "write_dataset", "encode_element", "swap_bytes"]
+__all__ = ["encode_dataset", "encode_element", "swap_bytes", "write_dataset"]
 
 _LE_HHL = struct.Struct("<HHL").pack
 _BE_HHL = struct.Struct(">HHL").pack
@@ -63,7 +62,7 @@ def _known_sequence(tag: int) -> bool:
 
 
 class _Encoder:
-    __slots__ = ("implicit", "little", "hhl", "short", "long")
+    __slots__ = ("hhl", "implicit", "little", "long", "short")
 
     def __init__(self, implicit: bool, little: bool) -> None:
         self.implicit = implicit
@@ -124,8 +123,10 @@ class _Encoder:
 
     def element(self, ds: Dataset, tag: int, same: bool, out: list[bytes | memoryview]) -> None:
         entry = ds._d[tag]
-        if tag & 0xFFFF == 0 and not same and tag >> 16 != 2:
-            return  # group lengths are only kept when the encoding is unchanged
+        if tag & 0xFFFF == 0 and not same and tag >> 16 > 2:
+            # Retired data set group lengths (PS3.5 7.2) are only kept when the encoding is
+            # unchanged; command (0000) and File Meta (0002) group lengths always are.
+            return
         vr = _wire_vr(entry[0] if type(entry) is tuple else entry.vr)
         if vr == "SQ":
             self.sequence(tag, entry, out, same)

@@ -23,7 +23,7 @@ from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
 from dicomkit.io.deflate import deflate, inflate
 from dicomkit.io.encoder import encode_dataset, write_dataset
 
-__all__ = ["read", "write", "read_file_meta", "build_file_meta", "ts_encoding", "MMAP_MIN"]
+__all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "ts_encoding", "write"]
 
 #: Files at least this large are memory-mapped instead of read.
 MMAP_MIN = 4 * 1024 * 1024
@@ -244,8 +244,15 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
             raise InvalidValueError("cannot write a Part 10 file without SOPClassUID and "
                                     "SOPInstanceUID (set them or give file_meta)")
         return build_file_meta(sop_class, sop_inst, ts)
-    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit:
-        return fm
+    as_read = all(type(e) is tuple or e.raw is not None for e in fm._d.values())
+    for tag, meta_tag in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
+        e = ds._d.get(tag)
+        set_since_read = e is not None and type(e) is not tuple and e.raw is None
+        if set_since_read and _uid_value(e.value) != _uid_value(fm.get(meta_tag)):
+            as_read = False
+    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit \
+            and as_read:
+        return fm  # untouched since it was read: keep it byte for byte
     new = fm.copy()
     new.add(DataElement(0x00020010, "UI", ts))
     if sop_class:

@@ -1,1 +1,15 @@
+"""Media storage: DICOMDIR files and File-sets (PS3.10 8-9, PS3.3 Annex F, PS3.11).
 
+``read_dicomdir(path)`` links the records of a DICOMDIR into a tree (PATIENT -> STUDY ->
+SERIES -> IMAGE ...) with their referenced files resolved; ``create_dicomdir(folder)`` makes a
+File-set of a folder of instances and writes its DICOMDIR.
+"""
+
+from dicomkit.media.dicomdir import DicomDir, Record, read_dicomdir, resolve_file_id
+from dicomkit.media.fileset import CreateResult, create_dicomdir, is_conformant_file_id
+from dicomkit.media.records import record_type_for
+from dicomkit.media.writer import Node, encode_dicomdir, write_dicomdir
+
+__all__ = ["DicomDir", "Record", "read_dicomdir", "resolve_file_id", "CreateResult",
+           "create_dicomdir", "is_conformant_file_id", "record_type_for", "Node",
+           "encode_dicomdir", "write_dicomdir"]

@@ -52,6 +52,9 @@ Buffer: TypeAlias = bytes | bytearray | memoryview
 DataArg: TypeAlias = "bytes | bytearray | memoryview | Iterable[bytes] | Any | None"
 _READ_SIZE = 256 * 1024
 _SEND_CHUNK = 1 << 20
+#: Requests from the peer waiting for a handler before the reader stops reading (back-pressure:
+#: a peer that pipelines requests beyond the negotiated window is slowed down, not buffered).
+_MAX_QUEUED = 4
 
 
 class Transport(Protocol):
@@ -208,6 +211,8 @@ class Association:
         self._closed = asyncio.Event()
         self._waiters: dict[int, asyncio.Queue[Response | BaseException]] = {}
         self._incoming: asyncio.Queue[Incoming | None] = asyncio.Queue()
+        self._queue_room = asyncio.Event()
+        self._queue_room.set()
         self._current: Incoming | None = None  # streamed request being received
         self._active: dict[int, Incoming] = {}  # message id -> request being served
         self._send_lock = asyncio.Lock()
@@ -357,6 +362,7 @@ class Association:
             message = message.replace(message_id=self.next_message_id())
         queue: asyncio.Queue[Response | BaseException] = asyncio.Queue()
         self._waiters[message.message_id] = queue
+        self._queue_room.set()  # responses must get through even if requests are queued
         wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
         try:
             await self.send_message(context, message, data)
@@ -464,6 +470,9 @@ class Association:
                     break
                 if self._write_pending:
                     await self._drain()
+                if self._incoming.qsize() >= _MAX_QUEUED and not self._waiters:
+                    self._queue_room.clear()
+                    await self._queue_room.wait()
             if not self._closed.is_set():
                 self._shutdown(None)
         except NetworkError as exc:
@@ -654,6 +663,8 @@ class Association:
     async def _serve_loop(self) -> None:
         while True:
             incoming = await self._incoming.get()
+            if self._incoming.qsize() < _MAX_QUEUED:
+                self._queue_room.set()
             if incoming is None:
                 return
             mid = incoming.message.message_id

@@ -197,9 +197,8 @@ class QueryRetrieveSCP:
         failed_uids: list[str] = []
         for n, inst in enumerate(instances):
             if incoming.cancelled:
-                rest = [i.sop_instance_uid for i in instances[n:]]
                 log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
-                         type(msg).__name__, len(rest))
+                         type(msg).__name__, total - n)
                 return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
                               failed_uids)
             status = await self._send_one(target, inst, originator, for_get=originator is None)
@@ -210,6 +209,13 @@ class QueryRetrieveSCP:
             else:
                 failed += 1
                 failed_uids.append(inst.sop_instance_uid)
+                if getattr(target, "is_closed", False):  # the store association is gone
+                    undone = instances[n + 1:]
+                    log.warning("%s: sub-operation association lost, %d left undone",
+                                assoc.peer, len(undone))
+                    failed += len(undone)
+                    failed_uids += [i.sop_instance_uid for i in undone]
+                    break
             if n + 1 < total:
                 pending = response_for(msg, qr.PENDING, remaining=total - n - 1,
                                        completed=completed, failed=failed, warning=warning)
@@ -238,8 +244,6 @@ class QueryRetrieveSCP:
             rsp = await target.request(req, data, context=ctx)
             return int(rsp.status)
         except (DicomError, OSError) as exc:
-            if isinstance(exc, NetworkError) and getattr(target, "is_closed", False):
-                raise
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
             return 0xA702
 

@@ -72,8 +72,28 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
                 seq.append(it)
             ds.set(tag, seq, vr="SQ")
         else:
-            ds.set(tag, value, vr=vr)
+            ds.set(tag, _typed(vr, value), vr=vr)
     return ds
+
+
+_INTS = frozenset({"US", "SS", "UL", "SL", "SV", "UV"})
+_FLOATS = frozenset({"FL", "FD"})
+_BYTES = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+
+
+def _typed(vr: str, value: Any) -> Any:
+    """Text from the index as the Python value the VR takes (binary numbers, bytes)."""
+    if vr in _INTS or vr in _FLOATS:
+        cast = int if vr in _INTS else float
+        items = value if isinstance(value, list) else ([value] if value not in ("", None)
+                                                        else [])
+        nums = [cast(v) for v in items if str(v).strip()]
+        return None if not nums else nums[0] if len(nums) == 1 else nums
+    if vr in _BYTES:
+        return value if isinstance(value, bytes) else b""
+    if vr == "AT" and not value:
+        return None
+    return value
 
 
 def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
@@ -90,7 +110,11 @@ def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
                 seq.append(it)
             ds.set(kw, seq)
         else:
-            ds.set(kw, value)
+            from dicomkit.dictionary import tag_for_keyword, vr_for_tag
+
+            tag = tag_for_keyword(kw)
+            vr = vr_for_tag(tag) if tag is not None else "UN"
+            ds.set(kw, _typed(vr, value) if vr in _INTS | _FLOATS | _BYTES else value)
     return ds
 
 

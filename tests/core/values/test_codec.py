@@ -304,3 +304,20 @@ def test_decode_matches_pydicom_on_values() -> None:
             (list(theirs) if not isinstance(theirs, (str, bytes, int, float)) and
              hasattr(theirs, "__len__") and vr != "PN" else
              (str(theirs) if vr == "PN" else theirs)), vr
+
+
+_CHARSETS = [Charsets.from_value(v) for v in (None, "ISO_IR 100", "ISO_IR 192", "GB18030",
+                                               ["", "ISO 2022 IR 87", "ISO 2022 IR 159"],
+                                               ["ISO 2022 IR 13", "ISO 2022 IR 87"],
+                                               ["", "ISO 2022 IR 149"], ["", "ISO 2022 IR 58"])]
+
+
+@given(st.sampled_from(sorted(ALL_VRS - {"SQ"})), st.binary(max_size=40), st.booleans(),
+       st.sampled_from(_CHARSETS))
+@RELAXED
+def test_decoding_garbage_never_crashes(vr: str, raw: bytes, little: bool, cs: Charsets) -> None:
+    # text never raises; binary raises only InvalidValueError for a length that does not fit
+    try:
+        decode_value(vr, raw, little, cs)
+    except InvalidValueError:
+        assert vr in ("US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", "AT")

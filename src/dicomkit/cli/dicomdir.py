@@ -1,0 +1,171 @@
+"""``dicomkit dicomdir create DIR`` / ``dicomkit dicomdir list DICOMDIR``: File-sets (PS3.10).
+
+``create`` makes a DICOMDIR for the instances under DIR (copying files whose names are not
+conformant File IDs into ``DICOM/PATnnnnn/...`` unless ``--keep-names``), in the manner of
+DCMTK's dcmmkdir. ``list`` prints the record tree: PATIENT, STUDY, SERIES and the records that
+reference files, with the referenced path (``[missing]`` when it is not there; ``--check``
+then exits 1). Exit codes: 0 success, 1 problems found, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from dicomkit.errors import DicomError
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "dicomdir", help="create or list a DICOMDIR (File-set)",
+        description="Create a DICOMDIR for a folder of DICOM files, or list one as a tree.")
+    sub = p.add_subparsers(dest="dicomdir_command", metavar="ACTION")
+    c = sub.add_parser("create", help="write DIR/DICOMDIR for the DICOM files under DIR",
+                       description="Write a DICOMDIR (PS3.10, STD-GEN-CD) for every DICOM "
+                                   "Part 10 file under DIR.")
+    c.add_argument("folder", metavar="DIR", help="folder holding the DICOM files")
+    c.add_argument("--fileset-id", "-F", default="", metavar="ID",
+                   help="File-set ID (up to 16 of A-Z 0-9 _; default none)")
+    c.add_argument("--output", "-o", metavar="OUT",
+                   help="make the File-set in OUT (every file copied there) instead of DIR")
+    c.add_argument("--keep-names", action="store_true",
+                   help="reference files under their own names even when they are not "
+                        "conformant File IDs (no copies; not STD-GEN-CD)")
+    c.add_argument("--descriptor", metavar="FILE",
+                   help="File-set descriptor file (inside the File-set)")
+    c.add_argument("--descriptor-charset", metavar="CS",
+                   help="character set of the descriptor file, e.g. ISO_IR 100")
+    c.add_argument("--undefined-lengths", action="store_true",
+                   help="write the record sequence and items with undefined length")
+    c.set_defaults(func=run)
+    ls = sub.add_parser("list", help="print the records of a DICOMDIR as a tree",
+                        description="Print a DICOMDIR's records as a tree.")
+    ls.add_argument("dicomdir", metavar="DICOMDIR", help="the DICOMDIR file (or its folder)")
+    ls.add_argument("--uids", action="store_true", help="show study, series and SOP UIDs")
+    ls.add_argument("--check", action="store_true",
+                    help="exit 1 when a referenced file is missing or a link is broken")
+    ls.set_defaults(func=run)
+    p.set_defaults(func=run, dicomdir_parser=p)
+
+
+def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "dicomdir_command", None)
+    if action == "create":
+        return _create(args, sys.stdout)
+    if action == "list":
+        return _list(args, sys.stdout)
+    parser = getattr(args, "dicomdir_parser", None)
+    if parser is not None:
+        parser.print_help(sys.stderr)
+    return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _create(args: argparse.Namespace, out: TextIO) -> int:
+    from dicomkit.media.fileset import create_dicomdir
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"dicomkit dicomdir: {folder} is not a folder: give the folder holding the "
+              "DICOM files", file=sys.stderr)
+        return 2
+    try:
+        result = create_dicomdir(folder, fileset_id=args.fileset_id, output=args.output,
+                                 keep_names=args.keep_names, descriptor=args.descriptor,
+                                 descriptor_charset=args.descriptor_charset,
+                                 undefined_lengths=args.undefined_lengths)
+    except (DicomError, OSError) as exc:
+        print(f"dicomkit dicomdir: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    counts = result.counts
+    leaves = len(result.instances)
+    out.write(f"wrote {result.dicomdir}: {counts.get('PATIENT', 0)} patient(s), "
+              f"{counts.get('STUDY', 0)} study(ies), {counts.get('SERIES', 0)} series, "
+              f"{leaves} instance(s); {len(result.copied)} copied, "
+              f"{len(result.skipped)} skipped\n")
+    for path, reason in result.skipped:
+        print(f"dicomkit dicomdir: skipped {path}: {reason}", file=sys.stderr)
+    return 0 if leaves else 1
+
+
+def _text(rec: Any, keyword: str) -> str:
+    v = rec.get(keyword)
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return "\\".join(str(x) for x in v)
+    return str(v).strip()
+
+
+def describe(rec: Any, *, uids: bool = False, root: Path | None = None) -> str:
+    """One line for a record: its type and the keys a person looks for."""
+    rtype = rec.record_type or "?"
+    parts = [rtype]
+    if rtype == "PATIENT":
+        parts += [_text(rec, "PatientName") or "(no name)", f"[{_text(rec, 'PatientID')}]"]
+    elif rtype == "STUDY":
+        parts += [_text(rec, "StudyDate"), _text(rec, "StudyTime")]
+        if _text(rec, "StudyDescription"):
+            parts.append(repr(_text(rec, "StudyDescription")))
+        parts.append(f"[ID {_text(rec, 'StudyID')}]")
+        if uids:
+            parts.append(_text(rec, "StudyInstanceUID"))
+    elif rtype == "SERIES":
+        parts += [_text(rec, "Modality"), f"#{_text(rec, 'SeriesNumber')}"]
+        if _text(rec, "SeriesDescription"):
+            parts.append(repr(_text(rec, "SeriesDescription")))
+        if uids:
+            parts.append(_text(rec, "SeriesInstanceUID"))
+    else:
+        number = _text(rec, "InstanceNumber")
+        if number:
+            parts.append(f"#{number}")
+        label = _text(rec, "ContentLabel") or _text(rec, "DocumentTitle")
+        if label:
+            parts.append(repr(label))
+    fid = rec.file_id
+    if fid is not None:
+        parts.append("/".join(fid))
+        if rec.path is None:
+            parts.append("[missing]")
+        if uids:
+            parts.append(rec.sop_instance_uid or "")
+    if not rec.in_use:
+        parts.append("[inactive]")
+    return "  ".join(p for p in parts if p)
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    from dicomkit.media.dicomdir import read_dicomdir
+
+    path = Path(args.dicomdir)
+    if path.is_dir():
+        path = path / "DICOMDIR"
+    try:
+        dd = read_dicomdir(path, lenient=True)  # show what can be shown; --check judges
+    except (DicomError, OSError) as exc:
+        print(f"dicomkit dicomdir: {path}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    instances = dd.instances()
+    missing = [r for r in instances if r.path is None]
+    out.write(f"File-set {dd.fileset_id or '(no ID)'}: {len(dd.records)} record(s), "
+              f"{len(instances)} referenced file(s)\n")
+    for depth, rec in dd.walk():
+        out.write("  " * depth + describe(rec, uids=args.uids) + "\n")
+    if dd.orphans:
+        out.write(f"# {len(dd.orphans)} record(s) not linked from the root:\n")
+        for rec in dd.orphans:
+            out.write(f"#   offset {rec.offset}: {describe(rec, uids=args.uids)}\n")
+    for msg in dd.problems:
+        print(f"dicomkit dicomdir: {path}: {msg}", file=sys.stderr)
+    if missing:
+        print(f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under "
+              f"{dd.root}", file=sys.stderr)
+    if args.check and (missing or dd.problems or dd.orphans):
+        return 1
+    return 0

@@ -1,0 +1,326 @@
+"""Making a File-set from a folder of instances (PS3.10 8, PS3.11 STD-GEN-CD).
+
+Every Part 10 file under the folder becomes a leaf record (IMAGE, SR DOCUMENT, PRESENTATION ...)
+under PATIENT -> STUDY -> SERIES records built from its keys (PS3.3 F.5). File IDs
+(PS3.10 8.2, 8.5) have at most 8 components of 1-8 characters from A-Z, 0-9 and "_"; files whose
+relative paths do not comply are copied to ``DICOM/PATnnnnn/STUnnnnn/SERnnnnn/IMGnnnnn`` unless
+``keep_names`` asks to reference them as they are. Files that are not DICOM Part 10 files, and
+second copies of an SOP Instance, are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.element import DataElement
+from dicomkit.errors import DicomError
+from dicomkit.media.dicomdir import MEDIA_STORAGE_DIRECTORY_STORAGE
+from dicomkit.media.records import (
+    IMAGE,
+    PATIENT,
+    ROOT_LEVEL_TYPES,
+    SERIES,
+    STUDY,
+    make_record,
+    record_type_for,
+)
+from dicomkit.media.writer import Node, write_dicomdir
+
+__all__ = ["Instance", "CreateResult", "scan_folder", "build_tree", "create_dicomdir",
+           "is_conformant_file_id", "MAX_COMPONENTS"]
+
+log = logging.getLogger(__name__)
+
+MAX_COMPONENTS = 8
+_COMPONENT = re.compile(r"[A-Z0-9_]{1,8}\Z")
+_FILESET_ID = re.compile(r"[A-Z0-9_]{0,16}\Z")  # PS3.10 8.5: as File IDs, CS up to 16
+
+
+def is_conformant_file_id(components: Iterable[str]) -> bool:
+    """Whether a File ID complies with PS3.10 8.2/8.5 (and STD-GEN-CD): 1-8 components, each
+    1-8 characters from A-Z, 0-9 and underscore."""
+    comps = list(components)
+    return 0 < len(comps) <= MAX_COMPONENTS and all(_COMPONENT.match(c) for c in comps)
+
+
+@dataclass(eq=False)
+class Instance:
+    """One Part 10 file of the File-set and what its records need."""
+
+    path: Path
+    dataset: Dataset
+    sop_class: str
+    sop_instance: str
+    transfer_syntax: str
+    file_id: tuple[str, ...] = ()
+
+    @property
+    def record_type(self) -> str:
+        return record_type_for(self.sop_class)
+
+
+@dataclass
+class CreateResult:
+    """What :func:`create_dicomdir` did."""
+
+    dicomdir: Path
+    instances: list[Instance] = field(default_factory=list)
+    copied: list[tuple[Path, Path]] = field(default_factory=list)  # (source, copy)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
+    counts: dict[str, int] = field(default_factory=dict)           # record type -> number
+
+
+def _uid(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").strip("\x00 ")
+
+
+def _read_instance(path: Path) -> Instance | str:
+    """The instance in ``path``, or why it is not one."""
+    from dicomkit.io.part10 import read
+
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(132)
+        if head[128:132] != b"DICM":
+            return "not a DICOM Part 10 file (no preamble and DICM prefix)"
+        ds = read(path, stop_before_pixels=True)
+    except (DicomError, OSError) as exc:
+        return f"unreadable: {' '.join(str(exc).split())}"
+    meta = ds.file_meta or Dataset()
+    sop_class = _uid(meta.get(0x00020002)) or _uid(ds.get(0x00080016))
+    sop_instance = _uid(meta.get(0x00020003)) or _uid(ds.get(0x00080018))
+    ts = _uid(meta.get(0x00020010))
+    if sop_class == MEDIA_STORAGE_DIRECTORY_STORAGE:
+        return "a DICOMDIR"
+    if not sop_class or not sop_instance or not ts:
+        return "no SOP Class, SOP Instance or Transfer Syntax UID in the File Meta"
+    return Instance(path, ds, sop_class, sop_instance, ts)
+
+
+def scan_folder(folder: str | os.PathLike[str]) -> tuple[list[Instance], list[tuple[Path, str]]]:
+    """Read the header of every file under ``folder`` (sorted, hidden files left out).
+    Returns the instances (first copy of each SOP Instance UID, preferring conformant paths)
+    and the skipped files with the reason."""
+    root = Path(folder)
+    found: list[Instance] = []
+    skipped: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name.upper() == "DICOMDIR":
+                continue
+            path = Path(dirpath) / name
+            got = _read_instance(path)
+            if isinstance(got, str):
+                log.info("skipping %s: %s", path, got)
+                skipped.append((path, got))
+            else:
+                got.file_id = path.relative_to(root).parts
+                found.append(got)
+    # Conformant paths first, so that a copy made by an earlier run wins over its original.
+    found.sort(key=lambda i: not is_conformant_file_id(i.file_id))
+    seen: dict[str, Instance] = {}
+    unique: list[Instance] = []
+    for inst in found:
+        first = seen.get(inst.sop_instance)
+        if first is not None:
+            reason = f"same SOP Instance UID as {first.path}"
+            log.warning("skipping %s: %s", inst.path, reason)
+            skipped.append((inst.path, reason))
+            continue
+        seen[inst.sop_instance] = inst
+        unique.append(inst)
+    return unique, skipped
+
+
+# -- grouping --------------------------------------------------------------------------------
+def _text(ds: Dataset, key: str) -> str:
+    v = ds.get(key)
+    if isinstance(v, list):
+        v = "\\".join(str(x) for x in v)
+    return str(v if v is not None else "").strip()
+
+
+def _number(ds: Dataset, key: str) -> float:
+    try:
+        return float(_text(ds, key) or "inf")
+    except ValueError:
+        return float("inf")
+
+
+@dataclass(eq=False)
+class _Group:
+    first: Instance
+    members: list[Instance] = field(default_factory=list)
+    groups: dict[str, _Group] = field(default_factory=dict)
+
+
+def _patient_key(ds: Dataset) -> str:
+    return _text(ds, "PatientID") or "\x00" + _text(ds, "PatientName")
+
+
+def _grouped(instances: list[Instance]) -> tuple[dict[str, _Group], list[Instance]]:
+    patients: dict[str, _Group] = {}
+    root_level: list[Instance] = []
+    for inst in instances:
+        if inst.record_type in ROOT_LEVEL_TYPES:
+            root_level.append(inst)
+            continue
+        ds = inst.dataset
+        pat = patients.setdefault(_patient_key(ds), _Group(inst))
+        study = pat.groups.setdefault(_text(ds, "StudyInstanceUID"), _Group(inst))
+        series = study.groups.setdefault(_text(ds, "SeriesInstanceUID"), _Group(inst))
+        series.members.append(inst)
+    return patients, root_level
+
+
+def _leaf(inst: Instance, ordinal: int) -> Node:
+    rec = make_record(inst.record_type, inst.dataset, ordinal=ordinal, label=str(inst.path))
+    rec.add(DataElement(0x00041500, "CS", list(inst.file_id)))
+    rec.add(DataElement(0x00041510, "UI", inst.sop_class))
+    rec.add(DataElement(0x00041511, "UI", inst.sop_instance))
+    rec.add(DataElement(0x00041512, "UI", inst.transfer_syntax))
+    return Node(rec)
+
+
+def build_tree(instances: list[Instance]) -> list[Node]:
+    """The root directory entity for ``instances`` (file IDs already assigned): PATIENT ->
+    STUDY -> SERIES -> leaf records, sorted by ID, date, number; patient-independent records
+    (hanging protocols, palettes, implant templates) at the root after the patients."""
+    patients, root_level = _grouped(instances)
+    roots: list[Node] = []
+    for p in sorted(patients.values(), key=lambda g: _patient_key(g.first.dataset)):
+        pnode = Node(make_record(PATIENT, p.first.dataset, label=str(p.first.path)))
+        studies = sorted(p.groups.values(), key=lambda g: (
+            _text(g.first.dataset, "StudyDate"), _text(g.first.dataset, "StudyTime"),
+            _text(g.first.dataset, "StudyInstanceUID")))
+        for si, s in enumerate(studies, 1):
+            snode = Node(make_record(STUDY, s.first.dataset, ordinal=si,
+                                         label=str(s.first.path)))
+            series = sorted(s.groups.values(), key=lambda g: (
+                _number(g.first.dataset, "SeriesNumber"),
+                _text(g.first.dataset, "SeriesInstanceUID")))
+            for ri, r in enumerate(series, 1):
+                rnode = Node(make_record(SERIES, r.first.dataset, ordinal=ri,
+                                             label=str(r.first.path)))
+                members = sorted(r.members, key=lambda i: (
+                    _number(i.dataset, "InstanceNumber"), i.file_id))
+                rnode.children = [_leaf(inst, n) for n, inst in enumerate(members, 1)]
+                snode.children.append(rnode)
+            pnode.children.append(snode)
+        roots.append(pnode)
+    roots.extend(_leaf(inst, n) for n, inst in enumerate(root_level, 1))
+    return roots
+
+
+# -- file IDs and copies ------------------------------------------------------------------------
+class _Namer:
+    """Free STD-GEN-CD names under ``root``: DICOM/PATnnnnn/STUnnnnn/SERnnnnn/IMGnnnnn."""
+
+    def __init__(self, root: Path, taken: set[tuple[str, ...]]) -> None:
+        self.root = root
+        self.taken = taken
+        self.folders: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.counters: dict[tuple[str, ...], int] = {}
+
+    def _next(self, parent: tuple[str, ...], prefix: str) -> tuple[str, ...]:
+        n = self.counters.get(parent + (prefix,), 0)
+        while True:
+            n += 1
+            if n > 99999:
+                raise DicomError(f"more than 99999 entries under {'/'.join(parent)}")
+            cand = parent + (f"{prefix}{n:05d}",)
+            if cand not in self.taken and not self.root.joinpath(*cand).exists():
+                self.counters[parent + (prefix,)] = n
+                self.taken.add(cand)
+                return cand
+
+    def folder(self, key: tuple[str, ...], parent: tuple[str, ...], prefix: str
+               ) -> tuple[str, ...]:
+        got = self.folders.get(key)
+        if got is None:
+            got = self.folders[key] = self._next(parent, prefix)
+        return got
+
+    def file_id(self, inst: Instance) -> tuple[str, ...]:
+        ds = inst.dataset
+        pat = self.folder((_patient_key(ds),), ("DICOM",), "PAT")
+        study = self.folder((_patient_key(ds), _text(ds, "StudyInstanceUID")), pat, "STU")
+        series = self.folder((_patient_key(ds), _text(ds, "StudyInstanceUID"),
+                              _text(ds, "SeriesInstanceUID")), study, "SER")
+        return self._next(series, "IMG" if inst.record_type == IMAGE else "OBJ")
+
+
+def create_dicomdir(folder: str | os.PathLike[str], *, fileset_id: str = "",
+                    output: str | os.PathLike[str] | None = None, keep_names: bool = False,
+                    descriptor: str | os.PathLike[str] | None = None,
+                    descriptor_charset: str | None = None,
+                    undefined_lengths: bool = False) -> CreateResult:
+    """Make a File-set of the instances under ``folder`` and write its DICOMDIR.
+
+    Without ``output`` the DICOMDIR goes into ``folder`` itself; files whose paths are not
+    conformant File IDs are copied into conformant names there (the originals stay, and are
+    recognised as duplicates by a later run). With ``output`` every instance is copied into
+    that new folder. ``keep_names`` references (or copies) files under their own relative
+    paths even when those do not comply (the DICOMDIR then does not meet STD-GEN-CD).
+    ``descriptor`` is a File-set Descriptor file (PS3.10 8.3) inside the File-set root.
+    """
+    src = Path(folder)
+    if not src.is_dir():
+        raise DicomError(f"{src} is not a folder")
+    if fileset_id and not _FILESET_ID.match(fileset_id):
+        raise DicomError(f"File-set ID {fileset_id!r} must be up to 16 characters from A-Z, "
+                         "0-9 and underscore (PS3.10 8.5)")
+    root = Path(output) if output is not None else src
+    root.mkdir(parents=True, exist_ok=True)
+    in_place = root.resolve() == src.resolve()
+    instances, skipped = scan_folder(src)
+    result = CreateResult(root / "DICOMDIR", instances, skipped=skipped)
+    taken = {i.file_id for i in instances} if in_place else set()
+    namer = _Namer(root, taken)
+    for inst in instances:
+        rel = inst.file_id
+        conformant = is_conformant_file_id(rel)
+        if conformant or keep_names:
+            if not conformant:
+                log.warning("%s: File ID %s does not comply with PS3.10 8.2 (kept as asked)",
+                            inst.path, "/".join(rel))
+            new = rel
+        else:
+            new = namer.file_id(inst)
+        if not in_place or new != rel:
+            dest = root.joinpath(*new)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(inst.path, dest)
+            result.copied.append((inst.path, dest))
+            inst.path = dest
+        inst.file_id = new
+    roots = build_tree(instances)
+    desc_id: tuple[str, ...] | None = None
+    if descriptor is not None:
+        dpath = Path(descriptor)
+        dpath = dpath if dpath.is_absolute() else root / dpath
+        try:
+            desc_id = dpath.resolve().relative_to(root.resolve()).parts
+        except ValueError:
+            raise DicomError(f"the File-set descriptor {dpath} must be inside {root}") from None
+        if not is_conformant_file_id(desc_id):
+            raise DicomError(f"the File-set descriptor's File ID {'/'.join(desc_id)} does not "
+                             "comply with PS3.10 8.2 (1-8 components of A-Z, 0-9, _)")
+    write_dicomdir(result.dicomdir, roots, fileset_id=fileset_id, descriptor=desc_id,
+                   descriptor_charset=descriptor_charset, undefined_lengths=undefined_lengths)
+    for top in roots:
+        for node in top.walk():
+            rtype = str(node.dataset.get(0x00041430))
+            result.counts[rtype] = result.counts.get(rtype, 0) + 1
+    return result
