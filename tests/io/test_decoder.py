@@ -224,6 +224,17 @@ def test_deep_nesting_is_a_typed_error(undefined: bool) -> None:
     assert len(list(ok.walk_datasets())) == MAX_DEPTH
     with pytest.raises(InvalidDicomError, match="nested deeper"):
         decode_dataset(_nested(5000, undefined), implicit=False, little=True)
+    lenient = decode_dataset(_nested(5000, undefined), implicit=False, little=True,
+                             lenient=True)
+    assert lenient.read_errors
+
+
+def test_deep_implicit_nesting_is_a_typed_error() -> None:
+    body = imp(0x00100020, b"ID")
+    for _ in range(3000):
+        body = sq(0x0040A730, [item(body, undefined=True)], undefined=True, implicit=True)
+    with pytest.raises(InvalidDicomError, match="nested deeper"):
+        decode_dataset(body, implicit=True, little=True)
 
 
 def test_lenient_keeps_what_it_can() -> None:

@@ -20,7 +20,7 @@ from dicomkit.errors import DicomError
 #: the command works while parts are being built.
 SUBCOMMANDS = (
     "dump", "echo", "store", "receive", "find", "move", "get", "serve",
-    "transcode", "export", "validate",
+    "transcode", "export", "validate", "anonymize", "dicomdir",
 )
 
 

@@ -222,6 +222,7 @@ class Association:
         self._last_activity = self._loop.time()
         self._watchdog: asyncio.TimerHandle | None = None
         self._release_collision_pending = False
+        self._rj_logged = False
         self.error: BaseException | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -465,6 +466,8 @@ class Association:
                 self._write(self.engine.receive_data(data))
                 if self.engine.error is not None and self.error is None:
                     self._note_engine_error()
+                elif self.engine.associate_rj is not None and not self._rj_logged:
+                    self._note_engine_reject()
                 self._process_events()
                 if not data or self.engine.should_close:
                     break
@@ -526,12 +529,24 @@ class Association:
             elif isinstance(event, ev.ReleaseConfirmed):
                 if self._release_collision_pending:
                     self._release_collision_pending = False
+        self._rj_logged = False
                     self._write(engine.send(ev.ReleaseResponse()))
             elif isinstance(event, ev.Aborted):
                 self._on_aborted(event)
             elif isinstance(event, ev.Closed):
                 self._shutdown(self.error)
         self._sync_artim()
+
+    def _note_engine_reject(self) -> None:
+        """The engine rejected an A-ASSOCIATE-RQ by itself (e.g. protocol version)."""
+        self._rj_logged = True
+        rj = self.engine.associate_rj
+        rq = self.engine.associate_rq
+        assert rj is not None
+        why = (f"protocol version 0x{rq.protocol_version:04X} not supported"
+               if rq is not None and not rq.protocol_version & 1 else "rejected by the provider")
+        log.warning("%s: association rejected: %s (result %d source %d reason %d)", self.peer,
+                    why, rj.result, rj.source, rj.reason)
 
     def _note_engine_error(self) -> None:
         err = self.engine.error
@@ -550,6 +565,7 @@ class Association:
         assert self._acceptor is not None
         admitted = self._admit(rq) if self._admit is not None else True
         answer = accept(rq, self._acceptor, limit_exceeded=not admitted)
+        self._rj_logged = True
         if self.engine.state.name != "STA3":
             return  # the peer broke the protocol while we decided; the engine aborted
         if isinstance(answer, AAssociateAC):

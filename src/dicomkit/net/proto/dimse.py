@@ -425,6 +425,8 @@ class DatasetFragment:
 
 
 AssemblerEvent: TypeAlias = MessageReceived | DatasetFragment
+#: A command set is a few hundred bytes; more than this is an attack or a bug.
+MAX_COMMAND_SIZE: Final = 64 * 1024
 ShouldStream: TypeAlias = Callable[[int, DimseMessage], bool]
 
 
@@ -444,6 +446,7 @@ class DimseAssembler:
         self._stream = stream
         self._max = max_buffered
         self._cmd: list[bytes] = []
+        self._cmd_size = 0
         self._cmd_context: int | None = None
         self._data: list[bytes] = []
         self._data_size = 0
@@ -465,14 +468,17 @@ class DimseAssembler:
             if self._cmd_context is not None and context_id != self._cmd_context:
                 raise RemoteProtocolError("command fragments on different presentation "
                                           "contexts")
+            self._cmd_size += len(data)
+            if self._cmd_size > MAX_COMMAND_SIZE:
+                raise RemoteProtocolError(
+                    f"command set larger than {MAX_COMMAND_SIZE} bytes (fragments still coming)")
             self._cmd.append(bytes(data))
             self._cmd_context = context_id
-            if len(self._cmd) > 64 and sum(map(len, self._cmd)) > 1 << 20:
-                raise RemoteProtocolError("command set larger than 1 MiB")
             if not is_last:
                 return []
             raw = b"".join(self._cmd)
             self._cmd.clear()
+            self._cmd_size = 0
             self._cmd_context = None
             try:
                 msg = decode_message(raw)
