@@ -14,8 +14,8 @@ Workloads (SCU -> SCP of the same implementation; median of --repeat runs):
 
 DCMTK runs as /usr/bin/storescp, /usr/bin/storescu, /usr/bin/echoscu with TCP_NODELAY=1 (the
 absolute paths matter: pynetdicom installs console scripts with the same names). DCMTK's
-time is the wall time of the SCU process (echo: (t(N) - t(1)) / (N - 1), so process start and
-association set-up cancel); the Python SCUs run in a subprocess and time themselves after
+time is the wall time of the SCU process (echo: t(N) minus the median t(1), so process start
+and association set-up cancel); the Python SCUs run in a subprocess and time themselves after
 import, from association request to release. Every implementation uses its default PDU size.
 """
 from __future__ import annotations
@@ -266,6 +266,11 @@ class Server:
         self.port = common.free_port()
         self.proc = impl.scp(self.port, self.out, variant)
         common.wait_port(self.port, proc=self.proc)
+        self.idle = self.hwm() or 0.0  # peak RSS after start-up, before any C-STORE
+
+    @property
+    def rss_note(self) -> str:
+        return f"RSS: SCP (idle {self.idle:.0f})"
 
     def received(self) -> int:
         return sum(1 for p in self.out.rglob("*") if p.is_file())
@@ -301,20 +306,26 @@ def timed_runs(srv, fn, expect, repeat, warmup=1):
     return sorted(runs)[len(runs) // 2], runs
 
 
-def bench_impl(impl, args, results):
-    def rec(label, fn, note=""):
+def jobs_for(impl, args) -> list[tuple[str, object]]:
+    """(workload label, thunk) pairs; a thunk runs one measurement and returns its Result."""
+    jobs = []
+
+    def rec(label, fn):
         if not common.wanted(args, workload=label.split(":")[0]):
             return
-        try:
-            r = fn()
-            r.note = (r.note + " " + note).strip()
-        except Exception as e:  # noqa: BLE001 - report, go on with the next workload
-            msg = str(e).strip().splitlines()
-            r = Result("net", label, impl.name, None, note=f"error: {(msg[-1] if msg else type(e).__name__)[:80]}")
-        r.workload = label
-        results.append(r)
-        print(f"  {impl.name:10s} {label}: {common.fmt(r.seconds, '.3f')} s {r.note}  [{common.load()}]",
-              flush=True)
+
+        def job():
+            try:
+                r = fn()
+            except Exception as e:  # noqa: BLE001 - report, go on with the next workload
+                msg = str(e).strip().splitlines()
+                why = (msg[-1] if msg else type(e).__name__)[:80]
+                r = Result("net", label, impl.name, None, note=f"error: {why}")
+            r.workload = label
+            print(f"  {r.impl:10s} {label}: {common.fmt(r.seconds, '.3f')} s {r.note}  "
+                  f"[{common.load()}]", flush=True)
+            return r
+        jobs.append((label, job))
 
     def with_server(fn, variant=""):
         srv = Server(impl, variant)
@@ -334,13 +345,13 @@ def bench_impl(impl, args, results):
         def one(s, files=files, nb=nb):
             t, runs = timed_runs(s, lambda: impl.store(s.port, files), len(files), args.repeat)
             return Result("net", "", impl.name, t, len(files), nb, rss_mb=s.hwm(), runs=runs,
-                          note="RSS: SCP")
+                          note=s.rss_note)
         rec(f"{key}: {len(files)} files, {nb / 1e6:.0f} MB", lambda one=one: with_server(one))
     for variant in getattr(impl, "variants_1g", [""]):
         def one_1g(s, variant=variant):
             t, _ = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0)
             return Result("net", "", impl.name + (f" ({variant})" if variant else ""), t, 1,
-                          os.path.getsize(huge), rss_mb=s.hwm(), note="RSS: SCP")
+                          os.path.getsize(huge), rss_mb=s.hwm(), note=s.rss_note)
         rec(f"store-1g: {os.path.getsize(huge) / 2**30:.2g} GiB instance, SCP peak RSS",
             lambda one_1g=one_1g, variant=variant: with_server(one_1g, variant))
     k = min(args.conc, len(ct))
@@ -348,9 +359,10 @@ def bench_impl(impl, args, results):
     def conc(s):
         t, runs = timed_runs(s, lambda: impl.concurrent(s.port, ct, k), len(ct), args.repeat)
         return Result("net", "", impl.name, t, len(ct), common.dir_bytes(ct), rss_mb=s.hwm(),
-                      runs=runs, note="RSS: SCP")
+                      runs=runs, note=s.rss_note)
     rec(f"conc50: {k} assocs at once, {len(ct)} CT",
         lambda: with_server(conc, "fork" if impl.name == "dcmtk" else ""))
+    return jobs
 
 
 Dcmtk.variants_1g = ("", "bitpreserving")
@@ -372,6 +384,7 @@ def main(argv=None) -> int:
     print(f"bench_net: repeat={args.repeat}; {common.load()}")
     corpus.ensure()
     results: list[Result] = []
+    jobs: list[tuple[str, object]] = []
     for cls in IMPLS:
         impl = cls()
         if not common.wanted(args, impl=impl.name):
@@ -382,7 +395,12 @@ def main(argv=None) -> int:
             results.append(Result("net", "(implementation missing)", impl.name, None,
                                   note=f"not available yet: {why}"))
             continue
-        bench_impl(impl, args, results)
+        jobs += jobs_for(impl, args)
+    # workload-major: every implementation runs one workload before the next starts, so a
+    # change in machine load is shared more evenly than impl-after-impl
+    order = list(dict.fromkeys(label for label, _ in jobs))
+    for label in order:
+        results += [job() for lab, job in jobs if lab == label]
     order = list(dict.fromkeys(r.workload for r in results))
     results.sort(key=lambda r: order.index(r.workload))
     common.print_table(results, BASELINE, "bench_net: ratio = DCMTK time / impl time (>1: faster than DCMTK)")

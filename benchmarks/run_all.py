@@ -37,7 +37,7 @@ def benches() -> list[tuple[str, Path]]:
 
 def summary(results: list[common.Result]) -> str:
     """dicomkit against every other implementation, per workload: speed ratios."""
-    head = (f"{'bench':7s} {'workload':46s} {'dicomkit':>10s}  "
+    head = (f"{'bench':7s} {'workload':46s} {'dicomkit':>18s}  "
             "ratios (other time / dicomkit time; >1 = dicomkit faster)")
     lines = [head]
     by_key: dict[tuple[str, str], dict[str, common.Result]] = {}
@@ -51,9 +51,11 @@ def summary(results: list[common.Result]) -> str:
             else:
                 continue
         if dk.seconds is None:
-            lines.append(f"{bench:7s} {wl[:46]:46s} {'-':>10s}  {dk.note}")
+            lines.append(f"{bench:7s} {wl[:46]:46s} {'-':>18s}  {dk.note}")
             continue
-        rate = f"{dk.rate:.1f}/s" if dk.rate else f"{dk.seconds:.3f}s"
+        rate = f"{dk.rate:.1f}/s" if dk.rate and dk.rate >= 2 else f"{dk.seconds:.3f}s"
+        if dk.mbps:
+            rate += f" {dk.mbps:.0f}MB/s"
         parts = []
         base = BASELINES.get(bench)
         for name in sorted(impls, key=lambda n: (n != base, n)):
@@ -64,7 +66,7 @@ def summary(results: list[common.Result]) -> str:
             if dk.rss_mb and r.rss_mb:
                 s += f" (RSS {dk.rss_mb:.0f} vs {r.rss_mb:.0f} MB)"
             parts.append(s)
-        lines.append(f"{bench:7s} {wl[:46]:46s} {rate:>10s}  " + ", ".join(parts))
+        lines.append(f"{bench:7s} {wl[:46]:46s} {rate:>18s}  " + ", ".join(parts))
     return "\n".join(lines)
 
 

@@ -192,3 +192,25 @@ def test_mass_disappearance_is_refused_not_repaired(tmp_path: Path) -> None:
     with Archive(root, check=False) as arch:
         assert arch.index.count() == n
         assert len(arch.check(repair=False).missing_files) == n
+
+
+def test_concurrent_ingest_and_queries(tmp_path: Path) -> None:
+    """Storage SCP threads ingest while C-FIND threads query: one connection, one lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = synthetic(16)
+    with Archive(tmp_path / "a") as arch:
+        temps = [write_temp(arch, row) for row in rows]
+
+        def query(_: int) -> int:
+            return len(list(arch.find({"QueryRetrieveLevel": "STUDY",
+                                       "StudyInstanceUID": ""})))
+
+        with ThreadPoolExecutor(8) as pool:
+            stored = pool.map(arch.ingest, temps)
+            counts = list(pool.map(query, range(40)))
+            outcomes = [r.outcome for r in stored]
+        assert outcomes.count("stored") == len(rows)
+        assert arch.index.count() == len(rows)
+        assert max(counts) <= len({r["StudyInstanceUID"] for r in rows})
+        assert arch.check().clean

@@ -34,7 +34,7 @@ def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert b"listening on 127.0.0.1" in err
+    assert b"listening on 127.0.0.1" in err and f"received {len(rows)} files".encode() in err
     for row in rows:
         assert (out / f"{read_instance(row).sop_instance}.dcm").exists()
     assert not [p for p in os.listdir(out) if p.endswith(".part")]

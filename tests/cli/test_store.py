@@ -53,3 +53,22 @@ def test_store_reports_failures(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_store_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["store", "127.0.0.1", "104", str(tmp_path / "nope.dcm")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_store_folder_skips_non_dicom_and_dicomdir(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    dicomdir = next((r.path for r in manifest() if "Directory" in r.sop and not r.broken), None)
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "README.txt").write_text("notes")
+    if dicomdir is not None:
+        (folder / "DICOMDIR").write_bytes(dicomdir.read_bytes())
+    good = _files(1)[0]
+    (folder / "img.dcm").write_bytes(good.read_bytes())
+    out = tmp_path / "out"
+    with SyncAE("SCP") as ae, ae.serve(0, {dimse.CStoreRequest: StorageSCP(out)}) as server:
+        code = main(["store", "127.0.0.1", str(server.port), str(folder)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "skipped" in captured.err and "README.txt" in captured.err
+    assert "stored 1 of 1 files" in captured.out

@@ -336,3 +336,17 @@ def test_new_sop_instance_updates_meta(tmp_path: Path) -> None:
     ds.SOPInstanceUID = "1.2.3.999"
     dicomkit.write(ds, path)
     assert dicomkit.read(path).file_meta.MediaStorageSOPInstanceUID == "1.2.3.999"
+
+
+def test_lenient_damaged_meta_uses_group_length() -> None:
+    meta = build_file_meta(CT, "1.2.3", EXPLICIT)
+    raw_meta = bytearray(dicomkit.io.encode_dataset(meta, implicit=False, little=True))
+    pos = raw_meta.index(b"UI", 12 + 14)  # the VR of (0002,0002)
+    raw_meta[pos:pos + 2] = b"??"
+    body = dicomkit.io.encode_dataset(_ct(), implicit=False, little=True)
+    data = b"\x00" * 128 + b"DICM" + bytes(raw_meta) + body
+    with pytest.raises(InvalidDicomError, match="unknown VR"):
+        dicomkit.read(data)
+    ds = dicomkit.read(data, lenient=True)
+    assert ds.PatientID == "P1"
+    assert len(ds.read_errors) == 1

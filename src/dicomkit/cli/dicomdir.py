@@ -3,8 +3,8 @@
 ``create`` makes a DICOMDIR for the instances under DIR (copying files whose names are not
 conformant File IDs into ``DICOM/PATnnnnn/...`` unless ``--keep-names``), in the manner of
 DCMTK's dcmmkdir. ``list`` prints the record tree: PATIENT, STUDY, SERIES and the records that
-reference files, with the referenced path (``[missing]`` when it is not there; ``--check``
-then exits 1). Exit codes: 0 success, 1 problems found, 2 usage or input error.
+reference files, with the referenced path (``[missing]`` when it is not there); ``--check``
+also compares each file's File Meta with its record and exits 1 on any problem. Exit codes: 0 success, 1 problems found, 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def add_parser(subparsers: Any) -> None:
     ls.add_argument("dicomdir", metavar="DICOMDIR", help="the DICOMDIR file (or its folder)")
     ls.add_argument("--uids", action="store_true", help="show study, series and SOP UIDs")
     ls.add_argument("--check", action="store_true",
-                    help="exit 1 when a referenced file is missing or a link is broken")
+                    help="exit 1 when a referenced file is missing or is not the instance "
+                         "its record names, or a link is broken")
     ls.set_defaults(func=run)
     p.set_defaults(func=run, dicomdir_parser=p)
 
@@ -155,17 +156,42 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     missing = [r for r in instances if r.path is None]
     out.write(f"File-set {dd.fileset_id or '(no ID)'}: {len(dd.records)} record(s), "
               f"{len(instances)} referenced file(s)\n")
-    for depth, rec in dd.walk():
-        out.write("  " * depth + describe(rec, uids=args.uids) + "\n")
+    out.writelines("  " * depth + describe(rec, uids=args.uids) + "\n" for depth, rec in dd.walk())
     if dd.orphans:
         out.write(f"# {len(dd.orphans)} record(s) not linked from the root:\n")
-        for rec in dd.orphans:
-            out.write(f"#   offset {rec.offset}: {describe(rec, uids=args.uids)}\n")
+        out.writelines(f"#   offset {rec.offset}: {describe(rec, uids=args.uids)}\n" for rec in dd.orphans)
     for msg in dd.problems:
         print(f"dicomkit dicomdir: {path}: {msg}", file=sys.stderr)
     if missing:
         print(f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under "
               f"{dd.root}", file=sys.stderr)
-    if args.check and (missing or dd.problems or dd.orphans):
+    mismatched = _mismatches(instances) if args.check else []
+    for msg in mismatched:
+        print(f"dicomkit dicomdir: {msg}", file=sys.stderr)
+    if args.check and (missing or dd.problems or dd.orphans or mismatched):
         return 1
     return 0
+
+
+def _mismatches(instances: list[Any]) -> list[str]:
+    """Records whose referenced file says otherwise: SOP Class / Instance and Transfer Syntax
+    in the file's File Meta against (0004,1510)-(0004,1512) of the record (PS3.3 F.5)."""
+    from dicomkit.io.part10 import read_file_meta
+
+    out = []
+    for rec in instances:
+        if rec.path is None:
+            continue
+        try:
+            with open(rec.path, "rb") as fp:
+                meta, _ = read_file_meta(fp.read(64 * 1024))
+        except (DicomError, OSError) as exc:
+            out.append(f"{rec.path}: {_one_line(exc)}")
+            continue
+        for tag, name, have in ((0x00020002, "SOP Class UID", rec.sop_class_uid),
+                                (0x00020003, "SOP Instance UID", rec.sop_instance_uid),
+                                (0x00020010, "Transfer Syntax UID", rec.transfer_syntax_uid)):
+            want = str(meta.get(tag) or "").strip("\x00 ")
+            if have and want and want != have:
+                out.append(f"{rec.path}: {name} is {want}, the DICOMDIR says {have}")
+    return out

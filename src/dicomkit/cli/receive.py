@@ -43,8 +43,13 @@ async def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     config = replace(config_from_args(args, server=True), max_associations=args.max_associations)
     ae = AE(args.aet, config=config)
-    server = await ae.serve(args.port, {CStoreRequest: StorageSCP(out, fsync=not args.no_fsync)},
-                            host=args.host)
+    count = [0]
+
+    def stored(path: Path, incoming: Any) -> None:
+        count[0] += 1
+
+    handler = StorageSCP(out, fsync=not args.no_fsync, on_stored=stored)
+    server = await ae.serve(args.port, {CStoreRequest: handler}, host=args.host)
     print(f"listening on {args.host}:{server.port} as {args.aet}, writing to {out}",
           file=sys.stderr, flush=True)
     stop = asyncio.Event()
@@ -54,4 +59,5 @@ async def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+    print(f"received {count[0]} files", file=sys.stderr)
     return 0

@@ -11,6 +11,8 @@ from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
 
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -63,18 +65,31 @@ async def _run(args: argparse.Namespace) -> int:
         store_files,
     )
 
-    files = find_files(args.paths)
-    missing = [f for f in files if not f.exists()]
+    missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"dicomkit store: no such file: {missing[0]}", file=sys.stderr)
         return 2
-    instances, failures = [], []
+    named = {Path(p) for p in args.paths if not Path(p).is_dir()}
+    files = find_files(args.paths)
+    instances, failures, skipped = [], [], []
     for path in files:
         try:
-            instances.append(read_instance(path))
+            inst = read_instance(path)
         except (DicomError, OSError) as exc:
-            failures.append(StoreResult(Path(path), None, f"not a DICOM file: {exc}"))
+            if path in named:  # named on the command line: a failure
+                failures.append(StoreResult(Path(path), None, f"not a DICOM file: {exc}"))
+            else:  # met while scanning a folder: skipped, like a README next to the images
+                skipped.append(path)
+            continue
+        if inst.sop_class == MEDIA_STORAGE_DIRECTORY:
+            skipped.append(path)  # a DICOMDIR indexes a file-set; it is not C-STOREd
+            continue
+        instances.append(inst)
+    for path in skipped:
+        print(f"skipped {path}: not a storable DICOM instance", file=sys.stderr)
     if not instances:
+        for r in failures:
+            print(f"FAILED {r.path}: {r.error}", file=sys.stderr)
         print("dicomkit store: no DICOM files to send", file=sys.stderr)
         return 1 if failures else 2
     start = time.perf_counter()
@@ -90,7 +105,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"FAILED {r.path}: {why}", file=sys.stderr)
     warnings = [r for r in results if r.ok and r.status]
     ok = len(results) - len([r for r in results if not r.ok])
-    print(f"stored {ok} of {len(files)} files in {seconds:.2f} s"
+    print(f"stored {ok} of {len(files) - len(skipped)} files in {seconds:.2f} s"
           + (f", {len(warnings)} with warnings" if warnings else "")
+          + (f", {len(skipped)} skipped" if skipped else "")
           + (f", {len(failures)} failed" if failures else ""))
     return 1 if failures else 0

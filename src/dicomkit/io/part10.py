@@ -120,8 +120,17 @@ def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
     meta = Dataset()
     if len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0:
         implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
+        start = pos
         pos = decode_into(meta, buf, pos, len(buf), implicit=implicit, little=True, opts=opts,
                           only_group=2)
+        gl = meta._d.get(0x00020000)
+        if opts.aborted and type(gl) is tuple and len(gl[1]) == 4:
+            # lenient: a damaged meta group; its group length still says where the data set
+            # starts (PS3.10 7.1), so the data set can be read.
+            after = start + (8 if implicit else 12) + int.from_bytes(bytes(gl[1]), "little")
+            if after <= len(buf):
+                opts.aborted = False
+                pos = after
     else:
         object.__setattr__(meta, "_implicit", False)
     return meta, pos

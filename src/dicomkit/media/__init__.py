@@ -8,8 +8,19 @@ File-set of a folder of instances and writes its DICOMDIR.
 from dicomkit.media.dicomdir import DicomDir, Record, read_dicomdir, resolve_file_id
 from dicomkit.media.fileset import CreateResult, create_dicomdir, is_conformant_file_id
 from dicomkit.media.records import record_type_for
-from dicomkit.media.writer import Node, encode_dicomdir, write_dicomdir
+from dicomkit.media.writer import Node, encode_dicomdir, nodes_from, write_dicomdir
 
-__all__ = ["DicomDir", "Record", "read_dicomdir", "resolve_file_id", "CreateResult",
-           "create_dicomdir", "is_conformant_file_id", "record_type_for", "Node",
-           "encode_dicomdir", "write_dicomdir"]
+__all__ = [
+           "CreateResult",
+           "DicomDir",
+           "Node",
+           "Record",
+           "create_dicomdir",
+           "encode_dicomdir",
+           "is_conformant_file_id",
+    "nodes_from",
+           "read_dicomdir",
+           "record_type_for",
+           "resolve_file_id",
+           "write_dicomdir",
+]

@@ -11,10 +11,10 @@ Item tag:
   down (PATIENT -> STUDY -> SERIES -> IMAGE ...),
 
 0 meaning "none" in every case. The decoder does not report where items start, so
-:func:`record_offsets` walks the raw bytes of the sequence (item headers and element lengths
-only) and the records decoded by :func:`dicomkit.read` are matched to those offsets in order.
-Records whose Record In-use Flag (0004,1410) is 0000H are inactive and left out of the tree
-(PS3.3 F.3.2.2).
+:func:`record_spans` walks the raw bytes of the sequence (item headers and element lengths
+only) and each record is decoded from its own span; a damaged sequence (an item length past
+its end, as some tools write) then costs no more than that item's tail. Records whose Record
+In-use Flag (0004,1410) is 0000H are inactive and left out of the tree (PS3.3 F.3.2.2).
 """
 
 from __future__ import annotations
@@ -28,12 +28,23 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.core.element import DataElement
+from dicomkit.core.sequence import Sequence
 from dicomkit.core.tag import ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION
 from dicomkit.core.vr import ALL_VRS, LONG_LENGTH_VRS
 from dicomkit.errors import InvalidDicomError
 
-__all__ = ["DicomDir", "ItemSpan", "Record", "read_dicomdir", "record_offsets", "record_spans", "resolve_file_id",
-           "MEDIA_STORAGE_DIRECTORY_STORAGE", "DIRECTORY_RECORD_SEQUENCE"]
+__all__ = [
+    "DIRECTORY_RECORD_SEQUENCE",
+    "MEDIA_STORAGE_DIRECTORY_STORAGE",
+    "DicomDir",
+    "ItemSpan",
+    "Record",
+    "read_dicomdir",
+    "record_offsets",
+    "record_spans",
+    "resolve_file_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -273,9 +284,8 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
     IDs are resolved to paths under the DICOMDIR's folder (``Record.path``; ``None`` when the
     file is missing).
     """
-    from dicomkit.io.part10 import read, read_file_meta, ts_encoding
-
     from dicomkit.io.decoder import decode_dataset
+    from dicomkit.io.part10 import read, read_file_meta, ts_encoding
 
     path = Path(path)
     buf = path.read_bytes()
@@ -299,6 +309,13 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
     problems += [str(e) for e in errors]
     for msg in problems:
         log.warning("DICOMDIR %s: %s", path, msg)
+    # The data set carries the records as decoded here (complete even where the sequence
+    # itself was damaged), so that dd.dataset and dd.records agree.
+    undefined = (DIRECTORY_RECORD_SEQUENCE in ds
+                 and ds[DIRECTORY_RECORD_SEQUENCE].is_undefined_length)
+    if spans or DIRECTORY_RECORD_SEQUENCE in ds:
+        ds.add(DataElement(DIRECTORY_RECORD_SEQUENCE, "SQ", Sequence(items),
+                           undefined_length=undefined))
     records = [Record(item, s.offset) for item, s in zip(items, spans)]
     dd = DicomDir(ds, path.parent, records, [], problems=problems)
     _link(dd, lenient)

@@ -34,8 +34,15 @@ from dicomkit.media.records import (
 )
 from dicomkit.media.writer import Node, write_dicomdir
 
-__all__ = ["Instance", "CreateResult", "scan_folder", "build_tree", "create_dicomdir",
-           "is_conformant_file_id", "MAX_COMPONENTS"]
+__all__ = [
+    "MAX_COMPONENTS",
+    "CreateResult",
+    "Instance",
+    "build_tree",
+    "create_dicomdir",
+    "is_conformant_file_id",
+    "scan_folder",
+]
 
 log = logging.getLogger(__name__)
 

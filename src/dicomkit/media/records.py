@@ -17,8 +17,17 @@ from typing import Any
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 
-__all__ = ["RECORD_KEYS", "ROOT_LEVEL_TYPES", "record_type_for", "make_record",
-           "IN_USE", "PATIENT", "STUDY", "SERIES", "IMAGE"]
+__all__ = [
+    "IMAGE",
+    "IN_USE",
+    "PATIENT",
+    "RECORD_KEYS",
+    "ROOT_LEVEL_TYPES",
+    "SERIES",
+    "STUDY",
+    "make_record",
+    "record_type_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +245,7 @@ def make_record(record_type: str, src: Dataset, *, ordinal: int = 1,
         elif typ == "2":
             rec.set(tag, None)
     if record_type == "SR DOCUMENT" and rec.get("VerificationFlag") == "VERIFIED" \
-            and "VerificationDateTime" not in rec:
+            and 0x0040A030 not in rec:  # VerificationDateTime
         observers = src.get("VerifyingObserverSequence") or []
         if observers and observers[-1].get("VerificationDateTime"):
             rec.set("VerificationDateTime", observers[-1].get("VerificationDateTime"))

@@ -31,10 +31,12 @@ from dicomkit.media.dicomdir import (
     LOWER_LEVEL,
     MEDIA_STORAGE_DIRECTORY_STORAGE,
     NEXT_RECORD,
+    DicomDir,
+    Record,
     record_offsets,
 )
 
-__all__ = ["Node", "encode_dicomdir", "write_dicomdir", "EXPLICIT_VR_LE"]
+__all__ = ["EXPLICIT_VR_LE", "Node", "encode_dicomdir", "nodes_from", "write_dicomdir"]
 
 EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 _SQ_HEADER = 12  # explicit VR: tag, "SQ", 2 reserved bytes, 4-byte length
@@ -51,6 +53,17 @@ class Node:
         yield self
         for child in self.children:
             yield from child.walk()
+
+
+def nodes_from(dicomdir: DicomDir) -> list[Node]:
+    """The tree of a DICOMDIR that was read, as nodes to write again (records copied;
+    inactive and unlinked records left out): rewrites a File-set's DICOMDIR in Explicit VR
+    Little Endian with fresh offsets."""
+
+    def node(rec: Record) -> Node:
+        return Node(rec.dataset.copy(), [node(c) for c in rec.children])
+
+    return [node(r) for r in dicomdir.roots]
 
 
 def _header(fileset_id: str, descriptor: tuple[str, ...] | None,

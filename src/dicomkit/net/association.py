@@ -91,6 +91,10 @@ class StreamTransport:
             raise TransportError(f"read from {self.peer} failed: {exc}") from exc
 
     def write(self, data: Buffer) -> None:
+        # writing to a lost connection makes asyncio log "socket.send() raised exception."
+        # for every write: fail the first one instead
+        if self._writer.transport.is_closing():
+            raise TransportError(f"connection to {self.peer} is closed")
         self._writer.write(data)
 
     async def drain(self) -> None:
@@ -529,7 +533,6 @@ class Association:
             elif isinstance(event, ev.ReleaseConfirmed):
                 if self._release_collision_pending:
                     self._release_collision_pending = False
-        self._rj_logged = False
                     self._write(engine.send(ev.ReleaseResponse()))
             elif isinstance(event, ev.Aborted):
                 self._on_aborted(event)

@@ -185,3 +185,10 @@ def test_assembler_protocol_errors() -> None:
     asm.feed(1, True, True, cmd)
     with pytest.raises(RemoteProtocolError, match="limit"):
         asm.feed(1, False, False, b"x" * 11)
+
+
+def test_command_size_limit_counts_bytes_not_fragments() -> None:
+    asm = d.DimseAssembler()
+    asm.feed(1, True, False, b"\x00" * (d.MAX_COMMAND_SIZE - 10))
+    with pytest.raises(RemoteProtocolError, match="command set larger"):
+        asm.feed(1, True, False, b"\x00" * 11)

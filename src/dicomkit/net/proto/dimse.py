@@ -604,6 +604,7 @@ def fragment(context_id: int, command: bytes,
 
 __all__ = [
     "FIELD_TAGS",
+    "MAX_COMMAND_SIZE",
     "MESSAGE_TYPES",
     "PDU_HEADER",
     "PDV_OVERHEAD",
