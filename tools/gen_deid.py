@@ -112,7 +112,8 @@ def generate(shared: Path) -> str:
     for tag in sorted(exact):
         name, basic, opts = exact[tag]
         out.append(f"    0x{tag:08X}: ({name!r}, {basic!r}, {opts!r}),")
-    out += ["}", "", "#: Repeating-group attributes, keyed by the table's pattern (x = any hex digit).",
+    out += ["}", "",
+            "#: Repeating-group attributes, keyed by the table's pattern (x = any hex digit).",
             "MASKED: dict[str, Row] = {"]
     for key in sorted(masked):
         name, basic, opts = masked[key]

@@ -285,3 +285,29 @@ def test_retrieve_selects_instances(index: Index) -> None:
                      "SeriesInstanceUID": series}, Model.STUDY_ROOT, retrieve=True)
     assert {i.series_instance_uid for i in index.instances(q)} == set(series)
     assert CT  # keep the import used
+
+
+def test_time_single_value_matches_at_its_precision(index: Index) -> None:
+    t = studies()[max(studies())]["StudyTime"]  # HHMMSS
+    res = find(index, {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
+                       "StudyTime": t[:4]})
+    want = {u for u, r in studies().items() if r["StudyTime"][:4] == t[:4]}
+    assert want and uids(res, "StudyInstanceUID") == want
+    res = find(index, {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
+                       "StudyTime": t + ".000"})
+    assert uids(res, "StudyInstanceUID") == {u for u, r in studies().items()
+                                             if r["StudyTime"] == t}
+
+
+def test_later_instances_fill_missing_study_attributes() -> None:
+    idx = Index.open(":memory:")
+    base = {"PatientID": "P1", "PatientName": "DOE^J", "StudyInstanceUID": "1.2.9",
+            "SeriesInstanceUID": "1.2.9.1", "SOPClassUID": CT}
+    idx.add(record_from_dataset({**base, "SOPInstanceUID": "1.2.9.1.1", "StudyTime": ""}), "a")
+    idx.add(record_from_dataset({**base, "SOPInstanceUID": "1.2.9.1.2", "StudyTime": "1015",
+                                 "StudyDescription": "LATE", "PatientName": "OTHER^X"}), "b")
+    res = find(idx, {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
+                     "StudyDescription": "LATE", "StudyTime": "1000-1030",
+                     "PatientName": "doe^j"})
+    assert [r["StudyDescription"] for r in res] == ["LATE"]  # filled, and matchable (shadow)
+    assert res[0]["PatientName"] == "DOE^J"  # the first non-empty value wins

@@ -214,3 +214,43 @@ def test_concurrent_ingest_and_queries(tmp_path: Path) -> None:
         assert arch.index.count() == len(rows)
         assert max(counts) <= len({r["StudyInstanceUID"] for r in rows})
         assert arch.check().clean
+
+
+@pytest.mark.parametrize("point", ["indexed", "placed"])
+def test_process_killed_mid_ingest(tmp_path: Path, point: str) -> None:
+    """A real process death (os._exit) inside ingest: after restart, either the instance is
+    fully there (file + row) or nothing is, and the SCU's retry succeeds."""
+    import subprocess
+    import sys
+    import textwrap
+
+    root = tmp_path / "a"
+    with Archive(root) as arch:
+        arch.ingest(write_temp(arch, ROWS[0]))
+        temp = write_temp(arch, ROWS[1])
+    script = textwrap.dedent(f"""
+        import os
+        from dicomkit.archive import Archive
+        arch = Archive({str(root)!r}, check=False)
+        def die(where):
+            if where == {point!r}:
+                os._exit(9)
+        arch.fault = die
+        arch.ingest({str(temp)!r})
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 9, proc.stderr
+    with Archive(root) as arch:  # start-up check
+        report = arch.last_check
+        assert report is not None
+        sop = ROWS[1]["SOPInstanceUID"]
+        inst = arch.index.lookup(sop)
+        if point == "placed":  # the file was in place: indexed again by the check
+            assert inst is not None and arch.path_of(inst).exists()
+        else:  # killed before the move: nothing stored, the temporary file swept
+            assert inst is None and report.temporaries
+        assert arch.check(repair=False).clean
+        res = arch.ingest(write_temp(arch, ROWS[1]))
+        assert res.outcome == ("kept" if point == "placed" else "stored")
+        assert arch.index.count() == 2

@@ -45,7 +45,7 @@ def test_folder_with_uid_map(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     # a second run loads the map: the same originals get the same replacements
     again = tmp_path / "again"
     assert _run(str(SERIES / "image"), str(again), "--uid-map", str(uid_map), "-q") == 0
-    first = dicomkit.read(sorted(again.iterdir())[0])
+    first = dicomkit.read(min(again.iterdir()))
     assert first.StudyInstanceUID == images[0].StudyInstanceUID
     assert first.SOPInstanceUID == images[0].SOPInstanceUID
 
@@ -100,3 +100,13 @@ def test_non_dicom_file_in_folder_fails_cleanly(tmp_path: Path,
         shutil.copy(SERIES / "image" / "IMG0001.dcm", src / "a.dcm")
     assert _run(str(src), str(tmp_path / "out"), "-q") == 1
     assert "1 of" in capsys.readouterr().err
+
+
+@needs_series
+def test_output_inside_input_is_not_reprocessed(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    shutil.copytree(SERIES / "image", src)
+    assert _run(str(src), str(src / "anon"), "-q") == 0
+    assert _run(str(src), str(src / "anon"), "-q") == 0
+    assert sorted(p.name for p in (src / "anon").iterdir()) == sorted(
+        p.name for p in (SERIES / "image").iterdir())

@@ -45,6 +45,7 @@ def make(sop_class: str = CT) -> Dataset:
     ds.set(0x60000010, 2, vr="US")
     ds.set(0x60003000, b"\xff\xff", vr="OW")
     ds.set(0x60004000, "burned name", vr="LT")
+    ds.set(0x60001500, "JOHN DOE", vr="LO")                    # Overlay Label
     ds.ReferencedImageSequence = Sequence([
         _item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID="1.2.3.4.5.7"),
     ])
@@ -68,7 +69,7 @@ def test_input_untouched_and_basic_actions() -> None:
                  "DeviceSerialNumber", "StudyDescription", "OtherPatientIDs"):
         assert gone not in out, gone                                   # X (and Type 3)
     assert out.ContentDate is None and "ContentDate" in out         # Z/D, Type 2C in CT
-    assert "ReferencedImageSequence" not in out                      # X/Z/U*, Type 3 in CT
+    assert out.ReferencedImageSequence[0].ReferencedSOPClassUID == CT  # X/Z/U*: kept, U
     assert out.Modality == "CT"                                      # not listed: kept
     assert out.SOPClassUID == CT
 
@@ -144,6 +145,8 @@ def test_retain_and_clean_options() -> None:
     assert not [e for e in out.walk() if e.tag >> 16 & 1]   # no private kept as "safe"
     assert out[0x60003000].value == b"\x00\x00"                # overlay cleaned, kept
     assert out[0x60004000].value == "ANONYMIZED"
+    assert out[0x60000010].value == 2                          # overlay rows kept
+    assert out[0x60001500].value == "ANONYMIZED"               # overlay label cleaned
 
 
 def test_log_and_dummy_overrides() -> None:
@@ -188,3 +191,36 @@ def test_empty_uid_for_d_gets_a_value() -> None:
     ds.add(DataElement(0x0020000D, "UI", None))
     out = deidentify(ds)
     assert out.StudyInstanceUID.startswith("2.25.")
+
+
+def test_file_meta_follows() -> None:
+    ds = make()
+    meta = Dataset()
+    meta.set(0x00020002, CT, vr="UI")
+    meta.set(0x00020003, "1.2.3.4.5.6", vr="UI")
+    meta.set(0x00020016, "SCANNER_AE", vr="AE")
+    ds.file_meta = meta
+    out = deidentify(ds)
+    assert out.file_meta is not None and out.file_meta is not meta
+    assert out.file_meta.get(0x00020003) == out.SOPInstanceUID
+    assert 0x00020016 not in out.file_meta
+    assert meta.get(0x00020016) == "SCANNER_AE"
+    kept = deidentify(ds, options=[Option.RETAIN_DEVICE_IDENTITY, Option.RETAIN_UIDS])
+    assert kept.file_meta.get(0x00020016) == "SCANNER_AE"
+    assert kept.file_meta.get(0x00020003) == "1.2.3.4.5.6"
+
+
+def test_iod_taken_from_file_meta_when_the_data_set_has_no_sop_class() -> None:
+    ds = Dataset()
+    meta = Dataset()
+    meta.set(0x00020002, "1.2.840.10008.1.3.10", vr="UI")   # Media Storage Directory
+    meta.set(0x00020003, "1.2.3", vr="UI")
+    ds.file_meta = meta
+    rec = _item(DirectoryRecordType="STUDY", StudyDate="20240101", StudyTime="101010",
+                StudyID="S1", AccessionNumber="A1")
+    ds.DirectoryRecordSequence = Sequence([rec])
+    out = deidentify(ds)
+    rec = out.DirectoryRecordSequence[0]
+    assert rec.StudyID == "ANONYMIZED"           # Z on a Type 1 key: a dummy
+    assert rec.StudyDate == "19000101"
+    assert rec.AccessionNumber is None           # Z, Type 2

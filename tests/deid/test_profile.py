@@ -45,8 +45,9 @@ def test_option_actions() -> None:
     ("X/Z", "3", "X"), ("X/Z", "2", "Z"), ("X/Z", "1", "Z"), ("X/Z", "", "X"),
     ("X/Z", None, "Z"), ("X/D", "3", "X"), ("X/D", "2C", "D"), ("X/D", "1", "D"),
     ("X/Z/D", "3", "X"), ("X/Z/D", "2", "Z"), ("X/Z/D", "1C", "D"), ("X/Z/D", None, "D"),
-    ("Z/D", "3", "Z"), ("Z/D", "1", "D"), ("X/Z/U*", "3", "X"), ("X/Z/U*", "2", "Z"),
+    ("Z/D", "3", "Z"), ("Z/D", "1", "D"), ("X/Z/U*", "3", "U*"), ("X/Z/U*", "2", "U*"),
     ("X/Z/U*", "1", "U*"), ("X/Z/U*", None, "U*"), ("D", "3", "D"), ("X", "1", "X"),
+    ("Z", "1", "D"), ("Z", "1C", "D"), ("Z", "2", "Z"), ("Z", None, "Z"), ("Z", "", "Z"),
 ])
 def test_resolve_combined_codes(code: str, attr_type: str | None, expected: str) -> None:
     assert resolve(code, attr_type) == expected

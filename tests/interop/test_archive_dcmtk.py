@@ -125,3 +125,22 @@ def test_getscu(node: Node, tmp_path: Path) -> None:
               "127.0.0.1", str(node.port))
     got = {str(dicomkit.read(p).SOPInstanceUID) for p in tmp_path.iterdir()}
     assert got == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
+
+
+def test_getscu_compressed_instance_is_decompressed_for_it(node: Node, tmp_path: Path) -> None:
+    """getscu proposes only uncompressed syntaxes; the stored JPEG Lossless file is decoded."""
+    from archive_helpers import cli
+
+    src = next(f for f in manifest() if f.rel == "dcm4che/MR-JPEGLosslessSV1.dcm")
+    code, _o, err = cli("store", "127.0.0.1", str(node.port), "--aec", "DICOMKIT", "-q",
+                        str(src.path))
+    assert code == 0, err
+    head = dicomkit.read(src.path, stop_before_pixels=True)
+    run_dcmtk("getscu", "-S", "-aec", "DICOMKIT", "-od", str(tmp_path),
+              "-k", "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={head.StudyInstanceUID}",
+              "-k", f"SeriesInstanceUID={head.SeriesInstanceUID}", "127.0.0.1", str(node.port))
+    (got,) = list(tmp_path.iterdir())
+    out = dicomkit.read(got)
+    assert str(out.SOPInstanceUID) == str(head.SOPInstanceUID)
+    assert str(out.transfer_syntax) in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+    assert len(out.PixelData) == int(out.Rows) * int(out.Columns) * 2

@@ -9,16 +9,15 @@ Echo-level checks (echoscu options, AE titles, limits) live in ``test_echo_inter
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import peers
 import pytest
 
-import peers
 from dicomkit.core.dataset import Dataset
 from dicomkit.errors import AssociationAborted, LocalProtocolError, NetworkError
 from dicomkit.io.part10 import build_file_meta
@@ -220,7 +219,7 @@ def test_our_scu_no_acceptable_transfer_syntax(tmp_path: Path, big_file: Path) -
 def test_storescp_abort_after_store_request(tmp_path: Path, big_file: Path) -> None:
     """storescp --abort-after reads the whole C-STORE-RQ, then sends an A-ABORT: our SCU's
     store raises AssociationAborted (service-user source) and the association is closed."""
-    port, out, server = start_storescp(tmp_path, "--abort-after")
+    port, _, server = start_storescp(tmp_path, "--abort-after")
     with server:
         ae = SyncAE("OURSCU")
         with ae:

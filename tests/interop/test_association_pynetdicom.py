@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import peers
 import pytest
 
-import peers
 from dicomkit.errors import AssociationAborted
 from dicomkit.net import AE, AEConfig, Association
 from dicomkit.net.proto import dimse

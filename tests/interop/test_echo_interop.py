@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import peers
 import pytest
 
-import peers
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Incoming
 from dicomkit.net.proto import dimse
@@ -142,8 +142,9 @@ def scp() -> Iterator[OurSCP]:
 
 def echoscu(port: int, *args: str, aec: str = "OURSCP", aet: str = "ECHOSCU",
             check: bool = True) -> subprocess.CompletedProcess[str]:
-    return peers.run_dcmtk("echoscu", "-v", "-aet", aet, "-aec", aec, *args, "127.0.0.1",
-                           str(port), check=check)
+    proc: subprocess.CompletedProcess[str] = peers.run_dcmtk(
+        "echoscu", "-v", "-aet", aet, "-aec", aec, *args, "127.0.0.1", str(port), check=check)
+    return proc
 
 
 def output(proc: subprocess.CompletedProcess[str]) -> str:
@@ -313,7 +314,7 @@ def test_cli_echo_against_storescp(storescp: tuple[int, subprocess.Popen[bytes]]
     port, proc = storescp
     run = subprocess.run([sys.executable, "-m", "dicomkit.cli.main", "echo", "--aec",
                           "STORESCP", "--repeat", "3", "127.0.0.1", str(port)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("C-ECHO STORESCP@127.0.0.1") == 3
     assert stop_and_read(proc).count("Received Echo Request") == 3
@@ -324,7 +325,7 @@ def test_cli_echo_rejected_exits_nonzero(tmp_path: Path) -> None:
     with peers.dcmtk_server("storescp", "--refuse", str(port), port=port):
         run = subprocess.run([sys.executable, "-m", "dicomkit.cli.main", "echo",
                               "127.0.0.1", str(port)], capture_output=True, text=True,
-                             timeout=60)
+                             timeout=60, check=False)
     assert run.returncode != 0
     assert "reject" in (run.stdout + run.stderr).lower()
     assert "Traceback" not in run.stderr

@@ -233,6 +233,17 @@ def test_declared_4gb_associate_rq_is_refused_from_its_header(
     assert "4294967295" in causes(caplog)
 
 
+def test_a_abort_before_association_just_closes() -> None:
+    """A-ABORT in Sta2 (PS3.8 AA-2): the server closes the connection without answering."""
+
+    async def main() -> bytes:
+        async with serving() as server:
+            return await hostile_then_survive(server, pdu(0x07, b"\x00\x00\x00\x00"),
+                                              associate_first=False)
+
+    assert run(main()) == b""
+
+
 # -- after the association ---------------------------------------------------------------------
 
 AFTER_ASSOCIATION = {
@@ -537,3 +548,96 @@ def test_oversized_command_set_aborts(caplog: pytest.LogCaptureFixture) -> None:
     data = run(main())
     assert_ended_by_abort(data)
     assert "command set" in causes(caplog)
+
+
+@pytest.mark.parametrize("max_length", [1, 6])
+def test_peer_maximum_length_too_small_for_any_pdv(max_length: int,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A requestor whose Maximum Length (PS3.8 D.1) cannot hold a PDV with one byte of data
+    (< 7) can never receive anything: the server must end that association (reject it, or
+    abort when the first answer cannot be sent) with a log line, not leave it hanging with an
+    unanswered request until an idle timeout. (docs/findings-net.md F7)"""
+    cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=None, idle=None))
+    rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])], max_pdu_length=max_length)
+
+    async def main() -> bytes:
+        async with serving(cfg) as server:
+            raw = await Raw.connect(server.port)
+            with caplog.at_level(logging.INFO, logger=LOGGER):
+                await raw.send(rq.encode())
+                first = await raw.read_pdu()
+                if first[:1] == b"\x02":  # accepted: the first answer must fail cleanly
+                    await raw.send(pdu(0x04, pdv(1, 0x03, echo_command())))
+                    first = b""
+                data = first + await raw.until_closed()
+            raw.close()
+            await poll(lambda: not server.associations, "the association to end")
+            await echo_ok(server.port)
+            return data
+
+    data = run(main())
+    assert data[:1] in (b"\x03", b"\x07"), data[:16]  # A-ASSOCIATE-RJ or A-ABORT
+    text = causes(caplog).lower()
+    assert "maximum" in text or "max pdu" in text, text
+
+
+@pytest.mark.parametrize("title", [b"EV\nFAKE: stored ", b"\x1b[2J\x1b[31mRED".ljust(16),
+                                   b"A\rB\x00\x07C\x7f".ljust(16)],
+                         ids=["newline", "escape-sequences", "cr-nul-bel-del"])
+def test_control_characters_in_ae_titles_never_reach_the_log_raw(
+        title: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    """AE titles may not hold control characters (PS3.5 6.2, AE). A peer that sends some
+    must not be able to forge log lines or drive the operator's terminal: whether the server
+    rejects the association or accepts it, every log line it writes stays one line of
+    printable text. (docs/findings-net.md F8)"""
+    assert len(title) == 16
+    raw_rq = bytearray(RQ)
+    raw_rq[26:42] = title  # calling AE title field of the A-ASSOCIATE-RQ
+
+    async def main() -> None:
+        async with serving() as server:
+            with caplog.at_level(logging.DEBUG, logger=LOGGER):
+                raw = await Raw.connect(server.port)
+                await raw.send(bytes(raw_rq))
+                answer = await raw.read_pdu()
+                assert answer[:1] in (b"\x02", b"\x03", b"\x07")
+                raw.close()
+                await poll(lambda: not server.associations, "the association to end")
+            await echo_ok(server.port)
+
+    run(main())
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("dicomkit")]
+    assert lines, "nothing was logged"
+    bad = [ascii(ln) for ln in lines if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in ln)]
+    assert not bad, "log lines with control characters:\n" + "\n".join(bad)
+
+
+def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
+    """Closing the server (which aborts live associations) while a C-STORE is half received
+    removes the temporary file; the peer gets an A-ABORT."""
+    out = tmp_path / "out"
+
+    async def main() -> bytes:
+        server = await AE("SCP", config=FAST).serve(
+            0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)})
+        engine = UpperLayer(Role.REQUESTOR)
+        raw = await Raw.connect(server.port)
+        engine.connection_made()
+        rq = build_request("SCP", "RAW", [(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+        await raw.send(engine.send(ev.AssociateRequest(rq)))
+        engine.receive_data(await raw.read_pdu())
+        cid = min(engine.accepted_context_ids)
+        for chunk in engine.send_data(cid, store_command("1.2.3.66"), is_command=True):
+            await raw.send(chunk)
+        for chunk in engine.send_data(cid, dataset_head("1.2.3.66", 4 << 20) + bytes(200_000),
+                                      is_command=False, last=False):
+            await raw.send(chunk)
+        await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
+        await server.close()
+        data = await raw.until_closed()
+        raw.close()
+        return data
+
+    data = run(main())
+    assert data[:1] == b"\x07"
+    assert files_in(out) == []

@@ -269,3 +269,29 @@ def test_move_cancel_reports_counts(tmp_path: Path) -> None:
         assert 1 <= res.completed < total and res.failed == 0
 
     run(tmp_path, body)
+
+
+def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
+    """The SCU only takes uncompressed data: the SCP decompresses the JPEG Lossless file."""
+    src = next(f for f in manifest() if f.rel == "dcm4che/MR-JPEGLosslessSV1.dcm")
+    from dicomkit.pixels.encode import decompress
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        tmp = node.archive.incoming_path()
+        shutil.copyfile(src.path, tmp)
+        res = node.archive.ingest(tmp)
+        head = dicomkit.read(res.path, stop_before_pixels=True)
+        ident = qr.identifier("SERIES", {"StudyInstanceUID": str(head.StudyInstanceUID),
+                                         "SeriesInstanceUID": str(head.SeriesInstanceUID)})
+        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], MR],
+                             roles={MR: (False, True)},
+                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "u")}) as a:
+            got = await qr.get(a, ident)
+            assert (got.status, got.completed) == (0, 1)
+
+    run(tmp_path, body)
+    out = dicomkit.read(next((tmp_path / "u").iterdir()))
+    assert str(out.transfer_syntax) in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+    want = dicomkit.read(src.path)
+    decompress(want)
+    assert out.PixelData == want.PixelData

@@ -203,3 +203,36 @@ def test_unknown_action(action: int) -> None:
         return await status_of(ups._action(assoc, uid, action, Dataset(), "x", ups.UPS_PUSH))
 
     assert run(scp, body) == 0x0123
+
+
+def test_instance_subscription_and_suspend_global() -> None:
+    async def main() -> tuple[list[tuple[str, str]], dict[str, str]]:
+        listener = ups.UPSEventListener()
+        watcher = AE("W", handlers=listener.handlers(), supported=supported_for([ups.UPS_EVENT]))
+        async with await watcher.serve(0) as listening:
+            scp = ups.UPSSCP(addresses={"W": ("127.0.0.1", listening.port)})
+            client, server = memory_pair()
+            await AE("UPSSCP", handlers=scp.handlers(),
+                     supported=supported_for(ups.UPS_SOP_CLASSES)).serve_transport(server)
+            async with AE("W").associate("", 0, transport=client, contexts=CONTEXTS) as assoc:
+                a = await ups.create(assoc, ups.scheduled(label="a"))
+                b = await ups.create(assoc, ups.scheduled(label="b"))
+                assert await status_of(ups.subscribe(assoc, "W", "9.9.9")) == 0xC307
+                await ups.subscribe(assoc, "W", a)  # initial report: a SCHEDULED
+                await ups.subscribe(assoc, "W")  # global: reports for a and b
+                await scp.join()
+                await ups.suspend_global(assoc, "W")
+                c = await ups.create(assoc, ups.scheduled(label="c"))  # not followed
+                await ups.change_state(assoc, c, ups.IN_PROGRESS, "1.1")
+                await ups.change_state(assoc, b, ups.IN_PROGRESS, "1.2")  # still followed
+                await ups.unsubscribe(assoc, "W", b)
+                await ups.change_state(assoc, b, ups.CANCELED, "1.2")  # no longer
+                await ups.change_state(assoc, a, ups.IN_PROGRESS, "1.3")
+                await scp.join()
+            names = {a: "a", b: "b", c: "c"}
+            return [(names[e.sop_instance_uid], e.state) for e in listener.events], names
+
+    events, _ = asyncio.run(main())
+    assert events[0] == ("a", "SCHEDULED")
+    assert sorted(events[1:3]) == [("a", "SCHEDULED"), ("b", "SCHEDULED")]
+    assert events[3:] == [("b", "IN PROGRESS"), ("a", "IN PROGRESS")]

@@ -110,6 +110,16 @@ def test_sequence_return_keys() -> None:
     assert matches(q, ITEMS[0])
 
 
+def test_sequence_of_universal_keys_is_universal() -> None:
+    bare = Dataset()
+    bare.PatientName = "NO^SPS"
+    query = worklist_query()  # its Scheduled Procedure Step item holds only empty keys
+    assert matches(query, bare)
+    out = response_for_item(query, bare)
+    assert "ScheduledProcedureStepSequence" in out and len(out.ScheduledProcedureStepSequence) == 0
+    assert not matches(worklist_query(modality="CT"), bare)
+
+
 def test_folder_source(tmp_path: Path) -> None:
     for i, ds in enumerate(ITEMS):
         write_item(ds, tmp_path / f"item{i}.wl")
@@ -125,16 +135,20 @@ def scp_ae(source: ListSource) -> AE:
 
 
 def test_scp_and_scu_over_memory() -> None:
-    async def main() -> list[Dataset]:
+    async def main() -> tuple[list[Dataset], list[Dataset]]:
         client, server = memory_pair()
         await scp_ae(ListSource(ITEMS)).serve_transport(server)
         async with AE("SCU").associate("", 0, transport=client,
                                        contexts=[MODALITY_WORKLIST_FIND]) as assoc:
-            return await find_all(assoc, worklist_query(modality="CT"))
+            query = worklist_query(patient_name="Müller*")
+            query.SpecificCharacterSet = "ISO_IR 100"
+            return (await find_all(assoc, worklist_query(modality="CT")),
+                    await find_all(assoc, query))
 
-    found = asyncio.run(main())
+    found, latin1 = asyncio.run(main())
     assert [d.PatientID for d in found] == ["1", "2"]
     assert found[0].ScheduledProcedureStepSequence[0].ScheduledStationAETitle == "CT1"
+    assert [str(d.PatientName) for d in latin1] == ["Müller^Jürgen"]
 
 
 def test_broken_source_fails_the_query() -> None:

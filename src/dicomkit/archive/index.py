@@ -1,8 +1,8 @@
 """The archive's SQL index: Patient / Study / Series / Instance rows (PS3.4 C.6).
 
 :class:`Index` adds and removes instances and answers queries compiled by
-:mod:`dicomkit.archive.matching`. Level rows are created by the first instance that names them
-(first wins: later instances of the same study do not rewrite its attributes), and the counts
+:mod:`dicomkit.archive.matching`. Level rows are created by the first instance that names them;
+later instances only fill attributes the row still lacks (the first value wins), and the counts
 and lists the standard asks the SCP to compute are maintained incrementally on every change.
 
 Every write runs inside :meth:`Database.transaction`; the caller (``Archive.ingest``) puts the
@@ -167,7 +167,10 @@ class Index:
             where, key = f"{ucol} = ?", (cols[ucol],)
         row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key)
         if row:
-            return int(row[0][0]), False
+            ident = int(row[0][0])
+            if level is not IMAGE:
+                self._fill_gaps(table, ident, cols)
+            return ident, False
         names = list(cols)
         values: list[Any] = [cols[n] for n in names]
         names.append("extra")
@@ -179,6 +182,24 @@ class Index:
         cur = self.db.execute(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) RETURNING id", values)
         return int(cur.fetchone()[0]), True
+
+    def _fill_gaps(self, table: str, ident: int, cols: dict[str, Any]) -> None:
+        """Values a later instance has and the entity's row lacks are added (the first value
+        of an attribute wins; an empty one does not)."""
+        sets: list[str] = []
+        params: list[Any] = []
+        for name, value in cols.items():
+            if not value or name.endswith(("_ci", "_n")):
+                continue
+            sets.append(f"{name} = CASE WHEN {name} = '' THEN ? ELSE {name} END")
+            params.append(value)
+            for shadow in (f"{name}_ci", f"{name}_n"):
+                if shadow in cols:
+                    sets.append(f"{shadow} = CASE WHEN {name} = '' THEN ? ELSE {shadow} END")
+                    params.append(cols[shadow])
+        if sets:
+            self.db.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?",
+                            [*params, ident])
 
     def add(self, rec: InstanceRecord, path: str, size: int = 0) -> bool:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when

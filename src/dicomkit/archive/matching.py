@@ -196,6 +196,9 @@ def classify(keyword: str, level: Level, vr: str, value: Any) -> Condition | Non
             if s.strip("*") == "":
                 return None
             raise QueryError(f"wildcards are not allowed in {vr} key {keyword}")
+        if vr != "DA":
+            # a time or date-time matches at the precision given: "1430" is 14:30:00-14:30:59
+            return Condition(keyword, level, vr, Kind.RANGE, (s, s))
         return Condition(keyword, level, vr, Kind.SINGLE, (nz.norm_value(vr, s),))
     if vr in WILDCARD_VRS and ("*" in s or "?" in s):
         if s.strip("*") == "":
@@ -203,7 +206,10 @@ def classify(keyword: str, level: Level, vr: str, value: Any) -> Condition | Non
         if vr == "PN":
             s = s.rstrip("^=") if not s.endswith("*") else s
         return Condition(keyword, level, vr, Kind.WILDCARD, (s,))
-    return Condition(keyword, level, vr, Kind.SINGLE, (nz.norm_value(vr, s),))
+    value = nz.norm_value(vr, s)
+    if not value:
+        return None  # e.g. a person name of empty components only ("^^"): universal
+    return Condition(keyword, level, vr, Kind.SINGLE, (value,))
 
 
 def _sequence_condition(keyword: str, level: Level, value: Any) -> tuple[Condition | None,

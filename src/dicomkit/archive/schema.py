@@ -240,8 +240,8 @@ def ddl(dialect: str) -> list[str]:
         if a.key is KeyType.UNIQUE and a.level is not Level.PATIENT:
             out.append(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{table}_{a.col} ON {table}({a.col})")
         elif a.key is KeyType.REQUIRED or a.keyword in ("PatientID", "SOPClassUID"):
-            col = f"{a.col}_ci" if a.has_ci else a.col
-            out.append(f"CREATE INDEX IF NOT EXISTS ix_{table}_{col} ON {table}({col})")
+            for col in ([a.col, f"{a.col}_ci"] if a.has_ci else [a.col]):
+                out.append(f"CREATE INDEX IF NOT EXISTS ix_{table}_{col} ON {table}({col})")
     for level, fk in PARENT_FK.items():
         table = TABLES[level]
         out.append(f"CREATE INDEX IF NOT EXISTS ix_{table}_{fk} ON {table}({fk})")

@@ -56,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
                         "per patient)")
     p.add_argument("--salt", help="key for UID replacement and date shifts (default: random, "
                                   "or the one stored in --uid-map)")
-    p.add_argument("--patient-id", help="Patient ID to write (default: ANONYMIZED)")
+    p.add_argument("--patient-id", help="Patient ID to write (default: empty, or a dummy "
+                                        "where the IOD requires a value)")
     p.add_argument("--patient-name", help="Patient's Name to write (default: empty)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-file output")
     p.set_defaults(func=run)
@@ -118,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
         dst = args.output / src.name if args.output.is_dir() else args.output
         pairs = [(src, dst)]
     else:
-        pairs = [(p, args.output / p.relative_to(src)) for p in _files(src)]
+        out_root = args.output.resolve()
+        pairs = [(p, args.output / p.relative_to(src)) for p in _files(src)
+                 if out_root not in p.resolve().parents]  # OUT may lie inside IN
     for path, dst in pairs:
         try:
             one(path, dst)

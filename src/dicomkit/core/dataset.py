@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core.sequence import LazySequence, Sequence
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
 from dicomkit.errors import DictionaryError
 
@@ -198,8 +198,12 @@ class Dataset(MutableMapping[int, DataElement]):
     def _put(self, el: DataElement) -> None:
         tag = int(el.tag)
         self._d[tag] = el
-        if el.vr == "SQ" and isinstance(el._value, Sequence):
-            el._value.parent = self
+        if el.vr == "SQ":
+            v = el._value
+            if isinstance(v, Sequence):
+                v.parent = self
+            elif type(v) is LazySequence:
+                v.owner = self
         if tag == SPECIFIC_CHARACTER_SET:
             self._charset_changed()
 
@@ -380,8 +384,12 @@ class Dataset(MutableMapping[int, DataElement]):
             else:
                 el = e.copy()
                 d[tag] = el
-                if el.vr == "SQ" and isinstance(el._value, Sequence):
-                    el._value.parent = new
+                if el.vr == "SQ":
+                    v = el._value
+                    if isinstance(v, Sequence):
+                        v.parent = new
+                    elif type(v) is LazySequence:
+                        v.owner = new
         new.file_meta = self.file_meta.copy() if self.file_meta is not None else None
         new.preamble = self.preamble
         new.filename = self.filename

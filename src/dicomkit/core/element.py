@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dicomkit.core.sequence import LazySequence
 from dicomkit.core.tag import PIXEL_DATA, Tag
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ class DataElement:
             else:
                 v = decode_raw(self.vr, raw, self._little, self._charsets)
             self._value = v
+        elif type(v) is LazySequence:  # a sequence read but not parsed yet
+            v = self._value = v.load()
         return v
 
     @value.setter
@@ -254,7 +257,9 @@ class DataElement:
         el.is_undefined_length = self.is_undefined_length
         el.un_sequence = self.un_sequence
         v = self._value
-        if self.vr == "SQ" and v is not _UNSET and v is not None:
+        if type(v) is LazySequence:
+            v = v.copy()
+        elif self.vr == "SQ" and v is not _UNSET and v is not None:
             from dicomkit.core.sequence import Sequence
 
             v = Sequence([item.copy() for item in v])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 if TYPE_CHECKING:
     from dicomkit.core.dataset import Dataset
 
-__all__ = ["Sequence"]
+__all__ = ["LazySequence", "Sequence"]
 
 
 class Sequence(list["Dataset"]):
@@ -84,3 +84,42 @@ class Sequence(list["Dataset"]):
     def __reduce__(self) -> tuple[Any, ...]:
         # the parent is re-linked by Dataset.__setstate__
         return (Sequence, (list(self),))
+
+
+class LazySequence:
+    """A sequence read from a buffer but not parsed yet: ``load()`` parses its items.
+
+    The reader stores one of these as the value of a sequence element (its extent was found
+    by skipping a defined length, or by a scan of the item/delimiter structure), so reading a
+    file with large or many sequences costs only for the sequences that are used.
+    :class:`~dicomkit.core.element.DataElement` swaps it for the :class:`Sequence` on first
+    access of ``value``; ``owner`` is the data set that holds the element (the parent of the
+    items), updated when the element moves. ``raw`` is the encoded value as read.
+    """
+
+    __slots__ = ("_args", "_load", "owner")
+
+    def __init__(self, owner: Dataset | None, load: Any, args: tuple[Any, ...]) -> None:
+        self.owner = owner
+        self._load = load
+        self._args = args
+
+    def load(self) -> Sequence:
+        """Parse the items (errors in malformed items are raised here, on first access)."""
+        return self._load(self.owner, *self._args)  # type: ignore[no-any-return]
+
+    def copy(self) -> LazySequence:
+        return LazySequence(self.owner, self._load, self._args)
+
+    @property
+    def raw(self) -> Any:
+        """The value bytes as read (items and, for undefined length, the delimiter); a
+        ``memoryview`` into the source buffer."""
+        buf, start, stop = self._args[0].buf, self._args[1], self._args[2]
+        return memoryview(buf)[start:stop]
+
+    def __repr__(self) -> str:
+        return "<LazySequence (not parsed yet)>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.load().__reduce__()

@@ -17,8 +17,14 @@ from typing import Any
 from dicomkit.core.values.codec import MultiValue
 
 __all__ = [
-    "DEFAULT_DUMMIES", "TEXT_VRS", "clean_value", "derive_shift", "dummy_value", "resolve",
-    "shift_value", "shift_days",
+    "DEFAULT_DUMMIES",
+    "TEXT_VRS",
+    "clean_value",
+    "derive_shift",
+    "dummy_value",
+    "resolve",
+    "shift_days",
+    "shift_value",
 ]
 
 #: The dummy value written for ``D`` per VR (PS3.15 E.1.1: "non-zero length ... consistent
@@ -44,20 +50,30 @@ _STRENGTH = {"X": 0, "Z": 1, "D": 2, "U*": 2}
 
 
 def resolve(code: str, attr_type: str | None) -> str:
-    """One action out of a combined code (``X/Z``, ``X/D``, ``X/Z/D``, ``Z/D``, ``X/Z/U*``).
+    """One action out of a combined code (``X/Z``, ``X/D``, ``X/Z/D``, ``Z/D``, ``X/Z/U*``),
+    and ``Z`` made ``D`` where a value is required.
 
     ``attr_type`` is the attribute's type in the IOD where it appears ("1", "1C", "2", "2C",
     "3"), ``""`` when the IOD (or the enclosing sequence item) is known but does not list it,
     and ``None`` when nothing is known. A combined code takes the first alternative that
-    keeps the IOD conformant: Type 3 (or not in the IOD) -> X, Type 2 -> Z, Type 1 -> D (or
-    U* for a sequence of references). Conditional types count as required (the condition is
-    not evaluated). Unknown: the last alternative, which always keeps conformance and still
-    removes the identifying value.
+    keeps the IOD conformant: Type 3 (or not in the IOD) -> X, Type 2 -> Z, Type 1 -> D.
+    Conditional types count as required (the condition is not evaluated). Unknown: the last
+    alternative, which always keeps conformance and still removes the identifying value.
+
+    ``X/Z/U*`` (sequences of references) always keeps the references with their UIDs
+    replaced: a replaced UID identifies no one, and removing references breaks the
+    referential integrity of the set and the conditions of other attributes (e.g. the
+    Referenced Series Sequence of the Common Instance Reference Module, PS3.3 C.12.2).
+
+    ``Z`` of a Type 1 attribute becomes ``D`` (E.1.1 lets Z write "a non-zero length value
+    that may be a dummy value").
     """
     choices = code.split("/")
     if len(choices) == 1:
+        if code == "Z" and attr_type is not None and attr_type.startswith("1"):
+            return "D"
         return code
-    if attr_type is None:
+    if choices[-1] == "U*" or attr_type is None:
         return choices[-1]
     need = 2 if attr_type.startswith("1") else 1 if attr_type.startswith("2") else 0
     for choice in choices:

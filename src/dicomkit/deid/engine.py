@@ -11,6 +11,7 @@ Information Modified).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,9 @@ LONGITUDINAL_MODIFIED = 0x00280303
 TEXT_VALUE = 0x0040A160
 SOP_INSTANCE_UID = 0x00080018
 MEDIA_SOP_INSTANCE_UID = 0x00020003
+#: File Meta AE titles (PS3.10 7.1): like Station AE Title (X, Retain Device Identity C) they
+#: name a device; Table E.1-1 does not list them, they are removed the same way.
+META_AE_TITLES = (0x00020016, 0x00020017, 0x00020018)
 OVERLAY_DATA = 0x60003000
 PATIENT_ID = 0x00100020
 
@@ -70,6 +74,12 @@ def _iod_level(sop_class: Any) -> _Level | None:
     """Top-level attributes of the IOD of ``sop_class`` with their strictest type."""
     if not isinstance(sop_class, str) or not sop_class:
         return None
+    return _iod_level_cached(sop_class.strip().rstrip("\x00"))
+
+
+@functools.lru_cache(maxsize=64)
+def _iod_level_cached(sop_class: str) -> _Level | None:
+    # Read-only once built: callers never change the returned dict.
     from dicomkit.iod import iod_for_sop_class
 
     try:
@@ -85,11 +95,17 @@ def _iod_level(sop_class: Any) -> _Level | None:
     return _level(attrs)
 
 
-def _child_level(level: _Level | None, tag: int) -> _Level | None:
+def _child_level(level: _Level | None, tag: int,
+                 cache: dict[int, _Level | None]) -> _Level | None:
+    """The item attributes of sequence ``tag`` at ``level`` (``None`` when unknown)."""
     if level is None or tag not in level or level[tag][1] is None:
         return None
-    children = level[tag][1].children
-    return _level(children) if children else None
+    attr = level[tag][1]
+    key = id(attr)
+    if key not in cache:
+        children = attr.children
+        cache[key] = _level(children) if children else None
+    return cache[key]
 
 
 class _Run:
@@ -102,6 +118,7 @@ class _Run:
         self.dummies = dummies
         self.days = days
         self.log = log
+        self.levels: dict[int, _Level | None] = {}   # id(sequence attribute) -> its items
         self.overlay_action = rule_for(OVERLAY_DATA).action(options)  # type: ignore[union-attr]
 
     def note(self, path: str, tag: int, action: str) -> None:
@@ -115,17 +132,23 @@ class _Run:
             if elem == 0 and group != 0x0002:  # group lengths go stale: drop them
                 del ds[tag]
                 continue
-            if (self.overlay_action == "X" and 0x6000 <= group <= 0x601E and not group & 1):
+            overlay = 0x6000 <= group <= 0x601E and not group & 1
+            if overlay and self.overlay_action == "X":
                 del ds[tag]  # the whole overlay plane goes with its data (PS3.3 C.9.2)
                 self.note(path, tag, "X")
                 continue
             el = ds[tag]
             rule = rule_for(tag)
             if rule is None:
-                if content and tag == TEXT_VALUE:
+                if overlay and self.overlay_action == "C" and el.vr in actions.TEXT_VRS:
+                    # Clean Graphics (E.3.3): an overlay's label and description are text
+                    # drawn with it, cleaned like its comments.
+                    self.clean(ds, el, el.vr)
+                    self.note(path, tag, "C")
+                elif content and tag == TEXT_VALUE:
                     self.dummy(ds, el, path)
                 elif el.vr == "SQ":
-                    self.items(el, _child_level(level, tag), path, content)
+                    self.items(el, _child_level(level, tag, self.levels), path, content)
                 continue
             code = rule.action(self.options)
             if group & 1:
@@ -149,12 +172,13 @@ class _Run:
             ds.add(DataElement(tag, vr, Sequence() if vr == "SQ" else None))
         elif action == "K":
             if vr == "SQ":
-                self.items(el, _child_level(level, tag), path, content)
+                self.items(el, _child_level(level, tag, self.levels), path, content)
             return
         elif vr == "SQ":
             # D, C, U* on a sequence: keep the items and de-identify them; under D or C the
             # free text of structured content (Text Value) is replaced too.
-            self.items(el, _child_level(level, tag), path, content or action in ("D", "C"))
+            inner = content or action in ("D", "C")
+            self.items(el, _child_level(level, tag, self.levels), path, inner)
             if action == "U*":
                 return
         elif action in ("U", "U*") or vr == "UI":
@@ -300,7 +324,10 @@ def deidentify(ds: Dataset, *, options: Iterable[Option | str] = frozenset(),
     out = ds if in_place else ds.copy()
     replace = (lambda uid: uid) if Option.RETAIN_UIDS in opts else _uid_replacer(uid_map, key)
     run = _Run(opts, replace, dummy, days, log)
-    run.dataset(out, _iod_level(out.get(0x00080016)), "", False)
+    sop_class = out.get(0x00080016)
+    if not sop_class and out.file_meta is not None:   # e.g. a DICOMDIR (PS3.10 8.6)
+        sop_class = out.file_meta.get(0x00020002)
+    run.dataset(out, _iod_level(sop_class), "", False)
     if out.file_meta is not None and MEDIA_SOP_INSTANCE_UID in out.file_meta:
         new_sop = out.get(SOP_INSTANCE_UID)
         meta = out.file_meta
@@ -308,5 +335,10 @@ def deidentify(ds: Dataset, *, options: Iterable[Option | str] = frozenset(),
             meta.add(DataElement(MEDIA_SOP_INSTANCE_UID, "UI", new_sop))
         elif Option.RETAIN_UIDS not in opts:
             run.uids(meta, meta[MEDIA_SOP_INSTANCE_UID], MEDIA_SOP_INSTANCE_UID)
+    if out.file_meta is not None and Option.RETAIN_DEVICE_IDENTITY not in opts:
+        for tag in META_AE_TITLES:
+            if tag in out.file_meta:
+                del out.file_meta[tag]
+                run.note("", tag, "X")
     _record(out, opts, days)
     return out

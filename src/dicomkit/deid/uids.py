@@ -99,6 +99,6 @@ class UIDMap(Mapping[str, str]):
             obj = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not a JSON UID map ({exc})") from None
-        if not isinstance(obj, dict):
-            raise ValueError(f"{path}: a UID map is a JSON object")
-        return cls.from_json(obj)
+        if isinstance(obj, dict):
+            return cls.from_json(obj)
+        raise ValueError(f"{path}: a UID map is a JSON object")

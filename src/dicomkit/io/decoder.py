@@ -19,7 +19,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core.sequence import LazySequence, Sequence
 from dicomkit.core.tag import (
     DOUBLE_FLOAT_PIXEL_DATA,
     FLOAT_PIXEL_DATA,
@@ -363,6 +363,13 @@ class _Reader:
                 owner._d[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
+            if not opts.lenient:
+                # Parsed on first access (a strict read; a lenient one parses now so that
+                # read_errors is complete when read() returns).
+                owner._d[tag] = DataElement._sequence(tag, LazySequence(
+                    owner, _load_sequence,
+                    (self, pos, nxt, False, implicit, little, depth, tag)), False)
+                return nxt
             seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
             if seq is None:
                 return -1
@@ -379,6 +386,15 @@ class _Reader:
         implicit VR LE sequence (PS3.5 6.2.2), or encapsulated pixel data (PS3.5 A.4)."""
         if vr == "SQ" or vr == "UN" or (implicit and tag != PIXEL_DATA):
             un = vr == "UN" and not implicit
+            if little and not self.opts.lenient:
+                stop = _skip_undefined(self.buf, pos, end, implicit or un)
+                if stop is not None:
+                    el = DataElement._sequence(tag, LazySequence(
+                        owner, _load_sequence,
+                        (self, pos, stop, True, implicit or un, True, depth, tag)), True)
+                    el.un_sequence = un
+                    return el, stop
+                # malformed or truncated: parse now, for the precise error
             res = self.sequence(owner, pos, end, True, implicit or un, True if un else little,
                                 depth, tag)
             if res is None:
@@ -471,6 +487,90 @@ class _Reader:
                 self.fail(InvalidDicomError(f"expected an item tag, found ({g:04X},{e:04X})",
                                             offset=pos, tag=tag))
                 return (seq, end) if self.opts.lenient else None
+
+
+def _load_sequence(owner: Dataset, reader: _Reader, pos: int, end: int, undefined: bool,
+                   implicit: bool, little: bool, depth: int, tag: int) -> Sequence:
+    """Parse the items of a :class:`LazySequence` (strict: errors raise)."""
+    try:
+        res = reader.sequence(owner, pos, end, undefined, implicit, little, depth, tag)
+    except struct.error as exc:  # pragma: no cover - every read is bounds-checked first
+        raise InvalidDicomError(f"malformed data: {exc}", offset=pos, tag=tag) from None
+    if res is None:  # pragma: no cover - a strict reader raises instead
+        raise InvalidDicomError("malformed sequence", offset=pos, tag=tag)
+    return res[0]
+
+
+_ITEM_G = 0xFFFE
+
+
+def _skip_undefined(buf: Any, pos: int, end: int, implicit: bool) -> int | None:
+    """The offset just past the Sequence Delimitation Item that closes the undefined-length
+    value starting at ``pos`` (little endian), found by following only the item/delimiter
+    structure and element lengths; no element is built. ``None`` when the structure is broken
+    or runs past ``end`` (the caller then parses for the precise error)."""
+    hhl = _LE_HHL
+    exp = _LE_EXP
+    ul = _LE_L
+    long_vrs = _LONG_B
+    vr_of = _VR_OF
+    modes = [implicit]  # one entry per open undefined-length container: implicit VR inside?
+    imp = implicit
+    end8 = end - 8
+    try:
+        while pos <= end8:
+            if imp:
+                g, e, length = hhl(buf, pos)
+                pos += 8
+                if g == _ITEM_G:
+                    if e == 0xE000:
+                        if length == _UNDEF:
+                            modes.append(imp)
+                        else:
+                            pos += length
+                    elif e == 0xE00D or e == 0xE0DD:
+                        modes.pop()
+                        if not modes:
+                            return pos
+                        imp = modes[-1]
+                    else:
+                        return None
+                elif length == _UNDEF:
+                    modes.append(True)
+                else:
+                    pos += length
+                continue
+            g, e, vrb, length = exp(buf, pos)
+            if g == _ITEM_G:
+                length = ul(buf, pos + 4)[0]
+                pos += 8
+                if e == 0xE000:
+                    if length == _UNDEF:
+                        modes.append(imp)
+                    else:
+                        pos += length
+                elif e == 0xE00D or e == 0xE0DD:
+                    modes.pop()
+                    if not modes:
+                        return pos
+                    imp = modes[-1]
+                else:
+                    return None
+            elif vrb in long_vrs:
+                length = ul(buf, pos + 8)[0]
+                pos += 12
+                if length == _UNDEF:
+                    imp = vrb == b"UN"  # PS3.5 6.2.2: implicit VR LE inside
+                    modes.append(imp)
+                else:
+                    pos += length
+            elif vrb in vr_of:
+                pos += 8 + length
+            else:
+                return None
+    except struct.error:  # pragma: no cover - the loop bound keeps reads in range
+        return None
+    return None
 
 
 def decode_into(ds: Dataset, buf: Any, offset: int, end: int, *, implicit: bool, little: bool,

@@ -21,6 +21,7 @@ SCP: :class:`StorageCommitmentSCP` over a pluggable ``holds(sop_class, sop_insta
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -221,16 +222,18 @@ class StorageCommitmentSCP:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _check(self, refs: list[Reference], txn: str
+    async def _check(self, refs: list[Reference]
                      ) -> tuple[list[Reference], list[tuple[str, str, int]]]:
+        # a plain ``holds`` (an index lookup) may block: run the whole check in a worker
+        # thread; an async one runs on the loop
+        if inspect.iscoroutinefunction(self.holds):
+            answers = [await self._ask(c, i) for c, i in refs]
+        else:
+            answers = await asyncio.to_thread(
+                lambda: [self._ask_sync(c, i) for c, i in refs])
         committed: list[Reference] = []
         failed: list[tuple[str, str, int]] = []
-        for sop_class, sop_instance in refs:
-            try:
-                answer = await maybe_await(self.holds(sop_class, sop_instance))
-            except Exception as exc:  # noqa: BLE001 -- one failing check fails one instance
-                log.warning("commitment check of %s failed: %s", sop_instance, exc)
-                answer = PROCESSING_FAILURE
+        for (sop_class, sop_instance), answer in zip(refs, answers, strict=True):
             if answer is True or (answer == 0 and answer is not False):
                 committed.append((sop_class, sop_instance))
             else:
@@ -238,9 +241,30 @@ class StorageCommitmentSCP:
                 failed.append((sop_class, sop_instance, reason))
         return committed, failed
 
+    async def _ask(self, sop_class: str, sop_instance: str) -> bool | int:
+        try:
+            return await maybe_await(self.holds(sop_class, sop_instance))  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 -- one failing check fails one instance
+            log.warning("commitment check of %s failed: %s", sop_instance, exc)
+            return PROCESSING_FAILURE
+
+    def _ask_sync(self, sop_class: str, sop_instance: str) -> bool | int:
+        try:
+            answer = self.holds(sop_class, sop_instance)
+        except Exception as exc:  # noqa: BLE001 -- one failing check fails one instance
+            log.warning("commitment check of %s failed: %s", sop_instance, exc)
+            return PROCESSING_FAILURE
+        if inspect.isawaitable(answer):  # a callable object with an async __call__
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+            log.warning("holds() returned an awaitable: make it an async def function")
+            return PROCESSING_FAILURE
+        return answer
+
     async def _report(self, incoming: Incoming, txn: str, refs: list[Reference]) -> None:
         assoc = incoming.association
-        committed, failed = await self._check(refs, txn)
+        committed, failed = await self._check(refs)
         event, ds = event_information(txn, committed, failed, self.retrieve_ae_title)
         result = CommitmentResult.from_report(event, ds, assoc.calling_ae)
         msg = dimse.NEventReportRequest(affected_sop_class_uid=STORAGE_COMMITMENT,

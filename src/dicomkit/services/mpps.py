@@ -65,7 +65,7 @@ class MPPSSCP:
         return {dimse.NCreateRequest: self.create, dimse.NSetRequest: self.set,
                 dimse.NGetRequest: self.get}
 
-    def create(self, incoming: Incoming) -> dimse.DimseResponse:
+    def create(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.NCreateRequest)
         if msg.affected_sop_class_uid != MPPS:
@@ -94,7 +94,7 @@ class MPPSSCP:
         # returns the attribute list as created (PS3.7 10.1.5.1.6)
         return response_for(msg, 0x0000, affected_sop_instance_uid=uid), ds
 
-    def set(self, incoming: Incoming) -> dimse.DimseResponse:
+    def set(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.NSetRequest)
         if msg.requested_sop_class_uid != MPPS:
@@ -137,7 +137,7 @@ class MPPSSCP:
         if self.on_change is not None:
             try:
                 self.on_change(uid, ds)
-            except Exception:  # noqa: BLE001 -- a listener's bug must not fail the DIMSE
+            except Exception:  # a listener's bug must not fail the DIMSE
                 log.exception("MPPS on_change callback failed for %s", uid)
 
 

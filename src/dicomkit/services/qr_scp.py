@@ -284,16 +284,18 @@ def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
     for c in usable:
         if c.transfer_syntax == stored:
             return c
-    if stored in NATIVE:
+    # otherwise an uncompressed context: native data sets are re-encoded, compressed pixel
+    # data is decoded first (dicomkit.pixels; some syntaxes need the codecs extra)
+    for pref in NATIVE:
         for c in usable:
-            if c.transfer_syntax in NATIVE:
+            if c.transfer_syntax == pref:
                 return c
     return None
 
 
 def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     """The data set of a stored file in ``ts``: streamed from disk when the file already has
-    that encoding, else decoded and re-encoded (uncompressed syntaxes only)."""
+    that encoding, else decoded and re-encoded (compressed pixel data decompressed)."""
     file_ts, offset = qr.dataset_offset(path)
     if not file_ts:
         raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
@@ -303,6 +305,10 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     from dicomkit.net.association import encode_data
 
     ds = read(path)
+    if file_ts not in NATIVE and ts in NATIVE:
+        from dicomkit.pixels.encode import decompress
+
+        decompress(ds)
     return encode_data(ds, ts)
 
 

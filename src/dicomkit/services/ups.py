@@ -260,11 +260,11 @@ class UPSSCP:
             return _rsp(incoming, 0x0000)
         report = Dataset()
         report.RequestingAE = incoming.association.calling_ae.strip()
-        for keyword in ("ReasonForCancellation", "ContactURI", "ContactDisplayName",
-                        "ProcedureStepDiscontinuationReasonCodeSequence"):
-            if keyword in ds:
-                el = ds[keyword]
-                report.set(el.tag, el.value, vr=el.vr)
+        # Reason For Cancellation, Contact URI / Display Name, Discontinuation Reason Codes
+        for tag in (0x00741238, 0x0074100A, 0x0074100C, 0x0074100E):
+            if tag in ds:
+                el = ds[tag]
+                report.set(tag, el.value, vr=el.vr)
         self._notify(uid, CANCEL_REQUESTED, report)
         return _rsp(incoming, 0x0000)
 
@@ -559,6 +559,7 @@ __all__ = [
     "COMPLETED",
     "IN_PROGRESS",
     "SCHEDULED",
+    "UPSSCP",
     "UPS_EVENT",
     "UPS_GLOBAL",
     "UPS_PULL",
@@ -568,7 +569,6 @@ __all__ = [
     "UPS_WATCH",
     "UPSEvent",
     "UPSEventListener",
-    "UPSSCP",
     "change_state",
     "create",
     "find",

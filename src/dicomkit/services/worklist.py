@@ -114,8 +114,8 @@ def write_item(ds: Dataset, path: str | Path) -> None:
 
 def _is_empty(el: DataElement) -> bool:
     value = el.value
-    if el.vr == "SQ":
-        return not value or all(len(item) == 0 for item in value)
+    if el.vr == "SQ":  # no item, or items of universal keys only: universal matching
+        return not value or all(all(_is_empty(e) for e in item.elements()) for item in value)
     return value is None or text(value) == "" or value == b""
 
 
@@ -151,9 +151,10 @@ def _norm(vr: str, value: str, upper: bool = False) -> str:
 
 def _range(vr: str, query: str) -> tuple[str | None, str | None]:
     if "-" not in query:
-        lo = _norm(vr, query)
-        hi = _norm(vr, query, upper=True) if vr == "TM" else lo
-        return lo, hi
+        single = _norm(vr, query)
+        return single, _norm(vr, query, upper=True) if vr == "TM" else single
+    lo: str | None
+    hi: str | None
     lo_text, _, hi_text = query.partition("-")
     lo = _norm(vr, lo_text) if lo_text.strip() else None
     hi = _norm(vr, hi_text, upper=True) if hi_text.strip() else None
@@ -188,7 +189,10 @@ def _match_date_time(query: Dataset, item: Dataset, date_tag: int, time_tag: int
     """A date key and its time key as one date-time range (PS3.4 C.2.2.2.5)."""
     q_date, q_time = text(query.get(date_tag)), text(query.get(time_tag))
     d_lo, d_hi = _range("DA", q_date)
-    t_lo, t_hi = _range("TM", q_time) if q_time else (None, None)
+    t_lo: str | None = None
+    t_hi: str | None = None
+    if q_time:
+        t_lo, t_hi = _range("TM", q_time)
     lo = None if d_lo is None else d_lo + (t_lo or _norm_time("000000"))
     hi = None if d_hi is None else d_hi + (t_hi or _norm_time("235959", upper=True))
     dates = [v for v in _values(item.get(date_tag)) if v]
@@ -300,7 +304,7 @@ class WorklistSCP:
                 if incoming.cancelled:
                     return  # the dispatcher answers FE00
                 yield PENDING, found
-        except Exception as exc:  # noqa: BLE001 -- a broken source fails this query only
+        except Exception as exc:  # a broken source fails this query only
             log.exception("worklist query failed")
             yield response_for(msg, UNABLE_TO_PROCESS, error_comment=str(exc)[:64])
             return
