@@ -96,8 +96,11 @@ def test_private_overlays_and_nested_items_removed() -> None:
     assert not [t for t in tags if t >> 16 & 1]
     assert not [t for t in tags if 0x6000 <= t >> 16 <= 0x60FF]
     assert "ReferencedPatientSequence" not in out    # X
-    seq = deidentify(make(), options=[Option.RETAIN_UIDS])
-    assert seq.SOPInstanceUID == "1.2.3.4.5.6"
+    ds = make()
+    ds.ContentSequence = Sequence([_item(UID="1.2.3.77")])
+    kept = deidentify(ds, options=[Option.RETAIN_UIDS])
+    assert kept.SOPInstanceUID == "1.2.3.4.5.6"
+    assert kept.ContentSequence[0].UID.startswith("2.25.")   # not under Retain UIDs
 
 
 def test_sequences_with_k_are_cleaned_inside() -> None:

@@ -82,7 +82,8 @@ def resolve(code: str, attr_type: str | None) -> str:
     return choices[-1]
 
 
-def _values(value: Any) -> list[Any]:
+def values_of(value: Any) -> list[Any]:
+    """The values of an element value as a list (``[]`` when empty)."""
     if value is None or value == "":
         return []
     if isinstance(value, (list, tuple)):
@@ -172,4 +173,4 @@ def shift_value(vr: str, value: Any, days: int) -> Any:
         fn = one_dt
     else:
         return value
-    return _pack([fn(v) for v in _values(value)])
+    return _pack([fn(v) for v in values_of(value)])

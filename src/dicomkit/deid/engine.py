@@ -203,7 +203,7 @@ class _Run:
         value = el.value
         if isinstance(value, (bytes, bytearray, memoryview)):  # an explicit UN element
             value = bytes(value).decode("ascii", "replace").rstrip("\x00 ")
-        olds = [str(v) for v in actions._values(value)]
+        olds = [str(v) for v in actions.values_of(value)]
         news = [self.replace_uid(v) for v in olds if v.strip()]
         if not news:  # U and D need a non-zero length value
             news = [self.replace_uid(f"dicomkit-empty-{tag:08X}")]
@@ -257,7 +257,7 @@ def _record(ds: Dataset, options: frozenset[Option], days: int | None) -> None:
     """PS3.15 E.2/E.3: say that and how the data set was de-identified."""
     ds.add(DataElement(PATIENT_IDENTITY_REMOVED, "CS", "YES"))
     codes = method_codes(options)
-    old_text = [str(v) for v in actions._values(ds.get(DEIDENTIFICATION_METHOD))]
+    old_text = [str(v) for v in actions.values_of(ds.get(DEIDENTIFICATION_METHOD))]
     text = old_text + [m for _, m in codes if m not in old_text]
     ds.add(DataElement(DEIDENTIFICATION_METHOD, "LO",
                        text[0] if len(text) == 1 else MultiValue(text)))
@@ -322,8 +322,9 @@ def deidentify(ds: Dataset, *, options: Iterable[Option | str] = frozenset(),
         else:
             days = actions.derive_shift(str(ds.get(PATIENT_ID) or ""), key)
     out = ds if in_place else ds.copy()
-    replace = (lambda uid: uid) if Option.RETAIN_UIDS in opts else _uid_replacer(uid_map, key)
-    run = _Run(opts, replace, dummy, days, log)
+    # Retain UIDs works through the table (K for the UIDs it keeps); the few UIDs it does
+    # not keep, e.g. the UID (0040,A124) of SR content items, are still replaced.
+    run = _Run(opts, _uid_replacer(uid_map, key), dummy, days, log)
     sop_class = out.get(0x00080016)
     if not sop_class and out.file_meta is not None:   # e.g. a DICOMDIR (PS3.10 8.6)
         sop_class = out.file_meta.get(0x00020002)

@@ -2,13 +2,17 @@
 
 The loop is written for speed: one buffer (``bytes`` or an ``mmap``), ``struct.unpack_from`` at an
 offset, and a plain dict of ``tag -> (vr, value bytes)`` per data set; :class:`DataElement`
-objects are made only when asked for. Sequences are parsed at read time (their items become
-data sets), values stay raw. Values of 64 KiB or more are kept as ``memoryview`` slices so a
+objects are made only when asked for. Sequences are checked at read time and parsed on
+first access (their items become data sets), values stay raw. Values of 64 KiB or more are kept as ``memoryview`` slices so a
 memory-mapped file is not copied.
 
 Nesting is bounded by :data:`MAX_DEPTH` (a typed error, never ``RecursionError``), every length
 is checked against the end of its container, so bad input fails in bounded time and memory
 with :class:`InvalidDicomError` / :class:`TruncatedDataError` naming the offset and tag.
+
+Sequences are lazy in a strict read (see :class:`_Reader`): their structure is validated at
+read time without building anything, so a malformed file still fails in ``read()``, and their
+items are parsed on first access.
 """
 
 from __future__ import annotations
@@ -186,11 +190,28 @@ def guess_encoding(buf: Any, pos: int = 0) -> tuple[bool, bool]:
 
 # -- the reader -----------------------------------------------------------------------------------
 class _Reader:
-    __slots__ = ("buf", "opts")
+    """Parses one buffer. Sequences are lazy in a strict read: at read time a sequence whose
+    structure :func:`_check_sequence` finds sound becomes a :class:`LazySequence`; its items
+    are parsed on first access by the ``trusted`` twin of this reader, which makes nested
+    defined-length sequences lazy without checking them again (they were checked with their
+    ancestor) and parses nested undefined-length ones at once (finding their end needs the
+    same walk). A lenient read, and big endian undefined lengths, parse everything at once."""
 
-    def __init__(self, buf: Any, opts: DecodeOptions) -> None:
+    __slots__ = ("_twin", "buf", "opts", "trusted")
+
+    def __init__(self, buf: Any, opts: DecodeOptions, trusted: bool = False) -> None:
         self.buf = buf
         self.opts = opts
+        self.trusted = trusted
+        self._twin: _Reader | None = self if trusted else None
+
+    def _lazy(self, owner: Dataset, pos: int, end: int, undefined: bool, implicit: bool,
+              little: bool, depth: int, tag: int) -> LazySequence:
+        twin = self._twin
+        if twin is None:
+            twin = self._twin = _Reader(self.buf, self.opts, True)
+        return LazySequence(owner, _load_sequence,
+                            (twin, pos, end, undefined, implicit, little, depth, tag))
 
     def fail(self, exc: InvalidDicomError) -> None:
         if not self.opts.lenient:
@@ -363,12 +384,11 @@ class _Reader:
                 owner._d[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
-            if not opts.lenient:
-                # Parsed on first access (a strict read; a lenient one parses now so that
-                # read_errors is complete when read() returns).
-                owner._d[tag] = DataElement._sequence(tag, LazySequence(
-                    owner, _load_sequence,
-                    (self, pos, nxt, False, implicit, little, depth, tag)), False)
+            if self.trusted or (little and not opts.lenient and _check_sequence(
+                    self.buf, pos, nxt, False, implicit, depth) == nxt):
+                # Sound structure: the items are parsed on first access (see _lazy).
+                owner._d[tag] = DataElement._sequence(tag, self._lazy(
+                    owner, pos, nxt, False, implicit, little, depth, tag), False)
                 return nxt
             seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
             if seq is None:
@@ -386,15 +406,14 @@ class _Reader:
         implicit VR LE sequence (PS3.5 6.2.2), or encapsulated pixel data (PS3.5 A.4)."""
         if vr == "SQ" or vr == "UN" or (implicit and tag != PIXEL_DATA):
             un = vr == "UN" and not implicit
-            if little and not self.opts.lenient:
-                stop = _skip_undefined(self.buf, pos, end, implicit or un)
-                if stop is not None:
-                    el = DataElement._sequence(tag, LazySequence(
-                        owner, _load_sequence,
-                        (self, pos, stop, True, implicit or un, True, depth, tag)), True)
+            if little and not self.trusted and not self.opts.lenient:
+                stop = _check_sequence(self.buf, pos, end, True, implicit or un, depth)
+                if stop >= 0:
+                    el = DataElement._sequence(tag, self._lazy(
+                        owner, pos, stop, True, implicit or un, True, depth, tag), True)
                     el.un_sequence = un
                     return el, stop
-                # malformed or truncated: parse now, for the precise error
+                # doubtful structure: parse now, for the precise error
             res = self.sequence(owner, pos, end, True, implicit or un, True if un else little,
                                 depth, tag)
             if res is None:
@@ -501,76 +520,162 @@ def _load_sequence(owner: Dataset, reader: _Reader, pos: int, end: int, undefine
     return res[0]
 
 
-_ITEM_G = 0xFFFE
+def _check_sequence(buf: Any, pos: int, end: int, undefined: bool, implicit: bool,
+                    depth: int) -> int:
+    """Validate a sequence value (little endian) without building anything.
 
-
-def _skip_undefined(buf: Any, pos: int, end: int, implicit: bool) -> int | None:
-    """The offset just past the Sequence Delimitation Item that closes the undefined-length
-    value starting at ``pos`` (little endian), found by following only the item/delimiter
-    structure and element lengths; no element is built. ``None`` when the structure is broken
-    or runs past ``end`` (the caller then parses for the precise error)."""
+    Returns where the sequence ends (past its delimiter when ``undefined``), or -1 when the
+    structure is not plainly sound. It is at least as strict as :meth:`_Reader.sequence`: a
+    sequence it accepts parses without error later (so a strict read still fails at once on
+    a malformed file); anything doubtful is left to the parser (-1), which gives the precise
+    error or the exact result. One flat loop with an explicit stack of open containers
+    (sequences expect items, items expect elements): no call per element or item.
+    """
+    if depth >= MAX_DEPTH:
+        return -1
     hhl = _LE_HHL
     exp = _LE_EXP
     ul = _LE_L
     long_vrs = _LONG_B
     vr_of = _VR_OF
-    modes = [implicit]  # one entry per open undefined-length container: implicit VR inside?
+    cache = _VR_CACHE
+    stack: list[tuple[bool, int, bool, bool, int]] = []
+    push = stack.append
+    pop = stack.pop
+    in_seq = True  # the open container: a sequence (items) or an item (elements)
+    cend = end  # its end (for undefined length: the end of what holds it)
+    cundef = undefined
     imp = implicit
-    end8 = end - 8
-    try:
-        while pos <= end8:
-            if imp:
+    d = depth  # depth of the data set holding the open sequence / of the open item
+    while True:
+        if in_seq:
+            if pos + 8 > cend:
+                if cundef or pos != cend:
+                    return -1
+            else:
                 g, e, length = hhl(buf, pos)
-                pos += 8
-                if g == _ITEM_G:
-                    if e == 0xE000:
-                        if length == _UNDEF:
-                            modes.append(imp)
-                        else:
-                            pos += length
-                    elif e == 0xE00D or e == 0xE0DD:
-                        modes.pop()
-                        if not modes:
-                            return pos
-                        imp = modes[-1]
-                    else:
-                        return None
-                elif length == _UNDEF:
-                    modes.append(True)
-                else:
-                    pos += length
-                continue
-            g, e, vrb, length = exp(buf, pos)
-            if g == _ITEM_G:
-                length = ul(buf, pos + 4)[0]
+                if g != 0xFFFE:
+                    return -1
                 pos += 8
                 if e == 0xE000:
+                    push((True, cend, cundef, imp, d))
+                    in_seq = False
+                    d += 1
                     if length == _UNDEF:
-                        modes.append(imp)
+                        cundef = True
                     else:
-                        pos += length
-                elif e == 0xE00D or e == 0xE0DD:
-                    modes.pop()
-                    if not modes:
-                        return pos
-                    imp = modes[-1]
+                        nxt = pos + length
+                        if nxt > cend:
+                            return -1
+                        cend = nxt
+                        cundef = False
+                    continue
+                if e != 0xE0DD or not cundef:
+                    return -1
+        else:
+            if pos + 8 <= cend:
+                if imp:
+                    g, e, length = hhl(buf, pos)
+                    if g != 0xFFFE:
+                        start = pos + 8
+                        if length == _UNDEF:
+                            if g == 0x7FE0 and e == 0x0010:
+                                pos = _check_fragments(buf, start, cend)
+                                if pos < 0:
+                                    return -1
+                                continue
+                            if d >= MAX_DEPTH:
+                                return -1
+                            push((False, cend, cundef, imp, d))
+                            in_seq = True
+                            cundef = True
+                            pos = start
+                            continue
+                        pos = start + length
+                        if pos > cend:
+                            return -1
+                        if length:
+                            if buf[start:start + 2] == b"\xfe\xff":  # may be read as an SQ
+                                if length < 8 or d >= MAX_DEPTH:
+                                    return -1
+                                push((False, cend, cundef, imp, d))
+                                in_seq = True
+                                cend = pos
+                                cundef = False
+                                pos = start
+                            elif length < 4:  # an SQ this short does not parse
+                                tag = g << 16 | e
+                                vr = cache.get(tag) or (None if g & 1 else implicit_vr(tag))
+                                if vr is None or vr == "SQ":
+                                    return -1
+                        continue
                 else:
-                    return None
-            elif vrb in long_vrs:
-                length = ul(buf, pos + 8)[0]
-                pos += 12
-                if length == _UNDEF:
-                    imp = vrb == b"UN"  # PS3.5 6.2.2: implicit VR LE inside
-                    modes.append(imp)
-                else:
-                    pos += length
-            elif vrb in vr_of:
-                pos += 8 + length
-            else:
-                return None
-    except struct.error:  # pragma: no cover - the loop bound keeps reads in range
-        return None
-    return None
+                    g, e, vrb, length = exp(buf, pos)
+                    if g != 0xFFFE:
+                        if vrb in long_vrs:
+                            if pos + 12 > cend:
+                                return -1
+                            length = ul(buf, pos + 8)[0]
+                            start = pos + 12
+                            if length == _UNDEF:
+                                if vrb == b"SQ" or vrb == b"UN":
+                                    if d >= MAX_DEPTH:
+                                        return -1
+                                    push((False, cend, cundef, imp, d))
+                                    in_seq = True
+                                    cundef = True
+                                    imp = vrb == b"UN"  # PS3.5 6.2.2: implicit VR LE inside
+                                    pos = start
+                                    continue
+                                if vrb == b"OB" or vrb == b"OW" or (g == 0x7FE0 and e == 0x10):
+                                    pos = _check_fragments(buf, start, cend)
+                                    if pos < 0:
+                                        return -1
+                                    continue
+                                return -1
+                            pos = start + length
+                            if pos > cend:
+                                return -1
+                            if vrb == b"SQ":
+                                if d >= MAX_DEPTH:
+                                    return -1
+                                push((False, cend, cundef, imp, d))
+                                in_seq = True
+                                cend = pos
+                                cundef = False
+                                pos = start
+                            continue
+                        if vrb not in vr_of:
+                            return -1
+                        pos += 8 + length
+                        if pos > cend:
+                            return -1
+                        continue
+                # an item or delimiter tag inside an item: only its delimiter is allowed
+                if e != 0xE00D or not cundef:
+                    return -1
+                pos += 8
+            elif cundef or pos != cend:
+                return -1
+        # the open container is complete: back to the one holding it
+        if not stack:
+            return pos
+        in_seq, cend, cundef, imp, d = pop()
+
+
+def _check_fragments(buf: Any, pos: int, end: int) -> int:
+    """Encapsulated fragments up to and past their Sequence Delimitation Item, or -1."""
+    hhl = _LE_HHL
+    while pos + 8 <= end:
+        g, e, ln = hhl(buf, pos)
+        if g != 0xFFFE:
+            return -1
+        if e == 0xE0DD:
+            return pos + 8
+        if e != 0xE000 or ln == _UNDEF or pos + 8 + ln > end:
+            return -1
+        pos += 8 + ln
+    return -1
 
 
 def decode_into(ds: Dataset, buf: Any, offset: int, end: int, *, implicit: bool, little: bool,

@@ -4,9 +4,14 @@ One :class:`Association` per connection, one reader task per association, no thr
 reader loop reads the transport, feeds :class:`~dicomkit.net.proto.upper_layer.UpperLayer`,
 writes what it returns, and turns P-DATA into DIMSE messages with a
 :class:`~dicomkit.net.proto.dimse.DimseAssembler`. Responses wake the request that waits for
-them; requests from the peer are queued for a serving task that calls the handlers
-(:mod:`dicomkit.net.dispatch`-style logic lives in :mod:`dicomkit.net.server`). A C-STORE data
-set may be streamed: its fragments go straight to a sink (a file) as they arrive.
+them; requests from the peer are queued (a few at most: then the reader stops reading) for a
+serving task that hands them to the dispatcher (handler calling lives in
+:mod:`dicomkit.net.server`). A C-STORE data set may be streamed: its fragments go straight to
+a sink (a file) as they arrive, so memory stays bounded by one PDU.
+
+Timeouts (:class:`~dicomkit.net.config.Timeouts`): ``acse`` bounds association set-up and
+release and is the ARTIM timer fed to the engine; ``dimse`` bounds the wait for a response
+(SCU) and silence in the middle of a message (SCP); ``idle`` ends a silent association.
 
 Errors from the peer (malformed PDUs, illegal DIMSE sequences) end the association with an
 A-ABORT and a log line naming the cause; they never escape into other associations.

@@ -113,23 +113,29 @@ class QueryRetrieveSCP:
         ident = incoming.dataset
         if ident is None:
             return response_for(msg, 0xA900, error_comment="no identifier")
+        neg = self.negotiation(incoming)
+
+        def start() -> tuple[Iterator[Dataset], bool, list[Dataset]]:
+            found, flag = self.backend.find(ident, model, neg)
+            it = iter(found)
+            return it, flag, _take(it, 64)  # the first batch in the same worker hop
+
         try:
-            results, unsupported = await asyncio.to_thread(
-                self.backend.find, ident, model, self.negotiation(incoming))
+            matches, unsupported, batch = await asyncio.to_thread(start)
         except DicomError as exc:
             status = int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
             log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
             return response_for(msg, status, error_comment=_comment(exc))
         status = qr.PENDING_WARNING if unsupported else qr.PENDING
-        matches = iter(results)
         sent = 0
-        while batch := await asyncio.to_thread(_take, matches, 64):
+        while batch:
             for ds in batch:
                 if incoming.cancelled:
                     log.info("%s: C-FIND cancelled after %d matches", assoc.peer, sent)
                     return response_for(msg, qr.CANCEL)
                 await assoc.send_message(incoming.context, response_for(msg, status), ds)
                 sent += 1
+            batch = await asyncio.to_thread(_take, matches, 64) if len(batch) == 64 else []
         log.info("%s: C-FIND %s level: %d matches", assoc.peer,
                  ident.get("QueryRetrieveLevel", ""), sent)
         return response_for(msg, qr.CANCEL if incoming.cancelled else qr.SUCCESS)
