@@ -171,3 +171,36 @@ def test_connection_refused_is_transport_error() -> None:
         with pytest.raises(TransportError, match="cannot connect"):
             await AE("SCU").associate("127.0.0.1", free_port())
     run(main())
+
+
+def test_silent_scp_times_out_the_association_request() -> None:
+    from dicomkit.errors import NetworkTimeout
+
+    async def main() -> None:
+        held: list[asyncio.StreamWriter] = []
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)  # accept the TCP connection, never answer
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        cfg = AEConfig(timeouts=Timeouts(acse=0.2))
+        with pytest.raises(NetworkTimeout, match="A-ASSOCIATE"):
+            await AE("SCU", config=cfg).associate("127.0.0.1", port)
+        for w in held:
+            w.close()
+        server.close()
+        await server.wait_closed()
+    run(main())
+
+
+def test_scu_receives_peer_release_request() -> None:
+    async def main() -> None:
+        server = await AE("SCP").serve(0)
+        async with server:
+            assoc = await AE("SCU").associate("127.0.0.1", server.port)
+            live = next(iter(server.associations))
+            await live.release()  # the SCP asks; our SCU answers A-RELEASE-RP
+            await assoc.wait_closed()
+            assert assoc.error is None
+    run(main())

@@ -52,6 +52,7 @@ LARGE_VALUE = 64 * 1024
 _UNDEF = 0xFFFFFFFF
 _VR_OF: dict[bytes, str] = {v.encode(): v for v in ALL_VRS}
 _LONG_B: frozenset[bytes] = frozenset(v.encode() for v in LONG_LENGTH_VRS)
+_SHORT_B: frozenset[bytes] = frozenset(_VR_OF) - _LONG_B
 _PIXEL_TAGS = frozenset({PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA})
 
 _LE_HHL = struct.Struct("<HHL").unpack_from
@@ -67,6 +68,7 @@ class DecodeOptions:
 
     __slots__ = (
         "aborted",
+        "check_sequences",
         "errors",
         "large_value",
         "lenient",
@@ -77,8 +79,12 @@ class DecodeOptions:
 
     def __init__(self, *, stop_before_pixels: bool = False,
                  specific_tags: Iterable[int] | None = None, lenient: bool = False,
-                 large_value: int = LARGE_VALUE) -> None:
+                 large_value: int = LARGE_VALUE, check_sequences: bool = True) -> None:
         self.stop_before_pixels = stop_before_pixels
+        #: validate the structure of defined-length sequences at read time (so a strict
+        #: read fails at once on a malformed one); False: only skip them, and a malformed
+        #: sequence raises when first accessed (used for memory-mapped files, see part10)
+        self.check_sequences = check_sequences
         self.specific_tags = frozenset(specific_tags) if specific_tags is not None else None
         self.lenient = lenient
         self.errors: list[InvalidDicomError] = []
@@ -384,8 +390,9 @@ class _Reader:
                 owner._d[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
-            if self.trusted or (little and not opts.lenient and _check_sequence(
-                    self.buf, pos, nxt, False, implicit, depth) == nxt):
+            if self.trusted or (not opts.lenient and (not opts.check_sequences or (
+                    little and _check_sequence(self.buf, pos, nxt, False, implicit,
+                                               depth) == nxt))):
                 # Sound structure: the items are parsed on first access (see _lazy).
                 owner._d[tag] = DataElement._sequence(tag, self._lazy(
                     owner, pos, nxt, False, implicit, little, depth, tag), False)
@@ -538,6 +545,7 @@ def _check_sequence(buf: Any, pos: int, end: int, undefined: bool, implicit: boo
     ul = _LE_L
     long_vrs = _LONG_B
     vr_of = _VR_OF
+    short_vrs = _SHORT_B
     cache = _VR_CACHE
     stack: list[tuple[bool, int, bool, bool, int]] = []
     push = stack.append
@@ -573,6 +581,14 @@ def _check_sequence(buf: Any, pos: int, end: int, undefined: bool, implicit: boo
                 if e != 0xE0DD or not cundef:
                     return -1
         else:
+            if not imp:
+                # fast path: a run of short-VR elements (most of an item), one test each
+                cend8 = cend - 8
+                while pos <= cend8:
+                    g, e, vrb, length = exp(buf, pos)
+                    if vrb not in short_vrs or g == 0xFFFE:
+                        break
+                    pos += 8 + length
             if pos + 8 <= cend:
                 if imp:
                     g, e, length = hhl(buf, pos)

@@ -3,7 +3,9 @@
 
 Files without preamble or without File Meta are read too: the encoding of the first element
 tells implicit from explicit VR and little from big endian. Files above :data:`MMAP_MIN` bytes
-are memory-mapped, so reading the header of a 1 GB file touches only its first pages.
+are memory-mapped, so reading the header of a 1 GB file touches only its first pages; in
+those, sequences are only skipped at read time (their structure is checked, and their items
+parsed, on first access), while smaller input is checked completely by ``read()``.
 """
 
 from __future__ import annotations
@@ -193,6 +195,11 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
             implicit = g_implicit  # the meta says one thing, the data another: trust the data
     elif not ts:
         ts = EXPLICIT_LE
+    if isinstance(buf, mmap.mmap):
+        # A large file: touch only what is used. Sequences are skipped by their length
+        # (undefined lengths are still followed to their delimiter); a malformed one raises
+        # InvalidDicomError when it is first accessed instead of here.
+        opts.check_sequences = False
     if not opts.aborted:
         decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
     ds.file_meta = meta if meta._d else None
