@@ -76,6 +76,9 @@ def pynd_main(argv: list[str]) -> int:
     for uid in (VERIF, CT, ECT):  # as storescu and dicomkit do: no transcoding
         ae.add_requested_context(uid, syntaxes)
     if role == "echo":
+        # a pynetdicom SCU has been seen to wait forever for one C-ECHO-RSP on a loaded
+        # machine: fail that run after 30 s instead of after 15 minutes
+        ae.dimse_timeout = 30
         n = int(argv[2])
         t = time.perf_counter()
         assoc = ae.associate("127.0.0.1", port)

@@ -641,3 +641,59 @@ def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
     data = run(main())
     assert data[:1] == b"\x07"
     assert files_in(out) == []
+
+
+# -- DIMSE-level bad input to the Storage SCP ----------------------------------------------------
+
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def raw_store(instance: str, *, sop_class: str = SECONDARY_CAPTURE,
+              with_dataset: bool = True) -> bytes:
+    from dicomkit.net.proto import commands as c
+
+    return c.encode_command({
+        c.AFFECTED_SOP_CLASS_UID: sop_class, c.COMMAND_FIELD: 0x0001, c.MESSAGE_ID: 9,
+        c.PRIORITY: 0, c.AFFECTED_SOP_INSTANCE_UID: instance,
+        c.COMMAND_DATA_SET_TYPE: 0x0000 if with_dataset else 0x0101})
+
+
+STORE_CASES = {
+    # PS3.7 9.3.1.1: a C-STORE-RQ carries a data set; this one says none follows
+    "c-store-without-data-set": (raw_store("1.2.3.101", with_dataset=False), None),
+    # the command's SOP class is not the presentation context's abstract syntax (PS3.7 9.1.1.1)
+    "c-store-sop-class-not-the-contexts": (raw_store("1.2.3.102", sop_class=CT_IMAGE),
+                                           dataset_head("1.2.3.102", 0)),
+}
+
+
+@pytest.mark.parametrize("name", list(STORE_CASES))
+def test_storage_scp_refuses_inconsistent_cstore(name: str, tmp_path: Path) -> None:
+    """Either a failure status (not success, not a warning) or an A-ABORT -- never a file
+    stored with Success. (docs/findings-net.md F9, F10)"""
+    command, data = STORE_CASES[name]
+    out = tmp_path / "out"
+
+    async def main() -> bytes:
+        async with serving(handlers={dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
+            raw = await Raw.connect(server.port)
+            await raw.associate([(VERIFICATION, [IMPLICIT_LE]),
+                                 (SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            await raw.send(pdu(0x04, pdv(3, 0x03, command)))
+            if data is not None:
+                await raw.send(pdu(0x04, pdv(3, 0x02, data)))
+            answer = await raw.read_pdu()
+            raw.close()
+            await poll(lambda: not server.associations, "the association to end")
+            await echo_ok(server.port)
+            return answer
+
+    answer = run(main())
+    if answer[:1] == b"\x04":
+        rsp = dimse.decode_message(answer[12:])
+        assert isinstance(rsp, dimse.CStoreResponse)
+        assert rsp.status not in (0x0000, 0x0107, 0x0116) and not 0xB000 <= rsp.status <= 0xBFFF, \
+            f"status {rsp.status:#06x}"
+    else:
+        assert answer[:1] == b"\x07", answer[:16]
+    assert files_in(out) == [], f"stored: {[p.name for p in files_in(out)]}"

@@ -17,7 +17,6 @@ from typing import Any
 
 import dicomkit
 from dicomkit.errors import DicomError
-from dicomkit.iod import Finding, sop_class, validate
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _shown(findings: list[Finding], args: argparse.Namespace) -> list[Finding]:
+def _shown(findings: list[Any], args: argparse.Namespace) -> list[Any]:
     if args.errors_only:
         return [f for f in findings if f.severity == "error"]
     if args.no_not_checked:
@@ -44,6 +43,9 @@ def _shown(findings: list[Finding], args: argparse.Namespace) -> list[Finding]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The information model tables are large: import them only when validating.
+    from dicomkit.iod import sop_class, validate
+
     status = 0
     report: list[dict[str, Any]] = []
     many = len(args.files) > 1

@@ -46,14 +46,29 @@ def _suggest(name: str) -> str:
     return f"; did you mean {', '.join(hints)}?" if hints else ""
 
 
+#: keyword -> tag for the keywords looked up so far (a pure cache of the dictionary; bounded
+#: by the dictionary's size since only keywords it knows are stored)
+_KEYWORD_TAGS: dict[str, int] = {}
+
+
+def _keyword_tag(keyword: str) -> int | None:
+    tag = _KEYWORD_TAGS.get(keyword)
+    if tag is None:
+        found = _dict().tag_for_keyword(keyword)
+        if found is None:
+            return None
+        tag = _KEYWORD_TAGS[keyword] = int(found)
+    return tag
+
+
 def _tag_of(key: Any) -> int:
     """An int tag from an int, a Tag, a keyword or "(gggg,eeee)"; DictionaryError otherwise."""
     if isinstance(key, int):
         return int(key)
     if isinstance(key, str):
-        tag = _dict().tag_for_keyword(key)
+        tag = _keyword_tag(key)
         if tag is not None:
-            return int(tag)
+            return tag
         try:
             return parse_tag(key)
         except DictionaryError:
@@ -177,10 +192,15 @@ class Dataset(MutableMapping[int, DataElement]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The *value* of an element (not the element), or ``default`` when absent."""
-        try:
-            tag = key if type(key) is int else _tag_of(key)
-        except DictionaryError:
-            return default
+        if type(key) is int:
+            tag = key
+        else:
+            tag = _KEYWORD_TAGS.get(key) if type(key) is str else None
+            if tag is None:
+                try:
+                    tag = _tag_of(key)
+                except DictionaryError:
+                    return default
         if tag not in self._d:
             return default
         return self[tag].value
@@ -255,7 +275,7 @@ class Dataset(MutableMapping[int, DataElement]):
         if name[:1] == "_" or not name[:1].isupper():
             raise AttributeError(
                 f"{type(self).__name__!r} object has no attribute {name!r}")
-        tag = _dict().tag_for_keyword(name)
+        tag = _keyword_tag(name)
         if tag is None:
             raise AttributeError(f"unknown DICOM keyword {name!r}{_suggest(name)}")
         d = self.__getattribute__("_d")
@@ -265,7 +285,7 @@ class Dataset(MutableMapping[int, DataElement]):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name[:1].isupper():
-            tag = _dict().tag_for_keyword(name)
+            tag = _keyword_tag(name)
             if tag is None:
                 raise AttributeError(f"unknown DICOM keyword {name!r}{_suggest(name)}")
             self.set(int(tag), value)
@@ -274,7 +294,7 @@ class Dataset(MutableMapping[int, DataElement]):
 
     def __delattr__(self, name: str) -> None:
         if name[:1].isupper():
-            tag = _dict().tag_for_keyword(name)
+            tag = _keyword_tag(name)
             if tag is None:
                 raise AttributeError(f"unknown DICOM keyword {name!r}{_suggest(name)}")
             if tag not in self._d:

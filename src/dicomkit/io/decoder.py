@@ -535,148 +535,104 @@ def _check_sequence(buf: Any, pos: int, end: int, undefined: bool, implicit: boo
     structure is not plainly sound. It is at least as strict as :meth:`_Reader.sequence`: a
     sequence it accepts parses without error later (so a strict read still fails at once on
     a malformed file); anything doubtful is left to the parser (-1), which gives the precise
-    error or the exact result. One flat loop with an explicit stack of open containers
-    (sequences expect items, items expect elements): no call per element or item.
+    error or the exact result. One call per item and per nested sequence, one loop step per
+    element; recursion is bounded by :data:`MAX_DEPTH` like the parser's.
     """
     if depth >= MAX_DEPTH:
         return -1
+    items = _check_implicit_item if implicit else _check_explicit_item
+    inner = depth + 1
     hhl = _LE_HHL
-    exp = _LE_EXP
-    ul = _LE_L
-    long_vrs = _LONG_B
-    vr_of = _VR_OF
-    short_vrs = _SHORT_B
-    cache = _VR_CACHE
-    stack: list[tuple[bool, int, bool, bool, int]] = []
-    push = stack.append
-    pop = stack.pop
-    in_seq = True  # the open container: a sequence (items) or an item (elements)
-    cend = end  # its end (for undefined length: the end of what holds it)
-    cundef = undefined
-    imp = implicit
-    d = depth  # depth of the data set holding the open sequence / of the open item
-    while True:
-        if in_seq:
-            if pos + 8 > cend:
-                if cundef or pos != cend:
+    while pos + 8 <= end:
+        g, e, length = hhl(buf, pos)
+        pos += 8
+        if g != 0xFFFE:
+            return -1
+        if e == 0xE000:
+            if length == _UNDEF:
+                pos = items(buf, pos, end, True, inner)
+                if pos < 0:
                     return -1
             else:
-                g, e, length = hhl(buf, pos)
-                if g != 0xFFFE:
+                nxt = pos + length
+                if nxt > end or items(buf, pos, nxt, False, inner) != nxt:
                     return -1
-                pos += 8
-                if e == 0xE000:
-                    push((True, cend, cundef, imp, d))
-                    in_seq = False
-                    d += 1
-                    if length == _UNDEF:
-                        cundef = True
-                    else:
-                        nxt = pos + length
-                        if nxt > cend:
-                            return -1
-                        cend = nxt
-                        cundef = False
-                    continue
-                if e != 0xE0DD or not cundef:
-                    return -1
-        else:
-            if not imp:
-                # fast path: a run of short-VR elements (most of an item), one test each
-                cend8 = cend - 8
-                while pos <= cend8:
-                    g, e, vrb, length = exp(buf, pos)
-                    if vrb not in short_vrs or g == 0xFFFE:
-                        break
-                    pos += 8 + length
-            if pos + 8 <= cend:
-                if imp:
-                    g, e, length = hhl(buf, pos)
-                    if g != 0xFFFE:
-                        start = pos + 8
-                        if length == _UNDEF:
-                            if g == 0x7FE0 and e == 0x0010:
-                                pos = _check_fragments(buf, start, cend)
-                                if pos < 0:
-                                    return -1
-                                continue
-                            if d >= MAX_DEPTH:
-                                return -1
-                            push((False, cend, cundef, imp, d))
-                            in_seq = True
-                            cundef = True
-                            pos = start
-                            continue
-                        pos = start + length
-                        if pos > cend:
-                            return -1
-                        if length:
-                            if buf[start:start + 2] == b"\xfe\xff":  # may be read as an SQ
-                                if length < 8 or d >= MAX_DEPTH:
-                                    return -1
-                                push((False, cend, cundef, imp, d))
-                                in_seq = True
-                                cend = pos
-                                cundef = False
-                                pos = start
-                            elif length < 4:  # an SQ this short does not parse
-                                tag = g << 16 | e
-                                vr = cache.get(tag) or (None if g & 1 else implicit_vr(tag))
-                                if vr is None or vr == "SQ":
-                                    return -1
-                        continue
-                else:
-                    g, e, vrb, length = exp(buf, pos)
-                    if g != 0xFFFE:
-                        if vrb in long_vrs:
-                            if pos + 12 > cend:
-                                return -1
-                            length = ul(buf, pos + 8)[0]
-                            start = pos + 12
-                            if length == _UNDEF:
-                                if vrb == b"SQ" or vrb == b"UN":
-                                    if d >= MAX_DEPTH:
-                                        return -1
-                                    push((False, cend, cundef, imp, d))
-                                    in_seq = True
-                                    cundef = True
-                                    imp = vrb == b"UN"  # PS3.5 6.2.2: implicit VR LE inside
-                                    pos = start
-                                    continue
-                                if vrb == b"OB" or vrb == b"OW" or (g == 0x7FE0 and e == 0x10):
-                                    pos = _check_fragments(buf, start, cend)
-                                    if pos < 0:
-                                        return -1
-                                    continue
-                                return -1
-                            pos = start + length
-                            if pos > cend:
-                                return -1
-                            if vrb == b"SQ":
-                                if d >= MAX_DEPTH:
-                                    return -1
-                                push((False, cend, cundef, imp, d))
-                                in_seq = True
-                                cend = pos
-                                cundef = False
-                                pos = start
-                            continue
-                        if vrb not in vr_of:
-                            return -1
-                        pos += 8 + length
-                        if pos > cend:
-                            return -1
-                        continue
-                # an item or delimiter tag inside an item: only its delimiter is allowed
-                if e != 0xE00D or not cundef:
-                    return -1
-                pos += 8
-            elif cundef or pos != cend:
-                return -1
-        # the open container is complete: back to the one holding it
-        if not stack:
+                pos = nxt
+        elif e == 0xE0DD and undefined:
             return pos
-        in_seq, cend, cundef, imp, d = pop()
+        else:
+            return -1
+    return -1 if undefined or pos != end else pos
+
+
+def _check_explicit_item(buf: Any, pos: int, end: int, undefined: bool, depth: int) -> int:
+    """The elements of one explicit VR LE item (see :func:`_check_sequence`): the offset
+    past the item (past its delimiter when ``undefined``), or -1."""
+    exp = _LE_EXP
+    short_vrs = _SHORT_B
+    end8 = end - 8
+    while pos <= end8:
+        g, e, vrb, length = exp(buf, pos)
+        if vrb in short_vrs and g != 0xFFFE:  # most elements: one test
+            pos += 8 + length
+            continue
+        if g == 0xFFFE:  # only the item's own delimiter may appear here
+            return pos + 8 if e == 0xE00D and undefined else -1
+        if vrb not in _LONG_B or pos + 12 > end:
+            return -1
+        length = _LE_L(buf, pos + 8)[0]
+        start = pos + 12
+        if length == _UNDEF:
+            if vrb == b"SQ":
+                pos = _check_sequence(buf, start, end, True, False, depth)
+            elif vrb == b"UN":  # PS3.5 6.2.2: implicit VR LE items inside
+                pos = _check_sequence(buf, start, end, True, True, depth)
+            elif vrb == b"OB" or vrb == b"OW" or (g == 0x7FE0 and e == 0x0010):
+                pos = _check_fragments(buf, start, end)
+            else:
+                return -1
+            if pos < 0:
+                return -1
+            continue
+        pos = start + length
+        if vrb == b"SQ" and (pos > end or _check_sequence(buf, start, pos, False, False,
+                                                          depth) != pos):
+            return -1
+    return -1 if undefined or pos != end else pos
+
+
+def _check_implicit_item(buf: Any, pos: int, end: int, undefined: bool, depth: int) -> int:
+    """The elements of one implicit VR LE item (see :func:`_check_sequence`). The VR is not
+    in the data: a value that starts like an item may be read as a sequence, so it must be
+    one; an SQ too short to hold an item header does not parse."""
+    hhl = _LE_HHL
+    end8 = end - 8
+    while pos <= end8:
+        g, e, length = hhl(buf, pos)
+        if g == 0xFFFE:
+            return pos + 8 if e == 0xE00D and undefined else -1
+        start = pos + 8
+        if length == _UNDEF:
+            if g == 0x7FE0 and e == 0x0010:
+                pos = _check_fragments(buf, start, end)
+            else:
+                pos = _check_sequence(buf, start, end, True, True, depth)
+            if pos < 0:
+                return -1
+            continue
+        pos = start + length
+        if pos > end:
+            return -1
+        if length:
+            if buf[start:start + 2] == b"\xfe\xff":
+                if length < 8 or _check_sequence(buf, start, pos, False, True, depth) != pos:
+                    return -1
+            elif length < 4:
+                tag = g << 16 | e
+                vr = _VR_CACHE.get(tag) or (None if g & 1 else implicit_vr(tag))
+                if vr is None or vr == "SQ":
+                    return -1
+    return -1 if undefined or pos != end else pos
 
 
 def _check_fragments(buf: Any, pos: int, end: int) -> int:

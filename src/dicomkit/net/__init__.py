@@ -4,7 +4,8 @@
 messages; :mod:`dicomkit.net.sync` runs the same code from plain synchronous scripts.
 """
 
-from dicomkit.net.association import Association, Incoming, Response
+from dicomkit.net.association import Association
+from dicomkit.net.messages import Incoming, Response
 from dicomkit.net.config import AEConfig, Timeouts, TLSConfig
 from dicomkit.net.server import AE, Server
 

@@ -1,13 +1,14 @@
 """The asyncio driver of one association: socket <-> upper-layer engine <-> DIMSE messages.
 
-One :class:`Association` per connection, one reader task per association, no threads. The
-reader loop reads the transport, feeds :class:`~dicomkit.net.proto.upper_layer.UpperLayer`,
-writes what it returns, and turns P-DATA into DIMSE messages with a
-:class:`~dicomkit.net.proto.dimse.DimseAssembler`. Responses wake the request that waits for
-them; requests from the peer are queued (a few at most: then the reader stops reading) for a
-serving task that hands them to the dispatcher (handler calling lives in
-:mod:`dicomkit.net.server`). A C-STORE data set may be streamed: its fragments go straight to
-a sink (a file) as they arrive, so memory stays bounded by one PDU.
+One :class:`Association` per connection, no threads. Received bytes are fed to
+:class:`~dicomkit.net.proto.upper_layer.UpperLayer` as they arrive (pushed by a
+:class:`~dicomkit.net.transport.SocketTransport`, or read by a reader task from any other
+:class:`~dicomkit.net.transport.Transport`), and P-DATA becomes DIMSE messages through a
+:class:`~dicomkit.net.proto.dimse.DimseAssembler`. A response completes the future its request
+waits on; requests from the peer are queued (a few at most: then reading pauses) for a serving
+task that hands them to the dispatcher (handler calling lives in :mod:`dicomkit.net.server`).
+A C-STORE data set may be streamed: its fragments go straight to a sink (a file) as they
+arrive, so memory stays bounded by one PDU.
 
 Timeouts (:class:`~dicomkit.net.config.Timeouts`): ``acse`` bounds association set-up and
 release and is the ARTIM timer fed to the engine; ``dimse`` bounds the wait for a response
@@ -15,19 +16,22 @@ release and is the ARTIM timer fed to the engine; ``dimse`` bounds the wait for 
 
 Errors from the peer (malformed PDUs, illegal DIMSE sequences) end the association with an
 A-ABORT and a log line naming the cause; they never escape into other associations.
+Transports live in :mod:`dicomkit.net.transport`; what handlers see (:class:`Incoming`,
+:class:`Response`, the data-set codecs, :func:`response_for`) in :mod:`dicomkit.net.messages`.
+These names are re-exported here so that older imports keep working.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import logging
-import socket
-from collections.abc import AsyncGenerator, Callable, Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeAlias
+from typing import Any, Self
 
 from dicomkit.errors import (
     AssociationAborted,
@@ -39,6 +43,22 @@ from dicomkit.errors import (
     TransportError,
 )
 from dicomkit.net.config import AEConfig
+from dicomkit.net.messages import (
+    AfterResponse,
+    DataArg,
+    DataSink,
+    Dispatcher,
+    Incoming,
+    Response,
+    SinkFactory,
+    _abstract_syntax,
+    _is_dataset,
+    _NullSink,
+    _refusal,
+    decode_data,
+    encode_data,
+    response_for,
+)
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.negotiation import (
@@ -50,150 +70,48 @@ from dicomkit.net.proto.negotiation import (
 )
 from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.transport import Buffer, StreamTransport, Transport
 
 log = logging.getLogger("dicomkit.net")
 
-Buffer: TypeAlias = bytes | bytearray | memoryview
-DataArg: TypeAlias = "bytes | bytearray | memoryview | Iterable[bytes] | Any | None"
 _READ_SIZE = 256 * 1024
 _SEND_CHUNK = 1 << 20
-#: Requests from the peer waiting for a handler before the reader stops reading (back-pressure:
-#: a peer that pipelines requests beyond the negotiated window is slowed down, not buffered).
+#: Requests from the peer waiting for a handler before reading pauses (back-pressure: a peer
+#: that pipelines requests beyond the negotiated window is slowed down, not buffered).
 _MAX_QUEUED = 4
+#: The smallest peer Maximum Length we accept: a P-DATA-TF must hold a PDV with data.
+_MIN_PEER_PDU = 7
 
 
-class Transport(Protocol):
-    """What the driver needs of a connection (a socket stream or :mod:`.memory`)."""
-
-    peer: str
-
-    async def read(self, n: int) -> bytes: ...
-    def write(self, data: Buffer) -> None: ...
-    async def drain(self) -> None: ...
-    def close(self) -> None: ...
-    async def wait_closed(self) -> None: ...
+class _Expired(Exception):
+    """The DIMSE timer of a waiting request fired."""
 
 
-class StreamTransport:
-    """An asyncio stream pair as a :class:`Transport`; TCP_NODELAY is set on the socket."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 write_buffer: int = 1 << 20) -> None:
-        self._reader = reader
-        self._writer = writer
-        sock = writer.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with contextlib.suppress(AttributeError, NotImplementedError):
-            writer.transport.set_write_buffer_limits(high=write_buffer)
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-
-    async def read(self, n: int) -> bytes:
-        try:
-            return await self._reader.read(n)
-        except (ConnectionError, OSError) as exc:
-            raise TransportError(f"read from {self.peer} failed: {exc}") from exc
-
-    def write(self, data: Buffer) -> None:
-        # writing to a lost connection makes asyncio log "socket.send() raised exception."
-        # for every write: fail the first one instead
-        if self._writer.transport.is_closing():
-            raise TransportError(f"connection to {self.peer} is closed")
-        self._writer.write(data)
-
-    async def drain(self) -> None:
-        try:
-            await self._writer.drain()
-        except (ConnectionError, OSError) as exc:
-            raise TransportError(f"write to {self.peer} failed: {exc}") from exc
-
-    def close(self) -> None:
-        self._writer.close()
-
-    async def wait_closed(self) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            await self._writer.wait_closed()
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_exception(_Expired())
 
 
-class DataSink(Protocol):
-    """Where a streamed data set goes (e.g. a Part 10 file being written)."""
+class _Waiter:
+    """Responses to one request, and the future its requester sleeps on."""
 
-    def write(self, data: Buffer) -> None: ...
-    def discard(self) -> None: ...
+    __slots__ = ("future", "items")
 
+    def __init__(self) -> None:
+        self.items: deque[Response | BaseException] = deque()
+        self.future: asyncio.Future[None] | None = None
 
-@dataclass(slots=True)
-class Incoming:
-    """A request from the peer as a handler sees it.
-
-    ``data`` is the data set bytes in the context's transfer syntax (None when the message
-    has none or it was streamed into ``sink``); :attr:`dataset` decodes them on first use.
-    """
-
-    association: Association
-    context: NegotiatedContext
-    message: dimse.DimseRequest
-    data: bytes | None = None
-    sink: DataSink | None = None
-    cancelled: bool = False
-    _dataset: Any = None
-
-    @property
-    def dataset(self) -> Any:
-        if self._dataset is None and self.data is not None:
-            self._dataset = decode_data(self.data, self.context.transfer_syntax)
-        return self._dataset
+    def put(self, item: Response | BaseException) -> None:
+        self.items.append(item)
+        fut = self.future
+        if fut is not None and not fut.done():
+            fut.set_result(None)
 
 
-@dataclass(slots=True)
-class Response:
-    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``."""
-
-    message: dimse.DimseResponse
-    context: NegotiatedContext
-    data: bytes | None = None
-    _dataset: Any = None
-
-    @property
-    def status(self) -> int:
-        return self.message.status
-
-    @property
-    def dataset(self) -> Any:
-        if self._dataset is None and self.data is not None:
-            self._dataset = decode_data(self.data, self.context.transfer_syntax)
-        return self._dataset
-
-
-def decode_data(data: bytes, transfer_syntax: str) -> Any:
-    """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
-    from dicomkit.io.decoder import decode_dataset
-    from dicomkit.io.deflate import inflate
-    from dicomkit.io.part10 import ts_encoding
-
-    implicit, little, deflated = ts_encoding(transfer_syntax)
-    raw = inflate(data) if deflated else data
-    ds = decode_dataset(raw, implicit=implicit, little=little)
-    ds.transfer_syntax = transfer_syntax
-    return ds
-
-
-def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
-    """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
-    from dicomkit.io.deflate import deflate
-    from dicomkit.io.encoder import encode_dataset
-    from dicomkit.io.part10 import ts_encoding
-
-    implicit, little, deflated = ts_encoding(transfer_syntax)
-    raw = encode_dataset(dataset, implicit=implicit, little=little)
-    return deflate(raw) if deflated else raw
-
-
-#: Called for each request from the peer; set by the server module (handler dispatch).
-Dispatcher: TypeAlias = Callable[["Incoming"], Any]
-#: Decides whether a request's data set is streamed: returns a sink, or None to buffer it.
-SinkFactory: TypeAlias = Callable[["Incoming"], "DataSink | None"]
+def _printable(text: str) -> str:
+    """Peer-supplied text for a log line: control characters escaped (PS3.5 6.2 forbids them
+    in AE titles; a peer must not forge log lines)."""
+    return text if text.isprintable() else ascii(text)[1:-1]
 
 
 class Association:
@@ -208,6 +126,7 @@ class Association:
         self.config = config
         self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
         self.negotiated: Negotiated | None = None
+        self.error: BaseException | None = None
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
         self._acceptor = acceptor
@@ -216,12 +135,13 @@ class Association:
                                                max_buffered=config.max_buffered)
         self._loop = asyncio.get_running_loop()
         self._established: asyncio.Future[None] = self._loop.create_future()
-        self._released: asyncio.Future[None] = self._loop.create_future()
         self._closed = asyncio.Event()
-        self._waiters: dict[int, asyncio.Queue[Response | BaseException]] = {}
-        self._incoming: asyncio.Queue[Incoming | None] = asyncio.Queue()
-        self._queue_room = asyncio.Event()
-        self._queue_room.set()
+        self._waiters: dict[int, _Waiter] = {}
+        self._incoming: deque[Incoming | None] = deque()
+        self._incoming_ready: asyncio.Future[None] | None = None
+        self._room = asyncio.Event()  # reader-task mode: the queue has room again
+        self._room.set()
+        self._reading_paused = False
         self._current: Incoming | None = None  # streamed request being received
         self._active: dict[int, Incoming] = {}  # message id -> request being served
         self._send_lock = asyncio.Lock()
@@ -232,9 +152,13 @@ class Association:
         self._watchdog: asyncio.TimerHandle | None = None
         self._release_collision_pending = False
         self._rj_logged = False
-        self.error: BaseException | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._server_task: asyncio.Task[None] | None = None
+        self._spawned: set[asyncio.Task[Any]] = set()
+        # a transport that reports its send buffer level is drained only above it
+        self._reports_level = isinstance(getattr(type(transport), "write_blocked", None),
+                                         property)
+        self._writelines = getattr(transport, "writelines", None)
 
     # -- properties ----------------------------------------------------------------------
 
@@ -274,10 +198,15 @@ class Association:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the reader and serving tasks (the transport is connected)."""
+        """Start receiving and serving (the transport is connected)."""
         self._write(self.engine.connection_made())
-        self._reader_task = self._loop.create_task(self._reader_loop(), name=f"dicom-{self.peer}")
         self._server_task = self._loop.create_task(self._serve_loop())
+        set_receiver = getattr(self.transport, "set_receiver", None)
+        if set_receiver is not None:
+            set_receiver(self._on_data, self._on_lost)
+        else:
+            self._reader_task = self._loop.create_task(self._reader_loop(),
+                                                       name=f"dicom-{self.peer}")
         self._sync_artim()
         self._arm_watchdog()
 
@@ -357,6 +286,34 @@ class Association:
             raise LocalProtocolError(f"no accepted presentation context for {what}")
         return found
 
+    def _expect(self, message: dimse.DimseRequest, context: NegotiatedContext | None
+                ) -> tuple[dimse.DimseRequest, NegotiatedContext, _Waiter]:
+        if context is None:
+            context = self.context_for(_abstract_syntax(message))
+        if not message.message_id:
+            message = message.replace(message_id=self.next_message_id())
+        waiter = self._waiters[message.message_id] = _Waiter()
+        self._flow_control()  # responses must get through even if requests are queued
+        return message, context, waiter
+
+    async def _next(self, waiter: _Waiter, wait: float | None, mid: int) -> Response:
+        if not waiter.items:
+            fut = waiter.future = self._loop.create_future()
+            timer = self._loop.call_later(wait, _expire, fut) if wait is not None else None
+            try:
+                await fut
+            except _Expired:
+                raise NetworkTimeout(f"no response from {self.peer} to message {mid} "
+                                     f"within {wait}s") from None
+            finally:
+                waiter.future = None
+                if timer is not None:
+                    timer.cancel()
+        item = waiter.items.popleft()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
     async def request_iter(self, message: dimse.DimseRequest, data: DataArg = None, *,
                            context: NegotiatedContext | None = None,
                            timeout: float | None = -1.0) -> AsyncGenerator[Response, None]:
@@ -366,25 +323,12 @@ class Association:
         context's transfer syntax, or an iterable of byte chunks (streamed). ``timeout``:
         seconds to wait for each response (-1: the configured DIMSE timeout).
         """
-        if context is None:
-            context = self.context_for(_abstract_syntax(message))
-        if not message.message_id:
-            message = message.replace(message_id=self.next_message_id())
-        queue: asyncio.Queue[Response | BaseException] = asyncio.Queue()
-        self._waiters[message.message_id] = queue
-        self._queue_room.set()  # responses must get through even if requests are queued
+        message, context, waiter = self._expect(message, context)
         wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
         try:
             await self.send_message(context, message, data)
             while True:
-                try:
-                    async with asyncio.timeout(wait):
-                        item = await queue.get()
-                except TimeoutError:
-                    raise NetworkTimeout(f"no response from {self.peer} to message "
-                                         f"{message.message_id} within {wait}s") from None
-                if isinstance(item, BaseException):
-                    raise item
+                item = await self._next(waiter, wait, message.message_id)
                 yield item
                 if not item.message.is_pending:
                     return
@@ -395,15 +339,20 @@ class Association:
                       context: NegotiatedContext | None = None,
                       timeout: float | None = -1.0) -> Response:
         """Send a request and return its final response (pending ones are skipped)."""
-        last: Response | None = None
-        async for last in self.request_iter(message, data, context=context, timeout=timeout):
-            pass
-        assert last is not None
-        return last
+        message, context, waiter = self._expect(message, context)
+        wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
+        try:
+            await self.send_message(context, message, data)
+            while True:
+                item = await self._next(waiter, wait, message.message_id)
+                if not item.message.is_pending:
+                    return item
+        finally:
+            self._waiters.pop(message.message_id, None)
 
     async def echo(self) -> int:
         """C-ECHO (PS3.4 A): the status of the response (0x0000 on success)."""
-        rsp = await self.request(dimse.CEchoRequest(message_id=0))
+        rsp = await self.request(dimse.CEchoRequest(message_id=self.next_message_id()))
         return rsp.status
 
     async def store(self, source: Any, **kw: Any) -> dimse.CStoreResponse:
@@ -419,7 +368,11 @@ class Association:
 
     async def send_message(self, context: NegotiatedContext | int,
                            message: dimse.DimseMessage, data: DataArg = None) -> None:
-        """Send one DIMSE message (command, then its data set if any) on a context."""
+        """Send one DIMSE message (command, then its data set if any) on a context.
+
+        The command and the first MiB of data go out in one write; the call suspends only
+        when the transport's send buffer is above its high-water mark.
+        """
         if isinstance(context, int):
             found = self.negotiated.contexts.get(context) if self.negotiated else None
             if found is None:
@@ -435,68 +388,133 @@ class Association:
         cmd = dimse.encode_message(message)
         async with self._send_lock:
             try:
-                for pdu in self.engine.send_data(cid, cmd, is_command=True):
-                    self.transport.write(pdu)
-                if isinstance(data, (bytes, bytearray, memoryview)):
-                    await self._send_data(cid, data, True)
-                elif data is not None:
+                out = self.engine.send_data(cid, cmd, is_command=True)
+                if data is None:
+                    self._write_all(out)
+                elif isinstance(data, (bytes, bytearray, memoryview)):
+                    await self._send_data(cid, data, True, out)
+                else:
                     held: Buffer | None = None
                     for chunk in data:
                         if held is not None:
-                            await self._send_data(cid, held, False)
+                            await self._send_data(cid, held, False, out)
+                            out = []
                         held = chunk
-                    await self._send_data(cid, held if held is not None else b"", True)
-                await self._drain()
+                    await self._send_data(cid, held if held is not None else b"", True, out)
+                if self._must_drain():
+                    await self._drain()
             except LocalProtocolError as exc:
                 raise self._gone(exc) from None
+            except TransportError:
+                if isinstance(self.error, NetworkError):
+                    raise self.error from None  # e.g. the peer's A-ABORT, read meanwhile
+                raise
 
-    async def _send_data(self, cid: int, data: Buffer, last: bool) -> None:
+    async def _send_data(self, cid: int, data: Buffer, last: bool, head: list[bytes]) -> None:
         view = memoryview(data)
-        step = _SEND_CHUNK
-        for start in range(0, max(len(view), 1), step):
-            piece = view[start:start + step]
-            final = last and start + step >= len(view)
-            for pdu in self.engine.send_data(cid, piece, is_command=False, last=final):
+        size, step, start = len(view), _SEND_CHUNK, 0
+        while True:
+            if self._closed.is_set():  # the peer aborted meanwhile: stop writing
+                raise self._gone(LocalProtocolError("association closed"))
+            final = last and start + step >= size
+            pdus = self.engine.send_data(cid, view[start:start + step], is_command=False,
+                                         last=final)
+            self._write_all(head + pdus if head else pdus)
+            head = []
+            start += step
+            if start >= size:
+                return
+            if self._must_drain():
+                await self._drain()
+
+    def _must_drain(self) -> bool:
+        return not self._reports_level or self.transport.write_blocked  # type: ignore[attr-defined]
+
+    def _write_all(self, pdus: list[bytes]) -> None:
+        if len(pdus) == 1 or self._writelines is None:
+            for pdu in pdus:
                 self.transport.write(pdu)
-            await self._drain()
+        else:
+            self._writelines(pdus)
 
     def _gone(self, exc: Exception) -> NetworkError:
         if isinstance(self.error, NetworkError):
             return self.error
         return AssociationAborted(f"association with {self.peer} is no longer usable: {exc}")
 
-    # -- reading -------------------------------------------------------------------------
+    def _spawn(self, action: AfterResponse) -> None:
+        """Run an after-response action in a task of its own (kept until it ends)."""
+        async def run() -> None:
+            try:
+                result = action() if callable(action) else action
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("%s: after-response action failed", self.peer)
+
+        task = self._loop.create_task(run())
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def _on_data(self, data: bytes) -> None:
+        """Bytes from the peer (``b""``: end of stream): engine, events, DIMSE."""
+        if self._closed.is_set():
+            return
+        self._last_activity = self._loop.time()
+        engine = self.engine
+        try:
+            self._write(engine.receive_data(data))
+            if engine.error is not None and self.error is None:
+                self._note_engine_error()
+            elif engine.associate_rj is not None and not self._rj_logged:
+                self._note_engine_reject()
+            self._process_events()
+            if not data or engine.should_close:
+                self._shutdown(None)
+        except NetworkError as exc:
+            self._shutdown(exc)
+        except Exception as exc:  # a bug: never leave the peer hanging
+            log.exception("%s: internal error, aborting the association", self.peer)
+            with contextlib.suppress(Exception):
+                self._write(engine.send(ev.Abort(2, 0)))
+            self._shutdown(exc)
+        else:
+            self._flow_control()
+
+    def _on_lost(self, exc: BaseException) -> None:
+        self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
+
+    def _flow_control(self) -> None:
+        """Pause reading while requests queue up for the handler (none of ours waiting)."""
+        full = len(self._incoming) >= _MAX_QUEUED and not self._waiters
+        if full == self._reading_paused:
+            return
+        self._reading_paused = full
+        if self._reader_task is not None:
+            self._room.clear() if full else self._room.set()
+        elif full:
+            getattr(self.transport, "pause_reading", lambda: None)()
+        else:
+            getattr(self.transport, "resume_reading", lambda: None)()
 
     async def _reader_loop(self) -> None:
+        """For transports that cannot push (e.g. :mod:`.memory`): read, then as pushed."""
         try:
             while not self._closed.is_set():
                 data = await self.transport.read(_READ_SIZE)
-                self._last_activity = self._loop.time()
-                self._write(self.engine.receive_data(data))
-                if self.engine.error is not None and self.error is None:
-                    self._note_engine_error()
-                elif self.engine.associate_rj is not None and not self._rj_logged:
-                    self._note_engine_reject()
-                self._process_events()
-                if not data or self.engine.should_close:
+                self._on_data(data)
+                if not data or self._closed.is_set():
                     break
                 if self._write_pending:
                     await self._drain()
-                if self._incoming.qsize() >= _MAX_QUEUED and not self._waiters:
-                    self._queue_room.clear()
-                    await self._queue_room.wait()
-            if not self._closed.is_set():
-                self._shutdown(None)
+                await self._room.wait()
         except NetworkError as exc:
             self._shutdown(exc)
         except asyncio.CancelledError:
             self._shutdown(AssociationAborted("association task cancelled"))
             raise
-        except Exception as exc:  # a bug: never leave the peer hanging
-            log.exception("%s: internal error, aborting the association", self.peer)
-            with contextlib.suppress(Exception):
-                self._write(self.engine.send(ev.Abort(2, 0)))
-            self._shutdown(exc)
 
     _write_pending = False
 
@@ -529,7 +547,13 @@ class Association:
             elif isinstance(event, ev.AssociateAccepted):
                 self._on_associate_ac(event.pdu)
             elif isinstance(event, ev.AssociateRejected):
-                self._on_associate_rj(event.pdu)
+                rj = event.pdu
+                self.error = exc = AssociationRejected(
+                    f"association rejected by {self.peer}: result {rj.result}, source "
+                    f"{rj.source}, reason {rj.reason}", result=rj.result, source=rj.source,
+                    reason=rj.reason)
+                if not self._established.done():
+                    self._established.set_exception(exc)
             elif isinstance(event, ev.ReleaseRequested):
                 if not event.collision or engine.is_requestor:
                     self._write(engine.send(ev.ReleaseResponse()))
@@ -548,8 +572,7 @@ class Association:
     def _note_engine_reject(self) -> None:
         """The engine rejected an A-ASSOCIATE-RQ by itself (e.g. protocol version)."""
         self._rj_logged = True
-        rj = self.engine.associate_rj
-        rq = self.engine.associate_rq
+        rj, rq = self.engine.associate_rj, self.engine.associate_rq
         assert rj is not None
         why = (f"protocol version 0x{rq.protocol_version:04X} not supported"
                if rq is not None and not rq.protocol_version & 1 else "rejected by the provider")
@@ -569,6 +592,17 @@ class Association:
             self._write(self.engine.send(ev.Abort(0, 0)))
         self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
 
+    def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
+        """(reason, text) to reject an A-ASSOCIATE-RQ the negotiation would accept."""
+        bad = [t for t in (rq.calling_ae, rq.called_ae) if not t.isprintable()]
+        if bad:  # PS3.5 6.2: no control characters in AE titles
+            return 3 if not rq.calling_ae.isprintable() else 7, \
+                f"control characters in AE title {ascii(bad[0])}"
+        max_length = rq.user_information.max_length or 0
+        if 0 < max_length < _MIN_PEER_PDU:
+            return 1, f"peer Maximum Length {max_length} cannot hold any PDV (minimum 7)"
+        return None
+
     def _on_associate_rq(self, rq: AAssociateRQ) -> None:
         assert self._acceptor is not None
         admitted = self._admit(rq) if self._admit is not None else True
@@ -576,17 +610,22 @@ class Association:
         self._rj_logged = True
         if self.engine.state.name != "STA3":
             return  # the peer broke the protocol while we decided; the engine aborted
+        refuse = self._refuse_why(rq) if isinstance(answer, AAssociateAC) else None
+        calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
+        if refuse is not None:
+            log.warning("%s: association rejected %s -> %s: %s", self.peer, calling, called,
+                        refuse[1])
+            answer = AAssociateRJ(1, 1, refuse[0])
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
             self._write(self.engine.send(ev.AssociateAccept(answer)))
             log.info("%s: association accepted %s -> %s, %d contexts", self.peer,
-                     rq.calling_ae, rq.called_ae, len(self.negotiated.accepted))
+                     calling, called, len(self.negotiated.accepted))
             if not self._established.done():
                 self._established.set_result(None)
         else:
             log.info("%s: association rejected %s -> %s (result %d source %d reason %d)",
-                     self.peer, rq.calling_ae, rq.called_ae, answer.result, answer.source,
-                     answer.reason)
+                     self.peer, calling, called, answer.result, answer.source, answer.reason)
             self._write(self.engine.send(ev.AssociateReject(answer)))
 
     def _on_associate_ac(self, ac: AAssociateAC) -> None:
@@ -599,23 +638,14 @@ class Association:
         if not self._established.done():
             self._established.set_result(None)
 
-    def _on_associate_rj(self, rj: AAssociateRJ) -> None:
-        exc = AssociationRejected(
-            f"association rejected by {self.peer}: result {rj.result}, source {rj.source}, "
-            f"reason {rj.reason}", result=rj.result, source=rj.source, reason=rj.reason)
-        self.error = exc
-        if not self._established.done():
-            self._established.set_exception(exc)
-
     def _on_aborted(self, event: ev.Aborted) -> None:
         if event.error is not None and self.error is not None:
             exc: NetworkError = AssociationAborted(str(self.error), source=2)
         elif event.error is not None:
             log.warning("%s: aborting, the peer broke the upper-layer protocol: %s",
                         self.peer, event.error)
-            exc = AssociationAborted(
-                f"peer {self.peer} broke the protocol: {event.error}",
-                source=event.source, reason=event.reason)
+            exc = AssociationAborted(f"peer {self.peer} broke the protocol: {event.error}",
+                                     source=event.source, reason=event.reason)
         elif event.provider:
             exc = AssociationAborted(f"connection to {self.peer} lost (A-P-ABORT)",
                                      source=event.source, reason=event.reason)
@@ -660,21 +690,20 @@ class Association:
                 current.sink = _NullSink(exc)
             if item.last:
                 self._current = None
-                self._incoming.put_nowait(current)
+                self._enqueue(current)
             return
         msg = item.message
         ctx = self.negotiated.contexts.get(item.context_id) if self.negotiated else None
         if ctx is None:
             self._protocol_abort(RemoteProtocolError(
                 f"message on unknown presentation context {item.context_id}"))
-            return
-        if isinstance(msg, dimse.DimseResponse):
-            queue = self._waiters.get(msg.message_id_being_responded_to)
-            if queue is None:
+        elif isinstance(msg, dimse.DimseResponse):
+            waiter = self._waiters.get(msg.message_id_being_responded_to)
+            if waiter is None:
                 log.warning("%s: response to unknown message id %d ignored", self.peer,
                             msg.message_id_being_responded_to)
             else:
-                queue.put_nowait(Response(msg, ctx, item.dataset))
+                waiter.put(Response(msg, ctx, item.dataset))
         elif isinstance(msg, dimse.CCancelRequest):
             active = self._active.get(msg.message_id_being_responded_to)
             if active is not None:
@@ -682,15 +711,24 @@ class Association:
         elif isinstance(msg, dimse.DimseRequest):
             if self._current is not None and self._current.message is msg:
                 return  # streamed: queued when its last fragment arrives
-            self._incoming.put_nowait(Incoming(self, ctx, msg, item.dataset))
+            self._enqueue(Incoming(self, ctx, msg, item.dataset))
+
+    def _enqueue(self, incoming: Incoming | None) -> None:
+        self._incoming.append(incoming)
+        fut = self._incoming_ready
+        if fut is not None and not fut.done():
+            fut.set_result(None)
 
     async def _serve_loop(self) -> None:
+        queue = self._incoming
         while True:
-            incoming = await self._incoming.get()
-            if self._incoming.qsize() < _MAX_QUEUED:
-                self._queue_room.set()
+            while not queue:
+                self._incoming_ready = self._loop.create_future()
+                await self._incoming_ready
+            incoming = queue.popleft()
             if incoming is None:
                 return
+            self._flow_control()
             mid = incoming.message.message_id
             self._active[mid] = incoming
             try:
@@ -713,8 +751,7 @@ class Association:
             if self._artim is not None:
                 self._artim.cancel()
                 self._artim = None
-            return
-        if engine.artim_generation != self._artim_gen:
+        elif engine.artim_generation != self._artim_gen:
             if self._artim is not None:
                 self._artim.cancel()
             self._artim_gen = engine.artim_generation
@@ -731,8 +768,7 @@ class Association:
 
     def _mid_message(self) -> bool:
         """Part of a PDU or of a DIMSE message is in, the rest is awaited."""
-        reader = getattr(self.engine, "_reader", None)  # TODO: ask for a public accessor
-        return not self._assembler.idle or bool(getattr(reader, "buffered", 0))
+        return not self._assembler.idle or self.engine.buffered > 0
 
     def _arm_watchdog(self) -> None:
         """Idle timeout (nothing received, nothing pending) and DIMSE timeout (silence in the
@@ -776,84 +812,26 @@ class Association:
                 gone if isinstance(gone, NetworkError) else
                 TransportError(f"connection to {self.peer} closed before the association"))
             self._established.exception()  # an acceptor may have no one waiting for it
-        for queue in self._waiters.values():
-            queue.put_nowait(gone if isinstance(gone, NetworkError) else self._gone(
+        for waiter in self._waiters.values():
+            waiter.put(gone if isinstance(gone, NetworkError) else self._gone(
                 RuntimeError(str(gone))))
         if self._current is not None and self._current.sink is not None:
             with contextlib.suppress(Exception):
                 self._current.sink.discard()
             self._current = None
-        self._drop_queued()
-        self._incoming.put_nowait(None)
+        while self._incoming:  # requests nobody will answer
+            queued = self._incoming.popleft()
+            if queued is not None and queued.sink is not None:
+                with contextlib.suppress(Exception):
+                    queued.sink.discard()
+        self._enqueue(None)
+        self._room.set()
         self.transport.close()
         # nobody is left to answer: stop the reader and any handler still running
         current = asyncio.current_task()
         for task in (self._reader_task, self._server_task):
             if task is not None and task is not current:
                 task.cancel()
-
-    def _drop_queued(self) -> None:
-        while True:
-            try:
-                queued = self._incoming.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            if queued is not None and queued.sink is not None:
-                with contextlib.suppress(Exception):
-                    queued.sink.discard()
-
-
-class _NullSink:
-    """Swallows a data set whose sink failed; ``error`` says why (the handler answers)."""
-
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-    def write(self, data: Buffer) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
-
-
-def _is_dataset(obj: Any) -> bool:
-    from dicomkit.core.dataset import Dataset
-
-    return isinstance(obj, Dataset)
-
-
-def _abstract_syntax(message: dimse.DimseMessage) -> str:
-    for name in ("affected_sop_class_uid", "requested_sop_class_uid"):
-        value = getattr(message, name, None)
-        if value:
-            return str(value)
-    raise LocalProtocolError(f"{type(message).__name__} names no SOP class: give a context")
-
-
-def response_for(request: dimse.DimseRequest, status: int = 0,
-                 **fields: Any) -> dimse.DimseResponse:
-    """The response message type for a request, with the identifying fields copied over."""
-    cls = dimse.RESPONSE_FOR[type(request)]
-    kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id,
-                          "status": status}
-    names = {f for f in cls.__dataclass_fields__}
-    affected_class = getattr(request, "affected_sop_class_uid", None) or getattr(
-        request, "requested_sop_class_uid", None)
-    affected_inst = getattr(request, "affected_sop_instance_uid", None) or getattr(
-        request, "requested_sop_instance_uid", None)
-    if "affected_sop_class_uid" in names:
-        kw["affected_sop_class_uid"] = affected_class
-    if "affected_sop_instance_uid" in names:
-        kw["affected_sop_instance_uid"] = affected_inst
-    for name in ("event_type_id", "action_type_id"):
-        if name in names:
-            kw[name] = getattr(request, name, None)
-    kw.update(fields)
-    return cls(**kw)
-
-
-def _refusal(message: dimse.DimseRequest) -> dimse.DimseResponse:
-    return response_for(message, 0x0211)  # unrecognized operation
 
 
 __all__ = [

@@ -107,6 +107,12 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
         ow_be = not little and vr == "OW"
         if frames is None:
             arr = native.unpack(data, info, little=little, ow_big_endian=ow_be)
+        elif len(wanted) == 1:
+            # one frame: no stacking copy; a read-only view of the file is copied once
+            one = native.unpack_frame(data, info, wanted[0], little=little, ow_big_endian=ow_be)
+            if not _owns_memory(one):
+                one = one.copy()
+            arr = one[np.newaxis]
         else:
             arr = np.stack([native.unpack_frame(data, info, i, little=little,
                                                 ow_big_endian=ow_be)
@@ -128,6 +134,15 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
         arr, photometric = _decode_encapsulated(chunk, info, registry)
         out[k] = arr
     return Decoded(out, photometric, info)
+
+
+def _owns_memory(arr: np.ndarray) -> bool:
+    """Whether ``arr`` is backed by numpy-allocated memory (not a view of the source buffer,
+    which may be a read-only memory map)."""
+    base = arr
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    return base.base is None and arr.flags.writeable
 
 
 def pixel_array(ds: Any, *, as_rgb: bool = False,

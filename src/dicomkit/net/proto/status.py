@@ -134,11 +134,39 @@ STATUSES: dict[int, tuple[Category, str, str]] = {
     0xC101: (_F, "ProcedureStepNotInProgress", "Failed: procedure step is not in progress"),
     0xC200: (_F, "UnableToSupportRequestedTemplate",
              "Failed: unable to support requested template"),
-    0xC310: (_F, "UPSNotInProgress", "Failed: the UPS is not in the 'IN PROGRESS' state"),
+    # Unified Procedure Step (PS3.4 Tables CC.2.1-2, CC.2.2-2, CC.2.3-2, CC.2.4-2, CC.2.5-4,
+    # CC.2.6-1); the C3xx/B3xx codes mean these things only for UPS SOP classes.
+    0xB300: (_W, "UPSCreatedWithModifications", "Warning: the UPS was created with modifications"),
+    0xB301: (_W, "UPSDeletionLockNotGranted", "Warning: deletion lock not granted"),
+    0xB304: (_W, "UPSAlreadyCanceled",
+             "Warning: the UPS is already in the requested state of CANCELED"),
+    0xB305: (_W, "UPSCoercedInvalidValues", "Warning: coerced invalid values to valid values"),
+    0xB306: (_W, "UPSAlreadyCompletedWarning",
+             "Warning: the UPS is already in the requested state of COMPLETED"),
+    0xC300: (_F, "UPSMayNoLongerBeUpdated", "Failed: the UPS may no longer be updated"),
+    0xC301: (_F, "UPSTransactionUIDNotCorrect",
+             "Failed: the correct Transaction UID was not provided"),
+    0xC302: (_F, "UPSAlreadyInProgress", "Failed: the UPS is already IN PROGRESS"),
+    0xC303: (_F, "UPSMayOnlyBecomeScheduledViaNCreate",
+             "Failed: the UPS may only become SCHEDULED via N-CREATE, not N-SET or N-ACTION"),
+    0xC304: (_F, "UPSNotMetFinalStateRequirements",
+             ("Failed: the UPS has not met final state requirements for the requested state "
+             "change")),
+    0xC307: (_F, "UPSDoesNotExist",
+             ("Failed: specified SOP Instance UID does not exist or is not a UPS Instance "
+             "managed by this SCP")),
+    0xC308: (_F, "UPSUnknownReceivingAET", "Failed: receiving AE title is unknown to this SCP"),
+    0xC309: (_F, "UPSNotScheduled",
+             "Failed: the provided value of UPS State was not SCHEDULED"),
+    0xC310: (_F, "UPSNotInProgress", "Failed: the UPS is not yet in the IN PROGRESS state"),
     0xC311: (_F, "UPSAlreadyCompleted", "Failed: the UPS is already COMPLETED"),
-    0xC312: (_F, "UPSTransactionUIDIncorrect",
-             "Failed: the Transaction UID is missing or incorrect"),
-    0xC313: (_F, "UPSNotScheduled", "Failed: the UPS is not in the SCHEDULED state"),
+    0xC312: (_F, "UPSPerformerCannotBeContacted", "Failed: the performer cannot be contacted"),
+    0xC313: (_F, "UPSPerformerChoosesNotToCancel", "Failed: performer chooses not to cancel"),
+    0xC314: (_F, "UPSActionNotAppropriate",
+             "Failed: specified action not appropriate for specified instance"),
+    0xC315: (_F, "UPSEventReportsNotSupported", "Failed: SCP does not support Event Reports"),
+    # Storage Commitment failure reason (PS3.4 J.3.2.1.1, Failure Reason (0008,1197))
+    0x0131: (_F, "DuplicateTransactionUID", "Duplicate transaction UID"),
 }
 
 # Ranges (inclusive) for codes not listed above: (low, high, category, meaning).

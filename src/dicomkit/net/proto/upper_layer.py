@@ -154,6 +154,11 @@ class UpperLayer:
             return self._run(Event.EVT2)
         return self._run(Event.EVT5)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet framed into a whole PDU (part of a PDU is in)."""
+        return self._reader.buffered
+
     def connection_lost(self) -> None:
         """The transport connection closed (Evt17)."""
         if self.state is State.STA1:

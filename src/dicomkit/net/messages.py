@@ -1,0 +1,203 @@
+"""What handlers and requesters see of DIMSE messages: :class:`Incoming` requests,
+:class:`Response` s, data-set codecs for a presentation context, and :func:`response_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+from dicomkit.errors import LocalProtocolError
+from dicomkit.net.proto import dimse
+from dicomkit.net.proto.negotiation import NegotiatedContext
+from dicomkit.net.transport import Buffer
+
+if TYPE_CHECKING:
+    from dicomkit.net.association import Association
+
+DataArg: TypeAlias = "bytes | bytearray | memoryview | Iterable[bytes] | Any | None"
+#: What :meth:`Incoming.after_response` takes: a coroutine, or a callable returning one or None.
+AfterResponse: TypeAlias = "Callable[[], Awaitable[Any] | Any] | Awaitable[Any]"
+
+
+class DataSink(Protocol):
+    """Where a streamed data set goes (e.g. a Part 10 file being written)."""
+
+    def write(self, data: Buffer) -> None: ...
+    def discard(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A request from the peer as a handler sees it.
+
+    ``data`` is the data set bytes in the context's transfer syntax (None when the message
+    has none or it was streamed into ``sink``); :attr:`dataset` decodes them on first use.
+    """
+
+    association: Association
+    context: NegotiatedContext
+    message: dimse.DimseRequest
+    data: bytes | None = None
+    sink: DataSink | None = None
+    cancelled: bool = False
+    _dataset: Any = None
+    _after: list[AfterResponse] | None = None
+    _responded: asyncio.Future[None] | None = None
+
+    @property
+    def dataset(self) -> Any:
+        if self._dataset is None and self.data is not None:
+            self._dataset = decode_data(self.data, self.context.transfer_syntax)
+        return self._dataset
+
+    def after_response(self, action: AfterResponse) -> None:
+        """Run ``action`` once the final response to this request has been written.
+
+        ``action`` is a coroutine function or plain function taking no argument, or a
+        coroutine; it runs in a task of its own (errors are logged), e.g. the N-EVENT-REPORT
+        a Storage Commitment SCP sends after its N-ACTION-RSP (PS3.4 J.3.2.2). Actions are
+        dropped when no final response could be sent.
+        """
+        if self._after is None:
+            self._after = []
+        self._after.append(action)
+
+    @property
+    def responded(self) -> asyncio.Future[None]:
+        """Done when the final response has been written (cancelled when it never was)."""
+        if self._responded is None:
+            self._responded = asyncio.get_running_loop().create_future()
+        return self._responded
+
+    def _finish(self, sent: bool) -> None:
+        """The dispatcher is done with this request: wake :attr:`responded`, run the
+        after-response actions (``sent``: the final response went out)."""
+        fut = self._responded
+        if fut is not None and not fut.done():
+            fut.set_result(None) if sent else fut.cancel()
+        actions, self._after = self._after, None
+        if not sent or not actions:
+            return
+        for action in actions:
+            self.association._spawn(action)
+
+
+@dataclass(slots=True)
+class Response:
+    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``."""
+
+    message: dimse.DimseResponse
+    context: NegotiatedContext
+    data: bytes | None = None
+    _dataset: Any = None
+
+    @property
+    def status(self) -> int:
+        return self.message.status
+
+    @property
+    def dataset(self) -> Any:
+        if self._dataset is None and self.data is not None:
+            self._dataset = decode_data(self.data, self.context.transfer_syntax)
+        return self._dataset
+
+
+def decode_data(data: bytes, transfer_syntax: str) -> Any:
+    """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
+    from dicomkit.io.decoder import decode_dataset
+    from dicomkit.io.deflate import inflate
+    from dicomkit.io.part10 import ts_encoding
+
+    implicit, little, deflated = ts_encoding(transfer_syntax)
+    raw = inflate(data) if deflated else data
+    ds = decode_dataset(raw, implicit=implicit, little=little)
+    ds.transfer_syntax = transfer_syntax
+    return ds
+
+
+def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
+    """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
+    from dicomkit.io.deflate import deflate
+    from dicomkit.io.encoder import encode_dataset
+    from dicomkit.io.part10 import ts_encoding
+
+    implicit, little, deflated = ts_encoding(transfer_syntax)
+    raw = encode_dataset(dataset, implicit=implicit, little=little)
+    return deflate(raw) if deflated else raw
+
+
+#: Called for each request from the peer; set by the server module (handler dispatch).
+Dispatcher: TypeAlias = Callable[["Incoming"], Any]
+#: Decides whether a request's data set is streamed: returns a sink, or None to buffer it.
+SinkFactory: TypeAlias = Callable[["Incoming"], "DataSink | None"]
+
+
+class _NullSink:
+    """Swallows a data set whose sink failed; ``error`` says why (the handler answers)."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+    def write(self, data: Buffer) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+def _is_dataset(obj: Any) -> bool:
+    from dicomkit.core.dataset import Dataset
+
+    return isinstance(obj, Dataset)
+
+
+def _abstract_syntax(message: dimse.DimseMessage) -> str:
+    for name in ("affected_sop_class_uid", "requested_sop_class_uid"):
+        value = getattr(message, name, None)
+        if value:
+            return str(value)
+    raise LocalProtocolError(f"{type(message).__name__} names no SOP class: give a context")
+
+
+def response_for(request: dimse.DimseRequest, status: int = 0,
+                 **fields: Any) -> dimse.DimseResponse:
+    """The response message type for a request, with the identifying fields copied over."""
+    cls = dimse.RESPONSE_FOR[type(request)]
+    kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id,
+                          "status": status}
+    names = {f for f in cls.__dataclass_fields__}
+    affected_class = getattr(request, "affected_sop_class_uid", None) or getattr(
+        request, "requested_sop_class_uid", None)
+    affected_inst = getattr(request, "affected_sop_instance_uid", None) or getattr(
+        request, "requested_sop_instance_uid", None)
+    if "affected_sop_class_uid" in names:
+        kw["affected_sop_class_uid"] = affected_class
+    if "affected_sop_instance_uid" in names:
+        kw["affected_sop_instance_uid"] = affected_inst
+    for name in ("event_type_id", "action_type_id"):
+        if name in names:
+            kw[name] = getattr(request, name, None)
+    kw.update(fields)
+    return cls(**kw)
+
+
+def _refusal(message: dimse.DimseRequest) -> dimse.DimseResponse:
+    return response_for(message, 0x0211)  # unrecognized operation
+
+
+
+__all__ = [
+    "AfterResponse",
+    "DataArg",
+    "DataSink",
+    "Dispatcher",
+    "Incoming",
+    "Response",
+    "SinkFactory",
+    "decode_data",
+    "encode_data",
+    "response_for",
+]
