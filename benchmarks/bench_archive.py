@@ -172,49 +172,100 @@ def ingest(n: int, tmp: Path) -> float:
         return len(temps) / (time.perf_counter() - start)
 
 
+def _dcmqrscp_cfg(root: Path, port: int, dest_port: int | None = None) -> Path:
+    cfg = root / "qr.cfg"
+    (root / "db").mkdir(exist_ok=True)
+    hosts = f"DEST = (DEST, 127.0.0.1, {dest_port})\n" if dest_port else ""
+    cfg.write_text(f"NetworkTCPPort = {port}\nMaxPDUSize = 131072\nMaxAssociations = 16\n"
+                   f"HostTable BEGIN\n{hosts}HostTable END\nVendorTable BEGIN\n"
+                   f"VendorTable END\nAETable BEGIN\n"
+                   f"QRSCP {root / 'db'} RW (100000, 100000mb) ANY\nAETable END\n")
+    return cfg
+
+
+def _start_scp(impl: str, root: Path, port: int, env: dict[str, str],
+               dest_port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    root.mkdir(parents=True, exist_ok=True)
+    if impl == "dicomkit":
+        cmd = [sys.executable, "-m", "dicomkit", "serve", str(root), "--port", str(port),
+               "--host", "127.0.0.1"]
+        if dest_port:
+            cmd += ["--peer", f"DEST=127.0.0.1:{dest_port}"]
+        aet = "DICOMKIT"
+    elif impl == "dcmtk":
+        cmd = ["/usr/bin/dcmqrscp", "-c", str(_dcmqrscp_cfg(root, port, dest_port))]
+        aet = "QRSCP"
+    else:  # pynetdicom: a plain storage SCP writing one file per instance (no index)
+        cmd = [sys.executable, __file__, "_pynd_scp", str(port), str(root)]
+        aet = "PYND"
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common.wait_port(port, proc=proc)
+    return proc, aet
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def pynd_scp(port: int, out: Path) -> None:
+    """The pynetdicom reference: every storage SOP class, explicit / implicit VR LE; each
+    data set written as a Part 10 file (like storescp; no fsync, no index)."""
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+    ae = AE(ae_title="PYND")
+    ae.maximum_associations = 16
+    for cx in AllStoragePresentationContexts:
+        ae.add_supported_context(cx.abstract_syntax,
+                                 [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+
+    def on_store(event: Any) -> int:
+        name = out / f"{event.request.AffectedSOPInstanceUID}.dcm"
+        with open(name, "wb") as fp:
+            fp.write(event.encoded_dataset())
+        return 0x0000
+
+    ae.start_server(("127.0.0.1", port), block=True,
+                    evt_handlers=[(evt.EVT_C_STORE, on_store)])
+
+
 def compare(n: int, repeat: int, tmp: Path) -> list[Result]:
-    """storescu -> dicomkit serve vs storescu -> dcmqrscp; then C-FIND against both."""
+    """storescu -> dicomkit serve / dcmqrscp / a pynetdicom SCP, interleaved run by run; then
+    C-FIND against dicomkit and dcmqrscp, and C-MOVE of everything to a DCMTK storescp."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "archive"))
     from archive_helpers import synthetic, write_files
 
-    rows: list[dict[str, Any]] = []
-    seed = 0
-    while len(rows) < n:  # distinct UIDs per round: the helper's root + the round number
-        for r in synthetic(64, seed=seed):
-            r = dict(r)
-            for key in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
-                r[key] = r[key].replace(HELPER_ROOT, f"{HELPER_ROOT}.{seed + 1}", 1)
-            rows.append(r)
-        seed += 1
-    rows = rows[:n]
+    # issue #5's workload: one series of n instances (dcmqrscp also caps a storage area at
+    # 500 studies, so many small studies would measure its quota handling instead)
+    base = next(r for r in synthetic(8) if r["Modality"] == "CT")
+    rows = [dict(base, SOPInstanceUID=f"{base['SeriesInstanceUID']}.{i + 1}",
+                 InstanceNumber=str(i + 1)) for i in range(n)]
     src = tmp / "cmp-in"
     write_files(rows, src)
+    studies = sorted({r["StudyInstanceUID"] for r in rows})
     env = dict(os.environ, TCP_NODELAY="1")
+    impls = ["dicomkit", "dcmtk"]
+    try:
+        import pynetdicom  # noqa: F401
+
+        impls.append("pynetdicom")
+    except ImportError:
+        print("  (pynetdicom not installed: no pynetdicom column)")
     results: list[Result] = []
-    store_runs: dict[str, list[float]] = {"dicomkit": [], "dcmtk": []}
+    store_runs: dict[str, list[float]] = {impl: [] for impl in impls}
     servers: dict[str, tuple[subprocess.Popen[bytes], int, str]] = {}
+    dest_port = common.free_port()
+    dest_dir = tmp / "cmp-dest"
+    dest_dir.mkdir()
     for attempt in range(max(1, min(repeat, 3))):
-        for impl in ("dicomkit", "dcmtk"):
+        for impl in impls:
             port = common.free_port()
-            root = tmp / f"cmp-{impl}-{attempt}"
-            root.mkdir()
-            if impl == "dicomkit":
-                cmd = [sys.executable, "-m", "dicomkit", "serve", str(root), "--port",
-                       str(port), "--host", "127.0.0.1"]
-                aet = "DICOMKIT"
-            else:
-                cfg = root / "qr.cfg"
-                (root / "db").mkdir()
-                cfg.write_text(f"NetworkTCPPort = {port}\nMaxPDUSize = 131072\n"
-                               f"MaxAssociations = 16\nHostTable BEGIN\nHostTable END\n"
-                               f"VendorTable BEGIN\nVendorTable END\nAETable BEGIN\n"
-                               f"QRSCP {root / 'db'} RW (100000, 100000mb) ANY\n"
-                               f"AETable END\n")
-                cmd = ["/usr/bin/dcmqrscp", "-c", str(cfg)]
-                aet = "QRSCP"
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-            common.wait_port(port, proc=proc)
+            proc, aet = _start_scp(impl, tmp / f"cmp-{impl}-{attempt}", port, env, dest_port)
             t0 = time.perf_counter()
             done = subprocess.run(["/usr/bin/storescu", "-aec", aet, "+sd", "127.0.0.1",
                                    str(port), str(src)], env=env, capture_output=True,
@@ -224,13 +275,21 @@ def compare(n: int, repeat: int, tmp: Path) -> list[Result]:
             store_runs[impl].append(time.perf_counter() - t0)
             old = servers.pop(impl, None)
             if old is not None:
-                old[0].terminate()
-                old[0].wait()
-            servers[impl] = (proc, port, aet)
+                _stop(old[0])
+            if impl == "pynetdicom":
+                _stop(proc)
+            else:
+                servers[impl] = (proc, port, aet)
     for impl, runs in store_runs.items():
         results.append(Result("archive", f"store {n} files (storescu)", impl,
                               statistics.median(runs), items=n, runs=runs,
-                              note="dcmqrscp" if impl == "dcmtk" else "dicomkit serve"))
+                              note={"dcmtk": "dcmqrscp", "dicomkit": "dicomkit serve"}.get(
+                                  impl, "pynetdicom SCP, files only")))
+    rates = {impl: n / statistics.median(r) for impl, r in store_runs.items()}
+    print("ingest from storescu (instances/s, median of runs): " + ", ".join(
+        f"{impl} {rate:.0f}" for impl, rate in rates.items()))
+    for peer in impls[1:]:
+        print(f"  dicomkit / {peer}: {rates['dicomkit'] / rates[peer]:.2f}x")
     try:
         for label, keys in COMPARE_QUERIES.items():
             runs = {"dicomkit": [], "dcmtk": []}
@@ -243,11 +302,43 @@ def compare(n: int, repeat: int, tmp: Path) -> list[Result]:
                 results.append(Result("archive", f"find {label} ({n} files)", impl,
                                       statistics.median(r), items=1, runs=r,
                                       note=f"{counts[impl]} matches"))
+        dest = subprocess.Popen(["/usr/bin/storescp", "-aet", "DEST", "-od", str(dest_dir),
+                                 "--sort-on-study-uid", "st", str(dest_port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            common.wait_port(dest_port, proc=dest)
+            moves: dict[str, list[float]] = {"dicomkit": [], "dcmtk": []}
+            for _ in range(max(1, min(repeat, 3))):
+                for impl, (_proc, port, aet) in servers.items():
+                    dt, done_n = asyncio.run(_move_once(port, aet, studies))
+                    if done_n != n:
+                        raise RuntimeError(f"C-MOVE from {impl}: {done_n} of {n} moved")
+                    moves[impl].append(dt)
+        finally:
+            _stop(dest)
+        for impl, r in moves.items():
+            results.append(Result("archive", f"C-MOVE {n} files to storescp", impl,
+                                  statistics.median(r), items=n, runs=r))
+        mrates = {impl: n / statistics.median(r) for impl, r in moves.items()}
+        print("C-MOVE to storescp (instances/s): " + ", ".join(
+            f"{impl} {rate:.0f}" for impl, rate in mrates.items())
+            + f"; dicomkit / dcmtk: {mrates['dicomkit'] / mrates['dcmtk']:.2f}x")
     finally:
         for proc, _port, _aet in servers.values():
-            proc.terminate()
-            proc.wait()
+            _stop(proc)
     return results
+
+
+async def _move_once(port: int, aet: str, studies: list[str]) -> tuple[float, int]:
+    from dicomkit.net import AE
+    from dicomkit.services import query_retrieve as qr
+
+    t0 = time.perf_counter()
+    async with AE("BENCH").associate("127.0.0.1", port, ae_title=aet,
+                                     contexts=[qr.MOVE[qr.Model.STUDY_ROOT]]) as assoc:
+        res = await qr.move(assoc, qr.identifier("STUDY", {
+            "StudyInstanceUID": "\\".join(studies)}), "DEST")
+    return time.perf_counter() - t0, res.completed
 
 
 HELPER_ROOT = "1.2.826.0.1.3680043.10.543"
@@ -311,4 +402,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["_pynd_scp"]:
+        pynd_scp(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()

@@ -30,8 +30,11 @@ BASELINES = {"files": "pydicom", "net": "dcmtk", "pixels": "pydicom"}
 
 
 def benches() -> list[tuple[str, Path]]:
+    """The known benches, then any other bench_*.py built on common.add_common_args (so a
+    one-off probe script left in the folder is not run)."""
     found = {p.stem.removeprefix("bench_"): p for p in HERE.glob("bench_*.py")}
-    names = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER)
+    names = [n for n in ORDER if n in found] + sorted(
+        n for n in found if n not in ORDER and "add_common_args" in found[n].read_text())
     return [(n, found[n]) for n in names]
 
 

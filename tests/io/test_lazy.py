@@ -104,11 +104,15 @@ def test_explicit_un_holding_implicit_sequence_is_lazy() -> None:
     sq(0x0040A730, [item(b"\x08\x00\x00\x01zz\x02\x00ab")]),  # unknown VR
     sq(0x0040A730, [item(CODE, undefined=True)[:-8]], undefined=True),  # no item delimiter
 ])
-def test_malformed_sequence_fails_at_read(bad: bytes) -> None:
+def test_malformed_sequence_fails_at_read_or_first_use(bad: bytes) -> None:
     with pytest.raises(InvalidDicomError):
         decode_dataset(exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True)
-    with pytest.raises(InvalidDicomError):
-        dicomkit.read(_file(exp(0x00100020, "LO", b"ID") + bad))
+    # dicomkit.read parses sequences lazily: the error comes at read (when the structure
+    # cannot even be skipped) or on first access, and names the tag either way.
+    with pytest.raises(InvalidDicomError, match=r"\(0040,A730\)|offset"):
+        ds = dicomkit.read(_file(exp(0x00100020, "LO", b"ID") + bad))
+        assert ds.PatientID == "ID"
+        ds[0x0040A730].value
     ds = decode_dataset(exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True,
                         lenient=True)
     assert ds.read_errors and ds.PatientID == "ID"

@@ -153,10 +153,10 @@ def test_tcp_nodelay_and_server_close_aborts() -> None:
     async def main() -> None:
         server = await AE("SCP").serve(0)
         assoc = await AE("SCU").associate("127.0.0.1", server.port)
-        sock = assoc.transport._writer.get_extra_info("socket")  # type: ignore[attr-defined]
+        sock = assoc.transport.get_extra_info("socket")  # type: ignore[attr-defined]
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         live = next(iter(server.associations))
-        peer_sock = live.transport._writer.get_extra_info("socket")  # type: ignore[attr-defined]
+        peer_sock = live.transport.get_extra_info("socket")  # type: ignore[attr-defined]
         assert peer_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         await server.close()
         await assoc.wait_closed()

@@ -23,6 +23,7 @@ import logging
 import signal
 import ssl
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,17 +32,22 @@ from dicomkit.archive.config import NodeConfig
 from dicomkit.archive.matching import QueryOptions, parse_query
 from dicomkit.archive.node import Archive
 from dicomkit.archive.results import make_result
-from dicomkit.archive.store import DuplicateInstanceError, FileStore, InvalidUIDError
+from dicomkit.archive.store import (
+    DuplicateInstanceError,
+    FileStore,
+    InvalidUIDError,
+    sync_data,
+)
 from dicomkit.core.dataset import Dataset
-from dicomkit.errors import ArchiveError, DicomError
+from dicomkit.errors import ArchiveError, DicomError, InvalidDicomError
 from dicomkit.net.association import Association, Incoming
-from dicomkit.net.config import AEConfig
+from dicomkit.net.config import AEConfig, TLSConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.server import AE, Server
 from dicomkit.services import query_retrieve as qr
 from dicomkit.services.qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
-from dicomkit.services.storage import PartTenWriter, StorageSCP
+from dicomkit.services.storage import PartTenWriter, StorageSCP, _meta_bytes
 
 log = logging.getLogger("dicomkit.archive")
 
@@ -56,17 +62,87 @@ FIND_EXTENDED = b"\x01\x01\x00\x00"
 RETRIEVE_EXTENDED = b"\x01"
 
 
-class ArchiveStorageSCP(StorageSCP):
-    """C-STORE into the archive: stream to ``.incoming``, then ingest before answering."""
+#: Instances up to this size (meta + data set) are indexed from the bytes kept in memory while
+#: they were received; larger ones have their header read back from the file.
+HEAD_BYTES = 256 * 1024
 
-    def __init__(self, archive: Archive) -> None:
+
+class _ArchiveWriter(PartTenWriter):
+    """Streams a C-STORE data set into ``.incoming`` like :class:`PartTenWriter`, and keeps
+    the first :data:`HEAD_BYTES` so that the index can be filled without reading the file
+    back. :meth:`finish` makes the contents durable and leaves the file where it is: the
+    archive renames it straight into its final place (one rename, not two)."""
+
+    def __init__(self, final: Path, header: bytes) -> None:
+        self.head: bytearray | None = bytearray(header)
+        super().__init__(final, header, fsync=False)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        head = self.head
+        if head is not None:
+            if len(head) + len(data) <= HEAD_BYTES:
+                head += data
+            else:
+                self.head = None  # too big to keep: the header is read from the file
+
+    def finish(self) -> tuple[Path, Any]:
+        """Flush and ``fdatasync``; returns the temporary path and the parsed header (None
+        when it must be read from the file)."""
+        try:
+            self._fp.flush()
+            sync_data(self._fp.fileno())
+            self._fp.close()
+        except BaseException:
+            self.discard()
+            raise
+        ds = None
+        if self.head is not None:
+            from dicomkit import read
+
+            ds = read(bytes(self.head), stop_before_pixels=True)
+            self.head = None
+        return self.tmp, ds
+
+
+class ArchiveStorageSCP(StorageSCP):
+    """C-STORE into the archive: stream to ``.incoming``, then ingest before answering.
+
+    The event loop only appends received fragments to the file; finishing the file, indexing
+    it and the durable commit run in one worker thread per instance, so the loop keeps
+    receiving on other associations meanwhile, and concurrent instances share a commit
+    (:meth:`Archive.ingest` groups them)."""
+
+    def __init__(self, archive: Archive, *, workers: int = 16) -> None:
         super().__init__(archive.root / ".incoming", naming=self._temp_name, fsync=False)
         self.archive = archive
+        # a pool of its own: an ingest waiting for its group's commit holds a thread, and
+        # must not starve the loop's default executor
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
 
     @staticmethod
     def _temp_name(_request: dimse.CStoreRequest) -> str:
         # unique, and swept at start-up like every temporary file (no placeholder is created)
         return f"{FileStore.TEMP_PREFIX}{uuid.uuid4().hex}.dcm"
+
+    def open_stream(self, incoming: Incoming) -> PartTenWriter:
+        msg = incoming.message
+        assert isinstance(msg, dimse.CStoreRequest)
+        header = _meta_bytes(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
+                             incoming.context.transfer_syntax, incoming.association.calling_ae)
+        return _ArchiveWriter(self._target(msg), header)
+
+    def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
+        path, ds = sink.finish()
+        try:
+            return self.archive.ingest(path, dataset=ds, synced=True)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
         msg = incoming.message
@@ -76,23 +152,24 @@ class ArchiveStorageSCP(StorageSCP):
             if sink is None:
                 sink = self.open_stream(incoming)
                 sink.write(incoming.data or b"")
-            if not isinstance(sink, PartTenWriter):
+            if not isinstance(sink, _ArchiveWriter):
                 raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
-            path = await asyncio.to_thread(sink.commit)
         except (OSError, ValueError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             if isinstance(sink, PartTenWriter):
                 sink.discard()
             return _store_rsp(msg, 0xA700, str(exc))
+        loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.to_thread(self.archive.ingest, path)
+            result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
         except DuplicateInstanceError as exc:
             return _store_rsp(msg, 0x0111, str(exc))
-        except (InvalidUIDError, ArchiveError) as exc:
+        except (InvalidUIDError, ArchiveError, InvalidDicomError) as exc:
             log.warning("C-STORE of %s refused: %s", msg.affected_sop_instance_uid, exc)
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
             return _store_rsp(msg, 0xC000, str(exc))
+        except (OSError, DicomError) as exc:
+            log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
+            return _store_rsp(msg, 0xA700, str(exc))
         log.info("%s: %s %s", incoming.association.calling_ae, result.outcome,
                  result.sop_instance_uid)
         return _store_rsp(msg, 0x0000)
@@ -173,11 +250,33 @@ class ArchiveBackend:
                              self.archive.path_of(i)) for i in found]
 
 
+def server_tls(cfg: NodeConfig) -> TLSConfig | None:
+    """TLS for the listening port (PS3.15 B.1) from ``tls_cert`` / ``tls_key`` / ``tls_ca``:
+    with a CA, callers must present a certificate it signed. Raises ``ConfigError`` with
+    what to fix when a file cannot be used."""
+    if not cfg.tls_cert:
+        return None
+    from dicomkit.archive.config import ConfigError
+    from dicomkit.net import tls as dktls
+
+    try:
+        ctx = dktls.server_context(cert=cfg.tls_cert, key=cfg.tls_key, ca=cfg.tls_ca,
+                                   require_client_cert=bool(cfg.tls_ca))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"TLS: cannot read {exc.filename}: no such file") from exc
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(f"TLS: cannot use certificate {cfg.tls_cert} / key "
+                          f"{cfg.tls_key or '(in the certificate file)'}"
+                          f"{' / CA ' + cfg.tls_ca if cfg.tls_ca else ''}: {exc}") from exc
+    return TLSConfig(server=ctx)
+
+
 class ArchiveNode:
     """``dicomkit serve``: the SCPs over one archive folder, until stopped."""
 
     def __init__(self, cfg: NodeConfig, archive: Archive | None = None) -> None:
         self.config = cfg
+        tls = server_tls(cfg)  # before opening anything: a bad certificate stops here
         self.archive = archive or Archive(
             cfg.archive, db_url=cfg.db, policy=cfg.duplicates,
             options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive))
@@ -187,10 +286,12 @@ class ArchiveNode:
                         "%d files quarantined", len(report.orphan_files),
                         len(report.missing_files), len(report.quarantined))
         self.ae_config = AEConfig(ae_title=cfg.ae_title,
-                                  max_associations=cfg.max_associations)
+                                  max_associations=cfg.max_associations,
+                                  tls=tls)
         self.qr = QueryRetrieveSCP(ArchiveBackend(self.archive, cfg.ae_title),
                                    connect=self._connect, known=lambda aet: aet in cfg.peers)
-        handlers: dict[Any, Any] = {dimse.CStoreRequest: ArchiveStorageSCP(self.archive)}
+        self.storage = ArchiveStorageSCP(self.archive, workers=max(4, cfg.max_associations))
+        handlers: dict[Any, Any] = {dimse.CStoreRequest: self.storage}
         handlers.update(self.qr.handlers())
         self.ae = _NodeAE(cfg, self.ae_config, handlers)
         self.server: Server | None = None
@@ -227,10 +328,13 @@ class ArchiveNode:
                 loop.remove_signal_handler(sig)
             log.info("stopping: closing %d association(s)", len(server.associations))
             await server.close()
+            self.storage.close()
             self.archive.close()
 
 
 def describe(cfg: NodeConfig, port: int, archive: Archive) -> str:
     peers = ", ".join(f"{p.ae_title}={p.host}:{p.port}" for p in cfg.peers.values()) or "none"
-    return (f"{cfg.ae_title} listening on {cfg.host}:{port}; archive {Path(archive.root)} "
+    tls = " (TLS" + (", client certificates required)" if cfg.tls_ca else ")") \
+        if cfg.tls_cert else ""
+    return (f"{cfg.ae_title} listening on {cfg.host}:{port}{tls}; archive {Path(archive.root)} "
             f"({archive.index.count()} instances); C-MOVE peers: {peers}")

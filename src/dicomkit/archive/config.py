@@ -14,14 +14,16 @@ file (read with :mod:`tomllib`) may set any of them::
     accepted_calling_aets = ["MODALITY1", "VIEWER"]   # empty or absent: anyone
     pn_case_insensitive = true
     max_associations = 64
+    tls_cert = "node.pem"             # TLS on the port (PS3.15 B.1); with tls_key, tls_ca
+    tls_key = "node.key"              # (tls_ca: callers must present a certificate)
 
     [peers.VIEWER]                    # C-MOVE destinations, by AE title
     host = "10.0.0.7"
     port = 104
     tls = false                       # or true, with optional ca / cert / key paths
 
-Command-line options (``--port``, ``--aet``, ``--peer AET=HOST:PORT``, ``--db``) override the
-file. The result is a frozen :class:`NodeConfig`.
+Command-line options (``--port``, ``--aet``, ``--peer AET=HOST:PORT``, ``--db``,
+``--tls-cert/--tls-key/--tls-ca``) override the file. The result is a frozen :class:`NodeConfig`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ class NodeConfig:
     peers: Mapping[str, Peer] = field(default_factory=dict)
     pn_case_insensitive: bool = True
     max_associations: int = 64
+    #: TLS on the listening port (PS3.15 B.1): our certificate and key (PEM); with a CA,
+    #: callers must present a certificate it signed
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
 
     def accepts(self, calling_ae: str) -> bool:
         return not self.accepted_calling_aets or calling_ae.strip() in self.accepted_calling_aets
@@ -111,6 +118,8 @@ def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
     if "ae_title" in changes:
         changes["ae_title"] = _check_ae(changes["ae_title"], "--aet")
     cfg = cfg.replace(**changes)
+    if (cfg.tls_key or cfg.tls_ca) and not cfg.tls_cert:
+        raise ConfigError("TLS needs our certificate: add --tls-cert (tls_cert in the file)")
     if extra_peers:
         peers = dict(cfg.peers)
         for peer in extra_peers:
@@ -134,6 +143,9 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
         if key == "archive":
             p = Path(value)
             kw[key] = p if p.is_absolute() else base / p
+        elif key in ("tls_cert", "tls_key", "tls_ca"):
+            p = Path(value)
+            kw[key] = str(p if p.is_absolute() else base / p)
         elif key == "duplicates":
             try:
                 kw[key] = DuplicatePolicy(value)

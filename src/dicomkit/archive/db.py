@@ -124,6 +124,22 @@ class Database:
                     self.conn.execute("ROLLBACK")
                 raise ArchiveError(f"index commit failed: {exc}") from exc
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit inside :meth:`transaction`: undone alone if its body raises (one
+        instance of a group commit failing leaves the others in the batch)."""
+        with self.lock:
+            if not self._depth:
+                raise ArchiveError("a savepoint needs an open transaction")
+            self.conn.execute("SAVEPOINT ingest")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO SAVEPOINT ingest")
+                self.conn.execute("RELEASE SAVEPOINT ingest")
+                raise
+            self.conn.execute("RELEASE SAVEPOINT ingest")
+
     # -- dialect constructs ---------------------------------------------------------------
 
     def wildcard(self, column: str, pattern: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ both its file and its rows are durable.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from dicomkit.archive.schema import (
     attrs_at,
     ddl,
 )
+from dicomkit.core.dataset import Dataset
 from dicomkit.errors import ArchiveError
 
 STUDY, SERIES, IMAGE, PATIENT = Level.STUDY, Level.SERIES, Level.IMAGE, Level.PATIENT
@@ -80,21 +82,30 @@ def _items(value: Any) -> list[dict[str, str]]:
     return out
 
 
+@functools.cache
+def _plan(level: Level) -> tuple[tuple[int, str, str, bool, bool], ...]:
+    """(tag, vr, column, has_ci, has_norm) of each stored attribute of a level, computed once."""
+    return tuple((a.tag, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level)
+                 if not a.computed)
+
+
 def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> InstanceRecord:
     """Extract an :class:`InstanceRecord` from a Dataset (or any ``.get(keyword)`` mapping)."""
     rec = InstanceRecord()
+    by_tag = isinstance(ds, Dataset)
     for level in LEVELS:
         cols: dict[str, str] = {}
-        for a in attrs_at(level):
-            if a.computed:
-                continue
-            value = ds.get(a.keyword, None)
-            s = nz.norm_text(a.vr, value)
-            cols[a.col] = s
-            if a.has_ci:
-                cols[f"{a.col}_ci"] = s.upper()
-            if a.has_norm:
-                cols[f"{a.col}_n"] = nz.shadow(a.vr, s)
+        plan = _plan(level) if by_tag else tuple(
+            (a.keyword, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level)
+            if not a.computed)
+        for key, vr, col, has_ci, has_norm in plan:
+            value = ds.get(key, None)
+            s = nz.norm_text(vr, value) if value is not None else ""
+            cols[col] = s
+            if has_ci:
+                cols[f"{col}_ci"] = s.upper()
+            if has_norm:
+                cols[f"{col}_n"] = nz.shadow(vr, s) if s else ""
         rec.columns[level] = cols
         rec.extra[level] = {}
     for kw, (_tag, level) in SEQUENCES.items():
@@ -155,7 +166,9 @@ class Index:
     # -- writing --------------------------------------------------------------------------
 
     def _get_or_insert(self, level: Level, cols: dict[str, Any], extra: dict[str, Any],
-                       parent_id: int | None) -> tuple[int, bool]:
+                       parent_id: int | None) -> tuple[int, bool, int | None]:
+        """The row id of a level entity (inserted when new), whether it is new, and its
+        parent id as stored (None for patients and new rows)."""
         table = TABLES[level]
         key: tuple[str, ...]
         if level is PATIENT:
@@ -165,12 +178,24 @@ class Index:
             ucol = {STUDY: "study_instance_uid", SERIES: "series_instance_uid",
                     IMAGE: "sop_instance_uid"}[level]
             where, key = f"{ucol} = ?", (cols[ucol],)
-        row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key)
-        if row:
-            ident = int(row[0][0])
-            if level is not IMAGE:
-                self._fill_gaps(table, ident, cols)
-            return ident, False
+        if level is IMAGE:
+            row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key)
+            if row:
+                return int(row[0][0]), False, None
+        else:
+            # one SELECT gives the id, the parent and the values a later instance may fill
+            fill = [n for n, v in cols.items() if v and not n.endswith(("_ci", "_n"))]
+            fk = PARENT_FK.get(level)
+            names = ["id", fk or "id", *fill]
+            rows = self.db.query(f"SELECT {', '.join(names)} FROM {table} WHERE {where}", key)
+            if rows:
+                ident = int(rows[0][0])
+                gaps = [n for n, have in zip(fill, rows[0][2:], strict=True) if not have]
+                if gaps:
+                    self._fill_gaps(table, ident, {n: cols[n] for n in gaps} | {
+                        sh: cols[sh] for n in gaps for sh in (f"{n}_ci", f"{n}_n")
+                        if sh in cols})
+                return ident, False, int(rows[0][1]) if fk else None
         names = list(cols)
         values: list[Any] = [cols[n] for n in names]
         names.append("extra")
@@ -181,11 +206,12 @@ class Index:
         marks = ", ".join("?" for _ in names)
         cur = self.db.execute(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) RETURNING id", values)
-        return int(cur.fetchone()[0]), True
+        return int(cur.fetchone()[0]), True, None
 
     def _fill_gaps(self, table: str, ident: int, cols: dict[str, Any]) -> None:
         """Values a later instance has and the entity's row lacks are added (the first value
-        of an attribute wins; an empty one does not)."""
+        of an attribute wins; an empty one does not). The CASE keeps a value another node
+        wrote since our SELECT (a shared PostgreSQL index)."""
         sets: list[str] = []
         params: list[Any] = []
         for name, value in cols.items():
@@ -205,16 +231,16 @@ class Index:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when
         the SOP Instance UID was already indexed (its row is then updated in place)."""
         with self.db.transaction():
-            pid, _new = self._get_or_insert(PATIENT, rec.columns[PATIENT], rec.extra[PATIENT],
-                                             None)
-            st, new_st = self._get_or_insert(STUDY, rec.columns[STUDY], rec.extra[STUDY], pid)
-            if not new_st:  # the study may belong to a patient row made by an earlier instance
-                pid = int(self.db.scalar("SELECT patient_fk FROM studies WHERE id = ?", (st,)))
-            se, new_se = self._get_or_insert(SERIES, rec.columns[SERIES], rec.extra[SERIES], st)
-            if not new_se:
-                st_owner = int(self.db.scalar("SELECT study_fk FROM series WHERE id = ?", (se,)))
-                if st_owner != st:
-                    raise ArchiveError(f"series {rec.series_uid} belongs to another study")
+            pid, _new, _ = self._get_or_insert(PATIENT, rec.columns[PATIENT],
+                                                rec.extra[PATIENT], None)
+            st, new_st, st_patient = self._get_or_insert(STUDY, rec.columns[STUDY],
+                                                          rec.extra[STUDY], pid)
+            if st_patient is not None:  # the study may belong to a patient row made earlier
+                pid = st_patient
+            se, new_se, st_owner = self._get_or_insert(SERIES, rec.columns[SERIES],
+                                                       rec.extra[SERIES], st)
+            if st_owner is not None and st_owner != st:
+                raise ArchiveError(f"series {rec.series_uid} belongs to another study")
             cols: dict[str, Any] = dict(rec.columns[IMAGE])
             existing = self.db.query("SELECT id FROM instances WHERE sop_instance_uid = ?",
                                      (rec.sop_uid,))

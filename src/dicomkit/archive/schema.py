@@ -14,6 +14,7 @@ matching (PS3.4 C.2.2.2.5).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,6 +77,7 @@ class Attr:
         return self.vr in ("TM", "DT")
 
 
+@functools.cache
 def _snake(keyword: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(keyword):
@@ -193,6 +195,7 @@ BY_TAG: dict[int, Attr] = {a.tag: a for a in ATTRIBUTES}
 SEQ_BY_TAG: dict[int, str] = {tag: kw for kw, (tag, _lvl) in SEQUENCES.items()}
 
 
+@functools.cache
 def attrs_at(level: Level) -> tuple[Attr, ...]:
     return tuple(a for a in ATTRIBUTES if a.level is level)
 

@@ -89,6 +89,20 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def sync_data(fd_or_path: int | str | os.PathLike[str]) -> None:
+    """Make a file's contents (and its size) durable: ``fdatasync`` where the platform has
+    it (the contents are what matter; timestamps need not reach the disk), else ``fsync``."""
+    sync = getattr(os, "fdatasync", os.fsync)
+    if isinstance(fd_or_path, int):
+        sync(fd_or_path)
+        return
+    fd = os.open(fd_or_path, os.O_RDONLY)
+    try:
+        sync(fd)
+    finally:
+        os.close(fd)
+
+
 class FileStore:
     """Files under ``root`` laid out by Study / Series / SOP Instance UID."""
 
@@ -175,6 +189,19 @@ class FileStore:
                     src.unlink()
         fsync_dir(final.parent)
         return final, written
+
+    def move_into_place(self, temp: str | os.PathLike[str], relpath: str) -> Path:
+        """Rename a temporary file whose contents are already durable (:func:`sync_data`)
+        over ``relpath``, *without* making the new directory entry durable: the caller
+        fsyncs ``final.parent`` (once for a whole batch, see ``Archive``) before it
+        acknowledges anything. Same file system only (``.incoming`` is under the root)."""
+        final = self.root / relpath  # relpath() checked every UID: no resolve() needed
+        self._ensure_dirs(final)
+        try:
+            os.replace(temp, final)
+        except OSError as exc:
+            raise ArchiveError(f"cannot place {final}: {exc}") from exc
+        return final
 
     def _stage_beside(self, src: Path, final: Path) -> Path:
         try:

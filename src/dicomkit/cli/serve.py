@@ -34,6 +34,11 @@ def add_parser(subparsers: Any) -> None:
                    help="what to do with an already stored SOP instance (default keep)")
     p.add_argument("--accept", action="append", default=None, metavar="AET",
                    help="accept only these calling AE titles (repeatable; default: anyone)")
+    tls = p.add_argument_group("TLS (PS3.15 B.1)")
+    tls.add_argument("--tls-cert", metavar="PEM", help="our certificate (enables TLS on the port)")
+    tls.add_argument("--tls-key", metavar="PEM", help="our private key")
+    tls.add_argument("--tls-ca", metavar="PEM",
+                     help="CA to verify callers with (callers must present a certificate)")
     p.set_defaults(func=run)
 
 
@@ -49,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
             ae_title=args.aet, db=args.db,
             duplicates=DuplicatePolicy(args.duplicates) if args.duplicates else None,
             accepted_calling_aets=frozenset(args.accept) if args.accept else None,
+            tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
             extra_peers=peers)
+        if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
+            logging.getLogger("dicomkit").setLevel(logging.INFO)
+        node = ArchiveNode(cfg)
     except cfgmod.ConfigError as exc:
         print(f"dicomkit serve: {exc}", file=sys.stderr)
         return 2
-    if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
-        logging.getLogger("dicomkit").setLevel(logging.INFO)
-    node = ArchiveNode(cfg)
 
     async def main() -> None:
         server = await node.start()

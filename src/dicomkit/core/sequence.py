@@ -113,8 +113,9 @@ class LazySequence:
 
     @property
     def raw(self) -> Any:
-        """The value bytes as read (items and, for undefined length, the delimiter); a
-        ``memoryview`` into the source buffer."""
+        """The value bytes as read, a ``memoryview`` into the source buffer: the items, and
+        for undefined length also the closing Sequence Delimitation Item. Valid to copy as is
+        when writing with the same transfer syntax encoding as read (an encoder fast path)."""
         buf, start, stop = self._args[0].buf, self._args[1], self._args[2]
         return memoryview(buf)[start:stop]
 

@@ -13,6 +13,7 @@ from array import array
 from collections.abc import Iterator
 from typing import IO, Any
 
+from dicomkit.core.sequence import LazySequence
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement, _codec
 from dicomkit.core.vr import ALL_VRS, CHARSET_VRS, LONG_LENGTH_VRS, padding_for
@@ -146,6 +147,16 @@ class _Encoder:
 
     def sequence(self, tag: int, el: DataElement, out: list[bytes | memoryview],
                  same: bool = True) -> None:
+        lazy = el._value
+        if type(lazy) is LazySequence and not el.un_sequence:
+            # Never parsed, so never changed: copy its bytes when they are already in the
+            # target encoding (the items as read, and the delimiter for undefined length).
+            args = lazy._args
+            if args[4] is self.implicit and args[5] is self.little:
+                raw = lazy.raw
+                out.append(self.header(tag, "SQ", _UNDEF if el.is_undefined_length else len(raw)))
+                out.append(raw)
+                return
         items = el.value or []
         if el.un_sequence and not self.implicit and self.little:
             # PS3.5 6.2.2: an explicit UN of undefined length holds implicit VR LE items.

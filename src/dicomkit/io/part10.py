@@ -195,11 +195,12 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
             implicit = g_implicit  # the meta says one thing, the data another: trust the data
     elif not ts:
         ts = EXPLICIT_LE
-    if isinstance(buf, mmap.mmap):
-        # A large file: touch only what is used. Sequences are skipped by their length
-        # (undefined lengths are still followed to their delimiter); a malformed one raises
-        # InvalidDicomError when it is first accessed instead of here.
-        opts.check_sequences = False
+    # Lazy sequences (PS3.5 7.5): a sequence is skipped by its length (an undefined length is
+    # still followed item by item to its delimiter) and its items are parsed on first access.
+    # A malformed sequence therefore raises InvalidDicomError, naming tag and offset, when it is
+    # first used rather than in read(); lenient reads parse everything at once. This is what
+    # makes header scans of SR-like files (deep content trees) cheap.
+    opts.check_sequences = False
     if not opts.aborted:
         decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
     ds.file_meta = meta if meta._d else None

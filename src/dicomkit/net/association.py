@@ -422,10 +422,10 @@ class Association:
             self._write_all(head + pdus if head else pdus)
             head = []
             start += step
-            if start >= size:
-                return
             if self._must_drain():
                 await self._drain()
+            if start >= size:
+                return
 
     def _must_drain(self) -> bool:
         return not self._reports_level or self.transport.write_blocked  # type: ignore[attr-defined]
@@ -597,7 +597,7 @@ class Association:
         bad = [t for t in (rq.calling_ae, rq.called_ae) if not t.isprintable()]
         if bad:  # PS3.5 6.2: no control characters in AE titles
             return 3 if not rq.calling_ae.isprintable() else 7, \
-                f"control characters in AE title {ascii(bad[0])}"
+                f"control characters in AE title {bad[0]!a}"
         max_length = rq.user_information.max_length or 0
         if 0 < max_length < _MIN_PEER_PDU:
             return 1, f"peer Maximum Length {max_length} cannot hold any PDV (minimum 7)"

@@ -32,18 +32,13 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from dicomkit.errors import NetworkTimeout, TransportError
-from dicomkit.net.association import (
-    Association,
-    DataSink,
-    Incoming,
-    StreamTransport,
-    Transport,
-    response_for,
-)
+from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig
+from dicomkit.net.messages import DataSink, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
 from dicomkit.net.proto.upper_layer import Role
+from dicomkit.net.transport import SocketTransport, Transport, open_socket
 
 log = logging.getLogger("dicomkit.net")
 
@@ -137,15 +132,14 @@ class AE:
             hostname = (cfg.tls.server_hostname if cfg.tls else None) or host
             try:
                 async with asyncio.timeout(cfg.timeouts.connect):
-                    reader, writer = await asyncio.open_connection(
-                        host, port, ssl=tls, server_hostname=hostname if tls else None,
-                        limit=1 << 20)
+                    transport = await open_socket(
+                        host, port, write_buffer=cfg.write_buffer, ssl=tls,
+                        server_hostname=hostname if tls else None)
             except TimeoutError:
                 raise NetworkTimeout(f"connecting to {host}:{port} timed out after "
                                      f"{cfg.timeouts.connect}s") from None
             except (OSError, ssl.SSLError) as exc:
                 raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
-            transport = StreamTransport(reader, writer, cfg.write_buffer)
         merged = {**self.handlers, **(handlers or {})}
         assoc = Association(transport, Role.REQUESTOR, cfg,
                             dispatcher=_dispatcher(merged), sink_factory=_sink_factory(merged))
@@ -181,8 +175,8 @@ class AE:
         until closed. ``ssl_context`` defaults to the server context of ``config.tls``."""
         server = Server(self, {**self.handlers, **(handlers or {})})
         tls = ssl_context or (self.config.tls.server if self.config.tls else None)
-        server._server = await asyncio.start_server(server._on_connection, host, port, ssl=tls,
-                                                    limit=1 << 20)
+        loop = asyncio.get_running_loop()
+        server._server = await loop.create_server(server._protocol, host, port, ssl=tls)
         sock = server._server.sockets[0]
         server.port = int(sock.getsockname()[1])
         log.info("%s listening on %s:%d%s", self.ae_title, host, server.port,
@@ -241,14 +235,21 @@ class Server:
         live = sum(1 for a in self.associations if a.negotiated is not None and not a.is_closed)
         return live < self.ae.config.max_associations
 
-    async def _on_connection(self, reader: asyncio.StreamReader,
-                             writer: asyncio.StreamWriter) -> None:
-        transport = StreamTransport(reader, writer, self.ae.config.write_buffer)
+    def _protocol(self) -> SocketTransport:
+        """A new connection: its transport now, its association once it is connected."""
+        transport = SocketTransport(self.ae.config.write_buffer)
+        task = asyncio.get_running_loop().create_task(self._on_connection(transport))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return transport
+
+    async def _on_connection(self, transport: SocketTransport) -> None:
+        try:
+            await transport.connected
+        except TransportError:
+            return
         assoc = _acceptor(self.ae, transport, self.handlers, self._admit)
         self.associations.add(assoc)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         try:
             assoc.start()
             await assoc.wait_closed()
@@ -256,8 +257,6 @@ class Server:
                 log.info("%s: association ended: %s", transport.peer, assoc.error)
         finally:
             self.associations.discard(assoc)
-            if task is not None:
-                self._tasks.discard(task)
             await transport.wait_closed()
 
     async def serve_forever(self) -> None:

@@ -228,6 +228,12 @@ class SocketTransport(asyncio.Protocol):
             first = first[:n]
         return first
 
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        """The asyncio transport's ``get_extra_info`` (``"socket"``, ``"peername"`` ...)."""
+        if self._transport is None:
+            return default
+        return self._transport.get_extra_info(name, default)
+
     @property
     def is_closing(self) -> bool:
         return self._transport is None or self._transport.is_closing()
