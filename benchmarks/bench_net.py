@@ -170,12 +170,11 @@ class Pynetdicom:
             import pynetdicom  # noqa: F401
         except ImportError as e:
             return str(e)
-        return None
 
     def scp(self, port, out, variant=""):
-        return subprocess.Popen([sys.executable, str(HERE / "bench_net.py"), "_pynd", "scp", str(port),
-                                 str(out), variant or "memory"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = [sys.executable, str(HERE / "bench_net.py"), "_pynd", "scp", str(port), str(out)]
+        return subprocess.Popen(cmd + [variant or "memory"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
 
     def echo(self, port, n):
         return py_scu("_pynd", "echo", str(port), str(n))[0]
@@ -275,8 +274,10 @@ class Server:
     def rss_note(self) -> str:
         return f"RSS: SCP (idle {self.idle:.0f})"
 
-    def received(self) -> int:
-        return sum(1 for p in self.out.rglob("*") if p.is_file())
+    def received(self) -> tuple[int, int]:
+        """(files, bytes) in the output folder."""
+        sizes = [p.stat().st_size for p in self.out.rglob("*") if p.is_file()]
+        return len(sizes), sum(sizes)
 
     def clear(self):
         for p in self.out.iterdir():
@@ -295,7 +296,9 @@ class Server:
         shutil.rmtree(self.out, ignore_errors=True)
 
 
-def timed_runs(srv, fn, expect, repeat, warmup=1):
+def timed_runs(srv, fn, expect, repeat, warmup=1, expect_bytes=0):
+    """Median of `repeat` timed calls of fn(); after each, the SCP must hold `expect` files of
+    at least 99% of `expect_bytes` in all (the meta header may differ)."""
     runs = []
     for i in range(warmup + repeat):
         srv.clear()
@@ -305,9 +308,11 @@ def timed_runs(srv, fn, expect, repeat, warmup=1):
             print(f"    run failed, retrying once: {str(e).strip().splitlines()[-1][:100]}")
             srv.clear()
             t = fn()
-        got = srv.received()
+        got, nbytes = srv.received()
         if expect is not None and got < expect:
             raise RuntimeError(f"SCP stored {got} of {expect} files")
+        if nbytes < 0.99 * expect_bytes:
+            raise RuntimeError(f"SCP stored {nbytes} of {expect_bytes} bytes")
         if i >= warmup:
             runs.append(t)
     srv.clear()
@@ -351,13 +356,15 @@ def jobs_for(impl, args) -> list[tuple[str, object]]:
         nb = common.dir_bytes(files)
 
         def one(s, files=files, nb=nb):
-            t, runs = timed_runs(s, lambda: impl.store(s.port, files), len(files), args.repeat)
+            t, runs = timed_runs(s, lambda: impl.store(s.port, files), len(files), args.repeat,
+                                 expect_bytes=nb)
             return Result("net", "", impl.name, t, len(files), nb, rss_mb=s.hwm(), runs=runs,
                           note=s.rss_note)
         rec(f"{key}: {len(files)} files, {nb / 1e6:.0f} MB", lambda one=one: with_server(one))
     for variant in getattr(impl, "variants_1g", [""]):
         def one_1g(s, variant=variant):
-            t, _ = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0)
+            t, _ = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0,
+                              expect_bytes=os.path.getsize(huge))
             return Result("net", "", impl.name + (f" ({variant})" if variant else ""), t, 1,
                           os.path.getsize(huge), rss_mb=s.hwm(), note=s.rss_note)
         rec(f"store-1g: {os.path.getsize(huge) / 2**30:.2g} GiB instance, SCP peak RSS",
@@ -365,7 +372,8 @@ def jobs_for(impl, args) -> list[tuple[str, object]]:
     k = min(args.conc, len(ct))
 
     def conc(s):
-        t, runs = timed_runs(s, lambda: impl.concurrent(s.port, ct, k), len(ct), args.repeat)
+        t, runs = timed_runs(s, lambda: impl.concurrent(s.port, ct, k), len(ct), args.repeat,
+                             expect_bytes=common.dir_bytes(ct))
         return Result("net", "", impl.name, t, len(ct), common.dir_bytes(ct), rss_mb=s.hwm(),
                       runs=runs, note=s.rss_note)
     rec(f"conc50: {k} assocs at once, {len(ct)} CT",
