@@ -158,3 +158,48 @@ def write_files(rows: list[dict[str, Any]], folder: Path) -> list[Path]:
         dicomkit.write(to_dataset(row, pixels=True), path)
         out.append(path)
     return out
+
+
+def make_pki(folder: Path) -> dict[str, Path]:
+    """A CA, a server and a client certificate (RSA 2048, PEM) for TLS tests (needs the
+    ``cryptography`` package): keys ``ca``, ``server``, ``server_key``, ``client``,
+    ``client_key``."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(cn: str, issuer: Any, issuer_key: Any, ca: bool) -> tuple[Any, Any]:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        builder = (x509.CertificateBuilder().subject_name(name)
+                   .issuer_name(issuer or name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=30))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost")]), critical=False)
+        cert = builder.sign(issuer_key or key, hashes.SHA256())
+        return cert, key
+
+    def save(name: str, cert: Any, key: Any) -> None:
+        (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (folder / f"{name}.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()))
+
+    ca_cert, ca_key = issue("dicomkit test CA", None, None, True)
+    save("ca", ca_cert, ca_key)
+    for name in ("server", "client"):
+        cert, key = issue(f"dicomkit test {name}", ca_cert.subject, ca_key, False)
+        save(name, cert, key)
+    return {"ca": folder / "ca.pem", "server": folder / "server.pem",
+            "server_key": folder / "server.key", "client": folder / "client.pem",
+            "client_key": folder / "client.key"}

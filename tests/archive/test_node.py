@@ -254,3 +254,45 @@ def test_process_killed_mid_ingest(tmp_path: Path, point: str) -> None:
         res = arch.ingest(write_temp(arch, ROWS[1]))
         assert res.outcome == ("kept" if point == "placed" else "stored")
         assert arch.index.count() == 2
+
+
+def test_group_commit_batches_concurrent_ingests(tmp_path: Path) -> None:
+    """Ingests that arrive while a commit is in progress are committed together (one
+    transaction, one folder fsync per series, one WAL flush); a failing instance in a batch
+    (a duplicate under `reject`) fails alone."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = synthetic(6)
+    with Archive(tmp_path / "a") as arch:
+        arch.ingest(write_temp(arch, rows[0]))
+        group = arch._group
+        inner = group._commit
+        sizes: list[int] = []
+        first = threading.Event()
+
+        def commit(batch: list) -> None:  # type: ignore[type-arg]
+            sizes.append(len(batch))
+            if len(sizes) == 1:  # hold the first batch until the others have queued
+                first.set()
+                deadline = time.monotonic() + 10
+                while len(group._queue) < len(rows) - 1 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            inner(batch)
+
+        group._commit = commit
+        temps = [write_temp(arch, r) for r in rows[1:]]
+        dup = write_temp(arch, rows[0])
+        with ThreadPoolExecutor(len(rows) + 1) as pool:
+            lead = pool.submit(arch.ingest, temps[0])
+            assert first.wait(10)
+            rest = [pool.submit(arch.ingest, t) for t in temps[1:]]
+            rejected = pool.submit(arch.ingest, dup, policy=DuplicatePolicy.REJECT)
+            assert lead.result().outcome == "stored"
+            assert [f.result().outcome for f in rest] == ["stored"] * (len(temps) - 1)
+            with pytest.raises(DuplicateInstanceError):
+                rejected.result()
+        assert sizes[0] == 1 and sum(sizes) == len(rows) and len(sizes) < len(rows)
+        assert arch.index.count() == len(rows)
+        assert arch.check(repair=False).clean

@@ -87,3 +87,49 @@ def test_serve_bad_config_is_one_line(tmp_path: Path) -> None:
     assert "unknown key(s) prot" in err and len(err.strip().splitlines()) == 1
     code, _out, err = cli_subprocess("serve", "--peer", "nonsense")
     assert code == 2 and "AET=HOST:PORT" in err
+
+
+def test_serve_tls_options_are_checked(tmp_path: Path) -> None:
+    """A missing or unusable certificate stops `serve` with one line and exit code 2, before
+    anything is opened; --tls-key without --tls-cert is refused too."""
+    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
+                                     "--tls-cert", str(tmp_path / "nope.pem"))
+    assert code == 2 and "nope.pem" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "bad.pem").write_text("not a certificate\n")
+    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
+                                     "--tls-cert", str(tmp_path / "bad.pem"))
+    assert code == 2 and "TLS: cannot use certificate" in err
+    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
+                                     "--tls-key", str(tmp_path / "bad.pem"))
+    assert code == 2 and "--tls-cert" in err
+    assert not (tmp_path / "a").exists()
+
+
+def test_serve_tls_with_our_scu(tmp_path: Path) -> None:
+    """TLS end to end with dicomkit on both sides (client certificate required)."""
+    import pytest
+
+    pytest.importorskip("cryptography")
+    from archive_helpers import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    files = write_files(ROWS, tmp_path / "in")
+    port = free_port()
+    tls = ["--tls-cert", str(pki["client"]), "--tls-key", str(pki["client_key"]),
+           "--tls-ca", str(pki["ca"])]
+    with serving(tmp_path / "arch", port, "--tls-cert", str(pki["server"]), "--tls-key",
+                 str(pki["server_key"]), "--tls-ca", str(pki["ca"])):
+        code, _out, err = cli("store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q",
+                              *tls, *map(str, files))
+        assert code == 0, err
+        code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "DICOMKIT")
+        assert code != 0  # plain TCP to a TLS port
+    assert len(list((tmp_path / "arch").rglob("*.dcm"))) == len(ROWS)
+
+
+def test_serve_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0", "--db",
+                                     f"postgresql://user:secret@127.0.0.1:{port}/pacs")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "secret" not in err and ("cannot connect" in err or "psycopg" in err)

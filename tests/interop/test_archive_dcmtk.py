@@ -144,3 +144,39 @@ def test_getscu_compressed_instance_is_decompressed_for_it(node: Node, tmp_path:
     assert str(out.SOPInstanceUID) == str(head.SOPInstanceUID)
     assert str(out.transfer_syntax) in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
     assert len(out.PixelData) == int(out.Rows) * int(out.Columns) * 2
+
+
+def _dcmtk_has_tls() -> bool:
+    return "--enable-tls" in run_dcmtk("echoscu", "--help", check=False).stdout
+
+
+def test_serve_tls_with_dcmtk(tmp_path: Path) -> None:
+    """`dicomkit serve --tls-cert/--tls-key/--tls-ca`: DCMTK echoscu and storescu over TLS
+    with a client certificate; a plain TCP caller and one without a certificate fail."""
+    pytest.importorskip("cryptography")
+    from archive_helpers import make_pki
+
+    dcmtk("echoscu")
+    if not _dcmtk_has_tls():
+        pytest.skip("this DCMTK build has no TLS")
+    pki = make_pki(tmp_path / "pki")
+    files = write_files(ROWS[:3], tmp_path / "in")
+    port = free_port()
+    tls = ["+tls", str(pki["client_key"]), str(pki["client"]), "+cf", str(pki["ca"])]
+    with serving(tmp_path / "arch", port, "--tls-cert", str(pki["server"]), "--tls-key",
+                 str(pki["server_key"]), "--tls-ca", str(pki["ca"])) as proc:
+        run_dcmtk("echoscu", *tls, "-aec", "DICOMKIT", "127.0.0.1", str(port))
+        run_dcmtk("storescu", *tls, "-aec", "DICOMKIT", "127.0.0.1", str(port),
+                  *map(str, files))
+        plain = run_dcmtk("echoscu", "-aec", "DICOMKIT", "-to", "5", "-ta", "5",
+                          "127.0.0.1", str(port), check=False, timeout=30)
+        assert plain.returncode != 0  # no TLS: no association
+        anon = run_dcmtk("echoscu", "+tla", "-ic", "-aec", "DICOMKIT", "127.0.0.1",
+                         str(port), check=False, timeout=30)
+        assert anon.returncode != 0  # TLS without a client certificate: refused
+    out = proc.stderr.read() if proc.stderr else ""
+    assert "(TLS, client certificates required)" in out
+    from dicomkit.archive import Archive
+
+    with Archive(tmp_path / "arch") as arch:
+        assert arch.index.count() == len(files)

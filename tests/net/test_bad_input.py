@@ -697,3 +697,168 @@ def test_storage_scp_refuses_inconsistent_cstore(name: str, tmp_path: Path) -> N
     else:
         assert answer[:1] == b"\x07", answer[:16]
     assert files_in(out) == [], f"stored: {[p.name for p in files_in(out)]}"
+
+
+# -- bad input to a TLS server -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throw-away self-signed certificate for 127.0.0.1 (PEM certificate, PEM key)."""
+    import datetime
+    import ipaddress
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bad-input test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def tls_config(cert: Path, key: Path, timeouts: Timeouts) -> AEConfig:
+    from dicomkit.net import TLSConfig
+    from dicomkit.net import tls as dktls
+
+    return AEConfig(timeouts=timeouts, tls=TLSConfig(
+        server=dktls.server_context(cert=cert, key=key),
+        client=dktls.client_context(verify=False)))
+
+
+async def tls_echo_ok(port: int, config: AEConfig) -> None:
+    async with AE("CHECK", config=config).associate("127.0.0.1", port, ae_title="SCP") as a:
+        assert await a.echo() == 0
+
+
+@pytest.mark.parametrize("payload", [RQ, b"\xde\xad\xbe\xef" * 64],
+                         ids=["plain-associate-rq", "garbage"])
+def test_tls_server_drops_plain_tcp_peer(payload: bytes,
+                                         self_signed: tuple[Path, Path]) -> None:
+    """Cleartext DICOM (or garbage) sent to a TLS port fails the handshake: that connection
+    is closed, TLS clients are still served."""
+    cfg = tls_config(*self_signed, FAST.timeouts)
+
+    async def main() -> bytes:
+        server = await AE("SCP", config=cfg).serve(0)
+        async with server:
+            raw = await Raw.connect(server.port)
+            await raw.send(payload)
+            data = await raw.until_closed()
+            raw.close()
+            await tls_echo_ok(server.port, cfg)
+            return data
+
+    data = run(main())
+    assert not data.startswith((b"\x02", b"\x03"))  # no DICOM answer in clear text
+
+
+def test_tls_server_closes_a_silent_handshake(self_signed: tuple[Path, Path]) -> None:
+    """A TCP client that never starts the TLS handshake is dropped like a silent DICOM peer:
+    within the configured timeouts (here 0.5 s), not asyncio's default 60 s TLS handshake
+    timeout, which no dicomkit option controls. (docs/findings-net.md F11)"""
+    cfg = tls_config(*self_signed, Timeouts(connect=0.5, acse=0.5, dimse=0.5, idle=0.5))
+
+    async def main() -> None:
+        server = await AE("SCP", config=cfg).serve(0)
+        async with server:
+            raw = await Raw.connect(server.port)
+            data = await raw.until_closed()  # bounded by WAIT (15 s)
+            raw.close()
+            assert data == b""
+            await tls_echo_ok(server.port, cfg)
+
+    run(main())
+
+
+# -- bad input to our SCU (a hostile or broken SCP) ----------------------------------------------
+
+
+def fake_ac(context_id: int, transfer_syntax: str) -> bytes:
+    from dicomkit.net.proto.items import (
+        MaximumLengthItem,
+        PresentationContextACItem,
+        UserInformationItem,
+    )
+    from dicomkit.net.proto.pdu import AAssociateAC
+
+    return AAssociateAC("SCP", "SCU", (PresentationContextACItem(context_id, 0, transfer_syntax),),
+                        UserInformationItem((MaximumLengthItem(16384),))).encode()
+
+
+SCU_CASES = {
+    # name: (what the fake SCP answers to our A-ASSOCIATE-RQ, words of the error)
+    "garbage": (b"\xde\xad" * 40, ["0xDE"]),
+    "associate-ac-declaring-4gb": (b"\x02\x00\xff\xff\xff\xff", ["4294967295"]),
+    "ac-for-an-unproposed-context": (fake_ac(3, IMPLICIT_LE), ["context 3"]),
+    "ac-with-an-unproposed-transfer-syntax": (fake_ac(1, "1.2.840.10008.1.2.4.50"),
+                                              ["1.2.840.10008.1.2.4.50"]),
+    "release-rq-instead-of-ac": (pdu(0x05, b"\x00" * 4), ["A-RELEASE-RQ"]),
+    "rj-with-invalid-values": (pdu(0x03, b"\x00\x09\x09\x09"), ["A-ASSOCIATE-RJ"]),
+}
+
+
+@pytest.mark.parametrize("name", list(SCU_CASES))
+def test_scu_against_broken_scp(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Our SCU facing an SCP that answers the A-ASSOCIATE-RQ with nonsense: ``associate``
+    raises AssociationAborted naming the cause (it does not hang), and logs it."""
+    reply, words = SCU_CASES[name]
+
+    async def main() -> AssociationAborted:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)
+            writer.write(reply)
+            await writer.drain()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                async with asyncio.timeout(WAIT):
+                    while await reader.read(65536):
+                        pass
+            writer.close()
+
+        fake = await asyncio.start_server(handle, "127.0.0.1", 0)
+        async with fake:
+            port = fake.sockets[0].getsockname()[1]
+            with caplog.at_level(logging.INFO, logger=LOGGER), \
+                    pytest.raises(AssociationAborted) as info:
+                await AE("SCU", config=FAST).associate("127.0.0.1", port, ae_title="SCP")
+            return info.value
+
+    exc = run(main())
+    assert all(w in str(exc) for w in words), str(exc)
+    assert all(w in causes(caplog) for w in words), causes(caplog)
+
+
+def test_scu_sees_provider_abort_source_and_reason() -> None:
+    """An A-ABORT from the SCP's service provider (source 2, reason 1 unrecognized-PDU)
+    reaches our SCU with its source and reason."""
+
+    async def main() -> AssociationAborted:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)
+            writer.write(pdu(0x07, b"\x00\x00\x02\x01"))
+            await writer.drain()
+            writer.close()
+
+        fake = await asyncio.start_server(handle, "127.0.0.1", 0)
+        async with fake:
+            port = fake.sockets[0].getsockname()[1]
+            with pytest.raises(AssociationAborted) as info:
+                await AE("SCU", config=FAST).associate("127.0.0.1", port, ae_title="SCP")
+            return info.value
+
+    exc = run(main())
+    assert (exc.source, exc.reason) == (2, 1)

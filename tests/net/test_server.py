@@ -204,3 +204,94 @@ def test_scu_receives_peer_release_request() -> None:
             await assoc.wait_closed()
             assert assoc.error is None
     run(main())
+
+
+PRINTER = "1.2.840.10008.5.1.1.16"
+SC = "1.2.840.10008.5.1.4.1.1.7"
+LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+
+
+def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
+    """Over a socket the bytes are pushed to the association; with the handler blocked it
+    pauses the transport's reading instead of reading on."""
+    from dicomkit.net import Incoming
+    from dicomkit.net.proto import dimse
+
+    gate = asyncio.Event()
+    served: list[int] = []
+
+    async def n_get(incoming: Incoming) -> int:
+        await gate.wait()
+        served.append(incoming.message.message_id)
+        return 0
+
+    async def main() -> None:
+        scp = AE("SCP", handlers={(dimse.NGetRequest, PRINTER): n_get})
+        async with await scp.serve(0) as server, \
+                AE("SCU").associate("127.0.0.1", server.port, contexts=[PRINTER]) as assoc:
+            ctx = assoc.context_for(PRINTER)
+            for mid in range(1, 41):
+                await assoc.send_message(ctx, dimse.NGetRequest(
+                    message_id=mid, requested_sop_class_uid=PRINTER,
+                    requested_sop_instance_uid="1"))
+            live = next(iter(server.associations))
+            for _ in range(500):
+                if live._reading_paused:
+                    break
+                await asyncio.sleep(0.002)
+            # what one read brought is queued (bounded by the read size), then reading stops
+            assert live._reading_paused and not served
+            gate.set()
+            for _ in range(2000):
+                if len(served) == 40:
+                    break
+                await asyncio.sleep(0.002)
+            assert served == list(range(1, 41))
+            assert not live._reading_paused
+    run(main())
+
+
+def test_peer_abort_mid_store_stops_the_sender(caplog: pytest.LogCaptureFixture) -> None:
+    """An SCP that aborts while a large data set arrives: our SCU stops writing at once and
+    reports the A-ABORT, without asyncio's "socket.send() raised exception" flood (F3)."""
+    from dicomkit.core.dataset import Dataset
+    from dicomkit.errors import NetworkError
+    from dicomkit.net import Incoming
+    from dicomkit.net.proto import dimse
+
+    class AbortingSink:
+        def __init__(self, incoming: Incoming) -> None:
+            self.assoc = incoming.association
+            self.fired = False
+
+        def write(self, data: Any) -> None:
+            if not self.fired:
+                self.fired = True
+                asyncio.get_running_loop().create_task(self.assoc.abort())
+
+        def discard(self) -> None:
+            pass
+
+    class Store:
+        def open_stream(self, incoming: Incoming) -> AbortingSink:
+            return AbortingSink(incoming)
+
+        async def __call__(self, incoming: Incoming) -> int:
+            return 0
+
+    async def main() -> None:
+        scp = AE("SCP", handlers={dimse.CStoreRequest: Store()})
+        async with await scp.serve(0) as server:
+            assoc = await AE("SCU").associate("127.0.0.1", server.port, contexts=[SC])
+            ds = Dataset()
+            ds.SOPClassUID = SC
+            ds.SOPInstanceUID = "1.2.3.4"
+            ds.set(0x7FE00010, b"\0" * (32 << 20), vr="OB")
+            with pytest.raises(NetworkError):
+                await assoc.store(ds)
+            await assoc.wait_closed()
+            assert assoc.is_closed
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        run(main())
+    assert not [r for r in caplog.records if "socket.send() raised" in r.getMessage()]

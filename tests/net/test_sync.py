@@ -47,3 +47,36 @@ def test_sync_call_from_loop_thread_refused() -> None:
                 runner.run(coro)
 
         runner.run(inner())
+
+
+def test_sync_ae_wraps_a_given_ae_and_runs_coroutines() -> None:
+    from dicomkit.net import AE
+
+    commitment = "1.2.840.10008.1.20.1"
+
+    class Custom(AE):
+        pass
+
+    async def report(incoming: Incoming) -> int:
+        return 0
+
+    inner = Custom("SCP", roles={commitment: (False, True)},
+                   handlers={dimse.NEventReportRequest: report})
+    with SyncAE(ae=inner) as scp_ae, scp_ae.serve(0) as server, SyncAE("SCU") as ae:
+        assert scp_ae.ae is inner
+        with ae.associate("127.0.0.1", server.port, contexts=[commitment],
+                          roles={commitment: (False, True)}) as a:
+            assert a.accepted_contexts[0].scp_role  # the wrapped AE's roles were granted
+
+        async def answer() -> int:
+            return 42
+
+        assert scp_ae.run(answer()) == 42
+        assert ae.run(answer(), timeout=10) == 42
+
+
+def test_sync_ae_with_ae_refuses_other_options() -> None:
+    from dicomkit.net import AE
+
+    with pytest.raises(TypeError):
+        SyncAE(ae=AE("X"), handlers={dimse.CEchoRequest: lambda i: 0})

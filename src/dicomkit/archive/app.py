@@ -20,11 +20,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import ssl
-import uuid
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.server import AE, Server
 from dicomkit.services import query_retrieve as qr
 from dicomkit.services.qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
-from dicomkit.services.storage import PartTenWriter, StorageSCP, _meta_bytes
+from dicomkit.services.storage import StorageSCP, _meta_bytes
 
 log = logging.getLogger("dicomkit.archive")
 
@@ -62,75 +63,95 @@ FIND_EXTENDED = b"\x01\x01\x00\x00"
 RETRIEVE_EXTENDED = b"\x01"
 
 
-#: Instances up to this size (meta + data set) are indexed from the bytes kept in memory while
-#: they were received; larger ones have their header read back from the file.
-HEAD_BYTES = 256 * 1024
+#: Instances up to this size (meta + data set) are received into memory: the event loop never
+#: touches the file system for them, the worker thread writes the file in one go, and the
+#: header for the index is parsed from the bytes in hand. Larger ones spill to a file in
+#: ``.incoming`` as they arrive (memory per association stays bounded by this).
+MEMORY_BYTES = 1 << 20
 
 
-class _ArchiveWriter(PartTenWriter):
-    """Streams a C-STORE data set into ``.incoming`` like :class:`PartTenWriter`, and keeps
-    the first :data:`HEAD_BYTES` so that the index can be filled without reading the file
-    back. :meth:`finish` makes the contents durable and leaves the file where it is: the
-    archive renames it straight into its final place (one rename, not two)."""
+class _ArchiveWriter:
+    """The :class:`~dicomkit.net.messages.DataSink` of one incoming C-STORE data set."""
 
-    def __init__(self, final: Path, header: bytes) -> None:
-        self.head: bytearray | None = bytearray(header)
-        super().__init__(final, header, fsync=False)
+    def __init__(self, directory: Path, header: bytes) -> None:
+        self.directory = directory
+        self.buf: bytearray | None = bytearray(header)
+        self.tmp: Path | None = None
+        self._fp: Any = None
+        self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        super().write(data)
-        head = self.head
-        if head is not None:
-            if len(head) + len(data) <= HEAD_BYTES:
-                head += data
-            else:
-                self.head = None  # too big to keep: the header is read from the file
+        self.size += len(data)
+        if self._fp is None:
+            assert self.buf is not None
+            if len(self.buf) + len(data) <= MEMORY_BYTES:
+                self.buf += data
+                return
+            self._spill()
+        self._fp.write(data)
+
+    def _spill(self) -> None:
+        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm",
+                                    dir=self.directory)
+        self.tmp = Path(name)
+        self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
+        if self.buf:
+            self._fp.write(self.buf)
+        self.buf = None
+
+    def discard(self) -> None:
+        self.buf = None
+        if self._fp is not None and not self._fp.closed:
+            self._fp.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
 
     def finish(self) -> tuple[Path, Any]:
-        """Flush and ``fdatasync``; returns the temporary path and the parsed header (None
-        when it must be read from the file)."""
+        """(worker thread) Write out what is in memory, ``fdatasync``; returns the temporary
+        file and the parsed header (None for a spilled instance: read from the file)."""
+        ds = None
         try:
+            if self._fp is None:
+                assert self.buf is not None
+                from dicomkit import read
+
+                try:  # a data set we cannot index is refused before it touches the disk
+                    ds = read(bytes(self.buf), stop_before_pixels=True)
+                except DicomError as exc:
+                    raise ArchiveError(f"cannot index the data set: {exc}") from exc
+                self._spill()
             self._fp.flush()
             sync_data(self._fp.fileno())
             self._fp.close()
         except BaseException:
             self.discard()
             raise
-        ds = None
-        if self.head is not None:
-            from dicomkit import read
-
-            ds = read(bytes(self.head), stop_before_pixels=True)
-            self.head = None
+        assert self.tmp is not None
         return self.tmp, ds
 
 
 class ArchiveStorageSCP(StorageSCP):
-    """C-STORE into the archive: stream to ``.incoming``, then ingest before answering.
+    """C-STORE into the archive: receive (into memory, or ``.incoming`` for large data sets),
+    then ingest before answering.
 
-    The event loop only appends received fragments to the file; finishing the file, indexing
-    it and the durable commit run in one worker thread per instance, so the loop keeps
-    receiving on other associations meanwhile, and concurrent instances share a commit
+    The event loop only collects received fragments; writing the file, indexing it and the
+    durable commit run in one worker thread per instance, so the loop keeps receiving on
+    other associations meanwhile, and concurrent instances share a commit
     (:meth:`Archive.ingest` groups them)."""
 
     def __init__(self, archive: Archive, *, workers: int = 16) -> None:
-        super().__init__(archive.root / ".incoming", naming=self._temp_name, fsync=False)
+        super().__init__(archive.root / FileStore.INCOMING, fsync=False)
         self.archive = archive
         # a pool of its own: an ingest waiting for its group's commit holds a thread, and
         # must not starve the loop's default executor
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
 
-    @staticmethod
-    def _temp_name(_request: dimse.CStoreRequest) -> str:
-        # unique, and swept at start-up like every temporary file (no placeholder is created)
-        return f"{FileStore.TEMP_PREFIX}{uuid.uuid4().hex}.dcm"
-
-    def open_stream(self, incoming: Incoming) -> PartTenWriter:
+    def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
         header = _meta_bytes(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
                              incoming.context.transfer_syntax, incoming.association.calling_ae)
-        return _ArchiveWriter(self._target(msg), header)
+        return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header)
 
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
         path, ds = sink.finish()
@@ -156,7 +177,7 @@ class ArchiveStorageSCP(StorageSCP):
                 raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
         except (OSError, ValueError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
-            if isinstance(sink, PartTenWriter):
+            if isinstance(sink, _ArchiveWriter):
                 sink.discard()
             return _store_rsp(msg, 0xA700, str(exc))
         loop = asyncio.get_running_loop()
@@ -259,11 +280,13 @@ def server_tls(cfg: NodeConfig) -> TLSConfig | None:
     from dicomkit.archive.config import ConfigError
     from dicomkit.net import tls as dktls
 
+    for what, name in (("certificate", cfg.tls_cert), ("key", cfg.tls_key),
+                       ("CA", cfg.tls_ca)):
+        if name and not Path(name).is_file():
+            raise ConfigError(f"TLS: {what} file {name} not found")
     try:
         ctx = dktls.server_context(cert=cfg.tls_cert, key=cfg.tls_key, ca=cfg.tls_ca,
                                    require_client_cert=bool(cfg.tls_ca))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"TLS: cannot read {exc.filename}: no such file") from exc
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise ConfigError(f"TLS: cannot use certificate {cfg.tls_cert} / key "
                           f"{cfg.tls_key or '(in the certificate file)'}"

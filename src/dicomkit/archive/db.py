@@ -6,7 +6,10 @@ differ between dialects (case-sensitive wildcard matching). User values always t
 parameters; nothing here formats a value into SQL text.
 
 Durability: SQLite runs in WAL mode with ``synchronous=FULL``, so a committed transaction is on
-disk when ``commit()`` returns -- the archive acknowledges an instance only after that.
+disk when ``commit()`` returns (one fsync of the WAL per commit, none of the database file) --
+the archive acknowledges an instance only after that. PostgreSQL commits are durable with its
+default ``synchronous_commit=on``. :meth:`Database.savepoint` undoes one instance of a group
+commit without the others.
 """
 
 from __future__ import annotations
@@ -42,13 +45,18 @@ class Database:
         ``postgresql://user:pw@host/db`` (needs ``psycopg``)."""
         if url.startswith(("postgresql://", "postgres://")):
             try:
-                import psycopg  # type: ignore[import-not-found]
+                import psycopg  # type: ignore[import-not-found,unused-ignore]
             except ImportError as exc:
                 raise ArchiveError(
                     "a PostgreSQL index needs psycopg: pip install 'psycopg[binary]'") from exc
             # autocommit: reads never leave a transaction open; writes use BEGIN/COMMIT
-            conn = psycopg.connect(url, autocommit=True)
-            return cls(conn, "postgresql", "format")
+            try:
+                pg: Any = psycopg.connect(url, autocommit=True)
+            except psycopg.Error as exc:
+                where = re.sub(r"//[^@/]*@", "//", url)  # no user or password in messages
+                raise ArchiveError(f"cannot connect to the index at {where}: "
+                                   f"{str(exc).strip().splitlines()[0]}") from exc
+            return cls(pg, "postgresql", "format")
         # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), a bare path
         path = url.removeprefix("sqlite:///")
         if path in ("", ":memory:"):

@@ -6,8 +6,8 @@ later instances only fill attributes the row still lacks (the first value wins),
 and lists the standard asks the SCP to compute are maintained incrementally on every change.
 
 Every write runs inside :meth:`Database.transaction`; the caller (``Archive.ingest``) puts the
-file in place inside the same transaction, so an instance becomes visible to queries only when
-both its file and its rows are durable.
+file in place inside the same transaction (one savepoint per instance of a group commit), so an
+instance becomes visible to queries only when both its file and its rows are durable.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The archive: a :class:`FileStore` and an :class:`Index` kept in step.
 
 An instance is acknowledged only when its file and its index rows are both durable:
-:meth:`Archive.ingest` indexes the instance inside a transaction, moves the file into place
-(fsync file, rename, fsync directory) and only then commits. A crash in between leaves at worst
-a complete file without rows, which :meth:`Archive.check` (run on start-up) indexes again; it
-never leaves rows pointing at a missing or partial file. ``check`` also drops rows whose file has
+:meth:`Archive.ingest` makes the file's contents durable (``fdatasync``), then, inside an index
+transaction, adds the rows and renames the file into place, fsyncs the folder and only then
+commits. Concurrent ingests share that transaction, folder fsync and commit (group commit,
+:class:`_GroupCommit`). A crash in between leaves at worst a complete file without rows, which
+:meth:`Archive.check` (run on start-up) indexes again; it never leaves rows pointing at a
+missing or partial file. ``check`` also drops rows whose file has
 disappeared, sweeps temporary files and moves unreadable files to ``.quarantine``.
 """
 
@@ -118,7 +120,7 @@ class _GroupCommit:
                     return
             try:
                 self._commit(batch)
-            except BaseException as exc:  # every job already carries the error
+            except BaseException as exc:  # noqa: BLE001 -- each job carries it to its thread
                 log.debug("group commit of %d instance(s) failed: %s", len(batch), exc)
             finally:
                 for job in batch:
@@ -234,7 +236,7 @@ class Archive:
                     try:
                         with db.savepoint():
                             job.result = self._stage(job)
-                    except BaseException as exc:  # this instance only; the batch goes on
+                    except BaseException as exc:  # noqa: BLE001 -- raised in its own thread
                         job.error = exc
                         if job.placed:
                             self._unplace(job)
@@ -275,12 +277,12 @@ class Archive:
             with open(temp, "wb") as fp:
                 write(ds, fp)
                 fp.flush()
-                os.fsync(fp.fileno())
+                sync_data(fp.fileno())
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
             raise
-        return self.ingest(temp, policy=policy)
+        return self.ingest(temp, policy=policy, synced=True)
 
     def remove(self, sop_uid: str) -> bool:
         inst = self.index.lookup(sop_uid)

@@ -7,7 +7,10 @@ becomes part of a path, so a hostile UID such as ``../../etc`` can never escape 
 A file is put in place by the classic sequence: write (or receive) it as a temporary file in
 the destination directory, ``fsync`` the file, ``rename`` it over the final name, ``fsync`` the
 directory. A reader therefore sees either no file or the complete file, and after a crash the
-file is either absent or whole. Temporary files are named ``.tmp-*`` and swept by
+file is either absent or whole. The archive's ingest path splits the sequence so that
+concurrent instances can share the directory fsync: :func:`sync_data` (``fdatasync``) on the
+file first, :meth:`FileStore.move_into_place` (rename only), and the caller fsyncs each
+destination folder once per batch before it commits and acknowledges. Temporary files are named ``.tmp-*`` and swept by
 :meth:`FileStore.sweep_temporaries`.
 
 Duplicate SOP Instance UIDs (:class:`DuplicatePolicy`): ``keep`` leaves the stored file and

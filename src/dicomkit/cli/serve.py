@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from dicomkit.archive import config as cfgmod
     from dicomkit.archive.app import ArchiveNode, describe
     from dicomkit.archive.store import DuplicatePolicy
+    from dicomkit.errors import ArchiveError
 
     try:
         peers = [cfgmod.parse_peer(p) for p in args.peer]
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)
         node = ArchiveNode(cfg)
-    except cfgmod.ConfigError as exc:
+    except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
         print(f"dicomkit serve: {exc}", file=sys.stderr)
         return 2
 

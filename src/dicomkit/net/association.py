@@ -16,6 +16,8 @@ release and is the ARTIM timer fed to the engine; ``dimse`` bounds the wait for 
 
 Errors from the peer (malformed PDUs, illegal DIMSE sequences) end the association with an
 A-ABORT and a log line naming the cause; they never escape into other associations.
+The connection half (engine feeding, ACSE, ARTIM and the idle / DIMSE watchdog) is
+:class:`~dicomkit.net.link.Link`, which :class:`Association` extends with DIMSE.
 Transports live in :mod:`dicomkit.net.transport`; what handlers see (:class:`Incoming`,
 :class:`Response`, the data-set codecs, :func:`response_for`) in :mod:`dicomkit.net.messages`.
 These names are re-exported here so that older imports keep working.
@@ -35,7 +37,6 @@ from typing import Any, Self
 
 from dicomkit.errors import (
     AssociationAborted,
-    AssociationRejected,
     LocalProtocolError,
     NetworkError,
     NetworkTimeout,
@@ -43,6 +44,7 @@ from dicomkit.errors import (
     TransportError,
 )
 from dicomkit.net.config import AEConfig
+from dicomkit.net.link import Link
 from dicomkit.net.messages import (
     AfterResponse,
     DataArg,
@@ -61,26 +63,17 @@ from dicomkit.net.messages import (
 )
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.negotiation import (
-    AcceptorConfig,
-    Negotiated,
-    NegotiatedContext,
-    accept,
-    negotiate,
-)
-from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
+from dicomkit.net.proto.pdu import AAssociateRQ
+from dicomkit.net.proto.upper_layer import Role
 from dicomkit.net.transport import Buffer, StreamTransport, Transport
 
 log = logging.getLogger("dicomkit.net")
 
-_READ_SIZE = 256 * 1024
 _SEND_CHUNK = 1 << 20
 #: Requests from the peer waiting for a handler before reading pauses (back-pressure: a peer
 #: that pipelines requests beyond the negotiated window is slowed down, not buffered).
 _MAX_QUEUED = 4
-#: The smallest peer Maximum Length we accept: a P-DATA-TF must hold a PDV with data.
-_MIN_PEER_PDU = 7
 
 
 class _Expired(Exception):
@@ -108,87 +101,33 @@ class _Waiter:
             fut.set_result(None)
 
 
-def _printable(text: str) -> str:
-    """Peer-supplied text for a log line: control characters escaped (PS3.5 6.2 forbids them
-    in AE titles; a peer must not forge log lines)."""
-    return text if text.isprintable() else ascii(text)[1:-1]
-
-
-class Association:
+class Association(Link):
     """One association, either side. Made by :class:`dicomkit.net.AE`; use as SCU with
-    :meth:`echo`, :meth:`store`, :meth:`request` / :meth:`request_iter`, :meth:`release`."""
+    :meth:`echo`, :meth:`store`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
+    The connection half (engine, ACSE, timers) is :class:`~dicomkit.net.link.Link`."""
 
     def __init__(self, transport: Transport, role: Role, config: AEConfig, *,
                  dispatcher: Dispatcher | None = None, sink_factory: SinkFactory | None = None,
                  acceptor: AcceptorConfig | None = None,
                  admit: Callable[[AAssociateRQ], bool] | None = None) -> None:
-        self.transport = transport
-        self.config = config
-        self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
-        self.negotiated: Negotiated | None = None
-        self.error: BaseException | None = None
+        super().__init__(transport, role, config, acceptor=acceptor, admit=admit)
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
-        self._acceptor = acceptor
-        self._admit = admit
         self._assembler = dimse.DimseAssembler(stream=self._should_stream,
                                                max_buffered=config.max_buffered)
-        self._loop = asyncio.get_running_loop()
-        self._established: asyncio.Future[None] = self._loop.create_future()
-        self._closed = asyncio.Event()
         self._waiters: dict[int, _Waiter] = {}
         self._incoming: deque[Incoming | None] = deque()
         self._incoming_ready: asyncio.Future[None] | None = None
-        self._room = asyncio.Event()  # reader-task mode: the queue has room again
-        self._room.set()
-        self._reading_paused = False
         self._current: Incoming | None = None  # streamed request being received
         self._active: dict[int, Incoming] = {}  # message id -> request being served
         self._send_lock = asyncio.Lock()
         self._ids = itertools.count(1)
-        self._artim: asyncio.TimerHandle | None = None
-        self._artim_gen = -1
-        self._last_activity = self._loop.time()
-        self._watchdog: asyncio.TimerHandle | None = None
-        self._release_collision_pending = False
-        self._rj_logged = False
-        self._reader_task: asyncio.Task[None] | None = None
         self._server_task: asyncio.Task[None] | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
         # a transport that reports its send buffer level is drained only above it
         self._reports_level = isinstance(getattr(type(transport), "write_blocked", None),
                                          property)
         self._writelines = getattr(transport, "writelines", None)
-
-    # -- properties ----------------------------------------------------------------------
-
-    @property
-    def is_established(self) -> bool:
-        return self.engine.is_established
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed.is_set()
-
-    @property
-    def peer(self) -> str:
-        return self.transport.peer
-
-    @property
-    def calling_ae(self) -> str:
-        return self.negotiated.calling_ae if self.negotiated else ""
-
-    @property
-    def called_ae(self) -> str:
-        return self.negotiated.called_ae if self.negotiated else ""
-
-    @property
-    def accepted_contexts(self) -> list[NegotiatedContext]:
-        return self.negotiated.accepted if self.negotiated else []
-
-    @property
-    def peer_max_pdu(self) -> int:
-        return self.engine.peer_max_pdu_length
 
     def next_message_id(self) -> int:
         """A fresh Message ID (1..65535, wrapping)."""
@@ -201,14 +140,7 @@ class Association:
         """Start receiving and serving (the transport is connected)."""
         self._write(self.engine.connection_made())
         self._server_task = self._loop.create_task(self._serve_loop())
-        set_receiver = getattr(self.transport, "set_receiver", None)
-        if set_receiver is not None:
-            set_receiver(self._on_data, self._on_lost)
-        else:
-            self._reader_task = self._loop.create_task(self._reader_loop(),
-                                                       name=f"dicom-{self.peer}")
-        self._sync_artim()
-        self._arm_watchdog()
+        self._start_receiving()
 
     async def request_association(self, rq: AAssociateRQ) -> None:
         """Send an A-ASSOCIATE-RQ and wait for the answer (requestor)."""
@@ -225,14 +157,6 @@ class Association:
 
     async def wait_established(self) -> None:
         await asyncio.shield(self._established)
-
-    async def wait_closed(self) -> None:
-        await self._closed.wait()
-        current = asyncio.current_task()
-        tasks = {t for t in (self._reader_task, self._server_task)
-                 if t is not None and t is not current and not t.done()}
-        if tasks:
-            await asyncio.wait(tasks)
 
     async def release(self) -> None:
         """A-RELEASE: ask the peer to release and wait until it has (or time out and abort)."""
@@ -456,206 +380,53 @@ class Association:
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
 
-    # -- receiving -----------------------------------------------------------------------
+    # -- the DIMSE layer's side of the link ----------------------------------------------
 
-    def _on_data(self, data: bytes) -> None:
-        """Bytes from the peer (``b""``: end of stream): engine, events, DIMSE."""
-        if self._closed.is_set():
-            return
-        self._last_activity = self._loop.time()
-        engine = self.engine
+    def _on_pdv(self, event: ev.PDVReceived) -> bool:
         try:
-            self._write(engine.receive_data(data))
-            if engine.error is not None and self.error is None:
-                self._note_engine_error()
-            elif engine.associate_rj is not None and not self._rj_logged:
-                self._note_engine_reject()
-            self._process_events()
-            if not data or engine.should_close:
-                self._shutdown(None)
-        except NetworkError as exc:
-            self._shutdown(exc)
-        except Exception as exc:  # a bug: never leave the peer hanging
-            log.exception("%s: internal error, aborting the association", self.peer)
-            with contextlib.suppress(Exception):
-                self._write(engine.send(ev.Abort(2, 0)))
-            self._shutdown(exc)
-        else:
-            self._flow_control()
-
-    def _on_lost(self, exc: BaseException) -> None:
-        self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
-
-    def _flow_control(self) -> None:
-        """Pause reading while requests queue up for the handler (none of ours waiting)."""
-        full = len(self._incoming) >= _MAX_QUEUED and not self._waiters
-        if full == self._reading_paused:
-            return
-        self._reading_paused = full
-        if self._reader_task is not None:
-            self._room.clear() if full else self._room.set()
-        elif full:
-            getattr(self.transport, "pause_reading", lambda: None)()
-        else:
-            getattr(self.transport, "resume_reading", lambda: None)()
-
-    async def _reader_loop(self) -> None:
-        """For transports that cannot push (e.g. :mod:`.memory`): read, then as pushed."""
-        try:
-            while not self._closed.is_set():
-                data = await self.transport.read(_READ_SIZE)
-                self._on_data(data)
-                if not data or self._closed.is_set():
-                    break
-                if self._write_pending:
-                    await self._drain()
-                await self._room.wait()
-        except NetworkError as exc:
-            self._shutdown(exc)
-        except asyncio.CancelledError:
-            self._shutdown(AssociationAborted("association task cancelled"))
-            raise
-
-    _write_pending = False
-
-    def _write(self, data: Buffer) -> None:
-        if data:
-            try:
-                self.transport.write(data)
-            except (TransportError, ConnectionError, OSError, RuntimeError):
-                return
-            self._write_pending = True
-
-    async def _drain(self) -> None:
-        self._write_pending = False
-        await self.transport.drain()
-
-    def _process_events(self) -> None:
-        engine = self.engine
-        while (event := engine.next_event()) is not None:
-            if isinstance(event, ev.PDVReceived):
-                try:
-                    out = self._assembler.feed(event.context_id, event.is_command,
-                                               event.is_last, event.data)
-                except RemoteProtocolError as exc:
-                    self._protocol_abort(exc)
-                    return
-                for item in out:
-                    self._on_dimse(item)
-            elif isinstance(event, ev.AssociateRequested):
-                self._on_associate_rq(event.pdu)
-            elif isinstance(event, ev.AssociateAccepted):
-                self._on_associate_ac(event.pdu)
-            elif isinstance(event, ev.AssociateRejected):
-                rj = event.pdu
-                self.error = exc = AssociationRejected(
-                    f"association rejected by {self.peer}: result {rj.result}, source "
-                    f"{rj.source}, reason {rj.reason}", result=rj.result, source=rj.source,
-                    reason=rj.reason)
-                if not self._established.done():
-                    self._established.set_exception(exc)
-            elif isinstance(event, ev.ReleaseRequested):
-                if not event.collision or engine.is_requestor:
-                    self._write(engine.send(ev.ReleaseResponse()))
-                else:
-                    self._release_collision_pending = True
-            elif isinstance(event, ev.ReleaseConfirmed):
-                if self._release_collision_pending:
-                    self._release_collision_pending = False
-                    self._write(engine.send(ev.ReleaseResponse()))
-            elif isinstance(event, ev.Aborted):
-                self._on_aborted(event)
-            elif isinstance(event, ev.Closed):
-                self._shutdown(self.error)
-        self._sync_artim()
-
-    def _note_engine_reject(self) -> None:
-        """The engine rejected an A-ASSOCIATE-RQ by itself (e.g. protocol version)."""
-        self._rj_logged = True
-        rj, rq = self.engine.associate_rj, self.engine.associate_rq
-        assert rj is not None
-        why = (f"protocol version 0x{rq.protocol_version:04X} not supported"
-               if rq is not None and not rq.protocol_version & 1 else "rejected by the provider")
-        log.warning("%s: association rejected: %s (result %d source %d reason %d)", self.peer,
-                    why, rj.result, rj.source, rj.reason)
-
-    def _note_engine_error(self) -> None:
-        err = self.engine.error
-        log.warning("%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err)
-        self.error = AssociationAborted(f"peer {self.peer} broke the protocol: {err}",
-                                        source=2)
-
-    def _protocol_abort(self, exc: RemoteProtocolError) -> None:
-        log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
-        self.error = exc
-        with contextlib.suppress(LocalProtocolError):
-            self._write(self.engine.send(ev.Abort(0, 0)))
-        self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
-
-    def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
-        """(reason, text) to reject an A-ASSOCIATE-RQ the negotiation would accept."""
-        bad = [t for t in (rq.calling_ae, rq.called_ae) if not t.isprintable()]
-        if bad:  # PS3.5 6.2: no control characters in AE titles
-            return 3 if not rq.calling_ae.isprintable() else 7, \
-                f"control characters in AE title {bad[0]!a}"
-        max_length = rq.user_information.max_length or 0
-        if 0 < max_length < _MIN_PEER_PDU:
-            return 1, f"peer Maximum Length {max_length} cannot hold any PDV (minimum 7)"
-        return None
-
-    def _on_associate_rq(self, rq: AAssociateRQ) -> None:
-        assert self._acceptor is not None
-        admitted = self._admit(rq) if self._admit is not None else True
-        answer = accept(rq, self._acceptor, limit_exceeded=not admitted)
-        self._rj_logged = True
-        if self.engine.state.name != "STA3":
-            return  # the peer broke the protocol while we decided; the engine aborted
-        refuse = self._refuse_why(rq) if isinstance(answer, AAssociateAC) else None
-        calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
-        if refuse is not None:
-            log.warning("%s: association rejected %s -> %s: %s", self.peer, calling, called,
-                        refuse[1])
-            answer = AAssociateRJ(1, 1, refuse[0])
-        if isinstance(answer, AAssociateAC):
-            self.negotiated = negotiate(rq, answer)
-            self._write(self.engine.send(ev.AssociateAccept(answer)))
-            log.info("%s: association accepted %s -> %s, %d contexts", self.peer,
-                     calling, called, len(self.negotiated.accepted))
-            if not self._established.done():
-                self._established.set_result(None)
-        else:
-            log.info("%s: association rejected %s -> %s (result %d source %d reason %d)",
-                     self.peer, calling, called, answer.result, answer.source, answer.reason)
-            self._write(self.engine.send(ev.AssociateReject(answer)))
-
-    def _on_associate_ac(self, ac: AAssociateAC) -> None:
-        assert self.engine.associate_rq is not None
-        try:
-            self.negotiated = negotiate(self.engine.associate_rq, ac)
+            out = self._assembler.feed(event.context_id, event.is_command, event.is_last,
+                                       event.data)
         except RemoteProtocolError as exc:
             self._protocol_abort(exc)
-            return
-        if not self._established.done():
-            self._established.set_result(None)
+            return False
+        for item in out:
+            self._on_dimse(item)
+        return True
 
-    def _on_aborted(self, event: ev.Aborted) -> None:
-        if event.error is not None and self.error is not None:
-            exc: NetworkError = AssociationAborted(str(self.error), source=2)
-        elif event.error is not None:
-            log.warning("%s: aborting, the peer broke the upper-layer protocol: %s",
-                        self.peer, event.error)
-            exc = AssociationAborted(f"peer {self.peer} broke the protocol: {event.error}",
-                                     source=event.source, reason=event.reason)
-        elif event.provider:
-            exc = AssociationAborted(f"connection to {self.peer} lost (A-P-ABORT)",
-                                     source=event.source, reason=event.reason)
-        else:
-            exc = AssociationAborted(f"association aborted by {self.peer} (source "
-                                     f"{event.source}, reason {event.reason})",
-                                     source=event.source, reason=event.reason)
-        if self.error is None:
-            self.error = exc
-        self._shutdown(exc)
+    def _queue_full(self) -> bool:
+        return len(self._incoming) >= _MAX_QUEUED and not self._waiters
+
+    def _busy(self) -> bool:
+        return bool(self._waiters or self._active)
+
+    def _dimse_mid_message(self) -> bool:
+        return not self._assembler.idle
+
+    def _closing(self, gone: BaseException) -> None:
+        for waiter in self._waiters.values():
+            waiter.put(gone if isinstance(gone, NetworkError) else self._gone(
+                RuntimeError(str(gone))))
+        if self._current is not None and self._current.sink is not None:
+            with contextlib.suppress(Exception):
+                self._current.sink.discard()
+            self._current = None
+        while self._incoming:  # requests nobody will answer
+            queued = self._incoming.popleft()
+            if queued is not None and queued.sink is not None:
+                with contextlib.suppress(Exception):
+                    queued.sink.discard()
+        self._enqueue(None)
+        # nobody is left to answer: stop any handler still running
+        if self._server_task is not None and self._server_task is not asyncio.current_task():
+            self._server_task.cancel()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+        current = asyncio.current_task()
+        tasks = {t for t in (self._reader_task, self._server_task)
+                 if t is not None and t is not current and not t.done()}
+        if tasks:
+            await asyncio.wait(tasks)
 
     # -- DIMSE dispatch ------------------------------------------------------------------
 
@@ -742,96 +513,6 @@ class Association:
                 log.exception("%s: handler failed for message %d", self.peer, mid)
             finally:
                 self._active.pop(mid, None)
-
-    # -- timers and shutdown -------------------------------------------------------------
-
-    def _sync_artim(self) -> None:
-        engine = self.engine
-        if not engine.artim_running:
-            if self._artim is not None:
-                self._artim.cancel()
-                self._artim = None
-        elif engine.artim_generation != self._artim_gen:
-            if self._artim is not None:
-                self._artim.cancel()
-            self._artim_gen = engine.artim_generation
-            delay = self.config.timeouts.acse or 30.0
-            self._artim = self._loop.call_later(delay, self._artim_fired, self._artim_gen)
-
-    def _artim_fired(self, generation: int) -> None:
-        self._artim = None
-        log.info("%s: ARTIM timer expired", self.peer)
-        self._write(self.engine.artim_expired(generation))
-        self._process_events()
-        if self.engine.should_close:
-            self._shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
-
-    def _mid_message(self) -> bool:
-        """Part of a PDU or of a DIMSE message is in, the rest is awaited."""
-        return not self._assembler.idle or self.engine.buffered > 0
-
-    def _arm_watchdog(self) -> None:
-        """Idle timeout (nothing received, nothing pending) and DIMSE timeout (silence in the
-        middle of a PDU or message); one timer, re-armed for the nearest deadline."""
-        timeouts = self.config.timeouts
-        idle, dimse_timeout = timeouts.idle, timeouts.dimse
-        if self._closed.is_set() or (idle is None and dimse_timeout is None):
-            return
-        quiet = self._loop.time() - self._last_activity
-        cause = None
-        if idle is not None and quiet >= idle and not (self._waiters or self._active):
-            cause = f"idle for {quiet:.1f}s (idle timeout {idle}s)"
-        elif dimse_timeout is not None and quiet >= dimse_timeout and self._mid_message():
-            cause = (f"timed out: silent for {quiet:.1f}s in the middle of a message "
-                     f"(DIMSE timeout {dimse_timeout}s)")
-        if cause is not None:
-            log.warning("%s: %s, aborting the association", self.peer, cause)
-            with contextlib.suppress(LocalProtocolError):
-                self._write(self.engine.send(ev.Abort(0, 0)))
-            self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
-            return
-        left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]
-        self._watchdog = self._loop.call_later(max(min(left), 0.01), self._arm_watchdog)
-
-    def _shutdown(self, exc: BaseException | None) -> None:
-        if self._closed.is_set():
-            return
-        if exc is not None and self.error is None:
-            self.error = exc
-        self._closed.set()
-        for handle in (self._artim, self._watchdog):
-            if handle is not None:
-                handle.cancel()
-        if not self.engine.is_closed:
-            with contextlib.suppress(Exception):
-                self.engine.connection_lost()
-        gone = exc if exc is not None else AssociationAborted(
-            f"association with {self.peer} ended")
-        if not self._established.done():
-            self._established.set_exception(
-                gone if isinstance(gone, NetworkError) else
-                TransportError(f"connection to {self.peer} closed before the association"))
-            self._established.exception()  # an acceptor may have no one waiting for it
-        for waiter in self._waiters.values():
-            waiter.put(gone if isinstance(gone, NetworkError) else self._gone(
-                RuntimeError(str(gone))))
-        if self._current is not None and self._current.sink is not None:
-            with contextlib.suppress(Exception):
-                self._current.sink.discard()
-            self._current = None
-        while self._incoming:  # requests nobody will answer
-            queued = self._incoming.popleft()
-            if queued is not None and queued.sink is not None:
-                with contextlib.suppress(Exception):
-                    queued.sink.discard()
-        self._enqueue(None)
-        self._room.set()
-        self.transport.close()
-        # nobody is left to answer: stop the reader and any handler still running
-        current = asyncio.current_task()
-        for task in (self._reader_task, self._server_task):
-            if task is not None and task is not current:
-                task.cancel()
 
 
 __all__ = [

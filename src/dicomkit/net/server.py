@@ -11,10 +11,15 @@
     async with server:
         await server.serve_forever()
 
-Handlers map a request class (``CEchoRequest``, ``CStoreRequest``, ``NActionRequest`` ...) to
-a function, plain or async, that receives an :class:`~dicomkit.net.association.Incoming` and
-returns a status (``int``), a response message, ``(status, dataset)``, ``None`` (success), or
-an iterator / async iterator of those for multi-response services (C-FIND, C-GET, C-MOVE).
+Handlers map a request class (``CEchoRequest``, ``CStoreRequest``, ``NActionRequest`` ...), or
+a ``(request class, SOP class UID)`` pair, to a function, plain or async, that receives an
+:class:`~dicomkit.net.messages.Incoming` and returns a status (``int``), a response message,
+``(status, dataset)``, ``(status, dataset, after)``, ``None`` (success), or an iterator /
+async iterator of those for multi-response services (C-FIND, C-GET, C-MOVE). ``after`` (or
+:meth:`Incoming.after_response`) runs once the final response has been written. A request is
+routed by its Affected / Requested SOP Class UID (else its context's abstract syntax): the
+``(class, SOP class)`` key first, then the plain class; a request class that has only keyed
+handlers, none for this SOP class, is answered 0122H (SOP class not supported).
 Plain functions run in a worker thread so that they may block; async ones run on the loop.
 A handler with an ``open_stream(incoming) -> DataSink | None`` method receives C-STORE data
 sets streamed into that sink as they arrive (see :class:`dicomkit.services.storage.StorageSCP`).
@@ -34,7 +39,7 @@ from typing import Any, Self, TypeAlias
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig
-from dicomkit.net.messages import DataSink, Incoming, response_for
+from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
 from dicomkit.net.proto.upper_layer import Role
@@ -43,7 +48,11 @@ from dicomkit.net.transport import SocketTransport, Transport, open_socket
 log = logging.getLogger("dicomkit.net")
 
 Handler: TypeAlias = Callable[[Incoming], Any]
-Handlers: TypeAlias = Mapping[type[dimse.DimseRequest], Handler]
+#: ``CStoreRequest`` or ``(NCreateRequest, "1.2.840.10008.3.1.2.3.3")``.
+HandlerKey: TypeAlias = "type[dimse.DimseRequest] | tuple[type[dimse.DimseRequest], str]"
+Handlers: TypeAlias = Mapping[Any, Handler]
+#: SOP class -> (requestor may be SCU, requestor may be SCP), granted by our acceptor.
+Roles: TypeAlias = Mapping[str, tuple[bool, bool]]
 #: A context to propose: an abstract syntax (default transfer syntaxes), or one with its
 #: transfer syntaxes in order of preference.
 ContextSpec: TypeAlias = "str | tuple[str, Sequence[str]]"
@@ -83,23 +92,31 @@ def normalize_contexts(contexts: Sequence[ContextSpec] | None) -> list[tuple[str
 class AE:
     """A DICOM application entity: an AE title, options, and the services it offers.
 
-    ``handlers``: request class -> handler, for the SCP side (and for requests an SCU receives,
-    e.g. C-STORE sub-operations of C-GET). ``supported``: abstract syntax -> transfer
-    syntaxes the SCP accepts; by default Verification (explicit/implicit LE), and when a
-    C-STORE handler is present every storage SOP class in any transfer syntax (the
-    requestor's preference wins, so files keep their encoding).
+    ``handlers``: request class (or ``(request class, SOP class)``) -> handler, for the SCP
+    side (and for requests an SCU receives, e.g. C-STORE sub-operations of C-GET).
+    ``supported``: abstract syntax -> transfer syntaxes the SCP accepts. When not given it is
+    derived: Verification (explicit/implicit LE); with a plain C-STORE handler every storage
+    SOP class in any transfer syntax (the requestor's preference wins, so files keep their
+    encoding); the SOP class of each ``(request class, SOP class)`` key, of each handler's
+    ``sop_classes`` attribute (an iterable, or a method returning one) and of ``roles``, in
+    explicit/implicit LE (any syntax for keyed C-STORE handlers).
+    ``roles``: SOP class -> (requestor may be SCU, requestor may be SCP): the SCP/SCU role
+    selection our acceptor grants (PS3.7 D.3.3.4), e.g. ``{CT: (False, True)}`` for the
+    C-STORE sub-operations of C-GET, or the SCP role of a Storage Commitment report.
     """
 
     def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
                  handlers: Handlers | None = None,
-                 supported: Mapping[str, Sequence[str]] | None = None) -> None:
+                 supported: Mapping[str, Sequence[str]] | None = None,
+                 roles: Roles | None = None) -> None:
         base = config or AEConfig()
         if ae_title != base.ae_title:
             from dataclasses import replace
             base = replace(base, ae_title=ae_title)
         self.config = base
-        self.handlers: dict[type[dimse.DimseRequest], Handler] = dict(handlers or {})
+        self.handlers: dict[Any, Handler] = dict(handlers or {})
         self.supported = dict(supported) if supported is not None else None
+        self.roles: dict[str, tuple[bool, bool]] = dict(roles or {})
 
     @property
     def ae_title(self) -> str:
@@ -134,7 +151,8 @@ class AE:
                 async with asyncio.timeout(cfg.timeouts.connect):
                     transport = await open_socket(
                         host, port, write_buffer=cfg.write_buffer, ssl=tls,
-                        server_hostname=hostname if tls else None)
+                        server_hostname=hostname if tls else None,
+                        ssl_handshake_timeout=cfg.timeouts.connect if tls else None)
             except TimeoutError:
                 raise NetworkTimeout(f"connecting to {host}:{port} timed out after "
                                      f"{cfg.timeouts.connect}s") from None
@@ -156,17 +174,36 @@ class AE:
     # -- SCP -----------------------------------------------------------------------------
 
     def acceptor_config(self, handlers: Handlers) -> AcceptorConfig:
+        """What our acceptor accepts: ``supported`` (given or derived), roles, limits."""
         if self.supported is not None:
             supported = {k: list(v) for k, v in self.supported.items()}
         else:
-            supported = {VERIFICATION: list(DEFAULT_TRANSFER_SYNTAXES)}
-            if dimse.CStoreRequest in handlers:
-                every = _all_transfer_syntaxes()
-                supported.update({uid: every for uid in _storage_classes()})
+            supported = self.derived_supported(handlers)
         return AcceptorConfig(
             supported=supported, prefer_requestor_order=True, max_pdu_length=self.config.max_pdu,
+            roles=dict(self.roles),
             called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet
             else None)
+
+    def derived_supported(self, handlers: Handlers) -> dict[str, list[str]]:
+        """``supported`` from the handlers and roles (see the class docstring)."""
+        plain = list(DEFAULT_TRANSFER_SYNTAXES)
+        supported = {VERIFICATION: plain}
+        if dimse.CStoreRequest in handlers:
+            every = _all_transfer_syntaxes()
+            supported.update({uid: every for uid in _storage_classes()})
+        for key, handler in handlers.items():
+            if isinstance(key, tuple):
+                syntaxes = _all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain
+                supported.setdefault(str(key[1]), syntaxes)
+            classes = getattr(handler, "sop_classes", None)
+            if callable(classes):
+                classes = classes()
+            for uid in classes or ():
+                supported.setdefault(str(uid), plain)
+        for uid in self.roles:
+            supported.setdefault(uid, plain)
+        return {uid: list(ts) for uid, ts in supported.items()}
 
     async def serve(self, port: int = 0, handlers: Handlers | None = None, *,
                     host: str = "127.0.0.1",
@@ -176,7 +213,11 @@ class AE:
         server = Server(self, {**self.handlers, **(handlers or {})})
         tls = ssl_context or (self.config.tls.server if self.config.tls else None)
         loop = asyncio.get_running_loop()
-        server._server = await loop.create_server(server._protocol, host, port, ssl=tls)
+        # a peer that never completes the TLS handshake is dropped within the ACSE timeout
+        # (asyncio's own default is 60 s, which no option of ours would control)
+        handshake = self.config.timeouts.acse if tls is not None else None
+        server._server = await loop.create_server(server._protocol, host, port, ssl=tls,
+                                                  ssl_handshake_timeout=handshake or None)
         sock = server._server.sockets[0]
         server.port = int(sock.getsockname()[1])
         log.info("%s listening on %s:%d%s", self.ae_title, host, server.port,
@@ -286,37 +327,115 @@ class Server:
 # -- handler dispatch ---------------------------------------------------------------------
 
 
+class _Routes:
+    """Handlers by request class, and by (request class, SOP class)."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.plain: dict[type, Handler] = {}
+        self.keyed: dict[type, dict[str, Handler]] = {}
+        for key, handler in handlers.items():
+            if isinstance(key, tuple):
+                self.keyed.setdefault(key[0], {})[str(key[1])] = handler
+            else:
+                self.plain[key] = handler
+
+    def find(self, incoming: Incoming) -> tuple[Handler | None, bool]:
+        """(handler, known): ``known`` False when only other SOP classes have handlers."""
+        kind = type(incoming.message)
+        table = self.keyed.get(kind)
+        if table:
+            handler = table.get(_sop_class(incoming))
+            if handler is not None:
+                return handler, True
+            handler = self.plain.get(kind)
+            return handler, handler is not None
+        return self.plain.get(kind), True
+
+    def handlers_of(self, kind: type) -> list[Handler]:
+        found = list(self.keyed.get(kind, {}).values())
+        return found + ([self.plain[kind]] if kind in self.plain else [])
+
+
+def _sop_class(incoming: Incoming) -> str:
+    msg = incoming.message
+    return str(getattr(msg, "affected_sop_class_uid", None)
+               or getattr(msg, "requested_sop_class_uid", None)
+               or incoming.context.abstract_syntax)
+
+
 def _sink_factory(handlers: Handlers) -> Callable[[Incoming], DataSink | None] | None:
-    handler = handlers.get(dimse.CStoreRequest)
-    opener = getattr(handler, "open_stream", None)
-    return opener if callable(opener) else None
+    routes = _Routes(handlers)
+    if not any(callable(getattr(h, "open_stream", None))
+               for h in routes.handlers_of(dimse.CStoreRequest)):
+        return None
+
+    def open_sink(incoming: Incoming) -> DataSink | None:
+        if _bad_store(incoming) is not None:
+            return _NullSink()  # refused before the handler: swallow the data set
+        handler, _ = routes.find(incoming)
+        opener = getattr(handler, "open_stream", None)
+        return opener(incoming) if callable(opener) else None
+
+    return open_sink
+
+
+def _bad_store(incoming: Incoming) -> tuple[int, str] | None:
+    """A C-STORE-RQ the driver refuses itself: no data set (PS3.7 9.3.1.1), or a SOP class
+    other than its presentation context's (PS3.7 9.1.1.1)."""
+    msg = incoming.message
+    if not isinstance(msg, dimse.CStoreRequest):
+        return None
+    if msg.affected_sop_class_uid != incoming.context.abstract_syntax:
+        return 0x0122, "SOP class is not the presentation context's"
+    if not msg.has_dataset:
+        return 0xC000, "C-STORE-RQ without a data set"
+    return None
 
 
 def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
+    routes = _Routes(handlers)
+
     async def dispatch(incoming: Incoming) -> None:
-        msg = incoming.message
-        handler = handlers.get(type(msg))
-        if handler is None:
-            status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else 0x0211
-            await incoming.association.send_message(incoming.context, response_for(msg, status))
-            return
+        sent = False
         try:
-            if _is_async(handler):
-                result = handler(incoming)
-                if inspect.isawaitable(result):
-                    result = await result
-            else:
-                result = await asyncio.to_thread(handler, incoming)
-        except Exception as exc:
-            log.exception("%s: handler for %s failed", incoming.association.peer,
-                          type(msg).__name__)
-            await incoming.association.send_message(
-                incoming.context, response_for(msg, 0xC000 if not isinstance(
-                    msg, dimse.CStoreRequest) else 0xA700, error_comment=_comment(exc)))
-            return
-        await _send_results(incoming, result)
+            sent = await _dispatch(routes, incoming)
+        finally:
+            incoming._finish(sent)
 
     return dispatch
+
+
+async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
+    """Answer one request; True when its final response was written."""
+    msg, assoc = incoming.message, incoming.association
+    handler, known = routes.find(incoming)
+    refusal = _bad_store(incoming)
+    if refusal is None and handler is None:
+        status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else (
+            0x0211 if known else 0x0122)
+        refusal = status, ""
+    if refusal is not None:
+        if incoming.sink is not None:
+            with contextlib.suppress(Exception):
+                incoming.sink.discard()
+        await assoc.send_message(incoming.context, response_for(
+            msg, refusal[0], error_comment=refusal[1] or None))
+        return True
+    assert handler is not None
+    try:
+        if _is_async(handler):
+            result = handler(incoming)
+            if inspect.isawaitable(result):
+                result = await result
+        else:
+            result = await asyncio.to_thread(handler, incoming)
+    except Exception as exc:
+        log.exception("%s: handler for %s failed", assoc.peer, type(msg).__name__)
+        await assoc.send_message(
+            incoming.context, response_for(msg, 0xC000 if not isinstance(
+                msg, dimse.CStoreRequest) else 0xA700, error_comment=_comment(exc)))
+        return True
+    return await _send_results(incoming, result)
 
 
 def _is_async(handler: Handler) -> bool:
@@ -331,29 +450,30 @@ def _comment(exc: BaseException) -> str:
     return text.encode("ascii", "replace").decode()[:64]
 
 
-async def _send_results(incoming: Incoming, result: Any) -> None:
+async def _send_results(incoming: Incoming, result: Any) -> bool:
     assoc, msg = incoming.association, incoming.message
     if inspect.isasyncgen(result) or hasattr(result, "__anext__"):
         items: AsyncIterator[Any] = result
     elif inspect.isgenerator(result) or (hasattr(result, "__next__")):
         items = _aiter_sync(result)
     else:
-        rsp, data = _response(msg, result)
+        rsp, data = _response(incoming, result)
         await assoc.send_message(incoming.context, rsp, data)
-        return
+        return True
     final_sent = False
     async for item in items:
         if incoming.cancelled and not final_sent:
             await assoc.send_message(incoming.context, response_for(msg, 0xFE00))
             final_sent = True
             break
-        rsp, data = _response(msg, item)
+        rsp, data = _response(incoming, item)
         await assoc.send_message(incoming.context, rsp, data)
         if not rsp.is_pending:
             final_sent = True
             break
     if not final_sent:
         await assoc.send_message(incoming.context, response_for(msg, 0x0000))
+    return True
 
 
 async def _aiter_sync(it: Any) -> AsyncIterator[Any]:
@@ -365,10 +485,16 @@ async def _aiter_sync(it: Any) -> AsyncIterator[Any]:
         yield item
 
 
-def _response(msg: dimse.DimseRequest, result: Any) -> tuple[dimse.DimseResponse, Any]:
+def _response(incoming: Incoming, result: Any) -> tuple[dimse.DimseResponse, Any]:
+    msg = incoming.message
     data: Any = None
     if isinstance(result, tuple):
-        result, data = result
+        if len(result) == 3:
+            result, data, after = result
+            if after is not None:
+                incoming.after_response(after)
+        else:
+            result, data = result
     if result is None:
         rsp = response_for(msg, 0x0000)
     elif isinstance(result, dimse.DimseResponse):
@@ -380,4 +506,5 @@ def _response(msg: dimse.DimseRequest, result: Any) -> tuple[dimse.DimseResponse
     return rsp, data
 
 
-__all__ = ["AE", "ContextSpec", "Handler", "Handlers", "Server", "normalize_contexts"]
+__all__ = ["AE", "ContextSpec", "Handler", "HandlerKey", "Handlers", "Roles", "Server",
+           "normalize_contexts"]

@@ -25,7 +25,7 @@ from dicomkit.net.association import Association, Response
 from dicomkit.net.config import AEConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
-from dicomkit.net.server import AE, ContextSpec, Handlers, Server
+from dicomkit.net.server import AE, ContextSpec, Handlers, Roles, Server
 
 T = TypeVar("T")
 
@@ -57,21 +57,37 @@ class _LoopThread:
 
 
 class SyncAE:
-    """An :class:`~dicomkit.net.AE` for synchronous code (same arguments)."""
+    """An :class:`~dicomkit.net.AE` for synchronous code (same arguments), or ``ae=`` an
+    existing AE (any subclass) to drive from synchronous code."""
 
     def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
                  handlers: Handlers | None = None,
-                 supported: Mapping[str, Sequence[str]] | None = None) -> None:
-        self.ae = AE(ae_title, config=config, handlers=handlers, supported=supported)
+                 supported: Mapping[str, Sequence[str]] | None = None,
+                 roles: Roles | None = None, ae: AE | None = None) -> None:
+        if ae is not None:
+            if config is not None or handlers or supported is not None or roles:
+                raise TypeError("SyncAE(ae=...) takes its options from the AE given")
+            self.ae = ae
+        else:
+            self.ae = AE(ae_title, config=config, handlers=handlers, supported=supported,
+                         roles=roles)
         self._runner: _LoopThread | None = None
         self._lock = threading.Lock()
 
     @property
     def runner(self) -> _LoopThread:
+        """The background event-loop thread (started on first use)."""
         with self._lock:
             if self._runner is None:
                 self._runner = _LoopThread()
             return self._runner
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on this AE's event loop and return its result (blocking), e.g. a
+        service's ``await scp.join()`` or anything of the async API. ``timeout`` in seconds
+        (``TimeoutError`` past it; the coroutine keeps running). Calling this from inside
+        the loop thread (a handler) raises ``RuntimeError``: use ``await`` there."""
+        return self.runner.run(coro, timeout)
 
     def associate(self, host: str, port: int, *, contexts: Sequence[ContextSpec] | None = None,
                   ae_title: str = "ANY-SCP", **kw: Any) -> SyncAssociation:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl as ssl_module
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeAlias
@@ -283,12 +284,15 @@ class SocketTransport(asyncio.Protocol):
 
 
 async def open_socket(host: str, port: int, *, write_buffer: int = 1 << 20,
-                      **kw: object) -> SocketTransport:
-    """Connect to host:port (``ssl=``, ``server_hostname=`` as for ``create_connection``)."""
+                      ssl: ssl_module.SSLContext | None = None,
+                      server_hostname: str | None = None,
+                      ssl_handshake_timeout: float | None = None) -> SocketTransport:
+    """Connect to host:port (over TLS with ``ssl``) and return the transport."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(
-        lambda: SocketTransport(write_buffer), host, port, **kw)  # type: ignore[arg-type]
+        lambda: SocketTransport(write_buffer), host, port, ssl=ssl,
+        server_hostname=server_hostname,
+        ssl_handshake_timeout=ssl_handshake_timeout or None if ssl else None)
     return protocol
-
 
 __all__ = ["Buffer", "SocketTransport", "StreamTransport", "Transport", "open_socket"]

@@ -201,47 +201,74 @@ class QueryRetrieveSCP:
         total = len(instances)
         completed = failed = warning = 0
         failed_uids: list[str] = []
-        for n, inst in enumerate(instances):
-            if incoming.cancelled:
-                log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
-                         type(msg).__name__, total - n)
-                return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
-                              failed_uids)
-            status = await self._send_one(target, inst, originator, for_get=originator is None)
-            if status == 0x0000:
-                completed += 1
-            elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
-                warning += 1
-            else:
-                failed += 1
-                failed_uids.append(inst.sop_instance_uid)
-                if getattr(target, "is_closed", False):  # the store association is gone
-                    undone = instances[n + 1:]
-                    log.warning("%s: sub-operation association lost, %d left undone",
-                                assoc.peer, len(undone))
-                    failed += len(undone)
-                    failed_uids += [i.sop_instance_uid for i in undone]
-                    break
-            if n + 1 < total:
-                pending = response_for(msg, qr.PENDING, remaining=total - n - 1,
-                                       completed=completed, failed=failed, warning=warning)
-                await assoc.send_message(incoming.context, pending)
+        # Pipelined: the next instance's data is read (in a worker thread) while the current
+        # C-STORE sub-operation is on the wire, so the disk and the peer overlap.
+        nxt: asyncio.Task[Any] | None = None
+        try:
+            for n, inst in enumerate(instances):
+                if incoming.cancelled:
+                    log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
+                             type(msg).__name__, total - n)
+                    return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
+                                  failed_uids)
+                prepared = nxt or self._prepare(target, inst, for_get=originator is None)
+                nxt = (self._prepare(target, instances[n + 1], for_get=originator is None)
+                       if n + 1 < total else None)
+                status = await self._send_one(target, inst, originator, prepared)
+                if status == 0x0000:
+                    completed += 1
+                elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
+                    warning += 1
+                else:
+                    failed += 1
+                    failed_uids.append(inst.sop_instance_uid)
+                    if getattr(target, "is_closed", False):  # the store association is gone
+                        undone = instances[n + 1:]
+                        log.warning("%s: sub-operation association lost, %d left undone",
+                                    assoc.peer, len(undone))
+                        failed += len(undone)
+                        failed_uids += [i.sop_instance_uid for i in undone]
+                        break
+                if n + 1 < total:
+                    pending = response_for(msg, qr.PENDING, remaining=total - n - 1,
+                                           completed=completed, failed=failed,
+                                           warning=warning)
+                    await assoc.send_message(incoming.context, pending)
+        finally:
+            if nxt is not None and not nxt.done():
+                nxt.cancel()
         status = qr.SUCCESS if not (failed or warning) else qr.SUB_OPS_WARNING
         log.info("%s: %s done: %d completed, %d failed, %d warning", assoc.peer,
                  type(msg).__name__, completed, failed, warning)
         return _final(msg, status, None, completed, failed, warning, failed_uids)
 
+    def _prepare(self, target: Any, inst: RetrieveItem, *, for_get: bool) -> asyncio.Task[Any]:
+        """Start reading one instance for a sub-operation: ``(context, data)``, or
+        ``(None, status)`` when it cannot be sent."""
+
+        async def prepare() -> tuple[Any, Any]:
+            ctx = _pick_context(target, inst, for_get=for_get)
+            if ctx is None:
+                log.info("no accepted context for %s in %s", inst.sop_class_uid,
+                         inst.transfer_syntax)
+                return None, 0xA702
+            try:
+                data = await asyncio.to_thread(_payload, inst.path, inst.transfer_syntax,
+                                               ctx.transfer_syntax)
+            except (DicomError, OSError) as exc:
+                log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid,
+                            exc)
+                return None, 0xA702
+            return ctx, data
+
+        return asyncio.ensure_future(prepare())
+
     async def _send_one(self, target: Any, inst: RetrieveItem,
-                        originator: tuple[str, int] | None, *, for_get: bool) -> int:
-        path = inst.path
-        ctx = _pick_context(target, inst, for_get=for_get)
+                        originator: tuple[str, int] | None, prepared: asyncio.Task[Any]) -> int:
+        ctx, data = await prepared
         if ctx is None:
-            log.info("no accepted context for %s in %s", inst.sop_class_uid,
-                     inst.transfer_syntax)
-            return 0xA702
+            return int(data)
         try:
-            data = await asyncio.to_thread(_payload, path, inst.transfer_syntax,
-                                           ctx.transfer_syntax)
             req = dimse.CStoreRequest(
                 message_id=target.next_message_id(), affected_sop_class_uid=inst.sop_class_uid,
                 affected_sop_instance_uid=inst.sop_instance_uid,
@@ -299,6 +326,10 @@ def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
     return None
 
 
+#: Stored data sets up to this size are read whole when prepared for a sub-operation.
+_READ_WHOLE = 1 << 20
+
+
 def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     """The data set of a stored file in ``ts``: streamed from disk when the file already has
     that encoding, else decoded and re-encoded (compressed pixel data decompressed)."""
@@ -306,6 +337,11 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     if not file_ts:
         raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
     if file_ts == ts:
+        size = path.stat().st_size - offset
+        if size <= _READ_WHOLE:  # read here, in the worker thread: no disk I/O in the loop
+            with open(path, "rb") as fp:
+                fp.seek(offset)
+                return fp.read()
         return qr.file_chunks(path, offset)
     from dicomkit import read
     from dicomkit.net.association import encode_data
