@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import signal
 import ssl
+import struct
 import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +70,37 @@ RETRIEVE_EXTENDED = b"\x01"
 #: header for the index is parsed from the bytes in hand. Larger ones spill to a file in
 #: ``.incoming`` as they arrive (memory per association stays bounded by this).
 MEMORY_BYTES = 1 << 20
+
+
+def _meta_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
+    """Preamble, "DICM" and the File Meta Information (PS3.10 7.1) for an incoming C-STORE,
+    byte for byte what :func:`dicomkit.services.storage._meta_bytes` writes, built directly
+    (it runs on the event loop once per instance; the general encoder costs ~0.1 ms)."""
+    values = (sop_class, sop_instance, ts, source_ae)
+    if not all(v.isascii() and len(v) < 0xFFF0 for v in values):
+        return _meta_bytes(sop_class, sop_instance, ts, source_ae)
+    impl_uid, impl_name = _impl_ids()
+    parts = [b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01"]
+    for element, vr, value, pad in ((2, b"UI", sop_class, b"\0"), (3, b"UI", sop_instance, b"\0"),
+                                    (0x10, b"UI", ts, b"\0"), (0x12, b"UI", impl_uid, b"\0"),
+                                    (0x13, b"SH", impl_name, b" "),
+                                    (0x16, b"AE", source_ae, b" ")):
+        if element == 0x16 and not value:
+            continue
+        raw = value.encode("ascii")
+        if len(raw) % 2:
+            raw += pad
+        parts.append(struct.pack("<HH2sH", 2, element, vr, len(raw)) + raw)
+    body = b"".join(parts)
+    return (b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" +
+            struct.pack("<I", len(body)) + body)
+
+
+@functools.cache
+def _impl_ids() -> tuple[str, str]:
+    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
+    return str(IMPLEMENTATION_CLASS_UID), str(IMPLEMENTATION_VERSION_NAME)
 
 
 class _ArchiveWriter:
@@ -149,8 +182,8 @@ class ArchiveStorageSCP(StorageSCP):
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = _meta_bytes(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
-                             incoming.context.transfer_syntax, incoming.association.calling_ae)
+        header = _meta_prefix(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
+                              incoming.context.transfer_syntax, incoming.association.calling_ae)
         return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header)
 
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:

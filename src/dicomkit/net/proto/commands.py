@@ -13,7 +13,7 @@ and encodes from ``bytes`` as is.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from dicomkit.errors import InvalidDicomError, InvalidValueError
@@ -120,20 +120,45 @@ def encode_command(elements: Mapping[int, Any]) -> bytes:
 
     ``None`` values are skipped. Tags outside group 0000 are refused.
     """
+    return encode_sorted([(tag, elements[tag]) for tag in sorted(elements)])
+
+
+# Hot path (one C-ECHO or C-STORE response per message): a US element holding a plain int is
+# packed header and value in one call, a short ASCII UI is padded inline; everything else goes
+# through _encode_value (which also raises the errors).
+_US_ELEMENT = struct.Struct("<HHIH")
+
+
+def encode_sorted(items: Iterable[tuple[int, Any]]) -> bytes:
+    """Encode ``(tag, value)`` pairs already in tag order (the caller's promise:
+    :func:`encode_command` sorts). ``None`` values and (0000,0000) are skipped; the group
+    length is computed and written first. Tags outside group 0000 are refused."""
     parts: list[bytes] = []
-    for tag in sorted(elements):
-        if tag == COMMAND_GROUP_LENGTH:
-            continue
-        value = elements[tag]
-        if value is None:
+    append = parts.append
+    vrs = COMMAND_VRS
+    pack_us, pack_header = _US_ELEMENT.pack, _HEADER.pack
+    for tag, value in items:
+        if value is None or tag == COMMAND_GROUP_LENGTH:
             continue
         if tag >> 16:
             raise InvalidValueError(f"tag {tag:#010x} is not a command element (group 0000)")
-        raw = _encode_value(tag, COMMAND_VRS.get(tag, "UN"), value)
-        parts.append(_HEADER.pack(0, tag, len(raw)))
-        parts.append(raw)
+        vr = vrs.get(tag, "UN")
+        if vr == "US" and type(value) is int:
+            append(pack_us(0, tag, 2, value))
+            continue
+        if vr == "UI" and type(value) is str and len(value) <= 64 and value.isascii():
+            raw = value.encode()
+            if len(raw) & 1:
+                raw += b"\x00"
+        else:
+            raw = _encode_value(tag, vr, value)
+        append(pack_header(0, tag, len(raw)))
+        append(raw)
     body = b"".join(parts)
-    return _HEADER.pack(0, 0, 4) + _UL.pack(len(body)) + body
+    return _GROUP_LENGTH_HEADER + _UL.pack(len(body)) + body
+
+
+_GROUP_LENGTH_HEADER: Final = _HEADER.pack(0, 0, 4)
 
 
 def _decode_value(vr: str, raw: bytes) -> Any:
@@ -164,31 +189,36 @@ def decode_command(data: bytes | bytearray | memoryview) -> dict[int, Any]:
     CommandGroupLength is checked when present; a missing one is tolerated (some old peers).
     Raises :class:`InvalidDicomError` on truncated or malformed bytes.
     """
-    buf = bytes(data)
+    buf = data if type(data) is bytes else bytes(data)
     n = len(buf)
     pos = 0
     out: dict[int, Any] = {}
     unpack_header = _HEADER.unpack_from
+    unpack_us = _US.unpack_from
+    vrs = COMMAND_VRS
     while pos < n:
         if pos + 8 > n:
             raise InvalidDicomError("truncated command element header", offset=pos)
         group, elem, length = unpack_header(buf, pos)
-        tag = (group << 16) | elem
         pos += 8
         if group != 0:
             raise InvalidDicomError("element outside group 0000 in a command set",
-                                    offset=pos - 8, tag=tag)
+                                    offset=pos - 8, tag=(group << 16) | elem)
         if length == 0xFFFFFFFF or pos + length > n:
             raise InvalidDicomError("command element length runs past the end",
-                                    offset=pos - 8, tag=tag)
+                                    offset=pos - 8, tag=elem)
+        vr = vrs.get(elem, "UN")
+        if length == 2 and vr == "US":  # the common case, no slice
+            out[elem] = unpack_us(buf, pos)[0]
+            pos += 2
+            continue
         raw = buf[pos:pos + length]
         pos += length
-        vr = COMMAND_VRS.get(tag, "UN")
         try:
-            out[tag] = _decode_value(vr, raw)
+            out[elem] = _decode_value(vr, raw)
         except ValueError as exc:
             raise InvalidDicomError(f"bad {vr} value in a command set: {exc}",
-                                    offset=pos - length, tag=tag) from None
+                                    offset=pos - length, tag=elem) from None
     glen = out.get(COMMAND_GROUP_LENGTH)
     if isinstance(glen, int):
         after = n - 12
@@ -204,4 +234,5 @@ __all__ = [
     "NO_DATA_SET",
     "decode_command",
     "encode_command",
+    "encode_sorted",
 ]

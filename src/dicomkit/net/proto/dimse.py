@@ -14,6 +14,7 @@ length. Neither touches a socket: they are part of the sans-IO engine.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -364,9 +365,44 @@ def message_elements(msg: DimseMessage) -> dict[int, Any]:
     return elements
 
 
+# Per-class encoding plan (built once): the command element tags in tag order, a getter
+# returning the field values in that order, and where Command Field and CommandDataSetType
+# go. A message without ``extra`` elements is then encoded with no dict and no sort.
+_PLANS: dict[type[DimseMessage], tuple[tuple[int, ...], Callable[[Any], Any], int, int,
+                                        int]] = {}
+
+
+def _encode_plan(cls: type[DimseMessage]) -> tuple[tuple[int, ...], Callable[[Any], Any], int,
+                                                   int, int]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = sorted((tag, name) for name, tag in _message_fields(cls))
+        names = [name for _, name in fields]
+        tags = [tag for tag, _ in fields]
+        cf_at = sum(1 for t in tags if t < c.COMMAND_FIELD)
+        tags.insert(cf_at, c.COMMAND_FIELD)
+        dst_at = sum(1 for t in tags if t < c.COMMAND_DATA_SET_TYPE)
+        tags.insert(dst_at, c.COMMAND_DATA_SET_TYPE)
+        getter = operator.attrgetter(*names) if len(names) > 1 else (
+            lambda m, _n=names[0]: (getattr(m, _n),))
+        plan = (tuple(tags), getter, cf_at, dst_at, int(cls.COMMAND_FIELD))
+        _PLANS[cls] = plan
+    return plan
+
+
 def encode_message(msg: DimseMessage) -> bytes:
     """The command set bytes of a message (implicit VR LE, group length first)."""
-    return c.encode_command(message_elements(msg))
+    if msg.extra:
+        return c.encode_command(message_elements(msg))
+    tags, getter, cf_at, dst_at, cf = _encode_plan(type(msg))
+    values = list(getter(msg))
+    values.insert(cf_at, cf)
+    values.insert(dst_at, c.DATA_SET_PRESENT if msg.has_dataset else c.NO_DATA_SET)
+    return c.encode_sorted(zip(tags, values))
+
+
+_TAG_NAMES: dict[type[DimseMessage], dict[int, str]] = {}
+_NOT_EXTRA: Final = frozenset({c.COMMAND_FIELD, c.COMMAND_DATA_SET_TYPE, c.COMMAND_GROUP_LENGTH})
 
 
 def message_from_elements(elements: Mapping[int, Any]) -> DimseMessage:
@@ -375,16 +411,18 @@ def message_from_elements(elements: Mapping[int, Any]) -> DimseMessage:
     cls = MESSAGE_TYPES.get(cf) if isinstance(cf, int) else None
     if cls is None:
         raise InvalidDicomError(f"unknown DIMSE command field {cf!r}", tag=c.COMMAND_FIELD)
+    names = _TAG_NAMES.get(cls)
+    if names is None:
+        names = _TAG_NAMES[cls] = {tag: name for name, tag in _message_fields(cls)}
     kwargs: dict[str, Any] = {}
     extra: dict[int, Any] = {}
-    names = dict(_message_fields(cls))
     for tag, value in elements.items():
-        name = _TAG_FIELDS.get(tag)
-        if name is not None and name in names:
+        name = names.get(tag)
+        if name is not None:
             if name in _TUPLE_FIELDS and isinstance(value, int):
                 value = (value,)
             kwargs[name] = value
-        elif tag not in (c.COMMAND_FIELD, c.COMMAND_DATA_SET_TYPE, c.COMMAND_GROUP_LENGTH):
+        elif tag not in _NOT_EXTRA:
             extra[tag] = value
     dst = elements.get(c.COMMAND_DATA_SET_TYPE, c.NO_DATA_SET)
     kwargs["has_dataset"] = dst != c.NO_DATA_SET
@@ -465,21 +503,29 @@ class DimseAssembler:
             if self._pending is not None:
                 raise RemoteProtocolError("command fragment received while a data set was "
                                           "expected")
-            if self._cmd_context is not None and context_id != self._cmd_context:
-                raise RemoteProtocolError("command fragments on different presentation "
-                                          "contexts")
-            self._cmd_size += len(data)
-            if self._cmd_size > MAX_COMMAND_SIZE:
-                raise RemoteProtocolError(
-                    f"command set larger than {MAX_COMMAND_SIZE} bytes (fragments still coming)")
-            self._cmd.append(bytes(data))
-            self._cmd_context = context_id
-            if not is_last:
-                return []
-            raw = b"".join(self._cmd)
-            self._cmd.clear()
-            self._cmd_size = 0
-            self._cmd_context = None
+            raw: bytes | bytearray | memoryview
+            if is_last and not self._cmd:
+                # the usual case, a whole command in one PDV: decoded straight from the view
+                if len(data) > MAX_COMMAND_SIZE:
+                    raise RemoteProtocolError(f"command set larger than {MAX_COMMAND_SIZE} "
+                                              "bytes (fragments still coming)")
+                raw = data
+            else:
+                if self._cmd_context is not None and context_id != self._cmd_context:
+                    raise RemoteProtocolError("command fragments on different presentation "
+                                              "contexts")
+                self._cmd_size += len(data)
+                if self._cmd_size > MAX_COMMAND_SIZE:
+                    raise RemoteProtocolError(f"command set larger than {MAX_COMMAND_SIZE} "
+                                              "bytes (fragments still coming)")
+                self._cmd.append(bytes(data))
+                self._cmd_context = context_id
+                if not is_last:
+                    return []
+                raw = b"".join(self._cmd)
+                self._cmd.clear()
+                self._cmd_size = 0
+                self._cmd_context = None
             try:
                 msg = decode_message(raw)
             except InvalidDicomError as exc:
