@@ -20,7 +20,7 @@ DEFAULT_MAX_PDU = 262_144
 
 
 def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False) -> None:
-    """--aet, --max-pdu, TLS and timeout options (and --aec for clients)."""
+    """--aet, --max-pdu, TLS and timeout options (and --aec, user identity for clients)."""
     net = parser.add_argument_group("network")
     net.add_argument("--aet", default="DICOMKIT" if not server else "STORESCP",
                      help="our AE title (default %(default)s)")
@@ -41,6 +41,13 @@ def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False
     if not server:
         tls.add_argument("--tls-no-verify", action="store_true",
                          help="TLS without verifying the server certificate")
+        who = parser.add_argument_group("user identity (PS3.7 D.3.3.7)")
+        who.add_argument("--username", "--user", metavar="NAME",
+                         help="send this user name when associating")
+        who.add_argument("--password", metavar="PASSCODE",
+                         help="and this passcode (only with --username)")
+        who.add_argument("--pos-response", action="store_true",
+                         help="ask the SCP for a positive user identity response")
 
 
 def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
@@ -57,8 +64,20 @@ def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
         ctx = dktls.client_context(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
                                    verify=not args.tls_no_verify)
         tls_config = TLSConfig(client=ctx)
+    identity = None
+    username = getattr(args, "username", None)
+    if username is not None:
+        from dicomkit.net.config import UserIdentity
+
+        password = getattr(args, "password", None)
+        identity = UserIdentity(UserIdentity.USERNAME_PASSCODE if password is not None
+                                else UserIdentity.USERNAME, username, password or b"",
+                                bool(getattr(args, "pos_response", False)))
+    elif getattr(args, "password", None) is not None:
+        print("dicomkit: --password needs --username", file=sys.stderr)
+        raise SystemExit(2)
     return AEConfig(
-        ae_title=args.aet, max_pdu=args.max_pdu, tls=tls_config,
+        ae_title=args.aet, max_pdu=args.max_pdu, tls=tls_config, user_identity=identity,
         timeouts=Timeouts(connect=args.connect_timeout, acse=args.acse_timeout,
                           dimse=args.dimse_timeout, idle=args.idle_timeout))
 

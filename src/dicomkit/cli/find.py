@@ -116,6 +116,9 @@ def add_parser(subparsers: Any) -> None:
     add_query_options(p)
     p.add_argument("--json", action="store_true", help="print the matches as a JSON list")
     p.add_argument("--limit", type=int, metavar="N", help="C-CANCEL after N matches")
+    p.add_argument("--relational", action="store_true",
+                   help="ask for relational queries (SOP class extended negotiation, "
+                        "PS3.4 C.5.1.1); a warning is printed when the SCP declines")
     add_network_options(p)
     p.set_defaults(func=run)
 
@@ -172,8 +175,12 @@ async def _run(args: argparse.Namespace) -> int:
     ae = AE(args.aet, config=config_from_args(args))
     matches = []
     status = 0
-    async with ae.associate(args.host, args.port, ae_title=args.aec,
-                            contexts=[qr.FIND[model]]) as assoc:
+    sop_class = qr.FIND[model]
+    extended = {sop_class: b"\x01"} if getattr(args, "relational", False) else None
+    async with ae.associate(args.host, args.port, ae_title=args.aec, contexts=[sop_class],
+                            extended=extended) as assoc:
+        if extended and assoc.extended.get(sop_class, b"")[:1] != b"\x01":
+            print("dicomkit find: the SCP did not accept relational queries", file=sys.stderr)
         try:
             async for ds in qr.find(assoc, query, model, limit=args.limit):
                 matches.append(ds)

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from dicomkit.errors import (
     AssociationAborted,
@@ -26,8 +29,14 @@ from dicomkit.errors import (
     RemoteProtocolError,
     TransportError,
 )
-from dicomkit.net.config import AEConfig
+from dicomkit.net.config import AEConfig, IdentityCheck, UserIdentity
 from dicomkit.net.proto import events as ev
+from dicomkit.net.proto.items import (
+    SOPClassExtendedNegotiationItem,
+    UserIdentityACItem,
+    UserInformationItem,
+    UserSubItem,
+)
 from dicomkit.net.proto.negotiation import (
     AcceptorConfig,
     Negotiated,
@@ -50,6 +59,16 @@ def _printable(text: str) -> str:
     """Peer-supplied text for a log line: control characters escaped (PS3.5 6.2 forbids them
     in AE titles; a peer must not forge log lines)."""
     return text if text.isprintable() else ascii(text)[1:-1]
+
+
+#: ``_answer_rq``'s identity argument when no identity check is configured.
+_NO_CHECK: Any = object()
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or (
+        not inspect.isfunction(fn) and inspect.iscoroutinefunction(type(fn).__call__))
 
 
 class Link:
@@ -80,6 +99,7 @@ class Link:
         self._release_collision_pending = False
         self._rj_logged = False
         self._reader_task: asyncio.Task[None] | None = None
+        self._identity_task: asyncio.Task[None] | None = None
 
     # -- hooks for the DIMSE layer -------------------------------------------------------
 
@@ -129,6 +149,29 @@ class Link:
     @property
     def peer_max_pdu(self) -> int:
         return self.engine.peer_max_pdu_length
+
+    @property
+    def user_identity(self) -> UserIdentity | None:
+        """The requestor's user identity (PS3.7 D.3.3.7), as proposed."""
+        item = self.negotiated.user_identity if self.negotiated else None
+        return UserIdentity.from_item(item) if item is not None else None
+
+    @property
+    def user_identity_response(self) -> bytes | None:
+        """The acceptor's server response in the A-ASSOCIATE-AC (None: no positive response)."""
+        return self.negotiated.user_identity_response if self.negotiated else None
+
+    @property
+    def extended(self) -> dict[str, bytes]:
+        """SOP class -> application information the acceptor answered (PS3.7 D.3.3.5)."""
+        return {k: bytes(v) for k, v in self.negotiated.extended.items()} \
+            if self.negotiated else {}
+
+    @property
+    def async_ops(self) -> tuple[int, int]:
+        """The negotiated (max invoked, max performed) operations window (PS3.7 D.3.3.3)."""
+        neg = self.negotiated
+        return (neg.max_operations_invoked, neg.max_operations_performed) if neg else (1, 1)
 
     def _start_receiving(self) -> None:
         """Bytes go to the engine from now on: pushed by the transport, or read by a task."""
@@ -282,17 +325,75 @@ class Link:
 
     def _on_associate_rq(self, rq: AAssociateRQ) -> None:
         assert self._acceptor is not None
+        check = self.config.identity_check
+        if check is not None:
+            # titles, limits and the request itself first: a check (maybe a directory
+            # look-up) only for requests that would otherwise be accepted
+            admitted = self._admit(rq) if self._admit is not None else True
+            first = accept(rq, self._acceptor, limit_exceeded=not admitted)
+            if isinstance(first, AAssociateAC) and self._refuse_why(rq) is None:
+                self._identity_task = self._loop.create_task(self._check_identity(rq, check))
+                return
+        self._answer_rq(rq, _NO_CHECK)
+
+    async def _check_identity(self, rq: AAssociateRQ, check: IdentityCheck) -> None:
+        """Run ``identity_check`` (PS3.7 D.3.3.7), then answer the A-ASSOCIATE-RQ."""
+        item = rq.user_information.user_identity
+        identity = UserIdentity.from_item(item) if item is not None else None
+        result: Any = False
+        try:
+            async with asyncio.timeout(self.config.timeouts.acse):
+                if _is_coroutine_function(check):
+                    result = check(identity)
+                else:
+                    result = await asyncio.to_thread(check, identity)
+                if inspect.isawaitable(result):
+                    result = await result
+        except Exception as exc:  # TimeoutError too: no decision is a rejection
+            log.warning("%s: user identity check failed: %s", self.peer,
+                        _printable(f"{type(exc).__name__}: {exc}"),
+                        exc_info=not isinstance(exc, TimeoutError))
+            result = False
+        if self._closed.is_set():
+            return
+        try:
+            self._answer_rq(rq, result)
+            self._sync_artim()
+            if self.engine.should_close:
+                self._shutdown(None)
+            with contextlib.suppress(NetworkError):
+                await self._drain()
+        except Exception as exc:  # a bug: never leave the peer hanging
+            log.exception("%s: internal error, aborting the association", self.peer)
+            with contextlib.suppress(Exception):
+                self._write(self.engine.send(ev.Abort(2, 0)))
+            self._shutdown(exc)
+
+    def _answer_rq(self, rq: AAssociateRQ, identity: Any) -> None:
+        """Accept or reject ``rq``; ``identity`` is the identity check's result (``_NO_CHECK``:
+        none configured)."""
+        assert self._acceptor is not None
+        checked = identity is not _NO_CHECK
+        allowed = identity is True or isinstance(identity, bytes | bytearray | memoryview)
+        response = bytes(identity) if allowed and identity is not True else None
         admitted = self._admit(rq) if self._admit is not None else True
-        answer = accept(rq, self._acceptor, limit_exceeded=not admitted)
+        answer = accept(rq, self._acceptor, limit_exceeded=not admitted,
+                        user_identity_response=response)
         self._rj_logged = True
         if self.engine.state.name != "STA3":
             return  # the peer broke the protocol while we decided; the engine aborted
         refuse = self._refuse_why(rq) if isinstance(answer, AAssociateAC) else None
+        if refuse is None and isinstance(answer, AAssociateAC) and checked and not allowed:
+            refuse = 1, "user identity rejected"
         calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
         if refuse is not None:
             log.warning("%s: association rejected %s -> %s: %s", self.peer, calling, called,
                         refuse[1])
             answer = AAssociateRJ(1, 1, refuse[0])
+        policy = self.config.extended
+        if isinstance(answer, AAssociateAC) and policy is not None \
+                and not isinstance(policy, Mapping):
+            answer = self._extended_answer(rq, answer, policy)
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
             self._write(self.engine.send(ev.AssociateAccept(answer)))
@@ -304,6 +405,27 @@ class Link:
             log.info("%s: association rejected %s -> %s (result %d source %d reason %d)",
                      self.peer, calling, called, answer.result, answer.source, answer.reason)
             self._write(self.engine.send(ev.AssociateReject(answer)))
+
+    def _extended_answer(self, rq: AAssociateRQ, ac: AAssociateAC,
+                         policy: Callable[[str, bytes], bytes | None]) -> AAssociateAC:
+        """``ac`` with its SOP class extended negotiation answers decided by ``policy``."""
+        answers: list[UserSubItem] = []
+        for ext in rq.user_information.extended_negotiations:
+            try:
+                info = policy(ext.sop_class_uid, bytes(ext.application_info))
+            except Exception:
+                log.exception("%s: extended negotiation policy failed for %s", self.peer,
+                              _printable(ext.sop_class_uid))
+                continue
+            if info is not None:
+                answers.append(SOPClassExtendedNegotiationItem(ext.sop_class_uid, bytes(info)))
+        subs: list[UserSubItem] = [s for s in ac.user_information.sub_items
+                                   if not isinstance(s, SOPClassExtendedNegotiationItem)]
+        # before the user identity answer, where accept() puts them
+        at = next((i for i, s in enumerate(subs) if isinstance(s, UserIdentityACItem)),
+                  len(subs))
+        subs[at:at] = answers
+        return dataclasses.replace(ac, user_information=UserInformationItem(tuple(subs)))
 
     def _on_associate_ac(self, ac: AAssociateAC) -> None:
         assert self.engine.associate_rq is not None
@@ -408,6 +530,8 @@ class Link:
         current = asyncio.current_task()
         if self._reader_task is not None and self._reader_task is not current:
             self._reader_task.cancel()
+        if self._identity_task is not None and self._identity_task is not current:
+            self._identity_task.cancel()
 
 
 __all__ = ["Link"]

@@ -33,12 +33,13 @@ import inspect
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net.association import Association
-from dicomkit.net.config import AEConfig
+from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
@@ -128,19 +129,27 @@ class AE:
                   ae_title: str = "ANY-SCP", handlers: Handlers | None = None,
                   roles: Mapping[str, tuple[bool, bool]] | None = None,
                   ssl_context: ssl.SSLContext | None = None,
-                  transport: Transport | None = None) -> _Associating:
+                  transport: Transport | None = None,
+                  user_identity: UserIdentity | None = None,
+                  extended: Mapping[str, bytes] | None = None,
+                  async_ops: tuple[int, int] | None = None) -> _Associating:
         """Request an association with ``ae_title`` at host:port (or over ``transport``).
 
         Await it for an :class:`Association`, or use ``async with``: released on exit (aborted
         when the block raises a network error). ``ssl_context`` defaults to the client context
-        of ``config.tls``.
+        of ``config.tls``. Negotiation (PS3.7 D.3.3): ``user_identity`` (default
+        ``config.user_identity``), ``extended`` SOP class -> service-class application
+        information, ``async_ops`` the (invoked, performed) window proposed; the acceptor's
+        answers are on the association (``user_identity_response``, ``extended``,
+        ``async_ops``).
         """
-        return _Associating(self._associate(host, port, contexts, ae_title, handlers, roles,
+        options = _Proposal(roles, user_identity or self.config.user_identity, extended,
+                            async_ops)
+        return _Associating(self._associate(host, port, contexts, ae_title, handlers, options,
                                             ssl_context, transport))
 
     async def _associate(self, host: str, port: int, contexts: Sequence[ContextSpec] | None,
-                         called: str, handlers: Handlers | None,
-                         roles: Mapping[str, tuple[bool, bool]] | None,
+                         called: str, handlers: Handlers | None, options: _Proposal,
                          ssl_context: ssl.SSLContext | None,
                          transport: Transport | None) -> Association:
         cfg = self.config
@@ -161,8 +170,12 @@ class AE:
         merged = {**self.handlers, **(handlers or {})}
         assoc = Association(transport, Role.REQUESTOR, cfg,
                             dispatcher=_dispatcher(merged), sink_factory=_sink_factory(merged))
+        identity = options.user_identity
         rq = build_request(called, cfg.ae_title, normalize_contexts(contexts),
-                           max_pdu_length=cfg.max_pdu, roles=roles)
+                           max_pdu_length=cfg.max_pdu, roles=options.roles,
+                           async_window=options.async_ops,
+                           extended={k: bytes(v) for k, v in (options.extended or {}).items()},
+                           user_identity=identity.to_item() if identity is not None else None)
         assoc.start()
         try:
             await assoc.request_association(rq)
@@ -174,16 +187,22 @@ class AE:
     # -- SCP -----------------------------------------------------------------------------
 
     def acceptor_config(self, handlers: Handlers) -> AcceptorConfig:
-        """What our acceptor accepts: ``supported`` (given or derived), roles, limits."""
+        """What our acceptor accepts: ``supported`` (given or derived), roles, limits, AE
+        titles, extended negotiation (a mapping ``config.extended``; a callable one is applied
+        per request by the association) and the asynchronous operations window."""
         if self.supported is not None:
             supported = {k: list(v) for k, v in self.supported.items()}
         else:
             supported = self.derived_supported(handlers)
+        cfg = self.config
+        calling = cfg.accepted_calling_aets
         return AcceptorConfig(
-            supported=supported, prefer_requestor_order=True, max_pdu_length=self.config.max_pdu,
+            supported=supported, prefer_requestor_order=True, max_pdu_length=cfg.max_pdu,
             roles=dict(self.roles),
-            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet
-            else None)
+            called_ae_titles=frozenset({self.ae_title}) if cfg.require_called_aet else None,
+            calling_ae_titles=frozenset(calling) if calling is not None else None,
+            extended=dict(cfg.extended) if isinstance(cfg.extended, Mapping) else {},
+            async_window=cfg.async_ops)
 
     def derived_supported(self, handlers: Handlers) -> dict[str, list[str]]:
         """``supported`` from the handlers and roles (see the class docstring)."""
@@ -238,6 +257,16 @@ def _acceptor(ae: AE, transport: Transport, handlers: Handlers,
     return Association(transport, Role.ACCEPTOR, ae.config, dispatcher=_dispatcher(handlers),
                        sink_factory=_sink_factory(handlers),
                        acceptor=ae.acceptor_config(handlers), admit=admit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Proposal:
+    """What a requestor proposes besides its presentation contexts."""
+
+    roles: Mapping[str, tuple[bool, bool]] | None = None
+    user_identity: UserIdentity | None = None
+    extended: Mapping[str, bytes] | None = None
+    async_ops: tuple[int, int] | None = None
 
 
 class _Associating:

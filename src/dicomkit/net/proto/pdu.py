@@ -509,32 +509,46 @@ class PDUReader:
         self._size -= n
         return out
 
-    def next_pdu(self) -> PDU | None:
+    def next_raw(self) -> bytes | memoryview | None:
+        """The next whole PDU, header included, undecoded (a view when it lies in one
+        received chunk); ``None`` when more bytes are needed. Raises like :meth:`next_pdu`
+        for a bad header."""
         if self._need < 0:
             if self._size < 6:
                 return None
-            pdu_type, _r, length = _PDU_HDR.unpack(self._peek(6))
-            name = _NAMES.get(pdu_type)
-            if name is None:
-                raise PDUDecodeError(
-                    f"unrecognized PDU type 0x{pdu_type:02X}",
-                    where="PDU",
-                    offset=0,
-                    abort_reason=ABORT_UNRECOGNIZED_PDU,
-                )
-            limit = self.max_pdu_size
-            if pdu_type in (0x01, 0x02):
-                limit = min(limit, self.max_associate_size)
-            if length > limit:
-                raise PDUDecodeError(
-                    f"declared length {length} exceeds the limit of {limit} bytes",
-                    where=name,
-                    offset=2,
-                    abort_reason=ABORT_INVALID_PARAMETER,
-                )
+            first = self._chunks[0]
+            if len(first) >= 6:
+                pdu_type, _r, length = _PDU_HDR.unpack_from(first)
+            else:
+                pdu_type, _r, length = _PDU_HDR.unpack(self._peek(6))
+            if pdu_type == 0x04 and length <= self.max_pdu_size:
+                pass  # P-DATA-TF within the limit: the hot path
+            else:
+                name = _NAMES.get(pdu_type)
+                if name is None:
+                    raise PDUDecodeError(
+                        f"unrecognized PDU type 0x{pdu_type:02X}",
+                        where="PDU",
+                        offset=0,
+                        abort_reason=ABORT_UNRECOGNIZED_PDU,
+                    )
+                limit = self.max_pdu_size
+                if pdu_type in (0x01, 0x02):
+                    limit = min(limit, self.max_associate_size)
+                if length > limit:
+                    raise PDUDecodeError(
+                        f"declared length {length} exceeds the limit of {limit} bytes",
+                        where=name,
+                        offset=2,
+                        abort_reason=ABORT_INVALID_PARAMETER,
+                    )
             self._need = 6 + length
         if self._size < self._need:
             return None
         raw = self._take(self._need)
         self._need = -1
-        return decode_pdu(raw)
+        return raw
+
+    def next_pdu(self) -> PDU | None:
+        raw = self.next_raw()
+        return None if raw is None else decode_pdu(raw)

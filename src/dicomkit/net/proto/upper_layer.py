@@ -18,6 +18,7 @@ Every transition goes through :func:`dicomkit.net.proto.fsm.step` (PS3.8 Table 9
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Iterator
 from enum import Enum
@@ -44,10 +45,17 @@ from dicomkit.net.proto.pdu import (
     Buffer,
     PDataTF,
     PDUReader,
+    decode_pdu,
     pdata_pdus,
 )
 
 __all__ = ["Role", "UpperLayer"]
+
+
+# One P-DATA-TF holding one PDV (PS3.8 9.3.5): PDU type, reserved, PDU length, PDV length,
+# presentation context ID, message control header.
+_PDATA_HEAD = struct.Struct(">BBIIBB")
+_PDV_HEADER = struct.Struct(">IBB")
 
 
 class Role(Enum):
@@ -188,21 +196,53 @@ class UpperLayer:
             raise LocalProtocolError("data received before connection_made()")
         if self._framing_lost:
             return b""  # after a framing error the stream cannot be resynchronised
-        self._reader.feed(data)
+        reader = self._reader
+        reader.feed(data)
         out: list[bytes] = []
         while self._active():
             try:
-                pdu = self._reader.next_pdu()
+                raw = reader.next_raw()
+                if raw is None:
+                    break
+                if raw[0] == 0x04 and self.state is State.STA6:
+                    pdvs = self._pdata_fast(raw)
+                    if pdvs is not None:
+                        # DT-2 (Sta6 -> Sta6, P-DATA indication), as step() would do it
+                        self._events.extend(pdvs)
+                        self.last_action = Action.DT_2
+                        continue
+                pdu = decode_pdu(raw)
             except PDUDecodeError as exc:
                 # framing is lost: drop what is buffered and ignore what follows
                 self._framing_lost = True
-                self._reader = PDUReader(self._reader.max_pdu_size, self._reader.max_associate_size)
+                self._reader = PDUReader(reader.max_pdu_size, reader.max_associate_size)
                 out.append(self._remote_error(Event.EVT19, exc))
-                break
-            if pdu is None:
                 break
             out.append(self._receive_pdu(pdu))
         return b"".join(out)
+
+    def _pdata_fast(self, raw: bytes | memoryview) -> list[ev.PDVReceived] | None:
+        """The PDVs of a well-formed P-DATA-TF on accepted contexts, straight to events (no
+        PDU objects); ``None`` for anything unusual, which then takes the general path
+        (:meth:`PDataTF.decode`, :meth:`_receive_pdu`) and its errors."""
+        mv = memoryview(raw)
+        if mv.format != "B" or mv.ndim != 1:
+            return None
+        end = len(mv)
+        pos = 6
+        accepted = self.accepted_context_ids
+        unpack = _PDV_HEADER.unpack_from
+        found: list[ev.PDVReceived] = []
+        while pos < end:
+            if pos + 6 > end:
+                return None
+            length, ctx, mch = unpack(mv, pos)
+            stop = pos + 4 + length
+            if length < 2 or stop > end or mch > 3 or ctx not in accepted:
+                return None
+            found.append(ev.PDVReceived(ctx, bool(mch & 1), bool(mch & 2), mv[pos + 6 : stop]))
+            pos = stop
+        return found or None
 
     # -- user inputs -----------------------------------------------------------------------
 
@@ -255,18 +295,32 @@ class UpperLayer:
         copied once. ``last`` sets the last-fragment bit on the final PDV, so a large data set
         can be sent in pieces (``last=False`` for all but the final piece).
         """
-        self._check(Event.EVT9)
+        state = self.state
+        if state is State.STA6:
+            action = Action.DT_1
+        elif state is State.STA8:
+            action = Action.AR_7
+        else:
+            self._check(Event.EVT9)  # raises: P-DATA is allowed in Sta6 and Sta8 only
+            raise AssertionError(state)  # pragma: no cover
         self._check_context(context_id)
-        out = []
-        for raw in pdata_pdus(
-            context_id,
-            data,
-            is_command=is_command,
-            last=last,
-            max_pdu_length=self.peer_max_pdu_length,
-        ):
-            self._run(Event.EVT9)
-            out.append(raw)
+        # DT-1 / AR-7 keep the state and only send: no step() per PDU (Table 9-10)
+        limit = self.peer_max_pdu_length
+        if type(data) is bytes and (not limit or 7 <= limit and len(data) + 6 <= limit):
+            n = len(data)
+            self.last_action = action
+            mch = (1 if is_command else 0) | (2 if last else 0)
+            return [_PDATA_HEAD.pack(0x04, 0, n + 6, n + 2, context_id, mch) + data]
+        out = list(
+            pdata_pdus(
+                context_id,
+                data,
+                is_command=is_command,
+                last=last,
+                max_pdu_length=limit,
+            )
+        )
+        self.last_action = action
         return out
 
     def next_event(self) -> ev.OutputEvent | None:
