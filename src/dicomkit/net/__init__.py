@@ -5,9 +5,9 @@ messages; :mod:`dicomkit.net.sync` runs the same code from plain synchronous scr
 """
 
 from dicomkit.net.association import Association
-from dicomkit.net.config import AEConfig, Timeouts, TLSConfig
+from dicomkit.net.config import AEConfig, Timeouts, TLSConfig, UserIdentity
 from dicomkit.net.messages import Incoming, Response
 from dicomkit.net.server import AE, Server
 
 __all__ = ["AE", "AEConfig", "Association", "Incoming", "Response", "Server", "TLSConfig",
-           "Timeouts"]
+           "Timeouts", "UserIdentity"]

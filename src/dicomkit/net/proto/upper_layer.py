@@ -13,7 +13,9 @@ socket or a clock. The driver
   fires; it cancels the timer when ``artim_running`` becomes false,
 * closes the transport when ``should_close`` is true (also signalled by a :class:`Closed` event).
 
-Every transition goes through :func:`dicomkit.net.proto.fsm.step` (PS3.8 Table 9-10).
+Every transition goes through :func:`dicomkit.net.proto.fsm.step` (PS3.8 Table 9-10), except
+P-DATA in Sta6/Sta8: those cells (DT-1, AR-7, DT-2) keep the state, so they are looked up once
+and applied directly (see ``_SEND_PDATA``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from enum import Enum
 
 from dicomkit.errors import LocalProtocolError, RemoteProtocolError
 from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.fsm import TABLE, Action, Context, Event, Output, State, step
+from dicomkit.net.proto.fsm import (
+    ACTIONS,
+    TABLE,
+    Action,
+    Context,
+    Event,
+    Output,
+    State,
+    Transition,
+    step,
+)
 from dicomkit.net.proto.items import (
     ABORT_INVALID_PARAMETER,
     ABORT_UNEXPECTED_PDU,
@@ -209,7 +221,7 @@ class UpperLayer:
                     if pdvs is not None:
                         # DT-2 (Sta6 -> Sta6, P-DATA indication), as step() would do it
                         self._events.extend(pdvs)
-                        self.last_action = Action.DT_2
+                        self.last_action = _RECEIVE_PDATA
                         continue
                 pdu = decode_pdu(raw)
             except PDUDecodeError as exc:
@@ -295,16 +307,12 @@ class UpperLayer:
         copied once. ``last`` sets the last-fragment bit on the final PDV, so a large data set
         can be sent in pieces (``last=False`` for all but the final piece).
         """
-        state = self.state
-        if state is State.STA6:
-            action = Action.DT_1
-        elif state is State.STA8:
-            action = Action.AR_7
-        else:
-            self._check(Event.EVT9)  # raises: P-DATA is allowed in Sta6 and Sta8 only
-            raise AssertionError(state)  # pragma: no cover
+        action = _SEND_PDATA.get(self.state)
+        if action is None:
+            self._check(Event.EVT9)  # a blank cell of Table 9-10: raises
+            raise AssertionError(self.state)  # pragma: no cover
         self._check_context(context_id)
-        # DT-1 / AR-7 keep the state and only send: no step() per PDU (Table 9-10)
+        # DT-1 / AR-7 keep the state and only send: applied without step() per PDU
         limit = self.peer_max_pdu_length
         if type(data) is bytes and (not limit or 7 <= limit and len(data) + 6 <= limit):
             n = len(data)
@@ -488,6 +496,27 @@ class UpperLayer:
             self._events.append(ev.Closed())
         return b"".join(out)
 
+
+# The P-DATA fast paths (send_data, and a P-DATA-TF received in Sta6) apply these Table 9-10
+# cells without calling step() for each PDU: each keeps the state and only sends, or only
+# indicates. Checked here, so an edit of the table cannot be silently bypassed.
+_SEND_PDATA: dict[State, Action] = {
+    state: action for (state, event), action in TABLE.items() if event is Event.EVT9
+}
+_RECEIVE_PDATA: Action = TABLE[(State.STA6, Event.EVT10)]
+
+
+def _check_fast_paths() -> None:
+    for is_requestor in (True, False):
+        ctx = Context(is_requestor=is_requestor)
+        for state, action in _SEND_PDATA.items():
+            if ACTIONS[action](ctx) != Transition(state, (Output.SEND_PDATA,)):
+                raise RuntimeError(f"P-DATA send fast path does not match {action}")
+        if ACTIONS[_RECEIVE_PDATA](ctx) != Transition(State.STA6, (Output.INDICATE_PDATA,)):
+            raise RuntimeError(f"P-DATA receive fast path does not match {_RECEIVE_PDATA}")
+
+
+_check_fast_paths()
 
 # Cells where a well-formed PDU arrives at the wrong time: Table 9-10 answers with an abort.
 _UNEXPECTED = frozenset(
