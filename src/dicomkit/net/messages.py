@@ -168,7 +168,7 @@ def response_for(request: dimse.DimseRequest, status: int = 0,
     cls = dimse.RESPONSE_FOR[type(request)]
     kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id,
                           "status": status}
-    names = {f for f in cls.__dataclass_fields__}
+    names = cls.__dataclass_fields__  # a dict: membership tests need no set
     affected_class = getattr(request, "affected_sop_class_uid", None) or getattr(
         request, "requested_sop_class_uid", None)
     affected_inst = getattr(request, "affected_sop_instance_uid", None) or getattr(
