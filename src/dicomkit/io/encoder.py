@@ -220,8 +220,29 @@ def encode_element(el: DataElement, *, implicit: bool, little: bool) -> bytes:
     return encode_dataset(ds, implicit=implicit, little=little)
 
 
+#: Buffers at least this long are written as they are; shorter ones are gathered first.
+_DIRECT_WRITE = 64 * 1024
+
+
 def write_dataset(ds: Dataset, fp: IO[bytes], *, implicit: bool, little: bool) -> None:
-    """Write ``ds`` to a binary file object element by element (large values not copied)."""
-    for chunk in iter_encoded(ds, implicit=implicit, little=little):
-        fp.write(chunk)
+    """Write ``ds`` to a binary file object (large values are written without a copy).
+
+    Small headers and values are gathered into one buffer and written together: one write
+    call per element costs more than the copy it avoids."""
+    enc = _Encoder(implicit, little)
+    same = ds._implicit is implicit and ds._little is little
+    out: list[bytes | memoryview] = []
+    for tag in ds:
+        enc.element(ds, tag, same, out)
+    pending: list[bytes | memoryview] = []
+    for chunk in out:
+        if len(chunk) >= _DIRECT_WRITE:
+            if pending:
+                fp.write(b"".join(pending))
+                pending.clear()
+            fp.write(chunk)
+        else:
+            pending.append(chunk)
+    if pending:
+        fp.write(b"".join(pending))
 
