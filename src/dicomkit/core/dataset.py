@@ -192,6 +192,7 @@ class Dataset(MutableMapping[int, DataElement]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The *value* of an element (not the element), or ``default`` when absent."""
+        tag: int | None
         if type(key) is int:
             tag = key
         else:

@@ -7,7 +7,7 @@ Internally dicomkit keys everything by plain ``int`` (``group << 16 | element``)
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 from dicomkit.errors import DictionaryError, InvalidValueError
 
@@ -21,7 +21,7 @@ class Tag(int):
 
     __slots__ = ()
 
-    def __new__(cls, value: Any, element: int | None = None) -> Tag:
+    def __new__(cls, value: Any, element: int | None = None) -> Self:
         if element is not None:
             if not (0 <= int(value) <= 0xFFFF and 0 <= element <= 0xFFFF):
                 raise InvalidValueError(f"group/element out of range: {value!r}, {element!r}")

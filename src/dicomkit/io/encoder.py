@@ -13,9 +13,9 @@ from array import array
 from collections.abc import Iterator
 from typing import IO, Any
 
-from dicomkit.core.sequence import LazySequence
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement, _codec
+from dicomkit.core.sequence import LazySequence
 from dicomkit.core.vr import ALL_VRS, CHARSET_VRS, LONG_LENGTH_VRS, padding_for
 from dicomkit.errors import InvalidValueError
 

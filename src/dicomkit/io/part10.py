@@ -265,7 +265,8 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
     for tag, meta_tag in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
         e = ds._d.get(tag)
         set_since_read = e is not None and type(e) is not tuple and e.raw is None
-        if set_since_read and _uid_value(e.value) != _uid_value(fm.get(meta_tag)):
+        if set_since_read and e is not None and _uid_value(e.value) != _uid_value(
+                fm.get(meta_tag)):
             as_read = False
     if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit \
             and as_read:
