@@ -27,7 +27,7 @@ class Tag(int):
                 raise InvalidValueError(f"group/element out of range: {value!r}, {element!r}")
             return int.__new__(cls, (int(value) << 16) | element)
         if isinstance(value, Tag):
-            return value
+            return value  # type: ignore[return-value]  # Tag is final in practice
         if isinstance(value, int):
             if not 0 <= value <= 0xFFFFFFFF:
                 raise InvalidValueError(f"tag out of range: {value:#x}")
