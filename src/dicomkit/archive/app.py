@@ -7,7 +7,10 @@
   a temporary file in ``ARCHIVE/.incoming`` and then ingested (moved into place and indexed
   durably) *before* the success response is sent. Duplicates follow the configured policy
   (``reject`` answers 0111 Duplicate SOP Instance); an instance the index cannot take (no
-  Study Instance UID, invalid UIDs) is answered with C000 Cannot Understand;
+  Study Instance UID, invalid UIDs) is answered with C000 Cannot Understand, and so is one
+  whose first bytes are not a data set; one whose SOP Class / Instance UID differ from the
+  command's gets A900 / C000 (:class:`~dicomkit.services.storage.HeadCheck`); nothing is
+  stored for a refused instance;
 - Query/Retrieve FIND / MOVE / GET for Patient Root and Study Root, with relational queries
   and combined date-time matching offered through extended negotiation (PS3.4 C.5.1.1).
 
@@ -50,7 +53,7 @@ from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.server import AE, Server
 from dicomkit.services import query_retrieve as qr
 from dicomkit.services.qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
-from dicomkit.services.storage import StorageSCP, _meta_bytes
+from dicomkit.services.storage import HeadCheck, StorageSCP, _meta_bytes
 
 log = logging.getLogger("dicomkit.archive")
 
@@ -106,14 +109,27 @@ def _impl_ids() -> tuple[str, str]:
 class _ArchiveWriter:
     """The :class:`~dicomkit.net.messages.DataSink` of one incoming C-STORE data set."""
 
-    def __init__(self, directory: Path, header: bytes) -> None:
+    def __init__(self, directory: Path, header: bytes, check: HeadCheck | None = None
+                 ) -> None:
         self.directory = directory
+        self.check = check
+        #: ``(status, comment)`` once ``check`` has refused the data set (nothing is kept)
+        self.refused: tuple[int, str] | None = None
         self.buf: bytearray | None = bytearray(header)
         self.tmp: Path | None = None
         self._fp: Any = None
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.refused is not None:
+            return  # refused: the rest of the data set is dropped
+        check = self.check
+        if check is not None and not check.done:
+            check.feed(data)
+            if check.failure is not None:
+                self.refused = check.failure
+                self.discard()
+                return
         self.size += len(data)
         if self._fp is None:
             assert self.buf is not None
@@ -131,6 +147,15 @@ class _ArchiveWriter:
         if self.buf:
             self._fp.write(self.buf)
         self.buf = None
+
+    def verdict(self) -> tuple[int, str] | None:
+        """After the last fragment: ``(status, comment)`` if ``check`` refuses the data set
+        (what was received is then dropped), else None."""
+        if self.refused is None and self.check is not None:
+            self.refused = self.check.finish()
+            if self.refused is not None:
+                self.discard()
+        return self.refused
 
     def discard(self) -> None:
         self.buf = None
@@ -184,7 +209,9 @@ class ArchiveStorageSCP(StorageSCP):
         assert isinstance(msg, dimse.CStoreRequest)
         header = _meta_prefix(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
                               incoming.context.transfer_syntax, incoming.association.calling_ae)
-        return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header)
+        check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
+                          msg.affected_sop_instance_uid)
+        return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
 
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
         path, ds = sink.finish()
@@ -208,11 +235,16 @@ class ArchiveStorageSCP(StorageSCP):
                 sink.write(incoming.data or b"")
             if not isinstance(sink, _ArchiveWriter):
                 raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
+            refused = sink.verdict()
         except (OSError, ValueError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             if isinstance(sink, _ArchiveWriter):
                 sink.discard()
             return _store_rsp(msg, 0xA700, str(exc))
+        if refused is not None:
+            log.warning("C-STORE of %s (%s) refused with %04X: %s",
+                        msg.affected_sop_instance_uid, msg.affected_sop_class_uid, *refused)
+            return _store_rsp(msg, *refused)
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)

@@ -74,6 +74,10 @@ _SEND_CHUNK = 1 << 20
 #: Requests from the peer waiting for a handler before reading pauses (back-pressure: a peer
 #: that pipelines requests beyond the negotiated window is slowed down, not buffered).
 _MAX_QUEUED = 4
+#: Pending responses (C-FIND matches, C-MOVE / C-GET progress) are coalesced: their PDUs are
+#: held until the sender would block (flushed by a loop callback), a non-pending message
+#: follows, or this many bytes are held -- then written with one ``writelines``.
+_CORK_LIMIT = 256 << 10
 
 
 class _Expired(Exception):
@@ -110,6 +114,11 @@ class Association(Link):
                  dispatcher: Dispatcher | None = None, sink_factory: SinkFactory | None = None,
                  acceptor: AcceptorConfig | None = None,
                  admit: Callable[[AAssociateRQ], bool] | None = None) -> None:
+        # coalesced pending responses (see _CORK_LIMIT), set before Link may write
+        self._cork: list[bytes] = []
+        self._cork_size = 0
+        self._cork_scheduled = False
+        self._undrained = False  # a callback flush wrote without draining
         super().__init__(transport, role, config, acceptor=acceptor, admit=admit)
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
@@ -295,7 +304,10 @@ class Association(Link):
         """Send one DIMSE message (command, then its data set if any) on a context.
 
         The command and the first MiB of data go out in one write; the call suspends only
-        when the transport's send buffer is above its high-water mark.
+        when the transport's send buffer is above its high-water mark. Pending responses
+        (with at most 256 KiB of data) are coalesced: held until the caller would block
+        (the event loop gets control), the next non-pending message, or 256 KiB are held,
+        then written in order with one ``writelines``.
         """
         if isinstance(context, int):
             found = self.negotiated.contexts.get(context) if self.negotiated else None
@@ -310,9 +322,17 @@ class Association(Link):
         if message.has_dataset != has:
             message = message.replace(has_dataset=has)
         cmd = dimse.encode_message(message)
+        corkable = isinstance(message, dimse.DimseResponse) and message.is_pending and (
+            data is None or (isinstance(data, (bytes, bytearray, memoryview))
+                             and len(data) <= _CORK_LIMIT))
         async with self._send_lock:
             try:
+                if corkable:
+                    await self._send_corked(cid, cmd, data)  # type: ignore[arg-type]
+                    return
                 out = self.engine.send_data(cid, cmd, is_command=True)
+                if self._cork:  # held pending responses go first, in the same write
+                    out = self._take_cork() + out
                 if data is None:
                     self._write_all(out)
                 elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -333,6 +353,59 @@ class Association(Link):
                 if isinstance(self.error, NetworkError):
                     raise self.error from None  # e.g. the peer's A-ABORT, read meanwhile
                 raise
+
+    async def _send_corked(self, cid: int, cmd: bytes, data: Buffer | None) -> None:
+        """Encode one pending response into the cork; write the cork when it is full."""
+        if self._closed.is_set():  # the peer aborted meanwhile: stop at once
+            raise self._gone(LocalProtocolError("association closed"))
+        if self._undrained and self._must_drain():
+            await self._drain()  # back-pressure for what loop-callback flushes wrote
+        pdus = self.engine.send_data(cid, cmd, is_command=True)
+        if data is not None:
+            pdus += self.engine.send_data(cid, data, is_command=False)
+        self._cork += pdus
+        self._cork_size += sum(map(len, pdus))
+        if self._cork_size >= _CORK_LIMIT:
+            self._write_all(self._take_cork())
+            if self._must_drain():
+                await self._drain()
+            # let received bytes in (a C-CANCEL, an A-ABORT) between batches of a handler
+            # that never blocks
+            await asyncio.sleep(0)
+        elif not self._cork_scheduled:
+            self._cork_scheduled = True
+            self._loop.call_soon(self._flush_cork)
+
+    def _take_cork(self) -> list[bytes]:
+        pdus = self._cork
+        self._cork = []
+        self._cork_size = 0
+        return pdus
+
+    def _flush_cork(self) -> None:
+        """Write the held pending responses (the sender blocked, or other bytes go out)."""
+        self._cork_scheduled = False
+        if not self._cork:
+            return
+        pdus = self._take_cork()
+        if self._closed.is_set():
+            return
+        try:
+            self._write_all(pdus)
+        except (TransportError, ConnectionError, OSError, RuntimeError):
+            return  # the connection is gone: the link notices and ends the association
+        self._undrained = True
+
+    def _write(self, data: Buffer) -> None:
+        if data and self._cork:  # engine output (ACSE, A-ABORT) never overtakes responses
+            self._flush_cork()
+        super()._write(data)
+
+    async def _drain(self) -> None:
+        if self._cork:
+            self._flush_cork()
+        self._undrained = False
+        await super()._drain()
 
     async def _send_data(self, cid: int, data: Buffer, last: bool, head: list[bytes]) -> None:
         view = memoryview(data)
@@ -403,6 +476,7 @@ class Association(Link):
         return not self._assembler.idle
 
     def _closing(self, gone: BaseException) -> None:
+        self._take_cork()  # unsent pending responses: nobody will read them
         for waiter in self._waiters.values():
             waiter.put(gone if isinstance(gone, NetworkError) else self._gone(
                 RuntimeError(str(gone))))

@@ -80,6 +80,12 @@ class StreamTransport:
             raise TransportError(f"connection to {self.peer} is closed")
         self._writer.write(data)
 
+    def writelines(self, chunks: Iterable[Buffer]) -> None:
+        """Write several buffers at once (one system call when the socket can take them)."""
+        if self._writer.transport.is_closing():
+            raise TransportError(f"connection to {self.peer} is closed")
+        self._writer.writelines(chunks)
+
     async def drain(self) -> None:
         try:
             await self._writer.drain()

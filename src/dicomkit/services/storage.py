@@ -6,6 +6,10 @@ Class / Instance UIDs and the presentation context's transfer syntax, then each 
 fragment is appended as it arrives. The file is written under a temporary name in the
 destination folder, fsynced and renamed into place before the success response is sent, so a
 failed or aborted C-STORE leaves no partial file and memory stays bounded by one PDU.
+The leading elements are checked as the first bytes arrive (:class:`HeadCheck`): a data set
+that cannot be decoded in the context's transfer syntax is answered C000 (Cannot understand),
+one whose SOP Class UID differs from the command's A900, one whose SOP Instance UID differs
+C000; the temporary file is removed and nothing is stored.
 
 SCU: :func:`store` sends a Part 10 file from disk without loading it -- the meta is read, then
 the data set bytes go out from the file region in chunks. When the accepted transfer syntax
@@ -17,12 +21,14 @@ syntaxes (with explicit/implicit VR little endian fallbacks for uncompressed fil
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import mmap
 import os
 import re
 import struct
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +241,209 @@ async def store_files(assoc: Association, instances: Sequence[Instance], *,
 
 # -- SCP --------------------------------------------------------------------------------------
 
+#: Bytes of an incoming data set (inflated, for deflated syntaxes) kept for :class:`HeadCheck`.
+HEAD_CHECK_BYTES = 64 * 1024
+_SOP_CLASS_UID = 0x00080016
+_SOP_INSTANCE_UID = 0x00080018
+_UNDEFINED = 0xFFFFFFFF
+_MAX_DEPTH = 32
+
+
+class _Short(Exception):
+    """The bytes in hand end inside an element."""
+
+
+class _Bad(Exception):
+    """The bytes are not a data set in the transfer syntax."""
+
+
+@functools.cache
+def _vr_codes() -> tuple[frozenset[bytes], frozenset[bytes]]:
+    from dicomkit.core.vr import LONG_LENGTH_VRS, VR
+
+    return (frozenset(str(v).encode() for v in VR),
+            frozenset(str(v).encode() for v in LONG_LENGTH_VRS))
+
+
+def _fit(*comments: str) -> str:
+    """The first comment that fits Error Comment (LO, 64 characters)."""
+    return next((c for c in comments if len(c) <= 64), comments[-1][:64])
+
+
+class HeadCheck:
+    """A cheap check of an incoming C-STORE data set from its first bytes (PS3.4 B.2.3).
+
+    :meth:`feed` takes the fragments as they arrive and keeps at most ``limit`` bytes (only
+    the head is ever inflated for deflated syntaxes); the leading elements are walked in the
+    transfer syntax up to and including (0008,0018). When the whole data set fits in the
+    head, every top-level element is walked. ``failure`` is then ``(status, comment)``:
+    C000 when the bytes are not a data set, A900 when (0008,0016) differs from the command's
+    Affected SOP Class UID, C000 when (0008,0018) differs from its Affected SOP Instance UID.
+    A head too short to decide (a long element before (0008,0018)) is let through.
+    """
+
+    def __init__(self, transfer_syntax: str, sop_class: str, sop_instance: str, *,
+                 limit: int = HEAD_CHECK_BYTES) -> None:
+        from dicomkit.core.uid import UID
+        from dicomkit.errors import InvalidValueError
+
+        self.sop_class = _clean(sop_class)
+        self.sop_instance = _clean(sop_instance)
+        self.limit = limit
+        self.head = bytearray()
+        self.full = False  # bytes past the limit were left out
+        self.done = False
+        self.failure: tuple[int, str] | None = None
+        self._inflater: Any = None
+        try:
+            ts = UID(_clean(transfer_syntax))
+            self.implicit, self.little = ts.is_implicit_vr, ts.is_little_endian
+            if ts.is_deflated:
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        except InvalidValueError:  # a transfer syntax we do not know: nothing to check
+            self.done = True
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if self.done:
+            return
+        room = self.limit - len(self.head)
+        if self._inflater is not None:
+            try:
+                out = self._inflater.decompress(data, room) if room > 0 else b""
+            except zlib.error as exc:
+                self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
+                return
+            if self._inflater.unconsumed_tail or room <= 0:
+                self.full = True
+            self.head += out
+        else:
+            if len(data) > room:
+                self.full = True
+                data = memoryview(data)[:max(room, 0)]
+            self.head += data
+        self._judge(complete=False)
+
+    def finish(self) -> tuple[int, str] | None:
+        """The verdict once the whole data set has been fed: None to store it."""
+        if not self.done:
+            if self._inflater is not None and not self.full:
+                try:
+                    rest = self._inflater.flush()
+                    room = self.limit - len(self.head)
+                    self.full = len(rest) > room
+                    self.head += rest[:room]
+                except zlib.error as exc:
+                    self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
+                    return self.failure
+            self._judge(complete=not self.full)
+            self.done = True
+        return self.failure
+
+    def _fail(self, status: int, comment: str) -> None:
+        self.failure = (status, comment)
+        self.done = True
+
+    def _judge(self, complete: bool) -> None:
+        try:
+            found = self._walk(complete)
+        except _Short:
+            if complete:
+                self._fail(0xC000, "cannot understand: the data set ends inside an element")
+            elif self.full:
+                self.done = True  # cannot tell from the head: let it through
+            return
+        except _Bad as exc:
+            self._fail(0xC000, f"cannot understand: {exc}")
+            return
+        self.done = True
+        sop_class, sop_instance = found.get(_SOP_CLASS_UID), found.get(_SOP_INSTANCE_UID)
+        if sop_class is not None and sop_class != self.sop_class:
+            self._fail(0xA900, _fit(
+                f"SOP Class UID {sop_class} in data set, {self.sop_class} in command",
+                f"data set SOP Class UID {sop_class}",
+                "SOP Class UID of the data set differs from the command's"))
+        elif sop_instance is not None and sop_instance != self.sop_instance:
+            self._fail(0xC000, _fit(
+                f"SOP Instance UID {sop_instance} in data set, {self.sop_instance} in command",
+                f"data set SOP Instance UID {sop_instance}",
+                "SOP Instance UID of the data set differs from the command's"))
+
+    def _walk(self, complete: bool) -> dict[int, str]:
+        """The (0008,0016) / (0008,0018) values of the head. Not ``complete``: stops at the
+        first top-level tag past (0008,0018), raises _Short when the head ends before it."""
+        buf, end = self.head, len(self.head)
+        if complete and not end:
+            raise _Bad("empty data set")
+        found: dict[int, str] = {}
+        pos = 0
+        while pos < end:
+            tag, vr, length, pos_value = self._header(buf, pos, self.implicit, self.little)
+            if tag > _SOP_INSTANCE_UID and not complete:
+                return found
+            if tag >> 16 == 0xFFFE:
+                raise _Bad(f"item tag ({tag >> 16:04X},{tag & 0xFFFF:04X}) at offset {pos}")
+            if length == _UNDEFINED:
+                pos = self._skip_items(buf, pos_value, self.implicit or vr == b"UN", 1)
+                continue
+            pos = pos_value + length
+            if pos > end:
+                raise _Short
+            if tag in (_SOP_CLASS_UID, _SOP_INSTANCE_UID):
+                found[tag] = _clean(bytes(buf[pos_value:pos]).decode("ascii", "replace"))
+        if not complete:
+            raise _Short
+        return found
+
+    def _header(self, buf: bytearray, pos: int, implicit: bool,
+                little: bool) -> tuple[int, bytes, int, int]:
+        """(tag, VR, value length, value offset) of the element at ``pos``."""
+        order = "<" if little else ">"
+        if len(buf) - pos < 8:
+            raise _Short
+        group, element = struct.unpack_from(order + "HH", buf, pos)
+        tag = group << 16 | element
+        if implicit or group == 0xFFFE:
+            return tag, b"", struct.unpack_from(order + "I", buf, pos + 4)[0], pos + 8
+        vr = bytes(buf[pos + 4:pos + 6])
+        valid, long_vrs = _vr_codes()
+        if vr not in valid:
+            raise _Bad(f"no valid VR at offset {pos} (not a data set in this transfer syntax)")
+        if vr in long_vrs:
+            if len(buf) - pos < 12:
+                raise _Short
+            return tag, vr, struct.unpack_from(order + "I", buf, pos + 8)[0], pos + 12
+        return tag, vr, struct.unpack_from(order + "H", buf, pos + 6)[0], pos + 8
+
+    def _skip_items(self, buf: bytearray, pos: int, implicit: bool, depth: int) -> int:
+        """Past the items of an undefined-length value and its Sequence Delimitation Item."""
+        if depth > _MAX_DEPTH:
+            raise _Bad("sequences nested too deep")
+        little = self.little or implicit
+        end = len(buf)
+        while True:
+            tag, _, length, pos = self._header(buf, pos, True, little)
+            if tag == 0xFFFEE0DD:
+                return pos
+            if tag != 0xFFFEE000:
+                raise _Bad(f"expected an item at offset {pos - 8}")
+            if length != _UNDEFINED:
+                pos += length
+                if pos > end:
+                    raise _Short
+                continue
+            while True:  # an undefined-length item: its elements up to the Item Delimitation
+                tag, vr, length, value = self._header(buf, pos, implicit, little)
+                if tag == 0xFFFEE00D:
+                    pos = value
+                    break
+                if length == _UNDEFINED:
+                    pos = self._skip_items(buf, value, implicit or vr == b"UN", depth + 1)
+                else:
+                    pos = value + length
+                    if pos > end:
+                        raise _Short
+
+
 
 def _meta_bytes(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
     """Preamble, "DICM" and the File Meta Information group (explicit VR LE, PS3.10 7.1)."""
@@ -254,9 +463,13 @@ def _meta_bytes(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> b
 class PartTenWriter:
     """A :class:`~dicomkit.net.association.DataSink` writing one Part 10 file atomically."""
 
-    def __init__(self, final: Path, header: bytes, *, fsync: bool = True) -> None:
+    def __init__(self, final: Path, header: bytes, *, fsync: bool = True,
+                 check: HeadCheck | None = None) -> None:
         self.final = final
         self.fsync = fsync
+        self.check = check
+        #: ``(status, comment)`` once ``check`` has refused the data set (the file is gone)
+        self.refused: tuple[int, str] | None = None
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".part", dir=final.parent)
         self.tmp = Path(tmp)
@@ -265,8 +478,26 @@ class PartTenWriter:
         self._fp.write(header)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.refused is not None:
+            return  # refused: the rest of the data set is dropped
+        check = self.check
+        if check is not None and not check.done:
+            check.feed(data)
+            if check.failure is not None:
+                self.refused = check.failure
+                self.discard()
+                return
         self._fp.write(data)
         self.size += len(data)
+
+    def verdict(self) -> tuple[int, str] | None:
+        """After the last fragment: ``(status, comment)`` if ``check`` refuses the data set
+        (the temporary file is then removed), else None."""
+        if self.refused is None and self.check is not None:
+            self.refused = self.check.finish()
+            if self.refused is not None:
+                self.discard()
+        return self.refused
 
     def discard(self) -> None:
         if not self._fp.closed:
@@ -327,7 +558,9 @@ class StorageSCP:
         assert isinstance(msg, dimse.CStoreRequest)
         header = _meta_bytes(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
                              incoming.context.transfer_syntax, incoming.association.calling_ae)
-        return PartTenWriter(self._target(msg), header, fsync=self.fsync)
+        check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
+                          msg.affected_sop_instance_uid)
+        return PartTenWriter(self._target(msg), header, fsync=self.fsync, check=check)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
         msg = incoming.message
@@ -340,6 +573,11 @@ class StorageSCP:
             if not isinstance(sink, PartTenWriter):
                 error = getattr(sink, "error", None)
                 raise OSError(f"could not write the data set: {error}")
+            refused = sink.verdict()
+            if refused is not None:
+                log.warning("C-STORE of %s (%s) refused with %04X: %s",
+                            msg.affected_sop_instance_uid, msg.affected_sop_class_uid, *refused)
+                return _store_rsp(msg, *refused)
             path = await asyncio.to_thread(sink.commit)
         except (OSError, ValueError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
@@ -363,6 +601,7 @@ def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dims
 
 
 __all__ = [
+    "HeadCheck",
     "Instance",
     "PartTenWriter",
     "StorageSCP",
