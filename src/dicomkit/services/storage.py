@@ -294,6 +294,7 @@ class HeadCheck:
         self.full = False  # bytes past the limit were left out
         self.done = False
         self.failure: tuple[int, str] | None = None
+        self._passed = False  # the leading elements are fine; the rest of the head is kept
         self._inflater: Any = None
         try:
             ts = UID(_clean(transfer_syntax))
@@ -321,7 +322,12 @@ class HeadCheck:
                 self.full = True
                 data = memoryview(data)[:max(room, 0)]
             self.head += data
-        self._judge(complete=False)
+        if not self._passed:
+            self._judge(complete=False)
+        elif self.full:  # the leading elements were fine, and the data set is a long one
+            self.done = True
+        if self.done:
+            self.head = bytearray()  # judged: free the head
 
     def finish(self) -> tuple[int, str] | None:
         """The verdict once the whole data set has been fed: None to store it."""
@@ -337,6 +343,7 @@ class HeadCheck:
                     return self.failure
             self._judge(complete=not self.full)
             self.done = True
+            self.head = bytearray()
         return self.failure
 
     def _fail(self, status: int, comment: str) -> None:
@@ -355,7 +362,9 @@ class HeadCheck:
         except _Bad as exc:
             self._fail(0xC000, f"cannot understand: {exc}")
             return
-        self.done = True
+        # fine so far: a data set that ends within the head is walked whole by finish()
+        self._passed = True
+        self.done = complete or self.full
         sop_class, sop_instance = found.get(_SOP_CLASS_UID), found.get(_SOP_INSTANCE_UID)
         if sop_class is not None and sop_class != self.sop_class:
             self._fail(0xA900, _fit(
@@ -468,7 +477,7 @@ class PartTenWriter:
         self.final = final
         self.fsync = fsync
         self.check = check
-        #: ``(status, comment)`` once ``check`` has refused the data set (the file is gone)
+        #: ``(status, comment)`` once ``check`` has refused the data set (nothing more is written)
         self.refused: tuple[int, str] | None = None
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".part", dir=final.parent)
@@ -484,8 +493,9 @@ class PartTenWriter:
         if check is not None and not check.done:
             check.feed(data)
             if check.failure is not None:
+                # refused: nothing more is written; the temporary file goes at the end of the
+                # data set (verdict) or when the association ends (discard)
                 self.refused = check.failure
-                self.discard()
                 return
         self._fp.write(data)
         self.size += len(data)
@@ -495,8 +505,8 @@ class PartTenWriter:
         (the temporary file is then removed), else None."""
         if self.refused is None and self.check is not None:
             self.refused = self.check.finish()
-            if self.refused is not None:
-                self.discard()
+        if self.refused is not None:
+            self.discard()
         return self.refused
 
     def discard(self) -> None:
