@@ -24,7 +24,7 @@ N = 1000
 
 
 def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))  # type: ignore[arg-type]
+    return asyncio.run(asyncio.wait_for(coro, 60))
 
 
 def match(i: int, pad: int = 0) -> Dataset:
@@ -142,11 +142,11 @@ def test_a_small_max_pdu_peer_gets_valid_fragments() -> None:
             read = client.read
 
             async def spy(n: int) -> bytes:
-                data = await read(n)
+                data: bytes = await read(n)
                 received.extend(data)
                 return data
 
-            client.read = spy  # type: ignore[method-assign]
+            client.read = spy
             got = [r async for r in assoc.request_iter(find_request(), Dataset())]
             assert [r.status for r in got] == [0xFF00] * 200 + [0x0000]
             assert [r.dataset.PatientID for r in got[:-1]] == [str(i) for i in range(200)]
@@ -175,3 +175,30 @@ def test_coalescing_respects_back_pressure() -> None:
 async def async_matches_padded(incoming: Incoming) -> AsyncIterator[Any]:
     for i in range(N):
         yield 0xFF00, match(i, pad=2000)
+
+
+def test_pending_responses_share_socket_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dicomkit.net.transport import SocketTransport
+
+    calls = []
+    write, writelines = SocketTransport.write, SocketTransport.writelines
+
+    def counting_write(self: SocketTransport, data: Any) -> None:
+        calls.append(1)
+        write(self, data)
+
+    def counting_writelines(self: SocketTransport, chunks: Any) -> None:
+        calls.append(1)
+        writelines(self, chunks)
+
+    monkeypatch.setattr(SocketTransport, "write", counting_write)
+    monkeypatch.setattr(SocketTransport, "writelines", counting_writelines)
+
+    async def main() -> None:
+        async with connected(async_matches, "tcp") as (assoc, _):
+            before = len(calls)
+            got = [r async for r in assoc.request_iter(find_request(), Dataset())]
+            assert len(got) == N + 1
+            # one write for the request, then a few coalesced ones (not one per response)
+            assert len(calls) - before < N // 10
+    run(main())
