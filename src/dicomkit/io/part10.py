@@ -314,17 +314,29 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
         # Write a temporary file and rename it over ``dest``: a reader never sees half a file,
         # and a data set memory-mapped from ``dest`` itself stays valid while it is written.
         path = os.fspath(dest)
+        # A new file is written in place (exclusive create; removed again if writing fails):
+        # nothing can be mapping it, and a temporary file plus rename would cost more than the
+        # writing itself for small files.
+        try:
+            fp_new = open(path, "xb")  # noqa: SIM115 - closed below
+        except FileExistsError:
+            fp_new = None
+        if fp_new is not None:
+            try:
+                with fp_new:
+                    _write_body(fp_new, head, ds, implicit, little, deflated)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                raise
+            return
         fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
                                    dir=os.path.dirname(os.path.abspath(path)))
         try:
             with os.fdopen(fd, "wb") as fp:
                 _write_body(fp, head, ds, implicit, little, deflated)
-            if os.path.exists(path):
+            with contextlib.suppress(FileNotFoundError):
                 os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
