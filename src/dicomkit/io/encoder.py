@@ -45,6 +45,10 @@ def swap_bytes(raw: bytes | memoryview, size: int) -> bytes:
     return arr.tobytes() + bytes(raw[n:])
 
 
+#: The two header bytes of every VR (explicit VR encodings).
+_VR_BYTES: dict[str, bytes] = {vr: vr.encode() for vr in ALL_VRS}
+
+
 def _wire_vr(vr: str) -> str:
     if vr in ALL_VRS:
         return vr
@@ -124,6 +128,25 @@ class _Encoder:
 
     def element(self, ds: Dataset, tag: int, same: bool, out: list[bytes | memoryview]) -> None:
         entry = ds._d[tag]
+        if same and type(entry) is tuple:
+            # Fast path: an element never touched since it was read, written in the encoding it
+            # was read in: its header again and its value bytes as they are.
+            vr, raw = entry[0], entry[1]
+            n = len(raw)
+            if self.implicit:
+                out.append(self.hhl(tag >> 16, tag & 0xFFFF, n))
+                out.append(raw)
+                return
+            code = _VR_BYTES.get(vr)
+            if code is not None and vr != "SQ":
+                if vr in LONG_LENGTH_VRS:
+                    out.append(self.long(tag >> 16, tag & 0xFFFF, code, 0, n))
+                    out.append(raw)
+                    return
+                if n <= 0xFFFF:
+                    out.append(self.short(tag >> 16, tag & 0xFFFF, code, n))
+                    out.append(raw)
+                    return
         if tag & 0xFFFF == 0 and not same and tag >> 16 > 2:
             # Retired data set group lengths (PS3.5 7.2) are only kept when the encoding is
             # unchanged; command (0000) and File Meta (0002) group lengths always are.
