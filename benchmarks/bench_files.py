@@ -174,7 +174,9 @@ def dir_workload(label, impls, op, paths, repeat, nbytes, results, warmup=1):
     print(f"  done: {label}  [{common.load()}]", flush=True)
 
 
-def write_workload(label, impls, paths, repeat, nbytes, results):
+def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False):
+    """Read each file and write it out. ``fresh``: every run writes into a new folder (new
+    files); otherwise every run overwrites the previous run's files."""
     tmp = Path(tempfile.mkdtemp(prefix="dicomkit-bench-"))
     try:
         fns, notes = {}, {}
@@ -186,8 +188,17 @@ def write_workload(label, impls, paths, repeat, nbytes, results):
             except Exception as e:  # noqa: BLE001
                 notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
                 continue
-            dsts = [str(out / Path(p).name) for p in paths]
-            fns[name] = (lambda impl=impl, dsts=dsts: [impl.rewrite(s, d) for s, d in zip(paths, dsts)])
+            if fresh:
+                def run(impl=impl, out=out, n=[0]):
+                    n[0] += 1
+                    sub = out / f"run{n[0]}"
+                    sub.mkdir()
+                    return [impl.rewrite(s, str(sub / Path(s).name)) for s in paths]
+                fns[name] = run
+            else:
+                dsts = [str(out / Path(p).name) for p in paths]
+                fns[name] = (lambda impl=impl, dsts=dsts:
+                             [impl.rewrite(s, d) for s, d in zip(paths, dsts)])
         timed = common.interleaved(fns, repeat=repeat) if fns else {}
         for name in impls:
             if name in timed:
@@ -279,6 +290,8 @@ def main(argv=None) -> int:
     lab = f"d: read+write, {len(ct)} CT (ct)"
     if common.wanted(args, workload=lab):
         write_workload(lab, impls, ct, R, cb, results)
+        write_workload(f"d: read+write new files, {len(ct)} CT (ct)", impls, ct, R, cb, results,
+                       fresh=True)
     if True:
         big, huge = corpus.files("big")[0], corpus.huge_path()
         gb = os.path.getsize(huge) / 2**30
