@@ -120,6 +120,18 @@ def _decode_assoc_items(
     return app, pcs, pc_offsets, user if user is not None else UserInformationItem()
 
 
+def _encode_associate(pdu_type: int, pdu: AAssociateRQ | AAssociateAC) -> bytes:
+    """A-ASSOCIATE-RQ and -AC share one layout (PS3.8 9.3.2, 9.3.3): the fixed fields, then
+    the application context, presentation context and user information items."""
+    parts = [
+        _ASSOC_FIXED.pack(pdu.protocol_version, 0, _ae(pdu.called_ae), _ae(pdu.calling_ae)),
+        ApplicationContextItem(pdu.application_context).encode(),
+    ]
+    parts += [pc.encode() for pc in pdu.presentation_contexts]
+    parts.append(pdu.user_information.encode())
+    return _pdu(pdu_type, b"".join(parts))
+
+
 @dataclass(frozen=True, slots=True)
 class AAssociateRQ:
     """A-ASSOCIATE-RQ PDU, type 01H (PS3.8 9.3.2)."""
@@ -133,13 +145,7 @@ class AAssociateRQ:
     protocol_version: int = 1
 
     def encode(self) -> bytes:
-        parts = [
-            _ASSOC_FIXED.pack(self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)),
-            ApplicationContextItem(self.application_context).encode(),
-        ]
-        parts += [pc.encode() for pc in self.presentation_contexts]
-        parts.append(self.user_information.encode())
-        return _pdu(0x01, b"".join(parts))
+        return _encode_associate(0x01, self)
 
     @classmethod
     def decode(cls, body: memoryview) -> AAssociateRQ:
@@ -170,13 +176,7 @@ class AAssociateAC:
     protocol_version: int = 1
 
     def encode(self) -> bytes:
-        parts = [
-            _ASSOC_FIXED.pack(self.protocol_version, 0, _ae(self.called_ae), _ae(self.calling_ae)),
-            ApplicationContextItem(self.application_context).encode(),
-        ]
-        parts += [pc.encode() for pc in self.presentation_contexts]
-        parts.append(self.user_information.encode())
-        return _pdu(0x02, b"".join(parts))
+        return _encode_associate(0x02, self)
 
     @classmethod
     def decode(cls, body: memoryview) -> AAssociateAC:
