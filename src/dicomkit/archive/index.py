@@ -82,6 +82,20 @@ def _items(value: Any) -> list[dict[str, str]]:
     return out
 
 
+#: VRs whose values :func:`~dicomkit.archive.normalize.norm_value` changes beyond stripping
+_REWRITTEN_VRS = frozenset({"PN", "IS", "DA"})
+
+
+def _norm_text(vr: str, value: Any) -> str:
+    """:func:`~dicomkit.archive.normalize.norm_text`, with a shortcut for the common case (one
+    plain text value of a VR that normalisation only strips): same result, less work."""
+    if type(value) is str and vr not in _REWRITTEN_VRS:
+        s = value.strip(" \0")
+        if "\\" not in s:
+            return s
+    return nz.norm_text(vr, value)
+
+
 @functools.cache
 def _plan(level: Level) -> tuple[tuple[int, str, str, bool, bool], ...]:
     """(tag, vr, column, has_ci, has_norm) of each stored attribute of a level, computed once."""
@@ -100,7 +114,7 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
             if not a.computed)
         for key, vr, col, has_ci, has_norm in plan:
             value = ds.get(key, None)
-            s = nz.norm_text(vr, value) if value is not None else ""
+            s = _norm_text(vr, value) if value is not None else ""
             cols[col] = s
             if has_ci:
                 cols[f"{col}_ci"] = s.upper()
@@ -166,7 +180,8 @@ class Index:
     # -- writing --------------------------------------------------------------------------
 
     def _get_or_insert(self, level: Level, cols: dict[str, Any], extra: dict[str, Any],
-                       parent_id: int | None) -> tuple[int, bool, int | None]:
+                       parent_id: int | None, *, lookup: bool = True
+                       ) -> tuple[int, bool, int | None]:
         """The row id of a level entity (inserted when new), whether it is new, and its
         parent id as stored (None for patients and new rows)."""
         table = TABLES[level]
@@ -179,7 +194,8 @@ class Index:
                     IMAGE: "sop_instance_uid"}[level]
             where, key = f"{ucol} = ?", (cols[ucol],)
         if level is IMAGE:
-            row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key)
+            # lookup=False: the caller has just checked that the instance is not indexed
+            row = self.db.query(f"SELECT id FROM {table} WHERE {where}", key) if lookup else []
             if row:
                 return int(row[0][0]), False, None
         else:
@@ -227,9 +243,12 @@ class Index:
             self.db.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?",
                             [*params, ident])
 
-    def add(self, rec: InstanceRecord, path: str, size: int = 0) -> bool:
+    def add(self, rec: InstanceRecord, path: str, size: int = 0, *,
+            known_new: bool = False) -> bool:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when
-        the SOP Instance UID was already indexed (its row is then updated in place)."""
+        the SOP Instance UID was already indexed (its row is then updated in place).
+        ``known_new``: the caller has just looked the SOP Instance UID up in the same
+        transaction and found nothing (saves the look-ups)."""
         with self.db.transaction():
             pid, _new, _ = self._get_or_insert(PATIENT, rec.columns[PATIENT],
                                                 rec.extra[PATIENT], None)
@@ -242,8 +261,8 @@ class Index:
             if st_owner is not None and st_owner != st:
                 raise ArchiveError(f"series {rec.series_uid} belongs to another study")
             cols: dict[str, Any] = dict(rec.columns[IMAGE])
-            existing = self.db.query("SELECT id FROM instances WHERE sop_instance_uid = ?",
-                                     (rec.sop_uid,))
+            existing = [] if known_new else self.db.query(
+                "SELECT id FROM instances WHERE sop_instance_uid = ?", (rec.sop_uid,))
             if existing:
                 sets = ", ".join(f"{c} = ?" for c in cols)
                 self.db.execute(f"UPDATE instances SET {sets}, path = ?, size = ?, extra = ? "
@@ -253,7 +272,7 @@ class Index:
                 return False
             cols.update(path=path, size=int(size),
                         received=time.strftime("%Y%m%d%H%M%S", time.gmtime()))
-            self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se)
+            self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se, lookup=False)
             self._bump(pid, st, se, new_st, new_se, rec)
             return True
 

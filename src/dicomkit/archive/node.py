@@ -68,7 +68,7 @@ def _read_header(path: Path) -> Any:
 class _Job:
     """One instance waiting for a group commit."""
 
-    temp: Path
+    temp: Path | None  # None until ``durable`` has returned it
     rec: InstanceRecord
     relpath: str
     size: int
@@ -77,7 +77,17 @@ class _Job:
     error: BaseException | None = None
     placed: bool = False
     old_path: str | None = None
+    #: blocks until the file's contents are durable and returns its temporary path (raises
+    #: when they could not be made so); None: they already are (``temp`` is set)
+    durable: Callable[[], Path] | None = None
     done: threading.Event = field(default_factory=threading.Event)
+
+    def wait_durable(self) -> Path:
+        """The temporary file, once its contents are durable (step 1 of the commit)."""
+        if self.durable is not None:
+            self.temp, self.durable = self.durable(), None
+        assert self.temp is not None
+        return self.temp
 
 
 class _GroupCommit:
@@ -184,23 +194,41 @@ class Archive:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
         return self._group.submit(_Job(temp, rec, relpath, size, policy))
 
+    def ingest_record(self, rec: InstanceRecord, size: int, durable: Callable[[], Path], *,
+                      policy: DuplicatePolicy | None = None) -> IngestResult:
+        """Ingest an instance whose file is still being written and made durable in another
+        thread: ``durable()`` blocks until its contents are on disk (``fdatasync`` done) and
+        returns its temporary path. The index rows are staged meanwhile; the rename (and so
+        the directory fsync and the commit) waits for ``durable()``, so the order of
+        :meth:`_commit_batch` holds. ``size``: the file's size in bytes. Raises as
+        :meth:`ingest`; the caller removes the temporary file when this raises."""
+        try:
+            relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+        except (DicomError, OSError) as exc:
+            raise ArchiveError(f"cannot index the instance: {exc}") from exc
+        return self._group.submit(_Job(None, rec, relpath, size, policy or self.policy,
+                                       durable=durable))
+
     def _stage(self, job: _Job) -> IngestResult:
         """One instance inside the batch transaction: rows, then the rename (not yet durable:
         the batch fsyncs the directories, then commits)."""
         rec = job.rec
         old = self.index.lookup(rec.sop_uid)
         if old is not None and job.policy is not DuplicatePolicy.REPLACE:
+            temp = job.wait_durable()
             with contextlib.suppress(FileNotFoundError):
-                job.temp.unlink()
+                temp.unlink()
             if job.policy is DuplicatePolicy.REJECT:
                 raise DuplicateInstanceError(f"instance {rec.sop_uid} is already stored")
             return IngestResult(rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path),
                                 "kept")
-        self.index.add(rec, job.relpath, job.size)
+        self.index.add(rec, job.relpath, job.size, known_new=old is None)
         self._fault("indexed")
         # The index is authoritative: a file at the final path without a row is a crash
         # leftover, so the new file always replaces it.
-        final = self.store.move_into_place(job.temp, job.relpath)
+        # step 1 before the rename: the contents are durable (a job whose file was still
+        # being synced has had its rows staged meanwhile; a failed sync undoes them)
+        final = self.store.move_into_place(job.wait_durable(), job.relpath)
         job.placed = old is None
         job.old_path = old.path if old is not None and old.path != job.relpath else None
         self._fault("placed")
@@ -211,7 +239,9 @@ class Archive:
         """Stage every job, make the new directory entries durable, commit once.
 
         Durability, in order (an instance is acknowledged only after all three):
-        1. the file's contents: ``fdatasync`` before the job was queued;
+        1. the file's contents: ``fdatasync`` before the job was queued, or (a job with
+           ``durable``, :meth:`ingest_record`) before its rename -- its rows are staged while
+           another thread syncs, but nothing is renamed before the contents are durable;
         2. its name in the series folder: the rename, then one ``fsync`` of each folder the
            batch renamed into (a batch of one series costs one directory fsync);
         3. its rows: one COMMIT (SQLite WAL with synchronous=FULL: one fsync of the WAL;
