@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import itertools
 import logging
 import os
 import signal
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.archive.config import NodeConfig
+from dicomkit.archive.index import record_from_dataset
 from dicomkit.archive.matching import QueryOptions, parse_query
 from dicomkit.archive.node import Archive
 from dicomkit.archive.results import make_result
@@ -99,6 +101,37 @@ def _meta_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> 
             struct.pack("<I", len(body)) + body)
 
 
+#: unique temporary names without ``mkstemp``'s random draws (O_EXCL still guards them)
+_TEMP_SERIAL = itertools.count()
+_TEMP_TOKEN = os.urandom(4).hex()
+
+
+def _create_temp(directory: Path) -> tuple[int, Path]:
+    """A new, empty temporary file in ``directory`` (``.tmp-*.dcm``): its fd and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    path = directory / (f"{FileStore.TEMP_PREFIX}{os.getpid()}-{_TEMP_TOKEN}-"
+                        f"{next(_TEMP_SERIAL)}.dcm")
+    try:
+        return os.open(path, flags, 0o600), path
+    except FileExistsError:
+        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm",
+                                    dir=directory)
+        return fd, Path(name)
+
+
+def _sync_close(fd: int, path: Path) -> Path:
+    """(sync worker) ``fdatasync`` and close a temporary file; returns its path. Closed and
+    removed when the sync fails."""
+    try:
+        sync_data(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return path
+
+
 @functools.cache
 def _impl_ids() -> tuple[str, str]:
     from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
@@ -139,10 +172,30 @@ class _ArchiveWriter:
             self._spill()
         self._fp.write(data)
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the whole instance is in memory (not spilled to a file)."""
+        return self._fp is None and self.buf is not None
+
+    def write_out(self) -> tuple[int, Path]:
+        """(worker thread) Write the in-memory instance to a new temporary file, not yet
+        synced: its open fd and path (:func:`_sync_close` finishes it). Nothing is left
+        behind when it raises."""
+        assert self.buf is not None
+        fd, path = _create_temp(self.directory)
+        try:
+            with memoryview(self.buf) as whole:
+                view = whole
+                while view:
+                    view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        return fd, path
+
     def _spill(self) -> None:
-        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm",
-                                    dir=self.directory)
-        self.tmp = Path(name)
+        fd, self.tmp = _create_temp(self.directory)
         self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
         if self.buf:
             self._fp.write(self.buf)
@@ -203,6 +256,8 @@ class ArchiveStorageSCP(StorageSCP):
         # a pool of its own: an ingest waiting for its group's commit holds a thread, and
         # must not starve the loop's default executor
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+        #: fdatasync of in-memory instances, run while their ingest thread indexes them
+        self.sync_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fsync")
 
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
@@ -212,6 +267,37 @@ class ArchiveStorageSCP(StorageSCP):
         check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
                           msg.affected_sop_instance_uid)
         return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+
+    def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
+        """(worker thread) Ingest an instance received into memory: parse its header (a data
+        set we cannot index is refused before it touches the disk), write the file, and
+        while a sync worker ``fdatasync``s it, build the index record and stage the rows;
+        the rename and the commit wait for the sync (:meth:`Archive.ingest_record`)."""
+        buf = sink.buf
+        assert buf is not None
+        from dicomkit import read
+
+        try:
+            ds = read(bytes(buf), stop_before_pixels=True)
+        except DicomError as exc:
+            raise ArchiveError(f"cannot index the data set: {exc}") from exc
+        fd, path = sink.write_out()
+        # the sync pool's threads never wait for anything but the disk: no deadlock however
+        # many ingests hold this pool's threads waiting for their syncs
+        synced = self.sync_pool.submit(_sync_close, fd, path)
+        try:
+            try:
+                rec = record_from_dataset(ds)
+            except DicomError as exc:
+                if isinstance(exc, ArchiveError):
+                    raise
+                raise ArchiveError(f"cannot index the data set: {exc}") from exc
+            return self.archive.ingest_record(rec, len(buf), synced.result)
+        except BaseException:
+            # refused or failed: the temporary file must go (once the sync has let go of it)
+            with contextlib.suppress(BaseException):
+                synced.result().unlink(missing_ok=True)
+            raise
 
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
         path, ds = sink.finish()
@@ -224,6 +310,7 @@ class ArchiveStorageSCP(StorageSCP):
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.sync_pool.shutdown(wait=True)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
         msg = incoming.message
@@ -247,7 +334,10 @@ class ArchiveStorageSCP(StorageSCP):
             return _store_rsp(msg, *refused)
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
+            if sink.in_memory:
+                result = await loop.run_in_executor(self.pool, self._ingest_in_memory, sink)
+            else:
+                result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
         except DuplicateInstanceError as exc:
             return _store_rsp(msg, 0x0111, str(exc))
         except (InvalidUIDError, ArchiveError, InvalidDicomError) as exc:
@@ -256,8 +346,9 @@ class ArchiveStorageSCP(StorageSCP):
         except (OSError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             return _store_rsp(msg, 0xA700, str(exc))
-        log.info("%s: %s %s", incoming.association.calling_ae, result.outcome,
-                 result.sop_instance_uid)
+        if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
+            log.debug("%s: %s %s", incoming.association.calling_ae, result.outcome,
+                      result.sop_instance_uid)
         return _store_rsp(msg, 0x0000)
 
 
