@@ -219,14 +219,11 @@ class _Encoder:
 
 
 def iter_encoded(ds: Dataset, *, implicit: bool, little: bool) -> Iterator[bytes | memoryview]:
-    """The encoding of ``ds`` as a series of buffers, one element at a time (large values are
+    """The encoding of ``ds`` as a series of buffers (headers and values; large values are
     not copied)."""
-    enc = _Encoder(implicit, little)
-    same = ds._implicit is implicit and ds._little is little
-    for tag in ds:
-        part: list[bytes | memoryview] = []
-        enc.element(ds, tag, same, part)
-        yield from part
+    out: list[bytes | memoryview] = []
+    _Encoder(implicit, little).dataset(ds, out)
+    return iter(out)
 
 
 def encode_dataset(ds: Dataset, *, implicit: bool, little: bool) -> bytes:
@@ -252,13 +249,8 @@ def write_dataset(ds: Dataset, fp: IO[bytes], *, implicit: bool, little: bool) -
 
     Small headers and values are gathered into one buffer and written together: one write
     call per element costs more than the copy it avoids."""
-    enc = _Encoder(implicit, little)
-    same = ds._implicit is implicit and ds._little is little
-    out: list[bytes | memoryview] = []
-    for tag in ds:
-        enc.element(ds, tag, same, out)
     pending: list[bytes | memoryview] = []
-    for chunk in out:
+    for chunk in iter_encoded(ds, implicit=implicit, little=little):
         if len(chunk) >= _DIRECT_WRITE:
             if pending:
                 fp.write(b"".join(pending))
