@@ -9,12 +9,19 @@ study-level queries then run in process (parse + SQL + responses) and over the n
 instance: temporary file -> header read -> fdatasync -> index transaction -> rename -> fsync
 directory -> commit (one at a time: no group commit in this figure).
 
-Against DCMTK (--compare N files, one series): /usr/bin/storescu (TCP_NODELAY=1) sends the same
-N files to `dicomkit serve`, to dcmqrscp (which stores and indexes them too, without fsync) and
-to a pynetdicom storage SCP that writes each data set to a file (no fsync, no index), runs
-interleaved; then the same dicomkit SCU runs the same study-level C-FINDs against dicomkit and
-dcmqrscp, and C-MOVEs every study from each to a DCMTK storescp. Ratios: DCMTK time / dicomkit
-time (> 1: dicomkit faster).
+Against peers (--compare N files, one series): /usr/bin/storescu (TCP_NODELAY=1) sends the
+same N files, runs interleaved, to
+- `dicomkit serve` (each instance fsync'd and indexed before its response),
+- DCMTK dcmqrscp (stores and indexes too, without fsync),
+- pynetdicom's own Q/R SCP app, `python -m pynetdicom qrscp` (files plus a SQLite index
+  through SQLAlchemy, without fsync; needs sqlalchemy, in the bench extra): "a pynetdicom
+  Q/R SCP" as issue #5 names it,
+- and, as a lower bound for pynetdicom, a bare pynetdicom storage SCP that only writes each
+  data set to a file (no fsync, no index).
+Then the same dicomkit SCU runs the same study-level C-FINDs against dicomkit and dcmqrscp,
+and C-MOVEs every study from each to a DCMTK storescp (pynetdicom's qrscp sits those out: its
+study-level C-FIND answers one match per instance, and its C-MOVE moves about 20/s). Ratios: peer time / dicomkit time (> 1:
+dicomkit faster).
 """
 
 from __future__ import annotations
@@ -186,6 +193,20 @@ def _dcmqrscp_cfg(root: Path, port: int, dest_port: int | None = None) -> Path:
     return cfg
 
 
+def _qrscp_cfg(root: Path, port: int, dest_port: int | None = None) -> Path:
+    """A configuration for pynetdicom's Q/R SCP app (``python -m pynetdicom qrscp``)."""
+    cfg = root / "qrscp.ini"
+    dest = f"[DEST]\n    address: 127.0.0.1\n    port: {dest_port}\n" if dest_port else ""
+    cfg.write_text("[DEFAULT]\n    ae_title: QRSCP\n"
+                   f"    port: {port}\n    max_pdu: 16382\n    acse_timeout: 30\n"
+                   "    dimse_timeout: 30\n    network_timeout: 30\n"
+                   "    bind_address: 127.0.0.1\n"
+                   f"    instance_location: {root / 'instances'}\n"
+                   f"    database_location: {root / 'instances.sqlite'}\n"
+                   f"    log_identifier: False\n{dest}")
+    return cfg
+
+
 def _start_scp(impl: str, root: Path, port: int, env: dict[str, str],
                dest_port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
     root.mkdir(parents=True, exist_ok=True)
@@ -198,7 +219,11 @@ def _start_scp(impl: str, root: Path, port: int, env: dict[str, str],
     elif impl == "dcmtk":
         cmd = ["/usr/bin/dcmqrscp", "-c", str(_dcmqrscp_cfg(root, port, dest_port))]
         aet = "QRSCP"
-    else:  # pynetdicom: a plain storage SCP writing one file per instance (no index)
+    elif impl == "pynetdicom":  # pynetdicom's own Q/R SCP app: files + SQLite (SQLAlchemy)
+        cmd = [sys.executable, "-m", "pynetdicom", "qrscp", "-q",
+               "-c", str(_qrscp_cfg(root, port, dest_port))]
+        aet = "QRSCP"
+    else:  # "pynetdicom files": a plain storage SCP writing one file per instance (no index)
         cmd = [sys.executable, __file__, "_pynd_scp", str(port), str(root)]
         aet = "PYND"
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -237,6 +262,12 @@ def pynd_scp(port: int, out: Path) -> None:
                     evt_handlers=[(evt.EVT_C_STORE, on_store)])
 
 
+NOTES = {"dicomkit": "dicomkit serve (fsync + index before each response)",
+         "dcmtk": "dcmqrscp (no fsync)",
+         "pynetdicom": "pynetdicom's qrscp app: files + SQLite index (no fsync)",
+         "pynetdicom files": "pynetdicom storage SCP, files only (no fsync, no index)"}
+
+
 def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
     """storescu -> dicomkit serve / dcmqrscp / a pynetdicom SCP, interleaved run by run; then
     C-FIND against dicomkit and dcmqrscp, and C-MOVE of everything to a DCMTK storescp."""
@@ -259,10 +290,18 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
     impls = ["dicomkit", "dcmtk"] if parallel == 1 else ["dicomkit"]
     try:
         import pynetdicom  # noqa: F401
-
-        impls.append("pynetdicom")
     except ImportError:
         print("  (pynetdicom not installed: no pynetdicom column)")
+    else:
+        try:
+            import sqlalchemy  # noqa: F401  (pynetdicom's qrscp app needs it)
+
+            if parallel == 1:
+                impls.append("pynetdicom")
+        except ImportError:
+            print("  (sqlalchemy not installed: no pynetdicom qrscp column; "
+                  "pip install -e .[bench])")
+        impls.append("pynetdicom files")
     results: list[Result] = []
     store_runs: dict[str, list[float]] = {impl: [] for impl in impls}
     servers: dict[str, tuple[subprocess.Popen[bytes], int, str]] = {}
@@ -294,7 +333,10 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
                 old = servers.pop(impl, None)
                 if old is not None:
                     _stop(old[0])
-                if impl == "pynetdicom":
+                if impl.startswith("pynetdicom"):
+                    # not in the C-FIND / C-MOVE comparisons: the qrscp app answers a
+                    # study-level C-FIND with one match per instance (1,000 here, not 1),
+                    # and its C-MOVE runs at about 20 instances/s (48 s per run)
                     _stop(proc)
                 else:
                     servers[impl] = (proc, port, aet)
@@ -305,8 +347,7 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
     for impl, runs in store_runs.items():
         results.append(Result("archive", f"store {n} files ({parallel} storescu)", impl,
                               statistics.median(runs), items=n, runs=runs,
-                              note={"dcmtk": "dcmqrscp", "dicomkit": "dicomkit serve"}.get(
-                                  impl, "pynetdicom SCP, files only")))
+                              note=NOTES[impl]))
     rates = {impl: n / statistics.median(r) for impl, r in store_runs.items()}
     print(f"ingest from {parallel} storescu (instances/s, median of runs): " + ", ".join(
         f"{impl} {rate:.0f}" for impl, rate in rates.items()))
@@ -318,7 +359,7 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
         return results
     try:
         for label, keys in COMPARE_QUERIES.items():
-            runs = {"dicomkit": [], "dcmtk": []}
+            runs: dict[str, list[float]] = {impl: [] for impl in servers}
             counts = {}
             for _ in range(repeat):
                 for impl, (_proc, port, aet) in servers.items():
@@ -333,7 +374,7 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             common.wait_port(dest_port, proc=dest)
-            moves: dict[str, list[float]] = {"dicomkit": [], "dcmtk": []}
+            moves: dict[str, list[float]] = {impl: [] for impl in servers}
             for _ in range(max(1, min(repeat, 3))):
                 for impl, (_proc, port, aet) in servers.items():
                     dt, done_n = asyncio.run(_move_once(port, aet, studies))
@@ -347,8 +388,9 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
                                   statistics.median(r), items=n, runs=r))
         mrates = {impl: n / statistics.median(r) for impl, r in moves.items()}
         print("C-MOVE to storescp (instances/s): " + ", ".join(
-            f"{impl} {rate:.0f}" for impl, rate in mrates.items())
-            + f"; dicomkit / dcmtk: {mrates['dicomkit'] / mrates['dcmtk']:.2f}x")
+            f"{impl} {rate:.0f}" for impl, rate in mrates.items()) + "; " + ", ".join(
+            f"dicomkit / {impl}: {mrates['dicomkit'] / rate:.2f}x"
+            for impl, rate in mrates.items() if impl != "dicomkit"))
     finally:
         for proc, _port, _aet in servers.values():
             _stop(proc)

@@ -295,3 +295,58 @@ def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
     want = dicomkit.read(src.path)
     decompress(want)
     assert out.PixelData == want.PixelData
+
+
+# -- elements_to_dataset: response identifiers from index values ---------------------------------
+
+def _roundtrip(ds: Any, ts: str) -> Any:
+    from dicomkit.net.messages import decode_data, encode_data
+
+    return decode_data(encode_data(ds, ts), ts)
+
+
+@pytest.mark.parametrize("ts", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
+                                "1.2.840.10008.1.2.2"])
+def test_elements_to_dataset_text_values_encode_in_every_syntax(ts: str) -> None:
+    elements = [
+        (0x00080005, "SpecificCharacterSet", "CS", "ISO_IR 192"),
+        (0x00080052, "QueryRetrieveLevel", "CS", "STUDY"),
+        (0x00080061, "ModalitiesInStudy", "CS", ["CT", "MR"]),
+        (0x00100010, "PatientName", "PN", "MÜLLER^JÖRG"),
+        (0x00100020, "PatientID", "LO", "ID1"),   # odd length: space padded
+        (0x00201208, "NumberOfStudyRelatedInstances", "IS", "25"),
+        (0x0020000D, "StudyInstanceUID", "UI", "1.2.3"),   # odd length: NUL padded
+        (0x00080020, "StudyDate", "DA", ""),
+    ]
+    from dicomkit.core.values.codec import encode_value
+
+    ds = qr.elements_to_dataset(elements)
+    assert ds.tags() == sorted(t for t, *_ in elements)
+    back = _roundtrip(ds, ts)
+    assert str(back.PatientName) == "MÜLLER^JÖRG"
+    assert list(back.ModalitiesInStudy) == ["CT", "MR"]
+    assert back.PatientID == "ID1"
+    assert back.StudyInstanceUID == "1.2.3"
+    assert int(back.NumberOfStudyRelatedInstances) == 25
+    assert back.StudyDate in ("", None)
+    assert bytes(encode_value("UI", "1.2.3")) == b"1.2.3\x00"
+    assert ds[0x0020000D].raw == b"1.2.3\x00" and ds[0x00100020].raw == b"ID1 "
+
+
+def test_elements_to_dataset_non_ascii_without_utf8_uses_the_full_encoder() -> None:
+    # no Specific Character Set: the text cannot be written raw as UTF-8; the encoder decides
+    ds = qr.elements_to_dataset([(0x00100010, "PatientName", "PN", "DOE^JOHN"),
+                                 (0x00081030, "StudyDescription", "LO", "Épaule")])
+    assert ds.StudyDescription == "Épaule"   # kept as a value, not as raw UTF-8 bytes
+    assert ds.PatientName == "DOE^JOHN"
+
+
+def test_elements_to_dataset_sequences_and_numbers() -> None:
+    ds = qr.elements_to_dataset([
+        (0x00081032, "ProcedureCodeSequence", "SQ", [{"CodeValue": "X1",
+                                                      "CodingSchemeDesignator": "L"}]),
+        (0x00280010, "Rows", "US", "512"),
+    ])
+    back = _roundtrip(ds, "1.2.840.10008.1.2.1")
+    assert back.ProcedureCodeSequence[0].CodeValue == "X1"
+    assert back.Rows == 512

@@ -60,9 +60,25 @@ UNABLE_TO_PROCESS = 0xC000
 
 def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Dataset:
     """A response identifier from ``(tag, keyword, VR, value)`` tuples; sequence values are
-    lists of ``{keyword: value}`` items."""
-    ds = Dataset()
+    lists of ``{keyword: value}`` items.
+
+    Text values (str, or a list of str for several values) become encoded element values
+    directly, as a decoder would have left them: explicit VR little endian, padded to even
+    length, ASCII -- or UTF-8 when the elements carry Specific Character Set ``ISO_IR 192``.
+    The encoder writes such values as they are, so an identifier with a few hundred matches
+    costs little to build and send. Other values go through :meth:`Dataset.set`."""
+    elements = list(elements)
+    utf8 = any(tag == 0x00080005 and value == "ISO_IR 192" for tag, _k, _v, value in elements)
+    d: dict[int, Any] = {}
+    slow: list[tuple[int, str, Any]] = []
     for tag, _kw, vr, value in elements:
+        raw = _text_raw(vr, value, utf8) if vr in _TEXT_VRS else None
+        if raw is None:
+            slow.append((tag, vr, value))
+        else:
+            d[tag] = (vr, raw)
+    ds = Dataset._from_raw(d, True, False)
+    for tag, vr, value in slow:
         if vr == "SQ":
             seq = Sequence()
             for item in value or []:
@@ -74,6 +90,30 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
         else:
             ds.set(tag, _typed(vr, value), vr=vr)
     return ds
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
+                       "TM", "UC", "UI", "UR", "UT"})
+
+
+def _text_raw(vr: str, value: Any, utf8: bool) -> bytes | None:
+    """The padded value bytes of a text element, or ``None`` for values that need the full
+    encoder (non-text types, or non-ASCII text without UTF-8 declared)."""
+    if type(value) is str:
+        text = value
+    elif type(value) is list and all(type(v) is str for v in value):
+        text = "\\".join(value)
+    else:
+        return None
+    if text.isascii():
+        data = text.encode("ascii")
+    elif utf8:
+        data = text.encode("utf-8")
+    else:
+        return None
+    if len(data) & 1:
+        data += b"\x00" if vr == "UI" else b" "
+    return data
 
 
 _INTS = frozenset({"US", "SS", "UL", "SL", "SV", "UV"})
