@@ -10,7 +10,9 @@ alternating within each round so load changes hit all alike):
   a  open without pixel data (stop_before_pixels) and read 10 common attributes
   b  full read (and touch the Pixel Data value)
   c  walk: decode every value, recursing into every sequence item
-  d  read then write each CT file to a temp dir
+  d  write the CT series: the 300 data sets are read once beforehand (outside the timing) and
+     each run writes all of them, into a new folder (new files) and over the previous run's
+     files; then read+write, where each run reads each file again and writes it out
   e  header (stop_before_pixels) of the 100 MB and the 1 GiB multi-frame file, in a fresh
      subprocess: time and peak RSS (should stay ~constant with file size); also the peak RSS
      of a full read of the 1 GiB file
@@ -18,6 +20,7 @@ alternating within each round so load changes hit all alike):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -67,6 +70,12 @@ class PydicomImpl:
     def rewrite(self, src, dst):
         self.m.dcmread(src).save_as(dst)
 
+    def load(self, p):
+        return self.m.dcmread(p)
+
+    def save(self, ds, dst):
+        ds.save_as(dst)
+
 
 class DicomsdlImpl:
     name = "dicomsdl"
@@ -103,6 +112,12 @@ class DicomsdlImpl:
     def rewrite(self, src, dst):
         self.m.open(src).save(dst)
 
+    def load(self, p):
+        return self.m.open(p)
+
+    def save(self, ds, dst):
+        ds.save(dst)
+
 
 class DicomkitImpl:
     name = "dicomkit"
@@ -136,6 +151,12 @@ class DicomkitImpl:
 
     def rewrite(self, src, dst):
         self.m.write(self.m.read(src), dst)
+
+    def load(self, p):
+        return self.m.read(p)
+
+    def save(self, ds, dst):
+        self.m.write(ds, dst)
 
 
 IMPLS = {"dicomkit": DicomkitImpl, "pydicom": PydicomImpl, "dicomsdl": DicomsdlImpl}
@@ -189,9 +210,8 @@ def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False):
                 notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
                 continue
             if fresh:
-                def run(impl=impl, out=out, n=[0]):
-                    n[0] += 1
-                    sub = out / f"run{n[0]}"
+                def run(impl=impl, out=out, n=itertools.count(1)):  # noqa: B008 - per run
+                    sub = out / f"run{next(n)}"
                     sub.mkdir()
                     return [impl.rewrite(s, str(sub / Path(s).name)) for s in paths]
                 fns[name] = run
@@ -205,6 +225,52 @@ def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False):
                 t, runs = timed[name]
                 results.append(Result("files", label, name, t, len(paths), nbytes * 2, runs=runs,
                                       note="MB/s counts bytes read + written"))
+            else:
+                results.append(Result("files", label, name, None, note=notes[name]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"  done: {label}  [{common.load()}]", flush=True)
+
+
+def write_only_workload(label, impls, paths, repeat, nbytes, results, fresh):
+    """Write the already-read data sets of ``paths``: the issue's "writing the CT series".
+    The reads happen once, before timing, with the pixel data in memory for every library
+    (pydicom and dicomsdl read it eagerly; dicomkit's value is touched). ``fresh``: each run
+    writes into a new folder; else each run overwrites the previous run's files."""
+    tmp = Path(tempfile.mkdtemp(prefix="dicomkit-bench-"))
+    try:
+        fns, notes = {}, {}
+        for name, impl in impls.items():
+            out = tmp / name
+            out.mkdir()
+            try:
+                loaded = [impl.load(p) for p in paths]
+                if name == "dicomkit":
+                    for ds in loaded:
+                        ds.get("PixelData")
+                impl.save(loaded[0], str(out / "probe.dcm"))
+            except Exception as e:  # noqa: BLE001
+                notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
+                continue
+            names = [Path(p).name for p in paths]
+            if fresh:
+                def run(impl=impl, out=out, loaded=loaded, names=names,
+                        n=itertools.count(1)):  # noqa: B008 - one counter per closure
+                    sub = out / f"run{next(n)}"
+                    sub.mkdir()
+                    for ds, nm in zip(loaded, names):
+                        impl.save(ds, str(sub / nm))
+                fns[name] = run
+            else:
+                dsts = [str(out / nm) for nm in names]
+                fns[name] = (lambda impl=impl, loaded=loaded, dsts=dsts:
+                             [impl.save(ds, d) for ds, d in zip(loaded, dsts)])
+        timed = common.interleaved(fns, repeat=repeat) if fns else {}
+        for name in impls:
+            if name in timed:
+                t, runs = timed[name]
+                results.append(Result("files", label, name, t, len(paths), nbytes, runs=runs,
+                                      note="MB/s counts bytes written"))
             else:
                 results.append(Result("files", label, name, None, note=notes[name]))
     finally:
@@ -287,6 +353,11 @@ def main(argv=None) -> int:
             # smoke-test call of each op warms the rest
             dir_workload(lab, impls, op, paths, R, nb, results, warmup=0 if paths in warm else 1)
             warm.append(paths)
+    lab = f"d: write {len(ct)} CT (ct), new files"
+    if common.wanted(args, workload=lab):
+        write_only_workload(lab, impls, ct, R, cb, results, fresh=True)
+        write_only_workload(f"d: write {len(ct)} CT (ct), overwriting", impls, ct, R, cb,
+                            results, fresh=False)
     lab = f"d: read+write, {len(ct)} CT (ct)"
     if common.wanted(args, workload=lab):
         write_workload(lab, impls, ct, R, cb, results)

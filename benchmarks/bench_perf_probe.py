@@ -37,13 +37,14 @@ def report(label: str, med: dict) -> None:
 
 def main() -> None:
     import pydicom
+
     import dicomkit
     from dicomkit.pixels import frame
 
     what = sys.argv[1]
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     if what == "frame":
-        big = sorted(glob.glob(os.path.join(ROOT, "big", "*.dcm")))[0]
+        big = min(glob.glob(os.path.join(ROOT, "big", "*.dcm")))
         from pydicom.pixels import pixel_array
         fns = {"pydicom": lambda: pixel_array(big, index=100),
                "dicomkit": lambda: frame(dicomkit.read(big), 100)}
@@ -66,9 +67,9 @@ def main() -> None:
                                                             repeat))
     elif what == "rle":
         from pydicom.pixels import pixel_array as pd_pa
+
         from dicomkit.pixels import pixel_array
-        from dicomkit.pixels.codecs import CodecRegistry
-        from dicomkit.pixels.codecs import decode_rle
+        from dicomkit.pixels.codecs import CodecRegistry, decode_rle
         paths = sorted(glob.glob(os.path.join(ROOT, "ct_rle", "*.dcm")))[:20]
         ours = [dicomkit.read(p) for p in paths]
         theirs = [pydicom.dcmread(p) for p in paths]

@@ -45,7 +45,7 @@ def dcmtk_env() -> dict[str, str]:
 
 def run_dcmtk(tool: str, *args: str, timeout: float = 60, check: bool = True,
               **kw: object) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
         [dcmtk(tool), *args], capture_output=True, text=True, timeout=timeout, env=dcmtk_env(),
         **kw,  # type: ignore[call-overload]
     )

@@ -112,7 +112,7 @@ def test_malformed_sequence_fails_at_read_or_first_use(bad: bytes) -> None:
     with pytest.raises(InvalidDicomError, match=r"\(0040,A730\)|offset"):
         ds = dicomkit.read(_file(exp(0x00100020, "LO", b"ID") + bad))
         assert ds.PatientID == "ID"
-        ds[0x0040A730].value
+        _ = ds[0x0040A730].value
     ds = decode_dataset(exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True,
                         lenient=True)
     assert ds.read_errors and ds.PatientID == "ID"

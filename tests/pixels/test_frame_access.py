@@ -10,8 +10,7 @@ import pytest
 from pixhelp import make_ds
 
 import dicomkit
-from dicomkit.pixels import frame, iter_frames, pixel_array
-from dicomkit.pixels import rle
+from dicomkit.pixels import frame, iter_frames, pixel_array, rle
 
 
 def _multiframe(n: int = 5, bs: int = 12) -> tuple[np.ndarray, bytes]:

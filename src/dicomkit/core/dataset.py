@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Dataset"]
 
+
+def _default_charsets() -> Charsets:
+    """The default repertoire (imported on first use: the charset module loads late)."""
+    global _DEFAULT_CS
+    if _DEFAULT_CS is None:
+        from dicomkit.core.values.charset import DEFAULT_CHARSETS
+
+        _DEFAULT_CS = DEFAULT_CHARSETS
+    return _DEFAULT_CS
+
+
+_DEFAULT_CS: Charsets | None = None
+
 _TS_FLAGS = {  # implicit, little (PS3.5 A.1-A.5): the uncompressed syntaxes by UID
     "1.2.840.10008.1.2": (True, True),
     "1.2.840.10008.1.2.1": (False, True),
@@ -96,6 +109,9 @@ class Dataset(MutableMapping[int, DataElement]):
     # that making the (many) item data sets of a file costs only the four slots.
     _charsets: Charsets | None = None
     _ts: str | None = None
+    #: (stream, inflated length): the deflate stream of a deflated file as read (PS3.5 A.5),
+    #: written again instead of a new one while the data set still encodes to the same bytes
+    _deflated: tuple[bytes, int] | None = None
     file_meta: Dataset | None = None
     preamble: bytes | None = None
     filename: str | None = None
@@ -318,9 +334,9 @@ class Dataset(MutableMapping[int, DataElement]):
         cs = self._charsets
         if cs is not None:
             return cs
-        from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
-
         if SPECIFIC_CHARACTER_SET in self._d:
+            from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
+
             e = self._d[SPECIFIC_CHARACTER_SET]
             if type(e) is tuple:
                 e = DataElement.from_raw(SPECIFIC_CHARACTER_SET, e[0], e[1], self._little,
@@ -332,7 +348,7 @@ class Dataset(MutableMapping[int, DataElement]):
         parent = self._parent
         if parent is not None:
             return parent.charsets
-        return DEFAULT_CHARSETS
+        return _default_charsets()
 
     def _charset_changed(self) -> None:
         # Raw text decoded later would use the new character set: bind the current one first.
@@ -415,6 +431,8 @@ class Dataset(MutableMapping[int, DataElement]):
         new.preamble = self.preamble
         new.filename = self.filename
         object.__setattr__(new, "_ts", self._ts)
+        if self._deflated is not None:
+            object.__setattr__(new, "_deflated", self._deflated)
         if self.is_undefined_length_item:
             object.__setattr__(new, "is_undefined_length_item", True)
         if self.read_errors:

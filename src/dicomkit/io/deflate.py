@@ -1,6 +1,10 @@
 """Deflated Explicit VR Little Endian (PS3.5 A.5): the data set after the File Meta is a raw
 deflate stream (RFC 1951, no zlib header). Inflation is capped so that a deflate bomb fails
 with :class:`InvalidDicomError` instead of exhausting memory.
+
+:func:`inflates_to` tells whether a stream as read still holds a given data set encoding, so
+that a data set read from a deflated file and not changed is written back with the very bytes
+it was read from (deflate output depends on the compressor and its settings; see part10).
 """
 
 from __future__ import annotations
@@ -9,11 +13,13 @@ import zlib
 
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
 
-__all__ = ["MAX_INFLATED", "deflate", "inflate"]
+__all__ = ["MAX_INFLATED", "deflate", "inflate", "inflates_to"]
 
 #: Largest inflated data set accepted by default (bytes).
 MAX_INFLATED = 1 << 30
 _CHUNK = 1 << 24
+#: Compressed input fed, and inflated output compared, per step of :func:`inflates_to`.
+_STEP = 1 << 20
 
 
 def inflate(data: bytes | memoryview, *, max_size: int = MAX_INFLATED, offset: int = 0,
@@ -48,3 +54,33 @@ def deflate(data: bytes | bytearray | memoryview, level: int = 6) -> bytes:
     """A raw deflate stream of ``data`` (no zlib header), as PS3.5 A.5 requires."""
     c = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return c.compress(data) + c.flush()
+
+
+def inflates_to(data: bytes | memoryview, expected: bytes | bytearray | memoryview) -> bool:
+    """Whether the raw deflate stream ``data`` inflates to exactly ``expected``.
+
+    Compared step by step, stopping at the first difference: no inflated copy is made, and a
+    stream that would inflate to more than ``expected`` stops there. Bytes after the end of the
+    stream are ignored, as :func:`inflate` ignores them; a bad or unfinished stream is False.
+    """
+    d = zlib.decompressobj(-zlib.MAX_WBITS)
+    src = memoryview(data)
+    want = bytes(expected)  # the same object for bytes; slices of bytes compare fastest
+    done = pos = 0
+    pending: bytes | memoryview = b""
+    try:
+        while not d.eof:
+            if not pending:
+                pending = src[pos:pos + _STEP]
+                pos += len(pending)
+                if not pending:  # all input given: what zlib still holds, and the end
+                    return bool(d.flush() == want[done:] and d.eof)
+            out = d.decompress(pending, _STEP)
+            pending = d.unconsumed_tail
+            if out:
+                if want[done:done + len(out)] != out:
+                    return False
+                done += len(out)
+    except zlib.error:
+        return False
+    return done == len(want)

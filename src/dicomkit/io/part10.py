@@ -22,7 +22,7 @@ from dicomkit.core.element import DataElement
 from dicomkit.core.tag import TRANSFER_SYNTAX_UID
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
 from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
-from dicomkit.io.deflate import deflate, inflate
+from dicomkit.io.deflate import deflate, inflate, inflates_to
 from dicomkit.io.encoder import encode_dataset, write_dataset
 
 __all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "ts_encoding", "write"]
@@ -123,8 +123,14 @@ def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
     if len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0:
         implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
         start = pos
-        pos = decode_into(meta, buf, pos, len(buf), implicit=implicit, little=True, opts=opts,
-                          only_group=2)
+        # specific_tags choose data set elements: the meta is read whole (the data set is
+        # read in the transfer syntax it names; a deflated one could not be read at all)
+        specific, opts.specific_tags = opts.specific_tags, None
+        try:
+            pos = decode_into(meta, buf, pos, len(buf), implicit=implicit, little=True,
+                              opts=opts, only_group=2)
+        finally:
+            opts.specific_tags = specific
         gl = meta._d.get(0x00020000)
         if opts.aborted and type(gl) is tuple and len(gl[1]) == 4:
             # lenient: a damaged meta group; its group length still says where the data set
@@ -183,8 +189,10 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
         ts = ""
     ds = Dataset()
     implicit, little, deflated = ts_encoding(ts) if ts else (False, True, False)
+    stream = None
     if deflated:
-        buf = inflate(memoryview(buf)[pos:], offset=pos, lenient=opts.lenient)
+        stream = memoryview(buf)[pos:]
+        buf = inflate(stream, offset=pos, lenient=opts.lenient)
         pos = 0
     if len(buf) - pos >= 8:
         g_implicit, g_little = guess_encoding(buf, pos)
@@ -201,8 +209,14 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
     # first used rather than in read(); lenient reads parse everything at once. This is what
     # makes header scans of SR-like files (deep content trees) cheap.
     opts.check_sequences = False
+    end = -1
     if not opts.aborted:
-        decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
+        end = decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
+    if (stream is not None and end == len(buf) and not implicit and little and not opts.errors
+            and not opts.aborted and not opts.stopped and opts.specific_tags is None):
+        # The whole deflated data set was read: keep the stream as it is in the file (the
+        # bytes after the File Meta), so that written back unchanged it stays byte-identical.
+        object.__setattr__(ds, "_deflated", (bytes(stream), len(buf)))
     ds.file_meta = meta if meta._d else None
     ds.preamble = preamble
     object.__setattr__(ds, "_ts", ts)
@@ -350,6 +364,21 @@ def _write_body(fp: IO[bytes], head: bytes, ds: Dataset, implicit: bool, little:
                 deflated: bool) -> None:
     fp.write(head)
     if deflated:
-        fp.write(deflate(encode_dataset(ds, implicit=False, little=True)))
+        body = encode_dataset(ds, implicit=False, little=True)
+        kept = _kept_stream(ds, body)
+        fp.write(kept if kept is not None else deflate(body))
     else:
         write_dataset(ds, fp, implicit=implicit, little=little)
+
+
+def _kept_stream(ds: Dataset, body: bytes) -> bytes | None:
+    """The deflate stream ``ds`` was read from, when it still holds exactly ``body`` (the
+    data set as it would be written now); ``None`` when the data set changed since (or was
+    not read from a deflated file). Deciding by the encoding itself, not by which elements
+    were touched, means that no change can go unnoticed, and a value set to what it was keeps
+    the file as it was. The encoding is needed anyway; the lengths are compared first, and the
+    stream is inflated only to compare (which costs a fraction of deflating)."""
+    kept = ds._deflated
+    if kept is None or kept[1] != len(body) or not inflates_to(kept[0], body):
+        return None
+    return kept[0]
