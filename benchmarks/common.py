@@ -62,16 +62,20 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> t
     return statistics.median(runs), runs
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1,
+                before: Callable[[], object] | None = None
                 ) -> dict[str, tuple[float, list[float]]]:
     """Like median_time for several implementations, alternating them in each round so that
-    a change in machine load hits all of them alike."""
+    a change in machine load hits all of them alike. ``before``: run (untimed) before each
+    timed call, e.g. ``os.sync`` so that no run pays for the previous one's writeback."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     runs: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for k, fn in fns.items():
+            if before is not None:
+                before()
             t = time.perf_counter()
             fn()
             runs[k].append(time.perf_counter() - t)

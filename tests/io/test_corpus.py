@@ -288,3 +288,20 @@ def test_peers_read_ours(row: corpus.CorpusFile, tmp_path: Path, pydicom_mod: An
 
 def test_manifest_not_empty() -> None:
     assert len(ROWS) > 100
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_pickle_round_trip(row: corpus.CorpusFile) -> None:
+    """A data set read from a file pickles (raw values are views into the file's buffer) and
+    comes back equal, writing the same bytes -- undecoded values included."""
+    import pickle
+
+    ds = _read(row)
+    back = pickle.loads(pickle.dumps(ds))
+    assert back == ds
+    assert back.charsets.terms == ds.charsets.terms
+    if ds.file_meta is not None:
+        one, two = io.BytesIO(), io.BytesIO()
+        dicomkit.write(ds, one)
+        dicomkit.write(back, two)
+        assert two.getvalue() == one.getvalue()

@@ -481,6 +481,7 @@ class Dataset(MutableMapping[int, DataElement]):
     def __getstate__(self) -> dict[str, Any]:
         return {"_d": {t: self[t] for t in self._d}, "_little": self._little,
                 "_implicit": self._implicit, "_parent": self._parent,
+                "is_undefined_length_item": self.is_undefined_length_item,
                 "__extra__": dict(self.__dict__)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -231,6 +231,29 @@ class DataElement:
         return 1
 
     # -- comparison / display -------------------------------------------------------------
+    # pickling: raw bytes read from a file may be views into the file's buffer (or a memory
+    # map): they are pickled as bytes; a value not yet decoded stays undecoded
+    def __getstate__(self) -> dict[str, Any]:
+        value = self._value
+        raw = self._raw
+        return {"tag": int(self._tag), "vr": self.vr,
+                "value": None if value is _UNSET else
+                bytes(value) if isinstance(value, memoryview) else value,
+                "unset": value is _UNSET,
+                "raw": bytes(raw) if isinstance(raw, memoryview) else raw,
+                "little": self._little, "charsets": self._charsets,
+                "undefined": self.is_undefined_length, "un_sequence": self.un_sequence}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._tag = int.__new__(Tag, state["tag"])
+        self.vr = state["vr"]
+        self._value = _UNSET if state["unset"] else state["value"]
+        self._raw = state["raw"]
+        self._little = state["little"]
+        self._charsets = state["charsets"]
+        self.is_undefined_length = state["undefined"]
+        self.un_sequence = state["un_sequence"]
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DataElement):
             return NotImplemented

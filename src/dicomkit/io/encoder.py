@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from dicomkit.core.dataset import Dataset
@@ -245,12 +245,16 @@ _DIRECT_WRITE = 64 * 1024
 
 
 def write_dataset(ds: Dataset, fp: IO[bytes], *, implicit: bool, little: bool) -> None:
-    """Write ``ds`` to a binary file object (large values are written without a copy).
+    """Write ``ds`` to a binary file object (large values are written without a copy)."""
+    write_buffers(fp, iter_encoded(ds, implicit=implicit, little=little))
 
-    Small headers and values are gathered into one buffer and written together: one write
-    call per element costs more than the copy it avoids."""
+
+def write_buffers(fp: IO[bytes], chunks: Iterable[bytes | memoryview]) -> None:
+    """Write encoded buffers in order. Small headers and values are gathered into one buffer
+    and written together (one write call per element costs more than the copy it avoids);
+    buffers of at least 64 KiB are written as they are."""
     pending: list[bytes | memoryview] = []
-    for chunk in iter_encoded(ds, implicit=implicit, little=little):
+    for chunk in chunks:
         if len(chunk) >= _DIRECT_WRITE:
             if pending:
                 fp.write(b"".join(pending))

@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import stat
 import tempfile
+import weakref
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
 from dicomkit.core.dataset import Dataset, _tag_of
 from dicomkit.core.element import DataElement
@@ -23,7 +25,7 @@ from dicomkit.core.tag import TRANSFER_SYNTAX_UID
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
 from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
 from dicomkit.io.deflate import deflate, inflate, inflates_to
-from dicomkit.io.encoder import encode_dataset, write_dataset
+from dicomkit.io.encoder import encode_dataset, iter_encoded, write_buffers
 
 __all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "ts_encoding", "write"]
 
@@ -52,6 +54,17 @@ def ts_encoding(uid: str) -> tuple[bool, bool, bool]:
     return False, True, uid in _DEFLATED
 
 
+#: The files this process has memory-mapped for reading, while any data set still uses the
+#: mapping: ``(st_dev, st_ino, id(map))`` -> map. :func:`write` never overwrites one of them
+#: in place (a data set read lazily from it would see the new bytes).
+_MAPPED: weakref.WeakValueDictionary[tuple[int, int, int], mmap.mmap] = \
+    weakref.WeakValueDictionary()
+
+
+def _is_mapped(st: os.stat_result) -> bool:
+    return any(k[0] == st.st_dev and k[1] == st.st_ino for k in list(_MAPPED.keys()))
+
+
 def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
     """The bytes to parse, the file name, and whether they are only the file's first
     :data:`HEAD_CHUNK` bytes (``head_only``: a header read of a larger file)."""
@@ -62,7 +75,10 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
             if head_only and size > 4 * HEAD_CHUNK:
                 return fp.read(HEAD_CHUNK), str(path), True
             if size >= MMAP_MIN:
-                return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ), str(path), False
+                mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
+                st = os.fstat(fp.fileno())
+                _MAPPED[(st.st_dev, st.st_ino, id(mapped))] = mapped
+                return mapped, str(path), False
             return fp.read(), str(path), False
     if isinstance(source, bytes):
         return source, None, False
@@ -304,10 +320,19 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
 
 
 def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
-          preamble: bytes | None = None) -> None:
+          preamble: bytes | None = None, atomic: bool = False) -> None:
     """Write ``ds`` as a Part 10 file (PS3.10 7.1) in ``transfer_syntax`` (default: the data
     set's own, else explicit VR little endian). The File Meta is kept when still right and
-    rebuilt otherwise; binary values are byte-swapped and VRs looked up as the syntax needs."""
+    rebuilt otherwise; binary values are byte-swapped and VRs looked up as the syntax needs.
+
+    ``dest`` is a path or a binary file object. The whole data set is encoded before the
+    destination is touched, so a value that cannot be encoded raises with the file as it was.
+    A new path is created exclusively (and removed if writing fails). An existing file is
+    overwritten in place -- its pages are reused, which costs a fraction of a new file --
+    unless it is memory-mapped by a data set this process read from it (that data set must
+    keep seeing its own bytes) or ``atomic`` is true: then the file is written under a
+    temporary name in the same folder and renamed over ``dest``, so that readers never see
+    a partial file and a failed write (a full disk) leaves the old file whole."""
     src_ts = str(ds.transfer_syntax or "") or EXPLICIT_LE
     ts = str(transfer_syntax or src_ts).rstrip("\x00 ")
     implicit, little, deflated = ts_encoding(ts)
@@ -324,51 +349,65 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
     if len(pre) != 128:
         raise InvalidValueError(f"the preamble must be 128 bytes, not {len(pre)}")
     head = pre + b"DICM" + encode_dataset(meta, implicit=False, little=True)
-    if isinstance(dest, (str, os.PathLike)):
-        # Write a temporary file and rename it over ``dest``: a reader never sees half a file,
-        # and a data set memory-mapped from ``dest`` itself stays valid while it is written.
-        path = os.fspath(dest)
-        # A new file is written in place (exclusive create; removed again if writing fails):
-        # nothing can be mapping it, and a temporary file plus rename would cost more than the
-        # writing itself for small files.
+    chunks = _encoded_body(head, ds, implicit, little, deflated)
+    if not isinstance(dest, (str, os.PathLike)):
+        write_buffers(dest, chunks)
+        return
+    path = os.fspath(dest)
+    st: os.stat_result | None = None
+    if not atomic:
         try:
-            fp_new = open(path, "xb")  # noqa: SIM115 - closed below
+            fp = open(path, "xb")  # noqa: SIM115 - closed below
         except FileExistsError:
-            fp_new = None
-        if fp_new is not None:
+            fp = None
+        if fp is not None:  # a new file: nothing can be mapping it
             try:
-                with fp_new:
-                    _write_body(fp_new, head, ds, implicit, little, deflated)
+                with fp:
+                    write_buffers(fp, chunks)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
                 raise
             return
-        fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
-                                   dir=os.path.dirname(os.path.abspath(path)))
-        try:
-            with os.fdopen(fd, "wb") as fp:
-                _write_body(fp, head, ds, implicit, little, deflated)
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    else:
-        _write_body(dest, head, ds, implicit, little, deflated)
+        with contextlib.suppress(FileNotFoundError):
+            st = os.stat(path)
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(path, "wb") as fp:  # a device or a pipe: written as it is
+                write_buffers(fp, chunks)
+            return
+        if st is not None and not _is_mapped(st):
+            try:
+                rw = open(path, "r+b")  # noqa: SIM115 - closed below
+            except OSError:
+                rw = None  # e.g. write-only permissions: replace it instead
+            if rw is not None:
+                with rw:
+                    write_buffers(rw, chunks)
+                    rw.truncate()
+                return
+    fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write_buffers(fp, chunks)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
-def _write_body(fp: IO[bytes], head: bytes, ds: Dataset, implicit: bool, little: bool,
-                deflated: bool) -> None:
-    fp.write(head)
+def _encoded_body(head: bytes, ds: Dataset, implicit: bool, little: bool,
+                  deflated: bool) -> list[bytes | memoryview]:
+    """The file after the preamble as buffers: ``head`` (preamble, DICM, meta), then the
+    data set (large values not copied)."""
     if deflated:
         body = encode_dataset(ds, implicit=False, little=True)
         kept = _kept_stream(ds, body)
-        fp.write(kept if kept is not None else deflate(body))
-    else:
-        write_dataset(ds, fp, implicit=implicit, little=little)
+        return [head, kept if kept is not None else deflate(body)]
+    return [head, *iter_encoded(ds, implicit=implicit, little=little)]
 
 
 def _kept_stream(ds: Dataset, body: bytes) -> bytes | None:

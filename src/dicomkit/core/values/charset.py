@@ -173,6 +173,9 @@ class Charsets:
     _sets: tuple[_GSet, ...]
     is_default: bool
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Charsets, (self.terms,))
+
     def __init__(self, terms: Iterable[str] = ()) -> None:
         norm = tuple(_normalise_term(t) for t in terms)
         while len(norm) > 1 and norm[-1] == "":
