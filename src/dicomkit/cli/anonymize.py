@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         if args.patient_name is not None:
             out.set(0x00100010, args.patient_name)
         dst.parent.mkdir(parents=True, exist_ok=True)
-        dicomkit.write(out, dst)
+        dicomkit.write(out, dst, atomic=True)  # dst may be the file just read
 
     failures = 0
     if src.is_file():
