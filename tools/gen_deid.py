@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+import _shared
+
 OUT_DIR = REPO / "src" / "dicomkit" / "deid"
 SOURCE = "innolitics-2024e"
 FILENAME = "_profile.py"
@@ -49,13 +51,9 @@ OPTION_CODES = {"", "K", "C"}
 
 
 def shared_dir() -> Path:
-    env = os.environ.get("DICOMKIT_SHARED")
-    if env:
-        return Path(env)
-    beside = REPO.parent / "shared"
-    if (beside / "standard").is_dir():
-        return beside
-    return Path("/work/shared")
+    """The folder holding ``standard/``."""
+    return _shared.find_standard(f"{SOURCE}/confidentiality_profile_attributes.json",
+                                 "gen_deid").parent
 
 
 def _row(entry: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:

@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+import _shared
+
 OUT_DIR = REPO / "src" / "dicomkit" / "dictionary"
 
 DCMTK = "dcmtk-2026b"
@@ -63,16 +65,7 @@ Sources: {sources}.
 # locating and reading the sources
 # --------------------------------------------------------------------------------------------
 def find_standard() -> Path:
-    candidates = []
-    env = os.environ.get("DICOMKIT_SHARED")
-    if env:
-        candidates.append(Path(env))
-    candidates += [REPO.parent / "shared", Path("/work/shared")]
-    for base in candidates:
-        std = base / "standard" if (base / "standard").is_dir() else base
-        if (std / DCMTK / "dicom.dic").is_file():
-            return std
-    raise SystemExit("gen_dictionary: cannot find shared/standard (set DICOMKIT_SHARED)")
+    return _shared.find_standard(f"{DCMTK}/dicom.dic", "gen_dictionary")
 
 
 _TAG_PART = r"([0-9A-Fa-f]{4})(?:-([ou])?-?([0-9A-Fa-f]{4}))?"

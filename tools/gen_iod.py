@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import re
 import sys
 import tempfile
@@ -56,6 +55,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+import _shared
+
 OUT_DIR = REPO / "src" / "dicomkit" / "iod"
 
 D3T = "dicom3tools-20241220"
@@ -72,16 +74,7 @@ Sources: {sources}.
 
 
 def find_standard() -> Path:
-    candidates = []
-    env = os.environ.get("DICOMKIT_SHARED")
-    if env:
-        candidates.append(Path(env))
-    candidates += [REPO.parent / "shared", Path("/work/shared")]
-    for base in candidates:
-        std = base / "standard" if (base / "standard").is_dir() else base
-        if (std / D3T / "condn.tpl").is_file():
-            return std
-    raise SystemExit("gen_iod: cannot find shared/standard (set DICOMKIT_SHARED)")
+    return _shared.find_standard(f"{D3T}/condn.tpl", "gen_iod")
 
 
 # --------------------------------------------------------------------------------------------

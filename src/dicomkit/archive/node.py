@@ -262,14 +262,17 @@ class Archive:
         placed: list[_Job] = []
         try:
             with db.transaction():
+                alone = len(jobs) == 1  # no savepoint: its failure rolls back the transaction
                 for job in jobs:
                     try:
-                        with db.savepoint():
+                        with contextlib.nullcontext() if alone else db.savepoint():
                             job.result = self._stage(job)
                     except BaseException as exc:  # noqa: BLE001 -- raised in its own thread
                         job.error = exc
                         if job.placed:
                             self._unplace(job)
+                        if alone:
+                            raise
                         continue
                     if job.placed:
                         placed.append(job)

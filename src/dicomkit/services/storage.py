@@ -270,6 +270,19 @@ def _fit(*comments: str) -> str:
     return next((c for c in comments if len(c) <= 64), comments[-1][:64])
 
 
+@functools.lru_cache(maxsize=64)
+def _ts_flags(transfer_syntax: str) -> tuple[bool, bool, bool] | None:
+    """``(implicit, little, deflated)`` of a transfer syntax, ``None`` when unknown."""
+    from dicomkit.core.uid import UID
+    from dicomkit.errors import InvalidValueError
+
+    try:
+        ts = UID(_clean(transfer_syntax))
+        return ts.is_implicit_vr, ts.is_little_endian, ts.is_deflated
+    except InvalidValueError:
+        return None
+
+
 class HeadCheck:
     """A cheap check of an incoming C-STORE data set from its first bytes (PS3.4 B.2.3).
 
@@ -284,9 +297,6 @@ class HeadCheck:
 
     def __init__(self, transfer_syntax: str, sop_class: str, sop_instance: str, *,
                  limit: int = HEAD_CHECK_BYTES) -> None:
-        from dicomkit.core.uid import UID
-        from dicomkit.errors import InvalidValueError
-
         self.sop_class = _clean(sop_class)
         self.sop_instance = _clean(sop_instance)
         self.limit = limit
@@ -296,13 +306,14 @@ class HeadCheck:
         self.failure: tuple[int, str] | None = None
         self._passed = False  # the leading elements are fine; the rest of the head is kept
         self._inflater: Any = None
-        try:
-            ts = UID(_clean(transfer_syntax))
-            self.implicit, self.little = ts.is_implicit_vr, ts.is_little_endian
-            if ts.is_deflated:
-                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        except InvalidValueError:  # a transfer syntax we do not know: nothing to check
+        flags = _ts_flags(transfer_syntax)
+        if flags is None:  # a transfer syntax we do not know: nothing to check
             self.done = True
+            self.implicit, self.little = False, True
+        else:
+            self.implicit, self.little, deflated = flags
+            if deflated:
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         if self.done:
