@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
@@ -34,6 +35,16 @@ UNIQUE = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "Series
 
 class UsageError(Exception):
     """A bad option value; printed as one line, exit status 2."""
+
+
+def run_async(command: str, main: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+              args: argparse.Namespace) -> int:
+    """Run a command's coroutine; a :class:`UsageError` becomes one line and exit status 2."""
+    try:
+        return asyncio.run(main(args))
+    except UsageError as exc:
+        print(f"dicomkit {command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY") -> None:
@@ -124,11 +135,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_run(args))
-    except UsageError as exc:
-        print(f"dicomkit find: {exc}", file=sys.stderr)
-        return 2
+    return run_async("find", _run, args)
 
 
 def value_text(value: Any) -> Any:

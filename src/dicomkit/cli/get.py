@@ -10,12 +10,11 @@ transfer syntaxes given with ``--ts``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
-from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of
+from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of, run_async
 from dicomkit.cli.move import report
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -80,11 +79,7 @@ def contexts(sop_classes: list[str], extra_ts: list[str]) -> list[tuple[str, lis
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_run(args))
-    except UsageError as exc:
-        print(f"dicomkit get: {exc}", file=sys.stderr)
-        return 2
+    return run_async("get", _run, args)
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -8,12 +8,10 @@ given as for ``dicomkit find``; a retrieve identifier holds unique keys only, e.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
-from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of
+from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of, run_async
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,11 +38,7 @@ def report(verb: str, result: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_run(args))
-    except UsageError as exc:
-        print(f"dicomkit move: {exc}", file=sys.stderr)
-        return 2
+    return run_async("move", _run, args)
 
 
 async def _run(args: argparse.Namespace) -> int:
