@@ -82,6 +82,9 @@ def _items(value: Any) -> list[dict[str, str]]:
     return out
 
 
+_SLOW: Any = object()
+#: text VRs whose undecoded ASCII bytes :func:`record_from_dataset` normalises directly
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "PN", "SH", "TM", "UI"})
 #: VRs whose values :func:`~dicomkit.archive.normalize.norm_value` changes beyond stripping
 _REWRITTEN_VRS = frozenset({"PN", "IS", "DA"})
 
@@ -112,9 +115,18 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
         plan = _plan(level) if by_tag else tuple(
             (a.keyword, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level)
             if not a.computed)
+        d = ds._d if by_tag else None
         for key, vr, col, has_ci, has_norm in plan:
-            value = ds.get(key, None)
-            s = _norm_text(vr, value) if value is not None else ""
+            entry = d.get(key) if d is not None else _SLOW
+            if entry is None:
+                s = ""
+            elif type(entry) is tuple and entry[0] == vr and vr in _TEXT_VRS and \
+                    (raw := bytes(entry[1])).isascii() and b"\x1b" not in raw:
+                # never decoded, plain ASCII text: what decoding it first would give
+                s = _norm_text(vr, raw.decode("ascii"))
+            else:
+                value = ds.get(key, None)
+                s = _norm_text(vr, value) if value is not None else ""
             cols[col] = s
             if has_ci:
                 cols[f"{col}_ci"] = s.upper()
