@@ -267,7 +267,7 @@ class Archive:
                     try:
                         with contextlib.nullcontext() if alone else db.savepoint():
                             job.result = self._stage(job)
-                    except BaseException as exc:  # noqa: BLE001 -- raised in its own thread
+                    except BaseException as exc:  # handed to its own thread (re-raised if alone)
                         job.error = exc
                         if job.placed:
                             self._unplace(job)
