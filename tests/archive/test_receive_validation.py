@@ -116,3 +116,23 @@ def test_other_syntaxes(archive: Archive) -> None:
         [(r.status, r.error_comment) for r in rsps]
     assert dcm_files(archive) == [f"{uid}.6.dcm", f"{uid}.7.dcm"]
     assert incoming(archive) == []
+
+
+def test_a_data_set_broken_past_its_leading_elements_is_refused(archive: Archive) -> None:
+    """The head check stops after (0008,0018) for the archive, which parses every in-memory
+    data set whole before keeping it: damage further on is refused (C000), nothing kept."""
+    uid = "1.2.826.0.1.3680043.10.543.79"
+    good = instance(f"{uid}.1")
+    # a last element whose length runs past the end of the data set
+    broken = instance(f"{uid}.2") + bytes.fromhex("e07f1000") + b"OW\0\0" + \
+        (4096).to_bytes(4, "little") + b"\0" * 16
+    # a data set that ends inside an element header
+    cut = instance(f"{uid}.3") + bytes.fromhex("e07f10004f")
+    rsps = asyncio.run(exchange(archive, [(EXPLICIT, f"{uid}.2", broken),
+                                          (EXPLICIT, f"{uid}.3", cut),
+                                          (EXPLICIT, f"{uid}.1", good)]))
+    assert [r.status for r in rsps] == [0xC000, 0xC000, 0], \
+        [(r.status, r.error_comment) for r in rsps]
+    assert dcm_files(archive) == [f"{uid}.1.dcm"]
+    assert archive.index.count() == 1
+    assert incoming(archive) == []

@@ -112,3 +112,20 @@ def test_remove_prunes_empty_folders(tmp_path: Path) -> None:
     assert not (tmp_path / STUDY).exists()
     with pytest.raises(ArchiveError):
         store.resolve("../outside.dcm")
+
+
+def test_move_into_place_recreates_a_series_folder_removed_behind_its_back(tmp_path: Path
+                                                                           ) -> None:
+    store = FileStore(tmp_path)
+    first = store.relpath(STUDY, SERIES, SOP)
+    assert store.move_into_place(temp_file(store, b"one"), first).read_bytes() == b"one"
+    # the folder is known now; something else removes it (and its study folder)
+    (tmp_path / first).unlink()
+    (tmp_path / STUDY / SERIES).rmdir()
+    (tmp_path / STUDY).rmdir()
+    second = store.relpath(STUDY, SERIES, SOP + ".6")
+    final = store.move_into_place(temp_file(store, b"two"), second)
+    assert final == tmp_path / second and final.read_bytes() == b"two"
+    # a missing temporary file is an error, not a retry
+    with pytest.raises(ArchiveError):
+        store.move_into_place(tmp_path / ".incoming" / "gone.dcm", second)

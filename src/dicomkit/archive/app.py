@@ -227,7 +227,7 @@ class _ArchiveWriter:
                 from dicomkit import read
 
                 try:  # a data set we cannot index is refused before it touches the disk
-                    ds = read(bytes(self.buf), stop_before_pixels=True)
+                    ds = read(bytes(self.buf))  # whole: HeadCheck saw only the head
                 except DicomError as exc:
                     raise ArchiveError(f"cannot index the data set: {exc}") from exc
                 self._spill()
@@ -264,8 +264,9 @@ class ArchiveStorageSCP(StorageSCP):
         assert isinstance(msg, dimse.CStoreRequest)
         header = _meta_prefix(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
                               incoming.context.transfer_syntax, incoming.association.calling_ae)
+        # leading elements only: the ingest parses the whole data set before keeping it
         check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
-                          msg.affected_sop_instance_uid)
+                          msg.affected_sop_instance_uid, leading_only=True)
         return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
 
     def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
@@ -278,7 +279,7 @@ class ArchiveStorageSCP(StorageSCP):
         from dicomkit import read
 
         try:
-            ds = read(bytes(buf), stop_before_pixels=True)
+            ds = read(bytes(buf))  # whole: HeadCheck saw only the head
         except DicomError as exc:
             raise ArchiveError(f"cannot index the data set: {exc}") from exc
         fd, path = sink.write_out()

@@ -116,6 +116,9 @@ class FileStore:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / self.INCOMING).mkdir(exist_ok=True)
+        self._root = str(self.root)
+        #: series folders known to exist (a hint: a rename into one that vanished retries)
+        self._series_dirs: set[str] = set()
 
     # -- naming ---------------------------------------------------------------------------
 
@@ -198,13 +201,25 @@ class FileStore:
         over ``relpath``, *without* making the new directory entry durable: the caller
         fsyncs ``final.parent`` (once for a whole batch, see ``Archive``) before it
         acknowledges anything. Same file system only (``.incoming`` is under the root)."""
-        final = self.root / relpath  # relpath() checked every UID: no resolve() needed
-        self._ensure_dirs(final)
+        final = os.path.join(self._root, relpath)  # relpath() checked every UID
+        folder = os.path.dirname(final)
+        if folder not in self._series_dirs:
+            self._ensure_dirs(Path(final))
+            if len(self._series_dirs) >= 4096:
+                self._series_dirs.clear()
+            self._series_dirs.add(folder)
         try:
-            os.replace(temp, final)
+            try:
+                os.replace(temp, final)
+            except FileNotFoundError:
+                if not os.path.exists(temp):
+                    raise
+                self._series_dirs.discard(folder)  # removed since (pruned): create it again
+                self._ensure_dirs(Path(final))
+                os.replace(temp, final)
         except OSError as exc:
             raise ArchiveError(f"cannot place {final}: {exc}") from exc
-        return final
+        return Path(final)
 
     def _stage_beside(self, src: Path, final: Path) -> Path:
         try:
@@ -277,6 +292,7 @@ class FileStore:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             fsync_dir(path.parent)
+        self._series_dirs.discard(str(path.parent))
         for d in (path.parent, path.parent.parent):  # prune empty series / study folders
             try:
                 d.rmdir()

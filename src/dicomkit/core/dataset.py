@@ -335,14 +335,12 @@ class Dataset(MutableMapping[int, DataElement]):
         if cs is not None:
             return cs
         if SPECIFIC_CHARACTER_SET in self._d:
-            from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
-
             e = self._d[SPECIFIC_CHARACTER_SET]
             if type(e) is tuple:
                 e = DataElement.from_raw(SPECIFIC_CHARACTER_SET, e[0], e[1], self._little,
-                                         DEFAULT_CHARSETS)
+                                         _default_charsets())
                 self._d[SPECIFIC_CHARACTER_SET] = e
-            cs = Charsets.from_value(e.value)
+            cs = _default_charsets().from_value(e.value)  # Charsets.from_value (cached)
             object.__setattr__(self, "_charsets", cs)
             return cs
         parent = self._parent

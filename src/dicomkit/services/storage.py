@@ -293,10 +293,13 @@ class HeadCheck:
     C000 when the bytes are not a data set, A900 when (0008,0016) differs from the command's
     Affected SOP Class UID, C000 when (0008,0018) differs from its Affected SOP Instance UID.
     A head too short to decide (a long element before (0008,0018)) is let through.
+    ``leading_only``: never walk past (0008,0018), for a caller that parses the whole data set
+    itself before keeping it (the archive).
     """
 
     def __init__(self, transfer_syntax: str, sop_class: str, sop_instance: str, *,
-                 limit: int = HEAD_CHECK_BYTES) -> None:
+                 limit: int = HEAD_CHECK_BYTES, leading_only: bool = False) -> None:
+        self.leading_only = leading_only
         self.sop_class = _clean(sop_class)
         self.sop_instance = _clean(sop_instance)
         self.limit = limit
@@ -342,6 +345,9 @@ class HeadCheck:
 
     def finish(self) -> tuple[int, str] | None:
         """The verdict once the whole data set has been fed: None to store it."""
+        if not self.done and self._passed and self.leading_only:
+            self.done = True  # the leading elements were fine: the caller parses the rest
+            self.head = bytearray()
         if not self.done:
             if self._inflater is not None and not self.full:
                 try:
