@@ -202,79 +202,44 @@ def _settle(tmp: Path) -> None:
     os.sync()
 
 
-def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False):
-    """Read each file and write it out. ``fresh``: every run writes into a new folder (new
-    files); otherwise every run overwrites the previous run's files."""
+def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False, preload=False):
+    """Write the CT series, each run into a new folder (``fresh``: new files) or over the
+    previous run's files. ``preload``: the data sets are read once, before timing, with the
+    pixel data in memory for every library (pydicom and dicomsdl read it eagerly; dicomkit's
+    value is touched), and each run only writes them -- the issue's "writing the CT series";
+    otherwise each run reads every file again and writes it out."""
     tmp = Path(tempfile.mkdtemp(prefix="dicomkit-bench-"))
+    names = [Path(p).name for p in paths]
     try:
         fns, notes = {}, {}
         for name, impl in impls.items():
             out = tmp / name
             out.mkdir()
             try:
-                impl.rewrite(paths[0], str(out / "probe.dcm"))
+                if preload:
+                    sources = [impl.load(p) for p in paths]
+                    if name == "dicomkit":
+                        for ds in sources:
+                            ds.get("PixelData")
+                    one = impl.save
+                else:
+                    sources, one = paths, impl.rewrite
+                one(sources[0], str(out / "probe.dcm"))
             except Exception as e:  # noqa: BLE001
                 notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
                 continue
             if fresh:
-                def run(impl=impl, out=out, n=itertools.count(1)):  # noqa: B008 - per run
-                    sub = out / f"run{next(n)}"
-                    sub.mkdir()
-                    return [impl.rewrite(s, str(sub / Path(s).name)) for s in paths]
-                fns[name] = run
-            else:
-                dsts = [str(out / Path(p).name) for p in paths]
-                fns[name] = (lambda impl=impl, dsts=dsts:
-                             [impl.rewrite(s, d) for s, d in zip(paths, dsts)])
-        # every run starts with no dirty pages queued and no earlier run's files piling up
-        # in the page cache (untimed): each library pays for its own writing only
-        timed = common.interleaved(fns, repeat=repeat,
-                                   before=lambda: _settle(tmp)) if fns else {}
-        for name in impls:
-            if name in timed:
-                t, runs = timed[name]
-                results.append(Result("files", label, name, t, len(paths), nbytes * 2, runs=runs,
-                                      note="MB/s counts bytes read + written"))
-            else:
-                results.append(Result("files", label, name, None, note=notes[name]))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"  done: {label}  [{common.load()}]", flush=True)
-
-
-def write_only_workload(label, impls, paths, repeat, nbytes, results, fresh):
-    """Write the already-read data sets of ``paths``: the issue's "writing the CT series".
-    The reads happen once, before timing, with the pixel data in memory for every library
-    (pydicom and dicomsdl read it eagerly; dicomkit's value is touched). ``fresh``: each run
-    writes into a new folder; else each run overwrites the previous run's files."""
-    tmp = Path(tempfile.mkdtemp(prefix="dicomkit-bench-"))
-    try:
-        fns, notes = {}, {}
-        for name, impl in impls.items():
-            out = tmp / name
-            out.mkdir()
-            try:
-                loaded = [impl.load(p) for p in paths]
-                if name == "dicomkit":
-                    for ds in loaded:
-                        ds.get("PixelData")
-                impl.save(loaded[0], str(out / "probe.dcm"))
-            except Exception as e:  # noqa: BLE001
-                notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
-                continue
-            names = [Path(p).name for p in paths]
-            if fresh:
-                def run(impl=impl, out=out, loaded=loaded, names=names,
+                def run(one=one, out=out, sources=sources,
                         n=itertools.count(1)):  # noqa: B008 - one counter per closure
                     sub = out / f"run{next(n)}"
                     sub.mkdir()
-                    for ds, nm in zip(loaded, names):
-                        impl.save(ds, str(sub / nm))
+                    for src, nm in zip(sources, names):
+                        one(src, str(sub / nm))
                 fns[name] = run
             else:
                 dsts = [str(out / nm) for nm in names]
-                fns[name] = (lambda impl=impl, loaded=loaded, dsts=dsts:
-                             [impl.save(ds, d) for ds, d in zip(loaded, dsts)])
+                fns[name] = (lambda one=one, sources=sources, dsts=dsts:
+                             [one(src, d) for src, d in zip(sources, dsts)])
         # every run starts with no dirty pages queued and no earlier run's files piling up
         # in the page cache (untimed): each library pays for its own writing only
         timed = common.interleaved(fns, repeat=repeat,
@@ -282,8 +247,10 @@ def write_only_workload(label, impls, paths, repeat, nbytes, results, fresh):
         for name in impls:
             if name in timed:
                 t, runs = timed[name]
-                results.append(Result("files", label, name, t, len(paths), nbytes, runs=runs,
-                                      note="MB/s counts bytes written"))
+                results.append(Result(
+                    "files", label, name, t, len(paths), nbytes if preload else nbytes * 2,
+                    runs=runs, note="MB/s counts bytes written" if preload
+                    else "MB/s counts bytes read + written"))
             else:
                 results.append(Result("files", label, name, None, note=notes[name]))
     finally:
@@ -368,9 +335,9 @@ def main(argv=None) -> int:
             warm.append(paths)
     lab = f"d: write {len(ct)} CT (ct), new files"
     if common.wanted(args, workload=lab):
-        write_only_workload(lab, impls, ct, R, cb, results, fresh=True)
-        write_only_workload(f"d: write {len(ct)} CT (ct), overwriting", impls, ct, R, cb,
-                            results, fresh=False)
+        write_workload(lab, impls, ct, R, cb, results, fresh=True, preload=True)
+        write_workload(f"d: write {len(ct)} CT (ct), overwriting", impls, ct, R, cb, results,
+                       preload=True)
     lab = f"d: read+write, {len(ct)} CT (ct)"
     if common.wanted(args, workload=lab):
         write_workload(lab, impls, ct, R, cb, results)
