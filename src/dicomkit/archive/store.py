@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -47,6 +48,11 @@ class DuplicateInstanceError(ArchiveError):
 
 class InvalidUIDError(ArchiveError):
     """A UID that is not a valid PS3.5 9.1 UID and so cannot name a file."""
+
+
+#: ``study/series/sop.dcm`` of UIDs (digits and dots, no empty component): cannot leave the
+#: root, so :meth:`FileStore.resolve` needs no ``realpath`` for it
+_LAYOUT = re.compile(r"(?:\d+(?:\.\d+)*/){2}\d+(?:\.\d+)*\.dcm")
 
 
 def _is_valid_uid(uid: str) -> bool:
@@ -133,6 +139,8 @@ class FileStore:
         return self.root / self.relpath(study, series, sop)
 
     def resolve(self, relpath: str) -> Path:
+        if _LAYOUT.fullmatch(relpath):  # what relpath() makes: UIDs only, nothing to resolve
+            return Path(os.path.join(self._root, relpath))
         path = (self.root / relpath).resolve()
         if self.root not in path.parents:
             raise ArchiveError(f"path {relpath!r} escapes the archive root")

@@ -201,71 +201,90 @@ class QueryRetrieveSCP:
         total = len(instances)
         completed = failed = warning = 0
         failed_uids: list[str] = []
-        # Pipelined: the next instance's data is read (in a worker thread) while the current
-        # C-STORE sub-operation is on the wire, so the disk and the peer overlap.
-        nxt: asyncio.Task[Any] | None = None
+        for_get = originator is None
+        # Pipelined: the next batch of instances is read (in one worker-thread hop) while
+        # the current batch's C-STORE sub-operations are on the wire.
+        ahead: asyncio.Task[list[tuple[Any, Any]]] | None = self._prepare(
+            target, instances, 0, for_get=for_get)
+        n = 0
         try:
-            for n, inst in enumerate(instances):
-                if incoming.cancelled:
-                    log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
-                             type(msg).__name__, total - n)
-                    return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
-                                  failed_uids)
-                prepared = nxt or self._prepare(target, inst, for_get=originator is None)
-                nxt = (self._prepare(target, instances[n + 1], for_get=originator is None)
-                       if n + 1 < total else None)
-                status = await self._send_one(target, inst, originator, prepared)
-                if status == 0x0000:
-                    completed += 1
-                elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
-                    warning += 1
-                else:
-                    failed += 1
-                    failed_uids.append(inst.sop_instance_uid)
-                    if getattr(target, "is_closed", False):  # the store association is gone
-                        undone = instances[n + 1:]
-                        log.warning("%s: sub-operation association lost, %d left undone",
-                                    assoc.peer, len(undone))
-                        failed += len(undone)
-                        failed_uids += [i.sop_instance_uid for i in undone]
-                        break
-                if n + 1 < total:
-                    pending = response_for(msg, qr.PENDING, remaining=total - n - 1,
-                                           completed=completed, failed=failed,
-                                           warning=warning)
-                    await assoc.send_message(incoming.context, pending)
+            while ahead is not None:
+                batch = await ahead
+                following = n + len(batch)
+                ahead = (self._prepare(target, instances, following, for_get=for_get)
+                         if following < total else None)
+                for ctx, data in batch:
+                    inst = instances[n]
+                    if incoming.cancelled:
+                        log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
+                                 type(msg).__name__, total - n)
+                        return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
+                                      failed_uids)
+                    status = await self._send_one(target, inst, originator, ctx, data)
+                    n += 1
+                    if status == 0x0000:
+                        completed += 1
+                    elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
+                        warning += 1
+                    else:
+                        failed += 1
+                        failed_uids.append(inst.sop_instance_uid)
+                        if getattr(target, "is_closed", False):  # the store association is gone
+                            undone = instances[n:]
+                            log.warning("%s: sub-operation association lost, %d left undone",
+                                        assoc.peer, len(undone))
+                            failed += len(undone)
+                            failed_uids += [i.sop_instance_uid for i in undone]
+                            n = total
+                            break
+                    if n < total:
+                        pending = response_for(msg, qr.PENDING, remaining=total - n,
+                                               completed=completed, failed=failed,
+                                               warning=warning)
+                        await assoc.send_message(incoming.context, pending)
+                if n >= total:
+                    break
         finally:
-            if nxt is not None and not nxt.done():
-                nxt.cancel()
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
         status = qr.SUCCESS if not (failed or warning) else qr.SUB_OPS_WARNING
         log.info("%s: %s done: %d completed, %d failed, %d warning", assoc.peer,
                  type(msg).__name__, completed, failed, warning)
         return _final(msg, status, None, completed, failed, warning, failed_uids)
 
-    def _prepare(self, target: Any, inst: RetrieveItem, *, for_get: bool) -> asyncio.Task[Any]:
-        """Start reading one instance for a sub-operation: ``(context, data)``, or
-        ``(None, status)`` when it cannot be sent."""
+    def _prepare(self, target: Any, instances: list[RetrieveItem], start: int, *,
+                 for_get: bool) -> asyncio.Task[list[tuple[Any, Any]]]:
+        """Start reading the instances from ``start`` for their sub-operations, in one worker
+        thread hop: up to :data:`_BATCH` of them, or fewer once :data:`_BATCH_BYTES` are
+        held. Each is ``(context, data)``, or ``(None, status)`` when it cannot be sent."""
 
-        async def prepare() -> tuple[Any, Any]:
-            ctx = _pick_context(target, inst, for_get=for_get)
-            if ctx is None:
-                log.info("no accepted context for %s in %s", inst.sop_class_uid,
-                         inst.transfer_syntax)
-                return None, 0xA702
-            try:
-                data = await asyncio.to_thread(_payload, inst.path, inst.transfer_syntax,
-                                               ctx.transfer_syntax)
-            except (DicomError, OSError) as exc:
-                log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid,
-                            exc)
-                return None, 0xA702
-            return ctx, data
+        def read() -> list[tuple[Any, Any]]:
+            out: list[tuple[Any, Any]] = []
+            held = 0
+            for inst in instances[start:start + _BATCH]:
+                ctx = _pick_context(target, inst, for_get=for_get)
+                if ctx is None:
+                    log.info("no accepted context for %s in %s", inst.sop_class_uid,
+                             inst.transfer_syntax)
+                    out.append((None, 0xA702))
+                    continue
+                try:
+                    data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
+                except (DicomError, OSError) as exc:
+                    log.warning("C-STORE sub-operation for %s failed: %s",
+                                inst.sop_instance_uid, exc)
+                    out.append((None, 0xA702))
+                    continue
+                out.append((ctx, data))
+                held += len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
+                if held >= _BATCH_BYTES:
+                    break
+            return out
 
-        return asyncio.ensure_future(prepare())
+        return asyncio.ensure_future(asyncio.to_thread(read))
 
     async def _send_one(self, target: Any, inst: RetrieveItem,
-                        originator: tuple[str, int] | None, prepared: asyncio.Task[Any]) -> int:
-        ctx, data = await prepared
+                        originator: tuple[str, int] | None, ctx: Any, data: Any) -> int:
         if ctx is None:
             return int(data)
         try:
@@ -279,6 +298,12 @@ class QueryRetrieveSCP:
         except (DicomError, OSError) as exc:
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
             return 0xA702
+
+
+#: Sub-operations read ahead per worker-thread hop: at most this many instances, and no more
+#: once this many bytes are held (larger files are streamed from disk as they are sent).
+_BATCH = 32
+_BATCH_BYTES = 4 << 20
 
 
 def _final(msg: dimse.DimseRequest, status: int, remaining: int | None, completed: int,
