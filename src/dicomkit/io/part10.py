@@ -21,6 +21,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset, _tag_of
 from dicomkit.core.element import DataElement
+from dicomkit.core.mapped import register as register_map
 from dicomkit.core.tag import TRANSFER_SYNTAX_UID
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
 from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
@@ -78,6 +79,7 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
                 mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
                 st = os.fstat(fp.fileno())
                 _MAPPED[(st.st_dev, st.st_ino, id(mapped))] = mapped
+                register_map(mapped, fp.fileno())  # large values are read, not faulted in
                 return mapped, str(path), False
             return fp.read(), str(path), False
     if isinstance(source, bytes):

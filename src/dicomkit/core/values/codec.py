@@ -31,6 +31,7 @@ from decimal import Decimal
 from numbers import Integral, Real
 from typing import Any
 
+from dicomkit.core.mapped import PREAD_MIN, copy_out
 from dicomkit.core.tag import Tag
 from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
 from dicomkit.core.values.dates import format_da, format_dt, format_tm
@@ -165,7 +166,13 @@ def _dec_at(raw: Any, little: bool, cs: Charsets) -> Any:
 
 
 def _dec_bytes(raw: Any, little: bool, cs: Charsets) -> bytes:
-    return raw if type(raw) is bytes else bytes(raw)
+    if type(raw) is bytes:
+        return raw
+    if type(raw) is memoryview and len(raw) >= PREAD_MIN:
+        data = copy_out(raw)  # a large value of a memory-mapped file: read, not faulted in
+        if data is not None:
+            return data
+    return bytes(raw)
 
 
 def _dec_sq(raw: Any, little: bool, cs: Charsets) -> Any:

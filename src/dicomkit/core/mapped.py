@@ -1,0 +1,65 @@
+"""Files mapped into memory for lazy reading, and copying a large value out of one.
+
+The reader memory-maps large files (:mod:`dicomkit.io.part10`); their values are
+``memoryview`` slices of the map, so reading a header touches only the header's pages. When a
+large value is finally asked for as ``bytes`` (``ds.PixelData``), copying it out of the map
+would fault every page of it into this process on top of the copy: twice the value's size in
+resident memory. :func:`copy_out` reads the same bytes with ``pread`` from a descriptor kept
+for the map instead, so only the copy is resident.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import weakref
+from typing import Any
+
+__all__ = ["copy_out", "register"]
+
+#: id(map) -> (weak reference to the map, a descriptor of the mapped file)
+_FILES: dict[int, tuple[weakref.ref[mmap.mmap], int]] = {}
+#: values smaller than this are copied from the map (a pread costs more than the faults)
+PREAD_MIN = 1 << 20
+#: the most one pread returns on Linux
+_PREAD_MAX = 0x7FFFF000
+
+
+def register(mapped: mmap.mmap, fd: int) -> None:
+    """Keep a duplicate of ``fd`` (the mapped file) for as long as ``mapped`` lives."""
+    own = os.dup(fd)
+    key = id(mapped)
+
+    def forget(_ref: object, key: int = key, own: int = own) -> None:
+        _FILES.pop(key, None)
+        os.close(own)
+
+    _FILES[key] = (weakref.ref(mapped, forget), own)
+
+
+def copy_out(view: memoryview) -> bytes | None:
+    """The bytes of ``view`` read from its mapped file, or ``None`` when ``view`` is not a
+    large slice of a registered map (the caller copies it then)."""
+    if len(view) < PREAD_MIN or len(view) > _PREAD_MAX:
+        return None
+    base = view.obj
+    if type(base) is not mmap.mmap:
+        return None
+    entry = _FILES.get(id(base))
+    if entry is None or entry[0]() is not base or not view.c_contiguous:
+        return None
+    offset = _address(view) - _address(memoryview(base))
+    if not 0 <= offset <= len(base) - len(view):
+        return None
+    try:
+        data = os.pread(entry[1], len(view), offset)
+    except OSError:
+        return None
+    return data if len(data) == len(view) else None
+
+
+def _address(view: memoryview) -> int:
+    import numpy as np
+
+    arr: Any = np.frombuffer(view, dtype=np.uint8)
+    return int(arr.__array_interface__["data"][0])
