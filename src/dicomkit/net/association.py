@@ -116,6 +116,10 @@ class Association(Link):
                  admit: Callable[[AAssociateRQ], bool] | None = None) -> None:
         # coalesced pending responses (see _CORK_LIMIT), set before Link may write
         self._cork: list[bytes] = []
+        #: the last message sent and its encoding (messages are immutable)
+        self._last_message: dimse.DimseMessage | None = None
+        self._last_has = False
+        self._last_command = b""
         self._cork_size = 0
         self._cork_scheduled = False
         self._undrained = False  # a callback flush wrote without draining
@@ -319,9 +323,14 @@ class Association(Link):
                 _is_dataset(data):
             data = encode_data(data, context.transfer_syntax)
         has = data is not None
-        if message.has_dataset != has:
-            message = message.replace(has_dataset=has)
-        cmd = dimse.encode_message(message)
+        if message is self._last_message and has is self._last_has:
+            cmd = self._last_command  # the same response again (C-FIND matches): encoded once
+        else:
+            original = message
+            if message.has_dataset != has:
+                message = message.replace(has_dataset=has)
+            cmd = dimse.encode_message(message)
+            self._last_message, self._last_has, self._last_command = original, has, cmd
         corkable = isinstance(message, dimse.DimseResponse) and message.is_pending and (
             data is None or (isinstance(data, (bytes, bytearray, memoryview))
                              and len(data) <= _CORK_LIMIT))

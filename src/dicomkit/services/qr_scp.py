@@ -126,14 +126,15 @@ class QueryRetrieveSCP:
             status = int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
             log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
             return response_for(msg, status, error_comment=_comment(exc))
-        status = qr.PENDING_WARNING if unsupported else qr.PENDING
+        # one pending response for every match (the same message: encoded once)
+        pending = response_for(msg, qr.PENDING_WARNING if unsupported else qr.PENDING)
         sent = 0
         while batch:
             for ds in batch:
                 if incoming.cancelled:
                     log.info("%s: C-FIND cancelled after %d matches", assoc.peer, sent)
                     return response_for(msg, qr.CANCEL)
-                await assoc.send_message(incoming.context, response_for(msg, status), ds)
+                await assoc.send_message(incoming.context, pending, ds)
                 sent += 1
             batch = await asyncio.to_thread(_take, matches, 64) if len(batch) == 64 else []
         log.info("%s: C-FIND %s level: %d matches", assoc.peer,
