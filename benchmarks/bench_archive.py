@@ -5,7 +5,7 @@
 
 dicomkit alone: the index is populated directly (records, no files) in one transaction;
 study-level queries then run in process (parse + SQL + responses) and over the network
-(dicomkit SCU -> the archive node on 127.0.0.1); "ingest" is the whole durable path per
+(a dicomkit SCU -> the archive node's SCP in another process, on 127.0.0.1); "ingest" is the whole durable path per
 instance: temporary file -> header read -> fdatasync -> index transaction -> rename -> fsync
 directory -> commit (one at a time: no group commit in this figure).
 
@@ -126,34 +126,59 @@ def stats(samples: list[float]) -> str:
     return f"median {statistics.median(samples) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms"
 
 
-async def over_network(arch: Archive, repeat: int, size: int) -> list[Result]:
+def find_scp(port: int, root: Path) -> None:
+    """(subprocess) The archive node's Q/R SCP over an index populated directly (no files, so
+    no start-up check: it would drop every row), until terminated."""
     from dicomkit.archive.app import ArchiveNode
     from dicomkit.archive.config import NodeConfig
+
+    async def run() -> None:
+        arch = Archive(root, check=False)
+        node = ArchiveNode(NodeConfig(archive=root, host="127.0.0.1", port=port), archive=arch)
+        server = await node.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.close()
+            arch.close()
+
+    asyncio.run(run())
+
+
+async def _queries(port: int, repeat: int, size: int) -> list[Result]:
     from dicomkit.net import AE
     from dicomkit.services import query_retrieve as qr
 
     out: list[Result] = []
-    node = ArchiveNode(NodeConfig(archive=arch.root, host="127.0.0.1", port=0), archive=arch)
-    server = await node.start()
-    try:
-        async with AE("BENCH").associate("127.0.0.1", server.port, ae_title="DICOMKIT",
-                                         contexts=[qr.FIND[qr.Model.STUDY_ROOT]]) as assoc:
-            for label, keys in QUERIES.items():
-                times, n = [], 0
-                for _ in range(repeat):
-                    t0 = time.perf_counter()
-                    n = 0
-                    async for _ds in qr.find(assoc, qr.identifier("STUDY", {**RETURN, **keys})):
-                        n += 1
-                    times.append(time.perf_counter() - t0)
-                print(f"  C-FIND {label:36s} {n:5d} matches  {stats(times)}")
-                out.append(Result("archive", f"find {label} ({size // 1000}k idx)",
-                                  "dicomkit", statistics.median(times), items=1, runs=times,
-                                  note=f"{n} matches"))
-    finally:
-        await server.close()
-        node.archive.close()
+    async with AE("BENCH").associate("127.0.0.1", port, ae_title="DICOMKIT",
+                                     contexts=[qr.FIND[qr.Model.STUDY_ROOT]]) as assoc:
+        for label, keys in QUERIES.items():
+            times, n = [], 0
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                n = 0
+                async for _ds in qr.find(assoc, qr.identifier("STUDY", {**RETURN, **keys})):
+                    n += 1
+                times.append(time.perf_counter() - t0)
+            print(f"  C-FIND {label:36s} {n:5d} matches  {stats(times)}")
+            out.append(Result("archive", f"find {label} ({size // 1000}k idx)",
+                              "dicomkit", statistics.median(times), items=1, runs=times,
+                              note=f"{n} matches"))
     return out
+
+
+def over_network(root: Path, repeat: int, size: int) -> list[Result]:
+    """Study-level C-FIND latency as a client sees it: the archive node's SCP in its own
+    process (as `dicomkit serve` runs), the dicomkit SCU here, each query timed from the
+    request to the final response."""
+    port = common.free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "_find_scp", str(port), str(root)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        common.wait_port(port, proc=proc)
+        return asyncio.run(_queries(port, repeat, size))
+    finally:
+        _stop(proc)
 
 
 def ingest(n: int, tmp: Path) -> float:
@@ -468,9 +493,9 @@ def main() -> None:
                     times.append(dt)
                 print(f"  {label:43s} {n:5d} matches  {stats(times)}")
             arch.close()
-            print("study-level queries, over the network (C-FIND, 127.0.0.1):")
-            results += asyncio.run(over_network(Archive(tmp / "big", check=False),
-                                                max(args.repeat, 5), args.instances))
+            print("study-level queries, over the network (C-FIND, 127.0.0.1; SCP and SCU in "
+                  "separate processes):")
+            results += over_network(tmp / "big", max(args.repeat, 5), args.instances)
         if args.compare and Path("/usr/bin/dcmqrscp").exists():
             results += compare(args.compare, args.repeat, tmp, max(1, args.parallel))
     common.print_table(results, "dcmtk", "archive")
@@ -480,5 +505,7 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["_pynd_scp"]:
         pynd_scp(int(sys.argv[2]), Path(sys.argv[3]))
+    elif sys.argv[1:2] == ["_find_scp"]:
+        find_scp(int(sys.argv[2]), Path(sys.argv[3]))
     else:
         main()
