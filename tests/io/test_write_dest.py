@@ -12,6 +12,7 @@ import pytest
 
 import dicomkit
 from dicomkit import Dataset
+from dicomkit.core import mapped as mapped_mod
 from dicomkit.errors import InvalidValueError
 from dicomkit.io import part10
 
@@ -85,7 +86,7 @@ def test_a_file_mapped_by_a_data_set_is_replaced_not_overwritten(tmp_path: Path)
     pixels = bytes(range(256)) * ((part10.MMAP_MIN + 4096) // 256)
     dicomkit.write(_ds(pixels=pixels), path)
     ds = dicomkit.read(path)
-    assert part10._is_mapped(path.stat())
+    assert mapped_mod.is_mapped(path.stat())
     ino = path.stat().st_ino
     # write something else over the file the data set still reads lazily from
     dicomkit.write(_ds("SMITH^JOHN", pixels=b"\xff" * len(pixels)), path)
@@ -96,7 +97,7 @@ def test_a_file_mapped_by_a_data_set_is_replaced_not_overwritten(tmp_path: Path)
     del ds
     gc.collect()
     ino = path.stat().st_ino
-    assert not part10._is_mapped(path.stat())
+    assert not mapped_mod.is_mapped(path.stat())
     dicomkit.write(_ds("THIRD^ONE"), path)
     assert path.stat().st_ino == ino
     assert dicomkit.read(path).PatientName == "THIRD^ONE"

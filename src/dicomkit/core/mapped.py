@@ -15,10 +15,11 @@ import os
 import weakref
 from typing import Any
 
-__all__ = ["copy_out", "register"]
+__all__ = ["copy_out", "is_mapped", "register"]
 
-#: id(map) -> (weak reference to the map, a descriptor of the mapped file)
-_FILES: dict[int, tuple[weakref.ref[mmap.mmap], int]] = {}
+#: id(map) -> (weak reference to the map, a descriptor of the mapped file, its st_dev and
+#: st_ino), while the map lives
+_FILES: dict[int, tuple[weakref.ref[mmap.mmap], int, int, int]] = {}
 #: values smaller than this are copied from the map (a pread costs more than the faults)
 PREAD_MIN = 1 << 20
 #: the most one pread returns on Linux
@@ -26,15 +27,23 @@ _PREAD_MAX = 0x7FFFF000
 
 
 def register(mapped: mmap.mmap, fd: int) -> None:
-    """Keep a duplicate of ``fd`` (the mapped file) for as long as ``mapped`` lives."""
+    """Remember ``mapped`` (a map of the file open as ``fd``), with a duplicate of ``fd``,
+    for as long as it lives."""
     own = os.dup(fd)
+    st = os.fstat(own)
     key = id(mapped)
 
     def forget(_ref: object, key: int = key, own: int = own) -> None:
         _FILES.pop(key, None)
         os.close(own)
 
-    _FILES[key] = (weakref.ref(mapped, forget), own)
+    _FILES[key] = (weakref.ref(mapped, forget), own, st.st_dev, st.st_ino)
+
+
+def is_mapped(st: os.stat_result) -> bool:
+    """Whether a live map of this process reads the file ``st`` describes."""
+    return any(dev == st.st_dev and ino == st.st_ino
+               for _ref, _fd, dev, ino in list(_FILES.values()))
 
 
 def copy_out(view: memoryview) -> bytes | None:

@@ -15,12 +15,12 @@ import mmap
 import os
 import stat
 import tempfile
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
 from dicomkit.core.dataset import Dataset, _tag_of
 from dicomkit.core.element import DataElement
+from dicomkit.core.mapped import is_mapped
 from dicomkit.core.mapped import register as register_map
 from dicomkit.core.tag import TRANSFER_SYNTAX_UID
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
@@ -55,17 +55,6 @@ def ts_encoding(uid: str) -> tuple[bool, bool, bool]:
     return False, True, uid in _DEFLATED
 
 
-#: The files this process has memory-mapped for reading, while any data set still uses the
-#: mapping: ``(st_dev, st_ino, id(map))`` -> map. :func:`write` never overwrites one of them
-#: in place (a data set read lazily from it would see the new bytes).
-_MAPPED: weakref.WeakValueDictionary[tuple[int, int, int], mmap.mmap] = \
-    weakref.WeakValueDictionary()
-
-
-def _is_mapped(st: os.stat_result) -> bool:
-    return any(k[0] == st.st_dev and k[1] == st.st_ino for k in list(_MAPPED.keys()))
-
-
 def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
     """The bytes to parse, the file name, and whether they are only the file's first
     :data:`HEAD_CHUNK` bytes (``head_only``: a header read of a larger file)."""
@@ -77,9 +66,9 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
                 return fp.read(HEAD_CHUNK), str(path), True
             if size >= MMAP_MIN:
                 mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
-                st = os.fstat(fp.fileno())
-                _MAPPED[(st.st_dev, st.st_ino, id(mapped))] = mapped
-                register_map(mapped, fp.fileno())  # large values are read, not faulted in
+                # known while it lives: write() replaces such a file instead of overwriting
+                # it, and large values are read with pread rather than faulted in
+                register_map(mapped, fp.fileno())
                 return mapped, str(path), False
             return fp.read(), str(path), False
     if isinstance(source, bytes):
@@ -377,7 +366,7 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
             with open(path, "wb") as fp:  # a device or a pipe: written as it is
                 write_buffers(fp, chunks)
             return
-        if st is not None and not _is_mapped(st):
+        if st is not None and not is_mapped(st):  # a data set reading it lazily keeps it
             try:
                 rw = open(path, "r+b")  # noqa: SIM115 - closed below
             except OSError:
