@@ -17,38 +17,36 @@ from typing import Any
 
 __all__ = ["copy_out", "is_mapped", "register"]
 
-#: id(map) -> (weak reference to the map, a descriptor of the mapped file, its st_dev and
-#: st_ino), while the map lives
-_FILES: dict[int, tuple[weakref.ref[mmap.mmap], int, int, int]] = {}
+#: id(map) -> (weak reference to the map, the file's path, st_dev and st_ino), while the map
+#: lives (no descriptor is held: a large value opens the file again, and checks it is the one)
+_FILES: dict[int, tuple[weakref.ref[mmap.mmap], str, int, int]] = {}
 #: values smaller than this are copied from the map (a pread costs more than the faults)
 PREAD_MIN = 1 << 20
 #: the most one pread returns on Linux
 _PREAD_MAX = 0x7FFFF000
 
 
-def register(mapped: mmap.mmap, fd: int) -> None:
-    """Remember ``mapped`` (a map of the file open as ``fd``), with a duplicate of ``fd``,
+def register(mapped: mmap.mmap, path: str, st: os.stat_result) -> None:
+    """Remember ``mapped``, a map of the file at ``path`` (``st``: its status when mapped),
     for as long as it lives."""
-    own = os.dup(fd)
-    st = os.fstat(own)
     key = id(mapped)
 
-    def forget(_ref: object, key: int = key, own: int = own) -> None:
+    def forget(_ref: object, key: int = key) -> None:
         _FILES.pop(key, None)
-        os.close(own)
 
-    _FILES[key] = (weakref.ref(mapped, forget), own, st.st_dev, st.st_ino)
+    _FILES[key] = (weakref.ref(mapped, forget), path, st.st_dev, st.st_ino)
 
 
 def is_mapped(st: os.stat_result) -> bool:
     """Whether a live map of this process reads the file ``st`` describes."""
     return any(dev == st.st_dev and ino == st.st_ino
-               for _ref, _fd, dev, ino in list(_FILES.values()))
+               for _ref, _path, dev, ino in list(_FILES.values()))
 
 
 def copy_out(view: memoryview) -> bytes | None:
     """The bytes of ``view`` read from its mapped file, or ``None`` when ``view`` is not a
-    large slice of a registered map (the caller copies it then)."""
+    large slice of a registered map, or the file at its path is another one now (renamed
+    over): the caller copies from the map then."""
     if len(view) < PREAD_MIN or len(view) > _PREAD_MAX:
         return None
     base = view.obj
@@ -61,9 +59,18 @@ def copy_out(view: memoryview) -> bytes | None:
     if not 0 <= offset <= len(base) - len(view):
         return None
     try:
-        data = os.pread(entry[1], len(view), offset)
+        fd = os.open(entry[1], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != entry[2:]:
+            return None
+        data = os.pread(fd, len(view), offset)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return data if len(data) == len(view) else None
 
 

@@ -68,7 +68,7 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
                 mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
                 # known while it lives: write() replaces such a file instead of overwriting
                 # it, and large values are read with pread rather than faulted in
-                register_map(mapped, fp.fileno())
+                register_map(mapped, path, os.fstat(fp.fileno()))
                 return mapped, str(path), False
             return fp.read(), str(path), False
     if isinstance(source, bytes):
