@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
+from dicomkit.core.dataset import Dataset
 from dicomkit.errors import LocalProtocolError
+from dicomkit.io.decoder import decode_dataset
+from dicomkit.io.deflate import deflate, inflate
+from dicomkit.io.encoder import encode_dataset
+from dicomkit.io.part10 import ts_encoding
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
 from dicomkit.net.transport import Buffer
@@ -107,10 +112,6 @@ class Response:
 
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
     """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
-    from dicomkit.io.decoder import decode_dataset
-    from dicomkit.io.deflate import inflate
-    from dicomkit.io.part10 import ts_encoding
-
     implicit, little, deflated = ts_encoding(transfer_syntax)
     raw = inflate(data) if deflated else data
     ds = decode_dataset(raw, implicit=implicit, little=little)
@@ -120,10 +121,6 @@ def decode_data(data: bytes, transfer_syntax: str) -> Any:
 
 def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
     """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
-    from dicomkit.io.deflate import deflate
-    from dicomkit.io.encoder import encode_dataset
-    from dicomkit.io.part10 import ts_encoding
-
     implicit, little, deflated = ts_encoding(transfer_syntax)
     raw = encode_dataset(dataset, implicit=implicit, little=little)
     return deflate(raw) if deflated else raw
@@ -149,8 +146,6 @@ class _NullSink:
 
 
 def _is_dataset(obj: Any) -> bool:
-    from dicomkit.core.dataset import Dataset
-
     return isinstance(obj, Dataset)
 
 
