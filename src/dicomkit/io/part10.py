@@ -16,7 +16,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable
-from typing import Any
+from typing import IO, Any
 
 from dicomkit.core.dataset import Dataset, _tag_of
 from dicomkit.core.element import DataElement
@@ -367,15 +367,15 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
                 write_buffers(fp, chunks)
             return
         if st is not None and not is_mapped(st):  # a data set reading it lazily keeps it
+            rw: IO[bytes]
             try:
                 rw = open(path, "r+b")  # noqa: SIM115 - closed below
-            except OSError:
-                rw = None  # e.g. write-only permissions: replace it instead
-            if rw is not None:
-                with rw:
-                    write_buffers(rw, chunks)
-                    rw.truncate()
-                return
+            except PermissionError:  # not readable: truncate it (or raise, not writable)
+                rw = open(path, "wb")  # noqa: SIM115 - closed below
+            with rw:
+                write_buffers(rw, chunks)
+                rw.truncate()
+            return
     fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
                                dir=os.path.dirname(os.path.abspath(path)))
     try:
