@@ -11,11 +11,13 @@ directory -> commit (one at a time: no group commit in this figure).
 
 Against peers (--compare N files, one series): /usr/bin/storescu (TCP_NODELAY=1) sends the
 same N files, runs interleaved, to
-- `dicomkit serve` (each instance fsync'd and indexed before its response),
-- DCMTK dcmqrscp (stores and indexes too, without fsync),
+- `dicomkit serve` (each instance's file, folder entry and index rows made durable before
+  its response: about 3 fsync/fdatasync calls per instance under strace),
+- DCMTK dcmqrscp (stores and indexes too; no fsync or fdatasync at all under strace),
 - pynetdicom's own Q/R SCP app, `python -m pynetdicom qrscp` (files plus a SQLite index
-  through SQLAlchemy, without fsync; needs sqlalchemy, in the bench extra): "a pynetdicom
-  Q/R SCP" as issue #5 names it,
+  through SQLAlchemy; SQLite's default rollback journal syncs each index commit, about 4
+  fdatasync calls per instance, but the files are not synced; needs sqlalchemy, in the bench
+  extra): "a pynetdicom Q/R SCP" as issue #5 names it,
 - and, as a lower bound for pynetdicom, a bare pynetdicom storage SCP that only writes each
   data set to a file (no fsync, no index).
 Then the same dicomkit SCU runs the same study-level C-FINDs against dicomkit and dcmqrscp,
@@ -289,7 +291,7 @@ def pynd_scp(port: int, out: Path) -> None:
 
 NOTES = {"dicomkit": "dicomkit serve (fsync + index before each response)",
          "dcmtk": "dcmqrscp (no fsync)",
-         "pynetdicom": "pynetdicom's qrscp app: files + SQLite index (no fsync)",
+         "pynetdicom": "pynetdicom's qrscp app: files + SQLite index (index synced)",
          "pynetdicom files": "pynetdicom storage SCP, files only (no fsync, no index)"}
 
 
