@@ -217,19 +217,25 @@ class _ArchiveWriter:
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
 
+    def parse(self) -> Any:
+        """(worker thread) The in-memory data set, parsed whole (:class:`HeadCheck` saw only
+        its leading elements): a data set we cannot index is refused before it touches the
+        disk."""
+        assert self.buf is not None
+        from dicomkit import read
+
+        try:
+            return read(bytes(self.buf))
+        except DicomError as exc:
+            raise ArchiveError(f"cannot index the data set: {exc}") from exc
+
     def finish(self) -> tuple[Path, Any]:
         """(worker thread) Write out what is in memory, ``fdatasync``; returns the temporary
-        file and the parsed header (None for a spilled instance: read from the file)."""
+        file and the parsed data set (None for a spilled instance: read from the file)."""
         ds = None
         try:
             if self._fp is None:
-                assert self.buf is not None
-                from dicomkit import read
-
-                try:  # a data set we cannot index is refused before it touches the disk
-                    ds = read(bytes(self.buf))  # whole: HeadCheck saw only the head
-                except DicomError as exc:
-                    raise ArchiveError(f"cannot index the data set: {exc}") from exc
+                ds = self.parse()
                 self._spill()
             self._fp.flush()
             sync_data(self._fp.fileno())
@@ -270,18 +276,13 @@ class ArchiveStorageSCP(StorageSCP):
         return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
 
     def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
-        """(worker thread) Ingest an instance received into memory: parse its header (a data
-        set we cannot index is refused before it touches the disk), write the file, and
-        while a sync worker ``fdatasync``s it, build the index record and stage the rows;
-        the rename and the commit wait for the sync (:meth:`Archive.ingest_record`)."""
+        """(worker thread) Ingest an instance received into memory: parse it
+        (:meth:`_ArchiveWriter.parse`), write the file, and while a sync worker
+        ``fdatasync``s it, build the index record and stage the rows; the rename and the
+        commit wait for the sync (:meth:`Archive.ingest_record`)."""
+        ds = sink.parse()
         buf = sink.buf
         assert buf is not None
-        from dicomkit import read
-
-        try:
-            ds = read(bytes(buf))  # whole: HeadCheck saw only the head
-        except DicomError as exc:
-            raise ArchiveError(f"cannot index the data set: {exc}") from exc
         fd, path = sink.write_out()
         # the sync pool's threads never wait for anything but the disk: no deadlock however
         # many ingests hold this pool's threads waiting for their syncs
