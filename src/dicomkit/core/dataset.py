@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from dicomkit.core.element import DataElement
+from dicomkit.core.element import DataElement, default_charsets
 from dicomkit.core.sequence import LazySequence, Sequence
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
 from dicomkit.errors import DictionaryError
@@ -23,19 +23,6 @@ if TYPE_CHECKING:
     from dicomkit.errors import InvalidDicomError
 
 __all__ = ["Dataset"]
-
-
-def _default_charsets() -> Charsets:
-    """The default repertoire (imported on first use: the charset module loads late)."""
-    global _DEFAULT_CS
-    if _DEFAULT_CS is None:
-        from dicomkit.core.values.charset import DEFAULT_CHARSETS
-
-        _DEFAULT_CS = DEFAULT_CHARSETS
-    return _DEFAULT_CS
-
-
-_DEFAULT_CS: Charsets | None = None
 
 _TS_FLAGS = {  # implicit, little (PS3.5 A.1-A.5): the uncompressed syntaxes by UID
     "1.2.840.10008.1.2": (True, True),
@@ -338,15 +325,15 @@ class Dataset(MutableMapping[int, DataElement]):
             e = self._d[SPECIFIC_CHARACTER_SET]
             if type(e) is tuple:
                 e = DataElement.from_raw(SPECIFIC_CHARACTER_SET, e[0], e[1], self._little,
-                                         _default_charsets())
+                                         default_charsets())
                 self._d[SPECIFIC_CHARACTER_SET] = e
-            cs = _default_charsets().from_value(e.value)  # Charsets.from_value (cached)
+            cs = default_charsets().from_value(e.value)  # Charsets.from_value (cached)
             object.__setattr__(self, "_charsets", cs)
             return cs
         parent = self._parent
         if parent is not None:
             return parent.charsets
-        return _default_charsets()
+        return default_charsets()
 
     def _charset_changed(self) -> None:
         # Raw text decoded later would use the new character set: bind the current one first.

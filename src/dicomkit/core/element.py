@@ -42,10 +42,16 @@ def _codec() -> Any:
 
 
 def default_charsets() -> Charsets:
-    """``DEFAULT_CHARSETS`` of :mod:`dicomkit.core.values.charset` (ISO_IR 6)."""
-    from dicomkit.core.values.charset import DEFAULT_CHARSETS
+    """``DEFAULT_CHARSETS`` of :mod:`dicomkit.core.values.charset` (ISO_IR 6), looked up once
+    (it is asked for on hot paths: every data set without Specific Character Set)."""
+    if not _charsets_cache:
+        from dicomkit.core.values.charset import DEFAULT_CHARSETS
 
-    return DEFAULT_CHARSETS
+        _charsets_cache.append(DEFAULT_CHARSETS)
+    return _charsets_cache[0]  # type: ignore[no-any-return]
+
+
+_charsets_cache: list[Any] = []
 
 
 def decode_raw(vr: str, raw: bytes | memoryview, little: bool, charsets: Charsets | None) -> Any:

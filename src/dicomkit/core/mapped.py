@@ -4,8 +4,8 @@ The reader memory-maps large files (:mod:`dicomkit.io.part10`); their values are
 ``memoryview`` slices of the map, so reading a header touches only the header's pages. When a
 large value is finally asked for as ``bytes`` (``ds.PixelData``), copying it out of the map
 would fault every page of it into this process on top of the copy: twice the value's size in
-resident memory. :func:`copy_out` reads the same bytes with ``pread`` from a descriptor kept
-for the map instead, so only the copy is resident.
+resident memory. :func:`copy_out` reads the same bytes with ``pread`` instead (the file opened
+again by path, and checked to be the mapped one), so only the copy is resident.
 """
 
 from __future__ import annotations
