@@ -23,6 +23,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
+from dicomkit.core.vr import padding_for
 from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError
 from dicomkit.net.proto import dimse
@@ -112,7 +113,7 @@ def _text_raw(vr: str, value: Any, utf8: bool) -> bytes | None:
     else:
         return None
     if len(data) & 1:
-        data += b"\x00" if vr == "UI" else b" "
+        data += padding_for(vr)
     return data
 
 
