@@ -59,15 +59,22 @@ MODS = ["CT", "MR", "US", "CR", "PT"]
 def record(p: int, s: int, e: int, i: int) -> InstanceRecord:
     rec = InstanceRecord()
     vals = {
-        "PatientName": f"{NAMES[p % len(NAMES)]}^P{p}", "PatientID": f"ID{p:06d}",
-        "PatientBirthDate": f"19{40 + p % 60:02d}0101", "PatientSex": "MF"[p % 2],
+        "PatientName": f"{NAMES[p % len(NAMES)]}^P{p}",
+        "PatientID": f"ID{p:06d}",
+        "PatientBirthDate": f"19{40 + p % 60:02d}0101",
+        "PatientSex": "MF"[p % 2],
         "StudyDate": f"20{10 + (p + s) % 15:02d}{1 + (p * 7 + s) % 12:02d}{1 + p % 28:02d}",
-        "StudyTime": f"{(p + s) % 24:02d}{p % 60:02d}00", "AccessionNumber": f"A{p}{s}",
-        "StudyID": str(s), "StudyInstanceUID": f"{ROOT}.{p}.{s}",
+        "StudyTime": f"{(p + s) % 24:02d}{p % 60:02d}00",
+        "AccessionNumber": f"A{p}{s}",
+        "StudyID": str(s),
+        "StudyInstanceUID": f"{ROOT}.{p}.{s}",
         "StudyDescription": ["CHEST", "HEAD", "ABDOMEN"][(p + s) % 3],
-        "Modality": MODS[(p + s + e) % len(MODS)], "SeriesNumber": str(e + 1),
-        "SeriesInstanceUID": f"{ROOT}.{p}.{s}.{e}", "InstanceNumber": str(i + 1),
-        "SOPInstanceUID": f"{ROOT}.{p}.{s}.{e}.{i}", "SOPClassUID": "1.2.840.10008.5.1.4.1.1.2",
+        "Modality": MODS[(p + s + e) % len(MODS)],
+        "SeriesNumber": str(e + 1),
+        "SeriesInstanceUID": f"{ROOT}.{p}.{s}.{e}",
+        "InstanceNumber": str(i + 1),
+        "SOPInstanceUID": f"{ROOT}.{p}.{s}.{e}.{i}",
+        "SOPClassUID": "1.2.840.10008.5.1.4.1.1.2",
     }
     for level in (PATIENT, STUDY, SERIES, IMAGE):
         cols: dict[str, str] = {}
@@ -105,13 +112,22 @@ QUERIES: dict[str, dict[str, Any]] = {
     "all studies of one patient": {"PatientID": "ID000123"},
     "PatientName=SMITH* (case-folded)": {"PatientName": "smith*"},
     "StudyDate six months": {"StudyDate": "20200101-20200630"},
-    "ModalitiesInStudy=PT + date range": {"ModalitiesInStudy": "PT",
-                                          "StudyDate": "20230101-20231231"},
+    "ModalitiesInStudy=PT + date range": {
+        "ModalitiesInStudy": "PT",
+        "StudyDate": "20230101-20231231",
+    },
     "StudyInstanceUID single": {"StudyInstanceUID": f"{ROOT}.1500.1"},
     "AccessionNumber exact": {"AccessionNumber": "A7771"},
 }
-RETURN = {"StudyInstanceUID": "", "PatientName": "", "PatientID": "", "StudyDate": "",
-          "ModalitiesInStudy": "", "NumberOfStudyRelatedInstances": "", "StudyDescription": ""}
+RETURN = {
+    "StudyInstanceUID": "",
+    "PatientName": "",
+    "PatientID": "",
+    "StudyDate": "",
+    "ModalitiesInStudy": "",
+    "NumberOfStudyRelatedInstances": "",
+    "StudyDescription": "",
+}
 
 
 def in_process(index: Index, keys: dict[str, Any]) -> tuple[int, float]:
@@ -152,8 +168,9 @@ async def _queries(port: int, repeat: int, size: int) -> list[Result]:
     from dicomkit.services import query_retrieve as qr
 
     out: list[Result] = []
-    async with AE("BENCH").associate("127.0.0.1", port, ae_title="DICOMKIT",
-                                     contexts=[qr.FIND[qr.Model.STUDY_ROOT]]) as assoc:
+    async with AE("BENCH").associate(
+        "127.0.0.1", port, ae_title="DICOMKIT", contexts=[qr.FIND[qr.Model.STUDY_ROOT]]
+    ) as assoc:
         for label, keys in QUERIES.items():
             times, n = [], 0
             for _ in range(repeat):
@@ -163,9 +180,17 @@ async def _queries(port: int, repeat: int, size: int) -> list[Result]:
                     n += 1
                 times.append(time.perf_counter() - t0)
             print(f"  C-FIND {label:36s} {n:5d} matches  {stats(times)}")
-            out.append(Result("archive", f"find {label} ({size // 1000}k idx)",
-                              "dicomkit", statistics.median(times), items=1, runs=times,
-                              note=f"{n} matches"))
+            out.append(
+                Result(
+                    "archive",
+                    f"find {label} ({size // 1000}k idx)",
+                    "dicomkit",
+                    statistics.median(times),
+                    items=1,
+                    runs=times,
+                    note=f"{n} matches",
+                )
+            )
     return out
 
 
@@ -174,8 +199,11 @@ def over_network(root: Path, repeat: int, size: int) -> list[Result]:
     process (as `dicomkit serve` runs), the dicomkit SCU here, each query timed from the
     request to the final response."""
     port = common.free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "_find_scp", str(port), str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "_find_scp", str(port), str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         common.wait_port(port, proc=proc)
         return asyncio.run(_queries(port, repeat, size))
@@ -213,10 +241,12 @@ def _dcmqrscp_cfg(root: Path, port: int, dest_port: int | None = None) -> Path:
     cfg = root / "qr.cfg"
     (root / "db").mkdir(exist_ok=True)
     hosts = f"DEST = (DEST, 127.0.0.1, {dest_port})\n" if dest_port else ""
-    cfg.write_text(f"NetworkTCPPort = {port}\nMaxPDUSize = 131072\nMaxAssociations = 16\n"
-                   f"HostTable BEGIN\n{hosts}HostTable END\nVendorTable BEGIN\n"
-                   f"VendorTable END\nAETable BEGIN\n"
-                   f"QRSCP {root / 'db'} RW (100000, 100000mb) ANY\nAETable END\n")
+    cfg.write_text(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 131072\nMaxAssociations = 16\n"
+        f"HostTable BEGIN\n{hosts}HostTable END\nVendorTable BEGIN\n"
+        f"VendorTable END\nAETable BEGIN\n"
+        f"QRSCP {root / 'db'} RW (100000, 100000mb) ANY\nAETable END\n"
+    )
     return cfg
 
 
@@ -224,22 +254,34 @@ def _qrscp_cfg(root: Path, port: int, dest_port: int | None = None) -> Path:
     """A configuration for pynetdicom's Q/R SCP app (``python -m pynetdicom qrscp``)."""
     cfg = root / "qrscp.ini"
     dest = f"[DEST]\n    address: 127.0.0.1\n    port: {dest_port}\n" if dest_port else ""
-    cfg.write_text("[DEFAULT]\n    ae_title: QRSCP\n"
-                   f"    port: {port}\n    max_pdu: 16382\n    acse_timeout: 30\n"
-                   "    dimse_timeout: 30\n    network_timeout: 30\n"
-                   "    bind_address: 127.0.0.1\n"
-                   f"    instance_location: {root / 'instances'}\n"
-                   f"    database_location: {root / 'instances.sqlite'}\n"
-                   f"    log_identifier: False\n{dest}")
+    cfg.write_text(
+        "[DEFAULT]\n    ae_title: QRSCP\n"
+        f"    port: {port}\n    max_pdu: 16382\n    acse_timeout: 30\n"
+        "    dimse_timeout: 30\n    network_timeout: 30\n"
+        "    bind_address: 127.0.0.1\n"
+        f"    instance_location: {root / 'instances'}\n"
+        f"    database_location: {root / 'instances.sqlite'}\n"
+        f"    log_identifier: False\n{dest}"
+    )
     return cfg
 
 
-def _start_scp(impl: str, root: Path, port: int, env: dict[str, str],
-               dest_port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def _start_scp(
+    impl: str, root: Path, port: int, env: dict[str, str], dest_port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     root.mkdir(parents=True, exist_ok=True)
     if impl == "dicomkit":
-        cmd = [sys.executable, "-m", "dicomkit", "serve", str(root), "--port", str(port),
-               "--host", "127.0.0.1"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dicomkit",
+            "serve",
+            str(root),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ]
         if dest_port:
             cmd += ["--peer", f"DEST=127.0.0.1:{dest_port}"]
         aet = "DICOMKIT"
@@ -247,8 +289,15 @@ def _start_scp(impl: str, root: Path, port: int, env: dict[str, str],
         cmd = ["/usr/bin/dcmqrscp", "-c", str(_dcmqrscp_cfg(root, port, dest_port))]
         aet = "QRSCP"
     elif impl == "pynetdicom":  # pynetdicom's own Q/R SCP app: files + SQLite (SQLAlchemy)
-        cmd = [sys.executable, "-m", "pynetdicom", "qrscp", "-q",
-               "-c", str(_qrscp_cfg(root, port, dest_port))]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pynetdicom",
+            "qrscp",
+            "-q",
+            "-c",
+            str(_qrscp_cfg(root, port, dest_port)),
+        ]
         aet = "QRSCP"
     else:  # "pynetdicom files": a plain storage SCP writing one file per instance (no index)
         cmd = [sys.executable, __file__, "_pynd_scp", str(port), str(root)]
@@ -276,8 +325,9 @@ def pynd_scp(port: int, out: Path) -> None:
     ae = AE(ae_title="PYND")
     ae.maximum_associations = 16
     for cx in AllStoragePresentationContexts:
-        ae.add_supported_context(cx.abstract_syntax,
-                                 [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        ae.add_supported_context(
+            cx.abstract_syntax, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+        )
 
     def on_store(event: Any) -> int:
         name = out / f"{event.request.AffectedSOPInstanceUID}.dcm"
@@ -285,14 +335,15 @@ def pynd_scp(port: int, out: Path) -> None:
             fp.write(event.encoded_dataset())
         return 0x0000
 
-    ae.start_server(("127.0.0.1", port), block=True,
-                    evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    ae.start_server(("127.0.0.1", port), block=True, evt_handlers=[(evt.EVT_C_STORE, on_store)])
 
 
-NOTES = {"dicomkit": "dicomkit serve (fsync + index before each response)",
-         "dcmtk": "dcmqrscp (no fsync)",
-         "pynetdicom": "pynetdicom's qrscp app: files + SQLite index (index synced)",
-         "pynetdicom files": "pynetdicom storage SCP, files only (no fsync, no index)"}
+NOTES = {
+    "dicomkit": "dicomkit serve (fsync + index before each response)",
+    "dcmtk": "dcmqrscp (no fsync)",
+    "pynetdicom": "pynetdicom's qrscp app: files + SQLite index (index synced)",
+    "pynetdicom files": "pynetdicom storage SCP, files only (no fsync, no index)",
+}
 
 
 def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
@@ -304,8 +355,10 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
     # issue #5's workload: one series of n instances (dcmqrscp also caps a storage area at
     # 500 studies, so many small studies would measure its quota handling instead)
     base = next(r for r in synthetic(8) if r["Modality"] == "CT")
-    rows = [dict(base, SOPInstanceUID=f"{base['SeriesInstanceUID']}.{i + 1}",
-                 InstanceNumber=str(i + 1)) for i in range(n)]
+    rows = [
+        dict(base, SOPInstanceUID=f"{base['SeriesInstanceUID']}.{i + 1}", InstanceNumber=str(i + 1))
+        for i in range(n)
+    ]
     src = tmp / "cmp-in"
     sources = [src / f"part{k}" for k in range(parallel)]  # one storescu per folder
     for k, folder in enumerate(sources):
@@ -326,8 +379,9 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
             if parallel == 1:
                 impls.append("pynetdicom")
         except ImportError:
-            print("  (sqlalchemy not installed: no pynetdicom qrscp column; "
-                  "pip install -e .[bench])")
+            print(
+                "  (sqlalchemy not installed: no pynetdicom qrscp column; pip install -e .[bench])"
+            )
         impls.append("pynetdicom files")
     results: list[Result] = []
     store_runs: dict[str, list[float]] = {impl: [] for impl in impls}
@@ -339,18 +393,31 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
         for attempt in range(max(1, min(repeat, 3))):
             for impl in impls:
                 port = common.free_port()
-                proc, aet = _start_scp(impl, tmp / f"cmp-{impl}-{attempt}", port, env,
-                                       dest_port)
+                proc, aet = _start_scp(impl, tmp / f"cmp-{impl}-{attempt}", port, env, dest_port)
                 servers[f"new {impl}"] = (proc, port, aet)
                 # start each run with no dirty pages queued: on ext4 (data=ordered) an fsync
                 # also waits for other files' pending data, so a previous run's (or the 100k
                 # index's) writeback would be charged to whichever SCP fsyncs next
                 os.sync()
                 t0 = time.perf_counter()
-                procs = [subprocess.Popen(["/usr/bin/storescu", "-aec", aet, "+sd",
-                                           "127.0.0.1", str(port), str(folder)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                          text=True) for folder in sources]
+                procs = [
+                    subprocess.Popen(
+                        [
+                            "/usr/bin/storescu",
+                            "-aec",
+                            aet,
+                            "+sd",
+                            "127.0.0.1",
+                            str(port),
+                            str(folder),
+                        ],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    )
+                    for folder in sources
+                ]
                 for sender in procs:
                     _out, err = sender.communicate()
                     if sender.returncode != 0:
@@ -372,12 +439,22 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
             _stop(proc)
         raise
     for impl, runs in store_runs.items():
-        results.append(Result("archive", f"store {n} files ({parallel} storescu)", impl,
-                              statistics.median(runs), items=n, runs=runs,
-                              note=NOTES[impl]))
+        results.append(
+            Result(
+                "archive",
+                f"store {n} files ({parallel} storescu)",
+                impl,
+                statistics.median(runs),
+                items=n,
+                runs=runs,
+                note=NOTES[impl],
+            )
+        )
     rates = {impl: n / statistics.median(r) for impl, r in store_runs.items()}
-    print(f"ingest from {parallel} storescu (instances/s, median of runs): " + ", ".join(
-        f"{impl} {rate:.0f}" for impl, rate in rates.items()))
+    print(
+        f"ingest from {parallel} storescu (instances/s, median of runs): "
+        + ", ".join(f"{impl} {rate:.0f}" for impl, rate in rates.items())
+    )
     for peer in impls[1:]:
         print(f"  dicomkit / {peer}: {rates['dicomkit'] / rates[peer]:.2f}x")
     if parallel > 1:
@@ -393,12 +470,32 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
                     dt, counts[impl] = asyncio.run(_find_once(port, aet, keys))
                     runs[impl].append(dt)
             for impl, r in runs.items():
-                results.append(Result("archive", f"find {label} ({n} files)", impl,
-                                      statistics.median(r), items=1, runs=r,
-                                      note=f"{counts[impl]} matches"))
-        dest = subprocess.Popen(["/usr/bin/storescp", "-aet", "DEST", "-od", str(dest_dir),
-                                 "--sort-on-study-uid", "st", str(dest_port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                results.append(
+                    Result(
+                        "archive",
+                        f"find {label} ({n} files)",
+                        impl,
+                        statistics.median(r),
+                        items=1,
+                        runs=r,
+                        note=f"{counts[impl]} matches",
+                    )
+                )
+        dest = subprocess.Popen(
+            [
+                "/usr/bin/storescp",
+                "-aet",
+                "DEST",
+                "-od",
+                str(dest_dir),
+                "--sort-on-study-uid",
+                "st",
+                str(dest_port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             common.wait_port(dest_port, proc=dest)
             moves: dict[str, list[float]] = {impl: [] for impl in servers}
@@ -411,13 +508,27 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
         finally:
             _stop(dest)
         for impl, r in moves.items():
-            results.append(Result("archive", f"C-MOVE {n} files to storescp", impl,
-                                  statistics.median(r), items=n, runs=r))
+            results.append(
+                Result(
+                    "archive",
+                    f"C-MOVE {n} files to storescp",
+                    impl,
+                    statistics.median(r),
+                    items=n,
+                    runs=r,
+                )
+            )
         mrates = {impl: n / statistics.median(r) for impl, r in moves.items()}
-        print("C-MOVE to storescp (instances/s): " + ", ".join(
-            f"{impl} {rate:.0f}" for impl, rate in mrates.items()) + "; " + ", ".join(
-            f"dicomkit / {impl}: {mrates['dicomkit'] / rate:.2f}x"
-            for impl, rate in mrates.items() if impl != "dicomkit"))
+        print(
+            "C-MOVE to storescp (instances/s): "
+            + ", ".join(f"{impl} {rate:.0f}" for impl, rate in mrates.items())
+            + "; "
+            + ", ".join(
+                f"dicomkit / {impl}: {mrates['dicomkit'] / rate:.2f}x"
+                for impl, rate in mrates.items()
+                if impl != "dicomkit"
+            )
+        )
     finally:
         for proc, _port, _aet in servers.values():
             _stop(proc)
@@ -429,10 +540,12 @@ async def _move_once(port: int, aet: str, studies: list[str]) -> tuple[float, in
     from dicomkit.services import query_retrieve as qr
 
     t0 = time.perf_counter()
-    async with AE("BENCH").associate("127.0.0.1", port, ae_title=aet,
-                                     contexts=[qr.MOVE[qr.Model.STUDY_ROOT]]) as assoc:
-        res = await qr.move(assoc, qr.identifier("STUDY", {
-            "StudyInstanceUID": "\\".join(studies)}), "DEST")
+    async with AE("BENCH").associate(
+        "127.0.0.1", port, ae_title=aet, contexts=[qr.MOVE[qr.Model.STUDY_ROOT]]
+    ) as assoc:
+        res = await qr.move(
+            assoc, qr.identifier("STUDY", {"StudyInstanceUID": "\\".join(studies)}), "DEST"
+        )
     return time.perf_counter() - t0, res.completed
 
 
@@ -448,12 +561,12 @@ async def _find_once(port: int, aet: str, keys: dict[str, Any]) -> tuple[float, 
     from dicomkit.net import AE
     from dicomkit.services import query_retrieve as qr
 
-    ident = {"StudyInstanceUID": "", "PatientName": "", "PatientID": "", "StudyDate": "",
-             **keys}
+    ident = {"StudyInstanceUID": "", "PatientName": "", "PatientID": "", "StudyDate": "", **keys}
     t0 = time.perf_counter()
     n = 0
-    async with AE("BENCH").associate("127.0.0.1", port, ae_title=aet,
-                                     contexts=[qr.FIND[qr.Model.STUDY_ROOT]]) as assoc:
+    async with AE("BENCH").associate(
+        "127.0.0.1", port, ae_title=aet, contexts=[qr.FIND[qr.Model.STUDY_ROOT]]
+    ) as assoc:
         async for _ds in qr.find(assoc, qr.identifier("STUDY", ident)):
             n += 1
     return time.perf_counter() - t0, n
@@ -462,15 +575,32 @@ async def _find_once(port: int, aet: str, keys: dict[str, Any]) -> tuple[float, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     common.add_common_args(ap)
-    ap.add_argument("--instances", type=int, default=20_000 if corpus.quick() else 100_000,
-                    help="index size for the C-FIND latencies (0: skip)")
-    ap.add_argument("--ingest", type=int, default=100 if corpus.quick() else 300,
-                    help="instances for the in-process ingest rate (0: skip)")
-    ap.add_argument("--compare", type=int, default=300 if corpus.quick() else 1000,
-                    help="files for the DCMTK comparison (0: skip)")
-    ap.add_argument("--parallel", type=int, default=1, metavar="K",
-                    help="K storescu processes at once, each sending n/K of the series "
-                         "(several associations: the group commit at work)")
+    ap.add_argument(
+        "--instances",
+        type=int,
+        default=20_000 if corpus.quick() else 100_000,
+        help="index size for the C-FIND latencies (0: skip)",
+    )
+    ap.add_argument(
+        "--ingest",
+        type=int,
+        default=100 if corpus.quick() else 300,
+        help="instances for the in-process ingest rate (0: skip)",
+    )
+    ap.add_argument(
+        "--compare",
+        type=int,
+        default=300 if corpus.quick() else 1000,
+        help="files for the DCMTK comparison (0: skip)",
+    )
+    ap.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="K",
+        help="K storescu processes at once, each sending n/K of the series "
+        "(several associations: the group commit at work)",
+    )
     args = ap.parse_args()
     print(f"bench_archive: repeat={args.repeat}; {common.load()}")
     results: list[Result] = []
@@ -478,15 +608,20 @@ def main() -> None:
         tmp = Path(d)
         if args.ingest:
             rate = ingest(args.ingest, tmp)
-            print(f"ingest (durable: fdatasync file, fsync dir, WAL synchronous=FULL): "
-                  f"{rate:7.1f} instances/s")
-            results.append(Result("archive", "ingest (in process, durable)", "dicomkit",
-                                  1 / rate, items=1))
+            print(
+                f"ingest (durable: fdatasync file, fsync dir, WAL synchronous=FULL): "
+                f"{rate:7.1f} instances/s"
+            )
+            results.append(
+                Result("archive", "ingest (in process, durable)", "dicomkit", 1 / rate, items=1)
+            )
         if args.instances:
             arch = Archive(tmp / "big", check=False)
             rate = populate(arch.index, args.instances)
-            print(f"index populated directly: {arch.index.count()} instances, "
-                  f"{arch.index.count(STUDY)} studies ({rate:,.0f} rows/s)")
+            print(
+                f"index populated directly: {arch.index.count()} instances, "
+                f"{arch.index.count(STUDY)} studies ({rate:,.0f} rows/s)"
+            )
             print("study-level queries, in process:")
             for label, keys in QUERIES.items():
                 times, n = [], 0
@@ -495,8 +630,10 @@ def main() -> None:
                     times.append(dt)
                 print(f"  {label:43s} {n:5d} matches  {stats(times)}")
             arch.close()
-            print("study-level queries, over the network (C-FIND, 127.0.0.1; SCP and SCU in "
-                  "separate processes):")
+            print(
+                "study-level queries, over the network (C-FIND, 127.0.0.1; SCP and SCU in "
+                "separate processes):"
+            )
             results += over_network(tmp / "big", max(args.repeat, 5), args.instances)
         if args.compare and Path("/usr/bin/dcmqrscp").exists():
             results += compare(args.compare, args.repeat, tmp, max(1, args.parallel))

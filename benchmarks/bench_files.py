@@ -17,6 +17,7 @@ alternating within each round so load changes hit all alike):
      subprocess: time and peak RSS (should stay ~constant with file size); also the peak RSS
      of a full read of the 1 GiB file
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,18 @@ import common
 import corpus
 from common import Result
 
-ATTRS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality",
-         "StudyDate", "InstanceNumber", "Rows", "Columns", "ImagePositionPatient")
+ATTRS = (
+    "PatientID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "Modality",
+    "StudyDate",
+    "InstanceNumber",
+    "Rows",
+    "Columns",
+    "ImagePositionPatient",
+)
 BASELINE = "pydicom"
 
 
@@ -44,6 +55,7 @@ class PydicomImpl:
 
     def __init__(self):
         import pydicom
+
         self.m = pydicom
 
     def header(self, p):
@@ -65,6 +77,7 @@ class PydicomImpl:
                     for item in v:
                         n += rec(item)
             return n
+
         return rec(self.m.dcmread(p, stop_before_pixels=stop_before_pixels))
 
     def rewrite(self, src, dst):
@@ -82,6 +95,7 @@ class DicomsdlImpl:
 
     def __init__(self):
         import dicomsdl
+
         self.m = dicomsdl
         self.SQ = dicomsdl.VR.SQ
 
@@ -107,6 +121,7 @@ class DicomsdlImpl:
                 else:
                     el.value()
             return n
+
         return rec(self.m.open(p, 0x7FDFFFFF) if stop_before_pixels else self.m.open(p))
 
     def rewrite(self, src, dst):
@@ -124,6 +139,7 @@ class DicomkitImpl:
 
     def __init__(self):
         import dicomkit
+
         if not hasattr(dicomkit, "read") or not hasattr(dicomkit, "write"):
             raise ImportError("dicomkit.read/write not exported yet (src/dicomkit/__init__.py)")
         self.m = dicomkit
@@ -147,6 +163,7 @@ class DicomkitImpl:
                     for item in v:
                         n += rec(item)
             return n
+
         return rec(self.m.read(p, stop_before_pixels=stop_before_pixels))
 
     def rewrite(self, src, dst):
@@ -184,7 +201,7 @@ def dir_workload(label, impls, op, paths, repeat, nbytes, results, warmup=1):
         except Exception as e:  # noqa: BLE001
             notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
             continue
-        fns[name] = (lambda f=f: [f(p) for p in paths])
+        fns[name] = lambda f=f: [f(p) for p in paths]
     timed = common.interleaved(fns, repeat=repeat, warmup=warmup) if fns else {}
     for name in impls:
         if name in timed:
@@ -229,28 +246,39 @@ def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False, pr
                 notes[name] = f"error: {type(e).__name__}: {str(e)[:60]}"
                 continue
             if fresh:
-                def run(one=one, out=out, sources=sources,
-                        n=itertools.count(1)):  # noqa: B008 - one counter per closure
+
+                def run(one=one, out=out, sources=sources, n=itertools.count(1)):  # noqa: B008 - one counter per closure
                     sub = out / f"run{next(n)}"
                     sub.mkdir()
                     for src, nm in zip(sources, names):
                         one(src, str(sub / nm))
+
                 fns[name] = run
             else:
                 dsts = [str(out / nm) for nm in names]
-                fns[name] = (lambda one=one, sources=sources, dsts=dsts:
-                             [one(src, d) for src, d in zip(sources, dsts)])
+                fns[name] = lambda one=one, sources=sources, dsts=dsts: [
+                    one(src, d) for src, d in zip(sources, dsts)
+                ]
         # every run starts with no dirty pages queued and no earlier run's files piling up
         # in the page cache (untimed): each library pays for its own writing only
-        timed = common.interleaved(fns, repeat=repeat,
-                                   before=lambda: _settle(tmp)) if fns else {}
+        timed = common.interleaved(fns, repeat=repeat, before=lambda: _settle(tmp)) if fns else {}
         for name in impls:
             if name in timed:
                 t, runs = timed[name]
-                results.append(Result(
-                    "files", label, name, t, len(paths), nbytes if preload else nbytes * 2,
-                    runs=runs, note="MB/s counts bytes written" if preload
-                    else "MB/s counts bytes read + written"))
+                results.append(
+                    Result(
+                        "files",
+                        label,
+                        name,
+                        t,
+                        len(paths),
+                        nbytes if preload else nbytes * 2,
+                        runs=runs,
+                        note="MB/s counts bytes written"
+                        if preload
+                        else "MB/s counts bytes read + written",
+                    )
+                )
             else:
                 results.append(Result("files", label, name, None, note=notes[name]))
     finally:
@@ -295,18 +323,37 @@ def sub_workload(label, impls, path, mode, repeat, results, args):
                 rss.append(d["hwm"])
                 base = d["base"]
         except Exception as e:  # noqa: BLE001
-            results.append(Result("files", label, name, None,
-                                  note=f"error: {str(e).strip().splitlines()[-1][:70]}"))
+            results.append(
+                Result(
+                    "files",
+                    label,
+                    name,
+                    None,
+                    note=f"error: {str(e).strip().splitlines()[-1][:70]}",
+                )
+            )
             continue
         times.sort()
-        results.append(Result("files", label, name, times[len(times) // 2], 1,
-                              os.path.getsize(path) if mode == "full" else 0, rss_mb=max(rss),
-                              note=f"RSS after import+warm-up {base:.0f} MB", runs=times))
+        results.append(
+            Result(
+                "files",
+                label,
+                name,
+                times[len(times) // 2],
+                1,
+                os.path.getsize(path) if mode == "full" else 0,
+                rss_mb=max(rss),
+                note=f"RSS after import+warm-up {base:.0f} MB",
+                runs=times,
+            )
+        )
     print(f"  done: {label}  [{common.load()}]", flush=True)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     common.add_common_args(ap)
     ap.set_defaults(repeat=int(os.environ.get("BENCH_REPEAT", "3")))
     args = ap.parse_args(argv)
@@ -314,20 +361,24 @@ def main(argv=None) -> int:
     for m in missing:
         print("  " + m)
     print(f"bench_files: {', '.join(impls)}; repeat={args.repeat}; {common.load()}")
-    print(corpus.summary() if all(corpus.is_built(n) for n in ("hdr", "ct", "big", "huge"))
-          else "building corpus ...")
+    print(
+        corpus.summary()
+        if all(corpus.is_built(n) for n in ("hdr", "ct", "big", "huge"))
+        else "building corpus ..."
+    )
     results: list[Result] = []
     hdr, ct = corpus.files("hdr"), corpus.files("ct")
     hb, cb = common.dir_bytes(hdr), common.dir_bytes(ct)
     R = args.repeat
     warm: list[list[str]] = []
     for lab, op, paths, nb in (
-            (f"a: header+10 attrs, {len(hdr)} SR (hdr)", "header", hdr, 0),
-            (f"a: header+10 attrs, {len(ct)} CT (ct)", "header", ct, 0),
-            (f"b: full read, {len(hdr)} SR (hdr)", "full", hdr, hb),
-            (f"b: full read, {len(ct)} CT (ct)", "full", ct, cb),
-            (f"c: walk all values, {len(hdr)} SR (hdr)", "walk", hdr, hb),
-            (f"c: walk all values, {len(ct)} CT (ct)", "walk", ct, cb)):
+        (f"a: header+10 attrs, {len(hdr)} SR (hdr)", "header", hdr, 0),
+        (f"a: header+10 attrs, {len(ct)} CT (ct)", "header", ct, 0),
+        (f"b: full read, {len(hdr)} SR (hdr)", "full", hdr, hb),
+        (f"b: full read, {len(ct)} CT (ct)", "full", ct, cb),
+        (f"c: walk all values, {len(hdr)} SR (hdr)", "walk", hdr, hb),
+        (f"c: walk all values, {len(ct)} CT (ct)", "walk", ct, cb),
+    ):
         if common.wanted(args, workload=lab):
             # the first pass over a directory warms the page cache and lazy imports; the
             # smoke-test call of each op warms the rest
@@ -336,33 +387,47 @@ def main(argv=None) -> int:
     lab = f"d: write {len(ct)} CT (ct), new files"
     if common.wanted(args, workload=lab):
         write_workload(lab, impls, ct, R, cb, results, fresh=True, preload=True)
-        write_workload(f"d: write {len(ct)} CT (ct), overwriting", impls, ct, R, cb, results,
-                       preload=True)
+        write_workload(
+            f"d: write {len(ct)} CT (ct), overwriting", impls, ct, R, cb, results, preload=True
+        )
     lab = f"d: read+write, {len(ct)} CT (ct)"
     if common.wanted(args, workload=lab):
         write_workload(lab, impls, ct, R, cb, results)
-        write_workload(f"d: read+write new files, {len(ct)} CT (ct)", impls, ct, R, cb, results,
-                       fresh=True)
+        write_workload(
+            f"d: read+write new files, {len(ct)} CT (ct)", impls, ct, R, cb, results, fresh=True
+        )
     if True:
         big, huge = corpus.files("big")[0], corpus.huge_path()
         gb = os.path.getsize(huge) / 2**30
         hl = f"{gb:.2f} GiB" if gb < 0.9 else "1 GiB"
-        sub_workload(f"e: header, {os.path.getsize(big) / 1e6:.0f} MB multi-frame",
-                     impls, big, "header", R, results, args)
+        sub_workload(
+            f"e: header, {os.path.getsize(big) / 1e6:.0f} MB multi-frame",
+            impls,
+            big,
+            "header",
+            R,
+            results,
+            args,
+        )
         sub_workload(f"e: header, {hl} multi-frame", impls, huge, "header", R, results, args)
         sub_workload(f"e: full read, {hl} multi-frame", impls, huge, "full", 1, results, args)
         lab = f"e: walk header, {hl} multi-frame"
         if common.wanted(args, workload=lab):
-            dir_workload(lab, {n: _Bound(i) for n, i in impls.items()}, "walkhdr", [huge], R, 0, results)
+            dir_workload(
+                lab, {n: _Bound(i) for n, i in impls.items()}, "walkhdr", [huge], R, 0, results
+            )
     for m in missing:
         results.append(Result("files", "(implementation missing)", m.split(":")[0], None, note=m))
-    common.print_table(results, BASELINE, "bench_files: ratio = pydicom time / impl time (>1: faster than pydicom)")
+    common.print_table(
+        results, BASELINE, "bench_files: ratio = pydicom time / impl time (>1: faster than pydicom)"
+    )
     common.save_json(results, args.json)
     return 0
 
 
 class _Bound:
     """Adapter exposing walk(stop_before_pixels=True) as a one-argument op."""
+
     def __init__(self, impl):
         self.impl = impl
 

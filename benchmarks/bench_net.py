@@ -18,6 +18,7 @@ time is the wall time of the SCU process (echo: t(N) minus the median t(1), so p
 and association set-up cancel); the Python SCUs run in a subprocess and time themselves after
 import, from association request to release. Every implementation uses its default PDU size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,6 +57,7 @@ def pynd_main(argv: list[str]) -> int:
     # on a loaded machine: fail that run (it is retried once) rather than hang for 15 minutes
     ae.dimse_timeout = 30 if role == "echo" else 180
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
     syntaxes = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]  # the files' own first
     if role == "scp":
         out, chunked = Path(argv[2]), argv[3] == "chunked"
@@ -93,8 +95,11 @@ def pynd_main(argv: list[str]) -> int:
         store_files(ae, port, argv[3:])
     elif role == "conc":
         import threading
+
         k, files = int(argv[3]), argv[4:]
-        threads = [threading.Thread(target=store_files, args=(ae, port, files[i::k])) for i in range(k)]
+        threads = [
+            threading.Thread(target=store_files, args=(ae, port, files[i::k])) for i in range(k)
+        ]
         t = time.perf_counter()
         for th in threads:
             th.start()
@@ -116,7 +121,9 @@ def store_files(ae, port, files):
 
 
 def py_scu(*args: str) -> tuple[float, float]:
-    _, _, out = common.run_measured([sys.executable, str(HERE / "bench_net.py"), *args], timeout=1800)
+    _, _, out = common.run_measured(
+        [sys.executable, str(HERE / "bench_net.py"), *args], timeout=1800
+    )
     d = json.loads(out.strip().splitlines()[-1])
     return d["t"], d["hwm"]
 
@@ -137,13 +144,16 @@ class Dcmtk:
             cmd.append("--fork")
         if variant == "bitpreserving":
             cmd.append("--bit-preserving")
-        return subprocess.Popen(cmd + [str(port)], env=DCMTK_ENV,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            cmd + [str(port)], env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def echo(self, port, n):
         cmd = [dcmtk("echoscu"), "-aec", "BENCHSCP", "127.0.0.1", str(port)]
-        t1 = sorted(common.run_measured(cmd[:1] + ["--repeat", "1"] + cmd[1:], env=DCMTK_ENV)[0]
-                    for _ in range(3))[1]  # process start + association: subtracted
+        t1 = sorted(
+            common.run_measured(cmd[:1] + ["--repeat", "1"] + cmd[1:], env=DCMTK_ENV)[0]
+            for _ in range(3)
+        )[1]  # process start + association: subtracted
         tn = common.run_measured(cmd[:1] + ["--repeat", str(n)] + cmd[1:], env=DCMTK_ENV)[0]
         return max(tn - t1, tn / 2) * n / (n - 1)
 
@@ -153,9 +163,15 @@ class Dcmtk:
 
     def concurrent(self, port, files, k):
         t = time.perf_counter()
-        procs = [subprocess.Popen([dcmtk("storescu"), "-aec", "BENCHSCP", "127.0.0.1", str(port),
-                                   *files[i::k]], env=DCMTK_ENV, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for i in range(k)]
+        procs = [
+            subprocess.Popen(
+                [dcmtk("storescu"), "-aec", "BENCHSCP", "127.0.0.1", str(port), *files[i::k]],
+                env=DCMTK_ENV,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i in range(k)
+        ]
         bad = [p.wait() for p in procs]
         if any(bad):
             raise RuntimeError(f"{sum(1 for b in bad if b)} storescu processes failed")
@@ -173,8 +189,9 @@ class Pynetdicom:
 
     def scp(self, port, out, variant=""):
         cmd = [sys.executable, str(HERE / "bench_net.py"), "_pynd", "scp", str(port), str(out)]
-        return subprocess.Popen(cmd + [variant or "memory"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            cmd + [variant or "memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def echo(self, port, n):
         return py_scu("_pynd", "echo", str(port), str(n))[0]
@@ -192,8 +209,12 @@ class Dicomkit:
 
     def available(self):
         src = common.REPO / "src" / "dicomkit"
-        for f in ("cli/receive.py", "net/association.py", "services/storage.py",
-                  "services/verification.py"):
+        for f in (
+            "cli/receive.py",
+            "net/association.py",
+            "services/storage.py",
+            "services/verification.py",
+        ):
             if not (src / f).exists():
                 return f"src/dicomkit/{f} not written yet"
         try:
@@ -205,8 +226,20 @@ class Dicomkit:
 
     def scp(self, port, out, variant=""):
         # `dicomkit receive` fsyncs each file by default; DCMTK and pynetdicom do not
-        cmd = [sys.executable, "-m", "dicomkit", "receive", "--host", "127.0.0.1", "--port",
-               str(port), "--out", str(out), "--aet", "BENCHSCP"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dicomkit",
+            "receive",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--out",
+            str(out),
+            "--aet",
+            "BENCHSCP",
+        ]
         if variant != "fsync":
             cmd.append("--no-fsync")
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -234,8 +267,9 @@ def dk_main(argv: list[str]) -> int:
 
     async def store(files):
         insts = [read_instance(f) for f in files]
-        async with ae.associate("127.0.0.1", port, ae_title="BENCHSCP",
-                                contexts=contexts_for(insts)) as assoc:
+        async with ae.associate(
+            "127.0.0.1", port, ae_title="BENCHSCP", contexts=contexts_for(insts)
+        ) as assoc:
             res = await store_files(assoc, insts)
         bad = [r for r in res if not r.ok]
         assert not bad, f"{len(bad)} C-STOREs failed: {bad[0]}"
@@ -335,9 +369,13 @@ def jobs_for(impl, args) -> list[tuple[str, object]]:
                 why = (msg[-1] if msg else type(e).__name__)[:80]
                 r = Result("net", label, impl.name, None, note=f"error: {why}")
             r.workload = label
-            print(f"  {r.impl:10s} {label}: {common.fmt(r.seconds, '.3f')} s {r.note}  "
-                  f"[{common.load()}]", flush=True)
+            print(
+                f"  {r.impl:10s} {label}: {common.fmt(r.seconds, '.3f')} s {r.note}  "
+                f"[{common.load()}]",
+                flush=True,
+            )
             return r
+
         jobs.append((label, job))
 
     def with_server(fn, variant=""):
@@ -348,36 +386,83 @@ def jobs_for(impl, args) -> list[tuple[str, object]]:
             srv.close()
 
     n = args.echo_n
-    rec(f"echo: {n} C-ECHO, one association", lambda: with_server(lambda s: Result(
-        "net", "", impl.name, *timed_runs(s, lambda: impl.echo(s.port, n), None, args.repeat)[:1],
-        items=n)))
+    rec(
+        f"echo: {n} C-ECHO, one association",
+        lambda: with_server(
+            lambda s: Result(
+                "net",
+                "",
+                impl.name,
+                *timed_runs(s, lambda: impl.echo(s.port, n), None, args.repeat)[:1],
+                items=n,
+            )
+        ),
+    )
     ct, big, huge = corpus.files("ct"), corpus.files("big"), corpus.huge_path()
     for key, files in (("store-ct", ct), ("store-big", big)):
         nb = common.dir_bytes(files)
 
         def one(s, files=files, nb=nb):
-            t, runs = timed_runs(s, lambda: impl.store(s.port, files), len(files), args.repeat,
-                                 expect_bytes=nb)
-            return Result("net", "", impl.name, t, len(files), nb, rss_mb=s.hwm(), runs=runs,
-                          note=s.rss_note)
+            t, runs = timed_runs(
+                s, lambda: impl.store(s.port, files), len(files), args.repeat, expect_bytes=nb
+            )
+            return Result(
+                "net", "", impl.name, t, len(files), nb, rss_mb=s.hwm(), runs=runs, note=s.rss_note
+            )
+
         rec(f"{key}: {len(files)} files, {nb / 1e6:.0f} MB", lambda one=one: with_server(one))
     for variant in getattr(impl, "variants_1g", [""]):
+
         def one_1g(s, variant=variant):
-            t, _ = timed_runs(s, lambda: impl.store(s.port, [huge], variant), 1, 1, warmup=0,
-                              expect_bytes=os.path.getsize(huge))
-            return Result("net", "", impl.name + (f" ({variant})" if variant else ""), t, 1,
-                          os.path.getsize(huge), rss_mb=s.hwm(), note=s.rss_note)
-        rec(f"store-1g: {os.path.getsize(huge) / 2**30:.2g} GiB instance, SCP peak RSS",
-            lambda one_1g=one_1g, variant=variant: with_server(one_1g, variant))
+            t, _ = timed_runs(
+                s,
+                lambda: impl.store(s.port, [huge], variant),
+                1,
+                1,
+                warmup=0,
+                expect_bytes=os.path.getsize(huge),
+            )
+            return Result(
+                "net",
+                "",
+                impl.name + (f" ({variant})" if variant else ""),
+                t,
+                1,
+                os.path.getsize(huge),
+                rss_mb=s.hwm(),
+                note=s.rss_note,
+            )
+
+        rec(
+            f"store-1g: {os.path.getsize(huge) / 2**30:.2g} GiB instance, SCP peak RSS",
+            lambda one_1g=one_1g, variant=variant: with_server(one_1g, variant),
+        )
     k = min(args.conc, len(ct))
 
     def conc(s):
-        t, runs = timed_runs(s, lambda: impl.concurrent(s.port, ct, k), len(ct), args.repeat,
-                             expect_bytes=common.dir_bytes(ct))
-        return Result("net", "", impl.name, t, len(ct), common.dir_bytes(ct), rss_mb=s.hwm(),
-                      runs=runs, note=s.rss_note)
-    rec(f"conc50: {k} assocs at once, {len(ct)} CT",
-        lambda: with_server(conc, "fork" if impl.name == "dcmtk" else ""))
+        t, runs = timed_runs(
+            s,
+            lambda: impl.concurrent(s.port, ct, k),
+            len(ct),
+            args.repeat,
+            expect_bytes=common.dir_bytes(ct),
+        )
+        return Result(
+            "net",
+            "",
+            impl.name,
+            t,
+            len(ct),
+            common.dir_bytes(ct),
+            rss_mb=s.hwm(),
+            runs=runs,
+            note=s.rss_note,
+        )
+
+    rec(
+        f"conc50: {k} assocs at once, {len(ct)} CT",
+        lambda: with_server(conc, "fork" if impl.name == "dcmtk" else ""),
+    )
     return jobs
 
 
@@ -391,7 +476,9 @@ def main(argv=None) -> int:
         return pynd_main(argv[1:])
     if argv and argv[0] == "_dk":
         return dk_main(argv[1:])
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     common.add_common_args(ap)
     ap.set_defaults(repeat=int(os.environ.get("BENCH_REPEAT", "3")))
     ap.add_argument("--echo-n", type=int, default=200 if corpus.quick() else 1000)
@@ -408,8 +495,15 @@ def main(argv=None) -> int:
         why = impl.available()
         if why:
             print(f"  {impl.name}: not available yet: {why}")
-            results.append(Result("net", "(implementation missing)", impl.name, None,
-                                  note=f"not available yet: {why}"))
+            results.append(
+                Result(
+                    "net",
+                    "(implementation missing)",
+                    impl.name,
+                    None,
+                    note=f"not available yet: {why}",
+                )
+            )
             continue
         jobs += jobs_for(impl, args)
     # workload-major: every implementation runs one workload before the next starts, so a
@@ -419,7 +513,9 @@ def main(argv=None) -> int:
         results += [job() for lab, job in jobs if lab == label]
     order = list(dict.fromkeys(r.workload for r in results))
     results.sort(key=lambda r: order.index(r.workload))
-    common.print_table(results, BASELINE, "bench_net: ratio = DCMTK time / impl time (>1: faster than DCMTK)")
+    common.print_table(
+        results, BASELINE, "bench_net: ratio = DCMTK time / impl time (>1: faster than DCMTK)"
+    )
     common.save_json(results, args.json)
     return 0
 

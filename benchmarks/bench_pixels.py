@@ -17,6 +17,7 @@ Workloads (standard files from /work/shared/tools/make_bench_corpus.py via bench
                             one-frame reader) and dcmread(...).pixel_array (all frames).
 No assertions: numbers only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,11 +100,16 @@ def rle_series(paths: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     common.add_common_args(ap)
-    ap.add_argument("--ct", type=int, default=int(os.environ.get("BENCH_PIXELS_CT", "60")),
-                    help="CT files used for workloads a-c (default 60)")
+    ap.add_argument(
+        "--ct",
+        type=int,
+        default=int(os.environ.get("BENCH_PIXELS_CT", "60")),
+        help="CT files used for workloads a-c (default 60)",
+    )
     args = ap.parse_args(argv)
     import pydicom
     from pydicom.pixels import pixel_array as pd_pixel_array
@@ -129,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         for o, t in zip(ours[:3], theirs[:3]):  # same pixels before timing anything
             assert np.array_equal(pixel_array(o), pd_pixel_array(t, decoding_plugin="pydicom"))
         numpy_only = CodecRegistry()
-        numpy_only.register(ts.RLE_LOSSLESS,
-                            decode=functools.partial(decode_rle, accelerated=False))
+        numpy_only.register(
+            ts.RLE_LOSSLESS, decode=functools.partial(decode_rle, accelerated=False)
+        )
         raw = sum(len(bytes(d[0x7FE00010].raw)) for d in ours)
         if common.wanted(args, workload="b"):
             label = f"b: RLE decode ({len(ours)} CT frames)"
@@ -140,10 +147,14 @@ def main(argv: list[str] | None = None) -> int:
                 "dicomkit+C": lambda: [pixel_array(o) for o in ours],
             }
             for impl, (sec, runs) in common.interleaved(fns, args.repeat).items():
-                note = {"dicomkit": "numpy PackBits", "dicomkit+C": "imagecodecs PackBits",
-                        "pydicom": "pure-Python handler"}[impl]
-                results.append(Result("pixels", label, impl, sec, len(ours), raw, note=note,
-                                      runs=runs))
+                note = {
+                    "dicomkit": "numpy PackBits",
+                    "dicomkit+C": "imagecodecs PackBits",
+                    "pydicom": "pure-Python handler",
+                }[impl]
+                results.append(
+                    Result("pixels", label, impl, sec, len(ours), raw, note=note, runs=runs)
+                )
         if common.wanted(args, workload="c"):
             from dicomkit.pixels import rle
 
@@ -156,14 +167,15 @@ def main(argv: list[str] | None = None) -> int:
                     d.compress(RLELossless, encoding_plugin="pydicom")
 
             label = f"c: RLE encode ({len(frames)} CT frames)"
-            fns = {"pydicom": pd_encode,
-                   "dicomkit": lambda: [rle.encode_frame(f) for f in frames]}
+            fns = {"pydicom": pd_encode, "dicomkit": lambda: [rle.encode_frame(f) for f in frames]}
             for impl, (sec, runs) in common.interleaved(fns, max(1, args.repeat // 2)).items():
                 results.append(Result("pixels", label, impl, sec, len(frames), runs=runs))
 
     if common.wanted(args, workload="d"):
         big = corpus.files("big")[0]
-        n = dicomkit.pixels.pixel_info(dicomkit.read(big, stop_before_pixels=False)).number_of_frames
+        n = dicomkit.pixels.pixel_info(
+            dicomkit.read(big, stop_before_pixels=False)
+        ).number_of_frames
         index = min(100, n - 1)
         label = f"d: frame {index} of {n} ({os.path.getsize(big) / 1e6:.0f} MB)"
         ref = None
@@ -179,21 +191,35 @@ def main(argv: list[str] | None = None) -> int:
                 assert checksum == ref, f"{impl} decoded a different frame"
             _, _, out = common.py_measured(ONE_FRAME, big, impl, str(index), "trace", ct[0])
             traced = float(out.split()[0])
-            results.append(Result("pixels", label, impl, float(np.median(walls)), 1,
-                                  rss_mb=float(np.median(grown)),
-                                  note=f"RSS growth; traced peak {traced:.1f} MB", runs=walls))
+            results.append(
+                Result(
+                    "pixels",
+                    label,
+                    impl,
+                    float(np.median(walls)),
+                    1,
+                    rss_mb=float(np.median(grown)),
+                    note=f"RSS growth; traced peak {traced:.1f} MB",
+                    runs=walls,
+                )
+            )
 
-    common.print_table([r for r in results if r.impl != "pydicom-all"] +
-                       [r for r in results if r.impl == "pydicom-all"], "pydicom",
-                       "pixel data: dicomkit vs pydicom")
+    common.print_table(
+        [r for r in results if r.impl != "pydicom-all"]
+        + [r for r in results if r.impl == "pydicom-all"],
+        "pydicom",
+        "pixel data: dicomkit vs pydicom",
+    )
     d_rows = [r for r in results if r.workload.startswith("d:")]
     if d_rows:
         by = {r.impl: r for r in d_rows}
         if "pydicom-all" in by and "dicomkit" in by:
             a, b = by["pydicom-all"], by["dicomkit"]
-            print(f"\none frame vs pydicom's all-frames pixel_array: "
-                  f"{a.seconds / b.seconds:.1f}x faster, RSS growth {a.rss_mb:.1f} -> "
-                  f"{b.rss_mb:.1f} MB")
+            print(
+                f"\none frame vs pydicom's all-frames pixel_array: "
+                f"{a.seconds / b.seconds:.1f}x faster, RSS growth {a.rss_mb:.1f} -> "
+                f"{b.rss_mb:.1f} MB"
+            )
     common.save_json(results, args.json)
     return 0
 

@@ -18,6 +18,7 @@ Workloads (µs per operation, lower is better; echo-pair also as messages/s):
 
 Timing uses time.perf_counter around batches of calls; the figure is the median over runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,14 +43,21 @@ def _pair() -> tuple[UpperLayer, UpperLayer]:
     """A requestor and an acceptor, associated (Sta6 both)."""
     scu, scp = UpperLayer(Role.REQUESTOR), UpperLayer(Role.ACCEPTOR)
     scp.connection_made()
-    scu.send(ev.AssociateRequest(build_request(
-        "SCP", "SCU", [(VERIFICATION, [IMPLICIT]), (CT, [IMPLICIT])], max_pdu_length=16384)))
+    scu.send(
+        ev.AssociateRequest(
+            build_request(
+                "SCP", "SCU", [(VERIFICATION, [IMPLICIT]), (CT, [IMPLICIT])], max_pdu_length=16384
+            )
+        )
+    )
     rq_bytes = scu.connection_made()
     scp.receive_data(rq_bytes)
     (req,) = scp.events()
     assert isinstance(req, ev.AssociateRequested)
-    ac = accept(req.pdu, AcceptorConfig(supported={VERIFICATION: [IMPLICIT], CT: [IMPLICIT]},
-                                        max_pdu_length=16384))
+    ac = accept(
+        req.pdu,
+        AcceptorConfig(supported={VERIFICATION: [IMPLICIT], CT: [IMPLICIT]}, max_pdu_length=16384),
+    )
     assert isinstance(ac, AAssociateAC)
     scu.receive_data(scp.send(ev.AssociateAccept(ac)))
     (acc,) = scu.events()
@@ -71,8 +79,11 @@ def _per_call(fn: Callable[[int], None], n: int, repeat: int) -> float:
 def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
     rq = dimse.CEchoRequest(message_id=7)
     rsp = dimse.CEchoResponse(message_id_being_responded_to=7, affected_sop_class_uid=VERIFICATION)
-    store_rsp = dimse.CStoreResponse(message_id_being_responded_to=7, affected_sop_class_uid=CT,
-                                     affected_sop_instance_uid=INSTANCE)
+    store_rsp = dimse.CStoreResponse(
+        message_id_being_responded_to=7,
+        affected_sop_class_uid=CT,
+        affected_sop_instance_uid=INSTANCE,
+    )
     rq_raw, rsp_raw = dimse.encode_message(rq), dimse.encode_message(rsp)
     rq_view = memoryview(rq_raw)
 
@@ -80,6 +91,7 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
         def run(n: int) -> None:
             for _ in range(n):
                 call()
+
         return run
 
     def enc(msg: dimse.DimseMessage) -> Callable[[int], None]:
@@ -127,9 +139,11 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
                     assert isinstance(req, dimse.CEchoRequest)
                     answer = dimse.CEchoResponse(
                         message_id_being_responded_to=req.message_id,
-                        affected_sop_class_uid=req.affected_sop_class_uid)
-                    for out in b.send_data(m.context_id, dimse.encode_message(answer),
-                                           is_command=True):
+                        affected_sop_class_uid=req.affected_sop_class_uid,
+                    )
+                    for out in b.send_data(
+                        m.context_id, dimse.encode_message(answer), is_command=True
+                    ):
                         a.receive_data(out)
             for e in a.events():
                 assert isinstance(e, ev.PDVReceived)
@@ -151,8 +165,9 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--only", action="append", default=[])
     args = ap.parse_args(argv)

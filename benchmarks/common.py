@@ -5,6 +5,7 @@ Every bench records `Result`s (one per workload x implementation) and prints the
 `run_all.py` can print one summary. The ratio is a speed ratio against the baseline
 implementation (pydicom for files, DCMTK for the network): > 1 means faster than the baseline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Result:
-    bench: str                 # "files", "net", ...
-    workload: str              # "a: header+10 attrs (hdr)" ...
-    impl: str                  # "dicomkit", "pydicom", "dicomsdl", "dcmtk", "pynetdicom"
-    seconds: float | None      # median wall time of one repeat (None: not run)
-    items: int = 0             # files / messages / associations handled in one repeat
-    nbytes: int = 0            # bytes handled in one repeat (for MB/s)
+    bench: str  # "files", "net", ...
+    workload: str  # "a: header+10 attrs (hdr)" ...
+    impl: str  # "dicomkit", "pydicom", "dicomsdl", "dcmtk", "pynetdicom"
+    seconds: float | None  # median wall time of one repeat (None: not run)
+    items: int = 0  # files / messages / associations handled in one repeat
+    nbytes: int = 0  # bytes handled in one repeat (for MB/s)
     rss_mb: float | None = None
     note: str = ""
     runs: list[float] = field(default_factory=list)
@@ -50,7 +51,9 @@ def load() -> str:
     return f"load {a:.2f} {b:.2f} {c:.2f} on {os.cpu_count()} cores"
 
 
-def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> tuple[float, list[float]]:
+def median_time(
+    fn: Callable[[], object], repeat: int = 5, warmup: int = 1
+) -> tuple[float, list[float]]:
     """Median wall time of `repeat` calls of fn() after `warmup` untimed calls."""
     for _ in range(warmup):
         fn()
@@ -62,9 +65,12 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> t
     return statistics.median(runs), runs
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1,
-                before: Callable[[], object] | None = None
-                ) -> dict[str, tuple[float, list[float]]]:
+def interleaved(
+    fns: dict[str, Callable[[], object]],
+    repeat: int = 5,
+    warmup: int = 1,
+    before: Callable[[], object] | None = None,
+) -> dict[str, tuple[float, list[float]]]:
     """Like median_time for several implementations, alternating them in each round so that
     a change in machine load hits all of them alike. ``before``: run (untimed) before each
     timed call, e.g. ``os.sync`` so that no run pays for the previous one's writeback."""
@@ -82,8 +88,9 @@ def interleaved(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: i
     return {k: (statistics.median(v), v) for k, v in runs.items()}
 
 
-def run_measured(cmd: list[str], env: dict | None = None, cwd: str | None = None,
-                 timeout: float = 600) -> tuple[float, float | None, str]:
+def run_measured(
+    cmd: list[str], env: dict | None = None, cwd: str | None = None, timeout: float = 600
+) -> tuple[float, float | None, str]:
     """Run a command; return (wall seconds, peak RSS in MB, stdout).
 
     Peak RSS is the process's VmHWM sampled from /proc while it runs (the last sample before
@@ -123,8 +130,12 @@ def hwm_self() -> float:
 
 def py_measured(code: str, *args: str, timeout: float = 600) -> tuple[float, float, str]:
     """run_measured on `python -c code args...` (the bench dir on sys.path)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(__file__).parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+        ),
+    )
     return run_measured([sys.executable, "-c", code, *args], env=env, timeout=timeout)
 
 
@@ -184,22 +195,32 @@ def print_table(results: list[Result], baseline: str, title: str = "", file=None
     file = file or sys.stdout
     if title:
         print(f"\n== {title} ({load()})", file=file)
-    print(f"{'workload':44s} {'impl':14s} {'seconds':>9s} {'items/s':>10s} {'MB/s':>8s} "
-          f"{'RSS MB':>8s} {'x ' + baseline:>12s}  note", file=file)
+    print(
+        f"{'workload':44s} {'impl':14s} {'seconds':>9s} {'items/s':>10s} {'MB/s':>8s} "
+        f"{'RSS MB':>8s} {'x ' + baseline:>12s}  note",
+        file=file,
+    )
     base = {r.workload: r for r in results if r.impl == baseline}
     for r in results:
         b = base.get(r.workload)
         ratio = None
         if b and b.seconds and r.seconds:
             ratio = b.seconds / r.seconds
-        print(f"{r.workload[:44]:44s} {r.impl[:14]:14s} {fmt(r.seconds, '.3f'):>9s} "
-              f"{fmt(r.rate, '.1f'):>10s} {fmt(r.mbps):>8s} {fmt(r.rss_mb):>8s} "
-              f"{fmt(ratio, '.2f'):>12s}  {r.note}", file=file)
+        print(
+            f"{r.workload[:44]:44s} {r.impl[:14]:14s} {fmt(r.seconds, '.3f'):>9s} "
+            f"{fmt(r.rate, '.1f'):>10s} {fmt(r.mbps):>8s} {fmt(r.rss_mb):>8s} "
+            f"{fmt(ratio, '.2f'):>12s}  {r.note}",
+            file=file,
+        )
 
 
 def add_common_args(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "5")),
-                    help="timed repeats per workload; the median is reported (default 5)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_REPEAT", "5")),
+        help="timed repeats per workload; the median is reported (default 5)",
+    )
     ap.add_argument("--impl", action="append", help="only these implementations (repeatable)")
     ap.add_argument("--only", action="append", help="only workloads whose name starts so")
     ap.add_argument("--json", help="append results as JSON lines to this file")

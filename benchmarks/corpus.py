@@ -20,6 +20,7 @@ Sizes for quick runs: BENCH_SIZE=quick gives 200 SR, 30 CT, 1 big of 20 frames a
 set on its own: HDR_N, CT_N, BIG_N, BIG_FRAMES, HUGE_FRAMES. A stamp file per subset records
 the parameters it was built with; a subset is rebuilt when they change.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,12 @@ def _stamp(name: str) -> Path:
 
 def _wanted(name: str) -> dict:
     p = params()
-    keys = {"hdr": ["HDR_N"], "ct": ["CT_N"], "big": ["BIG_N", "BIG_FRAMES"],
-            "huge": ["BIG_FRAMES", "HUGE_FRAMES"]}[name]
+    keys = {
+        "hdr": ["HDR_N"],
+        "ct": ["CT_N"],
+        "big": ["BIG_N", "BIG_FRAMES"],
+        "huge": ["BIG_FRAMES", "HUGE_FRAMES"],
+    }[name]
     return {k: p[k] for k in keys}
 
 

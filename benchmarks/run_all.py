@@ -11,6 +11,7 @@ built on common.add_common_args get --json and --repeat and appear in the summar
 run as they are and only their own output is shown. Results go to bench-results-<time>.jsonl
 (under the corpus root) so a run can be summarised again later.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,17 @@ def benches() -> list[tuple[str, Path]]:
     one-off probe script left in the folder is not run)."""
     found = {p.stem.removeprefix("bench_"): p for p in HERE.glob("bench_*.py")}
     names = [n for n in ORDER if n in found] + sorted(
-        n for n in found if n not in ORDER and "add_common_args" in found[n].read_text())
+        n for n in found if n not in ORDER and "add_common_args" in found[n].read_text()
+    )
     return [(n, found[n]) for n in names]
 
 
 def summary(results: list[common.Result]) -> str:
     """dicomkit against every other implementation, per workload: speed ratios."""
-    head = (f"{'bench':7s} {'workload':46s} {'dicomkit':>18s}  "
-            "ratios (other time / dicomkit time; >1 = dicomkit faster)")
+    head = (
+        f"{'bench':7s} {'workload':46s} {'dicomkit':>18s}  "
+        "ratios (other time / dicomkit time; >1 = dicomkit faster)"
+    )
     lines = [head]
     by_key: dict[tuple[str, str], dict[str, common.Result]] = {}
     for r in results:
@@ -74,7 +78,9 @@ def summary(results: list[common.Result]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", action="append", help="bench names to run (files, net, pixels, ...)")
     ap.add_argument("--repeat", type=int, help="passed to benches that take --repeat")
     ap.add_argument("--summary", help="only print the summary of a saved .jsonl")
@@ -82,7 +88,9 @@ def main(argv=None) -> int:
     if args.summary:
         print(summary(common.load_json(args.summary)))
         return 0
-    print(f"run_all: {common.load()}; BENCH_SIZE={os.environ.get('BENCH_SIZE', 'full')}", flush=True)
+    print(
+        f"run_all: {common.load()}; BENCH_SIZE={os.environ.get('BENCH_SIZE', 'full')}", flush=True
+    )
     corpus.ensure()
     print(corpus.summary(), flush=True)
     out = corpus.root() / f"bench-results-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"

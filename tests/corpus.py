@@ -49,10 +49,17 @@ def manifest() -> list[CorpusFile]:
     rows = []
     with open(CORPUS / "MANIFEST.csv", newline="") as fp:
         for row in csv.DictReader(fp):
-            rows.append(CorpusFile(
-                path=CORPUS / row["path"], rel=row["path"], ts=row["ts"], sop=row["sop"],
-                charset=row["charset"], frames=row["frames"],
-                encapsulated=row["encapsulated"] == "True", preamble=row["preamble"] == "True",
-                error=row["error"],
-            ))
+            rows.append(
+                CorpusFile(
+                    path=CORPUS / row["path"],
+                    rel=row["path"],
+                    ts=row["ts"],
+                    sop=row["sop"],
+                    charset=row["charset"],
+                    frames=row["frames"],
+                    encapsulated=row["encapsulated"] == "True",
+                    preamble=row["preamble"] == "True",
+                    error=row["error"],
+                )
+            )
     return rows

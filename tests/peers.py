@@ -43,10 +43,15 @@ def dcmtk_env() -> dict[str, str]:
     return env
 
 
-def run_dcmtk(tool: str, *args: str, timeout: float = 60, check: bool = True,
-              **kw: object) -> subprocess.CompletedProcess[str]:
+def run_dcmtk(
+    tool: str, *args: str, timeout: float = 60, check: bool = True, **kw: object
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-        [dcmtk(tool), *args], capture_output=True, text=True, timeout=timeout, env=dcmtk_env(),
+        [dcmtk(tool), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dcmtk_env(),
         **kw,  # type: ignore[call-overload]
     )
     if check and proc.returncode != 0:
@@ -70,7 +75,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll until something listens on 127.0.0.1:port (bounded; no fixed sleeps)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,10 +90,17 @@ def wait_for_port(port: int, timeout: float = 10.0, proc: subprocess.Popen[bytes
 
 
 @contextlib.contextmanager
-def dcmtk_server(tool: str, *args: str, port: int, cwd: str | Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def dcmtk_server(
+    tool: str, *args: str, port: int, cwd: str | Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a DCMTK server tool (storescp, dcmqrscp ...) and stop it afterwards."""
-    proc = subprocess.Popen([dcmtk(tool), *args], cwd=cwd, env=dcmtk_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [dcmtk(tool), *args],
+        cwd=cwd,
+        env=dcmtk_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, proc=proc)
         yield proc

@@ -52,8 +52,9 @@ OPTION_CODES = {"", "K", "C"}
 
 def shared_dir() -> Path:
     """The folder holding ``standard/``."""
-    return _shared.find_standard(f"{SOURCE}/confidentiality_profile_attributes.json",
-                                 "gen_deid").parent
+    return _shared.find_standard(
+        f"{SOURCE}/confidentiality_profile_attributes.json", "gen_deid"
+    ).parent
 
 
 def _row(entry: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
@@ -76,9 +77,9 @@ def generate(shared: Path) -> str:
     for entry in data:
         key = str(entry["id"]).lower()
         row = _row(entry)
-        if key.startswith("ggggeeee"):      # "(gggg,eeee) where gggg is odd"
+        if key.startswith("ggggeeee"):  # "(gggg,eeee) where gggg is odd"
             private = row
-        elif "x" in key:                    # repeating groups 50xx / 60xx
+        elif "x" in key:  # repeating groups 50xx / 60xx
             masked[key] = row
         else:
             tag = int(key, 16)
@@ -110,15 +111,23 @@ def generate(shared: Path) -> str:
     for tag in sorted(exact):
         name, basic, opts = exact[tag]
         out.append(f"    0x{tag:08X}: ({name!r}, {basic!r}, {opts!r}),")
-    out += ["}", "",
-            "#: Repeating-group attributes, keyed by the table's pattern (x = any hex digit).",
-            "MASKED: dict[str, Row] = {"]
+    out += [
+        "}",
+        "",
+        "#: Repeating-group attributes, keyed by the table's pattern (x = any hex digit).",
+        "MASKED: dict[str, Row] = {",
+    ]
     for key in sorted(masked):
         name, basic, opts = masked[key]
         out.append(f"    {key!r}: ({name!r}, {basic!r}, {opts!r}),")
     name, basic, opts = private
-    out += ["}", "", "#: Private attributes: (gggg,eeee) where gggg is odd.",
-            f"PRIVATE: Row = ({name!r}, {basic!r}, {opts!r})", ""]
+    out += [
+        "}",
+        "",
+        "#: Private attributes: (gggg,eeee) where gggg is odd.",
+        f"PRIVATE: Row = ({name!r}, {basic!r}, {opts!r})",
+        "",
+    ]
     return "\n".join(out)
 
 

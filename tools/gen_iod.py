@@ -129,8 +129,12 @@ Row = tuple[Any, ...]
 
 
 def _values_of(p: dict[str, str], selector: int) -> tuple[tuple[int, str, str], ...]:
-    kinds = (("StringEnumValues", "enum"), ("StringDefinedTerms", "defined"),
-             ("BinaryEnumValues", "binary"), ("TagEnumValues", "tag"))
+    kinds = (
+        ("StringEnumValues", "enum"),
+        ("StringDefinedTerms", "defined"),
+        ("BinaryEnumValues", "binary"),
+        ("TagEnumValues", "tag"),
+    )
     out = [(selector, kind, p[key]) for key, kind in kinds if p.get(key)]
     for key, severity in (("NotZeroError", "error"), ("NotZeroWarning", "warning")):
         if key in p:
@@ -144,8 +148,9 @@ def _condition_of(p: dict[str, str]) -> str:
     return p.get("Condition", "")
 
 
-def parse_modules(std: Path, kw: Keywords) -> tuple[dict[str, tuple[str, str, str, tuple[Row, ...]]],
-                                                   list[str]]:
+def parse_modules(
+    std: Path, kw: Keywords
+) -> tuple[dict[str, tuple[str, str, str, tuple[Row, ...]]], list[str]]:
     modules: dict[str, tuple[str, str, str, tuple[Row, ...]]] = {}
     problems: list[str] = []
     for path in sorted((std / D3T / "module").glob("*.tpl")):
@@ -176,17 +181,48 @@ def parse_modules(std: Path, kw: Keywords) -> tuple[dict[str, tuple[str, str, st
                     continue
                 children = tuple(stack.pop())
                 h = heads.pop()
-                stack[-1].append(("S", h["Sequence"], kw.tag(h["Sequence"]), h.get("Type", "3"),
-                                  h.get("VM", ""), _condition_of(h), "mbpo" in h,
-                                  (), children))
+                stack[-1].append(
+                    (
+                        "S",
+                        h["Sequence"],
+                        kw.tag(h["Sequence"]),
+                        h.get("Type", "3"),
+                        h.get("VM", ""),
+                        _condition_of(h),
+                        "mbpo" in h,
+                        (),
+                        children,
+                    )
+                )
             elif first == "Name":
                 sel = p.get("ValueSelector", "")
-                stack[-1].append(("A", p["Name"], kw.tag(p["Name"]), p.get("Type", "3"),
-                                  p.get("VM", ""), _condition_of(p), "mbpo" in p,
-                                  _values_of(p, int(sel) if sel.isdigit() else -1), ()))
+                stack[-1].append(
+                    (
+                        "A",
+                        p["Name"],
+                        kw.tag(p["Name"]),
+                        p.get("Type", "3"),
+                        p.get("VM", ""),
+                        _condition_of(p),
+                        "mbpo" in p,
+                        _values_of(p, int(sel) if sel.isdigit() else -1),
+                        (),
+                    )
+                )
             elif first == "InvokeMacro":
-                stack[-1].append(("M", p["InvokeMacro"], 0, p.get("Type", ""), "",
-                                  _condition_of(p), False, (), ()))
+                stack[-1].append(
+                    (
+                        "M",
+                        p["InvokeMacro"],
+                        0,
+                        p.get("Type", ""),
+                        "",
+                        _condition_of(p),
+                        False,
+                        (),
+                        (),
+                    )
+                )
             elif first == "Verify":
                 sel = p.get("ValueSelector", "")
                 index = int(sel) if sel.isdigit() else -1
@@ -199,8 +235,19 @@ def parse_modules(std: Path, kw: Keywords) -> tuple[dict[str, tuple[str, str, st
                 cond = p.get("Condition", "")
                 if not extra and not _values_of(p, index):
                     continue
-                stack[-1].append(("V", p["Verify"], kw.tag(p["Verify"]), "", "", cond, False,
-                                  _values_of(p, index), extra))
+                stack[-1].append(
+                    (
+                        "V",
+                        p["Verify"],
+                        kw.tag(p["Verify"]),
+                        "",
+                        "",
+                        cond,
+                        False,
+                        _values_of(p, index),
+                        extra,
+                    )
+                )
             else:
                 problems.append(f"{path.name}: unknown line {line!r}")
     return modules, problems
@@ -209,7 +256,9 @@ def parse_modules(std: Path, kw: Keywords) -> tuple[dict[str, tuple[str, str, st
 # --------------------------------------------------------------------------------------------
 # IODs and SOP classes
 # --------------------------------------------------------------------------------------------
-def parse_iods(std: Path) -> dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]]:
+def parse_iods(
+    std: Path,
+) -> dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]]:
     iods: dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]] = {}
     for path in sorted((std / D3T / "iodcomp").glob("*.tpl")):
         name, ie = "", ""
@@ -225,8 +274,13 @@ def parse_iods(std: Path) -> dict[str, tuple[str, bool, str, str, tuple[tuple[st
             elif first == "Module":
                 rows.append((ie, p["Module"], p.get("Usage", "M"), p.get("Condition", "")))
             elif first == "CompositeIODEnd":
-                iods[name] = (head.get("Condition", ""), head.get("Retired") == "true",
-                              head.get("Profile", ""), path.stem, tuple(rows))
+                iods[name] = (
+                    head.get("Condition", ""),
+                    head.get("Retired") == "true",
+                    head.get("Profile", ""),
+                    path.stem,
+                    tuple(rows),
+                )
     return iods
 
 
@@ -252,17 +306,37 @@ def parse_transfer_syntaxes(std: Path) -> dict[str, str]:
 # conditions
 # --------------------------------------------------------------------------------------------
 _TESTS = (
-    "ElementPresent", "ElementPresentAbove", "ElementPresentInPathFromRoot",
-    "ElementPresentInPathFromRootFirstItem", "ElementPresentInRoot", "ElementPresentWithin",
-    "GroupPresent", "ValuePresent", "SequenceHasItems", "SequenceHasMultipleItems",
-    "SequenceHasOneItem", "SequenceHasTwoItems", "SequencePresentInPathFromRootHasItems",
-    "SequencePresentInPathFromRootFirstItemHasItems", "StringConstant",
-    "StringConstantFromRootAttribute", "StringValue", "StringValueAbove", "StringValueFromRoot",
-    "StringValueFromRootAttribute", "BinaryValue", "BinaryValueFromRootAttribute", "TagValue",
+    "ElementPresent",
+    "ElementPresentAbove",
+    "ElementPresentInPathFromRoot",
+    "ElementPresentInPathFromRootFirstItem",
+    "ElementPresentInRoot",
+    "ElementPresentWithin",
+    "GroupPresent",
+    "ValuePresent",
+    "SequenceHasItems",
+    "SequenceHasMultipleItems",
+    "SequenceHasOneItem",
+    "SequenceHasTwoItems",
+    "SequencePresentInPathFromRootHasItems",
+    "SequencePresentInPathFromRootFirstItemHasItems",
+    "StringConstant",
+    "StringConstantFromRootAttribute",
+    "StringValue",
+    "StringValueAbove",
+    "StringValueFromRoot",
+    "StringValueFromRootAttribute",
+    "BinaryValue",
+    "BinaryValueFromRootAttribute",
+    "TagValue",
 )
-_SEQ_ARG = {"ElementPresentInPathFromRoot", "ElementPresentInPathFromRootFirstItem",
-            "ElementPresentWithin", "SequencePresentInPathFromRootHasItems",
-            "SequencePresentInPathFromRootFirstItemHasItems"}
+_SEQ_ARG = {
+    "ElementPresentInPathFromRoot",
+    "ElementPresentInPathFromRootFirstItem",
+    "ElementPresentWithin",
+    "SequencePresentInPathFromRootHasItems",
+    "SequencePresentInPathFromRootFirstItemHasItems",
+}
 _BIN = re.compile(r"^(==|!=|<=|>=|<|>|&)\s*(\S+)$")
 
 
@@ -271,8 +345,9 @@ def _join(op: str, terms: list[Row]) -> str:
     return (op or "or") if terms else ""
 
 
-def parse_conditions(std: Path, kw: Keywords, constants: dict[str, str]
-                     ) -> tuple[dict[str, tuple[Row, ...]], list[str]]:
+def parse_conditions(
+    std: Path, kw: Keywords, constants: dict[str, str]
+) -> tuple[dict[str, tuple[Row, ...]], list[str]]:
     conditions: dict[str, tuple[Row, ...]] = {}
     problems: list[str] = []
     name = ""
@@ -330,27 +405,30 @@ def parse_conditions(std: Path, kw: Keywords, constants: dict[str, str]
         # no selector: any value (as "*"), e.g. DimensionIndexValuesContainsZero, ScanOptions TOMO
         index = int(sel) if sel.isdigit() else -1
         terms = stack[-1]
-        stack[-1].append((_join(op, terms), negate, test, kw.tag(p["Element"]),
-                          index, arg, within))
+        stack[-1].append((_join(op, terms), negate, test, kw.tag(p["Element"]), index, arg, within))
     return conditions, problems
 
 
 # --------------------------------------------------------------------------------------------
 # enumerated values and defined terms
 # --------------------------------------------------------------------------------------------
-def parse_value_sets(std: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]],
-                                         dict[str, tuple[int, ...]]]:
+def parse_value_sets(
+    std: Path,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
     strings: dict[str, tuple[str, ...]] = {}
     binaries: dict[str, tuple[int, ...]] = {}
     tags: dict[str, tuple[int, ...]] = {}
-    files = sorted((std / D3T / "strval").glob("*.tpl")) + [std / D3T / "binval.tpl",
-                                                           std / D3T / "tagval.tpl"]
+    files = sorted((std / D3T / "strval").glob("*.tpl")) + [
+        std / D3T / "binval.tpl",
+        std / D3T / "tagval.tpl",
+    ]
     for path in files:
         kind = name = ""
         items: list[str] = []
         for line in _lines(path):
-            head = re.match(r'^(StringValues|BinaryValues|TagValues|BinaryBitMap)\s*=\s*"([^"]+)"',
-                            line)
+            head = re.match(
+                r'^(StringValues|BinaryValues|TagValues|BinaryBitMap)\s*=\s*"([^"]+)"', line
+            )
             if head:
                 kind, name, items = head.group(1), head.group(2), []
                 continue
@@ -360,8 +438,12 @@ def parse_value_sets(std: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, t
                 elif kind == "BinaryValues":
                     binaries.setdefault(name, tuple(int(v, 0) for v in items))
                 elif kind == "TagValues":
-                    tags.setdefault(name, tuple(
-                        int(v.split(",")[0], 16) << 16 | int(v.split(",")[1], 16) for v in items))
+                    tags.setdefault(
+                        name,
+                        tuple(
+                            int(v.split(",")[0], 16) << 16 | int(v.split(",")[1], 16) for v in items
+                        ),
+                    )
                 kind = ""
                 continue
             if kind:
@@ -407,10 +489,13 @@ def render(std: Path) -> dict[str, str]:
     modules, problems = parse_modules(std, kw)
     iods = parse_iods(std)
     sops = parse_sop_classes(std)
-    constants = {p["Name"] + ("SOPInstanceUID" if p.get("Type") == "Instance" else "SOPClassUID"):
-                 p["Uid"] for p in sops}
-    constants.update({name + "TransferSyntaxUID": uid
-                      for name, uid in parse_transfer_syntaxes(std).items()})
+    constants = {
+        p["Name"] + ("SOPInstanceUID" if p.get("Type") == "Instance" else "SOPClassUID"): p["Uid"]
+        for p in sops
+    }
+    constants.update(
+        {name + "TransferSyntaxUID": uid for name, uid in parse_transfer_syntaxes(std).items()}
+    )
     conditions, cproblems = parse_conditions(std, kw, constants)
     problems += cproblems
     strings, binaries, tags = parse_value_sets(std)
@@ -426,10 +511,17 @@ def render(std: Path) -> dict[str, str]:
     inno_iod = {s["id"]: s["ciod"] for s in json.loads((std / INNO / "sops.json").read_text())}
 
     out: dict[str, str] = {}
-    lines = [HEADER.format(what="Modules and macros of PS3.3 -> attribute rows (see tools/gen_iod.py "
-                           "for the row layout).", sources=d3t), "from typing import Any", "",
-             "#: name -> (kind 'module'|'macro', information entity, source file, rows)",
-             "MODULES: dict[str, tuple[str, str, str, tuple[Any, ...]]] = {"]
+    lines = [
+        HEADER.format(
+            what="Modules and macros of PS3.3 -> attribute rows (see tools/gen_iod.py "
+            "for the row layout).",
+            sources=d3t,
+        ),
+        "from typing import Any",
+        "",
+        "#: name -> (kind 'module'|'macro', information entity, source file, rows)",
+        "MODULES: dict[str, tuple[str, str, str, tuple[Any, ...]]] = {",
+    ]
     for name in sorted(modules):
         kind, ie, src, rows = modules[name]
         lines.append(f"    {name!r}: ({kind!r}, {ie!r}, {src!r}, (")
@@ -438,42 +530,58 @@ def render(std: Path) -> dict[str, str]:
     lines += ["}", ""]
     out["_modules.py"] = "\n".join(lines)
 
-    lines = [HEADER.format(what="Composite IODs of PS3.3 and SOP classes of PS3.4.",
-                           sources=f"{d3t}; {inno}"),
-             "#: name -> (condition, retired, profile, source file,",
-             "#:          ((information entity, module, usage M|C|U, condition), ...))",
-             "IODS: dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]] = {"]
+    lines = [
+        HEADER.format(
+            what="Composite IODs of PS3.3 and SOP classes of PS3.4.", sources=f"{d3t}; {inno}"
+        ),
+        "#: name -> (condition, retired, profile, source file,",
+        "#:          ((information entity, module, usage M|C|U, condition), ...))",
+        "IODS: dict[str, tuple[str, bool, str, str, tuple[tuple[str, str, str, str], ...]]] = {",
+    ]
     for name in sorted(iods):
         cond, retired, profile, src, rows = iods[name]
         lines.append(f"    {name!r}: ({cond!r}, {retired!r}, {profile!r}, {src!r}, (")
         lines += [f"        {r!r}," for r in rows]
         lines.append("    )),")
-    lines += ["}", "", "#: SOP class UID -> (keyword, name, dicom3tools IOD or '', innolitics IOD or '')",
-              "SOP_CLASSES: dict[str, tuple[str, str, str, str]] = {"]
+    lines += [
+        "}",
+        "",
+        "#: SOP class UID -> (keyword, name, dicom3tools IOD or '', innolitics IOD or '')",
+        "SOP_CLASSES: dict[str, tuple[str, str, str, str]] = {",
+    ]
     seen: set[str] = set()
     for p in sorted(sops, key=lambda p: p["Uid"]):
         uid = p["Uid"]
         if uid in seen or p.get("Type") == "Instance":
             continue
         seen.add(uid)
-        lines.append(f"    {uid!r}: ({p['Name']!r}, {p.get('Desc', '')!r}, "
-                     f"{sop_iod.get(uid, '')!r}, {inno_iod.get(uid, '')!r}),")
+        lines.append(
+            f"    {uid!r}: ({p['Name']!r}, {p.get('Desc', '')!r}, "
+            f"{sop_iod.get(uid, '')!r}, {inno_iod.get(uid, '')!r}),"
+        )
     for uid in sorted(set(inno_iod) - seen):
         lines.append(f"    {uid!r}: ('', '', '', {inno_iod[uid]!r}),")
     lines += ["}", ""]
     out["_iods.py"] = "\n".join(lines)
 
-    lines = [HEADER.format(what="Named conditions (dicom3tools condn.tpl) as expression trees.",
-                           sources=d3t), "from typing import Any", "",
-             "#: name -> terms (operator, negate, test, tag, value_index, argument, within)",
-             "CONDITIONS: dict[str, tuple[Any, ...]] = {"]
+    lines = [
+        HEADER.format(
+            what="Named conditions (dicom3tools condn.tpl) as expression trees.", sources=d3t
+        ),
+        "from typing import Any",
+        "",
+        "#: name -> terms (operator, negate, test, tag, value_index, argument, within)",
+        "CONDITIONS: dict[str, tuple[Any, ...]] = {",
+    ]
     for name in sorted(conditions):
         lines.append(f"    {name!r}: {_fmt(conditions[name])},")
     lines += ["}", ""]
     out["_conditions.py"] = "\n".join(lines)
 
-    lines = [HEADER.format(what="Enumerated values and defined terms of PS3.3.", sources=d3t),
-             "STRING_VALUES: dict[str, tuple[str, ...]] = {"]
+    lines = [
+        HEADER.format(what="Enumerated values and defined terms of PS3.3.", sources=d3t),
+        "STRING_VALUES: dict[str, tuple[str, ...]] = {",
+    ]
     lines += [f"    {k!r}: {_fmt(strings[k])}," for k in sorted(strings)]
     lines += ["}", "", "BINARY_VALUES: dict[str, tuple[int, ...]] = {"]
     lines += [f"    {k!r}: {_fmt(binaries[k])}," for k in sorted(binaries)]
@@ -497,8 +605,11 @@ def write(out_dir: Path, files: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="regenerate into a temporary folder; exit 1 if the committed files differ")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate into a temporary folder; exit 1 if the committed files differ",
+    )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder")
     args = parser.parse_args(argv)
     files = render(find_standard())
@@ -514,8 +625,14 @@ def main(argv: list[str] | None = None) -> int:
             old = old_path.read_text(encoding="utf-8") if old_path.exists() else ""
             if new != old:
                 stale.append(name)
-                diff = difflib.unified_diff(old.splitlines(), new.splitlines(), str(old_path),
-                                            f"regenerated/{name}", lineterm="", n=1)
+                diff = difflib.unified_diff(
+                    old.splitlines(),
+                    new.splitlines(),
+                    str(old_path),
+                    f"regenerated/{name}",
+                    lineterm="",
+                    n=1,
+                )
                 for i, line in enumerate(diff):
                     if i >= 20:
                         print("...", file=sys.stderr)

@@ -13,8 +13,16 @@ MR = "1.2.840.10008.5.1.4.1.1.4"
 SR = "1.2.840.10008.5.1.4.1.1.88.22"
 ROOT = "1.2.826.0.1.3680043.10.543"
 
-NAMES = ["DOE^JOHN", "DOE^JANE", "Doe^Jim", "SMITH^ANN", "MÜLLER^JÖRG", "O'NEIL^PAT",
-         "LEE^A[1]", "YAMADA^TARO=山田^太郎"]
+NAMES = [
+    "DOE^JOHN",
+    "DOE^JANE",
+    "Doe^Jim",
+    "SMITH^ANN",
+    "MÜLLER^JÖRG",
+    "O'NEIL^PAT",
+    "LEE^A[1]",
+    "YAMADA^TARO=山田^太郎",
+]
 
 
 def synthetic(n_patients: int = 8, seed: int = 5) -> list[dict[str, Any]]:
@@ -22,34 +30,47 @@ def synthetic(n_patients: int = 8, seed: int = 5) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     out: list[dict[str, Any]] = []
     for p in range(n_patients):
-        patient = {"PatientName": NAMES[p % len(NAMES)], "PatientID": f"PID{p:03d}",
-                   "PatientBirthDate": f"19{50 + p:02d}0{1 + p % 9}15",
-                   "PatientSex": "MFO"[p % 3]}
+        patient = {
+            "PatientName": NAMES[p % len(NAMES)],
+            "PatientID": f"PID{p:03d}",
+            "PatientBirthDate": f"19{50 + p:02d}0{1 + p % 9}15",
+            "PatientSex": "MFO"[p % 3],
+        }
         for s in range(1 + p % 3):
             study_uid = f"{ROOT}.{p}.{s}"
-            study = {"StudyInstanceUID": study_uid,
-                     "StudyDate": f"2020{1 + (p + s) % 12:02d}{10 + s:02d}",
-                     "StudyTime": f"{8 + (p * 3 + s) % 12:02d}{(p * 7) % 60:02d}00",
-                     "AccessionNumber": f"ACC{p}{s}", "StudyID": f"S{s}",
-                     "StudyDescription": rng.choice(["CHEST", "Head routine", "ABDOMEN_%"]),
-                     "ReferringPhysicianName": rng.choice(["WELBY^MARCUS", "HOUSE^G", ""]),
-                     "ProcedureCodeSequence": [{"CodeValue": f"P{p % 2}",
-                                                "CodingSchemeDesignator": "LOCAL"}]}
+            study = {
+                "StudyInstanceUID": study_uid,
+                "StudyDate": f"2020{1 + (p + s) % 12:02d}{10 + s:02d}",
+                "StudyTime": f"{8 + (p * 3 + s) % 12:02d}{(p * 7) % 60:02d}00",
+                "AccessionNumber": f"ACC{p}{s}",
+                "StudyID": f"S{s}",
+                "StudyDescription": rng.choice(["CHEST", "Head routine", "ABDOMEN_%"]),
+                "ReferringPhysicianName": rng.choice(["WELBY^MARCUS", "HOUSE^G", ""]),
+                "ProcedureCodeSequence": [
+                    {"CodeValue": f"P{p % 2}", "CodingSchemeDesignator": "LOCAL"}
+                ],
+            }
             for e in range(1 + (p + s) % 2):
                 mod = ["CT", "MR", "SR"][(p + s + e) % 3]
-                series = {"SeriesInstanceUID": f"{study_uid}.{e}", "Modality": mod,
-                          "SeriesNumber": str(e + 1),
-                          "SeriesDescription": f"series {e}",
-                          "RequestAttributesSequence": [
-                              {"RequestedProcedureID": f"RP{p}{s}",
-                               "ScheduledProcedureStepID": f"SPS{e}"}]}
+                series = {
+                    "SeriesInstanceUID": f"{study_uid}.{e}",
+                    "Modality": mod,
+                    "SeriesNumber": str(e + 1),
+                    "SeriesDescription": f"series {e}",
+                    "RequestAttributesSequence": [
+                        {"RequestedProcedureID": f"RP{p}{s}", "ScheduledProcedureStepID": f"SPS{e}"}
+                    ],
+                }
                 for i in range(1 + e):
                     sop_class = {"CT": CT, "MR": MR, "SR": SR}[mod]
-                    inst = {"SOPInstanceUID": f"{study_uid}.{e}.{i + 1}",
-                            "SOPClassUID": sop_class, "InstanceNumber": str(i + 1),
-                            "ContentDate": study["StudyDate"],
-                            "ContentTime": study["StudyTime"],
-                            "AcquisitionDateTime": f"{study['StudyDate']}{study['StudyTime']}"}
+                    inst = {
+                        "SOPInstanceUID": f"{study_uid}.{e}.{i + 1}",
+                        "SOPClassUID": sop_class,
+                        "InstanceNumber": str(i + 1),
+                        "ContentDate": study["StudyDate"],
+                        "ContentTime": study["StudyTime"],
+                        "AcquisitionDateTime": f"{study['StudyDate']}{study['StudyTime']}",
+                    }
                     out.append({**patient, **study, **series, **inst})
     return out
 
@@ -101,16 +122,32 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def serving(archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
-            ) -> Iterator[subprocess.Popen[str]]:
+def serving(
+    archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
+) -> Iterator[subprocess.Popen[str]]:
     """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait)."""
     from peers import wait_for_port
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dicomkit", "serve", str(archive), "--port", str(port),
-         "--host", "127.0.0.1", "--aet", aet, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "dicomkit",
+            "serve",
+            str(archive),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--aet",
+            aet,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         wait_for_port(port, timeout=20, proc=proc)  # type: ignore[arg-type]
         yield proc
@@ -143,8 +180,13 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 def cli_subprocess(*args: str) -> tuple[int, str, str]:
     """Run ``dicomkit ARGS`` in a subprocess (for what must not share this process)."""
-    proc = subprocess.run([sys.executable, "-m", "dicomkit", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dicomkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -177,29 +219,42 @@ def make_pki(folder: Path) -> dict[str, Path]:
     def issue(cn: str, issuer: Any, issuer_key: Any, ca: bool) -> tuple[Any, Any]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        builder = (x509.CertificateBuilder().subject_name(name)
-                   .issuer_name(issuer or name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=30))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost")]), critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
+            )
         cert = builder.sign(issuer_key or key, hashes.SHA256())
         return cert, key
 
     def save(name: str, cert: Any, key: Any) -> None:
         (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{name}.key").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption()))
+        (folder / f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
 
     ca_cert, ca_key = issue("dicomkit test CA", None, None, True)
     save("ca", ca_cert, ca_key)
     for name in ("server", "client"):
         cert, key = issue(f"dicomkit test {name}", ca_cert.subject, ca_key, False)
         save(name, cert, key)
-    return {"ca": folder / "ca.pem", "server": folder / "server.pem",
-            "server_key": folder / "server.key", "client": folder / "client.pem",
-            "client_key": folder / "client.key"}
+    return {
+        "ca": folder / "ca.pem",
+        "server": folder / "server.pem",
+        "server_key": folder / "server.key",
+        "client": folder / "client.pem",
+        "client_key": folder / "client.key",
+    }

@@ -53,8 +53,10 @@ def _run(prefix: list[str], cmd: list[str], timeout: float = 120) -> None:
         full = [*prefix, *cmd]
     proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd[:2])} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd[:2])} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
 
 
 @contextlib.contextmanager
@@ -76,20 +78,60 @@ def postgres_server() -> Iterator[str]:
     port = free_port()
     started = False
     try:
-        _run(prefix, [str(bindir / "initdb"), "-D", str(data / "db"), "-U", "dicomkit",
-                      "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+        _run(
+            prefix,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data / "db"),
+                "-U",
+                "dicomkit",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+        )
         # fsync off: a test server's durability is not under test (the adapter's is)
-        opts = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c full_page_writes=off -c max_connections=20")
-        _run(prefix, [str(bindir / "pg_ctl"), "-D", str(data / "db"), "-l",
-                      str(data / "server.log"), "-w", "-t", "60", "-o", opts, "start"])
+        opts = (
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-c full_page_writes=off -c max_connections=20"
+        )
+        _run(
+            prefix,
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data / "db"),
+                "-l",
+                str(data / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                opts,
+                "start",
+            ],
+        )
         started = True
         yield f"postgresql://dicomkit@127.0.0.1:{port}/postgres"
     finally:
         if started:
             with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
-                _run(prefix, [str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m",
-                              "immediate", "-w", "stop"], timeout=60)
+                _run(
+                    prefix,
+                    [
+                        str(bindir / "pg_ctl"),
+                        "-D",
+                        str(data / "db"),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "stop",
+                    ],
+                    timeout=60,
+                )
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -13,8 +13,12 @@ from dicomkit.archive.store import DuplicatePolicy
 def test_defaults_need_no_file() -> None:
     cfg = load(None)
     assert cfg == NodeConfig()
-    assert (cfg.ae_title, cfg.port, cfg.archive, cfg.db) == ("DICOMKIT", 11112, Path("archive"),
-                                                             None)
+    assert (cfg.ae_title, cfg.port, cfg.archive, cfg.db) == (
+        "DICOMKIT",
+        11112,
+        Path("archive"),
+        None,
+    )
     assert cfg.accepts("ANYONE")
 
 
@@ -48,14 +52,17 @@ ca = "ca.pem"
     assert cfg.peers["WS"] == Peer("WS", "127.0.0.1", 11113)
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("[server]\nprot = 1\n", "unknown key(s) prot"),
-    ("[srv]\n", "unknown config section"),
-    ("[server]\nduplicates = 'maybe'\n", "keep, replace or reject"),
-    ("[server]\nae_title = 'MUCH_TOO_LONG_FOR_AN_AE'\n", "not an AE title"),
-    ("[peers.X]\nhost = 'h'\n", "needs host and port"),
-    ("[server\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("[server]\nprot = 1\n", "unknown key(s) prot"),
+        ("[srv]\n", "unknown config section"),
+        ("[server]\nduplicates = 'maybe'\n", "keep, replace or reject"),
+        ("[server]\nae_title = 'MUCH_TOO_LONG_FOR_AN_AE'\n", "not an AE title"),
+        ("[peers.X]\nhost = 'h'\n", "needs host and port"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
 def test_bad_files(tmp_path: Path, text: str, needle: str) -> None:
     f = tmp_path / "bad.toml"
     f.write_text(text)

@@ -33,13 +33,16 @@ def test_format_paramstyle_rewrite() -> None:
     assert params == (1, 2, 3)
 
 
-@pytest.mark.parametrize("pattern,sqlite,pg", [
-    ("DOE*", "DOE*", "DOE%"),
-    ("D?E", "D?E", "D_E"),
-    ("A[1]*", "A[[]1]*", "A[1]%"),
-    ("50%_off*", "50%_off*", "50\\%\\_off%"),
-    ("back\\slash", "back\\slash", "back\\\\slash"),
-])
+@pytest.mark.parametrize(
+    "pattern,sqlite,pg",
+    [
+        ("DOE*", "DOE*", "DOE%"),
+        ("D?E", "D?E", "D_E"),
+        ("A[1]*", "A[[]1]*", "A[1]%"),
+        ("50%_off*", "50%_off*", "50\\%\\_off%"),
+        ("back\\slash", "back\\slash", "back\\\\slash"),
+    ],
+)
 def test_wildcard_translation(pattern: str, sqlite: str, pg: str) -> None:
     lite = Database(FakeConn(), "sqlite", "qmark")
     post = Database(FakeConn(), "postgresql", "format")

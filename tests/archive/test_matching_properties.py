@@ -13,8 +13,11 @@ from dicomkit.archive.results import make_result
 
 ALPHABET = "aAbB%_[]^.' ÄéЖ"
 VALUES = st.text(ALPHABET, min_size=0, max_size=6).map(lambda s: s.strip())
-PATTERNS = st.text(ALPHABET + "*?", min_size=1, max_size=6).map(lambda s: s.strip()).filter(
-    lambda s: s != "" and s.strip("*") != "")
+PATTERNS = (
+    st.text(ALPHABET + "*?", min_size=1, max_size=6)
+    .map(lambda s: s.strip())
+    .filter(lambda s: s != "" and s.strip("*") != "")
+)
 
 
 def oracle(pattern: str, value: str, fold: bool) -> bool:
@@ -25,24 +28,51 @@ def oracle(pattern: str, value: str, fold: bool) -> bool:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.lists(VALUES, min_size=1, max_size=8), pattern=PATTERNS,
-       fold=st.booleans(), key=st.sampled_from(["StudyDescription", "ReferringPhysicianName"]))
+@given(
+    values=st.lists(VALUES, min_size=1, max_size=8),
+    pattern=PATTERNS,
+    fold=st.booleans(),
+    key=st.sampled_from(["StudyDescription", "ReferringPhysicianName"]),
+)
 def test_sql_matches_oracle(values: list[str], pattern: str, fold: bool, key: str) -> None:
     idx = Index.open(":memory:")
     for i, v in enumerate(values):
-        idx.add(record_from_dataset({
-            "PatientID": "P", "StudyInstanceUID": f"1.2.{i}", "SeriesInstanceUID": f"1.2.{i}.1",
-            "SOPInstanceUID": f"1.2.{i}.1.1", "SOPClassUID": "1.2.3", key: v}), f"p/{i}")
-    query = parse_query({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "", key: pattern},
-                        Model.STUDY_ROOT, QueryOptions(pn_case_insensitive=fold))
+        idx.add(
+            record_from_dataset(
+                {
+                    "PatientID": "P",
+                    "StudyInstanceUID": f"1.2.{i}",
+                    "SeriesInstanceUID": f"1.2.{i}.1",
+                    "SOPInstanceUID": f"1.2.{i}.1.1",
+                    "SOPClassUID": "1.2.3",
+                    key: v,
+                }
+            ),
+            f"p/{i}",
+        )
+    query = parse_query(
+        {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "", key: pattern},
+        Model.STUDY_ROOT,
+        QueryOptions(pn_case_insensitive=fold),
+    )
     columns, rows, post = idx.select(query)
-    got = {r.as_dict()["StudyInstanceUID"] for r in
-           (make_result(query, columns, row, post) for row in rows) if r is not None}
+    got = {
+        r.as_dict()["StudyInstanceUID"]
+        for r in (make_result(query, columns, row, post) for row in rows)
+        if r is not None
+    }
     pn_fold = fold and key == "ReferringPhysicianName"
     if key.endswith("Name") and not pattern.rstrip("^"):
         assert got == {f"1.2.{i}" for i in range(len(values))}  # "^^": universal matching
         return
-    want = {f"1.2.{i}" for i, v in enumerate(values)
-            if v and oracle(pattern.rstrip("^") if key.endswith("Name") else pattern,
-                            v.rstrip("^") if key.endswith("Name") else v, pn_fold)}
+    want = {
+        f"1.2.{i}"
+        for i, v in enumerate(values)
+        if v
+        and oracle(
+            pattern.rstrip("^") if key.endswith("Name") else pattern,
+            v.rstrip("^") if key.endswith("Name") else v,
+            pn_fold,
+        )
+    }
     assert got == want

@@ -38,10 +38,17 @@ def test_ingest_and_find(archive: Archive) -> None:
         res = archive.ingest(write_temp(archive, row, pixels=True))
         assert res.outcome == "stored" and res.path.exists()
         assert res.path.relative_to(archive.root).parts == (
-            row["StudyInstanceUID"], row["SeriesInstanceUID"], row["SOPInstanceUID"] + ".dcm")
+            row["StudyInstanceUID"],
+            row["SeriesInstanceUID"],
+            row["SOPInstanceUID"] + ".dcm",
+        )
         assert dicomkit.read(res.path).SOPInstanceUID == row["SOPInstanceUID"]
-    found = list(archive.find({"QueryRetrieveLevel": "IMAGE", "SOPInstanceUID": ""},
-                              options=archive.options.__class__(relational=True)))
+    found = list(
+        archive.find(
+            {"QueryRetrieveLevel": "IMAGE", "SOPInstanceUID": ""},
+            options=archive.options.__class__(relational=True),
+        )
+    )
     assert {r.as_dict()["SOPInstanceUID"] for r in found} == {r["SOPInstanceUID"] for r in ROWS}
     assert archive.check().clean
 
@@ -51,8 +58,9 @@ def test_store_dataset_and_retrieve(archive: Archive) -> None:
         archive.store_dataset(to_dataset(row))
     study = ROWS[-1]["StudyInstanceUID"]
     insts = archive.retrieve({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study})
-    assert {i.sop_instance_uid for i in insts} == {r["SOPInstanceUID"] for r in ROWS
-                                                   if r["StudyInstanceUID"] == study}
+    assert {i.sop_instance_uid for i in insts} == {
+        r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study
+    }
     for inst in insts:
         assert archive.path_of(inst).exists()
         assert inst.transfer_syntax
@@ -66,8 +74,10 @@ def test_duplicate_keep_replace_reject(tmp_path: Path) -> None:
         tmp = write_temp(arch, changed)
         assert arch.ingest(tmp).outcome == "kept"
         assert not tmp.exists()
-        assert dicomkit.read(arch.path_of(arch.index.lookup(row["SOPInstanceUID"]))
-                             ).StudyDescription == row["StudyDescription"]
+        assert (
+            dicomkit.read(arch.path_of(arch.index.lookup(row["SOPInstanceUID"]))).StudyDescription
+            == row["StudyDescription"]
+        )
         tmp = write_temp(arch, changed)
         with pytest.raises(DuplicateInstanceError):
             arch.ingest(tmp, policy=DuplicatePolicy.REJECT)
@@ -97,10 +107,18 @@ def test_corpus_ingest(tmp_path: Path) -> None:
             inst = arch.index.lookup(sop)
             assert inst is not None
             assert arch.path_of(inst).read_bytes() == Path(src).read_bytes()
-        studies = list(arch.find({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
-                                  "NumberOfStudyRelatedInstances": ""}))
-        assert sum(int(r.as_dict()["NumberOfStudyRelatedInstances"]) for r in studies) == \
-            len(stored)
+        studies = list(
+            arch.find(
+                {
+                    "QueryRetrieveLevel": "STUDY",
+                    "StudyInstanceUID": "",
+                    "NumberOfStudyRelatedInstances": "",
+                }
+            )
+        )
+        assert sum(int(r.as_dict()["NumberOfStudyRelatedInstances"]) for r in studies) == len(
+            stored
+        )
         assert arch.check().clean
 
 
@@ -119,8 +137,12 @@ def test_crash_before_commit_leaves_no_row(tmp_path: Path, point: str) -> None:
     with pytest.raises(Crash):
         arch.ingest(tmp)
     assert arch.index.lookup(ROWS[1]["SOPInstanceUID"]) is None  # never acknowledged
-    assert not (root / ROWS[1]["StudyInstanceUID"] / ROWS[1]["SeriesInstanceUID"] /
-                (ROWS[1]["SOPInstanceUID"] + ".dcm")).exists()
+    assert not (
+        root
+        / ROWS[1]["StudyInstanceUID"]
+        / ROWS[1]["SeriesInstanceUID"]
+        / (ROWS[1]["SOPInstanceUID"] + ".dcm")
+    ).exists()
     arch.fault = None
     assert arch.check(repair=False).clean
     # the SCU retries: it is stored normally
@@ -136,8 +158,9 @@ def test_crash_between_move_and_commit_is_repaired(tmp_path: Path) -> None:
         arch.ingest(write_temp(arch, row))
     # simulate: the file reached its place, the index transaction never committed
     orphan = ROWS[3]
-    rel = arch.store.relpath(orphan["StudyInstanceUID"], orphan["SeriesInstanceUID"],
-                             orphan["SOPInstanceUID"])
+    rel = arch.store.relpath(
+        orphan["StudyInstanceUID"], orphan["SeriesInstanceUID"], orphan["SOPInstanceUID"]
+    )
     arch.store.place(write_temp(arch, orphan), rel)
     # and: a row whose file vanished, and a half-written temporary file
     gone = arch.index.lookup(ROWS[0]["SOPInstanceUID"])
@@ -159,9 +182,16 @@ def test_crash_between_move_and_commit_is_repaired(tmp_path: Path) -> None:
     assert arch.index.lookup(ROWS[0]["SOPInstanceUID"]) is None
     assert arch.check().clean
     # the counts were rebuilt consistently
-    res = {r.as_dict()["StudyInstanceUID"]: r.as_dict() for r in arch.find(
-        {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
-         "NumberOfStudyRelatedInstances": ""})}
+    res = {
+        r.as_dict()["StudyInstanceUID"]: r.as_dict()
+        for r in arch.find(
+            {
+                "QueryRetrieveLevel": "STUDY",
+                "StudyInstanceUID": "",
+                "NumberOfStudyRelatedInstances": "",
+            }
+        )
+    }
     for uid, r in res.items():
         n = sum(1 for x in ROWS[1:] if x["StudyInstanceUID"] == uid)
         assert r["NumberOfStudyRelatedInstances"] == str(n)
@@ -171,9 +201,13 @@ def test_crash_between_move_and_commit_is_repaired(tmp_path: Path) -> None:
 def test_patient_root_find_through_archive(archive: Archive) -> None:
     for row in ROWS:
         archive.store_dataset(to_dataset(row))
-    res = [r.as_dict() for r in archive.find(
-        {"QueryRetrieveLevel": "PATIENT", "PatientID": "", "PatientName": ""},
-        Model.PATIENT_ROOT)]
+    res = [
+        r.as_dict()
+        for r in archive.find(
+            {"QueryRetrieveLevel": "PATIENT", "PatientID": "", "PatientName": ""},
+            Model.PATIENT_ROOT,
+        )
+    ]
     assert {r["PatientID"] for r in res} == {r["PatientID"] for r in ROWS}
 
 
@@ -203,8 +237,7 @@ def test_concurrent_ingest_and_queries(tmp_path: Path) -> None:
         temps = [write_temp(arch, row) for row in rows]
 
         def query(_: int) -> int:
-            return len(list(arch.find({"QueryRetrieveLevel": "STUDY",
-                                       "StudyInstanceUID": ""})))
+            return len(list(arch.find({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": ""})))
 
         with ThreadPoolExecutor(8) as pool:
             stored = pool.map(arch.ingest, temps)
@@ -238,8 +271,9 @@ def test_process_killed_mid_ingest(tmp_path: Path, point: str) -> None:
         arch.fault = die
         arch.ingest({str(temp)!r})
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False
+    )
     assert proc.returncode == 9, proc.stderr
     with Archive(root) as arch:  # start-up check
         report = arch.last_check
@@ -298,12 +332,15 @@ def test_group_commit_batches_concurrent_ingests(tmp_path: Path) -> None:
         assert arch.check(repair=False).clean
 
 
-@pytest.mark.parametrize("values", [
-    ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1", "STORESCU"),
-    ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", "ODD"),
-    ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", ""),
-    ("1.2.3", "1.2", "1.2.840.10008.1.2.4.50", "ÄE"),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1", "STORESCU"),
+        ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", "ODD"),
+        ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", ""),
+        ("1.2.3", "1.2", "1.2.840.10008.1.2.4.50", "ÄE"),
+    ],
+)
 def test_fast_file_meta_matches_the_encoder(values: tuple[str, str, str, str]) -> None:
     """The archive SCP's direct File Meta bytes are the storage service's, byte for byte."""
     from dicomkit.archive.app import _meta_prefix

@@ -104,20 +104,31 @@ def test_archive_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     with Archive(tmp_path / "a", db_url=pg_url) as arch:
         assert arch.index.db.dialect == "postgresql"
         with ThreadPoolExecutor(6) as pool:  # concurrent ingests share group commits
-            outcomes = [r.outcome for r in pool.map(arch.ingest,
-                                                     [write_temp(arch, r) for r in rows])]
+            outcomes = [
+                r.outcome for r in pool.map(arch.ingest, [write_temp(arch, r) for r in rows])
+            ]
         assert outcomes == ["stored"] * len(rows)
         assert arch.ingest(write_temp(arch, rows[0])).outcome == "kept"
         with pytest.raises(DuplicateInstanceError):
             arch.ingest(write_temp(arch, rows[0]), policy=DuplicatePolicy.REJECT)
-        assert arch.ingest(write_temp(arch, rows[0]),
-                           policy=DuplicatePolicy.REPLACE).outcome == "replaced"
-        res = [r.as_dict() for r in arch.find(
-            {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "",
-             "NumberOfStudyRelatedInstances": ""})]
+        assert (
+            arch.ingest(write_temp(arch, rows[0]), policy=DuplicatePolicy.REPLACE).outcome
+            == "replaced"
+        )
+        res = [
+            r.as_dict()
+            for r in arch.find(
+                {
+                    "QueryRetrieveLevel": "STUDY",
+                    "StudyInstanceUID": "",
+                    "NumberOfStudyRelatedInstances": "",
+                }
+            )
+        ]
         assert sum(int(r["NumberOfStudyRelatedInstances"]) for r in res) == len(rows)
-        found = arch.retrieve({"QueryRetrieveLevel": "STUDY",
-                               "StudyInstanceUID": rows[0]["StudyInstanceUID"]})
+        found = arch.retrieve(
+            {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": rows[0]["StudyInstanceUID"]}
+        )
         assert found and all(arch.path_of(i).exists() for i in found)
         gone = arch.index.lookup(rows[1]["SOPInstanceUID"])
         assert gone is not None
@@ -126,8 +137,9 @@ def test_archive_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         assert arch.last_check is not None
         assert arch.last_check.missing_files == [gone.path]
         assert arch.index.count() == len(rows) - 1
-        assert list(arch.find({"QueryRetrieveLevel": "PATIENT", "PatientID": ""},
-                              Model.PATIENT_ROOT))
+        assert list(
+            arch.find({"QueryRetrieveLevel": "PATIENT", "PatientID": ""}, Model.PATIENT_ROOT)
+        )
 
 
 def test_serve_with_postgresql_url(pg_url: str, tmp_path: Path) -> None:
@@ -151,16 +163,26 @@ def test_serve_with_postgresql_url(pg_url: str, tmp_path: Path) -> None:
             ds = [to_dataset(r, pixels=True) for r in rows]
             ct = {str(d.SOPClassUID) for d in ds}
             async with AE("T").associate(
-                    "127.0.0.1", server.port, ae_title="DICOMKIT",
-                    contexts=[(c, ["1.2.840.10008.1.2.1"]) for c in ct]
-                    + [qr.FIND[qr.Model.STUDY_ROOT]]) as assoc:
+                "127.0.0.1",
+                server.port,
+                ae_title="DICOMKIT",
+                contexts=[(c, ["1.2.840.10008.1.2.1"]) for c in ct]
+                + [qr.FIND[qr.Model.STUDY_ROOT]],
+            ) as assoc:
                 for d in ds:
                     assert (await store(assoc, d)).status == 0
                 n = 0
-                async for _ in qr.find(assoc, qr.identifier("IMAGE", {
-                        "StudyInstanceUID": rows[0]["StudyInstanceUID"],
-                        "SeriesInstanceUID": rows[0]["SeriesInstanceUID"],
-                        "SOPInstanceUID": ""})):
+                async for _ in qr.find(
+                    assoc,
+                    qr.identifier(
+                        "IMAGE",
+                        {
+                            "StudyInstanceUID": rows[0]["StudyInstanceUID"],
+                            "SeriesInstanceUID": rows[0]["SeriesInstanceUID"],
+                            "SOPInstanceUID": "",
+                        },
+                    ),
+                ):
                     n += 1
                 return n
         finally:

@@ -57,14 +57,17 @@ async def exchange(archive: Archive, sends: list[tuple[str, str, bytes]]) -> lis
     await scp.serve_transport(server)
     out = []
     try:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[(CT, [ts]) for ts in syntaxes]) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[(CT, [ts]) for ts in syntaxes]
+        ) as assoc:
             for ts, uid, data in sends:
                 ctx = assoc.negotiated.find(CT, ts)
                 assert ctx is not None
-                rsp = await assoc.request(dimse.CStoreRequest(
-                    affected_sop_class_uid=CT, affected_sop_instance_uid=uid), data,
-                    context=ctx)
+                rsp = await assoc.request(
+                    dimse.CStoreRequest(affected_sop_class_uid=CT, affected_sop_instance_uid=uid),
+                    data,
+                    context=ctx,
+                )
                 out.append(rsp.message)
     finally:
         scp_handler.close()
@@ -81,8 +84,9 @@ def incoming(archive: Archive) -> list[Path]:
 
 
 @pytest.mark.parametrize("big", [False, True], ids=["in-memory", "spilled"])
-def test_refused_instances_leave_nothing_and_the_association_goes_on(archive: Archive,
-                                                                     big: bool) -> None:
+def test_refused_instances_leave_nothing_and_the_association_goes_on(
+    archive: Archive, big: bool
+) -> None:
     base = f"1.2.826.0.1.3680043.10.543.77.{int(big)}"
     sends = [
         (EXPLICIT, f"{base}.1", GARBAGE),
@@ -105,15 +109,18 @@ def test_refused_instances_leave_nothing_and_the_association_goes_on(archive: Ar
 
 def test_other_syntaxes(archive: Archive) -> None:
     uid = "1.2.826.0.1.3680043.10.543.78"
-    sends = [(IMPLICIT, f"{uid}.1", GARBAGE),
-             (DEFLATED, f"{uid}.2", GARBAGE),
-             (DEFLATED, f"{uid}.3", instance(f"{uid}.3", sop_class=MR, ts=DEFLATED)),
-             (IMPLICIT, f"{uid}.4", instance(f"{uid}.5", ts=IMPLICIT)),
-             (DEFLATED, f"{uid}.6", instance(f"{uid}.6", ts=DEFLATED)),
-             (IMPLICIT, f"{uid}.7", instance(f"{uid}.7", ts=IMPLICIT))]
+    sends = [
+        (IMPLICIT, f"{uid}.1", GARBAGE),
+        (DEFLATED, f"{uid}.2", GARBAGE),
+        (DEFLATED, f"{uid}.3", instance(f"{uid}.3", sop_class=MR, ts=DEFLATED)),
+        (IMPLICIT, f"{uid}.4", instance(f"{uid}.5", ts=IMPLICIT)),
+        (DEFLATED, f"{uid}.6", instance(f"{uid}.6", ts=DEFLATED)),
+        (IMPLICIT, f"{uid}.7", instance(f"{uid}.7", ts=IMPLICIT)),
+    ]
     rsps = asyncio.run(exchange(archive, sends))
-    assert [r.status for r in rsps] == [0xC000, 0xC000, 0xA900, 0xC000, 0, 0], \
-        [(r.status, r.error_comment) for r in rsps]
+    assert [r.status for r in rsps] == [0xC000, 0xC000, 0xA900, 0xC000, 0, 0], [
+        (r.status, r.error_comment) for r in rsps
+    ]
     assert dcm_files(archive) == [f"{uid}.6.dcm", f"{uid}.7.dcm"]
     assert incoming(archive) == []
 
@@ -124,15 +131,28 @@ def test_a_data_set_broken_past_its_leading_elements_is_refused(archive: Archive
     uid = "1.2.826.0.1.3680043.10.543.79"
     good = instance(f"{uid}.1")
     # a last element whose length runs past the end of the data set
-    broken = instance(f"{uid}.2") + bytes.fromhex("e07f1000") + b"OW\0\0" + \
-        (4096).to_bytes(4, "little") + b"\0" * 16
+    broken = (
+        instance(f"{uid}.2")
+        + bytes.fromhex("e07f1000")
+        + b"OW\0\0"
+        + (4096).to_bytes(4, "little")
+        + b"\0" * 16
+    )
     # a data set that ends inside an element header
     cut = instance(f"{uid}.3") + bytes.fromhex("e07f10004f")
-    rsps = asyncio.run(exchange(archive, [(EXPLICIT, f"{uid}.2", broken),
-                                          (EXPLICIT, f"{uid}.3", cut),
-                                          (EXPLICIT, f"{uid}.1", good)]))
-    assert [r.status for r in rsps] == [0xC000, 0xC000, 0], \
-        [(r.status, r.error_comment) for r in rsps]
+    rsps = asyncio.run(
+        exchange(
+            archive,
+            [
+                (EXPLICIT, f"{uid}.2", broken),
+                (EXPLICIT, f"{uid}.3", cut),
+                (EXPLICIT, f"{uid}.1", good),
+            ],
+        )
+    )
+    assert [r.status for r in rsps] == [0xC000, 0xC000, 0], [
+        (r.status, r.error_comment) for r in rsps
+    ]
     assert dcm_files(archive) == [f"{uid}.1.dcm"]
     assert archive.index.count() == 1
     assert incoming(archive) == []

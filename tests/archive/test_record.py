@@ -35,7 +35,7 @@ class _ByKeyword:
 def test_raw_text_path_equals_decoded_path(row: corpus.CorpusFile) -> None:
     try:
         fast = record_from_dataset(dicomkit.read(row.path, stop_before_pixels=True))
-    except DicomError as exc:   # e.g. no SOP Instance UID: the decoded path must agree
+    except DicomError as exc:  # e.g. no SOP Instance UID: the decoded path must agree
         with pytest.raises(type(exc)):
             record_from_dataset(_ByKeyword(dicomkit.read(row.path, stop_before_pixels=True)))
         return

@@ -30,8 +30,9 @@ def test_layout(tmp_path: Path) -> None:
     assert not list((tmp_path / ".incoming").iterdir())  # the temporary file is gone
 
 
-@pytest.mark.parametrize("uid", ["../../etc", "1.2.3/4", "", "1.02.3", "1.2.a", "1" * 65,
-                                 "/abs", "1..2", "1.2."])
+@pytest.mark.parametrize(
+    "uid", ["../../etc", "1.2.3/4", "", "1.02.3", "1.2.a", "1" * 65, "/abs", "1..2", "1.2."]
+)
 def test_invalid_uids_never_become_paths(tmp_path: Path, uid: str) -> None:
     store = FileStore(tmp_path)
     with pytest.raises(InvalidUIDError):
@@ -40,12 +41,16 @@ def test_invalid_uids_never_become_paths(tmp_path: Path, uid: str) -> None:
         store.relpath(STUDY, SERIES, uid)
 
 
-@pytest.mark.parametrize("policy,expect,written", [
-    (DuplicatePolicy.KEEP, b"old", False),
-    (DuplicatePolicy.REPLACE, b"new", True),
-])
-def test_duplicate_policies(tmp_path: Path, policy: DuplicatePolicy, expect: bytes,
-                            written: bool) -> None:
+@pytest.mark.parametrize(
+    "policy,expect,written",
+    [
+        (DuplicatePolicy.KEEP, b"old", False),
+        (DuplicatePolicy.REPLACE, b"new", True),
+    ],
+)
+def test_duplicate_policies(
+    tmp_path: Path, policy: DuplicatePolicy, expect: bytes, written: bool
+) -> None:
     store = FileStore(tmp_path)
     rel = store.relpath(STUDY, SERIES, SOP)
     store.place(temp_file(store, b"old"), rel)
@@ -87,7 +92,9 @@ def test_write_bytes_and_sweep(tmp_path: Path) -> None:
     assert store.resolve(rel).stat().st_size == 100
 
 
-def test_placement_fsyncs_file_and_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_placement_fsyncs_file_and_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = FileStore(tmp_path)
     synced: list[str] = []
     real = os.fsync
@@ -114,8 +121,7 @@ def test_remove_prunes_empty_folders(tmp_path: Path) -> None:
         store.resolve("../outside.dcm")
 
 
-def test_move_into_place_recreates_a_series_folder_removed_behind_its_back(tmp_path: Path
-                                                                           ) -> None:
+def test_move_into_place_recreates_a_series_folder_removed_behind_its_back(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     first = store.relpath(STUDY, SERIES, SOP)
     assert store.move_into_place(temp_file(store, b"one"), first).read_bytes() == b"one"

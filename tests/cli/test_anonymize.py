@@ -54,9 +54,24 @@ def test_folder_with_uid_map(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_single_file_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = SERIES / "image" / "IMG0001.dcm"
     dst = tmp_path / "one.dcm"
-    assert _run(str(src), str(dst), "--keep-uids", "--retain", "modified-dates",
-                "--date-shift", "-7", "--clean", "descriptors", "--patient-id", "SUBJ-1",
-                "--patient-name", "SUBJECT^ONE") == 0
+    assert (
+        _run(
+            str(src),
+            str(dst),
+            "--keep-uids",
+            "--retain",
+            "modified-dates",
+            "--date-shift",
+            "-7",
+            "--clean",
+            "descriptors",
+            "--patient-id",
+            "SUBJ-1",
+            "--patient-name",
+            "SUBJECT^ONE",
+        )
+        == 0
+    )
     assert "->" in capsys.readouterr().out
     ds = dicomkit.read(dst)
     orig = dicomkit.read(src)
@@ -69,7 +84,7 @@ def test_single_file_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[
         from datetime import date, timedelta
 
         d = orig.StudyDate
-        expect = (date(int(d[:4]), int(d[4:6]), int(d[6:8])) - timedelta(days=7))
+        expect = date(int(d[:4]), int(d[4:6]), int(d[6:8])) - timedelta(days=7)
         assert ds.StudyDate == expect.strftime("%Y%m%d")
     # into an existing folder: keeps the name
     folder = tmp_path / "dir"
@@ -81,8 +96,17 @@ def test_single_file_with_options(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(str(tmp_path / "missing"), str(tmp_path / "o")) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert _run(str(tmp_path), str(tmp_path / "o"), "--retain", "full-dates",
-                "--retain", "modified-dates") == 2
+    assert (
+        _run(
+            str(tmp_path),
+            str(tmp_path / "o"),
+            "--retain",
+            "full-dates",
+            "--retain",
+            "modified-dates",
+        )
+        == 2
+    )
     assert _run(str(tmp_path), str(tmp_path / "o"), "--date-shift", "3") == 2
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
@@ -91,8 +115,9 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         _run(str(tmp_path), str(tmp_path / "o"), "--retain", "everything")
 
 
-def test_non_dicom_file_in_folder_fails_cleanly(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_dicom_file_in_folder_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in"
     src.mkdir()
     (src / "notes.txt").write_text("not dicom")
@@ -109,4 +134,5 @@ def test_output_inside_input_is_not_reprocessed(tmp_path: Path) -> None:
     assert _run(str(src), str(src / "anon"), "-q") == 0
     assert _run(str(src), str(src / "anon"), "-q") == 0
     assert sorted(p.name for p in (src / "anon").iterdir()) == sorted(
-        p.name for p in (SERIES / "image").iterdir())
+        p.name for p in (SERIES / "image").iterdir()
+    )

@@ -55,8 +55,7 @@ def test_create_then_list(folder: Path, capsys: pytest.CaptureFixture[str]) -> N
     capsys.readouterr()
 
 
-def test_list_check_reports_missing_files(folder: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_check_reports_missing_files(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["dicomdir", "create", str(folder), "--keep-names"]) == 0
     (folder / "some files" / "ct.dcm").unlink()
     capsys.readouterr()
@@ -66,11 +65,14 @@ def test_list_check_reports_missing_files(folder: Path,
     assert cli_main.main(["dicomdir", "list", "--check", str(folder)]) == 1
 
 
-def test_output_folder_and_undefined_lengths(folder: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_folder_and_undefined_lengths(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "disc"
-    assert cli_main.main(["dicomdir", "create", str(folder), "-o", str(out),
-                          "--undefined-lengths"]) == 0
+    assert (
+        cli_main.main(["dicomdir", "create", str(folder), "-o", str(out), "--undefined-lengths"])
+        == 0
+    )
     assert (out / "DICOMDIR").exists() and not (folder / "DICOMDIR").exists()
     assert cli_main.main(["dicomdir", "list", "--check", str(out)]) == 0
 

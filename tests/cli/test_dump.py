@@ -80,7 +80,9 @@ def test_unreadable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_truncated_lenient(sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_lenient(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cut = tmp_path / "cut.dcm"
     cut.write_bytes(sample.read_bytes()[:-100])
     assert main(["dump", str(cut)]) == 2
@@ -103,8 +105,9 @@ def test_xml(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "NativeDicomModel" in capsys.readouterr().out
 
 
-def test_missing_renderer(sample: Path, capsys: pytest.CaptureFixture[str],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_renderer(
+    sample: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib
 
     real = importlib.import_module
@@ -124,8 +127,9 @@ def test_format_value_helpers() -> None:
 
     assert format_value(dicomkit.DataElement(0x00100010, "PN", None)) == ""
     assert format_value(dicomkit.DataElement(0x00100020, "LO", "a\x01b")) == "a\\x01b"
-    enc = dicomkit.DataElement(0x7FE00010, "OB", b"\xfe\xff\x00\xe0\x00\x00\x00\x00",
-                               undefined_length=True)
+    enc = dicomkit.DataElement(
+        0x7FE00010, "OB", b"\xfe\xff\x00\xe0\x00\x00\x00\x00", undefined_length=True
+    )
     assert format_value(enc) == "<encapsulated, 8 bytes>"
 
 
@@ -133,7 +137,11 @@ def test_stdin(sample: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "dicomkit", "dump", "-"],
-                          input=sample.read_bytes(), capture_output=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dicomkit", "dump", "-"],
+        input=sample.read_bytes(),
+        capture_output=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert b"DOE^JANE" in proc.stdout

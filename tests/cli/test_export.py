@@ -19,9 +19,9 @@ def read_png(path: Path) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width, height, ctype = 8, b"", 0, 0, 0
     while pos < len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        assert zlib.crc32(kind + body) == int.from_bytes(data[pos + 8 + n:pos + 12 + n], "big")
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        assert zlib.crc32(kind + body) == int.from_bytes(data[pos + 8 + n : pos + 12 + n], "big")
         if kind == b"IHDR":
             width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
             ctype = body[9]
@@ -57,12 +57,15 @@ def test_export_window(tmp_path: Path) -> None:
     assert read_png(wide).std() < img.std()
 
 
-@pytest.mark.parametrize("name, shape", [
-    ("pydicom-data/SC_rgb.dcm", (100, 100, 3)),
-    ("pydicom-data/OT-PAL-8-face.dcm", (480, 640, 3)),
-    ("dcm4che/YBR_FULL-RLE.dcm", None),
-    ("pydicom-data/emri_small.dcm", (64, 64)),
-])
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("pydicom-data/SC_rgb.dcm", (100, 100, 3)),
+        ("pydicom-data/OT-PAL-8-face.dcm", (480, 640, 3)),
+        ("dcm4che/YBR_FULL-RLE.dcm", None),
+        ("pydicom-data/emri_small.dcm", (64, 64)),
+    ],
+)
 def test_export_kinds(name: str, shape: tuple[int, ...] | None, tmp_path: Path) -> None:
     out = tmp_path / "x.png"
     assert main(["export", str(CORPUS / name), str(out), "--frame", "0"]) == 0

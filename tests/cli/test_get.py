@@ -19,21 +19,44 @@ def test_get_study_and_series(tmp_path: Path) -> None:
     port = free_port()
     study = ROWS[-1]["StudyInstanceUID"]
     with serving(tmp_path / "arch", port):
-        code, _o, err = cli("store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q",
-                            *map(str, files))
+        code, _o, err = cli(
+            "store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q", *map(str, files)
+        )
         assert code == 0, err
         out_dir = tmp_path / "out"
-        code, out, err = cli("get", "127.0.0.1", str(port), "--aec", "DICOMKIT",
-                             "--out", str(out_dir), "-k", f"StudyInstanceUID={study}")
+        code, out, err = cli(
+            "get",
+            "127.0.0.1",
+            str(port),
+            "--aec",
+            "DICOMKIT",
+            "--out",
+            str(out_dir),
+            "-k",
+            f"StudyInstanceUID={study}",
+        )
         assert code == 0, err + out
         want = {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
         got = {dicomkit.read(p).SOPInstanceUID for p in out_dir.iterdir()}
         assert got == want
         series = ROWS[-1]["SeriesInstanceUID"]
         out2 = tmp_path / "out2"
-        code, out, err = cli("get", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-L",
-                             "SERIES", "--out", str(out2), "-k", f"StudyInstanceUID={study}",
-                             "-k", f"SeriesInstanceUID={series}",
-                             "--sop-class", ROWS[-1]["SOPClassUID"])
+        code, out, err = cli(
+            "get",
+            "127.0.0.1",
+            str(port),
+            "--aec",
+            "DICOMKIT",
+            "-L",
+            "SERIES",
+            "--out",
+            str(out2),
+            "-k",
+            f"StudyInstanceUID={study}",
+            "-k",
+            f"SeriesInstanceUID={series}",
+            "--sop-class",
+            ROWS[-1]["SOPClassUID"],
+        )
         assert code == 0, err + out
         assert {dicomkit.read(p).SeriesInstanceUID for p in out2.iterdir()} == {series}

@@ -17,15 +17,36 @@ from dicomkit.services.storage import read_instance
 
 
 def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
-    rows = [r.path for r in manifest() if not r.broken and r.preamble and "Directory" not in r.sop
-            and r.ts in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5")][:4]
+    rows = [
+        r.path
+        for r in manifest()
+        if not r.broken
+        and r.preamble
+        and "Directory" not in r.sop
+        and r.ts in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5")
+    ][:4]
     if not rows:
         pytest.skip("corpus not available")
     port = peers.free_port()
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "dicomkit", "receive", "--port", str(port),
-                             "--host", "127.0.0.1", "--out", str(out), "--aet", "RCV"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dicomkit",
+            "receive",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--out",
+            str(out),
+            "--aet",
+            "RCV",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         peers.wait_for_port(port, proc=proc)  # type: ignore[arg-type]
         assert main(["store", "127.0.0.1", str(port), "--aec", "RCV", *map(str, rows)]) == 0

@@ -18,8 +18,9 @@ def test_serve_store_find_and_stop(tmp_path: Path) -> None:
     port = free_port()
     arch = tmp_path / "arch"
     with serving(arch, port) as proc:
-        code, out, err = cli("store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q",
-                             *map(str, files))
+        code, out, err = cli(
+            "store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q", *map(str, files)
+        )
         assert code == 0, err
         code, out, err = cli("echo", "127.0.0.1", str(port), "--aec", "DICOMKIT")
         assert code == 0, err
@@ -33,10 +34,22 @@ def test_serve_store_find_and_stop(tmp_path: Path) -> None:
     # restart on the same folder: the index is still there, nothing to repair
     port = free_port()
     with serving(arch, port):
-        code, out, err = cli("find", "127.0.0.1", str(port), "--aec", "DICOMKIT", "--json",
-                             "-L", "IMAGE", "-k", "SOPInstanceUID=", "-k",
-                             f"StudyInstanceUID={ROWS[0]['StudyInstanceUID']}",
-                             "-k", f"SeriesInstanceUID={ROWS[0]['SeriesInstanceUID']}")
+        code, out, err = cli(
+            "find",
+            "127.0.0.1",
+            str(port),
+            "--aec",
+            "DICOMKIT",
+            "--json",
+            "-L",
+            "IMAGE",
+            "-k",
+            "SOPInstanceUID=",
+            "-k",
+            f"StudyInstanceUID={ROWS[0]['StudyInstanceUID']}",
+            "-k",
+            f"SeriesInstanceUID={ROWS[0]['SeriesInstanceUID']}",
+        )
         assert code == 0, err
         assert ROWS[0]["SOPInstanceUID"] in out
 
@@ -60,16 +73,21 @@ port = 4242
     from archive_helpers import os, subprocess  # type: ignore[attr-defined]
     from peers import wait_for_port
 
-    proc = subprocess.Popen([sys.executable, "-m", "dicomkit", "serve", "--config", str(cfg)],
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dicomkit", "serve", "--config", str(cfg)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         wait_for_port(port, proc=proc)
-        code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1",
-                              "--aet", "STRANGER")
+        code, _out, err = cli(
+            "echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1", "--aet", "STRANGER"
+        )
         assert code != 0 and "reject" in err.lower()
-        code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1",
-                              "--aet", "FRIEND")
+        code, _out, err = cli(
+            "echo", "127.0.0.1", str(port), "--aec", "ARCHIVE1", "--aet", "FRIEND"
+        )
         assert code == 0, err
     finally:
         proc.send_signal(signal.SIGINT)
@@ -92,15 +110,18 @@ def test_serve_bad_config_is_one_line(tmp_path: Path) -> None:
 def test_serve_tls_options_are_checked(tmp_path: Path) -> None:
     """A missing or unusable certificate stops `serve` with one line and exit code 2, before
     anything is opened; --tls-key without --tls-cert is refused too."""
-    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
-                                     "--tls-cert", str(tmp_path / "nope.pem"))
+    code, _out, err = cli_subprocess(
+        "serve", str(tmp_path / "a"), "--port", "0", "--tls-cert", str(tmp_path / "nope.pem")
+    )
     assert code == 2 and "nope.pem" in err and len(err.strip().splitlines()) == 1
     (tmp_path / "bad.pem").write_text("not a certificate\n")
-    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
-                                     "--tls-cert", str(tmp_path / "bad.pem"))
+    code, _out, err = cli_subprocess(
+        "serve", str(tmp_path / "a"), "--port", "0", "--tls-cert", str(tmp_path / "bad.pem")
+    )
     assert code == 2 and "TLS: cannot use certificate" in err
-    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0",
-                                     "--tls-key", str(tmp_path / "bad.pem"))
+    code, _out, err = cli_subprocess(
+        "serve", str(tmp_path / "a"), "--port", "0", "--tls-key", str(tmp_path / "bad.pem")
+    )
     assert code == 2 and "--tls-cert" in err
     assert not (tmp_path / "a").exists()
 
@@ -115,12 +136,27 @@ def test_serve_tls_with_our_scu(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
     files = write_files(ROWS, tmp_path / "in")
     port = free_port()
-    tls = ["--tls-cert", str(pki["client"]), "--tls-key", str(pki["client_key"]),
-           "--tls-ca", str(pki["ca"])]
-    with serving(tmp_path / "arch", port, "--tls-cert", str(pki["server"]), "--tls-key",
-                 str(pki["server_key"]), "--tls-ca", str(pki["ca"])):
-        code, _out, err = cli("store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q",
-                              *tls, *map(str, files))
+    tls = [
+        "--tls-cert",
+        str(pki["client"]),
+        "--tls-key",
+        str(pki["client_key"]),
+        "--tls-ca",
+        str(pki["ca"]),
+    ]
+    with serving(
+        tmp_path / "arch",
+        port,
+        "--tls-cert",
+        str(pki["server"]),
+        "--tls-key",
+        str(pki["server_key"]),
+        "--tls-ca",
+        str(pki["ca"]),
+    ):
+        code, _out, err = cli(
+            "store", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-q", *tls, *map(str, files)
+        )
         assert code == 0, err
         code, _out, err = cli("echo", "127.0.0.1", str(port), "--aec", "DICOMKIT")
         assert code != 0  # plain TCP to a TLS port
@@ -129,7 +165,13 @@ def test_serve_tls_with_our_scu(tmp_path: Path) -> None:
 
 def test_serve_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    code, _out, err = cli_subprocess("serve", str(tmp_path / "a"), "--port", "0", "--db",
-                                     f"postgresql://user:secret@127.0.0.1:{port}/pacs")
+    code, _out, err = cli_subprocess(
+        "serve",
+        str(tmp_path / "a"),
+        "--port",
+        "0",
+        "--db",
+        f"postgresql://user:secret@127.0.0.1:{port}/pacs",
+    )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "secret" not in err and ("cannot connect" in err or "psycopg" in err)

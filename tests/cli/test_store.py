@@ -14,8 +14,14 @@ from dicomkit.services.storage import StorageSCP, read_instance
 
 
 def _files(n: int) -> list[Path]:
-    rows = [r.path for r in manifest() if not r.broken and r.preamble and "Directory" not in r.sop
-            and r.ts in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.70")]
+    rows = [
+        r.path
+        for r in manifest()
+        if not r.broken
+        and r.preamble
+        and "Directory" not in r.sop
+        and r.ts in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.70")
+    ]
     if len(rows) < n:
         pytest.skip("corpus not available")
     return rows[:n]
@@ -29,8 +35,9 @@ def test_store_files_and_folder(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (src / f"{i}.dcm").write_bytes(f.read_bytes())
     out = tmp_path / "out"
     with SyncAE("SCP") as ae, ae.serve(0, {dimse.CStoreRequest: StorageSCP(out)}) as server:
-        code = main(["store", "127.0.0.1", str(server.port), *map(str, files[:3]),
-                     str(tmp_path / "src")])
+        code = main(
+            ["store", "127.0.0.1", str(server.port), *map(str, files[:3]), str(tmp_path / "src")]
+        )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "stored 6 of 6 files" in captured.out
@@ -55,8 +62,9 @@ def test_store_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "no such file" in capsys.readouterr().err
 
 
-def test_store_folder_skips_non_dicom_and_dicomdir(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_store_folder_skips_non_dicom_and_dicomdir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dicomdir = next((r.path for r in manifest() if "Directory" in r.sop and not r.broken), None)
     folder = tmp_path / "set"
     folder.mkdir()

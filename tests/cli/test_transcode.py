@@ -15,14 +15,26 @@ from dicomkit.pixels import pixel_array
 
 pytest.importorskip("imagecodecs")
 
-SOURCES = [CORPUS / "nema-wg04" / "RLE" / "CT1_RLE", CORPUS / "pydicom-data" / "SC_rgb.dcm",
-           CORPUS / "pydicom-data" / "emri_small_big_endian.dcm"]
+SOURCES = [
+    CORPUS / "nema-wg04" / "RLE" / "CT1_RLE",
+    CORPUS / "pydicom-data" / "SC_rgb.dcm",
+    CORPUS / "pydicom-data" / "emri_small_big_endian.dcm",
+]
 
 
-@pytest.mark.parametrize("syntax", ["RLELossless", "JPEGLSLossless", "JPEG2000Lossless",
-                                    "1.2.840.10008.1.2.4.70", "ExplicitVRLittleEndian",
-                                    "ImplicitVRLittleEndian", "ExplicitVRBigEndian",
-                                    "DeflatedImageFrameCompression"])
+@pytest.mark.parametrize(
+    "syntax",
+    [
+        "RLELossless",
+        "JPEGLSLossless",
+        "JPEG2000Lossless",
+        "1.2.840.10008.1.2.4.70",
+        "ExplicitVRLittleEndian",
+        "ImplicitVRLittleEndian",
+        "ExplicitVRBigEndian",
+        "DeflatedImageFrameCompression",
+    ],
+)
 @pytest.mark.parametrize("src", SOURCES, ids=[p.name for p in SOURCES])
 def test_file_round_trip(src: Path, syntax: str, tmp_path: Path) -> None:
     out = tmp_path / "out.dcm"
@@ -34,12 +46,14 @@ def test_file_round_trip(src: Path, syntax: str, tmp_path: Path) -> None:
     np.testing.assert_array_equal(pixel_array(back), pixel_array(dicomkit.read(src)))
     again = tmp_path / "again.dcm"
     assert main(["transcode", str(out), str(again), "--ts", "ExplicitVRLittleEndian"]) == 0
-    np.testing.assert_array_equal(pixel_array(dicomkit.read(again)),
-                                  pixel_array(dicomkit.read(src)))
+    np.testing.assert_array_equal(
+        pixel_array(dicomkit.read(again)), pixel_array(dicomkit.read(src))
+    )
 
 
-def test_folder_with_progress_and_failures(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_with_progress_and_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
     shutil.copy(SOURCES[0], src / "a.dcm")

@@ -27,8 +27,10 @@ def test_clean_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_errors_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(FLAWED), "--errors-only"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert "Error - (0020,0052) FrameOfReferenceUID: missing attribute, Type 1 required " \
-           "[module FrameOfReference]" in out
+    assert (
+        "Error - (0020,0052) FrameOfReferenceUID: missing attribute, Type 1 required "
+        "[module FrameOfReference]" in out
+    )
     assert all(line.startswith("Error") for line in out[1:])
 
 

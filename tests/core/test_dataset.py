@@ -285,9 +285,20 @@ def test_ambiguous_vr_from_context() -> None:
 def test_public_root() -> None:
     import dicomkit
 
-    assert sorted(dicomkit.__all__) == sorted([
-        "DataElement", "Dataset", "Sequence", "Tag", "UID", "VR", "__version__", "errors",
-        "read", "write"])
+    assert sorted(dicomkit.__all__) == sorted(
+        [
+            "DataElement",
+            "Dataset",
+            "Sequence",
+            "Tag",
+            "UID",
+            "VR",
+            "__version__",
+            "errors",
+            "read",
+            "write",
+        ]
+    )
     for name in dicomkit.__all__:
         assert getattr(dicomkit, name) is not None
     from dicomkit.core.uid import UID

@@ -28,7 +28,8 @@ def _big_file(tmp_path: Path, size: int) -> tuple[Path, bytes]:
 
 
 def test_pixel_data_of_a_mapped_file_is_read_not_copied_from_the_map(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path, pixels = _big_file(tmp_path, part10.MMAP_MIN + (1 << 20))
     ds = dicomkit.read(path)
     raw = ds[0x7FE00010].raw
@@ -42,12 +43,12 @@ def test_pixel_data_of_a_mapped_file_is_read_not_copied_from_the_map(
 
 
 def test_small_values_and_unmapped_views_are_left_to_the_caller(tmp_path: Path) -> None:
-    assert mapped.copy_out(memoryview(b"x" * (mapped.PREAD_MIN + 2))) is None   # not a map
+    assert mapped.copy_out(memoryview(b"x" * (mapped.PREAD_MIN + 2))) is None  # not a map
     path, pixels = _big_file(tmp_path, part10.MMAP_MIN + 64)
     ds = dicomkit.read(path)
     raw = ds[0x7FE00010].raw
-    assert mapped.copy_out(raw[:100]) is None                   # small: copied from the map
-    assert mapped.copy_out(raw[10:10 + mapped.PREAD_MIN]) == pixels[10:10 + mapped.PREAD_MIN]
+    assert mapped.copy_out(raw[:100]) is None  # small: copied from the map
+    assert mapped.copy_out(raw[10 : 10 + mapped.PREAD_MIN]) == pixels[10 : 10 + mapped.PREAD_MIN]
 
 
 def test_the_map_is_forgotten_with_it(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_a_file_renamed_over_is_not_read_in_place_of_the_mapped_one(tmp_path: Pa
     ds = dicomkit.read(path)
     other = tmp_path / "other.dcm"
     other.write_bytes(b"\xff" * path.stat().st_size)
-    os.replace(other, path)                       # a different file under the same name
+    os.replace(other, path)  # a different file under the same name
     raw = ds[0x7FE00010].raw
-    assert mapped.copy_out(raw) is None           # not read from the new file ...
-    assert ds.PixelData == pixels                 # ... the value still comes from the map
+    assert mapped.copy_out(raw) is None  # not read from the new file ...
+    assert ds.PixelData == pixels  # ... the value still comes from the map

@@ -75,7 +75,7 @@ def test_uid_map_consistent_and_json_round_trip(tmp_path: Path) -> None:
     m.save(path)
     again = UIDMap.load(path)
     assert again.replace("1.2.3") == a
-    assert again.replace("1.2.4") == m.replace("1.2.4")   # same salt: same new UIDs
+    assert again.replace("1.2.4") == m.replace("1.2.4")  # same salt: same new UIDs
     plain = UIDMap.from_json({"1.2.3": "2.25.5"})
     assert plain.replace("1.2.3") == "2.25.5"
     path.write_text("[1, 2]")

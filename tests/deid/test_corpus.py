@@ -23,8 +23,12 @@ from dicomkit.deid.engine import (
 
 FILES = [f for f in manifest() if not f.broken and f.path.is_file()] if CORPUS.is_dir() else []
 DUMMY_VALUES = {v for v in DEFAULT_DUMMIES.values() if isinstance(v, str)}
-OURS = {PATIENT_IDENTITY_REMOVED, DEIDENTIFICATION_METHOD, DEIDENTIFICATION_METHOD_CODES,
-        LONGITUDINAL_MODIFIED}
+OURS = {
+    PATIENT_IDENTITY_REMOVED,
+    DEIDENTIFICATION_METHOD,
+    DEIDENTIFICATION_METHOD_CODES,
+    LONGITUDINAL_MODIFIED,
+}
 
 
 def _read(path: Path) -> Dataset | None:
@@ -39,15 +43,14 @@ def _originals(ds: Dataset) -> dict[int, set[str]]:
     for el in ds.walk():
         if el.vr == "UI" and rule_for(int(el.tag)) is not None:
             val = el.value
-            for v in (val if isinstance(val, list) else [val]):
+            for v in val if isinstance(val, list) else [val]:
                 if v:
                     out.setdefault(int(el.tag), set()).add(str(v))
     return out
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == b"" or (isinstance(value, list) and
-                                                            not value)
+    return value is None or value == "" or value == b"" or (isinstance(value, list) and not value)
 
 
 @pytest.mark.skipif(not FILES, reason="shared corpus missing")
@@ -74,7 +77,7 @@ def test_corpus_file(cf: Any, tmp_path: Path) -> None:
             # Z, or a dummy where the attribute is Type 1 in its IOD (E.1.1 allows both)
             assert _empty(el.value) or el.value in DUMMY_VALUES, f"{el.tag} {el.value!r}"
         if rule.basic == "U" and el.vr == "UI" and el.value:
-            for v in (el.value if isinstance(el.value, list) else [el.value]):
+            for v in el.value if isinstance(el.value, list) else [el.value]:
                 assert str(v).startswith("2.25."), f"{el.tag} kept {v}"
                 assert str(v) not in all_uids_before
     assert out.PatientIdentityRemoved == "YES"
@@ -89,8 +92,7 @@ def test_corpus_file(cf: Any, tmp_path: Path) -> None:
     pydicom = require_module("pydicom")
     pds = pydicom.dcmread(dst, force=True)
     assert pds.PatientIdentityRemoved == "YES"
-    original = run_dcmtk("dcmdump", "-q", "-dc", str(cf.path), check=False,
-                         errors="replace")
+    original = run_dcmtk("dcmdump", "-q", "-dc", str(cf.path), check=False, errors="replace")
     if original.returncode != 0 or "E:" in original.stderr:
         return  # dcmdump refuses the input itself: nothing to compare against
     proc = run_dcmtk("dcmdump", "-q", "-dc", str(dst), check=False, errors="replace")
@@ -103,8 +105,9 @@ def _series(folder: str) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-@pytest.mark.skipif(not (CORPUS / "dcmqi/segmentations/24x38x3").is_dir(),
-                    reason="corpus series missing")
+@pytest.mark.skipif(
+    not (CORPUS / "dcmqi/segmentations/24x38x3").is_dir(), reason="corpus series missing"
+)
 def test_series_and_references_stay_consistent() -> None:
     uids = UIDMap(b"series")
     images = [dicomkit.read(p) for p in _series("dcmqi/segmentations/24x38x3/image")]
@@ -161,8 +164,11 @@ def test_patient_names_and_ids_do_not_survive() -> None:
         ds = _read(cf.path)
         if ds is None:
             continue
-        secrets = {str(el.value).strip() for el in ds.walk()
-                   if int(el.tag) in keys and el.value not in (None, "", b"")}
+        secrets = {
+            str(el.value).strip()
+            for el in ds.walk()
+            if int(el.tag) in keys and el.value not in (None, "", b"")
+        }
         secrets = {s for s in secrets if len(s) >= 4 and s.upper() != "ANONYMIZED"}
         if not secrets:
             continue
@@ -171,6 +177,9 @@ def test_patient_names_and_ids_do_not_survive() -> None:
             if el.vr in ("SQ", "IS", "DS", "CS", "UI") or isinstance(el.value, bytes):
                 continue
             text = str(el.value)
-            leaks += [f"{cf.rel}: {el.tag} holds {s!r}" for s in secrets
-                      if text.strip() == s or (len(s) >= 6 and not s.isdigit() and s in text)]
+            leaks += [
+                f"{cf.rel}: {el.tag} holds {s!r}"
+                for s in secrets
+                if text.strip() == s or (len(s) >= 6 and not s.isdigit() and s in text)
+            ]
     assert not leaks, "\n".join(leaks[:20])

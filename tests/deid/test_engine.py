@@ -45,16 +45,20 @@ def make(sop_class: str = CT) -> Dataset:
     ds.set(0x60000010, 2, vr="US")
     ds.set(0x60003000, b"\xff\xff", vr="OW")
     ds.set(0x60004000, "burned name", vr="LT")
-    ds.set(0x60001500, "JOHN DOE", vr="LO")                    # Overlay Label
-    ds.ReferencedImageSequence = Sequence([
-        _item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID="1.2.3.4.5.7"),
-    ])
+    ds.set(0x60001500, "JOHN DOE", vr="LO")  # Overlay Label
+    ds.ReferencedImageSequence = Sequence(
+        [
+            _item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID="1.2.3.4.5.7"),
+        ]
+    )
     nested = _item(PatientName="NESTED^NAME", OtherPatientIDs="X1")
     nested.set(0x00111010, "private", vr="LO")
     ds.ReferencedPatientSequence = Sequence([nested])
-    ds.SourceImageSequence = Sequence([
-        _item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID="1.2.3.4.5.6"),
-    ])
+    ds.SourceImageSequence = Sequence(
+        [
+            _item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID="1.2.3.4.5.6"),
+        ]
+    )
     return ds
 
 
@@ -63,14 +67,21 @@ def test_input_untouched_and_basic_actions() -> None:
     before = ds.copy()
     out = deidentify(ds, salt=b"k")
     assert ds == before
-    assert out.PatientName is None and "PatientName" in out        # Z
-    assert out.get("PatientBirthDate") is None                      # Z
-    for gone in ("PatientAge", "AcquisitionDate", "InstitutionName", "StationName",
-                 "DeviceSerialNumber", "StudyDescription", "OtherPatientIDs"):
-        assert gone not in out, gone                                   # X (and Type 3)
-    assert out.ContentDate is None and "ContentDate" in out         # Z/D, Type 2C in CT
+    assert out.PatientName is None and "PatientName" in out  # Z
+    assert out.get("PatientBirthDate") is None  # Z
+    for gone in (
+        "PatientAge",
+        "AcquisitionDate",
+        "InstitutionName",
+        "StationName",
+        "DeviceSerialNumber",
+        "StudyDescription",
+        "OtherPatientIDs",
+    ):
+        assert gone not in out, gone  # X (and Type 3)
+    assert out.ContentDate is None and "ContentDate" in out  # Z/D, Type 2C in CT
     assert out.ReferencedImageSequence[0].ReferencedSOPClassUID == CT  # X/Z/U*: kept, U
-    assert out.Modality == "CT"                                      # not listed: kept
+    assert out.Modality == "CT"  # not listed: kept
     assert out.SOPClassUID == CT
 
 
@@ -95,12 +106,12 @@ def test_private_overlays_and_nested_items_removed() -> None:
     tags = [int(e.tag) for e in out.walk()]
     assert not [t for t in tags if t >> 16 & 1]
     assert not [t for t in tags if 0x6000 <= t >> 16 <= 0x60FF]
-    assert "ReferencedPatientSequence" not in out    # X
+    assert "ReferencedPatientSequence" not in out  # X
     ds = make()
     ds.ContentSequence = Sequence([_item(UID="1.2.3.77")])
     kept = deidentify(ds, options=[Option.RETAIN_UIDS])
     assert kept.SOPInstanceUID == "1.2.3.4.5.6"
-    assert kept.ContentSequence[0].UID.startswith("2.25.")   # not under Retain UIDs
+    assert kept.ContentSequence[0].UID.startswith("2.25.")  # not under Retain UIDs
 
 
 def test_sequences_with_k_are_cleaned_inside() -> None:
@@ -114,12 +125,13 @@ def test_sequences_with_k_are_cleaned_inside() -> None:
 def test_recording_elements() -> None:
     out = deidentify(make(), options=["retain-uids", "clean-descriptors"])
     assert out.PatientIdentityRemoved == "YES"
-    codes = [(i.CodeValue, i.CodingSchemeDesignator) for i in
-             out.DeidentificationMethodCodeSequence]
+    codes = [
+        (i.CodeValue, i.CodingSchemeDesignator) for i in out.DeidentificationMethodCodeSequence
+    ]
     assert codes == [("113100", "DCM"), ("113105", "DCM"), ("113110", "DCM")]
     assert "Basic Application Confidentiality Profile" in list(out.DeidentificationMethod)
     assert out.LongitudinalTemporalInformationModified == "REMOVED"
-    twice = deidentify(out)   # codes are merged, not repeated
+    twice = deidentify(out)  # codes are merged, not repeated
     assert len(twice.DeidentificationMethodCodeSequence) == 3
 
 
@@ -127,8 +139,7 @@ def test_longitudinal_options() -> None:
     full = deidentify(make(), options=[Option.RETAIN_LONGITUDINAL_FULL_DATES])
     assert full.AcquisitionDate == "20240115" and full.StudyDate == "20240115"
     assert full.LongitudinalTemporalInformationModified == "UNMODIFIED"
-    mod = deidentify(make(), options=[Option.RETAIN_LONGITUDINAL_MODIFIED_DATES],
-                     date_shift=-10)
+    mod = deidentify(make(), options=[Option.RETAIN_LONGITUDINAL_MODIFIED_DATES], date_shift=-10)
     assert mod.AcquisitionDate == "20240105" and mod.StudyDate == "20240105"
     assert mod.LongitudinalTemporalInformationModified == "MODIFIED"
     a = deidentify(make(), options=["retain-modified-dates"], salt="s")
@@ -137,37 +148,45 @@ def test_longitudinal_options() -> None:
 
 
 def test_retain_and_clean_options() -> None:
-    out = deidentify(make(), options=[
-        Option.RETAIN_DEVICE_IDENTITY, Option.RETAIN_INSTITUTION_IDENTITY,
-        Option.RETAIN_PATIENT_CHARACTERISTICS, Option.CLEAN_DESCRIPTORS,
-        Option.RETAIN_SAFE_PRIVATE, Option.CLEAN_GRAPHICS])
+    out = deidentify(
+        make(),
+        options=[
+            Option.RETAIN_DEVICE_IDENTITY,
+            Option.RETAIN_INSTITUTION_IDENTITY,
+            Option.RETAIN_PATIENT_CHARACTERISTICS,
+            Option.CLEAN_DESCRIPTORS,
+            Option.RETAIN_SAFE_PRIVATE,
+            Option.CLEAN_GRAPHICS,
+        ],
+    )
     assert out.StationName == "CT01" and out.DeviceSerialNumber == "SN-1"
     assert out.InstitutionName == "General Hospital"
     assert out.PatientAge == "054Y" and out.PatientSex == "M"
     assert out.StudyDescription == "ANONYMIZED"
-    assert not [e for e in out.walk() if e.tag >> 16 & 1]   # no private kept as "safe"
-    assert out[0x60003000].value == b"\x00\x00"                # overlay cleaned, kept
+    assert not [e for e in out.walk() if e.tag >> 16 & 1]  # no private kept as "safe"
+    assert out[0x60003000].value == b"\x00\x00"  # overlay cleaned, kept
     assert out[0x60004000].value == "ANONYMIZED"
-    assert out[0x60000010].value == 2                          # overlay rows kept
-    assert out[0x60001500].value == "ANONYMIZED"               # overlay label cleaned
+    assert out[0x60000010].value == 2  # overlay rows kept
+    assert out[0x60001500].value == "ANONYMIZED"  # overlay label cleaned
 
 
 def test_log_and_dummy_overrides() -> None:
     log: list[Change] = []
     dummies = {"PN": "ANON", 0x00100020: "SUBJECT-7"}
     ds = make(UNKNOWN)
-    ds.PerformingPhysicianName = "DR^WHO"     # X
-    ds.OperatorsName = "OP^ONE"                # X/Z/D
-    out = deidentify(ds, log=log, dummy={**__import__("dicomkit.deid").deid.DEFAULT_DUMMIES,
-                                         **dummies})
+    ds.PerformingPhysicianName = "DR^WHO"  # X
+    ds.OperatorsName = "OP^ONE"  # X/Z/D
+    out = deidentify(
+        ds, log=log, dummy={**__import__("dicomkit.deid").deid.DEFAULT_DUMMIES, **dummies}
+    )
     assert any(c.path == "(0010,0010)" and c.action == "Z" for c in log)
     assert any(c.path.startswith("(0008,1140)[0]") and c.action == "U" for c in log)
     assert all(isinstance(c.tag, int) for c in log)
     assert out.PatientID == "SUBJECT-7"  # Z/D -> D without IOD knowledge; tag override
     assert "PerformingPhysicianName" not in out
-    assert out.OperatorsName == "ANON"   # X/Z/D -> D; the PN dummy given
+    assert out.OperatorsName == "ANON"  # X/Z/D -> D; the PN dummy given
     ct = deidentify(make(), salt="s")
-    assert ct.PatientID is None          # Z/D -> Z: Patient ID is Type 2 in the CT IOD
+    assert ct.PatientID is None  # Z/D -> Z: Patient ID is Type 2 in the CT IOD
 
 
 def test_in_place() -> None:
@@ -216,14 +235,19 @@ def test_file_meta_follows() -> None:
 def test_iod_taken_from_file_meta_when_the_data_set_has_no_sop_class() -> None:
     ds = Dataset()
     meta = Dataset()
-    meta.set(0x00020002, "1.2.840.10008.1.3.10", vr="UI")   # Media Storage Directory
+    meta.set(0x00020002, "1.2.840.10008.1.3.10", vr="UI")  # Media Storage Directory
     meta.set(0x00020003, "1.2.3", vr="UI")
     ds.file_meta = meta
-    rec = _item(DirectoryRecordType="STUDY", StudyDate="20240101", StudyTime="101010",
-                StudyID="S1", AccessionNumber="A1")
+    rec = _item(
+        DirectoryRecordType="STUDY",
+        StudyDate="20240101",
+        StudyTime="101010",
+        StudyID="S1",
+        AccessionNumber="A1",
+    )
     ds.DirectoryRecordSequence = Sequence([rec])
     out = deidentify(ds)
     rec = out.DirectoryRecordSequence[0]
-    assert rec.StudyID == "ANONYMIZED"           # Z on a Type 1 key: a dummy
+    assert rec.StudyID == "ANONYMIZED"  # Z on a Type 1 key: a dummy
     assert rec.StudyDate == "19000101"
-    assert rec.AccessionNumber is None           # Z, Type 2
+    assert rec.AccessionNumber is None  # Z, Type 2

@@ -26,8 +26,9 @@ def test_regenerating_reproduces_the_committed_table(tmp_path: Path) -> None:
 
 @needs_source
 def test_check_passes_on_the_committed_table() -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--check"], check=False,
-                          capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], check=False, capture_output=True
+    )
     assert proc.returncode == 0, proc.stderr.decode()
 
 
@@ -36,8 +37,11 @@ def test_check_fails_on_a_difference(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True)
     target = tmp_path / "_profile.py"
     target.write_text(target.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--check", "--out", str(tmp_path)],
-                          check=False, capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "--out", str(tmp_path)],
+        check=False,
+        capture_output=True,
+    )
     assert proc.returncode == 1
     assert b"stale" in proc.stderr
 

@@ -54,27 +54,62 @@ AETable END
 
 
 def test_find_studies_and_images(qrscp: QR) -> None:
-    code, out, err = cli("find", "127.0.0.1", str(qrscp.port), "--aec", "QRSCP", "--json",
-                         "-k", "PatientName=Doe*", "-k", "StudyDate=")
+    code, out, err = cli(
+        "find",
+        "127.0.0.1",
+        str(qrscp.port),
+        "--aec",
+        "QRSCP",
+        "--json",
+        "-k",
+        "PatientName=Doe*",
+        "-k",
+        "StudyDate=",
+    )
     assert code == 0, err
     got = {r["StudyInstanceUID"]: r["StudyDate"] for r in json.loads(out)}
-    assert got == {r["StudyInstanceUID"]: r["StudyDate"] for r in ROWS
-                   if r["PatientName"].startswith("Doe")}
+    assert got == {
+        r["StudyInstanceUID"]: r["StudyDate"] for r in ROWS if r["PatientName"].startswith("Doe")
+    }
     row = ROWS[-1]
-    code, out, err = cli("find", "127.0.0.1", str(qrscp.port), "--aec", "QRSCP", "--json",
-                         "-P", "-L", "IMAGE", "-k", f"PatientID={row['PatientID']}",
-                         "-k", f"StudyInstanceUID={row['StudyInstanceUID']}",
-                         "-k", f"SeriesInstanceUID={row['SeriesInstanceUID']}",
-                         "-k", "SOPInstanceUID=")
+    code, out, err = cli(
+        "find",
+        "127.0.0.1",
+        str(qrscp.port),
+        "--aec",
+        "QRSCP",
+        "--json",
+        "-P",
+        "-L",
+        "IMAGE",
+        "-k",
+        f"PatientID={row['PatientID']}",
+        "-k",
+        f"StudyInstanceUID={row['StudyInstanceUID']}",
+        "-k",
+        f"SeriesInstanceUID={row['SeriesInstanceUID']}",
+        "-k",
+        "SOPInstanceUID=",
+    )
     assert code == 0, err
     assert {r["SOPInstanceUID"] for r in json.loads(out)} == {
-        r["SOPInstanceUID"] for r in ROWS if r["SeriesInstanceUID"] == row["SeriesInstanceUID"]}
+        r["SOPInstanceUID"] for r in ROWS if r["SeriesInstanceUID"] == row["SeriesInstanceUID"]
+    }
 
 
 def test_get_from_dcmqrscp(qrscp: QR, tmp_path: Path) -> None:
     study = ROWS[-1]["StudyInstanceUID"]
-    code, out, err = cli("get", "127.0.0.1", str(qrscp.port), "--aec", "QRSCP",
-                         "--out", str(tmp_path), "-k", f"StudyInstanceUID={study}")
+    code, out, err = cli(
+        "get",
+        "127.0.0.1",
+        str(qrscp.port),
+        "--aec",
+        "QRSCP",
+        "--out",
+        str(tmp_path),
+        "-k",
+        f"StudyInstanceUID={study}",
+    )
     assert code == 0, err + out
     got = {dicomkit.read(p).SOPInstanceUID for p in tmp_path.iterdir()}
     assert got == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
@@ -83,12 +118,29 @@ def test_get_from_dcmqrscp(qrscp: QR, tmp_path: Path) -> None:
 def test_move_from_dcmqrscp_into_dicomkit_serve(qrscp: QR, tmp_path: Path) -> None:
     study = ROWS[2]["StudyInstanceUID"]
     with serving(tmp_path / "arch", qrscp.dest_port, aet="DEST"):
-        code, out, err = cli("move", "127.0.0.1", str(qrscp.port), "--aec", "QRSCP",
-                             "--dest", "DEST", "-k", f"StudyInstanceUID={study}")
+        code, out, err = cli(
+            "move",
+            "127.0.0.1",
+            str(qrscp.port),
+            "--aec",
+            "QRSCP",
+            "--dest",
+            "DEST",
+            "-k",
+            f"StudyInstanceUID={study}",
+        )
         assert code == 0, err + out
         # and what arrived in the archive can be queried back
-        code, out, err = cli("find", "127.0.0.1", str(qrscp.dest_port), "--aec", "DEST",
-                             "--json", "-k", "NumberOfStudyRelatedInstances=")
+        code, out, err = cli(
+            "find",
+            "127.0.0.1",
+            str(qrscp.dest_port),
+            "--aec",
+            "DEST",
+            "--json",
+            "-k",
+            "NumberOfStudyRelatedInstances=",
+        )
         assert code == 0, err
     want = {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
     assert {p.stem for p in (tmp_path / "arch").rglob("*.dcm")} == want

@@ -41,13 +41,26 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 def test_storescu_corpus_files_are_stored_intact(tmp_path: Path) -> None:
     port = free_port()
     # (Debian's storescu cannot send encapsulated pixel data without its codecs)
-    corpus = [f for f in manifest() if not f.broken and not f.encapsulated
-              and f.sop not in ("", "Media Storage Directory Storage")][:12]
+    corpus = [
+        f
+        for f in manifest()
+        if not f.broken
+        and not f.encapsulated
+        and f.sop not in ("", "Media Storage Directory Storage")
+    ][:12]
     with serving(tmp_path / "arch", port):
         for f in corpus:
             # -R: propose each file's own transfer syntax (compressed ones too)
-            run_dcmtk("storescu", "-R", "-aec", "DICOMKIT", "127.0.0.1",
-                      str(port), str(f.path), check=False)
+            run_dcmtk(
+                "storescu",
+                "-R",
+                "-aec",
+                "DICOMKIT",
+                "127.0.0.1",
+                str(port),
+                str(f.path),
+                check=False,
+            )
     stored = {p.stem: p for p in (tmp_path / "arch").rglob("*.dcm")}
     assert len(stored) >= 6
     for f in corpus:
@@ -62,10 +75,25 @@ def test_storescu_corpus_files_are_stored_intact(tmp_path: Path) -> None:
 
 
 def test_findscu_study_level(node: Node, tmp_path: Path) -> None:
-    run_dcmtk("findscu", "-S", "-aec", "DICOMKIT", "-X", "-od", str(tmp_path),
-              "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=",
-              "-k", "PatientName=DOE*", "-k", "NumberOfStudyRelatedInstances=",
-              "127.0.0.1", str(node.port))
+    run_dcmtk(
+        "findscu",
+        "-S",
+        "-aec",
+        "DICOMKIT",
+        "-X",
+        "-od",
+        str(tmp_path),
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID=",
+        "-k",
+        "PatientName=DOE*",
+        "-k",
+        "NumberOfStudyRelatedInstances=",
+        "127.0.0.1",
+        str(node.port),
+    )
     got = {}
     for f in sorted(tmp_path.glob("rsp*.dcm")):
         ds = dicomkit.read(f)
@@ -79,19 +107,50 @@ def test_findscu_study_level(node: Node, tmp_path: Path) -> None:
 
 def test_findscu_patient_root_image_level(node: Node, tmp_path: Path) -> None:
     row = ROWS[-1]
-    run_dcmtk("findscu", "-P", "-aec", "DICOMKIT", "-X", "-od", str(tmp_path),
-              "-k", "QueryRetrieveLevel=IMAGE", "-k", f"PatientID={row['PatientID']}",
-              "-k", f"StudyInstanceUID={row['StudyInstanceUID']}",
-              "-k", f"SeriesInstanceUID={row['SeriesInstanceUID']}",
-              "-k", "SOPInstanceUID=", "-k", "InstanceNumber=", "127.0.0.1", str(node.port))
+    run_dcmtk(
+        "findscu",
+        "-P",
+        "-aec",
+        "DICOMKIT",
+        "-X",
+        "-od",
+        str(tmp_path),
+        "-k",
+        "QueryRetrieveLevel=IMAGE",
+        "-k",
+        f"PatientID={row['PatientID']}",
+        "-k",
+        f"StudyInstanceUID={row['StudyInstanceUID']}",
+        "-k",
+        f"SeriesInstanceUID={row['SeriesInstanceUID']}",
+        "-k",
+        "SOPInstanceUID=",
+        "-k",
+        "InstanceNumber=",
+        "127.0.0.1",
+        str(node.port),
+    )
     got = {str(dicomkit.read(f).SOPInstanceUID) for f in tmp_path.glob("rsp*.dcm")}
-    assert got == {r["SOPInstanceUID"] for r in ROWS
-                   if r["SeriesInstanceUID"] == row["SeriesInstanceUID"]}
+    assert got == {
+        r["SOPInstanceUID"] for r in ROWS if r["SeriesInstanceUID"] == row["SeriesInstanceUID"]
+    }
 
 
 def test_findscu_refused_identifier(node: Node) -> None:
-    proc = run_dcmtk("findscu", "-v", "-S", "-aec", "DICOMKIT", "-k", "QueryRetrieveLevel=SERIES",
-                     "-k", "SeriesInstanceUID=", "127.0.0.1", str(node.port), check=False)
+    proc = run_dcmtk(
+        "findscu",
+        "-v",
+        "-S",
+        "-aec",
+        "DICOMKIT",
+        "-k",
+        "QueryRetrieveLevel=SERIES",
+        "-k",
+        "SeriesInstanceUID=",
+        "127.0.0.1",
+        str(node.port),
+        check=False,
+    )
     assert "datasetdoesnotmatchsopclass" in (proc.stdout + proc.stderr).lower()  # A900
 
 
@@ -99,11 +158,23 @@ def test_movescu_to_dcmtk_storescp(node: Node, tmp_path: Path) -> None:
     study = ROWS[-1]["StudyInstanceUID"]
     recv = tmp_path / "recv"
     recv.mkdir()
-    with dcmtk_server("storescp", "-aet", "STORESCP", "-od", str(recv), str(node.dest_port),
-                      port=node.dest_port):
-        run_dcmtk("movescu", "-S", "-aec", "DICOMKIT", "-aem", "STORESCP",
-                  "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study}",
-                  "127.0.0.1", str(node.port))
+    with dcmtk_server(
+        "storescp", "-aet", "STORESCP", "-od", str(recv), str(node.dest_port), port=node.dest_port
+    ):
+        run_dcmtk(
+            "movescu",
+            "-S",
+            "-aec",
+            "DICOMKIT",
+            "-aem",
+            "STORESCP",
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            f"StudyInstanceUID={study}",
+            "127.0.0.1",
+            str(node.port),
+        )
     got = {str(dicomkit.read(p).SOPInstanceUID) for p in recv.iterdir()}
     assert got == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
     for p in recv.iterdir():
@@ -111,18 +182,40 @@ def test_movescu_to_dcmtk_storescp(node: Node, tmp_path: Path) -> None:
 
 
 def test_movescu_unknown_destination(node: Node) -> None:
-    proc = run_dcmtk("movescu", "-S", "-aec", "DICOMKIT", "-aem", "NOBODY",
-                     "-k", "QueryRetrieveLevel=STUDY",
-                     "-k", f"StudyInstanceUID={ROWS[0]['StudyInstanceUID']}",
-                     "127.0.0.1", str(node.port), check=False)
+    proc = run_dcmtk(
+        "movescu",
+        "-S",
+        "-aec",
+        "DICOMKIT",
+        "-aem",
+        "NOBODY",
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        f"StudyInstanceUID={ROWS[0]['StudyInstanceUID']}",
+        "127.0.0.1",
+        str(node.port),
+        check=False,
+    )
     assert "movedestinationunknown" in (proc.stdout + proc.stderr).lower()  # A801
 
 
 def test_getscu(node: Node, tmp_path: Path) -> None:
     study = ROWS[1]["StudyInstanceUID"]
-    run_dcmtk("getscu", "-S", "-aec", "DICOMKIT", "-od", str(tmp_path),
-              "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study}",
-              "127.0.0.1", str(node.port))
+    run_dcmtk(
+        "getscu",
+        "-S",
+        "-aec",
+        "DICOMKIT",
+        "-od",
+        str(tmp_path),
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        f"StudyInstanceUID={study}",
+        "127.0.0.1",
+        str(node.port),
+    )
     got = {str(dicomkit.read(p).SOPInstanceUID) for p in tmp_path.iterdir()}
     assert got == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
 
@@ -132,13 +225,27 @@ def test_getscu_compressed_instance_is_decompressed_for_it(node: Node, tmp_path:
     from archive_helpers import cli
 
     src = next(f for f in manifest() if f.rel == "dcm4che/MR-JPEGLosslessSV1.dcm")
-    code, _o, err = cli("store", "127.0.0.1", str(node.port), "--aec", "DICOMKIT", "-q",
-                        str(src.path))
+    code, _o, err = cli(
+        "store", "127.0.0.1", str(node.port), "--aec", "DICOMKIT", "-q", str(src.path)
+    )
     assert code == 0, err
     head = dicomkit.read(src.path, stop_before_pixels=True)
-    run_dcmtk("getscu", "-S", "-aec", "DICOMKIT", "-od", str(tmp_path),
-              "-k", "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={head.StudyInstanceUID}",
-              "-k", f"SeriesInstanceUID={head.SeriesInstanceUID}", "127.0.0.1", str(node.port))
+    run_dcmtk(
+        "getscu",
+        "-S",
+        "-aec",
+        "DICOMKIT",
+        "-od",
+        str(tmp_path),
+        "-k",
+        "QueryRetrieveLevel=SERIES",
+        "-k",
+        f"StudyInstanceUID={head.StudyInstanceUID}",
+        "-k",
+        f"SeriesInstanceUID={head.SeriesInstanceUID}",
+        "127.0.0.1",
+        str(node.port),
+    )
     (got,) = list(tmp_path.iterdir())
     out = dicomkit.read(got)
     assert str(out.SOPInstanceUID) == str(head.SOPInstanceUID)
@@ -163,16 +270,43 @@ def test_serve_tls_with_dcmtk(tmp_path: Path) -> None:
     files = write_files(ROWS[:3], tmp_path / "in")
     port = free_port()
     tls = ["+tls", str(pki["client_key"]), str(pki["client"]), "+cf", str(pki["ca"])]
-    with serving(tmp_path / "arch", port, "--tls-cert", str(pki["server"]), "--tls-key",
-                 str(pki["server_key"]), "--tls-ca", str(pki["ca"])) as proc:
+    with serving(
+        tmp_path / "arch",
+        port,
+        "--tls-cert",
+        str(pki["server"]),
+        "--tls-key",
+        str(pki["server_key"]),
+        "--tls-ca",
+        str(pki["ca"]),
+    ) as proc:
         run_dcmtk("echoscu", *tls, "-aec", "DICOMKIT", "127.0.0.1", str(port))
-        run_dcmtk("storescu", *tls, "-aec", "DICOMKIT", "127.0.0.1", str(port),
-                  *map(str, files))
-        plain = run_dcmtk("echoscu", "-aec", "DICOMKIT", "-to", "5", "-ta", "5",
-                          "127.0.0.1", str(port), check=False, timeout=30)
+        run_dcmtk("storescu", *tls, "-aec", "DICOMKIT", "127.0.0.1", str(port), *map(str, files))
+        plain = run_dcmtk(
+            "echoscu",
+            "-aec",
+            "DICOMKIT",
+            "-to",
+            "5",
+            "-ta",
+            "5",
+            "127.0.0.1",
+            str(port),
+            check=False,
+            timeout=30,
+        )
         assert plain.returncode != 0  # no TLS: no association
-        anon = run_dcmtk("echoscu", "+tla", "-ic", "-aec", "DICOMKIT", "127.0.0.1",
-                         str(port), check=False, timeout=30)
+        anon = run_dcmtk(
+            "echoscu",
+            "+tla",
+            "-ic",
+            "-aec",
+            "DICOMKIT",
+            "127.0.0.1",
+            str(port),
+            check=False,
+            timeout=30,
+        )
         assert anon.returncode != 0  # TLS without a client certificate: refused
     out = proc.stderr.read() if proc.stderr else ""
     assert "(TLS, client certificates required)" in out

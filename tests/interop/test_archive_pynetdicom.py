@@ -62,8 +62,8 @@ def test_pynetdicom_find(node: tuple[int, int, Path]) -> None:
     assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT")
     got = {}
     for status, ident in assoc.send_c_find(
-            _ident("STUDY", StudyInstanceUID="", PatientName="*", ModalitiesInStudy=""),
-            STUDY_FIND):
+        _ident("STUDY", StudyInstanceUID="", PatientName="*", ModalitiesInStudy=""), STUDY_FIND
+    ):
         if status.Status in (0xFF00, 0xFF01):
             got[ident.StudyInstanceUID] = str(ident.PatientName)
     assoc.release()
@@ -84,15 +84,20 @@ def test_pynetdicom_move(node: tuple[int, int, Path]) -> None:
     dest = pynetdicom.AE(ae_title="PYDEST")
     for c in (CT, MR, SR):
         dest.add_supported_context(c)
-    server = dest.start_server(("127.0.0.1", dest_port), block=False,
-                               evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    server = dest.start_server(
+        ("127.0.0.1", dest_port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)]
+    )
     try:
         ae = pynetdicom.AE(ae_title="PYSCU")
         ae.add_requested_context(STUDY_MOVE)
         assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT")
         study = ROWS[-1]["StudyInstanceUID"]
-        statuses = [s.Status for s, _i in assoc.send_c_move(
-            _ident("STUDY", StudyInstanceUID=study), "PYDEST", STUDY_MOVE)]
+        statuses = [
+            s.Status
+            for s, _i in assoc.send_c_move(
+                _ident("STUDY", StudyInstanceUID=study), "PYDEST", STUDY_MOVE
+            )
+        ]
         assoc.release()
     finally:
         server.shutdown()
@@ -116,11 +121,17 @@ def test_pynetdicom_get(node: tuple[int, int, Path]) -> None:
     for c in (CT, MR, SR):
         ae.add_requested_context(c)
     roles = [build_role(c, scp_role=True) for c in (CT, MR, SR)]
-    assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT", ext_neg=roles,
-                         evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    assoc = ae.associate(
+        "127.0.0.1",
+        port,
+        ae_title="DICOMKIT",
+        ext_neg=roles,
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
     study = ROWS[1]["StudyInstanceUID"]
-    statuses = [s.Status for s, _i in assoc.send_c_get(_ident("STUDY", StudyInstanceUID=study),
-                                                         STUDY_GET)]
+    statuses = [
+        s.Status for s, _i in assoc.send_c_get(_ident("STUDY", StudyInstanceUID=study), STUDY_GET)
+    ]
     assoc.release()
     assert statuses[-1] == 0
     assert set(received) == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
@@ -128,7 +139,8 @@ def test_pynetdicom_get(node: tuple[int, int, Path]) -> None:
 
 @pytest.mark.parametrize("relational", [True, False])
 def test_pynetdicom_relational_query_needs_extended_negotiation(
-        node: tuple[int, int, Path], relational: bool) -> None:
+    node: tuple[int, int, Path], relational: bool
+) -> None:
     import pynetdicom
     from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
 
@@ -143,8 +155,9 @@ def test_pynetdicom_relational_query_needs_extended_negotiation(
         ext.append(item)
     assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT", ext_neg=ext)
     # an IMAGE-level query without the study and series UIDs: relational only
-    results = list(assoc.send_c_find(_ident("IMAGE", SOPInstanceUID="", SOPClassUID=MR),
-                                     STUDY_FIND))
+    results = list(
+        assoc.send_c_find(_ident("IMAGE", SOPInstanceUID="", SOPClassUID=MR), STUDY_FIND)
+    )
     assoc.release()
     if relational:
         got = {i.SOPInstanceUID for s, i in results if s.Status == 0xFF00}

@@ -57,8 +57,9 @@ def make_file(path: Path, uid: str, pixel_bytes: int) -> Path:
     ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = 0
-    ds.set("PixelData", (bytes(range(256)) * (side * side * 2 // 256 + 1))[:side * side * 2],
-           vr="OW")
+    ds.set(
+        "PixelData", (bytes(range(256)) * (side * side * 2 // 256 + 1))[: side * side * 2], vr="OW"
+    )
     ds.file_meta = build_file_meta(SECONDARY_CAPTURE, uid, EXPLICIT_LE)
     dicomkit.write(ds, path)
     return path
@@ -76,8 +77,9 @@ def transfer_syntax(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_file(tmp_path_factory.mktemp("src") / "big.dcm", "1.2.826.0.1.3680043.10.1393.7",
-                     2 << 20)
+    return make_file(
+        tmp_path_factory.mktemp("src") / "big.dcm", "1.2.826.0.1.3680043.10.1393.7", 2 << 20
+    )
 
 
 def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
@@ -98,8 +100,7 @@ class RecordingStore(StorageSCP):
 
     def open_stream(self, incoming: Incoming) -> Any:
         assoc = incoming.association
-        self.seen.append((assoc.peer_max_pdu, incoming.context.transfer_syntax,
-                          assoc.calling_ae))
+        self.seen.append((assoc.peer_max_pdu, incoming.context.transfer_syntax, assoc.calling_ae))
         return super().open_stream(incoming)
 
 
@@ -112,12 +113,23 @@ def our_scp(tmp_path: Path) -> Iterator[tuple[int, RecordingStore]]:
 
 
 @pytest.mark.parametrize("pdu", [4096, 16384, 131072])
-def test_storescu_large_file_with_small_pdus(our_scp: tuple[int, RecordingStore],
-                                             big_file: Path, pdu: int) -> None:
+def test_storescu_large_file_with_small_pdus(
+    our_scp: tuple[int, RecordingStore], big_file: Path, pdu: int
+) -> None:
     """storescu receives at most ``pdu``; we receive at most 4096: both limits are seen."""
     port, handler = our_scp
-    proc = peers.run_dcmtk("storescu", "-v", "-aec", "OURSCP", "-pdu", str(pdu), "-xe",
-                           "127.0.0.1", str(port), str(big_file))
+    proc = peers.run_dcmtk(
+        "storescu",
+        "-v",
+        "-aec",
+        "OURSCP",
+        "-pdu",
+        str(pdu),
+        "-xe",
+        "127.0.0.1",
+        str(port),
+        str(big_file),
+    )
     text = proc.stdout + proc.stderr
     assert "Received Store Response (Success)" in text
     assert "Association Accepted (Max Send PDV: 4084)" in text  # our 4096 minus 12
@@ -127,23 +139,30 @@ def test_storescu_large_file_with_small_pdus(our_scp: tuple[int, RecordingStore]
     assert pixels(stored) == pixels(big_file)
 
 
-@pytest.mark.parametrize(("option", "expected"), [
-    ("-xe", "=LittleEndianExplicit"), ("-xb", "=BigEndianExplicit"),
-    ("-xi", "=LittleEndianImplicit")])
-def test_storescu_transfer_syntax_order_is_the_requestors(our_scp: tuple[int, RecordingStore],
-                                                          tmp_path: Path, option: str,
-                                                          expected: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("-xe", "=LittleEndianExplicit"),
+        ("-xb", "=BigEndianExplicit"),
+        ("-xi", "=LittleEndianImplicit"),
+    ],
+)
+def test_storescu_transfer_syntax_order_is_the_requestors(
+    our_scp: tuple[int, RecordingStore], tmp_path: Path, option: str, expected: str
+) -> None:
     """storescu -R proposes its preferred list first (then a context in the file's own
     syntax): our SCP accepts the first syntax of the requestor's list that it supports."""
     port, handler = our_scp
     src = make_file(tmp_path / "small.dcm", "1.2.826.0.1.3680043.10.1393.8", 4096)
-    proc = peers.run_dcmtk("storescu", "-d", "-R", "-aec", "OURSCP", option, "127.0.0.1",
-                           str(port), str(src))
+    proc = peers.run_dcmtk(
+        "storescu", "-d", "-R", "-aec", "OURSCP", option, "127.0.0.1", str(port), str(src)
+    )
     text = proc.stdout + proc.stderr
-    ac = text[text.index("BEGIN A-ASSOCIATE-AC"):text.index("END A-ASSOCIATE-AC")]
-    first = ac[ac.index("Context ID:        1 (Accepted)"):]
-    accepted = [ln.split(":", 2)[2].strip() for ln in first.splitlines()
-                if "Accepted Transfer Syntax" in ln]
+    ac = text[text.index("BEGIN A-ASSOCIATE-AC") : text.index("END A-ASSOCIATE-AC")]
+    first = ac[ac.index("Context ID:        1 (Accepted)") :]
+    accepted = [
+        ln.split(":", 2)[2].strip() for ln in first.splitlines() if "Accepted Transfer Syntax" in ln
+    ]
     assert accepted[0] == expected
     assert "Received Store Response" in text and "0x0000: Success" in text
     stored = handler.directory / "1.2.826.0.1.3680043.10.1393.8.dcm"
@@ -157,18 +176,31 @@ def start_storescp(tmp_path: Path, *options: str) -> Any:
     port = peers.free_port()
     out = tmp_path / "storescp"
     out.mkdir(exist_ok=True)
-    return port, out, peers.dcmtk_server("storescp", "-v", "-aet", "STORESCP", *options,
-                                         "-od", str(out), str(port), port=port)
+    return (
+        port,
+        out,
+        peers.dcmtk_server(
+            "storescp", "-v", "-aet", "STORESCP", *options, "-od", str(out), str(port), port=port
+        ),
+    )
 
 
 @pytest.mark.parametrize("pdu", [4096, 16384, 131072])
-def test_our_scu_large_file_to_storescp_with_small_pdus(tmp_path: Path, big_file: Path,
-                                                        pdu: int) -> None:
+def test_our_scu_large_file_to_storescp_with_small_pdus(
+    tmp_path: Path, big_file: Path, pdu: int
+) -> None:
     port, out, server = start_storescp(tmp_path, "-pdu", str(pdu))
     with server as proc:
         ae = SyncAE("OURSCU", config=AEConfig(ae_title="OURSCU", max_pdu=8192))
-        with ae, ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                              contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]) as assoc:
+        with (
+            ae,
+            ae.associate(
+                "127.0.0.1",
+                port,
+                ae_title="STORESCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            ) as assoc,
+        ):
             assert assoc.association.peer_max_pdu == pdu
             assert assoc.store(big_file).status == 0
         log = stop_and_read(proc)
@@ -181,18 +213,24 @@ def test_our_scu_128_contexts_with_rejections(tmp_path: Path, big_file: Path) ->
     """128 contexts: storescp accepts what it knows and rejects the rest with the right
     result; our side keeps every answer and stores on the accepted one."""
     bogus = [(f"1.2.826.0.1.3680043.10.1393.999.{i}", [EXPLICIT_LE]) for i in range(125)]
-    contexts = [(VERIFICATION, [EXPLICIT_LE]), (SECONDARY_CAPTURE, [JPEG_LOSSLESS_SV1]),
-                (SECONDARY_CAPTURE, [EXPLICIT_LE]), *bogus]
+    contexts = [
+        (VERIFICATION, [EXPLICIT_LE]),
+        (SECONDARY_CAPTURE, [JPEG_LOSSLESS_SV1]),
+        (SECONDARY_CAPTURE, [EXPLICIT_LE]),
+        *bogus,
+    ]
     assert len(contexts) == 128
     port, out, server = start_storescp(tmp_path)
     with server:
         ae = SyncAE("OURSCU")
-        with ae, ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                              contexts=contexts) as assoc:
+        with ae, ae.associate("127.0.0.1", port, ae_title="STORESCP", contexts=contexts) as assoc:
             neg = assoc.association.negotiated
             assert neg is not None and len(neg.contexts) == 128
-            results = {c.abstract_syntax: c.result for c in neg.contexts.values()
-                       if c.abstract_syntax.startswith("1.2.826.0.1.3680043.10.1393.999.")}
+            results = {
+                c.abstract_syntax: c.result
+                for c in neg.contexts.values()
+                if c.abstract_syntax.startswith("1.2.826.0.1.3680043.10.1393.999.")
+            }
             assert set(results.values()) == {3}  # abstract syntax not supported
             ids = sorted(neg.contexts)
             assert ids == list(range(1, 256, 2))
@@ -208,9 +246,15 @@ def test_our_scu_no_acceptable_transfer_syntax(tmp_path: Path, big_file: Path) -
     port, out, server = start_storescp(tmp_path)
     with server:
         ae = SyncAE("OURSCU")
-        with ae, ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                              contexts=[VERIFICATION,
-                                        (SECONDARY_CAPTURE, [JPEG_LOSSLESS_SV1])]) as assoc:
+        with (
+            ae,
+            ae.associate(
+                "127.0.0.1",
+                port,
+                ae_title="STORESCP",
+                contexts=[VERIFICATION, (SECONDARY_CAPTURE, [JPEG_LOSSLESS_SV1])],
+            ) as assoc,
+        ):
             with pytest.raises(LocalProtocolError):
                 assoc.store(big_file)  # the file is explicit LE; only JPEG was proposed
             assert assoc.echo() == 0  # the association is still usable
@@ -224,8 +268,12 @@ def test_storescp_abort_after_store_request(tmp_path: Path, big_file: Path) -> N
     with server:
         ae = SyncAE("OURSCU")
         with ae:
-            assoc = ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            assoc = ae.associate(
+                "127.0.0.1",
+                port,
+                ae_title="STORESCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            )
             with pytest.raises(AssociationAborted) as info:
                 assoc.store(big_file)
             assert info.value.source == 0
@@ -233,8 +281,9 @@ def test_storescp_abort_after_store_request(tmp_path: Path, big_file: Path) -> N
             assert isinstance(assoc.association.error, AssociationAborted)
 
 
-def test_storescp_abort_during_store(tmp_path: Path, big_file: Path,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_storescp_abort_during_store(
+    tmp_path: Path, big_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """storescp --abort-during aborts while our SCU is still sending the data set: the store
     fails with a network error (an A-ABORT, or a reset connection when the peer's RST wins
     the race), the association is closed at once, storescp kept nothing, and our driver
@@ -244,8 +293,12 @@ def test_storescp_abort_during_store(tmp_path: Path, big_file: Path,
     with server as proc:
         ae = SyncAE("OURSCU", config=AEConfig(ae_title="OURSCU"))
         with ae, caplog.at_level(logging.WARNING, logger="asyncio"):
-            assoc = ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            assoc = ae.associate(
+                "127.0.0.1",
+                port,
+                ae_title="STORESCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            )
             with pytest.raises(NetworkError):
                 assoc.store(big_file)
             assert assoc.association.is_closed
@@ -259,15 +312,19 @@ def test_storescp_abort_during_store(tmp_path: Path, big_file: Path,
     assert spam == [], f"{len(spam)} writes to a lost connection"
 
 
-def test_our_scp_after_storescu_is_killed_mid_store(our_scp: tuple[int, RecordingStore],
-                                                    tmp_path: Path) -> None:
+def test_our_scp_after_storescu_is_killed_mid_store(
+    our_scp: tuple[int, RecordingStore], tmp_path: Path
+) -> None:
     """storescu killed while sending (TCP reset mid data set): no file, partial or
     temporary, is left; the next storescu succeeds."""
     port, handler = our_scp
     src = make_file(tmp_path / "huge.dcm", "1.2.826.0.1.3680043.10.1393.9", 64 << 20)
-    proc = subprocess.Popen([peers.dcmtk("storescu"), "-aec", "OURSCP", "-xe", "127.0.0.1",
-                             str(port), str(src)], env=peers.dcmtk_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [peers.dcmtk("storescu"), "-aec", "OURSCP", "-xe", "127.0.0.1", str(port), str(src)],
+        env=peers.dcmtk_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + WAIT
         while not handler.seen:  # bounded poll: the SCP has started receiving

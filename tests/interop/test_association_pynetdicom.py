@@ -96,8 +96,13 @@ class OurSCP:
 def make_scp(tmp_path: Path) -> Iterator[Any]:
     started: list[tuple[SyncAE, SyncServer]] = []
 
-    def make(*, config: AEConfig | None = None, acceptor: dict[str, Any] | None = None,
-             store: bool = False, supported: dict[str, list[str]] | None = None) -> OurSCP:
+    def make(
+        *,
+        config: AEConfig | None = None,
+        acceptor: dict[str, Any] | None = None,
+        store: bool = False,
+        supported: dict[str, list[str]] | None = None,
+    ) -> OurSCP:
         cfg = config or AEConfig(ae_title="OURSCP")
         sync = SyncAE(cfg.ae_title, config=cfg)
         sync.ae = Configured(cfg.ae_title, acceptor or {}, config=cfg, supported=supported)
@@ -148,8 +153,12 @@ def wait_until(predicate: Any, what: str) -> None:
 def test_role_selection_not_configured_keeps_default_roles(pnd: Any, make_scp: Any) -> None:
     scp = make_scp(store=True)
     ae = py_ae(pnd, CT)
-    assoc = ae.associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                         ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)])
+    assoc = ae.associate(
+        "127.0.0.1",
+        scp.port,
+        ae_title="OURSCP",
+        ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)],
+    )
     try:
         assert assoc.is_established
         (ctx,) = assoc.accepted_contexts
@@ -162,17 +171,25 @@ def test_role_selection_not_configured_keeps_default_roles(pnd: Any, make_scp: A
         assoc.release()
 
 
-@pytest.mark.parametrize(("allowed", "expected"), [
-    ((True, True), (True, True)),
-    ((False, True), (False, True)),
-    ((True, False), (True, False)),
-])
-def test_role_selection_answered(pnd: Any, make_scp: Any, allowed: tuple[bool, bool],
-                                 expected: tuple[bool, bool]) -> None:
+@pytest.mark.parametrize(
+    ("allowed", "expected"),
+    [
+        ((True, True), (True, True)),
+        ((False, True), (False, True)),
+        ((True, False), (True, False)),
+    ],
+)
+def test_role_selection_answered(
+    pnd: Any, make_scp: Any, allowed: tuple[bool, bool], expected: tuple[bool, bool]
+) -> None:
     scp = make_scp(store=True, acceptor={"roles": {CT: allowed}})
     ae = py_ae(pnd, CT)
-    assoc = ae.associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                         ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)])
+    assoc = ae.associate(
+        "127.0.0.1",
+        scp.port,
+        ae_title="OURSCP",
+        ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)],
+    )
     try:
         assert assoc.is_established
         (item,) = ac_items(assoc, pnd.pdu_primitives.SCP_SCU_RoleSelectionNegotiation)
@@ -194,8 +211,11 @@ def test_role_selection_through_the_ae_roles_option(pnd: Any) -> None:
     ours = SyncAE("OURSCP", roles={CT: (True, True)})
     with ours, ours.serve(0) as server:
         assoc = py_ae(pnd, CT).associate(
-            "127.0.0.1", server.port, ae_title="OURSCP",
-            ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)])
+            "127.0.0.1",
+            server.port,
+            ae_title="OURSCP",
+            ext_neg=[pnd.build_role(CT, scu_role=True, scp_role=True)],
+        )
         try:
             assert assoc.is_established
             (item,) = ac_items(assoc, pnd.pdu_primitives.SCP_SCU_RoleSelectionNegotiation)
@@ -213,9 +233,16 @@ def test_our_scu_role_selection_with_pynetdicom_scp(pnd: Any) -> None:
     server = ae.start_server(("127.0.0.1", port), block=False)
     try:
         ours = SyncAE("OURSCU")
-        with ours, ours.associate("127.0.0.1", port, ae_title="PYSCP",
-                                  contexts=[(CT, [EXPLICIT_LE])],
-                                  roles={CT: (True, True)}) as assoc:
+        with (
+            ours,
+            ours.associate(
+                "127.0.0.1",
+                port,
+                ae_title="PYSCP",
+                contexts=[(CT, [EXPLICIT_LE])],
+                roles={CT: (True, True)},
+            ) as assoc,
+        ):
             (ctx,) = assoc.accepted_contexts
             assert (ctx.scu_role, ctx.scp_role) == (True, True)
             (live,) = server.active_associations
@@ -229,12 +256,16 @@ def test_our_scu_role_selection_with_pynetdicom_scp(pnd: Any) -> None:
 # -- user identity -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "primary", "secondary"), [
-    (1, b"alice", b""),
-    (2, b"alice", b"s3cret"),
-])
-def test_user_identity_reaches_our_scp(pnd: Any, make_scp: Any, kind: int, primary: bytes,
-                                       secondary: bytes) -> None:
+@pytest.mark.parametrize(
+    ("kind", "primary", "secondary"),
+    [
+        (1, b"alice", b""),
+        (2, b"alice", b"s3cret"),
+    ],
+)
+def test_user_identity_reaches_our_scp(
+    pnd: Any, make_scp: Any, kind: int, primary: bytes, secondary: bytes
+) -> None:
     """The identity pynetdicom sends arrives intact on our side, where a handler can check it.
     Our SCP offers no user identity server response (see docs/findings-net.md), so none is
     sent even though one was requested -- which PS3.7 D.3.3.7 allows: the requestor decides."""
@@ -270,8 +301,9 @@ def ext_item(pnd: Any, uid: str, info: bytes) -> Any:
 
 def test_extended_negotiation_not_supported_is_not_answered(pnd: Any, make_scp: Any) -> None:
     scp = make_scp(store=True)
-    assoc = py_ae(pnd, CT).associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                                     ext_neg=[ext_item(pnd, CT, b"\x01\x01\x01")])
+    assoc = py_ae(pnd, CT).associate(
+        "127.0.0.1", scp.port, ae_title="OURSCP", ext_neg=[ext_item(pnd, CT, b"\x01\x01\x01")]
+    )
     try:
         assert assoc.is_established
         assert ac_items(assoc, pnd.pdu_primitives.SOPClassExtendedNegotiation) == []
@@ -282,8 +314,9 @@ def test_extended_negotiation_not_supported_is_not_answered(pnd: Any, make_scp: 
 
 def test_extended_negotiation_answered_with_what_both_support(pnd: Any, make_scp: Any) -> None:
     scp = make_scp(store=True, acceptor={"extended": {CT: b"\x01\x00\x01"}})
-    assoc = py_ae(pnd, CT).associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                                     ext_neg=[ext_item(pnd, CT, b"\x01\x01\x01")])
+    assoc = py_ae(pnd, CT).associate(
+        "127.0.0.1", scp.port, ae_title="OURSCP", ext_neg=[ext_item(pnd, CT, b"\x01\x01\x01")]
+    )
     try:
         assert assoc.is_established
         (item,) = ac_items(assoc, pnd.pdu_primitives.SOPClassExtendedNegotiation)
@@ -294,10 +327,10 @@ def test_extended_negotiation_answered_with_what_both_support(pnd: Any, make_scp
         assoc.release()
 
 
-@pytest.mark.parametrize(("ours", "expected"), [(None, (1, 1)), ((4, 2), (4, 2)),
-                                                ((0, 0), (5, 3))])
-def test_async_operations_window(pnd: Any, make_scp: Any, ours: tuple[int, int] | None,
-                                 expected: tuple[int, int]) -> None:
+@pytest.mark.parametrize(("ours", "expected"), [(None, (1, 1)), ((4, 2), (4, 2)), ((0, 0), (5, 3))])
+def test_async_operations_window(
+    pnd: Any, make_scp: Any, ours: tuple[int, int] | None, expected: tuple[int, int]
+) -> None:
     """pynetdicom asks for (5 invoked, 3 performed); we answer with at most what we allow
     (default 1, 1; 0 means unlimited, PS3.7 D.3.3.3)."""
     scp = make_scp(acceptor={"async_window": ours} if ours else {})
@@ -308,8 +341,7 @@ def test_async_operations_window(pnd: Any, make_scp: Any, ours: tuple[int, int] 
     try:
         assert assoc.is_established
         (answer,) = ac_items(assoc, pnd.pdu_primitives.AsynchronousOperationsWindowNegotiation)
-        got = (answer.maximum_number_operations_invoked,
-               answer.maximum_number_operations_performed)
+        got = (answer.maximum_number_operations_invoked, answer.maximum_number_operations_performed)
         assert got == expected
         neg = scp.only_association().negotiated
         assert (neg.max_operations_invoked, neg.max_operations_performed) == expected
@@ -321,8 +353,9 @@ def test_async_operations_window(pnd: Any, make_scp: Any, ours: tuple[int, int] 
 # -- rejections ----------------------------------------------------------------------------------
 
 
-def associate_rejected(pnd: Any, port: int, called: str = "OURSCP",
-                       title: str = "PYSCU") -> tuple[int, int, int]:
+def associate_rejected(
+    pnd: Any, port: int, called: str = "OURSCP", title: str = "PYSCU"
+) -> tuple[int, int, int]:
     """Associate from pynetdicom expecting a rejection; the (result, source, reason) of the
     A-ASSOCIATE-RJ PDU it received. (Read from the PDU: pynetdicom's own ``is_rejected``
     races with its closing of the connection and sometimes says "aborted" instead.)"""
@@ -334,8 +367,9 @@ def associate_rejected(pnd: Any, port: int, called: str = "OURSCP",
 
     ae = py_ae(pnd)
     ae.ae_title = title
-    assoc = ae.associate("127.0.0.1", port, ae_title=called,
-                         evt_handlers=[(pnd.evt.EVT_PDU_RECV, on_pdu)])
+    assoc = ae.associate(
+        "127.0.0.1", port, ae_title=called, evt_handlers=[(pnd.evt.EVT_PDU_RECV, on_pdu)]
+    )
     assert not assoc.is_established
     assert got, "pynetdicom received no A-ASSOCIATE-RJ"
     rj = got[0]
@@ -359,8 +393,9 @@ def test_rejected_calling_ae_not_recognised(pnd: Any, make_scp: Any) -> None:
     friend.release()
 
 
-def test_rejected_application_context(pnd: Any, make_scp: Any,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rejected_application_context(
+    pnd: Any, make_scp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scp = make_scp()
     monkeypatch.setattr(pnd.acse, "APPLICATION_CONTEXT_NAME", "1.2.826.0.1.3680043.9.9999")
     assert associate_rejected(pnd, scp.port) == (1, 1, 2)
@@ -398,9 +433,12 @@ def test_release_from_pynetdicom(pnd: Any, make_scp: Any) -> None:
 def test_release_from_our_scp(pnd: Any, make_scp: Any) -> None:
     scp = make_scp()
     released = threading.Event()
-    assoc = py_ae(pnd).associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                                 evt_handlers=[(pnd.evt.EVT_RELEASED,
-                                                lambda e: released.set())])
+    assoc = py_ae(pnd).associate(
+        "127.0.0.1",
+        scp.port,
+        ae_title="OURSCP",
+        evt_handlers=[(pnd.evt.EVT_RELEASED, lambda e: released.set())],
+    )
     assert assoc.send_c_echo().Status == 0
     ours = scp.only_association()
     scp.run(ours.release())
@@ -428,8 +466,12 @@ def test_abort_from_pynetdicom(pnd: Any, make_scp: Any) -> None:
 def test_abort_from_our_scp(pnd: Any, make_scp: Any) -> None:
     scp = make_scp()
     aborted = threading.Event()
-    assoc = py_ae(pnd).associate("127.0.0.1", scp.port, ae_title="OURSCP",
-                                 evt_handlers=[(pnd.evt.EVT_ABORTED, lambda e: aborted.set())])
+    assoc = py_ae(pnd).associate(
+        "127.0.0.1",
+        scp.port,
+        ae_title="OURSCP",
+        evt_handlers=[(pnd.evt.EVT_ABORTED, lambda e: aborted.set())],
+    )
     assert assoc.send_c_echo().Status == 0
     ours = scp.only_association()
     scp.run(ours.abort())
@@ -443,8 +485,11 @@ def test_our_scu_abort_seen_by_pynetdicom_scp(pnd: Any) -> None:
     ae = pnd.AE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION)
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False,
-                             evt_handlers=[(pnd.evt.EVT_ABORTED, lambda e: aborted.set())])
+    server = ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[(pnd.evt.EVT_ABORTED, lambda e: aborted.set())],
+    )
     try:
         ours = SyncAE("OURSCU")
         with ours:
@@ -463,8 +508,11 @@ def test_pynetdicom_scp_release_seen_by_our_scu(pnd: Any) -> None:
     ae = pnd.AE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION)
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False,
-                             evt_handlers=[(pnd.evt.EVT_RELEASED, lambda e: released.set())])
+    server = ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[(pnd.evt.EVT_RELEASED, lambda e: released.set())],
+    )
     try:
         ours = SyncAE("OURSCU")
         with ours:
@@ -493,13 +541,17 @@ def big_dataset(pnd: Any, uid: str, size: int) -> Any:
 
 
 @pytest.mark.parametrize("py_max", [8192, 16384, 0])
-def test_pynetdicom_scu_large_store_with_small_pdus(pnd: Any, make_scp: Any, tmp_path: Path,
-                                                   py_max: int) -> None:
+def test_pynetdicom_scu_large_store_with_small_pdus(
+    pnd: Any, make_scp: Any, tmp_path: Path, py_max: int
+) -> None:
     """pynetdicom advertises ``py_max`` (0 = no limit) and we advertise 16384: each side sees
     the other's limit, pynetdicom's P-DATA PDUs to us fit ours, and 3 MiB arrive intact."""
     pydicom = peers.require_module("pydicom")
-    scp = make_scp(config=AEConfig(ae_title="OURSCP", max_pdu=16384), store=True,
-                   supported={SECONDARY_CAPTURE: [EXPLICIT_LE]})
+    scp = make_scp(
+        config=AEConfig(ae_title="OURSCP", max_pdu=16384),
+        store=True,
+        supported={SECONDARY_CAPTURE: [EXPLICIT_LE]},
+    )
     sent: list[int] = []
 
     def on_sent(event: Any) -> None:
@@ -507,8 +559,13 @@ def test_pynetdicom_scu_large_store_with_small_pdus(pnd: Any, make_scp: Any, tmp
             sent.append(event.pdu.pdu_length)
 
     ae = py_ae(pnd, SECONDARY_CAPTURE)
-    assoc = ae.associate("127.0.0.1", scp.port, ae_title="OURSCP", max_pdu=py_max,
-                         evt_handlers=[(pnd.evt.EVT_PDU_SENT, on_sent)])
+    assoc = ae.associate(
+        "127.0.0.1",
+        scp.port,
+        ae_title="OURSCP",
+        max_pdu=py_max,
+        evt_handlers=[(pnd.evt.EVT_PDU_SENT, on_sent)],
+    )
     try:
         assert assoc.acceptor.maximum_length == 16384
         ds = big_dataset(pnd, "1.2.3.4.1", 3 << 20)
@@ -524,8 +581,9 @@ def test_pynetdicom_scu_large_store_with_small_pdus(pnd: Any, make_scp: Any, tmp
 
 
 @pytest.mark.parametrize("py_max", [4096, 8192, 0])
-def test_our_scu_large_store_respects_pynetdicom_max_pdu(pnd: Any, tmp_path: Path,
-                                                         py_max: int) -> None:
+def test_our_scu_large_store_respects_pynetdicom_max_pdu(
+    pnd: Any, tmp_path: Path, py_max: int
+) -> None:
     pydicom = peers.require_module("pydicom")
     received: list[int] = []
     stored: list[Any] = []
@@ -542,15 +600,22 @@ def test_our_scu_large_store_respects_pynetdicom_max_pdu(pnd: Any, tmp_path: Pat
     ae.add_supported_context(SECONDARY_CAPTURE, [EXPLICIT_LE])
     ae.maximum_pdu_size = py_max
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[
-        (pnd.evt.EVT_PDU_RECV, on_recv), (pnd.evt.EVT_C_STORE, on_store)])
+    server = ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[(pnd.evt.EVT_PDU_RECV, on_recv), (pnd.evt.EVT_C_STORE, on_store)],
+    )
     path = tmp_path / "big.dcm"
     ds = big_dataset(pnd, "1.2.3.4.2", 2 << 20)
     ds.save_as(path, enforce_file_format=True)
     try:
         ours = SyncAE("OURSCU")
-        with ours, ours.associate("127.0.0.1", port, ae_title="PYSCP",
-                                  contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]) as assoc:
+        with (
+            ours,
+            ours.associate(
+                "127.0.0.1", port, ae_title="PYSCP", contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]
+            ) as assoc,
+        ):
             assert assoc.association.peer_max_pdu == py_max
             assert assoc.store(path).status == 0
     finally:

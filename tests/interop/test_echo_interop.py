@@ -63,10 +63,18 @@ class Recorder:
         assoc = incoming.association
         assert assoc.negotiated is not None
         with self._lock:
-            self.seen.append(Seen(
-                assoc, incoming.message.message_id, assoc.calling_ae, assoc.called_ae,
-                incoming.context.transfer_syntax, assoc.peer_max_pdu,
-                len(assoc.negotiated.contexts), len(assoc.accepted_contexts)))
+            self.seen.append(
+                Seen(
+                    assoc,
+                    incoming.message.message_id,
+                    assoc.calling_ae,
+                    assoc.called_ae,
+                    incoming.context.transfer_syntax,
+                    assoc.peer_max_pdu,
+                    len(assoc.negotiated.contexts),
+                    len(assoc.accepted_contexts),
+                )
+            )
         return 0
 
 
@@ -76,8 +84,9 @@ class CallingChecked(AE):
     allowed = frozenset({"GOODSCU"})
 
     def acceptor_config(self, handlers: Any) -> AcceptorConfig:
-        return dataclasses.replace(super().acceptor_config(handlers),
-                                   calling_ae_titles=self.allowed)
+        return dataclasses.replace(
+            super().acceptor_config(handlers), calling_ae_titles=self.allowed
+        )
 
 
 @dataclasses.dataclass
@@ -140,10 +149,12 @@ def scp() -> Iterator[OurSCP]:
         yield OurSCP(sync, server, recorder)
 
 
-def echoscu(port: int, *args: str, aec: str = "OURSCP", aet: str = "ECHOSCU",
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+def echoscu(
+    port: int, *args: str, aec: str = "OURSCP", aet: str = "ECHOSCU", check: bool = True
+) -> subprocess.CompletedProcess[str]:
     proc: subprocess.CompletedProcess[str] = peers.run_dcmtk(
-        "echoscu", "-v", "-aet", aet, "-aec", aec, *args, "127.0.0.1", str(port), check=check)
+        "echoscu", "-v", "-aet", aet, "-aec", aec, *args, "127.0.0.1", str(port), check=check
+    )
     return proc
 
 
@@ -185,8 +196,9 @@ def test_echoscu_max_pdu(scp: OurSCP, pdu: int) -> None:
 
 @pytest.mark.parametrize("count", [1, 2, 3, 10, 38])
 def test_echoscu_proposing_many_transfer_syntaxes(scp: OurSCP, count: int) -> None:
-    proc = peers.run_dcmtk("echoscu", "-d", "-aec", "OURSCP", "-pts", str(count),
-                           "127.0.0.1", str(scp.port))
+    proc = peers.run_dcmtk(
+        "echoscu", "-d", "-aec", "OURSCP", "-pts", str(count), "127.0.0.1", str(scp.port)
+    )
     text = output(proc)
     assert "Received Echo Response (Success)" in text
     (seen,) = scp.recorder.seen
@@ -236,7 +248,10 @@ def test_echoscu_over_the_association_limit_is_rejected_transiently() -> None:
             proc = echoscu(server.port, check=False)
             text = output(proc)
             assert proc.returncode != 0
-            assert "Result: Rejected Transient, Source: Service Provider (Presentation Related)" in text
+            assert (
+                "Result: Rejected Transient, Source: Service Provider (Presentation Related)"
+                in text
+            )
             assert "Reason: Local Limit Exceeded" in text
             assert held.echo() == 0
         our = OurSCP(sync, server, recorder)
@@ -262,8 +277,18 @@ def test_echoscu_abort_is_seen_by_our_scp(scp: OurSCP) -> None:
 @pytest.fixture
 def storescp(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = peers.free_port()
-    with peers.dcmtk_server("storescp", "-v", "-pdu", "4096", "-aet", "STORESCP",
-                            "-od", str(tmp_path), str(port), port=port) as proc:
+    with peers.dcmtk_server(
+        "storescp",
+        "-v",
+        "-pdu",
+        "4096",
+        "-aet",
+        "STORESCP",
+        "-od",
+        str(tmp_path),
+        str(port),
+        port=port,
+    ) as proc:
         yield port, proc
 
 
@@ -276,8 +301,15 @@ def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
 def test_our_scu_echo_to_storescp(storescp: tuple[int, subprocess.Popen[bytes]]) -> None:
     port, proc = storescp
     ae = SyncAE("OURSCU")
-    with ae, ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                          contexts=[(VERIFICATION, [EXPLICIT_LE, IMPLICIT_LE])]) as assoc:
+    with (
+        ae,
+        ae.associate(
+            "127.0.0.1",
+            port,
+            ae_title="STORESCP",
+            contexts=[(VERIFICATION, [EXPLICIT_LE, IMPLICIT_LE])],
+        ) as assoc,
+    ):
         assert [assoc.echo() for _ in range(5)] == [0] * 5
         assert assoc.association.peer_max_pdu == 4096
         (ctx,) = assoc.accepted_contexts
@@ -312,9 +344,24 @@ def test_our_scu_rejected_by_refusing_storescp(tmp_path: Path) -> None:
 
 def test_cli_echo_against_storescp(storescp: tuple[int, subprocess.Popen[bytes]]) -> None:
     port, proc = storescp
-    run = subprocess.run([sys.executable, "-m", "dicomkit.cli.main", "echo", "--aec",
-                          "STORESCP", "--repeat", "3", "127.0.0.1", str(port)],
-                         capture_output=True, text=True, timeout=60, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dicomkit.cli.main",
+            "echo",
+            "--aec",
+            "STORESCP",
+            "--repeat",
+            "3",
+            "127.0.0.1",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("C-ECHO STORESCP@127.0.0.1") == 3
     assert stop_and_read(proc).count("Received Echo Request") == 3
@@ -323,9 +370,13 @@ def test_cli_echo_against_storescp(storescp: tuple[int, subprocess.Popen[bytes]]
 def test_cli_echo_rejected_exits_nonzero(tmp_path: Path) -> None:
     port = peers.free_port()
     with peers.dcmtk_server("storescp", "--refuse", str(port), port=port):
-        run = subprocess.run([sys.executable, "-m", "dicomkit.cli.main", "echo",
-                              "127.0.0.1", str(port)], capture_output=True, text=True,
-                             timeout=60, check=False)
+        run = subprocess.run(
+            [sys.executable, "-m", "dicomkit.cli.main", "echo", "127.0.0.1", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert run.returncode != 0
     assert "reject" in (run.stdout + run.stderr).lower()
     assert "Traceback" not in run.stderr
@@ -340,15 +391,21 @@ def pynetdicom_scp() -> Iterator[tuple[int, list[Any]]]:
     seen: list[Any] = []
 
     def on_echo(event: Any) -> int:
-        seen.append((event.assoc.requestor.ae_title, event.context.transfer_syntax,
-                     event.assoc.requestor.maximum_length))
+        seen.append(
+            (
+                event.assoc.requestor.ae_title,
+                event.context.transfer_syntax,
+                event.assoc.requestor.maximum_length,
+            )
+        )
         return 0x0000
 
     ae = pynetdicom.AE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION, [EXPLICIT_LE, IMPLICIT_LE])
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False,
-                             evt_handlers=[(pynetdicom.evt.EVT_C_ECHO, on_echo)])
+    server = ae.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(pynetdicom.evt.EVT_C_ECHO, on_echo)]
+    )
     try:
         yield port, seen
     finally:
@@ -358,8 +415,15 @@ def pynetdicom_scp() -> Iterator[tuple[int, list[Any]]]:
 def test_our_scu_echo_to_pynetdicom(pynetdicom_scp: tuple[int, list[Any]]) -> None:
     port, seen = pynetdicom_scp
     ae = SyncAE("OURSCU", config=AEConfig(ae_title="OURSCU", max_pdu=32768))
-    with ae, ae.associate("127.0.0.1", port, ae_title="PYSCP",
-                          contexts=[(VERIFICATION, [IMPLICIT_LE, EXPLICIT_LE])]) as assoc:
+    with (
+        ae,
+        ae.associate(
+            "127.0.0.1",
+            port,
+            ae_title="PYSCP",
+            contexts=[(VERIFICATION, [IMPLICIT_LE, EXPLICIT_LE])],
+        ) as assoc,
+    ):
         assert [assoc.echo() for _ in range(3)] == [0, 0, 0]
         (ctx,) = assoc.accepted_contexts
     assert [s[0] for s in seen] == ["OURSCU"] * 3

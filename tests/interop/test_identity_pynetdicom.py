@@ -43,8 +43,9 @@ def check(ident: UserIdentity | None) -> bytes | bool:
     if ident is None:
         return False
     if ident.type == UserIdentity.USERNAME_PASSCODE:
-        return b"welcome alice" if (ident.username, ident.passcode) == ("alice", "s3cret") \
-            else False
+        return (
+            b"welcome alice" if (ident.username, ident.passcode) == ("alice", "s3cret") else False
+        )
     return ident.type == UserIdentity.JWT and ident.primary == b"ok-jwt"
 
 
@@ -69,11 +70,13 @@ def our_scp() -> Iterator[tuple[int, list[Association]]]:
         seen.append(incoming.association)
         return 0
 
-    cfg = AEConfig(ae_title="OURSCP", identity_check=check, extended=relational,
-                   async_ops=(4, 4))
+    cfg = AEConfig(ae_title="OURSCP", identity_check=check, extended=relational, async_ops=(4, 4))
     sync = SyncAE("OURSCP", config=cfg)
-    handlers: dict[Any, Any] = {dimse.CEchoRequest: on_echo, (dimse.CFindRequest, FIND): on_find,
-                                dimse.CStoreRequest: on_store}
+    handlers: dict[Any, Any] = {
+        dimse.CEchoRequest: on_echo,
+        (dimse.CFindRequest, FIND): on_find,
+        dimse.CStoreRequest: on_store,
+    }
     with sync, sync.serve(0, handlers) as server:
         yield server.port, seen
 
@@ -105,8 +108,13 @@ def rj_of(pnd: Any, assoc_args: dict[str, Any], port: int) -> tuple[int, int, in
         if isinstance(event.pdu, pnd.pdu.A_ASSOCIATE_RJ):
             got.append(event.pdu)
 
-    assoc = py_ae(pnd).associate("127.0.0.1", port, ae_title="OURSCP",
-                                 evt_handlers=[(pnd.evt.EVT_PDU_RECV, on_pdu)], **assoc_args)
+    assoc = py_ae(pnd).associate(
+        "127.0.0.1",
+        port,
+        ae_title="OURSCP",
+        evt_handlers=[(pnd.evt.EVT_PDU_RECV, on_pdu)],
+        **assoc_args,
+    )
     assert not assoc.is_established
     (rj,) = got
     return rj.result, rj.source, rj.reason_diagnostic
@@ -118,8 +126,8 @@ def rj_of(pnd: Any, assoc_args: dict[str, Any], port: int) -> tuple[int, int, in
 def test_pynetdicom_gets_our_positive_response(pnd: Any, our_scp: Any) -> None:
     port, seen = our_scp
     assoc = py_ae(pnd).associate(
-        "127.0.0.1", port, ae_title="OURSCP",
-        ext_neg=[py_identity(pnd, 2, b"alice", b"s3cret")])
+        "127.0.0.1", port, ae_title="OURSCP", ext_neg=[py_identity(pnd, 2, b"alice", b"s3cret")]
+    )
     try:
         assert assoc.is_established
         assert assoc.acceptor.user_identity is not None
@@ -134,8 +142,9 @@ def test_pynetdicom_gets_our_positive_response(pnd: Any, our_scp: Any) -> None:
 
 def test_pynetdicom_jwt_accepted_without_response(pnd: Any, our_scp: Any) -> None:
     port, seen = our_scp
-    assoc = py_ae(pnd).associate("127.0.0.1", port, ae_title="OURSCP",
-                                 ext_neg=[py_identity(pnd, 5, b"ok-jwt")])
+    assoc = py_ae(pnd).associate(
+        "127.0.0.1", port, ae_title="OURSCP", ext_neg=[py_identity(pnd, 5, b"ok-jwt")]
+    )
     try:
         assert assoc.is_established
         assert assoc.acceptor.user_identity is None  # the check said True: no server response
@@ -145,8 +154,11 @@ def test_pynetdicom_jwt_accepted_without_response(pnd: Any, our_scp: Any) -> Non
         assoc.release()
 
 
-@pytest.mark.parametrize("ext", [[("alice", b"wrong")], [("mallory", b"s3cret")], []],
-                         ids=["wrong-passcode", "unknown-user", "no-identity"])
+@pytest.mark.parametrize(
+    "ext",
+    [[("alice", b"wrong")], [("mallory", b"s3cret")], []],
+    ids=["wrong-passcode", "unknown-user", "no-identity"],
+)
 def test_pynetdicom_rejected_1_1_1(pnd: Any, our_scp: Any, ext: list[Any]) -> None:
     port, seen = our_scp
     items = [py_identity(pnd, 2, user.encode(), pw) for user, pw in ext]
@@ -163,19 +175,25 @@ def test_pynetdicom_extended_negotiation_and_window(pnd: Any, our_scp: Any) -> N
     window.maximum_number_operations_invoked = 8
     window.maximum_number_operations_performed = 2
     assoc = py_ae(pnd, VERIFICATION, FIND).associate(
-        "127.0.0.1", port, ae_title="OURSCP",
-        ext_neg=[ext, window, py_identity(pnd, 5, b"ok-jwt")])
+        "127.0.0.1", port, ae_title="OURSCP", ext_neg=[ext, window, py_identity(pnd, 5, b"ok-jwt")]
+    )
     try:
         assert assoc.is_established
         items = assoc.acceptor.user_information
-        (answer,) = [i for i in items
-                     if isinstance(i, pnd.pdu_primitives.SOPClassExtendedNegotiation)]
+        (answer,) = [
+            i for i in items if isinstance(i, pnd.pdu_primitives.SOPClassExtendedNegotiation)
+        ]
         assert str(answer.sop_class_uid) == FIND
         assert bytes(answer.service_class_application_information) == b"\x01"
-        (win,) = [i for i in items if isinstance(
-            i, pnd.pdu_primitives.AsynchronousOperationsWindowNegotiation)]
-        assert (win.maximum_number_operations_invoked,
-                win.maximum_number_operations_performed) == (4, 2)
+        (win,) = [
+            i
+            for i in items
+            if isinstance(i, pnd.pdu_primitives.AsynchronousOperationsWindowNegotiation)
+        ]
+        assert (win.maximum_number_operations_invoked, win.maximum_number_operations_performed) == (
+            4,
+            2,
+        )
         assert assoc.send_c_echo().Status == 0
         assert seen[0].extended == {FIND: b"\x01"}
         assert seen[0].async_ops == (4, 2)
@@ -203,8 +221,11 @@ def py_scp(pnd: Any) -> Iterator[tuple[int, list[Any]]]:
     ae.add_supported_context(FIND, [EXPLICIT_LE, IMPLICIT_LE])
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = WAIT
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[
-        (pnd.evt.EVT_USER_ID, on_user_id), (pnd.evt.EVT_SOP_EXTENDED, on_extended)])
+    server = ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[(pnd.evt.EVT_USER_ID, on_user_id), (pnd.evt.EVT_SOP_EXTENDED, on_extended)],
+    )
     try:
         yield port, calls
     finally:
@@ -214,25 +235,44 @@ def py_scp(pnd: Any) -> Iterator[tuple[int, list[Any]]]:
 def test_our_identity_and_extended_reach_pynetdicom(py_scp: Any) -> None:
     port, calls = py_scp
     ident = UserIdentity(UserIdentity.JWT, "header.payload.sig", positive_response_requested=True)
-    with SyncAE("OURSCU") as scu, scu.associate(
-            "127.0.0.1", port, ae_title="PYSCP", contexts=[VERIFICATION, FIND],
-            user_identity=ident, extended={FIND: b"\x01\x01"}, async_ops=(3, 3)) as assoc:
+    with (
+        SyncAE("OURSCU") as scu,
+        scu.associate(
+            "127.0.0.1",
+            port,
+            ae_title="PYSCP",
+            contexts=[VERIFICATION, FIND],
+            user_identity=ident,
+            extended={FIND: b"\x01\x01"},
+            async_ops=(3, 3),
+        ) as assoc,
+    ):
         assert assoc.echo() == 0
         ours = assoc.association
         # pynetdicom answers a positive response for types 3, 4 and 5 only
         assert ours.user_identity_response == b"py-response"
         assert ours.extended == {FIND: b"\x01"}
         assert ours.async_ops == (1, 1)  # pynetdicom's default answer
-    assert ("user", 5, b"header.payload.sig", None) in calls or \
-        ("user", 5, b"header.payload.sig", b"") in calls
+    assert ("user", 5, b"header.payload.sig", None) in calls or (
+        "user",
+        5,
+        b"header.payload.sig",
+        b"",
+    ) in calls
     assert ("ext", {FIND: b"\x01\x01"}) in calls
 
 
 def test_our_username_passcode_reaches_pynetdicom(py_scp: Any) -> None:
     port, calls = py_scp
-    with SyncAE("OURSCU") as scu, scu.associate(
-            "127.0.0.1", port, ae_title="PYSCP",
-            user_identity=UserIdentity(2, "alice", "s3cret", True)) as assoc:
+    with (
+        SyncAE("OURSCU") as scu,
+        scu.associate(
+            "127.0.0.1",
+            port,
+            ae_title="PYSCP",
+            user_identity=UserIdentity(2, "alice", "s3cret", True),
+        ) as assoc,
+    ):
         assert assoc.echo() == 0
         assert assoc.association.user_identity_response is None  # type 2: pynetdicom sends none
     assert ("user", 2, b"alice", b"s3cret") in calls
@@ -256,14 +296,24 @@ def dicom_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def storescu(port: int, path: Path, *args: str) -> Any:
-    return peers.run_dcmtk("storescu", "-aec", "OURSCP", "-aet", "DCMTKSCU", *args,
-                           "127.0.0.1", str(port), str(path), timeout=WAIT * 2, check=False)
+    return peers.run_dcmtk(
+        "storescu",
+        "-aec",
+        "OURSCP",
+        "-aet",
+        "DCMTKSCU",
+        *args,
+        "127.0.0.1",
+        str(port),
+        str(path),
+        timeout=WAIT * 2,
+        check=False,
+    )
 
 
 def test_storescu_user_password_positive_response(our_scp: Any, dicom_file: Path) -> None:
     port, seen = our_scp
-    proc = storescu(port, dicom_file, "--user", "alice", "--password", "s3cret",
-                    "--pos-response")
+    proc = storescu(port, dicom_file, "--user", "alice", "--password", "s3cret", "--pos-response")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (ours,) = seen
     assert ours.user_identity == UserIdentity(2, "alice", "s3cret", True)
@@ -285,14 +335,18 @@ def test_storescu_pos_response_needs_a_response(dicom_file: Path) -> None:
     """An identity check answering ``True`` sends no server response; storescu
     ``--pos-response`` then gives up ("Positive response requested but none received"), as
     PS3.7 D.3.3.7 lets a requestor do. Answering bytes (even b"") satisfies it."""
-    cfg = AEConfig(ae_title="OURSCP",
-                   identity_check=lambda ident: ident is not None and ident.username == "t"
-                   or (b"" if ident is not None and ident.username == "b" else False))
+    cfg = AEConfig(
+        ae_title="OURSCP",
+        identity_check=lambda ident: (
+            ident is not None
+            and ident.username == "t"
+            or (b"" if ident is not None and ident.username == "b" else False)
+        ),
+    )
     sync = SyncAE("OURSCP", config=cfg)
     with sync, sync.serve(0, {dimse.CStoreRequest: lambda incoming: 0}) as server:
         bare = storescu(server.port, dicom_file, "--user", "t", "--pos-response")
         empty = storescu(server.port, dicom_file, "--user", "b", "--pos-response")
     assert bare.returncode != 0
-    assert "positive response requested but none received" in \
-        (bare.stdout + bare.stderr).lower()
+    assert "positive response requested but none received" in (bare.stdout + bare.stderr).lower()
     assert empty.returncode == 0, empty.stdout + empty.stderr

@@ -56,20 +56,27 @@ def our_scp() -> Iterator[tuple[int, dict[str, Any]]]:
     router = SopClassRouter()
     router.add(commitment.STORAGE_COMMITMENT, parts["commit"].handlers())
     router.add(mpps.MPPS, parts["mpps"].handlers())
-    router.add(worklist.MODALITY_WORKLIST_FIND, worklist.WorklistSCP(
-        worklist.ListSource([mwl_item("DOE^JOHN", "1", "CT"), mwl_item("ROE^ANN", "2", "MR")])
-    ).handlers())
+    router.add(
+        worklist.MODALITY_WORKLIST_FIND,
+        worklist.WorklistSCP(
+            worklist.ListSource([mwl_item("DOE^JOHN", "1", "CT"), mwl_item("ROE^ANN", "2", "MR")])
+        ).handlers(),
+    )
     parts["ups"].add_to(router)
-    ae = SyncAE("OURSCP", handlers=router.handlers(),
-                supported=supported_for(router.sop_classes()))
+    ae = SyncAE("OURSCP", handlers=router.handlers(), supported=supported_for(router.sop_classes()))
     with ae, ae.serve(0) as server:
         yield server.port, parts
 
 
 def mwl_item(name: str, pid: str, modality: str) -> Dataset:
-    q = worklist.worklist_query(patient_name=name, patient_id=pid, modality=modality,
-                                station_ae="STATION", start_date="20260101",
-                                start_time="080000")
+    q = worklist.worklist_query(
+        patient_name=name,
+        patient_id=pid,
+        modality=modality,
+        station_ae="STATION",
+        start_date="20260101",
+        start_time="080000",
+    )
     q.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID = f"S{pid}"
     return q
 
@@ -95,13 +102,17 @@ def test_pynetdicom_commitment_same_association(our_scp: tuple[int, dict[str, An
         return 0x0000, None
 
     ae = py_ae(commitment.STORAGE_COMMITMENT)
-    assoc = ae.associate("127.0.0.1", port, ae_title="OURSCP",
-                         evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    assoc = ae.associate(
+        "127.0.0.1", port, ae_title="OURSCP", evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)]
+    )
     assert assoc.is_established
     try:
-        status, _ = assoc.send_n_action(pd_refs(["1.2.3.1", "9.9.9"], "1.2.77"), 1,
-                                        commitment.STORAGE_COMMITMENT,
-                                        commitment.STORAGE_COMMITMENT_INSTANCE)
+        status, _ = assoc.send_n_action(
+            pd_refs(["1.2.3.1", "9.9.9"], "1.2.77"),
+            1,
+            commitment.STORAGE_COMMITMENT,
+            commitment.STORAGE_COMMITMENT_INSTANCE,
+        )
         assert status.Status == 0
         assert done.wait(WAIT)
     finally:
@@ -110,8 +121,9 @@ def test_pynetdicom_commitment_same_association(our_scp: tuple[int, dict[str, An
     assert event_type == commitment.EVENT_FAILURES
     assert info.TransactionUID == "1.2.77"
     assert [i.ReferencedSOPInstanceUID for i in info.ReferencedSOPSequence] == ["1.2.3.1"]
-    assert [(i.ReferencedSOPInstanceUID, i.FailureReason) for i in info.FailedSOPSequence] == \
-        [("9.9.9", 0x0112)]
+    assert [(i.ReferencedSOPInstanceUID, i.FailureReason) for i in info.FailedSOPSequence] == [
+        ("9.9.9", 0x0112)
+    ]
 
 
 def test_pynetdicom_mpps(our_scp: tuple[int, dict[str, Any]]) -> None:
@@ -134,8 +146,10 @@ def test_pynetdicom_mpps(our_scp: tuple[int, dict[str, Any]]) -> None:
         assert status.Status == 0x0112
     finally:
         assoc.release()
-    assert parts["mpps"].store["1.2.826.0.1.3680043.10.5.1"].PerformedProcedureStepStatus == \
-        "COMPLETED"
+    assert (
+        parts["mpps"].store["1.2.826.0.1.3680043.10.5.1"].PerformedProcedureStepStatus
+        == "COMPLETED"
+    )
 
 
 def test_pynetdicom_worklist_find(our_scp: tuple[int, dict[str, Any]]) -> None:
@@ -150,8 +164,9 @@ def test_pynetdicom_worklist_find(our_scp: tuple[int, dict[str, Any]]) -> None:
     sps.ScheduledStationAETitle = "STATION"
     query.ScheduledProcedureStepSequence = [sps]
     try:
-        results = [(s.Status, i) for s, i in assoc.send_c_find(
-            query, worklist.MODALITY_WORKLIST_FIND)]
+        results = [
+            (s.Status, i) for s, i in assoc.send_c_find(query, worklist.MODALITY_WORKLIST_FIND)
+        ]
     finally:
         assoc.release()
     assert [s for s, _ in results] == [0xFF00, 0x0000]
@@ -167,15 +182,23 @@ def test_pynetdicom_ups_push_pull_watch(our_scp: tuple[int, dict[str, Any]]) -> 
     def on_report(event: Any) -> Any:
         with lock:
             info = event.event_information
-            reports.append((str(event.request.AffectedSOPInstanceUID), event.event_type,
-                            str(info.get("ProcedureStepState", ""))))
+            reports.append(
+                (
+                    str(event.request.AffectedSOPInstanceUID),
+                    event.event_type,
+                    str(info.get("ProcedureStepState", "")),
+                )
+            )
             lock.notify_all()
         return 0x0000, None
 
     watcher = pynetdicom.AE(ae_title="PYWATCH")
     watcher.add_supported_context(ups.UPS_EVENT)
-    server = watcher.start_server(("127.0.0.1", parts["watcher_port"]), block=False,
-                                  evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+    server = watcher.start_server(
+        ("127.0.0.1", parts["watcher_port"]),
+        block=False,
+        evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)],
+    )
     try:
         ae = py_ae(ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH)
         assoc = ae.associate("127.0.0.1", port, ae_title="OURSCP")
@@ -183,8 +206,7 @@ def test_pynetdicom_ups_push_pull_watch(our_scp: tuple[int, dict[str, Any]]) -> 
             sub = PDataset()
             sub.ReceivingAE = "PYWATCH"
             sub.DeletionLock = "FALSE"
-            status, _ = assoc.send_n_action(sub, 3, ups.UPS_WATCH, ups.UPS_GLOBAL,
-                                            meta_uid=None)
+            status, _ = assoc.send_n_action(sub, 3, ups.UPS_WATCH, ups.UPS_GLOBAL, meta_uid=None)
             assert status.Status == 0
             created = PDataset()
             created.ProcedureStepState = "SCHEDULED"
@@ -229,8 +251,9 @@ def py_scp() -> Iterator[tuple[int, dict[str, Any]]]:
             info = event.action_information
             rsp = PDataset()
             rsp.TransactionUID = info.TransactionUID
-            rsp.ReferencedSOPSequence = [i for i in info.ReferencedSOPSequence
-                                         if i.ReferencedSOPInstanceUID in HELD]
+            rsp.ReferencedSOPSequence = [
+                i for i in info.ReferencedSOPSequence if i.ReferencedSOPInstanceUID in HELD
+            ]
             failed = []
             for i in info.ReferencedSOPSequence:
                 if i.ReferencedSOPInstanceUID not in HELD:
@@ -243,13 +266,18 @@ def py_scp() -> Iterator[tuple[int, dict[str, Any]]]:
                 rsp.FailedSOPSequence = failed
 
             def report() -> None:
-                event.assoc.send_n_event_report(rsp, 2 if failed else 1,
-                                                commitment.STORAGE_COMMITMENT,
-                                                commitment.STORAGE_COMMITMENT_INSTANCE)
+                event.assoc.send_n_event_report(
+                    rsp,
+                    2 if failed else 1,
+                    commitment.STORAGE_COMMITMENT,
+                    commitment.STORAGE_COMMITMENT_INSTANCE,
+                )
+
             threading.Thread(target=report, daemon=True).start()
             return 0x0000, None
-        seen["actions"].append((str(req.RequestedSOPInstanceUID), event.action_type,
-                                event.action_information))
+        seen["actions"].append(
+            (str(req.RequestedSOPInstanceUID), event.action_type, event.action_information)
+        )
         return 0x0000, None
 
     def on_create(event: Any) -> Any:
@@ -275,12 +303,25 @@ def py_scp() -> Iterator[tuple[int, dict[str, Any]]]:
         yield 0xFF00, ident
 
     ae = pynetdicom.AE(ae_title="PYSCP")
-    for uid in (commitment.STORAGE_COMMITMENT, mpps.MPPS, worklist.MODALITY_WORKLIST_FIND,
-                ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH):
+    for uid in (
+        commitment.STORAGE_COMMITMENT,
+        mpps.MPPS,
+        worklist.MODALITY_WORKLIST_FIND,
+        ups.UPS_PUSH,
+        ups.UPS_PULL,
+        ups.UPS_WATCH,
+    ):
         ae.add_supported_context(uid)
-    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[
-        (evt.EVT_N_ACTION, on_action), (evt.EVT_N_CREATE, on_create),
-        (evt.EVT_N_SET, on_set), (evt.EVT_C_FIND, on_find)])
+    server = ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[
+            (evt.EVT_N_ACTION, on_action),
+            (evt.EVT_N_CREATE, on_create),
+            (evt.EVT_N_SET, on_set),
+            (evt.EVT_C_FIND, on_find),
+        ],
+    )
     try:
         yield port, seen
     finally:
@@ -292,13 +333,20 @@ def test_our_scus_against_pynetdicom(py_scp: tuple[int, dict[str, Any]]) -> None
 
     async def main() -> tuple[commitment.CommitmentResult, str, list[Dataset], str]:
         listener = commitment.CommitmentListener()
-        contexts = [commitment.STORAGE_COMMITMENT, mpps.MPPS, worklist.MODALITY_WORKLIST_FIND,
-                    ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH]
-        async with AE("OURSCU").associate("127.0.0.1", port, ae_title="PYSCP",
-                                          contexts=contexts,
-                                          handlers=listener.handlers()) as assoc:
-            result = await commitment.commit(assoc, [(CT, "1.2.3.2"), (CT, "8.8")], listener,
-                                             timeout=WAIT)
+        contexts = [
+            commitment.STORAGE_COMMITMENT,
+            mpps.MPPS,
+            worklist.MODALITY_WORKLIST_FIND,
+            ups.UPS_PUSH,
+            ups.UPS_PULL,
+            ups.UPS_WATCH,
+        ]
+        async with AE("OURSCU").associate(
+            "127.0.0.1", port, ae_title="PYSCP", contexts=contexts, handlers=listener.handlers()
+        ) as assoc:
+            result = await commitment.commit(
+                assoc, [(CT, "1.2.3.2"), (CT, "8.8")], listener, timeout=WAIT
+            )
             uid = await mpps.create(assoc, mpps.in_progress(patient_id="5"))
             await mpps.complete(assoc, uid)
             found = await worklist.find_all(assoc, worklist.worklist_query())
@@ -311,7 +359,7 @@ def test_our_scus_against_pynetdicom(py_scp: tuple[int, dict[str, Any]]) -> None
     assert seen["mpps"][uid].PerformedProcedureStepStatus == "COMPLETED"
     assert [str(d.PatientName) for d in found] == ["PY^PATIENT"]
     assert seen["ups"][ups_uid].ProcedureStepLabel == "ours"
-    (action_uid, action_type, info), = seen["actions"]
+    ((action_uid, action_type, info),) = seen["actions"]
     assert (action_uid, action_type, info.ProcedureStepState) == (ups_uid, 1, "IN PROGRESS")
 
 
@@ -328,20 +376,28 @@ def test_our_commitment_scp_reports_to_pynetdicom_on_new_association() -> None:
 
     listener = pynetdicom.AE(ae_title="PYSCU")
     listener.add_supported_context(commitment.STORAGE_COMMITMENT, scu_role=True, scp_role=True)
-    server = listener.start_server(("127.0.0.1", listen_port), block=False,
-                                   evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
-    scp = commitment.StorageCommitmentSCP(lambda c, i: i in HELD, report_on="new",
-                                          addresses={"PYSCU": ("127.0.0.1", listen_port)},
-                                          ae=ServiceAE("OURSCP"))
-    ours = SyncAE("OURSCP", handlers=scp.handlers(),
-                  supported=supported_for([commitment.STORAGE_COMMITMENT]))
+    server = listener.start_server(
+        ("127.0.0.1", listen_port), block=False, evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)]
+    )
+    scp = commitment.StorageCommitmentSCP(
+        lambda c, i: i in HELD,
+        report_on="new",
+        addresses={"PYSCU": ("127.0.0.1", listen_port)},
+        ae=ServiceAE("OURSCP"),
+    )
+    ours = SyncAE(
+        "OURSCP", handlers=scp.handlers(), supported=supported_for([commitment.STORAGE_COMMITMENT])
+    )
     try:
         with ours, ours.serve(0) as our_server:
             ae = py_ae(commitment.STORAGE_COMMITMENT)
             assoc = ae.associate("127.0.0.1", our_server.port, ae_title="OURSCP")
-            status, _ = assoc.send_n_action(pd_refs(sorted(HELD), "1.2.78"), 1,
-                                            commitment.STORAGE_COMMITMENT,
-                                            commitment.STORAGE_COMMITMENT_INSTANCE)
+            status, _ = assoc.send_n_action(
+                pd_refs(sorted(HELD), "1.2.78"),
+                1,
+                commitment.STORAGE_COMMITMENT,
+                commitment.STORAGE_COMMITMENT_INSTANCE,
+            )
             assoc.release()
             assert status.Status == 0
             assert done.wait(WAIT)
@@ -349,29 +405,37 @@ def test_our_commitment_scp_reports_to_pynetdicom_on_new_association() -> None:
     finally:
         server.shutdown()
     assert got[0].TransactionUID == "1.2.78"
-    assert sorted(i.ReferencedSOPInstanceUID for i in got[0].ReferencedSOPSequence) == \
-        sorted(HELD)
+    assert sorted(i.ReferencedSOPInstanceUID for i in got[0].ReferencedSOPSequence) == sorted(HELD)
 
 
 def test_our_listener_accepts_pynetdicom_report_on_new_association() -> None:
     """pynetdicom opens a new association (proposing the SCP role) to our listening SCU."""
     listener = commitment.CommitmentListener()
-    ours = SyncAE("OURSCU", handlers=listener.handlers(),
-                  supported=supported_for([commitment.STORAGE_COMMITMENT]))
-    ours.ae = ServiceAE("OURSCU", handlers=listener.handlers(),
-                        supported=supported_for([commitment.STORAGE_COMMITMENT]),
-                        roles=commitment.LISTENER_ROLES)
+    ours = SyncAE(
+        "OURSCU",
+        handlers=listener.handlers(),
+        supported=supported_for([commitment.STORAGE_COMMITMENT]),
+    )
+    ours.ae = ServiceAE(
+        "OURSCU",
+        handlers=listener.handlers(),
+        supported=supported_for([commitment.STORAGE_COMMITMENT]),
+        roles=commitment.LISTENER_ROLES,
+    )
     with ours, ours.serve(0) as server:
         ae = pynetdicom.AE(ae_title="PYSCP")
         ae.add_requested_context(commitment.STORAGE_COMMITMENT)
-        role = pynetdicom.sop_class.build_role(commitment.STORAGE_COMMITMENT, scp_role=True) \
-            if hasattr(pynetdicom.sop_class, "build_role") else pynetdicom.build_role(
-                commitment.STORAGE_COMMITMENT, scp_role=True)
+        role = (
+            pynetdicom.sop_class.build_role(commitment.STORAGE_COMMITMENT, scp_role=True)
+            if hasattr(pynetdicom.sop_class, "build_role")
+            else pynetdicom.build_role(commitment.STORAGE_COMMITMENT, scp_role=True)
+        )
         assoc = ae.associate("127.0.0.1", server.port, ae_title="OURSCU", ext_neg=[role])
         assert assoc.is_established
         info = pd_refs(["1.2.3.1"], "1.2.79")
-        status, _ = assoc.send_n_event_report(info, 1, commitment.STORAGE_COMMITMENT,
-                                              commitment.STORAGE_COMMITMENT_INSTANCE)
+        status, _ = assoc.send_n_event_report(
+            info, 1, commitment.STORAGE_COMMITMENT, commitment.STORAGE_COMMITMENT_INSTANCE
+        )
         assoc.release()
     assert status.Status == 0
     assert listener.results["1.2.79"].committed == [(CT, "1.2.3.1")]

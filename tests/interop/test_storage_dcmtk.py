@@ -78,8 +78,10 @@ def assert_same(original: Path, stored: Path, *, converted_ok: bool = False) -> 
 @pytest.fixture
 def our_scp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     out = tmp_path / "received"
-    with SyncAE("OURSCP") as ae, ae.serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}
-                                          ) as server:
+    with (
+        SyncAE("OURSCP") as ae,
+        ae.serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server,
+    ):
         yield server.port, out
 
 
@@ -106,13 +108,26 @@ def test_storescu_against_our_scp(our_scp: tuple[int, Path], ts: str) -> None:
 
 def test_storescu_many_files_one_association(our_scp: tuple[int, Path]) -> None:
     port, out = our_scp
-    files = [p for ts, p in corpus_by_ts().items() if ts in ("1.2.840.10008.1.2",
-                                                            "1.2.840.10008.1.2.1")]
-    rows = [r.path for r in manifest() if r.ts in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
-            and not r.broken and r.preamble and "Directory" not in r.sop][:20]
+    files = [
+        p for ts, p in corpus_by_ts().items() if ts in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+    ]
+    rows = [
+        r.path
+        for r in manifest()
+        if r.ts in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+        and not r.broken
+        and r.preamble
+        and "Directory" not in r.sop
+    ][:20]
     # only files DCMTK itself can parse (some corpus files are deliberately odd)
-    rows = [p for p in rows if subprocess.run([peers.dcmtk("dcmdump"), "-q", str(p)],
-                                              capture_output=True, check=False).returncode == 0][:12]
+    rows = [
+        p
+        for p in rows
+        if subprocess.run(
+            [peers.dcmtk("dcmdump"), "-q", str(p)], capture_output=True, check=False
+        ).returncode
+        == 0
+    ][:12]
     peers.run_dcmtk("storescu", "-R", "127.0.0.1", str(port), *map(str, rows + files))
     for path in rows:
         assert (out / f"{read_instance(path).sop_instance}.dcm").exists()
@@ -123,8 +138,9 @@ def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     out = tmp_path / "dcmtk"
     out.mkdir()
     port = peers.free_port()
-    with peers.dcmtk_server("storescp", "-od", str(out), "+xa", "-aet", "STORESCP", str(port),
-                            port=port):
+    with peers.dcmtk_server(
+        "storescp", "-od", str(out), "+xa", "-aet", "STORESCP", str(port), port=port
+    ):
         yield port, out
 
 
@@ -137,8 +153,15 @@ def _stored_by_dcmtk(out: Path, sop_instance: str) -> Path:
 def test_our_scu_against_storescp(storescp: tuple[int, Path]) -> None:
     port, out = storescp
     instances = [read_instance(p) for p in corpus_by_ts().values()]
-    with SyncAE("OURSCU") as ae, ae.associate("127.0.0.1", port, ae_title="STORESCP",
-                      contexts=[*contexts_for(instances), VERIFICATION]) as assoc:
+    with (
+        SyncAE("OURSCU") as ae,
+        ae.associate(
+            "127.0.0.1",
+            port,
+            ae_title="STORESCP",
+            contexts=[*contexts_for(instances), VERIFICATION],
+        ) as assoc,
+    ):
         assert assoc.echo() == 0
         results = ae.runner.run(store_files(assoc.association, instances))
     assert all(r.ok for r in results), [(r.path, r.status, r.error) for r in results]
@@ -173,42 +196,60 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     def cert(cn: str, issuer: Any, issuer_key: Any, ca: bool) -> tuple[Any, Any]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer or subject)
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - datetime.timedelta(days=1))
-             .not_valid_after(now + datetime.timedelta(days=2))
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-             .add_extension(x509.SubjectAlternativeName(
-                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False))
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        )
         return key, b.sign(issuer_key or key, hashes.SHA256())
 
     ca_key, ca = cert("CA", None, None, True)
     files: dict[str, Path] = {}
-    for name, (key, c) in {"ca": (ca_key, ca), "server": cert("server", ca.subject, ca_key, False),
-                           "client": cert("client", ca.subject, ca_key, False)}.items():
+    for name, (key, c) in {
+        "ca": (ca_key, ca),
+        "server": cert("server", ca.subject, ca_key, False),
+        "client": cert("client", ca.subject, ca_key, False),
+    }.items():
         files[name] = folder / f"{name}.pem"
         files[name].write_bytes(c.public_bytes(serialization.Encoding.PEM))
         files[name + "_key"] = folder / f"{name}.key"
-        files[name + "_key"].write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption()))
+        files[name + "_key"].write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
     return files
 
 
 def _dcmtk_has_tls() -> bool:
-    proc = subprocess.run([peers.dcmtk("echoscu"), "--help"], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [peers.dcmtk("echoscu"), "--help"], capture_output=True, text=True, check=False
+    )
     return "--enable-tls" in proc.stdout
 
 
 def test_tls_dcmtk_scu_against_our_scp(pki: dict[str, Path], tmp_path: Path) -> None:
     if not _dcmtk_has_tls():
         peers.missing("DCMTK built with TLS")
-    server_ctx = dktls.server_context(cert=pki["server"], key=pki["server_key"], ca=pki["ca"],
-                                      require_client_cert=True)
+    server_ctx = dktls.server_context(
+        cert=pki["server"], key=pki["server_key"], ca=pki["ca"], require_client_cert=True
+    )
     out = tmp_path / "tls"
-    with SyncAE("OURSCP", config=AEConfig(tls=TLSConfig(server=server_ctx))) as ae, \
-            ae.serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
+    with (
+        SyncAE("OURSCP", config=AEConfig(tls=TLSConfig(server=server_ctx))) as ae,
+        ae.serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server,
+    ):
         tls = ["+tls", str(pki["client_key"]), str(pki["client"]), "+cf", str(pki["ca"])]
         peers.run_dcmtk("echoscu", *tls, "127.0.0.1", str(server.port))
         path = corpus_by_ts()["1.2.840.10008.1.2.1"]
@@ -222,15 +263,27 @@ def test_tls_our_scu_against_dcmtk_storescp(pki: dict[str, Path], tmp_path: Path
     out = tmp_path / "dcmtk-tls"
     out.mkdir()
     port = peers.free_port()
-    args = ["+tls", str(pki["server_key"]), str(pki["server"]), "+cf", str(pki["ca"]),
-            "-od", str(out), "+xa", str(port)]
+    args = [
+        "+tls",
+        str(pki["server_key"]),
+        str(pki["server"]),
+        "+cf",
+        str(pki["ca"]),
+        "-od",
+        str(out),
+        "+xa",
+        str(port),
+    ]
     with peers.dcmtk_server("storescp", *args, port=port):
         ctx = dktls.client_context(ca=pki["ca"], cert=pki["client"], key=pki["client_key"])
         path = corpus_by_ts()["1.2.840.10008.1.2.1"]
         inst = read_instance(path)
-        with SyncAE("OURSCU", config=AEConfig(tls=TLSConfig(client=ctx))) as ae, \
-                ae.associate("127.0.0.1", port,
-                             contexts=[*contexts_for([inst]), VERIFICATION]) as assoc:
+        with (
+            SyncAE("OURSCU", config=AEConfig(tls=TLSConfig(client=ctx))) as ae,
+            ae.associate(
+                "127.0.0.1", port, contexts=[*contexts_for([inst]), VERIFICATION]
+            ) as assoc,
+        ):
             assert assoc.echo() == 0
             assert assoc.store(path).status == 0
     assert_same(path, _stored_by_dcmtk(out, inst.sop_instance), converted_ok=True)

@@ -22,10 +22,18 @@ pytestmark = pytest.mark.interop
 pynetdicom = peers.require_module("pynetdicom")
 pydicom = peers.require_module("pydicom")
 
-SYNTAXES = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
-            "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.51",
-            "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
-            "1.2.840.10008.1.2.5"]
+SYNTAXES = [
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.5",
+]
 VERIFICATION = "1.2.840.10008.1.1"
 
 
@@ -58,8 +66,10 @@ def assert_same(original: Path, stored: Path) -> None:
 def our_scp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     out = tmp_path / "received"
 
-    with SyncAE("OURSCP") as ae, ae.serve(
-            0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
+    with (
+        SyncAE("OURSCP") as ae,
+        ae.serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server,
+    ):
         yield server.port, out
 
 
@@ -92,8 +102,10 @@ def test_pynetdicom_scu_echo_and_store(our_scp: tuple[int, Path]) -> None:
 
 def test_pynetdicom_scu_n_get_against_our_handler() -> None:
     printer = "1.2.840.10008.5.1.1.16"
-    with SyncAE("OURSCP", supported={printer: ["1.2.840.10008.1.2"]}) as ae, ae.serve(
-            0, {dimse.NGetRequest: lambda inc: (0, _patient("N^GET"))}) as server:
+    with (
+        SyncAE("OURSCP", supported={printer: ["1.2.840.10008.1.2"]}) as ae,
+        ae.serve(0, {dimse.NGetRequest: lambda inc: (0, _patient("N^GET"))}) as server,
+    ):
         pae = _pyn_ae()
         pae.add_requested_context(printer)
         assoc = pae.associate("127.0.0.1", server.port)
@@ -129,8 +141,9 @@ def pynetdicom_scp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     for ts, path in corpus_by_ts().items():
         ae.add_supported_context(read_instance(path).sop_class, [ts, *SYNTAXES[:3]])
     port = peers.free_port()
-    server = ae.start_server(("127.0.0.1", port), block=False,
-                             evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    server = ae.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)]
+    )
     try:
         yield port, out
     finally:
@@ -141,9 +154,12 @@ def test_our_scu_against_pynetdicom_scp(pynetdicom_scp: tuple[int, Path]) -> Non
     port, out = pynetdicom_scp
     files = corpus_by_ts()
     instances = [read_instance(p) for p in files.values()]
-    with SyncAE("OURSCU") as ae, ae.associate(
-            "127.0.0.1", port, ae_title="PYNSCP",
-            contexts=[*contexts_for(instances), VERIFICATION]) as assoc:
+    with (
+        SyncAE("OURSCU") as ae,
+        ae.associate(
+            "127.0.0.1", port, ae_title="PYNSCP", contexts=[*contexts_for(instances), VERIFICATION]
+        ) as assoc,
+    ):
         assert assoc.echo() == 0
         for inst in instances:
             rsp = assoc.store(inst)
@@ -166,21 +182,34 @@ def test_tls_pynetdicom_scu_against_our_scp(tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "c.pem", tmp_path / "k.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     server_ctx = dktls.server_context(cert=cert_file, key=key_file)
-    with SyncAE("OURSCP", config=AEConfig(tls=TLSConfig(server=server_ctx))) as ae, \
-            ae.serve(0) as server:
+    with (
+        SyncAE("OURSCP", config=AEConfig(tls=TLSConfig(server=server_ctx))) as ae,
+        ae.serve(0) as server,
+    ):
         client_ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert_file))
         pae = _pyn_ae()
         pae.add_requested_context(VERIFICATION)

@@ -57,15 +57,20 @@ def item(name: str, pid: str, station: str, modality: str, date: str) -> Dataset
     return ds
 
 
-ITEMS = [item("DOE^JOHN", "11", "CT1", "CT", "20260101"),
-         item("DOE^JANE", "12", "CT1", "CT", "20260102"),
-         item("ROE^RICHARD", "13", "MR1", "MR", "20260102")]
+ITEMS = [
+    item("DOE^JOHN", "11", "CT1", "CT", "20260101"),
+    item("DOE^JANE", "12", "CT1", "CT", "20260102"),
+    item("ROE^RICHARD", "13", "MR1", "MR", "20260102"),
+]
 
 
 @pytest.fixture
 def our_scp() -> Iterator[int]:
-    ae = SyncAE("MWLSCP", handlers=WorklistSCP(ListSource(ITEMS)).handlers(),
-                supported=supported_for([MODALITY_WORKLIST_FIND]))
+    ae = SyncAE(
+        "MWLSCP",
+        handlers=WorklistSCP(ListSource(ITEMS)).handlers(),
+        supported=supported_for([MODALITY_WORKLIST_FIND]),
+    )
     with ae, ae.serve(0) as server:
         yield server.port
 
@@ -74,12 +79,26 @@ def test_findscu_against_our_scp(our_scp: int, tmp_path: Path) -> None:
     out = tmp_path / "rsp"
     out.mkdir()
     proc = peers.run_dcmtk(
-        "findscu", "-W", "-aec", "MWLSCP", "-X", "-od", str(out),
-        "-k", "PatientName=DOE*", "-k", "PatientID",
-        "-k", "(0040,0100)[0].ScheduledStationAETitle=CT1",
-        "-k", "(0040,0100)[0].ScheduledProcedureStepStartDate=20260102-",
-        "-k", "(0040,0100)[0].Modality",
-        "127.0.0.1", str(our_scp))
+        "findscu",
+        "-W",
+        "-aec",
+        "MWLSCP",
+        "-X",
+        "-od",
+        str(out),
+        "-k",
+        "PatientName=DOE*",
+        "-k",
+        "PatientID",
+        "-k",
+        "(0040,0100)[0].ScheduledStationAETitle=CT1",
+        "-k",
+        "(0040,0100)[0].ScheduledProcedureStepStartDate=20260102-",
+        "-k",
+        "(0040,0100)[0].Modality",
+        "127.0.0.1",
+        str(our_scp),
+    )
     files = sorted(out.iterdir())
     assert len(files) == 1, proc.stdout + proc.stderr
     ds = dicomkit.read(files[0], force=True)
@@ -90,9 +109,21 @@ def test_findscu_against_our_scp(our_scp: int, tmp_path: Path) -> None:
 def test_findscu_wildcard_all(our_scp: int, tmp_path: Path) -> None:
     out = tmp_path / "rsp"
     out.mkdir()
-    peers.run_dcmtk("findscu", "-W", "-aec", "MWLSCP", "-X", "-od", str(out),
-                    "-k", "PatientName", "-k", "(0040,0100)[0].Modality=MR",
-                    "127.0.0.1", str(our_scp))
+    peers.run_dcmtk(
+        "findscu",
+        "-W",
+        "-aec",
+        "MWLSCP",
+        "-X",
+        "-od",
+        str(out),
+        "-k",
+        "PatientName",
+        "-k",
+        "(0040,0100)[0].Modality=MR",
+        "127.0.0.1",
+        str(our_scp),
+    )
     found = [dicomkit.read(p, force=True) for p in out.iterdir()]
     assert [str(d.PatientName) for d in found] == ["ROE^RICHARD"]
 
@@ -107,14 +138,14 @@ def test_our_scu_against_wlmscpfs(tmp_path: Path) -> None:
     port = peers.free_port()
 
     async def query(q: Dataset) -> list[Dataset]:
-        async with AE("OURSCU").associate("127.0.0.1", port, ae_title="WLMSCP",
-                                          contexts=[MODALITY_WORKLIST_FIND]) as assoc:
+        async with AE("OURSCU").associate(
+            "127.0.0.1", port, ae_title="WLMSCP", contexts=[MODALITY_WORKLIST_FIND]
+        ) as assoc:
             return await find_all(assoc, q)
 
     with peers.dcmtk_server("wlmscpfs", "-dfp", str(data), str(port), port=port):
         ct = asyncio.run(query(worklist_query(station_ae="CT1")))
-        jane = asyncio.run(query(worklist_query(patient_name="DOE^JA*",
-                                                start_date="20260102")))
+        jane = asyncio.run(query(worklist_query(patient_name="DOE^JA*", start_date="20260102")))
         none = asyncio.run(query(worklist_query(modality="US")))
     assert sorted(d.PatientID for d in ct) == ["11", "12"]
     assert [str(d.PatientName) for d in jane] == ["DOE^JANE"]

@@ -30,8 +30,11 @@ def imp(tag: int, value: bytes, little: bool = True, length: int | None = None) 
 def item(body: bytes, undefined: bool = False, little: bool = True) -> bytes:
     e = "<" if little else ">"
     if undefined:
-        return (struct.pack(e + "HHL", 0xFFFE, 0xE000, UNDEF) + body
-                + struct.pack(e + "HHL", 0xFFFE, 0xE00D, 0))
+        return (
+            struct.pack(e + "HHL", 0xFFFE, 0xE000, UNDEF)
+            + body
+            + struct.pack(e + "HHL", 0xFFFE, 0xE00D, 0)
+        )
     return struct.pack(e + "HHL", 0xFFFE, 0xE000, len(body)) + body
 
 
@@ -39,8 +42,14 @@ def seq_delim(little: bool = True) -> bytes:
     return struct.pack(("<" if little else ">") + "HHL", 0xFFFE, 0xE0DD, 0)
 
 
-def sq(tag: int, items: list[bytes], undefined: bool = False, implicit: bool = False,
-       little: bool = True, vr: str = "SQ") -> bytes:
+def sq(
+    tag: int,
+    items: list[bytes],
+    undefined: bool = False,
+    implicit: bool = False,
+    little: bool = True,
+    vr: str = "SQ",
+) -> bytes:
     body = b"".join(items)
     if undefined:
         body += seq_delim(little)

@@ -21,21 +21,27 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 ROWS = corpus.manifest()
 IDS = [r.rel for r in ROWS]
-NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
-          "1.2.840.10008.1.2.1.99"}
-SYNTAXES = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
-            "1.2.840.10008.1.2.1.99"]
+NATIVE = {
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
+}
+SYNTAXES = [
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
+]
 PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 WORD_VRS = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 
 #: Files where pydicom is the one that is wrong, and why.
 PYDICOM_WRONG = {
-    "dcm4che/no_preamble_dicm_in_data":
-        "no preamble; 'DICM' happens to sit at offset 128 inside a value and pydicom takes it "
-        "for the prefix",
-    "pydicom-data/emri_small_jpeg_2k_lossless_too_short.dcm":
-        "pixel data lacks its delimiter at the end of the file; pydicom returns an empty data "
-        "set, we keep every element and note the problem in read_errors",
+    "dcm4che/no_preamble_dicm_in_data": "no preamble; 'DICM' happens to sit at offset 128 inside a value and pydicom takes it "
+    "for the prefix",
+    "pydicom-data/emri_small_jpeg_2k_lossless_too_short.dcm": "pixel data lacks its delimiter at the end of the file; pydicom returns an empty data "
+    "set, we keep every element and note the problem in read_errors",
 }
 
 
@@ -92,8 +98,10 @@ def _compare(ours: dicomkit.Dataset, theirs: Any, path: str, problems: list[str]
     our_tags = set(ours.tags())
     their_tags = {int(t) for t in theirs.keys()}  # noqa: SIM118
     if our_tags != their_tags:
-        problems.append(f"{path}: tags differ: only ours {sorted(map(hex, our_tags - their_tags))}"
-                        f" only pydicom {sorted(map(hex, their_tags - our_tags))}")
+        problems.append(
+            f"{path}: tags differ: only ours {sorted(map(hex, our_tags - their_tags))}"
+            f" only pydicom {sorted(map(hex, their_tags - our_tags))}"
+        )
     for tag in sorted(our_tags & their_tags):
         el = ours[tag]
         pel = theirs[tag]
@@ -113,8 +121,7 @@ def _compare(ours: dicomkit.Dataset, theirs: Any, path: str, problems: list[str]
             continue
         if tag in PIXEL_TAGS:
             if len(el.value) != len(pel.value):
-                problems.append(f"{where}: pixel data length {len(el.value)} != "
-                                f"{len(pel.value)}")
+                problems.append(f"{where}: pixel data length {len(el.value)} != {len(pel.value)}")
             continue
         if replaced_un or vr != pvr:
             continue
@@ -170,8 +177,9 @@ def test_write_back_identical(row: corpus.CorpusFile) -> None:
     if ds.file_meta is None and "SOPClassUID" not in ds:
         from dicomkit.io.encoder import encode_dataset
 
-        assert encode_dataset(ds, implicit=bool(ds.is_implicit_vr),
-                              little=ds.is_little_endian) == src
+        assert (
+            encode_dataset(ds, implicit=bool(ds.is_implicit_vr), little=ds.is_little_endian) == src
+        )
         return
     dicomkit.write(ds, out)
     data = out.getvalue()
@@ -241,8 +249,9 @@ def _compare_own(a: dicomkit.Dataset, b: dicomkit.Dataset, path: str, problems: 
             # Through implicit VR the VR comes from the dictionary (PS3.5 A.1): pixel data is
             # OW, "US or SS" follows Pixel Representation, a wrong VR in the source is fixed.
             via_implicit = b.is_implicit_vr or a.is_implicit_vr
-            if via_implicit and (eb.vr in _dictionary_vrs(tag) | {"OW"}
-                                 or ea.vr in _dictionary_vrs(tag)):
+            if via_implicit and (
+                eb.vr in _dictionary_vrs(tag) | {"OW"} or ea.vr in _dictionary_vrs(tag)
+            ):
                 continue
             problems.append(f"{path}{ea.tag}: VR {ea.vr} != {eb.vr}")
             continue
@@ -258,8 +267,11 @@ _WARN = re.compile(r"^[WE]: ", re.MULTILINE)
 
 def _dcmdump_problems(path: Path) -> list[str]:
     proc = peers.run_dcmtk("dcmdump", str(path), check=False, errors="replace")
-    lines = [ln.replace(str(path), "FILE") for ln in (proc.stdout + proc.stderr).splitlines()
-             if _WARN.match(ln)]
+    lines = [
+        ln.replace(str(path), "FILE")
+        for ln in (proc.stdout + proc.stderr).splitlines()
+        if _WARN.match(ln)
+    ]
     if proc.returncode != 0:
         lines.append(f"exit {proc.returncode}")
     return lines

@@ -28,9 +28,11 @@ def test_explicit_le() -> None:
 
 
 def test_explicit_be() -> None:
-    buf = exp(0x00280010, "US", b"\x02\x00", little=False) + exp(
-        0x00280030, "DS", b"0.5\\0.5 ", little=False) + exp(
-        0x00181310, "US", b"\x00\x01\x00\x02\x00\x03\x00\x04", little=False)
+    buf = (
+        exp(0x00280010, "US", b"\x02\x00", little=False)
+        + exp(0x00280030, "DS", b"0.5\\0.5 ", little=False)
+        + exp(0x00181310, "US", b"\x00\x01\x00\x02\x00\x03\x00\x04", little=False)
+    )
     ds = decode_dataset(buf, implicit=False, little=False)
     assert ds.Rows == 512
     assert ds.PixelSpacing == [0.5, 0.5]
@@ -38,8 +40,11 @@ def test_explicit_be() -> None:
 
 
 def test_implicit_le_vr_from_dictionary() -> None:
-    buf = (imp(0x00080000, b"\x10\x00\x00\x00") + imp(0x00100010, b"DOE^J ")
-           + imp(0x00280010, b"\x00\x02"))
+    buf = (
+        imp(0x00080000, b"\x10\x00\x00\x00")
+        + imp(0x00100010, b"DOE^J ")
+        + imp(0x00280010, b"\x00\x02")
+    )
     ds = decode_dataset(buf, implicit=True, little=True)
     assert ds[0x00080000].vr == "UL" and ds[0x00080000].value == 16
     assert ds[0x00100010].vr == "PN"
@@ -47,10 +52,14 @@ def test_implicit_le_vr_from_dictionary() -> None:
 
 
 def test_implicit_private_tags() -> None:
-    buf = (imp(0x00290010, b"SIEMENS CSA HEADER")
-           + imp(0x00291010, b"\x01\x02") + imp(0x00291099, b"ab")
-           + imp(0x00330010, b"UNKNOWN CREATOR ") + imp(0x00331001, b"xy")
-           + imp(0x00351001, b"zz"))
+    buf = (
+        imp(0x00290010, b"SIEMENS CSA HEADER")
+        + imp(0x00291010, b"\x01\x02")
+        + imp(0x00291099, b"ab")
+        + imp(0x00330010, b"UNKNOWN CREATOR ")
+        + imp(0x00331001, b"xy")
+        + imp(0x00351001, b"zz")
+    )
     ds = decode_dataset(buf, implicit=True, little=True)
     assert ds[0x00290010].vr == "LO"
     assert ds[0x00291010].vr == "OB"  # known to the private dictionary
@@ -92,8 +101,9 @@ def test_sequences_defined_and_undefined() -> None:
 
 def test_implicit_sequences() -> None:
     leaf = imp(0x00080100, b"CODE")
-    buf = sq(0x00081032, [item(leaf)], implicit=True) + \
-        sq(0x0040A730, [item(leaf, undefined=True)], undefined=True, implicit=True)
+    buf = sq(0x00081032, [item(leaf)], implicit=True) + sq(
+        0x0040A730, [item(leaf, undefined=True)], undefined=True, implicit=True
+    )
     ds = decode_dataset(buf, implicit=True, little=True)
     assert ds.ContentSequence[0].CodeValue == "CODE"
     assert ds.ProcedureCodeSequence[0].CodeValue == "CODE"
@@ -130,8 +140,11 @@ def test_implicit_sq_holding_text_is_kept_as_un() -> None:
 
 def test_encapsulated_pixel_data() -> None:
     frags = item(b"") + item(b"\x01\x02\x03\x04")
-    buf = exp(0x00280100, "US", b"\x08\x00") + exp(0x7FE00010, "OB", frags + seq_delim(),
-                                                     length=UNDEF) + exp(0xFFFCFFFC, "OB", b"")
+    buf = (
+        exp(0x00280100, "US", b"\x08\x00")
+        + exp(0x7FE00010, "OB", frags + seq_delim(), length=UNDEF)
+        + exp(0xFFFCFFFC, "OB", b"")
+    )
     ds = decode_dataset(buf, implicit=False, little=True)
     px = ds[0x7FE00010]
     assert px.is_undefined_length
@@ -150,8 +163,13 @@ def test_large_values_are_views() -> None:
 
 def test_specific_tags_and_charsets_argument() -> None:
     buf = exp(0x00100010, "PN", "É^J".encode("latin-1") + b" ") + exp(0x00100020, "LO", b"ID")
-    ds = decode_dataset(buf, implicit=False, little=True, specific_tags=[0x00100010],
-                        charsets=Charsets.from_value("ISO_IR 100"))
+    ds = decode_dataset(
+        buf,
+        implicit=False,
+        little=True,
+        specific_tags=[0x00100010],
+        charsets=Charsets.from_value("ISO_IR 100"),
+    )
     assert list(ds) == [0x00100010]
     assert str(ds.PatientName) == "É^J"
 
@@ -165,14 +183,17 @@ def test_guess_encoding() -> None:
 
 
 # -- bad input ------------------------------------------------------------------------------
-@pytest.mark.parametrize("buf", [
-    exp(0x00100010, "PN", b"DOE^J ")[:-2],                      # value cut short
-    exp(0x00100010, "PN", b"DOE^J ") + b"\x10\x00\x20",          # header cut short
-    exp(0x7FE00010, "OB", b"\x00" * 1000, length=0xFFFFFFF0),    # 4 GB claimed in 1 KB
-    sq(0x0040A730, [item(exp(0x00080100, "SH", b"CODE"), undefined=True)])[:-8],
-    sq(0x0040A730, [item(b"")], undefined=True)[:-8],           # no sequence delimiter
-    exp(0x7FE00010, "OB", item(b"\x01\x02"), length=UNDEF)[:-2] + b"\x00\x00\x00\x00",
-])
+@pytest.mark.parametrize(
+    "buf",
+    [
+        exp(0x00100010, "PN", b"DOE^J ")[:-2],  # value cut short
+        exp(0x00100010, "PN", b"DOE^J ") + b"\x10\x00\x20",  # header cut short
+        exp(0x7FE00010, "OB", b"\x00" * 1000, length=0xFFFFFFF0),  # 4 GB claimed in 1 KB
+        sq(0x0040A730, [item(exp(0x00080100, "SH", b"CODE"), undefined=True)])[:-8],
+        sq(0x0040A730, [item(b"")], undefined=True)[:-8],  # no sequence delimiter
+        exp(0x7FE00010, "OB", item(b"\x01\x02"), length=UNDEF)[:-2] + b"\x00\x00\x00\x00",
+    ],
+)
 def test_truncated(buf: bytes) -> None:
     with pytest.raises(TruncatedDataError) as info:
         decode_dataset(buf + b"", implicit=False, little=True, end=len(buf) - 0)
@@ -224,8 +245,7 @@ def test_deep_nesting_is_a_typed_error(undefined: bool) -> None:
     assert len(list(ok.walk_datasets())) == MAX_DEPTH
     with pytest.raises(InvalidDicomError, match="nested deeper"):
         decode_dataset(_nested(5000, undefined), implicit=False, little=True)
-    lenient = decode_dataset(_nested(5000, undefined), implicit=False, little=True,
-                             lenient=True)
+    lenient = decode_dataset(_nested(5000, undefined), implicit=False, little=True, lenient=True)
     assert lenient.read_errors
 
 
@@ -258,9 +278,13 @@ def test_lenient_in_nested_item() -> None:
 def test_decoder_never_raises_struct_error() -> None:
     for n in range(1, 12):
         with pytest.raises(InvalidDicomError):
-            decode_dataset(struct.pack("<HH2sH", 0x10, 0x10, b"PN", 4)[:n] if n < 8 else
-                           struct.pack("<HH2sH", 0x10, 0x10, b"OB", 0)[:n] + b"\x00" * 0,
-                           implicit=False, little=True)
+            decode_dataset(
+                struct.pack("<HH2sH", 0x10, 0x10, b"PN", 4)[:n]
+                if n < 8
+                else struct.pack("<HH2sH", 0x10, 0x10, b"OB", 0)[:n] + b"\x00" * 0,
+                implicit=False,
+                little=True,
+            )
 
 
 def test_empty_dataset() -> None:
@@ -276,8 +300,7 @@ def test_trailing_nul_padding_is_ignored() -> None:
 
 def test_lenient_continues_after_damaged_defined_length_sequence() -> None:
     bad_item = exp(0x00080100, "SH", b"CODE") + b"\x08\x00\x04\x01zz\x02\x00ab"
-    buf = sq(0x0040A730, [item(bad_item)]) + exp(0x7FE00010, "OB",
-                                                    b"\x01\x02")
+    buf = sq(0x0040A730, [item(bad_item)]) + exp(0x7FE00010, "OB", b"\x01\x02")
     ds = decode_dataset(buf, implicit=False, little=True, lenient=True)
     assert ds.ContentSequence[0].CodeValue == "CODE"
     assert ds[0x7FE00010].value == b"\x01\x02"

@@ -37,7 +37,7 @@ def _write(ds: Dataset, **kw: str) -> bytes:
 
 def _stream(data: bytes) -> bytes:
     """The bytes after the File Meta."""
-    return data[read_file_meta(data)[1]:]
+    return data[read_file_meta(data)[1] :]
 
 
 def _sr() -> Dataset:
@@ -61,8 +61,9 @@ def _foreign(ds: Dataset, level: int = 0, tail: bytes = b"") -> bytes:
     """A deflated file as another writer might make it: its own compression level and block
     boundaries (so a new deflate by dicomkit gives other bytes), and optional bytes after the
     stream."""
-    meta = encode_dataset(build_file_meta(ds.SOPClassUID, ds.SOPInstanceUID, DEFLATED),
-                          implicit=False, little=True)
+    meta = encode_dataset(
+        build_file_meta(ds.SOPClassUID, ds.SOPInstanceUID, DEFLATED), implicit=False, little=True
+    )
     body = encode_dataset(ds, implicit=False, little=True)
     c = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     half = len(body) // 2
@@ -81,8 +82,15 @@ def test_corpus_has_deflated_files() -> None:
 def test_corpus_deflated_byte_identical(row: corpus.CorpusFile, tmp_path: Path) -> None:
     src = row.path.read_bytes()
     with open(row.path, "rb") as fp:
-        sources = [row.path, str(row.path), src, bytearray(src), memoryview(src),
-                   io.BytesIO(src), fp]
+        sources = [
+            row.path,
+            str(row.path),
+            src,
+            bytearray(src),
+            memoryview(src),
+            io.BytesIO(src),
+            fp,
+        ]
         for source in sources:
             ds = dicomkit.read(source)
             assert _write(ds) == src, type(source).__name__
@@ -146,8 +154,7 @@ def test_changed_sequence_item_is_deflated_anew() -> None:
     ds = dicomkit.read(src)
     ds.ContentSequence[1].TextValue = "finding X"  # same length
     back = dicomkit.read(_write(ds))
-    assert [it.TextValue for it in back.ContentSequence] == ["finding 0", "finding X",
-                                                            "finding 2"]
+    assert [it.TextValue for it in back.ContentSequence] == ["finding 0", "finding X", "finding 2"]
     ds = dicomkit.read(src)
     ds.ContentSequence.append(Dataset({"ValueType": "TEXT", "TextValue": "new"}))
     assert len(dicomkit.read(_write(ds)).ContentSequence) == 4
@@ -250,7 +257,7 @@ def test_partial_reads_do_not_keep_the_stream() -> None:
 
 def test_lenient_read_of_damaged_stream_not_kept() -> None:
     src = _foreign(_sr())
-    ds = dicomkit.read(src[:len(src) - 12], lenient=True)  # the stream ends early
+    ds = dicomkit.read(src[: len(src) - 12], lenient=True)  # the stream ends early
     assert ds.read_errors and ds._deflated is None
     data = _write(ds)
     assert inflate(_stream(data)) == encode_dataset(ds, implicit=False, little=True)
@@ -264,8 +271,9 @@ def test_unfinished_stream_never_written_again() -> None:
     for tag in list(full)[:2]:
         first.add(full[tag])
     head = encode_dataset(first, implicit=False, little=True)
-    meta = encode_dataset(build_file_meta(SR, full.SOPInstanceUID, DEFLATED), implicit=False,
-                          little=True)
+    meta = encode_dataset(
+        build_file_meta(SR, full.SOPInstanceUID, DEFLATED), implicit=False, little=True
+    )
     c = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     cut = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)  # no final block
     ds = dicomkit.read(b"\x00" * 128 + b"DICM" + meta + cut, lenient=True)
@@ -279,10 +287,10 @@ def test_implicit_data_in_deflated_file_not_kept() -> None:
     """The meta says explicit VR (deflated), the data is implicit: the reader trusts the
     data, the writer writes explicit VR as the syntax says, so the stream cannot be kept."""
     ds = _sr()
-    meta = encode_dataset(build_file_meta(SR, ds.SOPInstanceUID, DEFLATED), implicit=False,
-                          little=True)
-    src = b"\x00" * 128 + b"DICM" + meta + deflate(encode_dataset(ds, implicit=True,
-                                                                  little=True))
+    meta = encode_dataset(
+        build_file_meta(SR, ds.SOPInstanceUID, DEFLATED), implicit=False, little=True
+    )
+    src = b"\x00" * 128 + b"DICM" + meta + deflate(encode_dataset(ds, implicit=True, little=True))
     back = dicomkit.read(src)
     assert back.is_implicit_vr and back._deflated is None
     data = _write(back)

@@ -30,8 +30,10 @@ def _sample() -> Dataset:
     ds.SOPInstanceUID = "1.2.3"
     ds.FrameIncrementPointer = 0x00181063
     ds.set("RealWorldValueSlope", 1.5)
-    ds.ContentSequence = [Dataset({"CodeValue": "A", "CodeMeaning": "ä"}),
-                          Dataset({"ValueType": "TEXT"})]
+    ds.ContentSequence = [
+        Dataset({"CodeValue": "A", "CodeMeaning": "ä"}),
+        Dataset({"ValueType": "TEXT"}),
+    ]
     ds.set(0x7FE00010, b"\x01\x02\x03\x04", vr="OW")
     return ds
 
@@ -55,10 +57,12 @@ def test_roundtrip_each_encoding(implicit: bool, little: bool) -> None:
 
 
 def test_byte_swapping_raw_values() -> None:
-    le = (exp(0x00209165, "AT", b"\x18\x00\x63\x10")
-          + exp(0x00280010, "US", b"\x00\x02")
-          + exp(0x00281052, "DS", b"1.5 ")
-          + exp(0x7FE00010, "OW", b"\x01\x02\x03\x04"))
+    le = (
+        exp(0x00209165, "AT", b"\x18\x00\x63\x10")
+        + exp(0x00280010, "US", b"\x00\x02")
+        + exp(0x00281052, "DS", b"1.5 ")
+        + exp(0x7FE00010, "OW", b"\x01\x02\x03\x04")
+    )
     ds = decode_dataset(le, implicit=False, little=True)
     be = encode_dataset(ds, implicit=False, little=False)
     assert exp(0x00280010, "US", b"\x02\x00", little=False) in be
@@ -156,4 +160,5 @@ def test_encapsulated_written_with_delimiter() -> None:
     frags = item(b"") + item(b"\xff\xd8\xff\xd9")
     el = DataElement(0x7FE00010, "OB", frags, undefined_length=True)
     assert encode_element(el, implicit=False, little=True) == exp(
-        0x7FE00010, "OB", frags + seq_delim(), length=UNDEF)
+        0x7FE00010, "OB", frags + seq_delim(), length=UNDEF
+    )

@@ -24,8 +24,7 @@ SEEDS = [
     "pydicom-data/liver_rle.dcm",
     "dcmqi/segmentations/24x38x3/seg/label.seg",
 ]
-_DATA = {rel: (corpus.CORPUS / rel).read_bytes() for rel in SEEDS
-         if (corpus.CORPUS / rel).exists()}
+_DATA = {rel: (corpus.CORPUS / rel).read_bytes() for rel in SEEDS if (corpus.CORPUS / rel).exists()}
 NASTY = [0xFFFFFFFF, 0xFFFFFFF0, 0x7FFFFFFF, 0x80000000, 0, 1, 3, 0xFFFF, 0xFFFE, 0x10000]
 
 
@@ -52,8 +51,11 @@ mutation = st.one_of(
     st.tuples(st.just("cut"), st.integers(0, 1 << 20), st.just(0)),
     st.tuples(st.just("del"), st.integers(0, 1 << 20), st.integers(1, 16)),
     st.tuples(st.just("dup"), st.integers(0, 1 << 20), st.integers(1, 64)),
-    st.tuples(st.just("item"), st.integers(0, 1 << 20), st.sampled_from(
-        [0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD])),
+    st.tuples(
+        st.just("item"),
+        st.integers(0, 1 << 20),
+        st.sampled_from([0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD]),
+    ),
 )
 
 
@@ -66,17 +68,17 @@ def _mutate(data: bytes, muts: list[tuple[str, int, int]]) -> bytes:
         if kind == "flip":
             buf[pos] ^= arg or 1
         elif kind == "u32":
-            buf[pos:pos + 4] = struct.pack("<L", arg & 0xFFFFFFFF)
+            buf[pos : pos + 4] = struct.pack("<L", arg & 0xFFFFFFFF)
         elif kind == "u16":
-            buf[pos:pos + 2] = struct.pack("<H", arg & 0xFFFF)
+            buf[pos : pos + 2] = struct.pack("<H", arg & 0xFFFF)
         elif kind == "cut":
             del buf[pos:]
         elif kind == "del":
-            del buf[pos:pos + arg]
+            del buf[pos : pos + arg]
         elif kind == "dup":
-            buf[pos:pos] = buf[pos:pos + arg]
+            buf[pos:pos] = buf[pos : pos + arg]
         elif kind == "item":
-            buf[pos:pos + 4] = struct.pack("<HH", arg >> 16, arg & 0xFFFF)
+            buf[pos : pos + 4] = struct.pack("<HH", arg >> 16, arg & 0xFFFF)
     return bytes(buf)
 
 
@@ -115,8 +117,11 @@ REGRESSIONS = [
     # meta group followed by nothing
     b"\x00" * 128 + b"DICM" + struct.pack("<HH2sH", 0x0002, 0x0010, b"UI", 4) + b"1.2\x00",
     # deflated syntax with garbage after the meta
-    b"\x00" * 128 + b"DICM" + struct.pack("<HH2sH", 0x0002, 0x0010, b"UI", 22)
-    + b"1.2.840.10008.1.2.1.99" + b"\xff" * 40,
+    b"\x00" * 128
+    + b"DICM"
+    + struct.pack("<HH2sH", 0x0002, 0x0010, b"UI", 22)
+    + b"1.2.840.10008.1.2.1.99"
+    + b"\xff" * 40,
 ]
 
 

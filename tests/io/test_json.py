@@ -35,7 +35,7 @@ def _example() -> Dataset:
     ds.add(DataElement(0x00209165, "AT", [0x00100010, 0x7FE00010]))
     ds.add(DataElement(0x00181310, "US", [0, 256, 256, 0]))
     ds.add(DataElement(0x00660023, "OF", b"\x00\x00\x80\x3f"))
-    ds.add(DataElement(0x00080000, "UL", 99))   # group length: left out
+    ds.add(DataElement(0x00080000, "UL", 99))  # group length: left out
     item = Dataset()
     item.add(DataElement(0x00080100, "SH", "121327"))
     ds.add(DataElement(0x00089215, "SQ", Sequence([item, Dataset()])))
@@ -50,17 +50,25 @@ def test_example_structure() -> None:
     assert obj["00080005"] == {"vr": "CS", "Value": [None, "ISO 2022 IR 87"]}
     assert obj["00080008"]["Value"] == ["ORIGINAL", None, "AXIAL"]
     assert obj["00080020"] == {"vr": "DA"}
-    assert obj["00100010"] == {"vr": "PN", "Value": [{
-        "Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎", "Phonetic": "やまだ^たろう"}]}
+    assert obj["00100010"] == {
+        "vr": "PN",
+        "Value": [
+            {"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎", "Phonetic": "やまだ^たろう"}
+        ],
+    }
     assert obj["00200013"] == {"vr": "IS", "Value": [7]}
     assert obj["00280030"] == {"vr": "DS", "Value": [0.5, 2]}
     assert obj["00209165"] == {"vr": "AT", "Value": ["00100010", "7FE00010"]}
-    assert obj["00660023"] == {"vr": "OF", "InlineBinary": base64.b64encode(
-        b"\x00\x00\x80\x3f").decode()}
-    assert obj["00089215"] == {"vr": "SQ", "Value": [
-        {"00080100": {"vr": "SH", "Value": ["121327"]}}, {}]}
+    assert obj["00660023"] == {
+        "vr": "OF",
+        "InlineBinary": base64.b64encode(b"\x00\x00\x80\x3f").decode(),
+    }
+    assert obj["00089215"] == {
+        "vr": "SQ",
+        "Value": [{"00080100": {"vr": "SH", "Value": ["121327"]}}, {}],
+    }
     assert obj["00081140"] == {"vr": "SQ"}
-    json.loads(dumps(_example()))   # valid JSON text
+    json.loads(dumps(_example()))  # valid JSON text
 
 
 def test_example_roundtrip() -> None:
@@ -91,23 +99,33 @@ def test_bulk_data() -> None:
 
     loaded = from_json(obj, bulk_data_uri_handler=lambda tag, vr, uri: bytes(4096))
     assert loaded[0x7FE00010].value == bytes(4096)
-    assert from_json(obj)[0x7FE00010].value == b""   # no loader: empty, logged
+    assert from_json(obj)[0x7FE00010].value == b""  # no loader: empty, logged
 
 
 def test_from_json_lenient_and_errors() -> None:
-    ds = from_json({"00100010": {"vr": "PN", "Value": ["DOE^J"]},
-                    "00200013": {"vr": "IS", "Value": ["0012"]},
-                    "00280030": {"vr": "DS", "Value": ["1.50", 2]},
-                    "00181310": {"vr": "US", "Value": [1.0]},
-                    "00100020": {"Value": ["ID"]}})   # no vr: from the dictionary
+    ds = from_json(
+        {
+            "00100010": {"vr": "PN", "Value": ["DOE^J"]},
+            "00200013": {"vr": "IS", "Value": ["0012"]},
+            "00280030": {"vr": "DS", "Value": ["1.50", 2]},
+            "00181310": {"vr": "US", "Value": [1.0]},
+            "00100020": {"Value": ["ID"]},
+        }
+    )  # no vr: from the dictionary
     assert ds.PatientName == "DOE^J"
     assert ds[0x00200013].value.original == "0012"
     assert ds[0x00280030].value[0].original == "1.50"
     assert ds[0x00100020].vr == "LO"
     assert ds[0x00181310].value == 1
     assert from_json([{"00100010": {"vr": "PN"}}]).PatientName == ""
-    for bad in ("{not json", "[1, 2]", {"0010": {"vr": "PN"}}, {"zzzzzzzz": {"vr": "PN"}},
-                {"00100010": {"vr": "US", "Value": ["x"]}}, {"00100010": "DOE"}):
+    for bad in (
+        "{not json",
+        "[1, 2]",
+        {"0010": {"vr": "PN"}},
+        {"zzzzzzzz": {"vr": "PN"}},
+        {"00100010": {"vr": "US", "Value": ["x"]}},
+        {"00100010": "DOE"},
+    ):
         with pytest.raises(InvalidDicomError):
             from_json(bad)  # type: ignore[arg-type]
 
@@ -143,16 +161,20 @@ def test_corpus_roundtrip(row: Any) -> None:
 # * spaces around each value of multi-valued text (e.g. CS "DERIVED \\PRIMARY"): PS3.5 makes
 #   them padding for CS/LO/SH/...; pydicom keeps them.
 
+
 def _norm(v: Any) -> Any:
     if isinstance(v, dict):
-        return {k: _norm(x) for k, x in v.items()
-                if not (k == "Value" and x == []) and not (len(k) == 8 and k.endswith("0000"))}
+        return {
+            k: _norm(x)
+            for k, x in v.items()
+            if not (k == "Value" and x == []) and not (len(k) == 8 and k.endswith("0000"))
+        }
     if isinstance(v, list):
         return [_norm(x) for x in v]
     if isinstance(v, str) and not v.strip(" "):
         return None
     if isinstance(v, str):
-        return v.strip(" ")   # pydicom keeps spaces around values inside multi-valued text
+        return v.strip(" ")  # pydicom keeps spaces around values inside multi-valued text
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     return str(v) if hasattr(v, "value") and not isinstance(v, (dict, list)) else v
@@ -171,17 +193,25 @@ def _same(a: Any, b: Any) -> bool:
 # Files where the difference is pydicom's reading, not JSON: big endian (see above), a UN
 # sequence, truncated data, a data set without preamble that pydicom reads differently, and
 # (0040,A170) written as CS text where the dictionary says SQ (pydicom makes empty items of it).
-_SKIP_PYDICOM = {"big_endian", "_big.dcm", "_expb", "bad_sequence", "too_short",
-                 "no_preamble_dicm_in_data", "Tag-0040-A170-VR-CS"}
+_SKIP_PYDICOM = {
+    "big_endian",
+    "_big.dcm",
+    "_expb",
+    "bad_sequence",
+    "too_short",
+    "no_preamble_dicm_in_data",
+    "Tag-0040-A170-VR-CS",
+}
 
 
-@pytest.mark.parametrize("row", [r for r in FILES if not any(s in r.rel for s in _SKIP_PYDICOM)],
-                         ids=lambda r: r.rel)
+@pytest.mark.parametrize(
+    "row", [r for r in FILES if not any(s in r.rel for s in _SKIP_PYDICOM)], ids=lambda r: r.rel
+)
 def test_agrees_with_pydicom(row: Any) -> None:
     pydicom = pytest.importorskip("pydicom")
     try:
         theirs = pydicom.dcmread(row.path).to_json_dict(bulk_data_threshold=2**40)
-    except Exception as exc:   # noqa: BLE001 - files pydicom cannot convert
+    except Exception as exc:  # noqa: BLE001 - files pydicom cannot convert
         pytest.skip(f"pydicom cannot convert: {exc}")
     theirs = {k: v for k, v in theirs.items() if not k.endswith("0000")}
     ours = to_json(dicomkit.read(row.path))
@@ -197,6 +227,7 @@ def _charset_files() -> list[Any]:
     except ImportError:
         return []
     from pathlib import Path
+
     return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
 
 
@@ -221,10 +252,16 @@ def test_charset_files_roundtrip_through_json_and_file(path: Any) -> None:
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-_word = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\"),
-                min_size=1, max_size=12)
-_uni = st.text(st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"),
-                             exclude_characters="\\^="), min_size=1, max_size=8)
+_word = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\"),
+    min_size=1,
+    max_size=12,
+)
+_uni = st.text(
+    st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), exclude_characters="\\^="),
+    min_size=1,
+    max_size=8,
+)
 _pn = st.lists(_uni, min_size=1, max_size=5).map(lambda c: PersonName("^".join(c)))
 VALUES: dict[str, st.SearchStrategy[Any]] = {
     "CS": st.lists(_word, min_size=1, max_size=3),

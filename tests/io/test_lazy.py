@@ -34,12 +34,19 @@ def _body(undefined: bool, implicit: bool = False) -> bytes:
     if implicit:
         code = imp(0x00080100, b"CODE") + imp(0x00080102, b"DCM ")
         inner = sq(0x0040A043, [item(code, undefined)], undefined, implicit=True)
-        outer = sq(0x0040A730, [item(imp(0x0040A010, b"CONTAINS") + inner, undefined),
-                                item(code, undefined)], undefined, implicit=True)
+        outer = sq(
+            0x0040A730,
+            [item(imp(0x0040A010, b"CONTAINS") + inner, undefined), item(code, undefined)],
+            undefined,
+            implicit=True,
+        )
         return imp(0x00100020, b"ID") + imp(0x00100010, b"DOE^J ") + outer
     inner = sq(0x0040A043, [item(CODE, undefined)], undefined)
-    outer = sq(0x0040A730, [item(exp(0x0040A010, "CS", b"CONTAINS") + inner, undefined),
-                            item(CODE, undefined)], undefined)
+    outer = sq(
+        0x0040A730,
+        [item(exp(0x0040A010, "CS", b"CONTAINS") + inner, undefined), item(CODE, undefined)],
+        undefined,
+    )
     return exp(0x00100010, "PN", b"DOE^J ") + exp(0x00100020, "LO", b"ID") + outer
 
 
@@ -97,13 +104,16 @@ def test_explicit_un_holding_implicit_sequence_is_lazy() -> None:
     assert encode_dataset(ds, implicit=False, little=True) == body
 
 
-@pytest.mark.parametrize("bad", [
-    sq(0x0040A730, [exp(0x00100020, "LO", b"ID")]),  # an element where an item belongs
-    sq(0x0040A730, [item(CODE + b"\x08\x00")]),  # a stray half header in an item
-    sq(0x0040A730, [item(exp(0x00080100, "SH", b"CODE", length=200))]),  # length past item
-    sq(0x0040A730, [item(b"\x08\x00\x00\x01zz\x02\x00ab")]),  # unknown VR
-    sq(0x0040A730, [item(CODE, undefined=True)[:-8]], undefined=True),  # no item delimiter
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        sq(0x0040A730, [exp(0x00100020, "LO", b"ID")]),  # an element where an item belongs
+        sq(0x0040A730, [item(CODE + b"\x08\x00")]),  # a stray half header in an item
+        sq(0x0040A730, [item(exp(0x00080100, "SH", b"CODE", length=200))]),  # length past item
+        sq(0x0040A730, [item(b"\x08\x00\x00\x01zz\x02\x00ab")]),  # unknown VR
+        sq(0x0040A730, [item(CODE, undefined=True)[:-8]], undefined=True),  # no item delimiter
+    ],
+)
 def test_malformed_sequence_fails_at_read_or_first_use(bad: bytes) -> None:
     with pytest.raises(InvalidDicomError):
         decode_dataset(exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True)
@@ -113,8 +123,9 @@ def test_malformed_sequence_fails_at_read_or_first_use(bad: bytes) -> None:
         ds = dicomkit.read(_file(exp(0x00100020, "LO", b"ID") + bad))
         assert ds.PatientID == "ID"
         _ = ds[0x0040A730].value
-    ds = decode_dataset(exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True,
-                        lenient=True)
+    ds = decode_dataset(
+        exp(0x00100020, "LO", b"ID") + bad, implicit=False, little=True, lenient=True
+    )
     assert ds.read_errors and ds.PatientID == "ID"
 
 
@@ -132,8 +143,15 @@ def test_unchecked_read_defers_errors_to_first_access() -> None:
     bad = sq(0x0040A730, [item(b"\x08\x00\x00\x01zz\x02\x00ab")])
     body = exp(0x00100020, "LO", b"ID") + bad + exp(0x00700080, "CS", b"LABEL ")
     ds = Dataset()
-    decode_into(ds, body, 0, len(body), implicit=False, little=True,
-                opts=DecodeOptions(check_sequences=False))
+    decode_into(
+        ds,
+        body,
+        0,
+        len(body),
+        implicit=False,
+        little=True,
+        opts=DecodeOptions(check_sequences=False),
+    )
     assert ds.PatientID == "ID" and ds.ContentLabel == "LABEL"
     with pytest.raises(InvalidDicomError, match="unknown VR"):
         ds.ContentSequence  # noqa: B018
@@ -173,6 +191,5 @@ def test_specific_tags_and_charsets_in_lazy_items() -> None:
     body = latin + sq(0x0040A730, [item(exp(0x00100010, "PN", name.encode("latin-1") + b" "))])
     ds = decode_dataset(body, implicit=False, little=True)
     assert ds.ContentSequence[0].PatientName == name
-    only = decode_dataset(body, implicit=False, little=True,
-                          specific_tags={0x0040A730, 0x00080005})
+    only = decode_dataset(body, implicit=False, little=True, specific_tags={0x0040A730, 0x00080005})
     assert list(only.ContentSequence[0]) == []  # the filter applies inside items too

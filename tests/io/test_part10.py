@@ -23,8 +23,12 @@ from dicomkit.io.deflate import deflate, inflate
 from dicomkit.io.part10 import build_file_meta, read_file_meta, ts_encoding
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
-IMPLICIT, EXPLICIT, BIG, DEFLATED = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
-                                     "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99")
+IMPLICIT, EXPLICIT, BIG, DEFLATED = (
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
+)
 
 
 def _ct() -> Dataset:
@@ -83,8 +87,9 @@ def test_write_and_read_each_syntax(ts: str, tmp_path: Path) -> None:
 def test_dcmtk_reads_what_we_write(ts: str, tmp_path: Path) -> None:
     path = tmp_path / "ct.dcm"
     ds = _ct()
-    ds.ReferencedStudySequence = [Dataset({"ReferencedSOPClassUID": CT,
-                                           "ReferencedSOPInstanceUID": "1.2.3"})]
+    ds.ReferencedStudySequence = [
+        Dataset({"ReferencedSOPClassUID": CT, "ReferencedSOPInstanceUID": "1.2.3"})
+    ]
     dicomkit.write(ds, path, transfer_syntax=ts)
     proc = peers.run_dcmtk("dcmdump", str(path))
     bad = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln[:3] in ("W: ", "E: ")]
@@ -116,7 +121,7 @@ def test_read_file_meta(tmp_path: Path) -> None:
     assert meta.TransferSyntaxUID == EXPLICIT
     assert meta.preamble == b"\x00" * 128
     data = path.read_bytes()
-    assert data[start:start + 2] == b"\x08\x00"
+    assert data[start : start + 2] == b"\x08\x00"
 
 
 def test_no_preamble_and_no_meta() -> None:
@@ -128,8 +133,9 @@ def test_no_preamble_and_no_meta() -> None:
     be = dicomkit.io.encode_dataset(_ct(), implicit=False, little=False)
     ds = dicomkit.read(be)
     assert ds.transfer_syntax == BIG and ds.Rows == 2
-    meta = dicomkit.io.encode_dataset(build_file_meta(CT, "1.2.3", IMPLICIT), implicit=False,
-                                      little=True)
+    meta = dicomkit.io.encode_dataset(
+        build_file_meta(CT, "1.2.3", IMPLICIT), implicit=False, little=True
+    )
     ds = dicomkit.read(b"DICM" + meta + body)
     assert ds.preamble is None and ds.file_meta is not None and ds.PatientID == "P1"
     ds = dicomkit.read(meta + body)  # meta without preamble or DICM
@@ -137,8 +143,9 @@ def test_no_preamble_and_no_meta() -> None:
 
 
 def test_meta_says_explicit_data_is_implicit() -> None:
-    meta = dicomkit.io.encode_dataset(build_file_meta(CT, "1.2.3", EXPLICIT), implicit=False,
-                                      little=True)
+    meta = dicomkit.io.encode_dataset(
+        build_file_meta(CT, "1.2.3", EXPLICIT), implicit=False, little=True
+    )
     body = dicomkit.io.encode_dataset(_ct(), implicit=True, little=True)
     ds = dicomkit.read(b"\x00" * 128 + b"DICM" + meta + body)
     assert ds.PatientID == "P1" and ds.is_implicit_vr
@@ -209,10 +216,10 @@ def test_truncated_file_lenient_and_strict(tmp_path: Path) -> None:
 
 
 def test_huge_length_in_small_file() -> None:
-    meta = dicomkit.io.encode_dataset(build_file_meta(CT, "1.2.3", EXPLICIT), implicit=False,
-                                      little=True)
-    data = b"\x00" * 128 + b"DICM" + meta + exp(0x00100010, "UT", b"x" * 600,
-                                                   length=0xFFFFFFF0)
+    meta = dicomkit.io.encode_dataset(
+        build_file_meta(CT, "1.2.3", EXPLICIT), implicit=False, little=True
+    )
+    data = b"\x00" * 128 + b"DICM" + meta + exp(0x00100010, "UT", b"x" * 600, length=0xFFFFFFF0)
     assert len(data) < 1024
     with pytest.raises(TruncatedDataError, match="past the end"):
         dicomkit.read(data)
@@ -230,8 +237,9 @@ def test_deflate_roundtrip_and_bomb() -> None:
     with pytest.raises(TruncatedDataError):
         inflate(deflate(os.urandom(5000))[:50])
     # in a file
-    meta = dicomkit.io.encode_dataset(build_file_meta(CT, "1.2.3", DEFLATED), implicit=False,
-                                      little=True)
+    meta = dicomkit.io.encode_dataset(
+        build_file_meta(CT, "1.2.3", DEFLATED), implicit=False, little=True
+    )
     with pytest.raises(InvalidDicomError):
         dicomkit.read(b"\x00" * 128 + b"DICM" + meta + zlib.compress(b"x" * 100)[:20])
 
@@ -264,8 +272,9 @@ def test_encapsulated_cannot_become_native() -> None:
     from builders import item, seq_delim
 
     ds = _ct()
-    ds.add(dicomkit.DataElement(0x7FE00010, "OB", item(b"") + item(b"\xff\xd8"),
-                                undefined_length=True))
+    ds.add(
+        dicomkit.DataElement(0x7FE00010, "OB", item(b"") + item(b"\xff\xd8"), undefined_length=True)
+    )
     ds.file_meta = build_file_meta(CT, "1.2.3", "1.2.840.10008.1.2.4.50")
     out = io.BytesIO()
     dicomkit.write(ds, out)
@@ -340,7 +349,7 @@ def test_lenient_damaged_meta_uses_group_length() -> None:
     meta = build_file_meta(CT, "1.2.3", EXPLICIT)
     raw_meta = bytearray(dicomkit.io.encode_dataset(meta, implicit=False, little=True))
     pos = raw_meta.index(b"UI", 12 + 14)  # the VR of (0002,0002)
-    raw_meta[pos:pos + 2] = b"??"
+    raw_meta[pos : pos + 2] = b"??"
     body = dicomkit.io.encode_dataset(_ct(), implicit=False, little=True)
     data = b"\x00" * 128 + b"DICM" + bytes(raw_meta) + body
     with pytest.raises(InvalidDicomError, match="unknown VR"):

@@ -39,8 +39,8 @@ def test_existing_file_is_overwritten_in_place_and_truncated(tmp_path: Path) -> 
     dicomkit.write(_ds(pixels=b"\x00" * 4096), path)
     ino, size = path.stat().st_ino, path.stat().st_size
     dicomkit.write(_ds("SMITH^JOHN"), path)
-    assert path.stat().st_ino == ino           # the same file, its pages reused
-    assert path.stat().st_size < size          # the longer old content is cut off
+    assert path.stat().st_ino == ino  # the same file, its pages reused
+    assert path.stat().st_size < size  # the longer old content is cut off
     back = dicomkit.read(path)
     assert back.PatientName == "SMITH^JOHN" and back.PixelData == b"\x01\x00\x02\x00"
     assert path.read_bytes() == _bytes(_ds("SMITH^JOHN"))
@@ -60,10 +60,10 @@ def test_atomic_replaces_the_file(tmp_path: Path) -> None:
     os.chmod(path, 0o640)
     ino = path.stat().st_ino
     dicomkit.write(_ds("SMITH^JOHN"), path, atomic=True)
-    assert path.stat().st_ino != ino           # a new file renamed over the old one
+    assert path.stat().st_ino != ino  # a new file renamed over the old one
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert dicomkit.read(path).PatientName == "SMITH^JOHN"
-    assert [p.name for p in tmp_path.iterdir()] == ["a.dcm"]   # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == ["a.dcm"]  # no temporary file left
 
 
 def test_a_value_that_cannot_be_encoded_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_a_file_mapped_by_a_data_set_is_replaced_not_overwritten(tmp_path: Path)
     # write something else over the file the data set still reads lazily from
     dicomkit.write(_ds("SMITH^JOHN", pixels=b"\xff" * len(pixels)), path)
     assert path.stat().st_ino != ino
-    assert ds.PixelData == pixels and ds.PatientName == "DOE^JANE"   # its own bytes, intact
+    assert ds.PixelData == pixels and ds.PatientName == "DOE^JANE"  # its own bytes, intact
     assert dicomkit.read(path).PatientName == "SMITH^JOHN"
     # once nothing uses the mapping, the file is overwritten in place again
     del ds

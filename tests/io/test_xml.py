@@ -107,16 +107,25 @@ def test_bulk_data() -> None:
 
 
 def test_errors() -> None:
-    for bad in ("<not xml", "<Other/>",
-                (f'<NativeDicomModel xmlns="{NAMESPACE}"><DicomAttribute tag="xyz" vr="CS"/>'
-                "</NativeDicomModel>"),
-                ('<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">'
-                "abc</Value></DicomAttribute></NativeDicomModel>")):
+    for bad in (
+        "<not xml",
+        "<Other/>",
+        (
+            f'<NativeDicomModel xmlns="{NAMESPACE}"><DicomAttribute tag="xyz" vr="CS"/>'
+            "</NativeDicomModel>"
+        ),
+        (
+            '<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">'
+            "abc</Value></DicomAttribute></NativeDicomModel>"
+        ),
+    ):
         with pytest.raises(InvalidDicomError):
             from_xml(bad)
     # no namespace and no vr: accepted, VR from the dictionary
-    ds = from_xml('<NativeDicomModel><DicomAttribute tag="00100020"><Value number="1">X'
-                  "</Value></DicomAttribute></NativeDicomModel>")
+    ds = from_xml(
+        '<NativeDicomModel><DicomAttribute tag="00100020"><Value number="1">X'
+        "</Value></DicomAttribute></NativeDicomModel>"
+    )
     assert ds[0x00100020].vr == "LO" and ds.PatientID == "X"
 
 
@@ -146,8 +155,9 @@ def test_corpus_roundtrip(row: Any) -> None:
 # with 6 significant digits; it keeps as UN private elements our reader types; it writes private
 # elements as "gggg00ee" without privateCreator when the creator is UN (so they are skipped).
 
+
 def _swap(data: bytes, size: int) -> bytes:
-    return b"".join(data[i:i + size][::-1] for i in range(0, len(data), size))
+    return b"".join(data[i : i + size][::-1] for i in range(0, len(data), size))
 
 
 def _pn(v: Any) -> Any:
@@ -172,7 +182,7 @@ def _agree(a: dict[str, Any] | None, b: dict[str, Any] | None, path: str) -> Non
     if "UN" in (a["vr"], b["vr"]):
         return
     if path.endswith("7FE00010") and "InlineBinary" not in b:
-        return   # encapsulated pixel data: not written by dcm2xml
+        return  # encapsulated pixel data: not written by dcm2xml
     assert a["vr"] == b["vr"], path
     if "InlineBinary" in a or "InlineBinary" in b:
         x = base64.b64decode(a.get("InlineBinary", ""))
@@ -202,15 +212,19 @@ def _agree(a: dict[str, Any] | None, b: dict[str, Any] | None, path: str) -> Non
 @pytest.mark.parametrize("row", FILES, ids=lambda r: r.rel)
 def test_agrees_with_dcmtk(row: Any) -> None:
     tool = dcmtk("dcm2xml")
-    proc = subprocess.run([tool, "--native-format", "+Eb", "+U8", str(row.path)],
-                          check=False, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [tool, "--native-format", "+Eb", "+U8", str(row.path)],
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
     if proc.returncode != 0:
         pytest.skip(f"dcm2xml cannot convert: {proc.stderr[:120]!r}")
     theirs = to_json(from_xml(proc.stdout))
     ours = to_json(dicomkit.read(row.path))
     for key in sorted(set(ours) | set(theirs)):
         if key == "00080005" or int(key[:4], 16) & 1:
-            continue   # dcm2xml drops the block of private tags whose creator it cannot type
+            continue  # dcm2xml drops the block of private tags whose creator it cannot type
         _agree(ours.get(key), theirs.get(key), key)
 
 
@@ -220,6 +234,7 @@ def _charset_files() -> list[Any]:
     except ImportError:
         return []
     from pathlib import Path
+
     return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
 
 
@@ -242,8 +257,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 # the random data set strategy lives in test_json.py (tests import with importlib mode)
-_spec = importlib.util.spec_from_file_location("_dicomkit_test_json",
-                                               Path(__file__).with_name("test_json.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_dicomkit_test_json", Path(__file__).with_name("test_json.py")
+)
 assert _spec is not None and _spec.loader is not None
 _test_json = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_test_json)

@@ -43,7 +43,7 @@ def test_sop_class_constant_from_root() -> None:
 
 def test_binary_value_comparisons() -> None:
     ds = Dataset()
-    ds.add(DataElement(0x00280101, "US", 8))   # Bits Stored
+    ds.add(DataElement(0x00280101, "US", 8))  # Bits Stored
     assert evaluate("BitsStoredGreaterThan8", _ctx(ds)) is False
     assert evaluate("BitsStoredIs8", _ctx(ds)) is True
     ds.add(DataElement(0x00280101, "US", 12))
@@ -69,7 +69,7 @@ def test_value_selector_and_groups() -> None:
 def test_within_a_sequence_and_in_path_from_root() -> None:
     ds = Dataset()
     code = Dataset()
-    code.set(0x00080100, "L-85B00")   # human
+    code.set(0x00080100, "L-85B00")  # human
     code.set(0x00080102, "SRT")
     ds.set(0x00102202, Sequence([code]))  # Patient Species Code Sequence
     assert evaluate("IsHuman", _ctx(ds)) is True

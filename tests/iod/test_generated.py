@@ -22,19 +22,33 @@ needs_standard = pytest.mark.skipif(
 
 @needs_standard
 def test_generated_tables_are_current() -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--check"], check=False, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @needs_standard
 def test_check_fails_on_a_stale_table(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     stale = tmp_path / "_values.py"
     stale.write_text(stale.read_text().replace("'YES'", "'YEP'", 1))
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--check", "--out", str(tmp_path)],
-                          check=False, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check", "--out", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert "stale: _values.py" in proc.stderr
 
@@ -42,12 +56,21 @@ def test_check_fails_on_a_stale_table(tmp_path: Path) -> None:
 @needs_standard
 def test_generator_reads_every_line(tmp_path: Path) -> None:
     # every keyword, condition term and template line understood: no notes on stderr
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)],
-                          check=False, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0
     assert proc.stderr == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "_conditions.py", "_iods.py", "_modules.py", "_values.py"]
+        "_conditions.py",
+        "_iods.py",
+        "_modules.py",
+        "_values.py",
+    ]
 
 
 def test_headers_record_the_editions() -> None:
@@ -97,6 +120,7 @@ def test_references_resolve() -> None:
 
 def test_sop_classes_cross_checked_with_innolitics() -> None:
     """Where both sources name an IOD for a SOP class, the names agree (spelling aside)."""
+
     def norm(s: str) -> str:
         return "".join(c for c in s.lower() if c.isalnum()).replace("multiframe", "")
 

@@ -36,9 +36,16 @@ def test_every_storage_sop_class_with_an_iod_resolves() -> None:
     resolved = 0
     for name in iods():
         assert iod(name).modules
-    for uid in (uids.CTImageStorage, uids.MRImageStorage, uids.SecondaryCaptureImageStorage,
-                uids.SegmentationStorage, uids.ComprehensiveSRStorage, uids.RTDoseStorage,
-                uids.UltrasoundImageStorage, uids.DigitalXRayImageStorageForPresentation):
+    for uid in (
+        uids.CTImageStorage,
+        uids.MRImageStorage,
+        uids.SecondaryCaptureImageStorage,
+        uids.SegmentationStorage,
+        uids.ComprehensiveSRStorage,
+        uids.RTDoseStorage,
+        uids.UltrasoundImageStorage,
+        uids.DigitalXRayImageStorageForPresentation,
+    ):
         assert iod_for_sop_class(uid).modules
         resolved += 1
     assert resolved == 8
@@ -60,7 +67,7 @@ def test_module_attributes() -> None:
 
 def test_sequences_nest_and_macros_expand() -> None:
     patient = module("Patient")
-    others = patient.find(0x00101002)   # Other Patient IDs Sequence
+    others = patient.find(0x00101002)  # Other Patient IDs Sequence
     assert others is not None and others.is_sequence
     assert {a.keyword for a in others.children} >= {"PatientID", "IssuerOfPatientID"}
     # a macro invoked inside a sequence: Code Sequence Macro attributes appear in the items
@@ -68,7 +75,8 @@ def test_sequences_nest_and_macros_expand() -> None:
     procedure = general_study.find(0x00081032)  # Procedure Code Sequence
     assert procedure is not None
     assert {"CodeValue", "CodingSchemeDesignator", "CodeMeaning"} <= {
-        a.keyword for a in procedure.children}
+        a.keyword for a in procedure.children
+    }
 
 
 def test_recursive_macros_expand_lazily() -> None:

@@ -13,10 +13,18 @@ from dicomkit.dictionary import entry_for_tag
 from dicomkit.errors import DicomError
 from dicomkit.iod import Finding, iod, validate
 
-CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"           # a clean CT: no errors at all
+CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"  # a clean CT: no errors at all
 PYDICOM_CT = CORPUS / "pydicom-data" / "693_UNCI.dcm"
-CORE = {"Patient", "GeneralStudy", "GeneralSeries", "GeneralImage", "ImagePixel", "CTImage",
-        "SOPCommon", "GeneralEquipment"}
+CORE = {
+    "Patient",
+    "GeneralStudy",
+    "GeneralSeries",
+    "GeneralImage",
+    "ImagePixel",
+    "CTImage",
+    "SOPCommon",
+    "GeneralEquipment",
+}
 
 needs_corpus = pytest.mark.skipif(not CT.exists(), reason="shared corpus not present")
 
@@ -38,8 +46,11 @@ def test_clean_ct_has_no_errors() -> None:
 @needs_corpus
 def test_pydicom_ct_has_no_type1_errors_in_core_modules() -> None:
     findings = validate(dicomkit.read(PYDICOM_CT))
-    bad = [f for f in findings if f.severity == "error" and f.module in CORE
-           and "Type 1 " in f.message + " "]
+    bad = [
+        f
+        for f in findings
+        if f.severity == "error" and f.module in CORE and "Type 1 " in f.message + " "
+    ]
     assert bad == []
     # what is wrong with it is found: de-identified without saying how; no Frame of Reference
     assert _at(findings, "(0020,0052)")
@@ -81,7 +92,7 @@ def test_missing_type2() -> None:
 def test_condition_becoming_true_yields_1c_finding() -> None:
     ds = _ct()
     assert not _at(validate(ds), "(0012,0063)")
-    ds.set(0x00120062, "YES")   # Patient Identity Removed
+    ds.set(0x00120062, "YES")  # Patient Identity Removed
     found = _at(validate(ds), "(0012,0063)")
     assert found and "Type 1C" in found[0].message
     assert "PatientIdentityRemovedAndNotDeidentificationMethodCodeSequence" in found[0].message
@@ -93,7 +104,7 @@ def test_condition_becoming_true_yields_1c_finding() -> None:
 @needs_corpus
 def test_enumerated_value() -> None:
     ds = _ct()
-    ds.set(0x00100040, "X")   # Patient's Sex: M, F or O
+    ds.set(0x00100040, "X")  # Patient's Sex: M, F or O
     found = _at(validate(ds), "(0010,0040)")
     assert any("enumerated value 'X'" in f.message for f in found)
 
@@ -102,7 +113,7 @@ def test_enumerated_value() -> None:
 def test_sequence_item_contents() -> None:
     ds = _ct()
     item = Dataset()
-    item.set(0x00081155, "1.2.3.4")   # Referenced SOP Instance UID, no Class UID
+    item.set(0x00081155, "1.2.3.4")  # Referenced SOP Instance UID, no Class UID
     ds.set(0x00081140, Sequence([item]))  # Referenced Image Sequence (General Image, Type 3)
     found = _at(validate(ds), "(0008,1140)[0]/(0008,1150)")
     assert found and "Type 1 required" in found[0].message
@@ -111,25 +122,26 @@ def test_sequence_item_contents() -> None:
 @needs_corpus
 def test_vr_vm_and_unknown_attributes() -> None:
     ds = _ct()
-    ds.add(DataElement(0x00200032, "DS", ["1", "2"]))    # Image Position (Patient): VM 3
-    ds.add(DataElement(0x00100020, "US", 7))             # Patient ID is LO
+    ds.add(DataElement(0x00200032, "DS", ["1", "2"]))  # Image Position (Patient): VM 3
+    ds.add(DataElement(0x00100020, "US", 7))  # Patient ID is LO
     unknown = 0x00081999
     assert entry_for_tag(unknown) is None
     ds.add(DataElement(unknown, "LO", "what"))
-    ds.add(DataElement(0x00104000, "LT", "note"))        # Patient Comments: fine
-    ds.add(DataElement(0x00080001, "UL", 1))             # Length to End: retired
+    ds.add(DataElement(0x00104000, "LT", "note"))  # Patient Comments: fine
+    ds.add(DataElement(0x00080001, "UL", 1))  # Length to End: retired
     findings = validate(ds)
     assert any("VM is 3" in f.message for f in _at(findings, "(0020,0032)"))
     assert any("VR US" in f.message for f in _at(findings, "(0010,0020)"))
-    assert any("unknown public attribute" in f.message
-               for f in _at(findings, "(0008,1999)", "warning"))
+    assert any(
+        "unknown public attribute" in f.message for f in _at(findings, "(0008,1999)", "warning")
+    )
     assert any("retired" in f.message for f in _at(findings, "(0008,0001)", "warning"))
 
 
 @needs_corpus
 def test_value_form() -> None:
     ds = _ct()
-    ds.set(0x00080020, "2024-01-01")     # Study Date: DA is YYYYMMDD
+    ds.set(0x00080020, "2024-01-01")  # Study Date: DA is YYYYMMDD
     ds.add(DataElement(0x00080018, "UI", "1.02.3"))
     findings = validate(ds)
     assert any("not a valid DA" in f.message for f in _at(findings, "(0008,0020)"))
@@ -181,7 +193,7 @@ def test_every_corpus_file_validates() -> None:
 @needs_corpus
 def test_zero_not_permitted() -> None:
     ds = _ct()
-    ds.add(DataElement(0x00280010, "US", 0))   # Rows
+    ds.add(DataElement(0x00280010, "US", 0))  # Rows
     found = _at(validate(ds), "(0028,0010)")
     assert any("value is zero" in f.message for f in found)
 
@@ -189,8 +201,8 @@ def test_zero_not_permitted() -> None:
 @needs_corpus
 def test_present_when_condition_false_warns() -> None:
     ds = dicomkit.read(CORPUS / "pydicom-data" / "MR2_UNCI.dcm")
-    ds.set(0x00180020, "SE")                  # Scanning Sequence: no inversion recovery
-    ds.add(DataElement(0x00180082, "DS", "100"))   # Inversion Time: 2C on "IR"
+    ds.set(0x00180020, "SE")  # Scanning Sequence: no inversion recovery
+    ds.add(DataElement(0x00180082, "DS", "100"))  # Inversion Time: 2C on "IR"
     found = _at(validate(ds), "(0018,0082)", "warning")
     assert any("condition MRIsInversionRecovery is not satisfied" in f.message for f in found)
     ds.set(0x00180020, ["SE", "IR"])
@@ -203,12 +215,16 @@ def test_attribute_not_defined_in_items_or_iod() -> None:
     item = Dataset()
     item.set(0x00081150, "1.2.840.10008.5.1.4.1.1.2")
     item.set(0x00081155, "1.2.3.4")
-    item.set(0x00100010, "DOE^J")     # Patient's Name has no place in a reference item
+    item.set(0x00100010, "DOE^J")  # Patient's Name has no place in a reference item
     ds.set(0x00081140, Sequence([item]))
-    ds.set(0x00400009, "x")           # Scheduled Procedure Step ID: not in the CT Image IOD
+    ds.set(0x00400009, "x")  # Scheduled Procedure Step ID: not in the CT Image IOD
     findings = validate(ds)
-    assert any("not defined in ReferencedImageSequence items" in f.message
-               for f in _at(findings, "(0008,1140)[0]/(0010,0010)", "warning"))
+    assert any(
+        "not defined in ReferencedImageSequence items" in f.message
+        for f in _at(findings, "(0008,1140)[0]/(0010,0010)", "warning")
+    )
     assert not _at(findings, "(0008,1140)[0]/(0008,1150)")
-    assert any("not defined in the CTImage IOD" in f.message
-               for f in _at(findings, "(0040,0009)", "warning"))
+    assert any(
+        "not defined in the CTImage IOD" in f.message
+        for f in _at(findings, "(0040,0009)", "warning")
+    )

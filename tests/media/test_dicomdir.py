@@ -17,9 +17,16 @@ from dicomkit.media.records import make_record
 from dicomkit.media.writer import Node, encode_dicomdir
 
 DCM4CHE = CORPUS / "dcm4che" / "DICOMDIR"
-VARIANTS = ["DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit", "DICOMDIR-nooffset",
-            "DICOMDIR-reordered", "DICOMDIR-nopatient", "DICOMDIR-empty.dcm",
-            "TINY_ALPHA/DICOMDIR"]
+VARIANTS = [
+    "DICOMDIR",
+    "DICOMDIR-bigEnd",
+    "DICOMDIR-implicit",
+    "DICOMDIR-nooffset",
+    "DICOMDIR-reordered",
+    "DICOMDIR-nopatient",
+    "DICOMDIR-empty.dcm",
+    "TINY_ALPHA/DICOMDIR",
+]
 
 
 def _pydicom_read(path: Path):  # type: ignore[no-untyped-def]
@@ -33,9 +40,11 @@ def test_record_offsets_match_pydicom(dicomdirtests: Path, name: str) -> None:
     dd = read_dicomdir(path, lenient=True)
     theirs = _pydicom_read(path)
     assert [r.offset for r in dd.records] == [
-        item.seq_item_tell for item in theirs.DirectoryRecordSequence]
+        item.seq_item_tell for item in theirs.DirectoryRecordSequence
+    ]
     assert [r.record_type for r in dd.records] == [
-        item.DirectoryRecordType for item in theirs.DirectoryRecordSequence]
+        item.DirectoryRecordType for item in theirs.DirectoryRecordSequence
+    ]
 
 
 def test_record_offsets_match_pydicom_dcm4che() -> None:
@@ -44,7 +53,8 @@ def test_record_offsets_match_pydicom_dcm4che() -> None:
     dd = read_dicomdir(DCM4CHE)
     theirs = _pydicom_read(DCM4CHE)
     assert [r.offset for r in dd.records] == [
-        item.seq_item_tell for item in theirs.DirectoryRecordSequence]
+        item.seq_item_tell for item in theirs.DirectoryRecordSequence
+    ]
 
 
 def _pydicom_instances(path: Path) -> set[tuple[str, str, str, str, str]]:
@@ -55,8 +65,16 @@ def _pydicom_instances(path: Path) -> set[tuple[str, str, str, str, str]]:
         warnings.simplefilter("ignore")
         fs = FileSet(pydicom.dcmread(path))
     # FileInstance looks keys up in its record and the records above it
-    return {(str(Path(inst.path).resolve()), str(inst.SOPInstanceUID), str(inst.PatientID),
-             str(inst.StudyInstanceUID), str(inst.SeriesInstanceUID)) for inst in fs}
+    return {
+        (
+            str(Path(inst.path).resolve()),
+            str(inst.SOPInstanceUID),
+            str(inst.PatientID),
+            str(inst.StudyInstanceUID),
+            str(inst.SeriesInstanceUID),
+        )
+        for inst in fs
+    }
 
 
 def _our_instances(path: Path) -> set[tuple[str, str, str, str, str]]:
@@ -69,15 +87,29 @@ def _our_instances(path: Path) -> set[tuple[str, str, str, str, str]]:
             up[p.record_type] = p
             p = p.parent
         assert rec.path is not None, rec.file_id
-        out.add((str(rec.path.resolve()), str(rec.sop_instance_uid),
-                 str(up["PATIENT"].PatientID), str(up["STUDY"].StudyInstanceUID),  # type: ignore[attr-defined]
-                 str(up["SERIES"].SeriesInstanceUID)))  # type: ignore[attr-defined]
+        out.add(
+            (
+                str(rec.path.resolve()),
+                str(rec.sop_instance_uid),
+                str(up["PATIENT"].PatientID),
+                str(up["STUDY"].StudyInstanceUID),  # type: ignore[attr-defined]
+                str(up["SERIES"].SeriesInstanceUID),
+            )
+        )  # type: ignore[attr-defined]
     return out
 
 
-@pytest.mark.parametrize("name", ["DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit",
-                                  "DICOMDIR-nooffset", "DICOMDIR-reordered",
-                                  "TINY_ALPHA/DICOMDIR"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DICOMDIR",
+        "DICOMDIR-bigEnd",
+        "DICOMDIR-implicit",
+        "DICOMDIR-nooffset",
+        "DICOMDIR-reordered",
+        "TINY_ALPHA/DICOMDIR",
+    ],
+)
 def test_tree_matches_pydicom_fileset(dicomdirtests: Path, name: str) -> None:
     ours = _our_instances(dicomdirtests / name)
     theirs = _pydicom_instances(dicomdirtests / name)
@@ -105,10 +137,19 @@ def test_tree_shape(dicomdirtests: Path) -> None:
 def test_reordered_gives_the_same_tree(dicomdirtests: Path) -> None:
     def shape(name: str) -> list[tuple[int, str, str]]:
         dd = read_dicomdir(dicomdirtests / name)
-        return [(d, r.record_type, str(r.get("ReferencedSOPInstanceUIDInFile") or
-                                         r.get("SeriesInstanceUID") or r.get("StudyInstanceUID")
-                                         or r.get("PatientID")))
-                for d, r in dd.walk()]
+        return [
+            (
+                d,
+                r.record_type,
+                str(
+                    r.get("ReferencedSOPInstanceUIDInFile")
+                    or r.get("SeriesInstanceUID")
+                    or r.get("StudyInstanceUID")
+                    or r.get("PatientID")
+                ),
+            )
+            for d, r in dd.walk()
+        ]
 
     assert shape("DICOMDIR") == shape("DICOMDIR-reordered")
 
@@ -139,8 +180,11 @@ def test_dcm4che_charsets_and_missing_files() -> None:
         pytest.skip("shared corpus not present")
     dd = read_dicomdir(DCM4CHE)
     theirs = _pydicom_read(DCM4CHE)
-    names = [str(i.PatientName) for i in theirs.DirectoryRecordSequence
-             if i.DirectoryRecordType == "PATIENT"]
+    names = [
+        str(i.PatientName)
+        for i in theirs.DirectoryRecordSequence
+        if i.DirectoryRecordType == "PATIENT"
+    ]
     # our PersonName keeps the text as read; pydicom drops an empty last component group
     assert [str(r.PatientName).rstrip("=") for r in dd.roots] == names
     assert len(dd.roots) == 11
@@ -166,7 +210,7 @@ def _small(tmp_path: Path, **options: object) -> tuple[Path, bytes]:
 
 
 def _patch_ul(data: bytes, at: int, value: int) -> bytes:
-    return data[:at] + struct.pack("<L", value) + data[at + 4:]
+    return data[:at] + struct.pack("<L", value) + data[at + 4 :]
 
 
 def _value_offset(data: bytes, tag: int, nth: int = 0) -> int:
@@ -201,7 +245,7 @@ def test_inactive_record_is_left_out(tmp_path: Path) -> None:
     path, data = _small(tmp_path)
     needle = b"\x04\x00\x10\x14US\x02\x00\xff\xff"
     at = data.index(needle)
-    path.write_bytes(data[:at + 8] + b"\x00\x00" + data[at + 10:])
+    path.write_bytes(data[: at + 8] + b"\x00\x00" + data[at + 10 :])
     dd = read_dicomdir(path)
     assert len(dd.records) == 2 and len(dd.roots) == 1
     assert not dd.records[0].in_use
@@ -213,7 +257,8 @@ def test_undefined_lengths_read_back(tmp_path: Path, undefined: bool) -> None:
     dd = read_dicomdir(path)
     assert [r.PatientID for r in dd.roots] == ["P1", "P1"]
     assert [r.offset for r in dd.records] == [
-        i.seq_item_tell for i in _pydicom_read(path).DirectoryRecordSequence]
+        i.seq_item_tell for i in _pydicom_read(path).DirectoryRecordSequence
+    ]
 
 
 def test_resolve_file_id_case_and_version(tmp_path: Path) -> None:
@@ -221,11 +266,14 @@ def test_resolve_file_id_case_and_version(tmp_path: Path) -> None:
     (tmp_path / "dicom" / "pat1" / "img1").write_bytes(b"x")
     (tmp_path / "dicom" / "pat1" / "IMG2;1").write_bytes(b"x")
     (tmp_path / "dicom" / "pat1" / "IMG3.").write_bytes(b"x")
-    assert resolve_file_id(tmp_path, ("DICOM", "PAT1", "IMG1")) == \
-        tmp_path / "dicom" / "pat1" / "img1"
+    assert (
+        resolve_file_id(tmp_path, ("DICOM", "PAT1", "IMG1")) == tmp_path / "dicom" / "pat1" / "img1"
+    )
     assert resolve_file_id(tmp_path, "DICOM\\PAT1\\IMG2") == tmp_path / "dicom" / "pat1" / "IMG2;1"
-    assert resolve_file_id(tmp_path, ["DICOM", "PAT1", "IMG3"]) == \
-        tmp_path / "dicom" / "pat1" / "IMG3."
+    assert (
+        resolve_file_id(tmp_path, ["DICOM", "PAT1", "IMG3"])
+        == tmp_path / "dicom" / "pat1" / "IMG3."
+    )
     assert resolve_file_id(tmp_path, ("DICOM", "PAT1", "IMG4")) is None
 
 

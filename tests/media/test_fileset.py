@@ -80,8 +80,19 @@ def test_dcmtk_reads_and_updates_it(corpus_folder: Path, tmp_path: Path) -> None
     # dcmmkdir --update loads our DICOMDIR, matches every file against its records and writes
     # it back: had it not understood our offsets and keys, it would add duplicate records.
     files = sorted("/".join(i.file_id) for i in result.instances)
-    upd = run_dcmtk("dcmmkdir", "+U", "+I", "-Nxc", "-Nec", "-Nrc", "+D", "DICOMDIR", *files,
-                    cwd=out, check=False)
+    upd = run_dcmtk(
+        "dcmmkdir",
+        "+U",
+        "+I",
+        "-Nxc",
+        "-Nec",
+        "-Nrc",
+        "+D",
+        "DICOMDIR",
+        *files,
+        cwd=out,
+        check=False,
+    )
     # errors may name odd input files (DCMTK refuses some), never the DICOMDIR itself
     errors = [ln for ln in (upd.stdout + upd.stderr).splitlines() if ln.startswith("E:")]
     assert all("DICOM/PAT" in ln or "(0040,a170)" in ln for ln in errors), errors
@@ -95,8 +106,9 @@ def test_dcmtk_makes_the_same_file_set(corpus_folder: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     result = create_dicomdir(corpus_folder, output=out)
     files = sorted("/".join(i.file_id) for i in result.instances)
-    run_dcmtk("dcmmkdir", "+I", "-Nxc", "-Nec", "-Nrc", "+D", "DCMTKDIR", *files, cwd=out,
-              check=False)
+    run_dcmtk(
+        "dcmmkdir", "+I", "-Nxc", "-Nec", "-Nrc", "+D", "DCMTKDIR", *files, cwd=out, check=False
+    )
     theirs = read_dicomdir(out / "DCMTKDIR")
     ours = read_dicomdir(out / "DICOMDIR")
     pairs = {(r.file_id, r.sop_instance_uid) for r in ours.instances()}
@@ -114,8 +126,9 @@ def test_in_place_and_rerun(corpus_folder: Path) -> None:
     second = create_dicomdir(corpus_folder)
     assert not second.copied
     assert {i.sop_instance for i in second.instances} == {i.sop_instance for i in first.instances}
-    assert sum(1 for _, why in second.skipped if why.startswith("same SOP Instance UID")) >= \
-        len(first.copied)
+    assert sum(1 for _, why in second.skipped if why.startswith("same SOP Instance UID")) >= len(
+        first.copied
+    )
     assert len(read_dicomdir(second.dicomdir).instances()) == len(first.instances)
 
 
@@ -168,8 +181,9 @@ def test_descriptor_and_bad_ids(tmp_path: Path) -> None:
     (tmp_path / "IMG").mkdir()
     shutil.copyfile(CT, tmp_path / "IMG" / "CT1")
     (tmp_path / "README").write_text("about this disc\n")
-    create_dicomdir(tmp_path, fileset_id="DISC_1", descriptor="README",
-                    descriptor_charset="ISO_IR 100")
+    create_dicomdir(
+        tmp_path, fileset_id="DISC_1", descriptor="README", descriptor_charset="ISO_IR 100"
+    )
     dd = read_dicomdir(tmp_path / "DICOMDIR")
     assert dd.descriptor_file_id == ("README",)
     assert dd.dataset.SpecificCharacterSetOfFileSetDescriptorFile == "ISO_IR 100"

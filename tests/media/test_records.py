@@ -11,33 +11,36 @@ from dicomkit.core.element import DataElement
 from dicomkit.media.records import RECORD_KEYS, make_record, record_type_for
 
 
-@pytest.mark.parametrize("uid, expected", [
-    ("1.2.840.10008.5.1.4.1.1.2", "IMAGE"),                    # CT Image
-    ("1.2.840.10008.5.1.4.1.1.4", "IMAGE"),                    # MR Image
-    ("1.2.840.10008.5.1.4.1.1.66.4", "IMAGE"),                 # Segmentation
-    ("1.2.840.10008.5.1.4.1.1.11.1", "PRESENTATION"),          # Grayscale Softcopy PS
-    ("1.2.840.10008.5.1.4.1.1.11.8", "PRESENTATION"),          # Advanced Blending PS
-    ("1.2.840.10008.5.1.4.1.1.88.11", "SR DOCUMENT"),          # Basic Text SR
-    ("1.2.840.10008.5.1.4.1.1.88.67", "SR DOCUMENT"),          # X-Ray Radiation Dose SR
-    ("1.2.840.10008.5.1.4.1.1.88.59", "KEY OBJECT DOC"),
-    ("1.2.840.10008.5.1.4.1.1.481.2", "RT DOSE"),
-    ("1.2.840.10008.5.1.4.1.1.481.3", "RT STRUCTURE SET"),
-    ("1.2.840.10008.5.1.4.1.1.481.5", "RT PLAN"),
-    ("1.2.840.10008.5.1.4.1.1.481.8", "RT PLAN"),              # RT Ion Plan
-    ("1.2.840.10008.5.1.4.1.1.481.4", "RT TREAT RECORD"),
-    ("1.2.840.10008.5.1.4.1.1.481.10", "RADIOTHERAPY"),        # RT Physician Intent
-    ("1.2.840.10008.5.1.4.1.1.9.1.1", "WAVEFORM"),             # 12-lead ECG
-    ("1.2.840.10008.5.1.4.1.1.4.2", "SPECTROSCOPY"),
-    ("1.2.840.10008.5.1.4.1.1.66", "RAW DATA"),
-    ("1.2.840.10008.5.1.4.1.1.66.1", "REGISTRATION"),
-    ("1.2.840.10008.5.1.4.1.1.66.2", "FIDUCIAL"),
-    ("1.2.840.10008.5.1.4.1.1.104.1", "ENCAP DOC"),            # Encapsulated PDF
-    ("1.2.840.10008.5.1.4.1.1.67", "VALUE MAP"),
-    ("1.2.840.10008.5.1.4.38.1", "HANGING PROTOCOL"),
-    ("1.2.840.10008.5.1.4.39.1", "PALETTE"),
-    ("1.2.840.10008.5.1.4.1.1.66.5", "SURFACE"),
-    ("1.2.3.4.5", "IMAGE"),                                    # unknown: an image
-])
+@pytest.mark.parametrize(
+    "uid, expected",
+    [
+        ("1.2.840.10008.5.1.4.1.1.2", "IMAGE"),  # CT Image
+        ("1.2.840.10008.5.1.4.1.1.4", "IMAGE"),  # MR Image
+        ("1.2.840.10008.5.1.4.1.1.66.4", "IMAGE"),  # Segmentation
+        ("1.2.840.10008.5.1.4.1.1.11.1", "PRESENTATION"),  # Grayscale Softcopy PS
+        ("1.2.840.10008.5.1.4.1.1.11.8", "PRESENTATION"),  # Advanced Blending PS
+        ("1.2.840.10008.5.1.4.1.1.88.11", "SR DOCUMENT"),  # Basic Text SR
+        ("1.2.840.10008.5.1.4.1.1.88.67", "SR DOCUMENT"),  # X-Ray Radiation Dose SR
+        ("1.2.840.10008.5.1.4.1.1.88.59", "KEY OBJECT DOC"),
+        ("1.2.840.10008.5.1.4.1.1.481.2", "RT DOSE"),
+        ("1.2.840.10008.5.1.4.1.1.481.3", "RT STRUCTURE SET"),
+        ("1.2.840.10008.5.1.4.1.1.481.5", "RT PLAN"),
+        ("1.2.840.10008.5.1.4.1.1.481.8", "RT PLAN"),  # RT Ion Plan
+        ("1.2.840.10008.5.1.4.1.1.481.4", "RT TREAT RECORD"),
+        ("1.2.840.10008.5.1.4.1.1.481.10", "RADIOTHERAPY"),  # RT Physician Intent
+        ("1.2.840.10008.5.1.4.1.1.9.1.1", "WAVEFORM"),  # 12-lead ECG
+        ("1.2.840.10008.5.1.4.1.1.4.2", "SPECTROSCOPY"),
+        ("1.2.840.10008.5.1.4.1.1.66", "RAW DATA"),
+        ("1.2.840.10008.5.1.4.1.1.66.1", "REGISTRATION"),
+        ("1.2.840.10008.5.1.4.1.1.66.2", "FIDUCIAL"),
+        ("1.2.840.10008.5.1.4.1.1.104.1", "ENCAP DOC"),  # Encapsulated PDF
+        ("1.2.840.10008.5.1.4.1.1.67", "VALUE MAP"),
+        ("1.2.840.10008.5.1.4.38.1", "HANGING PROTOCOL"),
+        ("1.2.840.10008.5.1.4.39.1", "PALETTE"),
+        ("1.2.840.10008.5.1.4.1.1.66.5", "SURFACE"),
+        ("1.2.3.4.5", "IMAGE"),  # unknown: an image
+    ],
+)
 def test_record_type_for(uid: str, expected: str) -> None:
     assert record_type_for(uid) == expected
 
@@ -54,16 +57,16 @@ def test_type_1_and_2_keys(caplog: pytest.LogCaptureFixture) -> None:
     assert study.OffsetOfTheNextDirectoryRecord == 0
     assert study.StudyInstanceUID == "1.2.3"
     assert study.StudyDate == "20240102"
-    assert study.StudyTime == "000000"          # invented (Type 1)
-    assert study.StudyID == "4"                 # invented from the ordinal
+    assert study.StudyTime == "000000"  # invented (Type 1)
+    assert study.StudyID == "4"  # invented from the ordinal
     assert "StudyDescription" in study and not study.StudyDescription  # Type 2: empty
     assert "AccessionNumber" in study
     assert "StudyTime missing from x.dcm" in caplog.text
     patient = make_record("PATIENT", src)
     assert patient.PatientName == "DOE^J"
-    assert patient.PatientID.startswith("DK")     # invented, same for the same name
+    assert patient.PatientID.startswith("DK")  # invented, same for the same name
     assert make_record("PATIENT", src).PatientID == patient.PatientID
-    assert "PatientBirthDate" not in patient     # Type 3, absent in the instance
+    assert "PatientBirthDate" not in patient  # Type 3, absent in the instance
 
 
 def test_invented_uids_are_valid_and_stable() -> None:

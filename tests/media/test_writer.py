@@ -63,7 +63,12 @@ def test_offsets_link_the_tree(tmp_path: Path, undefined: bool) -> None:
     assert all(i.is_undefined_length_item is undefined for i in seq.value)
     dd = read_dicomdir(path)
     assert [(d, r.record_type) for d, r in dd.walk()] == [
-        (0, "PATIENT"), (1, "STUDY"), (2, "SERIES"), (3, "IMAGE"), (3, "IMAGE"), (3, "IMAGE"),
+        (0, "PATIENT"),
+        (1, "STUDY"),
+        (2, "SERIES"),
+        (3, "IMAGE"),
+        (3, "IMAGE"),
+        (3, "IMAGE"),
     ] * 2
     assert ds.OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity == dd.roots[0].offset
     assert ds.OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity == dd.roots[1].offset
@@ -94,8 +99,7 @@ def test_pydicom_sees_the_same_offsets(tmp_path: Path) -> None:
     by_offset = {i.seq_item_tell: i for i in theirs.DirectoryRecordSequence}
     # every non-zero link points at an item, as pydicom finds the items
     for item in theirs.DirectoryRecordSequence:
-        for kw in ("OffsetOfTheNextDirectoryRecord",
-                   "OffsetOfReferencedLowerLevelDirectoryEntity"):
+        for kw in ("OffsetOfTheNextDirectoryRecord", "OffsetOfReferencedLowerLevelDirectoryEntity"):
             off = getattr(item, kw)
             assert off == 0 or off in by_offset
 
@@ -121,8 +125,16 @@ def test_layout_is_deterministic() -> None:
     assert a[128:132] == b"DICM"
 
 
-@pytest.mark.parametrize("name", ["DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit",
-                                  "DICOMDIR-reordered", "TINY_ALPHA/DICOMDIR"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DICOMDIR",
+        "DICOMDIR-bigEnd",
+        "DICOMDIR-implicit",
+        "DICOMDIR-reordered",
+        "TINY_ALPHA/DICOMDIR",
+    ],
+)
 def test_rewrite_a_read_dicomdir(dicomdirtests: Path, tmp_path: Path, name: str) -> None:
     from dicomkit.media.writer import nodes_from
 
@@ -132,8 +144,18 @@ def test_rewrite_a_read_dicomdir(dicomdirtests: Path, tmp_path: Path, name: str)
     again = read_dicomdir(path)
 
     def shape(dd):  # type: ignore[no-untyped-def]
-        return [(d, r.record_type, r.file_id, r.get("PatientID"), r.get("StudyInstanceUID"),
-                 r.get("SeriesInstanceUID"), r.sop_instance_uid) for d, r in dd.walk()]
+        return [
+            (
+                d,
+                r.record_type,
+                r.file_id,
+                r.get("PatientID"),
+                r.get("StudyInstanceUID"),
+                r.get("SeriesInstanceUID"),
+                r.sop_instance_uid,
+            )
+            for d, r in dd.walk()
+        ]
 
     assert shape(again) == shape(source)
     assert dicomkit.read(path).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"

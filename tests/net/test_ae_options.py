@@ -31,12 +31,14 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
-async def connect(cfg: AEConfig, *, calling: str = "SCU", called: str = "SCP",
-                  **kw: Any) -> tuple[Association, Association]:
+async def connect(
+    cfg: AEConfig, *, calling: str = "SCU", called: str = "SCP", **kw: Any
+) -> tuple[Association, Association]:
     client, server = memory_pair()
     srv = await AE(cfg.ae_title, config=cfg, supported=SUPPORTED).serve_transport(server)
-    assoc = await AE(calling).associate("", 0, transport=client, ae_title=called,
-                                        contexts=[VERIFICATION, FIND, MOVE], **kw)
+    assoc = await AE(calling).associate(
+        "", 0, transport=client, ae_title=called, contexts=[VERIFICATION, FIND, MOVE], **kw
+    )
     return assoc, srv
 
 
@@ -58,6 +60,7 @@ def test_accepted_calling_aets() -> None:
         assert srv.calling_ae == "SCU"
         await assoc.release()
         assert await reject_reason(cfg, calling="STRANGER") == (1, 1, 3)
+
     run(main())
 
 
@@ -70,12 +73,18 @@ def test_required_called_aet() -> None:
         # both wrong: the called title is looked at first
         both = AEConfig(ae_title="SCP", require_called_aet=True, accepted_calling_aets={"X"})
         assert await reject_reason(both, called="NOT-SCP") == (1, 1, 7)
+
     run(main())
 
 
 def test_acceptor_config_reflects_the_options() -> None:
-    cfg = AEConfig(ae_title="SCP", accepted_calling_aets={"A"}, require_called_aet=True,
-                   extended={FIND: b"\x01"}, async_ops=(4, 2))
+    cfg = AEConfig(
+        ae_title="SCP",
+        accepted_calling_aets={"A"},
+        require_called_aet=True,
+        extended={FIND: b"\x01"},
+        async_ops=(4, 2),
+    )
     acc = AE("SCP", config=cfg).acceptor_config({})
     assert acc.calling_ae_titles == frozenset({"A"})
     assert acc.called_ae_titles == frozenset({"SCP"})
@@ -85,8 +94,12 @@ def test_acceptor_config_reflects_the_options() -> None:
     assert default.calling_ae_titles is None and dict(default.extended) == {}
     assert default.async_window == (1, 1)
     # a callable policy is applied per request, not through the AcceptorConfig
-    assert dict(AE("SCP", config=AEConfig(extended=lambda uid, info: info)
-                   ).acceptor_config({}).extended) == {}
+    assert (
+        dict(
+            AE("SCP", config=AEConfig(extended=lambda uid, info: info)).acceptor_config({}).extended
+        )
+        == {}
+    )
 
 
 # -- SOP class extended negotiation ------------------------------------------------------------
@@ -98,9 +111,11 @@ def test_extended_not_configured_is_not_answered() -> None:
         assert assoc.extended == {} and srv.extended == {}
         rq = srv.engine.associate_rq
         assert rq is not None
-        assert [(e.sop_class_uid, e.application_info)
-                for e in rq.user_information.extended_negotiations] == [(FIND, b"\x01")]
+        assert [
+            (e.sop_class_uid, e.application_info) for e in rq.user_information.extended_negotiations
+        ] == [(FIND, b"\x01")]
         await assoc.release()
+
     run(main())
 
 
@@ -111,6 +126,7 @@ def test_extended_mapping_answers_what_both_support() -> None:
         assert assoc.extended == {FIND: b"\x01\x00\x01"}
         assert srv.extended == {FIND: b"\x01\x00\x01"}
         await assoc.release()
+
     run(main())
 
 
@@ -126,8 +142,10 @@ def test_extended_callable_decides_each_answer() -> None:
     async def main() -> None:
         cfg = AEConfig(ae_title="SCP", extended=policy, identity_check=lambda ident: b"tok")
         assoc, srv = await connect(
-            cfg, extended={FIND: b"\x01\x01", MOVE: b"\x01", VERIFICATION: b"\x07"},
-            user_identity=UserIdentity(1, "u", positive_response_requested=True))
+            cfg,
+            extended={FIND: b"\x01\x01", MOVE: b"\x01", VERIFICATION: b"\x07"},
+            user_identity=UserIdentity(1, "u", positive_response_requested=True),
+        )
         assert asked == [(FIND, b"\x01\x01"), (MOVE, b"\x01"), (VERIFICATION, b"\x07")]
         assert assoc.extended == {FIND: b"\x01\x00"} == srv.extended
         assert assoc.user_identity_response == b"tok"
@@ -137,26 +155,32 @@ def test_extended_callable_decides_each_answer() -> None:
         # the extended answers come before the user identity answer
         assert kinds.index(SOPClassExtendedNegotiationItem) < kinds.index(UserIdentityACItem)
         await assoc.release()
+
     run(main())
 
 
 # -- asynchronous operations window ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ours", "asked", "expected"), [
-    ((1, 1), (5, 3), (1, 1)),
-    ((4, 2), (5, 3), (4, 2)),
-    ((0, 0), (5, 3), (5, 3)),
-    ((4, 0), (0, 3), (4, 3)),
-    ((4, 4), None, (1, 1)),  # not proposed: the default window
-])
-def test_async_ops_window(ours: tuple[int, int], asked: tuple[int, int] | None,
-                          expected: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("ours", "asked", "expected"),
+    [
+        ((1, 1), (5, 3), (1, 1)),
+        ((4, 2), (5, 3), (4, 2)),
+        ((0, 0), (5, 3), (5, 3)),
+        ((4, 0), (0, 3), (4, 3)),
+        ((4, 4), None, (1, 1)),  # not proposed: the default window
+    ],
+)
+def test_async_ops_window(
+    ours: tuple[int, int], asked: tuple[int, int] | None, expected: tuple[int, int]
+) -> None:
     async def main() -> None:
         assoc, srv = await connect(AEConfig(ae_title="SCP", async_ops=ours), async_ops=asked)
         assert assoc.async_ops == expected == srv.async_ops
         assert [await assoc.echo() for _ in range(3)] == [0, 0, 0]
         await assoc.release()
+
     run(main())
 
 
@@ -175,8 +199,11 @@ def recording_scp() -> Any:
         seen.append(incoming.association)
         return 0
 
-    cfg = AEConfig(ae_title="SCP", extended={FIND: b"\x01"},
-                   identity_check=lambda ident: ident is None or ident.passcode == "pw")
+    cfg = AEConfig(
+        ae_title="SCP",
+        extended={FIND: b"\x01"},
+        identity_check=lambda ident: ident is None or ident.passcode == "pw",
+    )
     sync = SyncAE("SCP", config=cfg, supported=SUPPORTED)
     with sync, sync.serve(0, {dimse.CEchoRequest: on_echo, dimse.CFindRequest: on_find}) as srv:
         yield srv.port, seen, sync
@@ -184,10 +211,18 @@ def recording_scp() -> Any:
 
 def test_sync_ae_passes_the_options(recording_scp: Any) -> None:
     port, _seen, _sync = recording_scp
-    with SyncAE("SCU") as scu, scu.associate(
-            "127.0.0.1", port, ae_title="SCP", contexts=[FIND],
-            user_identity=UserIdentity(2, "u", "pw"), extended={FIND: b"\x01\x01"},
-            async_ops=(2, 2)) as assoc:
+    with (
+        SyncAE("SCU") as scu,
+        scu.associate(
+            "127.0.0.1",
+            port,
+            ae_title="SCP",
+            contexts=[FIND],
+            user_identity=UserIdentity(2, "u", "pw"),
+            extended={FIND: b"\x01\x01"},
+            async_ops=(2, 2),
+        ) as assoc,
+    ):
         assert assoc.association.extended == {FIND: b"\x01"}
         assert assoc.association.async_ops == (1, 1)
         assert assoc.association.user_identity == UserIdentity(2, "u", "pw")
@@ -195,14 +230,32 @@ def test_sync_ae_passes_the_options(recording_scp: Any) -> None:
         scu.associate("127.0.0.1", port, ae_title="SCP", user_identity=UserIdentity(2, "u", "x"))
 
 
-def test_cli_echo_username_password(recording_scp: Any,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_echo_username_password(recording_scp: Any, capsys: pytest.CaptureFixture[str]) -> None:
     port, seen, _sync = recording_scp
-    assert cli_main(["echo", "127.0.0.1", str(port), "--aec", "SCP",
-                     "--username", "u", "--password", "pw", "--pos-response"]) == 0
+    assert (
+        cli_main(
+            [
+                "echo",
+                "127.0.0.1",
+                str(port),
+                "--aec",
+                "SCP",
+                "--username",
+                "u",
+                "--password",
+                "pw",
+                "--pos-response",
+            ]
+        )
+        == 0
+    )
     assert seen[-1].user_identity == UserIdentity(2, "u", "pw", True)
-    assert cli_main(["echo", "127.0.0.1", str(port), "--aec", "SCP",
-                     "--user", "u", "--password", "wrong"]) == 1
+    assert (
+        cli_main(
+            ["echo", "127.0.0.1", str(port), "--aec", "SCP", "--user", "u", "--password", "wrong"]
+        )
+        == 1
+    )
     assert "rejected" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         cli_main(["echo", "127.0.0.1", str(port), "--password", "pw"])

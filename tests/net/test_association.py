@@ -31,16 +31,21 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
-async def pair(handlers: dict[Any, Any] | None = None, *, contexts: Any = None,
-               scp: AE | None = None, config: AEConfig | None = None
-               ) -> tuple[Association, Association]:
+async def pair(
+    handlers: dict[Any, Any] | None = None,
+    *,
+    contexts: Any = None,
+    scp: AE | None = None,
+    config: AEConfig | None = None,
+) -> tuple[Association, Association]:
     client, server = memory_pair()
-    scp = scp or AE("SCP", supported={PRINTER: LE, FIND: LE, "1.2.840.10008.1.1": LE},
-                    config=config)
+    scp = scp or AE(
+        "SCP", supported={PRINTER: LE, FIND: LE, "1.2.840.10008.1.1": LE}, config=config
+    )
     server_assoc = await scp.serve_transport(server, handlers)
-    assoc = await AE("SCU", config=config).associate("", 0, transport=client,
-                                                     contexts=contexts or [PRINTER, FIND,
-                                                                           "1.2.840.10008.1.1"])
+    assoc = await AE("SCU", config=config).associate(
+        "", 0, transport=client, contexts=contexts or [PRINTER, FIND, "1.2.840.10008.1.1"]
+    )
     return assoc, server_assoc
 
 
@@ -54,6 +59,7 @@ def test_echo_and_release() -> None:
         await server.wait_closed()
         assert assoc.is_closed and server.is_closed
         assert server.error is None
+
     run(main())
 
 
@@ -65,6 +71,7 @@ def test_async_with_releases() -> None:
             assert await assoc.echo() == 0
         await srv.wait_closed()
         assert srv.error is None
+
     run(main())
 
 
@@ -80,15 +87,20 @@ def test_n_get_with_dataset_both_ways() -> None:
 
     async def main() -> None:
         assoc, _ = await pair({dimse.NGetRequest: n_get})
-        rsp = await assoc.request(dimse.NGetRequest(
-            requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2.840.10008.5.1.1.17",
-            attribute_identifier_list=(0x21100010,)))
+        rsp = await assoc.request(
+            dimse.NGetRequest(
+                requested_sop_class_uid=PRINTER,
+                requested_sop_instance_uid="1.2.840.10008.5.1.1.17",
+                attribute_identifier_list=(0x21100010,),
+            )
+        )
         assert rsp.status == 0
         assert isinstance(rsp.message, dimse.NGetResponse)
         assert rsp.message.affected_sop_instance_uid == "1.2.840.10008.5.1.1.17"
         assert rsp.message.has_dataset
         assert str(rsp.dataset.PatientName) == "DOE^JANE" and rsp.dataset.PatientID == "42"
         await assoc.release()
+
     run(main())
 
 
@@ -97,19 +109,26 @@ def test_n_action_request_dataset_reaches_handler() -> None:
 
     async def action(incoming: Incoming) -> dimse.NActionResponse:
         seen.append((incoming.message, incoming.dataset.PatientID))
-        return dimse.NActionResponse(message_id_being_responded_to=0, action_type_id=7,
-                                     status=0x0000)
+        return dimse.NActionResponse(
+            message_id_being_responded_to=0, action_type_id=7, status=0x0000
+        )
 
     async def main() -> None:
         assoc, _ = await pair({dimse.NActionRequest: action})
         ds = Dataset()
         ds.PatientID = "ABC"
-        rsp = await assoc.request(dimse.NActionRequest(
-            requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2.3",
-            action_type_id=7), ds)
+        rsp = await assoc.request(
+            dimse.NActionRequest(
+                requested_sop_class_uid=PRINTER,
+                requested_sop_instance_uid="1.2.3",
+                action_type_id=7,
+            ),
+            ds,
+        )
         assert rsp.status == 0 and rsp.message.message_id_being_responded_to == 1
         assert seen[0][1] == "ABC" and seen[0][0].has_dataset
         await assoc.release()
+
     run(main())
 
 
@@ -125,12 +144,17 @@ def test_multi_response_generator_and_request_iter() -> None:
         assoc, _ = await pair({dimse.CFindRequest: find})
         query = Dataset()
         query.PatientID = "*"
-        got = [r async for r in assoc.request_iter(
-            dimse.CFindRequest(affected_sop_class_uid=FIND), query)]
+        got = [
+            r
+            async for r in assoc.request_iter(
+                dimse.CFindRequest(affected_sop_class_uid=FIND), query
+            )
+        ]
         assert [r.status for r in got] == [0xFF00, 0xFF00, 0xFF00, 0x0000]
         assert [r.dataset.PatientID for r in got[:3]] == ["0", "1", "2"]
         assert got[-1].data is None
         await assoc.release()
+
     run(main())
 
 
@@ -149,10 +173,12 @@ def test_cancel_ends_a_pending_stream() -> None:
         async for rsp in assoc.request_iter(msg, Dataset()):
             statuses.append(rsp.status)
             if len(statuses) == 2:
-                await assoc.send_message(rsp.context, dimse.CCancelRequest(
-                    message_id_being_responded_to=77))
+                await assoc.send_message(
+                    rsp.context, dimse.CCancelRequest(message_id_being_responded_to=77)
+                )
         assert statuses[-1] == 0xFE00 and len(statuses) < 1000
         await assoc.release()
+
     run(main())
 
 
@@ -163,14 +189,17 @@ def test_handler_error_unhandled_and_default_echo(caplog: pytest.LogCaptureFixtu
     async def main() -> None:
         assoc, _ = await pair({dimse.NGetRequest: broken})
         with caplog.at_level(logging.ERROR):
-            rsp = await assoc.request(dimse.NGetRequest(
-                requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2"))
+            rsp = await assoc.request(
+                dimse.NGetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2")
+            )
         assert rsp.status == 0xC000 and "boom" in (rsp.message.error_comment or "")
-        rsp = await assoc.request(dimse.NDeleteRequest(
-            requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2"))
+        rsp = await assoc.request(
+            dimse.NDeleteRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2")
+        )
         assert rsp.status == 0x0211  # no handler: unrecognized operation
         assert await assoc.echo() == 0  # C-ECHO is answered without a handler
         await assoc.release()
+
     run(main())
 
 
@@ -179,9 +208,13 @@ def test_unaccepted_context_is_a_local_error() -> None:
         assoc, _ = await pair(contexts=["1.2.840.10008.1.1", "1.2.3.4.5.6"])
         assert [c.abstract_syntax for c in assoc.accepted_contexts] == ["1.2.840.10008.1.1"]
         with pytest.raises(LocalProtocolError, match="no accepted presentation context"):
-            await assoc.request(dimse.NGetRequest(requested_sop_class_uid="1.2.3.4.5.6",
-                                                  requested_sop_instance_uid="1"))
+            await assoc.request(
+                dimse.NGetRequest(
+                    requested_sop_class_uid="1.2.3.4.5.6", requested_sop_instance_uid="1"
+                )
+            )
         await assoc.release()
+
     run(main())
 
 
@@ -193,6 +226,7 @@ def test_rejected_called_ae() -> None:
         with pytest.raises(AssociationRejected) as info:
             await AE("SCU").associate("", 0, transport=client, ae_title="WRONG")
         assert info.value.result == 1 and info.value.reason == 7
+
     run(main())
 
 
@@ -207,12 +241,14 @@ def test_dimse_timeout_then_abort() -> None:
         cfg = AEConfig(timeouts=Timeouts(dimse=0.2))
         assoc, server = await pair({dimse.NGetRequest: slow}, config=cfg)
         with pytest.raises(NetworkTimeout):
-            await assoc.request(dimse.NGetRequest(requested_sop_class_uid=PRINTER,
-                                                  requested_sop_instance_uid="1"))
+            await assoc.request(
+                dimse.NGetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1")
+            )
         await assoc.abort()
         await server.wait_closed()
         assert isinstance(server.error, AssociationAborted)
         release.set()
+
     run(main())
 
 
@@ -224,11 +260,13 @@ def test_peer_abort_fails_waiting_request() -> None:
     async def main() -> None:
         assoc, _ = await pair({dimse.NGetRequest: aborting})
         with pytest.raises(AssociationAborted, match="aborted by"):
-            await assoc.request(dimse.NGetRequest(requested_sop_class_uid=PRINTER,
-                                                  requested_sop_instance_uid="1"))
+            await assoc.request(
+                dimse.NGetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1")
+            )
         await assoc.wait_closed()
         with pytest.raises(AssociationAborted):
             await assoc.echo()
+
     run(main())
 
 
@@ -237,11 +275,13 @@ def test_buffer_limit_aborts() -> None:
         cfg = AEConfig(max_buffered=1000)
         assoc, server = await pair({dimse.NSetRequest: lambda i: 0}, config=cfg)
         with pytest.raises(AssociationAborted):
-            await assoc.request(dimse.NSetRequest(requested_sop_class_uid=PRINTER,
-                                                  requested_sop_instance_uid="1"),
-                                b"\x08\x00\x20\x00" + b"x" * 5000)
+            await assoc.request(
+                dimse.NSetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1"),
+                b"\x08\x00\x20\x00" + b"x" * 5000,
+            )
         await server.wait_closed()
         assert "limit" in str(server.error)
+
     run(main())
 
 
@@ -255,10 +295,13 @@ def test_streamed_chunks_iterable() -> None:
     async def main() -> None:
         assoc, _ = await pair({dimse.NSetRequest: n_set})
         chunks = [b"ab" * 10, b"", b"cd" * 70000]
-        rsp = await assoc.request(dimse.NSetRequest(requested_sop_class_uid=PRINTER,
-                                                    requested_sop_instance_uid="1"), iter(chunks))
+        rsp = await assoc.request(
+            dimse.NSetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1"),
+            iter(chunks),
+        )
         assert rsp.status == 0 and got == [b"".join(chunks)]
         await assoc.release()
+
     run(main())
 
 
@@ -268,6 +311,7 @@ def test_release_from_the_acceptor_side() -> None:
         await server.release()
         await assoc.wait_closed()
         assert assoc.error is None and server.error is None
+
     run(main())
 
 
@@ -298,23 +342,37 @@ def test_c_get_style_sub_operations_flow_back_on_the_same_association(tmp_path: 
             ds.SOPClassUID = sc
             ds.SOPInstanceUID = f"1.2.3.{i}"
             ds.PatientID = str(i)
-            rsp = await assoc.request(dimse.CStoreRequest(
-                affected_sop_class_uid=sc, affected_sop_instance_uid=f"1.2.3.{i}"), ds,
-                context=ctx)
+            rsp = await assoc.request(
+                dimse.CStoreRequest(
+                    affected_sop_class_uid=sc, affected_sop_instance_uid=f"1.2.3.{i}"
+                ),
+                ds,
+                context=ctx,
+            )
             assert rsp.status == 0
-            yield dimse.CGetResponse(message_id_being_responded_to=0, status=0xFF00,
-                                     remaining=2 - i, completed=i + 1, failed=0, warning=0)
+            yield dimse.CGetResponse(
+                message_id_being_responded_to=0,
+                status=0xFF00,
+                remaining=2 - i,
+                completed=i + 1,
+                failed=0,
+                warning=0,
+            )
 
     async def main() -> list[int]:
         client, server = memory_pair()
-        scp = AE("SCP", supported={get_model: LE, sc: LE},
-                 handlers={dimse.CGetRequest: c_get})
+        scp = AE("SCP", supported={get_model: LE, sc: LE}, handlers={dimse.CGetRequest: c_get})
         await scp.serve_transport(server)
         scu = AE("SCU", handlers={dimse.CStoreRequest: StorageSCP(tmp_path, fsync=False)})
-        async with scu.associate("", 0, transport=client, contexts=[get_model, sc],
-                                 roles={sc: (False, True)}) as assoc:
-            statuses = [r.status async for r in assoc.request_iter(
-                dimse.CGetRequest(affected_sop_class_uid=get_model), Dataset())]
+        async with scu.associate(
+            "", 0, transport=client, contexts=[get_model, sc], roles={sc: (False, True)}
+        ) as assoc:
+            statuses = [
+                r.status
+                async for r in assoc.request_iter(
+                    dimse.CGetRequest(affected_sop_class_uid=get_model), Dataset()
+                )
+            ]
         return statuses
 
     assert run(main()) == [0xFF00] * 3 + [0]
@@ -327,6 +385,7 @@ def test_release_collision_both_sides_at_once() -> None:
         await asyncio.gather(assoc.release(), server.release())
         assert assoc.is_closed and server.is_closed
         assert assoc.error is None and server.error is None
+
     run(main())
 
 
@@ -344,8 +403,12 @@ def test_pipelined_requests_are_answered_in_order_with_backpressure() -> None:
         assoc, server = await pair({dimse.NGetRequest: n_get})
         ctx = assoc.context_for(PRINTER)
         for mid in range(1, 31):
-            await assoc.send_message(ctx, dimse.NGetRequest(
-                message_id=mid, requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1"))
+            await assoc.send_message(
+                ctx,
+                dimse.NGetRequest(
+                    message_id=mid, requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1"
+                ),
+            )
         for _ in range(200):  # let the SCP read as much as it will (bounded, no timed sleep)
             await asyncio.sleep(0)
         assert len(server._incoming) <= 5  # the reader stopped instead of queueing 30
@@ -356,4 +419,5 @@ def test_pipelined_requests_are_answered_in_order_with_backpressure() -> None:
             await asyncio.sleep(0)
         assert served == list(range(1, 31))
         await assoc.abort()
+
     run(main())

@@ -115,8 +115,9 @@ class Raw:
                     while chunk := await self.reader.read(65536):
                         data += chunk
         except TimeoutError:
-            raise AssertionError(f"the server kept the connection open for {WAIT}s "
-                                 f"(received {data[:16]!r})") from None
+            raise AssertionError(
+                f"the server kept the connection open for {WAIT}s (received {data[:16]!r})"
+            ) from None
         return data
 
     async def associate(self, contexts: list[tuple[str, list[str]]] | None = None) -> bytes:
@@ -145,14 +146,18 @@ def causes(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.name == LOGGER)
 
 
-async def hostile_then_survive(server: Server, payload: bytes, *, associate_first: bool,
-                               bystander: bool = True) -> bytes:
+async def hostile_then_survive(
+    server: Server, payload: bytes, *, associate_first: bool, bystander: bool = True
+) -> bytes:
     """A bystander associates, the hostile peer sends ``payload``; the server drops only the
     hostile association: the bystander still echoes, a newcomer too. Returns what the hostile
     peer received before the server closed its connection. (No bystander when the idle
     timeout is what drops the hostile peer: it would idle out too.)"""
-    other = (await AE("BYSTANDER").associate("127.0.0.1", server.port, ae_title="SCP")
-             if bystander else None)
+    other = (
+        await AE("BYSTANDER").associate("127.0.0.1", server.port, ae_title="SCP")
+        if bystander
+        else None
+    )
     try:
         raw = await Raw.connect(server.port)
         if associate_first:
@@ -160,8 +165,10 @@ async def hostile_then_survive(server: Server, payload: bytes, *, associate_firs
         await raw.send(payload)
         data = await raw.until_closed()
         raw.close()
-        await poll(lambda: len(server.associations) == (1 if other else 0),
-                   "the hostile association to end")
+        await poll(
+            lambda: len(server.associations) == (1 if other else 0),
+            "the hostile association to end",
+        )
         if other is not None:
             assert other.is_established and not other.is_closed
             assert await other.echo() == 0
@@ -181,13 +188,19 @@ BEFORE_ASSOCIATION = {
     "garbage": (b"\xde\xad\xbe\xef" * 64, ["unrecognized PDU type 0xDE"]),
     "unknown-pdu-type-09": (pdu(0x09, b"\x00" * 4), ["unrecognized PDU type 0x09"]),
     "unknown-pdu-type-ff": (pdu(0xFF, b"\x00" * 16), ["unrecognized PDU type 0xFF"]),
-    "associate-rq-declaring-4gb": (b"\x01\x00\xff\xff\xff\xff" + RQ[6:],
-                                   ["A-ASSOCIATE-RQ", "4294967295"]),
-    "associate-rq-length-too-short": (b"\x01\x00" + struct.pack(">I", 20) + RQ[6:26],
-                                      ["A-ASSOCIATE-RQ", "length 20"]),
+    "associate-rq-declaring-4gb": (
+        b"\x01\x00\xff\xff\xff\xff" + RQ[6:],
+        ["A-ASSOCIATE-RQ", "4294967295"],
+    ),
+    "associate-rq-length-too-short": (
+        b"\x01\x00" + struct.pack(">I", 20) + RQ[6:26],
+        ["A-ASSOCIATE-RQ", "length 20"],
+    ),
     # the first item (application context, at offset 74) claims 65535 bytes
-    "item-length-runs-past-pdu": (RQ[:74] + b"\x10\x00\xff\xff" + RQ[78:],
-                                  ["A-ASSOCIATE-RQ", "65535"]),
+    "item-length-runs-past-pdu": (
+        RQ[:74] + b"\x10\x00\xff\xff" + RQ[78:],
+        ["A-ASSOCIATE-RQ", "65535"],
+    ),
     "p-data-before-association": (pdu(0x04, pdv(1, 0x03, echo_command())), ["P-DATA-TF"]),
     "release-rq-before-association": (pdu(0x05, b"\x00" * 4), ["A-RELEASE-RQ"]),
     "release-rp-before-association": (pdu(0x06, b"\x00" * 4), ["A-RELEASE-RP"]),
@@ -213,7 +226,8 @@ def test_bad_input_before_association(name: str, caplog: pytest.LogCaptureFixtur
 
 
 def test_declared_4gb_associate_rq_is_refused_from_its_header(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Only the 6-byte header is sent: the server must refuse on the declared length alone
     rather than wait for (or allocate) 4 GB."""
 
@@ -238,8 +252,9 @@ def test_a_abort_before_association_just_closes() -> None:
 
     async def main() -> bytes:
         async with serving() as server:
-            return await hostile_then_survive(server, pdu(0x07, b"\x00\x00\x00\x00"),
-                                              associate_first=False)
+            return await hostile_then_survive(
+                server, pdu(0x07, b"\x00\x00\x00\x00"), associate_first=False
+            )
 
     assert run(main()) == b""
 
@@ -250,19 +265,24 @@ AFTER_ASSOCIATION = {
     "garbage": (b"\xde\xad\xbe\xef" * 64, ["unrecognized PDU type 0xDE"]),
     "unknown-pdu-type": (pdu(0x09, b"\x00" * 4), ["0x09"]),
     "second-associate-rq": (RQ, ["A-ASSOCIATE-RQ"]),
-    "p-data-declaring-4gb": (b"\x04\x00\xff\xff\xff\xff" + pdv(1, 0x03, b"x" * 64),
-                             ["4294967295"]),
+    "p-data-declaring-4gb": (b"\x04\x00\xff\xff\xff\xff" + pdv(1, 0x03, b"x" * 64), ["4294967295"]),
     # the PDV item claims more bytes than its PDU holds
-    "pdv-length-runs-past-pdu": (pdu(0x04, struct.pack(">I", 1000) + b"\x01\x03" + b"x" * 10),
-                                 ["P-DATA-TF"]),
+    "pdv-length-runs-past-pdu": (
+        pdu(0x04, struct.pack(">I", 1000) + b"\x01\x03" + b"x" * 10),
+        ["P-DATA-TF"],
+    ),
     # a PDV item too short to hold the context id and the message control header
     "pdv-length-too-short": (pdu(0x04, struct.pack(">I", 1) + b"\x01"), ["P-DATA-TF"]),
     "release-rp-unasked": (pdu(0x06, b"\x00" * 4), ["A-RELEASE-RP"]),
     "command-not-a-command-set": (pdu(0x04, pdv(1, 0x03, b"NOT A COMMAND")), ["DIMSE"]),
-    "command-on-unproposed-context": (pdu(0x04, pdv(3, 0x03, echo_command())),
-                                      ["presentation context", "3"]),
-    "data-set-without-command": (pdu(0x04, pdv(1, 0x02, b"\x08\x00\x16\x00\x00\x00\x00\x00")),
-                                 ["no command"]),
+    "command-on-unproposed-context": (
+        pdu(0x04, pdv(3, 0x03, echo_command())),
+        ["presentation context", "3"],
+    ),
+    "data-set-without-command": (
+        pdu(0x04, pdv(1, 0x02, b"\x08\x00\x16\x00\x00\x00\x00\x00")),
+        ["no command"],
+    ),
 }
 
 
@@ -278,8 +298,10 @@ def test_bad_input_after_association(name: str, caplog: pytest.LogCaptureFixture
     data = run(main())
     assert_ended_by_abort(data)
     text = causes(caplog)
-    line = next((ln for ln in text.splitlines()
-                 if "abort" in ln.lower() and all(w in ln for w in words)), None)
+    line = next(
+        (ln for ln in text.splitlines() if "abort" in ln.lower() and all(w in ln for w in words)),
+        None,
+    )
     assert line is not None, f"no log line naming the cause {words}:\n{text}"
 
 
@@ -296,7 +318,7 @@ def test_silent_mid_associate_rq_is_closed_by_artim(caplog: pytest.LogCaptureFix
                 return await hostile_then_survive(server, RQ[:40], associate_first=False)
 
     data = run(main())
-    assert data in (b"", ) or data[:1] == b"\x07"
+    assert data in (b"",) or data[:1] == b"\x07"
     assert "ARTIM" in causes(caplog)
 
 
@@ -308,8 +330,9 @@ def test_silent_mid_pdu_is_closed_by_idle_timeout(caplog: pytest.LogCaptureFixtu
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 half = pdu(0x04, pdv(1, 0x03, echo_command()))[:9]
-                return await hostile_then_survive(server, half, associate_first=True,
-                                                  bystander=False)
+                return await hostile_then_survive(
+                    server, half, associate_first=True, bystander=False
+                )
 
     data = run(main())
     assert_ended_by_abort(data)
@@ -325,8 +348,9 @@ SILENT_MID_MESSAGE = {
 
 
 @pytest.mark.parametrize("name", list(SILENT_MID_MESSAGE))
-def test_silent_mid_message_is_closed_by_dimse_timeout(name: str,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_silent_mid_message_is_closed_by_dimse_timeout(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """``Timeouts.dimse`` is documented (net/config.py) as "how long ... an SCP [waits] for
     the rest of a message once it started": with the idle timeout off, a peer that stops
     mid-message must still be dropped once ``dimse`` seconds pass. (docs/findings-net.md F1)"""
@@ -335,8 +359,9 @@ def test_silent_mid_message_is_closed_by_dimse_timeout(name: str,
         cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=0.3, idle=None))
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
-                return await hostile_then_survive(server, SILENT_MID_MESSAGE[name],
-                                                  associate_first=True)
+                return await hostile_then_survive(
+                    server, SILENT_MID_MESSAGE[name], associate_first=True
+                )
 
     data = run(main())
     assert data == b"" or data[:1] == b"\x07"
@@ -347,9 +372,14 @@ def test_silent_mid_message_is_closed_by_dimse_timeout(name: str,
 
 
 def store_command(instance: str) -> bytes:
-    return dimse.encode_message(dimse.CStoreRequest(
-        message_id=7, affected_sop_class_uid=SECONDARY_CAPTURE,
-        affected_sop_instance_uid=instance, has_dataset=True))
+    return dimse.encode_message(
+        dimse.CStoreRequest(
+            message_id=7,
+            affected_sop_class_uid=SECONDARY_CAPTURE,
+            affected_sop_instance_uid=instance,
+            has_dataset=True,
+        )
+    )
 
 
 def dataset_head(instance: str, pixel_bytes: int) -> bytes:
@@ -357,11 +387,16 @@ def dataset_head(instance: str, pixel_bytes: int) -> bytes:
 
     def ui(tag: int, value: str) -> bytes:
         raw = value.encode() + (b"\x00" if len(value) % 2 else b"")
-        return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"UI" + struct.pack("<H", len(raw)) \
-            + raw
+        return (
+            struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"UI" + struct.pack("<H", len(raw)) + raw
+        )
 
-    return (ui(0x00080016, SECONDARY_CAPTURE) + ui(0x00080018, instance)
-            + b"\xe0\x7f\x10\x00OB\x00\x00" + struct.pack("<I", pixel_bytes))
+    return (
+        ui(0x00080016, SECONDARY_CAPTURE)
+        + ui(0x00080018, instance)
+        + b"\xe0\x7f\x10\x00OB\x00\x00"
+        + struct.pack("<I", pixel_bytes)
+    )
 
 
 def files_in(folder: Path) -> list[Path]:
@@ -372,8 +407,9 @@ CUT_OFF = ["a-abort", "tcp-close", "garbage-pdu"]
 
 
 @pytest.mark.parametrize("how", CUT_OFF)
-def test_cstore_cut_off_mid_dataset_leaves_no_file(how: str, tmp_path: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_cstore_cut_off_mid_dataset_leaves_no_file(
+    how: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "out"
     instance = "1.2.826.0.1.3680043.10.1393.99.1"
 
@@ -391,8 +427,9 @@ def test_cstore_cut_off_mid_dataset_leaves_no_file(how: str, tmp_path: Path,
             for chunk in engine.send_data(cid, store_command(instance), is_command=True):
                 await raw.send(chunk)
             head = dataset_head(instance, 8 << 20)
-            for chunk in engine.send_data(cid, head + b"\x55" * 300_000, is_command=False,
-                                          last=False):
+            for chunk in engine.send_data(
+                cid, head + b"\x55" * 300_000, is_command=False, last=False
+            ):
                 await raw.send(chunk)
             # the server has started writing: a (temporary) file exists
             await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
@@ -405,12 +442,20 @@ def test_cstore_cut_off_mid_dataset_leaves_no_file(how: str, tmp_path: Path,
                 await poll(lambda: not server.associations, "the cut-off association to end")
             assert files_in(out) == [], f"left behind: {files_in(out)}"
             # the server still stores a complete instance afterwards
-            async with AE("SCU").associate("127.0.0.1", server.port, ae_title="SCP",
-                                           contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]) as a:
+            async with AE("SCU").associate(
+                "127.0.0.1",
+                server.port,
+                ae_title="SCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            ) as a:
                 data = dataset_head("1.2.3.4.5", 1024) + bytes(1024)
-                rsp = await a.request(dimse.CStoreRequest(
-                    affected_sop_class_uid=SECONDARY_CAPTURE,
-                    affected_sop_instance_uid="1.2.3.4.5"), data)
+                rsp = await a.request(
+                    dimse.CStoreRequest(
+                        affected_sop_class_uid=SECONDARY_CAPTURE,
+                        affected_sop_instance_uid="1.2.3.4.5",
+                    ),
+                    data,
+                )
                 assert rsp.status == 0
             assert [p.name for p in files_in(out)] == ["1.2.3.4.5.dcm"]
 
@@ -433,12 +478,19 @@ def test_cstore_scu_aborting_mid_stream_leaves_no_file(tmp_path: Path) -> None:
     async def main() -> None:
         async with serving(handlers={dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
             assoc: Association = await AE("SCU").associate(
-                "127.0.0.1", server.port, ae_title="SCP",
-                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])])
+                "127.0.0.1",
+                server.port,
+                ae_title="SCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            )
             with pytest.raises(OSError, match="half way"):
-                await assoc.request(dimse.CStoreRequest(
-                    affected_sop_class_uid=SECONDARY_CAPTURE,
-                    affected_sop_instance_uid="1.2.3.9"), chunks())
+                await assoc.request(
+                    dimse.CStoreRequest(
+                        affected_sop_class_uid=SECONDARY_CAPTURE,
+                        affected_sop_instance_uid="1.2.3.9",
+                    ),
+                    chunks(),
+                )
             await assoc.abort()
             assert isinstance(assoc.error, AssociationAborted)
             await poll(lambda: not server.associations, "the SCP side to see the abort")
@@ -458,8 +510,9 @@ def test_pdv_on_a_rejected_context_aborts(caplog: pytest.LogCaptureFixture) -> N
     async def main() -> bytes:
         async with serving() as server:
             raw = await Raw.connect(server.port)
-            await raw.associate([(VERIFICATION, [IMPLICIT_LE]),
-                                 ("1.2.826.0.1.3680043.10.1393.404", [IMPLICIT_LE])])
+            await raw.associate(
+                [(VERIFICATION, [IMPLICIT_LE]), ("1.2.826.0.1.3680043.10.1393.404", [IMPLICIT_LE])]
+            )
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 await raw.send(pdu(0x04, pdv(3, 0x03, echo_command())))
                 data = await raw.until_closed()
@@ -476,7 +529,8 @@ def test_pdv_on_a_rejected_context_aborts(caplog: pytest.LogCaptureFixture) -> N
 
 @pytest.mark.parametrize("version", [0x0000, 0x0002, 0xFFFE])
 def test_unsupported_protocol_version_is_rejected_and_logged(
-        version: int, caplog: pytest.LogCaptureFixture) -> None:
+    version: int, caplog: pytest.LogCaptureFixture
+) -> None:
     """Bit 0 of the protocol version clear: A-ASSOCIATE-RJ rejected-permanent, service-
     provider (ACSE), protocol-version-not-supported (PS3.8 9.3.4) -- and, like every other
     rejection, a log line saying why. (docs/findings-net.md F4)"""
@@ -551,8 +605,9 @@ def test_oversized_command_set_aborts(caplog: pytest.LogCaptureFixture) -> None:
 
 
 @pytest.mark.parametrize("max_length", [1, 6])
-def test_peer_maximum_length_too_small_for_any_pdv(max_length: int,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_peer_maximum_length_too_small_for_any_pdv(
+    max_length: int, caplog: pytest.LogCaptureFixture
+) -> None:
     """A requestor whose Maximum Length (PS3.8 D.1) cannot hold a PDV with one byte of data
     (< 7) can never receive anything: the server must end that association (reject it, or
     abort when the first answer cannot be sent) with a log line, not leave it hanging with an
@@ -581,11 +636,14 @@ def test_peer_maximum_length_too_small_for_any_pdv(max_length: int,
     assert "maximum" in text or "max pdu" in text, text
 
 
-@pytest.mark.parametrize("title", [b"EV\nFAKE: stored ", b"\x1b[2J\x1b[31mRED".ljust(16),
-                                   b"A\rB\x00\x07C\x7f".ljust(16)],
-                         ids=["newline", "escape-sequences", "cr-nul-bel-del"])
+@pytest.mark.parametrize(
+    "title",
+    [b"EV\nFAKE: stored ", b"\x1b[2J\x1b[31mRED".ljust(16), b"A\rB\x00\x07C\x7f".ljust(16)],
+    ids=["newline", "escape-sequences", "cr-nul-bel-del"],
+)
 def test_control_characters_in_ae_titles_never_reach_the_log_raw(
-        title: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    title: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     """AE titles may not hold control characters (PS3.5 6.2, AE). A peer that sends some
     must not be able to forge log lines or drive the operator's terminal: whether the server
     rejects the association or accepts it, every log line it writes stays one line of
@@ -619,7 +677,8 @@ def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
 
     async def main() -> bytes:
         server = await AE("SCP", config=FAST).serve(
-            0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)})
+            0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)}
+        )
         engine = UpperLayer(Role.REQUESTOR)
         raw = await Raw.connect(server.port)
         engine.connection_made()
@@ -629,8 +688,9 @@ def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
         cid = min(engine.accepted_context_ids)
         for chunk in engine.send_data(cid, store_command("1.2.3.66"), is_command=True):
             await raw.send(chunk)
-        for chunk in engine.send_data(cid, dataset_head("1.2.3.66", 4 << 20) + bytes(200_000),
-                                      is_command=False, last=False):
+        for chunk in engine.send_data(
+            cid, dataset_head("1.2.3.66", 4 << 20) + bytes(200_000), is_command=False, last=False
+        ):
             await raw.send(chunk)
         await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
         await server.close()
@@ -648,22 +708,31 @@ def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
-def raw_store(instance: str, *, sop_class: str = SECONDARY_CAPTURE,
-              with_dataset: bool = True) -> bytes:
+def raw_store(
+    instance: str, *, sop_class: str = SECONDARY_CAPTURE, with_dataset: bool = True
+) -> bytes:
     from dicomkit.net.proto import commands as c
 
-    return c.encode_command({
-        c.AFFECTED_SOP_CLASS_UID: sop_class, c.COMMAND_FIELD: 0x0001, c.MESSAGE_ID: 9,
-        c.PRIORITY: 0, c.AFFECTED_SOP_INSTANCE_UID: instance,
-        c.COMMAND_DATA_SET_TYPE: 0x0000 if with_dataset else 0x0101})
+    return c.encode_command(
+        {
+            c.AFFECTED_SOP_CLASS_UID: sop_class,
+            c.COMMAND_FIELD: 0x0001,
+            c.MESSAGE_ID: 9,
+            c.PRIORITY: 0,
+            c.AFFECTED_SOP_INSTANCE_UID: instance,
+            c.COMMAND_DATA_SET_TYPE: 0x0000 if with_dataset else 0x0101,
+        }
+    )
 
 
 STORE_CASES = {
     # PS3.7 9.3.1.1: a C-STORE-RQ carries a data set; this one says none follows
     "c-store-without-data-set": (raw_store("1.2.3.101", with_dataset=False), None),
     # the command's SOP class is not the presentation context's abstract syntax (PS3.7 9.1.1.1)
-    "c-store-sop-class-not-the-contexts": (raw_store("1.2.3.102", sop_class=CT_IMAGE),
-                                           dataset_head("1.2.3.102", 0)),
+    "c-store-sop-class-not-the-contexts": (
+        raw_store("1.2.3.102", sop_class=CT_IMAGE),
+        dataset_head("1.2.3.102", 0),
+    ),
 }
 
 
@@ -677,8 +746,7 @@ def test_storage_scp_refuses_inconsistent_cstore(name: str, tmp_path: Path) -> N
     async def main() -> bytes:
         async with serving(handlers={dimse.CStoreRequest: StorageSCP(out, fsync=False)}) as server:
             raw = await Raw.connect(server.port)
-            await raw.associate([(VERIFICATION, [IMPLICIT_LE]),
-                                 (SECONDARY_CAPTURE, [EXPLICIT_LE])])
+            await raw.associate([(VERIFICATION, [IMPLICIT_LE]), (SECONDARY_CAPTURE, [EXPLICIT_LE])])
             await raw.send(pdu(0x04, pdv(3, 0x03, command)))
             if data is not None:
                 await raw.send(pdu(0x04, pdv(3, 0x02, data)))
@@ -692,8 +760,9 @@ def test_storage_scp_refuses_inconsistent_cstore(name: str, tmp_path: Path) -> N
     if answer[:1] == b"\x04":
         rsp = dimse.decode_message(answer[12:])
         assert isinstance(rsp, dimse.CStoreResponse)
-        assert rsp.status not in (0x0000, 0x0107, 0x0116) and not 0xB000 <= rsp.status <= 0xBFFF, \
+        assert rsp.status not in (0x0000, 0x0107, 0x0116) and not 0xB000 <= rsp.status <= 0xBFFF, (
             f"status {rsp.status:#06x}"
+        )
     else:
         assert answer[:1] == b"\x07", answer[:16]
     assert files_in(out) == [], f"stored: {[p.name for p in files_in(out)]}"
@@ -716,18 +785,29 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bad-input test")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp("tls")
     (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return folder / "cert.pem", folder / "key.pem"
 
 
@@ -735,9 +815,13 @@ def tls_config(cert: Path, key: Path, timeouts: Timeouts) -> AEConfig:
     from dicomkit.net import TLSConfig
     from dicomkit.net import tls as dktls
 
-    return AEConfig(timeouts=timeouts, tls=TLSConfig(
-        server=dktls.server_context(cert=cert, key=key),
-        client=dktls.client_context(verify=False)))
+    return AEConfig(
+        timeouts=timeouts,
+        tls=TLSConfig(
+            server=dktls.server_context(cert=cert, key=key),
+            client=dktls.client_context(verify=False),
+        ),
+    )
 
 
 async def tls_echo_ok(port: int, config: AEConfig) -> None:
@@ -745,10 +829,10 @@ async def tls_echo_ok(port: int, config: AEConfig) -> None:
         assert await a.echo() == 0
 
 
-@pytest.mark.parametrize("payload", [RQ, b"\xde\xad\xbe\xef" * 64],
-                         ids=["plain-associate-rq", "garbage"])
-def test_tls_server_drops_plain_tcp_peer(payload: bytes,
-                                         self_signed: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(
+    "payload", [RQ, b"\xde\xad\xbe\xef" * 64], ids=["plain-associate-rq", "garbage"]
+)
+def test_tls_server_drops_plain_tcp_peer(payload: bytes, self_signed: tuple[Path, Path]) -> None:
     """Cleartext DICOM (or garbage) sent to a TLS port fails the handshake: that connection
     is closed, TLS clients are still served."""
     cfg = tls_config(*self_signed, FAST.timeouts)
@@ -796,8 +880,12 @@ def fake_ac(context_id: int, transfer_syntax: str) -> bytes:
     )
     from dicomkit.net.proto.pdu import AAssociateAC
 
-    return AAssociateAC("SCP", "SCU", (PresentationContextACItem(context_id, 0, transfer_syntax),),
-                        UserInformationItem((MaximumLengthItem(16384),))).encode()
+    return AAssociateAC(
+        "SCP",
+        "SCU",
+        (PresentationContextACItem(context_id, 0, transfer_syntax),),
+        UserInformationItem((MaximumLengthItem(16384),)),
+    ).encode()
 
 
 SCU_CASES = {
@@ -805,8 +893,10 @@ SCU_CASES = {
     "garbage": (b"\xde\xad" * 40, ["0xDE"]),
     "associate-ac-declaring-4gb": (b"\x02\x00\xff\xff\xff\xff", ["4294967295"]),
     "ac-for-an-unproposed-context": (fake_ac(3, IMPLICIT_LE), ["context 3"]),
-    "ac-with-an-unproposed-transfer-syntax": (fake_ac(1, "1.2.840.10008.1.2.4.50"),
-                                              ["1.2.840.10008.1.2.4.50"]),
+    "ac-with-an-unproposed-transfer-syntax": (
+        fake_ac(1, "1.2.840.10008.1.2.4.50"),
+        ["1.2.840.10008.1.2.4.50"],
+    ),
     "release-rq-instead-of-ac": (pdu(0x05, b"\x00" * 4), ["A-RELEASE-RQ"]),
     "rj-with-invalid-values": (pdu(0x03, b"\x00\x09\x09\x09"), ["A-ASSOCIATE-RJ"]),
 }
@@ -832,8 +922,10 @@ def test_scu_against_broken_scp(name: str, caplog: pytest.LogCaptureFixture) -> 
         fake = await asyncio.start_server(handle, "127.0.0.1", 0)
         async with fake:
             port = fake.sockets[0].getsockname()[1]
-            with caplog.at_level(logging.INFO, logger=LOGGER), \
-                    pytest.raises(AssociationAborted) as info:
+            with (
+                caplog.at_level(logging.INFO, logger=LOGGER),
+                pytest.raises(AssociationAborted) as info,
+            ):
                 await AE("SCU", config=FAST).associate("127.0.0.1", port, ae_title="SCP")
             return info.value
 

@@ -49,16 +49,20 @@ async def direct_sends(incoming: Incoming) -> Any:
     """Like the Q/R SCP: pending responses sent by the handler, the final one returned."""
     msg, assoc = incoming.message, incoming.association
     for i in range(N):
-        await assoc.send_message(incoming.context, dimse.CFindResponse(
-            message_id_being_responded_to=msg.message_id, status=0xFF00), match(i))
+        await assoc.send_message(
+            incoming.context,
+            dimse.CFindResponse(message_id_being_responded_to=msg.message_id, status=0xFF00),
+            match(i),
+        )
         if i % 100 == 99:
             await asyncio.sleep(0)  # "the handler blocks": the loop-callback flush
     return 0x0000
 
 
 @asynccontextmanager
-async def connected(handler: Any, kind: str, *, scu_config: AEConfig | None = None,
-                    limit: int = 1 << 20) -> AsyncIterator[tuple[Association, Any]]:
+async def connected(
+    handler: Any, kind: str, *, scu_config: AEConfig | None = None, limit: int = 1 << 20
+) -> AsyncIterator[tuple[Association, Any]]:
     scp = AE("SCP", supported={FIND: LE, VERIFICATION: LE})
     handlers = {dimse.CFindRequest: handler}
     scu = AE("SCU", config=scu_config)
@@ -93,6 +97,7 @@ def test_many_pending_responses_arrive_complete_and_in_order(kind: str, handler:
                 assert [r.status for r in got] == [0xFF00] * N + [0x0000]
                 assert [r.dataset.PatientID for r in got[:-1]] == [str(i) for i in range(N)]
                 assert await assoc.echo() == 0
+
     run(main())
 
 
@@ -110,18 +115,20 @@ def test_cancel_stops_a_handler_that_never_blocks(kind: str) -> None:
             async for rsp in assoc.request_iter(find_request(77), Dataset()):
                 statuses.append(rsp.status)
                 if len(statuses) == 10:
-                    await assoc.send_message(rsp.context, dimse.CCancelRequest(
-                        message_id_being_responded_to=77))
+                    await assoc.send_message(
+                        rsp.context, dimse.CCancelRequest(message_id_being_responded_to=77)
+                    )
             assert statuses[-1] == 0xFE00
             assert len(statuses) < total
             assert await assoc.echo() == 0  # the association is still usable
+
     run(main())
 
 
 def _pdu_lengths(stream: bytes) -> list[tuple[int, int]]:
     out, pos = [], 0
     while pos + 6 <= len(stream):
-        kind, length = stream[pos], struct.unpack(">I", stream[pos + 2:pos + 6])[0]
+        kind, length = stream[pos], struct.unpack(">I", stream[pos + 2 : pos + 6])[0]
         out.append((kind, length))
         pos += 6 + length
     assert pos == len(stream)
@@ -137,7 +144,9 @@ def test_a_small_max_pdu_peer_gets_valid_fragments() -> None:
 
     async def main() -> None:
         async with connected(big, "memory", scu_config=AEConfig(max_pdu=max_pdu)) as (
-                assoc, client):
+            assoc,
+            client,
+        ):
             received = bytearray()
             read = client.read
 
@@ -155,6 +164,7 @@ def test_a_small_max_pdu_peer_gets_valid_fragments() -> None:
             data_pdus = [length for kind, length in pdus if kind == 0x04]
             assert len(data_pdus) > 3 * 200
             assert max(data_pdus) <= max_pdu
+
     run(main())
 
 
@@ -169,6 +179,7 @@ def test_coalescing_respects_back_pressure() -> None:
                 peak = max(peak, pipe.size)
                 await asyncio.sleep(0)  # a slow reader
             assert peak <= limit + association_module._CORK_LIMIT + 8192
+
     run(main())
 
 
@@ -201,4 +212,5 @@ def test_pending_responses_share_socket_writes(monkeypatch: pytest.MonkeyPatch) 
             assert len(got) == N + 1
             # one write for the request, then a few coalesced ones (not one per response)
             assert len(calls) - before < N // 10
+
     run(main())

@@ -35,8 +35,9 @@ async def connect(scp: AE, contexts: list[Any]) -> tuple[Association, Associatio
 
 
 def n_create(sop_class: str) -> dimse.NCreateRequest:
-    return dimse.NCreateRequest(affected_sop_class_uid=sop_class,
-                                affected_sop_instance_uid="1.2.3.4")
+    return dimse.NCreateRequest(
+        affected_sop_class_uid=sop_class, affected_sop_instance_uid="1.2.3.4"
+    )
 
 
 def test_handlers_keyed_by_sop_class_share_a_request_type() -> None:
@@ -46,32 +47,45 @@ def test_handlers_keyed_by_sop_class_share_a_request_type() -> None:
         async def handle(incoming: Incoming) -> int:
             seen.append(name)
             return 0
+
         return handle
 
     async def main() -> None:
-        scp = AE("SCP", handlers={(dimse.NCreateRequest, MPPS): handler("mpps"),
-                                  (dimse.NCreateRequest, UPS_PUSH): handler("ups")})
+        scp = AE(
+            "SCP",
+            handlers={
+                (dimse.NCreateRequest, MPPS): handler("mpps"),
+                (dimse.NCreateRequest, UPS_PUSH): handler("ups"),
+            },
+        )
         # supported derived from the keys: both SOP classes are accepted
         assoc, _ = await connect(scp, [MPPS, UPS_PUSH])
         assert {c.abstract_syntax for c in assoc.accepted_contexts} == {MPPS, UPS_PUSH}
         assert (await assoc.request(n_create(UPS_PUSH), Dataset())).status == 0
         assert (await assoc.request(n_create(MPPS), Dataset())).status == 0
         await assoc.release()
+
     run(main())
     assert seen == ["ups", "mpps"]
 
 
 def test_keyed_handler_for_another_sop_class_answers_0122() -> None:
     async def main() -> None:
-        scp = AE("SCP", handlers={(dimse.NCreateRequest, MPPS): lambda i: 0},
-                 supported={MPPS: LE, UPS_PUSH: LE})
+        scp = AE(
+            "SCP",
+            handlers={(dimse.NCreateRequest, MPPS): lambda i: 0},
+            supported={MPPS: LE, UPS_PUSH: LE},
+        )
         assoc, _ = await connect(scp, [MPPS, UPS_PUSH])
         assert (await assoc.request(n_create(UPS_PUSH), Dataset())).status == 0x0122
         # a request type with no handler at all stays "unrecognized operation"
-        rsp = await assoc.request(dimse.NSetRequest(
-            requested_sop_class_uid=MPPS, requested_sop_instance_uid="1"), Dataset())
+        rsp = await assoc.request(
+            dimse.NSetRequest(requested_sop_class_uid=MPPS, requested_sop_instance_uid="1"),
+            Dataset(),
+        )
         assert rsp.status == 0x0211
         await assoc.release()
+
     run(main())
 
 
@@ -87,13 +101,16 @@ def test_plain_handler_is_the_fallback_for_other_sop_classes() -> None:
         return 0
 
     async def main() -> None:
-        scp = AE("SCP", handlers={(dimse.NCreateRequest, MPPS): keyed,
-                                  dimse.NCreateRequest: plain},
-                 supported={MPPS: LE, UPS_PUSH: LE})
+        scp = AE(
+            "SCP",
+            handlers={(dimse.NCreateRequest, MPPS): keyed, dimse.NCreateRequest: plain},
+            supported={MPPS: LE, UPS_PUSH: LE},
+        )
         assoc, _ = await connect(scp, [MPPS, UPS_PUSH])
         await assoc.request(n_create(UPS_PUSH), Dataset())
         await assoc.request(n_create(MPPS), Dataset())
         await assoc.release()
+
     run(main())
     assert seen == ["plain", "keyed"]
 
@@ -125,6 +142,7 @@ def test_without_a_handler_the_sop_class_is_not_negotiated() -> None:
         assoc, _ = await connect(AE("SCP"), [MPPS, "1.2.840.10008.1.1"])
         assert [c.abstract_syntax for c in assoc.accepted_contexts] == ["1.2.840.10008.1.1"]
         await assoc.release()
+
     run(main())
 
 
@@ -136,9 +154,15 @@ def test_after_returned_with_the_response_runs_once_it_was_sent() -> None:
 
         async def report() -> None:
             order.append("report sent")
-            rsp = await assoc.request(dimse.NEventReportRequest(
-                affected_sop_class_uid=COMMITMENT, affected_sop_instance_uid="1.2.3",
-                event_type_id=1), Dataset(), context=incoming.context)
+            rsp = await assoc.request(
+                dimse.NEventReportRequest(
+                    affected_sop_class_uid=COMMITMENT,
+                    affected_sop_instance_uid="1.2.3",
+                    event_type_id=1,
+                ),
+                Dataset(),
+                context=incoming.context,
+            )
             order.append(f"report answered {rsp.status:#06x}")
 
         order.append("handler")
@@ -154,18 +178,25 @@ def test_after_returned_with_the_response_runs_once_it_was_sent() -> None:
         srv = await scp.serve_transport(server)
         scu = AE("SCU", handlers={dimse.NEventReportRequest: on_report})
         assoc = await scu.associate("", 0, transport=client, contexts=[COMMITMENT])
-        rsp = await assoc.request(dimse.NActionRequest(
-            requested_sop_class_uid=COMMITMENT, requested_sop_instance_uid="1.2.3",
-            action_type_id=1), Dataset())
+        rsp = await assoc.request(
+            dimse.NActionRequest(
+                requested_sop_class_uid=COMMITMENT,
+                requested_sop_instance_uid="1.2.3",
+                action_type_id=1,
+            ),
+            Dataset(),
+        )
         order.append("response received")
         while len(order) < 5:
             await asyncio.sleep(0)
         assert rsp.status == 0
         await assoc.release()
         await srv.wait_closed()
+
     run(main())
-    assert order.index("handler") < order.index("response received") < \
-        order.index("report received")
+    assert (
+        order.index("handler") < order.index("response received") < order.index("report received")
+    )
     assert order[-1] == "report answered 0x0000"
 
 
@@ -190,12 +221,14 @@ def test_after_response_and_responded_future() -> None:
     async def main() -> None:
         scp = AE("SCP", handlers={dimse.NGetRequest: handle}, supported={PRINTER: LE})
         assoc, _ = await connect(scp, [PRINTER])
-        rsp = await assoc.request(dimse.NGetRequest(requested_sop_class_uid=PRINTER,
-                                                    requested_sop_instance_uid="1"))
+        rsp = await assoc.request(
+            dimse.NGetRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1")
+        )
         assert rsp.status == 0
         while len(events) < 3:
             await asyncio.sleep(0)
         await assoc.release()
+
     run(main())
     assert sorted(events) == ["coroutine function", "plain callable", "responded"]
 
@@ -232,6 +265,7 @@ def test_cstore_with_a_sop_class_other_than_the_contexts_is_refused(streamed: bo
         ok = dimse.CStoreRequest(affected_sop_class_uid=SC, affected_sop_instance_uid="1.2.3")
         assert (await assoc.request(ok, _sc_dataset())).status == 0
         await assoc.release()
+
     run(main())
     assert stored == (["opened", "handled"] if streamed else ["handled"])
 
@@ -241,9 +275,14 @@ def test_cstore_without_a_data_set_is_refused() -> None:
         scp = AE("SCP", handlers={dimse.CStoreRequest: lambda incoming: 0})
         assoc, _ = await connect(scp, [SC])
         ctx = assoc.context_for(SC)
-        msg = dimse.CStoreRequest(message_id=7, affected_sop_class_uid=SC,
-                                  affected_sop_instance_uid="1.2.3", has_dataset=False)
+        msg = dimse.CStoreRequest(
+            message_id=7,
+            affected_sop_class_uid=SC,
+            affected_sop_instance_uid="1.2.3",
+            has_dataset=False,
+        )
         rsp = await assoc.request(msg, None, context=ctx)
         assert rsp.status == 0xC000
         await assoc.release()
+
     run(main())

@@ -25,12 +25,14 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
-async def connect(scp_config: AEConfig | None = None, scu_config: AEConfig | None = None,
-                  **kw: Any) -> tuple[Association, Association]:
+async def connect(
+    scp_config: AEConfig | None = None, scu_config: AEConfig | None = None, **kw: Any
+) -> tuple[Association, Association]:
     client, server = memory_pair()
     srv = await AE("SCP", config=scp_config).serve_transport(server)
-    assoc = await AE("SCU", config=scu_config).associate("", 0, transport=client,
-                                                         ae_title="SCP", **kw)
+    assoc = await AE("SCU", config=scu_config).associate(
+        "", 0, transport=client, ae_title="SCP", **kw
+    )
     return assoc, srv
 
 
@@ -64,6 +66,7 @@ def test_identity_reaches_scp_without_a_check_and_no_response_is_sent() -> None:
         assert await assoc.echo() == 0
         await assoc.release()
         await srv.wait_closed()
+
     run(main())
 
 
@@ -73,10 +76,12 @@ def test_config_user_identity_is_the_default() -> None:
         assert srv.user_identity == USER
         await assoc.release()
         other = UserIdentity(1, "bob")
-        assoc, srv = await connect(scu_config=AEConfig(ae_title="SCU", user_identity=USER),
-                                   user_identity=other)
+        assoc, srv = await connect(
+            scu_config=AEConfig(ae_title="SCU", user_identity=USER), user_identity=other
+        )
         assert srv.user_identity == other
         await assoc.release()
+
     run(main())
 
 
@@ -90,8 +95,9 @@ def test_sync_check_accepts_with_server_response() -> None:
         return b"token-42" if ident.passcode == "s3cret" else False
 
     async def main() -> None:
-        assoc, srv = await connect(AEConfig(ae_title="SCP", identity_check=check),
-                                   user_identity=USER)
+        assoc, srv = await connect(
+            AEConfig(ae_title="SCP", identity_check=check), user_identity=USER
+        )
         assert seen == [(USER, False)]
         assert assoc.user_identity_response == b"token-42"
         assert srv.user_identity_response == b"token-42"
@@ -100,6 +106,7 @@ def test_sync_check_accepts_with_server_response() -> None:
         assert ac.user_information.user_identity_response == UserIdentityACItem(b"token-42")
         assert await assoc.echo() == 0
         await assoc.release()
+
     run(main())
 
 
@@ -109,11 +116,13 @@ def test_async_check_true_accepts_without_response() -> None:
         return ident is not None and ident.username == "alice"
 
     async def main() -> None:
-        assoc, srv = await connect(AEConfig(ae_title="SCP", identity_check=check),
-                                   user_identity=USER)
+        assoc, srv = await connect(
+            AEConfig(ae_title="SCP", identity_check=check), user_identity=USER
+        )
         assert assoc.user_identity_response is None
         assert srv.user_identity == USER
         await assoc.release()
+
     run(main())
 
 
@@ -123,10 +132,12 @@ def test_async_callable_object_check() -> None:
             return b"ok"
 
     async def main() -> None:
-        assoc, _srv = await connect(AEConfig(ae_title="SCP", identity_check=Directory()),
-                                    user_identity=USER)
+        assoc, _srv = await connect(
+            AEConfig(ae_title="SCP", identity_check=Directory()), user_identity=USER
+        )
         assert assoc.user_identity_response == b"ok"
         await assoc.release()
+
     run(main())
 
 
@@ -138,6 +149,7 @@ def test_response_only_when_positive_response_requested() -> None:
         assert assoc.user_identity_response is None
         assert srv.user_identity == plain
         await assoc.release()
+
     run(main())
 
 
@@ -157,17 +169,20 @@ async def async_false(ident: UserIdentity | None) -> bool:
     return False
 
 
-@pytest.mark.parametrize("check", [wrong_password, forgets_to_return, fails, async_false,
-                                   lambda ident: 1])
+@pytest.mark.parametrize(
+    "check", [wrong_password, forgets_to_return, fails, async_false, lambda ident: 1]
+)
 def test_rejected_identity_is_1_1_1(check: Any, caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         with caplog.at_level(logging.INFO, logger="dicomkit.net"):
-            exc, srv = await rejected(AEConfig(ae_title="SCP", identity_check=check),
-                                      user_identity=USER)
+            exc, srv = await rejected(
+                AEConfig(ae_title="SCP", identity_check=check), user_identity=USER
+            )
         assert (exc.result, exc.source, exc.reason) == (1, 1, 1)
         assert srv.negotiated is None
         assert "user identity rejected" in caplog.text
         assert "s3cret" not in caplog.text
+
     run(main())
 
 
@@ -182,6 +197,7 @@ def test_check_sees_none_when_no_identity_is_sent() -> None:
         exc, _srv = await rejected(AEConfig(ae_title="SCP", identity_check=check))
         assert (exc.result, exc.source, exc.reason) == (1, 1, 1)
         assert seen == [None]
+
     run(main())
 
 
@@ -197,6 +213,7 @@ def test_check_not_consulted_when_titles_reject() -> None:
         exc, _srv = await rejected(cfg, user_identity=USER)
         assert (exc.result, exc.source, exc.reason) == (1, 1, 3)
         assert seen == []
+
     run(main())
 
 
@@ -208,10 +225,14 @@ def test_check_without_answer_is_rejected_after_acse_timeout() -> None:
         return True
 
     async def main() -> None:
-        cfg = AEConfig(ae_title="SCP", identity_check=check,
-                       timeouts=Timeouts(acse=0.05, dimse=None, idle=None))
+        cfg = AEConfig(
+            ae_title="SCP",
+            identity_check=check,
+            timeouts=Timeouts(acse=0.05, dimse=None, idle=None),
+        )
         exc, _srv = await rejected(cfg, user_identity=USER)
         assert (exc.result, exc.source, exc.reason) == (1, 1, 1)
+
     run(main())
 
 
@@ -231,10 +252,12 @@ def test_requestor_abort_while_the_check_runs() -> None:
 
     async def main() -> None:
         client, server = memory_pair()
-        srv = await AE("SCP", config=AEConfig(ae_title="SCP", identity_check=check)
-                       ).serve_transport(server)
-        task = asyncio.ensure_future(AE("SCU").associate("", 0, transport=client,
-                                                         user_identity=USER))
+        srv = await AE(
+            "SCP", config=AEConfig(ae_title="SCP", identity_check=check)
+        ).serve_transport(server)
+        task = asyncio.ensure_future(
+            AE("SCU").associate("", 0, transport=client, user_identity=USER)
+        )
         await entered.wait()
         task.cancel()  # the requestor gives up: A-ABORT
         with pytest.raises(asyncio.CancelledError):
@@ -246,4 +269,5 @@ def test_requestor_abort_while_the_check_runs() -> None:
         assert check_task is not None
         await asyncio.gather(check_task, return_exceptions=True)
         assert check_task.cancelled() and cancelled == [True]
+
     run(main())

@@ -24,6 +24,7 @@ def test_bytes_flow_both_ways_in_order() -> None:
         assert await b.read(10) == b""
         with pytest.raises(TransportError):
             await b.drain()
+
     asyncio.run(main())
 
 
@@ -36,6 +37,7 @@ def test_backpressure_blocks_drain_until_read() -> None:
         assert not drain.done()
         assert await b.read(15) == b"x" * 15
         await asyncio.wait_for(drain, 1)
+
     asyncio.run(main())
 
 
@@ -45,4 +47,5 @@ def test_write_after_close_fails() -> None:
         a.close()
         with pytest.raises(TransportError):
             a.write(b"x")
+
     asyncio.run(main())

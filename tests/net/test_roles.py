@@ -22,8 +22,9 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
-async def connect(scp: AE, scu: AE, contexts: list[Any],
-                  roles: dict[str, tuple[bool, bool]] | None) -> tuple[Any, Any]:
+async def connect(
+    scp: AE, scu: AE, contexts: list[Any], roles: dict[str, tuple[bool, bool]] | None
+) -> tuple[Any, Any]:
     client, server = memory_pair()
     srv = await scp.serve_transport(server)
     assoc = await scu.associate("", 0, transport=client, contexts=contexts, roles=roles)
@@ -38,6 +39,7 @@ def test_scp_role_is_granted_when_the_ae_allows_it() -> None:
         assert ctx.scu_role and ctx.scp_role
         assert srv.context_for(COMMITMENT).scp_role  # the acceptor sees the same answer
         await assoc.release()
+
     run(main())
 
 
@@ -48,6 +50,7 @@ def test_role_selection_is_refused_without_roles() -> None:
         ctx = assoc.context_for(COMMITMENT)
         assert (ctx.scu_role, ctx.scp_role) == (True, False)  # the default roles
         await assoc.release()
+
     run(main())
 
 
@@ -58,6 +61,7 @@ def test_roles_make_their_sop_class_supported() -> None:
         ctx = assoc.context_for(COMMITMENT)
         assert (ctx.scu_role, ctx.scp_role) == (False, True)
         await assoc.release()
+
     run(main())
 
 
@@ -73,15 +77,23 @@ def test_commitment_report_from_the_requestor_as_scp() -> None:
         return 0
 
     async def main() -> None:
-        scu_side = AE("SCU", roles={COMMITMENT: (False, True)},
-                      handlers={dimse.NEventReportRequest: report})
-        assoc, _ = await connect(scu_side, AE("COMMITSCP"), [COMMITMENT],
-                                 {COMMITMENT: (False, True)})
-        rsp = await assoc.request(dimse.NEventReportRequest(
-            affected_sop_class_uid=COMMITMENT, affected_sop_instance_uid=COMMITMENT_INSTANCE,
-            event_type_id=1), Dataset())
+        scu_side = AE(
+            "SCU", roles={COMMITMENT: (False, True)}, handlers={dimse.NEventReportRequest: report}
+        )
+        assoc, _ = await connect(
+            scu_side, AE("COMMITSCP"), [COMMITMENT], {COMMITMENT: (False, True)}
+        )
+        rsp = await assoc.request(
+            dimse.NEventReportRequest(
+                affected_sop_class_uid=COMMITMENT,
+                affected_sop_instance_uid=COMMITMENT_INSTANCE,
+                event_type_id=1,
+            ),
+            Dataset(),
+        )
         assert rsp.status == 0
         await assoc.release()
+
     run(main())
     assert got == [1]
 
@@ -99,12 +111,25 @@ def test_c_get_sub_operations_reach_the_requestor() -> None:
             ds = Dataset()
             ds.SOPClassUID = CT
             ds.SOPInstanceUID = f"1.2.3.{n}"
-            rsp = await assoc.request(dimse.CStoreRequest(
-                affected_sop_class_uid=CT, affected_sop_instance_uid=f"1.2.3.{n}"), ds,
-                context=ctx)
-            yield dimse.CGetResponse(message_id_being_responded_to=incoming.message.message_id,
-                                     status=0xFF00, remaining=2 - n, completed=n + 1,
-                                     failed=0, warning=0) if rsp.status == 0 else 0xA702
+            rsp = await assoc.request(
+                dimse.CStoreRequest(
+                    affected_sop_class_uid=CT, affected_sop_instance_uid=f"1.2.3.{n}"
+                ),
+                ds,
+                context=ctx,
+            )
+            yield (
+                dimse.CGetResponse(
+                    message_id_being_responded_to=incoming.message.message_id,
+                    status=0xFF00,
+                    remaining=2 - n,
+                    completed=n + 1,
+                    failed=0,
+                    warning=0,
+                )
+                if rsp.status == 0
+                else 0xA702
+            )
 
     async def store(incoming: Incoming) -> int:
         msg = incoming.message
@@ -113,13 +138,22 @@ def test_c_get_sub_operations_reach_the_requestor() -> None:
         return 0
 
     async def main() -> None:
-        scp = AE("SCP", handlers={dimse.CGetRequest: get}, supported={GET: LE, CT: LE},
-                 roles={CT: (False, True)})
+        scp = AE(
+            "SCP",
+            handlers={dimse.CGetRequest: get},
+            supported={GET: LE, CT: LE},
+            roles={CT: (False, True)},
+        )
         scu = AE("SCU", handlers={dimse.CStoreRequest: store})
         assoc, _ = await connect(scp, scu, [GET, CT], {CT: (False, True)})
-        statuses = [r.status async for r in assoc.request_iter(
-            dimse.CGetRequest(affected_sop_class_uid=GET), Dataset())]
+        statuses = [
+            r.status
+            async for r in assoc.request_iter(
+                dimse.CGetRequest(affected_sop_class_uid=GET), Dataset()
+            )
+        ]
         assert statuses == [0xFF00, 0xFF00, 0xFF00, 0]
         await assoc.release()
+
     run(main())
     assert stored == ["1.2.3.0", "1.2.3.1", "1.2.3.2"]

@@ -47,15 +47,23 @@ def _assoc_rq() -> bytes:
     return build_request("ANY-SCP", "RAW", [("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])]).encode()
 
 
-@pytest.mark.parametrize(("name", "payload", "answer"), [
-    ("garbage", b"\xde\xad\xbe\xef" * 64, 0x07),
-    ("p-data before association", b"\x04\x00" + struct.pack(">I", 8) + b"\x00\x00\x00\x04\x01\x03ab",
-     0x07),
-    ("lying length", b"\x01\x00" + struct.pack(">I", 0x7FFFFFF0) + b"\x00" * 80, 0x07),
-    ("unknown pdu type", b"\x09\x00" + struct.pack(">I", 4) + b"\x00" * 4, 0x07),
-], ids=["garbage", "pdata-before-association", "lying-length", "unknown-pdu-type"])
-def test_hostile_peer_is_dropped_server_survives(name: str, payload: bytes, answer: int,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("name", "payload", "answer"),
+    [
+        ("garbage", b"\xde\xad\xbe\xef" * 64, 0x07),
+        (
+            "p-data before association",
+            b"\x04\x00" + struct.pack(">I", 8) + b"\x00\x00\x00\x04\x01\x03ab",
+            0x07,
+        ),
+        ("lying length", b"\x01\x00" + struct.pack(">I", 0x7FFFFFF0) + b"\x00" * 80, 0x07),
+        ("unknown pdu type", b"\x09\x00" + struct.pack(">I", 4) + b"\x00" * 4, 0x07),
+    ],
+    ids=["garbage", "pdata-before-association", "lying-length", "unknown-pdu-type"],
+)
+def test_hostile_peer_is_dropped_server_survives(
+    name: str, payload: bytes, answer: int, caplog: pytest.LogCaptureFixture
+) -> None:
     async def main() -> None:
         server = await AE("SCP").serve(0)
         async with server:
@@ -63,6 +71,7 @@ def test_hostile_peer_is_dropped_server_survives(name: str, payload: bytes, answ
                 reply = await _raw(server.port, payload)
             assert reply[:1] == bytes([answer])  # A-ABORT
             await _echo_ok(server.port)
+
     run(main())
     assert any("broke the upper-layer protocol" in r.message for r in caplog.records)
 
@@ -73,8 +82,13 @@ def test_garbage_after_association_aborts_with_cause(caplog: pytest.LogCaptureFi
         async with server:
             with caplog.at_level(logging.INFO, logger="dicomkit.net"):
                 # a P-DATA-TF whose command is not a command set
-                pdata = b"\x04\x00" + struct.pack(">I", 12) + struct.pack(">I", 8) + b"\x01\x03" \
+                pdata = (
+                    b"\x04\x00"
+                    + struct.pack(">I", 12)
+                    + struct.pack(">I", 8)
+                    + b"\x01\x03"
                     + b"NOTCMD"
+                )
                 reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
                 writer.write(_assoc_rq())
                 assert (await reader.read(65536))[:1] == b"\x02"  # A-ASSOCIATE-AC
@@ -83,6 +97,7 @@ def test_garbage_after_association_aborts_with_cause(caplog: pytest.LogCaptureFi
                 writer.close()
             assert reply[:2] == b"\x07\x00"  # A-ABORT
             await _echo_ok(server.port)
+
     run(main())
     assert any("broke the DIMSE protocol" in r.message for r in caplog.records)
 
@@ -104,6 +119,7 @@ def test_silent_peer_mid_pdu_times_out(caplog: pytest.LogCaptureFixture) -> None
                     pass
             writer.close()
             await _echo_ok(server.port)
+
     run(main())
     assert any("idle" in r.message for r in caplog.records)
 
@@ -116,6 +132,7 @@ def test_silent_connection_closed_by_artim() -> None:
             data = await _raw(server.port, b"", until_closed=True)  # never associates
             assert data == b""
             await _echo_ok(server.port)
+
     run(main())
 
 
@@ -133,6 +150,7 @@ def test_association_limit_rejects_transiently() -> None:
             await second.echo()
             await second.release()
             await _echo_ok(server.port)
+
     run(main())
 
 
@@ -146,6 +164,7 @@ def test_many_concurrent_associations() -> None:
         async with server:
             results = await asyncio.gather(*(client(server.port) for _ in range(30)))
             assert results == [[0] * 10] * 30
+
     run(main())
 
 
@@ -161,6 +180,7 @@ def test_tcp_nodelay_and_server_close_aborts() -> None:
         await server.close()
         await assoc.wait_closed()
         assert assoc.error is not None
+
     run(main())
 
 
@@ -170,6 +190,7 @@ def test_connection_refused_is_transport_error() -> None:
     async def main() -> None:
         with pytest.raises(TransportError, match="cannot connect"):
             await AE("SCU").associate("127.0.0.1", free_port())
+
     run(main())
 
 
@@ -191,6 +212,7 @@ def test_silent_scp_times_out_the_association_request() -> None:
             w.close()
         server.close()
         await server.wait_closed()
+
     run(main())
 
 
@@ -203,6 +225,7 @@ def test_scu_receives_peer_release_request() -> None:
             await live.release()  # the SCP asks; our SCU answers A-RELEASE-RP
             await assoc.wait_closed()
             assert assoc.error is None
+
     run(main())
 
 
@@ -227,13 +250,20 @@ def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
 
     async def main() -> None:
         scp = AE("SCP", handlers={(dimse.NGetRequest, PRINTER): n_get})
-        async with await scp.serve(0) as server, \
-                AE("SCU").associate("127.0.0.1", server.port, contexts=[PRINTER]) as assoc:
+        async with (
+            await scp.serve(0) as server,
+            AE("SCU").associate("127.0.0.1", server.port, contexts=[PRINTER]) as assoc,
+        ):
             ctx = assoc.context_for(PRINTER)
             for mid in range(1, 41):
-                await assoc.send_message(ctx, dimse.NGetRequest(
-                    message_id=mid, requested_sop_class_uid=PRINTER,
-                    requested_sop_instance_uid="1"))
+                await assoc.send_message(
+                    ctx,
+                    dimse.NGetRequest(
+                        message_id=mid,
+                        requested_sop_class_uid=PRINTER,
+                        requested_sop_instance_uid="1",
+                    ),
+                )
             live = next(iter(server.associations))
             for _ in range(500):
                 if live._reading_paused:
@@ -248,6 +278,7 @@ def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
                 await asyncio.sleep(0.002)
             assert served == list(range(1, 41))
             assert not live._reading_paused
+
     run(main())
 
 

@@ -81,14 +81,17 @@ def established(server: Server) -> int:
 
 
 def test_one_more_than_max_associations_is_rejected_local_limit(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def main() -> None:
         server = await AE("SCP", config=AEConfig(max_associations=3)).serve(0)
         async with server:
             live = [await associate(server.port, f"SCU{i}") for i in range(3)]
             assert established(server) == 3
-            with caplog.at_level(logging.INFO, logger=LOGGER), \
-                    pytest.raises(AssociationRejected) as info:
+            with (
+                caplog.at_level(logging.INFO, logger=LOGGER),
+                pytest.raises(AssociationRejected) as info,
+            ):
                 await associate(server.port, "EXTRA")
             assert (info.value.result, info.value.source, info.value.reason) == (2, 3, 2)
             # the exact PDU on the wire, seen by a raw client
@@ -104,8 +107,9 @@ def test_one_more_than_max_associations_is_rejected_local_limit(
                 await a.release()
 
     run(main())
-    assert any("rejected" in r.getMessage() and "reason 2" in r.getMessage()
-               for r in caplog.records), "no log line for the rejection"
+    assert any(
+        "rejected" in r.getMessage() and "reason 2" in r.getMessage() for r in caplog.records
+    ), "no log line for the rejection"
 
 
 def test_max_associations_one_serves_clients_in_turn() -> None:
@@ -114,8 +118,7 @@ def test_max_associations_one_serves_clients_in_turn() -> None:
         async with server:
             for i in range(5):
                 await poll(lambda: not server.associations, "the previous association to end")
-                async with AE(f"SCU{i}").associate("127.0.0.1", server.port,
-                                                   ae_title="SCP") as a:
+                async with AE(f"SCU{i}").associate("127.0.0.1", server.port, ae_title="SCP") as a:
                     assert await a.echo() == 0
                     with pytest.raises(AssociationRejected) as info:
                         await associate(server.port, "EXTRA")
@@ -145,8 +148,10 @@ def test_concurrent_burst_respects_the_limit() -> None:
         async with server:
             hold = asyncio.Event()
             tasks = [asyncio.create_task(client(server.port, hold)) for _ in range(12)]
-            await poll(lambda: sum(t.done() for t in tasks) + established(server) == 12,
-                       "every client to be accepted or rejected")
+            await poll(
+                lambda: sum(t.done() for t in tasks) + established(server) == 12,
+                "every client to be accepted or rejected",
+            )
             assert established(server) <= 8
             hold.set()
             results = await asyncio.gather(*tasks)
@@ -184,11 +189,18 @@ def dataset_chunks(instance: str, pixel_bytes: int, step: int = 1 << 20) -> Iter
 
     def ui(tag: int, value: str) -> bytes:
         raw = value.encode() + (b"\x00" if len(value) % 2 else b"")
-        return struct.pack("<HHcc", tag >> 16, tag & 0xFFFF, b"U", b"I") + \
-            struct.pack("<H", len(raw)) + raw
+        return (
+            struct.pack("<HHcc", tag >> 16, tag & 0xFFFF, b"U", b"I")
+            + struct.pack("<H", len(raw))
+            + raw
+        )
 
-    yield (ui(0x00080016, SECONDARY_CAPTURE) + ui(0x00080018, instance)
-           + b"\xe0\x7f\x10\x00OB\x00\x00" + struct.pack("<I", pixel_bytes))
+    yield (
+        ui(0x00080016, SECONDARY_CAPTURE)
+        + ui(0x00080018, instance)
+        + b"\xe0\x7f\x10\x00OB\x00\x00"
+        + struct.pack("<I", pixel_bytes)
+    )
     block = bytes(step)
     left = pixel_bytes
     while left:
@@ -198,8 +210,9 @@ def dataset_chunks(instance: str, pixel_bytes: int, step: int = 1 << 20) -> Iter
 
 
 def store_request(instance: str) -> dimse.CStoreRequest:
-    return dimse.CStoreRequest(affected_sop_class_uid=SECONDARY_CAPTURE,
-                               affected_sop_instance_uid=instance)
+    return dimse.CStoreRequest(
+        affected_sop_class_uid=SECONDARY_CAPTURE, affected_sop_instance_uid=instance
+    )
 
 
 @pytest.mark.slow
@@ -211,12 +224,18 @@ def test_streamed_cstore_memory_stays_bounded(tmp_path: Path) -> None:
 
     async def main() -> float:
         server = await AE("SCP").serve(0, {dimse.CStoreRequest: StorageSCP(out, fsync=False)})
-        async with server, AE("SCU").associate("127.0.0.1", server.port, ae_title="SCP",
-                                       contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])]) as a:
+        async with (
+            server,
+            AE("SCU").associate(
+                "127.0.0.1",
+                server.port,
+                ae_title="SCP",
+                contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
+            ) as a,
+        ):
             tracemalloc.start()
             try:
-                rsp = await a.request(store_request("1.2.3.77"),
-                                      dataset_chunks("1.2.3.77", size))
+                rsp = await a.request(store_request("1.2.3.77"), dataset_chunks("1.2.3.77", size))
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
@@ -230,7 +249,8 @@ def test_streamed_cstore_memory_stays_bounded(tmp_path: Path) -> None:
 
 
 def test_buffered_dataset_over_max_buffered_aborts_that_association_only(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A C-STORE handler without ``open_stream`` gets the data set in memory: past
     ``max_buffered`` the association is aborted (with a log line), others carry on."""
     got: list[int] = []
@@ -244,14 +264,18 @@ def test_buffered_dataset_over_max_buffered_aborts_that_association_only(
         server = await AE("SCP", config=cfg).serve(0, {dimse.CStoreRequest: handler})
         async with server:
             contexts = [(SECONDARY_CAPTURE, [EXPLICIT_LE])]
-            bystander = await AE("BY").associate("127.0.0.1", server.port, ae_title="SCP",
-                                                 contexts=contexts)
-            big = await AE("BIG").associate("127.0.0.1", server.port, ae_title="SCP",
-                                            contexts=contexts)
+            bystander = await AE("BY").associate(
+                "127.0.0.1", server.port, ae_title="SCP", contexts=contexts
+            )
+            big = await AE("BIG").associate(
+                "127.0.0.1", server.port, ae_title="SCP", contexts=contexts
+            )
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 with pytest.raises(AssociationAborted):
-                    await big.request(store_request("1.2.3.8"),
-                                      dataset_chunks("1.2.3.8", 4 << 20, step=256 * 1024))
+                    await big.request(
+                        store_request("1.2.3.8"),
+                        dataset_chunks("1.2.3.8", 4 << 20, step=256 * 1024),
+                    )
                 await big.wait_closed()
                 await poll(lambda: len(server.associations) == 1, "the big one to end")
             # under the limit is fine, on the surviving association
@@ -262,8 +286,9 @@ def test_buffered_dataset_over_max_buffered_aborts_that_association_only(
 
     run(main())
     assert got == [len(b"".join(dataset_chunks("1.2.3.9", 64 * 1024)))]
-    assert any("buffer limit" in r.getMessage() for r in caplog.records), \
+    assert any("buffer limit" in r.getMessage() for r in caplog.records), (
         "no log line naming the buffer limit"
+    )
 
 
 def test_silent_connections_do_not_outlive_artim() -> None:
@@ -300,8 +325,8 @@ def test_pipelined_requests_beyond_the_window_do_not_grow_memory() -> None:
 
     batch = b"".join(
         pdu(struct.pack(">I", len(cmd) + 2) + b"\x01\x03" + cmd)
-        for cmd in (dimse.encode_message(dimse.CEchoRequest(message_id=i + 1))
-                    for i in range(1000)))
+        for cmd in (dimse.encode_message(dimse.CEchoRequest(message_id=i + 1)) for i in range(1000))
+    )
 
     async def main() -> int:
         gate = asyncio.Event()

@@ -23,13 +23,15 @@ def test_sync_echo_find_and_release() -> None:
             ds.PatientName = name
             yield 0xFF00, ds
 
-    with SyncAE("SCP", supported={FIND: LE, "1.2.840.10008.1.1": LE}) as scp_ae, \
-            scp_ae.serve(0, {dimse.CFindRequest: find}) as server, SyncAE("SCU") as ae:
+    with (
+        SyncAE("SCP", supported={FIND: LE, "1.2.840.10008.1.1": LE}) as scp_ae,
+        scp_ae.serve(0, {dimse.CFindRequest: find}) as server,
+        SyncAE("SCU") as ae,
+    ):
         with ae.associate("127.0.0.1", server.port, contexts=[FIND, "1.2.840.10008.1.1"]) as a:
             assert a.is_established
             assert a.echo() == 0
-            got = list(a.request_iter(dimse.CFindRequest(affected_sop_class_uid=FIND),
-                                      Dataset()))
+            got = list(a.request_iter(dimse.CFindRequest(affected_sop_class_uid=FIND), Dataset()))
             assert [r.status for r in got] == [0xFF00, 0xFF00, 0]
             assert [str(r.dataset.PatientName) for r in got[:2]] == ["A", "B"]
         assert not a.is_established
@@ -60,12 +62,14 @@ def test_sync_ae_wraps_a_given_ae_and_runs_coroutines() -> None:
     async def report(incoming: Incoming) -> int:
         return 0
 
-    inner = Custom("SCP", roles={commitment: (False, True)},
-                   handlers={dimse.NEventReportRequest: report})
+    inner = Custom(
+        "SCP", roles={commitment: (False, True)}, handlers={dimse.NEventReportRequest: report}
+    )
     with SyncAE(ae=inner) as scp_ae, scp_ae.serve(0) as server, SyncAE("SCU") as ae:
         assert scp_ae.ae is inner
-        with ae.associate("127.0.0.1", server.port, contexts=[commitment],
-                          roles={commitment: (False, True)}) as a:
+        with ae.associate(
+            "127.0.0.1", server.port, contexts=[commitment], roles={commitment: (False, True)}
+        ) as a:
             assert a.accepted_contexts[0].scp_role  # the wrapped AE's roles were granted
 
         async def answer() -> int:

@@ -29,18 +29,25 @@ def _write_pki(folder: Path) -> dict[str, Path]:
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
-    def make(cn: str, issuer: x509.Name | None, issuer_key: object | None, ca: bool,
-             san: bool = False) -> tuple[object, x509.Certificate]:
+    def make(
+        cn: str, issuer: x509.Name | None, issuer_key: object | None, ca: bool, san: bool = False
+    ) -> tuple[object, x509.Certificate]:
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = (x509.CertificateBuilder().subject_name(name(cn))
-                   .issuer_name(issuer or name(cn)).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(issuer or name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if san:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
         cert = builder.sign(issuer_key or key, hashes.SHA256())  # type: ignore[arg-type]
         return key, cert
 
@@ -54,9 +61,13 @@ def _write_pki(folder: Path) -> dict[str, Path]:
         files[f"{label}_cert"] = folder / f"{label}.pem"
         files[f"{label}_cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         files[f"{label}_key"] = folder / f"{label}.key"
-        files[f"{label}_key"].write_bytes(key.private_bytes(  # type: ignore[attr-defined]
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        files[f"{label}_key"].write_bytes(
+            key.private_bytes(  # type: ignore[attr-defined]
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
     return files
 
 
@@ -72,36 +83,47 @@ def test_tls_echo_server_auth(pki: dict[str, Path]) -> None:
         async with server:
             client_ctx = dktls.client_context(ca=pki["ca_cert"])
             async with AE("SCU", config=AEConfig(tls=TLSConfig(client=client_ctx))).associate(
-                    "127.0.0.1", server.port) as assoc:
+                "127.0.0.1", server.port
+            ) as assoc:
                 assert await assoc.echo() == 0
             # a client that does not trust the CA is refused during the handshake
             with pytest.raises(TransportError):
-                await AE("SCU").associate("127.0.0.1", server.port,
-                                          ssl_context=ssl.create_default_context())
+                await AE("SCU").associate(
+                    "127.0.0.1", server.port, ssl_context=ssl.create_default_context()
+                )
+
     asyncio.run(main())
 
 
 def test_tls_mutual_auth(pki: dict[str, Path]) -> None:
     async def main() -> None:
-        server_ctx = dktls.server_context(cert=pki["server_cert"], key=pki["server_key"],
-                                          ca=pki["ca_cert"], require_client_cert=True)
+        server_ctx = dktls.server_context(
+            cert=pki["server_cert"],
+            key=pki["server_key"],
+            ca=pki["ca_cert"],
+            require_client_cert=True,
+        )
         server = await AE("SCP").serve(0, ssl_context=server_ctx)
         async with server:
-            good = dktls.client_context(ca=pki["ca_cert"], cert=pki["client_cert"],
-                                        key=pki["client_key"])
+            good = dktls.client_context(
+                ca=pki["ca_cert"], cert=pki["client_cert"], key=pki["client_key"]
+            )
             async with AE("SCU").associate("127.0.0.1", server.port, ssl_context=good) as assoc:
                 assert await assoc.echo() == 0
             anonymous = dktls.client_context(ca=pki["ca_cert"])
             with pytest.raises(NetworkError):
-                async with AE("SCU").associate("127.0.0.1", server.port,
-                                               ssl_context=anonymous) as assoc:
+                async with AE("SCU").associate(
+                    "127.0.0.1", server.port, ssl_context=anonymous
+                ) as assoc:
                     await assoc.echo()
             async with AE("SCU").associate("127.0.0.1", server.port, ssl_context=good) as assoc:
                 assert await assoc.echo() == 0  # still serving
+
     asyncio.run(main())
 
 
 def test_require_client_cert_needs_ca(pki: dict[str, Path]) -> None:
     with pytest.raises(ValueError):
-        dktls.server_context(cert=pki["server_cert"], key=pki["server_key"],
-                             require_client_cert=True)
+        dktls.server_context(
+            cert=pki["server_cert"], key=pki["server_key"], require_client_cert=True
+        )

@@ -18,8 +18,9 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
-async def pair(write_buffer: int = 1 << 20) -> tuple[SocketTransport, SocketTransport,
-                                                     asyncio.Server]:
+async def pair(
+    write_buffer: int = 1 << 20,
+) -> tuple[SocketTransport, SocketTransport, asyncio.Server]:
     accepted: asyncio.Queue[SocketTransport] = asyncio.Queue()
 
     def factory() -> SocketTransport:
@@ -58,6 +59,7 @@ def test_read_then_push_delivery_in_order() -> None:
         await until(lambda: got[-1:] == [b""], "end of stream")
         await far.wait_closed()
         server.close()
+
     run(main())
 
 
@@ -71,6 +73,7 @@ def test_read_returns_at_most_n_and_eof_is_empty() -> None:
         client.close()
         assert await far.read(4) == b""
         server.close()
+
     run(main())
 
 
@@ -84,6 +87,7 @@ def test_nodelay_peer_name_and_extra_info() -> None:
         client.close()
         far.close()
         server.close()
+
     run(main())
 
 
@@ -110,6 +114,7 @@ def test_drain_waits_only_above_the_high_water_mark() -> None:
         client.close()
         far.close()
         server.close()
+
     run(main())
 
 
@@ -123,6 +128,7 @@ def test_write_after_close_raises_transport_error() -> None:
             client.writelines([b"late"])
         far.close()
         server.close()
+
     run(main())
 
 
@@ -138,6 +144,7 @@ def test_reset_reaches_the_lost_callback() -> None:
         await until(lambda: lost or got, "the connection loss")
         assert lost or got == [b""]  # a reset, or an orderly end if the stack says so
         server.close()
+
     run(main())
 
 
@@ -149,4 +156,5 @@ def test_connection_refused() -> None:
         probe.close()
         with pytest.raises(OSError):
             await open_socket("127.0.0.1", port)
+
     run(main())

@@ -10,11 +10,25 @@ EXPLICIT_LE = "1.2.840.10008.1.2.1"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"
 
 
-def make_ds(data: bytes, *, rows: int, cols: int, ba: int = 8, bs: int | None = None,
-            hb: int | None = None, pr: int = 0, spp: int = 1, planar: int = 0,
-            photometric: str | None = None, frames: int | None = None,
-            ts: str = EXPLICIT_LE, tag: int = 0x7FE00010, vr: str | None = None,
-            undefined_length: bool = False, **extra: Any) -> Dataset:
+def make_ds(
+    data: bytes,
+    *,
+    rows: int,
+    cols: int,
+    ba: int = 8,
+    bs: int | None = None,
+    hb: int | None = None,
+    pr: int = 0,
+    spp: int = 1,
+    planar: int = 0,
+    photometric: str | None = None,
+    frames: int | None = None,
+    ts: str = EXPLICIT_LE,
+    tag: int = 0x7FE00010,
+    vr: str | None = None,
+    undefined_length: bool = False,
+    **extra: Any,
+) -> Dataset:
     ds = Dataset()
     ds.Rows = rows
     ds.Columns = cols

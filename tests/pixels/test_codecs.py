@@ -18,11 +18,24 @@ from dicomkit.pixels.info import PixelInfo
 def test_default_registry_is_one_instance_with_builtins() -> None:
     reg = default_registry()
     assert reg is default_registry()
-    for uid in (ts.RLE_LOSSLESS, ts.JPEG_BASELINE, ts.JPEG_LS_LOSSLESS, ts.JPEG_2000,
-                ts.HTJ2K, ts.JPEG_XL, ts.DEFLATED_IMAGE_FRAME, ts.JPEG_LOSSLESS_SV1):
+    for uid in (
+        ts.RLE_LOSSLESS,
+        ts.JPEG_BASELINE,
+        ts.JPEG_LS_LOSSLESS,
+        ts.JPEG_2000,
+        ts.HTJ2K,
+        ts.JPEG_XL,
+        ts.DEFLATED_IMAGE_FRAME,
+        ts.JPEG_LOSSLESS_SV1,
+    ):
         assert reg.can_decode(uid)
-    for uid in (ts.RLE_LOSSLESS, ts.JPEG_LS_LOSSLESS, ts.JPEG_2000_LOSSLESS,
-                ts.JPEG_LOSSLESS_SV1, ts.DEFLATED_IMAGE_FRAME):
+    for uid in (
+        ts.RLE_LOSSLESS,
+        ts.JPEG_LS_LOSSLESS,
+        ts.JPEG_2000_LOSSLESS,
+        ts.JPEG_LOSSLESS_SV1,
+        ts.DEFLATED_IMAGE_FRAME,
+    ):
         assert reg.can_encode(uid)
     assert not reg.can_encode(ts.JPEG_BASELINE)
     with pytest.raises(PixelDataError, match="read-only"):
@@ -43,8 +56,9 @@ def test_own_registry_is_used_and_does_not_touch_the_default() -> None:
     reg = CodecRegistry(builtin=False)
     assert reg.decoders() == []
     reg.register("1.2.3.4", decode=fake)
-    ds = make_ds(encapsulate([b"ab", b"cd"]), rows=2, cols=2, frames=2, ts="1.2.3.4",
-                 undefined_length=True)
+    ds = make_ds(
+        encapsulate([b"ab", b"cd"]), rows=2, cols=2, frames=2, ts="1.2.3.4", undefined_length=True
+    )
     out = pixel_array(ds, registry=reg)
     assert out.shape == (2, 2, 2) and (out == 7).all() and calls == [2, 2]
     with pytest.raises(PixelDataError, match="no decoder"):
@@ -55,16 +69,26 @@ def test_own_registry_is_used_and_does_not_touch_the_default() -> None:
 
 def test_missing_imagecodecs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "imagecodecs", None)
-    ds = make_ds(encapsulate([b"\xff\xd8\xff\xd9"]), rows=2, cols=2,
-                 ts=ts.JPEG_LS_LOSSLESS, undefined_length=True)
+    ds = make_ds(
+        encapsulate([b"\xff\xd8\xff\xd9"]),
+        rows=2,
+        cols=2,
+        ts=ts.JPEG_LS_LOSSLESS,
+        undefined_length=True,
+    )
     with pytest.raises(MissingCodecError, match=r"dicomkit\[codecs\]"):
         pixel_array(ds)
 
 
 def test_codec_errors_become_pixel_data_errors() -> None:
     pytest.importorskip("imagecodecs")
-    ds = make_ds(encapsulate([b"\xff\xd8garbage\xff\xd9"]), rows=2, cols=2,
-                 ts=ts.JPEG_LS_LOSSLESS, undefined_length=True)
+    ds = make_ds(
+        encapsulate([b"\xff\xd8garbage\xff\xd9"]),
+        rows=2,
+        cols=2,
+        ts=ts.JPEG_LS_LOSSLESS,
+        undefined_length=True,
+    )
     with pytest.raises(PixelDataError):
         pixel_array(ds)
 

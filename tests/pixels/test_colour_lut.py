@@ -50,8 +50,15 @@ def test_ybr_conversion_is_applied_once() -> None:
     y, x = np.mgrid[0:32, 0:48]
     rgb = np.stack([x * 5, y * 7, (x + y) * 3], axis=-1).astype(np.uint8)
     jpeg = imagecodecs.jpeg8_encode(rgb, level=95)  # YCbCr 4:2:x inside, as DICOM expects
-    ds = make_ds(encapsulate([jpeg]), rows=32, cols=48, spp=3, photometric="YBR_FULL_422",
-                 ts="1.2.840.10008.1.2.4.50", undefined_length=True)
+    ds = make_ds(
+        encapsulate([jpeg]),
+        rows=32,
+        cols=48,
+        spp=3,
+        photometric="YBR_FULL_422",
+        ts="1.2.840.10008.1.2.4.50",
+        undefined_length=True,
+    )
     dec = dicomkit.pixels.decode(ds)
     assert dec.photometric == "RGB"  # libjpeg converted; recorded so it is not done again
     np.testing.assert_array_equal(dec.as_rgb().array, dec.array)
@@ -101,8 +108,14 @@ def test_modality_lut_sequence_matches_pydicom() -> None:
 
 
 def test_rescale_slope_intercept() -> None:
-    ds = make_ds(np.array([0, 10, 20, 30], "<u2").tobytes(), rows=2, cols=2, ba=16,
-                 RescaleSlope="2", RescaleIntercept="-1024")
+    ds = make_ds(
+        np.array([0, 10, 20, 30], "<u2").tobytes(),
+        rows=2,
+        cols=2,
+        ba=16,
+        RescaleSlope="2",
+        RescaleIntercept="-1024",
+    )
     out = lut.modality_lut(pixel_array(ds), ds)
     np.testing.assert_array_equal(out, [[-1024, -1004], [-984, -964]])
     assert lut.modality_lut(np.array([1]), make_ds(b"\0\0", rows=1, cols=1)).tolist() == [1]
@@ -135,8 +148,14 @@ def test_windowing_matches_pydicom(function: str, center: float, width: float) -
 
 
 def test_window_from_dataset_and_functional_groups() -> None:
-    ds = make_ds(np.array([0, 100], "<u2").tobytes(), rows=1, cols=2, ba=16,
-                 WindowCenter=["50", "0"], WindowWidth=["100", "10"])
+    ds = make_ds(
+        np.array([0, 100], "<u2").tobytes(),
+        rows=1,
+        cols=2,
+        ba=16,
+        WindowCenter=["50", "0"],
+        WindowWidth=["100", "10"],
+    )
     out = lut.voi_lut(pixel_array(ds), ds)
     np.testing.assert_allclose(out, [[0.0, 1.0]])
     assert lut.window_values(ds, 1) == (0.0, 10.0, "LINEAR")
@@ -158,9 +177,18 @@ def test_display_pipeline_inverts_monochrome1_and_applies_rescale() -> None:
     from dicomkit.pixels.display import display_frame
 
     a = np.array([[0, 1000], [2000, 4000]], "<u2")
-    ds = make_ds(a.tobytes(), rows=2, cols=2, ba=16, bs=12, photometric="MONOCHROME1",
-                 RescaleSlope="1", RescaleIntercept="-1000", WindowCenter="0",
-                 WindowWidth="2000")
+    ds = make_ds(
+        a.tobytes(),
+        rows=2,
+        cols=2,
+        ba=16,
+        bs=12,
+        photometric="MONOCHROME1",
+        RescaleSlope="1",
+        RescaleIntercept="-1000",
+        WindowCenter="0",
+        WindowWidth="2000",
+    )
     img = display_frame(ds, 0)
     assert img.dtype == np.uint8
     # -1000 -> darkest before inversion, so brightest after; 1000+ -> black

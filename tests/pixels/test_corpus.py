@@ -20,8 +20,12 @@ from dicomkit.pixels import pixel_array
 
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 LOSSY = {
-    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.91",
-    "1.2.840.10008.1.2.4.93", "1.2.840.10008.1.2.4.203", "1.2.840.10008.1.2.4.112",
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.93",
+    "1.2.840.10008.1.2.4.203",
+    "1.2.840.10008.1.2.4.112",
 }
 ROWS = [r for r in manifest() if not r.broken and r.path.name not in ("DICOMDIR",)]
 
@@ -39,8 +43,12 @@ def _lossless_sibling(rel: str) -> Path | None:
         return CORPUS / SIBLINGS[rel]
     if rel.startswith("nema-wg04/"):
         name = Path(rel).name.rsplit("_", 1)[0]
-        for folder, suffix in (("JPLL", "JPLL"), ("JLSL", "JLSL"), ("J2KR", "J2KR"),
-                               ("RLE", "RLE")):
+        for folder, suffix in (
+            ("JPLL", "JPLL"),
+            ("JLSL", "JLSL"),
+            ("J2KR", "J2KR"),
+            ("RLE", "RLE"),
+        ):
             cand = CORPUS / "nema-wg04" / folder / f"{name}_{suffix}"
             if cand.exists():
                 return cand

@@ -93,13 +93,16 @@ def test_trailing_sequence_delimiter_is_tolerated() -> None:
     assert enc.frames(data, 1) == [b"ab"]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (b"", "no items"),
-    (b"\x10\x00\x10\x00\0\0\0\0", "expected an Item tag"),
-    (ITEM + struct.pack("<L", 10) + b"abc", "declares 10 bytes"),
-    (ITEM + struct.pack("<L", 2) + b"ab", "multiple of 4"),
-    (ITEM + b"\xff\xff\xff\xff", "undefined length"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (b"", "no items"),
+        (b"\x10\x00\x10\x00\0\0\0\0", "expected an Item tag"),
+        (ITEM + struct.pack("<L", 10) + b"abc", "declares 10 bytes"),
+        (ITEM + struct.pack("<L", 2) + b"ab", "multiple of 4"),
+        (ITEM + b"\xff\xff\xff\xff", "undefined length"),
+    ],
+)
 def test_malformed_items_raise(bad: bytes, message: str) -> None:
     with pytest.raises(PixelDataError, match=message):
         enc.frames(bad, 1)

@@ -89,8 +89,14 @@ def test_set_pixels_validation() -> None:
         set_pixels(new_ds(), np.zeros((2, 2, 2), np.uint8), photometric="RGB")
 
 
-LOSSLESS = [ts.RLE_LOSSLESS, ts.JPEG_LS_LOSSLESS, ts.JPEG_2000_LOSSLESS, ts.JPEG_LOSSLESS_SV1,
-            ts.HTJ2K_LOSSLESS, ts.DEFLATED_IMAGE_FRAME]
+LOSSLESS = [
+    ts.RLE_LOSSLESS,
+    ts.JPEG_LS_LOSSLESS,
+    ts.JPEG_2000_LOSSLESS,
+    ts.JPEG_LOSSLESS_SV1,
+    ts.HTJ2K_LOSSLESS,
+    ts.DEFLATED_IMAGE_FRAME,
+]
 PYDICOM_CANNOT = {ts.DEFLATED_IMAGE_FRAME}
 
 

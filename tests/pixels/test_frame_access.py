@@ -16,8 +16,16 @@ from dicomkit.pixels import frame, iter_frames, pixel_array, rle
 def _multiframe(n: int = 5, bs: int = 12) -> tuple[np.ndarray, bytes]:
     rng = np.random.default_rng(7)
     arr = rng.integers(0, 1 << bs, size=(n, 6, 4), dtype=np.uint16)
-    ds = make_ds(arr.astype("<u2").tobytes(), rows=6, cols=4, ba=16, bs=bs, frames=n,
-                 SOPClassUID="1.2.840.10008.5.1.4.1.1.2.1", SOPInstanceUID="1.2.3")
+    ds = make_ds(
+        arr.astype("<u2").tobytes(),
+        rows=6,
+        cols=4,
+        ba=16,
+        bs=bs,
+        frames=n,
+        SOPClassUID="1.2.840.10008.5.1.4.1.1.2.1",
+        SOPInstanceUID="1.2.3",
+    )
     out = io.BytesIO()
     dicomkit.write(ds, out)
     return arr, out.getvalue()
@@ -45,11 +53,14 @@ def test_frame_is_writable_and_detached(tmp_path) -> None:  # type: ignore[no-un
     assert np.array_equal(frame(ds, 2), arr[2])  # the source was not touched
 
 
-@pytest.mark.parametrize("make", [
-    lambda r: r.integers(0, 256, 5000, dtype=np.uint8),  # mostly literals
-    lambda r: np.repeat(r.integers(0, 4, 300, dtype=np.uint8), 17),  # long runs
-    lambda r: np.repeat(r.integers(0, 3, 4000, dtype=np.uint8), r.integers(1, 4, 4000)),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda r: r.integers(0, 256, 5000, dtype=np.uint8),  # mostly literals
+        lambda r: np.repeat(r.integers(0, 4, 300, dtype=np.uint8), 17),  # long runs
+        lambda r: np.repeat(r.integers(0, 3, 4000, dtype=np.uint8), r.integers(1, 4, 4000)),
+    ],
+)
 def test_packet_loop_matches_numpy_path(make) -> None:  # type: ignore[no-untyped-def]
     plane = make(np.random.default_rng(3))
     cols = 50

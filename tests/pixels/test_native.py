@@ -15,8 +15,12 @@ RNG = np.random.default_rng(7)
 
 @pytest.mark.parametrize("dtype", ["u1", "i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8"])
 def test_full_width_integers(dtype: str) -> None:
-    a = RNG.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, size=(4, 5),
-                     dtype=np.dtype(dtype).newbyteorder("="))
+    a = RNG.integers(
+        np.iinfo(dtype).min,
+        np.iinfo(dtype).max,
+        size=(4, 5),
+        dtype=np.dtype(dtype).newbyteorder("="),
+    )
     ba = a.dtype.itemsize * 8
     ds = make_ds(a.astype(dtype).tobytes(), rows=4, cols=5, ba=ba, pr=int(a.dtype.kind == "i"))
     out = pixel_array(ds)
@@ -73,8 +77,9 @@ def test_native_ybr_full_422_is_upsampled() -> None:
     ds = make_ds(data, rows=1, cols=4, spp=3, photometric="YBR_FULL_422")
     out = pixel_array(ds)
     assert out.shape == (1, 4, 3)
-    np.testing.assert_array_equal(out[0], [[10, 100, 200], [20, 100, 200],
-                                           [30, 110, 210], [40, 110, 210]])
+    np.testing.assert_array_equal(
+        out[0], [[10, 100, 200], [20, 100, 200], [30, 110, 210], [40, 110, 210]]
+    )
     rgb = pixel_array(ds, as_rgb=True)
     assert rgb.shape == (1, 4, 3) and not np.array_equal(rgb, out)
 

@@ -22,8 +22,9 @@ def planes() -> list[np.ndarray]:
         RNG.integers(0, 256, size=(64, 96)).astype(np.uint8),
         np.zeros((64, 96), np.uint8),
         ((x // 7 + y // 5) % 256).astype(np.uint8),
-        np.where(np.hypot(y - 32, x - 48) < 20, RNG.integers(0, 40, size=(64, 96)), 0)
-        .astype(np.uint8),
+        np.where(np.hypot(y - 32, x - 48) < 20, RNG.integers(0, 40, size=(64, 96)), 0).astype(
+            np.uint8
+        ),
         np.full((3, 300), 7, np.uint8),  # runs longer than 128
         RNG.integers(0, 256, size=(1, 1)).astype(np.uint8),
     ]
@@ -48,8 +49,9 @@ def test_rows_are_encoded_separately() -> None:
 
 def test_known_packbits_stream_with_noop_header() -> None:
     seg = bytes([2, 1, 2, 3, 128, 254, 7, 0, 5])
-    np.testing.assert_array_equal(rle.decode_segment(seg, 7, accelerated=False),
-                                  [1, 2, 3, 7, 7, 7, 5])
+    np.testing.assert_array_equal(
+        rle.decode_segment(seg, 7, accelerated=False), [1, 2, 3, 7, 7, 7, 5]
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -67,8 +69,13 @@ def test_numpy_decoder_matches_c_on_arbitrary_streams(data: bytes) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from([1, 3]),
-       st.sampled_from(["u1", "<u2", "<i2", "<u4"]), st.integers(0, 2**31))
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.sampled_from([1, 3]),
+    st.sampled_from(["u1", "<u2", "<i2", "<u4"]),
+    st.integers(0, 2**31),
+)
 def test_frame_round_trip(rows: int, cols: int, spp: int, dtype: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)

@@ -56,8 +56,9 @@ def test_commit_same_association_success_and_failures() -> None:
         client, server = memory_pair()
         await scp_ae(scp).serve_transport(server)
         listener = CommitmentListener()
-        async with AE("SCU").associate("", 0, transport=client, contexts=[STORAGE_COMMITMENT],
-                                       handlers=listener.handlers()) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[STORAGE_COMMITMENT], handlers=listener.handlers()
+        ) as assoc:
             good = await commit(assoc, sorted(HELD), listener, timeout=10)
             bad = await commit(assoc, [(CT, "1.2.3.1"), (CT, "9.9")], listener, timeout=10)
         return good, bad
@@ -77,8 +78,9 @@ def test_async_holds_and_failure_reason_codes() -> None:
         client, server = memory_pair()
         await scp_ae(scp).serve_transport(server)
         listener = CommitmentListener()
-        async with AE("SCU").associate("", 0, transport=client, contexts=[STORAGE_COMMITMENT],
-                                       handlers=listener.handlers()) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[STORAGE_COMMITMENT], handlers=listener.handlers()
+        ) as assoc:
             return await commit(assoc, [(CT, "1"), (CT, "2"), (CT, "3")], listener, timeout=10)
 
     result = asyncio.run(main())
@@ -90,14 +92,20 @@ def test_report_on_new_association_with_role_selection() -> None:
     async def main() -> tuple[CommitmentResult, list[CommitmentResult]]:
         listener = CommitmentListener()
         # the SCU's own listening AE grants the SCP role to the reporting SCP
-        scu_listen = ServiceAE("SCU", handlers=listener.handlers(), roles=LISTENER_ROLES,
-                               supported=supported_for([STORAGE_COMMITMENT]))
+        scu_listen = ServiceAE(
+            "SCU",
+            handlers=listener.handlers(),
+            roles=LISTENER_ROLES,
+            supported=supported_for([STORAGE_COMMITMENT]),
+        )
         async with await scu_listen.serve(0) as listening:
-            scp = StorageCommitmentSCP(holds, report_on="new",
-                                       addresses={"SCU": ("127.0.0.1", listening.port)})
+            scp = StorageCommitmentSCP(
+                holds, report_on="new", addresses={"SCU": ("127.0.0.1", listening.port)}
+            )
             async with await scp_ae(scp).serve(0) as server:
-                async with AE("SCU").associate("127.0.0.1", server.port, ae_title="SCP",
-                                               contexts=[STORAGE_COMMITMENT]) as assoc:
+                async with AE("SCU").associate(
+                    "127.0.0.1", server.port, ae_title="SCP", contexts=[STORAGE_COMMITMENT]
+                ) as assoc:
                     txn = await request_commitment(assoc, sorted(HELD))
                 result = await listener.wait(txn, timeout=10)
                 await scp.join()
@@ -116,13 +124,18 @@ def test_report_auto_falls_back_to_new_association_after_release() -> None:
             await released.wait()
             return True
 
-        scu_listen = ServiceAE("SCU", handlers=listener.handlers(), roles=LISTENER_ROLES,
-                               supported=supported_for([STORAGE_COMMITMENT]))
+        scu_listen = ServiceAE(
+            "SCU",
+            handlers=listener.handlers(),
+            roles=LISTENER_ROLES,
+            supported=supported_for([STORAGE_COMMITMENT]),
+        )
         async with await scu_listen.serve(0) as listening:
             scp = StorageCommitmentSCP(slow, addresses={"SCU": ("127.0.0.1", listening.port)})
             async with await scp_ae(scp).serve(0) as server:
-                async with AE("SCU").associate("127.0.0.1", server.port, ae_title="SCP",
-                                               contexts=[STORAGE_COMMITMENT]) as assoc:
+                async with AE("SCU").associate(
+                    "127.0.0.1", server.port, ae_title="SCP", contexts=[STORAGE_COMMITMENT]
+                ) as assoc:
                     txn = await request_commitment(assoc, [(CT, "7")])
                 # released (the SCP answered A-RELEASE-RP before we got here): the report
                 # must come on a new association
@@ -132,20 +145,26 @@ def test_report_auto_falls_back_to_new_association_after_release() -> None:
     assert asyncio.run(main()).committed == [(CT, "7")]
 
 
-@pytest.mark.parametrize(("changes", "status"), [
-    ({"requested_sop_instance_uid": "1.2.3"}, 0x0117),
-    ({"action_type_id": 2}, 0x0123),
-])
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"requested_sop_instance_uid": "1.2.3"}, 0x0117),
+        ({"action_type_id": 2}, 0x0123),
+    ],
+)
 def test_refusals(changes: dict[str, object], status: int) -> None:
     async def main() -> int:
         scp = StorageCommitmentSCP(holds)
         client, server = memory_pair()
         await scp_ae(scp).serve_transport(server)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[STORAGE_COMMITMENT]) as assoc:
-            msg = dimse.NActionRequest(requested_sop_class_uid=STORAGE_COMMITMENT,
-                                       requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
-                                       action_type_id=1).replace(**changes)
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[STORAGE_COMMITMENT]
+        ) as assoc:
+            msg = dimse.NActionRequest(
+                requested_sop_class_uid=STORAGE_COMMITMENT,
+                requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
+                action_type_id=1,
+            ).replace(**changes)
             rsp = await assoc.request(msg, action_information("1.2", [(CT, "1")]))
             return rsp.status
 
@@ -157,11 +176,14 @@ def test_missing_transaction_uid_raises() -> None:
         scp = StorageCommitmentSCP(holds)
         client, server = memory_pair()
         await scp_ae(scp).serve_transport(server)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[STORAGE_COMMITMENT]) as assoc:
-            msg = dimse.NActionRequest(requested_sop_class_uid=STORAGE_COMMITMENT,
-                                       requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
-                                       action_type_id=1)
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[STORAGE_COMMITMENT]
+        ) as assoc:
+            msg = dimse.NActionRequest(
+                requested_sop_class_uid=STORAGE_COMMITMENT,
+                requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
+                action_type_id=1,
+            )
             ds = Dataset()
             ds.ReferencedSOPSequence = action_information("1", [(CT, "1")]).ReferencedSOPSequence
             rsp = await assoc.request(msg, ds)
@@ -184,8 +206,9 @@ def test_dimse_error_on_refusal() -> None:
     async def main() -> None:
         client, server = memory_pair()
         await AE("SCP", supported=supported_for([STORAGE_COMMITMENT])).serve_transport(server)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[STORAGE_COMMITMENT]) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[STORAGE_COMMITMENT]
+        ) as assoc:
             with pytest.raises(DimseError) as info:
                 await request_commitment(assoc, [(CT, "1")])
             assert info.value.status == 0x0211

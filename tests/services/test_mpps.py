@@ -20,8 +20,9 @@ from dicomkit.services._n_common import supported_for
 def run(scp: mpps.MPPSSCP, body: Callable[[Association], Awaitable[Any]]) -> Any:
     async def main() -> Any:
         client, server = memory_pair()
-        await AE("MPPS", handlers=scp.handlers(),
-                 supported=supported_for([mpps.MPPS])).serve_transport(server)
+        await AE(
+            "MPPS", handlers=scp.handlers(), supported=supported_for([mpps.MPPS])
+        ).serve_transport(server)
         async with AE("MOD").associate("", 0, transport=client, contexts=[mpps.MPPS]) as assoc:
             return await body(assoc)
 
@@ -30,12 +31,14 @@ def run(scp: mpps.MPPSSCP, body: Callable[[Association], Awaitable[Any]]) -> Any
 
 def test_create_update_complete() -> None:
     changes: list[tuple[str, str]] = []
-    scp = mpps.MPPSSCP(on_change=lambda uid, ds: changes.append(
-        (uid, ds.PerformedProcedureStepStatus)))
+    scp = mpps.MPPSSCP(
+        on_change=lambda uid, ds: changes.append((uid, ds.PerformedProcedureStepStatus))
+    )
 
     async def body(assoc: Association) -> tuple[str, Dataset]:
-        uid = await mpps.create(assoc, mpps.in_progress(patient_name="DOE^J", patient_id="7",
-                                                        modality="CT"))
+        uid = await mpps.create(
+            assoc, mpps.in_progress(patient_name="DOE^J", patient_id="7", modality="CT")
+        )
         mods = Dataset()
         mods.PerformedProcedureStepDescription = "Head"
         assert await mpps.update(assoc, uid, mods) == 0
@@ -77,8 +80,9 @@ def test_create_refusals() -> None:
         out = []
         ds = mpps.in_progress()
         ds.PerformedProcedureStepStatus = "COMPLETED"
-        msg = dimse.NCreateRequest(affected_sop_class_uid=mpps.MPPS,
-                                   affected_sop_instance_uid="1.2.3")
+        msg = dimse.NCreateRequest(
+            affected_sop_class_uid=mpps.MPPS, affected_sop_instance_uid="1.2.3"
+        )
         out.append((await assoc.request(msg, ds)).status)
         del ds.PerformedProcedureStepStatus
         out.append((await assoc.request(msg, ds)).status)

@@ -28,13 +28,22 @@ ROWS = synthetic(6)
 CLASSES = [CT, MR, SR]
 
 
-def run(tmp: Path, body: Callable[[ArchiveNode, int, Any], Awaitable[None]],
-        peers: bool = True) -> None:
+def run(
+    tmp: Path, body: Callable[[ArchiveNode, int, Any], Awaitable[None]], peers: bool = True
+) -> None:
     async def main() -> None:
         dest = await AE("DEST").serve(0, {dimse.CStoreRequest: StorageSCP(tmp / "dest")})
-        cfg = NodeConfig(archive=tmp / "arch", host="127.0.0.1", port=0,
-                         peers={"DEST": Peer("DEST", "127.0.0.1", dest.port),
-                                "DOWN": Peer("DOWN", "127.0.0.1", 1)} if peers else {})
+        cfg = NodeConfig(
+            archive=tmp / "arch",
+            host="127.0.0.1",
+            port=0,
+            peers={
+                "DEST": Peer("DEST", "127.0.0.1", dest.port),
+                "DOWN": Peer("DOWN", "127.0.0.1", 1),
+            }
+            if peers
+            else {},
+        )
         node = ArchiveNode(cfg)
         server = await node.start()
         try:
@@ -61,23 +70,51 @@ def test_find_each_level(tmp_path: Path, model: qr.Model) -> None:
             keys: dict[str, Any] = {"StudyInstanceUID": study["StudyInstanceUID"]}
             if model is qr.Model.PATIENT_ROOT:
                 keys["PatientID"] = study["PatientID"]
-                pats = [ds async for ds in qr.find(a, qr.identifier(
-                    "PATIENT", {"PatientID": "", "PatientName": "D*"}), model)]
+                pats = [
+                    ds
+                    async for ds in qr.find(
+                        a, qr.identifier("PATIENT", {"PatientID": "", "PatientName": "D*"}), model
+                    )
+                ]
                 assert {str(d.PatientID) for d in pats} == {
-                    r["PatientID"] for r in ROWS if r["PatientName"].startswith("D")}
-            series = [ds async for ds in qr.find(a, qr.identifier(
-                "SERIES", {**keys, "SeriesInstanceUID": "", "Modality": ""}), model)]
+                    r["PatientID"] for r in ROWS if r["PatientName"].startswith("D")
+                }
+            series = [
+                ds
+                async for ds in qr.find(
+                    a,
+                    qr.identifier("SERIES", {**keys, "SeriesInstanceUID": "", "Modality": ""}),
+                    model,
+                )
+            ]
             assert {str(d.SeriesInstanceUID) for d in series} == {
-                r["SeriesInstanceUID"] for r in ROWS
-                if r["StudyInstanceUID"] == study["StudyInstanceUID"]}
+                r["SeriesInstanceUID"]
+                for r in ROWS
+                if r["StudyInstanceUID"] == study["StudyInstanceUID"]
+            }
             one = series[0]
-            images = [ds async for ds in qr.find(a, qr.identifier(
-                "IMAGE", {**keys, "SeriesInstanceUID": str(one.SeriesInstanceUID),
-                          "SOPInstanceUID": "", "SOPClassUID": "", "InstanceNumber": ""}),
-                model)]
+            images = [
+                ds
+                async for ds in qr.find(
+                    a,
+                    qr.identifier(
+                        "IMAGE",
+                        {
+                            **keys,
+                            "SeriesInstanceUID": str(one.SeriesInstanceUID),
+                            "SOPInstanceUID": "",
+                            "SOPClassUID": "",
+                            "InstanceNumber": "",
+                        },
+                    ),
+                    model,
+                )
+            ]
             assert {str(d.SOPInstanceUID) for d in images} == {
-                r["SOPInstanceUID"] for r in ROWS
-                if r["SeriesInstanceUID"] == str(one.SeriesInstanceUID)}
+                r["SOPInstanceUID"]
+                for r in ROWS
+                if r["SeriesInstanceUID"] == str(one.SeriesInstanceUID)
+            }
             assert all(str(d.QueryRetrieveLevel) == "IMAGE" for d in images)
 
     run(tmp_path, body)
@@ -86,10 +123,23 @@ def test_find_each_level(tmp_path: Path, model: qr.Model) -> None:
 def test_find_study_keys_and_charset(tmp_path: Path) -> None:
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
-            got = [ds async for ds in qr.find(a, qr.identifier("STUDY", {
-                "StudyInstanceUID": "", "PatientName": "M*", "ModalitiesInStudy": "",
-                "RetrieveAETitle": "", "NumberOfStudyRelatedInstances": "",
-                "StudyDate": "20200101-20201231"}))]
+            got = [
+                ds
+                async for ds in qr.find(
+                    a,
+                    qr.identifier(
+                        "STUDY",
+                        {
+                            "StudyInstanceUID": "",
+                            "PatientName": "M*",
+                            "ModalitiesInStudy": "",
+                            "RetrieveAETitle": "",
+                            "NumberOfStudyRelatedInstances": "",
+                            "StudyDate": "20200101-20201231",
+                        },
+                    ),
+                )
+            ]
             want = {r["StudyInstanceUID"] for r in ROWS if r["PatientName"].startswith("M")}
             assert want and {str(d.StudyInstanceUID) for d in got} == want
             for d in got:
@@ -104,21 +154,29 @@ def test_find_study_keys_and_charset(tmp_path: Path) -> None:
 def test_find_cancel(tmp_path: Path) -> None:
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
-            got = [ds async for ds in qr.find(a, qr.identifier(
-                "STUDY", {"StudyInstanceUID": ""}), limit=2)]
+            got = [
+                ds
+                async for ds in qr.find(
+                    a, qr.identifier("STUDY", {"StudyInstanceUID": ""}), limit=2
+                )
+            ]
             assert len(got) == 2
             # the association is still usable after the cancelled query
-            again = [ds async for ds in qr.find(a, qr.identifier(
-                "STUDY", {"StudyInstanceUID": ""}))]
+            again = [
+                ds async for ds in qr.find(a, qr.identifier("STUDY", {"StudyInstanceUID": ""}))
+            ]
             assert len(again) == len({r["StudyInstanceUID"] for r in ROWS})
 
     run(tmp_path, body)
 
 
-@pytest.mark.parametrize("keys,status", [
-    ({"StudyInstanceUID": "1.2.*"}, 0xA900),
-    ({"StudyInstanceUID": [f"1.2.{i}" for i in range(1500)]}, 0xC000),
-])
+@pytest.mark.parametrize(
+    "keys,status",
+    [
+        ({"StudyInstanceUID": "1.2.*"}, 0xA900),
+        ({"StudyInstanceUID": [f"1.2.{i}" for i in range(1500)]}, 0xC000),
+    ],
+)
 def test_find_refusals(tmp_path: Path, keys: dict[str, Any], status: int) -> None:
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
@@ -127,8 +185,7 @@ def test_find_refusals(tmp_path: Path, keys: dict[str, Any], status: int) -> Non
             assert info.value.status == status
             # a hierarchical SERIES query without the study UID
             with pytest.raises(DimseError) as info:
-                [ds async for ds in qr.find(a, qr.identifier("SERIES",
-                                                             {"SeriesInstanceUID": ""}))]
+                [ds async for ds in qr.find(a, qr.identifier("SERIES", {"SeriesInstanceUID": ""}))]
             assert info.value.status == 0xA900
 
     run(tmp_path, body)
@@ -143,14 +200,13 @@ def test_move_to_peer(tmp_path: Path) -> None:
             res = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DEST")
             assert (res.status, res.completed, res.failed) == (0, len(want), 0)
             assert res.responses == len(want)  # n-1 pending + final
-            unknown = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}),
-                                    "NOBODY")
+            unknown = await qr.move(
+                a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "NOBODY"
+            )
             assert unknown.status == 0xA801
-            down = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}),
-                                 "DOWN")
+            down = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DOWN")
             assert down.status == 0xA702
-            none = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": "1.2.3"}),
-                                 "DEST")
+            none = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": "1.2.3"}), "DEST")
             assert (none.status, none.completed) == (0, 0)
 
     run(tmp_path, body)
@@ -165,10 +221,13 @@ def test_move_with_failures_lists_failed_uids(tmp_path: Path) -> None:
     study = ROWS[-1]["StudyInstanceUID"]
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
-        insts = node.archive.index.instances(__import__(
-            "dicomkit.archive.matching", fromlist=["parse_query"]).parse_query(
-            {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study}, qr.Model.STUDY_ROOT,
-            retrieve=True))
+        insts = node.archive.index.instances(
+            __import__("dicomkit.archive.matching", fromlist=["parse_query"]).parse_query(
+                {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study},
+                qr.Model.STUDY_ROOT,
+                retrieve=True,
+            )
+        )
         broken = insts[0]
         node.archive.path_of(broken).write_bytes(b"garbage")  # damaged on disk
         gone = insts[1]
@@ -189,8 +248,12 @@ def test_get_same_association(tmp_path: Path) -> None:
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         roles = {c: (False, True) for c in CLASSES}
-        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], *CLASSES], roles=roles,
-                             handlers={dimse.CStoreRequest: StorageSCP(out)}) as a:
+        async with assoc_for(
+            port,
+            [qr.GET[qr.Model.STUDY_ROOT], *CLASSES],
+            roles=roles,
+            handlers={dimse.CStoreRequest: StorageSCP(out)},
+        ) as a:
             res = await qr.get(a, qr.identifier("STUDY", {"StudyInstanceUID": study}))
             assert (res.status, res.completed, res.failed) == (0, len(want), 0)
         # without the SCP role, every sub-operation fails
@@ -206,13 +269,21 @@ def test_get_same_association(tmp_path: Path) -> None:
 def test_get_cancel(tmp_path: Path) -> None:
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         roles = {c: (False, True) for c in CLASSES}
-        async with assoc_for(port, [qr.GET[qr.Model.PATIENT_ROOT], *CLASSES], roles=roles,
-                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "g")}) as a:
+        async with assoc_for(
+            port,
+            [qr.GET[qr.Model.PATIENT_ROOT], *CLASSES],
+            roles=roles,
+            handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "g")},
+        ) as a:
             pid = ROWS[-1]["PatientID"]
             total = sum(1 for r in ROWS if r["PatientID"] == pid)
             assert total >= 3
-            res = await qr.get(a, qr.identifier("PATIENT", {"PatientID": pid}),
-                               qr.Model.PATIENT_ROOT, cancel_after=1)
+            res = await qr.get(
+                a,
+                qr.identifier("PATIENT", {"PatientID": pid}),
+                qr.Model.PATIENT_ROOT,
+                cancel_after=1,
+            )
             assert res.status == 0xFE00
             assert 1 <= res.completed < total
 
@@ -227,12 +298,20 @@ def test_get_compressed_corpus_file(tmp_path: Path) -> None:
         tmp = node.archive.incoming_path()
         shutil.copyfile(src.path, tmp)
         res = node.archive.ingest(tmp)
-        ident = qr.identifier("IMAGE", {"StudyInstanceUID": str(dicomkit.read(
-            res.path).StudyInstanceUID), "SeriesInstanceUID": str(dicomkit.read(
-                res.path).SeriesInstanceUID), "SOPInstanceUID": res.sop_instance_uid})
-        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], (MR, [jpeg])],
-                             roles={MR: (False, True)},
-                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "c")}) as a:
+        ident = qr.identifier(
+            "IMAGE",
+            {
+                "StudyInstanceUID": str(dicomkit.read(res.path).StudyInstanceUID),
+                "SeriesInstanceUID": str(dicomkit.read(res.path).SeriesInstanceUID),
+                "SOPInstanceUID": res.sop_instance_uid,
+            },
+        )
+        async with assoc_for(
+            port,
+            [qr.GET[qr.Model.STUDY_ROOT], (MR, [jpeg])],
+            roles={MR: (False, True)},
+            handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "c")},
+        ) as a:
             got = await qr.get(a, ident)
             assert (got.status, got.completed) == (0, 1)
 
@@ -247,10 +326,24 @@ def test_find_binary_return_keys(tmp_path: Path) -> None:
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         async with assoc_for(port, [qr.FIND[qr.Model.STUDY_ROOT]]) as a:
-            got = [ds async for ds in qr.find(a, qr.identifier("IMAGE", {
-                "StudyInstanceUID": row["StudyInstanceUID"],
-                "SeriesInstanceUID": row["SeriesInstanceUID"], "SOPInstanceUID": "",
-                "Rows": "", "Columns": "", "SamplesPerPixel": "", "NumberOfFrames": ""}))]
+            got = [
+                ds
+                async for ds in qr.find(
+                    a,
+                    qr.identifier(
+                        "IMAGE",
+                        {
+                            "StudyInstanceUID": row["StudyInstanceUID"],
+                            "SeriesInstanceUID": row["SeriesInstanceUID"],
+                            "SOPInstanceUID": "",
+                            "Rows": "",
+                            "Columns": "",
+                            "SamplesPerPixel": "",
+                            "NumberOfFrames": "",
+                        },
+                    ),
+                )
+            ]
         assert len(got) == 1
         assert got[0].Rows == 2 and got[0].Columns == 2
         assert got[0].get("SamplesPerPixel") in (None, "")  # not indexed: zero length
@@ -263,8 +356,13 @@ def test_move_cancel_reports_counts(tmp_path: Path) -> None:
         pid = ROWS[-1]["PatientID"]
         total = sum(1 for r in ROWS if r["PatientID"] == pid)
         async with assoc_for(port, [qr.MOVE[qr.Model.PATIENT_ROOT]]) as a:
-            res = await qr.move(a, qr.identifier("PATIENT", {"PatientID": pid}), "DEST",
-                                qr.Model.PATIENT_ROOT, cancel_after=1)
+            res = await qr.move(
+                a,
+                qr.identifier("PATIENT", {"PatientID": pid}),
+                "DEST",
+                qr.Model.PATIENT_ROOT,
+                cancel_after=1,
+            )
         assert res.status == 0xFE00
         assert 1 <= res.completed < total and res.failed == 0
 
@@ -281,11 +379,19 @@ def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
         shutil.copyfile(src.path, tmp)
         res = node.archive.ingest(tmp)
         head = dicomkit.read(res.path, stop_before_pixels=True)
-        ident = qr.identifier("SERIES", {"StudyInstanceUID": str(head.StudyInstanceUID),
-                                         "SeriesInstanceUID": str(head.SeriesInstanceUID)})
-        async with assoc_for(port, [qr.GET[qr.Model.STUDY_ROOT], MR],
-                             roles={MR: (False, True)},
-                             handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "u")}) as a:
+        ident = qr.identifier(
+            "SERIES",
+            {
+                "StudyInstanceUID": str(head.StudyInstanceUID),
+                "SeriesInstanceUID": str(head.SeriesInstanceUID),
+            },
+        )
+        async with assoc_for(
+            port,
+            [qr.GET[qr.Model.STUDY_ROOT], MR],
+            roles={MR: (False, True)},
+            handlers={dimse.CStoreRequest: StorageSCP(tmp_path / "u")},
+        ) as a:
             got = await qr.get(a, ident)
             assert (got.status, got.completed) == (0, 1)
 
@@ -299,23 +405,23 @@ def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
 
 # -- elements_to_dataset: response identifiers from index values ---------------------------------
 
+
 def _roundtrip(ds: Any, ts: str) -> Any:
     from dicomkit.net.messages import decode_data, encode_data
 
     return decode_data(encode_data(ds, ts), ts)
 
 
-@pytest.mark.parametrize("ts", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1",
-                                "1.2.840.10008.1.2.2"])
+@pytest.mark.parametrize("ts", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"])
 def test_elements_to_dataset_text_values_encode_in_every_syntax(ts: str) -> None:
     elements = [
         (0x00080005, "SpecificCharacterSet", "CS", "ISO_IR 192"),
         (0x00080052, "QueryRetrieveLevel", "CS", "STUDY"),
         (0x00080061, "ModalitiesInStudy", "CS", ["CT", "MR"]),
         (0x00100010, "PatientName", "PN", "MÜLLER^JÖRG"),
-        (0x00100020, "PatientID", "LO", "ID1"),   # odd length: space padded
+        (0x00100020, "PatientID", "LO", "ID1"),  # odd length: space padded
         (0x00201208, "NumberOfStudyRelatedInstances", "IS", "25"),
-        (0x0020000D, "StudyInstanceUID", "UI", "1.2.3"),   # odd length: NUL padded
+        (0x0020000D, "StudyInstanceUID", "UI", "1.2.3"),  # odd length: NUL padded
         (0x00080020, "StudyDate", "DA", ""),
     ]
     from dicomkit.core.values.codec import encode_value
@@ -335,18 +441,28 @@ def test_elements_to_dataset_text_values_encode_in_every_syntax(ts: str) -> None
 
 def test_elements_to_dataset_non_ascii_without_utf8_uses_the_full_encoder() -> None:
     # no Specific Character Set: the text cannot be written raw as UTF-8; the encoder decides
-    ds = qr.elements_to_dataset([(0x00100010, "PatientName", "PN", "DOE^JOHN"),
-                                 (0x00081030, "StudyDescription", "LO", "Épaule")])
-    assert ds.StudyDescription == "Épaule"   # kept as a value, not as raw UTF-8 bytes
+    ds = qr.elements_to_dataset(
+        [
+            (0x00100010, "PatientName", "PN", "DOE^JOHN"),
+            (0x00081030, "StudyDescription", "LO", "Épaule"),
+        ]
+    )
+    assert ds.StudyDescription == "Épaule"  # kept as a value, not as raw UTF-8 bytes
     assert ds.PatientName == "DOE^JOHN"
 
 
 def test_elements_to_dataset_sequences_and_numbers() -> None:
-    ds = qr.elements_to_dataset([
-        (0x00081032, "ProcedureCodeSequence", "SQ", [{"CodeValue": "X1",
-                                                      "CodingSchemeDesignator": "L"}]),
-        (0x00280010, "Rows", "US", "512"),
-    ])
+    ds = qr.elements_to_dataset(
+        [
+            (
+                0x00081032,
+                "ProcedureCodeSequence",
+                "SQ",
+                [{"CodeValue": "X1", "CodingSchemeDesignator": "L"}],
+            ),
+            (0x00280010, "Rows", "US", "512"),
+        ]
+    )
     back = _roundtrip(ds, "1.2.840.10008.1.2.1")
     assert back.ProcedureCodeSequence[0].CodeValue == "X1"
     assert back.Rows == 512

@@ -27,9 +27,17 @@ from dicomkit.services.storage import (
 )
 
 IMPLICIT, EXPLICIT = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
-WANTED_TS = [IMPLICIT, EXPLICIT, "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2",
-             "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.91",
-             "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.50"]
+WANTED_TS = [
+    IMPLICIT,
+    EXPLICIT,
+    "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.50",
+]
 
 
 def corpus_files() -> list[Path]:
@@ -52,8 +60,10 @@ def assert_same_dataset(original: Path, stored: Path) -> None:
     pydicom = pytest.importorskip("pydicom")
     a = pydicom.dcmread(original)
     b = pydicom.dcmread(stored)
+
     def tags(ds: Any) -> list[int]:  # group lengths (retired) may be dropped on conversion
         return [e.tag for e in ds if e.tag & 0xFFFF]
+
     assert tags(a) == tags(b)
     for elem in a:
         if not elem.tag & 0xFFFF:
@@ -69,9 +79,11 @@ def assert_same_dataset(original: Path, stored: Path) -> None:
 
 async def _with_scp(folder: Path, fn: Any, *, supported: Any = None, **scp_kw: Any) -> Any:
     client, server = memory_pair()
-    scp = AE("STORESCP", handlers={dimse.CStoreRequest: StorageSCP(folder, fsync=False,
-                                                                     **scp_kw)},
-             supported=supported)
+    scp = AE(
+        "STORESCP",
+        handlers={dimse.CStoreRequest: StorageSCP(folder, fsync=False, **scp_kw)},
+        supported=supported,
+    )
     await scp.serve_transport(server)
     return await fn(client)
 
@@ -81,8 +93,9 @@ def test_store_corpus_files_and_compare(tmp_path: Path) -> None:
     instances = [read_instance(p) for p in files]
 
     async def send(client: Any) -> list[Any]:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=contexts_for(instances)) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for(instances)
+        ) as assoc:
             return await store_files(assoc, instances)
 
     results = asyncio.run(_with_scp(tmp_path, send))
@@ -103,16 +116,21 @@ def test_store_corpus_files_and_compare(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("source_ts", "accepted"), [(EXPLICIT, IMPLICIT), (IMPLICIT, EXPLICIT)])
-def test_conversion_when_the_file_syntax_is_refused(tmp_path: Path, source_ts: str,
-                                                    accepted: str) -> None:
-    row = next(r for r in manifest() if r.ts == source_ts and not r.broken and r.preamble
-               and "Directory" not in r.sop)
+def test_conversion_when_the_file_syntax_is_refused(
+    tmp_path: Path, source_ts: str, accepted: str
+) -> None:
+    row = next(
+        r
+        for r in manifest()
+        if r.ts == source_ts and not r.broken and r.preamble and "Directory" not in r.sop
+    )
     inst = read_instance(row.path)
     out = tmp_path / "out"
 
     async def send(client: Any) -> dimse.CStoreResponse:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=contexts_for([inst])) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for([inst])
+        ) as assoc:
             assert {c.transfer_syntax for c in assoc.accepted_contexts} == {accepted}
             return await store(assoc, row.path)
 
@@ -128,8 +146,9 @@ def test_compressed_file_without_its_syntax_fails_locally(tmp_path: Path) -> Non
     inst = read_instance(row.path)
 
     async def send(client: Any) -> list[Any]:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[(inst.sop_class, [EXPLICIT])]) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[(inst.sop_class, [EXPLICIT])]
+        ) as assoc:
             return await store_files(assoc, [inst])
 
     [result] = asyncio.run(_with_scp(tmp_path, send))
@@ -137,13 +156,17 @@ def test_compressed_file_without_its_syntax_fails_locally(tmp_path: Path) -> Non
 
 
 def test_store_a_dataset(tmp_path: Path) -> None:
-    row = next(r for r in manifest() if r.ts == EXPLICIT and not r.broken and r.preamble
-               and "Directory" not in r.sop)
+    row = next(
+        r
+        for r in manifest()
+        if r.ts == EXPLICIT and not r.broken and r.preamble and "Directory" not in r.sop
+    )
     ds = dicomkit.read(row.path)
 
     async def send(client: Any) -> dimse.CStoreResponse:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[(str(ds.SOPClassUID), [EXPLICIT])]) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[(str(ds.SOPClassUID), [EXPLICIT])]
+        ) as assoc:
             return await assoc.store(ds)
 
     rsp = asyncio.run(_with_scp(tmp_path, send))
@@ -158,15 +181,19 @@ def _big_file(folder: Path, megabytes: int) -> Path:
     from dicomkit.services.storage import _meta_bytes
 
     uid = "1.2.826.0.1.3680043.10.1393.99." + str(megabytes)
+
     def el(tag: int, vr: str, value: bytes) -> bytes:
         head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr.encode()
         if vr in ("OB", "OW", "UN"):
             return head + b"\0\0" + struct.pack("<I", len(value)) + value
         return head + struct.pack("<H", len(value)) + value
-    body = (el(0x00080016, "UI", b"1.2.840.10008.5.1.4.1.1.7\0")
-            + el(0x00080018, "UI", uid.encode() + (b"\0" if len(uid) % 2 else b""))
-            + el(0x00100020, "LO", b"BIG ")
-            + el(0x7FE00010, "OB", b"\xab" * (megabytes << 20)))
+
+    body = (
+        el(0x00080016, "UI", b"1.2.840.10008.5.1.4.1.1.7\0")
+        + el(0x00080018, "UI", uid.encode() + (b"\0" if len(uid) % 2 else b""))
+        + el(0x00100020, "LO", b"BIG ")
+        + el(0x7FE00010, "OB", b"\xab" * (megabytes << 20))
+    )
     path = folder / "big.dcm"
     path.write_bytes(_meta_bytes("1.2.840.10008.5.1.4.1.1.7", uid, EXPLICIT, "") + body)
     return path
@@ -179,8 +206,9 @@ def test_memory_stays_bounded_for_a_large_instance(tmp_path: Path) -> None:
     inst = read_instance(path)
 
     async def send(client: Any) -> int:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=contexts_for([inst])) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for([inst])
+        ) as assoc:
             tracemalloc.start()
             rsp = await store(assoc, path)
             _, peak = tracemalloc.get_traced_memory()
@@ -202,11 +230,15 @@ def test_aborted_store_leaves_no_partial_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
 
     async def send(client: Any) -> None:
-        assoc: Association = await AE("SCU").associate("", 0, transport=client,
-                                                       contexts=contexts_for([inst]))
+        assoc: Association = await AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for([inst])
+        )
         ctx = assoc.accepted_contexts[0]
-        request = dimse.CStoreRequest(message_id=1, affected_sop_class_uid=inst.sop_class,
-                                      affected_sop_instance_uid=inst.sop_instance)
+        request = dimse.CStoreRequest(
+            message_id=1,
+            affected_sop_class_uid=inst.sop_class,
+            affected_sop_instance_uid=inst.sop_instance,
+        )
 
         def chunks() -> Any:
             yield b"\x08\x00\x20\x00" + b"x" * 300_000
@@ -234,8 +266,9 @@ def test_unwritable_destination_answers_out_of_resources(tmp_path: Path) -> None
 
     async def send(client: Any) -> dimse.CStoreResponse:
         inst = read_instance(row)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=contexts_for([inst])) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for([inst])
+        ) as assoc:
             return await store(assoc, inst)
 
     rsp = asyncio.run(_with_scp(blocker / "sub", send))
@@ -248,28 +281,42 @@ def test_naming_and_on_stored_callback(tmp_path: Path) -> None:
     seen: list[Path] = []
 
     async def send(client: Any) -> dimse.CStoreResponse:
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=contexts_for([inst])) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=contexts_for([inst])
+        ) as assoc:
             return await store(assoc, inst)
 
-    rsp = asyncio.run(_with_scp(tmp_path, send, naming=lambda rq: f"x/{rq.message_id}.dcm",
-                                on_stored=lambda path, incoming: seen.append(path)))
+    rsp = asyncio.run(
+        _with_scp(
+            tmp_path,
+            send,
+            naming=lambda rq: f"x/{rq.message_id}.dcm",
+            on_stored=lambda path, incoming: seen.append(path),
+        )
+    )
     assert rsp.status == 0 and seen == [tmp_path / "x" / "1.dcm"]
 
 
 def test_contexts_for_and_find_files(tmp_path: Path) -> None:
     def inst(ts: str, sop: str = "1.2.3") -> Instance:
         return Instance(Path("x"), sop, "1.9", ts, 0, 0)
-    contexts = contexts_for([inst(IMPLICIT), inst(IMPLICIT), inst("1.2.840.10008.1.2.4.50"),
-                             inst(EXPLICIT, "1.2.4")])
-    assert contexts == [("1.2.3", [IMPLICIT, EXPLICIT]), ("1.2.3", ["1.2.840.10008.1.2.4.50"]),
-                        ("1.2.4", [EXPLICIT, IMPLICIT])]
+
+    contexts = contexts_for(
+        [inst(IMPLICIT), inst(IMPLICIT), inst("1.2.840.10008.1.2.4.50"), inst(EXPLICIT, "1.2.4")]
+    )
+    assert contexts == [
+        ("1.2.3", [IMPLICIT, EXPLICIT]),
+        ("1.2.3", ["1.2.840.10008.1.2.4.50"]),
+        ("1.2.4", [EXPLICIT, IMPLICIT]),
+    ]
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "1.dcm").write_bytes(b"")
     (tmp_path / "a" / ".hidden").write_bytes(b"")
     (tmp_path / "c.dcm").write_bytes(b"")
-    assert find_files([tmp_path / "a", tmp_path / "c.dcm"]) == [tmp_path / "a" / "b" / "1.dcm",
-                                                              tmp_path / "c.dcm"]
+    assert find_files([tmp_path / "a", tmp_path / "c.dcm"]) == [
+        tmp_path / "a" / "b" / "1.dcm",
+        tmp_path / "c.dcm",
+    ]
 
 
 def test_read_instance_rejects_non_dicom(tmp_path: Path) -> None:

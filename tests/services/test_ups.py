@@ -22,10 +22,10 @@ CONTEXTS = [ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH, ups.UPS_QUERY]
 def run(scp: ups.UPSSCP, body: Callable[[Association], Awaitable[Any]]) -> Any:
     async def main() -> Any:
         client, server = memory_pair()
-        await AE("UPSSCP", handlers=scp.handlers(),
-                 supported=supported_for(ups.UPS_SOP_CLASSES)).serve_transport(server)
-        async with AE("PERFORMER").associate("", 0, transport=client,
-                                             contexts=CONTEXTS) as assoc:
+        await AE(
+            "UPSSCP", handlers=scp.handlers(), supported=supported_for(ups.UPS_SOP_CLASSES)
+        ).serve_transport(server)
+        async with AE("PERFORMER").associate("", 0, transport=client, contexts=CONTEXTS) as assoc:
             return await body(assoc)
 
     return asyncio.run(main())
@@ -72,8 +72,9 @@ def test_create_and_state_refusals() -> None:
         bad.ProcedureStepState = "IN PROGRESS"
         out = [await status_of(ups.create(assoc, bad))]
         uid = await ups.create(assoc, ups.scheduled(label="y"), sop_instance_uid="1.2.3.4")
-        out.append(await status_of(ups.create(assoc, ups.scheduled(label="y"),
-                                              sop_instance_uid="1.2.3.4")))
+        out.append(
+            await status_of(ups.create(assoc, ups.scheduled(label="y"), sop_instance_uid="1.2.3.4"))
+        )
         out.append(await status_of(ups.change_state(assoc, uid, ups.COMPLETED, "1.1")))
         out.append(await status_of(ups.change_state(assoc, uid, ups.SCHEDULED, "1.1")))
         out.append(await status_of(ups.change_state(assoc, "7.7", ups.IN_PROGRESS, "1.1")))
@@ -120,8 +121,7 @@ def test_c_find_pull_and_query() -> None:
         q2 = Dataset()
         q2.PatientName = "*OE^B"
         q2.ProcedureStepState = ""
-        return (await ups.find(assoc, q),
-                await ups.find(assoc, q2, sop_class=ups.UPS_QUERY))
+        return (await ups.find(assoc, q), await ups.find(assoc, q2, sop_class=ups.UPS_QUERY))
 
     pulled, queried = run(scp, body)
     assert [d.ProcedureStepLabel for d in pulled] == ["one"]
@@ -132,15 +132,16 @@ def test_c_find_pull_and_query() -> None:
 def test_watch_subscriptions_and_event_reports() -> None:
     async def main() -> tuple[list[ups.UPSEvent], int, int]:
         listener = ups.UPSEventListener()
-        watcher = AE("WATCHER", handlers=listener.handlers(),
-                     supported=supported_for([ups.UPS_EVENT]))
+        watcher = AE(
+            "WATCHER", handlers=listener.handlers(), supported=supported_for([ups.UPS_EVENT])
+        )
         async with await watcher.serve(0) as listening:
             scp = ups.UPSSCP(addresses={"WATCHER": ("127.0.0.1", listening.port)})
             client, server = memory_pair()
-            await AE("UPSSCP", handlers=scp.handlers(),
-                     supported=supported_for(ups.UPS_SOP_CLASSES)).serve_transport(server)
-            async with AE("WATCHER").associate("", 0, transport=client,
-                                               contexts=CONTEXTS) as assoc:
+            await AE(
+                "UPSSCP", handlers=scp.handlers(), supported=supported_for(ups.UPS_SOP_CLASSES)
+            ).serve_transport(server)
+            async with AE("WATCHER").associate("", 0, transport=client, contexts=CONTEXTS) as assoc:
                 first = await ups.create(assoc, ups.scheduled(label="before"))
                 unknown = await status_of(ups.subscribe(assoc, "NOBODY"))
                 await ups.subscribe(assoc, "WATCHER", deletion_lock=True)
@@ -164,8 +165,14 @@ def test_watch_subscriptions_and_event_reports() -> None:
     events, unknown, suspend = asyncio.run(main())
     assert unknown == 0xC308 and suspend == 0x0000
     summary = [(e.event_type, e.state or e.dataset.get("RequestingAE", "")) for e in events]
-    assert summary == [(1, "SCHEDULED"), (1, "SCHEDULED"), (1, "IN PROGRESS"), (2, "WATCHER"),
-                       (3, ""), (1, "CANCELED")]
+    assert summary == [
+        (1, "SCHEDULED"),
+        (1, "SCHEDULED"),
+        (1, "IN PROGRESS"),
+        (2, "WATCHER"),
+        (3, ""),
+        (1, "CANCELED"),
+    ]
     assert events[3].dataset.ReasonForCancellation == "stop"
     assert all(e.calling_ae == "UPSSCP" for e in events)
 
@@ -178,16 +185,21 @@ def test_router_shares_an_ae_with_mpps() -> None:
 
     async def main() -> tuple[str, str, int]:
         client, server = memory_pair()
-        await ServiceAE("NODE", handlers=router.handlers(),
-                        supported=supported_for(router.sop_classes())).serve_transport(server)
-        async with AE("MOD").associate("", 0, transport=client,
-                                       contexts=[*CONTEXTS, mpps.MPPS]) as assoc:
+        await ServiceAE(
+            "NODE", handlers=router.handlers(), supported=supported_for(router.sop_classes())
+        ).serve_transport(server)
+        async with AE("MOD").associate(
+            "", 0, transport=client, contexts=[*CONTEXTS, mpps.MPPS]
+        ) as assoc:
             a = await ups.create(assoc, ups.scheduled(label="u"))
             b = await mpps.create(assoc, mpps.in_progress())
             from dicomkit.net.proto import dimse
 
-            rsp = await assoc.request(dimse.NCreateRequest(affected_sop_class_uid="1.2.3.4"),
-                                      Dataset(), context=assoc.context_for(mpps.MPPS))
+            rsp = await assoc.request(
+                dimse.NCreateRequest(affected_sop_class_uid="1.2.3.4"),
+                Dataset(),
+                context=assoc.context_for(mpps.MPPS),
+            )
             return a, b, rsp.status
 
     a, b, status = asyncio.run(main())
@@ -212,8 +224,9 @@ def test_instance_subscription_and_suspend_global() -> None:
         async with await watcher.serve(0) as listening:
             scp = ups.UPSSCP(addresses={"W": ("127.0.0.1", listening.port)})
             client, server = memory_pair()
-            await AE("UPSSCP", handlers=scp.handlers(),
-                     supported=supported_for(ups.UPS_SOP_CLASSES)).serve_transport(server)
+            await AE(
+                "UPSSCP", handlers=scp.handlers(), supported=supported_for(ups.UPS_SOP_CLASSES)
+            ).serve_transport(server)
             async with AE("W").associate("", 0, transport=client, contexts=CONTEXTS) as assoc:
                 a = await ups.create(assoc, ups.scheduled(label="a"))
                 b = await ups.create(assoc, ups.scheduled(label="b"))

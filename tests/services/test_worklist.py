@@ -27,8 +27,9 @@ from dicomkit.services.worklist import (
 )
 
 
-def item(name: str, pid: str, station: str, modality: str, date: str, time: str,
-         accession: str = "") -> Dataset:
+def item(
+    name: str, pid: str, station: str, modality: str, date: str, time: str, accession: str = ""
+) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.PatientName = name
@@ -61,25 +62,30 @@ def names(query: Dataset) -> list[str]:
     return [str(ds.PatientName) for ds in search(ListSource(ITEMS), query)]
 
 
-@pytest.mark.parametrize(("keys", "expected"), [
-    ({}, ["DOE^JOHN", "DOE^JANE", "SMITH^ANNA", "Müller^Jürgen"]),
-    ({"patient_name": "DOE*"}, ["DOE^JOHN", "DOE^JANE"]),
-    ({"patient_name": "doe^j?*n*"}, ["DOE^JOHN", "DOE^JANE"]),
-    ({"patient_name": "smith^anna"}, ["SMITH^ANNA"]),
-    ({"patient_name": "Müller*"}, ["Müller^Jürgen"]),
-    ({"station_ae": "MR1"}, ["SMITH^ANNA", "Müller^Jürgen"]),
-    ({"modality": "CT", "start_date": "20260102"}, ["DOE^JANE"]),
-    ({"start_date": "20260102-"}, ["DOE^JANE", "SMITH^ANNA", "Müller^Jürgen"]),
-    ({"start_date": "-20260101"}, ["DOE^JOHN"]),
-    ({"start_date": "20260101-20260102"}, ["DOE^JOHN", "DOE^JANE", "SMITH^ANNA"]),
-    ({"start_date": "20260102", "start_time": "1000-"}, ["DOE^JANE"]),
-    # combined date-time range: from 2 Jan 10:00 to 3 Jan 10:00
-    ({"start_date": "20260102-20260103", "start_time": "1000-1000"}, ["DOE^JANE"]),
-    ({"start_date": "20260101-20260103", "start_time": "0900-1000"},
-     ["DOE^JANE", "SMITH^ANNA"]),
-    ({"patient_id": "3"}, ["SMITH^ANNA"]),
-    ({"station_ae": "XR9"}, []),
-])
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({}, ["DOE^JOHN", "DOE^JANE", "SMITH^ANNA", "Müller^Jürgen"]),
+        ({"patient_name": "DOE*"}, ["DOE^JOHN", "DOE^JANE"]),
+        ({"patient_name": "doe^j?*n*"}, ["DOE^JOHN", "DOE^JANE"]),
+        ({"patient_name": "smith^anna"}, ["SMITH^ANNA"]),
+        ({"patient_name": "Müller*"}, ["Müller^Jürgen"]),
+        ({"station_ae": "MR1"}, ["SMITH^ANNA", "Müller^Jürgen"]),
+        ({"modality": "CT", "start_date": "20260102"}, ["DOE^JANE"]),
+        ({"start_date": "20260102-"}, ["DOE^JANE", "SMITH^ANNA", "Müller^Jürgen"]),
+        ({"start_date": "-20260101"}, ["DOE^JOHN"]),
+        ({"start_date": "20260101-20260102"}, ["DOE^JOHN", "DOE^JANE", "SMITH^ANNA"]),
+        ({"start_date": "20260102", "start_time": "1000-"}, ["DOE^JANE"]),
+        # combined date-time range: from 2 Jan 10:00 to 3 Jan 10:00
+        ({"start_date": "20260102-20260103", "start_time": "1000-1000"}, ["DOE^JANE"]),
+        (
+            {"start_date": "20260101-20260103", "start_time": "0900-1000"},
+            ["DOE^JANE", "SMITH^ANNA"],
+        ),
+        ({"patient_id": "3"}, ["SMITH^ANNA"]),
+        ({"station_ae": "XR9"}, []),
+    ],
+)
 def test_matching(keys: dict[str, str], expected: list[str]) -> None:
     assert names(worklist_query(**keys)) == expected
 
@@ -124,26 +130,32 @@ def test_folder_source(tmp_path: Path) -> None:
     for i, ds in enumerate(ITEMS):
         write_item(ds, tmp_path / f"item{i}.wl")
     (tmp_path / "junk.wl").write_bytes(b"not dicom")
-    assert [str(d.PatientName) for d in search(FolderSource(tmp_path),
-                                               worklist_query(station_ae="CT1"))] == \
-        ["DOE^JOHN", "DOE^JANE"]
+    assert [
+        str(d.PatientName) for d in search(FolderSource(tmp_path), worklist_query(station_ae="CT1"))
+    ] == ["DOE^JOHN", "DOE^JANE"]
 
 
 def scp_ae(source: ListSource) -> AE:
-    return AE("MWL", handlers=WorklistSCP(source).handlers(),
-              supported=supported_for([MODALITY_WORKLIST_FIND]))
+    return AE(
+        "MWL",
+        handlers=WorklistSCP(source).handlers(),
+        supported=supported_for([MODALITY_WORKLIST_FIND]),
+    )
 
 
 def test_scp_and_scu_over_memory() -> None:
     async def main() -> tuple[list[Dataset], list[Dataset]]:
         client, server = memory_pair()
         await scp_ae(ListSource(ITEMS)).serve_transport(server)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[MODALITY_WORKLIST_FIND]) as assoc:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[MODALITY_WORKLIST_FIND]
+        ) as assoc:
             query = worklist_query(patient_name="Müller*")
             query.SpecificCharacterSet = "ISO_IR 100"
-            return (await find_all(assoc, worklist_query(modality="CT")),
-                    await find_all(assoc, query))
+            return (
+                await find_all(assoc, worklist_query(modality="CT")),
+                await find_all(assoc, query),
+            )
 
     found, latin1 = asyncio.run(main())
     assert [d.PatientID for d in found] == ["1", "2"]
@@ -158,10 +170,14 @@ def test_broken_source_fails_the_query() -> None:
 
     async def main() -> None:
         client, server = memory_pair()
-        await AE("MWL", handlers=WorklistSCP(Broken()).handlers(),
-                 supported=supported_for([MODALITY_WORKLIST_FIND])).serve_transport(server)
-        async with AE("SCU").associate("", 0, transport=client,
-                                       contexts=[MODALITY_WORKLIST_FIND]) as assoc:
+        await AE(
+            "MWL",
+            handlers=WorklistSCP(Broken()).handlers(),
+            supported=supported_for([MODALITY_WORKLIST_FIND]),
+        ).serve_transport(server)
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[MODALITY_WORKLIST_FIND]
+        ) as assoc:
             with pytest.raises(DimseError) as info:
                 await find_all(assoc, worklist_query())
             assert info.value.status == 0xC000

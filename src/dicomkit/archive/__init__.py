@@ -22,8 +22,22 @@ from dicomkit.archive.store import (
 )
 
 __all__ = [
-    "Archive", "CheckReport", "DuplicateInstanceError", "DuplicatePolicy", "FileStore",
-    "Index", "IngestResult", "InstanceRecord", "InvalidUIDError", "Level", "Model", "Query",
-    "QueryError", "QueryOptions", "Result", "StoredInstance", "parse_query",
+    "Archive",
+    "CheckReport",
+    "DuplicateInstanceError",
+    "DuplicatePolicy",
+    "FileStore",
+    "Index",
+    "IngestResult",
+    "InstanceRecord",
+    "InvalidUIDError",
+    "Level",
+    "Model",
+    "Query",
+    "QueryError",
+    "QueryOptions",
+    "Result",
+    "StoredInstance",
+    "parse_query",
     "record_from_dataset",
 ]

@@ -86,10 +86,14 @@ def _meta_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> 
         return _meta_bytes(sop_class, sop_instance, ts, source_ae)
     impl_uid, impl_name = _impl_ids()
     parts = [b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01"]
-    for element, vr, value, pad in ((2, b"UI", sop_class, b"\0"), (3, b"UI", sop_instance, b"\0"),
-                                    (0x10, b"UI", ts, b"\0"), (0x12, b"UI", impl_uid, b"\0"),
-                                    (0x13, b"SH", impl_name, b" "),
-                                    (0x16, b"AE", source_ae, b" ")):
+    for element, vr, value, pad in (
+        (2, b"UI", sop_class, b"\0"),
+        (3, b"UI", sop_instance, b"\0"),
+        (0x10, b"UI", ts, b"\0"),
+        (0x12, b"UI", impl_uid, b"\0"),
+        (0x13, b"SH", impl_name, b" "),
+        (0x16, b"AE", source_ae, b" "),
+    ):
         if element == 0x16 and not value:
             continue
         raw = value.encode("ascii")
@@ -97,8 +101,9 @@ def _meta_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> 
             raw += pad
         parts.append(struct.pack("<HH2sH", 2, element, vr, len(raw)) + raw)
     body = b"".join(parts)
-    return (b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" +
-            struct.pack("<I", len(body)) + body)
+    return (
+        b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<I", len(body)) + body
+    )
 
 
 #: unique temporary names without ``mkstemp``'s random draws (O_EXCL still guards them)
@@ -109,13 +114,13 @@ _TEMP_TOKEN = os.urandom(4).hex()
 def _create_temp(directory: Path) -> tuple[int, Path]:
     """A new, empty temporary file in ``directory`` (``.tmp-*.dcm``): its fd and path."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    path = directory / (f"{FileStore.TEMP_PREFIX}{os.getpid()}-{_TEMP_TOKEN}-"
-                        f"{next(_TEMP_SERIAL)}.dcm")
+    path = directory / (
+        f"{FileStore.TEMP_PREFIX}{os.getpid()}-{_TEMP_TOKEN}-{next(_TEMP_SERIAL)}.dcm"
+    )
     try:
         return os.open(path, flags, 0o600), path
     except FileExistsError:
-        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm",
-                                    dir=directory)
+        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm", dir=directory)
         return fd, Path(name)
 
 
@@ -142,8 +147,7 @@ def _impl_ids() -> tuple[str, str]:
 class _ArchiveWriter:
     """The :class:`~dicomkit.net.messages.DataSink` of one incoming C-STORE data set."""
 
-    def __init__(self, directory: Path, header: bytes, check: HeadCheck | None = None
-                 ) -> None:
+    def __init__(self, directory: Path, header: bytes, check: HeadCheck | None = None) -> None:
         self.directory = directory
         self.check = check
         #: ``(status, comment)`` once ``check`` has refused the data set (nothing is kept)
@@ -187,7 +191,7 @@ class _ArchiveWriter:
             with memoryview(self.buf) as whole:
                 view = whole
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
         except BaseException:
             os.close(fd)
             path.unlink(missing_ok=True)
@@ -268,11 +272,19 @@ class ArchiveStorageSCP(StorageSCP):
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = _meta_prefix(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
-                              incoming.context.transfer_syntax, incoming.association.calling_ae)
+        header = _meta_prefix(
+            msg.affected_sop_class_uid,
+            msg.affected_sop_instance_uid,
+            incoming.context.transfer_syntax,
+            incoming.association.calling_ae,
+        )
         # leading elements only: the ingest parses the whole data set before keeping it
-        check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
-                          msg.affected_sop_instance_uid, leading_only=True)
+        check = HeadCheck(
+            incoming.context.transfer_syntax,
+            msg.affected_sop_class_uid,
+            msg.affected_sop_instance_uid,
+            leading_only=True,
+        )
         return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
 
     def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
@@ -331,8 +343,12 @@ class ArchiveStorageSCP(StorageSCP):
                 sink.discard()
             return _store_rsp(msg, 0xA700, str(exc))
         if refused is not None:
-            log.warning("C-STORE of %s (%s) refused with %04X: %s",
-                        msg.affected_sop_instance_uid, msg.affected_sop_class_uid, *refused)
+            log.warning(
+                "C-STORE of %s (%s) refused with %04X: %s",
+                msg.affected_sop_instance_uid,
+                msg.affected_sop_class_uid,
+                *refused,
+            )
             return _store_rsp(msg, *refused)
         loop = asyncio.get_running_loop()
         try:
@@ -349,33 +365,39 @@ class ArchiveStorageSCP(StorageSCP):
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             return _store_rsp(msg, 0xA700, str(exc))
         if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
-            log.debug("%s: %s %s", incoming.association.calling_ae, result.outcome,
-                      result.sop_instance_uid)
+            log.debug(
+                "%s: %s %s",
+                incoming.association.calling_ae,
+                result.outcome,
+                result.sop_instance_uid,
+            )
         return _store_rsp(msg, 0x0000)
 
 
 def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:
     return dimse.CStoreResponse(
-        message_id_being_responded_to=msg.message_id, status=status,
+        message_id_being_responded_to=msg.message_id,
+        status=status,
         affected_sop_class_uid=msg.affected_sop_class_uid,
         affected_sop_instance_uid=msg.affected_sop_instance_uid,
-        error_comment=comment.encode("ascii", "replace").decode()[:64] or None)
+        error_comment=comment.encode("ascii", "replace").decode()[:64] or None,
+    )
 
 
 class _NodeAE(AE):
     """The node's AE: storage, Q/R and verification contexts, role selection for C-GET,
     extended negotiation for Q/R, and the calling AE title filter."""
 
-    def __init__(self, cfg: NodeConfig, ae_config: AEConfig, handlers: Mapping[Any, Any]
-                 ) -> None:
+    def __init__(self, cfg: NodeConfig, ae_config: AEConfig, handlers: Mapping[Any, Any]) -> None:
         super().__init__(cfg.ae_title, config=ae_config, handlers=handlers)
         self.node_config = cfg
 
     def acceptor_config(self, handlers: Any) -> AcceptorConfig:
         from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes
 
-        every = [EXPLICIT_LE, IMPLICIT_LE] + [t for t in transfer_syntaxes()
-                                              if t not in (EXPLICIT_LE, IMPLICIT_LE)]
+        every = [EXPLICIT_LE, IMPLICIT_LE] + [
+            t for t in transfer_syntaxes() if t not in (EXPLICIT_LE, IMPLICIT_LE)
+        ]
         plain = [EXPLICIT_LE, IMPLICIT_LE, DEFLATED_LE]
         supported: dict[str, list[str]] = {VERIFICATION: plain}
         roles: dict[str, tuple[bool, bool]] = {}
@@ -391,11 +413,14 @@ class _NodeAE(AE):
             extended[uid] = RETRIEVE_EXTENDED
         cfg = self.node_config
         return AcceptorConfig(
-            supported=supported, prefer_requestor_order=True, roles=roles, extended=extended,
+            supported=supported,
+            prefer_requestor_order=True,
+            roles=roles,
+            extended=extended,
             max_pdu_length=self.config.max_pdu,
-            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet
-            else None,
-            calling_ae_titles=cfg.accepted_calling_aets or None)
+            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet else None,
+            calling_ae_titles=cfg.accepted_calling_aets or None,
+        )
 
 
 class ArchiveBackend:
@@ -406,11 +431,13 @@ class ArchiveBackend:
         self.ae_title = ae_title
 
     def _options(self, neg: Negotiation) -> QueryOptions:
-        return dataclasses.replace(self.archive.options, relational=neg.relational,
-                                   combined_datetime=neg.combined_datetime)
+        return dataclasses.replace(
+            self.archive.options, relational=neg.relational, combined_datetime=neg.combined_datetime
+        )
 
-    def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-             ) -> tuple[Iterator[Dataset], bool]:
+    def find(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> tuple[Iterator[Dataset], bool]:
         query = parse_query(identifier, model, self._options(negotiation))
         columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
 
@@ -422,11 +449,16 @@ class ArchiveBackend:
 
         return build(), query.unsupported_matching
 
-    def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-                 ) -> list[RetrieveItem]:
+    def retrieve(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> list[RetrieveItem]:
         found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
-        return [RetrieveItem(i.sop_class_uid, i.sop_instance_uid, i.transfer_syntax,
-                             self.archive.path_of(i)) for i in found]
+        return [
+            RetrieveItem(
+                i.sop_class_uid, i.sop_instance_uid, i.transfer_syntax, self.archive.path_of(i)
+            )
+            for i in found
+        ]
 
 
 def server_tls(cfg: NodeConfig) -> TLSConfig | None:
@@ -438,17 +470,19 @@ def server_tls(cfg: NodeConfig) -> TLSConfig | None:
     from dicomkit.archive.config import ConfigError
     from dicomkit.net import tls as dktls
 
-    for what, name in (("certificate", cfg.tls_cert), ("key", cfg.tls_key),
-                       ("CA", cfg.tls_ca)):
+    for what, name in (("certificate", cfg.tls_cert), ("key", cfg.tls_key), ("CA", cfg.tls_ca)):
         if name and not Path(name).is_file():
             raise ConfigError(f"TLS: {what} file {name} not found")
     try:
-        ctx = dktls.server_context(cert=cfg.tls_cert, key=cfg.tls_key, ca=cfg.tls_ca,
-                                   require_client_cert=bool(cfg.tls_ca))
+        ctx = dktls.server_context(
+            cert=cfg.tls_cert, key=cfg.tls_key, ca=cfg.tls_ca, require_client_cert=bool(cfg.tls_ca)
+        )
     except (ssl.SSLError, OSError, ValueError) as exc:
-        raise ConfigError(f"TLS: cannot use certificate {cfg.tls_cert} / key "
-                          f"{cfg.tls_key or '(in the certificate file)'}"
-                          f"{' / CA ' + cfg.tls_ca if cfg.tls_ca else ''}: {exc}") from exc
+        raise ConfigError(
+            f"TLS: cannot use certificate {cfg.tls_cert} / key "
+            f"{cfg.tls_key or '(in the certificate file)'}"
+            f"{' / CA ' + cfg.tls_ca if cfg.tls_ca else ''}: {exc}"
+        ) from exc
     return TLSConfig(server=ctx)
 
 
@@ -459,18 +493,28 @@ class ArchiveNode:
         self.config = cfg
         tls = server_tls(cfg)  # before opening anything: a bad certificate stops here
         self.archive = archive or Archive(
-            cfg.archive, db_url=cfg.db, policy=cfg.duplicates,
-            options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive))
+            cfg.archive,
+            db_url=cfg.db,
+            policy=cfg.duplicates,
+            options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive),
+        )
         report = self.archive.last_check
         if report is not None and not report.clean:
-            log.warning("start-up check: %d files indexed again, %d rows without file dropped, "
-                        "%d files quarantined", len(report.orphan_files),
-                        len(report.missing_files), len(report.quarantined))
-        self.ae_config = AEConfig(ae_title=cfg.ae_title,
-                                  max_associations=cfg.max_associations,
-                                  tls=tls)
-        self.qr = QueryRetrieveSCP(ArchiveBackend(self.archive, cfg.ae_title),
-                                   connect=self._connect, known=lambda aet: aet in cfg.peers)
+            log.warning(
+                "start-up check: %d files indexed again, %d rows without file dropped, "
+                "%d files quarantined",
+                len(report.orphan_files),
+                len(report.missing_files),
+                len(report.quarantined),
+            )
+        self.ae_config = AEConfig(
+            ae_title=cfg.ae_title, max_associations=cfg.max_associations, tls=tls
+        )
+        self.qr = QueryRetrieveSCP(
+            ArchiveBackend(self.archive, cfg.ae_title),
+            connect=self._connect,
+            known=lambda aet: aet in cfg.peers,
+        )
         self.storage = ArchiveStorageSCP(self.archive, workers=max(4, cfg.max_associations))
         handlers: dict[Any, Any] = {dimse.CStoreRequest: self.storage}
         handlers.update(self.qr.handlers())
@@ -485,8 +529,9 @@ class ArchiveNode:
             if peer.cert:
                 tls.load_cert_chain(peer.cert, peer.key)
         client = AE(self.config.ae_title, config=self.ae_config)
-        return await client.associate(peer.host, peer.port, contexts=list(contexts),
-                                      ae_title=peer.ae_title, ssl_context=tls)
+        return await client.associate(
+            peer.host, peer.port, contexts=list(contexts), ae_title=peer.ae_title, ssl_context=tls
+        )
 
     async def start(self) -> Server:
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
@@ -515,7 +560,10 @@ class ArchiveNode:
 
 def describe(cfg: NodeConfig, port: int, archive: Archive) -> str:
     peers = ", ".join(f"{p.ae_title}={p.host}:{p.port}" for p in cfg.peers.values()) or "none"
-    tls = " (TLS" + (", client certificates required)" if cfg.tls_ca else ")") \
-        if cfg.tls_cert else ""
-    return (f"{cfg.ae_title} listening on {cfg.host}:{port}{tls}; archive {Path(archive.root)} "
-            f"({archive.index.count()} instances); C-MOVE peers: {peers}")
+    tls = (
+        " (TLS" + (", client certificates required)" if cfg.tls_ca else ")") if cfg.tls_cert else ""
+    )
+    return (
+        f"{cfg.ae_title} listening on {cfg.host}:{port}{tls}; archive {Path(archive.root)} "
+        f"({archive.index.count()} instances); C-MOVE peers: {peers}"
+    )

@@ -95,8 +95,9 @@ def parse_peer(text: str) -> Peer:
         host, port = address.rsplit(":", 1)
         return Peer(_check_ae(aet, "--peer"), host.strip(), int(port))
     except ValueError:
-        raise ConfigError(f"--peer {text!r}: expected AET=HOST:PORT, e.g. VIEWER=10.0.0.7:104"
-                          ) from None
+        raise ConfigError(
+            f"--peer {text!r}: expected AET=HOST:PORT, e.g. VIEWER=10.0.0.7:104"
+        ) from None
 
 
 def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
@@ -136,8 +137,9 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
     known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers"}
     bad = set(server) - known
     if bad:
-        raise ConfigError(f"[server]: unknown key(s) {', '.join(sorted(bad))}; known: "
-                          f"{', '.join(sorted(known))}")
+        raise ConfigError(
+            f"[server]: unknown key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(known))}"
+        )
     kw: dict[str, Any] = {}
     for key, value in server.items():
         if key == "archive":
@@ -150,8 +152,9 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
             try:
                 kw[key] = DuplicatePolicy(value)
             except ValueError:
-                raise ConfigError(f"[server] duplicates = {value!r}: use keep, replace or "
-                                  f"reject") from None
+                raise ConfigError(
+                    f"[server] duplicates = {value!r}: use keep, replace or reject"
+                ) from None
         elif key == "accepted_calling_aets":
             kw[key] = frozenset(_check_ae(v, "accepted_calling_aets") for v in value)
         elif key == "ae_title":
@@ -168,7 +171,13 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
         if extra:
             raise ConfigError(f"[peers.{aet}]: unknown key(s) {', '.join(sorted(extra))}")
         title = _check_ae(str(entry.get("ae_title", aet)), f"[peers.{aet}]")
-        peers[title] = Peer(title, str(entry["host"]), int(entry["port"]),
-                            bool(entry.get("tls", False)), entry.get("ca"), entry.get("cert"),
-                            entry.get("key"))
+        peers[title] = Peer(
+            title,
+            str(entry["host"]),
+            int(entry["port"]),
+            bool(entry.get("tls", False)),
+            entry.get("ca"),
+            entry.get("cert"),
+            entry.get("key"),
+        )
     return NodeConfig(**kw, peers=peers)

@@ -48,14 +48,16 @@ class Database:
                 import psycopg  # type: ignore[import-not-found,unused-ignore]
             except ImportError as exc:
                 raise ArchiveError(
-                    "a PostgreSQL index needs psycopg: pip install 'psycopg[binary]'") from exc
+                    "a PostgreSQL index needs psycopg: pip install 'psycopg[binary]'"
+                ) from exc
             # autocommit: reads never leave a transaction open; writes use BEGIN/COMMIT
             try:
                 pg: Any = psycopg.connect(url, autocommit=True)
             except psycopg.Error as exc:
                 where = re.sub(r"//[^@/]*@", "//", url)  # no user or password in messages
-                raise ArchiveError(f"cannot connect to the index at {where}: "
-                                   f"{str(exc).strip().splitlines()[0]}") from exc
+                raise ArchiveError(
+                    f"cannot connect to the index at {where}: {str(exc).strip().splitlines()[0]}"
+                ) from exc
             return cls(pg, "postgresql", "format")
         # sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's convention), a bare path
         path = url.removeprefix("sqlite:///")
@@ -64,8 +66,9 @@ class Database:
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                   timeout=30.0)
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
         except sqlite3.Error as exc:
             raise ArchiveError(f"cannot open index {path}: {exc}") from exc
         conn.execute("PRAGMA journal_mode=WAL")

@@ -102,8 +102,9 @@ def _norm_text(vr: str, value: Any) -> str:
 @functools.cache
 def _plan(level: Level) -> tuple[tuple[int, str, str, bool, bool], ...]:
     """(tag, vr, column, has_ci, has_norm) of each stored attribute of a level, computed once."""
-    return tuple((a.tag, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level)
-                 if not a.computed)
+    return tuple(
+        (a.tag, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level) if not a.computed
+    )
 
 
 def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> InstanceRecord:
@@ -112,16 +113,27 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
     by_tag = isinstance(ds, Dataset)
     for level in LEVELS:
         cols: dict[str, str] = {}
-        plan = _plan(level) if by_tag else tuple(
-            (a.keyword, a.vr, a.col, a.has_ci, a.has_norm) for a in attrs_at(level)
-            if not a.computed)
+        plan = (
+            _plan(level)
+            if by_tag
+            else tuple(
+                (a.keyword, a.vr, a.col, a.has_ci, a.has_norm)
+                for a in attrs_at(level)
+                if not a.computed
+            )
+        )
         d = ds._d if by_tag else None
         for key, vr, col, has_ci, has_norm in plan:
             entry = d.get(key) if d is not None else _SLOW
             if entry is None:
                 s = ""
-            elif type(entry) is tuple and entry[0] == vr and vr in _TEXT_VRS and \
-                    (raw := bytes(entry[1])).isascii() and b"\x1b" not in raw:
+            elif (
+                type(entry) is tuple
+                and entry[0] == vr
+                and vr in _TEXT_VRS
+                and (raw := bytes(entry[1])).isascii()
+                and b"\x1b" not in raw
+            ):
                 # never decoded, plain ASCII text: what decoding it first would give
                 s = _norm_text(vr, raw.decode("ascii"))
             else:
@@ -145,10 +157,16 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
             ts = meta.get("TransferSyntaxUID", None)
         ts = ts or getattr(ds, "transfer_syntax", None)
     rec.columns[IMAGE]["transfer_syntax"] = nz.text(ts)
-    for kw, level in (("StudyInstanceUID", STUDY), ("SeriesInstanceUID", SERIES),
-                      ("SOPInstanceUID", IMAGE)):
-        col = {"StudyInstanceUID": "study_instance_uid", "SeriesInstanceUID":
-               "series_instance_uid", "SOPInstanceUID": "sop_instance_uid"}[kw]
+    for kw, level in (
+        ("StudyInstanceUID", STUDY),
+        ("SeriesInstanceUID", SERIES),
+        ("SOPInstanceUID", IMAGE),
+    ):
+        col = {
+            "StudyInstanceUID": "study_instance_uid",
+            "SeriesInstanceUID": "series_instance_uid",
+            "SOPInstanceUID": "sop_instance_uid",
+        }[kw]
         if not rec.columns[level][col]:
             raise ArchiveError(f"the instance has no {kw}")
     if not rec.columns[IMAGE]["sop_class_uid"]:
@@ -179,8 +197,9 @@ class Index:
             for stmt in ddl(db.dialect):
                 db.execute(stmt)
             if db.scalar("SELECT value FROM meta WHERE name = ?", ("schema",)) is None:
-                db.execute("INSERT INTO meta (name, value) VALUES (?, ?)",
-                           ("schema", str(SCHEMA_VERSION)))
+                db.execute(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)", ("schema", str(SCHEMA_VERSION))
+                )
 
     @classmethod
     def open(cls, url: str) -> Index:
@@ -191,19 +210,30 @@ class Index:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _get_or_insert(self, level: Level, cols: dict[str, Any], extra: dict[str, Any],
-                       parent_id: int | None, *, lookup: bool = True
-                       ) -> tuple[int, bool, int | None]:
+    def _get_or_insert(
+        self,
+        level: Level,
+        cols: dict[str, Any],
+        extra: dict[str, Any],
+        parent_id: int | None,
+        *,
+        lookup: bool = True,
+    ) -> tuple[int, bool, int | None]:
         """The row id of a level entity (inserted when new), whether it is new, and its
         parent id as stored (None for patients and new rows)."""
         table = TABLES[level]
         key: tuple[str, ...]
         if level is PATIENT:
-            where, key = "patient_id = ? AND issuer_of_patient_id = ?", (
-                cols["patient_id"], cols["issuer_of_patient_id"])
+            where, key = (
+                "patient_id = ? AND issuer_of_patient_id = ?",
+                (cols["patient_id"], cols["issuer_of_patient_id"]),
+            )
         else:
-            ucol = {STUDY: "study_instance_uid", SERIES: "series_instance_uid",
-                    IMAGE: "sop_instance_uid"}[level]
+            ucol = {
+                STUDY: "study_instance_uid",
+                SERIES: "series_instance_uid",
+                IMAGE: "sop_instance_uid",
+            }[level]
             where, key = f"{ucol} = ?", (cols[ucol],)
         if level is IMAGE:
             # lookup=False: the caller has just checked that the instance is not indexed
@@ -220,9 +250,14 @@ class Index:
                 ident = int(rows[0][0])
                 gaps = [n for n, have in zip(fill, rows[0][2:], strict=True) if not have]
                 if gaps:
-                    self._fill_gaps(table, ident, {n: cols[n] for n in gaps} | {
-                        sh: cols[sh] for n in gaps for sh in (f"{n}_ci", f"{n}_n")
-                        if sh in cols})
+                    self._fill_gaps(
+                        table,
+                        ident,
+                        {n: cols[n] for n in gaps}
+                        | {
+                            sh: cols[sh] for n in gaps for sh in (f"{n}_ci", f"{n}_n") if sh in cols
+                        },
+                    )
                 return ident, False, int(rows[0][1]) if fk else None
         names = list(cols)
         values: list[Any] = [cols[n] for n in names]
@@ -233,7 +268,8 @@ class Index:
             values.append(parent_id)
         marks = ", ".join("?" for _ in names)
         cur = self.db.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) RETURNING id", values)
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks}) RETURNING id", values
+        )
         return int(cur.fetchone()[0]), True, None
 
     def _fill_gaps(self, table: str, ident: int, cols: dict[str, Any]) -> None:
@@ -252,57 +288,82 @@ class Index:
                     sets.append(f"{shadow} = CASE WHEN {name} = '' THEN ? ELSE {shadow} END")
                     params.append(cols[shadow])
         if sets:
-            self.db.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?",
-                            [*params, ident])
+            self.db.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?", [*params, ident])
 
-    def add(self, rec: InstanceRecord, path: str, size: int = 0, *,
-            known_new: bool = False) -> bool:
+    def add(
+        self, rec: InstanceRecord, path: str, size: int = 0, *, known_new: bool = False
+    ) -> bool:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when
         the SOP Instance UID was already indexed (its row is then updated in place).
         ``known_new``: the caller has just looked the SOP Instance UID up in the same
         transaction and found nothing (saves the look-ups)."""
         with self.db.transaction():
-            pid, _new, _ = self._get_or_insert(PATIENT, rec.columns[PATIENT],
-                                                rec.extra[PATIENT], None)
-            st, new_st, st_patient = self._get_or_insert(STUDY, rec.columns[STUDY],
-                                                          rec.extra[STUDY], pid)
+            pid, _new, _ = self._get_or_insert(
+                PATIENT, rec.columns[PATIENT], rec.extra[PATIENT], None
+            )
+            st, new_st, st_patient = self._get_or_insert(
+                STUDY, rec.columns[STUDY], rec.extra[STUDY], pid
+            )
             if st_patient is not None:  # the study may belong to a patient row made earlier
                 pid = st_patient
-            se, new_se, st_owner = self._get_or_insert(SERIES, rec.columns[SERIES],
-                                                       rec.extra[SERIES], st)
+            se, new_se, st_owner = self._get_or_insert(
+                SERIES, rec.columns[SERIES], rec.extra[SERIES], st
+            )
             if st_owner is not None and st_owner != st:
                 raise ArchiveError(f"series {rec.series_uid} belongs to another study")
             cols: dict[str, Any] = dict(rec.columns[IMAGE])
-            existing = [] if known_new else self.db.query(
-                "SELECT id FROM instances WHERE sop_instance_uid = ?", (rec.sop_uid,))
+            existing = (
+                []
+                if known_new
+                else self.db.query(
+                    "SELECT id FROM instances WHERE sop_instance_uid = ?", (rec.sop_uid,)
+                )
+            )
             if existing:
                 sets = ", ".join(f"{c} = ?" for c in cols)
-                self.db.execute(f"UPDATE instances SET {sets}, path = ?, size = ?, extra = ? "
-                                f"WHERE id = ?", [*cols.values(), path, size,
-                                                  json.dumps(rec.extra[IMAGE]) if
-                                                  rec.extra[IMAGE] else "", existing[0][0]])
+                self.db.execute(
+                    f"UPDATE instances SET {sets}, path = ?, size = ?, extra = ? WHERE id = ?",
+                    [
+                        *cols.values(),
+                        path,
+                        size,
+                        json.dumps(rec.extra[IMAGE]) if rec.extra[IMAGE] else "",
+                        existing[0][0],
+                    ],
+                )
                 return False
-            cols.update(path=path, size=int(size),
-                        received=time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+            cols.update(
+                path=path, size=int(size), received=time.strftime("%Y%m%d%H%M%S", time.gmtime())
+            )
             self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se, lookup=False)
             self._bump(pid, st, se, new_st, new_se, rec)
             return True
 
-    def _bump(self, pid: int, st: int, se: int, new_st: bool, new_se: bool,
-              rec: InstanceRecord) -> None:
+    def _bump(
+        self, pid: int, st: int, se: int, new_st: bool, new_se: bool, rec: InstanceRecord
+    ) -> None:
         ex = self.db.execute
         ex("UPDATE series SET n_instances = n_instances + 1 WHERE id = ?", (se,))
-        ex("UPDATE studies SET n_instances = n_instances + 1, n_series = n_series + ? "
-           "WHERE id = ?", (int(new_se), st))
-        ex("UPDATE patients SET n_instances = n_instances + 1, n_series = n_series + ?, "
-           "n_studies = n_studies + ? WHERE id = ?", (int(new_se), int(new_st), pid))
-        row = self.db.query("SELECT modalities_in_study, sop_classes_in_study FROM studies "
-                            "WHERE id = ?", (st,))[0]
+        ex(
+            "UPDATE studies SET n_instances = n_instances + 1, n_series = n_series + ? "
+            "WHERE id = ?",
+            (int(new_se), st),
+        )
+        ex(
+            "UPDATE patients SET n_instances = n_instances + 1, n_series = n_series + ?, "
+            "n_studies = n_studies + ? WHERE id = ?",
+            (int(new_se), int(new_st), pid),
+        )
+        row = self.db.query(
+            "SELECT modalities_in_study, sop_classes_in_study FROM studies WHERE id = ?", (st,)
+        )[0]
         mods = _add_value(row[0], rec.columns[SERIES]["modality"])
         classes = _add_value(row[1], rec.sop_class)
         if (mods, classes) != (row[0], row[1]):
-            ex("UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? "
-               "WHERE id = ?", (mods, classes, st))
+            ex(
+                "UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? WHERE id = ?",
+                (mods, classes, st),
+            )
 
     def remove(self, sop_uid: str) -> bool:
         """Remove an instance row (and level rows left empty); counts are recomputed."""
@@ -310,46 +371,61 @@ class Index:
             row = self.db.query(
                 "SELECT i.id, se.id, st.id, st.patient_fk FROM instances i JOIN series se ON "
                 "i.series_fk = se.id JOIN studies st ON se.study_fk = st.id "
-                "WHERE i.sop_instance_uid = ?", (sop_uid,))
+                "WHERE i.sop_instance_uid = ?",
+                (sop_uid,),
+            )
             if not row:
                 return False
             iid, se, st, pid = row[0]
             self.db.execute("DELETE FROM instances WHERE id = ?", (iid,))
-            for table, fk, ident in (("series", "series_fk", se), ("studies", "study_fk", st),
-                                     ("patients", "patient_fk", pid)):
+            for table, fk, ident in (
+                ("series", "series_fk", se),
+                ("studies", "study_fk", st),
+                ("patients", "patient_fk", pid),
+            ):
                 child = {"series": "instances", "studies": "series", "patients": "studies"}[table]
                 if not self.db.scalar(f"SELECT COUNT(*) FROM {child} WHERE {fk} = ?", (ident,)):
                     self.db.execute(f"DELETE FROM {table} WHERE id = ?", (ident,))
             self.recount(pid, st, se)
             return True
 
-    def recount(self, pid: int | None = None, st: int | None = None,
-                se: int | None = None) -> None:
+    def recount(self, pid: int | None = None, st: int | None = None, se: int | None = None) -> None:
         """Recompute the derived counts and lists (all rows when no ids are given)."""
         ex = self.db.execute
         one = " WHERE id = ?"
-        ex("UPDATE series SET n_instances = (SELECT COUNT(*) FROM instances i WHERE "
-           "i.series_fk = series.id)" + (one if se else ""), (se,) if se else ())
-        ex("UPDATE studies SET n_series = (SELECT COUNT(*) FROM series se WHERE se.study_fk = "
-           "studies.id), n_instances = (SELECT COUNT(*) FROM instances i JOIN series se ON "
-           "i.series_fk = se.id WHERE se.study_fk = studies.id)" + (one if st else ""),
-           (st,) if st else ())
-        ex("UPDATE patients SET n_studies = (SELECT COUNT(*) FROM studies st WHERE "
-           "st.patient_fk = patients.id), n_series = (SELECT COUNT(*) FROM series se JOIN "
-           "studies st ON se.study_fk = st.id WHERE st.patient_fk = patients.id), n_instances = "
-           "(SELECT COUNT(*) FROM instances i JOIN series se ON i.series_fk = se.id JOIN studies "
-           "st ON se.study_fk = st.id WHERE st.patient_fk = patients.id)" + (one if pid else ""),
-           (pid,) if pid else ())
+        ex(
+            "UPDATE series SET n_instances = (SELECT COUNT(*) FROM instances i WHERE "
+            "i.series_fk = series.id)" + (one if se else ""),
+            (se,) if se else (),
+        )
+        ex(
+            "UPDATE studies SET n_series = (SELECT COUNT(*) FROM series se WHERE se.study_fk = "
+            "studies.id), n_instances = (SELECT COUNT(*) FROM instances i JOIN series se ON "
+            "i.series_fk = se.id WHERE se.study_fk = studies.id)" + (one if st else ""),
+            (st,) if st else (),
+        )
+        ex(
+            "UPDATE patients SET n_studies = (SELECT COUNT(*) FROM studies st WHERE "
+            "st.patient_fk = patients.id), n_series = (SELECT COUNT(*) FROM series se JOIN "
+            "studies st ON se.study_fk = st.id WHERE st.patient_fk = patients.id), n_instances = "
+            "(SELECT COUNT(*) FROM instances i JOIN series se ON i.series_fk = se.id JOIN studies "
+            "st ON se.study_fk = st.id WHERE st.patient_fk = patients.id)" + (one if pid else ""),
+            (pid,) if pid else (),
+        )
         studies = [(st,)] if st else self.db.query("SELECT id FROM studies")
         for (sid,) in studies:
-            mods = self.db.query("SELECT DISTINCT modality FROM series WHERE study_fk = ? "
-                                 "ORDER BY modality", (sid,))
+            mods = self.db.query(
+                "SELECT DISTINCT modality FROM series WHERE study_fk = ? ORDER BY modality", (sid,)
+            )
             classes = self.db.query(
                 "SELECT DISTINCT i.sop_class_uid FROM instances i JOIN series se ON "
-                "i.series_fk = se.id WHERE se.study_fk = ? ORDER BY i.sop_class_uid", (sid,))
-            ex("UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? WHERE "
-               "id = ?", ("\\".join(m for (m,) in mods if m),
-                          "\\".join(c for (c,) in classes if c), sid))
+                "i.series_fk = se.id WHERE se.study_fk = ? ORDER BY i.sop_class_uid",
+                (sid,),
+            )
+            ex(
+                "UPDATE studies SET modalities_in_study = ?, sop_classes_in_study = ? WHERE id = ?",
+                ("\\".join(m for (m,) in mods if m), "\\".join(c for (c,) in classes if c), sid),
+            )
 
     # -- reading --------------------------------------------------------------------------
 
@@ -358,7 +434,9 @@ class Index:
             "SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
             "st.study_instance_uid, se.series_instance_uid FROM instances i JOIN series se ON "
             "i.series_fk = se.id JOIN studies st ON se.study_fk = st.id "
-            "WHERE i.sop_instance_uid = ?", (sop_uid,))
+            "WHERE i.sop_instance_uid = ?",
+            (sop_uid,),
+        )
         return StoredInstance(*rows[0]) if rows else None
 
     def paths(self) -> dict[str, str]:
@@ -382,9 +460,11 @@ class Index:
         from dicomkit.archive.matching import build_where, from_clause
 
         where, params, _post = build_where(query, self.db)
-        sql = (f"SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
-               f"st.study_instance_uid, se.series_instance_uid FROM {from_clause(IMAGE)} "
-               f"WHERE {where} ORDER BY {ALIAS[STUDY]}.id, {ALIAS[SERIES]}.id, i.id")
+        sql = (
+            f"SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
+            f"st.study_instance_uid, se.series_instance_uid FROM {from_clause(IMAGE)} "
+            f"WHERE {where} ORDER BY {ALIAS[STUDY]}.id, {ALIAS[SERIES]}.id, i.id"
+        )
         return [StoredInstance(*row) for row in self.db.query(sql, params)]
 
 

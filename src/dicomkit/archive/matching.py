@@ -44,8 +44,18 @@ from dicomkit.archive.schema import (
 from dicomkit.errors import ArchiveError
 from dicomkit.services.query_retrieve import Model
 
-__all__ = ["Condition", "Kind", "Model", "Query", "QueryError", "QueryOptions", "ReturnKey",
-           "build_sql", "classify", "parse_query"]
+__all__ = [
+    "Condition",
+    "Kind",
+    "Model",
+    "Query",
+    "QueryError",
+    "QueryOptions",
+    "ReturnKey",
+    "build_sql",
+    "classify",
+    "parse_query",
+]
 
 # DIMSE statuses (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4)
 STATUS_OUT_OF_RESOURCES = 0xA700
@@ -74,11 +84,11 @@ class Kind(StrEnum):
 class QueryOptions:
     """How the SCP matches; frozen, passed per call."""
 
-    relational: bool = False            # relational queries/retrievals (extended negotiation)
-    combined_datetime: bool = False      # combine Study Date and Time ranges (ext. negotiation)
-    pn_case_insensitive: bool = True     # PS3.4 C.2.2.2.1 allows it for PN
-    max_uid_list: int = 1000             # longer UID lists -> C000 unable to process
-    strict_hierarchy: bool = True        # refuse missing unique keys above the level
+    relational: bool = False  # relational queries/retrievals (extended negotiation)
+    combined_datetime: bool = False  # combine Study Date and Time ranges (ext. negotiation)
+    pn_case_insensitive: bool = True  # PS3.4 C.2.2.2.1 allows it for PN
+    max_uid_list: int = 1000  # longer UID lists -> C000 unable to process
+    strict_hierarchy: bool = True  # refuse missing unique keys above the level
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +97,8 @@ class Condition:
     level: Level
     vr: str
     kind: Kind
-    values: tuple[str, ...] = ()         # single/wildcard: 1 value; range: (lo, hi); UIDs: n
-    items: tuple[Condition, ...] = ()    # sequence sub-conditions
+    values: tuple[str, ...] = ()  # single/wildcard: 1 value; range: (lo, hi); UIDs: n
+    items: tuple[Condition, ...] = ()  # sequence sub-conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +106,7 @@ class ReturnKey:
     tag: int
     keyword: str
     vr: str
-    level: Level | None                  # None: not indexed -> returned with no value
+    level: Level | None  # None: not indexed -> returned with no value
     sub_keys: tuple[ReturnKey, ...] = ()  # sequence: the item's requested keys
 
 
@@ -107,7 +117,7 @@ class Query:
     conditions: tuple[Condition, ...]
     return_keys: tuple[ReturnKey, ...]
     options: QueryOptions = field(default_factory=QueryOptions)
-    unsupported_matching: bool = False   # a non-empty key we cannot match on (status FF01)
+    unsupported_matching: bool = False  # a non-empty key we cannot match on (status FF01)
     charset_requested: bool = False
 
 
@@ -212,8 +222,9 @@ def classify(keyword: str, level: Level, vr: str, value: Any) -> Condition | Non
     return Condition(keyword, level, vr, Kind.SINGLE, (value,))
 
 
-def _sequence_condition(keyword: str, level: Level, value: Any) -> tuple[Condition | None,
-                                                                         tuple[ReturnKey, ...]]:
+def _sequence_condition(
+    keyword: str, level: Level, value: Any
+) -> tuple[Condition | None, tuple[ReturnKey, ...]]:
     items = list(value or [])
     if len(items) > 1:
         raise QueryError(f"sequence key {keyword} must have a single item (PS3.4 C.2.2.2.6)")
@@ -234,6 +245,7 @@ def _sequence_condition(keyword: str, level: Level, value: Any) -> tuple[Conditi
 
 # -- whole identifiers ------------------------------------------------------------------------
 
+
 def _level_of_request(elems: list[Elem], model: Model) -> Level:
     for tag, _kw, _vr, value in elems:
         if tag == 0x00080052:
@@ -248,8 +260,9 @@ def _level_of_request(elems: list[Elem], model: Model) -> Level:
     raise QueryError("the identifier has no Query/Retrieve Level (0008,0052)")
 
 
-def parse_query(identifier: Any, model: Model, options: QueryOptions = QueryOptions(), *,
-                retrieve: bool = False) -> Query:
+def parse_query(
+    identifier: Any, model: Model, options: QueryOptions = QueryOptions(), *, retrieve: bool = False
+) -> Query:
     """Validate an identifier against ``model`` and turn it into a :class:`Query`.
 
     ``retrieve`` applies the C-MOVE / C-GET rules (PS3.4 C.4.2.2.1): only unique keys, a single
@@ -300,8 +313,11 @@ def parse_query(identifier: Any, model: Model, options: QueryOptions = QueryOpti
         if retrieve and attr.key is not KeyType.UNIQUE:
             continue  # C-MOVE / C-GET identifiers carry unique keys only; others are ignored
         if cond.kind is Kind.UID_LIST and len(cond.values) > options.max_uid_list:
-            raise QueryError(f"{attr.keyword} lists {len(cond.values)} UIDs; the limit is "
-                             f"{options.max_uid_list}", STATUS_UNABLE_TO_PROCESS)
+            raise QueryError(
+                f"{attr.keyword} lists {len(cond.values)} UIDs; the limit is "
+                f"{options.max_uid_list}",
+                STATUS_UNABLE_TO_PROCESS,
+            )
         conds.append(cond)
     _check_hierarchy(model, level, present, options, retrieve)
     return Query(model, level, tuple(conds), tuple(keys), options, unsupported, charset)
@@ -324,8 +340,13 @@ def _levels(model: Model) -> tuple[Level, ...]:
     return LEVELS if model is Model.PATIENT_ROOT else LEVELS[1:]
 
 
-def _check_hierarchy(model: Model, level: Level, present: dict[Level, Condition | None],
-                     options: QueryOptions, retrieve: bool) -> None:
+def _check_hierarchy(
+    model: Model,
+    level: Level,
+    present: dict[Level, Condition | None],
+    options: QueryOptions,
+    retrieve: bool,
+) -> None:
     for lvl in _levels(model):
         if lvl.depth > level.depth:
             break
@@ -342,8 +363,10 @@ def _check_hierarchy(model: Model, level: Level, present: dict[Level, Condition 
             continue
         if cond is None:
             if options.strict_hierarchy:
-                raise QueryError(f"a hierarchical {level} query needs {name} (unique key of the "
-                                 f"{lvl} level) with a single value (PS3.4 C.4.1.2.1)")
+                raise QueryError(
+                    f"a hierarchical {level} query needs {name} (unique key of the "
+                    f"{lvl} level) with a single value (PS3.4 C.4.1.2.1)"
+                )
             continue
         if cond.kind is not Kind.SINGLE and not options.relational:
             raise QueryError(f"{name} above the query level must be a single value")
@@ -351,16 +374,21 @@ def _check_hierarchy(model: Model, level: Level, present: dict[Level, Condition 
 
 # -- SQL --------------------------------------------------------------------------------------
 
-ALIAS: dict[Level, str] = {Level.PATIENT: "p", Level.STUDY: "st", Level.SERIES: "se",
-                           Level.IMAGE: "i"}
+ALIAS: dict[Level, str] = {
+    Level.PATIENT: "p",
+    Level.STUDY: "st",
+    Level.SERIES: "se",
+    Level.IMAGE: "i",
+}
 
 
 def from_clause(level: Level) -> str:
     parts = [f"{TABLES[Level.PATIENT]} {ALIAS[Level.PATIENT]}"]
-    for lvl in LEVELS[1:level.depth + 1]:
+    for lvl in LEVELS[1 : level.depth + 1]:
         parent = LEVELS[lvl.depth - 1]
-        parts.append(f"JOIN {TABLES[lvl]} {ALIAS[lvl]} ON {ALIAS[lvl]}.{PARENT_FK[lvl]} = "
-                     f"{ALIAS[parent]}.id")
+        parts.append(
+            f"JOIN {TABLES[lvl]} {ALIAS[lvl]} ON {ALIAS[lvl]}.{PARENT_FK[lvl]} = {ALIAS[parent]}.id"
+        )
     return " ".join(parts)
 
 
@@ -466,7 +494,9 @@ def build_where(query: Query, db: Any) -> tuple[str, list[Any], list[Condition]]
 def build_sql(query: Query, db: Any, columns: list[str]) -> tuple[str, list[Any], list[Condition]]:
     """``SELECT columns FROM ... WHERE ... ORDER BY`` for ``query``."""
     where, params, post = build_where(query, db)
-    order = ", ".join(f"{ALIAS[lvl]}.id" for lvl in LEVELS[:query.level.depth + 1])
-    sql = (f"SELECT {', '.join(columns)} FROM {from_clause(query.level)} WHERE {where} "
-           f"ORDER BY {order}")
+    order = ", ".join(f"{ALIAS[lvl]}.id" for lvl in LEVELS[: query.level.depth + 1])
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {from_clause(query.level)} WHERE {where} "
+        f"ORDER BY {order}"
+    )
     return sql, params, post

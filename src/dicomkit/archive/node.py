@@ -48,10 +48,10 @@ class IngestResult:
 class CheckReport:
     """What :meth:`Archive.check` found (and, with ``repair``, fixed)."""
 
-    orphan_files: list[str] = field(default_factory=list)     # file without index row
-    missing_files: list[str] = field(default_factory=list)    # index row without file
-    quarantined: list[str] = field(default_factory=list)      # unreadable orphan files
-    temporaries: list[str] = field(default_factory=list)      # swept temporary files
+    orphan_files: list[str] = field(default_factory=list)  # file without index row
+    missing_files: list[str] = field(default_factory=list)  # index row without file
+    quarantined: list[str] = field(default_factory=list)  # unreadable orphan files
+    temporaries: list[str] = field(default_factory=list)  # swept temporary files
 
     @property
     def clean(self) -> bool:
@@ -142,9 +142,15 @@ class _GroupCommit:
 class Archive:
     """File store + index under one root folder (index default: ``ROOT/index.sqlite``)."""
 
-    def __init__(self, root: str | os.PathLike[str], *, db_url: str | None = None,
-                 policy: DuplicatePolicy = DuplicatePolicy.KEEP,
-                 options: QueryOptions | None = None, check: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        db_url: str | None = None,
+        policy: DuplicatePolicy = DuplicatePolicy.KEEP,
+        options: QueryOptions | None = None,
+        check: bool = True,
+    ) -> None:
         self.store = FileStore(root)
         self.root = self.store.root
         self.index = Index.open(db_url or str(self.root / "index.sqlite"))
@@ -172,9 +178,14 @@ class Archive:
         """A temporary file on the archive's file system for a Storage SCP to stream into."""
         return self.store.incoming_path()
 
-    def ingest(self, temp_file: str | os.PathLike[str], *,
-               policy: DuplicatePolicy | None = None, dataset: Any = None,
-               synced: bool = False) -> IngestResult:
+    def ingest(
+        self,
+        temp_file: str | os.PathLike[str],
+        *,
+        policy: DuplicatePolicy | None = None,
+        dataset: Any = None,
+        synced: bool = False,
+    ) -> IngestResult:
         """Take a complete Part 10 file (already written to a temporary path on the archive's
         file system), move it into place and index it, durably. ``dataset``: the
         already-parsed header, if at hand; ``synced``: the caller already made the file's
@@ -194,8 +205,14 @@ class Archive:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
         return self._group.submit(_Job(temp, rec, relpath, size, policy))
 
-    def ingest_record(self, rec: InstanceRecord, size: int, durable: Callable[[], Path], *,
-                      policy: DuplicatePolicy | None = None) -> IngestResult:
+    def ingest_record(
+        self,
+        rec: InstanceRecord,
+        size: int,
+        durable: Callable[[], Path],
+        *,
+        policy: DuplicatePolicy | None = None,
+    ) -> IngestResult:
         """Ingest an instance whose file is still being written and made durable in another
         thread: ``durable()`` blocks until its contents are on disk (``fdatasync`` done) and
         returns its temporary path. The index rows are staged meanwhile; the rename (and so
@@ -206,8 +223,9 @@ class Archive:
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index the instance: {exc}") from exc
-        return self._group.submit(_Job(None, rec, relpath, size, policy or self.policy,
-                                       durable=durable))
+        return self._group.submit(
+            _Job(None, rec, relpath, size, policy or self.policy, durable=durable)
+        )
 
     def _stage(self, job: _Job) -> IngestResult:
         """One instance inside the batch transaction: rows, then the rename (not yet durable:
@@ -220,8 +238,9 @@ class Archive:
                 temp.unlink()
             if job.policy is DuplicatePolicy.REJECT:
                 raise DuplicateInstanceError(f"instance {rec.sop_uid} is already stored")
-            return IngestResult(rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path),
-                                "kept")
+            return IngestResult(
+                rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path), "kept"
+            )
         self.index.add(rec, job.relpath, job.size, known_new=old is None)
         self._fault("indexed")
         # The index is authoritative: a file at the final path without a row is a crash
@@ -232,8 +251,9 @@ class Archive:
         job.placed = old is None
         job.old_path = old.path if old is not None and old.path != job.relpath else None
         self._fault("placed")
-        return IngestResult(rec.sop_uid, rec.sop_class, final,
-                            "replaced" if old is not None else "stored")
+        return IngestResult(
+            rec.sop_uid, rec.sop_class, final, "replaced" if old is not None else "stored"
+        )
 
     def _commit_batch(self, jobs: list[_Job]) -> None:
         """Stage every job, make the new directory entries durable, commit once.
@@ -276,8 +296,11 @@ class Archive:
                         continue
                     if job.placed:
                         placed.append(job)
-                dirs = {j.result.path.parent for j in jobs
-                        if j.result is not None and j.result.outcome != "kept"}
+                dirs = {
+                    j.result.path.parent
+                    for j in jobs
+                    if j.result is not None and j.result.outcome != "kept"
+                }
                 for d in sorted(dirs):
                     fsync_dir(d)
         except BaseException as exc:  # the commit (or a directory fsync) failed: nobody wins
@@ -327,8 +350,14 @@ class Archive:
 
     # -- querying -------------------------------------------------------------------------
 
-    def find(self, identifier: Any, model: Model = Model.STUDY_ROOT, *,
-             options: QueryOptions | None = None, retrieve_aet: str = "") -> Iterator[Result]:
+    def find(
+        self,
+        identifier: Any,
+        model: Model = Model.STUDY_ROOT,
+        *,
+        options: QueryOptions | None = None,
+        retrieve_aet: str = "",
+    ) -> Iterator[Result]:
         """C-FIND matching: the response identifiers for ``identifier`` (a Dataset or a
         ``{keyword: value}`` dict with ``QueryRetrieveLevel``). Raises ``QueryError``."""
         query = parse_query(identifier, model, options or self.options)
@@ -338,8 +367,13 @@ class Archive:
             if result is not None:
                 yield result
 
-    def retrieve(self, identifier: Any, model: Model = Model.STUDY_ROOT, *,
-                 options: QueryOptions | None = None) -> list[StoredInstance]:
+    def retrieve(
+        self,
+        identifier: Any,
+        model: Model = Model.STUDY_ROOT,
+        *,
+        options: QueryOptions | None = None,
+    ) -> list[StoredInstance]:
         """The instances a C-MOVE / C-GET identifier selects (PS3.4 C.4.2.2.1)."""
         query = parse_query(identifier, model, options or self.options, retrieve=True)
         return self.index.instances(query)
@@ -367,7 +401,8 @@ class Archive:
             # dropping the rows would empty the index. Refuse and let the operator look.
             raise ArchiveError(
                 f"{len(report.missing_files)} of {len(rows)} indexed files are missing under "
-                f"{self.root}: is the storage mounted? (start with check=False to inspect)")
+                f"{self.root}: is the storage mounted? (start with check=False to inspect)"
+            )
         for rel in report.missing_files:
             log.warning("index row without file, dropped: %s", rel)
             self.index.remove(rows[rel])

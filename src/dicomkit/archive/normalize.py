@@ -134,7 +134,7 @@ def split_range(vr: str, s: str) -> tuple[str, str] | None:
     for i, ch in enumerate(s):
         if ch != "-":
             continue
-        lo, hi = s[:i].strip(), s[i + 1:].strip()
+        lo, hi = s[:i].strip(), s[i + 1 :].strip()
         if (not lo or _DT.match(lo)) and (not hi or _DT.match(hi)) and (lo or hi):
             return lo, hi
     return None

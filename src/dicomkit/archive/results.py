@@ -39,7 +39,7 @@ def select_columns(query: Query) -> list[str]:
             continue
         attr = BY_KEYWORD[key.keyword]
         cols.append(f"{ALIAS[attr.level]}.{attr.col}")
-    for level in LEVELS[:query.level.depth + 1]:
+    for level in LEVELS[: query.level.depth + 1]:
         cols.append(f"{ALIAS[level]}.extra")
     return cols
 
@@ -91,12 +91,19 @@ def _match_items(cond: Condition, items: list[dict[str, str]], fold: bool) -> li
     return hits
 
 
-def make_result(query: Query, columns: list[str], row: tuple[Any, ...], post: list[Condition],
-                *, retrieve_aet: str = "", availability: str = "ONLINE") -> Result | None:
+def make_result(
+    query: Query,
+    columns: list[str],
+    row: tuple[Any, ...],
+    post: list[Condition],
+    *,
+    retrieve_aet: str = "",
+    availability: str = "ONLINE",
+) -> Result | None:
     """The response for one row, or ``None`` when a Python-side condition rejects it."""
     by_col = dict(zip(columns, row, strict=True))
     extras: dict[str, list[dict[str, str]]] = {}
-    for level in LEVELS[:query.level.depth + 1]:
+    for level in LEVELS[: query.level.depth + 1]:
         blob = by_col.get(f"{ALIAS[level]}.extra") or ""
         if blob:
             extras.update(json.loads(blob))
@@ -110,8 +117,7 @@ def make_result(query: Query, columns: list[str], row: tuple[Any, ...], post: li
             seq_hits[cond.keyword] = hits
         else:
             attr = BY_KEYWORD[cond.keyword]
-            if not match_text(cond, str(by_col[f"{ALIAS[attr.level]}.{attr.col}"]),
-                              fold_pn=fold):
+            if not match_text(cond, str(by_col[f"{ALIAS[attr.level]}.{attr.col}"]), fold_pn=fold):
                 return None
     out: list[ResultElement] = [(0x00080052, "QueryRetrieveLevel", "CS", query.level.value)]
     non_ascii = False
@@ -132,8 +138,14 @@ def make_result(query: Query, columns: list[str], row: tuple[Any, ...], post: li
             if attr.computed and attr.vr == "IS":
                 text = str(int(raw or 0))
             value = text.split("\\") if attr.multi and "\\" in text else text
-        if isinstance(value, str) and not value.isascii() or isinstance(value, list) and any(isinstance(v, str) and not v.isascii()
-                                             for v in value) or key.keyword in SEQUENCES and not json.dumps(value).isascii():
+        if (
+            isinstance(value, str)
+            and not value.isascii()
+            or isinstance(value, list)
+            and any(isinstance(v, str) and not v.isascii() for v in value)
+            or key.keyword in SEQUENCES
+            and not json.dumps(value).isascii()
+        ):
             non_ascii = True
         out.append((key.tag, key.keyword, key.vr, value))
     if non_ascii or query.charset_requested:
@@ -142,11 +154,11 @@ def make_result(query: Query, columns: list[str], row: tuple[Any, ...], post: li
     return Result(tuple(out))
 
 
-def _sequence_value(key: ReturnKey, items: list[dict[str, str]],
-                    hits: list[int] | None) -> list[dict[str, str]]:
+def _sequence_value(
+    key: ReturnKey, items: list[dict[str, str]], hits: list[int] | None
+) -> list[dict[str, str]]:
     chosen = [items[i] for i in hits] if hits is not None else items
     if not key.sub_keys:
         return [dict(item) for item in chosen]
     wanted = [k.keyword for k in key.sub_keys]
     return [{kw: item.get(kw, "") for kw in wanted} for item in chosen]
-

@@ -37,12 +37,17 @@ LEVELS: tuple[Level, ...] = (Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMA
 
 #: Table name for each level.
 TABLES: dict[Level, str] = {
-    Level.PATIENT: "patients", Level.STUDY: "studies", Level.SERIES: "series",
+    Level.PATIENT: "patients",
+    Level.STUDY: "studies",
+    Level.SERIES: "series",
     Level.IMAGE: "instances",
 }
 #: Foreign key column linking a level to its parent.
-PARENT_FK: dict[Level, str] = {Level.STUDY: "patient_fk", Level.SERIES: "study_fk",
-                               Level.IMAGE: "series_fk"}
+PARENT_FK: dict[Level, str] = {
+    Level.STUDY: "patient_fk",
+    Level.SERIES: "study_fk",
+    Level.IMAGE: "series_fk",
+}
 
 
 class KeyType(StrEnum):
@@ -60,8 +65,8 @@ class Attr:
     vr: str
     level: Level
     key: KeyType = KeyType.OPTIONAL
-    multi: bool = False       # may hold several values (stored joined with "\")
-    computed: bool = False    # maintained by the index, not read from the instance
+    multi: bool = False  # may hold several values (stored joined with "\")
+    computed: bool = False  # maintained by the index, not read from the instance
     column: str = ""
 
     @property
@@ -81,8 +86,13 @@ class Attr:
 def _snake(keyword: str) -> str:
     out: list[str] = []
     for i, ch in enumerate(keyword):
-        if ch.isupper() and i and (not keyword[i - 1].isupper() or
-                                   (i + 1 < len(keyword) and keyword[i + 1].islower())):
+        if (
+            ch.isupper()
+            and i
+            and (
+                not keyword[i - 1].isupper() or (i + 1 < len(keyword) and keyword[i + 1].islower())
+            )
+        ):
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
@@ -105,12 +115,11 @@ ATTRIBUTES: tuple[Attr, ...] = (
     Attr("OtherPatientNames", 0x00101001, "PN", P, multi=True),
     Attr("EthnicGroup", 0x00102160, "SH", P),
     Attr("PatientComments", 0x00104000, "LT", P),
-    Attr("NumberOfPatientRelatedStudies", 0x00201200, "IS", P, computed=True,
-         column="n_studies"),
-    Attr("NumberOfPatientRelatedSeries", 0x00201202, "IS", P, computed=True,
-         column="n_series"),
-    Attr("NumberOfPatientRelatedInstances", 0x00201204, "IS", P, computed=True,
-         column="n_instances"),
+    Attr("NumberOfPatientRelatedStudies", 0x00201200, "IS", P, computed=True, column="n_studies"),
+    Attr("NumberOfPatientRelatedSeries", 0x00201202, "IS", P, computed=True, column="n_series"),
+    Attr(
+        "NumberOfPatientRelatedInstances", 0x00201204, "IS", P, computed=True, column="n_instances"
+    ),
     # Study level (C.6-2 / C.6-5)
     Attr("StudyDate", 0x00080020, "DA", S, R),
     Attr("StudyTime", 0x00080030, "TM", S, R),
@@ -125,11 +134,17 @@ ATTRIBUTES: tuple[Attr, ...] = (
     Attr("PatientSize", 0x00101020, "DS", S),
     Attr("PatientWeight", 0x00101030, "DS", S),
     Attr("ModalitiesInStudy", 0x00080061, "CS", S, multi=True, computed=True),
-    Attr("SOPClassesInStudy", 0x00080062, "UI", S, multi=True, computed=True,
-         column="sop_classes_in_study"),
+    Attr(
+        "SOPClassesInStudy",
+        0x00080062,
+        "UI",
+        S,
+        multi=True,
+        computed=True,
+        column="sop_classes_in_study",
+    ),
     Attr("NumberOfStudyRelatedSeries", 0x00201206, "IS", S, computed=True, column="n_series"),
-    Attr("NumberOfStudyRelatedInstances", 0x00201208, "IS", S, computed=True,
-         column="n_instances"),
+    Attr("NumberOfStudyRelatedInstances", 0x00201208, "IS", S, computed=True, column="n_instances"),
     # Series level (C.6-3)
     Attr("Modality", 0x00080060, "CS", E, R),
     Attr("SeriesNumber", 0x00200011, "IS", E, R),
@@ -145,8 +160,9 @@ ATTRIBUTES: tuple[Attr, ...] = (
     Attr("Manufacturer", 0x00080070, "LO", E),
     Attr("InstitutionName", 0x00080080, "LO", E),
     Attr("StationName", 0x00081010, "SH", E),
-    Attr("NumberOfSeriesRelatedInstances", 0x00201209, "IS", E, computed=True,
-         column="n_instances"),
+    Attr(
+        "NumberOfSeriesRelatedInstances", 0x00201209, "IS", E, computed=True, column="n_instances"
+    ),
     # Composite object instance level (C.6-4)
     Attr("InstanceNumber", 0x00200013, "IS", I, R),
     Attr("SOPInstanceUID", 0x00080018, "UI", I, U),
@@ -232,8 +248,11 @@ def ddl(dialect: str) -> list[str]:
                 cols.append(f"{a.col}_n TEXT NOT NULL DEFAULT ''")
         cols.append("extra TEXT NOT NULL DEFAULT ''")
         if level is Level.IMAGE:
-            cols += ["path TEXT NOT NULL", f"size {big} NOT NULL DEFAULT 0",
-                     "received TEXT NOT NULL DEFAULT ''"]
+            cols += [
+                "path TEXT NOT NULL",
+                f"size {big} NOT NULL DEFAULT 0",
+                "received TEXT NOT NULL DEFAULT ''",
+            ]
         if level is Level.PATIENT:
             cols.append("UNIQUE (patient_id, issuer_of_patient_id)")
         out.append(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(cols)})")
@@ -243,11 +262,12 @@ def ddl(dialect: str) -> list[str]:
         if a.key is KeyType.UNIQUE and a.level is not Level.PATIENT:
             out.append(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{table}_{a.col} ON {table}({a.col})")
         elif a.key is KeyType.REQUIRED or a.keyword in ("PatientID", "SOPClassUID"):
-            for col in ([a.col, f"{a.col}_ci"] if a.has_ci else [a.col]):
+            for col in [a.col, f"{a.col}_ci"] if a.has_ci else [a.col]:
                 out.append(f"CREATE INDEX IF NOT EXISTS ix_{table}_{col} ON {table}({col})")
     for level, fk in PARENT_FK.items():
         table = TABLES[level]
         out.append(f"CREATE INDEX IF NOT EXISTS ix_{table}_{fk} ON {table}({fk})")
-    out.append("CREATE INDEX IF NOT EXISTS ix_studies_study_date_time "
-               "ON studies(study_date, study_time_n)")
+    out.append(
+        "CREATE INDEX IF NOT EXISTS ix_studies_study_date_time ON studies(study_date, study_time_n)"
+    )
     return out

@@ -149,8 +149,9 @@ class FileStore:
     def incoming_path(self) -> Path:
         """A fresh temporary file name on the archive's file system for an SCP to stream an
         incoming instance into (rename into place is then atomic and copy-free)."""
-        fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, suffix=".dcm",
-                                    dir=self.root / self.INCOMING)
+        fd, name = tempfile.mkstemp(
+            prefix=self.TEMP_PREFIX, suffix=".dcm", dir=self.root / self.INCOMING
+        )
         os.close(fd)
         return Path(name)
 
@@ -168,8 +169,13 @@ class FileStore:
         for d in created:  # make the new entries durable in their parents
             fsync_dir(d.parent)
 
-    def place(self, temp: str | os.PathLike[str], relpath: str, *,
-              policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+    def place(
+        self,
+        temp: str | os.PathLike[str],
+        relpath: str,
+        *,
+        policy: DuplicatePolicy = DuplicatePolicy.KEEP,
+    ) -> tuple[Path, bool]:
         """Move a complete temporary Part 10 file into place at ``relpath``.
 
         Returns ``(final_path, written)``: ``written`` is False when the policy was ``keep`` and
@@ -261,8 +267,9 @@ class FileStore:
             os.replace(staged, final)
         return True
 
-    def write_bytes(self, data: bytes, relpath: str, *,
-                    policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+    def write_bytes(
+        self, data: bytes, relpath: str, *, policy: DuplicatePolicy = DuplicatePolicy.KEEP
+    ) -> tuple[Path, bool]:
         """Write ``data`` atomically as ``relpath``."""
         final = self.resolve(relpath)
         self._ensure_dirs(final)
@@ -284,8 +291,9 @@ class FileStore:
                 tmp.unlink()
             raise
 
-    def write_dataset(self, ds: Any, relpath: str, *,
-                      policy: DuplicatePolicy = DuplicatePolicy.KEEP) -> tuple[Path, bool]:
+    def write_dataset(
+        self, ds: Any, relpath: str, *, policy: DuplicatePolicy = DuplicatePolicy.KEEP
+    ) -> tuple[Path, bool]:
         """Write a :class:`~dicomkit.Dataset` as a Part 10 file, atomically."""
         from dicomkit import write  # late import: io is written concurrently
 

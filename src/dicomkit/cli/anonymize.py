@@ -36,27 +36,50 @@ CLEAN = {
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "anonymize", help="de-identify files (PS3.15 Annex E basic profile and options)",
+        "anonymize",
+        help="de-identify files (PS3.15 Annex E basic profile and options)",
         description="De-identify DICOM files by the Basic Application Level Confidentiality "
-                    "Profile (PS3.15 E). IN and OUT are files, or folders (the tree is "
-                    "mirrored). Private attributes, curves and overlays are removed; UIDs are "
-                    "replaced consistently across the run.")
+        "Profile (PS3.15 E). IN and OUT are files, or folders (the tree is "
+        "mirrored). Private attributes, curves and overlays are removed; UIDs are "
+        "replaced consistently across the run.",
+    )
     p.add_argument("input", type=Path, help="DICOM file or folder")
     p.add_argument("output", type=Path, help="output file or folder")
-    p.add_argument("--retain", action="append", default=[], choices=sorted(RETAIN),
-                   metavar="WHAT", help="retain option (repeatable): " + ", ".join(RETAIN))
-    p.add_argument("--clean", action="append", default=[], choices=sorted(CLEAN),
-                   metavar="WHAT", help="clean option (repeatable): " + ", ".join(CLEAN))
+    p.add_argument(
+        "--retain",
+        action="append",
+        default=[],
+        choices=sorted(RETAIN),
+        metavar="WHAT",
+        help="retain option (repeatable): " + ", ".join(RETAIN),
+    )
+    p.add_argument(
+        "--clean",
+        action="append",
+        default=[],
+        choices=sorted(CLEAN),
+        metavar="WHAT",
+        help="clean option (repeatable): " + ", ".join(CLEAN),
+    )
     p.add_argument("--keep-uids", action="store_true", help="same as --retain uids")
-    p.add_argument("--uid-map", type=Path, metavar="FILE.json",
-                   help="UID map to load (if present) and save")
-    p.add_argument("--date-shift", type=int, metavar="DAYS",
-                   help="days added to dates (with --retain modified-dates; default: derived "
-                        "per patient)")
-    p.add_argument("--salt", help="key for UID replacement and date shifts (default: random, "
-                                  "or the one stored in --uid-map)")
-    p.add_argument("--patient-id", help="Patient ID to write (default: empty, or a dummy "
-                                        "where the IOD requires a value)")
+    p.add_argument(
+        "--uid-map", type=Path, metavar="FILE.json", help="UID map to load (if present) and save"
+    )
+    p.add_argument(
+        "--date-shift",
+        type=int,
+        metavar="DAYS",
+        help="days added to dates (with --retain modified-dates; default: derived per patient)",
+    )
+    p.add_argument(
+        "--salt",
+        help="key for UID replacement and date shifts (default: random, "
+        "or the one stored in --uid-map)",
+    )
+    p.add_argument(
+        "--patient-id",
+        help="Patient ID to write (default: empty, or a dummy where the IOD requires a value)",
+    )
     p.add_argument("--patient-name", help="Patient's Name to write (default: empty)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-file output")
     p.set_defaults(func=run)
@@ -77,12 +100,13 @@ def run(args: argparse.Namespace) -> int:
     # The profile tables (and the information model they consult) are large: import on use.
     from dicomkit.deid import DEFAULT_DUMMIES, Option, UIDMap, deidentify
 
-    options = ({Option[RETAIN[r]] for r in args.retain}
-               | {Option[CLEAN[c]] for c in args.clean})
+    options = {Option[RETAIN[r]] for r in args.retain} | {Option[CLEAN[c]] for c in args.clean}
     if args.keep_uids:
         options.add(Option.RETAIN_UIDS)
-    if {Option.RETAIN_LONGITUDINAL_FULL_DATES,
-            Option.RETAIN_LONGITUDINAL_MODIFIED_DATES} <= options:
+    if {
+        Option.RETAIN_LONGITUDINAL_FULL_DATES,
+        Option.RETAIN_LONGITUDINAL_MODIFIED_DATES,
+    } <= options:
         _err("choose one of --retain full-dates and --retain modified-dates")
         return 2
     if args.date_shift is not None and Option.RETAIN_LONGITUDINAL_MODIFIED_DATES not in options:
@@ -93,8 +117,11 @@ def run(args: argparse.Namespace) -> int:
         _err(f"{src} does not exist")
         return 2
     try:
-        uid_map = (UIDMap.load(args.uid_map) if args.uid_map and args.uid_map.exists()
-                   else UIDMap(args.salt))
+        uid_map = (
+            UIDMap.load(args.uid_map)
+            if args.uid_map and args.uid_map.exists()
+            else UIDMap(args.salt)
+        )
     except (ValueError, OSError) as exc:
         _err(str(exc))
         return 2
@@ -108,8 +135,14 @@ def run(args: argparse.Namespace) -> int:
 
     def one(path: Path, dst: Path) -> None:
         ds = dicomkit.read(path)
-        out = deidentify(ds, options=options, uid_map=uid_map, dummy=dummies,
-                         date_shift=args.date_shift, in_place=True)
+        out = deidentify(
+            ds,
+            options=options,
+            uid_map=uid_map,
+            dummy=dummies,
+            date_shift=args.date_shift,
+            in_place=True,
+        )
         if args.patient_id is not None:
             out.set(0x00100020, args.patient_id)
         if args.patient_name is not None:
@@ -123,8 +156,11 @@ def run(args: argparse.Namespace) -> int:
         pairs = [(src, dst)]
     else:
         out_root = args.output.resolve()
-        pairs = [(p, args.output / p.relative_to(src)) for p in _files(src)
-                 if out_root not in p.resolve().parents]  # OUT may lie inside IN
+        pairs = [
+            (p, args.output / p.relative_to(src))
+            for p in _files(src)
+            if out_root not in p.resolve().parents
+        ]  # OUT may lie inside IN
     for path, dst in pairs:
         try:
             one(path, dst)

@@ -19,34 +19,63 @@ from dicomkit.errors import DicomError
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "dicomdir", help="create or list a DICOMDIR (File-set)",
-        description="Create a DICOMDIR for a folder of DICOM files, or list one as a tree.")
+        "dicomdir",
+        help="create or list a DICOMDIR (File-set)",
+        description="Create a DICOMDIR for a folder of DICOM files, or list one as a tree.",
+    )
     sub = p.add_subparsers(dest="dicomdir_command", metavar="ACTION")
-    c = sub.add_parser("create", help="write DIR/DICOMDIR for the DICOM files under DIR",
-                       description="Write a DICOMDIR (PS3.10, STD-GEN-CD) for every DICOM "
-                                   "Part 10 file under DIR.")
+    c = sub.add_parser(
+        "create",
+        help="write DIR/DICOMDIR for the DICOM files under DIR",
+        description="Write a DICOMDIR (PS3.10, STD-GEN-CD) for every DICOM Part 10 file under DIR.",
+    )
     c.add_argument("folder", metavar="DIR", help="folder holding the DICOM files")
-    c.add_argument("--fileset-id", "-F", default="", metavar="ID",
-                   help="File-set ID (up to 16 of A-Z 0-9 _; default none)")
-    c.add_argument("--output", "-o", metavar="OUT",
-                   help="make the File-set in OUT (every file copied there) instead of DIR")
-    c.add_argument("--keep-names", action="store_true",
-                   help="reference files under their own names even when they are not "
-                        "conformant File IDs (no copies; not STD-GEN-CD)")
-    c.add_argument("--descriptor", metavar="FILE",
-                   help="File-set descriptor file (inside the File-set)")
-    c.add_argument("--descriptor-charset", metavar="CS",
-                   help="character set of the descriptor file, e.g. ISO_IR 100")
-    c.add_argument("--undefined-lengths", action="store_true",
-                   help="write the record sequence and items with undefined length")
+    c.add_argument(
+        "--fileset-id",
+        "-F",
+        default="",
+        metavar="ID",
+        help="File-set ID (up to 16 of A-Z 0-9 _; default none)",
+    )
+    c.add_argument(
+        "--output",
+        "-o",
+        metavar="OUT",
+        help="make the File-set in OUT (every file copied there) instead of DIR",
+    )
+    c.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="reference files under their own names even when they are not "
+        "conformant File IDs (no copies; not STD-GEN-CD)",
+    )
+    c.add_argument(
+        "--descriptor", metavar="FILE", help="File-set descriptor file (inside the File-set)"
+    )
+    c.add_argument(
+        "--descriptor-charset",
+        metavar="CS",
+        help="character set of the descriptor file, e.g. ISO_IR 100",
+    )
+    c.add_argument(
+        "--undefined-lengths",
+        action="store_true",
+        help="write the record sequence and items with undefined length",
+    )
     c.set_defaults(func=run)
-    ls = sub.add_parser("list", help="print the records of a DICOMDIR as a tree",
-                        description="Print a DICOMDIR's records as a tree.")
+    ls = sub.add_parser(
+        "list",
+        help="print the records of a DICOMDIR as a tree",
+        description="Print a DICOMDIR's records as a tree.",
+    )
     ls.add_argument("dicomdir", metavar="DICOMDIR", help="the DICOMDIR file (or its folder)")
     ls.add_argument("--uids", action="store_true", help="show study, series and SOP UIDs")
-    ls.add_argument("--check", action="store_true",
-                    help="exit 1 when a referenced file is missing or is not the instance "
-                         "its record names, or a link is broken")
+    ls.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a referenced file is missing or is not the instance "
+        "its record names, or a link is broken",
+    )
     ls.set_defaults(func=run)
     p.set_defaults(func=run, dicomdir_parser=p)
 
@@ -72,23 +101,32 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
 
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"dicomkit dicomdir: {folder} is not a folder: give the folder holding the "
-              "DICOM files", file=sys.stderr)
+        print(
+            f"dicomkit dicomdir: {folder} is not a folder: give the folder holding the DICOM files",
+            file=sys.stderr,
+        )
         return 2
     try:
-        result = create_dicomdir(folder, fileset_id=args.fileset_id, output=args.output,
-                                 keep_names=args.keep_names, descriptor=args.descriptor,
-                                 descriptor_charset=args.descriptor_charset,
-                                 undefined_lengths=args.undefined_lengths)
+        result = create_dicomdir(
+            folder,
+            fileset_id=args.fileset_id,
+            output=args.output,
+            keep_names=args.keep_names,
+            descriptor=args.descriptor,
+            descriptor_charset=args.descriptor_charset,
+            undefined_lengths=args.undefined_lengths,
+        )
     except (DicomError, OSError) as exc:
         print(f"dicomkit dicomdir: {_one_line(exc)}", file=sys.stderr)
         return 2
     counts = result.counts
     leaves = len(result.instances)
-    out.write(f"wrote {result.dicomdir}: {counts.get('PATIENT', 0)} patient(s), "
-              f"{counts.get('STUDY', 0)} study(ies), {counts.get('SERIES', 0)} series, "
-              f"{leaves} instance(s); {len(result.copied)} copied, "
-              f"{len(result.skipped)} skipped\n")
+    out.write(
+        f"wrote {result.dicomdir}: {counts.get('PATIENT', 0)} patient(s), "
+        f"{counts.get('STUDY', 0)} study(ies), {counts.get('SERIES', 0)} series, "
+        f"{leaves} instance(s); {len(result.copied)} copied, "
+        f"{len(result.skipped)} skipped\n"
+    )
     for path, reason in result.skipped:
         print(f"dicomkit dicomdir: skipped {path}: {reason}", file=sys.stderr)
     return 0 if leaves else 1
@@ -154,17 +192,23 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         return 2
     instances = dd.instances()
     missing = [r for r in instances if r.path is None]
-    out.write(f"File-set {dd.fileset_id or '(no ID)'}: {len(dd.records)} record(s), "
-              f"{len(instances)} referenced file(s)\n")
+    out.write(
+        f"File-set {dd.fileset_id or '(no ID)'}: {len(dd.records)} record(s), "
+        f"{len(instances)} referenced file(s)\n"
+    )
     out.writelines("  " * depth + describe(rec, uids=args.uids) + "\n" for depth, rec in dd.walk())
     if dd.orphans:
         out.write(f"# {len(dd.orphans)} record(s) not linked from the root:\n")
-        out.writelines(f"#   offset {rec.offset}: {describe(rec, uids=args.uids)}\n" for rec in dd.orphans)
+        out.writelines(
+            f"#   offset {rec.offset}: {describe(rec, uids=args.uids)}\n" for rec in dd.orphans
+        )
     for msg in dd.problems:
         print(f"dicomkit dicomdir: {path}: {msg}", file=sys.stderr)
     if missing:
-        print(f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under "
-              f"{dd.root}", file=sys.stderr)
+        print(
+            f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under {dd.root}",
+            file=sys.stderr,
+        )
     mismatched = _mismatches(instances) if args.check else []
     for msg in mismatched:
         print(f"dicomkit dicomdir: {msg}", file=sys.stderr)
@@ -188,9 +232,11 @@ def _mismatches(instances: list[Any]) -> list[str]:
         except (DicomError, OSError) as exc:
             out.append(f"{rec.path}: {_one_line(exc)}")
             continue
-        for tag, name, have in ((0x00020002, "SOP Class UID", rec.sop_class_uid),
-                                (0x00020003, "SOP Instance UID", rec.sop_instance_uid),
-                                (0x00020010, "Transfer Syntax UID", rec.transfer_syntax_uid)):
+        for tag, name, have in (
+            (0x00020002, "SOP Class UID", rec.sop_class_uid),
+            (0x00020003, "SOP Instance UID", rec.sop_instance_uid),
+            (0x00020010, "Transfer Syntax UID", rec.transfer_syntax_uid),
+        ):
             want = str(meta.get(tag) or "").strip("\x00 ")
             if have and want and want != have:
                 out.append(f"{rec.path}: {name} is {want}, the DICOMDIR says {have}")

@@ -23,17 +23,25 @@ _HEX_PREVIEW = 24
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "dump", help="print DICOM files as a tree",
+        "dump",
+        help="print DICOM files as a tree",
         description="Print DICOM files: tag, VR, VM, length, keyword and value, with sequence "
-                    "items indented.")
+        "items indented.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="DICOM file(s) to dump ('-': stdin)")
     p.add_argument("--meta", "-M", action="store_true", help="include the File Meta group")
-    p.add_argument("--max-width", "-w", type=int, default=120, metavar="N",
-                   help="shorten lines to N characters (0: never; default 120)")
-    p.add_argument("--stop-before-pixels", action="store_true",
-                   help="do not read the pixel data")
-    p.add_argument("--lenient", action="store_true",
-                   help="print what can be read from a damaged file")
+    p.add_argument(
+        "--max-width",
+        "-w",
+        type=int,
+        default=120,
+        metavar="N",
+        help="shorten lines to N characters (0: never; default 120)",
+    )
+    p.add_argument("--stop-before-pixels", action="store_true", help="do not read the pixel data")
+    p.add_argument(
+        "--lenient", action="store_true", help="print what can be read from a damaged file"
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print DICOM JSON (PS3.18 F)")
     fmt.add_argument("--xml", action="store_true", help="print Native DICOM Model XML (PS3.19 A)")
@@ -62,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         if many:
             out.write(f"# {path}\n")
-        out.writelines(line + "\n" for line in dump_lines(ds, meta=args.meta, max_width=args.max_width))
+        out.writelines(
+            line + "\n" for line in dump_lines(ds, meta=args.meta, max_width=args.max_width)
+        )
         for err in ds.read_errors:
             print(f"dicomkit dump: {path}: {_one_line(err)}", file=sys.stderr)
     return status
@@ -78,8 +88,11 @@ def _render_other(ds: Dataset, kind: str) -> str | None:
     try:
         module = importlib.import_module(f"dicomkit.io.{kind}")
     except ModuleNotFoundError:
-        print(f"dicomkit dump: --{kind} needs dicomkit.io.{kind}, which this installation "
-              "does not have", file=sys.stderr)
+        print(
+            f"dicomkit dump: --{kind} needs dicomkit.io.{kind}, which this installation "
+            "does not have",
+            file=sys.stderr,
+        )
         return None
     if kind == "json":
         obj = module.to_json(ds)
@@ -125,8 +138,7 @@ def _lines(ds: Dataset, depth: int, width: int) -> Iterator[str]:
         if el.vr == "SQ":
             items = el.value or []
             length = "u/l" if el.is_undefined_length else "-"
-            yield _fit(f"{pad}{el.tag} SQ {1:>2} {length:>6} {kw}", f"({len(items)} items)",
-                       width)
+            yield _fit(f"{pad}{el.tag} SQ {1:>2} {length:>6} {kw}", f"({len(items)} items)", width)
             for i, item in enumerate(items, 1):
                 ul = " u/l" if item.is_undefined_length_item else ""
                 yield f"{pad}  (FFFE,E000) item {i}{ul}"

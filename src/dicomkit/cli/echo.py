@@ -22,32 +22,57 @@ DEFAULT_MAX_PDU = 262_144
 def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False) -> None:
     """--aet, --max-pdu, TLS and timeout options (and --aec, user identity for clients)."""
     net = parser.add_argument_group("network")
-    net.add_argument("--aet", default="DICOMKIT" if not server else "STORESCP",
-                     help="our AE title (default %(default)s)")
+    net.add_argument(
+        "--aet",
+        default="DICOMKIT" if not server else "STORESCP",
+        help="our AE title (default %(default)s)",
+    )
     if not server:
         net.add_argument("--aec", default="ANY-SCP", help="called AE title (default %(default)s)")
-    net.add_argument("--max-pdu", type=int, default=DEFAULT_MAX_PDU, metavar="BYTES",
-                     help="maximum PDU length we receive (default %(default)s)")
+    net.add_argument(
+        "--max-pdu",
+        type=int,
+        default=DEFAULT_MAX_PDU,
+        metavar="BYTES",
+        help="maximum PDU length we receive (default %(default)s)",
+    )
     net.add_argument("--connect-timeout", type=float, default=30.0, metavar="S")
-    net.add_argument("--acse-timeout", type=float, default=30.0, metavar="S",
-                     help="association set-up / release timeout (ARTIM)")
+    net.add_argument(
+        "--acse-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="association set-up / release timeout (ARTIM)",
+    )
     net.add_argument("--dimse-timeout", type=float, default=60.0, metavar="S")
     net.add_argument("--idle-timeout", type=float, default=300.0, metavar="S")
     tls = parser.add_argument_group("TLS (PS3.15 B.1)")
     tls.add_argument("--tls-cert", metavar="PEM", help="our certificate (enables TLS)")
     tls.add_argument("--tls-key", metavar="PEM", help="our private key")
-    tls.add_argument("--tls-ca", metavar="PEM", help="CA to verify the peer with"
-                     + (" (clients must present a certificate)" if server else " (enables TLS)"))
+    tls.add_argument(
+        "--tls-ca",
+        metavar="PEM",
+        help="CA to verify the peer with"
+        + (" (clients must present a certificate)" if server else " (enables TLS)"),
+    )
     if not server:
-        tls.add_argument("--tls-no-verify", action="store_true",
-                         help="TLS without verifying the server certificate")
+        tls.add_argument(
+            "--tls-no-verify",
+            action="store_true",
+            help="TLS without verifying the server certificate",
+        )
         who = parser.add_argument_group("user identity (PS3.7 D.3.3.7)")
-        who.add_argument("--username", "--user", metavar="NAME",
-                         help="send this user name when associating")
-        who.add_argument("--password", metavar="PASSCODE",
-                         help="and this passcode (only with --username)")
-        who.add_argument("--pos-response", action="store_true",
-                         help="ask the SCP for a positive user identity response")
+        who.add_argument(
+            "--username", "--user", metavar="NAME", help="send this user name when associating"
+        )
+        who.add_argument(
+            "--password", metavar="PASSCODE", help="and this passcode (only with --username)"
+        )
+        who.add_argument(
+            "--pos-response",
+            action="store_true",
+            help="ask the SCP for a positive user identity response",
+        )
 
 
 def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
@@ -57,12 +82,17 @@ def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
 
     tls_config = None
     if server and args.tls_cert:
-        ctx = dktls.server_context(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca,
-                                   require_client_cert=bool(args.tls_ca))
+        ctx = dktls.server_context(
+            cert=args.tls_cert,
+            key=args.tls_key,
+            ca=args.tls_ca,
+            require_client_cert=bool(args.tls_ca),
+        )
         tls_config = TLSConfig(server=ctx)
     elif not server and (args.tls_cert or args.tls_ca or args.tls_no_verify):
-        ctx = dktls.client_context(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
-                                   verify=not args.tls_no_verify)
+        ctx = dktls.client_context(
+            ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key, verify=not args.tls_no_verify
+        )
         tls_config = TLSConfig(client=ctx)
     identity = None
     username = getattr(args, "username", None)
@@ -70,25 +100,45 @@ def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
         from dicomkit.net.config import UserIdentity
 
         password = getattr(args, "password", None)
-        identity = UserIdentity(UserIdentity.USERNAME_PASSCODE if password is not None
-                                else UserIdentity.USERNAME, username, password or b"",
-                                bool(getattr(args, "pos_response", False)))
+        identity = UserIdentity(
+            UserIdentity.USERNAME_PASSCODE if password is not None else UserIdentity.USERNAME,
+            username,
+            password or b"",
+            bool(getattr(args, "pos_response", False)),
+        )
     elif getattr(args, "password", None) is not None:
         print("dicomkit: --password needs --username", file=sys.stderr)
         raise SystemExit(2)
     return AEConfig(
-        ae_title=args.aet, max_pdu=args.max_pdu, tls=tls_config, user_identity=identity,
-        timeouts=Timeouts(connect=args.connect_timeout, acse=args.acse_timeout,
-                          dimse=args.dimse_timeout, idle=args.idle_timeout))
+        ae_title=args.aet,
+        max_pdu=args.max_pdu,
+        tls=tls_config,
+        user_identity=identity,
+        timeouts=Timeouts(
+            connect=args.connect_timeout,
+            acse=args.acse_timeout,
+            dimse=args.dimse_timeout,
+            idle=args.idle_timeout,
+        ),
+    )
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("echo", help="C-ECHO a DICOM peer (verification)",
-                              description="Send C-ECHO requests on one association.")
+    p = subparsers.add_parser(
+        "echo",
+        help="C-ECHO a DICOM peer (verification)",
+        description="Send C-ECHO requests on one association.",
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
-    p.add_argument("-r", "--repeat", type=int, default=1, metavar="N",
-                   help="send N C-ECHOs on the one association (default 1)")
+    p.add_argument(
+        "-r",
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="send N C-ECHOs on the one association (default 1)",
+    )
     add_network_options(p)
     p.set_defaults(func=run)
 
@@ -107,10 +157,15 @@ async def _run(args: argparse.Namespace) -> int:
         result = await echo(assoc, max(args.repeat, 1))
     for status, seconds in zip(result.statuses, result.seconds):
         if status != 0 or args.repeat <= 10:
-            print(f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status)} "
-                  f"({seconds * 1000:.1f} ms)")
+            print(
+                f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status)} "
+                f"({seconds * 1000:.1f} ms)"
+            )
     if args.repeat > 10:
         total = sum(result.seconds)
-        print(f"{len(result.statuses)} C-ECHOs, {sum(s == 0 for s in result.statuses)} "
-              f"succeeded, {len(result.statuses) / total:.0f}/s", file=sys.stdout)
+        print(
+            f"{len(result.statuses)} C-ECHOs, {sum(s == 0 for s in result.statuses)} "
+            f"succeeded, {len(result.statuses) / total:.0f}/s",
+            file=sys.stdout,
+        )
     return 0 if result.ok else 1

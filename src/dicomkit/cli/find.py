@@ -20,25 +20,51 @@ from typing import Any
 from dicomkit.cli.echo import add_network_options, config_from_args
 
 DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
-    "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
-                "NumberOfPatientRelatedStudies"),
-    "STUDY": ("PatientName", "PatientID", "StudyDate", "StudyTime", "AccessionNumber",
-              "StudyID", "StudyDescription", "ModalitiesInStudy",
-              "NumberOfStudyRelatedInstances", "StudyInstanceUID"),
-    "SERIES": ("Modality", "SeriesNumber", "SeriesDescription",
-               "NumberOfSeriesRelatedInstances", "SeriesInstanceUID"),
+    "PATIENT": (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "NumberOfPatientRelatedStudies",
+    ),
+    "STUDY": (
+        "PatientName",
+        "PatientID",
+        "StudyDate",
+        "StudyTime",
+        "AccessionNumber",
+        "StudyID",
+        "StudyDescription",
+        "ModalitiesInStudy",
+        "NumberOfStudyRelatedInstances",
+        "StudyInstanceUID",
+    ),
+    "SERIES": (
+        "Modality",
+        "SeriesNumber",
+        "SeriesDescription",
+        "NumberOfSeriesRelatedInstances",
+        "SeriesInstanceUID",
+    ),
     "IMAGE": ("InstanceNumber", "SOPClassUID", "SOPInstanceUID"),
 }
-UNIQUE = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID",
-          "IMAGE": "SOPInstanceUID"}
+UNIQUE = {
+    "PATIENT": "PatientID",
+    "STUDY": "StudyInstanceUID",
+    "SERIES": "SeriesInstanceUID",
+    "IMAGE": "SOPInstanceUID",
+}
 
 
 class UsageError(Exception):
     """A bad option value; printed as one line, exit status 2."""
 
 
-def run_async(command: str, main: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
-              args: argparse.Namespace) -> int:
+def run_async(
+    command: str,
+    main: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    args: argparse.Namespace,
+) -> int:
     """Run a command's coroutine; a :class:`UsageError` becomes one line and exit status 2."""
     try:
         return asyncio.run(main(args))
@@ -49,16 +75,39 @@ def run_async(command: str, main: Callable[[argparse.Namespace], Coroutine[Any, 
 
 def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY") -> None:
     q = p.add_argument_group("query")
-    q.add_argument("-L", "--level", default=default_level, type=str.upper,
-                   choices=["PATIENT", "STUDY", "SERIES", "IMAGE"],
-                   help="Query/Retrieve level (default %(default)s)")
+    q.add_argument(
+        "-L",
+        "--level",
+        default=default_level,
+        type=str.upper,
+        choices=["PATIENT", "STUDY", "SERIES", "IMAGE"],
+        help="Query/Retrieve level (default %(default)s)",
+    )
     root = q.add_mutually_exclusive_group()
-    root.add_argument("-P", "--patient-root", dest="model", action="store_const",
-                      const="PATIENT", help="Patient Root information model")
-    root.add_argument("-S", "--study-root", dest="model", action="store_const",
-                      const="STUDY", help="Study Root information model (default)")
-    q.add_argument("-k", "--key", action="append", default=[], metavar="KEY=VALUE",
-                   help="matching or return key (repeatable); KEY is a keyword or (gggg,eeee)")
+    root.add_argument(
+        "-P",
+        "--patient-root",
+        dest="model",
+        action="store_const",
+        const="PATIENT",
+        help="Patient Root information model",
+    )
+    root.add_argument(
+        "-S",
+        "--study-root",
+        dest="model",
+        action="store_const",
+        const="STUDY",
+        help="Study Root information model (default)",
+    )
+    q.add_argument(
+        "-k",
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="matching or return key (repeatable); KEY is a keyword or (gggg,eeee)",
+    )
 
 
 def _keyword(key: str) -> str:
@@ -76,8 +125,9 @@ def _keyword(key: str) -> str:
     if kw:
         return str(kw)
     hint = suggest_keywords(key)
-    raise UsageError(f"unknown key {key!r}" + (f"; did you mean {', '.join(hint)}?" if hint
-                                                else ""))
+    raise UsageError(
+        f"unknown key {key!r}" + (f"; did you mean {', '.join(hint)}?" if hint else "")
+    )
 
 
 def parse_keys(pairs: list[str]) -> dict[str, Any]:
@@ -119,17 +169,22 @@ def model_of(args: argparse.Namespace) -> Any:
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "find", help="query a Q/R SCP (C-FIND)",
+        "find",
+        help="query a Q/R SCP (C-FIND)",
         description="C-FIND on one association; one row per match. Exit status 1 when the "
-                    "SCP answers with a failure.")
+        "SCP answers with a failure.",
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
     add_query_options(p)
     p.add_argument("--json", action="store_true", help="print the matches as a JSON list")
     p.add_argument("--limit", type=int, metavar="N", help="C-CANCEL after N matches")
-    p.add_argument("--relational", action="store_true",
-                   help="ask for relational queries (SOP class extended negotiation, "
-                        "PS3.4 C.5.1.1); a warning is printed when the SCP declines")
+    p.add_argument(
+        "--relational",
+        action="store_true",
+        help="ask for relational queries (SOP class extended negotiation, "
+        "PS3.4 C.5.1.1); a warning is printed when the SCP declines",
+    )
     add_network_options(p)
     p.set_defaults(func=run)
 
@@ -144,8 +199,10 @@ def value_text(value: Any) -> Any:
         return ""
     if isinstance(value, list):
         if value and hasattr(value[0], "keys") and not isinstance(value[0], str):
-            return [{str(item[t].keyword or t): value_text(item[t].value) for t in item}
-                    for item in value]
+            return [
+                {str(item[t].keyword or t): value_text(item[t].value) for t in item}
+                for item in value
+            ]
         return [value_text(v) for v in value]
     if isinstance(value, bytes):
         return value.hex()
@@ -184,8 +241,9 @@ async def _run(args: argparse.Namespace) -> int:
     status = 0
     sop_class = qr.FIND[model]
     extended = {sop_class: b"\x01"} if getattr(args, "relational", False) else None
-    async with ae.associate(args.host, args.port, ae_title=args.aec, contexts=[sop_class],
-                            extended=extended) as assoc:
+    async with ae.associate(
+        args.host, args.port, ae_title=args.aec, contexts=[sop_class], extended=extended
+    ) as assoc:
         if extended and assoc.extended.get(sop_class, b"")[:1] != b"\x01":
             print("dicomkit find: the SCP did not accept relational queries", file=sys.stderr)
         try:

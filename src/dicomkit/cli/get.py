@@ -20,37 +20,72 @@ from dicomkit.cli.move import report
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 COMMON = (
-    "CTImageStorage", "MRImageStorage", "ComputedRadiographyImageStorage",
-    "DigitalXRayImageStorageForPresentation", "DigitalMammographyXRayImageStorageForPresentation",
-    "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage", "SecondaryCaptureImageStorage",
+    "CTImageStorage",
+    "MRImageStorage",
+    "ComputedRadiographyImageStorage",
+    "DigitalXRayImageStorageForPresentation",
+    "DigitalMammographyXRayImageStorageForPresentation",
+    "UltrasoundImageStorage",
+    "UltrasoundMultiFrameImageStorage",
+    "SecondaryCaptureImageStorage",
     "MultiFrameGrayscaleByteSecondaryCaptureImageStorage",
     "MultiFrameGrayscaleWordSecondaryCaptureImageStorage",
-    "MultiFrameTrueColorSecondaryCaptureImageStorage", "XRayAngiographicImageStorage",
-    "XRayRadiofluoroscopicImageStorage", "NuclearMedicineImageStorage",
-    "PositronEmissionTomographyImageStorage", "EnhancedCTImageStorage", "EnhancedMRImageStorage",
-    "EnhancedPETImageStorage", "RTImageStorage", "RTDoseStorage", "RTStructureSetStorage",
-    "RTPlanStorage", "BasicTextSRStorage", "EnhancedSRStorage", "ComprehensiveSRStorage",
-    "KeyObjectSelectionDocumentStorage", "GrayscaleSoftcopyPresentationStateStorage",
-    "EncapsulatedPDFStorage", "SegmentationStorage", "VLPhotographicImageStorage",
-    "DigitalIntraOralXRayImageStorageForPresentation", "XRayRadiationDoseSRStorage",
-    "BreastTomosynthesisImageStorage", "OphthalmicPhotography8BitImageStorage",
-    "RawDataStorage", "SpatialRegistrationStorage", "ParametricMapStorage",
-    "TwelveLeadECGWaveformStorage", "NuclearMedicineImageStorageRetired",
+    "MultiFrameTrueColorSecondaryCaptureImageStorage",
+    "XRayAngiographicImageStorage",
+    "XRayRadiofluoroscopicImageStorage",
+    "NuclearMedicineImageStorage",
+    "PositronEmissionTomographyImageStorage",
+    "EnhancedCTImageStorage",
+    "EnhancedMRImageStorage",
+    "EnhancedPETImageStorage",
+    "RTImageStorage",
+    "RTDoseStorage",
+    "RTStructureSetStorage",
+    "RTPlanStorage",
+    "BasicTextSRStorage",
+    "EnhancedSRStorage",
+    "ComprehensiveSRStorage",
+    "KeyObjectSelectionDocumentStorage",
+    "GrayscaleSoftcopyPresentationStateStorage",
+    "EncapsulatedPDFStorage",
+    "SegmentationStorage",
+    "VLPhotographicImageStorage",
+    "DigitalIntraOralXRayImageStorageForPresentation",
+    "XRayRadiationDoseSRStorage",
+    "BreastTomosynthesisImageStorage",
+    "OphthalmicPhotography8BitImageStorage",
+    "RawDataStorage",
+    "SpatialRegistrationStorage",
+    "ParametricMapStorage",
+    "TwelveLeadECGWaveformStorage",
+    "NuclearMedicineImageStorageRetired",
     "UltrasoundImageStorageRetired",
 )
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "get", help="retrieve instances from a Q/R SCP over the same association (C-GET)",
-        description="C-GET the instances matching the keys into --out.")
+        "get",
+        help="retrieve instances from a Q/R SCP over the same association (C-GET)",
+        description="C-GET the instances matching the keys into --out.",
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--out", "-o", default=".", metavar="DIR", help="output folder (default .)")
-    p.add_argument("--sop-class", action="append", default=[], metavar="UID|KEYWORD",
-                   help="storage SOP class to accept (repeatable; default: common ones)")
-    p.add_argument("--ts", action="append", default=[], metavar="UID|KEYWORD",
-                   help="extra transfer syntax to accept, e.g. JPEGLossless (repeatable)")
+    p.add_argument(
+        "--sop-class",
+        action="append",
+        default=[],
+        metavar="UID|KEYWORD",
+        help="storage SOP class to accept (repeatable; default: common ones)",
+    )
+    p.add_argument(
+        "--ts",
+        action="append",
+        default=[],
+        metavar="UID|KEYWORD",
+        help="extra transfer syntax to accept, e.g. JPEGLossless (repeatable)",
+    )
     add_query_options(p)
     add_network_options(p)
     p.set_defaults(func=run)
@@ -95,7 +130,8 @@ async def _run(args: argparse.Namespace) -> int:
     query, _keys = build_query(args, defaults=False)
     model = model_of(args)
     classes = [_uid(s, "SOP class") for s in args.sop_class] or [
-        _uid(k, "SOP class") for k in COMMON]
+        _uid(k, "SOP class") for k in COMMON
+    ]
     extra = [_uid(t, "transfer syntax") for t in args.ts]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,9 +143,14 @@ async def _run(args: argparse.Namespace) -> int:
     ae = AE(args.aet, config=config_from_args(args))
     ctx = [(qr.GET[model], [EXPLICIT_LE, IMPLICIT_LE]), *contexts(classes, extra)]
     roles = {sop: (False, True) for sop in classes}
-    async with ae.associate(args.host, args.port, ae_title=args.aec, contexts=ctx, roles=roles,
-                            handlers={dimse.CStoreRequest: StorageSCP(out, on_stored=on_stored)}
-                            ) as assoc:
+    async with ae.associate(
+        args.host,
+        args.port,
+        ae_title=args.aec,
+        contexts=ctx,
+        roles=roles,
+        handlers={dimse.CStoreRequest: StorageSCP(out, on_stored=on_stored)},
+    ) as assoc:
         result = await qr.get(assoc, query, model)
     code = report("C-GET", result)
     print(f"{len(stored)} file(s) written to {out}", file=sys.stderr)

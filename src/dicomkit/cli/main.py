@@ -19,8 +19,19 @@ from dicomkit.errors import DicomError
 #: Subcommand modules under ``dicomkit.cli``, in help order. A missing module is skipped so that
 #: the command works while parts are being built.
 SUBCOMMANDS = (
-    "dump", "echo", "store", "receive", "find", "move", "get", "serve",
-    "transcode", "export", "validate", "anonymize", "dicomdir",
+    "dump",
+    "echo",
+    "store",
+    "receive",
+    "find",
+    "move",
+    "get",
+    "serve",
+    "transcode",
+    "export",
+    "validate",
+    "anonymize",
+    "dicomdir",
 )
 
 

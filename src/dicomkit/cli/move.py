@@ -16,8 +16,10 @@ from dicomkit.cli.find import UsageError, add_query_options, build_query, model_
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "move", help="ask a Q/R SCP to send instances to an AE (C-MOVE)",
-        description="C-MOVE the instances matching the keys to --dest.")
+        "move",
+        help="ask a Q/R SCP to send instances to an AE (C-MOVE)",
+        description="C-MOVE the instances matching the keys to --dest.",
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--dest", required=True, metavar="AET", help="move destination AE title")
@@ -29,8 +31,10 @@ def add_parser(subparsers: Any) -> None:
 def report(verb: str, result: Any) -> int:
     from dicomkit.net.proto.status import describe
 
-    line = (f"{verb}: {describe(result.status)}; {result.completed} completed, "
-            f"{result.failed} failed, {result.warning} warning")
+    line = (
+        f"{verb}: {describe(result.status)}; {result.completed} completed, "
+        f"{result.failed} failed, {result.warning} warning"
+    )
     print(line)
     for uid in result.failed_uids:
         print(f"  failed: {uid}")
@@ -50,7 +54,8 @@ async def _run(args: argparse.Namespace) -> int:
     query, _keys = build_query(args, defaults=False)
     model = model_of(args)
     ae = AE(args.aet, config=config_from_args(args))
-    async with ae.associate(args.host, args.port, ae_title=args.aec,
-                            contexts=[qr.MOVE[model]]) as assoc:
+    async with ae.associate(
+        args.host, args.port, ae_title=args.aec, contexts=[qr.MOVE[model]]
+    ) as assoc:
         result = await qr.move(assoc, query, args.dest, model)
     return report(f"C-MOVE to {args.dest}", result)

@@ -14,15 +14,20 @@ from dicomkit.cli.echo import add_network_options, config_from_args
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "receive", help="run a storage SCP (C-STORE) writing files to a folder",
+        "receive",
+        help="run a storage SCP (C-STORE) writing files to a folder",
         description="Accept C-ECHO and C-STORE for every storage SOP class; each instance is "
-                    "written to OUT/<SOP Instance UID>.dcm as it arrives (atomically).")
+        "written to OUT/<SOP Instance UID>.dcm as it arrives (atomically).",
+    )
     p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default %(default)s)")
     p.add_argument("--out", required=True, metavar="DIR", help="destination folder")
     p.add_argument("--max-associations", type=int, default=64, metavar="N")
-    p.add_argument("--no-fsync", action="store_true",
-                   help="do not fsync each file before answering (faster, less durable)")
+    p.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="do not fsync each file before answering (faster, less durable)",
+    )
     add_network_options(p, server=True)
     p.set_defaults(func=run)
 
@@ -50,8 +55,11 @@ async def _run(args: argparse.Namespace) -> int:
 
     handler = StorageSCP(out, fsync=not args.no_fsync, on_stored=stored)
     server = await ae.serve(args.port, {CStoreRequest: handler}, host=args.host)
-    print(f"listening on {args.host}:{server.port} as {args.aet}, writing to {out}",
-          file=sys.stderr, flush=True)
+    print(
+        f"listening on {args.host}:{server.port} as {args.aet}, writing to {out}",
+        file=sys.stderr,
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,29 +16,56 @@ from typing import Any
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "serve", help="run the archive node: store, index, query and retrieve",
+        "serve",
+        help="run the archive node: store, index, query and retrieve",
         description="Storage (every storage SOP class and transfer syntax), Query/Retrieve "
-                    "(FIND, MOVE, GET; Patient and Study Root) and Verification SCPs over an "
-                    "archive folder.")
-    p.add_argument("archive", nargs="?", default=None, metavar="ARCHIVE_DIR",
-                   help="archive folder (default ./archive, or [server] archive in --config)")
+        "(FIND, MOVE, GET; Patient and Study Root) and Verification SCPs over an "
+        "archive folder.",
+    )
+    p.add_argument(
+        "archive",
+        nargs="?",
+        default=None,
+        metavar="ARCHIVE_DIR",
+        help="archive folder (default ./archive, or [server] archive in --config)",
+    )
     p.add_argument("--port", type=int, default=None, help="TCP port (default 11112)")
     p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
     p.add_argument("--aet", default=None, help="our AE title (default DICOMKIT)")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
-    p.add_argument("--peer", action="append", default=[], metavar="AET=HOST:PORT",
-                   help="a C-MOVE destination (repeatable)")
-    p.add_argument("--db", metavar="URL", help="index database: sqlite:///path or "
-                                               "postgresql://... (default: SQLite in the archive)")
-    p.add_argument("--duplicates", choices=["keep", "replace", "reject"], default=None,
-                   help="what to do with an already stored SOP instance (default keep)")
-    p.add_argument("--accept", action="append", default=None, metavar="AET",
-                   help="accept only these calling AE titles (repeatable; default: anyone)")
+    p.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="AET=HOST:PORT",
+        help="a C-MOVE destination (repeatable)",
+    )
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="index database: sqlite:///path or postgresql://... (default: SQLite in the archive)",
+    )
+    p.add_argument(
+        "--duplicates",
+        choices=["keep", "replace", "reject"],
+        default=None,
+        help="what to do with an already stored SOP instance (default keep)",
+    )
+    p.add_argument(
+        "--accept",
+        action="append",
+        default=None,
+        metavar="AET",
+        help="accept only these calling AE titles (repeatable; default: anyone)",
+    )
     tls = p.add_argument_group("TLS (PS3.15 B.1)")
     tls.add_argument("--tls-cert", metavar="PEM", help="our certificate (enables TLS on the port)")
     tls.add_argument("--tls-key", metavar="PEM", help="our private key")
-    tls.add_argument("--tls-ca", metavar="PEM",
-                     help="CA to verify callers with (callers must present a certificate)")
+    tls.add_argument(
+        "--tls-ca",
+        metavar="PEM",
+        help="CA to verify callers with (callers must present a certificate)",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,12 +78,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         peers = [cfgmod.parse_peer(p) for p in args.peer]
         cfg = cfgmod.load(
-            args.config, archive=args.archive, port=args.port, host=args.host,
-            ae_title=args.aet, db=args.db,
+            args.config,
+            archive=args.archive,
+            port=args.port,
+            host=args.host,
+            ae_title=args.aet,
+            db=args.db,
             duplicates=DuplicatePolicy(args.duplicates) if args.duplicates else None,
             accepted_calling_aets=frozenset(args.accept) if args.accept else None,
-            tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
-            extra_peers=peers)
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_ca=args.tls_ca,
+            extra_peers=peers,
+        )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)
         node = ArchiveNode(cfg)
@@ -66,8 +100,11 @@ def run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         server = await node.start()
-        print(f"dicomkit serve: {describe(cfg, server.port, node.archive)}", file=sys.stderr,
-              flush=True)
+        print(
+            f"dicomkit serve: {describe(cfg, server.port, node.archive)}",
+            file=sys.stderr,
+            flush=True,
+        )
         await node.run()
 
     try:
@@ -76,8 +113,11 @@ def run(args: argparse.Namespace) -> int:
         return 130
     except OSError as exc:
         node.archive.close()
-        print(f"dicomkit serve: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}; "
-              f"choose another --port", file=sys.stderr)
+        print(
+            f"dicomkit serve: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}; "
+            f"choose another --port",
+            file=sys.stderr,
+        )
         return 2
     print("dicomkit serve: stopped", file=sys.stderr)
     return 0

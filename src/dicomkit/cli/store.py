@@ -16,9 +16,11 @@ MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "store", help="send DICOM files to a storage SCP (C-STORE)",
+        "store",
+        help="send DICOM files to a storage SCP (C-STORE)",
         description="Send files (folders recursively) on one association; presentation "
-                    "contexts come from the files. Exit status 1 when any file failed.")
+        "contexts come from the files. Exit status 1 when any file failed.",
+    )
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
@@ -42,8 +44,10 @@ class _Progress:
         if self.enabled:
             width = 30
             filled = width * self.done // max(self.total, 1)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
-                             f"{self.total}" + (f" ({self.failed} failed)" if self.failed else ""))
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
+                f"{self.total}" + (f" ({self.failed} failed)" if self.failed else "")
+            )
             if self.done == self.total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
@@ -95,8 +99,9 @@ async def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     ae = AE(args.aet, config=config_from_args(args))
     progress = _Progress(len(instances), not args.quiet)
-    async with ae.associate(args.host, args.port, ae_title=args.aec,
-                            contexts=contexts_for(instances)) as assoc:
+    async with ae.associate(
+        args.host, args.port, ae_title=args.aec, contexts=contexts_for(instances)
+    ) as assoc:
         results = await store_files(assoc, instances, progress=progress)
     seconds = time.perf_counter() - start
     failures += [r for r in results if not r.ok]
@@ -105,8 +110,10 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"FAILED {r.path}: {why}", file=sys.stderr)
     warnings = [r for r in results if r.ok and r.status]
     ok = len(results) - len([r for r in results if not r.ok])
-    print(f"stored {ok} of {len(files) - len(skipped)} files in {seconds:.2f} s"
-          + (f", {len(warnings)} with warnings" if warnings else "")
-          + (f", {len(skipped)} skipped" if skipped else "")
-          + (f", {len(failures)} failed" if failures else ""))
+    print(
+        f"stored {ok} of {len(files) - len(skipped)} files in {seconds:.2f} s"
+        + (f", {len(warnings)} with warnings" if warnings else "")
+        + (f", {len(skipped)} skipped" if skipped else "")
+        + (f", {len(failures)} failed" if failures else "")
+    )
     return 1 if failures else 0

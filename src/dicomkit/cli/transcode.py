@@ -20,17 +20,22 @@ from dicomkit.pixels import syntax
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "transcode", help="change the transfer syntax of files (compress / decompress)",
+        "transcode",
+        help="change the transfer syntax of files (compress / decompress)",
         description="Rewrite DICOM files in another transfer syntax. IN and OUT are files, or "
-                    "folders (the tree is mirrored). Syntaxes: a UID or a keyword such as "
-                    "ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, "
-                    "RLELossless, JPEGLSLossless, JPEG2000Lossless, JPEGLosslessSV1, "
-                    "HTJ2KLossless, DeflatedImageFrameCompression.")
+        "folders (the tree is mirrored). Syntaxes: a UID or a keyword such as "
+        "ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, "
+        "RLELossless, JPEGLSLossless, JPEG2000Lossless, JPEGLosslessSV1, "
+        "HTJ2KLossless, DeflatedImageFrameCompression.",
+    )
     p.add_argument("input", type=Path, help="DICOM file or folder")
     p.add_argument("output", type=Path, help="output file or folder")
     p.add_argument("--ts", required=True, metavar="SYNTAX", help="target transfer syntax")
-    p.add_argument("--extended-offset-table", action="store_true",
-                   help="write an Extended Offset Table instead of a Basic Offset Table")
+    p.add_argument(
+        "--extended-offset-table",
+        action="store_true",
+        help="write an Extended Offset Table instead of a Basic Offset Table",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -106,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         rel = path.relative_to(src)
         try:
-            transcode_file(path, args.output / rel, uid,
-                           extended_offset_table=args.extended_offset_table)
+            transcode_file(
+                path, args.output / rel, uid, extended_offset_table=args.extended_offset_table
+            )
         except (DicomError, OSError) as exc:
             failures.append(f"{rel}: {exc}")
         progress.step(str(rel))
@@ -115,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     for line in failures:
         print(f"dicomkit transcode: {line}", file=sys.stderr)
     if failures:
-        print(f"dicomkit transcode: {len(failures)} of {len(files)} file(s) failed",
-              file=sys.stderr)
+        print(
+            f"dicomkit transcode: {len(failures)} of {len(files)} file(s) failed", file=sys.stderr
+        )
         return 1
     return 0

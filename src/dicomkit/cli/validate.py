@@ -21,16 +21,24 @@ from dicomkit.errors import DicomError
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "validate", help="check files against their IOD (like dciodvfy)",
+        "validate",
+        help="check files against their IOD (like dciodvfy)",
         description="Check DICOM files against the IOD of their SOP class (PS3.3): Type 1/2/1C/2C "
-                    "attributes, enumerated values, sequence contents, VR and VM against the "
-                    "data dictionary. Exit 1 if any error was found.")
+        "attributes, enumerated values, sequence contents, VR and VM against the "
+        "data dictionary. Exit 1 if any error was found.",
+    )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="DICOM files")
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p.add_argument("--errors-only", action="store_true",
-                   help="print errors only (not warnings nor what could not be checked)")
-    p.add_argument("--no-not-checked", action="store_true",
-                   help="leave out conditions that could not be evaluated")
+    p.add_argument(
+        "--errors-only",
+        action="store_true",
+        help="print errors only (not warnings nor what could not be checked)",
+    )
+    p.add_argument(
+        "--no-not-checked",
+        action="store_true",
+        help="leave out conditions that could not be evaluated",
+    )
     p.set_defaults(func=run)
 
 
@@ -63,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
         sop = sop_class(str(ds.get(0x00080016) or ""))
         iod_name = sop.iod_name if sop else ""
         if args.json:
-            report.append({"path": str(path), "iod": iod_name,
-                           "findings": [f.as_dict() for f in shown]})
+            report.append(
+                {"path": str(path), "iod": iod_name, "findings": [f.as_dict() for f in shown]}
+            )
             continue
         if many:
             print(f"{path}:")

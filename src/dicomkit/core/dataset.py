@@ -120,8 +120,14 @@ class Dataset(MutableMapping[int, DataElement]):
                     self.add(el)
 
     @classmethod
-    def _from_raw(cls, d: dict[int, Any], little: bool, implicit: bool | None,
-                  parent: Dataset | None = None, undefined_item: bool = False) -> Dataset:
+    def _from_raw(
+        cls,
+        d: dict[int, Any],
+        little: bool,
+        implicit: bool | None,
+        parent: Dataset | None = None,
+        undefined_item: bool = False,
+    ) -> Dataset:
         """Internal fast constructor used by the decoder."""
         ds = cls.__new__(cls)
         _set = object.__setattr__
@@ -157,8 +163,7 @@ class Dataset(MutableMapping[int, DataElement]):
         tag = key if type(key) is int else _tag_of(key)
         if isinstance(value, DataElement):
             if value.tag != tag:
-                raise DictionaryError(
-                    f"element tag {value.tag} does not match key {Tag(tag)}")
+                raise DictionaryError(f"element tag {value.tag} does not match key {Tag(tag)}")
             self._put(value)
         else:
             self.set(tag, value)
@@ -277,8 +282,7 @@ class Dataset(MutableMapping[int, DataElement]):
     # -- keyword attributes ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
         if name[:1] == "_" or not name[:1].isupper():
-            raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}")
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         tag = _keyword_tag(name)
         if tag is None:
             raise AttributeError(f"unknown DICOM keyword {name!r}{_suggest(name)}")
@@ -324,8 +328,9 @@ class Dataset(MutableMapping[int, DataElement]):
         if SPECIFIC_CHARACTER_SET in self._d:
             e = self._d[SPECIFIC_CHARACTER_SET]
             if type(e) is tuple:
-                e = DataElement.from_raw(SPECIFIC_CHARACTER_SET, e[0], e[1], self._little,
-                                         default_charsets())
+                e = DataElement.from_raw(
+                    SPECIFIC_CHARACTER_SET, e[0], e[1], self._little, default_charsets()
+                )
                 self._d[SPECIFIC_CHARACTER_SET] = e
             cs = default_charsets().from_value(e.value)  # Charsets.from_value (cached)
             object.__setattr__(self, "_charsets", cs)
@@ -464,10 +469,14 @@ class Dataset(MutableMapping[int, DataElement]):
 
     # pickling: slots + __dict__ (raw entries become elements so they carry their encoding)
     def __getstate__(self) -> dict[str, Any]:
-        return {"_d": {t: self[t] for t in self._d}, "_little": self._little,
-                "_implicit": self._implicit, "_parent": self._parent,
-                "is_undefined_length_item": self.is_undefined_length_item,
-                "__extra__": dict(self.__dict__)}
+        return {
+            "_d": {t: self[t] for t in self._d},
+            "_little": self._little,
+            "_implicit": self._implicit,
+            "_parent": self._parent,
+            "is_undefined_length_item": self.is_undefined_length_item,
+            "__extra__": dict(self.__dict__),
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         extra = state.pop("__extra__", {})

@@ -103,8 +103,9 @@ class DataElement:
     #: written back as such in explicit VR little endian so the file stays byte-identical.
     un_sequence: bool
 
-    def __init__(self, tag: int | str, vr: str, value: Any = None, *,
-                 undefined_length: bool = False) -> None:
+    def __init__(
+        self, tag: int | str, vr: str, value: Any = None, *, undefined_length: bool = False
+    ) -> None:
         if isinstance(tag, str):
             tag = Tag(tag)
         self._tag = tag if type(tag) is Tag else int.__new__(Tag, tag)
@@ -117,8 +118,15 @@ class DataElement:
         self.un_sequence = False
 
     @classmethod
-    def from_raw(cls, tag: int, vr: str, raw: bytes | memoryview, little: bool = True,
-                 charsets: Charsets | None = None, undefined_length: bool = False) -> DataElement:
+    def from_raw(
+        cls,
+        tag: int,
+        vr: str,
+        raw: bytes | memoryview,
+        little: bool = True,
+        charsets: Charsets | None = None,
+        undefined_length: bool = False,
+    ) -> DataElement:
         """An element whose value is decoded from ``raw`` on first access."""
         el = cls.__new__(cls)
         el._tag = int.__new__(Tag, tag)
@@ -242,13 +250,21 @@ class DataElement:
     def __getstate__(self) -> dict[str, Any]:
         value = self._value
         raw = self._raw
-        return {"tag": int(self._tag), "vr": self.vr,
-                "value": None if value is _UNSET else
-                bytes(value) if isinstance(value, memoryview) else value,
-                "unset": value is _UNSET,
-                "raw": bytes(raw) if isinstance(raw, memoryview) else raw,
-                "little": self._little, "charsets": self._charsets,
-                "undefined": self.is_undefined_length, "un_sequence": self.un_sequence}
+        return {
+            "tag": int(self._tag),
+            "vr": self.vr,
+            "value": None
+            if value is _UNSET
+            else bytes(value)
+            if isinstance(value, memoryview)
+            else value,
+            "unset": value is _UNSET,
+            "raw": bytes(raw) if isinstance(raw, memoryview) else raw,
+            "little": self._little,
+            "charsets": self._charsets,
+            "undefined": self.is_undefined_length,
+            "un_sequence": self.un_sequence,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._tag = int.__new__(Tag, state["tag"])
@@ -265,8 +281,13 @@ class DataElement:
             return NotImplemented
         if self._tag != other._tag or self.vr != other.vr:
             return False
-        if (self._raw is not None and other._raw is not None and self._little == other._little
-                and self._charsets == other._charsets and self._raw == other._raw):
+        if (
+            self._raw is not None
+            and other._raw is not None
+            and self._little == other._little
+            and self._charsets == other._charsets
+            and self._raw == other._raw
+        ):
             return True
         return _values_equal(self.value, other.value)
 
@@ -321,4 +342,3 @@ def _short_repr(el: DataElement, width: int = 60) -> str:
         return f"<{len(v)} bytes>"
     text = repr(v)
     return text if len(text) <= width else text[: width - 3] + "..."
-

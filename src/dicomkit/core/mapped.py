@@ -39,8 +39,9 @@ def register(mapped: mmap.mmap, path: str, st: os.stat_result) -> None:
 
 def is_mapped(st: os.stat_result) -> bool:
     """Whether a live map of this process reads the file ``st`` describes."""
-    return any(dev == st.st_dev and ino == st.st_ino
-               for _ref, _path, dev, ino in list(_FILES.values()))
+    return any(
+        dev == st.st_dev and ino == st.st_ino for _ref, _path, dev, ino in list(_FILES.values())
+    )
 
 
 def copy_out(view: memoryview) -> bytes | None:

@@ -84,8 +84,10 @@ class PrivateBlock:
         return sum(1 for _ in self)
 
     def __repr__(self) -> str:
-        return (f"PrivateBlock(group={self.group:#06x}, creator={self.creator!r}, "
-                f"block={self.block:#04x})")
+        return (
+            f"PrivateBlock(group={self.group:#06x}, creator={self.creator!r}, "
+            f"block={self.block:#04x})"
+        )
 
 
 def _creator_text(value: Any) -> str:

@@ -49,8 +49,25 @@ LONG_LENGTH_VRS: frozenset[str] = frozenset(
 
 #: Character-string VRs (decoded with the Specific Character Set where applicable).
 STRING_VRS: frozenset[str] = frozenset(
-    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
-     "UR", "UT"}
+    {
+        "AE",
+        "AS",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "IS",
+        "LO",
+        "LT",
+        "PN",
+        "SH",
+        "ST",
+        "TM",
+        "UC",
+        "UI",
+        "UR",
+        "UT",
+    }
 )
 
 #: String VRs whose bytes are affected by Specific Character Set (PS3.5 6.1.2.3).
@@ -61,12 +78,19 @@ SINGLE_VALUE_STRING_VRS: frozenset[str] = frozenset({"LT", "ST", "UT", "UR"})
 
 #: Binary numeric VRs -> (struct format char, item size).
 NUMERIC_VRS: dict[str, tuple[str, int]] = {
-    "US": ("H", 2), "SS": ("h", 2), "UL": ("L", 4), "SL": ("l", 4),
-    "FL": ("f", 4), "FD": ("d", 8), "SV": ("q", 8), "UV": ("Q", 8),
+    "US": ("H", 2),
+    "SS": ("h", 2),
+    "UL": ("L", 4),
+    "SL": ("l", 4),
+    "FL": ("f", 4),
+    "FD": ("d", 8),
+    "SV": ("q", 8),
+    "UV": ("Q", 8),
 }
 
 #: "Other" binary VRs -> item size for byte swapping (OB/UN: 1).
 BYTES_VRS: dict[str, int] = {"OB": 1, "UN": 1, "OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
 
 #: Padding byte for an odd-length value (PS3.5 6.2): UI and binary pad with NUL, text with space.
 def padding_for(vr: str) -> bytes:
@@ -75,8 +99,20 @@ def padding_for(vr: str) -> bytes:
 
 #: Maximum length of a single value in bytes/characters, where the standard fixes one.
 MAX_LENGTH: dict[str, int] = {
-    "AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 12, "LO": 64, "LT": 10240,
-    "PN": 64 * 5, "SH": 16, "ST": 1024, "TM": 14, "UI": 64,
+    "AE": 16,
+    "AS": 4,
+    "CS": 16,
+    "DA": 8,
+    "DS": 16,
+    "DT": 26,
+    "IS": 12,
+    "LO": 64,
+    "LT": 10240,
+    "PN": 64 * 5,
+    "SH": 16,
+    "ST": 1024,
+    "TM": 14,
+    "UI": 64,
 }
 
 ALL_VRS: frozenset[str] = frozenset(v.value for v in VR)

@@ -17,6 +17,14 @@ from dicomkit.deid.profile import OPTION_CODES, Option, Rule, check_options, rul
 from dicomkit.deid.uids import UIDMap, hashed_uid
 
 __all__ = [
-    "DEFAULT_DUMMIES", "OPTION_CODES", "Change", "Option", "Rule", "UIDMap", "check_options",
-    "deidentify", "hashed_uid", "rule_for",
+    "DEFAULT_DUMMIES",
+    "OPTION_CODES",
+    "Change",
+    "Option",
+    "Rule",
+    "UIDMap",
+    "check_options",
+    "deidentify",
+    "hashed_uid",
+    "rule_for",
 ]

@@ -30,15 +30,42 @@ __all__ = [
 #: The dummy value written for ``D`` per VR (PS3.15 E.1.1: "non-zero length ... consistent
 #: with the VR"). UI is not here: a UI dummy is a consistent replacement UID. OB/OW/UN get
 #: two zero bytes; the other O* VRs one zero of their word size.
-DEFAULT_DUMMIES: Mapping[str, Any] = MappingProxyType({
-    "AE": "ANONYMIZED", "AS": "000Y", "CS": "ANONYMIZED", "DA": "19000101", "DS": "0",
-    "DT": "19000101000000", "FD": 0.0, "FL": 0.0, "IS": "0", "LO": "ANONYMIZED",
-    "LT": "ANONYMIZED", "OB": b"\x00\x00", "OD": b"\x00" * 8, "OF": b"\x00" * 4,
-    "OL": b"\x00" * 4, "OV": b"\x00" * 8, "OW": b"\x00\x00", "PN": "ANONYMIZED",
-    "SH": "ANONYMIZED", "SL": 0, "SS": 0, "ST": "ANONYMIZED", "SV": 0, "TM": "000000",
-    "UC": "ANONYMIZED", "UL": 0, "UN": b"\x00\x00", "UR": "ANONYMIZED", "US": 0,
-    "UT": "ANONYMIZED", "UV": 0, "AT": 0,
-})
+DEFAULT_DUMMIES: Mapping[str, Any] = MappingProxyType(
+    {
+        "AE": "ANONYMIZED",
+        "AS": "000Y",
+        "CS": "ANONYMIZED",
+        "DA": "19000101",
+        "DS": "0",
+        "DT": "19000101000000",
+        "FD": 0.0,
+        "FL": 0.0,
+        "IS": "0",
+        "LO": "ANONYMIZED",
+        "LT": "ANONYMIZED",
+        "OB": b"\x00\x00",
+        "OD": b"\x00" * 8,
+        "OF": b"\x00" * 4,
+        "OL": b"\x00" * 4,
+        "OV": b"\x00" * 8,
+        "OW": b"\x00\x00",
+        "PN": "ANONYMIZED",
+        "SH": "ANONYMIZED",
+        "SL": 0,
+        "SS": 0,
+        "ST": "ANONYMIZED",
+        "SV": 0,
+        "TM": "000000",
+        "UC": "ANONYMIZED",
+        "UL": 0,
+        "UN": b"\x00\x00",
+        "UR": "ANONYMIZED",
+        "US": 0,
+        "UT": "ANONYMIZED",
+        "UV": 0,
+        "AT": 0,
+    }
+)
 
 #: VRs whose values are free text (or names) that may carry identifying information.
 TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
@@ -152,8 +179,8 @@ def _shift_dt(text: str, days: int) -> str:
     if len(text) >= 8 and text[:8].isdigit():
         return _shift_da(text[:8], days) + text[8:]
     if len(text) in (4, 6) and text.isdigit():  # year (and month) only: keep the precision
-        shifted = _shift_da(text + "0101"[len(text) - 4:], days)
-        return shifted[:len(text)]
+        shifted = _shift_da(text + "0101"[len(text) - 4 :], days)
+        return shifted[: len(text)]
     return text
 
 
@@ -161,15 +188,19 @@ def shift_value(vr: str, value: Any, days: int) -> Any:
     """A DA or DT value (one or several, DA ranges too) moved by ``days``; other VRs (TM)
     are returned unchanged."""
     if vr == "DA":
+
         def one(v: Any) -> str:
             text = str(v)
             if "-" in text:
                 return "-".join(_shift_da(p, days) if p else "" for p in text.split("-"))
             return _shift_da(text, days)
+
         fn: Callable[[Any], str] = one
     elif vr == "DT":
+
         def one_dt(v: Any) -> str:
             return _shift_dt(str(v), days)
+
         fn = one_dt
     else:
         return value

@@ -95,8 +95,7 @@ def _iod_level_cached(sop_class: str) -> _Level | None:
     return _level(attrs)
 
 
-def _child_level(level: _Level | None, tag: int,
-                 cache: dict[int, _Level | None]) -> _Level | None:
+def _child_level(level: _Level | None, tag: int, cache: dict[int, _Level | None]) -> _Level | None:
     """The item attributes of sequence ``tag`` at ``level`` (``None`` when unknown)."""
     if level is None or tag not in level or level[tag][1] is None:
         return None
@@ -111,14 +110,20 @@ def _child_level(level: _Level | None, tag: int,
 class _Run:
     """State of one deidentify() call."""
 
-    def __init__(self, options: frozenset[Option], replace_uid: Callable[[str], str],
-                 dummies: Mapping[Any, Any], days: int | None, log: list[Change] | None) -> None:
+    def __init__(
+        self,
+        options: frozenset[Option],
+        replace_uid: Callable[[str], str],
+        dummies: Mapping[Any, Any],
+        days: int | None,
+        log: list[Change] | None,
+    ) -> None:
         self.options = options
         self.replace_uid = replace_uid
         self.dummies = dummies
         self.days = days
         self.log = log
-        self.levels: dict[int, _Level | None] = {}   # id(sequence attribute) -> its items
+        self.levels: dict[int, _Level | None] = {}  # id(sequence attribute) -> its items
         self.overlay_action = rule_for(OVERLAY_DATA).action(options)  # type: ignore[union-attr]
 
     def note(self, path: str, tag: int, action: str) -> None:
@@ -162,8 +167,15 @@ class _Run:
         for i, item in enumerate(el.value or ()):
             self.dataset(item, level, f"{path}{_fmt(el.tag)}[{i}]", content)
 
-    def apply(self, ds: Dataset, el: DataElement, action: str, level: _Level | None,
-              path: str, content: bool) -> None:
+    def apply(
+        self,
+        ds: Dataset,
+        el: DataElement,
+        action: str,
+        level: _Level | None,
+        path: str,
+        content: bool,
+    ) -> None:
         tag = int(el.tag)
         vr = self.vr_of(el)
         if action == "X":
@@ -215,8 +227,9 @@ class _Run:
         if vr == "UI":
             self.uids(ds, el, tag)
         else:
-            value = self.dummies[tag] if tag in self.dummies else actions.dummy_value(
-                vr, self.dummies)
+            value = (
+                self.dummies[tag] if tag in self.dummies else actions.dummy_value(vr, self.dummies)
+            )
             ds.add(DataElement(tag, vr, value))
         self.note(path, tag, "D")
 
@@ -237,8 +250,9 @@ class _Run:
             ds.add(DataElement(tag, vr, new))
 
 
-def _uid_replacer(uid_map: UIDMap | MutableMapping[str, str] | None,
-                  salt: bytes) -> Callable[[str], str]:
+def _uid_replacer(
+    uid_map: UIDMap | MutableMapping[str, str] | None, salt: bytes
+) -> Callable[[str], str]:
     if isinstance(uid_map, UIDMap):
         return uid_map.replace
     mapping: MutableMapping[str, str] = {} if uid_map is None else uid_map
@@ -259,8 +273,9 @@ def _record(ds: Dataset, options: frozenset[Option], days: int | None) -> None:
     codes = method_codes(options)
     old_text = [str(v) for v in actions.values_of(ds.get(DEIDENTIFICATION_METHOD))]
     text = old_text + [m for _, m in codes if m not in old_text]
-    ds.add(DataElement(DEIDENTIFICATION_METHOD, "LO",
-                       text[0] if len(text) == 1 else MultiValue(text)))
+    ds.add(
+        DataElement(DEIDENTIFICATION_METHOD, "LO", text[0] if len(text) == 1 else MultiValue(text))
+    )
     old_seq = ds.get(DEIDENTIFICATION_METHOD_CODES) or []
     items = list(old_seq)
     have = {(str(i.get(0x00080100) or ""), str(i.get(0x00080102) or "")) for i in items}
@@ -282,11 +297,17 @@ def _record(ds: Dataset, options: frozenset[Option], days: int | None) -> None:
     ds.add(DataElement(LONGITUDINAL_MODIFIED, "CS", state))
 
 
-def deidentify(ds: Dataset, *, options: Iterable[Option | str] = frozenset(),
-               uid_map: UIDMap | MutableMapping[str, str] | None = None,
-               dummy: Mapping[Any, Any] = actions.DEFAULT_DUMMIES,
-               date_shift: int | timedelta | None = None, salt: bytes | str | None = None,
-               log: list[Change] | None = None, in_place: bool = False) -> Dataset:
+def deidentify(
+    ds: Dataset,
+    *,
+    options: Iterable[Option | str] = frozenset(),
+    uid_map: UIDMap | MutableMapping[str, str] | None = None,
+    dummy: Mapping[Any, Any] = actions.DEFAULT_DUMMIES,
+    date_shift: int | timedelta | None = None,
+    salt: bytes | str | None = None,
+    log: list[Change] | None = None,
+    in_place: bool = False,
+) -> Dataset:
     """De-identify ``ds`` by the Basic Application Level Confidentiality Profile and the
     chosen ``options`` (PS3.15 E.2, E.3); returns a new data set (``ds`` is left alone
     unless ``in_place``).
@@ -326,7 +347,7 @@ def deidentify(ds: Dataset, *, options: Iterable[Option | str] = frozenset(),
     # not keep, e.g. the UID (0040,A124) of SR content items, are still replaced.
     run = _Run(opts, _uid_replacer(uid_map, key), dummy, days, log)
     sop_class = out.get(0x00080016)
-    if not sop_class and out.file_meta is not None:   # e.g. a DICOMDIR (PS3.10 8.6)
+    if not sop_class and out.file_meta is not None:  # e.g. a DICOMDIR (PS3.10 8.6)
         sop_class = out.file_meta.get(0x00020002)
     run.dataset(out, _iod_level(sop_class), "", False)
     if out.file_meta is not None and MEDIA_SOP_INSTANCE_UID in out.file_meta:

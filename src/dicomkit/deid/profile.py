@@ -18,7 +18,12 @@ from enum import StrEnum
 from dicomkit.deid import _profile
 
 __all__ = [
-    "BASIC_PROFILE_CODE", "OPTION_CODES", "Option", "Rule", "check_options", "method_codes",
+    "BASIC_PROFILE_CODE",
+    "OPTION_CODES",
+    "Option",
+    "Rule",
+    "check_options",
+    "method_codes",
     "rule_for",
 ]
 
@@ -30,16 +35,16 @@ class Option(StrEnum):
     processing and are not offered.
     """
 
-    RETAIN_SAFE_PRIVATE = "retain-safe-private"                        # E.3.10
-    RETAIN_UIDS = "retain-uids"                                        # E.3.9
-    RETAIN_DEVICE_IDENTITY = "retain-device-identity"                  # E.3.8
-    RETAIN_INSTITUTION_IDENTITY = "retain-institution-identity"        # E.3.11
+    RETAIN_SAFE_PRIVATE = "retain-safe-private"  # E.3.10
+    RETAIN_UIDS = "retain-uids"  # E.3.9
+    RETAIN_DEVICE_IDENTITY = "retain-device-identity"  # E.3.8
+    RETAIN_INSTITUTION_IDENTITY = "retain-institution-identity"  # E.3.11
     RETAIN_PATIENT_CHARACTERISTICS = "retain-patient-characteristics"  # E.3.7
-    RETAIN_LONGITUDINAL_FULL_DATES = "retain-full-dates"               # E.3.6
-    RETAIN_LONGITUDINAL_MODIFIED_DATES = "retain-modified-dates"       # E.3.6
-    CLEAN_DESCRIPTORS = "clean-descriptors"                            # E.3.5
-    CLEAN_STRUCTURED_CONTENT = "clean-structured-content"              # E.3.4
-    CLEAN_GRAPHICS = "clean-graphics"                                  # E.3.3
+    RETAIN_LONGITUDINAL_FULL_DATES = "retain-full-dates"  # E.3.6
+    RETAIN_LONGITUDINAL_MODIFIED_DATES = "retain-modified-dates"  # E.3.6
+    CLEAN_DESCRIPTORS = "clean-descriptors"  # E.3.5
+    CLEAN_STRUCTURED_CONTENT = "clean-structured-content"  # E.3.4
+    CLEAN_GRAPHICS = "clean-graphics"  # E.3.3
 
 
 #: (code value, code meaning) of the Basic Profile in CID 7050 (scheme DCM).
@@ -51,9 +56,13 @@ OPTION_CODES: dict[Option, tuple[str, str]] = {
     Option.CLEAN_STRUCTURED_CONTENT: ("113104", "Clean Structured Content Option"),
     Option.CLEAN_DESCRIPTORS: ("113105", "Clean Descriptors Option"),
     Option.RETAIN_LONGITUDINAL_FULL_DATES: (
-        "113106", "Retain Longitudinal Temporal Information Full Dates Option"),
+        "113106",
+        "Retain Longitudinal Temporal Information Full Dates Option",
+    ),
     Option.RETAIN_LONGITUDINAL_MODIFIED_DATES: (
-        "113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+        "113107",
+        "Retain Longitudinal Temporal Information Modified Dates Option",
+    ),
     Option.RETAIN_PATIENT_CHARACTERISTICS: ("113108", "Retain Patient Characteristics Option"),
     Option.RETAIN_DEVICE_IDENTITY: ("113109", "Retain Device Identity Option"),
     Option.RETAIN_UIDS: ("113110", "Retain UIDs Option"),
@@ -68,7 +77,7 @@ class Rule:
 
     name: str
     basic: str
-    options: tuple[tuple[Option, str], ...]   # (option, "K" | "C") for the options that apply
+    options: tuple[tuple[Option, str], ...]  # (option, "K" | "C") for the options that apply
 
     def action(self, options: frozenset[Option]) -> str:
         """The action once ``options`` are chosen.
@@ -94,9 +103,11 @@ def _rule(row: _profile.Row) -> Rule:
 
 _EXACT: dict[int, Rule] = {tag: _rule(row) for tag, row in _profile.ATTRIBUTES.items()}
 _MASKED: tuple[tuple[int, int, Rule], ...] = tuple(
-    (int(key.replace("x", "0"), 16),
-     int("".join("0" if c == "x" else "F" for c in key), 16),
-     _rule(row))
+    (
+        int(key.replace("x", "0"), 16),
+        int("".join("0" if c == "x" else "F" for c in key), 16),
+        _rule(row),
+    )
     for key, row in sorted(_profile.MASKED.items())
 )
 PRIVATE_RULE: Rule = _rule(_profile.PRIVATE)
@@ -134,10 +145,10 @@ def check_options(options: Iterable[Option | str]) -> frozenset[Option]:
                 out.add(Option[text.upper().replace("-", "_")])
             except KeyError:
                 known = ", ".join(o.value for o in Option)
-                raise ValueError(f"unknown de-identification option {text!r} "
-                                 f"(known: {known})") from None
-    if {Option.RETAIN_LONGITUDINAL_FULL_DATES,
-            Option.RETAIN_LONGITUDINAL_MODIFIED_DATES} <= out:
+                raise ValueError(
+                    f"unknown de-identification option {text!r} (known: {known})"
+                ) from None
+    if {Option.RETAIN_LONGITUDINAL_FULL_DATES, Option.RETAIN_LONGITUDINAL_MODIFIED_DATES} <= out:
         raise ValueError("choose one of retain-full-dates and retain-modified-dates")
     return frozenset(out)
 

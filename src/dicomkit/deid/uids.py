@@ -32,8 +32,9 @@ def _key(salt: bytes | str) -> bytes:
 
 def hashed_uid(uid: str, salt: bytes | str) -> str:
     """The replacement of ``uid`` under ``salt``: ``2.25.<128-bit keyed hash>``."""
-    digest = hmac.new(_key(salt), uid.strip().rstrip("\x00").encode("ascii", "replace"),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        _key(salt), uid.strip().rstrip("\x00").encode("ascii", "replace"), hashlib.sha256
+    ).digest()
     return _ROOT + str(int.from_bytes(digest[:16], "big"))
 
 
@@ -45,8 +46,9 @@ class UIDMap(Mapping[str, str]):
     to every call that must agree.
     """
 
-    def __init__(self, salt: bytes | str | None = None,
-                 mapping: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, salt: bytes | str | None = None, mapping: Mapping[str, str] | None = None
+    ) -> None:
         self.salt: bytes = _key(salt) if salt is not None else secrets.token_bytes(16)
         self._map: dict[str, str] = dict(mapping or {})
 
@@ -81,8 +83,10 @@ class UIDMap(Mapping[str, str]):
         accepted too (a new random salt is drawn for UIDs not in it)."""
         if "uids" in obj and isinstance(obj["uids"], Mapping):
             salt = obj.get("salt")
-            return cls(bytes.fromhex(salt) if isinstance(salt, str) else None,
-                       {str(k): str(v) for k, v in obj["uids"].items()})
+            return cls(
+                bytes.fromhex(salt) if isinstance(salt, str) else None,
+                {str(k): str(v) for k, v in obj["uids"].items()},
+            )
         return cls(None, {str(k): str(v) for k, v in obj.items()})
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -5,5 +5,12 @@ from dicomkit.io.decoder import decode_dataset
 from dicomkit.io.encoder import encode_dataset, write_dataset
 from dicomkit.io.part10 import build_file_meta, read, read_file_meta, write
 
-__all__ = ["build_file_meta", "decode_dataset", "encode_dataset", "read", "read_file_meta",
-           "write", "write_dataset"]
+__all__ = [
+    "build_file_meta",
+    "decode_dataset",
+    "encode_dataset",
+    "read",
+    "read_file_meta",
+    "write",
+    "write_dataset",
+]

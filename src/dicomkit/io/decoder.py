@@ -77,9 +77,15 @@ class DecodeOptions:
         "stopped",
     )
 
-    def __init__(self, *, stop_before_pixels: bool = False,
-                 specific_tags: Iterable[int] | None = None, lenient: bool = False,
-                 large_value: int = LARGE_VALUE, check_sequences: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        stop_before_pixels: bool = False,
+        specific_tags: Iterable[int] | None = None,
+        lenient: bool = False,
+        large_value: int = LARGE_VALUE,
+        check_sequences: bool = True,
+    ) -> None:
         self.stop_before_pixels = stop_before_pixels
         #: validate the structure of defined-length sequences at read time (so a strict
         #: read fails at once on a malformed one); False: only skip them, and a malformed
@@ -186,7 +192,7 @@ def guess_encoding(buf: Any, pos: int = 0) -> tuple[bool, bool]:
     VR, and the byte order that gives the smaller (more plausible) group number."""
     if len(buf) - pos < 8:
         raise TruncatedDataError("too short for a data element", offset=pos)
-    head = bytes(buf[pos:pos + 8])
+    head = bytes(buf[pos : pos + 8])
     explicit = head[4:6] in _VR_OF
     g_le = head[0] | head[1] << 8
     g_be = head[0] << 8 | head[1]
@@ -211,13 +217,23 @@ class _Reader:
         self.trusted = trusted
         self._twin: _Reader | None = self if trusted else None
 
-    def _lazy(self, owner: Dataset, pos: int, end: int, undefined: bool, implicit: bool,
-              little: bool, depth: int, tag: int) -> LazySequence:
+    def _lazy(
+        self,
+        owner: Dataset,
+        pos: int,
+        end: int,
+        undefined: bool,
+        implicit: bool,
+        little: bool,
+        depth: int,
+        tag: int,
+    ) -> LazySequence:
         twin = self._twin
         if twin is None:
             twin = self._twin = _Reader(self.buf, self.opts, True)
-        return LazySequence(owner, _load_sequence,
-                            (twin, pos, end, undefined, implicit, little, depth, tag))
+        return LazySequence(
+            owner, _load_sequence, (twin, pos, end, undefined, implicit, little, depth, tag)
+        )
 
     def fail(self, exc: InvalidDicomError) -> None:
         if not self.opts.lenient:
@@ -225,8 +241,17 @@ class _Reader:
         self.opts.errors.append(exc)
         self.opts.aborted = True
 
-    def parse(self, owner: Dataset, pos: int, end: int, implicit: bool, little: bool,
-              depth: int, in_undef_item: bool, only_group: int = -1) -> tuple[int, bool]:
+    def parse(
+        self,
+        owner: Dataset,
+        pos: int,
+        end: int,
+        implicit: bool,
+        little: bool,
+        depth: int,
+        in_undef_item: bool,
+        only_group: int = -1,
+    ) -> tuple[int, bool]:
         """Fill ``owner._d`` from ``buf[pos:end]``. Returns (next offset, delimiter found).
 
         One comparison per element (``tag >= stop``) routes the rare cases -- item and
@@ -242,8 +267,9 @@ class _Reader:
             return self.parse_implicit(owner, pos, end, little, depth, in_undef_item, stop)
         return self.parse_explicit(owner, pos, end, little, depth, in_undef_item, stop)
 
-    def special(self, tag: int, start: int, length: int, in_undef_item: bool,
-                stop: int) -> tuple[int, bool] | None:
+    def special(
+        self, tag: int, start: int, length: int, in_undef_item: bool, stop: int
+    ) -> tuple[int, bool] | None:
         """A tag at or past ``stop``: returns the parse result, or None to go on reading."""
         if tag < 0xFFFE0000 and stop < 0xFFFE0000:
             if stop == FLOAT_PIXEL_DATA:
@@ -255,13 +281,25 @@ class _Reader:
             return None
         if tag == ITEM_DELIMITATION and in_undef_item:
             return start + 8, True
-        self.fail(InvalidDicomError(
-            f"unexpected delimiter or item tag ({tag >> 16:04X},{tag & 0xFFFF:04X})",
-            offset=start, tag=tag))
+        self.fail(
+            InvalidDicomError(
+                f"unexpected delimiter or item tag ({tag >> 16:04X},{tag & 0xFFFF:04X})",
+                offset=start,
+                tag=tag,
+            )
+        )
         return -1, False
 
-    def parse_explicit(self, owner: Dataset, pos: int, end: int, little: bool, depth: int,
-                       in_undef_item: bool, stop: int) -> tuple[int, bool]:
+    def parse_explicit(
+        self,
+        owner: Dataset,
+        pos: int,
+        end: int,
+        little: bool,
+        depth: int,
+        in_undef_item: bool,
+        stop: int,
+    ) -> tuple[int, bool]:
         buf = self.buf
         d = owner._d
         exp = _LE_EXP if little else _BE_EXP
@@ -294,29 +332,44 @@ class _Reader:
                 start = pos
                 pos += 12
                 if length == 0xFFFFFFFF or vr == "SQ":
-                    res2 = self.complex(owner, tag, vr, pos, end, length, False, little, depth,
-                                        start)
+                    res2 = self.complex(
+                        owner, tag, vr, pos, end, length, False, little, depth, start
+                    )
                     if res2 < 0:
                         return end, False
                     pos = res2
                     continue
                 nxt = pos + length
                 if nxt > end:
-                    self.fail(TruncatedDataError(
-                        f"value length {length} past the end of its container "
-                        f"({end - pos} bytes left)", offset=start, tag=tag))
+                    self.fail(
+                        TruncatedDataError(
+                            f"value length {length} past the end of its container "
+                            f"({end - pos} bytes left)",
+                            offset=start,
+                            tag=tag,
+                        )
+                    )
                     return end, False
                 if specific is None or tag in specific:
-                    d[tag] = (vr, buf[pos:nxt] if length < self.opts.large_value
-                              else memoryview(buf)[pos:nxt])
+                    d[tag] = (
+                        vr,
+                        buf[pos:nxt]
+                        if length < self.opts.large_value
+                        else memoryview(buf)[pos:nxt],
+                    )
                 pos = nxt
                 continue
             pos += 8
             nxt = pos + length
             if nxt > end:
-                self.fail(TruncatedDataError(
-                    f"value length {length} past the end of its container "
-                    f"({end - pos} bytes left)", offset=pos - 8, tag=tag))
+                self.fail(
+                    TruncatedDataError(
+                        f"value length {length} past the end of its container "
+                        f"({end - pos} bytes left)",
+                        offset=pos - 8,
+                        tag=tag,
+                    )
+                )
                 return end, False
             if specific is None or tag in specific:
                 d[tag] = (vr, buf[pos:nxt])
@@ -326,8 +379,16 @@ class _Reader:
             return end, False
         return pos, False
 
-    def parse_implicit(self, owner: Dataset, pos: int, end: int, little: bool, depth: int,
-                       in_undef_item: bool, stop: int) -> tuple[int, bool]:
+    def parse_implicit(
+        self,
+        owner: Dataset,
+        pos: int,
+        end: int,
+        little: bool,
+        depth: int,
+        in_undef_item: bool,
+        stop: int,
+    ) -> tuple[int, bool]:
         buf = self.buf
         d = owner._d
         hhl = _LE_HHL if little else _BE_HHL
@@ -353,9 +414,14 @@ class _Reader:
                 continue
             nxt = pos + length
             if nxt > end:
-                self.fail(TruncatedDataError(
-                    f"value length {length} past the end of its container "
-                    f"({end - pos} bytes left)", offset=start, tag=tag))
+                self.fail(
+                    TruncatedDataError(
+                        f"value length {length} past the end of its container "
+                        f"({end - pos} bytes left)",
+                        offset=start,
+                        tag=tag,
+                    )
+                )
                 return end, False
             if specific is None or tag in specific:
                 d[tag] = (vr, buf[pos:nxt] if length < large else memoryview(buf)[pos:nxt])
@@ -365,8 +431,19 @@ class _Reader:
             return end, False
         return pos, False
 
-    def complex(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, length: int,
-                implicit: bool, little: bool, depth: int, start: int) -> int:
+    def complex(
+        self,
+        owner: Dataset,
+        tag: int,
+        vr: str,
+        pos: int,
+        end: int,
+        length: int,
+        implicit: bool,
+        little: bool,
+        depth: int,
+        start: int,
+    ) -> int:
         """A sequence or an undefined-length value; returns the next offset (-1: stop)."""
         opts = self.opts
         specific = opts.specific_tags
@@ -379,23 +456,38 @@ class _Reader:
             return -1 if opts.aborted else res[1]
         nxt = pos + length
         if nxt > end:
-            self.fail(TruncatedDataError(
-                f"value length {length} past the end of its container ({end - pos} bytes left)",
-                offset=start, tag=tag))
+            self.fail(
+                TruncatedDataError(
+                    f"value length {length} past the end of its container ({end - pos} bytes left)",
+                    offset=start,
+                    tag=tag,
+                )
+            )
             return -1
-        if implicit and length >= 4 and self.buf[pos:pos + 2] != (
-                b"\xfe\xff" if little else b"\xff\xfe"):
+        if (
+            implicit
+            and length >= 4
+            and self.buf[pos : pos + 2] != (b"\xfe\xff" if little else b"\xff\xfe")
+        ):
             # The dictionary says SQ but the value holds no items (a retired meaning): keep it.
             if specific is None or tag in specific:
                 owner._d[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
-            if self.trusted or (not opts.lenient and (not opts.check_sequences or (
-                    little and _check_sequence(self.buf, pos, nxt, False, implicit,
-                                               depth) == nxt))):
+            if self.trusted or (
+                not opts.lenient
+                and (
+                    not opts.check_sequences
+                    or (
+                        little
+                        and _check_sequence(self.buf, pos, nxt, False, implicit, depth) == nxt
+                    )
+                )
+            ):
                 # Sound structure: the items are parsed on first access (see _lazy).
-                owner._d[tag] = DataElement._sequence(tag, self._lazy(
-                    owner, pos, nxt, False, implicit, little, depth, tag), False)
+                owner._d[tag] = DataElement._sequence(
+                    tag, self._lazy(owner, pos, nxt, False, implicit, little, depth, tag), False
+                )
                 return nxt
             seq = self.sequence(owner, pos, nxt, False, implicit, little, depth, tag)
             if seq is None:
@@ -407,8 +499,18 @@ class _Reader:
                 opts.aborted = False
         return nxt
 
-    def undefined(self, owner: Dataset, tag: int, vr: str, pos: int, end: int, implicit: bool,
-                  little: bool, depth: int, start: int) -> tuple[DataElement, int] | None:
+    def undefined(
+        self,
+        owner: Dataset,
+        tag: int,
+        vr: str,
+        pos: int,
+        end: int,
+        implicit: bool,
+        little: bool,
+        depth: int,
+        start: int,
+    ) -> tuple[DataElement, int] | None:
         """An element of undefined length: a sequence (PS3.5 7.5.1), an explicit UN holding an
         implicit VR LE sequence (PS3.5 6.2.2), or encapsulated pixel data (PS3.5 A.4)."""
         if vr == "SQ" or vr == "UN" or (implicit and tag != PIXEL_DATA):
@@ -416,13 +518,17 @@ class _Reader:
             if little and not self.trusted and not self.opts.lenient:
                 stop = _check_sequence(self.buf, pos, end, True, implicit or un, depth)
                 if stop >= 0:
-                    el = DataElement._sequence(tag, self._lazy(
-                        owner, pos, stop, True, implicit or un, True, depth, tag), True)
+                    el = DataElement._sequence(
+                        tag,
+                        self._lazy(owner, pos, stop, True, implicit or un, True, depth, tag),
+                        True,
+                    )
                     el.un_sequence = un
                     return el, stop
                 # doubtful structure: parse now, for the precise error
-            res = self.sequence(owner, pos, end, True, implicit or un, True if un else little,
-                                depth, tag)
+            res = self.sequence(
+                owner, pos, end, True, implicit or un, True if un else little, depth, tag
+            )
             if res is None:
                 return None
             el = DataElement._sequence(tag, res[0], True)
@@ -435,8 +541,11 @@ class _Reader:
             delim = 8
             while True:
                 if p + 8 > end:
-                    err = TruncatedDataError("encapsulated pixel data without a sequence "
-                                             "delimiter", offset=start, tag=tag)
+                    err = TruncatedDataError(
+                        "encapsulated pixel data without a sequence delimiter",
+                        offset=start,
+                        tag=tag,
+                    )
                     if p == end == len(buf) and depth == 0:
                         # Fragments intact up to the end of the file: keep them, note it.
                         self.opts.errors.append(err)
@@ -449,8 +558,11 @@ class _Reader:
                 if t == SEQUENCE_DELIMITATION:
                     break
                 if t != ITEM or ln == _UNDEF or p + 8 + ln > end:
-                    self.fail(InvalidDicomError("bad fragment in encapsulated pixel data",
-                                                offset=p, tag=tag))
+                    self.fail(
+                        InvalidDicomError(
+                            "bad fragment in encapsulated pixel data", offset=p, tag=tag
+                        )
+                    )
                     return None
                 p += 8 + ln
             raw = self.buf[pos:p] if p - pos < self.opts.large_value else memoryview(buf)[pos:p]
@@ -459,13 +571,23 @@ class _Reader:
         self.fail(InvalidDicomError(f"undefined length for VR {vr}", offset=start, tag=tag))
         return None
 
-    def sequence(self, owner: Dataset, pos: int, end: int, undefined: bool, implicit: bool,
-                 little: bool, depth: int, tag: int) -> tuple[Sequence, int] | None:
+    def sequence(
+        self,
+        owner: Dataset,
+        pos: int,
+        end: int,
+        undefined: bool,
+        implicit: bool,
+        little: bool,
+        depth: int,
+        tag: int,
+    ) -> tuple[Sequence, int] | None:
         """The items of a sequence (PS3.5 7.5.2): defined length ends at ``end``, undefined
         length at the Sequence Delimitation Item."""
         if depth >= MAX_DEPTH:
-            self.fail(InvalidDicomError(f"sequences nested deeper than {MAX_DEPTH}",
-                                        offset=pos, tag=tag))
+            self.fail(
+                InvalidDicomError(f"sequences nested deeper than {MAX_DEPTH}", offset=pos, tag=tag)
+            )
             return None
         buf = self.buf
         hhl = _LE_HHL if little else _BE_HHL
@@ -476,8 +598,11 @@ class _Reader:
         while True:
             if pos >= end:
                 if undefined:
-                    self.fail(TruncatedDataError("sequence without a delimitation item",
-                                                 offset=pos, tag=tag))
+                    self.fail(
+                        TruncatedDataError(
+                            "sequence without a delimitation item", offset=pos, tag=tag
+                        )
+                    )
                     return (seq, end) if self.opts.lenient else None
                 return seq, pos
             if pos + 8 > end:
@@ -490,13 +615,19 @@ class _Reader:
                     item = Dataset._from_raw({}, little, implicit, owner, True)
                     p, found = parse(item, pos + 8, end, little, depth + 1, True, stop)
                     if not found and not self.opts.aborted:
-                        self.fail(TruncatedDataError("item without an item delimitation",
-                                                     offset=pos, tag=tag))
+                        self.fail(
+                            TruncatedDataError(
+                                "item without an item delimitation", offset=pos, tag=tag
+                            )
+                        )
                     pos = p
                 else:
                     if pos + 8 + length > end:
-                        self.fail(TruncatedDataError(f"item length {length} past the end",
-                                                     offset=pos, tag=tag))
+                        self.fail(
+                            TruncatedDataError(
+                                f"item length {length} past the end", offset=pos, tag=tag
+                            )
+                        )
                         return (seq, end) if self.opts.lenient else None
                     item = Dataset._from_raw({}, little, implicit, owner)
                     parse(item, pos + 8, pos + 8 + length, little, depth + 1, False, stop)
@@ -510,13 +641,25 @@ class _Reader:
                 # A delimiter inside a defined-length sequence: tolerated as trailing padding.
                 pos += 8
             else:
-                self.fail(InvalidDicomError(f"expected an item tag, found ({g:04X},{e:04X})",
-                                            offset=pos, tag=tag))
+                self.fail(
+                    InvalidDicomError(
+                        f"expected an item tag, found ({g:04X},{e:04X})", offset=pos, tag=tag
+                    )
+                )
                 return (seq, end) if self.opts.lenient else None
 
 
-def _load_sequence(owner: Dataset, reader: _Reader, pos: int, end: int, undefined: bool,
-                   implicit: bool, little: bool, depth: int, tag: int) -> Sequence:
+def _load_sequence(
+    owner: Dataset,
+    reader: _Reader,
+    pos: int,
+    end: int,
+    undefined: bool,
+    implicit: bool,
+    little: bool,
+    depth: int,
+    tag: int,
+) -> Sequence:
     """Parse the items of a :class:`LazySequence` (strict: errors raise)."""
     try:
         res = reader.sequence(owner, pos, end, undefined, implicit, little, depth, tag)
@@ -527,8 +670,9 @@ def _load_sequence(owner: Dataset, reader: _Reader, pos: int, end: int, undefine
     return res[0]
 
 
-def _check_sequence(buf: Any, pos: int, end: int, undefined: bool, implicit: bool,
-                    depth: int) -> int:
+def _check_sequence(
+    buf: Any, pos: int, end: int, undefined: bool, implicit: bool, depth: int
+) -> int:
     """Validate a sequence value (little endian) without building anything.
 
     Returns where the sequence ends (past its delimiter when ``undefined``), or -1 when the
@@ -595,8 +739,9 @@ def _check_explicit_item(buf: Any, pos: int, end: int, undefined: bool, depth: i
                 return -1
             continue
         pos = start + length
-        if vrb == b"SQ" and (pos > end or _check_sequence(buf, start, pos, False, False,
-                                                          depth) != pos):
+        if vrb == b"SQ" and (
+            pos > end or _check_sequence(buf, start, pos, False, False, depth) != pos
+        ):
             return -1
     return -1 if undefined or pos != end else pos
 
@@ -624,7 +769,7 @@ def _check_implicit_item(buf: Any, pos: int, end: int, undefined: bool, depth: i
         if pos > end:
             return -1
         if length:
-            if buf[start:start + 2] == b"\xfe\xff":
+            if buf[start : start + 2] == b"\xfe\xff":
                 if length < 8 or _check_sequence(buf, start, pos, False, True, depth) != pos:
                     return -1
             elif length < 4:
@@ -650,8 +795,17 @@ def _check_fragments(buf: Any, pos: int, end: int) -> int:
     return -1
 
 
-def decode_into(ds: Dataset, buf: Any, offset: int, end: int, *, implicit: bool, little: bool,
-                opts: DecodeOptions, only_group: int = -1) -> int:
+def decode_into(
+    ds: Dataset,
+    buf: Any,
+    offset: int,
+    end: int,
+    *,
+    implicit: bool,
+    little: bool,
+    opts: DecodeOptions,
+    only_group: int = -1,
+) -> int:
     """Fill ``ds`` from ``buf[offset:end]``; return the offset where reading stopped."""
     object.__setattr__(ds, "_little", little)
     object.__setattr__(ds, "_implicit", implicit)
@@ -663,20 +817,36 @@ def decode_into(ds: Dataset, buf: Any, offset: int, end: int, *, implicit: bool,
     return pos
 
 
-def decode_dataset(buf: Any, offset: int = 0, *, implicit: bool, little: bool,
-                   end: int | None = None, charsets: Any = None, lenient: bool = False,
-                   stop_before_pixels: bool = False,
-                   specific_tags: Iterable[int] | None = None) -> Dataset:
+def decode_dataset(
+    buf: Any,
+    offset: int = 0,
+    *,
+    implicit: bool,
+    little: bool,
+    end: int | None = None,
+    charsets: Any = None,
+    lenient: bool = False,
+    stop_before_pixels: bool = False,
+    specific_tags: Iterable[int] | None = None,
+) -> Dataset:
     """Decode a data set encoded as ``implicit``/``little`` from ``buf[offset:end]``.
 
     ``charsets`` (a :class:`~dicomkit.core.values.charset.Charsets`) applies when the data set
     has no (0008,0005) of its own, e.g. a C-FIND identifier in an association that agreed one.
     """
     ds = Dataset()
-    opts = DecodeOptions(lenient=lenient, stop_before_pixels=stop_before_pixels,
-                         specific_tags=specific_tags)
-    decode_into(ds, buf, offset, len(buf) if end is None else end, implicit=implicit,
-                little=little, opts=opts)
+    opts = DecodeOptions(
+        lenient=lenient, stop_before_pixels=stop_before_pixels, specific_tags=specific_tags
+    )
+    decode_into(
+        ds,
+        buf,
+        offset,
+        len(buf) if end is None else end,
+        implicit=implicit,
+        little=little,
+        opts=opts,
+    )
     ds.read_errors = opts.errors
     if charsets is not None and 0x00080005 not in ds._d:
         object.__setattr__(ds, "_charsets", charsets)

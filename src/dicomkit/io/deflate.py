@@ -22,8 +22,13 @@ _CHUNK = 1 << 24
 _STEP = 1 << 20
 
 
-def inflate(data: bytes | memoryview, *, max_size: int = MAX_INFLATED, offset: int = 0,
-            lenient: bool = False) -> bytes:
+def inflate(
+    data: bytes | memoryview,
+    *,
+    max_size: int = MAX_INFLATED,
+    offset: int = 0,
+    lenient: bool = False,
+) -> bytes:
     """Inflate a raw deflate stream, refusing output larger than ``max_size``."""
     d = zlib.decompressobj(-zlib.MAX_WBITS)
     out = bytearray()
@@ -31,7 +36,7 @@ def inflate(data: bytes | memoryview, *, max_size: int = MAX_INFLATED, offset: i
     try:
         pos = 0
         while pos < len(view) and not d.eof:
-            chunk = view[pos:pos + _CHUNK]
+            chunk = view[pos : pos + _CHUNK]
             pos += len(chunk)
             out += d.decompress(chunk, max_size + 1 - len(out))
             while d.unconsumed_tail and not d.eof:
@@ -40,7 +45,8 @@ def inflate(data: bytes | memoryview, *, max_size: int = MAX_INFLATED, offset: i
                 out += d.decompress(d.unconsumed_tail, max_size + 1 - len(out))
             if len(out) > max_size:
                 raise InvalidDicomError(
-                    f"deflated data set inflates past the {max_size} byte limit", offset=offset)
+                    f"deflated data set inflates past the {max_size} byte limit", offset=offset
+                )
         if not d.eof and not lenient:
             out += d.flush()
             if not d.eof:
@@ -71,14 +77,14 @@ def inflates_to(data: bytes | memoryview, expected: bytes | bytearray | memoryvi
     try:
         while not d.eof:
             if not pending:
-                pending = src[pos:pos + _STEP]
+                pending = src[pos : pos + _STEP]
                 pos += len(pending)
                 if not pending:  # all input given: what zlib still holds, and the end
                     return bool(d.flush() == want[done:] and d.eof)
             out = d.decompress(pending, _STEP)
             pending = d.unconsumed_tail
             if out:
-                if want[done:done + len(out)] != out:
+                if want[done : done + len(out)] != out:
                     return False
                 done += len(out)
     except zlib.error:

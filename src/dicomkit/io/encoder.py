@@ -31,8 +31,20 @@ _UNDEF = 0xFFFFFFFF
 
 #: Item size for byte swapping of binary VRs (PS3.5 7.3); AT swaps its two 16-bit halves.
 _SWAP_SIZE: dict[str, int] = {
-    "US": 2, "SS": 2, "OW": 2, "AT": 2, "UL": 4, "SL": 4, "FL": 4, "OF": 4, "OL": 4,
-    "FD": 8, "OD": 8, "SV": 8, "UV": 8, "OV": 8,
+    "US": 2,
+    "SS": 2,
+    "OW": 2,
+    "AT": 2,
+    "UL": 4,
+    "SL": 4,
+    "FL": 4,
+    "OF": 4,
+    "OL": 4,
+    "FD": 8,
+    "OD": 8,
+    "SV": 8,
+    "UV": 8,
+    "OV": 8,
 }
 _ARRAY_CODE = {2: "H", 4: "I" if array("I").itemsize == 4 else "L", 8: "Q"}
 
@@ -92,8 +104,12 @@ class _Encoder:
         else:
             el = entry
             raw, little = el._raw, el._little
-            cs_ok = (raw is None or vr not in CHARSET_VRS or el._charsets is None
-                     or el._charsets == ds.charsets)
+            cs_ok = (
+                raw is None
+                or vr not in CHARSET_VRS
+                or el._charsets is None
+                or el._charsets == ds.charsets
+            )
         if raw is not None and cs_ok:
             if little == self.little or vr not in _SWAP_SIZE:
                 return raw  # type: ignore[no-any-return]
@@ -101,8 +117,15 @@ class _Encoder:
         if el is None:  # pragma: no cover - tuples always carry raw bytes
             el = ds[tag]
         value = el.value
-        if isinstance(value, (bytes, bytearray, memoryview)) and vr in ("OB", "UN", "OW", "OF",
-                                                                       "OD", "OL", "OV"):
+        if isinstance(value, (bytes, bytearray, memoryview)) and vr in (
+            "OB",
+            "UN",
+            "OW",
+            "OF",
+            "OD",
+            "OL",
+            "OV",
+        ):
             # bytes of a word VR are in the data set's byte order (values.codec convention)
             data: bytes | memoryview = bytes(value) if isinstance(value, bytearray) else value
             if ds._little != self.little and vr in _SWAP_SIZE:
@@ -115,8 +138,9 @@ class _Encoder:
         except InvalidValueError:
             raise
         except (TypeError, ValueError, OverflowError, struct.error) as exc:
-            raise InvalidValueError(f"cannot encode {value!r} as {vr} for {el.tag}: {exc}") \
-                from None
+            raise InvalidValueError(
+                f"cannot encode {value!r} as {vr} for {el.tag}: {exc}"
+            ) from None
         if len(out) % 2:
             out = bytes(out) + padding_for(vr)
         return out  # type: ignore[no-any-return]
@@ -168,8 +192,9 @@ class _Encoder:
         out.append(self.header(tag, vr, n))
         out.append(value)
 
-    def sequence(self, tag: int, el: DataElement, out: list[bytes | memoryview],
-                 same: bool = True) -> None:
+    def sequence(
+        self, tag: int, el: DataElement, out: list[bytes | memoryview], same: bool = True
+    ) -> None:
         lazy = el._value
         if type(lazy) is LazySequence and not el.un_sequence:
             # Never parsed, so never changed: copy its bytes when they are already in the
@@ -264,4 +289,3 @@ def write_buffers(fp: IO[bytes], chunks: Iterable[bytes | memoryview]) -> None:
             pending.append(chunk)
     if pending:
         fp.write(b"".join(pending))
-

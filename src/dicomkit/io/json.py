@@ -47,8 +47,9 @@ BulkDataLoader = Callable[[int, str, str], Any]
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _SWAP = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 _NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"})
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
-                       "UI", "UR", "UT"})
+_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+)
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 _SAFE_INT = 2**53
 DEFAULT_BULK_DATA_THRESHOLD = 1024
@@ -57,8 +58,11 @@ DEFAULT_BULK_DATA_THRESHOLD = 1024
 # -- to JSON -----------------------------------------------------------------------------------
 
 
-def to_json(ds: Dataset, bulk_data_threshold: int | None = None,
-            bulk_data_uri_handler: BulkDataURIHandler | None = None) -> dict[str, Any]:
+def to_json(
+    ds: Dataset,
+    bulk_data_threshold: int | None = None,
+    bulk_data_uri_handler: BulkDataURIHandler | None = None,
+) -> dict[str, Any]:
     """The DICOM JSON Model object of ``ds`` (PS3.18 F.2).
 
     Binary values longer than ``bulk_data_threshold`` bytes (default 1024) are passed to
@@ -69,12 +73,13 @@ def to_json(ds: Dataset, bulk_data_threshold: int | None = None,
     return _dataset_to_json(ds, threshold, bulk_data_uri_handler)
 
 
-def _dataset_to_json(ds: Dataset, threshold: int,
-                     handler: BulkDataURIHandler | None) -> dict[str, Any]:
+def _dataset_to_json(
+    ds: Dataset, threshold: int, handler: BulkDataURIHandler | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag in ds:
         if tag & 0xFFFF == 0:
-            continue   # Group Length: not included (F.2.2)
+            continue  # Group Length: not included (F.2.2)
         el = ds[tag]
         out[f"{tag:08X}"] = _element_to_json(el, threshold, handler)
     return out
@@ -87,7 +92,7 @@ def _known_vr(el: DataElement) -> str | None:
     if el.raw is None or not el.is_little_endian or el.is_undefined_length:
         return None
     if tag >> 16 & 1:
-        return "LO" if 0x10 <= tag & 0xFFFF <= 0xFF else None   # private creator (PS3.5 7.8.1)
+        return "LO" if 0x10 <= tag & 0xFFFF <= 0xFF else None  # private creator (PS3.5 7.8.1)
     from dicomkit import dictionary
 
     if dictionary.entry_for_tag(tag) is None:
@@ -110,8 +115,9 @@ def _resolve_un(el: DataElement) -> DataElement | None:
     return converted
 
 
-def _element_to_json(el: DataElement, threshold: int,
-                     handler: BulkDataURIHandler | None) -> dict[str, Any]:
+def _element_to_json(
+    el: DataElement, threshold: int, handler: BulkDataURIHandler | None
+) -> dict[str, Any]:
     vr = el.vr if el.vr in ALL_VRS else "UN"
     if vr == "UN":
         resolved = _resolve_un(el)
@@ -151,9 +157,14 @@ def _binary_bytes(el: DataElement) -> bytes:
     if hasattr(value, "dtype") and hasattr(value, "tobytes"):
         return bytes(value.astype(value.dtype.newbyteorder("<")).tobytes())
     data = bytes(value)
-    if raw is not None and not el.is_little_endian and el.vr in _SWAP \
-            and not el.is_undefined_length:
+    if (
+        raw is not None
+        and not el.is_little_endian
+        and el.vr in _SWAP
+        and not el.is_undefined_length
+    ):
         from dicomkit.io.encoder import swap_bytes
+
         data = swap_bytes(data, _SWAP[el.vr])
     return data
 
@@ -182,7 +193,7 @@ def _value_to_json(vr: str, v: Any) -> Any:
         if vr in ("SV", "UV") and abs(int(v)) >= _SAFE_INT:
             return str(int(v))
         if isinstance(v, float) and not math.isfinite(v):
-            return str(v)   # NaN / Infinity have no JSON number
+            return str(v)  # NaN / Infinity have no JSON number
         return v
     if isinstance(v, bytes):
         return v.decode("latin_1")
@@ -190,9 +201,14 @@ def _value_to_json(vr: str, v: Any) -> Any:
     return s if s != "" else None
 
 
-def dumps(ds: Dataset, *, bulk_data_threshold: int | None = None,
-          bulk_data_uri_handler: BulkDataURIHandler | None = None, indent: int | None = None,
-          **kwargs: Any) -> str:
+def dumps(
+    ds: Dataset,
+    *,
+    bulk_data_threshold: int | None = None,
+    bulk_data_uri_handler: BulkDataURIHandler | None = None,
+    indent: int | None = None,
+    **kwargs: Any,
+) -> str:
     """:func:`to_json` serialised as JSON text (UTF-8 safe, ``ensure_ascii=False``)."""
     obj = to_json(ds, bulk_data_threshold, bulk_data_uri_handler)
     kwargs.setdefault("ensure_ascii", False)
@@ -202,8 +218,9 @@ def dumps(ds: Dataset, *, bulk_data_threshold: int | None = None,
 # -- from JSON ---------------------------------------------------------------------------------
 
 
-def from_json(obj: dict[str, Any] | str | bytes,
-              bulk_data_uri_handler: BulkDataLoader | None = None) -> Dataset:
+def from_json(
+    obj: dict[str, Any] | str | bytes, bulk_data_uri_handler: BulkDataLoader | None = None
+) -> Dataset:
     """A :class:`Dataset` from a DICOM JSON Model object (a ``dict``, or JSON text).
 
     ``bulk_data_uri_handler(tag, vr, uri)`` returns the value of a ``BulkDataURI`` element;
@@ -216,7 +233,7 @@ def from_json(obj: dict[str, Any] | str | bytes,
         except ValueError as exc:
             raise InvalidDicomError(f"not JSON: {exc}") from None
     if isinstance(obj, list) and len(obj) == 1:
-        obj = obj[0]   # QIDO-RS / WADO-RS metadata responses are arrays of objects
+        obj = obj[0]  # QIDO-RS / WADO-RS metadata responses are arrays of objects
     if not isinstance(obj, dict):
         raise InvalidDicomError(f"a DICOM JSON object must be an object, not {type(obj).__name__}")
     return _dataset_from_json(obj, bulk_data_uri_handler)
@@ -256,8 +273,9 @@ def _vr_of(tag: int, attr: dict[str, Any]) -> str:
     return guess
 
 
-def _element_from_json(tag: int, attr: dict[str, Any],
-                       loader: BulkDataLoader | None) -> DataElement:
+def _element_from_json(
+    tag: int, attr: dict[str, Any], loader: BulkDataLoader | None
+) -> DataElement:
     vr = _vr_of(tag, attr)
     if "Value" in attr:
         values = attr["Value"]
@@ -269,10 +287,10 @@ def _element_from_json(tag: int, attr: dict[str, Any],
         try:
             converted = [_value_from_json(vr, v) for v in values]
         except (TypeError, ValueError, KeyError, InvalidValueError) as exc:
-            raise InvalidDicomError(f"invalid {vr} value in DICOM JSON: {exc}", tag=tag) \
-                from None
-        if vr in _BINARY_VRS:   # lenient: numbers given for an O* VR
+            raise InvalidDicomError(f"invalid {vr} value in DICOM JSON: {exc}", tag=tag) from None
+        if vr in _BINARY_VRS:  # lenient: numbers given for an O* VR
             from dicomkit.core.values import encode_value
+
             return DataElement(tag, vr, encode_value(vr, converted, True))
         if vr in _TEXT_VRS:
             converted = [("" if v is None else v) for v in converted]
@@ -292,8 +310,9 @@ def _element_from_json(tag: int, attr: dict[str, Any],
     if "BulkDataURI" in attr:
         uri = attr["BulkDataURI"]
         if loader is None:
-            log.warning("attribute %s: BulkDataURI %r not loaded (no bulk_data_uri_handler)",
-                        Tag(tag), uri)
+            log.warning(
+                "attribute %s: BulkDataURI %r not loaded (no bulk_data_uri_handler)", Tag(tag), uri
+            )
             return DataElement(tag, vr, b"" if vr in _BINARY_VRS else None)
         value = loader(tag, vr, uri)
         if isinstance(value, (bytes, bytearray, memoryview)):
@@ -301,18 +320,27 @@ def _element_from_json(tag: int, attr: dict[str, Any],
         return DataElement(tag, vr, value)
     if vr == "SQ":
         return DataElement(tag, vr, Sequence())
-    return DataElement(tag, vr, b"" if vr in _BINARY_VRS else
-                       (None if vr in _NUMBER_VRS or vr in ("AT", "IS", "DS") else ""))
+    return DataElement(
+        tag,
+        vr,
+        b""
+        if vr in _BINARY_VRS
+        else (None if vr in _NUMBER_VRS or vr in ("AT", "IS", "DS") else ""),
+    )
 
 
 def _binary_element(tag: int, vr: str, data: bytes) -> DataElement:
     if vr in _BINARY_VRS:
-        undefined = (tag == PIXEL_DATA and len(data) >= 8
-                     and int.from_bytes(data[:4], "little") == (ITEM >> 16 | (ITEM & 0xFFFF) << 16))
+        undefined = (
+            tag == PIXEL_DATA
+            and len(data) >= 8
+            and int.from_bytes(data[:4], "little") == (ITEM >> 16 | (ITEM & 0xFFFF) << 16)
+        )
         # kept as raw little endian bytes (F.2.7), so a writer to big endian swaps them
         return DataElement.from_raw(tag, vr, data, True, None, undefined_length=undefined)
     # a non-binary VR given as bytes (e.g. a bulk data text): decode as little endian
     from dicomkit.core.values import decode_value
+
     return DataElement(tag, vr, decode_value(vr, data, True))
 
 

@@ -89,7 +89,7 @@ def _plausible(buf: Any, pos: int) -> bool:
         implicit, little = guess_encoding(buf, pos)
     except InvalidDicomError:
         return False
-    b = bytes(buf[pos:pos + 8])
+    b = bytes(buf[pos : pos + 8])
     group = b[0] | b[1] << 8 if little else b[0] << 8 | b[1]
     if group & 1 or not 0x0002 <= group <= 0x0028:
         return False
@@ -114,15 +114,19 @@ def read_file_meta(fp: Any, *, lenient: bool = False) -> tuple[Dataset, int]:
 
 
 def _find_start(buf: Any, force: bool) -> tuple[bytes | None, int]:
-    if buf[128:132] == b"DICM" and (buf[132:134] == b"\x02\x00" or _plausible(buf, 132)
-                                    or not _plausible(buf, 0)):
+    if buf[128:132] == b"DICM" and (
+        buf[132:134] == b"\x02\x00" or _plausible(buf, 132) or not _plausible(buf, 0)
+    ):
         return bytes(buf[:128]), 132
     if buf[:4] == b"DICM":
         return None, 4
     if force or _plausible(buf, 0):
         return None, 0
-    raise InvalidDicomError("not a DICOM file: no 'DICM' prefix and no data set at the start "
-                            "(use force=True to try anyway)", offset=0)
+    raise InvalidDicomError(
+        "not a DICOM file: no 'DICM' prefix and no data set at the start "
+        "(use force=True to try anyway)",
+        offset=0,
+    )
 
 
 def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
@@ -134,8 +138,9 @@ def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
         # read in the transfer syntax it names; a deflated one could not be read at all)
         specific, opts.specific_tags = opts.specific_tags, None
         try:
-            pos = decode_into(meta, buf, pos, len(buf), implicit=implicit, little=True,
-                              opts=opts, only_group=2)
+            pos = decode_into(
+                meta, buf, pos, len(buf), implicit=implicit, little=True, opts=opts, only_group=2
+            )
         finally:
             opts.specific_tags = specific
         gl = meta._d.get(0x00020000)
@@ -151,9 +156,14 @@ def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
     return meta, pos
 
 
-def read(source: Any, *, stop_before_pixels: bool = False,
-         specific_tags: Iterable[Any] | None = None, lenient: bool = False,
-         force: bool = False) -> Dataset:
+def read(
+    source: Any,
+    *,
+    stop_before_pixels: bool = False,
+    specific_tags: Iterable[Any] | None = None,
+    lenient: bool = False,
+    force: bool = False,
+) -> Dataset:
     """Read a DICOM file (path, bytes or binary file object) into a :class:`Dataset`.
 
     ``stop_before_pixels`` stops at the pixel data, ``specific_tags`` keeps only those
@@ -166,16 +176,16 @@ def read(source: Any, *, stop_before_pixels: bool = False,
         # Header read: parse the first chunk; only when the header does not fit (or the chunk
         # ends badly) read the whole file. The chunk read stays strict so nothing is lost.
         try:
-            ds = _read_buffer(buf, DecodeOptions(stop_before_pixels=True, specific_tags=tags),
-                              force)
+            ds = _read_buffer(
+                buf, DecodeOptions(stop_before_pixels=True, specific_tags=tags), force
+            )
         except InvalidDicomError:
             ds = None
         if ds is not None and ds.read_errors == [] and _stopped(ds):
             ds.filename = filename
             return ds
         buf, filename, _ = _load(source, False)
-    opts = DecodeOptions(stop_before_pixels=stop_before_pixels, lenient=lenient,
-                         specific_tags=tags)
+    opts = DecodeOptions(stop_before_pixels=stop_before_pixels, lenient=lenient, specific_tags=tags)
     ds = _read_buffer(buf, opts, force)
     ds.filename = filename
     return ds
@@ -190,8 +200,11 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
     meta, pos = _read_meta(buf, pos, opts)
     ts_raw = meta._d.get(TRANSFER_SYNTAX_UID)
     if ts_raw is not None:
-        ts = bytes(ts_raw[1] if type(ts_raw) is tuple else ts_raw.raw or b"").decode(
-            "ascii", "replace").strip("\x00 ")
+        ts = (
+            bytes(ts_raw[1] if type(ts_raw) is tuple else ts_raw.raw or b"")
+            .decode("ascii", "replace")
+            .strip("\x00 ")
+        )
     else:
         ts = ""
     ds = Dataset()
@@ -219,8 +232,16 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
     end = -1
     if not opts.aborted:
         end = decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
-    if (stream is not None and end == len(buf) and not implicit and little and not opts.errors
-            and not opts.aborted and not opts.stopped and opts.specific_tags is None):
+    if (
+        stream is not None
+        and end == len(buf)
+        and not implicit
+        and little
+        and not opts.errors
+        and not opts.aborted
+        and not opts.stopped
+        and opts.specific_tags is None
+    ):
         # The whole deflated data set was read: keep the stream as it is in the file (the
         # bytes after the File Meta), so that written back unchanged it stays byte-identical.
         object.__setattr__(ds, "_deflated", (bytes(stream), len(buf)))
@@ -279,18 +300,18 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
     fm = ds.file_meta
     if fm is None or len(fm) == 0:
         if not sop_class or not sop_inst:
-            raise InvalidValueError("cannot write a Part 10 file without SOPClassUID and "
-                                    "SOPInstanceUID (set them or give file_meta)")
+            raise InvalidValueError(
+                "cannot write a Part 10 file without SOPClassUID and "
+                "SOPInstanceUID (set them or give file_meta)"
+            )
         return build_file_meta(sop_class, sop_inst, ts)
     as_read = all(type(e) is tuple or e.raw is not None for e in fm._d.values())
     for tag, meta_tag in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
         e = ds._d.get(tag)
         set_since_read = e is not None and type(e) is not tuple and e.raw is None
-        if set_since_read and e is not None and _uid_value(e.value) != _uid_value(
-                fm.get(meta_tag)):
+        if set_since_read and e is not None and _uid_value(e.value) != _uid_value(fm.get(meta_tag)):
             as_read = False
-    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit \
-            and as_read:
+    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit and as_read:
         return fm  # untouched since it was read: keep it byte for byte
     new = fm.copy()
     new.add(DataElement(0x00020010, "UI", ts))
@@ -310,8 +331,14 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
     return new
 
 
-def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
-          preamble: bytes | None = None, atomic: bool = False) -> None:
+def write(
+    ds: Dataset,
+    dest: Any,
+    *,
+    transfer_syntax: str | None = None,
+    preamble: bytes | None = None,
+    atomic: bool = False,
+) -> None:
     """Write ``ds`` as a Part 10 file (PS3.10 7.1) in ``transfer_syntax`` (default: the data
     set's own, else explicit VR little endian). The File Meta is kept when still right and
     rebuilt otherwise; binary values are byte-swapped and VRs looked up as the syntax needs.
@@ -330,11 +357,14 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
     pixel = next((ds._d[t] for t in _PIXEL_TAGS if t in ds._d), None)
     encapsulated = pixel is not None and type(pixel) is not tuple and pixel.is_undefined_length
     if encapsulated and ts in _NATIVE:
-        raise PixelDataError(f"pixel data is encapsulated ({src_ts}); writing it as {ts} needs "
-                             "decompression: use dicomkit.pixels / `dicomkit transcode`")
+        raise PixelDataError(
+            f"pixel data is encapsulated ({src_ts}); writing it as {ts} needs "
+            "decompression: use dicomkit.pixels / `dicomkit transcode`"
+        )
     if not encapsulated and ts not in _NATIVE and ts != src_ts and pixel is not None:
-        raise PixelDataError(f"pixel data is native; writing it as {ts} needs compression: use "
-                             "`dicomkit transcode`")
+        raise PixelDataError(
+            f"pixel data is native; writing it as {ts} needs compression: use `dicomkit transcode`"
+        )
     meta = _file_meta_for(ds, ts)
     pre = preamble if preamble is not None else (ds.preamble or b"\x00" * 128)
     if len(pre) != 128:
@@ -376,8 +406,9 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
                 write_buffers(rw, chunks)
                 rw.truncate()
             return
-    fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
+    fd, tmp = tempfile.mkstemp(
+        prefix=".dicomkit-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path))
+    )
     try:
         with os.fdopen(fd, "wb") as fp:
             write_buffers(fp, chunks)
@@ -390,8 +421,9 @@ def write(ds: Dataset, dest: Any, *, transfer_syntax: str | None = None,
         raise
 
 
-def _encoded_body(head: bytes, ds: Dataset, implicit: bool, little: bool,
-                  deflated: bool) -> list[bytes | memoryview]:
+def _encoded_body(
+    head: bytes, ds: Dataset, implicit: bool, little: bool, deflated: bool
+) -> list[bytes | memoryview]:
     """The file after the preamble as buffers: ``head`` (preamble, DICM, meta), then the
     data set (large values not copied)."""
     if deflated:

@@ -46,8 +46,9 @@ __all__ = ["NAMESPACE", "from_xml", "to_xml", "to_xml_element"]
 NAMESPACE = "http://dicom.nema.org/PS3.19/models/NativeDICOM"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
-                       "UI", "UR", "UT"})
+_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+)
 _GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 _COMPONENTS = ("FamilyName", "GivenName", "MiddleName", "NamePrefix", "NameSuffix")
 # Characters XML 1.0 cannot carry (C0 controls other than TAB, LF, CR; lone surrogates; FFFE/F)
@@ -57,17 +58,23 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 # -- to XML ------------------------------------------------------------------------------------
 
 
-def to_xml(ds: Dataset, *, bulk_data_threshold: int | None = None,
-           bulk_data_uri_handler: BulkDataURIHandler | None = None, indent: bool = False,
-           xml_declaration: bool = True) -> str:
+def to_xml(
+    ds: Dataset,
+    *,
+    bulk_data_threshold: int | None = None,
+    bulk_data_uri_handler: BulkDataURIHandler | None = None,
+    indent: bool = False,
+    xml_declaration: bool = True,
+) -> str:
     """The Native DICOM Model XML text of ``ds`` (PS3.19 A.1).
 
     Binary values longer than ``bulk_data_threshold`` bytes (default 1024) are passed to
     ``bulk_data_uri_handler`` (if given), which returns the ``BulkData`` URI or ``None`` to
     write the value inline.
     """
-    root = to_xml_element(ds, bulk_data_threshold=bulk_data_threshold,
-                          bulk_data_uri_handler=bulk_data_uri_handler)
+    root = to_xml_element(
+        ds, bulk_data_threshold=bulk_data_threshold, bulk_data_uri_handler=bulk_data_uri_handler
+    )
     if indent:
         ET.indent(root)
     ET.register_namespace("", NAMESPACE)
@@ -78,8 +85,12 @@ def to_xml(ds: Dataset, *, bulk_data_threshold: int | None = None,
     return text
 
 
-def to_xml_element(ds: Dataset, *, bulk_data_threshold: int | None = None,
-                   bulk_data_uri_handler: BulkDataURIHandler | None = None) -> ET.Element:
+def to_xml_element(
+    ds: Dataset,
+    *,
+    bulk_data_threshold: int | None = None,
+    bulk_data_uri_handler: BulkDataURIHandler | None = None,
+) -> ET.Element:
     """The ``NativeDicomModel`` element of ``ds`` (for embedding in other XML)."""
     threshold = DEFAULT_BULK_DATA_THRESHOLD if bulk_data_threshold is None else bulk_data_threshold
     root = ET.Element(f"{{{NAMESPACE}}}NativeDicomModel", {_XML_SPACE: "preserve"})
@@ -91,13 +102,14 @@ def _q(name: str) -> str:
     return f"{{{NAMESPACE}}}{name}"
 
 
-def _dataset_to_xml(ds: Dataset, parent: ET.Element, threshold: int,
-                    handler: BulkDataURIHandler | None) -> None:
+def _dataset_to_xml(
+    ds: Dataset, parent: ET.Element, threshold: int, handler: BulkDataURIHandler | None
+) -> None:
     from dicomkit import dictionary
 
     for tag in ds:
         if tag & 0xFFFF == 0:
-            continue   # Group Length
+            continue  # Group Length
         el = ds[tag]
         attrib: dict[str, str] = {}
         tag_text = f"{tag:08X}"
@@ -117,8 +129,9 @@ def _dataset_to_xml(ds: Dataset, parent: ET.Element, threshold: int,
         _element_to_xml(el, node, threshold, handler)
 
 
-def _element_to_xml(el: DataElement, node: ET.Element, threshold: int,
-                    handler: BulkDataURIHandler | None) -> None:
+def _element_to_xml(
+    el: DataElement, node: ET.Element, threshold: int, handler: BulkDataURIHandler | None
+) -> None:
     vr = el.vr if el.vr in ALL_VRS else "UN"
     if vr == "UN":
         resolved = _resolve_un(el)
@@ -187,8 +200,9 @@ def _person_name(node: ET.Element, number: int, v: Any) -> None:
 # -- from XML ----------------------------------------------------------------------------------
 
 
-def from_xml(text: str | bytes | ET.Element,
-             bulk_data_uri_handler: BulkDataLoader | None = None) -> Dataset:
+def from_xml(
+    text: str | bytes | ET.Element, bulk_data_uri_handler: BulkDataLoader | None = None
+) -> Dataset:
     """A :class:`Dataset` from Native DICOM Model XML (text, bytes or a parsed element).
 
     ``bulk_data_uri_handler(tag, vr, uri)`` returns the value of a ``BulkData`` element;
@@ -233,8 +247,7 @@ def _dataset_from_xml(node: ET.Element, loader: BulkDataLoader | None) -> Datase
     return ds
 
 
-def _place_private(elements: dict[int, DataElement], creator: str,
-                   el: DataElement) -> DataElement:
+def _place_private(elements: dict[int, DataElement], creator: str, el: DataElement) -> DataElement:
     """Give a private data element read as "gggg00ee" its block (PS3.5 7.8.1, PS3.19 A.1.5):
     the one whose (gggg,00xx) creator matches, else the first free one (creator added)."""
     group = int(el.tag) >> 16
@@ -245,16 +258,24 @@ def _place_private(elements: dict[int, DataElement], creator: str,
             block = slot
             break
     if block is None:
-        block = next((slot for slot in range(0x10, 0x100)
-                      if group << 16 | slot not in elements), None)
+        block = next(
+            (slot for slot in range(0x10, 0x100) if group << 16 | slot not in elements), None
+        )
         if block is None:
             raise InvalidDicomError(f"no free private block in group {group:04X} for {creator!r}")
         elements[group << 16 | block] = DataElement(group << 16 | block, "LO", creator)
-    new = DataElement.from_raw(group << 16 | block << 8 | (int(el.tag) & 0xFF), el.vr,
-                               el.raw, True) if el.raw is not None else None
+    new = (
+        DataElement.from_raw(group << 16 | block << 8 | (int(el.tag) & 0xFF), el.vr, el.raw, True)
+        if el.raw is not None
+        else None
+    )
     if new is None:
-        new = DataElement(group << 16 | block << 8 | (int(el.tag) & 0xFF), el.vr, el.value,
-                          undefined_length=el.is_undefined_length)
+        new = DataElement(
+            group << 16 | block << 8 | (int(el.tag) & 0xFF),
+            el.vr,
+            el.value,
+            undefined_length=el.is_undefined_length,
+        )
     return new
 
 
@@ -289,8 +310,11 @@ def _element_from_xml(node: ET.Element, loader: BulkDataLoader | None) -> DataEl
         bulk = next(c for c in children if _local(c.tag) == "BulkData")
         uri = bulk.get("uri", "")
         if loader is None:
-            log.warning("DicomAttribute %s: BulkData %r not loaded (no bulk_data_uri_handler)",
-                        Tag(tag), uri)
+            log.warning(
+                "DicomAttribute %s: BulkData %r not loaded (no bulk_data_uri_handler)",
+                Tag(tag),
+                uri,
+            )
             return DataElement(tag, vr, b"" if vr in _BINARY_VRS else None)
         value = loader(tag, vr, uri)
         if isinstance(value, (bytes, bytearray, memoryview)):
@@ -306,6 +330,7 @@ def _element_from_xml(node: ET.Element, loader: BulkDataLoader | None) -> DataEl
     if vr in _BINARY_VRS:
         if values:
             from dicomkit.core.values import encode_value
+
             return _binary_element(tag, vr, encode_value(vr, values, True))
         return DataElement(tag, vr, b"")
     if not values:

@@ -101,8 +101,13 @@ def _text(v: Any) -> str:
 
 
 _BIN_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge, "&": lambda a, b: bool(int(a) & b),
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "&": lambda a, b: bool(int(a) & b),
 }
 
 
@@ -128,8 +133,9 @@ def _where(ds: Dataset, within: int, ctx: Context) -> Iterator[Dataset]:
         yield ds
 
 
-def _value_test(ds: Dataset, tag: int, index: int, ctx: Context, test: Callable[[Any], bool]
-                ) -> bool:
+def _value_test(
+    ds: Dataset, tag: int, index: int, ctx: Context, test: Callable[[Any], bool]
+) -> bool:
     present, value = _element_value(ds, tag, ctx)
     return present and any(test(v) for v in _selected(value, index))
 
@@ -152,7 +158,8 @@ def _in_path(ds: Dataset, tag: int, want: Callable[[Dataset, int], bool], depth:
         if el.vr == "SQ":
             value = el.value
             if isinstance(value, list) and any(
-                    isinstance(i, Dataset) and _in_path(i, tag, want, depth + 1) for i in value):
+                isinstance(i, Dataset) and _in_path(i, tag, want, depth + 1) for i in value
+            ):
                 return True
     return False
 
@@ -192,11 +199,18 @@ def _term(term: Term, ctx: Context) -> bool:
         return any(bool(values_of(_element_value(d, tag, ctx)[1])) for d in _where(ds, within, ctx))
     if test.startswith("SequenceHas"):
         n = len(_items(ds, tag, ctx))
-        return {"SequenceHasItems": n > 0, "SequenceHasOneItem": n == 1,
-                "SequenceHasTwoItems": n == 2, "SequenceHasMultipleItems": n > 1}[test]
+        return {
+            "SequenceHasItems": n > 0,
+            "SequenceHasOneItem": n == 1,
+            "SequenceHasTwoItems": n == 2,
+            "SequenceHasMultipleItems": n > 1,
+        }[test]
     if test.startswith(("StringValue", "StringConstant")):
-        if test in ("StringValueFromRoot", "StringValueFromRootAttribute",
-                    "StringConstantFromRootAttribute"):
+        if test in (
+            "StringValueFromRoot",
+            "StringValueFromRootAttribute",
+            "StringConstantFromRootAttribute",
+        ):
             places: list[Dataset] = [root]
         elif test == "StringValueAbove":
             found = _above(ctx, tag)
@@ -212,6 +226,7 @@ def _term(term: Term, ctx: Context) -> bool:
         def compare(v: Any) -> bool:
             n = _number(v)
             return n is not None and fn(n, number)
+
         return _value_test(place, tag, index, ctx, compare)
     if test == "TagValue":
         return _value_test(ds, tag, index, ctx, lambda v: isinstance(v, int) and int(v) == arg)

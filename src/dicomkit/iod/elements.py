@@ -18,8 +18,21 @@ from dicomkit.iod.conditions import values_of
 __all__ = ["element_problems", "vm_allows"]
 
 # PS3.5 Table 6.2-1: maximum length of one value, in characters.
-_MAX_LEN = {"AE": 16, "AS": 4, "CS": 16, "DA": 8, "DS": 16, "DT": 26, "IS": 12, "LO": 64,
-            "LT": 10240, "SH": 16, "ST": 1024, "TM": 14, "UI": 64}
+_MAX_LEN = {
+    "AE": 16,
+    "AS": 4,
+    "CS": 16,
+    "DA": 8,
+    "DS": 16,
+    "DT": 26,
+    "IS": 12,
+    "LO": 64,
+    "LT": 10240,
+    "SH": 16,
+    "ST": 1024,
+    "TM": 14,
+    "UI": 64,
+}
 _CS = re.compile(r"^[A-Z0-9 _]*$")
 _AS = re.compile(r"^\d{3}[DWMY]$")
 _DA = re.compile(r"^\d{8}$")

@@ -42,9 +42,9 @@ _Rows = tuple[tuple[Any, ...], ...]
 class ValueSet:
     """Allowed values of an attribute (or of one of its values, ``index`` >= 0)."""
 
-    index: int                      # -1: every value
-    kind: str                       # "enum" | "defined" | "binary" | "tag" | "nonzero"
-    name: str                       # the set's name in the templates ("nonzero": severity)
+    index: int  # -1: every value
+    kind: str  # "enum" | "defined" | "binary" | "tag" | "nonzero"
+    name: str  # the set's name in the templates ("nonzero": severity)
     values: tuple[Any, ...]
 
     @property
@@ -60,7 +60,7 @@ class Check:
     tag: int
     keyword: str
     condition: str
-    severity: str                   # "error" | "warning" | "" (value sets only)
+    severity: str  # "error" | "warning" | "" (value sets only)
     message: str
     values: tuple[ValueSet, ...]
     guards: tuple[str, ...] = ()
@@ -72,13 +72,13 @@ class Attribute:
 
     tag: int
     keyword: str
-    type: str                       # "1" "1C" "2" "2C" "3"
-    vm: str                         # from the module table ("" -> the dictionary's)
-    condition: str                  # a condition name, "" for none, "?" undecidable
+    type: str  # "1" "1C" "2" "2C" "3"
+    vm: str  # from the module table ("" -> the dictionary's)
+    condition: str  # a condition name, "" for none, "?" undecidable
     may_be_present_otherwise: bool
     values: tuple[ValueSet, ...]
     is_sequence: bool
-    guards: tuple[str, ...] = ()    # conditions of the conditional macros that brought it in
+    guards: tuple[str, ...] = ()  # conditions of the conditional macros that brought it in
     _child_rows: _Rows = field(default=(), repr=False, compare=False)
 
     @property
@@ -100,7 +100,7 @@ class Module:
     """A module (or macro) of PS3.3 with its attributes (macros expanded)."""
 
     name: str
-    kind: str                       # "module" | "macro"
+    kind: str  # "module" | "macro"
     information_entity: str
     source: str
     _rows: _Rows = field(repr=False, compare=False)
@@ -156,7 +156,7 @@ class SOPClass:
     name: str
     iod_name: str
     dimse: tuple[str, ...]
-    reference_iod: str              # the IOD title innolitics gives (cross-check)
+    reference_iod: str  # the IOD title innolitics gives (cross-check)
 
     @property
     def iod(self) -> IOD | None:
@@ -172,14 +172,20 @@ def _value_sets(raw: tuple[tuple[int, str, str], ...]) -> tuple[ValueSet, ...]:
         if kind == "nonzero":
             out.append(ValueSet(index, kind, name, ()))
             continue
-        table: dict[str, Any] = (BINARY_VALUES if kind == "binary" else
-                                 TAG_VALUES if kind == "tag" else STRING_VALUES)
+        table: dict[str, Any] = (
+            BINARY_VALUES if kind == "binary" else TAG_VALUES if kind == "tag" else STRING_VALUES
+        )
         out.append(ValueSet(index, kind, name, tuple(table.get(name, ()))))
     return tuple(out)
 
 
-def _expand(rows: _Rows, guards: tuple[str, ...], seen: tuple[str, ...],
-            attrs: list[Attribute], checks: list[Check]) -> None:
+def _expand(
+    rows: _Rows,
+    guards: tuple[str, ...],
+    seen: tuple[str, ...],
+    attrs: list[Attribute],
+    checks: list[Check],
+) -> None:
     for kind, keyword, tag, typ, vm, cond, mbpo, values, extra in rows:
         if kind == "M":
             if keyword in seen or keyword not in MODULES:
@@ -190,8 +196,20 @@ def _expand(rows: _Rows, guards: tuple[str, ...], seen: tuple[str, ...],
             severity, message = extra if extra else ("", "")
             checks.append(Check(tag, keyword, cond, severity, message, _value_sets(values), guards))
         else:
-            attrs.append(Attribute(tag, keyword, typ, vm, cond, mbpo, _value_sets(values),
-                                   kind == "S", guards, extra if kind == "S" else ()))
+            attrs.append(
+                Attribute(
+                    tag,
+                    keyword,
+                    typ,
+                    vm,
+                    cond,
+                    mbpo,
+                    _value_sets(values),
+                    kind == "S",
+                    guards,
+                    extra if kind == "S" else (),
+                )
+            )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -30,11 +30,13 @@ Severity = Literal["error", "warning", "not-checked"]
 _SOP_CLASS_UID = 0x00080016
 _MEDIA_SOP_CLASS_UID = 0x00020002
 _FILE_META = "FileMetaInformation"
-_TRAILING_PADDING = 0xFFFCFFFC    # Data Set Trailing Padding: allowed in any data set
+_TRAILING_PADDING = 0xFFFCFFFC  # Data Set Trailing Padding: allowed in any data set
 _REPEATING = (0x5000, 0x6000)
 # Sequences whose items may hold attributes beyond those the module lists: directory records
 # (PS3.3 F.5: other keys may be included as Type 3), original / modified attributes (PS3.3 C.12.1)
-_OPEN_SEQUENCES = frozenset({0x00041220, 0x04000561, 0x04000550})      # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
+_OPEN_SEQUENCES = frozenset(
+    {0x00041220, 0x04000561, 0x04000550}
+)  # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,8 @@ class Finding:
     """One problem found: where (tag path, module) and what."""
 
     severity: Severity
-    path: str            # "(0040,0275)[0]/(0040,0009)": sequence items by 0-based index
-    module: str          # the module (or "" for data-dictionary checks)
+    path: str  # "(0040,0275)[0]/(0040,0009)": sequence items by 0-based index
+    module: str  # the module (or "" for data-dictionary checks)
     message: str
     tag: int = 0
 
@@ -69,8 +71,14 @@ class _Run:
         self.findings.setdefault(key, Finding(severity, path, module, message, tag))
 
     # -- one level (a module, or the items of a sequence) ------------------------------------
-    def level(self, attrs: Iterable[Attribute], checks: Iterable[Check], ctx: Context,
-              prefix: str, mod: str) -> None:
+    def level(
+        self,
+        attrs: Iterable[Attribute],
+        checks: Iterable[Check],
+        ctx: Context,
+        prefix: str,
+        mod: str,
+    ) -> None:
         for attr in attrs:
             if self._guarded(attr.guards, ctx, prefix, mod):
                 for tag in _concrete_tags(attr.tag, ctx.ds):
@@ -83,8 +91,13 @@ class _Run:
         for guard in guards:
             result = evaluate(guard, ctx)
             if result is None:
-                self.add("not-checked", prefix or "/", mod,
-                         f"condition {guard} of a macro could not be evaluated", 0)
+                self.add(
+                    "not-checked",
+                    prefix or "/",
+                    mod,
+                    f"condition {guard} of a macro could not be evaluated",
+                    0,
+                )
                 return False
             if not result:
                 return False
@@ -105,15 +118,22 @@ class _Run:
             cond = attr.condition
             result = None if cond == UNDECIDABLE else evaluate(cond, ctx)
             if result is None and not present:
-                why = "no condition a program can evaluate" if cond == UNDECIDABLE else \
-                    f"condition {cond} could not be evaluated"
+                why = (
+                    "no condition a program can evaluate"
+                    if cond == UNDECIDABLE
+                    else f"condition {cond} could not be evaluated"
+                )
                 self.add("not-checked", path, mod, f"Type {typ} attribute absent; {why}", tag)
             elif result:
                 required = True
             elif result is False and present and not attr.may_be_present_otherwise:
-                self.add("warning", path, mod,
-                         f"Type {typ} attribute present although condition {cond} is not "
-                         "satisfied", tag)
+                self.add(
+                    "warning",
+                    path,
+                    mod,
+                    f"Type {typ} attribute present although condition {cond} is not satisfied",
+                    tag,
+                )
         if required and not present:
             why = f" (condition {attr.condition} satisfied)" if attr.is_conditional else ""
             self.add("error", path, mod, f"missing attribute, Type {typ} required{why}", tag)
@@ -123,14 +143,23 @@ class _Run:
             return
         if attr.is_sequence:
             if not isinstance(value, list):
-                self.add("warning", path, mod, f"not read as a sequence (VR {ds[tag].vr}); its "
-                         "items were not checked", tag)
+                self.add(
+                    "warning",
+                    path,
+                    mod,
+                    f"not read as a sequence (VR {ds[tag].vr}); its items were not checked",
+                    tag,
+                )
                 return
             items = [i for i in value if isinstance(i, Dataset)]
             if attr.vm and not vm_allows(attr.vm, len(items)):
-                self.add("error", path, mod,
-                         f"sequence has {len(items)} items where the module allows {attr.vm}",
-                         tag)
+                self.add(
+                    "error",
+                    path,
+                    mod,
+                    f"sequence has {len(items)} items where the module allows {attr.vm}",
+                    tag,
+                )
             children, checks = attr.children, attr.checks
             known = {a.tag for a in children}
             for i, item in enumerate(items):
@@ -139,16 +168,21 @@ class _Run:
                     self.extra(item, known, f"{path}[{i}]", mod, f"{attr.keyword} items")
             return
         values = values_of(value)
-        if attr.vm and not isinstance(value, (bytes, bytearray, memoryview)) \
-                and not vm_allows(attr.vm, len(values)):
-            self.add("error", path, mod,
-                     f"{len(values)} values where the module's VM is {attr.vm}", tag)
+        if (
+            attr.vm
+            and not isinstance(value, (bytes, bytearray, memoryview))
+            and not vm_allows(attr.vm, len(values))
+        ):
+            self.add(
+                "error", path, mod, f"{len(values)} values where the module's VM is {attr.vm}", tag
+            )
         self.values(attr.values, values, path, mod, tag)
 
-    def values(self, sets: tuple[ValueSet, ...], values: list[Any], path: str, mod: str,
-               tag: int) -> None:
+    def values(
+        self, sets: tuple[ValueSet, ...], values: list[Any], path: str, mod: str, tag: int
+    ) -> None:
         for vs in sets:
-            chosen = values if vs.index < 0 else values[vs.index:vs.index + 1]
+            chosen = values if vs.index < 0 else values[vs.index : vs.index + 1]
             which = "" if vs.index < 0 else f" (value {vs.index + 1})"
             if vs.kind == "nonzero":
                 if any(_is_zero(v) for v in chosen):
@@ -162,12 +196,18 @@ class _Run:
                 if _matches(vs, v):
                     continue
                 if vs.strict:
-                    self.add("error", path, mod,
-                             f"unrecognised enumerated value {_show(v)}{which}; allowed: "
-                             f"{', '.join(_show(x) for x in vs.values[:12])}", tag)
+                    self.add(
+                        "error",
+                        path,
+                        mod,
+                        f"unrecognised enumerated value {_show(v)}{which}; allowed: "
+                        f"{', '.join(_show(x) for x in vs.values[:12])}",
+                        tag,
+                    )
                 else:
-                    self.add("warning", path, mod,
-                             f"unrecognised defined term {_show(v)}{which}", tag)
+                    self.add(
+                        "warning", path, mod, f"unrecognised defined term {_show(v)}{which}", tag
+                    )
 
     def check(self, check: Check, ctx: Context, prefix: str, mod: str) -> None:
         tag = check.tag
@@ -278,8 +318,13 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
             iod = iod_for_sop_class(uid)
         except KeyError:
             what = f"SOP class {uid}" if uid else "no SOP Class UID"
-            run.add("warning", format_tag(_SOP_CLASS_UID), "",
-                    f"{what}: no IOD known, only data-dictionary checks made", _SOP_CLASS_UID)
+            run.add(
+                "warning",
+                format_tag(_SOP_CLASS_UID),
+                "",
+                f"{what}: no IOD known, only data-dictionary checks made",
+                _SOP_CLASS_UID,
+            )
     root = Context.for_root(ds)
     if iod is not None:
         for usage in iod.modules:
@@ -293,8 +338,10 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
                 result = evaluate(usage.condition, root) if usage.condition else None
                 if result is None:
                     if usage.usage == "C" and not _module_present(name, ctx.ds):
-                        msg = f"conditional module; condition {usage.condition or '-'} could " \
-                              "not be evaluated"
+                        msg = (
+                            f"conditional module; condition {usage.condition or '-'} could "
+                            "not be evaluated"
+                        )
                         run.add("not-checked", "/", name, msg, 0)
                         continue
                     if not _module_present(name, ctx.ds):
@@ -309,5 +356,6 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
         if root.file_meta is not None:
             run.elements(root.file_meta, "")
     order = {"error": 0, "warning": 1, "not-checked": 2}
-    return sorted(run.findings.values(), key=lambda f: (order[f.severity], f.path, f.module,
-                                                        f.message))
+    return sorted(
+        run.findings.values(), key=lambda f: (order[f.severity], f.path, f.module, f.message)
+    )

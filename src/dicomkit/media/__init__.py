@@ -11,16 +11,16 @@ from dicomkit.media.records import record_type_for
 from dicomkit.media.writer import Node, encode_dicomdir, nodes_from, write_dicomdir
 
 __all__ = [
-           "CreateResult",
-           "DicomDir",
-           "Node",
-           "Record",
-           "create_dicomdir",
-           "encode_dicomdir",
-           "is_conformant_file_id",
+    "CreateResult",
+    "DicomDir",
+    "Node",
+    "Record",
+    "create_dicomdir",
+    "encode_dicomdir",
+    "is_conformant_file_id",
     "nodes_from",
-           "read_dicomdir",
-           "record_type_for",
-           "resolve_file_id",
-           "write_dicomdir",
+    "read_dicomdir",
+    "record_type_for",
+    "resolve_file_id",
+    "write_dicomdir",
 ]

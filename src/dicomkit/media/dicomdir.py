@@ -106,8 +106,9 @@ class _Walker:
             if tag == SEQUENCE_DELIMITATION:
                 return start
             if tag != ITEM:
-                raise InvalidDicomError("expected an item in an undefined-length element",
-                                        offset=pos, tag=tag)
+                raise InvalidDicomError(
+                    "expected an item in an undefined-length element", offset=pos, tag=tag
+                )
             pos = self.skip_item_body(start, length, inner)
 
     def skip_item_body(self, pos: int, length: int, implicit: bool) -> int:
@@ -155,8 +156,7 @@ def record_spans(buf: Any, start: int, *, implicit: bool, little: bool) -> list[
                 if itag == SEQUENCE_DELIMITATION:
                     break
                 if itag != ITEM:
-                    raise InvalidDicomError("expected a directory record item", offset=p,
-                                            tag=itag)
+                    raise InvalidDicomError("expected a directory record item", offset=p, tag=itag)
                 if ilen == _UNDEF:
                     after = w.skip_item_body(body, ilen, item_implicit)
                     spans.append(ItemSpan(p, body, after - 8))
@@ -246,11 +246,11 @@ class DicomDir:
     """A DICOMDIR read from a file: the data set, its records and their tree."""
 
     dataset: Dataset
-    root: Path                                      # the File-set root: the DICOMDIR's folder
-    records: list[Record]                           # every record, in sequence order
-    roots: list[Record]                             # the root directory entity, linked order
+    root: Path  # the File-set root: the DICOMDIR's folder
+    records: list[Record]  # every record, in sequence order
+    roots: list[Record]  # the root directory entity, linked order
     orphans: list[Record] = field(default_factory=list)  # in use but not linked from the root
-    problems: list[str] = field(default_factory=list)    # broken links found while reading
+    problems: list[str] = field(default_factory=list)  # broken links found while reading
 
     @property
     def fileset_id(self) -> str:
@@ -299,10 +299,23 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
         raise InvalidDicomError(f"a deflated DICOMDIR ({ts}) has no usable record offsets")
     implicit = bool(ds._implicit) if ds._implicit is not None else implicit
     spans = record_spans(buf, start, implicit=implicit, little=little)
-    items = [decode_dataset(buf, s.start, end=s.end, implicit=implicit, little=little,
-                            charsets=ds.charsets, lenient=lenient) for s in spans]
-    problems = [f"item at offset {s.offset}: length runs past the end of the sequence"
-                for s in spans if s.clamped]
+    items = [
+        decode_dataset(
+            buf,
+            s.start,
+            end=s.end,
+            implicit=implicit,
+            little=little,
+            charsets=ds.charsets,
+            lenient=lenient,
+        )
+        for s in spans
+    ]
+    problems = [
+        f"item at offset {s.offset}: length runs past the end of the sequence"
+        for s in spans
+        if s.clamped
+    ]
     errors = [e for e in ds.read_errors if not _inside(e, spans)]
     if errors and not lenient:
         raise errors[0]
@@ -311,11 +324,15 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
         log.warning("DICOMDIR %s: %s", path, msg)
     # The data set carries the records as decoded here (complete even where the sequence
     # itself was damaged), so that dd.dataset and dd.records agree.
-    undefined = (DIRECTORY_RECORD_SEQUENCE in ds
-                 and ds[DIRECTORY_RECORD_SEQUENCE].is_undefined_length)
+    undefined = (
+        DIRECTORY_RECORD_SEQUENCE in ds and ds[DIRECTORY_RECORD_SEQUENCE].is_undefined_length
+    )
     if spans or DIRECTORY_RECORD_SEQUENCE in ds:
-        ds.add(DataElement(DIRECTORY_RECORD_SEQUENCE, "SQ", Sequence(items),
-                           undefined_length=undefined))
+        ds.add(
+            DataElement(
+                DIRECTORY_RECORD_SEQUENCE, "SQ", Sequence(items), undefined_length=undefined
+            )
+        )
     records = [Record(item, s.offset) for item, s in zip(items, spans)]
     dd = DicomDir(ds, path.parent, records, [], problems=problems)
     _link(dd, lenient)
@@ -352,12 +369,20 @@ def _link(dd: DicomDir, lenient: bool) -> None:
         while offset:
             rec = at.get(offset)
             if rec is None:
-                _fail(dd, lenient, f"{where} points at offset {offset}, where no directory "
-                                   "record starts", offset)
+                _fail(
+                    dd,
+                    lenient,
+                    f"{where} points at offset {offset}, where no directory record starts",
+                    offset,
+                )
                 break
             if offset in seen:
-                _fail(dd, lenient, f"{where} links back to the record at offset {offset} "
-                                   "(a cycle)", offset)
+                _fail(
+                    dd,
+                    lenient,
+                    f"{where} links back to the record at offset {offset} (a cycle)",
+                    offset,
+                )
                 break
             seen.add(offset)
             if rec.in_use:
@@ -426,8 +451,9 @@ class _Resolver:
         return folder if folder.exists() else None
 
 
-def resolve_file_id(root: str | os.PathLike[str], file_id: tuple[str, ...] | list[str] | str
-                    ) -> Path | None:
+def resolve_file_id(
+    root: str | os.PathLike[str], file_id: tuple[str, ...] | list[str] | str
+) -> Path | None:
     """The path of a Referenced File ID (0004,1500) under the File-set ``root`` (components
     joined with the OS separator, PS3.10 8.2), matching case-insensitively; None if missing."""
     comps = (file_id,) if isinstance(file_id, str) else tuple(file_id)

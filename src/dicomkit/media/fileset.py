@@ -82,7 +82,7 @@ class CreateResult:
     instances: list[Instance] = field(default_factory=list)
     copied: list[tuple[Path, Path]] = field(default_factory=list)  # (source, copy)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
-    counts: dict[str, int] = field(default_factory=dict)           # record type -> number
+    counts: dict[str, int] = field(default_factory=dict)  # record type -> number
 
 
 def _uid(value: Any) -> str:
@@ -208,20 +208,30 @@ def build_tree(instances: list[Instance]) -> list[Node]:
     roots: list[Node] = []
     for p in sorted(patients.values(), key=lambda g: _patient_key(g.first.dataset)):
         pnode = Node(make_record(PATIENT, p.first.dataset, label=str(p.first.path)))
-        studies = sorted(p.groups.values(), key=lambda g: (
-            _text(g.first.dataset, "StudyDate"), _text(g.first.dataset, "StudyTime"),
-            _text(g.first.dataset, "StudyInstanceUID")))
+        studies = sorted(
+            p.groups.values(),
+            key=lambda g: (
+                _text(g.first.dataset, "StudyDate"),
+                _text(g.first.dataset, "StudyTime"),
+                _text(g.first.dataset, "StudyInstanceUID"),
+            ),
+        )
         for si, s in enumerate(studies, 1):
-            snode = Node(make_record(STUDY, s.first.dataset, ordinal=si,
-                                         label=str(s.first.path)))
-            series = sorted(s.groups.values(), key=lambda g: (
-                _number(g.first.dataset, "SeriesNumber"),
-                _text(g.first.dataset, "SeriesInstanceUID")))
+            snode = Node(make_record(STUDY, s.first.dataset, ordinal=si, label=str(s.first.path)))
+            series = sorted(
+                s.groups.values(),
+                key=lambda g: (
+                    _number(g.first.dataset, "SeriesNumber"),
+                    _text(g.first.dataset, "SeriesInstanceUID"),
+                ),
+            )
             for ri, r in enumerate(series, 1):
-                rnode = Node(make_record(SERIES, r.first.dataset, ordinal=ri,
-                                             label=str(r.first.path)))
-                members = sorted(r.members, key=lambda i: (
-                    _number(i.dataset, "InstanceNumber"), i.file_id))
+                rnode = Node(
+                    make_record(SERIES, r.first.dataset, ordinal=ri, label=str(r.first.path))
+                )
+                members = sorted(
+                    r.members, key=lambda i: (_number(i.dataset, "InstanceNumber"), i.file_id)
+                )
                 rnode.children = [_leaf(inst, n) for n, inst in enumerate(members, 1)]
                 snode.children.append(rnode)
             pnode.children.append(snode)
@@ -252,8 +262,7 @@ class _Namer:
                 self.taken.add(cand)
                 return cand
 
-    def folder(self, key: tuple[str, ...], parent: tuple[str, ...], prefix: str
-               ) -> tuple[str, ...]:
+    def folder(self, key: tuple[str, ...], parent: tuple[str, ...], prefix: str) -> tuple[str, ...]:
         got = self.folders.get(key)
         if got is None:
             got = self.folders[key] = self._next(parent, prefix)
@@ -263,16 +272,24 @@ class _Namer:
         ds = inst.dataset
         pat = self.folder((_patient_key(ds),), ("DICOM",), "PAT")
         study = self.folder((_patient_key(ds), _text(ds, "StudyInstanceUID")), pat, "STU")
-        series = self.folder((_patient_key(ds), _text(ds, "StudyInstanceUID"),
-                              _text(ds, "SeriesInstanceUID")), study, "SER")
+        series = self.folder(
+            (_patient_key(ds), _text(ds, "StudyInstanceUID"), _text(ds, "SeriesInstanceUID")),
+            study,
+            "SER",
+        )
         return self._next(series, "IMG" if inst.record_type == IMAGE else "OBJ")
 
 
-def create_dicomdir(folder: str | os.PathLike[str], *, fileset_id: str = "",
-                    output: str | os.PathLike[str] | None = None, keep_names: bool = False,
-                    descriptor: str | os.PathLike[str] | None = None,
-                    descriptor_charset: str | None = None,
-                    undefined_lengths: bool = False) -> CreateResult:
+def create_dicomdir(
+    folder: str | os.PathLike[str],
+    *,
+    fileset_id: str = "",
+    output: str | os.PathLike[str] | None = None,
+    keep_names: bool = False,
+    descriptor: str | os.PathLike[str] | None = None,
+    descriptor_charset: str | None = None,
+    undefined_lengths: bool = False,
+) -> CreateResult:
     """Make a File-set of the instances under ``folder`` and write its DICOMDIR.
 
     Without ``output`` the DICOMDIR goes into ``folder`` itself; files whose paths are not
@@ -286,8 +303,10 @@ def create_dicomdir(folder: str | os.PathLike[str], *, fileset_id: str = "",
     if not src.is_dir():
         raise DicomError(f"{src} is not a folder")
     if fileset_id and not _FILESET_ID.match(fileset_id):
-        raise DicomError(f"File-set ID {fileset_id!r} must be up to 16 characters from A-Z, "
-                         "0-9 and underscore (PS3.10 8.5)")
+        raise DicomError(
+            f"File-set ID {fileset_id!r} must be up to 16 characters from A-Z, "
+            "0-9 and underscore (PS3.10 8.5)"
+        )
     root = Path(output) if output is not None else src
     root.mkdir(parents=True, exist_ok=True)
     in_place = root.resolve() == src.resolve()
@@ -300,8 +319,11 @@ def create_dicomdir(folder: str | os.PathLike[str], *, fileset_id: str = "",
         conformant = is_conformant_file_id(rel)
         if conformant or keep_names:
             if not conformant:
-                log.warning("%s: File ID %s does not comply with PS3.10 8.2 (kept as asked)",
-                            inst.path, "/".join(rel))
+                log.warning(
+                    "%s: File ID %s does not comply with PS3.10 8.2 (kept as asked)",
+                    inst.path,
+                    "/".join(rel),
+                )
             new = rel
         else:
             new = namer.file_id(inst)
@@ -322,10 +344,18 @@ def create_dicomdir(folder: str | os.PathLike[str], *, fileset_id: str = "",
         except ValueError:
             raise DicomError(f"the File-set descriptor {dpath} must be inside {root}") from None
         if not is_conformant_file_id(desc_id):
-            raise DicomError(f"the File-set descriptor's File ID {'/'.join(desc_id)} does not "
-                             "comply with PS3.10 8.2 (1-8 components of A-Z, 0-9, _)")
-    write_dicomdir(result.dicomdir, roots, fileset_id=fileset_id, descriptor=desc_id,
-                   descriptor_charset=descriptor_charset, undefined_lengths=undefined_lengths)
+            raise DicomError(
+                f"the File-set descriptor's File ID {'/'.join(desc_id)} does not "
+                "comply with PS3.10 8.2 (1-8 components of A-Z, 0-9, _)"
+            )
+    write_dicomdir(
+        result.dicomdir,
+        roots,
+        fileset_id=fileset_id,
+        descriptor=desc_id,
+        descriptor_charset=descriptor_charset,
+        undefined_lengths=undefined_lengths,
+    )
     for top in roots:
         for node in top.walk():
             rtype = str(node.dataset.get(0x00041430))

@@ -66,8 +66,9 @@ def nodes_from(dicomdir: DicomDir) -> list[Node]:
     return [node(r) for r in dicomdir.roots]
 
 
-def _header(fileset_id: str, descriptor: tuple[str, ...] | None,
-            descriptor_charset: str | None) -> Dataset:
+def _header(
+    fileset_id: str, descriptor: tuple[str, ...] | None, descriptor_charset: str | None
+) -> Dataset:
     top = Dataset()
     top.add(DataElement(0x00041130, "CS", fileset_id or None))
     if descriptor:
@@ -80,19 +81,24 @@ def _header(fileset_id: str, descriptor: tuple[str, ...] | None,
     return top
 
 
-def encode_dicomdir(roots: list[Node], *, fileset_id: str = "",
-                    descriptor: tuple[str, ...] | None = None,
-                    descriptor_charset: str | None = None,
-                    undefined_lengths: bool = False,
-                    sop_instance_uid: str | None = None) -> bytes:
+def encode_dicomdir(
+    roots: list[Node],
+    *,
+    fileset_id: str = "",
+    descriptor: tuple[str, ...] | None = None,
+    descriptor_charset: str | None = None,
+    undefined_lengths: bool = False,
+    sop_instance_uid: str | None = None,
+) -> bytes:
     """The bytes of a DICOMDIR holding ``roots`` (the root directory entity) and everything
     below them. ``undefined_lengths`` writes the sequence and its items with undefined length
     (both are valid; the offsets account for the delimiters)."""
     from dicomkit.core.uid import generate_uid
     from dicomkit.io.part10 import build_file_meta
 
-    meta = build_file_meta(MEDIA_STORAGE_DIRECTORY_STORAGE,
-                           sop_instance_uid or str(generate_uid()), EXPLICIT_VR_LE)
+    meta = build_file_meta(
+        MEDIA_STORAGE_DIRECTORY_STORAGE, sop_instance_uid or str(generate_uid()), EXPLICIT_VR_LE
+    )
     head = b"\x00" * 128 + b"DICM" + encode_dataset(meta, implicit=False, little=True)
     top = _header(fileset_id, descriptor, descriptor_charset)
     prefix = len(encode_dataset(top, implicit=False, little=True))
@@ -123,8 +129,7 @@ def encode_dicomdir(roots: list[Node], *, fileset_id: str = "",
     items = Sequence([n.dataset for n in order])
     for item in items:
         item.is_undefined_length_item = undefined_lengths
-    top.add(DataElement(DIRECTORY_RECORD_SEQUENCE, "SQ", items,
-                        undefined_length=undefined_lengths))
+    top.add(DataElement(DIRECTORY_RECORD_SEQUENCE, "SQ", items, undefined_length=undefined_lengths))
     data = head + encode_dataset(top, implicit=False, little=True)
     found = record_offsets(data, len(head), implicit=False, little=True)
     if found != [offsets[id(n)] for n in order]:  # pragma: no cover - a layout bug

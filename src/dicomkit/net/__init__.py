@@ -9,5 +9,14 @@ from dicomkit.net.config import AEConfig, Timeouts, TLSConfig, UserIdentity
 from dicomkit.net.messages import Incoming, Response
 from dicomkit.net.server import AE, Server
 
-__all__ = ["AE", "AEConfig", "Association", "Incoming", "Response", "Server", "TLSConfig",
-           "Timeouts", "UserIdentity"]
+__all__ = [
+    "AE",
+    "AEConfig",
+    "Association",
+    "Incoming",
+    "Response",
+    "Server",
+    "TLSConfig",
+    "Timeouts",
+    "UserIdentity",
+]

@@ -110,10 +110,17 @@ class Association(Link):
     :meth:`echo`, :meth:`store`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
     The connection half (engine, ACSE, timers) is :class:`~dicomkit.net.link.Link`."""
 
-    def __init__(self, transport: Transport, role: Role, config: AEConfig, *,
-                 dispatcher: Dispatcher | None = None, sink_factory: SinkFactory | None = None,
-                 acceptor: AcceptorConfig | None = None,
-                 admit: Callable[[AAssociateRQ], bool] | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        role: Role,
+        config: AEConfig,
+        *,
+        dispatcher: Dispatcher | None = None,
+        sink_factory: SinkFactory | None = None,
+        acceptor: AcceptorConfig | None = None,
+        admit: Callable[[AAssociateRQ], bool] | None = None,
+    ) -> None:
         # coalesced pending responses (see _CORK_LIMIT), set before Link may write
         self._cork: list[bytes] = []
         #: the last message sent and its encoding (messages are immutable)
@@ -126,8 +133,9 @@ class Association(Link):
         super().__init__(transport, role, config, acceptor=acceptor, admit=admit)
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
-        self._assembler = dimse.DimseAssembler(stream=self._should_stream,
-                                               max_buffered=config.max_buffered)
+        self._assembler = dimse.DimseAssembler(
+            stream=self._should_stream, max_buffered=config.max_buffered
+        )
         self._waiters: dict[int, _Waiter] = {}
         self._incoming: deque[Incoming | None] = deque()
         self._incoming_ready: asyncio.Future[None] | None = None
@@ -138,8 +146,7 @@ class Association(Link):
         self._server_task: asyncio.Task[None] | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
         # a transport that reports its send buffer level is drained only above it
-        self._reports_level = isinstance(getattr(type(transport), "write_blocked", None),
-                                         property)
+        self._reports_level = isinstance(getattr(type(transport), "write_blocked", None), property)
         self._writelines = getattr(transport, "writelines", None)
 
     def next_message_id(self) -> int:
@@ -165,8 +172,9 @@ class Association(Link):
                 await asyncio.shield(self._established)
         except TimeoutError:
             await self.abort()
-            raise NetworkTimeout(f"no A-ASSOCIATE response from {self.peer} within "
-                                 f"{self.config.timeouts.acse}s") from None
+            raise NetworkTimeout(
+                f"no A-ASSOCIATE response from {self.peer} within {self.config.timeouts.acse}s"
+            ) from None
 
     async def wait_established(self) -> None:
         await asyncio.shield(self._established)
@@ -185,8 +193,9 @@ class Association(Link):
             async with asyncio.timeout(self.config.timeouts.acse):
                 await self._closed.wait()
         except TimeoutError:
-            log.warning("%s: no A-RELEASE-RP within %ss, aborting", self.peer,
-                        self.config.timeouts.acse)
+            log.warning(
+                "%s: no A-RELEASE-RP within %ss, aborting", self.peer, self.config.timeouts.acse
+            )
             await self.abort()
         await self.wait_closed()
 
@@ -203,8 +212,12 @@ class Association(Link):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         # an error in the caller's code (not the network, not a cancellation) still leaves
         # the association in a state where a polite release is possible
         if exc is None or (isinstance(exc, Exception) and not isinstance(exc, NetworkError)):
@@ -214,8 +227,9 @@ class Association(Link):
 
     # -- SCU operations ------------------------------------------------------------------
 
-    def context_for(self, abstract_syntax: str,
-                    transfer_syntax: str | None = None) -> NegotiatedContext:
+    def context_for(
+        self, abstract_syntax: str, transfer_syntax: str | None = None
+    ) -> NegotiatedContext:
         """The accepted context for an abstract syntax (and transfer syntax, if given)."""
         found = self.negotiated.find(abstract_syntax, transfer_syntax) if self.negotiated else None
         if found is None:
@@ -223,8 +237,9 @@ class Association(Link):
             raise LocalProtocolError(f"no accepted presentation context for {what}")
         return found
 
-    def _expect(self, message: dimse.DimseRequest, context: NegotiatedContext | None
-                ) -> tuple[dimse.DimseRequest, NegotiatedContext, _Waiter]:
+    def _expect(
+        self, message: dimse.DimseRequest, context: NegotiatedContext | None
+    ) -> tuple[dimse.DimseRequest, NegotiatedContext, _Waiter]:
         if context is None:
             context = self.context_for(_abstract_syntax(message))
         if not message.message_id:
@@ -240,8 +255,9 @@ class Association(Link):
             try:
                 await fut
             except _Expired:
-                raise NetworkTimeout(f"no response from {self.peer} to message {mid} "
-                                     f"within {wait}s") from None
+                raise NetworkTimeout(
+                    f"no response from {self.peer} to message {mid} within {wait}s"
+                ) from None
             finally:
                 waiter.future = None
                 if timer is not None:
@@ -251,9 +267,14 @@ class Association(Link):
             raise item
         return item
 
-    async def request_iter(self, message: dimse.DimseRequest, data: DataArg = None, *,
-                           context: NegotiatedContext | None = None,
-                           timeout: float | None = -1.0) -> AsyncGenerator[Response, None]:
+    async def request_iter(
+        self,
+        message: dimse.DimseRequest,
+        data: DataArg = None,
+        *,
+        context: NegotiatedContext | None = None,
+        timeout: float | None = -1.0,
+    ) -> AsyncGenerator[Response, None]:
         """Send a request and yield each response (pending ones too) until the final one.
 
         ``message.message_id`` 0 gets a fresh id. ``data``: a Dataset, bytes already in the
@@ -272,9 +293,14 @@ class Association(Link):
         finally:
             self._waiters.pop(message.message_id, None)
 
-    async def request(self, message: dimse.DimseRequest, data: DataArg = None, *,
-                      context: NegotiatedContext | None = None,
-                      timeout: float | None = -1.0) -> Response:
+    async def request(
+        self,
+        message: dimse.DimseRequest,
+        data: DataArg = None,
+        *,
+        context: NegotiatedContext | None = None,
+        timeout: float | None = -1.0,
+    ) -> Response:
         """Send a request and return its final response (pending ones are skipped)."""
         message, context, waiter = self._expect(message, context)
         wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
@@ -303,8 +329,9 @@ class Association(Link):
 
         return await store(self, source, **kw)
 
-    async def send_message(self, context: NegotiatedContext | int,
-                           message: dimse.DimseMessage, data: DataArg = None) -> None:
+    async def send_message(
+        self, context: NegotiatedContext | int, message: dimse.DimseMessage, data: DataArg = None
+    ) -> None:
         """Send one DIMSE message (command, then its data set if any) on a context.
 
         The command and the first MiB of data go out in one write; the call suspends only
@@ -319,8 +346,11 @@ class Association(Link):
                 raise LocalProtocolError(f"no presentation context {context}")
             context = found
         cid = context.context_id
-        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)) and \
-                _is_dataset(data):
+        if (
+            data is not None
+            and not isinstance(data, (bytes, bytearray, memoryview))
+            and _is_dataset(data)
+        ):
             data = encode_data(data, context.transfer_syntax)
         has = data is not None
         if message is self._last_message and has is self._last_has:
@@ -331,9 +361,14 @@ class Association(Link):
                 message = message.replace(has_dataset=has)
             cmd = dimse.encode_message(message)
             self._last_message, self._last_has, self._last_command = original, has, cmd
-        corkable = isinstance(message, dimse.DimseResponse) and message.is_pending and (
-            data is None or (isinstance(data, (bytes, bytearray, memoryview))
-                             and len(data) <= _CORK_LIMIT))
+        corkable = (
+            isinstance(message, dimse.DimseResponse)
+            and message.is_pending
+            and (
+                data is None
+                or (isinstance(data, (bytes, bytearray, memoryview)) and len(data) <= _CORK_LIMIT)
+            )
+        )
         async with self._send_lock:
             try:
                 if corkable:
@@ -423,8 +458,9 @@ class Association(Link):
             if self._closed.is_set():  # the peer aborted meanwhile: stop writing
                 raise self._gone(LocalProtocolError("association closed"))
             final = last and start + step >= size
-            pdus = self.engine.send_data(cid, view[start:start + step], is_command=False,
-                                         last=final)
+            pdus = self.engine.send_data(
+                cid, view[start : start + step], is_command=False, last=final
+            )
             self._write_all(head + pdus if head else pdus)
             head = []
             start += step
@@ -450,6 +486,7 @@ class Association(Link):
 
     def _spawn(self, action: AfterResponse) -> None:
         """Run an after-response action in a task of its own (kept until it ends)."""
+
         async def run() -> None:
             try:
                 result = action() if callable(action) else action
@@ -466,8 +503,9 @@ class Association(Link):
 
     def _on_pdv(self, event: ev.PDVReceived) -> bool:
         try:
-            out = self._assembler.feed(event.context_id, event.is_command, event.is_last,
-                                       event.data)
+            out = self._assembler.feed(
+                event.context_id, event.is_command, event.is_last, event.data
+            )
         except RemoteProtocolError as exc:
             self._protocol_abort(exc)
             return False
@@ -487,8 +525,9 @@ class Association(Link):
     def _closing(self, gone: BaseException) -> None:
         self._take_cork()  # unsent pending responses: nobody will read them
         for waiter in self._waiters.values():
-            waiter.put(gone if isinstance(gone, NetworkError) else self._gone(
-                RuntimeError(str(gone))))
+            waiter.put(
+                gone if isinstance(gone, NetworkError) else self._gone(RuntimeError(str(gone)))
+            )
         if self._current is not None and self._current.sink is not None:
             with contextlib.suppress(Exception):
                 self._current.sink.discard()
@@ -506,8 +545,11 @@ class Association(Link):
     async def wait_closed(self) -> None:
         await self._closed.wait()
         current = asyncio.current_task()
-        tasks = {t for t in (self._reader_task, self._server_task)
-                 if t is not None and t is not current and not t.done()}
+        tasks = {
+            t
+            for t in (self._reader_task, self._server_task)
+            if t is not None and t is not current and not t.done()
+        }
         if tasks:
             await asyncio.wait(tasks)
 
@@ -523,8 +565,12 @@ class Association(Link):
         try:
             incoming.sink = self._sink_factory(incoming)
         except Exception as exc:  # noqa: BLE001 -- any handler error refuses this instance
-            log.warning("%s: cannot open a sink for %s: %s", self.peer,
-                        message.affected_sop_instance_uid, exc)
+            log.warning(
+                "%s: cannot open a sink for %s: %s",
+                self.peer,
+                message.affected_sop_instance_uid,
+                exc,
+            )
             incoming.sink = _NullSink()
         if incoming.sink is None:
             return False
@@ -549,13 +595,17 @@ class Association(Link):
         msg = item.message
         ctx = self.negotiated.contexts.get(item.context_id) if self.negotiated else None
         if ctx is None:
-            self._protocol_abort(RemoteProtocolError(
-                f"message on unknown presentation context {item.context_id}"))
+            self._protocol_abort(
+                RemoteProtocolError(f"message on unknown presentation context {item.context_id}")
+            )
         elif isinstance(msg, dimse.DimseResponse):
             waiter = self._waiters.get(msg.message_id_being_responded_to)
             if waiter is None:
-                log.warning("%s: response to unknown message id %d ignored", self.peer,
-                            msg.message_id_being_responded_to)
+                log.warning(
+                    "%s: response to unknown message id %d ignored",
+                    self.peer,
+                    msg.message_id_being_responded_to,
+                )
             else:
                 waiter.put(Response(msg, ctx, item.dataset))
         elif isinstance(msg, dimse.CCancelRequest):

@@ -83,18 +83,28 @@ class UserIdentity:
         return _as_bytes(self.secondary).decode("utf-8", "replace")
 
     def to_item(self) -> UserIdentityRQItem:
-        return UserIdentityRQItem(self.type, _as_bytes(self.primary),
-                                  _as_bytes(self.secondary), self.positive_response_requested)
+        return UserIdentityRQItem(
+            self.type,
+            _as_bytes(self.primary),
+            _as_bytes(self.secondary),
+            self.positive_response_requested,
+        )
 
     @classmethod
     def from_item(cls, item: UserIdentityRQItem) -> UserIdentity:
-        return cls(item.identity_type, bytes(item.primary), bytes(item.secondary),
-                   item.positive_response_requested)
+        return cls(
+            item.identity_type,
+            bytes(item.primary),
+            bytes(item.secondary),
+            item.positive_response_requested,
+        )
 
     def __repr__(self) -> str:  # never put a passcode or token in a log line
-        return (f"UserIdentity(type={self.type}, primary=<{len(self.primary)} bytes>, "
-                f"secondary=<{len(self.secondary)} bytes>, "
-                f"positive_response_requested={self.positive_response_requested})")
+        return (
+            f"UserIdentity(type={self.type}, primary=<{len(self.primary)} bytes>, "
+            f"secondary=<{len(self.secondary)} bytes>, "
+            f"positive_response_requested={self.positive_response_requested})"
+        )
 
 
 def _as_bytes(value: bytes | str) -> bytes:
@@ -105,7 +115,9 @@ def _as_bytes(value: bytes | str) -> bytes:
 #: response when one was requested), anything else (``False``, ``None``) rejects.
 IdentityResult: TypeAlias = "bool | bytes | None"
 #: ``check(identity or None) -> IdentityResult`` (plain: run in a worker thread; or async).
-IdentityCheck: TypeAlias = "Callable[[UserIdentity | None], IdentityResult | Awaitable[IdentityResult]]"
+IdentityCheck: TypeAlias = (
+    "Callable[[UserIdentity | None], IdentityResult | Awaitable[IdentityResult]]"
+)
 #: SOP class -> supported flags (answer: byte-wise AND with the request), or
 #: ``policy(sop_class, requested application info) -> answer bytes | None`` (None: no answer).
 ExtendedPolicy: TypeAlias = "Mapping[str, bytes] | Callable[[str, bytes], bytes | None]"
@@ -155,9 +167,16 @@ class AEConfig:
             titles = self.accepted_calling_aets
             if isinstance(titles, str):
                 titles = (titles,)
-            object.__setattr__(self, "accepted_calling_aets",
-                               frozenset(t.strip() for t in titles))
+            object.__setattr__(self, "accepted_calling_aets", frozenset(t.strip() for t in titles))
 
 
-__all__ = ["DEFAULT_MAX_PDU", "AEConfig", "ExtendedPolicy", "IdentityCheck", "IdentityResult",
-           "TLSConfig", "Timeouts", "UserIdentity"]
+__all__ = [
+    "DEFAULT_MAX_PDU",
+    "AEConfig",
+    "ExtendedPolicy",
+    "IdentityCheck",
+    "IdentityResult",
+    "TLSConfig",
+    "Timeouts",
+    "UserIdentity",
+]

@@ -68,7 +68,8 @@ _NO_CHECK: Any = object()
 def _is_coroutine_function(fn: Any) -> bool:
     """A coroutine function, or an object whose ``__call__`` is one."""
     return inspect.iscoroutinefunction(fn) or (
-        not inspect.isfunction(fn) and inspect.iscoroutinefunction(type(fn).__call__))
+        not inspect.isfunction(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+    )
 
 
 class Link:
@@ -76,9 +77,15 @@ class Link:
 
     _write_pending = False
 
-    def __init__(self, transport: Transport, role: Role, config: AEConfig, *,
-                 acceptor: AcceptorConfig | None = None,
-                 admit: Callable[[AAssociateRQ], bool] | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        role: Role,
+        config: AEConfig,
+        *,
+        acceptor: AcceptorConfig | None = None,
+        admit: Callable[[AAssociateRQ], bool] | None = None,
+    ) -> None:
         self.transport = transport
         self.config = config
         self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
@@ -164,8 +171,7 @@ class Link:
     @property
     def extended(self) -> dict[str, bytes]:
         """SOP class -> application information the acceptor answered (PS3.7 D.3.3.5)."""
-        return {k: bytes(v) for k, v in self.negotiated.extended.items()} \
-            if self.negotiated else {}
+        return {k: bytes(v) for k, v in self.negotiated.extended.items()} if self.negotiated else {}
 
     @property
     def async_ops(self) -> tuple[int, int]:
@@ -179,8 +185,9 @@ class Link:
         if set_receiver is not None:
             set_receiver(self._on_data, self._on_lost)
         else:
-            self._reader_task = self._loop.create_task(self._reader_loop(),
-                                                       name=f"dicom-{self.peer}")
+            self._reader_task = self._loop.create_task(
+                self._reader_loop(), name=f"dicom-{self.peer}"
+            )
         self._sync_artim()
         self._arm_watchdog()
 
@@ -270,8 +277,11 @@ class Link:
                 rj = event.pdu
                 self.error = exc = AssociationRejected(
                     f"association rejected by {self.peer}: result {rj.result}, source "
-                    f"{rj.source}, reason {rj.reason}", result=rj.result, source=rj.source,
-                    reason=rj.reason)
+                    f"{rj.source}, reason {rj.reason}",
+                    result=rj.result,
+                    source=rj.source,
+                    reason=rj.reason,
+                )
                 if not self._established.done():
                     self._established.set_exception(exc)
             elif isinstance(event, ev.ReleaseRequested):
@@ -294,16 +304,24 @@ class Link:
         self._rj_logged = True
         rj, rq = self.engine.associate_rj, self.engine.associate_rq
         assert rj is not None
-        why = (f"protocol version 0x{rq.protocol_version:04X} not supported"
-               if rq is not None and not rq.protocol_version & 1 else "rejected by the provider")
-        log.warning("%s: association rejected: %s (result %d source %d reason %d)", self.peer,
-                    why, rj.result, rj.source, rj.reason)
+        why = (
+            f"protocol version 0x{rq.protocol_version:04X} not supported"
+            if rq is not None and not rq.protocol_version & 1
+            else "rejected by the provider"
+        )
+        log.warning(
+            "%s: association rejected: %s (result %d source %d reason %d)",
+            self.peer,
+            why,
+            rj.result,
+            rj.source,
+            rj.reason,
+        )
 
     def _note_engine_error(self) -> None:
         err = self.engine.error
         log.warning("%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err)
-        self.error = AssociationAborted(f"peer {self.peer} broke the protocol: {err}",
-                                        source=2)
+        self.error = AssociationAborted(f"peer {self.peer} broke the protocol: {err}", source=2)
 
     def _protocol_abort(self, exc: RemoteProtocolError) -> None:
         log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
@@ -316,8 +334,10 @@ class Link:
         """(reason, text) to reject an A-ASSOCIATE-RQ the negotiation would accept."""
         bad = [t for t in (rq.calling_ae, rq.called_ae) if not t.isprintable()]
         if bad:  # PS3.5 6.2: no control characters in AE titles
-            return 3 if not rq.calling_ae.isprintable() else 7, \
-                f"control characters in AE title {bad[0]!a}"
+            return (
+                3 if not rq.calling_ae.isprintable() else 7,
+                f"control characters in AE title {bad[0]!a}",
+            )
         max_length = rq.user_information.max_length or 0
         if 0 < max_length < _MIN_PEER_PDU:
             return 1, f"peer Maximum Length {max_length} cannot hold any PDV (minimum 7)"
@@ -350,9 +370,12 @@ class Link:
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:  # TimeoutError too: no decision is a rejection
-            log.warning("%s: user identity check failed: %s", self.peer,
-                        _printable(f"{type(exc).__name__}: {exc}"),
-                        exc_info=not isinstance(exc, TimeoutError))
+            log.warning(
+                "%s: user identity check failed: %s",
+                self.peer,
+                _printable(f"{type(exc).__name__}: {exc}"),
+                exc_info=not isinstance(exc, TimeoutError),
+            )
             result = False
         if self._closed.is_set():
             return
@@ -377,8 +400,9 @@ class Link:
         allowed = identity is True or isinstance(identity, bytes | bytearray | memoryview)
         response = bytes(identity) if allowed and identity is not True else None
         admitted = self._admit(rq) if self._admit is not None else True
-        answer = accept(rq, self._acceptor, limit_exceeded=not admitted,
-                        user_identity_response=response)
+        answer = accept(
+            rq, self._acceptor, limit_exceeded=not admitted, user_identity_response=response
+        )
         self._rj_logged = True
         if self.engine.state.name != "STA3":
             return  # the peer broke the protocol while we decided; the engine aborted
@@ -387,43 +411,65 @@ class Link:
             refuse = 1, "user identity rejected"
         calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
         if refuse is not None:
-            log.warning("%s: association rejected %s -> %s: %s", self.peer, calling, called,
-                        refuse[1])
+            log.warning(
+                "%s: association rejected %s -> %s: %s", self.peer, calling, called, refuse[1]
+            )
             answer = AAssociateRJ(1, 1, refuse[0])
         policy = self.config.extended
-        if isinstance(answer, AAssociateAC) and policy is not None \
-                and not isinstance(policy, Mapping):
+        if (
+            isinstance(answer, AAssociateAC)
+            and policy is not None
+            and not isinstance(policy, Mapping)
+        ):
             answer = self._extended_answer(rq, answer, policy)
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
             self._write(self.engine.send(ev.AssociateAccept(answer)))
-            log.info("%s: association accepted %s -> %s, %d contexts", self.peer,
-                     calling, called, len(self.negotiated.accepted))
+            log.info(
+                "%s: association accepted %s -> %s, %d contexts",
+                self.peer,
+                calling,
+                called,
+                len(self.negotiated.accepted),
+            )
             if not self._established.done():
                 self._established.set_result(None)
         else:
-            log.info("%s: association rejected %s -> %s (result %d source %d reason %d)",
-                     self.peer, calling, called, answer.result, answer.source, answer.reason)
+            log.info(
+                "%s: association rejected %s -> %s (result %d source %d reason %d)",
+                self.peer,
+                calling,
+                called,
+                answer.result,
+                answer.source,
+                answer.reason,
+            )
             self._write(self.engine.send(ev.AssociateReject(answer)))
 
-    def _extended_answer(self, rq: AAssociateRQ, ac: AAssociateAC,
-                         policy: Callable[[str, bytes], bytes | None]) -> AAssociateAC:
+    def _extended_answer(
+        self, rq: AAssociateRQ, ac: AAssociateAC, policy: Callable[[str, bytes], bytes | None]
+    ) -> AAssociateAC:
         """``ac`` with its SOP class extended negotiation answers decided by ``policy``."""
         answers: list[UserSubItem] = []
         for ext in rq.user_information.extended_negotiations:
             try:
                 info = policy(ext.sop_class_uid, bytes(ext.application_info))
             except Exception:
-                log.exception("%s: extended negotiation policy failed for %s", self.peer,
-                              _printable(ext.sop_class_uid))
+                log.exception(
+                    "%s: extended negotiation policy failed for %s",
+                    self.peer,
+                    _printable(ext.sop_class_uid),
+                )
                 continue
             if info is not None:
                 answers.append(SOPClassExtendedNegotiationItem(ext.sop_class_uid, bytes(info)))
-        subs: list[UserSubItem] = [s for s in ac.user_information.sub_items
-                                   if not isinstance(s, SOPClassExtendedNegotiationItem)]
+        subs: list[UserSubItem] = [
+            s
+            for s in ac.user_information.sub_items
+            if not isinstance(s, SOPClassExtendedNegotiationItem)
+        ]
         # before the user identity answer, where accept() puts them
-        at = next((i for i, s in enumerate(subs) if isinstance(s, UserIdentityACItem)),
-                  len(subs))
+        at = next((i for i, s in enumerate(subs) if isinstance(s, UserIdentityACItem)), len(subs))
         subs[at:at] = answers
         return dataclasses.replace(ac, user_information=UserInformationItem(tuple(subs)))
 
@@ -441,17 +487,27 @@ class Link:
         if event.error is not None and self.error is not None:
             exc: NetworkError = AssociationAborted(str(self.error), source=2)
         elif event.error is not None:
-            log.warning("%s: aborting, the peer broke the upper-layer protocol: %s",
-                        self.peer, event.error)
-            exc = AssociationAborted(f"peer {self.peer} broke the protocol: {event.error}",
-                                     source=event.source, reason=event.reason)
+            log.warning(
+                "%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, event.error
+            )
+            exc = AssociationAborted(
+                f"peer {self.peer} broke the protocol: {event.error}",
+                source=event.source,
+                reason=event.reason,
+            )
         elif event.provider:
-            exc = AssociationAborted(f"connection to {self.peer} lost (A-P-ABORT)",
-                                     source=event.source, reason=event.reason)
+            exc = AssociationAborted(
+                f"connection to {self.peer} lost (A-P-ABORT)",
+                source=event.source,
+                reason=event.reason,
+            )
         else:
-            exc = AssociationAborted(f"association aborted by {self.peer} (source "
-                                     f"{event.source}, reason {event.reason})",
-                                     source=event.source, reason=event.reason)
+            exc = AssociationAborted(
+                f"association aborted by {self.peer} (source "
+                f"{event.source}, reason {event.reason})",
+                source=event.source,
+                reason=event.reason,
+            )
         if self.error is None:
             self.error = exc
         self._shutdown(exc)
@@ -493,8 +549,10 @@ class Link:
         if idle is not None and quiet >= idle and not self._busy():
             cause = f"idle for {quiet:.1f}s (idle timeout {idle}s)"
         elif dimse_timeout is not None and quiet >= dimse_timeout and self._mid_message():
-            cause = (f"timed out: silent for {quiet:.1f}s in the middle of a message "
-                     f"(DIMSE timeout {dimse_timeout}s)")
+            cause = (
+                f"timed out: silent for {quiet:.1f}s in the middle of a message "
+                f"(DIMSE timeout {dimse_timeout}s)"
+            )
         if cause is not None:
             log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
@@ -516,12 +574,13 @@ class Link:
         if not self.engine.is_closed:
             with contextlib.suppress(Exception):
                 self.engine.connection_lost()
-        gone = exc if exc is not None else AssociationAborted(
-            f"association with {self.peer} ended")
+        gone = exc if exc is not None else AssociationAborted(f"association with {self.peer} ended")
         if not self._established.done():
             self._established.set_exception(
-                gone if isinstance(gone, NetworkError) else
-                TransportError(f"connection to {self.peer} closed before the association"))
+                gone
+                if isinstance(gone, NetworkError)
+                else TransportError(f"connection to {self.peer} closed before the association")
+            )
             self._established.exception()  # an acceptor may have no one waiting for it
         self._closing(gone)
         self._room.set()

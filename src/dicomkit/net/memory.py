@@ -96,8 +96,10 @@ class MemoryTransport:
 def memory_pair(limit: int = 1 << 20) -> tuple[MemoryTransport, MemoryTransport]:
     """Two connected ends (client, server); must be called inside a running event loop."""
     a_to_b, b_to_a = _Pipe(limit), _Pipe(limit)
-    return (MemoryTransport(b_to_a, a_to_b, "memory:server"),
-            MemoryTransport(a_to_b, b_to_a, "memory:client"))
+    return (
+        MemoryTransport(b_to_a, a_to_b, "memory:server"),
+        MemoryTransport(a_to_b, b_to_a, "memory:client"),
+    )
 
 
 __all__ = ["MemoryTransport", "memory_pair"]

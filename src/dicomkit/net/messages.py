@@ -157,17 +157,19 @@ def _abstract_syntax(message: dimse.DimseMessage) -> str:
     raise LocalProtocolError(f"{type(message).__name__} names no SOP class: give a context")
 
 
-def response_for(request: dimse.DimseRequest, status: int = 0,
-                 **fields: Any) -> dimse.DimseResponse:
+def response_for(
+    request: dimse.DimseRequest, status: int = 0, **fields: Any
+) -> dimse.DimseResponse:
     """The response message type for a request, with the identifying fields copied over."""
     cls = dimse.RESPONSE_FOR[type(request)]
-    kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id,
-                          "status": status}
+    kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id, "status": status}
     names = cls.__dataclass_fields__  # a dict: membership tests need no set
     affected_class = getattr(request, "affected_sop_class_uid", None) or getattr(
-        request, "requested_sop_class_uid", None)
+        request, "requested_sop_class_uid", None
+    )
     affected_inst = getattr(request, "affected_sop_instance_uid", None) or getattr(
-        request, "requested_sop_instance_uid", None)
+        request, "requested_sop_instance_uid", None
+    )
     if "affected_sop_class_uid" in names:
         kw["affected_sop_class_uid"] = affected_class
     if "affected_sop_instance_uid" in names:
@@ -181,7 +183,6 @@ def response_for(request: dimse.DimseRequest, status: int = 0,
 
 def _refusal(message: dimse.DimseRequest) -> dimse.DimseResponse:
     return response_for(message, 0x0211)  # unrecognized operation
-
 
 
 __all__ = [

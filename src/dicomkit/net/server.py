@@ -106,13 +106,19 @@ class AE:
     C-STORE sub-operations of C-GET, or the SCP role of a Storage Commitment report.
     """
 
-    def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
-                 handlers: Handlers | None = None,
-                 supported: Mapping[str, Sequence[str]] | None = None,
-                 roles: Roles | None = None) -> None:
+    def __init__(
+        self,
+        ae_title: str = "DICOMKIT",
+        *,
+        config: AEConfig | None = None,
+        handlers: Handlers | None = None,
+        supported: Mapping[str, Sequence[str]] | None = None,
+        roles: Roles | None = None,
+    ) -> None:
         base = config or AEConfig()
         if ae_title != base.ae_title:
             from dataclasses import replace
+
             base = replace(base, ae_title=ae_title)
         self.config = base
         self.handlers: dict[Any, Handler] = dict(handlers or {})
@@ -125,14 +131,21 @@ class AE:
 
     # -- SCU -----------------------------------------------------------------------------
 
-    def associate(self, host: str, port: int, *, contexts: Sequence[ContextSpec] | None = None,
-                  ae_title: str = "ANY-SCP", handlers: Handlers | None = None,
-                  roles: Mapping[str, tuple[bool, bool]] | None = None,
-                  ssl_context: ssl.SSLContext | None = None,
-                  transport: Transport | None = None,
-                  user_identity: UserIdentity | None = None,
-                  extended: Mapping[str, bytes] | None = None,
-                  async_ops: tuple[int, int] | None = None) -> _Associating:
+    def associate(
+        self,
+        host: str,
+        port: int,
+        *,
+        contexts: Sequence[ContextSpec] | None = None,
+        ae_title: str = "ANY-SCP",
+        handlers: Handlers | None = None,
+        roles: Mapping[str, tuple[bool, bool]] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        transport: Transport | None = None,
+        user_identity: UserIdentity | None = None,
+        extended: Mapping[str, bytes] | None = None,
+        async_ops: tuple[int, int] | None = None,
+    ) -> _Associating:
         """Request an association with ``ae_title`` at host:port (or over ``transport``).
 
         Await it for an :class:`Association`, or use ``async with``: released on exit (aborted
@@ -143,15 +156,24 @@ class AE:
         answers are on the association (``user_identity_response``, ``extended``,
         ``async_ops``).
         """
-        options = _Proposal(roles, user_identity or self.config.user_identity, extended,
-                            async_ops)
-        return _Associating(self._associate(host, port, contexts, ae_title, handlers, options,
-                                            ssl_context, transport))
+        options = _Proposal(roles, user_identity or self.config.user_identity, extended, async_ops)
+        return _Associating(
+            self._associate(
+                host, port, contexts, ae_title, handlers, options, ssl_context, transport
+            )
+        )
 
-    async def _associate(self, host: str, port: int, contexts: Sequence[ContextSpec] | None,
-                         called: str, handlers: Handlers | None, options: _Proposal,
-                         ssl_context: ssl.SSLContext | None,
-                         transport: Transport | None) -> Association:
+    async def _associate(
+        self,
+        host: str,
+        port: int,
+        contexts: Sequence[ContextSpec] | None,
+        called: str,
+        handlers: Handlers | None,
+        options: _Proposal,
+        ssl_context: ssl.SSLContext | None,
+        transport: Transport | None,
+    ) -> Association:
         cfg = self.config
         if transport is None:
             tls = ssl_context or (cfg.tls.client if cfg.tls else None)
@@ -159,23 +181,38 @@ class AE:
             try:
                 async with asyncio.timeout(cfg.timeouts.connect):
                     transport = await open_socket(
-                        host, port, write_buffer=cfg.write_buffer, ssl=tls,
+                        host,
+                        port,
+                        write_buffer=cfg.write_buffer,
+                        ssl=tls,
                         server_hostname=hostname if tls else None,
-                        ssl_handshake_timeout=cfg.timeouts.connect if tls else None)
+                        ssl_handshake_timeout=cfg.timeouts.connect if tls else None,
+                    )
             except TimeoutError:
-                raise NetworkTimeout(f"connecting to {host}:{port} timed out after "
-                                     f"{cfg.timeouts.connect}s") from None
+                raise NetworkTimeout(
+                    f"connecting to {host}:{port} timed out after {cfg.timeouts.connect}s"
+                ) from None
             except (OSError, ssl.SSLError) as exc:
                 raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
         merged = {**self.handlers, **(handlers or {})}
-        assoc = Association(transport, Role.REQUESTOR, cfg,
-                            dispatcher=_dispatcher(merged), sink_factory=_sink_factory(merged))
+        assoc = Association(
+            transport,
+            Role.REQUESTOR,
+            cfg,
+            dispatcher=_dispatcher(merged),
+            sink_factory=_sink_factory(merged),
+        )
         identity = options.user_identity
-        rq = build_request(called, cfg.ae_title, normalize_contexts(contexts),
-                           max_pdu_length=cfg.max_pdu, roles=options.roles,
-                           async_window=options.async_ops,
-                           extended={k: bytes(v) for k, v in (options.extended or {}).items()},
-                           user_identity=identity.to_item() if identity is not None else None)
+        rq = build_request(
+            called,
+            cfg.ae_title,
+            normalize_contexts(contexts),
+            max_pdu_length=cfg.max_pdu,
+            roles=options.roles,
+            async_window=options.async_ops,
+            extended={k: bytes(v) for k, v in (options.extended or {}).items()},
+            user_identity=identity.to_item() if identity is not None else None,
+        )
         assoc.start()
         try:
             await assoc.request_association(rq)
@@ -197,12 +234,15 @@ class AE:
         cfg = self.config
         calling = cfg.accepted_calling_aets
         return AcceptorConfig(
-            supported=supported, prefer_requestor_order=True, max_pdu_length=cfg.max_pdu,
+            supported=supported,
+            prefer_requestor_order=True,
+            max_pdu_length=cfg.max_pdu,
             roles=dict(self.roles),
             called_ae_titles=frozenset({self.ae_title}) if cfg.require_called_aet else None,
             calling_ae_titles=frozenset(calling) if calling is not None else None,
             extended=dict(cfg.extended) if isinstance(cfg.extended, Mapping) else {},
-            async_window=cfg.async_ops)
+            async_window=cfg.async_ops,
+        )
 
     def derived_supported(self, handlers: Handlers) -> dict[str, list[str]]:
         """``supported`` from the handlers and roles (see the class docstring)."""
@@ -224,9 +264,14 @@ class AE:
             supported.setdefault(uid, plain)
         return {uid: list(ts) for uid, ts in supported.items()}
 
-    async def serve(self, port: int = 0, handlers: Handlers | None = None, *,
-                    host: str = "127.0.0.1",
-                    ssl_context: ssl.SSLContext | None = None) -> Server:
+    async def serve(
+        self,
+        port: int = 0,
+        handlers: Handlers | None = None,
+        *,
+        host: str = "127.0.0.1",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> Server:
         """Listen on host:port (0: any free port, see ``server.port``) and serve associations
         until closed. ``ssl_context`` defaults to the server context of ``config.tls``."""
         server = Server(self, {**self.handlers, **(handlers or {})})
@@ -235,16 +280,19 @@ class AE:
         # a peer that never completes the TLS handshake is dropped within the ACSE timeout
         # (asyncio's own default is 60 s, which no option of ours would control)
         handshake = self.config.timeouts.acse if tls is not None else None
-        server._server = await loop.create_server(server._protocol, host, port, ssl=tls,
-                                                  ssl_handshake_timeout=handshake or None)
+        server._server = await loop.create_server(
+            server._protocol, host, port, ssl=tls, ssl_handshake_timeout=handshake or None
+        )
         sock = server._server.sockets[0]
         server.port = int(sock.getsockname()[1])
-        log.info("%s listening on %s:%d%s", self.ae_title, host, server.port,
-                 " (TLS)" if tls else "")
+        log.info(
+            "%s listening on %s:%d%s", self.ae_title, host, server.port, " (TLS)" if tls else ""
+        )
         return server
 
-    async def serve_transport(self, transport: Transport,
-                              handlers: Handlers | None = None) -> Association:
+    async def serve_transport(
+        self, transport: Transport, handlers: Handlers | None = None
+    ) -> Association:
         """Serve one association over an already-open transport (e.g. :mod:`.memory`)."""
         merged = {**self.handlers, **(handlers or {})}
         assoc = _acceptor(self, transport, merged, None)
@@ -252,11 +300,18 @@ class AE:
         return assoc
 
 
-def _acceptor(ae: AE, transport: Transport, handlers: Handlers,
-              admit: Callable[[Any], bool] | None) -> Association:
-    return Association(transport, Role.ACCEPTOR, ae.config, dispatcher=_dispatcher(handlers),
-                       sink_factory=_sink_factory(handlers),
-                       acceptor=ae.acceptor_config(handlers), admit=admit)
+def _acceptor(
+    ae: AE, transport: Transport, handlers: Handlers, admit: Callable[[Any], bool] | None
+) -> Association:
+    return Association(
+        transport,
+        Role.ACCEPTOR,
+        ae.config,
+        dispatcher=_dispatcher(handlers),
+        sink_factory=_sink_factory(handlers),
+        acceptor=ae.acceptor_config(handlers),
+        admit=admit,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +338,12 @@ class _Associating:
         self._assoc = await self._coro
         return self._assoc
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         assert self._assoc is not None
         await self._assoc.__aexit__(exc_type, exc, tb)
 
@@ -387,15 +446,18 @@ class _Routes:
 
 def _sop_class(incoming: Incoming) -> str:
     msg = incoming.message
-    return str(getattr(msg, "affected_sop_class_uid", None)
-               or getattr(msg, "requested_sop_class_uid", None)
-               or incoming.context.abstract_syntax)
+    return str(
+        getattr(msg, "affected_sop_class_uid", None)
+        or getattr(msg, "requested_sop_class_uid", None)
+        or incoming.context.abstract_syntax
+    )
 
 
 def _sink_factory(handlers: Handlers) -> Callable[[Incoming], DataSink | None] | None:
     routes = _Routes(handlers)
-    if not any(callable(getattr(h, "open_stream", None))
-               for h in routes.handlers_of(dimse.CStoreRequest)):
+    if not any(
+        callable(getattr(h, "open_stream", None)) for h in routes.handlers_of(dimse.CStoreRequest)
+    ):
         return None
 
     def open_sink(incoming: Incoming) -> DataSink | None:
@@ -440,15 +502,15 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
     handler, known = routes.find(incoming)
     refusal = _bad_store(incoming)
     if refusal is None and handler is None:
-        status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else (
-            0x0211 if known else 0x0122)
+        status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else (0x0211 if known else 0x0122)
         refusal = status, ""
     if refusal is not None:
         if incoming.sink is not None:
             with contextlib.suppress(Exception):
                 incoming.sink.discard()
-        await assoc.send_message(incoming.context, response_for(
-            msg, refusal[0], error_comment=refusal[1] or None))
+        await assoc.send_message(
+            incoming.context, response_for(msg, refusal[0], error_comment=refusal[1] or None)
+        )
         return True
     assert handler is not None
     try:
@@ -461,8 +523,13 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
     except Exception as exc:
         log.exception("%s: handler for %s failed", assoc.peer, type(msg).__name__)
         await assoc.send_message(
-            incoming.context, response_for(msg, 0xC000 if not isinstance(
-                msg, dimse.CStoreRequest) else 0xA700, error_comment=_comment(exc)))
+            incoming.context,
+            response_for(
+                msg,
+                0xC000 if not isinstance(msg, dimse.CStoreRequest) else 0xA700,
+                error_comment=_comment(exc),
+            ),
+        )
         return True
     return await _send_results(incoming, result)
 
@@ -470,8 +537,12 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
 def _is_async(handler: Handler) -> bool:
     """Coroutine functions, async generator functions, and objects with an async __call__."""
     call = type(handler).__call__ if not inspect.isfunction(handler) else None
-    return (inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)
-            or inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))
+    return (
+        inspect.iscoroutinefunction(handler)
+        or inspect.isasyncgenfunction(handler)
+        or inspect.iscoroutinefunction(call)
+        or inspect.isasyncgenfunction(call)
+    )
 
 
 def _comment(exc: BaseException) -> str:
@@ -535,5 +606,13 @@ def _response(incoming: Incoming, result: Any) -> tuple[dimse.DimseResponse, Any
     return rsp, data
 
 
-__all__ = ["AE", "ContextSpec", "Handler", "HandlerKey", "Handlers", "Roles", "Server",
-           "normalize_contexts"]
+__all__ = [
+    "AE",
+    "ContextSpec",
+    "Handler",
+    "HandlerKey",
+    "Handlers",
+    "Roles",
+    "Server",
+    "normalize_contexts",
+]

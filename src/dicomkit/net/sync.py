@@ -46,8 +46,10 @@ class _LoopThread:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         if threading.current_thread() is self._thread:
             coro.close()
-            raise RuntimeError("a sync dicomkit call from inside its own event loop thread "
-                               "would deadlock: use the async API in handlers")
+            raise RuntimeError(
+                "a sync dicomkit call from inside its own event loop thread "
+                "would deadlock: use the async API in handlers"
+            )
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
@@ -60,17 +62,24 @@ class SyncAE:
     """An :class:`~dicomkit.net.AE` for synchronous code (same arguments), or ``ae=`` an
     existing AE (any subclass) to drive from synchronous code."""
 
-    def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
-                 handlers: Handlers | None = None,
-                 supported: Mapping[str, Sequence[str]] | None = None,
-                 roles: Roles | None = None, ae: AE | None = None) -> None:
+    def __init__(
+        self,
+        ae_title: str = "DICOMKIT",
+        *,
+        config: AEConfig | None = None,
+        handlers: Handlers | None = None,
+        supported: Mapping[str, Sequence[str]] | None = None,
+        roles: Roles | None = None,
+        ae: AE | None = None,
+    ) -> None:
         if ae is not None:
             if config is not None or handlers or supported is not None or roles:
                 raise TypeError("SyncAE(ae=...) takes its options from the AE given")
             self.ae = ae
         else:
-            self.ae = AE(ae_title, config=config, handlers=handlers, supported=supported,
-                         roles=roles)
+            self.ae = AE(
+                ae_title, config=config, handlers=handlers, supported=supported, roles=roles
+            )
         self._runner: _LoopThread | None = None
         self._lock = threading.Lock()
 
@@ -89,8 +98,15 @@ class SyncAE:
         the loop thread (a handler) raises ``RuntimeError``: use ``await`` there."""
         return self.runner.run(coro, timeout)
 
-    def associate(self, host: str, port: int, *, contexts: Sequence[ContextSpec] | None = None,
-                  ae_title: str = "ANY-SCP", **kw: Any) -> SyncAssociation:
+    def associate(
+        self,
+        host: str,
+        port: int,
+        *,
+        contexts: Sequence[ContextSpec] | None = None,
+        ae_title: str = "ANY-SCP",
+        **kw: Any,
+    ) -> SyncAssociation:
         """Associate (blocking); use the result as a context manager to release on exit."""
         runner = self.runner
 
@@ -141,8 +157,9 @@ class SyncAssociation:
     def request(self, message: dimse.DimseRequest, data: Any = None, **kw: Any) -> Response:
         return self._run(self.association.request(message, data, **kw))
 
-    def request_iter(self, message: dimse.DimseRequest, data: Any = None,
-                     **kw: Any) -> Iterator[Response]:
+    def request_iter(
+        self, message: dimse.DimseRequest, data: Any = None, **kw: Any
+    ) -> Iterator[Response]:
         agen = self.association.request_iter(message, data, **kw)
 
         async def step() -> Response:
@@ -157,8 +174,9 @@ class SyncAssociation:
         finally:
             self._run(agen.aclose())
 
-    def send_message(self, context: NegotiatedContext | int, message: dimse.DimseMessage,
-                     data: Any = None) -> None:
+    def send_message(
+        self, context: NegotiatedContext | int, message: dimse.DimseMessage, data: Any = None
+    ) -> None:
         self._run(self.association.send_message(context, message, data))
 
     def release(self) -> None:
@@ -170,8 +188,12 @@ class SyncAssociation:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._run(self.association.__aexit__(exc_type, exc, tb))
 
 

@@ -13,9 +13,14 @@ from os import PathLike
 StrPath = str | PathLike[str]
 
 
-def client_context(*, ca: StrPath | None = None, cert: StrPath | None = None,
-                   key: StrPath | None = None, verify: bool = True,
-                   check_hostname: bool = False) -> ssl.SSLContext:
+def client_context(
+    *,
+    ca: StrPath | None = None,
+    cert: StrPath | None = None,
+    key: StrPath | None = None,
+    verify: bool = True,
+    check_hostname: bool = False,
+) -> ssl.SSLContext:
     """A client context. ``ca``: trusted CA file (system defaults when None); ``cert``/``key``:
     our certificate for mutual authentication; ``verify=False`` accepts any server (tests).
     DICOM peers are usually addressed by IP, so host names are not checked by default."""
@@ -29,8 +34,13 @@ def client_context(*, ca: StrPath | None = None, cert: StrPath | None = None,
     return ctx
 
 
-def server_context(*, cert: StrPath, key: StrPath | None = None, ca: StrPath | None = None,
-                   require_client_cert: bool = False) -> ssl.SSLContext:
+def server_context(
+    *,
+    cert: StrPath,
+    key: StrPath | None = None,
+    ca: StrPath | None = None,
+    require_client_cert: bool = False,
+) -> ssl.SSLContext:
     """A server context presenting ``cert``; with ``ca``, client certificates are verified
     (and required when ``require_client_cert``)."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -58,8 +58,12 @@ def _peer_name(peer: object) -> str:
 class StreamTransport:
     """An asyncio stream pair as a :class:`Transport`; TCP_NODELAY is set on the socket."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 write_buffer: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        write_buffer: int = 1 << 20,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         _set_nodelay(writer.get_extra_info("socket"))
@@ -200,8 +204,11 @@ class SocketTransport(asyncio.Protocol):
                 receiver(b"")
 
     def pause_reading(self) -> None:
-        if not self._reading_paused and self._transport is not None \
-                and not self._transport.is_closing():
+        if (
+            not self._reading_paused
+            and self._transport is not None
+            and not self._transport.is_closing()
+        ):
             self._reading_paused = True
             self._transport.pause_reading()
 
@@ -289,16 +296,26 @@ class SocketTransport(asyncio.Protocol):
             await asyncio.shield(self._closed)
 
 
-async def open_socket(host: str, port: int, *, write_buffer: int = 1 << 20,
-                      ssl: ssl_module.SSLContext | None = None,
-                      server_hostname: str | None = None,
-                      ssl_handshake_timeout: float | None = None) -> SocketTransport:
+async def open_socket(
+    host: str,
+    port: int,
+    *,
+    write_buffer: int = 1 << 20,
+    ssl: ssl_module.SSLContext | None = None,
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+) -> SocketTransport:
     """Connect to host:port (over TLS with ``ssl``) and return the transport."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_connection(
-        lambda: SocketTransport(write_buffer), host, port, ssl=ssl,
+        lambda: SocketTransport(write_buffer),
+        host,
+        port,
+        ssl=ssl,
         server_hostname=server_hostname,
-        ssl_handshake_timeout=ssl_handshake_timeout or None if ssl else None)
+        ssl_handshake_timeout=ssl_handshake_timeout or None if ssl else None,
+    )
     return protocol
+
 
 __all__ = ["Buffer", "SocketTransport", "StreamTransport", "Transport", "open_socket"]

@@ -60,29 +60,41 @@ class CodecRegistry:
         new._codecs = dict(self._codecs)
         return new
 
-    def register(self, uid: str, *, decode: Decoder | None = None,
-                 encode: Encoder | None = None,
-                 encoded_photometric: Callable[[str], str] | None = None) -> None:
+    def register(
+        self,
+        uid: str,
+        *,
+        decode: Decoder | None = None,
+        encode: Encoder | None = None,
+        encoded_photometric: Callable[[str], str] | None = None,
+    ) -> None:
         """Add or replace the codec of a transfer syntax."""
         if self._frozen:
-            raise PixelDataError("the default codec registry is shared and read-only: register "
-                                 "on default_registry().copy() and pass it as registry=")
+            raise PixelDataError(
+                "the default codec registry is shared and read-only: register "
+                "on default_registry().copy() and pass it as registry="
+            )
         old = self._codecs.get(uid, Codec())
-        self._codecs[uid] = Codec(decode or old.decode, encode or old.encode,
-                                  encoded_photometric or old.encoded_photometric)
+        self._codecs[uid] = Codec(
+            decode or old.decode,
+            encode or old.encode,
+            encoded_photometric or old.encoded_photometric,
+        )
 
     def decoder(self, uid: str) -> Decoder:
         codec = self._codecs.get(uid)
         if codec is None or codec.decode is None:
-            raise PixelDataError(f"no decoder for transfer syntax {uid} "
-                                 f"({ts.lookup(uid).keyword or 'unknown'})")
+            raise PixelDataError(
+                f"no decoder for transfer syntax {uid} ({ts.lookup(uid).keyword or 'unknown'})"
+            )
         return codec.decode
 
     def encoder(self, uid: str) -> Encoder:
         codec = self._codecs.get(uid)
         if codec is None or codec.encode is None:
-            raise PixelDataError(f"no encoder for transfer syntax {uid} "
-                                 f"({ts.lookup(uid).keyword or 'unknown'})")
+            raise PixelDataError(
+                f"no encoder for transfer syntax {uid} ({ts.lookup(uid).keyword or 'unknown'})"
+            )
         return codec.encode
 
     def photometric_after_encoding(self, uid: str, photometric: str) -> str:
@@ -112,6 +124,7 @@ def default_registry() -> CodecRegistry:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
 
 def _imagecodecs(what: str) -> ModuleType:
     try:
@@ -146,15 +159,16 @@ def _shape(arr: np.ndarray, info: PixelInfo, planar: bool = False) -> np.ndarray
         if a.size == r * c * s:
             a = a.reshape(info.frame_shape)
         else:
-            raise PixelDataError(f"the codec returned a {a.shape} frame, "
-                                 f"{info.frame_shape} expected")
+            raise PixelDataError(
+                f"the codec returned a {a.shape} frame, {info.frame_shape} expected"
+            )
     return a
 
 
 # -- RLE and deflate (built in) ---------------------------------------------------------------
 
-def decode_rle(data: bytes, info: PixelInfo, *,
-               accelerated: bool = True) -> tuple[np.ndarray, str]:
+
+def decode_rle(data: bytes, info: PixelInfo, *, accelerated: bool = True) -> tuple[np.ndarray, str]:
     """RLE Lossless, ours; ``accelerated=False`` keeps PackBits in numpy even when imagecodecs
     is installed (register ``functools.partial(decode_rle, accelerated=False)`` for that)."""
     if info.bits_allocated == 1:
@@ -163,8 +177,14 @@ def decode_rle(data: bytes, info: PixelInfo, *,
         packed = rle.decode_frame(data, 1, (npix + 7) // 8, 1, 8, accelerated=accelerated)
         one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
         return native.unpack_frame(packed.tobytes(), one, 0), info.photometric_interpretation
-    frame = rle.decode_frame(data, info.rows, info.columns, info.samples_per_pixel,
-                             info.bits_allocated, accelerated=accelerated)
+    frame = rle.decode_frame(
+        data,
+        info.rows,
+        info.columns,
+        info.samples_per_pixel,
+        info.bits_allocated,
+        accelerated=accelerated,
+    )
     if info.samples_per_pixel == 1:
         frame = frame[..., 0]
     return native.fix_bits(frame, info), info.photometric_interpretation
@@ -203,6 +223,7 @@ def decode_uncompressed(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
 
 # -- imagecodecs-backed codecs ----------------------------------------------------------------
 
+
 def _jpeg_sof(data: bytes) -> int:
     """The SOF marker of a JPEG stream (0xC0..0xCF), 0 when none is found."""
     i = 2
@@ -217,7 +238,7 @@ def _jpeg_sof(data: bytes) -> int:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
             i += 1 if marker == 0xFF else 2
             continue
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
     return 0
 
 
@@ -293,17 +314,35 @@ def encode_j2k(frame: np.ndarray, info: PixelInfo) -> bytes:
     a = np.ascontiguousarray(frame)
     if a.dtype.itemsize > 2:
         raise PixelDataError("JPEG 2000 encodes at most 16 bits per sample here")
-    return bytes(_call("jpeg2k_encode", "JPEG 2000", a, level=0, codecformat="J2K",
-                       reversible=True, mct=False, bitspersample=info.bits_stored))
+    return bytes(
+        _call(
+            "jpeg2k_encode",
+            "JPEG 2000",
+            a,
+            level=0,
+            codecformat="J2K",
+            reversible=True,
+            mct=False,
+            bitspersample=info.bits_stored,
+        )
+    )
 
 
 def encode_jpeg_lossless(frame: np.ndarray, info: PixelInfo) -> bytes:
     a = np.ascontiguousarray(_unsigned(frame, info))
     if a.dtype.itemsize > 2:
         raise PixelDataError("JPEG lossless encodes at most 16 bits per sample")
-    return bytes(_call("jpeg8_encode", "JPEG lossless", a, lossless=True, predictor=1,
-                       bitspersample=info.bits_stored,
-                       colorspace="RGB" if a.ndim == 3 else None))
+    return bytes(
+        _call(
+            "jpeg8_encode",
+            "JPEG lossless",
+            a,
+            lossless=True,
+            predictor=1,
+            bitspersample=info.bits_stored,
+            colorspace="RGB" if a.ndim == 3 else None,
+        )
+    )
 
 
 def encode_htj2k(frame: np.ndarray, info: PixelInfo) -> bytes:

@@ -14,12 +14,16 @@ import numpy as np
 from dicomkit.errors import PixelDataError
 
 # ITU-R BT.601 full range, as given for YBR_FULL in PS3.3 C.7.6.3.1.2.
-_YBR_TO_RGB = np.array([[1.0, 0.0, 1.402],
-                        [1.0, -0.114 * 1.772 / 0.587, -0.299 * 1.402 / 0.587],
-                        [1.0, 1.772, 0.0]])
-_RGB_TO_YBR = np.array([[0.299, 0.587, 0.114],
-                        [-0.299 / 1.772, -0.587 / 1.772, 0.5],
-                        [0.5, -0.587 / 1.402, -0.114 / 1.402]])
+_YBR_TO_RGB = np.array(
+    [[1.0, 0.0, 1.402], [1.0, -0.114 * 1.772 / 0.587, -0.299 * 1.402 / 0.587], [1.0, 1.772, 0.0]]
+)
+_RGB_TO_YBR = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [-0.299 / 1.772, -0.587 / 1.772, 0.5],
+        [0.5, -0.587 / 1.402, -0.114 / 1.402],
+    ]
+)
 
 
 def ybr_to_rgb(arr: np.ndarray, photometric: str = "YBR_FULL", bits: int = 8) -> np.ndarray:
@@ -100,14 +104,15 @@ def expand_segmented(data: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(out, dtype=np.float64)).astype(np.uint16)
 
 
-def _expand(words: list[int], pos: int, count: int | None, out: list[float], *,
-            allow_indirect: bool) -> None:
+def _expand(
+    words: list[int], pos: int, count: int | None, out: list[float], *, allow_indirect: bool
+) -> None:
     done = 0
     while pos + 1 < len(words) and (count is None or done < count):
         op, length = words[pos], words[pos + 1]
         pos += 2
         if op == 0:
-            out.extend(words[pos:pos + length])
+            out.extend(words[pos : pos + length])
             pos += length
         elif op == 1:
             if not out or pos >= len(words):
@@ -149,8 +154,8 @@ def palette_luts(ds: Any) -> tuple[np.ndarray, int, int]:
     n = max(c.size for c in channels)
     lut = np.zeros((n, 3), dtype=np.uint16)
     for k, c in enumerate(channels):
-        lut[:c.size, k] = c
-        lut[c.size:, k] = c[-1]
+        lut[: c.size, k] = c
+        lut[c.size :, k] = c[-1]
     return lut, first, bits
 
 

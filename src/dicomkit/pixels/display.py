@@ -16,9 +16,15 @@ from dicomkit.pixels.codecs import CodecRegistry
 from dicomkit.pixels.frames import decode
 
 
-def display_frame(ds: Any, index: int = 0, *, center: float | None = None,
-                  width: float | None = None, function: str | None = None,
-                  registry: CodecRegistry | None = None) -> np.ndarray:
+def display_frame(
+    ds: Any,
+    index: int = 0,
+    *,
+    center: float | None = None,
+    width: float | None = None,
+    function: str | None = None,
+    registry: CodecRegistry | None = None,
+) -> np.ndarray:
     """Frame ``index`` as uint8 ``(rows, columns)`` or ``(rows, columns, 3)``."""
     dec = decode(ds, frames=[index], registry=registry)
     info = dec.info

@@ -41,15 +41,19 @@ def iter_items(buf: Buffer, offset: int = 0) -> Iterator[tuple[int, memoryview]]
         if tag == 0xFFFEE0DD:
             return
         if tag != 0xFFFEE000:
-            raise PixelDataError(f"encapsulated pixel data: expected an Item tag (FFFE,E000), "
-                                 f"found ({group:04X},{elem:04X}) at byte {pos}")
+            raise PixelDataError(
+                f"encapsulated pixel data: expected an Item tag (FFFE,E000), "
+                f"found ({group:04X},{elem:04X}) at byte {pos}"
+            )
         if length == 0xFFFFFFFF:
             raise PixelDataError(f"encapsulated pixel data: item of undefined length at byte {pos}")
         start = pos + 8
         stop = start + length
         if stop > end:
-            raise PixelDataError(f"encapsulated pixel data: item at byte {pos} declares {length} "
-                                 f"bytes but only {end - start} remain")
+            raise PixelDataError(
+                f"encapsulated pixel data: item at byte {pos} declares {length} "
+                f"bytes but only {end - start} remain"
+            )
         yield pos, mv[start:stop]
         pos = stop
     if pos != end and end - pos < 8 and any(mv[pos:end]):
@@ -71,8 +75,9 @@ def parse(buf: Buffer) -> Fragments:
     try:
         first_pos, bot = next(items)
     except StopIteration:
-        raise PixelDataError("encapsulated pixel data has no items (not even a Basic Offset "
-                             "Table)") from None
+        raise PixelDataError(
+            "encapsulated pixel data has no items (not even a Basic Offset Table)"
+        ) from None
     if len(bot) % 4:
         raise PixelDataError(f"Basic Offset Table length {len(bot)} is not a multiple of 4")
     offsets = list(struct.unpack(f"<{len(bot) // 4}L", bot))
@@ -99,9 +104,14 @@ def _starts_frame(frag: memoryview, family: str) -> bool:
     return False
 
 
-def group_fragments(frags: Fragments, n_frames: int, *, family: str = "",
-                    eot: Sequence[int] | None = None,
-                    eot_lengths: Sequence[int] | None = None) -> list[list[memoryview]]:
+def group_fragments(
+    frags: Fragments,
+    n_frames: int,
+    *,
+    family: str = "",
+    eot: Sequence[int] | None = None,
+    eot_lengths: Sequence[int] | None = None,
+) -> list[list[memoryview]]:
     """The fragments of each frame, using (in order) the Extended Offset Table, the Basic Offset
     Table, one fragment per frame, or the codestream start markers of the fragments."""
     fr = frags.fragments
@@ -134,13 +144,16 @@ def group_fragments(frags: Fragments, n_frames: int, *, family: str = "",
         if current:
             groups.append(current)
     if len(groups) != n_frames:
-        raise PixelDataError(f"cannot find the frame boundaries: {len(fr)} fragments, "
-                             f"{n_frames} frames and no offset table")
+        raise PixelDataError(
+            f"cannot find the frame boundaries: {len(fr)} fragments, "
+            f"{n_frames} frames and no offset table"
+        )
     return groups
 
 
-def _by_offsets(frags: Fragments, table: Sequence[int],
-                lengths: Sequence[int] | None) -> list[list[memoryview]]:
+def _by_offsets(
+    frags: Fragments, table: Sequence[int], lengths: Sequence[int] | None
+) -> list[list[memoryview]]:
     index = {p: i for i, p in enumerate(frags.positions)}
     groups: list[list[memoryview]] = []
     n = len(frags.fragments)
@@ -156,8 +169,9 @@ def _by_offsets(frags: Fragments, table: Sequence[int],
         elif k + 1 < len(table):
             nxt = index.get(table[k + 1])
             if nxt is None:
-                raise PixelDataError(f"offset table entry {k + 1} ({table[k + 1]}) does not "
-                                     "point at a fragment")
+                raise PixelDataError(
+                    f"offset table entry {k + 1} ({table[k + 1]}) does not point at a fragment"
+                )
             last = nxt
         else:
             last = n
@@ -165,16 +179,28 @@ def _by_offsets(frags: Fragments, table: Sequence[int],
     return groups
 
 
-def frames(buf: Buffer, n_frames: int, *, family: str = "", eot: Sequence[int] | None = None,
-           eot_lengths: Sequence[int] | None = None) -> list[bytes]:
+def frames(
+    buf: Buffer,
+    n_frames: int,
+    *,
+    family: str = "",
+    eot: Sequence[int] | None = None,
+    eot_lengths: Sequence[int] | None = None,
+) -> list[bytes]:
     """Every frame's bytes (fragments joined)."""
-    groups = group_fragments(parse(buf), n_frames, family=family, eot=eot,
-                             eot_lengths=eot_lengths)
+    groups = group_fragments(parse(buf), n_frames, family=family, eot=eot, eot_lengths=eot_lengths)
     return [b"".join(g) for g in groups]
 
 
-def frame(buf: Buffer, index: int, n_frames: int, *, family: str = "",
-          eot: Sequence[int] | None = None, eot_lengths: Sequence[int] | None = None) -> bytes:
+def frame(
+    buf: Buffer,
+    index: int,
+    n_frames: int,
+    *,
+    family: str = "",
+    eot: Sequence[int] | None = None,
+    eot_lengths: Sequence[int] | None = None,
+) -> bytes:
     """One frame's bytes. With an offset table only that frame's items are read."""
     if not 0 <= index < max(n_frames, 1):
         raise PixelDataError(f"frame {index} out of range 0..{n_frames - 1}")
@@ -221,8 +247,12 @@ def _item(value: Buffer) -> bytes:
     return ITEM_TAG + struct.pack("<L", len(data)) + data
 
 
-def encapsulate(frame_data: Sequence[Buffer], *, basic_offset_table: bool = True,
-                fragment_size: int | None = None) -> bytes:
+def encapsulate(
+    frame_data: Sequence[Buffer],
+    *,
+    basic_offset_table: bool = True,
+    fragment_size: int | None = None,
+) -> bytes:
     """Encapsulated bytes (BOT + fragments, no delimiter) for a list of encoded frames.
 
     Each frame is one fragment unless ``fragment_size`` splits it (even sizes only); odd
@@ -238,12 +268,13 @@ def encapsulate(frame_data: Sequence[Buffer], *, basic_offset_table: bool = True
         mv = _view(data)
         step = fragment_size or max(len(mv), 1)
         for i in range(0, max(len(mv), 1), step):
-            item = _item(mv[i:i + step])
+            item = _item(mv[i : i + step])
             items.append(item)
             pos += len(item)
     if basic_offset_table and pos > 0xFFFFFFFF:
-        raise PixelDataError("frames too large for a Basic Offset Table: use "
-                             "encapsulate_extended()")
+        raise PixelDataError(
+            "frames too large for a Basic Offset Table: use encapsulate_extended()"
+        )
     bot = struct.pack(f"<{len(offsets)}L", *offsets) if basic_offset_table else b""
     return ITEM_TAG + struct.pack("<L", len(bot)) + bot + b"".join(items)
 
@@ -262,8 +293,11 @@ def encapsulate_extended(frame_data: Sequence[Buffer]) -> tuple[bytes, bytes, by
         items.append(item)
         pos += len(item)
     enc = ITEM_TAG + b"\0\0\0\0" + b"".join(items)
-    return (enc, struct.pack(f"<{len(offsets)}Q", *offsets),
-            struct.pack(f"<{len(lengths)}Q", *lengths))
+    return (
+        enc,
+        struct.pack(f"<{len(offsets)}Q", *offsets),
+        struct.pack(f"<{len(lengths)}Q", *lengths),
+    )
 
 
 def decode_offset_table(value: Buffer | Sequence[int] | None) -> list[int] | None:

@@ -28,8 +28,18 @@ from dicomkit.pixels.info import (
     PixelInfo,
 )
 
-_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420",
-           "YBR_PARTIAL_422", "HSV", "ARGB", "CMYK")
+_COLOUR = (
+    "RGB",
+    "YBR_FULL",
+    "YBR_FULL_422",
+    "YBR_ICT",
+    "YBR_RCT",
+    "YBR_PARTIAL_420",
+    "YBR_PARTIAL_422",
+    "HSV",
+    "ARGB",
+    "CMYK",
+)
 
 
 def set_transfer_syntax(ds: Any, uid: str) -> None:
@@ -52,9 +62,15 @@ def _drop_pixels(ds: Any) -> None:
             del ds[tag]
 
 
-def set_pixels(ds: Any, arr: np.ndarray, *, photometric: str | None = None,
-               bits_stored: int | None = None, planar_configuration: int = 0,
-               multi_frame: bool | None = None) -> PixelInfo:
+def set_pixels(
+    ds: Any,
+    arr: np.ndarray,
+    *,
+    photometric: str | None = None,
+    bits_stored: int | None = None,
+    planar_configuration: int = 0,
+    multi_frame: bool | None = None,
+) -> PixelInfo:
     """Store ``arr`` as native pixel data in ``ds`` and set the Image Pixel attributes.
 
     Shapes: ``(rows, columns)``; ``(frames, rows, columns)`` for grayscale;
@@ -67,8 +83,11 @@ def set_pixels(ds: Any, arr: np.ndarray, *, photometric: str | None = None,
     a = np.asarray(arr)
     if a.ndim not in (2, 3, 4):
         raise PixelDataError(f"pixel arrays are 2-D to 4-D, not {a.ndim}-D")
-    colour = photometric.upper() in _COLOUR if photometric else (
-        a.ndim == 4 or (a.ndim == 3 and a.shape[-1] == 3))
+    colour = (
+        photometric.upper() in _COLOUR
+        if photometric
+        else (a.ndim == 4 or (a.ndim == 3 and a.shape[-1] == 3))
+    )
     if colour:
         if a.shape[-1] != 3 or a.ndim == 2:
             raise PixelDataError(f"a colour image needs 3 samples on the last axis: {a.shape}")
@@ -101,11 +120,20 @@ def set_pixels(ds: Any, arr: np.ndarray, *, photometric: str | None = None,
         if lo < bottom or hi > top:
             raise PixelDataError(f"values {lo}..{hi} do not fit in {bs} bits stored")
     n, rows, cols = frames.shape[:3]
-    info = PixelInfo(rows=rows, columns=cols, samples_per_pixel=spp, bits_allocated=ba,
-                     bits_stored=bs, high_bit=bs - 1, pixel_representation=int(signed),
-                     planar_configuration=planar_configuration if spp > 1 else 0,
-                     photometric_interpretation=photometric, number_of_frames=n,
-                     transfer_syntax=ts.EXPLICIT_VR_LE, pixel_tag=tag)
+    info = PixelInfo(
+        rows=rows,
+        columns=cols,
+        samples_per_pixel=spp,
+        bits_allocated=ba,
+        bits_stored=bs,
+        high_bit=bs - 1,
+        pixel_representation=int(signed),
+        planar_configuration=planar_configuration if spp > 1 else 0,
+        photometric_interpretation=photometric,
+        number_of_frames=n,
+        transfer_syntax=ts.EXPLICIT_VR_LE,
+        pixel_tag=tag,
+    )
     _drop_pixels(ds)
     ds.set("SamplesPerPixel", spp, vr="US")
     ds.set("PhotometricInterpretation", photometric, vr="CS")
@@ -127,8 +155,11 @@ def set_pixels(ds: Any, arr: np.ndarray, *, photometric: str | None = None,
                 del ds[kw]
     if n > 1 or multi_frame or (multi_frame is None and "NumberOfFrames" in ds):
         ds.set("NumberOfFrames", n, vr="IS")
-    vr = {PIXEL_DATA: "OB" if ba <= 8 else "OW", FLOAT_PIXEL_DATA: "OF",
-          DOUBLE_FLOAT_PIXEL_DATA: "OD"}[tag]
+    vr = {
+        PIXEL_DATA: "OB" if ba <= 8 else "OW",
+        FLOAT_PIXEL_DATA: "OF",
+        DOUBLE_FLOAT_PIXEL_DATA: "OD",
+    }[tag]
     ds.add(_native_element(tag, vr, native.pack(frames, info)))
     current = getattr(ds, "transfer_syntax", None)
     if current is None or ts.lookup(str(current)).encapsulated:
@@ -157,20 +188,28 @@ def decompress(ds: Any, *, registry: CodecRegistry | None = None) -> None:
 
 
 def _store_native(ds: Any, frames: np.ndarray, info: PixelInfo, photometric: str) -> None:
-    out = info.replace(transfer_syntax=ts.EXPLICIT_VR_LE, planar_configuration=0,
-                       photometric_interpretation=photometric, high_bit=info.bits_stored - 1)
+    out = info.replace(
+        transfer_syntax=ts.EXPLICIT_VR_LE,
+        planar_configuration=0,
+        photometric_interpretation=photometric,
+        high_bit=info.bits_stored - 1,
+    )
     _drop_pixels(ds)
     if info.samples_per_pixel > 1:
         ds.set("PlanarConfiguration", 0, vr="US")
     ds.set("PhotometricInterpretation", photometric, vr="CS")
     ds.set("HighBit", info.bits_stored - 1, vr="US")
-    vr = {PIXEL_DATA: "OB" if info.bits_allocated <= 8 else "OW", FLOAT_PIXEL_DATA: "OF",
-          DOUBLE_FLOAT_PIXEL_DATA: "OD"}[info.pixel_tag]
+    vr = {
+        PIXEL_DATA: "OB" if info.bits_allocated <= 8 else "OW",
+        FLOAT_PIXEL_DATA: "OF",
+        DOUBLE_FLOAT_PIXEL_DATA: "OD",
+    }[info.pixel_tag]
     ds.add(_native_element(info.pixel_tag, vr, native.pack(frames, out)))
 
 
-def compress(ds: Any, uid: str, *, registry: CodecRegistry | None = None,
-             extended_offset_table: bool = False) -> None:
+def compress(
+    ds: Any, uid: str, *, registry: CodecRegistry | None = None, extended_offset_table: bool = False
+) -> None:
     """Re-encode the pixel data with the encoder registered for ``uid``, in place.
 
     Frames are decoded and encoded one at a time. YBR_FULL_422 becomes YBR_FULL (the frames
@@ -191,8 +230,9 @@ def compress(ds: Any, uid: str, *, registry: CodecRegistry | None = None,
         raise PixelDataError("Float and Double Float Pixel Data cannot be compressed")
     photometric = info.photometric_interpretation
     encoded: list[bytes] = []
-    out_info = info.replace(transfer_syntax=uid, planar_configuration=0,
-                            high_bit=info.bits_stored - 1)
+    out_info = info.replace(
+        transfer_syntax=uid, planar_configuration=0, high_bit=info.bits_stored - 1
+    )
     for i in range(info.number_of_frames):
         dec = decode(ds, frames=[i], registry=registry)
         photometric = _photometric_for_native(dec.photometric, info)

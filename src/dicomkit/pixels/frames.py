@@ -37,8 +37,9 @@ class Decoded:
     def as_rgb(self) -> Decoded:
         if not self.photometric.startswith("YBR") or self.info.samples_per_pixel != 3:
             return self
-        return Decoded(colour.ybr_to_rgb(self.array, self.photometric, self.info.bits_stored),
-                       "RGB", self.info)
+        return Decoded(
+            colour.ybr_to_rgb(self.array, self.photometric, self.info.bits_stored), "RGB", self.info
+        )
 
 
 def _element_bytes(ds: Any, tag: int) -> tuple[Buffer, str]:
@@ -68,7 +69,8 @@ def _offset_tables(ds: Any) -> tuple[list[int] | None, list[int] | None]:
     lengths = None
     if EXTENDED_OFFSET_TABLE_LENGTHS in ds:
         lengths = encapsulation.decode_offset_table(
-            _element_bytes(ds, EXTENDED_OFFSET_TABLE_LENGTHS)[0])
+            _element_bytes(ds, EXTENDED_OFFSET_TABLE_LENGTHS)[0]
+        )
     return eot or None, lengths or None
 
 
@@ -77,8 +79,9 @@ def pixel_info(ds: Any) -> PixelInfo:
     return PixelInfo.from_dataset(ds)
 
 
-def _decode_encapsulated(data: bytes, info: PixelInfo,
-                         registry: CodecRegistry) -> tuple[np.ndarray, str]:
+def _decode_encapsulated(
+    data: bytes, info: PixelInfo, registry: CodecRegistry
+) -> tuple[np.ndarray, str]:
     decoder = registry.decoder(info.transfer_syntax)
     arr, photometric = decoder(data, info)
     if arr.shape != info.frame_shape:
@@ -86,8 +89,9 @@ def _decode_encapsulated(data: bytes, info: PixelInfo,
     return arr, photometric
 
 
-def decode(ds: Any, *, frames: list[int] | range | None = None,
-           registry: CodecRegistry | None = None) -> Decoded:
+def decode(
+    ds: Any, *, frames: list[int] | range | None = None, registry: CodecRegistry | None = None
+) -> Decoded:
     """Decode the given frames (all by default) to ``(n, rows, columns[, samples])``."""
     info = pixel_info(ds)
     registry = registry or default_registry()
@@ -95,12 +99,15 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
     wanted = list(range(info.number_of_frames)) if frames is None else list(frames)
     for i in wanted:
         if not 0 <= i < info.number_of_frames:
-            raise PixelDataError(f"frame {i} out of range: the data set has "
-                                 f"{info.number_of_frames} frame(s)")
+            raise PixelDataError(
+                f"frame {i} out of range: the data set has {info.number_of_frames} frame(s)"
+            )
     undefined = bool(getattr(ds[info.pixel_tag], "is_undefined_length", False))
     if undefined and not info.is_encapsulated:
-        raise PixelDataError(f"the pixel data is encapsulated but the transfer syntax "
-                             f"{info.transfer_syntax} is a native one: the file is inconsistent")
+        raise PixelDataError(
+            f"the pixel data is encapsulated but the transfer syntax "
+            f"{info.transfer_syntax} is a native one: the file is inconsistent"
+        )
     if not info.is_encapsulated:
         if little is None:
             little = info.syntax.little_endian
@@ -114,20 +121,31 @@ def decode(ds: Any, *, frames: list[int] | range | None = None,
                 one = one.copy()
             arr = one[np.newaxis]
         else:
-            arr = np.stack([native.unpack_frame(data, info, i, little=little,
-                                                ow_big_endian=ow_be)
-                            for i in wanted]) if wanted else np.empty((0, *info.frame_shape),
-                                                                      info.dtype)
+            arr = (
+                np.stack(
+                    [
+                        native.unpack_frame(data, info, i, little=little, ow_big_endian=ow_be)
+                        for i in wanted
+                    ]
+                )
+                if wanted
+                else np.empty((0, *info.frame_shape), info.dtype)
+            )
         return Decoded(arr, info.photometric_interpretation, info)
     eot, lengths = _offset_tables(ds)
     family = info.syntax.family
     if frames is None or len(wanted) > 1:
-        chunks = encapsulation.frames(data, info.number_of_frames, family=family, eot=eot,
-                                      eot_lengths=lengths)
+        chunks = encapsulation.frames(
+            data, info.number_of_frames, family=family, eot=eot, eot_lengths=lengths
+        )
         chunks = [chunks[i] for i in wanted]
     else:
-        chunks = [encapsulation.frame(data, i, info.number_of_frames, family=family, eot=eot,
-                                      eot_lengths=lengths) for i in wanted]
+        chunks = [
+            encapsulation.frame(
+                data, i, info.number_of_frames, family=family, eot=eot, eot_lengths=lengths
+            )
+            for i in wanted
+        ]
     out = np.empty((len(chunks), *info.frame_shape), dtype=info.dtype)
     photometric = info.photometric_interpretation
     for k, chunk in enumerate(chunks):
@@ -145,8 +163,9 @@ def _owns_memory(arr: np.ndarray) -> bool:
     return base.base is None and arr.flags.writeable
 
 
-def pixel_array(ds: Any, *, as_rgb: bool = False,
-                registry: CodecRegistry | None = None) -> np.ndarray:
+def pixel_array(
+    ds: Any, *, as_rgb: bool = False, registry: CodecRegistry | None = None
+) -> np.ndarray:
     """Every frame as one array: ``(frames, rows, columns[, samples])``, or
     ``(rows, columns[, samples])`` for a single frame."""
     dec = decode(ds, registry=registry)
@@ -156,8 +175,9 @@ def pixel_array(ds: Any, *, as_rgb: bool = False,
     return arr[0] if dec.info.number_of_frames == 1 else arr
 
 
-def frame(ds: Any, index: int, *, as_rgb: bool = False,
-          registry: CodecRegistry | None = None) -> np.ndarray:
+def frame(
+    ds: Any, index: int, *, as_rgb: bool = False, registry: CodecRegistry | None = None
+) -> np.ndarray:
     """One frame, ``(rows, columns[, samples])``, decoded without decoding the others (native
     data: only that frame's bytes are read)."""
     dec = decode(ds, frames=[index], registry=registry)
@@ -167,8 +187,9 @@ def frame(ds: Any, index: int, *, as_rgb: bool = False,
     return one
 
 
-def iter_frames(ds: Any, *, as_rgb: bool = False,
-                registry: CodecRegistry | None = None) -> Iterator[np.ndarray]:
+def iter_frames(
+    ds: Any, *, as_rgb: bool = False, registry: CodecRegistry | None = None
+) -> Iterator[np.ndarray]:
     """Each frame in turn, one decoded at a time (memory stays at one frame)."""
     info = pixel_info(ds)
     for i in range(info.number_of_frames):

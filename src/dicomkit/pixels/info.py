@@ -48,8 +48,9 @@ def pixel_tag_of(ds: Any) -> int:
     for tag in PIXEL_TAGS:
         if tag in ds:
             return tag
-    raise PixelDataError("the data set has no Pixel Data, Float Pixel Data or Double Float "
-                         "Pixel Data element")
+    raise PixelDataError(
+        "the data set has no Pixel Data, Float Pixel Data or Double Float Pixel Data element"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,8 @@ class PixelInfo:
         if rows <= 0 or cols <= 0 or ba <= 0:
             raise PixelDataError(
                 f"cannot read pixel data: Rows={rows}, Columns={cols}, BitsAllocated={ba} "
-                "(all three are required and must be positive)")
+                "(all three are required and must be positive)"
+            )
         bs = _int(get(0x00280101), ba)
         if bs <= 0 or bs > ba:
             bs = ba
@@ -98,11 +100,17 @@ class PixelInfo:
             ts = getattr(ds, "transfer_syntax", None)
         frames = _int(get(0x00280008), 1)
         return cls(
-            rows=rows, columns=cols, samples_per_pixel=max(spp, 1), bits_allocated=ba,
-            bits_stored=bs, high_bit=hb, pixel_representation=_int(get(0x00280103), 0),
+            rows=rows,
+            columns=cols,
+            samples_per_pixel=max(spp, 1),
+            bits_allocated=ba,
+            bits_stored=bs,
+            high_bit=hb,
+            pixel_representation=_int(get(0x00280103), 0),
             planar_configuration=_int(get(0x00280006), 0),
             photometric_interpretation=_text(
-                get(0x00280004), "MONOCHROME2" if spp == 1 else "RGB").upper(),
+                get(0x00280004), "MONOCHROME2" if spp == 1 else "RGB"
+            ).upper(),
             number_of_frames=max(frames, 1),
             transfer_syntax=str(ts).strip().rstrip("\0") if ts else syntax.EXPLICIT_VR_LE,
             pixel_tag=tag,
@@ -130,8 +138,11 @@ class PixelInfo:
     @property
     def is_422(self) -> bool:
         """Native YBR_FULL_422: two luminance samples share one Cb and Cr (PS3.3 C.7.6.3.1.2)."""
-        return (self.photometric_interpretation == "YBR_FULL_422" and self.samples_per_pixel == 3
-                and not self.is_encapsulated)
+        return (
+            self.photometric_interpretation == "YBR_FULL_422"
+            and self.samples_per_pixel == 3
+            and not self.is_encapsulated
+        )
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -57,12 +57,16 @@ def lut_data(item: Any) -> tuple[np.ndarray, int, int]:
     entries = entries or 65536
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
-        values = np.frombuffer(raw, "<u2") if len(raw) >= 2 * entries or bits > 8 \
+        values = (
+            np.frombuffer(raw, "<u2")
+            if len(raw) >= 2 * entries or bits > 8
             else np.frombuffer(raw, "u1")
+        )
         values = values.astype(np.int64)
     else:
-        values = np.asarray(data if isinstance(data, (list, tuple, np.ndarray)) else [data],
-                            dtype=np.int64)
+        values = np.asarray(
+            data if isinstance(data, (list, tuple, np.ndarray)) else [data], dtype=np.int64
+        )
     if first > 32767 and values.size:  # US or SS descriptor: negative first input value
         first -= 65536
     return values[:entries], first, bits
@@ -93,8 +97,15 @@ def modality_lut(arr: np.ndarray, ds: Any, *, frame: int | None = None) -> np.nd
     return arr.astype(np.float64) * s + b
 
 
-def window(arr: np.ndarray, center: float, width: float, *, function: str = "LINEAR",
-           y_min: float = 0.0, y_max: float = 1.0) -> np.ndarray:
+def window(
+    arr: np.ndarray,
+    center: float,
+    width: float,
+    *,
+    function: str = "LINEAR",
+    y_min: float = 0.0,
+    y_max: float = 1.0,
+) -> np.ndarray:
     """The VOI window of PS3.3 C.11.2.1.2 (LINEAR), C.11.2.1.3.2 (LINEAR_EXACT) and
     C.11.2.1.3.1 (SIGMOID), as float64 in ``[y_min, y_max]``."""
     x = arr.astype(np.float64)
@@ -126,8 +137,9 @@ def window(arr: np.ndarray, center: float, width: float, *, function: str = "LIN
     return y
 
 
-def window_values(ds: Any, index: int = 0, *,
-                  frame: int | None = None) -> tuple[float, float, str] | None:
+def window_values(
+    ds: Any, index: int = 0, *, frame: int | None = None
+) -> tuple[float, float, str] | None:
     """The ``index``-th Window Center / Width and the VOI LUT Function, or None."""
     groups = ("FrameVOILUTSequence",)
     centers = _lookup(ds, "WindowCenter", groups, frame)
@@ -141,8 +153,16 @@ def window_values(ds: Any, index: int = 0, *,
     return float(cs[k]), float(ws[k]), str(_first(fn)).strip() or "LINEAR"
 
 
-def voi_lut(arr: np.ndarray, ds: Any, *, index: int = 0, frame: int | None = None,
-            y_min: float = 0.0, y_max: float = 1.0, prefer_window: bool = False) -> np.ndarray:
+def voi_lut(
+    arr: np.ndarray,
+    ds: Any,
+    *,
+    index: int = 0,
+    frame: int | None = None,
+    y_min: float = 0.0,
+    y_max: float = 1.0,
+    prefer_window: bool = False,
+) -> np.ndarray:
     """Modality values -> display values in ``[y_min, y_max]`` (float64), PS3.3 C.11.2.
 
     Uses the VOI LUT Sequence, or the window (``prefer_window`` picks the window when both are

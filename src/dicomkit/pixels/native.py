@@ -72,8 +72,15 @@ def _swap_ow_bytes(raw: np.ndarray) -> np.ndarray:
     return out
 
 
-def unpack(buf: Buffer, info: PixelInfo, *, start: int = 0, count: int | None = None,
-           little: bool | None = None, ow_big_endian: bool = False) -> np.ndarray:
+def unpack(
+    buf: Buffer,
+    info: PixelInfo,
+    *,
+    start: int = 0,
+    count: int | None = None,
+    little: bool | None = None,
+    ow_big_endian: bool = False,
+) -> np.ndarray:
     """Decode ``count`` native frames starting at frame ``start``.
 
     Returns shape ``(count, rows, columns[, samples])`` in ``info.dtype``. ``little`` defaults to
@@ -83,8 +90,9 @@ def unpack(buf: Buffer, info: PixelInfo, *, start: int = 0, count: int | None = 
     if count is None:
         count = info.number_of_frames - start
     if start < 0 or count < 0 or start + count > info.number_of_frames:
-        raise PixelDataError(f"frame range {start}..{start + count - 1} outside "
-                             f"0..{info.number_of_frames - 1}")
+        raise PixelDataError(
+            f"frame range {start}..{start + count - 1} outside 0..{info.number_of_frames - 1}"
+        )
     if little is None:
         little = info.syntax.little_endian
     mv = _as_view(buf)
@@ -97,18 +105,19 @@ def unpack(buf: Buffer, info: PixelInfo, *, start: int = 0, count: int | None = 
         raise PixelDataError(
             f"pixel data is truncated: {len(mv)} bytes hold {have} whole frame(s) of "
             f"{info.rows}x{info.columns}x{info.samples_per_pixel} at {info.bits_allocated} bits, "
-            f"frame(s) {start}..{start + count - 1} were asked for")
+            f"frame(s) {start}..{start + count - 1} were asked for"
+        )
     chunk = mv[byte0:byte1]
     if ow_big_endian and info.bits_allocated <= 8:
         # The word swap is aligned to the value, not to the frame: cut on even boundaries.
         e0, e1 = byte0 - byte0 % 2, min(byte1 + byte1 % 2, len(mv))
         fixed = _swap_ow_bytes(np.frombuffer(mv[e0:e1], np.uint8))
-        chunk = memoryview(fixed[byte0 - e0:byte0 - e0 + (byte1 - byte0)].tobytes())
+        chunk = memoryview(fixed[byte0 - e0 : byte0 - e0 + (byte1 - byte0)].tobytes())
     if info.bits_allocated == 1:
         bits = np.unpackbits(np.frombuffer(chunk, np.uint8), bitorder="little")
         off = bit0 - byte0 * 8
         per = info.rows * info.columns * info.samples_per_pixel
-        arr = bits[off:off + per * count]
+        arr = bits[off : off + per * count]
         return _arrange(arr, info, count)
     arr = np.frombuffer(chunk, dtype=_container(info, little))
     arr = arr.astype(info.dtype, copy=False) if not arr.dtype.isnative else arr

@@ -36,5 +36,9 @@ def encode_png(arr: np.ndarray, *, level: int = 6) -> bytes:
     raw = np.zeros((rows, lines.shape[1] + 1), dtype=np.uint8)
     raw[:, 1:] = lines
     ihdr = struct.pack(">LLBBBBB", cols, rows, depth, colour_type, 0, 0, 0)
-    return (SIGNATURE + _chunk(b"IHDR", ihdr)
-            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + _chunk(b"IEND", b""))
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
+        + _chunk(b"IEND", b"")
+    )

@@ -27,8 +27,7 @@ from dicomkit.errors import PixelDataError
 Buffer = bytes | bytearray | memoryview
 
 #: bytes from one header to the next, by header value (G.3.2)
-_STEP = np.array([h + 2 if h < 128 else (2 if h > 128 else 1) for h in range(256)],
-                 dtype=np.int32)
+_STEP = np.array([h + 2 if h < 128 else (2 if h > 128 else 1) for h in range(256)], dtype=np.int32)
 #: bytes per block, and bytes of warm-up before each block, for the parallel header scan
 _BLOCK = 256
 _WARMUP = 96
@@ -173,7 +172,7 @@ def _decode_python(data: bytes, limit: int) -> tuple[bytearray, int]:
             h = data[pos]
             if h < 128:
                 nxt = pos + h + 2
-                out += data[pos + 1:nxt]
+                out += data[pos + 1 : nxt]
                 pos = nxt
             elif h > 128:
                 out += byte[data[pos + 1]] * (257 - h)
@@ -209,23 +208,31 @@ def _header(buf: memoryview) -> list[int]:
     n = fields[0]
     if not 1 <= n <= 15:
         raise PixelDataError(f"RLE header declares {n} segments (1..15 allowed)")
-    offsets = list(fields[1:n + 1])
-    if offsets[0] != 64 or any(b <= a for a, b in pairwise(offsets)) \
-            or offsets[-1] > len(buf):
+    offsets = list(fields[1 : n + 1])
+    if offsets[0] != 64 or any(b <= a for a, b in pairwise(offsets)) or offsets[-1] > len(buf):
         raise PixelDataError(f"RLE header has bad segment offsets {offsets}")
     return offsets
 
 
-def decode_frame(data: Buffer, rows: int, columns: int, samples: int,
-                 bits_allocated: int, *, accelerated: bool = True) -> np.ndarray:
+def decode_frame(
+    data: Buffer,
+    rows: int,
+    columns: int,
+    samples: int,
+    bits_allocated: int,
+    *,
+    accelerated: bool = True,
+) -> np.ndarray:
     """Decode one RLE frame to ``(rows, columns, samples)`` unsigned ints of
     ``bits_allocated`` bits (native byte order)."""
     mv = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
     offsets = _header(mv)
     nbytes = max(bits_allocated // 8, 1)
     if len(offsets) != samples * nbytes:
-        raise PixelDataError(f"RLE frame has {len(offsets)} segments, expected "
-                             f"{samples * nbytes} ({samples} samples x {nbytes} bytes)")
+        raise PixelDataError(
+            f"RLE frame has {len(offsets)} segments, expected "
+            f"{samples * nbytes} ({samples} samples x {nbytes} bytes)"
+        )
     npix = rows * columns
     ends = offsets[1:] + [len(mv)]
     # Segments come most significant byte first (G.2): shift and OR the byte planes together,
@@ -297,8 +304,10 @@ def encode_frame(frame: np.ndarray, bits_allocated: int | None = None) -> bytes:
     if a.ndim == 2:
         a = a[:, :, np.newaxis]
     if a.ndim != 3 or a.dtype.kind not in "uib":
-        raise PixelDataError(f"RLE encodes integer frames (rows, columns[, samples]), "
-                             f"not {a.dtype} of shape {a.shape}")
+        raise PixelDataError(
+            f"RLE encodes integer frames (rows, columns[, samples]), "
+            f"not {a.dtype} of shape {a.shape}"
+        )
     nbytes = (bits_allocated or a.dtype.itemsize * 8) // 8
     if a.dtype.kind == "b":
         a = a.astype(np.uint8)

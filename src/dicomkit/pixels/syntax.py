@@ -49,8 +49,12 @@ class Syntax:
 _ALL = [
     Syntax(IMPLICIT_VR_LE, "ImplicitVRLittleEndian", False),
     Syntax(EXPLICIT_VR_LE, "ExplicitVRLittleEndian", False),
-    Syntax(ENCAPSULATED_UNCOMPRESSED_LE, "EncapsulatedUncompressedExplicitVRLittleEndian", True,
-           family="native"),
+    Syntax(
+        ENCAPSULATED_UNCOMPRESSED_LE,
+        "EncapsulatedUncompressedExplicitVRLittleEndian",
+        True,
+        family="native",
+    ),
     Syntax(DEFLATED_EXPLICIT_VR_LE, "DeflatedExplicitVRLittleEndian", False),
     Syntax(EXPLICIT_VR_BE, "ExplicitVRBigEndian", False, little_endian=False),
     Syntax(JPEG_BASELINE, "JPEGBaseline8Bit", True, lossless=False, family="jpeg"),
@@ -97,15 +101,25 @@ def resolve(text: str) -> str:
     if key in BY_KEYWORD:
         return BY_KEYWORD[key].uid
     aliases = {
-        "rle": RLE_LOSSLESS, "jpegls": JPEG_LS_LOSSLESS, "jls": JPEG_LS_LOSSLESS,
-        "j2k": JPEG_2000_LOSSLESS, "jpeg2000lossless": JPEG_2000_LOSSLESS,
-        "jpeglossless": JPEG_LOSSLESS_SV1, "htj2k": HTJ2K_LOSSLESS, "explicit": EXPLICIT_VR_LE,
-        "implicit": IMPLICIT_VR_LE, "deflate": DEFLATED_IMAGE_FRAME, "jpegxl": JPEG_XL_LOSSLESS,
-        "explicitvrle": EXPLICIT_VR_LE, "bigendian": EXPLICIT_VR_BE,
+        "rle": RLE_LOSSLESS,
+        "jpegls": JPEG_LS_LOSSLESS,
+        "jls": JPEG_LS_LOSSLESS,
+        "j2k": JPEG_2000_LOSSLESS,
+        "jpeg2000lossless": JPEG_2000_LOSSLESS,
+        "jpeglossless": JPEG_LOSSLESS_SV1,
+        "htj2k": HTJ2K_LOSSLESS,
+        "explicit": EXPLICIT_VR_LE,
+        "implicit": IMPLICIT_VR_LE,
+        "deflate": DEFLATED_IMAGE_FRAME,
+        "jpegxl": JPEG_XL_LOSSLESS,
+        "explicitvrle": EXPLICIT_VR_LE,
+        "bigendian": EXPLICIT_VR_BE,
     }
     if key in aliases:
         return aliases[key]
     if all(c.isdigit() or c == "." for c in t) and t:
         return t
-    raise ValueError(f"unknown transfer syntax {text!r}: give a UID or a keyword such as "
-                     "RLELossless, JPEGLSLossless, JPEG2000Lossless, ExplicitVRLittleEndian")
+    raise ValueError(
+        f"unknown transfer syntax {text!r}: give a UID or a keyword such as "
+        "RLELossless, JPEGLSLossless, JPEG2000Lossless, ExplicitVRLittleEndian"
+    )

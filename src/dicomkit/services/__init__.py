@@ -8,5 +8,12 @@ functions taking an :class:`~dicomkit.net.Association` and SCP handlers for
 from dicomkit.services.storage import StorageSCP, contexts_for, read_instance, store, store_files
 from dicomkit.services.verification import echo, handle_echo
 
-__all__ = ["StorageSCP", "contexts_for", "echo", "handle_echo", "read_instance", "store",
-           "store_files"]
+__all__ = [
+    "StorageSCP",
+    "contexts_for",
+    "echo",
+    "handle_echo",
+    "read_instance",
+    "store",
+    "store_files",
+]

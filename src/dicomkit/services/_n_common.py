@@ -61,10 +61,15 @@ class ServiceAE(AE):
     # gets its role proposal refused. This subclass is the workaround (see findings-services).
     """
 
-    def __init__(self, ae_title: str = "DICOMKIT", *, config: AEConfig | None = None,
-                 handlers: Handlers | None = None,
-                 supported: Mapping[str, Sequence[str]] | None = None,
-                 roles: Mapping[str, tuple[bool, bool]] | None = None) -> None:
+    def __init__(
+        self,
+        ae_title: str = "DICOMKIT",
+        *,
+        config: AEConfig | None = None,
+        handlers: Handlers | None = None,
+        supported: Mapping[str, Sequence[str]] | None = None,
+        roles: Mapping[str, tuple[bool, bool]] | None = None,
+    ) -> None:
         super().__init__(ae_title, config=config, handlers=handlers, supported=supported)
         self.roles = dict(roles or {})
 
@@ -75,8 +80,9 @@ class ServiceAE(AE):
         return dataclasses.replace(base, roles={**base.roles, **self.roles})
 
 
-def supported_for(sop_classes: Iterable[str],
-                  syntaxes: Sequence[str] = PLAIN_SYNTAXES) -> dict[str, list[str]]:
+def supported_for(
+    sop_classes: Iterable[str], syntaxes: Sequence[str] = PLAIN_SYNTAXES
+) -> dict[str, list[str]]:
     """``supported`` for an AE: Verification plus each SOP class, in ``syntaxes``."""
     out = {"1.2.840.10008.1.1": list(PLAIN_SYNTAXES)}
     out.update({uid: list(syntaxes) for uid in sop_classes})
@@ -106,8 +112,11 @@ class SopClassRouter:
 
         async def route(incoming: Incoming) -> Any:
             msg = incoming.message
-            uid = str(getattr(msg, "affected_sop_class_uid", None)
-                      or getattr(msg, "requested_sop_class_uid", None) or "")
+            uid = str(
+                getattr(msg, "affected_sop_class_uid", None)
+                or getattr(msg, "requested_sop_class_uid", None)
+                or ""
+            )
             handler = table.get(uid or incoming.context.abstract_syntax)
             if handler is None:
                 return response_for(msg, 0x0122)
@@ -125,30 +134,44 @@ def check_status(rsp: Response, what: str) -> int:
     status = rsp.status
     if category(status) in (Category.FAILURE, Category.UNKNOWN, Category.CANCEL):
         comment = rsp.message.error_comment
-        raise DimseError(f"{what} failed: {describe(status)}"
-                         + (f" ({comment})" if comment else ""), status=status)
+        raise DimseError(
+            f"{what} failed: {describe(status)}" + (f" ({comment})" if comment else ""),
+            status=status,
+        )
     return status
 
 
-async def n_request(assoc: Association, message: dimse.DimseRequest, data: Any = None, *,
-                    what: str, context: NegotiatedContext | None = None
-                    ) -> tuple[Response, Dataset | None]:
+async def n_request(
+    assoc: Association,
+    message: dimse.DimseRequest,
+    data: Any = None,
+    *,
+    what: str,
+    context: NegotiatedContext | None = None,
+) -> tuple[Response, Dataset | None]:
     """Send one DIMSE-N request; return the response and its decoded data set (if any)."""
     rsp = await assoc.request(message, data, context=context)
     check_status(rsp, what)
     return rsp, rsp.dataset
 
 
-async def send_event_report(ae: AE, address: tuple[str, int], called_ae: str,
-                            reports: Iterable[tuple[dimse.NEventReportRequest, Dataset | None]],
-                            *, abstract_syntax: str, as_scp: bool = False) -> list[int]:
+async def send_event_report(
+    ae: AE,
+    address: tuple[str, int],
+    called_ae: str,
+    reports: Iterable[tuple[dimse.NEventReportRequest, Dataset | None]],
+    *,
+    abstract_syntax: str,
+    as_scp: bool = False,
+) -> list[int]:
     """Open an association to ``called_ae`` at ``address``, send each N-EVENT-REPORT on the
     ``abstract_syntax`` context, release; return the statuses. ``as_scp`` proposes the SCP
     role for us by role selection (the Storage Commitment SCP does, PS3.4 J.3.3)."""
     roles = {abstract_syntax: (False, True)} if as_scp else None
     statuses: list[int] = []
-    async with ae.associate(address[0], address[1], contexts=[abstract_syntax],
-                            ae_title=called_ae, roles=roles) as assoc:
+    async with ae.associate(
+        address[0], address[1], contexts=[abstract_syntax], ae_title=called_ae, roles=roles
+    ) as assoc:
         ctx = assoc.context_for(abstract_syntax)
         for msg, data in reports:
             rsp = await assoc.request(msg, data, context=ctx)

@@ -95,8 +95,10 @@ def action_information(transaction_uid: str, refs: Iterable[Reference]) -> Datas
 def _references(ds: Dataset | None, tag: int) -> list[Reference]:
     if ds is None or tag not in ds:
         return []
-    return [(text(item.get("ReferencedSOPClassUID")), text(item.get("ReferencedSOPInstanceUID")))
-            for item in (ds[tag].value or [])]
+    return [
+        (text(item.get("ReferencedSOPClassUID")), text(item.get("ReferencedSOPInstanceUID")))
+        for item in (ds[tag].value or [])
+    ]
 
 
 @dataclass(slots=True)
@@ -115,23 +117,36 @@ class CommitmentResult:
         return self.event_type == EVENT_SUCCESS and not self.failed
 
     @classmethod
-    def from_report(cls, event_type: int, ds: Dataset | None, calling_ae: str = ""
-                    ) -> CommitmentResult:
+    def from_report(
+        cls, event_type: int, ds: Dataset | None, calling_ae: str = ""
+    ) -> CommitmentResult:
         failed = []
         if ds is not None and FAILED_SOP_SEQUENCE in ds:
             for item in ds[FAILED_SOP_SEQUENCE].value or []:
                 reason = item.get("FailureReason")
-                failed.append((text(item.get("ReferencedSOPClassUID")),
-                               text(item.get("ReferencedSOPInstanceUID")),
-                               int(reason) if reason is not None else PROCESSING_FAILURE))
-        return cls(text(ds.get("TransactionUID")) if ds is not None else "", event_type,
-                   _references(ds, REFERENCED_SOP_SEQUENCE), failed,
-                   text(ds.get("RetrieveAETitle")) if ds is not None else "", calling_ae)
+                failed.append(
+                    (
+                        text(item.get("ReferencedSOPClassUID")),
+                        text(item.get("ReferencedSOPInstanceUID")),
+                        int(reason) if reason is not None else PROCESSING_FAILURE,
+                    )
+                )
+        return cls(
+            text(ds.get("TransactionUID")) if ds is not None else "",
+            event_type,
+            _references(ds, REFERENCED_SOP_SEQUENCE),
+            failed,
+            text(ds.get("RetrieveAETitle")) if ds is not None else "",
+            calling_ae,
+        )
 
 
-def event_information(transaction_uid: str, committed: Iterable[Reference],
-                      failed: Iterable[tuple[str, str, int]],
-                      retrieve_ae_title: str | None = None) -> tuple[int, Dataset]:
+def event_information(
+    transaction_uid: str,
+    committed: Iterable[Reference],
+    failed: Iterable[tuple[str, str, int]],
+    retrieve_ae_title: str | None = None,
+) -> tuple[int, Dataset]:
     """The Event Type ID and the N-EVENT-REPORT data set of Table J.3-2."""
     failed = list(failed)
     committed = list(committed)
@@ -171,9 +186,15 @@ class StorageCommitmentSCP:
     all pending reports went out.
     """
 
-    def __init__(self, holds: HoldsInstance, *, addresses: AddressBook | None = None,
-                 report_on: ReportOn = "auto", ae: AE | None = None,
-                 retrieve_ae_title: str | None = None) -> None:
+    def __init__(
+        self,
+        holds: HoldsInstance,
+        *,
+        addresses: AddressBook | None = None,
+        report_on: ReportOn = "auto",
+        ae: AE | None = None,
+        retrieve_ae_title: str | None = None,
+    ) -> None:
         self.holds = holds
         self.addresses = addresses
         self.report_on = report_on
@@ -201,15 +222,27 @@ class StorageCommitmentSCP:
             return response_for(msg, 0x0110, error_comment=f"cannot decode: {exc}"[:64])
         txn = text(ds.get("TransactionUID")) if ds is not None else ""
         if not txn:
-            return response_for(msg, 0x0120, offending_element=(TRANSACTION_UID,),
-                                error_comment="Transaction UID missing")
+            return response_for(
+                msg,
+                0x0120,
+                offending_element=(TRANSACTION_UID,),
+                error_comment="Transaction UID missing",
+            )
         if ds is None or REFERENCED_SOP_SEQUENCE not in ds or not ds[REFERENCED_SOP_SEQUENCE].value:
-            return response_for(msg, 0x0120, offending_element=(REFERENCED_SOP_SEQUENCE,),
-                                error_comment="Referenced SOP Sequence missing")
+            return response_for(
+                msg,
+                0x0120,
+                offending_element=(REFERENCED_SOP_SEQUENCE,),
+                error_comment="Referenced SOP Sequence missing",
+            )
         refs = _references(ds, REFERENCED_SOP_SEQUENCE)
         if any(not c or not i for c, i in refs):
-            return response_for(msg, 0x0121, offending_element=(REFERENCED_SOP_SEQUENCE,),
-                                error_comment="incomplete Referenced SOP Sequence item")
+            return response_for(
+                msg,
+                0x0121,
+                offending_element=(REFERENCED_SOP_SEQUENCE,),
+                error_comment="incomplete Referenced SOP Sequence item",
+            )
         # The report task runs after this handler returns; the dispatcher sends our response
         # first because it takes the association's send lock before this task can run.
         task = asyncio.get_running_loop().create_task(self._report(incoming, txn, refs))
@@ -222,15 +255,15 @@ class StorageCommitmentSCP:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _check(self, refs: list[Reference]
-                     ) -> tuple[list[Reference], list[tuple[str, str, int]]]:
+    async def _check(
+        self, refs: list[Reference]
+    ) -> tuple[list[Reference], list[tuple[str, str, int]]]:
         # a plain ``holds`` (an index lookup) may block: run the whole check in a worker
         # thread; an async one runs on the loop
         if inspect.iscoroutinefunction(self.holds):
             answers = [await self._ask(c, i) for c, i in refs]
         else:
-            answers = await asyncio.to_thread(
-                lambda: [self._ask_sync(c, i) for c, i in refs])
+            answers = await asyncio.to_thread(lambda: [self._ask_sync(c, i) for c, i in refs])
         committed: list[Reference] = []
         failed: list[tuple[str, str, int]] = []
         for (sop_class, sop_instance), answer in zip(refs, answers, strict=True):
@@ -267,11 +300,14 @@ class StorageCommitmentSCP:
         committed, failed = await self._check(refs)
         event, ds = event_information(txn, committed, failed, self.retrieve_ae_title)
         result = CommitmentResult.from_report(event, ds, assoc.calling_ae)
-        msg = dimse.NEventReportRequest(affected_sop_class_uid=STORAGE_COMMITMENT,
-                                        affected_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
-                                        event_type_id=event)
-        same = self.report_on == "same" or (self.report_on == "auto" and not assoc.is_closed
-                                            and assoc.is_established)
+        msg = dimse.NEventReportRequest(
+            affected_sop_class_uid=STORAGE_COMMITMENT,
+            affected_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
+            event_type_id=event,
+        )
+        same = self.report_on == "same" or (
+            self.report_on == "auto" and not assoc.is_closed and assoc.is_established
+        )
         try:
             if same:
                 rsp = await assoc.request(msg, ds, context=incoming.context)
@@ -279,21 +315,29 @@ class StorageCommitmentSCP:
             else:
                 status = await self._report_new(assoc.calling_ae, assoc.called_ae, msg, ds)
         except (NetworkError, OSError) as exc:
-            log.warning("storage commitment report for %s to %s failed: %s", txn,
-                        assoc.calling_ae, exc)
+            log.warning(
+                "storage commitment report for %s to %s failed: %s", txn, assoc.calling_ae, exc
+            )
             return
         if status != 0:
             log.warning("storage commitment report for %s answered 0x%04X", txn, status)
         self.results.append(result)
 
-    async def _report_new(self, peer_ae: str, our_ae: str, msg: dimse.NEventReportRequest,
-                          ds: Dataset) -> int:
+    async def _report_new(
+        self, peer_ae: str, our_ae: str, msg: dimse.NEventReportRequest, ds: Dataset
+    ) -> int:
         address = lookup(self.addresses, peer_ae)
         if address is None:
             raise NetworkError(f"no address known for AE {peer_ae!r} to report to")
         ae = self.ae or ServiceAE(our_ae.strip() or "DICOMKIT")
-        statuses = await send_event_report(ae, address, peer_ae.strip(), [(msg, ds)],
-                                           abstract_syntax=STORAGE_COMMITMENT, as_scp=True)
+        statuses = await send_event_report(
+            ae,
+            address,
+            peer_ae.strip(),
+            [(msg, ds)],
+            abstract_syntax=STORAGE_COMMITMENT,
+            as_scp=True,
+        )
         return statuses[0]
 
 
@@ -320,8 +364,9 @@ class CommitmentListener:
             return response_for(msg, 0x0118)
         if msg.event_type_id not in (EVENT_SUCCESS, EVENT_FAILURES):
             return response_for(msg, 0x0113)  # no such event type
-        result = CommitmentResult.from_report(msg.event_type_id, incoming.dataset,
-                                              incoming.association.calling_ae)
+        result = CommitmentResult.from_report(
+            msg.event_type_id, incoming.dataset, incoming.association.calling_ae
+        )
         self.results[result.transaction_uid] = result
         waiter = self._waiters.pop(result.transaction_uid, None)
         if waiter is not None and not waiter.done():
@@ -346,23 +391,31 @@ def _settle(fut: asyncio.Future[CommitmentResult], result: CommitmentResult) -> 
         fut.set_result(result)
 
 
-async def request_commitment(assoc: Association, refs: Iterable[Reference], *,
-                             transaction_uid: str | None = None) -> str:
+async def request_commitment(
+    assoc: Association, refs: Iterable[Reference], *, transaction_uid: str | None = None
+) -> str:
     """Send the N-ACTION request (PS3.4 J.3.2.1); returns the Transaction UID. Raises
     :class:`~dicomkit.errors.DimseError` when the SCP refuses."""
     refs = list(refs)
     if not refs:
         raise ValueError("storage commitment needs at least one instance")
     txn = transaction_uid or str(generate_uid())
-    msg = dimse.NActionRequest(requested_sop_class_uid=STORAGE_COMMITMENT,
-                               requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
-                               action_type_id=ACTION_REQUEST)
+    msg = dimse.NActionRequest(
+        requested_sop_class_uid=STORAGE_COMMITMENT,
+        requested_sop_instance_uid=STORAGE_COMMITMENT_INSTANCE,
+        action_type_id=ACTION_REQUEST,
+    )
     await n_request(assoc, msg, action_information(txn, refs), what="storage commitment request")
     return txn
 
 
-async def commit(assoc: Association, refs: Iterable[Reference], listener: CommitmentListener,
-                 *, timeout: float | None = 60.0) -> CommitmentResult:
+async def commit(
+    assoc: Association,
+    refs: Iterable[Reference],
+    listener: CommitmentListener,
+    *,
+    timeout: float | None = 60.0,
+) -> CommitmentResult:
     """Request commitment and wait for the report (on this association or, when the SCP
     opens a new one, on the AE where ``listener`` is installed)."""
     txn = await request_commitment(assoc, refs)

@@ -55,15 +55,22 @@ class MPPSSCP:
 
     sop_class = MPPS
 
-    def __init__(self, store: MPPSStore | None = None, *,
-                 on_change: Callable[[str, Dataset], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: MPPSStore | None = None,
+        *,
+        on_change: Callable[[str, Dataset], None] | None = None,
+    ) -> None:
         self.store: MPPSStore = store if store is not None else {}
         self.on_change = on_change
         self._lock = threading.Lock()
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
-        return {dimse.NCreateRequest: self.create, dimse.NSetRequest: self.set,
-                dimse.NGetRequest: self.get}
+        return {
+            dimse.NCreateRequest: self.create,
+            dimse.NSetRequest: self.set,
+            dimse.NGetRequest: self.get,
+        }
 
     def create(self, incoming: Incoming) -> Any:
         msg = incoming.message
@@ -74,13 +81,20 @@ class MPPSSCP:
         if ds is None:
             return response_for(msg, 0x0120, error_comment="no attribute list")
         if PPS_STATUS not in ds or not text(ds.get(PPS_STATUS)):
-            return response_for(msg, 0x0120, offending_element=(PPS_STATUS,),
-                                error_comment="Performed Procedure Step Status missing")
+            return response_for(
+                msg,
+                0x0120,
+                offending_element=(PPS_STATUS,),
+                error_comment="Performed Procedure Step Status missing",
+            )
         status = text(ds.get(PPS_STATUS)).upper()
         if status != IN_PROGRESS:
-            return response_for(msg, 0x0106, offending_element=(PPS_STATUS,),
-                                error_comment=f"N-CREATE status must be IN PROGRESS, not "
-                                f"{status}"[:64])
+            return response_for(
+                msg,
+                0x0106,
+                offending_element=(PPS_STATUS,),
+                error_comment=f"N-CREATE status must be IN PROGRESS, not {status}"[:64],
+            )
         uid = text(msg.affected_sop_instance_uid) or str(generate_uid())
         stored = ds.copy()
         stored.set(SOP_CLASS_UID, MPPS, vr="UI")
@@ -109,12 +123,21 @@ class MPPSSCP:
                 return response_for(msg, 0x0112)
             state = text(current.get(PPS_STATUS)).upper()
             if state in FINAL_STATES:
-                return response_for(msg, 0x0110, error_comment=(
-                    f"Performed Procedure Step is {state}: may no longer be updated")[:64])
+                return response_for(
+                    msg,
+                    0x0110,
+                    error_comment=(
+                        f"Performed Procedure Step is {state}: may no longer be updated"
+                    )[:64],
+                )
             new_state = text(mods.get(PPS_STATUS)).upper() if PPS_STATUS in mods else state
             if new_state not in STATES:
-                return response_for(msg, 0x0106, offending_element=(PPS_STATUS,),
-                                    error_comment=f"no such status {new_state!r}"[:64])
+                return response_for(
+                    msg,
+                    0x0106,
+                    offending_element=(PPS_STATUS,),
+                    error_comment=f"no such status {new_state!r}"[:64],
+                )
             updated = current.copy()
             apply_modifications(updated, mods)
             updated.set(PPS_STATUS, new_state, vr="CS")
@@ -144,8 +167,9 @@ class MPPSSCP:
 # -- SCU -------------------------------------------------------------------------------------
 
 
-async def create(assoc: Association, dataset: Dataset, *, sop_instance_uid: str | None = None
-                 ) -> str:
+async def create(
+    assoc: Association, dataset: Dataset, *, sop_instance_uid: str | None = None
+) -> str:
     """N-CREATE an MPPS instance (status set to IN PROGRESS when absent); returns its UID,
     the one we gave or the one the SCP chose. Raises ``DimseError`` on a failure."""
     ds = dataset.copy()
@@ -160,8 +184,9 @@ async def create(assoc: Association, dataset: Dataset, *, sop_instance_uid: str 
 
 async def update(assoc: Association, sop_instance_uid: str, modifications: Dataset) -> int:
     """N-SET modifications on an MPPS instance; returns the status (success or warning)."""
-    msg = dimse.NSetRequest(requested_sop_class_uid=MPPS,
-                            requested_sop_instance_uid=sop_instance_uid)
+    msg = dimse.NSetRequest(
+        requested_sop_class_uid=MPPS, requested_sop_instance_uid=sop_instance_uid
+    )
     rsp, _ = await n_request(assoc, msg, modifications, what="MPPS N-SET")
     return rsp.status
 
@@ -172,32 +197,43 @@ def _final(state: str, extra: Dataset | None) -> Dataset:
     return ds
 
 
-async def complete(assoc: Association, sop_instance_uid: str,
-                   final: Dataset | None = None) -> int:
+async def complete(assoc: Association, sop_instance_uid: str, final: Dataset | None = None) -> int:
     """N-SET the status to COMPLETED (with ``final`` attributes, e.g. end date / time and
     the Performed Series Sequence)."""
     return await update(assoc, sop_instance_uid, _final(COMPLETED, final))
 
 
-async def discontinue(assoc: Association, sop_instance_uid: str,
-                      final: Dataset | None = None) -> int:
+async def discontinue(
+    assoc: Association, sop_instance_uid: str, final: Dataset | None = None
+) -> int:
     """N-SET the status to DISCONTINUED."""
     return await update(assoc, sop_instance_uid, _final(DISCONTINUED, final))
 
 
-async def get(assoc: Association, sop_instance_uid: str,
-              tags: Iterable[int] | None = None) -> Dataset:
+async def get(
+    assoc: Association, sop_instance_uid: str, tags: Iterable[int] | None = None
+) -> Dataset:
     """N-GET attributes of an MPPS instance (all when ``tags`` is None)."""
-    msg = dimse.NGetRequest(requested_sop_class_uid=MPPS,
-                            requested_sop_instance_uid=sop_instance_uid,
-                            attribute_identifier_list=tuple(tags) if tags else None)
+    msg = dimse.NGetRequest(
+        requested_sop_class_uid=MPPS,
+        requested_sop_instance_uid=sop_instance_uid,
+        attribute_identifier_list=tuple(tags) if tags else None,
+    )
     _, ds = await n_request(assoc, msg, what="MPPS N-GET")
     return ds if ds is not None else Dataset()
 
 
-def in_progress(*, patient_name: str = "", patient_id: str = "", modality: str = "",
-                station_ae: str = "", start_date: str = "", start_time: str = "",
-                procedure_step_id: str = "", study_instance_uid: str = "") -> Dataset:
+def in_progress(
+    *,
+    patient_name: str = "",
+    patient_id: str = "",
+    modality: str = "",
+    station_ae: str = "",
+    start_date: str = "",
+    start_time: str = "",
+    procedure_step_id: str = "",
+    study_instance_uid: str = "",
+) -> Dataset:
     """A minimal N-CREATE attribute list (PS3.4 F.7.2.1, Table F.7.2-1 type 1/2 keys)."""
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 100"

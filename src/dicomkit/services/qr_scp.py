@@ -65,15 +65,16 @@ class QRBackend(Protocol):
     """Where matches come from (e.g. the archive). Both methods may block (they run in a
     worker thread) and raise an exception with a ``status`` attribute to refuse a request."""
 
-    def find(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-             ) -> tuple[Iterable[Dataset], bool]:
+    def find(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> tuple[Iterable[Dataset], bool]:
         """The response identifiers (built lazily, pulled in batches from a worker thread),
         and whether a key could not be matched (FF01)."""
         ...
 
-    def retrieve(self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
-                 ) -> list[RetrieveItem]:
-        ...
+    def retrieve(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> list[RetrieveItem]: ...
 
 
 #: Opens an association to a C-MOVE destination AE title proposing the given contexts.
@@ -83,15 +84,23 @@ Connector = Callable[[str, list[tuple[str, list[str]]]], Awaitable[Any]]
 class QueryRetrieveSCP:
     """C-FIND / C-MOVE / C-GET handlers for Patient Root and Study Root over a backend."""
 
-    def __init__(self, backend: QRBackend, *, connect: Connector | None = None,
-                 known: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        backend: QRBackend,
+        *,
+        connect: Connector | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
         self.backend = backend
         self.connect = connect  # opens the C-MOVE sub-association
-        self.known = known      # is this AE title a configured C-MOVE destination?
+        self.known = known  # is this AE title a configured C-MOVE destination?
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Callable[[Incoming], Any]]:
-        return {dimse.CFindRequest: self.on_find, dimse.CMoveRequest: self.on_move,
-                dimse.CGetRequest: self.on_get}
+        return {
+            dimse.CFindRequest: self.on_find,
+            dimse.CMoveRequest: self.on_move,
+            dimse.CGetRequest: self.on_get,
+        }
 
     def _model(self, incoming: Incoming) -> qr.Model | None:
         return qr.MODEL_OF.get(incoming.context.abstract_syntax)
@@ -100,8 +109,10 @@ class QueryRetrieveSCP:
     def negotiation(incoming: Incoming) -> Negotiation:
         neg = incoming.association.negotiated
         info = neg.extended.get(incoming.context.abstract_syntax, b"") if neg else b""
-        return Negotiation(relational=len(info) > 0 and info[0] == 1,
-                           combined_datetime=len(info) > 1 and info[1] == 1)
+        return Negotiation(
+            relational=len(info) > 0 and info[0] == 1,
+            combined_datetime=len(info) > 1 and info[1] == 1,
+        )
 
     # -- C-FIND ---------------------------------------------------------------------------
 
@@ -137,8 +148,9 @@ class QueryRetrieveSCP:
                 await assoc.send_message(incoming.context, pending, ds)
                 sent += 1
             batch = await asyncio.to_thread(_take, matches, 64) if len(batch) == 64 else []
-        log.info("%s: C-FIND %s level: %d matches", assoc.peer,
-                 ident.get("QueryRetrieveLevel", ""), sent)
+        log.info(
+            "%s: C-FIND %s level: %d matches", assoc.peer, ident.get("QueryRetrieveLevel", ""), sent
+        )
         return response_for(msg, qr.CANCEL if incoming.cancelled else qr.SUCCESS)
 
     # -- C-MOVE / C-GET -------------------------------------------------------------------
@@ -149,11 +161,13 @@ class QueryRetrieveSCP:
         if model is None or ident is None:
             raise _Refused("no identifier or unsupported model", 0xA900)
         try:
-            return await asyncio.to_thread(self.backend.retrieve, ident, model,
-                                           self.negotiation(incoming))
+            return await asyncio.to_thread(
+                self.backend.retrieve, ident, model, self.negotiation(incoming)
+            )
         except DicomError as exc:
-            raise _Refused(str(exc), int(getattr(exc, "status", None) or
-                                          qr.UNABLE_TO_PROCESS)) from exc
+            raise _Refused(
+                str(exc), int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
+            ) from exc
 
     async def on_move(self, incoming: Incoming) -> Any:
         msg, assoc = incoming.message, incoming.association
@@ -161,8 +175,9 @@ class QueryRetrieveSCP:
         dest = (msg.move_destination or "").strip()
         if self.connect is None or self.known is None or not self.known(dest):
             log.info("%s: C-MOVE to unknown destination %r", assoc.peer, dest)
-            return response_for(msg, qr.MOVE_DESTINATION_UNKNOWN,
-                                error_comment="unknown move destination")
+            return response_for(
+                msg, qr.MOVE_DESTINATION_UNKNOWN, error_comment="unknown move destination"
+            )
         try:
             instances = await self._instances(incoming)
         except _Refused as exc:
@@ -173,11 +188,18 @@ class QueryRetrieveSCP:
             sub = await self.connect(dest, _contexts_for(instances))
         except (NetworkError, OSError) as exc:
             log.warning("C-MOVE: cannot associate with %s: %s", dest, exc)
-            return response_for(msg, qr.OUT_OF_RESOURCES_SUB_OPS, failed=len(instances),
-                                completed=0, warning=0, error_comment=_comment(exc))
+            return response_for(
+                msg,
+                qr.OUT_OF_RESOURCES_SUB_OPS,
+                failed=len(instances),
+                completed=0,
+                warning=0,
+                error_comment=_comment(exc),
+            )
         try:
-            return await self._sub_operations(incoming, sub, instances,
-                                              originator=(assoc.calling_ae, msg.message_id))
+            return await self._sub_operations(
+                incoming, sub, instances, originator=(assoc.calling_ae, msg.message_id)
+            )
         finally:
             try:
                 await sub.release()
@@ -192,12 +214,17 @@ class QueryRetrieveSCP:
             return response_for(msg, exc.status, error_comment=_comment(exc))
         if not instances:
             return response_for(msg, qr.SUCCESS, remaining=0, completed=0, failed=0, warning=0)
-        return await self._sub_operations(incoming, incoming.association, instances,
-                                          originator=None)
+        return await self._sub_operations(
+            incoming, incoming.association, instances, originator=None
+        )
 
-    async def _sub_operations(self, incoming: Incoming, target: Any,
-                              instances: list[RetrieveItem],
-                              originator: tuple[str, int] | None) -> Any:
+    async def _sub_operations(
+        self,
+        incoming: Incoming,
+        target: Any,
+        instances: list[RetrieveItem],
+        originator: tuple[str, int] | None,
+    ) -> Any:
         msg, assoc = incoming.message, incoming.association
         total = len(instances)
         completed = failed = warning = 0
@@ -206,21 +233,30 @@ class QueryRetrieveSCP:
         # Pipelined: the next batch of instances is read (in one worker-thread hop) while
         # the current batch's C-STORE sub-operations are on the wire.
         ahead: asyncio.Task[list[tuple[Any, Any]]] | None = self._prepare(
-            target, instances, 0, for_get=for_get)
+            target, instances, 0, for_get=for_get
+        )
         n = 0
         try:
             while ahead is not None:
                 batch = await ahead
                 following = n + len(batch)
-                ahead = (self._prepare(target, instances, following, for_get=for_get)
-                         if following < total else None)
+                ahead = (
+                    self._prepare(target, instances, following, for_get=for_get)
+                    if following < total
+                    else None
+                )
                 for ctx, data in batch:
                     inst = instances[n]
                     if incoming.cancelled:
-                        log.info("%s: %s cancelled with %d sub-operations left", assoc.peer,
-                                 type(msg).__name__, total - n)
-                        return _final(msg, qr.CANCEL, total - n, completed, failed, warning,
-                                      failed_uids)
+                        log.info(
+                            "%s: %s cancelled with %d sub-operations left",
+                            assoc.peer,
+                            type(msg).__name__,
+                            total - n,
+                        )
+                        return _final(
+                            msg, qr.CANCEL, total - n, completed, failed, warning, failed_uids
+                        )
                     status = await self._send_one(target, inst, originator, ctx, data)
                     n += 1
                     if status == 0x0000:
@@ -232,16 +268,24 @@ class QueryRetrieveSCP:
                         failed_uids.append(inst.sop_instance_uid)
                         if getattr(target, "is_closed", False):  # the store association is gone
                             undone = instances[n:]
-                            log.warning("%s: sub-operation association lost, %d left undone",
-                                        assoc.peer, len(undone))
+                            log.warning(
+                                "%s: sub-operation association lost, %d left undone",
+                                assoc.peer,
+                                len(undone),
+                            )
                             failed += len(undone)
                             failed_uids += [i.sop_instance_uid for i in undone]
                             n = total
                             break
                     if n < total:
-                        pending = response_for(msg, qr.PENDING, remaining=total - n,
-                                               completed=completed, failed=failed,
-                                               warning=warning)
+                        pending = response_for(
+                            msg,
+                            qr.PENDING,
+                            remaining=total - n,
+                            completed=completed,
+                            failed=failed,
+                            warning=warning,
+                        )
                         await assoc.send_message(incoming.context, pending)
                 if n >= total:
                     break
@@ -249,12 +293,19 @@ class QueryRetrieveSCP:
             if ahead is not None and not ahead.done():
                 ahead.cancel()
         status = qr.SUCCESS if not (failed or warning) else qr.SUB_OPS_WARNING
-        log.info("%s: %s done: %d completed, %d failed, %d warning", assoc.peer,
-                 type(msg).__name__, completed, failed, warning)
+        log.info(
+            "%s: %s done: %d completed, %d failed, %d warning",
+            assoc.peer,
+            type(msg).__name__,
+            completed,
+            failed,
+            warning,
+        )
         return _final(msg, status, None, completed, failed, warning, failed_uids)
 
-    def _prepare(self, target: Any, instances: list[RetrieveItem], start: int, *,
-                 for_get: bool) -> asyncio.Task[list[tuple[Any, Any]]]:
+    def _prepare(
+        self, target: Any, instances: list[RetrieveItem], start: int, *, for_get: bool
+    ) -> asyncio.Task[list[tuple[Any, Any]]]:
         """Start reading the instances from ``start`` for their sub-operations, in one worker
         thread hop: up to :data:`_BATCH` of them, or fewer once :data:`_BATCH_BYTES` are
         held. Each is ``(context, data)``, or ``(None, status)`` when it cannot be sent."""
@@ -262,18 +313,20 @@ class QueryRetrieveSCP:
         def read() -> list[tuple[Any, Any]]:
             out: list[tuple[Any, Any]] = []
             held = 0
-            for inst in instances[start:start + _BATCH]:
+            for inst in instances[start : start + _BATCH]:
                 ctx = _pick_context(target, inst, for_get=for_get)
                 if ctx is None:
-                    log.info("no accepted context for %s in %s", inst.sop_class_uid,
-                             inst.transfer_syntax)
+                    log.info(
+                        "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
+                    )
                     out.append((None, 0xA702))
                     continue
                 try:
                     data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
                 except (DicomError, OSError) as exc:
-                    log.warning("C-STORE sub-operation for %s failed: %s",
-                                inst.sop_instance_uid, exc)
+                    log.warning(
+                        "C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc
+                    )
                     out.append((None, 0xA702))
                     continue
                 out.append((ctx, data))
@@ -284,16 +337,24 @@ class QueryRetrieveSCP:
 
         return asyncio.ensure_future(asyncio.to_thread(read))
 
-    async def _send_one(self, target: Any, inst: RetrieveItem,
-                        originator: tuple[str, int] | None, ctx: Any, data: Any) -> int:
+    async def _send_one(
+        self,
+        target: Any,
+        inst: RetrieveItem,
+        originator: tuple[str, int] | None,
+        ctx: Any,
+        data: Any,
+    ) -> int:
         if ctx is None:
             return int(data)
         try:
             req = dimse.CStoreRequest(
-                message_id=target.next_message_id(), affected_sop_class_uid=inst.sop_class_uid,
+                message_id=target.next_message_id(),
+                affected_sop_class_uid=inst.sop_class_uid,
                 affected_sop_instance_uid=inst.sop_instance_uid,
                 move_originator_aet=originator[0] if originator else None,
-                move_originator_message_id=originator[1] if originator else None)
+                move_originator_message_id=originator[1] if originator else None,
+            )
             rsp = await target.request(req, data, context=ctx)
             return int(rsp.status)
         except (DicomError, OSError) as exc:
@@ -307,10 +368,18 @@ _BATCH = 32
 _BATCH_BYTES = 4 << 20
 
 
-def _final(msg: dimse.DimseRequest, status: int, remaining: int | None, completed: int,
-           failed: int, warning: int, failed_uids: list[str]) -> Any:
-    rsp = response_for(msg, status, remaining=remaining, completed=completed, failed=failed,
-                       warning=warning)
+def _final(
+    msg: dimse.DimseRequest,
+    status: int,
+    remaining: int | None,
+    completed: int,
+    failed: int,
+    warning: int,
+    failed_uids: list[str],
+) -> Any:
+    rsp = response_for(
+        msg, status, remaining=remaining, completed=completed, failed=failed, warning=warning
+    )
     if failed_uids:
         ds = Dataset()
         ds.set(qr.FAILED_SOP_INSTANCE_UID_LIST, failed_uids, vr="UI")
@@ -338,8 +407,11 @@ def _contexts_for(instances: list[RetrieveItem]) -> list[tuple[str, list[str]]]:
 
 def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
     stored = inst.transfer_syntax or EXPLICIT_LE
-    usable = [c for c in assoc.accepted_contexts if c.abstract_syntax == inst.sop_class_uid
-              and (c.scp_role if for_get else True)]
+    usable = [
+        c
+        for c in assoc.accepted_contexts
+        if c.abstract_syntax == inst.sop_class_uid and (c.scp_role if for_get else True)
+    ]
     for c in usable:
         if c.transfer_syntax == stored:
             return c

@@ -36,14 +36,21 @@ class Model(StrEnum):
     STUDY_ROOT = "STUDY"
 
 
-FIND = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelFind,
-        Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelFind}
-MOVE = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelMove,
-        Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelMove}
-GET = {Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelGet,
-       Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelGet}
-MODEL_OF: dict[str, Model] = {uid: model for table in (FIND, MOVE, GET)
-                              for model, uid in table.items()}
+FIND = {
+    Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelFind,
+    Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelFind,
+}
+MOVE = {
+    Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelMove,
+    Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelMove,
+}
+GET = {
+    Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelGet,
+    Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelGet,
+}
+MODEL_OF: dict[str, Model] = {
+    uid: model for table in (FIND, MOVE, GET) for model, uid in table.items()
+}
 QR_SOP_CLASSES: tuple[str, ...] = (*FIND.values(), *MOVE.values(), *GET.values())
 
 FAILED_SOP_INSTANCE_UID_LIST = 0x00080058
@@ -93,8 +100,27 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
     return ds
 
 
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST",
-                       "TM", "UC", "UI", "UR", "UT"})
+_TEXT_VRS = frozenset(
+    {
+        "AE",
+        "AS",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "IS",
+        "LO",
+        "LT",
+        "PN",
+        "SH",
+        "ST",
+        "TM",
+        "UC",
+        "UI",
+        "UR",
+        "UT",
+    }
+)
 
 
 def _text_raw(vr: str, value: Any, utf8: bool) -> bytes | None:
@@ -126,8 +152,7 @@ def _typed(vr: str, value: Any) -> Any:
     """Text from the index as the Python value the VR takes (binary numbers, bytes)."""
     if vr in _INTS or vr in _FLOATS:
         cast = int if vr in _INTS else float
-        items = value if isinstance(value, list) else ([value] if value not in ("", None)
-                                                        else [])
+        items = value if isinstance(value, list) else ([value] if value not in ("", None) else [])
         nums = [cast(v) for v in items if str(v).strip()]
         return None if not nums else nums[0] if len(nums) == 1 else nums
     if vr in _BYTES:
@@ -161,6 +186,7 @@ def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
 
 # -- sub-operation payloads ---------------------------------------------------------------
 
+
 def dataset_offset(path: Path) -> tuple[str, int]:
     """The transfer syntax of a Part 10 file and the offset of its data set."""
     from dicomkit.io.part10 import read_file_meta
@@ -182,13 +208,21 @@ def file_chunks(path: Path, offset: int, size: int = 1 << 20) -> Iterator[bytes]
 
 # -- SCU ------------------------------------------------------------------------------------
 
-async def find(assoc: Any, query: Dataset, model: Model = Model.STUDY_ROOT, *,
-               limit: int | None = None, priority: int = 0) -> AsyncIterator[Dataset]:
+
+async def find(
+    assoc: Any,
+    query: Dataset,
+    model: Model = Model.STUDY_ROOT,
+    *,
+    limit: int | None = None,
+    priority: int = 0,
+) -> AsyncIterator[Dataset]:
     """C-FIND: yield each match. Raises :class:`DimseError` on a failure status."""
     sop_class = FIND[model]
     ctx = assoc.context_for(sop_class)
-    msg = dimse.CFindRequest(message_id=assoc.next_message_id(),
-                             affected_sop_class_uid=sop_class, priority=priority)
+    msg = dimse.CFindRequest(
+        message_id=assoc.next_message_id(), affected_sop_class_uid=sop_class, priority=priority
+    )
     count = 0
     cancelled = False
     async for rsp in assoc.request_iter(msg, query, context=ctx):
@@ -199,13 +233,16 @@ async def find(assoc: Any, query: Dataset, model: Model = Model.STUDY_ROOT, *,
                 yield rsp.dataset
             if limit is not None and count >= limit and not cancelled:
                 cancelled = True
-                await assoc.send_message(ctx, dimse.CCancelRequest(
-                    message_id_being_responded_to=msg.message_id))
+                await assoc.send_message(
+                    ctx, dimse.CCancelRequest(message_id_being_responded_to=msg.message_id)
+                )
             continue
         if status not in (SUCCESS, CANCEL):
-            raise DimseError(f"C-FIND failed with status 0x{status:04X}"
-                             + (f": {rsp.message.error_comment}" if rsp.message.error_comment
-                                else ""), status=status)
+            raise DimseError(
+                f"C-FIND failed with status 0x{status:04X}"
+                + (f": {rsp.message.error_comment}" if rsp.message.error_comment else ""),
+                status=status,
+            )
 
 
 @dataclass(slots=True)
@@ -224,8 +261,9 @@ class RetrieveResult:
         return self.status == SUCCESS
 
 
-async def _retrieve(assoc: Any, msg: Any, query: Dataset, cancel_after: int | None
-                    ) -> RetrieveResult:
+async def _retrieve(
+    assoc: Any, msg: Any, query: Dataset, cancel_after: int | None
+) -> RetrieveResult:
     ctx = assoc.context_for(msg.affected_sop_class_uid)
     out = RetrieveResult()
     cancelled = False
@@ -241,32 +279,48 @@ async def _retrieve(assoc: Any, msg: Any, query: Dataset, cancel_after: int | No
         if m.is_pending:
             if cancel_after is not None and out.completed >= cancel_after and not cancelled:
                 cancelled = True
-                await assoc.send_message(ctx, dimse.CCancelRequest(
-                    message_id_being_responded_to=msg.message_id))
+                await assoc.send_message(
+                    ctx, dimse.CCancelRequest(message_id_being_responded_to=msg.message_id)
+                )
             continue
         out.status = m.status
         ds = rsp.dataset
         if ds is not None and FAILED_SOP_INSTANCE_UID_LIST in ds:
             value = ds[FAILED_SOP_INSTANCE_UID_LIST].value
-            out.failed_uids = [str(v) for v in (value if isinstance(value, list) else
-                                                [value]) if v]
+            out.failed_uids = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
     return out
 
 
-async def move(assoc: Any, query: Dataset, destination: str,
-               model: Model = Model.STUDY_ROOT, *, priority: int = 0,
-               cancel_after: int | None = None) -> RetrieveResult:
+async def move(
+    assoc: Any,
+    query: Dataset,
+    destination: str,
+    model: Model = Model.STUDY_ROOT,
+    *,
+    priority: int = 0,
+    cancel_after: int | None = None,
+) -> RetrieveResult:
     """C-MOVE the matches of ``query`` to the AE titled ``destination``."""
-    msg = dimse.CMoveRequest(message_id=assoc.next_message_id(),
-                             affected_sop_class_uid=MOVE[model], move_destination=destination,
-                             priority=priority)
+    msg = dimse.CMoveRequest(
+        message_id=assoc.next_message_id(),
+        affected_sop_class_uid=MOVE[model],
+        move_destination=destination,
+        priority=priority,
+    )
     return await _retrieve(assoc, msg, query, cancel_after)
 
 
-async def get(assoc: Any, query: Dataset, model: Model = Model.STUDY_ROOT, *,
-              priority: int = 0, cancel_after: int | None = None) -> RetrieveResult:
+async def get(
+    assoc: Any,
+    query: Dataset,
+    model: Model = Model.STUDY_ROOT,
+    *,
+    priority: int = 0,
+    cancel_after: int | None = None,
+) -> RetrieveResult:
     """C-GET the matches of ``query``; the association must accept the storage SOP classes
     with the SCP role for us (role selection) and have a C-STORE handler."""
-    msg = dimse.CGetRequest(message_id=assoc.next_message_id(),
-                            affected_sop_class_uid=GET[model], priority=priority)
+    msg = dimse.CGetRequest(
+        message_id=assoc.next_message_id(), affected_sop_class_uid=GET[model], priority=priority
+    )
     return await _retrieve(assoc, msg, query, cancel_after)

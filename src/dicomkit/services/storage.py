@@ -96,8 +96,15 @@ def read_instance(path: str | os.PathLike[str]) -> Instance:
     sop_class, sop_instance = _clean(ds.get(0x00080016)), _clean(ds.get(0x00080018))
     if not sop_class or not sop_instance:
         raise InvalidDicomError(f"{p}: no SOP Class / Instance UID, cannot be stored")
-    return Instance(p, sop_class, sop_instance, _clean(ds.transfer_syntax) or EXPLICIT_LE,
-                    offset, size - offset, has_meta=False)
+    return Instance(
+        p,
+        sop_class,
+        sop_instance,
+        _clean(ds.transfer_syntax) or EXPLICIT_LE,
+        offset,
+        size - offset,
+        has_meta=False,
+    )
 
 
 def contexts_for(instances: Iterable[Instance]) -> list[tuple[str, list[str]]]:
@@ -116,7 +123,8 @@ def contexts_for(instances: Iterable[Instance]) -> list[tuple[str, list[str]]]:
     if len(seen) > 128:
         raise LocalProtocolError(
             f"{len(seen)} SOP class / transfer syntax combinations need more than the 128 "
-            "presentation contexts an association allows: send the files in smaller batches")
+            "presentation contexts an association allows: send the files in smaller batches"
+        )
     return [(sop, ts) for (sop, _), ts in seen.items()]
 
 
@@ -132,8 +140,9 @@ def _file_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
             yield chunk
 
 
-def _choose(assoc: Association, sop_class: str, ts: str,
-            convertible: bool) -> tuple[NegotiatedContext, bool]:
+def _choose(
+    assoc: Association, sop_class: str, ts: str, convertible: bool
+) -> tuple[NegotiatedContext, bool]:
     """The context to send on, and whether the data set must be converted."""
     neg = assoc.negotiated
     exact = neg.find(sop_class, ts) if neg else None
@@ -144,18 +153,28 @@ def _choose(assoc: Association, sop_class: str, ts: str,
             ctx = neg.find(sop_class, pref)
             if ctx is not None:
                 return ctx, True
-    offered = sorted({c.transfer_syntax for c in assoc.accepted_contexts
-                      if c.abstract_syntax == sop_class})
+    offered = sorted(
+        {c.transfer_syntax for c in assoc.accepted_contexts if c.abstract_syntax == sop_class}
+    )
     raise LocalProtocolError(
         f"the peer accepted no presentation context for {sop_class} in {ts}"
-        + (f" (only {', '.join(offered)}; converting compressed data is not supported)"
-           if offered else ""))
+        + (
+            f" (only {', '.join(offered)}; converting compressed data is not supported)"
+            if offered
+            else ""
+        )
+    )
 
 
-async def store(assoc: Association, source: Any, *, priority: int = dimse.Priority.MEDIUM,
-                move_originator_aet: str | None = None,
-                move_originator_message_id: int | None = None,
-                timeout: float | None = -1.0) -> dimse.CStoreResponse:
+async def store(
+    assoc: Association,
+    source: Any,
+    *,
+    priority: int = dimse.Priority.MEDIUM,
+    move_originator_aet: str | None = None,
+    move_originator_message_id: int | None = None,
+    timeout: float | None = -1.0,
+) -> dimse.CStoreResponse:
     """C-STORE one Dataset, Part 10 file path or :class:`Instance`; returns the response.
 
     Files go out from disk in chunks; a data set is encoded for the accepted syntax.
@@ -172,8 +191,9 @@ async def store(assoc: Association, source: Any, *, priority: int = dimse.Priori
     else:
         inst = source if isinstance(source, Instance) else read_instance(source)
         sop_class, sop_instance = inst.sop_class, inst.sop_instance
-        ctx, convert = _choose(assoc, sop_class, inst.transfer_syntax,
-                               inst.transfer_syntax in NATIVE_SYNTAXES)
+        ctx, convert = _choose(
+            assoc, sop_class, inst.transfer_syntax, inst.transfer_syntax in NATIVE_SYNTAXES
+        )
         if convert or not inst.has_meta:
             import dicomkit
 
@@ -181,9 +201,12 @@ async def store(assoc: Association, source: Any, *, priority: int = dimse.Priori
         else:
             data = _file_chunks(inst.path, inst.offset, inst.size)
     request = dimse.CStoreRequest(
-        affected_sop_class_uid=sop_class, affected_sop_instance_uid=sop_instance,
-        priority=priority, move_originator_aet=move_originator_aet,
-        move_originator_message_id=move_originator_message_id)
+        affected_sop_class_uid=sop_class,
+        affected_sop_instance_uid=sop_instance,
+        priority=priority,
+        move_originator_aet=move_originator_aet,
+        move_originator_message_id=move_originator_message_id,
+    )
     rsp = await assoc.request(request, data, context=ctx, timeout=timeout)
     assert isinstance(rsp.message, dimse.CStoreResponse)
     return rsp.message
@@ -199,8 +222,9 @@ class StoreResult:
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and (self.status == 0 or 0xB000 <= self.status <= 0xBFFF
-                                            or self.status == 0x0001)
+        return self.status is not None and (
+            self.status == 0 or 0xB000 <= self.status <= 0xBFFF or self.status == 0x0001
+        )
 
 
 def find_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -209,15 +233,22 @@ def find_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for item in paths:
         p = Path(item)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file()
-                          and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            out += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
         else:
             out.append(p)
     return out
 
 
-async def store_files(assoc: Association, instances: Sequence[Instance], *,
-                      progress: Callable[[StoreResult], None] | None = None) -> list[StoreResult]:
+async def store_files(
+    assoc: Association,
+    instances: Sequence[Instance],
+    *,
+    progress: Callable[[StoreResult], None] | None = None,
+) -> list[StoreResult]:
     """C-STORE each instance on one association; never raises for a single file's failure
     (network errors that end the association do propagate)."""
     from dicomkit.errors import NetworkError
@@ -261,8 +292,10 @@ class _Bad(Exception):
 def _vr_codes() -> tuple[frozenset[bytes], frozenset[bytes]]:
     from dicomkit.core.vr import LONG_LENGTH_VRS, VR
 
-    return (frozenset(str(v).encode() for v in VR),
-            frozenset(str(v).encode() for v in LONG_LENGTH_VRS))
+    return (
+        frozenset(str(v).encode() for v in VR),
+        frozenset(str(v).encode() for v in LONG_LENGTH_VRS),
+    )
 
 
 def _fit(*comments: str) -> str:
@@ -297,8 +330,15 @@ class HeadCheck:
     itself before keeping it (the archive).
     """
 
-    def __init__(self, transfer_syntax: str, sop_class: str, sop_instance: str, *,
-                 limit: int = HEAD_CHECK_BYTES, leading_only: bool = False) -> None:
+    def __init__(
+        self,
+        transfer_syntax: str,
+        sop_class: str,
+        sop_instance: str,
+        *,
+        limit: int = HEAD_CHECK_BYTES,
+        leading_only: bool = False,
+    ) -> None:
         self.leading_only = leading_only
         self.sop_class = _clean(sop_class)
         self.sop_instance = _clean(sop_instance)
@@ -334,7 +374,7 @@ class HeadCheck:
         else:
             if len(data) > room:
                 self.full = True
-                data = memoryview(data)[:max(room, 0)]
+                data = memoryview(data)[: max(room, 0)]
             self.head += data
         if not self._passed:
             self._judge(complete=False)
@@ -384,15 +424,23 @@ class HeadCheck:
         self.done = complete or self.full
         sop_class, sop_instance = found.get(_SOP_CLASS_UID), found.get(_SOP_INSTANCE_UID)
         if sop_class is not None and sop_class != self.sop_class:
-            self._fail(0xA900, _fit(
-                f"SOP Class UID {sop_class} in data set, {self.sop_class} in command",
-                f"data set SOP Class UID {sop_class}",
-                "SOP Class UID of the data set differs from the command's"))
+            self._fail(
+                0xA900,
+                _fit(
+                    f"SOP Class UID {sop_class} in data set, {self.sop_class} in command",
+                    f"data set SOP Class UID {sop_class}",
+                    "SOP Class UID of the data set differs from the command's",
+                ),
+            )
         elif sop_instance is not None and sop_instance != self.sop_instance:
-            self._fail(0xC000, _fit(
-                f"SOP Instance UID {sop_instance} in data set, {self.sop_instance} in command",
-                f"data set SOP Instance UID {sop_instance}",
-                "SOP Instance UID of the data set differs from the command's"))
+            self._fail(
+                0xC000,
+                _fit(
+                    f"SOP Instance UID {sop_instance} in data set, {self.sop_instance} in command",
+                    f"data set SOP Instance UID {sop_instance}",
+                    "SOP Instance UID of the data set differs from the command's",
+                ),
+            )
 
     def _walk(self, complete: bool) -> dict[int, str]:
         """The (0008,0016) / (0008,0018) values of the head. Not ``complete``: stops at the
@@ -420,8 +468,9 @@ class HeadCheck:
             raise _Short
         return found
 
-    def _header(self, buf: bytearray, pos: int, implicit: bool,
-                little: bool) -> tuple[int, bytes, int, int]:
+    def _header(
+        self, buf: bytearray, pos: int, implicit: bool, little: bool
+    ) -> tuple[int, bytes, int, int]:
         """(tag, VR, value length, value offset) of the element at ``pos``."""
         order = "<" if little else ">"
         if len(buf) - pos < 8:
@@ -430,7 +479,7 @@ class HeadCheck:
         tag = group << 16 | element
         if implicit or group == 0xFFFE:
             return tag, b"", struct.unpack_from(order + "I", buf, pos + 4)[0], pos + 8
-        vr = bytes(buf[pos + 4:pos + 6])
+        vr = bytes(buf[pos + 4 : pos + 6])
         valid, long_vrs = _vr_codes()
         if vr not in valid:
             raise _Bad(f"no valid VR at offset {pos} (not a data set in this transfer syntax)")
@@ -470,7 +519,6 @@ class HeadCheck:
                         raise _Short
 
 
-
 def _meta_bytes(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
     """Preamble, "DICM" and the File Meta Information group (explicit VR LE, PS3.10 7.1)."""
     from dicomkit.core.element import DataElement
@@ -489,8 +537,9 @@ def _meta_bytes(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> b
 class PartTenWriter:
     """A :class:`~dicomkit.net.association.DataSink` writing one Part 10 file atomically."""
 
-    def __init__(self, final: Path, header: bytes, *, fsync: bool = True,
-                 check: HeadCheck | None = None) -> None:
+    def __init__(
+        self, final: Path, header: bytes, *, fsync: bool = True, check: HeadCheck | None = None
+    ) -> None:
         self.final = final
         self.fsync = fsync
         self.check = check
@@ -565,10 +614,14 @@ class StorageSCP:
     ``fsync``: make each file durable before answering success.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *,
-                 naming: Callable[[dimse.CStoreRequest], str] = default_name,
-                 on_stored: Callable[[Path, Incoming], Any] | None = None,
-                 fsync: bool = True) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        naming: Callable[[dimse.CStoreRequest], str] = default_name,
+        on_stored: Callable[[Path, Incoming], Any] | None = None,
+        fsync: bool = True,
+    ) -> None:
         self.directory = Path(directory)
         self.naming = naming
         self.on_stored = on_stored
@@ -583,10 +636,17 @@ class StorageSCP:
     def open_stream(self, incoming: Incoming) -> PartTenWriter:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = _meta_bytes(msg.affected_sop_class_uid, msg.affected_sop_instance_uid,
-                             incoming.context.transfer_syntax, incoming.association.calling_ae)
-        check = HeadCheck(incoming.context.transfer_syntax, msg.affected_sop_class_uid,
-                          msg.affected_sop_instance_uid)
+        header = _meta_bytes(
+            msg.affected_sop_class_uid,
+            msg.affected_sop_instance_uid,
+            incoming.context.transfer_syntax,
+            incoming.association.calling_ae,
+        )
+        check = HeadCheck(
+            incoming.context.transfer_syntax,
+            msg.affected_sop_class_uid,
+            msg.affected_sop_instance_uid,
+        )
         return PartTenWriter(self._target(msg), header, fsync=self.fsync, check=check)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
@@ -602,8 +662,12 @@ class StorageSCP:
                 raise OSError(f"could not write the data set: {error}")
             refused = sink.verdict()
             if refused is not None:
-                log.warning("C-STORE of %s (%s) refused with %04X: %s",
-                            msg.affected_sop_instance_uid, msg.affected_sop_class_uid, *refused)
+                log.warning(
+                    "C-STORE of %s (%s) refused with %04X: %s",
+                    msg.affected_sop_instance_uid,
+                    msg.affected_sop_class_uid,
+                    *refused,
+                )
                 return _store_rsp(msg, *refused)
             path = await asyncio.to_thread(sink.commit)
         except (OSError, ValueError, DicomError) as exc:
@@ -621,10 +685,12 @@ class StorageSCP:
 
 def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:
     return dimse.CStoreResponse(
-        message_id_being_responded_to=msg.message_id, status=status,
+        message_id_being_responded_to=msg.message_id,
+        status=status,
         affected_sop_class_uid=msg.affected_sop_class_uid,
         affected_sop_instance_uid=msg.affected_sop_instance_uid,
-        error_comment=comment.encode("ascii", "replace").decode()[:64] or None)
+        error_comment=comment.encode("ascii", "replace").decode()[:64] or None,
+    )
 
 
 __all__ = [

@@ -86,8 +86,7 @@ def _state(ds: Dataset) -> str:
 
 
 def _rsp(incoming: Incoming, status: int, comment: str | None = None) -> dimse.DimseResponse:
-    return response_for(incoming.message, status,
-                        error_comment=comment[:64] if comment else None)
+    return response_for(incoming.message, status, error_comment=comment[:64] if comment else None)
 
 
 class UPSSCP:
@@ -96,8 +95,14 @@ class UPSSCP:
     ``ae`` opens event associations (default: an AE titled ``ae_title``). :meth:`join` waits
     until every queued event report was delivered."""
 
-    def __init__(self, store: UPSStore | None = None, *, addresses: AddressBook | None = None,
-                 ae: AE | None = None, ae_title: str = "UPSSCP") -> None:
+    def __init__(
+        self,
+        store: UPSStore | None = None,
+        *,
+        addresses: AddressBook | None = None,
+        ae: AE | None = None,
+        ae_title: str = "UPSSCP",
+    ) -> None:
         self.store: UPSStore = store if store is not None else {}
         self.addresses = addresses
         self.ae = ae or AE(ae_title)
@@ -110,9 +115,12 @@ class UPSSCP:
 
     def add_to(self, router: SopClassRouter) -> None:
         table: dict[type[dimse.DimseRequest], Any] = {
-            dimse.NCreateRequest: self.n_create, dimse.NSetRequest: self.n_set,
-            dimse.NGetRequest: self.n_get, dimse.NActionRequest: self.n_action,
-            dimse.CFindRequest: self.c_find}
+            dimse.NCreateRequest: self.n_create,
+            dimse.NSetRequest: self.n_set,
+            dimse.NGetRequest: self.n_get,
+            dimse.NActionRequest: self.n_action,
+            dimse.CFindRequest: self.c_find,
+        }
         for uid in (UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_QUERY):
             router.add(uid, table)
 
@@ -169,8 +177,12 @@ class UPSSCP:
         if state == SCHEDULED and txn:
             return _rsp(incoming, 0xC310, "the UPS is not IN PROGRESS")
         if PROCEDURE_STEP_STATE in mods and _state(mods) != state:
-            return response_for(msg, 0x0106, offending_element=(PROCEDURE_STEP_STATE,),
-                                error_comment="change the state with N-ACTION")
+            return response_for(
+                msg,
+                0x0106,
+                offending_element=(PROCEDURE_STEP_STATE,),
+                error_comment="change the state with N-ACTION",
+            )
         updated = current.copy()
         apply_modifications(updated, mods)
         updated.set(PROCEDURE_STEP_STATE, state, vr="CS")
@@ -191,8 +203,9 @@ class UPSSCP:
         current = self.store.get(text(msg.requested_sop_instance_uid))
         if current is None:
             return _rsp(incoming, 0xC307, "no such UPS")
-        return response_for(msg, 0x0000), select(current, msg.attribute_identifier_list,
-                                                 exclude=(TRANSACTION_UID,))
+        return response_for(msg, 0x0000), select(
+            current, msg.attribute_identifier_list, exclude=(TRANSACTION_UID,)
+        )
 
     # -- N-ACTION ----------------------------------------------------------------------------
 
@@ -219,8 +232,7 @@ class UPSSCP:
         if wanted not in (IN_PROGRESS, COMPLETED, CANCELED):
             if wanted == SCHEDULED:
                 return _rsp(incoming, 0xC303, "only N-CREATE makes a UPS SCHEDULED")
-            return response_for(incoming.message, 0x0106,
-                                offending_element=(PROCEDURE_STEP_STATE,))
+            return response_for(incoming.message, 0x0106, offending_element=(PROCEDURE_STEP_STATE,))
         if not txn:
             return _rsp(incoming, 0xC301, "Transaction UID missing")
         if state == wanted == CANCELED:
@@ -320,13 +332,15 @@ class UPSSCP:
         current = self.store[uid]
         report = Dataset()
         report.set(PROCEDURE_STEP_STATE, _state(current), vr="CS")
-        report.set(INPUT_READINESS_STATE, text(current.get(INPUT_READINESS_STATE)) or "READY",
-                   vr="CS")
+        report.set(
+            INPUT_READINESS_STATE, text(current.get(INPUT_READINESS_STATE)) or "READY", vr="CS"
+        )
         self._notify(uid, STATE_REPORT, report, only=only)
 
     def _notify(self, uid: str, event: int, report: Dataset, only: str | None = None) -> None:
-        msg = dimse.NEventReportRequest(affected_sop_class_uid=UPS_PUSH,
-                                        affected_sop_instance_uid=uid, event_type_id=event)
+        msg = dimse.NEventReportRequest(
+            affected_sop_class_uid=UPS_PUSH, affected_sop_instance_uid=uid, event_type_id=event
+        )
         for ae_title, uids in self.subscriptions.items():
             if uid in uids and (only is None or ae_title == only):
                 self._outbox.setdefault(ae_title, []).append((msg, report))
@@ -342,8 +356,9 @@ class UPSSCP:
                     log.warning("UPS events for %s dropped: address unknown", ae_title)
                     continue
                 try:
-                    await send_event_report(self.ae, address, ae_title, batch,
-                                            abstract_syntax=UPS_EVENT)
+                    await send_event_report(
+                        self.ae, address, ae_title, batch, abstract_syntax=UPS_EVENT
+                    )
                 except (NetworkError, OSError) as exc:
                     log.warning("UPS event reports to %s failed: %s", ae_title, exc)
         finally:
@@ -386,16 +401,25 @@ class UPSEventListener:
     async def __call__(self, incoming: Incoming) -> dimse.DimseResponse:
         msg = incoming.message
         assert isinstance(msg, dimse.NEventReportRequest)
-        self.events.append(UPSEvent(text(msg.affected_sop_instance_uid), msg.event_type_id,
-                                    incoming.dataset or Dataset(),
-                                    incoming.association.calling_ae.strip()))
+        self.events.append(
+            UPSEvent(
+                text(msg.affected_sop_instance_uid),
+                msg.event_type_id,
+                incoming.dataset or Dataset(),
+                incoming.association.calling_ae.strip(),
+            )
+        )
         cond = self._condition()
         async with cond:
             cond.notify_all()
         return response_for(msg, 0x0000)
 
-    async def wait_for(self, count: int, where: Callable[[UPSEvent], bool] | None = None,
-                       timeout: float | None = 30.0) -> list[UPSEvent]:
+    async def wait_for(
+        self,
+        count: int,
+        where: Callable[[UPSEvent], bool] | None = None,
+        timeout: float | None = 30.0,
+    ) -> list[UPSEvent]:
         def chosen() -> list[UPSEvent]:
             return [e for e in self.events if where is None or where(e)]
 
@@ -413,8 +437,9 @@ def _ctx(assoc: Association, *choices: str) -> Any:
     return assoc.context_for(choices[0])
 
 
-async def create(assoc: Association, dataset: Dataset, *, sop_instance_uid: str | None = None
-                 ) -> str:
+async def create(
+    assoc: Association, dataset: Dataset, *, sop_instance_uid: str | None = None
+) -> str:
     """N-CREATE a UPS (state SCHEDULED when absent; Transaction UID empty); returns its UID."""
     ds = dataset.copy()
     if not _state(ds):
@@ -426,31 +451,39 @@ async def create(assoc: Association, dataset: Dataset, *, sop_instance_uid: str 
     return text(getattr(rsp.message, "affected_sop_instance_uid", None)) or uid
 
 
-async def update(assoc: Association, uid: str, modifications: Dataset,
-                 transaction_uid: str | None = None) -> int:
+async def update(
+    assoc: Association, uid: str, modifications: Dataset, transaction_uid: str | None = None
+) -> int:
     """N-SET a UPS (the Transaction UID is required while it is IN PROGRESS)."""
     ds = modifications.copy()
     if transaction_uid:
         ds.set(TRANSACTION_UID, transaction_uid, vr="UI")
     msg = dimse.NSetRequest(requested_sop_class_uid=UPS_PUSH, requested_sop_instance_uid=uid)
-    rsp, _ = await n_request(assoc, msg, ds, what="UPS N-SET",
-                             context=_ctx(assoc, UPS_PULL, UPS_PUSH))
+    rsp, _ = await n_request(
+        assoc, msg, ds, what="UPS N-SET", context=_ctx(assoc, UPS_PULL, UPS_PUSH)
+    )
     return rsp.status
 
 
 async def get(assoc: Association, uid: str, tags: Iterable[int] | None = None) -> Dataset:
     """N-GET attributes of a UPS (all when ``tags`` is None)."""
-    msg = dimse.NGetRequest(requested_sop_class_uid=UPS_PUSH, requested_sop_instance_uid=uid,
-                            attribute_identifier_list=tuple(tags) if tags else None)
-    _, ds = await n_request(assoc, msg, what="UPS N-GET",
-                            context=_ctx(assoc, UPS_PUSH, UPS_PULL, UPS_WATCH))
+    msg = dimse.NGetRequest(
+        requested_sop_class_uid=UPS_PUSH,
+        requested_sop_instance_uid=uid,
+        attribute_identifier_list=tuple(tags) if tags else None,
+    )
+    _, ds = await n_request(
+        assoc, msg, what="UPS N-GET", context=_ctx(assoc, UPS_PUSH, UPS_PULL, UPS_WATCH)
+    )
     return ds if ds is not None else Dataset()
 
 
-async def _action(assoc: Association, uid: str, action: int, ds: Dataset, what: str,
-                  *contexts: str) -> int:
-    msg = dimse.NActionRequest(requested_sop_class_uid=UPS_PUSH, requested_sop_instance_uid=uid,
-                               action_type_id=action)
+async def _action(
+    assoc: Association, uid: str, action: int, ds: Dataset, what: str, *contexts: str
+) -> int:
+    msg = dimse.NActionRequest(
+        requested_sop_class_uid=UPS_PUSH, requested_sop_instance_uid=uid, action_type_id=action
+    )
     rsp, _ = await n_request(assoc, msg, ds, what=what, context=_ctx(assoc, *contexts))
     return rsp.status
 
@@ -463,16 +496,16 @@ async def change_state(assoc: Association, uid: str, state: str, transaction_uid
     return await _action(assoc, uid, CHANGE_STATE, ds, "UPS change state", UPS_PULL, UPS_PUSH)
 
 
-async def request_cancel(assoc: Association, uid: str, *, reason: str | None = None,
-                         contact_name: str | None = None) -> int:
+async def request_cancel(
+    assoc: Association, uid: str, *, reason: str | None = None, contact_name: str | None = None
+) -> int:
     """N-ACTION Request UPS Cancellation (CC.2.2)."""
     ds = Dataset()
     if reason:
         ds.ReasonForCancellation = reason
     if contact_name:
         ds.ContactDisplayName = contact_name
-    return await _action(assoc, uid, REQUEST_CANCEL, ds, "UPS cancel request", UPS_PUSH,
-                         UPS_WATCH)
+    return await _action(assoc, uid, REQUEST_CANCEL, ds, "UPS cancel request", UPS_PUSH, UPS_WATCH)
 
 
 def _receiver(receiving_ae: str, lock: bool | None = None) -> Dataset:
@@ -483,27 +516,42 @@ def _receiver(receiving_ae: str, lock: bool | None = None) -> Dataset:
     return ds
 
 
-async def subscribe(assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL, *,
-                    deletion_lock: bool = False) -> int:
+async def subscribe(
+    assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL, *, deletion_lock: bool = False
+) -> int:
     """N-ACTION Subscribe to Receive UPS Event Reports (one UPS, or all: ``UPS_GLOBAL``)."""
-    return await _action(assoc, uid, SUBSCRIBE, _receiver(receiving_ae, deletion_lock),
-                         "UPS subscribe", UPS_WATCH, UPS_PUSH)
+    return await _action(
+        assoc,
+        uid,
+        SUBSCRIBE,
+        _receiver(receiving_ae, deletion_lock),
+        "UPS subscribe",
+        UPS_WATCH,
+        UPS_PUSH,
+    )
 
 
 async def unsubscribe(assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL) -> int:
     """N-ACTION Unsubscribe from UPS Event Reports."""
-    return await _action(assoc, uid, UNSUBSCRIBE, _receiver(receiving_ae), "UPS unsubscribe",
-                         UPS_WATCH, UPS_PUSH)
+    return await _action(
+        assoc, uid, UNSUBSCRIBE, _receiver(receiving_ae), "UPS unsubscribe", UPS_WATCH, UPS_PUSH
+    )
 
 
 async def suspend_global(assoc: Association, receiving_ae: str) -> int:
     """N-ACTION Suspend Global Subscription (keeps the per-UPS subscriptions)."""
-    return await _action(assoc, UPS_GLOBAL, SUSPEND_GLOBAL, _receiver(receiving_ae),
-                         "UPS suspend global subscription", UPS_WATCH, UPS_PUSH)
+    return await _action(
+        assoc,
+        UPS_GLOBAL,
+        SUSPEND_GLOBAL,
+        _receiver(receiving_ae),
+        "UPS suspend global subscription",
+        UPS_WATCH,
+        UPS_PUSH,
+    )
 
 
-async def find(assoc: Association, query: Dataset, *, sop_class: str = UPS_PULL
-               ) -> list[Dataset]:
+async def find(assoc: Association, query: Dataset, *, sop_class: str = UPS_PULL) -> list[Dataset]:
     """C-FIND UPS instances (Pull, Watch or Query SOP class)."""
     msg = dimse.CFindRequest(affected_sop_class_uid=sop_class)
     out: list[Dataset] = []
@@ -512,13 +560,19 @@ async def find(assoc: Association, query: Dataset, *, sop_class: str = UPS_PULL
             if rsp.dataset is not None:
                 out.append(rsp.dataset)
         elif rsp.status not in (0x0000, 0xFE00):
-            raise DimseError(f"UPS C-FIND failed with status 0x{rsp.status:04X}",
-                             status=rsp.status)
+            raise DimseError(f"UPS C-FIND failed with status 0x{rsp.status:04X}", status=rsp.status)
     return out
 
 
-def scheduled(*, label: str, patient_name: str = "", patient_id: str = "",
-              start: str = "", station: str = "", priority: str = "MEDIUM") -> Dataset:
+def scheduled(
+    *,
+    label: str,
+    patient_name: str = "",
+    patient_id: str = "",
+    start: str = "",
+    station: str = "",
+    priority: str = "MEDIUM",
+) -> Dataset:
     """A minimal UPS for N-CREATE (PS3.4 CC.2.5.1: the Type 1 keys and empty Type 2 ones)."""
     from dicomkit.core.sequence import Sequence
 

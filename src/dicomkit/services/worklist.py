@@ -104,8 +104,9 @@ def write_item(ds: Dataset, path: str | Path) -> None:
     from dicomkit.io.part10 import build_file_meta
 
     out = ds.copy()
-    out.file_meta = build_file_meta(MODALITY_WORKLIST_FIND, str(generate_uid()),
-                                    "1.2.840.10008.1.2.1")
+    out.file_meta = build_file_meta(
+        MODALITY_WORKLIST_FIND, str(generate_uid()), "1.2.840.10008.1.2.1"
+    )
     dicomkit.write(out, path)
 
 
@@ -136,7 +137,7 @@ def _norm_time(value: str, upper: bool = False) -> str:
     """HHMMSS.FFFFFF; a partial time is the start (or, as an upper bound, the end) of the
     hour or minute it names."""
     whole, _, frac = value.strip().replace(":", "").partition(".")
-    whole = whole[:6] + ("235959" if upper else "000000")[len(whole[:6]):]
+    whole = whole[:6] + ("235959" if upper else "000000")[len(whole[:6]) :]
     return whole + "." + (frac + ("9" if upper else "0") * 6)[:6]
 
 
@@ -208,8 +209,11 @@ def matches(query: Dataset, item: Dataset) -> bool:
         tag = el.tag
         if tag >> 16 in (0x0000, 0x0002) or tag == SPECIFIC_CHARACTER_SET or _is_empty(el):
             continue
-        if tag in DATE_TIME_PAIRS and DATE_TIME_PAIRS[tag] in query and not _is_empty(
-                query[DATE_TIME_PAIRS[tag]]):
+        if (
+            tag in DATE_TIME_PAIRS
+            and DATE_TIME_PAIRS[tag] in query
+            and not _is_empty(query[DATE_TIME_PAIRS[tag]])
+        ):
             if not _match_date_time(query, item, tag, DATE_TIME_PAIRS[tag]):
                 return False
             continue
@@ -293,8 +297,9 @@ class WorklistSCP:
         try:
             query = incoming.dataset
         except Exception as exc:  # noqa: BLE001 -- the peer's identifier cannot be decoded
-            yield response_for(msg, IDENTIFIER_DOES_NOT_MATCH,
-                               error_comment=f"bad identifier: {exc}"[:64])
+            yield response_for(
+                msg, IDENTIFIER_DOES_NOT_MATCH, error_comment=f"bad identifier: {exc}"[:64]
+            )
             return
         if query is None:
             yield response_for(msg, IDENTIFIER_DOES_NOT_MATCH, error_comment="no identifier")
@@ -314,9 +319,17 @@ class WorklistSCP:
 # -- SCU -------------------------------------------------------------------------------------
 
 
-def worklist_query(*, patient_name: str = "", patient_id: str = "", station_ae: str = "",
-                   modality: str = "", start_date: str = "", start_time: str = "",
-                   accession_number: str = "", extra: dict[str, Any] | None = None) -> Dataset:
+def worklist_query(
+    *,
+    patient_name: str = "",
+    patient_id: str = "",
+    station_ae: str = "",
+    modality: str = "",
+    start_date: str = "",
+    start_time: str = "",
+    accession_number: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Dataset:
     """A typical MWL identifier: patient and request keys plus a Scheduled Procedure Step
     Sequence item with station AE title, modality, start date (range) and time keys."""
     ds = Dataset()
@@ -342,8 +355,13 @@ def worklist_query(*, patient_name: str = "", patient_id: str = "", station_ae: 
     return ds
 
 
-async def find(assoc: Association, query: Dataset, *, sop_class: str = MODALITY_WORKLIST_FIND,
-               priority: int = 0) -> AsyncIterator[Dataset]:
+async def find(
+    assoc: Association,
+    query: Dataset,
+    *,
+    sop_class: str = MODALITY_WORKLIST_FIND,
+    priority: int = 0,
+) -> AsyncIterator[Dataset]:
     """C-FIND on the worklist: yield each matching identifier; raise
     :class:`~dicomkit.errors.DimseError` on a failure status."""
     msg = dimse.CFindRequest(affected_sop_class_uid=sop_class, priority=priority)
@@ -354,8 +372,11 @@ async def find(assoc: Association, query: Dataset, *, sop_class: str = MODALITY_
             continue
         if rsp.status not in (0x0000, 0xFE00):
             comment = rsp.message.error_comment
-            raise DimseError(f"worklist C-FIND failed with status 0x{rsp.status:04X}"
-                             + (f": {comment}" if comment else ""), status=rsp.status)
+            raise DimseError(
+                f"worklist C-FIND failed with status 0x{rsp.status:04X}"
+                + (f": {comment}" if comment else ""),
+                status=rsp.status,
+            )
 
 
 async def find_all(assoc: Association, query: Dataset, **kw: Any) -> list[Dataset]:

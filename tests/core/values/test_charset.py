@@ -22,26 +22,42 @@ ESC = b"\x1b"
 # pydicom ships, written from the standard: chrH31, chrH32, chrI2, chrX1, chrX2).
 EXAMPLES = [
     # H.3.1: value 1 empty (ISO-IR 6), JIS X 0208 in G0 via ESC $ B, back with ESC ( B
-    (["", "ISO 2022 IR 87"],
-     b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
-     "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+    (
+        ["", "ISO 2022 IR 87"],
+        b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
+        "Yamada^Tarou=山田^太郎=やまだ^たろう",
+    ),
     # H.3.2: value 1 ISO 2022 IR 13 (JIS X 0201 katakana in G1, romaji in G0)
-    (["ISO 2022 IR 13", "ISO 2022 IR 87"],
-     (b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
-     b"\x1b$B$?$m$&\x1b(J"),
-     "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう"),
+    (
+        ["ISO 2022 IR 13", "ISO 2022 IR 87"],
+        (
+            b"\xd4\xcf\xc0\xde^\xc0\xdb\xb3=\x1b$B;3ED\x1b(J^\x1b$BB@O:\x1b(J=\x1b$B$d$^$@\x1b(J^"
+            b"\x1b$B$?$m$&\x1b(J"
+        ),
+        "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう",
+    ),
     # I.2: Korean, KS X 1001 designated to G1 (ESC $ ) C) again after each delimiter
-    (["", "ISO 2022 IR 149"],
-     (b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6"
-     b"\xb5\xbf"),
-     "Hong^Gildong=洪^吉洞=홍^길동"),
+    (
+        ["", "ISO 2022 IR 149"],
+        (
+            b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6"
+            b"\xb5\xbf"
+        ),
+        "Hong^Gildong=洪^吉洞=홍^길동",
+    ),
     # J.3 / J.4 (UTF-8 and GB18030: no code extensions)
-    (["ISO_IR 192"], b"Wang^XiaoDong=\xe7\x8e\x8b^\xe5\xb0\x8f\xe6\x9d\xb1=",
-     "Wang^XiaoDong=王^小東="),
+    (
+        ["ISO_IR 192"],
+        b"Wang^XiaoDong=\xe7\x8e\x8b^\xe5\xb0\x8f\xe6\x9d\xb1=",
+        "Wang^XiaoDong=王^小東=",
+    ),
     (["GB18030"], b"Wang^XiaoDong=\xcd\xf5^\xd0\xa1\xb6\xab=", "Wang^XiaoDong=王^小东="),
     # K.2: GB 2312 designated to G1 by ESC $ ) A (ISO 2022 IR 58)
-    (["", "ISO 2022 IR 58"], b"Zhang^XiaoDong=\x1b$)A\xd5\xc5^\x1b$)A\xd0\xa1\xb6\xab=",
-     "Zhang^XiaoDong=张^小东="),
+    (
+        ["", "ISO 2022 IR 58"],
+        b"Zhang^XiaoDong=\x1b$)A\xd5\xc5^\x1b$)A\xd0\xa1\xb6\xab=",
+        "Zhang^XiaoDong=张^小东=",
+    ),
 ]
 
 
@@ -98,13 +114,26 @@ def test_latin1_g1_switches() -> None:
     assert cs.decode(raw, "PN") == "Jérôme^Люк"
 
 
-@pytest.mark.parametrize("term,text", [
-    ("ISO_IR 100", "Buc^Jérôme"), ("ISO_IR 101", "Dvořák"), ("ISO_IR 109", "Ġgantija"),
-    ("ISO_IR 110", "Ķekava"), ("ISO_IR 144", "Люкceмбypг"), ("ISO_IR 127", "قباني^لنزار"),
-    ("ISO_IR 126", "Διονυσιος"), ("ISO_IR 138", "שרון^דבורה"), ("ISO_IR 148", "Şahin"),
-    ("ISO_IR 166", "สมชาย"), ("ISO_IR 203", "Œuvre €"), ("ISO_IR 13", "ﾔﾏﾀﾞ^ﾀﾛｳ"),
-    ("ISO_IR 192", "Wang^XiaoDong=王^小東"), ("GB18030", "王^小东"), ("GBK", "王^小东"),
-])
+@pytest.mark.parametrize(
+    "term,text",
+    [
+        ("ISO_IR 100", "Buc^Jérôme"),
+        ("ISO_IR 101", "Dvořák"),
+        ("ISO_IR 109", "Ġgantija"),
+        ("ISO_IR 110", "Ķekava"),
+        ("ISO_IR 144", "Люкceмбypг"),
+        ("ISO_IR 127", "قباني^لنزار"),
+        ("ISO_IR 126", "Διονυσιος"),
+        ("ISO_IR 138", "שרון^דבורה"),
+        ("ISO_IR 148", "Şahin"),
+        ("ISO_IR 166", "สมชาย"),
+        ("ISO_IR 203", "Œuvre €"),
+        ("ISO_IR 13", "ﾔﾏﾀﾞ^ﾀﾛｳ"),
+        ("ISO_IR 192", "Wang^XiaoDong=王^小東"),
+        ("GB18030", "王^小东"),
+        ("GBK", "王^小东"),
+    ],
+)
 def test_single_byte_and_unicode_sets(term: str, text: str) -> None:
     cs = Charsets.from_value(term)
     raw = cs.encode(text, "PN")
@@ -121,7 +150,7 @@ def test_default_is_lenient() -> None:
 def test_undecodable_bytes_never_raise() -> None:
     assert Charsets.from_value("ISO_IR 192").decode(b"a\xff", "LO") == "a\ufffd"
     cs = Charsets.from_value(["", "ISO 2022 IR 87"])
-    assert cs.decode(b"\x1b$B;\x1b(B", "LO")   # odd byte count in JIS mode
+    assert cs.decode(b"\x1b$B;\x1b(B", "LO")  # odd byte count in JIS mode
     assert cs.decode(b"\x1b%Gabc", "LO") == "\x1b%Gabc"
 
 
@@ -166,9 +195,15 @@ def test_unencodable_raises() -> None:
 
 
 # -- properties --------------------------------------------------------------------------------
-_JAPANESE = st.text(alphabet=st.sampled_from(
-    list("abcXYZ 019^=") + list("山田太郎やまだたろうカタナ漢字") + list("ﾔﾏﾀﾞﾛｳ")), max_size=30)
-_KOREAN = st.text(alphabet=st.sampled_from(list("abc ^=") + list("洪吉洞홍길동김희중")), max_size=30)
+_JAPANESE = st.text(
+    alphabet=st.sampled_from(
+        list("abcXYZ 019^=") + list("山田太郎やまだたろうカタナ漢字") + list("ﾔﾏﾀﾞﾛｳ")
+    ),
+    max_size=30,
+)
+_KOREAN = st.text(
+    alphabet=st.sampled_from(list("abc ^=") + list("洪吉洞홍길동김희중")), max_size=30
+)
 _CHINESE = st.text(alphabet=st.sampled_from(list("abc ^=") + list("张小东第一行文字")), max_size=30)
 
 
@@ -224,9 +259,10 @@ def _charset_files() -> list[Path]:
 def test_pydicom_charset_files(path: Path) -> None:
     import pydicom
     from pydicom.multival import MultiValue as PydicomMultiValue
+
     ds = pydicom.dcmread(path)
     cs = Charsets.from_value(ds.get("SpecificCharacterSet"))
-    raw_ds = pydicom.dcmread(path)   # a second copy whose elements stay undecoded
+    raw_ds = pydicom.dcmread(path)  # a second copy whose elements stay undecoded
     checked = 0
     for tag in list(raw_ds.keys()):
         raw_elem = raw_ds.get_item(tag)
@@ -237,9 +273,11 @@ def test_pydicom_charset_files(path: Path) -> None:
         ours_list = list(ours) if isinstance(ours, list) else [ours]
         theirs_list = list(theirs) if isinstance(theirs, PydicomMultiValue) else [theirs]
         # pydicom drops trailing empty PN groups ("...=") from str(); we keep the text as read
-        assert [str(v).rstrip("=") for v in ours_list] == \
-            [str(v if v is not None else "").rstrip("=") for v in theirs_list], tag
-        assert decode_value(raw_elem.VR, encode_value(raw_elem.VR, ours, True, cs), True,
-                            cs) == ours
+        assert [str(v).rstrip("=") for v in ours_list] == [
+            str(v if v is not None else "").rstrip("=") for v in theirs_list
+        ], tag
+        assert (
+            decode_value(raw_elem.VR, encode_value(raw_elem.VR, ours, True, cs), True, cs) == ours
+        )
         checked += 1
     assert checked

@@ -39,26 +39,29 @@ def test_every_vr_has_a_codec() -> None:
         decode_value("XX", b"", True, UTF8)
 
 
-@pytest.mark.parametrize("vr,raw,expected", [
-    ("CS", b"ORIGINAL\\PRIMARY ", ["ORIGINAL", "PRIMARY"]),
-    ("CS", b" AXIAL  ", "AXIAL"),
-    ("AE", b" STORESCP       ", "STORESCP"),
-    ("UI", b"1.2.840.10008.1.2\x00", "1.2.840.10008.1.2"),
-    ("LO", b"abc \\ def", ["abc", "def"]),
-    ("LT", b"  indented\\text  ", "  indented\\text"),
-    ("ST", b"  x ", "  x"),
-    ("UT", b" a\\b ", " a\\b"),
-    ("UR", b"http://x/a\\b ", "http://x/a\\b"),
-    ("UC", b" a \\b ", [" a", "b"]),
-    ("DA", b"20200131", "20200131"),
-    ("TM", b"123000.5 ", "123000.5"),
-    ("SH", b"", ""),
-    ("US", b"", None),
-    ("AT", b"", None),
-    ("IS", b"", None),
-    ("DS", b"  ", None),
-    ("OB", b"", b""),
-])
+@pytest.mark.parametrize(
+    "vr,raw,expected",
+    [
+        ("CS", b"ORIGINAL\\PRIMARY ", ["ORIGINAL", "PRIMARY"]),
+        ("CS", b" AXIAL  ", "AXIAL"),
+        ("AE", b" STORESCP       ", "STORESCP"),
+        ("UI", b"1.2.840.10008.1.2\x00", "1.2.840.10008.1.2"),
+        ("LO", b"abc \\ def", ["abc", "def"]),
+        ("LT", b"  indented\\text  ", "  indented\\text"),
+        ("ST", b"  x ", "  x"),
+        ("UT", b" a\\b ", " a\\b"),
+        ("UR", b"http://x/a\\b ", "http://x/a\\b"),
+        ("UC", b" a \\b ", [" a", "b"]),
+        ("DA", b"20200131", "20200131"),
+        ("TM", b"123000.5 ", "123000.5"),
+        ("SH", b"", ""),
+        ("US", b"", None),
+        ("AT", b"", None),
+        ("IS", b"", None),
+        ("DS", b"  ", None),
+        ("OB", b"", b""),
+    ],
+)
 def test_decode_examples(vr: str, raw: bytes, expected: object) -> None:
     value = decode_value(vr, raw, True, UTF8)
     assert value == expected
@@ -73,11 +76,22 @@ def test_decoded_types() -> None:
     assert type(decode_value("AT", b"\x10\x00\x10\x00", True, UTF8)) is Tag
     assert decode_value("PN", b"A^B\\C^D ", True, UTF8) == ["A^B", "C^D"]
     assert decode_value("DS", b"1\\\\2 ", True, UTF8) == [1.0, None, 2.0]
-    assert decode_value("IS", b"abc ", True, UTF8) == "abc"   # unparseable kept as text
+    assert decode_value("IS", b"abc ", True, UTF8) == "abc"  # unparseable kept as text
 
 
-@pytest.mark.parametrize("vr,fmt", [("US", "H"), ("SS", "h"), ("UL", "I"), ("SL", "i"),
-                                    ("FL", "f"), ("FD", "d"), ("SV", "q"), ("UV", "Q")])
+@pytest.mark.parametrize(
+    "vr,fmt",
+    [
+        ("US", "H"),
+        ("SS", "h"),
+        ("UL", "I"),
+        ("SL", "i"),
+        ("FL", "f"),
+        ("FD", "d"),
+        ("SV", "q"),
+        ("UV", "Q"),
+    ],
+)
 @pytest.mark.parametrize("little", [True, False])
 def test_binary_numbers(vr: str, fmt: str, little: bool) -> None:
     values = [1, 2, 3, 100]
@@ -138,12 +152,13 @@ def test_text_encoding() -> None:
     assert encode_value("PN", PersonName("DOE^J"), True, UTF8) == b"DOE^J "
     assert encode_value("LO", b"raw", True, UTF8) == b"raw "
     assert encode_value("DA", date(2020, 1, 31), True, UTF8) == b"20200131"
-    assert encode_value("DA", [date(2020, 1, 31), "20200201"], True, UTF8) == \
-        b"20200131\\20200201 "
+    assert encode_value("DA", [date(2020, 1, 31), "20200201"], True, UTF8) == b"20200131\\20200201 "
     assert encode_value("TM", time(12, 30, 5, 500000), True, UTF8) == b"123005.500000 "
     tz = timezone(timedelta(hours=-5))
-    assert encode_value("DT", datetime(2020, 1, 31, 1, 2, 3, tzinfo=tz), True, UTF8) == \
-        b"20200131010203-0500 "
+    assert (
+        encode_value("DT", datetime(2020, 1, 31, 1, 2, 3, tzinfo=tz), True, UTF8)
+        == b"20200131010203-0500 "
+    )
     with pytest.raises(InvalidValueError):
         encode_value("LT", ["a", "b"], True, UTF8)
     with pytest.raises(InvalidValueError):
@@ -170,10 +185,17 @@ def test_is_ds_encoding() -> None:
         encode_value("DS", math.nan, True, UTF8)
 
 
-@pytest.mark.parametrize("vr,raw", [
-    ("IS", b"0001"), ("IS", b" 12 "), ("DS", b"1.50"), ("DS", b"1E3\\ -0.0 "),
-    ("DS", b"+1.0"), ("IS", b"+12 "),
-])
+@pytest.mark.parametrize(
+    "vr,raw",
+    [
+        ("IS", b"0001"),
+        ("IS", b" 12 "),
+        ("DS", b"1.50"),
+        ("DS", b"1E3\\ -0.0 "),
+        ("DS", b"+1.0"),
+        ("IS", b"+12 "),
+    ],
+)
 def test_untouched_is_ds_roundtrip_byte_identical(vr: str, raw: bytes) -> None:
     value = decode_value(vr, raw, True, UTF8)
     assert encode_value(vr, value, True, UTF8) == raw
@@ -183,12 +205,17 @@ def test_untouched_is_ds_roundtrip_byte_identical(vr: str, raw: bytes) -> None:
 _SAFE = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\")
 _word = st.text(alphabet=_SAFE, min_size=1, max_size=16)
 _unicode_word = st.text(
-    alphabet=st.characters(exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"),
-                           exclude_characters="\\\x00"), min_size=1, max_size=20)
+    alphabet=st.characters(
+        exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp"), exclude_characters="\\\x00"
+    ),
+    min_size=1,
+    max_size=20,
+)
 
 
-@given(st.sampled_from(["AE", "CS", "SH", "LO", "UI", "AS"]), st.lists(_word, min_size=1,
-                                                                      max_size=4))
+@given(
+    st.sampled_from(["AE", "CS", "SH", "LO", "UI", "AS"]), st.lists(_word, min_size=1, max_size=4)
+)
 @RELAXED
 def test_prop_text(vr: str, values: list[str]) -> None:
     out = rt(vr, values)
@@ -202,9 +229,12 @@ def test_prop_unicode_text(vr: str, values: list[str]) -> None:
     assert (out if isinstance(out, list) else [out]) == values
 
 
-@given(st.sampled_from(["LT", "ST", "UT"]),
-       st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
-               max_size=50))
+@given(
+    st.sampled_from(["LT", "ST", "UT"]),
+    st.text(
+        alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=50
+    ),
+)
 @RELAXED
 def test_prop_long_text(vr: str, text: str) -> None:
     assert rt(vr, text) == text.rstrip(" ")
@@ -226,8 +256,14 @@ def test_prop_ds(values: list[float]) -> None:
         assert math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-300)
 
 
-_RANGES = {"US": (0, 2**16 - 1), "SS": (-(2**15), 2**15 - 1), "UL": (0, 2**32 - 1),
-           "SL": (-(2**31), 2**31 - 1), "SV": (-(2**63), 2**63 - 1), "UV": (0, 2**64 - 1)}
+_RANGES = {
+    "US": (0, 2**16 - 1),
+    "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1),
+    "SL": (-(2**31), 2**31 - 1),
+    "SV": (-(2**63), 2**63 - 1),
+    "UV": (0, 2**64 - 1),
+}
 
 
 @given(st.sampled_from(sorted(_RANGES)), st.data(), st.booleans())
@@ -260,8 +296,11 @@ def test_prop_at(values: list[int], little: bool) -> None:
     assert (out if isinstance(out, list) else [out]) == values
 
 
-@given(st.sampled_from(["OB", "UN", "OW", "OL", "OF", "OD", "OV"]), st.binary(max_size=64),
-       st.booleans())
+@given(
+    st.sampled_from(["OB", "UN", "OW", "OL", "OF", "OD", "OV"]),
+    st.binary(max_size=64),
+    st.booleans(),
+)
 @RELAXED
 def test_prop_bytes(vr: str, data: bytes, little: bool) -> None:
     out = rt(vr, data, little)
@@ -272,6 +311,7 @@ def test_prop_bytes(vr: str, data: bytes, little: bool) -> None:
 @RELAXED
 def test_prop_da(d: date) -> None:
     from dicomkit.core.values.dates import parse_da
+
     assert parse_da(rt("DA", d)) == d  # type: ignore[arg-type]
 
 
@@ -279,14 +319,17 @@ def test_prop_da(d: date) -> None:
 @RELAXED
 def test_prop_tm(t: time) -> None:
     from dicomkit.core.values.dates import parse_tm
+
     assert parse_tm(rt("TM", t)) == t.replace(tzinfo=None)  # type: ignore[arg-type]
 
 
-@given(st.datetimes(timezones=st.sampled_from([None, UTC,
-                                                timezone(timedelta(hours=-5, minutes=-30))])))
+@given(
+    st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=-5, minutes=-30))]))
+)
 @RELAXED
 def test_prop_dt(dt: datetime) -> None:
     from dicomkit.core.values.dates import parse_dt
+
     back = parse_dt(rt("DT", dt))  # type: ignore[arg-type]
     assert back == dt if dt.tzinfo else back.replace(tzinfo=None) == dt
 
@@ -294,26 +337,50 @@ def test_prop_dt(dt: datetime) -> None:
 def test_decode_matches_pydicom_on_values() -> None:
     pydicom = pytest.importorskip("pydicom")
     from pydicom.values import convert_value
-    cases = [("DS", b"1.5\\2.25 "), ("IS", b"12\\-3"), ("US", b"\x01\x00\x02\x00"),
-             ("FD", struct.pack("<2d", 1.5, -2.0)), ("CS", b"A\\B "), ("PN", b"DOE^J")]
+
+    cases = [
+        ("DS", b"1.5\\2.25 "),
+        ("IS", b"12\\-3"),
+        ("US", b"\x01\x00\x02\x00"),
+        ("FD", struct.pack("<2d", 1.5, -2.0)),
+        ("CS", b"A\\B "),
+        ("PN", b"DOE^J"),
+    ]
     for vr, raw in cases:
-        theirs = convert_value(vr, pydicom.dataelem.RawDataElement(
-            0x00100010, vr, len(raw), raw, 0, True, True))
+        theirs = convert_value(
+            vr, pydicom.dataelem.RawDataElement(0x00100010, vr, len(raw), raw, 0, True, True)
+        )
         ours = decode_value(vr, raw, True, UTF8)
-        assert (list(ours) if isinstance(ours, list) else ours) == \
-            (list(theirs) if not isinstance(theirs, (str, bytes, int, float)) and
-             hasattr(theirs, "__len__") and vr != "PN" else
-             (str(theirs) if vr == "PN" else theirs)), vr
+        assert (list(ours) if isinstance(ours, list) else ours) == (
+            list(theirs)
+            if not isinstance(theirs, (str, bytes, int, float))
+            and hasattr(theirs, "__len__")
+            and vr != "PN"
+            else (str(theirs) if vr == "PN" else theirs)
+        ), vr
 
 
-_CHARSETS = [Charsets.from_value(v) for v in (None, "ISO_IR 100", "ISO_IR 192", "GB18030",
-                                               ["", "ISO 2022 IR 87", "ISO 2022 IR 159"],
-                                               ["ISO 2022 IR 13", "ISO 2022 IR 87"],
-                                               ["", "ISO 2022 IR 149"], ["", "ISO 2022 IR 58"])]
+_CHARSETS = [
+    Charsets.from_value(v)
+    for v in (
+        None,
+        "ISO_IR 100",
+        "ISO_IR 192",
+        "GB18030",
+        ["", "ISO 2022 IR 87", "ISO 2022 IR 159"],
+        ["ISO 2022 IR 13", "ISO 2022 IR 87"],
+        ["", "ISO 2022 IR 149"],
+        ["", "ISO 2022 IR 58"],
+    )
+]
 
 
-@given(st.sampled_from(sorted(ALL_VRS - {"SQ"})), st.binary(max_size=40), st.booleans(),
-       st.sampled_from(_CHARSETS))
+@given(
+    st.sampled_from(sorted(ALL_VRS - {"SQ"})),
+    st.binary(max_size=40),
+    st.booleans(),
+    st.sampled_from(_CHARSETS),
+)
 @RELAXED
 def test_decoding_garbage_never_crashes(vr: str, raw: bytes, little: bool, cs: Charsets) -> None:
     # text never raises; binary raises only InvalidValueError for a length that does not fit

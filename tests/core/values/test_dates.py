@@ -29,11 +29,19 @@ def test_da() -> None:
             parse_da(bad)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("12", time(12)), ("1230", time(12, 30)), ("123005", time(12, 30, 5)),
-    ("123005.1", time(12, 30, 5, 100000)), ("123005.123456", time(12, 30, 5, 123456)),
-    ("12:30:05", time(12, 30, 5)), ("235960", time(23, 59, 59)), (" 0700 ", time(7)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("12", time(12)),
+        ("1230", time(12, 30)),
+        ("123005", time(12, 30, 5)),
+        ("123005.1", time(12, 30, 5, 100000)),
+        ("123005.123456", time(12, 30, 5, 123456)),
+        ("12:30:05", time(12, 30, 5)),
+        ("235960", time(23, 59, 59)),
+        (" 0700 ", time(7)),
+    ],
+)
 def test_tm(text: str, expected: time) -> None:
     assert parse_tm(text) == expected
 

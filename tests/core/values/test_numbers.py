@@ -21,7 +21,7 @@ def test_is() -> None:
     assert v == 12 and isinstance(v, int)
     assert v.original == " 0012 " and str(v) == "0012" and v.to_text() == " 0012 "
     assert IS(5).original is None and IS(5).to_text() == "5"
-    assert IS("1.0") == 1       # lenient
+    assert IS("1.0") == 1  # lenient
     assert IS(3.0) == 3
     for bad in ("1.5", "abc", 1.5, None):
         with pytest.raises(InvalidValueError):
@@ -47,10 +47,19 @@ def test_copy_and_pickle_keep_original(value: IS | DS) -> None:
         assert clone.original == value.original
 
 
-@pytest.mark.parametrize("value,text", [
-    (0.0, "0"), (1.0, "1"), (-2.5, "-2.5"), (1 / 3, "0.33333333333333"), (1e20, "1e+20"),
-    (123456789012345678, "1.23456789012e17"), (-1.5e-300, "-1.5e-300"), (10**15, "1000000000000000"),
-])
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (0.0, "0"),
+        (1.0, "1"),
+        (-2.5, "-2.5"),
+        (1 / 3, "0.33333333333333"),
+        (1e20, "1e+20"),
+        (123456789012345678, "1.23456789012e17"),
+        (-1.5e-300, "-1.5e-300"),
+        (10**15, "1000000000000000"),
+    ],
+)
 def test_format_ds(value: float, text: str) -> None:
     assert format_ds(value) == text
 

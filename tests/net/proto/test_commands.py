@@ -11,9 +11,14 @@ from dicomkit.net.proto import commands as c
 
 
 def test_group_length_first_and_tags_sorted() -> None:
-    raw = c.encode_command({c.MESSAGE_ID: 7, c.COMMAND_FIELD: 0x30,
-                            c.AFFECTED_SOP_CLASS_UID: "1.2.840.10008.1.1",
-                            c.COMMAND_DATA_SET_TYPE: c.NO_DATA_SET})
+    raw = c.encode_command(
+        {
+            c.MESSAGE_ID: 7,
+            c.COMMAND_FIELD: 0x30,
+            c.AFFECTED_SOP_CLASS_UID: "1.2.840.10008.1.1",
+            c.COMMAND_DATA_SET_TYPE: c.NO_DATA_SET,
+        }
+    )
     group, elem, length, value = struct.unpack_from("<HHII", raw)
     assert (group, elem, length) == (0, 0, 4)
     assert value == len(raw) - 12
@@ -51,9 +56,14 @@ def test_none_skipped_and_bytes_passthrough() -> None:
     assert back[0x00000010] == b"ab" and c.ERROR_COMMENT not in back
 
 
-@pytest.mark.parametrize("elements", [
-    {0x00100010: "X"}, {c.MOVE_DESTINATION: "A" * 17}, {c.ERROR_COMMENT: "é"},
-])
+@pytest.mark.parametrize(
+    "elements",
+    [
+        {0x00100010: "X"},
+        {c.MOVE_DESTINATION: "A" * 17},
+        {c.ERROR_COMMENT: "é"},
+    ],
+)
 def test_encode_refuses(elements: dict[int, object]) -> None:
     with pytest.raises(InvalidValueError):
         c.encode_command(elements)
@@ -99,9 +109,16 @@ def test_matches_pydicom_implicit_encoding() -> None:
     fp.is_implicit_VR = True
     write_dataset(fp, ds)
     body = fp.getvalue()
-    ours = c.encode_command({
-        c.AFFECTED_SOP_CLASS_UID: ds.AffectedSOPClassUID, c.COMMAND_FIELD: 1, c.MESSAGE_ID: 5,
-        c.PRIORITY: 0, c.COMMAND_DATA_SET_TYPE: 1, c.AFFECTED_SOP_INSTANCE_UID: "1.2.3.4.5",
-        c.MOVE_ORIGINATOR_AE_TITLE: "MOVER", c.MOVE_ORIGINATOR_MESSAGE_ID: 3,
-    })
+    ours = c.encode_command(
+        {
+            c.AFFECTED_SOP_CLASS_UID: ds.AffectedSOPClassUID,
+            c.COMMAND_FIELD: 1,
+            c.MESSAGE_ID: 5,
+            c.PRIORITY: 0,
+            c.COMMAND_DATA_SET_TYPE: 1,
+            c.AFFECTED_SOP_INSTANCE_UID: "1.2.3.4.5",
+            c.MOVE_ORIGINATOR_AE_TITLE: "MOVER",
+            c.MOVE_ORIGINATOR_MESSAGE_ID: 3,
+        }
+    )
     assert ours[12:] == body

@@ -13,35 +13,73 @@ from dicomkit.net.proto import dimse as d
 EXAMPLES: list[d.DimseMessage] = [
     d.CEchoRequest(message_id=1),
     d.CEchoResponse(message_id_being_responded_to=1, affected_sop_class_uid="1.2.840.10008.1.1"),
-    d.CStoreRequest(message_id=2, affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
-                    affected_sop_instance_uid="1.2.3", priority=d.Priority.HIGH,
-                    move_originator_aet="MOVER", move_originator_message_id=9),
-    d.CStoreResponse(message_id_being_responded_to=2, status=0xA700, error_comment="full",
-                     affected_sop_class_uid="1.2", affected_sop_instance_uid="1.2.3"),
+    d.CStoreRequest(
+        message_id=2,
+        affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+        affected_sop_instance_uid="1.2.3",
+        priority=d.Priority.HIGH,
+        move_originator_aet="MOVER",
+        move_originator_message_id=9,
+    ),
+    d.CStoreResponse(
+        message_id_being_responded_to=2,
+        status=0xA700,
+        error_comment="full",
+        affected_sop_class_uid="1.2",
+        affected_sop_instance_uid="1.2.3",
+    ),
     d.CFindRequest(message_id=3, affected_sop_class_uid="1.2.840.10008.5.1.4.1.2.2.1"),
     d.CFindResponse(message_id_being_responded_to=3, status=0xFF00, has_dataset=True),
     d.CGetRequest(message_id=4, affected_sop_class_uid="1.2.3", priority=d.Priority.LOW),
-    d.CGetResponse(message_id_being_responded_to=4, status=0xFF00, remaining=3, completed=1,
-                   failed=0, warning=0),
+    d.CGetResponse(
+        message_id_being_responded_to=4,
+        status=0xFF00,
+        remaining=3,
+        completed=1,
+        failed=0,
+        warning=0,
+    ),
     d.CMoveRequest(message_id=5, affected_sop_class_uid="1.2.3", move_destination="DEST"),
-    d.CMoveResponse(message_id_being_responded_to=5, status=0xB000, completed=2, failed=1,
-                    warning=0, remaining=0, has_dataset=True),
+    d.CMoveResponse(
+        message_id_being_responded_to=5,
+        status=0xB000,
+        completed=2,
+        failed=1,
+        warning=0,
+        remaining=0,
+        has_dataset=True,
+    ),
     d.CCancelRequest(message_id_being_responded_to=5),
-    d.NEventReportRequest(message_id=6, affected_sop_class_uid="1.2", affected_sop_instance_uid="1.2.9",
-                          event_type_id=1, has_dataset=True),
+    d.NEventReportRequest(
+        message_id=6,
+        affected_sop_class_uid="1.2",
+        affected_sop_instance_uid="1.2.9",
+        event_type_id=1,
+        has_dataset=True,
+    ),
     d.NEventReportResponse(message_id_being_responded_to=6, event_type_id=1),
-    d.NGetRequest(message_id=7, requested_sop_class_uid="1.2", requested_sop_instance_uid="1.3",
-                  attribute_identifier_list=(0x00100010, 0x00100020)),
+    d.NGetRequest(
+        message_id=7,
+        requested_sop_class_uid="1.2",
+        requested_sop_instance_uid="1.3",
+        attribute_identifier_list=(0x00100010, 0x00100020),
+    ),
     d.NGetResponse(message_id_being_responded_to=7, has_dataset=True, status=0x0001),
     d.NSetRequest(message_id=8, requested_sop_class_uid="1.2", requested_sop_instance_uid="1.3"),
-    d.NSetResponse(message_id_being_responded_to=8, status=0x0106,
-                   offending_element=(0x00100010,)),
-    d.NActionRequest(message_id=9, requested_sop_class_uid="1.2", requested_sop_instance_uid="1.3",
-                     action_type_id=1, has_dataset=True),
+    d.NSetResponse(message_id_being_responded_to=8, status=0x0106, offending_element=(0x00100010,)),
+    d.NActionRequest(
+        message_id=9,
+        requested_sop_class_uid="1.2",
+        requested_sop_instance_uid="1.3",
+        action_type_id=1,
+        has_dataset=True,
+    ),
     d.NActionResponse(message_id_being_responded_to=9, action_type_id=1),
     d.NCreateRequest(message_id=10, affected_sop_class_uid="1.2", has_dataset=True),
     d.NCreateResponse(message_id_being_responded_to=10, affected_sop_instance_uid="1.2.3.4"),
-    d.NDeleteRequest(message_id=11, requested_sop_class_uid="1.2", requested_sop_instance_uid="1.3"),
+    d.NDeleteRequest(
+        message_id=11, requested_sop_class_uid="1.2", requested_sop_instance_uid="1.3"
+    ),
     d.NDeleteResponse(message_id_being_responded_to=11, status=0x0112, error_id=3),
 ]
 
@@ -120,7 +158,7 @@ def test_fragment_then_assemble(max_pdu: int, size: int) -> None:
     limit = d.max_pdv_data(max_pdu)
     assert all(len(f.data) <= limit for f in frags)
     assert [f.is_last for f in frags if f.is_command].count(True) == 1
-    assert [f.is_last for f in frags if not f.is_command] [-1] is True
+    assert [f.is_last for f in frags if not f.is_command][-1] is True
     assert sum(f.is_last for f in frags if not f.is_command) == 1
     events = feed_all(d.DimseAssembler(), frags)
     assert events == [d.MessageReceived(3, msg, data)]

@@ -8,19 +8,44 @@ from dicomkit.net.proto import status as s
 from dicomkit.net.proto.status import Category
 
 
-@pytest.mark.parametrize(("code", "cat"), [
-    (0x0000, Category.SUCCESS), (0x0001, Category.WARNING), (0xB000, Category.WARNING),
-    (0xB006, Category.WARNING), (0xB007, Category.WARNING), (0xFF00, Category.PENDING),
-    (0xFF01, Category.PENDING), (0xFE00, Category.CANCEL), (0xA700, Category.FAILURE),
-    (0xA7FF, Category.FAILURE), (0xA900, Category.FAILURE), (0xA9AB, Category.FAILURE),
-    (0xC000, Category.FAILURE), (0xCFFF, Category.FAILURE), (0xC123, Category.FAILURE),
-    (0x0105, Category.FAILURE), (0x0106, Category.FAILURE), (0x0110, Category.FAILURE),
-    (0x0111, Category.FAILURE), (0x0112, Category.FAILURE), (0x0117, Category.FAILURE),
-    (0x0119, Category.FAILURE), (0x0120, Category.FAILURE), (0x0121, Category.FAILURE),
-    (0x0122, Category.FAILURE), (0x0123, Category.FAILURE), (0x0124, Category.FAILURE),
-    (0x0210, Category.FAILURE), (0x0211, Category.FAILURE), (0x0212, Category.FAILURE),
-    (0xA801, Category.FAILURE), (0xB123, Category.WARNING), (0x1234, Category.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("code", "cat"),
+    [
+        (0x0000, Category.SUCCESS),
+        (0x0001, Category.WARNING),
+        (0xB000, Category.WARNING),
+        (0xB006, Category.WARNING),
+        (0xB007, Category.WARNING),
+        (0xFF00, Category.PENDING),
+        (0xFF01, Category.PENDING),
+        (0xFE00, Category.CANCEL),
+        (0xA700, Category.FAILURE),
+        (0xA7FF, Category.FAILURE),
+        (0xA900, Category.FAILURE),
+        (0xA9AB, Category.FAILURE),
+        (0xC000, Category.FAILURE),
+        (0xCFFF, Category.FAILURE),
+        (0xC123, Category.FAILURE),
+        (0x0105, Category.FAILURE),
+        (0x0106, Category.FAILURE),
+        (0x0110, Category.FAILURE),
+        (0x0111, Category.FAILURE),
+        (0x0112, Category.FAILURE),
+        (0x0117, Category.FAILURE),
+        (0x0119, Category.FAILURE),
+        (0x0120, Category.FAILURE),
+        (0x0121, Category.FAILURE),
+        (0x0122, Category.FAILURE),
+        (0x0123, Category.FAILURE),
+        (0x0124, Category.FAILURE),
+        (0x0210, Category.FAILURE),
+        (0x0211, Category.FAILURE),
+        (0x0212, Category.FAILURE),
+        (0xA801, Category.FAILURE),
+        (0xB123, Category.WARNING),
+        (0x1234, Category.UNKNOWN),
+    ],
+)
 def test_categories(code: int, cat: Category) -> None:
     assert s.category(code) is cat
     assert s.status_info(code).category is cat

@@ -65,10 +65,10 @@ _NO_EXTENSIONS = frozenset({"ISO_IR 192", "GB18030", "GBK"})
 class _GSet:
     """A coded character set that an escape sequence designates into G0 or G1."""
 
-    name: str        # short id, e.g. "ascii", "latin1", "jisx0208"
-    g: int           # 0 = G0 (GL bytes), 1 = G1 (GR bytes)
-    escape: bytes    # the designating escape sequence
-    codec: str       # Python codec decoding bytes of this set (with ASCII in GL for G1 sets)
+    name: str  # short id, e.g. "ascii", "latin1", "jisx0208"
+    g: int  # 0 = G0 (GL bytes), 1 = G1 (GR bytes)
+    escape: bytes  # the designating escape sequence
+    codec: str  # Python codec decoding bytes of this set (with ASCII in GL for G1 sets)
     multibyte: bool
 
 
@@ -107,8 +107,8 @@ _ISO2022: dict[str, tuple[_GSet, ...]] = {
 
 #: Every escape sequence we understand -> the set it designates.
 _BY_ESCAPE: dict[bytes, _GSet] = {s.escape: s for sets in _ISO2022.values() for s in sets}
-_BY_ESCAPE[b"\x1b$@"] = _JISX0208          # JIS C 6226-1978, seen in old Japanese data
-_BY_ESCAPE[b"\x1b(I"] = _KATAKANA          # katakana designated to G0 (lenient)
+_BY_ESCAPE[b"\x1b$@"] = _JISX0208  # JIS C 6226-1978, seen in old Japanese data
+_BY_ESCAPE[b"\x1b(I"] = _KATAKANA  # katakana designated to G0 (lenient)
 
 _ESCAPE_RE = re.compile(rb"\x1b(?:\$[()]?|[()\-])[\x40-\x7e]")
 
@@ -190,8 +190,11 @@ class Charsets:
         special = [t for t in norm if t in _NO_EXTENSIONS]
         if special:
             if len(norm) > 1:
-                log.warning("Specific Character Set %r: %s does not allow code extensions; "
-                            "using it alone", list(norm), special[0])
+                log.warning(
+                    "Specific Character Set %r: %s does not allow code extensions; using it alone",
+                    list(norm),
+                    special[0],
+                )
             codec = _SINGLE[special[0]]
         elif len(norm) == 1 and norm[0] in _SINGLE:
             codec = _SINGLE[norm[0]]
@@ -204,7 +207,7 @@ class Charsets:
                 if key == "":
                     key = "ISO 2022 IR 6"
                 elif key.startswith("ISO_IR "):
-                    key = "ISO 2022 IR " + key[7:]    # lenient: non-2022 term in a 2022 list
+                    key = "ISO 2022 IR " + key[7:]  # lenient: non-2022 term in a 2022 list
                 if key not in _ISO2022:
                     log.warning("unknown Specific Character Set term %r: ignored", term)
                     continue
@@ -269,7 +272,7 @@ class Charsets:
             try:
                 return raw.decode("ascii")
             except UnicodeDecodeError:
-                pass   # not ASCII: try the data set's character set, leniently
+                pass  # not ASCII: try the data set's character set, leniently
         if self._extended:
             if raw.isascii() and b"\x1b" not in raw:
                 return raw.decode("ascii")
@@ -281,8 +284,9 @@ class Charsets:
             if codec == "ascii":
                 log.debug("non-ASCII bytes with the default character set: decoded as latin-1")
                 return raw.decode("latin_1")
-            log.warning("bytes not valid in %s (%s): undecodable bytes replaced",
-                        list(self.terms), codec)
+            log.warning(
+                "bytes not valid in %s (%s): undecodable bytes replaced", list(self.terms), codec
+            )
             return raw.decode(codec, "replace")
 
     def _decode_2022(self, raw: bytes, vr: str) -> str:
@@ -294,7 +298,7 @@ class Charsets:
         delim = _delim_re(vr)
         for m in _ESCAPE_RE.finditer(raw):
             if m.start() > pos:
-                g0, g1 = self._decode_run(raw[pos:m.start()], g0, g1, delim, out)
+                g0, g1 = self._decode_run(raw[pos : m.start()], g0, g1, delim, out)
             gset = _BY_ESCAPE.get(m.group())
             if gset is None:
                 log.warning("unknown escape sequence %r in %s text", m.group(), vr)
@@ -307,9 +311,9 @@ class Charsets:
             self._decode_run(raw[pos:], g0, g1, delim, out)
         return "".join(out)
 
-    def _decode_run(self, chunk: bytes, g0: _GSet, g1: _GSet | None,
-                    delim: re.Pattern[bytes], out: list[str]
-                    ) -> tuple[_GSet, _GSet | None]:
+    def _decode_run(
+        self, chunk: bytes, g0: _GSet, g1: _GSet | None, delim: re.Pattern[bytes], out: list[str]
+    ) -> tuple[_GSet, _GSet | None]:
         """Decode bytes free of escape sequences; returns the state after them."""
         init0 = self._initial[0] or _ASCII
         init1 = self._initial[1]
@@ -317,7 +321,7 @@ class Charsets:
             if g0.multibyte:
                 # G0 holds a 94x94 set: GL bytes come in pairs; a control character ends it.
                 m = re.search(rb"[\x00-\x1f]", chunk)
-                part, rest = (chunk, b"") if m is None else (chunk[:m.start()], chunk[m.start():])
+                part, rest = (chunk, b"") if m is None else (chunk[: m.start()], chunk[m.start() :])
                 out.append(_decode_multibyte_g0(part, g0, g1))
                 if m is None:
                     return g0, g1
@@ -326,13 +330,13 @@ class Charsets:
                 g0, g1 = init0, init1
                 continue
             m = delim.search(chunk)
-            part = chunk if m is None else chunk[:m.start()]
+            part = chunk if m is None else chunk[: m.start()]
             if part:
                 out.append(_decode_single(part, g1))
             if m is None:
                 return g0, g1
             out.append(chr(chunk[m.start()]))
-            chunk = chunk[m.start() + 1:]
+            chunk = chunk[m.start() + 1 :]
             g0, g1 = init0, init1
         return g0, g1
 
@@ -356,10 +360,13 @@ class Charsets:
 
     def _fail(self, text: str) -> bytes:
         bad = next((c for c in text if not self._can_encode(c)), "?")
-        hint = (" (set SpecificCharacterSet, e.g. to 'ISO_IR 192' for UTF-8)"
-                if self.is_default else "")
-        raise CharsetError(f"cannot encode {bad!r} (U+{ord(bad):04X}) of {text!r} with "
-                           f"character set {list(self.terms) or ['ISO_IR 6']}{hint}")
+        hint = (
+            " (set SpecificCharacterSet, e.g. to 'ISO_IR 192' for UTF-8)" if self.is_default else ""
+        )
+        raise CharsetError(
+            f"cannot encode {bad!r} (U+{ord(bad):04X}) of {text!r} with "
+            f"character set {list(self.terms) or ['ISO_IR 6']}{hint}"
+        )
 
     def _can_encode(self, ch: str) -> bool:
         if self._extended:
@@ -463,7 +470,7 @@ def _decode_multibyte_g0(part: bytes, g0: _GSet, g1: _GSet | None) -> str:
                 log.warning("odd number of bytes in %s text: last byte replaced", g0.name)
             high = bytes(b | 0x80 for b in run[: len(run) & ~1])
             if g0 is _JISX0212:
-                high = b"".join(b"\x8f" + high[i:i + 2] for i in range(0, len(high), 2))
+                high = b"".join(b"\x8f" + high[i : i + 2] for i in range(0, len(high), 2))
             out.append(high.decode("euc_jp", "replace"))
             if len(run) % 2:
                 out.append("\ufffd")

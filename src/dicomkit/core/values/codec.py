@@ -79,6 +79,7 @@ def _strip_both(vr: str) -> Decoder:
         if "\\" in text:
             return MultiValue([v.strip(" \x00") for v in text.split("\\")])
         return text.strip(" \x00")
+
     return dec
 
 
@@ -88,12 +89,14 @@ def _strip_trailing(vr: str) -> Decoder:
         if "\\" in text:
             return MultiValue([v.rstrip(" \x00") for v in text.split("\\")])
         return text.rstrip(" \x00")
+
     return dec
 
 
 def _single_text(vr: str) -> Decoder:
     def dec(raw: Any, little: bool, cs: Charsets) -> str:
         return _text(raw, cs, vr).rstrip(" \x00")
+
     return dec
 
 
@@ -122,6 +125,7 @@ def _number_string(make: Callable[[str], Any], vr: str) -> Decoder:
         if "\\" in text:
             return MultiValue([one(v) for v in text.split("\\")])
         return one(text)
+
     return dec
 
 
@@ -143,6 +147,7 @@ def _binary_number(vr: str, fmt: str, size: int) -> Decoder:
                 mv = mv.cast("B")
             return MultiValue(mv.cast(fmt).tolist())  # type: ignore[call-overload]
         return MultiValue(struct.unpack(("<" if little else ">") + str(count) + fmt, raw))
+
     return dec
 
 
@@ -181,12 +186,26 @@ def _dec_sq(raw: Any, little: bool, cs: Charsets) -> Any:
 
 _NUMBER_FORMATS: dict[str, tuple[str, int]] = {
     # native-size struct codes usable with memoryview.cast ("I", not "L", for 4 bytes)
-    "US": ("H", 2), "SS": ("h", 2), "UL": ("I", 4), "SL": ("i", 4),
-    "FL": ("f", 4), "FD": ("d", 8), "SV": ("q", 8), "UV": ("Q", 8),
+    "US": ("H", 2),
+    "SS": ("h", 2),
+    "UL": ("I", 4),
+    "SL": ("i", 4),
+    "FL": ("f", 4),
+    "FD": ("d", 8),
+    "SV": ("q", 8),
+    "UV": ("Q", 8),
 }
 
-_NUMPY_CODES = {"H": "u2", "h": "i2", "I": "u4", "i": "i4", "f": "f4", "d": "f8", "q": "i8",
-                "Q": "u8"}
+_NUMPY_CODES = {
+    "H": "u2",
+    "h": "i2",
+    "I": "u4",
+    "i": "i4",
+    "f": "f4",
+    "d": "f8",
+    "q": "i8",
+    "Q": "u8",
+}
 
 _DECODERS: dict[str, Decoder] = {
     **{vr: _strip_both(vr) for vr in ("AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UI")},
@@ -202,8 +221,12 @@ _DECODERS: dict[str, Decoder] = {
 }
 
 
-def decode_value(vr: str, raw: bytes | bytearray | memoryview, little: bool = True,
-                 charsets: Charsets = DEFAULT_CHARSETS) -> Any:
+def decode_value(
+    vr: str,
+    raw: bytes | bytearray | memoryview,
+    little: bool = True,
+    charsets: Charsets = DEFAULT_CHARSETS,
+) -> Any:
     """Decode the value bytes of one element of VR ``vr`` (not SQ).
 
     ``little`` is the byte order of the data set; ``charsets`` its Specific Character Set.
@@ -225,7 +248,7 @@ def decode_value(vr: str, raw: bytes | bytearray | memoryview, little: bool = Tr
 def _items(value: Any) -> list[Any]:
     if isinstance(value, (str, bytes, bytearray, memoryview, int, float, date, time, Decimal)):
         return [value]
-    if hasattr(value, "dtype") and hasattr(value, "tolist"):   # numpy array or scalar
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy array or scalar
         value = value.tolist()
         return value if isinstance(value, list) else [value]
     if isinstance(value, Iterable):
@@ -241,7 +264,7 @@ def _text_item(vr: str, v: Any) -> str:
             return v.to_text()
         if isinstance(v, str):
             if v.strip():
-                IS(v)   # validate
+                IS(v)  # validate
             return v
         if isinstance(v, (Integral, Real, Decimal)) and not isinstance(v, bool):
             return IS(float(v) if not isinstance(v, Integral) else int(v)).to_text()
@@ -262,8 +285,9 @@ def _text_item(vr: str, v: Any) -> str:
         return v
     if vr in ("DA", "TM", "DT"):
         if isinstance(v, datetime):
-            return format_da(v) if vr == "DA" else format_tm(v.time()) if vr == "TM" \
-                else format_dt(v)
+            return (
+                format_da(v) if vr == "DA" else format_tm(v.time()) if vr == "TM" else format_dt(v)
+            )
         if isinstance(v, date) and vr in ("DA", "DT"):
             return format_da(v)
         if isinstance(v, time) and vr == "TM":
@@ -276,7 +300,7 @@ _SINGLE_VALUED = frozenset({"LT", "ST", "UT", "UR"})
 
 def _enc_text(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)   # already encoded
+        data = bytes(value)  # already encoded
     else:
         if isinstance(value, str):
             if vr in ("IS", "DS"):
@@ -326,6 +350,7 @@ def _number_encoder(vr: str, fmt: str, size: int) -> Encoder:
         except struct.error as exc:
             kind = "numbers" if is_float else "integers in range"
             raise InvalidValueError(f"{vr} values must be {kind}: {value!r} ({exc})") from None
+
     return enc
 
 
@@ -341,8 +366,15 @@ def _enc_at(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
     return struct.pack(("<" if little else ">") + str(len(words)) + "H", *words)
 
 
-_BYTES_ITEM: dict[str, str] = {"OB": "B", "UN": "B", "OW": "H", "OF": "f", "OL": "I",
-                               "OD": "d", "OV": "Q"}
+_BYTES_ITEM: dict[str, str] = {
+    "OB": "B",
+    "UN": "B",
+    "OW": "H",
+    "OF": "f",
+    "OL": "I",
+    "OD": "d",
+    "OV": "Q",
+}
 
 
 def _enc_bytes(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
@@ -362,8 +394,7 @@ def _enc_bytes(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
         except struct.error as exc:
             raise InvalidValueError(f"{vr} items must be numbers for {fmt!r}: {exc}") from None
     else:
-        raise InvalidValueError(f"{vr} value must be bytes or an array, not "
-                                f"{type(value).__name__}")
+        raise InvalidValueError(f"{vr} value must be bytes or an array, not {type(value).__name__}")
     if len(data) & 1:
         data += b"\x00"
     return data
@@ -374,8 +405,27 @@ def _enc_sq(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
 
 
 _ENCODERS: dict[str, Encoder] = {
-    **{vr: _enc_text for vr in ("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "SH",
-                                "ST", "TM", "UC", "UI", "UR", "UT")},
+    **{
+        vr: _enc_text
+        for vr in (
+            "AE",
+            "AS",
+            "CS",
+            "DA",
+            "DS",
+            "DT",
+            "IS",
+            "LO",
+            "LT",
+            "SH",
+            "ST",
+            "TM",
+            "UC",
+            "UI",
+            "UR",
+            "UT",
+        )
+    },
     "PN": _enc_pn,
     **{vr: _number_encoder(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _enc_at,
@@ -384,8 +434,9 @@ _ENCODERS: dict[str, Encoder] = {
 }
 
 
-def encode_value(vr: str, value: Any, little: bool = True,
-                 charsets: Charsets = DEFAULT_CHARSETS) -> bytes:
+def encode_value(
+    vr: str, value: Any, little: bool = True, charsets: Charsets = DEFAULT_CHARSETS
+) -> bytes:
     """Encode ``value`` for VR ``vr`` (not SQ): even length, padded per PS3.5 6.2.
 
     Accepts ``None`` (empty); for text VRs a ``str`` (backslashes separate values), a list or

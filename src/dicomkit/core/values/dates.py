@@ -72,8 +72,16 @@ def parse_dt(text: str) -> datetime:
         except ValueError:
             raise InvalidValueError(f"invalid UTC offset in {text!r}") from None
     try:
-        return datetime(int(yy), int(mo or 1), int(dd or 1), int(hh or 0), int(mi or 0),
-                        min(int(ss or 0), 59), _micro(frac), tzinfo=tz)
+        return datetime(
+            int(yy),
+            int(mo or 1),
+            int(dd or 1),
+            int(hh or 0),
+            int(mi or 0),
+            min(int(ss or 0), 59),
+            _micro(frac),
+            tzinfo=tz,
+        )
     except ValueError as exc:
         raise InvalidValueError(f"invalid date time {text!r}: {exc}") from None
 
@@ -129,7 +137,7 @@ def parse_range(text: str, vr: str = "DA") -> tuple[Any, Any]:
             if "-" not in s:
                 raise
     for i in [i for i, c in enumerate(s) if c == "-"]:
-        left, right = s[:i].strip(), s[i + 1:].strip()
+        left, right = s[:i].strip(), s[i + 1 :].strip()
         try:
             lo = parse(left) if left else None
             hi = parse(right) if right else None
@@ -163,6 +171,13 @@ def to_python(value: Any, vr: str) -> Any:
 
 
 __all__ = [
-    "format_da", "format_dt", "format_tm", "is_range", "parse_da", "parse_dt", "parse_range",
-    "parse_tm", "to_python",
+    "format_da",
+    "format_dt",
+    "format_tm",
+    "is_range",
+    "parse_da",
+    "parse_dt",
+    "parse_range",
+    "parse_tm",
+    "to_python",
 ]

@@ -169,7 +169,7 @@ def format_ds(value: float) -> str:
         return text
     for precision in range(DS_MAX_LENGTH, 0, -1):
         text = f"{value:.{precision}g}"
-        if not math.isfinite(float(text)):   # rounded up past the largest float: truncate
+        if not math.isfinite(float(text)):  # rounded up past the largest float: truncate
             ctx = decimal.Context(prec=precision, rounding=decimal.ROUND_DOWN)
             text = f"{ctx.plus(decimal.Decimal(value)):g}".replace("E", "e").replace("+", "")
         if "e" in text:

@@ -32,8 +32,14 @@ class PersonName(str):
 
     @classmethod
     def from_components(
-        cls, family_name: str = "", given_name: str = "", middle_name: str = "",
-        name_prefix: str = "", name_suffix: str = "", *, ideographic: str | PersonName = "",
+        cls,
+        family_name: str = "",
+        given_name: str = "",
+        middle_name: str = "",
+        name_prefix: str = "",
+        name_suffix: str = "",
+        *,
+        ideographic: str | PersonName = "",
         phonetic: str | PersonName = "",
     ) -> PersonName:
         """Build a name from its alphabetic components (and optional ideographic / phonetic
@@ -98,14 +104,14 @@ class PersonName(str):
         """``fmt`` with ``{family_name}``, ``{given_name}`` ... of the alphabetic group."""
         return fmt.format(**dict(zip(_COMPONENTS, self.components(), strict=True)))
 
-    def encode(self, charsets: Charsets | str | None = None,
-               errors: str = "strict") -> bytes:
+    def encode(self, charsets: Charsets | str | None = None, errors: str = "strict") -> bytes:
         """The bytes of this name with ``charsets`` (escape sequences per group as needed,
         PS3.5 6.1.2.5.3), without padding. Given a codec name it behaves as ``str.encode``."""
         if isinstance(charsets, str):
             return str.encode(self, charsets, errors)
         if charsets is None:
             from dicomkit.core.values.charset import DEFAULT_CHARSETS
+
             charsets = DEFAULT_CHARSETS
         return charsets.encode(str(self), "PN")
 

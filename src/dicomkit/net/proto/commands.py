@@ -103,7 +103,8 @@ def _encode_value(tag: int, vr: str, value: Any) -> bytes:
         if len(text) > _MAX_TEXT.get(vr, 64):
             raise InvalidValueError(
                 f"command element ({tag >> 16:04X},{tag & 0xFFFF:04X}) {vr} value too long: "
-                f"{text!r}")
+                f"{text!r}"
+            )
         try:
             raw = text.encode("ascii")
         except UnicodeEncodeError:
@@ -202,29 +203,35 @@ def decode_command(data: bytes | bytearray | memoryview) -> dict[int, Any]:
         group, elem, length = unpack_header(buf, pos)
         pos += 8
         if group != 0:
-            raise InvalidDicomError("element outside group 0000 in a command set",
-                                    offset=pos - 8, tag=(group << 16) | elem)
+            raise InvalidDicomError(
+                "element outside group 0000 in a command set",
+                offset=pos - 8,
+                tag=(group << 16) | elem,
+            )
         if length == 0xFFFFFFFF or pos + length > n:
-            raise InvalidDicomError("command element length runs past the end",
-                                    offset=pos - 8, tag=elem)
+            raise InvalidDicomError(
+                "command element length runs past the end", offset=pos - 8, tag=elem
+            )
         vr = vrs.get(elem, "UN")
         if length == 2 and vr == "US":  # the common case, no slice
             out[elem] = unpack_us(buf, pos)[0]
             pos += 2
             continue
-        raw = buf[pos:pos + length]
+        raw = buf[pos : pos + length]
         pos += length
         try:
             out[elem] = _decode_value(vr, raw)
         except ValueError as exc:
-            raise InvalidDicomError(f"bad {vr} value in a command set: {exc}",
-                                    offset=pos - length, tag=elem) from None
+            raise InvalidDicomError(
+                f"bad {vr} value in a command set: {exc}", offset=pos - length, tag=elem
+            ) from None
     glen = out.get(COMMAND_GROUP_LENGTH)
     if isinstance(glen, int):
         after = n - 12
         if glen != after:
             raise InvalidDicomError(
-                f"CommandGroupLength says {glen} bytes but {after} follow", tag=0)
+                f"CommandGroupLength says {glen} bytes but {after} follow", tag=0
+            )
     return out
 
 

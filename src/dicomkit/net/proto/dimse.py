@@ -90,7 +90,6 @@ _TUPLE_FIELDS: Final = frozenset({"offending_element", "attribute_identifier_lis
 _SKIP: Final = frozenset({"has_dataset", "extra"})
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DimseMessage:
     """Base of every DIMSE message. ``has_dataset`` mirrors CommandDataSetType (0000,0800);
@@ -326,19 +325,39 @@ class NDeleteResponse(DimseResponse):
 
 #: Command Field value -> message class.
 MESSAGE_TYPES: Final[dict[int, type[DimseMessage]]] = {
-    cls.COMMAND_FIELD: cls for cls in (
-        CEchoRequest, CEchoResponse, CStoreRequest, CStoreResponse, CFindRequest,
-        CFindResponse, CGetRequest, CGetResponse, CMoveRequest, CMoveResponse, CCancelRequest,
-        NEventReportRequest, NEventReportResponse, NGetRequest, NGetResponse, NSetRequest,
-        NSetResponse, NActionRequest, NActionResponse, NCreateRequest, NCreateResponse,
-        NDeleteRequest, NDeleteResponse,
+    cls.COMMAND_FIELD: cls
+    for cls in (
+        CEchoRequest,
+        CEchoResponse,
+        CStoreRequest,
+        CStoreResponse,
+        CFindRequest,
+        CFindResponse,
+        CGetRequest,
+        CGetResponse,
+        CMoveRequest,
+        CMoveResponse,
+        CCancelRequest,
+        NEventReportRequest,
+        NEventReportResponse,
+        NGetRequest,
+        NGetResponse,
+        NSetRequest,
+        NSetResponse,
+        NActionRequest,
+        NActionResponse,
+        NCreateRequest,
+        NCreateResponse,
+        NDeleteRequest,
+        NDeleteResponse,
     )
 }
 
 #: Which response class answers which request class.
 RESPONSE_FOR: Final[dict[type[DimseMessage], type[DimseResponse]]] = {
     MESSAGE_TYPES[cf]: MESSAGE_TYPES[cf | 0x8000]  # type: ignore[misc]
-    for cf in MESSAGE_TYPES if not cf & 0x8000 and cf != CommandField.C_CANCEL_RQ
+    for cf in MESSAGE_TYPES
+    if not cf & 0x8000 and cf != CommandField.C_CANCEL_RQ
 }
 
 _FIELDS_CACHE: dict[type[DimseMessage], tuple[tuple[str, int], ...]] = {}
@@ -347,8 +366,9 @@ _FIELDS_CACHE: dict[type[DimseMessage], tuple[tuple[str, int], ...]] = {}
 def _message_fields(cls: type[DimseMessage]) -> tuple[tuple[str, int], ...]:
     found = _FIELDS_CACHE.get(cls)
     if found is None:
-        found = tuple((f.name, FIELD_TAGS[f.name]) for f in dataclasses.fields(cls)
-                      if f.name not in _SKIP)
+        found = tuple(
+            (f.name, FIELD_TAGS[f.name]) for f in dataclasses.fields(cls) if f.name not in _SKIP
+        )
         _FIELDS_CACHE[cls] = found
     return found
 
@@ -368,12 +388,12 @@ def message_elements(msg: DimseMessage) -> dict[int, Any]:
 # Per-class encoding plan (built once): the command element tags in tag order, a getter
 # returning the field values in that order, and where Command Field and CommandDataSetType
 # go. A message without ``extra`` elements is then encoded with no dict and no sort.
-_PLANS: dict[type[DimseMessage], tuple[tuple[int, ...], Callable[[Any], Any], int, int,
-                                        int]] = {}
+_PLANS: dict[type[DimseMessage], tuple[tuple[int, ...], Callable[[Any], Any], int, int, int]] = {}
 
 
-def _encode_plan(cls: type[DimseMessage]) -> tuple[tuple[int, ...], Callable[[Any], Any], int,
-                                                   int, int]:
+def _encode_plan(
+    cls: type[DimseMessage],
+) -> tuple[tuple[int, ...], Callable[[Any], Any], int, int, int]:
     plan = _PLANS.get(cls)
     if plan is None:
         fields = sorted((tag, name) for name, tag in _message_fields(cls))
@@ -383,8 +403,11 @@ def _encode_plan(cls: type[DimseMessage]) -> tuple[tuple[int, ...], Callable[[An
         tags.insert(cf_at, c.COMMAND_FIELD)
         dst_at = sum(1 for t in tags if t < c.COMMAND_DATA_SET_TYPE)
         tags.insert(dst_at, c.COMMAND_DATA_SET_TYPE)
-        getter = operator.attrgetter(*names) if len(names) > 1 else (
-            lambda m, _n=names[0]: (getattr(m, _n),))
+        getter = (
+            operator.attrgetter(*names)
+            if len(names) > 1
+            else (lambda m, _n=names[0]: (getattr(m, _n),))
+        )
         plan = (tuple(tags), getter, cf_at, dst_at, int(cls.COMMAND_FIELD))
         _PLANS[cls] = plan
     return plan
@@ -432,7 +455,8 @@ def message_from_elements(elements: Mapping[int, Any]) -> DimseMessage:
     except TypeError as exc:
         missing = [n for n, _ in _message_fields(cls) if n not in kwargs]
         raise InvalidDicomError(
-            f"{cls.__name__} is missing required command elements {missing}: {exc}") from None
+            f"{cls.__name__} is missing required command elements {missing}: {exc}"
+        ) from None
 
 
 def decode_message(data: bytes | bytearray | memoryview) -> DimseMessage:
@@ -479,8 +503,9 @@ class DimseAssembler:
     buffered data set may reach (``RemoteProtocolError`` past it).
     """
 
-    def __init__(self, *, stream: ShouldStream | None = None,
-                 max_buffered: int | None = None) -> None:
+    def __init__(
+        self, *, stream: ShouldStream | None = None, max_buffered: int | None = None
+    ) -> None:
         self._stream = stream
         self._max = max_buffered
         self._cmd: list[bytes] = []
@@ -497,27 +522,30 @@ class DimseAssembler:
         """True between messages (nothing partly received)."""
         return not self._cmd and self._pending is None
 
-    def feed(self, context_id: int, is_command: bool, is_last: bool,
-             data: bytes | bytearray | memoryview) -> list[AssemblerEvent]:
+    def feed(
+        self, context_id: int, is_command: bool, is_last: bool, data: bytes | bytearray | memoryview
+    ) -> list[AssemblerEvent]:
         if is_command:
             if self._pending is not None:
-                raise RemoteProtocolError("command fragment received while a data set was "
-                                          "expected")
+                raise RemoteProtocolError("command fragment received while a data set was expected")
             raw: bytes | bytearray | memoryview
             if is_last and not self._cmd:
                 # the usual case, a whole command in one PDV: decoded straight from the view
                 if len(data) > MAX_COMMAND_SIZE:
-                    raise RemoteProtocolError(f"command set larger than {MAX_COMMAND_SIZE} "
-                                              "bytes (fragments still coming)")
+                    raise RemoteProtocolError(
+                        f"command set larger than {MAX_COMMAND_SIZE} bytes (fragments still coming)"
+                    )
                 raw = data
             else:
                 if self._cmd_context is not None and context_id != self._cmd_context:
-                    raise RemoteProtocolError("command fragments on different presentation "
-                                              "contexts")
+                    raise RemoteProtocolError(
+                        "command fragments on different presentation contexts"
+                    )
                 self._cmd_size += len(data)
                 if self._cmd_size > MAX_COMMAND_SIZE:
-                    raise RemoteProtocolError(f"command set larger than {MAX_COMMAND_SIZE} "
-                                              "bytes (fragments still coming)")
+                    raise RemoteProtocolError(
+                        f"command set larger than {MAX_COMMAND_SIZE} bytes (fragments still coming)"
+                    )
                 self._cmd.append(bytes(data))
                 self._cmd_context = context_id
                 if not is_last:
@@ -538,12 +566,11 @@ class DimseAssembler:
             return [MessageReceived(context_id, msg)] if self._streaming else []
         # data fragment
         if self._pending is None:
-            raise RemoteProtocolError("data set fragment received with no command expecting "
-                                      "one")
+            raise RemoteProtocolError("data set fragment received with no command expecting one")
         if context_id != self._pending_context:
             raise RemoteProtocolError(
-                f"data set on presentation context {context_id}, command on "
-                f"{self._pending_context}")
+                f"data set on presentation context {context_id}, command on {self._pending_context}"
+            )
         if self._streaming:
             if is_last:
                 self._pending = None
@@ -552,8 +579,7 @@ class DimseAssembler:
         self._data.append(bytes(data))
         self._data_size += len(data)
         if self._max is not None and self._data_size > self._max:
-            raise RemoteProtocolError(
-                f"data set exceeds the {self._max} byte buffer limit")
+            raise RemoteProtocolError(f"data set exceeds the {self._max} byte buffer limit")
         if not is_last:
             return []
         msg = self._pending
@@ -597,12 +623,15 @@ def max_pdv_data(max_pdu_length: int) -> int:
 def _split(data: bytes | memoryview, size: int) -> Iterator[memoryview]:
     view = memoryview(data)
     for start in range(0, len(view), size):
-        yield view[start:start + size]
+        yield view[start : start + size]
 
 
-def fragment(context_id: int, command: bytes,
-             dataset: bytes | memoryview | Iterable[bytes] | None,
-             max_pdu_length: int) -> Iterator[Fragment]:
+def fragment(
+    context_id: int,
+    command: bytes,
+    dataset: bytes | memoryview | Iterable[bytes] | None,
+    max_pdu_length: int,
+) -> Iterator[Fragment]:
     """Split a command set and its data set into PDVs for a peer's maximum PDU length.
 
     ``dataset`` is the whole data set, or an iterable of chunks of any size (e.g. read from a

@@ -80,25 +80,38 @@ IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS = 0xA900
 UNABLE_TO_PROCESS = 0xC001
 SUB_OPERATIONS_COMPLETE_WITH_FAILURES = 0xB000
 
-_S, _W, _P, _C, _F = (Category.SUCCESS, Category.WARNING, Category.PENDING, Category.CANCEL,
-                      Category.FAILURE)
+_S, _W, _P, _C, _F = (
+    Category.SUCCESS,
+    Category.WARNING,
+    Category.PENDING,
+    Category.CANCEL,
+    Category.FAILURE,
+)
 
 #: code -> (category, keyword, meaning). PS3.7 C.1-C.5 and PS3.4 (B.2.3, C.4, GG, H, J, P ...).
 STATUSES: dict[int, tuple[Category, str, str]] = {
     0x0000: (_S, "Success", "Success"),
-    0x0001: (_W, "OptionalAttributesNotSupported",
-             "Requested optional attributes are not supported"),
+    0x0001: (
+        _W,
+        "OptionalAttributesNotSupported",
+        "Requested optional attributes are not supported",
+    ),
     0x0107: (_W, "AttributeListError", "Attribute list error"),
     0x0116: (_W, "AttributeValueOutOfRange", "Attribute value out of range"),
-    0xB000: (_W, "CoercionOfDataElements",
-             "Coercion of data elements / sub-operations complete, one or more failures"),
+    0xB000: (
+        _W,
+        "CoercionOfDataElements",
+        "Coercion of data elements / sub-operations complete, one or more failures",
+    ),
     0xB006: (_W, "ElementsDiscarded", "Elements discarded"),
     0xB007: (_W, "DataSetDoesNotMatchSOPClass", "Data set does not match SOP class"),
-    0xB101: (_W, "SpecifiedSynchronizationFrameOfReferenceUIDNotSupported",
-             "Specified Synchronization Frame of Reference UID does not match SOP"),
+    0xB101: (
+        _W,
+        "SpecifiedSynchronizationFrameOfReferenceUIDNotSupported",
+        "Specified Synchronization Frame of Reference UID does not match SOP",
+    ),
     0xFF00: (_P, "Pending", "Pending: matches or sub-operations are continuing"),
-    0xFF01: (_P, "PendingWarning",
-             "Pending: one or more optional keys were not supported"),
+    0xFF01: (_P, "PendingWarning", "Pending: one or more optional keys were not supported"),
     0xFE00: (_C, "Cancel", "Cancelled: operation terminated due to a cancel request"),
     0x0105: (_F, "NoSuchAttribute", "No such attribute"),
     0x0106: (_F, "InvalidAttributeValue", "Invalid attribute value"),
@@ -121,49 +134,82 @@ STATUSES: dict[int, tuple[Category, str, str]] = {
     0x0212: (_F, "MistypedArgument", "Mistyped argument"),
     0x0213: (_F, "ResourceLimitation", "Resource limitation"),
     0xA700: (_F, "OutOfResources", "Refused: out of resources"),
-    0xA701: (_F, "OutOfResourcesNumberOfMatches",
-             "Refused: out of resources, unable to calculate number of matches"),
-    0xA702: (_F, "OutOfResourcesSubOperations",
-             "Refused: out of resources, unable to perform sub-operations"),
+    0xA701: (
+        _F,
+        "OutOfResourcesNumberOfMatches",
+        "Refused: out of resources, unable to calculate number of matches",
+    ),
+    0xA702: (
+        _F,
+        "OutOfResourcesSubOperations",
+        "Refused: out of resources, unable to perform sub-operations",
+    ),
     0xA801: (_F, "MoveDestinationUnknown", "Refused: move destination unknown"),
-    0xA900: (_F, "DataSetDoesNotMatchSOPClass",
-             "Error: data set / identifier does not match SOP class"),
+    0xA900: (
+        _F,
+        "DataSetDoesNotMatchSOPClass",
+        "Error: data set / identifier does not match SOP class",
+    ),
     0xC000: (_F, "CannotUnderstand", "Error: cannot understand"),
     0xC001: (_F, "UnableToProcess", "Failed: unable to process"),
     0xC100: (_F, "MoreThanOneMatchFound", "Failed: more than one match found"),
     0xC101: (_F, "ProcedureStepNotInProgress", "Failed: procedure step is not in progress"),
-    0xC200: (_F, "UnableToSupportRequestedTemplate",
-             "Failed: unable to support requested template"),
+    0xC200: (
+        _F,
+        "UnableToSupportRequestedTemplate",
+        "Failed: unable to support requested template",
+    ),
     # Unified Procedure Step (PS3.4 Tables CC.2.1-2, CC.2.2-2, CC.2.3-2, CC.2.4-2, CC.2.5-4,
     # CC.2.6-1); the C3xx/B3xx codes mean these things only for UPS SOP classes.
     0xB300: (_W, "UPSCreatedWithModifications", "Warning: the UPS was created with modifications"),
     0xB301: (_W, "UPSDeletionLockNotGranted", "Warning: deletion lock not granted"),
-    0xB304: (_W, "UPSAlreadyCanceled",
-             "Warning: the UPS is already in the requested state of CANCELED"),
+    0xB304: (
+        _W,
+        "UPSAlreadyCanceled",
+        "Warning: the UPS is already in the requested state of CANCELED",
+    ),
     0xB305: (_W, "UPSCoercedInvalidValues", "Warning: coerced invalid values to valid values"),
-    0xB306: (_W, "UPSAlreadyCompletedWarning",
-             "Warning: the UPS is already in the requested state of COMPLETED"),
+    0xB306: (
+        _W,
+        "UPSAlreadyCompletedWarning",
+        "Warning: the UPS is already in the requested state of COMPLETED",
+    ),
     0xC300: (_F, "UPSMayNoLongerBeUpdated", "Failed: the UPS may no longer be updated"),
-    0xC301: (_F, "UPSTransactionUIDNotCorrect",
-             "Failed: the correct Transaction UID was not provided"),
+    0xC301: (
+        _F,
+        "UPSTransactionUIDNotCorrect",
+        "Failed: the correct Transaction UID was not provided",
+    ),
     0xC302: (_F, "UPSAlreadyInProgress", "Failed: the UPS is already IN PROGRESS"),
-    0xC303: (_F, "UPSMayOnlyBecomeScheduledViaNCreate",
-             "Failed: the UPS may only become SCHEDULED via N-CREATE, not N-SET or N-ACTION"),
-    0xC304: (_F, "UPSNotMetFinalStateRequirements",
-             ("Failed: the UPS has not met final state requirements for the requested state "
-             "change")),
-    0xC307: (_F, "UPSDoesNotExist",
-             ("Failed: specified SOP Instance UID does not exist or is not a UPS Instance "
-             "managed by this SCP")),
+    0xC303: (
+        _F,
+        "UPSMayOnlyBecomeScheduledViaNCreate",
+        "Failed: the UPS may only become SCHEDULED via N-CREATE, not N-SET or N-ACTION",
+    ),
+    0xC304: (
+        _F,
+        "UPSNotMetFinalStateRequirements",
+        ("Failed: the UPS has not met final state requirements for the requested state change"),
+    ),
+    0xC307: (
+        _F,
+        "UPSDoesNotExist",
+        (
+            "Failed: specified SOP Instance UID does not exist or is not a UPS Instance "
+            "managed by this SCP"
+        ),
+    ),
     0xC308: (_F, "UPSUnknownReceivingAET", "Failed: receiving AE title is unknown to this SCP"),
-    0xC309: (_F, "UPSNotScheduled",
-             "Failed: the provided value of UPS State was not SCHEDULED"),
+    0xC309: (_F, "UPSNotScheduled", "Failed: the provided value of UPS State was not SCHEDULED"),
     0xC310: (_F, "UPSNotInProgress", "Failed: the UPS is not yet in the IN PROGRESS state"),
     0xC311: (_F, "UPSAlreadyCompleted", "Failed: the UPS is already COMPLETED"),
     0xC312: (_F, "UPSPerformerCannotBeContacted", "Failed: the performer cannot be contacted"),
     0xC313: (_F, "UPSPerformerChoosesNotToCancel", "Failed: performer chooses not to cancel"),
-    0xC314: (_F, "UPSActionNotAppropriate",
-             "Failed: specified action not appropriate for specified instance"),
+    0xC314: (
+        _F,
+        "UPSActionNotAppropriate",
+        "Failed: specified action not appropriate for specified instance",
+    ),
     0xC315: (_F, "UPSEventReportsNotSupported", "Failed: SCP does not support Event Reports"),
     # Storage Commitment failure reason (PS3.4 J.3.2.1.1, Failure Reason (0008,1197))
     0x0131: (_F, "DuplicateTransactionUID", "Duplicate transaction UID"),
