@@ -288,7 +288,7 @@ def test_storescp_abort_during_store(
     fails with a network error (an A-ABORT, or a reset connection when the peer's RST wins
     the race), the association is closed at once, storescp kept nothing, and our driver
     stopped writing to the dead connection: no asyncio "socket.send() raised exception."
-    warnings (before the fix they appeared in 6 runs out of 10: docs/findings-net.md F3)."""
+    warnings (before the fix they appeared in 6 runs out of 10: docs/dev/findings-net.md F3)."""
     port, out, server = start_storescp(tmp_path, "--abort-during")
     with server as proc:
         ae = SyncAE("OURSCU", config=AEConfig(ae_title="OURSCU"))

@@ -267,7 +267,7 @@ def test_user_identity_reaches_our_scp(
     pnd: Any, make_scp: Any, kind: int, primary: bytes, secondary: bytes
 ) -> None:
     """The identity pynetdicom sends arrives intact on our side, where a handler can check it.
-    Our SCP offers no user identity server response (see docs/findings-net.md), so none is
+    Our SCP offers no user identity server response (see docs/dev/findings-net.md), so none is
     sent even though one was requested -- which PS3.7 D.3.3.7 allows: the requestor decides."""
     scp = make_scp()
     item = pnd.pdu_primitives.UserIdentityNegotiation()

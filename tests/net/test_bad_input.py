@@ -353,7 +353,7 @@ def test_silent_mid_message_is_closed_by_dimse_timeout(
 ) -> None:
     """``Timeouts.dimse`` is documented (net/config.py) as "how long ... an SCP [waits] for
     the rest of a message once it started": with the idle timeout off, a peer that stops
-    mid-message must still be dropped once ``dimse`` seconds pass. (docs/findings-net.md F1)"""
+    mid-message must still be dropped once ``dimse`` seconds pass. (docs/dev/findings-net.md F1)"""
 
     async def main() -> bytes:
         cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=0.3, idle=None))
@@ -533,7 +533,7 @@ def test_unsupported_protocol_version_is_rejected_and_logged(
 ) -> None:
     """Bit 0 of the protocol version clear: A-ASSOCIATE-RJ rejected-permanent, service-
     provider (ACSE), protocol-version-not-supported (PS3.8 9.3.4) -- and, like every other
-    rejection, a log line saying why. (docs/findings-net.md F4)"""
+    rejection, a log line saying why. (docs/dev/findings-net.md F4)"""
     import dataclasses
 
     rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])])
@@ -582,7 +582,7 @@ def test_protocol_version_with_bit_0_set_is_accepted(version: int) -> None:
 def test_oversized_command_set_aborts(caplog: pytest.LogCaptureFixture) -> None:
     """A command set is a few hundred bytes; a peer sending megabytes of "not last" command
     fragments must be stopped at the 1 MiB command limit, not buffered until the 65th
-    fragment (which lets 64 fragments of ~1 MiB, 64 MiB, pile up). (docs/findings-net.md F6)"""
+    fragment (which lets 64 fragments of ~1 MiB, 64 MiB, pile up). (docs/dev/findings-net.md F6)"""
     cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=30))
     fragment = pdu(0x04, pdv(1, 0x01, b"\x00" * ((1 << 20) - 64)))
 
@@ -611,7 +611,7 @@ def test_peer_maximum_length_too_small_for_any_pdv(
     """A requestor whose Maximum Length (PS3.8 D.1) cannot hold a PDV with one byte of data
     (< 7) can never receive anything: the server must end that association (reject it, or
     abort when the first answer cannot be sent) with a log line, not leave it hanging with an
-    unanswered request until an idle timeout. (docs/findings-net.md F7)"""
+    unanswered request until an idle timeout. (docs/dev/findings-net.md F7)"""
     cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=None, idle=None))
     rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])], max_pdu_length=max_length)
 
@@ -647,7 +647,7 @@ def test_control_characters_in_ae_titles_never_reach_the_log_raw(
     """AE titles may not hold control characters (PS3.5 6.2, AE). A peer that sends some
     must not be able to forge log lines or drive the operator's terminal: whether the server
     rejects the association or accepts it, every log line it writes stays one line of
-    printable text. (docs/findings-net.md F8)"""
+    printable text. (docs/dev/findings-net.md F8)"""
     assert len(title) == 16
     raw_rq = bytearray(RQ)
     raw_rq[26:42] = title  # calling AE title field of the A-ASSOCIATE-RQ
@@ -739,7 +739,7 @@ STORE_CASES = {
 @pytest.mark.parametrize("name", list(STORE_CASES))
 def test_storage_scp_refuses_inconsistent_cstore(name: str, tmp_path: Path) -> None:
     """Either a failure status (not success, not a warning) or an A-ABORT -- never a file
-    stored with Success. (docs/findings-net.md F9, F10)"""
+    stored with Success. (docs/dev/findings-net.md F9, F10)"""
     command, data = STORE_CASES[name]
     out = tmp_path / "out"
 
@@ -854,7 +854,7 @@ def test_tls_server_drops_plain_tcp_peer(payload: bytes, self_signed: tuple[Path
 def test_tls_server_closes_a_silent_handshake(self_signed: tuple[Path, Path]) -> None:
     """A TCP client that never starts the TLS handshake is dropped like a silent DICOM peer:
     within the configured timeouts (here 0.5 s), not asyncio's default 60 s TLS handshake
-    timeout, which no dicomkit option controls. (docs/findings-net.md F11)"""
+    timeout, which no dicomkit option controls. (docs/dev/findings-net.md F11)"""
     cfg = tls_config(*self_signed, Timeouts(connect=0.5, acse=0.5, dimse=0.5, idle=0.5))
 
     async def main() -> None:

@@ -130,7 +130,7 @@ def test_max_associations_one_serves_clients_in_turn() -> None:
 def test_concurrent_burst_respects_the_limit() -> None:
     """Twelve clients at once against a limit of eight: eight are accepted, the other four
     are rejected with local-limit-exceeded, and no client is left hanging.
-    (docs/findings-net.md F2: today all twelve are rejected.)"""
+    (docs/dev/findings-net.md F2: today all twelve are rejected.)"""
 
     async def client(port: int, hold: asyncio.Event) -> str:
         try:
@@ -163,7 +163,7 @@ def test_concurrent_burst_respects_the_limit() -> None:
 def test_unassociated_connection_does_not_take_an_association_slot() -> None:
     """A TCP connection that has not (yet) sent an A-ASSOCIATE-RQ is not an association: with
     ``max_associations=1`` and one such connection open, a real client is still accepted.
-    (docs/findings-net.md F2)"""
+    (docs/dev/findings-net.md F2)"""
 
     async def main() -> None:
         cfg = AEConfig(max_associations=1, timeouts=Timeouts(acse=30, idle=None))
@@ -318,7 +318,7 @@ def test_pipelined_requests_beyond_the_window_do_not_grow_memory() -> None:
     the wire): the server must not queue them all -- it stops reading (TCP back-pressure) or
     aborts. Observed until the peer has sent everything or for ``OBSERVE`` seconds (without
     a bound on the queue, everything is read within about a second, ~40 MiB traced); the
-    traced peak must stay under 8 MiB. (docs/findings-net.md F5)"""
+    traced peak must stay under 8 MiB. (docs/dev/findings-net.md F5)"""
 
     def pdu(body: bytes) -> bytes:
         return b"\x04\x00" + struct.pack(">I", len(body)) + body

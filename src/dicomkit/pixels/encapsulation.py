@@ -1,7 +1,7 @@
 """Encapsulated pixel data (PS3.5 A.4): items, offset tables, frames.
 
 The input is the element's value as the reader keeps it: the bytes from the first Item tag up
-to, not including, the Sequence Delimitation Item (docs/contracts.md). Item headers are always
+to, not including, the Sequence Delimitation Item (docs/dev/contracts.md). Item headers are always
 little endian: tag (FFFE,E000) then a 32-bit length. The first item is the Basic Offset Table
 (possibly empty); each following item is one fragment. BOT and Extended Offset Table offsets
 count from the first byte of the first fragment's Item tag.

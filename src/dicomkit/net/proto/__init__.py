@@ -7,7 +7,7 @@ The upper layer is :class:`UpperLayer` (one engine per association, h11 style) w
 types of :mod:`dicomkit.net.proto.events`, the PDU codec of :mod:`~dicomkit.net.proto.pdu` and
 :mod:`~dicomkit.net.proto.items`, the PS3.8 Table 9-10 state machine in
 :mod:`~dicomkit.net.proto.fsm` and negotiation in :mod:`~dicomkit.net.proto.negotiation`.
-See docs/contracts.md, section "net/proto (upper layer)".
+See docs/dev/contracts.md, section "net/proto (upper layer)".
 """
 
 from dicomkit.net.proto.events import (
