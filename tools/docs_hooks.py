@@ -1,0 +1,214 @@
+"""MkDocs hooks: the parts of the documentation that are facts of the code, generated at build.
+
+A page writes a marker on a line of its own, ``<!-- generated: NAME -->``, and the build puts
+the text :data:`GENERATORS` ``[NAME]`` makes in its place. The lists in the conformance
+statement, the command-line reference and the archive's configuration keys therefore cannot
+drift from the code (``mkdocs build --strict`` fails on an unknown marker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import os
+import re
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from typing import Any
+
+_MARKER = re.compile(r"^<!-- generated: ([a-z0-9-]+) -->$", re.MULTILINE)
+
+
+def _uid_name(uid: str) -> str:
+    from dicomkit.dictionary import uid_info
+
+    info = uid_info(uid)
+    return info.name if info is not None else uid
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _acceptor() -> Any:
+    """The archive node's acceptor policy, as ``dicomkit serve`` builds it on defaults."""
+    from dicomkit.archive.app import _NodeAE
+    from dicomkit.archive.config import NodeConfig
+    from dicomkit.net.config import AEConfig
+
+    cfg = NodeConfig()
+    return _NodeAE(cfg, AEConfig(ae_title=cfg.ae_title), {}).acceptor_config({})
+
+
+def _sop_classes(kind: str) -> list[str]:
+    from dicomkit.dictionary import storage_sop_classes
+    from dicomkit.services import query_retrieve as qr
+
+    if kind == "storage":
+        return list(storage_sop_classes())
+    if kind == "qr":
+        return list(qr.QR_SOP_CLASSES)
+    return ["1.2.840.10008.1.1"]
+
+
+def conformance_scp_classes() -> str:
+    acc = _acceptor()
+    rows = []
+    for kind, label in (("verification", "Verification"), ("qr", "Query/Retrieve")):
+        for uid in _sop_classes(kind):
+            assert uid in acc.supported, uid
+            rows.append((label, _uid_name(uid), f"`{uid}`", "SCP"))
+    return _table(("Service", "SOP Class", "UID", "Role"), rows)
+
+
+def conformance_storage_classes() -> str:
+    acc = _acceptor()
+    rows = []
+    for uid in _sop_classes("storage"):
+        assert uid in acc.supported, uid
+        rows.append((_uid_name(uid), f"`{uid}`"))
+    return (
+        f"{len(rows)} Storage SOP Classes, each as SCP (C-STORE) and as SCU (C-MOVE / C-GET sub-operations):\n\n"
+        + _table(("SOP Class", "UID"), rows)
+    )
+
+
+def conformance_transfer_syntaxes() -> str:
+    acc = _acceptor()
+    storage = acc.supported[_sop_classes("storage")[0]]
+    other = acc.supported[_sop_classes("qr")[0]]
+    verification = acc.supported["1.2.840.10008.1.1"]
+    rows = []
+    for ts in storage:
+        rows.append(
+            (
+                _uid_name(ts),
+                f"`{ts}`",
+                "yes",
+                "yes" if ts in other else "",
+                "yes" if ts in verification else "",
+            )
+        )
+    return _table(("Transfer Syntax", "UID", "Storage", "Query/Retrieve", "Verification"), rows)
+
+
+def conformance_extended() -> str:
+    acc = _acceptor()
+    rows = []
+    for uid, info in acc.extended.items():
+        rows.append((_uid_name(uid), f"`{info.hex(' ')}`"))
+    return _table(("SOP Class", "Extended negotiation offered (bytes)"), rows)
+
+
+def conformance_roles() -> str:
+    acc = _acceptor()
+    n = sum(1 for scu, scp in acc.roles.values() if scu and scp)
+    return (
+        f"SCP/SCU Role Selection (PS3.7 D.3.3.4) is accepted for {n} Storage SOP Classes "
+        f"(every one): a C-GET requestor may take the SCP role for the storage "
+        f"sub-operations on the same association."
+    )
+
+
+def conformance_query_keys() -> str:
+    from dicomkit.archive.schema import ATTRIBUTES
+
+    rows = []
+    for attr in ATTRIBUTES:
+        kind = {"U": "Unique", "R": "Required", "O": "Optional"}[str(attr.key)]
+        rows.append(
+            (
+                str(attr.level),
+                attr.keyword,
+                f"({attr.tag >> 16:04X},{attr.tag & 0xFFFF:04X})",
+                attr.vr,
+                kind + (" (computed)" if attr.computed else ""),
+            )
+        )
+    return _table(("Level", "Attribute", "Tag", "VR", "Key"), rows)
+
+
+def conformance_charsets() -> str:
+    from dicomkit.core.values import charset
+
+    single = ", ".join(f"`{t}`" for t in charset._SINGLE)
+    iso2022 = ", ".join(f"`{t}`" for t in charset._ISO2022)
+    return (
+        f"- Single-valued (no code extensions): {single}.\n"
+        f"- With ISO 2022 code extensions: {iso2022}."
+    )
+
+
+def cli_reference() -> str:
+    from dicomkit.cli.main import SUBCOMMANDS, build_parser
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        parser = build_parser()
+        subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+        out = ["## dicomkit", "", "```text", _help(parser), "```", ""]
+        for name in SUBCOMMANDS:
+            if name in subs:
+                out += [f"## dicomkit {name}", "", "```text", _help(subs[name]), "```", ""]
+    finally:
+        if old is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old
+    return "\n".join(out)
+
+
+def _help(parser: argparse.ArgumentParser) -> str:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        parser.print_help()
+    return buf.getvalue().rstrip()
+
+
+def config_keys() -> str:
+    from dicomkit.archive.config import NodeConfig
+
+    rows = []
+    for f in dataclasses.fields(NodeConfig):
+        if f.name == "peers":
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if hasattr(default, "value"):
+            default = default.value
+        if isinstance(default, frozenset):
+            default = sorted(default)
+        rows.append((f"`{f.name}`", f"`{default!r}`".replace("PosixPath", "Path")))
+    return _table(("[server] key", "default"), rows)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "conformance-scp-classes": conformance_scp_classes,
+    "conformance-storage-classes": conformance_storage_classes,
+    "conformance-transfer-syntaxes": conformance_transfer_syntaxes,
+    "conformance-extended": conformance_extended,
+    "conformance-roles": conformance_roles,
+    "conformance-query-keys": conformance_query_keys,
+    "conformance-charsets": conformance_charsets,
+    "cli-reference": cli_reference,
+    "config-keys": config_keys,
+}
+
+
+def expand(markdown: str, where: str = "") -> str:
+    """Replace every ``<!-- generated: NAME -->`` line with what its generator makes."""
+
+    def one(m: re.Match[str]) -> str:
+        gen = GENERATORS.get(m.group(1))
+        if gen is None:
+            raise ValueError(f"{where}: unknown generated section {m.group(1)!r}")
+        return gen()
+
+    return _MARKER.sub(one, markdown)
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    return expand(markdown, page.file.src_path)
