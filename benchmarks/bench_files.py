@@ -250,14 +250,14 @@ def write_workload(label, impls, paths, repeat, nbytes, results, fresh=False, pr
                 def run(one=one, out=out, sources=sources, n=itertools.count(1)):  # noqa: B008 - one counter per closure
                     sub = out / f"run{next(n)}"
                     sub.mkdir()
-                    for src, nm in zip(sources, names):
+                    for src, nm in zip(sources, names, strict=True):
                         one(src, str(sub / nm))
 
                 fns[name] = run
             else:
                 dsts = [str(out / nm) for nm in names]
                 fns[name] = lambda one=one, sources=sources, dsts=dsts: [
-                    one(src, d) for src, d in zip(sources, dsts)
+                    one(src, d) for src, d in zip(sources, dsts, strict=True)
                 ]
         # every run starts with no dirty pages queued and no earlier run's files piling up
         # in the page cache (untimed): each library pays for its own writing only

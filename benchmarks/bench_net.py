@@ -145,16 +145,16 @@ class Dcmtk:
         if variant == "bitpreserving":
             cmd.append("--bit-preserving")
         return subprocess.Popen(
-            cmd + [str(port)], env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*cmd, str(port)], env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
     def echo(self, port, n):
         cmd = [dcmtk("echoscu"), "-aec", "BENCHSCP", "127.0.0.1", str(port)]
         t1 = sorted(
-            common.run_measured(cmd[:1] + ["--repeat", "1"] + cmd[1:], env=DCMTK_ENV)[0]
+            common.run_measured([cmd[0], "--repeat", "1", *cmd[1:]], env=DCMTK_ENV)[0]
             for _ in range(3)
         )[1]  # process start + association: subtracted
-        tn = common.run_measured(cmd[:1] + ["--repeat", str(n)] + cmd[1:], env=DCMTK_ENV)[0]
+        tn = common.run_measured([cmd[0], "--repeat", str(n), *cmd[1:]], env=DCMTK_ENV)[0]
         return max(tn - t1, tn / 2) * n / (n - 1)
 
     def store(self, port, files, variant=""):
@@ -190,7 +190,7 @@ class Pynetdicom:
     def scp(self, port, out, variant=""):
         cmd = [sys.executable, str(HERE / "bench_net.py"), "_pynd", "scp", str(port), str(out)]
         return subprocess.Popen(
-            cmd + [variant or "memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*cmd, variant or "memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
     def echo(self, port, n):

@@ -30,7 +30,7 @@ ATTRS = (
 
 def interleaved(fns: dict, repeat: int) -> dict:
     times: dict = {k: [] for k in fns}
-    for k, f in fns.items():
+    for f in fns.values():
         f()  # warm-up
     for _ in range(repeat):
         for k, f in fns.items():
@@ -92,7 +92,7 @@ def main() -> None:
         reg.register("1.2.840.10008.1.2.5", decode=functools.partial(decode_rle, accelerated=False))
         import numpy as np
 
-        for o, t in zip(ours[:3], theirs[:3]):
+        for o, t in zip(ours[:3], theirs[:3], strict=True):
             assert np.array_equal(pixel_array(o, registry=reg), pd_pa(t, decoding_plugin="pydicom"))
         fns = {
             "pydicom": lambda: [pd_pa(t, decoding_plugin="pydicom") for t in theirs],

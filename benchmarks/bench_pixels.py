@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         rle_paths = rle_series(ct)
         ours = [dicomkit.read(p) for p in rle_paths]
         theirs = [pydicom.dcmread(p) for p in rle_paths]
-        for o, t in zip(ours[:3], theirs[:3]):  # same pixels before timing anything
+        for o, t in zip(ours[:3], theirs[:3], strict=True):  # same pixels before timing anything
             assert np.array_equal(pixel_array(o), pd_pixel_array(t, decoding_plugin="pydicom"))
         numpy_only = CodecRegistry()
         numpy_only.register(

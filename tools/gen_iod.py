@@ -418,7 +418,8 @@ def parse_value_sets(
     strings: dict[str, tuple[str, ...]] = {}
     binaries: dict[str, tuple[int, ...]] = {}
     tags: dict[str, tuple[int, ...]] = {}
-    files = sorted((std / D3T / "strval").glob("*.tpl")) + [
+    files = [
+        *sorted((std / D3T / "strval").glob("*.tpl")),
         std / D3T / "binval.tpl",
         std / D3T / "tagval.tpl",
     ]
@@ -502,7 +503,7 @@ def render(std: Path) -> dict[str, str]:
 
     # SOP class -> IOD: the IOD's own condition names the SOP classes it is for
     sop_iod: dict[str, str] = {}
-    for name, (cond, retired, profile, _src, _rows_) in sorted(iods.items()):
+    for name, (cond, _retired, profile, _src, _body) in sorted(iods.items()):
         if profile:
             continue
         for term in conditions.get(cond, ()):

@@ -167,7 +167,9 @@ def test_walk_depth_first() -> None:
     top = Dataset({"ContentSequence": [mid], "PatientID": "p"})
     tags = [el.tag for el in top.walk()]
     assert tags == [0x00100020, 0x0040A730, 0x0040A040, 0x0040A043, 0x00080100]
-    assert [d is x for d, x in zip(top.walk_datasets(), [top, mid, inner])] == [True] * 3
+    assert [d is x for d, x in zip(top.walk_datasets(), [top, mid, inner], strict=True)] == [
+        True
+    ] * 3
 
 
 def test_charsets_inherited_by_items() -> None:

@@ -64,7 +64,7 @@ def test_corpus_file(cf: Any, tmp_path: Path) -> None:
     all_uids_before = {v for vs in before.values() for v in vs}
     for el in out.walk():
         tag = int(el.tag)
-        if tag in OURS or (tag >> 16) == 0x0008 and (tag & 0xFFFF) in (0x0100, 0x0102, 0x0104):
+        if tag in OURS or ((tag >> 16) == 0x0008 and (tag & 0xFFFF) in (0x0100, 0x0102, 0x0104)):
             continue
         assert not tag >> 16 & 1, f"private {el.tag} left"
         rule = rule_for(tag)

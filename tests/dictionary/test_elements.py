@@ -127,7 +127,7 @@ def test_keyword_round_trip_for_all_entries() -> None:
         assert d.keyword_for_tag(tag) == keyword
         assert d.tag_for_keyword(keyword) == tag
         assert d.entry_for_tag(tag) is not None
-    for _mask, value, *_rest, keyword, _ret in REPEATING:
+    for _mask, _value, *_rest, keyword, _ret in REPEATING:
         tag = d.tag_for_keyword(keyword)
         assert tag is not None
         assert d.keyword_for_tag(tag) == keyword or d.entry_for_tag(tag) is not None

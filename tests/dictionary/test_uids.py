@@ -104,7 +104,7 @@ def test_agrees_with_pydicom_oracle() -> None:
     pu = pytest.importorskip("pydicom.uid")
     from pydicom._uid_dict import UID_dictionary
 
-    for uid, (name, typ, _info, retired, keyword) in UID_dictionary.items():
+    for uid, (_name, typ, _info, _retired, keyword) in UID_dictionary.items():
         info = d.uid_info(uid)
         if info is None:
             continue  # added to pydicom after 2024d

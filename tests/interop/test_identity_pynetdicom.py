@@ -214,7 +214,7 @@ def py_scp(pnd: Any) -> Iterator[tuple[int, list[Any]]]:
 
     def on_extended(event: Any) -> dict[str, bytes]:
         calls.append(("ext", {str(k): bytes(v) for k, v in event.app_info.items()}))
-        return {uid: b"\x01" for uid in event.app_info}
+        return dict.fromkeys(event.app_info, b"\x01")
 
     ae = pnd.AE(ae_title="PYSCP")
     ae.add_supported_context(VERIFICATION, [EXPLICIT_LE, IMPLICIT_LE])
@@ -338,8 +338,7 @@ def test_storescu_pos_response_needs_a_response(dicom_file: Path) -> None:
     cfg = AEConfig(
         ae_title="OURSCP",
         identity_check=lambda ident: (
-            ident is not None
-            and ident.username == "t"
+            (ident is not None and ident.username == "t")
             or (b"" if ident is not None and ident.username == "b" else False)
         ),
     )

@@ -87,7 +87,7 @@ def _values_match(ours: Any, theirs: Any) -> bool:
     if isinstance(a, float) and isinstance(b, (float, int)):
         return a == pytest.approx(b, rel=1e-12, nan_ok=True)
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return all(_values_match(x, y) for x, y in zip(a, b))
+        return all(_values_match(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, str) and isinstance(b, str):
         # PN: pydicom drops empty trailing component groups ("A=B=" -> "A=B")
         return a.rstrip("\x00 =") == b.rstrip("\x00 =")
@@ -116,7 +116,7 @@ def _compare(ours: dicomkit.Dataset, theirs: Any, path: str, problems: list[str]
             if len(items) != len(pitems):
                 problems.append(f"{where}: {len(items)} items != pydicom {len(pitems)}")
                 continue
-            for i, (item, pitem) in enumerate(zip(items, pitems)):
+            for i, (item, pitem) in enumerate(zip(items, pitems, strict=True)):
                 _compare(item, pitem, f"{where}[{i}]", problems)
             continue
         if tag in PIXEL_TAGS:
@@ -240,7 +240,7 @@ def _compare_own(a: dicomkit.Dataset, b: dicomkit.Dataset, path: str, problems: 
             if ea.vr != eb.vr or len(va) != len(vb):
                 problems.append(f"{path}{ea.tag}: sequence differs")
                 continue
-            for i, (x, y) in enumerate(zip(va, vb)):
+            for i, (x, y) in enumerate(zip(va, vb, strict=True)):
                 _compare_own(x, y, f"{path}{ea.tag}[{i}]", problems)
             continue
         if ea.vr == "UN" or eb.vr == "UN":

@@ -247,7 +247,7 @@ def test_get_same_association(tmp_path: Path) -> None:
     out = tmp_path / "got"
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
-        roles = {c: (False, True) for c in CLASSES}
+        roles = dict.fromkeys(CLASSES, (False, True))
         async with assoc_for(
             port,
             [qr.GET[qr.Model.STUDY_ROOT], *CLASSES],
@@ -268,7 +268,7 @@ def test_get_same_association(tmp_path: Path) -> None:
 
 def test_get_cancel(tmp_path: Path) -> None:
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
-        roles = {c: (False, True) for c in CLASSES}
+        roles = dict.fromkeys(CLASSES, (False, True))
         async with assoc_for(
             port,
             [qr.GET[qr.Model.PATIENT_ROOT], *CLASSES],

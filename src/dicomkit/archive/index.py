@@ -75,7 +75,7 @@ def _items(value: Any) -> list[dict[str, str]]:
                 el = item[tag]
                 pairs.append((str(el.keyword), el.value, str(el.vr)))
         for kw, v, vr in pairs:
-            if not kw or vr == "SQ" or isinstance(v, list) and v and not isinstance(v[0], str):
+            if not kw or vr == "SQ" or (isinstance(v, list) and v and not isinstance(v[0], str)):
                 continue
             entry[kw] = nz.norm_text(vr, v)
         out.append(entry)
@@ -441,7 +441,7 @@ class Index:
 
     def paths(self) -> dict[str, str]:
         """``{relative path: SOP Instance UID}`` of every indexed instance."""
-        return {p: u for p, u in self.db.query("SELECT path, sop_instance_uid FROM instances")}
+        return dict(self.db.query("SELECT path, sop_instance_uid FROM instances"))
 
     def count(self, level: Level = IMAGE) -> int:
         return int(self.db.scalar(f"SELECT COUNT(*) FROM {TABLES[level]}"))

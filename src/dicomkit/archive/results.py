@@ -139,12 +139,12 @@ def make_result(
                 text = str(int(raw or 0))
             value = text.split("\\") if attr.multi and "\\" in text else text
         if (
-            isinstance(value, str)
-            and not value.isascii()
-            or isinstance(value, list)
-            and any(isinstance(v, str) and not v.isascii() for v in value)
-            or key.keyword in SEQUENCES
-            and not json.dumps(value).isascii()
+            (isinstance(value, str) and not value.isascii())
+            or (
+                isinstance(value, list)
+                and any(isinstance(v, str) and not v.isascii() for v in value)
+            )
+            or (key.keyword in SEQUENCES and not json.dumps(value).isascii())
         ):
             non_ascii = True
         out.append((key.tag, key.keyword, key.vr, value))

@@ -155,7 +155,7 @@ async def _run(args: argparse.Namespace) -> int:
     ae = AE(args.aet, config=config_from_args(args))
     async with ae.associate(args.host, args.port, ae_title=args.aec) as assoc:
         result = await echo(assoc, max(args.repeat, 1))
-    for status, seconds in zip(result.statuses, result.seconds):
+    for status, seconds in zip(result.statuses, result.seconds, strict=True):
         if status != 0 or args.repeat <= 10:
             print(
                 f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status)} "

@@ -154,7 +154,7 @@ def build_query(args: argparse.Namespace, *, defaults: bool = True) -> tuple[Any
     keys = parse_keys(args.key)
     level = args.level
     if defaults and not args.key:
-        keys = {kw: "" for kw in DEFAULT_KEYS[level]}
+        keys = dict.fromkeys(DEFAULT_KEYS[level], "")
     keys.setdefault(UNIQUE[level], "")
     if getattr(args, "model", None) == "PATIENT" and level != "PATIENT":
         keys.setdefault("PatientID", "")
@@ -224,9 +224,9 @@ def print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
 
     table = [[cell(r[k]) for k in keys] for r in rows]
     widths = [max([len(k)] + [len(row[i]) for row in table]) for i, k in enumerate(keys)]
-    print("  ".join(k.ljust(w) for k, w in zip(keys, widths)).rstrip())
+    print("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)).rstrip())
     for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -142,7 +142,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     ae = AE(args.aet, config=config_from_args(args))
     ctx = [(qr.GET[model], [EXPLICIT_LE, IMPLICIT_LE]), *contexts(classes, extra)]
-    roles = {sop: (False, True) for sop in classes}
+    roles = dict.fromkeys(classes, (False, True))
     async with ae.associate(
         args.host,
         args.port,

@@ -97,7 +97,9 @@ class Rule:
 
 def _rule(row: _profile.Row) -> Rule:
     name, basic, cols = row
-    opts = tuple((Option[col], code) for col, code in zip(_profile.OPTION_COLUMNS, cols) if code)
+    opts = tuple(
+        (Option[col], code) for col, code in zip(_profile.OPTION_COLUMNS, cols, strict=True) if code
+    )
     return Rule(name, basic, opts)
 
 
@@ -155,4 +157,4 @@ def check_options(options: Iterable[Option | str]) -> frozenset[Option]:
 
 def method_codes(options: frozenset[Option]) -> list[tuple[str, str]]:
     """(code value, meaning) of the profile and each chosen option, in code order."""
-    return [BASIC_PROFILE_CODE] + sorted(OPTION_CODES[o] for o in options)
+    return [BASIC_PROFILE_CODE, *sorted(OPTION_CODES[o] for o in options)]

@@ -108,10 +108,7 @@ def _dictionary_vr(tag: int) -> str:
     from dicomkit.dictionary import entry_for_tag, vr_for_tag
 
     entry = entry_for_tag(tag)
-    if entry is not None and entry.vr:
-        vr = str(entry.vr)
-    else:
-        vr = str(vr_for_tag(tag))
+    vr = str(entry.vr) if entry is not None and entry.vr else str(vr_for_tag(tag))
     if vr not in ALL_VRS and " or " not in vr:
         vr = "UN"  # e.g. "NONE" for the item tags, or a dictionary oddity
     if " or " not in vr:

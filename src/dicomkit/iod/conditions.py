@@ -45,7 +45,7 @@ class Context:
         return self.parents[0] if self.parents else self.ds
 
     def child(self, item: Dataset) -> Context:
-        return Context(item, self.parents + (self.ds,), self.file_meta)
+        return Context(item, (*self.parents, self.ds), self.file_meta)
 
     @classmethod
     def for_root(cls, ds: Dataset) -> Context:
@@ -78,7 +78,7 @@ def values_of(value: Any) -> list[Any]:
     if value is None or value == "" or value == b"":
         return []
     if isinstance(value, (list, tuple)):
-        return [v for v in value]
+        return list(value)
     return [value]
 
 

@@ -191,7 +191,7 @@ def _expand(
             if keyword in seen or keyword not in MODULES:
                 continue
             more = guards + ((cond,) if cond and cond != "Always" else ())
-            _expand(MODULES[keyword][3], more, seen + (keyword,), attrs, checks)
+            _expand(MODULES[keyword][3], more, (*seen, keyword), attrs, checks)
         elif kind == "V":
             severity, message = extra if extra else ("", "")
             checks.append(Check(tag, keyword, cond, severity, message, _value_sets(values), guards))

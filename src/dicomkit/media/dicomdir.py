@@ -333,7 +333,7 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
                 DIRECTORY_RECORD_SEQUENCE, "SQ", Sequence(items), undefined_length=undefined
             )
         )
-    records = [Record(item, s.offset) for item, s in zip(items, spans)]
+    records = [Record(item, s.offset) for item, s in zip(items, spans, strict=True)]
     dd = DicomDir(ds, path.parent, records, [], problems=problems)
     _link(dd, lenient)
     resolver = _Resolver(dd.root)

@@ -251,14 +251,14 @@ class _Namer:
         self.counters: dict[tuple[str, ...], int] = {}
 
     def _next(self, parent: tuple[str, ...], prefix: str) -> tuple[str, ...]:
-        n = self.counters.get(parent + (prefix,), 0)
+        n = self.counters.get((*parent, prefix), 0)
         while True:
             n += 1
             if n > 99999:
                 raise DicomError(f"more than 99999 entries under {'/'.join(parent)}")
-            cand = parent + (f"{prefix}{n:05d}",)
+            cand = (*parent, f"{prefix}{n:05d}")
             if cand not in self.taken and not self.root.joinpath(*cand).exists():
-                self.counters[parent + (prefix,)] = n
+                self.counters[(*parent, prefix)] = n
                 self.taken.add(cand)
                 return cand
 

@@ -250,7 +250,7 @@ class AE:
         supported = {VERIFICATION: plain}
         if dimse.CStoreRequest in handlers:
             every = _all_transfer_syntaxes()
-            supported.update({uid: every for uid in _storage_classes()})
+            supported.update(dict.fromkeys(_storage_classes(), every))
         for key, handler in handlers.items():
             if isinstance(key, tuple):
                 syntaxes = _all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain

@@ -234,7 +234,7 @@ def decode_frame(
             f"{samples * nbytes} ({samples} samples x {nbytes} bytes)"
         )
     npix = rows * columns
-    ends = offsets[1:] + [len(mv)]
+    ends = [*offsets[1:], len(mv)]
     # Segments come most significant byte first (G.2): shift and OR the byte planes together,
     # which beats interleaving them with strided copies.
     dtype = np.dtype(f"=u{nbytes}")

@@ -216,7 +216,7 @@ _DECODERS: dict[str, Decoder] = {
     "DS": _number_string(fast_ds, "DS"),
     **{vr: _binary_number(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _dec_at,
-    **{vr: _dec_bytes for vr in ("OB", "OD", "OF", "OL", "OV", "OW", "UN")},
+    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), _dec_bytes),
     "SQ": _dec_sq,
 }
 
@@ -312,10 +312,7 @@ def _enc_text(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
             if vr in _SINGLE_VALUED and len(items) > 1:
                 raise InvalidValueError(f"{vr} holds one value, got {len(items)}")
             text = "\\".join([_text_item(vr, v) for v in items])
-        if text.isascii():
-            data = text.encode("ascii")
-        else:
-            data = cs.encode(text, vr)
+        data = text.encode("ascii") if text.isascii() else cs.encode(text, vr)
     if len(data) & 1:
         data += b"\x00" if vr == "UI" else b" "
     return data
@@ -405,9 +402,8 @@ def _enc_sq(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
 
 
 _ENCODERS: dict[str, Encoder] = {
-    **{
-        vr: _enc_text
-        for vr in (
+    **dict.fromkeys(
+        (
             "AE",
             "AS",
             "CS",
@@ -424,12 +420,13 @@ _ENCODERS: dict[str, Encoder] = {
             "UI",
             "UR",
             "UT",
-        )
-    },
+        ),
+        _enc_text,
+    ),
     "PN": _enc_pn,
     **{vr: _number_encoder(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _enc_at,
-    **{vr: _enc_bytes for vr in ("OB", "OD", "OF", "OL", "OV", "OW", "UN")},
+    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), _enc_bytes),
     "SQ": _enc_sq,
 }
 

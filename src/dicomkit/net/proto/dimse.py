@@ -421,7 +421,7 @@ def encode_message(msg: DimseMessage) -> bytes:
     values = list(getter(msg))
     values.insert(cf_at, cf)
     values.insert(dst_at, c.DATA_SET_PRESENT if msg.has_dataset else c.NO_DATA_SET)
-    return c.encode_sorted(zip(tags, values))
+    return c.encode_sorted(zip(tags, values, strict=True))
 
 
 _TAG_NAMES: dict[type[DimseMessage], dict[int, str]] = {}

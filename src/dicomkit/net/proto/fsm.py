@@ -236,14 +236,17 @@ TABLE: dict[tuple[State, Event], Action] = {
     **_row(Event.EVT1, {1: A.AE_1}),
     **_row(Event.EVT2, {4: A.AE_2}),
     **_row(
-        Event.EVT3, {2: A.AA_1, 3: A.AA_8, 5: A.AE_3, **{n: A.AA_8 for n in _ALL_ASSOC}, 13: A.AA_6}
+        Event.EVT3,
+        {2: A.AA_1, 3: A.AA_8, 5: A.AE_3, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_6},
     ),
     **_row(
-        Event.EVT4, {2: A.AA_1, 3: A.AA_8, 5: A.AE_4, **{n: A.AA_8 for n in _ALL_ASSOC}, 13: A.AA_6}
+        Event.EVT4,
+        {2: A.AA_1, 3: A.AA_8, 5: A.AE_4, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_6},
     ),
     **_row(Event.EVT5, {1: A.AE_5}),
     **_row(
-        Event.EVT6, {2: A.AE_6, 3: A.AA_8, 5: A.AA_8, **{n: A.AA_8 for n in _ALL_ASSOC}, 13: A.AA_7}
+        Event.EVT6,
+        {2: A.AE_6, 3: A.AA_8, 5: A.AA_8, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_7},
     ),
     **_row(Event.EVT7, {3: A.AE_7}),
     **_row(Event.EVT8, {3: A.AE_8}),
@@ -256,7 +259,7 @@ TABLE: dict[tuple[State, Event], Action] = {
             5: A.AA_8,
             6: A.DT_2,
             7: A.AR_6,
-            **{n: A.AA_8 for n in range(8, 13)},
+            **dict.fromkeys(range(8, 13), A.AA_8),
             13: A.AA_6,
         },
     ),
@@ -269,7 +272,7 @@ TABLE: dict[tuple[State, Event], Action] = {
             5: A.AA_8,
             6: A.AR_2,
             7: A.AR_8,
-            **{n: A.AA_8 for n in range(8, 13)},
+            **dict.fromkeys(range(8, 13), A.AA_8),
             13: A.AA_6,
         },
     ),
@@ -290,19 +293,26 @@ TABLE: dict[tuple[State, Event], Action] = {
         },
     ),
     **_row(Event.EVT14, {8: A.AR_4, 9: A.AR_9, 12: A.AR_4}),
-    **_row(Event.EVT15, {3: A.AA_1, 4: A.AA_2, 5: A.AA_1, **{n: A.AA_1 for n in _ALL_ASSOC}}),
+    **_row(Event.EVT15, {3: A.AA_1, 4: A.AA_2, 5: A.AA_1, **dict.fromkeys(_ALL_ASSOC, A.AA_1)}),
     **_row(
         Event.EVT16,
-        {2: A.AA_2, 3: A.AA_3, 5: A.AA_3, **{n: A.AA_3 for n in _ALL_ASSOC}, 13: A.AA_2},
+        {2: A.AA_2, 3: A.AA_3, 5: A.AA_3, **dict.fromkeys(_ALL_ASSOC, A.AA_3), 13: A.AA_2},
     ),
     **_row(
         Event.EVT17,
-        {2: A.AA_5, 3: A.AA_4, 4: A.AA_4, 5: A.AA_4, **{n: A.AA_4 for n in _ALL_ASSOC}, 13: A.AR_5},
+        {
+            2: A.AA_5,
+            3: A.AA_4,
+            4: A.AA_4,
+            5: A.AA_4,
+            **dict.fromkeys(_ALL_ASSOC, A.AA_4),
+            13: A.AR_5,
+        },
     ),
     **_row(Event.EVT18, {2: A.AA_2, 13: A.AA_2}),
     **_row(
         Event.EVT19,
-        {2: A.AA_1, 3: A.AA_8, 5: A.AA_8, **{n: A.AA_8 for n in _ALL_ASSOC}, 13: A.AA_7},
+        {2: A.AA_1, 3: A.AA_8, 5: A.AA_8, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_7},
     ),
 }
 

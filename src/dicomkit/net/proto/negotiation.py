@@ -227,7 +227,8 @@ def accept(
     for ext in ui.extended_negotiations:
         supported = config.extended.get(ext.sop_class_uid)
         if supported is not None:
-            info = bytes(a & b for a, b in zip(ext.application_info, supported))
+            # the peer's info may be longer or shorter than ours: only the bytes both know count
+            info = bytes(a & b for a, b in zip(ext.application_info, supported, strict=False))
             subs.append(SOPClassExtendedNegotiationItem(ext.sop_class_uid, info))
     identity = ui.user_identity
     if (

@@ -156,7 +156,9 @@ class AAssociateRQ:
         app, pcs, offs, user = _decode_assoc_items(body, name, 0x20)
         if not pcs:
             raise PDUDecodeError("no Presentation Context Item", where=name, offset=74)
-        contexts = tuple(PresentationContextRQItem.decode(v, o) for v, o in zip(pcs, offs))
+        contexts = tuple(
+            PresentationContextRQItem.decode(v, o) for v, o in zip(pcs, offs, strict=True)
+        )
         return cls(_ae_decode(called), _ae_decode(calling), contexts, user, app.name, version)
 
 
@@ -185,7 +187,9 @@ class AAssociateAC:
             raise PDUDecodeError(f"length {len(body)} < 68", where=name, offset=2)
         version, _r, called, calling = _ASSOC_FIXED.unpack_from(body)
         app, pcs, offs, user = _decode_assoc_items(body, name, 0x21)
-        contexts = tuple(PresentationContextACItem.decode(v, o) for v, o in zip(pcs, offs))
+        contexts = tuple(
+            PresentationContextACItem.decode(v, o) for v, o in zip(pcs, offs, strict=True)
+        )
         return cls(_ae_decode(called), _ae_decode(calling), contexts, user, app.name, version)
 
 

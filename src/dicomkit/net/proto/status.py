@@ -11,10 +11,10 @@ by :func:`is_failure`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """The five status types of PS3.7 Annex C (plus UNKNOWN for codes outside them)."""
 
     SUCCESS = "success"

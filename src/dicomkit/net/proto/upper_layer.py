@@ -314,7 +314,7 @@ class UpperLayer:
         self._check_context(context_id)
         # DT-1 / AR-7 keep the state and only send: applied without step() per PDU
         limit = self.peer_max_pdu_length
-        if type(data) is bytes and (not limit or 7 <= limit and len(data) + 6 <= limit):
+        if type(data) is bytes and (not limit or (limit >= 7 and len(data) + 6 <= limit)):
             n = len(data)
             self.last_action = action
             mch = (1 if is_command else 0) | (2 if last else 0)
