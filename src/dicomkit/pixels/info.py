@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from dicomkit.dictionary import uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import syntax
 
@@ -16,6 +17,11 @@ DOUBLE_FLOAT_PIXEL_DATA = 0x7FE00009
 EXTENDED_OFFSET_TABLE = 0x7FE00001
 EXTENDED_OFFSET_TABLE_LENGTHS = 0x7FE00002
 PIXEL_TAGS = (PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA)
+
+
+class PixelDataWarning(UserWarning):
+    """Pixel data that was decoded by a documented repair (e.g. zero padding of a value
+    shorter than Rows x Columns x frames), as DCMTK does; the message says what was done."""
 
 
 def _int(value: Any, default: int) -> int:
@@ -67,7 +73,7 @@ class PixelInfo:
     planar_configuration: int = 0
     photometric_interpretation: str = "MONOCHROME2"
     number_of_frames: int = 1
-    transfer_syntax: str = syntax.EXPLICIT_VR_LE
+    transfer_syntax: str = uids.ExplicitVRLittleEndian
     pixel_tag: int = PIXEL_DATA
 
     @classmethod
@@ -112,7 +118,7 @@ class PixelInfo:
                 get(0x00280004), "MONOCHROME2" if spp == 1 else "RGB"
             ).upper(),
             number_of_frames=max(frames, 1),
-            transfer_syntax=str(ts).strip().rstrip("\0") if ts else syntax.EXPLICIT_VR_LE,
+            transfer_syntax=str(ts).strip().rstrip("\0") if ts else uids.ExplicitVRLittleEndian,
             pixel_tag=tag,
         )
 
@@ -152,8 +158,12 @@ class PixelInfo:
             return np.dtype("f4" if ba == 32 or self.pixel_tag == FLOAT_PIXEL_DATA else "f8")
         if ba == 1:
             return np.dtype("u1")
+        if ba == 12:  # ACR-NEMA packed: two pixels in three bytes, decoded to 16 bits
+            return np.dtype("i2" if self.is_signed else "u2")
         if ba not in (8, 16, 32, 64):
-            raise PixelDataError(f"BitsAllocated {ba} is not supported (1, 8, 16, 32 or 64)")
+            raise PixelDataError(
+                f"BitsAllocated {ba} is not supported (1, 8, 12 packed, 16, 32 or 64)"
+            )
         return np.dtype(f"{'i' if self.is_signed else 'u'}{ba // 8}")
 
     @property

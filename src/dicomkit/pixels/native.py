@@ -2,16 +2,23 @@
 
 Frames are cut from the buffer before anything is copied, so that :func:`unpack_frame` on a
 memory-mapped value touches only the bytes of that frame.
+
+Two repairs, as DCMTK makes them: a value shorter than Rows x Columns x Samples x frames is
+padded with zeros (a :class:`~dicomkit.pixels.info.PixelDataWarning` says how many bytes were
+missing), and BitsAllocated 12 -- the packed encoding of ACR-NEMA 1.0/2.0 files, two pixels in
+three bytes read as a little endian bit stream (pixel 0 = byte 0 and the low nibble of byte 1,
+pixel 1 = the high nibble of byte 1 and byte 2) -- is decoded to 16-bit values.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from dicomkit.errors import PixelDataError
-from dicomkit.pixels.info import PixelInfo
+from dicomkit.pixels.info import PixelDataWarning, PixelInfo
 
 Buffer = bytes | bytearray | memoryview
 
@@ -36,7 +43,7 @@ def fix_bits(arr: np.ndarray, info: PixelInfo) -> np.ndarray:
             arr = arr.view(target)
         else:
             arr = arr.astype(target)
-    if bs >= ba:
+    if bs >= ba and ba == target.itemsize * 8:
         return arr
     shift = info.high_bit + 1 - bs
     if shift < 0 or info.high_bit >= ba:
@@ -46,7 +53,7 @@ def fix_bits(arr: np.ndarray, info: PixelInfo) -> np.ndarray:
         unsigned = unsigned >> shift
     if info.is_signed:
         # Move the stored sign bit to the top of the container and shift back arithmetically.
-        up = ba - bs
+        up = target.itemsize * 8 - bs
         return ((unsigned << up).view(target) >> up).astype(target, copy=False)
     mask = (1 << bs) - 1
     masked: np.ndarray = unsigned & np.array(mask, dtype=unsigned.dtype)
@@ -102,11 +109,25 @@ def unpack(
     byte1 = (fb * (start + count) + 7) // 8
     if byte1 > len(mv):
         have = len(mv) * 8 // fb if fb else 0
-        raise PixelDataError(
-            f"pixel data is truncated: {len(mv)} bytes hold {have} whole frame(s) of "
-            f"{info.rows}x{info.columns}x{info.samples_per_pixel} at {info.bits_allocated} bits, "
-            f"frame(s) {start}..{start + count - 1} were asked for"
+        warnings.warn(
+            f"pixel data is {_expected_length(info, info.number_of_frames) - len(mv)} byte(s) "
+            f"shorter than {info.number_of_frames} frame(s) of {info.rows}x{info.columns}x"
+            f"{info.samples_per_pixel} at {info.bits_allocated} bits: {len(mv)} bytes hold "
+            f"{have} whole frame(s); frame(s) {start}..{start + count - 1} were padded with zeros "
+            "(as DCMTK does)",
+            PixelDataWarning,
+            stacklevel=3,
         )
+        # Only the asked frames' bytes, from an even offset (OW word swaps stay aligned).
+        base = byte0 - byte0 % 2
+        padded = bytearray(byte1 - base)
+        tail = mv[base:]
+        padded[: len(tail)] = tail
+        mv = memoryview(bytes(padded))
+        byte0, byte1, bit0 = byte0 - base, byte1 - base, bit0 - base * 8
+    if info.bits_allocated == 12:  # from an even offset: the words may need swapping
+        e0 = byte0 - byte0 % 2
+        return _unpack12(mv[e0 : byte1 + byte1 % 2], info, count, bit0 - e0 * 8, little)
     chunk = mv[byte0:byte1]
     if ow_big_endian and info.bits_allocated <= 8:
         # The word swap is aligned to the value, not to the frame: cut on even boundaries.
@@ -126,6 +147,35 @@ def unpack(
         return fix_bits(arr, info)
     arr = _arrange(arr, info, count)
     return fix_bits(arr, info)
+
+
+def _unpack12(chunk: memoryview, info: PixelInfo, count: int, off: int, little: bool) -> np.ndarray:
+    """ACR-NEMA packed 12-bit samples: a little endian bit stream over 16-bit words, each
+    sample 12 bits from bit ``off`` on (0, or 4 when a frame starts mid-byte)."""
+    raw = np.frombuffer(chunk, np.uint8)
+    if not little:  # words stored big endian: make the stream little endian first
+        raw = _swap_ow_bytes(raw)
+    n = info.rows * info.columns * info.samples_per_pixel * count
+    data = np.zeros(raw.size + 2, np.uint16)
+    data[: raw.size] = raw
+    pos = off + 12 * np.arange(n, dtype=np.int64)
+    at, shift = pos >> 3, (pos & 7).astype(np.uint16)
+    words = data[at] | (data[at + 1] << np.uint16(8))
+    flat = ((words >> shift) & np.uint16(0x0FFF)).astype(info.dtype, copy=False)
+    return fix_bits(_arrange(flat, info, count), info)
+
+
+def _pack12(a: np.ndarray) -> bytes:
+    """Samples to the packed 12-bit layout (the inverse of :func:`_unpack12`)."""
+    v = (a.reshape(-1).astype(np.int64) & 0x0FFF).astype(np.uint16)
+    if v.size % 2:
+        v = np.append(v, np.uint16(0))
+    p0, p1 = v[0::2], v[1::2]
+    out = np.empty((p0.size, 3), np.uint8)
+    out[:, 0] = p0 & 0xFF
+    out[:, 1] = ((p0 >> 8) & 0x0F) | ((p1 & 0x0F) << 4)
+    out[:, 2] = p1 >> 4
+    return out.tobytes()
 
 
 def _arrange(flat: np.ndarray, info: PixelInfo, count: int) -> np.ndarray:
@@ -170,6 +220,10 @@ def pack(arr: np.ndarray, info: PixelInfo, *, little: bool = True) -> bytes:
         return packed + b"\0" * (len(packed) % 2)
     if info.samples_per_pixel > 1 and info.planar_configuration == 1:
         a = a.transpose(0, 3, 1, 2)
+    if info.bits_allocated == 12:
+        packed = _pack12(np.ascontiguousarray(a))
+        packed += b"\0" * (len(packed) % 2)
+        return packed if little else _swap_ow_bytes(np.frombuffer(packed, np.uint8)).tobytes()
     dt = _container(info, little)
     data = np.ascontiguousarray(a).astype(dt, copy=False).tobytes()
     return data + b"\0" * (len(data) % 2)
