@@ -50,8 +50,8 @@ def public_objects() -> Iterator[tuple[str, object]]:
         assert names is not None, f"{modname} has no __all__"
         for name in names:
             obj = getattr(module, name)
-            if inspect.ismodule(obj) or not (inspect.isclass(obj) or callable(obj)):
-                continue  # constants and sub-modules
+            if inspect.ismodule(obj) or not (inspect.isclass(obj) or inspect.isroutine(obj)):
+                continue  # constants, type aliases and sub-modules
             yield f"{modname}.{name}", obj
             if inspect.isclass(obj) and not issubclass(obj, enum.Enum):
                 for member_name, member in _own_members(obj):
