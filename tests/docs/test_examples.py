@@ -26,7 +26,17 @@ from peers import dcmtk, dcmtk_env, free_port, wait_for_port
 SERIES = CORPUS / "dcmqi" / "segmentations" / "ct-3slice"
 #: DCMTK tools a page may run (by absolute path, with TCP_NODELAY=1).
 DCMTK_TOOLS = frozenset(
-    {"dcmdump", "echoscu", "storescu", "findscu", "movescu", "getscu", "storescp", "dcmgpdir"}
+    {
+        "dcmdump",
+        "dcmconv",
+        "echoscu",
+        "storescu",
+        "findscu",
+        "movescu",
+        "getscu",
+        "storescp",
+        "dcmgpdir",
+    }
 )
 TIMEOUT = 120
 
