@@ -197,7 +197,7 @@ def test_our_scu_large_file_to_storescp_with_small_pdus(
         ):
             assert assoc.association.peer_max_pdu == pdu
             assert assoc.store(big_file).status == 0
-        log = stop_and_read(proc)
+        log = peers.stop_and_read(proc)
     assert "Association Acknowledged (Max Send PDV: 8180)" in log  # it saw our 8192
     (stored,) = out.iterdir()
     assert pixels(stored) == pixels(big_file)
