@@ -46,7 +46,7 @@ from dicomkit.net.proto.negotiation import (
 )
 from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
-from dicomkit.net.transport import Buffer, Transport
+from dicomkit.net.transport import Buffer, Pushing, Transport
 
 log = logging.getLogger("dicomkit.net")
 
@@ -87,6 +87,8 @@ class Link:
         admit: Callable[[AAssociateRQ], bool] | None = None,
     ) -> None:
         self.transport = transport
+        #: the transport pushes received bytes (else a reader task reads them)
+        self._push = transport if isinstance(transport, Pushing) else None
         self.config = config
         self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
         self.negotiated: Negotiated | None = None
@@ -181,9 +183,8 @@ class Link:
 
     def _start_receiving(self) -> None:
         """Bytes go to the engine from now on: pushed by the transport, or read by a task."""
-        set_receiver = getattr(self.transport, "set_receiver", None)
-        if set_receiver is not None:
-            set_receiver(self._on_data, self._on_lost)
+        if self._push is not None:
+            self._push.set_receiver(self._on_data, self._on_lost)
         else:
             self._reader_task = self._loop.create_task(
                 self._reader_loop(), name=f"dicom-{self.peer}"
@@ -200,7 +201,8 @@ class Link:
         self._last_activity = self._loop.time()
         engine = self.engine
         try:
-            self._write(engine.receive_data(data))
+            engine.receive_data(data)
+            self._flush()
             if engine.error is not None and self.error is None:
                 self._note_engine_error()
             elif engine.associate_rj is not None and not self._rj_logged:
@@ -213,7 +215,8 @@ class Link:
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
-                self._write(engine.send(ev.Abort(2, 0)))
+                engine.send(ev.Abort(2, 0))
+                self._flush()
             self._shutdown(exc)
         else:
             self._flow_control()
@@ -227,12 +230,12 @@ class Link:
         if full == self._reading_paused:
             return
         self._reading_paused = full
-        if self._reader_task is not None:
+        if self._push is None:
             self._room.clear() if full else self._room.set()
         elif full:
-            getattr(self.transport, "pause_reading", lambda: None)()
+            self._push.pause_reading()
         else:
-            getattr(self.transport, "resume_reading", lambda: None)()
+            self._push.resume_reading()
 
     async def _reader_loop(self) -> None:
         """For transports that cannot push (e.g. :mod:`.memory`): read, then as pushed."""
@@ -250,6 +253,11 @@ class Link:
         except asyncio.CancelledError:
             self._shutdown(AssociationAborted("association task cancelled"))
             raise
+
+    def _flush(self) -> None:
+        """Write what the engine has to send (its one outbound buffer)."""
+        for pdu in self.engine.data_to_send():
+            self._write(pdu)
 
     def _write(self, data: Buffer) -> None:
         if data:
@@ -286,13 +294,15 @@ class Link:
                     self._established.set_exception(exc)
             elif isinstance(event, ev.ReleaseRequested):
                 if not event.collision or engine.is_requestor:
-                    self._write(engine.send(ev.ReleaseResponse()))
+                    engine.send(ev.ReleaseResponse())
+                    self._flush()
                 else:
                     self._release_collision_pending = True
             elif isinstance(event, ev.ReleaseConfirmed):
                 if self._release_collision_pending:
                     self._release_collision_pending = False
-                    self._write(engine.send(ev.ReleaseResponse()))
+                    engine.send(ev.ReleaseResponse())
+                    self._flush()
             elif isinstance(event, ev.Aborted):
                 self._on_aborted(event)
             elif isinstance(event, ev.Closed):
@@ -327,7 +337,8 @@ class Link:
         log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
         self.error = exc
         with contextlib.suppress(LocalProtocolError):
-            self._write(self.engine.send(ev.Abort(0, 0)))
+            self.engine.send(ev.Abort(0, 0))
+            self._flush()
         self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
 
     def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
@@ -389,7 +400,8 @@ class Link:
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
-                self._write(self.engine.send(ev.Abort(2, 0)))
+                self.engine.send(ev.Abort(2, 0))
+                self._flush()
             self._shutdown(exc)
 
     def _answer_rq(self, rq: AAssociateRQ, identity: Any) -> None:
@@ -424,7 +436,8 @@ class Link:
             answer = self._extended_answer(rq, answer, policy)
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
-            self._write(self.engine.send(ev.AssociateAccept(answer)))
+            self.engine.send(ev.AssociateAccept(answer))
+            self._flush()
             log.info(
                 "%s: association accepted %s -> %s, %d contexts",
                 self.peer,
@@ -444,7 +457,8 @@ class Link:
                 answer.source,
                 answer.reason,
             )
-            self._write(self.engine.send(ev.AssociateReject(answer)))
+            self.engine.send(ev.AssociateReject(answer))
+            self._flush()
 
     def _extended_answer(
         self, rq: AAssociateRQ, ac: AAssociateAC, policy: Callable[[str, bytes], bytes | None]
@@ -528,7 +542,8 @@ class Link:
     def _artim_fired(self, generation: int) -> None:
         self._artim = None
         log.info("%s: ARTIM timer expired", self.peer)
-        self._write(self.engine.artim_expired(generation))
+        self.engine.artim_expired(generation)
+        self._flush()
         self._process_events()
         if self.engine.should_close:
             self._shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
@@ -556,7 +571,8 @@ class Link:
         if cause is not None:
             log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
-                self._write(self.engine.send(ev.Abort(0, 0)))
+                self.engine.send(ev.Abort(0, 0))
+                self._flush()
             self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
         left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]

@@ -31,7 +31,7 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.uid import generate_uid
 from dicomkit.errors import DimseError, NetworkError
-from dicomkit.net.association import Association, Incoming, response_for
+from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.server import AE
 from dicomkit.services._n_common import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from dicomkit.net.association import Association, Incoming
+from dicomkit.net import Association, Incoming
 from dicomkit.net.proto import dimse
 
 VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
@@ -24,11 +24,12 @@ class EchoResult:
 
 
 async def echo(assoc: Association, repeat: int = 1) -> EchoResult:
-    """Send ``repeat`` C-ECHO requests one after another on one association."""
+    """Send ``repeat`` C-ECHO requests one after another on one association; a failure
+    status raises ``DimseError`` (the client contract of :mod:`dicomkit.net`)."""
     statuses, seconds = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        statuses.append(await assoc.echo())
+        statuses.append((await assoc.echo()).status)
         seconds.append(time.perf_counter() - start)
     return EchoResult(tuple(statuses), tuple(seconds))
 
