@@ -58,9 +58,18 @@ def _shown(findings: list[Any], args: argparse.Namespace) -> list[Any]:
     return findings
 
 
+def _read_finding(err: Any) -> Any:
+    """What a lenient read skipped, as an error at the element where it happened."""
+    from dicomkit.core.tag import format_tag
+    from dicomkit.iod import Finding
+
+    tag = getattr(err, "tag", None) or 0
+    return Finding("error", format_tag(tag) if tag else "/", "", f"read: {err}", tag)
+
+
 def run(args: argparse.Namespace) -> int:
     # The information model tables are large: import them only when validating.
-    from dicomkit.iod import Finding, sop_class, validate
+    from dicomkit.iod import sop_class, validate
 
     status = 0
     report: list[dict[str, Any]] = []
@@ -73,9 +82,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"dicomkit validate: {path}: cannot read: {exc}{hint}", file=sys.stderr)
             status = 2
             continue
-        findings = [
-            Finding("error", "/", "", f"read: {err}", 0) for err in ds.read_errors
-        ] + validate(ds)
+        findings = [_read_finding(err) for err in ds.read_errors] + validate(ds)
         if any(f.severity == "error" for f in findings):
             status = max(status, 1)
         shown = _shown(findings, args)
