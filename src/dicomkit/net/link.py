@@ -29,6 +29,7 @@ from dicomkit.errors import (
     RemoteProtocolError,
     TransportError,
 )
+from dicomkit.net import log as netlog
 from dicomkit.net.config import AEConfig, IdentityCheck, UserIdentity
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.items import (
@@ -284,8 +285,8 @@ class Link:
             elif isinstance(event, ev.AssociateRejected):
                 rj = event.pdu
                 self.error = exc = AssociationRejected(
-                    f"association rejected by {self.peer}: result {rj.result}, source "
-                    f"{rj.source}, reason {rj.reason}",
+                    f"association with {self.peer} "
+                    + netlog.reject_words(rj.result, rj.source, rj.reason, hint=True),
                     result=rj.result,
                     source=rj.source,
                     reason=rj.reason,
@@ -310,22 +311,23 @@ class Link:
         self._sync_artim()
 
     def _note_engine_reject(self) -> None:
-        """The engine rejected an A-ASSOCIATE-RQ by itself (e.g. protocol version)."""
+        """An A-ASSOCIATE-RJ: the peer's answer to our request, or the engine's own answer to
+        the peer's (e.g. protocol version); the words name the source the PDU gives."""
         self._rj_logged = True
         rj, rq = self.engine.associate_rj, self.engine.associate_rq
         assert rj is not None
         why = (
-            f"protocol version 0x{rq.protocol_version:04X} not supported"
+            f" (protocol version 0x{rq.protocol_version:04X})"
             if rq is not None and not rq.protocol_version & 1
-            else "rejected by the provider"
+            else ""
         )
-        log.warning(
-            "%s: association rejected: %s (result %d source %d reason %d)",
+        # as requestor the answer is the peer's (raised as AssociationRejected): INFO only
+        log.log(
+            logging.INFO if self.engine.is_requestor else logging.WARNING,
+            "%s: association %s%s",
             self.peer,
+            netlog.reject_words(rj.result, rj.source, rj.reason),
             why,
-            rj.result,
-            rj.source,
-            rj.reason,
         )
 
     def _note_engine_error(self) -> None:
@@ -422,6 +424,9 @@ class Link:
         if refuse is None and isinstance(answer, AAssociateAC) and checked and not allowed:
             refuse = 1, "user identity rejected"
         calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            text = netlog.describe_rq(rq)
+            netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
         if refuse is not None:
             log.warning(
                 "%s: association rejected %s -> %s: %s", self.peer, calling, called, refuse[1]
@@ -438,6 +443,9 @@ class Link:
             self.negotiated = negotiate(rq, answer)
             self.engine.send(ev.AssociateAccept(answer))
             self._flush()
+            if netlog.pdu_log.isEnabledFor(logging.INFO):
+                text = netlog.describe_ac(answer, rq)
+                netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "sent " + text)
             log.info(
                 "%s: association accepted %s -> %s, %d contexts",
                 self.peer,
@@ -449,13 +457,11 @@ class Link:
                 self._established.set_result(None)
         else:
             log.info(
-                "%s: association rejected %s -> %s (result %d source %d reason %d)",
+                "%s: association %s -> %s %s",
                 self.peer,
                 calling,
                 called,
-                answer.result,
-                answer.source,
-                answer.reason,
+                netlog.reject_words(answer.result, answer.source, answer.reason),
             )
             self.engine.send(ev.AssociateReject(answer))
             self._flush()
@@ -489,6 +495,9 @@ class Link:
 
     def _on_associate_ac(self, ac: AAssociateAC) -> None:
         assert self.engine.associate_rq is not None
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            text = netlog.describe_ac(ac, self.engine.associate_rq)
+            netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
         try:
             self.negotiated = negotiate(self.engine.associate_rq, ac)
         except RemoteProtocolError as exc:
@@ -517,8 +526,7 @@ class Link:
             )
         else:
             exc = AssociationAborted(
-                f"association aborted by {self.peer} (source "
-                f"{event.source}, reason {event.reason})",
+                f"association with {self.peer} " + netlog.abort_words(event.source, event.reason),
                 source=event.source,
                 reason=event.reason,
             )

@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from dicomkit.errors import NetworkTimeout, TransportError
+from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
@@ -213,6 +214,10 @@ class AE:
             extended={k: bytes(v) for k, v in (options.extended or {}).items()},
             user_identity=identity.to_item() if identity is not None else None,
         )
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            netlog.log_lines(
+                netlog.pdu_log, logging.INFO, assoc.peer, "sending " + netlog.describe_rq(rq)
+            )
         assoc.start()
         try:
             await assoc.request_association(rq)
