@@ -35,8 +35,8 @@ import corpus
 from common import Result
 
 import dicomkit
+from dicomkit.dictionary import uids
 from dicomkit.pixels import CodecRegistry, pixel_array
-from dicomkit.pixels import syntax as ts
 from dicomkit.pixels.codecs import decode_rle
 from dicomkit.pixels.encode import compress
 
@@ -91,7 +91,7 @@ def rle_series(paths: list[str]) -> list[str]:
         dst = out_dir / Path(p).name
         if not dst.exists():
             ds = dicomkit.read(p)
-            compress(ds, ts.RLE_LOSSLESS)
+            compress(ds, uids.RLELossless)
             tmp = dst.with_suffix(".part")
             dicomkit.write(ds, tmp)
             os.replace(tmp, dst)
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             assert np.array_equal(pixel_array(o), pd_pixel_array(t, decoding_plugin="pydicom"))
         numpy_only = CodecRegistry()
         numpy_only.register(
-            ts.RLE_LOSSLESS, decode=functools.partial(decode_rle, accelerated=False)
+            uids.RLELossless, decode=functools.partial(decode_rle, accelerated=False)
         )
         raw = sum(len(bytes(d[0x7FE00010].raw)) for d in ours)
         if common.wanted(args, workload="b"):

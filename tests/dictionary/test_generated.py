@@ -18,7 +18,9 @@ GENERATED = (
     "_uids.py",
     "_private.py",
     "_commands.py",
+    "_syntaxes.py",
     "uids.py",
+    "tags.py",
 )
 
 

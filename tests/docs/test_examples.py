@@ -26,17 +26,7 @@ from peers import dcmtk, dcmtk_env, free_port, wait_for_port
 SERIES = CORPUS / "dcmqi" / "segmentations" / "ct-3slice"
 #: DCMTK tools a page may run (by absolute path, with TCP_NODELAY=1).
 DCMTK_TOOLS = frozenset(
-    {
-        "dcmdump",
-        "dcmconv",
-        "echoscu",
-        "storescu",
-        "findscu",
-        "movescu",
-        "getscu",
-        "storescp",
-        "dcmgpdir",
-    }
+    {"dcmdump", "echoscu", "storescu", "findscu", "movescu", "getscu", "storescp", "dcmgpdir"}
 )
 TIMEOUT = 120
 

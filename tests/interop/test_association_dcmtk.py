@@ -25,7 +25,7 @@ from dicomkit.io.part10 import build_file_meta
 from dicomkit.net import AEConfig, Incoming
 from dicomkit.net.proto import dimse
 from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, store
+from dicomkit.services.storage import StorageSCP
 
 pytestmark = pytest.mark.interop
 
@@ -80,6 +80,12 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_file(
         tmp_path_factory.mktemp("src") / "big.dcm", "1.2.826.0.1.3680043.10.1393.7", 2 << 20
     )
+
+
+def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
+    proc.terminate()
+    out, _ = proc.communicate(timeout=10)
+    return out.decode(errors="replace")
 
 
 # -- DCMTK storescu -> our SCP -------------------------------------------------------------------
@@ -196,8 +202,8 @@ def test_our_scu_large_file_to_storescp_with_small_pdus(
             ) as assoc,
         ):
             assert assoc.association.peer_max_pdu == pdu
-            assert assoc.call(store, big_file).status == 0
-        log = peers.stop_and_read(proc)
+            assert assoc.store(big_file).status == 0
+        log = stop_and_read(proc)
     assert "Association Acknowledged (Max Send PDV: 8180)" in log  # it saw our 8192
     (stored,) = out.iterdir()
     assert pixels(stored) == pixels(big_file)
@@ -231,8 +237,8 @@ def test_our_scu_128_contexts_with_rejections(tmp_path: Path, big_file: Path) ->
             assert neg.contexts[3].result == 4  # storescp's default: uncompressed only
             assert neg.contexts[5].result == 0
             assert [c.context_id for c in assoc.accepted_contexts] == [1, 5]
-            assert assoc.echo().status == 0
-            assert assoc.call(store, big_file).status == 0
+            assert assoc.echo() == 0
+            assert assoc.store(big_file).status == 0
     assert len(list(out.iterdir())) == 1
 
 
@@ -250,8 +256,8 @@ def test_our_scu_no_acceptable_transfer_syntax(tmp_path: Path, big_file: Path) -
             ) as assoc,
         ):
             with pytest.raises(LocalProtocolError):
-                assoc.call(store, big_file)  # the file is explicit LE; only JPEG was proposed
-            assert assoc.echo().status == 0  # the association is still usable
+                assoc.store(big_file)  # the file is explicit LE; only JPEG was proposed
+            assert assoc.echo() == 0  # the association is still usable
     assert list(out.iterdir()) == []
 
 
@@ -269,7 +275,7 @@ def test_storescp_abort_after_store_request(tmp_path: Path, big_file: Path) -> N
                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
             )
             with pytest.raises(AssociationAborted) as info:
-                assoc.call(store, big_file)
+                assoc.store(big_file)
             assert info.value.source == 0
             assert assoc.association.is_closed
             assert isinstance(assoc.association.error, AssociationAborted)
@@ -294,12 +300,12 @@ def test_storescp_abort_during_store(
                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
             )
             with pytest.raises(NetworkError):
-                assoc.call(store, big_file)
+                assoc.store(big_file)
             assert assoc.association.is_closed
             assert isinstance(assoc.association.error, NetworkError)
             with pytest.raises(NetworkError):
                 assoc.echo()  # nothing more goes out on an aborted association
-        log = peers.stop_and_read(proc)
+        log = stop_and_read(proc)
     assert "ABORT initiated" in log
     assert list(out.iterdir()) == []
     spam = [r for r in caplog.records if "socket.send() raised exception" in r.getMessage()]

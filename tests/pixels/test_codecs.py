@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pixhelp import make_ds
 
+from dicomkit.dictionary import uids
 from dicomkit.errors import MissingCodecError, PixelDataError
 from dicomkit.pixels import CodecRegistry, default_registry, pixel_array
 from dicomkit.pixels import syntax as ts
@@ -19,31 +20,31 @@ def test_default_registry_is_one_instance_with_builtins() -> None:
     reg = default_registry()
     assert reg is default_registry()
     for uid in (
-        ts.RLE_LOSSLESS,
-        ts.JPEG_BASELINE,
-        ts.JPEG_LS_LOSSLESS,
-        ts.JPEG_2000,
-        ts.HTJ2K,
-        ts.JPEG_XL,
-        ts.DEFLATED_IMAGE_FRAME,
-        ts.JPEG_LOSSLESS_SV1,
+        uids.RLELossless,
+        uids.JPEGBaseline8Bit,
+        uids.JPEGLSLossless,
+        uids.JPEG2000,
+        uids.HTJ2K,
+        uids.JPEGXL,
+        uids.DeflatedImageFrameCompression,
+        uids.JPEGLosslessSV1,
     ):
         assert reg.can_decode(uid)
     for uid in (
-        ts.RLE_LOSSLESS,
-        ts.JPEG_LS_LOSSLESS,
-        ts.JPEG_2000_LOSSLESS,
-        ts.JPEG_LOSSLESS_SV1,
-        ts.DEFLATED_IMAGE_FRAME,
+        uids.RLELossless,
+        uids.JPEGLSLossless,
+        uids.JPEG2000Lossless,
+        uids.JPEGLosslessSV1,
+        uids.DeflatedImageFrameCompression,
     ):
         assert reg.can_encode(uid)
-    assert not reg.can_encode(ts.JPEG_BASELINE)
+    assert not reg.can_encode(uids.JPEGBaseline8Bit)
     with pytest.raises(PixelDataError, match="read-only"):
         reg.register("1.2.3", decode=lambda d, i: (np.zeros(1), ""))
     mine = reg.copy()
     mine.register("1.2.3", decode=lambda d, i: (np.zeros(1), ""))
     assert mine.can_decode("1.2.3") and not reg.can_decode("1.2.3")
-    assert mine.can_decode(ts.RLE_LOSSLESS)
+    assert mine.can_decode(uids.RLELossless)
 
 
 def test_own_registry_is_used_and_does_not_touch_the_default() -> None:
@@ -73,7 +74,7 @@ def test_missing_imagecodecs_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
         encapsulate([b"\xff\xd8\xff\xd9"]),
         rows=2,
         cols=2,
-        ts=ts.JPEG_LS_LOSSLESS,
+        ts=uids.JPEGLSLossless,
         undefined_length=True,
     )
     with pytest.raises(MissingCodecError, match=r"dicomkit\[codecs\]"):
@@ -86,7 +87,7 @@ def test_codec_errors_become_pixel_data_errors() -> None:
         encapsulate([b"\xff\xd8garbage\xff\xd9"]),
         rows=2,
         cols=2,
-        ts=ts.JPEG_LS_LOSSLESS,
+        ts=uids.JPEGLSLossless,
         undefined_length=True,
     )
     with pytest.raises(PixelDataError):
@@ -102,8 +103,8 @@ def test_wrong_frame_shape_is_reported() -> None:
 
 
 def test_unknown_syntax_resolution() -> None:
-    assert ts.resolve("RLELossless") == ts.RLE_LOSSLESS
-    assert ts.resolve("jpeg-ls") == ts.JPEG_LS_LOSSLESS
-    assert ts.resolve(ts.JPEG_2000_LOSSLESS) == ts.JPEG_2000_LOSSLESS
+    assert ts.resolve("RLELossless") == uids.RLELossless
+    assert ts.resolve("jpeg-ls") == uids.JPEGLSLossless
+    assert ts.resolve(uids.JPEG2000Lossless) == uids.JPEG2000Lossless
     with pytest.raises(ValueError, match="unknown transfer syntax"):
         ts.resolve("no such thing")

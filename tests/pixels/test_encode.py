@@ -14,9 +14,9 @@ from peers import require_module, run_dcmtk
 
 import dicomkit
 from dicomkit import Dataset
+from dicomkit.dictionary import uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import frame, pixel_array, pixel_info
-from dicomkit.pixels import syntax as ts
 from dicomkit.pixels.encode import compress, decompress, set_pixels
 
 RNG = np.random.default_rng(5)
@@ -90,20 +90,20 @@ def test_set_pixels_validation() -> None:
 
 
 LOSSLESS = [
-    ts.RLE_LOSSLESS,
-    ts.JPEG_LS_LOSSLESS,
-    ts.JPEG_2000_LOSSLESS,
-    ts.JPEG_LOSSLESS_SV1,
-    ts.HTJ2K_LOSSLESS,
-    ts.DEFLATED_IMAGE_FRAME,
+    uids.RLELossless,
+    uids.JPEGLSLossless,
+    uids.JPEG2000Lossless,
+    uids.JPEGLosslessSV1,
+    uids.HTJ2KLossless,
+    uids.DeflatedImageFrameCompression,
 ]
-PYDICOM_CANNOT = {ts.DEFLATED_IMAGE_FRAME}
+PYDICOM_CANNOT = {uids.DeflatedImageFrameCompression}
 
 
 @pytest.mark.parametrize("uid", LOSSLESS)
 @pytest.mark.parametrize("name", ARRAYS)
 def test_lossless_compression_round_trips(uid: str, name: str) -> None:
-    if uid != ts.RLE_LOSSLESS:
+    if uid != uids.RLELossless:
         pytest.importorskip("imagecodecs")
     a = ARRAYS[name]
     ds = new_ds()
@@ -117,7 +117,7 @@ def test_lossless_compression_round_trips(uid: str, name: str) -> None:
     if uid not in PYDICOM_CANNOT:
         np.testing.assert_array_equal(pydicom_array(data), a)
     decompress(back)
-    assert str(back.transfer_syntax) == ts.EXPLICIT_VR_LE
+    assert str(back.transfer_syntax) == uids.ExplicitVRLittleEndian
     np.testing.assert_array_equal(pixel_array(dicomkit.read(to_bytes(back))), a)
 
 
@@ -125,7 +125,7 @@ def test_extended_offset_table_compression() -> None:
     a = ARRAYS["frames"]
     ds = new_ds()
     set_pixels(ds, a)
-    compress(ds, ts.RLE_LOSSLESS, extended_offset_table=True)
+    compress(ds, uids.RLELossless, extended_offset_table=True)
     assert 0x7FE00001 in ds and 0x7FE00002 in ds
     back = dicomkit.read(to_bytes(ds))
     np.testing.assert_array_equal(pixel_array(back), a)
@@ -135,7 +135,7 @@ def test_extended_offset_table_compression() -> None:
 def test_ybr_full_422_is_compressed_as_ybr_full() -> None:
     ds = dicomkit.read(CORPUS / "dcm4che" / "YBR_422.dcm")
     ref = pixel_array(ds, as_rgb=True)
-    compress(ds, ts.RLE_LOSSLESS)
+    compress(ds, uids.RLELossless)
     assert ds.PhotometricInterpretation == "YBR_FULL"
     np.testing.assert_array_equal(pixel_array(dicomkit.read(to_bytes(ds)), as_rgb=True), ref)
 
@@ -143,9 +143,9 @@ def test_ybr_full_422_is_compressed_as_ybr_full() -> None:
 # -- DCMTK decompresses what we compress -------------------------------------------------------
 
 DCMTK_TOOLS = {
-    ts.RLE_LOSSLESS: "dcmdrle",
-    ts.JPEG_LS_LOSSLESS: "dcmdjpls",
-    ts.JPEG_LOSSLESS_SV1: "dcmdjpeg",
+    uids.RLELossless: "dcmdrle",
+    uids.JPEGLSLossless: "dcmdjpls",
+    uids.JPEGLosslessSV1: "dcmdjpeg",
 }
 
 
@@ -162,7 +162,7 @@ def test_dcmtk_decodes_our_encoding(uid: str, name: str, tmp_path: Path) -> None
     dicomkit.write(ds, src)
     run_dcmtk(DCMTK_TOOLS[uid], str(src), str(out))
     back = dicomkit.read(out)
-    assert str(back.transfer_syntax) in (ts.EXPLICIT_VR_LE, ts.IMPLICIT_VR_LE)
+    assert str(back.transfer_syntax) in (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
     np.testing.assert_array_equal(pixel_array(back), a)
 
 
@@ -175,7 +175,7 @@ def test_corpus_recompressed_with_rle_decodes_in_dcmtk(name: str, tmp_path: Path
     ds = dicomkit.read(src)
     ref = pixel_array(ds)
     decompress(ds)
-    compress(ds, ts.RLE_LOSSLESS)
+    compress(ds, uids.RLELossless)
     mine, out = tmp_path / "mine.dcm", tmp_path / "out.dcm"
     dicomkit.write(ds, mine)
     run_dcmtk("dcmdrle", str(mine), str(out))
@@ -183,9 +183,9 @@ def test_corpus_recompressed_with_rle_decodes_in_dcmtk(name: str, tmp_path: Path
 
 
 DCMTK_COMPRESSORS = {
-    "dcmcrle": ts.RLE_LOSSLESS,
-    "dcmcjpls": ts.JPEG_LS_LOSSLESS,
-    "dcmcjpeg": ts.JPEG_LOSSLESS_SV1,
+    "dcmcrle": uids.RLELossless,
+    "dcmcjpls": uids.JPEGLSLossless,
+    "dcmcjpeg": uids.JPEGLosslessSV1,
 }
 
 

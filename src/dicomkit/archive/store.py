@@ -25,13 +25,13 @@ import errno
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from dicomkit.errors import ArchiveError
-from dicomkit.io.atomic import create_temp, create_temp_path
 
 
 class DuplicatePolicy(StrEnum):
@@ -149,7 +149,11 @@ class FileStore:
     def incoming_path(self) -> Path:
         """A fresh temporary file name on the archive's file system for an SCP to stream an
         incoming instance into (rename into place is then atomic and copy-free)."""
-        return create_temp_path(self.root / self.INCOMING, prefix=self.TEMP_PREFIX, suffix=".dcm")
+        fd, name = tempfile.mkstemp(
+            prefix=self.TEMP_PREFIX, suffix=".dcm", dir=self.root / self.INCOMING
+        )
+        os.close(fd)
+        return Path(name)
 
     # -- placing files --------------------------------------------------------------------
 
@@ -233,7 +237,9 @@ class FileStore:
 
     def _stage_beside(self, src: Path, final: Path) -> Path:
         try:
-            staged = create_temp_path(final.parent, prefix=self.TEMP_PREFIX)
+            fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
+            os.close(fd)
+            staged = Path(name)
             try:
                 os.replace(src, staged)  # same file system: a rename, no copy
             except OSError as exc:
@@ -273,7 +279,7 @@ class FileStore:
 
     @contextlib.contextmanager
     def temp_beside(self, final: Path) -> Iterator[tuple[Path, BinaryIO]]:
-        fd, name = create_temp(final.parent, prefix=self.TEMP_PREFIX)
+        fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as fp:

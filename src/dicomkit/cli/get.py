@@ -16,9 +16,8 @@ from typing import Any
 from dicomkit.cli.echo import add_network_options, config_from_args
 from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of, run_async
 from dicomkit.cli.move import report
+from dicomkit.dictionary import uids
 
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-IMPLICIT_LE = "1.2.840.10008.1.2"
 COMMON = (
     "CTImageStorage",
     "MRImageStorage",
@@ -106,7 +105,7 @@ def _uid(text: str, what: str) -> str:
 def contexts(sop_classes: list[str], extra_ts: list[str]) -> list[tuple[str, list[str]]]:
     """One context per storage class with every syntax we accept (the SCP picks one), plus one
     per (class, extra syntax) so compressed instances can come back unchanged. At most 127."""
-    base = [EXPLICIT_LE, IMPLICIT_LE]
+    base = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]
     out = [(sop, base + extra_ts) for sop in sop_classes]
     for ts in extra_ts:
         out += [(sop, [ts]) for sop in sop_classes]
@@ -141,7 +140,10 @@ async def _run(args: argparse.Namespace) -> int:
         stored.append(path)
 
     ae = AE(args.aet, config=config_from_args(args))
-    ctx = [(qr.GET[model], [EXPLICIT_LE, IMPLICIT_LE]), *contexts(classes, extra)]
+    ctx = [
+        (qr.GET[model], [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]),
+        *contexts(classes, extra),
+    ]
     roles = dict.fromkeys(classes, (False, True))
     async with ae.associate(
         args.host,

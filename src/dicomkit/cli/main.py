@@ -14,7 +14,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dicomkit import __version__
 from dicomkit.errors import DicomError
 
 #: Subcommand modules under ``dicomkit.cli``, in help order. A missing module is skipped so that
@@ -40,12 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dicomkit", description="dicomkit: read, write, send, receive and serve DICOM."
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"dicomkit {__version__} (Python {sys.version.split()[0]})",
-    )
-    _add_logging_options(parser, "verbose")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -55,55 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(sub)
-    for subparser in sub.choices.values():  # -v and --log-file after the subcommand too
-        _add_logging_options(subparser, "verbose_after", suppress=True)
     return parser
-
-
-def _add_logging_options(
-    parser: argparse.ArgumentParser, dest: str, *, suppress: bool = False
-) -> None:
-    group = parser.add_argument_group("logging")
-    group.add_argument(
-        "-v",
-        "--verbose",
-        dest=dest,
-        action="count",
-        default=0,
-        help="-v: what the command does, with each association and DIMSE message; "
-        "-vv: also every data set sent and received",
-    )
-    group.add_argument(
-        "--log-file",
-        dest=f"{dest}_log_file",
-        metavar="PATH",
-        default=None if not suppress else argparse.SUPPRESS,
-        help="append the log there instead of stderr",
-    )
-
-
-def configure_logging(verbose: int, log_file: str | None) -> None:
-    """WARNING by default; -v INFO, -vv DEBUG for dicomkit's loggers (the protocol view:
-    ``dicomkit.net.pdu`` associations, ``dicomkit.net.dimse`` messages and their data sets)."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.verbose = args.verbose + getattr(args, "verbose_after", 0)
-    log_file = getattr(args, "verbose_after_log_file", None) or args.verbose_log_file
-    try:
-        configure_logging(args.verbose, log_file)
-    except OSError as exc:
-        parser.error(f"--log-file {log_file}: {exc.strerror or exc}")
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

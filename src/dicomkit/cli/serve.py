@@ -93,8 +93,6 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)
-            for chatty in ("dicomkit.net.pdu", "dicomkit.net.dimse"):  # the protocol view: -v
-                logging.getLogger(chatty).setLevel(logging.WARNING)
         node = ArchiveNode(cfg)
     except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
         print(f"dicomkit serve: {exc}", file=sys.stderr)

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.dictionary import uids
 
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+MEDIA_STORAGE_DIRECTORY = uids.MediaStorageDirectoryStorage
 
 
 def add_parser(subparsers: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import dicomkit
+from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 from dicomkit.pixels import syntax
 
@@ -47,7 +48,7 @@ def transcode_file(src: Path, dst: Path, uid: str, *, extended_offset_table: boo
     ds = dicomkit.read(src)
     target = syntax.lookup(uid)
     if any(t in ds for t in PIXEL_TAGS):
-        current = syntax.lookup(str(ds.transfer_syntax or syntax.EXPLICIT_VR_LE))
+        current = syntax.lookup(str(ds.transfer_syntax or uids.ExplicitVRLittleEndian))
         if target.encapsulated:
             if current.uid != uid:
                 compress(ds, uid, extended_offset_table=extended_offset_table)

@@ -1,8 +1,8 @@
 """Unique identifiers (PS3.5 9) and what a transfer syntax UID implies (PS3.5 10, Annex A).
 
 :class:`UID` is a ``str`` that knows its registry entry and, for transfer syntaxes, how a data
-set is encoded. The encoding facts are kept here as small sets rather than generated: the
-registry names them but does not tabulate them.
+set is encoded: the properties come from the one generated table,
+:mod:`dicomkit.dictionary.syntaxes`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import uuid
 from typing import Self
 
 from dicomkit.dictionary import UIDInfo, uid_info
+from dicomkit.dictionary.syntaxes import TransferSyntax
+from dicomkit.dictionary.syntaxes import lookup as _lookup_syntax
 from dicomkit.errors import InvalidValueError
 
 __all__ = [
@@ -30,41 +32,6 @@ DICOMKIT_ROOT = "2.25."
 IMPLEMENTATION_CLASS_UID = "2.25.186506387623459826466618012917296113981"
 #: Implementation Version Name (PS3.7 D.3.3.2.2): up to 16 characters.
 IMPLEMENTATION_VERSION_NAME = "DICOMKIT_010"
-
-_TS = "1.2.840.10008.1.2"
-
-#: Transfer syntaxes whose data sets are implicit VR (PS3.5 A.1; Papyrus 3 is its retired twin).
-_IMPLICIT = frozenset({_TS, "1.2.840.10008.1.20"})
-#: The only big endian transfer syntax (PS3.5 A.3, retired).
-_BIG_ENDIAN = frozenset({_TS + ".2"})
-#: Data set deflated as a whole (PS3.5 A.5; JPIP Referenced Deflate, A.6/A.7.1 variants).
-_DEFLATED = frozenset({_TS + ".1.99", _TS + ".4.95", _TS + ".4.205"})
-#: Native (not encapsulated) pixel data, or no pixel data in the data set at all.
-_NATIVE = frozenset(
-    {
-        _TS,
-        _TS + ".1",
-        _TS + ".2",
-        _TS + ".1.99",
-        _TS + ".4.94",  # JPIP Referenced: pixel data by reference
-        _TS + ".4.95",
-        _TS + ".4.204",  # JPIP HTJ2K Referenced
-        _TS + ".4.205",
-        _TS + ".6.1",  # RFC 2557 MIME encapsulation (retired)
-        _TS + ".6.2",  # XML encoding (retired)
-        _TS + ".7.1",  # SMPTE ST 2110: real-time video/audio, no pixel data element
-        _TS + ".7.2",
-        _TS + ".7.3",
-        "1.2.840.10008.1.20",
-    }
-)
-#: Encapsulated syntaxes whose compression may lose information (PS3.5 8.2, 10.x).
-_LOSSY = frozenset(
-    {_TS + f".4.{n}" for n in (50, 51, 52, 53, 54, 55, 56, 59, 60, 61, 62, 63, 64, 81, 91, 93)}
-    | {_TS + f".4.{n}" for n in range(100, 109)}
-    | {_TS + f".4.{n}.1" for n in range(100, 107)}
-    | {_TS + ".4.111", _TS + ".4.112", _TS + ".4.203"}
-)
 
 # PS3.5 9.1: components of digits separated by '.', no leading zero unless the component is
 # "0", at most 64 characters.
@@ -121,33 +88,37 @@ class UID(str):
     def is_transfer_syntax(self) -> bool:
         return self.type == "Transfer Syntax"
 
-    def _require_ts(self) -> None:
-        if not self.is_transfer_syntax:
-            raise InvalidValueError(f"{self} is not a known transfer syntax UID")
+    @property
+    def transfer_syntax(self) -> TransferSyntax:
+        """The transfer syntax's properties (:mod:`dicomkit.dictionary.syntaxes`); raises
+        :class:`InvalidValueError` when this is not a registered transfer syntax UID."""
+        found = _lookup_syntax(self)
+        if found is None:
+            raise InvalidValueError(
+                f"{self} is not a known transfer syntax UID: give a UID of PS3.6 Table A-1 "
+                "(dicomkit.dictionary.syntaxes.TRANSFER_SYNTAXES lists them)"
+            )
+        return found
 
     @property
     def is_implicit_vr(self) -> bool:
         """Implicit VR data set encoding (PS3.5 7.1.3)."""
-        self._require_ts()
-        return self in _IMPLICIT
+        return self.transfer_syntax.implicit_vr
 
     @property
     def is_little_endian(self) -> bool:
         """Little endian byte order; only Explicit VR Big Endian (retired) is not."""
-        self._require_ts()
-        return self not in _BIG_ENDIAN
+        return self.transfer_syntax.little_endian
 
     @property
     def is_deflated(self) -> bool:
-        """The whole data set after the file meta is deflated (PS3.5 A.5)."""
-        self._require_ts()
-        return self in _DEFLATED
+        """The whole data set after the file meta is deflated (PS3.5 A.5, A.7)."""
+        return self.transfer_syntax.deflated
 
     @property
     def is_encapsulated(self) -> bool:
         """Pixel data is encapsulated (compressed fragments in items, PS3.5 A.4)."""
-        self._require_ts()
-        return self not in _NATIVE
+        return self.transfer_syntax.encapsulated
 
     @property
     def is_compressed(self) -> bool:
@@ -157,8 +128,7 @@ class UID(str):
     def is_lossy(self) -> bool:
         """The syntax allows lossy compression (JPEG baseline/extended, JPEG-LS near-lossless,
         JPEG 2000, HTJ2K, JPEG XL, MPEG/HEVC video)."""
-        self._require_ts()
-        return self in _LOSSY
+        return self.transfer_syntax.lossy
 
     def __repr__(self) -> str:
         return f"UID({str(self)!r})"

@@ -22,6 +22,7 @@ from pathlib import Path
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
+from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 from dicomkit.io.encoder import encode_dataset
 from dicomkit.media.dicomdir import (
@@ -36,9 +37,8 @@ from dicomkit.media.dicomdir import (
     record_offsets,
 )
 
-__all__ = ["EXPLICIT_VR_LE", "Node", "encode_dicomdir", "nodes_from", "write_dicomdir"]
+__all__ = ["Node", "encode_dicomdir", "nodes_from", "write_dicomdir"]
 
-EXPLICIT_VR_LE = "1.2.840.10008.1.2.1"
 _SQ_HEADER = 12  # explicit VR: tag, "SQ", 2 reserved bytes, 4-byte length
 
 
@@ -97,7 +97,9 @@ def encode_dicomdir(
     from dicomkit.io.part10 import build_file_meta
 
     meta = build_file_meta(
-        MEDIA_STORAGE_DIRECTORY_STORAGE, sop_instance_uid or str(generate_uid()), EXPLICIT_VR_LE
+        MEDIA_STORAGE_DIRECTORY_STORAGE,
+        sop_instance_uid or str(generate_uid()),
+        uids.ExplicitVRLittleEndian,
     )
     head = b"\x00" * 128 + b"DICM" + encode_dataset(meta, implicit=False, little=True)
     top = _header(fileset_id, descriptor, descriptor_charset)

@@ -20,8 +20,7 @@ The connection half (engine feeding, ACSE, ARTIM and the idle / DIMSE watchdog) 
 :class:`~dicomkit.net.link.Link`, which :class:`Association` extends with DIMSE.
 Transports live in :mod:`dicomkit.net.transport`; what handlers see (:class:`Incoming`,
 :class:`Response`, the data-set codecs, :func:`response_for`) in :mod:`dicomkit.net.messages`.
-Service calls over an association (C-STORE of a file, C-FIND ...) are functions in
-:mod:`dicomkit.services`, which sits above this layer.
+These names are re-exported here so that older imports keep working.
 """
 
 from __future__ import annotations
@@ -44,12 +43,12 @@ from dicomkit.errors import (
     RemoteProtocolError,
     TransportError,
 )
-from dicomkit.net import log as netlog
 from dicomkit.net.config import AEConfig
 from dicomkit.net.link import Link
 from dicomkit.net.messages import (
     AfterResponse,
     DataArg,
+    DataSink,
     Dispatcher,
     Incoming,
     Response,
@@ -58,15 +57,16 @@ from dicomkit.net.messages import (
     _is_dataset,
     _NullSink,
     _refusal,
-    check_response,
+    decode_data,
     encode_data,
+    response_for,
 )
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
 from dicomkit.net.proto.pdu import AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role
-from dicomkit.net.transport import Buffer, LevelReporting, Transport, VectorWriting
+from dicomkit.net.transport import Buffer, StreamTransport, Transport
 
 log = logging.getLogger("dicomkit.net")
 
@@ -82,21 +82,6 @@ _CORK_LIMIT = 256 << 10
 
 class _Expired(Exception):
     """The DIMSE timer of a waiting request fired."""
-
-
-def _log_message(
-    peer: str, message: dimse.DimseMessage, context: NegotiatedContext, data: Any, *, sent: bool
-) -> None:
-    """``dicomkit.net.dimse``: one line per message (INFO), its data set below it (DEBUG)."""
-    line = netlog.describe_message(message, sent=sent, context_id=context.context_id)
-    netlog.dimse_log.info("%s: %s", peer, line)
-    if data is not None and netlog.dimse_log.isEnabledFor(logging.DEBUG):
-        if _is_dataset(data) or isinstance(data, (bytes, bytearray, memoryview)):
-            shown = netlog.describe_dataset(data, context.transfer_syntax)
-        else:
-            shown = "  (streamed from its source, not shown)"
-        what = f"data set of the {line.split(' on ')[0]}:\n{shown}"
-        netlog.log_lines(netlog.dimse_log, logging.DEBUG, peer, what)
 
 
 def _expire(fut: asyncio.Future[None]) -> None:
@@ -122,7 +107,7 @@ class _Waiter:
 
 class Association(Link):
     """One association, either side. Made by :class:`dicomkit.net.AE`; use as SCU with
-    :meth:`echo`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
+    :meth:`echo`, :meth:`store`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
     The connection half (engine, ACSE, timers) is :class:`~dicomkit.net.link.Link`."""
 
     def __init__(
@@ -161,8 +146,8 @@ class Association(Link):
         self._server_task: asyncio.Task[None] | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
         # a transport that reports its send buffer level is drained only above it
-        self._level = transport if isinstance(transport, LevelReporting) else None
-        self._writelines = transport.writelines if isinstance(transport, VectorWriting) else None
+        self._reports_level = isinstance(getattr(type(transport), "write_blocked", None), property)
+        self._writelines = getattr(transport, "writelines", None)
 
     def next_message_id(self) -> int:
         """A fresh Message ID (1..65535, wrapping)."""
@@ -173,15 +158,13 @@ class Association(Link):
 
     def start(self) -> None:
         """Start receiving and serving (the transport is connected)."""
-        self.engine.connection_made()
-        self._flush()
+        self._write(self.engine.connection_made())
         self._server_task = self._loop.create_task(self._serve_loop())
         self._start_receiving()
 
     async def request_association(self, rq: AAssociateRQ) -> None:
         """Send an A-ASSOCIATE-RQ and wait for the answer (requestor)."""
-        self.engine.send(ev.AssociateRequest(rq))
-        self._flush()
+        self._write(self.engine.send(ev.AssociateRequest(rq)))
         await self._drain()
         self._sync_artim()
         try:
@@ -201,8 +184,7 @@ class Association(Link):
         if self._closed.is_set() or not self.engine.is_established:
             return
         try:
-            self.engine.send(ev.ReleaseRequest())
-            self._flush()
+            self._write(self.engine.send(ev.ReleaseRequest()))
             await self._drain()
         except (LocalProtocolError, NetworkError):
             return
@@ -221,8 +203,7 @@ class Association(Link):
         """A-ABORT (service-user): tell the peer and close the connection at once."""
         if not self._closed.is_set():
             with contextlib.suppress(LocalProtocolError):
-                self.engine.send(ev.Abort(0, reason))
-                self._flush()
+                self._write(self.engine.send(ev.Abort(0, reason)))
             with contextlib.suppress(NetworkError):
                 await self._drain()
             self._shutdown(AssociationAborted("association aborted locally"))
@@ -332,14 +313,21 @@ class Association(Link):
         finally:
             self._waiters.pop(message.message_id, None)
 
-    async def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
-        """C-ECHO (PS3.4 A): the response (success); a failure status raises ``DimseError``."""
-        rsp = await self.request(
-            dimse.CEchoRequest(message_id=self.next_message_id()), timeout=timeout
-        )
-        message = check_response(rsp).message
-        assert isinstance(message, dimse.CEchoResponse)
-        return message
+    async def echo(self) -> int:
+        """C-ECHO (PS3.4 A): the status of the response (0x0000 on success)."""
+        rsp = await self.request(dimse.CEchoRequest(message_id=self.next_message_id()))
+        return rsp.status
+
+    async def store(self, source: Any, **kw: Any) -> dimse.CStoreResponse:
+        """C-STORE a Dataset or a Part 10 file path; returns the response (check ``status``).
+
+        Files are sent from disk in chunks (never loaded); see
+        :func:`dicomkit.services.storage.store`. Keyword arguments go there.
+        """
+        # services sit above net: the storage service is imported on use, not at import time
+        from dicomkit.services.storage import store
+
+        return await store(self, source, **kw)
 
     async def send_message(
         self, context: NegotiatedContext | int, message: dimse.DimseMessage, data: DataArg = None
@@ -358,8 +346,6 @@ class Association(Link):
                 raise LocalProtocolError(f"no presentation context {context}")
             context = found
         cid = context.context_id
-        if netlog.dimse_log.isEnabledFor(logging.INFO):
-            _log_message(self.peer, message, context, data, sent=True)
         if (
             data is not None
             and not isinstance(data, (bytes, bytearray, memoryview))
@@ -388,8 +374,7 @@ class Association(Link):
                 if corkable:
                     await self._send_corked(cid, cmd, data)  # type: ignore[arg-type]
                     return
-                self.engine.send_data(cid, cmd, is_command=True)
-                out = self.engine.data_to_send()
+                out = self.engine.send_data(cid, cmd, is_command=True)
                 if self._cork:  # held pending responses go first, in the same write
                     out = self._take_cork() + out
                 if data is None:
@@ -419,10 +404,9 @@ class Association(Link):
             raise self._gone(LocalProtocolError("association closed"))
         if self._undrained and self._must_drain():
             await self._drain()  # back-pressure for what loop-callback flushes wrote
-        self.engine.send_data(cid, cmd, is_command=True)
+        pdus = self.engine.send_data(cid, cmd, is_command=True)
         if data is not None:
-            self.engine.send_data(cid, data, is_command=False)
-        pdus = self.engine.data_to_send()
+            pdus += self.engine.send_data(cid, data, is_command=False)
         self._cork += pdus
         self._cork_size += sum(map(len, pdus))
         if self._cork_size >= _CORK_LIMIT:
@@ -474,8 +458,9 @@ class Association(Link):
             if self._closed.is_set():  # the peer aborted meanwhile: stop writing
                 raise self._gone(LocalProtocolError("association closed"))
             final = last and start + step >= size
-            self.engine.send_data(cid, view[start : start + step], is_command=False, last=final)
-            pdus = self.engine.data_to_send()
+            pdus = self.engine.send_data(
+                cid, view[start : start + step], is_command=False, last=final
+            )
             self._write_all(head + pdus if head else pdus)
             head = []
             start += step
@@ -485,7 +470,7 @@ class Association(Link):
                 return
 
     def _must_drain(self) -> bool:
-        return self._level is None or self._level.write_blocked
+        return not self._reports_level or self.transport.write_blocked  # type: ignore[attr-defined]
 
     def _write_all(self, pdus: list[bytes]) -> None:
         if len(pdus) == 1 or self._writelines is None:
@@ -499,7 +484,7 @@ class Association(Link):
             return self.error
         return AssociationAborted(f"association with {self.peer} is no longer usable: {exc}")
 
-    def spawn(self, action: AfterResponse) -> None:
+    def _spawn(self, action: AfterResponse) -> None:
         """Run an after-response action in a task of its own (kept until it ends)."""
 
         async def run() -> None:
@@ -609,8 +594,6 @@ class Association(Link):
             return
         msg = item.message
         ctx = self.negotiated.contexts.get(item.context_id) if self.negotiated else None
-        if ctx is not None and netlog.dimse_log.isEnabledFor(logging.INFO):
-            _log_message(self.peer, msg, ctx, item.dataset, sent=False)
         if ctx is None:
             self._protocol_abort(
                 RemoteProtocolError(f"message on unknown presentation context {item.context_id}")
@@ -665,4 +648,14 @@ class Association(Link):
                 self._active.pop(mid, None)
 
 
-__all__ = ["Association"]
+__all__ = [
+    "Association",
+    "DataSink",
+    "Incoming",
+    "Response",
+    "StreamTransport",
+    "Transport",
+    "decode_data",
+    "encode_data",
+    "response_for",
+]

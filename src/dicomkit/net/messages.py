@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from dicomkit.core.dataset import Dataset
-from dicomkit.errors import DimseError, LocalProtocolError
+from dicomkit.dictionary.syntaxes import encoding as ts_encoding
+from dicomkit.errors import LocalProtocolError
 from dicomkit.io.decoder import decode_dataset
 from dicomkit.io.deflate import deflate, inflate
 from dicomkit.io.encoder import encode_dataset
-from dicomkit.io.part10 import ts_encoding
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
-from dicomkit.net.proto.status import describe, is_failure
 from dicomkit.net.transport import Buffer
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class Incoming:
             self._responded = asyncio.get_running_loop().create_future()
         return self._responded
 
-    def finish(self, sent: bool) -> None:
+    def _finish(self, sent: bool) -> None:
         """The dispatcher is done with this request: wake :attr:`responded`, run the
         after-response actions (``sent``: the final response went out)."""
         fut = self._responded
@@ -88,18 +87,12 @@ class Incoming:
         if not sent or not actions:
             return
         for action in actions:
-            self.association.spawn(action)
+            self.association._spawn(action)
 
 
 @dataclass(slots=True)
 class Response:
-    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``.
-
-    The client contract (every SCU call of :mod:`dicomkit.net` and :mod:`dicomkit.services`):
-    success, warning, pending and cancel give the typed response; a failure (or a code no
-    category of PS3.7 Annex C claims) raises :class:`~dicomkit.errors.DimseError` carrying
-    the status -- :meth:`raise_for_status` applies it.
-    """
+    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``."""
 
     message: dimse.DimseResponse
     context: NegotiatedContext
@@ -115,26 +108,6 @@ class Response:
         if self._dataset is None and self.data is not None:
             self._dataset = decode_data(self.data, self.context.transfer_syntax)
         return self._dataset
-
-    def raise_for_status(self, what: str = "") -> Response:
-        """This response, unless its status is a failure: then :class:`DimseError` (with
-        ``status``) naming ``what`` failed (default: the response type), the status's meaning
-        and the peer's Error Comment."""
-        return check_response(self, what)
-
-
-def check_response(rsp: Response, what: str = "") -> Response:
-    """``rsp`` unless its status is a failure (see :meth:`Response.raise_for_status`)."""
-    status = rsp.message.status
-    if not is_failure(status):
-        return rsp
-    name = what or dimse.CommandField(rsp.message.COMMAND_FIELD).name.removesuffix("_RSP")
-    name = name.replace("_", "-")
-    comment = rsp.message.error_comment
-    raise DimseError(
-        f"{name} failed: {describe(status)}" + (f" ({comment})" if comment else ""),
-        status=status,
-    )
 
 
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
@@ -220,7 +193,6 @@ __all__ = [
     "Incoming",
     "Response",
     "SinkFactory",
-    "check_response",
     "decode_data",
     "encode_data",
     "response_for",

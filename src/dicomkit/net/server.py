@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 
+from dicomkit.dictionary import uids
 from dicomkit.errors import NetworkTimeout, TransportError
-from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
@@ -59,10 +59,8 @@ Roles: TypeAlias = Mapping[str, tuple[bool, bool]]
 #: transfer syntaxes in order of preference.
 ContextSpec: TypeAlias = "str | tuple[str, Sequence[str]]"
 
-VERIFICATION = "1.2.840.10008.1.1"
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-DEFAULT_TRANSFER_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE)
+VERIFICATION = uids.Verification
+DEFAULT_TRANSFER_SYNTAXES = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
 
 
 def _storage_classes() -> list[str]:
@@ -214,10 +212,6 @@ class AE:
             extended={k: bytes(v) for k, v in (options.extended or {}).items()},
             user_identity=identity.to_item() if identity is not None else None,
         )
-        if netlog.pdu_log.isEnabledFor(logging.INFO):
-            netlog.log_lines(
-                netlog.pdu_log, logging.INFO, assoc.peer, "sending " + netlog.describe_rq(rq)
-            )
         assoc.start()
         try:
             await assoc.request_association(rq)

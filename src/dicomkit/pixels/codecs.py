@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dicomkit.dictionary import uids
 from dicomkit.errors import MissingCodecError, PixelDataError
 from dicomkit.pixels import native, rle
 from dicomkit.pixels import syntax as ts
@@ -175,7 +176,7 @@ def decode_rle(data: bytes, info: PixelInfo, *, accelerated: bool = True) -> tup
         # One segment of the frame's bits packed eight to a byte (PS3.5 8.1.1, G.2).
         npix = info.rows * info.columns * info.samples_per_pixel
         packed = rle.decode_frame(data, 1, (npix + 7) // 8, 1, 8, accelerated=accelerated)
-        one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+        one = info.replace(number_of_frames=1, transfer_syntax=uids.ExplicitVRLittleEndian)
         return native.unpack_frame(packed.tobytes(), one, 0), info.photometric_interpretation
     frame = rle.decode_frame(
         data,
@@ -206,18 +207,18 @@ def decode_deflate(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
             raw = zlib.decompress(data)
         except zlib.error as exc:
             raise PixelDataError(f"deflated frame: {exc}") from None
-    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    one = info.replace(number_of_frames=1, transfer_syntax=uids.ExplicitVRLittleEndian)
     return native.unpack_frame(raw, one, 0), info.photometric_interpretation
 
 
 def encode_deflate(frame: np.ndarray, info: PixelInfo) -> bytes:
-    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    one = info.replace(number_of_frames=1, transfer_syntax=uids.ExplicitVRLittleEndian)
     comp = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     return comp.compress(native.pack(frame, one)) + comp.flush()
 
 
 def decode_uncompressed(data: bytes, info: PixelInfo) -> tuple[np.ndarray, str]:
-    one = info.replace(number_of_frames=1, transfer_syntax=ts.EXPLICIT_VR_LE)
+    one = info.replace(number_of_frames=1, transfer_syntax=uids.ExplicitVRLittleEndian)
     return native.unpack_frame(data, one, 0), info.photometric_interpretation
 
 
@@ -354,24 +355,24 @@ def _builtin() -> dict[str, Codec]:
     jpeg = Codec(decode_jpeg)
     j2k = Codec(decode_j2k)
     codecs = {
-        ts.RLE_LOSSLESS: Codec(decode_rle, encode_rle),
-        ts.DEFLATED_IMAGE_FRAME: Codec(decode_deflate, encode_deflate),
-        ts.ENCAPSULATED_UNCOMPRESSED_LE: Codec(decode_uncompressed),
-        ts.JPEG_BASELINE: jpeg,
-        ts.JPEG_EXTENDED: jpeg,
-        ts.JPEG_LOSSLESS: Codec(decode_jpeg, encode_jpeg_lossless),
-        ts.JPEG_LOSSLESS_SV1: Codec(decode_jpeg, encode_jpeg_lossless),
-        ts.JPEG_LS_LOSSLESS: Codec(decode_jpegls, encode_jpegls),
-        ts.JPEG_LS_NEAR_LOSSLESS: Codec(decode_jpegls),
-        ts.JPEG_2000_LOSSLESS: Codec(decode_j2k, encode_j2k),
-        ts.JPEG_2000: j2k,
-        ts.JPEG_2000_MC_LOSSLESS: j2k,
-        ts.JPEG_2000_MC: j2k,
-        ts.HTJ2K_LOSSLESS: Codec(decode_htj2k, encode_htj2k),
-        ts.HTJ2K_LOSSLESS_RPCL: Codec(decode_htj2k),
-        ts.HTJ2K: Codec(decode_htj2k),
-        ts.JPEG_XL_LOSSLESS: Codec(decode_jpegxl),
-        ts.JPEG_XL_RECOMPRESSION: Codec(decode_jpegxl),
-        ts.JPEG_XL: Codec(decode_jpegxl),
+        uids.RLELossless: Codec(decode_rle, encode_rle),
+        uids.DeflatedImageFrameCompression: Codec(decode_deflate, encode_deflate),
+        uids.EncapsulatedUncompressedExplicitVRLittleEndian: Codec(decode_uncompressed),
+        uids.JPEGBaseline8Bit: jpeg,
+        uids.JPEGExtended12Bit: jpeg,
+        uids.JPEGLossless: Codec(decode_jpeg, encode_jpeg_lossless),
+        uids.JPEGLosslessSV1: Codec(decode_jpeg, encode_jpeg_lossless),
+        uids.JPEGLSLossless: Codec(decode_jpegls, encode_jpegls),
+        uids.JPEGLSNearLossless: Codec(decode_jpegls),
+        uids.JPEG2000Lossless: Codec(decode_j2k, encode_j2k),
+        uids.JPEG2000: j2k,
+        uids.JPEG2000MCLossless: j2k,
+        uids.JPEG2000MC: j2k,
+        uids.HTJ2KLossless: Codec(decode_htj2k, encode_htj2k),
+        uids.HTJ2KLosslessRPCL: Codec(decode_htj2k),
+        uids.HTJ2K: Codec(decode_htj2k),
+        uids.JPEGXLLossless: Codec(decode_jpegxl),
+        uids.JPEGXLJPEGRecompression: Codec(decode_jpegxl),
+        uids.JPEGXL: Codec(decode_jpegxl),
     }
     return codecs

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dicomkit.core.element import DataElement
+from dicomkit.dictionary import uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import encapsulation, native
 from dicomkit.pixels import syntax as ts
@@ -131,7 +132,7 @@ def set_pixels(
         planar_configuration=planar_configuration if spp > 1 else 0,
         photometric_interpretation=photometric,
         number_of_frames=n,
-        transfer_syntax=ts.EXPLICIT_VR_LE,
+        transfer_syntax=uids.ExplicitVRLittleEndian,
         pixel_tag=tag,
     )
     _drop_pixels(ds)
@@ -163,7 +164,7 @@ def set_pixels(
     ds.add(_native_element(tag, vr, native.pack(frames, info)))
     current = getattr(ds, "transfer_syntax", None)
     if current is None or ts.lookup(str(current)).encapsulated:
-        set_transfer_syntax(ds, ts.EXPLICIT_VR_LE)
+        set_transfer_syntax(ds, uids.ExplicitVRLittleEndian)
     return info
 
 
@@ -180,16 +181,16 @@ def decompress(ds: Any, *, registry: CodecRegistry | None = None) -> None:
         if not info.syntax.little_endian or info.is_422:
             dec = decode(ds, registry=registry)
             _store_native(ds, dec.array, info, _photometric_for_native(dec.photometric, info))
-        set_transfer_syntax(ds, ts.EXPLICIT_VR_LE)
+        set_transfer_syntax(ds, uids.ExplicitVRLittleEndian)
         return
     dec = decode(ds, registry=registry)
     _store_native(ds, dec.array, info, _photometric_for_native(dec.photometric, info))
-    set_transfer_syntax(ds, ts.EXPLICIT_VR_LE)
+    set_transfer_syntax(ds, uids.ExplicitVRLittleEndian)
 
 
 def _store_native(ds: Any, frames: np.ndarray, info: PixelInfo, photometric: str) -> None:
     out = info.replace(
-        transfer_syntax=ts.EXPLICIT_VR_LE,
+        transfer_syntax=uids.ExplicitVRLittleEndian,
         planar_configuration=0,
         photometric_interpretation=photometric,
         high_bit=info.bits_stored - 1,
@@ -220,7 +221,7 @@ def compress(
     target = ts.lookup(uid)
     if not target.encapsulated:
         decompress(ds, registry=registry)
-        if uid != ts.EXPLICIT_VR_LE:
+        if uid != uids.ExplicitVRLittleEndian:
             set_transfer_syntax(ds, uid)
         return
     registry = registry or default_registry()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dicomkit.errors import PixelDataError
-from dicomkit.pixels import colour, encapsulation, native
+from dicomkit.pixels import colour, encapsulation, native, syntax
 from dicomkit.pixels.codecs import CodecRegistry, default_registry
 from dicomkit.pixels.info import (
     EXTENDED_OFFSET_TABLE,
@@ -133,7 +133,7 @@ def decode(
             )
         return Decoded(arr, info.photometric_interpretation, info)
     eot, lengths = _offset_tables(ds)
-    family = info.syntax.family
+    family = syntax.family(info.syntax)
     if frames is None or len(wanted) > 1:
         chunks = encapsulation.frames(
             data, info.number_of_frames, family=family, eot=eot, eot_lengths=lengths

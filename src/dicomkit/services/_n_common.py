@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError
-from dicomkit.net import Association, Incoming, Response, response_for
+from dicomkit.net.association import Association, Incoming, Response, response_for
 from dicomkit.net.config import AEConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
@@ -31,9 +32,7 @@ from dicomkit.net.server import AE, Handler, Handlers
 
 log = logging.getLogger("dicomkit.services")
 
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-PLAIN_SYNTAXES = (EXPLICIT_LE, IMPLICIT_LE)
+PLAIN_SYNTAXES = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
 
 TRANSACTION_UID = 0x00081195
 SPECIFIC_CHARACTER_SET = 0x00080005
@@ -84,7 +83,7 @@ def supported_for(
     sop_classes: Iterable[str], syntaxes: Sequence[str] = PLAIN_SYNTAXES
 ) -> dict[str, list[str]]:
     """``supported`` for an AE: Verification plus each SOP class, in ``syntaxes``."""
-    out = {"1.2.840.10008.1.1": list(PLAIN_SYNTAXES)}
+    out = {uids.Verification: list(PLAIN_SYNTAXES)}
     out.update({uid: list(syntaxes) for uid in sop_classes})
     return out
 

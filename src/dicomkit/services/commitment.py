@@ -30,8 +30,9 @@ from typing import Any, Literal, TypeAlias
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.uid import generate_uid
+from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError, NetworkError
-from dicomkit.net import Association, Incoming, response_for
+from dicomkit.net.association import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.server import AE
 from dicomkit.services._n_common import (
@@ -46,8 +47,8 @@ from dicomkit.services._n_common import (
 
 log = logging.getLogger("dicomkit.services.commitment")
 
-STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
-STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
+STORAGE_COMMITMENT = uids.StorageCommitmentPushModel
+STORAGE_COMMITMENT_INSTANCE = uids.StorageCommitmentPushModelInstance
 ACTION_REQUEST = 1
 EVENT_SUCCESS = 1
 EVENT_FAILURES = 2

@@ -24,13 +24,14 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
-from dicomkit.net import Association, Incoming, response_for
+from dicomkit.dictionary import uids
+from dicomkit.net.association import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import apply_modifications, n_request, select, text
 
 log = logging.getLogger("dicomkit.services.mpps")
 
-MPPS = "1.2.840.10008.3.1.2.3.3"
+MPPS = uids.ModalityPerformedProcedureStep
 IN_PROGRESS = "IN PROGRESS"
 COMPLETED = "COMPLETED"
 DISCONTINUED = "DISCONTINUED"

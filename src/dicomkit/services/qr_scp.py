@@ -29,18 +29,27 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.dictionary.syntaxes import NATIVE
+from dicomkit.dictionary.uids import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
-from dicomkit.net import Incoming, encode_data, response_for
+from dicomkit.net.association import Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services import query_retrieve as qr
 
 log = logging.getLogger("dicomkit.services.qr")
 
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-DEFLATED_LE = "1.2.840.10008.1.2.1.99"
-EXPLICIT_BE = "1.2.840.10008.1.2.2"
-NATIVE = (EXPLICIT_LE, IMPLICIT_LE, DEFLATED_LE, EXPLICIT_BE)
+#: Native syntaxes a stored instance is re-encoded to when the peer lacks its own, best first.
+_CONVERT_TO = (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,20 +402,20 @@ def _contexts_for(instances: list[RetrieveItem]) -> list[tuple[str, list[str]]]:
     seen: dict[tuple[str, str], None] = {}
     classes: dict[str, None] = {}
     for inst in instances:
-        ts = inst.transfer_syntax or EXPLICIT_LE
+        ts = inst.transfer_syntax or ExplicitVRLittleEndian
         seen.setdefault((inst.sop_class_uid, ts), None)
         classes.setdefault(inst.sop_class_uid, None)
     out: list[tuple[str, list[str]]] = []
     for sop, ts in seen:
-        if ts not in (EXPLICIT_LE, IMPLICIT_LE):
+        if ts not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian):
             out.append((sop, [ts]))
     for sop in classes:
-        out.append((sop, [EXPLICIT_LE, IMPLICIT_LE]))
+        out.append((sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
     return out[:128]
 
 
 def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
-    stored = inst.transfer_syntax or EXPLICIT_LE
+    stored = inst.transfer_syntax or ExplicitVRLittleEndian
     usable = [
         c
         for c in assoc.accepted_contexts
@@ -417,7 +426,7 @@ def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
             return c
     # otherwise an uncompressed context: native data sets are re-encoded, compressed pixel
     # data is decoded first (dicomkit.pixels; some syntaxes need the codecs extra)
-    for pref in NATIVE:
+    for pref in _CONVERT_TO:
         for c in usable:
             if c.transfer_syntax == pref:
                 return c
@@ -442,6 +451,7 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
                 return fp.read()
         return qr.file_chunks(path, offset)
     from dicomkit import read
+    from dicomkit.net.association import encode_data
 
     ds = read(path)
     if file_ts not in NATIVE and ts in NATIVE:

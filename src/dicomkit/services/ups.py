@@ -36,8 +36,9 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
+from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError, NetworkError
-from dicomkit.net import Association, Incoming, response_for
+from dicomkit.net.association import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.server import AE
 from dicomkit.services import worklist
@@ -54,15 +55,15 @@ from dicomkit.services._n_common import (
 
 log = logging.getLogger("dicomkit.services.ups")
 
-UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"
-UPS_WATCH = "1.2.840.10008.5.1.4.34.6.2"
-UPS_PULL = "1.2.840.10008.5.1.4.34.6.3"
-UPS_EVENT = "1.2.840.10008.5.1.4.34.6.4"
-UPS_QUERY = "1.2.840.10008.5.1.4.34.6.5"
+UPS_PUSH = uids.UnifiedProcedureStepPush
+UPS_WATCH = uids.UnifiedProcedureStepWatch
+UPS_PULL = uids.UnifiedProcedureStepPull
+UPS_EVENT = uids.UnifiedProcedureStepEvent
+UPS_QUERY = uids.UnifiedProcedureStepQuery
 UPS_SOP_CLASSES = (UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_EVENT, UPS_QUERY)
 #: Well-known instances for global subscriptions (PS3.4 CC.3.1.4).
-UPS_GLOBAL = "1.2.840.10008.5.1.4.34.5"
-UPS_FILTERED_GLOBAL = "1.2.840.10008.5.1.4.34.5.1"
+UPS_GLOBAL = uids.UPSGlobalSubscriptionInstance
+UPS_FILTERED_GLOBAL = uids.UPSFilteredGlobalSubscriptionInstance
 
 SCHEDULED, IN_PROGRESS, COMPLETED, CANCELED = "SCHEDULED", "IN PROGRESS", "COMPLETED", "CANCELED"
 FINAL = frozenset({COMPLETED, CANCELED})
@@ -341,8 +342,8 @@ class UPSSCP:
         msg = dimse.NEventReportRequest(
             affected_sop_class_uid=UPS_PUSH, affected_sop_instance_uid=uid, event_type_id=event
         )
-        for ae_title, uids in self.subscriptions.items():
-            if uid in uids and (only is None or ae_title == only):
+        for ae_title, subscribed in self.subscriptions.items():
+            if uid in subscribed and (only is None or ae_title == only):
                 self._outbox.setdefault(ae_title, []).append((msg, report))
                 if ae_title not in self._workers:
                     task = asyncio.get_running_loop().create_task(self._deliver(ae_title))

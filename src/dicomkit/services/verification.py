@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from dicomkit.net import Association, Incoming
+from dicomkit.dictionary import uids
+from dicomkit.net.association import Association, Incoming
 from dicomkit.net.proto import dimse
 
-VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1"
+VERIFICATION_SOP_CLASS = uids.Verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +25,11 @@ class EchoResult:
 
 
 async def echo(assoc: Association, repeat: int = 1) -> EchoResult:
-    """Send ``repeat`` C-ECHO requests one after another on one association; a failure
-    status raises ``DimseError`` (the client contract of :mod:`dicomkit.net`)."""
+    """Send ``repeat`` C-ECHO requests one after another on one association."""
     statuses, seconds = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        statuses.append((await assoc.echo()).status)
+        statuses.append(await assoc.echo())
         seconds.append(time.perf_counter() - start)
     return EchoResult(tuple(statuses), tuple(seconds))
 

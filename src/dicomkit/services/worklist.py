@@ -28,14 +28,15 @@ from typing import Any, Protocol
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
+from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError
-from dicomkit.net import Association, Incoming, response_for
+from dicomkit.net.association import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import SPECIFIC_CHARACTER_SET, text
 
 log = logging.getLogger("dicomkit.services.worklist")
 
-MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"
+MODALITY_WORKLIST_FIND = uids.ModalityWorklistInformationModelFind
 PENDING = 0xFF00
 PENDING_WARNING = 0xFF01
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
@@ -105,7 +106,7 @@ def write_item(ds: Dataset, path: str | Path) -> None:
 
     out = ds.copy()
     out.file_meta = build_file_meta(
-        MODALITY_WORKLIST_FIND, str(generate_uid()), "1.2.840.10008.1.2.1"
+        MODALITY_WORKLIST_FIND, str(generate_uid()), uids.ExplicitVRLittleEndian
     )
     dicomkit.write(out, path)
 

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
+from dicomkit.dictionary import uids
 from dicomkit.net.proto._codec import (
     _U32,
     ABORT_INVALID_PARAMETER,
@@ -68,7 +69,7 @@ class ApplicationContextItem:
     """Application Context Item, type 10H (PS3.8 9.3.2.1)."""
 
     ITEM_TYPE: ClassVar[int] = 0x10
-    name: str = "1.2.840.10008.3.1.1.1"
+    name: str = uids.DICOMApplicationContext
 
     def encode(self) -> bytes:
         return _header(0x10, self.name.encode("ascii"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dicomkit.dictionary import uids
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.proto.items import (
     AsyncOperationsWindowItem,
@@ -47,7 +48,7 @@ __all__ = [
     "negotiate",
 ]
 
-APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
+APPLICATION_CONTEXT = uids.DICOMApplicationContext
 """The DICOM Application Context Name (PS3.7 A.2.1)."""
 DEFAULT_MAX_PDU_LENGTH = 65536
 MAX_PRESENTATION_CONTEXTS = 128
