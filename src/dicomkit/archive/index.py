@@ -47,18 +47,22 @@ class InstanceRecord:
 
     @property
     def study_uid(self) -> str:
+        """The Study Instance UID of this instance."""
         return self.columns[STUDY]["study_instance_uid"]
 
     @property
     def series_uid(self) -> str:
+        """The Series Instance UID of this instance."""
         return self.columns[SERIES]["series_instance_uid"]
 
     @property
     def sop_uid(self) -> str:
+        """The SOP Instance UID of this instance."""
         return self.columns[IMAGE]["sop_instance_uid"]
 
     @property
     def sop_class(self) -> str:
+        """The SOP Class UID of this instance."""
         return self.columns[IMAGE]["sop_class_uid"]
 
 
@@ -203,9 +207,12 @@ class Index:
 
     @classmethod
     def open(cls, url: str) -> Index:
+        """Open (or create) the index at ``url``: a SQLite file path or ``sqlite:///path``, or a
+        ``postgresql://`` URL."""
         return cls(Database.connect(url))
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     # -- writing --------------------------------------------------------------------------
@@ -430,6 +437,7 @@ class Index:
     # -- reading --------------------------------------------------------------------------
 
     def lookup(self, sop_uid: str) -> StoredInstance | None:
+        """The stored instance with this SOP Instance UID, or ``None``."""
         rows = self.db.query(
             "SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
             "st.study_instance_uid, se.series_instance_uid FROM instances i JOIN series se ON "
@@ -444,6 +452,7 @@ class Index:
         return dict(self.db.query("SELECT path, sop_instance_uid FROM instances"))
 
     def count(self, level: Level = IMAGE) -> int:
+        """How many rows the ``level`` table holds (instances by default)."""
         return int(self.db.scalar(f"SELECT COUNT(*) FROM {TABLES[level]}"))
 
     def select(self, query: Query) -> tuple[list[str], Iterator[tuple[Any, ...]], list[Any]]:

@@ -55,6 +55,7 @@ class CheckReport:
 
     @property
     def clean(self) -> bool:
+        """True when the check found nothing to repair."""
         return not (self.orphan_files or self.missing_files or self.quarantined)
 
 
@@ -164,6 +165,7 @@ class Archive:
             self.last_check = self.check(repair=True, sweep=True)
 
     def close(self) -> None:
+        """Close the index (the files need no closing)."""
         self.index.close()
 
     def __enter__(self) -> Self:
@@ -341,6 +343,8 @@ class Archive:
         return self.ingest(temp, policy=policy, synced=True)
 
     def remove(self, sop_uid: str) -> bool:
+        """Delete the instance with this SOP Instance UID from the index and its file from the
+        store; False when it is not stored."""
         inst = self.index.lookup(sop_uid)
         if inst is None:
             return False
@@ -379,6 +383,7 @@ class Archive:
         return self.index.instances(query)
 
     def path_of(self, inst: StoredInstance) -> Path:
+        """The absolute path of a stored instance's file."""
         return self.store.resolve(inst.path)
 
     # -- consistency ----------------------------------------------------------------------

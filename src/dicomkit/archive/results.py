@@ -29,6 +29,7 @@ class Result:
     elements: tuple[ResultElement, ...]
 
     def as_dict(self) -> dict[str, Any]:
+        """The result's attributes as ``{keyword: value}``."""
         return {kw: value for _tag, kw, _vr, value in self.elements}
 
 

@@ -136,9 +136,12 @@ class FileStore:
         return f"{study}/{series}/{sop}.dcm"
 
     def path_for(self, study: str, series: str, sop: str) -> Path:
+        """The path an instance is stored at: ``ROOT/<study>/<series>/<sop>.dcm``."""
         return self.root / self.relpath(study, series, sop)
 
     def resolve(self, relpath: str) -> Path:
+        """The absolute path of a path relative to the root; raises ``ArchiveError`` for one that
+        leads outside the archive."""
         if _LAYOUT.fullmatch(relpath):  # what relpath() makes: UIDs only, nothing to resolve
             return Path(os.path.join(self._root, relpath))
         path = (self.root / relpath).resolve()
@@ -304,6 +307,8 @@ class FileStore:
         return self.place(tmp, relpath, policy=policy)
 
     def remove(self, relpath: str) -> None:
+        """Delete a stored file (relative path) and prune its series and study folders when
+        empty."""
         path = self.resolve(relpath)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

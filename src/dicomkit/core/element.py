@@ -156,6 +156,7 @@ class DataElement:
     # -- identity ------------------------------------------------------------------------
     @property
     def tag(self) -> Tag:
+        """The element's tag, a :class:`~dicomkit.core.tag.Tag` (an ``int`` with group/element)."""
         return self._tag
 
     @property
@@ -183,6 +184,7 @@ class DataElement:
 
     @property
     def is_private(self) -> bool:
+        """True for an element of a private group (odd group number, PS3.5 7.8)."""
         return bool(self._tag >> 16 & 1)
 
     # -- value ---------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class Sequence(list["Dataset"]):
 
     @property
     def parent(self) -> Dataset | None:
+        """The data set holding this sequence's element (``None`` for a free-standing sequence);
+        setting it re-parents every item."""
         return self._parent
 
     @parent.setter
@@ -52,12 +54,17 @@ class Sequence(list["Dataset"]):
         return item
 
     def append(self, item: Dataset) -> None:
+        """Add a data set at the end (its ``parent`` becomes this sequence's parent); anything but a
+        Dataset raises ``TypeError``."""
         super().append(self._check(item))
 
     def insert(self, index: SupportsIndex, item: Dataset) -> None:
+        """Insert a data set before ``index`` (list semantics); anything but a Dataset raises
+        ``TypeError``."""
         super().insert(index, self._check(item))
 
     def extend(self, items: Iterable[Dataset]) -> None:
+        """Append each data set of ``items``; anything but a Dataset raises ``TypeError``."""
         super().extend(self._check(i) for i in items)
 
     def __iadd__(self, items: Iterable[Dataset]) -> Self:  # type: ignore[override,misc]

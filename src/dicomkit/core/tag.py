@@ -40,22 +40,27 @@ class Tag(int):
 
     @property
     def group(self) -> int:
+        """The group number, the upper 16 bits: ``Tag(0x00100010).group == 0x0010``."""
         return self >> 16
 
     @property
     def element(self) -> int:
+        """The element number, the lower 16 bits: ``Tag(0x00100010).element == 0x0010``."""
         return self & 0xFFFF
 
     @property
     def is_private(self) -> bool:
+        """True for a tag of a private group (odd group number, PS3.5 7.8)."""
         return bool((self >> 16) & 1)
 
     @property
     def is_private_creator(self) -> bool:
+        """True for a Private Creator element, (gggg,0010-00FF) of an odd group (PS3.5 7.8.1)."""
         return bool((self >> 16) & 1) and 0x0010 <= (self & 0xFFFF) <= 0x00FF
 
     @property
     def is_group_length(self) -> bool:
+        """True for a group length element, (gggg,0000)."""
         return (self & 0xFFFF) == 0
 
     def __str__(self) -> str:

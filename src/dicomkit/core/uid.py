@@ -56,6 +56,8 @@ class UID(str):
 
     @property
     def info(self) -> UIDInfo | None:
+        """The UID registry row (PS3.6 Annex A) for this UID, or ``None`` for a UID the standard
+        does not define."""
         return uid_info(self)
 
     @property
@@ -66,6 +68,7 @@ class UID(str):
 
     @property
     def keyword(self) -> str:
+        """The registry keyword, e.g. ``ExplicitVRLittleEndian`` (empty for an unknown UID)."""
         info = uid_info(self)
         return info.keyword if info is not None else ""
 
@@ -77,15 +80,19 @@ class UID(str):
 
     @property
     def is_retired(self) -> bool:
+        """True when the standard lists this UID as retired."""
         info = uid_info(self)
         return info.retired if info is not None else False
 
     @property
     def is_valid(self) -> bool:
+        """True when the text is a valid UID (PS3.5 9.1: digits and dots, no leading zeros, at most
+        64 characters)."""
         return is_valid_uid(self)
 
     @property
     def is_transfer_syntax(self) -> bool:
+        """True for a transfer syntax UID of the registry."""
         return self.type == "Transfer Syntax"
 
     @property
@@ -122,6 +129,8 @@ class UID(str):
 
     @property
     def is_compressed(self) -> bool:
+        """True for a transfer syntax whose pixel data is encapsulated (the same as
+        ``is_encapsulated``)."""
         return self.is_encapsulated
 
     @property

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class VR(StrEnum):
+    """The value representations of PS3.5 Table 6.2-1 as a string enum (``VR.PN == "PN"``)."""
+
     AE = "AE"  # Application Entity, 16 bytes max
     AS = "AS"  # Age String, 4 bytes
     AT = "AT"  # Attribute Tag, 4 bytes

@@ -42,13 +42,16 @@ class Context:
 
     @property
     def root(self) -> Dataset:
+        """The top-level data set (the item's outermost parent)."""
         return self.parents[0] if self.parents else self.ds
 
     def child(self, item: Dataset) -> Context:
+        """The context of a sequence item of this data set."""
         return Context(item, (*self.parents, self.ds), self.file_meta)
 
     @classmethod
     def for_root(cls, ds: Dataset) -> Context:
+        """The context of a top-level data set (with its File Meta, when it has one)."""
         return cls(ds, (), getattr(ds, "file_meta", None))
 
 

@@ -88,10 +88,12 @@ class Attribute:
 
     @property
     def checks(self) -> tuple[Check, ...]:
+        """The checks (enumerated values, defined terms ...) on this attribute's sequence items."""
         return expand(self._child_rows)[1]
 
     @property
     def is_conditional(self) -> bool:
+        """True for Type 1C, 2C or 3C attributes (present only under a condition)."""
         return self.type.endswith("C")
 
 
@@ -107,10 +109,12 @@ class Module:
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
+        """The module's attributes, nested sequence contents as ``children``."""
         return expand(self._rows)[0]
 
     @property
     def checks(self) -> tuple[Check, ...]:
+        """The value checks of the module's top-level attributes."""
         return expand(self._rows)[1]
 
     def find(self, tag: int) -> Attribute | None:
@@ -129,6 +133,7 @@ class ModuleUsage:
 
     @property
     def module(self) -> Module:
+        """The :class:`Module` this usage refers to."""
         return module(self.name)
 
 
@@ -144,6 +149,7 @@ class IOD:
 
     @property
     def information_entities(self) -> tuple[str, ...]:
+        """The IOD's information entities (Patient, Study, Series ...), in module order."""
         return tuple(dict.fromkeys(m.information_entity for m in self.modules))
 
 
@@ -160,6 +166,7 @@ class SOPClass:
 
     @property
     def iod(self) -> IOD | None:
+        """The IOD of this SOP class, or ``None`` when it has none (e.g. a service SOP class)."""
         return iod(self.iod_name) if self.iod_name else None
 
 

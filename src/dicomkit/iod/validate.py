@@ -57,6 +57,7 @@ class Finding:
         return f"{label[self.severity]} - {where}: {self.message}{mod}"
 
     def as_dict(self) -> dict[str, Any]:
+        """The finding as a plain dict (what ``dicomkit validate --json`` prints)."""
         return asdict(self)
 
 

@@ -193,10 +193,12 @@ class Record:
 
     @property
     def record_type(self) -> str:
+        """Directory Record Type (0004,1430): ``PATIENT``, ``STUDY``, ``SERIES``, ``IMAGE`` ..."""
         return str(self.dataset.get(RECORD_TYPE) or "")
 
     @property
     def in_use(self) -> bool:
+        """False for a record marked inactive (Record In-use Flag (0004,1410) = 0)."""
         flag = self.dataset.get(IN_USE)
         return flag is None or flag != 0
 
@@ -211,16 +213,19 @@ class Record:
 
     @property
     def sop_instance_uid(self) -> str | None:
+        """Referenced SOP Instance UID in File (0004,1511), or ``None``."""
         v = self.dataset.get(0x00041511)
         return str(v) if v else None
 
     @property
     def sop_class_uid(self) -> str | None:
+        """Referenced SOP Class UID in File (0004,1510), or ``None``."""
         v = self.dataset.get(0x00041510)
         return str(v) if v else None
 
     @property
     def transfer_syntax_uid(self) -> str | None:
+        """Referenced Transfer Syntax UID in File (0004,1512), or ``None``."""
         v = self.dataset.get(0x00041512)
         return str(v) if v else None
 
@@ -231,6 +236,7 @@ class Record:
             yield from child.walk(depth + 1)
 
     def get(self, key: Any, default: Any = None) -> Any:
+        """A value of the record's data set (by keyword or tag), or ``default``."""
         return self.dataset.get(key, default)
 
     def __getattr__(self, name: str) -> Any:
@@ -255,10 +261,12 @@ class DicomDir:
 
     @property
     def fileset_id(self) -> str:
+        """File-set ID (0004,1130), empty when there is none."""
         return str(self.dataset.get(0x00041130) or "")
 
     @property
     def descriptor_file_id(self) -> tuple[str, ...] | None:
+        """File-set Descriptor File ID (0004,1141) as path components, or ``None``."""
         v = self.dataset.get(0x00041141)
         if not v:
             return None
@@ -274,6 +282,7 @@ class DicomDir:
         return [r for _, r in self.walk() if r.file_id is not None]
 
     def by_offset(self, offset: int) -> Record | None:
+        """The record that starts at byte ``offset`` of the DICOMDIR, or ``None``."""
         return next((r for r in self.records if r.offset == offset), None)
 
 

@@ -50,6 +50,7 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
     def walk(self) -> Iterator[Node]:
+        """This node and every node below it, depth first."""
         yield self
         for child in self.children:
             yield from child.walk()

@@ -177,6 +177,7 @@ class Association(Link):
             ) from None
 
     async def wait_established(self) -> None:
+        """Wait until the association is accepted (raises if it is rejected or aborted first)."""
         await asyncio.shield(self._established)
 
     async def release(self) -> None:
@@ -543,6 +544,7 @@ class Association(Link):
             self._server_task.cancel()
 
     async def wait_closed(self) -> None:
+        """Wait until the association has ended (released or aborted) and its tasks are done."""
         await self._closed.wait()
         current = asyncio.current_task()
         tasks = {

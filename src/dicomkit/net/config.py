@@ -83,6 +83,7 @@ class UserIdentity:
         return _as_bytes(self.secondary).decode("utf-8", "replace")
 
     def to_item(self) -> UserIdentityRQItem:
+        """The User Identity Negotiation sub-item of an A-ASSOCIATE-RQ (PS3.7 D.3.3.7.1)."""
         return UserIdentityRQItem(
             self.type,
             _as_bytes(self.primary),
@@ -92,6 +93,7 @@ class UserIdentity:
 
     @classmethod
     def from_item(cls, item: UserIdentityRQItem) -> UserIdentity:
+        """The identity a requestor sent, from its A-ASSOCIATE-RQ sub-item."""
         return cls(
             item.identity_type,
             bytes(item.primary),

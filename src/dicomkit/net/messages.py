@@ -30,8 +30,11 @@ AfterResponse: TypeAlias = "Callable[[], Awaitable[Any] | Any] | Awaitable[Any]"
 class DataSink(Protocol):
     """Where a streamed data set goes (e.g. a Part 10 file being written)."""
 
-    def write(self, data: Buffer) -> None: ...
-    def discard(self) -> None: ...
+    def write(self, data: Buffer) -> None:
+        """Take the next bytes of the data set as they arrive."""
+
+    def discard(self) -> None:
+        """Drop what was written: the data set will not complete (aborted, refused)."""
 
 
 @dataclass(slots=True)
@@ -54,6 +57,7 @@ class Incoming:
 
     @property
     def dataset(self) -> Any:
+        """The request's data set, decoded on first use (``None`` when the message has none)."""
         if self._dataset is None and self.data is not None:
             self._dataset = decode_data(self.data, self.context.transfer_syntax)
         return self._dataset
@@ -101,6 +105,7 @@ class Response:
 
     @property
     def status(self) -> int:
+        """The DIMSE status of the response (0x0000 success, 0xFF00 pending ...)."""
         return self.message.status
 
     @property

@@ -126,6 +126,7 @@ class AE:
 
     @property
     def ae_title(self) -> str:
+        """Our AE title (from the configuration)."""
         return self.config.ae_title
 
     # -- SCU -----------------------------------------------------------------------------
@@ -388,6 +389,7 @@ class Server:
             await transport.wait_closed()
 
     async def serve_forever(self) -> None:
+        """Serve until the server is closed (or the task is cancelled)."""
         assert self._server is not None
         await self._server.serve_forever()
 

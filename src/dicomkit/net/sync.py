@@ -142,10 +142,12 @@ class SyncAssociation:
 
     @property
     def accepted_contexts(self) -> list[NegotiatedContext]:
+        """The presentation contexts the acceptor accepted."""
         return self.association.accepted_contexts
 
     @property
     def is_established(self) -> bool:
+        """True while the association is up (accepted, not yet released or aborted)."""
         return self.association.is_established
 
     def echo(self) -> int:
@@ -155,11 +157,15 @@ class SyncAssociation:
         return self._run(self.association.store(source, **kw))
 
     def request(self, message: dimse.DimseRequest, data: Any = None, **kw: Any) -> Response:
+        """Send a DIMSE request (with its data set, if any) and return the final response
+        (blocking); see :meth:`Association.request`."""
         return self._run(self.association.request(message, data, **kw))
 
     def request_iter(
         self, message: dimse.DimseRequest, data: Any = None, **kw: Any
     ) -> Iterator[Response]:
+        """Send a DIMSE request and yield every response as it arrives, pending ones included
+        (blocking iterator); see :meth:`Association.request_iter`."""
         agen = self.association.request_iter(message, data, **kw)
 
         async def step() -> Response:
@@ -177,12 +183,16 @@ class SyncAssociation:
     def send_message(
         self, context: NegotiatedContext | int, message: dimse.DimseMessage, data: Any = None
     ) -> None:
+        """Send one DIMSE message on a presentation context without waiting for an answer (e.g. a
+        C-CANCEL)."""
         self._run(self.association.send_message(context, message, data))
 
     def release(self) -> None:
+        """Release the association (A-RELEASE) and wait until it is closed."""
         self._run(self.association.release())
 
     def abort(self) -> None:
+        """Abort the association (A-ABORT) at once."""
         self._run(self.association.abort())
 
     def __enter__(self) -> Self:
@@ -206,12 +216,16 @@ class SyncServer:
 
     @property
     def port(self) -> int:
+        """The TCP port the server listens on (useful after ``serve(0)``)."""
         return self.server.port
 
     def serve_forever(self) -> None:
+        """Block until the server is closed (from another thread, or Ctrl-C)."""
         self._run(self.server.serve_forever())
 
     def close(self, *, abort: bool = True) -> None:
+        """Stop listening and end the live associations (aborted unless ``abort=False``, which waits
+        for them)."""
         self._run(self.server.close(abort=abort))
 
     def __enter__(self) -> Self:

@@ -83,6 +83,7 @@ class CodecRegistry:
         )
 
     def decoder(self, uid: str) -> Decoder:
+        """The decoder for ``uid``; ``PixelDataError`` names the syntax when there is none."""
         codec = self._codecs.get(uid)
         if codec is None or codec.decode is None:
             raise PixelDataError(
@@ -91,6 +92,7 @@ class CodecRegistry:
         return codec.decode
 
     def encoder(self, uid: str) -> Encoder:
+        """The encoder for ``uid``; ``PixelDataError`` names the syntax when there is none."""
         codec = self._codecs.get(uid)
         if codec is None or codec.encode is None:
             raise PixelDataError(
@@ -99,21 +101,27 @@ class CodecRegistry:
         return codec.encode
 
     def photometric_after_encoding(self, uid: str, photometric: str) -> str:
+        """The Photometric Interpretation the encoder for ``uid`` gives frames that had
+        ``photometric`` (unchanged unless the codec says otherwise)."""
         codec = self._codecs.get(uid)
         if codec is None or codec.encoded_photometric is None:
             return photometric
         return codec.encoded_photometric(photometric)
 
     def can_decode(self, uid: str) -> bool:
+        """True when a decoder is registered for the transfer syntax ``uid``."""
         return uid in self._codecs and self._codecs[uid].decode is not None
 
     def can_encode(self, uid: str) -> bool:
+        """True when an encoder is registered for the transfer syntax ``uid``."""
         return uid in self._codecs and self._codecs[uid].encode is not None
 
     def decoders(self) -> list[str]:
+        """The transfer syntax UIDs that can be decoded, sorted."""
         return sorted(u for u, c in self._codecs.items() if c.decode is not None)
 
     def encoders(self) -> list[str]:
+        """The transfer syntax UIDs that can be encoded, sorted."""
         return sorted(u for u, c in self._codecs.items() if c.encode is not None)
 
 

@@ -35,6 +35,8 @@ class Decoded:
     info: PixelInfo
 
     def as_rgb(self) -> Decoded:
+        """The same frames with YBR colour converted to RGB (itself when already RGB or not
+        colour)."""
         if not self.photometric.startswith("YBR") or self.info.samples_per_pixel != 3:
             return self
         return Decoded(

@@ -123,22 +123,27 @@ class PixelInfo:
         )
 
     def replace(self, **changes: Any) -> PixelInfo:
+        """A copy with some fields changed."""
         return replace(self, **changes)
 
     @property
     def syntax(self) -> syntax.Syntax:
+        """The transfer syntax's encoding facts (encapsulated, byte order ...)."""
         return syntax.lookup(self.transfer_syntax)
 
     @property
     def is_encapsulated(self) -> bool:
+        """True when the pixel data is encapsulated (a compressed transfer syntax)."""
         return self.syntax.encapsulated and self.pixel_tag == PIXEL_DATA
 
     @property
     def is_float(self) -> bool:
+        """True for Float / Double Float Pixel Data (7FE0,0008 / 0009)."""
         return self.pixel_tag != PIXEL_DATA
 
     @property
     def is_signed(self) -> bool:
+        """True for signed integer pixels (Pixel Representation 1)."""
         return self.pixel_representation == 1 and not self.is_float
 
     @property
@@ -168,6 +173,8 @@ class PixelInfo:
 
     @property
     def frame_shape(self) -> tuple[int, ...]:
+        """The shape of one frame: ``(rows, columns)``, or ``(rows, columns, samples)`` for
+        colour."""
         if self.samples_per_pixel == 1:
             return (self.rows, self.columns)
         return (self.rows, self.columns, self.samples_per_pixel)

@@ -634,6 +634,8 @@ class StorageSCP:
         return self.directory / rel
 
     def open_stream(self, incoming: Incoming) -> PartTenWriter:
+        """Open the file an incoming C-STORE data set is streamed into (called by the driver before
+        the data arrives)."""
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
         header = _meta_bytes(

@@ -102,10 +102,12 @@ class DimseMessage:
 
     @property
     def command_field(self) -> int:
+        """The Command Field (0000,0100) value of this message type (PS3.7 E.1-1)."""
         return self.COMMAND_FIELD
 
     @property
     def is_request(self) -> bool:
+        """True for a request (-RQ), False for a response (-RSP)."""
         return not self.COMMAND_FIELD & 0x8000
 
     def replace(self, **changes: Any) -> Any:
@@ -132,10 +134,12 @@ class DimseResponse(DimseMessage):
 
     @property
     def category(self) -> Category:
+        """The status category (success, warning, failure, cancel, pending) of PS3.7 C."""
         return category(self.status)
 
     @property
     def is_pending(self) -> bool:
+        """True for a pending status (0xFF00 or 0xFF01): more responses follow."""
         return self.status in (0xFF00, 0xFF01)
 
 
