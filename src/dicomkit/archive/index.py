@@ -126,7 +126,7 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
                 if not a.computed
             )
         )
-        d = ds._d if by_tag else None
+        d = ds.raw_elements if by_tag else None
         for key, vr, col, has_ci, has_norm in plan:
             entry = d.get(key) if d is not None else _SLOW
             if entry is None:

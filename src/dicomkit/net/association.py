@@ -485,7 +485,7 @@ class Association(Link):
             return self.error
         return AssociationAborted(f"association with {self.peer} is no longer usable: {exc}")
 
-    def _spawn(self, action: AfterResponse) -> None:
+    def spawn(self, action: AfterResponse) -> None:
         """Run an after-response action in a task of its own (kept until it ends)."""
 
         async def run() -> None:

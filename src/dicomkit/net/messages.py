@@ -81,7 +81,7 @@ class Incoming:
             self._responded = asyncio.get_running_loop().create_future()
         return self._responded
 
-    def _finish(self, sent: bool) -> None:
+    def finish(self, sent: bool) -> None:
         """The dispatcher is done with this request: wake :attr:`responded`, run the
         after-response actions (``sent``: the final response went out)."""
         fut = self._responded
@@ -91,7 +91,7 @@ class Incoming:
         if not sent or not actions:
             return
         for action in actions:
-            self.association._spawn(action)
+            self.association.spawn(action)
 
 
 @dataclass(slots=True)

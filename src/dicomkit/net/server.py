@@ -276,15 +276,10 @@ class AE:
         until closed. ``ssl_context`` defaults to the server context of ``config.tls``."""
         server = Server(self, {**self.handlers, **(handlers or {})})
         tls = ssl_context or (self.config.tls.server if self.config.tls else None)
-        loop = asyncio.get_running_loop()
         # a peer that never completes the TLS handshake is dropped within the ACSE timeout
         # (asyncio's own default is 60 s, which no option of ours would control)
         handshake = self.config.timeouts.acse if tls is not None else None
-        server._server = await loop.create_server(
-            server._protocol, host, port, ssl=tls, ssl_handshake_timeout=handshake or None
-        )
-        sock = server._server.sockets[0]
-        server.port = int(sock.getsockname()[1])
+        await server.listen(host, port, tls, handshake)
         log.info(
             "%s listening on %s:%d%s", self.ae_title, host, server.port, " (TLS)" if tls else ""
         )
@@ -363,6 +358,16 @@ class Server:
         # connections that have not associated (yet) hold no slot: count accepted ones only
         live = sum(1 for a in self.associations if a.negotiated is not None and not a.is_closed)
         return live < self.ae.config.max_associations
+
+    async def listen(
+        self, host: str, port: int, tls: ssl.SSLContext | None, handshake: float | None
+    ) -> None:
+        """Accept connections on host:port (0: any free port; ``self.port`` tells)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._protocol, host, port, ssl=tls, ssl_handshake_timeout=handshake or None
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SocketTransport:
         """A new connection: its transport now, its association once it is connected."""
@@ -492,7 +497,7 @@ def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
         try:
             sent = await _dispatch(routes, incoming)
         finally:
-            incoming._finish(sent)
+            incoming.finish(sent)
 
     return dispatch
 
