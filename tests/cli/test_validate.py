@@ -58,3 +58,18 @@ def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path = tmp_path / "missing.dcm"
     assert main(["validate", str(path)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_lenient_validates_a_damaged_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = CLEAN.read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[: len(data) // 2])  # cut inside the pixel data
+    assert main(["validate", str(path)]) == 2
+    assert "try --lenient" in capsys.readouterr().err
+    assert main(["validate", "--lenient", "--errors-only", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "CTImage"
+    assert any(line.startswith("Error - (7FE0,0010) PixelData: read: ") for line in out)
+    assert not any("StudyInstanceUID" in line for line in out)  # read before the cut

@@ -5,6 +5,9 @@ one finding per line in the manner of dciodvfy::
 
 Exit status: 0 no errors (warnings allowed), 1 at least one error, 2 a file could not be read.
 ``--json`` prints one JSON document: ``{"files": [{"path", "iod", "findings": [...]}]}``.
+``--lenient`` reads what can be read of a damaged file (PS3.10 files a strict read refuses)
+and validates that; what the read had to skip is reported first, as errors at the element
+where it happened.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def add_parser(subparsers: Any) -> None:
         help="print errors only (not warnings nor what could not be checked)",
     )
     p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="read damaged files as far as they can be read; what was skipped is an error",
+    )
+    p.add_argument(
         "--no-not-checked",
         action="store_true",
         help="leave out conditions that could not be evaluated",
@@ -50,6 +58,15 @@ def _shown(findings: list[Any], args: argparse.Namespace) -> list[Any]:
     return findings
 
 
+def _read_finding(err: Any) -> Any:
+    """What a lenient read skipped, as an error at the element where it happened."""
+    from dicomkit.core.tag import format_tag
+    from dicomkit.iod import Finding
+
+    tag = getattr(err, "tag", None) or 0
+    return Finding("error", format_tag(tag) if tag else "/", "", f"read: {err}", tag)
+
+
 def run(args: argparse.Namespace) -> int:
     # The information model tables are large: import them only when validating.
     from dicomkit.iod import sop_class, validate
@@ -59,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
     many = len(args.files) > 1
     for path in args.files:
         try:
-            ds = dicomkit.read(path)
+            ds = dicomkit.read(path, lenient=args.lenient)
         except (DicomError, OSError) as exc:
-            print(f"dicomkit validate: {path}: cannot read: {exc}", file=sys.stderr)
+            hint = "" if args.lenient else " (try --lenient to validate what can be read)"
+            print(f"dicomkit validate: {path}: cannot read: {exc}{hint}", file=sys.stderr)
             status = 2
             continue
-        findings = validate(ds)
+        findings = [_read_finding(err) for err in ds.read_errors] + validate(ds)
         if any(f.severity == "error" for f in findings):
             status = max(status, 1)
         shown = _shown(findings, args)

@@ -199,7 +199,11 @@ def _term(term: Term, ctx: Context) -> bool:
             return True
         return any(t >> 16 == group for t in ds)
     if test == "ValuePresent":
-        return any(bool(values_of(_element_value(d, tag, ctx)[1])) for d in _where(ds, within, ctx))
+        # a value index (e.g. Image Type value 3) asks for that value, non-empty
+        return any(
+            any(_text(v) for v in _selected(_element_value(d, tag, ctx)[1], index))
+            for d in _where(ds, within, ctx)
+        )
     if test.startswith("SequenceHas"):
         n = len(_items(ds, tag, ctx))
         return {

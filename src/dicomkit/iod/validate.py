@@ -4,9 +4,16 @@ For each module of the IOD that applies (M, C whose condition holds, U whose con
 or whose attributes are present): Type 1 present with a value, Type 2 present, Type 1C/2C as
 1/2 when their condition holds (conditions evaluated over the data set, see
 :mod:`.conditions`), enumerated values and defined terms, the module's VM, and the same
-recursively in every sequence item. Then every element on its own: VR and VM against the
-data dictionary, value form, unknown and retired attributes, attributes no module of the IOD
-defines. A condition that cannot be decided is reported as ``not-checked``, never guessed.
+recursively in every sequence item. A conditional attribute present although its condition
+does not hold, where the standard says it shall not be, is an error (PS3.5 7.4.2, 7.4.4).
+A module the IOD makes optional counts as present when any of its attributes is (Type 3
+included, unless a mandatory module holds the same attribute). Then every element on its own:
+VR and VM against the data dictionary (private elements against the private dictionary of
+their creator), value form, unknown and retired attributes, attributes no module of the IOD
+defines; and the instance as a whole (File Meta against the data set, UIDs reused for
+different objects, the VR of Pixel Data, see :mod:`.instance`). A data set holding UN
+elements is validated as their dictionary VRs would have it (:mod:`.retype`). A condition
+that cannot be decided is reported as ``not-checked``, never guessed.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ from typing import Any, Literal
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.tag import format_tag
-from dicomkit.dictionary import entry_for_tag, keyword_for_tag
+from dicomkit.dictionary import DictEntry, entry_for_tag, keyword_for_tag, private_entry
 from dicomkit.errors import DicomError
 from dicomkit.iod.conditions import UNDECIDABLE, Context, evaluate, values_of
 from dicomkit.iod.elements import element_problems, vm_allows
+from dicomkit.iod.instance import instance_problems
 from dicomkit.iod.model import IOD, Attribute, Check, ValueSet, iod_for_sop_class, module
+from dicomkit.iod.retype import has_un, retyped
 
 __all__ = ["Finding", "Severity", "validate"]
 
@@ -30,6 +39,7 @@ Severity = Literal["error", "warning", "not-checked"]
 _SOP_CLASS_UID = 0x00080016
 _MEDIA_SOP_CLASS_UID = 0x00020002
 _FILE_META = "FileMetaInformation"
+_PIXEL_ASPECT_RATIO = 0x00280034
 _TRAILING_PADDING = 0xFFFCFFFC  # Data Set Trailing Padding: allowed in any data set
 _REPEATING = (0x5000, 0x6000)
 # Sequences whose items may hold attributes beyond those the module lists: directory records
@@ -37,6 +47,8 @@ _REPEATING = (0x5000, 0x6000)
 _OPEN_SEQUENCES = frozenset(
     {0x00041220, 0x04000561, 0x04000550}
 )  # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
+#: The templates' marker for "an empty value is one of the allowed values".
+_EMPTY_ALLOWED = "***EMPTYVALUE***"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +141,11 @@ class _Run:
                 required = True
             elif result is False and present and not attr.may_be_present_otherwise:
                 self.add(
-                    "warning",
+                    "error",
                     path,
                     mod,
-                    f"Type {typ} attribute present although condition {cond} is not satisfied",
+                    f"Type {typ} attribute present although condition {cond} is not satisfied; "
+                    "it shall not be included then (PS3.5 7.4.2, 7.4.4)",
                     tag,
                 )
         if required and not present:
@@ -246,7 +259,15 @@ class _Run:
             except (DicomError, ValueError) as exc:  # an undecodable value is itself a finding
                 self.add("error", path, "", f"value cannot be decoded: {exc}", tag)
                 continue
-            for severity, message in element_problems(tag, el.vr, value):
+            raw = el.raw
+            found = element_problems(
+                tag,
+                el.vr,
+                value,
+                bytes(raw) if raw is not None and el.vr not in ("SQ", "OB", "OW", "UN") else None,
+                _private_entry(ds, tag) if tag >> 16 & 1 else None,
+            )
+            for severity, message in found:
                 self.add(severity, path, "", message, tag)  # type: ignore[arg-type]
             if isinstance(value, list) and el.vr == "SQ":
                 for i, item in enumerate(value):
@@ -274,10 +295,32 @@ def _is_zero(v: Any) -> bool:
 def _matches(vs: ValueSet, v: Any) -> bool:
     if vs.kind in ("binary", "tag"):
         try:
-            return int(v) in vs.values
+            n = int(v)
         except (TypeError, ValueError):
             return False
-    return str(v).strip() in vs.values
+        # the templates write signed values as their unsigned bit pattern (-1 in SS: 0xFFFF)
+        return n in vs.values or (
+            n < 0 and (n & 0xFFFF in vs.values or n & 0xFFFFFFFF in vs.values)
+        )
+    text = str(v).strip(" \0")
+    return text in vs.values or (not text and _EMPTY_ALLOWED in vs.values)
+
+
+def _private_entry(ds: Dataset, tag: int) -> DictEntry | None:
+    """The private dictionary's entry for ``tag`` under its block's creator (PS3.5 7.8.1)."""
+    element = tag & 0xFFFF
+    if element < 0x1000:
+        return None  # a Private Creator itself, or a group length
+    creator_tag = (tag & 0xFFFF0000) | element >> 8
+    if creator_tag not in ds:
+        return None
+    try:
+        creator = ds[creator_tag].value
+    except (DicomError, ValueError):
+        return None
+    if not isinstance(creator, str):
+        return None
+    return private_entry(tag, creator)
 
 
 def _show(v: Any) -> str:
@@ -286,8 +329,24 @@ def _show(v: Any) -> str:
     return repr(str(v))
 
 
-def _module_present(name: str, ds: Dataset) -> bool:
-    return any(a.tag in ds for a in module(name).attributes if a.type in ("1", "2", "1C", "2C"))
+def _module_present(name: str, ds: Dataset, mandatory: frozenset[int] = frozenset()) -> bool:
+    """Any attribute of the module is there; a Type 3 one counts unless a mandatory module of
+    the IOD holds it too (then its presence says nothing of this module)."""
+    return any(
+        a.tag in ds and (a.type != "3" or a.tag not in mandatory) for a in module(name).attributes
+    )
+
+
+def _only_conditional(iod: IOD, tag: int) -> bool:
+    """The IOD's modules list ``tag`` at their top level, and only as Type 1C or 2C."""
+    types = {a.type for usage in iod.modules for a in usage.module.attributes if a.tag == tag}
+    return bool(types) and all(t.endswith("C") for t in types)
+
+
+def _mandatory_tags(iod: IOD) -> frozenset[int]:
+    return frozenset(
+        a.tag for usage in iod.modules if usage.usage == "M" for a in usage.module.attributes
+    )
 
 
 def _iod_of(ds: Dataset) -> str:
@@ -313,6 +372,8 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
     ``dictionary=False`` skips the per-element data-dictionary checks.
     """
     run = _Run()
+    if has_un(ds):
+        ds = retyped(ds)  # a copy: the caller's data set keeps its UN elements
     if iod is None:
         uid = _iod_of(ds)
         try:
@@ -328,6 +389,7 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
             )
     root = Context.for_root(ds)
     if iod is not None:
+        mandatory = _mandatory_tags(iod)
         for usage in iod.modules:
             name = usage.name
             ctx = root
@@ -338,20 +400,23 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
             if usage.usage != "M":
                 result = evaluate(usage.condition, root) if usage.condition else None
                 if result is None:
-                    if usage.usage == "C" and not _module_present(name, ctx.ds):
+                    if usage.usage == "C" and not _module_present(name, ctx.ds, mandatory):
                         msg = (
                             f"conditional module; condition {usage.condition or '-'} could "
                             "not be evaluated"
                         )
                         run.add("not-checked", "/", name, msg, 0)
                         continue
-                    if not _module_present(name, ctx.ds):
+                    if not _module_present(name, ctx.ds, mandatory):
                         continue
                 elif not result:
                     continue
             mod = usage.module
             run.level(mod.attributes, mod.checks, ctx, "", name)
         run.extra(ds, _root_tags(iod), "", "", f"the {iod.name} IOD")
+    conditional_ratio = iod is not None and _only_conditional(iod, _PIXEL_ASPECT_RATIO)
+    for tag, message in instance_problems(ds, aspect_ratio_conditional=conditional_ratio):
+        run.add("error", format_tag(tag), "", message, tag)
     if dictionary:
         run.elements(ds, "")
         if root.file_meta is not None:
