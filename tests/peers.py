@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,12 +107,28 @@ def dcmtk_server(
         wait_for_port(port, proc=proc)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=5)
+
+
+def stop(
+    proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 10
+) -> tuple[Any, Any]:
+    """Stop a server process (``sig``, then SIGKILL after ``timeout``) and return what it
+    printed, ``(stdout, stderr)``; its pipes are read to the end and closed. Calling it again
+    on a stopped process is harmless."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
+def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
+    """Stop a DCMTK server started by :func:`dcmtk_server` and return its output."""
+    out, _ = stop(proc)
+    return (out or b"").decode(errors="replace")
 
 
 def which_python_tool(name: str) -> str | None:

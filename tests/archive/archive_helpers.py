@@ -126,7 +126,7 @@ def serving(
     archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
 ) -> Iterator[subprocess.Popen[str]]:
     """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait)."""
-    from peers import wait_for_port
+    from peers import stop, wait_for_port
 
     proc = subprocess.Popen(
         [
@@ -152,13 +152,7 @@ def serving(
         wait_for_port(port, timeout=20, proc=proc)  # type: ignore[arg-type]
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, signal.SIGINT, timeout=15)
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -71,7 +71,7 @@ host = "127.0.0.1"
 port = 4242
 """)
     from archive_helpers import os, subprocess  # type: ignore[attr-defined]
-    from peers import wait_for_port
+    from peers import stop, wait_for_port
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "dicomkit", "serve", "--config", str(cfg)],
@@ -90,9 +90,7 @@ port = 4242
         )
         assert code == 0, err
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-    text = proc.stderr.read() if proc.stderr else ""
+        _out, text = stop(proc, signal.SIGINT, timeout=15)
     assert "ARCHIVE1 listening" in text and "VIEWER=127.0.0.1:4242" in text
     assert (tmp_path / "data" / "index.sqlite").exists()
 

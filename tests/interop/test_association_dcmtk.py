@@ -82,12 +82,6 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
-    proc.terminate()
-    out, _ = proc.communicate(timeout=10)
-    return out.decode(errors="replace")
-
-
 # -- DCMTK storescu -> our SCP -------------------------------------------------------------------
 
 
@@ -203,7 +197,7 @@ def test_our_scu_large_file_to_storescp_with_small_pdus(
         ):
             assert assoc.association.peer_max_pdu == pdu
             assert assoc.store(big_file).status == 0
-        log = stop_and_read(proc)
+        log = peers.stop_and_read(proc)
     assert "Association Acknowledged (Max Send PDV: 8180)" in log  # it saw our 8192
     (stored,) = out.iterdir()
     assert pixels(stored) == pixels(big_file)
@@ -305,7 +299,7 @@ def test_storescp_abort_during_store(
             assert isinstance(assoc.association.error, NetworkError)
             with pytest.raises(NetworkError):
                 assoc.echo()  # nothing more goes out on an aborted association
-        log = stop_and_read(proc)
+        log = peers.stop_and_read(proc)
     assert "ABORT initiated" in log
     assert list(out.iterdir()) == []
     spam = [r for r in caplog.records if "socket.send() raised exception" in r.getMessage()]

@@ -292,12 +292,6 @@ def storescp(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         yield port, proc
 
 
-def stop_and_read(proc: subprocess.Popen[bytes]) -> str:
-    proc.terminate()
-    out, _ = proc.communicate(timeout=10)
-    return out.decode(errors="replace")
-
-
 def test_our_scu_echo_to_storescp(storescp: tuple[int, subprocess.Popen[bytes]]) -> None:
     port, proc = storescp
     ae = SyncAE("OURSCU")
@@ -315,7 +309,7 @@ def test_our_scu_echo_to_storescp(storescp: tuple[int, subprocess.Popen[bytes]])
         (ctx,) = assoc.accepted_contexts
         assert ctx.abstract_syntax == VERIFICATION
         assert ctx.transfer_syntax in (EXPLICIT_LE, IMPLICIT_LE)
-    log = stop_and_read(proc)
+    log = peers.stop_and_read(proc)
     assert log.count("Received Echo Request") == 5
     assert "Association Release" in log
 
@@ -328,7 +322,7 @@ def test_our_scu_abort_seen_by_storescp(storescp: tuple[int, subprocess.Popen[by
         assert assoc.echo() == 0
         assoc.abort()
         assert assoc.association.is_closed
-    log = stop_and_read(proc)
+    log = peers.stop_and_read(proc)
     assert "Association Aborted" in log
 
 
@@ -364,7 +358,7 @@ def test_cli_echo_against_storescp(storescp: tuple[int, subprocess.Popen[bytes]]
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("C-ECHO STORESCP@127.0.0.1") == 3
-    assert stop_and_read(proc).count("Received Echo Request") == 3
+    assert peers.stop_and_read(proc).count("Received Echo Request") == 3
 
 
 def test_cli_echo_rejected_exits_nonzero(tmp_path: Path) -> None:

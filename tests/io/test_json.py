@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from corpus import manifest
+from helpers import pydicom_charset_files
 
 import dicomkit
 from dicomkit.core.dataset import Dataset
@@ -221,17 +222,7 @@ def test_agrees_with_pydicom(row: Any) -> None:
         assert _same(a, b), (key, str(a)[:200], str(b)[:200])
 
 
-def _charset_files() -> list[Any]:
-    try:
-        import pydicom
-    except ImportError:
-        return []
-    from pathlib import Path
-
-    return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
-
-
-@pytest.mark.parametrize("path", _charset_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", pydicom_charset_files(), ids=lambda p: p.name)
 def test_charset_files_roundtrip_through_json_and_file(path: Any) -> None:
     # JSON text is Unicode; writing it back must re-encode with (0008,0005), escape
     # sequences included (ISO 2022 IR 87/149/13, GB18030, UTF-8 ...)

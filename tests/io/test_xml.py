@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from corpus import manifest
+from helpers import pydicom_charset_files
 from peers import dcmtk
 
 import dicomkit
@@ -228,17 +229,7 @@ def test_agrees_with_dcmtk(row: Any) -> None:
         _agree(ours.get(key), theirs.get(key), key)
 
 
-def _charset_files() -> list[Any]:
-    try:
-        import pydicom
-    except ImportError:
-        return []
-    from pathlib import Path
-
-    return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
-
-
-@pytest.mark.parametrize("path", _charset_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", pydicom_charset_files(), ids=lambda p: p.name)
 def test_charset_files_roundtrip_through_xml_and_file(path: Any) -> None:
     ds = dicomkit.read(path)
     back = from_xml(to_xml(ds).encode("utf-8"))

@@ -5,11 +5,10 @@ In-memory transport, or 127.0.0.1 for the CLI; no sleeps."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.cli.main import main as cli_main
 from dicomkit.errors import AssociationRejected
@@ -25,10 +24,6 @@ FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND
 MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 SUPPORTED = {VERIFICATION: LE, FIND: LE, MOVE: LE}
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def connect(

@@ -6,10 +6,11 @@ import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.errors import (
@@ -25,10 +26,6 @@ from dicomkit.net.proto import dimse
 PRINTER = "1.2.840.10008.5.1.1.16"  # Printer SOP Class (an N-GET target)
 FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def pair(

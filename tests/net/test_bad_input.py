@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import poll, run
 
 from dicomkit.errors import AssociationAborted
 from dicomkit.net import AE, AEConfig, Association, Server, Timeouts
@@ -40,10 +41,6 @@ LOGGER = "dicomkit.net"
 WAIT = 15.0
 
 FAST = AEConfig(timeouts=Timeouts(connect=5, acse=0.5, dimse=0.5, idle=2.0))
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))
 
 
 def rq_bytes(contexts: list[tuple[str, list[str]]] | None = None, called: str = "SCP") -> bytes:
@@ -67,16 +64,6 @@ async def serving(config: AEConfig = FAST, handlers: Any = None) -> AsyncIterato
     server = await AE("SCP", config=config).serve(0, handlers)
     async with server:
         yield server
-
-
-async def poll(predicate: Any, what: str, timeout: float = WAIT) -> None:
-    """Bounded poll on the event loop (no fixed sleeps: yield until the predicate holds)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 class Raw:

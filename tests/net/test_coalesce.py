@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.net import AE, AEConfig, Association, Incoming
@@ -21,10 +22,6 @@ FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND
 VERIFICATION = "1.2.840.10008.1.1"
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 N = 1000
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))
 
 
 def match(i: int, pad: int = 0) -> Dataset:

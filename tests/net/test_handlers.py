@@ -4,10 +4,10 @@ after-response hook, and C-STORE requests the driver refuses itself. In memory, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.net import AE, Association, Incoming
@@ -21,10 +21,6 @@ PRINTER = "1.2.840.10008.5.1.1.16"
 SC = "1.2.840.10008.5.1.4.1.1.7"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def connect(scp: AE, contexts: list[Any]) -> tuple[Association, Association]:

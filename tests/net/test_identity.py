@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Timeouts
@@ -19,10 +19,6 @@ from dicomkit.net.proto.items import UserIdentityACItem, UserIdentityRQItem
 
 VERIFICATION = "1.2.840.10008.1.1"
 USER = UserIdentity(UserIdentity.USERNAME_PASSCODE, "alice", "s3cret", True)
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def connect(

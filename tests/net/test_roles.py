@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import Any
+
+from helpers import run
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.net import AE, Incoming
@@ -16,10 +16,6 @@ COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
 GET = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Q/R GET
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def connect(

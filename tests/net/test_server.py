@@ -14,14 +14,11 @@ import struct
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.errors import AssociationRejected, TransportError
 from dicomkit.net import AE, AEConfig, Timeouts
 from dicomkit.net.proto.negotiation import build_request
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 30))
 
 
 async def _echo_ok(port: int) -> None:

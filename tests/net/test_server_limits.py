@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import HANG_GUARD, poll
+from helpers import run as _run
 
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Incoming, Server, Timeouts
@@ -43,16 +45,8 @@ LIMIT_RJ = b"\x03\x00\x00\x00\x00\x04\x00\x02\x03\x02"
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 120))
-
-
-async def poll(predicate: Any, what: str, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+    """The floods here take longest on a loaded machine: twice the usual hang guard."""
+    return _run(coro, timeout=2 * HANG_GUARD)
 
 
 async def raw_associate(port: int) -> bytes:
@@ -108,7 +102,8 @@ def test_one_more_than_max_associations_is_rejected_local_limit(
 
     run(main())
     assert any(
-        "rejected" in r.getMessage() and "reason 2" in r.getMessage() for r in caplog.records
+        "rejected (transient)" in r.getMessage() and "local limit exceeded" in r.getMessage()
+        for r in caplog.records
     ), "no log line for the rejection"
 
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.errors import TransportError
 from dicomkit.net.transport import SocketTransport, open_socket
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
 
 
 async def pair(

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from helpers import pydicom_charset_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -246,16 +247,7 @@ def test_japanese_matches_pydicom(text: str) -> None:
 
 
 # -- the example files pydicom ships ------------------------------------------------------------
-def _charset_files() -> list[Path]:
-    try:
-        import pydicom
-    except ImportError:
-        return []
-    folder = Path(pydicom.__file__).parent / "data" / "charset_files"
-    return sorted(folder.glob("chr*.dcm"))
-
-
-@pytest.mark.parametrize("path", _charset_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", pydicom_charset_files(), ids=lambda p: p.name)
 def test_pydicom_charset_files(path: Path) -> None:
     import pydicom
     from pydicom.multival import MultiValue as PydicomMultiValue
