@@ -127,6 +127,16 @@ def parse_dciodvfy(text: str) -> set[Pair]:
         if msg.startswith(_SUMMARY):
             continue
         kind = _kind(msg, _DCIODVFY_KINDS)
+        prefix = _TAG.search(line[:at])
+        if "Bad tag in sequence" in msg and prefix is not None:
+            # "(0x0040,0xa170) SQ ... - Error - Bad tag in sequence": a value not a sequence
+            pairs.add(
+                (
+                    "value",
+                    _norm(_keyword(int(prefix.group(1), 16) << 16 | int(prefix.group(2), 16))),
+                )
+            )
+            continue
         if kind in ("read", "no-iod"):
             pairs.add((kind, "-"))
             continue
@@ -186,7 +196,7 @@ def run_ours(path: Path) -> tuple[set[Pair], set[Pair], str]:
             return {("read", "-")}, set(), "unreadable"
     errors: set[Pair] = set()
     warnings: set[Pair] = set()
-    if how == "lenient" and getattr(ds, "read_errors", None):
+    if getattr(ds, "read_errors", None):  # what the read skipped (strict reads note some too)
         errors.add(("read", "-"))
     for f in validate(ds):
         if f.severity == "not-checked":

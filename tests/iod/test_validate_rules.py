@@ -7,12 +7,15 @@ correct value is not reported.
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from corpus import CORPUS
 
 import dicomkit
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
+from dicomkit.io.decoder import decode_dataset
 from dicomkit.iod import Finding, iod, validate
 
 CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"  # explicit VR, no errors
@@ -245,3 +248,10 @@ def test_all_un_data_set_is_validated_against_its_iod() -> None:
     assert any("missing attribute, Type 1" in m for m in _at(found, "(0020,000D)"))
     assert any("not a date" in m for m in _at(found, "(0008,0020)"))
     assert {el.vr for el in ds.elements()} == {"UN"}  # the caller's data set is untouched
+
+
+def test_implicit_vr_value_that_is_no_sequence() -> None:
+    # (0040,A170) is SQ in the dictionary; an old draft wrote text there (implicit VR)
+    raw = struct.pack("<HHI", 0x0040, 0xA170, 10) + b"NAMED TYPE"
+    ds = decode_dataset(raw, implicit=True, little=True)
+    assert any("cannot be decoded as SQ" in m for m in _at(validate(ds), "(0040,A170)"))

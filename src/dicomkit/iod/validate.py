@@ -76,8 +76,11 @@ class Finding:
 class _Run:
     """One validation: the findings so far, de-duplicated."""
 
-    def __init__(self) -> None:
+    def __init__(self, implicit: bool = False) -> None:
         self.findings: dict[tuple[str, str, str, str], Finding] = {}
+        # implicit VR: the dictionary's VR is the element's VR (PS3.5 7.1.3), so a value
+        # still UN after re-typing is one that could not be read as that VR
+        self.implicit = implicit
 
     def add(self, severity: Severity, path: str, module: str, message: str, tag: int) -> None:
         key = (severity, path, module, message)
@@ -267,6 +270,18 @@ class _Run:
                 bytes(raw) if raw is not None and el.vr not in ("SQ", "OB", "OW", "UN") else None,
                 _private_entry(ds, tag) if tag >> 16 & 1 else None,
             )
+            if self.implicit and el.vr == "UN" and not tag >> 16 & 1:
+                entry = entry_for_tag(tag)
+                if entry is not None and entry.vr not in ("UN", "NONE"):
+                    self.add(
+                        "error",
+                        path,
+                        "",
+                        f"value cannot be decoded as {entry.vr}, the data dictionary's VR, "
+                        "which implicit VR gives every element (PS3.5 7.1.3, A.1)",
+                        tag,
+                    )
+                    continue
             for severity, message in found:
                 self.add(severity, path, "", message, tag)  # type: ignore[arg-type]
             if isinstance(value, list) and el.vr == "SQ":
@@ -371,7 +386,7 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
     Returns the findings in a stable order: errors, warnings, then what was not checked.
     ``dictionary=False`` skips the per-element data-dictionary checks.
     """
-    run = _Run()
+    run = _Run(bool(ds.is_implicit_vr))
     if has_un(ds):
         ds = retyped(ds)  # a copy: the caller's data set keeps its UN elements
     if iod is None:
