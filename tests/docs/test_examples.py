@@ -9,6 +9,7 @@ three-slice CT series from the shared corpus).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shlex
 import shutil
@@ -26,7 +27,17 @@ from peers import dcmtk, dcmtk_env, free_port, wait_for_port
 SERIES = CORPUS / "dcmqi" / "segmentations" / "ct-3slice"
 #: DCMTK tools a page may run (by absolute path, with TCP_NODELAY=1).
 DCMTK_TOOLS = frozenset(
-    {"dcmdump", "echoscu", "storescu", "findscu", "movescu", "getscu", "storescp", "dcmgpdir"}
+    {
+        "dcmdump",
+        "dcmconv",
+        "echoscu",
+        "storescu",
+        "findscu",
+        "movescu",
+        "getscu",
+        "storescp",
+        "dcmgpdir",
+    }
 )
 TIMEOUT = 120
 
@@ -37,6 +48,27 @@ def _ids() -> list[str]:
     from docs_examples import DOCS
 
     return [p.relative_to(DOCS).as_posix() for p in PAGES]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Pages configure logging as a user would (basicConfig, levels): undo it afterwards so
+    that the rest of the suite sees the logging it expects."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {
+        name: lg.level
+        for name, lg in logging.root.manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, lg in logging.root.manager.loggerDict.items():
+        if isinstance(lg, logging.Logger):
+            lg.setLevel(levels.get(name, logging.NOTSET))
 
 
 @pytest.fixture
