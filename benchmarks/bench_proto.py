@@ -11,7 +11,7 @@ Workloads (µs per operation, lower is better; echo-pair also as messages/s):
   encode-store-rsp                   encode_message() of a C-STORE-RSP
   assembler-feed                     DimseAssembler.feed() of one single-PDV C-ECHO-RQ command
   engine-recv                        UpperLayer.receive_data() of one P-DATA-TF (Sta6) + events()
-  engine-send                        UpperLayer.send_data() of one command (Sta6)
+  engine-send                        UpperLayer.send_data() + data_to_send() of one command
   echo-pair                          two engines back to back, a full C-ECHO round trip in
                                      memory: encode, send_data, receive_data, assemble, decode,
                                      answer (messages/s counts both the RQ and the RSP)
@@ -50,8 +50,9 @@ def _pair() -> tuple[UpperLayer, UpperLayer]:
             )
         )
     )
-    rq_bytes = scu.connection_made()
-    scp.receive_data(rq_bytes)
+    scu.connection_made()
+    for raw in scu.data_to_send():
+        scp.receive_data(raw)
     (req,) = scp.events()
     assert isinstance(req, ev.AssociateRequested)
     ac = accept(
@@ -59,7 +60,9 @@ def _pair() -> tuple[UpperLayer, UpperLayer]:
         AcceptorConfig(supported={VERIFICATION: [IMPLICIT], CT: [IMPLICIT]}, max_pdu_length=16384),
     )
     assert isinstance(ac, AAssociateAC)
-    scu.receive_data(scp.send(ev.AssociateAccept(ac)))
+    scp.send(ev.AssociateAccept(ac))
+    for raw in scp.data_to_send():
+        scu.receive_data(raw)
     (acc,) = scu.events()
     assert isinstance(acc, ev.AssociateAccepted)
     return scu, scp
@@ -108,7 +111,8 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
             f(1, True, True, rq_view)
 
     scu, scp = _pair()
-    pdu = scu.send_data(1, rq_raw, is_command=True)[0]
+    scu.send_data(1, rq_raw, is_command=True)
+    (pdu,) = scu.data_to_send()
 
     def engine_recv(n: int) -> None:
         recv, events = scp.receive_data, scp.events
@@ -118,9 +122,10 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
                 pass
 
     def engine_send(n: int) -> None:
-        send = scu.send_data
+        send, take = scu.send_data, scu.data_to_send
         for _ in range(n):
             send(1, rq_raw, is_command=True)
+            take()
 
     a, b = _pair()
     asm_a, asm_b = dimse.DimseAssembler(), dimse.DimseAssembler()
@@ -129,7 +134,8 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
         for i in range(n):
             # requestor: build and send the C-ECHO-RQ
             cmd = dimse.encode_message(dimse.CEchoRequest(message_id=i & 0xFFFF))
-            for raw in a.send_data(1, cmd, is_command=True):
+            a.send_data(1, cmd, is_command=True)
+            for raw in a.data_to_send():
                 b.receive_data(raw)
             for e in b.events():
                 assert isinstance(e, ev.PDVReceived)
@@ -141,9 +147,8 @@ def workloads() -> dict[str, tuple[Callable[[int], None], int]]:
                         message_id_being_responded_to=req.message_id,
                         affected_sop_class_uid=req.affected_sop_class_uid,
                     )
-                    for out in b.send_data(
-                        m.context_id, dimse.encode_message(answer), is_command=True
-                    ):
+                    b.send_data(m.context_id, dimse.encode_message(answer), is_command=True)
+                    for out in b.data_to_send():
                         a.receive_data(out)
             for e in a.events():
                 assert isinstance(e, ev.PDVReceived)

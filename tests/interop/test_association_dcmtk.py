@@ -25,7 +25,7 @@ from dicomkit.io.part10 import build_file_meta
 from dicomkit.net import AEConfig, Incoming
 from dicomkit.net.proto import dimse
 from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP
+from dicomkit.services.storage import StorageSCP, store
 
 pytestmark = pytest.mark.interop
 
@@ -196,7 +196,7 @@ def test_our_scu_large_file_to_storescp_with_small_pdus(
             ) as assoc,
         ):
             assert assoc.association.peer_max_pdu == pdu
-            assert assoc.store(big_file).status == 0
+            assert assoc.call(store, big_file).status == 0
         log = peers.stop_and_read(proc)
     assert "Association Acknowledged (Max Send PDV: 8180)" in log  # it saw our 8192
     (stored,) = out.iterdir()
@@ -231,8 +231,8 @@ def test_our_scu_128_contexts_with_rejections(tmp_path: Path, big_file: Path) ->
             assert neg.contexts[3].result == 4  # storescp's default: uncompressed only
             assert neg.contexts[5].result == 0
             assert [c.context_id for c in assoc.accepted_contexts] == [1, 5]
-            assert assoc.echo() == 0
-            assert assoc.store(big_file).status == 0
+            assert assoc.echo().status == 0
+            assert assoc.call(store, big_file).status == 0
     assert len(list(out.iterdir())) == 1
 
 
@@ -250,8 +250,8 @@ def test_our_scu_no_acceptable_transfer_syntax(tmp_path: Path, big_file: Path) -
             ) as assoc,
         ):
             with pytest.raises(LocalProtocolError):
-                assoc.store(big_file)  # the file is explicit LE; only JPEG was proposed
-            assert assoc.echo() == 0  # the association is still usable
+                assoc.call(store, big_file)  # the file is explicit LE; only JPEG was proposed
+            assert assoc.echo().status == 0  # the association is still usable
     assert list(out.iterdir()) == []
 
 
@@ -269,7 +269,7 @@ def test_storescp_abort_after_store_request(tmp_path: Path, big_file: Path) -> N
                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
             )
             with pytest.raises(AssociationAborted) as info:
-                assoc.store(big_file)
+                assoc.call(store, big_file)
             assert info.value.source == 0
             assert assoc.association.is_closed
             assert isinstance(assoc.association.error, AssociationAborted)
@@ -294,7 +294,7 @@ def test_storescp_abort_during_store(
                 contexts=[(SECONDARY_CAPTURE, [EXPLICIT_LE])],
             )
             with pytest.raises(NetworkError):
-                assoc.store(big_file)
+                assoc.call(store, big_file)
             assert assoc.association.is_closed
             assert isinstance(assoc.association.error, NetworkError)
             with pytest.raises(NetworkError):

@@ -30,7 +30,7 @@ from dicomkit.net.proto import dimse
 from dicomkit.net.proto.items import UserIdentityRQItem
 from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.sync import SyncAE, SyncServer
-from dicomkit.services.storage import StorageSCP
+from dicomkit.services.storage import StorageSCP, store
 
 pytestmark = pytest.mark.interop
 
@@ -494,7 +494,7 @@ def test_our_scu_abort_seen_by_pynetdicom_scp(pnd: Any) -> None:
         ours = SyncAE("OURSCU")
         with ours:
             assoc = ours.associate("127.0.0.1", port, ae_title="PYSCP")
-            assert assoc.echo() == 0
+            assert assoc.echo().status == 0
             assoc.abort()
             assert assoc.association.is_closed
         assert aborted.wait(WAIT)
@@ -517,7 +517,7 @@ def test_pynetdicom_scp_release_seen_by_our_scu(pnd: Any) -> None:
         ours = SyncAE("OURSCU")
         with ours:
             assoc = ours.associate("127.0.0.1", port, ae_title="PYSCP")
-            assert assoc.echo() == 0
+            assert assoc.echo().status == 0
             assoc.release()
             assert assoc.association.is_closed and assoc.association.error is None
         assert released.wait(WAIT)
@@ -617,7 +617,7 @@ def test_our_scu_large_store_respects_pynetdicom_max_pdu(
             ) as assoc,
         ):
             assert assoc.association.peer_max_pdu == py_max
-            assert assoc.store(path).status == 0
+            assert assoc.call(store, path).status == 0
     finally:
         server.shutdown()
     assert received

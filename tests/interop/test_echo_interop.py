@@ -253,7 +253,7 @@ def test_echoscu_over_the_association_limit_is_rejected_transiently() -> None:
                 in text
             )
             assert "Reason: Local Limit Exceeded" in text
-            assert held.echo() == 0
+            assert held.echo().status == 0
         our = OurSCP(sync, server, recorder)
         our.poll_idle()
         assert "Success" in output(echoscu(server.port))
@@ -304,7 +304,7 @@ def test_our_scu_echo_to_storescp(storescp: tuple[int, subprocess.Popen[bytes]])
             contexts=[(VERIFICATION, [EXPLICIT_LE, IMPLICIT_LE])],
         ) as assoc,
     ):
-        assert [assoc.echo() for _ in range(5)] == [0] * 5
+        assert [assoc.echo().status for _ in range(5)] == [0] * 5
         assert assoc.association.peer_max_pdu == 4096
         (ctx,) = assoc.accepted_contexts
         assert ctx.abstract_syntax == VERIFICATION
@@ -319,7 +319,7 @@ def test_our_scu_abort_seen_by_storescp(storescp: tuple[int, subprocess.Popen[by
     ae = SyncAE("OURSCU")
     with ae:
         assoc = ae.associate("127.0.0.1", port, ae_title="STORESCP")
-        assert assoc.echo() == 0
+        assert assoc.echo().status == 0
         assoc.abort()
         assert assoc.association.is_closed
     log = peers.stop_and_read(proc)
@@ -418,7 +418,7 @@ def test_our_scu_echo_to_pynetdicom(pynetdicom_scp: tuple[int, list[Any]]) -> No
             contexts=[(VERIFICATION, [IMPLICIT_LE, EXPLICIT_LE])],
         ) as assoc,
     ):
-        assert [assoc.echo() for _ in range(3)] == [0, 0, 0]
+        assert [assoc.echo().status for _ in range(3)] == [0, 0, 0]
         (ctx,) = assoc.accepted_contexts
     assert [s[0] for s in seen] == ["OURSCU"] * 3
     assert {s[2] for s in seen} == {32768}

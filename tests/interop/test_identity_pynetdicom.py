@@ -247,7 +247,7 @@ def test_our_identity_and_extended_reach_pynetdicom(py_scp: Any) -> None:
             async_ops=(3, 3),
         ) as assoc,
     ):
-        assert assoc.echo() == 0
+        assert assoc.echo().status == 0
         ours = assoc.association
         # pynetdicom answers a positive response for types 3, 4 and 5 only
         assert ours.user_identity_response == b"py-response"
@@ -273,7 +273,7 @@ def test_our_username_passcode_reaches_pynetdicom(py_scp: Any) -> None:
             user_identity=UserIdentity(2, "alice", "s3cret", True),
         ) as assoc,
     ):
-        assert assoc.echo() == 0
+        assert assoc.echo().status == 0
         assert assoc.association.user_identity_response is None  # type 2: pynetdicom sends none
     assert ("user", 2, b"alice", b"s3cret") in calls
 

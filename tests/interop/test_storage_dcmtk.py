@@ -22,7 +22,13 @@ from dicomkit.net import AEConfig, TLSConfig
 from dicomkit.net import tls as dktls
 from dicomkit.net.proto import dimse
 from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, contexts_for, read_instance, store_files
+from dicomkit.services.storage import (
+    StorageSCP,
+    contexts_for,
+    read_instance,
+    store,
+    store_files,
+)
 
 pytestmark = pytest.mark.interop
 VERIFICATION = "1.2.840.10008.1.1"
@@ -162,7 +168,7 @@ def test_our_scu_against_storescp(storescp: tuple[int, Path]) -> None:
             contexts=[*contexts_for(instances), VERIFICATION],
         ) as assoc,
     ):
-        assert assoc.echo() == 0
+        assert assoc.echo().status == 0
         results = ae.runner.run(store_files(assoc.association, instances))
     assert all(r.ok for r in results), [(r.path, r.status, r.error) for r in results]
     for inst in instances:
@@ -284,6 +290,6 @@ def test_tls_our_scu_against_dcmtk_storescp(pki: dict[str, Path], tmp_path: Path
                 "127.0.0.1", port, contexts=[*contexts_for([inst]), VERIFICATION]
             ) as assoc,
         ):
-            assert assoc.echo() == 0
-            assert assoc.store(path).status == 0
+            assert assoc.echo().status == 0
+            assert assoc.call(store, path).status == 0
     assert_same(path, _stored_by_dcmtk(out, inst.sop_instance), converted_ok=True)

@@ -16,7 +16,7 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.net import AEConfig, TLSConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, contexts_for, read_instance
+from dicomkit.services.storage import StorageSCP, contexts_for, read_instance, store
 
 pytestmark = pytest.mark.interop
 pynetdicom = peers.require_module("pynetdicom")
@@ -160,9 +160,9 @@ def test_our_scu_against_pynetdicom_scp(pynetdicom_scp: tuple[int, Path]) -> Non
             "127.0.0.1", port, ae_title="PYNSCP", contexts=[*contexts_for(instances), VERIFICATION]
         ) as assoc,
     ):
-        assert assoc.echo() == 0
+        assert assoc.echo().status == 0
         for inst in instances:
-            rsp = assoc.store(inst)
+            rsp = assoc.call(store, inst)
             assert rsp.status == 0, (inst.path, rsp)
     for inst in instances:
         assert_same(inst.path, out / f"{inst.sop_instance}.dcm")

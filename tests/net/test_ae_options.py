@@ -173,7 +173,7 @@ def test_async_ops_window(
     async def main() -> None:
         assoc, srv = await connect(AEConfig(ae_title="SCP", async_ops=ours), async_ops=asked)
         assert assoc.async_ops == expected == srv.async_ops
-        assert [await assoc.echo() for _ in range(3)] == [0, 0, 0]
+        assert [(await assoc.echo()).status for _ in range(3)] == [0, 0, 0]
         await assoc.release()
 
     run(main())

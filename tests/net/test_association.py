@@ -51,7 +51,7 @@ def test_echo_and_release() -> None:
         assoc, server = await pair()
         assert assoc.is_established and server.is_established
         assert assoc.calling_ae == "SCU" and server.calling_ae == "SCU"
-        assert [await assoc.echo() for _ in range(5)] == [0] * 5
+        assert [(await assoc.echo()).status for _ in range(5)] == [0] * 5
         await assoc.release()
         await server.wait_closed()
         assert assoc.is_closed and server.is_closed
@@ -65,7 +65,7 @@ def test_async_with_releases() -> None:
         client, server = memory_pair()
         srv = await AE("SCP").serve_transport(server)
         async with AE("SCU").associate("", 0, transport=client) as assoc:
-            assert await assoc.echo() == 0
+            assert (await assoc.echo()).status == 0
         await srv.wait_closed()
         assert srv.error is None
 
@@ -194,7 +194,7 @@ def test_handler_error_unhandled_and_default_echo(caplog: pytest.LogCaptureFixtu
             dimse.NDeleteRequest(requested_sop_class_uid=PRINTER, requested_sop_instance_uid="1.2")
         )
         assert rsp.status == 0x0211  # no handler: unrecognized operation
-        assert await assoc.echo() == 0  # C-ECHO is answered without a handler
+        assert (await assoc.echo()).status == 0  # C-ECHO is answered without a handler
         await assoc.release()
 
     run(main())

@@ -119,7 +119,7 @@ class Raw:
 
 async def echo_ok(port: int) -> None:
     async with AE("CHECK").associate("127.0.0.1", port, ae_title="SCP") as assoc:
-        assert await assoc.echo() == 0
+        assert (await assoc.echo()).status == 0
 
 
 def assert_ended_by_abort(data: bytes) -> None:
@@ -158,7 +158,7 @@ async def hostile_then_survive(
         )
         if other is not None:
             assert other.is_established and not other.is_closed
-            assert await other.echo() == 0
+            assert (await other.echo()).status == 0
         await echo_ok(server.port)
     finally:
         if other is not None:
@@ -407,22 +407,24 @@ def test_cstore_cut_off_mid_dataset_leaves_no_file(
             raw = await Raw.connect(server.port)
             engine.connection_made()
             rq = build_request("SCP", "RAW", [(SECONDARY_CAPTURE, [EXPLICIT_LE])])
-            await raw.send(engine.send(ev.AssociateRequest(rq)))
+            engine.send(ev.AssociateRequest(rq))
+            await raw.send(b"".join(engine.data_to_send()))
             engine.receive_data(await raw.read_pdu())
             assert isinstance(engine.next_event(), ev.AssociateAccepted)
             cid = min(engine.accepted_context_ids)
-            for chunk in engine.send_data(cid, store_command(instance), is_command=True):
+            engine.send_data(cid, store_command(instance), is_command=True)
+            for chunk in engine.data_to_send():
                 await raw.send(chunk)
             head = dataset_head(instance, 8 << 20)
-            for chunk in engine.send_data(
-                cid, head + b"\x55" * 300_000, is_command=False, last=False
-            ):
+            engine.send_data(cid, head + b"\x55" * 300_000, is_command=False, last=False)
+            for chunk in engine.data_to_send():
                 await raw.send(chunk)
             # the server has started writing: a (temporary) file exists
             await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 if how == "a-abort":
-                    await raw.send(engine.send(ev.Abort()))
+                    engine.send(ev.Abort())
+                    await raw.send(b"".join(engine.data_to_send()))
                 elif how == "garbage-pdu":
                     await raw.send(b"\xde\xad\xbe\xef" * 4)
                 raw.close()
@@ -670,14 +672,17 @@ def test_server_close_mid_cstore_leaves_no_file(tmp_path: Path) -> None:
         raw = await Raw.connect(server.port)
         engine.connection_made()
         rq = build_request("SCP", "RAW", [(SECONDARY_CAPTURE, [EXPLICIT_LE])])
-        await raw.send(engine.send(ev.AssociateRequest(rq)))
+        engine.send(ev.AssociateRequest(rq))
+        await raw.send(b"".join(engine.data_to_send()))
         engine.receive_data(await raw.read_pdu())
         cid = min(engine.accepted_context_ids)
-        for chunk in engine.send_data(cid, store_command("1.2.3.66"), is_command=True):
+        engine.send_data(cid, store_command("1.2.3.66"), is_command=True)
+        for chunk in engine.data_to_send():
             await raw.send(chunk)
-        for chunk in engine.send_data(
+        engine.send_data(
             cid, dataset_head("1.2.3.66", 4 << 20) + bytes(200_000), is_command=False, last=False
-        ):
+        )
+        for chunk in engine.data_to_send():
             await raw.send(chunk)
         await poll(lambda: bool(files_in(out)), "the streamed data set to reach a file")
         await server.close()
@@ -813,7 +818,7 @@ def tls_config(cert: Path, key: Path, timeouts: Timeouts) -> AEConfig:
 
 async def tls_echo_ok(port: int, config: AEConfig) -> None:
     async with AE("CHECK", config=config).associate("127.0.0.1", port, ae_title="SCP") as a:
-        assert await a.echo() == 0
+        assert (await a.echo()).status == 0
 
 
 @pytest.mark.parametrize(

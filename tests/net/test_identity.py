@@ -59,7 +59,7 @@ def test_identity_reaches_scp_without_a_check_and_no_response_is_sent() -> None:
         assert assoc.user_identity == USER
         assert assoc.user_identity_response is None
         assert srv.user_identity_response is None
-        assert await assoc.echo() == 0
+        assert (await assoc.echo()).status == 0
         await assoc.release()
         await srv.wait_closed()
 
@@ -100,7 +100,7 @@ def test_sync_check_accepts_with_server_response() -> None:
         ac = assoc.engine.associate_ac
         assert ac is not None
         assert ac.user_information.user_identity_response == UserIdentityACItem(b"token-42")
-        assert await assoc.echo() == 0
+        assert (await assoc.echo()).status == 0
         await assoc.release()
 
     run(main())

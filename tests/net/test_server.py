@@ -23,7 +23,7 @@ from dicomkit.net.proto.negotiation import build_request
 
 async def _echo_ok(port: int) -> None:
     async with AE("CHECK").associate("127.0.0.1", port) as assoc:
-        assert await assoc.echo() == 0
+        assert (await assoc.echo()).status == 0
 
 
 async def _raw(port: int, payload: bytes, *, until_closed: bool = False) -> bytes:
@@ -154,7 +154,7 @@ def test_association_limit_rejects_transiently() -> None:
 def test_many_concurrent_associations() -> None:
     async def client(port: int) -> list[int]:
         async with AE("SCU").associate("127.0.0.1", port) as assoc:
-            return [await assoc.echo() for _ in range(10)]
+            return [(await assoc.echo()).status for _ in range(10)]
 
     async def main() -> None:
         server = await AE("SCP").serve(0)
@@ -315,8 +315,9 @@ def test_peer_abort_mid_store_stops_the_sender(caplog: pytest.LogCaptureFixture)
             ds.SOPClassUID = SC
             ds.SOPInstanceUID = "1.2.3.4"
             ds.set(0x7FE00010, b"\0" * (32 << 20), vr="OB")
+            rq = dimse.CStoreRequest(affected_sop_class_uid=SC, affected_sop_instance_uid="1.2.3.4")
             with pytest.raises(NetworkError):
-                await assoc.store(ds)
+                await assoc.request(rq, ds)
             await assoc.wait_closed()
             assert assoc.is_closed
 

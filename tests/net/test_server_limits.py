@@ -91,12 +91,12 @@ def test_one_more_than_max_associations_is_rejected_local_limit(
             # the exact PDU on the wire, seen by a raw client
             assert await raw_associate(server.port) == LIMIT_RJ
             # the rejected ones did not disturb the others
-            assert [await a.echo() for a in live] == [0, 0, 0]
+            assert [(await a.echo()).status for a in live] == [0, 0, 0]
             await live[0].release()
             # the slot is free again once the server has seen the release
             await poll(lambda: len(server.associations) == 2, "the released slot")
             again = await associate(server.port, "AGAIN")
-            assert await again.echo() == 0
+            assert (await again.echo()).status == 0
             for a in (again, *live[1:]):
                 await a.release()
 
@@ -114,7 +114,7 @@ def test_max_associations_one_serves_clients_in_turn() -> None:
             for i in range(5):
                 await poll(lambda: not server.associations, "the previous association to end")
                 async with AE(f"SCU{i}").associate("127.0.0.1", server.port, ae_title="SCP") as a:
-                    assert await a.echo() == 0
+                    assert (await a.echo()).status == 0
                     with pytest.raises(AssociationRejected) as info:
                         await associate(server.port, "EXTRA")
                     assert info.value.reason == 2
@@ -134,7 +134,7 @@ def test_concurrent_burst_respects_the_limit() -> None:
             assert (exc.result, exc.source, exc.reason) == (2, 3, 2)
             return "rejected"
         await hold.wait()
-        status = await assoc.echo()
+        status = (await assoc.echo()).status
         await assoc.release()
         return "ok" if status == 0 else f"status {status:#x}"
 
@@ -168,7 +168,7 @@ def test_unassociated_connection_does_not_take_an_association_slot() -> None:
             await poll(lambda: len(server.associations) == 1, "the server to see the connection")
             try:
                 a = await associate(server.port)
-                assert await a.echo() == 0
+                assert (await a.echo()).status == 0
                 await a.release()
             finally:
                 writer.close()
@@ -301,7 +301,7 @@ def test_silent_connections_do_not_outlive_artim() -> None:
                 writer.close()
             await poll(lambda: not server.associations, "the silent connections to go")
             a = await associate(server.port)
-            assert await a.echo() == 0
+            assert (await a.echo()).status == 0
             await a.release()
 
     run(main())

@@ -30,7 +30,7 @@ def test_sync_echo_find_and_release() -> None:
     ):
         with ae.associate("127.0.0.1", server.port, contexts=[FIND, "1.2.840.10008.1.1"]) as a:
             assert a.is_established
-            assert a.echo() == 0
+            assert a.echo().status == 0
             got = list(a.request_iter(dimse.CFindRequest(affected_sop_class_uid=FIND), Dataset()))
             assert [r.status for r in got] == [0xFF00, 0xFF00, 0]
             assert [str(r.dataset.PatientName) for r in got[:2]] == ["A", "B"]

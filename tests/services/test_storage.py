@@ -12,7 +12,7 @@ import pytest
 from corpus import manifest
 
 import dicomkit
-from dicomkit.errors import AssociationAborted, InvalidDicomError
+from dicomkit.errors import AssociationAborted, DimseError, InvalidDicomError
 from dicomkit.net import AE, Association
 from dicomkit.net.memory import memory_pair
 from dicomkit.net.proto import dimse
@@ -167,7 +167,7 @@ def test_store_a_dataset(tmp_path: Path) -> None:
         async with AE("SCU").associate(
             "", 0, transport=client, contexts=[(str(ds.SOPClassUID), [EXPLICIT])]
         ) as assoc:
-            return await assoc.store(ds)
+            return await store(assoc, ds)
 
     rsp = asyncio.run(_with_scp(tmp_path, send))
     assert rsp.status == 0 and rsp.affected_sop_instance_uid == ds.SOPInstanceUID
@@ -178,7 +178,7 @@ def _big_file(folder: Path, megabytes: int) -> Path:
     """An explicit-LE Secondary Capture file with ``megabytes`` of OB data, written directly."""
     import struct
 
-    from dicomkit.services.storage import _meta_bytes
+    from dicomkit.io.part10 import file_meta_bytes
 
     uid = "1.2.826.0.1.3680043.10.1393.99." + str(megabytes)
 
@@ -195,7 +195,7 @@ def _big_file(folder: Path, megabytes: int) -> Path:
         + el(0x7FE00010, "OB", b"\xab" * (megabytes << 20))
     )
     path = folder / "big.dcm"
-    path.write_bytes(_meta_bytes("1.2.840.10008.5.1.4.1.1.7", uid, EXPLICIT, "") + body)
+    path.write_bytes(file_meta_bytes("1.2.840.10008.5.1.4.1.1.7", uid, EXPLICIT, "") + body)
     return path
 
 
@@ -264,15 +264,18 @@ def test_unwritable_destination_answers_out_of_resources(tmp_path: Path) -> None
     blocker.write_text("x")
     row = corpus_files()[0]
 
-    async def send(client: Any) -> dimse.CStoreResponse:
+    async def send(client: Any) -> DimseError:
         inst = read_instance(row)
         async with AE("SCU").associate(
             "", 0, transport=client, contexts=contexts_for([inst])
         ) as assoc:
-            return await store(assoc, inst)
+            with pytest.raises(DimseError) as failed:  # the client contract: failure raises
+                await store(assoc, inst)
+            return failed.value
 
-    rsp = asyncio.run(_with_scp(blocker / "sub", send))
-    assert rsp.status == 0xA700 and rsp.error_comment
+    err = asyncio.run(_with_scp(blocker / "sub", send))
+    assert err.status == 0xA700
+    assert str(err).startswith("C-STORE failed: 0xA700") and "(" in str(err)  # + the comment
 
 
 def test_naming_and_on_stored_callback(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@
   (``reject`` answers 0111 Duplicate SOP Instance); an instance the index cannot take (no
   Study Instance UID, invalid UIDs) is answered with C000 Cannot Understand, and so is one
   whose first bytes are not a data set; one whose SOP Class / Instance UID differ from the
-  command's gets A900 / C000 (:class:`~dicomkit.services.storage.HeadCheck`); nothing is
+  command's gets A900 / C000 (:class:`~dicomkit.io.headcheck.HeadCheck`); nothing is
   stored for a refused instance;
 - Query/Retrieve FIND / MOVE / GET for Patient Root and Study Root, with relational queries
   and combined date-time matching offered through extended negotiation (PS3.4 C.5.1.1).
@@ -22,14 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import itertools
 import logging
 import os
 import signal
 import ssl
-import struct
-import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,14 +46,17 @@ from dicomkit.archive.store import (
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.errors import ArchiveError, DicomError, InvalidDicomError
-from dicomkit.net.association import Association, Incoming
+from dicomkit.io.atomic import DEFAULT_FILE_MODE, create_temp
+from dicomkit.io.headcheck import HeadCheck
+from dicomkit.io.part10 import file_meta_bytes
+from dicomkit.net import Association, Incoming
 from dicomkit.net.config import AEConfig, TLSConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.server import AE, Server
 from dicomkit.services import query_retrieve as qr
 from dicomkit.services.qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
-from dicomkit.services.storage import HeadCheck, StorageSCP, _meta_bytes
+from dicomkit.services.storage import StorageSCP
 
 log = logging.getLogger("dicomkit.archive")
 
@@ -75,35 +75,6 @@ RETRIEVE_EXTENDED = b"\x01"
 MEMORY_BYTES = 1 << 20
 
 
-def _meta_prefix(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
-    """Preamble, "DICM" and the File Meta Information (PS3.10 7.1) for an incoming C-STORE,
-    byte for byte what :func:`dicomkit.services.storage._meta_bytes` writes, built directly
-    (it runs on the event loop once per instance; the general encoder costs ~0.1 ms)."""
-    values = (sop_class, sop_instance, ts, source_ae)
-    if not all(v.isascii() and len(v) < 0xFFF0 for v in values):
-        return _meta_bytes(sop_class, sop_instance, ts, source_ae)
-    impl_uid, impl_name = _impl_ids()
-    parts = [b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01"]
-    for element, vr, value, pad in (
-        (2, b"UI", sop_class, b"\0"),
-        (3, b"UI", sop_instance, b"\0"),
-        (0x10, b"UI", ts, b"\0"),
-        (0x12, b"UI", impl_uid, b"\0"),
-        (0x13, b"SH", impl_name, b" "),
-        (0x16, b"AE", source_ae, b" "),
-    ):
-        if element == 0x16 and not value:
-            continue
-        raw = value.encode("ascii")
-        if len(raw) % 2:
-            raw += pad
-        parts.append(struct.pack("<HH2sH", 2, element, vr, len(raw)) + raw)
-    body = b"".join(parts)
-    return (
-        b"\0" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<I", len(body)) + body
-    )
-
-
 #: unique temporary names without ``mkstemp``'s random draws (O_EXCL still guards them)
 _TEMP_SERIAL = itertools.count()
 _TEMP_TOKEN = os.urandom(4).hex()
@@ -116,9 +87,9 @@ def _create_temp(directory: Path) -> tuple[int, Path]:
         f"{FileStore.TEMP_PREFIX}{os.getpid()}-{_TEMP_TOKEN}-{next(_TEMP_SERIAL)}.dcm"
     )
     try:
-        return os.open(path, flags, 0o600), path
+        return os.open(path, flags, DEFAULT_FILE_MODE), path  # the umask decides
     except FileExistsError:
-        fd, name = tempfile.mkstemp(prefix=FileStore.TEMP_PREFIX, suffix=".dcm", dir=directory)
+        fd, name = create_temp(directory, prefix=FileStore.TEMP_PREFIX, suffix=".dcm")
         return fd, Path(name)
 
 
@@ -133,13 +104,6 @@ def _sync_close(fd: int, path: Path) -> Path:
         raise
     os.close(fd)
     return path
-
-
-@functools.cache
-def _impl_ids() -> tuple[str, str]:
-    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-
-    return str(IMPLEMENTATION_CLASS_UID), str(IMPLEMENTATION_VERSION_NAME)
 
 
 class _ArchiveWriter:
@@ -270,7 +234,7 @@ class ArchiveStorageSCP(StorageSCP):
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = _meta_prefix(
+        header = file_meta_bytes(
             msg.affected_sop_class_uid,
             msg.affected_sop_instance_uid,
             incoming.context.transfer_syntax,

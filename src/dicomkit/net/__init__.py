@@ -1,22 +1,107 @@
 """DICOM networking: the asyncio driver over the sans-IO engine in :mod:`dicomkit.net.proto`.
 
 ``AE`` associates (SCU) and serves (SCP); ``Association`` sends and receives typed DIMSE
-messages; :mod:`dicomkit.net.sync` runs the same code from plain synchronous scripts.
+messages; ``SyncAE`` runs the same code from plain synchronous scripts; ``memory_pair`` is an
+in-memory connection (an SCU and an SCP in one process, no ports).
+
+This module's ``__all__`` is the contract (a test pins it); the modules under it are the
+implementation. Handlers receive an :class:`Incoming` and answer with a status, a response
+message (:func:`response_for`) or ``(status, dataset)``. Client calls return the typed
+response on success or warning and raise :class:`~dicomkit.errors.DimseError` (with
+``status``) on failure (:meth:`Response.raise_for_status`).
 """
 
 from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig, Timeouts, TLSConfig, UserIdentity
-from dicomkit.net.messages import Incoming, Response
-from dicomkit.net.server import AE, Server
+from dicomkit.net.memory import memory_pair
+from dicomkit.net.messages import (
+    DataSink,
+    Incoming,
+    Response,
+    check_response,
+    decode_data,
+    encode_data,
+    response_for,
+)
+from dicomkit.net.proto.dimse import (
+    CCancelRequest,
+    CEchoRequest,
+    CEchoResponse,
+    CFindRequest,
+    CFindResponse,
+    CGetRequest,
+    CGetResponse,
+    CMoveRequest,
+    CMoveResponse,
+    CStoreRequest,
+    CStoreResponse,
+    DimseMessage,
+    DimseRequest,
+    DimseResponse,
+    NActionRequest,
+    NActionResponse,
+    NCreateRequest,
+    NCreateResponse,
+    NDeleteRequest,
+    NDeleteResponse,
+    NEventReportRequest,
+    NEventReportResponse,
+    NGetRequest,
+    NGetResponse,
+    NSetRequest,
+    NSetResponse,
+    Priority,
+)
+from dicomkit.net.server import AE, ContextSpec, Handler, Handlers, Server
+from dicomkit.net.sync import SyncAE, SyncAssociation, SyncServer
 
 __all__ = [
     "AE",
     "AEConfig",
     "Association",
+    "CCancelRequest",
+    "CEchoRequest",
+    "CEchoResponse",
+    "CFindRequest",
+    "CFindResponse",
+    "CGetRequest",
+    "CGetResponse",
+    "CMoveRequest",
+    "CMoveResponse",
+    "CStoreRequest",
+    "CStoreResponse",
+    "ContextSpec",
+    "DataSink",
+    "DimseMessage",
+    "DimseRequest",
+    "DimseResponse",
+    "Handler",
+    "Handlers",
     "Incoming",
+    "NActionRequest",
+    "NActionResponse",
+    "NCreateRequest",
+    "NCreateResponse",
+    "NDeleteRequest",
+    "NDeleteResponse",
+    "NEventReportRequest",
+    "NEventReportResponse",
+    "NGetRequest",
+    "NGetResponse",
+    "NSetRequest",
+    "NSetResponse",
+    "Priority",
     "Response",
     "Server",
+    "SyncAE",
+    "SyncAssociation",
+    "SyncServer",
     "TLSConfig",
     "Timeouts",
     "UserIdentity",
+    "check_response",
+    "decode_data",
+    "encode_data",
+    "memory_pair",
+    "response_for",
 ]

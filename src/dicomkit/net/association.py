@@ -20,7 +20,8 @@ The connection half (engine feeding, ACSE, ARTIM and the idle / DIMSE watchdog) 
 :class:`~dicomkit.net.link.Link`, which :class:`Association` extends with DIMSE.
 Transports live in :mod:`dicomkit.net.transport`; what handlers see (:class:`Incoming`,
 :class:`Response`, the data-set codecs, :func:`response_for`) in :mod:`dicomkit.net.messages`.
-These names are re-exported here so that older imports keep working.
+Service calls over an association (C-STORE of a file, C-FIND ...) are functions in
+:mod:`dicomkit.services`, which sits above this layer.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ from dicomkit.errors import (
     RemoteProtocolError,
     TransportError,
 )
+from dicomkit.net import log as netlog
 from dicomkit.net.config import AEConfig
 from dicomkit.net.link import Link
 from dicomkit.net.messages import (
     AfterResponse,
     DataArg,
-    DataSink,
     Dispatcher,
     Incoming,
     Response,
@@ -57,16 +58,15 @@ from dicomkit.net.messages import (
     _is_dataset,
     _NullSink,
     _refusal,
-    decode_data,
+    check_response,
     encode_data,
-    response_for,
 )
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
 from dicomkit.net.proto.pdu import AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role
-from dicomkit.net.transport import Buffer, StreamTransport, Transport
+from dicomkit.net.transport import Buffer, LevelReporting, Transport, VectorWriting
 
 log = logging.getLogger("dicomkit.net")
 
@@ -82,6 +82,21 @@ _CORK_LIMIT = 256 << 10
 
 class _Expired(Exception):
     """The DIMSE timer of a waiting request fired."""
+
+
+def _log_message(
+    peer: str, message: dimse.DimseMessage, context: NegotiatedContext, data: Any, *, sent: bool
+) -> None:
+    """``dicomkit.net.dimse``: one line per message (INFO), its data set below it (DEBUG)."""
+    line = netlog.describe_message(message, sent=sent, context_id=context.context_id)
+    netlog.dimse_log.info("%s: %s", peer, line)
+    if data is not None and netlog.dimse_log.isEnabledFor(logging.DEBUG):
+        if _is_dataset(data) or isinstance(data, (bytes, bytearray, memoryview)):
+            shown = netlog.describe_dataset(data, context.transfer_syntax)
+        else:
+            shown = "  (streamed from its source, not shown)"
+        what = f"data set of the {line.split(' on ')[0]}:\n{shown}"
+        netlog.log_lines(netlog.dimse_log, logging.DEBUG, peer, what)
 
 
 def _expire(fut: asyncio.Future[None]) -> None:
@@ -107,7 +122,7 @@ class _Waiter:
 
 class Association(Link):
     """One association, either side. Made by :class:`dicomkit.net.AE`; use as SCU with
-    :meth:`echo`, :meth:`store`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
+    :meth:`echo`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
     The connection half (engine, ACSE, timers) is :class:`~dicomkit.net.link.Link`."""
 
     def __init__(
@@ -146,8 +161,8 @@ class Association(Link):
         self._server_task: asyncio.Task[None] | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
         # a transport that reports its send buffer level is drained only above it
-        self._reports_level = isinstance(getattr(type(transport), "write_blocked", None), property)
-        self._writelines = getattr(transport, "writelines", None)
+        self._level = transport if isinstance(transport, LevelReporting) else None
+        self._writelines = transport.writelines if isinstance(transport, VectorWriting) else None
 
     def next_message_id(self) -> int:
         """A fresh Message ID (1..65535, wrapping)."""
@@ -158,13 +173,15 @@ class Association(Link):
 
     def start(self) -> None:
         """Start receiving and serving (the transport is connected)."""
-        self._write(self.engine.connection_made())
+        self.engine.connection_made()
+        self._flush()
         self._server_task = self._loop.create_task(self._serve_loop())
         self._start_receiving()
 
     async def request_association(self, rq: AAssociateRQ) -> None:
         """Send an A-ASSOCIATE-RQ and wait for the answer (requestor)."""
-        self._write(self.engine.send(ev.AssociateRequest(rq)))
+        self.engine.send(ev.AssociateRequest(rq))
+        self._flush()
         await self._drain()
         self._sync_artim()
         try:
@@ -185,7 +202,8 @@ class Association(Link):
         if self._closed.is_set() or not self.engine.is_established:
             return
         try:
-            self._write(self.engine.send(ev.ReleaseRequest()))
+            self.engine.send(ev.ReleaseRequest())
+            self._flush()
             await self._drain()
         except (LocalProtocolError, NetworkError):
             return
@@ -204,7 +222,8 @@ class Association(Link):
         """A-ABORT (service-user): tell the peer and close the connection at once."""
         if not self._closed.is_set():
             with contextlib.suppress(LocalProtocolError):
-                self._write(self.engine.send(ev.Abort(0, reason)))
+                self.engine.send(ev.Abort(0, reason))
+                self._flush()
             with contextlib.suppress(NetworkError):
                 await self._drain()
             self._shutdown(AssociationAborted("association aborted locally"))
@@ -314,21 +333,14 @@ class Association(Link):
         finally:
             self._waiters.pop(message.message_id, None)
 
-    async def echo(self) -> int:
-        """C-ECHO (PS3.4 A): the status of the response (0x0000 on success)."""
-        rsp = await self.request(dimse.CEchoRequest(message_id=self.next_message_id()))
-        return rsp.status
-
-    async def store(self, source: Any, **kw: Any) -> dimse.CStoreResponse:
-        """C-STORE a Dataset or a Part 10 file path; returns the response (check ``status``).
-
-        Files are sent from disk in chunks (never loaded); see
-        :func:`dicomkit.services.storage.store`. Keyword arguments go there.
-        """
-        # services sit above net: the storage service is imported on use, not at import time
-        from dicomkit.services.storage import store
-
-        return await store(self, source, **kw)
+    async def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
+        """C-ECHO (PS3.4 A): the response (success); a failure status raises ``DimseError``."""
+        rsp = await self.request(
+            dimse.CEchoRequest(message_id=self.next_message_id()), timeout=timeout
+        )
+        message = check_response(rsp).message
+        assert isinstance(message, dimse.CEchoResponse)
+        return message
 
     async def send_message(
         self, context: NegotiatedContext | int, message: dimse.DimseMessage, data: DataArg = None
@@ -347,6 +359,8 @@ class Association(Link):
                 raise LocalProtocolError(f"no presentation context {context}")
             context = found
         cid = context.context_id
+        if netlog.dimse_log.isEnabledFor(logging.INFO):
+            _log_message(self.peer, message, context, data, sent=True)
         if (
             data is not None
             and not isinstance(data, (bytes, bytearray, memoryview))
@@ -375,7 +389,8 @@ class Association(Link):
                 if corkable:
                     await self._send_corked(cid, cmd, data)  # type: ignore[arg-type]
                     return
-                out = self.engine.send_data(cid, cmd, is_command=True)
+                self.engine.send_data(cid, cmd, is_command=True)
+                out = self.engine.data_to_send()
                 if self._cork:  # held pending responses go first, in the same write
                     out = self._take_cork() + out
                 if data is None:
@@ -405,9 +420,10 @@ class Association(Link):
             raise self._gone(LocalProtocolError("association closed"))
         if self._undrained and self._must_drain():
             await self._drain()  # back-pressure for what loop-callback flushes wrote
-        pdus = self.engine.send_data(cid, cmd, is_command=True)
+        self.engine.send_data(cid, cmd, is_command=True)
         if data is not None:
-            pdus += self.engine.send_data(cid, data, is_command=False)
+            self.engine.send_data(cid, data, is_command=False)
+        pdus = self.engine.data_to_send()
         self._cork += pdus
         self._cork_size += sum(map(len, pdus))
         if self._cork_size >= _CORK_LIMIT:
@@ -459,9 +475,8 @@ class Association(Link):
             if self._closed.is_set():  # the peer aborted meanwhile: stop writing
                 raise self._gone(LocalProtocolError("association closed"))
             final = last and start + step >= size
-            pdus = self.engine.send_data(
-                cid, view[start : start + step], is_command=False, last=final
-            )
+            self.engine.send_data(cid, view[start : start + step], is_command=False, last=final)
+            pdus = self.engine.data_to_send()
             self._write_all(head + pdus if head else pdus)
             head = []
             start += step
@@ -471,7 +486,7 @@ class Association(Link):
                 return
 
     def _must_drain(self) -> bool:
-        return not self._reports_level or self.transport.write_blocked  # type: ignore[attr-defined]
+        return self._level is None or self._level.write_blocked
 
     def _write_all(self, pdus: list[bytes]) -> None:
         if len(pdus) == 1 or self._writelines is None:
@@ -596,6 +611,8 @@ class Association(Link):
             return
         msg = item.message
         ctx = self.negotiated.contexts.get(item.context_id) if self.negotiated else None
+        if ctx is not None and netlog.dimse_log.isEnabledFor(logging.INFO):
+            _log_message(self.peer, msg, ctx, item.dataset, sent=False)
         if ctx is None:
             self._protocol_abort(
                 RemoteProtocolError(f"message on unknown presentation context {item.context_id}")
@@ -650,14 +667,4 @@ class Association(Link):
                 self._active.pop(mid, None)
 
 
-__all__ = [
-    "Association",
-    "DataSink",
-    "Incoming",
-    "Response",
-    "StreamTransport",
-    "Transport",
-    "decode_data",
-    "encode_data",
-    "response_for",
-]
+__all__ = ["Association"]

@@ -29,6 +29,7 @@ from dicomkit.errors import (
     RemoteProtocolError,
     TransportError,
 )
+from dicomkit.net import log as netlog
 from dicomkit.net.config import AEConfig, IdentityCheck, UserIdentity
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.items import (
@@ -46,7 +47,7 @@ from dicomkit.net.proto.negotiation import (
 )
 from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
-from dicomkit.net.transport import Buffer, Transport
+from dicomkit.net.transport import Buffer, Pushing, Transport
 
 log = logging.getLogger("dicomkit.net")
 
@@ -87,6 +88,8 @@ class Link:
         admit: Callable[[AAssociateRQ], bool] | None = None,
     ) -> None:
         self.transport = transport
+        #: the transport pushes received bytes (else a reader task reads them)
+        self._push = transport if isinstance(transport, Pushing) else None
         self.config = config
         self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
         self.negotiated: Negotiated | None = None
@@ -181,9 +184,8 @@ class Link:
 
     def _start_receiving(self) -> None:
         """Bytes go to the engine from now on: pushed by the transport, or read by a task."""
-        set_receiver = getattr(self.transport, "set_receiver", None)
-        if set_receiver is not None:
-            set_receiver(self._on_data, self._on_lost)
+        if self._push is not None:
+            self._push.set_receiver(self._on_data, self._on_lost)
         else:
             self._reader_task = self._loop.create_task(
                 self._reader_loop(), name=f"dicom-{self.peer}"
@@ -200,7 +202,8 @@ class Link:
         self._last_activity = self._loop.time()
         engine = self.engine
         try:
-            self._write(engine.receive_data(data))
+            engine.receive_data(data)
+            self._flush()
             if engine.error is not None and self.error is None:
                 self._note_engine_error()
             elif engine.associate_rj is not None and not self._rj_logged:
@@ -213,7 +216,8 @@ class Link:
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
-                self._write(engine.send(ev.Abort(2, 0)))
+                engine.send(ev.Abort(2, 0))
+                self._flush()
             self._shutdown(exc)
         else:
             self._flow_control()
@@ -227,12 +231,12 @@ class Link:
         if full == self._reading_paused:
             return
         self._reading_paused = full
-        if self._reader_task is not None:
+        if self._push is None:
             self._room.clear() if full else self._room.set()
         elif full:
-            getattr(self.transport, "pause_reading", lambda: None)()
+            self._push.pause_reading()
         else:
-            getattr(self.transport, "resume_reading", lambda: None)()
+            self._push.resume_reading()
 
     async def _reader_loop(self) -> None:
         """For transports that cannot push (e.g. :mod:`.memory`): read, then as pushed."""
@@ -250,6 +254,11 @@ class Link:
         except asyncio.CancelledError:
             self._shutdown(AssociationAborted("association task cancelled"))
             raise
+
+    def _flush(self) -> None:
+        """Write what the engine has to send (its one outbound buffer)."""
+        for pdu in self.engine.data_to_send():
+            self._write(pdu)
 
     def _write(self, data: Buffer) -> None:
         if data:
@@ -276,8 +285,8 @@ class Link:
             elif isinstance(event, ev.AssociateRejected):
                 rj = event.pdu
                 self.error = exc = AssociationRejected(
-                    f"association rejected by {self.peer}: result {rj.result}, source "
-                    f"{rj.source}, reason {rj.reason}",
+                    f"association with {self.peer} "
+                    + netlog.reject_words(rj.result, rj.source, rj.reason, hint=True),
                     result=rj.result,
                     source=rj.source,
                     reason=rj.reason,
@@ -286,13 +295,15 @@ class Link:
                     self._established.set_exception(exc)
             elif isinstance(event, ev.ReleaseRequested):
                 if not event.collision or engine.is_requestor:
-                    self._write(engine.send(ev.ReleaseResponse()))
+                    engine.send(ev.ReleaseResponse())
+                    self._flush()
                 else:
                     self._release_collision_pending = True
             elif isinstance(event, ev.ReleaseConfirmed):
                 if self._release_collision_pending:
                     self._release_collision_pending = False
-                    self._write(engine.send(ev.ReleaseResponse()))
+                    engine.send(ev.ReleaseResponse())
+                    self._flush()
             elif isinstance(event, ev.Aborted):
                 self._on_aborted(event)
             elif isinstance(event, ev.Closed):
@@ -300,22 +311,23 @@ class Link:
         self._sync_artim()
 
     def _note_engine_reject(self) -> None:
-        """The engine rejected an A-ASSOCIATE-RQ by itself (e.g. protocol version)."""
+        """An A-ASSOCIATE-RJ: the peer's answer to our request, or the engine's own answer to
+        the peer's (e.g. protocol version); the words name the source the PDU gives."""
         self._rj_logged = True
         rj, rq = self.engine.associate_rj, self.engine.associate_rq
         assert rj is not None
         why = (
-            f"protocol version 0x{rq.protocol_version:04X} not supported"
+            f" (protocol version 0x{rq.protocol_version:04X})"
             if rq is not None and not rq.protocol_version & 1
-            else "rejected by the provider"
+            else ""
         )
-        log.warning(
-            "%s: association rejected: %s (result %d source %d reason %d)",
+        # as requestor the answer is the peer's (raised as AssociationRejected): INFO only
+        log.log(
+            logging.INFO if self.engine.is_requestor else logging.WARNING,
+            "%s: association %s%s",
             self.peer,
+            netlog.reject_words(rj.result, rj.source, rj.reason),
             why,
-            rj.result,
-            rj.source,
-            rj.reason,
         )
 
     def _note_engine_error(self) -> None:
@@ -327,7 +339,8 @@ class Link:
         log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
         self.error = exc
         with contextlib.suppress(LocalProtocolError):
-            self._write(self.engine.send(ev.Abort(0, 0)))
+            self.engine.send(ev.Abort(0, 0))
+            self._flush()
         self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
 
     def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
@@ -389,7 +402,8 @@ class Link:
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
-                self._write(self.engine.send(ev.Abort(2, 0)))
+                self.engine.send(ev.Abort(2, 0))
+                self._flush()
             self._shutdown(exc)
 
     def _answer_rq(self, rq: AAssociateRQ, identity: Any) -> None:
@@ -410,6 +424,9 @@ class Link:
         if refuse is None and isinstance(answer, AAssociateAC) and checked and not allowed:
             refuse = 1, "user identity rejected"
         calling, called = _printable(rq.calling_ae), _printable(rq.called_ae)
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            text = netlog.describe_rq(rq)
+            netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
         if refuse is not None:
             log.warning(
                 "%s: association rejected %s -> %s: %s", self.peer, calling, called, refuse[1]
@@ -424,7 +441,11 @@ class Link:
             answer = self._extended_answer(rq, answer, policy)
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
-            self._write(self.engine.send(ev.AssociateAccept(answer)))
+            self.engine.send(ev.AssociateAccept(answer))
+            self._flush()
+            if netlog.pdu_log.isEnabledFor(logging.INFO):
+                text = netlog.describe_ac(answer, rq)
+                netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "sent " + text)
             log.info(
                 "%s: association accepted %s -> %s, %d contexts",
                 self.peer,
@@ -436,15 +457,14 @@ class Link:
                 self._established.set_result(None)
         else:
             log.info(
-                "%s: association rejected %s -> %s (result %d source %d reason %d)",
+                "%s: association %s -> %s %s",
                 self.peer,
                 calling,
                 called,
-                answer.result,
-                answer.source,
-                answer.reason,
+                netlog.reject_words(answer.result, answer.source, answer.reason),
             )
-            self._write(self.engine.send(ev.AssociateReject(answer)))
+            self.engine.send(ev.AssociateReject(answer))
+            self._flush()
 
     def _extended_answer(
         self, rq: AAssociateRQ, ac: AAssociateAC, policy: Callable[[str, bytes], bytes | None]
@@ -475,6 +495,9 @@ class Link:
 
     def _on_associate_ac(self, ac: AAssociateAC) -> None:
         assert self.engine.associate_rq is not None
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            text = netlog.describe_ac(ac, self.engine.associate_rq)
+            netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
         try:
             self.negotiated = negotiate(self.engine.associate_rq, ac)
         except RemoteProtocolError as exc:
@@ -503,8 +526,7 @@ class Link:
             )
         else:
             exc = AssociationAborted(
-                f"association aborted by {self.peer} (source "
-                f"{event.source}, reason {event.reason})",
+                f"association with {self.peer} " + netlog.abort_words(event.source, event.reason),
                 source=event.source,
                 reason=event.reason,
             )
@@ -528,7 +550,8 @@ class Link:
     def _artim_fired(self, generation: int) -> None:
         self._artim = None
         log.info("%s: ARTIM timer expired", self.peer)
-        self._write(self.engine.artim_expired(generation))
+        self.engine.artim_expired(generation)
+        self._flush()
         self._process_events()
         if self.engine.should_close:
             self._shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
@@ -556,7 +579,8 @@ class Link:
         if cause is not None:
             log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
-                self._write(self.engine.send(ev.Abort(0, 0)))
+                self.engine.send(ev.Abort(0, 0))
+                self._flush()
             self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
         left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
-from dicomkit.errors import LocalProtocolError
+from dicomkit.errors import DimseError, LocalProtocolError
 from dicomkit.io.decoder import decode_dataset
 from dicomkit.io.deflate import deflate, inflate
 from dicomkit.io.encoder import encode_dataset
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
+from dicomkit.net.proto.status import describe, is_failure
 from dicomkit.net.transport import Buffer
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ class Incoming:
 
 @dataclass(slots=True)
 class Response:
-    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``."""
+    """A response received by :meth:`Association.request`; ``dataset`` decodes ``data``.
+
+    The client contract (every SCU call of :mod:`dicomkit.net` and :mod:`dicomkit.services`):
+    success, warning, pending and cancel give the typed response; a failure (or a code no
+    category of PS3.7 Annex C claims) raises :class:`~dicomkit.errors.DimseError` carrying
+    the status -- :meth:`raise_for_status` applies it.
+    """
 
     message: dimse.DimseResponse
     context: NegotiatedContext
@@ -110,9 +117,31 @@ class Response:
 
     @property
     def dataset(self) -> Any:
+        """The response's data set (a C-FIND match, a failed SOP instance list ...), decoded on
+        first use; ``None`` when it has none."""
         if self._dataset is None and self.data is not None:
             self._dataset = decode_data(self.data, self.context.transfer_syntax)
         return self._dataset
+
+    def raise_for_status(self, what: str = "") -> Response:
+        """This response, unless its status is a failure: then :class:`DimseError` (with
+        ``status``) naming ``what`` failed (default: the response type), the status's meaning
+        and the peer's Error Comment."""
+        return check_response(self, what)
+
+
+def check_response(rsp: Response, what: str = "") -> Response:
+    """``rsp`` unless its status is a failure (see :meth:`Response.raise_for_status`)."""
+    status = rsp.message.status
+    if not is_failure(status):
+        return rsp
+    name = what or dimse.CommandField(rsp.message.COMMAND_FIELD).name.removesuffix("_RSP")
+    name = name.replace("_", "-")
+    comment = rsp.message.error_comment
+    raise DimseError(
+        f"{name} failed: {describe(status)}" + (f" ({comment})" if comment else ""),
+        status=status,
+    )
 
 
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
@@ -198,6 +227,7 @@ __all__ = [
     "Incoming",
     "Response",
     "SinkFactory",
+    "check_response",
     "decode_data",
     "encode_data",
     "response_for",

@@ -33,12 +33,13 @@ import inspect
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes, uids
 from dicomkit.errors import NetworkTimeout, TransportError
+from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
@@ -63,15 +64,7 @@ VERIFICATION = uids.Verification
 DEFAULT_TRANSFER_SYNTAXES = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
 
 
-def _storage_classes() -> list[str]:
-    from dicomkit.dictionary import storage_sop_classes
-
-    return storage_sop_classes()
-
-
 def _all_transfer_syntaxes() -> list[str]:
-    from dicomkit.dictionary import transfer_syntaxes
-
     ours = list(DEFAULT_TRANSFER_SYNTAXES)
     return ours + [ts for ts in transfer_syntaxes() if ts not in ours]
 
@@ -116,8 +109,6 @@ class AE:
     ) -> None:
         base = config or AEConfig()
         if ae_title != base.ae_title:
-            from dataclasses import replace
-
             base = replace(base, ae_title=ae_title)
         self.config = base
         self.handlers: dict[Any, Handler] = dict(handlers or {})
@@ -213,6 +204,10 @@ class AE:
             extended={k: bytes(v) for k, v in (options.extended or {}).items()},
             user_identity=identity.to_item() if identity is not None else None,
         )
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            netlog.log_lines(
+                netlog.pdu_log, logging.INFO, assoc.peer, "sending " + netlog.describe_rq(rq)
+            )
         assoc.start()
         try:
             await assoc.request_association(rq)
@@ -250,7 +245,7 @@ class AE:
         supported = {VERIFICATION: plain}
         if dimse.CStoreRequest in handlers:
             every = _all_transfer_syntaxes()
-            supported.update(dict.fromkeys(_storage_classes(), every))
+            supported.update(dict.fromkeys(storage_sop_classes(), every))
         for key, handler in handlers.items():
             if isinstance(key, tuple):
                 syntaxes = _all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain

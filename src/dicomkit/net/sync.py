@@ -3,11 +3,12 @@
 Nothing here re-implements the protocol: every method hands the coroutine of the async API
 to a private event loop running in one daemon thread and waits for its result. ::
 
-    from dicomkit.net.sync import SyncAE
+    from dicomkit.net import SyncAE
+    from dicomkit.services import storage
 
     with SyncAE("MYSCU") as ae, ae.associate("127.0.0.1", 11112) as assoc:
         assoc.echo()
-        assoc.store("ct.dcm")
+        assoc.call(storage.store, "ct.dcm")   # any service's async SCU function
 
     with SyncAE("MYSCP") as ae, ae.serve(11112, {CStoreRequest: StorageSCP("out")}) as server:
         server.serve_forever()     # or do other work; handlers run on the loop / worker threads
@@ -17,17 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from dicomkit.net.association import Association, Response
+from dicomkit.net.association import Association
 from dicomkit.net.config import AEConfig
+from dicomkit.net.messages import Response
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
 from dicomkit.net.server import AE, ContextSpec, Handlers, Roles, Server
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class _LoopThread:
@@ -150,11 +153,23 @@ class SyncAssociation:
         """True while the association is up (accepted, not yet released or aborted)."""
         return self.association.is_established
 
-    def echo(self) -> int:
-        return self._run(self.association.echo())
+    def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
+        """C-ECHO: the response on success; a failure status raises ``DimseError``."""
+        return self._run(self.association.echo(timeout=timeout))
 
-    def store(self, source: Any, **kw: Any) -> dimse.CStoreResponse:
-        return self._run(self.association.store(source, **kw))
+    def call(
+        self,
+        fn: Callable[Concatenate[Association, P], Awaitable[T]],
+        *args: P.args,
+        **kw: P.kwargs,
+    ) -> T:
+        """Run a service's async SCU function on this association and return its result, e.g.
+        ``assoc.call(storage.store, "ct.dcm")`` -- one implementation for both fronts."""
+
+        async def go() -> T:
+            return await fn(self.association, *args, **kw)
+
+        return self._run(go())
 
     def request(self, message: dimse.DimseRequest, data: Any = None, **kw: Any) -> Response:
         """Send a DIMSE request (with its data set, if any) and return the final response

@@ -22,7 +22,7 @@ import socket
 import ssl as ssl_module
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeAlias
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from dicomkit.errors import TransportError
 
@@ -43,6 +43,36 @@ class Transport(Protocol):
     async def drain(self) -> None: ...
     def close(self) -> None: ...
     async def wait_closed(self) -> None: ...
+
+
+# Optional capabilities, declared rather than probed: the driver checks each once, when the
+# association is made, with isinstance (the Protocols are runtime-checkable).
+
+
+@runtime_checkable
+class Pushing(Protocol):
+    """A transport that hands received bytes to a callback as they arrive (no reader task),
+    and can stop reading from the peer for back-pressure."""
+
+    def set_receiver(self, receiver: Receiver, lost: LostCallback | None = None) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+
+
+@runtime_checkable
+class LevelReporting(Protocol):
+    """A transport that says when its send buffer is above the high-water mark, so that
+    ``drain`` is awaited only then."""
+
+    @property
+    def write_blocked(self) -> bool: ...
+
+
+@runtime_checkable
+class VectorWriting(Protocol):
+    """A transport that writes several buffers with one call (one system call if it can)."""
+
+    def writelines(self, chunks: Iterable[Buffer]) -> None: ...
 
 
 def _set_nodelay(sock: socket.socket | None) -> None:
@@ -318,4 +348,13 @@ async def open_socket(
     return protocol
 
 
-__all__ = ["Buffer", "SocketTransport", "StreamTransport", "Transport", "open_socket"]
+__all__ = [
+    "Buffer",
+    "LevelReporting",
+    "Pushing",
+    "SocketTransport",
+    "StreamTransport",
+    "Transport",
+    "VectorWriting",
+    "open_socket",
+]

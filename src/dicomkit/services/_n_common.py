@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError
-from dicomkit.net.association import Association, Incoming, Response, response_for
+from dicomkit.net import Association, Incoming, Response, response_for
 from dicomkit.net.config import AEConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext

@@ -32,7 +32,7 @@ from dicomkit.core.sequence import Sequence
 from dicomkit.core.uid import generate_uid
 from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError, NetworkError
-from dicomkit.net.association import Association, Incoming, response_for
+from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.server import AE
 from dicomkit.services._n_common import (

@@ -25,7 +25,7 @@ from typing import Any
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
 from dicomkit.dictionary import uids
-from dicomkit.net.association import Association, Incoming, response_for
+from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import apply_modifications, n_request, select, text
 

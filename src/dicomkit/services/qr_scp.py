@@ -37,7 +37,7 @@ from dicomkit.dictionary.uids import (
     ImplicitVRLittleEndian,
 )
 from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
-from dicomkit.net.association import Incoming, response_for
+from dicomkit.net import Incoming, encode_data, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services import query_retrieve as qr
 
@@ -451,7 +451,6 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
                 return fp.read()
         return qr.file_chunks(path, offset)
     from dicomkit import read
-    from dicomkit.net.association import encode_data
 
     ds = read(path)
     if file_ts not in NATIVE and ts in NATIVE:

@@ -85,7 +85,7 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
             slow.append((tag, vr, value))
         else:
             d[tag] = (vr, raw)
-    ds = Dataset._from_raw(d, True, False)
+    ds = Dataset.from_raw(d, True, False)
     for tag, vr, value in slow:
         if vr == "SQ":
             seq = Sequence()

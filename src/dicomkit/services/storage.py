@@ -21,29 +21,33 @@ syntaxes (with explicit/implicit VR little endian fallbacks for uncompressed fil
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import mmap
 import os
 import re
-import struct
-import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dicomkit.dictionary.syntaxes import NATIVE
-from dicomkit.dictionary.syntaxes import lookup as lookup_syntax
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
-from dicomkit.errors import DicomError, InvalidDicomError, LocalProtocolError
-from dicomkit.net.association import Association, Incoming
+from dicomkit.errors import (
+    DicomError,
+    DimseError,
+    InvalidDicomError,
+    LocalProtocolError,
+    NetworkError,
+)
+from dicomkit.io.atomic import create_temp
+from dicomkit.io.headcheck import HeadCheck
+from dicomkit.io.part10 import file_meta_bytes
+from dicomkit.net import Association, Incoming, check_response
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
 
@@ -188,7 +192,8 @@ async def store(
     move_originator_message_id: int | None = None,
     timeout: float | None = -1.0,
 ) -> dimse.CStoreResponse:
-    """C-STORE one Dataset, Part 10 file path or :class:`Instance`; returns the response.
+    """C-STORE one Dataset, Part 10 file path or :class:`Instance`; returns the response
+    (success or warning: check ``status``). A failure status raises ``DimseError``.
 
     Files go out from disk in chunks; a data set is encoded for the accepted syntax.
     Raises ``LocalProtocolError`` when no accepted context can carry it.
@@ -221,8 +226,9 @@ async def store(
         move_originator_message_id=move_originator_message_id,
     )
     rsp = await assoc.request(request, data, context=ctx, timeout=timeout)
-    assert isinstance(rsp.message, dimse.CStoreResponse)
-    return rsp.message
+    message = check_response(rsp).message
+    assert isinstance(message, dimse.CStoreResponse)
+    return message
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +270,13 @@ async def store_files(
 ) -> list[StoreResult]:
     """C-STORE each instance on one association; never raises for a single file's failure
     (network errors that end the association do propagate)."""
-    from dicomkit.errors import NetworkError
-
     results = []
     for inst in instances:
         try:
             rsp = await store(assoc, inst)
             result = StoreResult(inst.path, rsp.status, rsp.error_comment or "")
+        except DimseError as exc:  # refused by the peer: the status and its meaning
+            result = StoreResult(inst.path, exc.status, str(exc))
         except LocalProtocolError as exc:  # no context for this file: the next may do
             result = StoreResult(inst.path, None, str(exc))
         except NetworkError:
@@ -285,254 +291,6 @@ async def store_files(
 
 # -- SCP --------------------------------------------------------------------------------------
 
-#: Bytes of an incoming data set (inflated, for deflated syntaxes) kept for :class:`HeadCheck`.
-HEAD_CHECK_BYTES = 64 * 1024
-_SOP_CLASS_UID = 0x00080016
-_SOP_INSTANCE_UID = 0x00080018
-_UNDEFINED = 0xFFFFFFFF
-_MAX_DEPTH = 32
-
-
-class _Short(Exception):
-    """The bytes in hand end inside an element."""
-
-
-class _Bad(Exception):
-    """The bytes are not a data set in the transfer syntax."""
-
-
-@functools.cache
-def _vr_codes() -> tuple[frozenset[bytes], frozenset[bytes]]:
-    from dicomkit.core.vr import LONG_LENGTH_VRS, VR
-
-    return (
-        frozenset(str(v).encode() for v in VR),
-        frozenset(str(v).encode() for v in LONG_LENGTH_VRS),
-    )
-
-
-def _fit(*comments: str) -> str:
-    """The first comment that fits Error Comment (LO, 64 characters)."""
-    return next((c for c in comments if len(c) <= 64), comments[-1][:64])
-
-
-class HeadCheck:
-    """A cheap check of an incoming C-STORE data set from its first bytes (PS3.4 B.2.3).
-
-    :meth:`feed` takes the fragments as they arrive and keeps at most ``limit`` bytes (only
-    the head is ever inflated for deflated syntaxes); the leading elements are walked in the
-    transfer syntax up to and including (0008,0018). When the whole data set fits in the
-    head, every top-level element is walked. ``failure`` is then ``(status, comment)``:
-    C000 when the bytes are not a data set, A900 when (0008,0016) differs from the command's
-    Affected SOP Class UID, C000 when (0008,0018) differs from its Affected SOP Instance UID.
-    A head too short to decide (a long element before (0008,0018)) is let through.
-    ``leading_only``: never walk past (0008,0018), for a caller that parses the whole data set
-    itself before keeping it (the archive).
-    """
-
-    def __init__(
-        self,
-        transfer_syntax: str,
-        sop_class: str,
-        sop_instance: str,
-        *,
-        limit: int = HEAD_CHECK_BYTES,
-        leading_only: bool = False,
-    ) -> None:
-        self.leading_only = leading_only
-        self.sop_class = _clean(sop_class)
-        self.sop_instance = _clean(sop_instance)
-        self.limit = limit
-        self.head = bytearray()
-        self.full = False  # bytes past the limit were left out
-        self.done = False
-        self.failure: tuple[int, str] | None = None
-        self._passed = False  # the leading elements are fine; the rest of the head is kept
-        self._inflater: Any = None
-        syntax = lookup_syntax(transfer_syntax)
-        if syntax is None:  # a transfer syntax we do not know: nothing to check
-            self.done = True
-            self.implicit, self.little = False, True
-        else:
-            self.implicit, self.little, deflated = syntax.encoding
-            if deflated:
-                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self.done:
-            return
-        room = self.limit - len(self.head)
-        if self._inflater is not None:
-            try:
-                out = self._inflater.decompress(data, room) if room > 0 else b""
-            except zlib.error as exc:
-                self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
-                return
-            if self._inflater.unconsumed_tail or room <= 0:
-                self.full = True
-            self.head += out
-        else:
-            if len(data) > room:
-                self.full = True
-                data = memoryview(data)[: max(room, 0)]
-            self.head += data
-        if not self._passed:
-            self._judge(complete=False)
-        elif self.full:  # the leading elements were fine, and the data set is a long one
-            self.done = True
-        if self.done:
-            self.head = bytearray()  # judged: free the head
-
-    def finish(self) -> tuple[int, str] | None:
-        """The verdict once the whole data set has been fed: None to store it."""
-        if not self.done and self._passed and self.leading_only:
-            self.done = True  # the leading elements were fine: the caller parses the rest
-            self.head = bytearray()
-        if not self.done:
-            if self._inflater is not None and not self.full:
-                try:
-                    rest = self._inflater.flush()
-                    room = self.limit - len(self.head)
-                    self.full = len(rest) > room
-                    self.head += rest[:room]
-                except zlib.error as exc:
-                    self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
-                    return self.failure
-            self._judge(complete=not self.full)
-            self.done = True
-            self.head = bytearray()
-        return self.failure
-
-    def _fail(self, status: int, comment: str) -> None:
-        self.failure = (status, comment)
-        self.done = True
-
-    def _judge(self, complete: bool) -> None:
-        try:
-            found = self._walk(complete)
-        except _Short:
-            if complete:
-                self._fail(0xC000, "cannot understand: the data set ends inside an element")
-            elif self.full:
-                self.done = True  # cannot tell from the head: let it through
-            return
-        except _Bad as exc:
-            self._fail(0xC000, f"cannot understand: {exc}")
-            return
-        # fine so far: a data set that ends within the head is walked whole by finish()
-        self._passed = True
-        self.done = complete or self.full
-        sop_class, sop_instance = found.get(_SOP_CLASS_UID), found.get(_SOP_INSTANCE_UID)
-        if sop_class is not None and sop_class != self.sop_class:
-            self._fail(
-                0xA900,
-                _fit(
-                    f"SOP Class UID {sop_class} in data set, {self.sop_class} in command",
-                    f"data set SOP Class UID {sop_class}",
-                    "SOP Class UID of the data set differs from the command's",
-                ),
-            )
-        elif sop_instance is not None and sop_instance != self.sop_instance:
-            self._fail(
-                0xC000,
-                _fit(
-                    f"SOP Instance UID {sop_instance} in data set, {self.sop_instance} in command",
-                    f"data set SOP Instance UID {sop_instance}",
-                    "SOP Instance UID of the data set differs from the command's",
-                ),
-            )
-
-    def _walk(self, complete: bool) -> dict[int, str]:
-        """The (0008,0016) / (0008,0018) values of the head. Not ``complete``: stops at the
-        first top-level tag past (0008,0018), raises _Short when the head ends before it."""
-        buf, end = self.head, len(self.head)
-        if complete and not end:
-            raise _Bad("empty data set")
-        found: dict[int, str] = {}
-        pos = 0
-        while pos < end:
-            tag, vr, length, pos_value = self._header(buf, pos, self.implicit, self.little)
-            if tag > _SOP_INSTANCE_UID and not complete:
-                return found
-            if tag >> 16 == 0xFFFE:
-                raise _Bad(f"item tag ({tag >> 16:04X},{tag & 0xFFFF:04X}) at offset {pos}")
-            if length == _UNDEFINED:
-                pos = self._skip_items(buf, pos_value, self.implicit or vr == b"UN", 1)
-                continue
-            pos = pos_value + length
-            if pos > end:
-                raise _Short
-            if tag in (_SOP_CLASS_UID, _SOP_INSTANCE_UID):
-                found[tag] = _clean(bytes(buf[pos_value:pos]).decode("ascii", "replace"))
-        if not complete:
-            raise _Short
-        return found
-
-    def _header(
-        self, buf: bytearray, pos: int, implicit: bool, little: bool
-    ) -> tuple[int, bytes, int, int]:
-        """(tag, VR, value length, value offset) of the element at ``pos``."""
-        order = "<" if little else ">"
-        if len(buf) - pos < 8:
-            raise _Short
-        group, element = struct.unpack_from(order + "HH", buf, pos)
-        tag = group << 16 | element
-        if implicit or group == 0xFFFE:
-            return tag, b"", struct.unpack_from(order + "I", buf, pos + 4)[0], pos + 8
-        vr = bytes(buf[pos + 4 : pos + 6])
-        valid, long_vrs = _vr_codes()
-        if vr not in valid:
-            raise _Bad(f"no valid VR at offset {pos} (not a data set in this transfer syntax)")
-        if vr in long_vrs:
-            if len(buf) - pos < 12:
-                raise _Short
-            return tag, vr, struct.unpack_from(order + "I", buf, pos + 8)[0], pos + 12
-        return tag, vr, struct.unpack_from(order + "H", buf, pos + 6)[0], pos + 8
-
-    def _skip_items(self, buf: bytearray, pos: int, implicit: bool, depth: int) -> int:
-        """Past the items of an undefined-length value and its Sequence Delimitation Item."""
-        if depth > _MAX_DEPTH:
-            raise _Bad("sequences nested too deep")
-        little = self.little or implicit
-        end = len(buf)
-        while True:
-            tag, _, length, pos = self._header(buf, pos, True, little)
-            if tag == 0xFFFEE0DD:
-                return pos
-            if tag != 0xFFFEE000:
-                raise _Bad(f"expected an item at offset {pos - 8}")
-            if length != _UNDEFINED:
-                pos += length
-                if pos > end:
-                    raise _Short
-                continue
-            while True:  # an undefined-length item: its elements up to the Item Delimitation
-                tag, vr, length, value = self._header(buf, pos, implicit, little)
-                if tag == 0xFFFEE00D:
-                    pos = value
-                    break
-                if length == _UNDEFINED:
-                    pos = self._skip_items(buf, value, implicit or vr == b"UN", depth + 1)
-                else:
-                    pos = value + length
-                    if pos > end:
-                        raise _Short
-
-
-def _meta_bytes(sop_class: str, sop_instance: str, ts: str, source_ae: str) -> bytes:
-    """Preamble, "DICM" and the File Meta Information group (explicit VR LE, PS3.10 7.1)."""
-    from dicomkit.core.element import DataElement
-    from dicomkit.io.encoder import encode_dataset
-    from dicomkit.io.part10 import build_file_meta
-
-    meta = build_file_meta(sop_class, sop_instance, ts)
-    del meta[0x00020000]
-    if source_ae:
-        meta.add(DataElement(0x00020016, "AE", source_ae))
-    body = encode_dataset(meta, implicit=False, little=True)
-    length = b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<I", len(body))
-    return b"\x00" * 128 + b"DICM" + length + body
-
 
 class PartTenWriter:
     """A :class:`~dicomkit.net.association.DataSink` writing one Part 10 file atomically."""
@@ -546,7 +304,7 @@ class PartTenWriter:
         #: ``(status, comment)`` once ``check`` has refused the data set (nothing more is written)
         self.refused: tuple[int, str] | None = None
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".dicomkit-", suffix=".part", dir=final.parent)
+        fd, tmp = create_temp(final.parent, suffix=".part")  # mode from the umask
         self.tmp = Path(tmp)
         self._fp = os.fdopen(fd, "wb", buffering=_CHUNK)
         self.size = 0
@@ -638,7 +396,7 @@ class StorageSCP:
         the data arrives)."""
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = _meta_bytes(
+        header = file_meta_bytes(
             msg.affected_sop_class_uid,
             msg.affected_sop_instance_uid,
             incoming.context.transfer_syntax,
@@ -696,7 +454,6 @@ def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dims
 
 
 __all__ = [
-    "HeadCheck",
     "Instance",
     "PartTenWriter",
     "StorageSCP",

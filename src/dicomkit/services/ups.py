@@ -38,7 +38,7 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
 from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError, NetworkError
-from dicomkit.net.association import Association, Incoming, response_for
+from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.server import AE
 from dicomkit.services import worklist

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from dicomkit.dictionary import uids
-from dicomkit.net.association import Association, Incoming
+from dicomkit.net import Association, Incoming
 from dicomkit.net.proto import dimse
 
 VERIFICATION_SOP_CLASS = uids.Verification
@@ -25,11 +25,12 @@ class EchoResult:
 
 
 async def echo(assoc: Association, repeat: int = 1) -> EchoResult:
-    """Send ``repeat`` C-ECHO requests one after another on one association."""
+    """Send ``repeat`` C-ECHO requests one after another on one association; a failure
+    status raises ``DimseError`` (the client contract of :mod:`dicomkit.net`)."""
     statuses, seconds = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        statuses.append(await assoc.echo())
+        statuses.append((await assoc.echo()).status)
         seconds.append(time.perf_counter() - start)
     return EchoResult(tuple(statuses), tuple(seconds))
 

@@ -30,7 +30,7 @@ from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
 from dicomkit.dictionary import uids
 from dicomkit.errors import DimseError
-from dicomkit.net.association import Association, Incoming, response_for
+from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import SPECIFIC_CHARACTER_SET, text
 

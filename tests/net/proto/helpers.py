@@ -25,6 +25,11 @@ def make_rq(max_pdu_length: int = 16384) -> AAssociateRQ:
 CONFIG = AcceptorConfig(supported={VERIFICATION: [IMPLICIT], CT: [EXPLICIT, IMPLICIT]})
 
 
+def sent(ul: UpperLayer) -> bytes:
+    """What the engine has to send (its outbound buffer, emptied), as one byte string."""
+    return b"".join(ul.data_to_send())
+
+
 class Pair:
     """A requestor and an acceptor; ``pump`` carries bytes until both are quiet."""
 
@@ -39,30 +44,36 @@ class Pair:
     def pump(self) -> None:
         while self.to_scp or self.to_scu:
             if self.to_scp:
-                out = self.scp.receive_data(self.to_scp.pop(0))
+                self.scp.receive_data(self.to_scp.pop(0))
+                out = sent(self.scp)
                 if out:
                     self.to_scu.append(out)
             if self.to_scu:
-                out = self.scu.receive_data(self.to_scu.pop(0))
+                self.scu.receive_data(self.to_scu.pop(0))
+                out = sent(self.scu)
                 if out:
                     self.to_scp.append(out)
         self.scu_events += self.scu.events()
         self.scp_events += self.scp.events()
 
     def scu_send(self, event: ev.InputEvent) -> None:
-        out = self.scu.send(event)
+        self.scu.send(event)
+        out = sent(self.scu)
         if out:
             self.to_scp.append(out)
 
     def scp_send(self, event: ev.InputEvent) -> None:
-        out = self.scp.send(event)
+        self.scp.send(event)
+        out = sent(self.scp)
         if out:
             self.to_scu.append(out)
 
     def associate(self, rq: AAssociateRQ | None = None) -> AAssociateAC:
-        assert self.scp.connection_made() == b""
+        self.scp.connection_made()
+        assert sent(self.scp) == b""
         self.scu_send(ev.AssociateRequest(rq or make_rq()))
-        self.to_scp.append(self.scu.connection_made())
+        self.scu.connection_made()
+        self.to_scp.append(sent(self.scu))
         self.pump()
         (req,) = self.scp_events
         assert isinstance(req, ev.AssociateRequested)

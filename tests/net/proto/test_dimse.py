@@ -9,6 +9,7 @@ import pytest
 from dicomkit.errors import InvalidDicomError, RemoteProtocolError
 from dicomkit.net.proto import commands as c
 from dicomkit.net.proto import dimse as d
+from dicomkit.net.proto.pdu import PDV, PDataTF, pdata_pdus
 
 EXAMPLES: list[d.DimseMessage] = [
     d.CEchoRequest(message_id=1),
@@ -141,7 +142,15 @@ def test_pynetdicom_decodes_our_commands() -> None:
     assert ds.CommandGroupLength == len(raw) - 12
 
 
-def feed_all(asm: d.DimseAssembler, frags: list[d.Fragment]) -> list[d.AssemblerEvent]:
+def fragment(context_id: int, command: bytes, data: bytes | None, max_pdu: int) -> list[PDV]:
+    """The PDVs a sender makes of a message, by the package's one fragmenter."""
+    raws = pdata_pdus(context_id, command, is_command=True, max_pdu_length=max_pdu)
+    if data is not None:
+        raws += pdata_pdus(context_id, data, is_command=False, max_pdu_length=max_pdu)
+    return [pdv for raw in raws for pdv in PDataTF.decode(memoryview(raw)[6:]).pdvs]
+
+
+def feed_all(asm: d.DimseAssembler, frags: list[PDV]) -> list[d.AssemblerEvent]:
     out: list[d.AssemblerEvent] = []
     for f in frags:
         out += asm.feed(f.context_id, f.is_command, f.is_last, f.data)
@@ -154,9 +163,9 @@ def test_fragment_then_assemble(max_pdu: int, size: int) -> None:
     msg = EXAMPLES[2]
     data = bytes(range(256)) * (size // 256 + 1)
     data = data[:size]
-    frags = list(d.fragment(3, d.encode_message(msg), data, max_pdu))
-    limit = d.max_pdv_data(max_pdu)
-    assert all(len(f.data) <= limit for f in frags)
+    frags = fragment(3, d.encode_message(msg), data, max_pdu)
+    if max_pdu:
+        assert all(len(f.data) <= max_pdu - 6 for f in frags)
     assert [f.is_last for f in frags if f.is_command].count(True) == 1
     assert [f.is_last for f in frags if not f.is_command][-1] is True
     assert sum(f.is_last for f in frags if not f.is_command) == 1
@@ -164,30 +173,16 @@ def test_fragment_then_assemble(max_pdu: int, size: int) -> None:
     assert events == [d.MessageReceived(3, msg, data)]
 
 
-@pytest.mark.parametrize("chunks", [[b"a" * 5, b"b" * 30, b"", b"c"], [b"x" * 20], [], [b""]])
-def test_fragment_iterable_chunks(chunks: list[bytes]) -> None:
-    frags = list(d.fragment(1, b"\x00" * 4, iter(chunks), 16))
-    data_frags = [f for f in frags if not f.is_command]
-    assert b"".join(bytes(f.data) for f in data_frags) == b"".join(chunks)
-    assert all(len(f.data) == 10 for f in data_frags[:-1])
-    assert data_frags[-1].is_last and not any(f.is_last for f in data_frags[:-1])
-
-
 def test_no_dataset_fragment() -> None:
-    frags = list(d.fragment(1, d.encode_message(EXAMPLES[0]), None, 16384))
+    frags = fragment(1, d.encode_message(EXAMPLES[0]), None, 16384)
     assert len(frags) == 1 and frags[0].is_command and frags[0].is_last
     assert feed_all(d.DimseAssembler(), frags) == [d.MessageReceived(1, EXAMPLES[0])]
-
-
-def test_max_pdu_too_small() -> None:
-    with pytest.raises(ValueError):
-        d.max_pdv_data(6)
 
 
 def test_streaming_mode() -> None:
     msg = EXAMPLES[2]
     asm = d.DimseAssembler(stream=lambda ctx, m: isinstance(m, d.CStoreRequest))
-    frags = list(d.fragment(5, d.encode_message(msg), b"z" * 25, 16))
+    frags = fragment(5, d.encode_message(msg), b"z" * 25, 16)
     events = feed_all(asm, frags)
     assert events[0] == d.MessageReceived(5, msg, None)
     pieces = events[1:]
@@ -196,7 +191,7 @@ def test_streaming_mode() -> None:
     assert [e.last for e in pieces] == [False, False, True]  # type: ignore[union-attr]
     assert asm.idle
     # a non-streamed message after it is buffered again
-    frags = list(d.fragment(5, d.encode_message(EXAMPLES[5]), b"q" * 3, 16))
+    frags = fragment(5, d.encode_message(EXAMPLES[5]), b"q" * 3, 16)
     assert feed_all(asm, frags) == [d.MessageReceived(5, EXAMPLES[5], b"qqq")]
 
 

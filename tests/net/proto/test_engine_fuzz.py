@@ -14,7 +14,7 @@ from dicomkit.net.proto.negotiation import accept
 from dicomkit.net.proto.pdu import PDV, AAbort, AAssociateAC, decode_pdu
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
 
-from .helpers import CONFIG, Pair, make_rq
+from .helpers import CONFIG, Pair, make_rq, sent
 from .strategies import pdus
 
 hostile = st.one_of(
@@ -31,7 +31,8 @@ def test_hostile_bytes_before_association(chunks: list[bytes]) -> None:
     scp = UpperLayer(Role.ACCEPTOR, max_associate_size=4096)
     scp.connection_made()
     for chunk in chunks:
-        for part in _split(scp.receive_data(chunk)):
+        scp.receive_data(chunk)
+        for part in scp.data_to_send():
             assert decode_pdu(part).PDU_TYPE in (0x03, 0x07)  # only RJ or A-ABORT
     for e in scp.events():
         assert isinstance(e, (ev.AssociateRequested, ev.Aborted, ev.Closed))
@@ -45,21 +46,13 @@ def test_hostile_bytes_when_established(chunks: list[bytes]) -> None:
     pair = Pair()
     pair.associate()
     for chunk in chunks:
-        for part in _split(pair.scp.receive_data(chunk)):
+        pair.scp.receive_data(chunk)
+        for part in pair.scp.data_to_send():
             assert isinstance(decode_pdu(part), AAbort)  # the engine only ever aborts
     for e in pair.scp.events():
         assert isinstance(e, (ev.PDVReceived, ev.ReleaseRequested, ev.Aborted, ev.Closed))
     pair.scp.connection_lost()
     assert pair.scp.state is State.STA1
-
-
-def _split(raw: bytes) -> list[bytes]:
-    out, pos = [], 0
-    while pos < len(raw):
-        n = 6 + int.from_bytes(raw[pos + 2 : pos + 6], "big")
-        out.append(raw[pos : pos + n])
-        pos += n
-    return out
 
 
 class TwoEngines(RuleBasedStateMachine):
@@ -70,7 +63,8 @@ class TwoEngines(RuleBasedStateMachine):
         self.pair = Pair()
         self.pair.scp.connection_made()
         self.pair.scu_send(ev.AssociateRequest(make_rq()))
-        self.pair.to_scp.append(self.pair.scu.connection_made())
+        self.pair.scu.connection_made()
+        self.pair.to_scp.append(sent(self.pair.scu))
         self.seen: dict[str, list[ev.OutputEvent]] = {"scu": [], "scp": []}
 
     def _ul(self, side: str) -> UpperLayer:
@@ -78,9 +72,10 @@ class TwoEngines(RuleBasedStateMachine):
 
     def _send(self, side: str, event: ev.InputEvent) -> None:
         try:
-            out = self._ul(side).send(event)
+            self._ul(side).send(event)
         except LocalProtocolError:
             return
+        out = sent(self._ul(side))
         if out:
             (self.pair.to_scp if side == "scu" else self.pair.to_scu).append(out)
 
@@ -92,7 +87,8 @@ class TwoEngines(RuleBasedStateMachine):
             else (self.pair.to_scu, self.pair.scu, self.pair.to_scp)
         )
         if queue:
-            out = ul.receive_data(queue.pop(0))
+            ul.receive_data(queue.pop(0))
+            out = sent(ul)
             if out:
                 back.append(out)
         for e in ul.events():

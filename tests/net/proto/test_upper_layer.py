@@ -24,7 +24,7 @@ from dicomkit.net.proto.pdu import (
 )
 from dicomkit.net.proto.upper_layer import Role, UpperLayer
 
-from .helpers import CONFIG, CT, EXPLICIT, Pair, make_rq
+from .helpers import CONFIG, CT, EXPLICIT, Pair, make_rq, sent
 from .test_fsm import EXPECTED, NEXT_STATE
 
 
@@ -47,8 +47,10 @@ def test_pdata_both_ways_streaming() -> None:
     pair = Pair()
     pair.associate()
     payload = bytes(range(256)) * 1000  # 256000 bytes: several PDUs of at most 65536
-    raws = pair.scu.send_data(3, b"\x01" * 10, is_command=True)
-    raws += pair.scu.send_data(3, payload, is_command=False)
+    pair.scu.send_data(3, b"\x01" * 10, is_command=True)
+    raws = pair.scu.data_to_send()
+    pair.scu.send_data(3, payload, is_command=False)
+    raws += pair.scu.data_to_send()
     assert pair.scu.peer_max_pdu_length == 65536
     assert all(len(r) - 6 <= 65536 for r in raws) and len(raws) == 5
     pair.to_scp += raws
@@ -69,8 +71,10 @@ def test_pdata_both_ways_streaming() -> None:
 def test_send_data_in_pieces() -> None:
     pair = Pair()
     pair.associate()
-    pair.to_scp += pair.scu.send_data(1, b"a" * 100, is_command=False, last=False)
-    pair.to_scp += pair.scu.send_data(1, b"b" * 100, is_command=False, last=True)
+    pair.scu.send_data(1, b"a" * 100, is_command=False, last=False)
+    pair.to_scp += pair.scu.data_to_send()
+    pair.scu.send_data(1, b"b" * 100, is_command=False, last=True)
+    pair.to_scp += pair.scu.data_to_send()
     pair.pump()
     assert [e.is_last for e in pair.scp_events] == [False, True]  # type: ignore[union-attr]
 
@@ -102,7 +106,8 @@ def test_release_by_acceptor() -> None:
     pair.pump()
     assert pair.scp_events == [ev.ReleaseConfirmed(), ev.Closed()]
     assert pair.scu.state is State.STA13
-    assert pair.scu.receive_data(b"") == b""
+    pair.scu.receive_data(b"")
+    assert sent(pair.scu) == b""
     assert pair.scu.state is State.STA1
 
 
@@ -112,7 +117,8 @@ def test_pdata_while_awaiting_release_response() -> None:
     pair.scu_send(ev.ReleaseRequest())
     pair.pump()
     # Sta8: the acceptor may still send P-DATA (AR-7); the requestor takes it in Sta7 (AR-6)
-    pair.to_scu += pair.scp.send_data(1, b"late", is_command=False)
+    pair.scp.send_data(1, b"late", is_command=False)
+    pair.to_scu += pair.scp.data_to_send()
     pair.pump()
     assert pair.scp.state is State.STA8 and pair.scu.state is State.STA7
     assert [bytes(e.data) for e in pair.scu_events] == [b"late"]  # type: ignore[union-attr]
@@ -121,8 +127,10 @@ def test_pdata_while_awaiting_release_response() -> None:
 def test_release_collision() -> None:
     pair = Pair()
     pair.associate()
-    a = pair.scu.send(ev.ReleaseRequest())
-    b = pair.scp.send(ev.ReleaseRequest())
+    pair.scu.send(ev.ReleaseRequest())
+    a = sent(pair.scu)
+    pair.scp.send(ev.ReleaseRequest())
+    b = sent(pair.scp)
     assert pair.scu.state is State.STA7 and pair.scp.state is State.STA7
     pair.to_scu.append(b)
     pair.to_scp.append(a)
@@ -159,8 +167,10 @@ def test_user_abort(who: str) -> None:
     assert me.state is State.STA13 and me.artim_running
     pair.pump()
     assert getattr(pair, peer_events) == [ev.Aborted(0, 0, False), ev.Closed()]
-    assert me_ul.artim_expired(me_ul.artim_generation - 1) == b""  # stale timer
-    assert me_ul.artim_expired(me_ul.artim_generation) == b""  # AA-2
+    me_ul.artim_expired(me_ul.artim_generation - 1)
+    assert sent(me_ul) == b""  # stale timer
+    me_ul.artim_expired(me_ul.artim_generation)
+    assert sent(me_ul) == b""  # AA-2
     assert me_ul.state is State.STA1 and me_ul.should_close
 
 
@@ -182,7 +192,8 @@ def test_reject() -> None:
     pair = Pair()
     pair.scp.connection_made()
     pair.scu_send(ev.AssociateRequest(make_rq()))
-    pair.to_scp.append(pair.scu.connection_made())
+    pair.scu.connection_made()
+    pair.to_scp.append(sent(pair.scu))
     pair.pump()
     pair.scp_send(ev.AssociateReject(AAssociateRJ(2, 3, 1)))
     assert pair.scp.state is State.STA13 and pair.scp.artim_running
@@ -203,7 +214,8 @@ def test_unsupported_protocol_version_rejected_by_provider() -> None:
         rq.application_context,
         protocol_version=2,
     )
-    out = scp.receive_data(bad.encode())
+    scp.receive_data(bad.encode())
+    out = sent(scp)
     assert decode_pdu(out) == AAssociateRJ(1, 2, 2)
     assert scp.state is State.STA13 and list(scp.events()) == []
 
@@ -219,8 +231,10 @@ def test_artim_expires_without_rq() -> None:
 
 def test_requestor_may_connect_first() -> None:
     scu = UpperLayer(Role.REQUESTOR)
-    assert scu.connection_made() == b""
-    raw = scu.send(ev.AssociateRequest(make_rq()))
+    scu.connection_made()
+    assert sent(scu) == b""
+    scu.send(ev.AssociateRequest(make_rq()))
+    raw = sent(scu)
     assert decode_pdu(raw) == make_rq() and scu.state is State.STA5
     with pytest.raises(LocalProtocolError):
         scu.connection_made()
@@ -240,7 +254,8 @@ def test_connect_failure_gives_p_abort() -> None:
 def _established_abort(raw: bytes) -> tuple[AAbort, ev.Aborted]:
     pair = Pair()
     pair.associate()
-    out = pair.scp.receive_data(raw)
+    pair.scp.receive_data(raw)
+    out = sent(pair.scp)
     assert pair.scp.state is State.STA13 and pair.scp.artim_running
     abort = decode_pdu(out)
     assert isinstance(abort, AAbort)
@@ -278,7 +293,8 @@ def test_pdv_for_unaccepted_context_aborts() -> None:
 def test_huge_associate_rq_aborts_without_buffering() -> None:
     scp = UpperLayer(Role.ACCEPTOR)
     scp.connection_made()
-    out = scp.receive_data(b"\x01\x00\xff\xff\xff\xff" + b"\x00" * 100)
+    scp.receive_data(b"\x01\x00\xff\xff\xff\xff" + b"\x00" * 100)
+    out = sent(scp)
     assert decode_pdu(out) == AAbort(0, 0)  # AA-1 in Sta2 (service-user source)
     assert scp.state is State.STA13 and isinstance(scp.error, PDUDecodeError)
     assert scp._reader.buffered == 0
@@ -288,13 +304,15 @@ def test_bogus_ac_aborts() -> None:
     scu = UpperLayer(Role.REQUESTOR)
     scu.connection_made()
     scu.send(ev.AssociateRequest(make_rq()))
+    assert decode_pdu(sent(scu)) == make_rq()
     ac = AAssociateAC("STORESCP", "STORESCU", (), make_rq().user_information)
     bad = AAssociateAC(
         ac.called_ae,
         ac.calling_ae,
         (type(accept(make_rq(), CONFIG).presentation_contexts[0])(9, 0, "1.2"),),
     )
-    out = scu.receive_data(bad.encode())
+    scu.receive_data(bad.encode())
+    out = sent(scu)
     assert decode_pdu(out) == AAbort(2, 6)
     assert isinstance(next(scu.events()), ev.Aborted)
 
@@ -303,7 +321,9 @@ def test_data_after_sta13_ignored() -> None:
     pair = Pair()
     pair.associate()
     pair.scu.send(ev.Abort())
-    assert pair.scu.receive_data(AReleaseRQ().encode()) == b""  # AA-6
+    assert decode_pdu(sent(pair.scu)) == AAbort(0, 0)
+    pair.scu.receive_data(AReleaseRQ().encode())
+    assert sent(pair.scu) == b""  # AA-6
     assert pair.scu.state is State.STA13
 
 
@@ -378,16 +398,18 @@ ENGINE_CELLS = [
 )
 def test_engine_cell(role: Role, sta: int, evt: int) -> None:
     ul = UpperLayer(role)
-    ul.state = State(sta)
-    ul.associate_rq = RQ
-    ul.associate_ac = AC
-    ul.accepted_context_ids = frozenset({1, 3})
-    ul.artim_running = True
+    # the state is read-only from outside: a test sets up a cell through the private fields
+    ul._state = State(sta)
+    ul._associate_rq = RQ
+    ul._associate_ac = AC
+    ul._accepted = frozenset({1, 3})
+    ul._artim_running = True
     ul._transport_up = sta not in (1, 4) and evt != 2
     want = EXPECTED[(sta, evt)]
     if want is None:
         if (sta, evt) == (1, 2):
-            assert ul.connection_made() == b""  # connect-first: AE-1 waits for the request
+            ul.connection_made()
+            assert sent(ul) == b""  # connect-first: AE-1 waits for the request
         elif evt in LOCAL_EVENTS:
             with pytest.raises(LocalProtocolError):
                 _input(ul, evt)()
@@ -412,13 +434,15 @@ def test_unexpected_pdu_in_sta2_restarts_artim() -> None:
     scp = UpperLayer(Role.ACCEPTOR)
     scp.connection_made()
     first = scp.artim_generation
-    out = scp.receive_data(AReleaseRQ().encode())  # AA-1: service-user source, ARTIM restarted
+    scp.receive_data(AReleaseRQ().encode())  # AA-1: service-user source, ARTIM restarted
+    out = sent(scp)
     assert decode_pdu(out) == AAbort(0, 0)
     assert scp.state is State.STA13 and scp.artim_running
     assert scp.artim_generation == first + 1
     assert isinstance(scp.error, RemoteProtocolError) and "A-RELEASE-RQ" in str(scp.error)
     assert list(scp.events()) == []  # no association yet: nothing to indicate
-    assert scp.artim_expired(first) == b""  # the old timer is stale
+    scp.artim_expired(first)
+    assert sent(scp) == b""  # the old timer is stale
     assert scp.state is State.STA13
     scp.artim_expired(first + 1)
     assert scp.state is State.STA1 and list(scp.events()) == [ev.Closed()]

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar, Final, NamedTuple, TypeAlias
+from typing import Any, ClassVar, Final, TypeAlias
 
 from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidDicomError, RemoteProtocolError
@@ -597,97 +597,10 @@ class DimseAssembler:
 
 # --- fragmenting messages into PDVs ------------------------------------------------------
 
-#: Bytes a PDV item adds to its data: 4-byte item length, context id, message control header.
-PDV_OVERHEAD: Final = 6
-#: Bytes of a P-DATA-TF PDU header (type, reserved, 4-byte length).
-PDU_HEADER: Final = 6
-#: Chunk size used when the peer sets no limit (max PDU length 0).
-UNLIMITED_CHUNK: Final = 1 << 20
-
-
-class Fragment(NamedTuple):
-    """One PDV: presentation context, command or data, last fragment flag, the bytes."""
-
-    context_id: int
-    is_command: bool
-    is_last: bool
-    data: bytes | memoryview
-
-
-def max_pdv_data(max_pdu_length: int) -> int:
-    """Largest PDV value that fits a P-DATA-TF of the peer's maximum length (PS3.8 9.3.5,
-    D.1): the negotiated maximum counts the PDU's variable field, so one PDV per PDU leaves
-    ``max - 6`` bytes for data. 0 means no limit."""
-    if max_pdu_length <= 0:
-        return UNLIMITED_CHUNK
-    if max_pdu_length <= PDV_OVERHEAD:
-        raise ValueError(f"maximum PDU length {max_pdu_length} leaves no room for data")
-    return max_pdu_length - PDV_OVERHEAD
-
-
-def _split(data: bytes | memoryview, size: int) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for start in range(0, len(view), size):
-        yield view[start : start + size]
-
-
-def fragment(
-    context_id: int,
-    command: bytes,
-    dataset: bytes | memoryview | Iterable[bytes] | None,
-    max_pdu_length: int,
-) -> Iterator[Fragment]:
-    """Split a command set and its data set into PDVs for a peer's maximum PDU length.
-
-    ``dataset`` is the whole data set, or an iterable of chunks of any size (e.g. read from a
-    file region) which are re-cut to the PDV size; an empty data set still sends one empty
-    last fragment. Never holds more than one PDV's worth of an iterable at a time beyond the
-    chunk being cut.
-    """
-    size = max_pdv_data(max_pdu_length)
-    pieces = list(_split(command, size)) or [memoryview(b"")]
-    for i, piece in enumerate(pieces):
-        yield Fragment(context_id, True, i == len(pieces) - 1, piece)
-    if dataset is None:
-        return
-    if isinstance(dataset, (bytes, bytearray, memoryview)):
-        chunks: Iterable[bytes | memoryview] = (dataset,)
-    else:
-        chunks = dataset
-    held: memoryview | None = None  # one full PDV kept back to learn whether it is the last
-    buf = bytearray()
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while len(view):
-            if not buf and len(view) >= size:
-                if held is not None:
-                    yield Fragment(context_id, False, False, held)
-                held, view = view[:size], view[size:]
-                continue
-            take = min(size - len(buf), len(view))
-            buf += view[:take]
-            view = view[take:]
-            if len(buf) == size:
-                if held is not None:
-                    yield Fragment(context_id, False, False, held)
-                held = memoryview(bytes(buf))
-                buf.clear()
-    if buf:
-        if held is not None:
-            yield Fragment(context_id, False, False, held)
-        yield Fragment(context_id, False, True, bytes(buf))
-    elif held is not None:
-        yield Fragment(context_id, False, True, held)
-    else:
-        yield Fragment(context_id, False, True, b"")
-
-
 __all__ = [
     "FIELD_TAGS",
     "MAX_COMMAND_SIZE",
     "MESSAGE_TYPES",
-    "PDU_HEADER",
-    "PDV_OVERHEAD",
     "RESPONSE_FOR",
     "AssemblerEvent",
     "CCancelRequest",
@@ -707,7 +620,6 @@ __all__ = [
     "DimseMessage",
     "DimseRequest",
     "DimseResponse",
-    "Fragment",
     "MessageReceived",
     "NActionRequest",
     "NActionResponse",
@@ -724,7 +636,5 @@ __all__ = [
     "Priority",
     "decode_message",
     "encode_message",
-    "fragment",
-    "max_pdv_data",
     "message_elements",
 ]

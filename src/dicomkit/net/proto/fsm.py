@@ -8,15 +8,17 @@ send, what to indicate to the user, ARTIM start/stop, transport close) for the e
 out. No clock is read: the ARTIM timer is a ``START_ARTIM`` / ``STOP_ARTIM`` output and its
 expiry is the input event ``EVT18``.
 
-A blank cell of Table 9-10 is absent from ``TABLE``; :func:`step` raises
-``LocalProtocolError`` for it.
+The table is written below as the grid the standard prints (rows Evt1..Evt19, columns
+Sta1..Sta13), parsed and checked when the module is imported. A blank cell of Table 9-10 is
+absent from ``TABLE``; :func:`step` raises ``LocalProtocolError`` for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
 
 from dicomkit.errors import LocalProtocolError
 
@@ -224,97 +226,65 @@ ACTIONS: dict[Action, Callable[[Context], Transition]] = {
 }
 
 
-def _row(event: Event, cells: dict[int, Action]) -> dict[tuple[State, Event], Action]:
-    return {(State(n), event): a for n, a in cells.items()}
+# PS3.8 Table 9-10 as the standard prints it: one row per event, one column per state
+# (Sta1..Sta13); "." is a blank cell (the event is not allowed in that state).
+_TABLE_9_10 = """
+        Sta1 Sta2 Sta3 Sta4 Sta5 Sta6 Sta7 Sta8 Sta9 Sta10 Sta11 Sta12 Sta13
+Evt1    AE-1 .    .    .    .    .    .    .    .    .     .     .     .
+Evt2    .    .    .    AE-2 .    .    .    .    .    .     .     .     .
+Evt3    .    AA-1 AA-8 .    AE-3 AA-8 AA-8 AA-8 AA-8 AA-8  AA-8  AA-8  AA-6
+Evt4    .    AA-1 AA-8 .    AE-4 AA-8 AA-8 AA-8 AA-8 AA-8  AA-8  AA-8  AA-6
+Evt5    AE-5 .    .    .    .    .    .    .    .    .     .     .     .
+Evt6    .    AE-6 AA-8 .    AA-8 AA-8 AA-8 AA-8 AA-8 AA-8  AA-8  AA-8  AA-7
+Evt7    .    .    AE-7 .    .    .    .    .    .    .     .     .     .
+Evt8    .    .    AE-8 .    .    .    .    .    .    .     .     .     .
+Evt9    .    .    .    .    .    DT-1 .    AR-7 .    .     .     .     .
+Evt10   .    AA-1 AA-8 .    AA-8 DT-2 AR-6 AA-8 AA-8 AA-8  AA-8  AA-8  AA-6
+Evt11   .    .    .    .    .    AR-1 .    .    .    .     .     .     .
+Evt12   .    AA-1 AA-8 .    AA-8 AR-2 AR-8 AA-8 AA-8 AA-8  AA-8  AA-8  AA-6
+Evt13   .    AA-1 AA-8 .    AA-8 AA-8 AR-3 AA-8 AA-8 AR-10 AR-3  AA-8  AA-6
+Evt14   .    .    .    .    .    .    .    AR-4 AR-9 .     .     AR-4  .
+Evt15   .    .    AA-1 AA-2 AA-1 AA-1 AA-1 AA-1 AA-1 AA-1  AA-1  AA-1  .
+Evt16   .    AA-2 AA-3 .    AA-3 AA-3 AA-3 AA-3 AA-3 AA-3  AA-3  AA-3  AA-2
+Evt17   .    AA-5 AA-4 AA-4 AA-4 AA-4 AA-4 AA-4 AA-4 AA-4  AA-4  AA-4  AR-5
+Evt18   .    AA-2 .    .    .    .    .    .    .    .     .     .     AA-2
+Evt19   .    AA-1 AA-8 .    AA-8 AA-8 AA-8 AA-8 AA-8 AA-8  AA-8  AA-8  AA-7
+"""
 
 
-A = Action
-_ALL_ASSOC = range(6, 13)  # Sta6..Sta12
+def _parse_grid(text: str) -> dict[tuple[State, Event], Action]:
+    """The grid above as ``{(state, event): action}``, checked cell by cell: the header names
+    Sta1..Sta13 in order, the rows Evt1..Evt19 in order, every cell an action of
+    :class:`Action` or ".", and every action used somewhere. A typo fails at import."""
+    header, *rows = text.strip().splitlines()
+    states = [str(s) for s in State]
+    if header.split() != states:
+        raise RuntimeError(f"Table 9-10 header {header.split()} is not {states}")
+    names = {a.value: a for a in Action}
+    table: dict[tuple[State, Event], Action] = {}
+    events = list(Event)
+    if [row.split()[0] for row in rows] != [str(e) for e in events]:
+        raise RuntimeError("Table 9-10 rows must be Evt1..Evt19 in order")
+    for event, row in zip(events, rows, strict=True):
+        cells = row.split()[1:]
+        if len(cells) != len(states):
+            raise RuntimeError(f"Table 9-10 row {event} has {len(cells)} cells, not 13")
+        for state, cell in zip(State, cells, strict=True):
+            if cell == ".":
+                continue
+            if cell not in names:
+                raise RuntimeError(f"Table 9-10 cell {state}/{event}: unknown action {cell!r}")
+            table[(state, event)] = names[cell]
+    if set(ACTIONS) != set(Action):
+        raise RuntimeError("every action of PS3.8 9.2.2 needs its function in ACTIONS")
+    unused = set(Action) - set(table.values())
+    if unused:
+        raise RuntimeError(f"actions missing from Table 9-10: {sorted(a.value for a in unused)}")
+    return table
 
-# PS3.8 Table 9-10, one row per event; states not listed are blank cells.
-TABLE: dict[tuple[State, Event], Action] = {
-    **_row(Event.EVT1, {1: A.AE_1}),
-    **_row(Event.EVT2, {4: A.AE_2}),
-    **_row(
-        Event.EVT3,
-        {2: A.AA_1, 3: A.AA_8, 5: A.AE_3, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_6},
-    ),
-    **_row(
-        Event.EVT4,
-        {2: A.AA_1, 3: A.AA_8, 5: A.AE_4, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_6},
-    ),
-    **_row(Event.EVT5, {1: A.AE_5}),
-    **_row(
-        Event.EVT6,
-        {2: A.AE_6, 3: A.AA_8, 5: A.AA_8, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_7},
-    ),
-    **_row(Event.EVT7, {3: A.AE_7}),
-    **_row(Event.EVT8, {3: A.AE_8}),
-    **_row(Event.EVT9, {6: A.DT_1, 8: A.AR_7}),
-    **_row(
-        Event.EVT10,
-        {
-            2: A.AA_1,
-            3: A.AA_8,
-            5: A.AA_8,
-            6: A.DT_2,
-            7: A.AR_6,
-            **dict.fromkeys(range(8, 13), A.AA_8),
-            13: A.AA_6,
-        },
-    ),
-    **_row(Event.EVT11, {6: A.AR_1}),
-    **_row(
-        Event.EVT12,
-        {
-            2: A.AA_1,
-            3: A.AA_8,
-            5: A.AA_8,
-            6: A.AR_2,
-            7: A.AR_8,
-            **dict.fromkeys(range(8, 13), A.AA_8),
-            13: A.AA_6,
-        },
-    ),
-    **_row(
-        Event.EVT13,
-        {
-            2: A.AA_1,
-            3: A.AA_8,
-            5: A.AA_8,
-            6: A.AA_8,
-            7: A.AR_3,
-            8: A.AA_8,
-            9: A.AA_8,
-            10: A.AR_10,
-            11: A.AR_3,
-            12: A.AA_8,
-            13: A.AA_6,
-        },
-    ),
-    **_row(Event.EVT14, {8: A.AR_4, 9: A.AR_9, 12: A.AR_4}),
-    **_row(Event.EVT15, {3: A.AA_1, 4: A.AA_2, 5: A.AA_1, **dict.fromkeys(_ALL_ASSOC, A.AA_1)}),
-    **_row(
-        Event.EVT16,
-        {2: A.AA_2, 3: A.AA_3, 5: A.AA_3, **dict.fromkeys(_ALL_ASSOC, A.AA_3), 13: A.AA_2},
-    ),
-    **_row(
-        Event.EVT17,
-        {
-            2: A.AA_5,
-            3: A.AA_4,
-            4: A.AA_4,
-            5: A.AA_4,
-            **dict.fromkeys(_ALL_ASSOC, A.AA_4),
-            13: A.AR_5,
-        },
-    ),
-    **_row(Event.EVT18, {2: A.AA_2, 13: A.AA_2}),
-    **_row(
-        Event.EVT19,
-        {2: A.AA_1, 3: A.AA_8, 5: A.AA_8, **dict.fromkeys(_ALL_ASSOC, A.AA_8), 13: A.AA_7},
-    ),
-}
+
+#: ``TABLE[(state, event)] -> action``; read-only (a blank cell is absent).
+TABLE: Mapping[tuple[State, Event], Action] = MappingProxyType(_parse_grid(_TABLE_9_10))
 
 
 def step(state: State, event: Event, context: Context) -> tuple[Action, Transition]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomkit.dictionary import uids
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.proto.items import (
@@ -52,11 +53,6 @@ APPLICATION_CONTEXT = uids.DICOMApplicationContext
 """The DICOM Application Context Name (PS3.7 A.2.1)."""
 DEFAULT_MAX_PDU_LENGTH = 65536
 MAX_PRESENTATION_CONTEXTS = 128
-try:  # core.uid is written concurrently; fall back until it lands
-    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-except ImportError:  # pragma: no cover
-    IMPLEMENTATION_CLASS_UID = "1.2.826.0.1.3680043.10.1393.1"
-    IMPLEMENTATION_VERSION_NAME = "DICOMKIT_010"
 
 # A-ASSOCIATE-RJ values (PS3.8 Table 9-21)
 RJ_PERMANENT, RJ_TRANSIENT = 1, 2

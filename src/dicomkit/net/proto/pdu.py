@@ -12,7 +12,7 @@ PDUs from a large payload copying each byte exactly once.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
@@ -353,6 +353,9 @@ class PDataTF:
         return cls(tuple(pdvs))
 
 
+_PDATA_HEAD = struct.Struct(">BBIIBB")  # a P-DATA-TF with one PDV: both headers at once
+
+
 def pdata_pdus(
     context_id: int,
     payload: Buffer,
@@ -360,20 +363,26 @@ def pdata_pdus(
     is_command: bool,
     last: bool = True,
     max_pdu_length: int = 0,
-) -> Iterator[bytes]:
+) -> list[bytes]:
     """Split ``payload`` into P-DATA-TF PDUs of one PDV each (PS3.8 9.3.5, PS3.7 E.2).
 
-    ``max_pdu_length`` is the peer's Maximum Length (PS3.8 D.1): the largest variable field of
-    a P-DATA-TF it accepts (0 = no limit). Each PDU is built with a single copy of its slice of
+    The one fragmenter of the package: the engine's :meth:`UpperLayer.send_data` uses it for
+    commands and data sets alike. ``max_pdu_length`` is the peer's Maximum Length (PS3.8
+    D.1): the largest variable field of a P-DATA-TF it accepts (0 = no limit), so each PDV
+    carries at most ``max - 6`` bytes. Each PDU is built with a single copy of its slice of
     the payload. The last-fragment bit is set on the final PDU only when ``last`` is true.
     An empty payload gives one PDU with an empty PDV.
     """
-    mv = memoryview(payload).cast("B")
-    n = len(mv)
     if max_pdu_length and max_pdu_length < 7:
         raise ValueError(f"max PDU length {max_pdu_length} leaves no room for a PDV")
-    step = (max_pdu_length - 6) if max_pdu_length else 0xFFFFFFF0
     base_mch = 1 if is_command else 0
+    n = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
+    step = (max_pdu_length - 6) if max_pdu_length else 0xFFFFFFF0
+    if n <= step and type(payload) is bytes:  # one PDU (every command, small data sets)
+        mch = base_mch | (2 if last else 0)
+        return [_PDATA_HEAD.pack(0x04, 0, n + 6, n + 2, context_id, mch) + payload]
+    mv = memoryview(payload).cast("B")
+    out: list[bytes] = []
     pos = 0
     while True:
         chunk = mv[pos : pos + step]
@@ -381,15 +390,11 @@ def pdata_pdus(
         final = pos >= n
         mch = base_mch | (2 if (final and last) else 0)
         size = len(chunk)
-        yield b"".join(
-            (
-                _PDU_HDR.pack(0x04, 0, size + 6),
-                _PDV_HDR.pack(size + 2, context_id, mch),
-                chunk,
-            )
+        out.append(
+            b"".join((_PDATA_HEAD.pack(0x04, 0, size + 6, size + 2, context_id, mch), chunk))
         )
         if final:
-            return
+            return out
 
 
 PDU: TypeAlias = (
