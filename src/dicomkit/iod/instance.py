@@ -80,7 +80,7 @@ def instance_problems(ds: Dataset, *, aspect_ratio_conditional: bool = False) ->
             yield (
                 meta_tag,
                 (
-                    f"{meta_name} {outer} differs from the data set's {name} {inner}; "
+                    f"{meta_name} differs from the data set's {name}; "
                     "the File Meta Information must describe the data set it precedes (PS3.10 7.1)"
                 ),
             )
@@ -93,7 +93,7 @@ def instance_problems(ds: Dataset, *, aspect_ratio_conditional: bool = False) ->
             yield (
                 tag,
                 (
-                    f"{name} {uid} is the UID also used as {seen[uid]}: a study, a series, an "
+                    f"{name} is the UID also used as {seen[uid]}: a study, a series, an "
                     "instance and a frame of reference are different objects (PS3.5 9)"
                 ),
             )
