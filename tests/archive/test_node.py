@@ -330,22 +330,3 @@ def test_group_commit_batches_concurrent_ingests(tmp_path: Path) -> None:
         assert sizes[0] == 1 and sum(sizes) == len(rows) and len(sizes) < len(rows)
         assert arch.index.count() == len(rows)
         assert arch.check(repair=False).clean
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1", "STORESCU"),
-        ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", "ODD"),
-        ("1.2.840.10008.5.1.4.1.1.4", "1.2.3.45", "1.2.840.10008.1.2", ""),
-        ("1.2.3", "1.2", "1.2.840.10008.1.2.4.50", "ÄE"),
-    ],
-)
-def test_fast_file_meta_matches_the_encoder(values: tuple[str, str, str, str]) -> None:
-    """The archive SCP's direct File Meta bytes are the storage service's, byte for byte."""
-    from dicomkit.archive.app import _meta_prefix
-    from dicomkit.services.storage import _meta_bytes
-
-    assert _meta_prefix(*values) == _meta_bytes(*values)
-    meta, offset = dicomkit.io.part10.read_file_meta(_meta_prefix(*values))
-    assert offset == len(_meta_prefix(*values)) and meta.get(0x00020003) == values[1]

@@ -85,11 +85,20 @@ def test_truncated_lenient(
 ) -> None:
     cut = tmp_path / "cut.dcm"
     cut.write_bytes(sample.read_bytes()[:-100])
-    assert main(["dump", str(cut)]) == 2
-    capsys.readouterr()
+    # default: what can be read, then what could not be (the element cut off), exit 1
+    assert main(["dump", str(cut)]) == 1
+    io = capsys.readouterr()
+    assert "PatientName" in io.out and "ImageComments" in io.out
+    assert "# could not read the rest: " in io.out and "(7FE0,0010)" in io.out.splitlines()[-1]
+    assert "cut off" in io.err and "--lenient" in io.err
+    # --strict: refused, nothing printed
+    assert main(["dump", "--strict", str(cut)]) == 2
+    io = capsys.readouterr()
+    assert io.out == "" and "past the end" in io.err
+    # --lenient: accepted, the problem on stderr
     assert main(["dump", "--lenient", str(cut)]) == 0
     io = capsys.readouterr()
-    assert "PatientName" in io.out and "past the end" in io.err
+    assert "PatientName" in io.out and "past the end" in io.err and "(7FE0,0010)" in io.err
 
 
 @pytest.mark.skipif(importlib.util.find_spec("dicomkit.io.json") is None, reason="no io.json")

@@ -229,7 +229,7 @@ def test_other_syntax_encodes_normally(tmp_path: Path) -> None:
         assert _stream(data) == encode_dataset(ds, implicit=implicit, little=True)
         back = dicomkit.read(data)
         assert back.transfer_syntax == ts and back == ds
-        assert back._deflated is None
+        assert back.deflated_source is None
         # and from there back to deflated: a new stream, same content
         again = _write(back, transfer_syntax=DEFLATED)
         assert inflate(_stream(again)) == inflate(_stream(src))
@@ -243,14 +243,14 @@ def test_partial_reads_do_not_keep_the_stream() -> None:
     ds.BitsAllocated = 8
     ds.set("PixelData", b"\x01\x02", vr="OB")
     src = _foreign(ds)
-    assert dicomkit.read(src)._deflated is not None
+    assert dicomkit.read(src).deflated_source is not None
     head = dicomkit.read(src, stop_before_pixels=True)
-    assert head._deflated is None
+    assert head.deflated_source is None
     assert "PixelData" not in dicomkit.read(_write(head))
     some = dicomkit.read(src, specific_tags=["PatientName", "SOPClassUID", "SOPInstanceUID"])
     assert set(some.tags()) == {0x00080016, 0x00080018, 0x00100010}
     assert some.file_meta.TransferSyntaxUID == DEFLATED  # the meta is read whole
-    assert some._deflated is None
+    assert some.deflated_source is None
     assert "PatientID" not in dicomkit.read(_write(some))
     # without pixel data a header read is the whole data set
     assert _write(dicomkit.read(_foreign(_sr()), stop_before_pixels=True)) == _foreign(_sr())
@@ -259,7 +259,7 @@ def test_partial_reads_do_not_keep_the_stream() -> None:
 def test_lenient_read_of_damaged_stream_not_kept() -> None:
     src = _foreign(_sr())
     ds = dicomkit.read(src[: len(src) - 12], lenient=True)  # the stream ends early
-    assert ds.read_errors and ds._deflated is None
+    assert ds.read_errors and ds.deflated_source is None
     data = _write(ds)
     assert inflate(_stream(data)) == encode_dataset(ds, implicit=False, little=True)
 
@@ -293,7 +293,7 @@ def test_implicit_data_in_deflated_file_not_kept() -> None:
     )
     src = b"\x00" * 128 + b"DICM" + meta + deflate(encode_dataset(ds, implicit=True, little=True))
     back = dicomkit.read(src)
-    assert back.is_implicit_vr and back._deflated is None
+    assert back.is_implicit_vr and back.deflated_source is None
     data = _write(back)
     assert inflate(_stream(data)) == encode_dataset(ds, implicit=False, little=True)
 

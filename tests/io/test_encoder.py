@@ -132,14 +132,26 @@ def test_private_undefined_sequence_gets_a_length_in_implicit() -> None:
     assert imp(0x00191001, item(imp(0x00080100, b"CODE"))) in out  # defined length
 
 
-def test_un_sequence_written_as_sq_elsewhere() -> None:
+def test_un_sequence_stays_un_with_le_items_in_big_endian() -> None:
+    # PS3.5 6.2.2: a UN of undefined length holds implicit VR little endian items in every
+    # explicit VR transfer syntax, big endian included
     leaf = imp(0x00080100, b"CODE")
     buf = exp(0x00081032, "UN", item(leaf) + seq_delim(), length=UNDEF)
     ds = decode_dataset(buf, implicit=False, little=True)
     be = encode_dataset(ds, implicit=False, little=False)
-    assert be[4:6] == b"SQ"
+    assert be == exp(0x00081032, "UN", item(leaf) + seq_delim(), little=False, length=UNDEF)
     back = decode_dataset(be, implicit=False, little=False)
     assert back.ProcedureCodeSequence[0].CodeValue == "CODE"
+    assert encode_dataset(back, implicit=False, little=False) == be
+
+
+def test_un_sequence_written_as_sq_in_implicit_vr() -> None:
+    leaf = imp(0x00080100, b"CODE")
+    buf = exp(0x00081032, "UN", item(leaf) + seq_delim(), length=UNDEF)
+    ds = decode_dataset(buf, implicit=False, little=True)
+    out = encode_dataset(ds, implicit=True, little=True)
+    back = decode_dataset(out, implicit=True, little=True)
+    assert back[0x00081032].vr == "SQ" and back.ProcedureCodeSequence[0].CodeValue == "CODE"
 
 
 def test_write_dataset_streams_same_bytes() -> None:

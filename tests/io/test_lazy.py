@@ -20,11 +20,11 @@ from dicomkit.io import part10
 from dicomkit.io.decoder import (
     MAX_DEPTH,
     DecodeOptions,
-    _check_sequence,
     decode_dataset,
     decode_into,
 )
 from dicomkit.io.encoder import encode_dataset
+from dicomkit.io.scan import check_sequence
 
 CODE = exp(0x00080100, "SH", b"CODE") + exp(0x00080102, "SH", b"DCM ")
 
@@ -133,7 +133,7 @@ def test_check_agrees_with_the_parser_on_nesting_depth() -> None:
     body = exp(0x00100020, "LO", b"ID")
     for _ in range(MAX_DEPTH + 2):
         body = sq(0x0040A730, [item(body)])
-    assert _check_sequence(body, 12, len(body), False, False, 0) == -1
+    assert check_sequence(body, 12, len(body), False, False, 0) == -1
     with pytest.raises(InvalidDicomError, match="nested deeper"):
         decode_dataset(body, implicit=False, little=True)
 

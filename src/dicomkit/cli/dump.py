@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
-from dicomkit.errors import DicomError
+from dicomkit.errors import DicomError, InvalidDicomError
 
 _HEX_PREVIEW = 24
 
@@ -39,8 +39,18 @@ def add_parser(subparsers: Any) -> None:
         help="shorten lines to N characters (0: never; default 120)",
     )
     p.add_argument("--stop-before-pixels", action="store_true", help="do not read the pixel data")
-    p.add_argument(
-        "--lenient", action="store_true", help="print what can be read from a damaged file"
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--lenient",
+        action="store_true",
+        help="read damaged files leniently: print what can be read, the problems on stderr, "
+        "exit 0 (default: a file that does not read strictly is dumped as far as it can be "
+        "read, with what could not be read, and exits 1)",
+    )
+    mode.add_argument(
+        "--strict",
+        action="store_true",
+        help="only dump files that read without error (exit 2 otherwise)",
     )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print DICOM JSON (PS3.18 F)")
@@ -56,12 +66,32 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     for path in args.files:
         source: Any = sys.stdin.buffer if path == "-" else path
+        if path == "-" and not (args.lenient or args.strict):
+            source = sys.stdin.buffer.read()  # may be read twice (strict, then lenient)
+        fatal: InvalidDicomError | None = None
+        ds: Dataset | None
         try:
             ds = read(source, stop_before_pixels=args.stop_before_pixels, lenient=args.lenient)
+        except InvalidDicomError as exc:
+            # like dcmdump: show what can be read, then say what could not be
+            fatal = exc
+            ds = None
+            if not args.strict:
+                try:
+                    ds = read(source, stop_before_pixels=args.stop_before_pixels, lenient=True)
+                except (DicomError, OSError):
+                    ds = None
+            if ds is None:
+                print(f"dicomkit dump: {path}: {_one_line(exc)}", file=sys.stderr)
+                status = 2
+                continue
         except (DicomError, OSError) as exc:
             print(f"dicomkit dump: {path}: {_one_line(exc)}", file=sys.stderr)
             status = 2
             continue
+        assert ds is not None
+        if fatal is not None:
+            status = max(status, 1)
         if args.json or args.xml:
             text = _render_other(ds, "json" if args.json else "xml")
             if text is None:
@@ -75,6 +105,13 @@ def run(args: argparse.Namespace) -> int:
         )
         for err in ds.read_errors:
             print(f"dicomkit dump: {path}: {_one_line(err)}", file=sys.stderr)
+        if fatal is not None:
+            out.write(f"# could not read the rest: {_one_line(fatal)}\n")
+            print(
+                f"dicomkit dump: {path}: not a clean read; printed what could be read "
+                "(--lenient: accept it, --strict: refuse it)",
+                file=sys.stderr,
+            )
     return status
 
 

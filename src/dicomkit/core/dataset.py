@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.element import DataElement, default_charsets
-from dicomkit.core.sequence import LazySequence, Sequence
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
 from dicomkit.errors import DictionaryError
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from dicomkit.errors import InvalidDicomError
 
 __all__ = ["Dataset"]
-
 
 def _dict() -> Any:
     import dicomkit.dictionary as d
@@ -91,7 +89,8 @@ class Dataset(MutableMapping[int, DataElement]):
     _ts: str | None = None
     #: (stream, inflated length): the deflate stream of a deflated file as read (PS3.5 A.5),
     #: written again instead of a new one while the data set still encodes to the same bytes
-    _deflated: tuple[bytes, int] | None = None
+    #: (set by the reader, see :mod:`dicomkit.io.part10`)
+    deflated_source: tuple[bytes, int] | None = None
     file_meta: Dataset | None = None
     preamble: bytes | None = None
     filename: str | None = None
@@ -112,8 +111,9 @@ class Dataset(MutableMapping[int, DataElement]):
                 for el in elements:
                     self.add(el)
 
+    # -- the io layer's interface (decoders and encoders; not for applications) ----------------
     @classmethod
-    def _from_raw(
+    def from_raw(
         cls,
         d: dict[int, Any],
         little: bool,
@@ -121,8 +121,9 @@ class Dataset(MutableMapping[int, DataElement]):
         parent: Dataset | None = None,
         undefined_item: bool = False,
     ) -> Dataset:
-        """Internal fast constructor used by the decoder."""
-        ds = cls.__new__(cls)
+        """A data set over ``d`` (see :attr:`raw_elements`) read in the given encoding: the
+        decoder's fast constructor."""
+        ds: Dataset = cls.__new__(cls)
         _set = object.__setattr__
         _set(ds, "_d", d)
         _set(ds, "_little", little)
@@ -130,6 +131,25 @@ class Dataset(MutableMapping[int, DataElement]):
         _set(ds, "_parent", parent)
         _set(ds, "is_undefined_length_item", undefined_item)
         return ds
+
+    @property
+    def raw_elements(self) -> dict[int, Any]:
+        """The live storage, for the io layer: tag -> :class:`DataElement`, or a raw entry
+        ``(vr, value bytes)`` for an element read and not asked for yet. Iteration order is
+        the reader's (ascending in a file); anything added must keep raw entries' bytes in
+        this data set's byte order."""
+        return self._d
+
+    def set_encoding(self, little: bool, implicit: bool | None) -> None:
+        """Record the encoding the raw entries were read in (the reader's job)."""
+        _set = object.__setattr__
+        _set(self, "_little", little)
+        _set(self, "_implicit", implicit)
+
+    def use_charsets(self, charsets: Charsets | None) -> None:
+        """Decode text with ``charsets`` (e.g. the ones an association agreed) while the data
+        set has no (0008,0005) of its own; ``None`` goes back to the default rule."""
+        object.__setattr__(self, "_charsets", charsets)
 
     @property
     def read_errors(self) -> list[InvalidDicomError]:
@@ -221,11 +241,7 @@ class Dataset(MutableMapping[int, DataElement]):
         tag = int(el.tag)
         self._d[tag] = el
         if el.vr == "SQ":
-            v = el._value
-            if isinstance(v, Sequence):
-                v.parent = self
-            elif type(v) is LazySequence:
-                v.owner = self
+            el.adopt(self)
         if tag == SPECIFIC_CHARACTER_SET:
             self._charset_changed()
 
@@ -337,20 +353,22 @@ class Dataset(MutableMapping[int, DataElement]):
         # Raw text decoded later would use the new character set: bind the current one first.
         for ds in self.walk_datasets():
             cs = ds.charsets
-            d = ds._d
+            d = ds.raw_elements
+            little = ds.is_little_endian
             for tag, e in list(d.items()):
                 if type(e) is tuple:
-                    d[tag] = DataElement.from_raw(tag, e[0], e[1], ds._little, cs)
+                    d[tag] = DataElement.from_raw(tag, e[0], e[1], little, cs)
         for ds in self.walk_datasets():
-            object.__setattr__(ds, "_charsets", None)
-
-    def _set_parent(self, parent: Dataset | None) -> None:
-        object.__setattr__(self, "_parent", parent)
+            ds.use_charsets(None)
 
     @property
     def parent(self) -> Dataset | None:
         """The data set holding the sequence this item is in (``None`` at the top)."""
         return self._parent
+
+    @parent.setter
+    def parent(self, parent: Dataset | None) -> None:
+        object.__setattr__(self, "_parent", parent)
 
     @property
     def is_little_endian(self) -> bool:
@@ -395,8 +413,7 @@ class Dataset(MutableMapping[int, DataElement]):
     # -- whole data set -----------------------------------------------------------------------
     def copy(self) -> Dataset:
         """A deep copy: elements and nested items are copied, raw value buffers are shared."""
-        new = Dataset._from_raw({}, self._little, self._implicit if self._implicit else False)
-        object.__setattr__(new, "_implicit", self._implicit)
+        new: Dataset = Dataset.from_raw({}, self._little, self._implicit)
         d = new._d
         for tag, e in self._d.items():
             if type(e) is tuple:
@@ -405,17 +422,13 @@ class Dataset(MutableMapping[int, DataElement]):
                 el = e.copy()
                 d[tag] = el
                 if el.vr == "SQ":
-                    v = el._value
-                    if isinstance(v, Sequence):
-                        v.parent = new
-                    elif type(v) is LazySequence:
-                        v.owner = new
+                    el.adopt(new)
         new.file_meta = self.file_meta.copy() if self.file_meta is not None else None
         new.preamble = self.preamble
         new.filename = self.filename
         object.__setattr__(new, "_ts", self._ts)
-        if self._deflated is not None:
-            object.__setattr__(new, "_deflated", self._deflated)
+        if self.deflated_source is not None:
+            new.deflated_source = self.deflated_source
         if self.is_undefined_length_item:
             object.__setattr__(new, "is_undefined_length_item", True)
         if self.read_errors:
@@ -477,8 +490,8 @@ class Dataset(MutableMapping[int, DataElement]):
             object.__setattr__(self, k, v)
         self.__dict__.update(extra)
         for el in self._d.values():
-            if type(el) is not tuple and el.vr == "SQ" and isinstance(el._value, Sequence):
-                el._value.parent = self
+            if type(el) is not tuple and el.vr == "SQ":
+                el.adopt(self)
 
 
 def _lines(ds: Dataset, depth: int) -> Iterator[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dicomkit.core.sequence import LazySequence
+from dicomkit.core.sequence import LazySequence, Sequence
 from dicomkit.core.tag import PIXEL_DATA, Tag
 
 if TYPE_CHECKING:
@@ -64,8 +64,6 @@ def decode_raw(vr: str, raw: bytes | memoryview, little: bool, charsets: Charset
 def _normalise(vr: str, value: Any) -> Any:
     """Lists become ``Sequence`` for SQ and ``MultiValue`` for everything else."""
     if vr == "SQ":
-        from dicomkit.core.sequence import Sequence
-
         if value is None:
             return Sequence()
         if not isinstance(value, Sequence):
@@ -128,7 +126,7 @@ class DataElement:
         undefined_length: bool = False,
     ) -> DataElement:
         """An element whose value is decoded from ``raw`` on first access."""
-        el = cls.__new__(cls)
+        el: DataElement = cls.__new__(cls)
         el._tag = int.__new__(Tag, tag)
         el.vr = vr
         el._value = _UNSET
@@ -140,9 +138,10 @@ class DataElement:
         return el
 
     @classmethod
-    def _sequence(cls, tag: int, seq: Any, undefined_length: bool) -> DataElement:
-        """Internal fast constructor for a sequence element made by the decoder."""
-        el = cls.__new__(cls)
+    def from_sequence(cls, tag: int, seq: Any, undefined_length: bool) -> DataElement:
+        """A sequence element holding ``seq`` as it is (a :class:`Sequence` or a
+        :class:`LazySequence`): the decoder's fast constructor."""
+        el: DataElement = cls.__new__(cls)
         el._tag = int.__new__(Tag, tag)
         el.vr = "SQ"
         el._value = seq
@@ -209,6 +208,21 @@ class DataElement:
     def value(self, value: Any) -> None:
         self._value = _normalise(self.vr, value)
         self._raw = None
+
+    @property
+    def lazy_sequence(self) -> LazySequence | None:
+        """The sequence value while it is not parsed yet (``None`` once parsed, or not SQ)."""
+        v = self._value
+        return v if type(v) is LazySequence else None
+
+    def adopt(self, owner: Any) -> None:
+        """Make ``owner`` (a data set) the parent of this sequence's items (PS3.5 6.1.2.3
+        character sets are inherited through it); nothing for other elements."""
+        v = self._value
+        if type(v) is LazySequence:
+            v.owner = owner
+        elif isinstance(v, Sequence):
+            v.parent = owner
 
     @property
     def raw(self) -> bytes | memoryview | None:
@@ -300,7 +314,7 @@ class DataElement:
 
     def copy(self) -> DataElement:
         """A copy; sequences are copied item by item, raw buffers are shared (immutable)."""
-        el = DataElement.__new__(DataElement)
+        el: DataElement = DataElement.__new__(DataElement)
         el._tag = self._tag
         el.vr = self.vr
         el._raw = self._raw
@@ -312,8 +326,6 @@ class DataElement:
         if type(v) is LazySequence:
             v = v.copy()
         elif self.vr == "SQ" and v is not _UNSET and v is not None:
-            from dicomkit.core.sequence import Sequence
-
             v = Sequence([item.copy() for item in v])
         elif isinstance(v, list):
             v = type(v)(v)

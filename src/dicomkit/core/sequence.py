@@ -27,9 +27,10 @@ class Sequence(list["Dataset"]):
             self.append(item)
 
     @classmethod
-    def _empty(cls, parent: Dataset | None) -> Sequence:
-        """Internal fast constructor used by the decoder."""
-        seq = cls.__new__(cls)
+    def new_for(cls, parent: Dataset | None) -> Sequence:
+        """An empty sequence held by ``parent`` (the decoder's fast constructor: items it
+        appends already have their parent set)."""
+        seq: Sequence = cls.__new__(cls)
         seq._parent = parent
         return seq
 
@@ -43,14 +44,14 @@ class Sequence(list["Dataset"]):
     def parent(self, ds: Dataset | None) -> None:
         self._parent = ds
         for item in self:
-            item._set_parent(ds)
+            item.parent = ds
 
     def _check(self, item: Any) -> Dataset:
         from dicomkit.core.dataset import Dataset
 
         if not isinstance(item, Dataset):
             raise TypeError(f"sequence items must be Dataset, not {type(item).__name__}")
-        item._set_parent(self._parent)
+        item.parent = self._parent
         return item
 
     def append(self, item: Dataset) -> None:
@@ -101,29 +102,44 @@ class LazySequence:
     file with large or many sequences costs only for the sequences that are used.
     :class:`~dicomkit.core.element.DataElement` swaps it for the :class:`Sequence` on first
     access of ``value``; ``owner`` is the data set that holds the element (the parent of the
-    items), updated when the element moves. ``raw`` is the encoded value as read.
+    items), updated when the element moves. ``raw`` is the encoded value as read (``buf``
+    from ``start`` to ``stop``), in the encoding ``implicit`` / ``little``.
     """
 
-    __slots__ = ("_args", "_load", "owner")
+    __slots__ = ("_args", "_load", "implicit", "little", "owner", "source")
 
-    def __init__(self, owner: Dataset | None, load: Any, args: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        owner: Dataset | None,
+        load: Any,
+        args: tuple[Any, ...],
+        source: tuple[Any, int, int] = (b"", 0, 0),
+        implicit: bool = False,
+        little: bool = True,
+    ) -> None:
         self.owner = owner
         self._load = load
         self._args = args
+        #: (buffer, start, stop) of the encoded value as read
+        self.source = source
+        self.implicit = implicit
+        self.little = little
 
     def load(self) -> Sequence:
         """Parse the items (errors in malformed items are raised here, on first access)."""
         return self._load(self.owner, *self._args)  # type: ignore[no-any-return]
 
     def copy(self) -> LazySequence:
-        return LazySequence(self.owner, self._load, self._args)
+        return LazySequence(
+            self.owner, self._load, self._args, self.source, self.implicit, self.little
+        )
 
     @property
     def raw(self) -> Any:
         """The value bytes as read, a ``memoryview`` into the source buffer: the items, and
         for undefined length also the closing Sequence Delimitation Item. Valid to copy as is
         when writing with the same transfer syntax encoding as read (an encoder fast path)."""
-        buf, start, stop = self._args[0].buf, self._args[1], self._args[2]
+        buf, start, stop = self.source
         return memoryview(buf)[start:stop]
 
     def __repr__(self) -> str:

@@ -15,7 +15,6 @@ from typing import IO, Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement, _codec
-from dicomkit.core.sequence import LazySequence
 from dicomkit.core.vr import ALL_VRS, CHARSET_VRS, LONG_LENGTH_VRS, padding_for
 from dicomkit.errors import InvalidValueError
 
@@ -73,7 +72,7 @@ def _known_sequence(tag: int) -> bool:
     """Whether the (public) dictionary knows ``tag`` as SQ."""
     if tag >> 16 & 1:
         return False
-    from dicomkit.io.decoder import implicit_vr
+    from dicomkit.io.vrlookup import implicit_vr
 
     return implicit_vr(tag) == "SQ"
 
@@ -99,21 +98,23 @@ class _Encoder:
     def value_bytes(self, ds: Dataset, tag: int, vr: str, entry: Any) -> bytes | memoryview:
         """The value bytes of a non-sequence element in the target encoding."""
         if type(entry) is tuple:
-            raw, little, cs_ok = entry[1], ds._little, True
+            raw, little, cs_ok = entry[1], ds.is_little_endian, True
             el = None
         else:
             el = entry
-            raw, little = el._raw, el._little
+            raw, little = el.raw, el.is_little_endian
             cs_ok = (
                 raw is None
                 or vr not in CHARSET_VRS
-                or el._charsets is None
-                or el._charsets == ds.charsets
+                or el.charsets is None
+                or el.charsets == ds.charsets
             )
         if raw is not None and cs_ok:
-            if little == self.little or vr not in _SWAP_SIZE:
-                return raw  # type: ignore[no-any-return]
-            return swap_bytes(raw, _SWAP_SIZE[vr])
+            if len(raw) & 1:  # an odd length as read (e.g. 8-bit pixels in OW): pad it
+                raw = bytes(raw) + padding_for(vr)
+            if little != self.little and vr in _SWAP_SIZE:
+                raw = swap_bytes(raw, _SWAP_SIZE[vr])
+            return raw  # type: ignore[no-any-return]
         if el is None:  # pragma: no cover - tuples always carry raw bytes
             el = ds[tag]
         value = el.value
@@ -128,7 +129,7 @@ class _Encoder:
         ):
             # bytes of a word VR are in the data set's byte order (values.codec convention)
             data: bytes | memoryview = bytes(value) if isinstance(value, bytearray) else value
-            if ds._little != self.little and vr in _SWAP_SIZE:
+            if ds.is_little_endian != self.little and vr in _SWAP_SIZE:
                 data = swap_bytes(data, _SWAP_SIZE[vr])
             if len(data) % 2:
                 data = bytes(data) + b"\x00"
@@ -146,17 +147,19 @@ class _Encoder:
         return out  # type: ignore[no-any-return]
 
     def dataset(self, ds: Dataset, out: list[bytes | memoryview]) -> None:
-        same = ds._implicit is self.implicit and ds._little is self.little
+        same = ds.is_implicit_vr is self.implicit and ds.is_little_endian is self.little
         for tag in ds:
             self.element(ds, tag, same, out)
 
     def element(self, ds: Dataset, tag: int, same: bool, out: list[bytes | memoryview]) -> None:
-        entry = ds._d[tag]
+        entry = ds.raw_elements[tag]
         if same and type(entry) is tuple:
             # Fast path: an element never touched since it was read, written in the encoding it
             # was read in: its header again and its value bytes as they are.
             vr, raw = entry[0], entry[1]
             n = len(raw)
+            if n & 1 and vr != "SQ":  # odd, as some writers leave it: PS3.5 7.1.1 wants even
+                raw, n = bytes(raw) + padding_for(vr), n + 1
             if self.implicit:
                 out.append(self.hhl(tag >> 16, tag & 0xFFFF, n))
                 out.append(raw)
@@ -180,7 +183,7 @@ class _Encoder:
             self.sequence(tag, entry, out, same)
             return
         if type(entry) is not tuple and entry.is_undefined_length:
-            raw = entry._raw if entry._raw is not None else entry.value
+            raw = entry.raw if entry.raw is not None else entry.value
             out.append(self.header(tag, vr, _UNDEF))
             out.append(raw)
             out.append(self.hhl(0xFFFE, 0xE0DD, 0))
@@ -195,25 +198,30 @@ class _Encoder:
     def sequence(
         self, tag: int, el: DataElement, out: list[bytes | memoryview], same: bool = True
     ) -> None:
-        lazy = el._value
-        if type(lazy) is LazySequence and not el.un_sequence:
+        lazy = el.lazy_sequence
+        if lazy is not None:
             # Never parsed, so never changed: copy its bytes when they are already in the
             # target encoding (the items as read, and the delimiter for undefined length).
-            args = lazy._args
-            if args[4] is self.implicit and args[5] is self.little:
+            # A UN sequence's items are implicit VR little endian in every explicit syntax.
+            if el.un_sequence and not self.implicit:
+                raw = lazy.raw
+                out.append(self.header(tag, "UN", _UNDEF))
+                out.append(raw)
+                return
+            if not el.un_sequence and lazy.implicit is self.implicit and lazy.little is self.little:
                 raw = lazy.raw
                 out.append(self.header(tag, "SQ", _UNDEF if el.is_undefined_length else len(raw)))
                 out.append(raw)
                 return
         items = el.value or []
-        if el.un_sequence and not self.implicit and self.little:
+        if el.un_sequence and not self.implicit:
             # PS3.5 6.2.2: an explicit UN of undefined length holds implicit VR LE items.
             inner = _Encoder(True, True)
             body: list[bytes | memoryview] = []
             inner.items(items, body)
             out.append(self.header(tag, "UN", _UNDEF))
             out.extend(body)
-            out.append(self.hhl(0xFFFE, 0xE0DD, 0))
+            out.append(inner.hhl(0xFFFE, 0xE0DD, 0))
             return
         body = []
         self.items(items, body)

@@ -11,9 +11,11 @@ parsed, on first access), while smaller input is checked completely by ``read()`
 from __future__ import annotations
 
 import contextlib
+import functools
 import mmap
 import os
 import stat
+import struct
 import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
@@ -28,11 +30,13 @@ from dicomkit.dictionary.uids import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    SecondaryCaptureImageStorage,
 )
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
-from dicomkit.io.decoder import DecodeOptions, decode_into, guess_encoding
+from dicomkit.io.decoder import DecodeOptions, DecodeResult, decode_into, guess_encoding
 from dicomkit.io.deflate import deflate, inflate, inflates_to
 from dicomkit.io.encoder import encode_dataset, iter_encoded, write_buffers
+from dicomkit.io.scan import header
 
 __all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "write"]
 
@@ -42,6 +46,13 @@ MMAP_MIN = 4 * 1024 * 1024
 HEAD_CHUNK = 64 * 1024
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+_META_OPTS = DecodeOptions()
+_ENCODING_NAMES = {
+    (True, True): "Implicit VR Little Endian",
+    (False, True): "Explicit VR Little Endian",
+    (False, False): "Explicit VR Big Endian",
+    (True, False): "Implicit VR Big Endian",
+}
 
 
 def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
@@ -97,8 +108,10 @@ def read_file_meta(fp: Any, *, lenient: bool = False) -> tuple[Dataset, int]:
     else:
         buf = fp.read()
     preamble, pos = _find_start(buf, force=True)
-    meta, pos = _read_meta(buf, pos, DecodeOptions(lenient=lenient))
+    res = DecodeResult()
+    meta, pos = _read_meta(buf, pos, DecodeOptions(lenient=lenient), res)
     meta.preamble = preamble
+    meta.read_errors = res.errors
     return meta, pos
 
 
@@ -118,30 +131,69 @@ def _find_start(buf: Any, force: bool) -> tuple[bytes | None, int]:
     )
 
 
-def _read_meta(buf: Any, pos: int, opts: DecodeOptions) -> tuple[Dataset, int]:
+def _meta_end(buf: Any, pos: int, implicit: bool) -> int:
+    """Where the File Meta Information ends as its group length (0002,0000) says (PS3.10 7.1),
+    when that is right: the elements up to there are group 0002 ones, the last ends exactly
+    there, and the Transfer Syntax UID is among them. 0 when it cannot be trusted (missing,
+    or wrong, as some writers leave it): the meta then runs to the last group 0002 element."""
+    try:
+        tag, _, length, value = header(buf, pos, len(buf), implicit, True)
+        if tag != 0x00020000 or length != 4:
+            return 0
+        end = value + 4 + int.from_bytes(bytes(buf[value : value + 4]), "little")
+        if end > len(buf):
+            return 0
+        p, has_ts = value + 4, False
+        while p < end:
+            tag, _, length, value = header(buf, p, end, implicit, True)
+            if tag >> 16 != 2 or length == 0xFFFFFFFF:
+                return 0
+            has_ts = has_ts or tag == TRANSFER_SYNTAX_UID
+            p = value + length
+    except InvalidDicomError:
+        return 0
+    return end if p == end and has_ts else 0
+
+
+def _read_meta(buf: Any, pos: int, opts: DecodeOptions, res: DecodeResult) -> tuple[Dataset, int]:
     meta = Dataset()
     if len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0:
         implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
         start = pos
         # specific_tags choose data set elements: the meta is read whole (the data set is
         # read in the transfer syntax it names; a deflated one could not be read at all)
-        specific, opts.specific_tags = opts.specific_tags, None
-        try:
-            pos = decode_into(
-                meta, buf, pos, len(buf), implicit=implicit, little=True, opts=opts, only_group=2
+        end = _meta_end(buf, pos, implicit)
+        pos = decode_into(
+            meta,
+            buf,
+            pos,
+            end or len(buf),
+            implicit=implicit,
+            little=True,
+            opts=opts.but(specific_tags=None, known_vr_for_un=False),
+            result=res,
+            only_group=2,
+        )
+        if end and pos == end and buf[end : end + 2] == b"\x02\x00":
+            # PS3.10 7.1: the meta ends where its group length says; group 0002 elements after
+            # it (a second block, written by old tools) belong to the data set: kept there.
+            res.errors.append(
+                InvalidDicomError(
+                    "group 0002 elements after the File Meta Information (which ends where "
+                    "(0002,0000) says): kept in the data set, not used as File Meta",
+                    offset=end,
+                )
             )
-        finally:
-            opts.specific_tags = specific
-        gl = meta._d.get(0x00020000)
-        if opts.aborted and type(gl) is tuple and len(gl[1]) == 4:
+        gl = meta.raw_elements.get(0x00020000)
+        if res.aborted and type(gl) is tuple and len(gl[1]) == 4:
             # lenient: a damaged meta group; its group length still says where the data set
             # starts (PS3.10 7.1), so the data set can be read.
             after = start + (8 if implicit else 12) + int.from_bytes(bytes(gl[1]), "little")
             if after <= len(buf):
-                opts.aborted = False
+                res.aborted = False
                 pos = after
     else:
-        object.__setattr__(meta, "_implicit", False)
+        meta.set_encoding(True, False)
     return meta, pos
 
 
@@ -152,42 +204,49 @@ def read(
     specific_tags: Iterable[Any] | None = None,
     lenient: bool = False,
     force: bool = False,
+    known_vr_for_un: bool = False,
 ) -> Dataset:
     """Read a DICOM file (path, bytes or binary file object) into a :class:`Dataset`.
 
     ``stop_before_pixels`` stops at the pixel data, ``specific_tags`` keeps only those
     elements (tags or keywords), ``lenient`` reads what it can and records the problems in
-    ``ds.read_errors``, ``force`` reads input that does not look like DICOM.
+    ``ds.read_errors`` (a truncated file: every complete element, and an error naming the
+    element cut off), ``force`` reads input that does not look like DICOM.
+    ``known_vr_for_un`` gives UN elements the VR the data dictionary or the private
+    dictionary knows (PS3.5 6.2.2); by default UN stays UN, as read.
     """
     tags = None if specific_tags is None else {_tag_of(t) for t in specific_tags} | {0x00080005}
     buf, filename, partial = _load(source, stop_before_pixels)
     if partial:
         # Header read: parse the first chunk; only when the header does not fit (or the chunk
         # ends badly) read the whole file. The chunk read stays strict so nothing is lost.
+        head_opts = DecodeOptions.make(
+            stop_before_pixels=True, specific_tags=tags, known_vr_for_un=known_vr_for_un
+        )
         try:
-            ds = _read_buffer(
-                buf, DecodeOptions(stop_before_pixels=True, specific_tags=tags), force
-            )
+            ds, res = _read_buffer(buf, head_opts, force)
         except InvalidDicomError:
             ds = None
-        if ds is not None and ds.read_errors == [] and _stopped(ds):
+        if ds is not None and not res.errors and res.stopped:
             ds.filename = filename
             return ds
         buf, filename, _ = _load(source, False)
-    opts = DecodeOptions(stop_before_pixels=stop_before_pixels, lenient=lenient, specific_tags=tags)
-    ds = _read_buffer(buf, opts, force)
+    opts = DecodeOptions.make(
+        stop_before_pixels=stop_before_pixels,
+        lenient=lenient,
+        specific_tags=tags,
+        known_vr_for_un=known_vr_for_un,
+    )
+    ds, _ = _read_buffer(buf, opts, force)
     ds.filename = filename
     return ds
 
 
-def _stopped(ds: Dataset) -> bool:
-    return bool(ds.__dict__.pop("_stopped", False))
-
-
-def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
+def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> tuple[Dataset, DecodeResult]:
     preamble, pos = _find_start(buf, force)
-    meta, pos = _read_meta(buf, pos, opts)
-    ts_raw = meta._d.get(TRANSFER_SYNTAX_UID)
+    res = DecodeResult()
+    meta, pos = _read_meta(buf, pos, opts, res)
+    ts_raw = meta.raw_elements.get(TRANSFER_SYNTAX_UID)
     if ts_raw is not None:
         ts = (
             bytes(ts_raw[1] if type(ts_raw) is tuple else ts_raw.raw or b"")
@@ -207,6 +266,17 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
         g_implicit, g_little = guess_encoding(buf, pos)
         if not ts:
             implicit, little = g_implicit, g_little
+            if meta.raw_elements:
+                # as DCMTK does: the first element of the data set tells the encoding
+                res.errors.append(
+                    InvalidDicomError(
+                        "the File Meta Information has no Transfer Syntax UID (0002,0010): "
+                        f"the data set was read as {_ENCODING_NAMES[implicit, little]}, "
+                        "as its first element shows",
+                        offset=pos,
+                        tag=TRANSFER_SYNTAX_UID,
+                    )
+                )
             ts = (
                 ImplicitVRLittleEndian
                 if implicit
@@ -221,33 +291,41 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> Dataset:
     # A malformed sequence therefore raises InvalidDicomError, naming tag and offset, when it is
     # first used rather than in read(); lenient reads parse everything at once. This is what
     # makes header scans of SR-like files (deep content trees) cheap.
-    opts.check_sequences = False
     end = -1
-    if not opts.aborted:
-        end = decode_into(ds, buf, pos, len(buf), implicit=implicit, little=little, opts=opts)
+    if not res.aborted:
+        end = decode_into(
+            ds,
+            buf,
+            pos,
+            len(buf),
+            implicit=implicit,
+            little=little,
+            opts=opts.but(check_sequences=False),
+            result=res,
+        )
     if (
         stream is not None
         and end == len(buf)
         and not implicit
         and little
-        and not opts.errors
-        and not opts.aborted
-        and not opts.stopped
+        and not res.errors
+        and not res.aborted
+        and not res.stopped
         and opts.specific_tags is None
+        and not opts.known_vr_for_un
     ):
         # The whole deflated data set was read: keep the stream as it is in the file (the
         # bytes after the File Meta), so that written back unchanged it stays byte-identical.
-        object.__setattr__(ds, "_deflated", (bytes(stream), len(buf)))
-    ds.file_meta = meta if meta._d else None
+        ds.deflated_source = (bytes(stream), len(buf))
+    ds.file_meta = meta if meta.raw_elements else None
     ds.preamble = preamble
-    object.__setattr__(ds, "_ts", ts)
-    ds.read_errors = opts.errors
-    if opts.stopped:
-        ds.__dict__["_stopped"] = True
-    return ds
+    ds.transfer_syntax = ts
+    ds.read_errors = res.errors
+    return ds, res
 
 
 # -- writing -------------------------------------------------------------------------------------
+@functools.cache
 def _impl_ids() -> tuple[str, str]:
     from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
@@ -255,25 +333,82 @@ def _impl_ids() -> tuple[str, str]:
 
 
 def _group_length(meta: Dataset) -> None:
-    meta._d.pop(0x00020000, None)
+    meta.raw_elements.pop(0x00020000, None)
     body = encode_dataset(meta, implicit=False, little=True)
-    meta._d[0x00020000] = DataElement(0x00020000, "UL", len(body))
-    meta._d = dict(sorted(meta._d.items()))
+    d = meta.raw_elements  # iterating may have sorted it into a new dict
+    d[0x00020000] = DataElement(0x00020000, "UL", len(body))
+    items = sorted(d.items())
+    d.clear()
+    d.update(items)
 
 
-def build_file_meta(sop_class: str, sop_instance: str, transfer_syntax: str) -> Dataset:
-    """File Meta Information for a new file (PS3.10 7.1): group length, version 00\\01, media
-    storage SOP class / instance, transfer syntax and this implementation's identification."""
+#: (0002,0001) File Meta Information Version 00\01, explicit VR little endian
+_META_VERSION = b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01"
+_SHORT_HEADER = struct.Struct("<HH2sH").pack
+_GROUP_LENGTH = struct.Struct("<HH2sHL").pack
+
+
+def file_meta_bytes(
+    sop_class: str,
+    sop_instance: str,
+    transfer_syntax: str,
+    source_ae: str = "",
+    *,
+    prefix: bool = True,
+) -> bytes:
+    """The File Meta Information of a new file (PS3.10 7.1) as bytes: group length, version
+    00\\01, Media Storage SOP Class / Instance UID, Transfer Syntax UID, this implementation's
+    Class UID and Version Name, and Source AE Title (0002,0016) when ``source_ae`` is given;
+    after a zero preamble and "DICM" when ``prefix``.
+
+    The one place file meta is built: :func:`build_file_meta`, :func:`write` and the C-STORE
+    receivers (once per instance, on the event loop) use it. The elements are written
+    directly (the general encoder costs ~0.1 ms); values that are not plain ASCII (not valid
+    in these VRs) go through the encoder so that its errors and rules apply."""
     impl_uid, impl_name = _impl_ids()
+    values = (
+        (0x0002, b"UI", sop_class, b"\0"),
+        (0x0003, b"UI", sop_instance, b"\0"),
+        (0x0010, b"UI", transfer_syntax, b"\0"),
+        (0x0012, b"UI", impl_uid, b"\0"),
+        (0x0013, b"SH", impl_name, b" "),
+        (0x0016, b"AE", source_ae, b" "),
+    )
+    parts = [_META_VERSION]
+    for element, vr, value, pad in values:
+        value = str(value)
+        if element == 0x0016 and not value:
+            continue
+        if not value.isascii() or len(value) > 0xFFF0:
+            return _file_meta_encoded(values, prefix)
+        raw = value.encode("ascii")
+        if len(raw) % 2:
+            raw += pad
+        parts.append(_SHORT_HEADER(2, element, vr, len(raw)) + raw)
+    body = b"".join(parts)
+    head = _GROUP_LENGTH(2, 0, b"UL", 4, len(body))
+    return (b"\0" * 128 + b"DICM" if prefix else b"") + head + body
+
+
+def _file_meta_encoded(values: Any, prefix: bool) -> bytes:
     meta = Dataset()
-    object.__setattr__(meta, "_implicit", False)
     meta.add(DataElement(0x00020001, "OB", b"\x00\x01"))
-    meta.add(DataElement(0x00020002, "UI", str(sop_class)))
-    meta.add(DataElement(0x00020003, "UI", str(sop_instance)))
-    meta.add(DataElement(0x00020010, "UI", str(transfer_syntax)))
-    meta.add(DataElement(0x00020012, "UI", impl_uid))
-    meta.add(DataElement(0x00020013, "SH", impl_name))
+    for element, vr, value, _ in values:
+        if value or element != 0x0016:
+            meta.add(DataElement(0x00020000 | element, vr.decode(), str(value)))
     _group_length(meta)
+    body = encode_dataset(meta, implicit=False, little=True)
+    return (b"\0" * 128 + b"DICM" if prefix else b"") + body
+
+
+def build_file_meta(
+    sop_class: str, sop_instance: str, transfer_syntax: str, source_ae: str = ""
+) -> Dataset:
+    """File Meta Information for a new file (PS3.10 7.1), as a data set: the elements of
+    :func:`file_meta_bytes`, read back (so both agree byte for byte)."""
+    raw = file_meta_bytes(sop_class, sop_instance, transfer_syntax, source_ae, prefix=False)
+    meta = Dataset()
+    decode_into(meta, raw, 0, len(raw), implicit=False, little=True, opts=_META_OPTS)
     return meta
 
 
@@ -293,19 +428,36 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
     fm = ds.file_meta
     if fm is None or len(fm) == 0:
         if not sop_class or not sop_inst:
+            missing = " and ".join(
+                name
+                for name, have in (
+                    ("SOP Class UID (0008,0016)", sop_class),
+                    ("SOP Instance UID (0008,0018)", sop_inst),
+                )
+                if not have
+            )
             raise InvalidValueError(
-                "cannot write a Part 10 file without SOPClassUID and "
-                "SOPInstanceUID (set them or give file_meta)"
+                f"cannot write a Part 10 file: the data set has no {missing} and no File Meta "
+                "(an ACR-NEMA or other pre-Part 10 file?); supply them before writing, e.g. "
+                f"ds.SOPClassUID = '{SecondaryCaptureImageStorage}' (the class that fits) and "
+                "ds.SOPInstanceUID = dicomkit.core.uid.generate_uid(), or give ds.file_meta"
             )
         return build_file_meta(sop_class, sop_inst, ts)
-    as_read = all(type(e) is tuple or e.raw is not None for e in fm._d.values())
+    as_read = all(type(e) is tuple or e.raw is not None for e in fm.raw_elements.values())
     for tag, meta_tag in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
-        e = ds._d.get(tag)
+        e = ds.raw_elements.get(tag)
         set_since_read = e is not None and type(e) is not tuple and e.raw is None
         if set_since_read and e is not None and _uid_value(e.value) != _uid_value(fm.get(meta_tag)):
             as_read = False
-    if _uid_value(fm.get(0x00020010)) == ts and 0x00020000 in fm and not fm._implicit and as_read:
-        return fm  # untouched since it was read: keep it byte for byte
+    if (
+        _uid_value(fm.get(0x00020010)) == ts
+        and 0x00020000 in fm
+        and not fm.is_implicit_vr
+        and as_read
+    ):
+        # untouched since it was read: kept byte for byte, naming the implementation that
+        # wrote the file (a changed syntax or SOP Instance UID rebuilds it, naming us)
+        return fm
     new = fm.copy()
     new.add(DataElement(0x00020010, "UI", ts))
     if sop_class:
@@ -314,12 +466,15 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
         new.add(DataElement(0x00020003, "UI", sop_inst))
     if 0x00020001 not in new:
         new.add(DataElement(0x00020001, "OB", b"\x00\x01"))
-    if 0x00020012 not in new:
-        impl_uid, impl_name = _impl_ids()
-        new.add(DataElement(0x00020012, "UI", impl_uid))
-        if 0x00020013 not in new:
-            new.add(DataElement(0x00020013, "SH", impl_name))
-    object.__setattr__(new, "_implicit", False)
+    # PS3.10 7.1: the Implementation Class UID / Version Name name the implementation that
+    # wrote the file -- this one, whoever wrote the file it was read from (unless the caller
+    # set them since)
+    impl_uid, impl_name = _impl_ids()
+    for tag, vr, ours in ((0x00020012, "UI", impl_uid), (0x00020013, "SH", impl_name)):
+        e = fm.raw_elements.get(tag)
+        if e is None or type(e) is tuple or e.raw is not None:
+            new.add(DataElement(tag, vr, ours))
+    new.set_encoding(True, False)
     _group_length(new)
     return new
 
@@ -347,7 +502,8 @@ def write(
     src_ts = str(ds.transfer_syntax or "") or ExplicitVRLittleEndian
     ts = str(transfer_syntax or src_ts).rstrip("\x00 ")
     implicit, little, deflated = encoding(ts)
-    pixel = next((ds._d[t] for t in _PIXEL_TAGS if t in ds._d), None)
+    d = ds.raw_elements
+    pixel = next((d[t] for t in _PIXEL_TAGS if t in d), None)
     encapsulated = pixel is not None and type(pixel) is not tuple and pixel.is_undefined_length
     if encapsulated and ts in NATIVE:
         raise PixelDataError(
@@ -433,7 +589,7 @@ def _kept_stream(ds: Dataset, body: bytes) -> bytes | None:
     were touched, means that no change can go unnoticed, and a value set to what it was keeps
     the file as it was. The encoding is needed anyway; the lengths are compared first, and the
     stream is inflated only to compare (which costs a fraction of deflating)."""
-    kept = ds._deflated
+    kept = ds.deflated_source
     if kept is None or kept[1] != len(body) or not inflates_to(kept[0], body):
         return None
     return kept[0]

@@ -15,13 +15,16 @@ Item tag:
 only) and each record is decoded from its own span; a damaged sequence (an item length past
 its end, as some tools write) then costs no more than that item's tail. Records whose Record
 In-use Flag (0004,1410) is 0000H are inactive and left out of the tree (PS3.3 F.3.2.2).
+
+Some writers leave every offset 0. The tree of such a DICOMDIR is rebuilt from the order of
+the records in the sequence and their types (PATIENT, then its STUDY, SERIES and leaf records,
+as Table F.4-1 nests them), and ``DicomDir.inferred`` says so.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +34,10 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.tag import ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION
-from dicomkit.core.vr import ALL_VRS, LONG_LENGTH_VRS
 from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidDicomError
+from dicomkit.io.scan import ShortData, skip_undefined
+from dicomkit.io.scan import header as scan_header
 
 __all__ = [
     "DIRECTORY_RECORD_SEQUENCE",
@@ -61,62 +65,37 @@ RECORD_TYPE = 0x00041430
 REFERENCED_FILE_ID = 0x00041500
 
 _UNDEF = 0xFFFFFFFF
-_VRS = frozenset(v.encode() for v in ALL_VRS)
-_LONG = frozenset(v.encode() for v in LONG_LENGTH_VRS)
 
 
 # -- raw offsets ------------------------------------------------------------------------------
 class _Walker:
-    """Skips over encoded elements, only reading headers (explicit/implicit, either order)."""
+    """Skips over encoded elements with the one header scanner (:mod:`dicomkit.io.scan`)."""
 
     def __init__(self, buf: Any, little: bool) -> None:
         self.buf = buf
         self.end = len(buf)
-        self.hhl = struct.Struct("<HHL" if little else ">HHL").unpack_from
-        self.hh2h = struct.Struct("<HH2sH" if little else ">HH2sH").unpack_from
-        self.ul = struct.Struct("<L" if little else ">L").unpack_from
-
-    def need(self, pos: int, n: int) -> None:
-        if pos + n > self.end:
-            raise InvalidDicomError("DICOMDIR ends inside an element header", offset=pos)
+        self.little = little
 
     def header(self, pos: int, implicit: bool) -> tuple[int, bytes, int, int]:
         """``(tag, vr, length, value offset)`` of the element at ``pos``."""
-        self.need(pos, 8)
-        if implicit:
-            g, e, length = self.hhl(self.buf, pos)
-            return g << 16 | e, b"", length, pos + 8
-        g, e, vr, length = self.hh2h(self.buf, pos)
-        if g == 0xFFFE or vr not in _VRS:
-            g, e, length = self.hhl(self.buf, pos)
-            return g << 16 | e, b"", length, pos + 8
-        if vr in _LONG:
-            self.need(pos, 12)
-            return g << 16 | e, bytes(vr), self.ul(self.buf, pos + 8)[0], pos + 12
-        return g << 16 | e, bytes(vr), length, pos + 8
+        try:
+            return scan_header(self.buf, pos, self.end, implicit, self.little)
+        except ShortData:
+            raise InvalidDicomError("DICOMDIR ends inside an element header", offset=pos) from None
 
     def skip_element(self, pos: int, implicit: bool) -> int:
-        tag, vr, length, pos = self.header(pos, implicit)
+        _, vr, length, pos = self.header(pos, implicit)
         if length != _UNDEF:
             return pos + length
         # An undefined length: a sequence, encapsulated pixel data, or an explicit UN holding
         # implicit VR little endian items (PS3.5 6.2.2) -- items until the delimiter.
-        inner = implicit or vr == b"UN"
-        while True:
-            tag, _, length, start = self.header(pos, True)
-            if tag == SEQUENCE_DELIMITATION:
-                return start
-            if tag != ITEM:
-                raise InvalidDicomError(
-                    "expected an item in an undefined-length element", offset=pos, tag=tag
-                )
-            pos = self.skip_item_body(start, length, inner)
+        un = vr == b"UN"
+        return skip_undefined(self.buf, pos, self.end, implicit or un, self.little or un)
 
     def skip_item_body(self, pos: int, length: int, implicit: bool) -> int:
         if length != _UNDEF:
             return pos + length
         while True:
-            self.need(pos, 8)
             tag = self.header(pos, True)[0]
             if tag == ITEM_DELIMITATION:
                 return pos + 8
@@ -258,6 +237,9 @@ class DicomDir:
     roots: list[Record]  # the root directory entity, linked order
     orphans: list[Record] = field(default_factory=list)  # in use but not linked from the root
     problems: list[str] = field(default_factory=list)  # broken links found while reading
+    #: How the tree was built when the records carry no offsets (empty when it was read from
+    #: the offsets): what was inferred from the sequence order and the record types.
+    inferred: list[str] = field(default_factory=list)
 
     @property
     def fileset_id(self) -> str:
@@ -292,7 +274,8 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
     Offsets that do not point at a record raise :class:`InvalidDicomError`, or with
     ``lenient`` are noted in ``DicomDir.problems`` and the link is dropped. Referenced File
     IDs are resolved to paths under the DICOMDIR's folder (``Record.path``; ``None`` when the
-    file is missing).
+    file is missing). When no record carries an offset (all 0), the tree is rebuilt from the
+    sequence order and the record types and ``DicomDir.inferred`` says what was inferred.
     """
     from dicomkit.dictionary.syntaxes import encoding as ts_encoding
     from dicomkit.io.decoder import decode_dataset
@@ -308,7 +291,7 @@ def read_dicomdir(path: str | os.PathLike[str], *, lenient: bool = False) -> Dic
     implicit, little, deflated = ts_encoding(ts)
     if deflated:
         raise InvalidDicomError(f"a deflated DICOMDIR ({ts}) has no usable record offsets")
-    implicit = bool(ds._implicit) if ds._implicit is not None else implicit
+    implicit = bool(ds.is_implicit_vr) if ds.is_implicit_vr is not None else implicit
     spans = record_spans(buf, start, implicit=implicit, little=little)
     items = [
         decode_dataset(
@@ -408,6 +391,9 @@ def _link(dd: DicomDir, lenient: bool) -> None:
             offset = _int(rec.dataset.get(NEXT_RECORD))
         return out
 
+    if dd.records and _no_offsets(dd):
+        _infer(dd)
+        return
     first = _int(dd.dataset.get(FIRST_RECORD))
     if not first and dd.records:
         # An offset of 0 with records present: some writers leave it out; start at the first.
@@ -416,6 +402,87 @@ def _link(dd: DicomDir, lenient: bool) -> None:
     dd.orphans = [r for r in dd.records if r.offset not in seen and r.in_use]
     if dd.orphans:
         log.info("DICOMDIR: %d record(s) not reachable from the root", len(dd.orphans))
+
+
+# -- records without offsets ------------------------------------------------------------------
+#: The container records of PS3.3 F.4 (Table F.4-1) and their level below the root entity.
+_CONTAINER_LEVEL = {"PATIENT": 0, "TOPIC": 0, "STUDY": 1, "SERIES": 2}
+#: Leaf records of the root directory entity, and those directly under a PATIENT (F.4-1).
+_ROOT_LEAVES = frozenset(
+    {"HANGING PROTOCOL", "PALETTE", "IMPLANT", "IMPLANT ASSY", "IMPLANT GROUP"}
+)
+_PATIENT_LEAVES = frozenset({"HL7 STRUC DOC"})
+_MAX_NOTES = 20
+
+
+def _no_offsets(dd: DicomDir) -> bool:
+    """Whether no record, nor the root entity, carries a link (all (0004,1200), (0004,1202),
+    (0004,1400) and (0004,1420) zero or absent)."""
+    if _int(dd.dataset.get(FIRST_RECORD)) or _int(dd.dataset.get(LAST_RECORD)):
+        return False
+    return not any(
+        _int(r.dataset.get(NEXT_RECORD)) or _int(r.dataset.get(LOWER_LEVEL)) for r in dd.records
+    )
+
+
+def _infer(dd: DicomDir) -> None:
+    """Build the tree of a DICOMDIR whose records carry no offsets from their order in the
+    Directory Record Sequence and their types (PS3.3 F.4, Table F.4-1): each PATIENT opens a
+    patient, each STUDY a study of the last patient, each SERIES a series of the last study;
+    a leaf record (IMAGE, SR DOCUMENT ...) belongs to the last series, HL7 STRUC DOC to the
+    last patient, HANGING PROTOCOL / PALETTE / IMPLANT* records to the root, PRIVATE to the
+    last open record. What could not be placed as the standard expects is noted."""
+    notes: list[str] = []
+    open_: list[Record] = []  # the open containers, outermost first
+
+    def place(rec: Record, parent: Record | None) -> None:
+        rec.parent = parent
+        (parent.children if parent is not None else dd.roots).append(rec)
+
+    def note(rec: Record, what: str) -> None:
+        if len(notes) < _MAX_NOTES:
+            notes.append(f"record at offset {rec.offset} ({rec.record_type or 'no type'}): {what}")
+
+    active = [r for r in dd.records if r.in_use]
+    for rec in active:
+        rtype = rec.record_type.strip()
+        level = _CONTAINER_LEVEL.get(rtype)
+        if level is not None:
+            while open_ and _CONTAINER_LEVEL[open_[-1].record_type.strip()] >= level:
+                open_.pop()
+            parent = open_[-1] if open_ else None
+            if level and parent is None:
+                note(rec, "no record of the level above precedes it; placed at the root")
+            elif parent is not None and _CONTAINER_LEVEL[parent.record_type.strip()] != level - 1:
+                note(rec, f"placed under the {parent.record_type} before it (a level is missing)")
+            place(rec, parent)
+            open_.append(rec)
+        elif rtype in _ROOT_LEAVES:
+            open_.clear()
+            place(rec, None)
+        elif rtype in _PATIENT_LEAVES:
+            while open_ and open_[-1].record_type.strip() != "PATIENT":
+                open_.pop()
+            if not open_:
+                note(rec, "no PATIENT record precedes it; placed at the root")
+            place(rec, open_[-1] if open_ else None)
+        elif rtype == "PRIVATE":
+            place(rec, open_[-1] if open_ else None)
+        else:
+            parent = open_[-1] if open_ else None
+            if parent is None:
+                note(rec, "no SERIES record precedes it; placed at the root")
+            elif parent.record_type.strip() != "SERIES":
+                note(rec, f"placed under the {parent.record_type} before it (no SERIES)")
+            place(rec, parent)
+    summary = (
+        "no directory record carries an offset ((0004,1200), (0004,1400), (0004,1420) all 0): "
+        f"the tree of {len(active)} record(s) was rebuilt from their order in the Directory "
+        "Record Sequence and their types (PS3.3 F.4)"
+    )
+    dd.inferred = [summary, *notes]
+    for msg in dd.inferred:
+        log.warning("DICOMDIR: %s", msg)
 
 
 def _int(value: Any) -> int:
