@@ -35,6 +35,7 @@ EXPORTED = {
         "CMoveResponse",
         "CStoreRequest",
         "CStoreResponse",
+        "Clock",
         "ContextSpec",
         "DataSink",
         "DimseMessage",

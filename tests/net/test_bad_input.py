@@ -6,9 +6,10 @@ the server keeps serving: a client associated *before* the hostile one keeps wor
 association, and a new client's C-ECHO succeeds afterwards. A C-STORE cut off mid data set
 leaves no file (partial or temporary) in the output folder.
 
-Timeouts are set small (``Timeouts(acse=..., dimse=..., idle=...)`` from
-:mod:`dicomkit.net.config`) so that silent peers are dropped quickly; nothing here sleeps or
-measures time: every wait is a bounded poll or an ``asyncio.timeout`` that fails the test.
+Timeouts are the values an operator would set (``Timeouts(acse=30, ...)``, seconds), and the
+server's clock is scaled (:class:`dicomkit.net.clock.Clock`, 1 protocol second = 10 ms), so a
+silent peer is dropped in a fraction of a real second; nothing here sleeps or measures time:
+every wait is a bounded poll or an ``asyncio.timeout`` that fails the test.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from helpers import poll, run
 
 from dicomkit.errors import AssociationAborted
 from dicomkit.net import AE, AEConfig, Association, Server, Timeouts
+from dicomkit.net.clock import Clock
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.negotiation import build_request
@@ -40,7 +42,9 @@ LOGGER = "dicomkit.net"
 #: Bounds for every wait: a hang fails the test instead of blocking the run.
 WAIT = 15.0
 
-FAST = AEConfig(timeouts=Timeouts(connect=5, acse=0.5, dimse=0.5, idle=2.0))
+#: The server's clock in these tests: each protocol second lasts 10 ms of real time.
+CLOCK = Clock(scale=0.01)
+FAST = AEConfig(timeouts=Timeouts(connect=5, acse=30, dimse=30, idle=200))
 
 
 def rq_bytes(contexts: list[tuple[str, list[str]]] | None = None, called: str = "SCP") -> bytes:
@@ -60,8 +64,10 @@ def echo_command(message_id: int = 1) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def serving(config: AEConfig = FAST, handlers: Any = None) -> AsyncIterator[Server]:
-    server = await AE("SCP", config=config).serve(0, handlers)
+async def serving(
+    config: AEConfig = FAST, handlers: Any = None, clock: Clock = CLOCK
+) -> AsyncIterator[Server]:
+    server = await AE("SCP", config=config, clock=clock).serve(0, handlers)
     async with server:
         yield server
 
@@ -219,7 +225,8 @@ def test_declared_4gb_associate_rq_is_refused_from_its_header(
     rather than wait for (or allocate) 4 GB."""
 
     async def main() -> bytes:
-        async with serving(AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=30))) as server:
+        long = AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=30))
+        async with serving(long, clock=Clock()) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 raw = await Raw.connect(server.port)
                 await raw.send(b"\x01\x00\xff\xff\xff\xff")
@@ -299,7 +306,7 @@ def test_silent_mid_associate_rq_is_closed_by_artim(caplog: pytest.LogCaptureFix
     """Half an A-ASSOCIATE-RQ, then silence: the ARTIM timer (``Timeouts.acse``) ends it."""
 
     async def main() -> bytes:
-        cfg = AEConfig(timeouts=Timeouts(acse=0.3, dimse=None, idle=None))
+        cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=None, idle=None))
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 return await hostile_then_survive(server, RQ[:40], associate_first=False)
@@ -313,7 +320,7 @@ def test_silent_mid_pdu_is_closed_by_idle_timeout(caplog: pytest.LogCaptureFixtu
     """Half a P-DATA-TF, then silence: ``Timeouts.idle`` ends the association (A-ABORT)."""
 
     async def main() -> bytes:
-        cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=None, idle=0.3))
+        cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=None, idle=30))
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 half = pdu(0x04, pdv(1, 0x03, echo_command()))[:9]
@@ -343,7 +350,7 @@ def test_silent_mid_message_is_closed_by_dimse_timeout(
     mid-message must still be dropped once ``dimse`` seconds pass. (docs/dev/findings-net.md F1)"""
 
     async def main() -> bytes:
-        cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=0.3, idle=None))
+        cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=30, idle=None))
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 return await hostile_then_survive(
@@ -576,7 +583,7 @@ def test_oversized_command_set_aborts(caplog: pytest.LogCaptureFixture) -> None:
     fragment = pdu(0x04, pdv(1, 0x01, b"\x00" * ((1 << 20) - 64)))
 
     async def main() -> bytes:
-        async with serving(cfg) as server:
+        async with serving(cfg, clock=Clock()) as server:  # no timer may fire here
             raw = await Raw.connect(server.port)
             await raw.associate()
             with caplog.at_level(logging.INFO, logger=LOGGER):
@@ -601,7 +608,7 @@ def test_peer_maximum_length_too_small_for_any_pdv(
     (< 7) can never receive anything: the server must end that association (reject it, or
     abort when the first answer cannot be sent) with a log line, not leave it hanging with an
     unanswered request until an idle timeout. (docs/dev/findings-net.md F7)"""
-    cfg = AEConfig(timeouts=Timeouts(acse=5, dimse=None, idle=None))
+    cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=None, idle=None))
     rq = build_request("SCP", "RAW", [(VERIFICATION, [IMPLICIT_LE])], max_pdu_length=max_length)
 
     async def main() -> bytes:

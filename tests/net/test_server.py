@@ -18,6 +18,7 @@ from helpers import run
 
 from dicomkit.errors import AssociationRejected, TransportError
 from dicomkit.net import AE, AEConfig, Timeouts
+from dicomkit.net.clock import Clock
 from dicomkit.net.proto.negotiation import build_request
 
 
@@ -38,6 +39,10 @@ async def _raw(port: int, payload: bytes, *, until_closed: bool = False) -> byte
         data += chunk
     writer.close()
     return data
+
+
+#: Timer tests use real-world timeouts (seconds) on a clock 200 times faster than real time.
+FAST_CLOCK = Clock(scale=0.005)
 
 
 def _assoc_rq() -> bytes:
@@ -101,8 +106,8 @@ def test_garbage_after_association_aborts_with_cause(caplog: pytest.LogCaptureFi
 
 def test_silent_peer_mid_pdu_times_out(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
-        cfg = AEConfig(timeouts=Timeouts(idle=0.3, acse=0.3))
-        server = await AE("SCP", config=cfg).serve(0)
+        cfg = AEConfig(timeouts=Timeouts(idle=30, acse=30))  # seconds of FAST_CLOCK
+        server = await AE("SCP", config=cfg, clock=FAST_CLOCK).serve(0)
         async with server:
             rq = _assoc_rq()
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -123,8 +128,8 @@ def test_silent_peer_mid_pdu_times_out(caplog: pytest.LogCaptureFixture) -> None
 
 def test_silent_connection_closed_by_artim() -> None:
     async def main() -> None:
-        cfg = AEConfig(timeouts=Timeouts(acse=0.2, idle=None))
-        server = await AE("SCP", config=cfg).serve(0)
+        cfg = AEConfig(timeouts=Timeouts(acse=30, idle=None))  # seconds of FAST_CLOCK
+        server = await AE("SCP", config=cfg, clock=FAST_CLOCK).serve(0)
         async with server:
             data = await _raw(server.port, b"", until_closed=True)  # never associates
             assert data == b""
@@ -202,9 +207,9 @@ def test_silent_scp_times_out_the_association_request() -> None:
 
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        cfg = AEConfig(timeouts=Timeouts(acse=0.2))
+        cfg = AEConfig(timeouts=Timeouts(acse=30))  # seconds of FAST_CLOCK
         with pytest.raises(NetworkTimeout, match="A-ASSOCIATE"):
-            await AE("SCU", config=cfg).associate("127.0.0.1", port)
+            await AE("SCU", config=cfg, clock=FAST_CLOCK).associate("127.0.0.1", port)
         for w in held:
             w.close()
         server.close()

@@ -12,6 +12,7 @@ response on success or warning and raise :class:`~dicomkit.errors.DimseError` (w
 """
 
 from dicomkit.net.association import Association
+from dicomkit.net.clock import Clock
 from dicomkit.net.config import AEConfig, Timeouts, TLSConfig, UserIdentity
 from dicomkit.net.memory import memory_pair
 from dicomkit.net.messages import (
@@ -70,6 +71,7 @@ __all__ = [
     "CMoveResponse",
     "CStoreRequest",
     "CStoreResponse",
+    "Clock",
     "ContextSpec",
     "DataSink",
     "DimseMessage",

@@ -45,6 +45,7 @@ from dicomkit.errors import (
     TransportError,
 )
 from dicomkit.net import log as netlog
+from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig
 from dicomkit.net.link import Link
 from dicomkit.net.messages import (
@@ -135,6 +136,7 @@ class Association(Link):
         sink_factory: SinkFactory | None = None,
         acceptor: AcceptorConfig | None = None,
         admit: Callable[[AAssociateRQ], bool] | None = None,
+        clock: Clock = REAL_TIME,
     ) -> None:
         # coalesced pending responses (see _CORK_LIMIT), set before Link may write
         self._cork: list[bytes] = []
@@ -145,7 +147,7 @@ class Association(Link):
         self._cork_size = 0
         self._cork_scheduled = False
         self._undrained = False  # a callback flush wrote without draining
-        super().__init__(transport, role, config, acceptor=acceptor, admit=admit)
+        super().__init__(transport, role, config, acceptor=acceptor, admit=admit, clock=clock)
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
         self._assembler = dimse.DimseAssembler(
@@ -185,7 +187,7 @@ class Association(Link):
         await self._drain()
         self._sync_artim()
         try:
-            async with asyncio.timeout(self.config.timeouts.acse):
+            async with self.clock.timeout(self.config.timeouts.acse):
                 await asyncio.shield(self._established)
         except TimeoutError:
             await self.abort()
@@ -209,7 +211,7 @@ class Association(Link):
             return
         self._sync_artim()
         try:
-            async with asyncio.timeout(self.config.timeouts.acse):
+            async with self.clock.timeout(self.config.timeouts.acse):
                 await self._closed.wait()
         except TimeoutError:
             log.warning(
@@ -271,7 +273,7 @@ class Association(Link):
     async def _next(self, waiter: _Waiter, wait: float | None, mid: int) -> Response:
         if not waiter.items:
             fut = waiter.future = self._loop.create_future()
-            timer = self._loop.call_later(wait, _expire, fut) if wait is not None else None
+            timer = self.clock.call_later(wait, _expire, fut) if wait is not None else None
             try:
                 await fut
             except _Expired:

@@ -30,6 +30,7 @@ from dicomkit.errors import (
     TransportError,
 )
 from dicomkit.net import log as netlog
+from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, IdentityCheck, UserIdentity
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.items import (
@@ -86,8 +87,11 @@ class Link:
         *,
         acceptor: AcceptorConfig | None = None,
         admit: Callable[[AAssociateRQ], bool] | None = None,
+        clock: Clock = REAL_TIME,
     ) -> None:
         self.transport = transport
+        #: every timer of the association reads this clock (tests scale it down)
+        self.clock = clock
         #: the transport pushes received bytes (else a reader task reads them)
         self._push = transport if isinstance(transport, Pushing) else None
         self.config = config
@@ -104,7 +108,7 @@ class Link:
         self._reading_paused = False
         self._artim: asyncio.TimerHandle | None = None
         self._artim_gen = -1
-        self._last_activity = self._loop.time()
+        self._last_activity = clock.time()
         self._watchdog: asyncio.TimerHandle | None = None
         self._release_collision_pending = False
         self._rj_logged = False
@@ -199,7 +203,7 @@ class Link:
         """Bytes from the peer (``b""``: end of stream): engine, events, DIMSE."""
         if self._closed.is_set():
             return
-        self._last_activity = self._loop.time()
+        self._last_activity = self.clock.time()
         engine = self.engine
         try:
             engine.receive_data(data)
@@ -375,7 +379,7 @@ class Link:
         identity = UserIdentity.from_item(item) if item is not None else None
         result: Any = False
         try:
-            async with asyncio.timeout(self.config.timeouts.acse):
+            async with self.clock.timeout(self.config.timeouts.acse):
                 if _is_coroutine_function(check):
                     result = check(identity)
                 else:
@@ -545,7 +549,7 @@ class Link:
                 self._artim.cancel()
             self._artim_gen = engine.artim_generation
             delay = self.config.timeouts.acse or 30.0
-            self._artim = self._loop.call_later(delay, self._artim_fired, self._artim_gen)
+            self._artim = self.clock.call_later(delay, self._artim_fired, self._artim_gen)
 
     def _artim_fired(self, generation: int) -> None:
         self._artim = None
@@ -567,7 +571,7 @@ class Link:
         idle, dimse_timeout = timeouts.idle, timeouts.dimse
         if self._closed.is_set() or (idle is None and dimse_timeout is None):
             return
-        quiet = self._loop.time() - self._last_activity
+        quiet = self.clock.time() - self._last_activity
         cause = None
         if idle is not None and quiet >= idle and not self._busy():
             cause = f"idle for {quiet:.1f}s (idle timeout {idle}s)"
@@ -584,7 +588,7 @@ class Link:
             self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
         left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]
-        self._watchdog = self._loop.call_later(max(min(left), 0.01), self._arm_watchdog)
+        self._watchdog = self.clock.call_later(max(min(left), 0.01), self._arm_watchdog)
 
     def _shutdown(self, exc: BaseException | None) -> None:
         if self._closed.is_set():

@@ -41,6 +41,7 @@ from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes, uids
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
+from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
 from dicomkit.net.proto import dimse
@@ -96,6 +97,8 @@ class AE:
     ``roles``: SOP class -> (requestor may be SCU, requestor may be SCP): the SCP/SCU role
     selection our acceptor grants (PS3.7 D.3.3.4), e.g. ``{CT: (False, True)}`` for the
     C-STORE sub-operations of C-GET, or the SCP role of a Storage Commitment report.
+    ``clock``: what the association timers read (default real time; tests pass
+    ``Clock(scale=0.001)`` so that timeouts of seconds pass in milliseconds).
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class AE:
         handlers: Handlers | None = None,
         supported: Mapping[str, Sequence[str]] | None = None,
         roles: Roles | None = None,
+        clock: Clock = REAL_TIME,
     ) -> None:
         base = config or AEConfig()
         if ae_title != base.ae_title:
@@ -114,6 +118,7 @@ class AE:
         self.handlers: dict[Any, Handler] = dict(handlers or {})
         self.supported = dict(supported) if supported is not None else None
         self.roles: dict[str, tuple[bool, bool]] = dict(roles or {})
+        self.clock = clock
 
     @property
     def ae_title(self) -> str:
@@ -169,15 +174,16 @@ class AE:
         if transport is None:
             tls = ssl_context or (cfg.tls.client if cfg.tls else None)
             hostname = (cfg.tls.server_hostname if cfg.tls else None) or host
+            handshake = self.clock.real(cfg.timeouts.connect) if tls else None
             try:
-                async with asyncio.timeout(cfg.timeouts.connect):
+                async with self.clock.timeout(cfg.timeouts.connect):
                     transport = await open_socket(
                         host,
                         port,
                         write_buffer=cfg.write_buffer,
                         ssl=tls,
                         server_hostname=hostname if tls else None,
-                        ssl_handshake_timeout=cfg.timeouts.connect if tls else None,
+                        ssl_handshake_timeout=handshake,
                     )
             except TimeoutError:
                 raise NetworkTimeout(
@@ -192,6 +198,7 @@ class AE:
             cfg,
             dispatcher=_dispatcher(merged),
             sink_factory=_sink_factory(merged),
+            clock=self.clock,
         )
         identity = options.user_identity
         rq = build_request(
@@ -273,7 +280,7 @@ class AE:
         tls = ssl_context or (self.config.tls.server if self.config.tls else None)
         # a peer that never completes the TLS handshake is dropped within the ACSE timeout
         # (asyncio's own default is 60 s, which no option of ours would control)
-        handshake = self.config.timeouts.acse if tls is not None else None
+        handshake = self.clock.real(self.config.timeouts.acse) if tls is not None else None
         await server.listen(host, port, tls, handshake)
         log.info(
             "%s listening on %s:%d%s", self.ae_title, host, server.port, " (TLS)" if tls else ""
@@ -301,6 +308,7 @@ def _acceptor(
         sink_factory=_sink_factory(handlers),
         acceptor=ae.acceptor_config(handlers),
         admit=admit,
+        clock=ae.clock,
     )
 
 
