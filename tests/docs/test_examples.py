@@ -162,7 +162,18 @@ class PageRun:
         return problems
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_ids())
+def _marks(page: Path) -> list[pytest.MarkDecorator]:
+    """Pages that run DCMTK tools are interop tests; pages that start servers are slow."""
+    runs = [b for b in blocks(page) if b.runs and b.lang == "sh"]
+    marks = []
+    if any(b.code.split()[0] in DCMTK_TOOLS for b in runs if b.code.split()):
+        marks.append(pytest.mark.interop)
+    if any(b.background for b in runs):
+        marks.append(pytest.mark.slow)
+    return marks
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, marks=_marks(p)) for p in PAGES], ids=_ids())
 def test_page_examples_run(page: Path, workdir: Path) -> None:
     run = PageRun(workdir)
     problems: list[str] = []
