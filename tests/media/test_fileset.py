@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -11,10 +10,18 @@ from corpus import CORPUS
 from peers import require_module, run_dcmtk
 
 import dicomkit
+from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 from dicomkit.media import create_dicomdir, is_conformant_file_id, read_dicomdir
+from dicomkit.media.profiles import conform
 
 CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"
+
+
+def _explicit_ct(dest: Path) -> Path:
+    """The corpus CT (RLE) decompressed to Explicit VR Little Endian, as STD-GEN-CD wants."""
+    conform(CT, dest, uids.ExplicitVRLittleEndian)
+    return dest
 
 
 def _pydicom_fileset(path: Path) -> dict[str, Path]:
@@ -41,7 +48,8 @@ def test_create_copies_into_conformant_names(corpus_folder: Path, tmp_path: Path
     out = tmp_path / "out"
     result = create_dicomdir(corpus_folder, fileset_id="CORPUS", output=out)
     assert result.dicomdir == out / "DICOMDIR"
-    assert len(result.copied) == len(result.instances) > 20
+    assert len(result.copied) + len(result.converted) == len(result.instances) > 20
+    assert result.converted  # the corpus holds implicit VR, big endian, compressed files
     dd = read_dicomdir(result.dicomdir)
     assert dd.fileset_id == "CORPUS"
     refs = dd.instances()
@@ -52,6 +60,7 @@ def test_create_copies_into_conformant_names(corpus_folder: Path, tmp_path: Path
         ds = dicomkit.read(rec.path, stop_before_pixels=True)
         assert rec.sop_instance_uid == ds.file_meta.MediaStorageSOPInstanceUID
         assert rec.transfer_syntax_uid == ds.file_meta.TransferSyntaxUID
+        assert rec.transfer_syntax_uid == uids.ExplicitVRLittleEndian  # STD-GEN-CD
     # the tree: leaves under SERIES under STUDY under PATIENT
     for rec in refs:
         assert rec.parent is not None and rec.parent.record_type == "SERIES"
@@ -84,7 +93,6 @@ def test_dcmtk_reads_and_updates_it(corpus_folder: Path, tmp_path: Path) -> None
         "dcmmkdir",
         "+U",
         "+I",
-        "-Nxc",
         "-Nec",
         "-Nrc",
         "+D",
@@ -106,9 +114,7 @@ def test_dcmtk_makes_the_same_file_set(corpus_folder: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     result = create_dicomdir(corpus_folder, output=out)
     files = sorted("/".join(i.file_id) for i in result.instances)
-    run_dcmtk(
-        "dcmmkdir", "+I", "-Nxc", "-Nec", "-Nrc", "+D", "DCMTKDIR", *files, cwd=out, check=False
-    )
+    run_dcmtk("dcmmkdir", "+I", "-Nec", "-Nrc", "+D", "DCMTKDIR", *files, cwd=out, check=False)
     theirs = read_dicomdir(out / "DCMTKDIR")
     ours = read_dicomdir(out / "DICOMDIR")
     pairs = {(r.file_id, r.sop_instance_uid) for r in ours.instances()}
@@ -117,35 +123,37 @@ def test_dcmtk_makes_the_same_file_set(corpus_folder: Path, tmp_path: Path) -> N
     assert len(dcmtk_pairs) >= len(pairs) - 3
 
 
-def test_in_place_and_rerun(corpus_folder: Path) -> None:
-    first = create_dicomdir(corpus_folder)
-    assert first.dicomdir == corpus_folder / "DICOMDIR"
-    assert first.copied
-    assert all(dest.is_relative_to(corpus_folder / "DICOM") for _, dest in first.copied)
-    # the copies are now the conformant names; the originals are recognised as duplicates
-    second = create_dicomdir(corpus_folder)
-    assert not second.copied
+def test_in_place_is_refused_when_files_would_be_copied(corpus_folder: Path) -> None:
+    before = sorted(p for p in corpus_folder.rglob("*"))
+    with pytest.raises(DicomError, match=r"in place: \d+ file\(s\) would have to be copied"):
+        create_dicomdir(corpus_folder)
+    assert sorted(p for p in corpus_folder.rglob("*")) == before  # nothing written
+
+
+def test_output_then_rerun_in_place(corpus_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = create_dicomdir(corpus_folder, output=out)
+    (out / "DICOMDIR").unlink()
+    second = create_dicomdir(out)  # every file conforms: referenced where it is
+    assert not second.copied and not second.converted
     assert {i.sop_instance for i in second.instances} == {i.sop_instance for i in first.instances}
-    assert sum(1 for _, why in second.skipped if why.startswith("same SOP Instance UID")) >= len(
-        first.copied
-    )
     assert len(read_dicomdir(second.dicomdir).instances()) == len(first.instances)
 
 
-def test_keep_names(corpus_folder: Path) -> None:
-    result = create_dicomdir(corpus_folder, keep_names=True)
-    assert not result.copied
+def test_keep_names(corpus_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = create_dicomdir(corpus_folder, output=out, keep_names=True)
     dd = read_dicomdir(result.dicomdir)
     for rec in dd.instances():
-        assert rec.path is not None and rec.path.is_relative_to(corpus_folder)
+        assert rec.path is not None and rec.path.is_relative_to(out)
+        assert (corpus_folder / Path(*rec.file_id)).exists()  # its own relative path
     assert len(_pydicom_fileset(result.dicomdir)) == len(result.instances)
 
 
 def test_conformant_names_are_referenced_in_place(tmp_path: Path) -> None:
     if not CT.exists():
         pytest.skip("shared corpus not present")
-    (tmp_path / "IMAGES").mkdir()
-    shutil.copyfile(CT, tmp_path / "IMAGES" / "CT1")
+    _explicit_ct(tmp_path / "IMAGES" / "CT1")
     (tmp_path / "README.TXT").write_text("not DICOM")
     result = create_dicomdir(tmp_path, fileset_id="ONE")
     assert not result.copied
@@ -160,7 +168,8 @@ def test_conformant_names_are_referenced_in_place(tmp_path: Path) -> None:
 def test_charset_is_carried_into_records(tmp_path: Path) -> None:
     if not CT.exists():
         pytest.skip("shared corpus not present")
-    ds = dicomkit.read(CT)
+    ds = dicomkit.read(_explicit_ct(tmp_path / "ct"))
+    (tmp_path / "ct").unlink()
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.PatientName = "Müller^Jürgen"
     (tmp_path / "A").mkdir()
@@ -178,8 +187,7 @@ def test_charset_is_carried_into_records(tmp_path: Path) -> None:
 def test_descriptor_and_bad_ids(tmp_path: Path) -> None:
     if not CT.exists():
         pytest.skip("shared corpus not present")
-    (tmp_path / "IMG").mkdir()
-    shutil.copyfile(CT, tmp_path / "IMG" / "CT1")
+    _explicit_ct(tmp_path / "IMG" / "CT1")
     (tmp_path / "README").write_text("about this disc\n")
     create_dicomdir(
         tmp_path, fileset_id="DISC_1", descriptor="README", descriptor_charset="ISO_IR 100"

@@ -196,3 +196,53 @@ def test_acr_nema_written_as_part10_once_uids_are_supplied(tmp_path: Path) -> No
     proc = run_dcmtk("dcmdump", str(path))
     assert "W:" not in proc.stdout + proc.stderr and "E:" not in proc.stdout + proc.stderr
     np.testing.assert_array_equal(_pgm(run_dcmtk("dcm2pnm", "+opn", "12", str(path)).stdout), a)
+
+
+# -- odd-length values ------------------------------------------------------------------------
+def _odd_ow_file(implicit: bool) -> bytes:
+    """A Part 10 file whose 3x5 8-bit pixels are stored as a 15-byte (odd) OW value."""
+    ds = Dataset()
+    ds.SOPClassUID = SC
+    ds.SOPInstanceUID = "1.2.3.4.5"
+    ds.PatientName = "ODD"  # odd text too: padded with a space
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = 3, 5
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    body = b"".join(
+        [
+            encode_dataset(ds, implicit=implicit, little=True),
+            (b"\xe0\x7f\x10\x00" + (15).to_bytes(4, "little"))
+            if implicit
+            else (b"\xe0\x7f\x10\x00OW\x00\x00" + (15).to_bytes(4, "little")),
+            bytes(range(15)),
+        ]
+    )
+    ts = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
+    from dicomkit.io.part10 import file_meta_bytes
+
+    return file_meta_bytes(SC, "1.2.3.4.5", ts) + body
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("implicit", [True, False])
+@pytest.mark.parametrize("target", [None, "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"])
+def test_odd_length_ow_is_padded_on_write(
+    tmp_path: Path, implicit: bool, target: str | None
+) -> None:
+    src = tmp_path / "odd.dcm"
+    src.write_bytes(_odd_ow_file(implicit))
+    before = run_dcmtk("dcmdump", str(src), check=False)
+    ds = dicomkit.read(src)
+    want = np.arange(15, dtype=np.uint8).reshape(3, 5)
+    np.testing.assert_array_equal(pixel_array(ds), want)
+    out = tmp_path / "out.dcm"
+    dicomkit.write(ds, out, transfer_syntax=target)
+    back = dicomkit.read(out)
+    assert len(bytes(back.PixelData)) == 16  # padded to even length
+    np.testing.assert_array_equal(pixel_array(back), want)
+    after = run_dcmtk("dcmdump", str(out))
+    assert "odd" in (before.stdout + before.stderr).lower()  # DCMTK warned about the source
+    assert "W:" not in after.stdout + after.stderr and "E:" not in after.stdout + after.stderr

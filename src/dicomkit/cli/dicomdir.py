@@ -1,10 +1,13 @@
-"""``dicomkit dicomdir create DIR`` / ``dicomkit dicomdir list DICOMDIR``: File-sets (PS3.10).
+"""``dicomkit dicomdir create DIR -o OUT`` / ``add FILESET DIR`` / ``list DICOMDIR``: File-sets.
 
-``create`` makes a DICOMDIR for the instances under DIR (copying files whose names are not
-conformant File IDs into ``DICOM/PATnnnnn/...`` unless ``--keep-names``), in the manner of
-DCMTK's dcmmkdir. ``list`` prints the record tree: PATIENT, STUDY, SERIES and the records that
-reference files, with the referenced path (``[missing]`` when it is not there); ``--check``
-also compares each file's File Meta with its record and exits 1 on any problem. Exit codes: 0 success, 1 problems found, 2 usage or input error.
+``create`` makes a File-set (PS3.10) in OUT: the instances under DIR copied under conformant
+File IDs, converted to a transfer syntax of the application profile (PS3.11, ``--profile``)
+or refused with the reason, and their DICOMDIR -- what DCMTK's dcmmkdir makes of files that
+already conform. ``add`` adds the instances under DIR to an existing File-set (dcmmkdir +A).
+``list`` prints the record tree: PATIENT, STUDY, SERIES and the records that reference files,
+with the referenced path (``[missing]`` when it is not there); ``--check`` also compares each
+file's File Meta with its record and exits 1 on any problem. Exit codes: 0 success, 1 problems
+found (files refused, nothing to add, a failed check), 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -16,38 +19,88 @@ from typing import Any, TextIO
 
 from dicomkit.errors import DicomError
 
+_CREATE_EPILOG = """\
+The File-set goes to OUT: every instance is copied there as DICOM/PATnnnnn/STUnnnnn/
+SERnnnnn/IMGnnnnn and converted to a transfer syntax the profile allows (implicit VR and big
+endian files become Explicit VR Little Endian; compressed files are decompressed, or refused
+with the reason when no codec is installed). The originals are never changed. Without -o the
+DICOMDIR is written into DIR itself, only when every file there already conforms.
+
+profiles (PS3.11; DCMTK's dcmmkdir option in brackets):
+  STD-GEN-CD, STD-GEN-DVD-RAM   Explicit VR Little Endian only (the default) [-Pgp]
+  STD-GEN-DVD-JPEG, -BD-JPEG, -USB-JPEG
+                                also JPEG Baseline, Extended, Lossless SV1 [-Pdv -Pbd -Pfl]
+  STD-GEN-DVD-J2K, -BD-J2K, -USB-J2K
+                                also JPEG 2000 (lossless and lossy) [-Pd2 -Pb2 -Pf2]
+--compress encodes images losslessly in the profile's compressed syntax (JPEG Lossless SV1 or
+JPEG 2000 lossless), refused when no encoder is installed.
+
+DCMTK: dcmmkdir +r +id DIR creates (it needs conformant files already); dcmmkdir -w +r +id OUT
+checks a File-set against a profile without writing; dcmmkdir +A appends (dicomkit dicomdir
+add). examples:
+  dicomkit dicomdir create incoming -o cd --fileset-id STUDY1
+  dicomkit dicomdir create incoming -o dvd --profile STD-GEN-DVD-J2K --compress
+  dicomkit dicomdir add cd more-files
+"""
+
+
+def _profile_options(c: Any) -> None:
+    c.add_argument(
+        "--profile",
+        "-P",
+        default="STD-GEN-CD",
+        metavar="PROFILE",
+        help="application profile (PS3.11): STD-GEN-CD (default), STD-GEN-DVD-RAM, "
+        "STD-GEN-DVD-JPEG, STD-GEN-DVD-J2K, and the -BD- / -USB- variants",
+    )
+    c.add_argument(
+        "--compress",
+        action="store_true",
+        help="compress images losslessly in the profile's syntax (JPEG / J2K profiles)",
+    )
+    c.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="keep files' own relative paths as File IDs even when they are not "
+        "conformant (the result then does not meet the profile)",
+    )
+    c.add_argument(
+        "--undefined-lengths",
+        action="store_true",
+        help="write the record sequence and items with undefined length",
+    )
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "dicomdir",
-        help="create or list a DICOMDIR (File-set)",
-        description="Create a DICOMDIR for a folder of DICOM files, or list one as a tree.",
+        help="create, extend or list a DICOMDIR (File-set)",
+        description="Create a File-set with its DICOMDIR from a folder of DICOM files, add "
+        "files to one, or list one as a tree.",
     )
     sub = p.add_subparsers(dest="dicomdir_command", metavar="ACTION")
     c = sub.add_parser(
         "create",
-        help="write DIR/DICOMDIR for the DICOM files under DIR",
-        description="Write a DICOMDIR (PS3.10, STD-GEN-CD) for every DICOM Part 10 file under DIR.",
+        help="make a File-set (DICOMDIR and conforming copies) of the DICOM files under DIR",
+        description="Make a File-set (PS3.10) of every DICOM Part 10 file under DIR: copies\n"
+        "in OUT under conformant File IDs, in a transfer syntax the profile allows,\n"
+        "and their DICOMDIR.",
+        epilog=_CREATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("folder", metavar="DIR", help="folder holding the DICOM files")
+    c.add_argument(
+        "--output",
+        "-o",
+        metavar="OUT",
+        help="write the File-set to OUT (created; must not hold a DICOMDIR yet)",
+    )
     c.add_argument(
         "--fileset-id",
         "-F",
         default="",
         metavar="ID",
         help="File-set ID (up to 16 of A-Z 0-9 _; default none)",
-    )
-    c.add_argument(
-        "--output",
-        "-o",
-        metavar="OUT",
-        help="make the File-set in OUT (every file copied there) instead of DIR",
-    )
-    c.add_argument(
-        "--keep-names",
-        action="store_true",
-        help="reference files under their own names even when they are not "
-        "conformant File IDs (no copies; not STD-GEN-CD)",
     )
     c.add_argument(
         "--descriptor", metavar="FILE", help="File-set descriptor file (inside the File-set)"
@@ -57,12 +110,20 @@ def add_parser(subparsers: Any) -> None:
         metavar="CS",
         help="character set of the descriptor file, e.g. ISO_IR 100",
     )
-    c.add_argument(
-        "--undefined-lengths",
-        action="store_true",
-        help="write the record sequence and items with undefined length",
-    )
+    _profile_options(c)
     c.set_defaults(func=run)
+    a = sub.add_parser(
+        "add",
+        help="add the DICOM files under DIR to an existing File-set (as dcmmkdir +A)",
+        description="Copy the DICOM files under DIR into the File-set FILESET (converted as "
+        "its profile needs) and add their records to its DICOMDIR; instances it already "
+        "lists are skipped.",
+        epilog="example: dicomkit dicomdir add cd more-files",
+    )
+    a.add_argument("fileset", metavar="FILESET", help="the File-set folder (holding DICOMDIR)")
+    a.add_argument("folder", metavar="DIR", help="folder holding the DICOM files to add")
+    _profile_options(a)
+    a.set_defaults(func=run)
     ls = sub.add_parser(
         "list",
         help="print the records of a DICOMDIR as a tree",
@@ -82,7 +143,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "dicomdir_command", None)
-    if action == "create":
+    if action in ("create", "add"):
         return _create(args, sys.stdout)
     if action == "list":
         return _list(args, sys.stdout)
@@ -106,30 +167,42 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 2
+    update = args.dicomdir_command == "add"
     try:
         result = create_dicomdir(
             folder,
-            fileset_id=args.fileset_id,
-            output=args.output,
+            fileset_id=getattr(args, "fileset_id", ""),
+            output=args.fileset if update else args.output,
             keep_names=args.keep_names,
-            descriptor=args.descriptor,
-            descriptor_charset=args.descriptor_charset,
+            descriptor=getattr(args, "descriptor", None),
+            descriptor_charset=getattr(args, "descriptor_charset", None),
             undefined_lengths=args.undefined_lengths,
+            profile=args.profile,
+            compress=args.compress,
+            update=update,
         )
     except (DicomError, OSError) as exc:
         print(f"dicomkit dicomdir: {_one_line(exc)}", file=sys.stderr)
         return 2
     counts = result.counts
     leaves = len(result.instances)
+    already = f"{result.existing} already there, " if update else ""
     out.write(
-        f"wrote {result.dicomdir}: {counts.get('PATIENT', 0)} patient(s), "
-        f"{counts.get('STUDY', 0)} study(ies), {counts.get('SERIES', 0)} series, "
-        f"{leaves} instance(s); {len(result.copied)} copied, "
+        f"wrote {result.dicomdir} ({result.profile}): {counts.get('PATIENT', 0)} patient(s), "
+        f"{counts.get('STUDY', 0)} study(ies), {counts.get('SERIES', 0)} series; "
+        f"{already}{leaves} instance(s) added: {len(result.copied)} copied, "
+        f"{len(result.converted)} converted, {len(result.refused)} refused, "
         f"{len(result.skipped)} skipped\n"
     )
+    for src, dest, ts in result.converted:
+        print(f"dicomkit dicomdir: converted {src} -> {dest} ({ts})", file=sys.stderr)
     for path, reason in result.skipped:
         print(f"dicomkit dicomdir: skipped {path}: {reason}", file=sys.stderr)
-    return 0 if leaves else 1
+    for path, reason in result.refused:
+        print(f"dicomkit dicomdir: refused {path}: {reason}", file=sys.stderr)
+    if result.refused:
+        return 1
+    return 0 if leaves or (update and result.existing) else 1
 
 
 def _text(rec: Any, keyword: str) -> str:
@@ -204,6 +277,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         )
     for msg in dd.problems:
         print(f"dicomkit dicomdir: {path}: {msg}", file=sys.stderr)
+    for msg in dd.inferred:  # the records carry no offsets: the tree was inferred
+        print(f"dicomkit dicomdir: {path}: note: {msg}", file=sys.stderr)
     if missing:
         print(
             f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under {dd.root}",
@@ -212,7 +287,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     mismatched = _mismatches(instances) if args.check else []
     for msg in mismatched:
         print(f"dicomkit dicomdir: {msg}", file=sys.stderr)
-    if args.check and (missing or dd.problems or dd.orphans or mismatched):
+    if args.check and (missing or dd.problems or dd.orphans or mismatched or dd.inferred):
         return 1
     return 0
 

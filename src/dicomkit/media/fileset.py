@@ -1,11 +1,20 @@
-"""Making a File-set from a folder of instances (PS3.10 8, PS3.11 STD-GEN-CD).
+"""Making a File-set from a folder of instances, or adding to one (PS3.10 8, PS3.11).
 
 Every Part 10 file under the folder becomes a leaf record (IMAGE, SR DOCUMENT, PRESENTATION ...)
 under PATIENT -> STUDY -> SERIES records built from its keys (PS3.3 F.5). File IDs
-(PS3.10 8.2, 8.5) have at most 8 components of 1-8 characters from A-Z, 0-9 and "_"; files whose
-relative paths do not comply are copied to ``DICOM/PATnnnnn/STUnnnnn/SERnnnnn/IMGnnnnn`` unless
-``keep_names`` asks to reference them as they are. Files that are not DICOM Part 10 files, and
-second copies of an SOP Instance, are skipped with a warning.
+(PS3.10 8.2, 8.5) have at most 8 components of 1-8 characters from A-Z, 0-9 and "_".
+
+With ``output`` the File-set is written to that folder: every instance is copied there as
+``DICOM/PATnnnnn/STUnnnnn/SERnnnnn/IMGnnnnn`` (or under its own relative path with
+``keep_names``), re-encoded when its transfer syntax is not one the application profile allows
+(:mod:`dicomkit.media.profiles`: implicit VR or big endian files become Explicit VR Little
+Endian, compressed files are decompressed, or compressed losslessly with ``compress`` and a
+JPEG / JPEG 2000 profile); a file that cannot be converted is refused with the reason. Without
+``output`` the DICOMDIR is written into the folder itself, which is only done when every file
+already conforms (names and transfer syntaxes): nothing is copied next to the originals.
+``update`` adds the instances to the File-set's existing DICOMDIR (as DCMTK's ``dcmmkdir +A``).
+Files that are not DICOM Part 10 files, and second copies of an SOP Instance, are skipped with
+a warning.
 """
 
 from __future__ import annotations
@@ -79,10 +88,14 @@ class CreateResult:
     """What :func:`create_dicomdir` did."""
 
     dicomdir: Path
-    instances: list[Instance] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)  # the instances added
     copied: list[tuple[Path, Path]] = field(default_factory=list)  # (source, copy)
+    converted: list[tuple[Path, Path, str]] = field(default_factory=list)  # (source, copy, ts)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, reason)
+    refused: list[tuple[Path, str]] = field(default_factory=list)  # DICOM files left out
     counts: dict[str, int] = field(default_factory=dict)  # record type -> number
+    profile: str = "STD-GEN-CD"
+    existing: int = 0  # instances already in the DICOMDIR that was updated
 
 
 def _uid(value: Any) -> str:
@@ -280,6 +293,76 @@ class _Namer:
         return self._next(series, "IMG" if inst.record_type == IMAGE else "OBJ")
 
 
+def _descriptor_id(root: Path, descriptor: str | os.PathLike[str]) -> tuple[str, ...]:
+    dpath = Path(descriptor)
+    dpath = dpath if dpath.is_absolute() else root / dpath
+    try:
+        desc_id = dpath.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        raise DicomError(f"the File-set descriptor {dpath} must be inside {root}") from None
+    if not is_conformant_file_id(desc_id):
+        raise DicomError(
+            f"the File-set descriptor's File ID {'/'.join(desc_id)} does not "
+            "comply with PS3.10 8.2 (1-8 components of A-Z, 0-9, _)"
+        )
+    return desc_id
+
+
+def _record_key(node: Node) -> str | None:
+    """What makes two records of one level the same entity when a File-set is updated."""
+    ds = node.dataset
+    rtype = str(ds.get(0x00041430) or "").strip()
+    key = {PATIENT: "PatientID", STUDY: "StudyInstanceUID", SERIES: "SeriesInstanceUID"}.get(rtype)
+    return f"{rtype}:{_text(ds, key)}" if key else None
+
+
+def _merge(into: list[Node], new: list[Node]) -> None:
+    """Add ``new`` records to the entity ``into``: a PATIENT / STUDY / SERIES already there
+    (same Patient ID / Study / Series Instance UID) receives the new records below it."""
+    index = {k: n for n in into if (k := _record_key(n)) is not None}
+    for node in new:
+        key = _record_key(node)
+        same = index.get(key) if key is not None else None
+        if same is None:
+            into.append(node)
+            if key is not None:
+                index[key] = node
+        else:
+            _merge(same.children, node.children)
+
+
+def _plan(
+    instances: list[Instance], profile: Any, compress: bool, result: CreateResult
+) -> list[tuple[Instance, Any]]:
+    from dicomkit.media.profiles import plan_syntax
+
+    accepted = []
+    for inst in instances:
+        plan = plan_syntax(
+            inst.transfer_syntax,
+            profile,
+            has_pixels=0x00280010 in inst.dataset,  # Rows: pixel data follows
+            compress=compress,
+        )
+        if plan.target is None:
+            log.warning("refusing %s: %s", inst.path, plan.reason)
+            result.refused.append((inst.path, plan.reason))
+        else:
+            accepted.append((inst, plan))
+    return accepted
+
+
+def _not_in_place(accepted: list[tuple[Instance, Any]], keep_names: bool) -> list[str]:
+    """Why the File-set cannot be made where the files are (copies would be needed)."""
+    why = []
+    for inst, plan in accepted:
+        if plan.convert:
+            why.append(f"{'/'.join(inst.file_id)}: {plan.reason}")
+        elif not keep_names and not is_conformant_file_id(inst.file_id):
+            why.append(f"{'/'.join(inst.file_id)}: not a conformant File ID")
+    return why
+
+
 def create_dicomdir(
     folder: str | os.PathLike[str],
     *,
@@ -289,16 +372,36 @@ def create_dicomdir(
     descriptor: str | os.PathLike[str] | None = None,
     descriptor_charset: str | None = None,
     undefined_lengths: bool = False,
+    profile: str = "STD-GEN-CD",
+    compress: bool = False,
+    update: bool = False,
 ) -> CreateResult:
     """Make a File-set of the instances under ``folder`` and write its DICOMDIR.
 
-    Without ``output`` the DICOMDIR goes into ``folder`` itself; files whose paths are not
-    conformant File IDs are copied into conformant names there (the originals stay, and are
-    recognised as duplicates by a later run). With ``output`` every instance is copied into
-    that new folder. ``keep_names`` references (or copies) files under their own relative
-    paths even when those do not comply (the DICOMDIR then does not meet STD-GEN-CD).
-    ``descriptor`` is a File-set Descriptor file (PS3.10 8.3) inside the File-set root.
+    ``output`` is the File-set's folder: instances are copied there under conformant File IDs
+    (their own relative paths with ``keep_names``, which then do not meet the profile when they
+    do not comply), re-encoded to a transfer syntax ``profile`` allows (PS3.11; see
+    :mod:`dicomkit.media.profiles`), or refused (``CreateResult.refused``) when no installed
+    codec can convert them. ``compress`` encodes images losslessly in the profile's compressed
+    syntax (JPEG Lossless SV1, JPEG 2000 lossless). Without ``output`` the DICOMDIR is written
+    into ``folder``, and only when nothing would have to be copied or converted
+    (:class:`~dicomkit.errors.DicomError` says which files stand in the way).
+
+    ``update`` adds the instances to the DICOMDIR already in the File-set (``output``, else
+    ``folder``), keeping its records; instances it already lists are skipped. Without
+    ``update`` an ``output`` that already holds a DICOMDIR is refused (its files would be left
+    out of the new one). ``descriptor`` is a File-set Descriptor file (PS3.10 8.3) inside the
+    File-set root.
     """
+    from dicomkit.media.dicomdir import read_dicomdir
+    from dicomkit.media.profiles import can_compress, conform, get_profile
+    from dicomkit.media.writer import nodes_from
+
+    prof = get_profile(profile)
+    if compress:
+        why = can_compress(prof)
+        if why is not None:
+            raise DicomError(f"cannot compress for {prof.name}: {why}")
     src = Path(folder)
     if not src.is_dir():
         raise DicomError(f"{src} is not a folder")
@@ -308,17 +411,55 @@ def create_dicomdir(
             "0-9 and underscore (PS3.10 8.5)"
         )
     root = Path(output) if output is not None else src
-    root.mkdir(parents=True, exist_ok=True)
     in_place = root.resolve() == src.resolve()
+    target = root / "DICOMDIR"
+    existing_roots: list[Node] = []
+    known: set[str] = set()
+    taken: set[tuple[str, ...]] = set()
+    desc_id: tuple[str, ...] | None = None
+    if update:
+        if not target.is_file():
+            raise DicomError(f"{root} holds no DICOMDIR to update: create the File-set first")
+        old = read_dicomdir(target)
+        existing_roots = nodes_from(old)
+        for rec in old.instances():
+            known.add(rec.sop_instance_uid or "")
+            if rec.file_id:
+                taken.add(tuple(c.upper() for c in rec.file_id))
+        fileset_id = fileset_id or old.fileset_id
+        desc_id = old.descriptor_file_id
+        descriptor_charset = descriptor_charset or (str(old.dataset.get(0x00041142) or "") or None)
+    elif not in_place and target.exists():
+        raise DicomError(
+            f"{root} already holds a DICOMDIR: add files to it with update "
+            "(`dicomkit dicomdir add`), or give an empty folder"
+        )
     instances, skipped = scan_folder(src)
-    result = CreateResult(root / "DICOMDIR", instances, skipped=skipped)
-    taken = {i.file_id for i in instances} if in_place else set()
-    namer = _Namer(root, taken)
+    result = CreateResult(target, skipped=skipped, profile=prof.name)
+    fresh = []
     for inst in instances:
+        if inst.sop_instance in known:
+            if not in_place:  # in place, the File-set's own files are met again: no news
+                result.skipped.append((inst.path, "already in the File-set"))
+        else:
+            fresh.append(inst)
+    result.existing = len(known)
+    accepted = _plan(fresh, prof, compress, result)
+    blockers = _not_in_place(accepted, keep_names) if in_place else []
+    if blockers:
+        more = f" (and {len(blockers) - 3} more)" if len(blockers) > 3 else ""
+        raise DicomError(
+            f"cannot make {src} a {prof.name} File-set in place: {len(blockers)} file(s) would "
+            f"have to be copied or converted ({'; '.join(blockers[:3])}{more}); give an output "
+            "folder (--output OUT) to write the File-set there, the originals untouched"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    taken |= {i.file_id for i, _ in accepted} if in_place else set()
+    namer = _Namer(root, taken)
+    for inst, plan in accepted:
         rel = inst.file_id
-        conformant = is_conformant_file_id(rel)
-        if conformant or keep_names:
-            if not conformant:
+        if keep_names:
+            if not is_conformant_file_id(rel):
                 log.warning(
                     "%s: File ID %s does not comply with PS3.10 8.2 (kept as asked)",
                     inst.path,
@@ -326,30 +467,28 @@ def create_dicomdir(
                 )
             new = rel
         else:
-            new = namer.file_id(inst)
-        if not in_place or new != rel:
+            new = rel if in_place else namer.file_id(inst)
+        if not in_place:
             dest = root.joinpath(*new)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(inst.path, dest)
-            result.copied.append((inst.path, dest))
+            if plan.convert:
+                inst.transfer_syntax = conform(inst.path, dest, str(plan.target))
+                result.converted.append((inst.path, dest, inst.transfer_syntax))
+                log.info("%s -> %s: %s", inst.path, dest, plan.reason)
+            else:
+                shutil.copy2(inst.path, dest)
+                result.copied.append((inst.path, dest))
             inst.path = dest
         inst.file_id = new
-    roots = build_tree(instances)
-    desc_id: tuple[str, ...] | None = None
+        result.instances.append(inst)
+    roots = build_tree(result.instances)
+    if update:
+        _merge(existing_roots, roots)
+        roots = existing_roots
     if descriptor is not None:
-        dpath = Path(descriptor)
-        dpath = dpath if dpath.is_absolute() else root / dpath
-        try:
-            desc_id = dpath.resolve().relative_to(root.resolve()).parts
-        except ValueError:
-            raise DicomError(f"the File-set descriptor {dpath} must be inside {root}") from None
-        if not is_conformant_file_id(desc_id):
-            raise DicomError(
-                f"the File-set descriptor's File ID {'/'.join(desc_id)} does not "
-                "comply with PS3.10 8.2 (1-8 components of A-Z, 0-9, _)"
-            )
+        desc_id = _descriptor_id(root, descriptor)
     write_dicomdir(
-        result.dicomdir,
+        target,
         roots,
         fileset_id=fileset_id,
         descriptor=desc_id,
