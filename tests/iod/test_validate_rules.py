@@ -247,6 +247,10 @@ def test_all_un_data_set_is_validated_against_its_iod() -> None:
     assert not [f for f in found if "no IOD known" in f.message]
     assert any("missing attribute, Type 1" in m for m in _at(found, "(0020,000D)"))
     assert any("not a date" in m for m in _at(found, "(0008,0020)"))
+    assert any(
+        "VR UN where the data dictionary gives DA" in m
+        for m in _at(found, "(0008,0020)", "warning")
+    )
     assert {el.vr for el in ds.elements()} == {"UN"}  # the caller's data set is untouched
 
 

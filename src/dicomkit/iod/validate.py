@@ -387,6 +387,7 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
     ``dictionary=False`` skips the per-element data-dictionary checks.
     """
     run = _Run(bool(ds.is_implicit_vr))
+    original = ds
     if has_un(ds):
         ds = retyped(ds)  # a copy: the caller's data set keeps its UN elements
     if iod is None:
@@ -433,6 +434,8 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
     for tag, message in instance_problems(ds, aspect_ratio_conditional=conditional_ratio):
         run.add("error", format_tag(tag), "", message, tag)
     if dictionary:
+        if original is not ds:
+            run.elements(original, "")  # "VR UN where the data dictionary gives ..."
         run.elements(ds, "")
         if root.file_meta is not None:
             run.elements(root.file_meta, "")
