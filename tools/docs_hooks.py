@@ -113,6 +113,31 @@ def conformance_roles() -> str:
     )
 
 
+def conformance_identity() -> str:
+    from dicomkit.archive.config import NodeConfig
+    from dicomkit.net.config import AEConfig
+    from dicomkit.net.proto.negotiation import (
+        IMPLEMENTATION_CLASS_UID,
+        IMPLEMENTATION_VERSION_NAME,
+    )
+
+    node, ae = NodeConfig(), AEConfig()
+    rows = [
+        ("Implementation Class UID", f"`{IMPLEMENTATION_CLASS_UID}`"),
+        ("Implementation Version Name", f"`{IMPLEMENTATION_VERSION_NAME}`"),
+        ("Application Context Name", "`1.2.840.10008.3.1.1.1` (DICOM Application Context)"),
+        ("AE title (default)", f"`{node.ae_title}`"),
+        ("TCP port (default)", f"`{node.port}`"),
+        ("Maximum PDU length received", f"{ae.max_pdu} bytes"),
+        ("Simultaneous associations (default)", str(node.max_associations)),
+        (
+            "Asynchronous operations window",
+            f"{ae.async_ops[0]} invoked, {ae.async_ops[1]} performed (not negotiated beyond)",
+        ),
+    ]
+    return _table(("Item", "Value"), rows)
+
+
 def conformance_query_keys() -> str:
     from dicomkit.archive.schema import ATTRIBUTES
 
@@ -192,6 +217,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "conformance-extended": conformance_extended,
     "conformance-roles": conformance_roles,
     "conformance-query-keys": conformance_query_keys,
+    "conformance-identity": conformance_identity,
     "conformance-charsets": conformance_charsets,
     "cli-reference": cli_reference,
     "config-keys": config_keys,
@@ -212,3 +238,17 @@ def expand(markdown: str, where: str = "") -> str:
 
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     return expand(markdown, page.file.src_path)
+
+
+# Docstrings use Sphinx roles (:class:`~dicomkit.net.AE`); rendered as Markdown they would show
+# the role's name. Keep the code span, drop the role, and shorten ``~a.b.C`` to ``C``.
+_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):<code>(~?)([^<]*)</code>")
+
+
+def _role(m: re.Match[str]) -> str:
+    name = m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2)
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    return _ROLE.sub(_role, html)
