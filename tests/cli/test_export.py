@@ -78,3 +78,58 @@ def test_export_frame_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture
     src = CORPUS / "pydicom-data" / "emri_small.dcm"
     assert main(["export", str(src), str(tmp_path / "x.png"), "--frame", "99"]) == 1
     assert "out of range" in capsys.readouterr().err
+
+
+def _marked_frames(tmp_path: Path) -> Path:
+    """Four 16x16 frames, frame k bright at row 2 + 3k only: which frame a picture shows is
+    the row of its brightest line, whatever windowing a tool applies."""
+    import dicomkit
+    from dicomkit.core.uid import generate_uid
+    from dicomkit.pixels import set_pixels
+
+    frames = np.zeros((4, 16, 16), np.uint8)
+    for k in range(4):
+        frames[k, 2 + 3 * k, :] = 200
+    ds = dicomkit.Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.2"  # Multi-frame Grayscale Byte SC
+    ds.SOPInstanceUID = str(generate_uid())
+    set_pixels(ds, frames, photometric="MONOCHROME2", multi_frame=True)
+    ds.transfer_syntax = "1.2.840.10008.1.2.1"
+    path = tmp_path / "frames.dcm"
+    dicomkit.write(ds, path)
+    return path
+
+
+def _bright_row(img: np.ndarray) -> int:
+    return int(np.argmax(img.reshape(img.shape[0], -1).sum(axis=1)))
+
+
+@pytest.mark.interop
+def test_frame_numbering_against_dcm2pnm(tmp_path: Path) -> None:
+    from peers import run_dcmtk
+
+    src = _marked_frames(tmp_path)
+    for k in range(4):
+        ours = tmp_path / f"f{k}.png"
+        assert main(["export", str(src), str(ours), "--frame", str(k)]) == 0
+        assert _bright_row(read_png(ours)) == 2 + 3 * k
+        by_number = tmp_path / f"n{k}.png"
+        assert main(["export", str(src), str(by_number), "--frame-number", str(k + 1)]) == 0
+        assert by_number.read_bytes() == ours.read_bytes()
+        # dcm2pnm +F counts from 1: +F k+1 shows the frame --frame k shows
+        pgm = tmp_path / f"d{k}.pgm"
+        run_dcmtk("dcm2pnm", "+F", str(k + 1), "+op", str(src), str(pgm))
+        data = pgm.read_bytes()
+        assert data.startswith(b"P5")
+        pixels = np.frombuffer(data[-256:], np.uint8).reshape(16, 16)
+        assert _bright_row(pixels) == 2 + 3 * k
+
+
+def test_frame_number_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _marked_frames(tmp_path)
+    assert main(["export", str(src), str(tmp_path / "x.png"), "--frame-number", "0"]) == 1
+    assert "numbered 1..4 (as dcm2pnm +F)" in capsys.readouterr().err
+    assert main(["export", str(src), str(tmp_path / "x.png"), "--frame", "4"]) == 1
+    assert "indexed 0..3" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(src), str(tmp_path / "x.png"), "--frame", "1", "--frame-number", "2"])

@@ -2,6 +2,10 @@
 
 The picture goes through the Modality LUT, the VOI LUT (``--window`` overrides the data set's
 window) and MONOCHROME1 inversion; colour images are converted to RGB, palettes expanded.
+
+Frames: ``--frame N`` counts from 0, as the Python API does (``pixels.frame(ds, 0)`` is the
+first); DCMTK's ``dcm2pnm +F N`` counts from 1, and ``--frame-number N`` does the same, so
+``dcm2pnm +F 1`` == ``--frame 0`` == ``--frame-number 1``.
 """
 
 from __future__ import annotations
@@ -19,11 +23,27 @@ def add_parser(subparsers: Any) -> None:
         "export",
         help="write one frame as a windowed 8-bit PNG",
         description="Write one frame of a DICOM image as an 8-bit PNG (Modality LUT, VOI "
-        "window, MONOCHROME1 inversion, palette and YBR handled).",
+        "window, MONOCHROME1 inversion, palette and YBR handled). Frames: --frame counts "
+        "from 0; --frame-number counts from 1 like DCMTK's dcm2pnm +F.",
     )
     p.add_argument("input", type=Path, help="DICOM file")
     p.add_argument("output", type=Path, help="PNG file to write")
-    p.add_argument("--frame", type=int, default=0, metavar="N", help="frame number, from 0")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--frame",
+        type=int,
+        default=None,
+        metavar="N",
+        help="frame index counted from 0, as in Python (default 0, the first frame); "
+        "DCMTK's dcm2pnm +F counts from 1: dcm2pnm +F 1 is --frame 0",
+    )
+    which.add_argument(
+        "--frame-number",
+        type=int,
+        default=None,
+        metavar="N",
+        help="frame number counted from 1, as DCMTK's dcm2pnm +F N",
+    )
     p.add_argument(
         "--window",
         nargs=2,
@@ -46,12 +66,22 @@ def run(args: argparse.Namespace) -> int:
 
     ds = dicomkit.read(args.input)
     info = dicomkit.pixels.pixel_info(ds)
-    if not 0 <= args.frame < info.number_of_frames:
-        raise PixelDataError(
-            f"--frame {args.frame} is out of range: {args.input} has "
-            f"{info.number_of_frames} frame(s), numbered from 0"
-        )
+    n = info.number_of_frames
+    if args.frame_number is not None:
+        index = args.frame_number - 1
+        if not 0 <= index < n:
+            raise PixelDataError(
+                f"--frame-number {args.frame_number} is out of range: {args.input} has "
+                f"{n} frame(s), numbered 1..{n} (as dcm2pnm +F)"
+            )
+    else:
+        index = 0 if args.frame is None else args.frame
+        if not 0 <= index < n:
+            raise PixelDataError(
+                f"--frame {index} is out of range: {args.input} has {n} frame(s), "
+                f"indexed 0..{n - 1} (--frame-number counts from 1, as dcm2pnm +F)"
+            )
     center, width = args.window if args.window else (None, None)
-    img = display_frame(ds, args.frame, center=center, width=width, function=args.voi_function)
+    img = display_frame(ds, index, center=center, width=width, function=args.voi_function)
     args.output.write_bytes(encode_png(img))
     return 0
