@@ -502,6 +502,8 @@ class ArchiveNode:
         )
 
     async def start(self) -> Server:
+        """Start listening on the configured host and port (returns the server at once); :meth:`run`
+        serves until stopped."""
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
         return self.server
 

@@ -58,6 +58,9 @@ class Peer:
 
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
+    """The archive node's settings, frozen: defaults, overridden by a TOML file and then by
+    command-line options (:func:`load`); see the configuration reference."""
+
     ae_title: str = "DICOMKIT"
     host: str = "0.0.0.0"
     port: int = 11112
@@ -75,9 +78,12 @@ class NodeConfig:
     tls_ca: str | None = None
 
     def accepts(self, calling_ae: str) -> bool:
+        """True when a calling AE title may associate (any title when ``accepted_calling_aets`` is
+        empty)."""
         return not self.accepted_calling_aets or calling_ae.strip() in self.accepted_calling_aets
 
     def replace(self, **changes: Any) -> NodeConfig:
+        """A copy with the given fields changed."""
         return dataclasses.replace(self, **changes)
 
 
@@ -130,6 +136,9 @@ def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
 
 
 def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
+    """A :class:`NodeConfig` from parsed TOML (``[server]`` and ``[peers.AET]`` tables); relative
+    paths are taken relative to ``base``. Unknown sections or keys raise :class:`ConfigError`
+    naming them."""
     server = dict(data.get("server", {}))
     unknown = set(data) - {"server", "peers"}
     if unknown:

@@ -112,6 +112,9 @@ class ReturnKey:
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A parsed C-FIND / C-MOVE / C-GET identifier (:func:`parse_query`): the model and level, one
+    condition per matching key, the return keys and the matching options."""
+
     model: Model
     level: Level
     conditions: tuple[Condition, ...]

@@ -38,6 +38,9 @@ log = logging.getLogger("dicomkit.archive")
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
+    """What :meth:`Archive.ingest` did with one instance: its UIDs, where its file is, and the
+    outcome (``stored``, ``replaced``, or ``kept`` when a duplicate was ignored)."""
+
     sop_instance_uid: str
     sop_class_uid: str
     path: Path

@@ -258,6 +258,7 @@ class RetrieveResult:
 
     @property
     def ok(self) -> bool:
+        """True when the final status was Success (0000): every sub-operation completed."""
         return self.status == SUCCESS
 
 

@@ -60,14 +60,17 @@ class PersonName(str):
 
     @property
     def alphabetic(self) -> str:
+        """The alphabetic component group (before the first ``=``)."""
         return self.groups[0]
 
     @property
     def ideographic(self) -> str:
+        """The ideographic component group (between the first and second ``=``)."""
         return self.groups[1]
 
     @property
     def phonetic(self) -> str:
+        """The phonetic component group (after the second ``=``)."""
         return self.groups[2]
 
     def components(self, group: int = 0) -> tuple[str, str, str, str, str]:
@@ -78,22 +81,27 @@ class PersonName(str):
 
     @property
     def family_name(self) -> str:
+        """The family name: the first ``^``-separated component of the alphabetic group."""
         return self.components()[0]
 
     @property
     def given_name(self) -> str:
+        """The given name: the second component of the alphabetic group."""
         return self.components()[1]
 
     @property
     def middle_name(self) -> str:
+        """The middle name: the third component of the alphabetic group."""
         return self.components()[2]
 
     @property
     def name_prefix(self) -> str:
+        """The name prefix (e.g. ``Dr``): the fourth component of the alphabetic group."""
         return self.components()[3]
 
     @property
     def name_suffix(self) -> str:
+        """The name suffix (e.g. ``Jr``): the fifth component of the alphabetic group."""
         return self.components()[4]
 
     def family_comma_given(self) -> str:

@@ -148,18 +148,24 @@ class DimseResponse(DimseMessage):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CEchoRequest(DimseRequest):
+    """C-ECHO-RQ (PS3.7 9.3.5): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_ECHO_RQ
     affected_sop_class_uid: str = uids.Verification
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CEchoResponse(DimseResponse):
+    """C-ECHO-RSP (PS3.7 9.3.5): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_ECHO_RSP
     affected_sop_class_uid: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CStoreRequest(DimseRequest):
+    """C-STORE-RQ (PS3.7 9.3.1): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_STORE_RQ
     affected_sop_class_uid: str
     affected_sop_instance_uid: str
@@ -171,6 +177,8 @@ class CStoreRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CStoreResponse(DimseResponse):
+    """C-STORE-RSP (PS3.7 9.3.1): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_STORE_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -178,6 +186,8 @@ class CStoreResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CFindRequest(DimseRequest):
+    """C-FIND-RQ (PS3.7 9.3.2): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_FIND_RQ
     affected_sop_class_uid: str
     priority: int = Priority.MEDIUM
@@ -186,6 +196,8 @@ class CFindRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CFindResponse(DimseResponse):
+    """C-FIND-RSP (PS3.7 9.3.2): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_FIND_RSP
     affected_sop_class_uid: str | None = None
 
@@ -201,6 +213,8 @@ class _SubOperations(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CGetRequest(DimseRequest):
+    """C-GET-RQ (PS3.7 9.3.3): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_GET_RQ
     affected_sop_class_uid: str
     priority: int = Priority.MEDIUM
@@ -209,11 +223,15 @@ class CGetRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CGetResponse(_SubOperations):
+    """C-GET-RSP (PS3.7 9.3.3): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_GET_RSP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CMoveRequest(DimseRequest):
+    """C-MOVE-RQ (PS3.7 9.3.4): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_MOVE_RQ
     affected_sop_class_uid: str
     move_destination: str
@@ -223,6 +241,8 @@ class CMoveRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CMoveResponse(_SubOperations):
+    """C-MOVE-RSP (PS3.7 9.3.4): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.C_MOVE_RSP
 
 
@@ -239,6 +259,8 @@ class CCancelRequest(DimseMessage):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NEventReportRequest(DimseRequest):
+    """N-EVENT-REPORT-RQ (PS3.7 10.3.1): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_EVENT_REPORT_RQ
     affected_sop_class_uid: str
     affected_sop_instance_uid: str
@@ -247,6 +269,8 @@ class NEventReportRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NEventReportResponse(DimseResponse):
+    """N-EVENT-REPORT-RSP (PS3.7 10.3.1): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_EVENT_REPORT_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -255,6 +279,8 @@ class NEventReportResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NGetRequest(DimseRequest):
+    """N-GET-RQ (PS3.7 10.3.2): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_GET_RQ
     requested_sop_class_uid: str
     requested_sop_instance_uid: str
@@ -263,6 +289,8 @@ class NGetRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NGetResponse(DimseResponse):
+    """N-GET-RSP (PS3.7 10.3.2): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_GET_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -270,6 +298,8 @@ class NGetResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NSetRequest(DimseRequest):
+    """N-SET-RQ (PS3.7 10.3.3): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_SET_RQ
     requested_sop_class_uid: str
     requested_sop_instance_uid: str
@@ -278,6 +308,8 @@ class NSetRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NSetResponse(DimseResponse):
+    """N-SET-RSP (PS3.7 10.3.3): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_SET_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -286,6 +318,8 @@ class NSetResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NActionRequest(DimseRequest):
+    """N-ACTION-RQ (PS3.7 10.3.4): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_ACTION_RQ
     requested_sop_class_uid: str
     requested_sop_instance_uid: str
@@ -294,6 +328,8 @@ class NActionRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NActionResponse(DimseResponse):
+    """N-ACTION-RSP (PS3.7 10.3.4): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_ACTION_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -302,6 +338,8 @@ class NActionResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NCreateRequest(DimseRequest):
+    """N-CREATE-RQ (PS3.7 10.3.5): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_CREATE_RQ
     affected_sop_class_uid: str
     affected_sop_instance_uid: str | None = None
@@ -309,6 +347,8 @@ class NCreateRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NCreateResponse(DimseResponse):
+    """N-CREATE-RSP (PS3.7 10.3.5): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_CREATE_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
@@ -316,6 +356,8 @@ class NCreateResponse(DimseResponse):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NDeleteRequest(DimseRequest):
+    """N-DELETE-RQ (PS3.7 10.3.6): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_DELETE_RQ
     requested_sop_class_uid: str
     requested_sop_instance_uid: str
@@ -323,6 +365,8 @@ class NDeleteRequest(DimseRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NDeleteResponse(DimseResponse):
+    """N-DELETE-RSP (PS3.7 10.3.6): the command fields as attributes."""
+
     COMMAND_FIELD = CommandField.N_DELETE_RSP
     affected_sop_class_uid: str | None = None
     affected_sop_instance_uid: str | None = None
