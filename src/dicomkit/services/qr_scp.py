@@ -105,6 +105,8 @@ class QueryRetrieveSCP:
         self.known = known  # is this AE title a configured C-MOVE destination?
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Callable[[Incoming], Any]]:
+        """The handlers to give an AE: ``{CFindRequest: on_find, CMoveRequest: on_move, CGetRequest:
+        on_get}``."""
         return {
             dimse.CFindRequest: self.on_find,
             dimse.CMoveRequest: self.on_move,
@@ -116,6 +118,8 @@ class QueryRetrieveSCP:
 
     @staticmethod
     def negotiation(incoming: Incoming) -> Negotiation:
+        """What the association agreed for this request's SOP class by extended negotiation
+        (relational queries, combined date-time matching; PS3.4 C.5.1.1)."""
         neg = incoming.association.negotiated
         info = neg.extended.get(incoming.context.abstract_syntax, b"") if neg else b""
         return Negotiation(
@@ -126,6 +130,8 @@ class QueryRetrieveSCP:
     # -- C-FIND ---------------------------------------------------------------------------
 
     async def on_find(self, incoming: Incoming) -> Any:
+        """The C-FIND handler: matches from the backend, streamed as pending responses; a C-CANCEL
+        ends them with FE00."""
         msg, assoc = incoming.message, incoming.association
         model = self._model(incoming)
         if model is None or not isinstance(msg, dimse.CFindRequest):
@@ -179,6 +185,8 @@ class QueryRetrieveSCP:
             ) from exc
 
     async def on_move(self, incoming: Incoming) -> Any:
+        """The C-MOVE handler: a C-STORE sub-operation per matching instance on a new association to
+        the destination (A801 for an unknown one), a pending response after each."""
         msg, assoc = incoming.message, incoming.association
         assert isinstance(msg, dimse.CMoveRequest)
         dest = (msg.move_destination or "").strip()
@@ -216,6 +224,8 @@ class QueryRetrieveSCP:
                 await sub.abort()
 
     async def on_get(self, incoming: Incoming) -> Any:
+        """The C-GET handler: a C-STORE sub-operation per matching instance on the requesting
+        association (where the requestor took the SCP role), a pending response after each."""
         msg = incoming.message
         try:
             instances = await self._instances(incoming)

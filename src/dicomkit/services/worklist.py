@@ -287,6 +287,7 @@ class WorklistSCP:
         self.source = source
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: ``{CFindRequest: self}``."""
         return {dimse.CFindRequest: self}
 
     def __call__(self, incoming: Incoming) -> Iterator[Any]:
