@@ -465,13 +465,12 @@ class _Reader:
         opts = self.opts
         res = self.res
         specific = opts.specific_tags
-        d = owner.raw_elements
         if length == 0xFFFFFFFF:
             und = self.undefined(owner, tag, vr, pos, end, implicit, little, depth, start)
             if und is None:
                 return -1
             if specific is None or tag in specific:
-                d[tag] = und[0]
+                owner.raw_elements[tag] = und[0]
             return -1 if res.aborted else und[1]
         nxt = pos + length
         if nxt > end:
@@ -484,9 +483,10 @@ class _Reader:
         ):
             # The dictionary says SQ but the value holds no items (a retired meaning): keep it.
             if specific is None or tag in specific:
-                d[tag] = ("UN", self.buf[pos:nxt])
+                owner.raw_elements[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
+            d = owner.raw_elements
             if self.trusted or (
                 not opts.lenient
                 and (

@@ -16,6 +16,7 @@ import mmap
 import os
 import stat
 import struct
+import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -32,11 +33,10 @@ from dicomkit.dictionary.uids import (
     SecondaryCaptureImageStorage,
 )
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
-from dicomkit.io.atomic import create_temp
 from dicomkit.io.decoder import DecodeOptions, DecodeResult, decode_into, guess_encoding
 from dicomkit.io.deflate import deflate, inflate, inflates_to
 from dicomkit.io.encoder import encode_dataset, iter_encoded, write_buffers
-from dicomkit.io.scan import header
+from dicomkit.io.scan import LE_EXP, LE_HHL, LE_L
 
 __all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "write"]
 
@@ -47,6 +47,7 @@ HEAD_CHUNK = 64 * 1024
 
 _PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 _META_OPTS = DecodeOptions()
+_META_OPTS_LENIENT = DecodeOptions(lenient=True)
 _ENCODING_NAMES = {
     (True, True): "Implicit VR Little Endian",
     (False, True): "Explicit VR Little Endian",
@@ -131,69 +132,85 @@ def _find_start(buf: Any, force: bool) -> tuple[bytes | None, int]:
     )
 
 
-def _meta_end(buf: Any, pos: int, implicit: bool) -> int:
-    """Where the File Meta Information ends as its group length (0002,0000) says (PS3.10 7.1),
-    when that is right: the elements up to there are group 0002 ones, the last ends exactly
-    there, and the Transfer Syntax UID is among them. 0 when it cannot be trusted (missing,
-    or wrong, as some writers leave it): the meta then runs to the last group 0002 element."""
-    try:
-        tag, _, length, value = header(buf, pos, len(buf), implicit, True)
-        if tag != 0x00020000 or length != 4:
-            return 0
-        end = value + 4 + int.from_bytes(bytes(buf[value : value + 4]), "little")
-        if end > len(buf):
-            return 0
-        p, has_ts = value + 4, False
-        while p < end:
-            tag, _, length, value = header(buf, p, end, implicit, True)
-            if tag >> 16 != 2 or length == 0xFFFFFFFF:
-                return 0
-            has_ts = has_ts or tag == TRANSFER_SYNTAX_UID
-            p = value + length
-    except InvalidDicomError:
+def _group_end(buf: Any, pos: int, implicit: bool) -> int:
+    """Where the File Meta Information ends as its group length (0002,0000) says (PS3.10
+    7.1); 0 when it starts with no group length or the length runs past the input."""
+    if len(buf) - pos < 12:
         return 0
-    return end if p == end and has_ts else 0
+    if implicit:
+        g, e, length = LE_HHL(buf, pos)
+        value = pos + 8
+    else:
+        g, e, _vr, length = LE_EXP(buf, pos)
+        value = pos + 8
+    if g != 2 or e != 0 or length != 4:
+        return 0
+    end = value + 4 + LE_L(buf, value)[0]
+    return end if end <= len(buf) else 0
 
 
 def _read_meta(buf: Any, pos: int, opts: DecodeOptions, res: DecodeResult) -> tuple[Dataset, int]:
-    meta = Dataset()
-    if len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0:
-        implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
-        start = pos
-        # specific_tags choose data set elements: the meta is read whole (the data set is
-        # read in the transfer syntax it names; a deflated one could not be read at all)
-        end = _meta_end(buf, pos, implicit)
-        pos = decode_into(
-            meta,
-            buf,
-            pos,
-            end or len(buf),
-            implicit=implicit,
-            little=True,
-            opts=opts.but(specific_tags=None, known_vr_for_un=False),
-            result=res,
-            only_group=2,
-        )
-        if end and pos == end and buf[end : end + 2] == b"\x02\x00":
-            # PS3.10 7.1: the meta ends where its group length says; group 0002 elements after
-            # it (a second block, written by old tools) belong to the data set: kept there.
-            res.errors.append(
-                InvalidDicomError(
-                    "group 0002 elements after the File Meta Information (which ends where "
-                    "(0002,0000) says): kept in the data set, not used as File Meta",
-                    offset=end,
-                )
-            )
-        gl = meta.raw_elements.get(0x00020000)
-        if res.aborted and type(gl) is tuple and len(gl[1]) == 4:
-            # lenient: a damaged meta group; its group length still says where the data set
-            # starts (PS3.10 7.1), so the data set can be read.
-            after = start + (8 if implicit else 12) + int.from_bytes(bytes(gl[1]), "little")
-            if after <= len(buf):
-                res.aborted = False
-                pos = after
-    else:
+    if not (len(buf) - pos >= 8 and buf[pos] == 2 and buf[pos + 1] == 0):
+        meta = Dataset()
         meta.set_encoding(True, False)
+        return meta, pos
+    implicit, _ = guess_encoding(buf, pos)  # some writers put the meta in implicit VR
+    start = pos
+    # The meta ends where its group length says (PS3.10 7.1) when that is consistent: the
+    # elements up to there are whole and hold the Transfer Syntax UID. Group 0002 elements
+    # after it (a second block, written by old tools) then belong to the data set. A group
+    # length that does not fit (some writers get it wrong): the meta is group 0002 entire.
+    end = _group_end(buf, pos, implicit)
+    if end:
+        meta = Dataset()
+        trial = DecodeResult()
+        try:
+            pos = decode_into(
+                meta,
+                buf,
+                start,
+                end,
+                implicit=implicit,
+                little=True,
+                opts=_META_OPTS,
+                result=trial,
+                only_group=2,
+            )
+        except InvalidDicomError:
+            pos = -1
+        if pos == end and not trial.errors and TRANSFER_SYNTAX_UID in meta.raw_elements:
+            if buf[end : end + 2] == b"\x02\x00":
+                res.errors.append(
+                    InvalidDicomError(
+                        "group 0002 elements after the File Meta Information (which ends "
+                        "where (0002,0000) says): kept in the data set, not used as File Meta",
+                        offset=end,
+                    )
+                )
+            return meta, end
+    # specific_tags choose data set elements: the meta is read whole (the data set is read
+    # in the transfer syntax it names; a deflated one could not be read at all)
+    meta = Dataset()
+    mopts = _META_OPTS_LENIENT if opts.lenient else _META_OPTS
+    pos = decode_into(
+        meta,
+        buf,
+        start,
+        len(buf),
+        implicit=implicit,
+        little=True,
+        opts=mopts,
+        result=res,
+        only_group=2,
+    )
+    gl = meta.raw_elements.get(0x00020000)
+    if res.aborted and type(gl) is tuple and len(gl[1]) == 4:
+        # lenient: a damaged meta group; its group length still says where the data set
+        # starts (PS3.10 7.1), so the data set can be read.
+        after = start + (8 if implicit else 12) + int.from_bytes(bytes(gl[1]), "little")
+        if after <= len(buf):
+            res.aborted = False
+            pos = after
     return meta, pos
 
 
@@ -300,7 +317,7 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> tuple[Dataset, D
             len(buf),
             implicit=implicit,
             little=little,
-            opts=opts.but(check_sequences=False),
+            opts=opts if not opts.check_sequences else opts.but(check_sequences=False),
             result=res,
         )
     if (
@@ -555,7 +572,9 @@ def write(
                 write_buffers(rw, chunks)
                 rw.truncate()
             return
-    fd, tmp = create_temp(os.path.dirname(os.path.abspath(path)))  # the umask decides its mode
+    fd, tmp = tempfile.mkstemp(
+        prefix=".dicomkit-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path))
+    )
     try:
         with os.fdopen(fd, "wb") as fp:
             write_buffers(fp, chunks)
