@@ -16,7 +16,6 @@ import mmap
 import os
 import stat
 import struct
-import tempfile
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -33,6 +32,7 @@ from dicomkit.dictionary.uids import (
     SecondaryCaptureImageStorage,
 )
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError
+from dicomkit.io.atomic import create_temp
 from dicomkit.io.decoder import DecodeOptions, DecodeResult, decode_into, guess_encoding
 from dicomkit.io.deflate import deflate, inflate, inflates_to
 from dicomkit.io.encoder import encode_dataset, iter_encoded, write_buffers
@@ -572,9 +572,7 @@ def write(
                 write_buffers(rw, chunks)
                 rw.truncate()
             return
-    fd, tmp = tempfile.mkstemp(
-        prefix=".dicomkit-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path))
-    )
+    fd, tmp = create_temp(os.path.dirname(os.path.abspath(path)))  # the umask decides its mode
     try:
         with os.fdopen(fd, "wb") as fp:
             write_buffers(fp, chunks)
