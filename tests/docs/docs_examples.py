@@ -51,13 +51,16 @@ class Block:
 
 
 def user_pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md") if "dev" not in p.relative_to(DOCS).parts)
+    """The pages whose examples run: docs/ but docs/dev/, and the README's quick start."""
+    pages = sorted(p for p in DOCS.rglob("*.md") if "dev" not in p.relative_to(DOCS).parts)
+    readme = DOCS.parent / "README.md"
+    return [*pages, readme] if readme.exists() else pages
 
 
 def blocks(page: Path) -> list[Block]:
     """Every fenced block of a page, with the directive comment just above it (if any)."""
     lines = page.read_text(encoding="utf-8").splitlines()
-    rel = page.relative_to(DOCS).as_posix()
+    rel = page.relative_to(DOCS).as_posix() if page.is_relative_to(DOCS) else f"../{page.name}"
     out: list[Block] = []
     i = 0
     while i < len(lines):
