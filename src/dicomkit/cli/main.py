@@ -14,6 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from dicomkit import __version__
 from dicomkit.errors import DicomError
 
 #: Subcommand modules under ``dicomkit.cli``, in help order. A missing module is skipped so that
@@ -35,13 +36,21 @@ SUBCOMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that subcommand's parser is registered
+    (what :func:`main` does when the command names one: the others' modules, and what they
+    import, are not loaded -- ``dicomkit echo`` starts faster)."""
     parser = argparse.ArgumentParser(
         prog="dicomkit", description="dicomkit: read, write, send, receive and serve DICOM."
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"dicomkit {__version__} (Python {sys.version.split()[0]})",
+    )
+    _add_logging_options(parser, "verbose")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"dicomkit.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -49,14 +58,76 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(sub)
+    for subparser in sub.choices.values():  # -v and --log-file after the subcommand too
+        _add_logging_options(subparser, "verbose_after", suppress=True)
     return parser
 
 
+def _add_logging_options(
+    parser: argparse.ArgumentParser, dest: str, *, suppress: bool = False
+) -> None:
+    group = parser.add_argument_group("logging")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest=dest,
+        action="count",
+        default=0,
+        help="-v: what the command does, with each association and DIMSE message; "
+        "-vv: also every data set sent and received",
+    )
+    group.add_argument(
+        "--log-file",
+        dest=f"{dest}_log_file",
+        metavar="PATH",
+        default=None if not suppress else argparse.SUPPRESS,
+        help="append the log there instead of stderr",
+    )
+
+
+_HANDLER_NAME = "dicomkit-cli"
+
+
+def configure_logging(verbose: int, log_file: str | None) -> None:
+    """WARNING by default; -v INFO, -vv DEBUG for dicomkit's loggers (the protocol view:
+    ``dicomkit.net.pdu`` associations, ``dicomkit.net.dimse`` messages and their data sets)."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)  # main() run again in one process (tests, scripts): one handler
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _subcommand(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it is a known one (options before it skipped)."""
+    it = iter(argv)
+    for arg in it:
+        if arg == "--log-file":
+            next(it, None)
+        elif not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+        elif arg in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_subcommand(argv))
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args.verbose = args.verbose + getattr(args, "verbose_after", 0)
+    log_file = getattr(args, "verbose_after_log_file", None) or args.verbose_log_file
+    try:
+        configure_logging(args.verbose, log_file)
+    except OSError as exc:
+        parser.error(f"--log-file {log_file}: {exc.strerror or exc}")
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

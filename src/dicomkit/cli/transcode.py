@@ -16,7 +16,6 @@ from typing import Any, TextIO
 import dicomkit
 from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
-from dicomkit.pixels import syntax
 
 
 def add_parser(subparsers: Any) -> None:
@@ -42,6 +41,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def transcode_file(src: Path, dst: Path, uid: str, *, extended_offset_table: bool = False) -> None:
+    from dicomkit.pixels import syntax  # the pixel stack (numpy) loads only when used
     from dicomkit.pixels.encode import compress, decompress
     from dicomkit.pixels.info import PIXEL_TAGS
 
@@ -93,6 +93,8 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dicomkit.pixels import syntax
+
     try:
         uid = syntax.resolve(args.ts)
     except ValueError as exc:

@@ -8,14 +8,15 @@ set is encoded: the properties come from the one generated table,
 from __future__ import annotations
 
 import re
-import secrets
-import uuid
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from dicomkit.dictionary import UIDInfo, uid_info
+from dicomkit import dictionary as _dictionary  # its tables load on the first lookup
 from dicomkit.dictionary.syntaxes import TransferSyntax
 from dicomkit.dictionary.syntaxes import lookup as _lookup_syntax
 from dicomkit.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from dicomkit.dictionary import UIDInfo
 
 __all__ = [
     "DICOMKIT_ROOT",
@@ -58,30 +59,30 @@ class UID(str):
     def info(self) -> UIDInfo | None:
         """The UID registry row (PS3.6 Annex A) for this UID, or ``None`` for a UID the standard
         does not define."""
-        return uid_info(self)
+        return _dictionary.uid_info(self)
 
     @property
     def name(self) -> str:
         """Registry name, or the UID itself when unregistered."""
-        info = uid_info(self)
+        info = _dictionary.uid_info(self)
         return info.name if info is not None else str(self)
 
     @property
     def keyword(self) -> str:
         """The registry keyword, e.g. ``ExplicitVRLittleEndian`` (empty for an unknown UID)."""
-        info = uid_info(self)
+        info = _dictionary.uid_info(self)
         return info.keyword if info is not None else ""
 
     @property
     def type(self) -> str:
         """Registry type ("SOP Class", "Transfer Syntax" ...); "" if unregistered."""
-        info = uid_info(self)
+        info = _dictionary.uid_info(self)
         return info.type if info is not None else ""
 
     @property
     def is_retired(self) -> bool:
         """True when the standard lists this UID as retired."""
-        info = uid_info(self)
+        info = _dictionary.uid_info(self)
         return info.retired if info is not None else False
 
     @property
@@ -149,6 +150,9 @@ def generate_uid(prefix: str | None = DICOMKIT_ROOT, entropy_bits: int = 128) ->
     With the default prefix "2.25." the UID is "2.25." + the integer of a random UUID4. With
     another prefix (ending in "."), random digits fill the UID up to 64 characters. ``None``
     means the default."""
+    import secrets  # with uuid, ~10 ms of imports: paid by the first UID made, not by import
+    import uuid
+
     if prefix is None or prefix == DICOMKIT_ROOT:
         return UID(DICOMKIT_ROOT + str(uuid.uuid4().int))
     if not prefix.endswith(".") or not is_valid_uid(prefix[:-1]) or len(prefix) > 60:

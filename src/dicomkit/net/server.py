@@ -37,7 +37,8 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 
-from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes, uids
+from dicomkit import dictionary  # its tables load only when an SCP lists every class
+from dicomkit.dictionary import uids
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
@@ -67,7 +68,7 @@ DEFAULT_TRANSFER_SYNTAXES = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleE
 
 def _all_transfer_syntaxes() -> list[str]:
     ours = list(DEFAULT_TRANSFER_SYNTAXES)
-    return ours + [ts for ts in transfer_syntaxes() if ts not in ours]
+    return ours + [ts for ts in dictionary.transfer_syntaxes() if ts not in ours]
 
 
 def normalize_contexts(contexts: Sequence[ContextSpec] | None) -> list[tuple[str, list[str]]]:
@@ -252,7 +253,7 @@ class AE:
         supported = {VERIFICATION: plain}
         if dimse.CStoreRequest in handlers:
             every = _all_transfer_syntaxes()
-            supported.update(dict.fromkeys(storage_sop_classes(), every))
+            supported.update(dict.fromkeys(dictionary.storage_sop_classes(), every))
         for key, handler in handlers.items():
             if isinstance(key, tuple):
                 syntaxes = _all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain

@@ -1,0 +1,69 @@
+"""What starting a command imports (a structural check, no timing): ``dicomkit echo`` and
+``dicomkit --help`` never load numpy, the pixel stack, the data dictionary's element table or
+the storage service; a named subcommand loads only its own module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from dicomkit.net.sync import SyncAE
+
+HEAVY = (
+    "numpy",
+    "dicomkit.pixels",
+    "dicomkit.dictionary._elements",
+    "dicomkit.services.storage",
+)
+
+
+def imported(code: str) -> set[str]:
+    """Every module ``code`` imports in a fresh interpreter, as ``-X importtime`` lists them."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    assert "dicomkit" in names, done.stderr[-2000:]
+    return names
+
+
+def test_import_of_the_echo_path_leaves_heavy_modules_alone() -> None:
+    names = imported(
+        "import dicomkit.cli.echo, dicomkit.net, dicomkit.services.verification\n"
+        "from dicomkit.cli.main import build_parser\n"
+        "build_parser()\n"
+    )
+    assert not [m for m in HEAVY if m in names]
+
+
+def test_dicomkit_echo_run_imports_only_what_it_needs() -> None:
+    with SyncAE("SCP") as ae, ae.serve(0) as server:
+        names = imported(
+            "from dicomkit.cli.main import main\n"
+            f"assert main(['echo', '127.0.0.1', '{server.port}']) == 0\n"
+        )
+    assert not [m for m in HEAVY if m in names]
+    others = {m for m in names if m.startswith("dicomkit.cli.")} - {
+        "dicomkit.cli.main",
+        "dicomkit.cli.echo",
+    }
+    assert not others  # store, find, serve ... are not imported for echo
+
+
+def test_help_lists_every_subcommand() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "dicomkit", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for name in ("dump", "echo", "store", "find", "move", "get", "serve", "transcode"):
+        assert f"    {name}" in out or f" {name} " in out, name
