@@ -320,7 +320,8 @@ def test_silent_mid_pdu_is_closed_by_idle_timeout(caplog: pytest.LogCaptureFixtu
     """Half a P-DATA-TF, then silence: ``Timeouts.idle`` ends the association (A-ABORT)."""
 
     async def main() -> bytes:
-        cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=None, idle=30))
+        # idle 60 s: short enough to wait for, long enough for the check-up echo after it
+        cfg = AEConfig(timeouts=Timeouts(acse=30, dimse=None, idle=60))
         async with serving(cfg) as server:
             with caplog.at_level(logging.INFO, logger=LOGGER):
                 half = pdu(0x04, pdv(1, 0x03, echo_command()))[:9]

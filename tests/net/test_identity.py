@@ -261,7 +261,7 @@ def test_requestor_abort_while_the_check_runs() -> None:
         await srv.wait_closed()
         assert srv.negotiated is None
         assert isinstance(srv.error, AssociationAborted)
-        check_task = srv._identity_task
+        check_task = srv.link._identity_task
         assert check_task is not None
         await asyncio.gather(check_task, return_exceptions=True)
         assert check_task.cancelled() and cancelled == [True]

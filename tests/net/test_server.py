@@ -268,18 +268,18 @@ def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
                 )
             live = next(iter(server.associations))
             for _ in range(500):
-                if live._reading_paused:
+                if live.link._reading_paused:
                     break
                 await asyncio.sleep(0.002)
             # what one read brought is queued (bounded by the read size), then reading stops
-            assert live._reading_paused and not served
+            assert live.link._reading_paused and not served
             gate.set()
             for _ in range(2000):
                 if len(served) == 40:
                     break
                 await asyncio.sleep(0.002)
             assert served == list(range(1, 41))
-            assert not live._reading_paused
+            assert not live.link._reading_paused
 
     run(main())
 

@@ -17,7 +17,8 @@ release and is the ARTIM timer fed to the engine; ``dimse`` bounds the wait for 
 Errors from the peer (malformed PDUs, illegal DIMSE sequences) end the association with an
 A-ABORT and a log line naming the cause; they never escape into other associations.
 The connection half (engine feeding, ACSE, ARTIM and the idle / DIMSE watchdog) is
-:class:`~dicomkit.net.link.Link`, which :class:`Association` extends with DIMSE.
+:class:`~dicomkit.net.link.Link`, which an :class:`Association` owns (composition) and serves
+as its :class:`~dicomkit.net.link.LinkUser`.
 Transports live in :mod:`dicomkit.net.transport`; what handlers see (:class:`Incoming`,
 :class:`Response`, the data-set codecs, :func:`response_for`) in :mod:`dicomkit.net.messages`.
 Service calls over an association (C-STORE of a file, C-FIND ...) are functions in
@@ -46,7 +47,7 @@ from dicomkit.errors import (
 )
 from dicomkit.net import log as netlog
 from dicomkit.net.clock import REAL_TIME, Clock
-from dicomkit.net.config import AEConfig
+from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.link import Link
 from dicomkit.net.messages import (
     AfterResponse,
@@ -64,9 +65,9 @@ from dicomkit.net.messages import (
 )
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
+from dicomkit.net.proto.negotiation import AcceptorConfig, Negotiated, NegotiatedContext
 from dicomkit.net.proto.pdu import AAssociateRQ
-from dicomkit.net.proto.upper_layer import Role
+from dicomkit.net.proto.upper_layer import Role, UpperLayer
 from dicomkit.net.transport import Buffer, LevelReporting, Transport, VectorWriting
 
 log = logging.getLogger("dicomkit.net")
@@ -121,10 +122,15 @@ class _Waiter:
             fut.set_result(None)
 
 
-class Association(Link):
+class Association:
     """One association, either side. Made by :class:`dicomkit.net.AE`; use as SCU with
     :meth:`echo`, :meth:`request` / :meth:`request_iter`, :meth:`release`.
-    The connection half (engine, ACSE, timers) is :class:`~dicomkit.net.link.Link`."""
+
+    Composition: the association *has* a :class:`~dicomkit.net.link.Link` (``link``, the
+    connection half: engine, ACSE, timers) and is that link's
+    :class:`~dicomkit.net.link.LinkUser` (the DIMSE half: requests, responses, handler
+    dispatch). The connection's facts (``peer``, ``negotiated``, ``error`` ...) are read
+    through to the link."""
 
     def __init__(
         self,
@@ -147,7 +153,9 @@ class Association(Link):
         self._cork_size = 0
         self._cork_scheduled = False
         self._undrained = False  # a callback flush wrote without draining
-        super().__init__(transport, role, config, acceptor=acceptor, admit=admit, clock=clock)
+        self._loop = asyncio.get_running_loop()
+        #: the connection half (engine, ACSE, timers); this object is its :class:`LinkUser`
+        self.link = Link(transport, role, config, self, acceptor=acceptor, admit=admit, clock=clock)
         self._dispatcher = dispatcher
         self._sink_factory = sink_factory
         self._assembler = dimse.DimseAssembler(
@@ -166,6 +174,93 @@ class Association(Link):
         self._level = transport if isinstance(transport, LevelReporting) else None
         self._writelines = transport.writelines if isinstance(transport, VectorWriting) else None
 
+    # -- the connection, as the link knows it ---------------------------------------------
+
+    @property
+    def engine(self) -> UpperLayer:
+        """The sans-IO upper-layer engine (read-only state: PDUs received, limits ...)."""
+        return self.link.engine
+
+    @property
+    def transport(self) -> Transport:
+        """The connection the association runs over (socket, TLS or in-memory)."""
+        return self.link.transport
+
+    @property
+    def config(self) -> AEConfig:
+        """The configuration of the AE that made this association."""
+        return self.link.config
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the association's timers read."""
+        return self.link.clock
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        """The agreed contexts, roles and limits (None until the association is made)."""
+        return self.link.negotiated
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why the association ended, if it did not end normally."""
+        return self.link.error
+
+    @property
+    def is_established(self) -> bool:
+        """Data may be sent (PS3.8 Sta6, or Sta8 while the peer waits for our release)."""
+        return self.link.is_established
+
+    @property
+    def is_closed(self) -> bool:
+        """The association has ended (released, rejected or aborted)."""
+        return self.link.is_closed
+
+    @property
+    def peer(self) -> str:
+        """The peer's address (``host:port``) for log lines."""
+        return self.link.peer
+
+    @property
+    def calling_ae(self) -> str:
+        """The requestor's AE title, as negotiated (empty before negotiation)."""
+        return self.link.calling_ae
+
+    @property
+    def called_ae(self) -> str:
+        """The acceptor's AE title, as negotiated (empty before negotiation)."""
+        return self.link.called_ae
+
+    @property
+    def accepted_contexts(self) -> list[NegotiatedContext]:
+        """The presentation contexts the acceptor accepted."""
+        return self.link.accepted_contexts
+
+    @property
+    def peer_max_pdu(self) -> int:
+        """The peer's Maximum Length (PS3.8 D.1); 0: no limit."""
+        return self.link.peer_max_pdu
+
+    @property
+    def user_identity(self) -> UserIdentity | None:
+        """The requestor's user identity (PS3.7 D.3.3.7), as proposed."""
+        return self.link.user_identity
+
+    @property
+    def user_identity_response(self) -> bytes | None:
+        """The acceptor's server response in the A-ASSOCIATE-AC (None: no positive response)."""
+        return self.link.user_identity_response
+
+    @property
+    def extended(self) -> dict[str, bytes]:
+        """SOP class -> application information the acceptor answered (PS3.7 D.3.3.5)."""
+        return self.link.extended
+
+    @property
+    def async_ops(self) -> tuple[int, int]:
+        """The negotiated (max invoked, max performed) operations window (PS3.7 D.3.3.3)."""
+        return self.link.async_ops
+
     def next_message_id(self) -> int:
         """A fresh Message ID (1..65535, wrapping)."""
         mid = next(self._ids) & 0xFFFF
@@ -175,60 +270,62 @@ class Association(Link):
 
     def start(self) -> None:
         """Start receiving and serving (the transport is connected)."""
-        self.engine.connection_made()
-        self._flush()
+        self.link.engine.connection_made()
+        self.link.flush()
         self._server_task = self._loop.create_task(self._serve_loop())
-        self._start_receiving()
+        self.link.start()
 
     async def request_association(self, rq: AAssociateRQ) -> None:
         """Send an A-ASSOCIATE-RQ and wait for the answer (requestor)."""
-        self.engine.send(ev.AssociateRequest(rq))
-        self._flush()
+        self.link.engine.send(ev.AssociateRequest(rq))
+        self.link.flush()
         await self._drain()
-        self._sync_artim()
+        self.link.sync_artim()
         try:
-            async with self.clock.timeout(self.config.timeouts.acse):
-                await asyncio.shield(self._established)
+            async with self.link.clock.timeout(self.link.config.timeouts.acse):
+                await self.link.wait_established()
         except TimeoutError:
             await self.abort()
             raise NetworkTimeout(
-                f"no A-ASSOCIATE response from {self.peer} within {self.config.timeouts.acse}s"
+                f"no A-ASSOCIATE response from {self.peer} within {self.link.config.timeouts.acse}s"
             ) from None
 
     async def wait_established(self) -> None:
         """Wait until the association is accepted (raises if it is rejected or aborted first)."""
-        await asyncio.shield(self._established)
+        await self.link.wait_established()
 
     async def release(self) -> None:
         """A-RELEASE: ask the peer to release and wait until it has (or time out and abort)."""
-        if self._closed.is_set() or not self.engine.is_established:
+        if self.link.is_closed or not self.link.engine.is_established:
             return
         try:
-            self.engine.send(ev.ReleaseRequest())
-            self._flush()
+            self.link.engine.send(ev.ReleaseRequest())
+            self.link.flush()
             await self._drain()
         except (LocalProtocolError, NetworkError):
             return
-        self._sync_artim()
+        self.link.sync_artim()
         try:
-            async with self.clock.timeout(self.config.timeouts.acse):
-                await self._closed.wait()
+            async with self.link.clock.timeout(self.link.config.timeouts.acse):
+                await self.link.wait_closed()
         except TimeoutError:
             log.warning(
-                "%s: no A-RELEASE-RP within %ss, aborting", self.peer, self.config.timeouts.acse
+                "%s: no A-RELEASE-RP within %ss, aborting",
+                self.peer,
+                self.link.config.timeouts.acse,
             )
             await self.abort()
         await self.wait_closed()
 
     async def abort(self, reason: int = 0) -> None:
         """A-ABORT (service-user): tell the peer and close the connection at once."""
-        if not self._closed.is_set():
+        if not self.link.is_closed:
             with contextlib.suppress(LocalProtocolError):
-                self.engine.send(ev.Abort(0, reason))
-                self._flush()
+                self.link.engine.send(ev.Abort(0, reason))
+                self.link.flush()
             with contextlib.suppress(NetworkError):
                 await self._drain()
-            self._shutdown(AssociationAborted("association aborted locally"))
+            self.link.shutdown(AssociationAborted("association aborted locally"))
         await self.wait_closed()
 
     async def __aenter__(self) -> Self:
@@ -253,7 +350,11 @@ class Association(Link):
         self, abstract_syntax: str, transfer_syntax: str | None = None
     ) -> NegotiatedContext:
         """The accepted context for an abstract syntax (and transfer syntax, if given)."""
-        found = self.negotiated.find(abstract_syntax, transfer_syntax) if self.negotiated else None
+        found = (
+            self.link.negotiated.find(abstract_syntax, transfer_syntax)
+            if self.link.negotiated
+            else None
+        )
         if found is None:
             what = abstract_syntax + (f" / {transfer_syntax}" if transfer_syntax else "")
             raise LocalProtocolError(f"no accepted presentation context for {what}")
@@ -267,13 +368,13 @@ class Association(Link):
         if not message.message_id:
             message = message.replace(message_id=self.next_message_id())
         waiter = self._waiters[message.message_id] = _Waiter()
-        self._flow_control()  # responses must get through even if requests are queued
+        self.link.flow_control()  # responses must get through even if requests are queued
         return message, context, waiter
 
     async def _next(self, waiter: _Waiter, wait: float | None, mid: int) -> Response:
         if not waiter.items:
             fut = waiter.future = self._loop.create_future()
-            timer = self.clock.call_later(wait, _expire, fut) if wait is not None else None
+            timer = self.link.clock.call_later(wait, _expire, fut) if wait is not None else None
             try:
                 await fut
             except _Expired:
@@ -304,7 +405,7 @@ class Association(Link):
         seconds to wait for each response (-1: the configured DIMSE timeout).
         """
         message, context, waiter = self._expect(message, context)
-        wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
+        wait = self.link.config.timeouts.dimse if timeout == -1.0 else timeout
         try:
             await self.send_message(context, message, data)
             while True:
@@ -325,7 +426,7 @@ class Association(Link):
     ) -> Response:
         """Send a request and return its final response (pending ones are skipped)."""
         message, context, waiter = self._expect(message, context)
-        wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
+        wait = self.link.config.timeouts.dimse if timeout == -1.0 else timeout
         try:
             await self.send_message(context, message, data)
             while True:
@@ -356,7 +457,7 @@ class Association(Link):
         then written in order with one ``writelines``.
         """
         if isinstance(context, int):
-            found = self.negotiated.contexts.get(context) if self.negotiated else None
+            found = self.link.negotiated.contexts.get(context) if self.link.negotiated else None
             if found is None:
                 raise LocalProtocolError(f"no presentation context {context}")
             context = found
@@ -391,8 +492,8 @@ class Association(Link):
                 if corkable:
                     await self._send_corked(cid, cmd, data)  # type: ignore[arg-type]
                     return
-                self.engine.send_data(cid, cmd, is_command=True)
-                out = self.engine.data_to_send()
+                self.link.engine.send_data(cid, cmd, is_command=True)
+                out = self.link.engine.data_to_send()
                 if self._cork:  # held pending responses go first, in the same write
                     out = self._take_cork() + out
                 if data is None:
@@ -412,20 +513,20 @@ class Association(Link):
             except LocalProtocolError as exc:
                 raise self._gone(exc) from None
             except TransportError:
-                if isinstance(self.error, NetworkError):
-                    raise self.error from None  # e.g. the peer's A-ABORT, read meanwhile
+                if isinstance(self.link.error, NetworkError):
+                    raise self.link.error from None  # e.g. the peer's A-ABORT, read meanwhile
                 raise
 
     async def _send_corked(self, cid: int, cmd: bytes, data: Buffer | None) -> None:
         """Encode one pending response into the cork; write the cork when it is full."""
-        if self._closed.is_set():  # the peer aborted meanwhile: stop at once
+        if self.link.is_closed:  # the peer aborted meanwhile: stop at once
             raise self._gone(LocalProtocolError("association closed"))
         if self._undrained and self._must_drain():
             await self._drain()  # back-pressure for what loop-callback flushes wrote
-        self.engine.send_data(cid, cmd, is_command=True)
+        self.link.engine.send_data(cid, cmd, is_command=True)
         if data is not None:
-            self.engine.send_data(cid, data, is_command=False)
-        pdus = self.engine.data_to_send()
+            self.link.engine.send_data(cid, data, is_command=False)
+        pdus = self.link.engine.data_to_send()
         self._cork += pdus
         self._cork_size += sum(map(len, pdus))
         if self._cork_size >= _CORK_LIMIT:
@@ -451,7 +552,7 @@ class Association(Link):
         if not self._cork:
             return
         pdus = self._take_cork()
-        if self._closed.is_set():
+        if self.link.is_closed:
             return
         try:
             self._write_all(pdus)
@@ -459,26 +560,26 @@ class Association(Link):
             return  # the connection is gone: the link notices and ends the association
         self._undrained = True
 
-    def _write(self, data: Buffer) -> None:
-        if data and self._cork:  # engine output (ACSE, A-ABORT) never overtakes responses
-            self._flush_cork()
-        super()._write(data)
-
     async def _drain(self) -> None:
+        self._undrained = False
+        await self.link.drain()  # writes the cork first (before_write)
+
+    def before_write(self) -> None:
+        """(:class:`LinkUser`) Engine output (ACSE, A-ABORT) never overtakes held responses."""
         if self._cork:
             self._flush_cork()
-        self._undrained = False
-        await super()._drain()
 
     async def _send_data(self, cid: int, data: Buffer, last: bool, head: list[bytes]) -> None:
         view = memoryview(data)
         size, step, start = len(view), _SEND_CHUNK, 0
         while True:
-            if self._closed.is_set():  # the peer aborted meanwhile: stop writing
+            if self.link.is_closed:  # the peer aborted meanwhile: stop writing
                 raise self._gone(LocalProtocolError("association closed"))
             final = last and start + step >= size
-            self.engine.send_data(cid, view[start : start + step], is_command=False, last=final)
-            pdus = self.engine.data_to_send()
+            self.link.engine.send_data(
+                cid, view[start : start + step], is_command=False, last=final
+            )
+            pdus = self.link.engine.data_to_send()
             self._write_all(head + pdus if head else pdus)
             head = []
             start += step
@@ -493,13 +594,13 @@ class Association(Link):
     def _write_all(self, pdus: list[bytes]) -> None:
         if len(pdus) == 1 or self._writelines is None:
             for pdu in pdus:
-                self.transport.write(pdu)
+                self.link.transport.write(pdu)
         else:
             self._writelines(pdus)
 
     def _gone(self, exc: Exception) -> NetworkError:
-        if isinstance(self.error, NetworkError):
-            return self.error
+        if isinstance(self.link.error, NetworkError):
+            return self.link.error
         return AssociationAborted(f"association with {self.peer} is no longer usable: {exc}")
 
     def spawn(self, action: AfterResponse) -> None:
@@ -519,28 +620,33 @@ class Association(Link):
 
     # -- the DIMSE layer's side of the link ----------------------------------------------
 
-    def _on_pdv(self, event: ev.PDVReceived) -> bool:
+    def on_pdv(self, event: ev.PDVReceived) -> bool:
+        """(:class:`LinkUser`) A PDV: into the DIMSE assembler, messages to their waiters."""
         try:
             out = self._assembler.feed(
                 event.context_id, event.is_command, event.is_last, event.data
             )
         except RemoteProtocolError as exc:
-            self._protocol_abort(exc)
+            self.link.protocol_abort(exc)
             return False
         for item in out:
             self._on_dimse(item)
         return True
 
-    def _queue_full(self) -> bool:
+    def reading_should_pause(self) -> bool:
+        """(:class:`LinkUser`) Requests queue up beyond the window and nothing is awaited."""
         return len(self._incoming) >= _MAX_QUEUED and not self._waiters
 
-    def _busy(self) -> bool:
+    def has_work(self) -> bool:
+        """(:class:`LinkUser`) A request waits for its response, or a handler runs."""
         return bool(self._waiters or self._active)
 
-    def _dimse_mid_message(self) -> bool:
+    def in_message(self) -> bool:
+        """(:class:`LinkUser`) Part of a DIMSE message is in."""
         return not self._assembler.idle
 
-    def _closing(self, gone: BaseException) -> None:
+    def on_closing(self, gone: BaseException) -> None:
+        """(:class:`LinkUser`) The association ended: fail waiters, drop queued work."""
         self._take_cork()  # unsent pending responses: nobody will read them
         for waiter in self._waiters.values():
             waiter.put(
@@ -562,22 +668,17 @@ class Association(Link):
 
     async def wait_closed(self) -> None:
         """Wait until the association has ended (released or aborted) and its tasks are done."""
-        await self._closed.wait()
-        current = asyncio.current_task()
-        tasks = {
-            t
-            for t in (self._reader_task, self._server_task)
-            if t is not None and t is not current and not t.done()
-        }
-        if tasks:
-            await asyncio.wait(tasks)
+        await self.link.wait_closed()
+        task = self._server_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            await asyncio.wait({task})
 
     # -- DIMSE dispatch ------------------------------------------------------------------
 
     def _should_stream(self, context_id: int, message: dimse.DimseMessage) -> bool:
         if self._sink_factory is None or not isinstance(message, dimse.CStoreRequest):
             return False
-        ctx = self.negotiated.contexts.get(context_id) if self.negotiated else None
+        ctx = self.link.negotiated.contexts.get(context_id) if self.link.negotiated else None
         if ctx is None:
             return False
         incoming = Incoming(self, ctx, message)
@@ -612,11 +713,11 @@ class Association(Link):
                 self._enqueue(current)
             return
         msg = item.message
-        ctx = self.negotiated.contexts.get(item.context_id) if self.negotiated else None
+        ctx = self.link.negotiated.contexts.get(item.context_id) if self.link.negotiated else None
         if ctx is not None and netlog.dimse_log.isEnabledFor(logging.INFO):
             _log_message(self.peer, msg, ctx, item.dataset, sent=False)
         if ctx is None:
-            self._protocol_abort(
+            self.link.protocol_abort(
                 RemoteProtocolError(f"message on unknown presentation context {item.context_id}")
             )
         elif isinstance(msg, dimse.DimseResponse):
@@ -653,7 +754,7 @@ class Association(Link):
             incoming = queue.popleft()
             if incoming is None:
                 return
-            self._flow_control()
+            self.link.flow_control()
             mid = incoming.message.message_id
             self._active[mid] = incoming
             try:

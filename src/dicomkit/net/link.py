@@ -5,9 +5,9 @@
 :class:`~dicomkit.net.transport.SocketTransport`, else read by a reader task), writes what the
 engine returns, answers the A-ASSOCIATE / A-RELEASE / A-ABORT events (PS3.8 7.1-7.3), keeps
 the ARTIM timer in step with the engine (PS3.8 9.1.5), and runs one watchdog for the idle and
-DIMSE timeouts. P-DATA goes up to :class:`~dicomkit.net.association.Association`, which
-subclasses it with the DIMSE half (requests, responses, handler dispatch) through a few
-hooks: ``_on_pdv``, ``_queue_full``, ``_busy``, ``_dimse_mid_message``, ``_closing``.
+DIMSE timeouts. P-DATA goes up to the layer that owns the link -- the DIMSE half,
+:class:`~dicomkit.net.association.Association` -- through the small :class:`LinkUser`
+protocol (composition: the association *has* a link; neither subclasses the other).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from dicomkit.errors import (
     AssociationAborted,
@@ -74,6 +74,34 @@ def _is_coroutine_function(fn: Any) -> bool:
     )
 
 
+class LinkUser(Protocol):
+    """What a :class:`Link` asks of the layer above it (the DIMSE half of an association)."""
+
+    def on_pdv(self, event: ev.PDVReceived) -> bool:
+        """A PDV arrived; False when it ended the association."""
+        ...
+
+    def reading_should_pause(self) -> bool:
+        """The layer above is full: stop reading from the peer for now."""
+        ...
+
+    def has_work(self) -> bool:
+        """Work is outstanding (the idle timeout does not apply)."""
+        ...
+
+    def in_message(self) -> bool:
+        """Part of a DIMSE message is in, the rest is awaited (the DIMSE timeout applies)."""
+        ...
+
+    def before_write(self) -> None:
+        """The link is about to write (ACSE, A-ABORT): write what the layer above holds."""
+        ...
+
+    def on_closing(self, gone: BaseException) -> None:
+        """The association ended (``gone`` says why): wake and stop what waits on it."""
+        ...
+
+
 class Link:
     """The connection half of an association (see the module docstring)."""
 
@@ -84,12 +112,14 @@ class Link:
         transport: Transport,
         role: Role,
         config: AEConfig,
+        user: LinkUser,
         *,
         acceptor: AcceptorConfig | None = None,
         admit: Callable[[AAssociateRQ], bool] | None = None,
         clock: Clock = REAL_TIME,
     ) -> None:
         self.transport = transport
+        self._user = user
         #: every timer of the association reads this clock (tests scale it down)
         self.clock = clock
         #: the transport pushes received bytes (else a reader task reads them)
@@ -114,25 +144,6 @@ class Link:
         self._rj_logged = False
         self._reader_task: asyncio.Task[None] | None = None
         self._identity_task: asyncio.Task[None] | None = None
-
-    # -- hooks for the DIMSE layer -------------------------------------------------------
-
-    def _on_pdv(self, event: ev.PDVReceived) -> bool:
-        """A PDV arrived; False when it ended the association."""
-        raise NotImplementedError
-
-    def _queue_full(self) -> bool:
-        return False
-
-    def _busy(self) -> bool:
-        """Work is outstanding (the idle timeout does not apply)."""
-        return False
-
-    def _dimse_mid_message(self) -> bool:
-        return False
-
-    def _closing(self, gone: BaseException) -> None:
-        """The association ended (``gone`` says why): wake and stop what waits on it."""
 
     # -- properties ----------------------------------------------------------------------
 
@@ -186,7 +197,18 @@ class Link:
         neg = self.negotiated
         return (neg.max_operations_invoked, neg.max_operations_performed) if neg else (1, 1)
 
-    def _start_receiving(self) -> None:
+    async def wait_established(self) -> None:
+        """Until the association is accepted (raises if it was rejected or never made)."""
+        await asyncio.shield(self._established)
+
+    async def wait_closed(self) -> None:
+        """Until the association is over and the reader task (if any) has stopped."""
+        await self._closed.wait()
+        task = self._reader_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            await asyncio.wait({task})
+
+    def start(self) -> None:
         """Bytes go to the engine from now on: pushed by the transport, or read by a task."""
         if self._push is not None:
             self._push.set_receiver(self._on_data, self._on_lost)
@@ -194,7 +216,7 @@ class Link:
             self._reader_task = self._loop.create_task(
                 self._reader_loop(), name=f"dicom-{self.peer}"
             )
-        self._sync_artim()
+        self.sync_artim()
         self._arm_watchdog()
 
     # -- receiving -----------------------------------------------------------------------
@@ -207,31 +229,32 @@ class Link:
         engine = self.engine
         try:
             engine.receive_data(data)
-            self._flush()
+            self.flush()
             if engine.error is not None and self.error is None:
                 self._note_engine_error()
             elif engine.associate_rj is not None and not self._rj_logged:
                 self._note_engine_reject()
             self._process_events()
             if not data or engine.should_close:
-                self._shutdown(None)
+                self.shutdown(None)
         except NetworkError as exc:
-            self._shutdown(exc)
+            self.shutdown(exc)
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
                 engine.send(ev.Abort(2, 0))
-                self._flush()
-            self._shutdown(exc)
+                self.flush()
+            self.shutdown(exc)
         else:
-            self._flow_control()
+            self.flow_control()
 
     def _on_lost(self, exc: BaseException) -> None:
-        self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
+        self.shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
 
-    def _flow_control(self) -> None:
-        """Pause reading while the layer above is full (see :meth:`_queue_full`)."""
-        full = self._queue_full()
+    def flow_control(self) -> None:
+        """Pause reading while the layer above is full (:meth:`LinkUser.reading_should_pause`),
+        resume when it has room again."""
+        full = self._user.reading_should_pause()
         if full == self._reading_paused:
             return
         self._reading_paused = full
@@ -251,20 +274,24 @@ class Link:
                 if not data or self._closed.is_set():
                     break
                 if self._write_pending:
-                    await self._drain()
+                    await self.drain()
                 await self._room.wait()
         except NetworkError as exc:
-            self._shutdown(exc)
+            self.shutdown(exc)
         except asyncio.CancelledError:
-            self._shutdown(AssociationAborted("association task cancelled"))
+            self.shutdown(AssociationAborted("association task cancelled"))
             raise
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """Write what the engine has to send (its one outbound buffer)."""
-        for pdu in self.engine.data_to_send():
-            self._write(pdu)
+        pdus = self.engine.data_to_send()
+        if pdus:
+            self._user.before_write()  # engine output never overtakes what the user holds
+            for pdu in pdus:
+                self.write(pdu)
 
-    def _write(self, data: Buffer) -> None:
+    def write(self, data: Buffer) -> None:
+        """Write ``data`` to the transport; a transport already gone is noticed by the reader."""
         if data:
             try:
                 self.transport.write(data)
@@ -272,7 +299,9 @@ class Link:
                 return
             self._write_pending = True
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
+        """Wait until the transport can take more (what the user holds is written first)."""
+        self._user.before_write()
         self._write_pending = False
         await self.transport.drain()
 
@@ -280,7 +309,7 @@ class Link:
         engine = self.engine
         while (event := engine.next_event()) is not None:
             if isinstance(event, ev.PDVReceived):
-                if not self._on_pdv(event):
+                if not self._user.on_pdv(event):
                     return
             elif isinstance(event, ev.AssociateRequested):
                 self._on_associate_rq(event.pdu)
@@ -300,19 +329,19 @@ class Link:
             elif isinstance(event, ev.ReleaseRequested):
                 if not event.collision or engine.is_requestor:
                     engine.send(ev.ReleaseResponse())
-                    self._flush()
+                    self.flush()
                 else:
                     self._release_collision_pending = True
             elif isinstance(event, ev.ReleaseConfirmed):
                 if self._release_collision_pending:
                     self._release_collision_pending = False
                     engine.send(ev.ReleaseResponse())
-                    self._flush()
+                    self.flush()
             elif isinstance(event, ev.Aborted):
                 self._on_aborted(event)
             elif isinstance(event, ev.Closed):
-                self._shutdown(self.error)
-        self._sync_artim()
+                self.shutdown(self.error)
+        self.sync_artim()
 
     def _note_engine_reject(self) -> None:
         """An A-ASSOCIATE-RJ: the peer's answer to our request, or the engine's own answer to
@@ -339,13 +368,14 @@ class Link:
         log.warning("%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err)
         self.error = AssociationAborted(f"peer {self.peer} broke the protocol: {err}", source=2)
 
-    def _protocol_abort(self, exc: RemoteProtocolError) -> None:
+    def protocol_abort(self, exc: RemoteProtocolError) -> None:
+        """The peer broke the DIMSE protocol: A-ABORT, log why, end the association."""
         log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
         self.error = exc
         with contextlib.suppress(LocalProtocolError):
             self.engine.send(ev.Abort(0, 0))
-            self._flush()
-        self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
+            self.flush()
+        self.shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
 
     def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
         """(reason, text) to reject an A-ASSOCIATE-RQ the negotiation would accept."""
@@ -398,17 +428,17 @@ class Link:
             return
         try:
             self._answer_rq(rq, result)
-            self._sync_artim()
+            self.sync_artim()
             if self.engine.should_close:
-                self._shutdown(None)
+                self.shutdown(None)
             with contextlib.suppress(NetworkError):
-                await self._drain()
+                await self.drain()
         except Exception as exc:  # a bug: never leave the peer hanging
             log.exception("%s: internal error, aborting the association", self.peer)
             with contextlib.suppress(Exception):
                 self.engine.send(ev.Abort(2, 0))
-                self._flush()
-            self._shutdown(exc)
+                self.flush()
+            self.shutdown(exc)
 
     def _answer_rq(self, rq: AAssociateRQ, identity: Any) -> None:
         """Accept or reject ``rq``; ``identity`` is the identity check's result (``_NO_CHECK``:
@@ -446,7 +476,7 @@ class Link:
         if isinstance(answer, AAssociateAC):
             self.negotiated = negotiate(rq, answer)
             self.engine.send(ev.AssociateAccept(answer))
-            self._flush()
+            self.flush()
             if netlog.pdu_log.isEnabledFor(logging.INFO):
                 text = netlog.describe_ac(answer, rq)
                 netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "sent " + text)
@@ -468,7 +498,7 @@ class Link:
                 netlog.reject_words(answer.result, answer.source, answer.reason),
             )
             self.engine.send(ev.AssociateReject(answer))
-            self._flush()
+            self.flush()
 
     def _extended_answer(
         self, rq: AAssociateRQ, ac: AAssociateAC, policy: Callable[[str, bytes], bytes | None]
@@ -505,7 +535,7 @@ class Link:
         try:
             self.negotiated = negotiate(self.engine.associate_rq, ac)
         except RemoteProtocolError as exc:
-            self._protocol_abort(exc)
+            self.protocol_abort(exc)
             return
         if not self._established.done():
             self._established.set_result(None)
@@ -536,9 +566,10 @@ class Link:
             )
         if self.error is None:
             self.error = exc
-        self._shutdown(exc)
+        self.shutdown(exc)
 
-    def _sync_artim(self) -> None:
+    def sync_artim(self) -> None:
+        """Start, restart or stop the ARTIM timer as the engine says (PS3.8 9.1.5)."""
         engine = self.engine
         if not engine.artim_running:
             if self._artim is not None:
@@ -555,14 +586,14 @@ class Link:
         self._artim = None
         log.info("%s: ARTIM timer expired", self.peer)
         self.engine.artim_expired(generation)
-        self._flush()
+        self.flush()
         self._process_events()
         if self.engine.should_close:
-            self._shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
+            self.shutdown(self.error or NetworkTimeout(f"ARTIM timer expired ({self.peer})"))
 
     def _mid_message(self) -> bool:
         """Part of a PDU or of a DIMSE message is in, the rest is awaited."""
-        return self._dimse_mid_message() or self.engine.buffered > 0
+        return self._user.in_message() or self.engine.buffered > 0
 
     def _arm_watchdog(self) -> None:
         """Idle timeout (nothing received, nothing pending) and DIMSE timeout (silence in the
@@ -573,7 +604,7 @@ class Link:
             return
         quiet = self.clock.time() - self._last_activity
         cause = None
-        if idle is not None and quiet >= idle and not self._busy():
+        if idle is not None and quiet >= idle and not self._user.has_work():
             cause = f"idle for {quiet:.1f}s (idle timeout {idle}s)"
         elif dimse_timeout is not None and quiet >= dimse_timeout and self._mid_message():
             cause = (
@@ -584,13 +615,14 @@ class Link:
             log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
                 self.engine.send(ev.Abort(0, 0))
-                self._flush()
-            self._shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
+                self.flush()
+            self.shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
         left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]
         self._watchdog = self.clock.call_later(max(min(left), 0.01), self._arm_watchdog)
 
-    def _shutdown(self, exc: BaseException | None) -> None:
+    def shutdown(self, exc: BaseException | None) -> None:
+        """End the association (``exc``: why, ``None``: normally) and close the transport."""
         if self._closed.is_set():
             return
         if exc is not None and self.error is None:
@@ -610,7 +642,7 @@ class Link:
                 else TransportError(f"connection to {self.peer} closed before the association")
             )
             self._established.exception()  # an acceptor may have no one waiting for it
-        self._closing(gone)
+        self._user.on_closing(gone)
         self._room.set()
         self.transport.close()
         # nobody is left to answer: stop the reader (the layer above stops its handlers)
@@ -621,4 +653,4 @@ class Link:
             self._identity_task.cancel()
 
 
-__all__ = ["Link"]
+__all__ = ["Link", "LinkUser"]
