@@ -133,3 +133,23 @@ def test_frame_number_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "indexed 0..3" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", str(src), str(tmp_path / "x.png"), "--frame", "1", "--frame-number", "2"])
+
+
+def test_short_pixel_data_is_exported_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As dcm2pnm: the missing bytes are zeros, and the user is told in one line."""
+    import dicomkit
+
+    src = _marked_frames(tmp_path)
+    ds = dicomkit.read(src)
+    raw = bytes(ds.PixelData)
+    ds.PixelData = raw[: 3 * 256 + 40]  # frame 3 cut after 40 pixels
+    short = tmp_path / "short.dcm"
+    dicomkit.write(ds, short)
+    out = tmp_path / "x.png"
+    assert main(["export", str(short), str(out), "--frame", "3"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("dicomkit export: warning: pixel data is 216 byte(s) shorter")
+    assert err.count("\n") == 1
+    assert read_png(out)[5:].max() == 0  # the rows past the cut are zeros (the bright row 11)

@@ -11,6 +11,8 @@ first); DCMTK's ``dcm2pnm +F N`` counts from 1, and ``--frame-number N`` does th
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
                 f"indexed 0..{n - 1} (--frame-number counts from 1, as dcm2pnm +F)"
             )
     center, width = args.window if args.window else (None, None)
-    img = display_frame(ds, index, center=center, width=width, function=args.voi_function)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        img = display_frame(ds, index, center=center, width=width, function=args.voi_function)
+    for w in caught:  # e.g. short pixel data padded with zeros: one line, no source line
+        print(f"dicomkit export: warning: {w.message}", file=sys.stderr)
     args.output.write_bytes(encode_png(img))
     return 0

@@ -113,8 +113,9 @@ def unpack(
             f"pixel data is {_expected_length(info, info.number_of_frames) - len(mv)} byte(s) "
             f"shorter than {info.number_of_frames} frame(s) of {info.rows}x{info.columns}x"
             f"{info.samples_per_pixel} at {info.bits_allocated} bits: {len(mv)} bytes hold "
-            f"{have} whole frame(s); frame(s) {start}..{start + count - 1} were padded with zeros "
-            "(as DCMTK does)",
+            f"{have} whole frame(s); "
+            + (f"frame {start} was" if count == 1 else f"frames {start}..{start + count - 1} were")
+            + " padded with zeros (as DCMTK does)",
             PixelDataWarning,
             stacklevel=3,
         )
