@@ -154,3 +154,17 @@ def test_stdin(sample: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert b"DOE^JANE" in proc.stdout
+
+
+def test_convert_un(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = "1.2.3.4"
+    ds.set(0x00100010, b"DOE^JANE", vr="UN")
+    path = tmp_path / "un.dcm"
+    dicomkit.write(ds, path)
+    assert main(["dump", str(path)]) == 0
+    assert "(0010,0010) UN" in capsys.readouterr().out
+    assert main(["dump", "--convert-un", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(0010,0010) PN" in out and "DOE^JANE" in out

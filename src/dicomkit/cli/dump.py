@@ -39,6 +39,12 @@ def add_parser(subparsers: Any) -> None:
         help="shorten lines to N characters (0: never; default 120)",
     )
     p.add_argument("--stop-before-pixels", action="store_true", help="do not read the pixel data")
+    p.add_argument(
+        "--convert-un",
+        action="store_true",
+        help="give UN elements the VR the data dictionary or the private dictionary knows "
+        "(like dcmdump +u; default: UN as in the file)",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--lenient",
@@ -71,14 +77,24 @@ def run(args: argparse.Namespace) -> int:
         fatal: InvalidDicomError | None = None
         ds: Dataset | None
         try:
-            ds = read(source, stop_before_pixels=args.stop_before_pixels, lenient=args.lenient)
+            ds = read(
+                source,
+                stop_before_pixels=args.stop_before_pixels,
+                lenient=args.lenient,
+                known_vr_for_un=args.convert_un,
+            )
         except InvalidDicomError as exc:
             # like dcmdump: show what can be read, then say what could not be
             fatal = exc
             ds = None
             if not args.strict:
                 try:
-                    ds = read(source, stop_before_pixels=args.stop_before_pixels, lenient=True)
+                    ds = read(
+                        source,
+                        stop_before_pixels=args.stop_before_pixels,
+                        lenient=True,
+                        known_vr_for_un=args.convert_un,
+                    )
                 except (DicomError, OSError):
                     ds = None
             if ds is None:
