@@ -126,6 +126,26 @@ def test_packed12_matches_dcm2pnm(tmp_path: Path) -> None:
     np.testing.assert_array_equal(ours, a)
 
 
+@pytest.mark.parametrize("target", [None, "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.70"])
+def test_packed12_decompressed_or_compressed_becomes_16_bit(target: str | None) -> None:
+    from dicomkit.pixels import compress, decompress
+
+    a = RNG.integers(0, 4096, size=(2, 5, 7), dtype=np.uint16)
+    ds = dicomkit.read(_acr_nema(a))
+    ds.SOPInstanceUID = str(generate_uid())
+    if target is None:
+        decompress(ds)
+    else:
+        compress(ds, target)
+    assert ds.BitsAllocated == 16 and ds.BitsStored == 12
+    out = io.BytesIO()
+    dicomkit.write(ds, out)
+    back = dicomkit.read(out.getvalue())
+    np.testing.assert_array_equal(pixel_array(back), a)
+    if target is None:
+        assert len(bytes(back.PixelData)) == a.size * 2
+
+
 # -- short pixel data ---------------------------------------------------------------------------
 def test_short_data_is_padded_with_a_warning() -> None:
     a = np.arange(3 * 16, dtype=np.uint8).reshape(3, 4, 4)

@@ -175,10 +175,11 @@ def _photometric_for_native(photometric: str, info: PixelInfo) -> str:
 
 
 def decompress(ds: Any, *, registry: CodecRegistry | None = None) -> None:
-    """Decode the pixel data to native explicit VR little endian, in place."""
+    """Decode the pixel data to native explicit VR little endian, in place. ACR-NEMA packed
+    12-bit samples (BitsAllocated 12) become 16-bit ones, as PS3.5 8.1.1 allows today."""
     info = pixel_info(ds)
     if not info.is_encapsulated:
-        if not info.syntax.little_endian or info.is_422:
+        if not info.syntax.little_endian or info.is_422 or info.bits_allocated == 12:
             dec = decode(ds, registry=registry)
             _store_native(ds, dec.array, info, _photometric_for_native(dec.photometric, info))
         set_transfer_syntax(ds, uids.ExplicitVRLittleEndian)
@@ -189,6 +190,9 @@ def decompress(ds: Any, *, registry: CodecRegistry | None = None) -> None:
 
 
 def _store_native(ds: Any, frames: np.ndarray, info: PixelInfo, photometric: str) -> None:
+    if info.bits_allocated == 12:  # packed ACR-NEMA samples: stored in 16 bits
+        info = info.replace(bits_allocated=16)
+        ds.set("BitsAllocated", 16, vr="US")
     out = info.replace(
         transfer_syntax=uids.ExplicitVRLittleEndian,
         planar_configuration=0,
@@ -232,7 +236,10 @@ def compress(
     photometric = info.photometric_interpretation
     encoded: list[bytes] = []
     out_info = info.replace(
-        transfer_syntax=uid, planar_configuration=0, high_bit=info.bits_stored - 1
+        transfer_syntax=uid,
+        planar_configuration=0,
+        high_bit=info.bits_stored - 1,
+        bits_allocated=16 if info.bits_allocated == 12 else info.bits_allocated,
     )
     for i in range(info.number_of_frames):
         dec = decode(ds, frames=[i], registry=registry)
@@ -252,6 +259,8 @@ def compress(
         ds.set("PlanarConfiguration", 0, vr="US")
     ds.set("PhotometricInterpretation", photometric, vr="CS")
     ds.set("HighBit", info.bits_stored - 1, vr="US")
+    if out_info.bits_allocated != info.bits_allocated:  # packed 12-bit samples
+        ds.set("BitsAllocated", out_info.bits_allocated, vr="US")
     if not target.lossless:
         ds.set("LossyImageCompression", "01", vr="CS")
     set_transfer_syntax(ds, uid)
