@@ -52,6 +52,7 @@ from dicomkit.io.part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming
 from dicomkit.net.config import AEConfig, TLSConfig
 from dicomkit.net.proto import dimse
+from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import AcceptorConfig
 from dicomkit.net.server import AE, Server
 from dicomkit.services import query_retrieve as qr
@@ -342,7 +343,7 @@ def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dims
         status=status,
         affected_sop_class_uid=msg.affected_sop_class_uid,
         affected_sop_instance_uid=msg.affected_sop_instance_uid,
-        error_comment=comment.encode("ascii", "replace").decode()[:64] or None,
+        error_comment=fit_comment(comment) or None,
     )
 
 

@@ -2,9 +2,11 @@
 
 The instances come back as C-STORE sub-operations on the same association (we take the SCP
 role for the storage SOP classes, PS3.7 D.3.3.4) and are written to ``--out`` as
-``<SOPInstanceUID>.dcm``. Proposed storage classes: ``--sop-class`` (repeatable, keyword or
-UID), else a set of common ones, each in explicit / implicit VR little endian plus the
-transfer syntaxes given with ``--ts``.
+``<SOPInstanceUID>.dcm``. Proposed storage classes: those of the selected instances, asked
+with a C-FIND first (``--no-find`` skips it), then ``--sop-class`` (repeatable, keyword or
+UID), then a set of common ones, each in explicit / implicit VR little endian plus the
+transfer syntaxes given with ``--ts`` (at most 127 contexts). When sub-operations fail the
+command says which classes the SCP did not accept, and the SCP's Error Comment.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import sys
 from typing import Any
 
 from dicomkit.cli.echo import add_network_options, config_from_args
-from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of, run_async
+from dicomkit.cli.find import (
+    UsageError,
+    add_query_options,
+    build_query,
+    model_of,
+    parse_keys,
+    run_async,
+)
 from dicomkit.cli.move import report
 from dicomkit.dictionary import uids
 
@@ -76,7 +85,14 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="UID|KEYWORD",
-        help="storage SOP class to accept (repeatable; default: common ones)",
+        help="storage SOP class to accept, besides those a C-FIND finds and the common "
+        "ones (repeatable)",
+    )
+    p.add_argument(
+        "--no-find",
+        action="store_true",
+        help="do not C-FIND first for the SOP classes to propose (the common ones and "
+        "--sop-class only)",
     )
     p.add_argument(
         "--ts",
@@ -116,6 +132,58 @@ def run(args: argparse.Namespace) -> int:
     return run_async("get", _run, args)
 
 
+async def classes_by_find(args: argparse.Namespace, model: Any) -> tuple[list[str], str]:
+    """The SOP classes of the instances the keys select, asked with C-FIND before the C-GET:
+    at IMAGE level (SOP Class UID as a return key), else series by series (for SCPs that
+    only answer hierarchical queries; at most 100 series). ``([], why)`` when the SCP cannot
+    tell."""
+    from dicomkit.errors import DicomError
+    from dicomkit.net import AE
+    from dicomkit.services import query_retrieve as qr
+
+    keys = {k: v for k, v in parse_keys(args.key).items() if k != "QueryRetrieveLevel"}
+    found: dict[str, None] = {}
+
+    async def ask(assoc: Any, level: str, extra: dict[str, Any]) -> list[Any]:
+        query = qr.identifier(level, {**keys, **extra})
+        return [ds async for ds in qr.find(assoc, query, model)]
+
+    def note(ds: Any, keyword: str) -> None:
+        value = ds.get(keyword) if hasattr(ds, "get") else None
+        raw = getattr(value, "value", value)
+        for uid in raw if isinstance(raw, list) else [raw]:
+            if uid:
+                found[str(uid).rstrip("\x00 ")] = None
+
+    ae = AE(args.aet, config=config_from_args(args))
+    try:
+        async with ae.associate(
+            args.host, args.port, ae_title=args.aec, contexts=[qr.FIND[model]]
+        ) as assoc:
+            try:
+                for ds in await ask(assoc, "IMAGE", {"SOPClassUID": "", "SOPInstanceUID": ""}):
+                    note(ds, "SOPClassUID")
+            except DicomError:
+                pass  # e.g. no relational queries: go series by series
+            if not found:
+                series = await ask(assoc, "SERIES", {"SeriesInstanceUID": ""})
+                for ds in series[:100]:
+                    uid = ds.get("SeriesInstanceUID") if hasattr(ds, "get") else None
+                    if uid is not None:
+                        extra = {
+                            "SeriesInstanceUID": str(getattr(uid, "value", uid)),
+                            "SOPClassUID": "",
+                            "SOPInstanceUID": "",
+                        }
+                        for image in await ask(assoc, "IMAGE", extra):
+                            note(image, "SOPClassUID")
+    except DicomError as exc:
+        return [], f"the C-FIND to learn their SOP classes failed: {exc}"
+    if not found:
+        return [], "the SCP's C-FIND did not return their SOP Class UIDs"
+    return list(found), ""
+
+
 async def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -128,10 +196,18 @@ async def _run(args: argparse.Namespace) -> int:
         raise UsageError("give the instances to get with -k, e.g. -k StudyInstanceUID=1.2.3")
     query, _keys = build_query(args, defaults=False)
     model = model_of(args)
-    classes = [_uid(s, "SOP class") for s in args.sop_class] or [
-        _uid(k, "SOP class") for k in COMMON
-    ]
+    wanted = [_uid(s, "SOP class") for s in args.sop_class]
     extra = [_uid(t, "transfer syntax") for t in args.ts]
+    derived, why = ([], "--no-find") if args.no_find else await classes_by_find(args, model)
+    if why and not args.no_find:
+        print(
+            f"dicomkit get: {why}; proposing the common storage classes"
+            + (" and --sop-class" if wanted else ""),
+            file=sys.stderr,
+        )
+    # what the C-FIND found first, then --sop-class, then the common classes (at most 127
+    # contexts: the first ones are kept)
+    classes = list(dict.fromkeys([*derived, *wanted, *(_uid(k, "SOP class") for k in COMMON)]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stored: list[Path] = []
@@ -144,7 +220,8 @@ async def _run(args: argparse.Namespace) -> int:
         (qr.GET[model], [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]),
         *contexts(classes, extra),
     ]
-    roles = dict.fromkeys(classes, (False, True))
+    proposed = {sop for sop, _ in ctx[1:]}
+    roles = dict.fromkeys(proposed, (False, True))
     async with ae.associate(
         args.host,
         args.port,
@@ -153,7 +230,26 @@ async def _run(args: argparse.Namespace) -> int:
         roles=roles,
         handlers={dimse.CStoreRequest: StorageSCP(out, on_stored=on_stored)},
     ) as assoc:
+        accepted = {c.abstract_syntax for c in assoc.accepted_contexts}
         result = await qr.get(assoc, query, model)
     code = report("C-GET", result)
     print(f"{len(stored)} file(s) written to {out}", file=sys.stderr)
+    if result.failed:
+        missing = [uid_name(sop) for sop in derived if sop not in accepted]
+        print(
+            "dicomkit get: an SCP can send an instance back only on a presentation context "
+            "we proposed and it accepted, with the SCP role for us"
+            + (
+                f"; not accepted: {', '.join(missing)}"
+                if missing
+                else "; add SOP classes with --sop-class, transfer syntaxes with --ts"
+            ),
+            file=sys.stderr,
+        )
     return code
+
+
+def uid_name(uid: str) -> str:
+    from dicomkit.net.log import uid_name as name
+
+    return name(uid)

@@ -32,10 +32,13 @@ def report(verb: str, result: Any) -> int:
     from dicomkit.net.proto.status import describe
 
     line = (
-        f"{verb}: {describe(result.status)}; {result.completed} completed, "
+        f"{verb}: {describe(result.status, 'get' if verb == 'C-GET' else 'move')}; "
+        f"{result.completed} completed, "
         f"{result.failed} failed, {result.warning} warning"
     )
     print(line)
+    if result.error_comment:
+        print(f"  the SCP says: {result.error_comment}")
     for uid in result.failed_uids:
         print(f"  failed: {uid}")
     return 0 if result.status == 0 else 1

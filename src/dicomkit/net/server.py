@@ -46,6 +46,7 @@ from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
 from dicomkit.net.proto import dimse
+from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
 from dicomkit.net.proto.upper_layer import Role
 from dicomkit.net.transport import SocketTransport, Transport, open_socket
@@ -556,8 +557,7 @@ def _is_async(handler: Handler) -> bool:
 
 
 def _comment(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text.encode("ascii", "replace").decode()[:64]
+    return fit_comment(f"{type(exc).__name__}: {exc}")
 
 
 async def _send_results(incoming: Incoming, result: Any) -> bool:

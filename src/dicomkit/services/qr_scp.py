@@ -39,6 +39,7 @@ from dicomkit.dictionary.uids import (
 from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
 from dicomkit.net import Incoming, encode_data, response_for
 from dicomkit.net.proto import dimse
+from dicomkit.net.proto.commands import fit_comment
 from dicomkit.services import query_retrieve as qr
 
 log = logging.getLogger("dicomkit.services.qr")
@@ -486,4 +487,4 @@ class _Refused(Exception):
 
 
 def _comment(exc: BaseException) -> str:
-    return str(exc).encode("ascii", "replace").decode()[:64]
+    return fit_comment(str(exc))

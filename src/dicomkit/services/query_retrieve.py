@@ -255,6 +255,8 @@ class RetrieveResult:
     warning: int = 0
     failed_uids: list[str] = field(default_factory=list)
     responses: int = 0
+    #: the final response's Error Comment (0000,0902): the SCP's reason, in its words
+    error_comment: str = ""
 
     @property
     def ok(self) -> bool:
@@ -285,6 +287,7 @@ async def _retrieve(
                 )
             continue
         out.status = m.status
+        out.error_comment = m.error_comment or ""
         ds = rsp.dataset
         if ds is not None and FAILED_SOP_INSTANCE_UID_LIST in ds:
             value = ds[FAILED_SOP_INSTANCE_UID_LIST].value

@@ -49,6 +49,7 @@ from dicomkit.io.headcheck import HeadCheck
 from dicomkit.io.part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming, check_response
 from dicomkit.net.proto import dimse
+from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import NegotiatedContext
 
 log = logging.getLogger("dicomkit.services.storage")
@@ -449,7 +450,7 @@ def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dims
         status=status,
         affected_sop_class_uid=msg.affected_sop_class_uid,
         affected_sop_instance_uid=msg.affected_sop_instance_uid,
-        error_comment=comment.encode("ascii", "replace").decode()[:64] or None,
+        error_comment=fit_comment(comment) or None,
     )
 
 

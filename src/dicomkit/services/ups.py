@@ -87,7 +87,7 @@ def _state(ds: Dataset) -> str:
 
 
 def _rsp(incoming: Incoming, status: int, comment: str | None = None) -> dimse.DimseResponse:
-    return response_for(incoming.message, status, error_comment=comment[:64] if comment else None)
+    return response_for(incoming.message, status, error_comment=comment or None)
 
 
 class UPSSCP:

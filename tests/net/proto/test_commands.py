@@ -61,7 +61,7 @@ def test_none_skipped_and_bytes_passthrough() -> None:
     [
         {0x00100010: "X"},
         {c.MOVE_DESTINATION: "A" * 17},
-        {c.ERROR_COMMENT: "é"},
+        {c.MOVE_DESTINATION: "é"},  # an Error Comment is made to fit instead (below)
     ],
 )
 def test_encode_refuses(elements: dict[int, object]) -> None:
@@ -122,3 +122,22 @@ def test_matches_pydicom_implicit_encoding() -> None:
         }
     )
     assert ours[12:] == body
+
+
+def test_error_comment_fits_lo_and_is_cut_between_words() -> None:
+    from dicomkit.net.proto.commands import (
+        ERROR_COMMENT,
+        decode_command,
+        encode_command,
+        fit_comment,
+    )
+
+    long = "the archive could not open its index database because the disk is full again"
+    fitted = fit_comment(long)
+    assert len(fitted) <= 64 and fitted.endswith("...")
+    assert long.startswith(fitted[:-3]) and long[len(fitted) - 3] == " "  # cut at a space
+    assert fit_comment("caf\u00e9\nline\\two") == "caf? line/two"  # ASCII, no controls, no "\\"
+    assert fit_comment("x" * 100) == "x" * 61 + "..."
+    # the encoder applies it: a sender's long comment never fails the response
+    raw = encode_command({0x00000100: 0x8001, 0x00000900: 0xC000, ERROR_COMMENT: long})
+    assert decode_command(raw)[ERROR_COMMENT] == fitted

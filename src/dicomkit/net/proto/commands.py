@@ -85,7 +85,22 @@ _AT_HALF = struct.Struct("<HH")
 _MAX_TEXT = {"AE": 16, "SH": 16, "LO": 64, "UI": 64}
 
 
+def fit_comment(text: str, limit: int = 64) -> str:
+    """``text`` as an Error Comment (0000,0902) can carry it: LO, at most 64 characters of
+    ASCII (PS3.7 C.4, PS3.5 6.2). Control characters become spaces, runs of spaces one; a
+    longer text is cut at a word boundary and ends with "..." -- never mid-word."""
+    text = " ".join(text.encode("ascii", "replace").decode().replace("\\", "/").split())
+    if len(text) <= limit:
+        return text
+    room = limit - 3
+    cut = text.rfind(" ", 0, room + 1)
+    head = text[:cut] if cut > room // 2 else text[:room]
+    return head.rstrip(" ,;:.-") + "..."
+
+
 def _encode_value(tag: int, vr: str, value: Any) -> bytes:
+    if tag == ERROR_COMMENT and isinstance(value, str):
+        value = fit_comment(value)  # every sender's comment fits, cut between words
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
     elif vr == "US":
@@ -242,4 +257,5 @@ __all__ = [
     "decode_command",
     "encode_command",
     "encode_sorted",
+    "fit_comment",
 ]
