@@ -291,3 +291,38 @@ def test_corpus_file_without_uids_written_as_part10(tmp_path: Path) -> None:
     assert set(back.tags()) == set(ds.tags())
     proc = run_dcmtk("dcmdump", str(out))
     assert "E:" not in proc.stdout + proc.stderr
+
+
+# -- compressed frames narrower than Columns --------------------------------------------------
+def _narrow_jpeg(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A 4 x 3 image compressed as JPEG Lossless SV1, in a data set that says Columns 5."""
+    from dicomkit.pixels import compress, set_pixels
+
+    a = (np.arange(12, dtype=np.uint8) * 20).reshape(4, 3)
+    ds = Dataset()
+    ds.SOPClassUID = SC
+    ds.SOPInstanceUID = str(generate_uid())
+    set_pixels(ds, a, photometric="MONOCHROME2")
+    ds.transfer_syntax = "1.2.840.10008.1.2.1"
+    compress(ds, "1.2.840.10008.1.2.4.70")
+    ds.Columns = 5
+    path = tmp_path / "narrow.dcm"
+    dicomkit.write(ds, path)
+    return path, a
+
+
+@pytest.mark.interop
+def test_narrow_compressed_frame_is_padded_as_dcmtk_does(tmp_path: Path) -> None:
+    try:
+        path, a = _narrow_jpeg(tmp_path)
+    except Exception as exc:  # noqa: BLE001 - no JPEG lossless encoder installed
+        pytest.skip(f"cannot make the JPEG: {exc}")
+    ds = dicomkit.read(path)
+    with pytest.warns(PixelDataWarning, match="3 x 4 pixels, smaller than Columns x Rows 5 x 4"):
+        ours = pixel_array(ds)
+    assert ours.shape == (4, 5)
+    want = np.zeros(20, np.uint8)
+    want[:12] = a.reshape(-1)
+    np.testing.assert_array_equal(ours.reshape(-1), want)  # filled in order, then zeros
+    theirs = _pgm(run_dcmtk("dcmj2pnm", "+opb", str(path)).stdout)
+    np.testing.assert_array_equal(ours, theirs)

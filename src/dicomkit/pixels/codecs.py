@@ -14,6 +14,7 @@ from being applied twice.
 from __future__ import annotations
 
 import functools
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from dicomkit.dictionary import uids
 from dicomkit.errors import MissingCodecError, PixelDataError
 from dicomkit.pixels import native, rle
 from dicomkit.pixels import syntax as ts
-from dicomkit.pixels.info import PixelInfo
+from dicomkit.pixels.info import PixelDataWarning, PixelInfo
 
 #: decode(frame bytes, info) -> (frame array, photometric interpretation of the array)
 Decoder = Callable[[bytes, PixelInfo], tuple[np.ndarray, str]]
@@ -167,6 +168,20 @@ def _shape(arr: np.ndarray, info: PixelInfo, planar: bool = False) -> np.ndarray
     if a.shape[:2] != (r, c):
         if a.size == r * c * s:
             a = a.reshape(info.frame_shape)
+        elif a.size < r * c * s and a.ndim >= 2 and a.shape[2:] == info.frame_shape[2:]:
+            # A frame smaller than Rows x Columns (narrower, as some writers encode): its
+            # samples fill the frame in order and the rest is zero, as DCMTK's decoder leaves
+            # it; said with a warning.
+            warnings.warn(
+                f"the compressed frame is {a.shape[1]} x {a.shape[0]} pixels, smaller than "
+                f"Columns x Rows {c} x {r}: its samples fill the frame in order, the rest is "
+                "zeros (as DCMTK does)",
+                PixelDataWarning,
+                stacklevel=4,
+            )
+            padded = np.zeros(info.frame_shape, dtype=a.dtype)
+            padded.reshape(-1)[: a.size] = a.reshape(-1)
+            a = padded
         else:
             raise PixelDataError(
                 f"the codec returned a {a.shape} frame, {info.frame_shape} expected"
