@@ -2,8 +2,10 @@
 
 Keys are keywords or tags: ``-k PatientName=DOE*``, ``-k StudyDate=20240101-``,
 ``-k "(0020,000D)="`` (empty: a return key), ``-k ProcedureCodeSequence.CodeValue=X`` (a key
-inside a one-item sequence). Without ``-k`` a useful set of return keys for the level is asked
-for; the level's unique key is always added. Output: a table, or ``--json``.
+inside a one-item sequence). A useful set of return keys for the level is always asked for
+(``--only-keys``: just the ``-k`` ones); the level's unique key is always added. The level:
+``-L``, or ``-k QueryRetrieveLevel=STUDY`` as findscu takes it. Output: a table, or ``--json``
+(the DICOM JSON model of PS3.18 F; ``--json keyword`` for ``{keyword: value}`` objects).
 
 Also home of what ``move`` and ``get`` share: :func:`add_query_options`, :func:`build_query`.
 """
@@ -42,12 +44,26 @@ DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "SERIES": (
         "Modality",
         "SeriesNumber",
+        "SeriesDate",
         "SeriesDescription",
+        "BodyPartExamined",
         "NumberOfSeriesRelatedInstances",
+        "StudyInstanceUID",
         "SeriesInstanceUID",
     ),
-    "IMAGE": ("InstanceNumber", "SOPClassUID", "SOPInstanceUID"),
+    "IMAGE": (
+        "InstanceNumber",
+        "SOPClassUID",
+        "ContentDate",
+        "ContentTime",
+        "NumberOfFrames",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+    ),
 }
+#: the default return keys hold the level's attributes and the higher levels' unique keys
+#: only: what a hierarchical query may carry (PS3.4 C.4.1.2.2), so every SCP answers it
 UNIQUE = {
     "PATIENT": "PatientID",
     "STUDY": "StudyInstanceUID",
@@ -78,11 +94,13 @@ def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY
     q.add_argument(
         "-L",
         "--level",
-        default=default_level,
+        default=None,
         type=str.upper,
         choices=["PATIENT", "STUDY", "SERIES", "IMAGE"],
-        help="Query/Retrieve level (default %(default)s)",
+        help=f"Query/Retrieve level (default {default_level}; -k QueryRetrieveLevel=X, "
+        "as findscu takes it, works too)",
     )
+    q.set_defaults(default_level=default_level)
     root = q.add_mutually_exclusive_group()
     root.add_argument(
         "-P",
@@ -147,14 +165,38 @@ def parse_keys(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def _level(args: argparse.Namespace, keys: dict[str, Any]) -> str:
+    """The query level: -L, or ``-k QueryRetrieveLevel=X`` (findscu's way), not both
+    differently; an empty ``-k QueryRetrieveLevel=`` is refused (it cannot be a return key)."""
+    given = keys.pop("QueryRetrieveLevel", None)
+    if given is None:
+        return str(args.level or getattr(args, "default_level", "STUDY"))
+    value = str(given[0] if isinstance(given, list) else given).strip().upper()
+    if value not in UNIQUE:
+        raise UsageError(
+            f"QueryRetrieveLevel {value!r}: give PATIENT, STUDY, SERIES or IMAGE "
+            "(-k QueryRetrieveLevel=STUDY, or -L STUDY)"
+            if value
+            else "-k QueryRetrieveLevel= needs a level: -k QueryRetrieveLevel=STUDY (or -L "
+            "STUDY); the level is what the query asks for, not a return key"
+        )
+    if args.level and args.level != value:
+        raise UsageError(f"-L {args.level} and -k QueryRetrieveLevel={value} disagree")
+    return value
+
+
 def build_query(args: argparse.Namespace, *, defaults: bool = True) -> tuple[Any, dict[str, Any]]:
-    """The identifier Dataset and the keys as given, for ``find`` / ``move`` / ``get``."""
+    """The identifier Dataset and its keys, for ``find`` / ``move`` / ``get``: for ``find``
+    (``defaults``) the level's default return keys, then the ``-k`` keys (their values win),
+    unless ``--only-keys``; for ``move`` / ``get`` the ``-k`` keys only."""
     from dicomkit.services.query_retrieve import identifier
 
-    keys = parse_keys(args.key)
-    level = args.level
-    if defaults and not args.key:
+    given = parse_keys(args.key)
+    level = args.level = _level(args, given)
+    keys: dict[str, Any] = {}
+    if defaults and not (getattr(args, "only_keys", False) and given):
         keys = dict.fromkeys(DEFAULT_KEYS[level], "")
+    keys.update(given)
     keys.setdefault(UNIQUE[level], "")
     if getattr(args, "model", None) == "PATIENT" and level != "PATIENT":
         keys.setdefault("PatientID", "")
@@ -177,7 +219,19 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("host")
     p.add_argument("port", type=int)
     add_query_options(p)
-    p.add_argument("--json", action="store_true", help="print the matches as a JSON list")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="dicom",
+        choices=["dicom", "keyword"],
+        help="print the matches as a JSON list: the DICOM JSON model of PS3.18 F (default), "
+        "or 'keyword': {keyword: value} objects",
+    )
+    p.add_argument(
+        "--only-keys",
+        action="store_true",
+        help="ask only for the -k keys (and the level's unique key), not the default columns",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="C-CANCEL after N matches")
     p.add_argument(
         "--relational",
@@ -254,7 +308,12 @@ async def _run(args: argparse.Namespace) -> int:
             status = 1
     order = list(keys)
     rows = rows_of(matches, order)
-    if args.json:
+    if args.json == "dicom":
+        from dicomkit.io.json import to_json
+
+        json.dump([to_json(ds) for ds in matches], sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:
