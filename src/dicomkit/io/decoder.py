@@ -95,12 +95,14 @@ class DecodeOptions:
         specific_tags: Iterable[int] | None = None,
         lenient: bool = False,
         known_vr_for_un: bool = False,
+        check_sequences: bool = True,
     ) -> DecodeOptions:
         """Options from the arguments of ``read()`` (``specific_tags`` any iterable)."""
         return cls(
             stop_before_pixels=stop_before_pixels,
             specific_tags=None if specific_tags is None else frozenset(specific_tags),
             lenient=lenient,
+            check_sequences=check_sequences,
             known_vr_for_un=known_vr_for_un,
         )
 
@@ -373,7 +375,7 @@ class _Reader:
                 pos += 12
                 if length == 0xFFFFFFFF or vr == "SQ":
                     res2 = self.complex(
-                        owner, tag, vr, pos, end, length, False, little, depth, start
+                        owner, d, tag, vr, pos, end, length, False, little, depth, start
                     )
                     if res2 < 0:
                         return end, False
@@ -431,7 +433,7 @@ class _Reader:
             start = pos
             pos += 8
             if length == 0xFFFFFFFF or vr == "SQ":
-                res2 = self.complex(owner, tag, vr, pos, end, length, True, little, depth, start)
+                res2 = self.complex(owner, d, tag, vr, pos, end, length, True, little, depth, start)
                 if res2 < 0:
                     return end, False
                 pos = res2
@@ -451,6 +453,7 @@ class _Reader:
     def complex(
         self,
         owner: Dataset,
+        d: dict[int, Any],
         tag: int,
         vr: str,
         pos: int,
@@ -461,7 +464,8 @@ class _Reader:
         depth: int,
         start: int,
     ) -> int:
-        """A sequence or an undefined-length value; returns the next offset (-1: stop)."""
+        """A sequence or an undefined-length value; returns the next offset (-1: stop).
+        ``d`` is ``owner.raw_elements``."""
         opts = self.opts
         res = self.res
         specific = opts.specific_tags
@@ -470,7 +474,7 @@ class _Reader:
             if und is None:
                 return -1
             if specific is None or tag in specific:
-                owner.raw_elements[tag] = und[0]
+                d[tag] = und[0]
             return -1 if res.aborted else und[1]
         nxt = pos + length
         if nxt > end:
@@ -483,10 +487,9 @@ class _Reader:
         ):
             # The dictionary says SQ but the value holds no items (a retired meaning): keep it.
             if specific is None or tag in specific:
-                owner.raw_elements[tag] = ("UN", self.buf[pos:nxt])
+                d[tag] = ("UN", self.buf[pos:nxt])
             return nxt
         if specific is None or tag in specific:
-            d = owner.raw_elements
             if self.trusted or (
                 not opts.lenient
                 and (

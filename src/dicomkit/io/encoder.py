@@ -148,11 +148,15 @@ class _Encoder:
 
     def dataset(self, ds: Dataset, out: list[bytes | memoryview]) -> None:
         same = ds.is_implicit_vr is self.implicit and ds.is_little_endian is self.little
-        for tag in ds:
-            self.element(ds, tag, same, out)
+        tags = iter(ds)  # in tag order (the storage is sorted first when it is not)
+        d = ds.raw_elements
+        element = self.element
+        for tag in tags:
+            element(ds, d[tag], tag, same, out)
 
-    def element(self, ds: Dataset, tag: int, same: bool, out: list[bytes | memoryview]) -> None:
-        entry = ds.raw_elements[tag]
+    def element(
+        self, ds: Dataset, entry: Any, tag: int, same: bool, out: list[bytes | memoryview]
+    ) -> None:
         if same and type(entry) is tuple:
             # Fast path: an element never touched since it was read, written in the encoding it
             # was read in: its header again and its value bytes as they are.

@@ -238,7 +238,10 @@ def read(
         # Header read: parse the first chunk; only when the header does not fit (or the chunk
         # ends badly) read the whole file. The chunk read stays strict so nothing is lost.
         head_opts = DecodeOptions.make(
-            stop_before_pixels=True, specific_tags=tags, known_vr_for_un=known_vr_for_un
+            stop_before_pixels=True,
+            specific_tags=tags,
+            known_vr_for_un=known_vr_for_un,
+            check_sequences=False,  # see _read_buffer
         )
         try:
             ds, res = _read_buffer(buf, head_opts, force)
@@ -253,6 +256,7 @@ def read(
         lenient=lenient,
         specific_tags=tags,
         known_vr_for_un=known_vr_for_un,
+        check_sequences=False,  # see _read_buffer
     )
     ds, _ = _read_buffer(buf, opts, force)
     ds.filename = filename
