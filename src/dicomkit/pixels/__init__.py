@@ -11,11 +11,12 @@ from __future__ import annotations
 from dicomkit.pixels.codecs import CodecRegistry, default_registry
 from dicomkit.pixels.encode import compress, decompress, set_pixels
 from dicomkit.pixels.frames import Decoded, decode, frame, iter_frames, pixel_array, pixel_info
-from dicomkit.pixels.info import PixelInfo
+from dicomkit.pixels.info import PixelDataWarning, PixelInfo
 
 __all__ = [
     "CodecRegistry",
     "Decoded",
+    "PixelDataWarning",
     "PixelInfo",
     "compress",
     "decode",
