@@ -104,3 +104,12 @@ def test_private_vr_cache_is_bounded() -> None:
     assert len(ds) == len(parts) and len(parts) // 2 > vrlookup.PRIVATE_CACHE_SIZE
     assert len(vrlookup._PRIVATE_CACHE) <= vrlookup.PRIVATE_CACHE_SIZE
     assert ds[0x00091001].vr == "UN" and ds[0x00090010].vr == "LO"
+
+
+def test_standard_vr_cache_is_bounded_for_tags_the_dictionary_does_not_know() -> None:
+    tags = [(0x0F00 + 2 * (i // 4000)) << 16 | (0x1000 + i % 4000) for i in range(20000)]
+    data = b"".join(imp(tag, b"") for tag in tags)
+    ds = decode_dataset(data, implicit=True, little=True)
+    assert len(ds) == len(tags) and ds[tags[-1]].vr == "UN"
+    cached = sum(1 for tag in tags if tag in vrlookup._VR_CACHE)
+    assert cached <= vrlookup._OTHER_TAGS_CACHED < len(tags)

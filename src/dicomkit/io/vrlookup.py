@@ -6,8 +6,8 @@ block's Private Creator, compared case-exact as PS3.5 7.8.1 says) for private on
 when neither knows. Ambiguous dictionary VRs ("US or SS", "OB or OW") are resolved from the
 data set (Pixel Representation, PS3.3 C.7.6.3).
 
-Both caches are pure caches of the dictionaries. The standard one is keyed by tags the
-dictionary knows (bounded by its size); the private one is keyed by (tag, creator) strings
+Both caches are pure caches of the dictionaries, bounded. The standard one keeps every tag the
+dictionary knows and others up to a limit; the private one is keyed by (tag, creator) strings
 taken from the input, so it is bounded (:data:`PRIVATE_CACHE_SIZE`, cleared when full): a
 file with millions of distinct creators cannot grow it without limit.
 """
@@ -26,7 +26,11 @@ __all__ = ["PRIVATE_CACHE_SIZE", "implicit_vr", "known_vr", "resolve_ambiguous"]
 #: Most (tag, creator) pairs remembered; past it the cache starts again.
 PRIVATE_CACHE_SIZE = 4096
 
-_VR_CACHE: dict[int, str] = {}  # standard tags only: bounded by the dictionary
+# Standard tags: the dictionary's own are all kept (bounded by its size); others (group
+# lengths, repeating groups, unknown tags: any of 2^31 values from the input) only while the
+# cache is smaller than this.
+_OTHER_TAGS_CACHED = 16384
+_VR_CACHE: dict[int, str] = {}
 _PRIVATE_CACHE: dict[tuple[int, str], str] = {}
 
 #: The VR of a standard tag looked up before (``None`` when not looked up yet).
@@ -40,7 +44,7 @@ def _dictionary_vr(tag: int) -> str:
     vr = str(entry.vr) if entry is not None and entry.vr else str(vr_for_tag(tag))
     if vr not in ALL_VRS and " or " not in vr:
         vr = "UN"  # e.g. "NONE" for the item tags, or a dictionary oddity
-    if " or " not in vr and (entry is not None or vr != "UN"):
+    if " or " not in vr and (entry is not None or len(_VR_CACHE) < _OTHER_TAGS_CACHED):
         _VR_CACHE[tag] = vr
     return vr
 
