@@ -251,3 +251,24 @@ def test_update_needs_a_dicomdir(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DicomError, match="no DICOMDIR to update"):
         create_dicomdir(_one_folder(tmp_path), output=tmp_path / "empty", update=True)
+
+
+def test_a_file_whose_conversion_fails_is_refused(tmp_path: Path) -> None:
+    from dicomkit import DataElement
+    from dicomkit.pixels.encapsulation import encapsulate
+
+    ds = dicomkit.read(SOURCES["J2KR"])
+    del ds[0x7FE00010]
+    ds.add(
+        DataElement(0x7FE00010, "OB", encapsulate([b"not a codestream" * 4]), undefined_length=True)
+    )
+    src = tmp_path / "SRC"
+    src.mkdir()
+    dicomkit.write(ds, src / "BROKEN")
+    shutil.copyfile(SOURCES["IMPL"], src / "IMPL")
+    result = create_dicomdir(src, output=tmp_path / "OUT")
+    assert [p.name for p, _ in result.refused] == ["BROKEN"]
+    assert "converting it failed" in result.refused[0][1]
+    assert [i.path.name for i in result.instances] == ["IMG00001"]
+    assert len(read_dicomdir(tmp_path / "OUT" / "DICOMDIR").instances()) == 1
+    assert not any(p.name.startswith(".") for p in (tmp_path / "OUT").rglob("*"))  # no leftovers

@@ -472,8 +472,15 @@ def create_dicomdir(
             dest = root.joinpath(*new)
             dest.parent.mkdir(parents=True, exist_ok=True)
             if plan.convert:
-                inst.transfer_syntax = conform(inst.path, dest, str(plan.target))
-                result.converted.append((inst.path, dest, inst.transfer_syntax))
+                try:
+                    ts = conform(inst.path, dest, str(plan.target))
+                except DicomError as exc:  # e.g. a damaged compressed frame
+                    reason = f"converting it failed: {' '.join(str(exc).split())}"
+                    log.warning("refusing %s: %s", inst.path, reason)
+                    result.refused.append((inst.path, reason))
+                    continue
+                inst.transfer_syntax = ts
+                result.converted.append((inst.path, dest, ts))
                 log.info("%s -> %s: %s", inst.path, dest, plan.reason)
             else:
                 shutil.copy2(inst.path, dest)
