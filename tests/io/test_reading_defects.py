@@ -158,6 +158,8 @@ def test_missing_transfer_syntax_detected_from_the_data_set(
     notes = [str(e) for e in ds.read_errors]
     assert len(notes) == 1 and "no Transfer Syntax UID" in notes[0]
     assert dicomkit.read(_write_back(ds, tmp_path)).transfer_syntax == expected
+    dumped = _dcmdump(path)  # DCMTK detects the same encoding
+    assert "[DOE^JANE]" in dumped and "US 2 " in dumped
 
 
 # -- 4. a VR of two spaces or two NULs -------------------------------------------------------
@@ -204,6 +206,9 @@ def test_item_where_an_element_belongs(tmp_path: Path) -> None:
     assert ds.InstanceNumber == 7 and ds[0x7FE00010].value == b"\x01\x02"
     assert 0x00080100 not in ds
     assert [e.tag for e in ds.read_errors] == [0xFFFEE000]
+    # dcmdump stops at the item ("Invalid tag") with the same elements before it
+    proc = peers.run_dcmtk("dcmdump", "+E", str(path), check=False)
+    assert "[DOE^JANE]" in proc.stdout and "Invalid tag" in proc.stderr
 
 
 # -- 6. truncated files ---------------------------------------------------------------------------
