@@ -170,6 +170,10 @@ def test_profiles_compress_and_refusals(
     assert cli_main.main([*argv, "--compress"]) == 0
     assert "(STD-GEN-DVD-J2K)" in capsys.readouterr().out
     assert cli_main.main(["dicomdir", "list", "--check", "--uids", str(dvd)]) == 0
+    capsys.readouterr()
+    assert cli_main.main(["dicomdir", "list", "--check", "-P", "STD-GEN-DVD-J2K", str(dvd)]) == 0
+    assert cli_main.main(["dicomdir", "list", "--check", "-P", "STD-GEN-CD", str(dvd)]) == 1
+    assert "1.2.840.10008.1.2.4.90 is not allowed by STD-GEN-CD" in capsys.readouterr().err
     assert cli_main.main([*argv[:-2], "-P", "STD-GEN-XYZ"]) == 2
     assert "unknown media profile" in capsys.readouterr().err
     assert cli_main.main([*argv[:4], str(tmp_path / "cd"), "--compress"]) == 2
@@ -192,3 +196,23 @@ def test_help_documents_profiles_and_dcmtk(capsys: pytest.CaptureFixture[str]) -
     text = capsys.readouterr().out
     for word in ("STD-GEN-CD", "STD-GEN-DVD-JPEG", "STD-GEN-DVD-J2K", "--compress", "dcmmkdir"):
         assert word in text
+
+
+@pytest.mark.interop
+def test_list_checks_what_dcmmkdir_writes(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from peers import run_dcmtk
+
+    cd = tmp_path / "cd"
+    assert cli_main.main(["dicomdir", "create", str(folder), "-o", str(cd)]) == 0
+    (cd / "DICOMDIR").unlink()
+    run_dcmtk("dcmmkdir", "+r", "+I", "-Pgp", "+D", "DICOMDIR", "DICOM", cwd=cd)
+    capsys.readouterr()
+    assert cli_main.main(["dicomdir", "list", "--check", "-P", "STD-GEN-CD", str(cd)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("File-set DCMTK_MEDIA_DEMO: 8 record(s), 2 referenced file(s)")
+    images = [line.split()[-1] for line in out.splitlines() if line.startswith("      IMAGE  ")]
+    assert sorted(images) == sorted(
+        "/".join(p.relative_to(cd).parts) for p in (cd / "DICOM").rglob("IMG*")
+    )

@@ -137,6 +137,13 @@ def add_parser(subparsers: Any) -> None:
         help="exit 1 when a referenced file is missing or is not the instance "
         "its record names, or a link is broken",
     )
+    ls.add_argument(
+        "--profile",
+        "-P",
+        metavar="PROFILE",
+        help="with --check: also check every File ID and each file's transfer syntax "
+        "against the application profile, e.g. STD-GEN-CD (as dcmmkdir -w does)",
+    )
     ls.set_defaults(func=run)
     p.set_defaults(func=run, dicomdir_parser=p)
 
@@ -254,7 +261,13 @@ def describe(rec: Any, *, uids: bool = False, root: Path | None = None) -> str:
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     from dicomkit.media.dicomdir import read_dicomdir
+    from dicomkit.media.profiles import get_profile
 
+    try:
+        profile = get_profile(args.profile) if args.profile else None
+    except DicomError as exc:
+        print(f"dicomkit dicomdir: {_one_line(exc)}", file=sys.stderr)
+        return 2
     path = Path(args.dicomdir)
     if path.is_dir():
         path = path / "DICOMDIR"
@@ -284,7 +297,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             f"dicomkit dicomdir: {len(missing)} referenced file(s) missing under {dd.root}",
             file=sys.stderr,
         )
-    mismatched = _mismatches(instances) if args.check else []
+    mismatched = _mismatches(instances, profile) if args.check else []
     for msg in mismatched:
         print(f"dicomkit dicomdir: {msg}", file=sys.stderr)
     if args.check and (missing or dd.problems or dd.orphans or mismatched or dd.inferred):
@@ -292,13 +305,17 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _mismatches(instances: list[Any]) -> list[str]:
+def _mismatches(instances: list[Any], profile: Any = None) -> list[str]:
     """Records whose referenced file says otherwise: SOP Class / Instance and Transfer Syntax
-    in the file's File Meta against (0004,1510)-(0004,1512) of the record (PS3.3 F.5)."""
+    in the file's File Meta against (0004,1510)-(0004,1512) of the record (PS3.3 F.5); with
+    a ``profile``, File IDs and transfer syntaxes it does not allow (PS3.11)."""
     from dicomkit.io.part10 import read_file_meta
+    from dicomkit.media.fileset import is_conformant_file_id
 
     out = []
     for rec in instances:
+        if profile is not None and not is_conformant_file_id(rec.file_id):
+            out.append(f"{'/'.join(rec.file_id)}: not a File ID {profile.name} allows")
         if rec.path is None:
             continue
         try:
@@ -315,4 +332,9 @@ def _mismatches(instances: list[Any]) -> list[str]:
             want = str(meta.get(tag) or "").strip("\x00 ")
             if have and want and want != have:
                 out.append(f"{rec.path}: {name} is {want}, the DICOMDIR says {have}")
+        ts = str(meta.get(0x00020010) or "").strip("\x00 ")
+        if profile is not None and ts not in profile.syntaxes:
+            out.append(
+                f"{rec.path}: transfer syntax {ts or '(none)'} is not allowed by {profile.name}"
+            )
     return out
