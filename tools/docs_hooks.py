@@ -130,6 +130,9 @@ def conformance_identity() -> str:
         ("TCP port (default)", f"`{node.port}`"),
         ("Maximum PDU length received", f"{ae.max_pdu} bytes"),
         ("Simultaneous associations (default)", str(node.max_associations)),
+        ("Association set-up and release (ARTIM) timeout", f"{ae.timeouts.acse:g} s"),
+        ("A peer silent in the middle of a message", f"{ae.timeouts.dimse:g} s, then aborted"),
+        ("An idle association", f"{ae.timeouts.idle:g} s, then aborted"),
         (
             "Asynchronous operations window",
             f"{ae.async_ops[0]} invoked, {ae.async_ops[1]} performed (not negotiated beyond)",
