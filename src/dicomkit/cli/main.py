@@ -33,6 +33,7 @@ SUBCOMMANDS = (
     "validate",
     "anonymize",
     "dicomdir",
+    "sr",
 )
 
 

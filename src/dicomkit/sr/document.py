@@ -1,0 +1,267 @@
+"""SR documents: the content tree together with the data set that carries it.
+
+:func:`read` / :meth:`Document.from_dataset` take an SR data set apart into its header (the
+data set without the content tree) and the tree (:class:`~dicomkit.sr.model.ContentItem`);
+:meth:`Document.to_dataset` puts them back together. :func:`new_document` makes a new SR
+instance with the modules every SR IOD requires (PS3.3 A.35: Patient, General Study, SR
+Document Series, General Equipment, SR Document General, SR Document Content, SOP Common).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.sequence import Sequence
+from dicomkit.errors import InvalidValueError
+from dicomkit.sr import _tags as T
+from dicomkit.sr.reader import read_content
+from dicomkit.sr.writer import write_content
+
+if TYPE_CHECKING:
+    from dicomkit.sr.model import ContentItem
+
+__all__ = ["SR_SOP_CLASSES", "Document", "new_document", "read"]
+
+#: SR storage SOP classes -> IOD name (PS3.4 B.5, PS3.3 A.35)
+SR_SOP_CLASSES: dict[str, str] = {
+    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR",
+    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR",
+    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR",
+    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR",
+    "1.2.840.10008.5.1.4.1.1.88.35": "Extensible SR",
+    "1.2.840.10008.5.1.4.1.1.88.40": "Procedure Log",
+    "1.2.840.10008.5.1.4.1.1.88.50": "Mammography CAD SR",
+    "1.2.840.10008.5.1.4.1.1.88.59": "Key Object Selection Document",
+    "1.2.840.10008.5.1.4.1.1.88.65": "Chest CAD SR",
+    "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.68": "Radiopharmaceutical Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.69": "Colon CAD SR",
+    "1.2.840.10008.5.1.4.1.1.88.70": "Implantation Plan SR Document",
+    "1.2.840.10008.5.1.4.1.1.88.71": "Acquisition Context SR",
+    "1.2.840.10008.5.1.4.1.1.88.72": "Simplified Adult Echo SR",
+    "1.2.840.10008.5.1.4.1.1.88.73": "Patient Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.74": "Planned Imaging Agent Administration SR",
+    "1.2.840.10008.5.1.4.1.1.88.75": "Performed Imaging Agent Administration SR",
+    "1.2.840.10008.5.1.4.1.1.88.76": "Enhanced X-Ray Radiation Dose SR",
+    "1.2.840.10008.5.1.4.1.1.88.77": "Waveform Annotation SR",
+    "1.2.840.10008.5.1.4.1.1.79.1": "Macular Grid Thickness and Volume Report",
+    "1.2.840.10008.5.1.4.1.1.78.7": "Spectacle Prescription Report",
+    "1.2.840.10008.5.1.4.1.1.88.1": "Text SR (retired)",
+    "1.2.840.10008.5.1.4.1.1.88.2": "Audio SR (retired)",
+    "1.2.840.10008.5.1.4.1.1.88.3": "Detail SR (retired)",
+    "1.2.840.10008.5.1.4.1.1.88.4": "Comprehensive SR (retired)",
+}
+
+COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
+COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
+ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+KEY_OBJECT_SELECTION = "1.2.840.10008.5.1.4.1.1.88.59"
+
+_CONTENT_TAGS = (
+    T.VALUE_TYPE,
+    T.CONCEPT_NAME,
+    T.CONTINUITY,
+    T.CONTENT_TEMPLATE,
+    T.CONTENT_SEQUENCE,
+)
+
+
+class Document:
+    """An SR document: ``root`` (the content tree) and ``dataset`` (everything else).
+
+    ``doc.root.find("Finding")``, ``doc.root.path("Imaging Measurements/*")``; render with
+    :func:`dicomkit.sr.render.text`; ``doc.to_dataset()`` gives the full data set back.
+    """
+
+    __slots__ = ("dataset", "root")
+
+    def __init__(self, root: ContentItem, dataset: Dataset) -> None:
+        self.root = root
+        self.dataset = dataset
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> Document:
+        """Split an SR data set into header and content tree (the data set is not changed;
+        the header shares its elements)."""
+        root = read_content(ds)
+        header = Dataset()
+        header.file_meta = ds.file_meta
+        for tag in ds.raw_elements:
+            if tag not in _CONTENT_TAGS:
+                header.add(ds[tag])
+        return cls(root, header)
+
+    @property
+    def sop_class(self) -> str:
+        return str(self.dataset.get(0x00080016) or "")
+
+    @property
+    def iod_name(self) -> str:
+        """The SR IOD of the SOP class (``""`` when not an SR SOP class)."""
+        return SR_SOP_CLASSES.get(self.sop_class, "")
+
+    def to_dataset(self) -> Dataset:
+        """The full data set: the header with the content tree written into it."""
+        ds = Dataset()
+        for el in self.dataset.elements():
+            ds.add(el.copy())
+        ds.file_meta = self.dataset.file_meta
+        write_content(self.root, ds)
+        return ds
+
+    def save(self, path: str | Path) -> None:
+        """Write the document as a Part 10 file (explicit VR little endian)."""
+        import dicomkit
+
+        ds = self.to_dataset()
+        ds.file_meta = None
+        dicomkit.write(ds, path, transfer_syntax=dicomkit.UID("1.2.840.10008.1.2.1"))
+
+    def check(self) -> list[str]:
+        """The content-tree constraint problems of the document's IOD (see
+        :func:`dicomkit.sr.constraints.check`)."""
+        from dicomkit.sr.constraints import check
+
+        return [str(p) for p in check(self.root, self.sop_class)]
+
+
+def read(source: str | Path | Dataset) -> Document:
+    """An SR document from a file (or a data set already read)."""
+    if isinstance(source, Dataset):
+        return Document.from_dataset(source)
+    import dicomkit
+
+    return Document.from_dataset(dicomkit.read(source))
+
+
+def _now() -> tuple[str, str]:
+    now = _dt.datetime.now()
+    return now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+
+
+def _copy_from(ds: Dataset, source: Dataset | None, tags: tuple[int, ...]) -> None:
+    if source is None:
+        return
+    for tag in tags:
+        if tag in source:
+            ds.add(source[tag].copy())
+
+
+_PATIENT = (0x00100010, 0x00100020, 0x00100030, 0x00100040)
+_STUDY = (0x0020000D, 0x00080020, 0x00080030, 0x00080090, 0x00200010, 0x00080050, 0x00081030)
+
+
+def new_document(
+    root: ContentItem,
+    *,
+    sop_class: str = COMPREHENSIVE_3D_SR,
+    evidence: list[Dataset] | None = None,
+    like: Dataset | None = None,
+    series_number: int = 1,
+    instance_number: int = 1,
+    manufacturer: str = "dicomkit",
+    completion: str = "COMPLETE",
+    verification: str = "UNVERIFIED",
+    series_description: str | None = None,
+) -> Document:
+    """A new SR document around ``root`` with a complete header.
+
+    Patient and study attributes come from ``like`` (e.g. one of the images reported on);
+    ``evidence`` are the data sets (or just their headers) the report references: they go
+    into Current Requested Procedure Evidence Sequence (PS3.3 C.17.2.3), grouped by study
+    and series. Key Object Selection documents get the Key Object Document module instead
+    (Current Requested Procedure Evidence Sequence is then its Type 1 evidence).
+    """
+    from dicomkit.core.uid import generate_uid
+
+    if sop_class not in SR_SOP_CLASSES:
+        raise InvalidValueError(
+            f"{sop_class} is not an SR storage SOP class: use one of "
+            f"{', '.join(sorted(SR_SOP_CLASSES))}"
+        )
+    if like is None and evidence:
+        like = evidence[0]
+    date, time = _now()
+    ds = Dataset()
+    ds.set(0x00080016, sop_class, "UI")
+    ds.set(0x00080018, str(generate_uid()), "UI")
+    ds.set(0x00080060, "KO" if sop_class == KEY_OBJECT_SELECTION else "SR", "CS")
+    for tag, vr in ((0x00100010, "PN"), (0x00100020, "LO"), (0x00100030, "DA"), (0x00100040, "CS")):
+        ds.set(tag, "", vr)
+    for tag, vr in (
+        (0x00080020, "DA"),
+        (0x00080030, "TM"),
+        (0x00080090, "PN"),
+        (0x00200010, "SH"),
+        (0x00080050, "SH"),
+    ):
+        ds.set(tag, "", vr)
+    ds.set(0x0020000D, str(generate_uid()), "UI")
+    _copy_from(ds, like, _PATIENT + _STUDY)
+    if 0x00080005 in (like or {}):
+        ds.add(like[0x00080005].copy())  # type: ignore[index]
+    ds.set(0x0020000E, str(generate_uid()), "UI")
+    ds.set(0x00200011, str(series_number), "IS")
+    ds.set(0x00081111, Sequence(), "SQ")  # Referenced Performed Procedure Step Sequence
+    if series_description:
+        ds.set(0x0008103E, series_description, "LO")
+    ds.set(0x00080070, manufacturer, "LO")
+    ds.set(0x00200013, str(instance_number), "IS")
+    ds.set(0x00080023, date, "DA")
+    ds.set(0x00080033, time, "TM")
+    if sop_class != KEY_OBJECT_SELECTION:
+        ds.set(0x0040A491, completion, "CS")
+        ds.set(0x0040A493, verification, "CS")
+        ds.set(0x0040A372, Sequence(), "SQ")  # Performed Procedure Code Sequence (Type 2)
+    evidence_seq = evidence_sequence(evidence or [])
+    if evidence_seq or sop_class == KEY_OBJECT_SELECTION:
+        # KOS: Type 1 in the Key Object Document module (PS3.3 C.17.6.2)
+        ds.set(0x0040A375, evidence_seq, "SQ")
+    return Document(root, ds)
+
+
+def evidence_sequence(datasets: list[Dataset]) -> Sequence:
+    """A Hierarchical SOP Instance Reference sequence (PS3.3 Table C.17-3) for the
+    instances ``datasets``: one item per study, series within, instances within."""
+    studies: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for d in datasets:
+        study, series = str(d.get(0x0020000D) or ""), str(d.get(0x0020000E) or "")
+        sop = (str(d.get(0x00080016) or ""), str(d.get(0x00080018) or ""))
+        if not all((study, series, *sop)):
+            raise InvalidValueError(
+                "an evidence data set lacks Study/Series Instance UID or SOP Class/Instance "
+                "UID: pass the referenced instances' headers"
+            )
+        refs = studies.setdefault(study, {}).setdefault(series, [])
+        if sop not in refs:
+            refs.append(sop)
+    seq = Sequence()
+    for study, series_map in studies.items():
+        st = Dataset()
+        st.set(0x0020000D, study, "UI")
+        series_seq = Sequence()
+        for series, sops in series_map.items():
+            se = Dataset()
+            se.set(0x0020000E, series, "UI")
+            sop_seq = Sequence()
+            for cls_uid, inst in sops:
+                r = Dataset()
+                r.set(T.REF_SOP_CLASS, cls_uid, "UI")
+                r.set(T.REF_SOP_INSTANCE, inst, "UI")
+                sop_seq.append(r)
+            se.set(0x00081199, sop_seq, "SQ")
+            series_seq.append(se)
+        st.set(0x00081115, series_seq, "SQ")
+        seq.append(st)
+    return seq
+
+
+def content_of(ds: Any) -> ContentItem:
+    """The content tree of ``ds`` (a data set or a :class:`Document`)."""
+    if isinstance(ds, Document):
+        return ds.root
+    return read_content(ds)

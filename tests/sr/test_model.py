@@ -1,0 +1,123 @@
+"""The content tree: build, navigate, search, write and read back; constraint checks."""
+
+from __future__ import annotations
+
+import pytest
+from allkinds import FINDING, MM, all_kinds
+
+from dicomkit.core.dataset import Dataset
+from dicomkit.core.sequence import Sequence
+from dicomkit.errors import InvalidValueError
+from dicomkit.sr import Code, ContentItem, check, items, read
+from dicomkit.sr.constraints import constraints_for
+from dicomkit.sr.model import ValueType
+
+
+def test_code_equality_ignores_meaning() -> None:
+    assert Code("121071", "DCM", "Finding") == Code("121071", "DCM", "finding (other text)")
+    assert Code("121071", "DCM", "Finding") != Code("121071", "SCT", "Finding")
+    long = Code("x" * 20, "99X", "long one")
+    assert 0x00080119 in long.to_item() and 0x00080100 not in long.to_item()
+    assert Code.from_item(long.to_item()) == long
+
+
+def test_every_value_type_round_trips(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = all_kinds()
+    kinds = {item.value_type for _, item in doc.root.walk()} - {""}
+    assert kinds == {v.value for v in ValueType} - {"TABLE"}
+    path = tmp_path / "all.dcm"
+    doc.save(path)
+    again = read(path)
+    assert again.root == doc.root
+    assert again.root.find(FINDING).value == "a <b>mass</b> & more\nsecond line"  # type: ignore[union-attr]
+    num = again.root.find("Length")
+    assert num is not None and num.value == "12.5" and num.units == MM
+    assert again.root.item_at((1, 4, 7)).ref == (1, 4, 1)
+    assert again.root.template == ("DCMR", "1500")
+
+
+def test_table_round_trips_through_a_dataset() -> None:
+    table = Dataset()
+    table.set(0x0040A802, 2, "UL")
+    table.set(0x0040A803, 3, "UL")
+    root = items.container(Code("1", "99T", "Root"))
+    root.add("CONTAINS", ContentItem("TABLE", Code("2", "99T", "Doses"), table))
+    ds = Dataset()
+    ds.set(0x00080016, "1.2.840.10008.5.1.4.1.1.88.35", "UI")
+    from dicomkit.sr.reader import read_content
+    from dicomkit.sr.writer import write_content
+
+    write_content(root, ds)
+    back = read_content(ds)
+    assert back == root
+    assert back[0].value.get(0x0040A803) == 3
+
+
+def test_navigation_by_path_and_search() -> None:
+    root = all_kinds().root
+    assert root.path("Findings/Length") is root.item_at((1, 4, 2))
+    assert [i.value for i in root.paths("Findings/Length")] == ["12.5", None]
+    assert root.path("*/Finding") is root.item_at((1, 4, 1))
+    assert root.path("Findings/Nothing here") is None
+    assert len(list(root.find_all("111030"))) == 3  # by code value
+    assert root.find("Findings", recursive=False) is root[3]
+    positions = [p for p, _ in root.walk()]
+    assert positions[:3] == [(1,), (1, 1), (1, 2)]
+    with pytest.raises(InvalidValueError, match="no item 9"):
+        root.item_at((1, 9))
+
+
+def test_a_clean_document_has_no_problems() -> None:
+    doc = all_kinds()
+    assert check(doc.root, doc.sop_class) == []
+
+
+def test_iod_constraints_are_enforced() -> None:
+    doc = all_kinds()
+    # SCOORD3D is not an Enhanced SR value type, by-reference not allowed there either
+    enhanced = check(doc.root, "1.2.840.10008.5.1.4.1.1.88.22")
+    text = "\n".join(map(str, enhanced))
+    assert "value type SCOORD3D is not allowed in the Enhanced SR IOD" in text
+    assert "by-reference relationships are not allowed in the Enhanced SR IOD" in text
+    basic = "\n".join(map(str, check(doc.root, "1.2.840.10008.5.1.4.1.1.88.11")))
+    assert "content item 1.4.2: value type NUM is not allowed" in basic
+    # a relationship no IOD allows: a TEXT that CONTAINS something
+    doc.root.item_at((1, 4, 1)).add("CONTAINS", items.text(FINDING, "x"))
+    problems = check(doc.root, doc.sop_class)
+    assert [str(p) for p in problems] == [
+        "content item 1.4.1.5: TEXT CONTAINS TEXT is not allowed in the Comprehensive 3D SR IOD"
+    ]
+
+
+def test_generic_rules() -> None:
+    root = items.container(Code("1", "99T", "Root"))
+    root.add("CONTAINS", ContentItem("NUM", Code("2", "99T", "n"), "3"))
+    root.add("CONTAINS", ContentItem.by_reference("INFERRED FROM", (1, 5)))
+    root.add("CONTAINS", items.scoord(None, "TRIANGLE", [1, 2]))
+    root.add("CONTAINS", ContentItem("TEXT", None, "x"))
+    msgs = "\n".join(map(str, check(root, "1.2.840.10008.5.1.4.1.1.88.33")))
+    assert "1.1: NUM content item without Measurement Units" in msgs
+    assert "1.2: by-reference target 1.5 does not exist" in msgs
+    assert "1.3: SCOORD Graphic Type 'TRIANGLE'" in msgs
+    assert "1.4: TEXT content item without a Concept Name" in msgs
+
+
+def test_kos_table() -> None:
+    kos = constraints_for("1.2.840.10008.5.1.4.1.1.88.59")
+    assert kos is not None and not kos.by_reference
+    assert kos.allows("CONTAINER", "CONTAINS", "IMAGE")
+    assert not kos.allows("CONTAINER", "CONTAINS", "NUM")
+
+
+def test_bad_input_is_a_typed_error() -> None:
+    ds = Dataset()
+    with pytest.raises(InvalidValueError, match="not an SR document"):
+        read(ds)
+    ds.set(0x0040A040, "CONTAINER", "CS")
+    child = Dataset()
+    child.set(0x0040A040, "TEXT", "CS")
+    ds.set(0x0040A730, Sequence([child]), "SQ")
+    with pytest.raises(InvalidValueError, match="no Relationship Type"):
+        read(ds)
+    with pytest.raises(InvalidValueError, match="needs units"):
+        items.num(Code("1", "99T", "n"), 3, None)
