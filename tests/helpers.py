@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from hypothesis import settings
+
 T = TypeVar("T")
 
 #: How long a test may wait for something before it counts as hung. A guard against hangs,
@@ -30,6 +32,14 @@ async def poll(predicate: Callable[[], object], what: str, timeout: float = 15.0
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+def examples(n: int) -> int:
+    """``max_examples`` for a property test that wants ``n`` under the ``ci`` hypothesis profile,
+    scaled with the profile loaded (tests/conftest.py: a fifth under ``dev``), at least 10."""
+    profile = settings.default
+    base = 100 if profile is None else int(profile.max_examples)
+    return max(10, n * base // 100)
 
 
 def pydicom_charset_files() -> list[Path]:

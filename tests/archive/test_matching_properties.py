@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from helpers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,7 @@ def oracle(pattern: str, value: str, fold: bool) -> bool:
     return re.fullmatch(rx, value, re.DOTALL | (re.IGNORECASE if fold else 0)) is not None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     values=st.lists(VALUES, min_size=1, max_size=8),
     pattern=PATTERNS,

@@ -46,6 +46,9 @@ from dicomkit.archive.index import record_from_dataset
 from dicomkit.archive.store import DuplicateInstanceError, DuplicatePolicy
 from dicomkit.errors import ArchiveError
 
+# a PostgreSQL server of its own is started for the module (initdb: seconds)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[str]:

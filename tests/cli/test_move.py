@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import cli, serving, synthetic, write_files
 from peers import free_port
@@ -12,6 +14,7 @@ from peers import free_port
 ROWS = synthetic(3)
 
 
+@pytest.mark.slow  # two `dicomkit serve` processes
 def test_move_between_two_nodes(tmp_path: Path) -> None:
     files = write_files(ROWS, tmp_path / "in")
     src_port, dst_port = free_port(), free_port()

@@ -16,6 +16,7 @@ from dicomkit.cli.main import main
 from dicomkit.services.storage import read_instance
 
 
+@pytest.mark.slow  # `dicomkit receive` as a process of its own
 def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
     rows = [
         r.path

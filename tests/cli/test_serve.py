@@ -6,10 +6,14 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import cli, cli_subprocess, serving, synthetic, write_files
 from peers import free_port
 
+# every test starts `python -m dicomkit serve` (or the CLI) as a process of its own
+pytestmark = pytest.mark.slow
 ROWS = synthetic(3)
 
 

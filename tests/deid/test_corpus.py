@@ -131,6 +131,7 @@ def test_series_and_references_stay_consistent() -> None:
 
 
 @pytest.mark.skipif(not FILES, reason="shared corpus missing")
+@pytest.mark.slow  # the whole corpus, validated before and after
 def test_no_new_iod_errors() -> None:
     """Combined codes resolve against the IOD: de-identifying adds no validation error, but
     for attributes the table says to remove outright (X) where an IOD wants them (e.g. Study
@@ -155,6 +156,7 @@ def test_no_new_iod_errors() -> None:
 
 
 @pytest.mark.skipif(not FILES, reason="shared corpus missing")
+@pytest.mark.slow  # the whole corpus
 def test_patient_names_and_ids_do_not_survive() -> None:
     """No text element anywhere still holds a patient's name or ID (numbers and code
     strings such as a DICOMDIR's Referenced File ID may equal one by chance)."""

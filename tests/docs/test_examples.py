@@ -163,12 +163,13 @@ class PageRun:
 
 
 def _marks(page: Path) -> list[pytest.MarkDecorator]:
-    """Pages that run DCMTK tools are interop tests; pages that start servers are slow."""
+    """Pages that run DCMTK tools are interop tests; pages that run commands (a new interpreter
+    each, seconds per page) or start servers are slow."""
     runs = [b for b in blocks(page) if b.runs and b.lang == "sh"]
     marks = []
     if any(b.code.split()[0] in DCMTK_TOOLS for b in runs if b.code.split()):
         marks.append(pytest.mark.interop)
-    if any(b.background for b in runs):
+    if runs:
         marks.append(pytest.mark.slow)
     return marks
 

@@ -7,6 +7,7 @@ import struct
 
 import corpus
 import pytest
+from helpers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,7 +84,7 @@ def _mutate(data: bytes, muts: list[tuple[str, int, int]]) -> bytes:
 
 
 @pytest.mark.skipif(not _DATA, reason="corpus missing")
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(sorted(_DATA)), muts=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_files(seed: str, muts: list[tuple[str, int, int]]) -> None:
     data = _DATA[seed]
@@ -92,7 +93,7 @@ def test_mutated_files(seed: str, muts: list[tuple[str, int, int]]) -> None:
     _check(_mutate(data, muts))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=600))
 def test_random_bytes(data: bytes) -> None:
     _check(data)

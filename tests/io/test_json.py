@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from corpus import manifest
-from helpers import pydicom_charset_files
+from helpers import examples, pydicom_charset_files
 
 import dicomkit
 from dicomkit.core.dataset import Dataset
@@ -286,6 +286,6 @@ def datasets(draw: st.DrawFn, depth: int = 0) -> Dataset:
 
 
 @given(datasets())
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=examples(60))
 def test_random_datasets_roundtrip(ds: Dataset) -> None:
     assert from_json(dumps(ds)) == ds

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from corpus import manifest
-from helpers import pydicom_charset_files
+from helpers import examples, pydicom_charset_files
 from peers import dcmtk
 
 import dicomkit
@@ -258,6 +258,6 @@ datasets = _test_json.datasets
 
 
 @given(datasets())
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=examples(60))
 def test_random_datasets_roundtrip(ds: Dataset) -> None:
     assert from_xml(to_xml(ds)) == ds

@@ -44,6 +44,7 @@ def test_file_id_rules() -> None:
     assert is_conformant_file_id(["A"] * 8)
 
 
+@pytest.mark.slow  # 40 corpus files copied and indexed
 def test_create_copies_into_conformant_names(corpus_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = create_dicomdir(corpus_folder, fileset_id="CORPUS", output=out)
@@ -69,6 +70,7 @@ def test_create_copies_into_conformant_names(corpus_folder: Path, tmp_path: Path
     assert result.counts["PATIENT"] == len(dd.roots)
 
 
+@pytest.mark.slow  # 40 corpus files copied and indexed
 def test_pydicom_finds_every_instance(corpus_folder: Path, tmp_path: Path) -> None:
     result = create_dicomdir(corpus_folder, output=tmp_path / "out")
     theirs = _pydicom_fileset(result.dicomdir)
@@ -130,6 +132,7 @@ def test_in_place_is_refused_when_files_would_be_copied(corpus_folder: Path) -> 
     assert sorted(p for p in corpus_folder.rglob("*")) == before  # nothing written
 
 
+@pytest.mark.slow  # 40 corpus files copied and indexed
 def test_output_then_rerun_in_place(corpus_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = create_dicomdir(corpus_folder, output=out)
@@ -140,6 +143,7 @@ def test_output_then_rerun_in_place(corpus_folder: Path, tmp_path: Path) -> None
     assert len(read_dicomdir(second.dicomdir).instances()) == len(first.instances)
 
 
+@pytest.mark.slow  # 40 corpus files copied and indexed
 def test_keep_names(corpus_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = create_dicomdir(corpus_folder, output=out, keep_names=True)

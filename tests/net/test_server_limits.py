@@ -307,6 +307,7 @@ def test_silent_connections_do_not_outlive_artim() -> None:
     run(main())
 
 
+@pytest.mark.slow
 def test_pipelined_requests_beyond_the_window_do_not_grow_memory() -> None:
     """The association negotiated one outstanding operation (the default window). The C-ECHO
     handler is stuck on the first request while the peer pipelines 200,000 more (16 MB on

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,7 +55,7 @@ def test_known_packbits_stream_with_noop_header() -> None:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.binary(min_size=1, max_size=3000))
 def test_numpy_decoder_matches_c_on_arbitrary_streams(data: bytes) -> None:
     imagecodecs = pytest.importorskip("imagecodecs")
@@ -68,7 +69,7 @@ def test_numpy_decoder_matches_c_on_arbitrary_streams(data: bytes) -> None:
     assert out.tobytes() == ref
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.integers(1, 40),
     st.integers(1, 40),

@@ -3,6 +3,7 @@ engines back to back never leave them in a state the standard does not allow."""
 
 from __future__ import annotations
 
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -25,7 +26,7 @@ hostile = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(hostile, min_size=1, max_size=4))
 def test_hostile_bytes_before_association(chunks: list[bytes]) -> None:
     scp = UpperLayer(Role.ACCEPTOR, max_associate_size=4096)
@@ -40,7 +41,7 @@ def test_hostile_bytes_before_association(chunks: list[bytes]) -> None:
     assert scp.state is State.STA1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(hostile, min_size=1, max_size=4))
 def test_hostile_bytes_when_established(chunks: list[bytes]) -> None:
     pair = Pair()
@@ -137,5 +138,7 @@ class TwoEngines(RuleBasedStateMachine):
         assert self.pair.scp.state not in (State.STA9, State.STA11)
 
 
-TwoEngines.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+TwoEngines.TestCase.settings = settings(
+    max_examples=examples(150), stateful_step_count=30, deadline=None
+)
 test_two_engines = TwoEngines.TestCase

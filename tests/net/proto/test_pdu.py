@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+from helpers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,7 +150,7 @@ def test_rejected_ac_context_without_transfer_syntax() -> None:
 # -- round trips -------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(pdus)
 def test_pdu_round_trip(pdu: p.PDU) -> None:
     raw = pdu.encode()
@@ -157,14 +158,14 @@ def test_pdu_round_trip(pdu: p.PDU) -> None:
     assert p.decode_pdu(raw).encode() == raw
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(user_sub_items, max_size=6))
 def test_user_sub_items_round_trip(subs: list[it.UserSubItem]) -> None:
     raw = b"".join(s.encode() for s in subs)
     assert it.decode_user_sub_items(memoryview(raw)) == tuple(subs)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(pdus, st.data())
 def test_reader_any_split(pdu: p.PDU, data: st.DataObject) -> None:
     raw = pdu.encode() * 2
@@ -336,7 +337,7 @@ def test_reader_copies_bytearray() -> None:
 # -- fragmentation -----------------------------------------------------------------------------
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(max_size=5000), st.integers(7, 600), st.booleans(), st.booleans())
 def test_pdata_pdus_split(payload: bytes, max_len: int, is_command: bool, last: bool) -> None:
     raws = list(p.pdata_pdus(7, payload, is_command=is_command, last=last, max_pdu_length=max_len))
