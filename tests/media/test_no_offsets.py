@@ -199,3 +199,25 @@ def test_dcmdump_reads_every_record(tmp_path: Path) -> None:
     dd = read_dicomdir(path)
     assert [t.strip() for t in theirs] == [r.record_type for r in dd.records]
     assert len(theirs) == sum(1 for _ in dd.walk())
+
+
+@pytest.mark.interop
+def test_records_whose_lengths_were_not_updated(dicomdirtests: Path) -> None:
+    """pydicom's DICOMDIR-nooffset: zero offset elements were removed from the records but
+    the item lengths kept, so the last item's length runs past the sequence. dcmdump reads all
+    52 records; so do the lenient read (noting it) and read_dicomdir (strict)."""
+    import dicomkit
+    from dicomkit.errors import InvalidDicomError
+
+    path = dicomdirtests / "DICOMDIR-nooffset"
+    theirs = run_dcmtk("dcmdump", str(path)).stdout.count('"Directory Record"')
+    assert theirs == 52
+    ds = dicomkit.read(path, lenient=True)
+    assert "item length 248 past the end" in str(ds.read_errors[0])
+    records = ds.DirectoryRecordSequence
+    assert len(records) == theirs
+    assert int(records[-1].InstanceNumber) == 7 and len(records[-1]) == 8
+    with pytest.raises(InvalidDicomError, match="past the end"):
+        dicomkit.read(path).DirectoryRecordSequence  # noqa: B018 - strict: the defect raises
+    dd = read_dicomdir(path)
+    assert len(dd.records) == theirs and len(dd.instances()) == 31

@@ -649,7 +649,15 @@ class _Reader:
                                 f"item length {length} past the end", offset=pos, tag=tag
                             )
                         )
-                        return (seq, end) if lenient else None
+                        if not lenient:
+                            return None
+                        # As DCMTK: the item's elements up to the end of the sequence are
+                        # kept (e.g. a DICOMDIR record whose length was not updated when
+                        # elements were removed from it).
+                        item = Dataset.from_raw({}, little, implicit, owner)
+                        parse(item, pos + 8, end, little, depth + 1, False, stop)
+                        append(seq, item)
+                        return seq, end
                     item = Dataset.from_raw({}, little, implicit, owner)
                     parse(item, pos + 8, pos + 8 + length, little, depth + 1, False, stop)
                     pos += 8 + length
