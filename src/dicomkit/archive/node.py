@@ -243,6 +243,11 @@ class Archive:
                 temp.unlink()
             if job.policy is DuplicatePolicy.REJECT:
                 raise DuplicateInstanceError(f"instance {rec.sop_uid} is already stored")
+            log.info(
+                "instance %s is already stored: the new copy was discarded (duplicates "
+                "policy 'keep'; 'replace' would store it)",
+                rec.sop_uid,
+            )
             return IngestResult(
                 rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path), "kept"
             )

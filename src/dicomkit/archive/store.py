@@ -25,13 +25,13 @@ import errno
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from dicomkit.errors import ArchiveError
+from dicomkit.io.atomic import create_temp, create_temp_path
 
 
 class DuplicatePolicy(StrEnum):
@@ -152,11 +152,7 @@ class FileStore:
     def incoming_path(self) -> Path:
         """A fresh temporary file name on the archive's file system for an SCP to stream an
         incoming instance into (rename into place is then atomic and copy-free)."""
-        fd, name = tempfile.mkstemp(
-            prefix=self.TEMP_PREFIX, suffix=".dcm", dir=self.root / self.INCOMING
-        )
-        os.close(fd)
-        return Path(name)
+        return create_temp_path(self.root / self.INCOMING, prefix=self.TEMP_PREFIX, suffix=".dcm")
 
     # -- placing files --------------------------------------------------------------------
 
@@ -240,9 +236,7 @@ class FileStore:
 
     def _stage_beside(self, src: Path, final: Path) -> Path:
         try:
-            fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
-            os.close(fd)
-            staged = Path(name)
+            staged = create_temp_path(final.parent, prefix=self.TEMP_PREFIX)
             try:
                 os.replace(src, staged)  # same file system: a rename, no copy
             except OSError as exc:
@@ -282,7 +276,9 @@ class FileStore:
 
     @contextlib.contextmanager
     def temp_beside(self, final: Path) -> Iterator[tuple[Path, BinaryIO]]:
-        fd, name = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=final.parent)
+        """A temporary file in ``final``'s folder, yielded as ``(path, binary file)``; it is flushed
+        and fsync'd when the block ends, removed when it raises."""
+        fd, name = create_temp(final.parent, prefix=self.TEMP_PREFIX)
         tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as fp:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dicomkit
+from dicomkit.cli.main import error_text
 from dicomkit.errors import DicomError
 
 RETAIN = {
@@ -81,7 +82,14 @@ def add_parser(subparsers: Any) -> None:
         help="Patient ID to write (default: empty, or a dummy where the IOD requires a value)",
     )
     p.add_argument("--patient-name", help="Patient's Name to write (default: empty)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no per-file output")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="read files without the DICM prefix and File Meta (e.g. raw data sets) too",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar (on a terminal), no summary"
+    )
     p.set_defaults(func=run)
 
 
@@ -134,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         dummies[0x00100010] = args.patient_name
 
     def one(path: Path, dst: Path) -> None:
-        ds = dicomkit.read(path)
+        ds = dicomkit.read(path, force=args.force)
         out = deidentify(
             ds,
             options=options,
@@ -142,11 +150,9 @@ def run(args: argparse.Namespace) -> int:
             dummy=dummies,
             date_shift=args.date_shift,
             in_place=True,
+            patient_id=args.patient_id,
+            patient_name=args.patient_name,
         )
-        if args.patient_id is not None:
-            out.set(0x00100020, args.patient_id)
-        if args.patient_name is not None:
-            out.set(0x00100010, args.patient_name)
         dst.parent.mkdir(parents=True, exist_ok=True)
         dicomkit.write(out, dst, atomic=True)  # dst may be the file just read
 
@@ -161,15 +167,27 @@ def run(args: argparse.Namespace) -> int:
             for p in _files(src)
             if out_root not in p.resolve().parents
         ]  # OUT may lie inside IN
+    from dicomkit.cli.progress import Progress
+
+    progress = Progress(len(pairs), enabled=not args.quiet)
+    errors: list[str] = []
     for path, dst in pairs:
+        ok = True
         try:
             one(path, dst)
         except (DicomError, OSError, ValueError) as exc:
             failures += 1
-            _err(f"{path}: {exc}")
-            continue
-        if not args.quiet:
+            errors.append(f"{path}: {error_text(exc, args)}")
+            ok = False
+        progress.step(str(path), ok=ok)
+        if ok and not args.quiet and (vars(args).get("verbose", 0) or len(pairs) == 1):
             print(f"{path} -> {dst}")
+    progress.close()
+    for line in errors:
+        _err(line)
+    written = len(pairs) - failures
+    if not args.quiet:
+        print(f"dicomkit anonymize: {written} file(s) written to {args.output}", file=sys.stderr)
     if args.uid_map:
         uid_map.save(args.uid_map)
     if failures:

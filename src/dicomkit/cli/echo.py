@@ -19,6 +19,26 @@ if TYPE_CHECKING:
 DEFAULT_MAX_PDU = 262_144
 
 
+def port_number(text: str) -> int:
+    """argparse type of a port to connect to: 1-65535 (anything else is a usage error)."""
+    return _port(text, low=1)
+
+
+def listen_port(text: str) -> int:
+    """argparse type of a port to listen on: 0-65535 (0: any free port)."""
+    return _port(text, low=0)
+
+
+def _port(text: str, *, low: int) -> int:
+    try:
+        number = int(text.strip(), 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port number") from None
+    if not low <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port {number} is out of range ({low}-65535)")
+    return number
+
+
 def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False) -> None:
     """--aet, --max-pdu, TLS and timeout options (and --aec, user identity for clients)."""
     net = parser.add_argument_group("network")
@@ -130,7 +150,7 @@ def add_parser(subparsers: Any) -> None:
         description="Send C-ECHO requests on one association.",
     )
     p.add_argument("host")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=port_number)
     p.add_argument(
         "-r",
         "--repeat",
@@ -158,7 +178,7 @@ async def _run(args: argparse.Namespace) -> int:
     for status, seconds in zip(result.statuses, result.seconds, strict=True):
         if status != 0 or args.repeat <= 10:
             print(
-                f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status)} "
+                f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status, 'verification')} "
                 f"({seconds * 1000:.1f} ms)"
             )
     if args.repeat > 10:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.cli.echo import add_network_options, config_from_args, port_number
 
 DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "PATIENT": (
@@ -217,7 +217,7 @@ def add_parser(subparsers: Any) -> None:
         "SCP answers with a failure.",
     )
     p.add_argument("host")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=port_number)
     add_query_options(p)
     p.add_argument(
         "--json",

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.cli.echo import add_network_options, config_from_args, port_number
 from dicomkit.cli.find import (
     UsageError,
     add_query_options,
@@ -78,7 +78,7 @@ def add_parser(subparsers: Any) -> None:
         description="C-GET the instances matching the keys into --out.",
     )
     p.add_argument("host")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=port_number)
     p.add_argument("--out", "-o", default=".", metavar="DIR", help="output folder (default .)")
     p.add_argument(
         "--sop-class",

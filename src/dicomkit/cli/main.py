@@ -104,6 +104,8 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    for name in ("dicomkit", "dicomkit.net.pdu", "dicomkit.net.dimse"):
+        logging.getLogger(name).setLevel(logging.NOTSET)  # what a previous run (serve) set
 
 
 def _subcommand(argv: Sequence[str]) -> str | None:
@@ -117,6 +119,15 @@ def _subcommand(argv: Sequence[str]) -> str | None:
         elif arg in ("-h", "--help", "--version"):
             return None
     return None
+
+
+def error_text(exc: BaseException, args: argparse.Namespace) -> str:
+    """An error's message as a command says it: API advice ("use force=True") becomes the
+    command's option ("use --force") when the command has it."""
+    text = str(exc)
+    if "force=True" in text and hasattr(args, "force"):
+        text = text.replace("force=True", "--force")
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except DicomError as exc:
-        print(f"dicomkit {args.command}: {exc}", file=sys.stderr)
+        print(f"dicomkit {args.command}: {error_text(exc, args)}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"dicomkit {args.command}: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.cli.echo import add_network_options, config_from_args, port_number
 from dicomkit.cli.find import UsageError, add_query_options, build_query, model_of, run_async
 
 
@@ -21,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
         description="C-MOVE the instances matching the keys to --dest.",
     )
     p.add_argument("host")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=port_number)
     p.add_argument("--dest", required=True, metavar="AET", help="move destination AE title")
     add_query_options(p)
     add_network_options(p)

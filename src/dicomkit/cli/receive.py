@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Any
 
-from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.cli.echo import add_network_options, config_from_args, listen_port
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,7 +19,9 @@ def add_parser(subparsers: Any) -> None:
         description="Accept C-ECHO and C-STORE for every storage SOP class; each instance is "
         "written to OUT/<SOP Instance UID>.dcm as it arrives (atomically).",
     )
-    p.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    p.add_argument(
+        "--port", type=listen_port, required=True, help="TCP port to listen on (0: any free)"
+    )
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default %(default)s)")
     p.add_argument("--out", required=True, metavar="DIR", help="destination folder")
     p.add_argument("--max-associations", type=int, default=64, metavar="N")
@@ -45,7 +47,6 @@ async def _run(args: argparse.Namespace) -> int:
     from dicomkit.services.storage import StorageSCP
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     config = replace(config_from_args(args, server=True), max_associations=args.max_associations)
     ae = AE(args.aet, config=config)
     count = [0]
@@ -54,7 +55,21 @@ async def _run(args: argparse.Namespace) -> int:
         count[0] += 1
 
     handler = StorageSCP(out, fsync=not args.no_fsync, on_stored=stored)
-    server = await ae.serve(args.port, {CStoreRequest: handler}, host=args.host)
+    try:
+        server = await ae.serve(args.port, {CStoreRequest: handler}, host=args.host)
+    except OSError as exc:  # nothing was created: the folder comes once the port is ours
+        print(
+            f"dicomkit receive: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}; choose another --port",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        await server.close()
+        print(f"dicomkit receive: cannot create {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(
         f"listening on {args.host}:{server.port} as {args.aet}, writing to {out}",
         file=sys.stderr,

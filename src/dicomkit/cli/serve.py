@@ -13,6 +13,8 @@ import logging
 import sys
 from typing import Any
 
+from dicomkit.cli.echo import listen_port
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -29,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ARCHIVE_DIR",
         help="archive folder (default ./archive, or [server] archive in --config)",
     )
-    p.add_argument("--port", type=int, default=None, help="TCP port (default 11112)")
+    p.add_argument("--port", type=listen_port, default=None, help="TCP port (default 11112)")
     p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
     p.add_argument("--aet", default=None, help="our AE title (default DICOMKIT)")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
@@ -69,6 +71,31 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Bind (host, port) once and let go: a port in use or not ours to take fails here, before
+    anything is created on disk (the server binds it again a moment later)."""
+    import socket
+
+    from dicomkit.errors import ArchiveError
+
+    if not port:
+        return
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            if hasattr(socket, "SO_REUSEADDR"):  # as asyncio's server does: TIME_WAIT is fine
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        raise ArchiveError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
+            "(nothing was created)"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from dicomkit.archive import config as cfgmod
     from dicomkit.archive.app import ArchiveNode, describe
@@ -93,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)
+            for chatty in ("dicomkit.net.pdu", "dicomkit.net.dimse"):  # the protocol view: -v
+                logging.getLogger(chatty).setLevel(logging.WARNING)
+        _check_port(cfg.host, cfg.port)  # before the archive folder and index are created
         node = ArchiveNode(cfg)
     except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
         print(f"dicomkit serve: {exc}", file=sys.stderr)

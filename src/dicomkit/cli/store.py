@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dicomkit.cli.echo import add_network_options, config_from_args
+from dicomkit.cli.echo import add_network_options, config_from_args, port_number
 from dicomkit.dictionary import uids
 
 MEDIA_STORAGE_DIRECTORY = uids.MediaStorageDirectoryStorage
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
         "contexts come from the files. Exit status 1 when any file failed.",
     )
     p.add_argument("host")
-    p.add_argument("port", type=int)
+    p.add_argument("port", type=port_number)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, summary only")
     add_network_options(p)
@@ -31,27 +31,17 @@ def add_parser(subparsers: Any) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+    """:class:`~dicomkit.cli.progress.Progress` fed with store results."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.done = 0
-        self.failed = 0
-        self.enabled = enabled and sys.stderr.isatty()
+        from dicomkit.cli.progress import Progress
+
+        self.bar = Progress(total, enabled=enabled)
 
     def __call__(self, result: Any) -> None:
-        self.done += 1
-        self.failed += not result.ok
-        if self.enabled:
-            width = 30
-            filled = width * self.done // max(self.total, 1)
-            sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/"
-                f"{self.total}" + (f" ({self.failed} failed)" if self.failed else "")
-            )
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        self.bar.step(str(getattr(result, "path", "")), ok=bool(result.ok))
+        if self.bar.done == self.bar.total:
+            self.bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +97,7 @@ async def _run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     failures += [r for r in results if not r.ok]
     for r in failures:
-        why = r.error or (describe(r.status) if r.status is not None else "")
+        why = r.error or (describe(r.status, "storage") if r.status is not None else "")
         print(f"FAILED {r.path}: {why}", file=sys.stderr)
     warnings = [r for r in results if r.ok and r.status]
     ok = len(results) - len([r for r in results if not r.ok])

@@ -11,9 +11,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import dicomkit
+from dicomkit.cli.main import error_text
+from dicomkit.cli.progress import Progress
 from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 
@@ -37,15 +39,22 @@ def add_parser(subparsers: Any) -> None:
         help="write an Extended Offset Table instead of a Basic Offset Table",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="read files without the DICM prefix and File Meta (e.g. raw data sets) too",
+    )
     p.set_defaults(func=run)
 
 
-def transcode_file(src: Path, dst: Path, uid: str, *, extended_offset_table: bool = False) -> None:
+def transcode_file(
+    src: Path, dst: Path, uid: str, *, extended_offset_table: bool = False, force: bool = False
+) -> None:
     from dicomkit.pixels import syntax  # the pixel stack (numpy) loads only when used
     from dicomkit.pixels.encode import compress, decompress
     from dicomkit.pixels.info import PIXEL_TAGS
 
-    ds = dicomkit.read(src)
+    ds = dicomkit.read(src, force=force)
     target = syntax.lookup(uid)
     if any(t in ds for t in PIXEL_TAGS):
         current = syntax.lookup(str(ds.transfer_syntax or uids.ExplicitVRLittleEndian))
@@ -67,31 +76,6 @@ def _files(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
-class Progress:
-    """A one-line progress bar on a stream: ``[#####.....]  50/100  name``."""
-
-    def __init__(self, total: int, stream: TextIO, enabled: bool = True) -> None:
-        self.total = total
-        self.stream = stream
-        self.enabled = enabled and total > 0
-        self.done = 0
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * self.done // self.total
-        bar = "#" * filled + "." * (width - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[-40:]:<40}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from dicomkit.pixels import syntax
 
@@ -106,20 +90,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if src.is_file():
         dst = args.output / src.name if args.output.is_dir() else args.output
-        transcode_file(src, dst, uid, extended_offset_table=args.extended_offset_table)
+        transcode_file(
+            src, dst, uid, extended_offset_table=args.extended_offset_table, force=args.force
+        )
         return 0
     files = list(_files(src))
-    progress = Progress(len(files), sys.stderr, enabled=not args.quiet)
+    progress = Progress(len(files), enabled=not args.quiet)
     failures: list[str] = []
     for path in files:
         rel = path.relative_to(src)
+        ok = True
         try:
             transcode_file(
-                path, args.output / rel, uid, extended_offset_table=args.extended_offset_table
+                path,
+                args.output / rel,
+                uid,
+                extended_offset_table=args.extended_offset_table,
+                force=args.force,
             )
         except (DicomError, OSError) as exc:
-            failures.append(f"{rel}: {exc}")
-        progress.step(str(rel))
+            failures.append(f"{rel}: {error_text(exc, args)}")
+            ok = False
+        progress.step(str(rel), ok=ok)
     progress.close()
     for line in failures:
         print(f"dicomkit transcode: {line}", file=sys.stderr)

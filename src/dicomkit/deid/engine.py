@@ -12,6 +12,7 @@ Information Modified).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +25,8 @@ from dicomkit.core.values.codec import MultiValue
 from dicomkit.deid import actions
 from dicomkit.deid.profile import Option, check_options, method_codes, rule_for
 from dicomkit.deid.uids import UIDMap, hashed_uid
+
+_log = logging.getLogger("dicomkit.deid")
 
 __all__ = ["Change", "deidentify"]
 
@@ -307,6 +310,8 @@ def deidentify(
     salt: bytes | str | None = None,
     log: list[Change] | None = None,
     in_place: bool = False,
+    patient_id: str | None = None,
+    patient_name: str | None = None,
 ) -> Dataset:
     """De-identify ``ds`` by the Basic Application Level Confidentiality Profile and the
     chosen ``options`` (PS3.15 E.2, E.3); returns a new data set (``ds`` is left alone
@@ -321,7 +326,14 @@ def deidentify(
     ``date_shift`` (whole days, with the Retain Longitudinal Modified Dates option): added
     to every DA and DT the option cleans; default a shift derived from the salt and the
     Patient ID, so a patient's instances move together. ``log`` receives a
-    :class:`Change` for every action taken.
+    :class:`Change` for every action taken. ``patient_id`` / ``patient_name`` are written
+    into (0010,0020) / (0010,0010) afterwards (``anonymize --patient-id / --patient-name``;
+    the other keywords are the command's options too: ``--retain X`` / ``--clean X`` are
+    ``options=["retain-X", "clean-X"]``, ``--uid-map``, ``--date-shift``, ``--salt``).
+
+    Pixel data is not examined: when Burned In Annotation (0028,0301) is YES a warning is
+    logged on ``dicomkit.deid`` -- text in the pixels is still there (the Clean Pixel Data
+    option is not offered).
 
     Private attributes are removed, also under Retain Safe Private (this implementation
     knows no private attribute to be safe). Overlay planes (60xx) are removed whole with
@@ -362,5 +374,23 @@ def deidentify(
             if tag in out.file_meta:
                 del out.file_meta[tag]
                 run.note("", tag, "X")
+    if patient_id is not None:
+        out.set(PATIENT_ID, patient_id)
+    if patient_name is not None:
+        out.set(0x00100010, patient_name)
     _record(out, opts, days)
+    _warn_burned_in(out)
     return out
+
+
+def _warn_burned_in(ds: Dataset) -> None:
+    """PS3.3 C.7.6.1.1.3: Burned In Annotation YES means identifying text may be in the
+    pixels, which this profile leaves alone (E.3.1 Clean Pixel Data is not implemented)."""
+    value = str(ds.get(0x00280301) or "").strip().upper()
+    if value == "YES" and 0x7FE00010 in ds:
+        _log.warning(
+            "instance %s has Burned In Annotation YES: its pixel data may show identifying "
+            "text, which de-identification does not remove -- review or mask the pixels "
+            "before sharing",
+            ds.get(SOP_INSTANCE_UID) or "(no SOP Instance UID)",
+        )
