@@ -124,11 +124,131 @@ class NetworkTimeout(TransportError):
 
 
 class DimseError(NetworkError):
-    """A DIMSE operation that ended in failure; ``status`` is the DIMSE status code."""
+    """A DIMSE operation that ended in failure; ``status`` is the DIMSE status code.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    :meth:`from_status` builds the subclass for a status (the asyncpg pattern): catch
+    :class:`DimseOutOfResources`, :class:`DimseCannotUnderstand` ... or ``DimseError`` for all.
+    """
+
+    #: the statuses a subclass stands for: exact codes and (low, high) ranges
+    codes: tuple[int | tuple[int, int], ...] = ()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        service: str | None = None,
+        error_comment: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
+        #: the service class whose status table gave the meaning ("storage", "move" ...)
+        self.service = service
+        #: the peer's Error Comment (0000,0902), if any
+        self.error_comment = error_comment
+
+    @classmethod
+    def from_status(
+        cls,
+        status: int,
+        service: str | None = None,
+        *,
+        what: str = "",
+        error_comment: str = "",
+    ) -> DimseError:
+        """The error for a failure ``status`` of ``service`` (see
+        :mod:`dicomkit.dictionary.statuses`), its message naming ``what`` failed, the status
+        in hex with the service's words for it and the peer's Error Comment, e.g.
+        ``C-STORE failed: 0xA700 Refused: Out of Resources (disk full)``."""
+        from dicomkit.dictionary.statuses import describe
+
+        text = describe(status, service)
+        message = (f"{what} failed: {text}" if what else text) + (
+            f" ({error_comment})" if error_comment else ""
+        )
+        kind = _dimse_subclass(status)
+        return kind(message, status=status, service=service, error_comment=error_comment)
+
+
+class DimseCancelled(DimseError):
+    """FE00: the operation was cancelled (PS3.7 C.3)."""
+
+    codes = (0xFE00,)
+
+
+class DimseOutOfResources(DimseError):
+    """A7xx Refused: Out of Resources (PS3.7 C.5.5; A701/A702 in C-MOVE/C-GET), 0213
+    Resource limitation."""
+
+    codes = ((0xA700, 0xA7FF), 0x0213)
+
+
+class DimseDataSetMismatch(DimseError):
+    """A9xx Error: Data Set / Identifier does not match SOP Class (PS3.7 C.5.2)."""
+
+    codes = ((0xA900, 0xA9FF),)
+
+
+class DimseCannotUnderstand(DimseError):
+    """Cxxx Error: Cannot understand (C-STORE) / Failed: Unable to process (C-FIND, C-MOVE,
+    C-GET) (PS3.7 C.5.1; PS3.4 B.2.3, C.4), and 0110 Processing failure (PS3.7 C.5.21)."""
+
+    codes = ((0xC000, 0xCFFF), 0x0110)
+
+
+class DimseMoveDestinationUnknown(DimseError):
+    """A801 Refused: Move Destination unknown (PS3.7 C.5.4)."""
+
+    codes = (0xA801,)
+
+
+class DimseRefused(DimseError):
+    """The peer will not do it: 0122 SOP Class not supported, 0124 Not authorized, 0118 No
+    such SOP Class (PS3.7 C.5.6, C.5.25, C.5.20)."""
+
+    codes = (0x0122, 0x0124, 0x0118)
+
+
+class DimseNoSuchInstance(DimseError):
+    """0112 No such SOP Instance, 0117 Invalid SOP Instance (PS3.7 C.5.19, C.5.12)."""
+
+    codes = (0x0112, 0x0117)
+
+
+class DimseInvalidRequest(DimseError):
+    """The request itself was wrong: attribute and argument errors, duplicate instances and
+    invocations, unrecognized operations (PS3.7 C.5.7-C.5.18, C.5.23, C.5.24)."""
+
+    codes = (
+        (0x0105, 0x0106),
+        0x0111,
+        (0x0113, 0x0115),
+        0x0119,
+        (0x0120, 0x0121),
+        0x0123,
+        (0x0210, 0x0212),
+    )
+
+
+_DIMSE_SUBCLASSES: tuple[type[DimseError], ...] = (
+    DimseCancelled,
+    DimseOutOfResources,
+    DimseDataSetMismatch,
+    DimseCannotUnderstand,
+    DimseMoveDestinationUnknown,
+    DimseRefused,
+    DimseNoSuchInstance,
+    DimseInvalidRequest,
+)
+
+
+def _dimse_subclass(status: int) -> type[DimseError]:
+    for kind in _DIMSE_SUBCLASSES:
+        for c in kind.codes:
+            if (c[0] <= status <= c[1]) if isinstance(c, tuple) else c == status:
+                return kind
+    return DimseError
 
 
 class ArchiveError(DicomError):
@@ -142,7 +262,15 @@ __all__ = [
     "CharsetError",
     "DicomError",
     "DictionaryError",
+    "DimseCancelled",
+    "DimseCannotUnderstand",
+    "DimseDataSetMismatch",
     "DimseError",
+    "DimseInvalidRequest",
+    "DimseMoveDestinationUnknown",
+    "DimseNoSuchInstance",
+    "DimseOutOfResources",
+    "DimseRefused",
     "InvalidDicomError",
     "InvalidValueError",
     "LocalProtocolError",

@@ -21,6 +21,8 @@ GENERATED = (
     "_syntaxes.py",
     "uids.py",
     "tags.py",
+    "_statuses.py",
+    "status_codes.py",
 )
 
 

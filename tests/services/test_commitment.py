@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.dictionary.status_codes import NoSuchObjectInstance, ReferencedSOPClassNotSupported
 from dicomkit.errors import DimseError
 from dicomkit.net import AE
 from dicomkit.net.memory import memory_pair
@@ -16,7 +17,6 @@ from dicomkit.services.commitment import (
     EVENT_FAILURES,
     EVENT_SUCCESS,
     LISTENER_ROLES,
-    NO_SUCH_OBJECT_INSTANCE,
     STORAGE_COMMITMENT,
     STORAGE_COMMITMENT_INSTANCE,
     CommitmentListener,
@@ -66,7 +66,7 @@ def test_commit_same_association_success_and_failures() -> None:
     good, bad = asyncio.run(main())
     assert good.ok and good.event_type == EVENT_SUCCESS and sorted(good.committed) == sorted(HELD)
     assert bad.event_type == EVENT_FAILURES and bad.committed == [(CT, "1.2.3.1")]
-    assert bad.failed == [(CT, "9.9", NO_SUCH_OBJECT_INSTANCE)]
+    assert bad.failed == [(CT, "9.9", NoSuchObjectInstance)]
 
 
 def test_async_holds_and_failure_reason_codes() -> None:
@@ -85,7 +85,10 @@ def test_async_holds_and_failure_reason_codes() -> None:
 
     result = asyncio.run(main())
     assert result.committed == [(CT, "1")]
-    assert result.failed == [(CT, "2", 0x0122), (CT, "3", NO_SUCH_OBJECT_INSTANCE)]
+    assert result.failed == [
+        (CT, "2", ReferencedSOPClassNotSupported),
+        (CT, "3", NoSuchObjectInstance),
+    ]
 
 
 def test_report_on_new_association_with_role_selection() -> None:

@@ -44,7 +44,7 @@ from dicomkit.archive.store import (
     sync_data,
 )
 from dicomkit.core.dataset import Dataset
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import ArchiveError, DicomError, InvalidDicomError
 from dicomkit.io.atomic import DEFAULT_FILE_MODE, create_temp
 from dicomkit.io.headcheck import HeadCheck
@@ -304,7 +304,7 @@ class ArchiveStorageSCP(StorageSCP):
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             if isinstance(sink, _ArchiveWriter):
                 sink.discard()
-            return _store_rsp(msg, 0xA700, str(exc))
+            return _store_rsp(msg, status_codes.OutOfResources, str(exc))
         if refused is not None:
             log.warning(
                 "C-STORE of %s (%s) refused with %04X: %s",
@@ -320,13 +320,13 @@ class ArchiveStorageSCP(StorageSCP):
             else:
                 result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
         except DuplicateInstanceError as exc:
-            return _store_rsp(msg, 0x0111, str(exc))
+            return _store_rsp(msg, status_codes.DuplicateSOPInstance, str(exc))
         except (InvalidUIDError, ArchiveError, InvalidDicomError) as exc:
             log.warning("C-STORE of %s refused: %s", msg.affected_sop_instance_uid, exc)
-            return _store_rsp(msg, 0xC000, str(exc))
+            return _store_rsp(msg, status_codes.CannotUnderstand, str(exc))
         except (OSError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
-            return _store_rsp(msg, 0xA700, str(exc))
+            return _store_rsp(msg, status_codes.OutOfResources, str(exc))
         if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
             log.debug(
                 "%s: %s %s",
@@ -334,7 +334,7 @@ class ArchiveStorageSCP(StorageSCP):
                 result.outcome,
                 result.sop_instance_uid,
             )
-        return _store_rsp(msg, 0x0000)
+        return _store_rsp(msg, status_codes.Success)
 
 
 def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:

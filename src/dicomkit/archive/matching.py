@@ -41,6 +41,7 @@ from dicomkit.archive.schema import (
     Level,
     unique_key,
 )
+from dicomkit.dictionary import status_codes
 from dicomkit.errors import ArchiveError
 from dicomkit.services.query_retrieve import Model
 
@@ -58,15 +59,14 @@ __all__ = [
 ]
 
 # DIMSE statuses (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4)
-STATUS_OUT_OF_RESOURCES = 0xA700
-STATUS_IDENTIFIER_MISMATCH = 0xA900
-STATUS_UNABLE_TO_PROCESS = 0xC000
 
 
 class QueryError(ArchiveError):
     """An identifier the SCP refuses; ``status`` is the DIMSE status to answer with."""
 
-    def __init__(self, message: str, status: int = STATUS_IDENTIFIER_MISMATCH) -> None:
+    def __init__(
+        self, message: str, status: int = status_codes.IdentifierDoesNotMatchSOPClass
+    ) -> None:
         super().__init__(message)
         self.status = status
 
@@ -319,7 +319,7 @@ def parse_query(
             raise QueryError(
                 f"{attr.keyword} lists {len(cond.values)} UIDs; the limit is "
                 f"{options.max_uid_list}",
-                STATUS_UNABLE_TO_PROCESS,
+                status_codes.UnableToProcess,
             )
         conds.append(cond)
     _check_hierarchy(model, level, present, options, retrieve)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import lookup as lookup_syntax
 from dicomkit.errors import InvalidDicomError
 from dicomkit.io.scan import UNDEFINED, ShortData, header, skip_undefined
@@ -84,7 +85,9 @@ class HeadCheck:
             try:
                 out = self._inflater.decompress(data, room) if room > 0 else b""
             except zlib.error as exc:
-                self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
+                self._fail(
+                    status_codes.CannotUnderstand, f"cannot understand: bad deflate stream ({exc})"
+                )
                 return
             if self._inflater.unconsumed_tail or room <= 0:
                 self.full = True
@@ -114,7 +117,10 @@ class HeadCheck:
                     self.full = len(rest) > room
                     self.head += rest[:room]
                 except zlib.error as exc:
-                    self._fail(0xC000, f"cannot understand: bad deflate stream ({exc})")
+                    self._fail(
+                        status_codes.CannotUnderstand,
+                        f"cannot understand: bad deflate stream ({exc})",
+                    )
                     return self.failure
             self._judge(complete=not self.full)
             self.done = True
@@ -130,12 +136,15 @@ class HeadCheck:
             found = self._walk(complete)
         except ShortData:
             if complete:
-                self._fail(0xC000, "cannot understand: the data set ends inside an element")
+                self._fail(
+                    status_codes.CannotUnderstand,
+                    "cannot understand: the data set ends inside an element",
+                )
             elif self.full:
                 self.done = True  # cannot tell from the head: let it through
             return
         except InvalidDicomError as exc:
-            self._fail(0xC000, f"cannot understand: {exc}")
+            self._fail(status_codes.CannotUnderstand, f"cannot understand: {exc}")
             return
         # fine so far: a data set that ends within the head is walked whole by finish()
         self._passed = True

@@ -208,7 +208,7 @@ def describe_message(message: Any, *, sent: bool, context_id: int | None = None)
     """One DIMSE message on one line: ``sent C-STORE-RQ id 3 on context 1: affected SOP class
     CT Image Storage (1.2...), affected SOP instance 1.2.3, priority MEDIUM, with data set``."""
     from dicomkit.net.proto.dimse import CommandField, Priority
-    from dicomkit.net.proto.status import describe
+    from dicomkit.net.proto.status import describe, service_for
 
     try:
         name = CommandField(message.COMMAND_FIELD).name.replace("_", "-")
@@ -224,7 +224,8 @@ def describe_message(message: Any, *, sent: bool, context_id: int | None = None)
         if key in _UID_FIELDS:
             parts.append(f"{label} {uid_name(value)}")
         elif key == "status":
-            parts.append(f"status {describe(value)}")
+            sop_class = getattr(message, "affected_sop_class_uid", None)
+            parts.append(f"status {describe(value, service_for(name, sop_class))}")
         elif key == "priority":
             try:
                 parts.append(f"priority {Priority(value).name}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
 from dicomkit.errors import DimseError, LocalProtocolError
 from dicomkit.io.decoder import decode_dataset
@@ -216,7 +217,7 @@ def response_for(
 
 
 def _refusal(message: dimse.DimseRequest) -> dimse.DimseResponse:
-    return response_for(message, 0x0211)  # unrecognized operation
+    return response_for(message, status_codes.UnrecognizedOperation)  # unrecognized operation
 
 
 __all__ = [

@@ -38,7 +38,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from dicomkit import dictionary  # its tables load only when an SCP lists every class
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
@@ -488,9 +488,9 @@ def _bad_store(incoming: Incoming) -> tuple[int, str] | None:
     if not isinstance(msg, dimse.CStoreRequest):
         return None
     if msg.affected_sop_class_uid != incoming.context.abstract_syntax:
-        return 0x0122, "SOP class is not the presentation context's"
+        return status_codes.SOPClassNotSupported, "SOP class is not the presentation context's"
     if not msg.has_dataset:
-        return 0xC000, "C-STORE-RQ without a data set"
+        return status_codes.CannotUnderstand, "C-STORE-RQ without a data set"
     return None
 
 
@@ -513,7 +513,13 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
     handler, known = routes.find(incoming)
     refusal = _bad_store(incoming)
     if refusal is None and handler is None:
-        status = 0x0000 if isinstance(msg, dimse.CEchoRequest) else (0x0211 if known else 0x0122)
+        status = (
+            status_codes.Success
+            if isinstance(msg, dimse.CEchoRequest)
+            else (
+                status_codes.UnrecognizedOperation if known else status_codes.SOPClassNotSupported
+            )
+        )
         refusal = status, ""
     if refusal is not None:
         if incoming.sink is not None:
@@ -573,7 +579,7 @@ async def _send_results(incoming: Incoming, result: Any) -> bool:
     final_sent = False
     async for item in items:
         if incoming.cancelled and not final_sent:
-            await assoc.send_message(incoming.context, response_for(msg, 0xFE00))
+            await assoc.send_message(incoming.context, response_for(msg, status_codes.Cancel))
             final_sent = True
             break
         rsp, data = _response(incoming, item)
@@ -582,7 +588,7 @@ async def _send_results(incoming: Incoming, result: Any) -> bool:
             final_sent = True
             break
     if not final_sent:
-        await assoc.send_message(incoming.context, response_for(msg, 0x0000))
+        await assoc.send_message(incoming.context, response_for(msg, status_codes.Success))
     return True
 
 
@@ -606,7 +612,7 @@ def _response(incoming: Incoming, result: Any) -> tuple[dimse.DimseResponse, Any
         else:
             result, data = result
     if result is None:
-        rsp = response_for(msg, 0x0000)
+        rsp = response_for(msg, status_codes.Success)
     elif isinstance(result, dimse.DimseResponse):
         rsp = result
         if rsp.message_id_being_responded_to != msg.message_id:

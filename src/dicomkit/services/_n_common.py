@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from dicomkit.core.dataset import Dataset
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, Response, response_for
 from dicomkit.net.config import AEConfig
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
-from dicomkit.net.proto.status import Category, category, describe
+from dicomkit.net.proto.status import Category, category, service_for
 from dicomkit.net.server import AE, Handler, Handlers
 
 log = logging.getLogger("dicomkit.services")
@@ -118,7 +118,7 @@ class SopClassRouter:
             )
             handler = table.get(uid or incoming.context.abstract_syntax)
             if handler is None:
-                return response_for(msg, 0x0122)
+                return response_for(msg, status_codes.SOPClassNotSupported)
             result = handler(incoming)
             return await result if inspect.isawaitable(result) else result
 
@@ -131,11 +131,10 @@ class SopClassRouter:
 def check_status(rsp: Response, what: str) -> int:
     """The status of a response; raises :class:`DimseError` for failures."""
     status = rsp.status
-    if category(status) in (Category.FAILURE, Category.UNKNOWN, Category.CANCEL):
-        comment = rsp.message.error_comment
-        raise DimseError(
-            f"{what} failed: {describe(status)}" + (f" ({comment})" if comment else ""),
-            status=status,
+    service = service_for(what, getattr(rsp.message, "affected_sop_class_uid", None))
+    if category(status, service) in (Category.FAILURE, Category.UNKNOWN, Category.CANCEL):
+        raise DimseError.from_status(
+            status, service, what=what, error_comment=rsp.message.error_comment or ""
         )
     return status
 

@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeAlias
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.uid import generate_uid
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError, NetworkError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -56,12 +56,6 @@ EVENT_FAILURES = 2
 LISTENER_ROLES = {STORAGE_COMMITMENT: (True, True)}
 
 # Failure Reason (0008,1197) values (PS3.4 J.3.2.1.1.2 / C.14.1.1)
-PROCESSING_FAILURE = 0x0110
-NO_SUCH_OBJECT_INSTANCE = 0x0112
-RESOURCE_LIMITATION = 0x0213
-REFERENCED_SOP_CLASS_NOT_SUPPORTED = 0x0122
-CLASS_INSTANCE_CONFLICT = 0x0119
-DUPLICATE_TRANSACTION_UID = 0x0131
 
 TRANSACTION_UID = 0x00081195
 REFERENCED_SOP_SEQUENCE = 0x00081199
@@ -129,7 +123,7 @@ class CommitmentResult:
                     (
                         text(item.get("ReferencedSOPClassUID")),
                         text(item.get("ReferencedSOPInstanceUID")),
-                        int(reason) if reason is not None else PROCESSING_FAILURE,
+                        int(reason) if reason is not None else status_codes.ProcessingFailure,
                     )
                 )
         return cls(
@@ -212,15 +206,19 @@ class StorageCommitmentSCP:
         msg = incoming.message
         assert isinstance(msg, dimse.NActionRequest)
         if msg.requested_sop_class_uid != STORAGE_COMMITMENT:
-            return response_for(msg, 0x0118)  # no such SOP class
+            return response_for(msg, status_codes.NoSuchSOPClass)  # no such SOP class
         if msg.requested_sop_instance_uid != STORAGE_COMMITMENT_INSTANCE:
-            return response_for(msg, 0x0117)  # invalid SOP instance (the well-known one only)
+            return response_for(
+                msg, status_codes.InvalidSOPInstance
+            )  # invalid SOP instance (the well-known one only)
         if msg.action_type_id != ACTION_REQUEST:
-            return response_for(msg, 0x0123)  # no such action type
+            return response_for(msg, status_codes.NoSuchActionType)  # no such action type
         try:
             ds = incoming.dataset
         except Exception as exc:  # noqa: BLE001 -- an undecodable data set is the peer's
-            return response_for(msg, 0x0110, error_comment=f"cannot decode: {exc}"[:64])
+            return response_for(
+                msg, status_codes.ProcessingFailure, error_comment=f"cannot decode: {exc}"[:64]
+            )
         txn = text(ds.get("TransactionUID")) if ds is not None else ""
         if not txn:
             return response_for(
@@ -249,7 +247,7 @@ class StorageCommitmentSCP:
         task = asyncio.get_running_loop().create_task(self._report(incoming, txn, refs))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return response_for(msg, 0x0000)
+        return response_for(msg, status_codes.Success)
 
     async def join(self) -> None:
         """Wait until every report scheduled so far has been sent (or failed)."""
@@ -271,7 +269,7 @@ class StorageCommitmentSCP:
             if answer is True or (answer == 0 and answer is not False):
                 committed.append((sop_class, sop_instance))
             else:
-                reason = NO_SUCH_OBJECT_INSTANCE if answer is False else int(answer)
+                reason = status_codes.NoSuchObjectInstance if answer is False else int(answer)
                 failed.append((sop_class, sop_instance, reason))
         return committed, failed
 
@@ -280,20 +278,20 @@ class StorageCommitmentSCP:
             return await maybe_await(self.holds(sop_class, sop_instance))  # type: ignore[no-any-return]
         except Exception as exc:  # noqa: BLE001 -- one failing check fails one instance
             log.warning("commitment check of %s failed: %s", sop_instance, exc)
-            return PROCESSING_FAILURE
+            return status_codes.ProcessingFailure
 
     def _ask_sync(self, sop_class: str, sop_instance: str) -> bool | int:
         try:
             answer = self.holds(sop_class, sop_instance)
         except Exception as exc:  # noqa: BLE001 -- one failing check fails one instance
             log.warning("commitment check of %s failed: %s", sop_instance, exc)
-            return PROCESSING_FAILURE
+            return status_codes.ProcessingFailure
         if inspect.isawaitable(answer):  # a callable object with an async __call__
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
             log.warning("holds() returned an awaitable: make it an async def function")
-            return PROCESSING_FAILURE
+            return status_codes.ProcessingFailure
         return answer
 
     async def _report(self, incoming: Incoming, txn: str, refs: list[Reference]) -> None:
@@ -362,9 +360,9 @@ class CommitmentListener:
         msg = incoming.message
         assert isinstance(msg, dimse.NEventReportRequest)
         if msg.affected_sop_class_uid != STORAGE_COMMITMENT:
-            return response_for(msg, 0x0118)
+            return response_for(msg, status_codes.NoSuchSOPClass)
         if msg.event_type_id not in (EVENT_SUCCESS, EVENT_FAILURES):
-            return response_for(msg, 0x0113)  # no such event type
+            return response_for(msg, status_codes.NoSuchEventType)  # no such event type
         result = CommitmentResult.from_report(
             msg.event_type_id, incoming.dataset, incoming.association.calling_ae
         )
@@ -372,7 +370,7 @@ class CommitmentListener:
         waiter = self._waiters.pop(result.transaction_uid, None)
         if waiter is not None and not waiter.done():
             waiter.get_loop().call_soon_threadsafe(_settle, waiter, result)
-        return response_for(msg, 0x0000)
+        return response_for(msg, status_codes.Success)
 
     async def wait(self, transaction_uid: str, timeout: float | None = 60.0) -> CommitmentResult:
         """The result for a transaction, waiting for its report (``TimeoutError`` after
@@ -430,7 +428,6 @@ __all__ = [
     "EVENT_FAILURES",
     "EVENT_SUCCESS",
     "LISTENER_ROLES",
-    "NO_SUCH_OBJECT_INSTANCE",
     "STORAGE_COMMITMENT",
     "STORAGE_COMMITMENT_INSTANCE",
     "CommitmentListener",

@@ -24,7 +24,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import apply_modifications, n_request, select, text
@@ -77,10 +77,12 @@ class MPPSSCP:
         msg = incoming.message
         assert isinstance(msg, dimse.NCreateRequest)
         if msg.affected_sop_class_uid != MPPS:
-            return response_for(msg, 0x0118)
+            return response_for(msg, status_codes.NoSuchSOPClass)
         ds = incoming.dataset
         if ds is None:
-            return response_for(msg, 0x0120, error_comment="no attribute list")
+            return response_for(
+                msg, status_codes.MissingAttribute, error_comment="no attribute list"
+            )
         if PPS_STATUS not in ds or not text(ds.get(PPS_STATUS)):
             return response_for(
                 msg,
@@ -102,26 +104,30 @@ class MPPSSCP:
         stored.set(SOP_INSTANCE_UID, uid, vr="UI")
         with self._lock:
             if uid in self.store:
-                return response_for(msg, 0x0111, affected_sop_instance_uid=uid)
+                return response_for(
+                    msg, status_codes.DuplicateSOPInstance, affected_sop_instance_uid=uid
+                )
             self.store[uid] = stored
         self._changed(uid, stored)
         # the response names the instance (the SCP chose it when the SCU did not) and
         # returns the attribute list as created (PS3.7 10.1.5.1.6)
-        return response_for(msg, 0x0000, affected_sop_instance_uid=uid), ds
+        return response_for(msg, status_codes.Success, affected_sop_instance_uid=uid), ds
 
     def set(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.NSetRequest)
         if msg.requested_sop_class_uid != MPPS:
-            return response_for(msg, 0x0118)
+            return response_for(msg, status_codes.NoSuchSOPClass)
         uid = text(msg.requested_sop_instance_uid)
         mods = incoming.dataset
         if mods is None:
-            return response_for(msg, 0x0120, error_comment="no modification list")
+            return response_for(
+                msg, status_codes.MissingAttribute, error_comment="no modification list"
+            )
         with self._lock:
             current = self.store.get(uid)
             if current is None:
-                return response_for(msg, 0x0112)
+                return response_for(msg, status_codes.NoSuchSOPInstance)
             state = text(current.get(PPS_STATUS)).upper()
             if state in FINAL_STATES:
                 return response_for(
@@ -144,7 +150,7 @@ class MPPSSCP:
             updated.set(PPS_STATUS, new_state, vr="CS")
             self.store[uid] = updated
         self._changed(uid, updated)
-        return response_for(msg, 0x0000), mods
+        return response_for(msg, status_codes.Success), mods
 
     def get(self, incoming: Incoming) -> dimse.DimseResponse | tuple[Any, Dataset]:
         msg = incoming.message
@@ -154,8 +160,8 @@ class MPPSSCP:
             current = self.store.get(uid)
             found = current.copy() if current is not None else None
         if found is None:
-            return response_for(msg, 0x0112)
-        return response_for(msg, 0x0000), select(found, msg.attribute_identifier_list)
+            return response_for(msg, status_codes.NoSuchSOPInstance)
+        return response_for(msg, status_codes.Success), select(found, msg.attribute_identifier_list)
 
     def _changed(self, uid: str, ds: Dataset) -> None:
         if self.on_change is not None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dicomkit.core.dataset import Dataset
+from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
@@ -136,10 +137,14 @@ class QueryRetrieveSCP:
         msg, assoc = incoming.message, incoming.association
         model = self._model(incoming)
         if model is None or not isinstance(msg, dimse.CFindRequest):
-            return response_for(msg, qr.UNABLE_TO_PROCESS, error_comment="unsupported model")
+            return response_for(
+                msg, status_codes.UnableToProcess, error_comment="unsupported model"
+            )
         ident = incoming.dataset
         if ident is None:
-            return response_for(msg, 0xA900, error_comment="no identifier")
+            return response_for(
+                msg, status_codes.IdentifierDoesNotMatchSOPClass, error_comment="no identifier"
+            )
         neg = self.negotiation(incoming)
 
         def start() -> tuple[Iterator[Dataset], bool, list[Dataset]]:
@@ -150,24 +155,28 @@ class QueryRetrieveSCP:
         try:
             matches, unsupported, batch = await asyncio.to_thread(start)
         except DicomError as exc:
-            status = int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
+            status = int(getattr(exc, "status", None) or status_codes.UnableToProcess)
             log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
             return response_for(msg, status, error_comment=_comment(exc))
         # one pending response for every match (the same message: encoded once)
-        pending = response_for(msg, qr.PENDING_WARNING if unsupported else qr.PENDING)
+        pending = response_for(
+            msg, status_codes.PendingWarning if unsupported else status_codes.Pending
+        )
         sent = 0
         while batch:
             for ds in batch:
                 if incoming.cancelled:
                     log.info("%s: C-FIND cancelled after %d matches", assoc.peer, sent)
-                    return response_for(msg, qr.CANCEL)
+                    return response_for(msg, status_codes.Cancel)
                 await assoc.send_message(incoming.context, pending, ds)
                 sent += 1
             batch = await asyncio.to_thread(_take, matches, 64) if len(batch) == 64 else []
         log.info(
             "%s: C-FIND %s level: %d matches", assoc.peer, ident.get("QueryRetrieveLevel", ""), sent
         )
-        return response_for(msg, qr.CANCEL if incoming.cancelled else qr.SUCCESS)
+        return response_for(
+            msg, status_codes.Cancel if incoming.cancelled else status_codes.Success
+        )
 
     # -- C-MOVE / C-GET -------------------------------------------------------------------
 
@@ -182,7 +191,7 @@ class QueryRetrieveSCP:
             )
         except DicomError as exc:
             raise _Refused(
-                str(exc), int(getattr(exc, "status", None) or qr.UNABLE_TO_PROCESS)
+                str(exc), int(getattr(exc, "status", None) or status_codes.UnableToProcess)
             ) from exc
 
     async def on_move(self, incoming: Incoming) -> Any:
@@ -194,21 +203,23 @@ class QueryRetrieveSCP:
         if self.connect is None or self.known is None or not self.known(dest):
             log.info("%s: C-MOVE to unknown destination %r", assoc.peer, dest)
             return response_for(
-                msg, qr.MOVE_DESTINATION_UNKNOWN, error_comment="unknown move destination"
+                msg, status_codes.MoveDestinationUnknown, error_comment="unknown move destination"
             )
         try:
             instances = await self._instances(incoming)
         except _Refused as exc:
             return response_for(msg, exc.status, error_comment=_comment(exc))
         if not instances:
-            return response_for(msg, qr.SUCCESS, remaining=0, completed=0, failed=0, warning=0)
+            return response_for(
+                msg, status_codes.Success, remaining=0, completed=0, failed=0, warning=0
+            )
         try:
             sub = await self.connect(dest, _contexts_for(instances))
         except (NetworkError, OSError) as exc:
             log.warning("C-MOVE: cannot associate with %s: %s", dest, exc)
             return response_for(
                 msg,
-                qr.OUT_OF_RESOURCES_SUB_OPS,
+                status_codes.OutOfResourcesSubOperations,
                 failed=len(instances),
                 completed=0,
                 warning=0,
@@ -233,7 +244,9 @@ class QueryRetrieveSCP:
         except _Refused as exc:
             return response_for(msg, exc.status, error_comment=_comment(exc))
         if not instances:
-            return response_for(msg, qr.SUCCESS, remaining=0, completed=0, failed=0, warning=0)
+            return response_for(
+                msg, status_codes.Success, remaining=0, completed=0, failed=0, warning=0
+            )
         return await self._sub_operations(
             incoming, incoming.association, instances, originator=None
         )
@@ -275,11 +288,17 @@ class QueryRetrieveSCP:
                             total - n,
                         )
                         return _final(
-                            msg, qr.CANCEL, total - n, completed, failed, warning, failed_uids
+                            msg,
+                            status_codes.Cancel,
+                            total - n,
+                            completed,
+                            failed,
+                            warning,
+                            failed_uids,
                         )
                     status = await self._send_one(target, inst, originator, ctx, data)
                     n += 1
-                    if status == 0x0000:
+                    if status == status_codes.Success:
                         completed += 1
                     elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
                         warning += 1
@@ -300,7 +319,7 @@ class QueryRetrieveSCP:
                     if n < total:
                         pending = response_for(
                             msg,
-                            qr.PENDING,
+                            status_codes.Pending,
                             remaining=total - n,
                             completed=completed,
                             failed=failed,
@@ -312,7 +331,11 @@ class QueryRetrieveSCP:
         finally:
             if ahead is not None and not ahead.done():
                 ahead.cancel()
-        status = qr.SUCCESS if not (failed or warning) else qr.SUB_OPS_WARNING
+        status = (
+            status_codes.Success
+            if not (failed or warning)
+            else status_codes.SubOperationsCompleteWithFailures
+        )
         log.info(
             "%s: %s done: %d completed, %d failed, %d warning",
             assoc.peer,
@@ -339,7 +362,7 @@ class QueryRetrieveSCP:
                     log.info(
                         "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
                     )
-                    out.append((None, 0xA702))
+                    out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
                 try:
                     data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
@@ -347,7 +370,7 @@ class QueryRetrieveSCP:
                     log.warning(
                         "C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc
                     )
-                    out.append((None, 0xA702))
+                    out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
                 out.append((ctx, data))
                 held += len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
@@ -379,7 +402,7 @@ class QueryRetrieveSCP:
             return int(rsp.status)
         except (DicomError, OSError) as exc:
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
-            return 0xA702
+            return status_codes.OutOfResourcesSubOperations
 
 
 #: Sub-operations read ahead per worker-thread hop: at most this many instances, and no more

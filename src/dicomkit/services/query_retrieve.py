@@ -24,7 +24,7 @@ from typing import Any
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.vr import padding_for
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError
 from dicomkit.net.proto import dimse
 
@@ -56,14 +56,6 @@ QR_SOP_CLASSES: tuple[str, ...] = (*FIND.values(), *MOVE.values(), *GET.values()
 FAILED_SOP_INSTANCE_UID_LIST = 0x00080058
 
 # statuses used here (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4)
-SUCCESS = 0x0000
-PENDING = 0xFF00
-PENDING_WARNING = 0xFF01
-CANCEL = 0xFE00
-SUB_OPS_WARNING = 0xB000
-MOVE_DESTINATION_UNKNOWN = 0xA801
-OUT_OF_RESOURCES_SUB_OPS = 0xA702
-UNABLE_TO_PROCESS = 0xC000
 
 
 def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Dataset:
@@ -227,7 +219,7 @@ async def find(
     cancelled = False
     async for rsp in assoc.request_iter(msg, query, context=ctx):
         status = rsp.status
-        if status in (PENDING, PENDING_WARNING):
+        if status in (status_codes.Pending, status_codes.PendingWarning):
             if rsp.dataset is not None and not cancelled:
                 count += 1
                 yield rsp.dataset
@@ -237,11 +229,9 @@ async def find(
                     ctx, dimse.CCancelRequest(message_id_being_responded_to=msg.message_id)
                 )
             continue
-        if status not in (SUCCESS, CANCEL):
-            raise DimseError(
-                f"C-FIND failed with status 0x{status:04X}"
-                + (f": {rsp.message.error_comment}" if rsp.message.error_comment else ""),
-                status=status,
+        if status not in (status_codes.Success, status_codes.Cancel):
+            raise DimseError.from_status(
+                status, "find", what="C-FIND", error_comment=rsp.message.error_comment or ""
             )
 
 
@@ -249,7 +239,7 @@ async def find(
 class RetrieveResult:
     """The outcome of a C-MOVE or C-GET as the SCU sees it."""
 
-    status: int = SUCCESS
+    status: int = status_codes.Success
     completed: int = 0
     failed: int = 0
     warning: int = 0
@@ -261,7 +251,7 @@ class RetrieveResult:
     @property
     def ok(self) -> bool:
         """True when the final status was Success (0000): every sub-operation completed."""
-        return self.status == SUCCESS
+        return self.status == status_codes.Success
 
 
 async def _retrieve(

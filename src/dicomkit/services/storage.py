@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
@@ -435,13 +436,13 @@ class StorageSCP:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             if isinstance(sink, PartTenWriter):
                 sink.discard()
-            return _store_rsp(msg, 0xA700, str(exc))
+            return _store_rsp(msg, status_codes.OutOfResources, str(exc))
         log.info("stored %s (%d bytes)", path, sink.size)
         if self.on_stored is not None:
             result = self.on_stored(path, incoming)
             if asyncio.iscoroutine(result):
                 await result
-        return _store_rsp(msg, 0x0000)
+        return _store_rsp(msg, status_codes.Success)
 
 
 def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:

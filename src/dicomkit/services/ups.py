@@ -36,7 +36,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError, NetworkError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -142,12 +142,14 @@ class UPSSCP:
         assert isinstance(msg, dimse.NCreateRequest)
         ds = incoming.dataset
         if ds is None:
-            return _rsp(incoming, 0x0120, "no attribute list")
+            return _rsp(incoming, status_codes.MissingAttribute, "no attribute list")
         if _state(ds) != SCHEDULED:
-            return _rsp(incoming, 0xC309, "the UPS State must be SCHEDULED")
+            return _rsp(incoming, status_codes.UPSNotScheduled, "the UPS State must be SCHEDULED")
         uid = text(msg.affected_sop_instance_uid) or str(generate_uid())
         if uid in self.store:
-            return response_for(msg, 0x0111, affected_sop_instance_uid=uid)
+            return response_for(
+                msg, status_codes.DuplicateSOPInstance, affected_sop_instance_uid=uid
+            )
         stored = ds.copy()
         stored.set(SOP_CLASS_UID, UPS_PUSH, vr="UI")
         stored.set(SOP_INSTANCE_UID, uid, vr="UI")
@@ -159,7 +161,7 @@ class UPSSCP:
         for ae_title in self.global_subscribers:  # global subscribers follow new UPSs
             self.subscriptions.setdefault(ae_title, set()).add(uid)
         self._state_report(uid)
-        return response_for(msg, 0x0000, affected_sop_instance_uid=uid)
+        return response_for(msg, status_codes.Success, affected_sop_instance_uid=uid)
 
     async def n_set(self, incoming: Incoming) -> Any:
         msg = incoming.message
@@ -167,16 +169,20 @@ class UPSSCP:
         uid = text(msg.requested_sop_instance_uid)
         current, mods = self.store.get(uid), incoming.dataset
         if current is None:
-            return _rsp(incoming, 0xC307, "no such UPS")
+            return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
         if mods is None:
-            return _rsp(incoming, 0x0120, "no modification list")
+            return _rsp(incoming, status_codes.MissingAttribute, "no modification list")
         state, txn = _state(current), text(mods.get(TRANSACTION_UID))
         if state in FINAL:
-            return _rsp(incoming, 0xC300, f"the UPS is {state}")
+            return _rsp(incoming, status_codes.UPSMayNoLongerBeUpdated, f"the UPS is {state}")
         if state == IN_PROGRESS and txn != text(current.get(TRANSACTION_UID)):
-            return _rsp(incoming, 0xC301, "Transaction UID missing or wrong")
+            return _rsp(
+                incoming,
+                status_codes.UPSTransactionUIDNotCorrect,
+                "Transaction UID missing or wrong",
+            )
         if state == SCHEDULED and txn:
-            return _rsp(incoming, 0xC310, "the UPS is not IN PROGRESS")
+            return _rsp(incoming, status_codes.UPSNotInProgress, "the UPS is not IN PROGRESS")
         if PROCEDURE_STEP_STATE in mods and _state(mods) != state:
             return response_for(
                 msg,
@@ -196,15 +202,15 @@ class UPSSCP:
             report = Dataset()
             report.set(PROGRESS_SEQUENCE, updated[PROGRESS_SEQUENCE].value, vr="SQ")
             self._notify(uid, PROGRESS_REPORT, report)
-        return response_for(msg, 0x0000)
+        return response_for(msg, status_codes.Success)
 
     async def n_get(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.NGetRequest)
         current = self.store.get(text(msg.requested_sop_instance_uid))
         if current is None:
-            return _rsp(incoming, 0xC307, "no such UPS")
-        return response_for(msg, 0x0000), select(
+            return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
+        return response_for(msg, status_codes.Success), select(
             current, msg.attribute_identifier_list, exclude=(TRANSACTION_UID,)
         )
 
@@ -221,56 +227,70 @@ class UPSSCP:
             return self._request_cancel(incoming, ds or Dataset())
         if action in (SUBSCRIBE, UNSUBSCRIBE, SUSPEND_GLOBAL):
             return self._subscription(incoming, action, ds or Dataset())
-        return _rsp(incoming, 0x0123, f"no such action type {action}")
+        return _rsp(incoming, status_codes.NoSuchActionType, f"no such action type {action}")
 
     def _change_state(self, incoming: Incoming, ds: Dataset) -> dimse.DimseResponse:
         uid = text(getattr(incoming.message, "requested_sop_instance_uid", ""))
         current = self.store.get(uid)
         if current is None:
-            return _rsp(incoming, 0xC307, "no such UPS")
+            return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
         state, wanted, txn = _state(current), _state(ds), text(ds.get(TRANSACTION_UID))
         held = text(current.get(TRANSACTION_UID))
         if wanted not in (IN_PROGRESS, COMPLETED, CANCELED):
             if wanted == SCHEDULED:
-                return _rsp(incoming, 0xC303, "only N-CREATE makes a UPS SCHEDULED")
-            return response_for(incoming.message, 0x0106, offending_element=(PROCEDURE_STEP_STATE,))
+                return _rsp(
+                    incoming,
+                    status_codes.UPSMayOnlyBecomeScheduledViaNCreate,
+                    "only N-CREATE makes a UPS SCHEDULED",
+                )
+            return response_for(
+                incoming.message,
+                status_codes.InvalidAttributeValue,
+                offending_element=(PROCEDURE_STEP_STATE,),
+            )
         if not txn:
-            return _rsp(incoming, 0xC301, "Transaction UID missing")
+            return _rsp(
+                incoming, status_codes.UPSTransactionUIDNotCorrect, "Transaction UID missing"
+            )
         if state == wanted == CANCELED:
-            return _rsp(incoming, 0xB304)
+            return _rsp(incoming, status_codes.UPSAlreadyCanceled)
         if state == wanted == COMPLETED:
-            return _rsp(incoming, 0xB306)
+            return _rsp(incoming, status_codes.UPSAlreadyCompletedWarning)
         if state in FINAL:
-            return _rsp(incoming, 0xC300, f"the UPS is {state}")
+            return _rsp(incoming, status_codes.UPSMayNoLongerBeUpdated, f"the UPS is {state}")
         if wanted == IN_PROGRESS:
             if state == IN_PROGRESS:
-                return _rsp(incoming, 0xC302, "the UPS is already IN PROGRESS")
+                return _rsp(
+                    incoming, status_codes.UPSAlreadyInProgress, "the UPS is already IN PROGRESS"
+                )
             current.set(TRANSACTION_UID, txn, vr="UI")
         else:
             if state != IN_PROGRESS:
-                return _rsp(incoming, 0xC310, "the UPS is not IN PROGRESS")
+                return _rsp(incoming, status_codes.UPSNotInProgress, "the UPS is not IN PROGRESS")
             if txn != held:
-                return _rsp(incoming, 0xC301, "wrong Transaction UID")
+                return _rsp(
+                    incoming, status_codes.UPSTransactionUIDNotCorrect, "wrong Transaction UID"
+                )
             del current[TRANSACTION_UID]
         current.set(PROCEDURE_STEP_STATE, wanted, vr="CS")
         self._state_report(uid)
-        return _rsp(incoming, 0x0000)
+        return _rsp(incoming, status_codes.Success)
 
     def _request_cancel(self, incoming: Incoming, ds: Dataset) -> dimse.DimseResponse:
         uid = text(getattr(incoming.message, "requested_sop_instance_uid", ""))
         current = self.store.get(uid)
         if current is None:
-            return _rsp(incoming, 0xC307, "no such UPS")
+            return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
         state = _state(current)
         if state == CANCELED:
-            return _rsp(incoming, 0xB304)
+            return _rsp(incoming, status_codes.UPSAlreadyCanceled)
         if state == COMPLETED:
-            return _rsp(incoming, 0xC311, "the UPS is already COMPLETED")
+            return _rsp(incoming, status_codes.UPSAlreadyCompleted, "the UPS is already COMPLETED")
         if state == SCHEDULED:  # nobody performs it: cancel it ourselves (CC.2.2.3)
             for step in (IN_PROGRESS, CANCELED):
                 current.set(PROCEDURE_STEP_STATE, step, vr="CS")
                 self._state_report(uid)
-            return _rsp(incoming, 0x0000)
+            return _rsp(incoming, status_codes.Success)
         report = Dataset()
         report.RequestingAE = incoming.association.calling_ae.strip()
         # Reason For Cancellation, Contact URI / Display Name, Discontinuation Reason Codes
@@ -279,17 +299,21 @@ class UPSSCP:
                 el = ds[tag]
                 report.set(tag, el.value, vr=el.vr)
         self._notify(uid, CANCEL_REQUESTED, report)
-        return _rsp(incoming, 0x0000)
+        return _rsp(incoming, status_codes.Success)
 
     def _subscription(self, incoming: Incoming, action: int, ds: Dataset) -> dimse.DimseResponse:
         uid = text(getattr(incoming.message, "requested_sop_instance_uid", ""))
         ae_title = text(ds.get(RECEIVING_AE)) or incoming.association.calling_ae.strip()
         is_global = uid in (UPS_GLOBAL, UPS_FILTERED_GLOBAL)
         if not is_global and uid not in self.store:
-            return _rsp(incoming, 0xC307, "no such UPS")
+            return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
         if action == SUBSCRIBE:
             if lookup(self.addresses, ae_title) is None:
-                return _rsp(incoming, 0xC308, f"Receiving AE {ae_title} unknown")
+                return _rsp(
+                    incoming,
+                    status_codes.UPSUnknownReceivingAET,
+                    f"Receiving AE {ae_title} unknown",
+                )
             lock = text(ds.get(DELETION_LOCK)).upper() == "TRUE"
             subs = self.subscriptions.setdefault(ae_title, set())
             targets = list(self.store) if is_global else [uid]
@@ -306,16 +330,20 @@ class UPSSCP:
                 self.subscriptions.get(ae_title, set()).discard(uid)
         else:  # suspend global subscription: keep the per-UPS ones
             if not is_global:
-                return _rsp(incoming, 0x0117, "suspend applies to the global instance")
+                return _rsp(
+                    incoming,
+                    status_codes.InvalidSOPInstance,
+                    "suspend applies to the global instance",
+                )
             self.global_subscribers.pop(ae_title, None)
-        return _rsp(incoming, 0x0000)
+        return _rsp(incoming, status_codes.Success)
 
     # -- C-FIND ------------------------------------------------------------------------------
 
     async def c_find(self, incoming: Incoming) -> AsyncIterator[Any]:
         query = incoming.dataset
         if query is None:
-            yield _rsp(incoming, 0xA900, "no identifier")
+            yield _rsp(incoming, status_codes.IdentifierDoesNotMatchSOPClass, "no identifier")
             return
         for ds in list(self.store.values()):
             if incoming.cancelled:
@@ -325,7 +353,7 @@ class UPSSCP:
                 if TRANSACTION_UID in found:
                     del found[TRANSACTION_UID]
                 yield 0xFF00, found
-        yield _rsp(incoming, 0x0000)
+        yield _rsp(incoming, status_codes.Success)
 
     # -- event reports -----------------------------------------------------------------------
 
@@ -413,7 +441,7 @@ class UPSEventListener:
         cond = self._condition()
         async with cond:
             cond.notify_all()
-        return response_for(msg, 0x0000)
+        return response_for(msg, status_codes.Success)
 
     async def wait_for(
         self,
@@ -560,8 +588,10 @@ async def find(assoc: Association, query: Dataset, *, sop_class: str = UPS_PULL)
         if rsp.message.is_pending:
             if rsp.dataset is not None:
                 out.append(rsp.dataset)
-        elif rsp.status not in (0x0000, 0xFE00):
-            raise DimseError(f"UPS C-FIND failed with status 0x{rsp.status:04X}", status=rsp.status)
+        elif rsp.status not in (status_codes.Success, status_codes.Cancel):
+            raise DimseError.from_status(
+                rsp.status, "find", what="UPS C-FIND", error_comment=rsp.message.error_comment or ""
+            )
     return out
 
 

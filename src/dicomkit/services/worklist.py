@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -37,10 +37,6 @@ from dicomkit.services._n_common import SPECIFIC_CHARACTER_SET, text
 log = logging.getLogger("dicomkit.services.worklist")
 
 MODALITY_WORKLIST_FIND = uids.ModalityWorklistInformationModelFind
-PENDING = 0xFF00
-PENDING_WARNING = 0xFF01
-IDENTIFIER_DOES_NOT_MATCH = 0xA900
-UNABLE_TO_PROCESS = 0xC000
 
 _WILDCARD_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 #: Date key -> the time key matched with it as one date-time range (PS3.4 C.2.2.2.5).
@@ -294,28 +290,32 @@ class WorklistSCP:
         msg = incoming.message
         assert isinstance(msg, dimse.CFindRequest)
         if msg.affected_sop_class_uid != self.sop_class:
-            yield response_for(msg, 0x0122)
+            yield response_for(msg, status_codes.SOPClassNotSupported)
             return
         try:
             query = incoming.dataset
         except Exception as exc:  # noqa: BLE001 -- the peer's identifier cannot be decoded
             yield response_for(
-                msg, IDENTIFIER_DOES_NOT_MATCH, error_comment=f"bad identifier: {exc}"[:64]
+                msg,
+                status_codes.IdentifierDoesNotMatchSOPClass,
+                error_comment=f"bad identifier: {exc}"[:64],
             )
             return
         if query is None:
-            yield response_for(msg, IDENTIFIER_DOES_NOT_MATCH, error_comment="no identifier")
+            yield response_for(
+                msg, status_codes.IdentifierDoesNotMatchSOPClass, error_comment="no identifier"
+            )
             return
         try:
             for found in search(self.source, query):
                 if incoming.cancelled:
                     return  # the dispatcher answers FE00
-                yield PENDING, found
+                yield status_codes.Pending, found
         except Exception as exc:  # a broken source fails this query only
             log.exception("worklist query failed")
-            yield response_for(msg, UNABLE_TO_PROCESS, error_comment=str(exc)[:64])
+            yield response_for(msg, status_codes.UnableToProcess, error_comment=str(exc)[:64])
             return
-        yield response_for(msg, 0x0000)
+        yield response_for(msg, status_codes.Success)
 
 
 # -- SCU -------------------------------------------------------------------------------------
@@ -368,16 +368,16 @@ async def find(
     :class:`~dicomkit.errors.DimseError` on a failure status."""
     msg = dimse.CFindRequest(affected_sop_class_uid=sop_class, priority=priority)
     async for rsp in assoc.request_iter(msg, query, context=assoc.context_for(sop_class)):
-        if rsp.status in (PENDING, PENDING_WARNING):
+        if rsp.status in (status_codes.Pending, status_codes.PendingWarning):
             if rsp.dataset is not None:
                 yield rsp.dataset
             continue
-        if rsp.status not in (0x0000, 0xFE00):
-            comment = rsp.message.error_comment
-            raise DimseError(
-                f"worklist C-FIND failed with status 0x{rsp.status:04X}"
-                + (f": {comment}" if comment else ""),
-                status=rsp.status,
+        if rsp.status not in (status_codes.Success, status_codes.Cancel):
+            raise DimseError.from_status(
+                rsp.status,
+                "find",
+                what="worklist C-FIND",
+                error_comment=rsp.message.error_comment or "",
             )
 
 

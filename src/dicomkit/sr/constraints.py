@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dicomkit.dictionary import uids
 from dicomkit.sr.model import ContentItem, Relationship, ValueType
 
 __all__ = ["IODConstraints", "Problem", "check", "constraints_for"]
@@ -106,12 +107,12 @@ KEY_OBJECT_SELECTION = IODConstraints(
 )
 
 _BY_SOP_CLASS = {
-    "1.2.840.10008.5.1.4.1.1.88.11": BASIC_TEXT,
-    "1.2.840.10008.5.1.4.1.1.88.22": ENHANCED,
-    "1.2.840.10008.5.1.4.1.1.88.33": COMPREHENSIVE,
-    "1.2.840.10008.5.1.4.1.1.88.34": COMPREHENSIVE_3D,
-    "1.2.840.10008.5.1.4.1.1.88.35": EXTENSIBLE,
-    "1.2.840.10008.5.1.4.1.1.88.59": KEY_OBJECT_SELECTION,
+    uids.BasicTextSRStorage: BASIC_TEXT,
+    uids.EnhancedSRStorage: ENHANCED,
+    uids.ComprehensiveSRStorage: COMPREHENSIVE,
+    uids.Comprehensive3DSRStorage: COMPREHENSIVE_3D,
+    uids.ExtensibleSRStorage: EXTENSIBLE,
+    uids.KeyObjectSelectionDocumentStorage: KEY_OBJECT_SELECTION,
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
+from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidValueError
 from dicomkit.sr import _tags as T
 from dicomkit.sr.reader import read_content
@@ -27,39 +28,39 @@ __all__ = ["SR_SOP_CLASSES", "Document", "new_document", "read"]
 
 #: SR storage SOP classes -> IOD name (PS3.4 B.5, PS3.3 A.35)
 SR_SOP_CLASSES: dict[str, str] = {
-    "1.2.840.10008.5.1.4.1.1.88.11": "Basic Text SR",
-    "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR",
-    "1.2.840.10008.5.1.4.1.1.88.33": "Comprehensive SR",
-    "1.2.840.10008.5.1.4.1.1.88.34": "Comprehensive 3D SR",
-    "1.2.840.10008.5.1.4.1.1.88.35": "Extensible SR",
-    "1.2.840.10008.5.1.4.1.1.88.40": "Procedure Log",
-    "1.2.840.10008.5.1.4.1.1.88.50": "Mammography CAD SR",
-    "1.2.840.10008.5.1.4.1.1.88.59": "Key Object Selection Document",
-    "1.2.840.10008.5.1.4.1.1.88.65": "Chest CAD SR",
-    "1.2.840.10008.5.1.4.1.1.88.67": "X-Ray Radiation Dose SR",
-    "1.2.840.10008.5.1.4.1.1.88.68": "Radiopharmaceutical Radiation Dose SR",
-    "1.2.840.10008.5.1.4.1.1.88.69": "Colon CAD SR",
-    "1.2.840.10008.5.1.4.1.1.88.70": "Implantation Plan SR Document",
-    "1.2.840.10008.5.1.4.1.1.88.71": "Acquisition Context SR",
-    "1.2.840.10008.5.1.4.1.1.88.72": "Simplified Adult Echo SR",
-    "1.2.840.10008.5.1.4.1.1.88.73": "Patient Radiation Dose SR",
-    "1.2.840.10008.5.1.4.1.1.88.74": "Planned Imaging Agent Administration SR",
-    "1.2.840.10008.5.1.4.1.1.88.75": "Performed Imaging Agent Administration SR",
-    "1.2.840.10008.5.1.4.1.1.88.76": "Enhanced X-Ray Radiation Dose SR",
-    "1.2.840.10008.5.1.4.1.1.88.77": "Waveform Annotation SR",
-    "1.2.840.10008.5.1.4.1.1.79.1": "Macular Grid Thickness and Volume Report",
-    "1.2.840.10008.5.1.4.1.1.78.7": "Spectacle Prescription Report",
-    "1.2.840.10008.5.1.4.1.1.88.1": "Text SR (retired)",
-    "1.2.840.10008.5.1.4.1.1.88.2": "Audio SR (retired)",
-    "1.2.840.10008.5.1.4.1.1.88.3": "Detail SR (retired)",
-    "1.2.840.10008.5.1.4.1.1.88.4": "Comprehensive SR (retired)",
+    uids.BasicTextSRStorage: "Basic Text SR",
+    uids.EnhancedSRStorage: "Enhanced SR",
+    uids.ComprehensiveSRStorage: "Comprehensive SR",
+    uids.Comprehensive3DSRStorage: "Comprehensive 3D SR",
+    uids.ExtensibleSRStorage: "Extensible SR",
+    uids.ProcedureLogStorage: "Procedure Log",
+    uids.MammographyCADSRStorage: "Mammography CAD SR",
+    uids.KeyObjectSelectionDocumentStorage: "Key Object Selection Document",
+    uids.ChestCADSRStorage: "Chest CAD SR",
+    uids.XRayRadiationDoseSRStorage: "X-Ray Radiation Dose SR",
+    uids.RadiopharmaceuticalRadiationDoseSRStorage: "Radiopharmaceutical Radiation Dose SR",
+    uids.ColonCADSRStorage: "Colon CAD SR",
+    uids.ImplantationPlanSRStorage: "Implantation Plan SR Document",
+    uids.AcquisitionContextSRStorage: "Acquisition Context SR",
+    uids.SimplifiedAdultEchoSRStorage: "Simplified Adult Echo SR",
+    uids.PatientRadiationDoseSRStorage: "Patient Radiation Dose SR",
+    uids.PlannedImagingAgentAdministrationSRStorage: "Planned Imaging Agent Administration SR",
+    uids.PerformedImagingAgentAdministrationSRStorage: "Performed Imaging Agent Administration SR",
+    uids.EnhancedXRayRadiationDoseSRStorage: "Enhanced X-Ray Radiation Dose SR",
+    uids.WaveformAnnotationSRStorage: "Waveform Annotation SR",
+    uids.MacularGridThicknessAndVolumeReportStorage: "Macular Grid Thickness and Volume Report",
+    uids.OphthalmicAxialMeasurementsStorage: "Spectacle Prescription Report",
+    uids.TextSRStorageTrial: "Text SR (retired)",
+    uids.AudioSRStorageTrial: "Audio SR (retired)",
+    uids.DetailSRStorageTrial: "Detail SR (retired)",
+    uids.ComprehensiveSRStorageTrial: "Comprehensive SR (retired)",
 }
 
-COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
-COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
-ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
-BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
-KEY_OBJECT_SELECTION = "1.2.840.10008.5.1.4.1.1.88.59"
+COMPREHENSIVE_3D_SR = uids.Comprehensive3DSRStorage
+COMPREHENSIVE_SR = uids.ComprehensiveSRStorage
+ENHANCED_SR = uids.EnhancedSRStorage
+BASIC_TEXT_SR = uids.BasicTextSRStorage
+KEY_OBJECT_SELECTION = uids.KeyObjectSelectionDocumentStorage
 
 _CONTENT_TAGS = (
     T.VALUE_TYPE,
@@ -119,7 +120,7 @@ class Document:
 
         ds = self.to_dataset()
         ds.file_meta = None
-        dicomkit.write(ds, path, transfer_syntax=dicomkit.UID("1.2.840.10008.1.2.1"))
+        dicomkit.write(ds, path, transfer_syntax=dicomkit.UID(uids.ExplicitVRLittleEndian))
 
     def check(self) -> list[str]:
         """The content-tree constraint problems of the document's IOD (see

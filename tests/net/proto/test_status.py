@@ -59,9 +59,24 @@ def test_predicates() -> None:
     assert s.is_warning(0xB007)
 
 
-def test_describe_and_table_consistency() -> None:
-    assert s.describe(0xA700) == "0xA700 failure: Refused: out of resources"
-    assert "0x0122" in s.describe(0x0122)
-    for code, (cat, keyword, meaning) in s.STATUSES.items():
-        assert 0 <= code <= 0xFFFF and keyword and meaning
-        assert s.status_info(code).category is cat
+def test_describe_gives_hex_and_the_services_words() -> None:
+    assert s.describe(0xA700) == "0xA700 Refused: Out of Resources"
+    assert s.describe(0xA700, "storage") == "0xA700 Refused: Out of Resources"
+    assert s.describe(0x0122) == "0x0122 Refused: SOP Class not supported"
+    # B000 means different things in different services (PS3.4 B.2.3, C.4.2, C.4.3)
+    assert s.describe(0xB000, "storage") == "0xB000 Warning: Coercion of Data Elements"
+    assert "one or more failures" in s.describe(0xB000, "move")
+    assert "failures or warnings" in s.describe(0xB000, "get")
+    # C000-CFFF: "Cannot understand" for C-STORE, "Unable to process" for C-FIND/MOVE/GET
+    assert s.describe(0xC001, "storage") == "0xC001 Error: Cannot understand"
+    assert s.describe(0xC001, "find") == "0xC001 Failed: Unable to process"
+    assert s.describe(0x1234) == "0x1234 Unknown status code"
+
+
+def test_service_for() -> None:
+    assert s.service_for("C-STORE") == "storage"
+    assert s.service_for("C-MOVE-RSP") == "move"
+    assert s.service_for("N-ACTION", "1.2.840.10008.1.20.1") == "commitment"
+    assert s.service_for("N-SET", "1.2.840.10008.3.1.2.3.3") == "mpps"
+    assert s.service_for("N-CREATE", "1.2.840.10008.5.1.4.34.6.1") == "ups"
+    assert s.service_for() is None
