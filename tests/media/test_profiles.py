@@ -272,3 +272,18 @@ def test_a_file_whose_conversion_fails_is_refused(tmp_path: Path) -> None:
     assert [i.path.name for i in result.instances] == ["IMG00001"]
     assert len(read_dicomdir(tmp_path / "OUT" / "DICOMDIR").instances()) == 1
     assert not any(p.name.startswith(".") for p in (tmp_path / "OUT").rglob("*"))  # no leftovers
+
+
+def test_retired_sop_classes_are_refused_unless_allowed(tmp_path: Path) -> None:
+    retired = CORPUS / "dcm4che" / "Tag-0040-A170-VR-CS.dcm"  # Detail SR Storage - Trial
+    src = tmp_path / "SRC"
+    src.mkdir()
+    shutil.copyfile(retired, src / "SR")
+    shutil.copyfile(SOURCES["IMPL"], src / "IMPL")
+    result = create_dicomdir(src, output=tmp_path / "A")
+    assert [p.name for p, _ in result.refused] == ["SR"]
+    assert "Detail SR Storage - Trial" in result.refused[0][1] and "retired" in result.refused[0][1]
+    assert len(result.instances) == 1
+    allowed = create_dicomdir(src, output=tmp_path / "B", allow_retired=True)
+    assert not allowed.refused and len(allowed.instances) == 2
+    assert allowed.counts["SR DOCUMENT"] == 1

@@ -65,6 +65,12 @@ def _profile_options(c: Any) -> None:
         "conformant (the result then does not meet the profile)",
     )
     c.add_argument(
+        "--allow-retired-sop",
+        action="store_true",
+        help="include instances of retired SOP Classes (refused by default, as dcmmkdir "
+        "does without +Nrs)",
+    )
+    c.add_argument(
         "--undefined-lengths",
         action="store_true",
         help="write the record sequence and items with undefined length",
@@ -187,6 +193,7 @@ def _create(args: argparse.Namespace, out: TextIO) -> int:
             profile=args.profile,
             compress=args.compress,
             update=update,
+            allow_retired=args.allow_retired_sop,
         )
     except (DicomError, OSError) as exc:
         print(f"dicomkit dicomdir: {_one_line(exc)}", file=sys.stderr)

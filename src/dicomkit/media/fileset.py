@@ -331,13 +331,35 @@ def _merge(into: list[Node], new: list[Node]) -> None:
             _merge(same.children, node.children)
 
 
+def _retired(sop_class: str) -> str | None:
+    """The name of a retired SOP Class (None when it is current or unknown)."""
+    from dicomkit.dictionary import uid_info
+
+    info = uid_info(sop_class)
+    return f"{info.name} ({sop_class})" if info is not None and info.retired else None
+
+
 def _plan(
-    instances: list[Instance], profile: Any, compress: bool, result: CreateResult
+    instances: list[Instance],
+    profile: Any,
+    compress: bool,
+    result: CreateResult,
+    allow_retired: bool = False,
 ) -> list[tuple[Instance, Any]]:
     from dicomkit.media.profiles import plan_syntax
 
     accepted = []
     for inst in instances:
+        retired = None if allow_retired else _retired(inst.sop_class)
+        if retired is not None:
+            reason = (
+                f"its SOP Class {retired} is retired: {profile.name} holds the storage SOP "
+                "Classes of the current standard (allow_retired / --allow-retired-sop "
+                "includes it, as dcmmkdir +Nrs)"
+            )
+            log.warning("refusing %s: %s", inst.path, reason)
+            result.refused.append((inst.path, reason))
+            continue
         plan = plan_syntax(
             inst.transfer_syntax,
             profile,
@@ -375,6 +397,7 @@ def create_dicomdir(
     profile: str = "STD-GEN-CD",
     compress: bool = False,
     update: bool = False,
+    allow_retired: bool = False,
 ) -> CreateResult:
     """Make a File-set of the instances under ``folder`` and write its DICOMDIR.
 
@@ -391,7 +414,7 @@ def create_dicomdir(
     ``folder``), keeping its records; instances it already lists are skipped. Without
     ``update`` an ``output`` that already holds a DICOMDIR is refused (its files would be left
     out of the new one). ``descriptor`` is a File-set Descriptor file (PS3.10 8.3) inside the
-    File-set root.
+    File-set root. Instances of retired SOP Classes are refused unless ``allow_retired``.
     """
     from dicomkit.media.dicomdir import read_dicomdir
     from dicomkit.media.profiles import can_compress, conform, get_profile
@@ -444,7 +467,7 @@ def create_dicomdir(
         else:
             fresh.append(inst)
     result.existing = len(known)
-    accepted = _plan(fresh, prof, compress, result)
+    accepted = _plan(fresh, prof, compress, result, allow_retired)
     blockers = _not_in_place(accepted, keep_names) if in_place else []
     if blockers:
         more = f" (and {len(blockers) - 3} more)" if len(blockers) > 3 else ""
