@@ -69,6 +69,23 @@ def _tag_of(key: Any) -> int:
     raise DictionaryError(f"not a tag: {key!r}")
 
 
+# What pydicom users reach for on a data set, and where it lives here. The data model sits
+# below io and pixels (docs/architecture.md, checked by import-linter): a Dataset cannot call
+# up into them, and reading a header never imports numpy. The AttributeError says where to go.
+_PIXELS_LAYER = "(pixels are a layer above the data model, so reading headers never loads numpy)"
+_ELSEWHERE = {
+    "pixel_array": "use dicomkit.pixels.pixel_array(ds) " + _PIXELS_LAYER,
+    "decompress": "use dicomkit.pixels.decompress(ds), in place " + _PIXELS_LAYER,
+    "compress": "use dicomkit.pixels.compress(ds, 'RLELossless'), in place (a transfer syntax "
+    "UID or keyword) " + _PIXELS_LAYER,
+    "convert_pixel_data": "use dicomkit.pixels.decode(ds) " + _PIXELS_LAYER,
+    "save_as": "use dicomkit.write(ds, path) (transfer_syntax= a UID or keyword)",
+    "to_json": "use dicomkit.io.json.dumps(ds) (the PS3.18 F JSON model)",
+    "to_json_dict": "use dicomkit.io.json.to_json(ds)",
+    "from_json": "use dicomkit.io.json.from_json(text)",
+}
+
+
 class Dataset(MutableMapping[int, DataElement]):
     """A DICOM data set. ``ds.PatientName``, ``ds[0x00100010]``, ``ds["PatientName"]``.
 
@@ -291,6 +308,9 @@ class Dataset(MutableMapping[int, DataElement]):
     # -- keyword attributes ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
         if name[:1] == "_" or not name[:1].isupper():
+            hint = _ELSEWHERE.get(name)
+            if hint is not None:
+                raise AttributeError(f"Dataset has no {name!r}: {hint}")
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         tag = _keyword_tag(name)
         if tag is None:

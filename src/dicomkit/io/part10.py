@@ -24,6 +24,7 @@ from dicomkit.core.element import DataElement
 from dicomkit.core.mapped import is_mapped
 from dicomkit.core.mapped import register as register_map
 from dicomkit.core.tag import TRANSFER_SYNTAX_UID
+from dicomkit.core.uid import resolve_uid
 from dicomkit.dictionary.syntaxes import NATIVE, encoding
 from dicomkit.dictionary.uids import (
     ExplicitVRBigEndian,
@@ -521,7 +522,7 @@ def write(
     temporary name in the same folder and renamed over ``dest``, so that readers never see
     a partial file and a failed write (a full disk) leaves the old file whole."""
     src_ts = str(ds.transfer_syntax or "") or ExplicitVRLittleEndian
-    ts = str(transfer_syntax or src_ts).rstrip("\x00 ")
+    ts = resolve_uid(str(transfer_syntax or src_ts).rstrip("\x00 "), "transfer syntax")
     implicit, little, deflated = encoding(ts)
     d = ds.raw_elements
     pixel = next((d[t] for t in _PIXEL_TAGS if t in d), None)

@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from dicomkit import dictionary  # its tables load only when an SCP lists every class
+from dicomkit.core.uid import resolve_uid
 from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import NetworkTimeout, TransportError
 from dicomkit.net import log as netlog
@@ -77,11 +78,12 @@ def normalize_contexts(contexts: Sequence[ContextSpec] | None) -> list[tuple[str
     if not contexts:
         return [(VERIFICATION, list(DEFAULT_TRANSFER_SYNTAXES))]
     out = []
-    for spec in contexts:
+    for spec in contexts:  # UIDs or their keywords ("CTImageStorage", "JPEGLSLossless")
         if isinstance(spec, str):
-            out.append((spec, list(DEFAULT_TRANSFER_SYNTAXES)))
+            out.append((resolve_uid(spec, "SOP class"), list(DEFAULT_TRANSFER_SYNTAXES)))
         else:
-            out.append((str(spec[0]), [str(ts) for ts in spec[1]]))
+            syntaxes = [resolve_uid(str(ts), "transfer syntax") for ts in spec[1]]
+            out.append((resolve_uid(str(spec[0]), "SOP class"), syntaxes))
     return out
 
 
@@ -118,7 +120,16 @@ class AE:
             base = replace(base, ae_title=ae_title)
         self.config = base
         self.handlers: dict[Any, Handler] = dict(handlers or {})
-        self.supported = dict(supported) if supported is not None else None
+        self.supported = (
+            {
+                resolve_uid(str(k), "SOP class"): [
+                    resolve_uid(str(t), "transfer syntax") for t in v
+                ]
+                for k, v in supported.items()
+            }
+            if supported is not None
+            else None
+        )
         self.roles: dict[str, tuple[bool, bool]] = dict(roles or {})
         self.clock = clock
 

@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
@@ -170,6 +178,37 @@ class SyncAssociation:
             return await fn(self.association, *args, **kw)
 
         return self._run(go())
+
+    def iterate(
+        self,
+        fn: Callable[Concatenate[Association, P], AsyncIterator[T]],
+        *args: P.args,
+        **kw: P.kwargs,
+    ) -> Iterator[T]:
+        """Run a service's async-generator SCU function and yield what it yields, e.g. the
+        matches of a C-FIND (pynetdicom's ``send_c_find``)::
+
+            for match in assoc.iterate(query_retrieve.find, query):
+                print(match.PatientName)
+
+        (``assoc.call(query_retrieve.move, query, "DEST")`` and ``assoc.call(
+        query_retrieve.get, query)`` are C-MOVE and C-GET.) Leaving the loop early closes the
+        generator on the association's loop (a C-FIND sends its C-CANCEL there)."""
+        agen = fn(self.association, *args, **kw)
+
+        async def step() -> T:
+            return await agen.__anext__()
+
+        try:
+            while True:
+                try:
+                    yield self._run(step())
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None:
+                self._run(aclose())
 
     def request(self, message: dimse.DimseRequest, data: Any = None, **kw: Any) -> Response:
         """Send a DIMSE request (with its data set, if any) and return the final response
