@@ -380,6 +380,24 @@ def _root_tags(iod: IOD) -> set[int]:
     return tags
 
 
+def _sr_content_checks(ds: Dataset, run: _Run) -> None:
+    """SR documents: the content-tree constraints of the IOD (PS3.3 A.35, C.17.3), from
+    :mod:`dicomkit.sr` (imported only for SR SOP classes)."""
+    if 0x0040A040 not in ds:  # Value Type: no SR Document Content module
+        return
+    from dicomkit.sr.constraints import check
+    from dicomkit.sr.reader import read_content
+
+    module = "SRContentTree"
+    try:
+        root = read_content(ds)
+    except DicomError as exc:
+        run.add("error", "(0040,A730)", module, f"content tree: {exc}", 0x0040A730)
+        return
+    for problem in check(root, str(ds.get(_SOP_CLASS_UID) or "")):
+        run.add("error", "(0040,A730)", module, str(problem), 0x0040A730)
+
+
 def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) -> list[Finding]:
     """Check ``ds`` against its IOD (chosen by SOP Class UID unless ``iod`` is given).
 
@@ -430,6 +448,7 @@ def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) ->
             mod = usage.module
             run.level(mod.attributes, mod.checks, ctx, "", name)
         run.extra(ds, _root_tags(iod), "", "", f"the {iod.name} IOD")
+    _sr_content_checks(ds, run)
     conditional_ratio = iod is not None and _only_conditional(iod, _PIXEL_ASPECT_RATIO)
     for tag, message in instance_problems(ds, aspect_ratio_conditional=conditional_ratio):
         run.add("error", format_tag(tag), "", message, tag)
