@@ -18,7 +18,7 @@ from dicomkit.io.deflate import deflate, inflate
 from dicomkit.io.encoder import encode_dataset
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
-from dicomkit.net.proto.status import describe, is_failure
+from dicomkit.net.proto.status import is_failure, service_for
 from dicomkit.net.transport import Buffer
 
 if TYPE_CHECKING:
@@ -132,16 +132,23 @@ class Response:
 
 
 def check_response(rsp: Response, what: str = "") -> Response:
-    """``rsp`` unless its status is a failure (see :meth:`Response.raise_for_status`)."""
-    status = rsp.message.status
-    if not is_failure(status):
+    """``rsp`` unless its status is a failure (see :meth:`Response.raise_for_status`): then
+    the typed :class:`~dicomkit.errors.DimseError` of :meth:`DimseError.from_status`, read in
+    the status table of the message's service (B000 is a warning for C-STORE, A700 ...)."""
+    message = rsp.message
+    if message.status == status_codes.Success:  # success, the common case: no table look-up
         return rsp
-    name = what or dimse.CommandField(rsp.message.COMMAND_FIELD).name.removesuffix("_RSP")
-    name = name.replace("_", "-")
-    comment = rsp.message.error_comment
-    raise DimseError(
-        f"{name} failed: {describe(status)}" + (f" ({comment})" if comment else ""),
-        status=status,
+    command = dimse.CommandField(message.COMMAND_FIELD).name.removesuffix("_RSP")
+    command = command.replace("_", "-")
+    sop_class = getattr(message, "affected_sop_class_uid", None) or rsp.context.abstract_syntax
+    service = service_for(command, sop_class)
+    if not is_failure(message.status, service):
+        return rsp
+    raise DimseError.from_status(
+        message.status,
+        service,
+        what=what or command,
+        error_comment=message.error_comment or "",
     )
 
 
