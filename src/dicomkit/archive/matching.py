@@ -41,7 +41,7 @@ from dicomkit.archive.schema import (
     Level,
     unique_key,
 )
-from dicomkit.dictionary import status_codes
+from dicomkit.dictionary import status_codes, tags
 from dicomkit.errors import ArchiveError
 from dicomkit.services.query_retrieve import Model
 
@@ -251,7 +251,7 @@ def _sequence_condition(
 
 def _level_of_request(elems: list[Elem], model: Model) -> Level:
     for tag, _kw, _vr, value in elems:
-        if tag == 0x00080052:
+        if tag == tags.QueryRetrieveLevel:
             name = nz.text(value).upper()
             try:
                 level = Level(name)
@@ -280,9 +280,9 @@ def parse_query(
     present: dict[Level, Condition | None] = {}
     for tag, kw, vr, value in elems:
         if tag in SPECIAL_TAGS:
-            if tag == 0x00080005:
+            if tag == tags.SpecificCharacterSet:
                 charset = True
-            elif tag != 0x00080052:
+            elif tag != tags.QueryRetrieveLevel:
                 keys.append(ReturnKey(tag, SPECIAL_TAGS[tag], vr, None))
             continue
         if (tag & 0xFFFF) == 0 or (tag >> 16) & 1:

@@ -18,6 +18,7 @@ from typing import Any
 from dicomkit.archive import normalize as nz
 from dicomkit.archive.matching import ALIAS, Condition, Kind, Query, ReturnKey
 from dicomkit.archive.schema import BY_KEYWORD, LEVELS, SEQUENCES
+from dicomkit.dictionary import tags
 
 ResultElement = tuple[int, str, str, Any]  # tag, keyword, VR, value (str, list[str] or items)
 
@@ -120,7 +121,9 @@ def make_result(
             attr = BY_KEYWORD[cond.keyword]
             if not match_text(cond, str(by_col[f"{ALIAS[attr.level]}.{attr.col}"]), fold_pn=fold):
                 return None
-    out: list[ResultElement] = [(0x00080052, "QueryRetrieveLevel", "CS", query.level.value)]
+    out: list[ResultElement] = [
+        (tags.QueryRetrieveLevel, "QueryRetrieveLevel", "CS", query.level.value)
+    ]
     non_ascii = False
     for key in query.return_keys:
         value: Any
@@ -150,7 +153,14 @@ def make_result(
             non_ascii = True
         out.append((key.tag, key.keyword, key.vr, value))
     if non_ascii or query.charset_requested:
-        out.append((0x00080005, "SpecificCharacterSet", "CS", "ISO_IR 192" if non_ascii else ""))
+        out.append(
+            (
+                tags.SpecificCharacterSet,
+                "SpecificCharacterSet",
+                "CS",
+                "ISO_IR 192" if non_ascii else "",
+            )
+        )
     out.sort(key=lambda e: e[0])
     return Result(tuple(out))
 

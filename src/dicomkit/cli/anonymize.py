@@ -17,6 +17,7 @@ from typing import Any
 
 import dicomkit
 from dicomkit.cli.main import error_text
+from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError
 
 RETAIN = {
@@ -137,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
         uid_map.salt = args.salt.encode("utf-8")
     dummies: dict[Any, Any] = dict(DEFAULT_DUMMIES)
     if args.patient_id is not None:
-        dummies[0x00100020] = args.patient_id
+        dummies[tags.PatientID] = args.patient_id
     if args.patient_name is not None:
-        dummies[0x00100010] = args.patient_name
+        dummies[tags.PatientName] = args.patient_name
 
     def one(path: Path, dst: Path) -> None:
         ds = dicomkit.read(path, force=args.force)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError
 
 _CREATE_EPILOG = """\
@@ -332,14 +333,14 @@ def _mismatches(instances: list[Any], profile: Any = None) -> list[str]:
             out.append(f"{rec.path}: {_one_line(exc)}")
             continue
         for tag, name, have in (
-            (0x00020002, "SOP Class UID", rec.sop_class_uid),
-            (0x00020003, "SOP Instance UID", rec.sop_instance_uid),
-            (0x00020010, "Transfer Syntax UID", rec.transfer_syntax_uid),
+            (tags.MediaStorageSOPClassUID, "SOP Class UID", rec.sop_class_uid),
+            (tags.MediaStorageSOPInstanceUID, "SOP Instance UID", rec.sop_instance_uid),
+            (tags.TransferSyntaxUID, "Transfer Syntax UID", rec.transfer_syntax_uid),
         ):
             want = str(meta.get(tag) or "").strip("\x00 ")
             if have and want and want != have:
                 out.append(f"{rec.path}: {name} is {want}, the DICOMDIR says {have}")
-        ts = str(meta.get(0x00020010) or "").strip("\x00 ")
+        ts = str(meta.get(tags.TransferSyntaxUID) or "").strip("\x00 ")
         if profile is not None and ts not in profile.syntaxes:
             out.append(
                 f"{rec.path}: transfer syntax {ts or '(none)'} is not allowed by {profile.name}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import dicomkit
+from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError
 
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         if any(f.severity == "error" for f in findings):
             status = max(status, 1)
         shown = _shown(findings, args)
-        sop = sop_class(str(ds.get(0x00080016) or ""))
+        sop = sop_class(str(ds.get(tags.SOPClassUID) or ""))
         iod_name = sop.iod_name if sop else ""
         if args.json:
             report.append(

@@ -25,6 +25,7 @@ from dicomkit.core.values.codec import MultiValue
 from dicomkit.deid import actions
 from dicomkit.deid.profile import Option, check_options, method_codes, rule_for
 from dicomkit.deid.uids import UIDMap, hashed_uid
+from dicomkit.dictionary import tags
 
 _log = logging.getLogger("dicomkit.deid")
 
@@ -40,7 +41,11 @@ SOP_INSTANCE_UID = 0x00080018
 MEDIA_SOP_INSTANCE_UID = 0x00020003
 #: File Meta AE titles (PS3.10 7.1): like Station AE Title (X, Retain Device Identity C) they
 #: name a device; Table E.1-1 does not list them, they are removed the same way.
-META_AE_TITLES = (0x00020016, 0x00020017, 0x00020018)
+META_AE_TITLES = (
+    tags.SourceApplicationEntityTitle,
+    tags.SendingApplicationEntityTitle,
+    tags.ReceivingApplicationEntityTitle,
+)
 OVERLAY_DATA = 0x60003000
 PATIENT_ID = 0x00100020
 
@@ -281,14 +286,17 @@ def _record(ds: Dataset, options: frozenset[Option], days: int | None) -> None:
     )
     old_seq = ds.get(DEIDENTIFICATION_METHOD_CODES) or []
     items = list(old_seq)
-    have = {(str(i.get(0x00080100) or ""), str(i.get(0x00080102) or "")) for i in items}
+    have = {
+        (str(i.get(tags.CodeValue) or ""), str(i.get(tags.CodingSchemeDesignator) or ""))
+        for i in items
+    }
     for value, meaning in codes:
         if (value, "DCM") in have:
             continue
         item = Dataset()
-        item.add(DataElement(0x00080100, "SH", value))
-        item.add(DataElement(0x00080102, "SH", "DCM"))
-        item.add(DataElement(0x00080104, "LO", meaning))
+        item.add(DataElement(tags.CodeValue, "SH", value))
+        item.add(DataElement(tags.CodingSchemeDesignator, "SH", "DCM"))
+        item.add(DataElement(tags.CodeMeaning, "LO", meaning))
         items.append(item)
     ds.add(DataElement(DEIDENTIFICATION_METHOD_CODES, "SQ", Sequence(items)))
     if Option.RETAIN_LONGITUDINAL_FULL_DATES in options:
@@ -358,9 +366,9 @@ def deidentify(
     # Retain UIDs works through the table (K for the UIDs it keeps); the few UIDs it does
     # not keep, e.g. the UID (0040,A124) of SR content items, are still replaced.
     run = _Run(opts, _uid_replacer(uid_map, key), dummy, days, log)
-    sop_class = out.get(0x00080016)
+    sop_class = out.get(tags.SOPClassUID)
     if not sop_class and out.file_meta is not None:  # e.g. a DICOMDIR (PS3.10 8.6)
-        sop_class = out.file_meta.get(0x00020002)
+        sop_class = out.file_meta.get(tags.MediaStorageSOPClassUID)
     run.dataset(out, _iod_level(sop_class), "", False)
     if out.file_meta is not None and MEDIA_SOP_INSTANCE_UID in out.file_meta:
         new_sop = out.get(SOP_INSTANCE_UID)
@@ -377,7 +385,7 @@ def deidentify(
     if patient_id is not None:
         out.set(PATIENT_ID, patient_id)
     if patient_name is not None:
-        out.set(0x00100010, patient_name)
+        out.set(tags.PatientName, patient_name)
     _record(out, opts, days)
     _warn_burned_in(out)
     return out
@@ -386,8 +394,8 @@ def deidentify(
 def _warn_burned_in(ds: Dataset) -> None:
     """PS3.3 C.7.6.1.1.3: Burned In Annotation YES means identifying text may be in the
     pixels, which this profile leaves alone (E.3.1 Clean Pixel Data is not implemented)."""
-    value = str(ds.get(0x00280301) or "").strip().upper()
-    if value == "YES" and 0x7FE00010 in ds:
+    value = str(ds.get(tags.BurnedInAnnotation) or "").strip().upper()
+    if value == "YES" and tags.PixelData in ds:
         _log.warning(
             "instance %s has Burned In Annotation YES: its pixel data may show identifying "
             "text, which de-identification does not remove -- review or mask the pixels "

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dicomkit.core.uid import is_valid_uid
-from dicomkit.dictionary import DictEntry, entry_for_tag
+from dicomkit.dictionary import DictEntry, entry_for_tag, tags
 from dicomkit.iod.conditions import values_of
 
 __all__ = ["element_problems", "uid_root_problem", "vm_allows"]
@@ -52,9 +52,9 @@ _TEXT_VRS = frozenset(
 # Direction cosines (PS3.3 C.7.6.2.1.1 and the attributes defined alike): each group of three
 # values is a unit vector; for the two-vector orientations the row and column are orthogonal.
 _DIRECTION_COSINES: dict[int, bool] = {
-    0x00200037: True,  # Image Orientation (Patient): row, column
-    0x00480102: True,  # Image Orientation (Slide): row, column
-    0x00189090: False,  # Velocity Encoding Direction
+    tags.ImageOrientationPatient: True,  # Image Orientation (Patient): row, column
+    tags.ImageOrientationSlide: True,  # Image Orientation (Slide): row, column
+    tags.VelocityEncodingDirection: False,  # Velocity Encoding Direction
 }
 _COSINE_TOLERANCE = 1e-3
 

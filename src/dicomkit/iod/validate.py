@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.tag import format_tag
-from dicomkit.dictionary import DictEntry, entry_for_tag, keyword_for_tag, private_entry
+from dicomkit.dictionary import DictEntry, entry_for_tag, keyword_for_tag, private_entry, tags
 from dicomkit.errors import DicomError
 from dicomkit.iod.conditions import UNDECIDABLE, Context, evaluate, values_of
 from dicomkit.iod.elements import element_problems, vm_allows
@@ -45,7 +45,7 @@ _REPEATING = (0x5000, 0x6000)
 # Sequences whose items may hold attributes beyond those the module lists: directory records
 # (PS3.3 F.5: other keys may be included as Type 3), original / modified attributes (PS3.3 C.12.1)
 _OPEN_SEQUENCES = frozenset(
-    {0x00041220, 0x04000561, 0x04000550}
+    {tags.DirectoryRecordSequence, tags.OriginalAttributesSequence, tags.ModifiedAttributesSequence}
 )  # curve and overlay groups: 50xx / 60xx (PS3.5 7.6)
 #: The templates' marker for "an empty value is one of the allowed values".
 _EMPTY_ALLOWED = "***EMPTYVALUE***"
@@ -383,7 +383,7 @@ def _root_tags(iod: IOD) -> set[int]:
 def _sr_content_checks(ds: Dataset, run: _Run) -> None:
     """SR documents: the content-tree constraints of the IOD (PS3.3 A.35, C.17.3), from
     :mod:`dicomkit.sr` (imported only for SR SOP classes)."""
-    if 0x0040A040 not in ds:  # Value Type: no SR Document Content module
+    if tags.ValueType not in ds:  # Value Type: no SR Document Content module
         return
     from dicomkit.sr.constraints import check
     from dicomkit.sr.reader import read_content
@@ -392,10 +392,10 @@ def _sr_content_checks(ds: Dataset, run: _Run) -> None:
     try:
         root = read_content(ds)
     except DicomError as exc:
-        run.add("error", "(0040,A730)", module, f"content tree: {exc}", 0x0040A730)
+        run.add("error", "(0040,A730)", module, f"content tree: {exc}", tags.ContentSequence)
         return
     for problem in check(root, str(ds.get(_SOP_CLASS_UID) or "")):
-        run.add("error", "(0040,A730)", module, str(problem), 0x0040A730)
+        run.add("error", "(0040,A730)", module, str(problem), tags.ContentSequence)
 
 
 def validate(ds: Dataset, *, iod: IOD | None = None, dictionary: bool = True) -> list[Finding]:

@@ -34,7 +34,7 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.tag import ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import InvalidDicomError
 from dicomkit.io.scan import ShortData, skip_undefined
 from dicomkit.io.scan import header as scan_header
@@ -193,19 +193,19 @@ class Record:
     @property
     def sop_instance_uid(self) -> str | None:
         """Referenced SOP Instance UID in File (0004,1511), or ``None``."""
-        v = self.dataset.get(0x00041511)
+        v = self.dataset.get(tags.ReferencedSOPInstanceUIDInFile)
         return str(v) if v else None
 
     @property
     def sop_class_uid(self) -> str | None:
         """Referenced SOP Class UID in File (0004,1510), or ``None``."""
-        v = self.dataset.get(0x00041510)
+        v = self.dataset.get(tags.ReferencedSOPClassUIDInFile)
         return str(v) if v else None
 
     @property
     def transfer_syntax_uid(self) -> str | None:
         """Referenced Transfer Syntax UID in File (0004,1512), or ``None``."""
-        v = self.dataset.get(0x00041512)
+        v = self.dataset.get(tags.ReferencedTransferSyntaxUIDInFile)
         return str(v) if v else None
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, Record]]:
@@ -244,12 +244,12 @@ class DicomDir:
     @property
     def fileset_id(self) -> str:
         """File-set ID (0004,1130), empty when there is none."""
-        return str(self.dataset.get(0x00041130) or "")
+        return str(self.dataset.get(tags.FileSetID) or "")
 
     @property
     def descriptor_file_id(self) -> tuple[str, ...] | None:
         """File-set Descriptor File ID (0004,1141) as path components, or ``None``."""
-        v = self.dataset.get(0x00041141)
+        v = self.dataset.get(tags.FileSetDescriptorFileID)
         if not v:
             return None
         return (v,) if isinstance(v, str) else tuple(str(p) for p in v)

@@ -30,6 +30,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
+from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError
 from dicomkit.media.dicomdir import MEDIA_STORAGE_DIRECTORY_STORAGE
 from dicomkit.media.records import (
@@ -117,9 +118,11 @@ def _read_instance(path: Path) -> Instance | str:
     except (DicomError, OSError) as exc:
         return f"unreadable: {' '.join(str(exc).split())}"
     meta = ds.file_meta or Dataset()
-    sop_class = _uid(meta.get(0x00020002)) or _uid(ds.get(0x00080016))
-    sop_instance = _uid(meta.get(0x00020003)) or _uid(ds.get(0x00080018))
-    ts = _uid(meta.get(0x00020010))
+    sop_class = _uid(meta.get(tags.MediaStorageSOPClassUID)) or _uid(ds.get(tags.SOPClassUID))
+    sop_instance = _uid(meta.get(tags.MediaStorageSOPInstanceUID)) or _uid(
+        ds.get(tags.SOPInstanceUID)
+    )
+    ts = _uid(meta.get(tags.TransferSyntaxUID))
     if sop_class == MEDIA_STORAGE_DIRECTORY_STORAGE:
         return "a DICOMDIR"
     if not sop_class or not sop_instance or not ts:
@@ -206,10 +209,10 @@ def _grouped(instances: list[Instance]) -> tuple[dict[str, _Group], list[Instanc
 
 def _leaf(inst: Instance, ordinal: int) -> Node:
     rec = make_record(inst.record_type, inst.dataset, ordinal=ordinal, label=str(inst.path))
-    rec.add(DataElement(0x00041500, "CS", list(inst.file_id)))
-    rec.add(DataElement(0x00041510, "UI", inst.sop_class))
-    rec.add(DataElement(0x00041511, "UI", inst.sop_instance))
-    rec.add(DataElement(0x00041512, "UI", inst.transfer_syntax))
+    rec.add(DataElement(tags.ReferencedFileID, "CS", list(inst.file_id)))
+    rec.add(DataElement(tags.ReferencedSOPClassUIDInFile, "UI", inst.sop_class))
+    rec.add(DataElement(tags.ReferencedSOPInstanceUIDInFile, "UI", inst.sop_instance))
+    rec.add(DataElement(tags.ReferencedTransferSyntaxUIDInFile, "UI", inst.transfer_syntax))
     return Node(rec)
 
 
@@ -311,7 +314,7 @@ def _descriptor_id(root: Path, descriptor: str | os.PathLike[str]) -> tuple[str,
 def _record_key(node: Node) -> str | None:
     """What makes two records of one level the same entity when a File-set is updated."""
     ds = node.dataset
-    rtype = str(ds.get(0x00041430) or "").strip()
+    rtype = str(ds.get(tags.DirectoryRecordType) or "").strip()
     key = {PATIENT: "PatientID", STUDY: "StudyInstanceUID", SERIES: "SeriesInstanceUID"}.get(rtype)
     return f"{rtype}:{_text(ds, key)}" if key else None
 
@@ -363,7 +366,7 @@ def _plan(
         plan = plan_syntax(
             inst.transfer_syntax,
             profile,
-            has_pixels=0x00280010 in inst.dataset,  # Rows: pixel data follows
+            has_pixels=tags.Rows in inst.dataset,  # Rows: pixel data follows
             compress=compress,
         )
         if plan.target is None:
@@ -451,7 +454,9 @@ def create_dicomdir(
                 taken.add(tuple(c.upper() for c in rec.file_id))
         fileset_id = fileset_id or old.fileset_id
         desc_id = old.descriptor_file_id
-        descriptor_charset = descriptor_charset or (str(old.dataset.get(0x00041142) or "") or None)
+        descriptor_charset = descriptor_charset or (
+            str(old.dataset.get(tags.SpecificCharacterSetOfFileSetDescriptorFile) or "") or None
+        )
     elif not in_place and target.exists():
         raise DicomError(
             f"{root} already holds a DICOMDIR: add files to it with update "
@@ -527,6 +532,6 @@ def create_dicomdir(
     )
     for top in roots:
         for node in top.walk():
-            rtype = str(node.dataset.get(0x00041430))
+            rtype = str(node.dataset.get(tags.DirectoryRecordType))
             result.counts[rtype] = result.counts.get(rtype, 0) + 1
     return result

@@ -16,6 +16,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
+from dicomkit.dictionary import tags
 
 __all__ = [
     "IMAGE",
@@ -277,7 +278,7 @@ def _invent(keyword: str, src: Dataset, ordinal: int) -> Any:
     """A value for a missing Type 1 key (logged): what a reader can still sort and show."""
     if keyword.endswith("InstanceUID"):
         # Deterministic, so a group of instances lacking the UID shares one (PS3.5 B.2).
-        seed = f"{keyword}:{src.get(0x00080018) or ''}:{src.get('PatientID') or ''}"
+        seed = f"{keyword}:{src.get(tags.SOPInstanceUID) or ''}:{src.get('PatientID') or ''}"
         return f"2.25.{uuid.uuid5(uuid.NAMESPACE_OID, seed).int}"
     if keyword == "PatientID":
         name = str(src.get("PatientName") or "")
@@ -320,13 +321,15 @@ def make_record(
     from dicomkit.dictionary import tag_for_keyword
 
     rec = Dataset()
-    rec.add(DataElement(0x00041400, "UL", 0))
-    rec.add(DataElement(0x00041410, "US", IN_USE))
-    rec.add(DataElement(0x00041420, "UL", 0))
-    rec.add(DataElement(0x00041430, "CS", record_type))
-    cs = src.get(0x00080005)
+    rec.add(DataElement(tags.OffsetOfTheNextDirectoryRecord, "UL", 0))
+    rec.add(DataElement(tags.RecordInUseFlag, "US", IN_USE))
+    rec.add(DataElement(tags.OffsetOfReferencedLowerLevelDirectoryEntity, "UL", 0))
+    rec.add(DataElement(tags.DirectoryRecordType, "CS", record_type))
+    cs = src.get(tags.SpecificCharacterSet)
     if cs and str(cs).strip() not in ("", "ISO_IR 6"):
-        rec.add(src[0x00080005].copy())  # before the keys: their raw text is in this charset
+        rec.add(
+            src[tags.SpecificCharacterSet].copy()
+        )  # before the keys: their raw text is in this charset
     for keyword, typ in keys if keys is not None else RECORD_KEYS.get(record_type, _GENERIC):
         tag = tag_for_keyword(keyword)
         if tag is None:  # pragma: no cover - the table holds dictionary keywords
@@ -348,7 +351,7 @@ def make_record(
     if (
         record_type == "SR DOCUMENT"
         and rec.get("VerificationFlag") == "VERIFIED"
-        and 0x0040A030 not in rec
+        and tags.VerificationDateTime not in rec
     ):  # VerificationDateTime
         observers = src.get("VerifyingObserverSequence") or []
         if observers and observers[-1].get("VerificationDateTime"):

@@ -22,7 +22,7 @@ from pathlib import Path
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.io.encoder import encode_dataset
 from dicomkit.media.dicomdir import (
@@ -71,14 +71,20 @@ def _header(
     fileset_id: str, descriptor: tuple[str, ...] | None, descriptor_charset: str | None
 ) -> Dataset:
     top = Dataset()
-    top.add(DataElement(0x00041130, "CS", fileset_id or None))
+    top.add(DataElement(tags.FileSetID, "CS", fileset_id or None))
     if descriptor:
-        top.add(DataElement(0x00041141, "CS", list(descriptor)))
+        top.add(DataElement(tags.FileSetDescriptorFileID, "CS", list(descriptor)))
         if descriptor_charset:
-            top.add(DataElement(0x00041142, "CS", descriptor_charset))
+            top.add(
+                DataElement(
+                    tags.SpecificCharacterSetOfFileSetDescriptorFile, "CS", descriptor_charset
+                )
+            )
     top.add(DataElement(FIRST_RECORD, "UL", 0))
     top.add(DataElement(LAST_RECORD, "UL", 0))
-    top.add(DataElement(0x00041212, "US", 0))  # File-set Consistency Flag: no known problems
+    top.add(
+        DataElement(tags.FileSetConsistencyFlag, "US", 0)
+    )  # File-set Consistency Flag: no known problems
     return top
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dicomkit.core.element import DataElement
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import encapsulation, native
 from dicomkit.pixels import syntax as ts
@@ -47,7 +47,7 @@ def set_transfer_syntax(ds: Any, uid: str) -> None:
     """Record the transfer syntax on the data set (and its File Meta, when there is one)."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        meta.set(0x00020010, uid, vr="UI")
+        meta.set(tags.TransferSyntaxUID, uid, vr="UI")
     ds.transfer_syntax = uid
 
 

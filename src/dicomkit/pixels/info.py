@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import syntax
 
@@ -82,29 +82,29 @@ class PixelInfo:
         defaults; a missing Rows/Columns/BitsAllocated raises :class:`PixelDataError`)."""
         tag = pixel_tag_of(ds)
         get = ds.get  # by tag: no keyword lookups on this hot path
-        rows = _int(get(0x00280010), 0)
-        cols = _int(get(0x00280011), 0)
+        rows = _int(get(tags.Rows), 0)
+        cols = _int(get(tags.Columns), 0)
         if tag == FLOAT_PIXEL_DATA:
             ba_default = 32
         elif tag == DOUBLE_FLOAT_PIXEL_DATA:
             ba_default = 64
         else:
             ba_default = 0
-        ba = _int(get(0x00280100), ba_default)
+        ba = _int(get(tags.BitsAllocated), ba_default)
         if rows <= 0 or cols <= 0 or ba <= 0:
             raise PixelDataError(
                 f"cannot read pixel data: Rows={rows}, Columns={cols}, BitsAllocated={ba} "
                 "(all three are required and must be positive)"
             )
-        bs = _int(get(0x00280101), ba)
+        bs = _int(get(tags.BitsStored), ba)
         if bs <= 0 or bs > ba:
             bs = ba
-        hb = _int(get(0x00280102), bs - 1)
-        spp = _int(get(0x00280002), 1)
+        hb = _int(get(tags.HighBit), bs - 1)
+        spp = _int(get(tags.SamplesPerPixel), 1)
         ts = transfer_syntax
         if ts is None:
             ts = getattr(ds, "transfer_syntax", None)
-        frames = _int(get(0x00280008), 1)
+        frames = _int(get(tags.NumberOfFrames), 1)
         return cls(
             rows=rows,
             columns=cols,
@@ -112,10 +112,10 @@ class PixelInfo:
             bits_allocated=ba,
             bits_stored=bs,
             high_bit=hb,
-            pixel_representation=_int(get(0x00280103), 0),
-            planar_configuration=_int(get(0x00280006), 0),
+            pixel_representation=_int(get(tags.PixelRepresentation), 0),
+            planar_configuration=_int(get(tags.PlanarConfiguration), 0),
             photometric_interpretation=_text(
-                get(0x00280004), "MONOCHROME2" if spp == 1 else "RGB"
+                get(tags.PhotometricInterpretation), "MONOCHROME2" if spp == 1 else "RGB"
             ).upper(),
             number_of_frames=max(frames, 1),
             transfer_syntax=str(ts).strip().rstrip("\0") if ts else uids.ExplicitVRLittleEndian,

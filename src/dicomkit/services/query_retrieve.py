@@ -24,7 +24,7 @@ from typing import Any
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.vr import padding_for
-from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net.proto import dimse
 
@@ -68,7 +68,10 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
     The encoder writes such values as they are, so an identifier with a few hundred matches
     costs little to build and send. Other values go through :meth:`Dataset.set`."""
     elements = list(elements)
-    utf8 = any(tag == 0x00080005 and value == "ISO_IR 192" for tag, _k, _v, value in elements)
+    utf8 = any(
+        tag == tags.SpecificCharacterSet and value == "ISO_IR 192"
+        for tag, _k, _v, value in elements
+    )
     d: dict[int, Any] = {}
     slow: list[tuple[int, str, Any]] = []
     for tag, _kw, vr, value in elements:

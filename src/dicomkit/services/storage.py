@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dicomkit.dictionary import status_codes
+from dicomkit.dictionary import status_codes, tags
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
@@ -99,16 +99,16 @@ def read_instance(path: str | os.PathLike[str]) -> Instance:
         if offset >= len(head) and size > len(head) and size:
             with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 meta, offset = read_file_meta(mm)
-    sop_class = _clean(meta.get(0x00020002))
-    sop_instance = _clean(meta.get(0x00020003))
-    ts = _clean(meta.get(0x00020010))
+    sop_class = _clean(meta.get(tags.MediaStorageSOPClassUID))
+    sop_instance = _clean(meta.get(tags.MediaStorageSOPInstanceUID))
+    ts = _clean(meta.get(tags.TransferSyntaxUID))
     if sop_class and sop_instance and ts:
         return Instance(p, sop_class, sop_instance, ts, offset, size - offset)
     # no (usable) meta: a bare data set; identify it by reading its header
     import dicomkit
 
     ds = dicomkit.read(p, stop_before_pixels=True, force=True)
-    sop_class, sop_instance = _clean(ds.get(0x00080016)), _clean(ds.get(0x00080018))
+    sop_class, sop_instance = _clean(ds.get(tags.SOPClassUID)), _clean(ds.get(tags.SOPInstanceUID))
     if not sop_class or not sop_instance:
         raise InvalidDicomError(f"{p}: no SOP Class / Instance UID, cannot be stored")
     return Instance(
@@ -204,7 +204,10 @@ async def store(
 
     data: Any
     if isinstance(source, Dataset):
-        sop_class, sop_instance = _clean(source.get(0x00080016)), _clean(source.get(0x00080018))
+        sop_class, sop_instance = (
+            _clean(source.get(tags.SOPClassUID)),
+            _clean(source.get(tags.SOPInstanceUID)),
+        )
         ts = _clean(source.transfer_syntax) or ExplicitVRLittleEndian
         ctx, _ = _choose(assoc, sop_class, ts, ts in NATIVE)
         data = source

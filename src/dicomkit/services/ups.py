@@ -36,7 +36,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.uid import generate_uid
-from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError, NetworkError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -77,7 +77,7 @@ INPUT_READINESS_STATE = 0x00404041
 RECEIVING_AE = 0x00741234
 DELETION_LOCK = 0x00741230
 PROGRESS_SEQUENCE = 0x00741002
-SOP_CLASS_UID, SOP_INSTANCE_UID = 0x00080016, 0x00080018
+SOP_CLASS_UID, SOP_INSTANCE_UID = tags.SOPClassUID, tags.SOPInstanceUID
 
 UPSStore = MutableMapping[str, Dataset]
 
@@ -294,7 +294,12 @@ class UPSSCP:
         report = Dataset()
         report.RequestingAE = incoming.association.calling_ae.strip()
         # Reason For Cancellation, Contact URI / Display Name, Discontinuation Reason Codes
-        for tag in (0x00741238, 0x0074100A, 0x0074100C, 0x0074100E):
+        for tag in (
+            tags.ReasonForCancellation,
+            tags.ContactURI,
+            tags.ContactDisplayName,
+            tags.ProcedureStepDiscontinuationReasonCodeSequence,
+        ):
             if tag in ds:
                 el = ds[tag]
                 report.set(tag, el.value, vr=el.vr)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
-from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -41,10 +41,10 @@ MODALITY_WORKLIST_FIND = uids.ModalityWorklistInformationModelFind
 _WILDCARD_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 #: Date key -> the time key matched with it as one date-time range (PS3.4 C.2.2.2.5).
 DATE_TIME_PAIRS: dict[int, int] = {
-    0x00400002: 0x00400003,  # Scheduled Procedure Step Start Date / Time
-    0x00400004: 0x00400005,  # Scheduled Procedure Step End Date / Time
-    0x00080020: 0x00080030,  # Study Date / Time
-    0x00400244: 0x00400245,  # Performed Procedure Step Start Date / Time
+    tags.ScheduledProcedureStepStartDate: tags.ScheduledProcedureStepStartTime,  # Scheduled Procedure Step Start Date / Time
+    tags.ScheduledProcedureStepEndDate: tags.ScheduledProcedureStepEndTime,  # Scheduled Procedure Step End Date / Time
+    tags.StudyDate: tags.StudyTime,  # Study Date / Time
+    tags.PerformedProcedureStepStartDate: tags.PerformedProcedureStepStartTime,  # Performed Procedure Step Start Date / Time
 }
 _PAIRED_TIMES = frozenset(DATE_TIME_PAIRS.values())
 

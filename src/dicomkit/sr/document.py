@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
-from dicomkit.dictionary import uids
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import InvalidValueError
 from dicomkit.sr import _tags as T
 from dicomkit.sr.reader import read_content
@@ -98,7 +98,7 @@ class Document:
 
     @property
     def sop_class(self) -> str:
-        return str(self.dataset.get(0x00080016) or "")
+        return str(self.dataset.get(tags.SOPClassUID) or "")
 
     @property
     def iod_name(self) -> str:
@@ -152,8 +152,16 @@ def _copy_from(ds: Dataset, source: Dataset | None, tags: tuple[int, ...]) -> No
             ds.add(source[tag].copy())
 
 
-_PATIENT = (0x00100010, 0x00100020, 0x00100030, 0x00100040)
-_STUDY = (0x0020000D, 0x00080020, 0x00080030, 0x00080090, 0x00200010, 0x00080050, 0x00081030)
+_PATIENT = (tags.PatientName, tags.PatientID, tags.PatientBirthDate, tags.PatientSex)
+_STUDY = (
+    tags.StudyInstanceUID,
+    tags.StudyDate,
+    tags.StudyTime,
+    tags.ReferringPhysicianName,
+    tags.StudyID,
+    tags.AccessionNumber,
+    tags.StudyDescription,
+)
 
 
 def new_document(
@@ -188,40 +196,49 @@ def new_document(
         like = evidence[0]
     date, time = _now()
     ds = Dataset()
-    ds.set(0x00080016, sop_class, "UI")
-    ds.set(0x00080018, str(generate_uid()), "UI")
-    ds.set(0x00080060, "KO" if sop_class == KEY_OBJECT_SELECTION else "SR", "CS")
-    for tag, vr in ((0x00100010, "PN"), (0x00100020, "LO"), (0x00100030, "DA"), (0x00100040, "CS")):
-        ds.set(tag, "", vr)
+    ds.set(tags.SOPClassUID, sop_class, "UI")
+    ds.set(tags.SOPInstanceUID, str(generate_uid()), "UI")
+    ds.set(tags.Modality, "KO" if sop_class == KEY_OBJECT_SELECTION else "SR", "CS")
     for tag, vr in (
-        (0x00080020, "DA"),
-        (0x00080030, "TM"),
-        (0x00080090, "PN"),
-        (0x00200010, "SH"),
-        (0x00080050, "SH"),
+        (tags.PatientName, "PN"),
+        (tags.PatientID, "LO"),
+        (tags.PatientBirthDate, "DA"),
+        (tags.PatientSex, "CS"),
     ):
         ds.set(tag, "", vr)
-    ds.set(0x0020000D, str(generate_uid()), "UI")
+    for tag, vr in (
+        (tags.StudyDate, "DA"),
+        (tags.StudyTime, "TM"),
+        (tags.ReferringPhysicianName, "PN"),
+        (tags.StudyID, "SH"),
+        (tags.AccessionNumber, "SH"),
+    ):
+        ds.set(tag, "", vr)
+    ds.set(tags.StudyInstanceUID, str(generate_uid()), "UI")
     _copy_from(ds, like, _PATIENT + _STUDY)
-    if 0x00080005 in (like or {}):
-        ds.add(like[0x00080005].copy())  # type: ignore[index]
-    ds.set(0x0020000E, str(generate_uid()), "UI")
-    ds.set(0x00200011, str(series_number), "IS")
-    ds.set(0x00081111, Sequence(), "SQ")  # Referenced Performed Procedure Step Sequence
+    if tags.SpecificCharacterSet in (like or {}):
+        ds.add(like[tags.SpecificCharacterSet].copy())  # type: ignore[index]
+    ds.set(tags.SeriesInstanceUID, str(generate_uid()), "UI")
+    ds.set(tags.SeriesNumber, str(series_number), "IS")
+    ds.set(
+        tags.ReferencedPerformedProcedureStepSequence, Sequence(), "SQ"
+    )  # Referenced Performed Procedure Step Sequence
     if series_description:
-        ds.set(0x0008103E, series_description, "LO")
-    ds.set(0x00080070, manufacturer, "LO")
-    ds.set(0x00200013, str(instance_number), "IS")
-    ds.set(0x00080023, date, "DA")
-    ds.set(0x00080033, time, "TM")
+        ds.set(tags.SeriesDescription, series_description, "LO")
+    ds.set(tags.Manufacturer, manufacturer, "LO")
+    ds.set(tags.InstanceNumber, str(instance_number), "IS")
+    ds.set(tags.ContentDate, date, "DA")
+    ds.set(tags.ContentTime, time, "TM")
     if sop_class != KEY_OBJECT_SELECTION:
-        ds.set(0x0040A491, completion, "CS")
-        ds.set(0x0040A493, verification, "CS")
-        ds.set(0x0040A372, Sequence(), "SQ")  # Performed Procedure Code Sequence (Type 2)
+        ds.set(tags.CompletionFlag, completion, "CS")
+        ds.set(tags.VerificationFlag, verification, "CS")
+        ds.set(
+            tags.PerformedProcedureCodeSequence, Sequence(), "SQ"
+        )  # Performed Procedure Code Sequence (Type 2)
     evidence_seq = evidence_sequence(evidence or [])
     if evidence_seq or sop_class == KEY_OBJECT_SELECTION:
         # KOS: Type 1 in the Key Object Document module (PS3.3 C.17.6.2)
-        ds.set(0x0040A375, evidence_seq, "SQ")
+        ds.set(tags.CurrentRequestedProcedureEvidenceSequence, evidence_seq, "SQ")
     return Document(root, ds)
 
 
@@ -230,8 +247,11 @@ def evidence_sequence(datasets: list[Dataset]) -> Sequence:
     instances ``datasets``: one item per study, series within, instances within."""
     studies: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for d in datasets:
-        study, series = str(d.get(0x0020000D) or ""), str(d.get(0x0020000E) or "")
-        sop = (str(d.get(0x00080016) or ""), str(d.get(0x00080018) or ""))
+        study, series = (
+            str(d.get(tags.StudyInstanceUID) or ""),
+            str(d.get(tags.SeriesInstanceUID) or ""),
+        )
+        sop = (str(d.get(tags.SOPClassUID) or ""), str(d.get(tags.SOPInstanceUID) or ""))
         if not all((study, series, *sop)):
             raise InvalidValueError(
                 "an evidence data set lacks Study/Series Instance UID or SOP Class/Instance "
@@ -243,20 +263,20 @@ def evidence_sequence(datasets: list[Dataset]) -> Sequence:
     seq = Sequence()
     for study, series_map in studies.items():
         st = Dataset()
-        st.set(0x0020000D, study, "UI")
+        st.set(tags.StudyInstanceUID, study, "UI")
         series_seq = Sequence()
         for series, sops in series_map.items():
             se = Dataset()
-            se.set(0x0020000E, series, "UI")
+            se.set(tags.SeriesInstanceUID, series, "UI")
             sop_seq = Sequence()
             for cls_uid, inst in sops:
                 r = Dataset()
                 r.set(T.REF_SOP_CLASS, cls_uid, "UI")
                 r.set(T.REF_SOP_INSTANCE, inst, "UI")
                 sop_seq.append(r)
-            se.set(0x00081199, sop_seq, "SQ")
+            se.set(tags.ReferencedSOPSequence, sop_seq, "SQ")
             series_seq.append(se)
-        st.set(0x00081115, series_seq, "SQ")
+        st.set(tags.ReferencedSeriesSequence, series_seq, "SQ")
         seq.append(st)
     return seq
 

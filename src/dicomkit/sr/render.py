@@ -11,6 +11,7 @@ import html as _html
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from dicomkit.dictionary import tags
 from dicomkit.sr.codes import Code
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def value_text(item: ContentItem) -> str:
     if vt == "TABLE":
         if v is None:
             return "TABLE"
-        return f"{v.get(0x0040A802)} rows x {v.get(0x0040A803)} columns"
+        return f"{v.get(tags.NumberOfTableRows)} rows x {v.get(tags.NumberOfTableColumns)} columns"
     return '"' + str(v).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n") + '"'
 
 
@@ -101,12 +102,15 @@ def _header(doc: Document) -> list[str]:
     g = ds.get
     lines = [f"{doc.iod_name or 'SR'} Document", ""]
     rows = (
-        ("Patient", f"{g(0x00100010) or ''} ({g(0x00100040) or ''}, #{g(0x00100020) or ''})"),
-        ("Study", str(g(0x00081030) or g(0x0020000D) or "")),
-        ("Series", f"{g(0x0008103E) or ''} (#{g(0x00200011) or ''})"),
-        ("Completion Flag", str(g(0x0040A491) or "")),
-        ("Verification Flag", str(g(0x0040A493) or "")),
-        ("Content Date/Time", f"{g(0x00080023) or ''} {g(0x00080033) or ''}"),
+        (
+            "Patient",
+            f"{g(tags.PatientName) or ''} ({g(tags.PatientSex) or ''}, #{g(0x00100020) or ''})",
+        ),
+        ("Study", str(g(tags.StudyDescription) or g(tags.StudyInstanceUID) or "")),
+        ("Series", f"{g(tags.SeriesDescription) or ''} (#{g(0x00200011) or ''})"),
+        ("Completion Flag", str(g(tags.CompletionFlag) or "")),
+        ("Verification Flag", str(g(tags.VerificationFlag) or "")),
+        ("Content Date/Time", f"{g(tags.ContentDate) or ''} {g(tags.ContentTime) or ''}"),
     )
     for name, value in rows:
         if value.strip(" (#,)"):
@@ -164,12 +168,12 @@ def html(doc: Document) -> str:
         '<table class="hdr">',
     ]
     for name, tag in (
-        ("Patient", 0x00100010),
-        ("Patient ID", 0x00100020),
-        ("Study", 0x00081030),
-        ("Content Date", 0x00080023),
-        ("Completion", 0x0040A491),
-        ("Verification", 0x0040A493),
+        ("Patient", tags.PatientName),
+        ("Patient ID", tags.PatientID),
+        ("Study", tags.StudyDescription),
+        ("Content Date", tags.ContentDate),
+        ("Completion", tags.CompletionFlag),
+        ("Verification", tags.VerificationFlag),
         ("Document type", 0),
     ):
         value = doc.iod_name if tag == 0 else ds.get(tag)

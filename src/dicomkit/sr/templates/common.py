@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dicomkit.dictionary import tags
 from dicomkit.errors import InvalidValueError
 from dicomkit.sr import items
 from dicomkit.sr._codes import DCM, RFC5646
@@ -45,7 +46,7 @@ def add_observer(
 
 def instance_ref(ds: Dataset) -> tuple[str, str]:
     """(SOP Class UID, SOP Instance UID) of a data set, or a typed error saying what lacks."""
-    sop_class, sop_instance = ds.get(0x00080016), ds.get(0x00080018)
+    sop_class, sop_instance = ds.get(tags.SOPClassUID), ds.get(tags.SOPInstanceUID)
     if not sop_class or not sop_instance:
         raise InvalidValueError(
             "a referenced data set has no SOP Class UID / SOP Instance UID: pass the header of "

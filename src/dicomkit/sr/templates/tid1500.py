@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dicomkit.core.uid import generate_uid
+from dicomkit.dictionary import tags
 from dicomkit.errors import InvalidValueError
 from dicomkit.sr import items
 from dicomkit.sr._codes import DCM, SCT, UMLS
@@ -229,13 +230,14 @@ def measurement_report_document(
     images = [
         ds
         for ds in evidence
-        if 0x00280010 in ds or str(ds.get(0x00080016) or "").startswith("1.2.840.10008.5.1.4.1.1.")
+        if tags.Rows in ds
+        or str(ds.get(tags.SOPClassUID) or "").startswith("1.2.840.10008.5.1.4.1.1.")
     ]
     images = [
         ds
         for ds in images
-        if str(ds.get(0x00080060) or "") != "SEG"
-        and str(ds.get(0x00080016)) != "1.2.840.10008.5.1.4.1.1.66.4"
+        if str(ds.get(tags.Modality) or "") != "SEG"
+        and str(ds.get(tags.SOPClassUID)) != "1.2.840.10008.5.1.4.1.1.66.4"
     ]
     root = measurement_report(
         groups,
