@@ -13,6 +13,8 @@ from peers import run_dcmtk
 from dicomkit.errors import DicomError
 from dicomkit.sr import read, render
 
+pytestmark = pytest.mark.interop
+
 SR_FILES = [
     f for f in manifest() if " SR " in f" {f.sop} " or "Key Object" in f.sop or "Dose" in f.sop
 ]

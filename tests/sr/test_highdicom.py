@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from peers import require_module
 from test_templates import LUNG, NEOPLASM, tid1500_doc
 
 from dicomkit.sr import Code, read
 from dicomkit.sr._codes import SCT, UCUM
 from dicomkit.sr.templates.tid1500 import read_measurement_report
+
+pytestmark = pytest.mark.interop
 
 
 def _hd() -> Any:

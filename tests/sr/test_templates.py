@@ -156,6 +156,7 @@ def test_tid1500_round_trip_and_read(tmp_path: Path) -> None:
     assert [r.sop_instance for r in report.images] == [str(image(1).get(0x00080018))]  # type: ignore[attr-defined]
 
 
+@pytest.mark.interop
 def test_tid1500_is_clean_for_dcmtk_and_dciodvfy(tmp_path: Path) -> None:
     doc = tid1500_doc()
     path = tmp_path / "tid1500.dcm"
@@ -171,6 +172,7 @@ def test_reading_a_non_1500_report_is_a_typed_error() -> None:
         read_measurement_report(ct_dose_doc())
 
 
+@pytest.mark.interop
 def test_kos_and_rejection_note(tmp_path: Path) -> None:
     a, b = image(1), image(2)
     kos = key_object_selection([a, b], description="two of them")  # type: ignore[list-item]
@@ -198,6 +200,7 @@ def test_kos_and_rejection_note(tmp_path: Path) -> None:
         key_object_selection([a], title=DCM.Finding)  # type: ignore[list-item]
 
 
+@pytest.mark.interop
 def test_tid2000(tmp_path: Path) -> None:
     ct = image(1)
     doc = diagnostic_imaging_report(
@@ -222,6 +225,7 @@ def test_tid2000(tmp_path: Path) -> None:
         diagnostic_imaging_report({"Gossip": ["x"]})
 
 
+@pytest.mark.interop
 def test_ct_dose_summary(tmp_path: Path) -> None:
     path = tmp_path / "dose.dcm"
     ct_dose_doc().save(path)

@@ -2,8 +2,9 @@
 
 ``dump`` prints the content tree (like DCMTK's dsrdump), ``html`` a readable page (like
 dsr2html), ``xml`` the PS3.19 Native DICOM Model XML, ``validate`` the content-tree
-constraints of the document's IOD (PS3.3 A.35), ``build`` a new SR from a JSON description
-(see the SR documentation page). Exit status: 0 fine, 1 constraint errors, 2 unreadable input.
+constraints of the document's IOD (PS3.3 A.35), ``dose`` the CT dose summary of a radiation
+dose report (TID 10011) as a table, ``build`` a new SR from a JSON description (see the SR
+documentation page). Exit status: 0 fine, 1 constraint errors, 2 unreadable input.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dicomkit.errors import DicomError
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sr",
-        help="Structured Reports: dump, html, xml, validate, build",
+        help="Structured Reports: dump, html, xml, validate, dose, build",
         description="Structured Reporting: print the content tree of SR files (dump), render "
         "them as HTML or PS3.19 XML, check their content-tree constraints, or build one from "
         "a JSON description.",
@@ -37,6 +38,8 @@ def add_parser(subparsers: Any) -> None:
     x.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     v = sub.add_parser("validate", help="check the content tree against the IOD's constraints")
     v.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    dose = sub.add_parser("dose", help="the CT dose summary of a radiation dose SR as a table")
+    dose.add_argument("files", nargs="+", type=Path, metavar="FILE")
     b = sub.add_parser("build", help="build an SR from a JSON description")
     b.add_argument("description", type=Path, metavar="REPORT.json")
     b.add_argument("-o", "--output", type=Path, required=True, help="the SR file to write")
@@ -90,6 +93,15 @@ def run(args: argparse.Namespace) -> int:
                 _out(sr.render.html(doc), args.output)
             elif action == "xml":
                 _out(sr.render.xml(doc), args.output)
+            elif action == "dose":
+                from dicomkit.sr.templates.dose import ct_dose_summary, format_table
+
+                summary = ct_dose_summary(doc)
+                if len(files) > 1:
+                    print(f"# {path}")
+                print(f"CT Dose Length Product Total: {summary.total_dlp} mGy.cm")
+                print(f"Total Number of Irradiation Events: {summary.events}")
+                sys.stdout.write(format_table(summary.table()))
             else:
                 problems = doc.check()
                 name = doc.iod_name or "unknown SR IOD"
