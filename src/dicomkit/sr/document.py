@@ -98,6 +98,7 @@ class Document:
 
     @property
     def sop_class(self) -> str:
+        """The SOP Class UID of the document (empty when the data set has none)."""
         return str(self.dataset.get(tags.SOPClassUID) or "")
 
     @property
