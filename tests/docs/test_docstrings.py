@@ -29,6 +29,7 @@ PUBLIC_MODULES = (
     "dicomkit.net.sync",
     "dicomkit.services",
     "dicomkit.archive",
+    "dicomkit.sr",
     # modules without __all__: the functions and classes they define are their API
     "dicomkit.core.uid",
     "dicomkit.core.values.person_name",
