@@ -52,6 +52,7 @@ def new_instance(
     series_description: str | None = None,
     manufacturer: str = "dicomkit",
     same_series: bool = False,
+    laterality: bool = True,
 ) -> Dataset:
     """A new data set with the common modules filled in.
 
@@ -86,8 +87,10 @@ def new_instance(
     else:
         ds.set("SeriesInstanceUID", str(generate_uid()), "UI")
         ds.set("SeriesNumber", series_number, "IS")
-    # Type 2C: paired body parts; unknown here, so present and empty (PS3.3 C.7.3.1)
-    ds.set("Laterality", (like.get("Laterality") if like is not None else None) or "", "CS")
+    # Type 2C: paired body parts; unknown here, so present and empty (PS3.3 C.7.3.1); an
+    # enhanced IOD (SEG) carries laterality per frame instead
+    if laterality:
+        ds.set("Laterality", (like.get("Laterality") if like is not None else None) or "", "CS")
     if series_description:
         ds.set("SeriesDescription", series_description, "LO")
     ds.set("SeriesDate", date, "DA")
