@@ -18,7 +18,7 @@ from corpus import manifest
 import dicomkit
 from dicomkit.archive.app import ArchiveNode
 from dicomkit.archive.config import NodeConfig, Peer
-from dicomkit.errors import DimseError
+from dicomkit.errors import DimseError, DimseMoveDestinationUnknown, DimseOutOfResources
 from dicomkit.net import AE
 from dicomkit.net.proto import dimse
 from dicomkit.services import query_retrieve as qr
@@ -200,12 +200,13 @@ def test_move_to_peer(tmp_path: Path) -> None:
             res = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DEST")
             assert (res.status, res.completed, res.failed) == (0, len(want), 0)
             assert res.responses == len(want)  # n-1 pending + final
-            unknown = await qr.move(
-                a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "NOBODY"
-            )
-            assert unknown.status == 0xA801
-            down = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DOWN")
-            assert down.status == 0xA702
+            # failure statuses raise the typed error (the client contract)
+            with pytest.raises(DimseMoveDestinationUnknown) as unknown:
+                await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "NOBODY")
+            assert unknown.value.status == 0xA801
+            with pytest.raises(DimseOutOfResources) as down:
+                await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": study}), "DOWN")
+            assert down.value.status == 0xA702 and "completed" in str(down.value)
             none = await qr.move(a, qr.identifier("STUDY", {"StudyInstanceUID": "1.2.3"}), "DEST")
             assert (none.status, none.completed) == (0, 0)
 

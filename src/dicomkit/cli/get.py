@@ -187,6 +187,7 @@ async def classes_by_find(args: argparse.Namespace, model: Any) -> tuple[list[st
 async def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from dicomkit.errors import DimseError
     from dicomkit.net import AE
     from dicomkit.net.proto import dimse
     from dicomkit.services import query_retrieve as qr
@@ -231,7 +232,12 @@ async def _run(args: argparse.Namespace) -> int:
         handlers={dimse.CStoreRequest: StorageSCP(out, on_stored=on_stored)},
     ) as assoc:
         accepted = {c.abstract_syntax for c in assoc.accepted_contexts}
-        result = await qr.get(assoc, query, model)
+        try:
+            result = await qr.get(assoc, query, model)
+        except DimseError as exc:  # a failure status (the client contract): say it, exit 1
+            print(exc)
+            print(f"{len(stored)} file(s) written to {out}", file=sys.stderr)
+            return 1
     code = report("C-GET", result)
     print(f"{len(stored)} file(s) written to {out}", file=sys.stderr)
     if result.failed:

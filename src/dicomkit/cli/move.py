@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from dicomkit.errors import DimseError
     from dicomkit.net import AE
     from dicomkit.services import query_retrieve as qr
 
@@ -60,5 +61,9 @@ async def _run(args: argparse.Namespace) -> int:
     async with ae.associate(
         args.host, args.port, ae_title=args.aec, contexts=[qr.MOVE[model]]
     ) as assoc:
-        result = await qr.move(assoc, query, args.dest, model)
+        try:
+            result = await qr.move(assoc, query, args.dest, model)
+        except DimseError as exc:  # a failure status (the client contract): say it, exit 1
+            print(f"C-MOVE to {args.dest}: {exc}")
+            return 1
     return report(f"C-MOVE to {args.dest}", result)

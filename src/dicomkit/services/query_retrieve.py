@@ -23,9 +23,10 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
-from dicomkit.core.vr import padding_for
+from dicomkit.core.vr import BINARY_VRS, padding_for
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
+from dicomkit.net import check_response
 from dicomkit.net.proto import dimse
 
 
@@ -140,7 +141,7 @@ def _text_raw(vr: str, value: Any, utf8: bool) -> bytes | None:
 
 _INTS = frozenset({"US", "SS", "UL", "SL", "SV", "UV"})
 _FLOATS = frozenset({"FL", "FD"})
-_BYTES = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+_BYTES = BINARY_VRS
 
 
 def _typed(vr: str, value: Any) -> Any:
@@ -160,6 +161,7 @@ def _typed(vr: str, value: Any) -> Any:
 def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
     """A request identifier: ``QueryRetrieveLevel`` plus ``{keyword: value}`` keys."""
     ds = Dataset()
+    ds.validation = "off"  # wildcards, ranges and empty return keys are not stored values
     ds.QueryRetrieveLevel = level
     for kw, value in (keys or {}).items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -285,6 +287,9 @@ async def _retrieve(
         if ds is not None and FAILED_SOP_INSTANCE_UID_LIST in ds:
             value = ds[FAILED_SOP_INSTANCE_UID_LIST].value
             out.failed_uids = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+        # the client contract of dicomkit.net: a failure status raises the typed error
+        verb = "C-MOVE" if isinstance(msg, dimse.CMoveRequest) else "C-GET"
+        check_response(rsp, f"{verb} ({out.completed} completed, {out.failed} failed)")
     return out
 
 
@@ -297,7 +302,9 @@ async def move(
     priority: int = 0,
     cancel_after: int | None = None,
 ) -> RetrieveResult:
-    """C-MOVE the matches of ``query`` to the AE titled ``destination``."""
+    """C-MOVE the matches of ``query`` to the AE titled ``destination``: the result of a
+    successful or warning final status (sub-operation counts, failed UIDs); a failure status
+    (A801 unknown destination, A7xx, Cxxx ...) raises :class:`DimseError`."""
     msg = dimse.CMoveRequest(
         message_id=assoc.next_message_id(),
         affected_sop_class_uid=MOVE[model],
@@ -316,7 +323,8 @@ async def get(
     cancel_after: int | None = None,
 ) -> RetrieveResult:
     """C-GET the matches of ``query``; the association must accept the storage SOP classes
-    with the SCP role for us (role selection) and have a C-STORE handler."""
+    with the SCP role for us (role selection) and have a C-STORE handler. A failure status
+    raises :class:`DimseError`; success and warning give the result."""
     msg = dimse.CGetRequest(
         message_id=assoc.next_message_id(), affected_sop_class_uid=GET[model], priority=priority
     )
