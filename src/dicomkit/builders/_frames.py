@@ -60,12 +60,10 @@ def source_frames(sources: list[Dataset]) -> list[SourceFrame]:
     out: list[SourceFrame] = []
     for ds in sources:
         n = int(ds.get("NumberOfFrames") or 1)
-        if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+        if ds.get("PerFrameFunctionalGroupsSequence") or ds.get("SharedFunctionalGroupsSequence"):
             for i in range(n):
                 pos = _floats(_group(ds, i, "PlanePositionSequence", "ImagePositionPatient"))
-                ori = _floats(
-                    _group(ds, i, "PlaneOrientationSequence", "ImageOrientationPatient")
-                )
+                ori = _floats(_group(ds, i, "PlaneOrientationSequence", "ImageOrientationPatient"))
                 sp = _floats(_group(ds, i, "PixelMeasuresSequence", "PixelSpacing"))
                 th = _floats(_group(ds, i, "PixelMeasuresSequence", "SliceThickness"))
                 out.append(_frame(ds, i + 1, pos, ori, sp, th))

@@ -62,7 +62,7 @@ def new_instance(
     made when neither has one.
     """
     ds = Dataset()
-    if like is not None and "SpecificCharacterSet" in like:
+    if like is not None and like.get("SpecificCharacterSet"):
         ds.set("SpecificCharacterSet", like.get("SpecificCharacterSet"), "CS")
     ds.set("SOPClassUID", sop_class, "UI")
     ds.set("SOPInstanceUID", str(generate_uid()), "UI")

@@ -123,9 +123,7 @@ def _graphic_item(g: Graphic) -> Dataset:
     kind = g.kind.upper()
     need = {"POINT": (1, 1), "CIRCLE": (2, 2), "ELLIPSE": (4, 4)}.get(kind, (2, 1 << 16))
     if kind not in GRAPHIC_TYPES:
-        raise InvalidValueError(
-            f"graphic type {g.kind!r} is not one of {', '.join(GRAPHIC_TYPES)}"
-        )
+        raise InvalidValueError(f"graphic type {g.kind!r} is not one of {', '.join(GRAPHIC_TYPES)}")
     if not need[0] <= len(g.points) <= need[1]:
         raise InvalidValueError(
             f"a {kind} graphic takes {need[0]}{'' if need[0] == need[1] else '+'} point(s), "
@@ -228,7 +226,9 @@ def presentation_state(
     # Softcopy VOI LUT (C.11.8)
     if window is None and first.get("WindowCenter") is not None:
         c, w = first.get("WindowCenter"), first.get("WindowWidth")
-        window = Window(float(c[0] if isinstance(c, list) else c), float(w[0] if isinstance(w, list) else w))
+        window = Window(
+            float(c[0] if isinstance(c, list) else c), float(w[0] if isinstance(w, list) else w)
+        )
     if isinstance(window, tuple):
         window = Window(*window)
     if window is not None:
@@ -303,4 +303,3 @@ def presentation_state(
     inverse = str(first.get("PhotometricInterpretation") or "") == "MONOCHROME1"
     ds.set("PresentationLUTShape", "INVERSE" if inverse else "IDENTITY", "CS")
     return ds
-

@@ -11,6 +11,7 @@ at its anchor point -- the glyphs themselves are not rendered.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def _cross(img: np.ndarray, p: tuple[float, float], value: int, size: int = 2) -
 
 
 def _polyline(img: np.ndarray, pts: list[tuple[float, float]], value: int) -> None:
-    for a, b in zip(pts, pts[1:], strict=False):
+    for a, b in itertools.pairwise(pts):
         draw_points(img, line_points(a, b), value)
 
 
@@ -157,9 +158,10 @@ def draw_annotations(img: np.ndarray, pr: Dataset, sop_uid: str, frame: int) -> 
             tl = t.get("BoundingBoxTopLeftHandCorner")
             if tl is not None:
                 units = str(t.get("BoundingBoxAnnotationUnits") or "PIXEL")
-                (x0, y0), (x1, y1) = _xy(tl, units, rows, cols)[0], _xy(
-                    t.get("BoundingBoxBottomRightHandCorner"), units, rows, cols
-                )[0]
+                (x0, y0), (x1, y1) = (
+                    _xy(tl, units, rows, cols)[0],
+                    _xy(t.get("BoundingBoxBottomRightHandCorner"), units, rows, cols)[0],
+                )
                 _polyline(img, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], value)
             anchor = t.get("AnchorPoint")
             if anchor is not None and str(t.get("AnchorPointVisibility") or "Y") == "Y":
@@ -190,7 +192,8 @@ def apply_presentation_state(
         raise InvalidValueError("a grayscale presentation state cannot show a colour image")
     arr = dec.array[0]
     # Modality LUT: the presentation state's (PS3.3 C.11.1), else the image's
-    mod_source = pr if ("ModalityLUTSequence" in pr or "RescaleSlope" in pr) else image
+    has_lut = pr.get("ModalityLUTSequence") or pr.get("RescaleSlope") is not None
+    mod_source = pr if has_lut else image
     values = lut.modality_lut(arr, mod_source, frame=frame)
     voi = next(
         (i for i in pr.get("SoftcopyVOILUTSequence") or () if _applies(i, sop_uid, frame)), None

@@ -11,7 +11,8 @@ are Plane Orientation and Pixel Measures. Frames where a segment is empty are le
 >>> import numpy as np
 >>> from dicomkit.builders import Segment, CODES, segmentation
 >>> mask = np.zeros((1, 4, 4), bool); mask[0, 1:3, 1:3] = True
->>> src = secondary = __import__("dicomkit").builders.secondary_capture(np.zeros((4, 4), np.uint8))
+>>> from dicomkit.builders import secondary_capture
+>>> src = secondary_capture(np.zeros((4, 4), np.uint8))
 >>> seg = segmentation([src], [mask], [Segment("box", CODES.Tissue, CODES.Organ)])
 >>> seg.Modality, int(seg.NumberOfFrames), seg.SegmentationType
 ('SEG', 1, 'BINARY')
@@ -19,7 +20,8 @@ are Plane Orientation and Pixel Measures. Frames where a segment is empty are le
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence as Seq
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
 from typing import Any
 
 import numpy as np
@@ -39,10 +41,14 @@ FRACTIONAL_TYPES = ("PROBABILITY", "OCCUPANCY")
 
 
 def _as_masks(masks: Any, n_segments: int) -> list[np.ndarray]:
-    if isinstance(masks, np.ndarray) and masks.ndim == 3 and masks.dtype.kind in "iu":
-        if n_segments > 1 or int(masks.max(initial=0)) > 1:  # a label map: value k = segment k
-            return [masks == k for k in range(1, n_segments + 1)]
-    arrays = [np.asarray(m) for m in (masks if not isinstance(masks, np.ndarray) or masks.ndim == 4 else [masks])]
+    label_map = isinstance(masks, np.ndarray) and masks.ndim == 3 and masks.dtype.kind in "iu"
+    if label_map and (n_segments > 1 or int(masks.max(initial=0)) > 1):
+        # a label map: value k marks segment k
+        return [masks == k for k in range(1, n_segments + 1)]
+    arrays = [
+        np.asarray(m)
+        for m in (masks if not isinstance(masks, np.ndarray) or masks.ndim == 4 else [masks])
+    ]
     if len(arrays) != n_segments:
         raise InvalidValueError(
             f"{len(arrays)} mask(s) for {n_segments} segment(s): give one (frames, rows, "
@@ -78,7 +84,7 @@ def _position_order(frames: list[SourceFrame]) -> list[int]:
         o = np.array(frames[0].orientation, dtype=float)
         normal = np.cross(o[:3], o[3:])
         dist = [float(np.dot(normal, f.position)) for f in frames]  # type: ignore[arg-type]
-        distinct = sorted(set(round(d, 4) for d in dist))
+        distinct = sorted({round(d, 4) for d in dist})
         return [distinct.index(round(d, 4)) + 1 for d in dist]
     return list(range(1, len(frames) + 1))
 
@@ -194,20 +200,24 @@ def segmentation(
     # Which frames to store: (segment number, source frame index)
     chosen: list[tuple[int, int]] = []
     for s, m in enumerate(stored):
-        any_frame = m.reshape(m.shape[0], -1).any(axis=1)
+        any_frame: np.ndarray = np.asarray(m.reshape(m.shape[0], -1).any(axis=1))
         picks = [f for f in range(len(frames)) if any_frame[f] or not omit_empty_frames]
         chosen += [(s + 1, f) for f in (picks or [0])]
     positions = _position_order(frames)
     geometry = all(f.position and f.orientation for f in frames)
     # Multi-frame Dimension (C.7.6.17)
     dim_uid = str(generate_uid())
-    ds.set("DimensionOrganizationSequence", Sequence([_item(DimensionOrganizationUID=(dim_uid, "UI"))]))
+    ds.set(
+        "DimensionOrganizationSequence", Sequence([_item(DimensionOrganizationUID=(dim_uid, "UI"))])
+    )
     ds.set("DimensionOrganizationType", "3D" if geometry else "2D", "CS")
     dims = [
         (tags.ReferencedSegmentNumber, tags.SegmentIdentificationSequence, "Segment Number"),
     ]
     if geometry:
-        dims.append((tags.ImagePositionPatient, tags.PlanePositionSequence, "Image Position Patient"))
+        dims.append(
+            (tags.ImagePositionPatient, tags.PlanePositionSequence, "Image Position Patient")
+        )
     ds.set(
         "DimensionIndexSequence",
         Sequence(

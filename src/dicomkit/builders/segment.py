@@ -22,18 +22,14 @@ class CODES:
     #: CID 7203 Image Derivation
     Segmentation = Code("113076", "DCM", "Segmentation")
     #: CID 7202 Source Image Purposes of Reference
-    SourceImageForProcessing = Code(
-        "121322", "DCM", "Source image for image processing operation"
-    )
+    SourceImageForProcessing = Code("121322", "DCM", "Source image for image processing operation")
     #: CID 7162 Surface Processing Algorithm Families / CID 7165 (algorithm family)
     ArtificialIntelligence = Code("123110", "DCM", "Artificial Intelligence")
     ManualProcessing = Code("123109", "DCM", "Manual Processing")
     #: CID 7150 Segmentation Property Categories (SNOMED CT)
     Tissue = Code("85756007", "SCT", "Tissue")
     AnatomicalStructure = Code("123037004", "SCT", "Anatomical Structure")
-    MorphologicallyAbnormalStructure = Code(
-        "49755003", "SCT", "Morphologically Abnormal Structure"
-    )
+    MorphologicallyAbnormalStructure = Code("49755003", "SCT", "Morphologically Abnormal Structure")
     #: CID 7151 / 7166 examples
     Liver = Code("10200004", "SCT", "Liver")
     Lung = Code("39607008", "SCT", "Lung")
