@@ -8,7 +8,7 @@ from allkinds import FINDING, MM, all_kinds
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.errors import InvalidValueError
-from dicomkit.sr import Code, ContentItem, check, items, read
+from dicomkit.sr import Code, ContentItem, check, items, new_document, read
 from dicomkit.sr.constraints import constraints_for
 from dicomkit.sr.model import ValueType
 
@@ -121,3 +121,24 @@ def test_bad_input_is_a_typed_error() -> None:
         read(ds)
     with pytest.raises(InvalidValueError, match="needs units"):
         items.num(Code("1", "99T", "n"), 3, None)
+
+
+def test_repeated_subtrees_read_as_independent_items(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the reader decodes a repeated encoded subtree once (see reader._Values): the copies it
+    # hands out must be equal to what was written and independent of each other
+    root = items.container(Code("1", "99T", "Root"))
+    for n in range(4):
+        num = root.add("CONTAINS", items.num(Code("2", "99T", "n"), n, MM))
+        num.add(
+            "HAS CONCEPT MOD", items.code(Code("3", "99T", "Derivation"), Code("4", "99T", "Mean"))
+        )
+        num.add("INFERRED FROM", items.image(None, "1.2.840.10008.5.1.4.1.1.2", "1.2.3.4"))
+    doc = new_document(root)
+    path = tmp_path / "rep.dcm"
+    doc.save(path)
+    back = read(path).root
+    assert back == root
+    back[0][0].value = Code("5", "99T", "Max")
+    assert back[1][0].value == Code("4", "99T", "Mean")
+    assert back[0][0] is not back[1][0]
+    assert back[2][1].reference == back[3][1].reference
