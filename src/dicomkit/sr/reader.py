@@ -62,7 +62,7 @@ class _Values:
         found = self.codes.get(key, _MISSING)
         if found is _MISSING:
             found = self.codes[key] = self.code(e.value)
-        return found  # type: ignore[return-value]
+        return found  # type: ignore[no-any-return]
 
     def get(self, d: dict[int, Any], tag: int) -> Any:
         e = d.get(tag)
