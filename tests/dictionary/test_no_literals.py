@@ -4,9 +4,12 @@ generated constants (``dicomkit.dictionary.uids``), never a ``"1.2.840.10008."``
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dicomkit"
+#: a whole standard UID (a prefix such as "1.2.840.10008.5.1.4.1.1." to test against is fine)
+_UID = re.compile(r"1\.2\.840\.10008(?:\.[0-9]+)+")
 GENERATED = (
     "dictionary/_",  # _elements.py, _uids.py, _syntaxes.py ...
     "dictionary/uids.py",
@@ -36,13 +39,16 @@ def uid_literals(source: str) -> list[int]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
-        and "1.2.840.10008." in node.value
+        and _UID.fullmatch(node.value.rstrip("\x00 ")) is not None
         and id(node) not in docs
     ]
 
 
 def test_the_check_finds_a_literal() -> None:
-    code = '"""Module doc 1.2.840.10008.1.2."""\nX = "1.2.840.10008.1.2.1"  # 1.2.840.10008.1\n'
+    code = (
+        '"""Module doc 1.2.840.10008.1.2."""\nX = "1.2.840.10008.1.2.1"  # 1.2.840.10008.1\n'
+        'P = "1.2.840.10008.5.1.4.1.1."\n'
+    )
     assert uid_literals(code) == [2]
 
 

@@ -41,6 +41,7 @@ from dicomkit.archive.schema import (
     Level,
     unique_key,
 )
+from dicomkit.core.vr import WILDCARD_VRS
 from dicomkit.dictionary import status_codes, tags
 from dicomkit.errors import ArchiveError
 from dicomkit.services.query_retrieve import Model
@@ -175,7 +176,6 @@ def elements(identifier: Any) -> list[Elem]:
 
 # -- classifying one key ----------------------------------------------------------------------
 
-WILDCARD_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 RANGE_VRS = frozenset({"DA", "TM", "DT"})
 
 

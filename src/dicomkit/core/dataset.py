@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.element import DataElement, default_charsets
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
+from dicomkit.core.vr import resolve_vr
 from dicomkit.errors import DictionaryError
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from dicomkit.errors import InvalidDicomError
 
 __all__ = ["Dataset"]
+
 
 def _dict() -> Any:
     import dicomkit.dictionary as d
@@ -289,7 +291,7 @@ class Dataset(MutableMapping[int, DataElement]):
             if isinstance(creator, str):
                 entry = d.private_entry(tag, creator.strip())
                 if entry is not None:
-                    return str(entry.vr).split(" or ")[0]
+                    return resolve_vr(str(entry.vr))
             return "UN"
         if tag >> 16 & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
             return "LO"
@@ -297,13 +299,23 @@ class Dataset(MutableMapping[int, DataElement]):
         vr = str(entry.vr) if entry is not None and entry.vr else str(d.vr_for_tag(tag))
         if vr == "UN" and entry is None:
             raise DictionaryError(f"no VR known for {Tag(tag)}: pass vr=")
-        alts = vr.split(" or ")
-        if "OW" in alts and "OB" in alts:  # pixel / overlay data (PS3.5 8.1.2, 8.2)
-            bits = self.get(0x00280100)
-            return "OW" if isinstance(bits, int) and bits > 8 else "OB"
-        if "US" in alts and "SS" in alts:  # by Pixel Representation (PS3.3 C.7.6.3.1.2)
-            return "SS" if self.get(0x00280103) == 1 else "US"
-        return alts[0]
+        if " or " not in vr:
+            return vr
+        return resolve_vr(  # the one rule (core.vr); a sequence item inherits the values
+            vr,
+            pixel_representation=self._inherited_int(0x00280103),
+            bits_allocated=self._inherited_int(0x00280100),
+        )
+
+    def _inherited_int(self, tag: int) -> int | None:
+        """An integer value of this data set, else of the nearest enclosing one that has it."""
+        ds: Dataset | None = self
+        while ds is not None:
+            if tag in ds:
+                value = ds.get(tag)
+                return value if isinstance(value, int) else None
+            ds = ds.parent
+        return None
 
     # -- keyword attributes ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

@@ -93,6 +93,43 @@ NUMERIC_VRS: dict[str, tuple[str, int]] = {
 #: "Other" binary VRs -> item size for byte swapping (OB/UN: 1).
 BYTES_VRS: dict[str, int] = {"OB": 1, "UN": 1, "OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 
+#: The same as a set: values that are bytes, not text or numbers (PS3.5 6.2).
+BINARY_VRS: frozenset[str] = frozenset(BYTES_VRS)
+
+#: VRs whose query keys match with the wildcards * and ? (PS3.4 C.2.2.2.4).
+WILDCARD_VRS: frozenset[str] = frozenset(
+    {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"}
+)
+
+
+def resolve_vr(
+    vr: str,
+    *,
+    pixel_representation: int | None = None,
+    bits_allocated: int | None = None,
+    implicit: bool = False,
+) -> str:
+    """One VR for a dictionary VR with alternatives ("US or SS", "OB or OW", "US or OW",
+    "US or SS or OW"), the one rule used by the reader, the writer and ``Dataset``:
+
+    * US/SS by Pixel Representation: SS when it is 1 (PS3.3 C.7.6.3.1.2, C.11.1.1.1);
+    * an OW alternative in implicit VR: OW (PS3.5 A.1: pixel, overlay and LUT data);
+    * OB/OW in explicit VR: OW when Bits Allocated is above 8, else OB (PS3.5 8.1.2, 8.2);
+    * otherwise the first alternative.
+
+    ``pixel_representation`` and ``bits_allocated`` are the values in effect for the element:
+    its own data set's, else the nearest enclosing one's (a sequence item inherits them)."""
+    if " or " not in vr:
+        return vr
+    alts = vr.split(" or ")
+    if implicit and "OW" in alts:
+        return "OW"
+    if "US" in alts and "SS" in alts:
+        return "SS" if pixel_representation == 1 else "US"
+    if "OB" in alts and "OW" in alts:
+        return "OW" if bits_allocated is not None and bits_allocated > 8 else "OB"
+    return alts[0]
+
 
 #: Padding byte for an odd-length value (PS3.5 6.2): UI and binary pad with NUL, text with space.
 def padding_for(vr: str) -> bytes:

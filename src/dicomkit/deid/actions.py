@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from dicomkit.core.values.codec import MultiValue
+from dicomkit.core.vr import BINARY_VRS
 
 __all__ = [
     "DEFAULT_DUMMIES",
@@ -70,7 +71,7 @@ DEFAULT_DUMMIES: Mapping[str, Any] = MappingProxyType(
 #: VRs whose values are free text (or names) that may carry identifying information.
 TEXT_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"})
 #: Binary VRs: a cleaned value keeps its length, every byte zero.
-_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+_BINARY_VRS = BINARY_VRS
 
 # Strength of each alternative of a combined code: how much of the attribute it leaves.
 _STRENGTH = {"X": 0, "Z": 1, "D": 2, "U*": 2}

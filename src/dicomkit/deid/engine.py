@@ -216,7 +216,7 @@ class _Run:
             return el.vr
         from dicomkit.dictionary import vr_for_tag
 
-        return str(vr_for_tag(int(el.tag))).split(" or ")[0]
+        return str(vr_for_tag(int(el.tag)))
 
     # -- the actions -----------------------------------------------------------------------
     def uids(self, ds: Dataset, el: DataElement, tag: int) -> None:

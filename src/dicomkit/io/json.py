@@ -32,6 +32,7 @@ from dicomkit.core.sequence import Sequence
 from dicomkit.core.tag import ITEM, PIXEL_DATA, Tag
 from dicomkit.core.values import DS, IS, PersonName
 from dicomkit.core.vr import ALL_VRS
+from dicomkit.core.vr import BINARY_VRS as _BINARY_VRS
 from dicomkit.errors import InvalidDicomError, InvalidValueError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ BulkDataURIHandler = Callable[[DataElement], "str | None"]
 #: Called by from_json with (tag, vr, uri); returns the value (bytes, or a Python value).
 BulkDataLoader = Callable[[int, str, str], Any]
 
-_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _SWAP = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 _NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"})
 _TEXT_VRS = frozenset(
@@ -97,7 +97,7 @@ def _known_vr(el: DataElement) -> str | None:
 
     if dictionary.entry_for_tag(tag) is None:
         return None
-    vr = str(dictionary.vr_for_tag(tag)).split(" or ")[0]
+    vr = str(dictionary.vr_for_tag(tag))
     return vr if vr in ALL_VRS and vr not in ("UN", "SQ") else None
 
 
@@ -268,7 +268,7 @@ def _vr_of(tag: int, attr: dict[str, Any]) -> str:
         return vr
     from dicomkit import dictionary
 
-    guess = str(dictionary.vr_for_tag(tag)).split(" or ")[0]
+    guess = str(dictionary.vr_for_tag(tag))
     log.warning("attribute %s has no valid vr (%r): using %s", Tag(tag), vr, guess)
     return guess
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from dicomkit.core.dataset import Dataset
-from dicomkit.core.vr import ALL_VRS
+from dicomkit.core.vr import ALL_VRS, resolve_vr
 
 PIXEL_REPRESENTATION = 0x00280103
 
@@ -100,13 +100,8 @@ def _context_int(owner: Dataset | None, tag: int) -> int | None:
 def resolve_ambiguous(vr: str, tag: int, owner: Dataset | None) -> str:
     """Pick one VR for the dictionary's "US or SS", "OB or OW" ... (PS3.5 A.1, PS3.3 C.7.6.3):
     US/SS by Pixel Representation, OB/OW by Bits Allocated (OW in implicit VR), LUT data OW."""
-    alts = vr.split(" or ")
-    if "SS" in alts and "US" in alts and "OW" not in alts:
-        pr = _context_int(owner, PIXEL_REPRESENTATION)
-        return "SS" if pr == 1 else "US"
-    if "OW" in alts:
-        return "OW"  # implicit VR little endian: pixel, overlay and LUT data are OW (PS3.5 A.1)
-    return alts[0]
+    pr = _context_int(owner, PIXEL_REPRESENTATION) if "SS" in vr else None
+    return resolve_vr(vr, pixel_representation=pr, implicit=True)  # the one rule: core.vr
 
 
 def implicit_vr(tag: int, owner: Dataset | None = None) -> str:

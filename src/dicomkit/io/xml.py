@@ -29,6 +29,7 @@ from dicomkit.core.sequence import Sequence
 from dicomkit.core.tag import Tag
 from dicomkit.core.values import DS, IS, PersonName
 from dicomkit.core.vr import ALL_VRS
+from dicomkit.core.vr import BINARY_VRS as _BINARY_VRS
 from dicomkit.errors import InvalidDicomError, InvalidValueError
 from dicomkit.io.json import (
     DEFAULT_BULK_DATA_THRESHOLD,
@@ -45,7 +46,6 @@ __all__ = ["NAMESPACE", "from_xml", "to_xml", "to_xml_element"]
 
 NAMESPACE = "http://dicom.nema.org/PS3.19/models/NativeDICOM"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _TEXT_VRS = frozenset(
     {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
 )
@@ -291,7 +291,7 @@ def _element_from_xml(node: ET.Element, loader: BulkDataLoader | None) -> DataEl
     if vr not in ALL_VRS:
         from dicomkit import dictionary
 
-        guess = str(dictionary.vr_for_tag(tag)).split(" or ")[0]
+        guess = str(dictionary.vr_for_tag(tag))
         log.warning("DicomAttribute %s has no valid vr (%r): using %s", Tag(tag), vr, guess)
         vr = guess
     children = list(node)

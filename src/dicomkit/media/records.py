@@ -266,7 +266,7 @@ def _copy(el: DataElement) -> DataElement:
     if el.vr == "UN" and el.raw is not None:
         from dicomkit.dictionary import vr_for_tag
 
-        vr = str(vr_for_tag(int(el.tag))).split(" or ")[0]
+        vr = str(vr_for_tag(int(el.tag)))
         if vr not in ("UN", "SQ"):
             return DataElement.from_raw(
                 int(el.tag), vr, bytes(el.raw), el.is_little_endian, el.charsets

@@ -217,7 +217,7 @@ class StorageCommitmentSCP:
             ds = incoming.dataset
         except Exception as exc:  # noqa: BLE001 -- an undecodable data set is the peer's
             return response_for(
-                msg, status_codes.ProcessingFailure, error_comment=f"cannot decode: {exc}"[:64]
+                msg, status_codes.ProcessingFailure, error_comment=f"cannot decode: {exc}"
             )
         txn = text(ds.get("TransactionUID")) if ds is not None else ""
         if not txn:

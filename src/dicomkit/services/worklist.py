@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.element import DataElement
 from dicomkit.core.sequence import Sequence
+from dicomkit.core.vr import WILDCARD_VRS
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, response_for
@@ -38,7 +39,6 @@ log = logging.getLogger("dicomkit.services.worklist")
 
 MODALITY_WORKLIST_FIND = uids.ModalityWorklistInformationModelFind
 
-_WILDCARD_VRS = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 #: Date key -> the time key matched with it as one date-time range (PS3.4 C.2.2.2.5).
 DATE_TIME_PAIRS: dict[int, int] = {
     tags.ScheduledProcedureStepStartDate: tags.ScheduledProcedureStepStartTime,  # Scheduled Procedure Step Start Date / Time
@@ -175,7 +175,7 @@ def _match_value(vr: str, query: Any, candidate: Any) -> bool:
     if vr in ("DA", "TM", "DT"):
         lo, hi = _range(vr, q)
         return any(_in_range(_norm(vr, v), lo, hi) for v in have)
-    if vr in _WILDCARD_VRS and ("*" in q or "?" in q):
+    if vr in WILDCARD_VRS and ("*" in q or "?" in q):
         rx = _wildcard(q, ignore_case=vr == "PN")
         return any(rx.match(v) for v in have)
     if vr == "PN":
@@ -298,7 +298,7 @@ class WorklistSCP:
             yield response_for(
                 msg,
                 status_codes.IdentifierDoesNotMatchSOPClass,
-                error_comment=f"bad identifier: {exc}"[:64],
+                error_comment=f"bad identifier: {exc}",
             )
             return
         if query is None:
@@ -313,7 +313,7 @@ class WorklistSCP:
                 yield status_codes.Pending, found
         except Exception as exc:  # a broken source fails this query only
             log.exception("worklist query failed")
-            yield response_for(msg, status_codes.UnableToProcess, error_comment=str(exc)[:64])
+            yield response_for(msg, status_codes.UnableToProcess, error_comment=str(exc))
             return
         yield response_for(msg, status_codes.Success)
 

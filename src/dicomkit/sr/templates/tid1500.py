@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dicomkit.core.uid import generate_uid
-from dicomkit.dictionary import tags
+from dicomkit.dictionary import tags, uids
 from dicomkit.errors import InvalidValueError
 from dicomkit.sr import items
 from dicomkit.sr._codes import DCM, SCT, UMLS
@@ -237,7 +237,7 @@ def measurement_report_document(
         ds
         for ds in images
         if str(ds.get(tags.Modality) or "") != "SEG"
-        and str(ds.get(tags.SOPClassUID)) != "1.2.840.10008.5.1.4.1.1.66.4"
+        and str(ds.get(tags.SOPClassUID)) != uids.SegmentationStorage
     ]
     root = measurement_report(
         groups,
