@@ -142,3 +142,17 @@ def test_repeated_subtrees_read_as_independent_items(tmp_path) -> None:  # type:
     assert back[1][0].value == Code("4", "99T", "Mean")
     assert back[0][0] is not back[1][0]
     assert back[2][1].reference == back[3][1].reference
+
+
+def test_extensible_and_template_driven_iods() -> None:
+    ext = constraints_for("1.2.840.10008.5.1.4.1.1.88.35")
+    assert ext is not None
+    assert ext.allows("CONTAINER", "CONTAINS", "TABLE")
+    assert ext.allows("IMAGE", "HAS OBS CONTEXT", "IMAGE")  # PS3.3 Table A.35.15-2
+    assert not ext.allows("TEXT", "CONTAINS", "TEXT")
+    root = items.container(Code("113701", "DCM", "X-Ray Radiation Dose Report"))
+    root.add("CONTAINS", items.scoord(Code("111030", "DCM", "Image Region"), "POINT", [1, 2]))
+    dose = [str(p) for p in check(root, "1.2.840.10008.5.1.4.1.1.88.67")]
+    assert dose == [
+        "content item 1.1: value type SCOORD is not allowed in the X-Ray Radiation Dose SR IOD"
+    ]

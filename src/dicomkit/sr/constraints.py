@@ -27,11 +27,20 @@ class IODConstraints:
     """The relationship content constraints of one SR IOD."""
 
     name: str
-    table: dict[tuple[str, str], frozenset[str]]
+    #: ``None``: the IOD's relationships are constrained by its templates only (checked
+    #: here: value types and the generic rules)
+    table: dict[tuple[str, str], frozenset[str]] | None
     by_reference: bool
     value_types: frozenset[str]
 
     def allows(self, source: str, relationship: str, target: str) -> bool:
+        """Whether ``source`` may have ``relationship`` to ``target`` in this IOD."""
+        if self.table is None:
+            return True
+        if self.table is _EXTENSIBLE_RULE:
+            # PS3.3 Table A.35.15-2: CONTAINER CONTAINS any type; any type has any other
+            # relationship with any type
+            return relationship != "CONTAINS" or source == "CONTAINER"
         allowed = self.table.get((source, relationship))
         if allowed is None:
             allowed = self.table.get(("*", relationship), frozenset())
@@ -88,12 +97,8 @@ COMPREHENSIVE = IODConstraints(
 COMPREHENSIVE_3D = IODConstraints(
     "Comprehensive 3D SR", _table(_ENHANCED_VALUES, _SPATIAL_3D), True, _ALL - {"TABLE"}
 )
-EXTENSIBLE = IODConstraints(
-    "Extensible SR",
-    _table(_ENHANCED_VALUES | {"TABLE"}, _SPATIAL_3D, frozenset({"TABLE"})),
-    True,
-    _ALL,
-)
+_EXTENSIBLE_RULE: dict[tuple[str, str], frozenset[str]] = {}
+EXTENSIBLE = IODConstraints("Extensible SR", _EXTENSIBLE_RULE, True, _ALL)
 #: PS3.3 Table A.35.4-2: a KOS is a flat list of references under a titled container
 KEY_OBJECT_SELECTION = IODConstraints(
     "Key Object Selection Document",
@@ -106,6 +111,30 @@ KEY_OBJECT_SELECTION = IODConstraints(
     frozenset({"CONTAINER", "TEXT", "CODE", "UIDREF", "PNAME", "IMAGE", "WAVEFORM", "COMPOSITE"}),
 )
 
+
+def _template_driven(name: str, *value_types: str) -> IODConstraints:
+    return IODConstraints(name, None, True, frozenset(value_types))
+
+
+# The value types of the SR IODs whose relationships are left to their templates (PS3.3
+# A.35.5 ff.; the same sets as dicom3tools' strval/sr.tpl)
+MAMMOGRAPHY_CAD = _template_driven(
+    "Mammography CAD SR", "TEXT", "CODE", "NUM", "DATE", "TIME", "UIDREF", "PNAME", "SCOORD",
+    "COMPOSITE", "IMAGE", "CONTAINER",
+)  # fmt: skip
+CHEST_CAD = _template_driven(
+    "Chest CAD SR", "TEXT", "CODE", "NUM", "DATE", "TIME", "PNAME", "SCOORD", "TCOORD",
+    "COMPOSITE", "IMAGE", "CONTAINER", "UIDREF", "WAVEFORM",
+)  # fmt: skip
+PROCEDURE_LOG = _template_driven(
+    "Procedure Log", "CODE", "CONTAINER", "COMPOSITE", "DATETIME", "DATE", "IMAGE", "NUM",
+    "PNAME", "TEXT", "TIME", "UIDREF", "WAVEFORM",
+)  # fmt: skip
+XRAY_RADIATION_DOSE = _template_driven(
+    "X-Ray Radiation Dose SR", "TEXT", "CODE", "NUM", "DATETIME", "UIDREF", "PNAME",
+    "COMPOSITE", "IMAGE", "CONTAINER",
+)  # fmt: skip
+
 _BY_SOP_CLASS = {
     uids.BasicTextSRStorage: BASIC_TEXT,
     uids.EnhancedSRStorage: ENHANCED,
@@ -117,8 +146,8 @@ _BY_SOP_CLASS = {
 
 
 def constraints_for(sop_class: str) -> IODConstraints | None:
-    """The constraint table of the SR IOD of ``sop_class``; ``None`` for the SR IODs whose
-    table is template-driven (dose, CAD ...): those get only the generic checks."""
+    """The constraints of the SR IOD of ``sop_class``; ``None`` for the SR IODs not tabled
+    here (they get the generic checks only)."""
     return _BY_SOP_CLASS.get(sop_class)
 
 
