@@ -16,11 +16,26 @@ __all__ = ["circle_mask", "draw_points", "line_points", "polygon_mask"]
 Point = tuple[float, float]
 
 
-def polygon_mask(rows: int, cols: int, vertices: Sequence[Point]) -> np.ndarray:
-    """True for the pixels whose centre lies inside the closed polygon ``vertices``."""
+def polygon_mask(
+    rows: int, cols: int, vertices: Sequence[Point], *, edges_inside: bool = False
+) -> np.ndarray:
+    """True for the pixels whose centre lies inside the closed polygon ``vertices`` (and,
+    with ``edges_inside``, those whose centre lies on an edge)."""
     ys, xs = np.mgrid[0:rows, 0:cols]
     px, py = xs + 0.5, ys + 0.5
     inside = np.zeros((rows, cols), bool)
+    if edges_inside:
+        for i in range(len(vertices)):
+            (x0, y0), (x1, y1) = vertices[i], vertices[(i + 1) % len(vertices)]
+            cross = (x1 - x0) * (py - y0) - (y1 - y0) * (px - x0)
+            within = (
+                (px >= min(x0, x1) - 1e-9)
+                & (px <= max(x0, x1) + 1e-9)
+                & (py >= min(y0, y1) - 1e-9)
+                & (py <= max(y0, y1) + 1e-9)
+            )
+            inside |= (np.abs(cross) < 1e-9) & within
+    on_edge = inside.copy()
     n = len(vertices)
     for i in range(n):
         x0, y0 = vertices[i]
@@ -30,7 +45,7 @@ def polygon_mask(rows: int, cols: int, vertices: Sequence[Point]) -> np.ndarray:
         crosses = (py >= min(y0, y1)) & (py < max(y0, y1))
         x_at = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
         inside ^= crosses & (px < x_at)
-    return inside
+    return inside | on_edge
 
 
 def circle_mask(rows: int, cols: int, center: Point, radius: float) -> np.ndarray:

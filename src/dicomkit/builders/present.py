@@ -82,17 +82,19 @@ def shutter_mask(pr: Dataset, rows: int, cols: int) -> np.ndarray:
             v = _ints(pr.get("VerticesOfThePolygonalShutter"))
             # vertices are (row, column) pixel numbers: pixel (r, c) spans c-1..c, r-1..r
             pts = [(v[i + 1] - 0.5, v[i] - 0.5) for i in range(0, len(v) - 1, 2)]
-            open_ &= polygon_mask(rows, cols, pts)
+            open_ &= polygon_mask(rows, cols, pts, edges_inside=True)
         else:
             raise InvalidValueError(f"unknown Shutter Shape {shape!r} in the presentation state")
     return open_
 
 
-def _layer_values(pr: Dataset) -> dict[str, int]:
+def _layers(pr: Dataset) -> dict[str, tuple[int, int]]:
+    """Graphic layer name -> (order, 8-bit grey value) (PS3.3 C.10.7)."""
     out = {}
     for layer in pr.get("GraphicLayerSequence") or ():
         gray = layer.get("GraphicLayerRecommendedDisplayGrayscaleValue")
-        out[str(layer.get("GraphicLayer"))] = 255 if gray is None else int(gray) >> 8
+        order = int(layer.get("GraphicLayerOrder") or 0)
+        out[str(layer.get("GraphicLayer"))] = (order, 255 if gray is None else int(gray) >> 8)
     return out
 
 
@@ -127,11 +129,16 @@ def _ellipse_points(pts: list[tuple[float, float]], n: int = 180) -> list[tuple[
 def draw_annotations(img: np.ndarray, pr: Dataset, sop_uid: str, frame: int) -> None:
     """Draw the graphic annotations of ``pr`` that apply to the image frame onto ``img``."""
     rows, cols = img.shape[:2]
-    values = _layer_values(pr)
-    for ann in pr.get("GraphicAnnotationSequence") or ():
+    layers = _layers(pr)
+    # lower Graphic Layer Order first: higher layers are drawn over them
+    anns = sorted(
+        pr.get("GraphicAnnotationSequence") or (),
+        key=lambda a: layers.get(str(a.get("GraphicLayer")), (0, 255))[0],
+    )
+    for ann in anns:
         if not _applies(ann, sop_uid, frame):
             continue
-        value = values.get(str(ann.get("GraphicLayer")), 255)
+        value = layers.get(str(ann.get("GraphicLayer")), (0, 255))[1]
         for g in ann.get("GraphicObjectSequence") or ():
             units = str(g.get("GraphicAnnotationUnits") or "PIXEL")
             pts = _xy(g.get("GraphicData"), units, rows, cols)
