@@ -142,6 +142,10 @@ _BY_SOP_CLASS = {
     uids.Comprehensive3DSRStorage: COMPREHENSIVE_3D,
     uids.ExtensibleSRStorage: EXTENSIBLE,
     uids.KeyObjectSelectionDocumentStorage: KEY_OBJECT_SELECTION,
+    uids.ProcedureLogStorage: PROCEDURE_LOG,
+    uids.MammographyCADSRStorage: MAMMOGRAPHY_CAD,
+    uids.ChestCADSRStorage: CHEST_CAD,
+    uids.XRayRadiationDoseSRStorage: XRAY_RADIATION_DOSE,
 }
 
 
