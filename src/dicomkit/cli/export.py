@@ -1,4 +1,4 @@
-"""``dicomkit export IN OUT.png [--frame N] [--window C W]``: one frame as an 8-bit PNG.
+"""``dicomkit export IN OUT.png [--frame N] [--window C W] [--gsps PR.dcm]``: one frame as an 8-bit PNG.
 
 The picture goes through the Modality LUT, the VOI LUT (``--window`` overrides the data set's
 window) and MONOCHROME1 inversion; colour images are converted to RGB, palettes expanded.
@@ -59,6 +59,14 @@ def add_parser(subparsers: Any) -> None:
         choices=["LINEAR", "LINEAR_EXACT", "SIGMOID"],
         help="VOI LUT function for --window (default LINEAR)",
     )
+    p.add_argument(
+        "--gsps",
+        type=Path,
+        default=None,
+        metavar="PR.dcm",
+        help="show the frame through this Grayscale Softcopy Presentation State (its window, "
+        "shutters, annotations, rotation and flip; --window then overrides its window)",
+    )
     p.set_defaults(func=run)
 
 
@@ -86,7 +94,21 @@ def run(args: argparse.Namespace) -> int:
     center, width = args.window if args.window else (None, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        img = display_frame(ds, index, center=center, width=width, function=args.voi_function)
+        if getattr(args, "gsps", None) is not None:
+            from dicomkit.builders.present import apply_presentation_state
+
+            pr = dicomkit.read(args.gsps)
+            if args.window:  # the user's window wins over the presentation state's
+                pr = pr.copy()
+                voi = dicomkit.Dataset()
+                voi.set("WindowCenter", center, "DS")
+                voi.set("WindowWidth", width, "DS")
+                if args.voi_function:
+                    voi.set("VOILUTFunction", args.voi_function, "CS")
+                pr.set("SoftcopyVOILUTSequence", dicomkit.Sequence([voi]), "SQ")
+            img = apply_presentation_state(ds, pr, index)
+        else:
+            img = display_frame(ds, index, center=center, width=width, function=args.voi_function)
     for w in caught:  # e.g. short pixel data padded with zeros: one line, no source line
         print(f"dicomkit export: warning: {w.message}", file=sys.stderr)
     args.output.write_bytes(encode_png(img))

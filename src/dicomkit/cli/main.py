@@ -34,6 +34,7 @@ SUBCOMMANDS = (
     "anonymize",
     "dicomdir",
     "sr",
+    "build",
 )
 
 
