@@ -30,6 +30,7 @@ PUBLIC_MODULES = (
     "dicomkit.services",
     "dicomkit.archive",
     "dicomkit.sr",
+    "dicomkit.builders",
     # modules without __all__: the functions and classes they define are their API
     "dicomkit.core.uid",
     "dicomkit.core.values.person_name",

@@ -27,6 +27,7 @@ class SourceFrame:
 
     @property
     def sop_instance_uid(self) -> str:
+        """The SOP Instance UID of the source image."""
         return str(self.dataset.get("SOPInstanceUID") or "")
 
 

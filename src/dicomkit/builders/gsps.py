@@ -79,6 +79,7 @@ class Shutters:
 
     @property
     def shapes(self) -> list[str]:
+        """The Shutter Shape (0018,1600) values of the shutters given."""
         kinds = (("RECTANGULAR", self.rectangle), ("CIRCULAR", self.circle))
         out = [name for name, v in kinds if v is not None]
         if self.polygon is not None:
@@ -88,6 +89,9 @@ class Shutters:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
+    """A graphic layer (PS3.3 C.10.7): ``order`` (higher is drawn on top), the recommended
+    display grey as a P-value 0..65535 (``gray``), a description."""
+
     name: str
     order: int
     gray: int | None = None  # recommended display grayscale value (P-value 0..65535)

@@ -103,6 +103,7 @@ class SegmentationData:
         return float(np.dot(np.cross(o[:3], o[3:]), f.position))
 
     def segment(self, number: int) -> Segment:
+        """The description of segment ``number`` (raises when there is none)."""
         for s in self.segments:
             if s.number == number:
                 return s
