@@ -28,7 +28,7 @@ def match(i: int, pad: int = 0) -> Dataset:
     ds = Dataset()
     ds.PatientID = str(i)
     if pad:
-        ds.StudyDescription = "x" * pad
+        ds.PatientComments = "x" * pad  # LT: up to 10240 characters (LO would be invalid)
     return ds
 
 
@@ -156,7 +156,7 @@ def test_a_small_max_pdu_peer_gets_valid_fragments() -> None:
             got = [r async for r in assoc.request_iter(find_request(), Dataset())]
             assert [r.status for r in got] == [0xFF00] * 200 + [0x0000]
             assert [r.dataset.PatientID for r in got[:-1]] == [str(i) for i in range(200)]
-            assert all(r.dataset.StudyDescription == "x" * 1500 for r in got[:-1])
+            assert all(r.dataset.PatientComments == "x" * 1500 for r in got[:-1])
             pdus = _pdu_lengths(bytes(received))
             data_pdus = [length for kind, length in pdus if kind == 0x04]
             assert len(data_pdus) > 3 * 200
