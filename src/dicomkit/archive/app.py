@@ -45,6 +45,7 @@ from dicomkit.archive.store import (
 )
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary.statuses import describe as describe_status
 from dicomkit.errors import ArchiveError, DicomError, InvalidDicomError
 from dicomkit.io.atomic import DEFAULT_FILE_MODE, create_temp
 from dicomkit.io.headcheck import HeadCheck
@@ -307,10 +308,11 @@ class ArchiveStorageSCP(StorageSCP):
             return _store_rsp(msg, status_codes.OutOfResources, str(exc))
         if refused is not None:
             log.warning(
-                "C-STORE of %s (%s) refused with %04X: %s",
+                "C-STORE of %s (%s) refused with %s: %s",
                 msg.affected_sop_instance_uid,
                 msg.affected_sop_class_uid,
-                *refused,
+                describe_status(refused[0], "storage"),
+                refused[1],
             )
             return _store_rsp(msg, *refused)
         loop = asyncio.get_running_loop()

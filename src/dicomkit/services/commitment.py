@@ -31,6 +31,7 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.uid import generate_uid
 from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary.statuses import describe
 from dicomkit.errors import DimseError, NetworkError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import dimse
@@ -319,7 +320,9 @@ class StorageCommitmentSCP:
             )
             return
         if status != 0:
-            log.warning("storage commitment report for %s answered 0x%04X", txn, status)
+            log.warning(
+                "storage commitment report for %s answered %s", txn, describe(status, "commitment")
+            )
         self.results.append(result)
 
     async def _report_new(

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import status_codes
+from dicomkit.dictionary.statuses import describe
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
@@ -156,7 +157,7 @@ class QueryRetrieveSCP:
             matches, unsupported, batch = await asyncio.to_thread(start)
         except DicomError as exc:
             status = int(getattr(exc, "status", None) or status_codes.UnableToProcess)
-            log.info("%s: C-FIND refused (0x%04X): %s", assoc.peer, status, exc)
+            log.info("%s: C-FIND refused (%s): %s", assoc.peer, describe(status, "find"), exc)
             return response_for(msg, status, error_comment=_comment(exc))
         # one pending response for every match (the same message: encoded once)
         pending = response_for(

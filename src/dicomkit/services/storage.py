@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.dictionary import status_codes, tags
+from dicomkit.dictionary.statuses import describe
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     DeflatedExplicitVRLittleEndian,
@@ -428,10 +429,11 @@ class StorageSCP:
             refused = sink.verdict()
             if refused is not None:
                 log.warning(
-                    "C-STORE of %s (%s) refused with %04X: %s",
+                    "C-STORE of %s (%s) refused with %s: %s",
                     msg.affected_sop_instance_uid,
                     msg.affected_sop_class_uid,
-                    *refused,
+                    describe(refused[0], "storage"),
+                    refused[1],
                 )
                 return _store_rsp(msg, *refused)
             path = await asyncio.to_thread(sink.commit)
