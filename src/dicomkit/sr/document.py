@@ -125,10 +125,14 @@ class Document:
 
     def check(self) -> list[str]:
         """The content-tree constraint problems of the document's IOD (see
-        :func:`dicomkit.sr.constraints.check`)."""
+        :func:`dicomkit.sr.constraints.check`) and of its root template where dicomkit
+        knows the template's rules (TID 1500, 2010, 2000: see
+        :mod:`dicomkit.sr.templates.conformance`)."""
         from dicomkit.sr.constraints import check
+        from dicomkit.sr.templates.conformance import template_problems
 
-        return [str(p) for p in check(self.root, self.sop_class)]
+        problems = check(self.root, self.sop_class) + template_problems(self.root)
+        return [str(p) for p in problems]
 
 
 def read(source: str | Path | Dataset) -> Document:
