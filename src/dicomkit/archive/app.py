@@ -52,6 +52,7 @@ from dicomkit.io.headcheck import HeadCheck
 from dicomkit.io.part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming
 from dicomkit.net.config import AEConfig, TLSConfig
+from dicomkit.net.loglimit import bad_input
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import AcceptorConfig
@@ -307,10 +308,11 @@ class ArchiveStorageSCP(StorageSCP):
                 sink.discard()
             return _store_rsp(msg, status_codes.OutOfResources, str(exc))
         if refused is not None:
-            log.warning(
+            bad_input(
+                log,
                 "C-STORE of %s (%s) refused with %s: %s",
-                msg.affected_sop_instance_uid,
-                msg.affected_sop_class_uid,
+                ascii(msg.affected_sop_instance_uid)[1:-1],
+                ascii(msg.affected_sop_class_uid)[1:-1],
                 describe_status(refused[0], "storage"),
                 refused[1],
             )
@@ -324,7 +326,9 @@ class ArchiveStorageSCP(StorageSCP):
         except DuplicateInstanceError as exc:
             return _store_rsp(msg, status_codes.DuplicateSOPInstance, str(exc))
         except (InvalidUIDError, ArchiveError, InvalidDicomError) as exc:
-            log.warning("C-STORE of %s refused: %s", msg.affected_sop_instance_uid, exc)
+            bad_input(
+                log, "C-STORE of %s refused: %s", ascii(msg.affected_sop_instance_uid)[1:-1], exc
+            )
             return _store_rsp(msg, status_codes.CannotUnderstand, str(exc))
         except (OSError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)

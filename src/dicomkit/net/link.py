@@ -32,6 +32,7 @@ from dicomkit.errors import (
 from dicomkit.net import log as netlog
 from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, IdentityCheck, UserIdentity
+from dicomkit.net.loglimit import bad_input
 from dicomkit.net.proto import events as ev
 from dicomkit.net.proto.items import (
     SOPClassExtendedNegotiationItem,
@@ -379,11 +380,12 @@ class Link:
 
     def _refuse_why(self, rq: AAssociateRQ) -> tuple[int, str] | None:
         """(reason, text) to reject an A-ASSOCIATE-RQ the negotiation would accept."""
-        bad = [t for t in (rq.calling_ae, rq.called_ae) if not t.isprintable()]
-        if bad:  # PS3.5 6.2: no control characters in AE titles
+        bad = [t for t in (rq.calling_ae, rq.called_ae) if not (t.isprintable() and t.isascii())]
+        if bad:  # PS3.5 6.2: AE titles are ASCII (G0) without control characters
+            calling_bad = not (rq.calling_ae.isprintable() and rq.calling_ae.isascii())
             return (
-                3 if not rq.calling_ae.isprintable() else 7,
-                f"control characters in AE title {bad[0]!a}",
+                3 if calling_bad else 7,
+                f"non-ASCII or control characters in AE title {bad[0]!a}",
             )
         max_length = rq.user_information.max_length or 0
         if 0 < max_length < _MIN_PEER_PDU:
@@ -462,8 +464,8 @@ class Link:
             text = netlog.describe_rq(rq)
             netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
         if refuse is not None:
-            log.warning(
-                "%s: association rejected %s -> %s: %s", self.peer, calling, called, refuse[1]
+            bad_input(
+                log, "%s: association rejected %s -> %s: %s", self.peer, calling, called, refuse[1]
             )
             answer = AAssociateRJ(1, 1, refuse[0])
         policy = self.config.extended
@@ -490,13 +492,14 @@ class Link:
             if not self._established.done():
                 self._established.set_result(None)
         else:
-            log.info(
-                "%s: association %s -> %s %s",
-                self.peer,
-                calling,
-                called,
-                netlog.reject_words(answer.result, answer.source, answer.reason),
-            )
+            if refuse is None:  # (a refused request had its one, rate-limited, line above)
+                log.info(
+                    "%s: association %s -> %s %s",
+                    self.peer,
+                    calling,
+                    called,
+                    netlog.reject_words(answer.result, answer.source, answer.reason),
+                )
             self.engine.send(ev.AssociateReject(answer))
             self.flush()
 

@@ -40,7 +40,7 @@ from typing import Any, Self, TypeAlias
 from dicomkit import dictionary  # its tables load only when an SCP lists every class
 from dicomkit.core.uid import resolve_uid
 from dicomkit.dictionary import status_codes, uids
-from dicomkit.errors import NetworkTimeout, TransportError
+from dicomkit.errors import NetworkError, NetworkTimeout, TransportError
 from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
 from dicomkit.net.clock import REAL_TIME, Clock
@@ -512,10 +512,35 @@ def _dispatcher(handlers: Handlers) -> Callable[[Incoming], Awaitable[None]]:
         sent = False
         try:
             sent = await _dispatch(routes, incoming)
+        except Exception as exc:
+            if not isinstance(exc, NetworkError):  # no response could be written: never leave
+                log.warning(  # the requestor waiting on an open association
+                    "%s: no response to message %d (%s); aborting the association",
+                    incoming.association.peer,
+                    incoming.message.message_id,
+                    fit_comment(str(exc)),
+                )
+                with contextlib.suppress(Exception):
+                    await incoming.association.abort()
+                return
+            raise
         finally:
             incoming.finish(sent)
 
     return dispatch
+
+
+def _encodable(rsp: dimse.DimseResponse) -> dimse.DimseResponse:
+    """The response without the Affected SOP Class / Instance UIDs echoed from the request
+    when they cannot be encoded (over 64 characters, non-ASCII): both are optional in a
+    response (PS3.7 9.1, "U(=)"), and a response that cannot be sent is worse than one
+    without them."""
+    bad = {
+        name: None
+        for name in ("affected_sop_class_uid", "affected_sop_instance_uid")
+        if isinstance(v := getattr(rsp, name, None), str) and (len(v) > 64 or not v.isascii())
+    }
+    return rsp.replace(**bad) if bad else rsp
 
 
 async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
@@ -537,7 +562,8 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
             with contextlib.suppress(Exception):
                 incoming.sink.discard()
         await assoc.send_message(
-            incoming.context, response_for(msg, refusal[0], error_comment=refusal[1] or None)
+            incoming.context,
+            _encodable(response_for(msg, refusal[0], error_comment=refusal[1] or None)),
         )
         return True
     assert handler is not None
@@ -552,10 +578,12 @@ async def _dispatch(routes: _Routes, incoming: Incoming) -> bool:
         log.exception("%s: handler for %s failed", assoc.peer, type(msg).__name__)
         await assoc.send_message(
             incoming.context,
-            response_for(
-                msg,
-                0xC000 if not isinstance(msg, dimse.CStoreRequest) else 0xA700,
-                error_comment=_comment(exc),
+            _encodable(
+                response_for(
+                    msg,
+                    0xC000 if not isinstance(msg, dimse.CStoreRequest) else 0xA700,
+                    error_comment=_comment(exc),
+                )
             ),
         )
         return True
@@ -630,7 +658,7 @@ def _response(incoming: Incoming, result: Any) -> tuple[dimse.DimseResponse, Any
             rsp = rsp.replace(message_id_being_responded_to=msg.message_id)
     else:
         rsp = response_for(msg, int(result))
-    return rsp, data
+    return _encodable(rsp), data
 
 
 __all__ = [
