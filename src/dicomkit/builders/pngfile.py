@@ -51,25 +51,29 @@ def _unfilter(raw: np.ndarray, rows: int, stride: int, bpp: int) -> np.ndarray:
             for k in range(min(bpp, stride)):
                 rec[k::bpp] = np.cumsum(cur[k::bpp]) & 0xFF
         elif ftype in (3, 4):
-            rec = cur.copy()
-            for x in range(stride):  # each byte depends on the one reconstructed before
-                a = int(rec[x - bpp]) if x >= bpp else 0
-                b = int(prev[x])
-                if ftype == 1:
-                    pred = a
-                elif ftype == 3:
-                    pred = (a + b) >> 1
-                else:
-                    c = int(prev[x - bpp]) if x >= bpp else 0
-                    p = a + b - c
-                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                    pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                rec[x] = (int(rec[x]) + pred) & 0xFF
+            rec = np.asarray(_average_or_paeth(cur.tolist(), prev.tolist(), bpp, ftype), np.int32)
         else:
             raise InvalidValueError(f"PNG line {y} has unknown filter type {ftype}")
         out[y] = rec
         prev = rec
     return out
+
+
+def _average_or_paeth(rec: list[int], prev: list[int], bpp: int, ftype: int) -> list[int]:
+    """Undo the Average (3) or Paeth (4) filter of one line: each byte depends on the one
+    reconstructed ``bpp`` before it, so this runs byte by byte (on plain ints: fast enough)."""
+    for x in range(len(rec)):
+        a = rec[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        if ftype == 3:
+            pred = (a + b) >> 1
+        else:
+            c = prev[x - bpp] if x >= bpp else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+        rec[x] = (rec[x] + pred) & 0xFF
+    return rec
 
 
 def read_png(source: str | Path | bytes) -> np.ndarray:
