@@ -173,3 +173,35 @@ def test_png_filters(ftype: int) -> None:
 def test_png_refuses_non_png(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError, match="not a PNG"):
         read_png(b"GIF89a....")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA", "P", "1", "I;16"])
+def test_png_from_another_encoder(mode: str, tmp_path: Path) -> None:
+    """PNGs written by Pillow (test-only; its encoder picks the filters) read to the
+    same pixels Pillow decodes."""
+    from peers import require_module
+
+    require_module("PIL")
+    from PIL import Image
+
+    y, x = np.mgrid[0:23, 0:31]
+    base = np.stack([(x * 8 + y) % 256, (x * y) % 256, (y * 11) % 256], -1).astype(np.uint8)
+    img = Image.fromarray(base, "RGB")
+    if mode == "I;16":
+        img = Image.fromarray(base[..., 0].astype(np.uint16) * 257)
+    elif mode == "P":
+        img = img.quantize(colors=16)
+    else:
+        img = img.convert(mode)
+    path = tmp_path / f"{mode.replace(';', '')}.png"
+    img.save(path, optimize=True)
+    with Image.open(path) as back:
+        want_img = back.convert("RGB") if mode in ("RGBA", "P") else back
+        if mode == "LA":
+            want_img = back.convert("L")
+        want = np.asarray(want_img)
+    if mode == "1":
+        want = want.astype(np.uint8) * 255
+    got = read_png(path)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want.astype(got.dtype))
