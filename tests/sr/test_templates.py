@@ -266,3 +266,8 @@ def test_image_region_on_a_ct() -> None:
     region = doc.root.path("Imaging Measurements/Measurement Group/Image Region")
     assert region is not None and region.children[0].reference is not None
     assert region.children[0].reference.sop_class == CT
+
+
+def test_tid1500_needs_a_procedure() -> None:
+    with pytest.raises(InvalidValueError, match="requires the procedure reported"):
+        measurement_report_document([], evidence=[image(1)])  # type: ignore[list-item]

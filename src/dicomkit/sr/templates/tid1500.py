@@ -200,6 +200,11 @@ def measurement_report(
     procs = (
         [procedure_reported] if isinstance(procedure_reported, Code) else list(procedure_reported)
     )
+    if not procs:
+        raise InvalidValueError(
+            "TID 1500 requires the procedure reported (row 4): pass procedure_reported, e.g. "
+            'Code("77477000", "SCT", "CT")'
+        )
     for proc in procs:
         root.add("HAS CONCEPT MOD", items.code(DCM.ProcedureReported, proc))
     library = root.add("CONTAINS", items.container(DCM.ImageLibrary))
