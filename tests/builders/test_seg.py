@@ -192,3 +192,25 @@ def test_errors() -> None:
         read_segmentation(segmentation(src, [m[0]], [LIVER])).mask(9)
     with pytest.raises(InvalidValueError, match="not a Segmentation"):
         read_segmentation(src[0])
+
+
+@pytest.mark.interop
+def test_seg_of_images_without_geometry(tmp_path: Path) -> None:
+    """Sources without a patient coordinate system (a multi-frame SC): no Plane Position or
+    Frame of Reference, a 2D dimension organization; still valid and read back."""
+    from dicomkit.builders import secondary_capture
+
+    src = secondary_capture(np.zeros((3, 8, 8), np.uint8))
+    mask = np.zeros((3, 8, 8), bool)
+    mask[0, 1:3, 1:3] = mask[2, 4:, 4:] = True
+    seg = segmentation([src], [mask], [LIVER])
+    assert seg.DimensionOrganizationType == "2D" and "FrameOfReferenceUID" not in seg
+    refs = [
+        int(f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber)
+        for f in seg.PerFrameFunctionalGroupsSequence
+    ]
+    assert refs == [1, 3]
+    assert np.array_equal(read_segmentation(seg).mask(1, sources=[src]), mask)
+    path = tmp_path / "seg.dcm"
+    dicomkit.write(seg, path)
+    assert dciodvfy_errors(path) == []

@@ -211,6 +211,8 @@ def segmentation(
         "DimensionOrganizationSequence", Sequence([_item(DimensionOrganizationUID=(dim_uid, "UI"))])
     )
     ds.set("DimensionOrganizationType", "3D" if geometry else "2D", "CS")
+    if not geometry:  # General Image, Type 2C without Plane Orientation (PS3.3 C.7.6.1)
+        ds.set("PatientOrientation", "", "CS")
     dims = [
         (tags.ReferencedSegmentNumber, tags.SegmentIdentificationSequence, "Segment Number"),
     ]
