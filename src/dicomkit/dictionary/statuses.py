@@ -121,18 +121,22 @@ def describe(code: int, service: str | None = None) -> str:
 
 
 def is_success(code: int) -> bool:
+    """0000: the operation completed."""
     return code == 0x0000
 
 
 def is_warning(code: int, service: str | None = None) -> bool:
+    """A warning of ``service`` (or of PS3.7 C when none is given)."""
     return category(code, service) is Category.WARNING
 
 
 def is_pending(code: int) -> bool:
+    """FF00/FF01: more responses follow."""
     return code in (0xFF00, 0xFF01)
 
 
 def is_cancel(code: int) -> bool:
+    """FE00: the operation was cancelled."""
     return code == 0xFE00
 
 

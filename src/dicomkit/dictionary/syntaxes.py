@@ -64,10 +64,12 @@ class TransferSyntax:
 
     @property
     def explicit_vr(self) -> bool:
+        """Data elements carry their VR (PS3.5 7.1.2)."""
         return not self.implicit_vr
 
     @property
     def big_endian(self) -> bool:
+        """Explicit VR Big Endian (retired, PS3.5 A.3) only."""
         return not self.little_endian
 
     @property
@@ -77,6 +79,7 @@ class TransferSyntax:
 
     @property
     def lossless(self) -> bool:
+        """No irreversible compression of the pixel data is allowed."""
         return not self.lossy
 
     @property
