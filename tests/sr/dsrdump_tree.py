@@ -26,7 +26,10 @@ def _value_key(vt: str, value: str) -> str:
         return f"{m['code']}|{m['scheme']}" if m else value
     if vt == "NUM":
         q = _QUOTED.match(value)
-        return q.group(1) if q else "empty"
+        if not q:
+            return "empty"
+        units = _CODE.match(value[q.end() :].strip())
+        return f"{q.group(1)}|{units['code'] if units else ''}"
     if vt in ("IMAGE", "COMPOSITE", "WAVEFORM"):
         uids = _QUOTED.findall(value)
         return uids[-1] if uids else ""
@@ -75,7 +78,8 @@ def rows_of(root: ContentItem) -> list[Row]:
         if vt == "CODE":
             key = f"{v.value}|{v.scheme}"
         elif vt == "NUM":
-            key = "empty" if v is None else str(v)
+            units = item.units.value if item.units else ""
+            key = "empty" if v is None else f"{v}|{units}"
         elif vt in ("IMAGE", "COMPOSITE", "WAVEFORM"):
             key = item.reference.sop_instance if item.reference else ""
         elif vt in ("CONTAINER",):
