@@ -225,9 +225,11 @@ class Index:
         parent_id: int | None,
         *,
         lookup: bool = True,
+        overwrite: bool = False,
     ) -> tuple[int, bool, int | None]:
         """The row id of a level entity (inserted when new), whether it is new, and its
-        parent id as stored (None for patients and new rows)."""
+        parent id as stored (None for patients and new rows). ``overwrite``: an existing
+        row takes every value of ``cols`` (a replaced instance), not only the missing ones."""
         table = TABLES[level]
         key: tuple[str, ...]
         if level is PATIENT:
@@ -253,6 +255,14 @@ class Index:
             fk = PARENT_FK.get(level)
             names = ["id", fk or "id", *fill]
             rows = self.db.query(f"SELECT {', '.join(names)} FROM {table} WHERE {where}", key)
+            if rows and overwrite:
+                ident = int(rows[0][0])
+                sets = ", ".join(f"{n} = ?" for n in cols)
+                self.db.execute(
+                    f"UPDATE {table} SET {sets}, extra = ? WHERE id = ?",
+                    [*cols.values(), json.dumps(extra) if extra else "", ident],
+                )
+                return ident, False, int(rows[0][1]) if fk else None
             if rows:
                 ident = int(rows[0][0])
                 gaps = [n for n, have in zip(fill, rows[0][2:], strict=True) if not have]
@@ -305,46 +315,52 @@ class Index:
         ``known_new``: the caller has just looked the SOP Instance UID up in the same
         transaction and found nothing (saves the look-ups)."""
         with self.db.transaction():
+            # A replaced instance (duplicates policy "replace") is the sender's correction:
+            # its old rows go (with level rows left empty), the new ones come in, and the
+            # entities it names take its values (patient name, study attributes ...); an
+            # instance re-sent under another study or series moves there.
+            replaced = not known_new and self.remove(rec.sop_uid)
             pid, _new, _ = self._get_or_insert(
-                PATIENT, rec.columns[PATIENT], rec.extra[PATIENT], None
+                PATIENT, rec.columns[PATIENT], rec.extra[PATIENT], None, overwrite=replaced
             )
             st, new_st, st_patient = self._get_or_insert(
-                STUDY, rec.columns[STUDY], rec.extra[STUDY], pid
+                STUDY, rec.columns[STUDY], rec.extra[STUDY], pid, overwrite=replaced
             )
-            if st_patient is not None:  # the study may belong to a patient row made earlier
-                pid = st_patient
+            if st_patient is not None and st_patient != pid:
+                if replaced:  # the correction moves the study to the patient it names
+                    self.db.execute("UPDATE studies SET patient_fk = ? WHERE id = ?", (pid, st))
+                    self._drop_if_empty("patients", "studies", "patient_fk", st_patient)
+                    if self._exists("patients", st_patient):
+                        self.recount(pid=st_patient)
+                else:  # the study may belong to a patient row made earlier
+                    pid = st_patient
             se, new_se, st_owner = self._get_or_insert(
-                SERIES, rec.columns[SERIES], rec.extra[SERIES], st
+                SERIES, rec.columns[SERIES], rec.extra[SERIES], st, overwrite=replaced
             )
             if st_owner is not None and st_owner != st:
-                raise ArchiveError(f"series {rec.series_uid} belongs to another study")
+                if not replaced:
+                    raise ArchiveError(f"series {rec.series_uid} belongs to another study")
+                self.db.execute("UPDATE series SET study_fk = ? WHERE id = ?", (st, se))
+                self._drop_if_empty("studies", "series", "study_fk", st_owner)
+                if self._exists("studies", st_owner):
+                    self.recount(st=st_owner)
             cols: dict[str, Any] = dict(rec.columns[IMAGE])
-            existing = (
-                []
-                if known_new
-                else self.db.query(
-                    "SELECT id FROM instances WHERE sop_instance_uid = ?", (rec.sop_uid,)
-                )
-            )
-            if existing:
-                sets = ", ".join(f"{c} = ?" for c in cols)
-                self.db.execute(
-                    f"UPDATE instances SET {sets}, path = ?, size = ?, extra = ? WHERE id = ?",
-                    [
-                        *cols.values(),
-                        path,
-                        size,
-                        json.dumps(rec.extra[IMAGE]) if rec.extra[IMAGE] else "",
-                        existing[0][0],
-                    ],
-                )
-                return False
             cols.update(
                 path=path, size=int(size), received=time.strftime("%Y%m%d%H%M%S", time.gmtime())
             )
             self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se, lookup=False)
+            if replaced:
+                self.recount(pid, st, se)
+                return False
             self._bump(pid, st, se, new_st, new_se, rec)
             return True
+
+    def _exists(self, table: str, ident: int) -> bool:
+        return bool(self.db.scalar(f"SELECT COUNT(*) FROM {table} WHERE id = ?", (ident,)))
+
+    def _drop_if_empty(self, table: str, child: str, fk: str, ident: int) -> None:
+        if not self.db.scalar(f"SELECT COUNT(*) FROM {child} WHERE {fk} = ?", (ident,)):
+            self.db.execute(f"DELETE FROM {table} WHERE id = ?", (ident,))
 
     def _bump(
         self, pid: int, st: int, se: int, new_st: bool, new_se: bool, rec: InstanceRecord
