@@ -35,7 +35,15 @@ def _value_key(vt: str, value: str) -> str:
         return uids[-1] if uids else ""
     if vt in ("TEXT", "PNAME", "DATE", "TIME", "DATETIME", "UIDREF"):
         return value[1:-1] if value.startswith('"') else value
+    if vt in ("SCOORD", "SCOORD3D", "TCOORD") and value.startswith("("):
+        parts = value[1:-1].split(",")
+        numbers = [float(x) for p in parts[1:] if not p.startswith('"') for x in p.split("/")]
+        return _coords(parts[0], numbers)
     return ""
+
+
+def _coords(kind: str, numbers: list[float]) -> str:
+    return kind + "|" + ",".join(f"{x:g}" for x in numbers)
 
 
 def parse(text: str) -> list[Row]:
@@ -82,6 +90,8 @@ def rows_of(root: ContentItem) -> list[Row]:
             key = "empty" if v is None else f"{v}|{units}"
         elif vt in ("IMAGE", "COMPOSITE", "WAVEFORM"):
             key = item.reference.sop_instance if item.reference else ""
+        elif vt in ("SCOORD", "SCOORD3D", "TCOORD"):
+            key = _coords(item.graphic_type or "", [float(x) for x in v or ()])
         elif vt in ("CONTAINER",):
             key = str(v)
         elif vt in ("TEXT", "PNAME", "DATE", "TIME", "DATETIME", "UIDREF"):

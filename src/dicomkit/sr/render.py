@@ -75,10 +75,10 @@ def value_text(item: ContentItem) -> str:
         pts = list(v or ())
         n = 3 if vt == "SCOORD3D" else 2
         coords = ",".join("/".join(_num(x) for x in pts[i : i + n]) for i in range(0, len(pts), n))
-        where = f" {item.frame_of_reference}" if vt == "SCOORD3D" else ""
-        return f"{item.graphic_type}{{{coords}}}{where}"
+        where = f',"{item.frame_of_reference}"' if vt == "SCOORD3D" else ""
+        return f"({item.graphic_type}{where},{coords})"
     if vt == "TCOORD":
-        return f"{item.graphic_type}{{{','.join(map(str, v or ()))}}}"
+        return f"({item.graphic_type},{','.join(map(str, v or ()))})"
     if vt == "TABLE":
         if v is None:
             return "TABLE"
