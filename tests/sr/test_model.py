@@ -156,3 +156,15 @@ def test_extensible_and_template_driven_iods() -> None:
     assert dose == [
         "content item 1.1: value type SCOORD is not allowed in the X-Ray Radiation Dose SR IOD"
     ]
+
+
+@pytest.mark.parametrize(
+    "ts", ["1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"]
+)
+def test_every_transfer_syntax_reads_the_same_tree(tmp_path, ts) -> None:  # type: ignore[no-untyped-def]
+    import dicomkit
+
+    doc = all_kinds()
+    path = tmp_path / "ts.dcm"
+    dicomkit.write(doc.to_dataset(), path, transfer_syntax=dicomkit.UID(ts))
+    assert read(path).root == doc.root
