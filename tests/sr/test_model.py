@@ -168,3 +168,17 @@ def test_every_transfer_syntax_reads_the_same_tree(tmp_path, ts) -> None:  # typ
     path = tmp_path / "ts.dcm"
     dicomkit.write(doc.to_dataset(), path, transfer_syntax=dicomkit.UID(ts))
     assert read(path).root == doc.root
+
+
+@pytest.mark.parametrize("charset", ["ISO_IR 192", "ISO_IR 100"])
+def test_text_in_the_documents_character_set(tmp_path, charset) -> None:  # type: ignore[no-untyped-def]
+    root = items.container(Code("1", "99T", "Befund"))
+    root.add("CONTAINS", items.text(Code("2", "99T", "Größe"), "Läsion à droite"))
+    root.add("HAS OBS CONTEXT", items.pname(Code("3", "99T", "Arzt"), "Müller^Jörg"))
+    doc = new_document(root)
+    doc.dataset.set(0x00080005, charset, "CS")
+    path = tmp_path / "cs.dcm"
+    doc.save(path)
+    back = read(path).root
+    assert back[0].concept is not None and back[0].concept.meaning == "Größe"
+    assert back[0].value == "Läsion à droite" and back[1].value == "Müller^Jörg"
