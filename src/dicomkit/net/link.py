@@ -126,7 +126,11 @@ class Link:
         #: the transport pushes received bytes (else a reader task reads them)
         self._push = transport if isinstance(transport, Pushing) else None
         self.config = config
-        self.engine = UpperLayer(role, max_pdu_size=max(config.max_pdu, 1 << 20) + 6)
+        self.engine = UpperLayer(
+            role,
+            max_pdu_size=max(config.max_pdu, 1 << 20) + 6,
+            max_associate_size=config.max_request_bytes,
+        )
         self.negotiated: Negotiated | None = None
         self.error: BaseException | None = None
         self._acceptor = acceptor
@@ -140,6 +144,8 @@ class Link:
         self._artim: asyncio.TimerHandle | None = None
         self._artim_gen = -1
         self._last_activity = clock.time()
+        #: when the PDU now partly received began to arrive (None: between PDUs)
+        self._pdu_started: float | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._release_collision_pending = False
         self._rj_logged = False
@@ -203,11 +209,16 @@ class Link:
         await asyncio.shield(self._established)
 
     async def wait_closed(self) -> None:
-        """Until the association is over and the reader task (if any) has stopped."""
+        """Until the association is over, the reader task (if any) has stopped and the
+        transport has closed (a TLS close_notify exchange included, within the ACSE timeout):
+        a caller that ends its event loop next leaves no socket behind."""
         await self._closed.wait()
         task = self._reader_task
         if task is not None and task is not asyncio.current_task() and not task.done():
             await asyncio.wait({task})
+        with contextlib.suppress(TimeoutError, NetworkError, OSError):
+            async with self.clock.timeout(self.config.timeouts.acse):
+                await self.transport.wait_closed()
 
     def start(self) -> None:
         """Bytes go to the engine from now on: pushed by the transport, or read by a task."""
@@ -226,10 +237,15 @@ class Link:
         """Bytes from the peer (``b""``: end of stream): engine, events, DIMSE."""
         if self._closed.is_set():
             return
-        self._last_activity = self.clock.time()
+        self._last_activity = now = self.clock.time()
         engine = self.engine
+        before = engine.buffered
+        if self._pdu_started is None:
+            self._pdu_started = now  # minimum progress: a PDU begun must end in time
         try:
             engine.receive_data(data)
+            if engine.buffered < before + len(data):  # a PDU was completed (consumed)
+                self._pdu_started = now if engine.buffered else None
             self.flush()
             if engine.error is not None and self.error is None:
                 self._note_engine_error()
@@ -614,6 +630,15 @@ class Link:
                 f"timed out: silent for {quiet:.1f}s in the middle of a message "
                 f"(DIMSE timeout {dimse_timeout}s)"
             )
+        elif (
+            dimse_timeout is not None
+            and self._pdu_started is not None
+            and (slow := self.clock.time() - self._pdu_started) >= dimse_timeout
+        ):  # a byte now and then keeps "quiet" short: the PDU itself must end in time
+            cause = (
+                f"too slow: a PDU still incomplete after {slow:.1f}s "
+                f"(DIMSE timeout {dimse_timeout}s)"
+            )
         if cause is not None:
             log.warning("%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
@@ -622,6 +647,8 @@ class Link:
             self.shutdown(NetworkTimeout(f"{self.peer}: {cause}"))
             return
         left = [t - quiet if quiet < t else t for t in (idle, dimse_timeout) if t is not None]
+        if dimse_timeout is not None and self._pdu_started is not None:
+            left.append(dimse_timeout - (self.clock.time() - self._pdu_started))
         self._watchdog = self.clock.call_later(max(min(left), 0.01), self._arm_watchdog)
 
     def shutdown(self, exc: BaseException | None) -> None:
