@@ -211,3 +211,36 @@ def test_errors() -> None:
     rgb = secondary_capture(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(InvalidValueError, match="grayscale images only"):
         presentation_state([rgb])
+
+
+def test_text_drawn_in_its_box_and_beside_its_anchor() -> None:
+    from dicomkit.builders._font import render_text
+
+    image = ct_slices(1, rows=40, cols=60)[0]
+    pr = presentation_state(
+        [image],
+        window=(10_000, 10),  # all black but the text
+        annotations=[Text("Hi", box=((10, 10), (50, 30)), justification="LEFT")],
+    )
+    got = apply_presentation_state(image, pr)
+    ink = render_text("HI", 3)  # 20 high, 40 wide: scale 3 fits (15 x 24)
+    assert ink.shape == (15, 24)
+    want = np.zeros_like(got)
+    want[12:27, 10:34][ink] = 255  # left-justified, centred vertically in the box
+    assert np.array_equal(got, want)
+    right = presentation_state(
+        [image],
+        window=(10_000, 10),
+        annotations=[Text("Hi", box=((10, 10), (50, 30)), justification="RIGHT")],
+    )
+    got = apply_presentation_state(image, right)
+    want = np.zeros_like(got)
+    want[12:27, 26:50][ink] = 255
+    assert np.array_equal(got, want)
+    anchored = presentation_state(
+        [image], window=(10_000, 10), annotations=[Text("A", anchor=(5, 5), anchor_visible=False)]
+    )
+    got = apply_presentation_state(image, anchored)
+    want = np.zeros_like(got)
+    want[7:12, 7:11][render_text("A", 1)] = 255  # below and right of the anchor, scale 1
+    assert np.array_equal(got, want)

@@ -5,8 +5,8 @@ rotation and horizontal flip. The result is an 8-bit picture of P-values for a P
 
 Annotations are drawn as lines and marks in the layer's recommended grayscale (white when it
 has none): polylines, interpolated curves (as polylines), circles, ellipses, points (a small
-cross), filled closed shapes; a text object is shown by its bounding box outline and a cross
-at its anchor point -- the glyphs themselves are not rendered.
+cross), filled closed shapes; text in a small built-in 3x5 bitmap font (capitals, digits,
+punctuation), scaled to its bounding box or beside its anchor point (marked by a cross).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dicomkit.builders._draw import circle_mask, draw_points, line_points, polygon_mask
+from dicomkit.builders._font import GLYPH_H, GLYPH_W, render_text
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidValueError
@@ -162,18 +163,67 @@ def draw_annotations(img: np.ndarray, pr: Dataset, sop_uid: str, frame: int) -> 
                 img[polygon_mask(rows, cols, pts)] = value
             _polyline(img, pts, value)
         for t in ann.get("TextObjectSequence") or ():
-            tl = t.get("BoundingBoxTopLeftHandCorner")
-            if tl is not None:
-                units = str(t.get("BoundingBoxAnnotationUnits") or "PIXEL")
-                (x0, y0), (x1, y1) = (
-                    _xy(tl, units, rows, cols)[0],
-                    _xy(t.get("BoundingBoxBottomRightHandCorner"), units, rows, cols)[0],
-                )
-                _polyline(img, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], value)
-            anchor = t.get("AnchorPoint")
-            if anchor is not None and str(t.get("AnchorPointVisibility") or "Y") == "Y":
-                units = str(t.get("AnchorPointAnnotationUnits") or "PIXEL")
-                _cross(img, _xy(anchor, units, rows, cols)[0], value)
+            _draw_text(img, t, value)
+
+
+def _blit(img: np.ndarray, ink: np.ndarray, top: int, left: int, value: int) -> None:
+    rows, cols = img.shape[:2]
+    h, w = ink.shape
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + h, rows), min(left + w, cols)
+    if r0 >= r1 or c0 >= c1:
+        return
+    part = ink[r0 - top : r1 - top, c0 - left : c1 - left]
+    img[r0:r1, c0:c1][part] = value
+
+
+def _draw_text(img: np.ndarray, t: Dataset, value: int) -> None:
+    """A text object (PS3.3 C.10.5.1.1): in its bounding box, justified as it says and as
+    large as fits; with only an anchor point, beside it (the standard leaves where to the
+    application). A visible anchor point is marked with a cross."""
+    rows, cols = img.shape[:2]
+    text = str(t.get("UnformattedTextValue") or "").splitlines()[0:1] or [""]
+    line = text[0]
+    n = max(1, len(line))
+    tl = t.get("BoundingBoxTopLeftHandCorner")
+    if tl is not None:
+        units = str(t.get("BoundingBoxAnnotationUnits") or "PIXEL")
+        (x0, y0) = _xy(tl, units, rows, cols)[0]
+        (x1, y1) = _xy(t.get("BoundingBoxBottomRightHandCorner"), units, rows, cols)[0]
+        x0, x1 = min(x0, x1), max(x0, x1)
+        y0, y1 = min(y0, y1), max(y0, y1)
+        scale = max(1, min(int((y1 - y0) // (GLYPH_H + 1)), int((x1 - x0) // (n * (GLYPH_W + 1)))))
+        ink = render_text(line, scale)
+        h, w = ink.shape
+        just = str(t.get("BoundingBoxTextHorizontalJustification") or "LEFT")
+        if just == "RIGHT":
+            left = int(np.floor(x1)) - w
+        elif just == "CENTER":
+            left = int(np.floor((x0 + x1 - w) / 2))
+        else:
+            left = int(np.ceil(x0))
+        top = int(np.floor((y0 + y1 - h) / 2))
+        clipped = np.zeros_like(img, dtype=bool)
+        clipped[
+            max(int(np.ceil(y0)), 0) : int(np.floor(y1)),
+            max(int(np.ceil(x0)), 0) : int(np.floor(x1)),
+        ] = True
+        canvas = np.zeros_like(img, dtype=bool)
+        _blit(canvas, ink, top, left, True)
+        img[canvas & clipped] = value
+    anchor = t.get("AnchorPoint")
+    if anchor is not None:
+        units = str(t.get("AnchorPointAnnotationUnits") or "PIXEL")
+        ax, ay = _xy(anchor, units, rows, cols)[0]
+        if tl is None:
+            scale = max(1, round(min(rows, cols) / 160))
+            ink = render_text(line, scale)
+            left = int(ax) + 2 * scale
+            if left + ink.shape[1] > cols:  # no room on the right: put it on the left
+                left = int(ax) - 2 * scale - ink.shape[1]
+            _blit(img, ink, int(ay) + 2 * scale, left, value)
+        if str(t.get("AnchorPointVisibility") or "Y") == "Y":
+            _cross(img, (ax, ay), value)
 
 
 def apply_presentation_state(
