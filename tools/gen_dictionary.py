@@ -389,7 +389,7 @@ def build_statuses(std: Path) -> list[tuple]:
         r'<section label="(C\.\d+(?:\.\d+)?)"[^>]*>\s*<title>([^<]*)</title>(.*?)'
         r'(?=<section label="C\.|\Z)',
         annex,
-        re.S,
+        re.DOTALL,
     )
     for m in sections:
         label, title, body = m.groups()

@@ -101,7 +101,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"FAILED {r.path}: {why}", file=sys.stderr)
     warnings = [r for r in results if r.ok and r.status]
     for r in warnings:
-        print(f"WARNING {r.path}: {describe(r.status, 'storage')}", file=sys.stderr)
+        if r.status is not None:
+            print(f"WARNING {r.path}: {describe(r.status, 'storage')}", file=sys.stderr)
     ok = len(results) - len([r for r in results if not r.ok])
     print(
         f"stored {ok} of {len(files) - len(skipped)} files in {seconds:.2f} s"
