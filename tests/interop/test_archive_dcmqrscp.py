@@ -61,6 +61,7 @@ def test_find_studies_and_images(qrscp: QR) -> None:
         "--aec",
         "QRSCP",
         "--json",
+        "keyword",
         "-k",
         "PatientName=Doe*",
         "-k",
@@ -79,6 +80,7 @@ def test_find_studies_and_images(qrscp: QR) -> None:
         "--aec",
         "QRSCP",
         "--json",
+        "keyword",
         "-P",
         "-L",
         "IMAGE",
@@ -138,6 +140,7 @@ def test_move_from_dcmqrscp_into_dicomkit_serve(qrscp: QR, tmp_path: Path) -> No
             "--aec",
             "DEST",
             "--json",
+            "keyword",
             "-k",
             "NumberOfStudyRelatedInstances=",
         )

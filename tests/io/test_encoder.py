@@ -82,7 +82,7 @@ def test_swap_bytes() -> None:
 
 def test_long_short_vr_becomes_un() -> None:
     ds = Dataset()
-    ds.set(0x00204000, "x" * 70000, vr="LT")
+    ds.set(0x00204000, "x" * 70000, vr="LT", validation="off")  # too long for LT on purpose
     buf = encode_dataset(ds, implicit=False, little=True)
     assert buf[4:6] == b"UN" and len(buf) == 12 + 70000
 
@@ -163,8 +163,8 @@ def test_write_dataset_streams_same_bytes() -> None:
 
 def test_bad_value_is_invalid_value_error() -> None:
     ds = Dataset()
-    ds.set("Rows", "not a number")
-    with pytest.raises(InvalidValueError):
+    ds.set("Rows", "not a number", validation="off")  # the check at set is skipped
+    with pytest.raises(InvalidValueError, match=r"\(0028,0010\) Rows"):  # names the element
         encode_dataset(ds, implicit=False, little=True)
 
 

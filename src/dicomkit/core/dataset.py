@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.element import DataElement, default_charsets
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
+from dicomkit.core.values.validate import validate
 from dicomkit.core.vr import resolve_vr
 from dicomkit.errors import DictionaryError
 
@@ -111,6 +112,10 @@ class Dataset(MutableMapping[int, DataElement]):
     #: (set by the reader, see :mod:`dicomkit.io.part10`)
     deflated_source: tuple[bytes, int] | None = None
     file_meta: Dataset | None = None
+    #: how values set on this data set are checked (:mod:`dicomkit.core.values.validate`):
+    #: "warn" (default), "raise" or "off"; ``ds.validation = "raise"`` for one data set,
+    #: ``read(..., validation=...)`` for a file's
+    validation: str = "warn"
     preamble: bytes | None = None
     filename: str | None = None
     is_undefined_length_item: bool
@@ -268,21 +273,43 @@ class Dataset(MutableMapping[int, DataElement]):
         """Add (or replace) an element."""
         self._put(element)
 
-    def set(self, key: Any, value: Any, vr: str | None = None) -> DataElement:
+    def set(
+        self, key: Any, value: Any, vr: str | None = None, *, validation: str | None = None
+    ) -> DataElement:
         """Set the value of ``key`` (tag or keyword); the VR comes from the dictionary unless
-        given (an existing element keeps its VR). Returns the element."""
+        given (an existing element keeps its VR). Returns the element.
+
+        The value is checked against the VR (length, format, range: PS3.5 6.2) as
+        ``validation`` says -- ``"warn"``, ``"raise"`` or ``"off"`` -- by default as the data
+        set's :attr:`validation` says (``"warn"``); the message names the element."""
         tag = key if type(key) is int else _tag_of(key)
+        mode = self._validation_mode() if validation is None else validation
         if vr is None and tag in self._d:
             el = self[tag]
+            if mode != "off":
+                validate(tag, el.vr, value, mode)
             if tag == SPECIFIC_CHARACTER_SET:
                 self._charset_changed()
             el.value = value
             return el
         if vr is None:
             vr = self._vr_for(tag)
+        if mode != "off":
+            validate(tag, vr, value, mode)
         el = DataElement(tag, vr, value)
         self._put(el)
         return el
+
+    def _validation_mode(self) -> str:
+        """This data set's :attr:`validation`, else the enclosing data set's (items follow the
+        data set they belong to), else "warn"."""
+        ds: Dataset | None = self
+        while ds is not None:
+            mode = ds.__dict__.get("validation")
+            if mode is not None:
+                return str(mode)
+            ds = ds.parent
+        return "warn"
 
     def _vr_for(self, tag: int) -> str:
         d = _dict()

@@ -136,8 +136,8 @@ class _Encoder:
             return data
         try:
             out = _codec().encode_value(vr, value, self.little, ds.charsets)
-        except InvalidValueError:
-            raise
+        except InvalidValueError as exc:  # say which element: "(0028,0010) Rows: ..."
+            raise InvalidValueError(f"{_element_name(el.tag)}: {exc}") from None
         except (TypeError, ValueError, OverflowError, struct.error) as exc:
             raise InvalidValueError(
                 f"cannot encode {value!r} as {vr} for {el.tag}: {exc}"
@@ -301,3 +301,11 @@ def write_buffers(fp: IO[bytes], chunks: Iterable[bytes | memoryview]) -> None:
             pending.append(chunk)
     if pending:
         fp.write(b"".join(pending))
+
+
+def _element_name(tag: int) -> str:
+    """``(0028,0010) Rows`` for an error message (the keyword when the dictionary has one)."""
+    from dicomkit import dictionary
+
+    keyword = "" if tag >> 16 & 1 else dictionary.keyword_for_tag(tag)
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})" + (f" {keyword}" if keyword else "")

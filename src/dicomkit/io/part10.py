@@ -223,6 +223,7 @@ def read(
     lenient: bool = False,
     force: bool = False,
     known_vr_for_un: bool = False,
+    validation: str | None = None,
 ) -> Dataset:
     """Read a DICOM file (path, bytes or binary file object) into a :class:`Dataset`.
 
@@ -232,6 +233,8 @@ def read(
     element cut off), ``force`` reads input that does not look like DICOM.
     ``known_vr_for_un`` gives UN elements the VR the data dictionary or the private
     dictionary knows (PS3.5 6.2.2); by default UN stays UN, as read.
+    ``validation`` ("warn", "raise", "off") is how values later set on the data set (and its
+    items) are checked; values read are not checked (they decode lazily, on first use).
     """
     tags = None if specific_tags is None else {_tag_of(t) for t in specific_tags} | {0x00080005}
     buf, filename, partial = _load(source, stop_before_pixels)
@@ -250,6 +253,8 @@ def read(
             ds = None
         if ds is not None and not res.errors and res.stopped:
             ds.filename = filename
+            if validation is not None:
+                ds.validation = validation
             return ds
         buf, filename, _ = _load(source, False)
     opts = DecodeOptions.make(
@@ -261,6 +266,8 @@ def read(
     )
     ds, _ = _read_buffer(buf, opts, force)
     ds.filename = filename
+    if validation is not None:
+        ds.validation = validation
     return ds
 
 
