@@ -79,3 +79,10 @@ def test_html_escapes_values() -> None:
     page = render.html(all_kinds())
     assert "a &lt;b&gt;mass&lt;/b&gt; &amp; more<br>second line" in page
     assert "<b>mass</b>" not in page
+
+
+def test_html_runs_continuous_text_together() -> None:
+    from corpus import CORPUS
+
+    page = render.html(read(CORPUS / "dcm4che" / "report_dfl"))
+    assert "referred by Fukuda^^^Dr. was also seen by Mason^^^Dr. at the Redlands Clinic" in page

@@ -155,6 +155,20 @@ table.hdr td{padding:0 1em 0 0} ul{list-style:none;padding-left:1.4em;border-lef
 h2{margin-bottom:.3em}"""
 
 
+def _inline(item: ContentItem) -> str:
+    """One item of a CONTINUOUS container as running text (escaped)."""
+    v = item.value
+    if isinstance(v, Code):
+        text = v.meaning
+    elif item.value_type == "NUM" and v is not None:
+        text = f"{v} {item.units.value if item.units else ''}".strip()
+    elif isinstance(v, str):
+        text = v
+    else:
+        text = value_text(item)
+    return _html.escape(text).replace("\n", "<br>")
+
+
 def html(doc: Document) -> str:
     """The document as a self-contained HTML page (every value escaped)."""
     e = _html.escape
@@ -191,15 +205,28 @@ def html(doc: Document) -> str:
         name = e(item.concept.meaning) if item.concept else ""
         code = f' <span class="code">{e(_code(item.concept))}</span>' if item.concept else ""
         vt = f'<span class="vt">{e(item.value_type)}</span>'
-        if item.value_type == "CONTAINER":
+        if item.value_type == "CONTAINER" and item.value == "CONTINUOUS":
+            # continuity of content (PS3.3 C.18.8.1.1): the items read as one text
+            parts.append(f'<b>{name}</b>{code} {vt}<p class="continuous">')
+            parts.append(
+                " ".join(_inline(c) for c in item.children if c.relationship == "CONTAINS")
+            )
+            parts.append("</p>")
+        elif item.value_type == "CONTAINER":
             parts.append(f"<b>{name}</b>{code} {vt}")
         else:
             shown = e(str(item.value)) if item.value_type == "TEXT" else e(value_text(item))
             shown = shown.replace("\n", "<br>")
             parts.append(f"<b>{name}</b>{code} {vt}: {shown}")
-        if item.children:
+        inline = item.value_type == "CONTAINER" and item.value == "CONTINUOUS"
+        listed = [
+            (i, c)
+            for i, c in enumerate(item.children, 1)
+            if not (inline and c.relationship == "CONTAINS" and not c.children)
+        ]
+        if listed:
             parts.append("<ul>")
-            for i, child in enumerate(item.children, 1):
+            for i, child in listed:
                 emit(child, f"{pos}.{i}")
             parts.append("</ul>")
         parts.append("</li>")
