@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import require_module
+from dsrdump_tree import normalise, parse, rows_of
+from peers import require_module, run_dcmtk
 from test_templates import LUNG, NEOPLASM, tid1500_doc
 
 from dicomkit.sr import Code, read
@@ -125,3 +126,6 @@ def test_we_read_highdicoms_tid1500(tmp_path: Path) -> None:
     assert report.groups[0].measurements[0].units == UCUM.SquareMillimeter
     assert report.groups[0].finding_sites == [LUNG]
     assert report.groups[0].finding == Code("108369006", "SCT", "Neoplasm")
+    # and our tree of highdicom's file is the one DCMTK sees
+    proc = run_dcmtk("dsrdump", "+Pc", "+Pl", "+Pu", "-Ph", str(path))
+    assert normalise(parse(proc.stdout)) == normalise(rows_of(doc.root))
