@@ -322,6 +322,10 @@ def test_our_scu_abort_seen_by_storescp(storescp: tuple[int, subprocess.Popen[by
         assert assoc.echo().status == 0
         assoc.abort()
         assert assoc.association.is_closed
+        # storescp serves one association at a time: once a second one is answered, the
+        # abort has been handled (and logged) -- no race with stopping it
+        with ae.associate("127.0.0.1", port, ae_title="STORESCP") as again:
+            assert again.echo().status == 0
     log = peers.stop_and_read(proc)
     assert "Association Aborted" in log
 
