@@ -150,3 +150,15 @@ def test_build_tree(tmp_path: Path) -> None:
     doc = read(tmp_path / "t.dcm")
     assert [c.value for c in doc.root] == ["ok", "3"]
     assert doc.iod_name == "Enhanced SR"
+
+
+def test_dose_projection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_templates import projection_dose_doc
+
+    path = tmp_path / "xa.dcm"
+    projection_dose_doc().save(path)
+    assert main(["sr", "dose", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Dose Area Product Total: 0.00125 Gy.m2"
+    assert out[2].split()[:2] == ["Event", "Type"]
+    assert "0.00075" in out[5]

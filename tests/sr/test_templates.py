@@ -271,3 +271,57 @@ def test_image_region_on_a_ct() -> None:
 def test_tid1500_needs_a_procedure() -> None:
     with pytest.raises(InvalidValueError, match="requires the procedure reported"):
         measurement_report_document([], evidence=[image(1)])  # type: ignore[list-item]
+
+
+def projection_dose_doc():  # type: ignore[no-untyped-def]
+    root = items.container(DCM.XRayRadiationDoseReport, template="10001")
+    acc = root.add("CONTAINS", items.container(DCM.AccumulatedXRayDoseData))
+    acc.add("CONTAINS", items.num(DCM.DoseAreaProductTotal, 0.00125, UCUM.GrayMeterSquared))
+    acc.add("CONTAINS", items.num(DCM.DoseRPTotal, 0.05, UCUM.Gray))
+    for i, (kind, dap) in enumerate(
+        ((("113611", "Stationary Acquisition"), 0.0005), (("P5-06000", "Fluoroscopy"), 0.00075)), 1
+    ):
+        ev = root.add("CONTAINS", items.container(DCM.IrradiationEventXRayData))
+        ev.add("CONTAINS", items.code(DCM.AcquisitionPlane, Code("113622", "DCM", "Single Plane")))
+        ev.add("CONTAINS", items.code(DCM.IrradiationEventType, Code(kind[0], "DCM", kind[1])))
+        ev.add("CONTAINS", items.text(DCM.AcquisitionProtocol, f"protocol {i}"))
+        ev.add(
+            "CONTAINS", items.uidref(DCM.IrradiationEventUID, f"1.2.826.0.1.3680043.2.1125.8.{i}")
+        )
+        ev.add("CONTAINS", items.num(DCM.DoseAreaProduct, dap, UCUM.GrayMeterSquared))
+        ev.add("CONTAINS", items.num(DCM.DoseRP, 0.025, UCUM.Gray))
+    return new_document(root, sop_class="1.2.840.10008.5.1.4.1.1.88.67")
+
+
+@pytest.mark.interop
+def test_projection_dose_summary(tmp_path: Path) -> None:
+    from dicomkit.sr.templates.dose import projection_dose_summary
+
+    path = tmp_path / "xa-dose.dcm"
+    doc = projection_dose_doc()
+    assert doc.check() == []
+    doc.save(path)
+    summary = projection_dose_summary(read(path))
+    assert summary.totals == {
+        "Dose Area Product Total": "0.00125 Gy.m2",
+        "Dose (RP) Total": "0.05 Gy",
+    }
+    assert summary.rows == [
+        (
+            "Stationary Acquisition",
+            "protocol 1",
+            "Single Plane",
+            "0.0005",
+            "0.025",
+            "1.2.826.0.1.3680043.2.1125.8.1",
+        ),
+        (
+            "Fluoroscopy",
+            "protocol 2",
+            "Single Plane",
+            "0.00075",
+            "0.025",
+            "1.2.826.0.1.3680043.2.1125.8.2",
+        ),
+    ]
+    _dcmtk_clean(path)

@@ -53,6 +53,24 @@ def _out(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+def _print_dose(doc: Any, path: Path | None) -> None:
+    from dicomkit.sr._codes import DCM
+    from dicomkit.sr.templates import dose
+
+    if path is not None:
+        print(f"# {path}")
+    if doc.root.find(DCM.CTAcquisition, recursive=False) is not None:
+        ct = dose.ct_dose_summary(doc)
+        print(f"CT Dose Length Product Total: {ct.total_dlp} mGy.cm")
+        print(f"Total Number of Irradiation Events: {ct.events}")
+        sys.stdout.write(dose.format_table(ct.table()))
+        return
+    projection = dose.projection_dose_summary(doc)
+    for name, value in projection.totals.items():
+        print(f"{name}: {value}")
+    sys.stdout.write(dose.format_table(projection.table()))
+
+
 def run(args: argparse.Namespace) -> int:
     from dicomkit import sr
 
@@ -94,14 +112,7 @@ def run(args: argparse.Namespace) -> int:
             elif action == "xml":
                 _out(sr.render.xml(doc), args.output)
             elif action == "dose":
-                from dicomkit.sr.templates.dose import ct_dose_summary, format_table
-
-                summary = ct_dose_summary(doc)
-                if len(files) > 1:
-                    print(f"# {path}")
-                print(f"CT Dose Length Product Total: {summary.total_dlp} mGy.cm")
-                print(f"Total Number of Irradiation Events: {summary.events}")
-                sys.stdout.write(format_table(summary.table()))
+                _print_dose(doc, path if len(files) > 1 else None)
             else:
                 problems = doc.check()
                 name = doc.iod_name or "unknown SR IOD"

@@ -17,7 +17,7 @@ class DCM:
 
     # CID 7021 Measurement Report Document Title
     ImagingMeasurementReport: Final = Code("126000", "DCM", "Imaging Measurement Report")
-    # TID 10001 Projection X-Ray Radiation Dose, row 1; TID 10011 CT Radiation Dose, row 1
+    # TID 10001 Projection X-Ray Radiation Dose; TID 10011 CT Radiation Dose
     XRayRadiationDoseReport: Final = Code("113701", "DCM", "X-Ray Radiation Dose Report")
     # CID 7010 Key Object Selection Document Title
     OfInterest: Final = Code("113000", "DCM", "Of Interest")
@@ -59,7 +59,7 @@ class DCM:
     )
     # CID 7011 Rejected for Quality Reasons
     DataRetentionPolicyExpired: Final = Code("113039", "DCM", "Data Retention Policy Expired")
-    # TID 2010 Key Object Selection, row 5
+    # TID 2010 Key Object Selection
     KeyObjectDescription: Final = Code("113012", "DCM", "Key Object Description")
     # CID 7001 Diagnostic Imaging Report Heading
     History: Final = Code("121060", "DCM", "History")
@@ -87,7 +87,7 @@ class DCM:
     PatientPresentation: Final = Code("121110", "DCM", "Patient Presentation")
     # CID 7001 Diagnostic Imaging Report Heading
     Summary: Final = Code("121111", "DCM", "Summary")
-    # CID 7002 Diagnostic Imaging Report Element; TID 1501 Measurement and Qualitative Evaluation Group, row 6
+    # CID 7002 Diagnostic Imaging Report Element; TID 1501 Measurement and Qualitative Evaluation Group
     Finding: Final = Code("121071", "DCM", "Finding")
     # CID 7002 Diagnostic Imaging Report Element
     Impression: Final = Code("121073", "DCM", "Impression")
@@ -97,98 +97,126 @@ class DCM:
     Conclusion: Final = Code("121077", "DCM", "Conclusion")
     # CID 7002 Diagnostic Imaging Report Element
     Comment: Final = Code("121106", "DCM", "Comment")
-    # TID 1204 Language of Content Item and Descendants, row 1
+    # TID 1204 Language of Content Item and Descendants
     LanguageOfContentItemAndDescendants: Final = Code(
         "121049", "DCM", "Language of Content Item and Descendants"
     )
-    # TID 1204 Language of Content Item and Descendants, row 2
+    # TID 1204 Language of Content Item and Descendants
     CountryOfLanguage: Final = Code("121046", "DCM", "Country of Language")
-    # TID 1002 Observer Context, row 1
+    # TID 1002 Observer Context
     ObserverType: Final = Code("121005", "DCM", "Observer Type")
     # CID 270 Observer Type
     Person: Final = Code("121006", "DCM", "Person")
     # CID 270 Observer Type
     Device: Final = Code("121007", "DCM", "Device")
-    # TID 1003 Person Observer Identifying Attributes, row 1
+    # TID 1003 Person Observer Identifying Attributes
     PersonObserverName: Final = Code("121008", "DCM", "Person Observer Name")
-    # TID 1004 Device Observer Identifying Attributes, row 1
+    # TID 1004 Device Observer Identifying Attributes
     DeviceObserverUID: Final = Code("121012", "DCM", "Device Observer UID")
-    # TID 1004 Device Observer Identifying Attributes, row 2
+    # TID 1004 Device Observer Identifying Attributes
     DeviceObserverName: Final = Code("121013", "DCM", "Device Observer Name")
-    # TID 1500 Measurement Report, row 6
+    # TID 1500 Measurement Report
     ProcedureReported: Final = Code("121058", "DCM", "Procedure reported")
-    # TID 1600 Image Library, row 1
+    # TID 1600 Image Library
     ImageLibrary: Final = Code("111028", "DCM", "Image Library")
-    # TID 1600 Image Library, row 2
+    # TID 1600 Image Library
     ImageLibraryGroup: Final = Code("126200", "DCM", "Image Library Group")
-    # TID 1500 Measurement Report, row 8
+    # TID 1500 Measurement Report
     ImagingMeasurements: Final = Code("126010", "DCM", "Imaging Measurements")
-    # TID 1500 Measurement Report, row 10
+    # TID 1500 Measurement Report
     DerivedImagingMeasurements: Final = Code("126011", "DCM", "Derived Imaging Measurements")
-    # TID 1501 Measurement and Qualitative Evaluation Group, row 1; TID 1410, row 1; TID 1411, row 1
+    # TID 1501 Measurement and Qualitative Evaluation Group; TID 1410 Planar ROI Measurements and Qualitative Evaluations; TID 1411 Volumetric ROI Measurements and Qualitative Evaluations
     MeasurementGroup: Final = Code("125007", "DCM", "Measurement Group")
-    # TID 4108 Tracking Identifier, row 1
+    # TID 4108 Tracking Identifier
     TrackingIdentifier: Final = Code("112039", "DCM", "Tracking Identifier")
-    # TID 4108 Tracking Identifier, row 2
+    # TID 4108 Tracking Identifier
     TrackingUniqueIdentifier: Final = Code("112040", "DCM", "Tracking Unique Identifier")
-    # TID 1410 Planar ROI Measurements and Qualitative Evaluations, row 7
+    # TID 1410 Planar ROI Measurements and Qualitative Evaluations
     ImageRegion: Final = Code("111030", "DCM", "Image Region")
-    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations, row 8
+    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations
     VolumeSurface: Final = Code("121231", "DCM", "Volume Surface")
-    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations, row 10
+    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations
     ReferencedSegment: Final = Code("121191", "DCM", "Referenced Segment")
-    # TID 1410 Planar ROI Measurements and Qualitative Evaluations, row 8
+    # TID 1410 Planar ROI Measurements and Qualitative Evaluations
     ReferencedSegmentationFrame: Final = Code("121214", "DCM", "Referenced Segmentation Frame")
-    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations, row 12
+    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations
     SourceSeriesForSegmentation: Final = Code("121232", "DCM", "Source series for segmentation")
-    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations, row 11
+    # TID 1411 Volumetric ROI Measurements and Qualitative Evaluations
     SourceImageForSegmentation: Final = Code("121233", "DCM", "Source image for segmentation")
-    # TID 1420 Measurements Derived From Multiple ROI Measurements, row 4
+    # TID 1420 Measurements Derived From Multiple ROI Measurements
     SourceOfMeasurement: Final = Code("121112", "DCM", "Source of Measurement")
-    # TID 1419 ROI Measurements, row 7
+    # TID 1419 ROI Measurements
     Derivation: Final = Code("121401", "DCM", "Derivation")
     # CID 42 Numeric Value Qualifier
     MeasurementFailure: Final = Code("114006", "DCM", "Measurement failure")
-    # TID 4019 Algorithm Identification, row 1
+    # TID 4019 Algorithm Identification
     AlgorithmName: Final = Code("111001", "DCM", "Algorithm Name")
-    # TID 4019 Algorithm Identification, row 2
+    # TID 4019 Algorithm Identification
     AlgorithmVersion: Final = Code("111003", "DCM", "Algorithm Version")
-    # TID 10012 CT Accumulated Dose Data, row 1
+    # TID 10012 CT Accumulated Dose Data
     CTAccumulatedDoseData: Final = Code("113811", "DCM", "CT Accumulated Dose Data")
-    # TID 10012 CT Accumulated Dose Data, row 2
+    # TID 10012 CT Accumulated Dose Data
     TotalNumberOfIrradiationEvents: Final = Code(
         "113812", "DCM", "Total Number of Irradiation Events"
     )
-    # TID 10012 CT Accumulated Dose Data, row 3
+    # TID 10012 CT Accumulated Dose Data
     CTDoseLengthProductTotal: Final = Code("113813", "DCM", "CT Dose Length Product Total")
-    # TID 10013 CT Irradiation Event Data, row 1
+    # TID 10013 CT Irradiation Event Data
     CTAcquisition: Final = Code("113819", "DCM", "CT Acquisition")
-    # TID 10013 CT Irradiation Event Data, row 2
+    # TID 10013 CT Irradiation Event Data
     AcquisitionProtocol: Final = Code("125203", "DCM", "Acquisition Protocol")
-    # TID 10013 CT Irradiation Event Data, row 3
+    # TID 10013 CT Irradiation Event Data
     TargetRegion: Final = Code("123014", "DCM", "Target Region")
-    # TID 10013 CT Irradiation Event Data, row 4
+    # TID 10013 CT Irradiation Event Data
     CTAcquisitionType: Final = Code("113820", "DCM", "CT Acquisition Type")
-    # TID 10013 CT Irradiation Event Data, row 6
+    # TID 10013 CT Irradiation Event Data
     IrradiationEventUID: Final = Code("113769", "DCM", "Irradiation Event UID")
-    # TID 10013 CT Irradiation Event Data, row 7
+    # TID 10013 CT Irradiation Event Data
     CTAcquisitionParameters: Final = Code("113822", "DCM", "CT Acquisition Parameters")
-    # TID 10013 CT Irradiation Event Data, row 8
+    # TID 10013 CT Irradiation Event Data
     ExposureTime: Final = Code("113824", "DCM", "Exposure Time")
-    # TID 10013 CT Irradiation Event Data, row 9
+    # TID 10013 CT Irradiation Event Data
     ScanningLength: Final = Code("113825", "DCM", "Scanning Length")
-    # TID 10013 CT Irradiation Event Data, row 21
+    # TID 10013 CT Irradiation Event Data
     CTDose: Final = Code("113829", "DCM", "CT Dose")
-    # TID 10013 CT Irradiation Event Data, row 22
+    # TID 10013 CT Irradiation Event Data
     MeanCTDIvol: Final = Code("113830", "DCM", "Mean CTDIvol")
-    # TID 10013 CT Irradiation Event Data, row 23
+    # TID 10013 CT Irradiation Event Data
     CTDIwPhantomType: Final = Code("113835", "DCM", "CTDIw Phantom Type")
-    # TID 10013 CT Irradiation Event Data, row 24
+    # TID 10013 CT Irradiation Event Data
     DLP: Final = Code("113838", "DCM", "DLP")
-    # TID 10002 Accumulated X-Ray Dose, row 3
+    # TID 10002 Accumulated X-Ray Dose
     StartOfXRayIrradiation: Final = Code("113809", "DCM", "Start of X-Ray Irradiation")
-    # TID 10002 Accumulated X-Ray Dose, row 4
+    # TID 10002 Accumulated X-Ray Dose
     EndOfXRayIrradiation: Final = Code("113810", "DCM", "End of X-Ray Irradiation")
+    # TID 10002 Accumulated X-Ray Dose
+    AccumulatedXRayDoseData: Final = Code("113702", "DCM", "Accumulated X-Ray Dose Data")
+    # TID 10002 Accumulated X-Ray Dose
+    DoseAreaProductTotal: Final = Code("113722", "DCM", "Dose Area Product Total")
+    # TID 10002 Accumulated X-Ray Dose
+    DoseRPTotal: Final = Code("113725", "DCM", "Dose (RP) Total")
+    # TID 10004 Accumulated Fluoroscopy and Acquisition Projection X-Ray Dose
+    FluoroDoseAreaProductTotal: Final = Code("113726", "DCM", "Fluoro Dose Area Product Total")
+    # TID 10004 Accumulated Fluoroscopy and Acquisition Projection X-Ray Dose
+    AcquisitionDoseAreaProductTotal: Final = Code(
+        "113727", "DCM", "Acquisition Dose Area Product Total"
+    )
+    # TID 10004 Accumulated Fluoroscopy and Acquisition Projection X-Ray Dose
+    TotalFluoroTime: Final = Code("113730", "DCM", "Total Fluoro Time")
+    # TID 10004 Accumulated Fluoroscopy and Acquisition Projection X-Ray Dose
+    TotalNumberOfRadiographicFrames: Final = Code(
+        "113731", "DCM", "Total Number of Radiographic Frames"
+    )
+    # TID 10003 Irradiation Event X-Ray Data
+    IrradiationEventXRayData: Final = Code("113706", "DCM", "Irradiation Event X-Ray Data")
+    # TID 10003 Irradiation Event X-Ray Data
+    IrradiationEventType: Final = Code("113721", "DCM", "Irradiation Event Type")
+    # TID 10003 Irradiation Event X-Ray Data
+    AcquisitionPlane: Final = Code("113764", "DCM", "Acquisition Plane")
+    # TID 10003 Irradiation Event X-Ray Data
+    DoseAreaProduct: Final = Code("122130", "DCM", "Dose Area Product")
+    # TID 10003 Irradiation Event X-Ray Data
+    DoseRP: Final = Code("113738", "DCM", "Dose (RP)")
 
 
 class LN:
@@ -210,11 +238,11 @@ class RFC5646:
 class SCT:
     """Codes of the SCT coding scheme."""
 
-    # TID 1419 ROI Measurements, row 2
+    # TID 1419 ROI Measurements
     FindingSite: Final = Code("363698007", "SCT", "Finding Site")
-    # TID 1419 ROI Measurements, row 3
+    # TID 1419 ROI Measurements
     Laterality: Final = Code("272741003", "SCT", "Laterality")
-    # TID 1419 ROI Measurements, row 1
+    # TID 1419 ROI Measurements
     MeasurementMethod: Final = Code("370129005", "SCT", "Measurement Method")
     # CID 7469 Generic Intensity and Size Measurement
     Length: Final = Code("410668003", "SCT", "Length")
@@ -235,6 +263,10 @@ class SCT:
 class UCUM:
     """Codes of the UCUM coding scheme."""
 
+    # TID 10003 Irradiation Event X-Ray Data
+    GrayMeterSquared: Final = Code("Gy.m2", "UCUM", "Gy.m2")
+    # TID 10003 Irradiation Event X-Ray Data
+    Gray: Final = Code("Gy", "UCUM", "Gy")
     # CID 7181 Abstract Multi-dimensional Image Model Component Unit
     Millimeter: Final = Code("mm", "UCUM", "millimeter")
     # CID 7181 Abstract Multi-dimensional Image Model Component Unit
@@ -251,22 +283,22 @@ class UCUM:
     Pixels: Final = Code("{pixels}", "UCUM", "pixels")
     # CID 7181 Abstract Multi-dimensional Image Model Component Unit
     HounsfieldUnit: Final = Code("[hnsf'U]", "UCUM", "Hounsfield unit")
-    # TID 10013 CT Irradiation Event Data, row 22 units
+    # TID 10013 CT Irradiation Event Data
     MilliGray: Final = Code("mGy", "UCUM", "mGy")
-    # TID 10012 CT Accumulated Dose Data, row 3 units; TID 10013, row 24 units
+    # TID 10012 CT Accumulated Dose Data; TID 10013 CT Irradiation Event Data
     MilliGrayCentimeter: Final = Code("mGy.cm", "UCUM", "mGy.cm")
-    # TID 10012 CT Accumulated Dose Data, row 2 units
+    # TID 10012 CT Accumulated Dose Data
     Events: Final = Code("{events}", "UCUM", "events")
-    # TID 10013 CT Irradiation Event Data, row 8 units
+    # TID 10013 CT Irradiation Event Data
     Second: Final = Code("s", "UCUM", "s")
 
 
 class UMLS:
     """Codes of the UMLS coding scheme."""
 
-    # TID 1500 Measurement Report, row 12
+    # TID 1500 Measurement Report
     QualitativeEvaluations: Final = Code("C0034375", "UMLS", "Qualitative Evaluations")
-    # TID 1502 Time Point Context, row 2
+    # TID 1502 Time Point Context
     TimePoint: Final = Code("C2348792", "UMLS", "Time Point")
 
 

@@ -231,6 +231,13 @@ def new_document(
     if series_description:
         ds.set(tags.SeriesDescription, series_description, "LO")
     ds.set(tags.Manufacturer, manufacturer, "LO")
+    # Enhanced General Equipment (PS3.3 C.7.5.2: Type 1 in the dose SR IODs, Type 3 in the
+    # General Equipment module of the others)
+    from dicomkit import __version__
+
+    ds.set(tags.ManufacturerModelName, "dicomkit", "LO")
+    ds.set(tags.DeviceSerialNumber, "0", "LO")
+    ds.set(tags.SoftwareVersions, __version__, "LO")
     ds.set(tags.InstanceNumber, str(instance_number), "IS")
     ds.set(tags.ContentDate, date, "DA")
     ds.set(tags.ContentTime, time, "TM")

@@ -2,8 +2,10 @@
 Dose): the accumulated totals and one row per irradiation event, as a table.
 
 :func:`ct_dose_summary` gives the CT summary (TID 10012 totals, TID 10013 rows: protocol,
-target region, acquisition type, CTDIvol, DLP, phantom, event UID); :func:`dose_events` the
-events of either template with every numeric/text/code leaf as a column.
+target region, acquisition type, CTDIvol, DLP, phantom, event UID);
+:func:`projection_dose_summary` the projection X-ray one (TID 10002/10004 totals, TID 10003
+rows: event type, protocol, plane, DAP, dose at the reference point, event UID);
+:func:`dose_events` the events of either template with every numeric/text/code leaf.
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from dicomkit.sr.codes import Code
 from dicomkit.sr.document import Document
 from dicomkit.sr.model import ContentItem
 
-__all__ = ["CTDoseSummary", "ct_dose_summary", "dose_events", "format_table"]
+__all__ = [
+    "CTDoseSummary",
+    "ProjectionDoseSummary",
+    "ct_dose_summary",
+    "dose_events",
+    "format_table",
+    "projection_dose_summary",
+]
 
-#: Irradiation Event X-Ray Data (TID 10003 row 1)
-_XRAY_EVENT = Code("113706", "DCM", "Irradiation Event X-Ray Data")
+_XRAY_EVENT = DCM.IrradiationEventXRayData
 
 CT_COLUMNS = (
     "Protocol",
@@ -92,6 +100,56 @@ def ct_dose_summary(doc: Document | ContentItem) -> CTDoseSummary:
                 "" if ctdi is None else f"{ctdi:g}",
                 "" if dlp is None else f"{dlp:g}",
                 _text(dose.find(DCM.CTDIwPhantomType) if dose else None),
+                _text(event.find(DCM.IrradiationEventUID, recursive=False)),
+            )
+        )
+    return summary
+
+
+PROJECTION_COLUMNS = (
+    "Event Type",
+    "Protocol",
+    "Acquisition Plane",
+    "DAP (Gy.m2)",
+    "Dose (RP) (Gy)",
+    "Irradiation Event UID",
+)
+
+
+@dataclass
+class ProjectionDoseSummary:
+    """TID 10001 summary: the accumulated totals (TID 10002/10004) by concept meaning and
+    one row per Irradiation Event X-Ray Data (TID 10003; see :data:`PROJECTION_COLUMNS`)."""
+
+    totals: dict[str, str] = field(default_factory=dict)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+
+    def table(self) -> list[tuple[str, ...]]:
+        """Header row then data rows."""
+        return [PROJECTION_COLUMNS, *self.rows]
+
+
+def projection_dose_summary(doc: Document | ContentItem) -> ProjectionDoseSummary:
+    """The summary of a TID 10001 Projection X-Ray Radiation Dose report."""
+    root = _root(doc)
+    summary = ProjectionDoseSummary()
+    for acc in root.find_all(DCM.AccumulatedXRayDoseData, recursive=False):
+        it = acc.walk()
+        next(it)
+        for _, item in it:
+            if item.value_type == "NUM" and item.concept is not None:
+                units = f" {item.units.value}" if item.units is not None else ""
+                summary.totals.setdefault(item.concept.meaning, f"{_text(item)}{units}")
+    for event in root.find_all(_XRAY_EVENT, recursive=False):
+        dap = _float(event.find(DCM.DoseAreaProduct, recursive=False))
+        rp = _float(event.find(DCM.DoseRP, recursive=False))
+        summary.rows.append(
+            (
+                _text(event.find(DCM.IrradiationEventType, recursive=False)),
+                _text(event.find(DCM.AcquisitionProtocol, recursive=False)),
+                _text(event.find(DCM.AcquisitionPlane, recursive=False)),
+                "" if dap is None else f"{dap:g}",
+                "" if rp is None else f"{rp:g}",
                 _text(event.find(DCM.IrradiationEventUID, recursive=False)),
             )
         )
