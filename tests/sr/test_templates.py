@@ -259,6 +259,7 @@ def test_ct_dose_summary(tmp_path: Path) -> None:
     )
     proc = run_dcmtk("dsrdump", str(path), check=False)
     assert proc.returncode == 0, proc.stderr
+    assert _dciodvfy_errors(path) == []
 
 
 def test_image_region_on_a_ct() -> None:
@@ -325,3 +326,4 @@ def test_projection_dose_summary(tmp_path: Path) -> None:
         ),
     ]
     _dcmtk_clean(path)
+    assert _dciodvfy_errors(path) == []
