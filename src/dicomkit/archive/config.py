@@ -14,6 +14,18 @@ file (read with :mod:`tomllib`) may set any of them::
     accepted_calling_aets = ["MODALITY1", "VIEWER"]   # empty or absent: anyone
     pn_case_insensitive = true
     max_associations = 64
+    max_associations_per_host = 48   # 0: no limit; keeps one caller from locking out others
+    max_associations_per_aet = 32
+    max_pending = 128                 # connections waiting for their A-ASSOCIATE-RQ
+    max_request_bytes = 262144        # longest A-ASSOCIATE-RQ
+    max_pending_bytes = 16777216      # all partial A-ASSOCIATE-RQs together
+    acse_timeout = 30                 # seconds for the association request (ARTIM)
+    dimse_timeout = 60                # silence inside a message; time one PDU may take
+    idle_timeout = 120                # an association with nothing to do is released
+    require_called_aet = false        # true: reject a called AE title that is not ours
+    min_free_bytes = 268435456        # refuse stores (A700) below this much free disk
+    lenient_uids = false              # true: accept legacy UIDs (leading-zero components)
+    check = true                      # the start-up check of index vs files
     tls_cert = "node.pem"             # TLS on the port (PS3.15 B.1); with tls_key, tls_ca
     tls_key = "node.key"              # (tls_ca: callers must present a certificate)
 
@@ -71,11 +83,35 @@ class NodeConfig:
     peers: Mapping[str, Peer] = field(default_factory=dict)
     pn_case_insensitive: bool = True
     max_associations: int = 64
+    #: lock-out protection (see :class:`~dicomkit.net.config.AEConfig`; 0: no per-host /
+    #: per-AE limit)
+    max_associations_per_host: int = 48
+    max_associations_per_aet: int = 32
+    max_pending: int = 128
+    max_request_bytes: int = 256 * 1024
+    max_pending_bytes: int = 16 * 1024 * 1024
+    #: seconds: association request (ARTIM), silence inside a message (and the time one PDU
+    #: may take to arrive), an association with nothing to do
+    acse_timeout: float = 30.0
+    dimse_timeout: float = 60.0
+    idle_timeout: float = 120.0
+    #: reject associations whose called AE title is not ours (1, 1, 7)
+    require_called_aet: bool = False
+    #: refuse new stores (A700) while less than this many bytes are free on the archive's disk
+    min_free_bytes: int = 256 * 1024 * 1024
+    #: accept legacy UIDs with a leading-zero component (e.g. 1.2.03.4) as dcmqrscp and
+    #: Orthanc store them; still only digits and dots, at most 64 characters
+    lenient_uids: bool = False
+    #: run the start-up consistency check (index vs files); False: ``serve --no-check``
+    check: bool = True
     #: TLS on the listening port (PS3.15 B.1): our certificate and key (PEM); with a CA,
     #: callers must present a certificate it signed
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None
+    #: the hosted services' sections (``[commitment]``, ``[worklist]``, ``[mpps]``), as read;
+    #: checked by :mod:`dicomkit.archive.hosted`
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def accepts(self, calling_ae: str) -> bool:
         """True when a calling AE title may associate (any title when ``accepted_calling_aets`` is
@@ -92,6 +128,25 @@ def _check_ae(title: str, where: str) -> str:
     if not t or len(t) > 16 or "\\" in t or not t.isprintable():
         raise ConfigError(f"{where}: {title!r} is not an AE title (1-16 printable characters)")
     return t
+
+
+_INTS = (
+    "port",
+    "max_associations",
+    "max_associations_per_host",
+    "max_associations_per_aet",
+    "max_pending",
+    "max_request_bytes",
+    "max_pending_bytes",
+    "min_free_bytes",
+)
+_FLOATS = ("acse_timeout", "dimse_timeout", "idle_timeout")
+
+
+def _number(kind: type[int | float], key: str, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"[server] {key} = {value!r}: a number >= 0")
+    return kind(value)
 
 
 def parse_peer(text: str) -> Peer:
@@ -122,6 +177,9 @@ def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
     changes = {k: v for k, v in overrides.items() if v is not None}
     if "archive" in changes:
         changes["archive"] = Path(changes["archive"])
+    for key in (*_INTS, *_FLOATS):
+        if key in changes:
+            changes[key] = _number(int if key in _INTS else float, key, changes[key])
     if "ae_title" in changes:
         changes["ae_title"] = _check_ae(changes["ae_title"], "--aet")
     cfg = cfg.replace(**changes)
@@ -140,10 +198,16 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
     paths are taken relative to ``base``. Unknown sections or keys raise :class:`ConfigError`
     naming them."""
     server = dict(data.get("server", {}))
-    unknown = set(data) - {"server", "peers"}
+    from dicomkit.archive.hosted import SECTIONS, check_section
+
+    unknown = set(data) - {"server", "peers", *SECTIONS}
     if unknown:
-        raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
-    known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers"}
+        raise ConfigError(
+            f"unknown config section(s): {', '.join(sorted(unknown))}; known: server, peers, "
+            + ", ".join(SECTIONS)
+        )
+    services = {name: check_section(name, data[name], base) for name in SECTIONS if name in data}
+    known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers", "services"}
     bad = set(server) - known
     if bad:
         raise ConfigError(
@@ -168,8 +232,14 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
             kw[key] = frozenset(_check_ae(v, "accepted_calling_aets") for v in value)
         elif key == "ae_title":
             kw[key] = _check_ae(value, "[server] ae_title")
-        elif key in ("port", "max_associations"):
-            kw[key] = int(value)
+        elif key in _INTS:
+            kw[key] = _number(int, key, value)
+        elif key in _FLOATS:
+            kw[key] = _number(float, key, value)
+        elif key in ("require_called_aet", "lenient_uids", "check", "pn_case_insensitive"):
+            if not isinstance(value, bool):
+                raise ConfigError(f"[server] {key} = {value!r}: use true or false")
+            kw[key] = value
         else:
             kw[key] = value
     peers: dict[str, Peer] = {}
@@ -189,4 +259,4 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
             entry.get("cert"),
             entry.get("key"),
         )
-    return NodeConfig(**kw, peers=peers)
+    return NodeConfig(**kw, peers=peers, services=services)

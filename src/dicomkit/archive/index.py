@@ -200,6 +200,11 @@ class Index:
         with db.transaction():
             for stmt in ddl(db.dialect):
                 db.execute(stmt)
+            try:  # an index made before checksums were kept: add the column (empty)
+                with db.savepoint():
+                    db.execute("SELECT checksum FROM instances WHERE 1 = 0")
+            except Exception:  # noqa: BLE001 -- sqlite3 / psycopg errors alike
+                db.execute("ALTER TABLE instances ADD COLUMN checksum TEXT NOT NULL DEFAULT ''")
             if db.scalar("SELECT value FROM meta WHERE name = ?", ("schema",)) is None:
                 db.execute(
                     "INSERT INTO meta (name, value) VALUES (?, ?)", ("schema", str(SCHEMA_VERSION))
@@ -308,7 +313,13 @@ class Index:
             self.db.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE id = ?", [*params, ident])
 
     def add(
-        self, rec: InstanceRecord, path: str, size: int = 0, *, known_new: bool = False
+        self,
+        rec: InstanceRecord,
+        path: str,
+        size: int = 0,
+        *,
+        known_new: bool = False,
+        checksum: str = "",
     ) -> bool:
         """Index one instance stored at ``path`` (relative to the store root). Returns False when
         the SOP Instance UID was already indexed (its row is then updated in place).
@@ -346,7 +357,10 @@ class Index:
                     self.recount(st=st_owner)
             cols: dict[str, Any] = dict(rec.columns[IMAGE])
             cols.update(
-                path=path, size=int(size), received=time.strftime("%Y%m%d%H%M%S", time.gmtime())
+                path=path,
+                size=int(size),
+                checksum=checksum,
+                received=time.strftime("%Y%m%d%H%M%S", time.gmtime()),
             )
             self._get_or_insert(IMAGE, cols, rec.extra[IMAGE], se, lookup=False)
             if replaced:
@@ -462,6 +476,14 @@ class Index:
             (sop_uid,),
         )
         return StoredInstance(*rows[0]) if rows else None
+
+    def checksums(self) -> dict[str, str]:
+        """``{relative path: checksum}`` of every indexed instance ("" when none was kept)."""
+        return dict(self.db.query("SELECT path, checksum FROM instances"))
+
+    def checksum_of(self, path: str) -> str:
+        """The checksum kept for the file at ``path`` ("" when none)."""
+        return str(self.db.scalar("SELECT checksum FROM instances WHERE path = ?", (path,)) or "")
 
     def paths(self) -> dict[str, str]:
         """``{relative path: SOP Instance UID}`` of every indexed instance."""

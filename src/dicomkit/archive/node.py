@@ -28,6 +28,7 @@ from dicomkit.archive.store import (
     DuplicateInstanceError,
     DuplicatePolicy,
     FileStore,
+    file_checksum,
     fsync_dir,
     sync_data,
 )
@@ -62,6 +63,15 @@ class CheckReport:
         return not (self.orphan_files or self.missing_files or self.quarantined)
 
 
+@dataclass(slots=True)
+class VerifyReport:
+    """What :meth:`Archive.verify` found."""
+
+    ok: int = 0
+    damaged: list[str] = field(default_factory=list)  # one line each: which file, what
+    unchecked: list[str] = field(default_factory=list)  # no checksum kept (older index)
+
+
 def _read_header(path: Path) -> Any:
     from dicomkit import read  # late import: io is written concurrently
 
@@ -77,6 +87,7 @@ class _Job:
     relpath: str
     size: int
     policy: DuplicatePolicy
+    checksum: str = ""
     result: IngestResult | None = None
     error: BaseException | None = None
     placed: bool = False
@@ -154,8 +165,9 @@ class Archive:
         policy: DuplicatePolicy = DuplicatePolicy.KEEP,
         options: QueryOptions | None = None,
         check: bool = True,
+        lenient_uids: bool = False,
     ) -> None:
-        self.store = FileStore(root)
+        self.store = FileStore(root, lenient_uids=lenient_uids)
         self.root = self.store.root
         self.index = Index.open(db_url or str(self.root / "index.sqlite"))
         self.policy = policy
@@ -190,6 +202,7 @@ class Archive:
         policy: DuplicatePolicy | None = None,
         dataset: Any = None,
         synced: bool = False,
+        checksum: str | None = None,
     ) -> IngestResult:
         """Take a complete Part 10 file (already written to a temporary path on the archive's
         file system), move it into place and index it, durably. ``dataset``: the
@@ -204,11 +217,13 @@ class Archive:
             rec = record_from_dataset(ds)
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
             size = temp.stat().st_size
+            if checksum is None:  # not computed while writing: read the file once
+                checksum = file_checksum(temp)
             if not synced:
                 sync_data(temp)  # in the caller's thread: concurrent ingests sync in parallel
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
-        return self._group.submit(_Job(temp, rec, relpath, size, policy))
+        return self._group.submit(_Job(temp, rec, relpath, size, policy, checksum))
 
     def ingest_record(
         self,
@@ -217,6 +232,7 @@ class Archive:
         durable: Callable[[], Path],
         *,
         policy: DuplicatePolicy | None = None,
+        checksum: str = "",
     ) -> IngestResult:
         """Ingest an instance whose file is still being written and made durable in another
         thread: ``durable()`` blocks until its contents are on disk (``fdatasync`` done) and
@@ -229,7 +245,7 @@ class Archive:
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index the instance: {exc}") from exc
         return self._group.submit(
-            _Job(None, rec, relpath, size, policy or self.policy, durable=durable)
+            _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
         )
 
     def _stage(self, job: _Job) -> IngestResult:
@@ -251,7 +267,7 @@ class Archive:
             return IngestResult(
                 rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path), "kept"
             )
-        self.index.add(rec, job.relpath, job.size, known_new=old is None)
+        self.index.add(rec, job.relpath, job.size, known_new=old is None, checksum=job.checksum)
         self._fault("indexed")
         # The index is authoritative: a file at the final path without a row is a crash
         # leftover, so the new file always replaces it.
@@ -394,6 +410,39 @@ class Archive:
         """The absolute path of a stored instance's file."""
         return self.store.resolve(inst.path)
 
+    # -- integrity ------------------------------------------------------------------------
+
+    def verify_file(self, relpath: str, expected: str | None = None) -> str | None:
+        """None when the file at ``relpath`` matches the checksum kept in the index (or none
+        was kept), else what is wrong with it, in words."""
+        if expected is None:
+            expected = self.index.checksum_of(relpath)
+        path = self.store.resolve(relpath)
+        try:
+            actual = file_checksum(path)
+        except OSError as exc:
+            return f"stored file {relpath} cannot be read: {exc.strerror or exc}"
+        if expected and actual != expected:
+            return (
+                f"stored file {relpath} is damaged: checksum {actual}, {expected} when stored "
+                "(restore it from a backup, or delete the instance and store it again)"
+            )
+        return None
+
+    def verify(self) -> VerifyReport:
+        """Scrub: read every indexed file and compare it with its checksum."""
+        report = VerifyReport()
+        for rel, expected in sorted(self.index.checksums().items()):
+            if not expected:
+                report.unchecked.append(rel)
+                continue
+            problem = self.verify_file(rel, expected)
+            if problem is None:
+                report.ok += 1
+            else:
+                report.damaged.append(problem)
+        return report
+
     # -- consistency ----------------------------------------------------------------------
 
     def check(self, *, repair: bool = True, sweep: bool = False) -> CheckReport:
@@ -426,7 +475,7 @@ class Archive:
                 expected = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
                 if expected != rel:
                     raise ArchiveError(f"file {rel} holds instance {rec.sop_uid}")
-                self.index.add(rec, rel, path.stat().st_size)
+                self.index.add(rec, rel, path.stat().st_size, checksum=file_checksum(path))
                 log.warning("file without index row, indexed: %s", rel)
             except (DicomError, OSError) as exc:
                 log.warning("unreadable file quarantined: %s (%s)", rel, exc)

@@ -310,6 +310,8 @@ def ddl(dialect: str) -> list[str]:
                 "path TEXT NOT NULL",
                 f"size {big} NOT NULL DEFAULT 0",
                 "received TEXT NOT NULL DEFAULT ''",
+                # "crc32:xxxxxxxx" of the whole file, computed while it was written
+                "checksum TEXT NOT NULL DEFAULT ''",
             ]
         if level is Level.PATIENT:
             cols.append("UNIQUE (patient_id, issuer_of_patient_id)")

@@ -25,6 +25,7 @@ import errno
 import os
 import re
 import shutil
+import zlib
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -74,10 +75,45 @@ def _fallback_is_valid_uid(uid: str) -> bool:
     return True
 
 
-def check_uid(uid: str, what: str) -> str:
+def _is_legacy_uid(uid: str) -> bool:
+    """Lenient: digits and dots, no empty component, at most 64 characters; a component may
+    start with 0 (legacy UIDs such as ``1.2.03.4``, which dcmqrscp and Orthanc store)."""
+    return 0 < len(uid) <= 64 and all(c and c.isdigit() and c.isascii() for c in uid.split("."))
+
+
+class Checksum:
+    """CRC-32 of a file's bytes, fed as they are written (no second read): ``crc32:%08x``."""
+
+    __slots__ = ("_crc",)
+
+    def __init__(self) -> None:
+        self._crc = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+
+    def text(self) -> str:
+        return f"crc32:{self._crc:08x}"
+
+
+def file_checksum(path: str | os.PathLike[str]) -> str:
+    """The checksum of a file on disk (for files that did not come through a writer)."""
+    c = Checksum()
+    with open(path, "rb") as fp:
+        while chunk := fp.read(1 << 20):
+            c.update(chunk)
+    return c.text()
+
+
+def check_uid(uid: str, what: str, *, lenient: bool = False) -> str:
     uid = str(uid).strip().rstrip("\0")
-    if not _is_valid_uid(uid):
-        raise InvalidUIDError(f"invalid {what} {uid!r}: a UID is digits and dots (PS3.5 9.1)")
+    if not (_is_legacy_uid(uid) if lenient else _is_valid_uid(uid)):
+        hint = (
+            ""
+            if lenient or not _is_legacy_uid(uid)
+            else "; a leading-zero component is a legacy UID: lenient_uids = true accepts it"
+        )
+        raise InvalidUIDError(f"invalid {what} {uid!a}: a UID is digits and dots (PS3.5 9.1){hint}")
     return uid
 
 
@@ -118,7 +154,9 @@ class FileStore:
     TEMP_PREFIX = ".tmp-"
     INCOMING = ".incoming"
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, lenient_uids: bool = False) -> None:
+        #: accept legacy UIDs (a leading-zero component) in file names
+        self.lenient_uids = lenient_uids
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / self.INCOMING).mkdir(exist_ok=True)
@@ -130,9 +168,10 @@ class FileStore:
 
     def relpath(self, study: str, series: str, sop: str) -> str:
         """The path of an instance relative to the root (what the index stores)."""
-        study = check_uid(study, "Study Instance UID")
-        series = check_uid(series, "Series Instance UID")
-        sop = check_uid(sop, "SOP Instance UID")
+        lenient = self.lenient_uids
+        study = check_uid(study, "Study Instance UID", lenient=lenient)
+        series = check_uid(series, "Series Instance UID", lenient=lenient)
+        sop = check_uid(sop, "SOP Instance UID", lenient=lenient)
         return f"{study}/{series}/{sop}.dcm"
 
     def path_for(self, study: str, series: str, sop: str) -> Path:

@@ -60,6 +60,88 @@ def add_parser(subparsers: Any) -> None:
         metavar="AET",
         help="accept only these calling AE titles (repeatable; default: anyone)",
     )
+    p.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        default=None,
+        help="skip the start-up check of index against files (to inspect a damaged archive; "
+        "run 'dicomkit archive check' then)",
+    )
+    p.add_argument(
+        "--require-called-aet",
+        action="store_true",
+        default=None,
+        help="reject associations whose called AE title is not ours",
+    )
+    p.add_argument(
+        "--lenient-uids",
+        action="store_true",
+        default=None,
+        help="accept legacy UIDs with a leading-zero component (as dcmqrscp and Orthanc do)",
+    )
+    p.add_argument(
+        "--min-free-bytes",
+        type=int,
+        metavar="N",
+        help="refuse stores (A700) while less than N bytes are free (default 256 MiB)",
+    )
+    limits = p.add_argument_group(
+        "limits (lock-out protection; also in --config [server])",
+        "0 disables a per-host / per-AE limit or a timeout",
+    )
+    limits.add_argument("--max-associations", type=int, metavar="N", help="in all (default 64)")
+    limits.add_argument(
+        "--max-per-host",
+        dest="max_associations_per_host",
+        type=int,
+        metavar="N",
+        help="from one peer address (default 48)",
+    )
+    limits.add_argument(
+        "--max-per-aet",
+        dest="max_associations_per_aet",
+        type=int,
+        metavar="N",
+        help="with one calling AE title (default 32)",
+    )
+    limits.add_argument(
+        "--max-pending",
+        type=int,
+        metavar="N",
+        help="connections waiting for their association request; the oldest is dropped "
+        "(default 128)",
+    )
+    limits.add_argument(
+        "--max-request-bytes",
+        type=int,
+        metavar="N",
+        help="longest A-ASSOCIATE-RQ (default 262144)",
+    )
+    limits.add_argument(
+        "--max-pending-bytes",
+        type=int,
+        metavar="N",
+        help="partial association requests held in all (default 16 MiB)",
+    )
+    limits.add_argument(
+        "--acse-timeout",
+        type=float,
+        metavar="S",
+        help="seconds for the association request/release (ARTIM; default 30)",
+    )
+    limits.add_argument(
+        "--dimse-timeout",
+        type=float,
+        metavar="S",
+        help="seconds of silence inside a message, and for one PDU to arrive (default 60)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="S",
+        help="seconds an association with nothing to do stays open (default 120)",
+    )
     tls = p.add_argument_group("TLS (PS3.15 B.1)")
     tls.add_argument("--tls-cert", metavar="PEM", help="our certificate (enables TLS on the port)")
     tls.add_argument("--tls-key", metavar="PEM", help="our private key")
@@ -69,6 +151,19 @@ def add_parser(subparsers: Any) -> None:
         help="CA to verify callers with (callers must present a certificate)",
     )
     p.set_defaults(func=run)
+
+
+_LIMITS = (
+    "max_associations",
+    "max_associations_per_host",
+    "max_associations_per_aet",
+    "max_pending",
+    "max_request_bytes",
+    "max_pending_bytes",
+    "acse_timeout",
+    "dimse_timeout",
+    "idle_timeout",
+)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -117,6 +212,11 @@ def run(args: argparse.Namespace) -> int:
             tls_key=args.tls_key,
             tls_ca=args.tls_ca,
             extra_peers=peers,
+            check=args.check,
+            require_called_aet=args.require_called_aet,
+            lenient_uids=args.lenient_uids,
+            min_free_bytes=args.min_free_bytes,
+            **{key: getattr(args, key) for key in _LIMITS},
         )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)

@@ -131,7 +131,13 @@ class AEConfig:
 
     ``max_pdu``: the Maximum Length we advertise (what we are willing to receive).
     ``max_associations``: simultaneous associations an SCP accepts (more are rejected,
-    transient, "local limit exceeded"). ``max_buffered``: bytes of a data set one association
+    transient, "local limit exceeded"), ``max_associations_per_host`` of them from one peer
+    address and ``max_associations_per_aet`` with one calling AE title (0: no such limit), so
+    that no single caller locks the others out. Before an association is established:
+    ``max_pending`` connections at most wait for their A-ASSOCIATE-RQ (the oldest is dropped
+    for a new one), an A-ASSOCIATE-RQ may be ``max_request_bytes`` long, and all waiting
+    connections together may hold ``max_pending_bytes`` of partial requests (the oldest go
+    first). ``max_buffered``: bytes of a data set one association
     may hold in memory before it is streamed to disk or refused (streamed C-STORE data sets do
     not count). ``write_buffer``: bytes queued on a socket before the writer waits (back-
     pressure). ``require_called_aet``: reject associations whose called AE title is not ours.
@@ -154,6 +160,11 @@ class AEConfig:
     max_pdu: int = DEFAULT_MAX_PDU
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_associations: int = 64
+    max_associations_per_host: int = 48
+    max_associations_per_aet: int = 32
+    max_pending: int = 128
+    max_request_bytes: int = 256 * 1024
+    max_pending_bytes: int = 16 * 1024 * 1024
     max_buffered: int = 64 * 1024 * 1024
     write_buffer: int = 1024 * 1024
     require_called_aet: bool = False

@@ -32,7 +32,15 @@ import contextlib
 import inspect
 import logging
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeAlias
@@ -45,6 +53,7 @@ from dicomkit.net import log as netlog
 from dicomkit.net.association import Association
 from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, UserIdentity
+from dicomkit.net.loglimit import bad_input
 from dicomkit.net.messages import DataSink, Incoming, _NullSink, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
@@ -131,12 +140,45 @@ class AE:
             else None
         )
         self.roles: dict[str, tuple[bool, bool]] = dict(roles or {})
+        #: SOP classes :meth:`add_handler` offers besides the derived ones
+        self.offered: dict[str, list[str]] = {}
         self.clock = clock
 
     @property
     def ae_title(self) -> str:
         """Our AE title (from the configuration)."""
         return self.config.ae_title
+
+    def add_handler(
+        self,
+        kind: type[dimse.DimseRequest],
+        handler: Handler,
+        *,
+        sop_classes: Iterable[str] = (),
+        transfer_syntaxes: Sequence[str] | None = None,
+        roles: Roles | None = None,
+    ) -> None:
+        """Serve ``kind`` requests (``NActionRequest`` ...) of ``sop_classes`` with ``handler``
+        and offer those SOP classes (in ``transfer_syntaxes``, default explicit/implicit LE) --
+        also when ``supported`` was given explicitly. Each SOP class gets a
+        ``(kind, SOP class)`` key, so services sharing a request type (MPPS and UPS both take
+        N-CREATE) do not displace each other; without ``sop_classes`` the handler takes every
+        ``kind`` request nobody else claims. ``roles`` adds role selection answers
+        (e.g. ``{uid: (True, True)}``). Servers started afterwards use it."""
+        uids_ = [resolve_uid(str(u), "SOP class") for u in sop_classes]
+        syntaxes = [
+            resolve_uid(str(t), "transfer syntax")
+            for t in (transfer_syntaxes or DEFAULT_TRANSFER_SYNTAXES)
+        ]
+        if not uids_:
+            self.handlers[kind] = handler
+        for uid in uids_:
+            self.handlers[(kind, uid)] = handler
+            if self.supported is not None:
+                self.supported.setdefault(uid, list(syntaxes))
+            else:
+                self.offered[uid] = list(syntaxes)
+        self.roles.update(roles or {})
 
     # -- SCU -----------------------------------------------------------------------------
 
@@ -277,6 +319,8 @@ class AE:
                 supported.setdefault(str(uid), plain)
         for uid in self.roles:
             supported.setdefault(uid, plain)
+        for uid, syntaxes in self.offered.items():
+            supported.setdefault(uid, syntaxes)
         return {uid: list(ts) for uid, ts in supported.items()}
 
     async def serve(
@@ -367,13 +411,46 @@ class Server:
         self.handlers = handlers
         self.port = 0
         self.associations: set[Association] = set()
+        #: live connections' peer addresses, oldest connection first
+        self._hosts: dict[Association, str] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def _admit(self, _rq: Any) -> bool:
+    def _admit(self, rq: Any, host: str) -> bool:
+        """Room for one more association: globally, from ``host``, and for its calling AE."""
+        cfg = self.ae.config
         # connections that have not associated (yet) hold no slot: count accepted ones only
-        live = sum(1 for a in self.associations if a.negotiated is not None and not a.is_closed)
-        return live < self.ae.config.max_associations
+        live = [a for a in self.associations if a.negotiated is not None and not a.is_closed]
+        if len(live) >= cfg.max_associations:
+            return False
+        per_host, per_aet = cfg.max_associations_per_host, cfg.max_associations_per_aet
+        if per_host and sum(1 for a in live if self._hosts.get(a) == host) >= per_host:
+            return False
+        calling = str(getattr(rq, "calling_ae", "")).strip()
+        return not (per_aet and sum(1 for a in live if a.calling_ae.strip() == calling) >= per_aet)
+
+    async def _shed_pending(self) -> None:
+        """Drop the oldest connections still waiting for their association while more than
+        ``max_pending`` wait or their partial requests hold more than ``max_pending_bytes``
+        (stalled peers cannot hoard connections or memory; a new caller gets in)."""
+        cfg = self.ae.config
+        pending = [a for a in self._hosts if a.negotiated is None and not a.is_closed]
+        held = sum(a.engine.buffered for a in pending)
+        while pending and (len(pending) > cfg.max_pending or held > cfg.max_pending_bytes):
+            oldest = pending.pop(0)
+            held -= oldest.engine.buffered
+            bad_input(
+                log,
+                "%s: dropped while waiting for its A-ASSOCIATE-RQ (%d connections waiting, "
+                "max_pending %d; %d bytes held, max_pending_bytes %d)",
+                oldest.peer,
+                len(pending) + 1,
+                cfg.max_pending,
+                held,
+                cfg.max_pending_bytes,
+            )
+            with contextlib.suppress(Exception):
+                await oldest.abort()
 
     async def listen(
         self, host: str, port: int, tls: ssl.SSLContext | None, handshake: float | None
@@ -398,15 +475,19 @@ class Server:
             await transport.connected
         except TransportError:
             return
-        assoc = _acceptor(self.ae, transport, self.handlers, self._admit)
+        host = transport.peer.rsplit(":", 1)[0]
+        assoc = _acceptor(self.ae, transport, self.handlers, lambda rq: self._admit(rq, host))
         self.associations.add(assoc)
+        self._hosts[assoc] = host  # (insertion order: oldest connection first)
         try:
             assoc.start()
+            await self._shed_pending()
             await assoc.wait_closed()
             if assoc.error is not None:
                 log.info("%s: association ended: %s", transport.peer, assoc.error)
         finally:
             self.associations.discard(assoc)
+            self._hosts.pop(assoc, None)
             await transport.wait_closed()
 
     async def serve_forever(self) -> None:

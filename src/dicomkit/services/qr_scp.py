@@ -71,6 +71,9 @@ class RetrieveItem:
     sop_instance_uid: str
     transfer_syntax: str
     path: Path
+    #: called in the worker thread before the file is read for sending: None when it may be
+    #: sent, else why not (e.g. a damaged file): the sub-operation fails with that reason
+    check: Callable[[], str | None] | None = None
 
 
 class QRBackend(Protocol):
@@ -362,6 +365,15 @@ class QueryRetrieveSCP:
                 if ctx is None:
                     log.info(
                         "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
+                    )
+                    out.append((None, status_codes.OutOfResourcesSubOperations))
+                    continue
+                problem = inst.check() if inst.check is not None else None
+                if problem is not None:
+                    log.warning(
+                        "C-STORE sub-operation for %s not attempted: %s",
+                        inst.sop_instance_uid,
+                        problem,
                     )
                     out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
