@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import os
+import shutil
 import signal
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +41,7 @@ from dicomkit.archive.matching import QueryOptions, parse_query
 from dicomkit.archive.node import Archive
 from dicomkit.archive.results import make_result
 from dicomkit.archive.store import (
+    Checksum,
     DuplicateInstanceError,
     FileStore,
     InvalidUIDError,
@@ -51,7 +55,7 @@ from dicomkit.io.atomic import DEFAULT_FILE_MODE, create_temp
 from dicomkit.io.headcheck import HeadCheck
 from dicomkit.io.part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming
-from dicomkit.net.config import AEConfig, TLSConfig
+from dicomkit.net.config import AEConfig, Timeouts, TLSConfig
 from dicomkit.net.loglimit import bad_input
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
@@ -118,6 +122,9 @@ class _ArchiveWriter:
         #: ``(status, comment)`` once ``check`` has refused the data set (nothing is kept)
         self.refused: tuple[int, str] | None = None
         self.buf: bytearray | None = bytearray(header)
+        #: of every byte of the file, fed as it is written (kept in the index)
+        self.crc = Checksum()
+        self.crc.update(header)
         self.tmp: Path | None = None
         self._fp: Any = None
         self.size = 0
@@ -133,13 +140,21 @@ class _ArchiveWriter:
                 self.discard()
                 return
         self.size += len(data)
-        if self._fp is None:
-            assert self.buf is not None
-            if len(self.buf) + len(data) <= MEMORY_BYTES:
-                self.buf += data
-                return
-            self._spill()
-        self._fp.write(data)
+        self.crc.update(data)
+        try:
+            if self._fp is None:
+                assert self.buf is not None
+                if len(self.buf) + len(data) <= MEMORY_BYTES:
+                    self.buf += data
+                    return
+                self._spill()
+            self._fp.write(data)
+        except OSError as exc:  # disk full, I/O error: the partial file goes at once
+            self.refused = (
+                status_codes.OutOfResources,
+                f"cannot write the data set: {exc.strerror or exc}",
+            )
+            self.discard()
 
     @property
     def in_memory(self) -> bool:
@@ -165,7 +180,11 @@ class _ArchiveWriter:
 
     def _spill(self) -> None:
         fd, self.tmp = _create_temp(self.directory)
-        self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
+        try:
+            self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
+        except BaseException:
+            os.close(fd)
+            raise
         if self.buf:
             self._fp.write(self.buf)
         self.buf = None
@@ -182,9 +201,11 @@ class _ArchiveWriter:
     def discard(self) -> None:
         self.buf = None
         if self._fp is not None and not self._fp.closed:
-            self._fp.close()
+            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+                self._fp.close()
         if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.tmp.unlink(missing_ok=True)
 
     def parse(self) -> Any:
         """(worker thread) The in-memory data set, parsed whole (:class:`HeadCheck` saw only
@@ -216,6 +237,51 @@ class _ArchiveWriter:
         return self.tmp, ds
 
 
+class DiskGuard:
+    """Free space on the archive's file system against a high-water mark: new stores are
+    refused (A700) while less than ``min_free`` bytes are free, before the disk is full and
+    a half-written file fails. Looked up at most once a second; the change is logged once
+    each way."""
+
+    def __init__(self, root: Path, min_free: int) -> None:
+        self.root = root
+        self.min_free = min_free
+        self._checked = -1.0
+        self._free = 0
+        self._low = False
+
+    def low(self) -> str | None:
+        """None when there is room, else why a store is refused."""
+        if self.min_free <= 0:
+            return None
+        now = time.monotonic()
+        if now - self._checked >= 1.0:
+            self._checked = now
+            try:
+                self._free = shutil.disk_usage(self.root).free
+            except OSError:
+                self._free = 0
+            low = self._free < self.min_free
+            if low != self._low:
+                self._low = low
+                if low:
+                    log.error(
+                        "disk nearly full: %d bytes free under %s, below min_free_bytes %d: "
+                        "refusing new stores with A700 until space is freed",
+                        self._free,
+                        self.root,
+                        self.min_free,
+                    )
+                else:
+                    log.warning("disk space back: %d bytes free; accepting stores", self._free)
+        if not self._low:
+            return None
+        return (
+            f"archive disk nearly full ({self._free // (1 << 20)} MiB free, "
+            f"{self.min_free // (1 << 20)} MiB kept free); try later"
+        )
+
+
 class ArchiveStorageSCP(StorageSCP):
     """C-STORE into the archive: receive (into memory, or ``.incoming`` for large data sets),
     then ingest before answering.
@@ -225,9 +291,10 @@ class ArchiveStorageSCP(StorageSCP):
     other associations meanwhile, and concurrent instances share a commit
     (:meth:`Archive.ingest` groups them)."""
 
-    def __init__(self, archive: Archive, *, workers: int = 16) -> None:
+    def __init__(self, archive: Archive, *, workers: int = 16, min_free_bytes: int = 0) -> None:
         super().__init__(archive.root / FileStore.INCOMING, fsync=False)
         self.archive = archive
+        self.disk = DiskGuard(archive.root, min_free_bytes)
         # a pool of its own: an ingest waiting for its group's commit holds a thread, and
         # must not starve the loop's default executor
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
@@ -250,7 +317,12 @@ class ArchiveStorageSCP(StorageSCP):
             msg.affected_sop_instance_uid,
             leading_only=True,
         )
-        return _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+        writer = _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+        low = self.disk.low()
+        if low is not None:  # refused before a byte is written: the disk stays usable
+            writer.refused = (status_codes.OutOfResources, low)
+            writer.discard()
+        return writer
 
     def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
         """(worker thread) Ingest an instance received into memory: parse it
@@ -271,7 +343,9 @@ class ArchiveStorageSCP(StorageSCP):
                 if isinstance(exc, ArchiveError):
                     raise
                 raise ArchiveError(f"cannot index the data set: {exc}") from exc
-            return self.archive.ingest_record(rec, len(buf), synced.result)
+            return self.archive.ingest_record(
+                rec, len(buf), synced.result, checksum=sink.crc.text()
+            )
         except BaseException:
             # refused or failed: the temporary file must go (once the sync has let go of it)
             with contextlib.suppress(BaseException):
@@ -281,7 +355,7 @@ class ArchiveStorageSCP(StorageSCP):
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
         path, ds = sink.finish()
         try:
-            return self.archive.ingest(path, dataset=ds, synced=True)
+            return self.archive.ingest(path, dataset=ds, synced=True, checksum=sink.crc.text())
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -428,9 +502,14 @@ class ArchiveBackend:
         self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
     ) -> list[RetrieveItem]:
         found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
+        archive = self.archive
         return [
             RetrieveItem(
-                i.sop_class_uid, i.sop_instance_uid, i.transfer_syntax, self.archive.path_of(i)
+                i.sop_class_uid,
+                i.sop_instance_uid,
+                i.transfer_syntax,
+                archive.path_of(i),
+                check=functools.partial(archive.verify_file, i.path),
             )
             for i in found
         ]
@@ -472,6 +551,8 @@ class ArchiveNode:
             db_url=cfg.db,
             policy=cfg.duplicates,
             options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive),
+            check=cfg.check,
+            lenient_uids=cfg.lenient_uids,
         )
         report = self.archive.last_check
         if report is not None and not report.clean:
@@ -483,14 +564,29 @@ class ArchiveNode:
                 len(report.quarantined),
             )
         self.ae_config = AEConfig(
-            ae_title=cfg.ae_title, max_associations=cfg.max_associations, tls=tls
+            ae_title=cfg.ae_title,
+            max_associations=cfg.max_associations,
+            max_associations_per_host=cfg.max_associations_per_host,
+            max_associations_per_aet=cfg.max_associations_per_aet,
+            max_pending=cfg.max_pending,
+            max_request_bytes=cfg.max_request_bytes,
+            max_pending_bytes=cfg.max_pending_bytes,
+            timeouts=Timeouts(
+                acse=cfg.acse_timeout or None,
+                dimse=cfg.dimse_timeout or None,
+                idle=cfg.idle_timeout or None,
+            ),
+            require_called_aet=cfg.require_called_aet,
+            tls=tls,
         )
         self.qr = QueryRetrieveSCP(
             ArchiveBackend(self.archive, cfg.ae_title),
             connect=self._connect,
             known=lambda aet: aet in cfg.peers,
         )
-        self.storage = ArchiveStorageSCP(self.archive, workers=max(4, cfg.max_associations))
+        self.storage = ArchiveStorageSCP(
+            self.archive, workers=max(4, cfg.max_associations), min_free_bytes=cfg.min_free_bytes
+        )
         handlers: dict[Any, Any] = {dimse.CStoreRequest: self.storage}
         handlers.update(self.qr.handlers())
         self.ae = _NodeAE(cfg, self.ae_config, handlers)
