@@ -30,7 +30,7 @@ import shutil
 import signal
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -460,6 +460,10 @@ class _NodeAE(AE):
         for uid in (*qr.MOVE.values(), *qr.GET.values()):
             supported[uid] = plain
             extended[uid] = RETRIEVE_EXTENDED
+        # handlers added from code (ArchiveNode.add_handler, hosted services): offered too
+        for uid, syntaxes in self.derived_supported(handlers).items():
+            supported.setdefault(uid, syntaxes)
+        roles.update(self.roles)
         cfg = self.node_config
         return AcceptorConfig(
             supported=supported,
@@ -591,6 +595,31 @@ class ArchiveNode:
         handlers.update(self.qr.handlers())
         self.ae = _NodeAE(cfg, self.ae_config, handlers)
         self.server: Server | None = None
+        from dicomkit.archive.hosted import HostedServices  # late: only what is configured
+
+        self.hosted = HostedServices(self)
+
+    def add_handler(
+        self,
+        kind: type[dimse.DimseRequest],
+        handler: Any,
+        *,
+        sop_classes: Iterable[str] = (),
+        transfer_syntaxes: Sequence[str] | None = None,
+        roles: Mapping[str, tuple[bool, bool]] | None = None,
+    ) -> None:
+        """Serve ``kind`` requests of ``sop_classes`` with ``handler`` and offer those SOP
+        classes in the association negotiation (see :meth:`dicomkit.net.AE.add_handler`);
+        takes effect for new associations, also while the node runs."""
+        self.ae.add_handler(
+            kind,
+            handler,
+            sop_classes=sop_classes,
+            transfer_syntaxes=transfer_syntaxes,
+            roles=roles,
+        )
+        if self.server is not None:
+            self.server.handlers = {**self.server.handlers, **self.ae.handlers}
 
     async def _connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
         peer = self.config.peers[aet]
@@ -608,6 +637,7 @@ class ArchiveNode:
         """Start listening on the configured host and port (returns the server at once); :meth:`run`
         serves until stopped."""
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
+        await self.hosted.start()
         return self.server
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -627,6 +657,7 @@ class ArchiveNode:
                 loop.remove_signal_handler(sig)
             log.info("stopping: closing %d association(s)", len(server.associations))
             await server.close()
+            await self.hosted.stop()
             self.storage.close()
             self.archive.close()
 

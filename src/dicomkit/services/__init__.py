@@ -6,6 +6,10 @@ handlers for :class:`~dicomkit.net.AE`::
     from dicomkit.services import CStoreRequest, StorageSCP, echo, find, store
     ae.serve(11112, {CStoreRequest: StorageSCP("incoming")})
 
+The Storage Commitment, Modality Worklist, MPPS and UPS modules are here too
+(``from dicomkit.services import mpps``; their SCU functions share names such as ``find`` and
+``create``, so those are reached through the module), with their classes and constants.
+
 The names below load their module on first use (PEP 562), so that a command that only
 echoes never imports the storage or query/retrieve code. The DIMSE message types a handler
 is keyed by (``CStoreRequest``, ``CFindRequest`` ...) are :mod:`dicomkit.net`'s, offered here
@@ -45,6 +49,28 @@ if TYPE_CHECKING:
     from dicomkit.net.proto.dimse import (
         NSetRequest as NSetRequest,
     )
+    from dicomkit.services import commitment as commitment
+    from dicomkit.services import mpps as mpps
+    from dicomkit.services import ups as ups
+    from dicomkit.services import worklist as worklist
+    from dicomkit.services.commitment import EVENT_FAILURES as EVENT_FAILURES
+    from dicomkit.services.commitment import EVENT_SUCCESS as EVENT_SUCCESS
+    from dicomkit.services.commitment import LISTENER_ROLES as LISTENER_ROLES
+    from dicomkit.services.commitment import STORAGE_COMMITMENT as STORAGE_COMMITMENT
+    from dicomkit.services.commitment import (
+        STORAGE_COMMITMENT_INSTANCE as STORAGE_COMMITMENT_INSTANCE,
+    )
+    from dicomkit.services.commitment import CommitmentListener as CommitmentListener
+    from dicomkit.services.commitment import CommitmentResult as CommitmentResult
+    from dicomkit.services.commitment import StorageCommitmentSCP as StorageCommitmentSCP
+    from dicomkit.services.commitment import action_information as action_information
+    from dicomkit.services.commitment import commit as commit
+    from dicomkit.services.commitment import event_information as event_information
+    from dicomkit.services.commitment import request_commitment as request_commitment
+    from dicomkit.services.mpps import MPPS as MPPS
+    from dicomkit.services.mpps import MPPSSCP as MPPSSCP
+    from dicomkit.services.mpps import MPPSStore as MPPSStore
+    from dicomkit.services.mpps import in_progress as in_progress
     from dicomkit.services.qr_scp import QueryRetrieveSCP as QueryRetrieveSCP
     from dicomkit.services.query_retrieve import Model as Model
     from dicomkit.services.query_retrieve import RetrieveResult as RetrieveResult
@@ -57,9 +83,33 @@ if TYPE_CHECKING:
     from dicomkit.services.storage import read_instance as read_instance
     from dicomkit.services.storage import store as store
     from dicomkit.services.storage import store_files as store_files
+    from dicomkit.services.ups import UPS_EVENT as UPS_EVENT
+    from dicomkit.services.ups import UPS_GLOBAL as UPS_GLOBAL
+    from dicomkit.services.ups import UPS_PULL as UPS_PULL
+    from dicomkit.services.ups import UPS_PUSH as UPS_PUSH
+    from dicomkit.services.ups import UPS_QUERY as UPS_QUERY
+    from dicomkit.services.ups import UPS_SOP_CLASSES as UPS_SOP_CLASSES
+    from dicomkit.services.ups import UPS_WATCH as UPS_WATCH
+    from dicomkit.services.ups import UPSSCP as UPSSCP
+    from dicomkit.services.ups import UPSEvent as UPSEvent
+    from dicomkit.services.ups import UPSEventListener as UPSEventListener
+    from dicomkit.services.ups import change_state as change_state
+    from dicomkit.services.ups import request_cancel as request_cancel
+    from dicomkit.services.ups import scheduled as scheduled
+    from dicomkit.services.ups import subscribe as subscribe
+    from dicomkit.services.ups import suspend_global as suspend_global
+    from dicomkit.services.ups import unsubscribe as unsubscribe
     from dicomkit.services.verification import echo as echo
     from dicomkit.services.verification import handle_echo as handle_echo
+    from dicomkit.services.worklist import MODALITY_WORKLIST_FIND as MODALITY_WORKLIST_FIND
+    from dicomkit.services.worklist import FolderSource as FolderSource
+    from dicomkit.services.worklist import ListSource as ListSource
     from dicomkit.services.worklist import WorklistSCP as WorklistSCP
+    from dicomkit.services.worklist import WorklistSource as WorklistSource
+    from dicomkit.services.worklist import matches as matches
+    from dicomkit.services.worklist import response_for_item as response_for_item
+    from dicomkit.services.worklist import worklist_query as worklist_query
+    from dicomkit.services.worklist import write_item as write_item
 
 #: public name -> the module that defines it
 _WHERE = {
@@ -88,14 +138,89 @@ _WHERE = {
     ),
     **dict.fromkeys(("echo", "handle_echo"), "dicomkit.services.verification"),
     "WorklistSCP": "dicomkit.services.worklist",
+    **dict.fromkeys(
+        (
+            "CommitmentListener",
+            "CommitmentResult",
+            "EVENT_FAILURES",
+            "EVENT_SUCCESS",
+            "LISTENER_ROLES",
+            "STORAGE_COMMITMENT",
+            "STORAGE_COMMITMENT_INSTANCE",
+            "StorageCommitmentSCP",
+            "action_information",
+            "commit",
+            "event_information",
+            "request_commitment",
+        ),
+        "dicomkit.services.commitment",
+    ),
+    **dict.fromkeys(
+        (
+            "FolderSource",
+            "ListSource",
+            "MODALITY_WORKLIST_FIND",
+            "WorklistSource",
+            "matches",
+            "response_for_item",
+            "worklist_query",
+            "write_item",
+        ),
+        "dicomkit.services.worklist",
+    ),
+    **dict.fromkeys(("MPPS", "MPPSSCP", "MPPSStore", "in_progress"), "dicomkit.services.mpps"),
+    **dict.fromkeys(
+        (
+            "UPSEvent",
+            "UPSEventListener",
+            "UPSSCP",
+            "UPS_EVENT",
+            "UPS_GLOBAL",
+            "UPS_PULL",
+            "UPS_PUSH",
+            "UPS_QUERY",
+            "UPS_SOP_CLASSES",
+            "UPS_WATCH",
+            "change_state",
+            "request_cancel",
+            "scheduled",
+            "subscribe",
+            "suspend_global",
+            "unsubscribe",
+        ),
+        "dicomkit.services.ups",
+    ),
 }
+#: the service modules themselves (their ``find``, ``create`` ... share names)
+_MODULES = ("commitment", "mpps", "ups", "worklist")
 
 __all__ = [
+    "EVENT_FAILURES",
+    "EVENT_SUCCESS",
+    "LISTENER_ROLES",
+    "MODALITY_WORKLIST_FIND",
+    "MPPS",
+    "MPPSSCP",
+    "STORAGE_COMMITMENT",
+    "STORAGE_COMMITMENT_INSTANCE",
+    "UPSSCP",
+    "UPS_EVENT",
+    "UPS_GLOBAL",
+    "UPS_PULL",
+    "UPS_PUSH",
+    "UPS_QUERY",
+    "UPS_SOP_CLASSES",
+    "UPS_WATCH",
     "CEchoRequest",
     "CFindRequest",
     "CGetRequest",
     "CMoveRequest",
     "CStoreRequest",
+    "CommitmentListener",
+    "CommitmentResult",
+    "FolderSource",
+    "ListSource",
+    "MPPSStore",
     "Model",
     "NActionRequest",
     "NCreateRequest",
@@ -103,22 +228,47 @@ __all__ = [
     "NSetRequest",
     "QueryRetrieveSCP",
     "RetrieveResult",
+    "StorageCommitmentSCP",
     "StorageSCP",
+    "UPSEvent",
+    "UPSEventListener",
     "WorklistSCP",
+    "WorklistSource",
+    "action_information",
+    "change_state",
+    "commit",
+    "commitment",
     "contexts_for",
     "echo",
+    "event_information",
     "find",
     "get",
     "handle_echo",
     "identifier",
+    "in_progress",
+    "matches",
     "move",
+    "mpps",
     "read_instance",
+    "request_cancel",
+    "request_commitment",
+    "response_for_item",
+    "scheduled",
     "store",
     "store_files",
+    "subscribe",
+    "suspend_global",
+    "unsubscribe",
+    "ups",
+    "worklist",
+    "worklist_query",
+    "write_item",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"dicomkit.services.{name}")
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'dicomkit.services' has no attribute {name!r}")

@@ -1,0 +1,105 @@
+"""The services the archive node hosts besides Storage, Q/R and Verification.
+
+Each has a section of the config file, on by default (``enabled = false`` turns it off)::
+
+    [commitment]              # Storage Commitment Push (PS3.4 J), see archive.commitments
+    enabled = true
+    retry_initial = 2         # seconds before the first retry of an undelivered report
+    retry_max = 300           # longest wait between retries
+    give_up_after = 604800    # pending transactions older than this are dropped
+
+Reports that cannot go on the requesting association go on a new one to the requestor's AE
+title, whose address comes from ``[peers.AET]``.
+
+:class:`HostedServices` installs the enabled ones on an :class:`~dicomkit.archive.app.ArchiveNode`
+through :meth:`~dicomkit.archive.app.ArchiveNode.add_handler`, the way a user adds a handler of
+their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dicomkit.net.proto import dimse
+
+if TYPE_CHECKING:
+    from dicomkit.archive.app import ArchiveNode
+    from dicomkit.archive.commitments import NodeCommitmentSCP
+
+SECTIONS = ("commitment",)
+
+
+def _settings_type(name: str) -> Any:
+    if name == "commitment":
+        from dicomkit.archive.commitments import CommitmentSettings
+
+        return CommitmentSettings
+    raise KeyError(name)
+
+
+def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
+    """A hosted service's config section, checked: known keys of the right types. Raises
+    :class:`~dicomkit.archive.config.ConfigError` naming the key and what it takes."""
+    from dicomkit.archive.config import ConfigError
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{name}] must be a table of settings")
+    fields = {f.name: f for f in dataclasses.fields(_settings_type(name))}
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        f = fields.get(key)
+        if f is None:
+            raise ConfigError(f"[{name}]: unknown key {key!r}; known: {', '.join(sorted(fields))}")
+        default = f.default
+        if isinstance(default, bool):
+            if not isinstance(v, bool):
+                raise ConfigError(f"[{name}] {key} = {v!r}: use true or false")
+        elif isinstance(default, int | float):
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ConfigError(f"[{name}] {key} = {v!r}: a number >= 0")
+            v = type(default)(v)
+        elif isinstance(default, str) or default is None:
+            if not isinstance(v, str):
+                raise ConfigError(f"[{name}] {key} = {v!r}: a string")
+            if key.endswith(("folder", "path")) and v:
+                p = Path(v)
+                v = str(p if p.is_absolute() else base / p)
+        out[key] = v
+    return out
+
+
+def settings(node: ArchiveNode, name: str) -> Any:
+    """The settings of a hosted service from the node's config (defaults where unset)."""
+    return _settings_type(name)(**dict(node.config.services.get(name, {})))
+
+
+class HostedServices:
+    """The enabled hosted services of one node: installed at construction, started with the
+    node's server (retry loops) and stopped with it."""
+
+    def __init__(self, node: ArchiveNode) -> None:
+        self.node = node
+        self.commitment: NodeCommitmentSCP | None = None
+        commitment = settings(node, "commitment")
+        if commitment.enabled:
+            from dicomkit.archive.commitments import NodeCommitmentSCP
+            from dicomkit.services.commitment import LISTENER_ROLES, STORAGE_COMMITMENT
+
+            self.commitment = NodeCommitmentSCP(node, commitment)
+            node.add_handler(
+                dimse.NActionRequest,
+                self.commitment,
+                sop_classes=[STORAGE_COMMITMENT],
+                roles=LISTENER_ROLES,
+            )
+
+    async def start(self) -> None:
+        if self.commitment is not None:
+            await self.commitment.start()
+
+    async def stop(self) -> None:
+        if self.commitment is not None:
+            await self.commitment.stop()
