@@ -16,6 +16,7 @@ from dicomkit.core.element import DataElement, default_charsets
 from dicomkit.core.tag import SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID, Tag, parse_tag
 from dicomkit.core.values.validate import validate
 from dicomkit.core.vr import resolve_vr
+from dicomkit.dictionary import tags
 from dicomkit.errors import DictionaryError
 
 if TYPE_CHECKING:
@@ -330,8 +331,8 @@ class Dataset(MutableMapping[int, DataElement]):
             return vr
         return resolve_vr(  # the one rule (core.vr); a sequence item inherits the values
             vr,
-            pixel_representation=self._inherited_int(0x00280103),
-            bits_allocated=self._inherited_int(0x00280100),
+            pixel_representation=self._inherited_int(tags.PixelRepresentation),
+            bits_allocated=self._inherited_int(tags.BitsAllocated),
         )
 
     def _inherited_int(self, tag: int) -> int | None:

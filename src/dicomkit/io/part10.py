@@ -25,6 +25,7 @@ from dicomkit.core.mapped import is_mapped
 from dicomkit.core.mapped import register as register_map
 from dicomkit.core.tag import TRANSFER_SYNTAX_UID
 from dicomkit.core.uid import resolve_uid
+from dicomkit.dictionary import tags
 from dicomkit.dictionary.syntaxes import NATIVE, encoding
 from dicomkit.dictionary.uids import (
     ExplicitVRBigEndian,
@@ -46,7 +47,7 @@ MMAP_MIN = 4 * 1024 * 1024
 #: A header read (``stop_before_pixels``) first tries this much of the file.
 HEAD_CHUNK = 64 * 1024
 
-_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+_PIXEL_TAGS = (tags.PixelData, tags.FloatPixelData, tags.DoubleFloatPixelData)
 _META_OPTS = DecodeOptions()
 _META_OPTS_LENIENT = DecodeOptions(lenient=True)
 _ENCODING_NAMES = {
@@ -204,7 +205,7 @@ def _read_meta(buf: Any, pos: int, opts: DecodeOptions, res: DecodeResult) -> tu
         result=res,
         only_group=2,
     )
-    gl = meta.raw_elements.get(0x00020000)
+    gl = meta.raw_elements.get(tags.FileMetaInformationGroupLength)
     if res.aborted and type(gl) is tuple and len(gl[1]) == 4:
         # lenient: a damaged meta group; its group length still says where the data set
         # starts (PS3.10 7.1), so the data set can be read.
@@ -362,10 +363,12 @@ def _impl_ids() -> tuple[str, str]:
 
 
 def _group_length(meta: Dataset) -> None:
-    meta.raw_elements.pop(0x00020000, None)
+    meta.raw_elements.pop(tags.FileMetaInformationGroupLength, None)
     body = encode_dataset(meta, implicit=False, little=True)
     d = meta.raw_elements  # iterating may have sorted it into a new dict
-    d[0x00020000] = DataElement(0x00020000, "UL", len(body))
+    d[tags.FileMetaInformationGroupLength] = DataElement(
+        tags.FileMetaInformationGroupLength, "UL", len(body)
+    )
     items = sorted(d.items())
     d.clear()
     d.update(items)
@@ -421,7 +424,7 @@ def file_meta_bytes(
 
 def _file_meta_encoded(values: Any, prefix: bool) -> bytes:
     meta = Dataset()
-    meta.add(DataElement(0x00020001, "OB", b"\x00\x01"))
+    meta.add(DataElement(tags.FileMetaInformationVersion, "OB", b"\x00\x01"))
     for element, vr, value, _ in values:
         if value or element != 0x0016:
             meta.add(DataElement(0x00020000 | element, vr.decode(), str(value)))
@@ -452,8 +455,8 @@ def _uid_value(value: Any) -> str:
 def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
     """The File Meta to write: kept byte for byte when it already names ``ts`` (PS3.10 7.1),
     otherwise rebuilt around the data set's SOP Class / Instance UIDs."""
-    sop_class = _uid_value(ds.get(0x00080016))
-    sop_inst = _uid_value(ds.get(0x00080018))
+    sop_class = _uid_value(ds.get(tags.SOPClassUID))
+    sop_inst = _uid_value(ds.get(tags.SOPInstanceUID))
     fm = ds.file_meta
     if fm is None or len(fm) == 0:
         if not sop_class or not sop_inst:
@@ -473,14 +476,17 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
             )
         return build_file_meta(sop_class, sop_inst, ts)
     as_read = all(type(e) is tuple or e.raw is not None for e in fm.raw_elements.values())
-    for tag, meta_tag in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
+    for tag, meta_tag in (
+        (tags.SOPClassUID, tags.MediaStorageSOPClassUID),
+        (tags.SOPInstanceUID, tags.MediaStorageSOPInstanceUID),
+    ):
         e = ds.raw_elements.get(tag)
         set_since_read = e is not None and type(e) is not tuple and e.raw is None
         if set_since_read and e is not None and _uid_value(e.value) != _uid_value(fm.get(meta_tag)):
             as_read = False
     if (
-        _uid_value(fm.get(0x00020010)) == ts
-        and 0x00020000 in fm
+        _uid_value(fm.get(tags.TransferSyntaxUID)) == ts
+        and tags.FileMetaInformationGroupLength in fm
         and not fm.is_implicit_vr
         and as_read
     ):
@@ -488,18 +494,21 @@ def _file_meta_for(ds: Dataset, ts: str) -> Dataset:
         # wrote the file (a changed syntax or SOP Instance UID rebuilds it, naming us)
         return fm
     new = fm.copy()
-    new.add(DataElement(0x00020010, "UI", ts))
+    new.add(DataElement(tags.TransferSyntaxUID, "UI", ts))
     if sop_class:
-        new.add(DataElement(0x00020002, "UI", sop_class))
+        new.add(DataElement(tags.MediaStorageSOPClassUID, "UI", sop_class))
     if sop_inst:
-        new.add(DataElement(0x00020003, "UI", sop_inst))
-    if 0x00020001 not in new:
-        new.add(DataElement(0x00020001, "OB", b"\x00\x01"))
+        new.add(DataElement(tags.MediaStorageSOPInstanceUID, "UI", sop_inst))
+    if tags.FileMetaInformationVersion not in new:
+        new.add(DataElement(tags.FileMetaInformationVersion, "OB", b"\x00\x01"))
     # PS3.10 7.1: the Implementation Class UID / Version Name name the implementation that
     # wrote the file -- this one, whoever wrote the file it was read from (unless the caller
     # set them since)
     impl_uid, impl_name = _impl_ids()
-    for tag, vr, ours in ((0x00020012, "UI", impl_uid), (0x00020013, "SH", impl_name)):
+    for tag, vr, ours in (
+        (tags.ImplementationClassUID, "UI", impl_uid),
+        (tags.ImplementationVersionName, "SH", impl_name),
+    ):
         e = fm.raw_elements.get(tag)
         if e is None or type(e) is tuple or e.raw is not None:
             new.add(DataElement(tag, vr, ours))
