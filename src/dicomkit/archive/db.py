@@ -69,11 +69,12 @@ class Database:
             conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
         except sqlite3.Error as exc:
-            raise ArchiveError(f"cannot open index {path}: {exc}") from exc
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+            raise ArchiveError(_sqlite_hint(path, exc)) from exc
         return cls(conn, "sqlite", "qmark")
 
     def close(self) -> None:
@@ -176,6 +177,24 @@ class Database:
             else:
                 out.append(ch)
         return f"{column} LIKE ? ESCAPE '\\'", "".join(out)
+
+
+def _sqlite_hint(path: str, exc: Exception) -> str:
+    """One line: why the SQLite index cannot be used, and what to do about it."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text
+    ):
+        return (
+            f"the index {path} is damaged ({text}): rebuild it from the stored files with "
+            "'dicomkit archive rebuild ARCHIVE_DIR' (the damaged file is kept aside)"
+        )
+    if "disk" in text or "full" in text or "readonly" in text or "unable to open" in text:
+        return (
+            f"cannot open the index {path} ({text}): free disk space or fix the folder's "
+            "permissions, then start again"
+        )
+    return f"cannot open the index {path}: {text}"
 
 
 def _is_db_error(exc: Exception) -> bool:

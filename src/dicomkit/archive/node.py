@@ -463,7 +463,8 @@ class Archive:
             # dropping the rows would empty the index. Refuse and let the operator look.
             raise ArchiveError(
                 f"{len(report.missing_files)} of {len(rows)} indexed files are missing under "
-                f"{self.root}: is the storage mounted? (start with check=False to inspect)"
+                f"{self.root}: is the storage mounted? (to inspect: 'dicomkit serve --no-check' or "
+                "'dicomkit archive check ARCHIVE_DIR'; Archive(check=False) from Python)"
             )
         for rel in report.missing_files:
             log.warning("index row without file, dropped: %s", rel)

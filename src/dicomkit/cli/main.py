@@ -28,6 +28,8 @@ SUBCOMMANDS = (
     "move",
     "get",
     "serve",
+    "commit",
+    "archive",
     "transcode",
     "export",
     "validate",

@@ -227,6 +227,14 @@ def run(args: argparse.Namespace) -> int:
     except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
         print(f"dicomkit serve: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or a folder we may not write, at start-up
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"dicomkit serve: cannot start: {exc.strerror or exc}{where}; free disk space or "
+            "fix the archive folder's permissions, then start again",
+            file=sys.stderr,
+        )
+        return 2
 
     async def main() -> None:
         server = await node.start()
