@@ -26,7 +26,8 @@ def ct_header(n: int = 1) -> Dataset:
 
 def all_kinds() -> Document:
     ct = ct_header()
-    root = items.container(Code("126000", DCM, "Imaging Measurement Report"), template="1500")
+    root = items.container(Code("18748-4", "LN", "Diagnostic Imaging Report"))
+    root.template = ("99TEST", "1")  # a template of our own: the round trip keeps it
     root.add(
         "HAS CONCEPT MOD",
         items.code(

@@ -57,7 +57,7 @@ def test_dcmtk_reads_what_we_write(tmp_path) -> None:  # type: ignore[no-untyped
     assert normalise(parse(proc.stdout)) == normalise(rows_of(doc.root))
     assert normalise(parse(render.text(doc))) == normalise(rows_of(doc.root))
     _no_warnings(run_dcmtk("dsr2html", str(path), str(tmp_path / "all.html"), check=False))
-    assert "Imaging Measurement Report" in (tmp_path / "all.html").read_text(errors="replace")
+    assert "Diagnostic Imaging Report" in (tmp_path / "all.html").read_text(errors="replace")
 
 
 @pytest.mark.parametrize("cf", SR_FILES, ids=[f.rel for f in SR_FILES])

@@ -33,7 +33,7 @@ def test_every_value_type_round_trips(tmp_path) -> None:  # type: ignore[no-unty
     num = again.root.find("Length")
     assert num is not None and num.value == "12.5" and num.units == MM
     assert again.root.item_at((1, 4, 7)).ref == (1, 4, 1)
-    assert again.root.template == ("DCMR", "1500")
+    assert again.root.template == ("99TEST", "1")
 
 
 def test_table_round_trips_through_a_dataset() -> None:

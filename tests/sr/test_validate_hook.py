@@ -33,3 +33,12 @@ def test_non_sr_is_untouched() -> None:
     ds = Dataset()
     ds.set(0x00080016, "1.2.840.10008.5.1.4.1.1.2", "UI")
     assert _sr_findings(ds) == []
+
+
+def test_template_rules_are_reported() -> None:
+    from test_templates import tid1500_doc
+
+    doc = tid1500_doc()
+    doc.root.children = [c for c in doc.root.children if c.concept != DCM.ProcedureReported]
+    found = [f.message for f in _sr_findings(doc.to_dataset())]
+    assert found == ["content item 1: TID 1500 row 4: Procedure reported missing"]

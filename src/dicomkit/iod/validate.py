@@ -381,12 +381,13 @@ def _root_tags(iod: IOD) -> set[int]:
 
 
 def _sr_content_checks(ds: Dataset, run: _Run) -> None:
-    """SR documents: the content-tree constraints of the IOD (PS3.3 A.35, C.17.3), from
-    :mod:`dicomkit.sr` (imported only for SR SOP classes)."""
+    """SR documents: the content-tree constraints of the IOD (PS3.3 A.35, C.17.3) and of the
+    root template (PS3.16), from :mod:`dicomkit.sr` (imported only for SR documents)."""
     if tags.ValueType not in ds:  # Value Type: no SR Document Content module
         return
     from dicomkit.sr.constraints import check
     from dicomkit.sr.reader import read_content
+    from dicomkit.sr.templates.conformance import template_problems
 
     module = "SRContentTree"
     try:
@@ -394,7 +395,8 @@ def _sr_content_checks(ds: Dataset, run: _Run) -> None:
     except DicomError as exc:
         run.add("error", "(0040,A730)", module, f"content tree: {exc}", tags.ContentSequence)
         return
-    for problem in check(root, str(ds.get(_SOP_CLASS_UID) or "")):
+    problems = check(root, str(ds.get(_SOP_CLASS_UID) or "")) + template_problems(root)
+    for problem in problems:
         run.add("error", "(0040,A730)", module, str(problem), tags.ContentSequence)
 
 
