@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 _MARKER = re.compile(r"^<!-- generated: ([a-z0-9-]+) -->$", re.MULTILINE)
@@ -33,14 +34,29 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(out)
 
 
-def _acceptor() -> Any:
-    """The archive node's acceptor policy, as ``dicomkit serve`` builds it on defaults."""
-    from dicomkit.archive.app import _NodeAE
-    from dicomkit.archive.config import NodeConfig
-    from dicomkit.net.config import AEConfig
+_NODE: list[Any] = []
 
-    cfg = NodeConfig()
-    return _NodeAE(cfg, AEConfig(ae_title=cfg.ae_title), {}).acceptor_config({})
+
+def _node() -> Any:
+    """An archive node as ``dicomkit serve`` builds it on defaults (over a temporary folder):
+    its acceptor policy and configuration are what the conformance statement lists."""
+    if not _NODE:
+        import tempfile
+
+        from dicomkit.archive.app import ArchiveNode
+        from dicomkit.archive.config import NodeConfig
+
+        with tempfile.TemporaryDirectory() as tmp:
+            node = ArchiveNode(NodeConfig(archive=Path(tmp) / "archive"))
+            acceptor = node.ae.acceptor_config(node.ae.handlers)
+            _NODE.extend([acceptor, node.ae_config])
+            node.storage.close()
+            node.archive.close()
+    return _NODE
+
+
+def _acceptor() -> Any:
+    return _node()[0]
 
 
 def _sop_classes(kind: str) -> list[str]:
@@ -55,13 +71,17 @@ def _sop_classes(kind: str) -> list[str]:
 
 
 def conformance_scp_classes() -> str:
+    from dicomkit.dictionary import uid_info
+
     acc = _acceptor()
+    storage = set(_sop_classes("storage"))
     rows = []
-    for kind, label in (("verification", "Verification"), ("qr", "Query/Retrieve")):
-        for uid in _sop_classes(kind):
-            assert uid in acc.supported, uid
-            rows.append((label, _uid_name(uid), f"`{uid}`", "SCP"))
-    return _table(("Service", "SOP Class", "UID", "Role"), rows)
+    for uid in acc.supported:
+        if uid in storage:
+            continue
+        info = uid_info(uid)
+        rows.append((_uid_name(uid), f"`{uid}`", info.type if info else "", "SCP"))
+    return _table(("SOP Class", "UID", "Type", "Role"), rows)
 
 
 def conformance_storage_classes() -> str:
@@ -105,23 +125,32 @@ def conformance_extended() -> str:
 
 def conformance_roles() -> str:
     acc = _acceptor()
-    n = sum(1 for scu, scp in acc.roles.values() if scu and scp)
-    return (
-        f"SCP/SCU Role Selection (PS3.7 D.3.3.4) is accepted for {n} Storage SOP Classes "
-        f"(every one): a C-GET requestor may take the SCP role for the storage "
+    storage = set(_sop_classes("storage"))
+    n = sum(1 for uid, (_scu, scp) in acc.roles.items() if uid in storage and scp)
+    text = (
+        f"SCP/SCU Role Selection (PS3.7 D.3.3.4) is accepted for {n} of the {len(storage)} "
+        f"Storage SOP Classes: a C-GET requestor may take the SCP role for the storage "
         f"sub-operations on the same association."
     )
+    others = [
+        f"{_uid_name(uid)} (requestor as SCU: {'yes' if scu else 'no'}, as SCP: "
+        f"{'yes' if scp else 'no'})"
+        for uid, (scu, scp) in acc.roles.items()
+        if uid not in storage
+    ]
+    if others:
+        text += " Role selection is also answered for " + "; ".join(others) + "."
+    return text
 
 
 def conformance_identity() -> str:
     from dicomkit.archive.config import NodeConfig
-    from dicomkit.net.config import AEConfig
     from dicomkit.net.proto.negotiation import (
         IMPLEMENTATION_CLASS_UID,
         IMPLEMENTATION_VERSION_NAME,
     )
 
-    node, ae = NodeConfig(), AEConfig()
+    node, ae = NodeConfig(), _node()[1]
     rows = [
         ("Implementation Class UID", f"`{IMPLEMENTATION_CLASS_UID}`"),
         ("Implementation Version Name", f"`{IMPLEMENTATION_VERSION_NAME}`"),
@@ -129,7 +158,11 @@ def conformance_identity() -> str:
         ("AE title (default)", f"`{node.ae_title}`"),
         ("TCP port (default)", f"`{node.port}`"),
         ("Maximum PDU length received", f"{ae.max_pdu} bytes"),
-        ("Simultaneous associations (default)", str(node.max_associations)),
+        ("Simultaneous associations (default)", str(ae.max_associations)),
+        (
+            "Simultaneous associations from one address / one AE title",
+            f"{ae.max_associations_per_host} / {ae.max_associations_per_aet}",
+        ),
         ("Association set-up and release (ARTIM) timeout", f"{ae.timeouts.acse:g} s"),
         ("A peer silent in the middle of a message", f"{ae.timeouts.dimse:g} s, then aborted"),
         ("An idle association", f"{ae.timeouts.idle:g} s, then aborted"),
