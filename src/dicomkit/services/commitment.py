@@ -110,12 +110,15 @@ class CommitmentResult:
 
     @property
     def ok(self) -> bool:
+        """True when every instance was committed (event type 1, no failures)."""
         return self.event_type == EVENT_SUCCESS and not self.failed
 
     @classmethod
     def from_report(
         cls, event_type: int, ds: Dataset | None, calling_ae: str = ""
     ) -> CommitmentResult:
+        """The result an N-EVENT-REPORT's event type and data set carry (PS3.4 J.3.3): the committed
+        and failed instances."""
         failed = []
         if ds is not None and FAILED_SOP_SEQUENCE in ds:
             for item in ds[FAILED_SOP_SEQUENCE].value or []:
@@ -201,6 +204,8 @@ class StorageCommitmentSCP:
         self._transactions: set[str] = set()
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: ``{NActionRequest: self}`` (commitment requests arrive as
+        N-ACTION)."""
         return {dimse.NActionRequest: self}
 
     async def __call__(self, incoming: Incoming) -> dimse.DimseResponse:
@@ -357,6 +362,8 @@ class CommitmentListener:
         self._waiters: dict[str, asyncio.Future[CommitmentResult]] = {}
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: ``{NEventReportRequest: self}`` (the reports arrive as
+        N-EVENT-REPORT)."""
         return {dimse.NEventReportRequest: self}
 
     async def __call__(self, incoming: Incoming) -> dimse.DimseResponse:

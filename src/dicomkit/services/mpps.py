@@ -67,6 +67,7 @@ class MPPSSCP:
         self._lock = threading.Lock()
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: N-CREATE, N-SET and N-GET of MPPS."""
         return {
             dimse.NCreateRequest: self.create,
             dimse.NSetRequest: self.set,
@@ -74,6 +75,7 @@ class MPPSSCP:
         }
 
     def create(self, incoming: Incoming) -> Any:
+        """The N-CREATE handler: a new Modality Performed Procedure Step (PS3.4 F.7.2.1)."""
         msg = incoming.message
         assert isinstance(msg, dimse.NCreateRequest)
         if msg.affected_sop_class_uid != MPPS:
@@ -114,6 +116,7 @@ class MPPSSCP:
         return response_for(msg, status_codes.Success, affected_sop_instance_uid=uid), ds
 
     def set(self, incoming: Incoming) -> Any:
+        """The N-SET handler: update an MPPS instance that is still IN PROGRESS (PS3.4 F.7.2.2)."""
         msg = incoming.message
         assert isinstance(msg, dimse.NSetRequest)
         if msg.requested_sop_class_uid != MPPS:
@@ -153,6 +156,7 @@ class MPPSSCP:
         return response_for(msg, status_codes.Success), mods
 
     def get(self, incoming: Incoming) -> dimse.DimseResponse | tuple[Any, Dataset]:
+        """The N-GET handler: the requested attributes of a stored MPPS instance."""
         msg = incoming.message
         assert isinstance(msg, dimse.NGetRequest)
         uid = text(msg.requested_sop_instance_uid)

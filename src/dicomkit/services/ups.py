@@ -115,6 +115,8 @@ class UPSSCP:
     # -- wiring ----------------------------------------------------------------------------
 
     def add_to(self, router: SopClassRouter) -> None:
+        """Register this SCP's handlers on a :class:`SopClassRouter` shared with other
+        N-services."""
         table: dict[type[dimse.DimseRequest], Any] = {
             dimse.NCreateRequest: self.n_create,
             dimse.NSetRequest: self.n_set,
@@ -126,6 +128,8 @@ class UPSSCP:
             router.add(uid, table)
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: N-CREATE, N-SET, N-GET, N-ACTION and C-FIND of the UPS SOP
+        classes."""
         router = SopClassRouter()
         self.add_to(router)
         return router.handlers()
@@ -138,6 +142,7 @@ class UPSSCP:
     # -- N-CREATE / N-SET / N-GET ------------------------------------------------------------
 
     async def n_create(self, incoming: Incoming) -> Any:
+        """The N-CREATE handler: a new UPS, which must be SCHEDULED."""
         msg = incoming.message
         assert isinstance(msg, dimse.NCreateRequest)
         ds = incoming.dataset
@@ -164,6 +169,8 @@ class UPSSCP:
         return response_for(msg, status_codes.Success, affected_sop_instance_uid=uid)
 
     async def n_set(self, incoming: Incoming) -> Any:
+        """The N-SET handler: update a UPS (the performer needs its transaction UID once IN
+        PROGRESS)."""
         msg = incoming.message
         assert isinstance(msg, dimse.NSetRequest)
         uid = text(msg.requested_sop_instance_uid)
@@ -205,6 +212,7 @@ class UPSSCP:
         return response_for(msg, status_codes.Success)
 
     async def n_get(self, incoming: Incoming) -> Any:
+        """The N-GET handler: the requested attributes of a stored UPS."""
         msg = incoming.message
         assert isinstance(msg, dimse.NGetRequest)
         current = self.store.get(text(msg.requested_sop_instance_uid))
@@ -217,6 +225,8 @@ class UPSSCP:
     # -- N-ACTION ----------------------------------------------------------------------------
 
     async def n_action(self, incoming: Incoming) -> Any:
+        """The N-ACTION handler: change state, request cancellation, subscribe, unsubscribe or
+        suspend global subscription."""
         msg = incoming.message
         assert isinstance(msg, dimse.NActionRequest)
         ds = incoming.dataset if incoming.data is not None else None
@@ -346,6 +356,8 @@ class UPSSCP:
     # -- C-FIND ------------------------------------------------------------------------------
 
     async def c_find(self, incoming: Incoming) -> AsyncIterator[Any]:
+        """The C-FIND handler: the stored UPS instances that match the identifier, as pending
+        responses (a C-CANCEL stops them)."""
         query = incoming.dataset
         if query is None:
             yield _rsp(incoming, status_codes.IdentifierDoesNotMatchSOPClass, "no identifier")
@@ -413,6 +425,7 @@ class UPSEvent:
 
     @property
     def state(self) -> str:
+        """The Procedure Step State (0074,1000) the event reports."""
         return _state(self.dataset)
 
 
@@ -425,6 +438,7 @@ class UPSEventListener:
         self._changed: asyncio.Condition | None = None
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
+        """The handlers to give an AE: ``{NEventReportRequest: self}``."""
         return {dimse.NEventReportRequest: self}
 
     def _condition(self) -> asyncio.Condition:
@@ -454,6 +468,8 @@ class UPSEventListener:
         where: Callable[[UPSEvent], bool] | None = None,
         timeout: float | None = 30.0,
     ) -> list[UPSEvent]:
+        """Wait until ``count`` events (those ``where`` accepts) have arrived and return them;
+        ``TimeoutError`` after ``timeout`` seconds."""
         def chosen() -> list[UPSEvent]:
             return [e for e in self.events if where is None or where(e)]
 

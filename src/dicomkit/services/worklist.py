@@ -55,7 +55,8 @@ _PAIRED_TIMES = frozenset(DATE_TIME_PAIRS.values())
 class WorklistSource(Protocol):
     """Where worklist items come from; ``items()`` is called once per query."""
 
-    def items(self) -> Iterable[Dataset]: ...
+    def items(self) -> Iterable[Dataset]:
+        """The scheduled procedure step items to match C-FIND queries against."""
 
 
 class ListSource:
@@ -65,6 +66,7 @@ class ListSource:
         self.entries = list(entries)
 
     def items(self) -> Iterable[Dataset]:
+        """The worklist items given to the source."""
         return list(self.entries)
 
 
@@ -78,6 +80,8 @@ class FolderSource:
         self.patterns = patterns
 
     def items(self) -> Iterator[Dataset]:
+        """The worklist items: every DICOM file matching the patterns under the folder, read afresh
+        on each query."""
         import dicomkit
 
         seen: set[Path] = set()
