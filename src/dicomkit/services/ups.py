@@ -470,6 +470,7 @@ class UPSEventListener:
     ) -> list[UPSEvent]:
         """Wait until ``count`` events (those ``where`` accepts) have arrived and return them;
         ``TimeoutError`` after ``timeout`` seconds."""
+
         def chosen() -> list[UPSEvent]:
             return [e for e in self.events if where is None or where(e)]
 
