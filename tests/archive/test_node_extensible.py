@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import dicomkit.services as services
+from dicomkit import services
 from dicomkit.archive.app import ArchiveNode
 from dicomkit.archive.config import ConfigError, NodeConfig, from_mapping
 from dicomkit.errors import LocalProtocolError

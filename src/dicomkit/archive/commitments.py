@@ -94,6 +94,7 @@ class NodeCommitmentSCP(StorageCommitmentSCP):
         self._busy: set[str] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
         #: test hook: called with the Transaction UID before each report is sent
         self.before_report: Any = None
 
@@ -281,18 +282,34 @@ class NodeCommitmentSCP(StorageCommitmentSCP):
     async def start(self) -> None:
         """Start retrying pending transactions (those left by an earlier run at once)."""
         if self._loop_task is None:
+            self._stopping = False
+            await asyncio.to_thread(self._all_due)
             self._loop_task = asyncio.get_running_loop().create_task(self._retry_loop())
 
-    async def stop(self) -> None:
+    def _all_due(self) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE commitment_pending SET next_try = ?", (time.time(),))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop retrying: a report being sent may finish (up to ``grace`` seconds), so that
+        a delivered report is not sent again after the next start."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.join()
+            self._stopping = True
+            self._wake.set()
+            try:
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self.join()
 
     async def _retry_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 due = await asyncio.to_thread(self.pending)
             except Exception as exc:  # noqa: BLE001 -- the index may be closing
@@ -301,6 +318,8 @@ class NodeCommitmentSCP(StorageCommitmentSCP):
             now = time.time()
             wait = 5.0
             for txn, calling_ae, next_try in due:
+                if self._stopping:
+                    return
                 if txn in self._busy:
                     continue
                 if next_try > now:

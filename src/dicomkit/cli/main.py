@@ -106,9 +106,10 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
         root.removeHandler(old)  # main() run again in one process (tests, scripts): one handler
         old.close()
     root.addHandler(handler)
-    root.setLevel(level)
-    for name in ("dicomkit", "dicomkit.net.pdu", "dicomkit.net.dimse"):
+    root.setLevel(logging.WARNING)  # other libraries (asyncio ...) stay quiet at -vv
+    for name in ("dicomkit.net.pdu", "dicomkit.net.dimse"):
         logging.getLogger(name).setLevel(logging.NOTSET)  # what a previous run (serve) set
+    logging.getLogger("dicomkit").setLevel(level if verbose else logging.NOTSET)
 
 
 def _subcommand(argv: Sequence[str]) -> str | None:

@@ -1,0 +1,210 @@
+"""Storage Commitment Push hosted by ``dicomkit serve`` (PS3.4 J): checks against the index
+and the files, reports that survive an early release and a restart, the ``commit`` client.
+
+Real peers: the node runs as ``dicomkit serve`` in a subprocess; pynetdicom is the SCU that
+releases right after the N-ACTION response and listens for reports on a new association."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from archive_helpers import cli, serving, synthetic, write_files
+from peers import free_port, require_module
+
+STORAGE_COMMITMENT = "1.2.840.10008.1.20.1"
+STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
+
+
+def _config(tmp: Path, peer_port: int) -> Path:
+    cfg = tmp / "node.toml"
+    cfg.write_text(
+        f'[peers.PYSCU]\nhost = "127.0.0.1"\nport = {peer_port}\n'
+        "[commitment]\nretry_initial = 0.2\nretry_max = 1\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+class Reports:
+    """pynetdicom's N-EVENT-REPORT handler: the Transaction UIDs and event types reported
+    (on the requesting association or on one the node opened)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.got: dict[str, int] = {}
+        self.arrived = threading.Condition(self.lock)
+
+    def handle(self, event: Any) -> tuple[int, None]:
+        info = event.event_information
+        with self.lock:
+            self.got[str(info.TransactionUID)] = int(event.request.EventTypeID)
+            self.arrived.notify_all()
+        return 0x0000, None  # pynetdicom: (status, event reply)
+
+    def wait_for(self, txns: set[str], timeout: float) -> set[str]:
+        """The transactions of ``txns`` reported, waiting up to ``timeout`` for all."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not txns <= self.got.keys():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.arrived.wait(left)
+            return txns & self.got.keys()
+
+
+def _listener(port: int, reports: Reports) -> Any:
+    pynetdicom = require_module("pynetdicom")
+    ae = pynetdicom.AE(ae_title="PYSCU")
+    ae.maximum_associations = 50
+    ae.add_supported_context(STORAGE_COMMITMENT, scu_role=True, scp_role=True)
+    return ae.start_server(
+        ("127.0.0.1", port),
+        block=False,
+        evt_handlers=[(pynetdicom.evt.EVT_N_EVENT_REPORT, reports.handle)],
+    )
+
+
+def _request(port: int, refs: list[tuple[str, str]], txn: str, reports: Reports) -> int:
+    """N-ACTION on a new association, released right after the response (as modalities do)."""
+    pynetdicom = require_module("pynetdicom")
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ae = pynetdicom.AE(ae_title="PYSCU")
+    ae.add_requested_context(STORAGE_COMMITMENT)
+    ds = Dataset()
+    ds.TransactionUID = txn
+    items = []
+    for sop_class, sop_uid in refs:
+        item = Dataset()
+        item.ReferencedSOPClassUID = sop_class
+        item.ReferencedSOPInstanceUID = sop_uid
+        items.append(item)
+    ds.ReferencedSOPSequence = Sequence(items)
+    assoc = ae.associate(
+        "127.0.0.1",
+        port,
+        ae_title="DICOMKIT",
+        evt_handlers=[(pynetdicom.evt.EVT_N_EVENT_REPORT, reports.handle)],
+    )
+    assert assoc.is_established
+    try:
+        status, _ = assoc.send_n_action(ds, 1, STORAGE_COMMITMENT, STORAGE_COMMITMENT_INSTANCE)
+    finally:
+        assoc.release()
+    return int(status.Status)
+
+
+def _stored(tmp: Path, port: int, n: int) -> tuple[list[Path], list[tuple[str, str]]]:
+    rows = synthetic(2)[:n]
+    files = write_files(rows, tmp / "files")
+    code, out, err = cli("store", "127.0.0.1", str(port), *map(str, files), "--aec", "DICOMKIT")
+    assert code == 0, out + err
+    return files, [(r["SOPClassUID"], r["SOPInstanceUID"]) for r in rows]
+
+
+def test_commit_client_checks_index_and_files(tmp_path: Path) -> None:
+    port = free_port()
+    archive = tmp_path / "arch"
+    with serving(archive, port):
+        files, refs = _stored(tmp_path, port, 4)
+        gone = next(archive.rglob(f"{refs[1][1]}.dcm"))
+        gone.unlink()  # indexed, file missing
+        damaged = next(archive.rglob(f"{refs[2][1]}.dcm"))
+        damaged.write_bytes(b"\0" * 40)  # indexed, file unreadable
+        row = dict(synthetic(1)[0], SOPInstanceUID="1.2.826.0.1.3680043.10.543.9.9")
+        stranger = write_files([row], tmp_path / "other")[0]  # never stored
+        code, out, err = cli(
+            "commit", "127.0.0.1", str(port), *map(str, files), str(stranger), "--aec", "DICOMKIT"
+        )
+    assert code == 1, out + err
+    lines = {
+        line.split()[1]: line for line in out.splitlines() if line.startswith(("comm", "fail"))
+    }
+    assert lines[refs[0][1]].startswith("committed")
+    assert lines[refs[3][1]].startswith("committed")
+    assert lines[refs[1][1]].startswith("failed") and "0110" in lines[refs[1][1]]
+    assert lines[refs[2][1]].startswith("failed") and "0110" in lines[refs[2][1]]
+    other = next(v for k, v in lines.items() if k not in {r[1] for r in refs})
+    assert other.startswith("failed") and "0112" in other
+    assert "2 committed, 3 failed" in out
+
+
+def test_commit_client_study_and_new_association(tmp_path: Path) -> None:
+    port, listen = free_port(), free_port()
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(f'[peers.CLIENT]\nhost = "127.0.0.1"\nport = {listen}\n', encoding="utf-8")
+    with serving(tmp_path / "arch", port, "--config", str(cfg)):
+        _, refs = _stored(tmp_path, port, 3)
+        study = synthetic(2)[0]["StudyInstanceUID"]
+        wanted = [
+            r
+            for r, row in zip(refs, synthetic(2), strict=False)
+            if row["StudyInstanceUID"] == study
+        ]
+        code, out, err = cli(
+            "commit",
+            "127.0.0.1",
+            str(port),
+            "--study",
+            study,
+            "--aec",
+            "DICOMKIT",
+            "--aet",
+            "CLIENT",
+            "--port",
+            str(listen),
+        )
+    assert code == 0, out + err
+    assert f"{len(wanted)} committed, 0 failed" in out
+    for _, sop_uid in wanted:
+        assert f"committed {sop_uid}" in out
+
+
+def test_release_right_after_n_action_100_of_100_reports(tmp_path: Path) -> None:
+    require_module("pynetdicom")
+    port, listen = free_port(), free_port()
+    reports = Reports()
+    listener = _listener(listen, reports)
+    try:
+        with serving(tmp_path / "arch", port, "--config", str(_config(tmp_path, listen))):
+            _, refs = _stored(tmp_path, port, 2)
+            txns = {f"1.2.826.0.1.3680043.10.543.77.{i}" for i in range(100)}
+            statuses = [_request(port, refs, txn, reports) for txn in sorted(txns)]
+            assert statuses == [0] * 100
+            arrived = reports.wait_for(txns, timeout=120)
+    finally:
+        listener.shutdown()
+    assert len(arrived) == 100, f"{len(arrived)} of 100 reports arrived"
+    assert all(reports.got[t] == 1 for t in txns)  # every instance committed
+
+
+def test_report_arrives_after_a_restart(tmp_path: Path) -> None:
+    require_module("pynetdicom")
+    port, listen = free_port(), free_port()
+    archive = tmp_path / "arch"
+    cfg = _config(tmp_path, listen)
+    reports = Reports()
+    txn = "1.2.826.0.1.3680043.10.543.78.1"
+    with serving(archive, port, "--config", str(cfg)):
+        _, refs = _stored(tmp_path, port, 2)
+        assert _request(port, refs, txn, reports) == 0  # nobody listens for the report yet
+    with sqlite3.connect(archive / "index.sqlite") as db:
+        pending = db.execute("SELECT transaction_uid FROM commitment_pending").fetchall()
+    assert pending == [(txn,)]
+    assert txn not in reports.got
+    listener = _listener(listen, reports)
+    try:
+        with serving(archive, port, "--config", str(cfg)):
+            arrived = reports.wait_for({txn}, timeout=60)
+    finally:
+        listener.shutdown()
+    assert arrived == {txn}
+    assert reports.got[txn] == 1
+    with sqlite3.connect(archive / "index.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM commitment_pending").fetchone() == (0,)
