@@ -104,3 +104,21 @@ def test_raw_peer_echo_works(tmp_path: Path) -> None:
             fields = rp.command_fields(body)
             assert struct.unpack("<H", fields[0x0100])[0] == 0x8030
             assert rp.status_of(fields) == 0
+
+
+def test_refused_tls_connection_is_logged(tmp_path: Path) -> None:
+    from archive_helpers import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    port = free_port()
+    tls = ["--tls-cert", str(pki["server"]), "--tls-key", str(pki["server_key"])]
+    with serving(tmp_path / "arch", port, *tls, "--acse-timeout", "1") as proc:
+        sock = rp.connect(port)
+        sock.sendall(rp.associate_rq())  # plain DICOM on a TLS port: refused
+        sock.settimeout(10)
+        kind, _ = rp.read_pdu(sock)
+        sock.close()
+        assert kind == 0  # closed
+        time.sleep(4)  # the handshake wait (ACSE timeout + 1 s) ends: the line is written
+        _out, err = stop(proc, signal.SIGINT, timeout=15)
+    assert "TLS connection refused" in err

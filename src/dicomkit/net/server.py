@@ -413,6 +413,7 @@ class Server:
         self.associations: set[Association] = set()
         #: live connections' peer addresses, oldest connection first
         self._hosts: dict[Association, str] = {}
+        self._handshake: float | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -457,6 +458,8 @@ class Server:
     ) -> None:
         """Accept connections on host:port (0: any free port; ``self.port`` tells)."""
         loop = asyncio.get_running_loop()
+        # a refused TLS handshake never reaches the protocol: bound the wait for it
+        self._handshake = (handshake or 60.0) + 1.0 if tls is not None else None
         self._server = await loop.create_server(
             self._protocol, host, port, ssl=tls, ssl_handshake_timeout=handshake or None
         )
@@ -472,8 +475,18 @@ class Server:
 
     async def _on_connection(self, transport: SocketTransport) -> None:
         try:
-            await transport.connected
+            if self._handshake is None:
+                await transport.connected
+            else:
+                await asyncio.wait_for(asyncio.shield(transport.connected), self._handshake)
         except TransportError:
+            return
+        except TimeoutError:  # asyncio reports a failed handshake to nobody: we say it
+            bad_input(
+                log,
+                "TLS connection refused: the handshake failed or did not complete (not TLS, "
+                "a client certificate we do not trust, or too slow)",
+            )
             return
         host = transport.peer.rsplit(":", 1)[0]
         assoc = _acceptor(self.ae, transport, self.handlers, lambda rq: self._admit(rq, host))
