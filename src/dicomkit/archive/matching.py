@@ -258,7 +258,7 @@ def _level_of_request(elems: list[Elem], model: Model) -> Level:
             except ValueError:
                 raise QueryError(f"unknown Query/Retrieve Level {name!r}") from None
             if level not in _levels(model):
-                raise QueryError(f"level {name} is not part of the {model.value} ROOT model")
+                raise QueryError(f"level {name} is not part of the {model.name} model")
             return level
     raise QueryError("the identifier has no Query/Retrieve Level (0008,0052)")
 
@@ -328,13 +328,13 @@ def parse_query(
 
 def _effective_level(attr: Attr, model: Model) -> Level:
     # In the Study Root model, patient attributes are attributes of the study (C.6.2.1).
-    if model is Model.STUDY_ROOT and attr.level is Level.PATIENT:
+    if model is not Model.PATIENT_ROOT and attr.level is Level.PATIENT:
         return Level.STUDY
     return attr.level
 
 
 def _below(attr_level: Level, query_level: Level, model: Model) -> bool:
-    if model is Model.STUDY_ROOT and attr_level is Level.PATIENT:
+    if model is not Model.PATIENT_ROOT and attr_level is Level.PATIENT:
         return False
     return attr_level.depth > query_level.depth
 

@@ -118,6 +118,15 @@ def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY
         const="STUDY",
         help="Study Root information model (default)",
     )
+    root.add_argument(
+        "--model",
+        dest="model",
+        type=str.lower,
+        choices=sorted(MODEL_NAMES),
+        help="information model: patient, study (default), composite-instance (C-MOVE, "
+        "C-GET: Composite Instance Root Retrieve), without-bulk-data (C-GET: Composite "
+        "Instance Retrieve Without Bulk Data)",
+    )
     q.add_argument(
         "-k",
         "--key",
@@ -198,15 +207,33 @@ def build_query(args: argparse.Namespace, *, defaults: bool = True) -> tuple[Any
         keys = dict.fromkeys(DEFAULT_KEYS[level], "")
     keys.update(given)
     keys.setdefault(UNIQUE[level], "")
-    if getattr(args, "model", None) == "PATIENT" and level != "PATIENT":
+    if getattr(args, "model", None) in ("PATIENT", "patient") and level != "PATIENT":
         keys.setdefault("PatientID", "")
     return identifier(level, keys), keys
 
 
-def model_of(args: argparse.Namespace) -> Any:
-    from dicomkit.services.query_retrieve import Model
+#: ``--model`` names and the information models they select (``-P``/``-S`` store the
+#: upper-case enum values)
+MODEL_NAMES = {
+    "patient": "PATIENT",
+    "study": "STUDY",
+    "composite-instance": "COMPOSITE_INSTANCE",
+    "without-bulk-data": "WITHOUT_BULK_DATA",
+}
 
-    return Model.PATIENT_ROOT if getattr(args, "model", None) == "PATIENT" else Model.STUDY_ROOT
+
+def model_of(args: argparse.Namespace, verb: str | None = None) -> Any:
+    """The information model the options select; with ``verb`` (``"C-FIND"``, ``"C-MOVE"``,
+    ``"C-GET"``) a :class:`UsageError` when the model has no such operation."""
+    from dicomkit.services import query_retrieve as qr
+
+    name = getattr(args, "model", None) or "STUDY"
+    model = qr.Model(MODEL_NAMES.get(name, name))
+    table = {"C-FIND": qr.FIND, "C-MOVE": qr.MOVE, "C-GET": qr.GET}.get(verb or "")
+    if table is not None and model not in table:
+        have = ", ".join(k for k, v in MODEL_NAMES.items() if qr.Model(v) in table)
+        raise UsageError(f"the {name} information model has no {verb}; --model takes {have}")
+    return model
 
 
 def add_parser(subparsers: Any) -> None:
@@ -288,8 +315,8 @@ async def _run(args: argparse.Namespace) -> int:
     from dicomkit.net import AE
     from dicomkit.services import query_retrieve as qr
 
+    model = model_of(args, "C-FIND")
     query, keys = build_query(args)
-    model = model_of(args)
     ae = AE(args.aet, config=config_from_args(args))
     matches = []
     status = 0

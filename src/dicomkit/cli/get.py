@@ -143,6 +143,8 @@ async def classes_by_find(args: argparse.Namespace, model: Any) -> tuple[list[st
 
     keys = {k: v for k, v in parse_keys(args.key).items() if k != "QueryRetrieveLevel"}
     found: dict[str, None] = {}
+    if model not in qr.FIND:  # a retrieve-only model: ask in the Study Root model
+        model = qr.Model.STUDY_ROOT
 
     async def ask(assoc: Any, level: str, extra: dict[str, Any]) -> list[Any]:
         query = qr.identifier(level, {**keys, **extra})
@@ -195,8 +197,8 @@ async def _run(args: argparse.Namespace) -> int:
 
     if not args.key:
         raise UsageError("give the instances to get with -k, e.g. -k StudyInstanceUID=1.2.3")
+    model = model_of(args, "C-GET")
     query, _keys = build_query(args, defaults=False)
-    model = model_of(args)
     wanted = [_uid(s, "SOP class") for s in args.sop_class]
     extra = [_uid(t, "transfer syntax") for t in args.ts]
     derived, why = ([], "--no-find") if args.no_find else await classes_by_find(args, model)

@@ -55,8 +55,8 @@ async def _run(args: argparse.Namespace) -> int:
 
     if not args.key:
         raise UsageError("give the instances to move with -k, e.g. -k StudyInstanceUID=1.2.3")
+    model = model_of(args, "C-MOVE")
     query, _keys = build_query(args, defaults=False)
-    model = model_of(args)
     ae = AE(args.aet, config=config_from_args(args))
     async with ae.associate(
         args.host, args.port, ae_title=args.aec, contexts=[qr.MOVE[model]]

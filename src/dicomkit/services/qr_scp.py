@@ -252,7 +252,11 @@ class QueryRetrieveSCP:
                 msg, status_codes.Success, remaining=0, completed=0, failed=0, warning=0
             )
         return await self._sub_operations(
-            incoming, incoming.association, instances, originator=None
+            incoming,
+            incoming.association,
+            instances,
+            originator=None,
+            without_bulk=self._model(incoming) is qr.Model.WITHOUT_BULK_DATA,
         )
 
     async def _sub_operations(
@@ -261,6 +265,8 @@ class QueryRetrieveSCP:
         target: Any,
         instances: list[RetrieveItem],
         originator: tuple[str, int] | None,
+        *,
+        without_bulk: bool = False,
     ) -> Any:
         msg, assoc = incoming.message, incoming.association
         total = len(instances)
@@ -270,7 +276,7 @@ class QueryRetrieveSCP:
         # Pipelined: the next batch of instances is read (in one worker-thread hop) while
         # the current batch's C-STORE sub-operations are on the wire.
         ahead: asyncio.Task[list[tuple[Any, Any]]] | None = self._prepare(
-            target, instances, 0, for_get=for_get
+            target, instances, 0, for_get=for_get, without_bulk=without_bulk
         )
         n = 0
         try:
@@ -278,7 +284,9 @@ class QueryRetrieveSCP:
                 batch = await ahead
                 following = n + len(batch)
                 ahead = (
-                    self._prepare(target, instances, following, for_get=for_get)
+                    self._prepare(
+                        target, instances, following, for_get=for_get, without_bulk=without_bulk
+                    )
                     if following < total
                     else None
                 )
@@ -351,17 +359,25 @@ class QueryRetrieveSCP:
         return _final(msg, status, None, completed, failed, warning, failed_uids)
 
     def _prepare(
-        self, target: Any, instances: list[RetrieveItem], start: int, *, for_get: bool
+        self,
+        target: Any,
+        instances: list[RetrieveItem],
+        start: int,
+        *,
+        for_get: bool,
+        without_bulk: bool = False,
     ) -> asyncio.Task[list[tuple[Any, Any]]]:
         """Start reading the instances from ``start`` for their sub-operations, in one worker
         thread hop: up to :data:`_BATCH` of them, or fewer once :data:`_BATCH_BYTES` are
-        held. Each is ``(context, data)``, or ``(None, status)`` when it cannot be sent."""
+        held. Each is ``(context, data)``, or ``(None, status)`` when it cannot be sent.
+        ``without_bulk``: the bulk data is left out (Composite Instance Retrieve Without Bulk
+        Data, PS3.4 C.6.4) and a native syntax preferred."""
 
         def read() -> list[tuple[Any, Any]]:
             out: list[tuple[Any, Any]] = []
             held = 0
             for inst in instances[start : start + _BATCH]:
-                ctx = _pick_context(target, inst, for_get=for_get)
+                ctx = _pick_context(target, inst, for_get=for_get, native_first=without_bulk)
                 if ctx is None:
                     log.info(
                         "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
@@ -378,7 +394,11 @@ class QueryRetrieveSCP:
                     out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
                 try:
-                    data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
+                    data = (
+                        _without_bulk(inst.path, ctx.transfer_syntax)
+                        if without_bulk
+                        else _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
+                    )
                 except (DicomError, OSError) as exc:
                     log.warning(
                         "C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc
@@ -461,13 +481,17 @@ def _contexts_for(instances: list[RetrieveItem]) -> list[tuple[str, list[str]]]:
     return out[:128]
 
 
-def _pick_context(assoc: Any, inst: RetrieveItem, *, for_get: bool) -> Any:
+def _pick_context(
+    assoc: Any, inst: RetrieveItem, *, for_get: bool, native_first: bool = False
+) -> Any:
     stored = inst.transfer_syntax or ExplicitVRLittleEndian
     usable = [
         c
         for c in assoc.accepted_contexts
         if c.abstract_syntax == inst.sop_class_uid and (c.scp_role if for_get else True)
     ]
+    if native_first:  # no pixel data left to keep compressed
+        stored = next((c.transfer_syntax for c in usable if c.transfer_syntax in NATIVE), stored)
     for c in usable:
         if c.transfer_syntax == stored:
             return c
@@ -505,6 +529,16 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
 
         decompress(ds)
     return encode_data(ds, ts)
+
+
+def _without_bulk(path: Path, ts: str) -> bytes:
+    """The data set of a stored file without its bulk data (PS3.4 C.6.4), encoded in ``ts``;
+    the pixel description stays, so the receiver knows what it would have got."""
+    from dicomkit import read
+
+    ds = read(path, stop_before_pixels=True)  # Pixel Data: not read at all
+    qr.strip_bulk_data(ds)
+    return bytes(encode_data(ds, ts))
 
 
 def _take(it: Iterator[Dataset], n: int) -> list[Dataset]:

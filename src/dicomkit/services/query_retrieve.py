@@ -25,16 +25,22 @@ from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.core.vr import BINARY_VRS, padding_for
 from dicomkit.dictionary import status_codes, tags, uids
-from dicomkit.errors import DimseError
+from dicomkit.errors import DimseError, InvalidValueError
 from dicomkit.net import check_response
 from dicomkit.net.proto import dimse
 
 
 class Model(StrEnum):
-    """Query/Retrieve information models (PS3.4 C.6.1, C.6.2)."""
+    """Query/Retrieve information models (PS3.4 C.6.1 - C.6.4).
+
+    Composite Instance Root is retrieve-only (C-MOVE, C-GET), with the Study Root's STUDY /
+    SERIES / IMAGE hierarchy; Composite Instance Retrieve Without Bulk Data is C-GET only and
+    sends the instances without their bulk data (:data:`BULK_DATA_TAGS`)."""
 
     PATIENT_ROOT = "PATIENT"
     STUDY_ROOT = "STUDY"
+    COMPOSITE_INSTANCE_ROOT = "COMPOSITE_INSTANCE"
+    WITHOUT_BULK_DATA = "WITHOUT_BULK_DATA"
 
 
 FIND = {
@@ -44,15 +50,70 @@ FIND = {
 MOVE = {
     Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelMove,
     Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelMove,
+    Model.COMPOSITE_INSTANCE_ROOT: uids.CompositeInstanceRootRetrieveMove,
 }
 GET = {
     Model.PATIENT_ROOT: uids.PatientRootQueryRetrieveInformationModelGet,
     Model.STUDY_ROOT: uids.StudyRootQueryRetrieveInformationModelGet,
+    Model.COMPOSITE_INSTANCE_ROOT: uids.CompositeInstanceRootRetrieveGet,
+    Model.WITHOUT_BULK_DATA: uids.CompositeInstanceRetrieveWithoutBulkDataGet,
 }
 MODEL_OF: dict[str, Model] = {
     uid: model for table in (FIND, MOVE, GET) for model, uid in table.items()
 }
 QR_SOP_CLASSES: tuple[str, ...] = (*FIND.values(), *MOVE.values(), *GET.values())
+
+#: Attributes a Composite Instance Retrieve Without Bulk Data leaves out (PS3.4 C.6.4), at any
+#: depth; the repeating groups (60xx overlays, 50xx curves) are matched on their element.
+BULK_DATA_TAGS = frozenset(
+    {
+        tags.PixelData,
+        tags.FloatPixelData,
+        tags.DoubleFloatPixelData,
+        tags.SpectroscopyData,
+        tags.EncapsulatedDocument,
+        tags.WaveformData,
+    }
+)
+_REPEATING_BULK = ((0x6000, 0x3000), (0x5000, 0x3000), (0x5000, 0x200C))  # overlay, curve, audio
+
+
+def is_bulk_data(tag: int) -> bool:
+    """Whether ``tag`` is bulk data a Without Bulk Data retrieve leaves out (PS3.4 C.6.4)."""
+    if tag in BULK_DATA_TAGS:
+        return True
+    group, elem = tag >> 16, tag & 0xFFFF
+    return any((group & 0xFF01) == g and elem == e for g, e in _REPEATING_BULK)
+
+
+def strip_bulk_data(ds: Dataset) -> int:
+    """Remove the bulk data attributes from ``ds`` and its sequence items, in place; the number
+    removed."""
+    removed = 0
+    for tag in list(ds.keys()):
+        if is_bulk_data(tag):
+            del ds[tag]
+            removed += 1
+            continue
+        value = ds[tag].value
+        if isinstance(value, Sequence):
+            for item in value:
+                removed += strip_bulk_data(item)
+    return removed
+
+
+def sop_class_for(table: dict[Model, str], model: Model, verb: str) -> str:
+    """The SOP class of ``model`` for ``verb`` (``"C-FIND"``, ``"C-MOVE"``, ``"C-GET"``) from
+    :data:`FIND`, :data:`MOVE` or :data:`GET`; a model without that operation is an
+    :class:`~dicomkit.errors.InvalidValueError` naming the ones that have it."""
+    try:
+        return table[model]
+    except KeyError:
+        have = ", ".join(m.name for m in table)
+        raise InvalidValueError(
+            f"the {model.name} information model has no {verb} (PS3.4 C.6); use one of: {have}"
+        ) from None
+
 
 FAILED_SOP_INSTANCE_UID_LIST = 0x00080058
 
@@ -215,7 +276,7 @@ async def find(
     priority: int = 0,
 ) -> AsyncIterator[Dataset]:
     """C-FIND: yield each match. Raises :class:`DimseError` on a failure status."""
-    sop_class = FIND[model]
+    sop_class = sop_class_for(FIND, model, "C-FIND")
     ctx = assoc.context_for(sop_class)
     msg = dimse.CFindRequest(
         message_id=assoc.next_message_id(), affected_sop_class_uid=sop_class, priority=priority
@@ -307,7 +368,7 @@ async def move(
     (A801 unknown destination, A7xx, Cxxx ...) raises :class:`DimseError`."""
     msg = dimse.CMoveRequest(
         message_id=assoc.next_message_id(),
-        affected_sop_class_uid=MOVE[model],
+        affected_sop_class_uid=sop_class_for(MOVE, model, "C-MOVE"),
         move_destination=destination,
         priority=priority,
     )
@@ -326,6 +387,8 @@ async def get(
     with the SCP role for us (role selection) and have a C-STORE handler. A failure status
     raises :class:`DimseError`; success and warning give the result."""
     msg = dimse.CGetRequest(
-        message_id=assoc.next_message_id(), affected_sop_class_uid=GET[model], priority=priority
+        message_id=assoc.next_message_id(),
+        affected_sop_class_uid=sop_class_for(GET, model, "C-GET"),
+        priority=priority,
     )
     return await _retrieve(assoc, msg, query, cancel_after)
