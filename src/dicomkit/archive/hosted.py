@@ -8,6 +8,10 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     retry_max = 300           # longest wait between retries
     give_up_after = 604800    # pending transactions older than this are dropped
 
+    [worklist]                # Modality Worklist (PS3.4 K), see archive.worklist_items
+    enabled = true
+    folder = "worklist"       # also answer from the .wl files here (wlmscpfs style)
+
 Reports that cannot go on the requesting association go on a new one to the requestor's AE
 title, whose address comes from ``[peers.AET]``.
 
@@ -28,8 +32,9 @@ from dicomkit.net.proto import dimse
 if TYPE_CHECKING:
     from dicomkit.archive.app import ArchiveNode
     from dicomkit.archive.commitments import NodeCommitmentSCP
+    from dicomkit.archive.worklist_items import WorklistItems
 
-SECTIONS = ("commitment",)
+SECTIONS = ("commitment", "worklist")
 
 
 def _settings_type(name: str) -> Any:
@@ -37,6 +42,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive.commitments import CommitmentSettings
 
         return CommitmentSettings
+    if name == "worklist":
+        from dicomkit.archive.worklist_items import WorklistSettings
+
+        return WorklistSettings
     raise KeyError(name)
 
 
@@ -83,6 +92,7 @@ class HostedServices:
     def __init__(self, node: ArchiveNode) -> None:
         self.node = node
         self.commitment: NodeCommitmentSCP | None = None
+        self.worklist: WorklistItems | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive.commitments import NodeCommitmentSCP
@@ -94,6 +104,18 @@ class HostedServices:
                 self.commitment,
                 sop_classes=[STORAGE_COMMITMENT],
                 roles=LISTENER_ROLES,
+            )
+
+        worklist = settings(node, "worklist")
+        if worklist.enabled:
+            from dicomkit.archive.worklist_items import WorklistItems
+            from dicomkit.services.worklist import MODALITY_WORKLIST_FIND, WorklistSCP
+
+            self.worklist = WorklistItems(node.archive.index.db, worklist.folder or None)
+            node.add_handler(
+                dimse.CFindRequest,
+                WorklistSCP(self.worklist),
+                sop_classes=[MODALITY_WORKLIST_FIND],
             )
 
     async def start(self) -> None:

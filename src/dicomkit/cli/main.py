@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "get",
     "serve",
     "commit",
+    "worklist",
     "archive",
     "transcode",
     "export",
