@@ -12,6 +12,9 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     enabled = true
     folder = "worklist"       # also answer from the .wl files here (wlmscpfs style)
 
+    [mpps]                    # Modality Performed Procedure Step (PS3.4 F), archive.mpps_store
+    enabled = true
+
 Reports that cannot go on the requesting association go on a new one to the requestor's AE
 title, whose address comes from ``[peers.AET]``.
 
@@ -32,9 +35,10 @@ from dicomkit.net.proto import dimse
 if TYPE_CHECKING:
     from dicomkit.archive.app import ArchiveNode
     from dicomkit.archive.commitments import NodeCommitmentSCP
+    from dicomkit.archive.mpps_store import IndexedMPPS
     from dicomkit.archive.worklist_items import WorklistItems
 
-SECTIONS = ("commitment", "worklist")
+SECTIONS = ("commitment", "worklist", "mpps")
 
 
 def _settings_type(name: str) -> Any:
@@ -46,6 +50,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive.worklist_items import WorklistSettings
 
         return WorklistSettings
+    if name == "mpps":
+        from dicomkit.archive.mpps_store import MPPSSettings
+
+        return MPPSSettings
     raise KeyError(name)
 
 
@@ -93,6 +101,7 @@ class HostedServices:
         self.node = node
         self.commitment: NodeCommitmentSCP | None = None
         self.worklist: WorklistItems | None = None
+        self.mpps: IndexedMPPS | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive.commitments import NodeCommitmentSCP
@@ -117,6 +126,14 @@ class HostedServices:
                 WorklistSCP(self.worklist),
                 sop_classes=[MODALITY_WORKLIST_FIND],
             )
+
+        if settings(node, "mpps").enabled:
+            from dicomkit.archive.mpps_store import IndexedMPPS
+            from dicomkit.services.mpps import MPPS, MPPSSCP
+
+            self.mpps = IndexedMPPS(node.archive.index.db)
+            for kind, handler in MPPSSCP(self.mpps).handlers().items():
+                node.add_handler(kind, handler, sop_classes=[MPPS])
 
     async def start(self) -> None:
         if self.commitment is not None:

@@ -30,6 +30,7 @@ SUBCOMMANDS = (
     "serve",
     "commit",
     "worklist",
+    "mpps",
     "archive",
     "transcode",
     "export",
