@@ -61,3 +61,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid in rows and smallest[rows[item.nodeid][0]][1] != item.nodeid:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_bad_input_budget() -> None:
+    """Each test starts with the full budget of rate-limited bad-input log lines (what one test
+    logs must not hide another's line from its caplog)."""
+    from dicomkit.net import loglimit
+
+    loglimit.LIMIT.reset()

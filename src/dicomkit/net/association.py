@@ -49,6 +49,7 @@ from dicomkit.net import log as netlog
 from dicomkit.net.clock import REAL_TIME, Clock
 from dicomkit.net.config import AEConfig, UserIdentity
 from dicomkit.net.link import Link
+from dicomkit.net.loglimit import bad_input
 from dicomkit.net.messages import (
     AfterResponse,
     DataArg,
@@ -685,10 +686,11 @@ class Association:
         try:
             incoming.sink = self._sink_factory(incoming)
         except Exception as exc:  # noqa: BLE001 -- any handler error refuses this instance
-            log.warning(
+            bad_input(
+                log,
                 "%s: cannot open a sink for %s: %s",
                 self.peer,
-                message.affected_sop_instance_uid,
+                ascii(message.affected_sop_instance_uid)[1:-1],
                 exc,
             )
             incoming.sink = _NullSink()

@@ -382,12 +382,12 @@ class Link:
 
     def _note_engine_error(self) -> None:
         err = self.engine.error
-        log.warning("%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err)
+        bad_input(log, "%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err)
         self.error = AssociationAborted(f"peer {self.peer} broke the protocol: {err}", source=2)
 
     def protocol_abort(self, exc: RemoteProtocolError) -> None:
         """The peer broke the DIMSE protocol: A-ABORT, log why, end the association."""
-        log.warning("%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
+        bad_input(log, "%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
         self.error = exc
         with contextlib.suppress(LocalProtocolError):
             self.engine.send(ev.Abort(0, 0))
@@ -640,7 +640,7 @@ class Link:
                 f"(DIMSE timeout {dimse_timeout}s)"
             )
         if cause is not None:
-            log.warning("%s: %s, aborting the association", self.peer, cause)
+            bad_input(log, "%s: %s, aborting the association", self.peer, cause)
             with contextlib.suppress(LocalProtocolError):
                 self.engine.send(ev.Abort(0, 0))
                 self.flush()

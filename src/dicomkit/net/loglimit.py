@@ -26,6 +26,13 @@ class BadInputLimit:
         self._suppressed = 0
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """The full budget again, nothing counted as suppressed."""
+        with self._lock:
+            self._tokens = float(self.burst)
+            self._last = time.monotonic()
+            self._suppressed = 0
+
     def take(self) -> int | None:
         """None when the line must be dropped, else how many were dropped before it."""
         with self._lock:
