@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +11,15 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
 from archive_helpers import synthetic, to_dataset
+from web_helpers import serve_archive
 
 from dicomkit.archive.node import Archive
-from dicomkit.web.app import HttpServer, create_app
 
 
 @dataclass
@@ -30,34 +28,6 @@ class Served:
     rows: list[dict[str, Any]]
     url: str  # http://127.0.0.1:PORT/dicom-web
     port: int
-
-
-@contextlib.contextmanager
-def serve_archive(archive: Archive) -> Iterator[int]:
-    """Serve ``archive`` over DICOMweb on a free loopback port (yields the port)."""
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        async def main() -> None:
-            server = HttpServer(create_app(archive), "127.0.0.1", 0)
-            await server.start()
-            box["server"], box["loop"] = server, asyncio.get_running_loop()
-            box["stop"] = asyncio.Event()
-            ready.set()
-            await box["stop"].wait()
-            await server.stop()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(20), "the DICOMweb server did not start"
-    try:
-        yield box["server"].port
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(20)
 
 
 @pytest.fixture(scope="module")

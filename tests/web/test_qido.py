@@ -83,7 +83,9 @@ def test_instances_levels(served: Any) -> None:
     nested = f"/studies/{r0['StudyInstanceUID']}/series/{r0['SeriesInstanceUID']}/instances"
     got = _uids(_get(served, nested), "00080018")
     assert got == {
-        r["SOPInstanceUID"] for r in served.rows if r["SeriesInstanceUID"] == r0["SeriesInstanceUID"]
+        r["SOPInstanceUID"]
+        for r in served.rows
+        if r["SeriesInstanceUID"] == r0["SeriesInstanceUID"]
     }
     all_ = _uids(_get(served, "/instances"), "00080018")
     assert all_ == {r["SOPInstanceUID"] for r in served.rows}
