@@ -76,3 +76,31 @@ def test_bad_peer_option() -> None:
         parse_peer("VIEWER@host")
     with pytest.raises(ConfigError):
         load(Path("/nonexistent/x.toml"))
+
+
+def test_limits_and_timeouts_from_file_and_options(tmp_path: Path) -> None:
+    f = tmp_path / "n.toml"
+    f.write_text(
+        "[server]\nmax_associations_per_host = 4\nidle_timeout = 15\nrequire_called_aet = true\n"
+        "lenient_uids = true\nmin_free_bytes = 1000\ncheck = false\n"
+    )
+    cfg = load(f, max_associations_per_aet=3, dimse_timeout=7.5)
+    assert cfg.max_associations_per_host == 4 and cfg.max_associations_per_aet == 3
+    assert cfg.idle_timeout == 15.0 and cfg.dimse_timeout == 7.5
+    assert cfg.require_called_aet and cfg.lenient_uids and not cfg.check
+    assert cfg.min_free_bytes == 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[server]\nmax_pending = -1\n", "max_pending"),
+        ("[server]\nidle_timeout = 'soon'\n", "idle_timeout"),
+        ("[server]\nrequire_called_aet = 'yes'\n", "true or false"),
+    ],
+)
+def test_bad_limit_values(tmp_path: Path, text: str, needle: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=needle):
+        load(f)
