@@ -141,7 +141,9 @@ def test_conversion_when_the_file_syntax_is_refused(
     assert_same_dataset(row.path, stored)
 
 
-def test_compressed_file_without_its_syntax_fails_locally(tmp_path: Path) -> None:
+def test_compressed_file_is_decompressed_for_an_uncompressed_context(tmp_path: Path) -> None:
+    from dicomkit.pixels import pixel_array
+
     row = next(r for r in manifest() if r.ts == "1.2.840.10008.1.2.4.70" and not r.broken)
     inst = read_instance(row.path)
 
@@ -152,6 +154,24 @@ def test_compressed_file_without_its_syntax_fails_locally(tmp_path: Path) -> Non
             return await store_files(assoc, [inst])
 
     [result] = asyncio.run(_with_scp(tmp_path, send))
+    assert result.ok, result.error
+    stored = tmp_path / f"{inst.sop_instance}.dcm"
+    assert read_instance(stored).transfer_syntax == EXPLICIT
+    assert (pixel_array(dicomkit.read(stored)) == pixel_array(dicomkit.read(row.path))).all()
+
+
+def test_lossy_file_is_not_recompressed_and_fails_locally(tmp_path: Path) -> None:
+    row = next(r for r in manifest() if r.ts == "1.2.840.10008.1.2.4.51" and not r.broken)
+    inst = read_instance(row.path)
+    jpeg_ls = "1.2.840.10008.1.2.4.80"
+
+    async def send(client: Any) -> list[Any]:
+        async with AE("SCU").associate(
+            "", 0, transport=client, contexts=[(inst.sop_class, [jpeg_ls])]
+        ) as assoc:
+            return await store_files(assoc, [inst])
+
+    [result] = asyncio.run(_with_scp(tmp_path, send, supported={inst.sop_class: [jpeg_ls]}))
     assert not result.ok and "no presentation context" in result.error
 
 
@@ -307,10 +327,24 @@ def test_contexts_for_and_find_files(tmp_path: Path) -> None:
     contexts = contexts_for(
         [inst(IMPLICIT), inst(IMPLICIT), inst("1.2.840.10008.1.2.4.50"), inst(EXPLICIT, "1.2.4")]
     )
+    from dicomkit.services.convert import lossless_encoders
+
+    lossless = lossless_encoders()
+    assert lossless  # the codecs the test environment installs
+    # the file's syntax first (native files: the other native ones after it); then fallback
+    # contexts per class: native ones for compressed files, lossless ones for exact sources
     assert contexts == [
         ("1.2.3", [IMPLICIT, EXPLICIT]),
         ("1.2.3", ["1.2.840.10008.1.2.4.50"]),
         ("1.2.4", [EXPLICIT, IMPLICIT]),
+        ("1.2.3", lossless),
+        ("1.2.4", lossless),
+    ]
+    # a compressed file alone: a native fallback context of its own
+    assert contexts_for([inst("1.2.840.10008.1.2.4.70", "1.2.5")]) == [
+        ("1.2.5", ["1.2.840.10008.1.2.4.70"]),
+        ("1.2.5", [EXPLICIT, IMPLICIT]),
+        ("1.2.5", lossless),
     ]
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "1.dcm").write_bytes(b"")

@@ -33,8 +33,6 @@ from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.statuses import describe
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
@@ -42,17 +40,10 @@ from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
 from dicomkit.net import Incoming, encode_data, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
+from dicomkit.services import convert
 from dicomkit.services import query_retrieve as qr
 
 log = logging.getLogger("dicomkit.services.qr")
-
-#: Native syntaxes a stored instance is re-encoded to when the peer lacks its own, best first.
-_CONVERT_TO = (
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,16 +483,10 @@ def _pick_context(
     ]
     if native_first:  # no pixel data left to keep compressed
         stored = next((c.transfer_syntax for c in usable if c.transfer_syntax in NATIVE), stored)
-    for c in usable:
-        if c.transfer_syntax == stored:
-            return c
-    # otherwise an uncompressed context: native data sets are re-encoded, compressed pixel
-    # data is decoded first (dicomkit.pixels; some syntaxes need the codecs extra)
-    for pref in _CONVERT_TO:
-        for c in usable:
-            if c.transfer_syntax == pref:
-                return c
-    return None
+    # the stored syntax, else one it converts to (dicomkit.services.convert: native data sets
+    # re-encoded, compressed pixel data decoded, exact data compressed losslessly)
+    target = convert.pick([c.transfer_syntax for c in usable], stored)
+    return next((c for c in usable if c.transfer_syntax == target), None)
 
 
 #: Stored data sets up to this size are read whole when prepared for a sub-operation.
@@ -523,12 +508,7 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
         return qr.file_chunks(path, offset)
     from dicomkit import read
 
-    ds = read(path)
-    if file_ts not in NATIVE and ts in NATIVE:
-        from dicomkit.pixels.encode import decompress
-
-        decompress(ds)
-    return encode_data(ds, ts)
+    return encode_data(convert.convert(read(path), ts), ts)
 
 
 def _without_bulk(path: Path, ts: str) -> bytes:

@@ -12,10 +12,13 @@ one whose SOP Class UID differs from the command's A900, one whose SOP Instance 
 C000; the temporary file is removed and nothing is stored.
 
 SCU: :func:`store` sends a Part 10 file from disk without loading it -- the meta is read, then
-the data set bytes go out from the file region in chunks. When the accepted transfer syntax
-differs from the file's, uncompressed data sets are converted through the io layer.
-:func:`contexts_for` proposes presentation contexts from the files' SOP classes and transfer
-syntaxes (with explicit/implicit VR little endian fallbacks for uncompressed files).
+the data set bytes go out from the file region in chunks. When the peer did not accept the
+file's transfer syntax the data set is converted (:mod:`dicomkit.services.convert`, as the
+Q/R SCP does for its sub-operations): to another native syntax, decompressed, or compressed
+with a lossless encoder the peer accepted. :func:`contexts_for` proposes presentation
+contexts from the files' SOP classes and transfer syntaxes, with the native syntaxes as
+fallbacks and, while the 128 contexts allow, a second context per class with the lossless
+compressed syntaxes.
 """
 
 from __future__ import annotations
@@ -34,8 +37,6 @@ from dicomkit.dictionary import status_codes, tags
 from dicomkit.dictionary.statuses import describe
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
@@ -53,16 +54,16 @@ from dicomkit.net import Association, Incoming, check_response
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import NegotiatedContext
+from dicomkit.services.convert import (
+    alternatives,
+    convert,
+    is_lossless,
+    lossless_encoders,
+    pick,
+)
 
 log = logging.getLogger("dicomkit.services.storage")
 
-#: Native syntaxes to convert a data set to when the peer lacks the file's own, best first.
-_CONVERT_TO = (
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
-)
 _CHUNK = 1 << 20
 _HEAD = 64 * 1024
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]")
@@ -124,28 +125,48 @@ def read_instance(path: str | os.PathLike[str]) -> Instance:
 
 
 def contexts_for(instances: Iterable[Instance]) -> list[tuple[str, list[str]]]:
-    """Presentation contexts for sending ``instances``: one per (SOP class, transfer syntax),
-    the file's syntax first, explicit then implicit VR little endian after it for
-    uncompressed files (they can be converted). At most 128 (PS3.8 9.3.2.2)."""
+    """Presentation contexts for sending ``instances``: one per (SOP class, transfer syntax)
+    with the file's syntax (explicit then implicit VR little endian after it for uncompressed
+    files: they are re-encoded). While the 128 contexts an association allows (PS3.8 9.3.2.2)
+    leave room, fallbacks per SOP class follow, in contexts of their own so that a peer never
+    picks a conversion over the file's own syntax: explicit / implicit VR little endian for
+    compressed files (decoded when the peer takes only those), then the lossless compressed
+    syntaxes dicomkit encodes, for exact sources and peers that take only those."""
     seen: dict[tuple[str, str], list[str]] = {}
+    decodable: dict[str, None] = {}
+    native: set[str] = set()
+    exact: dict[str, None] = {}
     for inst in instances:
         key = (inst.sop_class, inst.transfer_syntax)
         if key in seen:
             continue
-        syntaxes = [inst.transfer_syntax]
-        if inst.transfer_syntax in NATIVE:
-            syntaxes += [
-                ts
-                for ts in (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
-                if ts != inst.transfer_syntax
+        ts = inst.transfer_syntax
+        if ts in NATIVE:
+            native.add(inst.sop_class)
+            seen[key] = [ts] + [
+                t for t in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if t != ts
             ]
-        seen[key] = syntaxes
+        else:
+            seen[key] = [ts]
+            if alternatives(ts, compressed=False):
+                decodable[inst.sop_class] = None
+        if is_lossless(ts):
+            exact[inst.sop_class] = None
     if len(seen) > 128:
         raise LocalProtocolError(
             f"{len(seen)} SOP class / transfer syntax combinations need more than the 128 "
             "presentation contexts an association allows: send the files in smaller batches"
         )
-    return [(sop, ts) for (sop, _), ts in seen.items()]
+    out = [(sop, ts) for (sop, _), ts in seen.items()]
+    fallbacks = [
+        (sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        for sop in decodable
+        if sop not in native
+    ]
+    if exact:
+        lossless = lossless_encoders()
+        fallbacks += [(sop, lossless) for sop in exact if lossless]
+    return out + fallbacks[: 128 - len(out)]
 
 
 def _file_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
@@ -160,26 +181,23 @@ def _file_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
             yield chunk
 
 
-def _choose(
-    assoc: Association, sop_class: str, ts: str, convertible: bool
-) -> tuple[NegotiatedContext, bool]:
-    """The context to send on, and whether the data set must be converted."""
+def _choose(assoc: Association, sop_class: str, ts: str) -> tuple[NegotiatedContext, bool]:
+    """The context to send on, and whether the data set must be converted to its syntax."""
     neg = assoc.negotiated
     exact = neg.find(sop_class, ts) if neg else None
     if exact is not None:
         return exact, False
-    if convertible and neg is not None:
-        for pref in _CONVERT_TO:
-            ctx = neg.find(sop_class, pref)
-            if ctx is not None:
-                return ctx, True
-    offered = sorted(
-        {c.transfer_syntax for c in assoc.accepted_contexts if c.abstract_syntax == sop_class}
-    )
+    offered = [c.transfer_syntax for c in assoc.accepted_contexts if c.abstract_syntax == sop_class]
+    target = pick(offered, ts)
+    if target is not None and neg is not None:
+        ctx = neg.find(sop_class, target)
+        if ctx is not None:
+            return ctx, True
     raise LocalProtocolError(
         f"the peer accepted no presentation context for {sop_class} in {ts}"
         + (
-            f" (only {', '.join(offered)}; converting compressed data is not supported)"
+            f" (only {', '.join(sorted(set(offered)))}, and dicomkit has no codec to convert "
+            "to them: install the codecs extra, or send to a peer that accepts the file's syntax)"
             if offered
             else ""
         )
@@ -210,18 +228,20 @@ async def store(
             _clean(source.get(tags.SOPInstanceUID)),
         )
         ts = _clean(source.transfer_syntax) or ExplicitVRLittleEndian
-        ctx, _ = _choose(assoc, sop_class, ts, ts in NATIVE)
+        ctx, convert_it = _choose(assoc, sop_class, ts)
         data = source
+        if convert_it and (ts not in NATIVE or ctx.transfer_syntax not in NATIVE):
+            data = convert(source.copy(), ctx.transfer_syntax)  # the caller's stays as it is
     else:
         inst = source if isinstance(source, Instance) else read_instance(source)
         sop_class, sop_instance = inst.sop_class, inst.sop_instance
-        ctx, convert = _choose(
-            assoc, sop_class, inst.transfer_syntax, inst.transfer_syntax in NATIVE
-        )
-        if convert or not inst.has_meta:
+        ctx, convert_it = _choose(assoc, sop_class, inst.transfer_syntax)
+        if convert_it or not inst.has_meta:
             import dicomkit
 
             data = dicomkit.read(inst.path, force=True)
+            if convert_it:
+                data = convert(data, ctx.transfer_syntax)
         else:
             data = _file_chunks(inst.path, inst.offset, inst.size)
     request = dimse.CStoreRequest(
