@@ -13,9 +13,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-
 from archive_helpers import synthetic, to_dataset
 from web_helpers import serve_archive
 

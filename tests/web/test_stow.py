@@ -1,0 +1,115 @@
+"""STOW-RS: instances stored through the C-STORE ingest path, the PS3.18 response."""
+
+from __future__ import annotations
+
+import io
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import dicomkit
+from dicomkit.archive.node import Archive
+from dicomkit.dictionary import status_codes
+from dicomkit.io.json import from_json
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
+from archive_helpers import ROOT, synthetic, to_dataset
+from web_helpers import serve_archive
+
+
+def _part10(ds: Any) -> bytes:
+    buf = io.BytesIO()
+    dicomkit.write(ds, buf)
+    return buf.getvalue()
+
+
+def _body(parts: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    out = b""
+    for ctype, data in parts:
+        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return out, f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Any:
+    archive = Archive(tmp_path / "a")
+    with serve_archive(archive) as port:
+        yield archive, f"http://127.0.0.1:{port}/dicom-web"
+    archive.close()
+
+
+def _rows(tag: str) -> list[dict[str, Any]]:
+    rows = synthetic(2)
+    for r in rows:  # UIDs of their own: the module's archive is not this one
+        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+            r[k] = r[k].replace(ROOT, f"{ROOT}.9{tag}")
+    return rows
+
+
+def test_store_is_durable_and_indexed_when_acknowledged(node: Any) -> None:
+    archive, url = node
+    rows = _rows("1")
+    body, ctype = _body([("application/dicom", _part10(to_dataset(r, pixels=True))) for r in rows])
+    resp = requests.post(f"{url}/studies", data=body, headers={"Content-Type": ctype}, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/dicom+json")
+    ds = from_json(resp.json())
+    refs = {str(it.ReferencedSOPInstanceUID) for it in ds.ReferencedSOPSequence}
+    assert refs == {r["SOPInstanceUID"] for r in rows}
+    assert "FailedSOPSequence" not in ds
+    for r in rows:  # acknowledged: indexed, and the file is in place with the same content
+        inst = archive.index.lookup(r["SOPInstanceUID"])
+        assert inst is not None
+        assert dicomkit.read(archive.path_of(inst)).PatientID == r["PatientID"]
+    item = next(iter(ds.ReferencedSOPSequence))
+    r0 = next(r for r in rows if r["SOPInstanceUID"] == item.ReferencedSOPInstanceUID)
+    assert str(item.RetrieveURL) == (
+        f"{url}/studies/{r0['StudyInstanceUID']}/series/{r0['SeriesInstanceUID']}"
+        f"/instances/{r0['SOPInstanceUID']}"
+    )
+    assert not list((archive.root / ".incoming").glob("*"))  # no temporary left
+
+
+def test_failures_are_listed_with_reasons(node: Any) -> None:
+    archive, url = node
+    good, other = _rows("2")[:2]
+    study = good["StudyInstanceUID"]
+    other["StudyInstanceUID"] = f"{ROOT}.77"
+    body, ctype = _body(
+        [
+            ("application/dicom", _part10(to_dataset(good))),
+            ("application/dicom", b"this is not a DICOM file"),
+            ("application/dicom", _part10(to_dataset(other))),
+        ]
+    )
+    resp = requests.post(
+        f"{url}/studies/{study}", data=body, headers={"Content-Type": ctype}, timeout=60
+    )
+    assert resp.status_code == 202, resp.text
+    ds = from_json(resp.json())
+    assert [str(i.ReferencedSOPInstanceUID) for i in ds.ReferencedSOPSequence] == [
+        good["SOPInstanceUID"]
+    ]
+    reasons = sorted(int(i.FailureReason) for i in ds.FailedSOPSequence)
+    assert reasons == sorted([status_codes.CannotUnderstand, 0xC409])
+    assert archive.index.lookup(other["SOPInstanceUID"]) is None
+    assert archive.index.count() == 1
+    assert not list((archive.root / ".incoming").glob("*"))
+
+
+def test_all_failed_is_409_and_wrong_media_type_415(node: Any) -> None:
+    _archive, url = node
+    body, ctype = _body([("application/dicom", b"junk")])
+    resp = requests.post(f"{url}/studies", data=body, headers={"Content-Type": ctype}, timeout=60)
+    assert resp.status_code == 409
+    resp = requests.post(
+        f"{url}/studies", data=b"{}", headers={"Content-Type": "application/json"}, timeout=60
+    )
+    assert resp.status_code == 415
+    assert "multipart/related" in resp.text
