@@ -47,6 +47,28 @@ def add_parser(subparsers: Any) -> None:
     )
     add_network_options(p)
     p.set_defaults(func=run)
+    intermixed(p)  # FILES may follow options: commit HOST PORT --aec X FILE...
+
+
+def intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let a subcommand's parser take options and positionals in any order (a positional
+    with ``nargs="*"`` / ``"+"`` would otherwise stop at the first option)."""
+    parser.__class__ = _Intermixed
+
+
+class _Intermixed(argparse.ArgumentParser):
+    """An argument parser whose positionals may come after options."""
+
+    _inner = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._inner:
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
 
 
 def _files(paths: list[Path]) -> list[Path]:

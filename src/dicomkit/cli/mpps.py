@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dicomkit.cli.commit import intermixed
 from dicomkit.cli.echo import add_network_options, config_from_args, port_number
 from dicomkit.cli.find import UsageError, parse_keys, run_async
 
@@ -46,6 +47,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--db", metavar="URL", help="list: the archive's index, if not in ARCHIVE")
     add_network_options(p)
     p.set_defaults(func=run)
+    intermixed(p)  # HOST PORT UID may follow options
 
 
 def run(args: argparse.Namespace) -> int:
