@@ -15,6 +15,9 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     [mpps]                    # Modality Performed Procedure Step (PS3.4 F), archive.mpps_store
     enabled = true
 
+    [ups]                     # Unified Procedure Step (PS3.4 CC), archive.ups_store
+    enabled = true            # event reports go to subscribers listed in [peers]
+
 Reports that cannot go on the requesting association go on a new one to the requestor's AE
 title, whose address comes from ``[peers.AET]``.
 
@@ -36,9 +39,10 @@ if TYPE_CHECKING:
     from dicomkit.archive.app import ArchiveNode
     from dicomkit.archive.commitments import NodeCommitmentSCP
     from dicomkit.archive.mpps_store import IndexedMPPS
+    from dicomkit.archive.ups_store import NodeUPSSCP
     from dicomkit.archive.worklist_items import WorklistItems
 
-SECTIONS = ("commitment", "worklist", "mpps")
+SECTIONS = ("commitment", "worklist", "mpps", "ups")
 
 
 def _settings_type(name: str) -> Any:
@@ -54,6 +58,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive.mpps_store import MPPSSettings
 
         return MPPSSettings
+    if name == "ups":
+        from dicomkit.archive.ups_store import UPSSettings
+
+        return UPSSettings
     raise KeyError(name)
 
 
@@ -102,6 +110,7 @@ class HostedServices:
         self.commitment: NodeCommitmentSCP | None = None
         self.worklist: WorklistItems | None = None
         self.mpps: IndexedMPPS | None = None
+        self.ups: NodeUPSSCP | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive.commitments import NodeCommitmentSCP
@@ -135,6 +144,16 @@ class HostedServices:
             for kind, handler in MPPSSCP(self.mpps).handlers().items():
                 node.add_handler(kind, handler, sop_classes=[MPPS])
 
+        if settings(node, "ups").enabled:
+            from dicomkit.archive.ups_store import NodeUPSSCP
+            from dicomkit.services.ups import UPS_PULL, UPS_PUSH, UPS_QUERY, UPS_WATCH
+
+            self.ups = NodeUPSSCP(node)
+            for kind, handler in self.ups.sop_class_handlers().items():
+                node.add_handler(
+                    kind, handler, sop_classes=[UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_QUERY]
+                )
+
     async def start(self) -> None:
         if self.commitment is not None:
             await self.commitment.start()
@@ -142,3 +161,5 @@ class HostedServices:
     async def stop(self) -> None:
         if self.commitment is not None:
             await self.commitment.stop()
+        if self.ups is not None:
+            await self.ups.join()
