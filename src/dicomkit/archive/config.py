@@ -16,8 +16,8 @@ file (read with :mod:`tomllib`) may set any of them::
     max_associations = 64
     max_associations_per_host = 48   # 0: no limit; keeps one caller from locking out others
     max_associations_per_aet = 32
-    max_pending = 128                 # connections waiting for their A-ASSOCIATE-RQ
-    max_request_bytes = 262144        # longest A-ASSOCIATE-RQ
+    max_pending = 64                  # connections waiting for their A-ASSOCIATE-RQ
+    max_request_bytes = 131072        # longest A-ASSOCIATE-RQ
     max_pending_bytes = 16777216      # all partial A-ASSOCIATE-RQs together
     acse_timeout = 30                 # seconds for the association request (ARTIM)
     dimse_timeout = 60                # silence inside a message; time one PDU may take
@@ -87,8 +87,8 @@ class NodeConfig:
     #: per-AE limit)
     max_associations_per_host: int = 48
     max_associations_per_aet: int = 32
-    max_pending: int = 128
-    max_request_bytes: int = 256 * 1024
+    max_pending: int = 64
+    max_request_bytes: int = 128 * 1024
     max_pending_bytes: int = 16 * 1024 * 1024
     #: seconds: association request (ARTIM), silence inside a message (and the time one PDU
     #: may take to arrive), an association with nothing to do

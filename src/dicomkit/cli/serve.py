@@ -110,13 +110,13 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         metavar="N",
         help="connections waiting for their association request; the oldest is dropped "
-        "(default 128)",
+        "(default 64)",
     )
     limits.add_argument(
         "--max-request-bytes",
         type=int,
         metavar="N",
-        help="longest A-ASSOCIATE-RQ (default 262144)",
+        help="longest A-ASSOCIATE-RQ (default 131072)",
     )
     limits.add_argument(
         "--max-pending-bytes",

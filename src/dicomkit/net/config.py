@@ -162,8 +162,8 @@ class AEConfig:
     max_associations: int = 64
     max_associations_per_host: int = 48
     max_associations_per_aet: int = 32
-    max_pending: int = 128
-    max_request_bytes: int = 256 * 1024
+    max_pending: int = 64
+    max_request_bytes: int = 128 * 1024
     max_pending_bytes: int = 16 * 1024 * 1024
     max_buffered: int = 64 * 1024 * 1024
     write_buffer: int = 1024 * 1024
