@@ -106,3 +106,34 @@ def test_ups_workitems_and_subscriptions_survive_restarts(tmp_path: Path) -> Non
     assert [str(ds.SOPInstanceUID) for ds in found] == [UID]
     assert found[0].ProcedureStepLabel == "node"
     assert done == [0xC301, 0, 0, "COMPLETED"]
+
+
+def test_ups_client_create_find_claim_complete_subscribe(tmp_path: Path) -> None:
+    from archive_helpers import cli
+
+    port = free_port()
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(f'[peers.WATCHER]\nhost = "127.0.0.1"\nport = {free_port()}\n', encoding="utf-8")
+    base = ["127.0.0.1", str(port), "--aec", "DICOMKIT"]
+    with serving(tmp_path / "arch", port, "--config", str(cfg)):
+        code, out, err = cli("ups", "create", *base, "--label", "CLI step", "-k", "PatientID=U1")
+        assert code == 0, err
+        uid = out.strip()
+        code, found, err = cli("ups", "find", *base, "-k", "PatientID=U1")
+        assert code == 0, err
+        assert uid in found and "SCHEDULED" in found and "1 workitem" in found
+        code, out, err = cli("ups", "subscribe", *base, "--receiver", "WATCHER")
+        assert code == 0 and "WATCHER subscribed" in out, err
+        code, out, err = cli("ups", "subscribe", *base, "--receiver", "NOBODY")
+        assert code == 1 and "C308" in err  # an AE title the node cannot reach
+        code, txn, err = cli("ups", "claim", *base, uid)
+        assert code == 0, err
+        txn = txn.strip()
+        code, _, err = cli("ups", "complete", *base, uid, "--txn", txn + ".1")
+        assert code == 1 and "C301" in err  # not the performer's transaction
+        code, out, err = cli("ups", "complete", *base, uid, "--txn", txn)
+        assert code == 0 and "COMPLETED" in out, err
+        code, found, _ = cli("ups", "find", *base, "-k", "ProcedureStepState=COMPLETED")
+    assert uid in found and "CLI step" in found
+    code, _, err = cli("ups", "complete", *base, uid)
+    assert code == 2 and "--txn" in err

@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "commit",
     "worklist",
     "mpps",
+    "ups",
     "archive",
     "transcode",
     "export",
