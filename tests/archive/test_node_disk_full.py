@@ -106,3 +106,16 @@ def test_below_high_water_mark_stores_are_refused_and_logged(tmp_path: Path) -> 
         assert "disk nearly full" in err and "min_free_bytes" in err
         assert len(list(arch.rglob("*.dcm"))) == 1
         assert [p.name for p in (arch / ".incoming").iterdir()] == []
+
+
+def test_full_disk_at_start_up_is_one_line(tmp_path: Path) -> None:
+    from archive_helpers import cli_subprocess
+
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        with contextlib.suppress(OSError), open(disk / "filler", "wb") as fp:
+            fp.write(bytes(2 << 20))  # fills it (the write stops at the limit)
+        code, _out, err = cli_subprocess("serve", str(disk / "arch"), "--port", str(free_port()))
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "free disk space" in lines[0], err
