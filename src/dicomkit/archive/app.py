@@ -598,6 +598,10 @@ class ArchiveNode:
         from dicomkit.archive.hosted import HostedServices  # late: only what is configured
 
         self.hosted = HostedServices(self)
+        #: more services of this process (``start()`` / ``stop()`` coroutines, e.g. the
+        #: DICOMweb server added by ``dicomkit serve``): started after the DIMSE port, stopped
+        #: before the archive closes
+        self.services: list[Any] = []
 
     def add_handler(
         self,
@@ -638,6 +642,8 @@ class ArchiveNode:
         serves until stopped."""
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
         await self.hosted.start()
+        for service in self.services:
+            await service.start()
         return self.server
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -657,6 +663,8 @@ class ArchiveNode:
                 loop.remove_signal_handler(sig)
             log.info("stopping: closing %d association(s)", len(server.associations))
             await server.close()
+            for service in reversed(self.services):
+                await service.stop()
             await self.hosted.stop()
             self.storage.close()
             self.archive.close()

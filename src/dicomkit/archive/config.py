@@ -109,6 +109,10 @@ class NodeConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_ca: str | None = None
+    #: DICOMweb (PS3.18, :mod:`dicomkit.web`) on this HTTP port in the same process; 0: off
+    http_port: int = 8042
+    #: address DICOMweb listens on (loopback only by default)
+    http_host: str = "127.0.0.1"
     #: the hosted services' sections (``[commitment]``, ``[worklist]``, ``[mpps]``), as read;
     #: checked by :mod:`dicomkit.archive.hosted`
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -139,6 +143,7 @@ _INTS = (
     "max_request_bytes",
     "max_pending_bytes",
     "min_free_bytes",
+    "http_port",
 )
 _FLOATS = ("acse_timeout", "dimse_timeout", "idle_timeout")
 

@@ -150,6 +150,17 @@ def add_parser(subparsers: Any) -> None:
         metavar="PEM",
         help="CA to verify callers with (callers must present a certificate)",
     )
+    web = p.add_argument_group("DICOMweb (PS3.18; needs the web extra)")
+    web.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="QIDO-RS / WADO-RS / STOW-RS at http://HOST:PORT/dicom-web (default 8042; 0: off)",
+    )
+    web.add_argument(
+        "--http-host", default=None, help="address DICOMweb listens on (default 127.0.0.1)"
+    )
     p.set_defaults(func=run)
 
 
@@ -191,6 +202,81 @@ def _check_port(host: str, port: int) -> None:
         ) from None
 
 
+def _http_in_file(path: str | None) -> bool:
+    """Whether the configuration file sets ``[server] http_port`` (then a busy port is an
+    error, as with ``--http-port``)."""
+    if not path:
+        return False
+    import tomllib
+
+    try:
+        with open(path, "rb") as fp:
+            return "http_port" in tomllib.load(fp).get("server", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # the configuration loader has already said what is wrong
+
+
+class _WebService:
+    """DICOMweb (:mod:`dicomkit.web`) as one of the node's services, in its event loop. On
+    the default port a failure to listen only turns DICOMweb off (with a warning); on a
+    port asked for, it stops the node."""
+
+    def __init__(self, node: Any, cfg: Any, explicit: bool) -> None:
+        from dicomkit.web.app import HttpServer, create_app
+
+        app = create_app(node.archive, retrieve_aet=cfg.ae_title, disk_low=node.storage.disk.low)
+        self.http = HttpServer(app, cfg.http_host, cfg.http_port)
+        self.explicit = explicit
+        self.url: str | None = None
+
+    async def start(self) -> None:
+        from dicomkit.errors import DicomError
+
+        try:
+            await self.http.start()
+        except DicomError as exc:
+            if self.explicit:
+                raise OSError(str(exc)) from exc
+            logging.getLogger("dicomkit.web").warning("DICOMweb is off: %s", exc)
+            return
+        self.url = f"http://{self.http.host}:{self.http.port}/dicom-web"
+
+    async def stop(self) -> None:
+        await self.http.stop()
+
+
+def _web_service(cfg: Any, explicit: bool) -> Any:
+    """A factory of the node's DICOMweb service, or None when it is off (``http_port`` 0, or
+    the web extra missing on the default port). Raises ``ArchiveError`` when DICOMweb was
+    asked for and cannot run."""
+    from dicomkit.errors import ArchiveError
+
+    if not cfg.http_port:
+        return None
+    try:
+        import dicomkit.web.app  # noqa: F401 -- Starlette, Uvicorn
+    except ImportError as exc:
+        if explicit:
+            raise ArchiveError(
+                f"DICOMweb needs the web extra ({exc.name} is missing): pip install "
+                "'dicomkit[web]', or --http-port 0 to run without it"
+            ) from None
+        logging.getLogger("dicomkit.web").warning(
+            "DICOMweb is off: %s is not installed (pip install 'dicomkit[web]')", exc.name
+        )
+        return None
+    if explicit:
+        try:
+            _check_port(cfg.http_host, cfg.http_port)
+        except ArchiveError:
+            raise ArchiveError(
+                f"cannot serve DICOMweb on {cfg.http_host}:{cfg.http_port}: the port is in use "
+                "or not ours to take; choose another --http-port, or 0 to turn DICOMweb off "
+                "(nothing was created)"
+            ) from None
+    return lambda node: _WebService(node, cfg, explicit)
+
+
 def run(args: argparse.Namespace) -> int:
     from dicomkit.archive import config as cfgmod
     from dicomkit.archive.app import ArchiveNode, describe
@@ -216,6 +302,8 @@ def run(args: argparse.Namespace) -> int:
             require_called_aet=args.require_called_aet,
             lenient_uids=args.lenient_uids,
             min_free_bytes=args.min_free_bytes,
+            http_port=args.http_port,
+            http_host=args.http_host,
             **{key: getattr(args, key) for key in _LIMITS},
         )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
@@ -223,7 +311,10 @@ def run(args: argparse.Namespace) -> int:
             for chatty in ("dicomkit.net.pdu", "dicomkit.net.dimse"):  # the protocol view: -v
                 logging.getLogger(chatty).setLevel(logging.WARNING)
         _check_port(cfg.host, cfg.port)  # before the archive folder and index are created
+        web = _web_service(cfg, args.http_port is not None or _http_in_file(args.config))
         node = ArchiveNode(cfg)
+        if web is not None:
+            node.services.append(web(node))
     except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
         print(f"dicomkit serve: {exc}", file=sys.stderr)
         return 2
@@ -243,6 +334,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        for service in node.services:
+            if getattr(service, "url", None):
+                print(f"dicomkit serve: DICOMweb at {service.url}", file=sys.stderr, flush=True)
         await node.run()
 
     try:

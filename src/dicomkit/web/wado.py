@@ -111,7 +111,7 @@ def pick_transfer_syntax(accept: str, part_type: str = "application/dicom") -> s
             return "*" if m.type == "*/*" else uids.ExplicitVRLittleEndian
         if m.type == "multipart/related":
             inner = m.params.get("type", part_type).lower()
-            if inner != part_type:
+            if inner not in (part_type, "*/*", part_type.split("/")[0] + "/*"):
                 continue
             return m.params.get("transfer-syntax", uids.ExplicitVRLittleEndian)
         if m.type == part_type:
