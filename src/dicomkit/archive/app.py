@@ -304,12 +304,18 @@ class ArchiveStorageSCP(StorageSCP):
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
-        header = file_meta_bytes(
-            msg.affected_sop_class_uid,
-            msg.affected_sop_instance_uid,
-            incoming.context.transfer_syntax,
-            incoming.association.calling_ae,
-        )
+        try:
+            header = file_meta_bytes(
+                msg.affected_sop_class_uid,
+                msg.affected_sop_instance_uid,
+                incoming.context.transfer_syntax,
+                incoming.association.calling_ae,
+            )
+        except DicomError as exc:  # a SOP Instance UID that is no UID (non-ASCII, too long)
+            refused = _ArchiveWriter(self.archive.root / FileStore.INCOMING, b"")
+            refused.refused = (status_codes.CannotUnderstand, f"cannot store it: {exc}")
+            refused.discard()
+            return refused
         # leading elements only: the ingest parses the whole data set before keeping it
         check = HeadCheck(
             incoming.context.transfer_syntax,
