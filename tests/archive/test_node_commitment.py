@@ -208,3 +208,41 @@ def test_report_arrives_after_a_restart(tmp_path: Path) -> None:
     assert reports.got[txn] == 1
     with sqlite3.connect(archive / "index.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM commitment_pending").fetchone() == (0,)
+
+
+def test_a_refused_request_leaves_nothing_pending(tmp_path: Path) -> None:
+    import asyncio
+
+    from dicomkit.archive.app import ArchiveNode
+    from dicomkit.archive.config import NodeConfig
+    from dicomkit.net import AE
+    from dicomkit.net.proto import dimse
+    from dicomkit.services.commitment import action_information
+
+    async def main() -> tuple[list[int], list[Any]]:
+        node = ArchiveNode(NodeConfig(archive=tmp_path / "a", host="127.0.0.1", port=0))
+        server = await node.start()
+        try:
+            statuses = []
+            async with AE("SCU").associate(
+                "127.0.0.1", server.port, contexts=[STORAGE_COMMITMENT], ae_title="DICOMKIT"
+            ) as a:
+                for action, instance in ((2, STORAGE_COMMITMENT_INSTANCE), (1, "1.2.3")):
+                    msg = dimse.NActionRequest(
+                        requested_sop_class_uid=STORAGE_COMMITMENT,
+                        requested_sop_instance_uid=instance,
+                        action_type_id=action,
+                    )
+                    ds = action_information("1.2.826.0.1.3680043.10.543.79.1", [("1.2", "3.4")])
+                    rsp = await a.request(msg, ds, context=a.context_for(STORAGE_COMMITMENT))
+                    statuses.append(rsp.status)
+            assert node.hosted.commitment is not None
+            return statuses, node.hosted.commitment.pending()
+        finally:
+            await server.close()
+            await node.hosted.stop()
+            node.archive.close()
+
+    statuses, pending = asyncio.run(asyncio.wait_for(main(), 60))
+    assert statuses == [0x0123, 0x0117]  # no such action type; invalid SOP instance
+    assert pending == []

@@ -30,6 +30,7 @@ from dicomkit.net import Incoming
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import ServiceAE, send_event_report, text
 from dicomkit.services.commitment import (
+    ACTION_REQUEST,
     REFERENCED_SOP_SEQUENCE,
     STORAGE_COMMITMENT,
     STORAGE_COMMITMENT_INSTANCE,
@@ -156,6 +157,7 @@ class NodeCommitmentSCP(StorageCommitmentSCP):
         valid = (
             msg.requested_sop_class_uid == STORAGE_COMMITMENT
             and msg.requested_sop_instance_uid == STORAGE_COMMITMENT_INSTANCE
+            and msg.action_type_id == ACTION_REQUEST
             and txn
             and refs
             and all(c and i for c, i in refs)
