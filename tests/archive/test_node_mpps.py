@@ -137,3 +137,60 @@ def test_the_table_refuses_to_reopen_a_final_step(tmp_path: Path) -> None:
         store["1.2.3"] = ds
     assert store["1.2.3"].PerformedProcedureStepStatus == "COMPLETED"
     assert "1.2.3" in store and len(store) == 1 and list(store) == ["1.2.3"]
+
+
+def test_accepted_steps_are_forwarded_in_order_when_the_ris_comes_up(tmp_path: Path) -> None:
+    import threading
+
+    _, pynetdicom = _assoc()
+    port, ris_port = free_port(), free_port()
+    cfg = tmp_path / "node.toml"
+    cfg.write_text(
+        f'[peers.RIS]\nhost = "127.0.0.1"\nport = {ris_port}\n[mpps]\nforward = ["RIS"]\n',
+        encoding="utf-8",
+    )
+    got: list[tuple[str, str, str]] = []
+    cond = threading.Condition()
+
+    def on_create(event: Any) -> Any:
+        with cond:
+            got.append(("create", str(event.request.AffectedSOPInstanceUID), ""))
+            cond.notify_all()
+        return 0x0000, event.attribute_list
+
+    def on_set(event: Any) -> Any:
+        mods = event.modification_list
+        with cond:
+            got.append(
+                (
+                    "set",
+                    str(event.request.RequestedSOPInstanceUID),
+                    mods.PerformedProcedureStepStatus,
+                )
+            )
+            cond.notify_all()
+        return 0x0000, mods
+
+    def steps(assoc: Any) -> list[int]:
+        made, _ = assoc.send_n_create(_create_ds(), MPPS, STEP)
+        done, _ = assoc.send_n_set(_set_ds(PerformedProcedureStepStatus="COMPLETED"), MPPS, STEP)
+        return [int(made.Status), int(done.Status)]
+
+    with serving(tmp_path / "arch", port, "--config", str(cfg)):
+        assert _session(port, steps) == [0, 0]  # answered although the RIS is down
+        ris = pynetdicom.AE(ae_title="RIS")
+        ris.add_supported_context(MPPS)
+        server = ris.start_server(
+            ("127.0.0.1", ris_port),
+            block=False,
+            evt_handlers=[
+                (pynetdicom.evt.EVT_N_CREATE, on_create),
+                (pynetdicom.evt.EVT_N_SET, on_set),
+            ],
+        )
+        try:
+            with cond:
+                cond.wait_for(lambda: len(got) >= 2, 60)
+        finally:
+            server.shutdown()
+    assert got == [("create", STEP, ""), ("set", STEP, "COMPLETED")]

@@ -14,6 +14,7 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
 
     [mpps]                    # Modality Performed Procedure Step (PS3.4 F), archive.mpps_store
     enabled = true
+    forward = ["RIS"]         # pass accepted N-CREATE / N-SET on to these [peers]
 
     [ups]                     # Unified Procedure Step (PS3.4 CC), archive.ups_store
     enabled = true            # event reports go to subscribers listed in [peers]
@@ -38,6 +39,7 @@ from dicomkit.net.proto import dimse
 if TYPE_CHECKING:
     from dicomkit.archive.app import ArchiveNode
     from dicomkit.archive.commitments import NodeCommitmentSCP
+    from dicomkit.archive.mpps_forward import MPPSForwarder
     from dicomkit.archive.mpps_store import IndexedMPPS
     from dicomkit.archive.ups_store import NodeUPSSCP
     from dicomkit.archive.worklist_items import WorklistItems
@@ -86,6 +88,10 @@ def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
             if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
                 raise ConfigError(f"[{name}] {key} = {v!r}: a number >= 0")
             v = type(default)(v)
+        elif isinstance(default, tuple):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ConfigError(f'[{name}] {key} = {v!r}: a list of strings, e.g. ["RIS"]')
+            v = tuple(x.strip() for x in v)
         elif isinstance(default, str) or default is None:
             if not isinstance(v, str):
                 raise ConfigError(f"[{name}] {key} = {v!r}: a string")
@@ -110,6 +116,7 @@ class HostedServices:
         self.commitment: NodeCommitmentSCP | None = None
         self.worklist: WorklistItems | None = None
         self.mpps: IndexedMPPS | None = None
+        self.mpps_forward: MPPSForwarder | None = None
         self.ups: NodeUPSSCP | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
@@ -140,9 +147,21 @@ class HostedServices:
             from dicomkit.archive.mpps_store import IndexedMPPS
             from dicomkit.services.mpps import MPPS, MPPSSCP
 
+            mpps_settings = settings(node, "mpps")
             self.mpps = IndexedMPPS(node.archive.index.db)
-            for kind, handler in MPPSSCP(self.mpps).handlers().items():
-                node.add_handler(kind, handler, sop_classes=[MPPS])
+            handlers = MPPSSCP(self.mpps).handlers()
+            if mpps_settings.forward:
+                from dicomkit.archive.mpps_forward import MPPSForwarder
+
+                self.mpps_forward = MPPSForwarder(node, mpps_settings.forward)
+                wrapped: list[tuple[type[dimse.DimseRequest], str]] = [
+                    (dimse.NCreateRequest, "create"),
+                    (dimse.NSetRequest, "set"),
+                ]
+                for request, name in wrapped:
+                    handlers[request] = self.mpps_forward.wrap(name, handlers[request])
+            for request, handler in handlers.items():
+                node.add_handler(request, handler, sop_classes=[MPPS])
 
         if settings(node, "ups").enabled:
             from dicomkit.archive.ups_store import NodeUPSSCP
@@ -157,9 +176,13 @@ class HostedServices:
     async def start(self) -> None:
         if self.commitment is not None:
             await self.commitment.start()
+        if self.mpps_forward is not None:
+            await self.mpps_forward.start()
 
     async def stop(self) -> None:
         if self.commitment is not None:
             await self.commitment.stop()
         if self.ups is not None:
             await self.ups.join()
+        if self.mpps_forward is not None:
+            await self.mpps_forward.stop()

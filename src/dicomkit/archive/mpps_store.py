@@ -27,6 +27,8 @@ class MPPSSettings:
     """``[mpps]`` of the node's config file."""
 
     enabled: bool = True
+    #: AE titles (from ``[peers]``) each accepted N-CREATE / N-SET is passed on to
+    forward: tuple[str, ...] = ()
 
 
 def ddl(dialect: str) -> list[str]:
