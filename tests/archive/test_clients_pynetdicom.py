@@ -1,0 +1,97 @@
+"""The ``worklist`` and ``mpps`` clients against pynetdicom SCPs (a foreign SCP, not our node)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from archive_helpers import cli
+from peers import free_port, require_module
+
+MWL = "1.2.840.10008.5.1.4.31"
+MPPS = "1.2.840.10008.3.1.2.3.3"
+
+
+def _serve(contexts: list[str], handlers: list[Any]) -> tuple[Any, int]:
+    pynetdicom = require_module("pynetdicom")
+    ae = pynetdicom.AE(ae_title="PYSCP")
+    for uid in contexts:
+        ae.add_supported_context(uid)
+    port = free_port()
+    return ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers), port
+
+
+def test_worklist_client_against_pynetdicom() -> None:
+    pynetdicom = require_module("pynetdicom")
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    queries: list[Any] = []
+
+    def on_find(event: Any) -> Any:
+        query = event.identifier
+        queries.append(query)
+        step = query.ScheduledProcedureStepSequence[0]
+        for pid, modality in (("W1", "CT"), ("W2", "MR")):
+            if step.get("Modality") and step.Modality != modality:
+                continue
+            ds = Dataset()
+            ds.PatientName = f"PY^{pid}"
+            ds.PatientID = pid
+            item = Dataset()
+            item.Modality = modality
+            item.ScheduledStationAETitle = "ST1"
+            ds.ScheduledProcedureStepSequence = Sequence([item])
+            yield 0xFF00, ds
+
+    server, port = _serve([MWL], [(pynetdicom.evt.EVT_C_FIND, on_find)])
+    try:
+        code, out, err = cli(
+            "worklist", "127.0.0.1", str(port), "--aec", "PYSCP",
+            "-k", "ScheduledProcedureStepSequence.Modality=MR",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert code == 0, err
+    assert "PY^W2" in out and "PY^W1" not in out and "1 worklist item(s)" in out
+    sent = queries[0].ScheduledProcedureStepSequence[0]
+    assert sent.Modality == "MR" and "ScheduledProcedureStepStartDate" in sent
+
+
+def test_mpps_client_against_pynetdicom() -> None:
+    pynetdicom = require_module("pynetdicom")
+    seen: list[tuple[str, str, str]] = []
+    lock = threading.Lock()
+
+    def on_create(event: Any) -> Any:
+        ds = event.attribute_list
+        with lock:
+            seen.append(("create", str(event.request.AffectedSOPInstanceUID), str(ds.PatientID)))
+        return 0x0000, ds
+
+    def on_set(event: Any) -> Any:
+        mods = event.modification_list
+        with lock:
+            seen.append(
+                (
+                    "set",
+                    str(event.request.RequestedSOPInstanceUID),
+                    str(mods.PerformedProcedureStepStatus),
+                )
+            )
+        return 0x0000, mods
+
+    server, port = _serve(
+        [MPPS],
+        [(pynetdicom.evt.EVT_N_CREATE, on_create), (pynetdicom.evt.EVT_N_SET, on_set)],
+    )
+    uid = "1.2.826.0.1.3680043.10.543.6.77"
+    try:
+        base = ["127.0.0.1", str(port), "--aec", "PYSCP"]
+        created = cli("mpps", "create", *base, "--uid", uid, "-k", "PatientID=PY7")
+        done = cli("mpps", "complete", *base, uid)
+    finally:
+        server.shutdown()
+    assert created[0] == 0 and created[1].strip() == uid, created[2]
+    assert done[0] == 0, done[2]
+    assert seen == [("create", uid, "PY7"), ("set", uid, "COMPLETED")]
