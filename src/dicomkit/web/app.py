@@ -250,6 +250,11 @@ class HttpServer:
                 f"cannot serve DICOMweb on {self.host}:{self.server.config.port}: {exc} "
                 "(choose another --http-port, or 0 to turn DICOMweb off)"
             ) from exc
+        # answers are written as headers, then body: without TCP_NODELAY the second write
+        # waits for the client's delayed ACK (~40 ms per keep-alive request); accepted
+        # sockets inherit the option on Linux
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="dicomweb")
         while not self.server.started:
