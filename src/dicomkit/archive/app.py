@@ -497,6 +497,9 @@ class ArchiveBackend:
     def find(
         self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
     ) -> tuple[Iterator[Dataset], bool]:
+        if model in qr.NON_PATIENT:  # Hanging Protocol, Color Palette ... Q/R
+            found, flag = self.archive.non_patient.find(identifier, model)
+            return iter(found), flag
         query = parse_query(identifier, model, self._options(negotiation))
         columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
 
@@ -511,6 +514,11 @@ class ArchiveBackend:
     def retrieve(
         self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
     ) -> list[RetrieveItem]:
+        if model in qr.NON_PATIENT:
+            return [
+                RetrieveItem(cls, sop, ts, path)
+                for cls, sop, ts, path in self.archive.non_patient.retrieve(identifier, model)
+            ]
         found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
         archive = self.archive
         return [

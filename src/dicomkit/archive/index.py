@@ -34,6 +34,7 @@ from dicomkit.archive.schema import (
 )
 from dicomkit.core.dataset import Dataset
 from dicomkit.errors import ArchiveError
+from dicomkit.services.query_retrieve import NON_PATIENT_MODEL_OF
 
 STUDY, SERIES, IMAGE, PATIENT = Level.STUDY, Level.SERIES, Level.IMAGE, Level.PATIENT
 
@@ -161,6 +162,13 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
             ts = meta.get("TransferSyntaxUID", None)
         ts = ts or getattr(ds, "transfer_syntax", None)
     rec.columns[IMAGE]["transfer_syntax"] = nz.text(ts)
+    if not rec.columns[IMAGE]["sop_class_uid"]:
+        meta = getattr(ds, "file_meta", None)
+        sop_class = meta.get("MediaStorageSOPClassUID", None) if meta is not None else None
+        rec.columns[IMAGE]["sop_class_uid"] = nz.text(sop_class)
+    # non-patient objects (Hanging Protocol ...) have no study or series: stored apart
+    # (dicomkit.archive.nonpatient), they need a SOP Instance UID only
+    non_patient = rec.columns[IMAGE]["sop_class_uid"] in NON_PATIENT_MODEL_OF
     for kw, level in (
         ("StudyInstanceUID", STUDY),
         ("SeriesInstanceUID", SERIES),
@@ -171,12 +179,8 @@ def record_from_dataset(ds: Any, *, transfer_syntax: str | None = None) -> Insta
             "SeriesInstanceUID": "series_instance_uid",
             "SOPInstanceUID": "sop_instance_uid",
         }[kw]
-        if not rec.columns[level][col]:
+        if not rec.columns[level][col] and not (non_patient and level is not IMAGE):
             raise ArchiveError(f"the instance has no {kw}")
-    if not rec.columns[IMAGE]["sop_class_uid"]:
-        meta = getattr(ds, "file_meta", None)
-        sop_class = meta.get("MediaStorageSOPClassUID", None) if meta is not None else None
-        rec.columns[IMAGE]["sop_class_uid"] = nz.text(sop_class)
     return rec
 
 

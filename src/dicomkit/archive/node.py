@@ -23,6 +23,8 @@ from typing import Any, Self
 
 from dicomkit.archive.index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive.matching import Model, QueryOptions, parse_query
+from dicomkit.archive.nonpatient import NonPatientStore
+from dicomkit.archive.nonpatient import model_of as non_patient_model
 from dicomkit.archive.results import Result, make_result
 from dicomkit.archive.store import (
     DuplicateInstanceError,
@@ -170,6 +172,8 @@ class Archive:
         self.store = FileStore(root, lenient_uids=lenient_uids)
         self.root = self.store.root
         self.index = Index.open(db_url or str(self.root / "index.sqlite"))
+        #: Hanging Protocols, Color Palettes ... (no patient, no study): stored apart
+        self.non_patient = NonPatientStore(self.root, self.index.db)
         self.policy = policy
         self.options = options or QueryOptions()
         #: test hook: called with "indexed" / "placed" during ingest; raise to inject a crash
@@ -215,12 +219,16 @@ class Archive:
         try:
             ds = dataset if dataset is not None else _read_header(temp)
             rec = record_from_dataset(ds)
+            if non_patient_model(rec.sop_class) is not None:
+                return self._ingest_non_patient(temp, ds, rec, synced=synced, policy=policy)
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
             size = temp.stat().st_size
             if checksum is None:  # not computed while writing: read the file once
                 checksum = file_checksum(temp)
             if not synced:
                 sync_data(temp)  # in the caller's thread: concurrent ingests sync in parallel
+        except DuplicateInstanceError:
+            raise  # a non-patient duplicate under the reject policy: 0111, not C000
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
         return self._group.submit(_Job(temp, rec, relpath, size, policy, checksum))
@@ -240,6 +248,8 @@ class Archive:
         the directory fsync and the commit) waits for ``durable()``, so the order of
         :meth:`_commit_batch` holds. ``size``: the file's size in bytes. Raises as
         :meth:`ingest`; the caller removes the temporary file when this raises."""
+        if non_patient_model(rec.sop_class) is not None:
+            return self._ingest_non_patient(durable(), None, rec, synced=True, policy=policy)
         try:
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
         except (DicomError, OSError) as exc:
@@ -247,6 +257,26 @@ class Archive:
         return self._group.submit(
             _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
         )
+
+    def _ingest_non_patient(
+        self,
+        temp: Path,
+        ds: Any,
+        rec: InstanceRecord,
+        *,
+        synced: bool,
+        policy: DuplicatePolicy | None,
+    ) -> IngestResult:
+        """A non-patient object (:mod:`dicomkit.archive.nonpatient`): its own folder and table."""
+        try:
+            path, outcome = self.non_patient.ingest(
+                temp, ds, synced=synced, policy=policy or self.policy
+            )
+        except (DicomError, OSError) as exc:
+            if isinstance(exc, ArchiveError):
+                raise
+            raise ArchiveError(f"cannot store the non-patient object: {exc}") from exc
+        return IngestResult(path.stem, rec.sop_class, path, outcome)
 
     def _stage(self, job: _Job) -> IngestResult:
         """One instance inside the batch transaction: rows, then the rename (not yet durable:

@@ -125,7 +125,10 @@ def add_query_options(p: argparse.ArgumentParser, *, default_level: str = "STUDY
         choices=sorted(MODEL_NAMES),
         help="information model: patient, study (default), composite-instance (C-MOVE, "
         "C-GET: Composite Instance Root Retrieve), without-bulk-data (C-GET: Composite "
-        "Instance Retrieve Without Bulk Data)",
+        "Instance Retrieve Without Bulk Data), and the non-patient objects' models "
+        "(hanging-protocol, color-palette, defined-procedure-protocol, protocol-approval, "
+        "implant-template, implant-assembly, implant-group: no levels, any attribute is a key, "
+        "retrieve by -k SOPInstanceUID=...)",
     )
     q.add_argument(
         "-k",
@@ -201,6 +204,14 @@ def build_query(args: argparse.Namespace, *, defaults: bool = True) -> tuple[Any
     from dicomkit.services.query_retrieve import identifier
 
     given = parse_keys(args.key)
+    if model_of(args) in NON_PATIENT_MODELS:  # one level, the instance: SOP Instance UID
+        instance_keys: dict[str, Any] = (
+            {"SOPInstanceUID": "", "SOPClassUID": ""} if defaults else {}
+        )
+        instance_keys.update({k: v for k, v in given.items() if k != "QueryRetrieveLevel"})
+        query = identifier("IMAGE", instance_keys)
+        del query["QueryRetrieveLevel"]  # these models have no levels
+        return query, instance_keys
     level = args.level = _level(args, given)
     keys: dict[str, Any] = {}
     if defaults and not (getattr(args, "only_keys", False) and given):
@@ -219,7 +230,26 @@ MODEL_NAMES = {
     "study": "STUDY",
     "composite-instance": "COMPOSITE_INSTANCE",
     "without-bulk-data": "WITHOUT_BULK_DATA",
+    "hanging-protocol": "HANGING_PROTOCOL",
+    "color-palette": "COLOR_PALETTE",
+    "defined-procedure-protocol": "DEFINED_PROCEDURE_PROTOCOL",
+    "protocol-approval": "PROTOCOL_APPROVAL",
+    "implant-template": "GENERIC_IMPLANT_TEMPLATE",
+    "implant-assembly": "IMPLANT_ASSEMBLY_TEMPLATE",
+    "implant-group": "IMPLANT_TEMPLATE_GROUP",
 }
+#: ``--model`` names of the non-patient models (no levels; keys are any attributes)
+NON_PATIENT_MODELS = frozenset(
+    {
+        "HANGING_PROTOCOL",
+        "COLOR_PALETTE",
+        "DEFINED_PROCEDURE_PROTOCOL",
+        "PROTOCOL_APPROVAL",
+        "GENERIC_IMPLANT_TEMPLATE",
+        "IMPLANT_ASSEMBLY_TEMPLATE",
+        "IMPLANT_TEMPLATE_GROUP",
+    }
+)
 
 
 def model_of(args: argparse.Namespace, verb: str | None = None) -> Any:

@@ -41,6 +41,14 @@ class Model(StrEnum):
     STUDY_ROOT = "STUDY"
     COMPOSITE_INSTANCE_ROOT = "COMPOSITE_INSTANCE"
     WITHOUT_BULK_DATA = "WITHOUT_BULK_DATA"
+    # the models of non-patient objects (PS3.4 U, X, HH, GG, ...): one level, the instance
+    HANGING_PROTOCOL = "HANGING_PROTOCOL"
+    COLOR_PALETTE = "COLOR_PALETTE"
+    DEFINED_PROCEDURE_PROTOCOL = "DEFINED_PROCEDURE_PROTOCOL"
+    PROTOCOL_APPROVAL = "PROTOCOL_APPROVAL"
+    GENERIC_IMPLANT_TEMPLATE = "GENERIC_IMPLANT_TEMPLATE"
+    IMPLANT_ASSEMBLY_TEMPLATE = "IMPLANT_ASSEMBLY_TEMPLATE"
+    IMPLANT_TEMPLATE_GROUP = "IMPLANT_TEMPLATE_GROUP"
 
 
 FIND = {
@@ -58,6 +66,73 @@ GET = {
     Model.COMPOSITE_INSTANCE_ROOT: uids.CompositeInstanceRootRetrieveGet,
     Model.WITHOUT_BULK_DATA: uids.CompositeInstanceRetrieveWithoutBulkDataGet,
 }
+#: The non-patient models: (FIND, MOVE, GET) SOP classes and the storage SOP classes whose
+#: instances they hold.
+NON_PATIENT: dict[Model, tuple[tuple[str, str, str], tuple[str, ...]]] = {
+    Model.HANGING_PROTOCOL: (
+        (
+            uids.HangingProtocolInformationModelFind,
+            uids.HangingProtocolInformationModelMove,
+            uids.HangingProtocolInformationModelGet,
+        ),
+        (uids.HangingProtocolStorage,),
+    ),
+    Model.COLOR_PALETTE: (
+        (
+            uids.ColorPaletteQueryRetrieveInformationModelFind,
+            uids.ColorPaletteQueryRetrieveInformationModelMove,
+            uids.ColorPaletteQueryRetrieveInformationModelGet,
+        ),
+        (uids.ColorPaletteStorage,),
+    ),
+    Model.DEFINED_PROCEDURE_PROTOCOL: (
+        (
+            uids.DefinedProcedureProtocolInformationModelFind,
+            uids.DefinedProcedureProtocolInformationModelMove,
+            uids.DefinedProcedureProtocolInformationModelGet,
+        ),
+        (uids.CTDefinedProcedureProtocolStorage, uids.XADefinedProcedureProtocolStorage),
+    ),
+    Model.PROTOCOL_APPROVAL: (
+        (
+            uids.ProtocolApprovalInformationModelFind,
+            uids.ProtocolApprovalInformationModelMove,
+            uids.ProtocolApprovalInformationModelGet,
+        ),
+        (uids.ProtocolApprovalStorage,),
+    ),
+    Model.GENERIC_IMPLANT_TEMPLATE: (
+        (
+            uids.GenericImplantTemplateInformationModelFind,
+            uids.GenericImplantTemplateInformationModelMove,
+            uids.GenericImplantTemplateInformationModelGet,
+        ),
+        (uids.GenericImplantTemplateStorage,),
+    ),
+    Model.IMPLANT_ASSEMBLY_TEMPLATE: (
+        (
+            uids.ImplantAssemblyTemplateInformationModelFind,
+            uids.ImplantAssemblyTemplateInformationModelMove,
+            uids.ImplantAssemblyTemplateInformationModelGet,
+        ),
+        (uids.ImplantAssemblyTemplateStorage,),
+    ),
+    Model.IMPLANT_TEMPLATE_GROUP: (
+        (
+            uids.ImplantTemplateGroupInformationModelFind,
+            uids.ImplantTemplateGroupInformationModelMove,
+            uids.ImplantTemplateGroupInformationModelGet,
+        ),
+        (uids.ImplantTemplateGroupStorage,),
+    ),
+}
+for _model, ((_find, _move, _get), _classes) in NON_PATIENT.items():
+    FIND[_model], MOVE[_model], GET[_model] = _find, _move, _get
+#: storage SOP class -> the non-patient model its instances belong to
+NON_PATIENT_MODEL_OF: dict[str, Model] = {
+    sop: model for model, (_sops, classes) in NON_PATIENT.items() for sop in classes
+}
+
 MODEL_OF: dict[str, Model] = {
     uid: model for table in (FIND, MOVE, GET) for model, uid in table.items()
 }
