@@ -12,10 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -95,14 +98,9 @@ def wait_for_port(
 def dcmtk_server(
     tool: str, *args: str, port: int, cwd: str | Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a DCMTK server tool (storescp, dcmqrscp ...) and stop it afterwards."""
-    proc = subprocess.Popen(
-        [dcmtk(tool), *args],
-        cwd=cwd,
-        env=dcmtk_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    """Start a DCMTK server tool (storescp, dcmqrscp ...) and stop it afterwards; its output
+    (stdout and stderr together) is what :func:`stop_and_read` returns."""
+    proc = start_server([dcmtk(tool), *args], cwd=cwd, env=dcmtk_env(), merge=True)
     try:
         wait_for_port(port, proc=proc)
         yield proc
@@ -110,19 +108,73 @@ def dcmtk_server(
         stop(proc, timeout=5)
 
 
+#: A server's output files, read by stop(). Not pipes: a pipe nobody reads while the server
+#: runs fills up (64 KiB of log) and stalls the server in the middle of an association.
+_OUTPUT: weakref.WeakKeyDictionary[subprocess.Popen[Any], _Output] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Output:
+    out: IO[bytes]
+    err: IO[bytes] | None
+    text: bool
+    result: tuple[Any, Any] | None = None
+
+
+def start_server(
+    argv: list[str],
+    *,
+    text: bool = False,
+    merge: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> subprocess.Popen[Any]:
+    """Start a server process with its stdout and stderr (one stream if ``merge``) going to
+    temporary files; :func:`stop` ends it and returns what it wrote."""
+    # the files outlive this call: stop() reads and closes them
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    err = None if merge else tempfile.TemporaryFile()  # noqa: SIM115
+    stderr: Any = subprocess.STDOUT if merge else err
+    try:
+        proc = subprocess.Popen(argv, stdout=out, stderr=stderr, env=env, cwd=cwd)
+    except BaseException:
+        out.close()
+        if err is not None:
+            err.close()
+        raise
+    _OUTPUT[proc] = _Output(out, err, text)
+    return proc
+
+
 def stop(
     proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 10
 ) -> tuple[Any, Any]:
     """Stop a server process (``sig``, then SIGKILL after ``timeout``) and return what it
-    printed, ``(stdout, stderr)``; its pipes are read to the end and closed. Calling it again
-    on a stopped process is harmless."""
+    printed, ``(stdout, stderr)`` (``stderr`` None when merged into stdout). Pipes are read to
+    the end and closed, output files of :func:`start_server` read and closed. Calling it again
+    returns the same output."""
     if proc.poll() is None:
         proc.send_signal(sig)
     try:
-        return proc.communicate(timeout=timeout)
+        piped = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.communicate()
+        piped = proc.communicate()
+    files = _OUTPUT.get(proc)
+    if files is None:
+        return piped
+    if files.result is None:
+        texts: list[Any] = []
+        for fp in (files.out, files.err):
+            if fp is None:
+                texts.append(None)
+                continue
+            fp.seek(0)
+            data = fp.read()
+            fp.close()
+            texts.append(data.decode(errors="replace") if files.text else data)
+        files.result = (texts[0], texts[1])
+    return files.result
 
 
 def stop_and_read(proc: subprocess.Popen[bytes]) -> str:

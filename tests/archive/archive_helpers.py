@@ -125,10 +125,11 @@ from pathlib import Path
 def serving(
     archive: Path, port: int, *extra: str, aet: str = "DICOMKIT"
 ) -> Iterator[subprocess.Popen[str]]:
-    """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait)."""
-    from peers import stop, wait_for_port
+    """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait).
+    ``peers.stop(proc)`` returns what it printed, (stdout, stderr)."""
+    from peers import start_server, stop, wait_for_port
 
-    proc = subprocess.Popen(
+    proc = start_server(
         [
             sys.executable,
             "-m",
@@ -143,8 +144,6 @@ def serving(
             aet,
             *extra,
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

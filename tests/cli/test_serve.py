@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import cli, cli_subprocess, serving, synthetic, write_files
-from peers import free_port
+from peers import free_port, stop
 
 # every test starts `python -m dicomkit serve` (or the CLI) as a process of its own
 pytestmark = pytest.mark.slow
@@ -28,9 +28,8 @@ def test_serve_store_find_and_stop(tmp_path: Path) -> None:
         assert code == 0, err
         code, out, err = cli("echo", "127.0.0.1", str(port), "--aec", "DICOMKIT")
         assert code == 0, err
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 0
-        stderr = proc.stderr.read() if proc.stderr else ""
+        _out, stderr = stop(proc, signal.SIGINT, timeout=15)
+        assert proc.returncode == 0
     assert "listening on 127.0.0.1" in stderr and "stopped" in stderr
     assert (arch / "index.sqlite").exists()
     stored = sorted(p.name for p in arch.rglob("*.dcm"))

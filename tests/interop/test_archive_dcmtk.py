@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import serving, synthetic, write_files
 from corpus import manifest
-from peers import dcmtk, dcmtk_server, free_port, run_dcmtk
+from peers import dcmtk, dcmtk_server, free_port, run_dcmtk, stop
 
 import dicomkit
 
@@ -308,7 +308,7 @@ def test_serve_tls_with_dcmtk(tmp_path: Path) -> None:
             timeout=30,
         )
         assert anon.returncode != 0  # TLS without a client certificate: refused
-    out = proc.stderr.read() if proc.stderr else ""
+    _out, out = stop(proc)  # stopped already: what it printed
     assert "(TLS, client certificates required)" in out
     from dicomkit.archive import Archive
 
