@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "move",
     "get",
     "serve",
+    "web",
     "commit",
     "worklist",
     "mpps",

@@ -154,8 +154,8 @@ class StowOutcome:
     sop_instance_uid: str
     study_instance_uid: str
     reason: int = 0
-    series_instance_uid: str = ""
     comment: str = ""
+    series_instance_uid: str = ""
 
 
 def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
