@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
+from helpers import run
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.errors import AssociationAborted, AssociationRejected
@@ -17,10 +17,6 @@ from dicomkit.net.proto import dimse
 
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 PRINTER = "1.2.840.10008.5.1.1.16"
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 20))
 
 
 @pytest.mark.parametrize(
