@@ -149,3 +149,14 @@ def test_services_exports_the_service_modules() -> None:
     assert callable(services.worklist.find) and callable(services.commitment.commit)
     with pytest.raises(AttributeError):
         _ = services.no_such_name
+
+
+def test_start_up_line_names_the_hosted_services(tmp_path: Path) -> None:
+    from dicomkit.archive.app import describe
+    from dicomkit.archive.node import Archive
+
+    with Archive(tmp_path / "a") as archive:
+        line = describe(NodeConfig(), 11112, archive)
+        assert line.endswith("; also Storage Commitment, Modality Worklist, MPPS, UPS")
+        off = from_mapping({"worklist": {"enabled": False}, "ups": {"enabled": False}})
+        assert describe(off, 11112, archive).endswith("; also Storage Commitment, MPPS")

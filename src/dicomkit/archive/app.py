@@ -691,5 +691,12 @@ def describe(cfg: NodeConfig, port: int, archive: Archive) -> str:
     )
     return (
         f"{cfg.ae_title} listening on {cfg.host}:{port}{tls}; archive {Path(archive.root)} "
-        f"({archive.index.count()} instances); C-MOVE peers: {peers}"
+        f"({archive.index.count()} instances); C-MOVE peers: {peers}" + _hosted_line(cfg)
     )
+
+
+def _hosted_line(cfg: NodeConfig) -> str:
+    from dicomkit.archive.hosted import enabled
+
+    names = enabled(cfg.services)
+    return f"; also {', '.join(names)}" if names else ""

@@ -102,6 +102,24 @@ def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
     return out
 
 
+#: how the start-up line names each hosted service
+TITLES = {
+    "commitment": "Storage Commitment",
+    "worklist": "Modality Worklist",
+    "mpps": "MPPS",
+    "ups": "UPS",
+}
+
+
+def enabled(services: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The titles of the hosted services a config (``NodeConfig.services``) turns on."""
+    return [
+        TITLES[name]
+        for name in SECTIONS
+        if _settings_type(name)(**dict(services.get(name, {}))).enabled
+    ]
+
+
 def settings(node: ArchiveNode, name: str) -> Any:
     """The settings of a hosted service from the node's config (defaults where unset)."""
     return _settings_type(name)(**dict(node.config.services.get(name, {})))
