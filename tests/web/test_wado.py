@@ -169,3 +169,29 @@ def test_compressed_frames_are_decoded(tmp_path: Any) -> None:
         parts = _parts(requests.get(url, timeout=30))
     assert [p[1] for p in parts] == [arr[2].tobytes(), arr[0].tobytes()]
     archive.close()
+
+
+def test_rendered_png_with_window_and_jpeg(served: Any) -> None:
+    imagecodecs = pytest.importorskip("imagecodecs")
+    np = pytest.importorskip("numpy")
+    r = served.rows[0]
+    url = (
+        f"{served.url}/studies/{r['StudyInstanceUID']}/series/{r['SeriesInstanceUID']}"
+        f"/instances/{r['SOPInstanceUID']}"
+    )
+    # pixels 1, 2, 3, 4 through a linear window of center 3, width 4 (PS3.3 C.11.2.1.2.1):
+    # ((x - 2.5) / 3 + 0.5) * 255 inside (1, 4]
+    resp = requests.get(
+        f"{url}/rendered", params={"window": "3,4,linear"}, headers={"Accept": "image/png"}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "image/png"
+    got = imagecodecs.png_decode(resp.content)
+    assert got.tolist() == np.array([[0, 85], [170, 255]]).tolist()
+    frame = requests.get(f"{url}/frames/1/rendered", headers={"Accept": "image/jpeg"})
+    assert frame.headers["content-type"] == "image/jpeg"
+    assert imagecodecs.jpeg8_decode(frame.content).shape == (2, 2)
+    assert requests.get(f"{url}/rendered", headers={"Accept": "image/gif"}).status_code == 406
+    bad = requests.get(f"{url}/rendered", params={"window": "3"}, headers={"Accept": "image/png"})
+    assert bad.status_code == 400 and "center,width" in bad.text
+    assert requests.get(f"{url}/frames/2/rendered").status_code == 404

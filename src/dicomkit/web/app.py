@@ -6,7 +6,8 @@ Resources (PS3.18 10), under ``prefix`` (default ``/dicom-web``):
   ``/studies/{study}/instances``, ``/studies/{study}/series/{series}/instances``;
 - WADO-RS: ``GET /studies/{study}[/series/{series}[/instances/{sop}]]`` (instances),
   the same with ``/metadata``, ``.../instances/{sop}/frames/{list}`` and
-  ``.../instances/{sop}/bulkdata/{tag}``;
+  ``.../instances/{sop}/bulkdata/{tag}``, and ``.../instances/{sop}[/frames/{n}]/rendered``
+  (image/jpeg or image/png through the pixel display pipeline; ``window``, ``quality``);
 - STOW-RS: ``POST /studies`` and ``POST /studies/{study}``.
 
 URLs in responses (RetrieveURL, BulkDataURI) are built from the request's Host header,
@@ -168,6 +169,27 @@ def create_app(
             return _error(exc)
         return _octets([data])
 
+    async def rendered(request: Request) -> Response:
+        p = request.path_params
+        q = request.query_params
+        try:
+            media = wado.rendered_type(request.headers.get("accept", ""))
+            window = wado.parse_window(q.get("window"))
+            try:
+                quality = int(q.get("quality", "90"))
+            except ValueError:
+                raise wado.WadoError(f"quality={q.get('quality')!r}: a number 1..100") from None
+            number = wado.parse_frame_list(p.get("frames", "1"))[0]
+            (inst,) = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p["series"], p["sop"]
+            )
+            data = await run_in_threadpool(
+                wado.rendered_of, archive, inst, number, media, window, quality
+            )
+        except DicomError as exc:
+            return _error(exc)
+        return Response(data, media_type=media)
+
     async def store(request: Request) -> Response:
         study = request.path_params.get("study")
         try:
@@ -206,6 +228,8 @@ def create_app(
         Route(st + se + sop + "/metadata", metadata, methods=["GET"]),
         Route(st + se + sop + "/frames/{frames}", frames, methods=["GET"]),
         Route(st + se + sop + "/bulkdata/{tag}", bulkdata, methods=["GET"]),
+        Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
+        Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
     ]
     from starlette.routing import Mount
 

@@ -295,3 +295,81 @@ def parse_frame_list(text: str) -> list[int]:
 def file_size(archive: Archive, inst: StoredInstance) -> int:
     """The stored file's size in bytes."""
     return os.stat(archive.path_of(inst)).st_size
+
+
+def parse_window(text: str | None) -> tuple[float, float, str] | None:
+    """The ``window=center,width[,function]`` parameter of a rendered request
+    (PS3.18 8.3.5.1.3); raises :class:`WadoError` when it does not parse."""
+    if not text:
+        return None
+    fields = [f.strip() for f in text.split(",")]
+    try:
+        center, width = float(fields[0]), float(fields[1])
+    except (IndexError, ValueError):
+        raise WadoError(f"window={text!r}: expected center,width[,function]") from None
+    if width <= 0:
+        raise WadoError(f"window={text!r}: the width must be positive")
+    function = fields[2].upper() if len(fields) > 2 and fields[2] else "LINEAR"
+    if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
+        raise WadoError(f"window function {fields[2]!r}: use linear, linear_exact or sigmoid")
+    return center, width, function
+
+
+def rendered_type(accept: str) -> str:
+    """``image/jpeg`` or ``image/png`` from an Accept header (JPEG when either will do and
+    an encoder is installed); raises :class:`WadoError` (406) for anything else."""
+    jpeg = _jpeg_encoder() is not None
+    for m in parse_accept(accept or "*/*"):
+        if m.q <= 0:
+            continue
+        if m.type == "image/png":
+            return "image/png"
+        if m.type == "image/jpeg" and jpeg:
+            return "image/jpeg"
+        if m.type in ("*/*", "image/*"):
+            return "image/jpeg" if jpeg else "image/png"
+    raise WadoError(
+        f"rendered images are image/png{' or image/jpeg' if jpeg else ''}, not {accept}", 406
+    )
+
+
+def _jpeg_encoder() -> Any:
+    try:
+        import imagecodecs
+    except ImportError:
+        return None
+    return getattr(imagecodecs, "jpeg8_encode", None)
+
+
+def rendered_of(
+    archive: Archive,
+    inst: StoredInstance,
+    frame_number: int,
+    media_type: str,
+    window: tuple[float, float, str] | None = None,
+    quality: int = 90,
+) -> bytes:
+    """One frame (1-based) through the display pipeline of ``dicomkit export`` (Modality
+    LUT, VOI window -- ``window`` overrides the data set's --, MONOCHROME1 inversion,
+    colour to RGB), encoded as ``media_type``."""
+    import dicomkit
+    from dicomkit.pixels.display import display_frame
+    from dicomkit.pixels.info import PixelInfo
+    from dicomkit.pixels.png import encode_png
+
+    ds = dicomkit.read(archive.path_of(inst))
+    if PIXEL_DATA_TAG not in {int(t) for t in ds}:
+        raise WadoError(f"instance {inst.sop_instance_uid} has no Pixel Data", 404)
+    n = PixelInfo.from_dataset(ds).number_of_frames
+    if not 1 <= frame_number <= n:
+        raise WadoError(f"frame {frame_number} out of range 1..{n}", 404)
+    center, width, function = window if window else (None, None, None)
+    img = display_frame(ds, frame_number - 1, center=center, width=width, function=function)
+    if media_type == "image/png":
+        return encode_png(img)
+    encode = _jpeg_encoder()
+    if encode is None:  # pragma: no cover - rendered_type offers JPEG only with an encoder
+        raise WadoError("no JPEG encoder installed (pip install imagecodecs)", 406)
+    if not 1 <= quality <= 100:
+        raise WadoError(f"quality={quality}: use 1..100")
+    return bytes(encode(img, level=quality))
