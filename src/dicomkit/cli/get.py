@@ -101,9 +101,62 @@ def add_parser(subparsers: Any) -> None:
         metavar="UID|KEYWORD",
         help="extra transfer syntax to accept, e.g. JPEGLossless (repeatable)",
     )
+    frames = p.add_mutually_exclusive_group()
+    frames.add_argument(
+        "--frames",
+        metavar="LIST",
+        help="Frame Level Retrieve (PS3.4 Y, Z): a new instance with just these frames of the "
+        "instance -k SOPInstanceUID names, e.g. 1-10 or 1,5,9 or 1-100/10 (every 10th)",
+    )
+    frames.add_argument(
+        "--frame-times",
+        metavar="START-END",
+        help="Frame Level Retrieve by time: the frames from START to END seconds after the "
+        "first frame, e.g. 0-1.5",
+    )
     add_query_options(p)
     add_network_options(p)
     p.set_defaults(func=run)
+
+
+def frame_keys(args: argparse.Namespace) -> dict[str, Any]:
+    """The frame range key of ``--frames`` / ``--frame-times`` (empty without them):
+    Calculated Frame List for ranges (start, end, increment), Simple Frame List for single
+    frames, Time Range for times."""
+    if getattr(args, "frame_times", None):
+        lo, sep, hi = str(args.frame_times).partition("-")
+        try:
+            return {"TimeRange": [float(lo), float(hi)]} if sep else {}
+        except ValueError:
+            pass
+        raise UsageError(
+            f"--frame-times {args.frame_times!r}: give START-END in seconds, e.g. 0-1.5"
+        )
+    spec = getattr(args, "frames", None)
+    if not spec:
+        return {}
+    single: list[int] = []
+    calculated: list[int] = []
+    try:
+        for part in str(spec).split(","):
+            part = part.strip()
+            rng, _slash, step = part.partition("/")
+            lo, dash, hi = rng.partition("-")
+            if dash:
+                calculated += [int(lo), int(hi), int(step or 1)]
+            else:
+                single.append(int(rng))
+    except ValueError:
+        raise UsageError(
+            f"--frames {spec!r}: give frame numbers and ranges, e.g. 1-10 or 1,5,9 or 1-100/10"
+        ) from None
+    if single and calculated:  # one key only: spell the ranges out
+        for i in range(0, len(calculated), 3):
+            single += list(range(calculated[i], calculated[i + 1] + 1, calculated[i + 2]))
+        calculated = []
+    if any(v < 1 for v in single + calculated):
+        raise UsageError(f"--frames {spec!r}: frames are numbered from 1")
+    return {"CalculatedFrameList": calculated} if calculated else {"SimpleFrameList": single}
 
 
 def _uid(text: str, what: str) -> str:
@@ -197,8 +250,20 @@ async def _run(args: argparse.Namespace) -> int:
 
     if not args.key:
         raise UsageError("give the instances to get with -k, e.g. -k StudyInstanceUID=1.2.3")
+    frame_key = frame_keys(args)
+    if frame_key:  # Frame Level Retrieve: the Composite Instance Root model, FRAME level
+        if getattr(args, "model", None) not in (None, "composite-instance", "COMPOSITE_INSTANCE"):
+            raise UsageError("--frames needs the composite-instance model (the default with it)")
+        if "SOPInstanceUID" not in parse_keys(args.key):
+            raise UsageError("--frames takes the frames of one instance: -k SOPInstanceUID=...")
+        args.model = "composite-instance"
+        args.level = "IMAGE"
     model = model_of(args, "C-GET")
     query, _keys = build_query(args, defaults=False)
+    if frame_key:
+        query.QueryRetrieveLevel = "FRAME"
+        for kw, value in frame_key.items():
+            query.set(kw, value)
     wanted = [_uid(s, "SOP class") for s in args.sop_class]
     extra = [_uid(t, "transfer syntax") for t in args.ts]
     derived, why = ([], "--no-find") if args.no_find else await classes_by_find(args, model)

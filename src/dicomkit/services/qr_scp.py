@@ -22,6 +22,7 @@ the SCU in cancel responses too.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from dicomkit.errors import DicomError, InvalidDicomError, NetworkError
 from dicomkit.net import Incoming, encode_data, response_for
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.commands import fit_comment
-from dicomkit.services import convert
+from dicomkit.services import convert, frames
 from dicomkit.services import query_retrieve as qr
 
 log = logging.getLogger("dicomkit.services.qr")
@@ -65,6 +66,9 @@ class RetrieveItem:
     #: called in the worker thread before the file is read for sending: None when it may be
     #: sent, else why not (e.g. a damaged file): the sub-operation fails with that reason
     check: Callable[[], str | None] | None = None
+    #: makes the instance to send from the stored one (a frame level retrieve's new
+    #: instance, :mod:`dicomkit.services.frames`); it is then sent in a native syntax
+    transform: Callable[[Dataset], Dataset] | None = None
 
 
 class QRBackend(Protocol):
@@ -180,10 +184,50 @@ class QueryRetrieveSCP:
         ident = incoming.dataset
         if model is None or ident is None:
             raise _Refused("no identifier or unsupported model", 0xA900)
+        level = str(ident.get("QueryRetrieveLevel", "") or "").strip().upper()
+        if level == "FRAME" and model is qr.Model.COMPOSITE_INSTANCE_ROOT:
+            return await self._frame_instances(ident, model, self.negotiation(incoming))
         try:
             return await asyncio.to_thread(
                 self.backend.retrieve, ident, model, self.negotiation(incoming)
             )
+        except DicomError as exc:
+            raise _Refused(
+                str(exc), int(getattr(exc, "status", None) or status_codes.UnableToProcess)
+            ) from exc
+
+    async def _frame_instances(
+        self, ident: Dataset, model: qr.Model, neg: Negotiation
+    ) -> list[RetrieveItem]:
+        """Frame Level Retrieve (PS3.4 Y, Z): the one instance the identifier names, sent as a
+        new instance holding the requested frames."""
+        from dicomkit import read
+        from dicomkit.core.uid import generate_uid
+
+        def plan() -> list[RetrieveItem]:
+            request = frames.frame_request(ident)
+            image = ident.copy()
+            for tag in frames.FRAME_KEYS:
+                if tag in image:
+                    del image[tag]
+            image.QueryRetrieveLevel = "IMAGE"
+            found = self.backend.retrieve(image, model, neg)
+            if len(found) != 1:
+                raise frames.FrameRetrieveError(
+                    f"a FRAME level retrieve names one instance; the keys match {len(found)}",
+                    frames.INVALID_REQUEST if found else frames.NO_SUCH_FRAMES,
+                )
+            item = found[0]
+            wanted = frames.select_frames(request, read(item.path, stop_before_pixels=True))
+            new_uid = str(generate_uid())
+
+            def transform(ds: Dataset) -> Dataset:
+                return frames.extract_frames(ds, wanted, request, new_uid)
+
+            return [dataclasses.replace(item, sop_instance_uid=new_uid, transform=transform)]
+
+        try:
+            return await asyncio.to_thread(plan)
         except DicomError as exc:
             raise _Refused(
                 str(exc), int(getattr(exc, "status", None) or status_codes.UnableToProcess)
@@ -368,7 +412,12 @@ class QueryRetrieveSCP:
             out: list[tuple[Any, Any]] = []
             held = 0
             for inst in instances[start : start + _BATCH]:
-                ctx = _pick_context(target, inst, for_get=for_get, native_first=without_bulk)
+                ctx = _pick_context(
+                    target,
+                    inst,
+                    for_get=for_get,
+                    native_first=without_bulk or inst.transform is not None,
+                )
                 if ctx is None:
                     log.info(
                         "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
@@ -385,11 +434,12 @@ class QueryRetrieveSCP:
                     out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
                 try:
-                    data = (
-                        _without_bulk(inst.path, ctx.transfer_syntax)
-                        if without_bulk
-                        else _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
-                    )
+                    if inst.transform is not None:
+                        data = _transformed(inst.path, inst.transform, ctx.transfer_syntax)
+                    elif without_bulk:
+                        data = _without_bulk(inst.path, ctx.transfer_syntax)
+                    else:
+                        data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
                 except (DicomError, OSError) as exc:
                     log.warning(
                         "C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc
@@ -519,6 +569,14 @@ def _without_bulk(path: Path, ts: str) -> bytes:
     ds = read(path, stop_before_pixels=True)  # Pixel Data: not read at all
     qr.strip_bulk_data(ds)
     return bytes(encode_data(ds, ts))
+
+
+def _transformed(path: Path, transform: Callable[[Dataset], Dataset], ts: str) -> bytes:
+    """The instance ``transform`` makes of a stored file, encoded in ``ts``."""
+    from dicomkit import read
+
+    ds = transform(read(path))
+    return bytes(encode_data(convert.convert(ds, ts), ts))
 
 
 def _take(it: Iterator[Dataset], n: int) -> list[Dataset]:
