@@ -1,4 +1,5 @@
-"""The retrieve-only Q/R models of `dicomkit serve` with pynetdicom as the SCU: Composite
+"""The retrieve-only Q/R models of `dicomkit serve` with pynetdicom as the SCU (and DCMTK
+storescp as a C-MOVE destination, pynetdicom as the SCP of our client): Composite
 Instance Root Retrieve (C-MOVE, C-GET) and Composite Instance Retrieve Without Bulk Data
 (C-GET, PS3.4 C.6.3, C.6.4); and `dicomkit get/move --model` against the node."""
 
@@ -24,6 +25,7 @@ ROWS = synthetic(3, seed=11)
 CI_MOVE = uids.CompositeInstanceRootRetrieveMove
 CI_GET = uids.CompositeInstanceRootRetrieveGet
 WBD_GET = uids.CompositeInstanceRetrieveWithoutBulkDataGet
+DK = [sys.executable, "-m", "dicomkit"]
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +240,85 @@ def test_cli_find_refuses_retrieve_only_model(node: tuple[int, int, Path]) -> No
     )
     assert proc.returncode != 0
     assert "C-FIND" in proc.stderr
+
+
+def test_cli_move_composite_instance_to_dcmtk_storescp(tmp_path: Path) -> None:
+    """`dicomkit move --model composite-instance` to the node, DCMTK storescp the destination."""
+    import peers
+
+    pynetdicom = require_module("pynetdicom")
+    pydicom = require_module("pydicom")
+    out = tmp_path / "dcmtk"
+    out.mkdir()
+    port, dest_port = free_port(), free_port()
+    with (
+        serving(tmp_path / "arch", port, "--peer", f"STORESCP=127.0.0.1:{dest_port}"),
+        peers.dcmtk_server(
+            "storescp", "-od", str(out), "-aet", "STORESCP", str(dest_port), port=dest_port
+        ),
+    ):
+        ae = pynetdicom.AE(ae_title="PYSCU")
+        for c in (CT, MR, SR):
+            ae.add_requested_context(c)
+        assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT")
+        for row in ROWS:
+            dicomkit.write(to_dataset(row, pixels=True), tmp_path / "x.dcm")
+            assert assoc.send_c_store(pydicom.dcmread(tmp_path / "x.dcm")).Status == 0
+        assoc.release()
+        study = ROWS[0]["StudyInstanceUID"]
+        args = ["--model", "composite-instance", "-L", "STUDY", "-k", f"StudyInstanceUID={study}"]
+        proc = subprocess.run(
+            [*DK, "move", "127.0.0.1", str(port), "--aec", "DICOMKIT", "--dest", "STORESCP", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    got = {str(dicomkit.read(p).SOPInstanceUID) for p in out.iterdir()}
+    assert got == {r["SOPInstanceUID"] for r in ROWS if r["StudyInstanceUID"] == study}
+
+
+def test_cli_get_composite_instance_from_pynetdicom_scp(tmp_path: Path) -> None:
+    """Our `dicomkit get --model composite-instance` against pynetdicom as the SCP."""
+    pynetdicom = require_module("pynetdicom")
+    from pynetdicom import evt
+
+    row = _with_pixels()
+    source = to_dataset(row, pixels=True)
+    dicomkit.write(source, tmp_path / "src.dcm")
+    pydicom = require_module("pydicom")
+    stored = pydicom.dcmread(tmp_path / "src.dcm")
+    seen: list[str] = []
+
+    def on_get(event: Any) -> Any:
+        ident = event.identifier
+        seen.append(str(ident.QueryRetrieveLevel))
+        yield 1
+        yield 0xFF00, stored
+
+    scp = pynetdicom.AE(ae_title="PYQR")
+    scp.add_supported_context(CI_GET)
+    for c in (CT, MR, SR):
+        scp.add_supported_context(c, scp_role=True, scu_role=True)
+    port = free_port()
+    server = scp.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_GET, on_get)]
+    )
+    out = tmp_path / "out"
+    args = ["--model", "composite-instance", "--no-find", "--sop-class", row["SOPClassUID"]]
+    args += ["-L", "IMAGE", "-k", f"SOPInstanceUID={row['SOPInstanceUID']}", "-o", str(out)]
+    try:
+        proc = subprocess.run(
+            [*DK, "get", "127.0.0.1", str(port), "--aec", "PYQR", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert seen == ["IMAGE"]
+    [path] = [p for p in out.rglob("*") if p.is_file()]
+    assert dicomkit.read(path).SOPInstanceUID == row["SOPInstanceUID"]
