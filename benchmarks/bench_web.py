@@ -127,11 +127,31 @@ def main() -> int:
             )
             assert r.status_code == 200, r.text
         stow = time.perf_counter() - t0
+        # C-STORE of the same number of instances (another study), for the ratio: one
+        # association from an in-process SyncAE (no process start-up in the timing)
+        from dicomkit.net import SyncAE
+        from dicomkit.services import contexts_for, read_instance, store
+
+        (tmp / "cstore").mkdir()
+        for i in range(args.n):
+            (tmp / "cstore" / f"{i}.dcm").write_bytes(_instance(2, i % 2, i, pixels))
+        instances = [read_instance(p) for p in sorted((tmp / "cstore").iterdir())]
+        with (
+            SyncAE("BENCH") as ae,
+            ae.associate(
+                "127.0.0.1", dimse, ae_title="DICOMKIT", contexts=contexts_for(instances)
+            ) as assoc,
+        ):
+            t0 = time.perf_counter()
+            for instance in instances:
+                assoc.call(store, instance)
+            cstore = time.perf_counter() - t0
         study = f"{ROOT}.1"
         series = f"{ROOT}.1.0"
         sop = f"{ROOT}.1.0.1"
         rows = [
             ("STOW-RS", stow, f"{args.n / stow:.0f} instances/s"),
+            ("C-STORE (same data)", cstore, f"{args.n / cstore:.0f} instances/s"),
         ]
 
         def get(path: str, accept: str = "application/dicom+json") -> requests.Response:
