@@ -95,3 +95,56 @@ def test_mpps_client_against_pynetdicom() -> None:
     assert created[0] == 0 and created[1].strip() == uid, created[2]
     assert done[0] == 0, done[2]
     assert seen == [("create", uid, "PY7"), ("set", uid, "COMPLETED")]
+
+
+def test_commit_client_against_pynetdicom_reporting_on_a_new_association(tmp_path: Any) -> None:
+    pynetdicom = require_module("pynetdicom")
+    from archive_helpers import synthetic, write_files
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    sc, sc_instance = "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1"
+    listen = free_port()
+    files = write_files(synthetic(2)[:2], tmp_path / "f")
+    threads: list[threading.Thread] = []
+
+    def report(info: Any) -> None:
+        # the SCP's side of PS3.4 J.3.3: a new association to the requestor, SCP role
+        ae = pynetdicom.AE(ae_title="PYSCP")
+        ae.add_requested_context(sc)
+        role = pynetdicom.build_role(sc, scp_role=True)
+        assoc = ae.associate("127.0.0.1", listen, ae_title="CLIENT", ext_neg=[role])
+        assert assoc.is_established
+        refs = list(info.ReferencedSOPSequence)
+        ds = Dataset()
+        ds.TransactionUID = info.TransactionUID
+        ds.ReferencedSOPSequence = Sequence(refs[:1])
+        failed = Dataset()
+        failed.ReferencedSOPClassUID = refs[1].ReferencedSOPClassUID
+        failed.ReferencedSOPInstanceUID = refs[1].ReferencedSOPInstanceUID
+        failed.FailureReason = 0x0112
+        ds.FailedSOPSequence = Sequence([failed])
+        try:
+            assoc.send_n_event_report(ds, 2, sc, sc_instance)
+        finally:
+            assoc.release()
+
+    def on_action(event: Any) -> Any:
+        thread = threading.Thread(target=report, args=(event.action_information,))
+        threads.append(thread)
+        thread.start()
+        return 0x0000, None
+
+    server, port = _serve([sc], [(pynetdicom.evt.EVT_N_ACTION, on_action)])
+    try:
+        code, out, err = cli(
+            "commit", "127.0.0.1", str(port), *map(str, files),
+            "--aec", "PYSCP", "--aet", "CLIENT", "--port", str(listen), "--timeout", "30",
+        )  # fmt: skip
+    finally:
+        for t in threads:
+            t.join(30)
+        server.shutdown()
+    assert code == 1, out + err  # one instance failed
+    assert "1 committed, 1 failed" in out
+    assert "0112" in out
