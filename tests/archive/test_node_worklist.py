@@ -187,3 +187,30 @@ def test_bad_items_are_refused(tmp_path: Path) -> None:
         read_items(bad)
     code, _, err = cli("worklist", "list", str(tmp_path / "nothing"))
     assert code == 2 and "not an archive" in err
+
+
+def test_worklist_folder_is_answered_with_the_stored_items(tmp_path: Path) -> None:
+    from dicomkit.services.worklist import write_item
+
+    folder = tmp_path / "wl"
+    folder.mkdir()
+    dropped = worklist_query(patient_name="FOLDER^ONE", patient_id="F1", modality="US")
+    dropped.StudyInstanceUID = "1.2.826.0.1.3680043.10.543.5.7"
+    write_item(dropped, folder / "f1.wl")
+    cfg = tmp_path / "node.toml"
+    cfg.write_text('[worklist]\nfolder = "wl"\n', encoding="utf-8")  # relative to the file
+    archive = tmp_path / "arch"
+    stored = worklist_query(patient_name="STORED^TWO", patient_id="S2", modality="US")
+    (tmp_path / "s.json").write_text(json.dumps(to_json(stored)), encoding="utf-8")
+    assert cli("worklist", "add", str(archive), str(tmp_path / "s.json"))[0] == 0
+    port = peers.free_port()
+    with serving(archive, port, "--config", str(cfg)):
+        before = cli(
+            "worklist", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-k", "PatientName=*O*"
+        )
+        late = worklist_query(patient_name="FOLDER^LATE", patient_id="F3", modality="CT")
+        write_item(late, folder / "f3.wl")  # dropped in while serving: answered at once
+        after = cli("worklist", "127.0.0.1", str(port), "--aec", "DICOMKIT", "-k", "PatientID=F*")
+    assert before[0] == 0, before[2]
+    assert "FOLDER^ONE" in before[1] and "STORED^TWO" in before[1] and "2 worklist" in before[1]
+    assert after[0] == 0 and "FOLDER^LATE" in after[1] and "2 worklist" in after[1]
