@@ -195,3 +195,32 @@ def test_rendered_png_with_window_and_jpeg(served: Any) -> None:
     bad = requests.get(f"{url}/rendered", params={"window": "3"}, headers={"Accept": "image/png"})
     assert bad.status_code == 400 and "center,width" in bad.text
     assert requests.get(f"{url}/frames/2/rendered").status_code == 404
+
+
+def test_large_instance_is_streamed_not_buffered(tmp_path: Any) -> None:
+    """A 6 MB instance goes out chunked (no Content-Length: the body is not built first)
+    and arrives whole."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
+    from archive_helpers import synthetic, to_dataset
+
+    row = synthetic(1)[0]
+    ds = to_dataset(row, pixels=True)
+    ds.Rows, ds.Columns = 1500, 2000
+    ds.PixelData = bytes(range(256)) * (1500 * 2000 * 2 // 256) + b"\x00" * (1500 * 2000 * 2 % 256)
+    archive = Archive(tmp_path / "a")
+    archive.store_dataset(ds)
+    with serve_archive(archive) as port:
+        url = f"http://127.0.0.1:{port}/dicom-web/studies/{row['StudyInstanceUID']}"
+        resp = requests.get(
+            url, headers={"Accept": f"{DICOM}; transfer-syntax=*"}, stream=True, timeout=60
+        )
+        assert "content-length" not in resp.headers
+        assert resp.headers.get("transfer-encoding") == "chunked"
+        (part,) = _parts(resp)
+    inst = archive.index.lookup(row["SOPInstanceUID"])
+    assert inst is not None
+    assert part[1] == archive.path_of(inst).read_bytes()
+    archive.close()
