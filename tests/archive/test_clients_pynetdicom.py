@@ -148,3 +148,60 @@ def test_commit_client_against_pynetdicom_reporting_on_a_new_association(tmp_pat
     assert code == 1, out + err  # one instance failed
     assert "1 committed, 1 failed" in out
     assert "0112" in out
+
+
+def test_ups_client_against_pynetdicom() -> None:
+    pynetdicom = require_module("pynetdicom")
+    push, pull, watch = (
+        "1.2.840.10008.5.1.4.34.6.1",
+        "1.2.840.10008.5.1.4.34.6.3",
+        "1.2.840.10008.5.1.4.34.6.2",
+    )
+    items: dict[str, Any] = {}
+    actions: list[tuple[int, str, str]] = []
+
+    def on_create(event: Any) -> Any:
+        items[str(event.request.AffectedSOPInstanceUID)] = event.attribute_list
+        return 0x0000, event.attribute_list
+
+    def on_find(event: Any) -> Any:
+        for uid, ds in items.items():
+            out = ds.__class__()
+            out.SOPInstanceUID = uid
+            out.ProcedureStepState = ds.ProcedureStepState
+            out.ProcedureStepLabel = ds.ProcedureStepLabel
+            yield 0xFF00, out
+
+    def on_action(event: Any) -> Any:
+        info = event.action_information
+        actions.append(
+            (
+                int(event.request.ActionTypeID),
+                str(event.request.RequestedSOPInstanceUID),
+                str(info.get("ProcedureStepState", "")),
+            )
+        )
+        return 0x0000, None
+
+    server, port = _serve(
+        [push, pull, watch],
+        [
+            (pynetdicom.evt.EVT_N_CREATE, on_create),
+            (pynetdicom.evt.EVT_C_FIND, on_find),
+            (pynetdicom.evt.EVT_N_ACTION, on_action),
+        ],
+    )
+    base = ["127.0.0.1", str(port), "--aec", "PYSCP"]
+    try:
+        created = cli("ups", "create", *base, "--label", "py step")
+        uid = created[1].strip()
+        found = cli("ups", "find", *base)
+        claimed = cli("ups", "claim", *base, uid, "--txn", "1.2.826.0.1.3680043.10.543.7.9")
+        done = cli("ups", "complete", *base, uid, "--txn", "1.2.826.0.1.3680043.10.543.7.9")
+    finally:
+        server.shutdown()
+    assert created[0] == 0 and uid in items, created[2]
+    assert items[uid].ProcedureStepState == "SCHEDULED"
+    assert found[0] == 0 and uid in found[1] and "py step" in found[1]
+    assert claimed[0] == 0 and done[0] == 0, claimed[2] + done[2]
+    assert actions == [(1, uid, "IN PROGRESS"), (1, uid, "COMPLETED")]
