@@ -55,6 +55,21 @@ def _error(exc: DicomError) -> Response:
     return Response(str(exc) + "\n", status_code=status, media_type="text/plain")
 
 
+_JSON_TYPES = frozenset({DICOM_JSON, "application/json", "application/*", "*/*"})
+
+
+def _check_json_accepted(accept: str) -> None:
+    """Raise :class:`~dicomkit.web.qido.QidoError` (406) when the Accept header allows no
+    JSON answer (XML answers are not offered yet)."""
+    if not accept:
+        return
+    ranges = wado.parse_accept(accept)
+    if not any(m.type in _JSON_TYPES and m.q > 0 for m in ranges):
+        raise qido.QidoError(
+            f"search answers are {DICOM_JSON} (XML is not offered yet), not {accept}", 406
+        )
+
+
 def _json(objects: list[dict[str, Any]], headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(objects, ensure_ascii=False).encode()
     return Response(body, media_type=DICOM_JSON, headers=headers or None)
@@ -75,6 +90,7 @@ def create_app(
         async def search(request: Request) -> Response:
             p = request.path_params
             try:
+                _check_json_accepted(request.headers.get("accept", ""))
                 s = qido.parse_search(
                     level,
                     request.query_params.multi_items(),
