@@ -3,6 +3,7 @@ patient index, matched on any attribute, kept across a restart and its consisten
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,20 @@ def _query(**keys: object) -> Dataset:
     return q
 
 
-def test_implant_templates_stored_found_and_kept(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if request.param == "sqlite":
+        yield None
+        return
+    from pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+def test_implant_templates_stored_found_and_kept(tmp_path: Path, db_url: str | None) -> None:
     a, b = _implant("HIP STEM 12", "ACME"), _implant("KNEE 3", "OTHER")
-    with Archive(tmp_path / "arch") as arch:
+    with Archive(tmp_path / "arch", db_url=db_url) as arch:
         assert [_ingest(arch, tmp_path, ds) for ds in (a, b)] == ["stored", "stored"]
         assert _ingest(arch, tmp_path, a) == "kept"
         with pytest.raises(DuplicateInstanceError):
@@ -59,7 +71,7 @@ def test_implant_templates_stored_found_and_kept(tmp_path: Path) -> None:
         assert [(d.SOPInstanceUID, d.Manufacturer) for d in found] == [(a.SOPInstanceUID, "ACME")]
         assert arch.index.paths() == {}  # not in the patient / study index
     # a restart runs the consistency check: the files under .nonpatient stay, rows too
-    with Archive(tmp_path / "arch") as arch:
+    with Archive(tmp_path / "arch", db_url=db_url) as arch:
         assert arch.last_check is not None and not arch.last_check.orphan_files
         assert arch.non_patient.count(Model.GENERIC_IMPLANT_TEMPLATE) == 2
         found, _ = arch.non_patient.find(
