@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = ["Clock"]
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar, TypeAlias
+from dataclasses import field
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from dicomkit.net.proto.items import UserIdentityRQItem
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 #: Our default Maximum Length (PS3.8 D.1): the largest P-DATA-TF variable field we accept.
 DEFAULT_MAX_PDU = 262_144

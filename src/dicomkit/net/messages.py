@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from dicomkit.core.dataset import Dataset
@@ -20,6 +19,11 @@ from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
 from dicomkit.net.proto.status import is_failure, service_for
 from dicomkit.net.transport import Buffer
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 if TYPE_CHECKING:
     from dicomkit.net.association import Association

@@ -41,9 +41,9 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
-from typing import Any, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 from dicomkit import dictionary  # its tables load only when an SCP lists every class
 from dicomkit.core.uid import resolve_uid
@@ -60,6 +60,11 @@ from dicomkit.net.proto.commands import fit_comment
 from dicomkit.net.proto.negotiation import AcceptorConfig, build_request
 from dicomkit.net.proto.upper_layer import Role
 from dicomkit.net.transport import SocketTransport, Transport, open_socket
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 log = logging.getLogger("dicomkit.net")
 

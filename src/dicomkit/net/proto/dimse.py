@@ -16,14 +16,19 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
-from typing import Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidDicomError, RemoteProtocolError
 from dicomkit.net.proto import commands as c
 from dicomkit.net.proto.status import Category, category
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 
 class Priority(IntEnum):

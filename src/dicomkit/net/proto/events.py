@@ -13,11 +13,15 @@ and :class:`Closed` when the association is over and the transport should be (or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.proto.pdu import PDV, AAssociateAC, AAssociateRJ, AAssociateRQ, Buffer
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = [
     "Abort",

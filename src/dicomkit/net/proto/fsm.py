@@ -16,11 +16,16 @@ absent from ``TABLE``; :func:`step` raises ``LocalProtocolError`` for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from dicomkit.errors import LocalProtocolError
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = [
     "ACTIONS",

@@ -13,8 +13,7 @@ decode (PS3.8 9.3.2.1 / Annex F).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import ClassVar, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from dicomkit.dictionary import uids
 from dicomkit.net.proto._codec import (
@@ -32,6 +31,11 @@ from dicomkit.net.proto._codec import (
     _uid,
     iter_items,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = [
     "ABORT_INVALID_PARAMETER",

@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import TYPE_CHECKING
 
 from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomkit.dictionary import uids
@@ -34,6 +35,11 @@ from dicomkit.net.proto.items import (
     UserSubItem,
 )
 from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = [
     "APPLICATION_CONTEXT",

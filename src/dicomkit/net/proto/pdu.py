@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import ClassVar, TypeAlias
+from dataclasses import field
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from dicomkit.dictionary import uids
 from dicomkit.net.proto._codec import iter_items
@@ -29,6 +29,11 @@ from dicomkit.net.proto.items import (
     PresentationContextRQItem,
     UserInformationItem,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = [
     "DEFAULT_MAX_ASSOCIATE_PDU_SIZE",

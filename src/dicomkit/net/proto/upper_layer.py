@@ -27,10 +27,9 @@ from __future__ import annotations
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dicomkit.errors import LocalProtocolError, RemoteProtocolError
 from dicomkit.net.proto import events as ev
@@ -67,6 +66,11 @@ from dicomkit.net.proto.pdu import (
     decode_pdu,
     pdata_pdus,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see _dataclass)
+    from dicomkit.net.proto._dataclass import dataclass
 
 __all__ = ["Role", "UpperLayer"]
 
