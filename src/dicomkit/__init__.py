@@ -8,18 +8,18 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from dicomkit import errors
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.tag import Tag
-from dicomkit.core.vr import VR
-from dicomkit.io.part10 import read, write
-
 if TYPE_CHECKING:
+    from dicomkit import errors
+    from dicomkit.core.dataset import Dataset
+    from dicomkit.core.element import DataElement
+    from dicomkit.core.sequence import Sequence
+    from dicomkit.core.tag import Tag
     from dicomkit.core.uid import UID
+    from dicomkit.core.vr import VR
+    from dicomkit.io.part10 import read, write
 
 __version__ = "0.1.0"
 
@@ -36,12 +36,32 @@ __all__ = [
     "write",
 ]
 
+#: name -> module that holds it: imported on first use, so that ``import dicomkit.net`` (what
+#: ``dicomkit echo`` needs) does not load the data set model, the codecs and part 10 I/O
+_LAZY = {
+    "errors": "dicomkit",
+    "Dataset": "dicomkit.core.dataset",
+    "DataElement": "dicomkit.core.element",
+    "Sequence": "dicomkit.core.sequence",
+    "Tag": "dicomkit.core.tag",
+    "UID": "dicomkit.core.uid",
+    "VR": "dicomkit.core.vr",
+    "read": "dicomkit.io.part10",
+    "write": "dicomkit.io.part10",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # UID lives with the dictionary layer; imported on first use so that importing dicomkit
-    # stays cheap.
-    if name == "UID":
-        from dicomkit.core.uid import UID
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'dicomkit' has no attribute {name!r}")
+    if name == "errors":
+        value: Any = importlib.import_module("dicomkit.errors")
+    else:
+        value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
 
-        return UID
-    raise AttributeError(f"module 'dicomkit' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

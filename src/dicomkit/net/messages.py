@@ -5,16 +5,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
 from dicomkit.errors import DimseError, LocalProtocolError
-from dicomkit.io.decoder import decode_dataset
 from dicomkit.io.deflate import deflate, inflate
-from dicomkit.io.encoder import encode_dataset
 from dicomkit.net.proto import dimse
 from dicomkit.net.proto.negotiation import NegotiatedContext
 from dicomkit.net.proto.status import is_failure, service_for
@@ -158,6 +156,8 @@ def check_response(rsp: Response, what: str = "") -> Response:
 
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
     """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
+    from dicomkit.io.decoder import decode_dataset  # not loaded for a C-ECHO
+
     implicit, little, deflated = ts_encoding(transfer_syntax)
     raw = inflate(data) if deflated else data
     ds = decode_dataset(raw, implicit=implicit, little=little)
@@ -167,6 +167,8 @@ def decode_data(data: bytes, transfer_syntax: str) -> Any:
 
 def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
     """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
+    from dicomkit.io.encoder import encode_dataset  # not loaded for a C-ECHO
+
     implicit, little, deflated = ts_encoding(transfer_syntax)
     raw = encode_dataset(dataset, implicit=implicit, little=little)
     return deflate(raw) if deflated else raw
@@ -192,7 +194,9 @@ class _NullSink:
 
 
 def _is_dataset(obj: Any) -> bool:
-    return isinstance(obj, Dataset)
+    # no Dataset exists while the data set model was never imported (a C-ECHO)
+    model = sys.modules.get("dicomkit.core.dataset")
+    return model is not None and isinstance(obj, model.Dataset)
 
 
 def _abstract_syntax(message: dimse.DimseMessage) -> str:
