@@ -1,11 +1,15 @@
 """What starting a command imports (a structural check, no timing): ``dicomkit echo`` and
 ``dicomkit --help`` never load numpy, the pixel stack, the data dictionary's element table or
-the storage service; a named subcommand loads only its own module."""
+the storage service; a named subcommand loads only its own module; the top-level help loads
+no subcommand module at all."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+
+import pytest
 
 from dicomkit.net.sync import SyncAE
 
@@ -67,3 +71,32 @@ def test_help_lists_every_subcommand() -> None:
     ).stdout
     for name in ("dump", "echo", "store", "find", "move", "get", "serve", "transcode"):
         assert f"    {name}" in out or f" {name} " in out, name
+
+
+def test_help_summaries_are_what_the_subcommand_modules_register() -> None:
+    from dicomkit.cli.main import SUBCOMMANDS, SUMMARIES, build_parser
+
+    full = build_parser()
+    (action,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    registered = {choice.dest: choice.help for choice in action._choices_actions}
+    stale = {
+        name: (SUMMARIES.get(name), line)
+        for name, line in registered.items()
+        if SUMMARIES.get(name) != line
+    }
+    assert not stale, f"update SUMMARIES in dicomkit/cli/main.py: {stale}"
+    assert set(SUBCOMMANDS) >= set(registered)
+
+
+def test_top_level_help_is_the_full_parsers_without_importing_subcommands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dicomkit.cli.main import build_parser, main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == build_parser().format_help()
+    names = imported("from dicomkit.cli.main import main\nmain(['--help'])\n")
+    assert not [m for m in names if m.startswith("dicomkit.cli.") and m != "dicomkit.cli.main"]
+    assert "asyncio" not in names and not [m for m in HEAVY if m in names]

@@ -43,11 +43,40 @@ SUBCOMMANDS = (
     "build",
 )
 
+#: each subcommand's line in ``dicomkit --help``, as its module registers it: the top-level help
+#: prints from here without importing the 21 modules (and numpy, asyncio ... behind them). A
+#: test checks the lines against the modules; a subcommand missing here makes ``--help`` build
+#: the whole parser as before.
+SUMMARIES = {
+    "dump": "print DICOM files as a tree",
+    "echo": "C-ECHO a DICOM peer (verification)",
+    "store": "send DICOM files to a storage SCP (C-STORE)",
+    "receive": "run a storage SCP (C-STORE) writing files to a folder",
+    "find": "query a Q/R SCP (C-FIND)",
+    "move": "ask a Q/R SCP to send instances to an AE (C-MOVE)",
+    "get": "retrieve instances from a Q/R SCP over the same association (C-GET)",
+    "serve": "run the archive node: store, index, query and retrieve",
+    "web": "DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS)",
+    "commit": "ask a peer to commit to keeping instances (storage commitment)",
+    "worklist": "query a modality worklist, or add/list/remove items of an archive's worklist",
+    "mpps": "create / update / complete a modality performed procedure step (MPPS)",
+    "ups": "push, find, claim, complete and watch unified procedure steps (UPS workitems)",
+    "archive": "check, rebuild or verify an archive folder (index vs files, checksums)",
+    "transcode": "change the transfer syntax of files (compress / decompress)",
+    "export": "write one frame as a windowed 8-bit PNG",
+    "validate": "check files against their IOD (like dciodvfy)",
+    "anonymize": "de-identify files (PS3.15 Annex E basic profile and options)",
+    "dicomdir": "create, extend or list a DICOMDIR (File-set)",
+    "sr": "Structured Reports: dump, html, xml, validate, dose, build",
+    "build": "build Secondary Capture, Segmentation or presentation state instances",
+}
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
     """The whole command line; with ``only``, just that subcommand's parser is registered
     (what :func:`main` does when the command names one: the others' modules, and what they
-    import, are not loaded -- ``dicomkit echo`` starts faster)."""
+    import, are not loaded -- ``dicomkit echo`` starts faster). ``summary``: the subcommands
+    as names and :data:`SUMMARIES` lines only, no module imported (``dicomkit --help``)."""
     parser = argparse.ArgumentParser(
         prog="dicomkit", description="dicomkit: read, write, send, receive and serve DICOM."
     )
@@ -58,6 +87,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     _add_logging_options(parser, "verbose")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if summary and all(name in SUMMARIES for name in SUBCOMMANDS):
+        for name in SUBCOMMANDS:
+            sub.add_parser(name, help=SUMMARIES[name])
+        return parser
     for name in SUBCOMMANDS if only is None else (only,):
         try:
             module = importlib.import_module(f"dicomkit.cli.{name}")
@@ -140,7 +173,10 @@ def error_text(exc: BaseException, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_subcommand(argv))
+    only = _subcommand(argv)
+    # no subcommand named (--help, --version, nothing): the summary parser answers those; an
+    # unknown word or a bad option gets the same usage error from it
+    parser = build_parser(only, summary=only is None)
     args = parser.parse_args(argv)
     args.verbose = args.verbose + getattr(args, "verbose_after", 0)
     log_file = getattr(args, "verbose_after_log_file", None) or args.verbose_log_file
