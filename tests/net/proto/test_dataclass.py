@@ -98,3 +98,21 @@ def test_pickle_round_trip_of_messages() -> None:
         again = pickle.loads(pickle.dumps(obj))
         assert again == obj and again is not obj
         assert repr(again) == repr(obj)
+
+
+def test_init_compiled_on_first_use_and_plain_subclasses_share_it() -> None:
+    point, _, _ = declare(_dataclass.dataclass)
+    assert not inspect.isfunction(point.__dict__["__init__"])  # nothing compiled yet
+    assert str(inspect.signature(point)).startswith("(x: 'int', y: 'int' = 0")
+    assert inspect.isfunction(point.__dict__["__init__"])
+
+    fresh, _, _ = declare(_dataclass.dataclass)
+
+    class Plain(fresh):  # type: ignore[misc,valid-type]
+        pass
+
+    assert (
+        Plain(3) == Plain(3)
+        and fresh(3).x == 3
+        and repr(Plain(3)).endswith("Plain(x=3, y=0, tags=[])")
+    )

@@ -2,13 +2,18 @@
 
 On Python 3.11 ``dataclasses.dataclass`` compiles six methods per frozen class from source
 (``exec``) when its module loads; with ~90 such classes that was most of what ``dicomkit
-echo`` spent before sending a byte. This drop-in keeps the generated ``__init__`` (and the
-frozen ``__setattr__``/``__delattr__``) but gives ``__repr__``, ``__eq__`` and ``__hash__``
-from closures over the field names -- no compilation, the same results: ``Name(a=1, b=2)``
-over the ``repr=True`` fields; equal when of the same class with equal ``compare=True``
-fields (``NotImplemented`` otherwise); the hash of the tuple of those fields. A method the
-class body defines is kept, as ``dataclass`` does. Anything else (``order=True``,
-``unsafe_hash=True``, not frozen) goes to ``dataclasses.dataclass`` unchanged.
+echo`` spent before sending a byte. This drop-in lets ``dataclasses`` collect the fields (and
+make the slots, ``__match_args__``, ``fields()``, ``replace()``) but compiles only
+``__init__`` -- written as ``dataclass(frozen=True)`` writes it, on the class's first use, so a
+message type a command never sends costs nothing. ``__setattr__``/``__delattr__`` are shared
+functions raising ``FrozenInstanceError``; ``__repr__``, ``__eq__`` and ``__hash__`` are
+closures over the field names with the same results: ``Name(a=1, b=2)`` over the ``repr=True``
+fields; equal when of the same class with equal ``compare=True`` fields (``NotImplemented``
+otherwise); the hash of the tuple of those fields. Slotted classes pickle and copy as with
+``dataclasses``. A method the class body defines is kept. Anything else (``order=True``,
+``unsafe_hash=True``, not frozen, an own ``__init__``) goes to ``dataclasses.dataclass``.
+``__dataclass_params__`` says ``frozen=False``: derive from these classes with this
+decorator, not with ``dataclasses.dataclass(frozen=True)``.
 
 Modules import it as ``dataclass`` at run time only; type checkers see the standard one::
 
@@ -68,7 +73,7 @@ def _process(cls: type, options: dict[str, Any]) -> Any:
     if undocumented:
         new.__doc__ = f"{new.__name__}({', '.join(f.name for f in fields)})"
     qualname = new.__qualname__
-    new.__init__ = _init_fn(new, fields, qualname)
+    new.__init__ = _LazyInit(new, fields)
     new.__setattr__ = _frozen_setattr
     new.__delattr__ = _frozen_delattr
     if options.get("slots", False):
@@ -116,6 +121,24 @@ def _init_fn(cls: type, fields: tuple[dataclasses.Field[Any], ...], qualname: st
     init.__qualname__ = f"{qualname}.__init__"
     init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
     return init
+
+
+class _LazyInit:
+    """A class's ``__init__`` until first looked up (the first instance, or ``inspect``): then
+    compiled and put in its place -- a message class a command never uses costs no ``exec``."""
+
+    __slots__ = ("cls", "fields")
+
+    def __init__(self, cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+        self.cls = cls
+        self.fields = fields
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        init: Any = self.cls.__dict__.get("__init__")
+        if init is self:
+            init = _init_fn(self.cls, self.fields, self.cls.__qualname__)
+            type.__setattr__(self.cls, "__init__", init)
+        return init if obj is None else init.__get__(obj, owner)
 
 
 class _Factory:
