@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from archive_helpers import cli, serving, synthetic, write_files
 from peers import free_port, require_module
 
@@ -166,6 +167,7 @@ def test_commit_client_study_and_new_association(tmp_path: Path) -> None:
         assert f"committed {sop_uid}" in out
 
 
+@pytest.mark.slow  # `dicomkit serve` as a process, 100 reports
 def test_release_right_after_n_action_100_of_100_reports(tmp_path: Path) -> None:
     require_module("pynetdicom")
     port, listen = free_port(), free_port()
@@ -184,6 +186,7 @@ def test_release_right_after_n_action_100_of_100_reports(tmp_path: Path) -> None
     assert all(reports.got[t] == 1 for t in txns)  # every instance committed
 
 
+@pytest.mark.slow  # `dicomkit serve` processes, stopped and restarted
 def test_report_arrives_after_a_restart(tmp_path: Path) -> None:
     require_module("pynetdicom")
     port, listen = free_port(), free_port()

@@ -65,6 +65,7 @@ def _session(port: int, body: Any) -> Any:
         assoc.release()
 
 
+@pytest.mark.slow  # `dicomkit serve` processes, stopped and restarted
 def test_pynetdicom_mpps_state_machine_survives_restart(tmp_path: Path) -> None:
     archive = tmp_path / "arch"
     port = free_port()
@@ -139,6 +140,7 @@ def test_the_table_refuses_to_reopen_a_final_step(tmp_path: Path) -> None:
     assert "1.2.3" in store and len(store) == 1 and list(store) == ["1.2.3"]
 
 
+@pytest.mark.slow  # `dicomkit serve` processes, stopped and restarted
 def test_accepted_steps_are_forwarded_in_order_when_the_ris_comes_up(tmp_path: Path) -> None:
     import threading
 

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from archive_helpers import serving
 from peers import free_port, require_module
 
@@ -41,6 +42,7 @@ def _ds(**kw: str) -> Any:
     return ds
 
 
+@pytest.mark.slow  # `dicomkit serve` processes, stopped and restarted
 def test_ups_workitems_and_subscriptions_survive_restarts(tmp_path: Path) -> None:
     pynetdicom = require_module("pynetdicom")
     port, watch_port = free_port(), free_port()

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
@@ -32,6 +34,7 @@ def _rows(tag: str, n: int) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.slow  # `dicomkit serve` as a process, with a pynetdicom peer
 def test_cstore_then_qido_wado_and_stow_then_cfind(tmp_path: Path) -> None:
     pydicom = require_module("pydicom")
     dimse, http = free_port(), free_port()
