@@ -41,11 +41,13 @@ def test_create_update_complete() -> None:
         )
         mods = Dataset()
         mods.PerformedProcedureStepDescription = "Head"
-        assert await mpps.update(assoc, uid, mods) == 0
+        set_rsp = await mpps.update(assoc, uid, mods)
+        assert isinstance(set_rsp, dimse.NSetResponse) and set_rsp.status == 0
         final = Dataset()
         final.PerformedProcedureStepEndDate = "20260101"
         final.PerformedProcedureStepEndTime = "101500"
-        assert await mpps.complete(assoc, uid, final) == 0
+        done = await mpps.complete(assoc, uid, final)
+        assert isinstance(done, dimse.NSetResponse) and done.status == 0
         return uid, await mpps.get(assoc, uid)
 
     uid, got = run(scp, body)
@@ -62,7 +64,8 @@ def test_no_update_after_final_state() -> None:
 
     async def body(assoc: Association) -> list[int]:
         uid = await mpps.create(assoc, mpps.in_progress())
-        assert await mpps.discontinue(assoc, uid) == 0
+        stopped = await mpps.discontinue(assoc, uid)
+        assert isinstance(stopped, dimse.NSetResponse) and stopped.status == 0
         statuses = []
         for again in (mpps.complete, mpps.discontinue):
             with pytest.raises(DimseError) as info:

@@ -11,7 +11,7 @@ import pytest
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
 from dicomkit.errors import DimseError
-from dicomkit.net import AE, Association
+from dicomkit.net import AE, Association, NActionResponse, NSetResponse
 from dicomkit.net.memory import memory_pair
 from dicomkit.services import mpps, ups
 from dicomkit.services._n_common import ServiceAE, SopClassRouter, supported_for
@@ -33,7 +33,9 @@ def run(scp: ups.UPSSCP, body: Callable[[Association], Awaitable[Any]]) -> Any:
 
 async def status_of(call: Awaitable[Any]) -> int:
     try:
-        return int(await call)
+        rsp = await call
+        assert isinstance(rsp, (NSetResponse, NActionResponse))
+        return int(rsp.status)
     except DimseError as exc:
         assert exc.status is not None
         return exc.status

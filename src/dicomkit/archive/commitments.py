@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.dictionary import status_codes
-from dicomkit.errors import NetworkError
+from dicomkit.errors import DimseError, NetworkError
 from dicomkit.net import Incoming
 from dicomkit.net.proto import dimse
 from dicomkit.services._n_common import ServiceAE, send_event_report, text
@@ -215,16 +215,17 @@ class NodeCommitmentSCP(StorageCommitmentSCP):
                     "and port to the node's config to receive commitment reports"
                 )
             ae = ServiceAE(self.node.config.ae_title, config=self.node.ae_config)
-            status = (
-                await send_event_report(
-                    ae,
-                    address,
-                    calling_ae,
-                    [(_event_message(event), ds)],
-                    abstract_syntax=STORAGE_COMMITMENT,
-                    as_scp=True,
-                )
-            )[0]
+            answer = await send_event_report(
+                ae,
+                address,
+                calling_ae,
+                [(_event_message(event), ds)],
+                abstract_syntax=STORAGE_COMMITMENT,
+                as_scp=True,
+            )
+            status = answer[0].status
+        except DimseError as exc:  # delivered; the requester answered a failure status
+            status = exc.status if exc.status is not None else status_codes.ProcessingFailure
         except (NetworkError, OSError) as exc:
             await asyncio.to_thread(self._reschedule, txn, str(exc))
             return False

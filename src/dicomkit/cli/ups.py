@@ -127,7 +127,7 @@ async def _send(args: argparse.Namespace) -> int:
                 print(txn)
             elif args.action in ("complete", "cancel"):
                 state = ups.COMPLETED if args.action == "complete" else ups.CANCELED
-                status = await ups.change_state(assoc, args.target, state, args.txn)
+                status = (await ups.change_state(assoc, args.target, state, args.txn)).status
                 print(f"{args.target}: {state}" + (f" (status {status:04X})" if status else ""))
             elif args.action == "subscribe":
                 await ups.subscribe(

@@ -161,20 +161,26 @@ async def send_event_report(
     *,
     abstract_syntax: str,
     as_scp: bool = False,
-) -> list[int]:
+) -> list[dimse.NEventReportResponse]:
     """Open an association to ``called_ae`` at ``address``, send each N-EVENT-REPORT on the
-    ``abstract_syntax`` context, release; return the statuses. ``as_scp`` proposes the SCP
-    role for us by role selection (the Storage Commitment SCP does, PS3.4 J.3.3)."""
+    ``abstract_syntax`` context, release; return the responses (success or warning). Every
+    report is sent; then the first failure status raises :class:`DimseError` (its
+    ``status``). ``as_scp`` proposes the SCP role for us by role selection (the Storage
+    Commitment SCP does, PS3.4 J.3.3)."""
     roles = {abstract_syntax: (False, True)} if as_scp else None
-    statuses: list[int] = []
+    responses: list[Response] = []
     async with ae.associate(
         address[0], address[1], contexts=[abstract_syntax], ae_title=called_ae, roles=roles
     ) as assoc:
         ctx = assoc.context_for(abstract_syntax)
         for msg, data in reports:
-            rsp = await assoc.request(msg, data, context=ctx)
-            statuses.append(rsp.status)
-    return statuses
+            responses.append(await assoc.request(msg, data, context=ctx))
+    out: list[dimse.NEventReportResponse] = []
+    for rsp in responses:
+        check_status(rsp, "N-EVENT-REPORT")
+        assert isinstance(rsp.message, dimse.NEventReportResponse)
+        out.append(rsp.message)
+    return out
 
 
 # -- data sets ---------------------------------------------------------------------------------

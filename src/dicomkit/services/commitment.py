@@ -316,28 +316,29 @@ class StorageCommitmentSCP:
         try:
             if same:
                 rsp = await assoc.request(msg, ds, context=incoming.context)
-                status = rsp.status
+                rsp.raise_for_status("storage commitment report")
             else:
-                status = await self._report_new(assoc.calling_ae, assoc.called_ae, msg, ds)
+                await self._report_new(assoc.calling_ae, assoc.called_ae, msg, ds)
+        except DimseError as exc:  # delivered, but the requester answered a failure
+            status = exc.status if exc.status is not None else status_codes.ProcessingFailure
+            log.warning(
+                "storage commitment report for %s answered %s", txn, describe(status, "commitment")
+            )
         except (NetworkError, OSError) as exc:
             log.warning(
                 "storage commitment report for %s to %s failed: %s", txn, assoc.calling_ae, exc
             )
             return
-        if status != 0:
-            log.warning(
-                "storage commitment report for %s answered %s", txn, describe(status, "commitment")
-            )
         self.results.append(result)
 
     async def _report_new(
         self, peer_ae: str, our_ae: str, msg: dimse.NEventReportRequest, ds: Dataset
-    ) -> int:
+    ) -> dimse.NEventReportResponse:
         address = lookup(self.addresses, peer_ae)
         if address is None:
             raise NetworkError(f"no address known for AE {peer_ae!r} to report to")
         ae = self.ae or ServiceAE(our_ae.strip() or "DICOMKIT")
-        statuses = await send_event_report(
+        responses = await send_event_report(
             ae,
             address,
             peer_ae.strip(),
@@ -345,7 +346,7 @@ class StorageCommitmentSCP:
             abstract_syntax=STORAGE_COMMITMENT,
             as_scp=True,
         )
-        return statuses[0]
+        return responses[0]
 
 
 # -- SCU -------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ class MPPSSCP:
                 msg,
                 0x0106,
                 offending_element=(PPS_STATUS,),
-                error_comment=f"N-CREATE status must be IN PROGRESS, not {status}"[:64],
+                error_comment=f"N-CREATE status must be IN PROGRESS, not {status}",
             )
         uid = text(msg.affected_sop_instance_uid) or str(generate_uid())
         stored = ds.copy()
@@ -138,7 +138,7 @@ class MPPSSCP:
                     0x0110,
                     error_comment=(
                         f"Performed Procedure Step is {state}: may no longer be updated"
-                    )[:64],
+                    ),
                 )
             new_state = text(mods.get(PPS_STATUS)).upper() if PPS_STATUS in mods else state
             if new_state not in STATES:
@@ -146,7 +146,7 @@ class MPPSSCP:
                     msg,
                     0x0106,
                     offending_element=(PPS_STATUS,),
-                    error_comment=f"no such status {new_state!r}"[:64],
+                    error_comment=f"no such status {new_state!r}",
                 )
             updated = current.copy()
             apply_modifications(updated, mods)
@@ -193,13 +193,17 @@ async def create(
     return text(chosen) or uid
 
 
-async def update(assoc: Association, sop_instance_uid: str, modifications: Dataset) -> int:
-    """N-SET modifications on an MPPS instance; returns the status (success or warning)."""
+async def update(
+    assoc: Association, sop_instance_uid: str, modifications: Dataset
+) -> dimse.NSetResponse:
+    """N-SET modifications on an MPPS instance; returns the response (success or warning:
+    check ``status``). A failure status raises ``DimseError``."""
     msg = dimse.NSetRequest(
         requested_sop_class_uid=MPPS, requested_sop_instance_uid=sop_instance_uid
     )
     rsp, _ = await n_request(assoc, msg, modifications, what="MPPS N-SET")
-    return rsp.status
+    assert isinstance(rsp.message, dimse.NSetResponse)
+    return rsp.message
 
 
 def _final(state: str, extra: Dataset | None) -> Dataset:
@@ -208,16 +212,18 @@ def _final(state: str, extra: Dataset | None) -> Dataset:
     return ds
 
 
-async def complete(assoc: Association, sop_instance_uid: str, final: Dataset | None = None) -> int:
+async def complete(
+    assoc: Association, sop_instance_uid: str, final: Dataset | None = None
+) -> dimse.NSetResponse:
     """N-SET the status to COMPLETED (with ``final`` attributes, e.g. end date / time and
-    the Performed Series Sequence)."""
+    the Performed Series Sequence); returns the response (a failure raises)."""
     return await update(assoc, sop_instance_uid, _final(COMPLETED, final))
 
 
 async def discontinue(
     assoc: Association, sop_instance_uid: str, final: Dataset | None = None
-) -> int:
-    """N-SET the status to DISCONTINUED."""
+) -> dimse.NSetResponse:
+    """N-SET the status to DISCONTINUED; returns the response (a failure raises)."""
     return await update(assoc, sop_instance_uid, _final(DISCONTINUED, final))
 
 

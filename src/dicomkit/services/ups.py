@@ -504,8 +504,9 @@ async def create(
 
 async def update(
     assoc: Association, uid: str, modifications: Dataset, transaction_uid: str | None = None
-) -> int:
-    """N-SET a UPS (the Transaction UID is required while it is IN PROGRESS)."""
+) -> dimse.NSetResponse:
+    """N-SET a UPS (the Transaction UID is required while it is IN PROGRESS); returns the
+    response (success or warning: check ``status``). A failure status raises ``DimseError``."""
     ds = modifications.copy()
     if transaction_uid:
         ds.set(TRANSACTION_UID, transaction_uid, vr="UI")
@@ -513,7 +514,8 @@ async def update(
     rsp, _ = await n_request(
         assoc, msg, ds, what="UPS N-SET", context=_ctx(assoc, UPS_PULL, UPS_PUSH)
     )
-    return rsp.status
+    assert isinstance(rsp.message, dimse.NSetResponse)
+    return rsp.message
 
 
 async def get(assoc: Association, uid: str, tags: Iterable[int] | None = None) -> Dataset:
@@ -531,16 +533,20 @@ async def get(assoc: Association, uid: str, tags: Iterable[int] | None = None) -
 
 async def _action(
     assoc: Association, uid: str, action: int, ds: Dataset, what: str, *contexts: str
-) -> int:
+) -> dimse.NActionResponse:
     msg = dimse.NActionRequest(
         requested_sop_class_uid=UPS_PUSH, requested_sop_instance_uid=uid, action_type_id=action
     )
     rsp, _ = await n_request(assoc, msg, ds, what=what, context=_ctx(assoc, *contexts))
-    return rsp.status
+    assert isinstance(rsp.message, dimse.NActionResponse)
+    return rsp.message
 
 
-async def change_state(assoc: Association, uid: str, state: str, transaction_uid: str) -> int:
-    """N-ACTION Change UPS State (CC.2.1); returns the status (0000, B304 or B306)."""
+async def change_state(
+    assoc: Association, uid: str, state: str, transaction_uid: str
+) -> dimse.NActionResponse:
+    """N-ACTION Change UPS State (CC.2.1); returns the response (status 0000, or the
+    warnings B304 / B306). A failure status raises ``DimseError``."""
     ds = Dataset()
     ds.set(PROCEDURE_STEP_STATE, state, vr="CS")
     ds.set(TRANSACTION_UID, transaction_uid, vr="UI")
@@ -549,8 +555,8 @@ async def change_state(assoc: Association, uid: str, state: str, transaction_uid
 
 async def request_cancel(
     assoc: Association, uid: str, *, reason: str | None = None, contact_name: str | None = None
-) -> int:
-    """N-ACTION Request UPS Cancellation (CC.2.2)."""
+) -> dimse.NActionResponse:
+    """N-ACTION Request UPS Cancellation (CC.2.2); returns the response (a failure raises)."""
     ds = Dataset()
     if reason:
         ds.ReasonForCancellation = reason
@@ -569,8 +575,9 @@ def _receiver(receiving_ae: str, lock: bool | None = None) -> Dataset:
 
 async def subscribe(
     assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL, *, deletion_lock: bool = False
-) -> int:
-    """N-ACTION Subscribe to Receive UPS Event Reports (one UPS, or all: ``UPS_GLOBAL``)."""
+) -> dimse.NActionResponse:
+    """N-ACTION Subscribe to Receive UPS Event Reports (one UPS, or all: ``UPS_GLOBAL``);
+    returns the response (a failure raises)."""
     return await _action(
         assoc,
         uid,
@@ -582,15 +589,18 @@ async def subscribe(
     )
 
 
-async def unsubscribe(assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL) -> int:
-    """N-ACTION Unsubscribe from UPS Event Reports."""
+async def unsubscribe(
+    assoc: Association, receiving_ae: str, uid: str = UPS_GLOBAL
+) -> dimse.NActionResponse:
+    """N-ACTION Unsubscribe from UPS Event Reports; returns the response (a failure raises)."""
     return await _action(
         assoc, uid, UNSUBSCRIBE, _receiver(receiving_ae), "UPS unsubscribe", UPS_WATCH, UPS_PUSH
     )
 
 
-async def suspend_global(assoc: Association, receiving_ae: str) -> int:
-    """N-ACTION Suspend Global Subscription (keeps the per-UPS subscriptions)."""
+async def suspend_global(assoc: Association, receiving_ae: str) -> dimse.NActionResponse:
+    """N-ACTION Suspend Global Subscription (keeps the per-UPS subscriptions); returns the
+    response (a failure raises)."""
     return await _action(
         assoc,
         UPS_GLOBAL,
