@@ -16,27 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from dicomkit.core.uid import is_valid_uid
+from dicomkit.core.vr import MAX_LENGTH
 from dicomkit.dictionary import DictEntry, entry_for_tag, tags
 from dicomkit.iod.conditions import values_of
 
 __all__ = ["element_problems", "uid_root_problem", "vm_allows"]
 
-# PS3.5 Table 6.2-1: maximum length of one value, in characters.
-_MAX_LEN = {
-    "AE": 16,
-    "AS": 4,
-    "CS": 16,
-    "DA": 8,
-    "DS": 16,
-    "DT": 26,
-    "IS": 12,
-    "LO": 64,
-    "LT": 10240,
-    "SH": 16,
-    "ST": 1024,
-    "TM": 14,
-    "UI": 64,
-}
 _CS = re.compile(r"^[A-Z0-9 _]*$")
 _AS = re.compile(r"^\d{3}[DWMY]$")
 _DA = re.compile(r"^\d{8}$")
@@ -160,10 +145,10 @@ def _value_problems(vr: str, values: list[Any]) -> Iterator[str]:
             if text and not (_IS if vr == "IS" else _DS).match(text):
                 yield f"value {text!r} is not a valid {vr}"
                 continue
-        if vr not in _MAX_LEN and vr != "PN":
+        if vr not in MAX_LENGTH and vr != "PN":
             continue
         text = _text(v)
-        limit = _MAX_LEN.get(vr)
+        limit = MAX_LENGTH.get(vr)
         if vr == "PN":
             if any(len(group) > 64 for group in text.split("=")):
                 yield f"value {text!r} has a component group longer than 64 characters"

@@ -23,7 +23,7 @@ from typing import Any
 
 from dicomkit.core.dataset import Dataset
 from dicomkit.core.sequence import Sequence
-from dicomkit.core.vr import BINARY_VRS, padding_for
+from dicomkit.core.vr import BINARY_VRS, STRING_VRS, padding_for
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError, InvalidValueError
 from dicomkit.net import check_response
@@ -212,7 +212,7 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
     d: dict[int, Any] = {}
     slow: list[tuple[int, str, Any]] = []
     for tag, _kw, vr, value in elements:
-        raw = _text_raw(vr, value, utf8) if vr in _TEXT_VRS else None
+        raw = _text_raw(vr, value, utf8) if vr in STRING_VRS else None
         if raw is None:
             slow.append((tag, vr, value))
         else:
@@ -230,29 +230,6 @@ def elements_to_dataset(elements: Iterable[tuple[int, str, str, Any]]) -> Datase
         else:
             ds.set(tag, _typed(vr, value), vr=vr)
     return ds
-
-
-_TEXT_VRS = frozenset(
-    {
-        "AE",
-        "AS",
-        "CS",
-        "DA",
-        "DS",
-        "DT",
-        "IS",
-        "LO",
-        "LT",
-        "PN",
-        "SH",
-        "ST",
-        "TM",
-        "UC",
-        "UI",
-        "UR",
-        "UT",
-    }
-)
 
 
 def _text_raw(vr: str, value: Any, utf8: bool) -> bytes | None:

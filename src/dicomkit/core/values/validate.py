@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from dicomkit.core.vr import MAX_LENGTH
 from dicomkit.errors import InvalidValueError
 
 __all__ = ["InvalidValueWarning", "Validation", "problem", "validate"]
@@ -35,23 +36,6 @@ class InvalidValueWarning(UserWarning):
     """A value that does not fit its VR was set (:attr:`Validation.WARN`)."""
 
 
-#: maximum length of one value in characters (PS3.5 Table 6.2-1); PN per component group
-_MAX = {
-    "AE": 16,
-    "AS": 4,
-    "CS": 16,
-    "DA": 8,
-    "DS": 16,
-    "DT": 26,
-    "IS": 12,
-    "LO": 64,
-    "PN": 64,
-    "SH": 16,
-    "TM": 14,
-    "UI": 64,
-    "ST": 1024,
-    "LT": 10240,
-}
 _SINGLE = frozenset({"LT", "ST", "UT", "UR"})  # VM 1 by definition: a backslash is text
 _CS = re.compile(r"[A-Z0-9 _]*")
 _AS = re.compile(r"\d{3}[DWMY]")
@@ -68,7 +52,7 @@ _INT_RANGE = {
     "UV": (0, 0xFFFFFFFFFFFFFFFF),
     "SV": (-0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
 }
-_TEXT = frozenset(_MAX) | {"UC", "UR", "UT"}
+_TEXT = frozenset(MAX_LENGTH) | {"UC", "UR", "UT"}
 
 
 def _values(vr: str, value: Any) -> list[Any]:
@@ -83,7 +67,7 @@ def _text_problem(vr: str, v: str) -> str | None:
     text = v.strip(" \x00") if vr not in ("LT", "ST", "UT") else v.rstrip(" \x00")
     if vr in ("DA", "DT", "TM"):
         return _temporal_problem(vr, text) if text else None
-    limit = _MAX.get(vr)
+    limit = MAX_LENGTH.get(vr)
     if vr == "PN":
         long = [g for g in text.split("=") if len(g) > 64]
         if long:
