@@ -18,6 +18,7 @@ import dicomkit
 from dicomkit.dictionary import syntaxes, uids
 from dicomkit.pixels import decompress, default_registry, pixel_array
 
+JPEG_XL = {uids.JPEGXLLossless, uids.JPEGXLJPEGRecompression, uids.JPEGXL}
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 ROWS = [r for r in manifest() if not r.broken and r.encapsulated]
 #: Image Pixel attributes a decompression may rewrite (YBR_FULL_422 -> YBR_FULL ...).
@@ -34,7 +35,13 @@ def test_every_encapsulated_corpus_file_is_covered() -> None:
     assert len(ROWS) > 90  # the rows test_corpus.py skips for conversion
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r.rel for r in ROWS])
+# JPEG XL decoding takes seconds per file: its one corpus file runs outside the fast loop
+# here (tests/pixels/test_corpus.py still decodes it there).
+@pytest.mark.parametrize(
+    "row",
+    [pytest.param(r, marks=pytest.mark.slow) if r.ts in JPEG_XL else r for r in ROWS],
+    ids=[r.rel for r in ROWS],
+)
 def test_decompress_write_read_back(row: CorpusFile, tmp_path: Path) -> None:
     ds = _read(row.path)
     ts = str(ds.transfer_syntax)
