@@ -3,7 +3,7 @@
 >>> import dicomkit
 >>> ds = dicomkit.read("ct.dcm")                 # doctest: +SKIP
 >>> ds.PatientName, ds[0x00100010].vr            # doctest: +SKIP
->>> dicomkit.write(ds, "out.dcm", transfer_syntax=dicomkit.UID("1.2.840.10008.1.2"))  # doctest: +SKIP
+>>> dicomkit.write(ds, "out.dcm", transfer_syntax="ImplicitVRLittleEndian")  # doctest: +SKIP
 """
 
 from __future__ import annotations

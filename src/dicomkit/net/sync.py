@@ -4,11 +4,11 @@ Nothing here re-implements the protocol: every method hands the coroutine of the
 to a private event loop running in one daemon thread and waits for its result. ::
 
     from dicomkit.net import SyncAE
-    from dicomkit.services import storage
+    from dicomkit import services   # a layer above net: your code imports both
 
     with SyncAE("MYSCU") as ae, ae.associate("127.0.0.1", 11112) as assoc:
         assoc.echo()
-        assoc.call(storage.store, "ct.dcm")   # any service's async SCU function
+        assoc.call(services.store, "ct.dcm")   # any service's async SCU function
 
     with SyncAE("MYSCP") as ae, ae.serve(11112, {CStoreRequest: StorageSCP("out")}) as server:
         server.serve_forever()     # or do other work; handlers run on the loop / worker threads
