@@ -14,6 +14,7 @@ sub-operations (:mod:`dicomkit.services.qr_scp`):
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "is_lossless",
     "lossless_encoders",
     "pick",
+    "proposed_lossless",
 ]
 
 #: Native syntaxes a data set is converted to when the peer lacks its own, best first.
@@ -69,6 +71,18 @@ def lossless_encoders() -> list[str]:
     """The lossless compressed syntaxes dicomkit can encode, best first."""
     reg = _registry()
     return [uid for uid in _LOSSLESS_ORDER if reg.can_encode(uid)]
+
+
+def proposed_lossless() -> list[str]:
+    """The lossless compressed syntaxes a storage SCU proposes as fallbacks, best first,
+    decided without loading the pixel stack (numpy and the codecs cost ~140 ms at start-up, on
+    every `dicomkit store`, while a peer takes these only when it refuses the file's own syntax
+    and the native ones): RLE Lossless, whose encoder is dicomkit's own, always; the others
+    when imagecodecs is installed. Should a codec still lack an encoder, :func:`convert` raises
+    MissingCodecError for that file."""
+    if importlib.util.find_spec("imagecodecs") is None:
+        return [RLELossless]
+    return list(_LOSSLESS_ORDER)
 
 
 def alternatives(ts: str, *, compressed: bool = True) -> list[str]:

@@ -58,8 +58,8 @@ from dicomkit.services.convert import (
     alternatives,
     convert,
     is_lossless,
-    lossless_encoders,
     pick,
+    proposed_lossless,
 )
 
 log = logging.getLogger("dicomkit.services.storage")
@@ -164,7 +164,7 @@ def contexts_for(instances: Iterable[Instance]) -> list[tuple[str, list[str]]]:
         if sop not in native
     ]
     if exact:
-        lossless = lossless_encoders()
+        lossless = proposed_lossless()
         fallbacks += [(sop, lossless) for sop in exact if lossless]
     return out + fallbacks[: 128 - len(out)]
 
