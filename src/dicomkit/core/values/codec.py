@@ -37,6 +37,7 @@ from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
 from dicomkit.core.values.dates import format_da, format_dt, format_tm
 from dicomkit.core.values.numbers import DS, IS, fast_ds, fast_is, format_ds
 from dicomkit.core.values.person_name import PersonName
+from dicomkit.core.vr import BINARY_VRS, STRING_VRS
 from dicomkit.errors import InvalidValueError
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ _DECODERS: dict[str, Decoder] = {
     "DS": _number_string(fast_ds, "DS"),
     **{vr: _binary_number(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _dec_at,
-    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), _dec_bytes),
+    **dict.fromkeys(BINARY_VRS, _dec_bytes),
     "SQ": _dec_sq,
 }
 
@@ -402,31 +403,11 @@ def _enc_sq(vr: str, value: Any, little: bool, cs: Charsets) -> bytes:
 
 
 _ENCODERS: dict[str, Encoder] = {
-    **dict.fromkeys(
-        (
-            "AE",
-            "AS",
-            "CS",
-            "DA",
-            "DS",
-            "DT",
-            "IS",
-            "LO",
-            "LT",
-            "SH",
-            "ST",
-            "TM",
-            "UC",
-            "UI",
-            "UR",
-            "UT",
-        ),
-        _enc_text,
-    ),
+    **dict.fromkeys(STRING_VRS - {"PN"}, _enc_text),
     "PN": _enc_pn,
     **{vr: _number_encoder(vr, f, s) for vr, (f, s) in _NUMBER_FORMATS.items()},
     "AT": _enc_at,
-    **dict.fromkeys(("OB", "OD", "OF", "OL", "OV", "OW", "UN"), _enc_bytes),
+    **dict.fromkeys(BINARY_VRS, _enc_bytes),
     "SQ": _enc_sq,
 }
 
