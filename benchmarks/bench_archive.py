@@ -45,9 +45,9 @@ import corpus
 from common import Result
 
 from dicomkit.archive import Archive, Index, Model, parse_query
-from dicomkit.archive.index import InstanceRecord
-from dicomkit.archive.results import make_result
-from dicomkit.archive.schema import Level, attrs_at
+from dicomkit.archive._index import InstanceRecord
+from dicomkit.archive._results import make_result
+from dicomkit.archive._schema import Level, attrs_at
 
 PATIENT, STUDY, SERIES, IMAGE = Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE
 
@@ -147,8 +147,8 @@ def stats(samples: list[float]) -> str:
 def find_scp(port: int, root: Path) -> None:
     """(subprocess) The archive node's Q/R SCP over an index populated directly (no files, so
     no start-up check: it would drop every row), until terminated."""
-    from dicomkit.archive.app import ArchiveNode
-    from dicomkit.archive.config import NodeConfig
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
 
     async def run() -> None:
         arch = Archive(root, check=False)
@@ -165,7 +165,7 @@ def find_scp(port: int, root: Path) -> None:
 
 async def _queries(port: int, repeat: int, size: int) -> list[Result]:
     from dicomkit.net import AE
-    from dicomkit.services import query_retrieve as qr
+    from dicomkit.services import _query_retrieve as qr
 
     out: list[Result] = []
     async with AE("BENCH").associate(
@@ -537,7 +537,7 @@ def compare(n: int, repeat: int, tmp: Path, parallel: int = 1) -> list[Result]:
 
 async def _move_once(port: int, aet: str, studies: list[str]) -> tuple[float, int]:
     from dicomkit.net import AE
-    from dicomkit.services import query_retrieve as qr
+    from dicomkit.services import _query_retrieve as qr
 
     t0 = time.perf_counter()
     async with AE("BENCH").associate(
@@ -559,7 +559,7 @@ COMPARE_QUERIES: dict[str, dict[str, Any]] = {
 
 async def _find_once(port: int, aet: str, keys: dict[str, Any]) -> tuple[float, int]:
     from dicomkit.net import AE
-    from dicomkit.services import query_retrieve as qr
+    from dicomkit.services import _query_retrieve as qr
 
     ident = {"StudyInstanceUID": "", "PatientName": "", "PatientID": "", "StudyDate": "", **keys}
     t0 = time.perf_counter()

@@ -218,8 +218,8 @@ class Dicomkit:
             if not (src / f).exists():
                 return f"src/dicomkit/{f} not written yet"
         try:
-            import dicomkit.cli.receive
-            import dicomkit.services.storage  # noqa: F401
+            import dicomkit.cli._receive
+            import dicomkit.services._storage  # noqa: F401
         except Exception as e:  # noqa: BLE001
             return f"import failed: {type(e).__name__}: {e}"
         return None
@@ -259,8 +259,8 @@ def dk_main(argv: list[str]) -> int:
     import asyncio
 
     from dicomkit.net import AE
-    from dicomkit.services.storage import contexts_for, read_instance, store_files
-    from dicomkit.services.verification import echo
+    from dicomkit.services._storage import contexts_for, read_instance, store_files
+    from dicomkit.services._verification import echo
 
     role, port = argv[0], int(argv[1])
     ae = AE("BENCH")

@@ -83,7 +83,7 @@ def main() -> None:
         from pydicom.pixels import pixel_array as pd_pa
 
         from dicomkit.pixels import pixel_array
-        from dicomkit.pixels.codecs import CodecRegistry, decode_rle
+        from dicomkit.pixels._codecs import CodecRegistry, decode_rle
 
         paths = sorted(glob.glob(os.path.join(ROOT, "ct_rle", "*.dcm")))[:20]
         ours = [dicomkit.read(p) for p in paths]

@@ -37,8 +37,8 @@ from common import Result
 import dicomkit
 from dicomkit.dictionary import uids
 from dicomkit.pixels import CodecRegistry, pixel_array
-from dicomkit.pixels.codecs import decode_rle
-from dicomkit.pixels.encode import compress
+from dicomkit.pixels._codecs import decode_rle
+from dicomkit.pixels._encode import compress
 
 warnings.simplefilter("ignore")
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     Result("pixels", label, impl, sec, len(ours), raw, note=note, runs=runs)
                 )
         if common.wanted(args, workload="c"):
-            from dicomkit.pixels import rle
+            from dicomkit.pixels import _rle as rle
 
             frames = [pixel_array(o) for o in ours[:10]]
 

@@ -27,11 +27,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.negotiation import AcceptorConfig, accept, build_request
-from dicomkit.net.proto.pdu import AAssociateAC
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto import _events as ev
+from dicomkit.net.proto._negotiation import AcceptorConfig, accept, build_request
+from dicomkit.net.proto._pdu import AAssociateAC
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
 
 VERIFICATION = "1.2.840.10008.1.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"

@@ -35,10 +35,10 @@ from common import Result
 
 def build(path: Path, groups: int) -> int:
     """Write the report; return its number of content items."""
-    from dicomkit.core.dataset import Dataset
+    from dicomkit.core._dataset import Dataset
     from dicomkit.sr import Code
     from dicomkit.sr._codes import SCT, UCUM
-    from dicomkit.sr.templates import tid1500 as t
+    from dicomkit.sr.templates import _tid1500 as t
 
     images = []
     for i in range(50):

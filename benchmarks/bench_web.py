@@ -28,7 +28,7 @@ from pathlib import Path
 import requests
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 
 ROOT = "1.2.826.0.1.3680043.10.543.99"
 DICOM = 'multipart/related; type="application/dicom"'

@@ -67,6 +67,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fresh_bad_input_budget() -> None:
     """Each test starts with the full budget of rate-limited bad-input log lines (what one test
     logs must not hide another's line from its caplog)."""
-    from dicomkit.net import loglimit
+    from dicomkit.net import _loglimit as loglimit
 
     loglimit.LIMIT.reset()

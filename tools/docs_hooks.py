@@ -43,8 +43,8 @@ def _node() -> Any:
     if not _NODE:
         import tempfile
 
-        from dicomkit.archive.app import ArchiveNode
-        from dicomkit.archive.config import NodeConfig
+        from dicomkit.archive._app import ArchiveNode
+        from dicomkit.archive._config import NodeConfig
 
         with tempfile.TemporaryDirectory() as tmp:
             node = ArchiveNode(NodeConfig(archive=Path(tmp) / "archive"))
@@ -61,7 +61,7 @@ def _acceptor() -> Any:
 
 def _sop_classes(kind: str) -> list[str]:
     from dicomkit.dictionary import storage_sop_classes
-    from dicomkit.services import query_retrieve as qr
+    from dicomkit.services import _query_retrieve as qr
 
     if kind == "storage":
         return list(storage_sop_classes())
@@ -144,8 +144,8 @@ def conformance_roles() -> str:
 
 
 def conformance_identity() -> str:
-    from dicomkit.archive.config import NodeConfig
-    from dicomkit.net.proto.negotiation import (
+    from dicomkit.archive._config import NodeConfig
+    from dicomkit.net.proto._negotiation import (
         IMPLEMENTATION_CLASS_UID,
         IMPLEMENTATION_VERSION_NAME,
     )
@@ -175,7 +175,7 @@ def conformance_identity() -> str:
 
 
 def conformance_query_keys() -> str:
-    from dicomkit.archive.schema import ATTRIBUTES
+    from dicomkit.archive._schema import ATTRIBUTES
 
     rows = []
     for attr in ATTRIBUTES:
@@ -193,7 +193,7 @@ def conformance_query_keys() -> str:
 
 
 def conformance_charsets() -> str:
-    from dicomkit.core.values import charset
+    from dicomkit.core.values import _charset as charset
 
     single = ", ".join(f"`{t}`" for t in charset._SINGLE)
     iso2022 = ", ".join(f"`{t}`" for t in charset._ISO2022)
@@ -204,7 +204,7 @@ def conformance_charsets() -> str:
 
 
 def cli_reference() -> str:
-    from dicomkit.cli.main import SUBCOMMANDS, build_parser
+    from dicomkit.cli._main import SUBCOMMANDS, build_parser
 
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"
@@ -231,7 +231,7 @@ def _help(parser: argparse.ArgumentParser) -> str:
 
 
 def config_keys() -> str:
-    from dicomkit.archive.config import NodeConfig
+    from dicomkit.archive._config import NodeConfig
 
     rows = []
     for f in dataclasses.fields(NodeConfig):

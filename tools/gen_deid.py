@@ -103,7 +103,7 @@ def generate(shared: Path) -> str:
         "",
         "Row = tuple[str, str, tuple[str, ...]]",
         "",
-        "#: The option columns, as names of :class:`dicomkit.deid.profile.Option` members.",
+        "#: The option columns, as names of :class:`dicomkit.deid._options.Option` members.",
         "OPTION_COLUMNS: tuple[str, ...] = (",
     ]
     out += [f"    {name!r}," for _, name in OPTION_COLUMNS]

@@ -71,7 +71,7 @@ def generate(rows: list[tuple[str, str, str, str, str]]) -> str:
         "",
         "from typing import Final",
         "",
-        "from dicomkit.sr.codes import Code",
+        "from dicomkit.sr._code import Code",
         "",
         '__all__ = ["CID", ' + ", ".join(f'"{s}"' for s in sorted(schemes)) + "]",
         "",

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dicomkit import errors
-    from dicomkit.core.dataset import Dataset
-    from dicomkit.core.element import DataElement
-    from dicomkit.core.sequence import Sequence
-    from dicomkit.core.tag import Tag
-    from dicomkit.core.uid import UID
-    from dicomkit.core.vr import VR
-    from dicomkit.io.part10 import read, write
+    from dicomkit.core._dataset import Dataset
+    from dicomkit.core._element import DataElement
+    from dicomkit.core._sequence import Sequence
+    from dicomkit.core._tag import Tag
+    from dicomkit.core._uid import UID
+    from dicomkit.core._vr import VR
+    from dicomkit.io._part10 import read, write
 
 __version__ = "0.1.0"
 
@@ -40,14 +40,14 @@ __all__ = [
 #: ``dicomkit echo`` needs) does not load the data set model, the codecs and part 10 I/O
 _LAZY = {
     "errors": "dicomkit",
-    "Dataset": "dicomkit.core.dataset",
-    "DataElement": "dicomkit.core.element",
-    "Sequence": "dicomkit.core.sequence",
-    "Tag": "dicomkit.core.tag",
-    "UID": "dicomkit.core.uid",
-    "VR": "dicomkit.core.vr",
-    "read": "dicomkit.io.part10",
-    "write": "dicomkit.io.part10",
+    "Dataset": "dicomkit.core._dataset",
+    "DataElement": "dicomkit.core._element",
+    "Sequence": "dicomkit.core._sequence",
+    "Tag": "dicomkit.core._tag",
+    "UID": "dicomkit.core._uid",
+    "VR": "dicomkit.core._vr",
+    "read": "dicomkit.io._part10",
+    "write": "dicomkit.io._part10",
 }
 
 

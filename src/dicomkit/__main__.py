@@ -1,5 +1,5 @@
 import sys
 
-from dicomkit.cli.main import main
+from dicomkit.cli._main import main
 
 sys.exit(main())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
@@ -160,7 +160,7 @@ def cli(*args: str) -> tuple[int, str, str]:
     (In-process: a fresh interpreter per call would spend seconds importing.)"""
     import io
 
-    from dicomkit.cli.main import main
+    from dicomkit.cli._main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dicomkit.archive.config import ConfigError, NodeConfig, Peer, load, parse_peer
-from dicomkit.archive.store import DuplicatePolicy
+from dicomkit.archive._config import ConfigError, NodeConfig, Peer, load, parse_peer
+from dicomkit.archive._store import DuplicatePolicy
 
 
 def test_defaults_need_no_file() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dicomkit.archive import Index
-from dicomkit.archive.db import Database
+from dicomkit.archive._db import Database
 from dicomkit.errors import ArchiveError
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pg_server import postgres_server, reset
 
-from dicomkit.archive.app import ArchiveNode
-from dicomkit.archive.config import NodeConfig
-from dicomkit.core.dataset import Dataset
+from dicomkit.archive._app import ArchiveNode
+from dicomkit.archive._config import NodeConfig
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import ArchiveError
-from dicomkit.services.worklist import worklist_query
+from dicomkit.services._worklist import worklist_query
 
 pytestmark = pytest.mark.slow
 

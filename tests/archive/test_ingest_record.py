@@ -9,7 +9,7 @@ from archive_helpers import synthetic, to_dataset
 
 import dicomkit
 from dicomkit.archive import Archive
-from dicomkit.archive.index import record_from_dataset
+from dicomkit.archive._index import record_from_dataset
 
 
 def _temp(archive: Archive, row: dict) -> Path:

@@ -9,8 +9,8 @@ import pytest
 from archive_helpers import CT, MR, by_level, synthetic, to_dataset
 
 from dicomkit.archive import Index, Model, QueryError, QueryOptions, parse_query
-from dicomkit.archive.index import record_from_dataset
-from dicomkit.archive.results import make_result
+from dicomkit.archive._index import record_from_dataset
+from dicomkit.archive._results import make_result
 
 ROWS = synthetic(10)
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicomkit.archive import Index, Model, QueryOptions, parse_query
-from dicomkit.archive.index import record_from_dataset
-from dicomkit.archive.results import make_result
+from dicomkit.archive._index import record_from_dataset
+from dicomkit.archive._results import make_result
 
 ALPHABET = "aAbB%_[]^.' ÄéЖ"
 VALUES = st.text(ALPHABET, min_size=0, max_size=6).map(lambda s: s.strip())

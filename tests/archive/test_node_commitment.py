@@ -216,11 +216,11 @@ def test_report_arrives_after_a_restart(tmp_path: Path) -> None:
 def test_a_refused_request_leaves_nothing_pending(tmp_path: Path) -> None:
     import asyncio
 
-    from dicomkit.archive.app import ArchiveNode
-    from dicomkit.archive.config import NodeConfig
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
     from dicomkit.net import AE
-    from dicomkit.net.proto import dimse
-    from dicomkit.services.commitment import action_information
+    from dicomkit.net.proto import _dimse as dimse
+    from dicomkit.services._commitment import action_information
 
     async def main() -> tuple[list[int], list[Any]]:
         node = ArchiveNode(NodeConfig(archive=tmp_path / "a", host="127.0.0.1", port=0))

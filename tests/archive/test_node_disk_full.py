@@ -126,7 +126,7 @@ def test_disk_guard_refuses_below_the_mark_and_logs_each_change(
     import shutil as shutil_mod
     from collections import namedtuple
 
-    from dicomkit.archive import app
+    from dicomkit.archive import _app as app
 
     usage = namedtuple("usage", "total used free")
     free = [10 << 20]

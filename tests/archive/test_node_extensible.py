@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from dicomkit import services
-from dicomkit.archive.app import ArchiveNode
-from dicomkit.archive.config import ConfigError, NodeConfig, from_mapping
+from dicomkit.archive._app import ArchiveNode
+from dicomkit.archive._config import ConfigError, NodeConfig, from_mapping
 from dicomkit.errors import LocalProtocolError
 from dicomkit.net import AE, Incoming, response_for
-from dicomkit.net.proto import dimse
-from dicomkit.services.commitment import STORAGE_COMMITMENT
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._commitment import STORAGE_COMMITMENT
 
 #: a private SOP class nobody serves by default
 PRIVATE = "1.2.826.0.1.3680043.9.7433.1.99"
@@ -144,16 +144,16 @@ def test_services_exports_the_service_modules() -> None:
     for name in services.__all__:
         assert getattr(services, name) is not None, name
     assert services.mpps.MPPSSCP is services.MPPSSCP
-    assert services.StorageCommitmentSCP.__module__ == "dicomkit.services.commitment"
-    assert services.UPSSCP.__module__ == "dicomkit.services.ups"
+    assert services.StorageCommitmentSCP.__module__ == "dicomkit.services._commitment"
+    assert services.UPSSCP.__module__ == "dicomkit.services._ups"
     assert callable(services.worklist.find) and callable(services.commitment.commit)
     with pytest.raises(AttributeError):
         _ = services.no_such_name
 
 
 def test_start_up_line_names_the_hosted_services(tmp_path: Path) -> None:
-    from dicomkit.archive.app import describe
-    from dicomkit.archive.node import Archive
+    from dicomkit.archive._app import describe
+    from dicomkit.archive._node import Archive
 
     with Archive(tmp_path / "a") as archive:
         line = describe(NodeConfig(), 11112, archive)

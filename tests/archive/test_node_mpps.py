@@ -10,9 +10,9 @@ import pytest
 from archive_helpers import cli, serving
 from peers import free_port, require_module
 
-from dicomkit.archive.db import Database
-from dicomkit.archive.mpps_store import IndexedMPPS
-from dicomkit.core.dataset import Dataset
+from dicomkit.archive._db import Database
+from dicomkit.archive._mpps_store import IndexedMPPS
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import ArchiveError
 
 MPPS = "1.2.840.10008.3.1.2.3.3"

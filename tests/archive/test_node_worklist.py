@@ -12,11 +12,11 @@ import pytest
 from archive_helpers import cli, serving
 
 import dicomkit
-from dicomkit.archive.db import Database
-from dicomkit.archive.worklist_items import WorklistItems, read_items
+from dicomkit.archive._db import Database
+from dicomkit.archive._worklist_items import WorklistItems, read_items
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io.json import to_json
-from dicomkit.services.worklist import worklist_query
+from dicomkit.io._json import to_json
+from dicomkit.services._worklist import worklist_query
 
 EXAMPLES = Path("/usr/share/doc/dcmtk/examples")
 
@@ -190,7 +190,7 @@ def test_bad_items_are_refused(tmp_path: Path) -> None:
 
 
 def test_worklist_folder_is_answered_with_the_stored_items(tmp_path: Path) -> None:
-    from dicomkit.services.worklist import write_item
+    from dicomkit.services._worklist import write_item
 
     folder = tmp_path / "wl"
     folder.mkdir()

@@ -1,4 +1,4 @@
-"""Non-patient objects in the archive (dicomkit.archive.nonpatient): stored apart from the
+"""Non-patient objects in the archive (dicomkit.archive._nonpatient): stored apart from the
 patient index, matched on any attribute, kept across a restart and its consistency check."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import dicomkit
-from dicomkit.archive.node import Archive
-from dicomkit.archive.store import DuplicateInstanceError, DuplicatePolicy
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.uid import generate_uid
+from dicomkit.archive._node import Archive
+from dicomkit.archive._store import DuplicateInstanceError, DuplicatePolicy
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import uids
-from dicomkit.services.query_retrieve import Model, identifier
+from dicomkit.services._query_retrieve import Model, identifier
 
 
 def _implant(name: str, manufacturer: str) -> Dataset:

@@ -41,9 +41,9 @@ from test_matching import (  # noqa: F401
 )
 
 from dicomkit.archive import Archive, Index, Model
-from dicomkit.archive.db import Database
-from dicomkit.archive.index import record_from_dataset
-from dicomkit.archive.store import DuplicateInstanceError, DuplicatePolicy
+from dicomkit.archive._db import Database
+from dicomkit.archive._index import record_from_dataset
+from dicomkit.archive._store import DuplicateInstanceError, DuplicatePolicy
 from dicomkit.errors import ArchiveError
 
 # a PostgreSQL server of its own is started for the module (initdb: seconds)
@@ -149,11 +149,11 @@ def test_serve_with_postgresql_url(pg_url: str, tmp_path: Path) -> None:
     """`dicomkit serve --db postgresql://...`: the node stores and finds through the server."""
     import asyncio
 
-    from dicomkit.archive.app import ArchiveNode
-    from dicomkit.archive.config import load
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import load
     from dicomkit.net import AE
-    from dicomkit.services import query_retrieve as qr
-    from dicomkit.services.storage import store
+    from dicomkit.services import _query_retrieve as qr
+    from dicomkit.services._storage import store
 
     cfg = load(None, archive=tmp_path / "arch", db=pg_url, host="127.0.0.1", port=0)
     rows = synthetic(2)

@@ -14,13 +14,13 @@ import pytest
 from archive_helpers import synthetic, to_dataset
 
 from dicomkit.archive import Archive
-from dicomkit.archive.app import MEMORY_BYTES, ArchiveStorageSCP
-from dicomkit.archive.store import FileStore
-from dicomkit.core.element import DataElement
-from dicomkit.io.encoder import encode_dataset
+from dicomkit.archive._app import MEMORY_BYTES, ArchiveStorageSCP
+from dicomkit.archive._store import FileStore
+from dicomkit.core._element import DataElement
+from dicomkit.io._encoder import encode_dataset
 from dicomkit.net import AE
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 IMPLICIT, EXPLICIT, DEFLATED = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99"
 CT = "1.2.840.10008.5.1.4.1.1.2"

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import corpus
 
 import dicomkit
-from dicomkit.archive.index import record_from_dataset
+from dicomkit.archive._index import record_from_dataset
 from dicomkit.errors import DicomError
 
 ROWS = [r for r in corpus.manifest() if not r.broken]

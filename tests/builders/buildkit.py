@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from peers import missing
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import uids
-from dicomkit.pixels.encode import set_pixels
+from dicomkit.pixels._encode import set_pixels
 
 DCIODVFY = Path("/usr/bin/dciodvfy")
 DCMDUMP = Path("/usr/bin/dcmdump")

@@ -23,8 +23,8 @@ from dicomkit.builders import (
     presentation_state,
 )
 from dicomkit.errors import InvalidValueError
-from dicomkit.pixels.display import display_frame
-from dicomkit.pixels.lut import window
+from dicomkit.pixels._display import display_frame
+from dicomkit.pixels._lut import window
 
 
 def _full_pr(images: list[dicomkit.Dataset]) -> dicomkit.Dataset:

@@ -12,7 +12,7 @@ from peers import require_module
 
 import dicomkit
 from dicomkit.builders import apply_presentation_state
-from dicomkit.pixels.lut import window
+from dicomkit.pixels._lut import window
 
 pytestmark = pytest.mark.interop
 

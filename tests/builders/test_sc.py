@@ -13,7 +13,7 @@ import dicomkit
 from dicomkit.builders import read_png, secondary_capture
 from dicomkit.dictionary import uids
 from dicomkit.errors import InvalidValueError
-from dicomkit.pixels.png import encode_png
+from dicomkit.pixels._png import encode_png
 
 RNG = np.random.default_rng(7)
 

@@ -119,8 +119,8 @@ def test_fractional_round_trip(kind: str) -> None:
 def test_multiframe_source_frames() -> None:
     """A multi-frame enhanced source: frames referenced by Referenced Frame Number, geometry
     from its functional groups."""
-    from dicomkit.core.dataset import Dataset
-    from dicomkit.core.sequence import Sequence
+    from dicomkit.core._dataset import Dataset
+    from dicomkit.core._sequence import Sequence
 
     base = ct_slices(1)[0]
     src = Dataset()
@@ -128,7 +128,7 @@ def test_multiframe_source_frames() -> None:
         src.add(el.copy())
     for kw in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
         del src[kw]
-    from dicomkit.pixels.encode import set_pixels
+    from dicomkit.pixels._encode import set_pixels
 
     set_pixels(src, np.zeros((4, 16, 12), np.uint16), multi_frame=True)
     per = Sequence()

@@ -11,7 +11,7 @@ import pytest
 from corpus import CORPUS
 
 import dicomkit
-from dicomkit.cli import anonymize
+from dicomkit.cli import _anonymize as anonymize
 
 SERIES = CORPUS / "dcmqi" / "segmentations" / "24x38x3"
 needs_series = pytest.mark.skipif(not SERIES.is_dir(), reason="corpus series missing")

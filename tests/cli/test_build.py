@@ -13,8 +13,8 @@ from buildkit import ct_slices
 
 import dicomkit
 from dicomkit.builders import apply_presentation_state, read_png, read_segmentation
-from dicomkit.cli.main import main
-from dicomkit.pixels.png import encode_png
+from dicomkit.cli._main import main
+from dicomkit.pixels._png import encode_png
 
 
 def _slices(tmp_path: Path, n: int = 2) -> tuple[list[dicomkit.Dataset], list[Path]]:

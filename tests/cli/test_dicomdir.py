@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from corpus import CORPUS
 
-from dicomkit.cli import main as cli_main
+from dicomkit.cli import _main as cli_main
 
 CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"
 MR = CORPUS / "nema-wg04" / "RLE" / "MR1_RLE"

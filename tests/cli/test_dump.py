@@ -11,7 +11,7 @@ import pytest
 
 import dicomkit
 from dicomkit import Dataset
-from dicomkit.cli.main import main
+from dicomkit.cli._main import main
 
 SR = corpus.CORPUS / "dcmqi/sr-example/sr.dcm"
 
@@ -101,14 +101,14 @@ def test_truncated_lenient(
     assert "PatientName" in io.out and "past the end" in io.err and "(7FE0,0010)" in io.err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dicomkit.io.json") is None, reason="no io.json")
+@pytest.mark.skipif(importlib.util.find_spec("dicomkit.io._json") is None, reason="no io.json")
 def test_json(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dump", "--json", str(sample)]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert obj["00100010"]["vr"] == "PN"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dicomkit.io.xml") is None, reason="no io.xml")
+@pytest.mark.skipif(importlib.util.find_spec("dicomkit.io._xml") is None, reason="no io.xml")
 def test_xml(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dump", "--xml", str(sample)]) == 0
     assert "NativeDicomModel" in capsys.readouterr().out
@@ -122,17 +122,17 @@ def test_missing_renderer(
     real = importlib.import_module
 
     def fake(name: str, *a: object) -> object:
-        if name == "dicomkit.io.xml":
+        if name == "dicomkit.io._xml":
             raise ModuleNotFoundError(name)
         return real(name, *a)  # type: ignore[arg-type]
 
     monkeypatch.setattr(importlib, "import_module", fake)
     assert main(["dump", "--xml", str(sample)]) == 2
-    assert "needs dicomkit.io.xml" in capsys.readouterr().err
+    assert "needs dicomkit.io._xml" in capsys.readouterr().err
 
 
 def test_format_value_helpers() -> None:
-    from dicomkit.cli.dump import format_value
+    from dicomkit.cli._dump import format_value
 
     assert format_value(dicomkit.DataElement(0x00100010, "PN", None)) == ""
     assert format_value(dicomkit.DataElement(0x00100020, "LO", "a\x01b")) == "a\\x01b"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import peers
 import pytest
 
-from dicomkit.cli.main import main
-from dicomkit.net.sync import SyncAE
+from dicomkit.cli._main import main
+from dicomkit.net._sync import SyncAE
 
 
 def test_echo_repeat(capsys: pytest.CaptureFixture[str]) -> None:

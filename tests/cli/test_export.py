@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from corpus import CORPUS
 
-from dicomkit.cli.main import main
-from dicomkit.pixels.png import encode_png
+from dicomkit.cli._main import main
+from dicomkit.pixels._png import encode_png
 
 
 def read_png(path: Path) -> np.ndarray:
@@ -84,7 +84,7 @@ def _marked_frames(tmp_path: Path) -> Path:
     """Four 16x16 frames, frame k bright at row 2 + 3k only: which frame a picture shows is
     the row of its brightest line, whatever windowing a tool applies."""
     import dicomkit
-    from dicomkit.core.uid import generate_uid
+    from dicomkit.core._uid import generate_uid
     from dicomkit.pixels import set_pixels
 
     frames = np.zeros((4, 16, 16), np.uint8)

@@ -127,7 +127,7 @@ def test_limit_cancels(port: int) -> None:
 
 
 def test_default_columns_at_every_level_and_with_k(port: int) -> None:
-    from dicomkit.cli.find import DEFAULT_KEYS
+    from dicomkit.cli._find import DEFAULT_KEYS
 
     row = ROWS[-1]
     for level, keys in (

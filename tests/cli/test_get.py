@@ -71,7 +71,7 @@ UNCOMMON = "1.2.840.10008.5.1.4.1.1.88.71"  # Acquisition Context SR Storage
 
 @pytest.mark.slow  # `dicomkit serve` as a process of its own
 def test_get_finds_uncommon_sop_classes_first(tmp_path: Path) -> None:
-    from dicomkit.cli.get import COMMON, _uid
+    from dicomkit.cli._get import COMMON, _uid
 
     assert UNCOMMON not in {_uid(k, "SOP class") for k in COMMON}
     rows = [dict(r, SOPClassUID=UNCOMMON) for r in ROWS]

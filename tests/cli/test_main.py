@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import dicomkit
-from dicomkit.cli.main import main
-from dicomkit.net.sync import SyncAE
+from dicomkit.cli._main import main
+from dicomkit.net._sync import SyncAE
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from dicomkit.cli.progress import Progress
+from dicomkit.cli._progress import Progress
 
 
 class _Terminal(io.StringIO):

@@ -12,8 +12,8 @@ import peers
 import pytest
 from corpus import manifest
 
-from dicomkit.cli.main import main
-from dicomkit.services.storage import read_instance
+from dicomkit.cli._main import main
+from dicomkit.services._storage import read_instance
 
 
 @pytest.mark.slow  # `dicomkit receive` as a process of its own

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from dicomkit.cli.move import report
+from dicomkit.cli._move import report
 from dicomkit.errors import DimseError
 from dicomkit.net import AE, Incoming
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services import query_retrieve as qr
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services import _query_retrieve as qr
 
 
 def test_report_shows_the_comment(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from corpus import CORPUS
 
 import dicomkit
-from dicomkit.cli.main import main
+from dicomkit.cli._main import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sr"))
 from allkinds import all_kinds, ct_header
@@ -95,7 +95,7 @@ def test_build_from_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = tmp_path / "out.dcm"
     assert main(["sr", "build", str(tmp_path / "report.json"), "-o", str(out)]) == 0
     from dicomkit.sr import read
-    from dicomkit.sr.templates.tid1500 import read_measurement_report
+    from dicomkit.sr.templates._tid1500 import read_measurement_report
 
     report = read_measurement_report(read(out))
     (group,) = report.groups

@@ -11,13 +11,13 @@ import sys
 
 import pytest
 
-from dicomkit.net.sync import SyncAE
+from dicomkit.net._sync import SyncAE
 
 HEAVY = (
     "numpy",
     "dicomkit.pixels",
     "dicomkit.dictionary._elements",
-    "dicomkit.services.storage",
+    "dicomkit.services._storage",
 )
 
 
@@ -40,8 +40,8 @@ def imported(code: str) -> set[str]:
 
 def test_import_of_the_echo_path_leaves_heavy_modules_alone() -> None:
     names = imported(
-        "import dicomkit.cli.echo, dicomkit.net, dicomkit.services.verification\n"
-        "from dicomkit.cli.main import build_parser\n"
+        "import dicomkit.cli._echo, dicomkit.net, dicomkit.services._verification\n"
+        "from dicomkit.cli._main import build_parser\n"
         "build_parser()\n"
     )
     assert not [m for m in HEAVY if m in names]
@@ -50,13 +50,13 @@ def test_import_of_the_echo_path_leaves_heavy_modules_alone() -> None:
 def test_dicomkit_echo_run_imports_only_what_it_needs() -> None:
     with SyncAE("SCP") as ae, ae.serve(0) as server:
         names = imported(
-            "from dicomkit.cli.main import main\n"
+            "from dicomkit.cli._main import main\n"
             f"assert main(['echo', '127.0.0.1', '{server.port}']) == 0\n"
         )
     assert not [m for m in HEAVY if m in names]
     others = {m for m in names if m.startswith("dicomkit.cli.")} - {
-        "dicomkit.cli.main",
-        "dicomkit.cli.echo",
+        "dicomkit.cli._main",
+        "dicomkit.cli._echo",
     }
     assert not others  # store, find, serve ... are not imported for echo
 
@@ -74,7 +74,7 @@ def test_help_lists_every_subcommand() -> None:
 
 
 def test_help_summaries_are_what_the_subcommand_modules_register() -> None:
-    from dicomkit.cli.main import SUBCOMMANDS, SUMMARIES, build_parser
+    from dicomkit.cli._main import SUBCOMMANDS, SUMMARIES, build_parser
 
     full = build_parser()
     (action,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
@@ -84,19 +84,19 @@ def test_help_summaries_are_what_the_subcommand_modules_register() -> None:
         for name, line in registered.items()
         if SUMMARIES.get(name) != line
     }
-    assert not stale, f"update SUMMARIES in dicomkit/cli/main.py: {stale}"
+    assert not stale, f"update SUMMARIES in dicomkit/cli/_main.py: {stale}"
     assert set(SUBCOMMANDS) >= set(registered)
 
 
 def test_top_level_help_is_the_full_parsers_without_importing_subcommands(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from dicomkit.cli.main import build_parser, main
+    from dicomkit.cli._main import build_parser, main
 
     with pytest.raises(SystemExit) as stop:
         main(["--help"])
     assert stop.value.code == 0
     assert capsys.readouterr().out == build_parser().format_help()
-    names = imported("from dicomkit.cli.main import main\nmain(['--help'])\n")
-    assert not [m for m in names if m.startswith("dicomkit.cli.") and m != "dicomkit.cli.main"]
+    names = imported("from dicomkit.cli._main import main\nmain(['--help'])\n")
+    assert not [m for m in names if m.startswith("dicomkit.cli.") and m != "dicomkit.cli._main"]
     assert "asyncio" not in names and not [m for m in HEAVY if m in names]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dicomkit.cli.move import report
+from dicomkit.cli._move import report
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,8 @@ def test_move_and_get_reports(
 
 
 def test_log_line_of_a_response_names_the_service_meaning() -> None:
-    from dicomkit.net.log import describe_message
-    from dicomkit.net.proto import dimse
+    from dicomkit.net._log import describe_message
+    from dicomkit.net.proto import _dimse as dimse
 
     rsp = dimse.CStoreResponse(
         message_id_being_responded_to=1,

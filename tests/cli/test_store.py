@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from corpus import manifest
 
-from dicomkit.cli.main import main
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, read_instance
+from dicomkit.cli._main import main
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import StorageSCP, read_instance
 
 
 def _files(n: int) -> list[Path]:

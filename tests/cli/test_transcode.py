@@ -10,7 +10,7 @@ import pytest
 from corpus import CORPUS
 
 import dicomkit
-from dicomkit.cli.main import main
+from dicomkit.cli._main import main
 from dicomkit.pixels import pixel_array
 
 pytest.importorskip("imagecodecs")
@@ -40,7 +40,7 @@ def test_file_round_trip(src: Path, syntax: str, tmp_path: Path) -> None:
     out = tmp_path / "out.dcm"
     assert main(["transcode", str(src), str(out), "--ts", syntax]) == 0
     back = dicomkit.read(out)
-    from dicomkit.pixels.syntax import resolve
+    from dicomkit.pixels._syntax import resolve
 
     assert str(back.transfer_syntax) == resolve(syntax)
     np.testing.assert_array_equal(pixel_array(back), pixel_array(dicomkit.read(src)))

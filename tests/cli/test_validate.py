@@ -9,7 +9,7 @@ import pytest
 from corpus import CORPUS
 
 import dicomkit
-from dicomkit.cli.main import main
+from dicomkit.cli._main import main
 
 CLEAN = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"
 FLAWED = CORPUS / "pydicom-data" / "693_UNCI.dcm"

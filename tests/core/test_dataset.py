@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from dicomkit import DataElement, Dataset, Sequence, Tag
-from dicomkit.core.private import PrivateBlock
+from dicomkit.core._private import PrivateBlock
 from dicomkit.errors import DictionaryError, InvalidValueError
 
 
@@ -303,7 +303,7 @@ def test_public_root() -> None:
     )
     for name in dicomkit.__all__:
         assert getattr(dicomkit, name) is not None
-    from dicomkit.core.uid import UID
+    from dicomkit.core._uid import UID
 
     assert dicomkit.UID is UID
     with pytest.raises(AttributeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomkit import DataElement, Dataset, Sequence, Tag
-from dicomkit.core.values.charset import Charsets
+from dicomkit.core.values._charset import Charsets
 
 
 def test_from_value() -> None:

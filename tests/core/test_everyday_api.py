@@ -9,7 +9,7 @@ import io
 import pytest
 
 import dicomkit
-from dicomkit.core.uid import resolve_uid
+from dicomkit.core._uid import resolve_uid
 from dicomkit.errors import InvalidValueError
 
 
@@ -40,7 +40,7 @@ def test_write_takes_a_transfer_syntax_keyword() -> None:
         ("decompress", "dicomkit.pixels.decompress(ds)"),
         ("compress", "dicomkit.pixels.compress(ds"),
         ("save_as", "dicomkit.write(ds, path)"),
-        ("to_json", "dicomkit.io.json.dumps(ds)"),
+        ("to_json", "dicomkit.io._json.dumps(ds)"),
     ],
 )
 def test_dataset_says_where_things_live(name: str, where: str) -> None:
@@ -52,7 +52,7 @@ def test_dataset_says_where_things_live(name: str, where: str) -> None:
 
 def test_handler_names_from_services() -> None:
     from dicomkit import services
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     assert services.CStoreRequest is dimse.CStoreRequest
     assert services.CFindRequest is dimse.CFindRequest
@@ -64,9 +64,9 @@ def test_handler_names_from_services() -> None:
 
 def test_sync_find_move_get_with_keywords(tmp_path: object) -> None:
     from dicomkit.net import Incoming
-    from dicomkit.net.proto import dimse
-    from dicomkit.net.sync import SyncAE
-    from dicomkit.services import query_retrieve as qr
+    from dicomkit.net._sync import SyncAE
+    from dicomkit.net.proto import _dimse as dimse
+    from dicomkit.services import _query_retrieve as qr
 
     def find(incoming: Incoming) -> object:
         for n in range(3):

@@ -11,8 +11,8 @@ import pytest
 
 import dicomkit
 from dicomkit import Dataset
-from dicomkit.core import mapped
-from dicomkit.io import part10
+from dicomkit.core import _mapped as mapped
+from dicomkit.io import _part10 as part10
 
 
 def _big_file(tmp_path: Path, size: int) -> tuple[Path, bytes]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dicomkit.core.uid import (
+from dicomkit.core._uid import (
     DICOMKIT_ROOT,
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,

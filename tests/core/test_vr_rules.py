@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomkit import Dataset, Sequence
-from dicomkit.core.vr import BINARY_VRS, BYTES_VRS, WILDCARD_VRS, resolve_vr
+from dicomkit.core._vr import BINARY_VRS, BYTES_VRS, WILDCARD_VRS, resolve_vr
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dicomkit.core.uid import is_valid_uid
+from dicomkit.core._uid import is_valid_uid
 from dicomkit.deid import UIDMap, hashed_uid
-from dicomkit.deid.actions import (
+from dicomkit.deid._actions import (
     DEFAULT_DUMMIES,
     clean_value,
     derive_shift,
@@ -20,7 +20,7 @@ from dicomkit.deid.actions import (
 
 
 def test_dummies_cover_every_non_sequence_vr() -> None:
-    from dicomkit.core.vr import VR
+    from dicomkit.core._vr import VR
 
     missing = {str(v) for v in VR} - set(DEFAULT_DUMMIES) - {"SQ", "UI"}
     assert not missing

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import dicomkit
-from dicomkit.deid.engine import deidentify
+from dicomkit.deid._engine import deidentify
 
 
 def _image(burned_in: str | None) -> dicomkit.Dataset:

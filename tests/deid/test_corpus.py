@@ -12,9 +12,9 @@ from corpus import CORPUS, manifest
 from peers import require_module, run_dcmtk
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.deid import DEFAULT_DUMMIES, UIDMap, deidentify, rule_for
-from dicomkit.deid.engine import (
+from dicomkit.deid._engine import (
     DEIDENTIFICATION_METHOD,
     DEIDENTIFICATION_METHOD_CODES,
     LONGITUDINAL_MODIFIED,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
 from dicomkit.deid import Change, Option, UIDMap, deidentify
 
 CT = "1.2.840.10008.5.1.4.1.1.2"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dicomkit.deid import Option, check_options, rule_for
-from dicomkit.deid.actions import resolve
-from dicomkit.deid.profile import BASIC_PROFILE_CODE, OPTION_CODES, method_codes
+from dicomkit.deid._actions import resolve
+from dicomkit.deid._options import BASIC_PROFILE_CODE, OPTION_CODES, method_codes
 
 
 def test_known_rows() -> None:

@@ -112,7 +112,7 @@ def test_items_have_no_vr() -> None:
 
 
 def test_every_vr_is_standard_text() -> None:
-    from dicomkit.core.vr import VR
+    from dicomkit.core._vr import VR
 
     known = {v.value for v in VR} | {"NONE"}
     for row in (*ELEMENTS, *((r[1], *r[2:]) for r in REPEATING)):

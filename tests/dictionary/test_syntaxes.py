@@ -91,9 +91,9 @@ def test_native_set() -> None:
 @pytest.mark.parametrize("uid", sorted(TRANSFER_SYNTAXES))
 def test_every_reader_gives_one_answer(uid: str) -> None:
     """The UID type, the io layer, the C-STORE head check and the pixel layer agree."""
-    from dicomkit.core.uid import UID
-    from dicomkit.io.headcheck import HeadCheck
-    from dicomkit.pixels import syntax as pixel_syntax
+    from dicomkit.core._uid import UID
+    from dicomkit.io._headcheck import HeadCheck
+    from dicomkit.pixels import _syntax as pixel_syntax
 
     ts = TRANSFER_SYNTAXES[uid]
     u = UID(uid)
@@ -107,7 +107,7 @@ def test_every_reader_gives_one_answer(uid: str) -> None:
 
 def test_a_deflated_jpip_head_is_inflated() -> None:
     """JPIP HTJ2K Referenced Deflate (PS3.5 A.7): the C-STORE head check inflates it."""
-    from dicomkit.io.headcheck import HeadCheck
+    from dicomkit.io._headcheck import HeadCheck
 
     body = (
         b"\x08\x00\x16\x00UI\x1a\x00" + uids.CTImageStorage.encode().ljust(26, b"\x00")

@@ -18,30 +18,30 @@ PUBLIC_MODULES = (
     "dicomkit.errors",
     "dicomkit.core",
     "dicomkit.io",
-    "dicomkit.io.json",
-    "dicomkit.io.xml",
+    "dicomkit.io._json",
+    "dicomkit.io._xml",
     "dicomkit.pixels",
     "dicomkit.dictionary",
     "dicomkit.iod",
     "dicomkit.deid",
     "dicomkit.media",
     "dicomkit.net",
-    "dicomkit.net.sync",
+    "dicomkit.net._sync",
     "dicomkit.services",
     "dicomkit.archive",
     "dicomkit.sr",
     "dicomkit.builders",
     # modules without __all__: the functions and classes they define are their API
-    "dicomkit.core.uid",
-    "dicomkit.core.values.person_name",
-    "dicomkit.pixels.lut",
-    "dicomkit.pixels.colour",
-    "dicomkit.net.tls",
-    "dicomkit.services.query_retrieve",
-    "dicomkit.archive.config",
+    "dicomkit.core._uid",
+    "dicomkit.core.values._person_name",
+    "dicomkit.pixels._lut",
+    "dicomkit.pixels._colour",
+    "dicomkit.net._tls",
+    "dicomkit.services._query_retrieve",
+    "dicomkit.archive._config",
 )
 #: Single classes the API reference renders from otherwise private modules.
-PUBLIC_CLASSES = ("dicomkit.archive.app.ArchiveNode",)
+PUBLIC_CLASSES = ("dicomkit.archive._app.ArchiveNode",)
 
 
 def _own_members(cls: type) -> Iterator[tuple[str, object]]:

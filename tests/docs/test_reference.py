@@ -22,7 +22,7 @@ def _hooks():  # type: ignore[no-untyped-def]
 
 
 def test_config_reference_explains_every_server_key() -> None:
-    from dicomkit.archive.config import NodeConfig
+    from dicomkit.archive._config import NodeConfig
 
     page = (DOCS / "reference" / "archive-config.md").read_text(encoding="utf-8")
     text = page.split("## The `[server]` table", 1)[1].split("## `[peers", 1)[0]
@@ -33,7 +33,7 @@ def test_config_reference_explains_every_server_key() -> None:
 
 
 def test_config_reference_names_every_serve_option() -> None:
-    from dicomkit.cli.main import build_parser
+    from dicomkit.cli._main import build_parser
 
     parser = build_parser()
     serve = parser._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
@@ -70,7 +70,7 @@ def test_conformance_lists_come_from_the_node() -> None:
 
 
 def test_config_reference_explains_the_commitment_section() -> None:
-    from dicomkit.archive.commitments import CommitmentSettings
+    from dicomkit.archive._commitments import CommitmentSettings
 
     page = (DOCS / "reference" / "archive-config.md").read_text(encoding="utf-8")
     text = page.split("## `[commitment]`", 1)[1].split("\n## ", 1)[0]

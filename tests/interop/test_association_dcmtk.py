@@ -19,13 +19,13 @@ from typing import Any
 import peers
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import AssociationAborted, LocalProtocolError, NetworkError
-from dicomkit.io.part10 import build_file_meta
+from dicomkit.io._part10 import build_file_meta
 from dicomkit.net import AEConfig, Incoming
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, store
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import StorageSCP, store
 
 pytestmark = pytest.mark.interop
 

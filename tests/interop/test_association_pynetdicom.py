@@ -26,11 +26,11 @@ import pytest
 
 from dicomkit.errors import AssociationAborted
 from dicomkit.net import AE, AEConfig, Association
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto.items import UserIdentityRQItem
-from dicomkit.net.proto.negotiation import AcceptorConfig
-from dicomkit.net.sync import SyncAE, SyncServer
-from dicomkit.services.storage import StorageSCP, store
+from dicomkit.net._sync import SyncAE, SyncServer
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._items import UserIdentityRQItem
+from dicomkit.net.proto._negotiation import AcceptorConfig
+from dicomkit.services._storage import StorageSCP, store
 
 pytestmark = pytest.mark.interop
 

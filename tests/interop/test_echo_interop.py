@@ -26,9 +26,9 @@ import pytest
 
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Incoming
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto.negotiation import AcceptorConfig
-from dicomkit.net.sync import SyncAE, SyncServer
+from dicomkit.net._sync import SyncAE, SyncServer
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._negotiation import AcceptorConfig
 
 pytestmark = pytest.mark.interop
 
@@ -346,7 +346,7 @@ def test_cli_echo_against_storescp(storescp: tuple[int, subprocess.Popen[bytes]]
         [
             sys.executable,
             "-m",
-            "dicomkit.cli.main",
+            "dicomkit.cli._main",
             "echo",
             "--aec",
             "STORESCP",
@@ -369,7 +369,7 @@ def test_cli_echo_rejected_exits_nonzero(tmp_path: Path) -> None:
     port = peers.free_port()
     with peers.dcmtk_server("storescp", "--refuse", str(port), port=port):
         run = subprocess.run(
-            [sys.executable, "-m", "dicomkit.cli.main", "echo", "127.0.0.1", str(port)],
+            [sys.executable, "-m", "dicomkit.cli._main", "echo", "127.0.0.1", str(port)],
             capture_output=True,
             text=True,
             timeout=60,

@@ -17,9 +17,9 @@ import pytest
 
 from dicomkit.errors import AssociationRejected
 from dicomkit.net import AEConfig, Association, Incoming
-from dicomkit.net.config import UserIdentity
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
+from dicomkit.net._config import UserIdentity
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import synthetic, write_files

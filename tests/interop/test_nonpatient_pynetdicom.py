@@ -16,9 +16,9 @@ from archive_helpers import serving
 from peers import free_port, require_module
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import uids
 
 pytestmark = pytest.mark.interop

@@ -11,10 +11,13 @@ from typing import Any
 import peers
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import AE
-from dicomkit.net.sync import SyncAE
-from dicomkit.services import commitment, mpps, ups, worklist
+from dicomkit.net._sync import SyncAE
+from dicomkit.services import _commitment as commitment
+from dicomkit.services import _mpps as mpps
+from dicomkit.services import _ups as ups
+from dicomkit.services import _worklist as worklist
 from dicomkit.services._n_common import ServiceAE, supported_for
 
 pytestmark = pytest.mark.interop

@@ -19,10 +19,10 @@ import pytest
 from corpus import manifest
 
 from dicomkit.net import AEConfig, TLSConfig
-from dicomkit.net import tls as dktls
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import (
+from dicomkit.net import _tls as dktls
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import (
     StorageSCP,
     contexts_for,
     read_instance,
@@ -177,7 +177,7 @@ def test_our_scu_against_storescp(storescp: tuple[int, Path]) -> None:
 
 
 def test_our_cli_echo_and_store_against_storescp(storescp: tuple[int, Path]) -> None:
-    from dicomkit.cli.main import main
+    from dicomkit.cli._main import main
 
     port, out = storescp
     assert main(["echo", "127.0.0.1", str(port), "--aec", "STORESCP", "--repeat", "3"]) == 0

@@ -12,11 +12,11 @@ import peers
 import pytest
 from corpus import manifest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import AEConfig, TLSConfig
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, contexts_for, read_instance, store
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import StorageSCP, contexts_for, read_instance, store
 
 pytestmark = pytest.mark.interop
 pynetdicom = peers.require_module("pynetdicom")
@@ -177,7 +177,7 @@ def test_tls_pynetdicom_scu_against_our_scp(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from dicomkit.net import tls as dktls
+    from dicomkit.net import _tls as dktls
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])

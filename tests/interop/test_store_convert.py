@@ -1,4 +1,4 @@
-"""The storage SCU converts to a syntax the peer accepted (dicomkit.services.convert):
+"""The storage SCU converts to a syntax the peer accepted (dicomkit.services._convert):
 `dicomkit store` of compressed corpus files to DCMTK storescp taking only uncompressed syntaxes
 (decompressed; the stored pixels equal the decoded source), and of an uncompressed file to a
 pynetdicom SCP taking only a lossless compressed syntax (compressed; decoding gives the
@@ -19,7 +19,7 @@ from corpus import manifest
 import dicomkit
 from dicomkit.dictionary import syntaxes, uids
 from dicomkit.pixels import pixel_array
-from dicomkit.services.convert import lossless_encoders
+from dicomkit.services._convert import lossless_encoders
 
 pytestmark = pytest.mark.interop
 COMPRESSED = (
@@ -59,7 +59,7 @@ def storescp(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[i
 def test_store_decompresses_for_a_peer_taking_only_uncompressed(
     storescp: tuple[int, Path, str], ts: str
 ) -> None:
-    from dicomkit.cli.main import main
+    from dicomkit.cli._main import main
 
     files = _corpus(COMPRESSED)
     if ts not in files:
@@ -86,7 +86,7 @@ def test_store_compresses_for_a_peer_taking_only_a_lossless_syntax(tmp_path: Pat
     pynetdicom = peers.require_module("pynetdicom")
     from pynetdicom import evt
 
-    from dicomkit.cli.main import main
+    from dicomkit.cli._main import main
 
     encoders = lossless_encoders()
     if not encoders:

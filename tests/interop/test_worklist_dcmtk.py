@@ -11,12 +11,12 @@ import peers
 import pytest
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.net import AE
-from dicomkit.net.sync import SyncAE
+from dicomkit.net._sync import SyncAE
 from dicomkit.services._n_common import supported_for
-from dicomkit.services.worklist import (
+from dicomkit.services._worklist import (
     MODALITY_WORKLIST_FIND,
     ListSource,
     WorklistSCP,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from dicomkit.core.vr import LONG_LENGTH_VRS
+from dicomkit.core._vr import LONG_LENGTH_VRS
 
 UNDEF = 0xFFFFFFFF
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dicomkit
-from dicomkit.io.atomic import create_temp, create_temp_path
+from dicomkit.io._atomic import create_temp, create_temp_path
 
 
 @pytest.fixture(params=[0o022, 0o027, 0o002])

@@ -14,8 +14,8 @@ import pytest
 
 import dicomkit
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io.deflate import inflate
-from dicomkit.io.part10 import read_file_meta
+from dicomkit.io._deflate import inflate
+from dicomkit.io._part10 import read_file_meta
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -175,7 +175,7 @@ def test_write_back_identical(row: corpus.CorpusFile) -> None:
     src = row.path.read_bytes()
     out = io.BytesIO()
     if ds.file_meta is None and "SOPClassUID" not in ds:
-        from dicomkit.io.encoder import encode_dataset
+        from dicomkit.io._encoder import encode_dataset
 
         assert (
             encode_dataset(ds, implicit=bool(ds.is_implicit_vr), little=ds.is_little_endian) == src
@@ -215,7 +215,7 @@ def _swapped(value: Any, vr: str) -> Any:
     size = WORD_VRS.get(vr)
     if size is None or not isinstance(value, (bytes, memoryview)):
         return value
-    from dicomkit.io.encoder import swap_bytes
+    from dicomkit.io._encoder import swap_bytes
 
     return swap_bytes(value, size)
 

@@ -12,10 +12,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from builders import UNDEF, exp, imp, item, seq_delim, sq
 
 from dicomkit import Dataset
-from dicomkit.core.values.charset import Charsets
+from dicomkit.core.values._charset import Charsets
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
-from dicomkit.io.decoder import MAX_DEPTH, decode_dataset, guess_encoding, implicit_vr
-from dicomkit.io.encoder import encode_dataset
+from dicomkit.io._decoder import MAX_DEPTH, decode_dataset, guess_encoding, implicit_vr
+from dicomkit.io._encoder import encode_dataset
 
 
 def test_explicit_le() -> None:

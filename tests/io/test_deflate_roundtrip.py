@@ -15,9 +15,9 @@ import pytest
 import dicomkit
 from dicomkit import Dataset
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
-from dicomkit.io.deflate import deflate, inflate, inflates_to
-from dicomkit.io.encoder import encode_dataset
-from dicomkit.io.part10 import MMAP_MIN, build_file_meta, read_file_meta
+from dicomkit.io._deflate import deflate, inflate, inflates_to
+from dicomkit.io._encoder import encode_dataset
+from dicomkit.io._part10 import MMAP_MIN, build_file_meta, read_file_meta
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

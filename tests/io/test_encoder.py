@@ -13,8 +13,8 @@ from builders import UNDEF, exp, imp, item, seq_delim, sq
 
 from dicomkit import DataElement, Dataset
 from dicomkit.errors import InvalidValueError
-from dicomkit.io.decoder import decode_dataset
-from dicomkit.io.encoder import encode_dataset, encode_element, swap_bytes, write_dataset
+from dicomkit.io._decoder import decode_dataset
+from dicomkit.io._encoder import encode_dataset, encode_element, swap_bytes, write_dataset
 
 ENCODINGS = [(True, True), (False, True), (False, False)]
 

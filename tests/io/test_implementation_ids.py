@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 import dicomkit
-from dicomkit.core.element import DataElement
-from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from dicomkit.core._element import DataElement
+from dicomkit.core._uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 FOREIGN_UID = "1.2.276.0.7230010.3.0.3.6.7"
 

@@ -13,12 +13,12 @@ from corpus import manifest
 from helpers import examples, pydicom_charset_files
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
 from dicomkit.core.values import DS, IS, PersonName
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io.json import dumps, from_json, to_json
+from dicomkit.io._json import dumps, from_json, to_json
 
 FILES = [row for row in manifest() if not row.broken]
 
@@ -152,7 +152,7 @@ def test_corpus_roundtrip(row: Any) -> None:
 
 
 # -- agreement with pydicom ---------------------------------------------------------------------
-# Known, intended differences (documented in the report and in dicomkit.io.json):
+# Known, intended differences (documented in the report and in dicomkit.io._json):
 # * pydicom writes Group Length elements; PS3.18 F.2.2 says they are not included.
 # * pydicom writes "" for an empty value among several; F.2.5 says null.
 # * pydicom writes "Value": [] for an empty sequence; we leave "Value" out (F.2.2).

@@ -14,17 +14,17 @@ from builders import exp, imp, item, sq
 
 import dicomkit
 from dicomkit import Dataset
-from dicomkit.core.sequence import LazySequence, Sequence
+from dicomkit.core._sequence import LazySequence, Sequence
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io import part10
-from dicomkit.io.decoder import (
+from dicomkit.io import _part10 as part10
+from dicomkit.io._decoder import (
     MAX_DEPTH,
     DecodeOptions,
     decode_dataset,
     decode_into,
 )
-from dicomkit.io.encoder import encode_dataset
-from dicomkit.io.scan import check_sequence
+from dicomkit.io._encoder import encode_dataset
+from dicomkit.io._scan import check_sequence
 
 CODE = exp(0x00080100, "SH", b"CODE") + exp(0x00080102, "SH", b"DCM ")
 

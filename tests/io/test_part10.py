@@ -18,12 +18,12 @@ from builders import exp
 
 import dicomkit
 from dicomkit import Dataset
-from dicomkit.core.element import DataElement
+from dicomkit.core._element import DataElement
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
 from dicomkit.errors import InvalidDicomError, InvalidValueError, PixelDataError, TruncatedDataError
-from dicomkit.io.deflate import deflate, inflate
-from dicomkit.io.encoder import encode_element
-from dicomkit.io.part10 import build_file_meta, read_file_meta
+from dicomkit.io._deflate import deflate, inflate
+from dicomkit.io._encoder import encode_element
+from dicomkit.io._part10 import build_file_meta, read_file_meta
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 IMPLICIT, EXPLICIT, BIG, DEFLATED = (
@@ -68,7 +68,7 @@ def test_write_and_read_each_syntax(ts: str, tmp_path: Path) -> None:
     assert meta.MediaStorageSOPClassUID == CT
     assert meta.MediaStorageSOPInstanceUID == "1.2.826.0.1.3680043.10.1.1"
     assert meta.FileMetaInformationVersion == b"\x00\x01"
-    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+    from dicomkit.core._uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
     assert meta.ImplementationClassUID == IMPLEMENTATION_CLASS_UID
     assert meta.ImplementationVersionName == IMPLEMENTATION_VERSION_NAME
@@ -376,8 +376,8 @@ def test_lenient_damaged_meta_uses_group_length() -> None:
 def test_file_meta_bytes_match_the_general_encoder(values: tuple[str, str, str, str]) -> None:
     """The one File Meta builder (written directly, for speed) gives what the general encoder
     gives for the same elements, and reads back as the meta of a file."""
-    from dicomkit.core.uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-    from dicomkit.io.part10 import file_meta_bytes
+    from dicomkit.core._uid import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+    from dicomkit.io._part10 import file_meta_bytes
 
     sop_class, sop_instance, ts, ae = values
     ref = Dataset()

@@ -12,10 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from builders import UNDEF, exp, imp, item, seq_delim
 
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io import scan, vrlookup
-from dicomkit.io.decoder import decode_dataset
-from dicomkit.io.headcheck import HeadCheck
-from dicomkit.media.dicomdir import _Walker
+from dicomkit.io import _scan as scan
+from dicomkit.io import _vrlookup as vrlookup
+from dicomkit.io._decoder import decode_dataset
+from dicomkit.io._headcheck import HeadCheck
+from dicomkit.media._dicomdir import _Walker
 
 EXPLICIT_LE, EXPLICIT_BE = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"
 SC = "1.2.840.10008.5.1.4.1.1.7"

@@ -12,9 +12,9 @@ import pytest
 
 import dicomkit
 from dicomkit import Dataset
-from dicomkit.core import mapped as mapped_mod
+from dicomkit.core import _mapped as mapped_mod
 from dicomkit.errors import InvalidValueError
-from dicomkit.io import part10
+from dicomkit.io import _part10 as part10
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 

@@ -15,13 +15,13 @@ from helpers import examples, pydicom_charset_files
 from peers import dcmtk
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
 from dicomkit.core.values import DS, IS, PersonName
 from dicomkit.errors import InvalidDicomError
-from dicomkit.io.json import to_json
-from dicomkit.io.xml import NAMESPACE, from_xml, to_xml
+from dicomkit.io._json import to_json
+from dicomkit.io._xml import NAMESPACE, from_xml, to_xml
 
 FILES = [row for row in manifest() if not row.broken]
 NS = {"n": NAMESPACE}

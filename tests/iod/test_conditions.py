@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
 from dicomkit.iod import Context, evaluate
 from dicomkit.iod._conditions import CONDITIONS
 

@@ -6,9 +6,9 @@ import pytest
 from corpus import CORPUS, manifest
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import entry_for_tag
 from dicomkit.errors import DicomError
 from dicomkit.iod import Finding, iod, validate

@@ -13,9 +13,9 @@ import pytest
 from corpus import CORPUS
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.io.decoder import decode_dataset
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.io._decoder import decode_dataset
 from dicomkit.iod import Finding, iod, validate
 
 CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"  # explicit VR, no errors

@@ -10,11 +10,11 @@ import pytest
 from corpus import CORPUS
 from peers import require_module
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import InvalidDicomError
 from dicomkit.media import read_dicomdir, resolve_file_id
-from dicomkit.media.records import make_record
-from dicomkit.media.writer import Node, encode_dicomdir
+from dicomkit.media._records import make_record
+from dicomkit.media._writer import Node, encode_dicomdir
 
 DCM4CHE = CORPUS / "dcm4che" / "DICOMDIR"
 VARIANTS = [

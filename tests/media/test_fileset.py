@@ -13,7 +13,7 @@ import dicomkit
 from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 from dicomkit.media import create_dicomdir, is_conformant_file_id, read_dicomdir
-from dicomkit.media.profiles import conform
+from dicomkit.media._profiles import conform
 
 CT = CORPUS / "nema-wg04" / "RLE" / "CT1_RLE"
 

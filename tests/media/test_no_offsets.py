@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from peers import run_dcmtk
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.core.sequence import Sequence
-from dicomkit.io.encoder import encode_dataset
-from dicomkit.io.part10 import build_file_meta
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.core._sequence import Sequence
+from dicomkit.io._encoder import encode_dataset
+from dicomkit.io._part10 import build_file_meta
 from dicomkit.media import read_dicomdir
-from dicomkit.media.dicomdir import DicomDir
-from dicomkit.media.records import make_record
-from dicomkit.media.writer import Node, encode_dicomdir, nodes_from
+from dicomkit.media._dicomdir import DicomDir
+from dicomkit.media._records import make_record
+from dicomkit.media._writer import Node, encode_dicomdir, nodes_from
 
 OFFSET_TAGS = (0x00041200, 0x00041202, 0x00041400, 0x00041420)
 

@@ -14,8 +14,9 @@ from peers import run_dcmtk
 import dicomkit
 from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
-from dicomkit.media import create_dicomdir, profiles, read_dicomdir
-from dicomkit.media.profiles import PROFILES, get_profile, plan_syntax
+from dicomkit.media import _profiles as profiles
+from dicomkit.media import create_dicomdir, read_dicomdir
+from dicomkit.media._profiles import PROFILES, get_profile, plan_syntax
 from dicomkit.pixels import pixel_array
 
 SOURCES = {
@@ -255,7 +256,7 @@ def test_update_needs_a_dicomdir(tmp_path: Path) -> None:
 
 def test_a_file_whose_conversion_fails_is_refused(tmp_path: Path) -> None:
     from dicomkit import DataElement
-    from dicomkit.pixels.encapsulation import encapsulate
+    from dicomkit.pixels._encapsulation import encapsulate
 
     ds = dicomkit.read(SOURCES["J2KR"])
     del ds[0x7FE00010]

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.media.records import RECORD_KEYS, make_record, record_type_for
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.media._records import RECORD_KEYS, make_record, record_type_for
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_type_1_and_2_keys(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_invented_uids_are_valid_and_stable() -> None:
-    from dicomkit.core.uid import is_valid_uid
+    from dicomkit.core._uid import is_valid_uid
 
     src = Dataset()
     src.SOPInstanceUID = "1.2.3.4"

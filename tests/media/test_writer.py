@@ -9,10 +9,10 @@ import pytest
 from peers import require_module, run_dcmtk
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.media import read_dicomdir
-from dicomkit.media.records import make_record
-from dicomkit.media.writer import Node, encode_dicomdir, write_dicomdir
+from dicomkit.media._records import make_record
+from dicomkit.media._writer import Node, encode_dicomdir, write_dicomdir
 
 
 def _instance(pid: str, study: str, series: str, sop: str, number: int) -> Dataset:
@@ -136,7 +136,7 @@ def test_layout_is_deterministic() -> None:
     ],
 )
 def test_rewrite_a_read_dicomdir(dicomdirtests: Path, tmp_path: Path, name: str) -> None:
-    from dicomkit.media.writer import nodes_from
+    from dicomkit.media._writer import nodes_from
 
     source = read_dicomdir(dicomdirtests / name)
     path = tmp_path / "DICOMDIR"

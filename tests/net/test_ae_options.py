@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from helpers import run
 
-from dicomkit.cli.main import main as cli_main
+from dicomkit.cli._main import main as cli_main
 from dicomkit.errors import AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Incoming
-from dicomkit.net.config import UserIdentity
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto.items import SOPClassExtendedNegotiationItem, UserIdentityACItem
-from dicomkit.net.sync import SyncAE
+from dicomkit.net._config import UserIdentity
+from dicomkit.net._memory import memory_pair
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._items import SOPClassExtendedNegotiationItem, UserIdentityACItem
 
 VERIFICATION = "1.2.840.10008.1.1"
 FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND

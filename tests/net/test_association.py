@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import run
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import (
     AssociationAborted,
     AssociationRejected,
@@ -20,8 +20,8 @@ from dicomkit.errors import (
     NetworkTimeout,
 )
 from dicomkit.net import AE, AEConfig, Association, Incoming, Timeouts
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 PRINTER = "1.2.840.10008.5.1.1.16"  # Printer SOP Class (an N-GET target)
 FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND
@@ -326,7 +326,7 @@ Handler = Callable[[Incoming], Any]
 def test_c_get_style_sub_operations_flow_back_on_the_same_association(tmp_path: Any) -> None:
     """An SCP handler sends C-STORE requests to the SCU on the same association while it
     yields pending C-GET responses; the SCU's storage handler (SCP role) writes the files."""
-    from dicomkit.services.storage import StorageSCP
+    from dicomkit.services._storage import StorageSCP
 
     get_model = "1.2.840.10008.5.1.4.1.2.2.3"  # Study Root Q/R GET
     sc = "1.2.840.10008.5.1.4.1.1.7"

@@ -7,7 +7,7 @@ association, and a new client's C-ECHO succeeds afterwards. A C-STORE cut off mi
 leaves no file (partial or temporary) in the output folder.
 
 Timeouts are the values an operator would set (``Timeouts(acse=30, ...)``, seconds), and the
-server's clock is scaled (:class:`dicomkit.net.clock.Clock`, 1 protocol second = 10 ms), so a
+server's clock is scaled (:class:`dicomkit.net._clock.Clock`, 1 protocol second = 10 ms), so a
 silent peer is dropped in a fraction of a real second; nothing here sleeps or measures time:
 every wait is a bounded poll or an ``asyncio.timeout`` that fails the test.
 """
@@ -27,12 +27,12 @@ from helpers import poll, run
 
 from dicomkit.errors import AssociationAborted
 from dicomkit.net import AE, AEConfig, Association, Server, Timeouts
-from dicomkit.net.clock import Clock
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.negotiation import build_request
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
-from dicomkit.services.storage import StorageSCP
+from dicomkit.net._clock import Clock
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto import _events as ev
+from dicomkit.net.proto._negotiation import build_request
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
+from dicomkit.services._storage import StorageSCP
 
 VERIFICATION = "1.2.840.10008.1.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -711,7 +711,7 @@ CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 def raw_store(
     instance: str, *, sop_class: str = SECONDARY_CAPTURE, with_dataset: bool = True
 ) -> bytes:
-    from dicomkit.net.proto import commands as c
+    from dicomkit.net.proto import _commands as c
 
     return c.encode_command(
         {
@@ -813,7 +813,7 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def tls_config(cert: Path, key: Path, timeouts: Timeouts) -> AEConfig:
     from dicomkit.net import TLSConfig
-    from dicomkit.net import tls as dktls
+    from dicomkit.net import _tls as dktls
 
     return AEConfig(
         timeouts=timeouts,
@@ -873,12 +873,12 @@ def test_tls_server_closes_a_silent_handshake(self_signed: tuple[Path, Path]) ->
 
 
 def fake_ac(context_id: int, transfer_syntax: str) -> bytes:
-    from dicomkit.net.proto.items import (
+    from dicomkit.net.proto._items import (
         MaximumLengthItem,
         PresentationContextACItem,
         UserInformationItem,
     )
-    from dicomkit.net.proto.pdu import AAssociateAC
+    from dicomkit.net.proto._pdu import AAssociateAC
 
     return AAssociateAC(
         "SCP",

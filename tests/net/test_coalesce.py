@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from helpers import run
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import AE, AEConfig, Association, Incoming
-from dicomkit.net import association as association_module
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net import _association as association_module
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 FIND = "1.2.840.10008.5.1.4.1.2.2.1"  # Study Root Q/R FIND
 VERIFICATION = "1.2.840.10008.1.1"
@@ -186,7 +186,7 @@ async def async_matches_padded(incoming: Incoming) -> AsyncIterator[Any]:
 
 
 def test_pending_responses_share_socket_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dicomkit.net.transport import SocketTransport
+    from dicomkit.net._transport import SocketTransport
 
     calls = []
     write, writelines = SocketTransport.write, SocketTransport.writelines

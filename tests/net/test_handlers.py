@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from helpers import run
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import AE, Association, Incoming
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 MPPS = "1.2.840.10008.3.1.2.3.3"
 UPS_PUSH = "1.2.840.10008.5.1.4.34.6.1"

@@ -13,9 +13,9 @@ from helpers import run
 
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Timeouts
-from dicomkit.net.config import UserIdentity
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto.items import UserIdentityACItem, UserIdentityRQItem
+from dicomkit.net._config import UserIdentity
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto._items import UserIdentityACItem, UserIdentityRQItem
 
 VERIFICATION = "1.2.840.10008.1.1"
 USER = UserIdentity(UserIdentity.USERNAME_PASSCODE, "alice", "s3cret", True)

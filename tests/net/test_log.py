@@ -8,12 +8,12 @@ import logging
 import pytest
 from helpers import run
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Incoming
-from dicomkit.net import log as netlog
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net import _log as netlog
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 PRINTER = "1.2.840.10008.5.1.1.16"
@@ -148,8 +148,8 @@ def test_nothing_formatted_when_the_log_is_off(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_user_identity_passcode_never_logged() -> None:
-    from dicomkit.net.proto.items import UserIdentityRQItem, UserInformationItem
-    from dicomkit.net.proto.pdu import AAssociateRQ
+    from dicomkit.net.proto._items import UserIdentityRQItem, UserInformationItem
+    from dicomkit.net.proto._pdu import AAssociateRQ
 
     rq = AAssociateRQ(
         "SCP",

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from dicomkit.net import loglimit
+from dicomkit.net import _loglimit as loglimit
 
 
 def test_burst_then_suppressed_then_reported(

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from dicomkit.errors import TransportError
-from dicomkit.net.memory import memory_pair
+from dicomkit.net._memory import memory_pair
 
 
 def test_bytes_flow_both_ways_in_order() -> None:

@@ -6,10 +6,10 @@ from typing import Any
 
 from helpers import run
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import AE, Incoming
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 
 COMMITMENT = "1.2.840.10008.1.20.1"
 COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"

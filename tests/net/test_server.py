@@ -18,8 +18,8 @@ from helpers import run
 
 from dicomkit.errors import AssociationRejected, TransportError
 from dicomkit.net import AE, AEConfig, Timeouts
-from dicomkit.net.clock import Clock
-from dicomkit.net.proto.negotiation import build_request
+from dicomkit.net._clock import Clock
+from dicomkit.net.proto._negotiation import build_request
 
 
 async def _echo_ok(port: int) -> None:
@@ -240,7 +240,7 @@ def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
     """Over a socket the bytes are pushed to the association; with the handler blocked it
     pauses the transport's reading instead of reading on."""
     from dicomkit.net import Incoming
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     gate = asyncio.Event()
     served: list[int] = []
@@ -287,10 +287,10 @@ def test_pipelined_requests_over_tcp_pause_reading_then_all_answered() -> None:
 def test_peer_abort_mid_store_stops_the_sender(caplog: pytest.LogCaptureFixture) -> None:
     """An SCP that aborts while a large data set arrives: our SCU stops writing at once and
     reports the A-ABORT, without asyncio's "socket.send() raised exception" flood (F3)."""
-    from dicomkit.core.dataset import Dataset
+    from dicomkit.core._dataset import Dataset
     from dicomkit.errors import NetworkError
     from dicomkit.net import Incoming
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     class AbortingSink:
         def __init__(self, incoming: Incoming) -> None:

@@ -28,9 +28,9 @@ from helpers import run as _run
 
 from dicomkit.errors import AssociationAborted, AssociationRejected
 from dicomkit.net import AE, AEConfig, Association, Incoming, Server, Timeouts
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto.negotiation import build_request
-from dicomkit.services.storage import StorageSCP
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._negotiation import build_request
+from dicomkit.services._storage import StorageSCP
 
 VERIFICATION = "1.2.840.10008.1.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"

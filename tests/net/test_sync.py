@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.net import Incoming
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
 
 FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 LE = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]

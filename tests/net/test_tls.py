@@ -11,7 +11,7 @@ import pytest
 
 from dicomkit.errors import NetworkError, TransportError
 from dicomkit.net import AE, AEConfig, TLSConfig
-from dicomkit.net import tls as dktls
+from dicomkit.net import _tls as dktls
 
 x509 = pytest.importorskip("cryptography.x509")
 

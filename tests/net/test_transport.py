@@ -11,7 +11,7 @@ import pytest
 from helpers import run
 
 from dicomkit.errors import TransportError
-from dicomkit.net.transport import SocketTransport, open_socket
+from dicomkit.net._transport import SocketTransport, open_socket
 
 
 async def pair(

@@ -11,9 +11,9 @@ from pixhelp import make_ds
 from dicomkit.dictionary import uids
 from dicomkit.errors import MissingCodecError, PixelDataError
 from dicomkit.pixels import CodecRegistry, default_registry, pixel_array
-from dicomkit.pixels import syntax as ts
-from dicomkit.pixels.encapsulation import encapsulate
-from dicomkit.pixels.info import PixelInfo
+from dicomkit.pixels import _syntax as ts
+from dicomkit.pixels._encapsulation import encapsulate
+from dicomkit.pixels._info import PixelInfo
 
 
 def test_default_registry_is_one_instance_with_builtins() -> None:

@@ -11,7 +11,9 @@ from pixhelp import make_ds
 
 import dicomkit
 from dicomkit.errors import PixelDataError
-from dicomkit.pixels import colour, lut, pixel_array
+from dicomkit.pixels import _colour as colour
+from dicomkit.pixels import _lut as lut
+from dicomkit.pixels import pixel_array
 
 pydicom = pytest.importorskip("pydicom")
 from pydicom.pixels import (
@@ -45,7 +47,7 @@ def test_ybr_to_rgb_matches_pydicom_and_inverts() -> None:
 
 def test_ybr_conversion_is_applied_once() -> None:
     imagecodecs = pytest.importorskip("imagecodecs")
-    from dicomkit.pixels.encapsulation import encapsulate
+    from dicomkit.pixels._encapsulation import encapsulate
 
     y, x = np.mgrid[0:32, 0:48]
     rgb = np.stack([x * 5, y * 7, (x + y) * 3], axis=-1).astype(np.uint8)
@@ -174,7 +176,7 @@ def test_window_validation() -> None:
 
 
 def test_display_pipeline_inverts_monochrome1_and_applies_rescale() -> None:
-    from dicomkit.pixels.display import display_frame
+    from dicomkit.pixels._display import display_frame
 
     a = np.array([[0, 1000], [2000, 4000]], "<u2")
     ds = make_ds(

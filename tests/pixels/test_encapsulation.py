@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from dicomkit.errors import PixelDataError
-from dicomkit.pixels import encapsulation as enc
+from dicomkit.pixels import _encapsulation as enc
 
 ITEM = b"\xfe\xff\x00\xe0"
 

@@ -17,7 +17,7 @@ from dicomkit import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import frame, pixel_array, pixel_info
-from dicomkit.pixels.encode import compress, decompress, set_pixels
+from dicomkit.pixels._encode import compress, decompress, set_pixels
 
 RNG = np.random.default_rng(5)
 CT_SOP = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture

@@ -10,7 +10,8 @@ import pytest
 from pixhelp import make_ds
 
 import dicomkit
-from dicomkit.pixels import frame, iter_frames, pixel_array, rle
+from dicomkit.pixels import _rle as rle
+from dicomkit.pixels import frame, iter_frames, pixel_array
 
 
 def _multiframe(n: int = 5, bs: int = 12) -> tuple[np.ndarray, bytes]:

@@ -8,7 +8,7 @@ from pixhelp import EXPLICIT_BE, make_ds
 
 from dicomkit.errors import PixelDataError
 from dicomkit.pixels import frame, pixel_array, pixel_info
-from dicomkit.pixels.native import fix_bits, pack, unpack
+from dicomkit.pixels._native import fix_bits, pack, unpack
 
 RNG = np.random.default_rng(7)
 

@@ -15,12 +15,12 @@ from pixhelp import EXPLICIT_BE, make_ds
 
 import dicomkit
 from dicomkit import DataElement, Dataset
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._uid import generate_uid
 from dicomkit.errors import InvalidValueError
-from dicomkit.io.encoder import encode_dataset
+from dicomkit.io._encoder import encode_dataset
 from dicomkit.pixels import frame, pixel_array
-from dicomkit.pixels.info import PixelDataWarning, PixelInfo
-from dicomkit.pixels.native import pack
+from dicomkit.pixels._info import PixelDataWarning, PixelInfo
+from dicomkit.pixels._native import pack
 
 RNG = np.random.default_rng(12)
 SC = "1.2.840.10008.5.1.4.1.1.7"
@@ -241,7 +241,7 @@ def _odd_ow_file(implicit: bool) -> bytes:
         ]
     )
     ts = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
-    from dicomkit.io.part10 import file_meta_bytes
+    from dicomkit.io._part10 import file_meta_bytes
 
     return file_meta_bytes(SC, "1.2.3.4.5", ts) + body
 

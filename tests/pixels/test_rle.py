@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dicomkit.errors import PixelDataError
-from dicomkit.pixels import rle
+from dicomkit.pixels import _rle as rle
 
 RNG = np.random.default_rng(3)
 

@@ -6,14 +6,13 @@ import asyncio
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary.status_codes import NoSuchObjectInstance, ReferencedSOPClassNotSupported
 from dicomkit.errors import DimseError
 from dicomkit.net import AE
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services._n_common import ServiceAE, supported_for
-from dicomkit.services.commitment import (
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._commitment import (
     EVENT_FAILURES,
     EVENT_SUCCESS,
     LISTENER_ROLES,
@@ -27,6 +26,7 @@ from dicomkit.services.commitment import (
     event_information,
     request_commitment,
 )
+from dicomkit.services._n_common import ServiceAE, supported_for
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 HELD = {("1.2.840.10008.5.1.4.1.1.2", "1.2.3.1"), ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.2")}

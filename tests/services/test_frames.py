@@ -6,11 +6,11 @@ import argparse
 
 import pytest
 
-from dicomkit.cli.find import UsageError
-from dicomkit.cli.get import frame_keys
-from dicomkit.core.dataset import Dataset
+from dicomkit.cli._find import UsageError
+from dicomkit.cli._get import frame_keys
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import tags
-from dicomkit.services import frames
+from dicomkit.services import _frames as frames
 
 
 def _ds(n: int, frame_time: float | None = None) -> Dataset:

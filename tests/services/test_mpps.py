@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services import mpps
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services import _mpps as mpps
 from dicomkit.services._n_common import supported_for
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import DimseError
 from dicomkit.net import (
     AE,
@@ -24,8 +24,9 @@ from dicomkit.net import (
     NSetResponse,
     response_for,
 )
-from dicomkit.net.memory import memory_pair
-from dicomkit.services import mpps, ups
+from dicomkit.net._memory import memory_pair
+from dicomkit.services import _mpps as mpps
+from dicomkit.services import _ups as ups
 from dicomkit.services._n_common import send_event_report, supported_for
 
 SOP_CLASSES = [mpps.MPPS, ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH, ups.UPS_EVENT]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import tags, uids
 from dicomkit.errors import InvalidValueError
-from dicomkit.services import query_retrieve as qr
+from dicomkit.services import _query_retrieve as qr
 
 
 def test_sop_classes_of_the_composite_instance_models() -> None:

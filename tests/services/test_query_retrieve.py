@@ -16,13 +16,13 @@ from archive_helpers import CT, MR, SR, synthetic, to_dataset
 from corpus import manifest
 
 import dicomkit
-from dicomkit.archive.app import ArchiveNode
-from dicomkit.archive.config import NodeConfig, Peer
+from dicomkit.archive._app import ArchiveNode
+from dicomkit.archive._config import NodeConfig, Peer
 from dicomkit.errors import DimseError, DimseMoveDestinationUnknown, DimseOutOfResources
 from dicomkit.net import AE
-from dicomkit.net.proto import dimse
-from dicomkit.services import query_retrieve as qr
-from dicomkit.services.storage import StorageSCP
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services import _query_retrieve as qr
+from dicomkit.services._storage import StorageSCP
 
 ROWS = synthetic(6)
 CLASSES = [CT, MR, SR]
@@ -223,7 +223,7 @@ def test_move_with_failures_lists_failed_uids(tmp_path: Path) -> None:
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         insts = node.archive.index.instances(
-            __import__("dicomkit.archive.matching", fromlist=["parse_query"]).parse_query(
+            __import__("dicomkit.archive._matching", fromlist=["parse_query"]).parse_query(
                 {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study},
                 qr.Model.STUDY_ROOT,
                 retrieve=True,
@@ -373,7 +373,7 @@ def test_move_cancel_reports_counts(tmp_path: Path) -> None:
 def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
     """The SCU only takes uncompressed data: the SCP decompresses the JPEG Lossless file."""
     src = next(f for f in manifest() if f.rel == "dcm4che/MR-JPEGLosslessSV1.dcm")
-    from dicomkit.pixels.encode import decompress
+    from dicomkit.pixels._encode import decompress
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
         tmp = node.archive.incoming_path()
@@ -408,7 +408,7 @@ def test_get_compressed_file_over_uncompressed_context(tmp_path: Path) -> None:
 
 
 def _roundtrip(ds: Any, ts: str) -> Any:
-    from dicomkit.net.messages import decode_data, encode_data
+    from dicomkit.net._messages import decode_data, encode_data
 
     return decode_data(encode_data(ds, ts), ts)
 
@@ -425,7 +425,7 @@ def test_elements_to_dataset_text_values_encode_in_every_syntax(ts: str) -> None
         (0x0020000D, "StudyInstanceUID", "UI", "1.2.3"),  # odd length: NUL padded
         (0x00080020, "StudyDate", "DA", ""),
     ]
-    from dicomkit.core.values.codec import encode_value
+    from dicomkit.core.values._codec import encode_value
 
     ds = qr.elements_to_dataset(elements)
     assert ds.tags() == sorted(t for t, *_ in elements)

@@ -14,9 +14,9 @@ from corpus import manifest
 import dicomkit
 from dicomkit.errors import AssociationAborted, DimseError, InvalidDicomError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services.storage import (
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import (
     Instance,
     StorageSCP,
     contexts_for,
@@ -198,7 +198,7 @@ def _big_file(folder: Path, megabytes: int) -> Path:
     """An explicit-LE Secondary Capture file with ``megabytes`` of OB data, written directly."""
     import struct
 
-    from dicomkit.io.part10 import file_meta_bytes
+    from dicomkit.io._part10 import file_meta_bytes
 
     uid = "1.2.826.0.1.3680043.10.1393.99." + str(megabytes)
 
@@ -327,7 +327,7 @@ def test_contexts_for_and_find_files(tmp_path: Path) -> None:
     contexts = contexts_for(
         [inst(IMPLICIT), inst(IMPLICIT), inst("1.2.840.10008.1.2.4.50"), inst(EXPLICIT, "1.2.4")]
     )
-    from dicomkit.services.convert import lossless_encoders
+    from dicomkit.services._convert import lossless_encoders
 
     lossless = lossless_encoders()
     assert lossless  # the codecs the test environment installs

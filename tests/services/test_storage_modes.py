@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import dicomkit
-from dicomkit.net.proto import dimse
-from dicomkit.net.sync import SyncAE
-from dicomkit.services.storage import StorageSCP, store
+from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import StorageSCP, store
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.element import DataElement
-from dicomkit.io.encoder import encode_dataset
-from dicomkit.io.headcheck import HEAD_CHECK_BYTES, HeadCheck
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._element import DataElement
+from dicomkit.io._encoder import encode_dataset
+from dicomkit.io._headcheck import HEAD_CHECK_BYTES, HeadCheck
 from dicomkit.net import AE
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services.storage import StorageSCP
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._storage import StorageSCP
 
 IMPLICIT, EXPLICIT = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
 DEFLATED, BIG = "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"

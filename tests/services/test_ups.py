@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.errors import DimseError
 from dicomkit.net import AE, Association, NActionResponse, NSetResponse
-from dicomkit.net.memory import memory_pair
-from dicomkit.services import mpps, ups
+from dicomkit.net._memory import memory_pair
+from dicomkit.services import _mpps as mpps
+from dicomkit.services import _ups as ups
 from dicomkit.services._n_common import ServiceAE, SopClassRouter, supported_for
 
 CONTEXTS = [ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH, ups.UPS_QUERY]
@@ -195,7 +196,7 @@ def test_router_shares_an_ae_with_mpps() -> None:
         ) as assoc:
             a = await ups.create(assoc, ups.scheduled(label="u"))
             b = await mpps.create(assoc, mpps.in_progress())
-            from dicomkit.net.proto import dimse
+            from dicomkit.net.proto import _dimse as dimse
 
             rsp = await assoc.request(
                 dimse.NCreateRequest(affected_sop_class_uid="1.2.3.4"),

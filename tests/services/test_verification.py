@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from dicomkit.net import AE
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
-from dicomkit.services.verification import EchoResult, echo, handle_echo
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.services._verification import EchoResult, echo, handle_echo
 
 
 def test_echo_repeat_over_memory() -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.errors import DimseError
 from dicomkit.net import AE
-from dicomkit.net.memory import memory_pair
+from dicomkit.net._memory import memory_pair
 from dicomkit.services._n_common import supported_for
-from dicomkit.services.worklist import (
+from dicomkit.services._worklist import (
     MODALITY_WORKLIST_FIND,
     FolderSource,
     ListSource,

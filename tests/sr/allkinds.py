@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.sr import Code, ContentItem, items, new_document
-from dicomkit.sr.document import COMPREHENSIVE_3D_SR, Document
+from dicomkit.core._dataset import Dataset
+from dicomkit.sr import Code, ContentItem, new_document
+from dicomkit.sr import _items as items
+from dicomkit.sr._document import COMPREHENSIVE_3D_SR, Document
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 ECG = "1.2.840.10008.5.1.4.1.1.9.1.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dicomkit.sr.model import ContentItem
+from dicomkit.sr._model import ContentItem
 
 _LINE = re.compile(
     r"^(?P<pad> *)<(?P<rel>[a-z ]+ )?(?P<vt>[A-Z0-9]+):"

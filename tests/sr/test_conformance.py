@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from test_templates import image, tid1500_doc
 
-from dicomkit.sr import Code, items
+from dicomkit.sr import Code
+from dicomkit.sr import _items as items
 from dicomkit.sr._codes import DCM
-from dicomkit.sr.templates.conformance import template_of, template_problems
-from dicomkit.sr.templates.kos import key_object_selection
+from dicomkit.sr.templates._conformance import template_of, template_problems
+from dicomkit.sr.templates._kos import key_object_selection
 
 
 def test_builders_conform() -> None:

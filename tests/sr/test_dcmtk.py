@@ -11,7 +11,8 @@ from dsrdump_tree import normalise, parse, rows_of
 from peers import run_dcmtk
 
 from dicomkit.errors import DicomError
-from dicomkit.sr import read, render
+from dicomkit.sr import _render as render
+from dicomkit.sr import read
 
 pytestmark = pytest.mark.interop
 

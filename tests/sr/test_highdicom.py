@@ -13,7 +13,7 @@ from test_templates import LUNG, NEOPLASM, tid1500_doc
 
 from dicomkit.sr import Code, read
 from dicomkit.sr._codes import SCT, UCUM
-from dicomkit.sr.templates.tid1500 import read_measurement_report
+from dicomkit.sr.templates._tid1500 import read_measurement_report
 
 pytestmark = pytest.mark.interop
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from allkinds import FINDING, MM, all_kinds
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.errors import InvalidValueError
-from dicomkit.sr import Code, ContentItem, check, items, new_document, read
-from dicomkit.sr.constraints import constraints_for
-from dicomkit.sr.model import ValueType
+from dicomkit.sr import Code, ContentItem, check, new_document, read
+from dicomkit.sr import _items as items
+from dicomkit.sr._constraints import constraints_for
+from dicomkit.sr._model import ValueType
 
 
 def test_code_equality_ignores_meaning() -> None:
@@ -44,8 +45,8 @@ def test_table_round_trips_through_a_dataset() -> None:
     root.add("CONTAINS", ContentItem("TABLE", Code("2", "99T", "Doses"), table))
     ds = Dataset()
     ds.set(0x00080016, "1.2.840.10008.5.1.4.1.1.88.35", "UI")
-    from dicomkit.sr.reader import read_content
-    from dicomkit.sr.writer import write_content
+    from dicomkit.sr._reader import read_content
+    from dicomkit.sr._writer import write_content
 
     write_content(root, ds)
     back = read_content(ds)

@@ -12,11 +12,12 @@ from dsrdump_tree import normalise, parse, rows_of
 from peers import missing, run_dcmtk
 
 from dicomkit.errors import InvalidValueError
-from dicomkit.sr import Code, items, new_document, read
+from dicomkit.sr import Code, new_document, read
+from dicomkit.sr import _items as items
 from dicomkit.sr._codes import DCM, SCT, UCUM
-from dicomkit.sr.templates.dose import ct_dose_summary, dose_events, format_table
-from dicomkit.sr.templates.kos import key_object_selection, read_key_objects, rejection_note
-from dicomkit.sr.templates.tid1500 import (
+from dicomkit.sr.templates._dose import ct_dose_summary, dose_events, format_table
+from dicomkit.sr.templates._kos import key_object_selection, read_key_objects, rejection_note
+from dicomkit.sr.templates._tid1500 import (
     ImageRegion,
     Measurement,
     ReferencedSegment,
@@ -25,7 +26,7 @@ from dicomkit.sr.templates.tid1500 import (
     measurement_report_document,
     read_measurement_report,
 )
-from dicomkit.sr.templates.tid2000 import diagnostic_imaging_report, read_diagnostic_report
+from dicomkit.sr.templates._tid2000 import diagnostic_imaging_report, read_diagnostic_report
 
 SEG = "1.2.840.10008.5.1.4.1.1.66.4"
 DCIODVFY = Path("/usr/bin/dciodvfy")
@@ -296,7 +297,7 @@ def projection_dose_doc():  # type: ignore[no-untyped-def]
 
 @pytest.mark.interop
 def test_projection_dose_summary(tmp_path: Path) -> None:
-    from dicomkit.sr.templates.dose import projection_dose_summary
+    from dicomkit.sr.templates._dose import projection_dose_summary
 
     path = tmp_path / "xa-dose.dcm"
     doc = projection_dose_doc()

@@ -6,7 +6,8 @@ from allkinds import all_kinds
 from corpus import CORPUS
 
 from dicomkit.iod import validate
-from dicomkit.sr import items, read
+from dicomkit.sr import _items as items
+from dicomkit.sr import read
 from dicomkit.sr._codes import DCM
 
 
@@ -28,7 +29,7 @@ def test_a_broken_tree_is_reported() -> None:
 
 
 def test_non_sr_is_untouched() -> None:
-    from dicomkit.core.dataset import Dataset
+    from dicomkit.core._dataset import Dataset
 
     ds = Dataset()
     ds.set(0x00080016, "1.2.840.10008.5.1.4.1.1.2", "UI")

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from archive_helpers import synthetic, to_dataset
 from web_helpers import serve_archive
 
-from dicomkit.archive.node import Archive
+from dicomkit.archive._node import Archive
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import dicomkit
-from dicomkit.web.client import WebClient, WebClientError
+from dicomkit.web._client import WebClient, WebClientError
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 from archive_helpers import ROOT, cli, synthetic, to_dataset

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from dicomkit.io.json import from_json
+from dicomkit.io._json import from_json
 
 JSON = {"Accept": "application/dicom+json"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dicomkit.archive.node import Archive
+from dicomkit.archive._node import Archive
 from dicomkit.errors import DicomError
-from dicomkit.web.app import HttpServer, create_app
+from dicomkit.web._app import HttpServer, create_app
 
 
 def test_nodelay_and_stop(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 import dicomkit
-from dicomkit.archive.node import Archive
+from dicomkit.archive._node import Archive
 from dicomkit.dictionary import status_codes
-from dicomkit.io.json import from_json
+from dicomkit.io._json import from_json
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 from archive_helpers import ROOT, synthetic, to_dataset

@@ -12,9 +12,9 @@ import requests
 from web_helpers import serve_archive
 
 import dicomkit
-from dicomkit.archive.node import Archive
+from dicomkit.archive._node import Archive
 from dicomkit.dictionary import uids
-from dicomkit.io.json import from_json
+from dicomkit.io._json import from_json
 
 DICOM = 'multipart/related; type="application/dicom"'
 
@@ -151,7 +151,7 @@ def test_compressed_frames_are_decoded(tmp_path: Any) -> None:
     sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
     from archive_helpers import synthetic, to_dataset
 
-    from dicomkit.pixels.encode import compress
+    from dicomkit.pixels._encode import compress
 
     row = synthetic(1)[0]
     ds = to_dataset(row, pixels=True)

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from dicomkit.archive.node import Archive
-from dicomkit.web.app import HttpServer, create_app
+from dicomkit.archive._node import Archive
+from dicomkit.web._app import HttpServer, create_app
 
 
 @contextlib.contextmanager

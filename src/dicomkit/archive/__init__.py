@@ -9,12 +9,18 @@ selects.
 
 from __future__ import annotations
 
-from dicomkit.archive.index import Index, InstanceRecord, StoredInstance, record_from_dataset
-from dicomkit.archive.matching import Model, Query, QueryError, QueryOptions, parse_query
-from dicomkit.archive.node import Archive, CheckReport, IngestResult
-from dicomkit.archive.results import Result
-from dicomkit.archive.schema import Level
-from dicomkit.archive.store import (
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import ConfigError, NodeConfig, load_config
+from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
+from dicomkit.archive._matching import Model, Query, QueryError, QueryOptions, parse_query
+from dicomkit.archive._node import Archive, CheckReport, IngestResult
+from dicomkit.archive._results import Result
+from dicomkit.archive._schema import Level
+from dicomkit.archive._store import (
     DuplicateInstanceError,
     DuplicatePolicy,
     FileStore,
@@ -23,7 +29,9 @@ from dicomkit.archive.store import (
 
 __all__ = [
     "Archive",
+    "ArchiveNode",
     "CheckReport",
+    "ConfigError",
     "DuplicateInstanceError",
     "DuplicatePolicy",
     "FileStore",
@@ -33,11 +41,35 @@ __all__ = [
     "InvalidUIDError",
     "Level",
     "Model",
+    "NodeConfig",
     "Query",
     "QueryError",
     "QueryOptions",
     "Result",
     "StoredInstance",
+    "load_config",
     "parse_query",
     "record_from_dataset",
 ]
+
+
+#: the node and its configuration load the network and service layers: imported on first use
+_LAZY = {
+    "ArchiveNode": "dicomkit.archive._app",
+    "ConfigError": "dicomkit.archive._config",
+    "NodeConfig": "dicomkit.archive._config",
+    "load_config": "dicomkit.archive._config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'dicomkit.archive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

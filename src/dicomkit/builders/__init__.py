@@ -13,13 +13,13 @@ Grayscale Softcopy Presentation State (A.33.1), and the readers that go with the
 
 from __future__ import annotations
 
-from dicomkit.builders.gsps import Graphic, Layer, Shutters, Text, Window, presentation_state
-from dicomkit.builders.pngfile import read_png
-from dicomkit.builders.present import apply_presentation_state
-from dicomkit.builders.sc import secondary_capture
-from dicomkit.builders.seg import segmentation
-from dicomkit.builders.segment import CODES, Segment
-from dicomkit.builders.segread import SegmentationData, read_segmentation
+from dicomkit.builders._gsps import Graphic, Layer, Shutters, Text, Window, presentation_state
+from dicomkit.builders._pngfile import read_png
+from dicomkit.builders._present import apply_presentation_state
+from dicomkit.builders._sc import secondary_capture
+from dicomkit.builders._seg import segmentation
+from dicomkit.builders._segment import CODES, Segment
+from dicomkit.builders._segread import SegmentationData, read_segmentation
 
 __all__ = [
     "CODES",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.errors import InvalidValueError
 
 __all__ = ["SourceFrame", "source_frames"]

@@ -11,9 +11,9 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
+from dicomkit.core._uid import generate_uid
 from dicomkit.errors import InvalidValueError
 
 __all__ = ["PATIENT_STUDY", "new_instance", "now", "referenced_series", "sop_ref"]

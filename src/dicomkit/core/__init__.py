@@ -6,20 +6,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dicomkit.core.dataset import Dataset
-    from dicomkit.core.element import DataElement
-    from dicomkit.core.sequence import Sequence
-    from dicomkit.core.tag import Tag
+    from dicomkit.core._dataset import Dataset
+    from dicomkit.core._element import DataElement
+    from dicomkit.core._private import PrivateBlock
+    from dicomkit.core._sequence import Sequence
+    from dicomkit.core._tag import Tag
+    from dicomkit.core._uid import UID, generate_uid
 
-__all__ = ["DataElement", "Dataset", "Sequence", "Tag"]
+__all__ = [
+    "UID",
+    "DataElement",
+    "Dataset",
+    "PrivateBlock",
+    "Sequence",
+    "Tag",
+    "generate_uid",
+]
 
-#: imported on first use: ``dicomkit.core.uid`` (what the network stack needs) does not load
+#: imported on first use: ``dicomkit.core._uid`` (what the network stack needs) does not load
 #: the data set model
 _LAZY = {
-    "Dataset": "dicomkit.core.dataset",
-    "DataElement": "dicomkit.core.element",
-    "Sequence": "dicomkit.core.sequence",
-    "Tag": "dicomkit.core.tag",
+    "Dataset": "dicomkit.core._dataset",
+    "DataElement": "dicomkit.core._element",
+    "Sequence": "dicomkit.core._sequence",
+    "Tag": "dicomkit.core._tag",
+    "UID": "dicomkit.core._uid",
+    "generate_uid": "dicomkit.core._uid",
+    "PrivateBlock": "dicomkit.core._private",
 }
 
 

@@ -11,10 +11,10 @@ The action table is generated from the standard's Table E.1-1 by ``tools/gen_dei
 
 from __future__ import annotations
 
-from dicomkit.deid.actions import DEFAULT_DUMMIES
-from dicomkit.deid.engine import Change, deidentify
-from dicomkit.deid.profile import OPTION_CODES, Option, Rule, check_options, rule_for
-from dicomkit.deid.uids import UIDMap, hashed_uid
+from dicomkit.deid._actions import DEFAULT_DUMMIES
+from dicomkit.deid._engine import Change, deidentify
+from dicomkit.deid._options import OPTION_CODES, Option, Rule, check_options, rule_for
+from dicomkit.deid._uids import UIDMap, hashed_uid
 
 __all__ = [
     "DEFAULT_DUMMIES",

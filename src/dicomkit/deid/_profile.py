@@ -12,7 +12,7 @@ from __future__ import annotations
 
 Row = tuple[str, str, tuple[str, ...]]
 
-#: The option columns, as names of :class:`dicomkit.deid.profile.Option` members.
+#: The option columns, as names of :class:`dicomkit.deid._options.Option` members.
 OPTION_COLUMNS: tuple[str, ...] = (
     'RETAIN_SAFE_PRIVATE',
     'RETAIN_UIDS',

@@ -1,5 +1,5 @@
 """Bytes <-> data sets (PS3.5) and Part 10 files (PS3.10); JSON (PS3.18 F) and XML (PS3.19 A)
-live in ``dicomkit.io.json`` / ``dicomkit.io.xml``."""
+are :func:`to_json` / :func:`from_json` and :func:`to_xml` / :func:`from_xml`."""
 
 from __future__ import annotations
 
@@ -7,29 +7,41 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dicomkit.io.decoder import decode_dataset
-    from dicomkit.io.encoder import encode_dataset, write_dataset
-    from dicomkit.io.part10 import build_file_meta, read, read_file_meta, write
+    from dicomkit.io._decoder import decode_dataset
+    from dicomkit.io._encoder import encode_dataset, write_dataset
+    from dicomkit.io._json import from_json, to_json
+    from dicomkit.io._part10 import build_file_meta, read, read_file_meta, write
+    from dicomkit.io._xml import from_xml, to_xml, to_xml_element
 
 __all__ = [
     "build_file_meta",
     "decode_dataset",
     "encode_dataset",
+    "from_json",
+    "from_xml",
     "read",
     "read_file_meta",
+    "to_json",
+    "to_xml",
+    "to_xml_element",
     "write",
     "write_dataset",
 ]
 
-#: imported on first use: ``dicomkit.io.decoder`` alone does not load Part 10 file I/O
+#: imported on first use: ``dicomkit.io._decoder`` alone does not load Part 10 file I/O
 _LAZY = {
-    "decode_dataset": "dicomkit.io.decoder",
-    "encode_dataset": "dicomkit.io.encoder",
-    "write_dataset": "dicomkit.io.encoder",
-    "build_file_meta": "dicomkit.io.part10",
-    "read": "dicomkit.io.part10",
-    "read_file_meta": "dicomkit.io.part10",
-    "write": "dicomkit.io.part10",
+    "from_json": "dicomkit.io._json",
+    "to_json": "dicomkit.io._json",
+    "from_xml": "dicomkit.io._xml",
+    "to_xml": "dicomkit.io._xml",
+    "to_xml_element": "dicomkit.io._xml",
+    "decode_dataset": "dicomkit.io._decoder",
+    "encode_dataset": "dicomkit.io._encoder",
+    "write_dataset": "dicomkit.io._encoder",
+    "build_file_meta": "dicomkit.io._part10",
+    "read": "dicomkit.io._part10",
+    "read_file_meta": "dicomkit.io._part10",
+    "write": "dicomkit.io._part10",
 }
 
 

@@ -12,8 +12,8 @@ innolitics JSON); see :mod:`.model` for the API and :mod:`.validate` for the che
 
 from __future__ import annotations
 
-from dicomkit.iod.conditions import Context, evaluate
-from dicomkit.iod.model import (
+from dicomkit.iod._evaluate import Context, evaluate
+from dicomkit.iod._model import (
     IOD,
     Attribute,
     Check,
@@ -28,7 +28,7 @@ from dicomkit.iod.model import (
     modules,
     sop_class,
 )
-from dicomkit.iod.validate import Finding, Severity, validate
+from dicomkit.iod._validate import Finding, Severity, validate
 
 __all__ = [
     "IOD", "Attribute", "Check", "Context", "Finding", "Module", "ModuleUsage", "SOPClass",

@@ -11,11 +11,11 @@ response on success or warning and raise :class:`~dicomkit.errors.DimseError` (w
 ``status``) on failure (:meth:`Response.raise_for_status`).
 """
 
-from dicomkit.net.association import Association
-from dicomkit.net.clock import Clock
-from dicomkit.net.config import AEConfig, Timeouts, TLSConfig, UserIdentity
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.messages import (
+from dicomkit.net._association import Association
+from dicomkit.net._clock import Clock
+from dicomkit.net._config import AEConfig, Timeouts, TLSConfig, UserIdentity
+from dicomkit.net._memory import memory_pair
+from dicomkit.net._messages import (
     DataSink,
     Incoming,
     Response,
@@ -24,7 +24,10 @@ from dicomkit.net.messages import (
     encode_data,
     response_for,
 )
-from dicomkit.net.proto.dimse import (
+from dicomkit.net._server import AE, ContextSpec, Handler, Handlers, Server
+from dicomkit.net._sync import SyncAE, SyncAssociation, SyncServer
+from dicomkit.net._tls import client_context, server_context
+from dicomkit.net.proto._dimse import (
     CCancelRequest,
     CEchoRequest,
     CEchoResponse,
@@ -53,8 +56,6 @@ from dicomkit.net.proto.dimse import (
     NSetResponse,
     Priority,
 )
-from dicomkit.net.server import AE, ContextSpec, Handler, Handlers, Server
-from dicomkit.net.sync import SyncAE, SyncAssociation, SyncServer
 
 __all__ = [
     "AE",
@@ -102,8 +103,10 @@ __all__ = [
     "Timeouts",
     "UserIdentity",
     "check_response",
+    "client_context",
     "decode_data",
     "encode_data",
     "memory_pair",
     "response_for",
+    "server_context",
 ]

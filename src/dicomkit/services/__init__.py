@@ -22,94 +22,97 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         CEchoRequest as CEchoRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         CFindRequest as CFindRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         CGetRequest as CGetRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         CMoveRequest as CMoveRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         CStoreRequest as CStoreRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         NActionRequest as NActionRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         NCreateRequest as NCreateRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         NEventReportRequest as NEventReportRequest,
     )
-    from dicomkit.net.proto.dimse import (
+    from dicomkit.net.proto._dimse import (
         NSetRequest as NSetRequest,
     )
-    from dicomkit.services import commitment as commitment
-    from dicomkit.services import mpps as mpps
-    from dicomkit.services import ups as ups
-    from dicomkit.services import worklist as worklist
-    from dicomkit.services.commitment import EVENT_FAILURES as EVENT_FAILURES
-    from dicomkit.services.commitment import EVENT_SUCCESS as EVENT_SUCCESS
-    from dicomkit.services.commitment import LISTENER_ROLES as LISTENER_ROLES
-    from dicomkit.services.commitment import STORAGE_COMMITMENT as STORAGE_COMMITMENT
-    from dicomkit.services.commitment import (
+    from dicomkit.services import _commitment as commitment
+    from dicomkit.services import _mpps as mpps
+    from dicomkit.services import _ups as ups
+    from dicomkit.services import _worklist as worklist
+    from dicomkit.services._commitment import EVENT_FAILURES as EVENT_FAILURES
+    from dicomkit.services._commitment import EVENT_SUCCESS as EVENT_SUCCESS
+    from dicomkit.services._commitment import LISTENER_ROLES as LISTENER_ROLES
+    from dicomkit.services._commitment import STORAGE_COMMITMENT as STORAGE_COMMITMENT
+    from dicomkit.services._commitment import (
         STORAGE_COMMITMENT_INSTANCE as STORAGE_COMMITMENT_INSTANCE,
     )
-    from dicomkit.services.commitment import CommitmentListener as CommitmentListener
-    from dicomkit.services.commitment import CommitmentResult as CommitmentResult
-    from dicomkit.services.commitment import StorageCommitmentSCP as StorageCommitmentSCP
-    from dicomkit.services.commitment import action_information as action_information
-    from dicomkit.services.commitment import commit as commit
-    from dicomkit.services.commitment import event_information as event_information
-    from dicomkit.services.commitment import request_commitment as request_commitment
-    from dicomkit.services.mpps import MPPS as MPPS
-    from dicomkit.services.mpps import MPPSSCP as MPPSSCP
-    from dicomkit.services.mpps import MPPSStore as MPPSStore
-    from dicomkit.services.mpps import in_progress as in_progress
-    from dicomkit.services.qr_scp import QueryRetrieveSCP as QueryRetrieveSCP
-    from dicomkit.services.query_retrieve import Model as Model
-    from dicomkit.services.query_retrieve import RetrieveResult as RetrieveResult
-    from dicomkit.services.query_retrieve import find as find
-    from dicomkit.services.query_retrieve import get as get
-    from dicomkit.services.query_retrieve import identifier as identifier
-    from dicomkit.services.query_retrieve import move as move
-    from dicomkit.services.storage import StorageSCP as StorageSCP
-    from dicomkit.services.storage import contexts_for as contexts_for
-    from dicomkit.services.storage import read_instance as read_instance
-    from dicomkit.services.storage import store as store
-    from dicomkit.services.storage import store_files as store_files
-    from dicomkit.services.ups import UPS_EVENT as UPS_EVENT
-    from dicomkit.services.ups import UPS_GLOBAL as UPS_GLOBAL
-    from dicomkit.services.ups import UPS_PULL as UPS_PULL
-    from dicomkit.services.ups import UPS_PUSH as UPS_PUSH
-    from dicomkit.services.ups import UPS_QUERY as UPS_QUERY
-    from dicomkit.services.ups import UPS_SOP_CLASSES as UPS_SOP_CLASSES
-    from dicomkit.services.ups import UPS_WATCH as UPS_WATCH
-    from dicomkit.services.ups import UPSSCP as UPSSCP
-    from dicomkit.services.ups import UPSEvent as UPSEvent
-    from dicomkit.services.ups import UPSEventListener as UPSEventListener
-    from dicomkit.services.ups import change_state as change_state
-    from dicomkit.services.ups import request_cancel as request_cancel
-    from dicomkit.services.ups import scheduled as scheduled
-    from dicomkit.services.ups import subscribe as subscribe
-    from dicomkit.services.ups import suspend_global as suspend_global
-    from dicomkit.services.ups import unsubscribe as unsubscribe
-    from dicomkit.services.verification import echo as echo
-    from dicomkit.services.verification import handle_echo as handle_echo
-    from dicomkit.services.worklist import MODALITY_WORKLIST_FIND as MODALITY_WORKLIST_FIND
-    from dicomkit.services.worklist import FolderSource as FolderSource
-    from dicomkit.services.worklist import ListSource as ListSource
-    from dicomkit.services.worklist import WorklistSCP as WorklistSCP
-    from dicomkit.services.worklist import WorklistSource as WorklistSource
-    from dicomkit.services.worklist import matches as matches
-    from dicomkit.services.worklist import response_for_item as response_for_item
-    from dicomkit.services.worklist import worklist_query as worklist_query
-    from dicomkit.services.worklist import write_item as write_item
+    from dicomkit.services._commitment import CommitmentListener as CommitmentListener
+    from dicomkit.services._commitment import CommitmentResult as CommitmentResult
+    from dicomkit.services._commitment import StorageCommitmentSCP as StorageCommitmentSCP
+    from dicomkit.services._commitment import action_information as action_information
+    from dicomkit.services._commitment import commit as commit
+    from dicomkit.services._commitment import event_information as event_information
+    from dicomkit.services._commitment import request_commitment as request_commitment
+    from dicomkit.services._mpps import MPPS as MPPS
+    from dicomkit.services._mpps import MPPSSCP as MPPSSCP
+    from dicomkit.services._mpps import MPPSStore as MPPSStore
+    from dicomkit.services._mpps import in_progress as in_progress
+    from dicomkit.services._qr_scp import QueryRetrieveSCP as QueryRetrieveSCP
+    from dicomkit.services._query_retrieve import FIND as FIND
+    from dicomkit.services._query_retrieve import GET as GET
+    from dicomkit.services._query_retrieve import MOVE as MOVE
+    from dicomkit.services._query_retrieve import Model as Model
+    from dicomkit.services._query_retrieve import RetrieveResult as RetrieveResult
+    from dicomkit.services._query_retrieve import find as find
+    from dicomkit.services._query_retrieve import get as get
+    from dicomkit.services._query_retrieve import identifier as identifier
+    from dicomkit.services._query_retrieve import move as move
+    from dicomkit.services._storage import StorageSCP as StorageSCP
+    from dicomkit.services._storage import contexts_for as contexts_for
+    from dicomkit.services._storage import read_instance as read_instance
+    from dicomkit.services._storage import store as store
+    from dicomkit.services._storage import store_files as store_files
+    from dicomkit.services._ups import UPS_EVENT as UPS_EVENT
+    from dicomkit.services._ups import UPS_GLOBAL as UPS_GLOBAL
+    from dicomkit.services._ups import UPS_PULL as UPS_PULL
+    from dicomkit.services._ups import UPS_PUSH as UPS_PUSH
+    from dicomkit.services._ups import UPS_QUERY as UPS_QUERY
+    from dicomkit.services._ups import UPS_SOP_CLASSES as UPS_SOP_CLASSES
+    from dicomkit.services._ups import UPS_WATCH as UPS_WATCH
+    from dicomkit.services._ups import UPSSCP as UPSSCP
+    from dicomkit.services._ups import UPSEvent as UPSEvent
+    from dicomkit.services._ups import UPSEventListener as UPSEventListener
+    from dicomkit.services._ups import change_state as change_state
+    from dicomkit.services._ups import request_cancel as request_cancel
+    from dicomkit.services._ups import scheduled as scheduled
+    from dicomkit.services._ups import subscribe as subscribe
+    from dicomkit.services._ups import suspend_global as suspend_global
+    from dicomkit.services._ups import unsubscribe as unsubscribe
+    from dicomkit.services._verification import echo as echo
+    from dicomkit.services._verification import handle_echo as handle_echo
+    from dicomkit.services._worklist import MODALITY_WORKLIST_FIND as MODALITY_WORKLIST_FIND
+    from dicomkit.services._worklist import FolderSource as FolderSource
+    from dicomkit.services._worklist import ListSource as ListSource
+    from dicomkit.services._worklist import WorklistSCP as WorklistSCP
+    from dicomkit.services._worklist import WorklistSource as WorklistSource
+    from dicomkit.services._worklist import matches as matches
+    from dicomkit.services._worklist import response_for_item as response_for_item
+    from dicomkit.services._worklist import worklist_query as worklist_query
+    from dicomkit.services._worklist import write_item as write_item
 
 #: public name -> the module that defines it
 _WHERE = {
@@ -125,19 +128,19 @@ _WHERE = {
             "NEventReportRequest",
             "NSetRequest",
         ),
-        "dicomkit.net.proto.dimse",
+        "dicomkit.net.proto._dimse",
     ),
-    "QueryRetrieveSCP": "dicomkit.services.qr_scp",
+    "QueryRetrieveSCP": "dicomkit.services._qr_scp",
     **dict.fromkeys(
-        ("Model", "RetrieveResult", "find", "get", "identifier", "move"),
-        "dicomkit.services.query_retrieve",
+        ("FIND", "GET", "MOVE", "Model", "RetrieveResult", "find", "get", "identifier", "move"),
+        "dicomkit.services._query_retrieve",
     ),
     **dict.fromkeys(
         ("StorageSCP", "contexts_for", "read_instance", "store", "store_files"),
-        "dicomkit.services.storage",
+        "dicomkit.services._storage",
     ),
-    **dict.fromkeys(("echo", "handle_echo"), "dicomkit.services.verification"),
-    "WorklistSCP": "dicomkit.services.worklist",
+    **dict.fromkeys(("echo", "handle_echo"), "dicomkit.services._verification"),
+    "WorklistSCP": "dicomkit.services._worklist",
     **dict.fromkeys(
         (
             "CommitmentListener",
@@ -153,7 +156,7 @@ _WHERE = {
             "event_information",
             "request_commitment",
         ),
-        "dicomkit.services.commitment",
+        "dicomkit.services._commitment",
     ),
     **dict.fromkeys(
         (
@@ -166,9 +169,9 @@ _WHERE = {
             "worklist_query",
             "write_item",
         ),
-        "dicomkit.services.worklist",
+        "dicomkit.services._worklist",
     ),
-    **dict.fromkeys(("MPPS", "MPPSSCP", "MPPSStore", "in_progress"), "dicomkit.services.mpps"),
+    **dict.fromkeys(("MPPS", "MPPSSCP", "MPPSStore", "in_progress"), "dicomkit.services._mpps"),
     **dict.fromkeys(
         (
             "UPSEvent",
@@ -188,7 +191,7 @@ _WHERE = {
             "suspend_global",
             "unsubscribe",
         ),
-        "dicomkit.services.ups",
+        "dicomkit.services._ups",
     ),
 }
 #: the service modules themselves (their ``find``, ``create`` ... share names)
@@ -197,8 +200,11 @@ _MODULES = ("commitment", "mpps", "ups", "worklist")
 __all__ = [
     "EVENT_FAILURES",
     "EVENT_SUCCESS",
+    "FIND",
+    "GET",
     "LISTENER_ROLES",
     "MODALITY_WORKLIST_FIND",
+    "MOVE",
     "MPPS",
     "MPPSSCP",
     "STORAGE_COMMITMENT",
@@ -268,7 +274,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
-        return importlib.import_module(f"dicomkit.services.{name}")
+        return importlib.import_module(f"dicomkit.services._{name}")
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'dicomkit.services' has no attribute {name!r}")

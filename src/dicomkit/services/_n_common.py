@@ -20,15 +20,15 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, Response, response_for
-from dicomkit.net.config import AEConfig
-from dicomkit.net.proto import dimse
-from dicomkit.net.proto.negotiation import AcceptorConfig, NegotiatedContext
-from dicomkit.net.proto.status import Category, category, service_for
-from dicomkit.net.server import AE, Handler, Handlers
+from dicomkit.net._config import AEConfig
+from dicomkit.net._server import AE, Handler, Handlers
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._negotiation import AcceptorConfig, NegotiatedContext
+from dicomkit.net.proto._status import Category, category, service_for
 
 log = logging.getLogger("dicomkit.services")
 
@@ -205,7 +205,7 @@ def apply_modifications(target: Dataset, mods: Dataset) -> None:
 
 
 def _copy_value(value: Any) -> Any:
-    from dicomkit.core.sequence import Sequence as DSequence
+    from dicomkit.core._sequence import Sequence as DSequence
 
     if isinstance(value, DSequence):
         return DSequence([item.copy() for item in value])

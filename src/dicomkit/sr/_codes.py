@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from dicomkit.sr.codes import Code
+from dicomkit.sr._code import Code
 
 __all__ = ["CID", "DCM", "LN", "RFC5646", "SCT", "UCUM", "UMLS"]
 

@@ -10,8 +10,8 @@ from helpers import pydicom_charset_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
-from dicomkit.core.values.codec import decode_value, encode_value
+from dicomkit.core.values._charset import DEFAULT_CHARSETS, Charsets
+from dicomkit.core.values._codec import decode_value, encode_value
 from dicomkit.errors import CharsetError
 
 # the machine may be busy: no per-example deadline, no too-slow health check

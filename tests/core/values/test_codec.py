@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicomkit.core.tag import Tag
+from dicomkit.core._tag import Tag
+from dicomkit.core._vr import ALL_VRS
 from dicomkit.core.values import DS, IS, Charsets, MultiValue, PersonName
-from dicomkit.core.values.codec import decode_value, encode_value
-from dicomkit.core.vr import ALL_VRS
+from dicomkit.core.values._codec import decode_value, encode_value
 from dicomkit.errors import InvalidValueError
 
 # the machine may be busy: no per-example deadline, no too-slow health check
@@ -310,7 +310,7 @@ def test_prop_bytes(vr: str, data: bytes, little: bool) -> None:
 @given(st.dates())
 @RELAXED
 def test_prop_da(d: date) -> None:
-    from dicomkit.core.values.dates import parse_da
+    from dicomkit.core.values._dates import parse_da
 
     assert parse_da(rt("DA", d)) == d  # type: ignore[arg-type]
 
@@ -318,7 +318,7 @@ def test_prop_da(d: date) -> None:
 @given(st.times())
 @RELAXED
 def test_prop_tm(t: time) -> None:
-    from dicomkit.core.values.dates import parse_tm
+    from dicomkit.core.values._dates import parse_tm
 
     assert parse_tm(rt("TM", t)) == t.replace(tzinfo=None)  # type: ignore[arg-type]
 
@@ -328,7 +328,7 @@ def test_prop_tm(t: time) -> None:
 )
 @RELAXED
 def test_prop_dt(dt: datetime) -> None:
-    from dicomkit.core.values.dates import parse_dt
+    from dicomkit.core.values._dates import parse_dt
 
     back = parse_dt(rt("DT", dt))  # type: ignore[arg-type]
     assert back == dt if dt.tzinfo else back.replace(tzinfo=None) == dt

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from dicomkit.core.values.dates import (
+from dicomkit.core.values._dates import (
     format_da,
     format_dt,
     format_tm,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicomkit.core.values.numbers import DS, IS, format_ds
+from dicomkit.core.values._numbers import DS, IS, format_ds
 from dicomkit.errors import InvalidValueError
 
 # the machine may be busy: no per-example deadline, no too-slow health check

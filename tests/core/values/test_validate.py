@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 import dicomkit
-from dicomkit.core.values.validate import InvalidValueWarning, Validation, problem
+from dicomkit.core.values._validate import InvalidValueWarning, Validation, problem
 from dicomkit.errors import InvalidValueError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from dicomkit.net.proto import items as it
-from dicomkit.net.proto import pdu as p
+from dicomkit.net.proto import _items as it
+from dicomkit.net.proto import _pdu as p
 
 uids = st.lists(st.integers(0, 99999), min_size=1, max_size=8).map(
     lambda xs: ".".join(map(str, [xs[0] + 1, *xs[1:]]))

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from dicomkit.errors import InvalidDicomError, InvalidValueError
-from dicomkit.net.proto import commands as c
+from dicomkit.net.proto import _commands as c
 
 
 def test_group_length_first_and_tags_sorted() -> None:
@@ -125,7 +125,7 @@ def test_matches_pydicom_implicit_encoding() -> None:
 
 
 def test_error_comment_fits_lo_and_is_cut_between_words() -> None:
-    from dicomkit.net.proto.commands import (
+    from dicomkit.net.proto._commands import (
         ERROR_COMMENT,
         decode_command,
         encode_command,

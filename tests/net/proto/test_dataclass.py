@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dicomkit.net.proto import _dataclass
-from dicomkit.net.proto.dimse import CEchoRequest, CStoreRequest
+from dicomkit.net.proto._dimse import CEchoRequest, CStoreRequest
 
 
 def declare(decorator: Callable[..., Any]) -> tuple[Any, Any, Any]:

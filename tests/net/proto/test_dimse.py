@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from dicomkit.errors import InvalidDicomError, RemoteProtocolError
-from dicomkit.net.proto import commands as c
-from dicomkit.net.proto import dimse as d
-from dicomkit.net.proto.pdu import PDV, PDataTF, pdata_pdus
+from dicomkit.net.proto import _commands as c
+from dicomkit.net.proto import _dimse as d
+from dicomkit.net.proto._pdu import PDV, PDataTF, pdata_pdus
 
 EXAMPLES: list[d.DimseMessage] = [
     d.CEchoRequest(message_id=1),

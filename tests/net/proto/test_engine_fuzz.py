@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from dicomkit.errors import LocalProtocolError
-from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.fsm import State
-from dicomkit.net.proto.negotiation import accept
-from dicomkit.net.proto.pdu import PDV, AAbort, AAssociateAC, decode_pdu
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.proto import _events as ev
+from dicomkit.net.proto._fsm import State
+from dicomkit.net.proto._negotiation import accept
+from dicomkit.net.proto._pdu import PDV, AAbort, AAssociateAC, decode_pdu
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
 
 from .helpers import CONFIG, Pair, make_rq, sent
 from .strategies import pdus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dicomkit.errors import LocalProtocolError
-from dicomkit.net.proto.fsm import ACTIONS, TABLE, Action, Context, Event, Output, State, step
+from dicomkit.net.proto._fsm import ACTIONS, TABLE, Action, Context, Event, Output, State, step
 
 # PS3.8 Table 9-10, typed in again from the standard (rows: events, columns: Sta1..Sta13).
 EXPECTED_TEXT = """

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from dicomkit.errors import RemoteProtocolError
-from dicomkit.net.proto import items as it
-from dicomkit.net.proto.negotiation import (
+from dicomkit.net.proto import _items as it
+from dicomkit.net.proto._negotiation import (
     AcceptorConfig,
     accept,
     build_request,
     negotiate,
 )
-from dicomkit.net.proto.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
+from dicomkit.net.proto._pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 
 from .helpers import CT, EXPLICIT, IMPLICIT, VERIFICATION
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dicomkit.errors import RemoteProtocolError
-from dicomkit.net.proto import items as it
-from dicomkit.net.proto import pdu as p
-from dicomkit.net.proto.items import PDUDecodeError
+from dicomkit.net.proto import _items as it
+from dicomkit.net.proto import _pdu as p
+from dicomkit.net.proto._items import PDUDecodeError
 
 from .strategies import pdus, user_sub_items
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dicomkit.net.proto import status as s
-from dicomkit.net.proto.status import Category
+from dicomkit.net.proto import _status as s
+from dicomkit.net.proto._status import Category
 
 
 @pytest.mark.parametrize(

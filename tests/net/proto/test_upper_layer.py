@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from dicomkit.errors import LocalProtocolError, RemoteProtocolError
-from dicomkit.net.proto import events as ev
-from dicomkit.net.proto.fsm import Action, State
-from dicomkit.net.proto.items import PDUDecodeError
-from dicomkit.net.proto.negotiation import accept
-from dicomkit.net.proto.pdu import (
+from dicomkit.net.proto import _events as ev
+from dicomkit.net.proto._fsm import Action, State
+from dicomkit.net.proto._items import PDUDecodeError
+from dicomkit.net.proto._negotiation import accept
+from dicomkit.net.proto._pdu import (
     PDV,
     AAbort,
     AAssociateAC,
@@ -22,7 +22,7 @@ from dicomkit.net.proto.pdu import (
     PDataTF,
     decode_pdu,
 )
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
 
 from .helpers import CONFIG, CT, EXPLICIT, Pair, make_rq, sent
 from .test_fsm import EXPECTED, NEXT_STATE

@@ -3,9 +3,9 @@
 See :mod:`.codec` for the decoded form of each VR.
 """
 
-from dicomkit.core.values.charset import DEFAULT_CHARSETS, Charsets
-from dicomkit.core.values.codec import MultiValue, decode_value, encode_value
-from dicomkit.core.values.dates import (
+from dicomkit.core.values._charset import DEFAULT_CHARSETS, Charsets
+from dicomkit.core.values._codec import MultiValue, decode_value, encode_value
+from dicomkit.core.values._dates import (
     format_da,
     format_dt,
     format_tm,
@@ -14,8 +14,8 @@ from dicomkit.core.values.dates import (
     parse_range,
     parse_tm,
 )
-from dicomkit.core.values.numbers import DS, IS, format_ds
-from dicomkit.core.values.person_name import PersonName
+from dicomkit.core.values._numbers import DS, IS, format_ds
+from dicomkit.core.values._person_name import PersonName
 
 __all__ = [
     "DEFAULT_CHARSETS",

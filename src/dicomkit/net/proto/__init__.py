@@ -4,13 +4,13 @@ Nothing here touches a socket, a thread or a clock; a test checks that no module
 package imports ``socket``, ``asyncio``, ``threading``, ``selectors`` or ``time``.
 
 The upper layer is :class:`UpperLayer` (one engine per association, h11 style) with the event
-types of :mod:`dicomkit.net.proto.events`, the PDU codec of :mod:`~dicomkit.net.proto.pdu` and
-:mod:`~dicomkit.net.proto.items`, the PS3.8 Table 9-10 state machine in
-:mod:`~dicomkit.net.proto.fsm` and negotiation in :mod:`~dicomkit.net.proto.negotiation`.
+types of :mod:`dicomkit.net.proto._events`, the PDU codec of :mod:`~dicomkit.net.proto._pdu` and
+:mod:`~dicomkit.net.proto._items`, the PS3.8 Table 9-10 state machine in
+:mod:`~dicomkit.net.proto._fsm` and negotiation in :mod:`~dicomkit.net.proto._negotiation`.
 See docs/dev/contracts.md, section "net/proto (upper layer)".
 """
 
-from dicomkit.net.proto.events import (
+from dicomkit.net.proto._events import (
     Abort,
     Aborted,
     AssociateAccept,
@@ -27,7 +27,7 @@ from dicomkit.net.proto.events import (
     ReleaseRequested,
     ReleaseResponse,
 )
-from dicomkit.net.proto.negotiation import (
+from dicomkit.net.proto._negotiation import (
     AcceptorConfig,
     Negotiated,
     NegotiatedContext,
@@ -35,7 +35,7 @@ from dicomkit.net.proto.negotiation import (
     build_request,
     negotiate,
 )
-from dicomkit.net.proto.pdu import (
+from dicomkit.net.proto._pdu import (
     PDV,
     AAbort,
     AAssociateAC,
@@ -48,7 +48,7 @@ from dicomkit.net.proto.pdu import (
     decode_pdu,
     pdata_pdus,
 )
-from dicomkit.net.proto.upper_layer import Role, UpperLayer
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
 
 __all__ = [
     "PDV",

@@ -1,5 +1,5 @@
 """Shared encoding helpers of the upper-layer codec (PS3.8 9.3.1): item headers, length-value
-fields, UIDs, and :class:`PDUDecodeError`. Re-exported by :mod:`dicomkit.net.proto.items`.
+fields, UIDs, and :class:`PDUDecodeError`. Re-exported by :mod:`dicomkit.net.proto._items`.
 """
 
 from __future__ import annotations

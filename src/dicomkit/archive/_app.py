@@ -1,0 +1,702 @@
+"""The archive node: Verification, Storage and Query/Retrieve SCPs over one :class:`Archive`.
+
+:class:`ArchiveNode` composes the pieces in one asyncio process:
+
+- Verification (C-ECHO);
+- Storage for every storage SOP class in every transfer syntax: each data set is streamed into
+  a temporary file in ``ARCHIVE/.incoming`` and then ingested (moved into place and indexed
+  durably) *before* the success response is sent. Duplicates follow the configured policy
+  (``reject`` answers 0111 Duplicate SOP Instance); an instance the index cannot take (no
+  Study Instance UID, invalid UIDs) is answered with C000 Cannot Understand, and so is one
+  whose first bytes are not a data set; one whose SOP Class / Instance UID differ from the
+  command's gets A900 / C000 (:class:`~dicomkit.io._headcheck.HeadCheck`); nothing is
+  stored for a refused instance;
+- Query/Retrieve FIND / MOVE / GET for Patient Root and Study Root, with relational queries
+  and combined date-time matching offered through extended negotiation (PS3.4 C.5.1.1).
+
+Calling AE titles may be restricted; C-MOVE destinations come from the configured peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import itertools
+import logging
+import os
+import shutil
+import signal
+import ssl
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from dicomkit.archive._config import NodeConfig
+from dicomkit.archive._index import record_from_dataset
+from dicomkit.archive._matching import QueryOptions, parse_query
+from dicomkit.archive._node import Archive
+from dicomkit.archive._results import make_result
+from dicomkit.archive._store import (
+    Checksum,
+    DuplicateInstanceError,
+    FileStore,
+    InvalidUIDError,
+    sync_data,
+)
+from dicomkit.core._dataset import Dataset
+from dicomkit.dictionary import status_codes, uids
+from dicomkit.dictionary.statuses import describe as describe_status
+from dicomkit.errors import ArchiveError, DicomError, InvalidDicomError
+from dicomkit.io._atomic import DEFAULT_FILE_MODE, create_temp
+from dicomkit.io._headcheck import HeadCheck
+from dicomkit.io._part10 import file_meta_bytes
+from dicomkit.net import Association, Incoming
+from dicomkit.net._config import AEConfig, Timeouts, TLSConfig
+from dicomkit.net._loglimit import bad_input
+from dicomkit.net._server import AE, Server
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto._commands import fit_comment
+from dicomkit.net.proto._negotiation import AcceptorConfig
+from dicomkit.services import _query_retrieve as qr
+from dicomkit.services._qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
+from dicomkit.services._storage import StorageSCP
+
+log = logging.getLogger("dicomkit.archive")
+
+VERIFICATION = uids.Verification
+#: Extended negotiation we offer for C-FIND (PS3.4 C.5.1.1.1): relational queries, combined
+#: date-time matching; no fuzzy semantic PN matching, no timezone adjustment.
+FIND_EXTENDED = b"\x01\x01\x00\x00"
+#: ... and for C-MOVE / C-GET (PS3.4 C.5.1.1.2): relational retrieval.
+RETRIEVE_EXTENDED = b"\x01"
+
+
+#: Instances up to this size (meta + data set) are received into memory: the event loop never
+#: touches the file system for them, the worker thread writes the file in one go, and the
+#: header for the index is parsed from the bytes in hand. Larger ones spill to a file in
+#: ``.incoming`` as they arrive (memory per association stays bounded by this).
+MEMORY_BYTES = 1 << 20
+
+
+#: unique temporary names without ``mkstemp``'s random draws (O_EXCL still guards them)
+_TEMP_SERIAL = itertools.count()
+_TEMP_TOKEN = os.urandom(4).hex()
+
+
+def _create_temp(directory: Path) -> tuple[int, Path]:
+    """A new, empty temporary file in ``directory`` (``.tmp-*.dcm``): its fd and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    path = directory / (
+        f"{FileStore.TEMP_PREFIX}{os.getpid()}-{_TEMP_TOKEN}-{next(_TEMP_SERIAL)}.dcm"
+    )
+    try:
+        return os.open(path, flags, DEFAULT_FILE_MODE), path  # the umask decides
+    except FileExistsError:
+        fd, name = create_temp(directory, prefix=FileStore.TEMP_PREFIX, suffix=".dcm")
+        return fd, Path(name)
+
+
+def _sync_close(fd: int, path: Path) -> Path:
+    """(sync worker) ``fdatasync`` and close a temporary file; returns its path. Closed and
+    removed when the sync fails."""
+    try:
+        sync_data(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return path
+
+
+class _ArchiveWriter:
+    """The :class:`~dicomkit.net._messages.DataSink` of one incoming C-STORE data set."""
+
+    def __init__(self, directory: Path, header: bytes, check: HeadCheck | None = None) -> None:
+        self.directory = directory
+        self.check = check
+        #: ``(status, comment)`` once ``check`` has refused the data set (nothing is kept)
+        self.refused: tuple[int, str] | None = None
+        self.buf: bytearray | None = bytearray(header)
+        #: of every byte of the file, fed as it is written (kept in the index)
+        self.crc = Checksum()
+        self.crc.update(header)
+        self.tmp: Path | None = None
+        self._fp: Any = None
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.refused is not None:
+            return  # refused: the rest of the data set is dropped
+        check = self.check
+        if check is not None and not check.done:
+            check.feed(data)
+            if check.failure is not None:
+                self.refused = check.failure
+                self.discard()
+                return
+        self.size += len(data)
+        self.crc.update(data)
+        try:
+            if self._fp is None:
+                assert self.buf is not None
+                if len(self.buf) + len(data) <= MEMORY_BYTES:
+                    self.buf += data
+                    return
+                self._spill()
+            self._fp.write(data)
+        except OSError as exc:  # disk full, I/O error: the partial file goes at once
+            self.refused = (
+                status_codes.OutOfResources,
+                f"cannot write the data set: {exc.strerror or exc}",
+            )
+            self.discard()
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the whole instance is in memory (not spilled to a file)."""
+        return self._fp is None and self.buf is not None
+
+    def write_out(self) -> tuple[int, Path]:
+        """(worker thread) Write the in-memory instance to a new temporary file, not yet
+        synced: its open fd and path (:func:`_sync_close` finishes it). Nothing is left
+        behind when it raises."""
+        assert self.buf is not None
+        fd, path = _create_temp(self.directory)
+        try:
+            with memoryview(self.buf) as whole:
+                view = whole
+                while view:
+                    view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        return fd, path
+
+    def _spill(self) -> None:
+        fd, self.tmp = _create_temp(self.directory)
+        try:
+            self._fp = os.fdopen(fd, "wb", buffering=1 << 20)
+        except BaseException:
+            os.close(fd)
+            raise
+        if self.buf:
+            self._fp.write(self.buf)
+        self.buf = None
+
+    def verdict(self) -> tuple[int, str] | None:
+        """After the last fragment: ``(status, comment)`` if ``check`` refuses the data set
+        (what was received is then dropped), else None."""
+        if self.refused is None and self.check is not None:
+            self.refused = self.check.finish()
+            if self.refused is not None:
+                self.discard()
+        return self.refused
+
+    def discard(self) -> None:
+        self.buf = None
+        if self._fp is not None and not self._fp.closed:
+            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+                self._fp.close()
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                self.tmp.unlink(missing_ok=True)
+
+    def parse(self) -> Any:
+        """(worker thread) The in-memory data set, parsed whole (:class:`HeadCheck` saw only
+        its leading elements): a data set we cannot index is refused before it touches the
+        disk."""
+        assert self.buf is not None
+        from dicomkit import read
+
+        try:
+            return read(bytes(self.buf))
+        except DicomError as exc:
+            raise ArchiveError(f"cannot index the data set: {exc}") from exc
+
+    def finish(self) -> tuple[Path, Any]:
+        """(worker thread) Write out what is in memory, ``fdatasync``; returns the temporary
+        file and the parsed data set (None for a spilled instance: read from the file)."""
+        ds = None
+        try:
+            if self._fp is None:
+                ds = self.parse()
+                self._spill()
+            self._fp.flush()
+            sync_data(self._fp.fileno())
+            self._fp.close()
+        except BaseException:
+            self.discard()
+            raise
+        assert self.tmp is not None
+        return self.tmp, ds
+
+
+class DiskGuard:
+    """Free space on the archive's file system against a high-water mark: new stores are
+    refused (A700) while less than ``min_free`` bytes are free, before the disk is full and
+    a half-written file fails. Looked up at most once a second; the change is logged once
+    each way."""
+
+    def __init__(self, root: Path, min_free: int) -> None:
+        self.root = root
+        self.min_free = min_free
+        self._checked = -1.0
+        self._free = 0
+        self._low = False
+
+    def low(self) -> str | None:
+        """None when there is room, else why a store is refused."""
+        if self.min_free <= 0:
+            return None
+        now = time.monotonic()
+        if now - self._checked >= 1.0:
+            self._checked = now
+            try:
+                self._free = shutil.disk_usage(self.root).free
+            except OSError:
+                self._free = 0
+            low = self._free < self.min_free
+            if low != self._low:
+                self._low = low
+                if low:
+                    log.error(
+                        "disk nearly full: %d bytes free under %s, below min_free_bytes %d: "
+                        "refusing new stores with A700 until space is freed",
+                        self._free,
+                        self.root,
+                        self.min_free,
+                    )
+                else:
+                    log.warning("disk space back: %d bytes free; accepting stores", self._free)
+        if not self._low:
+            return None
+        return (
+            f"archive disk nearly full ({self._free // (1 << 20)} MiB free, "
+            f"{self.min_free // (1 << 20)} MiB kept free); try later"
+        )
+
+
+class ArchiveStorageSCP(StorageSCP):
+    """C-STORE into the archive: receive (into memory, or ``.incoming`` for large data sets),
+    then ingest before answering.
+
+    The event loop only collects received fragments; writing the file, indexing it and the
+    durable commit run in one worker thread per instance, so the loop keeps receiving on
+    other associations meanwhile, and concurrent instances share a commit
+    (:meth:`Archive.ingest` groups them)."""
+
+    def __init__(self, archive: Archive, *, workers: int = 16, min_free_bytes: int = 0) -> None:
+        super().__init__(archive.root / FileStore.INCOMING, fsync=False)
+        self.archive = archive
+        self.disk = DiskGuard(archive.root, min_free_bytes)
+        # a pool of its own: an ingest waiting for its group's commit holds a thread, and
+        # must not starve the loop's default executor
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
+        #: fdatasync of in-memory instances, run while their ingest thread indexes them
+        self.sync_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fsync")
+
+    def open_stream(self, incoming: Incoming) -> Any:
+        msg = incoming.message
+        assert isinstance(msg, dimse.CStoreRequest)
+        try:
+            header = file_meta_bytes(
+                msg.affected_sop_class_uid,
+                msg.affected_sop_instance_uid,
+                incoming.context.transfer_syntax,
+                incoming.association.calling_ae,
+            )
+        except DicomError as exc:  # a SOP Instance UID that is no UID (non-ASCII, too long)
+            refused = _ArchiveWriter(self.archive.root / FileStore.INCOMING, b"")
+            refused.refused = (status_codes.CannotUnderstand, f"cannot store it: {exc}")
+            refused.discard()
+            return refused
+        # leading elements only: the ingest parses the whole data set before keeping it
+        check = HeadCheck(
+            incoming.context.transfer_syntax,
+            msg.affected_sop_class_uid,
+            msg.affected_sop_instance_uid,
+            leading_only=True,
+        )
+        writer = _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+        low = self.disk.low()
+        if low is not None:  # refused before a byte is written: the disk stays usable
+            writer.refused = (status_codes.OutOfResources, low)
+            writer.discard()
+        return writer
+
+    def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
+        """(worker thread) Ingest an instance received into memory: parse it
+        (:meth:`_ArchiveWriter.parse`), write the file, and while a sync worker
+        ``fdatasync``s it, build the index record and stage the rows; the rename and the
+        commit wait for the sync (:meth:`Archive.ingest_record`)."""
+        ds = sink.parse()
+        buf = sink.buf
+        assert buf is not None
+        fd, path = sink.write_out()
+        # the sync pool's threads never wait for anything but the disk: no deadlock however
+        # many ingests hold this pool's threads waiting for their syncs
+        synced = self.sync_pool.submit(_sync_close, fd, path)
+        try:
+            try:
+                rec = record_from_dataset(ds)
+            except DicomError as exc:
+                if isinstance(exc, ArchiveError):
+                    raise
+                raise ArchiveError(f"cannot index the data set: {exc}") from exc
+            return self.archive.ingest_record(
+                rec, len(buf), synced.result, checksum=sink.crc.text()
+            )
+        except BaseException:
+            # refused or failed: the temporary file must go (once the sync has let go of it)
+            with contextlib.suppress(BaseException):
+                synced.result().unlink(missing_ok=True)
+            raise
+
+    def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
+        path, ds = sink.finish()
+        try:
+            return self.archive.ingest(path, dataset=ds, synced=True, checksum=sink.crc.text())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.sync_pool.shutdown(wait=True)
+
+    async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
+        msg = incoming.message
+        assert isinstance(msg, dimse.CStoreRequest)
+        sink = incoming.sink
+        try:
+            if sink is None:
+                sink = self.open_stream(incoming)
+                sink.write(incoming.data or b"")
+            if not isinstance(sink, _ArchiveWriter):
+                raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
+            refused = sink.verdict()
+        except (OSError, ValueError, DicomError) as exc:
+            log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
+            if isinstance(sink, _ArchiveWriter):
+                sink.discard()
+            return _store_rsp(msg, status_codes.OutOfResources, str(exc))
+        if refused is not None:
+            bad_input(
+                log,
+                "C-STORE of %s (%s) refused with %s: %s",
+                ascii(msg.affected_sop_instance_uid)[1:-1],
+                ascii(msg.affected_sop_class_uid)[1:-1],
+                describe_status(refused[0], "storage"),
+                refused[1],
+            )
+            return _store_rsp(msg, *refused)
+        loop = asyncio.get_running_loop()
+        try:
+            if sink.in_memory:
+                result = await loop.run_in_executor(self.pool, self._ingest_in_memory, sink)
+            else:
+                result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
+        except DuplicateInstanceError as exc:
+            return _store_rsp(msg, status_codes.DuplicateSOPInstance, str(exc))
+        except (InvalidUIDError, ArchiveError, InvalidDicomError) as exc:
+            bad_input(
+                log, "C-STORE of %s refused: %s", ascii(msg.affected_sop_instance_uid)[1:-1], exc
+            )
+            return _store_rsp(msg, status_codes.CannotUnderstand, str(exc))
+        except (OSError, DicomError) as exc:
+            log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
+            return _store_rsp(msg, status_codes.OutOfResources, str(exc))
+        if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
+            log.debug(
+                "%s: %s %s",
+                incoming.association.calling_ae,
+                result.outcome,
+                result.sop_instance_uid,
+            )
+        return _store_rsp(msg, status_codes.Success)
+
+
+def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:
+    return dimse.CStoreResponse(
+        message_id_being_responded_to=msg.message_id,
+        status=status,
+        affected_sop_class_uid=msg.affected_sop_class_uid,
+        affected_sop_instance_uid=msg.affected_sop_instance_uid,
+        error_comment=fit_comment(comment) or None,
+    )
+
+
+class _NodeAE(AE):
+    """The node's AE: storage, Q/R and verification contexts, role selection for C-GET,
+    extended negotiation for Q/R, and the calling AE title filter."""
+
+    def __init__(self, cfg: NodeConfig, ae_config: AEConfig, handlers: Mapping[Any, Any]) -> None:
+        super().__init__(cfg.ae_title, config=ae_config, handlers=handlers)
+        self.node_config = cfg
+
+    def acceptor_config(self, handlers: Any) -> AcceptorConfig:
+        from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes
+
+        every = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian] + [
+            t
+            for t in transfer_syntaxes()
+            if t not in (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
+        ]
+        plain = [
+            uids.ExplicitVRLittleEndian,
+            uids.ImplicitVRLittleEndian,
+            uids.DeflatedExplicitVRLittleEndian,
+        ]
+        supported: dict[str, list[str]] = {VERIFICATION: plain}
+        roles: dict[str, tuple[bool, bool]] = {}
+        for uid in storage_sop_classes():
+            supported[uid] = every
+            roles[uid] = (True, True)  # the requestor may be SCP: C-GET sub-operations
+        extended: dict[str, bytes] = {}
+        for uid in qr.FIND.values():
+            supported[uid] = plain
+            extended[uid] = FIND_EXTENDED
+        for uid in (*qr.MOVE.values(), *qr.GET.values()):
+            supported[uid] = plain
+            extended[uid] = RETRIEVE_EXTENDED
+        # handlers added from code (ArchiveNode.add_handler, hosted services): offered too
+        for uid, syntaxes in self.derived_supported(handlers).items():
+            supported.setdefault(uid, syntaxes)
+        roles.update(self.roles)
+        cfg = self.node_config
+        return AcceptorConfig(
+            supported=supported,
+            prefer_requestor_order=True,
+            roles=roles,
+            extended=extended,
+            max_pdu_length=self.config.max_pdu,
+            called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet else None,
+            calling_ae_titles=cfg.accepted_calling_aets or None,
+        )
+
+
+class ArchiveBackend:
+    """The archive as the Q/R service's backend (:class:`~dicomkit.services._qr_scp.QRBackend`)."""
+
+    def __init__(self, archive: Archive, ae_title: str) -> None:
+        self.archive = archive
+        self.ae_title = ae_title
+
+    def _options(self, neg: Negotiation) -> QueryOptions:
+        return dataclasses.replace(
+            self.archive.options, relational=neg.relational, combined_datetime=neg.combined_datetime
+        )
+
+    def find(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> tuple[Iterator[Dataset], bool]:
+        if model in qr.NON_PATIENT:  # Hanging Protocol, Color Palette ... Q/R
+            found, flag = self.archive.non_patient.find(identifier, model)
+            return iter(found), flag
+        query = parse_query(identifier, model, self._options(negotiation))
+        columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
+
+        def build() -> Iterator[Dataset]:
+            for row in rows:
+                res = make_result(query, columns, row, post, retrieve_aet=self.ae_title)
+                if res is not None:
+                    yield qr.elements_to_dataset(res.elements)
+
+        return build(), query.unsupported_matching
+
+    def retrieve(
+        self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
+    ) -> list[RetrieveItem]:
+        if model in qr.NON_PATIENT:
+            return [
+                RetrieveItem(cls, sop, ts, path)
+                for cls, sop, ts, path in self.archive.non_patient.retrieve(identifier, model)
+            ]
+        found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
+        archive = self.archive
+        return [
+            RetrieveItem(
+                i.sop_class_uid,
+                i.sop_instance_uid,
+                i.transfer_syntax,
+                archive.path_of(i),
+                check=functools.partial(archive.verify_file, i.path),
+            )
+            for i in found
+        ]
+
+
+def server_tls(cfg: NodeConfig) -> TLSConfig | None:
+    """TLS for the listening port (PS3.15 B.1) from ``tls_cert`` / ``tls_key`` / ``tls_ca``:
+    with a CA, callers must present a certificate it signed. Raises ``ConfigError`` with
+    what to fix when a file cannot be used."""
+    if not cfg.tls_cert:
+        return None
+    from dicomkit.archive._config import ConfigError
+    from dicomkit.net import _tls as dktls
+
+    for what, name in (("certificate", cfg.tls_cert), ("key", cfg.tls_key), ("CA", cfg.tls_ca)):
+        if name and not Path(name).is_file():
+            raise ConfigError(f"TLS: {what} file {name} not found")
+    try:
+        ctx = dktls.server_context(
+            cert=cfg.tls_cert, key=cfg.tls_key, ca=cfg.tls_ca, require_client_cert=bool(cfg.tls_ca)
+        )
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"TLS: cannot use certificate {cfg.tls_cert} / key "
+            f"{cfg.tls_key or '(in the certificate file)'}"
+            f"{' / CA ' + cfg.tls_ca if cfg.tls_ca else ''}: {exc}"
+        ) from exc
+    return TLSConfig(server=ctx)
+
+
+class ArchiveNode:
+    """``dicomkit serve``: the SCPs over one archive folder, until stopped."""
+
+    def __init__(self, cfg: NodeConfig, archive: Archive | None = None) -> None:
+        self.config = cfg
+        tls = server_tls(cfg)  # before opening anything: a bad certificate stops here
+        self.archive = archive or Archive(
+            cfg.archive,
+            db_url=cfg.db,
+            policy=cfg.duplicates,
+            options=QueryOptions(pn_case_insensitive=cfg.pn_case_insensitive),
+            check=cfg.check,
+            lenient_uids=cfg.lenient_uids,
+        )
+        report = self.archive.last_check
+        if report is not None and not report.clean:
+            log.warning(
+                "start-up check: %d files indexed again, %d rows without file dropped, "
+                "%d files quarantined",
+                len(report.orphan_files),
+                len(report.missing_files),
+                len(report.quarantined),
+            )
+        self.ae_config = AEConfig(
+            ae_title=cfg.ae_title,
+            max_associations=cfg.max_associations,
+            max_associations_per_host=cfg.max_associations_per_host,
+            max_associations_per_aet=cfg.max_associations_per_aet,
+            max_pending=cfg.max_pending,
+            max_request_bytes=cfg.max_request_bytes,
+            max_pending_bytes=cfg.max_pending_bytes,
+            timeouts=Timeouts(
+                acse=cfg.acse_timeout or None,
+                dimse=cfg.dimse_timeout or None,
+                idle=cfg.idle_timeout or None,
+            ),
+            require_called_aet=cfg.require_called_aet,
+            tls=tls,
+        )
+        self.qr = QueryRetrieveSCP(
+            ArchiveBackend(self.archive, cfg.ae_title),
+            connect=self._connect,
+            known=lambda aet: aet in cfg.peers,
+        )
+        self.storage = ArchiveStorageSCP(
+            self.archive, workers=max(4, cfg.max_associations), min_free_bytes=cfg.min_free_bytes
+        )
+        handlers: dict[Any, Any] = {dimse.CStoreRequest: self.storage}
+        handlers.update(self.qr.handlers())
+        self.ae = _NodeAE(cfg, self.ae_config, handlers)
+        self.server: Server | None = None
+        from dicomkit.archive._hosted import HostedServices  # late: only what is configured
+
+        self.hosted = HostedServices(self)
+        #: more services of this process (``start()`` / ``stop()`` coroutines, e.g. the
+        #: DICOMweb server added by ``dicomkit serve``): started after the DIMSE port, stopped
+        #: before the archive closes
+        self.services: list[Any] = []
+
+    def add_handler(
+        self,
+        kind: type[dimse.DimseRequest],
+        handler: Any,
+        *,
+        sop_classes: Iterable[str] = (),
+        transfer_syntaxes: Sequence[str] | None = None,
+        roles: Mapping[str, tuple[bool, bool]] | None = None,
+    ) -> None:
+        """Serve ``kind`` requests of ``sop_classes`` with ``handler`` and offer those SOP
+        classes in the association negotiation (see :meth:`dicomkit.net.AE.add_handler`);
+        takes effect for new associations, also while the node runs."""
+        self.ae.add_handler(
+            kind,
+            handler,
+            sop_classes=sop_classes,
+            transfer_syntaxes=transfer_syntaxes,
+            roles=roles,
+        )
+        if self.server is not None:
+            self.server.handlers = {**self.server.handlers, **self.ae.handlers}
+
+    async def _connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
+        peer = self.config.peers[aet]
+        tls: ssl.SSLContext | None = None
+        if peer.tls:
+            tls = ssl.create_default_context(cafile=peer.ca)
+            if peer.cert:
+                tls.load_cert_chain(peer.cert, peer.key)
+        client = AE(self.config.ae_title, config=self.ae_config)
+        return await client.associate(
+            peer.host, peer.port, contexts=list(contexts), ae_title=peer.ae_title, ssl_context=tls
+        )
+
+    async def start(self) -> Server:
+        """Start listening on the configured host and port (returns the server at once); :meth:`run`
+        serves until stopped."""
+        self.server = await self.ae.serve(self.config.port, host=self.config.host)
+        await self.hosted.start()
+        for service in self.services:
+            await service.start()
+        return self.server
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until ``stop`` is set or SIGINT / SIGTERM arrives, then shut down cleanly."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+        server = self.server or await self.start()
+        try:
+            await stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            log.info("stopping: closing %d association(s)", len(server.associations))
+            await server.close()
+            for service in reversed(self.services):
+                await service.stop()
+            await self.hosted.stop()
+            self.storage.close()
+            self.archive.close()
+
+
+def describe(cfg: NodeConfig, port: int, archive: Archive) -> str:
+    peers = ", ".join(f"{p.ae_title}={p.host}:{p.port}" for p in cfg.peers.values()) or "none"
+    tls = (
+        " (TLS" + (", client certificates required)" if cfg.tls_ca else ")") if cfg.tls_cert else ""
+    )
+    return (
+        f"{cfg.ae_title} listening on {cfg.host}:{port}{tls}; archive {Path(archive.root)} "
+        f"({archive.index.count()} instances); C-MOVE peers: {peers}" + _hosted_line(cfg)
+    )
+
+
+def _hosted_line(cfg: NodeConfig) -> str:
+    from dicomkit.archive._hosted import enabled
+
+    names = enabled(cfg.services)
+    return f"; also {', '.join(names)}" if names else ""

@@ -1,0 +1,206 @@
+"""The services the archive node hosts besides Storage, Q/R and Verification.
+
+Each has a section of the config file, on by default (``enabled = false`` turns it off)::
+
+    [commitment]              # Storage Commitment Push (PS3.4 J), see archive.commitments
+    enabled = true
+    retry_initial = 2         # seconds before the first retry of an undelivered report
+    retry_max = 300           # longest wait between retries
+    give_up_after = 604800    # pending transactions older than this are dropped
+
+    [worklist]                # Modality Worklist (PS3.4 K), see archive.worklist_items
+    enabled = true
+    folder = "worklist"       # also answer from the .wl files here (wlmscpfs style)
+
+    [mpps]                    # Modality Performed Procedure Step (PS3.4 F), archive.mpps_store
+    enabled = true
+    forward = ["RIS"]         # pass accepted N-CREATE / N-SET on to these [peers]
+
+    [ups]                     # Unified Procedure Step (PS3.4 CC), archive.ups_store
+    enabled = true            # event reports go to subscribers listed in [peers]
+
+Reports that cannot go on the requesting association go on a new one to the requestor's AE
+title, whose address comes from ``[peers.AET]``.
+
+:class:`HostedServices` installs the enabled ones on an :class:`~dicomkit.archive._app.ArchiveNode`
+through :meth:`~dicomkit.archive._app.ArchiveNode.add_handler`, the way a user adds a handler of
+their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dicomkit.net.proto import _dimse as dimse
+
+if TYPE_CHECKING:
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._commitments import NodeCommitmentSCP
+    from dicomkit.archive._mpps_forward import MPPSForwarder
+    from dicomkit.archive._mpps_store import IndexedMPPS
+    from dicomkit.archive._ups_store import NodeUPSSCP
+    from dicomkit.archive._worklist_items import WorklistItems
+
+SECTIONS = ("commitment", "worklist", "mpps", "ups")
+
+
+def _settings_type(name: str) -> Any:
+    if name == "commitment":
+        from dicomkit.archive._commitments import CommitmentSettings
+
+        return CommitmentSettings
+    if name == "worklist":
+        from dicomkit.archive._worklist_items import WorklistSettings
+
+        return WorklistSettings
+    if name == "mpps":
+        from dicomkit.archive._mpps_store import MPPSSettings
+
+        return MPPSSettings
+    if name == "ups":
+        from dicomkit.archive._ups_store import UPSSettings
+
+        return UPSSettings
+    raise KeyError(name)
+
+
+def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
+    """A hosted service's config section, checked: known keys of the right types. Raises
+    :class:`~dicomkit.archive._config.ConfigError` naming the key and what it takes."""
+    from dicomkit.archive._config import ConfigError
+
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{name}] must be a table of settings")
+    fields = {f.name: f for f in dataclasses.fields(_settings_type(name))}
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        f = fields.get(key)
+        if f is None:
+            raise ConfigError(f"[{name}]: unknown key {key!r}; known: {', '.join(sorted(fields))}")
+        default = f.default
+        if isinstance(default, bool):
+            if not isinstance(v, bool):
+                raise ConfigError(f"[{name}] {key} = {v!r}: use true or false")
+        elif isinstance(default, int | float):
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ConfigError(f"[{name}] {key} = {v!r}: a number >= 0")
+            v = type(default)(v)
+        elif isinstance(default, tuple):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ConfigError(f'[{name}] {key} = {v!r}: a list of strings, e.g. ["RIS"]')
+            v = tuple(x.strip() for x in v)
+        elif isinstance(default, str) or default is None:
+            if not isinstance(v, str):
+                raise ConfigError(f"[{name}] {key} = {v!r}: a string")
+            if key.endswith(("folder", "path")) and v:
+                p = Path(v)
+                v = str(p if p.is_absolute() else base / p)
+        out[key] = v
+    return out
+
+
+#: how the start-up line names each hosted service
+TITLES = {
+    "commitment": "Storage Commitment",
+    "worklist": "Modality Worklist",
+    "mpps": "MPPS",
+    "ups": "UPS",
+}
+
+
+def enabled(services: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The titles of the hosted services a config (``NodeConfig.services``) turns on."""
+    return [
+        TITLES[name]
+        for name in SECTIONS
+        if _settings_type(name)(**dict(services.get(name, {}))).enabled
+    ]
+
+
+def settings(node: ArchiveNode, name: str) -> Any:
+    """The settings of a hosted service from the node's config (defaults where unset)."""
+    return _settings_type(name)(**dict(node.config.services.get(name, {})))
+
+
+class HostedServices:
+    """The enabled hosted services of one node: installed at construction, started with the
+    node's server (retry loops) and stopped with it."""
+
+    def __init__(self, node: ArchiveNode) -> None:
+        self.node = node
+        self.commitment: NodeCommitmentSCP | None = None
+        self.worklist: WorklistItems | None = None
+        self.mpps: IndexedMPPS | None = None
+        self.mpps_forward: MPPSForwarder | None = None
+        self.ups: NodeUPSSCP | None = None
+        commitment = settings(node, "commitment")
+        if commitment.enabled:
+            from dicomkit.archive._commitments import NodeCommitmentSCP
+            from dicomkit.services._commitment import LISTENER_ROLES, STORAGE_COMMITMENT
+
+            self.commitment = NodeCommitmentSCP(node, commitment)
+            node.add_handler(
+                dimse.NActionRequest,
+                self.commitment,
+                sop_classes=[STORAGE_COMMITMENT],
+                roles=LISTENER_ROLES,
+            )
+
+        worklist = settings(node, "worklist")
+        if worklist.enabled:
+            from dicomkit.archive._worklist_items import WorklistItems
+            from dicomkit.services._worklist import MODALITY_WORKLIST_FIND, WorklistSCP
+
+            self.worklist = WorklistItems(node.archive.index.db, worklist.folder or None)
+            node.add_handler(
+                dimse.CFindRequest,
+                WorklistSCP(self.worklist),
+                sop_classes=[MODALITY_WORKLIST_FIND],
+            )
+
+        if settings(node, "mpps").enabled:
+            from dicomkit.archive._mpps_store import IndexedMPPS
+            from dicomkit.services._mpps import MPPS, MPPSSCP
+
+            mpps_settings = settings(node, "mpps")
+            self.mpps = IndexedMPPS(node.archive.index.db)
+            handlers = MPPSSCP(self.mpps).handlers()
+            if mpps_settings.forward:
+                from dicomkit.archive._mpps_forward import MPPSForwarder
+
+                self.mpps_forward = MPPSForwarder(node, mpps_settings.forward)
+                wrapped: list[tuple[type[dimse.DimseRequest], str]] = [
+                    (dimse.NCreateRequest, "create"),
+                    (dimse.NSetRequest, "set"),
+                ]
+                for request, name in wrapped:
+                    handlers[request] = self.mpps_forward.wrap(name, handlers[request])
+            for request, handler in handlers.items():
+                node.add_handler(request, handler, sop_classes=[MPPS])
+
+        if settings(node, "ups").enabled:
+            from dicomkit.archive._ups_store import NodeUPSSCP
+            from dicomkit.services._ups import UPS_PULL, UPS_PUSH, UPS_QUERY, UPS_WATCH
+
+            self.ups = NodeUPSSCP(node)
+            for kind, handler in self.ups.sop_class_handlers().items():
+                node.add_handler(
+                    kind, handler, sop_classes=[UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_QUERY]
+                )
+
+    async def start(self) -> None:
+        if self.commitment is not None:
+            await self.commitment.start()
+        if self.mpps_forward is not None:
+            await self.mpps_forward.start()
+
+    async def stop(self) -> None:
+        if self.commitment is not None:
+            await self.commitment.stop()
+        if self.ups is not None:
+            await self.ups.join()
+        if self.mpps_forward is not None:
+            await self.mpps_forward.stop()

@@ -1,0 +1,517 @@
+"""The archive: a :class:`FileStore` and an :class:`Index` kept in step.
+
+An instance is acknowledged only when its file and its index rows are both durable:
+:meth:`Archive.ingest` makes the file's contents durable (``fdatasync``), then, inside an index
+transaction, adds the rows and renames the file into place, fsyncs the folder and only then
+commits. Concurrent ingests share that transaction, folder fsync and commit (group commit,
+:class:`_GroupCommit`). A crash in between leaves at worst a complete file without rows, which
+:meth:`Archive.check` (run on start-up) indexes again; it never leaves rows pointing at a
+missing or partial file. ``check`` also drops rows whose file has
+disappeared, sweeps temporary files and moves unreadable files to ``.quarantine``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
+from dicomkit.archive._matching import Model, QueryOptions, parse_query
+from dicomkit.archive._nonpatient import NonPatientStore
+from dicomkit.archive._nonpatient import model_of as non_patient_model
+from dicomkit.archive._results import Result, make_result
+from dicomkit.archive._store import (
+    DuplicateInstanceError,
+    DuplicatePolicy,
+    FileStore,
+    file_checksum,
+    fsync_dir,
+    sync_data,
+)
+from dicomkit.errors import ArchiveError, DicomError
+
+log = logging.getLogger("dicomkit.archive")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What :meth:`Archive.ingest` did with one instance: its UIDs, where its file is, and the
+    outcome (``stored``, ``replaced``, or ``kept`` when a duplicate was ignored)."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    path: Path
+    outcome: str  # "stored", "replaced" or "kept" (duplicate ignored under the keep policy)
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What :meth:`Archive.check` found (and, with ``repair``, fixed)."""
+
+    orphan_files: list[str] = field(default_factory=list)  # file without index row
+    missing_files: list[str] = field(default_factory=list)  # index row without file
+    quarantined: list[str] = field(default_factory=list)  # unreadable orphan files
+    temporaries: list[str] = field(default_factory=list)  # swept temporary files
+
+    @property
+    def clean(self) -> bool:
+        """True when the check found nothing to repair."""
+        return not (self.orphan_files or self.missing_files or self.quarantined)
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """What :meth:`Archive.verify` found."""
+
+    ok: int = 0
+    damaged: list[str] = field(default_factory=list)  # one line each: which file, what
+    unchecked: list[str] = field(default_factory=list)  # no checksum kept (older index)
+
+
+def _read_header(path: Path) -> Any:
+    from dicomkit import read  # late import: io is written concurrently
+
+    return read(path, stop_before_pixels=True)
+
+
+@dataclass(slots=True, eq=False)
+class _Job:
+    """One instance waiting for a group commit."""
+
+    temp: Path | None  # None until ``durable`` has returned it
+    rec: InstanceRecord
+    relpath: str
+    size: int
+    policy: DuplicatePolicy
+    checksum: str = ""
+    result: IngestResult | None = None
+    error: BaseException | None = None
+    placed: bool = False
+    old_path: str | None = None
+    #: blocks until the file's contents are durable and returns its temporary path (raises
+    #: when they could not be made so); None: they already are (``temp`` is set)
+    durable: Callable[[], Path] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def wait_durable(self) -> Path:
+        """The temporary file, once its contents are durable (step 1 of the commit)."""
+        if self.durable is not None:
+            self.temp, self.durable = self.durable(), None
+        assert self.temp is not None
+        return self.temp
+
+
+class _GroupCommit:
+    """Group commit (leader / followers): concurrent ingests share one transaction, one
+    fsync per series folder and one WAL flush.
+
+    A thread that finds no batch in progress becomes the leader: it commits everything
+    queued so far, then whatever queued while it was committing, until the queue is empty.
+    The others wait for their job's event. Alone, an ingest is its own batch of one: there
+    is no timer and no added latency; under load (several associations storing at once)
+    batches grow by themselves to what arrives during one commit.
+    """
+
+    def __init__(self, commit: Callable[[list[_Job]], None]) -> None:
+        self._commit = commit
+        self._lock = threading.Lock()
+        self._queue: list[_Job] = []
+        self._leading = False
+
+    def submit(self, job: _Job) -> IngestResult:
+        with self._lock:
+            self._queue.append(job)
+            lead = not self._leading
+            if lead:
+                self._leading = True
+        if lead:
+            self._lead()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _lead(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._leading = False
+                    return
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # noqa: BLE001 -- each job carries it to its thread
+                log.debug("group commit of %d instance(s) failed: %s", len(batch), exc)
+            finally:
+                for job in batch:
+                    if job.result is None and job.error is None:
+                        job.error = ArchiveError("ingest did not complete")
+                    job.done.set()
+
+
+class Archive:
+    """File store + index under one root folder (index default: ``ROOT/index.sqlite``)."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        db_url: str | None = None,
+        policy: DuplicatePolicy = DuplicatePolicy.KEEP,
+        options: QueryOptions | None = None,
+        check: bool = True,
+        lenient_uids: bool = False,
+    ) -> None:
+        self.store = FileStore(root, lenient_uids=lenient_uids)
+        self.root = self.store.root
+        self.index = Index.open(db_url or str(self.root / "index.sqlite"))
+        #: Hanging Protocols, Color Palettes ... (no patient, no study): stored apart
+        self.non_patient = NonPatientStore(self.root, self.index.db)
+        self.policy = policy
+        self.options = options or QueryOptions()
+        #: test hook: called with "indexed" / "placed" during ingest; raise to inject a crash
+        self.fault: Callable[[str], None] | None = None
+        self.last_check: CheckReport | None = None
+        self._group = _GroupCommit(self._commit_batch)
+        if check:
+            self.last_check = self.check(repair=True, sweep=True)
+
+    def close(self) -> None:
+        """Close the index (the files need no closing)."""
+        self.index.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- storing --------------------------------------------------------------------------
+
+    def incoming_path(self) -> Path:
+        """A temporary file on the archive's file system for a Storage SCP to stream into."""
+        return self.store.incoming_path()
+
+    def ingest(
+        self,
+        temp_file: str | os.PathLike[str],
+        *,
+        policy: DuplicatePolicy | None = None,
+        dataset: Any = None,
+        synced: bool = False,
+        checksum: str | None = None,
+    ) -> IngestResult:
+        """Take a complete Part 10 file (already written to a temporary path on the archive's
+        file system), move it into place and index it, durably. ``dataset``: the
+        already-parsed header, if at hand; ``synced``: the caller already made the file's
+        contents durable (:func:`~dicomkit.archive._store.sync_data`).
+
+        Thread-safe; concurrent calls are committed together (see :class:`_GroupCommit`)."""
+        policy = policy or self.policy
+        temp = Path(temp_file)
+        try:
+            ds = dataset if dataset is not None else _read_header(temp)
+            rec = record_from_dataset(ds)
+            if non_patient_model(rec.sop_class) is not None:
+                return self._ingest_non_patient(temp, ds, rec, synced=synced, policy=policy)
+            relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+            size = temp.stat().st_size
+            if checksum is None:  # not computed while writing: read the file once
+                checksum = file_checksum(temp)
+            if not synced:
+                sync_data(temp)  # in the caller's thread: concurrent ingests sync in parallel
+        except DuplicateInstanceError:
+            raise  # a non-patient duplicate under the reject policy: 0111, not C000
+        except (DicomError, OSError) as exc:
+            raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
+        return self._group.submit(_Job(temp, rec, relpath, size, policy, checksum))
+
+    def ingest_record(
+        self,
+        rec: InstanceRecord,
+        size: int,
+        durable: Callable[[], Path],
+        *,
+        policy: DuplicatePolicy | None = None,
+        checksum: str = "",
+    ) -> IngestResult:
+        """Ingest an instance whose file is still being written and made durable in another
+        thread: ``durable()`` blocks until its contents are on disk (``fdatasync`` done) and
+        returns its temporary path. The index rows are staged meanwhile; the rename (and so
+        the directory fsync and the commit) waits for ``durable()``, so the order of
+        :meth:`_commit_batch` holds. ``size``: the file's size in bytes. Raises as
+        :meth:`ingest`; the caller removes the temporary file when this raises."""
+        if non_patient_model(rec.sop_class) is not None:
+            return self._ingest_non_patient(durable(), None, rec, synced=True, policy=policy)
+        try:
+            relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+        except (DicomError, OSError) as exc:
+            raise ArchiveError(f"cannot index the instance: {exc}") from exc
+        return self._group.submit(
+            _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
+        )
+
+    def _ingest_non_patient(
+        self,
+        temp: Path,
+        ds: Any,
+        rec: InstanceRecord,
+        *,
+        synced: bool,
+        policy: DuplicatePolicy | None,
+    ) -> IngestResult:
+        """A non-patient object (:mod:`dicomkit.archive._nonpatient`): its own folder and table."""
+        try:
+            path, outcome = self.non_patient.ingest(
+                temp, ds, synced=synced, policy=policy or self.policy
+            )
+        except (DicomError, OSError) as exc:
+            if isinstance(exc, ArchiveError):
+                raise
+            raise ArchiveError(f"cannot store the non-patient object: {exc}") from exc
+        return IngestResult(path.stem, rec.sop_class, path, outcome)
+
+    def _stage(self, job: _Job) -> IngestResult:
+        """One instance inside the batch transaction: rows, then the rename (not yet durable:
+        the batch fsyncs the directories, then commits)."""
+        rec = job.rec
+        old = self.index.lookup(rec.sop_uid)
+        if old is not None and job.policy is not DuplicatePolicy.REPLACE:
+            temp = job.wait_durable()
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            if job.policy is DuplicatePolicy.REJECT:
+                raise DuplicateInstanceError(f"instance {rec.sop_uid} is already stored")
+            log.info(
+                "instance %s is already stored: the new copy was discarded (duplicates "
+                "policy 'keep'; 'replace' would store it)",
+                rec.sop_uid,
+            )
+            return IngestResult(
+                rec.sop_uid, old.sop_class_uid, self.store.resolve(old.path), "kept"
+            )
+        self.index.add(rec, job.relpath, job.size, known_new=old is None, checksum=job.checksum)
+        self._fault("indexed")
+        # The index is authoritative: a file at the final path without a row is a crash
+        # leftover, so the new file always replaces it.
+        # step 1 before the rename: the contents are durable (a job whose file was still
+        # being synced has had its rows staged meanwhile; a failed sync undoes them)
+        final = self.store.move_into_place(job.wait_durable(), job.relpath)
+        job.placed = old is None
+        job.old_path = old.path if old is not None and old.path != job.relpath else None
+        self._fault("placed")
+        return IngestResult(
+            rec.sop_uid, rec.sop_class, final, "replaced" if old is not None else "stored"
+        )
+
+    def _commit_batch(self, jobs: list[_Job]) -> None:
+        """Stage every job, make the new directory entries durable, commit once.
+
+        Durability, in order (an instance is acknowledged only after all three):
+        1. the file's contents: ``fdatasync`` before the job was queued, or (a job with
+           ``durable``, :meth:`ingest_record`) before its rename -- its rows are staged while
+           another thread syncs, but nothing is renamed before the contents are durable;
+        2. its name in the series folder: the rename, then one ``fsync`` of each folder the
+           batch renamed into (a batch of one series costs one directory fsync);
+        3. its rows: one COMMIT (SQLite WAL with synchronous=FULL: one fsync of the WAL;
+           PostgreSQL: one WAL flush) for the whole batch.
+
+        The directory fsync is *not* left to the start-up repair. Repair can re-create a row
+        from a file (a file without row: indexed again) but nothing can re-create a file
+        whose directory entry was lost: if the rows were committed and the rename had not
+        reached the disk, the crash would leave a row pointing at nothing, and the check
+        would drop an instance that had been acknowledged. Journaling file systems often
+        order the rename before a later fsync of another file (ext4 data=ordered commits
+        the whole journal), but POSIX does not promise it and ext4 fast_commit, XFS and
+        network file systems do not all behave so. So step 2 stays, amortised over the
+        batch, and it happens before step 3: at any crash point, a committed row has a
+        durable file; a durable file without a row is the repairable case.
+        """
+        db = self.index.db
+        placed: list[_Job] = []
+        try:
+            with db.transaction():
+                alone = len(jobs) == 1  # no savepoint: its failure rolls back the transaction
+                for job in jobs:
+                    try:
+                        with contextlib.nullcontext() if alone else db.savepoint():
+                            job.result = self._stage(job)
+                    except BaseException as exc:  # handed to its own thread (re-raised if alone)
+                        job.error = exc
+                        if job.placed:
+                            self._unplace(job)
+                        if alone:
+                            raise
+                        continue
+                    if job.placed:
+                        placed.append(job)
+                dirs = {
+                    j.result.path.parent
+                    for j in jobs
+                    if j.result is not None and j.result.outcome != "kept"
+                }
+                for d in sorted(dirs):
+                    fsync_dir(d)
+        except BaseException as exc:  # the commit (or a directory fsync) failed: nobody wins
+            for job in jobs:
+                if job.error is None:
+                    job.error = exc
+                    job.result = None
+            for job in placed:
+                self._unplace(job)
+            raise
+        for job in jobs:
+            if job.result is not None and job.old_path is not None:
+                self.store.remove(job.old_path)
+
+    def _unplace(self, job: _Job) -> None:
+        with contextlib.suppress(OSError, ArchiveError):
+            self.store.remove(job.relpath)
+        job.placed = False
+
+    def _fault(self, point: str) -> None:
+        if self.fault is not None:
+            self.fault(point)
+
+    def store_dataset(self, ds: Any, *, policy: DuplicatePolicy | None = None) -> IngestResult:
+        """Write a Dataset as a Part 10 file into the archive (temporary file, then ingest)."""
+        from dicomkit import write
+
+        temp = self.incoming_path()
+        try:
+            with open(temp, "wb") as fp:
+                write(ds, fp)
+                fp.flush()
+                sync_data(fp.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            raise
+        return self.ingest(temp, policy=policy, synced=True)
+
+    def remove(self, sop_uid: str) -> bool:
+        """Delete the instance with this SOP Instance UID from the index and its file from the
+        store; False when it is not stored."""
+        inst = self.index.lookup(sop_uid)
+        if inst is None:
+            return False
+        self.index.remove(sop_uid)
+        self.store.remove(inst.path)
+        return True
+
+    # -- querying -------------------------------------------------------------------------
+
+    def find(
+        self,
+        identifier: Any,
+        model: Model = Model.STUDY_ROOT,
+        *,
+        options: QueryOptions | None = None,
+        retrieve_aet: str = "",
+    ) -> Iterator[Result]:
+        """C-FIND matching: the response identifiers for ``identifier`` (a Dataset or a
+        ``{keyword: value}`` dict with ``QueryRetrieveLevel``). Raises ``QueryError``."""
+        query = parse_query(identifier, model, options or self.options)
+        columns, rows, post = self.index.select(query)
+        for row in rows:
+            result = make_result(query, columns, row, post, retrieve_aet=retrieve_aet)
+            if result is not None:
+                yield result
+
+    def retrieve(
+        self,
+        identifier: Any,
+        model: Model = Model.STUDY_ROOT,
+        *,
+        options: QueryOptions | None = None,
+    ) -> list[StoredInstance]:
+        """The instances a C-MOVE / C-GET identifier selects (PS3.4 C.4.2.2.1)."""
+        query = parse_query(identifier, model, options or self.options, retrieve=True)
+        return self.index.instances(query)
+
+    def path_of(self, inst: StoredInstance) -> Path:
+        """The absolute path of a stored instance's file."""
+        return self.store.resolve(inst.path)
+
+    # -- integrity ------------------------------------------------------------------------
+
+    def verify_file(self, relpath: str, expected: str | None = None) -> str | None:
+        """None when the file at ``relpath`` matches the checksum kept in the index (or none
+        was kept), else what is wrong with it, in words."""
+        if expected is None:
+            expected = self.index.checksum_of(relpath)
+        path = self.store.resolve(relpath)
+        try:
+            actual = file_checksum(path)
+        except OSError as exc:
+            return f"stored file {relpath} cannot be read: {exc.strerror or exc}"
+        if expected and actual != expected:
+            return (
+                f"stored file {relpath} is damaged: checksum {actual}, {expected} when stored "
+                "(restore it from a backup, or delete the instance and store it again)"
+            )
+        return None
+
+    def verify(self) -> VerifyReport:
+        """Scrub: read every indexed file and compare it with its checksum."""
+        report = VerifyReport()
+        for rel, expected in sorted(self.index.checksums().items()):
+            if not expected:
+                report.unchecked.append(rel)
+                continue
+            problem = self.verify_file(rel, expected)
+            if problem is None:
+                report.ok += 1
+            else:
+                report.damaged.append(problem)
+        return report
+
+    # -- consistency ----------------------------------------------------------------------
+
+    def check(self, *, repair: bool = True, sweep: bool = False) -> CheckReport:
+        """Compare files and rows; with ``repair`` index orphan files, drop rows without
+        files and quarantine unreadable files. ``sweep`` deletes temporary files (only safe
+        when no SCP is writing, i.e. at start-up)."""
+        report = CheckReport()
+        if sweep:
+            report.temporaries = [str(p) for p in self.store.sweep_temporaries()]
+        files = set(self.store.iter_files())
+        rows = self.index.paths()
+        report.orphan_files = sorted(files - rows.keys())
+        report.missing_files = sorted(rows.keys() - files)
+        if not repair:
+            return report
+        if len(report.missing_files) > max(20, len(rows) // 2):
+            # Most files gone at once is a missing mount or a wrong folder, not a crash:
+            # dropping the rows would empty the index. Refuse and let the operator look.
+            raise ArchiveError(
+                f"{len(report.missing_files)} of {len(rows)} indexed files are missing under "
+                f"{self.root}: is the storage mounted? (to inspect: 'dicomkit serve --no-check' or "
+                "'dicomkit archive check ARCHIVE_DIR'; Archive(check=False) from Python)"
+            )
+        for rel in report.missing_files:
+            log.warning("index row without file, dropped: %s", rel)
+            self.index.remove(rows[rel])
+        for rel in report.orphan_files:
+            path = self.store.resolve(rel)
+            try:
+                rec = record_from_dataset(_read_header(path))
+                expected = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+                if expected != rel:
+                    raise ArchiveError(f"file {rel} holds instance {rec.sop_uid}")
+                self.index.add(rec, rel, path.stat().st_size, checksum=file_checksum(path))
+                log.warning("file without index row, indexed: %s", rel)
+            except (DicomError, OSError) as exc:
+                log.warning("unreadable file quarantined: %s (%s)", rel, exc)
+                qdir = self.root / ".quarantine"
+                qdir.mkdir(exist_ok=True)
+                os.replace(path, qdir / rel.replace("/", "_"))
+                report.quarantined.append(rel)
+        return report

@@ -1,0 +1,119 @@
+"""``dicomkit web find|get|store URL ...``: a DICOMweb client (QIDO-RS, WADO-RS, STOW-RS).
+
+``URL`` is the service root, e.g. ``http://127.0.0.1:8042/dicom-web``. ``find`` takes
+``-k KEY=VALUE`` like ``dicomkit find`` (keywords or tags as eight hex digits) and prints
+the matches as DICOM JSON lines; ``get`` writes the instances of a study / series /
+instance into ``--out``; ``store`` sends files and folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "web",
+        help="DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS)",
+        description="Query, retrieve from and store to a DICOMweb server (PS3.18).",
+    )
+    sub = p.add_subparsers(dest="web_command", metavar="ACTION", required=True)
+    find = sub.add_parser("find", help="QIDO-RS search; matches as DICOM JSON lines")
+    find.add_argument("url", metavar="URL", help="service root, e.g. http://HOST:8042/dicom-web")
+    find.add_argument(
+        "-L", "--level", choices=["studies", "series", "instances"], default="studies"
+    )
+    find.add_argument("-k", "--key", action="append", default=[], metavar="KEY=VALUE")
+    find.add_argument("--study", help="search within this study")
+    find.add_argument("--series", help="search within this series (with --study)")
+    find.add_argument("--include", action="append", default=[], metavar="KEYWORD|all")
+    find.add_argument("--limit", type=int)
+    find.add_argument("--offset", type=int)
+    find.add_argument("--fuzzy", action="store_true", help="fuzzy person name matching")
+    find.set_defaults(func=run_find)
+    get = sub.add_parser("get", help="WADO-RS retrieve into a folder")
+    get.add_argument("url", metavar="URL")
+    get.add_argument("--study", required=True)
+    get.add_argument("--series")
+    get.add_argument("--instance", dest="sop")
+    get.add_argument("--out", default=".", help="folder for the files (default .)")
+    get.add_argument("--transfer-syntax", default="*", metavar="UID", help="default *: as stored")
+    get.set_defaults(func=run_get)
+    store = sub.add_parser("store", help="STOW-RS: send files and folders")
+    store.add_argument("url", metavar="URL")
+    store.add_argument("paths", nargs="+", metavar="PATH")
+    store.add_argument("--study", help="POST to /studies/STUDY (other studies are refused)")
+    store.set_defaults(func=run_store)
+
+
+def run_find(args: argparse.Namespace) -> int:
+    from dicomkit.io._json import to_json
+    from dicomkit.web._client import WebClient
+
+    filters: dict[str, str] = {}
+    for item in args.key:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"dicomkit web find: -k {item!r}: expected KEY=VALUE", file=sys.stderr)
+            return 2
+        filters[key.strip()] = value
+    found = WebClient(args.url).search(
+        args.level,
+        filters,
+        study=args.study,
+        series=args.series,
+        includefield=args.include,
+        limit=args.limit,
+        offset=args.offset,
+        fuzzy=args.fuzzy,
+    )
+    for ds in found:
+        print(json.dumps(to_json(ds), ensure_ascii=False))
+    print(f"{len(found)} match(es)", file=sys.stderr)
+    return 0
+
+
+def run_get(args: argparse.Namespace) -> int:
+    import dicomkit
+    from dicomkit.web._client import WebClient
+
+    files = WebClient(args.url).retrieve(
+        args.study, args.series, args.sop, transfer_syntax=args.transfer_syntax
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for data in files:
+        ds = dicomkit.read(data, stop_before_pixels=True)
+        (out / f"{ds.SOPInstanceUID}.dcm").write_bytes(data)
+    print(f"{len(files)} instance(s) written to {out}", file=sys.stderr)
+    return 0
+
+
+def run_store(args: argparse.Namespace) -> int:
+    from dicomkit.web._client import WebClient
+
+    files: list[Path] = []
+    for name in args.paths:
+        p = Path(name)
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file())
+        elif p.is_file():
+            files.append(p)
+        else:
+            print(f"dicomkit web store: {name}: no such file or folder", file=sys.stderr)
+            return 2
+    answer = WebClient(args.url).store([f.read_bytes() for f in files], study=args.study)
+    stored = len(answer.get("ReferencedSOPSequence", None) or [])
+    failed = answer.get("FailedSOPSequence", None) or []
+    for item in failed:
+        print(
+            f"failed: {item.get('ReferencedSOPInstanceUID', '?')} reason "
+            f"{int(item.get('FailureReason', 0) or 0):04X}",
+            file=sys.stderr,
+        )
+    print(f"{stored} stored, {len(failed) or len(files) - stored} failed", file=sys.stderr)
+    return 0 if stored == len(files) else 1

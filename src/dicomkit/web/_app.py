@@ -1,0 +1,319 @@
+"""The DICOMweb ASGI application (Starlette) over an :class:`~dicomkit.archive._node.Archive`.
+
+Resources (PS3.18 10), under ``prefix`` (default ``/dicom-web``):
+
+- QIDO-RS: ``GET /studies``, ``/series``, ``/instances``, ``/studies/{study}/series``,
+  ``/studies/{study}/instances``, ``/studies/{study}/series/{series}/instances``;
+- WADO-RS: ``GET /studies/{study}[/series/{series}[/instances/{sop}]]`` (instances),
+  the same with ``/metadata``, ``.../instances/{sop}/frames/{list}`` and
+  ``.../instances/{sop}/bulkdata/{tag}``, and ``.../instances/{sop}[/frames/{n}]/rendered``
+  (image/jpeg or image/png through the pixel display pipeline; ``window``, ``quality``);
+- STOW-RS: ``POST /studies`` and ``POST /studies/{study}``.
+
+URLs in responses (RetrieveURL, BulkDataURI) are built from the request's Host header,
+port included. :func:`serve_http` runs the application with Uvicorn as a task of the
+running event loop (the archive node's own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from dicomkit.archive._node import Archive
+from dicomkit.archive._schema import Level
+from dicomkit.errors import DicomError
+from dicomkit.io._json import to_json
+from dicomkit.web import _qido as qido
+from dicomkit.web import _stow as stow
+from dicomkit.web import _wado as wado
+
+log = logging.getLogger("dicomkit.web")
+
+__all__ = ["DICOM_JSON", "HttpServer", "create_app"]
+
+DICOM_JSON = "application/dicom+json"
+
+
+def _base(request: Request, prefix: str) -> str:
+    """``scheme://host[:port]/prefix`` from the Host header the client sent."""
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"{request.url.scheme}://{host}{prefix}"
+
+
+def _error(exc: DicomError) -> Response:
+    status = int(getattr(exc, "status", 400))
+    return Response(str(exc) + "\n", status_code=status, media_type="text/plain")
+
+
+_JSON_TYPES = frozenset({DICOM_JSON, "application/json", "application/*", "*/*"})
+
+
+def _check_json_accepted(accept: str) -> None:
+    """Raise :class:`~dicomkit.web._qido.QidoError` (406) when the Accept header allows no
+    JSON answer (XML answers are not offered yet)."""
+    if not accept:
+        return
+    ranges = wado.parse_accept(accept)
+    if not any(m.type in _JSON_TYPES and m.q > 0 for m in ranges):
+        raise qido.QidoError(
+            f"search answers are {DICOM_JSON} (XML is not offered yet), not {accept}", 406
+        )
+
+
+def _json(objects: list[dict[str, Any]], headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(objects, ensure_ascii=False).encode()
+    return Response(body, media_type=DICOM_JSON, headers=headers or None)
+
+
+def create_app(
+    archive: Archive,
+    *,
+    prefix: str = "/dicom-web",
+    retrieve_aet: str = "",
+    disk_low: Callable[[], str | None] | None = None,
+) -> Starlette:
+    """The DICOMweb application over ``archive``. ``disk_low``: returns why stores are
+    refused (the node's disk guard), or None."""
+    prefix = prefix.rstrip("/")
+
+    def levels(level: Level) -> Callable[[Request], Any]:
+        async def search(request: Request) -> Response:
+            p = request.path_params
+            try:
+                _check_json_accepted(request.headers.get("accept", ""))
+                s = qido.parse_search(
+                    level,
+                    request.query_params.multi_items(),
+                    study=p.get("study"),
+                    series=p.get("series"),
+                )
+                objs, more = await run_in_threadpool(
+                    qido.run_search,
+                    archive,
+                    s,
+                    base_url=_base(request, prefix),
+                    retrieve_aet=retrieve_aet,
+                )
+            except DicomError as exc:
+                return _error(exc)
+            headers: dict[str, str] = {}
+            if more:
+                headers["Warning"] = (
+                    '299 dicomkit: "There are additional results that can be requested"'
+                )
+            return _json(objs, headers)
+
+        return search
+
+    async def retrieve(request: Request) -> Response:
+        p = request.path_params
+        try:
+            ts = wado.pick_transfer_syntax(request.headers.get("accept", ""))
+            found = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
+            )
+            wado.check_transfer_syntax(found, ts)
+        except DicomError as exc:
+            return _error(exc)
+        boundary = uuid.uuid4().hex
+        body = wado.multipart_parts(wado.dicom_parts(archive, found, ts), boundary)
+        return StreamingResponse(
+            body,
+            media_type=f'multipart/related; type="application/dicom"; boundary={boundary}',
+        )
+
+    async def metadata(request: Request) -> Response:
+        p = request.path_params
+        base = _base(request, prefix)
+        try:
+            found = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
+            )
+            objs = await run_in_threadpool(
+                lambda: [wado.metadata_of(archive, i, base) for i in found]
+            )
+        except DicomError as exc:
+            return _error(exc)
+        return _json(objs)
+
+    def _octets(parts: list[bytes]) -> Response:
+        boundary = uuid.uuid4().hex
+        chunks: Iterator[tuple[str, Iterator[bytes]]] = (
+            ("application/octet-stream", iter((b,))) for b in parts
+        )
+        body = b"".join(wado.multipart_parts(chunks, boundary))
+        return Response(
+            body,
+            media_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}',
+        )
+
+    async def frames(request: Request) -> Response:
+        p = request.path_params
+        try:
+            wado.pick_transfer_syntax(request.headers.get("accept", ""), "application/octet-stream")
+            numbers = wado.parse_frame_list(p["frames"])
+            (inst,) = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p["series"], p["sop"]
+            )
+            data = await run_in_threadpool(wado.frames_of, archive, inst, numbers)
+        except DicomError as exc:
+            return _error(exc)
+        return _octets(data)
+
+    async def bulkdata(request: Request) -> Response:
+        p = request.path_params
+        try:
+            wado.pick_transfer_syntax(request.headers.get("accept", ""), "application/octet-stream")
+            tag = int(p["tag"], 16)
+            (inst,) = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p["series"], p["sop"]
+            )
+            data = await run_in_threadpool(wado.bulkdata_of, archive, inst, tag)
+        except ValueError:
+            return Response("the tag must be eight hex digits\n", 400, media_type="text/plain")
+        except DicomError as exc:
+            return _error(exc)
+        return _octets([data])
+
+    async def rendered(request: Request) -> Response:
+        p = request.path_params
+        q = request.query_params
+        try:
+            media = wado.rendered_type(request.headers.get("accept", ""))
+            window = wado.parse_window(q.get("window"))
+            try:
+                quality = int(q.get("quality", "90"))
+            except ValueError:
+                raise wado.WadoError(f"quality={q.get('quality')!r}: a number 1..100") from None
+            number = wado.parse_frame_list(p.get("frames", "1"))[0]
+            (inst,) = await run_in_threadpool(
+                wado.find_instances, archive, p["study"], p["series"], p["sop"]
+            )
+            data = await run_in_threadpool(
+                wado.rendered_of, archive, inst, number, media, window, quality
+            )
+        except DicomError as exc:
+            return _error(exc)
+        return Response(data, media_type=media)
+
+    async def store(request: Request) -> Response:
+        study = request.path_params.get("study")
+        try:
+            boundary = stow.boundary_of(request.headers.get("content-type", ""))
+            parts = await stow.receive_parts(archive, request.stream(), boundary)
+        except DicomError as exc:
+            return _error(exc)
+        outcomes = await stow.store_parts(archive, parts, study, disk_low() if disk_low else None)
+        for o in outcomes:
+            if o.reason:
+                log.warning(
+                    "STOW-RS of %s refused (%04X): %s", o.sop_instance_uid, o.reason, o.comment
+                )
+        status, ds = stow.response(outcomes, _base(request, prefix), study)
+        return Response(
+            json.dumps(to_json(ds), ensure_ascii=False).encode(),
+            status_code=status,
+            media_type=DICOM_JSON,
+        )
+
+    st, se, sop = "/studies/{study}", "/series/{series}", "/instances/{sop}"
+    routes = [
+        Route("/studies", levels(Level.STUDY), methods=["GET"]),
+        Route("/studies", store, methods=["POST"]),
+        Route("/series", levels(Level.SERIES), methods=["GET"]),
+        Route("/instances", levels(Level.IMAGE), methods=["GET"]),
+        Route(st + "/series", levels(Level.SERIES), methods=["GET"]),
+        Route(st + "/instances", levels(Level.IMAGE), methods=["GET"]),
+        Route(st + se + "/instances", levels(Level.IMAGE), methods=["GET"]),
+        Route(st, retrieve, methods=["GET"]),
+        Route(st, store, methods=["POST"]),
+        Route(st + se, retrieve, methods=["GET"]),
+        Route(st + se + sop, retrieve, methods=["GET"]),
+        Route(st + "/metadata", metadata, methods=["GET"]),
+        Route(st + se + "/metadata", metadata, methods=["GET"]),
+        Route(st + se + sop + "/metadata", metadata, methods=["GET"]),
+        Route(st + se + sop + "/frames/{frames}", frames, methods=["GET"]),
+        Route(st + se + sop + "/bulkdata/{tag}", bulkdata, methods=["GET"]),
+        Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
+        Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
+    ]
+    from starlette.routing import Mount
+
+    return Starlette(routes=[Mount(prefix, routes=routes)] if prefix else routes)
+
+
+class HttpServer:
+    """Uvicorn serving an ASGI app as a task of the running event loop (the archive node's
+    loop: DIMSE and DICOMweb share it). Signals stay with the node."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8042) -> None:
+        import uvicorn
+
+        class _Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:  # the node handles SIGINT / SIGTERM
+                yield
+
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
+        self.server = _Server(config)
+        self.host = host
+        self.task: asyncio.Task[None] | None = None
+        self.sock: Any = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one chosen by the system when 0 was asked for)."""
+        if self.sock is not None:
+            return int(self.sock.getsockname()[1])
+        return int(self.server.config.port)
+
+    async def start(self) -> None:
+        """Start listening; raises :class:`~dicomkit.errors.DicomError` when it cannot."""
+        import socket
+
+        try:
+            sock = socket.create_server((self.host, self.server.config.port), reuse_port=False)
+        except OSError as exc:
+            raise DicomError(
+                f"cannot serve DICOMweb on {self.host}:{self.server.config.port}: {exc} "
+                "(choose another --http-port, or 0 to turn DICOMweb off)"
+            ) from exc
+        # answers are written as headers, then body: without TCP_NODELAY the second write
+        # waits for the client's delayed ACK (~40 ms per keep-alive request); accepted
+        # sockets inherit the option on Linux
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="dicomweb")
+        while not self.server.started:
+            if self.task.done():
+                why = self.task.exception() if not self.task.cancelled() else None
+                raise DicomError(
+                    f"cannot serve DICOMweb on {self.host}:{self.server.config.port}: "
+                    f"{why or 'the HTTP server stopped'} (choose another --http-port, or 0 "
+                    "to turn DICOMweb off)"
+                )
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop accepting, finish the requests in progress, and return."""
+        if self.task is None:
+            return
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, SystemExit):
+            await self.task
+        self.task = None

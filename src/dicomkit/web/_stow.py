@@ -1,0 +1,242 @@
+"""STOW-RS (PS3.18 10.5): multipart/related application/dicom into the archive.
+
+Each part is streamed into a temporary file in the archive's ``.incoming`` folder as it
+arrives (python-multipart parses the body; memory stays at one received chunk), then taken
+through :meth:`dicomkit.archive._node.Archive.ingest` -- the ingest path of C-STORE, so an
+instance is acknowledged only once its file and index rows are durable. The response
+(PS3.18 10.5.3) lists each instance in ReferencedSOPSequence or, with a FailureReason, in
+FailedSOPSequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dicomkit.archive._node import Archive
+from dicomkit.archive._store import DuplicateInstanceError
+from dicomkit.core._dataset import Dataset
+from dicomkit.dictionary import status_codes
+from dicomkit.errors import ArchiveError, DicomError
+
+__all__ = ["StowError", "StowOutcome", "receive_parts", "store_parts"]
+
+#: FailureReason when the instance's Study Instance UID is not the one of the request path
+#: (PS3.18 10.5.3.2, "Study Instance UID mismatch")
+STUDY_MISMATCH = 0xC409
+
+
+class StowError(DicomError):
+    """A request the server refuses as a whole; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def boundary_of(content_type: str) -> str:
+    """The boundary of a ``multipart/related; type="application/dicom"`` Content-Type;
+    raises :class:`StowError` (415) for any other content type."""
+    from dicomkit.web._wado import parse_accept
+
+    ranges = parse_accept(content_type)
+    if not ranges or ranges[0].type != "multipart/related":
+        raise StowError(
+            f'STOW-RS takes multipart/related; type="application/dicom", not {content_type!r}',
+            415,
+        )
+    m = ranges[0]
+    if m.params.get("type", "application/dicom").lower() != "application/dicom":
+        raise StowError(
+            f"parts of type {m.params['type']!r} are not accepted: send application/dicom", 415
+        )
+    boundary = m.params.get("boundary", "")
+    if not boundary:
+        raise StowError("the Content-Type has no boundary parameter")
+    return boundary
+
+
+@dataclass(slots=True)
+class _Part:
+    headers: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    fd: int = -1
+    size: int = 0
+
+
+async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: str) -> list[_Part]:
+    """Stream each part of ``body`` into a temporary file in ``.incoming``."""
+    from python_multipart.multipart import MultipartParser
+
+    parts: list[_Part] = []
+    hname: list[bytes] = []
+    hvalue: list[bytes] = []
+
+    def begin() -> None:
+        parts.append(_Part())
+
+    def header_field(data: bytes, start: int, end: int) -> None:
+        hname.append(data[start:end])
+
+    def header_value(data: bytes, start: int, end: int) -> None:
+        hvalue.append(data[start:end])
+
+    def header_end() -> None:
+        parts[-1].headers[b"".join(hname).decode("latin-1").strip().lower()] = (
+            b"".join(hvalue).decode("latin-1").strip()
+        )
+        hname.clear()
+        hvalue.clear()
+
+    def headers_done() -> None:
+        part = parts[-1]
+        part.path = archive.incoming_path()
+        part.fd = os.open(part.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+    def data(buf: bytes, start: int, end: int) -> None:
+        part = parts[-1]
+        view = memoryview(buf)[start:end]
+        part.size += len(view)
+        while view:
+            view = view[os.write(part.fd, view) :]
+
+    def part_end() -> None:
+        part = parts[-1]
+        if part.fd >= 0:
+            os.close(part.fd)
+            part.fd = -1
+
+    parser = MultipartParser(
+        boundary.encode("latin-1"),
+        {
+            "on_part_begin": begin,
+            "on_header_field": header_field,
+            "on_header_value": header_value,
+            "on_header_end": header_end,
+            "on_headers_finished": headers_done,
+            "on_part_data": data,
+            "on_part_end": part_end,
+        },
+    )
+    try:
+        async for chunk in body:
+            parser.write(chunk)
+        parser.finalize()
+    except BaseException as exc:
+        discard(parts)
+        if isinstance(exc, Exception) and not isinstance(exc, asyncio.CancelledError):
+            raise StowError(f"cannot read the multipart body: {exc}") from exc
+        raise
+    return parts
+
+
+def discard(parts: list[_Part]) -> None:
+    """Remove the temporary files of ``parts``."""
+    for part in parts:
+        if part.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(part.fd)
+            part.fd = -1
+        if part.path is not None:
+            part.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StowOutcome:
+    """One part's fate: UIDs (as far as known) and the failure reason (0 = stored)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    study_instance_uid: str
+    reason: int = 0
+    comment: str = ""
+    series_instance_uid: str = ""
+
+
+def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
+    """(worker thread) Check and ingest one received part."""
+    import dicomkit
+
+    assert part.path is not None
+    ctype = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
+    if ctype != "application/dicom":
+        part.path.unlink(missing_ok=True)
+        return StowOutcome("", "", "", status_codes.CannotUnderstand, f"part of type {ctype}")
+    try:
+        ds = dicomkit.read(part.path, stop_before_pixels=True)
+    except (DicomError, OSError) as exc:
+        part.path.unlink(missing_ok=True)
+        return StowOutcome("", "", "", status_codes.CannotUnderstand, f"not a DICOM file: {exc}")
+    sop_class = str(ds.get("SOPClassUID", "") or "")
+    sop = str(ds.get("SOPInstanceUID", "") or "")
+    st = str(ds.get("StudyInstanceUID", "") or "")
+    se = str(ds.get("SeriesInstanceUID", "") or "")
+    if study is not None and st != study:
+        part.path.unlink(missing_ok=True)
+        return StowOutcome(
+            sop_class, sop, st, STUDY_MISMATCH, f"Study Instance UID {st} is not {study}"
+        )
+    try:
+        archive.ingest(part.path, dataset=ds)
+    except DuplicateInstanceError as exc:
+        part.path.unlink(missing_ok=True)
+        return StowOutcome(sop_class, sop, st, status_codes.DuplicateSOPInstance, str(exc))
+    except (ArchiveError, DicomError) as exc:
+        part.path.unlink(missing_ok=True)
+        return StowOutcome(sop_class, sop, st, status_codes.CannotUnderstand, str(exc))
+    except OSError as exc:
+        part.path.unlink(missing_ok=True)
+        return StowOutcome(sop_class, sop, st, status_codes.OutOfResources, str(exc))
+    return StowOutcome(sop_class, sop, st, series_instance_uid=se)
+
+
+async def store_parts(
+    archive: Archive, parts: list[_Part], study: str | None, low_disk: str | None = None
+) -> list[StowOutcome]:
+    """Ingest every received part (concurrently: they share group commits)."""
+    if low_disk is not None:
+        discard(parts)
+        return [StowOutcome("", "", "", status_codes.OutOfResources, low_disk) for _ in parts]
+    return list(
+        await asyncio.gather(*(asyncio.to_thread(_store_one, archive, p, study) for p in parts))
+    )
+
+
+def response(outcomes: list[StowOutcome], base_url: str, study: str | None) -> tuple[int, Any]:
+    """The HTTP status and the response data set (PS3.18 10.5.3)."""
+    ds = Dataset()
+    stored = [o for o in outcomes if not o.reason]
+    failed = [o for o in outcomes if o.reason]
+    studies = {o.study_instance_uid for o in stored}
+    if study is not None or len(studies) == 1:
+        ds.RetrieveURL = f"{base_url}/studies/{study or studies.pop()}"
+    if failed:
+        items = []
+        for o in failed:
+            it = Dataset()
+            it.ReferencedSOPClassUID = o.sop_class_uid
+            it.ReferencedSOPInstanceUID = o.sop_instance_uid
+            it.FailureReason = o.reason
+            items.append(it)
+        ds.FailedSOPSequence = items
+    if stored:
+        items = []
+        for o in stored:
+            it = Dataset()
+            it.ReferencedSOPClassUID = o.sop_class_uid
+            it.ReferencedSOPInstanceUID = o.sop_instance_uid
+            it.RetrieveURL = (
+                f"{base_url}/studies/{o.study_instance_uid}/series/{o.series_instance_uid}"
+                f"/instances/{o.sop_instance_uid}"
+            )
+            items.append(it)
+        ds.ReferencedSOPSequence = items
+    if not outcomes:
+        return 400, ds
+    status = 200 if not failed else 202 if stored else 409
+    return status, ds
