@@ -13,6 +13,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from dicomkit.core._vr import MAX_LENGTH
 from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import lookup as lookup_syntax
 from dicomkit.errors import InvalidDicomError
@@ -31,8 +32,10 @@ def _clean(value: Any) -> str:
 
 
 def _fit(*comments: str) -> str:
-    """The first comment that fits Error Comment (LO, 64 characters)."""
-    return next((c for c in comments if len(c) <= 64), comments[-1][:64])
+    """The first of the alternatives that fits Error Comment (LO) whole; otherwise the last,
+    which the command encoder cuts between words (``net.proto`` ``fit_comment``, the one
+    cutter)."""
+    return next((c for c in comments if len(c) <= MAX_LENGTH["LO"]), comments[-1])
 
 
 class HeadCheck:
