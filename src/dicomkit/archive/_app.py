@@ -30,7 +30,7 @@ import shutil
 import signal
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 from dicomkit.archive._config import NodeConfig
 from dicomkit.archive._index import record_from_dataset
 from dicomkit.archive._matching import QueryOptions, parse_query
-from dicomkit.archive._node import Archive
+from dicomkit.archive._node import Archive, IngestResult
 from dicomkit.archive._results import make_result
 from dicomkit.archive._store import (
     Checksum,
@@ -300,6 +300,10 @@ class ArchiveStorageSCP(StorageSCP):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
         #: fdatasync of in-memory instances, run while their ingest thread indexes them
         self.sync_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fsync")
+        #: ``f(incoming, result)`` called in the ingest thread after each instance is stored
+        #: and before the response is sent (routing queues it here, durably); an exception
+        #: is logged, the store still succeeds
+        self.observers: list[Callable[[Incoming, IngestResult], None]] = []
 
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
@@ -367,6 +371,13 @@ class ArchiveStorageSCP(StorageSCP):
                 path.unlink()
             raise
 
+    def _observe(self, incoming: Incoming, result: IngestResult) -> None:
+        for observer in self.observers:
+            try:
+                observer(incoming, result)
+            except Exception:
+                log.exception("after storing %s", result.sop_instance_uid)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.sync_pool.shutdown(wait=True)
@@ -413,6 +424,8 @@ class ArchiveStorageSCP(StorageSCP):
         except (OSError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             return _store_rsp(msg, status_codes.OutOfResources, str(exc))
+        if self.observers:
+            await loop.run_in_executor(self.pool, self._observe, incoming, result)
         if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
             log.debug(
                 "%s: %s %s",
@@ -599,7 +612,7 @@ class ArchiveNode:
         )
         self.qr = QueryRetrieveSCP(
             ArchiveBackend(self.archive, cfg.ae_title),
-            connect=self._connect,
+            connect=self.connect,
             known=lambda aet: aet in cfg.peers,
         )
         self.storage = ArchiveStorageSCP(
@@ -639,7 +652,9 @@ class ArchiveNode:
         if self.server is not None:
             self.server.handlers = {**self.server.handlers, **self.ae.handlers}
 
-    async def _connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
+    async def connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
+        """A new association to the ``[peers]`` entry ``aet`` (TLS when configured),
+        proposing ``contexts`` ((SOP class, [transfer syntaxes]) pairs)."""
         peer = self.config.peers[aet]
         tls: ssl.SSLContext | None = None
         if peer.tls:

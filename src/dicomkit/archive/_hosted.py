@@ -19,6 +19,10 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     [ups]                     # Unified Procedure Step (PS3.4 CC), archive.ups_store
     enabled = true            # event reports go to subscribers listed in [peers]
 
+    [[routing.rules]]         # forward arriving instances (archive._routing); no rule: off
+    to = ["PACS"]
+    modality = ["CT"]
+
 Reports that cannot go on the requesting association go on a new one to the requestor's AE
 title, whose address comes from ``[peers.AET]``.
 
@@ -41,10 +45,11 @@ if TYPE_CHECKING:
     from dicomkit.archive._commitments import NodeCommitmentSCP
     from dicomkit.archive._mpps_forward import MPPSForwarder
     from dicomkit.archive._mpps_store import IndexedMPPS
+    from dicomkit.archive._routing import Router
     from dicomkit.archive._ups_store import NodeUPSSCP
     from dicomkit.archive._worklist_items import WorklistItems
 
-SECTIONS = ("commitment", "worklist", "mpps", "ups")
+SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing")
 
 
 def _settings_type(name: str) -> Any:
@@ -64,7 +69,15 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive._ups_store import UPSSettings
 
         return UPSSettings
+    if name == "routing":
+        from dicomkit.archive._routing import RoutingSettings
+
+        return RoutingSettings
     raise KeyError(name)
+
+
+#: sections with a checker of their own (tables inside): name -> module with check_section
+_OWN_CHECK = {"routing": "dicomkit.archive._routing"}
 
 
 def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
@@ -74,6 +87,13 @@ def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"[{name}] must be a table of settings")
+    if name in _OWN_CHECK:
+        import importlib
+
+        checked: dict[str, Any] = importlib.import_module(_OWN_CHECK[name]).check_section(
+            value, base
+        )
+        return checked
     fields = {f.name: f for f in dataclasses.fields(_settings_type(name))}
     out: dict[str, Any] = {}
     for key, v in value.items():
@@ -108,16 +128,18 @@ TITLES = {
     "worklist": "Modality Worklist",
     "mpps": "MPPS",
     "ups": "UPS",
+    "routing": "Routing",
 }
 
 
 def enabled(services: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The titles of the hosted services a config (``NodeConfig.services``) turns on."""
-    return [
-        TITLES[name]
-        for name in SECTIONS
-        if _settings_type(name)(**dict(services.get(name, {}))).enabled
-    ]
+    out = []
+    for name in SECTIONS:
+        s = _settings_type(name)(**dict(services.get(name, {})))
+        if getattr(s, "active", s.enabled):
+            out.append(TITLES[name])
+    return out
 
 
 def settings(node: ArchiveNode, name: str) -> Any:
@@ -136,6 +158,7 @@ class HostedServices:
         self.mpps: IndexedMPPS | None = None
         self.mpps_forward: MPPSForwarder | None = None
         self.ups: NodeUPSSCP | None = None
+        self.router: Router | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive._commitments import NodeCommitmentSCP
@@ -191,7 +214,18 @@ class HostedServices:
                     kind, handler, sop_classes=[UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_QUERY]
                 )
 
+        routing = settings(node, "routing")
+        if routing.active:
+            from dicomkit.archive._routing import Router
+
+            router = self.router = Router(node, routing)
+            node.storage.observers.append(
+                lambda incoming, result: router.on_stored(incoming.association.calling_ae, result)
+            )
+
     async def start(self) -> None:
+        if self.router is not None:
+            await self.router.start()
         if self.commitment is not None:
             await self.commitment.start()
         if self.mpps_forward is not None:
@@ -204,3 +238,5 @@ class HostedServices:
             await self.ups.join()
         if self.mpps_forward is not None:
             await self.mpps_forward.stop()
+        if self.router is not None:
+            await self.router.stop()

@@ -7,6 +7,10 @@ folder (run while the node is stopped, or for ``verify`` at any time: it only re
   ``index.sqlite.damaged-<time>``), for an index that is damaged or lost.
 - ``verify``: read every stored file and compare it with the checksum kept when it was stored
   (a scrub); lists the damaged ones.
+- ``queue``: what the node still has to deliver (routed instances, availability
+  notifications), with each item's tries and last error; ``queue ARCHIVE_DIR retry [ID ...]``
+  sends failed (or waiting) items again at once, ``queue ARCHIVE_DIR remove [ID ...]`` drops
+  them (no ID: the failed ones). Safe while the node runs.
 
 Exit status: 0 nothing wrong, 1 something found, 2 the archive could not be opened.
 """
@@ -31,12 +35,23 @@ def add_parser(subparsers: Any) -> None:
         ("check", "compare the index with the files (--repair: fix what is found)"),
         ("rebuild", "build a new index from the stored files (the old one is kept aside)"),
         ("verify", "read every stored file and compare it with its checksum"),
+        ("queue", "list, retry or remove what the node still has to send (routing, IAN)"),
     ):
         a = sub.add_parser(name, help=text, description=text)
         a.add_argument("archive", metavar="ARCHIVE_DIR", help="the archive folder")
         a.add_argument("--db", metavar="URL", help="index database (default: SQLite inside)")
         if name == "check":
             a.add_argument("--repair", action="store_true", help="fix what the check finds")
+        if name == "queue":
+            a.add_argument(
+                "op",
+                nargs="?",
+                choices=("list", "retry", "remove"),
+                default="list",
+                help="list (default); retry: send again now; remove: drop",
+            )
+            a.add_argument("ids", nargs="*", type=int, metavar="ID", help="items (default: all)")
+            a.add_argument("--peer", metavar="AET", help="only the items for this destination")
         a.set_defaults(func=run)
 
 
@@ -51,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "rebuild":
             return _rebuild(root, args.db)
+        if args.action == "queue":
+            return _queue(root, args)
         with Archive(root, db_url=args.db, check=False) as archive:
             if args.action == "verify":
                 return _verify(archive)
@@ -88,6 +105,42 @@ def _verify(archive: Any) -> int:
         f"{len(report.unchecked)} without a checksum"
     )
     return 1 if report.damaged else 0
+
+
+def _queue(root: Path, args: argparse.Namespace) -> int:
+    from dicomkit.archive import _outbox as outbox
+    from dicomkit.archive._db import Database
+
+    db = Database.connect(args.db or str(root / "index.sqlite"))
+    try:
+        outbox.ensure(db)
+        if args.op == "retry":
+            n = outbox.retry(db, args.ids, peer=args.peer)
+            print(f"{n} item(s) will be sent again at once (the running node picks them up)")
+            return 0
+        if args.op == "remove":
+            n = outbox.remove(db, args.ids, peer=args.peer)
+            print(f"{n} item(s) removed")
+            return 0
+        rows = outbox.items(db, peer=args.peer)
+        if args.ids:
+            rows = [r for r in rows if r.id in set(args.ids)]
+        now = time.time()
+        for r in rows:
+            when = (
+                ""
+                if r.state != "pending" or r.next_try <= now
+                else (f", next try in {r.next_try - now:.0f} s")
+            )
+            error = f": {r.last_error}" if r.last_error else ""
+            print(
+                f"{r.id}\t{r.peer}\t{r.kind}\t{r.ref}\t{r.state} ({r.attempts} tries{when}){error}"
+            )
+        failed = sum(1 for r in rows if r.state == "failed")
+        print(f"{len(rows)} item(s) queued, {failed} failed")
+        return 1 if failed else 0
+    finally:
+        db.close()
 
 
 def _rebuild(root: Path, db: str | None) -> int:
