@@ -119,7 +119,7 @@ def test_bad_service_sections_are_refused() -> None:
     with pytest.raises(ConfigError, match="unknown key"):
         from_mapping({"commitment": {"retries": 3}})
     with pytest.raises(ConfigError, match="unknown config section"):
-        from_mapping({"routing": {}})
+        from_mapping({"autopilot": {}})
 
 
 def test_plain_ae_add_handler_with_explicit_supported() -> None:

@@ -172,7 +172,7 @@ def test_queue_cli_lists_retries_and_removes(tmp_path: Path) -> None:
     db = Database.connect(str(root / "index.sqlite"))
     outbox.ensure(db)
     outbox.add(db, [("PACS", "store", "1.2.3", "{}"), ("AI", "store", "1.2.4", "{}")])
-    first, second = outbox.items(db)
+    first, _second = outbox.items(db)
     db.execute(
         "UPDATE outbox SET state = 'failed', last_error = 'refused: A900' WHERE id = ?",
         (first.id,),

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, Query, QueryError, QueryOptions, parse_query
 from dicomkit.archive._node import Archive, CheckReport, IngestResult
+from dicomkit.archive._outbox import OutboxItem
 from dicomkit.archive._results import Result
+from dicomkit.archive._routing import RoutingRule, RoutingSettings
 from dicomkit.archive._schema import Level
 from dicomkit.archive._store import (
     DuplicateInstanceError,
@@ -42,10 +44,13 @@ __all__ = [
     "Level",
     "Model",
     "NodeConfig",
+    "OutboxItem",
     "Query",
     "QueryError",
     "QueryOptions",
     "Result",
+    "RoutingRule",
+    "RoutingSettings",
     "StoredInstance",
     "load_config",
     "parse_query",
