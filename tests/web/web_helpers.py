@@ -13,14 +13,21 @@ from dicomkit.web._app import HttpServer, create_app
 
 
 @contextlib.contextmanager
-def serve_archive(archive: Archive) -> Iterator[int]:
-    """Serve ``archive`` over DICOMweb on a free loopback port (yields the port)."""
+def serve_archive(archive: Archive, **app_kwargs: Any) -> Iterator[int]:
+    """Serve ``archive`` over DICOMweb on a free loopback port (yields the port);
+    ``app_kwargs`` go to :func:`~dicomkit.web._app.create_app` (``settings=`` also to the
+    server, for TLS)."""
     ready = threading.Event()
     box: dict[str, Any] = {}
 
     def run() -> None:
         async def main() -> None:
-            server = HttpServer(create_app(archive), "127.0.0.1", 0)
+            server = HttpServer(
+                create_app(archive, **app_kwargs),
+                "127.0.0.1",
+                0,
+                settings=app_kwargs.get("settings"),
+            )
             await server.start()
             box["server"], box["loop"] = server, asyncio.get_running_loop()
             box["stop"] = asyncio.Event()

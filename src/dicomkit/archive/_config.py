@@ -205,13 +205,18 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
     server = dict(data.get("server", {}))
     from dicomkit.archive._hosted import SECTIONS, check_section
 
-    unknown = set(data) - {"server", "peers", *SECTIONS}
+    unknown = set(data) - {"server", "peers", "web", *SECTIONS}
     if unknown:
         raise ConfigError(
             f"unknown config section(s): {', '.join(sorted(unknown))}; known: server, peers, "
-            + ", ".join(SECTIONS)
+            "web, " + ", ".join(SECTIONS)
         )
     services = {name: check_section(name, data[name], base) for name in SECTIONS if name in data}
+    if "web" in data:
+        from dicomkit.archive._web_settings import check_web
+
+        check_web(data["web"], base)  # checked now: a bad [web] stops the node at start-up
+        services["web"] = {"settings": data["web"], "base": str(base)}
     known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers", "services"}
     bad = set(server) - known
     if bad:

@@ -179,6 +179,10 @@ class Archive:
         #: test hook: called with "indexed" / "placed" during ingest; raise to inject a crash
         self.fault: Callable[[str], None] | None = None
         self.last_check: CheckReport | None = None
+        #: called (in the committing thread, after each durable commit) with the
+        #: ``(study, sop)`` UIDs of the instances it stored or replaced; must not block
+        #: (the DICOMweb metadata cache queues them)
+        self.listeners: list[Callable[[list[tuple[str, str]]], None]] = []
         self._group = _GroupCommit(self._commit_batch)
         if check:
             self.last_check = self.check(repair=True, sweep=True)
@@ -370,6 +374,17 @@ class Archive:
         for job in jobs:
             if job.result is not None and job.old_path is not None:
                 self.store.remove(job.old_path)
+        if self.listeners:
+            stored = [
+                (j.rec.study_uid, j.rec.sop_uid)
+                for j in jobs
+                if j.result is not None and j.result.outcome != "kept"
+            ]
+            for listener in self.listeners:
+                try:
+                    listener(stored)
+                except Exception:  # noqa: BLE001 -- a listener's fault is not the store's
+                    log.exception("an ingest listener failed")
 
     def _unplace(self, job: _Job) -> None:
         with contextlib.suppress(OSError, ArchiveError):

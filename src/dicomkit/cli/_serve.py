@@ -222,10 +222,18 @@ class _WebService:
     port asked for, it stops the node."""
 
     def __init__(self, node: Any, cfg: Any, explicit: bool) -> None:
+        from dicomkit.archive._web_settings import web_settings
         from dicomkit.web._app import HttpServer, create_app
 
-        app = create_app(node.archive, retrieve_aet=cfg.ae_title, disk_low=node.storage.disk.low)
-        self.http = HttpServer(app, cfg.http_host, cfg.http_port)
+        settings = web_settings(cfg.services)
+        app = create_app(
+            node.archive,
+            retrieve_aet=cfg.ae_title,
+            disk_low=node.storage.disk.low,
+            settings=settings,
+        )
+        self.http = HttpServer(app, cfg.http_host, cfg.http_port, settings=settings)
+        self.prefix = settings.prefix
         self.explicit = explicit
         self.url: str | None = None
 
@@ -239,7 +247,7 @@ class _WebService:
                 raise OSError(str(exc)) from exc
             logging.getLogger("dicomkit.web").warning("DICOMweb is off: %s", exc)
             return
-        self.url = f"http://{self.http.host}:{self.http.port}/dicom-web"
+        self.url = f"{self.http.scheme}://{self.http.host}:{self.http.port}{self.prefix}"
 
     async def stop(self) -> None:
         await self.http.stop()

@@ -48,11 +48,52 @@ def add_parser(subparsers: Any) -> None:
     store.add_argument("paths", nargs="+", metavar="PATH")
     store.add_argument("--study", help="POST to /studies/STUDY (other studies are refused)")
     store.set_defaults(func=run_store)
+    delete = sub.add_parser("delete", help="DELETE a study, series or instance (if allowed)")
+    delete.add_argument("url", metavar="URL")
+    delete.add_argument("--study", required=True)
+    delete.add_argument("--series")
+    delete.add_argument("--instance", dest="sop")
+    delete.set_defaults(func=run_delete)
+    caps = sub.add_parser("capabilities", help="what the server offers (OPTIONS, PS3.18 8.9)")
+    caps.add_argument("url", metavar="URL")
+    caps.set_defaults(func=run_capabilities)
+    for action in (find, get, store, delete, caps):
+        _connection_args(action)
+
+
+def _connection_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("connection")
+    g.add_argument("--user", metavar="NAME[:PASSWORD]", help="HTTP Basic (asks for the password)")
+    g.add_argument("--token", help="Authorization: Bearer TOKEN (or env DICOMKIT_WEB_TOKEN)")
+    g.add_argument("--ca", metavar="PEM", help="verify an https server against this CA")
+    g.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS")
+
+
+def _client(args: argparse.Namespace) -> Any:
+    import getpass
+    import os
+
+    from dicomkit.web._client import WebClient
+
+    user, password = None, None
+    if args.user:
+        user, sep, password = args.user.partition(":")
+        if not sep:
+            password = os.environ.get("DICOMKIT_WEB_PASSWORD") or getpass.getpass(
+                f"password for {user}: "
+            )
+    return WebClient(
+        args.url,
+        timeout=args.timeout,
+        user=user,
+        password=password,
+        token=args.token or os.environ.get("DICOMKIT_WEB_TOKEN"),
+        cafile=args.ca,
+    )
 
 
 def run_find(args: argparse.Namespace) -> int:
     from dicomkit.io._json import to_json
-    from dicomkit.web._client import WebClient
 
     filters: dict[str, str] = {}
     for item in args.key:
@@ -61,7 +102,7 @@ def run_find(args: argparse.Namespace) -> int:
             print(f"dicomkit web find: -k {item!r}: expected KEY=VALUE", file=sys.stderr)
             return 2
         filters[key.strip()] = value
-    found = WebClient(args.url).search(
+    found = _client(args).search(
         args.level,
         filters,
         study=args.study,
@@ -79,9 +120,8 @@ def run_find(args: argparse.Namespace) -> int:
 
 def run_get(args: argparse.Namespace) -> int:
     import dicomkit
-    from dicomkit.web._client import WebClient
 
-    files = WebClient(args.url).retrieve(
+    files = _client(args).retrieve(
         args.study, args.series, args.sop, transfer_syntax=args.transfer_syntax
     )
     out = Path(args.out)
@@ -94,7 +134,6 @@ def run_get(args: argparse.Namespace) -> int:
 
 
 def run_store(args: argparse.Namespace) -> int:
-    from dicomkit.web._client import WebClient
 
     files: list[Path] = []
     for name in args.paths:
@@ -106,7 +145,7 @@ def run_store(args: argparse.Namespace) -> int:
         else:
             print(f"dicomkit web store: {name}: no such file or folder", file=sys.stderr)
             return 2
-    answer = WebClient(args.url).store([f.read_bytes() for f in files], study=args.study)
+    answer = _client(args).store([f.read_bytes() for f in files], study=args.study)
     stored = len(answer.get("ReferencedSOPSequence", None) or [])
     failed = answer.get("FailedSOPSequence", None) or []
     for item in failed:
@@ -117,3 +156,18 @@ def run_store(args: argparse.Namespace) -> int:
         )
     print(f"{stored} stored, {len(failed) or len(files) - stored} failed", file=sys.stderr)
     return 0 if stored == len(files) else 1
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    _client(args).delete(args.study, args.series, args.sop)
+    what = args.sop or args.series or args.study
+    print(f"deleted {what}", file=sys.stderr)
+    return 0
+
+
+def run_capabilities(args: argparse.Namespace) -> int:
+    caps = _client(args).capabilities()
+    for res in caps.get("resources", []):
+        methods = ", ".join(sorted(res.get("methods", {})))
+        print(f"{res.get('path', '')}  {methods}")
+    return 0

@@ -33,11 +33,18 @@ from starlette.routing import Route
 
 from dicomkit.archive._node import Archive
 from dicomkit.archive._schema import Level
+from dicomkit.archive._web_settings import WebSettings
 from dicomkit.errors import DicomError
 from dicomkit.io._json import to_json
 from dicomkit.web import _qido as qido
 from dicomkit.web import _stow as stow
 from dicomkit.web import _wado as wado
+from dicomkit.web import _xml
+from dicomkit.web._auth import AccessMiddleware
+from dicomkit.web._capabilities import capabilities_response
+from dicomkit.web._delete import delete_instances
+from dicomkit.web._metadata_cache import MetadataCache
+from dicomkit.web._urls import base_url
 
 log = logging.getLogger("dicomkit.web")
 
@@ -47,9 +54,9 @@ DICOM_JSON = "application/dicom+json"
 
 
 def _base(request: Request, prefix: str) -> str:
-    """``scheme://host[:port]/prefix`` from the Host header the client sent."""
-    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-    return f"{request.url.scheme}://{host}{prefix}"
+    """``scheme://host[:port]/prefix`` from the Host header the client sent (and the
+    X-Forwarded-* headers of a trusted proxy: :func:`dicomkit.web._urls.base_url`)."""
+    return base_url(request, prefix)
 
 
 def _error(exc: DicomError) -> Response:
@@ -61,14 +68,16 @@ _JSON_TYPES = frozenset({DICOM_JSON, "application/json", "application/*", "*/*"}
 
 
 def _check_json_accepted(accept: str) -> None:
-    """Raise :class:`~dicomkit.web._qido.QidoError` (406) when the Accept header allows no
-    JSON answer (XML answers are not offered yet)."""
+    """Raise :class:`~dicomkit.web._qido.QidoError` (406) when the Accept header allows
+    neither a JSON nor an XML answer."""
     if not accept:
         return
     ranges = wado.parse_accept(accept)
     if not any(m.type in _JSON_TYPES and m.q > 0 for m in ranges):
         raise qido.QidoError(
-            f"search answers are {DICOM_JSON} (XML is not offered yet), not {accept}", 406
+            f"search answers are {DICOM_JSON} or multipart/related; "
+            f'type="{_xml.DICOM_XML}", not {accept}',
+            406,
         )
 
 
@@ -80,19 +89,26 @@ def _json(objects: list[dict[str, Any]], headers: dict[str, str] | None = None) 
 def create_app(
     archive: Archive,
     *,
-    prefix: str = "/dicom-web",
+    prefix: str | None = None,
     retrieve_aet: str = "",
     disk_low: Callable[[], str | None] | None = None,
-) -> Starlette:
+    settings: WebSettings | None = None,
+) -> Any:
     """The DICOMweb application over ``archive``. ``disk_low``: returns why stores are
-    refused (the node's disk guard), or None."""
-    prefix = prefix.rstrip("/")
+    refused (the node's disk guard), or None. ``settings``: the ``[web]`` section
+    (authentication, CORS, DELETE; :mod:`dicomkit.archive._web_settings`); ``prefix``
+    overrides its prefix."""
+    settings = settings or WebSettings()
+    prefix = (settings.prefix if prefix is None else prefix).rstrip("/")
+    cache = MetadataCache(archive)
 
     def levels(level: Level) -> Callable[[Request], Any]:
         async def search(request: Request) -> Response:
             p = request.path_params
             try:
-                _check_json_accepted(request.headers.get("accept", ""))
+                xml = _xml.wants_xml(request.headers.get("accept", ""))
+                if not xml:
+                    _check_json_accepted(request.headers.get("accept", ""))
                 s = qido.parse_search(
                     level,
                     request.query_params.multi_items(),
@@ -113,6 +129,8 @@ def create_app(
                 headers["Warning"] = (
                     '299 dicomkit: "There are additional results that can be requested"'
                 )
+            if xml:
+                return _xml.multipart_response(objs, headers)
             return _json(objs, headers)
 
         return search
@@ -138,15 +156,18 @@ def create_app(
         p = request.path_params
         base = _base(request, prefix)
         try:
-            found = await run_in_threadpool(
-                wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
+            xml = _xml.wants_xml(request.headers.get("accept", ""))
+            body = await run_in_threadpool(
+                cache.assemble, p["study"], base, p.get("series"), p.get("sop")
             )
-            objs = await run_in_threadpool(
-                lambda: [wado.metadata_of(archive, i, base) for i in found]
-            )
+            if body is None:
+                what = p.get("sop") or p.get("series") or p["study"]
+                raise wado.WadoError(f"no instance is stored under {what}", 404)
         except DicomError as exc:
             return _error(exc)
-        return _json(objs)
+        if xml:
+            return _xml.multipart_response(json.loads(body))
+        return Response(body, media_type=DICOM_JSON)
 
     def _octets(parts: list[bytes]) -> Response:
         boundary = uuid.uuid4().hex
@@ -249,16 +270,83 @@ def create_app(
         Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
         Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
     ]
+    routes += _extra_routes(archive, settings, prefix, routes)
     from starlette.routing import Mount
 
-    return Starlette(routes=[Mount(prefix, routes=routes)] if prefix else routes)
+    app = Starlette(routes=[Mount(prefix, routes=routes)] if prefix else routes)
+    app.state.metadata_cache = cache
+    app.state.trusted_proxies = settings.trusted_proxies
+    return AccessMiddleware(app, settings)
+
+
+def _extra_routes(
+    archive: Archive, settings: WebSettings, prefix: str, routes: list[Route]
+) -> list[Route]:
+    """OPTIONS (capabilities) on every resource, and DELETE when the settings allow it."""
+    from starlette.routing import compile_path
+
+    extra: list[Route] = []
+    if settings.allow_delete:
+
+        async def delete(request: Request) -> Response:
+            p = request.path_params
+            try:
+                await run_in_threadpool(
+                    delete_instances, archive, p["study"], p.get("series"), p.get("sop")
+                )
+            except DicomError as exc:
+                return _error(exc)
+            return Response(status_code=204)
+
+        for path in ("/studies/{study}", "/studies/{study}/series/{series}"):
+            extra.append(Route(path, delete, methods=["DELETE"]))
+            extra.append(Route(path + "/instances/{sop}", delete, methods=["DELETE"]))
+    else:
+
+        async def no_delete(request: Request) -> Response:
+            return Response(
+                "DELETE is off on this server: the operator turns it on with [web] "
+                "allow_delete = true (and gives users the 'delete' permission)\n",
+                405,
+                headers={"Allow": "GET, HEAD, POST, OPTIONS"},
+                media_type="text/plain",
+            )
+
+        extra.append(Route("/studies/{rest:path}", no_delete, methods=["DELETE"]))
+    everything = routes + extra
+
+    async def options(request: Request) -> Response:
+        path = "/" + request.path_params.get("path", "").strip("/")
+        methods = {"OPTIONS"}
+        for route in everything:
+            regex, _fmt, _conv = compile_path(route.path)
+            if (route.path == path or regex.match(path)) and route.methods:
+                methods |= set(route.methods)
+        if path != "/" and methods == {"OPTIONS"}:
+            return Response(f"no resource at {path}\n", 404, media_type="text/plain")
+        return capabilities_response(
+            request, _base(request, prefix), everything, ", ".join(sorted(methods))
+        )
+
+    extra.append(Route("/", options, methods=["OPTIONS"]))
+    extra.append(Route("/{path:path}", options, methods=["OPTIONS"]))
+    return extra
 
 
 class HttpServer:
     """Uvicorn serving an ASGI app as a task of the running event loop (the archive node's
     loop: DIMSE and DICOMweb share it). Signals stay with the node."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8042) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 8042,
+        *,
+        settings: WebSettings | None = None,
+    ) -> None:
+        import ssl
+
         import uvicorn
 
         class _Server(uvicorn.Server):
@@ -266,8 +354,23 @@ class HttpServer:
             def capture_signals(self) -> Iterator[None]:  # the node handles SIGINT / SIGTERM
                 yield
 
+        tls: dict[str, Any] = {}
+        if settings is not None and settings.tls_cert:
+            tls = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+            if settings.tls_ca:
+                tls |= {"ssl_ca_certs": settings.tls_ca, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+        #: "https" with the [web] TLS settings, else "http"
+        self.scheme = "https" if tls else "http"
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,  # keep-alive clients do not hold the node's exit
+            proxy_headers=False,  # X-Forwarded-*: dicomkit.web._urls, from trusted proxies
+            **tls,
         )
         self.server = _Server(config)
         self.host = host

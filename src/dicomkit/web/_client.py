@@ -7,14 +7,17 @@ answers are held in memory (one response at a time).
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from dicomkit.core._dataset import Dataset
 from dicomkit.errors import DicomError
@@ -34,19 +37,52 @@ class WebClientError(DicomError):
         self.status = status
 
 
+def _authorization(user: str | None, password: str | None, token: str | None) -> str:
+    if token:
+        return f"Bearer {token}"
+    if user:
+        import base64
+
+        pair = f"{user}:{password or ''}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+    return ""
+
+
 class WebClient:
     """Requests to the DICOMweb service at ``url`` (e.g. ``http://host:8042/dicom-web``)."""
 
-    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 60.0,
+        user: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        cafile: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        #: the Authorization header sent with every request (HTTP Basic or Bearer), if any
+        self.authorization = _authorization(user, password, token)
+        #: TLS: verify the server against ``cafile`` (default: the system's CAs)
+        self.context: ssl.SSLContext | None = None
+        if cafile is not None:
+            self.context = ssl.create_default_context(cafile=cafile)
 
     def _open(self, request: urllib.request.Request) -> tuple[str, bytes]:
+        if self.authorization and not request.has_header("Authorization"):
+            request.add_header("Authorization", self.authorization)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout, context=self.context
+            ) as response:
                 return str(response.headers.get("Content-Type", "")), response.read()
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace").strip()[:500]
+            with contextlib.closing(exc):
+                detail = exc.read().decode("utf-8", "replace").strip()[:500]
+            if exc.code == 401 and not self.authorization:
+                detail += " (this server wants credentials: --user NAME[:PASSWORD] or --token)"
             raise WebClientError(
                 f"{request.get_method()} {request.full_url}: HTTP {exc.code} {exc.reason}"
                 + (f": {detail}" if detail else ""),
@@ -146,3 +182,41 @@ class WebClient:
                 raise
             return Dataset()
         return from_json(answer) if answer.strip() else Dataset()
+
+    def delete(self, study: str, series: str | None = None, sop: str | None = None) -> None:
+        """DELETE a study, series or instance (a common extension; the server must allow
+        it)."""
+        path = f"/studies/{study}"
+        if series:
+            path += f"/series/{series}"
+        if sop:
+            path += f"/instances/{sop}"
+        self._open(urllib.request.Request(self.url + path, method="DELETE"))
+
+    def capabilities(self) -> dict[str, Any]:
+        """The server's capabilities (``OPTIONS`` on the service root, PS3.18 8.9) as JSON:
+        ``{"base": ..., "resources": [{"path", "methods": {METHOD: [media types]}}]}``."""
+        request = urllib.request.Request(
+            self.url + "/", method="OPTIONS", headers={"Accept": "application/json"}
+        )
+        ctype, body = self._open(request)
+        if "json" not in ctype:
+            raise WebClientError(f"{request.full_url}: capabilities came as {ctype}, not JSON")
+        answer: dict[str, Any] = json.loads(body)
+        return answer
+
+    def metadata(
+        self, study: str, series: str | None = None, sop: str | None = None
+    ) -> list[dict[str, Any]]:
+        """WADO-RS metadata (DICOM JSON objects, BulkDataURIs as the server wrote them)."""
+        path = f"/studies/{study}"
+        if series:
+            path += f"/series/{series}"
+        if sop:
+            path += f"/instances/{sop}"
+        request = urllib.request.Request(
+            self.url + path + "/metadata", headers={"Accept": DICOM_JSON}
+        )
+        _ctype, body = self._open(request)
+        objs: list[dict[str, Any]] = json.loads(body)
+        return objs

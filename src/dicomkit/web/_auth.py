@@ -1,0 +1,183 @@
+"""Who may do what on DICOMweb, and from which web origins: an ASGI middleware in front of
+the application (:func:`~dicomkit.web._app.create_app` adds it from the ``[web]`` settings).
+
+- **Authentication** (RFC 7617 Basic, RFC 6750 Bearer) against the users of the config
+  file; a wrong password or unknown token is 401, whatever the anonymous permissions are.
+- **Permissions**: ``GET``/``HEAD``/``OPTIONS`` need ``read``; ``POST``/``PUT`` need
+  ``store``; ``DELETE`` needs ``delete``. A request without credentials gets the
+  ``anonymous`` permissions; one it lacks is 401 with a ``WWW-Authenticate`` challenge
+  (a browser then asks for a password), and a signed-in user lacking it gets 403 -- both
+  say, in words, what was needed.
+- **CORS** (Fetch standard): for an allowed ``Origin``, answers carry
+  ``Access-Control-Allow-Origin`` (and expose ``Warning``/``Content-Location``); preflight
+  ``OPTIONS`` requests are answered here, before authentication (browsers send them without
+  credentials).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from dicomkit.archive._web_settings import WebSettings, WebUser
+
+__all__ = ["AccessMiddleware", "needed_permission"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_REALM = 'realm="dicomkit DICOMweb"'
+_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+
+
+def needed_permission(method: str) -> str:
+    """The permission an HTTP method needs: ``read``, ``store`` or ``delete``."""
+    if method in ("POST", "PUT", "PATCH"):
+        return "store"
+    if method == "DELETE":
+        return "delete"
+    return "read"
+
+
+class AccessMiddleware:
+    """Authentication, permissions and CORS for an ASGI app, from :class:`WebSettings`."""
+
+    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.origins = frozenset(settings.cors_origins)
+
+    def _allowed_origin(self, origin: str) -> str | None:
+        if not origin or not self.origins:
+            return None
+        if "*" in self.origins:
+            return "*" if not self.settings.auth_required else origin
+        return origin if origin.rstrip("/") in self.origins else None
+
+    def _user(self, authorization: str) -> tuple[WebUser | None, str]:
+        """The user the Authorization header names (None, reason when it names nobody)."""
+        scheme, _, credentials = authorization.strip().partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                text = base64.b64decode(credentials, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None, "the Basic credentials are not base64 of user:password"
+            name, sep, password = text.partition(":")
+            user = self.settings.users.get(name)
+            if not sep or user is None or not user.password_matches(password):
+                return None, "wrong user name or password"
+            return user, ""
+        if scheme.lower() == "bearer":
+            found = None
+            for user in self.settings.users.values():
+                if user.token and hmac.compare_digest(user.token.encode(), credentials.encode()):
+                    found = user
+            return (found, "") if found else (None, "the bearer token is not known here")
+        return None, f"unknown authorization scheme {scheme!r}: use Basic or Bearer"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        method = str(scope["method"])
+        origin = self._allowed_origin(headers.get("origin", ""))
+        cors: list[tuple[bytes, bytes]] = []
+        if origin is not None:
+            cors = [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-expose-headers", b"Warning, Content-Location, Location"),
+            ]
+            if origin != "*":
+                cors += [(b"vary", b"Origin"), (b"access-control-allow-credentials", b"true")]
+            if method == "OPTIONS" and "access-control-request-method" in headers:
+                asked = headers.get("access-control-request-headers", "")
+                await _answer(
+                    send,
+                    204,
+                    "",
+                    [
+                        *cors,
+                        (b"access-control-allow-methods", _METHODS.encode()),
+                        (b"access-control-allow-headers", asked.encode() or b"*"),
+                        (b"access-control-max-age", b"600"),
+                    ],
+                )
+                return
+        need = needed_permission(method)
+        user: WebUser | None = None
+        authorization = headers.get("authorization", "")
+        if authorization and self.settings.users:
+            user, why = self._user(authorization)
+            if user is None:
+                await _answer(send, 401, f"{why}\n", cors + _challenge())
+                return
+        allowed = user.permissions if user is not None else self.settings.anonymous
+        if need == "delete" and not self.settings.allow_delete:
+            allowed = allowed | {"delete"}  # the application answers 405: DELETE is off
+        if need not in allowed:
+            if user is None and not self.settings.users:
+                await _answer(
+                    send,
+                    403,
+                    f"{method} needs the {need!r} permission, which requests without "
+                    "credentials do not have here; the operator can allow it ([web] "
+                    "anonymous) or add users ([web.users.NAME])\n",
+                    cors,
+                )
+            elif user is None:
+                await _answer(
+                    send,
+                    401,
+                    f"{method} needs the {need!r} permission: sign in (HTTP Basic with a user "
+                    "of the [web.users] config, or Authorization: Bearer TOKEN)\n",
+                    cors + _challenge(),
+                )
+            else:
+                await _answer(
+                    send,
+                    403,
+                    f"user {user.name!r} may not {need} (permissions: "
+                    f"{', '.join(sorted(user.permissions)) or 'none'}); ask the node's "
+                    f"operator to add {need!r} to [web.users.{user.name}] permissions\n",
+                    cors,
+                )
+            return
+        if user is not None:
+            scope.setdefault("state", {})["user"] = user.name
+        if not cors:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), *cors]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def _challenge() -> list[tuple[bytes, bytes]]:
+    return [
+        (b"www-authenticate", f'Basic {_REALM}, charset="UTF-8"'.encode()),
+        (b"www-authenticate", f"Bearer {_REALM}".encode()),
+    ]
+
+
+async def _answer(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = text.encode()
+    start_headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})

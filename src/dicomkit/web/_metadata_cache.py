@@ -1,0 +1,281 @@
+"""The WADO-RS metadata cache: each instance's DICOM JSON made once, at ingest, kept in
+``ARCHIVE/.web-metadata.sqlite`` and assembled per study (PS3.18 10.4.1.1.2).
+
+Viewers ask for the metadata of a whole study before they show anything; reading and
+converting a thousand files on every request is what makes other archives slow there. The
+cache keeps, per instance, its JSON object with BulkDataURIs relative to a placeholder
+(the base URL comes from each request's Host header), and the stamp of the file it was made
+from (checksum, size and relative path as the index holds them).
+
+Validity never depends on being told: every request reads the study's rows from the index
+(one indexed query) and takes a cached object only when its stamp equals the index row's.
+So a replaced instance (new checksum), a deleted one (no row) or one stored by a process
+that had no cache open is simply made again. Ingest tells the cache (through
+:attr:`~dicomkit.archive._node.Archive.listeners`) so a background thread makes the objects
+before anyone asks. The assembled answer of recently asked studies is kept in memory too,
+keyed by the same stamps.
+
+The cache is a cache: deleting the file loses nothing (it is rebuilt on demand).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dicomkit.archive._index import StoredInstance
+from dicomkit.archive._node import Archive
+
+__all__ = ["MetadataCache"]
+
+log = logging.getLogger("dicomkit.web")
+
+#: stands for the request's base URL inside cached JSON; JSON writes the control characters
+#: escaped (``\\u0001``), which is what :meth:`MetadataCache.assemble` replaces
+_MARK = "\x01BASE\x01"
+_MARK_JSON = json.dumps(_MARK)[1:-1]
+
+_STUDY_ROWS = (
+    "SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
+    "st.study_instance_uid, se.series_instance_uid, i.checksum, i.size "
+    "FROM instances i JOIN series se ON i.series_fk = se.id "
+    "JOIN studies st ON se.study_fk = st.id WHERE st.study_instance_uid = ?"
+)
+
+
+def _stamp(checksum: str, size: int, path: str) -> str:
+    return f"{checksum}|{size}|{path}"
+
+
+class MetadataCache:
+    """Per-instance DICOM JSON of ``archive``, made at ingest and assembled per request.
+
+    ``memory_bytes``: how much assembled study metadata is kept in memory (least recently
+    asked studies go first)."""
+
+    FILE = ".web-metadata.sqlite"
+
+    def __init__(
+        self, archive: Archive, path: str | Path | None = None, *, memory_bytes: int = 64 << 20
+    ) -> None:
+        self.archive = archive
+        self.path = Path(path) if path is not None else archive.root / self.FILE
+        self.lock = threading.Lock()
+        self.conn = self._open()
+        self.memory_bytes = memory_bytes
+        self._assembled: collections.OrderedDict[tuple[Any, ...], bytes] = collections.OrderedDict()
+        self._held = 0
+        self._queue: queue.SimpleQueue[list[tuple[str, str]] | threading.Event | None] = (
+            queue.SimpleQueue()
+        )
+        self._worker: threading.Thread | None = None
+        #: instances made by the ingest thread (for tests and the benchmark's log line)
+        self.made_at_ingest = 0
+        archive.listeners.append(self._ingested)
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # a cache: losing the tail costs a rebuild
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS metadata (sop TEXT PRIMARY KEY, study TEXT NOT NULL, "
+            "stamp TEXT NOT NULL, json TEXT NOT NULL)"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS ix_metadata_study ON metadata(study)")
+        return conn
+
+    def close(self) -> None:
+        """Stop the ingest thread and close the cache file."""
+        with contextlib.suppress(ValueError):
+            self.archive.listeners.remove(self._ingested)
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(30)
+            self._worker = None
+        with self.lock:
+            self.conn.close()
+
+    # -- at ingest ------------------------------------------------------------------------
+
+    def _ingested(self, stored: list[tuple[str, str]]) -> None:
+        """(ingest thread) Queue the ``(study, sop)`` pairs just committed; never blocks."""
+        if not stored:
+            return
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="dicomweb-metadata", daemon=True)
+            self._worker.start()
+        self._queue.put(stored)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            batch = list(item)
+            markers: list[threading.Event] = []
+            stop = False
+            while True:  # take what else is waiting: one transaction for all of it
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                if isinstance(more, threading.Event):
+                    markers.append(more)
+                else:
+                    batch += more
+            try:
+                self._make_for(batch)
+            except Exception:
+                log.debug("metadata cache: ingest batch not cached", exc_info=True)
+            for m in markers:
+                m.set()
+            if stop:
+                return
+
+    def _make_for(self, pairs: list[tuple[str, str]]) -> None:
+        rows: list[tuple[str, str, str, str]] = []
+        for _study, sop in pairs:
+            got = self.archive.index.db.query(
+                _STUDY_ROWS.replace("st.study_instance_uid = ?", "i.sop_instance_uid = ?"),
+                (sop,),
+            )
+            if not got:
+                continue  # deleted meanwhile
+            inst, stamp = _row(got[0])
+            rows.append((sop, inst.study_instance_uid, stamp, self._make(inst)))
+        self._put(rows)
+        self.made_at_ingest += len(rows)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until the ingest thread has made everything queued so far (False on
+        timeout)."""
+        if self._worker is None:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    # -- making and keeping ---------------------------------------------------------------
+
+    def _make(self, inst: StoredInstance) -> str:
+        from dicomkit.web._wado import metadata_of
+
+        return json.dumps(metadata_of(self.archive, inst, _MARK), ensure_ascii=False)
+
+    def _put(self, rows: list[tuple[str, str, str, str]]) -> None:
+        if not rows:
+            return
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO metadata (sop, study, stamp, json) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _forget(self, sops: Iterable[str]) -> None:
+        gone = [(s,) for s in sops]
+        if gone:
+            with self.lock:
+                self.conn.executemany("DELETE FROM metadata WHERE sop = ?", gone)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def instances(
+        self, study: str, series: str | None = None, sop: str | None = None
+    ) -> list[tuple[StoredInstance, str]]:
+        """The index rows (with stamps) of a study, series or instance, in index order."""
+        sql = _STUDY_ROWS
+        params: list[str] = [study]
+        if series is not None:
+            sql += " AND se.series_instance_uid = ?"
+            params.append(series)
+        if sop is not None:
+            sql += " AND i.sop_instance_uid = ?"
+            params.append(sop)
+        sql += " ORDER BY se.id, i.id"
+        return [_row(r) for r in self.archive.index.db.query(sql, params)]
+
+    def assemble(
+        self,
+        study: str,
+        base_url: str,
+        series: str | None = None,
+        sop: str | None = None,
+    ) -> bytes | None:
+        """The metadata JSON array (UTF-8) of a study, series or instance with BulkDataURIs
+        under ``base_url``; None when nothing is stored there."""
+        found = self.instances(study, series, sop)
+        if not found:
+            return None
+        key = (study, series, sop, tuple(stamp for _i, stamp in found))
+        with self.lock:
+            body = self._assembled.get(key)
+            if body is not None:
+                self._assembled.move_to_end(key)
+        if body is None:
+            body = self._build(study, found)
+            self._keep(key, body)
+        return body.replace(_MARK_JSON.encode(), json.dumps(base_url)[1:-1].encode())
+
+    def _build(self, study: str, found: list[tuple[StoredInstance, str]]) -> bytes:
+        with self.lock:
+            cached = {
+                sop: (stamp, text)
+                for sop, stamp, text in self.conn.execute(
+                    "SELECT sop, stamp, json FROM metadata WHERE study = ?", (study,)
+                )
+            }
+        texts: list[str] = []
+        fresh: list[tuple[str, str, str, str]] = []
+        for inst, stamp in found:
+            hit = cached.get(inst.sop_instance_uid)
+            if hit is not None and hit[0] == stamp:
+                texts.append(hit[1])
+                continue
+            text = self._make(inst)
+            texts.append(text)
+            fresh.append((inst.sop_instance_uid, study, stamp, text))
+        self._put(fresh)
+        wanted = {i.sop_instance_uid for i, _s in found}
+        if len(found) > 1:  # a whole study or series: drop rows of instances gone from it
+            stale = [s for s in cached if s not in wanted]
+            if stale and len(wanted) == len(self.instances(study)):
+                self._forget(stale)
+        return ("[" + ",".join(texts) + "]").encode()
+
+    def _keep(self, key: tuple[Any, ...], body: bytes) -> None:
+        if len(body) > self.memory_bytes // 4:
+            return
+        with self.lock:
+            stale = [k for k in self._assembled if k[:3] == key[:3]]
+            for k in stale:
+                self._held -= len(self._assembled.pop(k))
+            self._assembled[key] = body
+            self._held += len(body)
+            while self._held > self.memory_bytes and self._assembled:
+                _k, old = self._assembled.popitem(last=False)
+                self._held -= len(old)
+
+
+def _row(r: tuple[Any, ...]) -> tuple[StoredInstance, str]:
+    inst = StoredInstance(*r[:6])
+    return inst, _stamp(str(r[6] or ""), int(r[7] or 0), str(r[3]))
