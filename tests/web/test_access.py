@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 from archive_helpers import make_pki, synthetic, to_dataset
 
 from dicomkit.archive import _config as cfgmod
-from dicomkit.archive._web_settings import check_web, web_settings
 from dicomkit.archive._node import Archive
+from dicomkit.archive._web_settings import check_web, web_settings
 from dicomkit.web._client import WebClient, WebClientError
 
 TOKEN = "t0ken-for-the-pipeline-0123456789"

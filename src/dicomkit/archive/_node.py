@@ -383,7 +383,7 @@ class Archive:
             for listener in self.listeners:
                 try:
                     listener(stored)
-                except Exception:  # noqa: BLE001 -- a listener's fault is not the store's
+                except Exception:
                     log.exception("an ingest listener failed")
 
     def _unplace(self, job: _Job) -> None:

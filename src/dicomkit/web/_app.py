@@ -312,8 +312,9 @@ def _extra_routes(
                 media_type="text/plain",
             )
 
+    everything = routes + extra  # what OPTIONS describes (a refused DELETE is not offered)
+    if not settings.allow_delete:
         extra.append(Route("/studies/{rest:path}", no_delete, methods=["DELETE"]))
-    everything = routes + extra
 
     async def options(request: Request) -> Response:
         path = "/" + request.path_params.get("path", "").strip("/")

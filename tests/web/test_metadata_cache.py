@@ -1,0 +1,90 @@
+"""The study metadata cache: made at ingest, assembled per request, right after replace
+and delete, and equal to the metadata made from the files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import requests
+from dicomweb_client import DICOMwebClient
+from web_helpers import serve_archive
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
+from archive_helpers import synthetic, to_dataset
+
+from dicomkit.archive import DuplicatePolicy
+from dicomkit.archive._node import Archive
+from dicomkit.web._metadata_cache import MetadataCache
+from dicomkit.web._wado import metadata_of
+
+
+def test_made_at_ingest_and_equal_to_the_files(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a")
+    cache = MetadataCache(archive)
+    rows = synthetic(2)
+    for row in rows:
+        archive.store_dataset(to_dataset(row, pixels=True))
+    assert cache.wait_idle()
+    assert cache.made_at_ingest == len(rows)
+    study = rows[0]["StudyInstanceUID"]
+    base = "http://example.org:8042/dicom-web"
+    got = json.loads(cache.assemble(study, base) or b"[]")
+    found = archive.retrieve({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study})
+    assert got == [metadata_of(archive, i, base) for i in found]
+    assert got[0]["7FE00010"]["BulkDataURI"].startswith(base + "/studies/" + study)
+    assert cache.assemble("1.2.3.4", base) is None
+    cache.close()
+    archive.close()
+
+
+def test_replace_and_delete_are_seen(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "a", policy=DuplicatePolicy.REPLACE)
+    rows = synthetic(1)
+    for row in rows:
+        archive.store_dataset(to_dataset(row))
+    study = rows[0]["StudyInstanceUID"]
+    with serve_archive(archive) as port:
+        url = f"http://127.0.0.1:{port}/dicom-web"
+        with requests.Session() as session:
+            client = DICOMwebClient(url, session=session)
+            before = client.retrieve_study_metadata(study)
+            changed = dict(rows[0], PatientName="CHANGED^NAME")
+            archive.store_dataset(to_dataset(changed))  # replace: new file, new stamp
+            after = client.retrieve_study_metadata(study)
+            names = {m["00100010"]["Value"][0]["Alphabetic"] for m in after}
+            assert "CHANGED^NAME" in names and len(after) == len(before)
+            archive.remove(rows[0]["SOPInstanceUID"])
+            left = session.get(f"{url}/studies/{study}/metadata", timeout=30)
+    n = sum(r["StudyInstanceUID"] == study for r in rows)
+    if n == 1:
+        assert left.status_code == 404
+    else:
+        assert len(left.json()) == n - 1
+    archive.close()
+
+
+def test_metadata_as_xml(served: object) -> None:
+    from xml.etree import ElementTree as ET
+
+    row = served.rows[0]  # type: ignore[attr-defined]
+    url = served.url  # type: ignore[attr-defined]
+    r = requests.get(
+        f"{url}/studies/{row['StudyInstanceUID']}/metadata",
+        headers={"Accept": 'multipart/related; type="application/dicom+xml"'},
+        timeout=30,
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("multipart/related")
+    first = r.content.split(b"\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0]
+    root = ET.fromstring(first)
+    ns = "{http://dicom.nema.org/PS3.19/models/NativeDICOM}"
+    assert root.tag == ns + "NativeDicomModel"
+    sops = [
+        v.text
+        for a in root.iter(ns + "DicomAttribute")
+        if a.get("keyword") == "SOPInstanceUID"
+        for v in a.iter(ns + "Value")
+    ]
+    assert sops and sops[0] in {x["SOPInstanceUID"] for x in served.rows}  # type: ignore[attr-defined]
