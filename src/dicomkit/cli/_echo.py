@@ -7,8 +7,8 @@ Also home of the network options shared by ``echo``, ``store`` and ``receive``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -97,10 +97,11 @@ def add_network_options(parser: argparse.ArgumentParser, *, server: bool = False
 
 def config_from_args(args: Any, *, server: bool = False) -> AEConfig:
     """An :class:`AEConfig` from parsed network options."""
-    from dicomkit.net import _tls as dktls
     from dicomkit.net._config import AEConfig, Timeouts, TLSConfig
 
     tls_config = None
+    if args.tls_cert or args.tls_ca or getattr(args, "tls_no_verify", False):
+        from dicomkit.net import _tls as dktls  # ssl loads only for TLS
     if server and args.tls_cert:
         ctx = dktls.server_context(
             cert=args.tls_cert,
@@ -164,28 +165,30 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
-
-
-async def _run(args: argparse.Namespace) -> int:
-    from dicomkit.net import AE
+    # a blocking socket drives the protocol engine: no event loop (asyncio) to import or run
+    from dicomkit.net._blocking import associate
     from dicomkit.net.proto._status import describe
-    from dicomkit.services._verification import echo
 
-    ae = AE(args.aet, config=config_from_args(args))
-    async with ae.associate(args.host, args.port, ae_title=args.aec) as assoc:
-        result = await echo(assoc, max(args.repeat, 1))
-    for status, seconds in zip(result.statuses, result.seconds, strict=True):
+    repeat = max(args.repeat, 1)
+    statuses: list[int] = []
+    seconds: list[float] = []
+    clock = time.perf_counter
+    with associate(args.host, args.port, config_from_args(args), ae_title=args.aec) as assoc:
+        for _ in range(repeat):
+            start = clock()
+            statuses.append(assoc.echo_status())
+            seconds.append(clock() - start)
+    for status, took in zip(statuses, seconds, strict=True):
         if status != 0 or args.repeat <= 10:
             print(
                 f"C-ECHO {args.aec}@{args.host}:{args.port}: {describe(status, 'verification')} "
-                f"({seconds * 1000:.1f} ms)"
+                f"({took * 1000:.1f} ms)"
             )
     if args.repeat > 10:
-        total = sum(result.seconds)
+        total = sum(seconds)
         print(
-            f"{len(result.statuses)} C-ECHOs, {sum(s == 0 for s in result.statuses)} "
-            f"succeeded, {len(result.statuses) / total:.0f}/s",
+            f"{len(statuses)} C-ECHOs, {sum(s == 0 for s in statuses)} "
+            f"succeeded, {len(statuses) / total:.0f}/s",
             file=sys.stdout,
         )
-    return 0 if result.ok else 1
+    return 0 if all(s == 0 for s in statuses) else 1

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -12,8 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from dicomkit.dictionary import status_codes
 from dicomkit.dictionary.syntaxes import encoding as ts_encoding
 from dicomkit.errors import DimseError, LocalProtocolError
-from dicomkit.io._deflate import deflate, inflate
-from dicomkit.net._transport import Buffer
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto._negotiation import NegotiatedContext
 from dicomkit.net.proto._status import is_failure, service_for
@@ -24,7 +21,10 @@ else:  # cheaper to import (see _dataclass)
     from dicomkit.net.proto._dataclass import dataclass
 
 if TYPE_CHECKING:
+    import asyncio
+
     from dicomkit.net._association import Association
+    from dicomkit.net._transport import Buffer
 
 DataArg: TypeAlias = "bytes | bytearray | memoryview | Iterable[bytes] | Any | None"
 #: What :meth:`Incoming.after_response` takes: a coroutine, or a callable returning one or None.
@@ -82,6 +82,8 @@ class Incoming:
     def responded(self) -> asyncio.Future[None]:
         """Done when the final response has been written (cancelled when it never was)."""
         if self._responded is None:
+            import asyncio  # a blocking client never serves: not loaded there
+
             self._responded = asyncio.get_running_loop().create_future()
         return self._responded
 
@@ -157,6 +159,7 @@ def check_response(rsp: Response, what: str = "") -> Response:
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
     """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
     from dicomkit.io._decoder import decode_dataset  # not loaded for a C-ECHO
+    from dicomkit.io._deflate import inflate
 
     implicit, little, deflated = ts_encoding(transfer_syntax)
     raw = inflate(data) if deflated else data
@@ -167,6 +170,7 @@ def decode_data(data: bytes, transfer_syntax: str) -> Any:
 
 def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
     """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
+    from dicomkit.io._deflate import deflate
     from dicomkit.io._encoder import encode_dataset  # not loaded for a C-ECHO
 
     implicit, little, deflated = ts_encoding(transfer_syntax)

@@ -1,0 +1,581 @@
+"""A blocking-socket requestor: the sans-IO engine driven from plain synchronous code.
+
+One-shot commands (``dicomkit echo``) need no event loop: this driver feeds the same
+:class:`~dicomkit.net.proto._upper_layer.UpperLayer` engine and
+:class:`~dicomkit.net.proto._dimse.DimseAssembler` the asyncio driver uses from a blocking
+socket, without importing ``asyncio`` (a third of a short command's start-up). It is a
+requestor only, one request at a time: it sends, then reads until the answer is in. Requests
+from the peer (none is expected on a verification association) are refused with 0x0211, as
+an AE without handlers does. Errors, log lines and timeouts are those of
+:class:`~dicomkit.net.Association`: ``connect`` bounds the TCP (and TLS) set-up, ``acse`` the
+association request and release, ``dimse`` the wait for each response.
+
+Repeated C-ECHOs (``echo --repeat``) reuse the request's encoded command set: only the
+Message ID changes between two of them, patched in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Self
+
+from dicomkit.dictionary import uids
+from dicomkit.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    LocalProtocolError,
+    NetworkError,
+    NetworkTimeout,
+    RemoteProtocolError,
+    TransportError,
+)
+from dicomkit.net import _log as netlog
+from dicomkit.net._config import AEConfig, UserIdentity
+from dicomkit.net._loglimit import bad_input
+from dicomkit.net._messages import Response, _abstract_syntax, _refusal, check_response
+from dicomkit.net.proto import _dimse as dimse
+from dicomkit.net.proto import _events as ev
+from dicomkit.net.proto._negotiation import Negotiated, NegotiatedContext, build_request, negotiate
+from dicomkit.net.proto._pdu import pdata_pdus
+from dicomkit.net.proto._upper_layer import Role, UpperLayer
+
+if TYPE_CHECKING:
+    import ssl
+    from types import TracebackType
+
+    from dicomkit.net.proto._pdu import AAssociateRQ
+
+log = logging.getLogger("dicomkit.net")
+
+_READ_SIZE = 256 * 1024
+_DEFAULT_SYNTAXES = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]
+#: a command element's header: group, element, value length (implicit VR little endian)
+_ELEMENT = struct.Struct("<HHI")
+
+
+def associate(
+    host: str,
+    port: int,
+    config: AEConfig,
+    *,
+    ae_title: str = "ANY-SCP",
+    contexts: Sequence[tuple[str, Sequence[str]]] | None = None,
+    user_identity: UserIdentity | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> BlockingAssociation:
+    """Connect and associate (blocking), as :meth:`dicomkit.net.AE.associate` does;
+    ``contexts``: ``[(abstract syntax UID, [transfer syntax UIDs])]`` (default: Verification
+    in explicit/implicit VR little endian). Use the result as a context manager."""
+    timeouts = config.timeouts
+    tls = ssl_context or (config.tls.client if config.tls else None)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeouts.connect)
+    except TimeoutError:
+        raise NetworkTimeout(
+            f"connecting to {host}:{port} timed out after {timeouts.connect}s"
+        ) from None
+    except OSError as exc:
+        raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            hostname = (config.tls.server_hostname if config.tls else None) or host
+            try:
+                sock = tls.wrap_socket(sock, server_hostname=hostname)
+            except TimeoutError:
+                raise NetworkTimeout(
+                    f"connecting to {host}:{port} timed out after {timeouts.connect}s"
+                ) from None
+            except OSError as exc:  # ssl.SSLError is an OSError
+                raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
+        peer = sock.getpeername()
+    except BaseException:
+        sock.close()
+        raise
+    assoc = BlockingAssociation(sock, _peer_name(peer), config)
+    identity = user_identity or config.user_identity
+    rq = build_request(
+        ae_title,
+        config.ae_title,
+        [(a, list(t)) for a, t in contexts]
+        if contexts
+        else [(uids.Verification, list(_DEFAULT_SYNTAXES))],
+        max_pdu_length=config.max_pdu,
+        user_identity=identity.to_item() if identity is not None else None,
+    )
+    try:
+        assoc.request_association(rq)
+    except BaseException:
+        assoc.abort()
+        raise
+    return assoc
+
+
+def _peer_name(peer: object) -> str:
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+
+class BlockingAssociation:
+    """One requestor association over a blocking socket (see the module docstring)."""
+
+    def __init__(self, sock: socket.socket, peer: str, config: AEConfig) -> None:
+        self._sock = sock
+        self.peer = peer
+        self.config = config
+        self.engine = UpperLayer(
+            Role.REQUESTOR,
+            max_pdu_size=max(config.max_pdu, 1 << 20) + 6,
+            max_associate_size=config.max_request_bytes,
+        )
+        self._assembler = dimse.DimseAssembler(max_buffered=config.max_buffered)
+        self._buffer = bytearray(_READ_SIZE)
+        self._view = memoryview(self._buffer)
+        self._responses: dict[int, Response] = {}
+        self._next_id = 0
+        self._closed = False
+        self._rj_noted = False
+        #: the agreed contexts, roles and limits (None until accepted)
+        self.negotiated: Negotiated | None = None
+        #: why the association ended, if it did not end normally
+        self.error: BaseException | None = None
+        #: C-ECHO-RQ and -RSP PDUs with their Message ID offsets (False: not in one PDU)
+        self._echo: tuple[bytearray, int, bytearray, int] | Literal[False] | None = None
+        self._last_data: bytes | None = None  # what the last read returned
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def is_established(self) -> bool:
+        """Data may be sent (PS3.8 Sta6)."""
+        return self.engine.is_established and not self._closed
+
+    @property
+    def accepted_contexts(self) -> list[NegotiatedContext]:
+        """The presentation contexts the acceptor accepted."""
+        return self.negotiated.accepted if self.negotiated else []
+
+    def next_message_id(self) -> int:
+        """A fresh Message ID (1..65535, wrapping)."""
+        self._next_id = self._next_id % 0xFFFF + 1
+        return self._next_id
+
+    def context_for(self, abstract_syntax: str) -> NegotiatedContext:
+        """The accepted context for an abstract syntax."""
+        found = self.negotiated.find(abstract_syntax, None) if self.negotiated else None
+        if found is None:
+            raise LocalProtocolError(f"no accepted presentation context for {abstract_syntax}")
+        return found
+
+    # -- association ---------------------------------------------------------------------
+
+    def request_association(self, rq: AAssociateRQ) -> None:
+        """Send the A-ASSOCIATE-RQ and read until the answer (raises when rejected)."""
+        if netlog.pdu_log.isEnabledFor(logging.INFO):
+            netlog.log_lines(
+                netlog.pdu_log, logging.INFO, self.peer, "sending " + netlog.describe_rq(rq)
+            )
+        engine = self.engine
+        engine.connection_made()
+        engine.send(ev.AssociateRequest(rq))
+        self._flush()
+        acse = self.config.timeouts.acse
+        deadline = None if acse is None else time.monotonic() + acse
+        while self.negotiated is None:
+            if self._closed:
+                raise self.error or TransportError(
+                    f"connection to {self.peer} closed before the association"
+                )
+            if not self._read(deadline):
+                self.abort()
+                raise NetworkTimeout(f"no A-ASSOCIATE response from {self.peer} within {acse}s")
+
+    def release(self) -> None:
+        """A-RELEASE: ask the peer to release and wait until it has (or time out and abort)."""
+        if self._closed or not self.engine.is_established:
+            self._close()
+            return
+        try:
+            self.engine.send(ev.ReleaseRequest())
+            self._flush()
+        except (LocalProtocolError, NetworkError):
+            self._close()
+            return
+        acse = self.config.timeouts.acse
+        deadline = None if acse is None else time.monotonic() + acse
+        while not self._closed:
+            if not self._read(deadline):
+                log.warning("%s: no A-RELEASE-RP within %ss, aborting", self.peer, acse)
+                self.abort()
+        self._close()
+
+    def abort(self, reason: int = 0) -> None:
+        """A-ABORT (service-user): tell the peer and close the connection at once."""
+        if not self._closed:
+            try:
+                self.engine.send(ev.Abort(0, reason))
+                self._flush()
+            except (LocalProtocolError, NetworkError):
+                pass
+            self._shutdown(AssociationAborted("association aborted locally"))
+        self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # as Association: released unless the network failed (or a KeyboardInterrupt ...)
+        if exc is None or (isinstance(exc, Exception) and not isinstance(exc, NetworkError)):
+            self.release()
+        else:
+            self.abort()
+
+    # -- DIMSE ---------------------------------------------------------------------------
+
+    def request(self, message: dimse.DimseRequest, *, timeout: float | None = -1.0) -> Response:
+        """Send a request without a data set and return its final response (pending ones
+        skipped); ``timeout``: seconds for each response (-1: the DIMSE timeout)."""
+        context = self.context_for(_abstract_syntax(message))
+        if not message.message_id:
+            message = message.replace(message_id=self.next_message_id())
+        if netlog.dimse_log.isEnabledFor(logging.INFO):
+            self._log(message, context, sent=True)
+        cmd = dimse.encode_message(message)
+        try:
+            self.engine.send_data(context.context_id, cmd, is_command=True)
+        except LocalProtocolError as exc:
+            raise self._gone(exc) from None
+        self._flush()
+        while True:
+            rsp = self._wait(message.message_id, timeout)
+            if not rsp.message.is_pending:
+                return rsp
+
+    def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
+        """C-ECHO (PS3.4 A): the response (success); a failure status raises ``DimseError``."""
+        rsp = self.request(dimse.CEchoRequest(message_id=self.next_message_id()), timeout=timeout)
+        message = check_response(rsp).message
+        assert isinstance(message, dimse.CEchoResponse)
+        return message
+
+    def echo_status(self) -> int:
+        """One C-ECHO; its status (a failure raises ``DimseError``, as :meth:`echo`).
+
+        The first goes the general way. When its request and response each fit in one PDU,
+        both are kept as bytes: each further C-ECHO sends the request with its Message ID
+        patched in, and a response equal, byte for byte, to the first one (with this Message
+        ID Being Responded To) is that success; any other bytes go to the engine as usual.
+        The DIMSE log (``-v``) takes the general way every time."""
+        fast = self._echo
+        if not fast or not self.is_established or netlog.dimse_log.isEnabledFor(logging.INFO):
+            self._last_data = None
+            mid = self.next_message_id()
+            rsp = self.request(dimse.CEchoRequest(message_id=mid))
+            check_response(rsp)
+            if fast is None and rsp.status == 0:
+                self._echo = self._echo_bytes(rsp.context.context_id, mid)
+            return rsp.status
+        request, at, response, rat = fast
+        mid = self.next_message_id()
+        request[at] = response[rat] = mid & 0xFF
+        request[at + 1] = response[rat + 1] = mid >> 8
+        try:
+            self._sock.sendall(request)
+        except OSError as exc:
+            self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
+            raise self._gone(exc) from None
+        wait = self.config.timeouts.dimse
+        deadline = None if wait is None else time.monotonic() + wait
+        view, size, got = self._view, len(response), 0
+        while True:  # the response may come in pieces (a PDU header, then its PDV ...)
+            n = self._recv(deadline, got)
+            if n is None:
+                if not self._closed:
+                    raise NetworkTimeout(
+                        f"no response from {self.peer} to message {mid} within {wait}s"
+                    )
+                break
+            got += n
+            if got == size and view[:got] == response:
+                return 0  # DT-2 in Sta6: the engine's state stays as it is
+            if n == 0 or got >= size or view[:got] != response[:got]:
+                self._on_data(view[:got].tobytes())  # anything else: the general way
+                break
+        rsp = self._wait(mid, -1.0)
+        check_response(rsp)
+        return rsp.status
+
+    def _echo_bytes(
+        self, context_id: int, mid: int
+    ) -> tuple[bytearray, int, bytearray, int] | Literal[False]:
+        """The C-ECHO-RQ PDU and the peer's C-ECHO-RSP PDU of the message ``mid`` just
+        answered, with the offsets of their Message ID (Being Responded To) values; False
+        when either does not come in one PDU of one PDV."""
+        raw = self._last_data
+        if raw is None or self.engine.buffered:
+            return False
+        response = _command_pdu(raw, 0x0120, mid)
+        cmd = dimse.encode_message(dimse.CEchoRequest(message_id=mid))
+        pdus = pdata_pdus(
+            context_id, cmd, is_command=True, max_pdu_length=self.engine.peer_max_pdu_length
+        )
+        request = _command_pdu(pdus[0], 0x0110, mid) if len(pdus) == 1 else None
+        if request is None or response is None:
+            return False
+        return request[0], request[1], response[0], response[1]
+
+    def _wait(self, mid: int, timeout: float | None) -> Response:
+        wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
+        deadline = None if wait is None else time.monotonic() + wait
+        responses = self._responses
+        while mid not in responses:
+            if self._closed:
+                raise self._gone(LocalProtocolError("association closed"))
+            if not self._read(deadline):
+                raise NetworkTimeout(
+                    f"no response from {self.peer} to message {mid} within {wait}s"
+                )
+        return responses.pop(mid)
+
+    def _gone(self, exc: Exception) -> NetworkError:
+        if isinstance(self.error, NetworkError):
+            return self.error
+        return AssociationAborted(f"association with {self.peer} is no longer usable: {exc}")
+
+    def _log(self, message: dimse.DimseMessage, context: NegotiatedContext, *, sent: bool) -> None:
+        line = netlog.describe_message(message, sent=sent, context_id=context.context_id)
+        netlog.dimse_log.info("%s: %s", self.peer, line)
+
+    # -- the socket and the engine -------------------------------------------------------
+
+    def _flush(self) -> None:
+        pdus = self.engine.data_to_send()
+        if not pdus or self._closed:
+            return
+        try:
+            self._sock.sendall(pdus[0] if len(pdus) == 1 else b"".join(pdus))
+        except OSError as exc:
+            self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
+
+    def _read(self, deadline: float | None) -> bool:
+        """Read once and feed the engine; False when the deadline passed first."""
+        n = self._recv(deadline)
+        if n is None:
+            return self._closed
+        self._last_data = data = self._view[:n].tobytes()
+        self._on_data(data)
+        return True
+
+    def _recv(self, deadline: float | None, at: int = 0) -> int | None:
+        """Read once into the buffer from ``at``: the byte count (0: end of stream); None
+        when the deadline passed first or the read failed (then the association is closed)."""
+        sock = self._sock
+        if deadline is None:
+            sock.settimeout(None)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+        try:
+            return sock.recv_into(self._view[at:]) if at else sock.recv_into(self._buffer)
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
+            return None
+
+    def _on_data(self, data: bytes) -> None:
+        engine = self.engine
+        try:
+            engine.receive_data(data)
+            self._flush()
+            if engine.error is not None and self.error is None:
+                err = engine.error
+                bad_input(
+                    log, "%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, err
+                )
+                self.error = AssociationAborted(
+                    f"peer {self.peer} broke the protocol: {err}", source=2
+                )
+            elif engine.associate_rj is not None and not self._rj_noted:
+                self._rj_noted = True
+                rj = engine.associate_rj
+                log.info(
+                    "%s: association %s",
+                    self.peer,
+                    netlog.reject_words(rj.result, rj.source, rj.reason),
+                )
+            self._process_events()
+            if not data or engine.should_close:
+                self._shutdown(None)
+        except NetworkError as exc:
+            self._shutdown(exc)
+        except Exception as exc:  # a bug: never leave the peer hanging
+            log.exception("%s: internal error, aborting the association", self.peer)
+            try:
+                engine.send(ev.Abort(2, 0))
+                self._flush()
+            except Exception:  # noqa: BLE001, S110 -- closing anyway
+                pass
+            self._shutdown(exc)
+
+    def _process_events(self) -> None:
+        engine = self.engine
+        while (event := engine.next_event()) is not None:
+            if isinstance(event, ev.PDVReceived):
+                if not self._on_pdv(event):
+                    return
+            elif isinstance(event, ev.AssociateAccepted):
+                rq = engine.associate_rq
+                assert rq is not None
+                if netlog.pdu_log.isEnabledFor(logging.INFO):
+                    text = netlog.describe_ac(event.pdu, rq)
+                    netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
+                try:
+                    self.negotiated = negotiate(rq, event.pdu)
+                except RemoteProtocolError as exc:
+                    self._protocol_abort(exc)
+                    return
+            elif isinstance(event, ev.AssociateRejected):
+                rj = event.pdu
+                self.error = AssociationRejected(
+                    f"association with {self.peer} "
+                    + netlog.reject_words(rj.result, rj.source, rj.reason, hint=True),
+                    result=rj.result,
+                    source=rj.source,
+                    reason=rj.reason,
+                )
+            elif isinstance(event, ev.ReleaseRequested):
+                engine.send(ev.ReleaseResponse())  # the requestor answers a collision too
+                self._flush()
+            elif isinstance(event, ev.Aborted):
+                self._on_aborted(event)
+            elif isinstance(event, ev.Closed):
+                self._shutdown(self.error)
+
+    def _on_pdv(self, event: ev.PDVReceived) -> bool:
+        try:
+            out = self._assembler.feed(
+                event.context_id, event.is_command, event.is_last, event.data
+            )
+        except RemoteProtocolError as exc:
+            self._protocol_abort(exc)
+            return False
+        negotiated = self.negotiated
+        for item in out:
+            if not isinstance(item, dimse.MessageReceived):  # pragma: no cover - not streamed
+                continue
+            msg = item.message
+            ctx = negotiated.contexts.get(item.context_id) if negotiated else None
+            if ctx is None:
+                self._protocol_abort(
+                    RemoteProtocolError(
+                        f"message on unknown presentation context {item.context_id}"
+                    )
+                )
+                return False
+            if netlog.dimse_log.isEnabledFor(logging.INFO):
+                self._log(msg, ctx, sent=False)
+            if isinstance(msg, dimse.DimseResponse):
+                self._responses[msg.message_id_being_responded_to] = Response(
+                    msg, ctx, item.dataset
+                )
+            elif isinstance(msg, dimse.DimseRequest):  # nothing served here: refused
+                refusal = _refusal(msg)
+                if netlog.dimse_log.isEnabledFor(logging.INFO):
+                    self._log(refusal, ctx, sent=True)
+                self.engine.send_data(
+                    ctx.context_id, dimse.encode_message(refusal), is_command=True
+                )
+                self._flush()
+        return True
+
+    def _protocol_abort(self, exc: RemoteProtocolError) -> None:
+        bad_input(log, "%s: aborting, the peer broke the DIMSE protocol: %s", self.peer, exc)
+        self.error = exc
+        try:
+            self.engine.send(ev.Abort(0, 0))
+            self._flush()
+        except LocalProtocolError:
+            pass
+        self._shutdown(AssociationAborted(f"peer {self.peer} broke the protocol: {exc}"))
+
+    def _on_aborted(self, event: ev.Aborted) -> None:
+        if event.error is not None and self.error is not None:
+            exc: NetworkError = AssociationAborted(str(self.error), source=2)
+        elif event.error is not None:
+            log.warning(
+                "%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, event.error
+            )
+            exc = AssociationAborted(
+                f"peer {self.peer} broke the protocol: {event.error}",
+                source=event.source,
+                reason=event.reason,
+            )
+        elif event.provider:
+            exc = AssociationAborted(
+                f"connection to {self.peer} lost (A-P-ABORT)",
+                source=event.source,
+                reason=event.reason,
+            )
+        else:
+            exc = AssociationAborted(
+                f"association with {self.peer} " + netlog.abort_words(event.source, event.reason),
+                source=event.source,
+                reason=event.reason,
+            )
+        if self.error is None:
+            self.error = exc
+        self._shutdown(exc)
+
+    def _shutdown(self, exc: BaseException | None) -> None:
+        if self._closed:
+            return
+        if exc is not None and self.error is None:
+            self.error = exc
+        self._closed = True
+        if not self.engine.is_closed:
+            with contextlib.suppress(Exception):  # closing anyway
+                self.engine.connection_lost()
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+
+def _command_pdu(pdu: bytes, tag: int, mid: int) -> tuple[bytearray, int] | None:
+    """``pdu`` (a copy) and the offset of the value of the command element (0000,``tag``)
+    when ``pdu`` is one P-DATA-TF holding one whole command set (PS3.8 9.3.5, PS3.7 E.2:
+    implicit VR little endian) whose US element ``tag`` is ``mid``; else None."""
+    size = len(pdu)
+    if size < 12 or pdu[0] != 0x04 or int.from_bytes(pdu[2:6], "big") != size - 6:
+        return None
+    if int.from_bytes(pdu[6:10], "big") != size - 10 or pdu[11] != 0x03:
+        return None
+    pos = 12
+    while pos + 8 <= size:
+        group, element, length = _ELEMENT.unpack_from(pdu, pos)
+        if group != 0:
+            return None
+        if element == tag:
+            value = pos + 8
+            if length != 2 or pdu[value : value + 2] != mid.to_bytes(2, "little"):
+                return None
+            return bytearray(pdu), value
+        pos += 8 + length
+    return None
+
+
+__all__ = ["BlockingAssociation", "associate"]
