@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from dicomkit.archive._audit_trail import AuditTrail
 from dicomkit.archive._config import NodeConfig
 from dicomkit.archive._index import record_from_dataset
 from dicomkit.archive._matching import QueryOptions, parse_query
@@ -47,6 +48,7 @@ from dicomkit.archive._store import (
     InvalidUIDError,
     sync_data,
 )
+from dicomkit.archive._watch import CURRENT_RETRIEVAL, NodeWatch
 from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes, uids
 from dicomkit.dictionary.statuses import describe as describe_status
@@ -304,6 +306,8 @@ class ArchiveStorageSCP(StorageSCP):
         #: and before the response is sent (routing queues it here, durably); an exception
         #: is logged, the store still succeeds
         self.observers: list[Callable[[Incoming, IngestResult], None]] = []
+        #: access rules, audit trail and metrics (:class:`~dicomkit.archive._watch.NodeWatch`)
+        self.watch: Any = None
 
     def open_stream(self, incoming: Incoming) -> Any:
         msg = incoming.message
@@ -328,6 +332,11 @@ class ArchiveStorageSCP(StorageSCP):
             leading_only=True,
         )
         writer = _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+        why = self.watch.store_refusal(incoming) if self.watch is not None else None
+        if why is not None:  # [access]: this caller may not store
+            writer.refused = (status_codes.NotAuthorized, why)
+            writer.discard()
+            return writer
         low = self.disk.low()
         if low is not None:  # refused before a byte is written: the disk stays usable
             writer.refused = (status_codes.OutOfResources, low)
@@ -383,6 +392,12 @@ class ArchiveStorageSCP(StorageSCP):
         self.sync_pool.shutdown(wait=True)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
+        rsp = await self._store(incoming)
+        if self.watch is not None and rsp.status != status_codes.Success:
+            self.watch.store_failed(incoming, rsp.status)
+        return rsp
+
+    async def _store(self, incoming: Incoming) -> dimse.CStoreResponse:
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
         sink = incoming.sink
@@ -409,6 +424,10 @@ class ArchiveStorageSCP(StorageSCP):
             )
             return _store_rsp(msg, *refused)
         loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        watch = self.watch
+        if watch is not None:
+            watch.in_flight += 1
         try:
             if sink.in_memory:
                 result = await loop.run_in_executor(self.pool, self._ingest_in_memory, sink)
@@ -424,6 +443,11 @@ class ArchiveStorageSCP(StorageSCP):
         except (OSError, DicomError) as exc:
             log.warning("C-STORE of %s failed: %s", msg.affected_sop_instance_uid, exc)
             return _store_rsp(msg, status_codes.OutOfResources, str(exc))
+        finally:
+            if watch is not None:
+                watch.in_flight -= 1
+        if watch is not None:
+            watch.stored(incoming, result, time.monotonic() - started)
         if self.observers:
             await loop.run_in_executor(self.pool, self._observe, incoming, result)
         if log.isEnabledFor(logging.DEBUG):  # per instance: not formatted at INFO
@@ -491,8 +515,18 @@ class _NodeAE(AE):
             extended=extended,
             max_pdu_length=self.config.max_pdu,
             called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet else None,
-            calling_ae_titles=cfg.accepted_calling_aets or None,
+            calling_ae_titles=_calling_titles(cfg),
         )
+
+
+def _calling_titles(cfg: NodeConfig) -> frozenset[str] | None:
+    """The calling AE titles the acceptor takes: ``accepted_calling_aets``, and when
+    ``[access] default`` allows nothing, only titles with some permission."""
+    titles = cfg.accepted_calling_aets or None
+    known = cfg.access.known_titles()
+    if known is not None:
+        titles = known if titles is None else titles & known
+    return titles
 
 
 class ArchiveBackend:
@@ -533,6 +567,10 @@ class ArchiveBackend:
                 for cls, sop, ts, path in self.archive.non_patient.retrieve(identifier, model)
             ]
         found = self.archive.retrieve(identifier, model, options=self._options(negotiation))
+        record = CURRENT_RETRIEVAL.get()
+        if record is not None:  # the audit trail wants studies and patients
+            record.found = found
+            record.patients = self._patients({i.study_instance_uid for i in found})
         archive = self.archive
         return [
             RetrieveItem(
@@ -544,6 +582,20 @@ class ArchiveBackend:
             )
             for i in found
         ]
+
+    def _patients(self, studies: set[str], limit: int = 64) -> dict[str, tuple[str, str]]:
+        """(worker thread) Study UID -> (Patient ID, Patient's Name), for the audit trail."""
+        out: dict[str, tuple[str, str]] = {}
+        for uid in sorted(studies)[:limit]:
+            ident = {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": uid}
+            ident.update(PatientID="", PatientName="")
+            with contextlib.suppress(DicomError):
+                for res in self.archive.find(ident):
+                    ds = qr.elements_to_dataset(res.elements)
+                    pid, name = ds.get("PatientID", "") or "", ds.get("PatientName", "") or ""
+                    out[uid] = (str(pid), str(name))
+                    break
+        return out
 
 
 def server_tls(cfg: NodeConfig) -> TLSConfig | None:
@@ -618,10 +670,25 @@ class ArchiveNode:
         self.storage = ArchiveStorageSCP(
             self.archive, workers=max(4, cfg.max_associations), min_free_bytes=cfg.min_free_bytes
         )
+        self.metrics = None
+        if cfg.metrics_port:
+            from dicomkit.archive._metrics import NodeMetrics
+
+            self.metrics = NodeMetrics(self._probe)
+        #: access rules, audit trail (:attr:`audit`) and metrics where requests pass
+        self.watch = NodeWatch(
+            cfg.ae_title,
+            access=cfg.access,
+            audit=cfg.audit,
+            metrics=self.metrics,
+            peers=cfg.peers,
+        )
+        self.storage.watch = self.watch
         handlers: dict[Any, Any] = {dimse.CStoreRequest: self.storage}
-        handlers.update(self.qr.handlers())
+        handlers.update({kind: self.watch.guard(kind, h) for kind, h in self.qr.handlers().items()})
         self.ae = _NodeAE(cfg, self.ae_config, handlers)
         self.server: Server | None = None
+        self.health_server: Any = None
         from dicomkit.archive._hosted import HostedServices  # late: only what is configured
 
         self.hosted = HostedServices(self)
@@ -652,6 +719,50 @@ class ArchiveNode:
         if self.server is not None:
             self.server.handlers = {**self.server.handlers, **self.ae.handlers}
 
+    @property
+    def audit(self) -> AuditTrail:
+        """The node's audit trail: ``node.audit.emit(message)`` from any thread (e.g. a
+        delete: :func:`dicomkit.archive.audit.study_deleted`); does nothing when no
+        ``[audit]`` destination is configured."""
+        return self.watch.audit
+
+    def _probe(self) -> dict[str, float]:
+        """Gauges for the metrics (read when scraped, on the loop)."""
+        from dicomkit.archive._metrics import disk_free
+
+        live = list(self.server.associations) if self.server is not None else []
+        return {
+            "dicomkit_associations_open": sum(
+                1 for a in live if a.negotiated is not None and not a.is_closed
+            ),
+            "dicomkit_connections_waiting": sum(
+                1 for a in live if a.negotiated is None and not a.is_closed
+            ),
+            "dicomkit_ingest_in_flight": self.watch.in_flight,
+            "dicomkit_audit_queue_depth": self.watch.audit.depth,
+            "dicomkit_audit_dropped": self.watch.audit.dropped,
+            "dicomkit_disk_free_bytes": disk_free(self.archive.root),
+            "dicomkit_disk_min_free_bytes": self.config.min_free_bytes,
+        }
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """``(HTTP status, document)`` of the ``/health`` check: 200 ``ok`` or ``degraded``
+        (stores refused for lack of disk space) while the DICOM port listens, else 503."""
+        server = self.server
+        listening = server is not None and server.listening
+        low = self.storage.disk.low()
+        doc: dict[str, Any] = {
+            "status": "down" if not listening else ("degraded" if low else "ok"),
+            "ae_title": self.config.ae_title,
+            "port": server.port if server is not None else None,
+            "associations": sum(
+                1 for a in (server.associations if server else ()) if a.negotiated is not None
+            ),
+        }
+        if low:
+            doc["reason"] = low
+        return (200 if listening else 503), doc
+
     async def connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
         """A new association to the ``[peers]`` entry ``aet`` (TLS when configured),
         proposing ``contexts`` ((SOP class, [transfer syntaxes]) pairs)."""
@@ -670,6 +781,19 @@ class ArchiveNode:
         """Start listening on the configured host and port (returns the server at once); :meth:`run`
         serves until stopped."""
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
+        self.server.closed_hooks.append(self.watch.association_closed)
+        if self.metrics is not None:
+            from dicomkit.archive._metrics import HealthServer
+
+            self.health_server = HealthServer(
+                self.metrics, self.health, self.config.metrics_host, self.config.metrics_port
+            )
+            try:
+                await self.health_server.start()
+            except BaseException:
+                await self.server.close()
+                raise
+        self.watch.started()
         await self.hosted.start()
         for service in self.services:
             await service.start()
@@ -695,6 +819,9 @@ class ArchiveNode:
             for service in reversed(self.services):
                 await service.stop()
             await self.hosted.stop()
+            if self.health_server is not None:
+                await self.health_server.stop()
+            self.watch.stopped()
             self.storage.close()
             self.archive.close()
 

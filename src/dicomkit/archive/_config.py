@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dicomkit.archive._access import AccessPolicy, parse_policy
+from dicomkit.archive._audit_trail import AuditSettings, parse_settings
 from dicomkit.archive._store import DuplicatePolicy
 from dicomkit.errors import ArchiveError
 
@@ -113,6 +115,21 @@ class NodeConfig:
     http_port: int = 8042
     #: address DICOMweb listens on (loopback only by default)
     http_host: str = "127.0.0.1"
+    #: health check and Prometheus metrics (:mod:`._metrics`) on this HTTP port; 0: off
+    metrics_port: int = 0
+    #: address the metrics port listens on (loopback only by default)
+    metrics_host: str = "127.0.0.1"
+    #: the node's log file (``--log-file``), rotated at ``log_max_bytes`` (0: never by
+    #: size) or ``log_rotate`` ("midnight", "hourly", "daily"; empty: never by time), keeping
+    #: ``log_backups`` old files
+    log_file: str | None = None
+    log_max_bytes: int = 0
+    log_backups: int = 7
+    log_rotate: str = ""
+    #: ``[access]``: per calling AE title permissions (default: everyone may do everything)
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    #: ``[audit]``: the audit trail (PS3.15 A.5) to a file and / or a syslog collector
+    audit: AuditSettings = field(default_factory=AuditSettings)
     #: the hosted services' sections (``[commitment]``, ``[worklist]``, ``[mpps]``), as read;
     #: checked by :mod:`dicomkit.archive._hosted`
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -144,8 +161,13 @@ _INTS = (
     "max_pending_bytes",
     "min_free_bytes",
     "http_port",
+    "metrics_port",
+    "log_max_bytes",
+    "log_backups",
 )
 _FLOATS = ("acse_timeout", "dimse_timeout", "idle_timeout")
+#: ``log_rotate`` values: "" never, else TimedRotatingFileHandler's ``when``
+_ROTATIONS = ("", "midnight", "hourly", "daily")
 
 
 def _number(kind: type[int | float], key: str, value: Any) -> Any:
@@ -179,7 +201,27 @@ def load(path: str | Path | None, **overrides: Any) -> NodeConfig:
             raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
         cfg = from_mapping(data, base=p.parent)
     extra_peers = overrides.pop("extra_peers", None) or []
+    audit_file = overrides.pop("audit_file", None)
+    audit_syslog = overrides.pop("audit_syslog", None)
+    if audit_file or audit_syslog:  # --audit-file / --audit-syslog
+        from dicomkit.archive._audit_trail import SyslogTarget
+
+        audit = cfg.audit
+        if audit_file:
+            audit = dataclasses.replace(audit, file=Path(audit_file))
+        if audit_syslog:
+            old = audit.syslog
+            target = SyslogTarget.parse(
+                audit_syslog,
+                ca=old.ca if old else None,
+                cert=old.cert if old else None,
+                key=old.key if old else None,
+            )
+            audit = dataclasses.replace(audit, syslog=target)
+        cfg = cfg.replace(audit=audit)
     changes = {k: v for k, v in overrides.items() if v is not None}
+    if "log_rotate" in changes and changes["log_rotate"] not in _ROTATIONS:
+        raise ConfigError(f"--log-rotate {changes['log_rotate']!r}: use midnight, hourly or daily")
     if "archive" in changes:
         changes["archive"] = Path(changes["archive"])
     for key in (*_INTS, *_FLOATS):
@@ -205,11 +247,11 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
     server = dict(data.get("server", {}))
     from dicomkit.archive._hosted import SECTIONS, check_section
 
-    unknown = set(data) - {"server", "peers", "web", *SECTIONS}
+    unknown = set(data) - {"server", "peers", "web", "access", "audit", *SECTIONS}
     if unknown:
         raise ConfigError(
             f"unknown config section(s): {', '.join(sorted(unknown))}; known: server, peers, "
-            "web, " + ", ".join(SECTIONS)
+            "web, access, audit, " + ", ".join(SECTIONS)
         )
     services = {name: check_section(name, data[name], base) for name in SECTIONS if name in data}
     if "web" in data:
@@ -217,7 +259,12 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
 
         check_web(data["web"], base)  # checked now: a bad [web] stops the node at start-up
         services["web"] = {"settings": data["web"], "base": str(base)}
-    known = {f.name for f in dataclasses.fields(NodeConfig)} - {"peers", "services"}
+    known = {f.name for f in dataclasses.fields(NodeConfig)} - {
+        "peers",
+        "services",
+        "access",
+        "audit",
+    }
     bad = set(server) - known
     if bad:
         raise ConfigError(
@@ -228,7 +275,13 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
         if key == "archive":
             p = Path(value)
             kw[key] = p if p.is_absolute() else base / p
-        elif key in ("tls_cert", "tls_key", "tls_ca"):
+        elif key == "log_rotate":
+            if value not in _ROTATIONS:
+                raise ConfigError(
+                    f"[server] log_rotate = {value!r}: use one of {', '.join(_ROTATIONS)}"
+                )
+            kw[key] = value
+        elif key in ("tls_cert", "tls_key", "tls_ca", "log_file"):
             p = Path(value)
             kw[key] = str(p if p.is_absolute() else base / p)
         elif key == "duplicates":
@@ -269,6 +322,10 @@ def from_mapping(data: Mapping[str, Any], base: Path = Path(".")) -> NodeConfig:
             entry.get("cert"),
             entry.get("key"),
         )
+    if "access" in data:
+        kw["access"] = parse_policy(data["access"])
+    if "audit" in data:
+        kw["audit"] = parse_settings(data["audit"], base)
     return NodeConfig(**kw, peers=peers, services=services)
 
 

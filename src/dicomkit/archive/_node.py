@@ -26,6 +26,7 @@ from dicomkit.archive._matching import Model, QueryOptions, parse_query
 from dicomkit.archive._nonpatient import NonPatientStore
 from dicomkit.archive._nonpatient import model_of as non_patient_model
 from dicomkit.archive._results import Result, make_result
+from dicomkit.archive._schema import Level
 from dicomkit.archive._store import (
     DuplicateInstanceError,
     DuplicatePolicy,
@@ -48,6 +49,10 @@ class IngestResult:
     sop_class_uid: str
     path: Path
     outcome: str  # "stored", "replaced" or "kept" (duplicate ignored under the keep policy)
+    #: the instance's study and patient, as indexed (for the audit trail; "" when unknown)
+    study_instance_uid: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
 
 
 @dataclass(slots=True)
@@ -311,8 +316,15 @@ class Archive:
         job.placed = old is None
         job.old_path = old.path if old is not None and old.path != job.relpath else None
         self._fault("placed")
+        patient = rec.columns.get(Level.PATIENT, {})
         return IngestResult(
-            rec.sop_uid, rec.sop_class, final, "replaced" if old is not None else "stored"
+            rec.sop_uid,
+            rec.sop_class,
+            final,
+            "replaced" if old is not None else "stored",
+            rec.study_uid,
+            patient.get("patient_id", ""),
+            patient.get("patient_name", ""),
         )
 
     def _commit_batch(self, jobs: list[_Job]) -> None:

@@ -161,6 +161,49 @@ def add_parser(subparsers: Any) -> None:
     web.add_argument(
         "--http-host", default=None, help="address DICOMweb listens on (default 127.0.0.1)"
     )
+    ops = p.add_argument_group("operations (also in --config; see the archive operator's guide)")
+    ops.add_argument(
+        "--audit-file",
+        metavar="PATH",
+        help="append the audit trail there (PS3.15 A.5 XML, one message per line)",
+    )
+    ops.add_argument(
+        "--audit-syslog",
+        metavar="URL",
+        help="send the audit trail to a syslog collector: udp://HOST:PORT (RFC 5426), "
+        "tcp://HOST:PORT or tls://HOST:PORT (RFC 5425; CA etc. in [audit])",
+    )
+    ops.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve /health and Prometheus /metrics on this HTTP port (default 0: off; needs "
+        "the metrics extra)",
+    )
+    ops.add_argument(
+        "--metrics-host", default=None, help="address of the metrics port (default 127.0.0.1)"
+    )
+    ops.add_argument(
+        "--log-max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rotate the --log-file when it reaches N bytes",
+    )
+    ops.add_argument(
+        "--log-rotate",
+        choices=["midnight", "hourly", "daily"],
+        default=None,
+        help="rotate the --log-file at these times",
+    )
+    ops.add_argument(
+        "--log-backups",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rotated log files kept (default 7)",
+    )
     p.set_defaults(func=run)
 
 
@@ -285,6 +328,74 @@ def _web_service(cfg: Any, explicit: bool) -> Any:
     return lambda node: _WebService(node, cfg, explicit)
 
 
+def rotating_log(cfg: Any) -> None:
+    """Log to ``cfg.log_file``, rotated by size (``log_max_bytes``) or time (``log_rotate``),
+    keeping ``log_backups`` old files (``FILE.1`` ... by size, ``FILE.YYYY-MM-DD`` ... by
+    time); replaces the handler ``--log-file`` installed. Raises ``ArchiveError`` when the
+    file cannot be opened."""
+    import logging.handlers
+
+    from dicomkit.cli._main import _HANDLER_NAME
+    from dicomkit.errors import ArchiveError
+
+    try:
+        handler: logging.Handler
+        if cfg.log_rotate:
+            handler = logging.handlers.TimedRotatingFileHandler(
+                cfg.log_file,
+                when={"hourly": "H", "daily": "D"}.get(cfg.log_rotate, cfg.log_rotate),
+                backupCount=cfg.log_backups,
+                encoding="utf-8",
+                utc=True,
+            )
+            if cfg.log_max_bytes:  # both: the size limit is checked too
+                handler = _SizeAndTime(handler, cfg.log_max_bytes)
+        else:
+            handler = logging.handlers.RotatingFileHandler(
+                cfg.log_file,
+                maxBytes=cfg.log_max_bytes,
+                backupCount=cfg.log_backups,
+                encoding="utf-8",
+            )
+    except OSError as exc:
+        raise ArchiveError(
+            f"log file {cfg.log_file}: {exc.strerror or exc}; fix the path or its permissions"
+        ) from None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+
+
+class _SizeAndTime(logging.Handler):
+    """A timed rotating handler that also rolls over past a size."""
+
+    def __init__(self, inner: Any, max_bytes: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.max_bytes = max_bytes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        inner = self.inner
+        try:
+            if inner.stream is not None and inner.stream.tell() >= self.max_bytes:
+                inner.doRollover()
+        except OSError:
+            pass
+        inner.emit(record)
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        super().setFormatter(fmt)
+        self.inner.setFormatter(fmt)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
 def run(args: argparse.Namespace) -> int:
     from dicomkit.archive import _config as cfgmod
     from dicomkit.archive._app import ArchiveNode, describe
@@ -312,12 +423,22 @@ def run(args: argparse.Namespace) -> int:
             min_free_bytes=args.min_free_bytes,
             http_port=args.http_port,
             http_host=args.http_host,
+            audit_file=args.audit_file,
+            audit_syslog=args.audit_syslog,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+            log_file=getattr(args, "verbose_after_log_file", None) or args.verbose_log_file,
+            log_max_bytes=args.log_max_bytes,
+            log_rotate=args.log_rotate,
+            log_backups=args.log_backups,
             **{key: getattr(args, key) for key in _LIMITS},
         )
         if args.verbose == 0:  # a server says what it does: INFO for our loggers by default
             logging.getLogger("dicomkit").setLevel(logging.INFO)
             for chatty in ("dicomkit.net.pdu", "dicomkit.net.dimse"):  # the protocol view: -v
                 logging.getLogger(chatty).setLevel(logging.WARNING)
+        if cfg.log_file:
+            rotating_log(cfg)
         _check_port(cfg.host, cfg.port)  # before the archive folder and index are created
         web = _web_service(cfg, args.http_port is not None or _http_in_file(args.config))
         node = ArchiveNode(cfg)

@@ -421,6 +421,15 @@ class Server:
         self._handshake: float | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: ``hook(association)`` for every connection that ended (accepted, rejected or
+        #: dropped; ``association.negotiated`` / ``.engine.associate_rj`` tell which), e.g.
+        #: the archive's audit trail and metrics
+        self.closed_hooks: list[Callable[[Association], None]] = []
+
+    @property
+    def listening(self) -> bool:
+        """Whether the server accepts connections."""
+        return self._server is not None and self._server.is_serving()
 
     def _admit(self, rq: Any, host: str) -> bool:
         """Room for one more association: globally, from ``host``, and for its calling AE."""
@@ -506,6 +515,11 @@ class Server:
         finally:
             self.associations.discard(assoc)
             self._hosts.pop(assoc, None)
+            for hook in self.closed_hooks:
+                try:
+                    hook(assoc)
+                except Exception:
+                    log.exception("%s: a closed-association hook failed", transport.peer)
             await transport.wait_closed()
 
     async def serve_forever(self) -> None:
