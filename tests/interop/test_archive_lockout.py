@@ -121,3 +121,43 @@ def test_oversized_associate_rq_is_refused_at_its_header(tmp_path: Path) -> None
         sock, kind = rp.associate(port)
         sock.close()
         assert kind == 0x02
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fp:
+        for line in fp:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_stalled_nearly_complete_requests_cost_bounded_memory(tmp_path: Path) -> None:
+    """200 connections each send all but the last byte of the longest A-ASSOCIATE-RQ the node
+    takes (max_request_bytes, 128 KiB): the node keeps at most max_pending of them (16 MiB of
+    partial requests in all at most), so its memory stays bounded and echoscu is answered.
+    (Before the cap and the shared read buffer: ~1 MB per connection.)"""
+    dcmtk("echoscu")
+    port = free_port()
+    stalled: list[socket.socket] = []
+    with serving(tmp_path / "arch", port) as proc:
+        try:
+            assert _echoscu(port) == 0
+            before = _rss_kib(proc.pid)
+            length = 128 * 1024 - 6  # the PDU's length field: header + body = 128 KiB
+            body = bytes(length - 1)  # all but the last byte
+            for _ in range(200):
+                sock = rp.connect(port)
+                try:
+                    sock.sendall(struct.pack(">BBI", 0x01, 0, length) + body)
+                except OSError:
+                    sock.close()  # already dropped (oldest first): fine
+                    continue
+                stalled.append(sock)
+            assert _echoscu(port) == 0
+            during = _rss_kib(proc.pid)
+            print(f"RSS {before / 1024:.1f} MiB -> {during / 1024:.1f} MiB under 200 stalled")
+            # 200 x 128 KiB would be 25 MiB of requests alone; the caps keep it well below
+            assert during - before < 48 * 1024, (before, during)
+        finally:
+            for sock in stalled:
+                sock.close()

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import socket
 import ssl as ssl_module
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeAlias, runtime_checkable
@@ -73,6 +74,10 @@ class VectorWriting(Protocol):
     """A transport that writes several buffers with one call (one system call if it can)."""
 
     def writelines(self, chunks: Iterable[Buffer]) -> None: ...
+
+
+#: the read buffer of the thread's connections (see SocketTransport.get_buffer)
+_SCRATCH = threading.local()
 
 
 def _set_nodelay(sock: socket.socket | None) -> None:
@@ -151,7 +156,6 @@ class SocketTransport(asyncio.BufferedProtocol):
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
         self._chunks: deque[bytes] = deque()
-        self._read_view = memoryview(bytearray(self._READ_BUFFER))
         self._eof = False
         self._error: BaseException | None = None
         self._read_waiter: asyncio.Future[None] | None = None
@@ -165,18 +169,24 @@ class SocketTransport(asyncio.BufferedProtocol):
 
     # -- asyncio.BufferedProtocol ----------------------------------------------------------
 
-    # Received bytes land in one buffer kept per connection and are copied out as a bytes
-    # object of their own size. With plain data_received, asyncio allocates a fresh 256 KiB
-    # object for every recv() and shrinks it; glibc serves that from mmap (above its
-    # threshold), so each small message cost an mmap, an mremap, a munmap and page faults:
-    # a third of the CPU of a C-ECHO round trip.
+    # Received bytes land in one buffer and are copied out as a bytes object of their own
+    # size. With plain data_received, asyncio allocates a fresh 256 KiB object for every
+    # recv() and shrinks it; glibc serves that from mmap (above its threshold), so each small
+    # message cost an mmap, an mremap, a munmap and page faults: a third of the CPU of a
+    # C-ECHO round trip. The buffer is shared by every connection of the thread's event loop:
+    # asyncio calls get_buffer, recv_into and buffer_updated in one go (TLS too), and
+    # buffer_updated copies the bytes out, so no connection holds it between reads. (One
+    # buffer per connection cost 256 KiB of memory for each of 200 stalled connections.)
     _READ_BUFFER = 256 * 1024
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._read_view
+        view: memoryview | None = getattr(_SCRATCH, "view", None)
+        if view is None:
+            view = _SCRATCH.view = memoryview(bytearray(self._READ_BUFFER))
+        return view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self._read_view[:nbytes].tobytes())
+        self.data_received(_SCRATCH.view[:nbytes].tobytes())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)

@@ -1,0 +1,163 @@
+"""Audit messages (PS3.15 A.5): every builder's XML is valid against the standard's schema
+(A.5.1.1, Relax NG Compact, read with rnc2rng and checked with lxml), carries the event codes
+of A.5.3, and is written one message per line; syslog frames follow RFC 5424 / 6587."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from dicomkit.archive import _audit as au
+from dicomkit.archive._audit_trail import (
+    AuditConfigError,
+    AuditSettings,
+    AuditTrail,
+    SyslogTarget,
+    parse_settings,
+    syslog_frame,
+)
+
+SCHEMA = Path(__file__).parent / "data" / "audit-message.rnc"
+CT = "1.2.840.10008.5.1.4.1.1.2"
+FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+SOURCE = au.AuditSource("DICOMKIT", site_id="RADIOLOGY")
+
+
+@pytest.fixture(scope="module")
+def schema():  # type: ignore[no-untyped-def]
+    import rnc2rng  # the test extra: a missing one fails (never skips)
+    from lxml import etree
+
+    rng = rnc2rng.dumps(rnc2rng.load(str(SCHEMA)))
+    return etree.RelaxNG(etree.fromstring(rng.encode()))
+
+
+def _valid(schema, xml: str) -> bool:  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    return bool(schema.validate(etree.fromstring(xml.encode("utf-8"))))
+
+
+def _studies() -> list[au.StudyRef]:
+    s = au.Studies()
+    s.add("1.2.3.1", CT, patient_id="PID1", patient_name="DOE^JANE")
+    s.add("1.2.3.1", CT, patient_id="PID1", patient_name="DOE^JANE")
+    s.add("1.2.3.2", "1.2.840.10008.5.1.4.1.1.4", patient_id="PID1")
+    return s.values()
+
+
+SCU = au.Actor("STORESCU", "127.0.0.1")
+NODE = au.Actor("DICOMKIT")
+BUILT = {
+    "110100": au.application_activity(NODE, started=True, launcher=au.Actor("root")),
+    "110102": au.begin_transferring(NODE, au.Actor("VIEWER", "pacs.example"), _studies()),
+    "110103": au.instances_accessed(au.Actor("admin"), _studies(), action="U"),
+    "110104": au.instances_transferred(SCU, NODE, _studies(), action="C"),
+    "110105": au.study_deleted(au.Actor("retention"), _studies(), description="older than 30 d"),
+    "110112": au.query(SCU, NODE, FIND, b"\x08\x00\x52\x00\x06\x00STUDY ", "1.2.840.10008.1.2"),
+    "110113": au.security_alert(
+        NODE, SCU, au.NODE_AUTHENTICATION, subject="127.0.0.1", description="rejected <&>"
+    ),
+    "110114": au.user_authentication(au.Actor("SCU", "10.0.0.9", user_name="ann"), NODE),
+}
+
+
+@pytest.mark.parametrize("event_id", sorted(BUILT))
+def test_each_message_is_valid_against_the_standards_schema(schema, event_id: str) -> None:  # type: ignore[no-untyped-def]
+    msg = BUILT[event_id]
+    xml = msg.to_xml(SOURCE)
+    assert "\n" not in xml  # one line each in the file
+    assert _valid(schema, xml), schema.error_log
+    root = ET.fromstring(xml)
+    assert root.find("EventIdentification/EventID").get("csd-code") == event_id  # type: ignore[union-attr]
+    assert root.find("AuditSourceIdentification").get("AuditSourceID") == "DICOMKIT"  # type: ignore[union-attr]
+    stamp = root.find("EventIdentification").get("EventDateTime")  # type: ignore[union-attr]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp or "")
+
+
+def test_the_schema_check_can_fail(schema) -> None:  # type: ignore[no-untyped-def]
+    xml = BUILT["110104"].to_xml(SOURCE)
+    assert not _valid(schema, xml.replace(' UserIsRequestor="true"', "", 1))
+    assert not _valid(schema, xml.replace('EventOutcomeIndicator="0"', 'EventOutcomeIndicator="3"'))
+    assert not _valid(schema, xml.replace("AuditSourceIdentification", "AuditSource"))
+
+
+def test_instances_transferred_counts_instances_per_study_and_names_the_patient() -> None:
+    root = ET.fromstring(BUILT["110104"].to_xml(SOURCE))
+    assert root.find("EventIdentification").get("EventActionCode") == "C"  # type: ignore[union-attr]
+    studies = {
+        o.get("ParticipantObjectID"): o
+        for o in root.iter("ParticipantObjectIdentification")
+        if o.find("ParticipantObjectIDTypeCode").get("csd-code") == "110180"  # type: ignore[union-attr]
+    }
+    assert set(studies) == {"1.2.3.1", "1.2.3.2"}
+    sop = studies["1.2.3.1"].find("ParticipantObjectDescription/SOPClass")
+    assert sop is not None and sop.get("UID") == CT and sop.get("NumberOfInstances") == "2"
+    patients = [
+        o for o in root.iter("ParticipantObjectIdentification")
+        if o.get("ParticipantObjectTypeCodeRole") == "1"
+    ]
+    assert [p.get("ParticipantObjectID") for p in patients] == ["PID1"]
+    assert patients[0].findtext("ParticipantObjectName") == "DOE^JANE"
+    roles = {
+        p.get("UserID"): p.find("RoleIDCode").get("csd-code")  # type: ignore[union-attr]
+        for p in root.iter("ActiveParticipant")
+    }
+    assert roles == {"STORESCU": "110153", "DICOMKIT": "110152"}  # source, destination
+
+
+def test_query_keeps_the_identifier_base64() -> None:
+    import base64
+
+    root = ET.fromstring(BUILT["110112"].to_xml(SOURCE))
+    obj = root.find("ParticipantObjectIdentification")
+    assert obj is not None and obj.get("ParticipantObjectID") == FIND
+    assert base64.b64decode(obj.findtext("ParticipantObjectQuery") or "").endswith(b"STUDY ")
+    detail = obj.find("ParticipantObjectDetail")
+    assert detail is not None and detail.get("type") == "TransferSyntax"
+    assert base64.b64decode(detail.get("value") or "") == b"1.2.840.10008.1.2"
+
+
+def test_syslog_frame_is_rfc5424_with_the_dicom_msgid() -> None:
+    frame = syslog_frame("<AuditMessage/>", severity=5, app_name="dicomkit", hostname="node 1")
+    head, _, msg = frame.partition(b" - ")
+    pri_version, stamp, host, app, procid, msgid = head.decode().split(" ")
+    assert (pri_version, host, app, msgid) == ("<85>1", "node1", "dicomkit", "DICOM+RFC3881")
+    assert procid.isdigit() and stamp.endswith("Z")
+    assert msg == b"\xef\xbb\xbf<AuditMessage/>"  # BOM, then the UTF-8 XML
+    assert syslog_frame("<x/>", severity=4).startswith(b"<84>1 ")
+
+
+def test_trail_writes_one_parsable_message_per_line(tmp_path: Path) -> None:
+    trail = AuditTrail(AuditSettings(file=tmp_path / "audit" / "audit.log"), SOURCE)
+    for msg in BUILT.values():
+        trail.emit(msg)
+    trail.close()
+    lines = (tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(BUILT) and trail.written == len(BUILT) and trail.dropped == 0
+    ids = [ET.fromstring(x).find("EventIdentification/EventID").get("csd-code") for x in lines]  # type: ignore[union-attr]
+    assert ids == list(BUILT)
+
+
+def test_unreachable_collector_drops_and_counts_never_raises(tmp_path: Path) -> None:
+    from peers import free_port
+
+    target = SyslogTarget("tcp", "127.0.0.1", free_port())  # nobody listens
+    trail = AuditTrail(AuditSettings(file=tmp_path / "a.log", syslog=target), SOURCE)
+    trail.emit(BUILT["110100"])
+    trail.close()
+    assert trail.dropped == 1  # not sent ...
+    assert len((tmp_path / "a.log").read_text().splitlines()) == 1  # ... but in the file
+
+
+def test_settings_errors_say_what_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(AuditConfigError, match="udp://HOST:PORT"):
+        parse_settings({"syslog": "syslog.example:514"}, tmp_path)
+    with pytest.raises(AuditConfigError, match="unknown key"):
+        parse_settings({"files": "x"}, tmp_path)
+    s = parse_settings({"file": "a.log", "syslog": "tls://collector:6514"}, tmp_path)
+    assert s.file == tmp_path / "a.log" and s.syslog == SyslogTarget("tls", "collector", 6514)
+    assert SyslogTarget.parse("udp://h").port == 514
