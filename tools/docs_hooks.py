@@ -235,7 +235,7 @@ def config_keys() -> str:
 
     rows = []
     for f in dataclasses.fields(NodeConfig):
-        if f.name == "peers":
+        if f.name in ("peers", "access", "audit"):  # tables of their own
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         if hasattr(default, "value"):

@@ -97,7 +97,8 @@ def test_instances_transferred_counts_instances_per_study_and_names_the_patient(
     sop = studies["1.2.3.1"].find("ParticipantObjectDescription/SOPClass")
     assert sop is not None and sop.get("UID") == CT and sop.get("NumberOfInstances") == "2"
     patients = [
-        o for o in root.iter("ParticipantObjectIdentification")
+        o
+        for o in root.iter("ParticipantObjectIdentification")
         if o.get("ParticipantObjectTypeCodeRole") == "1"
     ]
     assert [p.get("ParticipantObjectID") for p in patients] == ["PID1"]

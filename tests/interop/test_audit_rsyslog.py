@@ -54,18 +54,24 @@ def rsyslog(folder: Path, *, tls: dict[str, Path] | None = None) -> Iterator[dic
     ]
     if tls:
         lines += [
-            'module(load="imtcp" streamDriver.name="ossl" streamDriver.mode="1" '
-            'streamDriver.authMode="anon")',
+            (
+                'module(load="imtcp" streamDriver.name="ossl" streamDriver.mode="1" '
+                'streamDriver.authMode="anon")'
+            ),
             f'input(type="imtcp" address="127.0.0.1" port="{ports["tls"]}")',
         ]
     lines += [
-        'template(name="raw" type="string" '
-        'string="%PRI%|%PROTOCOL-VERSION%|%APP-NAME%|%MSGID%|%msg%\\n")',
+        (
+            'template(name="raw" type="string" '
+            'string="%PRI%|%PROTOCOL-VERSION%|%APP-NAME%|%MSGID%|%msg%\\n")'
+        ),
         f'action(type="omfile" file="{folder / "received.log"}" template="raw")',
     ]
     conf = folder / "rsyslog.conf"
     conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    check = subprocess.run([RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True)
+    check = subprocess.run(
+        [RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stderr + check.stdout
     with open(folder / "rsyslogd.out", "wb") as out:
         proc = subprocess.Popen(
@@ -149,13 +155,41 @@ def test_node_sends_its_trail_over_tls_to_rsyslog(tmp_path: Path) -> None:
         )
         port = free_port()
         with serving(tmp_path / "arch", port, "--config", str(config), "--http-port", "0") as proc:
-            run_dcmtk("storescu", "-aet", "MODALITY", "-aec", "DICOMKIT", "127.0.0.1", str(port), *map(str, files))
             run_dcmtk(
-                "findscu", "-S", "-aet", "VIEWER", "-aec", "DICOMKIT",
-                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID",
-                "127.0.0.1", str(port),
+                "storescu",
+                "-aet",
+                "MODALITY",
+                "-aec",
+                "DICOMKIT",
+                "127.0.0.1",
+                str(port),
+                *map(str, files),
             )
-            run_dcmtk("storescu", "-aet", "NOSTORE", "-aec", "DICOMKIT", "127.0.0.1", str(port), str(files[0]), check=False)
+            run_dcmtk(
+                "findscu",
+                "-S",
+                "-aet",
+                "VIEWER",
+                "-aec",
+                "DICOMKIT",
+                "-k",
+                "QueryRetrieveLevel=STUDY",
+                "-k",
+                "StudyInstanceUID",
+                "127.0.0.1",
+                str(port),
+            )
+            run_dcmtk(
+                "storescu",
+                "-aet",
+                "NOSTORE",
+                "-aec",
+                "DICOMKIT",
+                "127.0.0.1",
+                str(port),
+                str(files[0]),
+                check=False,
+            )
             _out, err = stop(proc, timeout=15)
         ids = event_ids(received(tmp_path / "syslog", 5))
     assert "Traceback" not in err

@@ -5,6 +5,10 @@
 ``db_url``). ``archive.ingest(temp_file)`` stores an instance durably; ``archive.find(...)``
 answers C-FIND identifiers; ``archive.retrieve(...)`` lists the instances a C-MOVE / C-GET
 selects.
+
+Operating the node: :class:`AccessPolicy` (``[access]``, who may store, query, retrieve),
+the audit trail (:mod:`dicomkit.archive.audit`, PS3.15 A.5 messages; :class:`AuditTrail`
+sends them to a file and a syslog collector) and :class:`NodeMetrics` (Prometheus).
 """
 
 from __future__ import annotations
@@ -14,9 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._audit_trail import (
+        AuditConfigError,
+        AuditSettings,
+        AuditTrail,
+        SyslogTarget,
+    )
     from dicomkit.archive._config import ConfigError, NodeConfig, load_config
+from dicomkit.archive import _audit as audit
+from dicomkit.archive._access import AccessConfigError, AccessPolicy, AERule
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, Query, QueryError, QueryOptions, parse_query
+from dicomkit.archive._metrics import NodeMetrics
 from dicomkit.archive._node import Archive, CheckReport, IngestResult
 from dicomkit.archive._outbox import OutboxItem
 from dicomkit.archive._results import Result
@@ -30,8 +43,14 @@ from dicomkit.archive._store import (
 )
 
 __all__ = [
+    "AERule",
+    "AccessConfigError",
+    "AccessPolicy",
     "Archive",
     "ArchiveNode",
+    "AuditConfigError",
+    "AuditSettings",
+    "AuditTrail",
     "CheckReport",
     "ConfigError",
     "DuplicateInstanceError",
@@ -44,6 +63,7 @@ __all__ = [
     "Level",
     "Model",
     "NodeConfig",
+    "NodeMetrics",
     "OutboxItem",
     "Query",
     "QueryError",
@@ -52,6 +72,8 @@ __all__ = [
     "RoutingRule",
     "RoutingSettings",
     "StoredInstance",
+    "SyslogTarget",
+    "audit",
     "load_config",
     "parse_query",
     "record_from_dataset",
@@ -61,6 +83,10 @@ __all__ = [
 #: the node and its configuration load the network and service layers: imported on first use
 _LAZY = {
     "ArchiveNode": "dicomkit.archive._app",
+    "AuditConfigError": "dicomkit.archive._audit_trail",
+    "AuditSettings": "dicomkit.archive._audit_trail",
+    "AuditTrail": "dicomkit.archive._audit_trail",
+    "SyslogTarget": "dicomkit.archive._audit_trail",
     "ConfigError": "dicomkit.archive._config",
     "NodeConfig": "dicomkit.archive._config",
     "load_config": "dicomkit.archive._config",
