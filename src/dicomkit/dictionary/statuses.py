@@ -56,7 +56,10 @@ class Category(StrEnum):
 
 
 #: Service classes with codes of their own (PS3.4); ``None``/"" means only PS3.7 Annex C.
-SERVICES: Final = ("storage", "find", "move", "get", "commitment", "mpps", "ups", "verification")
+SERVICES: Final = (
+    "storage", "find", "move", "get", "commitment", "mpps", "ups", "verification",
+    "event-log", "relevant-patient", "media-creation", "rt-verification",
+)  # fmt: skip
 _PREFIXES = (
     "Success", "Warning", "Pending", "Cancel", "Refused", "Error", "Failed", "Failure", "Unknown"
 )  # fmt: skip
@@ -172,6 +175,13 @@ _BY_SOP_CLASS: Final = {
     uids.ModalityPerformedProcedureStep: "mpps",
     uids.StorageCommitmentPushModel: "commitment",
     **dict.fromkeys(_UPS, "ups"),
+    uids.ProceduralEventLogging: "event-log",
+    uids.GeneralRelevantPatientInformationQuery: "relevant-patient",
+    uids.BreastImagingRelevantPatientInformationQuery: "relevant-patient",
+    uids.CardiacRelevantPatientInformationQuery: "relevant-patient",
+    uids.MediaCreationManagement: "media-creation",
+    uids.RTConventionalMachineVerification: "rt-verification",
+    uids.RTIonMachineVerification: "rt-verification",
 }
 
 

@@ -7,6 +7,7 @@ File-set of a folder of instances (copied and converted to an application profil
 instances to an existing one (``update=True``).
 """
 
+from dicomkit.media._creation import build_media, write_iso
 from dicomkit.media._dicomdir import DicomDir, Record, read_dicomdir, resolve_file_id
 from dicomkit.media._fileset import CreateResult, create_dicomdir, is_conformant_file_id
 from dicomkit.media._profiles import PROFILES, Profile, get_profile
@@ -20,6 +21,7 @@ __all__ = [
     "Node",
     "Profile",
     "Record",
+    "build_media",
     "create_dicomdir",
     "encode_dicomdir",
     "get_profile",
@@ -29,4 +31,5 @@ __all__ = [
     "record_type_for",
     "resolve_file_id",
     "write_dicomdir",
+    "write_iso",
 ]

@@ -50,7 +50,9 @@ if TYPE_CHECKING:
         NSetRequest as NSetRequest,
     )
     from dicomkit.services import _commitment as commitment
+    from dicomkit.services import _media_creation as media_creation
     from dicomkit.services import _mpps as mpps
+    from dicomkit.services import _rt_verification as rt_verification
     from dicomkit.services import _ups as ups
     from dicomkit.services import _worklist as worklist
     from dicomkit.services._commitment import EVENT_FAILURES as EVENT_FAILURES
@@ -67,6 +69,35 @@ if TYPE_CHECKING:
     from dicomkit.services._commitment import commit as commit
     from dicomkit.services._commitment import event_information as event_information
     from dicomkit.services._commitment import request_commitment as request_commitment
+    from dicomkit.services._dataset_files import read_datasets as read_datasets
+    from dicomkit.services._display import DISPLAY_SYSTEM as DISPLAY_SYSTEM
+    from dicomkit.services._display import DISPLAY_SYSTEM_INSTANCE as DISPLAY_SYSTEM_INSTANCE
+    from dicomkit.services._display import DisplaySystemSCP as DisplaySystemSCP
+    from dicomkit.services._display import SubsystemSummary as SubsystemSummary
+    from dicomkit.services._display import get_display_system as get_display_system
+    from dicomkit.services._display import subsystems as subsystems
+    from dicomkit.services._event_log import PROCEDURAL_EVENT_LOGGING as PROCEDURAL_EVENT_LOGGING
+    from dicomkit.services._event_log import (
+        PROCEDURAL_EVENT_LOGGING_INSTANCE as PROCEDURAL_EVENT_LOGGING_INSTANCE,
+    )
+    from dicomkit.services._event_log import EventLogFolder as EventLogFolder
+    from dicomkit.services._event_log import EventRecord as EventRecord
+    from dicomkit.services._event_log import ProceduralEventLogSCP as ProceduralEventLogSCP
+    from dicomkit.services._event_log import event_record as event_record
+    from dicomkit.services._event_log import log_event as log_event
+    from dicomkit.services._media_creation import CANCEL_MEDIA_CREATION as CANCEL_MEDIA_CREATION
+    from dicomkit.services._media_creation import INITIATE_MEDIA_CREATION as INITIATE_MEDIA_CREATION
+    from dicomkit.services._media_creation import (
+        MEDIA_CREATION_MANAGEMENT as MEDIA_CREATION_MANAGEMENT,
+    )
+    from dicomkit.services._media_creation import MediaBuilder as MediaBuilder
+    from dicomkit.services._media_creation import MediaCancelled as MediaCancelled
+    from dicomkit.services._media_creation import MediaCreationSCP as MediaCreationSCP
+    from dicomkit.services._media_creation import MediaJob as MediaJob
+    from dicomkit.services._media_creation import MediaRequest as MediaRequest
+    from dicomkit.services._media_creation import MediaResult as MediaResult
+    from dicomkit.services._media_creation import MediaStatus as MediaStatus
+    from dicomkit.services._media_creation import media_request as media_request
     from dicomkit.services._mpps import MPPS as MPPS
     from dicomkit.services._mpps import MPPSSCP as MPPSSCP
     from dicomkit.services._mpps import MPPSStore as MPPSStore
@@ -81,11 +112,60 @@ if TYPE_CHECKING:
     from dicomkit.services._query_retrieve import get as get
     from dicomkit.services._query_retrieve import identifier as identifier
     from dicomkit.services._query_retrieve import move as move
+    from dicomkit.services._relevant_patient import (
+        BREAST_RELEVANT_PATIENT as BREAST_RELEVANT_PATIENT,
+    )
+    from dicomkit.services._relevant_patient import (
+        CARDIAC_RELEVANT_PATIENT as CARDIAC_RELEVANT_PATIENT,
+    )
+    from dicomkit.services._relevant_patient import (
+        GENERAL_RELEVANT_PATIENT as GENERAL_RELEVANT_PATIENT,
+    )
+    from dicomkit.services._relevant_patient import (
+        RELEVANT_PATIENT_CLASSES as RELEVANT_PATIENT_CLASSES,
+    )
+    from dicomkit.services._relevant_patient import FolderPatientRecords as FolderPatientRecords
+    from dicomkit.services._relevant_patient import ListPatientRecords as ListPatientRecords
+    from dicomkit.services._relevant_patient import PatientRecords as PatientRecords
+    from dicomkit.services._relevant_patient import RelevantPatientSCP as RelevantPatientSCP
+    from dicomkit.services._relevant_patient import (
+        query_relevant_information as query_relevant_information,
+    )
+    from dicomkit.services._relevant_patient import relevant_patient_query as relevant_patient_query
+    from dicomkit.services._rt_verification import (
+        EVENT_VERIFICATION_DONE as EVENT_VERIFICATION_DONE,
+    )
+    from dicomkit.services._rt_verification import (
+        MACHINE_VERIFICATION_CLASSES as MACHINE_VERIFICATION_CLASSES,
+    )
+    from dicomkit.services._rt_verification import (
+        RT_CONVENTIONAL_MACHINE_VERIFICATION as RT_CONVENTIONAL_MACHINE_VERIFICATION,
+    )
+    from dicomkit.services._rt_verification import (
+        RT_ION_MACHINE_VERIFICATION as RT_ION_MACHINE_VERIFICATION,
+    )
+    from dicomkit.services._rt_verification import MachineVerificationSCP as MachineVerificationSCP
+    from dicomkit.services._rt_verification import ParameterResult as ParameterResult
+    from dicomkit.services._rt_verification import RangeVerifier as RangeVerifier
+    from dicomkit.services._rt_verification import VerificationListener as VerificationListener
+    from dicomkit.services._rt_verification import VerificationResult as VerificationResult
     from dicomkit.services._storage import StorageSCP as StorageSCP
     from dicomkit.services._storage import contexts_for as contexts_for
     from dicomkit.services._storage import read_instance as read_instance
     from dicomkit.services._storage import store as store
     from dicomkit.services._storage import store_files as store_files
+    from dicomkit.services._substance import (
+        PRODUCT_CHARACTERISTICS_QUERY as PRODUCT_CHARACTERISTICS_QUERY,
+    )
+    from dicomkit.services._substance import SUBSTANCE_APPROVAL_QUERY as SUBSTANCE_APPROVAL_QUERY
+    from dicomkit.services._substance import SUBSTANCE_QUERY_CLASSES as SUBSTANCE_QUERY_CLASSES
+    from dicomkit.services._substance import Approval as Approval
+    from dicomkit.services._substance import SubstanceCatalogue as SubstanceCatalogue
+    from dicomkit.services._substance import SubstanceQuerySCP as SubstanceQuerySCP
+    from dicomkit.services._substance import approval_query as approval_query
+    from dicomkit.services._substance import product_characteristics as product_characteristics
+    from dicomkit.services._substance import product_query as product_query
+    from dicomkit.services._substance import substance_approval as substance_approval
     from dicomkit.services._ups import UPS_EVENT as UPS_EVENT
     from dicomkit.services._ups import UPS_GLOBAL as UPS_GLOBAL
     from dicomkit.services._ups import UPS_PULL as UPS_PULL
@@ -131,6 +211,93 @@ _WHERE = {
         "dicomkit.net.proto._dimse",
     ),
     "QueryRetrieveSCP": "dicomkit.services._qr_scp",
+    **dict.fromkeys(
+        (
+            "BREAST_RELEVANT_PATIENT",
+            "CARDIAC_RELEVANT_PATIENT",
+            "GENERAL_RELEVANT_PATIENT",
+            "RELEVANT_PATIENT_CLASSES",
+            "FolderPatientRecords",
+            "ListPatientRecords",
+            "PatientRecords",
+            "RelevantPatientSCP",
+            "query_relevant_information",
+            "relevant_patient_query",
+        ),
+        "dicomkit.services._relevant_patient",
+    ),
+    **dict.fromkeys(
+        (
+            "PRODUCT_CHARACTERISTICS_QUERY",
+            "SUBSTANCE_APPROVAL_QUERY",
+            "SUBSTANCE_QUERY_CLASSES",
+            "Approval",
+            "SubstanceCatalogue",
+            "SubstanceQuerySCP",
+            "approval_query",
+            "product_characteristics",
+            "product_query",
+            "substance_approval",
+        ),
+        "dicomkit.services._substance",
+    ),
+    **dict.fromkeys(
+        ("read_datasets",),
+        "dicomkit.services._dataset_files",
+    ),
+    **dict.fromkeys(
+        (
+            "DISPLAY_SYSTEM",
+            "DISPLAY_SYSTEM_INSTANCE",
+            "DisplaySystemSCP",
+            "SubsystemSummary",
+            "get_display_system",
+            "subsystems",
+        ),
+        "dicomkit.services._display",
+    ),
+    **dict.fromkeys(
+        (
+            "CANCEL_MEDIA_CREATION",
+            "INITIATE_MEDIA_CREATION",
+            "MEDIA_CREATION_MANAGEMENT",
+            "MediaBuilder",
+            "MediaCancelled",
+            "MediaCreationSCP",
+            "MediaJob",
+            "MediaRequest",
+            "MediaResult",
+            "MediaStatus",
+            "media_request",
+        ),
+        "dicomkit.services._media_creation",
+    ),
+    **dict.fromkeys(
+        (
+            "EVENT_VERIFICATION_DONE",
+            "MACHINE_VERIFICATION_CLASSES",
+            "RT_CONVENTIONAL_MACHINE_VERIFICATION",
+            "RT_ION_MACHINE_VERIFICATION",
+            "MachineVerificationSCP",
+            "ParameterResult",
+            "RangeVerifier",
+            "VerificationListener",
+            "VerificationResult",
+        ),
+        "dicomkit.services._rt_verification",
+    ),
+    **dict.fromkeys(
+        (
+            "PROCEDURAL_EVENT_LOGGING",
+            "PROCEDURAL_EVENT_LOGGING_INSTANCE",
+            "EventLogFolder",
+            "EventRecord",
+            "ProceduralEventLogSCP",
+            "event_record",
+            "log_event",
+        ),
+        "dicomkit.services._event_log",
+    ),
     **dict.fromkeys(
         ("FIND", "GET", "MOVE", "Model", "RetrieveResult", "find", "get", "identifier", "move"),
         "dicomkit.services._query_retrieve",
@@ -195,20 +362,38 @@ _WHERE = {
     ),
 }
 #: the service modules themselves (their ``find``, ``create`` ... share names)
-_MODULES = ("commitment", "mpps", "ups", "worklist")
+_MODULES = ("commitment", "media_creation", "mpps", "rt_verification", "ups", "worklist")
 
 __all__ = [
+    "BREAST_RELEVANT_PATIENT",
+    "CANCEL_MEDIA_CREATION",
+    "CARDIAC_RELEVANT_PATIENT",
+    "DISPLAY_SYSTEM",
+    "DISPLAY_SYSTEM_INSTANCE",
     "EVENT_FAILURES",
     "EVENT_SUCCESS",
+    "EVENT_VERIFICATION_DONE",
     "FIND",
+    "GENERAL_RELEVANT_PATIENT",
     "GET",
+    "INITIATE_MEDIA_CREATION",
     "LISTENER_ROLES",
+    "MACHINE_VERIFICATION_CLASSES",
+    "MEDIA_CREATION_MANAGEMENT",
     "MODALITY_WORKLIST_FIND",
     "MOVE",
     "MPPS",
     "MPPSSCP",
+    "PROCEDURAL_EVENT_LOGGING",
+    "PROCEDURAL_EVENT_LOGGING_INSTANCE",
+    "PRODUCT_CHARACTERISTICS_QUERY",
+    "RELEVANT_PATIENT_CLASSES",
+    "RT_CONVENTIONAL_MACHINE_VERIFICATION",
+    "RT_ION_MACHINE_VERIFICATION",
     "STORAGE_COMMITMENT",
     "STORAGE_COMMITMENT_INSTANCE",
+    "SUBSTANCE_APPROVAL_QUERY",
+    "SUBSTANCE_QUERY_CLASSES",
     "UPSSCP",
     "UPS_EVENT",
     "UPS_GLOBAL",
@@ -217,6 +402,7 @@ __all__ = [
     "UPS_QUERY",
     "UPS_SOP_CLASSES",
     "UPS_WATCH",
+    "Approval",
     "CEchoRequest",
     "CFindRequest",
     "CGetRequest",
@@ -224,45 +410,82 @@ __all__ = [
     "CStoreRequest",
     "CommitmentListener",
     "CommitmentResult",
+    "DisplaySystemSCP",
+    "EventLogFolder",
+    "EventRecord",
+    "FolderPatientRecords",
     "FolderSource",
+    "ListPatientRecords",
     "ListSource",
     "MPPSStore",
+    "MachineVerificationSCP",
+    "MediaBuilder",
+    "MediaCancelled",
+    "MediaCreationSCP",
+    "MediaJob",
+    "MediaRequest",
+    "MediaResult",
+    "MediaStatus",
     "Model",
     "NActionRequest",
     "NCreateRequest",
     "NEventReportRequest",
     "NSetRequest",
+    "ParameterResult",
+    "PatientRecords",
+    "ProceduralEventLogSCP",
     "QueryRetrieveSCP",
+    "RangeVerifier",
+    "RelevantPatientSCP",
     "RetrieveResult",
     "StorageCommitmentSCP",
     "StorageSCP",
+    "SubstanceCatalogue",
+    "SubstanceQuerySCP",
+    "SubsystemSummary",
     "UPSEvent",
     "UPSEventListener",
+    "VerificationListener",
+    "VerificationResult",
     "WorklistSCP",
     "WorklistSource",
     "action_information",
+    "approval_query",
     "change_state",
     "commit",
     "commitment",
     "contexts_for",
     "echo",
     "event_information",
+    "event_record",
     "find",
     "get",
+    "get_display_system",
     "handle_echo",
     "identifier",
     "in_progress",
+    "log_event",
     "matches",
+    "media_creation",
+    "media_request",
     "move",
     "mpps",
+    "product_characteristics",
+    "product_query",
+    "query_relevant_information",
+    "read_datasets",
     "read_instance",
+    "relevant_patient_query",
     "request_cancel",
     "request_commitment",
     "response_for_item",
+    "rt_verification",
     "scheduled",
     "store",
     "store_files",
     "subscribe",
+    "substance_approval",
+    "subsystems",
     "suspend_global",
     "unsubscribe",
     "ups",
