@@ -13,8 +13,8 @@ import pytest
 from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError, DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import (
     DISPLAY_SYSTEM,
     DISPLAY_SYSTEM_INSTANCE,
@@ -111,7 +111,7 @@ def test_refusals(tmp_path: Path) -> None:
             requested_sop_class_uid=DISPLAY_SYSTEM,
             requested_sop_instance_uid=DISPLAY_SYSTEM_INSTANCE,
         )
-        from dicomkit.core.dataset import Dataset
+        from dicomkit.core._dataset import Dataset
 
         mods = Dataset()
         mods.DeviceSerialNumber = "X"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError, DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import (
     PROCEDURAL_EVENT_LOGGING,
     PROCEDURAL_EVENT_LOGGING_INSTANCE,

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.media import build_media, read_dicomdir
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import (
     MEDIA_CREATION_MANAGEMENT,
     MediaCreationSCP,

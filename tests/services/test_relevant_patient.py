@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 import dicomkit
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
-from dicomkit.net.proto import dimse
+from dicomkit.net._memory import memory_pair
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import (
     BREAST_RELEVANT_PATIENT,
     CARDIAC_RELEVANT_PATIENT,
@@ -29,9 +29,10 @@ from dicomkit.services import (
     relevant_patient_query,
 )
 from dicomkit.services._n_common import supported_for
-from dicomkit.sr import Code, items
-from dicomkit.sr.reader import read_content
-from dicomkit.sr.writer import write_content
+from dicomkit.sr import Code
+from dicomkit.sr import _items as items
+from dicomkit.sr._reader import read_content
+from dicomkit.sr._writer import write_content
 
 
 def patient(pid: str, name: str, **kw: Any) -> Dataset:

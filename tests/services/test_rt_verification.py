@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import tags
 from dicomkit.errors import DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
+from dicomkit.net._memory import memory_pair
 from dicomkit.services import (
     MACHINE_VERIFICATION_CLASSES,
     RT_CONVENTIONAL_MACHINE_VERIFICATION,
@@ -188,7 +188,7 @@ def test_states_and_refusals() -> None:
 
 
 def _action(uid: str, action: int) -> Any:
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     return dimse.NActionRequest(
         requested_sop_class_uid=CONV, requested_sop_instance_uid=uid, action_type_id=action
@@ -196,13 +196,13 @@ def _action(uid: str, action: int) -> Any:
 
 
 def _set(sop_class: str, uid: str) -> Any:
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     return dimse.NSetRequest(requested_sop_class_uid=sop_class, requested_sop_instance_uid=uid)
 
 
 def _create() -> Any:
-    from dicomkit.net.proto import dimse
+    from dicomkit.net.proto import _dimse as dimse
 
     return dimse.NCreateRequest(affected_sop_class_uid=CONV, affected_sop_instance_uid="1.2.3.77")
 

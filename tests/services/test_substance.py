@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import tags
 from dicomkit.errors import DicomError, DimseError
 from dicomkit.net import AE, Association
-from dicomkit.net.memory import memory_pair
+from dicomkit.net._memory import memory_pair
 from dicomkit.services import (
     PRODUCT_CHARACTERISTICS_QUERY,
     SUBSTANCE_APPROVAL_QUERY,
@@ -25,7 +25,7 @@ from dicomkit.services import (
     product_characteristics,
     substance_approval,
 )
-from dicomkit.services import worklist as wl
+from dicomkit.services import _worklist as wl
 from dicomkit.services._n_common import supported_for
 
 IV = ("47625008", "SCT", "Intravenous route")

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.errors import DicomError
 
 _TAG_KEY = re.compile(r"^[0-9A-Fa-f]{8}$")
@@ -53,7 +53,7 @@ def read_datasets(path: str | Path) -> list[Dataset]:
 def from_object(obj: dict[str, Any]) -> Dataset:
     """One data set from a DICOM JSON Model object or a keyword object."""
     if obj and all(_TAG_KEY.match(k) for k in obj):
-        from dicomkit.io.json import from_json
+        from dicomkit.io._json import from_json
 
         return from_json(obj)
     ds = Dataset()

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
+from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._dataset_files import read_datasets
 from dicomkit.services._n_common import n_request, select, text
 

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._n_common import n_request, text
 
 log = logging.getLogger("dicomkit.services.event_log")
@@ -333,8 +333,9 @@ def event_record(
     tree: ``events`` are ``((code, scheme, meaning), observed)`` Patient Status or Event
     items, ``notes`` ``(text, observed)`` comments; observed is a DICOM DT ("20260101120000").
     """
-    from dicomkit.sr import Code, items
-    from dicomkit.sr.writer import write_content
+    from dicomkit.sr import Code
+    from dicomkit.sr import _items as items
+    from dicomkit.sr._writer import write_content
 
     entries = []
     for (value, scheme, meaning), observed in events:

@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._n_common import n_request, select, text
 
 log = logging.getLogger("dicomkit.services.media_creation")

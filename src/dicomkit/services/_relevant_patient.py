@@ -36,14 +36,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._n_common import text
-from dicomkit.services.worklist import matches, response_for_item
+from dicomkit.services._worklist import matches, response_for_item
 
 log = logging.getLogger("dicomkit.services.relevant_patient")
 
@@ -157,8 +157,9 @@ def _date_of(ds: Dataset) -> str:
 
 def content_from_patient(patient: Dataset, template: str, root: tuple[str, str, str]) -> Dataset:
     """A content tree (root CONTAINER) built from patient attributes."""
-    from dicomkit.sr import Code, items
-    from dicomkit.sr.writer import write_content
+    from dicomkit.sr import Code
+    from dicomkit.sr import _items as items
+    from dicomkit.sr._writer import write_content
 
     children = []
     age = text(patient.get(tags.PatientAge))

@@ -37,12 +37,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
-from dicomkit.core.uid import generate_uid
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
+from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._n_common import apply_modifications, n_request, select, text
 
 log = logging.getLogger("dicomkit.services.rt_verification")

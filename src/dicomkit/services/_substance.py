@@ -32,16 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomkit.core.dataset import Dataset
-from dicomkit.core.sequence import Sequence
+from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
-from dicomkit.net.proto import dimse
+from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._dataset_files import read_datasets
 from dicomkit.services._n_common import text
-from dicomkit.services.worklist import find as c_find
-from dicomkit.services.worklist import matches, response_for_item
+from dicomkit.services._worklist import find as c_find
+from dicomkit.services._worklist import matches, response_for_item
 
 log = logging.getLogger("dicomkit.services.substance")
 
