@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from dicomkit.archive._ups_store import NodeUPSSCP
     from dicomkit.archive._worklist_items import WorklistItems
 
-SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing")
+#: the last five are off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S)
+MORE_SECTIONS = ("event_log", "relevant_patient", "substance", "display", "media_creation")
+SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing", *MORE_SECTIONS)
 
 
 def _settings_type(name: str) -> Any:
@@ -73,6 +75,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive._routing import RoutingSettings
 
         return RoutingSettings
+    if name in MORE_SECTIONS:
+        from dicomkit.archive._ps34_hosted import SETTINGS
+
+        return SETTINGS[name]
     raise KeyError(name)
 
 
@@ -129,6 +135,11 @@ TITLES = {
     "mpps": "MPPS",
     "ups": "UPS",
     "routing": "Routing",
+    "event_log": "Procedural Event Logging",
+    "relevant_patient": "Relevant Patient Information",
+    "substance": "Substance Administration Query",
+    "display": "Display System",
+    "media_creation": "Media Creation",
 }
 
 
@@ -222,6 +233,11 @@ class HostedServices:
             node.storage.observers.append(
                 lambda incoming, result: router.on_stored(incoming.association.calling_ae, result)
             )
+
+        from dicomkit.archive._ps34_hosted import install
+
+        #: the services of archive._ps34_hosted by section name (event_log ...)
+        self.more: dict[str, Any] = install(node)
 
     async def start(self) -> None:
         if self.router is not None:

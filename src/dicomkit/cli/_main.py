@@ -33,6 +33,11 @@ SUBCOMMANDS = (
     "worklist",
     "mpps",
     "ups",
+    "event-log",
+    "relevant-patient",
+    "substance",
+    "media",
+    "display",
     "archive",
     "transcode",
     "export",
@@ -61,6 +66,12 @@ SUMMARIES = {
     "worklist": "query a modality worklist, or add/list/remove items of an archive's worklist",
     "mpps": "create / update / complete a modality performed procedure step (MPPS)",
     "ups": "push, find, claim, complete and watch unified procedure steps (UPS workitems)",
+    "event-log": "send procedural events to a log keeper, or list the events a node keeps",
+    "relevant-patient": "ask for a patient's relevant information (history, risk factors) as "
+    "SR content",
+    "substance": "ask what a product package is, or whether a patient may receive it",
+    "media": "ask a media creation SCP to burn instances to a File-set (CD/DVD image)",
+    "display": "read a display system's description and QA results (N-GET)",
     "archive": "check, rebuild or verify an archive folder (index vs files, checksums)",
     "transcode": "change the transfer syntax of files (compress / decompress)",
     "export": "write one frame as a windowed 8-bit PNG",
@@ -93,9 +104,9 @@ def build_parser(only: str | None = None, *, summary: bool = False) -> argparse.
         return parser
     for name in SUBCOMMANDS if only is None else (only,):
         try:
-            module = importlib.import_module(f"dicomkit.cli._{name}")
+            module = importlib.import_module(f"dicomkit.cli._{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"dicomkit.cli._{name}":
+            if exc.name == f"dicomkit.cli._{name.replace('-', '_')}":
                 continue
             raise
         module.add_parser(sub)

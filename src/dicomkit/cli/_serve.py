@@ -442,6 +442,7 @@ def run(args: argparse.Namespace) -> int:
         _check_port(cfg.host, cfg.port)  # before the archive folder and index are created
         web = _web_service(cfg, args.http_port is not None or _http_in_file(args.config))
         node = ArchiveNode(cfg)
+        _media_creation(node)
         if web is not None:
             node.services.append(web(node))
     except ArchiveError as exc:  # a bad option or file, an index that cannot be opened
@@ -482,3 +483,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print("dicomkit serve: stopped", file=sys.stderr)
     return 0
+
+
+def _media_creation(node: Any) -> None:
+    """Media Creation Management when ``[media_creation]`` is on: the archive hosts it, the
+    media layer (above the archive) builds the File-sets and ISO images."""
+    from dicomkit.archive._ps34_hosted import install_media_creation
+
+    if node.config.services.get("media_creation", {}).get("enabled"):
+        from dicomkit.media import build_media
+
+        install_media_creation(node, build_media)

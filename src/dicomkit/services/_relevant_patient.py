@@ -248,19 +248,20 @@ class RelevantPatientSCP:
             return
         try:
             found = self.records.patients(query)
+            if len(found) > 1:
+                yield response_for(
+                    msg,
+                    status_codes.MoreThanOneMatchFound,
+                    error_comment=f"{len(found)} patients match: give the Patient ID",
+                )
+                return
+            answer = self._answer(query, found[0], template) if found else None
         except Exception as exc:  # a broken source fails this query only
             log.exception("relevant patient query failed")
             yield response_for(msg, status_codes.UnableToProcess, error_comment=str(exc))
             return
-        if len(found) > 1:
-            yield response_for(
-                msg,
-                status_codes.MoreThanOneMatchFound,
-                error_comment=f"{len(found)} patients match: give the Patient ID",
-            )
-            return
-        if found:
-            yield status_codes.Pending, self._answer(query, found[0], template)
+        if answer is not None:
+            yield status_codes.Pending, answer
         yield response_for(msg, status_codes.Success)
 
     def _answer(self, query: Dataset, patient: Dataset, template: str) -> Dataset:

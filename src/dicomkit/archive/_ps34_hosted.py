@@ -1,0 +1,234 @@
+"""More PS3.4 service classes ``dicomkit serve`` hosts when its config turns them on (each is
+off by default)::
+
+    [event_log]               # Procedural Event Logging (PS3.4 P)
+    enabled = true
+    folder = "event-log"      # records + index (default ARCHIVE/event-log)
+    known_studies_only = false  # true: refuse (0xC101) events of studies the archive lacks
+
+    [relevant_patient]        # Relevant Patient Information Query (PS3.4 Q): from the
+    enabled = true            # archive's patients and its SR documents
+
+    [substance]               # Substance Administration Query (PS3.4 V)
+    enabled = true
+    path = "catalogue.json"   # the products and approvals (JSON list or DICOM file)
+
+    [display]                 # Display System Management (PS3.4 EE)
+    enabled = true
+    path = "display.json"     # the display system's description (re-read on each N-GET)
+
+    [media_creation]          # Media Creation Management (PS3.4 S): File-set + ISO image of
+    enabled = true            # archived instances, in ARCHIVE/media/<request UID>/
+    folder = "media"
+    profiles = ["STD-GEN-CD"]
+
+Media creation needs the media layer (above the archive): ``dicomkit serve`` installs it
+with :func:`install_media_creation`, giving it :func:`dicomkit.media.build_media`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dicomkit.core._dataset import Dataset
+from dicomkit.net.proto import _dimse as dimse
+
+if TYPE_CHECKING:
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.services._media_creation import MediaBuilder, MediaCreationSCP
+
+
+@dataclass(frozen=True, slots=True)
+class EventLogSettings:
+    """``[event_log]`` of the node's config file."""
+
+    enabled: bool = False
+    folder: str = ""
+    known_studies_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RelevantPatientSettings:
+    """``[relevant_patient]`` of the node's config file."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubstanceSettings:
+    """``[substance]`` of the node's config file."""
+
+    enabled: bool = False
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySettings:
+    """``[display]`` of the node's config file."""
+
+    enabled: bool = False
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCreationSettings:
+    """``[media_creation]`` of the node's config file."""
+
+    enabled: bool = False
+    folder: str = ""
+    profiles: tuple[str, ...] = ("STD-GEN-CD",)
+
+
+SETTINGS: dict[str, Any] = {
+    "event_log": EventLogSettings,
+    "relevant_patient": RelevantPatientSettings,
+    "substance": SubstanceSettings,
+    "display": DisplaySettings,
+    "media_creation": MediaCreationSettings,
+}
+TITLES = {
+    "event_log": "Procedural Event Logging",
+    "relevant_patient": "Relevant Patient Information",
+    "substance": "Substance Administration Query",
+    "display": "Display System",
+    "media_creation": "Media Creation",
+}
+
+
+def _settings(node: ArchiveNode, name: str) -> Any:
+    return SETTINGS[name](**dict(node.config.services.get(name, {})))
+
+
+def _needs_path(name: str, value: str) -> str:
+    from dicomkit.archive._config import ConfigError
+
+    if not value:
+        raise ConfigError(f'[{name}] is enabled: give its file, path = "..."')
+    return value
+
+
+class ArchivePatientRecords:
+    """The archive as :class:`~dicomkit.services.PatientRecords`: patients from the index,
+    reports from the SR documents stored for them."""
+
+    def __init__(self, node: ArchiveNode) -> None:
+        self.node = node
+
+    def patients(self, query: Dataset) -> list[Dataset]:
+        """Patient-level matches of the query's patient keys (PS3.4 C.6.1 Patient Root)."""
+        from dicomkit.services._query_retrieve import Model, identifier
+
+        keys: dict[str, Any] = {
+            "PatientID": "",
+            "PatientName": "",
+            "PatientBirthDate": "",
+            "PatientSex": "",
+        }
+        for el in query.elements():
+            if el.tag >> 16 == 0x0010 and el.keyword in keys and el.value not in (None, ""):
+                keys[el.keyword] = el.value
+        out = []
+        for result in self.node.archive.find(identifier("PATIENT", keys), Model.PATIENT_ROOT):
+            ds = Dataset()
+            for kw, value in result.as_dict().items():
+                if kw in keys and value is not None:
+                    ds.set(kw, value)
+            out.append(ds)
+        return out
+
+    def reports(self, patient_id: str) -> list[Dataset]:
+        """The stored SR documents of the patient."""
+        import dicomkit
+        from dicomkit.services._query_retrieve import Model, identifier
+        from dicomkit.sr import SR_SOP_CLASSES
+
+        archive = self.node.archive
+        found = archive.retrieve(
+            identifier("PATIENT", {"PatientID": patient_id}), Model.PATIENT_ROOT
+        )
+        return [
+            dicomkit.read(archive.path_of(i)) for i in found if i.sop_class_uid in SR_SOP_CLASSES
+        ]
+
+
+def install(node: ArchiveNode) -> dict[str, Any]:
+    """Install the enabled services of this module (all but media creation) on ``node``;
+    returns them by section name."""
+    from dicomkit import services
+
+    out: dict[str, Any] = {}
+    root = Path(node.archive.root)
+    cfg = _settings(node, "event_log")
+    if cfg.enabled:
+        store = services.EventLogFolder(cfg.folder or root / "event-log")
+
+        def known(uid: str) -> bool:
+            from dicomkit.services._query_retrieve import Model, identifier
+
+            q = identifier("STUDY", {"StudyInstanceUID": uid})
+            return any(True for _ in node.archive.find(q, Model.STUDY_ROOT))
+
+        scp = services.ProceduralEventLogSCP(
+            store, known_study=known if cfg.known_studies_only else None
+        )
+        node.add_handler(
+            dimse.NActionRequest, scp.action, sop_classes=[services.PROCEDURAL_EVENT_LOGGING]
+        )
+        out["event_log"] = store
+    if _settings(node, "relevant_patient").enabled:
+        rp = services.RelevantPatientSCP(ArchivePatientRecords(node))
+        node.add_handler(dimse.CFindRequest, rp, sop_classes=services.RELEVANT_PATIENT_CLASSES)
+        out["relevant_patient"] = rp
+    cfg = _settings(node, "substance")
+    if cfg.enabled:
+        catalogue = services.SubstanceCatalogue.from_file(_needs_path("substance", cfg.path))
+        sq = services.SubstanceQuerySCP(catalogue)
+        node.add_handler(dimse.CFindRequest, sq, sop_classes=services.SUBSTANCE_QUERY_CLASSES)
+        out["substance"] = sq
+    cfg = _settings(node, "display")
+    if cfg.enabled:
+        display = services.DisplaySystemSCP.from_file(_needs_path("display", cfg.path))
+        node.add_handler(dimse.NGetRequest, display.get, sop_classes=[services.DISPLAY_SYSTEM])
+        out["display"] = display
+    return out
+
+
+def install_media_creation(node: ArchiveNode, builder: MediaBuilder) -> MediaCreationSCP | None:
+    """Install Media Creation Management over the archive's instances when ``[media_creation]``
+    is enabled; ``builder`` makes the media (:func:`dicomkit.media.build_media`)."""
+    from dicomkit import services
+
+    cfg = _settings(node, "media_creation")
+    if not cfg.enabled:
+        return None
+    archive = node.archive
+
+    def locate(sop_instance_uid: str) -> Path | None:
+        inst = archive.index.lookup(sop_instance_uid)
+        return archive.path_of(inst) if inst is not None else None
+
+    scp = services.MediaCreationSCP(
+        locate,
+        builder,
+        cfg.folder or Path(archive.root) / "media",
+        profiles=cfg.profiles or ("STD-GEN-CD",),
+    )
+    for kind, handler in scp.handlers().items():
+        node.add_handler(kind, handler, sop_classes=[services.MEDIA_CREATION_MANAGEMENT])
+    return scp
+
+
+__all__ = [
+    "SETTINGS",
+    "TITLES",
+    "ArchivePatientRecords",
+    "DisplaySettings",
+    "EventLogSettings",
+    "MediaCreationSettings",
+    "RelevantPatientSettings",
+    "SubstanceSettings",
+    "install",
+    "install_media_creation",
+]
