@@ -68,9 +68,11 @@ async def _query(args: argparse.Namespace) -> int:
     from dicomkit.sr import render
     from dicomkit.sr._reader import read_content
 
-    sop_class = dict(
-        zip(KINDS, (GENERAL_RELEVANT_PATIENT, BREAST_RELEVANT_PATIENT, CARDIAC_RELEVANT_PATIENT))
-    )[args.template]
+    sop_class = {
+        "general": GENERAL_RELEVANT_PATIENT,
+        "breast": BREAST_RELEVANT_PATIENT,
+        "cardiac": CARDIAC_RELEVANT_PATIENT,
+    }[args.template]
     ae = AE(args.aet, config=config_from_args(args))
     async with ae.associate(args.host, args.port, contexts=[sop_class], ae_title=args.aec) as assoc:
         try:
