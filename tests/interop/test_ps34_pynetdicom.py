@@ -192,7 +192,7 @@ def test_pynetdicom_event_logging(our_scp: tuple[int, dict[str, Any]]) -> None:
 
 
 def test_pynetdicom_rt_machine_verification(our_scp: tuple[int, dict[str, Any]]) -> None:
-    port, parts = our_scp
+    port, _ = our_scp
     reports: list[Any] = []
     got = threading.Event()
 
