@@ -32,7 +32,7 @@ from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._dataset_files import read_datasets
-from dicomkit.services._n_common import n_request, select, text
+from dicomkit.services._n_common import install_handlers, n_request, select, text
 
 log = logging.getLogger("dicomkit.services.display")
 
@@ -73,6 +73,10 @@ class DisplaySystemSCP:
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """``{NGetRequest: self.get}``."""
         return {dimse.NGetRequest: self.get}
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), [DISPLAY_SYSTEM])
 
     def get(self, incoming: Incoming) -> Any:
         """N-GET (PS3.4 EE.2.2.1)."""

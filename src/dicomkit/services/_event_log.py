@@ -36,7 +36,7 @@ from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
-from dicomkit.services._n_common import n_request, text
+from dicomkit.services._n_common import install_handlers, n_request, text
 
 log = logging.getLogger("dicomkit.services.event_log")
 
@@ -257,6 +257,10 @@ class ProceduralEventLogSCP:
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """The handlers to give an AE: ``{NActionRequest: self.action}``."""
         return {dimse.NActionRequest: self.action}
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), [PROCEDURAL_EVENT_LOGGING])
 
     def action(self, incoming: Incoming) -> Any:
         """N-ACTION Record Procedural Event (PS3.4 P.2.2.1)."""

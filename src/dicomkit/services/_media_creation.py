@@ -46,7 +46,7 @@ from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
-from dicomkit.services._n_common import n_request, select, text
+from dicomkit.services._n_common import install_handlers, n_request, select, text
 
 log = logging.getLogger("dicomkit.services.media_creation")
 
@@ -175,6 +175,10 @@ class MediaCreationSCP:
             dimse.NActionRequest: self.action,
             dimse.NGetRequest: self.get,
         }
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), [MEDIA_CREATION_MANAGEMENT])
 
     def create(self, incoming: Incoming) -> Any:
         """N-CREATE a media creation request (PS3.4 S.3.2.1)."""

@@ -227,6 +227,18 @@ def select(ds: Dataset, tags: Iterable[int] | None, *, exclude: Iterable[int] = 
     return out
 
 
+def install_handlers(
+    ae: Any, handlers: Mapping[type[dimse.DimseRequest], Handler], sop_classes: Iterable[str]
+) -> None:
+    """Serve ``handlers`` for ``sop_classes`` on ``ae`` (an :class:`~dicomkit.net.AE`, or a
+    :class:`~dicomkit.net.SyncAE`'s) with :meth:`~dicomkit.net.AE.add_handler`: the SOP
+    classes are offered in the negotiation, beside the AE's other services."""
+    target = getattr(ae, "ae", ae)  # a SyncAE drives an AE
+    classes = list(sop_classes)
+    for kind, handler in handlers.items():
+        target.add_handler(kind, handler, sop_classes=classes)
+
+
 async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -237,6 +249,7 @@ __all__ = [
     "SopClassRouter",
     "apply_modifications",
     "check_status",
+    "install_handlers",
     "lookup",
     "maybe_await",
     "n_request",

@@ -42,7 +42,7 @@ from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.errors import DimseError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
-from dicomkit.services._n_common import text
+from dicomkit.services._n_common import install_handlers, text
 from dicomkit.services._worklist import matches, response_for_item
 
 log = logging.getLogger("dicomkit.services.relevant_patient")
@@ -212,6 +212,10 @@ class RelevantPatientSCP:
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """``{CFindRequest: self}``."""
         return {dimse.CFindRequest: self}
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), RELEVANT_PATIENT_CLASSES)
 
     def __call__(self, incoming: Incoming) -> Iterator[Any]:
         msg = incoming.message

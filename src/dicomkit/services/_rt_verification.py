@@ -43,7 +43,13 @@ from dicomkit.core._uid import generate_uid
 from dicomkit.dictionary import status_codes, tags, uids
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
-from dicomkit.services._n_common import apply_modifications, n_request, select, text
+from dicomkit.services._n_common import (
+    apply_modifications,
+    install_handlers,
+    n_request,
+    select,
+    text,
+)
 
 log = logging.getLogger("dicomkit.services.rt_verification")
 
@@ -238,6 +244,10 @@ class MachineVerificationSCP:
             dimse.NGetRequest: self.get,
             dimse.NDeleteRequest: self.delete,
         }
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), MACHINE_VERIFICATION_CLASSES)
 
     def state(self, sop_instance_uid: str) -> str | None:
         """The state of an instance (None when unknown)."""

@@ -39,7 +39,7 @@ from dicomkit.errors import DicomError
 from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services._dataset_files import read_datasets
-from dicomkit.services._n_common import text
+from dicomkit.services._n_common import install_handlers, text
 from dicomkit.services._worklist import find as c_find
 from dicomkit.services._worklist import matches, response_for_item
 
@@ -104,6 +104,10 @@ class SubstanceQuerySCP:
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """``{CFindRequest: self}``."""
         return {dimse.CFindRequest: self}
+
+    def add_to(self, ae: Any) -> None:
+        """Serve this SCP on ``ae`` (an AE or a SyncAE), offering its SOP classes."""
+        install_handlers(ae, self.handlers(), SUBSTANCE_QUERY_CLASSES)
 
     def __call__(self, incoming: Incoming) -> Iterator[Any]:
         msg = incoming.message
