@@ -14,7 +14,8 @@ from peers import free_port
 import dicomkit
 from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import uids
-from dicomkit.sr import Code, items
+from dicomkit.sr import Code
+from dicomkit.sr import _items as items
 from dicomkit.sr._writer import write_content
 
 CONFIG = """

@@ -64,9 +64,8 @@ async def _query(args: argparse.Namespace) -> int:
         GENERAL_RELEVANT_PATIENT,
         query_relevant_information,
     )
+    from dicomkit import sr
     from dicomkit.services._n_common import text
-    from dicomkit.sr import render
-    from dicomkit.sr._reader import read_content
 
     sop_class = {
         "general": GENERAL_RELEVANT_PATIENT,
@@ -92,5 +91,5 @@ async def _query(args: argparse.Namespace) -> int:
         f"{text(found.get('PatientName'))}  {text(found.get('PatientID'))}  "
         f"born {text(found.get('PatientBirthDate')) or '-'}  sex {text(found.get('PatientSex')) or '-'}"
     )
-    print(render.text(read_content(found), header=False))
+    print(sr.render.text(sr.read(found), header=False))
     return 0
