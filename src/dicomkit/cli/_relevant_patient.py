@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _query(args: argparse.Namespace) -> int:
+    from dicomkit import sr
     from dicomkit.errors import DimseError
     from dicomkit.net import AE
     from dicomkit.services import (
@@ -64,7 +65,6 @@ async def _query(args: argparse.Namespace) -> int:
         GENERAL_RELEVANT_PATIENT,
         query_relevant_information,
     )
-    from dicomkit import sr
     from dicomkit.services._n_common import text
 
     sop_class = {
