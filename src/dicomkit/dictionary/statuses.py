@@ -19,13 +19,17 @@ other unlisted code is UNKNOWN (read as a failure by :func:`is_failure`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from dicomkit.dictionary import uids
 from dicomkit.dictionary._statuses import STATUSES
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # cheaper to import (see dicomkit._dataclass)
+    from dicomkit._dataclass import dataclass
 
 __all__ = [
     "SERVICES",

@@ -17,7 +17,6 @@ native ones, explicit VR little endian with encapsulated pixel data: :func:`get`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -25,6 +24,9 @@ from dicomkit.dictionary._syntaxes import SYNTAXES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from dataclasses import dataclass
+else:  # cheaper to import (see dicomkit._dataclass)
+    from dicomkit._dataclass import dataclass
 
 __all__ = [
     "BY_KEYWORD",

@@ -74,7 +74,12 @@ def associate(
     timeouts = config.timeouts
     tls = ssl_context or (config.tls.client if config.tls else None)
     try:
-        sock = socket.create_connection((host, port), timeout=timeouts.connect)
+        # an ASCII name as bytes: getaddrinfo then needs no IDNA codec (a start-up cost)
+        address = host.encode("ascii") if host.isascii() else host
+        sock = socket.create_connection(
+            (address, port),  # type: ignore[arg-type]  # getaddrinfo takes bytes
+            timeout=timeouts.connect,
+        )
     except TimeoutError:
         raise NetworkTimeout(
             f"connecting to {host}:{port} timed out after {timeouts.connect}s"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass
 
 __all__ = ["Clock"]
 

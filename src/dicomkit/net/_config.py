@@ -7,17 +7,16 @@ and pass it to :class:`~dicomkit.net.AE`; change one field with ``dataclasses.re
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import field
 from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from dicomkit.net.proto._items import UserIdentityRQItem
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass
+    import ssl
+    from dataclasses import dataclass, field
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass, field
 
 #: Our default Maximum Length (PS3.8 D.1): the largest P-DATA-TF variable field we accept.
 DEFAULT_MAX_PDU = 262_144

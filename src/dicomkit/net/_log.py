@@ -12,7 +12,6 @@ Loggers: ``dicomkit.net.pdu`` (association requests and answers, INFO),
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -207,6 +206,7 @@ _UID_FIELDS = frozenset(
 def describe_message(message: Any, *, sent: bool, context_id: int | None = None) -> str:
     """One DIMSE message on one line: ``sent C-STORE-RQ id 3 on context 1: affected SOP class
     CT Image Storage (1.2...), affected SOP instance 1.2.3, priority MEDIUM, with data set``."""
+    from dicomkit._dataclass import field_names
     from dicomkit.net.proto._dimse import CommandField, Priority
     from dicomkit.net.proto._status import describe, service_for
 
@@ -215,8 +215,7 @@ def describe_message(message: Any, *, sent: bool, context_id: int | None = None)
     except ValueError:
         name = f"command 0x{message.COMMAND_FIELD:04X}"
     parts: list[str] = []
-    for f in dataclasses.fields(message):
-        key = f.name
+    for key in field_names(message):
         value = getattr(message, key)
         if key in _SKIP or value is None or key in ("message_id", "message_id_being_responded_to"):
             continue

@@ -18,7 +18,8 @@ from dicomkit.net.proto._status import is_failure, service_for
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass
+from dicomkit._dataclass import field_names
 
 if TYPE_CHECKING:
     import asyncio
@@ -217,7 +218,7 @@ def response_for(
     """The response message type for a request, with the identifying fields copied over."""
     cls = dimse.RESPONSE_FOR[type(request)]
     kw: dict[str, Any] = {"message_id_being_responded_to": request.message_id, "status": status}
-    names = cls.__dataclass_fields__  # a dict: membership tests need no set
+    names = field_names(cls)
     affected_class = getattr(request, "affected_sop_class_uid", None) or getattr(
         request, "requested_sop_class_uid", None
     )

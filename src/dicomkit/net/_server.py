@@ -64,7 +64,7 @@ from dicomkit.net.proto._upper_layer import Role
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass
 
 log = logging.getLogger("dicomkit.net")
 

@@ -13,10 +13,8 @@ length. Neither touches a socket: they are part of the sans-IO engine.
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
@@ -26,9 +24,10 @@ from dicomkit.net.proto import _commands as c
 from dicomkit.net.proto._status import Category, category
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass, field
+from dicomkit._dataclass import field_names
 
 
 class Priority(IntEnum):
@@ -117,6 +116,8 @@ class DimseMessage:
 
     def replace(self, **changes: Any) -> Any:
         """A copy with some fields changed (``dataclasses.replace``)."""
+        import dataclasses  # not loaded for messages that are never changed
+
         return dataclasses.replace(self, **changes)
 
 
@@ -420,9 +421,7 @@ _FIELDS_CACHE: dict[type[DimseMessage], tuple[tuple[str, int], ...]] = {}
 def _message_fields(cls: type[DimseMessage]) -> tuple[tuple[str, int], ...]:
     found = _FIELDS_CACHE.get(cls)
     if found is None:
-        found = tuple(
-            (f.name, FIELD_TAGS[f.name]) for f in dataclasses.fields(cls) if f.name not in _SKIP
-        )
+        found = tuple((name, FIELD_TAGS[name]) for name in field_names(cls) if name not in _SKIP)
         _FIELDS_CACHE[cls] = found
     return found
 

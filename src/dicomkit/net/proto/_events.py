@@ -21,7 +21,7 @@ from dicomkit.net.proto._pdu import PDV, AAssociateAC, AAssociateRJ, AAssociateR
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass
 
 __all__ = [
     "Abort",

@@ -25,7 +25,7 @@ from dicomkit.errors import LocalProtocolError
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass
 
 __all__ = [
     "ACTIONS",

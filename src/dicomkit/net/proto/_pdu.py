@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import field
 from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from dicomkit.dictionary import uids
@@ -31,9 +30,9 @@ from dicomkit.net.proto._items import (
 )
 
 if TYPE_CHECKING:
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
 else:  # cheaper to import (see _dataclass)
-    from dicomkit.net.proto._dataclass import dataclass
+    from dicomkit._dataclass import dataclass, field
 
 __all__ = [
     "DEFAULT_MAX_ASSOCIATE_PDU_SIZE",

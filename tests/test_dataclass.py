@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dicomkit.net.proto import _dataclass
+from dicomkit import _dataclass
 from dicomkit.net.proto._dimse import CEchoRequest, CStoreRequest
 
 
@@ -116,3 +116,71 @@ def test_init_compiled_on_first_use_and_plain_subclasses_share_it() -> None:
         and fresh(3).x == 3
         and repr(Plain(3)).endswith("Plain(x=3, y=0, tags=[])")
     )
+
+
+def declare_mutable(decorator: Callable[..., Any], make_field: Callable[..., Any]) -> Any:
+    @decorator(slots=True)
+    class Box:
+        item: int
+        label: str = "x"
+        seen: list[int] = make_field(default_factory=list, repr=False)
+        serial: int = make_field(default=7, init=False)
+
+    return Box
+
+
+@pytest.mark.parametrize("make_field", [_dataclass.field, dataclasses.field])
+def test_mutable_classes_and_init_false_fields_as_the_standard(
+    make_field: Callable[..., Any],
+) -> None:
+    ours = declare_mutable(_dataclass.dataclass, make_field)
+    std = declare_mutable(dataclasses.dataclass, dataclasses.field)
+    assert str(inspect.signature(ours)) == str(inspect.signature(std))
+    for cls in (ours, std):
+        box = cls(1)
+        box.item = 2  # not frozen
+        assert (box.item, box.label, box.seen, box.serial) == (2, "x", [], 7)
+        assert repr(box).endswith("Box(item=2, label='x', serial=7)")
+        assert box == cls(2) and box != cls(3)
+        assert cls.__hash__ is None  # eq without frozen: unhashable, as dataclasses makes it
+        assert cls.__match_args__ == ("item", "label", "seen")
+        with pytest.raises(AttributeError):
+            box.other = 1  # slots
+    assert dataclasses.asdict(ours(5)) == {"item": 5, "label": "x", "seen": [], "serial": 7}
+
+
+def test_standard_functions_see_our_classes_and_the_names_need_no_import() -> None:
+    point, named, checked = declare(_dataclass.dataclass)
+    assert _dataclass.field_names(named) == ("x", "y", "tags", "note", "name")
+    assert _dataclass.field_names(point(1)) == ("x", "y", "tags", "note")
+    assert "__dataclass_fields__" in point.__dict__  # a view until looked up
+    assert dataclasses.is_dataclass(point) and dataclasses.is_dataclass(checked(1))
+    assert point.__dataclass_params__.frozen
+    assert [f.name for f in dataclasses.fields(named)] == list(_dataclass.field_names(named))
+    assert [f.kw_only for f in dataclasses.fields(named)] == [False] * 4 + [True]
+
+
+def test_what_only_dataclasses_does_goes_to_it() -> None:
+    @_dataclass.dataclass(order=True, frozen=True)
+    class Ordered:
+        a: int
+
+    @_dataclass.dataclass
+    class WithInitVar:
+        a: int
+        scale: dataclasses.InitVar[int] = 1
+
+    assert Ordered(1) < Ordered(2)
+    assert WithInitVar(2, 3).a == 2 and "__dk_fields__" not in WithInitVar.__dict__
+    with pytest.raises(TypeError, match="non-default argument"):
+
+        @_dataclass.dataclass(frozen=True)
+        class Bad:
+            a: int = 0
+            b: int  # type: ignore[misc]
+
+    with pytest.raises(ValueError, match="mutable default"):
+
+        @_dataclass.dataclass(frozen=True)
+        class Shared:
+            a: list[int] = []  # noqa: RUF012
