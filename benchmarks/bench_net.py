@@ -12,6 +12,13 @@ Workloads (SCU -> SCP of the same implementation; median of --repeat runs):
   store-1g     C-STORE of the 1 GiB instance: time and the receiving SCP's peak RSS (VmHWM)
   conc50       50 associations storing at once (the CT series split between them)
 
+Side by side against one DCMTK ``storescp`` (issue #17's C-ECHO rows; the SCUs as users run
+them, whole processes, alternating in each round; CPU = user + system of the SCU process):
+  echo-dcmtk   ``dicomkit echo --repeat N`` vs ``echoscu --repeat N`` (--echo-repeat, 2000):
+               messages/s of the whole process, and per message (t(N) - t(1)) / (N - 1)
+  echo-procs   --echo-procs (25) separate ``dicomkit echo`` vs ``echoscu`` processes, one
+               after another (one association, one C-ECHO each): processes/s
+
 DCMTK runs as /usr/bin/storescp, /usr/bin/storescu, /usr/bin/echoscu with TCP_NODELAY=1 (the
 absolute paths matter: pynetdicom installs console scripts with the same names). DCMTK's
 time is the wall time of the SCU process (echo: t(N) minus the median t(1), so process start
@@ -25,6 +32,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -293,6 +301,106 @@ def dk_main(argv: list[str]) -> int:
 IMPLS = [Dcmtk, Pynetdicom, Dicomkit]
 
 
+# --- issue #17's C-ECHO rows: the two SCUs as users run them, against one DCMTK storescp ---
+def cpu_run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU user+system) of one process, which must succeed."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode(errors='replace')[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def echo_rows(args) -> list[Result]:
+    """echo-dcmtk and echo-procs (see the module docstring)."""
+    from bench_startup import console_script
+
+    jobs = [w for w in ("echo-dcmtk", "echo-procs") if common.wanted(args, workload=w)]
+    if not jobs or not (common.wanted(args, impl="dcmtk") or common.wanted(args, impl="dicomkit")):
+        return []
+    out = Path(tempfile.mkdtemp(prefix="bench-net-echo-"))
+    port = common.free_port()
+    scp = Dcmtk().scp(port, out)
+    pyenv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    pyenv["PYTHONPYCACHEPREFIX"] = str(out / "pycache")  # .pyc as installed
+    pyenv["PYTHONPATH"] = str(common.REPO / "src")
+    dk = console_script(str(out))
+    n, k = args.echo_repeat, args.echo_procs
+    host = ["-aec", "BENCHSCP", "127.0.0.1", str(port)]
+    cmds = {
+        "dcmtk": lambda r: ([dcmtk("echoscu"), "--repeat", str(r), *host], DCMTK_ENV),
+        "dicomkit": lambda r: (
+            [dk, "echo", "--repeat", str(r), "--aec", "BENCHSCP", "127.0.0.1", str(port)],
+            pyenv,
+        ),
+    }
+    results: list[Result] = []
+    try:
+        common.wait_port(port, proc=scp)
+        if "echo-dcmtk" in jobs:
+            runs: dict[str, list[tuple[float, float, float]]] = {i: [] for i in cmds}
+            for i in range(args.repeat + 1):  # the first round warms up
+                for impl, cmd in cmds.items():
+                    one = min(cpu_run(*cmd(1))[0] for _ in range(3))
+                    wall, cpu = cpu_run(*cmd(n))
+                    if i:
+                        runs[impl].append((wall, cpu, max(wall - one, wall / 2) / (n - 1)))
+            label = f"echo-dcmtk: {n} C-ECHO, one association"
+            for impl, rr in runs.items():
+                walls = sorted(r[0] for r in rr)
+                cpu = statistics.median(r[1] for r in rr)
+                per = sorted(r[2] for r in rr)
+                results.append(
+                    Result(
+                        "net",
+                        label,
+                        impl,
+                        statistics.median(walls),
+                        items=n,
+                        runs=walls,
+                        note=f"whole process; CPU {cpu:.3f} s; per message "
+                        f"{1 / statistics.median(per):,.0f}/s ({1 / per[-1]:,.0f}-{1 / per[0]:,.0f})",
+                    )
+                )
+        if "echo-procs" in jobs:
+            pruns: dict[str, list[tuple[float, float]]] = {i: [] for i in cmds}
+            for i in range(args.repeat + 1):
+                for impl, cmd in cmds.items():
+                    t, cpu = time.perf_counter(), 0.0
+                    for _ in range(k):
+                        cpu += cpu_run(*cmd(1))[1]
+                    if i:
+                        pruns[impl].append((time.perf_counter() - t, cpu))
+            label = f"echo-procs: {k} echo processes, one by one"
+            for impl, rr in pruns.items():
+                walls = sorted(r[0] for r in rr)
+                cpu = statistics.median(r[1] for r in rr) / k
+                results.append(
+                    Result(
+                        "net",
+                        label,
+                        impl,
+                        statistics.median(walls),
+                        items=k,
+                        runs=walls,
+                        note=f"{statistics.median(walls) / k * 1000:.0f} ms a process "
+                        f"({walls[0] / k * 1000:.0f}-{walls[-1] / k * 1000:.0f}); "
+                        f"CPU {cpu * 1000:.0f} ms a process",
+                    )
+                )
+    finally:
+        scp.terminate()
+        scp.wait(10)
+        shutil.rmtree(out, ignore_errors=True)
+    for r in results:
+        print(f"  {r.impl:10s} {r.workload}: {common.fmt(r.seconds, '.3f')} s {r.note}", flush=True)
+    return [r for r in results if common.wanted(args, impl=r.impl)]
+
+
 # --- running ---------------------------------------------------------------------------------
 class Server:
     """One SCP process of ours, on a fresh port, receiving into its own temp dir."""
@@ -483,10 +591,16 @@ def main(argv=None) -> int:
     ap.set_defaults(repeat=int(os.environ.get("BENCH_REPEAT", "3")))
     ap.add_argument("--echo-n", type=int, default=200 if corpus.quick() else 1000)
     ap.add_argument("--conc", type=int, default=50)
+    ap.add_argument("--echo-repeat", type=int, default=2000, help="echo-dcmtk: C-ECHOs (2000)")
+    ap.add_argument("--echo-procs", type=int, default=25, help="echo-procs: processes (25)")
     args = ap.parse_args(argv)
     print(f"bench_net: repeat={args.repeat}; {common.load()}")
+    results: list[Result] = echo_rows(args)
+    if args.only and all(o.startswith("echo-") for o in args.only):
+        common.print_table(results, BASELINE, "bench_net: ratio = DCMTK time / impl time")
+        common.save_json(results, args.json)
+        return 0
     corpus.ensure()
-    results: list[Result] = []
     jobs: list[tuple[str, object]] = []
     for cls in IMPLS:
         impl = cls()

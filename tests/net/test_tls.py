@@ -127,3 +127,30 @@ def test_require_client_cert_needs_ca(pki: dict[str, Path]) -> None:
         dktls.server_context(
             cert=pki["server_cert"], key=pki["server_key"], require_client_cert=True
         )
+
+
+def test_blocking_requestor_and_cli_echo_over_tls(
+    pki: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dicomkit echo``'s blocking requestor over TLS: verified, refused when untrusted."""
+    from dicomkit.cli._main import main
+    from dicomkit.net._blocking import associate
+    from dicomkit.net._sync import SyncAE
+
+    server_ctx = dktls.server_context(cert=pki["server_cert"], key=pki["server_key"])
+    with (
+        SyncAE("SCP", config=AEConfig(tls=TLSConfig(server=server_ctx))) as ae,
+        ae.serve(0) as server,
+    ):
+        client = AEConfig(tls=TLSConfig(client=dktls.client_context(ca=pki["ca_cert"])))
+        with associate("127.0.0.1", server.port, client) as assoc:
+            assert [assoc.echo_status() for _ in range(5)] == [0] * 5
+        with pytest.raises(TransportError, match="cannot connect"):
+            associate(
+                "127.0.0.1", server.port, AEConfig(), ssl_context=ssl.create_default_context()
+            )
+        port = str(server.port)
+        assert main(["echo", "127.0.0.1", port, "--tls-ca", str(pki["ca_cert"]), "-r", "2"]) == 0
+        assert capsys.readouterr().out.count("Success") == 2
+        assert main(["echo", "127.0.0.1", port]) == 1  # plain DICOM to a TLS port
+        assert capsys.readouterr().err.startswith("dicomkit echo: ")

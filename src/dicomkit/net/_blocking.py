@@ -16,13 +16,13 @@ Message ID changes between two of them, patched in place.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import logging
-import socket
 import struct
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from dicomkit.dictionary import uids
 from dicomkit.errors import (
@@ -74,12 +74,7 @@ def associate(
     timeouts = config.timeouts
     tls = ssl_context or (config.tls.client if config.tls else None)
     try:
-        # an ASCII name as bytes: getaddrinfo then needs no IDNA codec (a start-up cost)
-        address = host.encode("ascii") if host.isascii() else host
-        sock = socket.create_connection(
-            (address, port),  # type: ignore[arg-type]  # getaddrinfo takes bytes
-            timeout=timeouts.connect,
-        )
+        sock: Any = _connect(host, port, timeouts.connect)
     except TimeoutError:
         raise NetworkTimeout(
             f"connecting to {host}:{port} timed out after {timeouts.connect}s"
@@ -87,11 +82,16 @@ def associate(
     except OSError as exc:
         raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
     try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         if tls is not None:
+            import socket  # what ssl wraps (ssl imports it anyway)
+
             hostname = (config.tls.server_hostname if config.tls else None) or host
             try:
-                sock = tls.wrap_socket(sock, server_hostname=hostname)
+                plain = socket.socket(fileno=sock.detach())
+                plain.settimeout(timeouts.connect)  # the handshake's bound
+                sock = plain  # closed below if the handshake fails
+                sock = tls.wrap_socket(plain, server_hostname=hostname)
             except TimeoutError:
                 raise NetworkTimeout(
                     f"connecting to {host}:{port} timed out after {timeouts.connect}s"
@@ -121,6 +121,25 @@ def associate(
     return assoc
 
 
+def _connect(host: str, port: int, timeout: float | None) -> Any:
+    """A connected TCP socket (``socket.create_connection`` without the ``socket`` module,
+    whose enums cost a short command's start-up: the C module's socket does all we need). An
+    ASCII name goes to getaddrinfo as bytes, which then needs no IDNA codec either."""
+    address: Any = host.encode("ascii") if host.isascii() else host
+    error: OSError | None = None
+    for family, kind, proto, _, where in _socket.getaddrinfo(address, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(where)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error or OSError(f"getaddrinfo found no address for {host}")
+
+
 def _peer_name(peer: object) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -128,7 +147,7 @@ def _peer_name(peer: object) -> str:
 class BlockingAssociation:
     """One requestor association over a blocking socket (see the module docstring)."""
 
-    def __init__(self, sock: socket.socket, peer: str, config: AEConfig) -> None:
+    def __init__(self, sock: Any, peer: str, config: AEConfig) -> None:
         self._sock = sock
         self.peer = peer
         self.config = config
@@ -150,7 +169,8 @@ class BlockingAssociation:
         self.error: BaseException | None = None
         #: C-ECHO-RQ and -RSP PDUs with their Message ID offsets (False: not in one PDU)
         self._echo: tuple[bytearray, int, bytearray, int] | Literal[False] | None = None
-        self._last_data: bytes | None = None  # what the last read returned
+        self._received: list[bytes] | None = None  # what reads returned, while recorded
+        self._echo_tries = 0
 
     # -- state ---------------------------------------------------------------------------
 
@@ -282,12 +302,18 @@ class BlockingAssociation:
         The DIMSE log (``-v``) takes the general way every time."""
         fast = self._echo
         if not fast or not self.is_established or netlog.dimse_log.isEnabledFor(logging.INFO):
-            self._last_data = None
+            self._received = [] if fast is None else None
             mid = self.next_message_id()
-            rsp = self.request(dimse.CEchoRequest(message_id=mid))
-            check_response(rsp)
-            if fast is None and rsp.status == 0:
-                self._echo = self._echo_bytes(rsp.context.context_id, mid)
+            try:
+                rsp = self.request(dimse.CEchoRequest(message_id=mid))
+                check_response(rsp)
+                if fast is None and rsp.status == 0:
+                    self._echo = self._echo_bytes(rsp.context.context_id, mid)
+                    self._echo_tries += 1
+                    if not self._echo and self._echo_tries < 3:
+                        self._echo = None  # e.g. another PDU came along: try the next one
+            finally:
+                self._received = None
             return rsp.status
         request, at, response, rat = fast
         mid = self.next_message_id()
@@ -323,11 +349,11 @@ class BlockingAssociation:
         self, context_id: int, mid: int
     ) -> tuple[bytearray, int, bytearray, int] | Literal[False]:
         """The C-ECHO-RQ PDU and the peer's C-ECHO-RSP PDU of the message ``mid`` just
-        answered, with the offsets of their Message ID (Being Responded To) values; False
-        when either does not come in one PDU of one PDV."""
-        raw = self._last_data
-        if raw is None or self.engine.buffered:
+        answered (all that was read since it was sent), with the offsets of their Message ID
+        (Being Responded To) values; False when either is not one PDU of one PDV."""
+        if self._received is None or self.engine.buffered:
             return False
+        raw = b"".join(self._received)
         response = _command_pdu(raw, 0x0120, mid)
         cmd = dimse.encode_message(dimse.CEchoRequest(message_id=mid))
         pdus = pdata_pdus(
@@ -376,7 +402,9 @@ class BlockingAssociation:
         n = self._recv(deadline)
         if n is None:
             return self._closed
-        self._last_data = data = self._view[:n].tobytes()
+        data = self._view[:n].tobytes()
+        if self._received is not None:
+            self._received.append(data)
         self._on_data(data)
         return True
 
