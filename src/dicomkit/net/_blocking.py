@@ -420,12 +420,13 @@ class BlockingAssociation:
                 return None
             sock.settimeout(left)
         try:
-            return sock.recv_into(self._view[at:]) if at else sock.recv_into(self._buffer)
+            n: int = sock.recv_into(self._view[at:]) if at else sock.recv_into(self._buffer)
         except TimeoutError:
             return None
         except OSError as exc:
             self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
             return None
+        return n
 
     def _on_data(self, data: bytes) -> None:
         engine = self.engine
