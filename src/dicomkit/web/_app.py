@@ -270,10 +270,18 @@ def create_app(
         Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
         Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
     ]
-    routes += _extra_routes(archive, settings, prefix, routes)
-    from starlette.routing import Mount
+    from dicomkit.web import _thumbnail, _viewer, _wado_uri
 
-    app = Starlette(routes=[Mount(prefix, routes=routes)] if prefix else routes)
+    thumb = _thumbnail.handler(archive)
+    for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
+        routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))
+    routes += _extra_routes(archive, settings, prefix, routes)
+    from starlette.routing import BaseRoute, Mount
+
+    # the web page and WADO-URI sit beside the DICOMweb prefix, behind the same access rules
+    pages: list[BaseRoute] = [Route("/wado", _wado_uri.handler(archive), methods=["GET"])]
+    pages += _viewer.viewer_routes(prefix)
+    app = Starlette(routes=[Mount(prefix, routes=routes), *pages] if prefix else routes + pages)
     app.state.metadata_cache = cache
     app.state.trusted_proxies = settings.trusted_proxies
     return AccessMiddleware(app, settings)

@@ -1,0 +1,183 @@
+"""The node's web page in a real browser: Debian's chromium driven by Playwright (the
+system browser, not Playwright's download). List, search, study page with thumbnails,
+viewer: scroll frames, change the window, and the canvas's pixels against the frame the
+pixel pipeline renders (nearest-neighbour scaling in the page; tolerance for edges)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from peers import missing
+from viewer_data import Study, studies
+from web_helpers import serve_archive
+
+from dicomkit.archive._node import Archive
+from dicomkit.pixels._display import display_frame
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Study]]]:
+    archive = Archive(tmp_path_factory.mktemp("viewer-archive"))
+    data = studies()
+    for st in data:
+        for ds in st.instances:
+            archive.store_dataset(ds)
+    with serve_archive(archive) as port:
+        yield f"http://127.0.0.1:{port}", data
+    archive.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        missing("chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("python package playwright")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 900, "height": 700}, device_scale_factor=1)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def _rows(page: Any) -> list[str]:
+    page.wait_for_function("document.querySelector('#status').textContent.includes('stud')")
+    return [str(t) for t in page.locator("#studies tbody tr td:nth-child(2)").all_inner_texts()]
+
+
+def test_list_search_and_study_page(site: tuple[str, list[Study]], page: Any) -> None:
+    url, data = site
+    ct = data[0]
+    page.goto(url + "/")
+    assert sorted(_rows(page)) == ["P001", "P002"]
+    page.fill("input[name=patient]", "DOE")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#studies tbody tr').length === 1")
+    assert _rows(page) == ["P001"]
+    page.click("button[type=reset]")
+    page.wait_for_function("document.querySelectorAll('#studies tbody tr').length === 2")
+    page.fill("input[name=from]", "2023-01-01")
+    page.fill("input[name=to]", "2023-12-31")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#studies tbody tr').length === 1")
+    assert _rows(page) == ["P002"]
+    page.click("button[type=reset]")
+    page.fill("input[name=modality]", "ct")
+    page.fill("input[name=accession]", ct.accession)
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#studies tbody tr').length === 1")
+    page.click("#studies tbody tr")
+    page.wait_for_selector("#series .card")
+    assert page.locator("#series .card").count() == len(ct.series)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#series img')].every(i => i.complete && i.naturalWidth)"
+    )
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('#series img')].map(i => [i.naturalHeight, i.naturalWidth])"
+    )
+    # 48 x 64 CT fitted into 128 x 128 keeps its aspect; the 40 x 40 one fills it
+    assert sizes == [[96, 128], [128, 128]]
+
+
+def _canvas(page: Any) -> tuple[np.ndarray, dict[str, float]]:
+    import imagecodecs
+
+    page.add_style_tag(content=".info { visibility: hidden; }")
+    shot = imagecodecs.png_decode(page.locator("#canvas").screenshot())
+    return np.asarray(shot)[..., 0].astype(int), page.evaluate("dkViewer.rect")
+
+
+def _assert_shows(page: Any, expected: np.ndarray) -> None:
+    """The canvas shows ``expected`` (uint8 rows x columns) in the drawn rectangle."""
+    shot, rect = _canvas(page)
+    rows, cols = expected.shape
+    ys = np.arange(int(np.ceil(rect["y"])) + 1, int(rect["y"] + rect["h"]) - 1)
+    xs = np.arange(int(np.ceil(rect["x"])) + 1, int(rect["x"] + rect["w"]) - 1)
+    assert len(ys) > rows and len(xs) > cols  # the frame is enlarged, not thumbnailed
+    src_r = np.floor((ys + 0.5 - rect["y"]) * rows / rect["h"]).astype(int)
+    src_c = np.floor((xs + 0.5 - rect["x"]) * cols / rect["w"]).astype(int)
+    want = expected[np.ix_(src_r, src_c)].astype(int)
+    got = shot[np.ix_(ys, xs)]
+    diff = np.abs(got - want)
+    assert diff.mean() < 1.5, diff.mean()
+    assert (diff > 8).mean() < 0.03, (diff > 8).mean()  # pixel edges at a non-integer scale
+
+
+def _wait_frame(page: Any, n: int) -> None:
+    page.wait_for_function(f"document.querySelector('#canvas').dataset.frame === '{n}'")
+
+
+def test_viewer_scrolls_and_windows(site: tuple[str, list[Study]], page: Any) -> None:
+    url, data = site
+    ct = data[0]
+    series, instances = next(iter(ct.series.items()))
+    page.goto(f"{url}/#/view/{ct.uid}/{series}")
+    _wait_frame(page, 1)
+    assert page.evaluate("dkViewer.frames.length") == len(instances)
+    _assert_shows(page, display_frame(instances[0]))  # the data set's window (40/400)
+    assert "DOE JANE" in page.text_content("#info-tl")
+    page.keyboard.press("ArrowDown")
+    _wait_frame(page, 2)
+    _assert_shows(page, display_frame(instances[1]))
+    page.mouse.move(450, 400)
+    page.mouse.wheel(0, 100)
+    _wait_frame(page, 3)
+    _assert_shows(page, display_frame(instances[2]))
+    assert "Image 3/4" in page.text_content("#info-bl")
+    # a preset, then a drag: the canvas follows the window the page reports
+    page.select_option("#preset", "Lung")
+    assert page.evaluate("[dkViewer.center, dkViewer.width]") == [-600, 1500]
+    _assert_shows(page, display_frame(instances[2], center=-600, width=1500))
+    page.mouse.move(450, 400)
+    page.mouse.down()
+    page.mouse.move(350, 450, steps=4)
+    page.mouse.up()
+    center, width = page.evaluate("[dkViewer.center, dkViewer.width]")
+    assert (center, width) != (-600, 1500)
+    _assert_shows(page, display_frame(instances[2], center=center, width=width))
+    # zoom enlarges the drawn frame; reset brings back the fit and the default window
+    before = page.evaluate("dkViewer.rect.w")
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    assert page.evaluate("dkViewer.rect.w") > before * 1.3
+    page.keyboard.press("r")
+    assert page.evaluate("[dkViewer.center, dkViewer.width, dkViewer.rect.w]") == [40, 400, before]
+
+
+def test_viewer_multiframe(site: tuple[str, list[Study]], page: Any) -> None:
+    url, data = site
+    ct = data[0]
+    series, (mf,) = list(ct.series.items())[1]
+    page.goto(f"{url}/#/view/{ct.uid}/{series}")
+    _wait_frame(page, 1)
+    assert page.evaluate("dkViewer.frames.length") == 3
+    page.keyboard.press("End")
+    _wait_frame(page, 3)
+    _assert_shows(page, display_frame(mf, 2))
+    assert "frame 3/3" in page.text_content("#info-bl")
