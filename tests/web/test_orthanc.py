@@ -22,9 +22,9 @@ from viewer_data import Study, studies
 from web_helpers import serve_archive
 
 import dicomkit
-from dicomkit.archive.node import Archive
-from dicomkit.io.json import from_json, to_json
-from dicomkit.web.client import WebClient
+from dicomkit.archive._node import Archive
+from dicomkit.io._json import from_json, to_json
+from dicomkit.web._client import WebClient
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
