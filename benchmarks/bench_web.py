@@ -1,19 +1,21 @@
-"""DICOMweb of `dicomkit serve` (QIDO-RS, WADO-RS, STOW-RS) on synthetic CT instances.
+"""DICOMweb of `dicomkit serve` side by side with Orthanc 1.10 + its DICOMweb plugin.
 
-Starts `dicomkit serve` (subprocess, own archive in a temporary folder) and times, with
-`requests` as the client, the median of --repeat runs after one warm-up:
-STOW-RS of N instances (512x512x16 bit, 0.5 MB, in batches of 10), QIDO-RS (one study, all
-studies, a series' instances, all instances), study metadata, WADO-RS of the study
-(transfer-syntax=*), one instance and one frame. No peer yet (Orthanc is the issue's anchor).
+The benchmark re-executes itself in a network namespace whose only interface is the
+loopback (``unshare -n``; Orthanc listens on every interface), starts `dicomkit serve`
+(subprocess, own archive) and Orthanc (own configuration and storage, TCP_NODELAY=1) in
+it, stores the same 1,000 CT instances (512x512x16 bit, 0.5 MB; 10 studies of 2 series of
+50, two studies per patient) into both over STOW-RS, then times each request with
+`requests` (one keep-alive session per server, ``Accept-Encoding: identity`` unless a row
+says gzip): the median of --repeat runs after one warm-up. Ratio = Orthanc's time / ours
+(> 1: dicomkit faster; for STOW the rates' ratio, ours / Orthanc).
 
-    python benchmarks/bench_web.py [--n 100] [--repeat 5]
+    python benchmarks/bench_web.py [--studies 10] [--repeat 3] [--no-orthanc]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
 import signal
 import socket
 import statistics
@@ -25,13 +27,22 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "web"))
+
+import orthanc_peer
+
 import dicomkit
-from dicomkit.core._dataset import Dataset
+from dicomkit.core import Dataset
+from dicomkit.dictionary import uids
 
 ROOT = "1.2.826.0.1.3680043.10.543.99"
 DICOM = 'multipart/related; type="application/dicom"'
+OCTETS = 'multipart/related; type="application/octet-stream"'
+JSON = "application/dicom+json"
+SERIES, PER_SERIES = 2, 50
 
 
 def _port() -> int:
@@ -42,21 +53,36 @@ def _port() -> int:
 
 def _instance(study: int, series: int, i: int, pixels: bytes) -> bytes:
     ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPClassUID = uids.CTImageStorage
     ds.SOPInstanceUID = f"{ROOT}.{study}.{series}.{i + 1}"
     ds.StudyInstanceUID = f"{ROOT}.{study}"
     ds.SeriesInstanceUID = f"{ROOT}.{study}.{series}"
-    ds.PatientName = f"BENCH^{study}"
-    ds.PatientID = f"B{study}"
-    ds.StudyDate = "20260101"
+    ds.PatientName = f"BENCH^PATIENT{study // 2}"
+    ds.PatientID = f"B{study // 2}"
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "O"
+    ds.StudyDate = f"202601{study + 1:02d}"
+    ds.StudyTime = "101500"
+    ds.StudyID = str(study)
+    ds.AccessionNumber = f"ACC{study}"
+    ds.ReferringPhysicianName = ""
+    ds.StudyDescription = "CT CHEST"
     ds.Modality = "CT"
+    ds.SeriesNumber = str(series + 1)
+    ds.SeriesDescription = f"axial {series}"
     ds.InstanceNumber = str(i + 1)
+    ds.ImagePositionPatient = ["0", "0", str(i * 2.5)]
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.SliceThickness = "2.5"
+    ds.PixelSpacing = ["0.7", "0.7"]
     ds.Rows = ds.Columns = 512
     ds.BitsAllocated = ds.BitsStored = 16
     ds.HighBit = 15
     ds.SamplesPerPixel = 1
     ds.PixelRepresentation = 0
     ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.RescaleIntercept, ds.RescaleSlope = "-1024", "1"
+    ds.WindowCenter, ds.WindowWidth = "40", "400"
     ds.PixelData = pixels
     buf = io.BytesIO()
     dicomkit.write(ds, buf)
@@ -73,122 +99,133 @@ def _timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
+def _stow(session: requests.Session, base: str, files: list[bytes]) -> float:
+    """Seconds to store ``files`` over STOW-RS in requests of 10 instances."""
+    t0 = time.perf_counter()
+    for k in range(0, len(files), 10):
+        boundary = uuid.uuid4().hex
+        body = (
+            b"".join(
+                f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + f + b"\r\n"
+                for f in files[k : k + 10]
+            )
+            + f"--{boundary}--\r\n".encode()
+        )
+        r = session.post(
+            base + "/studies",
+            data=body,
+            headers={"Content-Type": f"{DICOM}; boundary={boundary}", "Accept": JSON},
+        )
+        assert r.status_code == 200, (base, r.status_code, r.text[:300])
+    return time.perf_counter() - t0
+
+
+def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    dimse, http = _port(), _port()
+    cmd = [sys.executable, "-m", "dicomkit", "serve", str(tmp / "archive"), "--host"]
+    cmd += ["127.0.0.1", "--port", str(dimse), "--http-port", str(http)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{http}/dicom-web"
+    for _ in range(600):
+        try:
+            requests.get(base + "/studies", timeout=1)
+            return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit("dicomkit serve did not start")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=100, help="instances (one study, 2 series)")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--studies", type=int, default=10, help="studies of 100 instances")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-orthanc", action="store_true", help="dicomkit only")
     args = ap.parse_args()
+    use_orthanc = not args.no_orthanc and orthanc_peer.available() is None
+    if use_orthanc:
+        orthanc_peer.reexec_in_netns()
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    dimse, http = _port(), _port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dicomkit",
-            "serve",
-            str(tmp / "archive"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(dimse),
-            "--http-port",
-            str(http),
-        ],
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{http}/dicom-web"
-    session = requests.Session()
+    proc, ours = _serve(tmp)
+    stack = []
     try:
-        for _ in range(300):
-            try:
-                session.get(base + "/studies", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        pixels = os.urandom(512 * 512 * 2)
-        files = [_instance(1, i % 2, i, pixels) for i in range(args.n)]
-        # STOW-RS: every instance once (durable: on disk and indexed when answered)
-        t0 = time.perf_counter()
-        for k in range(0, len(files), 10):
-            boundary = uuid.uuid4().hex
-            body = (
-                b"".join(
-                    f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-                    + f
-                    + b"\r\n"
-                    for f in files[k : k + 10]
-                )
-                + f"--{boundary}--\r\n".encode()
-            )
-            r = session.post(
-                base + "/studies",
-                data=body,
-                headers={"Content-Type": f"{DICOM}; boundary={boundary}"},
-            )
-            assert r.status_code == 200, r.text
-        stow = time.perf_counter() - t0
-        # C-STORE of the same number of instances (another study), for the ratio: one
-        # association from an in-process SyncAE (no process start-up in the timing)
-        from dicomkit.net import SyncAE
-        from dicomkit.services import contexts_for, read_instance, store
+        servers = {"dicomkit": ours}
+        if use_orthanc:
+            ctx = orthanc_peer.orthanc_here(tmp / "orthanc")
+            stack.append(ctx)
+            servers["Orthanc"] = ctx.__enter__() + "/dicom-web"
+        rng = np.random.default_rng(1)
+        files = []
+        for st in range(args.studies):
+            pixels = rng.integers(0, 2000, 512 * 512, dtype="<u2").tobytes()
+            files += [
+                _instance(st, se, i, pixels) for se in range(SERIES) for i in range(PER_SERIES)
+            ]
+        sessions = {name: requests.Session() for name in servers}
+        for s in sessions.values():
+            s.headers["Accept-Encoding"] = "identity"
+        stow = {n: _stow(sessions[n], base, files) for n, base in servers.items()}
+        study, series = f"{ROOT}.0", f"{ROOT}.0.0"
+        sop = f"{series}.1"
+        inst = f"/studies/{study}/series/{series}/instances/{sop}"
+        n_all = len(files)
+        rows: list[tuple[str, str, str, dict[str, str] | None, int | None]] = [
+            ("QIDO 1 study", f"/studies?StudyInstanceUID={study}", JSON, None, 1),
+            ("QIDO 2 studies (patient)", "/studies?PatientID=B0", JSON, None, 2),
+            (f"QIDO all {args.studies} studies", "/studies", JSON, None, args.studies),
+            ("QIDO 50-instance series", f"/studies/{study}/series/{series}/instances", JSON,
+             None, PER_SERIES),
+            (f"QIDO all {n_all} instances", "/instances", JSON, None, n_all),
+            ("metadata 100-instance study", f"/studies/{study}/metadata", JSON, None, 100),
+            ("WADO-RS 100-instance study", f"/studies/{study}", f"{DICOM}; transfer-syntax=*",
+             None, None),
+            ("WADO-RS one instance", inst, f"{DICOM}; transfer-syntax=*", None, None),
+            ("  same, client offers gzip", inst, f"{DICOM}; transfer-syntax=*",
+             {"Accept-Encoding": "gzip, deflate"}, None),
+            ("WADO-RS one frame", inst + "/frames/1", OCTETS, None, None),
+            ("rendered JPEG", inst + "/rendered", "image/jpeg", None, None),
+            ("rendered PNG", inst + "/rendered", "image/png", None, None),
+        ]  # fmt: skip
+        results: dict[str, dict[str, float]] = {}
+        sizes: dict[str, dict[str, int]] = {}
+        for label, path, accept, extra, count in rows:
+            for name, base in servers.items():
+                s = sessions[name]
+                headers = {"Accept": accept, **(extra or {})}
 
-        (tmp / "cstore").mkdir()
-        for i in range(args.n):
-            (tmp / "cstore" / f"{i}.dcm").write_bytes(_instance(2, i % 2, i, pixels))
-        instances = [read_instance(p) for p in sorted((tmp / "cstore").iterdir())]
-        with (
-            SyncAE("BENCH") as ae,
-            ae.associate(
-                "127.0.0.1", dimse, ae_title="DICOMKIT", contexts=contexts_for(instances)
-            ) as assoc,
-        ):
-            t0 = time.perf_counter()
-            for instance in instances:
-                assoc.call(store, instance)
-            cstore = time.perf_counter() - t0
-        study = f"{ROOT}.1"
-        series = f"{ROOT}.1.0"
-        sop = f"{ROOT}.1.0.1"
-        rows = [
-            ("STOW-RS", stow, f"{args.n / stow:.0f} instances/s"),
-            ("C-STORE (same data)", cstore, f"{args.n / cstore:.0f} instances/s"),
-        ]
+                def get(
+                    b: str = base,
+                    p: str = path,
+                    h: dict[str, str] = headers,
+                    s: requests.Session = s,
+                    count: int | None = count,
+                ) -> int:
+                    r = s.get(b + p, headers=h)
+                    assert r.status_code == 200, (b + p, r.status_code, r.text[:300])
+                    if count is not None:
+                        assert len(r.json()) == count, (b + p, len(r.json()))
+                    return len(r.content)
 
-        def get(path: str, accept: str = "application/dicom+json") -> requests.Response:
-            r = session.get(base + path, headers={"Accept": accept})
-            assert r.status_code == 200, (path, r.status_code, r.text[:200])
-            return r
-
-        size = sum(len(f) for f in files)
-        for label, path, accept, nbytes in (
-            ("QIDO studies (1 match)", f"/studies?StudyInstanceUID={study}", "", 0),
-            ("QIDO all studies", "/studies", "", 0),
-            ("QIDO series instances", f"/studies/{study}/series/{series}/instances", "", 0),
-            ("QIDO all instances", "/instances", "", 0),
-            ("study metadata", f"/studies/{study}/metadata", "", 0),
-            ("WADO study (as stored)", f"/studies/{study}", f"{DICOM}; transfer-syntax=*", size),
-            (
-                "WADO one instance",
-                f"/studies/{study}/series/{series}/instances/{sop}",
-                f"{DICOM}; transfer-syntax=*",
-                len(files[0]),
-            ),
-            (
-                "WADO one frame",
-                f"/studies/{study}/series/{series}/instances/{sop}/frames/1",
-                'multipart/related; type="application/octet-stream"',
-                len(pixels),
-            ),
-        ):
-            secs = _timed(
-                lambda p=path, a=accept: get(p, a or "application/dicom+json"), args.repeat
-            )
-            note = f"{nbytes / 1e6 / secs:.0f} MB/s" if nbytes else ""
-            rows.append((label, secs, note))
-        print(f"dicomkit DICOMweb, {args.n} instances of 512x512x16 bit, median of {args.repeat}")
-        for label, secs, note in rows:
-            print(f"  {label:28s} {secs * 1000:9.1f} ms  {note}")
+                sizes.setdefault(label, {})[name] = get()
+                results.setdefault(label, {})[name] = _timed(get, args.repeat)
+        names = list(servers)
+        print(
+            f"DICOMweb, {n_all} CT instances 512x512x16 (10 studies x 2 series x 50), "
+            f"median of {args.repeat}; ratio = Orthanc / dicomkit (> 1: dicomkit faster)"
+        )
+        head = "".join(f"{n:>12s}" for n in names)
+        print(f"  {'':32s}{head}{'ratio':>8s}")
+        rate = {n: n_all / stow[n] for n in names}
+        line = "".join(f"{rate[n]:9.0f}/s " for n in names)
+        ratio = f"{rate['dicomkit'] / rate['Orthanc']:8.2f}" if "Orthanc" in rate else ""
+        print(f"  {'STOW-RS (durable) rate':32s}{line}{ratio}")
+        for label, by in results.items():
+            line = "".join(f"{by[n] * 1000:9.1f} ms" for n in names)
+            ratio = f"{by['Orthanc'] / by['dicomkit']:8.2f}" if "Orthanc" in by else ""
+            kb = "/".join(f"{sizes[label][n] // 1024}" for n in names)
+            print(f"  {label:32s}{line}{ratio}   ({kb} KiB)")
     finally:
+        for ctx in stack:
+            ctx.__exit__(None, None, None)
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
     return 0

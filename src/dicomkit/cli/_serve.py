@@ -156,7 +156,8 @@ def add_parser(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="PORT",
-        help="QIDO-RS / WADO-RS / STOW-RS at http://HOST:PORT/dicom-web (default 8042; 0: off)",
+        help="QIDO-RS / WADO-RS / STOW-RS at http://HOST:PORT/dicom-web and the web page at "
+        "http://HOST:PORT/ (default 8042; 0: off)",
     )
     web.add_argument(
         "--http-host", default=None, help="address DICOMweb listens on (default 127.0.0.1)"
@@ -466,7 +467,12 @@ def run(args: argparse.Namespace) -> int:
         )
         for service in node.services:
             if getattr(service, "url", None):
-                print(f"dicomkit serve: DICOMweb at {service.url}", file=sys.stderr, flush=True)
+                page = service.url.removesuffix("dicom-web")
+                print(
+                    f"dicomkit serve: DICOMweb at {service.url}, web page at {page}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         await node.run()
 
     try:

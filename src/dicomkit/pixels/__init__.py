@@ -2,7 +2,7 @@
 spaces and LUTs, and encoding (PS3.5 8, A.4, Annex G; PS3.3 C.7.6.3, C.11).
 
 Decoding: :func:`pixel_array`, :func:`frame`, :func:`iter_frames`, :func:`decode`;
-presentation steps: :mod:`~dicomkit.pixels._lut` (modality, VOI), :mod:`~dicomkit.pixels._colour`
+presentation steps: :func:`display_frame` (the 8-bit picture of ``dicomkit export``), :mod:`~dicomkit.pixels._lut` (modality, VOI), :mod:`~dicomkit.pixels._colour`
 (YBR, palettes); encoding: :func:`set_pixels`, :func:`compress`, :func:`decompress`.
 """
 
@@ -17,6 +17,7 @@ from dicomkit.pixels._colour import (
     rgb_to_ybr,
     ybr_to_rgb,
 )
+from dicomkit.pixels._display import display_frame
 from dicomkit.pixels._encode import compress, decompress, set_pixels
 from dicomkit.pixels._frames import Decoded, decode, frame, iter_frames, pixel_array, pixel_info
 from dicomkit.pixels._info import PixelDataWarning, PixelInfo
@@ -43,6 +44,7 @@ __all__ = [
     "decompress",
     "default_registry",
     "descriptor",
+    "display_frame",
     "expand_segmented",
     "frame",
     "iter_frames",
