@@ -5,18 +5,12 @@ give the same QIDO-RS answers and the same instances over WADO-RS."""
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import orthanc_peer
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
-import orthanc_peer
 from peers import missing
 from viewer_data import Study, studies
 from web_helpers import serve_archive

@@ -5,17 +5,12 @@ pixel pipeline renders (nearest-neighbour scaling in the page; tolerance for edg
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
 from peers import missing
 from viewer_data import Study, studies
 from web_helpers import serve_archive

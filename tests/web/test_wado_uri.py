@@ -4,17 +4,12 @@ encoded as JPEG, application/dicom is the stored file, and bad requests say what
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import imagecodecs
 import numpy as np
 import pytest
 import requests
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from viewer_data import Study, studies
 from web_helpers import serve_archive
 
