@@ -342,15 +342,15 @@ def rotating_log(cfg: Any) -> None:
     try:
         handler: logging.Handler
         if cfg.log_rotate:
-            handler = logging.handlers.TimedRotatingFileHandler(
+            timed = _sized_timed_handler()(
                 cfg.log_file,
                 when={"hourly": "H", "daily": "D"}.get(cfg.log_rotate, cfg.log_rotate),
                 backupCount=cfg.log_backups,
                 encoding="utf-8",
                 utc=True,
             )
-            if cfg.log_max_bytes:  # both: the size limit is checked too
-                handler = _SizeAndTime(handler, cfg.log_max_bytes)
+            timed.max_bytes = cfg.log_max_bytes  # both: the size limit is checked too
+            handler = timed
         else:
             handler = logging.handlers.RotatingFileHandler(
                 cfg.log_file,
@@ -371,30 +371,33 @@ def rotating_log(cfg: Any) -> None:
     root.addHandler(handler)
 
 
-class _SizeAndTime(logging.Handler):
-    """A timed rotating handler that also rolls over past a size."""
+def _sized_timed_handler() -> type:
+    """A timed rotating file handler that also rolls over past ``max_bytes``; several files of
+    one period are ``FILE.<period>``, ``FILE.<period>.1`` ... (the standard handler would
+    overwrite the first), all counted in ``backupCount``."""
+    import logging.handlers
+    import os
 
-    def __init__(self, inner: Any, max_bytes: int) -> None:
-        super().__init__()
-        self.inner = inner
-        self.max_bytes = max_bytes
+    class SizedTimedRotatingFileHandler(logging.handlers.TimedRotatingFileHandler):
+        max_bytes = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
-        inner = self.inner
-        try:
-            if inner.stream is not None and inner.stream.tell() >= self.max_bytes:
-                inner.doRollover()
-        except OSError:
-            pass
-        inner.emit(record)
+        def shouldRollover(self, record: logging.LogRecord) -> bool:
+            if super().shouldRollover(record):
+                return True
+            if not self.max_bytes or self.stream is None:
+                return False
+            size = self.stream.tell() + len(self.format(record).encode("utf-8")) + 1
+            return size > self.max_bytes
 
-    def setFormatter(self, fmt: logging.Formatter | None) -> None:
-        super().setFormatter(fmt)
-        self.inner.setFormatter(fmt)
+        def rotation_filename(self, default_name: str) -> str:
+            name = super().rotation_filename(default_name)
+            candidate, n = name, 0
+            while os.path.exists(candidate):
+                n += 1
+                candidate = f"{name}.{n}"
+            return candidate
 
-    def close(self) -> None:
-        self.inner.close()
-        super().close()
+    return SizedTimedRotatingFileHandler
 
 
 def run(args: argparse.Namespace) -> int:
