@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 STUDY_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
 STUDY_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+WORKLIST = "1.2.840.10008.5.1.4.31"
 
 
 def _config(tmp: Path, viewer_port: int) -> Path:
@@ -64,7 +65,7 @@ def _session(port: int, calling: str, tmp: Path) -> dict[str, Any]:
     path = tmp / f"{calling}.dcm"
     dicomkit.write(to_dataset(row, pixels=True), path)
     ae = pynetdicom.AE(ae_title=calling)
-    for ctx in (CT, STUDY_FIND, STUDY_MOVE, STUDY_GET):
+    for ctx in (CT, STUDY_FIND, STUDY_MOVE, STUDY_GET, WORKLIST):
         ae.add_requested_context(ctx)
     role = pynetdicom.build_role(CT, scu_role=True, scp_role=True)
     handlers = [(pynetdicom.evt.EVT_C_STORE, lambda event: 0x0000)]  # C-GET sub-operations
@@ -85,6 +86,9 @@ def _session(port: int, calling: str, tmp: Path) -> dict[str, Any]:
                 int(s.Status) for s, _ in assoc.send_c_move(query, dest, STUDY_MOVE) if s
             ][-1]
         out["get"] = [int(s.Status) for s, _ in assoc.send_c_get(query, STUDY_GET) if s][-1]
+        mwl = pydicom.Dataset()
+        mwl.PatientID = ""
+        out["worklist"] = [int(s.Status) for s, _ in assoc.send_c_find(mwl, WORKLIST) if s][-1]
     finally:
         assoc.release()
     return out
@@ -127,18 +131,26 @@ def test_permissions_per_calling_ae_title(tmp_path: Path) -> None:
         "move MODALITY": denied,
         "move VIEWER": denied,
         "get": denied,
+        "worklist": denied,  # a hosted service's C-FIND is a query too
     }
     assert viewer_s["store"] == denied and viewer_s["find"] == 0
     assert viewer_s["move MODALITY"] == denied  # not one of its move_destinations
     assert viewer_s["move VIEWER"] == 0 and viewer_s["get"] == 0  # MODALITY stored one
+    assert viewer_s["worklist"] == 0
     assert faraway["store"] == denied and faraway["find"] == denied  # wrong host
     assert stranger == {"associated": False}  # default = []: A-ASSOCIATE-RJ
     assert echo.returncode != 0 and "Rejected" in echo.stdout + echo.stderr
     alerts = _alerts(tmp_path / "audit.log")
     restricted = [who for kind, who in alerts if kind == "110132"]
-    assert restricted.count("MODALITY") == 4 and restricted.count("VIEWER") == 2
+    assert restricted.count("MODALITY") == 5 and restricted.count("VIEWER") == 2
     assert restricted.count("FARAWAY") >= 2
     assert ("110126", "STRANGER") in alerts  # the rejected association
+    queried = [
+        root.find("ParticipantObjectIdentification").get("ParticipantObjectID")  # type: ignore[union-attr]
+        for root in map(ET.fromstring, (tmp_path / "audit.log").read_text("utf-8").splitlines())
+        if root.find("EventIdentification/EventID").get("csd-code") == "110112"  # type: ignore[union-attr]
+    ]
+    assert sorted(queried) == sorted([STUDY_FIND, WORKLIST])  # the viewer's two C-FINDs
 
 
 def test_policy_errors_say_what_to_fix() -> None:

@@ -11,7 +11,8 @@
     allow = ["query", "retrieve"]
     move_destinations = ["VIEWER"]              # C-MOVE only to these (default: any peer)
 
-Permissions are ``store`` (C-STORE), ``query`` (C-FIND) and ``retrieve`` (C-MOVE, C-GET);
+Permissions are ``store`` (C-STORE), ``query`` (C-FIND of any model, the worklist too) and
+``retrieve`` (C-MOVE, C-GET);
 Verification (C-ECHO) is always allowed. Without an ``[access]`` section everyone may do
 everything (the AE title filter ``accepted_calling_aets`` still applies). A calling AE title
 with no permission at all is rejected at association (A-ASSOCIATE-RJ, 1-1-3 "calling AE title

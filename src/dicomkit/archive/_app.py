@@ -708,7 +708,10 @@ class ArchiveNode:
     ) -> None:
         """Serve ``kind`` requests of ``sop_classes`` with ``handler`` and offer those SOP
         classes in the association negotiation (see :meth:`dicomkit.net.AE.add_handler`);
-        takes effect for new associations, also while the node runs."""
+        takes effect for new associations, also while the node runs. C-FIND, C-MOVE and
+        C-GET handlers pass the ``[access]`` rules and are audited like the node's own."""
+        if kind in (dimse.CFindRequest, dimse.CMoveRequest, dimse.CGetRequest):
+            handler = self.watch.guard(kind, handler)
         self.ae.add_handler(
             kind,
             handler,

@@ -17,6 +17,7 @@ configuration and sits in four places:
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 import logging
@@ -55,6 +56,24 @@ class Retrieval:
 CURRENT_RETRIEVAL: contextvars.ContextVar[Retrieval | None] = contextvars.ContextVar(
     "dicomkit_retrieval", default=None
 )
+
+
+def _runs_on_loop(handler: Any) -> bool:
+    """Coroutine and generator functions (and objects whose ``__call__`` is one): calling them
+    does no work yet; anything else may block."""
+    call = (
+        None if inspect.isfunction(handler) or inspect.ismethod(handler) else type(handler).__call__
+    )
+    return any(
+        test(fn)
+        for fn in (handler, call)
+        if fn is not None
+        for test in (
+            inspect.iscoroutinefunction,
+            inspect.isasyncgenfunction,
+            inspect.isgeneratorfunction,
+        )
+    )
 
 
 def _host(peer: str) -> str:
@@ -179,6 +198,9 @@ class NodeWatch:
         async def guarded(incoming: Incoming) -> Any:
             return await watch._serve_qr(op, handler, incoming)
 
+        classes = getattr(handler, "sop_classes", None)
+        if classes is not None:  # what the AE offers for it
+            guarded.sop_classes = classes  # type: ignore[attr-defined]
         return guarded
 
     async def _serve_qr(
@@ -196,9 +218,12 @@ class NodeWatch:
         record = Retrieval()
         token = CURRENT_RETRIEVAL.set(record)
         try:
-            result = handler(incoming)
-            if inspect.isawaitable(result):
-                result = await result
+            if _runs_on_loop(handler):
+                result = handler(incoming)
+                if inspect.isawaitable(result):
+                    result = await result
+            else:  # a plain function may block: a worker thread, as the dispatcher does
+                result = await asyncio.to_thread(handler, incoming)
         finally:
             CURRENT_RETRIEVAL.reset(token)
         status = int(getattr(result, "status", 0) or 0)
