@@ -44,7 +44,14 @@ from dicomkit.web._auth import AccessMiddleware
 from dicomkit.web._capabilities import capabilities_response
 from dicomkit.web._delete import delete_instances
 from dicomkit.web._metadata_cache import MetadataCache
+from dicomkit.web._transfer import (
+    FramePlan,
+    choose_frame_media,
+    choose_instance_syntax,
+    frames_in,
+)
 from dicomkit.web._urls import base_url
+from dicomkit.web._zip import wants_zip, zip_chunks
 
 log = logging.getLogger("dicomkit.web")
 
@@ -137,12 +144,14 @@ def create_app(
 
     async def retrieve(request: Request) -> Response:
         p = request.path_params
+        accept = request.headers.get("accept", "")
         try:
-            ts = wado.pick_transfer_syntax(request.headers.get("accept", ""))
             found = await run_in_threadpool(
                 wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
             )
-            wado.check_transfer_syntax(found, ts)
+            if wants_zip(accept):
+                return StreamingResponse(zip_chunks(archive, found), media_type="application/zip")
+            ts = choose_instance_syntax(accept, found)
         except DicomError as exc:
             return _error(exc)
         boundary = uuid.uuid4().hex
@@ -169,29 +178,26 @@ def create_app(
             return _xml.multipart_response(json.loads(body))
         return Response(body, media_type=DICOM_JSON)
 
-    def _octets(parts: list[bytes]) -> Response:
+    def _octets(parts: list[bytes], plan: FramePlan | None = None) -> Response:
         boundary = uuid.uuid4().hex
-        chunks: Iterator[tuple[str, Iterator[bytes]]] = (
-            ("application/octet-stream", iter((b,))) for b in parts
-        )
+        media = plan.media if plan else "application/octet-stream"
+        ctype = plan.content_type if plan else media
+        chunks: Iterator[tuple[str, Iterator[bytes]]] = ((ctype, iter((b,))) for b in parts)
         body = b"".join(wado.multipart_parts(chunks, boundary))
-        return Response(
-            body,
-            media_type=f'multipart/related; type="application/octet-stream"; boundary={boundary}',
-        )
+        return Response(body, media_type=f'multipart/related; type="{media}"; boundary={boundary}')
 
     async def frames(request: Request) -> Response:
         p = request.path_params
         try:
-            wado.pick_transfer_syntax(request.headers.get("accept", ""), "application/octet-stream")
             numbers = wado.parse_frame_list(p["frames"])
             (inst,) = await run_in_threadpool(
                 wado.find_instances, archive, p["study"], p["series"], p["sop"]
             )
-            data = await run_in_threadpool(wado.frames_of, archive, inst, numbers)
+            plan = choose_frame_media(request.headers.get("accept", ""), inst.transfer_syntax)
+            data = await run_in_threadpool(frames_in, archive, inst, numbers, plan)
         except DicomError as exc:
             return _error(exc)
-        return _octets(data)
+        return _octets(data, plan)
 
     async def bulkdata(request: Request) -> Response:
         p = request.path_params

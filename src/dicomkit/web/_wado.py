@@ -186,7 +186,9 @@ def instance_chunks(archive: Archive, inst: StoredInstance, ts: str) -> Iterator
             while chunk := fp.read(CHUNK):
                 yield chunk
     else:
-        yield _transcoded(path, ts)
+        from dicomkit.web._transfer import transcode
+
+        yield transcode(archive, inst, ts)
 
 
 def multipart_parts(parts: Iterator[tuple[str, Iterator[bytes]]], boundary: str) -> Iterator[bytes]:
