@@ -275,6 +275,7 @@ class _WebService:
             retrieve_aet=cfg.ae_title,
             disk_low=node.storage.disk.low,
             settings=settings,
+            ups=node.hosted.ups,
         )
         self.http = HttpServer(app, cfg.http_host, cfg.http_port, settings=settings)
         self.prefix = settings.prefix

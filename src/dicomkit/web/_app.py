@@ -38,8 +38,8 @@ from dicomkit.errors import DicomError
 from dicomkit.io._json import to_json
 from dicomkit.web import _qido as qido
 from dicomkit.web import _stow as stow
+from dicomkit.web import _stow_json, _xml
 from dicomkit.web import _wado as wado
-from dicomkit.web import _xml
 from dicomkit.web._auth import AccessMiddleware
 from dicomkit.web._capabilities import capabilities_response
 from dicomkit.web._delete import delete_instances
@@ -50,6 +50,7 @@ from dicomkit.web._transfer import (
     choose_instance_syntax,
     frames_in,
 )
+from dicomkit.web._ups_rs import ups_routes
 from dicomkit.web._urls import base_url
 from dicomkit.web._zip import wants_zip, zip_chunks
 
@@ -100,11 +101,13 @@ def create_app(
     retrieve_aet: str = "",
     disk_low: Callable[[], str | None] | None = None,
     settings: WebSettings | None = None,
+    ups: Any = None,
 ) -> Any:
     """The DICOMweb application over ``archive``. ``disk_low``: returns why stores are
     refused (the node's disk guard), or None. ``settings``: the ``[web]`` section
     (authentication, CORS, DELETE; :mod:`dicomkit.archive._web_settings`); ``prefix``
-    overrides its prefix."""
+    overrides its prefix. ``ups``: the node's UPS SCP, served as UPS-RS
+    (:mod:`dicomkit.web._ups_rs`)."""
     settings = settings or WebSettings()
     prefix = (settings.prefix if prefix is None else prefix).rstrip("/")
     cache = MetadataCache(archive)
@@ -242,17 +245,31 @@ def create_app(
             parts = await stow.receive_parts(archive, request.stream(), boundary)
         except DicomError as exc:
             return _error(exc)
-        outcomes = await stow.store_parts(archive, parts, study, disk_low() if disk_low else None)
+        not_made: list[stow.StowOutcome] = []
+        if any(_stow_json.is_metadata(p) for p in parts):
+            parts, not_made = await run_in_threadpool(_stow_json.make_instances, archive, parts)
+        outcomes = not_made + await stow.store_parts(
+            archive, parts, study, disk_low() if disk_low else None
+        )
         for o in outcomes:
             if o.reason:
                 log.warning(
                     "STOW-RS of %s refused (%04X): %s", o.sop_instance_uid, o.reason, o.comment
                 )
         status, ds = stow.response(outcomes, _base(request, prefix), study)
+        headers = _stow_json.warnings(outcomes)
+        if _xml.wants_xml(request.headers.get("accept", "")):
+            return Response(
+                _xml.native_model(to_json(ds)),
+                status_code=status,
+                media_type=_xml.DICOM_XML,
+                headers=headers,
+            )
         return Response(
             json.dumps(to_json(ds), ensure_ascii=False).encode(),
             status_code=status,
             media_type=DICOM_JSON,
+            headers=headers,
         )
 
     st, se, sop = "/studies/{study}", "/series/{series}", "/instances/{sop}"
@@ -276,6 +293,8 @@ def create_app(
         Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
         Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
     ]
+    if ups is not None:
+        routes += ups_routes(ups, lambda request: _base(request, prefix))
     from dicomkit.web import _thumbnail, _viewer, _wado_uri
 
     thumb = _thumbnail.handler(archive)

@@ -36,8 +36,11 @@ _REALM = 'realm="dicomkit DICOMweb"'
 _METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 
 
-def needed_permission(method: str) -> str:
-    """The permission an HTTP method needs: ``read``, ``store`` or ``delete``."""
+def needed_permission(method: str, path: str = "") -> str:
+    """The permission a request needs: ``read``, ``store`` or ``delete`` (UPS-RS
+    subscriptions need ``read``: they only ask to be told)."""
+    if "/subscribers/" in path:
+        return "read"
     if method in ("POST", "PUT", "PATCH"):
         return "store"
     if method == "DELETE":
@@ -111,7 +114,7 @@ class AccessMiddleware:
                     ],
                 )
                 return
-        need = needed_permission(method)
+        need = needed_permission(method, str(scope.get("path", "")))
         user: WebUser | None = None
         authorization = headers.get("authorization", "")
         if authorization and self.settings.users:

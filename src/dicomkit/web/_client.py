@@ -220,3 +220,36 @@ class WebClient:
         _ctype, body = self._open(request)
         objs: list[dict[str, Any]] = json.loads(body)
         return objs
+
+    def store_json(
+        self,
+        objects: list[dict[str, Any]],
+        bulk: Mapping[str, tuple[str, bytes]] | None = None,
+        *,
+        study: str | None = None,
+    ) -> Dataset:
+        """STOW-RS of DICOM JSON metadata (PS3.18 10.5.1.2.2): ``objects`` may hold
+        ``BulkDataURI`` values that are keys of ``bulk``, whose values are ``(content type,
+        bytes)`` -- e.g. ``("application/octet-stream", pixels)`` or ``("image/jls",
+        frame)``. The server's answer as :meth:`store`."""
+        from dicomkit.web._wado import multipart_parts
+
+        boundary = uuid.uuid4().hex
+        parts: list[tuple[str, Any]] = [
+            (DICOM_JSON, iter((json.dumps(objects, ensure_ascii=False).encode(),)))
+        ]
+        for uri, (ctype, data) in (bulk or {}).items():
+            parts.append((f"{ctype}\r\nContent-Location: {uri}", iter((data,))))
+        body = b"".join(multipart_parts(iter(parts), boundary))
+        ctype = f'multipart/related; type="{DICOM_JSON}"; boundary={boundary}'
+        url = self.url + "/studies" + (f"/{study}" if study else "")
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": ctype, "Accept": DICOM_JSON}
+        )
+        try:
+            _ctype, answer = self._open(request)
+        except WebClientError as exc:
+            if exc.status != 409:
+                raise
+            return Dataset()
+        return from_json(answer) if answer.strip() else Dataset()

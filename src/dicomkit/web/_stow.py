@@ -51,9 +51,12 @@ def boundary_of(content_type: str) -> str:
             415,
         )
     m = ranges[0]
-    if m.params.get("type", "application/dicom").lower() != "application/dicom":
+    accepted = ("application/dicom", "application/dicom+json", "application/dicom+xml")
+    if m.params.get("type", "application/dicom").lower() not in accepted:
         raise StowError(
-            f"parts of type {m.params['type']!r} are not accepted: send application/dicom", 415
+            f"parts of type {m.params['type']!r} are not accepted: send application/dicom, "
+            "or application/dicom+json (or +xml) metadata with bulk data parts",
+            415,
         )
     boundary = m.params.get("boundary", "")
     if not boundary:
