@@ -142,7 +142,7 @@ def test_node_workitem_found_by_dimse(tmp_path: Path) -> None:
 
     from dicomkit.dictionary import uids
     from dicomkit.net import SyncAE
-    from dicomkit.services import ups as ups_scu
+    from dicomkit.services import _ups as ups_scu
 
     dimse, http = free_port(), free_port()
     with serving(tmp_path / "archive", dimse, "--http-port", str(http)):
