@@ -17,6 +17,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dicomkit.archive import _audit as audit
+    from dicomkit.archive._access import AccessConfigError, AccessPolicy, AERule
     from dicomkit.archive._app import ArchiveNode
     from dicomkit.archive._audit_trail import (
         AuditConfigError,
@@ -25,11 +27,9 @@ if TYPE_CHECKING:
         SyslogTarget,
     )
     from dicomkit.archive._config import ConfigError, NodeConfig, load_config
-from dicomkit.archive import _audit as audit
-from dicomkit.archive._access import AccessConfigError, AccessPolicy, AERule
+    from dicomkit.archive._metrics import NodeMetrics
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, Query, QueryError, QueryOptions, parse_query
-from dicomkit.archive._metrics import NodeMetrics
 from dicomkit.archive._node import Archive, CheckReport, IngestResult
 from dicomkit.archive._outbox import OutboxItem
 from dicomkit.archive._results import Result
@@ -80,9 +80,15 @@ __all__ = [
 ]
 
 
-#: the node and its configuration load the network and service layers: imported on first use
+#: the node and its configuration load the network and service layers, the operating pieces
+#: (audit, access, metrics) more standard modules: imported on first use
 _LAZY = {
     "ArchiveNode": "dicomkit.archive._app",
+    "audit": "dicomkit.archive._audit",  # the module itself
+    "AccessConfigError": "dicomkit.archive._access",
+    "AccessPolicy": "dicomkit.archive._access",
+    "AERule": "dicomkit.archive._access",
+    "NodeMetrics": "dicomkit.archive._metrics",
     "AuditConfigError": "dicomkit.archive._audit_trail",
     "AuditSettings": "dicomkit.archive._audit_trail",
     "AuditTrail": "dicomkit.archive._audit_trail",
@@ -97,7 +103,8 @@ def __getattr__(name: str) -> Any:
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module 'dicomkit.archive' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
+    module = importlib.import_module(where)
+    value = module if name == "audit" else getattr(module, name)
     globals()[name] = value
     return value
 
