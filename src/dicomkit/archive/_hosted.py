@@ -1,6 +1,7 @@
 """The services the archive node hosts besides Storage, Q/R and Verification.
 
-Each has a section of the config file, on by default (``enabled = false`` turns it off)::
+Each has a section of the config file, on by default (``enabled = false`` turns it off;
+``[print]`` is off until ``enabled = true``)::
 
     [commitment]              # Storage Commitment Push (PS3.4 J), see archive.commitments
     enabled = true
@@ -22,6 +23,10 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     [[routing.rules]]         # forward arriving instances (archive._routing); no rule: off
     to = ["PACS"]
     modality = ["CT"]
+
+    [print]                   # Print Management (PS3.4 H), archive._printing; OFF by default
+    enabled = true
+    folder = "prints"         # films as PNG, one PDF per film session
 
 Reports that cannot go on the requesting association go on a new one to the requestor's AE
 title, whose address comes from ``[peers.AET]``.
@@ -48,10 +53,11 @@ if TYPE_CHECKING:
     from dicomkit.archive._routing import Router
     from dicomkit.archive._ups_store import NodeUPSSCP
     from dicomkit.archive._worklist_items import WorklistItems
+    from dicomkit.services import PrintSCP
 
 #: the last five are off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S)
 MORE_SECTIONS = ("event_log", "relevant_patient", "substance", "display", "media_creation")
-SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing", *MORE_SECTIONS)
+SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing", "print", *MORE_SECTIONS)
 
 
 def _settings_type(name: str) -> Any:
@@ -79,6 +85,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive._ps34_hosted import SETTINGS
 
         return SETTINGS[name]
+    if name == "print":
+        from dicomkit.archive._printing import PrintSettings
+
+        return PrintSettings
     raise KeyError(name)
 
 
@@ -140,6 +150,7 @@ TITLES = {
     "substance": "Substance Administration Query",
     "display": "Display System",
     "media_creation": "Media Creation",
+    "print": "Print Management",
 }
 
 
@@ -170,6 +181,7 @@ class HostedServices:
         self.mpps_forward: MPPSForwarder | None = None
         self.ups: NodeUPSSCP | None = None
         self.router: Router | None = None
+        self.print: PrintSCP | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive._commitments import NodeCommitmentSCP
@@ -233,6 +245,11 @@ class HostedServices:
             node.storage.observers.append(
                 lambda incoming, result: router.on_stored(incoming.association.calling_ae, result)
             )
+        print_settings = settings(node, "print")
+        if print_settings.enabled:
+            from dicomkit.archive._printing import install
+
+            self.print = install(node, print_settings)
 
         from dicomkit.archive._ps34_hosted import install
 

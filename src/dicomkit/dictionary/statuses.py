@@ -62,7 +62,7 @@ class Category(StrEnum):
 #: Service classes with codes of their own (PS3.4); ``None``/"" means only PS3.7 Annex C.
 SERVICES: Final = (
     "storage", "find", "move", "get", "commitment", "mpps", "ups", "verification",
-    "event-log", "relevant-patient", "media-creation", "rt-verification",
+    "event-log", "relevant-patient", "media-creation", "rt-verification", "print",
 )  # fmt: skip
 _PREFIXES = (
     "Success", "Warning", "Pending", "Cancel", "Refused", "Error", "Failed", "Failure", "Unknown"
@@ -175,8 +175,25 @@ _UPS: Final = frozenset(
         uids.UPSFilteredGlobalSubscriptionInstance,
     }
 )
+#: Print Management (PS3.4 H): the SOP classes of both Meta SOP classes, and the two Meta
+#: classes themselves (the abstract syntax a request arrives on)
+_PRINT: Final = frozenset(
+    {
+        uids.BasicFilmSession,
+        uids.BasicFilmBox,
+        uids.BasicGrayscaleImageBox,
+        uids.BasicColorImageBox,
+        uids.BasicGrayscalePrintManagementMeta,
+        uids.BasicColorPrintManagementMeta,
+        uids.PrintJob,
+        uids.BasicAnnotationBox,
+        uids.Printer,
+        uids.PresentationLUT,
+    }
+)
 _BY_SOP_CLASS: Final = {
     uids.ModalityPerformedProcedureStep: "mpps",
+    **dict.fromkeys(_PRINT, "print"),
     uids.StorageCommitmentPushModel: "commitment",
     **dict.fromkeys(_UPS, "ups"),
     uids.ProceduralEventLogging: "event-log",
@@ -191,7 +208,7 @@ _BY_SOP_CLASS: Final = {
 
 def service_for(command: str | None = None, sop_class: str | None = None) -> str | None:
     """The service whose status table applies to a message: by SOP class for the normalized
-    services (UPS, MPPS, Storage Commitment), else by command ("C-STORE", "C-MOVE-RSP" ...)."""
+    services (UPS, MPPS, Storage Commitment, Print Management), else by command ("C-STORE", "C-MOVE-RSP" ...)."""
     if sop_class:
         found = _BY_SOP_CLASS.get(sop_class.rstrip("\x00 "))
         if found is not None:

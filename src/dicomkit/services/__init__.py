@@ -6,6 +6,8 @@ handlers for :class:`~dicomkit.net.AE`::
     from dicomkit.services import CStoreRequest, StorageSCP, echo, find, store
     ae.serve(11112, {CStoreRequest: StorageSCP("incoming")})
 
+Print Management (PS3.4 H) is here as :class:`PrintSCP` and the SCU calls
+:func:`print_images`, :func:`create_film_session` ... (see the print page of the docs).
 The Storage Commitment, Modality Worklist, MPPS and UPS modules are here too
 (``from dicomkit.services import mpps``; their SCU functions share names such as ``find`` and
 ``create``, so those are reached through the module), with their classes and constants.
@@ -102,6 +104,27 @@ if TYPE_CHECKING:
     from dicomkit.services._mpps import MPPSSCP as MPPSSCP
     from dicomkit.services._mpps import MPPSStore as MPPSStore
     from dicomkit.services._mpps import in_progress as in_progress
+    from dicomkit.services._print_render import PrinterProfile as PrinterProfile
+    from dicomkit.services._print_scp import PRINT_SOP_CLASSES as PRINT_SOP_CLASSES
+    from dicomkit.services._print_scp import PrintSCP as PrintSCP
+    from dicomkit.services._print_scu import FilmBoxRef as FilmBoxRef
+    from dicomkit.services._print_scu import FilmOptions as FilmOptions
+    from dicomkit.services._print_scu import PrintResult as PrintResult
+    from dicomkit.services._print_scu import create_film_box as create_film_box
+    from dicomkit.services._print_scu import create_film_session as create_film_session
+    from dicomkit.services._print_scu import create_presentation_lut as create_presentation_lut
+    from dicomkit.services._print_scu import delete_film_box as delete_film_box
+    from dicomkit.services._print_scu import delete_film_session as delete_film_session
+    from dicomkit.services._print_scu import delete_presentation_lut as delete_presentation_lut
+    from dicomkit.services._print_scu import get_print_job as get_print_job
+    from dicomkit.services._print_scu import get_printer as get_printer
+    from dicomkit.services._print_scu import image_item as image_item
+    from dicomkit.services._print_scu import print_contexts as print_contexts
+    from dicomkit.services._print_scu import print_film_box as print_film_box
+    from dicomkit.services._print_scu import print_film_session as print_film_session
+    from dicomkit.services._print_scu import print_images as print_images
+    from dicomkit.services._print_scu import set_annotation_box as set_annotation_box
+    from dicomkit.services._print_scu import set_image_box as set_image_box
     from dicomkit.services._qr_scp import QueryRetrieveSCP as QueryRetrieveSCP
     from dicomkit.services._query_retrieve import FIND as FIND
     from dicomkit.services._query_retrieve import GET as GET
@@ -210,6 +233,31 @@ _WHERE = {
         ),
         "dicomkit.net.proto._dimse",
     ),
+    **dict.fromkeys(
+        (
+            "FilmBoxRef",
+            "FilmOptions",
+            "PrintResult",
+            "create_film_box",
+            "create_film_session",
+            "create_presentation_lut",
+            "delete_film_box",
+            "delete_film_session",
+            "delete_presentation_lut",
+            "get_print_job",
+            "get_printer",
+            "image_item",
+            "print_contexts",
+            "print_film_box",
+            "print_film_session",
+            "print_images",
+            "set_annotation_box",
+            "set_image_box",
+        ),
+        "dicomkit.services._print_scu",
+    ),
+    **dict.fromkeys(("PrintSCP", "PRINT_SOP_CLASSES"), "dicomkit.services._print_scp"),
+    "PrinterProfile": "dicomkit.services._print_render",
     "QueryRetrieveSCP": "dicomkit.services._qr_scp",
     **dict.fromkeys(
         (
@@ -390,6 +438,7 @@ __all__ = [
     "RELEVANT_PATIENT_CLASSES",
     "RT_CONVENTIONAL_MACHINE_VERIFICATION",
     "RT_ION_MACHINE_VERIFICATION",
+    "PRINT_SOP_CLASSES",
     "STORAGE_COMMITMENT",
     "STORAGE_COMMITMENT_INSTANCE",
     "SUBSTANCE_APPROVAL_QUERY",
@@ -414,6 +463,8 @@ __all__ = [
     "EventLogFolder",
     "EventRecord",
     "FolderPatientRecords",
+    "FilmBoxRef",
+    "FilmOptions",
     "FolderSource",
     "ListPatientRecords",
     "ListSource",
@@ -434,6 +485,9 @@ __all__ = [
     "ParameterResult",
     "PatientRecords",
     "ProceduralEventLogSCP",
+    "PrintResult",
+    "PrintSCP",
+    "PrinterProfile",
     "QueryRetrieveSCP",
     "RangeVerifier",
     "RelevantPatientSCP",
@@ -455,14 +509,23 @@ __all__ = [
     "commit",
     "commitment",
     "contexts_for",
+    "create_film_box",
+    "create_film_session",
+    "create_presentation_lut",
+    "delete_film_box",
+    "delete_film_session",
+    "delete_presentation_lut",
     "echo",
     "event_information",
     "event_record",
     "find",
     "get",
     "get_display_system",
+    "get_print_job",
+    "get_printer",
     "handle_echo",
     "identifier",
+    "image_item",
     "in_progress",
     "log_event",
     "matches",
@@ -474,6 +537,10 @@ __all__ = [
     "product_query",
     "query_relevant_information",
     "read_datasets",
+    "print_contexts",
+    "print_film_box",
+    "print_film_session",
+    "print_images",
     "read_instance",
     "relevant_patient_query",
     "request_cancel",
@@ -481,6 +548,8 @@ __all__ = [
     "response_for_item",
     "rt_verification",
     "scheduled",
+    "set_annotation_box",
+    "set_image_box",
     "store",
     "store_files",
     "subscribe",
