@@ -119,9 +119,7 @@ def parse_display_format(
         target = (custom or {}).get(key)
         if target is None or target.strip().upper().startswith("CUSTOM"):
             known = ", ".join(f"CUSTOM\\{k}" for k in sorted(custom or {})) or "none"
-            raise InvalidValueError(
-                f"no CUSTOM format {key} on this printer (it has: {known})"
-            )
+            raise InvalidValueError(f"no CUSTOM format {key} on this printer (it has: {known})")
         return parse_display_format(target, film_mm=film_mm)
     raise InvalidValueError(
         f"Image Display Format '{value}' is not one of STANDARD\\C,R, ROW\\R1,R2.., "
