@@ -26,6 +26,7 @@ from dicomkit.services import (
     PrintSCP,
     create_film_box,
     create_film_session,
+    delete_film_box,
     delete_film_session,
     get_print_job,
     get_printer,
@@ -33,6 +34,7 @@ from dicomkit.services import (
     print_film_box,
     print_film_session,
     print_images,
+    set_annotation_box,
     set_image_box,
 )
 from dicomkit.services._print_layout import film_mm
@@ -418,3 +420,75 @@ def test_options_are_checked_before_the_wire() -> None:
         FilmOptions(copies=0).check()
     with pytest.raises(InvalidValueError, match="polarity"):
         FilmOptions(polarity="UPSIDE").check()
+
+
+def test_annotation_lut_film_box_set_and_delete(tmp_path: Path) -> None:
+    scp = scp_at(tmp_path, max_image_bytes=4000)
+    ramp = np.tile(np.arange(30, 230, 4, dtype=np.uint8), (20, 1))  # 20 x 50
+
+    async def body(assoc: Association) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        session = await create_film_session(assoc)
+        # a Presentation LUT that inverts: 256 entries, 16-bit output
+        lut_item = Dataset()
+        lut_item.set(t.LUTDescriptor, [256, 0, 16], vr="US")
+        lut_item.set(t.LUTData, (np.arange(255, -1, -1) * 257).astype("<u2").tobytes(), vr="OW")
+        lut = Dataset()
+        lut.PresentationLUTSequence = Sequence([lut_item])
+        rsp = await request(
+            assoc,
+            dimse.NCreateRequest(affected_sop_class_uid=uids.PresentationLUT),
+            lut,
+            meta=uids.PresentationLUT,
+        )
+        assert rsp.status == 0
+        film = await create_film_box(
+            assoc,
+            session,
+            FilmOptions(layout="STANDARD\\1,1", annotation_format="ANNOTATION"),
+            presentation_lut=rsp.affected_sop_instance_uid,
+        )
+        out["annotations"] = film.annotation_boxes
+        await set_annotation_box(assoc, film.annotation_boxes[0], 1, "WARD 3 CHEST")
+        await set_image_box(assoc, film.image_boxes[0], ramp, position=1)
+        # N-SET of the film box: the border becomes WHITE before printing
+        border = Dataset()
+        border.BorderDensity = "WHITE"
+        out["set"] = await request(
+            assoc,
+            dimse.NSetRequest(
+                requested_sop_class_uid=uids.BasicFilmBox, requested_sop_instance_uid=film.uid
+            ),
+            border,
+        )
+        await print_film_box(assoc, film.uid)
+        # too large for this printer's memory: C605
+        try:
+            await set_image_box(
+                assoc, film.image_boxes[0], np.zeros((100, 100), np.uint8), position=1
+            )
+        except DimseError as exc:
+            out["memory"] = exc.status
+        await delete_film_box(assoc, film.uid)
+        out["after delete"] = await request(
+            assoc,
+            dimse.NActionRequest(
+                requested_sop_class_uid=uids.BasicFilmBox,
+                requested_sop_instance_uid=film.uid,
+                action_type_id=1,
+            ),
+        )
+        return out
+
+    out = run(scp, body)
+    assert len(out["annotations"]) == 2 and out["set"].status == 0
+    assert out["memory"] == 0xC605 and out["after delete"].status == 0x0112
+    film = load(scp.printed[0])
+    h, w = film.shape
+    assert film[0, 0] == 255  # WHITE border, set after creation
+    band = film[: round(h * 0.06)]
+    assert (band < 128).any()  # the annotation's dark text in the top band
+    middle = film[h // 2]
+    inside = middle[middle < 255]
+    # the inverting LUT: the ramp's dark left end prints light, its light right end dark
+    assert inside[0] > inside[-1]
