@@ -394,6 +394,11 @@ def test_unknown_attribute_is_warned_and_dropped(tmp_path: Path) -> None:
 def test_print_failure_is_reported_in_the_job(tmp_path: Path) -> None:
     scp = scp_at(tmp_path)
     big = np.full((600, 600), 100, np.uint8)
+    events: list[int] = []
+
+    def on_event(incoming: Incoming) -> None:
+        assert isinstance(incoming.message, dimse.NEventReportRequest)
+        events.append(incoming.message.event_type_id)
 
     async def body(assoc: Association) -> Any:
         session = await create_film_session(assoc)
@@ -403,9 +408,14 @@ def test_print_failure_is_reported_in_the_job(tmp_path: Path) -> None:
         await set_image_box(assoc, film.image_boxes[0], big, position=1, attributes=decimate)
         with pytest.raises(DimseError) as caught:
             await print_film_session(assoc, session)
+        for _ in range(200):
+            if events:
+                break
+            await asyncio.sleep(0.01)
         return caught.value
 
-    err = run(scp, body)
+    err = run(scp, body, handlers={dimse.NEventReportRequest: on_event})
+    assert events == [4]  # FAILURE, reported after the N-ACTION response
     assert err.status == 0xC603 and "0xC603" in str(err)
     assert scp.printed == []
     assert [j.ExecutionStatus for j in scp.jobs.values()] == ["FAILURE"]

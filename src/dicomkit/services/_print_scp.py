@@ -40,6 +40,7 @@ from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import _print_attrs as attrs
 from dicomkit.services._n_common import select, text
+from dicomkit.services._print_layout import film_mm, parse_display_format
 from dicomkit.services._print_render import (
     FilmSpec,
     ImageSpec,
@@ -358,11 +359,8 @@ class PrintSCP:
             for tag, value in defaults.items():
                 if not text(ds.get(tag)):
                     ds.set(tag, value, vr="CS")
-            wmm_fmt = text(ds.get(t.ImageDisplayFormat))
-            from dicomkit.services._print_layout import film_mm, parse_display_format
-
             boxes = parse_display_format(
-                wmm_fmt,
+                text(ds.get(t.ImageDisplayFormat)),
                 film_mm=film_mm(text(ds.get(t.FilmSizeID)), text(ds.get(t.FilmOrientation))),
                 custom=self.printer.custom_formats,
             )
@@ -673,16 +671,13 @@ class PrintSCP:
             "print job %s: %s, %d film(s) in %s", job_uid, job.get(t.ExecutionStatus),
             len(written), folder,
         )  # fmt: skip
-        if failure is not None:
-            return _fail(msg, failure[0], failure[1])
+        report = self._job_report(incoming.association, job_uid, job)
+        if failure is not None:  # the job exists, FAILURE: N-GET and the report say why
+            return _fail(msg, failure[0], failure[1]), None, report
         reply = Dataset()
         reply.set(t.ReferencedPrintJobSequence, Sequence([_ref(uids.PrintJob, job_uid)]), vr="SQ")
         status = warnings[0] if warnings else status_codes.Success
-        return (
-            response_for(msg, status),
-            reply,
-            self._job_report(incoming.association, job_uid, job),
-        )
+        return response_for(msg, status), reply, report
 
     def _job(
         self, state: _State, session: Dataset, status: str, failure: tuple[int, str] | None
