@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import poll
 from PIL import Image
 
 from dicomkit.core._dataset import Dataset
@@ -179,10 +180,7 @@ def test_job_event_report_reaches_the_scu(tmp_path: Path) -> None:
 
     async def body(assoc: Association) -> Any:
         result = await print_images(assoc, images(1))
-        for _ in range(200):
-            if events:
-                break
-            await asyncio.sleep(0.01)
+        await poll(lambda: events, "the print job's event report")
         return result
 
     result = run(scp, body, handlers={dimse.NEventReportRequest: on_event})
@@ -408,10 +406,7 @@ def test_print_failure_is_reported_in_the_job(tmp_path: Path) -> None:
         await set_image_box(assoc, film.image_boxes[0], big, position=1, attributes=decimate)
         with pytest.raises(DimseError) as caught:
             await print_film_session(assoc, session)
-        for _ in range(200):
-            if events:
-                break
-            await asyncio.sleep(0.01)
+        await poll(lambda: events, "the print job's event report")
         return caught.value
 
     err = run(scp, body, handlers={dimse.NEventReportRequest: on_event})
