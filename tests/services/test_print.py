@@ -489,7 +489,7 @@ def test_annotation_lut_film_box_set_and_delete(tmp_path: Path) -> None:
     assert len(out["annotations"]) == 2 and out["set"].status == 0
     assert out["memory"] == 0xC605 and out["after delete"].status == 0x0112
     film = load(scp.printed[0])
-    h, w = film.shape
+    h = film.shape[0]
     assert film[0, 0] == 255  # WHITE border, set after creation
     band = film[: round(h * 0.06)]
     assert (band < 128).any()  # the annotation's dark text in the top band
