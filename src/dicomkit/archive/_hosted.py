@@ -245,11 +245,12 @@ class HostedServices:
             node.storage.observers.append(
                 lambda incoming, result: router.on_stored(incoming.association.calling_ae, result)
             )
+
         print_settings = settings(node, "print")
         if print_settings.enabled:
-            from dicomkit.archive._printing import install
+            from dicomkit.archive._printing import install as install_print
 
-            self.print = install(node, print_settings)
+            self.print = install_print(node, print_settings)
 
         from dicomkit.archive._ps34_hosted import install
 
