@@ -197,3 +197,42 @@ def test_display_pipeline_inverts_monochrome1_and_applies_rescale() -> None:
     assert img[0, 0] == 255 and img[1, 0] == 0 and img[1, 1] == 0
     narrow = display_frame(ds, 0, center=0, width=1, function="LINEAR")
     assert set(np.unique(narrow)) <= {0, 255}
+
+
+@pytest.mark.parametrize(
+    ("pr", "photometric", "window", "extra"),
+    [
+        (1, "MONOCHROME2", None, {"WindowCenter": "40", "WindowWidth": "400"}),
+        (0, "MONOCHROME1", (300.0, 1500.0), {}),
+        (1, "MONOCHROME2", (10.0, 50.0), {"VOILUTFunction": "SIGMOID"}),
+        (0, "MONOCHROME2", (-5.0, 1.0), {}),
+    ],
+)
+def test_display_lookup_table_path_equals_the_per_pixel_pipeline(
+    pr: int, photometric: str, window: tuple[float, float] | None, extra: dict[str, str]
+) -> None:
+    """Large integer frames go through a table of the values present: the same picture as
+    the pipeline applied to every pixel."""
+    from dicomkit.pixels._display import _grey, display_frame
+
+    rng = np.random.default_rng(pr + len(extra))
+    dtype = "<i2" if pr else "<u2"
+    lo = -2000 if pr else 0
+    a = rng.integers(lo, lo + 4000, (96, 80)).astype(dtype)
+    ds = make_ds(
+        a.tobytes(),
+        rows=96,
+        cols=80,
+        ba=16,
+        pr=pr,
+        photometric=photometric,
+        RescaleSlope="1.5",
+        RescaleIntercept="-1024",
+        **extra,
+    )
+    center, width = window if window else (None, None)
+    function = extra.get("VOILUTFunction")
+    fast = display_frame(ds, 0, center=center, width=width, function=function)
+    slow = _grey(a, ds, 0, center, width, function, photometric)
+    assert fast.dtype == np.uint8 and np.array_equal(fast, slow)
+    assert len(np.unique(fast)) > 2 or width == 1.0

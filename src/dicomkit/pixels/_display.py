@@ -45,6 +45,31 @@ def display_frame(
         if bits > 8:
             arr = arr.astype(np.int64) >> (bits - 8)
         return _u8(arr)
+    explicit = center is not None and width is not None
+    pointwise = (
+        explicit or lut.window_values(ds, frame=index) is not None or bool(ds.get("VOILUTSequence"))
+    )
+    if pointwise and arr.dtype.kind in "iu" and arr.dtype.itemsize <= 2 and arr.size > 4096:
+        # every step is a function of the stored value alone (no auto window over the
+        # frame's range): run the pipeline once per value present, then look up
+        lo = int(arr.min())
+        domain = np.arange(lo, int(arr.max()) + 1).astype(arr.dtype)
+        table = _grey(domain, ds, index, center, width, function, photometric)
+        out: np.ndarray = table[arr.astype(np.intp) - lo]
+        return out
+    return _grey(arr, ds, index, center, width, function, photometric)
+
+
+def _grey(
+    arr: np.ndarray,
+    ds: Any,
+    index: int,
+    center: float | None,
+    width: float | None,
+    function: str | None,
+    photometric: str,
+) -> np.ndarray:
+    """Modality LUT, VOI (the given window, else the data set's), MONOCHROME1 inversion."""
     values = lut.modality_lut(arr, ds, frame=index)
     if center is not None and width is not None:
         out = lut.window(values, center, width, function=function or "LINEAR", y_max=255.0)

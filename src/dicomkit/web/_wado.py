@@ -368,7 +368,7 @@ def rendered_of(
     center, width, function = window if window else (None, None, None)
     img = display_frame(ds, frame_number - 1, center=center, width=width, function=function)
     if media_type == "image/png":
-        return encode_png(img)
+        return encode_png(img, level=1)  # 6x faster than level 6, ~7% larger
     encode = _jpeg_encoder()
     if encode is None:  # pragma: no cover - rendered_type offers JPEG only with an encoder
         raise WadoError("no JPEG encoder installed (pip install imagecodecs)", 406)
