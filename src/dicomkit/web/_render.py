@@ -40,8 +40,8 @@ def _axis(arr: np.ndarray, n: int, axis: int) -> np.ndarray:
         return arr
     if n < size and size % n == 0:  # a whole factor: mean of equal blocks
         k = size // n
-        shape = (*arr.shape[:axis], n, k, *arr.shape[axis + 1 :])
-        block: np.ndarray = arr.reshape(shape).mean(axis=axis + 1)
+        blocks = (*arr.shape[:axis], n, k, *arr.shape[axis + 1 :])
+        block: np.ndarray = arr.reshape(blocks).mean(axis=axis + 1)
         return block
     if n > size:  # enlarge: nearest neighbour
         near: np.ndarray = np.take(arr, (np.arange(n) * size) // n, axis=axis)
