@@ -20,6 +20,11 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     [ups]                     # Unified Procedure Step (PS3.4 CC), archive.ups_store
     enabled = true            # event reports go to subscribers listed in [peers]
 
+    [ian]                     # Instance Availability Notification (PS3.4 R), archive._ian
+    enabled = true            # accept notifications (kept in the index)
+    subscribers = ["RIS"]     # announce stable studies to these [peers]; none: send nothing
+    stable_after = 60         # seconds without a new instance in the study
+
     [[routing.rules]]         # forward arriving instances (archive._routing); no rule: off
     to = ["PACS"]
     modality = ["CT"]
@@ -48,6 +53,7 @@ from dicomkit.net.proto import _dimse as dimse
 if TYPE_CHECKING:
     from dicomkit.archive._app import ArchiveNode
     from dicomkit.archive._commitments import NodeCommitmentSCP
+    from dicomkit.archive._ian import NodeIAN
     from dicomkit.archive._mpps_forward import MPPSForwarder
     from dicomkit.archive._mpps_store import IndexedMPPS
     from dicomkit.archive._routing import Router
@@ -57,7 +63,7 @@ if TYPE_CHECKING:
 
 #: the last five are off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S)
 MORE_SECTIONS = ("event_log", "relevant_patient", "substance", "display", "media_creation")
-SECTIONS = ("commitment", "worklist", "mpps", "ups", "routing", "print", *MORE_SECTIONS)
+SECTIONS = ("commitment", "worklist", "mpps", "ups", "ian", "routing", "print", *MORE_SECTIONS)
 
 
 def _settings_type(name: str) -> Any:
@@ -77,6 +83,10 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive._ups_store import UPSSettings
 
         return UPSSettings
+    if name == "ian":
+        from dicomkit.archive._ian import IANSettings
+
+        return IANSettings
     if name == "routing":
         from dicomkit.archive._routing import RoutingSettings
 
@@ -144,6 +154,7 @@ TITLES = {
     "worklist": "Modality Worklist",
     "mpps": "MPPS",
     "ups": "UPS",
+    "ian": "Instance Availability Notification",
     "routing": "Routing",
     "event_log": "Procedural Event Logging",
     "relevant_patient": "Relevant Patient Information",
@@ -182,6 +193,7 @@ class HostedServices:
         self.ups: NodeUPSSCP | None = None
         self.router: Router | None = None
         self.print: PrintSCP | None = None
+        self.ian: NodeIAN | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive._commitments import NodeCommitmentSCP
@@ -237,6 +249,20 @@ class HostedServices:
                     kind, handler, sop_classes=[UPS_PUSH, UPS_WATCH, UPS_PULL, UPS_QUERY]
                 )
 
+        ian = settings(node, "ian")
+        if ian.enabled:
+            from dicomkit.archive._ian import NodeIAN
+            from dicomkit.services._ian import INSTANCE_AVAILABILITY_NOTIFICATION
+
+            node_ian = self.ian = NodeIAN(node, ian)
+            node.add_handler(
+                dimse.NCreateRequest,
+                node_ian.handler,
+                sop_classes=[INSTANCE_AVAILABILITY_NOTIFICATION],
+            )
+            if ian.subscribers:
+                node.storage.observers.append(node_ian.on_stored)
+
         routing = settings(node, "routing")
         if routing.active:
             from dicomkit.archive._routing import Router
@@ -260,6 +286,8 @@ class HostedServices:
     async def start(self) -> None:
         if self.router is not None:
             await self.router.start()
+        if self.ian is not None:
+            await self.ian.start()
         if self.commitment is not None:
             await self.commitment.start()
         if self.mpps_forward is not None:
@@ -274,3 +302,5 @@ class HostedServices:
             await self.mpps_forward.stop()
         if self.router is not None:
             await self.router.stop()
+        if self.ian is not None:
+            await self.ian.stop()

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         NSetRequest as NSetRequest,
     )
     from dicomkit.services import _commitment as commitment
+    from dicomkit.services import _ian as ian
     from dicomkit.services import _media_creation as media_creation
     from dicomkit.services import _mpps as mpps
     from dicomkit.services import _rt_verification as rt_verification
@@ -87,6 +88,10 @@ if TYPE_CHECKING:
     from dicomkit.services._event_log import ProceduralEventLogSCP as ProceduralEventLogSCP
     from dicomkit.services._event_log import event_record as event_record
     from dicomkit.services._event_log import log_event as log_event
+    from dicomkit.services._ian import IANSCP as IANSCP
+    from dicomkit.services._ian import (
+        INSTANCE_AVAILABILITY_NOTIFICATION as INSTANCE_AVAILABILITY_NOTIFICATION,
+    )
     from dicomkit.services._media_creation import CANCEL_MEDIA_CREATION as CANCEL_MEDIA_CREATION
     from dicomkit.services._media_creation import INITIATE_MEDIA_CREATION as INITIATE_MEDIA_CREATION
     from dicomkit.services._media_creation import (
@@ -387,6 +392,7 @@ _WHERE = {
         "dicomkit.services._worklist",
     ),
     **dict.fromkeys(("MPPS", "MPPSSCP", "MPPSStore", "in_progress"), "dicomkit.services._mpps"),
+    **dict.fromkeys(("IANSCP", "INSTANCE_AVAILABILITY_NOTIFICATION"), "dicomkit.services._ian"),
     **dict.fromkeys(
         (
             "UPSEvent",
@@ -410,7 +416,7 @@ _WHERE = {
     ),
 }
 #: the service modules themselves (their ``find``, ``create`` ... share names)
-_MODULES = ("commitment", "media_creation", "mpps", "rt_verification", "ups", "worklist")
+_MODULES = ("commitment", "ian", "media_creation", "mpps", "rt_verification", "ups", "worklist")
 
 __all__ = [
     "BREAST_RELEVANT_PATIENT",
@@ -424,7 +430,9 @@ __all__ = [
     "FIND",
     "GENERAL_RELEVANT_PATIENT",
     "GET",
+    "IANSCP",
     "INITIATE_MEDIA_CREATION",
+    "INSTANCE_AVAILABILITY_NOTIFICATION",
     "LISTENER_ROLES",
     "MACHINE_VERIFICATION_CLASSES",
     "MEDIA_CREATION_MANAGEMENT",
@@ -524,6 +532,7 @@ __all__ = [
     "get_print_job",
     "get_printer",
     "handle_echo",
+    "ian",
     "identifier",
     "image_item",
     "in_progress",
