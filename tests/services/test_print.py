@@ -288,6 +288,13 @@ def test_bad_attributes_get_the_standard_statuses(tmp_path: Path) -> None:
             assoc, create, session_ds(NumberOfCopies="50", PatientName="X")
         )
         session = out["copies"].affected_sop_instance_uid
+        out["memory allocation"] = await request(
+            assoc,
+            dimse.NSetRequest(
+                requested_sop_class_uid=uids.BasicFilmSession, requested_sop_instance_uid=session
+            ),
+            session_ds(MemoryAllocation="2048"),
+        )
         out["priority"] = await request(
             assoc,
             dimse.NSetRequest(
@@ -357,6 +364,8 @@ def test_bad_attributes_get_the_standard_statuses(tmp_path: Path) -> None:
 
     out = run(scp, body)
     assert out["copies"].status == 0x0116 and out["copies"].offending_element == (t.NumberOfCopies,)
+    assert out["memory allocation"].status == 0xB600
+    assert out["memory allocation"].offending_element == (t.MemoryAllocation,)
     assert out["priority"].status == 0x0106
     assert out["priority"].offending_element == (t.PrintPriority,)
     assert out["format"].status == 0x0106
@@ -497,3 +506,17 @@ def test_annotation_lut_film_box_set_and_delete(tmp_path: Path) -> None:
     inside = middle[middle < 255]
     # the inverting LUT: the ramp's dark left end prints light, its light right end dark
     assert inside[0] > inside[-1]
+
+
+def test_superslide_film_box_has_the_boxes_that_fit(tmp_path: Path) -> None:
+    scp = scp_at(tmp_path)
+
+    async def body(assoc: Association) -> Any:
+        session = await create_film_session(assoc)
+        return await create_film_box(
+            assoc, session, FilmOptions(layout="SUPERSLIDE", film_size="14INX17IN")
+        )
+
+    box = run(scp, body)
+    w, h = film_mm("14INX17IN")
+    assert len(box.image_boxes) == int(w // 40) * int(h // 40)

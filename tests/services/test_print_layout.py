@@ -160,3 +160,14 @@ def test_color_film_and_trim() -> None:
     x0, y0, x1, y1 = out.placed[1]
     assert (pixels[y0:y1, x0:x1] == [200, 0, 50]).all()
     assert tuple(pixels[y0 - 2, x0]) == (0, 0, 0)  # the trim frame, dark on a white border
+
+
+def test_requested_image_size_sets_the_printed_width() -> None:
+    printer = PrinterProfile(dpi=40)  # 8x10 in: 320 x 400 pixels
+    img = _ramp(30, 40)
+    out = render_film(FilmSpec(images={1: ImageSpec(img, requested_size_mm=50.8)}), printer)
+    x0, y0, x1, y1 = out.placed[1]
+    assert (x1 - x0, y1 - y0) == (80, 60) and out.warnings == []  # 2 in wide at 40 dpi
+    huge = render_film(FilmSpec(images={1: ImageSpec(img, requested_size_mm=1000)}), printer)
+    x0, _, x1, _ = huge.placed[1]
+    assert huge.warnings == [0xB604] and x1 - x0 <= 320  # demagnified to its box

@@ -196,8 +196,11 @@ def density_term(ds: Dataset, tag: int, verdict: Verdict, what: str) -> None:
 
 
 def check_film_session(ds: Dataset, verdict: Verdict, max_copies: int) -> None:
-    """Basic Film Session N-CREATE / N-SET (PS3.4 H.4.1)."""
+    """Basic Film Session N-CREATE / N-SET (PS3.4 H.4.1). Memory Allocation is accepted and
+    not acted on: 0xB600 (memory allocation not supported, H.4.1.2.1.2)."""
     unknown_attributes(ds, FILM_SESSION, verdict)
+    if text(ds.get(t.MemoryAllocation)):
+        verdict.warn(status_codes.MemoryAllocationNotSupported, t.MemoryAllocation)
     copies = number(ds, t.NumberOfCopies, verdict, "Number of Copies")
     if copies is not None:
         if copies != int(copies) or copies < 1:
