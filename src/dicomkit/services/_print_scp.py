@@ -20,13 +20,11 @@ negotiated the Print Job SOP class, sends it as an N-EVENT-REPORT after the N-AC
 
 from __future__ import annotations
 
-import datetime
 import logging
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +38,14 @@ from dicomkit.net import Association, Incoming, response_for
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import _print_attrs as attrs
 from dicomkit.services._n_common import select, text
+from dicomkit.services._print_jobs import PRINTER_EVENTS, film_spec, job_dataset, job_report
+from dicomkit.services._print_jobs import AssociationState as _State
+from dicomkit.services._print_jobs import FilmBoxState as _FilmBox
+from dicomkit.services._print_jobs import ImageBoxState as _ImageBox
+from dicomkit.services._print_jobs import ref as _ref
+from dicomkit.services._print_jobs import ref_uid as _ref_uid
 from dicomkit.services._print_layout import film_mm, parse_display_format
 from dicomkit.services._print_render import (
-    FilmSpec,
     ImageSpec,
     PrinterProfile,
     render_film,
@@ -63,62 +66,12 @@ PRINT_SOP_CLASSES = (
     uids.PresentationLUT,
     uids.Printer,
 )
-#: Execution Status (2100,0020) events of a Print Job (PS3.4 H.4.5.2, event type IDs)
-JOB_EVENTS = {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}
-#: Printer Status (2110,0010) events (PS3.4 H.4.6.2.1)
-PRINTER_EVENTS = {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}
-
-
-@dataclass(slots=True)
-class _FilmBox:
-    uid: str
-    ds: Dataset
-    image_boxes: list[str]
-    annotation_boxes: list[str]
-    printed: bool = False
-
-
-@dataclass(slots=True)
-class _ImageBox:
-    film_box: str
-    position: int
-    sop_class: str
-    ds: Dataset = field(default_factory=Dataset)
-    image: ImageSpec | None = None
-
-
-@dataclass(slots=True)
-class _State:
-    """What one association has made (PS3.4 H.2.1: the SOP instance hierarchy)."""
-
-    calling_ae: str
-    session_uid: str | None = None
-    session: Dataset = field(default_factory=Dataset)
-    film_boxes: OrderedDict[str, _FilmBox] = field(default_factory=OrderedDict)
-    image_boxes: dict[str, _ImageBox] = field(default_factory=dict)
-    annotations: dict[str, tuple[str, int, str]] = field(default_factory=dict)
-    luts: dict[str, Dataset] = field(default_factory=dict)
-    films: list[tuple[Path, int]] = field(default_factory=list)
 
 
 def _fail(msg: dimse.DimseRequest, status: int, reason: str, tags: tuple[int, ...] = ()) -> Any:
     return response_for(
         msg, status, error_comment=reason[:64] or None, offending_element=tags or None
     )
-
-
-def _ref(sop_class: str, uid: str) -> Dataset:
-    item = Dataset()
-    item.set(t.ReferencedSOPClassUID, sop_class, vr="UI")
-    item.set(t.ReferencedSOPInstanceUID, uid, vr="UI")
-    return item
-
-
-def _ref_uid(ds: Dataset, tag: int) -> str | None:
-    seq = ds.get(tag)
-    if not seq:
-        return None
-    return text(seq[0].get(t.ReferencedSOPInstanceUID))
 
 
 class PrintSCP:
@@ -577,62 +530,13 @@ class PrintSCP:
 
     # -- printing -----------------------------------------------------------------------------
 
-    def _film_spec(self, state: _State, box: _FilmBox) -> FilmSpec:
-        ds = box.ds
-        color = any(
-            state.image_boxes[u].sop_class == uids.BasicColorImageBox for u in box.image_boxes
-        )
-
-        def lut_of(source: Dataset) -> Any:
-            ref = _ref_uid(source, t.ReferencedPresentationLUTSequence)
-            return attrs.lut_from(state.luts[ref], attrs.Verdict()) if ref else None
-
-        def density(source: Dataset, tag: int) -> int | None:
-            value = source.get(tag)
-            return int(text(value)) if text(value) else None
-
-        images: dict[int, ImageSpec] = {}
-        for uid in box.image_boxes:
-            ib = state.image_boxes[uid]
-            if ib.image is None:
-                continue
-            size = text(ib.ds.get(t.RequestedImageSize))
-            images[ib.position] = ImageSpec(
-                pixels=ib.image.pixels,
-                bits_stored=ib.image.bits_stored,
-                monochrome1=ib.image.monochrome1,
-                polarity=text(ib.ds.get(t.Polarity)) or "NORMAL",
-                magnification=text(ib.ds.get(t.MagnificationType)),
-                min_density=density(ib.ds, t.MinDensity),
-                max_density=density(ib.ds, t.MaxDensity),
-                requested_size_mm=float(size) if size else None,
-                decimate_crop=text(ib.ds.get(t.RequestedDecimateCropBehavior)),
-                lut=lut_of(ib.ds),
-            )
-        notes = {pos: txt for (fb, pos, txt) in state.annotations.values() if fb == box.uid}
-        return FilmSpec(
-            display_format=text(ds.get(t.ImageDisplayFormat)),
-            film_size=text(ds.get(t.FilmSizeID)),
-            orientation=text(ds.get(t.FilmOrientation)),
-            magnification=text(ds.get(t.MagnificationType)),
-            border_density=text(ds.get(t.BorderDensity)) or "BLACK",
-            empty_image_density=text(ds.get(t.EmptyImageDensity)) or "BLACK",
-            min_density=density(ds, t.MinDensity),
-            max_density=density(ds, t.MaxDensity),
-            trim=text(ds.get(t.Trim)) or "NO",
-            color=color,
-            images=images,
-            annotations=notes if box.annotation_boxes else {},
-            lut=lut_of(ds),
-        )
-
     def _print(
         self, incoming: Incoming, state: _State, boxes: list[_FilmBox], empty_status: int
     ) -> Any:
         msg = incoming.message
         assert isinstance(msg, dimse.NActionRequest)
         with self._lock:
-            specs = [self._film_spec(state, b) for b in boxes]
+            specs = [film_spec(state, b) for b in boxes]
             session = state.session.copy()
             session_uid = state.session_uid or "no-session"
         copies = int(text(session.get(t.NumberOfCopies)) or "1")
@@ -662,7 +566,7 @@ class PrintSCP:
             written.append(path)
             write_pdf(pages, folder / "session.pdf", self.printer)
         job_uid = str(generate_uid())
-        job = self._job(state, session, "FAILURE" if failure else "DONE", failure)
+        job = job_dataset(state, session, self.printer_name, failure)
         with self._lock:
             self.jobs[job_uid] = job
             while len(self.jobs) > self.max_jobs:
@@ -671,56 +575,13 @@ class PrintSCP:
             "print job %s: %s, %d film(s) in %s", job_uid, job.get(t.ExecutionStatus),
             len(written), folder,
         )  # fmt: skip
-        report = self._job_report(incoming.association, job_uid, job)
+        report = job_report(incoming.association, job_uid, job)
         if failure is not None:  # the job exists, FAILURE: N-GET and the report say why
             return _fail(msg, failure[0], failure[1]), None, report
         reply = Dataset()
         reply.set(t.ReferencedPrintJobSequence, Sequence([_ref(uids.PrintJob, job_uid)]), vr="SQ")
         status = warnings[0] if warnings else status_codes.Success
         return response_for(msg, status), reply, report
-
-    def _job(
-        self, state: _State, session: Dataset, status: str, failure: tuple[int, str] | None
-    ) -> Dataset:
-        now = datetime.datetime.now()
-        job = Dataset()
-        job.set(t.ExecutionStatus, status, vr="CS")
-        job.set(t.ExecutionStatusInfo, "NORMAL" if failure is None else "PROC FAILURE", vr="CS")
-        job.set(t.PrintPriority, text(session.get(t.PrintPriority)) or "MED", vr="CS")
-        job.set(t.CreationDate, now.strftime("%Y%m%d"), vr="DA")
-        job.set(t.CreationTime, now.strftime("%H%M%S"), vr="TM")
-        job.set(t.PrinterName, self.printer_name, vr="LO")
-        job.set(t.Originator, state.calling_ae, vr="AE")
-        if text(session.get(t.FilmSessionLabel)):
-            job.set(t.FilmSessionLabel, text(session.get(t.FilmSessionLabel)), vr="LO")
-        return job
-
-    def _job_report(self, assoc: Association, job_uid: str, job: Dataset) -> Any:
-        """The N-EVENT-REPORT of the job's status, sent after the N-ACTION response when the
-        SCU negotiated the Print Job SOP class (PS3.4 H.4.5.2.1)."""
-        try:
-            ctx = assoc.context_for(uids.PrintJob)
-        except LocalProtocolError:
-            return None
-        status = text(job.get(t.ExecutionStatus))
-        info = Dataset()
-        for tag in (t.ExecutionStatusInfo, t.PrinterName, t.FilmSessionLabel):
-            if tag in job:
-                info.set(tag, job.get(tag), vr=None)
-
-        async def report() -> None:
-            request = dimse.NEventReportRequest(
-                message_id=assoc.next_message_id(),
-                affected_sop_class_uid=uids.PrintJob,
-                affected_sop_instance_uid=job_uid,
-                event_type_id=JOB_EVENTS[status],
-            )
-            try:
-                await assoc.request(request, info, context=ctx)
-            except DicomError as exc:  # the SCU may release at once: the report is a courtesy
-                log.info("print job %s: event report not delivered: %s", job_uid, exc)
-
-        return report
 
     async def report_printer_status(self, status: str, info: str = "NORMAL") -> int:
         """Set the Printer's status (NORMAL, WARNING, FAILURE) and send it as N-EVENT-REPORT
