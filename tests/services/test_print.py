@@ -4,7 +4,6 @@ as pictures, the SOP instance hierarchy per association, and the standard's stat
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers import poll
-from PIL import Image
+from PIL import Image, PdfParser
 
 from dicomkit.core._dataset import Dataset
 from dicomkit.core._sequence import Sequence
@@ -82,6 +81,15 @@ def load(png: Path) -> np.ndarray:
         return np.asarray(img).copy()
 
 
+def pdf_pages(path: Path) -> int:
+    """The page count of a PDF, read by Pillow's PDF parser (incremental updates included)."""
+    pdf = PdfParser.PdfParser(str(path))
+    try:
+        return len(pdf.pages)
+    finally:
+        pdf.close()
+
+
 def regions(png: Path, count: int) -> list[tuple[int, int, int, int]]:
     """The image regions of a film with a BLACK border: the non-zero blobs, left-to-right
     top-to-bottom (found from the picture alone)."""
@@ -130,8 +138,7 @@ def test_print_images_renders_each_film_as_the_images_sent(tmp_path: Path) -> No
         assert matches(film[y0:y1, x0:x1], 255 - picture)  # REVERSE polarity
     (x0, y0, x1, y1), *_ = regions(second, 1)
     assert matches(load(second)[y0:y1, x0:x1], 255 - pictures[4])
-    pdf = (first.parent / "session.pdf").read_bytes()
-    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 4  # 2 films x 2 copies
+    assert pdf_pages(first.parent / "session.pdf") == 4  # 2 films x 2 copies
 
 
 def test_layouts_and_densities_on_film(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ use the RGB values as given, with polarity, border and trim. Pillow writes the P
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,28 +276,38 @@ def render_film(film: FilmSpec, printer: PrinterProfile | None = None) -> Render
 
 
 def write_png(rendered: Rendered, path: Path, printer: PrinterProfile | None = None) -> Path:
-    """Save a rendered film as PNG (its dpi recorded) through Pillow."""
+    """Save a rendered film as PNG (its dpi recorded) through Pillow, written under a
+    temporary name and renamed."""
     dpi = (printer or PrinterProfile()).dpi
     path.parent.mkdir(parents=True, exist_ok=True)
-    rendered.image.save(path, "PNG", dpi=(dpi, dpi))
+    tmp = path.with_name(path.name + ".tmp")
+    rendered.image.save(tmp, "PNG", dpi=(dpi, dpi), compress_level=3)
+    tmp.replace(path)
     return path
 
 
-def write_pdf(pngs: Sequence[Path], path: Path, printer: PrinterProfile | None = None) -> Path:
-    """One PDF page per film, each page the film's physical size, through Pillow."""
-    Image, _, _ = _pil()
-    dpi = (printer or PrinterProfile()).dpi
-    pages = [Image.open(p) for p in pngs]
-    try:
-        converted = [p.convert("RGB") if p.mode not in ("L", "RGB") else p for p in pages]
-        tmp = path.with_name(path.name + ".tmp")
-        converted[0].save(
-            tmp, "PDF", save_all=True, append_images=converted[1:], resolution=float(dpi)
-        )
-        tmp.replace(path)
-    finally:
-        for p in pages:
-            p.close()
+def write_pdf(
+    rendered: Rendered,
+    path: Path,
+    copies: int = 1,
+    printer: PrinterProfile | None = None,
+    append: bool = False,
+) -> Path:
+    """Add ``copies`` pages of a rendered film to a PDF (a new one unless ``append``), each
+    page the film's physical size, through Pillow. The pages hold the film as JPEG at
+    quality 95 (Pillow's PDF writer); the PNG of :func:`write_png` is the lossless film."""
+    dpi = float((printer or PrinterProfile()).dpi)
+    image = rendered.image
+    pages = max(1, copies)
+    image.save(
+        path,
+        "PDF",
+        save_all=True,
+        append_images=[image] * (pages - 1),
+        append=append and path.exists(),
+        resolution=dpi,
+        quality=95,
+    )
     return path
 
 

@@ -562,9 +562,9 @@ class PrintSCP:
                 state.films.append((path, copies))
                 self.printed.append(path)
                 box.printed = True
-                pages = [p for p, n in state.films for _ in range(n)]
+                # the session's PDF grows by this film's pages (the first film starts it)
+                write_pdf(rendered, folder / "session.pdf", copies, self.printer, number > 1)
             written.append(path)
-            write_pdf(pages, folder / "session.pdf", self.printer)
         job_uid = str(generate_uid())
         job = job_dataset(state, session, self.printer_name, failure)
         with self._lock:
