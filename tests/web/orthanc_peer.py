@@ -41,11 +41,31 @@ def available() -> str | None:
         return "orthanc and orthanc-dicomweb (apt-get install orthanc orthanc-dicomweb)"
     if not Path(IP).exists():
         return "ip (apt-get install iproute2)"
+    if not _unshare():
+        return (
+            "a network namespace of its own for Orthanc (`unshare -n` needs root or "
+            "CAP_SYS_ADMIN, `unshare -rn` user namespaces)"
+        )
     return None
 
 
+_UNSHARE: list[list[str]] = []
+
+
 def _unshare() -> list[str]:
-    return ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    """The ``unshare`` command line that works here (root: ``-n``; else ``-rn``), or []."""
+    if not _UNSHARE:
+        for cmd in (["unshare", "-n"], ["unshare", "-rn"]):
+            try:
+                done = subprocess.run([*cmd, "true"], check=False, capture_output=True, timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if done.returncode == 0:
+                _UNSHARE.append(cmd)
+                break
+        else:
+            _UNSHARE.append([])
+    return _UNSHARE[0]
 
 
 def loopback_only() -> bool:
