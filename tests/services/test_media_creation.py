@@ -228,3 +228,42 @@ def test_cancel_while_creating_when_interruptible(tmp_path: Path) -> None:
 
     got = run(scp, body)
     assert (got.status, got.info) == ("FAILURE", "CANCELED")
+
+
+def test_priority_orders_pending_requests(tmp_path: Path) -> None:
+    held = make_instances(tmp_path / "held", 1)
+    gate, started = threading.Event(), threading.Event()
+    built: list[str] = []
+
+    def record(job: MediaJob) -> MediaResult:
+        started.set()
+        gate.wait(10)
+        built.append(job.sop_instance_uid)
+        return MediaResult(job.output)
+
+    scp = MediaCreationSCP(held.get, record, tmp_path / "out")
+    refs = [(SC, next(iter(held)))]
+
+    async def body(assoc: Association) -> list[str]:
+        uids = [
+            await media_creation.create_request(assoc, media_creation.media_request(refs))
+            for _ in range(3)
+        ]
+        await media_creation.initiate(assoc, uids[0], priority="LOW")
+        await asyncio.to_thread(started.wait, 10)  # the first is being built
+        await media_creation.initiate(assoc, uids[1], priority="LOW")
+        await media_creation.initiate(assoc, uids[2], priority="HIGH")
+        with pytest.raises(DimseError) as info:
+            await media_creation.initiate(
+                assoc, await media_creation.create_request(assoc, media_creation.media_request(refs)),
+                priority="URGENT",
+            )  # fmt: skip
+        assert info.value.status == 0x0115 and "HIGH, MED or LOW" in str(info.value)
+        gate.set()
+        for uid in uids:
+            while not (await media_creation.status(assoc, uid)).finished:
+                await asyncio.sleep(0.01)
+        return uids
+
+    uids = run(scp, body)
+    assert built == [uids[0], uids[2], uids[1]]  # HIGH overtakes the LOW one waiting

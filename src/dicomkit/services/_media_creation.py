@@ -21,7 +21,9 @@ naming the tag; an attribute that is not in Table S.3.2.1.1-1 -> 0x0105 naming i
 File-set ID that does not fit PS3.10 (16 of A-Z 0-9 _) is coerced: 0x0116 warning naming
 (0088,0130). N-ACTION on an instance the SCP does not hold -> 0x0112; a second Initiate ->
 0xA510; Cancel of a finished request -> 0xC201, of one being built by an SCP that cannot
-interrupt -> 0xC202; another action type -> 0x0123. Referenced instances the SCP does not
+interrupt -> 0xC202; another action type -> 0x0123; a Request Priority other than HIGH,
+MED, LOW or Number of Copies below 1 -> 0x0115. Pending requests are built one at a time,
+highest Request Priority first. Referenced instances the SCP does not
 hold go to the Failed SOP Sequence with Failure Reason 0x0112; none held -> ``FAILURE``.
 
 SCU: :func:`media_request`, :func:`create_request`, :func:`initiate`, :func:`cancel`,
@@ -135,6 +137,13 @@ class MediaRequest:
     job: MediaJob | None = None
     result: MediaResult | None = None
     failed: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Request Priority (2200,0020) rank: 0 HIGH, 1 MED, 2 LOW; then the order initiated
+    priority: int = 1
+    order: int = 0
+
+
+#: Request Priority (2200,0020) values and their rank (PS3.4 S.3.2.2.1.1)
+PRIORITIES = {"HIGH": 0, "MED": 1, "LOW": 2}
 
 
 class MediaCreationSCP:
@@ -143,7 +152,9 @@ class MediaCreationSCP:
     ``locate(sop_instance_uid)`` returns the file of an instance the SCP holds (or None);
     ``builder`` makes the media in ``output/<request UID>/``; ``profiles`` are the Media
     Application Profiles the builder makes (the first is the default); ``interruptible``:
-    whether a request being built can be cancelled. Requests run one at a time, in order.
+    whether a request being built can be cancelled. Requests are built one at a time: the
+    pending one of highest Request Priority first (HIGH, MED, LOW), then in the order
+    initiated.
     """
 
     sop_class = MEDIA_CREATION_MANAGEMENT
@@ -167,6 +178,7 @@ class MediaCreationSCP:
         self.requests: dict[str, MediaRequest] = {}
         self._lock = threading.Lock()
         self._serial: asyncio.Lock | None = None
+        self._initiated = 0
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """The handlers to give an AE."""
@@ -262,6 +274,14 @@ class MediaCreationSCP:
                 return response_for(msg, status_codes.InitiateMediaCreationAlreadyReceived)
             info = incoming.dataset if incoming.dataset is not None else Dataset()
             copies = info.get(tags.NumberOfCopies)
+            priority = text(info.get(tags.RequestPriority)).upper() or "MED"
+            if priority not in PRIORITIES or (copies is not None and int(copies) < 1):
+                bad = "Request Priority (2200,0020) must be HIGH, MED or LOW"
+                if priority in PRIORITIES:
+                    bad = "Number of Copies (2000,0010) must be 1 or more"
+                return response_for(msg, status_codes.InvalidArgumentValue, error_comment=bad)
+            self._initiated += 1
+            req.priority, req.order = PRIORITIES[priority], self._initiated
             req.job = MediaJob(
                 req.sop_instance_uid,
                 [],
@@ -274,7 +294,7 @@ class MediaCreationSCP:
                 copies=int(copies) if copies else 1,
             )
             req.status = PENDING
-        incoming.after_response(self._run(req))
+        incoming.after_response(self._run())
         return response_for(msg, status_codes.Success)
 
     def _cancel(self, msg: dimse.NActionRequest, req: MediaRequest) -> Any:
@@ -288,14 +308,17 @@ class MediaCreationSCP:
             req.status, req.info = FAILURE, "CANCELED"
         return response_for(msg, status_codes.Success)
 
-    async def _run(self, req: MediaRequest) -> None:
+    async def _run(self) -> None:
         if self._serial is None:
             self._serial = asyncio.Lock()
-        async with self._serial:  # one request at a time, in the order initiated
+        async with self._serial:  # one request at a time (each initiate builds one)
             with self._lock:
+                pending = [r for r in self.requests.values() if r.status == PENDING and r.job]
+                if not pending:
+                    return  # cancelled meanwhile
+                req = min(pending, key=lambda r: (r.priority, r.order))
                 job = req.job
-                if job is None or req.status != PENDING:
-                    return
+                assert job is not None
                 req.status = CREATING
             await asyncio.to_thread(self._build, req, job)
         if self.on_done is not None:
@@ -506,6 +529,7 @@ __all__ = [
     "INITIATE_MEDIA_CREATION",
     "MEDIA_CREATION_MANAGEMENT",
     "PENDING",
+    "PRIORITIES",
     "MediaBuilder",
     "MediaCancelled",
     "MediaCreationSCP",
