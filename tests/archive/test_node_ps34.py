@@ -68,7 +68,6 @@ def _files(folder: Path) -> list[Path]:
 
 @pytest.mark.slow  # a `dicomkit serve` process
 def test_serve_hosts_the_ps34_services(tmp_path: Path) -> None:
-    pytest.importorskip("pycdlib")
     (tmp_path / "node.toml").write_text(CONFIG)
     (tmp_path / "catalogue.json").write_text(
         json.dumps(
