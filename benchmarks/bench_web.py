@@ -4,12 +4,13 @@ The benchmark re-executes itself in a network namespace whose only interface is 
 loopback (``unshare -n``; Orthanc listens on every interface), starts `dicomkit serve`
 (subprocess, own archive) and Orthanc (own configuration and storage, TCP_NODELAY=1) in
 it, stores the same 1,000 CT instances (512x512x16 bit, 0.5 MB; 10 studies of 2 series of
-50, two studies per patient) into both over STOW-RS, then times each request with
+50, two studies per patient; and one study of --big-study 128x128 instances, for the
+large-study metadata and QIDO rows) into both over STOW-RS, then times each request with
 `requests` (one keep-alive session per server, ``Accept-Encoding: identity`` unless a row
 says gzip): the median of --repeat runs after one warm-up. Ratio = Orthanc's time / ours
 (> 1: dicomkit faster; for STOW the rates' ratio, ours / Orthanc).
 
-    python benchmarks/bench_web.py [--studies 10] [--repeat 3] [--no-orthanc]
+    python benchmarks/bench_web.py [--studies 10] [--big-study 1000] [--repeat 3] [--no-orthanc]
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _instance(study: int, series: int, i: int, pixels: bytes) -> bytes:
+def _instance(study: int, series: int, i: int, pixels: bytes, matrix: int = 512) -> bytes:
     ds = Dataset()
     ds.SOPClassUID = uids.CTImageStorage
     ds.SOPInstanceUID = f"{ROOT}.{study}.{series}.{i + 1}"
@@ -75,7 +76,7 @@ def _instance(study: int, series: int, i: int, pixels: bytes) -> bytes:
     ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
     ds.SliceThickness = "2.5"
     ds.PixelSpacing = ["0.7", "0.7"]
-    ds.Rows = ds.Columns = 512
+    ds.Rows = ds.Columns = matrix
     ds.BitsAllocated = ds.BitsStored = 16
     ds.HighBit = 15
     ds.SamplesPerPixel = 1
@@ -140,6 +141,13 @@ def main() -> int:
     ap.add_argument("--studies", type=int, default=10, help="studies of 100 instances")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-orthanc", action="store_true", help="dicomkit only")
+    ap.add_argument(
+        "--big-study",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="one more study of N instances (128x128: its metadata and QIDO rows; 0: none)",
+    )
     args = ap.parse_args()
     use_orthanc = not args.no_orthanc and orthanc_peer.available() is None
     if use_orthanc:
@@ -160,6 +168,12 @@ def main() -> int:
             files += [
                 _instance(st, se, i, pixels) for se in range(SERIES) for i in range(PER_SERIES)
             ]
+        big = f"{ROOT}.{args.studies}"
+        if args.big_study:
+            small = rng.integers(0, 2000, 128 * 128, dtype="<u2").tobytes()
+            files += [
+                _instance(args.studies, i % SERIES, i, small, 128) for i in range(args.big_study)
+            ]
         sessions = {name: requests.Session() for name in servers}
         for s in sessions.values():
             s.headers["Accept-Encoding"] = "identity"
@@ -168,14 +182,25 @@ def main() -> int:
         sop = f"{series}.1"
         inst = f"/studies/{study}/series/{series}/instances/{sop}"
         n_all = len(files)
+        n_studies = args.studies + (1 if args.big_study else 0)
         rows: list[tuple[str, str, str, dict[str, str] | None, int | None]] = [
             ("QIDO 1 study", f"/studies?StudyInstanceUID={study}", JSON, None, 1),
             ("QIDO 2 studies (patient)", "/studies?PatientID=B0", JSON, None, 2),
-            (f"QIDO all {args.studies} studies", "/studies", JSON, None, args.studies),
+            (f"QIDO all {n_studies} studies", "/studies", JSON, None, n_studies),
             ("QIDO 50-instance series", f"/studies/{study}/series/{series}/instances", JSON,
              None, PER_SERIES),
             (f"QIDO all {n_all} instances", "/instances", JSON, None, n_all),
             ("metadata 100-instance study", f"/studies/{study}/metadata", JSON, None, 100),
+            *(
+                [
+                    (f"metadata {args.big_study}-instance study", f"/studies/{big}/metadata",
+                     JSON, None, args.big_study),
+                    (f"QIDO {args.big_study}-instance study", f"/studies/{big}/instances",
+                     JSON, None, args.big_study),
+                ]
+                if args.big_study
+                else []
+            ),
             ("WADO-RS 100-instance study", f"/studies/{study}", f"{DICOM}; transfer-syntax=*",
              None, None),
             ("WADO-RS one instance", inst, f"{DICOM}; transfer-syntax=*", None, None),
@@ -209,8 +234,9 @@ def main() -> int:
                 results.setdefault(label, {})[name] = _timed(get, args.repeat)
         names = list(servers)
         print(
-            f"DICOMweb, {n_all} CT instances 512x512x16 (10 studies x 2 series x 50), "
-            f"median of {args.repeat}; ratio = Orthanc / dicomkit (> 1: dicomkit faster)"
+            f"DICOMweb, {n_all} CT instances ({args.studies} studies x 2 series x 50 of "
+            f"512x512x16, + {args.big_study} of 128x128x16 in one study), median of "
+            f"{args.repeat}; ratio = Orthanc / dicomkit (> 1: dicomkit faster)"
         )
         head = "".join(f"{n:>12s}" for n in names)
         print(f"  {'':32s}{head}{'ratio':>8s}")

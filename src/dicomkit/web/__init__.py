@@ -11,15 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dicomkit.web._app import HttpServer, create_app
-    from dicomkit.web._client import WebClient
+    from dicomkit.web._client import WebClient, WebClientError
 
-__all__ = ["HttpServer", "WebClient", "create_app"]
+__all__ = ["HttpServer", "WebClient", "WebClientError", "create_app"]
 
 #: imported on first use: the server side needs the ``web`` extra (Starlette, Uvicorn)
 _LAZY = {
     "HttpServer": "dicomkit.web._app",
     "create_app": "dicomkit.web._app",
     "WebClient": "dicomkit.web._client",
+    "WebClientError": "dicomkit.web._client",
 }
 
 
