@@ -25,8 +25,6 @@ from dicomkit.archive._node import Archive
 from dicomkit.archive._schema import ATTRIBUTES, LEVELS, SEQUENCES, Level
 from dicomkit.dictionary import keyword_for_tag, tag_for_keyword, tags, vr_for_tag
 from dicomkit.errors import DicomError
-from dicomkit.io._json import to_json
-from dicomkit.services._query_retrieve import elements_to_dataset
 
 __all__ = ["DEFAULT_KEYS", "QidoError", "Search", "parse_search", "run_search"]
 
@@ -238,8 +236,9 @@ def _to_json(level: Level, elements: Iterable[Any], base_url: str) -> dict[str, 
         if level is IMAGE:
             url += f"/instances/{values.get('SOPInstanceUID', '')}"
         elems.append((tags.RetrieveURL, "RetrieveURL", "UR", url))
-        elems.sort(key=lambda e: e[0])
-    return to_json(elements_to_dataset(elems))
+    from dicomkit.web._qido_json import result_to_json
+
+    return result_to_json(elems)
 
 
 def iter_json_array(objects: list[dict[str, Any]]) -> Iterator[bytes]:
