@@ -159,9 +159,11 @@ def test_start_up_line_names_the_hosted_services(tmp_path: Path) -> None:
         line = describe(NodeConfig(), 11112, archive)
         assert line.endswith(
             "; also Storage Commitment, Modality Worklist, MPPS, UPS, "
-            "Instance Availability Notification"
+            "Instance Availability Notification, IOCM rejection notes"
         )
         off = from_mapping(
             {"worklist": {"enabled": False}, "ups": {"enabled": False}, "ian": {"enabled": False}}
         )
-        assert describe(off, 11112, archive).endswith("; also Storage Commitment, MPPS")
+        assert describe(off, 11112, archive).endswith(
+            "; also Storage Commitment, MPPS, IOCM rejection notes"
+        )

@@ -9,6 +9,10 @@ selects.
 Operating the node: :class:`AccessPolicy` (``[access]``, who may store, query, retrieve),
 the audit trail (:mod:`dicomkit.archive.audit`, PS3.15 A.5 messages; :class:`AuditTrail`
 sends them to a file and a syslog collector) and :class:`NodeMetrics` (Prometheus).
+
+Lifecycle: ``archive.delete(...)``, IOCM rejection notes (:class:`RejectionNotes`),
+retention (:func:`prune`), :func:`update_patient` / :func:`merge_patients`, and an online
+:func:`backup` -- all crash-safe and safe beside a running node.
 """
 
 from __future__ import annotations
@@ -26,8 +30,24 @@ if TYPE_CHECKING:
         AuditTrail,
         SyslogTarget,
     )
+    from dicomkit.archive._backup import BackupReport, backup
     from dicomkit.archive._config import ConfigError, NodeConfig, load_config
+    from dicomkit.archive._delete import (
+        DeleteReport,
+        RejectedInstance,
+        purge_rejected,
+        rejected_instances,
+        restore_rejected,
+    )
+    from dicomkit.archive._iocm import (
+        IOCMSettings,
+        RejectionNote,
+        RejectionNotes,
+        read_rejection_note,
+    )
     from dicomkit.archive._metrics import NodeMetrics
+    from dicomkit.archive._patient import PatientUpdateReport, merge_patients, update_patient
+    from dicomkit.archive._retention import PruneReport, RetentionPolicy, prune
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, Query, QueryError, QueryOptions, parse_query
 from dicomkit.archive._node import Archive, CheckReport, IngestResult
@@ -51,11 +71,14 @@ __all__ = [
     "AuditConfigError",
     "AuditSettings",
     "AuditTrail",
+    "BackupReport",
     "CheckReport",
     "ConfigError",
+    "DeleteReport",
     "DuplicateInstanceError",
     "DuplicatePolicy",
     "FileStore",
+    "IOCMSettings",
     "Index",
     "IngestResult",
     "InstanceRecord",
@@ -65,18 +88,32 @@ __all__ = [
     "NodeConfig",
     "NodeMetrics",
     "OutboxItem",
+    "PatientUpdateReport",
+    "PruneReport",
     "Query",
     "QueryError",
     "QueryOptions",
+    "RejectedInstance",
+    "RejectionNote",
+    "RejectionNotes",
     "Result",
+    "RetentionPolicy",
     "RoutingRule",
     "RoutingSettings",
     "StoredInstance",
     "SyslogTarget",
     "audit",
+    "backup",
     "load_config",
+    "merge_patients",
     "parse_query",
+    "prune",
+    "purge_rejected",
+    "read_rejection_note",
     "record_from_dataset",
+    "rejected_instances",
+    "restore_rejected",
+    "update_patient",
 ]
 
 
@@ -96,6 +133,24 @@ _LAZY = {
     "ConfigError": "dicomkit.archive._config",
     "NodeConfig": "dicomkit.archive._config",
     "load_config": "dicomkit.archive._config",
+    # the lifecycle: delete, IOCM, retention, patient update / merge, backup
+    "BackupReport": "dicomkit.archive._backup",
+    "backup": "dicomkit.archive._backup",
+    "DeleteReport": "dicomkit.archive._delete",
+    "RejectedInstance": "dicomkit.archive._delete",
+    "purge_rejected": "dicomkit.archive._delete",
+    "rejected_instances": "dicomkit.archive._delete",
+    "restore_rejected": "dicomkit.archive._delete",
+    "IOCMSettings": "dicomkit.archive._iocm",
+    "RejectionNote": "dicomkit.archive._iocm",
+    "RejectionNotes": "dicomkit.archive._iocm",
+    "read_rejection_note": "dicomkit.archive._iocm",
+    "PatientUpdateReport": "dicomkit.archive._patient",
+    "merge_patients": "dicomkit.archive._patient",
+    "update_patient": "dicomkit.archive._patient",
+    "PruneReport": "dicomkit.archive._retention",
+    "RetentionPolicy": "dicomkit.archive._retention",
+    "prune": "dicomkit.archive._retention",
 }
 
 

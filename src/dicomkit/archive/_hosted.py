@@ -28,6 +28,17 @@ Each has a section of the config file, on by default (``enabled = false`` turns 
     [[routing.rules]]         # forward arriving instances (archive._routing); no rule: off
     to = ["PACS"]
     modality = ["CT"]
+    [iocm]                    # IOCM rejection notes (KOS titled from CID 7011), archive._iocm
+    enabled = true
+    action = "hide"           # 113001 / 113037 / 113038: hide | delete
+    expired_action = "delete" # 113039 Data Retention Policy Expired
+
+    [retention]               # retention rules, archive._retention (off by default)
+    enabled = false
+    max_age_days = 0          # delete studies older than this (0: no age rule)
+    age_by = "received"       # or "study_date"
+    max_bytes = 0             # keep the stored files under this (0: no quota)
+    interval = 3600           # seconds between runs
 
     [print]                   # Print Management (PS3.4 H), archive._printing; OFF by default
     enabled = true
@@ -56,6 +67,7 @@ if TYPE_CHECKING:
     from dicomkit.archive._ian import NodeIAN
     from dicomkit.archive._mpps_forward import MPPSForwarder
     from dicomkit.archive._mpps_store import IndexedMPPS
+    from dicomkit.archive._retention import RetentionTask
     from dicomkit.archive._routing import Router
     from dicomkit.archive._ups_store import NodeUPSSCP
     from dicomkit.archive._worklist_items import WorklistItems
@@ -63,7 +75,18 @@ if TYPE_CHECKING:
 
 #: the last five are off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S)
 MORE_SECTIONS = ("event_log", "relevant_patient", "substance", "display", "media_creation")
-SECTIONS = ("commitment", "worklist", "mpps", "ups", "ian", "routing", "print", *MORE_SECTIONS)
+SECTIONS = (
+    "commitment",
+    "worklist",
+    "mpps",
+    "ups",
+    "ian",
+    "routing",
+    "print",
+    *MORE_SECTIONS,
+    "iocm",
+    "retention",
+)
 
 
 def _settings_type(name: str) -> Any:
@@ -99,6 +122,14 @@ def _settings_type(name: str) -> Any:
         from dicomkit.archive._printing import PrintSettings
 
         return PrintSettings
+    if name == "iocm":
+        from dicomkit.archive._iocm import IOCMSettings
+
+        return IOCMSettings
+    if name == "retention":
+        from dicomkit.archive._retention import RetentionPolicy
+
+        return RetentionPolicy
     raise KeyError(name)
 
 
@@ -162,6 +193,8 @@ TITLES = {
     "display": "Display System",
     "media_creation": "Media Creation",
     "print": "Print Management",
+    "iocm": "IOCM rejection notes",
+    "retention": "retention rules",
 }
 
 
@@ -194,6 +227,7 @@ class HostedServices:
         self.router: Router | None = None
         self.print: PrintSCP | None = None
         self.ian: NodeIAN | None = None
+        self.retention: RetentionTask | None = None
         commitment = settings(node, "commitment")
         if commitment.enabled:
             from dicomkit.archive._commitments import NodeCommitmentSCP
@@ -283,7 +317,29 @@ class HostedServices:
         #: the services of archive._ps34_hosted by section name (event_log ...)
         self.more: dict[str, Any] = install(node)
 
+        self._lifecycle(node)
+
+    def _lifecycle(self, node: ArchiveNode) -> None:
+        """IOCM rejection notes (``[iocm]``) and retention rules (``[retention]``)."""
+        from dicomkit.archive._delete import audit_hook
+
+        # deletes, hides and prunes go to the audit trail as DICOM Study Deleted (A.5.3.5)
+        audit = audit_hook(node.audit, node.config.ae_title)
+        if settings(node, "iocm").enabled:
+            from dicomkit.archive._iocm import RejectionNotes
+
+            node.archive.on_stored = RejectionNotes(
+                node.archive, settings(node, "iocm"), audit=audit
+            )
+        retention = settings(node, "retention")
+        if retention.enabled and retention.active:
+            from dicomkit.archive._retention import RetentionTask
+
+            self.retention = RetentionTask(node.archive, retention, audit)
+
     async def start(self) -> None:
+        if self.retention is not None:
+            await self.retention.start()
         if self.router is not None:
             await self.router.start()
         if self.ian is not None:
@@ -294,6 +350,8 @@ class HostedServices:
             await self.mpps_forward.start()
 
     async def stop(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.commitment is not None:
             await self.commitment.stop()
         if self.ups is not None:

@@ -16,10 +16,10 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, QueryOptions, parse_query
@@ -36,6 +36,9 @@ from dicomkit.archive._store import (
     sync_data,
 )
 from dicomkit.errors import ArchiveError, DicomError
+
+if TYPE_CHECKING:
+    from dicomkit.archive._delete import DeleteReport
 
 log = logging.getLogger("dicomkit.archive")
 
@@ -188,6 +191,9 @@ class Archive:
         #: ``(study, sop)`` UIDs of the instances it stored or replaced; must not block
         #: (the DICOMweb metadata cache queues them)
         self.listeners: list[Callable[[list[tuple[str, str]]], None]] = []
+        #: called with each stored (or replaced) instance's result after its commit, before
+        #: the store is answered: the node's IOCM rejection notes (archive._iocm)
+        self.on_stored: Callable[[IngestResult], None] | None = None
         self._group = _GroupCommit(self._commit_batch)
         if check:
             self.last_check = self.check(repair=True, sweep=True)
@@ -240,7 +246,7 @@ class Archive:
             raise  # a non-patient duplicate under the reject policy: 0111, not C000
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
-        return self._group.submit(_Job(temp, rec, relpath, size, policy, checksum))
+        return self._stored(self._group.submit(_Job(temp, rec, relpath, size, policy, checksum)))
 
     def ingest_record(
         self,
@@ -263,9 +269,16 @@ class Archive:
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index the instance: {exc}") from exc
-        return self._group.submit(
-            _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
+        return self._stored(
+            self._group.submit(
+                _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
+            )
         )
+
+    def _stored(self, result: IngestResult) -> IngestResult:
+        if self.on_stored is not None and result.outcome != "kept":
+            self.on_stored(result)
+        return result
 
     def _ingest_non_patient(
         self,
@@ -423,6 +436,26 @@ class Archive:
             raise
         return self.ingest(temp, policy=policy, synced=True)
 
+    def delete(
+        self,
+        *,
+        studies: Iterable[str] = (),
+        series: Iterable[str] = (),
+        instances: Iterable[str] = (),
+        dry_run: bool = False,
+    ) -> DeleteReport:
+        """Delete studies, series and instances (by UID): their index rows in one
+        transaction, then their files (:mod:`dicomkit.archive._delete`: crash-safe, and safe
+        while a node serves this archive). ``dry_run``: only report what would go."""
+        from dicomkit.archive._delete import remove, select_rows
+
+        rows, missing = select_rows(
+            self.index.db, studies=studies, series=series, instances=instances
+        )
+        report = remove(self, rows, dry_run=dry_run)
+        report.not_found = missing
+        return report
+
     def remove(self, sop_uid: str) -> bool:
         """Delete the instance with this SOP Instance UID from the index and its file from the
         store; False when it is not stored."""
@@ -507,6 +540,12 @@ class Archive:
         files and quarantine unreadable files. ``sweep`` deletes temporary files (only safe
         when no SCP is writing, i.e. at start-up)."""
         report = CheckReport()
+        if repair:  # finish interrupted deletes first: their files must not be indexed again
+            from dicomkit.archive._delete import finish_pending
+            from dicomkit.archive._patient import resume_pending
+
+            finish_pending(self)
+            resume_pending(self)
         if sweep:
             report.temporaries = [str(p) for p in self.store.sweep_temporaries()]
         files = set(self.store.iter_files())

@@ -11,6 +11,8 @@ folder (run while the node is stopped, or for ``verify`` at any time: it only re
   notifications), with each item's tries and last error; ``queue ARCHIVE_DIR retry [ID ...]``
   sends failed (or waiting) items again at once, ``queue ARCHIVE_DIR remove [ID ...]`` drops
   them (no ID: the failed ones). Safe while the node runs.
+- ``delete``, ``prune``, ``update-patient``, ``merge-patient``, ``backup``, ``rejected``: the
+  archive's lifecycle (:mod:`dicomkit.cli._archive_ops`), safe while the node runs.
 
 Exit status: 0 nothing wrong, 1 something found, 2 the archive could not be opened.
 """
@@ -27,7 +29,7 @@ from typing import Any
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "archive",
-        help="check, rebuild or verify an archive folder (index vs files, checksums)",
+        help="check, verify, back up, prune or delete from an archive folder; patient merge",
         description="Operator commands for a `dicomkit serve` archive folder.",
     )
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -53,6 +55,9 @@ def add_parser(subparsers: Any) -> None:
             a.add_argument("ids", nargs="*", type=int, metavar="ID", help="items (default: all)")
             a.add_argument("--peer", metavar="AET", help="only the items for this destination")
         a.set_defaults(func=run)
+    from dicomkit.cli._archive_ops import add_actions
+
+    add_actions(sub, run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "queue":
             return _queue(root, args)
         with Archive(root, db_url=args.db, check=False) as archive:
+            from dicomkit.cli._archive_ops import ACTIONS, run_action
+
+            if args.action in ACTIONS:
+                return run_action(args, archive)
             if args.action == "verify":
                 return _verify(archive)
             return _check(archive, repair=args.repair)

@@ -76,7 +76,7 @@ SUMMARIES = {
     "display": "read a display system's description and QA results (N-GET)",
     "print": "print images on a DICOM printer (basic grayscale / color print management)",
     "ian": "send instance availability notifications, or list those an archive received",
-    "archive": "check, rebuild or verify an archive folder (index vs files, checksums)",
+    "archive": "check, verify, back up, prune or delete from an archive folder; patient merge",
     "transcode": "change the transfer syntax of files (compress / decompress)",
     "export": "write one frame as a windowed 8-bit PNG",
     "validate": "check files against their IOD (like dciodvfy)",
