@@ -25,6 +25,8 @@ from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, recor
 from dicomkit.archive._matching import Model, QueryOptions, parse_query
 from dicomkit.archive._nonpatient import NonPatientStore
 from dicomkit.archive._nonpatient import model_of as non_patient_model
+from dicomkit.archive._nonpatient_check import check as check_non_patient
+from dicomkit.archive._nonpatient_check import verify as verify_non_patient
 from dicomkit.archive._results import Result, make_result
 from dicomkit.archive._schema import Level
 from dicomkit.archive._store import (
@@ -531,6 +533,11 @@ class Archive:
                 report.ok += 1
             else:
                 report.damaged.append(problem)
+        # Hanging Protocols, Color Palettes ... (archive._nonpatient_check)
+        ok, damaged, unchecked = verify_non_patient(self.non_patient)
+        report.ok += ok
+        report.damaged += damaged
+        report.unchecked += unchecked
         return report
 
     # -- consistency ----------------------------------------------------------------------
@@ -552,7 +559,11 @@ class Archive:
         rows = self.index.paths()
         report.orphan_files = sorted(files - rows.keys())
         report.missing_files = sorted(rows.keys() - files)
+        # Hanging Protocols, Color Palettes ... (archive._nonpatient_check)
+        np_report = check_non_patient(self.non_patient, repair=repair)
         if not repair:
+            report.orphan_files += np_report.orphan_files
+            report.missing_files += np_report.missing_files
             return report
         if len(report.missing_files) > max(20, len(rows) // 2):
             # Most files gone at once is a missing mount or a wrong folder, not a crash:
@@ -580,4 +591,7 @@ class Archive:
                 qdir.mkdir(exist_ok=True)
                 os.replace(path, qdir / rel.replace("/", "_"))
                 report.quarantined.append(rel)
+        report.orphan_files += np_report.orphan_files
+        report.missing_files += np_report.missing_files
+        report.quarantined += np_report.quarantined
         return report

@@ -35,6 +35,7 @@ from dicomkit.archive._store import (
     DuplicateInstanceError,
     DuplicatePolicy,
     check_uid,
+    file_checksum,
     fsync_dir,
     sync_data,
 )
@@ -102,6 +103,9 @@ class NonPatientStore:
         self.db = db
         with db.transaction():
             db.execute(_DDL)
+        from dicomkit.archive._nonpatient_check import ensure_checksum_column
+
+        ensure_checksum_column(db)
 
     # -- storing --------------------------------------------------------------------------
 
@@ -139,11 +143,12 @@ class NonPatientStore:
             getattr(getattr(ds, "file_meta", None), "get", lambda _k: "")("TransferSyntaxUID") or ""
         )
         ts = nz.text(ts) or str(ds.transfer_syntax or "")
+        checksum = file_checksum(temp)  # kept for `dicomkit archive verify`
         with self.db.transaction():
             self.db.execute("DELETE FROM non_patient_instance WHERE sop_instance_uid = ?", (sop,))
             self.db.execute(
                 "INSERT INTO non_patient_instance (sop_instance_uid, sop_class_uid, model, path,"
-                " transfer_syntax, size, attrs) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " transfer_syntax, size, attrs, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sop,
                     sop_class,
@@ -152,6 +157,7 @@ class NonPatientStore:
                     ts,
                     temp.stat().st_size,
                     json.dumps(attributes(ds)),
+                    checksum,
                 ),
             )
             os.replace(temp, final)

@@ -14,6 +14,9 @@ folder (run while the node is stopped, or for ``verify`` at any time: it only re
 - ``delete``, ``prune``, ``update-patient``, ``merge-patient``, ``backup``, ``rejected``: the
   archive's lifecycle (:mod:`dicomkit.cli._archive_ops`), safe while the node runs.
 
+Both cover the non-patient objects under ``ARCHIVE_DIR/.nonpatient`` (Hanging Protocols, Color
+Palettes ...) as well.
+
 Exit status: 0 nothing wrong, 1 something found, 2 the archive could not be opened.
 """
 
