@@ -1,10 +1,10 @@
 """DELETE of studies, series and instances (a common DICOMweb extension, not in PS3.18),
 behind ``[web] allow_delete = true`` and the ``delete`` permission.
 
-Each instance goes through :meth:`dicomkit.archive._node.Archive.remove` -- its index row
-first (so no search finds it any more), then its file -- the same path as
-``dicomkit archive`` maintenance; the metadata cache notices by itself (its stamps no
-longer match the index).
+The instances go through the archive's delete (:meth:`dicomkit.archive.Archive.delete`,
+the one of ``dicomkit archive delete``): their index rows in one transaction -- so no
+search finds them any more -- then their files, crash-safe and safe beside the running
+node. The metadata cache notices by itself (its stamps no longer match the index).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ def delete_instances(
 ) -> int:
     """Remove every instance of a study, series or instance; returns how many. Raises
     :class:`~dicomkit.web._wado.WadoError` (404) when nothing is stored there."""
-    found = find_instances(archive, study, series, sop)
-    removed = 0
-    for inst in found:
-        try:
-            if archive.remove(inst.sop_instance_uid):
-                removed += 1
-        except OSError as exc:
-            raise WadoError(
-                f"instance {inst.sop_instance_uid} left the index but its file could not be "
-                f"removed ({exc}); 'dicomkit archive check --repair' tidies up",
-                500,
-            ) from exc
-    return removed
+    find_instances(archive, study, series, sop)  # 404 unless it is there, in that study
+    try:
+        if sop is not None:
+            report = archive.delete(instances=[sop])
+        elif series is not None:
+            report = archive.delete(series=[series])
+        else:
+            report = archive.delete(studies=[study])
+    except OSError as exc:
+        raise WadoError(
+            f"the delete stopped: {exc}; 'dicomkit archive check --repair' tidies up", 500
+        ) from exc
+    return len(report.instances)
