@@ -173,8 +173,8 @@ async def _run(args: argparse.Namespace) -> int:
         if server is not None:
             result = await _wait(listener, txn, args.timeout)
     finally:
-        if server is not None:
-            await server.close()
+        if server is not None:  # let the reporting SCP release its association first
+            await server.close(grace=5.0)
     failed = {(c, i): reason for c, i, reason in result.failed}
     for sop_class, sop_uid in refs:
         reason = failed.get((sop_class, sop_uid))

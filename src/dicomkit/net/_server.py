@@ -495,6 +495,9 @@ class Server:
                 await asyncio.wait_for(asyncio.shield(transport.connected), self._handshake)
         except TransportError:
             return
+        except asyncio.CancelledError:  # the server closed before the peer finished connecting
+            transport.close()
+            raise
         except TimeoutError:  # asyncio reports a failed handshake to nobody: we say it
             bad_input(
                 log,
@@ -512,6 +515,9 @@ class Server:
             await assoc.wait_closed()
             if assoc.error is not None:
                 log.info("%s: association ended: %s", transport.peer, assoc.error)
+        except asyncio.CancelledError:  # the server is closing: the socket goes with it
+            transport.close()
+            raise
         finally:
             self.associations.discard(assoc)
             self._hosts.pop(assoc, None)
@@ -527,15 +533,32 @@ class Server:
         assert self._server is not None
         await self._server.serve_forever()
 
-    async def close(self, *, abort: bool = True) -> None:
-        """Stop listening; abort live associations (or wait for them when ``abort`` is False)."""
+    async def close(self, *, abort: bool = True, grace: float = 0.0) -> None:
+        """Stop listening; abort live associations (or wait for them when ``abort`` is False).
+
+        ``grace``: seconds to let live associations end by themselves (a peer releasing after
+        its last message) before they are aborted."""
         if self._server is not None:
             self._server.close()
+        if grace > 0 and self.associations:
+            waits = [asyncio.ensure_future(a.wait_closed()) for a in self.associations]
+            _, late = await asyncio.wait(waits, timeout=grace)
+            for fut in late:
+                fut.cancel()
         for assoc in list(self.associations):
             if abort:
                 await assoc.abort()
             else:
                 await assoc.wait_closed()
+        # connection tasks still running (a peer mid-connect or mid-release): give them a
+        # moment to end, then cancel them, so that every accepted socket is closed here and
+        # none is left to the garbage collector (ResourceWarning) when the loop ends
+        pending = [task for task in self._tasks if not task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=5)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
