@@ -44,7 +44,9 @@ def browser() -> Iterator[Any]:
     except ImportError:
         missing("python package playwright")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        # root in CI: no sandbox; containers often have a small /dev/shm
+        args = ["--no-sandbox", "--disable-dev-shm-usage"]
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
         yield b
         b.close()
 
