@@ -151,3 +151,23 @@ def test_resize_is_an_area_average() -> None:
     assert half.tolist() == [[25, 45], [105, 125]]
     assert resize(img, 8, 8)[::2, ::2].tolist() == img.tolist()
     assert fit(48, 64, 128, 128) == (96, 128) and fit(48, 64, None, 32) == (24, 32)
+
+
+def test_rendered_viewport(site: tuple[str, Archive, list[Study]]) -> None:
+    """WADO-RS rendered with ``viewport=vw,vh``: the pipeline's frame fitted inside it."""
+    url, _archive, data = site
+    ds = data[0].instances[0]
+    target = (
+        f"{url}/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+        f"/instances/{ds.SOPInstanceUID}/rendered"
+    )
+    png = {"Accept": "image/png"}
+    r = requests.get(target + "?viewport=32,100&window=0,200", headers=png, timeout=30)
+    assert r.status_code == 200, r.text
+    want = resize(display_frame(ds, center=0, width=200), *fit(48, 64, 100, 32))
+    assert np.array_equal(imagecodecs.png_decode(r.content), want)
+    assert want.shape == (24, 32)
+    full = requests.get(target, headers=png, timeout=30)
+    assert imagecodecs.png_decode(full.content).shape == (48, 64)
+    bad = requests.get(target + "?viewport=64,64,0,0,10,10", headers=png, timeout=30)
+    assert bad.status_code == 400 and "source rectangle" in bad.text

@@ -38,7 +38,7 @@ from dicomkit.errors import DicomError
 from dicomkit.io._json import to_json
 from dicomkit.web import _qido as qido
 from dicomkit.web import _stow as stow
-from dicomkit.web import _stow_json, _xml
+from dicomkit.web import _stow_json, _thumbnail, _viewer, _wado_uri, _xml
 from dicomkit.web import _wado as wado
 from dicomkit.web._auth import AccessMiddleware
 from dicomkit.web._capabilities import capabilities_response
@@ -228,11 +228,13 @@ def create_app(
             except ValueError:
                 raise wado.WadoError(f"quality={q.get('quality')!r}: a number 1..100") from None
             number = wado.parse_frame_list(p.get("frames", "1"))[0]
+            vp = q.get("viewport")
+            viewport = _thumbnail.parse_viewport(vp) if vp else None
             (inst,) = await run_in_threadpool(
                 wado.find_instances, archive, p["study"], p["series"], p["sop"]
             )
             data = await run_in_threadpool(
-                wado.rendered_of, archive, inst, number, media, window, quality
+                wado.rendered_of, archive, inst, number, media, window, quality, viewport
             )
         except DicomError as exc:
             return _error(exc)
@@ -295,8 +297,6 @@ def create_app(
     ]
     if ups is not None:
         routes += ups_routes(ups, lambda request: _base(request, prefix))
-    from dicomkit.web import _thumbnail, _viewer, _wado_uri
-
     thumb = _thumbnail.handler(archive)
     for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
         routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))

@@ -46,6 +46,10 @@ def parse_viewport(text: str | None) -> tuple[int, int]:
     if not text:
         return DEFAULT_SIZE, DEFAULT_SIZE
     fields = text.split(",")
+    if len(fields) > 2:
+        raise WadoError(
+            f"viewport={text!r}: a source rectangle (sx,sy,sw,sh) is not offered; give width,height"
+        )
     try:
         vw, vh = int(fields[0]), int(fields[1])
     except (IndexError, ValueError):

@@ -350,10 +350,12 @@ def rendered_of(
     media_type: str,
     window: tuple[float, float, str] | None = None,
     quality: int = 90,
+    viewport: tuple[int, int] | None = None,
 ) -> bytes:
     """One frame (1-based) through the display pipeline of ``dicomkit export`` (Modality
     LUT, VOI window -- ``window`` overrides the data set's --, MONOCHROME1 inversion,
-    colour to RGB), encoded as ``media_type``."""
+    colour to RGB), scaled to fit ``viewport`` (rows, columns; aspect ratio kept) when
+    given, encoded as ``media_type``."""
     import dicomkit
     from dicomkit.pixels._display import display_frame
     from dicomkit.pixels._info import PixelInfo
@@ -367,6 +369,10 @@ def rendered_of(
         raise WadoError(f"frame {frame_number} out of range 1..{n}", 404)
     center, width, function = window if window else (None, None, None)
     img = display_frame(ds, frame_number - 1, center=center, width=width, function=function)
+    if viewport is not None:
+        from dicomkit.web._render import fit, resize
+
+        img = resize(img, *fit(img.shape[0], img.shape[1], *viewport))
     if media_type == "image/png":
         return encode_png(img, level=1)  # 6x faster than level 6, ~7% larger
     encode = _jpeg_encoder()
