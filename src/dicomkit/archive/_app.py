@@ -71,8 +71,8 @@ log = logging.getLogger("dicomkit.archive")
 
 VERIFICATION = uids.Verification
 #: Extended negotiation we offer for C-FIND (PS3.4 C.5.1.1.1): relational queries, combined
-#: date-time matching; no fuzzy semantic PN matching, no timezone adjustment.
-FIND_EXTENDED = b"\x01\x01\x00\x00"
+#: date-time matching, fuzzy semantic PN matching (archive._fuzzy); no timezone adjustment.
+FIND_EXTENDED = b"\x01\x01\x01\x00"
 #: ... and for C-MOVE / C-GET (PS3.4 C.5.1.1.2): relational retrieval.
 RETRIEVE_EXTENDED = b"\x01"
 
@@ -544,10 +544,17 @@ class ArchiveBackend:
     def find(
         self, identifier: Dataset, model: qr.Model, negotiation: Negotiation
     ) -> tuple[Iterator[Dataset], bool]:
+        if negotiation.fuzzy:  # PS3.4 C.2.2.2.1.1, as archive._fuzzy defines it
+            from dicomkit.archive._fuzzy import fuzzy_identifier
+
+            identifier = fuzzy_identifier(identifier)
         if model in qr.NON_PATIENT:  # Hanging Protocol, Color Palette ... Q/R
             found, flag = self.archive.non_patient.find(identifier, model)
             return iter(found), flag
-        query = parse_query(identifier, model, self._options(negotiation))
+        options = self._options(negotiation)
+        if negotiation.fuzzy:
+            options = dataclasses.replace(options, pn_case_insensitive=True)
+        query = parse_query(identifier, model, options)
         columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
 
         def build() -> Iterator[Dataset]:

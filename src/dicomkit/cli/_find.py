@@ -296,6 +296,12 @@ def add_parser(subparsers: Any) -> None:
         help="ask for relational queries (SOP class extended negotiation, "
         "PS3.4 C.5.1.1); a warning is printed when the SCP declines",
     )
+    p.add_argument(
+        "--fuzzy",
+        action="store_true",
+        help="ask for fuzzy semantic matching of person names (extended negotiation, "
+        "PS3.4 C.5.1.1.1 byte 3); a warning is printed when the SCP declines",
+    )
     add_network_options(p)
     p.set_defaults(func=run)
 
@@ -351,12 +357,22 @@ async def _run(args: argparse.Namespace) -> int:
     matches = []
     status = 0
     sop_class = qr.FIND[model]
-    extended = {sop_class: b"\x01"} if getattr(args, "relational", False) else None
+    relational, fuzzy = getattr(args, "relational", False), getattr(args, "fuzzy", False)
+    extended = None
+    if relational or fuzzy:  # PS3.4 C.5.1.1.1: byte 1 relational, byte 3 fuzzy PN matching
+        extended = {sop_class: bytes([int(relational), 0, int(fuzzy)] if fuzzy else [1])}
     async with ae.associate(
         args.host, args.port, ae_title=args.aec, contexts=[sop_class], extended=extended
     ) as assoc:
-        if extended and assoc.extended.get(sop_class, b"")[:1] != b"\x01":
+        agreed = assoc.extended.get(sop_class, b"")
+        if relational and agreed[:1] != b"\x01":
             print("dicomkit find: the SCP did not accept relational queries", file=sys.stderr)
+        if fuzzy and agreed[2:3] != b"\x01":
+            print(
+                "dicomkit find: the SCP did not accept fuzzy person-name matching (names are "
+                "matched exactly)",
+                file=sys.stderr,
+            )
         try:
             async for ds in qr.find(assoc, query, model, limit=args.limit):
                 matches.append(ds)

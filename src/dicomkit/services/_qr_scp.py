@@ -54,6 +54,8 @@ class Negotiation:
 
     relational: bool = False
     combined_datetime: bool = False
+    #: fuzzy semantic matching of person names (byte 3)
+    fuzzy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,7 @@ class QueryRetrieveSCP:
         return Negotiation(
             relational=len(info) > 0 and info[0] == 1,
             combined_datetime=len(info) > 1 and info[1] == 1,
+            fuzzy=len(info) > 2 and info[2] == 1,
         )
 
     # -- C-FIND ---------------------------------------------------------------------------
