@@ -1,5 +1,9 @@
 """``dicomkit echo HOST PORT``: C-ECHO a peer (PS3.4 A), like DCMTK's echoscu.
 
+It runs the protocol engine over a blocking socket (:mod:`dicomkit.net._blocking`): no event
+loop to import or start, so a one-shot echo costs little more than the interpreter's start;
+``--repeat N`` reuses the request's bytes on the one association.
+
 Also home of the network options shared by ``echo``, ``store`` and ``receive``
 (:func:`add_network_options`, :func:`config_from_args`).
 """
