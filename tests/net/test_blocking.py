@@ -169,3 +169,24 @@ def test_repeated_echo_to_dcmtk_storescp(tmp_path: Path) -> None:
             assert assoc._echo
         out = peers.stop_and_read(proc)
     assert out.count("Received Echo Request") == 200
+
+
+def test_tls_handshake_failure_is_a_transport_error() -> None:
+    """A peer that does not speak TLS: the handshake fails, as a TransportError."""
+    import socket
+    import ssl
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def answer() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1:{port}"):
+            associate("127.0.0.1", port, AEConfig(), ssl_context=ssl.create_default_context())
+        thread.join(10)
