@@ -138,6 +138,8 @@ def test_viewer_scrolls_and_windows(site: tuple[str, list[Study]], page: Any) ->
     assert page.evaluate("dkViewer.frames.length") == len(instances)
     _assert_shows(page, display_frame(instances[0]))  # the data set's window (40/400)
     assert "DOE JANE" in page.text_content("#info-tl")
+    assert "DOE JANE 2024-01-02" in page.text_content("#crumbs")
+    assert "CT #1 series 1" in page.text_content("#crumbs")
     page.keyboard.press("ArrowDown")
     _wait_frame(page, 2)
     _assert_shows(page, display_frame(instances[1]))

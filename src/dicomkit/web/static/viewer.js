@@ -40,6 +40,8 @@ const num = (obj, key, dflt) => {
   return Number.isFinite(v) ? v : dflt;
 };
 const personName = (s) => s.replace(/\^+/g, " ").trim();
+const studyLabel = (obj) =>
+  `${personName(text(obj, "PatientName")) || text(obj, "PatientID")} ${dicomDate(text(obj, "StudyDate"))}`.trim();
 const dicomDate = (s) => (s && s.length === 8 ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}` : s || "");
 
 async function qido(path, params) {
@@ -119,6 +121,7 @@ async function showStudy(study) {
     ? `${personName(text(info, "PatientName"))} · ${text(info, "PatientID")} · ` +
       `${dicomDate(text(info, "StudyDate"))} · ${text(info, "StudyDescription")}`
     : study;
+  if (info) show("study", [["Studies", "#/"], [studyLabel(info), null]]);
   const series = await qido(`/studies/${study}/series`, { includefield: "SeriesDescription" });
   series.sort((a, b) => num(a, "SeriesNumber", 1e9) - num(b, "SeriesNumber", 1e9));
   grid.replaceChildren(...series.map((s) => {
@@ -177,6 +180,11 @@ const viewer = {
     const meta = await (await fetch(`${API}/studies/${study}/series/${series}/metadata`,
       { headers: { Accept: "application/dicom+json" } })).json();
     if (token !== this.token) return;
+    if (meta.length) {
+      const m = meta[0];
+      show("viewer", [["Studies", "#/"], [studyLabel(m), `#/study/${study}`],
+        [`${text(m, "Modality")} #${text(m, "SeriesNumber")} ${text(m, "SeriesDescription")}`.trim(), null]]);
+    }
     meta.sort((a, b) => num(a, "InstanceNumber", 1e9) - num(b, "InstanceNumber", 1e9));
     this.frames = [];
     for (const m of meta) {
