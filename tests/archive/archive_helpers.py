@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
+import dicomkit
 from dicomkit.core._dataset import Dataset
 from dicomkit.core._sequence import Sequence
 
@@ -118,7 +120,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -251,3 +252,10 @@ def make_pki(folder: Path) -> dict[str, Path]:
         "client": folder / "client.pem",
         "client_key": folder / "client.key",
     }
+
+
+def write_temp(archive: Any, row: dict, **kw: object) -> Path:
+    """Write a synthetic instance into the archive's incoming folder (what a receiver does)."""
+    path = archive.incoming_path()
+    dicomkit.write(to_dataset(row, **kw), path)  # type: ignore[arg-type]
+    return path

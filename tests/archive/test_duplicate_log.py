@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from archive_helpers import synthetic
-from test_node import write_temp
+from archive_helpers import synthetic, write_temp
 
 from dicomkit.archive import Archive, DuplicatePolicy
 

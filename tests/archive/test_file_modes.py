@@ -6,8 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from archive_helpers import synthetic, to_dataset
-from test_node import write_temp
+from archive_helpers import synthetic, to_dataset, write_temp
 
 from dicomkit.archive import Archive
 

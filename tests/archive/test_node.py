@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from archive_helpers import synthetic, to_dataset
+from archive_helpers import synthetic, to_dataset, write_temp
 from corpus import manifest
 
 import dicomkit
@@ -14,12 +14,6 @@ from dicomkit.archive import Archive, DuplicateInstanceError, DuplicatePolicy, M
 from dicomkit.errors import ArchiveError
 
 ROWS = synthetic(4)
-
-
-def write_temp(archive: Archive, row: dict, **kw: object) -> Path:
-    path = archive.incoming_path()
-    dicomkit.write(to_dataset(row, **kw), path)  # type: ignore[arg-type]
-    return path
 
 
 class Crash(Exception):
