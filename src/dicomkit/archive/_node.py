@@ -460,13 +460,9 @@ class Archive:
 
     def remove(self, sop_uid: str) -> bool:
         """Delete the instance with this SOP Instance UID from the index and its file from the
-        store; False when it is not stored."""
-        inst = self.index.lookup(sop_uid)
-        if inst is None:
-            return False
-        self.index.remove(sop_uid)
-        self.store.remove(inst.path)
-        return True
+        store (as :meth:`delete`: journalled, safe beside a running node); False when it is
+        not stored."""
+        return bool(self.delete(instances=[sop_uid]).instances)
 
     # -- querying -------------------------------------------------------------------------
 
