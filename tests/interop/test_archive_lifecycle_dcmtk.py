@@ -257,3 +257,48 @@ def test_backup_while_storing_and_retention_in_the_node(tmp_path: Path) -> None:
         assert left <= total // 2
         studies = _findscu(port, tmp_path / "left", "STUDY", "StudyInstanceUID=")
         assert 0 < len(studies) < len({r["StudyInstanceUID"] for r in ROWS})
+
+
+def test_rejection_note_built_by_highdicom_sent_by_pynetdicom(tmp_path: Path) -> None:
+    """A rejection note from another builder (highdicom), sent by pynetdicom: 113039 Data
+    Retention Policy Expired deletes the instance (the default expired_action)."""
+    from peers import require_module
+
+    hd = require_module("highdicom")
+    pydicom = require_module("pydicom")
+    pynetdicom = require_module("pynetdicom")
+    from pydicom.sr.coding import Code
+
+    port = free_port()
+    study = _study()
+    victim = next(r for r in ROWS if r["StudyInstanceUID"] == study)
+    files = write_files(ROWS, tmp_path / "in")
+    evidence = pydicom.dcmread(next(p for p in files if p.stem == victim["SOPInstanceUID"]))
+    content = hd.ko.KeyObjectSelection(
+        document_title=Code("113039", "DCM", "Data Retention Policy Expired"),
+        referenced_objects=[evidence],
+    )
+    kos = hd.ko.KeyObjectSelectionDocument(
+        evidence=[evidence],
+        content=content,
+        series_instance_uid=hd.UID(),
+        series_number=99,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="highdicom",
+    )
+    with serving(tmp_path / "arch", port):
+        _storescu(port, files)
+        ae = pynetdicom.AE(ae_title="PYSCU")
+        ae.add_requested_context(kos.SOPClassUID)
+        assoc = ae.associate("127.0.0.1", port, ae_title="DICOMKIT")
+        assert assoc.is_established
+        try:
+            assert assoc.send_c_store(kos).Status == 0
+        finally:
+            assoc.release()
+        left = _sops_in_study(port, tmp_path, study)
+        assert victim["SOPInstanceUID"] not in left
+        code, out, _ = cli("archive", "rejected", str(tmp_path / "arch"))
+        assert code == 0 and "0 hidden" in out  # deleted, not hidden
+    assert not list((tmp_path / "arch").rglob(f"{victim['SOPInstanceUID']}.dcm"))
