@@ -178,7 +178,8 @@ def backup(
                 with contextlib.suppress(FileNotFoundError):
                     _copy(path, dest / path.relative_to(archive.root))
                     report.extra_files += 1
-    for d in {dest, *((dest / rel).parent for rel in listing)}:
+    folders = {dest, *((dest / rel).parent for rel in listing)}
+    for d in sorted(folders | {f.parent for f in folders if f != dest}, reverse=True):
         if d.is_dir():
             fsync_dir(d)
     if not postgres:  # reconcile the copy with what changed during it
