@@ -140,6 +140,7 @@ class DimseError(NetworkError):
         status: int | None = None,
         service: str | None = None,
         error_comment: str = "",
+        offending: tuple[int, ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -147,6 +148,9 @@ class DimseError(NetworkError):
         self.service = service
         #: the peer's Error Comment (0000,0902), if any
         self.error_comment = error_comment
+        #: the tags the peer named: Offending Element (0000,0901), then the Attribute
+        #: Identifier List (0000,1005) of an N-SET / N-GET response
+        self.offending = offending
 
     @classmethod
     def from_status(
@@ -156,19 +160,39 @@ class DimseError(NetworkError):
         *,
         what: str = "",
         error_comment: str = "",
+        offending: tuple[int, ...] = (),
     ) -> DimseError:
         """The error for a failure ``status`` of ``service`` (see
         :mod:`dicomkit.dictionary.statuses`), its message naming ``what`` failed, the status
-        in hex with the service's words for it and the peer's Error Comment, e.g.
-        ``C-STORE failed: 0xA700 Refused: Out of Resources (disk full)``."""
+        in hex with the service's words for it, the ``offending`` tags the peer named and its
+        Error Comment, e.g. ``C-STORE failed: 0xA700 Refused: Out of Resources (disk full)``
+        or ``N-SET failed: 0x0106 Invalid Attribute Value: (0018,5100) Patient Position``."""
         from dicomkit.dictionary.statuses import describe
 
         text = describe(status, service)
+        if offending:
+            text += ": " + ", ".join(tag_words(t) for t in offending)
         message = (f"{what} failed: {text}" if what else text) + (
             f" ({error_comment})" if error_comment else ""
         )
         kind = _dimse_subclass(status)
-        return kind(message, status=status, service=service, error_comment=error_comment)
+        return kind(
+            message,
+            status=status,
+            service=service,
+            error_comment=error_comment,
+            offending=offending,
+        )
+
+
+def tag_words(tag: int) -> str:
+    """A tag with its name for messages: ``(0018,5100) Patient Position`` (the tag alone when
+    the dictionary does not know it)."""
+    from dicomkit.dictionary._lookup import entry_for_tag
+
+    entry = entry_for_tag(tag)
+    where = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return f"{where} {entry.name}" if entry is not None and entry.name else where
 
 
 class DimseCancelled(DimseError):
@@ -283,4 +307,5 @@ __all__ = [
     "TransportError",
     "TruncatedDataError",
     "ValidationError",
+    "tag_words",
 ]

@@ -5,6 +5,7 @@ Media Creation -- driven end to end by their ``dicomkit`` clients."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,98 @@ def test_serve_hosts_the_ps34_services(tmp_path: Path) -> None:
     assert [p.name for p in isos] == ["DISC1.iso"] and isos[0].stat().st_size > 0
     dd = dicomkit.media.read_dicomdir(archive / "media" / request / "fileset" / "DICOMDIR")
     assert len(list(dd.instances())) == 2
+
+
+RT_CONFIG = """
+[rt_verification]
+enabled = true
+required = ["SpecifiedPrimaryMeterset"]
+[rt_verification.tolerances]
+SpecifiedPrimaryMeterset = [0, 500]
+"""
+PLAN_UID = "1.2.826.0.1.3680043.10.7.2"
+
+
+def rt_plan(
+    path: Path, *, patient_id: str = "P1", metersets: tuple[float, ...] = (120, 640)
+) -> Path:
+    """An RT Plan with one beam per meterset (beams 1, 2 ...) in fraction group 1."""
+    plan = Dataset()
+    plan.SOPClassUID = uids.RTPlanStorage
+    plan.SOPInstanceUID = PLAN_UID
+    if patient_id:
+        plan.PatientID = patient_id
+    plan.Modality = "RTPLAN"
+    beams, refs = [], []
+    for n, mu in enumerate(metersets, 1):
+        beam, ref = Dataset(), Dataset()
+        beam.BeamNumber, beam.BeamName = n, f"B{n}"
+        ref.ReferencedBeamNumber, ref.BeamMeterset = n, mu
+        beams.append(beam)
+        refs.append(ref)
+    plan.BeamSequence = beams
+    group = Dataset()
+    group.FractionGroupNumber = 1
+    group.ReferencedBeamSequence = refs
+    plan.FractionGroupSequence = [group]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dicomkit.write(plan, path)
+    return path
+
+
+@pytest.mark.slow  # a `dicomkit serve` process
+def test_serve_hosts_rt_machine_verification(tmp_path: Path) -> None:
+    (tmp_path / "node.toml").write_text(RT_CONFIG)
+    plan = rt_plan(tmp_path / "plan.dcm")
+    nobody = rt_plan(tmp_path / "nobody.dcm", patient_id="")
+    port = free_port()
+    with serving(tmp_path / "arch", port, "--config", str(tmp_path / "node.toml")):
+        hp = ("127.0.0.1", str(port), "--aec", "DICOMKIT")
+        code, out, err = cli("rt-verify", *hp, str(plan))  # beam 1: 120 MU, in range
+        assert (code, out.strip()) == (0, "VERIFIED"), err
+        code, out, err = cli("rt-verify", *hp, str(plan), "--beam", "2")  # 640 MU
+        assert code == 1 and out.splitlines()[0] == "NOT_VERIFIED", err
+        assert "failed: (3008,0032) Specified Primary Meterset in (0074,1044)" in out
+        code, out, err = cli("rt-verify", *hp, str(plan), "--beam", "2",
+                             "--set", "SpecifiedPrimaryMeterset=480")  # fmt: skip
+        assert (code, out.strip()) == (0, "VERIFIED"), err
+        code, out, err = cli("rt-verify", *hp, str(nobody))  # N-CREATE without Patient ID
+        assert code == 1 and out == ""
+        assert "0x0120" in err and "(0010,0020) Patient ID" in err, err
+
+
+@pytest.mark.parametrize(
+    "section, says",
+    [
+        ({"tolerances": {"SpecifiedPrimaryMeterset": [5, 1]}}, "low <= high"),
+        ({"tolerances": {"NoSuchKeyword": [0, 1]}}, "not a keyword"),
+        ({"tolerances": [0, 1]}, "a table of KEYWORD = [low, high]"),
+        ({"required": "SpecifiedPrimaryMeterset"}, "a list of keywords"),
+        ({"verifier": "x"}, "unknown key 'verifier'"),
+    ],
+)
+def test_rt_verification_config_errors(section: dict[str, object], says: str) -> None:
+    from dicomkit.archive._config import ConfigError
+    from dicomkit.archive._hosted import check_section
+
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        check_section("rt_verification", section, Path("."))
+    checked = check_section("rt_verification", {"tolerances": {"BeamMeterset": [0, 9]}}, Path("."))
+    assert checked == {"tolerances": {"BeamMeterset": (0.0, 9.0)}}
+
+
+def test_rt_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dicomkit.cli._main import main
+
+    plan = rt_plan(tmp_path / "plan.dcm")
+    (tmp_path / "ct.dcm").write_bytes(b"not dicom")
+    cases = [
+        ((str(plan), "--beam", "3"), "the plan has beams 1, 2"),
+        ((str(plan), "--set", "Nope=1"), "give KEYWORD=VALUE with a DICOM keyword"),
+        ((str(tmp_path / "ct.dcm"),), "cannot read it as a DICOM file"),
+        ((), "HOST PORT PLAN"),
+    ]
+    for extra, says in cases:
+        assert main(["rt-verify", "127.0.0.1", "104", *extra]) == 2
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1, err

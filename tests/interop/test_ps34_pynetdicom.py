@@ -488,3 +488,67 @@ def test_our_scus_against_pynetdicom(py_scp: tuple[int, dict[str, Any]]) -> None
     assert out["product"].ProductName == "PyContrast"
     assert out["approval"].decision == "APPROVED"
     assert out["patient"].ConceptNameCodeSequence[0].CodeMeaning == "History"
+
+
+@pytest.mark.slow  # a `dicomkit serve` process
+def test_pynetdicom_against_served_rt_verification(tmp_path: Path) -> None:
+    """pynetdicom as the treatment delivery system against `dicomkit serve` hosting
+    ``[rt_verification]`` with its tolerance verifier."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
+    from archive_helpers import serving
+    from test_node_ps34 import RT_CONFIG
+
+    (tmp_path / "node.toml").write_text(RT_CONFIG)
+    port = peers.free_port()
+    reports: list[Any] = []
+    got = threading.Event()
+
+    def on_report(event: Any) -> Any:
+        reports.append(event.event_information)
+        got.set()
+        return 0x0000, None
+
+    with serving(tmp_path / "arch", port, "--config", str(tmp_path / "node.toml")):
+        ae = pynetdicom.AE(ae_title="PYTDS")
+        ae.add_requested_context(CONV)
+        assoc = ae.associate(
+            "127.0.0.1",
+            port,
+            ae_title="DICOMKIT",
+            evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)],
+        )
+        assert assoc.is_established
+        uid = "1.2.826.0.1.3680043.10.8.3"
+        try:
+            create = PDataset()
+            plan = PDataset()
+            plan.ReferencedSOPClassUID = uids.RTPlanStorage
+            plan.ReferencedSOPInstanceUID = "1.2.3.45"
+            create.ReferencedRTPlanSequence = [plan]
+            create.PatientID = "P1"
+            status, _ = assoc.send_n_create(create, CONV, uid)
+            assert status.Status == 0
+            params = PDataset()
+            item = PDataset()
+            item.SpecifiedPrimaryMeterset = 700  # tolerance [0, 500]
+            params.ConventionalMachineVerificationSequence = [item]
+            status, _ = assoc.send_n_set(params, CONV, uid)
+            assert status.Status == 0
+            bad = PDataset()
+            bad.PatientID = "P2"  # only N-CREATE may set it
+            status, _ = assoc.send_n_set(bad, CONV, uid)
+            # (pynetdicom's N-SET primitive keeps no Offending Element: the comment says it)
+            assert status.Status == 0x0106 and "N-CREATE" in status.ErrorComment
+            status, _ = assoc.send_n_action(None, 1, CONV, uid)
+            assert status.Status == 0
+            assert got.wait(WAIT)
+            status, attrs = assoc.send_n_get([0x3008002C], CONV, uid)
+            assert status.Status == 0 and attrs.TreatmentVerificationStatus == "NOT_VERIFIED"
+            assert assoc.send_n_delete(CONV, uid).Status == 0
+        finally:
+            assoc.release()
+    (info,) = reports
+    assert info.TreatmentVerificationStatus == "NOT_VERIFIED"
+    assert info.FailedAttributesSequence[0].SelectorAttribute == 0x30080032

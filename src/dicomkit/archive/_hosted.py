@@ -73,8 +73,15 @@ if TYPE_CHECKING:
     from dicomkit.archive._worklist_items import WorklistItems
     from dicomkit.services import PrintSCP
 
-#: the last five are off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S)
-MORE_SECTIONS = ("event_log", "relevant_patient", "substance", "display", "media_creation")
+#: off by default: archive._ps34_hosted (PS3.4 P, Q, V, EE, S, DD)
+MORE_SECTIONS = (
+    "event_log",
+    "relevant_patient",
+    "substance",
+    "display",
+    "media_creation",
+    "rt_verification",
+)
 SECTIONS = (
     "commitment",
     "worklist",
@@ -144,6 +151,10 @@ def check_section(name: str, value: Any, base: Path) -> dict[str, Any]:
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"[{name}] must be a table of settings")
+    if name == "rt_verification":  # tolerances: a table of ranges
+        from dicomkit.archive._ps34_hosted import check_rt_verification
+
+        return check_rt_verification(value)
     if name in _OWN_CHECK:
         import importlib
 
@@ -192,6 +203,7 @@ TITLES = {
     "substance": "Substance Administration Query",
     "display": "Display System",
     "media_creation": "Media Creation",
+    "rt_verification": "RT Machine Verification",
     "print": "Print Management",
     "iocm": "IOCM rejection notes",
     "retention": "retention rules",

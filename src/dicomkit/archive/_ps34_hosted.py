@@ -22,13 +22,20 @@ off by default)::
     folder = "media"
     profiles = ["STD-GEN-CD"]
 
+    [rt_verification]         # RT Machine Verification (PS3.4 DD), conventional and ion:
+    enabled = true            # each parameter set is checked against its tolerance range
+    required = ["SpecifiedPrimaryMeterset"]   # absent -> NOT_VERIFIED
+    overrides = []            # out of range but overridable -> VERIFIED_OVR
+    [rt_verification.tolerances]
+    SpecifiedPrimaryMeterset = [0, 500]       # keyword = [low, high]
+
 Media creation needs the media layer (above the archive): ``dicomkit serve`` installs it
 with :func:`install_media_creation`, giving it :func:`dicomkit.media.build_media`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,12 +88,72 @@ class MediaCreationSettings:
     profiles: tuple[str, ...] = ("STD-GEN-CD",)
 
 
+@dataclass(frozen=True, slots=True)
+class RTVerificationSettings:
+    """``[rt_verification]`` of the node's config file: the ranges of
+    :class:`~dicomkit.services.RangeVerifier`."""
+
+    enabled: bool = False
+    tolerances: dict[str, tuple[float, float]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+
+
+def check_rt_verification(value: Any) -> dict[str, Any]:
+    """``[rt_verification]`` checked: raises ConfigError naming the key and what it takes."""
+    from dicomkit.archive._config import ConfigError
+    from dicomkit.dictionary import tags
+
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if key == "enabled":
+            if not isinstance(v, bool):
+                raise ConfigError(f"[rt_verification] enabled = {v!r}: use true or false")
+            out[key] = v
+        elif key == "tolerances":
+            if not isinstance(v, dict):
+                raise ConfigError(
+                    "[rt_verification] tolerances: a table of KEYWORD = [low, high], "
+                    "e.g. SpecifiedPrimaryMeterset = [0, 500]"
+                )
+            ranges: dict[str, tuple[float, float]] = {}
+            for kw, pair in v.items():
+                if not hasattr(tags, kw):
+                    raise ConfigError(f"[rt_verification] tolerances: {kw!r} is not a keyword")
+                if (
+                    not isinstance(pair, list)
+                    or len(pair) != 2
+                    or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in pair)
+                    or pair[0] > pair[1]
+                ):
+                    raise ConfigError(
+                        f"[rt_verification] tolerances {kw} = {pair!r}: give [low, high], "
+                        "two numbers, low <= high"
+                    )
+                ranges[kw] = (float(pair[0]), float(pair[1]))
+            out[key] = ranges
+        elif key in ("required", "overrides"):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise ConfigError(f"[rt_verification] {key} = {v!r}: a list of keywords")
+            for kw in v:
+                if not hasattr(tags, kw):
+                    raise ConfigError(f"[rt_verification] {key}: {kw!r} is not a keyword")
+            out[key] = tuple(v)
+        else:
+            raise ConfigError(
+                f"[rt_verification]: unknown key {key!r}; "
+                "known: enabled, overrides, required, tolerances"
+            )
+    return out
+
+
 SETTINGS: dict[str, Any] = {
     "event_log": EventLogSettings,
     "relevant_patient": RelevantPatientSettings,
     "substance": SubstanceSettings,
     "display": DisplaySettings,
     "media_creation": MediaCreationSettings,
+    "rt_verification": RTVerificationSettings,
 }
 TITLES = {
     "event_log": "Procedural Event Logging",
@@ -94,6 +161,7 @@ TITLES = {
     "substance": "Substance Administration Query",
     "display": "Display System",
     "media_creation": "Media Creation",
+    "rt_verification": "RT Machine Verification",
 }
 
 
@@ -192,6 +260,15 @@ def install(node: ArchiveNode) -> dict[str, Any]:
         display = services.DisplaySystemSCP.from_file(_needs_path("display", cfg.path))
         node.add_handler(dimse.NGetRequest, display.get, sop_classes=[services.DISPLAY_SYSTEM])
         out["display"] = display
+    cfg = _settings(node, "rt_verification")
+    if cfg.enabled:
+        verifier = services.RangeVerifier(
+            dict(cfg.tolerances), required=cfg.required, overrides=cfg.overrides
+        )
+        rt = services.MachineVerificationSCP(verifier)
+        for kind, handler in rt.handlers().items():
+            node.add_handler(kind, handler, sop_classes=services.MACHINE_VERIFICATION_CLASSES)
+        out["rt_verification"] = rt
     return out
 
 
@@ -227,8 +304,10 @@ __all__ = [
     "DisplaySettings",
     "EventLogSettings",
     "MediaCreationSettings",
+    "RTVerificationSettings",
     "RelevantPatientSettings",
     "SubstanceSettings",
+    "check_rt_verification",
     "install",
     "install_media_creation",
 ]

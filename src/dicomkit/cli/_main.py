@@ -38,6 +38,7 @@ SUBCOMMANDS = (
     "substance",
     "media",
     "display",
+    "rt-verify",
     "print",
     "ian",
     "archive",
@@ -74,6 +75,8 @@ SUMMARIES = {
     "substance": "ask what a product package is, or whether a patient may receive it",
     "media": "ask a media creation SCP to burn instances to a File-set (CD/DVD image)",
     "display": "read a display system's description and QA results (N-GET)",
+    "rt-verify": "ask a machine parameter verifier to check a beam before treatment "
+    "(RT machine verification)",
     "print": "print images on a DICOM printer (basic grayscale / color print management)",
     "ian": "send instance availability notifications, or list those an archive received",
     "archive": "check, verify, back up, prune or delete from an archive folder; patient merge",

@@ -154,6 +154,10 @@ def check_response(rsp: Response, what: str = "") -> Response:
         service,
         what=what or command,
         error_comment=message.error_comment or "",
+        offending=(
+            *(message.offending_element or ()),
+            *(getattr(message, "attribute_identifier_list", None) or ()),
+        ),
     )
 
 

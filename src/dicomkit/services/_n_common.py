@@ -134,9 +134,23 @@ def check_status(rsp: Response, what: str) -> int:
     service = service_for(what, getattr(rsp.message, "affected_sop_class_uid", None))
     if category(status, service) in (Category.FAILURE, Category.UNKNOWN, Category.CANCEL):
         raise DimseError.from_status(
-            status, service, what=what, error_comment=rsp.message.error_comment or ""
+            status,
+            service,
+            what=what,
+            error_comment=rsp.message.error_comment or "",
+            offending=offending_tags(rsp.message),
         )
     return status
+
+
+def offending_tags(message: dimse.DimseResponse) -> tuple[int, ...]:
+    """The tags a response names: its Offending Element (0000,0901), then the Attribute
+    Identifier List (0000,1005) of an N-SET / N-GET response."""
+    found = [*(message.offending_element or ())]
+    found += [
+        t for t in getattr(message, "attribute_identifier_list", None) or () if t not in found
+    ]
+    return tuple(found)
 
 
 async def n_request(
