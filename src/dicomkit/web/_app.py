@@ -89,11 +89,6 @@ def _check_json_accepted(accept: str) -> None:
         )
 
 
-def _json(objects: list[dict[str, Any]], headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(objects, ensure_ascii=False).encode()
-    return Response(body, media_type=DICOM_JSON, headers=headers or None)
-
-
 def create_app(
     archive: Archive,
     *,
@@ -125,8 +120,9 @@ def create_app(
                     study=p.get("study"),
                     series=p.get("series"),
                 )
-                objs, more = await run_in_threadpool(
-                    qido.run_search,
+                run = qido.run_search if xml else qido.search_json
+                answer: Any = await run_in_threadpool(
+                    run,
                     archive,
                     s,
                     base_url=_base(request, prefix),
@@ -135,13 +131,13 @@ def create_app(
             except DicomError as exc:
                 return _error(exc)
             headers: dict[str, str] = {}
-            if more:
+            if answer[-1]:
                 headers["Warning"] = (
                     '299 dicomkit: "There are additional results that can be requested"'
                 )
             if xml:
-                return _xml.multipart_response(objs, headers)
-            return _json(objs, headers)
+                return _xml.multipart_response(answer[0], headers)
+            return Response(answer[0], media_type=DICOM_JSON, headers=headers or None)
 
         return search
 

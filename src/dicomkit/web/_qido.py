@@ -26,7 +26,7 @@ from dicomkit.archive._schema import ATTRIBUTES, LEVELS, SEQUENCES, Level
 from dicomkit.dictionary import keyword_for_tag, tag_for_keyword, tags, vr_for_tag
 from dicomkit.errors import DicomError
 
-__all__ = ["DEFAULT_KEYS", "QidoError", "Search", "parse_search", "run_search"]
+__all__ = ["DEFAULT_KEYS", "QidoError", "Search", "parse_search", "run_search", "search_json"]
 
 STUDY, SERIES, IMAGE = Level.STUDY, Level.SERIES, Level.IMAGE
 
@@ -224,6 +224,36 @@ def run_search(
     except QueryError as exc:
         raise QidoError(str(exc)) from exc
     return [_to_json(search.level, res.elements, base_url) for res in window], more
+
+
+def search_json(
+    archive: Archive,
+    search: Search,
+    *,
+    base_url: str = "",
+    retrieve_aet: str = "",
+) -> tuple[bytes, int, bool]:
+    """The JSON answer (UTF-8 text of the array :func:`run_search` gives, as
+    ``json.dumps`` writes it), the number of matches in it, and whether more matches exist
+    beyond ``limit``. Written from the index rows directly
+    (:class:`~dicomkit.web._qido_rows.RowWriter`). Raises :class:`QidoError`."""
+    from dicomkit.archive._matching import QueryError, parse_query
+    from dicomkit.web._qido_rows import RowWriter
+
+    options = dataclasses.replace(archive.options, relational=True)
+    stop = None if search.limit is None else search.offset + search.limit
+    try:
+        query = parse_query(search.identifier, Model.STUDY_ROOT, options)
+        columns, rows, post = archive.index.select(query)
+        writer = RowWriter(
+            query, columns, level=search.level, base_url=base_url, retrieve_aet=retrieve_aet
+        )
+        texts = writer.texts(rows, post)
+        window = list(itertools.islice(texts, search.offset, stop))
+        more = stop is not None and next(texts, None) is not None
+    except QueryError as exc:
+        raise QidoError(str(exc)) from exc
+    return ("[" + ", ".join(window) + "]").encode(), len(window), more
 
 
 def _to_json(level: Level, elements: Iterable[Any], base_url: str) -> dict[str, Any]:

@@ -1,0 +1,210 @@
+"""QIDO-RS answers as DICOM JSON text straight from index rows (PS3.18 F.2).
+
+The plan of a search is made once: which column (or constant) feeds each returned
+attribute, in tag order, and the JSON text in front of its value. Each row is then written
+as one JSON object text, and the answer is one join of them -- no result tuples, no
+dictionaries, no ``json.dumps`` over a thousand objects. A row this path is not sure to
+write exactly as the general path does (non-ASCII text, a non-empty sequence, a number
+that is not plain, a Python-side matching condition) is written by the general path
+(:func:`dicomkit.archive._results.make_result` then
+:func:`dicomkit.web._qido_json.result_to_json`), so the answer is the same text either
+way (``tests/web/test_qido_rows.py`` compares them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dicomkit.archive._matching import ALIAS, Query, ReturnKey
+from dicomkit.archive._results import _sequence_value, make_result
+from dicomkit.archive._schema import BY_KEYWORD, LEVELS, SEQUENCES, Level
+from dicomkit.dictionary import tags
+from dicomkit.web._qido_json import (
+    _FLOATS,
+    _INTS,
+    _ONE_VALUE,
+    _PN_GROUPS,
+    _SLOW,
+    _number,
+    result_to_json,
+)
+
+__all__ = ["RowWriter"]
+
+_enc: Callable[[str], str] = json.encoder.encode_basestring
+
+
+class _Fallback(Exception):
+    """This row goes through the general path."""
+
+
+def _text_values(vr: str, text: str) -> str:
+    """The ``Value`` array text of a non-empty ASCII index value (raises :class:`_Fallback`)."""
+    parts = [text] if vr in _ONE_VALUE else text.split("\\")
+    if vr == "PN":
+        out = []
+        for p in parts:
+            groups = [
+                f"{_enc(n)}: {_enc(g)}" for n, g in zip(_PN_GROUPS, p.split("="), strict=False) if g
+            ]
+            out.append("{" + ", ".join(groups) + "}" if groups else "null")
+        return ", ".join(out)
+    if vr in _INTS or vr in _FLOATS:
+        nums = []
+        for p in parts:
+            v = _number(vr, p)
+            if v is _SLOW:
+                raise _Fallback
+            nums.append("null" if v is None else repr(v))
+        return ", ".join(nums)
+    if vr == "AT":
+        raise _Fallback
+    return ", ".join(_enc(p) if p else "null" for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    head: str  # '"TTTTTTTT": {"vr": "XX"'
+    vr: str
+    source: int  # column index; -1: constant text; -2: sequence; -3: RetrieveURL
+    const: str = ""
+    computed_is: bool = False
+    key: ReturnKey | None = None  # a sequence's return key
+
+
+class RowWriter:
+    """Writes the rows of one query as DICOM JSON object texts."""
+
+    def __init__(
+        self,
+        query: Query,
+        columns: list[str],
+        *,
+        level: Level,
+        base_url: str,
+        retrieve_aet: str,
+    ) -> None:
+        self.query = query
+        self.columns = columns
+        self.level = level
+        self.base_url = base_url
+        self.retrieve_aet = retrieve_aet
+        col_index = {c: i for i, c in enumerate(columns)}
+        slots: dict[int, _Slot] = {}
+        self._uid_cols: dict[str, int] = {}
+        self.fast = not query.charset_requested
+        for key in sorted(query.return_keys, key=lambda k: k.tag):
+            head = f'"{key.tag:08X}": {{"vr": "{key.vr}"'
+            if key.tag in (tags.SpecificCharacterSet, tags.QueryRetrieveLevel):
+                self.fast = False
+                continue
+            if key.keyword == "RetrieveAETitle":
+                slot = _Slot(head, key.vr, -1, retrieve_aet)
+            elif key.keyword == "InstanceAvailability":
+                slot = _Slot(head, key.vr, -1, "ONLINE")
+            elif key.level is None:
+                slot = _Slot(head, key.vr, -1, "")
+            elif key.keyword in SEQUENCES:
+                slot = _Slot(head, key.vr, -2, key=key)
+            else:
+                attr = BY_KEYWORD[key.keyword]
+                idx = col_index[f"{ALIAS[attr.level]}.{attr.col}"]
+                slot = _Slot(head, key.vr, idx, computed_is=attr.computed and attr.vr == "IS")
+                if key.keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+                    self._uid_cols[key.keyword] = idx
+            if not isinstance(slot.const, str) or not slot.const.isascii():
+                self.fast = False
+            slots[key.tag] = slot
+        if base_url:
+            slots[tags.RetrieveURL] = _Slot(f'"{tags.RetrieveURL:08X}": {{"vr": "UR"', "UR", -3)
+        self.slots = [slots[t] for t in sorted(slots)]
+        self.extra_cols = [
+            col_index[f"{ALIAS[lvl]}.extra"] for lvl in LEVELS[: query.level.depth + 1]
+        ]
+        self._seqs: dict[tuple[int, tuple[str, ...]], str] = {}
+
+    def _url(self, row: tuple[Any, ...]) -> str:
+        def uid(kw: str) -> str:
+            i = self._uid_cols.get(kw)
+            return "" if i is None or row[i] is None else str(row[i])
+
+        url = f"{self.base_url}/studies/{uid('StudyInstanceUID')}"
+        if self.level is not Level.STUDY:
+            url += f"/series/{uid('SeriesInstanceUID')}"
+        if self.level is Level.IMAGE:
+            url += f"/instances/{uid('SOPInstanceUID')}"
+        return url
+
+    def _sequence(self, row: tuple[Any, ...], slot: _Slot) -> str:
+        """The element text of a sequence kept in the rows' ``extra`` blobs ("" when empty);
+        raises :class:`_Fallback` for non-ASCII items."""
+        key = slot.key
+        assert key is not None
+        blobs = tuple(row[i] or "" for i in self.extra_cols)
+        cached = self._seqs.get((key.tag, blobs))
+        if cached is not None:
+            return cached
+        items: list[dict[str, str]] = []
+        for blob in blobs:
+            if blob:
+                extras = json.loads(blob)
+                if key.keyword in extras:
+                    items = extras[key.keyword]
+        text = ""
+        if items:
+            value = _sequence_value(key, items, None)
+            if not json.dumps(value).isascii():
+                raise _Fallback
+            obj = result_to_json([(key.tag, key.keyword, key.vr, value)])[f"{key.tag:08X}"]
+            text = f'"{key.tag:08X}": ' + json.dumps(obj, ensure_ascii=False)
+        self._seqs[key.tag, blobs] = text
+        return text
+
+    def _fast(self, row: tuple[Any, ...]) -> str:
+        parts = []
+        for s in self.slots:
+            if s.source >= 0:
+                raw = row[s.source]
+                text = str(int(raw or 0)) if s.computed_is else "" if raw is None else str(raw)
+            elif s.source == -1:
+                text = s.const
+            elif s.source == -2:
+                seq = self._sequence(row, s)
+                if seq:
+                    parts.append(seq)
+                    continue
+                text = ""
+            else:
+                text = self._url(row)
+            if not text:
+                parts.append(s.head + "}")
+            elif not text.isascii():
+                raise _Fallback
+            else:
+                parts.append(f'{s.head}, "Value": [{_text_values(s.vr, text)}]}}')
+        return "{" + ", ".join(parts) + "}"
+
+    def _general(self, row: tuple[Any, ...], post: list[Any]) -> str | None:
+        from dicomkit.web._qido import _to_json
+
+        res = make_result(self.query, self.columns, row, post, retrieve_aet=self.retrieve_aet)
+        if res is None:
+            return None
+        return json.dumps(_to_json(self.level, res.elements, self.base_url), ensure_ascii=False)
+
+    def texts(self, rows: Iterator[tuple[Any, ...]], post: list[Any]) -> Iterator[str]:
+        """The JSON object text of each matching row, in row order."""
+        fast = self.fast and not post
+        for row in rows:
+            if fast:
+                try:
+                    yield self._fast(row)
+                    continue
+                except _Fallback:
+                    pass
+            text = self._general(row, post)
+            if text is not None:
+                yield text
