@@ -71,8 +71,9 @@ log = logging.getLogger("dicomkit.archive")
 
 VERIFICATION = uids.Verification
 #: Extended negotiation we offer for C-FIND (PS3.4 C.5.1.1.1): relational queries, combined
-#: date-time matching, fuzzy semantic PN matching (archive._fuzzy); no timezone adjustment.
-FIND_EXTENDED = b"\x01\x01\x01\x00"
+#: date-time matching, fuzzy semantic PN matching (archive._fuzzy), timezone query adjustment
+#: (archive._timezone).
+FIND_EXTENDED = b"\x01\x01\x01\x01"
 #: ... and for C-MOVE / C-GET (PS3.4 C.5.1.1.2): relational retrieval.
 RETRIEVE_EXTENDED = b"\x01"
 
@@ -554,6 +555,13 @@ class ArchiveBackend:
         options = self._options(negotiation)
         if negotiation.fuzzy:
             options = dataclasses.replace(options, pn_case_insensitive=True)
+        if negotiation.timezone:  # PS3.4 C.4.1.1.3.x: move the query into the stored timezone
+            from dicomkit.archive import _timezone
+
+            query_offset = _timezone.parse_offset(identifier.get("TimezoneOffsetFromUTC"))
+            if query_offset is not None:
+                shift = _timezone.node_offset() - query_offset
+                options = dataclasses.replace(options, timezone_shift=shift)
         query = parse_query(identifier, model, options)
         columns, rows, post = self.archive.index.select(query)  # rows fetched, not yet built
 

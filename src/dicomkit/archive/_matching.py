@@ -90,6 +90,9 @@ class QueryOptions:
     pn_case_insensitive: bool = True  # PS3.4 C.2.2.2.1 allows it for PN
     max_uid_list: int = 1000  # longer UID lists -> C000 unable to process
     strict_hierarchy: bool = True  # refuse missing unique keys above the level
+    #: timezone query adjustment (ext. negotiation byte 4): minutes to move the query's date
+    #: and time ranges by (stored offset minus the query's; archive._timezone); None: off
+    timezone_shift: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,6 +480,10 @@ def build_where(query: Query, db: Any) -> tuple[str, list[Any], list[Condition]]
     params: list[Any] = []
     post: list[Condition] = []
     conds = list(query.conditions)
+    if query.options.timezone_shift:
+        from dicomkit.archive._timezone import adjusted
+
+        sql_parts, params, conds = adjusted(conds, query.options.timezone_shift)
     if query.options.combined_datetime:
         combined = _combined_datetime(conds)
         if combined is not None:

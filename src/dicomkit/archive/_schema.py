@@ -262,6 +262,7 @@ SPECIAL_TAGS: dict[int, str] = {
     RETRIEVE_AE_TITLE: "RetrieveAETitle",
     INSTANCE_AVAILABILITY: "InstanceAvailability",
     SPECIFIC_CHARACTER_SET: "SpecificCharacterSet",
+    TIMEZONE_OFFSET: "TimezoneOffsetFromUTC",
 }
 
 BY_KEYWORD: dict[str, Attr] = {a.keyword: a for a in ATTRIBUTES}

@@ -302,12 +302,29 @@ def add_parser(subparsers: Any) -> None:
         help="ask for fuzzy semantic matching of person names (extended negotiation, "
         "PS3.4 C.5.1.1.1 byte 3); a warning is printed when the SCP declines",
     )
+    p.add_argument(
+        "--timezone-adjust",
+        action="store_true",
+        help="ask the SCP to read the date/time keys in this machine's timezone (or that of "
+        "-k TimezoneOffsetFromUTC=+hhmm) and adjust them to its stored instances' timezone "
+        "(extended negotiation, PS3.4 C.5.1.1.1 byte 4); a warning is printed when the SCP "
+        "declines",
+    )
     add_network_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     return run_async("find", _run, args)
+
+
+def _local_offset() -> str:
+    """This machine's offset from UTC now, as Timezone Offset From UTC (``+hhmm``)."""
+    import time
+
+    minutes = (time.localtime().tm_gmtoff or 0) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
 def value_text(value: Any) -> Any:
@@ -358,15 +375,27 @@ async def _run(args: argparse.Namespace) -> int:
     status = 0
     sop_class = qr.FIND[model]
     relational, fuzzy = getattr(args, "relational", False), getattr(args, "fuzzy", False)
+    tz_adjust = getattr(args, "timezone_adjust", False)
     extended = None
-    if relational or fuzzy:  # PS3.4 C.5.1.1.1: byte 1 relational, byte 3 fuzzy PN matching
-        extended = {sop_class: bytes([int(relational), 0, int(fuzzy)] if fuzzy else [1])}
+    if relational or fuzzy or tz_adjust:  # PS3.4 C.5.1.1.1: byte 1 relational, byte 3 fuzzy
+        info = [int(relational), 0, int(fuzzy), int(tz_adjust)]  # PN matching, byte 4 timezone
+        while len(info) > 1 and not info[-1]:
+            info.pop()
+        extended = {sop_class: bytes(info)}
+    if tz_adjust and not query.get("TimezoneOffsetFromUTC"):
+        query.TimezoneOffsetFromUTC = _local_offset()
     async with ae.associate(
         args.host, args.port, ae_title=args.aec, contexts=[sop_class], extended=extended
     ) as assoc:
         agreed = assoc.extended.get(sop_class, b"")
         if relational and agreed[:1] != b"\x01":
             print("dicomkit find: the SCP did not accept relational queries", file=sys.stderr)
+        if tz_adjust and agreed[3:4] != b"\x01":
+            print(
+                "dicomkit find: the SCP did not accept timezone query adjustment (dates and "
+                "times are matched as given)",
+                file=sys.stderr,
+            )
         if fuzzy and agreed[2:3] != b"\x01":
             print(
                 "dicomkit find: the SCP did not accept fuzzy person-name matching (names are "

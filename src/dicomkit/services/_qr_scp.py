@@ -56,6 +56,8 @@ class Negotiation:
     combined_datetime: bool = False
     #: fuzzy semantic matching of person names (byte 3)
     fuzzy: bool = False
+    #: timezone query adjustment (byte 4, PS3.4 C.4.1.1.3.x)
+    timezone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +125,15 @@ class QueryRetrieveSCP:
     @staticmethod
     def negotiation(incoming: Incoming) -> Negotiation:
         """What the association agreed for this request's SOP class by extended negotiation
-        (relational queries, combined date-time matching; PS3.4 C.5.1.1)."""
+        (relational queries, combined date-time matching, fuzzy person names, timezone
+        query adjustment; PS3.4 C.5.1.1)."""
         neg = incoming.association.negotiated
         info = neg.extended.get(incoming.context.abstract_syntax, b"") if neg else b""
         return Negotiation(
             relational=len(info) > 0 and info[0] == 1,
             combined_datetime=len(info) > 1 and info[1] == 1,
             fuzzy=len(info) > 2 and info[2] == 1,
+            timezone=len(info) > 3 and info[3] == 1,
         )
 
     # -- C-FIND ---------------------------------------------------------------------------
