@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomkit.archive import _delete
 from dicomkit.dictionary import uids
-from dicomkit.errors import ArchiveError, DicomError
+from dicomkit.errors import DicomError
 
 if TYPE_CHECKING:
     from dicomkit.archive._node import Archive, IngestResult
@@ -126,8 +126,7 @@ class RejectionNotes:
         self.settings = settings or IOCMSettings()
         #: the audit trail's hook, called with ("hide" | "delete", report)
         self.audit = audit
-        #: True while the archive has no rejected_instances table (no look-up per store)
-        self._no_rejections = False
+        _delete.ensure_tables(archive.index.db)  # one primary-key look-up per store
 
     def __call__(self, result: IngestResult) -> None:
         if result.sop_class_uid != uids.KeyObjectSelectionDocumentStorage:
@@ -151,16 +150,10 @@ class RejectionNotes:
         """An instance a rejection note hid, sent again under the same UID, stays hidden (its
         new copy replaces the kept one); ``dicomkit archive rejected --restore`` shows it."""
         db = self.archive.index.db
-        if self._no_rejections:
-            return
-        try:
-            row = db.query(
-                "SELECT reason, note_uid FROM rejected_instances WHERE sop_instance_uid = ?",
-                (result.sop_instance_uid,),
-            )
-        except ArchiveError:  # no such table yet: nothing was ever rejected
-            self._no_rejections = True
-            return
+        row = db.query(
+            "SELECT reason, note_uid FROM rejected_instances WHERE sop_instance_uid = ?",
+            (result.sop_instance_uid,),
+        )
         if row:
             rows, _ = _delete.select_rows(db, instances=[result.sop_instance_uid])
             _delete.remove(self.archive, rows, hide=(str(row[0][0]), str(row[0][1])))
@@ -182,7 +175,6 @@ class RejectionNotes:
         rows = [r for r in rows if _same(names[str(r[2])], str(r[8]), str(r[6]))]
         hide = (note.reason, note.sop_instance_uid) if action == "hide" else None
         report = _delete.remove(self.archive, rows, hide=hide)
-        self._no_rejections = False
         report.not_found = missing
         log.warning(
             "rejection note %s (%s): %s%s",
