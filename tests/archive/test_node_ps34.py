@@ -122,6 +122,12 @@ def test_serve_hosts_the_ps34_services(tmp_path: Path) -> None:
         assert code == 0 and out.startswith("DONE")
         code, out, err = cli("media", "cancel", *hp, request)
         assert code == 1 and "0xC201" in err
+    assert (archive / "media" / "requests" / f"{request}.json").is_file()
+    with serving(archive, port, "--config", str(tmp_path / "node.toml")):  # a restart
+        code, out, err = cli(
+            "media", "status", "127.0.0.1", str(port), "--aec", "DICOMKIT", request
+        )
+        assert code == 0 and out.startswith("DONE (NORMAL)"), (out, err)
     listed = cli("event-log", "list", str(archive / "event-log"))
     assert listed[0] == 0 and "contrast started" not in listed[1]  # entries by concept name
     assert "Comment" in listed[1] and "1 record(s)" in listed[1]

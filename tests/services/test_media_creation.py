@@ -268,3 +268,80 @@ def test_priority_orders_pending_requests(tmp_path: Path) -> None:
 
     uids = run(scp, body)
     assert built == [uids[0], uids[2], uids[1]]  # HIGH overtakes the LOW one waiting
+
+
+def test_requests_survive_a_restart_and_interrupted_ones_are_built_again(
+    tmp_path: Path,
+) -> None:
+    """With a journal, N-GET status outlives the SCP; a request the "restart" caught while
+    being built (its builder had not returned) is PENDING again and ``resume`` builds it."""
+    held = make_instances(tmp_path / "held", 2)
+    first, second = list(held)
+    started, gate = threading.Event(), threading.Event()
+    built: list[str] = []
+
+    def hangs(job: MediaJob) -> MediaResult:
+        if job.fileset_id == "HANGS":
+            started.set()
+            gate.wait(10)  # the node "stops" meanwhile
+        job.output.mkdir(parents=True, exist_ok=True)
+        return MediaResult(job.output)
+
+    def works(job: MediaJob) -> MediaResult:
+        built.append(job.fileset_id)
+        job.output.mkdir(parents=True, exist_ok=True)
+        return MediaResult(job.output)
+
+    journal = tmp_path / "out" / "requests"
+
+    def associate(scp: MediaCreationSCP) -> Any:
+        client, server = memory_pair()
+        ae = AE(
+            "MEDIA", handlers=scp.handlers(), supported=supported_for([MEDIA_CREATION_MANAGEMENT])
+        )
+        return (
+            ae,
+            server,
+            AE("SCU").associate("", 0, transport=client, contexts=[MEDIA_CREATION_MANAGEMENT]),
+        )
+
+    async def main() -> tuple[Any, ...]:
+        scp = MediaCreationSCP(held.get, hangs, tmp_path / "out", journal=journal)
+        ae, server, associating = associate(scp)
+        await ae.serve_transport(server)
+        async with associating as assoc:
+            done = await media_creation.create_request(
+                assoc, media_creation.media_request([(SC, first)], fileset_id="FINE")
+            )
+            await media_creation.initiate(assoc, done)
+            while not (await media_creation.status(assoc, done)).finished:
+                await asyncio.sleep(0.01)
+            stuck = await media_creation.create_request(
+                assoc, media_creation.media_request([(SC, second)], fileset_id="HANGS")
+            )
+            await media_creation.initiate(assoc, stuck)
+            await asyncio.to_thread(started.wait, 10)
+        # the "restart": a new SCP over the same journal while the old build still hangs
+        again = MediaCreationSCP(held.get, works, tmp_path / "out", journal=journal)
+        states = (again.requests[done].status, again.requests[stuck].status)
+        ae, server, associating = associate(again)
+        await ae.serve_transport(server)
+        async with associating as assoc:
+            old = await media_creation.status(assoc, done)
+            resumed = await again.resume()
+            now = await media_creation.status(assoc, stuck)
+        gate.set()
+        return done, stuck, states, old, resumed, now, again
+
+    try:
+        done, stuck, states, old, resumed, now, again = asyncio.run(main())
+    finally:
+        gate.set()
+    assert states == ("DONE", "PENDING")
+    assert (old.status, old.info, old.pieces) == ("DONE", "NORMAL", 1)
+    assert (now.status, now.info, resumed, built) == ("DONE", "NORMAL", 1, ["HANGS"])
+    assert now.fileset_uid == again.requests[stuck].job.fileset_uid
+    # a damaged record is left out (with a warning naming it), the others still load
+    (journal / "9.9.9.json").write_text("{not json")
+    third = MediaCreationSCP(held.get, works, tmp_path / "out", journal=journal)
+    assert set(third.requests) == {done, stuck}

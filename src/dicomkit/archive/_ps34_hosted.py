@@ -18,8 +18,8 @@ off by default)::
     path = "display.json"     # the display system's description (re-read on each N-GET)
 
     [media_creation]          # Media Creation Management (PS3.4 S): File-set + ISO image of
-    enabled = true            # archived instances, in ARCHIVE/media/<request UID>/
-    folder = "media"
+    enabled = true            # archived instances, in ARCHIVE/media/<request UID>/; the
+    folder = "media"          # requests kept in media/requests/ (they survive a restart)
     profiles = ["STD-GEN-CD"]
 
     [rt_verification]         # RT Machine Verification (PS3.4 DD), conventional and ion:
@@ -35,6 +35,8 @@ with :func:`install_media_creation`, giving it :func:`dicomkit.media.build_media
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,15 +288,36 @@ def install_media_creation(node: ArchiveNode, builder: MediaBuilder) -> MediaCre
         inst = archive.index.lookup(sop_instance_uid)
         return archive.path_of(inst) if inst is not None else None
 
+    output = Path(cfg.folder or Path(archive.root) / "media")
     scp = services.MediaCreationSCP(
         locate,
         builder,
-        cfg.folder or Path(archive.root) / "media",
+        output,
         profiles=cfg.profiles or ("STD-GEN-CD",),
+        journal=output / "requests",
     )
     for kind, handler in scp.handlers().items():
         node.add_handler(kind, handler, sop_classes=[services.MEDIA_CREATION_MANAGEMENT])
+    node.services.append(_ResumeMedia(scp))
     return scp
+
+
+class _ResumeMedia:
+    """A node service building, once the node listens, the media requests a restart
+    interrupted (kept in ``MEDIA/requests/``)."""
+
+    def __init__(self, scp: MediaCreationSCP) -> None:
+        self.scp = scp
+        self.task: asyncio.Task[int] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.scp.resume())
+
+    async def stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
 
 
 __all__ = [

@@ -154,7 +154,9 @@ class MediaCreationSCP:
     Application Profiles the builder makes (the first is the default); ``interruptible``:
     whether a request being built can be cancelled. Requests are built one at a time: the
     pending one of highest Request Priority first (HIGH, MED, LOW), then in the order
-    initiated.
+    initiated. ``journal``: a folder keeping each request on disk (one JSON file, rewritten at
+    each change of state), so N-GET status survives a restart; requests pending or being
+    built when the SCP stopped are built again by :meth:`resume`.
     """
 
     sop_class = MEDIA_CREATION_MANAGEMENT
@@ -168,6 +170,7 @@ class MediaCreationSCP:
         profiles: Iterable[str] = ("STD-GEN-CD",),
         interruptible: bool = True,
         on_done: Callable[[MediaRequest], None] | None = None,
+        journal: str | Path | None = None,
     ) -> None:
         self.locate = locate
         self.builder = builder
@@ -179,6 +182,32 @@ class MediaCreationSCP:
         self._lock = threading.Lock()
         self._serial: asyncio.Lock | None = None
         self._initiated = 0
+        self.journal: Any = None
+        if journal is not None:
+            from dicomkit.services._media_journal import MediaJournal
+
+            self.journal = MediaJournal(journal)
+            for req in self.journal.load():
+                self.requests[req.sop_instance_uid] = req
+                self._initiated = max(self._initiated, req.order)
+
+    def _save(self, req: MediaRequest) -> None:
+        """Keep the request's state in the journal (if any); called with the lock held."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.save(req)
+        except OSError as exc:  # a full disk must not stop the service; N-GET still answers
+            log.warning("media creation request %s not saved: %s", req.sop_instance_uid, exc)
+
+    async def resume(self) -> int:
+        """Build the requests the journal held as pending (those a restart interrupted), one
+        at a time in priority order; returns how many were built."""
+        with self._lock:
+            n = sum(1 for r in self.requests.values() if r.status == PENDING and r.job)
+        for _ in range(n):
+            await self._run()
+        return n
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Any]:
         """The handlers to give an AE."""
@@ -252,6 +281,7 @@ class MediaCreationSCP:
                     msg, status_codes.DuplicateSOPInstance, affected_sop_instance_uid=uid
                 )
             self.requests[uid] = MediaRequest(uid, stored)
+            self._save(self.requests[uid])
         kw: dict[str, Any] = {"affected_sop_instance_uid": uid}
         if coerced:
             kw["offending_element"] = coerced
@@ -294,6 +324,7 @@ class MediaCreationSCP:
                 copies=int(copies) if copies else 1,
             )
             req.status = PENDING
+            self._save(req)
         incoming.after_response(self._run())
         return response_for(msg, status_codes.Success)
 
@@ -306,6 +337,7 @@ class MediaCreationSCP:
             req.job.cancelled.set()
         if req.status in (IDLE, PENDING):
             req.status, req.info = FAILURE, "CANCELED"
+            self._save(req)
         return response_for(msg, status_codes.Success)
 
     async def _run(self) -> None:
@@ -320,6 +352,7 @@ class MediaCreationSCP:
                 job = req.job
                 assert job is not None
                 req.status = CREATING
+                self._save(req)
             await asyncio.to_thread(self._build, req, job)
         if self.on_done is not None:
             try:
@@ -357,6 +390,7 @@ class MediaCreationSCP:
                 failed.append((cls, inst, status_codes.ProcessingFailure))
         with self._lock:
             req.status, req.info, req.result, req.failed = status, info, result, failed
+            self._save(req)
 
     def _view(self, req: MediaRequest) -> Dataset:
         ds = req.attributes.copy()
