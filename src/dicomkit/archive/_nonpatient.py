@@ -5,16 +5,20 @@ template annexes) -- instances outside any patient and study.
 They are not part of the Patient / Study / Series / Instance index. Each is stored as
 ``ROOT/.nonpatient/<model>/<SOPInstanceUID>.dcm`` (the folder is skipped by the patient
 index's file walk) and indexed in the table ``non_patient_instance``: SOP class, model,
-path, transfer syntax, and the instance's attributes as ``{keyword: text}`` (sequences one
-level deep as lists of items), so that any attribute can be a matching or return key.
+path, transfer syntax, and the instance's attributes as ``{keyword: text}`` (sequences as
+lists of items, nested ones included), so that any attribute can be a matching or return key.
 
 Each has its own information model (:data:`dicomkit.services._query_retrieve.NON_PATIENT`),
 with a single level, the instance: C-FIND matches its keys (PS3.4 C.2.2.2: single value,
 universal, wildcard, range on dates and times, list of UIDs, sequence matching with one
 item; person names case-insensitively), C-MOVE / C-GET take SOP Instance UIDs. The
-Hanging Protocol keys of PS3.4 U.1 (name, description, level, creator, date-time,
-Hanging Protocol Definition Sequence with modality, laterality, anatomic region ...) and the
-Color Palette ones of X.1 (Content Label ...) are plain attributes of the instance.
+Hanging Protocol keys of PS3.4 U.6.1.2 (name, description, level, creator, date-time,
+number of priors, user group name, user identification code sequence) and the Color Palette
+ones of X.1 (Content Label ...) are plain attributes of the instance; a sequence key matches
+an instance when one stored item matches every key of the query's item, nested sequences
+included: the Hanging Protocol Definition Sequence item's Modality and Laterality with its
+Anatomic Region, Procedure Code and Reason for Requested Procedure code sequences must all
+hold in the same item.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from dicomkit.archive._store import (
     sync_data,
 )
 from dicomkit.core._dataset import Dataset
+from dicomkit.core._sequence import Sequence
 from dicomkit.dictionary import tag_for_keyword, tags, vr_for_tag
 from dicomkit.errors import ArchiveError
 from dicomkit.services import _query_retrieve as qr
@@ -69,7 +74,16 @@ def model_of(sop_class: str) -> qr.Model | None:
 
 def attributes(ds: Any) -> dict[str, Any]:
     """The indexed attributes of an instance: ``{keyword: text}`` for every public, non-binary
-    top-level element, ``{keyword: [{keyword: text}]}`` for sequences (one level deep)."""
+    element, ``{keyword: [{...}, ...]}`` for sequences, nested ones included (the Hanging
+    Protocol Definition Sequence's Anatomic Region / Procedure Code sequences, PS3.4 U.1)."""
+    return _attrs(ds, _MAX_DEPTH)
+
+
+#: how deep nested sequences are indexed
+_MAX_DEPTH = 4
+
+
+def _attrs(ds: Any, depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tag in ds:
         if tag >> 16 in (0x0002, 0xFFFE) or (tag >> 16) & 1:
@@ -79,15 +93,8 @@ def attributes(ds: Any) -> dict[str, Any]:
         if not kw or vr in _BINARY:
             continue
         if vr == "SQ":
-            items = []
-            for item in el.value or []:
-                entry = {}
-                for sub in item:
-                    s = item[sub]
-                    if s.keyword and s.vr not in _BINARY and s.vr != "SQ":
-                        entry[str(s.keyword)] = nz.norm_text(str(s.vr), s.value)
-                items.append(entry)
-            out[kw] = items
+            if depth > 0:
+                out[kw] = [_attrs(item, depth - 1) for item in el.value or []]
         else:
             out[kw] = nz.norm_text(vr, el.value)
     return out
@@ -217,10 +224,10 @@ class NonPatientStore:
 Key = tuple[str, str, Any]  # keyword, vr, value (sequence keys: list of sub-keys of one item)
 
 
-def _keys(identifier: Dataset) -> list[Key]:
+def _keys(identifier: Dataset, top: bool = True) -> list[Key]:
     out: list[Key] = []
     for tag in identifier:
-        if tag in _SKIP_KEYS or (tag >> 16) & 1 or tag & 0xFFFF == 0:
+        if (top and tag in _SKIP_KEYS) or (tag >> 16) & 1 or tag & 0xFFFF == 0:
             continue
         el = identifier[tag]
         kw, vr = str(el.keyword or ""), str(el.vr)
@@ -228,36 +235,37 @@ def _keys(identifier: Dataset) -> list[Key]:
             continue
         if vr == "SQ":
             items = list(el.value or [])
-            subs = []
-            if items:
-                item = items[0]
-                for sub in item:
-                    s = item[sub]
-                    if s.keyword:
-                        subs.append((str(s.keyword), str(s.vr), s.value))
-            out.append((kw, "SQ", subs))
+            # one item: its keys match (sequence matching, PS3.4 C.2.2.2.6); zero: universal
+            out.append((kw, "SQ", _keys(items[0], False) if items else None))
         else:
             out.append((kw, vr, el.value))
     return out
 
 
 def _matches(key: Key, attrs: dict[str, Any]) -> bool:
+    """Does the stored ``attrs`` match ``key``? A sequence key matches when some stored item
+    matches every matching key of the query's item, nested sequences included (PS3.4
+    C.2.2.2.6; the Hanging Protocol Definition Sequence of U.1)."""
     kw, vr, value = key
     if vr == "SQ":
-        conds = [(k, v, val) for k, v, val in value if nz.values(val)]
-        if not conds:
+        if not value or not any(_is_matching(k) for k in value):
             return True
         items = attrs.get(kw)
         if not isinstance(items, list):
             return False
-        return any(
-            all(_value_matches(v, val, str(item.get(k, ""))) for k, v, val in conds)
-            for item in items
-        )
+        return any(all(_matches(k, item) for k in value) for item in items)
     if not nz.values(value):
         return True  # universal: a return key
     stored = attrs.get(kw)
     return isinstance(stored, str) and _value_matches(vr, value, stored)
+
+
+def _is_matching(key: Key) -> bool:
+    """Does ``key`` (or a key inside it) hold a value to match on?"""
+    _kw, vr, value = key
+    if vr == "SQ":
+        return bool(value) and any(_is_matching(k) for k in value)
+    return bool(nz.values(value))
 
 
 def _value_matches(vr: str, value: Any, stored: str) -> bool:
@@ -302,9 +310,8 @@ def _response(identifier: Dataset, keys: list[Key], attrs: dict[str, Any]) -> Da
             continue
         stored = attrs.get(kw)
         if vr == "SQ":
-            subs = [k for k, _v, _val in value]
             items = stored if isinstance(stored, list) else []
-            elements.append((tag, kw, "SQ", [_item(subs, it) for it in items]))
+            elements.append((tag, kw, "SQ", [_item(value, it) for it in items]))
             continue
         text = stored if isinstance(stored, str) else ""
         elements.append(
@@ -324,13 +331,36 @@ def _response(identifier: Dataset, keys: list[Key], attrs: dict[str, Any]) -> Da
     return qr.elements_to_dataset(elements)
 
 
-def _item(keywords: list[str], stored: dict[str, str]) -> dict[str, Any]:
-    out = {}
-    for k in keywords:
-        value = _typed(k, stored.get(k, ""))
+def _item(keys: list[Key] | None, stored: dict[str, Any]) -> dict[str, Any]:
+    """A response item: the query item's keys from a stored item (every stored attribute
+    when the query's sequence had no item)."""
+    out: dict[str, Any] = {}
+    if keys is None:
+        for k, v in stored.items():
+            value = _seq([_item(None, it) for it in v]) if isinstance(v, list) else _typed(k, v)
+            if value is not None:
+                out[k] = value
+        return out
+    for k, vr, sub in keys:
+        have = stored.get(k)
+        if vr == "SQ":
+            out[k] = _seq([_item(sub, it) for it in have] if isinstance(have, list) else [])
+            continue
+        value = _typed(k, have if isinstance(have, str) else "")
         if value is not None:
             out[k] = value
     return out
+
+
+def _seq(items: list[dict[str, Any]]) -> Sequence:
+    """A nested sequence of a response item."""
+    seq = Sequence()
+    for item in items:
+        ds = Dataset()
+        for k, v in item.items():
+            ds.set(k, v)
+        seq.append(ds)
+    return seq
 
 
 def _typed(keyword: str, text: str) -> Any:
