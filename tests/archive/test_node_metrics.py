@@ -96,7 +96,7 @@ def test_health_is_degraded_when_stores_are_refused_for_disk(tmp_path: Path) -> 
     ):
         status, _ctype, body = _get(f"http://127.0.0.1:{mport}/health")
     doc = json.loads(body)
-    assert status == 200 and doc["status"] == "degraded" and "disk" in doc["reason"]
+    assert status == 503 and doc["status"] == "degraded" and "disk" in doc["reason"]
 
 
 def test_log_file_rotates_by_size(tmp_path: Path) -> None:

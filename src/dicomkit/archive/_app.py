@@ -704,6 +704,7 @@ class ArchiveNode:
         self.ae = _NodeAE(cfg, self.ae_config, handlers)
         self.server: Server | None = None
         self.health_server: Any = None
+        self._index_probe: Any = None
         from dicomkit.archive._hosted import HostedServices  # late: only what is configured
 
         self.hosted = HostedServices(self)
@@ -763,23 +764,37 @@ class ArchiveNode:
             "dicomkit_disk_min_free_bytes": self.config.min_free_bytes,
         }
 
-    def health(self) -> tuple[int, dict[str, Any]]:
-        """``(HTTP status, document)`` of the ``/health`` check: 200 ``ok`` or ``degraded``
-        (stores refused for lack of disk space) while the DICOM port listens, else 503."""
+    async def health(self) -> tuple[int, dict[str, Any]]:
+        """``(HTTP status, document)`` of the ``/health`` check: 200 ``ok`` while the DICOM
+        port listens, the index answers a cheap query in time and the disk is above the
+        high-water mark; else 503, ``down`` (port, index) or ``degraded`` (disk), with a
+        ``reason`` in words."""
+        from dicomkit.archive._metrics import IndexProbe, disk_free
+
         server = self.server
         listening = server is not None and server.listening
+        if self._index_probe is None:
+            self._index_probe = IndexProbe(self.archive.index.ping)
+        index = await self._index_probe.problem()
         low = self.storage.disk.low()
+        down = [
+            why for why in ("" if listening else "the DICOM port is not listening", index) if why
+        ]
         doc: dict[str, Any] = {
-            "status": "down" if not listening else ("degraded" if low else "ok"),
+            "status": "down" if down else ("degraded" if low else "ok"),
             "ae_title": self.config.ae_title,
             "port": server.port if server is not None else None,
             "associations": sum(
                 1 for a in (server.associations if server else ()) if a.negotiated is not None
             ),
+            "index": "ok" if index is None else "failing",
+            "disk_free_bytes": int(disk_free(self.archive.root)),
+            "disk_min_free_bytes": self.config.min_free_bytes,
         }
-        if low:
-            doc["reason"] = low
-        return (200 if listening else 503), doc
+        reasons = [*down, *([low] if low else [])]
+        if reasons:
+            doc["reason"] = "; ".join(reasons)
+        return (503 if reasons else 200), doc
 
     async def connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
         """A new association to the ``[peers]`` entry ``aet`` (TLS when configured),

@@ -493,6 +493,13 @@ class Index:
         """``{relative path: SOP Instance UID}`` of every indexed instance."""
         return dict(self.db.query("SELECT path, sop_instance_uid FROM instances"))
 
+    def ping(self) -> None:
+        """A cheap query that reads the schema row and one instance row (the health check):
+        raises ``ArchiveError`` when the index does not answer or is damaged."""
+        if self.db.scalar("SELECT value FROM meta WHERE name = ?", ("schema",)) is None:
+            raise ArchiveError("the index has no schema row: it is not a dicomkit index")
+        self.db.query("SELECT sop_instance_uid, path FROM instances LIMIT 1")
+
     def count(self, level: Level = IMAGE) -> int:
         """How many rows the ``level`` table holds (instances by default)."""
         return int(self.db.scalar(f"SELECT COUNT(*) FROM {TABLES[level]}"))

@@ -8,9 +8,11 @@
   latency histogram, associations open / waiting / accepted / rejected, C-FIND / C-MOVE /
   C-GET requests by outcome, queue depths (ingests in flight, audit messages waiting), free
   disk space and the audit trail's dropped messages;
-- ``GET /health``: ``200`` with a JSON body ``{"status": "ok" | "degraded", ...}`` while the
-  DICOM port listens (``degraded``: stores are being refused for lack of disk space), ``503``
-  with ``"down"`` when it does not.
+- ``GET /health``: ``200`` with a JSON body ``{"status": "ok", ...}`` while the DICOM port
+  listens, the index answers a cheap query within :data:`INDEX_TIMEOUT` seconds and the disk
+  has more than the high-water mark free; else ``503`` with ``"down"`` (port, index) or
+  ``"degraded"`` (stores refused for lack of disk space) and a ``reason`` in words. The
+  document also reports ``disk_free_bytes`` and ``disk_min_free_bytes``.
 
 A port of its own rather than a path on DICOMweb's: it runs without the web extra and when
 DICOMweb is off, it can listen on a management network that DICOMweb's clients never see,
@@ -26,7 +28,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from dicomkit.errors import ArchiveError
@@ -132,6 +134,43 @@ def disk_free(path: Any) -> float:
         return 0.0
 
 
+#: seconds the health check waits for the index's answer
+INDEX_TIMEOUT = 5.0
+
+
+class IndexProbe:
+    """The health check's index query: ``ping`` in a worker thread, waited for at most
+    ``timeout`` seconds. One at a time: while a query that timed out is still stuck (a
+    locked or hung index), later checks answer at once instead of piling up threads."""
+
+    def __init__(self, ping: Callable[[], None], timeout: float = INDEX_TIMEOUT) -> None:
+        self.ping = ping
+        self.timeout = timeout
+        self._running: asyncio.Future[None] | None = None
+
+    async def problem(self) -> str | None:
+        """None when the index answered, else what is wrong, in words."""
+        if self._running is not None and not self._running.done():
+            return (
+                "the index has not answered the previous health query yet (locked or hung); "
+                "check the database and its disk"
+            )
+        running = self._running = asyncio.ensure_future(asyncio.to_thread(self.ping))
+        try:
+            await asyncio.wait_for(asyncio.shield(running), self.timeout)
+        except TimeoutError:
+            return (
+                f"the index did not answer a query within {self.timeout:g} s (locked or hung); "
+                "check the database and its disk"
+            )
+        except Exception as exc:  # noqa: BLE001 -- any driver error means 'not answering'
+            return (
+                f"the index does not answer: {exc}; run 'dicomkit archive check' or "
+                "'dicomkit archive rebuild' on the archive folder"
+            )
+        return None
+
+
 class HealthServer:
     """``/health`` and ``/metrics`` over HTTP/1.1 on the node's loop (one request per
     connection; anything else is 404 / 405)."""
@@ -139,7 +178,7 @@ class HealthServer:
     def __init__(
         self,
         metrics: NodeMetrics,
-        health: Callable[[], tuple[int, dict[str, Any]]],
+        health: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
         host: str,
         port: int,
     ) -> None:
@@ -182,7 +221,7 @@ class HealthServer:
                 body, ctype = self.metrics.exposition()
                 status = 200
             elif path in (b"/health", b"/healthz"):
-                status, doc = self.health()
+                status, doc = await self.health()
                 ctype, body = "application/json", json.dumps(doc).encode() + b"\n"
             else:
                 status, ctype, body = 404, "text/plain", b"try /health or /metrics\n"
@@ -203,4 +242,4 @@ class HealthServer:
                 await writer.wait_closed()
 
 
-__all__ = ["HealthServer", "NodeMetrics", "disk_free"]
+__all__ = ["INDEX_TIMEOUT", "HealthServer", "IndexProbe", "NodeMetrics", "disk_free"]
