@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,3 +163,109 @@ def test_settings_errors_say_what_to_fix(tmp_path: Path) -> None:
     s = parse_settings({"file": "a.log", "syslog": "tls://collector:6514"}, tmp_path)
     assert s.file == tmp_path / "a.log" and s.syslog == SyslogTarget("tls", "collector", 6514)
     assert SyslogTarget.parse("udp://h").port == 514
+
+
+def _failed_stores(tmp_path: Path, **cfg_kw: Any) -> tuple[list[int], list[str], dict[str, Any]]:
+    """Store one instance twice through a node with an audit file: the statuses (or the
+    DimseError's), the audit lines, the instance's study UID."""
+    import asyncio
+
+    from archive_helpers import synthetic, to_dataset
+
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
+    from dicomkit.errors import DimseError
+    from dicomkit.net import AE
+    from dicomkit.services._storage import store
+
+    row = synthetic(1)[0]
+    ds = to_dataset(row, pixels=True)
+    audit = tmp_path / "audit.log"
+    cfg = NodeConfig(
+        archive=tmp_path / "a",
+        host="127.0.0.1",
+        port=0,
+        audit=AuditSettings(file=audit),
+        **cfg_kw,
+    )
+    statuses: list[int] = []
+
+    async def main() -> None:
+        node = ArchiveNode(cfg)
+        server = await node.start()
+        try:
+            contexts = [(str(ds.SOPClassUID), ["1.2.840.10008.1.2.1"])]
+            async with AE("MODALITY").associate(
+                "127.0.0.1", server.port, ae_title="DICOMKIT", contexts=contexts
+            ) as assoc:
+                for _ in range(2):
+                    try:
+                        statuses.append((await store(assoc, ds)).status)
+                    except DimseError as exc:
+                        statuses.append(int(exc.status))
+        finally:
+            await server.close()
+            node.watch.stopped()
+            node.storage.close()
+            node.archive.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    return statuses, audit.read_text("utf-8").splitlines(), row
+
+
+def _transfers(lines: list[str]) -> list[ET.Element]:
+    return [
+        root
+        for root in map(ET.fromstring, lines)
+        if root.find("EventIdentification/EventID").get("csd-code") == "110104"  # type: ignore[union-attr]
+    ]
+
+
+@pytest.mark.parametrize("case", ["duplicate", "disk"])
+def test_a_failed_store_is_audited_naming_the_instance(schema, tmp_path: Path, case: str) -> None:  # type: ignore[no-untyped-def]
+    from dicomkit.archive import DuplicatePolicy
+
+    if case == "duplicate":  # the second store fails at ingest: the study is known
+        statuses, lines, row = _failed_stores(tmp_path, duplicates=DuplicatePolicy.REJECT)
+        assert statuses[0] == 0 and statuses[1] != 0
+    else:  # refused before a byte is kept: the study is not known
+        statuses, lines, row = _failed_stores(tmp_path, min_free_bytes=1 << 62)
+        assert statuses == [0xA700, 0xA700]
+    transfers = _transfers(lines)
+    failed = [
+        t
+        for t in transfers
+        if t.find("EventIdentification").get("EventOutcomeIndicator") == "4"  # type: ignore[union-attr]
+    ]
+    assert len(failed) == statuses.count(statuses[-1]) and len(failed) >= 1
+    for root in failed:
+        assert _valid(schema, ET.tostring(root, encoding="unicode")), schema.error_log
+        event = root.find("EventIdentification")
+        assert event.get("EventActionCode") == "C"  # type: ignore[union-attr]
+        text = event.findtext("EventOutcomeDescription") or ""  # type: ignore[union-attr]
+        assert (
+            f"{statuses[-1]:04X}" in text.upper() or "duplicate" in text.lower() or "disk" in text
+        )
+        objects = {
+            o.find("ParticipantObjectIDTypeCode").get("csd-code"): o  # type: ignore[union-attr]
+            for o in root.iter("ParticipantObjectIdentification")
+        }
+        study_obj = objects["110180"]
+        study = row["StudyInstanceUID"] if case == "duplicate" else "-"
+        assert study_obj.get("ParticipantObjectID") == study
+        named = [i.get("UID") for i in study_obj.iter("Instance")]
+        sop = study_obj.find("ParticipantObjectDescription/SOPClass")
+        assert sop is not None and sop.get("NumberOfInstances") == "1"
+        requestor = [
+            p for p in root.iter("ActiveParticipant") if p.get("UserIsRequestor") == "true"
+        ]
+        assert [p.get("UserID") for p in requestor] == ["MODALITY"]
+        assert named == [row["SOPInstanceUID"]]
+        assert sop.get("UID") == row["SOPClassUID"]
+    if case == "duplicate":  # the first store's success is still one message of its own
+        ok = [
+            t
+            for t in transfers
+            if t.find("EventIdentification").get("EventOutcomeIndicator") == "0"
+        ]  # type: ignore[union-attr]
+        assert len(ok) == 1

@@ -393,12 +393,15 @@ class ArchiveStorageSCP(StorageSCP):
         self.sync_pool.shutdown(wait=True)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
-        rsp = await self._store(incoming)
+        seen: list[Any] = []
+        rsp = await self._store(incoming, seen)
         if self.watch is not None and rsp.status != status_codes.Success:
-            self.watch.store_failed(incoming, rsp.status)
+            study = _study_uid_of(seen[0] if seen else None)
+            self.watch.store_failed(incoming, rsp.status, rsp.error_comment, study)
         return rsp
 
-    async def _store(self, incoming: Incoming) -> dimse.CStoreResponse:
+    async def _store(self, incoming: Incoming, seen: list[Any]) -> dimse.CStoreResponse:
+        """The C-STORE response; ``seen`` gets the sink (a failure's study is read from it)."""
         msg = incoming.message
         assert isinstance(msg, dimse.CStoreRequest)
         sink = incoming.sink
@@ -406,6 +409,7 @@ class ArchiveStorageSCP(StorageSCP):
             if sink is None:
                 sink = self.open_stream(incoming)
                 sink.write(incoming.data or b"")
+            seen.append(sink)
             if not isinstance(sink, _ArchiveWriter):
                 raise OSError(f"could not write the data set: {getattr(sink, 'error', '')}")
             refused = sink.verdict()
@@ -459,6 +463,21 @@ class ArchiveStorageSCP(StorageSCP):
                 result.sop_instance_uid,
             )
         return _store_rsp(msg, status_codes.Success)
+
+
+def _study_uid_of(sink: Any) -> str:
+    """The Study Instance UID of a failed store's data set when it is still in memory (a
+    failure at ingest), else "" (refused before it was kept: not known)."""
+    buf = getattr(sink, "buf", None) if isinstance(sink, _ArchiveWriter) else None
+    if not buf:
+        return ""
+    from dicomkit import read
+
+    try:
+        ds = read(bytes(buf), specific_tags=["StudyInstanceUID"], lenient=True)
+        return str(ds.get("StudyInstanceUID", "") or "")
+    except Exception:  # noqa: BLE001 -- best effort: the data set may be what failed
+        return ""
 
 
 def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dimse.CStoreResponse:

@@ -114,6 +114,8 @@ class ParticipantObject:
     details: tuple[tuple[str, bytes], ...] = ()
     sop_classes: tuple[tuple[str, int], ...] = ()
     accessions: tuple[str, ...] = ()
+    #: (SOP class, SOP instance UID) pairs named in the description (``SOPClass/Instance``)
+    instances: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +226,9 @@ def _object(root: ET.Element, obj: ParticipantObject) -> None:
             ET.SubElement(desc, "Accession").set("Number", number)
         for uid, count in obj.sop_classes:
             sop = ET.SubElement(desc, "SOPClass")
+            for klass, instance in obj.instances:
+                if klass == uid:
+                    ET.SubElement(sop, "Instance").set("UID", instance)
             sop.set("UID", uid)
             sop.set("NumberOfInstances", str(count))
 
@@ -240,6 +245,8 @@ class StudyRef:
     patient_name: str = ""
     sop_classes: dict[str, int] = field(default_factory=dict)
     accession: str = ""
+    #: (SOP class, SOP instance UID) of instances named one by one (e.g. a failed store)
+    instances: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Studies:
@@ -279,6 +286,7 @@ def _study_objects(studies: Iterable[StudyRef], life_cycle: int | None) -> list[
                 life_cycle=life_cycle,
                 sop_classes=tuple(sorted(study.sop_classes.items())),
                 accessions=(study.accession,) if study.accession else (),
+                instances=tuple(study.instances),
             )
         )
         patients.setdefault(study.patient_id, study.patient_name)
@@ -381,6 +389,28 @@ def instances_transferred(
         tuple(parts),
         tuple(_study_objects(studies, life)),
         description=description,
+    )
+
+
+def store_failed(
+    sender: Actor,
+    node: Actor,
+    sop_class: str,
+    sop_instance: str,
+    *,
+    study_uid: str = "",
+    patient_id: str = "",
+    patient_name: str = "",
+    description: str | None = None,
+) -> AuditMessage:
+    """DICOM Instances Transferred (A.5.3.4), action C, outcome 4 (minor failure): a C-STORE
+    of ``sop_instance`` from ``sender`` was refused or failed at ``node``; the study
+    (``-`` when it was not known: refused before it was read) names the instance, and
+    ``description`` says why (the status and its comment)."""
+    ref = StudyRef(study_uid or "-", patient_id, patient_name, {sop_class: 1})
+    ref.instances.append((sop_class, sop_instance))
+    return instances_transferred(
+        sender, node, [ref], action="C", outcome=MINOR_FAILURE, description=description
     )
 
 
@@ -530,6 +560,7 @@ __all__ = [
     "instances_transferred",
     "query",
     "security_alert",
+    "store_failed",
     "study_deleted",
     "user_authentication",
 ]

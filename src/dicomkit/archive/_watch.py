@@ -5,7 +5,8 @@ configuration and sits in four places:
 
 - the storage SCP asks :meth:`NodeWatch.store_refusal` before receiving a data set and
   reports each outcome (:meth:`stored`, :meth:`store_failed`); the stores of one association
-  become one DICOM Instances Transferred message per patient when it ends;
+  become one DICOM Instances Transferred message per patient when it ends, and each failed
+  store one at once (outcome 4, naming the instance);
 - the Q/R handlers are wrapped (:meth:`guard`): the ``[access]`` rules first (0124 Not
   authorized), then Query (C-FIND) or Begin Transferring + Instances Transferred (C-MOVE,
   C-GET) messages;
@@ -30,6 +31,8 @@ from dicomkit.archive import _audit as au
 from dicomkit.archive._access import AccessPolicy
 from dicomkit.archive._audit_trail import AuditSettings, AuditTrail
 from dicomkit.dictionary import status_codes
+from dicomkit.dictionary.statuses import describe as describe_status
+from dicomkit.dictionary.statuses import is_failure
 from dicomkit.net._loglimit import bad_input
 from dicomkit.net._messages import response_for
 from dicomkit.net.proto import _dimse as dimse
@@ -132,10 +135,30 @@ class NodeWatch:
                 patient_name=result.patient_name,
             )
 
-    def store_failed(self, incoming: Incoming, status: int) -> None:
-        """A C-STORE was answered with a failure ``status``."""
+    def store_failed(
+        self, incoming: Incoming, status: int, comment: str | None = None, study_uid: str = ""
+    ) -> None:
+        """A C-STORE was answered with a non-success ``status`` (counted); a failure is
+        audited at once: DICOM Instances Transferred, outcome 4, naming the SOP instance and
+        (``study_uid``, when it is known) its study."""
         if self.metrics is not None:
             self.metrics.store_failures.labels(f"{status:04X}").inc()
+        if not self.audit.enabled or not is_failure(status, "storage"):
+            return
+        msg, assoc = incoming.message, incoming.association
+        assert isinstance(msg, dimse.CStoreRequest)
+        peer = au.Actor(assoc.calling_ae.strip() or "-", _host(assoc.peer))
+        why = describe_status(status, "storage") + (f": {comment}" if comment else "")
+        self.audit.emit(
+            au.store_failed(
+                peer,
+                self.me,
+                msg.affected_sop_class_uid or "-",
+                msg.affected_sop_instance_uid or "-",
+                study_uid=study_uid,
+                description=why,
+            )
+        )
 
     # -- associations -----------------------------------------------------------------------
 
