@@ -269,3 +269,69 @@ def test_a_failed_store_is_audited_naming_the_instance(schema, tmp_path: Path, c
             if t.find("EventIdentification").get("EventOutcomeIndicator") == "0"
         ]  # type: ignore[union-attr]
         assert len(ok) == 1
+
+
+def test_audit_file_rotates_by_size_and_keeps_every_message_whole(tmp_path: Path) -> None:
+    file = tmp_path / "audit.log"
+    trail = AuditTrail(AuditSettings(file=file, max_bytes=4000, backups=2), SOURCE)
+    one = len(BUILT["110104"].to_xml(SOURCE).encode()) + 1
+    for _ in range(12):
+        trail.emit(BUILT["110104"])
+    trail.close()
+    names = sorted(p.name for p in tmp_path.glob("audit.log*"))
+    assert names == ["audit.log", "audit.log.1", "audit.log.2"], names
+    kept = 0
+    for path in tmp_path.glob("audit.log*"):
+        assert path.stat().st_size <= max(4000, one)
+        for line in path.read_text("utf-8").splitlines():
+            assert ET.fromstring(line).tag == "AuditMessage"  # never cut in the middle
+            kept += 1
+    assert 0 < kept < 12  # the oldest went with the third old file
+
+
+def test_audit_rotation_settings_default_to_the_node_log_and_are_checked(tmp_path: Path) -> None:
+    from dicomkit.archive._config import load
+
+    config = tmp_path / "node.toml"
+    config.write_text(
+        '[server]\nlog_max_bytes = 5000\nlog_backups = 3\n[audit]\nfile = "a.log"\n'
+        'rotate = "midnight"\n',
+        encoding="utf-8",
+    )
+    cfg = load(config)
+    got = cfg.audit.rotated_like(cfg.log_max_bytes, cfg.log_rotate, cfg.log_backups)
+    assert (got.max_bytes, got.backups, got.rotate) == (5000, 3, "midnight")
+    with pytest.raises(AuditConfigError, match="rotate = 'weekly'"):
+        parse_settings({"file": "a.log", "rotate": "weekly"}, tmp_path)
+    with pytest.raises(AuditConfigError, match="max_bytes = -1"):
+        parse_settings({"file": "a.log", "max_bytes": -1}, tmp_path)
+
+
+def test_node_audit_file_rotates_with_the_log_settings(tmp_path: Path) -> None:
+    import asyncio
+
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
+
+    cfg = NodeConfig(
+        archive=tmp_path / "a",
+        host="127.0.0.1",
+        port=0,
+        audit=AuditSettings(file=tmp_path / "audit.log"),
+        log_max_bytes=600,
+        log_backups=1,
+    )
+
+    async def main() -> None:
+        node = ArchiveNode(cfg)
+        await node.start()
+        for _ in range(4):  # start / stop messages are ~500 bytes each
+            node.audit.emit(BUILT["110100"])
+        node.watch.stopped()
+        assert node.server is not None
+        await node.server.close()
+        node.storage.close()
+        node.archive.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert sorted(p.name for p in tmp_path.glob("audit.log*")) == ["audit.log", "audit.log.1"]

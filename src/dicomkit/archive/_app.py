@@ -713,7 +713,7 @@ class ArchiveNode:
         self.watch = NodeWatch(
             cfg.ae_title,
             access=cfg.access,
-            audit=cfg.audit,
+            audit=cfg.audit.rotated_like(cfg.log_max_bytes, cfg.log_rotate, cfg.log_backups),
             metrics=self.metrics,
             peers=cfg.peers,
         )

@@ -5,7 +5,9 @@ thread (:meth:`AuditTrail.emit` never blocks: a bounded queue, the oldest kept) 
 them from one background thread:
 
 - to a file, appended, one message per line (UTF-8, no XML declaration): ``grep`` and
-  ``tail -f`` work, and each line parses on its own;
+  ``tail -f`` work, and each line parses on its own; rotated like the node's log (by size
+  ``max_bytes`` and / or time ``rotate``, keeping ``backups`` old files; each defaults to the
+  node's ``log_max_bytes`` / ``log_rotate`` / ``log_backups``);
 - to a syslog collector as RFC 5424 messages (PRI ``<85>``, facility 10 security/authorization,
   severity 5 notice; 4 warning for failures; MSGID ``DICOM+RFC3881``; the XML after a UTF-8
   BOM as MSG; PS3.15 A.6 / A.7): over UDP one datagram each (RFC 5426), over TCP or TLS with
@@ -30,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dicomkit.archive._audit import AuditMessage, AuditSource
+from dicomkit.archive._rotate import ROTATIONS, rotating_handler
 from dicomkit.errors import ArchiveError
 from dicomkit.net._loglimit import bad_input
 
@@ -91,11 +94,28 @@ class AuditSettings:
     site_id: str | None = None
     #: audit every C-FIND (Query, 110112); each carries its identifier
     queries: bool = True
+    #: rotation of ``file``: past this many bytes (0: never by size), at ``rotate``
+    #: ("midnight", "hourly", "daily"; "": never by time), keeping ``backups`` old files;
+    #: None: as the node's log (``log_max_bytes``, ``log_rotate``, ``log_backups``)
+    max_bytes: int | None = None
+    rotate: str | None = None
+    backups: int | None = None
 
     @property
     def enabled(self) -> bool:
         """Whether messages go anywhere."""
         return self.file is not None or self.syslog is not None
+
+    def rotated_like(self, max_bytes: int, rotate: str, backups: int) -> AuditSettings:
+        """These settings with the rotation left unset taken from the node's log's."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            max_bytes=max_bytes if self.max_bytes is None else self.max_bytes,
+            rotate=rotate if self.rotate is None else self.rotate,
+            backups=backups if self.backups is None else self.backups,
+        )
 
 
 def parse_settings(section: Any, base: Path) -> AuditSettings:
@@ -103,7 +123,7 @@ def parse_settings(section: Any, base: Path) -> AuditSettings:
     if not isinstance(section, dict):
         raise AuditConfigError("[audit] must be a table of settings")
     known = {"file", "syslog", "syslog_ca", "syslog_cert", "syslog_key", "source_id", "site_id"}
-    known |= {"queries", "app_name"}
+    known |= {"queries", "app_name", "max_bytes", "rotate", "backups"}
     bad = set(section) - known
     if bad:
         raise AuditConfigError(
@@ -133,12 +153,28 @@ def parse_settings(section: Any, base: Path) -> AuditSettings:
     if not isinstance(queries, bool):
         raise AuditConfigError(f"[audit] queries = {queries!r}: use true or false")
     file = path("file")
+    sizes: dict[str, int | None] = {}
+    for key in ("max_bytes", "backups"):
+        value = section.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise AuditConfigError(f"[audit] {key} = {value!r}: a whole number >= 0")
+        sizes[key] = value
+    rotate = section.get("rotate")
+    if rotate is not None and rotate not in ROTATIONS:
+        raise AuditConfigError(
+            f'[audit] rotate = {rotate!r}: use one of midnight, hourly, daily (or "": never)'
+        )
     return AuditSettings(
         Path(file) if file else None,
         target,
         str(section["source_id"]) if section.get("source_id") else None,
         str(section["site_id"]) if section.get("site_id") else None,
         queries,
+        max_bytes=sizes["max_bytes"],
+        rotate=rotate,
+        backups=sizes["backups"],
     )
 
 
@@ -246,7 +282,13 @@ class AuditTrail:
         if settings.file is not None:
             try:
                 settings.file.parent.mkdir(parents=True, exist_ok=True)
-                self._file = open(settings.file, "a", encoding="utf-8")  # noqa: SIM115
+                self._file = rotating_handler(
+                    settings.file,
+                    max_bytes=settings.max_bytes or 0,
+                    backups=7 if settings.backups is None else settings.backups,
+                    rotate=settings.rotate or "",
+                )
+                self._file.setFormatter(logging.Formatter("%(message)s"))
             except OSError as exc:
                 raise AuditConfigError(
                     f"[audit] file {settings.file}: cannot open it for appending: "
@@ -284,15 +326,12 @@ class AuditTrail:
             if item is _STOP:
                 break
             if isinstance(item, _Marker):
-                if self._file is not None:
-                    with contextlib.suppress(OSError):
-                        self._file.flush()
+                self._flush()
                 item.done.set()
                 continue
             self._write(item)
-            if self._file is not None and self._queue.empty():
-                with contextlib.suppress(OSError):
-                    self._file.flush()
+            if self._queue.empty():
+                self._flush()
 
     def _write(self, message: AuditMessage) -> None:
         try:
@@ -304,7 +343,7 @@ class AuditTrail:
         ok = True
         if self._file is not None:
             try:
-                self._file.write(xml + "\n")
+                self._append(xml)
             except OSError as exc:
                 ok = False
                 bad_input(log, "audit file %s: %s", self.settings.file, exc.strerror or exc)
@@ -335,6 +374,21 @@ class AuditTrail:
             self.written += 1
         else:
             self.dropped += 1
+
+    def _append(self, xml: str) -> None:
+        """(writer thread) One line to the file, rolled over first when it is due."""
+        handler = self._file
+        record = logging.makeLogRecord({"msg": xml})
+        if handler.shouldRollover(record):
+            handler.doRollover()
+        if handler.stream is None:  # a rollover that could not reopen: try again now
+            handler.stream = open(handler.baseFilename, "a", encoding="utf-8")  # noqa: SIM115
+        handler.stream.write(xml + "\n")
+
+    def _flush(self) -> None:
+        if self._file is not None and self._file.stream is not None:
+            with contextlib.suppress(OSError):
+                self._file.stream.flush()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until what was emitted so far is written (tests, shutdown)."""

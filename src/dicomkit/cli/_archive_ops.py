@@ -57,6 +57,7 @@ def _audit(args: argparse.Namespace) -> tuple[Any, Any]:
     settings = cfg.audit
     if settings is None or not settings.enabled:
         return None, None
+    settings = settings.rotated_like(cfg.log_max_bytes, cfg.log_rotate, cfg.log_backups)
     trail = AuditTrail(
         settings, au.AuditSource(settings.source_id or cfg.ae_title, settings.site_id)
     )

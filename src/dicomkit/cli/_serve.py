@@ -335,30 +335,17 @@ def rotating_log(cfg: Any) -> None:
     keeping ``log_backups`` old files (``FILE.1`` ... by size, ``FILE.YYYY-MM-DD`` ... by
     time); replaces the handler ``--log-file`` installed. Raises ``ArchiveError`` when the
     file cannot be opened."""
-    import logging.handlers
-
+    from dicomkit.archive._rotate import rotating_handler
     from dicomkit.cli._main import _HANDLER_NAME
     from dicomkit.errors import ArchiveError
 
     try:
-        handler: logging.Handler
-        if cfg.log_rotate:
-            timed = _sized_timed_handler()(
-                cfg.log_file,
-                when={"hourly": "H", "daily": "D"}.get(cfg.log_rotate, cfg.log_rotate),
-                backupCount=cfg.log_backups,
-                encoding="utf-8",
-                utc=True,
-            )
-            timed.max_bytes = cfg.log_max_bytes  # both: the size limit is checked too
-            handler = timed
-        else:
-            handler = logging.handlers.RotatingFileHandler(
-                cfg.log_file,
-                maxBytes=cfg.log_max_bytes,
-                backupCount=cfg.log_backups,
-                encoding="utf-8",
-            )
+        handler: logging.Handler = rotating_handler(
+            cfg.log_file,
+            max_bytes=cfg.log_max_bytes,
+            backups=cfg.log_backups,
+            rotate=cfg.log_rotate,
+        )
     except OSError as exc:
         raise ArchiveError(
             f"log file {cfg.log_file}: {exc.strerror or exc}; fix the path or its permissions"
@@ -370,35 +357,6 @@ def rotating_log(cfg: Any) -> None:
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
-
-
-def _sized_timed_handler() -> type:
-    """A timed rotating file handler that also rolls over past ``max_bytes``; several files of
-    one period are ``FILE.<period>``, ``FILE.<period>.1`` ... (the standard handler would
-    overwrite the first), all counted in ``backupCount``."""
-    import logging.handlers
-    import os
-
-    class SizedTimedRotatingFileHandler(logging.handlers.TimedRotatingFileHandler):
-        max_bytes = 0
-
-        def shouldRollover(self, record: logging.LogRecord) -> bool:
-            if super().shouldRollover(record):
-                return True
-            if not self.max_bytes or self.stream is None:
-                return False
-            size = self.stream.tell() + len(self.format(record).encode("utf-8")) + 1
-            return size > self.max_bytes
-
-        def rotation_filename(self, default_name: str) -> str:
-            name = super().rotation_filename(default_name)
-            candidate, n = name, 0
-            while os.path.exists(candidate):
-                n += 1
-                candidate = f"{name}.{n}"
-            return candidate
-
-    return SizedTimedRotatingFileHandler
 
 
 def run(args: argparse.Namespace) -> int:
