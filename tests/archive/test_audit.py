@@ -335,3 +335,61 @@ def test_node_audit_file_rotates_with_the_log_settings(tmp_path: Path) -> None:
 
     asyncio.run(asyncio.wait_for(main(), 30))
     assert sorted(p.name for p in tmp_path.glob("audit.log*")) == ["audit.log", "audit.log.1"]
+
+
+def test_user_authentication_login_at_establishment_logout_at_release(tmp_path: Path) -> None:
+    import asyncio
+
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
+    from dicomkit.net import AE, UserIdentity
+
+    audit = tmp_path / "audit.log"
+    cfg = NodeConfig(
+        archive=tmp_path / "a", host="127.0.0.1", port=0, audit=AuditSettings(file=audit)
+    )
+
+    def logins() -> list[tuple[str, str | None]]:
+        out = []
+        for root in map(ET.fromstring, audit.read_text("utf-8").splitlines()):
+            event = root.find("EventIdentification")
+            assert event is not None
+            if event.find("EventID").get("csd-code") != "110114":  # type: ignore[union-attr]
+                continue
+            kind = event.find("EventTypeCode").get("csd-code")  # type: ignore[union-attr]
+            users = [p.get("UserName") for p in root.iter("ActiveParticipant")]
+            out.append((str(kind), next((u for u in users if u), None)))
+        return out
+
+    during: list[tuple[str, str | None]] = []
+
+    async def main() -> None:
+        node = ArchiveNode(cfg)
+        server = await node.start()
+        try:
+            async with AE("VIEWER").associate(
+                "127.0.0.1",
+                server.port,
+                ae_title="DICOMKIT",
+                contexts=["1.2.840.10008.1.1"],
+                user_identity=UserIdentity(UserIdentity.USERNAME, "ann"),
+            ):
+                for _ in range(100):  # the Login is written by a task once accepted
+                    node.audit.flush()
+                    during.extend(logins())
+                    if during:
+                        break
+                    await asyncio.sleep(0.05)
+            for _ in range(100):  # the server sees the release end the connection
+                if not server.associations:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await server.close()
+            node.watch.stopped()
+            node.storage.close()
+            node.archive.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert during == [("110122", "ann")]  # Login while the association is open, no Logout
+    assert logins() == [("110122", "ann"), ("110123", "ann")]

@@ -834,6 +834,7 @@ class ArchiveNode:
         serves until stopped."""
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
         self.server.closed_hooks.append(self.watch.association_closed)
+        self.server.established_hooks.append(self.watch.association_established)
         if self.metrics is not None:
             from dicomkit.archive._metrics import HealthServer
 

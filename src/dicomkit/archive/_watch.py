@@ -10,9 +10,10 @@ configuration and sits in four places:
 - the Q/R handlers are wrapped (:meth:`guard`): the ``[access]`` rules first (0124 Not
   authorized), then Query (C-FIND) or Begin Transferring + Instances Transferred (C-MOVE,
   C-GET) messages;
-- the server reports every ended connection (:meth:`association_closed`): a rejected
-  association is a Security Alert, an accepted one with a user identity a User
-  Authentication message;
+- the server reports every accepted association (:meth:`association_established`: a user
+  identity is a User Authentication Login) and every ended connection
+  (:meth:`association_closed`): a rejected association is a Security Alert, the end of an
+  accepted one with a user identity its Logout;
 - the node's start and stop are Application Activity messages.
 """
 
@@ -108,6 +109,8 @@ class NodeWatch:
         #: instances being written and indexed now
         self.in_flight = 0
         self._stores: dict[Any, au.Studies] = {}
+        #: associations whose Login is written (their Logout comes when they end)
+        self._logged_in: set[Any] = set()
 
     # -- storage ----------------------------------------------------------------------------
 
@@ -162,6 +165,20 @@ class NodeWatch:
 
     # -- associations -----------------------------------------------------------------------
 
+    def association_established(self, assoc: Association) -> None:
+        """(server hook) An association was accepted: a user identity is a User
+        Authentication Login now (its Logout is written when it ends)."""
+        identity = assoc.user_identity
+        if identity is None or not self.audit.enabled:
+            return
+        user = au.Actor(
+            assoc.calling_ae.strip() or "-",
+            _host(assoc.peer),
+            user_name=identity.username or None,
+        )
+        self.audit.emit(au.user_authentication(user, self.me, login=True))
+        self._logged_in.add(assoc)
+
     def association_closed(self, assoc: Association) -> None:
         """(server hook) A connection ended: audit what it did, count it."""
         engine = assoc.engine
@@ -176,8 +193,10 @@ class NodeWatch:
             identity = assoc.user_identity
             if identity is not None and self.audit.enabled:
                 user = au.Actor(peer.ae_title, peer.host, user_name=identity.username or None)
-                self.audit.emit(au.user_authentication(user, self.me, login=True))
+                if assoc not in self._logged_in:  # ended before the Login was written
+                    self.audit.emit(au.user_authentication(user, self.me, login=True))
                 self.audit.emit(au.user_authentication(user, self.me, login=False))
+            self._logged_in.discard(assoc)
             return
         self._stores.pop(assoc, None)
         if rj is None or rq is None:

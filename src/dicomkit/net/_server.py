@@ -425,6 +425,9 @@ class Server:
         #: dropped; ``association.negotiated`` / ``.engine.associate_rj`` tell which), e.g.
         #: the archive's audit trail and metrics
         self.closed_hooks: list[Callable[[Association], None]] = []
+        #: ``hook(association)`` once a connection's association is accepted (e.g. the
+        #: archive's User Authentication Login)
+        self.established_hooks: list[Callable[[Association], None]] = []
 
     @property
     def listening(self) -> bool:
@@ -509,8 +512,11 @@ class Server:
         assoc = _acceptor(self.ae, transport, self.handlers, lambda rq: self._admit(rq, host))
         self.associations.add(assoc)
         self._hosts[assoc] = host  # (insertion order: oldest connection first)
+        watcher = None
         try:
             assoc.start()
+            if self.established_hooks:
+                watcher = asyncio.get_running_loop().create_task(self._established(assoc))
             await self._shed_pending()
             await assoc.wait_closed()
             if assoc.error is not None:
@@ -519,6 +525,8 @@ class Server:
             transport.close()
             raise
         finally:
+            if watcher is not None and not watcher.done():
+                watcher.cancel()
             self.associations.discard(assoc)
             self._hosts.pop(assoc, None)
             for hook in self.closed_hooks:
@@ -527,6 +535,18 @@ class Server:
                 except Exception:
                     log.exception("%s: a closed-association hook failed", transport.peer)
             await transport.wait_closed()
+
+    async def _established(self, assoc: Association) -> None:
+        """Run the established hooks once ``assoc`` is accepted (not when it never is)."""
+        try:
+            await assoc.wait_established()
+        except Exception:  # noqa: BLE001 -- rejected, aborted, dropped: nothing to report
+            return
+        for hook in self.established_hooks:
+            try:
+                hook(assoc)
+            except Exception:
+                log.exception("%s: an association-established hook failed", assoc.peer)
 
     async def serve_forever(self) -> None:
         """Serve until the server is closed (or the task is cancelled)."""
