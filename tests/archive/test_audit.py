@@ -393,3 +393,65 @@ def test_user_authentication_login_at_establishment_logout_at_release(tmp_path: 
     asyncio.run(asyncio.wait_for(main(), 30))
     assert during == [("110122", "ann")]  # Login while the association is open, no Logout
     assert logins() == [("110122", "ann"), ("110123", "ann")]
+
+
+@pytest.mark.slow  # a PKI of its own
+def test_refused_tls_handshake_is_a_security_alert_naming_the_peer(schema, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import socket
+
+    from archive_helpers import make_pki
+
+    from dicomkit.archive._app import ArchiveNode
+    from dicomkit.archive._config import NodeConfig
+
+    pki = make_pki(tmp_path / "pki")
+    audit = tmp_path / "audit.log"
+    cfg = NodeConfig(
+        archive=tmp_path / "a",
+        host="127.0.0.1",
+        port=0,
+        audit=AuditSettings(file=audit),
+        tls_cert=str(pki["server"]),
+        tls_key=str(pki["server_key"]),
+    )
+    local: list[str] = []
+
+    def plain_dicom(port: int) -> None:  # an A-ASSOCIATE-RQ's first bytes on a TLS port
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            host, lport = sock.getsockname()[:2]
+            local.append(f"{host}:{lport}")
+            sock.sendall(b"\x01\x00\x00\x00\x00\xcd\x00\x01\x00\x00" + b"DICOMKIT".ljust(16))
+            sock.recv(100)  # the server closes
+
+    async def main() -> None:
+        node = ArchiveNode(cfg)
+        server = await node.start()
+        try:
+            await asyncio.to_thread(plain_dicom, server.port)
+            for _ in range(100):
+                node.audit.flush()
+                if "110113" in audit.read_text("utf-8"):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await server.close()
+            node.watch.stopped()
+            node.storage.close()
+            node.archive.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    alerts = [
+        root
+        for root in map(ET.fromstring, audit.read_text("utf-8").splitlines())
+        if root.find("EventIdentification/EventID").get("csd-code") == "110113"  # type: ignore[union-attr]
+    ]
+    assert len(alerts) == 1
+    root = alerts[0]
+    assert _valid(schema, ET.tostring(root, encoding="unicode")), schema.error_log
+    event = root.find("EventIdentification")
+    assert event.find("EventTypeCode").get("csd-code") == "110126"  # type: ignore[union-attr]
+    text = event.findtext("EventOutcomeDescription") or ""  # type: ignore[union-attr]
+    assert f"TLS connection from {local[0]} refused" in text and "handshake" in text
+    hosts = {p.get("NetworkAccessPointID") for p in root.iter("ActiveParticipant")}
+    assert "127.0.0.1" in hosts

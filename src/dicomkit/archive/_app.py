@@ -835,6 +835,7 @@ class ArchiveNode:
         self.server = await self.ae.serve(self.config.port, host=self.config.host)
         self.server.closed_hooks.append(self.watch.association_closed)
         self.server.established_hooks.append(self.watch.association_established)
+        self.server.tls_refused_hooks.append(self.watch.tls_refused)
         if self.metrics is not None:
             from dicomkit.archive._metrics import HealthServer
 

@@ -13,7 +13,8 @@ configuration and sits in four places:
 - the server reports every accepted association (:meth:`association_established`: a user
   identity is a User Authentication Login) and every ended connection
   (:meth:`association_closed`): a rejected association is a Security Alert, the end of an
-  accepted one with a user identity its Logout;
+  accepted one with a user identity its Logout; a refused TLS handshake is a Security
+  Alert naming the peer's address (:meth:`tls_refused`);
 - the node's start and stop are Application Activity messages.
 """
 
@@ -164,6 +165,22 @@ class NodeWatch:
         )
 
     # -- associations -----------------------------------------------------------------------
+
+    def tls_refused(self, peer: str, why: str) -> None:
+        """(server hook) A TLS handshake failed: a Security Alert (Node Authentication)
+        naming the peer's address (no AE title: it never sent one)."""
+        if not self.audit.enabled:
+            return
+        host = _host(peer)
+        self.audit.emit(
+            au.security_alert(
+                self.me,
+                au.Actor("-", host),
+                au.NODE_AUTHENTICATION,
+                subject=host or "-",
+                description=f"TLS connection from {peer} refused: {why}",
+            )
+        )
 
     def association_established(self, assoc: Association) -> None:
         """(server hook) An association was accepted: a user identity is a User

@@ -359,6 +359,16 @@ class AE:
         return assoc
 
 
+def _handshake_words(exc: BaseException) -> str:
+    """Why a TLS handshake failed, in words."""
+    if isinstance(exc, TimeoutError):
+        return "the handshake did not complete in time (not TLS, or too slow)"
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        return f"the handshake failed ({reason}: not TLS, or a certificate we do not trust)"
+    return f"the connection ended during the handshake ({getattr(exc, 'strerror', None) or exc})"
+
+
 def _acceptor(
     ae: AE, transport: Transport, handlers: Handlers, admit: Callable[[Any], bool] | None
 ) -> Association:
@@ -428,6 +438,10 @@ class Server:
         #: ``hook(association)`` once a connection's association is accepted (e.g. the
         #: archive's User Authentication Login)
         self.established_hooks: list[Callable[[Association], None]] = []
+        #: ``hook(peer, why)`` for every connection whose TLS handshake failed (``peer``:
+        #: ``HOST:PORT``), e.g. the archive's Security Alert
+        self.tls_refused_hooks: list[Callable[[str, str], None]] = []
+        self._tls: ssl.SSLContext | None = None
 
     @property
     def listening(self) -> bool:
@@ -475,16 +489,17 @@ class Server:
     ) -> None:
         """Accept connections on host:port (0: any free port; ``self.port`` tells)."""
         loop = asyncio.get_running_loop()
-        # a refused TLS handshake never reaches the protocol: bound the wait for it
-        self._handshake = (handshake or 60.0) + 1.0 if tls is not None else None
-        self._server = await loop.create_server(
-            self._protocol, host, port, ssl=tls, ssl_handshake_timeout=handshake or None
-        )
+        # TLS is started on each accepted connection (start_tls), not by the listening
+        # socket: the peer's address is known before the handshake, so a refused one can be
+        # logged and reported (tls_refused_hooks) with it
+        self._tls = tls
+        self._handshake = (handshake or 60.0) if tls is not None else None
+        self._server = await loop.create_server(self._protocol, host, port)
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SocketTransport:
         """A new connection: its transport now, its association once it is connected."""
-        transport = SocketTransport(self.ae.config.write_buffer)
+        transport = SocketTransport(self.ae.config.write_buffer, tls_pending=self._tls is not None)
         task = asyncio.get_running_loop().create_task(self._on_connection(transport))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -492,21 +507,22 @@ class Server:
 
     async def _on_connection(self, transport: SocketTransport) -> None:
         try:
-            if self._handshake is None:
-                await transport.connected
-            else:
-                await asyncio.wait_for(asyncio.shield(transport.connected), self._handshake)
+            await transport.connected
+            if self._tls is not None:
+                await transport.start_tls(self._tls, self._handshake)
         except TransportError:
             return
         except asyncio.CancelledError:  # the server closed before the peer finished connecting
             transport.close()
             raise
-        except TimeoutError:  # asyncio reports a failed handshake to nobody: we say it
-            bad_input(
-                log,
-                "TLS connection refused: the handshake failed or did not complete (not TLS, "
-                "a client certificate we do not trust, or too slow)",
-            )
+        except (OSError, TimeoutError) as exc:  # asyncio reports a failed handshake to nobody
+            why = _handshake_words(exc)
+            bad_input(log, "%s: TLS connection refused: %s", transport.peer, why)
+            for refused in self.tls_refused_hooks:
+                try:
+                    refused(transport.peer, why)
+                except Exception:
+                    log.exception("%s: a TLS-refused hook failed", transport.peer)
             return
         host = transport.peer.rsplit(":", 1)[0]
         assoc = _acceptor(self.ae, transport, self.handlers, lambda rq: self._admit(rq, host))

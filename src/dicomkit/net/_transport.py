@@ -150,8 +150,10 @@ class SocketTransport(asyncio.BufferedProtocol):
     :meth:`drain` returns at once below it.
     """
 
-    def __init__(self, write_buffer: int = 1 << 20) -> None:
+    def __init__(self, write_buffer: int = 1 << 20, *, tls_pending: bool = False) -> None:
         self.peer = "?"
+        #: a server's TLS comes with :meth:`start_tls`: nothing is read before it
+        self._tls_pending = tls_pending
         self._write_buffer = write_buffer
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
@@ -195,8 +197,33 @@ class SocketTransport(asyncio.BufferedProtocol):
         with contextlib.suppress(AttributeError, NotImplementedError):
             transport.set_write_buffer_limits(high=self._write_buffer)
         self.peer = _peer_name(transport.get_extra_info("peername"))
+        if self._tls_pending:  # the ClientHello is for start_tls's SSL protocol, not for us
+            transport.pause_reading()
         if not self.connected.done():
             self.connected.set_result(None)
+
+    async def start_tls(self, context: ssl_module.SSLContext, timeout: float | None) -> None:
+        """(server side) The TLS handshake on this connection, within ``timeout`` seconds;
+        raises ``OSError`` / ``ssl.SSLError`` / ``TimeoutError`` when it fails (the
+        connection is then closed). The peer's address is known before: a refusal can name
+        it."""
+        raw = self._transport
+        assert raw is not None and self._tls_pending
+        self._tls_pending = False
+        try:
+            secure = await self._loop.start_tls(
+                raw, self, context, server_side=True, ssl_handshake_timeout=timeout
+            )
+        except BaseException as exc:
+            raw.close()
+            self.connection_lost(exc if isinstance(exc, Exception) else None)
+            raise
+        if secure is None:  # the connection went away during the handshake
+            self.connection_lost(ConnectionResetError("closed during the TLS handshake"))
+            raise ConnectionResetError(f"{self.peer} closed the connection during the handshake")
+        self._transport = secure
+        with contextlib.suppress(AttributeError, NotImplementedError):
+            secure.set_write_buffer_limits(high=self._write_buffer)
 
     def data_received(self, data: bytes) -> None:
         receiver = self._receiver
