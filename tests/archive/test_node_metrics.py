@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from archive_helpers import serving, synthetic, write_files
-from peers import free_port, run_dcmtk
+from peers import free_port, run_dcmtk, wait_for_port
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -48,6 +48,7 @@ def test_metrics_and_health_while_storing(tmp_path: Path) -> None:
         "--accept",
         "ECHOSCU",
     ):
+        wait_for_port(mport, timeout=20)  # it opens just after the DICOM port
         base = f"http://127.0.0.1:{mport}"
         status, ctype, body = _get(base + "/health")
         assert status == 200 and ctype == "application/json"
@@ -94,6 +95,7 @@ def test_health_is_degraded_when_stores_are_refused_for_disk(tmp_path: Path) -> 
         "--min-free-bytes",
         huge,
     ):
+        wait_for_port(mport, timeout=20)
         status, _ctype, body = _get(f"http://127.0.0.1:{mport}/health")
     doc = json.loads(body)
     assert status == 503 and doc["status"] == "degraded" and "disk" in doc["reason"]
