@@ -113,3 +113,58 @@ def test_all_failed_is_409_and_wrong_media_type_415(node: Any) -> None:
     )
     assert resp.status_code == 415
     assert "multipart/related" in resp.text
+
+
+def test_each_instance_synced_before_ingest_and_checksum_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part's fdatasync runs while the body is still being received, and ingest
+    (told the contents are durable) only starts once it is over; the checksum computed on
+    the way is the file's (``verify`` finds every file sound)."""
+    import asyncio
+    import threading
+
+    from dicomkit.web import _stow
+
+    archive = Archive(tmp_path / "a")
+    rows = _rows("4")
+    body, ctype = _body([("application/dicom", _part10(to_dataset(r, pixels=True))) for r in rows])
+    events: list[str] = []
+    lock = threading.Lock()
+    real_sync, real_ingest = _stow.sync_data, archive.ingest
+
+    def sync(fd: Any) -> None:
+        real_sync(fd)
+        with lock:
+            events.append("synced")
+
+    def ingest(path: Any, **kw: Any) -> Any:
+        assert kw["synced"] is True and kw["checksum"].startswith("crc32:")
+        with lock:
+            events.append("ingest")
+        return real_ingest(path, **kw)
+
+    monkeypatch.setattr(_stow, "sync_data", sync)
+    monkeypatch.setattr(archive, "ingest", ingest)
+
+    async def run() -> list[Any]:
+        async def chunks() -> Any:
+            for i in range(0, len(body), 4096):
+                yield body[i : i + 4096]
+
+        parts = await _stow.receive_parts(archive, chunks(), _stow.boundary_of(ctype))
+        return await _stow.store_parts(archive, parts, None)
+
+    outcomes = asyncio.run(run())
+    assert [o.reason for o in outcomes] == [0] * len(rows)
+    assert events.count("synced") == events.count("ingest") == len(rows)
+    # every ingest came after at least as many syncs as ingests so far
+    seen_sync = seen_ingest = 0
+    for e in events:
+        seen_sync += e == "synced"
+        seen_ingest += e == "ingest"
+        assert seen_ingest <= seen_sync
+    report = archive.verify()
+    assert report.ok == len(rows) and not report.damaged and not report.unchecked
+    assert not list((archive.root / ".incoming").glob("*"))
+    archive.close()

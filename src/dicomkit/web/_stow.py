@@ -1,9 +1,13 @@
 """STOW-RS (PS3.18 10.5): multipart/related application/dicom into the archive.
 
 Each part is streamed into a temporary file in the archive's ``.incoming`` folder as it
-arrives (python-multipart parses the body; memory stays at one received chunk), then taken
-through :meth:`dicomkit.archive._node.Archive.ingest` -- the ingest path of C-STORE, so an
-instance is acknowledged only once its file and index rows are durable. The response
+arrives (python-multipart parses the body; memory stays at one received chunk), its
+checksum computed on the way (no second read), and its ``fdatasync`` started in a worker
+thread as soon as the part ends, while the next parts are still arriving. Then each is
+taken through :meth:`dicomkit.archive._node.Archive.ingest` once its contents are durable
+-- the ingest path of C-STORE, whose group commit gives the request's instances one
+transaction and one directory fsync per series folder, so an instance is acknowledged only
+once its file and index rows are durable. The response
 (PS3.18 10.5.3) lists each instance in ReferencedSOPSequence or, with a FailureReason, in
 FailedSOPSequence.
 """
@@ -13,13 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dicomkit.archive._node import Archive
-from dicomkit.archive._store import DuplicateInstanceError
+from dicomkit.archive._store import Checksum, DuplicateInstanceError, sync_data
 from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes
 from dicomkit.errors import ArchiveError, DicomError
@@ -70,6 +76,28 @@ class _Part:
     path: Path | None = None
     fd: int = -1
     size: int = 0
+    checksum: Checksum | None = None
+    #: the part's ``fdatasync`` (then close), running since the part ended; None: not started
+    synced: Future[None] | None = None
+
+
+_sync_pool: ThreadPoolExecutor | None = None
+_sync_lock = threading.Lock()
+
+
+def _sync_executor() -> ThreadPoolExecutor:
+    global _sync_pool
+    with _sync_lock:
+        if _sync_pool is None:
+            _sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dicomkit-stow-sync")
+        return _sync_pool
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        sync_data(fd)
+    finally:
+        os.close(fd)
 
 
 async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: str) -> list[_Part]:
@@ -100,18 +128,25 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
         part = parts[-1]
         part.path = archive.incoming_path()
         part.fd = os.open(part.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        if _is_dicom(part):
+            part.checksum = Checksum()
 
     def data(buf: bytes, start: int, end: int) -> None:
         part = parts[-1]
         view = memoryview(buf)[start:end]
         part.size += len(view)
+        if part.checksum is not None:
+            part.checksum.update(view)
         while view:
             view = view[os.write(part.fd, view) :]
 
     def part_end() -> None:
         part = parts[-1]
         if part.fd >= 0:
-            os.close(part.fd)
+            if part.checksum is not None:  # an instance: make it durable meanwhile
+                part.synced = _sync_executor().submit(_sync_and_close, part.fd)
+            else:
+                os.close(part.fd)
             part.fd = -1
 
     parser = MultipartParser(
@@ -138,6 +173,26 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
     return parts
 
 
+def _is_dicom(part: _Part) -> bool:
+    ctype = part.headers.get("content-type", "application/dicom")
+    return ctype.split(";")[0].strip().lower() == "application/dicom"
+
+
+@dataclass(frozen=True, slots=True)
+class _Unlink:
+    path: Path
+
+    def __call__(self, _done: Future[None]) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _wait_synced(part: _Part) -> None:
+    """Wait for the part's sync (its file descriptor is closed after it), ignoring errors."""
+    if part.synced is not None:
+        with contextlib.suppress(OSError):
+            part.synced.result()
+
+
 def discard(parts: list[_Part]) -> None:
     """Remove the temporary files of ``parts``."""
     for part in parts:
@@ -145,8 +200,13 @@ def discard(parts: list[_Part]) -> None:
             with contextlib.suppress(OSError):
                 os.close(part.fd)
             part.fd = -1
-        if part.path is not None:
-            part.path.unlink(missing_ok=True)
+        path = part.path
+        if path is None:
+            continue
+        if part.synced is not None:  # removed once its sync is over (no wait here)
+            part.synced.add_done_callback(_Unlink(path))
+        else:
+            path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +226,15 @@ def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
     import dicomkit
 
     assert part.path is not None
-    ctype = part.headers.get("content-type", "application/dicom").split(";")[0].strip().lower()
-    if ctype != "application/dicom":
+    if not _is_dicom(part):
+        ctype = part.headers.get("content-type", "").split(";")[0].strip().lower()
+        _wait_synced(part)
         part.path.unlink(missing_ok=True)
         return StowOutcome("", "", "", status_codes.CannotUnderstand, f"part of type {ctype}")
     try:
         ds = dicomkit.read(part.path, stop_before_pixels=True)
     except (DicomError, OSError) as exc:
+        _wait_synced(part)
         part.path.unlink(missing_ok=True)
         return StowOutcome("", "", "", status_codes.CannotUnderstand, f"not a DICOM file: {exc}")
     sop_class = str(ds.get("SOPClassUID", "") or "")
@@ -180,12 +242,18 @@ def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
     st = str(ds.get("StudyInstanceUID", "") or "")
     se = str(ds.get("SeriesInstanceUID", "") or "")
     if study is not None and st != study:
+        _wait_synced(part)
         part.path.unlink(missing_ok=True)
         return StowOutcome(
             sop_class, sop, st, STUDY_MISMATCH, f"Study Instance UID {st} is not {study}"
         )
     try:
-        archive.ingest(part.path, dataset=ds)
+        synced = part.synced is not None
+        if synced:
+            assert part.synced is not None
+            part.synced.result()  # contents durable before ingest (raises OSError if not)
+        checksum = part.checksum.text() if part.checksum is not None else None
+        archive.ingest(part.path, dataset=ds, synced=synced, checksum=checksum)
     except DuplicateInstanceError as exc:
         part.path.unlink(missing_ok=True)
         return StowOutcome(sop_class, sop, st, status_codes.DuplicateSOPInstance, str(exc))
