@@ -456,13 +456,14 @@ def query(
     responder: Actor,
     sop_class: str,
     identifier: bytes,
-    transfer_syntax: str,
+    transfer_syntax: str | None,
     *,
     outcome: int = SUCCESS,
     description: str | None = None,
 ) -> AuditMessage:
     """Query (A.5.3.12): a C-FIND of ``sop_class`` with ``identifier`` (the encoded data
-    set, kept base64 in ParticipantObjectQuery) in ``transfer_syntax``."""
+    set, kept base64 in ParticipantObjectQuery) in ``transfer_syntax``; a QIDO-RS search
+    passes its URL as ``identifier`` and no transfer syntax."""
     return AuditMessage(
         QUERY,
         "E",
@@ -475,7 +476,11 @@ def query(
                 type_code=2,
                 role=3,
                 query=identifier,
-                details=(("TransferSyntax", transfer_syntax.encode("ascii", "replace")),),
+                details=(
+                    (("TransferSyntax", transfer_syntax.encode("ascii", "replace")),)
+                    if transfer_syntax is not None
+                    else ()
+                ),
             ),
         ),
         description=description,

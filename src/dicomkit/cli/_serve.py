@@ -276,6 +276,8 @@ class _WebService:
             disk_low=node.storage.disk.low,
             settings=settings,
             ups=node.hosted.ups,
+            audit=node.audit,
+            audit_queries=node.watch.audit_queries,
         )
         self.http = HttpServer(app, cfg.http_host, cfg.http_port, settings=settings)
         self.prefix = settings.prefix

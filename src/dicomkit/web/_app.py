@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from dicomkit.archive import _audit as au
 from dicomkit.archive._node import Archive
 from dicomkit.archive._schema import Level
 from dicomkit.archive._web_settings import WebSettings
@@ -40,6 +41,7 @@ from dicomkit.web import _qido as qido
 from dicomkit.web import _stow as stow
 from dicomkit.web import _stow_json, _thumbnail, _viewer, _wado_uri, _xml
 from dicomkit.web import _wado as wado
+from dicomkit.web._audit import WebAudit
 from dicomkit.web._auth import AccessMiddleware
 from dicomkit.web._capabilities import capabilities_response
 from dicomkit.web._delete import delete_instances
@@ -97,15 +99,21 @@ def create_app(
     disk_low: Callable[[], str | None] | None = None,
     settings: WebSettings | None = None,
     ups: Any = None,
+    audit: Any = None,
+    audit_queries: bool = True,
 ) -> Any:
     """The DICOMweb application over ``archive``. ``disk_low``: returns why stores are
     refused (the node's disk guard), or None. ``settings``: the ``[web]`` section
     (authentication, CORS, DELETE; :mod:`dicomkit.archive._web_settings`); ``prefix``
     overrides its prefix. ``ups``: the node's UPS SCP, served as UPS-RS
-    (:mod:`dicomkit.web._ups_rs`)."""
+    (:mod:`dicomkit.web._ups_rs`). ``audit``: the node's audit trail
+    (:class:`~dicomkit.archive.AuditTrail`): searches, retrieves, stores and deletes are
+    audited with the web user (:mod:`dicomkit.web._audit`); ``audit_queries=False``
+    (``[audit] queries = false``) leaves searches out."""
     settings = settings or WebSettings()
     prefix = (settings.prefix if prefix is None else prefix).rstrip("/")
     cache = MetadataCache(archive)
+    trail = WebAudit(audit, retrieve_aet, queries=audit_queries)
 
     def levels(level: Level) -> Callable[[Request], Any]:
         async def search(request: Request) -> Response:
@@ -129,7 +137,9 @@ def create_app(
                     retrieve_aet=retrieve_aet,
                 )
             except DicomError as exc:
+                trail.query(request, outcome=au.MINOR_FAILURE, why=str(exc))
                 return _error(exc)
+            trail.query(request)
             headers: dict[str, str] = {}
             if answer[-1]:
                 headers["Warning"] = (
@@ -149,10 +159,12 @@ def create_app(
                 wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
             )
             if wants_zip(accept):
+                trail.retrieved(request, found)
                 return StreamingResponse(zip_chunks(archive, found), media_type="application/zip")
             ts = choose_instance_syntax(accept, found)
         except DicomError as exc:
             return _error(exc)
+        trail.retrieved(request, found)
         boundary = uuid.uuid4().hex
         body = wado.multipart_parts(wado.dicom_parts(archive, found, ts), boundary)
         return StreamingResponse(
@@ -249,6 +261,9 @@ def create_app(
         outcomes = not_made + await stow.store_parts(
             archive, parts, study, disk_low() if disk_low else None
         )
+        trail.stored(
+            request, [(o.study_instance_uid, o.sop_class_uid) for o in outcomes if not o.reason]
+        )
         for o in outcomes:
             if o.reason:
                 log.warning(
@@ -296,7 +311,7 @@ def create_app(
     thumb = _thumbnail.handler(archive)
     for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
         routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))
-    routes += _extra_routes(archive, settings, prefix, routes)
+    routes += _extra_routes(archive, settings, prefix, routes, trail)
     from starlette.routing import BaseRoute, Mount
 
     # the web page and WADO-URI sit beside the DICOMweb prefix, behind the same access rules
@@ -309,7 +324,7 @@ def create_app(
 
 
 def _extra_routes(
-    archive: Archive, settings: WebSettings, prefix: str, routes: list[Route]
+    archive: Archive, settings: WebSettings, prefix: str, routes: list[Route], trail: WebAudit
 ) -> list[Route]:
     """OPTIONS (capabilities) on every resource, and DELETE when the settings allow it."""
     from starlette.routing import compile_path
@@ -320,11 +335,17 @@ def _extra_routes(
         async def delete(request: Request) -> Response:
             p = request.path_params
             try:
+                found = []
+                if trail.enabled:  # what goes, for the audit message
+                    found = await run_in_threadpool(
+                        wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
+                    )
                 await run_in_threadpool(
                     delete_instances, archive, p["study"], p.get("series"), p.get("sop")
                 )
             except DicomError as exc:
                 return _error(exc)
+            trail.deleted(request, found)
             return Response(status_code=204)
 
         for path in ("/studies/{study}", "/studies/{study}/series/{series}"):
