@@ -121,7 +121,23 @@ def _stow(session: requests.Session, base: str, files: list[bytes]) -> float:
     return time.perf_counter() - t0
 
 
-def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _cstore(files: list[bytes], folder: Path, port: int) -> float:
+    """Seconds for DCMTK storescu (one association, TCP_NODELAY=1) to store ``files``
+    into `dicomkit serve` over C-STORE (the rate STOW-RS is compared with)."""
+    import os
+
+    folder.mkdir(parents=True)
+    for i, data in enumerate(files):
+        (folder / f"{i:05d}.dcm").write_bytes(data)
+    os.sync()
+    env = dict(os.environ, TCP_NODELAY="1")
+    cmd = ["/usr/bin/storescu", "-aec", "DICOMKIT", "+sd", "127.0.0.1", str(port), str(folder)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     dimse, http = _port(), _port()
     cmd = [sys.executable, "-m", "dicomkit", "serve", str(tmp / "archive"), "--host"]
     cmd += ["127.0.0.1", "--port", str(dimse), "--http-port", str(http)]
@@ -130,7 +146,7 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     for _ in range(600):
         try:
             requests.get(base + "/studies", timeout=1)
-            return proc, base
+            return proc, base, dimse
         except requests.ConnectionError:
             time.sleep(0.05)
     raise SystemExit("dicomkit serve did not start")
@@ -153,7 +169,7 @@ def main() -> int:
     if use_orthanc:
         orthanc_peer.reexec_in_netns()
     tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    proc, ours = _serve(tmp)
+    proc, ours, dimse_port = _serve(tmp)
     stack = []
     try:
         servers = {"dicomkit": ours}
@@ -177,7 +193,24 @@ def main() -> int:
         sessions = {name: requests.Session() for name in servers}
         for s in sessions.values():
             s.headers["Accept-Encoding"] = "identity"
-        stow = {n: _stow(sessions[n], base, files) for n, base in servers.items()}
+        import os
+
+        os.sync()
+        n_ct = args.studies * SERIES * PER_SERIES
+        stow_ct = {n: _stow(sessions[n], base, files[:n_ct]) for n, base in servers.items()}
+        stow = {
+            n: stow_ct[n] + _stow(sessions[n], base, files[n_ct:]) for n, base in servers.items()
+        }
+        cstore_files = []
+        if Path("/usr/bin/storescu").exists() and n_ct:
+            for st in range(args.studies):
+                pixels = rng.integers(0, 2000, 512 * 512, dtype="<u2").tobytes()
+                cstore_files += [
+                    _instance(500 + st, se, i, pixels)
+                    for se in range(SERIES)
+                    for i in range(PER_SERIES)
+                ]
+            cstore_s = _cstore(cstore_files, tmp / "cstore", dimse_port)
         study, series = f"{ROOT}.0", f"{ROOT}.0.0"
         sop = f"{series}.1"
         inst = f"/studies/{study}/series/{series}/instances/{sop}"
@@ -244,6 +277,16 @@ def main() -> int:
         line = "".join(f"{rate[n]:9.0f}/s " for n in names)
         ratio = f"{rate['dicomkit'] / rate['Orthanc']:8.2f}" if "Orthanc" in rate else ""
         print(f"  {'STOW-RS (durable) rate':32s}{line}{ratio}")
+        ct_rate = {n: n_ct / stow_ct[n] for n in names}
+        line = "".join(f"{ct_rate[n]:9.0f}/s " for n in names)
+        ratio = f"{ct_rate['dicomkit'] / ct_rate['Orthanc']:8.2f}" if "Orthanc" in rate else ""
+        print(f"  {'  of which 0.5 MB CT only':32s}{line}{ratio}")
+        if cstore_files:
+            c_rate = len(cstore_files) / cstore_s
+            print(
+                f"  {'C-STORE (storescu) rate':32s}{c_rate:9.0f}/s"
+                f"   STOW-RS CT / C-STORE {ct_rate['dicomkit'] / c_rate:.2f} (same CT, durable both)"
+            )
         for label, by in results.items():
             line = "".join(f"{by[n] * 1000:9.1f} ms" for n in names)
             ratio = f"{by['Orthanc'] / by['dicomkit']:8.2f}" if "Orthanc" in by else ""
