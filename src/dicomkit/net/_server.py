@@ -515,6 +515,9 @@ class Server:
         except asyncio.CancelledError:  # the server closed before the peer finished connecting
             transport.close()
             raise
+        except ConnectionError as exc:  # closed before the handshake ended (a port probe)
+            log.debug("%s: closed during the TLS handshake: %r", transport.peer, exc)
+            return
         except (OSError, TimeoutError) as exc:  # asyncio reports a failed handshake to nobody
             why = _handshake_words(exc)
             bad_input(log, "%s: TLS connection refused: %s", transport.peer, why)
