@@ -52,12 +52,14 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _instance(study: int, series: int, i: int, pixels: bytes, matrix: int = 512) -> bytes:
+def _instance(
+    study: int, series: int, i: int, pixels: bytes, matrix: int = 512, root: str = ROOT
+) -> bytes:
     ds = Dataset()
     ds.SOPClassUID = uids.CTImageStorage
-    ds.SOPInstanceUID = f"{ROOT}.{study}.{series}.{i + 1}"
-    ds.StudyInstanceUID = f"{ROOT}.{study}"
-    ds.SeriesInstanceUID = f"{ROOT}.{study}.{series}"
+    ds.SOPInstanceUID = f"{root}.{study}.{series}.{i + 1}"
+    ds.StudyInstanceUID = f"{root}.{study}"
+    ds.SeriesInstanceUID = f"{root}.{study}.{series}"
     ds.PatientName = f"BENCH^PATIENT{study // 2}"
     ds.PatientID = f"B{study // 2}"
     ds.PatientBirthDate = "19700101"
@@ -201,16 +203,6 @@ def main() -> int:
         stow = {
             n: stow_ct[n] + _stow(sessions[n], base, files[n_ct:]) for n, base in servers.items()
         }
-        cstore_files = []
-        if Path("/usr/bin/storescu").exists() and n_ct:
-            for st in range(args.studies):
-                pixels = rng.integers(0, 2000, 512 * 512, dtype="<u2").tobytes()
-                cstore_files += [
-                    _instance(500 + st, se, i, pixels)
-                    for se in range(SERIES)
-                    for i in range(PER_SERIES)
-                ]
-            cstore_s = _cstore(cstore_files, tmp / "cstore", dimse_port)
         study, series = f"{ROOT}.0", f"{ROOT}.0.0"
         sop = f"{series}.1"
         inst = f"/studies/{study}/series/{series}/instances/{sop}"
@@ -265,6 +257,17 @@ def main() -> int:
 
                 sizes.setdefault(label, {})[name] = get()
                 results.setdefault(label, {})[name] = _timed(get, args.repeat)
+        # C-STORE of the same CT files under other UIDs, after the searches
+        cstore_files = []
+        if Path("/usr/bin/storescu").exists() and n_ct:
+            for st in range(args.studies):
+                pixels = rng.integers(0, 2000, 512 * 512, dtype="<u2").tobytes()
+                cstore_files += [
+                    _instance(st, se, i, pixels, root=ROOT + ".5")
+                    for se in range(SERIES)
+                    for i in range(PER_SERIES)
+                ]
+            cstore_s = _cstore(cstore_files, tmp / "cstore", dimse_port)
         names = list(servers)
         print(
             f"DICOMweb, {n_all} CT instances ({args.studies} studies x 2 series x 50 of "
