@@ -307,6 +307,9 @@ class ArchiveStorageSCP(StorageSCP):
         #: and before the response is sent (routing queues it here, durably); an exception
         #: is logged, the store still succeeds
         self.observers: list[Callable[[Incoming, IngestResult], None]] = []
+        #: ``f(source, result)`` for instances that arrive another way (STOW-RS): called in
+        #: the ingest thread before the answer, ``source`` the caller's AE title or ``""``
+        self.other_observers: list[Callable[[str, IngestResult], None]] = []
         #: access rules, audit trail and metrics (:class:`~dicomkit.archive._watch.NodeWatch`)
         self.watch: Any = None
 
@@ -385,6 +388,18 @@ class ArchiveStorageSCP(StorageSCP):
         for observer in self.observers:
             try:
                 observer(incoming, result)
+            except Exception:
+                log.exception("after storing %s", result.sop_instance_uid)
+
+    def observe_stored(self, result: IngestResult, source: str = "") -> None:
+        """(worker thread) Tell the observers of instances stored by another path than
+        C-STORE (STOW-RS) about ``result``: routing queues it, IAN marks its study. An
+        observer's exception is logged; the store still succeeds."""
+        if result.outcome == "kept":
+            return
+        for observer in self.other_observers:
+            try:
+                observer(source, result)
             except Exception:
                 log.exception("after storing %s", result.sop_instance_uid)
 

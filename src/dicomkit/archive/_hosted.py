@@ -308,6 +308,7 @@ class HostedServices:
             )
             if ian.subscribers:
                 node.storage.observers.append(node_ian.on_stored)
+                node.storage.other_observers.append(node_ian.on_other_stored)
 
         routing = settings(node, "routing")
         if routing.active:
@@ -317,6 +318,7 @@ class HostedServices:
             node.storage.observers.append(
                 lambda incoming, result: router.on_stored(incoming.association.calling_ae, result)
             )
+            node.storage.other_observers.append(router.on_stored)  # STOW-RS: no calling AE
 
         print_settings = settings(node, "print")
         if print_settings.enabled:

@@ -193,14 +193,24 @@ class NodeIAN:
 
     def on_stored(self, incoming: Incoming, result: IngestResult) -> None:
         """(ingest thread, before the C-STORE response) Mark the instance's study as changed."""
+        study = self.mark_stored(result)
+        if study and self.settings.on_release and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._track, incoming.association, study)
+
+    def on_other_stored(self, _source: str, result: IngestResult) -> None:
+        """(ingest thread, before the STOW-RS answer) Mark the instance's study as changed."""
+        self.mark_stored(result)
+
+    def mark_stored(self, result: IngestResult) -> str:
+        """(ingest thread) Mark the stored instance's study as changed (announced once stable);
+        the study's UID, or ``""`` for a non-patient object. Instances from STOW-RS come here."""
         found = self.node.archive.index.lookup(result.sop_instance_uid)
         if found is None or not found.study_instance_uid:
-            return  # a non-patient object: no study to announce
+            return ""  # a non-patient object: no study to announce
         study = found.study_instance_uid
         now = time.time()
         self._mark(study, now, now + self.settings.stable_after)
-        if self.settings.on_release and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._track, incoming.association, study)
+        return study
 
     def _mark(self, study: str, changed: float, due: float) -> None:
         with self.db.transaction():

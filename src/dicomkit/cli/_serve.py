@@ -278,6 +278,7 @@ class _WebService:
             ups=node.hosted.ups,
             audit=node.audit,
             audit_queries=node.watch.audit_queries,
+            on_stored=node.storage.observe_stored,
         )
         self.http = HttpServer(app, cfg.http_host, cfg.http_port, settings=settings)
         self.prefix = settings.prefix

@@ -101,6 +101,7 @@ def create_app(
     ups: Any = None,
     audit: Any = None,
     audit_queries: bool = True,
+    on_stored: Callable[[Any], None] | None = None,
 ) -> Any:
     """The DICOMweb application over ``archive``. ``disk_low``: returns why stores are
     refused (the node's disk guard), or None. ``settings``: the ``[web]`` section
@@ -109,7 +110,9 @@ def create_app(
     (:mod:`dicomkit.web._ups_rs`). ``audit``: the node's audit trail
     (:class:`~dicomkit.archive.AuditTrail`): searches, retrieves, stores and deletes are
     audited with the web user (:mod:`dicomkit.web._audit`); ``audit_queries=False``
-    (``[audit] queries = false``) leaves searches out."""
+    (``[audit] queries = false``) leaves searches out.
+    ``on_stored``: told of each instance STOW-RS stored, in its worker thread before the
+    answer (the node's routing and IAN)."""
     settings = settings or WebSettings()
     prefix = (settings.prefix if prefix is None else prefix).rstrip("/")
     cache = MetadataCache(archive)
@@ -259,7 +262,7 @@ def create_app(
         if any(_stow_json.is_metadata(p) for p in parts):
             parts, not_made = await run_in_threadpool(_stow_json.make_instances, archive, parts)
         outcomes = not_made + await stow.store_parts(
-            archive, parts, study, disk_low() if disk_low else None
+            archive, parts, study, disk_low() if disk_low else None, on_stored
         )
         trail.stored(
             request, [(o.study_instance_uid, o.sop_class_uid) for o in outcomes if not o.reason]

@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dicomkit.archive._node import Archive
+from dicomkit.archive._node import Archive, IngestResult
 from dicomkit.archive._store import Checksum, DuplicateInstanceError, sync_data
 from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes
@@ -221,8 +221,14 @@ class StowOutcome:
     series_instance_uid: str = ""
 
 
-def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
-    """(worker thread) Check and ingest one received part."""
+def _store_one(
+    archive: Archive,
+    part: _Part,
+    study: str | None,
+    on_stored: Callable[[IngestResult], None] | None = None,
+) -> StowOutcome:
+    """(worker thread) Check and ingest one received part; ``on_stored`` is told of it
+    (routing, IAN) before the answer."""
     import dicomkit
 
     assert part.path is not None
@@ -253,7 +259,7 @@ def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
             assert part.synced is not None
             part.synced.result()  # contents durable before ingest (raises OSError if not)
         checksum = part.checksum.text() if part.checksum is not None else None
-        archive.ingest(part.path, dataset=ds, synced=synced, checksum=checksum)
+        result = archive.ingest(part.path, dataset=ds, synced=synced, checksum=checksum)
     except DuplicateInstanceError as exc:
         part.path.unlink(missing_ok=True)
         return StowOutcome(sop_class, sop, st, status_codes.DuplicateSOPInstance, str(exc))
@@ -263,18 +269,28 @@ def _store_one(archive: Archive, part: _Part, study: str | None) -> StowOutcome:
     except OSError as exc:
         part.path.unlink(missing_ok=True)
         return StowOutcome(sop_class, sop, st, status_codes.OutOfResources, str(exc))
+    if on_stored is not None:
+        on_stored(result)
     return StowOutcome(sop_class, sop, st, series_instance_uid=se)
 
 
 async def store_parts(
-    archive: Archive, parts: list[_Part], study: str | None, low_disk: str | None = None
+    archive: Archive,
+    parts: list[_Part],
+    study: str | None,
+    low_disk: str | None = None,
+    on_stored: Callable[[IngestResult], None] | None = None,
 ) -> list[StowOutcome]:
-    """Ingest every received part (concurrently: they share group commits)."""
+    """Ingest every received part (concurrently: they share group commits); ``on_stored``
+    is called for each stored instance in its worker thread, before the answer (the node
+    queues routed instances and marks studies for IAN there)."""
     if low_disk is not None:
         discard(parts)
         return [StowOutcome("", "", "", status_codes.OutOfResources, low_disk) for _ in parts]
     return list(
-        await asyncio.gather(*(asyncio.to_thread(_store_one, archive, p, study) for p in parts))
+        await asyncio.gather(
+            *(asyncio.to_thread(_store_one, archive, p, study, on_stored) for p in parts)
+        )
     )
 
 
