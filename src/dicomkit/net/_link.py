@@ -560,29 +560,7 @@ class Link:
             self._established.set_result(None)
 
     def _on_aborted(self, event: ev.Aborted) -> None:
-        if event.error is not None and self.error is not None:
-            exc: NetworkError = AssociationAborted(str(self.error), source=2)
-        elif event.error is not None:
-            log.warning(
-                "%s: aborting, the peer broke the upper-layer protocol: %s", self.peer, event.error
-            )
-            exc = AssociationAborted(
-                f"peer {self.peer} broke the protocol: {event.error}",
-                source=event.source,
-                reason=event.reason,
-            )
-        elif event.provider:
-            exc = AssociationAborted(
-                f"connection to {self.peer} lost (A-P-ABORT)",
-                source=event.source,
-                reason=event.reason,
-            )
-        else:
-            exc = AssociationAborted(
-                f"association with {self.peer} " + netlog.abort_words(event.source, event.reason),
-                source=event.source,
-                reason=event.reason,
-            )
+        exc = netlog.aborted_error(event, self.peer, self.error)
         if self.error is None:
             self.error = exc
         self.shutdown(exc)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dicomkit.errors import AssociationAborted
+
 __all__ = [
     "abort_words",
     "describe_ac",
@@ -100,6 +102,32 @@ def abort_words(source: int, reason: int) -> str:
     if source != 2:
         return f"aborted by {who}"
     return f"aborted by {who}: {_ABORT_REASON.get(reason, f'reason {reason} (reserved)')}"
+
+
+def aborted_error(event: Any, peer: str, error: BaseException | None) -> Exception:
+    """The error an association ends with on an ``Aborted`` engine event (PS3.8 7.3-7.4), in
+    words: our own abort after a protocol error, the peer's A-ABORT (source/reason named), or
+    the provider's A-P-ABORT (connection lost). Logs a peer's protocol violation once."""
+    if event.error is not None and error is not None:
+        return AssociationAborted(str(error), source=2)
+    if event.error is not None:
+        logging.getLogger("dicomkit.net").warning(
+            "%s: aborting, the peer broke the upper-layer protocol: %s", peer, event.error
+        )
+        return AssociationAborted(
+            f"peer {peer} broke the protocol: {event.error}",
+            source=event.source,
+            reason=event.reason,
+        )
+    if event.provider:
+        return AssociationAborted(
+            f"connection to {peer} lost (A-P-ABORT)", source=event.source, reason=event.reason
+        )
+    return AssociationAborted(
+        f"association with {peer} " + abort_words(event.source, event.reason),
+        source=event.source,
+        reason=event.reason,
+    )
 
 
 def log_lines(logger: logging.Logger, level: int, peer: str, text: str) -> None:

@@ -6,8 +6,9 @@ Needs the ``web`` extra: ``pip install dicomkit[web]``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dicomkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from dicomkit.web._app import HttpServer, create_app
@@ -24,14 +25,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module 'dicomkit.web' has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
