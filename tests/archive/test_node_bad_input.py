@@ -73,6 +73,7 @@ def test_flood_of_bad_titles_is_logged_within_a_shared_limit(tmp_path: Path) -> 
     port = free_port()
     n = 300
     with serving(tmp_path / "arch", port) as proc:
+        started = time.monotonic()
         for i in range(n):
             sock, kind = rp.associate(port, calling=b"X\xff" + str(i).encode())
             sock.close()
@@ -83,9 +84,13 @@ def test_flood_of_bad_titles_is_logged_within_a_shared_limit(tmp_path: Path) -> 
         time.sleep(1.0)  # the budget refills: the next line reports what was dropped
         sock, kind = rp.associate(port, calling=b"LAST\xff")
         sock.close()
+        elapsed = time.monotonic() - started
         _out, err = stop(proc, signal.SIGINT, timeout=15)
     rejected = [line for line in err.splitlines() if "association rejected" in line]
-    assert 1 <= len(rejected) < n // 3, len(rejected)
+    # the shared budget (net/_loglimit.py): a burst of 20 lines, then 5 a second -- on a slow
+    # machine the flood takes longer and the bucket refills more, so the bound follows the clock
+    allowed = 20 + 5 * (elapsed + 1)
+    assert 1 <= len(rejected) <= min(allowed, n - 1), (len(rejected), elapsed)
     assert "suppressed" in rejected[-1]
     assert len(err) < 100 * 1024
     assert "Traceback" not in err
