@@ -91,7 +91,8 @@ def test_flood_of_bad_titles_is_logged_within_a_shared_limit(tmp_path: Path) -> 
     # machine the flood takes longer and the bucket refills more, so the bound follows the clock
     allowed = 20 + 5 * (elapsed + 1)
     assert 1 <= len(rejected) <= min(allowed, n - 1), (len(rejected), elapsed)
-    assert "suppressed" in rejected[-1]
+    # lines were dropped, and a later line (a rejection or the refused store) counted them
+    assert any("suppressed" in line for line in err.splitlines())
     assert len(err) < 100 * 1024
     assert "Traceback" not in err
 
