@@ -183,3 +183,57 @@ def test_queries_off_and_no_trail_emit_nothing() -> None:
     users = [p.get("UserID") for p in msg.iter("ActiveParticipant")]
     assert users == ["anonymous", "ARCH"]
     assert not WebAudit(None, "ARCH").enabled
+
+
+def _wait_for(trail: Trail, count: int) -> list[ET.Element]:
+    """The next ``count`` messages (metadata and thumbnails are audited in the background)."""
+    import time
+
+    got: list[ET.Element] = []
+    deadline = time.monotonic() + 20
+    while len(got) < count and time.monotonic() < deadline:
+        got += trail.take()
+        time.sleep(0.02)
+    return got
+
+
+def test_partial_retrieves_are_one_transferred_each(node: Any, schema: Any) -> None:
+    """Metadata, frames, rendered, thumbnail, bulkdata and WADO-URI: one Instances
+    Transferred (R) per request naming the study (WADO-URI application/dicom also a Begin
+    Transferring), however many frames were asked for."""
+    url, archive, trail = node
+    from dicomkit.web._wado import find_instances
+
+    row = next(iter(archive.find({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": ""})))
+    (inst, *_rest) = find_instances(archive, row.as_dict()["StudyInstanceUID"])
+    study, series, sop = inst.study_instance_uid, inst.series_instance_uid, inst.sop_instance_uid
+    base = f"{url}/studies/{study}/series/{series}/instances/{sop}"
+    host = url.removesuffix("/dicom-web")
+    wado_uri = f"{host}/wado?requestType=WADO&studyUID={study}&seriesUID={series}&objectUID={sop}"
+    asks = {
+        "WADO-RS metadata": (f"{url}/studies/{study}/metadata", {}),
+        "WADO-RS frames": (f"{base}/frames/1,1,1", {}),
+        "WADO-RS rendered": (f"{base}/rendered", {"Accept": "image/png"}),
+        "WADO-RS thumbnail": (f"{url}/studies/{study}/thumbnail", {}),
+        "WADO-RS bulkdata": (f"{base}/bulkdata/7FE00010", {}),
+        "WADO-URI rendered": (wado_uri, {}),
+    }
+    trail.take()
+    for description, (target, headers) in asks.items():
+        r = requests.get(target, headers={**HEADERS, **headers}, timeout=30)
+        assert r.status_code == 200, (description, r.text)
+        (msg,) = _wait_for(trail, 1)
+        _check(schema, msg, "110104")
+        assert msg.find("EventIdentification").get("EventActionCode") == "R"  # type: ignore[union-attr]
+        assert msg.findtext("EventIdentification/EventOutcomeDescription") == description
+        assert _studies(msg) == {study}
+    r = requests.get(wado_uri + "&contentType=application/dicom", headers=HEADERS, timeout=30)
+    assert r.status_code == 200
+    begin, sent = _wait_for(trail, 2)
+    _check(schema, begin, "110102")
+    _check(schema, sent, "110104")
+    assert _studies(sent) == {study}
+    # a refused request is not a transfer
+    r = requests.get(f"{base}/frames/99", headers=HEADERS, timeout=30)
+    assert r.status_code == 404
+    assert trail.take() == []

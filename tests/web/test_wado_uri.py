@@ -91,7 +91,7 @@ def test_application_dicom_is_the_stored_file(site: tuple[str, Archive, list[Stu
         ("&requestType=XYZ", 400, "requestType=WADO"),
         ("&contentType=application/dicom&rows=10", 400, "apply to image"),
         ("&windowCenter=10", 400, "give both"),
-        ("&contentType=image/gif", 406, "image/png"),
+        ("&contentType=image/bmp", 406, "image/gif"),
         ("&imageQuality=0", 400, "1..100"),
         ("&contentType=image/png&imageQuality=50", 400, "image/jpeg"),
         ("&region=0.5,0,0.2,1", 400, "x1 < x2"),

@@ -116,7 +116,7 @@ def create_app(
     settings = settings or WebSettings()
     prefix = (settings.prefix if prefix is None else prefix).rstrip("/")
     cache = MetadataCache(archive)
-    trail = WebAudit(audit, retrieve_aet, queries=audit_queries)
+    trail = WebAudit(audit, retrieve_aet, queries=audit_queries, archive=archive)
 
     def levels(level: Level) -> Callable[[Request], Any]:
         async def search(request: Request) -> Response:
@@ -188,6 +188,9 @@ def create_app(
                 raise wado.WadoError(f"no instance is stored under {what}", 404)
         except DicomError as exc:
             return _error(exc)
+        trail.transferred(
+            request, "WADO-RS metadata", study=p["study"], series=p.get("series"), sop=p.get("sop")
+        )
         if xml:
             return _xml.multipart_response(json.loads(body))
         return Response(body, media_type=DICOM_JSON)
@@ -211,6 +214,7 @@ def create_app(
             data = await run_in_threadpool(frames_in, archive, inst, numbers, plan)
         except DicomError as exc:
             return _error(exc)
+        trail.transferred(request, "WADO-RS frames", (inst,))
         return _octets(data, plan)
 
     async def bulkdata(request: Request) -> Response:
@@ -226,6 +230,7 @@ def create_app(
             return Response("the tag must be eight hex digits\n", 400, media_type="text/plain")
         except DicomError as exc:
             return _error(exc)
+        trail.transferred(request, "WADO-RS bulkdata", (inst,))
         return _octets([data])
 
     async def rendered(request: Request) -> Response:
@@ -249,6 +254,7 @@ def create_app(
             )
         except DicomError as exc:
             return _error(exc)
+        trail.transferred(request, "WADO-RS rendered", (inst,))
         return Response(data, media_type=media)
 
     async def store(request: Request) -> Response:
@@ -311,17 +317,18 @@ def create_app(
     ]
     if ups is not None:
         routes += ups_routes(ups, lambda request: _base(request, prefix))
-    thumb = _thumbnail.handler(archive)
+    thumb = _thumbnail.handler(archive, trail)
     for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
         routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))
     routes += _extra_routes(archive, settings, prefix, routes, trail)
     from starlette.routing import BaseRoute, Mount
 
     # the web page and WADO-URI sit beside the DICOMweb prefix, behind the same access rules
-    pages: list[BaseRoute] = [Route("/wado", _wado_uri.handler(archive), methods=["GET"])]
+    pages: list[BaseRoute] = [Route("/wado", _wado_uri.handler(archive, trail), methods=["GET"])]
     pages += _viewer.viewer_routes(prefix)
     app = Starlette(routes=[Mount(prefix, routes=routes), *pages] if prefix else routes + pages)
     app.state.metadata_cache = cache
+    app.state.web_audit = trail
     app.state.trusted_proxies = settings.trusted_proxies
     return AccessMiddleware(app, settings)
 
@@ -474,3 +481,7 @@ class HttpServer:
         with contextlib.suppress(asyncio.CancelledError, SystemExit):
             await self.task
         self.task = None
+        inner = getattr(self.server.config.app, "app", None)  # under the access middleware
+        web_audit = getattr(getattr(inner, "state", None), "web_audit", None)
+        if web_audit is not None:  # deferred audit messages reach the trail before it closes
+            await asyncio.to_thread(web_audit.close)

@@ -11,14 +11,30 @@ QIDO-RS search         Query (110112): the request's path and query string kept 
                        object (a QIDO-RS search runs the C-FIND matching)
 WADO-RS retrieve       Begin Transferring (110102), then Instances Transferred (110104,
                        action R), per study
+WADO-URI               the same (application/dicom, also ``anonymize=yes``); a rendered
+                       picture: Instances Transferred (R) alone
+metadata, frames,      Instances Transferred (110104, action R) alone: one message per
+rendered, thumbnail,   request, whatever the number of frames; the description names the
+bulkdata               resource (``WADO-RS metadata``, ``WADO-RS frames`` ...)
 STOW-RS                Instances Transferred (110104, action C) for what was stored
 DELETE                 DICOM Study Deleted (110105): the instances removed, per study
 =====================  ==========================================================
+
+Requests that already looked the instances up (frames, rendered, bulkdata, WADO-URI) build
+their message at once from those rows; metadata and thumbnail requests, which answer from
+the metadata cache or a representative instance, hand the look-up of the studies' SOP
+classes to one background thread (results kept a few seconds for repeated requests), so the
+audit adds no query to their answer. The trail writes and sends messages from its own thread.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from dicomkit.archive import _audit as au
@@ -26,15 +42,29 @@ from dicomkit.dictionary import uids
 
 __all__ = ["WebAudit"]
 
+log = logging.getLogger("dicomkit.web")
+
+#: seconds a looked-up (study, series, instance) -> SOP classes answer is reused
+_KEEP = 5.0
+_CACHED = 256
+
 
 class WebAudit:
     """Emits the audit messages of DICOMweb requests; does nothing without a trail (or
     with a disabled one)."""
 
-    def __init__(self, trail: Any, ae_title: str, *, queries: bool = True) -> None:
+    def __init__(
+        self, trail: Any, ae_title: str, *, queries: bool = True, archive: Any = None
+    ) -> None:
         self.trail = trail
         self.me = au.Actor(ae_title or "DICOMKIT")
         self.queries = queries  # [audit] queries = false: no Query messages
+        self.archive = archive  # where deferred messages look their instances up
+        self._worker: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str | None, str | None], tuple[float, Any]] = (
+            OrderedDict()
+        )
 
     @property
     def enabled(self) -> bool:
@@ -66,18 +96,94 @@ class WebAudit:
             )
         )
 
-    def retrieved(self, request: Any, found: Iterable[Any]) -> None:
-        """A WADO-RS retrieve sends ``found`` (StoredInstance rows) to the client."""
+    def retrieved(
+        self, request: Any, found: Iterable[Any], *, description: str = "WADO-RS"
+    ) -> None:
+        """A WADO-RS (or WADO-URI) retrieve sends ``found`` (StoredInstance rows) to the
+        client: Begin Transferring, then Instances Transferred."""
+        if not self.enabled:
+            return
         studies = _studies((i.study_instance_uid, i.sop_class_uid) for i in found)
-        if not self.enabled or not studies:
+        if not studies:
             return
         client = self.who(request)
         self.trail.emit(au.begin_transferring(self.me, client, studies, requestor=client))
         self.trail.emit(
             au.instances_transferred(
-                self.me, client, studies, action="R", requestor=client, description="WADO-RS"
+                self.me, client, studies, action="R", requestor=client, description=description
             )
         )
+
+    def transferred(
+        self,
+        request: Any,
+        description: str,
+        found: Iterable[Any] | None = None,
+        *,
+        study: str | None = None,
+        series: str | None = None,
+        sop: str | None = None,
+    ) -> None:
+        """One Instances Transferred (R) for a request that sent part of what is stored
+        (metadata, frames, a rendered picture, a thumbnail, bulk data): from ``found`` rows
+        at once, else looked up by ``study``/``series``/``sop`` in the background."""
+        if not self.enabled:
+            return
+        client = self.who(request)
+        if found is not None:
+            self._emit_transferred(client, description, list(found))
+            return
+        if study is None or self.archive is None:
+            return
+        with self._lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="dicomkit-web-audit")
+            worker = self._worker
+        worker.submit(self._deferred, client, description, study, series, sop)
+
+    def _emit_transferred(self, client: au.Actor, description: str, found: list[Any]) -> None:
+        studies = _studies((i.study_instance_uid, i.sop_class_uid) for i in found)
+        if studies:
+            self.trail.emit(
+                au.instances_transferred(
+                    self.me, client, studies, action="R", requestor=client, description=description
+                )
+            )
+
+    def _deferred(
+        self, client: au.Actor, description: str, study: str, series: str | None, sop: str | None
+    ) -> None:
+        from dicomkit.web._wado import find_instances
+
+        key = (study, series, sop)
+        now = time.monotonic()
+        hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < _KEEP:
+            found = hit[1]
+        else:
+            try:
+                found = find_instances(self.archive, study, series, sop)
+            except Exception as exc:  # noqa: BLE001 -- gone since, or the index is busy
+                log.debug("audit of %s %s: no instances to name (%s)", description, study, exc)
+                return
+            self._seen[key] = (now, found)
+            self._seen.move_to_end(key)
+            while len(self._seen) > _CACHED:
+                self._seen.popitem(last=False)
+        self._emit_transferred(client, description, found)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the messages handed to the background thread have been emitted."""
+        worker = self._worker
+        if worker is not None:
+            done: Future[None] = worker.submit(lambda: None)
+            done.result(timeout)
+
+    def close(self) -> None:
+        """Emit what is pending and stop the background thread."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True)
 
     def stored(self, request: Any, stored: Iterable[tuple[str, str]]) -> None:
         """A STOW-RS request stored instances: ``(study UID, SOP Class UID)`` of each."""

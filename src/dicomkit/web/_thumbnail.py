@@ -146,9 +146,10 @@ def thumbnail(
     return render(ds, frame, Picture(media_type, rows=rows, columns=columns, quality=80))
 
 
-def handler(archive: Archive) -> Callable[[Request], Awaitable[Response]]:
+def handler(archive: Archive, trail: Any = None) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for the four thumbnail resources (path parameters
-    ``study`` and optionally ``series``, ``sop``, ``frames``)."""
+    ``study`` and optionally ``series``, ``sop``, ``frames``); ``trail``: the
+    :class:`~dicomkit.web._audit.WebAudit` told of each thumbnail sent."""
 
     async def thumb(request: Request) -> Response:
         p = request.path_params
@@ -169,6 +170,14 @@ def handler(archive: Archive) -> Callable[[Request], Awaitable[Response]]:
         except DicomError as exc:
             status = int(getattr(exc, "status", 400))
             return Response(str(exc) + "\n", status_code=status, media_type="text/plain")
+        if trail is not None:
+            trail.transferred(
+                request,
+                "WADO-RS thumbnail",
+                study=p["study"],
+                series=p.get("series"),
+                sop=p.get("sop"),
+            )
         return Response(data, media_type=media, headers={"Cache-Control": "max-age=3600"})
 
     return thumb
