@@ -159,6 +159,7 @@ def main() -> int:
     ap.add_argument("--studies", type=int, default=10, help="studies of 100 instances")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-orthanc", action="store_true", help="dicomkit only")
+    ap.add_argument("--stow-only", action="store_true", help="the STOW-RS and C-STORE rows only")
     ap.add_argument(
         "--big-study",
         type=int,
@@ -235,6 +236,8 @@ def main() -> int:
             ("rendered JPEG", inst + "/rendered", "image/jpeg", None, None),
             ("rendered PNG", inst + "/rendered", "image/png", None, None),
         ]  # fmt: skip
+        if args.stow_only:
+            rows = []
         results: dict[str, dict[str, float]] = {}
         sizes: dict[str, dict[str, int]] = {}
         for label, path, accept, extra, count in rows:

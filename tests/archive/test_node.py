@@ -324,3 +324,35 @@ def test_group_commit_batches_concurrent_ingests(tmp_path: Path) -> None:
         assert sizes[0] == 1 and sum(sizes) == len(rows) and len(sizes) < len(rows)
         assert arch.index.count() == len(rows)
         assert arch.check(repair=False).clean
+
+
+def test_ingest_batch_one_commit_failures_alone(tmp_path: Path) -> None:
+    """`ingest_batch` (a STOW-RS request's instances): one commit for the whole batch, the
+    results in order, and a failing instance (a duplicate under `reject`, a file whose
+    header lacks its UIDs) fails alone while the others are stored and indexed."""
+    rows = synthetic(5)[:5]
+    with Archive(tmp_path / "a", policy=DuplicatePolicy.REJECT) as arch:
+        arch.ingest(write_temp(arch, rows[0]))
+        sizes: list[int] = []
+        inner = arch._group._commit
+
+        def commit(batch: list) -> None:  # type: ignore[type-arg]
+            sizes.append(len(batch))
+            inner(batch)
+
+        arch._group._commit = commit
+        temps = [write_temp(arch, r) for r in rows]  # rows[0] again: a duplicate
+        headers = [dicomkit.read(t, stop_before_pixels=True) for t in temps]
+        del headers[2].SOPInstanceUID
+        results = arch.ingest_batch([(t, ds, None) for t, ds in zip(temps, headers, strict=True)])
+        assert isinstance(results[0], DuplicateInstanceError)
+        assert isinstance(results[2], ArchiveError)
+        stored = [results[i] for i in (1, 3, 4)]
+        assert [r.outcome for r in stored] == ["stored"] * 3  # type: ignore[union-attr]
+        assert [r.sop_instance_uid for r in stored] == [  # type: ignore[union-attr]
+            rows[i]["SOPInstanceUID"] for i in (1, 3, 4)
+        ]
+        assert sizes == [4]  # the header without UIDs never reached the commit
+        assert arch.index.count() == 4
+        assert not temps[1].exists() and stored[0].path.exists()  # type: ignore[union-attr]
+        assert arch.verify().ok == 4

@@ -118,9 +118,11 @@ def test_all_failed_is_409_and_wrong_media_type_415(node: Any) -> None:
 def test_each_instance_synced_before_ingest_and_checksum_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The part's fdatasync runs while the body is still being received, and ingest
-    (told the contents are durable) only starts once it is over; the checksum computed on
-    the way is the file's (``verify`` finds every file sound)."""
+    """The part's fdatasync runs while the body is still being received, and the ingest
+    (of files whose contents are durable) only starts once every sync is over; the
+    request's instances go in as one batch, committed once (one transaction for the
+    request); the checksum computed on the way is the file's (``verify`` finds every file
+    sound)."""
     import asyncio
     import threading
 
@@ -130,22 +132,29 @@ def test_each_instance_synced_before_ingest_and_checksum_kept(
     rows = _rows("4")
     body, ctype = _body([("application/dicom", _part10(to_dataset(r, pixels=True))) for r in rows])
     events: list[str] = []
+    commits: list[int] = []
     lock = threading.Lock()
-    real_sync, real_ingest = _stow.sync_data, archive.ingest
+    real_sync, real_batch = _stow.sync_data, archive.ingest_batch
+    real_commit = archive._group._commit
 
     def sync(fd: Any) -> None:
         real_sync(fd)
         with lock:
             events.append("synced")
 
-    def ingest(path: Any, **kw: Any) -> Any:
-        assert kw["synced"] is True and kw["checksum"].startswith("crc32:")
+    def ingest_batch(files: Any, **kw: Any) -> Any:
+        assert all(str(c).startswith("crc32:") for _p, _ds, c in files)
         with lock:
             events.append("ingest")
-        return real_ingest(path, **kw)
+        return real_batch(files, **kw)
+
+    def commit(jobs: Any) -> None:
+        commits.append(len(jobs))
+        real_commit(jobs)
 
     monkeypatch.setattr(_stow, "sync_data", sync)
-    monkeypatch.setattr(archive, "ingest", ingest)
+    monkeypatch.setattr(archive, "ingest_batch", ingest_batch)
+    monkeypatch.setattr(archive._group, "_commit", commit)
 
     async def run() -> list[Any]:
         async def chunks() -> Any:
@@ -157,13 +166,8 @@ def test_each_instance_synced_before_ingest_and_checksum_kept(
 
     outcomes = asyncio.run(run())
     assert [o.reason for o in outcomes] == [0] * len(rows)
-    assert events.count("synced") == events.count("ingest") == len(rows)
-    # every ingest came after at least as many syncs as ingests so far
-    seen_sync = seen_ingest = 0
-    for e in events:
-        seen_sync += e == "synced"
-        seen_ingest += e == "ingest"
-        assert seen_ingest <= seen_sync
+    assert events == ["synced"] * len(rows) + ["ingest"]
+    assert commits == [len(rows)]
     report = archive.verify()
     assert report.ok == len(rows) and not report.damaged and not report.unchecked
     assert not list((archive.root / ".incoming").glob("*"))

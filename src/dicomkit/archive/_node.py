@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -148,6 +148,29 @@ class _GroupCommit:
         assert job.result is not None
         return job.result
 
+    def submit_many(self, jobs: list[_Job]) -> list[IngestResult | BaseException]:
+        """Queue ``jobs`` together (they go into one batch unless a commit is running, which
+        then takes them all in its next batch) and wait for every one; each job's result or
+        error, in order."""
+        if not jobs:
+            return []
+        with self._lock:
+            self._queue.extend(jobs)
+            lead = not self._leading
+            if lead:
+                self._leading = True
+        if lead:
+            self._lead()
+        out: list[IngestResult | BaseException] = []
+        for job in jobs:
+            job.done.wait()
+            if job.error is not None:
+                out.append(job.error)
+            else:
+                assert job.result is not None
+                out.append(job.result)
+        return out
+
     def _lead(self) -> None:
         while True:
             with self._lock:
@@ -249,6 +272,48 @@ class Archive:
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
         return self._stored(self._group.submit(_Job(temp, rec, relpath, size, policy, checksum)))
+
+    def ingest_batch(
+        self,
+        files: Sequence[tuple[Path, Any, str | None]],
+        *,
+        policy: DuplicatePolicy | None = None,
+    ) -> list[IngestResult | BaseException]:
+        """Ingest the instances of one request together: ``files`` are ``(temporary path,
+        parsed header, checksum or None)`` whose contents are already durable
+        (:func:`~dicomkit.archive._store.sync_data`). They share one transaction, one fsync
+        per series folder and one commit (a group commit of their own, joined by whatever
+        other ingests are queued); one failing instance does not stop the others.
+
+        Returns each file's :class:`IngestResult`, or the error it failed with
+        (:class:`~dicomkit.archive._store.DuplicateInstanceError` under the reject policy,
+        :class:`~dicomkit.errors.ArchiveError`, ``OSError``), in order; the caller removes
+        the temporary files of failed ones. Thread-safe."""
+        policy = policy or self.policy
+        out: list[IngestResult | BaseException | None] = [None] * len(files)
+        jobs: list[_Job] = []
+        where: list[int] = []
+        for i, (temp, ds, checksum) in enumerate(files):
+            try:
+                rec = record_from_dataset(ds)
+                if non_patient_model(rec.sop_class) is not None:
+                    out[i] = self._ingest_non_patient(temp, ds, rec, synced=True, policy=policy)
+                    continue
+                relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+                size = temp.stat().st_size
+                if checksum is None:
+                    checksum = file_checksum(temp)
+            except (DuplicateInstanceError, ArchiveError) as exc:
+                out[i] = exc
+                continue
+            except (DicomError, OSError) as exc:
+                out[i] = ArchiveError(f"cannot index {temp.name}: {exc}")
+                continue
+            jobs.append(_Job(temp, rec, relpath, size, policy, checksum))
+            where.append(i)
+        for i, res in zip(where, self._group.submit_many(jobs), strict=True):
+            out[i] = self._stored(res) if isinstance(res, IngestResult) else res
+        return [r if r is not None else ArchiveError("ingest did not complete") for r in out]
 
     def ingest_record(
         self,

@@ -1,15 +1,16 @@
 """STOW-RS (PS3.18 10.5): multipart/related application/dicom into the archive.
 
 Each part is streamed into a temporary file in the archive's ``.incoming`` folder as it
-arrives (python-multipart parses the body; memory stays at one received chunk), its
-checksum computed on the way (no second read), and its ``fdatasync`` started in a worker
-thread as soon as the part ends, while the next parts are still arriving. Then each is
-taken through :meth:`dicomkit.archive._node.Archive.ingest` once its contents are durable
--- the ingest path of C-STORE, whose group commit gives the request's instances one
-transaction and one directory fsync per series folder, so an instance is acknowledged only
-once its file and index rows are durable. The response
-(PS3.18 10.5.3) lists each instance in ReferencedSOPSequence or, with a FailureReason, in
-FailedSOPSequence.
+arrives (python-multipart parses the body and hands out slices of the received chunk,
+written as memoryviews: no copy; memory stays at one received chunk), its checksum
+computed on the way (no second read). As soon as a part ends, a worker thread makes its
+contents durable (``fdatasync``) and parses its header, while the next parts are still
+arriving. Once the body is read, the request's instances go into the archive together
+(:meth:`dicomkit.archive._node.Archive.ingest_batch`): one index transaction, one
+directory fsync per series folder and one commit for all of them -- a group commit per
+request -- so an instance is acknowledged only once its file and index rows are durable,
+as with C-STORE. The response (PS3.18 10.5.3) lists each instance in
+ReferencedSOPSequence or, with a FailureReason, in FailedSOPSequence.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class _Part:
     fd: int = -1
     size: int = 0
     checksum: Checksum | None = None
-    #: the part's ``fdatasync`` (then close), running since the part ended; None: not started
-    synced: Future[None] | None = None
+    #: an instance's ``fdatasync``, close and header parse, running since the part ended
+    #: (its result: the parsed header); None: not started
+    synced: Future[Any] | None = None
 
 
 _sync_pool: ThreadPoolExecutor | None = None
@@ -93,11 +95,20 @@ def _sync_executor() -> ThreadPoolExecutor:
         return _sync_pool
 
 
-def _sync_and_close(fd: int) -> None:
+def _sync_and_close(fd: int, path: Path) -> Any:
+    """(sync thread) Make a received instance durable, then parse its header (from the page
+    cache) for the ingest; returns the header data set."""
     try:
         sync_data(fd)
     finally:
         os.close(fd)
+    return _read_header(path)
+
+
+def _read_header(path: Path) -> Any:
+    import dicomkit
+
+    return dicomkit.read(path, stop_before_pixels=True)
 
 
 async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: str) -> list[_Part]:
@@ -143,8 +154,8 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
     def part_end() -> None:
         part = parts[-1]
         if part.fd >= 0:
-            if part.checksum is not None:  # an instance: make it durable meanwhile
-                part.synced = _sync_executor().submit(_sync_and_close, part.fd)
+            if part.checksum is not None and part.path is not None:  # an instance
+                part.synced = _sync_executor().submit(_sync_and_close, part.fd, part.path)
             else:
                 os.close(part.fd)
             part.fd = -1
@@ -189,7 +200,7 @@ class _Unlink:
 def _wait_synced(part: _Part) -> None:
     """Wait for the part's sync (its file descriptor is closed after it), ignoring errors."""
     if part.synced is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, DicomError):
             part.synced.result()
 
 
@@ -221,57 +232,85 @@ class StowOutcome:
     series_instance_uid: str = ""
 
 
-def _store_one(
-    archive: Archive,
-    part: _Part,
-    study: str | None,
-    on_stored: Callable[[IngestResult], None] | None = None,
-) -> StowOutcome:
-    """(worker thread) Check and ingest one received part; ``on_stored`` is told of it
-    (routing, IAN) before the answer."""
-    import dicomkit
-
+def _check_part(part: _Part, study: str | None) -> tuple[Any, StowOutcome | None]:
+    """(worker thread) A received part's durable header, or why it is refused (its file
+    removed)."""
     assert part.path is not None
     if not _is_dicom(part):
         ctype = part.headers.get("content-type", "").split(";")[0].strip().lower()
         _wait_synced(part)
         part.path.unlink(missing_ok=True)
-        return StowOutcome("", "", "", status_codes.CannotUnderstand, f"part of type {ctype}")
+        return None, StowOutcome("", "", "", status_codes.CannotUnderstand, f"part of type {ctype}")
     try:
-        ds = dicomkit.read(part.path, stop_before_pixels=True)
-    except (DicomError, OSError) as exc:
-        _wait_synced(part)
+        if part.synced is not None:
+            ds = part.synced.result()  # durable, header parsed (raises if either failed)
+        else:  # made here from DICOM JSON / XML (dicomkit.web._stow_json)
+            ds = _read_header(part.path)
+            sync_data(part.path)
+    except DicomError as exc:
         part.path.unlink(missing_ok=True)
-        return StowOutcome("", "", "", status_codes.CannotUnderstand, f"not a DICOM file: {exc}")
-    sop_class = str(ds.get("SOPClassUID", "") or "")
-    sop = str(ds.get("SOPInstanceUID", "") or "")
-    st = str(ds.get("StudyInstanceUID", "") or "")
-    se = str(ds.get("SeriesInstanceUID", "") or "")
-    if study is not None and st != study:
-        _wait_synced(part)
-        part.path.unlink(missing_ok=True)
-        return StowOutcome(
-            sop_class, sop, st, STUDY_MISMATCH, f"Study Instance UID {st} is not {study}"
+        return None, StowOutcome(
+            "", "", "", status_codes.CannotUnderstand, f"not a DICOM file: {exc}"
         )
-    try:
-        synced = part.synced is not None
-        if synced:
-            assert part.synced is not None
-            part.synced.result()  # contents durable before ingest (raises OSError if not)
-        checksum = part.checksum.text() if part.checksum is not None else None
-        result = archive.ingest(part.path, dataset=ds, synced=synced, checksum=checksum)
-    except DuplicateInstanceError as exc:
-        part.path.unlink(missing_ok=True)
-        return StowOutcome(sop_class, sop, st, status_codes.DuplicateSOPInstance, str(exc))
-    except (ArchiveError, DicomError) as exc:
-        part.path.unlink(missing_ok=True)
-        return StowOutcome(sop_class, sop, st, status_codes.CannotUnderstand, str(exc))
     except OSError as exc:
         part.path.unlink(missing_ok=True)
-        return StowOutcome(sop_class, sop, st, status_codes.OutOfResources, str(exc))
-    if on_stored is not None:
-        on_stored(result)
-    return StowOutcome(sop_class, sop, st, series_instance_uid=se)
+        return None, StowOutcome("", "", "", status_codes.OutOfResources, str(exc))
+    st = str(ds.get("StudyInstanceUID", "") or "")
+    if study is not None and st != study:
+        part.path.unlink(missing_ok=True)
+        return None, StowOutcome(
+            str(ds.get("SOPClassUID", "") or ""),
+            str(ds.get("SOPInstanceUID", "") or ""),
+            st,
+            STUDY_MISMATCH,
+            f"Study Instance UID {st} is not {study}",
+        )
+    return ds, None
+
+
+def _store_all(
+    archive: Archive,
+    parts: list[_Part],
+    study: str | None,
+    on_stored: Callable[[IngestResult], None] | None = None,
+) -> list[StowOutcome]:
+    """(worker thread) Check every received part and ingest the instances together (one
+    group commit); ``on_stored`` is told of each stored one (routing, IAN) before the
+    answer."""
+    outcomes: list[StowOutcome | None] = [None] * len(parts)
+    batch: list[tuple[Path, Any, str | None]] = []
+    where: list[tuple[int, Any]] = []
+    for i, part in enumerate(parts):
+        ds, refused = _check_part(part, study)
+        if refused is not None:
+            outcomes[i] = refused
+            continue
+        assert part.path is not None
+        checksum = part.checksum.text() if part.checksum is not None else None
+        batch.append((part.path, ds, checksum))
+        where.append((i, ds))
+    results = archive.ingest_batch(batch)
+    for (i, ds), (path, _ds, _c), result in zip(where, batch, results, strict=True):
+        sop_class = str(ds.get("SOPClassUID", "") or "")
+        sop = str(ds.get("SOPInstanceUID", "") or "")
+        st = str(ds.get("StudyInstanceUID", "") or "")
+        if isinstance(result, IngestResult):
+            if on_stored is not None:
+                on_stored(result)
+            se = str(ds.get("SeriesInstanceUID", "") or "")
+            outcomes[i] = StowOutcome(sop_class, sop, st, series_instance_uid=se)
+            continue
+        path.unlink(missing_ok=True)
+        if isinstance(result, DuplicateInstanceError):
+            reason = status_codes.DuplicateSOPInstance
+        elif isinstance(result, (ArchiveError, DicomError)):
+            reason = status_codes.CannotUnderstand
+        elif isinstance(result, OSError):
+            reason = status_codes.OutOfResources
+        else:
+            raise result
+        outcomes[i] = StowOutcome(sop_class, sop, st, reason, str(result))
+    return [o for o in outcomes if o is not None]
 
 
 async def store_parts(
@@ -281,17 +320,13 @@ async def store_parts(
     low_disk: str | None = None,
     on_stored: Callable[[IngestResult], None] | None = None,
 ) -> list[StowOutcome]:
-    """Ingest every received part (concurrently: they share group commits); ``on_stored``
-    is called for each stored instance in its worker thread, before the answer (the node
-    queues routed instances and marks studies for IAN there)."""
+    """Ingest every received part, together (one group commit for the request);
+    ``on_stored`` is called for each stored instance in the worker thread, before the
+    answer (the node queues routed instances and marks studies for IAN there)."""
     if low_disk is not None:
         discard(parts)
         return [StowOutcome("", "", "", status_codes.OutOfResources, low_disk) for _ in parts]
-    return list(
-        await asyncio.gather(
-            *(asyncio.to_thread(_store_one, archive, p, study, on_stored) for p in parts)
-        )
-    )
+    return await asyncio.to_thread(_store_all, archive, parts, study, on_stored)
 
 
 def response(outcomes: list[StowOutcome], base_url: str, study: str | None) -> tuple[int, Any]:
