@@ -18,6 +18,9 @@ them, whole processes, alternating in each round; CPU = user + system of the SCU
                messages/s of the whole process, and per message (t(N) - t(1)) / (N - 1)
   echo-procs   --echo-procs (25) separate ``dicomkit echo`` vs ``echoscu`` processes, one
                after another (one association, one C-ECHO each): processes/s
+  store-dcmtk  ``dicomkit store -q`` vs ``storescu`` sending the CT series (one association,
+               one process each) to the same storescp, which writes to a tmpfs (/dev/shm)
+               without syncing: files/s of the whole process; CPU of the SCU and of storescp
 
 DCMTK runs as /usr/bin/storescp, /usr/bin/storescu, /usr/bin/echoscu with TCP_NODELAY=1 (the
 absolute paths matter: pynetdicom installs console scripts with the same names). DCMTK's
@@ -218,10 +221,10 @@ class Dicomkit:
     def available(self):
         src = common.REPO / "src" / "dicomkit"
         for f in (
-            "cli/receive.py",
-            "net/association.py",
-            "services/storage.py",
-            "services/verification.py",
+            "cli/_receive.py",
+            "net/_association.py",
+            "services/_storage.py",
+            "services/_verification.py",
         ):
             if not (src / f).exists():
                 return f"src/dicomkit/{f} not written yet"
@@ -319,12 +322,16 @@ def echo_rows(args) -> list[Result]:
     """echo-dcmtk and echo-procs (see the module docstring)."""
     from bench_startup import console_script
 
-    jobs = [w for w in ("echo-dcmtk", "echo-procs") if common.wanted(args, workload=w)]
+    jobs = [
+        w for w in ("echo-dcmtk", "echo-procs", "store-dcmtk") if common.wanted(args, workload=w)
+    ]
     if not jobs or not (common.wanted(args, impl="dcmtk") or common.wanted(args, impl="dicomkit")):
         return []
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     out = Path(tempfile.mkdtemp(prefix="bench-net-echo-"))
+    received = Path(tempfile.mkdtemp(prefix="bench-net-storescp-", dir=shm))
     port = common.free_port()
-    scp = Dcmtk().scp(port, out)
+    scp = Dcmtk().scp(port, received)
     pyenv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     pyenv["PYTHONPYCACHEPREFIX"] = str(out / "pycache")  # .pyc as installed
     pyenv["PYTHONPATH"] = str(common.REPO / "src")
@@ -392,13 +399,68 @@ def echo_rows(args) -> list[Result]:
                         f"CPU {cpu * 1000:.0f} ms a process",
                     )
                 )
+        if "store-dcmtk" in jobs:
+            results += store_rows(args, dk, port, pyenv, received, scp.pid)
     finally:
         scp.terminate()
         scp.wait(10)
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(received, ignore_errors=True)
     for r in results:
         print(f"  {r.impl:10s} {r.workload}: {common.fmt(r.seconds, '.3f')} s {r.note}", flush=True)
     return [r for r in results if common.wanted(args, impl=r.impl)]
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def store_rows(args, dk: str, port: int, pyenv, received: Path, scp_pid: int) -> list[Result]:
+    """store-dcmtk: each SCU sends the CT series to the one storescp, alternating."""
+    corpus.ensure(("ct",))
+    ct = corpus.files("ct")
+    nb = common.dir_bytes(ct)
+    host = ["127.0.0.1", str(port)]
+    send = {
+        "dcmtk": ([dcmtk("storescu"), "-aec", "BENCHSCP", *host, *ct], DCMTK_ENV),
+        "dicomkit": ([dk, "store", "-q", "--aec", "BENCHSCP", *host, *ct], pyenv),
+    }
+    runs: dict[str, list[tuple[float, float, float]]] = {i: [] for i in send}
+    for i in range(args.repeat + 1):  # the first round warms up (page cache, .pyc)
+        for impl, cmd in send.items():
+            for p in received.iterdir():
+                p.unlink()
+            before = proc_cpu(scp_pid)
+            wall, cpu = cpu_run(*cmd)
+            scp_cpu = proc_cpu(scp_pid) - before
+            got = sum(1 for _ in received.iterdir())
+            if got != len(ct):
+                raise RuntimeError(f"{impl}: storescp received {got} of {len(ct)} files")
+            if i:
+                runs[impl].append((wall, cpu, scp_cpu))
+    label = f"store-dcmtk: {len(ct)} CT files to storescp"
+    results = []
+    for impl, rr in runs.items():
+        walls = sorted(r[0] for r in rr)
+        cpus = sorted(r[1] for r in rr)
+        scp_cpu = statistics.median(r[2] for r in rr)
+        results.append(
+            Result(
+                "net",
+                label,
+                impl,
+                statistics.median(walls),
+                items=len(ct),
+                nbytes=nb,
+                runs=walls,
+                note=f"whole process; {len(ct) / walls[-1]:.0f}-{len(ct) / walls[0]:.0f} "
+                f"files/s; CPU SCU {statistics.median(cpus):.3f} s "
+                f"({cpus[0]:.3f}-{cpus[-1]:.3f}), storescp {scp_cpu:.3f} s",
+            )
+        )
+    return results
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -596,7 +658,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     print(f"bench_net: repeat={args.repeat}; {common.load()}")
     results: list[Result] = echo_rows(args)
-    if args.only and all(o.startswith("echo-") for o in args.only):
+    if args.only and all(o.startswith(("echo-", "store-dcmtk")) for o in args.only):
         common.print_table(results, BASELINE, "bench_net: ratio = DCMTK time / impl time")
         common.save_json(results, args.json)
         return 0
