@@ -1,9 +1,13 @@
-"""``dicomkit store HOST PORT PATH...``: C-STORE files and folders on one association."""
+"""``dicomkit store HOST PORT PATH...``: C-STORE files and folders on one association.
+
+It runs over the blocking requestor (:mod:`dicomkit.net._blocking`), as ``echo`` does: no
+event loop to import or start; each file whose transfer syntax the peer accepted is sent from
+its bytes on disk (:func:`dicomkit.services._store_scu.send_files`).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -45,19 +49,15 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
-
-
-async def _run(args: argparse.Namespace) -> int:
     from dicomkit.errors import DicomError
-    from dicomkit.net import AE
+    from dicomkit.net._blocking import associate
     from dicomkit.net.proto._status import describe
-    from dicomkit.services._storage import (
+    from dicomkit.services._store_scu import (
         StoreResult,
         contexts_for,
         find_files,
         read_instance,
-        store_files,
+        send_files,
     )
 
     missing = [p for p in args.paths if not Path(p).exists()]
@@ -88,12 +88,12 @@ async def _run(args: argparse.Namespace) -> int:
         print("dicomkit store: no DICOM files to send", file=sys.stderr)
         return 1 if failures else 2
     start = time.perf_counter()
-    ae = AE(args.aet, config=config_from_args(args))
+    config = config_from_args(args)
     progress = _Progress(len(instances), not args.quiet)
-    async with ae.associate(
-        args.host, args.port, ae_title=args.aec, contexts=contexts_for(instances)
+    with associate(
+        args.host, args.port, config, ae_title=args.aec, contexts=contexts_for(instances)
     ) as assoc:
-        results = await store_files(assoc, instances, progress=progress)
+        results = send_files(assoc, instances, progress=progress)
     seconds = time.perf_counter() - start
     failures += [r for r in results if not r.ok]
     for r in failures:

@@ -12,6 +12,14 @@ association request and release, ``dimse`` the wait for each response.
 
 Repeated C-ECHOs (``echo --repeat``) reuse the request's encoded command set: only the
 Message ID changes between two of them, patched in place.
+
+Requests may carry a data set (``dicomkit store``): its bytes, or a binary file positioned
+at the data set with the number of bytes to send. A file is read into one reused buffer about
+1 MiB at a time and each piece goes out with the P-DATA headers in one gathering write
+(``sendmsg``), the command and the first piece together: the data set is never copied in
+Python. A response that comes as one P-DATA-TF PDU holding one whole command set is decoded
+straight from the bytes read (the engine's state does not change for P-DATA in Sta6); anything
+else goes through the engine as usual.
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ import logging
 import struct
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self
 
 from dicomkit.dictionary import uids
 from dicomkit.errors import (
     AssociationAborted,
     AssociationRejected,
+    DicomError,
+    InvalidDicomError,
     LocalProtocolError,
     NetworkError,
     NetworkTimeout,
@@ -41,7 +51,7 @@ from dicomkit.net._messages import Response, _abstract_syntax, _refusal, check_r
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto import _events as ev
 from dicomkit.net.proto._negotiation import Negotiated, NegotiatedContext, build_request, negotiate
-from dicomkit.net.proto._pdu import pdata_pdus
+from dicomkit.net.proto._pdu import Buffer, pdata_pdus
 from dicomkit.net.proto._upper_layer import Role, UpperLayer
 
 if TYPE_CHECKING:
@@ -53,6 +63,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("dicomkit.net")
 
 _READ_SIZE = 256 * 1024
+#: the data set bytes read from a file and sent in one gathering write
+_SEND_SIZE = 1 << 20
+#: at most this many buffers per sendmsg (IOV_MAX on Linux)
+_IOV_MAX = 1024
 _DEFAULT_SYNTAXES = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]
 #: a command element's header: group, element, value length (implicit VR little endian)
 _ELEMENT = struct.Struct("<HHI")
@@ -140,6 +154,17 @@ def _connect(host: str, port: int, timeout: float | None) -> Any:
     raise error or OSError(f"getaddrinfo found no address for {host}")
 
 
+def _read_fully(fp: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``fp``; the byte count (less only when the file ended)."""
+    got, size = 0, len(view)
+    while got < size:
+        n = fp.readinto(view[got:]) if got else fp.readinto(view)  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
 def _peer_name(peer: object) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -171,6 +196,9 @@ class BlockingAssociation:
         self._echo: tuple[bytearray, int, bytearray, int] | Literal[False] | None = None
         self._received: list[bytes] | None = None  # what reads returned, while recorded
         self._echo_tries = 0
+        #: a plain socket takes gathering writes (an SSL socket has no sendmsg)
+        self._gather = type(sock) is _socket.socket
+        self._out: bytearray | None = None  # the reused buffer of file data being sent
 
     # -- state ---------------------------------------------------------------------------
 
@@ -266,24 +294,114 @@ class BlockingAssociation:
 
     # -- DIMSE ---------------------------------------------------------------------------
 
-    def request(self, message: dimse.DimseRequest, *, timeout: float | None = -1.0) -> Response:
-        """Send a request without a data set and return its final response (pending ones
-        skipped); ``timeout``: seconds for each response (-1: the DIMSE timeout)."""
-        context = self.context_for(_abstract_syntax(message))
+    def request(
+        self,
+        message: dimse.DimseRequest,
+        data: Buffer | BinaryIO | None = None,
+        *,
+        size: int = -1,
+        context: NegotiatedContext | None = None,
+        timeout: float | None = -1.0,
+    ) -> Response:
+        """Send a request and return its final response (pending ones skipped).
+
+        ``data``: the encoded data set, or a binary file positioned at it with ``size`` its
+        byte count (read and sent a piece at a time; a file that ends early aborts the
+        association: the peer has part of a data set). ``context``: the presentation context
+        (default: the one accepted for the request's SOP class). ``timeout``: seconds for
+        each response (-1: the DIMSE timeout)."""
+        if context is None:
+            context = self.context_for(_abstract_syntax(message))
         if not message.message_id:
             message = message.replace(message_id=self.next_message_id())
+        has = data is not None
+        if message.has_dataset != has:
+            message = message.replace(has_dataset=has)
         if netlog.dimse_log.isEnabledFor(logging.INFO):
             self._log(message, context, sent=True)
         cmd = dimse.encode_message(message)
+        engine, cid = self.engine, context.context_id
         try:
-            self.engine.send_data(context.context_id, cmd, is_command=True)
+            if data is None:
+                self._write(engine.data_to_send() + engine.data_vectors(cid, cmd, is_command=True))
+            elif isinstance(data, (bytes, bytearray, memoryview)):
+                out = engine.data_to_send() + engine.data_vectors(cid, cmd, is_command=True)
+                self._write(out + engine.data_vectors(cid, data, is_command=False))
+            else:
+                self._send_file(cid, cmd, data, size)
         except LocalProtocolError as exc:
             raise self._gone(exc) from None
-        self._flush()
+        if self._closed:
+            raise self._gone(LocalProtocolError("association closed"))
+        mid = message.message_id
         while True:
-            rsp = self._wait(message.message_id, timeout)
+            rsp = self._wait(mid, timeout, context)
             if not rsp.message.is_pending:
                 return rsp
+
+    def _send_file(self, cid: int, cmd: bytes, fp: BinaryIO, size: int) -> None:
+        """Send the command ``cmd``, then ``size`` bytes of ``fp`` as its data set."""
+        engine = self.engine
+        step = engine.peer_max_pdu_length - 6
+        piece = _SEND_SIZE if step <= 0 else max(_SEND_SIZE // step, 1) * step
+        piece = min(piece, size)
+        if self._out is None or len(self._out) < piece:
+            self._out = bytearray(piece)
+        view = memoryview(self._out)
+        left = size
+        out: list[Buffer] | None = None
+        while True:
+            n = min(piece, left)
+            got = _read_fully(fp, view[:n])
+            if got < n:
+                if out is None:  # nothing of this message sent yet: the association lives on
+                    raise InvalidDicomError(
+                        f"the file is {left - got} bytes shorter than when it was scanned: "
+                        "it changed meanwhile, send it again"
+                    )
+                self.abort()
+                raise AssociationAborted(
+                    f"the file ended {left - got} bytes early while its data set was being "
+                    f"sent to {self.peer} (it changed meanwhile): the association was aborted"
+                )
+            left -= n
+            if out is None:  # the command goes out with the first piece
+                out = engine.data_to_send() + engine.data_vectors(cid, cmd, is_command=True)
+            else:
+                out = []
+            out += engine.data_vectors(cid, view[:n], is_command=False, last=not left)
+            self._write(out)
+            if self._closed or not left:
+                return
+
+    def _write(self, pieces: list[Buffer]) -> None:
+        """Write all ``pieces`` (gathering writes on a plain socket)."""
+        if self._closed or not pieces:
+            return
+        sock = self._sock
+        wait = self.config.timeouts.dimse
+        try:
+            sock.settimeout(wait)
+            if not self._gather:
+                sock.sendall(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+                return
+            while pieces:
+                batch = pieces[:_IOV_MAX] if len(pieces) > _IOV_MAX else pieces
+                sent = sock.sendmsg(batch)
+                i = 0
+                for item in batch:  # drop what went out; a partly sent piece keeps its tail
+                    size = len(item)
+                    if sent < size:
+                        break
+                    sent -= size
+                    i += 1
+                pieces = pieces[i:]
+                if sent:
+                    pieces[0] = memoryview(pieces[0])[sent:]
+        except TimeoutError:
+            self._shutdown(NetworkTimeout(f"writing to {self.peer} stalled for {wait}s"))
+        except OSError as exc:
+            self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
 
     def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
         """C-ECHO (PS3.4 A): the response (success); a failure status raises ``DimseError``."""
@@ -364,18 +482,80 @@ class BlockingAssociation:
             return False
         return request[0], request[1], response[0], response[1]
 
-    def _wait(self, mid: int, timeout: float | None) -> Response:
+    def _wait(
+        self, mid: int, timeout: float | None, context: NegotiatedContext | None = None
+    ) -> Response:
+        """The response to message ``mid``; with ``context``, one that comes alone in one
+        PDU is decoded directly (see :meth:`_direct`)."""
         wait = self.config.timeouts.dimse if timeout == -1.0 else timeout
         deadline = None if wait is None else time.monotonic() + wait
         responses = self._responses
+        direct = (
+            context is not None
+            and not responses
+            and not self.engine.buffered
+            and not netlog.dimse_log.isEnabledFor(logging.INFO)
+        )
         while mid not in responses:
             if self._closed:
                 raise self._gone(LocalProtocolError("association closed"))
+            if direct:
+                assert context is not None
+                rsp = self._direct(mid, context, deadline)
+                if rsp is not None:
+                    return rsp
+                direct = False
+                continue
             if not self._read(deadline):
                 raise NetworkTimeout(
                     f"no response from {self.peer} to message {mid} within {wait}s"
                 )
         return responses.pop(mid)
+
+    def _direct(
+        self, mid: int, context: NegotiatedContext, deadline: float | None
+    ) -> Response | None:
+        """Read one P-DATA-TF PDU holding the whole command set of a response to ``mid``
+        without a data set, on ``context``, and decode it without the engine: P-DATA in Sta6
+        leaves the engine's state as it is. None when the bytes are anything else (they went
+        to the engine) or nothing came before the deadline."""
+        view, got, need = self._view, 0, 6
+        while got < need:
+            n = self._recv(deadline, got)
+            if not n:  # end of stream, a failed read, or the deadline: the general way
+                if got:
+                    self._take(view[:got].tobytes())
+                if n == 0:
+                    self._take(b"")
+                return None
+            got += n
+            if need == 6 and got >= 6:
+                if view[0] != 0x04:
+                    break
+                need = 6 + int.from_bytes(view[2:6], "big")
+                if need > len(view):
+                    break
+        # one PDV filling the PDU: a whole command set (message control header 0x03)
+        if (
+            got == need >= 12
+            and view[11] == 0x03
+            and view[10] == context.context_id
+            and int.from_bytes(view[6:10], "big") == need - 10
+        ):
+            try:
+                msg = dimse.decode_message(view[12:need].tobytes())
+            except DicomError:
+                msg = None
+            if (
+                isinstance(msg, dimse.DimseResponse)
+                and msg.message_id_being_responded_to == mid
+                and not msg.has_dataset
+            ):
+                if self._received is not None:
+                    self._received.append(view[:need].tobytes())
+                return Response(msg, context, None)
+        self._take(view[:got].tobytes())
+        return None
 
     def _gone(self, exc: Exception) -> NetworkError:
         if isinstance(self.error, NetworkError):
@@ -402,11 +582,14 @@ class BlockingAssociation:
         n = self._recv(deadline)
         if n is None:
             return self._closed
-        data = self._view[:n].tobytes()
+        self._take(self._view[:n].tobytes())
+        return True
+
+    def _take(self, data: bytes) -> None:
+        """Bytes read (b"": end of stream) to the engine (and the record, if one is kept)."""
         if self._received is not None:
             self._received.append(data)
         self._on_data(data)
-        return True
 
     def _recv(self, deadline: float | None, at: int = 0) -> int | None:
         """Read once into the buffer from ``at``: the byte count (0: end of stream); None

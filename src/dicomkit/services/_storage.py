@@ -11,8 +11,11 @@ that cannot be decoded in the context's transfer syntax is answered C000 (Cannot
 one whose SOP Class UID differs from the command's A900, one whose SOP Instance UID differs
 C000; the temporary file is removed and nothing is stored.
 
-SCU: :func:`store` sends a Part 10 file from disk without loading it -- the meta is read, then
-the data set bytes go out from the file region in chunks. When the peer did not accept the
+SCU (over an asyncio :class:`~dicomkit.net.Association`; the blocking SCU of ``dicomkit store``
+and what both share -- :func:`read_instance`, :func:`contexts_for`, the choice of context --
+live in :mod:`dicomkit.services._store_scu`): :func:`store` sends a Part 10 file from disk
+without loading it -- the meta is read, then the data set bytes go out from the file region
+in chunks. When the peer did not accept the
 file's transfer syntax the data set is converted (:mod:`dicomkit.services._convert`, as the
 Q/R SCP does for its sub-operations): to another native syntax, decompressed, or compressed
 with a lossless encoder the peer accepted. :func:`contexts_for` proposes presentation
@@ -25,11 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mmap
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,10 @@ from dicomkit.dictionary.statuses import describe
 from dicomkit.dictionary.syntaxes import NATIVE
 from dicomkit.dictionary.uids import (
     ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
 )
 from dicomkit.errors import (
     DicomError,
-    DimseError,
     InvalidDicomError,
-    LocalProtocolError,
-    NetworkError,
 )
 from dicomkit.io._atomic import create_temp
 from dicomkit.io._headcheck import HeadCheck
@@ -53,120 +50,25 @@ from dicomkit.io._part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming, check_response
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto._commands import fit_comment
-from dicomkit.net.proto._negotiation import NegotiatedContext
-from dicomkit.services._convert import (
-    alternatives,
-    convert,
-    is_lossless,
-    pick,
-    proposed_lossless,
+from dicomkit.services._convert import convert
+from dicomkit.services._store_scu import (
+    Instance,
+    StoreResult,
+    _clean,
+    choose_context,
+    contexts_for,
+    failed,
+    find_files,
+    read_instance,
 )
 
 log = logging.getLogger("dicomkit.services._storage")
 
 _CHUNK = 1 << 20
-_HEAD = 64 * 1024
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]")
 
 
 # -- SCU --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    """A Part 10 file ready to send: identity from its meta, and where its data set lies."""
-
-    path: Path
-    sop_class: str
-    sop_instance: str
-    transfer_syntax: str
-    offset: int
-    size: int
-    has_meta: bool = True
-
-
-def _clean(value: Any) -> str:
-    return str(value or "").rstrip("\x00 ").strip()
-
-
-def read_instance(path: str | os.PathLike[str]) -> Instance:
-    """Read only the File Meta Information of a file (raises InvalidDicomError)."""
-    from dicomkit.io._part10 import read_file_meta
-
-    p = Path(path)
-    with open(p, "rb") as fp:
-        size = os.fstat(fp.fileno()).st_size
-        head = fp.read(_HEAD)
-        meta, offset = read_file_meta(head)
-        if offset >= len(head) and size > len(head) and size:
-            with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                meta, offset = read_file_meta(mm)
-    sop_class = _clean(meta.get(tags.MediaStorageSOPClassUID))
-    sop_instance = _clean(meta.get(tags.MediaStorageSOPInstanceUID))
-    ts = _clean(meta.get(tags.TransferSyntaxUID))
-    if sop_class and sop_instance and ts:
-        return Instance(p, sop_class, sop_instance, ts, offset, size - offset)
-    # no (usable) meta: a bare data set; identify it by reading its header
-    import dicomkit
-
-    ds = dicomkit.read(p, stop_before_pixels=True, force=True)
-    sop_class, sop_instance = _clean(ds.get(tags.SOPClassUID)), _clean(ds.get(tags.SOPInstanceUID))
-    if not sop_class or not sop_instance:
-        raise InvalidDicomError(f"{p}: no SOP Class / Instance UID, cannot be stored")
-    return Instance(
-        p,
-        sop_class,
-        sop_instance,
-        _clean(ds.transfer_syntax) or ExplicitVRLittleEndian,
-        offset,
-        size - offset,
-        has_meta=False,
-    )
-
-
-def contexts_for(instances: Iterable[Instance]) -> list[tuple[str, list[str]]]:
-    """Presentation contexts for sending ``instances``: one per (SOP class, transfer syntax)
-    with the file's syntax (explicit then implicit VR little endian after it for uncompressed
-    files: they are re-encoded). While the 128 contexts an association allows (PS3.8 9.3.2.2)
-    leave room, fallbacks per SOP class follow, in contexts of their own so that a peer never
-    picks a conversion over the file's own syntax: explicit / implicit VR little endian for
-    compressed files (decoded when the peer takes only those), then the lossless compressed
-    syntaxes dicomkit encodes, for exact sources and peers that take only those."""
-    seen: dict[tuple[str, str], list[str]] = {}
-    decodable: dict[str, None] = {}
-    native: set[str] = set()
-    exact: dict[str, None] = {}
-    for inst in instances:
-        key = (inst.sop_class, inst.transfer_syntax)
-        if key in seen:
-            continue
-        ts = inst.transfer_syntax
-        if ts in NATIVE:
-            native.add(inst.sop_class)
-            seen[key] = [ts] + [
-                t for t in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if t != ts
-            ]
-        else:
-            seen[key] = [ts]
-            if alternatives(ts, compressed=False):
-                decodable[inst.sop_class] = None
-        if is_lossless(ts):
-            exact[inst.sop_class] = None
-    if len(seen) > 128:
-        raise LocalProtocolError(
-            f"{len(seen)} SOP class / transfer syntax combinations need more than the 128 "
-            "presentation contexts an association allows: send the files in smaller batches"
-        )
-    out = [(sop, ts) for (sop, _), ts in seen.items()]
-    fallbacks = [
-        (sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        for sop in decodable
-        if sop not in native
-    ]
-    if exact:
-        lossless = proposed_lossless()
-        fallbacks += [(sop, lossless) for sop in exact if lossless]
-    return out + fallbacks[: 128 - len(out)]
 
 
 def _file_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
@@ -179,29 +81,6 @@ def _file_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
                 raise InvalidDicomError(f"{path}: file shrank while being sent")
             left -= len(chunk)
             yield chunk
-
-
-def _choose(assoc: Association, sop_class: str, ts: str) -> tuple[NegotiatedContext, bool]:
-    """The context to send on, and whether the data set must be converted to its syntax."""
-    neg = assoc.negotiated
-    exact = neg.find(sop_class, ts) if neg else None
-    if exact is not None:
-        return exact, False
-    offered = [c.transfer_syntax for c in assoc.accepted_contexts if c.abstract_syntax == sop_class]
-    target = pick(offered, ts)
-    if target is not None and neg is not None:
-        ctx = neg.find(sop_class, target)
-        if ctx is not None:
-            return ctx, True
-    raise LocalProtocolError(
-        f"the peer accepted no presentation context for {sop_class} in {ts}"
-        + (
-            f" (only {', '.join(sorted(set(offered)))}, and dicomkit has no codec to convert "
-            "to them: install the codecs extra, or send to a peer that accepts the file's syntax)"
-            if offered
-            else ""
-        )
-    )
 
 
 async def store(
@@ -228,14 +107,14 @@ async def store(
             _clean(source.get(tags.SOPInstanceUID)),
         )
         ts = _clean(source.transfer_syntax) or ExplicitVRLittleEndian
-        ctx, convert_it = _choose(assoc, sop_class, ts)
+        ctx, convert_it = choose_context(assoc, sop_class, ts)
         data = source
         if convert_it and (ts not in NATIVE or ctx.transfer_syntax not in NATIVE):
             data = convert(source.copy(), ctx.transfer_syntax)  # the caller's stays as it is
     else:
         inst = source if isinstance(source, Instance) else read_instance(source)
         sop_class, sop_instance = inst.sop_class, inst.sop_instance
-        ctx, convert_it = _choose(assoc, sop_class, inst.transfer_syntax)
+        ctx, convert_it = choose_context(assoc, sop_class, inst.transfer_syntax)
         if convert_it or not inst.has_meta:
             import dicomkit
 
@@ -257,37 +136,6 @@ async def store(
     return message
 
 
-@dataclass(frozen=True, slots=True)
-class StoreResult:
-    """The outcome for one file: ``status`` (None when it could not be sent) or ``error``."""
-
-    path: Path
-    status: int | None
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and (
-            self.status == 0 or 0xB000 <= self.status <= 0xBFFF or self.status == 0x0001
-        )
-
-
-def find_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files under the given paths (folders recursively, sorted; hidden files skipped)."""
-    out: list[Path] = []
-    for item in paths:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-        else:
-            out.append(p)
-    return out
-
-
 async def store_files(
     assoc: Association,
     instances: Sequence[Instance],
@@ -301,14 +149,8 @@ async def store_files(
         try:
             rsp = await store(assoc, inst)
             result = StoreResult(inst.path, rsp.status, rsp.error_comment or "")
-        except DimseError as exc:  # refused by the peer: the status and its meaning
-            result = StoreResult(inst.path, exc.status, str(exc))
-        except LocalProtocolError as exc:  # no context for this file: the next may do
-            result = StoreResult(inst.path, None, str(exc))
-        except NetworkError:
-            raise
         except (DicomError, OSError) as exc:
-            result = StoreResult(inst.path, None, str(exc))
+            result = failed(inst.path, exc)
         results.append(result)
         if progress is not None:
             progress(result)

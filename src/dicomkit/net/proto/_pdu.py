@@ -385,18 +385,41 @@ def pdata_pdus(
     if n <= step and type(payload) is bytes:  # one PDU (every command, small data sets)
         mch = base_mch | (2 if last else 0)
         return [_PDATA_HEAD.pack(0x04, 0, n + 6, n + 2, context_id, mch) + payload]
+    parts = pdata_vectors(
+        context_id, payload, is_command=is_command, last=last, max_pdu_length=max_pdu_length
+    )
+    join = b"".join
+    return [join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+
+
+def pdata_vectors(
+    context_id: int,
+    payload: Buffer,
+    *,
+    is_command: bool,
+    last: bool = True,
+    max_pdu_length: int = 0,
+) -> list[Buffer]:
+    """The P-DATA-TF PDUs of :func:`pdata_pdus` without copying the payload: for each PDU its
+    12 header bytes (PDU and PDV headers), then a memoryview of its slice of ``payload``,
+    ready for a gathering write (``socket.sendmsg``). The views share ``payload``'s memory:
+    write them before changing it."""
+    if max_pdu_length and max_pdu_length < 7:
+        raise ValueError(f"max PDU length {max_pdu_length} leaves no room for a PDV")
+    base_mch = 1 if is_command else 0
     mv = memoryview(payload).cast("B")
-    out: list[bytes] = []
+    n = len(mv)
+    step = (max_pdu_length - 6) if max_pdu_length else 0xFFFFFFF0
+    head = _PDATA_HEAD.pack
+    out: list[Buffer] = []
     pos = 0
     while True:
         chunk = mv[pos : pos + step]
-        pos += len(chunk)
+        size = len(chunk)
+        pos += size
         final = pos >= n
         mch = base_mch | (2 if (final and last) else 0)
-        size = len(chunk)
-        out.append(
-            b"".join((_PDATA_HEAD.pack(0x04, 0, size + 6, size + 2, context_id, mch), chunk))
-        )
+        out += (head(0x04, 0, size + 6, size + 2, context_id, mch), chunk)
         if final:
             return out
 

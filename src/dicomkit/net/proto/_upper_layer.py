@@ -65,6 +65,7 @@ from dicomkit.net.proto._pdu import (
     PDUReader,
     decode_pdu,
     pdata_pdus,
+    pdata_vectors,
 )
 
 if TYPE_CHECKING:
@@ -393,12 +394,7 @@ class UpperLayer:
         once. ``last`` sets the last-fragment bit on the final PDV, so a large data set can be
         sent in pieces (``last=False`` for all but the final piece).
         """
-        action = _SEND_PDATA.get(self._state)
-        if action is None:
-            self._check(Event.EVT9)  # a blank cell of Table 9-10: raises
-            raise AssertionError(self._state)  # pragma: no cover
-        self._check_context(context_id)
-        # DT-1 / AR-7 keep the state and only send: applied without step() per PDU
+        self._sending_pdata(context_id)
         self._outbound.extend(
             pdata_pdus(
                 context_id,
@@ -408,6 +404,31 @@ class UpperLayer:
                 max_pdu_length=self._peer_max_pdu_length,
             )
         )
+
+    def data_vectors(
+        self, context_id: int, data: Buffer, *, is_command: bool, last: bool = True
+    ) -> list[Buffer]:
+        """:meth:`send_data` without the copy: the PDUs are returned, not queued, each as its
+        header bytes followed by a view of ``data``
+        (:func:`~dicomkit.net.proto._pdu.pdata_vectors`), for a gathering write made at once
+        -- after :meth:`data_to_send`'s PDUs and before ``data`` changes."""
+        self._sending_pdata(context_id)
+        return pdata_vectors(
+            context_id,
+            data,
+            is_command=is_command,
+            last=last,
+            max_pdu_length=self._peer_max_pdu_length,
+        )
+
+    def _sending_pdata(self, context_id: int) -> None:
+        """P-DATA request (Evt9) checks: the state allows it, the context is accepted."""
+        action = _SEND_PDATA.get(self._state)
+        if action is None:
+            self._check(Event.EVT9)  # a blank cell of Table 9-10: raises
+            raise AssertionError(self._state)  # pragma: no cover
+        self._check_context(context_id)
+        # DT-1 / AR-7 keep the state and only send: applied without step() per PDU
         self._last_action = action
 
     def next_event(self) -> ev.OutputEvent | None:
