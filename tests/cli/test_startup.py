@@ -8,10 +8,15 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from corpus import manifest
 
 from dicomkit.net._sync import SyncAE
+from dicomkit.net.proto import _dimse as dimse
+
+EXPLICIT = "1.2.840.10008.1.2.1"
 
 HEAVY = (
     "numpy",
@@ -61,6 +66,40 @@ def test_dicomkit_echo_run_imports_only_what_it_needs() -> None:
         "dicomkit.cli._echo",
     }
     assert not others  # store, find, serve ... are not imported for echo
+
+
+def test_dicomkit_store_run_imports_only_what_it_needs(tmp_path: Path) -> None:
+    from dicomkit.services._storage import StorageSCP
+    from dicomkit.services._store_scu import _scan_meta
+
+    source = next(
+        (
+            r.path
+            for r in manifest()
+            if not r.broken
+            and r.preamble
+            and r.ts == EXPLICIT
+            and "Directory" not in r.sop
+            and _scan_meta(r.path.read_bytes()[:65536]) is not None  # the usual layout
+        ),
+        None,
+    )
+    if source is None:
+        pytest.skip("corpus not available")
+    handlers = {dimse.CStoreRequest: StorageSCP(tmp_path, fsync=False)}
+    with SyncAE("SCP") as ae, ae.serve(0, handlers) as server:
+        names = imported(
+            "from dicomkit.cli._main import main\n"
+            f"assert main(['store', '-q', '127.0.0.1', '{server.port}', {str(source)!r}]) == 0\n"
+        )
+    assert len(list(tmp_path.iterdir())) == 1  # it was sent
+    # the blocking requestor, the file's meta scanned without the data set reader, the file
+    # sent as it lies: no event loop, no dataclasses, no data dictionary, no Part 10 reader
+    assert not [m for m in HEAVY if m in names]
+    assert not {"asyncio", "ssl", "dataclasses", "dicomkit.dictionary.tags"} & names, sorted(
+        {"asyncio", "ssl", "dataclasses", "dicomkit.dictionary.tags"} & names
+    )
+    assert "dicomkit.io._part10" not in names
 
 
 def test_help_lists_every_subcommand() -> None:

@@ -302,6 +302,13 @@ def send_instance(
         rsp = assoc.request(request, encode_data(ds, ctx.transfer_syntax), context=ctx)
     else:  # as it lies on disk
         with open(inst.path, "rb", buffering=0) as fp:
+            now = os.fstat(fp.fileno()).st_size - inst.offset
+            if now != inst.size:
+                raise InvalidDicomError(
+                    f"{inst.path}: the file is {abs(inst.size - now)} bytes "
+                    f"{'shorter' if now < inst.size else 'longer'} than when it was scanned: "
+                    "it changed meanwhile, send it again"
+                )
             fp.seek(inst.offset)
             rsp = assoc.request(request, fp, size=inst.size, context=ctx)
     message = check_response(rsp).message

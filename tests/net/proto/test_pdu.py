@@ -365,3 +365,24 @@ def test_pdata_pdus_unlimited_and_memoryview() -> None:
 def test_ae_title_too_long() -> None:
     with pytest.raises(ValueError):
         p.AAssociateRQ("X" * 17, "Y", RQ.presentation_contexts).encode()
+
+
+@given(
+    size=st.integers(0, 5000),
+    max_pdu=st.sampled_from([0, 7, 100, 1000, 4096]),
+    is_command=st.booleans(),
+    last=st.booleans(),
+)
+@settings(max_examples=examples(60))
+def test_pdata_vectors_are_pdata_pdus_without_the_copy(
+    size: int, max_pdu: int, is_command: bool, last: bool
+) -> None:
+    payload = bytes(i % 251 for i in range(size))
+    kw = {"is_command": is_command, "last": last, "max_pdu_length": max_pdu}
+    vectors = p.pdata_vectors(3, bytearray(payload), **kw)  # type: ignore[arg-type]
+    pdus = p.pdata_pdus(3, payload, **kw)  # type: ignore[arg-type]
+    assert len(vectors) == 2 * len(pdus)
+    assert [bytes(vectors[i]) + bytes(vectors[i + 1]) for i in range(0, len(vectors), 2)] == pdus
+    assert all(isinstance(v, memoryview) for v in vectors[1::2])  # views, not copies
+    decoded = [p.decode_pdu(pdu) for pdu in pdus]
+    assert b"".join(bytes(d.pdvs[0].data) for d in decoded) == payload  # type: ignore[union-attr]
