@@ -49,3 +49,32 @@ def pydicom_charset_files() -> list[Path]:
     except ImportError:
         return []
     return sorted((Path(pydicom.__file__).parent / "data" / "charset_files").glob("chr*.dcm"))
+
+
+def plain_part10_files(n: int, transfer_syntax: str = "1.2.840.10008.1.2.1") -> list[Path]:
+    """``n`` corpus files of one transfer syntax whose File Meta Information has the usual
+    layout (the store SCU reads their identity without the Part 10 reader); skips the test
+    when the corpus has fewer."""
+    import pytest
+    from corpus import manifest
+
+    from dicomkit.services._store_scu import _scan_meta
+
+    rows = [
+        r.path
+        for r in manifest()
+        if not r.broken and r.preamble and r.ts == transfer_syntax and "Directory" not in r.sop
+    ]
+    rows = [p for p in rows if _scan_meta(p.read_bytes()[:65536]) is not None][:n]
+    if len(rows) < n:
+        pytest.skip("corpus not available")
+    return rows
+
+
+def data_set_bytes(path: Path) -> bytes:
+    """A Part 10 file's bytes after its File Meta Information."""
+    from dicomkit.io._part10 import read_file_meta
+
+    data = path.read_bytes()
+    _, offset = read_file_meta(data)
+    return data[offset:]

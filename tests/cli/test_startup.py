@@ -11,12 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from corpus import manifest
+from helpers import plain_part10_files
 
 from dicomkit.net._sync import SyncAE
 from dicomkit.net.proto import _dimse as dimse
-
-EXPLICIT = "1.2.840.10008.1.2.1"
 
 HEAVY = (
     "numpy",
@@ -70,22 +68,8 @@ def test_dicomkit_echo_run_imports_only_what_it_needs() -> None:
 
 def test_dicomkit_store_run_imports_only_what_it_needs(tmp_path: Path) -> None:
     from dicomkit.services._storage import StorageSCP
-    from dicomkit.services._store_scu import _scan_meta
 
-    source = next(
-        (
-            r.path
-            for r in manifest()
-            if not r.broken
-            and r.preamble
-            and r.ts == EXPLICIT
-            and "Directory" not in r.sop
-            and _scan_meta(r.path.read_bytes()[:65536]) is not None  # the usual layout
-        ),
-        None,
-    )
-    if source is None:
-        pytest.skip("corpus not available")
+    [source] = plain_part10_files(1)
     handlers = {dimse.CStoreRequest: StorageSCP(tmp_path, fsync=False)}
     with SyncAE("SCP") as ae, ae.serve(0, handlers) as server:
         names = imported(

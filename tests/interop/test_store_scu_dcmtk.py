@@ -9,32 +9,14 @@ from pathlib import Path
 
 import peers
 import pytest
-from corpus import manifest
+from helpers import data_set_bytes, plain_part10_files
 
 from dicomkit.cli._main import main
 from dicomkit.io._part10 import read_file_meta
-from dicomkit.services._store_scu import _scan_meta, read_instance
+from dicomkit.services._store_scu import read_instance
 
 pytestmark = pytest.mark.interop
 IMPLICIT, EXPLICIT = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
-
-
-def _explicit_files(n: int) -> list[Path]:
-    rows = [
-        r.path
-        for r in manifest()
-        if not r.broken and r.preamble and r.ts == EXPLICIT and "Directory" not in r.sop
-    ]
-    rows = [p for p in rows if _scan_meta(p.read_bytes()[:65536]) is not None][:n]
-    if len(rows) < n:
-        pytest.skip("corpus not available")
-    return rows
-
-
-def _data_set_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    _, offset = read_file_meta(data)
-    return data[offset:]
 
 
 def _storescp(tmp_path: Path, *options: str) -> Iterator[tuple[int, Path]]:
@@ -68,7 +50,7 @@ def test_files_arrive_byte_for_byte(
     bit_preserving: tuple[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port, out = bit_preserving
-    sources = _explicit_files(3)
+    sources = plain_part10_files(3)
     big = tmp_path / "big.dcm"  # 2.5 MiB of trailing padding: pieces of ~1 MiB, 4 KiB PDUs
     pad = bytes(range(256)) * (10 << 10)
     big.write_bytes(
@@ -84,14 +66,14 @@ def test_files_arrive_byte_for_byte(
     assert "stored 3 of 3 files" in captured.out
     for path in files:
         stored = _stored(out, read_instance(path).sop_instance)
-        assert _data_set_bytes(stored) == _data_set_bytes(path), path
+        assert data_set_bytes(stored) == data_set_bytes(path), path
 
 
 def test_a_refused_syntax_is_converted_and_a_bad_file_fails_alone(
     implicit_only: tuple[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port, out = implicit_only
-    good, other = _explicit_files(2)
+    good, other = plain_part10_files(2)
     broken = tmp_path / "broken.dcm"
     data = other.read_bytes()
     _, offset = read_file_meta(data)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from corpus import manifest
+from helpers import data_set_bytes, plain_part10_files
 
 import dicomkit
 from dicomkit.io._part10 import read_file_meta
@@ -29,18 +30,6 @@ from dicomkit.services._store_scu import (
 IMPLICIT, EXPLICIT = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
 
 
-def _explicit_files(n: int) -> list[Path]:
-    rows = [
-        r.path
-        for r in manifest()
-        if not r.broken and r.preamble and r.ts == EXPLICIT and "Directory" not in r.sop
-    ]
-    rows = [p for p in rows if _scan_meta(p.read_bytes()[:65536]) is not None][:n]
-    if len(rows) < n:
-        pytest.skip("corpus not available")
-    return rows[:n]
-
-
 def _padded(source: Path, target: Path, extra: int) -> Path:
     """``source`` with Data Set Trailing Padding (FFFC,FFFC) OB of ``extra`` bytes appended:
     a large data set whose bytes are not all zero."""
@@ -48,12 +37,6 @@ def _padded(source: Path, target: Path, extra: int) -> Path:
     head = b"\xfc\xff\xfc\xffOB\x00\x00" + len(pad).to_bytes(4, "little")
     target.write_bytes(source.read_bytes() + head + pad)
     return target
-
-
-def _data_set_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    _, offset = read_file_meta(data)
-    return data[offset:]
 
 
 def _send(port: int, instances: list[Instance], **kw: Any) -> list[StoreResult]:
@@ -85,7 +68,7 @@ def test_the_meta_scan_agrees_with_the_full_reader() -> None:
 
 
 def test_odd_meta_goes_to_the_full_reader(tmp_path: Path) -> None:
-    source = _explicit_files(1)[0]
+    source = plain_part10_files(1)[0]
     data = source.read_bytes()
     meta, offset = read_file_meta(data)
     assert _scan_meta(data) == (
@@ -107,7 +90,7 @@ def test_odd_meta_goes_to_the_full_reader(tmp_path: Path) -> None:
 def test_files_are_sent_verbatim_in_pieces_and_pdus(tmp_path: Path) -> None:
     """A 3 MiB data set to a peer taking 4 KiB PDUs: three pieces, ~800 PDUs, every byte
     as on disk."""
-    sources = _explicit_files(2)
+    sources = plain_part10_files(2)
     big = _padded(sources[0], tmp_path / "big.dcm", 3 << 20)
     out = tmp_path / "out"
     handlers = {dimse.CStoreRequest: StorageSCP(out, fsync=False)}
@@ -120,11 +103,11 @@ def test_files_are_sent_verbatim_in_pieces_and_pdus(tmp_path: Path) -> None:
     assert [r.status for r in results] == [0, 0], results
     for inst in instances:
         stored = out / f"{inst.sop_instance}.dcm"
-        assert _data_set_bytes(stored) == _data_set_bytes(inst.path)
+        assert data_set_bytes(stored) == data_set_bytes(inst.path)
 
 
 def test_conversion_when_the_peer_refuses_the_syntax(tmp_path: Path) -> None:
-    source = _explicit_files(1)[0]
+    source = plain_part10_files(1)[0]
     inst = read_instance(source)
     out = tmp_path / "out"
     handlers = {dimse.CStoreRequest: StorageSCP(out, fsync=False)}
@@ -144,7 +127,7 @@ def test_conversion_when_the_peer_refuses_the_syntax(tmp_path: Path) -> None:
 def test_a_bad_file_fails_alone_with_words(tmp_path: Path) -> None:
     """Conversion needed (the peer takes implicit VR only) but the data set cannot be
     decoded; a file that shrank after the scan: each fails with its reason, the others go."""
-    sources = _explicit_files(3)
+    sources = plain_part10_files(3)
     broken = tmp_path / "broken.dcm"
     data = sources[1].read_bytes()
     _, offset = read_file_meta(data)
