@@ -7,8 +7,11 @@ it, stores the same 1,000 CT instances (512x512x16 bit, 0.5 MB; 10 studies of 2 
 50, two studies per patient; and one study of --big-study 128x128 instances, for the
 large-study metadata and QIDO rows) into both over STOW-RS, then times each request with
 `requests` (one keep-alive session per server, ``Accept-Encoding: identity`` unless a row
-says gzip): the median of --repeat runs after one warm-up. Ratio = Orthanc's time / ours
-(> 1: dicomkit faster; for STOW the rates' ratio, ours / Orthanc).
+says gzip): the wall time to the last byte of the body as sent (read in one call, not
+decoded; the answer is parsed and checked outside the timer, after one warm-up request per
+server), the median of --repeat rounds that alternate the servers, with the spread, and
+each server process's CPU time per request (all its threads, from /proc). Ratio =
+Orthanc's time / ours (> 1: dicomkit faster; for STOW the rates' ratio, ours / Orthanc).
 
     python benchmarks/bench_web.py [--studies 10] [--big-study 1000] [--repeat 3] [--no-orthanc]
 """
@@ -25,7 +28,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -92,14 +94,72 @@ def _instance(
     return buf.getvalue()
 
 
-def _timed(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    runs = []
+def _fetch(
+    session: requests.Session, url: str, headers: dict[str, str], count: int | None = None
+) -> bytes:
+    """The body of a GET as sent (not decoded), read to its last byte; with ``count``, the
+    answer is checked (outside any timer) to be a JSON array of that many objects."""
+    r = session.get(url, headers=headers, stream=True)
+    body = r.raw.read(decode_content=False)
+    r.close()
+    assert r.status_code == 200, (url, r.status_code, body[:300])
+    if count is not None:
+        import gzip
+        import json
+
+        text = gzip.decompress(body) if r.headers.get("content-encoding") == "gzip" else body
+        assert len(json.loads(text)) == count, (url, len(json.loads(text)), count)
+    return bytes(body)
+
+
+def _cpu(pid: int) -> float:
+    """Seconds of CPU a process has used, all threads (schedstat: nanoseconds)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            continue
+    return total / 1e9
+
+
+def _child(name: str) -> int:
+    """The pid of this process's child called ``name`` (Orthanc, started by orthanc_peer)."""
+    import os
+
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            ppid = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if comm == name and ppid == os.getpid():
+            return int(stat.parent.name)
+    raise SystemExit(f"{name} is not running")
+
+
+def _timed_read(
+    sessions: dict[str, requests.Session],
+    servers: dict[str, str],
+    pids: dict[str, int],
+    path: str,
+    headers: dict[str, str],
+    repeat: int,
+) -> dict[str, tuple[float, list[float], float]]:
+    """Per server: the median wall time of ``repeat`` GETs (rounds alternate the servers,
+    so a change in the machine's load hits both alike), the runs, and the server's median
+    CPU per request."""
+    runs: dict[str, list[float]] = {n: [] for n in servers}
+    cpus: dict[str, list[float]] = {n: [] for n in servers}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+        for name, base in servers.items():
+            c0 = _cpu(pids[name])
+            t0 = time.perf_counter()
+            _fetch(sessions[name], base + path, headers)
+            runs[name].append(time.perf_counter() - t0)
+            cpus[name].append(_cpu(pids[name]) - c0)
+    return {n: (statistics.median(runs[n]), runs[n], statistics.median(cpus[n])) for n in servers}
 
 
 def _stow(session: requests.Session, base: str, files: list[bytes]) -> float:
@@ -238,28 +298,15 @@ def main() -> int:
         ]  # fmt: skip
         if args.stow_only:
             rows = []
-        results: dict[str, dict[str, float]] = {}
+        pids = {"dicomkit": proc.pid, **({"Orthanc": _child("Orthanc")} if use_orthanc else {})}
+        results: dict[str, dict[str, tuple[float, list[float], float]]] = {}
         sizes: dict[str, dict[str, int]] = {}
         for label, path, accept, extra, count in rows:
-            for name, base in servers.items():
-                s = sessions[name]
-                headers = {"Accept": accept, **(extra or {})}
-
-                def get(
-                    b: str = base,
-                    p: str = path,
-                    h: dict[str, str] = headers,
-                    s: requests.Session = s,
-                    count: int | None = count,
-                ) -> int:
-                    r = s.get(b + p, headers=h)
-                    assert r.status_code == 200, (b + p, r.status_code, r.text[:300])
-                    if count is not None:
-                        assert len(r.json()) == count, (b + p, len(r.json()))
-                    return len(r.content)
-
-                sizes.setdefault(label, {})[name] = get()
-                results.setdefault(label, {})[name] = _timed(get, args.repeat)
+            headers = {"Accept": accept, **(extra or {})}
+            for name, base in servers.items():  # warm-up, and the answer checked
+                body = _fetch(sessions[name], base + path, headers, count)
+                sizes.setdefault(label, {})[name] = len(body)
+            results[label] = _timed_read(sessions, servers, pids, path, headers, args.repeat)
         # C-STORE of the same CT files under other UIDs, after the searches
         cstore_files = []
         if Path("/usr/bin/storescu").exists() and n_ct:
@@ -293,11 +340,24 @@ def main() -> int:
                 f"  {'C-STORE (storescu) rate':32s}{c_rate:9.0f}/s"
                 f"   STOW-RS CT / C-STORE {ct_rate['dicomkit'] / c_rate:.2f} (same CT, durable both)"
             )
+        print(
+            "  read rows: wall time to the last byte of the body (client parse outside the "
+            "timer), median (min-max); cpu: the server process's CPU per request (all threads)"
+        )
         for label, by in results.items():
-            line = "".join(f"{by[n] * 1000:9.1f} ms" for n in names)
-            ratio = f"{by['Orthanc'] / by['dicomkit']:8.2f}" if "Orthanc" in by else ""
+            line = "".join(
+                f"{by[n][0] * 1000:8.1f} ({min(by[n][1]) * 1000:.1f}-{max(by[n][1]) * 1000:.1f})"
+                for n in names
+            )
+            ratio = f"{by['Orthanc'][0] / by['dicomkit'][0]:7.2f}" if "Orthanc" in by else ""
+            cpu = "/".join(f"{by[n][2] * 1000:.1f}" for n in names)
+            cpu_ratio = (
+                f" ({by['Orthanc'][2] / by['dicomkit'][2]:.2f})"
+                if "Orthanc" in by and by["dicomkit"][2] > 0
+                else ""
+            )
             kb = "/".join(f"{sizes[label][n] // 1024}" for n in names)
-            print(f"  {label:32s}{line}{ratio}   ({kb} KiB)")
+            print(f"  {label:32s}{line}{ratio}   cpu {cpu} ms{cpu_ratio}   {kb} KiB")
     finally:
         for ctx in stack:
             ctx.__exit__(None, None, None)

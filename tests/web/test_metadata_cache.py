@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import requests
 from dicomweb_client import DICOMwebClient
@@ -88,3 +89,64 @@ def test_metadata_as_xml(served: object) -> None:
         for v in a.iter(ns + "Value")
     ]
     assert sops and sops[0] in {x["SOPInstanceUID"] for x in served.rows}  # type: ignore[attr-defined]
+
+
+def _fresh(archive: Archive, study: str, base: str) -> list[Any]:
+    """The study's metadata made from the files now, without any cache."""
+    found = archive.retrieve({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study})
+    return [metadata_of(archive, i, base) for i in found]
+
+
+def test_answer_sent_again_only_while_the_index_is_unchanged(tmp_path: Path) -> None:
+    """The bytes last sent are sent again without an index query while nothing changed;
+    a store, a replace or a delete -- by this node or by another connection to the index
+    (another process, which tells the cache nothing) -- gives the freshly made metadata."""
+    base = "http://example.org:8042/dicom-web"
+    archive = Archive(tmp_path / "a", policy=DuplicatePolicy.REPLACE)
+    cache = MetadataCache(archive)
+    everything = synthetic(3)
+    study = max(
+        {r["StudyInstanceUID"] for r in everything},
+        key=lambda s: sum(r["StudyInstanceUID"] == s for r in everything),
+    )
+    rows = [r for r in everything if r["StudyInstanceUID"] == study]
+    assert len(rows) >= 3
+    for row in rows[:-1]:
+        archive.store_dataset(to_dataset(row))
+    queries = []
+    real = cache.instances
+
+    def counted(*args: Any) -> Any:
+        queries.append(args)
+        return real(*args)
+
+    cache.instances = counted  # type: ignore[method-assign]
+    first = cache.assemble(study, base)
+    assert first is not None and json.loads(first) == _fresh(archive, study, base)
+    assert cache.assemble(study, base) == first
+    assert len(queries) == 1  # the second answer came without asking the index
+    other_base = "https://proxy.example/dicomweb"
+    assert json.loads(cache.assemble(study, other_base) or b"") == _fresh(
+        archive, study, other_base
+    )
+
+    other = Archive(tmp_path / "a", policy=DuplicatePolicy.REPLACE)  # another process's view
+    other.store_dataset(to_dataset(rows[-1]))
+    added = json.loads(cache.assemble(study, base) or b"")
+    assert added == _fresh(archive, study, base) and len(added) == len(rows)
+    other.store_dataset(to_dataset(dict(rows[0], PatientName="OTHER^NAME")))
+    replaced = json.loads(cache.assemble(study, base) or b"")
+    assert replaced == _fresh(archive, study, base)
+    assert "OTHER^NAME" in json.dumps(replaced)
+    other.remove(rows[1]["SOPInstanceUID"])
+    left = json.loads(cache.assemble(study, base) or b"")
+    assert left == _fresh(archive, study, base) and len(left) == len(rows) - 1
+    other.close()
+
+    archive.remove(rows[0]["SOPInstanceUID"])  # and by this node itself
+    left = json.loads(cache.assemble(study, base) or b"")
+    assert left == _fresh(archive, study, base) and len(left) == len(rows) - 2
+    archive.store_dataset(to_dataset(rows[0]))
+    assert json.loads(cache.assemble(study, base) or b"") == _fresh(archive, study, base)
+    cache.close()
+    archive.close()

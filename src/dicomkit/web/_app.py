@@ -45,6 +45,7 @@ from dicomkit.web._audit import WebAudit
 from dicomkit.web._auth import AccessMiddleware
 from dicomkit.web._capabilities import capabilities_response
 from dicomkit.web._delete import delete_instances
+from dicomkit.web._file_parts import FileParts
 from dicomkit.web._metadata_cache import MetadataCache
 from dicomkit.web._transfer import (
     FramePlan,
@@ -154,26 +155,32 @@ def create_app(
 
         return search
 
-    async def retrieve(request: Request) -> Response:
+    async def retrieve(request: Request) -> Response | FileParts:
         p = request.path_params
         accept = request.headers.get("accept", "")
-        try:
-            found = await run_in_threadpool(
-                wado.find_instances, archive, p["study"], p.get("series"), p.get("sop")
-            )
+        boundary = uuid.uuid4().hex
+        media = f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+        def prepare() -> tuple[list[Any], str, FileParts | None]:  # one thread hop
+            found = wado.find_instances(archive, p["study"], p.get("series"), p.get("sop"))
             if wants_zip(accept):
-                trail.retrieved(request, found)
-                return StreamingResponse(zip_chunks(archive, found), media_type="application/zip")
+                return found, "zip", None
             ts = choose_instance_syntax(accept, found)
+            if all(ts in ("*", i.transfer_syntax) for i in found):  # the files as they are
+                return found, ts, FileParts.of(archive, found, media)
+            return found, ts, None
+
+        try:
+            found, ts, as_stored = await run_in_threadpool(prepare)
         except DicomError as exc:
             return _error(exc)
         trail.retrieved(request, found)
-        boundary = uuid.uuid4().hex
+        if ts == "zip":
+            return StreamingResponse(zip_chunks(archive, found), media_type="application/zip")
+        if as_stored is not None:
+            return as_stored
         body = wado.multipart_parts(wado.dicom_parts(archive, found, ts), boundary)
-        return StreamingResponse(
-            body,
-            media_type=f'multipart/related; type="application/dicom"; boundary={boundary}',
-        )
+        return StreamingResponse(body, media_type=media)
 
     async def metadata(request: Request) -> Response:
         p = request.path_params
@@ -205,13 +212,16 @@ def create_app(
 
     async def frames(request: Request) -> Response:
         p = request.path_params
-        try:
+        accept = request.headers.get("accept", "")
+
+        def read() -> tuple[list[bytes], FramePlan]:  # one thread hop
             numbers = wado.parse_frame_list(p["frames"])
-            (inst,) = await run_in_threadpool(
-                wado.find_instances, archive, p["study"], p["series"], p["sop"]
-            )
-            plan = choose_frame_media(request.headers.get("accept", ""), inst.transfer_syntax)
-            data = await run_in_threadpool(frames_in, archive, inst, numbers, plan)
+            (inst,) = wado.find_instances(archive, p["study"], p["series"], p["sop"])
+            plan = choose_frame_media(accept, inst.transfer_syntax)
+            return frames_in(archive, inst, numbers, plan), plan
+
+        try:
+            data, plan = await run_in_threadpool(read)
         except DicomError as exc:
             return _error(exc)
         trail.transferred(request, "WADO-RS frames", (inst,))

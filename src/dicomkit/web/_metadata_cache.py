@@ -7,13 +7,16 @@ cache keeps, per instance, its JSON object with BulkDataURIs relative to a place
 (the base URL comes from each request's Host header), and the stamp of the file it was made
 from (checksum, size and relative path as the index holds them).
 
-Validity never depends on being told: every request reads the study's rows from the index
+Validity never depends on being told: a request reads the study's rows from the index
 (one indexed query) and takes a cached object only when its stamp equals the index row's.
 So a replaced instance (new checksum), a deleted one (no row) or one stored by a process
 that had no cache open is simply made again. Ingest tells the cache (through
 :attr:`~dicomkit.archive._node.Archive.listeners`) so a background thread makes the objects
 before anyone asks. The assembled answer of recently asked studies is kept in memory too,
-keyed by the same stamps.
+keyed by the same stamps; and the bytes last sent for a study (base URL filled in) are sent
+again as they are, without even that query, while the index has not changed at all since
+(SQLite's data version and change count: any store, delete or IOCM change, by this process
+or another, moves them).
 
 The cache is a cache: deleting the file loses nothing (it is rebuilt on demand).
 """
@@ -73,6 +76,12 @@ class MetadataCache:
         self.memory_bytes = memory_bytes
         self._assembled: collections.OrderedDict[tuple[Any, ...], bytes] = collections.OrderedDict()
         self._held = 0
+        # the answers last sent, with the base URL in them, valid while the index has not
+        # changed at all since (:meth:`_index_version`): no index query, no copy
+        self._served: collections.OrderedDict[
+            tuple[str, str | None, str | None, str], tuple[tuple[int, int], bytes]
+        ] = collections.OrderedDict()
+        self._served_bytes = 0
         self._queue: queue.SimpleQueue[list[tuple[str, str]] | threading.Event | None] = (
             queue.SimpleQueue()
         )
@@ -223,6 +232,14 @@ class MetadataCache:
     ) -> bytes | None:
         """The metadata JSON array (UTF-8) of a study, series or instance with BulkDataURIs
         under ``base_url``; None when nothing is stored there."""
+        version = self._index_version()
+        asked = (study, series, sop, base_url)
+        if version is not None:
+            with self.lock:
+                hit = self._served.get(asked)
+                if hit is not None and hit[0] == version:
+                    self._served.move_to_end(asked)
+                    return hit[1]
         found = self.instances(study, series, sop)
         if not found:
             return None
@@ -234,7 +251,28 @@ class MetadataCache:
         if body is None:
             body = self._build(study, found)
             self._keep(key, body)
-        return body.replace(_MARK_JSON.encode(), json.dumps(base_url)[1:-1].encode())
+        answer = body.replace(_MARK_JSON.encode(), json.dumps(base_url)[1:-1].encode())
+        if version is not None and len(answer) <= self.memory_bytes // 4:
+            with self.lock:
+                old = self._served.pop(asked, None)
+                self._served_bytes += len(answer) - (len(old[1]) if old else 0)
+                self._served[asked] = (version, answer)
+                while self._served_bytes > self.memory_bytes // 2 and self._served:
+                    _k, (_v, gone) = self._served.popitem(last=False)
+                    self._served_bytes -= len(gone)
+        return answer
+
+    def _index_version(self) -> tuple[int, int] | None:
+        """What changes whenever the index does (SQLite: ``PRAGMA data_version`` moves with
+        commits of other connections, ``total_changes`` with this one's rows, committed or
+        not); None for a database that has no such cheap counter (every request then
+        compares the stamps)."""
+        db = self.archive.index.db
+        if db.dialect != "sqlite":
+            return None
+        with db.lock:
+            (data_version,) = db.conn.execute("PRAGMA data_version").fetchone()
+            return int(data_version), int(db.conn.total_changes)
 
     def _build(self, study: str, found: list[tuple[StoredInstance, str]]) -> bytes:
         with self.lock:

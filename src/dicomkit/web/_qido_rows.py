@@ -37,6 +37,10 @@ __all__ = ["RowWriter"]
 _enc: Callable[[str], str] = json.encoder.encode_basestring
 
 
+#: values kept per slot in a search's element memo (unique values, UIDs, stop filling it)
+_MEMO = 4096
+
+
 class _Fallback(Exception):
     """This row goes through the general path."""
 
@@ -121,21 +125,24 @@ class RowWriter:
         if base_url:
             slots[tags.RetrieveURL] = _Slot(f'"{tags.RetrieveURL:08X}": {{"vr": "UR"', "UR", -3)
         self.slots = [slots[t] for t in sorted(slots)]
+        # the element text of each value seen, per slot: the study and series columns of a
+        # thousand instance rows repeat, so most elements are written once per search
+        self._memos: list[dict[Any, str]] = [{} for _s in self.slots]
+        for s, memo in zip(self.slots, self._memos, strict=True):
+            if s.source == -1 and self.fast:
+                memo[""] = self._element(s, s.const)
         self.extra_cols = [
             col_index[f"{ALIAS[lvl]}.extra"] for lvl in LEVELS[: query.level.depth + 1]
         ]
         self._seqs: dict[tuple[int, tuple[str, ...]], str] = {}
 
     def _url(self, row: tuple[Any, ...]) -> str:
-        def uid(kw: str) -> str:
+        segments = ["studies", "series", "instances"][: self.level.depth]
+        keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+        url = self.base_url
+        for segment, kw in zip(segments, keywords, strict=False):
             i = self._uid_cols.get(kw)
-            return "" if i is None or row[i] is None else str(row[i])
-
-        url = f"{self.base_url}/studies/{uid('StudyInstanceUID')}"
-        if self.level is not Level.STUDY:
-            url += f"/series/{uid('SeriesInstanceUID')}"
-        if self.level is Level.IMAGE:
-            url += f"/instances/{uid('SOPInstanceUID')}"
+            url += f"/{segment}/{'' if i is None or row[i] is None else row[i]}"
         return url
 
     def _sequence(self, row: tuple[Any, ...], slot: _Slot) -> str:
@@ -163,28 +170,33 @@ class RowWriter:
         self._seqs[key.tag, blobs] = text
         return text
 
+    def _element(self, s: _Slot, raw: Any) -> str:
+        """The element text of a column value (raises :class:`_Fallback`)."""
+        text = str(int(raw or 0)) if s.computed_is else "" if raw is None else str(raw)
+        if not text:
+            return s.head + "}"
+        if not text.isascii():
+            raise _Fallback
+        return f'{s.head}, "Value": [{_text_values(s.vr, text)}]}}'
+
     def _fast(self, row: tuple[Any, ...]) -> str:
         parts = []
-        for s in self.slots:
+        for s, memo in zip(self.slots, self._memos, strict=True):
             if s.source >= 0:
                 raw = row[s.source]
-                text = str(int(raw or 0)) if s.computed_is else "" if raw is None else str(raw)
+                key = raw if type(raw) is str else (type(raw), raw)  # 1, 1.0 and True apart
+                text = memo.get(key)
+                if text is None:
+                    text = self._element(s, raw)
+                    if len(memo) < _MEMO:
+                        memo[key] = text
+                parts.append(text)
             elif s.source == -1:
-                text = s.const
+                parts.append(memo[""])
             elif s.source == -2:
-                seq = self._sequence(row, s)
-                if seq:
-                    parts.append(seq)
-                    continue
-                text = ""
+                parts.append(self._sequence(row, s) or s.head + "}")
             else:
-                text = self._url(row)
-            if not text:
-                parts.append(s.head + "}")
-            elif not text.isascii():
-                raise _Fallback
-            else:
-                parts.append(f'{s.head}, "Value": [{_text_values(s.vr, text)}]}}')
+                parts.append(f'{s.head}, "Value": [{_enc(self._url(row))}]}}')
         return "{" + ", ".join(parts) + "}"
 
     def _general(self, row: tuple[Any, ...], post: list[Any]) -> str | None:
