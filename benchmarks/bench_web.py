@@ -344,9 +344,11 @@ def main() -> int:
             "  read rows: wall time to the last byte of the body (client parse outside the "
             "timer), median (min-max); cpu: the server process's CPU per request (all threads)"
         )
+        print(f"  {'':32s}" + "".join(f"{n:>11s}{'':15s}" for n in names) + "  ratio")
         for label, by in results.items():
             line = "".join(
-                f"{by[n][0] * 1000:8.1f} ({min(by[n][1]) * 1000:.1f}-{max(by[n][1]) * 1000:.1f})"
+                f"{by[n][0] * 1000:8.1f} ms"
+                + f"({min(by[n][1]) * 1000:.1f}-{max(by[n][1]) * 1000:.1f})".ljust(15)
                 for n in names
             )
             ratio = f"{by['Orthanc'][0] / by['dicomkit'][0]:7.2f}" if "Orthanc" in by else ""
