@@ -214,14 +214,14 @@ def create_app(
         p = request.path_params
         accept = request.headers.get("accept", "")
 
-        def read() -> tuple[list[bytes], FramePlan]:  # one thread hop
+        def read() -> tuple[Any, list[bytes], FramePlan]:  # one thread hop
             numbers = wado.parse_frame_list(p["frames"])
             (inst,) = wado.find_instances(archive, p["study"], p["series"], p["sop"])
             plan = choose_frame_media(accept, inst.transfer_syntax)
-            return frames_in(archive, inst, numbers, plan), plan
+            return inst, frames_in(archive, inst, numbers, plan), plan
 
         try:
-            data, plan = await run_in_threadpool(read)
+            inst, data, plan = await run_in_threadpool(read)
         except DicomError as exc:
             return _error(exc)
         trail.transferred(request, "WADO-RS frames", (inst,))
