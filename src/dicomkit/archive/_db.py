@@ -15,6 +15,7 @@ commit without the others.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import threading
@@ -36,6 +37,10 @@ class Database:
         self.paramstyle = paramstyle
         self.lock = threading.RLock()
         self._depth = 0
+        #: the SQLite write-ahead log (``index.sqlite-wal``) when the index is a file in WAL
+        #: mode: :meth:`transaction` can then commit without syncing and :meth:`sync_log`
+        #: makes it durable later (a group commit overlaps that fsync with others)
+        self.wal_path: str | None = None
 
     # -- construction ---------------------------------------------------------------------
 
@@ -73,9 +78,13 @@ class Database:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         except sqlite3.Error as exc:
             raise ArchiveError(_sqlite_hint(path, exc)) from exc
-        return cls(conn, "sqlite", "qmark")
+        db = cls(conn, "sqlite", "qmark")
+        if path != ":memory:" and str(mode).lower() == "wal":
+            db.wal_path = path + "-wal"
+        return db
 
     def close(self) -> None:
         with self.lock:
@@ -109,32 +118,58 @@ class Database:
         return rows[0][0] if rows else None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction; nested uses join the outer one. Commits durably on exit."""
+    def transaction(self, *, synced: bool = True) -> Iterator[bool]:
+        """A write transaction; nested uses join the outer one. Commits durably on exit.
+
+        ``synced=False`` (SQLite in WAL mode only): the commit is atomic and survives a
+        crash of this process, but its log is not fsync'd yet; the caller must call
+        :meth:`sync_log` before it tells anyone the rows are kept. Yields whether the
+        commit will be synced (True where the unsynced form is not available)."""
         with self.lock:
             if self._depth:
                 self._depth += 1
                 try:
-                    yield
+                    yield True
                 finally:
                     self._depth -= 1
                 return
-            # both connections are in autocommit mode: the transaction is explicit
-            self.conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
-            self._depth = 1
+            deferred = not synced and self.wal_path is not None
+            if deferred:  # under the lock: no other transaction ever runs unsynced
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield
-            except BaseException:
-                self._depth = 0
-                self.conn.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            try:
-                self.conn.execute("COMMIT")
-            except Exception as exc:
-                with contextlib.suppress(Exception):
+                # both connections are in autocommit mode: the transaction is explicit
+                self.conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                self._depth = 1
+                try:
+                    yield not deferred
+                except BaseException:
+                    self._depth = 0
                     self.conn.execute("ROLLBACK")
-                raise ArchiveError(f"index commit failed: {exc}") from exc
+                    raise
+                self._depth = 0
+                try:
+                    self.conn.execute("COMMIT")
+                except Exception as exc:
+                    with contextlib.suppress(Exception):
+                        self.conn.execute("ROLLBACK")
+                    raise ArchiveError(f"index commit failed: {exc}") from exc
+            finally:
+                if deferred:
+                    self.conn.execute("PRAGMA synchronous=FULL")
+
+    def sync_log(self) -> None:
+        """Make every transaction committed so far durable: fsync the SQLite write-ahead log
+        (a no-op when commits are synced anyway). Thread-safe; needs no lock."""
+        if self.wal_path is None:
+            return
+        try:
+            fd = os.open(self.wal_path, os.O_RDONLY)
+        except FileNotFoundError:  # checkpointed and removed: the rows are in the synced file
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:

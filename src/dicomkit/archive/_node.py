@@ -2,17 +2,20 @@
 
 An instance is acknowledged only when its file and its index rows are both durable:
 :meth:`Archive.ingest` makes the file's contents durable (``fdatasync``), then, inside an index
-transaction, adds the rows and renames the file into place, fsyncs the folder and only then
-commits. Concurrent ingests share that transaction, folder fsync and commit (group commit,
-:class:`_GroupCommit`). A crash in between leaves at worst a complete file without rows, which
-:meth:`Archive.check` (run on start-up) indexes again; it never leaves rows pointing at a
-missing or partial file. ``check`` also drops rows whose file has
-disappeared, sweeps temporary files and moves unreadable files to ``.quarantine``.
+transaction, adds the rows and renames the file into place, commits, and fsyncs the folder and
+the index's log side by side before anyone is answered. Concurrent ingests share that
+transaction and those fsyncs (group commit, :class:`_GroupCommit`,
+:meth:`Archive._commit_batch`). A crash in between leaves at worst a complete file without
+rows, which :meth:`Archive.check` (run on start-up) indexes again, or rows of an instance that
+was never acknowledged whose file name did not reach the disk, which it drops; a final path
+never holds a partial file. ``check`` also drops rows whose file has disappeared, sweeps
+temporary files and moves unreadable files to ``.quarantine``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -220,11 +223,15 @@ class Archive:
         #: the store is answered: the node's IOCM rejection notes (archive._iocm)
         self.on_stored: Callable[[IngestResult], None] | None = None
         self._group = _GroupCommit(self._commit_batch)
+        self._sync_pool: Any = None  # a batch's fsyncs, issued at once (:meth:`_sync_all`)
         if check:
             self.last_check = self.check(repair=True, sweep=True)
 
     def close(self) -> None:
         """Close the index (the files need no closing)."""
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown(wait=True)
+            self._sync_pool = None
         self.index.close()
 
     def __enter__(self) -> Self:
@@ -271,7 +278,7 @@ class Archive:
             raise  # a non-patient duplicate under the reject policy: 0111, not C000
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index {temp.name}: {exc}") from exc
-        return self._stored(self._group.submit(_Job(temp, rec, relpath, size, policy, checksum)))
+        return self._group.submit(_Job(temp, rec, relpath, size, policy, checksum))
 
     def ingest_batch(
         self,
@@ -312,7 +319,7 @@ class Archive:
             jobs.append(_Job(temp, rec, relpath, size, policy, checksum))
             where.append(i)
         for i, res in zip(where, self._group.submit_many(jobs), strict=True):
-            out[i] = self._stored(res) if isinstance(res, IngestResult) else res
+            out[i] = res  # on_stored already ran in the committing thread
         return [r if r is not None else ArchiveError("ingest did not complete") for r in out]
 
     def ingest_record(
@@ -336,16 +343,26 @@ class Archive:
             relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
         except (DicomError, OSError) as exc:
             raise ArchiveError(f"cannot index the instance: {exc}") from exc
-        return self._stored(
-            self._group.submit(
-                _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
-            )
+        return self._group.submit(
+            _Job(None, rec, relpath, size, policy or self.policy, checksum, durable=durable)
         )
 
-    def _stored(self, result: IngestResult) -> IngestResult:
-        if self.on_stored is not None and result.outcome != "kept":
-            self.on_stored(result)
-        return result
+    def _after_commit(self, jobs: list[_Job]) -> None:
+        """(committing thread) :attr:`on_stored` for each instance the batch stored, before
+        any of them is answered. Here, not in each waiting thread: a hook that reads the index
+        would otherwise queue behind the next batch's commit for the index lock, and every
+        answer would wait for two commits. A hook's exception fails its own instance only."""
+        hook = self.on_stored
+        if hook is None:
+            return
+        for job in jobs:
+            result = job.result
+            if result is None or result.outcome == "kept":
+                continue
+            try:
+                hook(result)
+            except BaseException as exc:  # noqa: BLE001 -- handed to the instance's thread
+                job.error, job.result = exc, None
 
     def _ingest_non_patient(
         self,
@@ -408,32 +425,34 @@ class Archive:
         )
 
     def _commit_batch(self, jobs: list[_Job]) -> None:
-        """Stage every job, make the new directory entries durable, commit once.
+        """Stage every job, commit once, make the batch durable with one round of fsyncs.
 
-        Durability, in order (an instance is acknowledged only after all three):
+        Durability (an instance is acknowledged only when all of it is done):
         1. the file's contents: ``fdatasync`` before the job was queued, or (a job with
            ``durable``, :meth:`ingest_record`) before its rename -- its rows are staged while
-           another thread syncs, but nothing is renamed before the contents are durable;
-        2. its name in the series folder: the rename, then one ``fsync`` of each folder the
-           batch renamed into (a batch of one series costs one directory fsync);
-        3. its rows: one COMMIT (SQLite WAL with synchronous=FULL: one fsync of the WAL;
-           PostgreSQL: one WAL flush) for the whole batch.
+           another thread syncs, but nothing is renamed before the contents are durable, so
+           a final path never holds a partial file;
+        2. its name in the series folder: the rename, then an ``fsync`` of each folder the
+           batch renamed into;
+        3. its rows: one COMMIT for the whole batch (SQLite WAL: one fsync of the log;
+           PostgreSQL: one WAL flush).
 
-        The directory fsync is *not* left to the start-up repair. Repair can re-create a row
-        from a file (a file without row: indexed again) but nothing can re-create a file
-        whose directory entry was lost: if the rows were committed and the rename had not
-        reached the disk, the crash would leave a row pointing at nothing, and the check
-        would drop an instance that had been acknowledged. Journaling file systems often
-        order the rename before a later fsync of another file (ext4 data=ordered commits
-        the whole journal), but POSIX does not promise it and ext4 fast_commit, XFS and
-        network file systems do not all behave so. So step 2 stays, amortised over the
-        batch, and it happens before step 3: at any crash point, a committed row has a
-        durable file; a durable file without a row is the repairable case.
+        With SQLite in WAL mode, 2 and 3 run side by side: the COMMIT is written unsynced
+        (:meth:`Database.transaction` ``synced=False``), then the folder fsyncs and the log's
+        fsync are issued at once from a pool (:meth:`_sync_all`); on one file system they
+        share a journal commit, so a batch costs the file syncs plus about one more. Until
+        all of them return nobody is answered, so a crash in between loses nothing that
+        was acknowledged; it can leave a committed row whose rename did not reach the disk
+        (an instance never acknowledged), which :meth:`check` drops at start-up, and a
+        durable file without a row, which it indexes again. A batch that *replaces* a
+        stored file keeps the strict order (folders synced before the COMMIT): the row of
+        the new copy must never outlive the old file's name on disk.
         """
         db = self.index.db
         placed: list[_Job] = []
+        dirs: list[Path] = []
         try:
-            with db.transaction():
+            with db.transaction(synced=False) as synced:
                 alone = len(jobs) == 1  # no savepoint: its failure rolls back the transaction
                 for job in jobs:
                     try:
@@ -448,13 +467,18 @@ class Archive:
                         continue
                     if job.placed:
                         placed.append(job)
-                dirs = {
-                    j.result.path.parent
-                    for j in jobs
-                    if j.result is not None and j.result.outcome != "kept"
-                }
-                for d in sorted(dirs):
-                    fsync_dir(d)
+                dirs = sorted(
+                    {
+                        j.result.path.parent
+                        for j in jobs
+                        if j.result is not None and j.result.outcome != "kept"
+                    }
+                )
+                if synced or any(
+                    j.result is not None and j.result.outcome == "replaced" for j in jobs
+                ):
+                    self._sync_all(dirs, wal=False)  # strict order: names before rows
+                    dirs = []
         except BaseException as exc:  # the commit (or a directory fsync) failed: nobody wins
             for job in jobs:
                 if job.error is None:
@@ -463,9 +487,21 @@ class Archive:
             for job in placed:
                 self._unplace(job)
             raise
+        if not synced:
+            try:
+                self._sync_all(dirs, wal=True)
+            except BaseException as exc:
+                # committed but not known durable: nobody is told it is kept (a resend finds
+                # it stored and keeps it; a crash before the sync is repaired by check())
+                for job in jobs:
+                    if job.error is None:
+                        job.error = exc
+                        job.result = None
+                raise
         for job in jobs:
             if job.result is not None and job.old_path is not None:
                 self.store.remove(job.old_path)
+        self._after_commit(jobs)
         if self.listeners:
             stored = [
                 (j.rec.study_uid, j.rec.sop_uid)
@@ -477,6 +513,28 @@ class Archive:
                     listener(stored)
                 except Exception:
                     log.exception("an ingest listener failed")
+
+    def _sync_all(self, dirs: list[Path], *, wal: bool) -> None:
+        """fsync the folders a batch renamed into and (``wal``) the index's write-ahead log,
+        all at once: concurrent fsyncs on one file system share its journal commit (ext4,
+        XFS), so ten series folders plus the log cost about one fsync, not eleven in a row.
+        The first failure raises once all have returned."""
+        calls: list[Callable[[], None]] = [functools.partial(fsync_dir, d) for d in dirs]
+        if wal:
+            calls.append(self.index.db.sync_log)
+        if len(calls) <= 1:
+            for call in calls:
+                call()
+            return
+        if self._sync_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._sync_pool = ThreadPoolExecutor(8, thread_name_prefix="batch-sync")
+        waits = [self._sync_pool.submit(call) for call in calls]
+        for done in waits:
+            done.exception()  # wait for every one before raising
+        for done in waits:
+            done.result()
 
     def _unplace(self, job: _Job) -> None:
         with contextlib.suppress(OSError, ArchiveError):
