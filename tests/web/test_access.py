@@ -208,3 +208,30 @@ def test_bad_web_config_says_what_is_wrong(tmp_path: Path, web: Any, words: str)
     with pytest.raises(cfgmod.ConfigError) as info:
         cfgmod.from_mapping({"web": web}, tmp_path)
     assert words in str(info.value)
+
+
+def test_the_page_loads_without_credentials_and_its_401s_do_not_ask_the_browser(
+    guarded: Any,
+) -> None:
+    """The web page (/ and /static/) holds no patient data: it loads without credentials so
+    that it can show its sign-in form. Its own requests (X-Requested-With) get a Bearer-only
+    challenge (a Basic one would open the browser's password dialog over the form) and the
+    schemes the form may offer; other clients keep the Basic challenge."""
+    url, _archive, _rows = guarded
+    root = url.removesuffix("/dicom-web")
+    page = requests.get(root + "/", timeout=30)
+    assert page.status_code == 200 and "signin-form" in page.text
+    assert requests.get(root + "/static/viewer.js", timeout=30).status_code == 200
+    xhr = {"X-Requested-With": "XMLHttpRequest"}
+    r = requests.get(url + "/studies", headers=xhr, timeout=30)
+    assert r.status_code == 401 and "sign in" in r.text
+    assert "Basic" not in r.headers["www-authenticate"]
+    assert "Bearer" in r.headers["www-authenticate"]
+    assert r.headers["x-auth-schemes"] == "Basic, Bearer"  # alice has a password, pipeline a token
+    wrong = requests.get(
+        url + "/studies", headers={**xhr, "Authorization": "Bearer nope"}, timeout=30
+    )
+    assert wrong.status_code == 401 and "not known" in wrong.text
+    assert "Basic" not in wrong.headers["www-authenticate"]
+    plain = requests.get(url + "/studies", timeout=30)
+    assert "Basic" in plain.headers["www-authenticate"] and "x-auth-schemes" not in plain.headers

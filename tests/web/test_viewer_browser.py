@@ -180,3 +180,104 @@ def test_viewer_multiframe(site: tuple[str, list[Study]], page: Any) -> None:
     _wait_frame(page, 3)
     _assert_shows(page, display_frame(mf, 2))
     assert "frame 3/3" in page.text_content("#info-bl")
+
+
+# -- a node that asks for credentials ------------------------------------------------------------
+
+TOKEN = "browser-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Study]]]:
+    import hashlib
+
+    from dicomkit.archive._web_settings import check_web
+
+    settings = check_web(
+        {
+            "users": {
+                "alice": {"password_sha256": hashlib.sha256(b"wonderland").hexdigest()},
+                "robot": {"token": TOKEN},
+            }
+        }
+    )
+    archive = Archive(tmp_path_factory.mktemp("viewer-secured"))
+    data = studies()
+    for st in data:
+        for ds in st.instances:
+            archive.store_dataset(ds)
+    with serve_archive(archive, settings=settings) as port:
+        yield f"http://127.0.0.1:{port}", data
+    archive.close()
+
+
+def _sign_in(page: Any, **fields: str) -> str:
+    """Wait for the sign-in form, fill it, submit; the words it showed."""
+    page.wait_for_selector("#signin[open]")
+    why = str(page.text_content("#signin-why"))
+    for name, text in fields.items():
+        page.fill(f"#signin-form input[name={name}]", text)
+    page.click("#signin-form button[type=submit]")
+    return why
+
+
+def test_basic_sign_in_then_every_request_carries_it(
+    secured: tuple[str, list[Study]], page: Any
+) -> None:
+    url, data = secured
+    ct = data[0]
+    sent: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append((r.url, r.headers.get("authorization"))) if "/dicom-web/" in r.url else None
+        ),
+    )
+    page.goto(url + "/")
+    why = _sign_in(page, user="alice", password="looking-glass")  # wrong first
+    assert "sign in" in why
+    assert page.is_visible("#signin-basic") and page.is_visible("#signin-bearer")
+    why = _sign_in(page, user="alice", password="wonderland")
+    assert "wrong user name or password" in why
+    assert sorted(_rows(page)) == ["P001", "P002"]
+    assert page.text_content("#who-name") == "alice"
+    # the study page: thumbnails fetched with the header, shown from blob: URLs
+    page.click("#studies tbody tr:has-text('P001')")
+    page.wait_for_selector("#series .card")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#series img')].every(i => i.complete && i.naturalWidth)"
+    )
+    srcs = page.evaluate("[...document.querySelectorAll('#series img')].map(i => i.src)")
+    assert len(srcs) == len(ct.series) and all(s.startswith("blob:") for s in srcs)
+    # the viewer: metadata and frames, the canvas shows the pipeline's frame
+    series, instances = next(iter(ct.series.items()))
+    page.click(f"#series .card[data-series='{series}']")
+    _wait_frame(page, 1)
+    _assert_shows(page, display_frame(instances[0]))
+    basic = "Basic " + __import__("base64").b64encode(b"alice:wonderland").decode()
+    answered = [(u, h) for u, h in sent if h == basic]
+    assert any("/metadata" in u for u, _h in answered)
+    assert any("/frames/" in u for u, _h in answered)
+    assert any("/thumbnail" in u for u, _h in answered)
+    # after signing in, nothing went out without the header
+    first = next(i for i, (_u, h) in enumerate(sent) if h == basic)
+    assert all(h == basic for _u, h in sent[first:])
+
+
+def test_token_sign_in_opens_a_series_and_sign_out_forgets_it(
+    secured: tuple[str, list[Study]], page: Any
+) -> None:
+    url, data = secured
+    mr = data[1]
+    series, instances = next(iter(mr.series.items()))
+    page.goto(f"{url}/#/view/{mr.uid}/{series}")  # straight to the viewer
+    _sign_in(page, token=TOKEN)
+    _wait_frame(page, 1)
+    _assert_shows(page, display_frame(instances[0]))
+    assert page.text_content("#who-name") == "token"
+    page.reload()  # kept for the tab's life
+    _wait_frame(page, 1)
+    assert not page.is_visible("#signin")
+    page.click("#signout")
+    page.wait_for_selector("#signin[open]")
+    assert page.evaluate("sessionStorage.length") == 0

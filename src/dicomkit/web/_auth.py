@@ -8,6 +8,12 @@ the application (:func:`~dicomkit.web._app.create_app` adds it from the ``[web]`
   ``anonymous`` permissions; one it lacks is 401 with a ``WWW-Authenticate`` challenge
   (a browser then asks for a password), and a signed-in user lacking it gets 403 -- both
   say, in words, what was needed.
+- **The web page**: ``GET /`` and ``/static/...`` (the page's own files, no patient data)
+  need no permission, so that a browser can load the page and let the user sign in. The
+  page's requests carry ``X-Requested-With: XMLHttpRequest``: their 401 challenges Bearer
+  only (a Basic challenge would make the browser open its own password dialog over the
+  page's sign-in form) and an ``X-Auth-Schemes`` header names the schemes the users of the
+  config can sign in with (``Basic`` for users with a password, ``Bearer`` with a token).
 - **CORS** (Fetch standard): for an allowed ``Origin``, answers carry
   ``Access-Control-Allow-Origin`` (and expose ``Warning``/``Content-Location``); preflight
   ``OPTIONS`` requests are answered here, before authentication (browsers send them without
@@ -55,6 +61,13 @@ class AccessMiddleware:
         self.app = app
         self.settings = settings
         self.origins = frozenset(settings.cors_origins)
+        schemes = []
+        if any(u.password_sha256 for u in settings.users.values()):
+            schemes.append("Basic")
+        if any(u.token for u in settings.users.values()):
+            schemes.append("Bearer")
+        #: what the web page may offer in its sign-in form
+        self.schemes = ", ".join(schemes).encode()
 
     def _allowed_origin(self, origin: str) -> str | None:
         if not origin or not self.origins:
@@ -114,13 +127,18 @@ class AccessMiddleware:
                     ],
                 )
                 return
-        need = needed_permission(method, str(scope.get("path", "")))
+        path = str(scope.get("path", ""))
+        if method in ("GET", "HEAD") and (path == "/" or path.startswith("/static/")):
+            await self.app(scope, receive, send)  # the page itself: no patient data
+            return
+        need = needed_permission(method, path)
         user: WebUser | None = None
         authorization = headers.get("authorization", "")
+        page = headers.get("x-requested-with", "").lower() == "xmlhttprequest"
         if authorization and self.settings.users:
             user, why = self._user(authorization)
             if user is None:
-                await _answer(send, 401, f"{why}\n", cors + _challenge())
+                await _answer(send, 401, f"{why}\n", cors + self._challenge(page))
                 return
         allowed = user.permissions if user is not None else self.settings.anonymous
         if need == "delete" and not self.settings.allow_delete:
@@ -141,7 +159,7 @@ class AccessMiddleware:
                     401,
                     f"{method} needs the {need!r} permission: sign in (HTTP Basic with a user "
                     "of the [web.users] config, or Authorization: Bearer TOKEN)\n",
-                    cors + _challenge(),
+                    cors + self._challenge(page),
                 )
             else:
                 await _answer(
@@ -167,12 +185,13 @@ class AccessMiddleware:
 
         await self.app(scope, receive, send_with_cors)
 
-
-def _challenge() -> list[tuple[bytes, bytes]]:
-    return [
-        (b"www-authenticate", f'Basic {_REALM}, charset="UTF-8"'.encode()),
-        (b"www-authenticate", f"Bearer {_REALM}".encode()),
-    ]
+    def _challenge(self, page: bool) -> list[tuple[bytes, bytes]]:
+        """The WWW-Authenticate headers of a 401 (for the web page: no Basic challenge, and
+        the schemes the page's form may offer)."""
+        bearer = (b"www-authenticate", f"Bearer {_REALM}".encode())
+        if page:
+            return [bearer, (b"x-auth-schemes", self.schemes)]
+        return [(b"www-authenticate", f'Basic {_REALM}, charset="UTF-8"'.encode()), bearer]
 
 
 async def _answer(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:

@@ -1,11 +1,86 @@
 // dicomkit's web page: study list, study page, series viewer. Plain JS, no build step;
 // everything it shows comes from the node's own DICOMweb API (QIDO-RS, WADO-RS frames and
-// metadata, thumbnails).
+// metadata, thumbnails). On a node that asks for credentials, a 401 opens the sign-in form;
+// the Authorization header it makes goes with every request (pictures too: fetched, then
+// shown from blob: URLs) and is kept for the browser tab's life (sessionStorage).
 "use strict";
 
 const API = document.body.dataset.dicomweb;
 const $ = (sel) => document.querySelector(sel);
 const OCTETS = 'multipart/related; type="application/octet-stream"';
+
+// ---- authentication ---------------------------------------------------------------------
+const AUTH_KEY = "dicomkit.authorization", USER_KEY = "dicomkit.user";
+const auth = {
+  header: sessionStorage.getItem(AUTH_KEY) || "",
+  user: sessionStorage.getItem(USER_KEY) || "",
+  pending: null,  // the sign-in in progress: every request that got a 401 waits for it
+
+  set(header, user) {
+    this.header = header; this.user = user;
+    if (header) { sessionStorage.setItem(AUTH_KEY, header); sessionStorage.setItem(USER_KEY, user); }
+    else { sessionStorage.removeItem(AUTH_KEY); sessionStorage.removeItem(USER_KEY); }
+    const who = $("#who");
+    who.hidden = !header;
+    $("#who-name").textContent = user;
+  },
+
+  // show the form with the server's words; resolves once the user has signed in
+  signIn(why, schemes) {
+    if (this.pending) return this.pending;
+    const dialog = $("#signin"), form = $("#signin-form");
+    const offered = (schemes || "Basic, Bearer").split(",").map((x) => x.trim());
+    $("#signin-basic").hidden = !offered.includes("Basic");
+    $("#signin-bearer").hidden = !offered.includes("Bearer");
+    $("#signin-why").textContent = why;
+    form.reset();
+    this.pending = new Promise((resolve) => {
+      form.onsubmit = (e) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const token = String(data.get("token") || "").trim();
+        const user = String(data.get("user") || "");
+        if (token) this.set(`Bearer ${token}`, "token");
+        else {
+          const bytes = new TextEncoder().encode(`${user}:${data.get("password") || ""}`);
+          this.set(`Basic ${btoa(String.fromCharCode(...bytes))}`, user);
+        }
+        dialog.close();
+        this.pending = null;
+        resolve();
+      };
+    });
+    if (!dialog.open) dialog.showModal();
+    return this.pending;
+  },
+};
+
+// fetch() with the page's credentials; a 401 asks the user to sign in, then tries again
+async function api(url, init = {}) {
+  for (;;) {
+    const headers = new Headers(init.headers || {});
+    headers.set("X-Requested-With", "XMLHttpRequest");
+    if (auth.header) headers.set("Authorization", auth.header);
+    const sent = auth.header;
+    const r = await fetch(url, { ...init, headers });
+    if (r.status !== 401) return r;
+    const why = (await r.text()).trim();
+    if (auth.header === sent) await auth.signIn(why, r.headers.get("X-Auth-Schemes"));
+  }
+}
+
+// a picture through api(): its blob: URL (freed by the caller's list when the view changes)
+const blobs = [];
+async function pictureUrl(url, accept) {
+  const r = await api(url, { headers: { Accept: accept || "image/jpeg" } });
+  if (!r.ok) throw new Error(`${r.status}: ${(await r.text()).trim()}`);
+  const u = URL.createObjectURL(await r.blob());
+  blobs.push(u);
+  return u;
+}
+function freePictures() {
+  for (const u of blobs.splice(0)) URL.revokeObjectURL(u);
+}
 
 // ---- DICOM JSON helpers --------------------------------------------------------------
 const T = {
@@ -47,7 +122,7 @@ const dicomDate = (s) => (s && s.length === 8 ? `${s.slice(0, 4)}-${s.slice(4, 6
 async function qido(path, params) {
   const url = new URL(API + path, location.href);
   for (const [k, v] of Object.entries(params || {})) if (v !== "" && v != null) url.searchParams.append(k, v);
-  const r = await fetch(url, { headers: { Accept: "application/dicom+json" } });
+  const r = await api(url, { headers: { Accept: "application/dicom+json" } });
   if (!r.ok) throw new Error(`${r.status}: ${(await r.text()).trim()}`);
   return r.status === 204 ? [] : r.json();
 }
@@ -116,6 +191,7 @@ async function showStudy(study) {
   show("study", [["Studies", "#/"], [study, null]]);
   const grid = $("#series");
   grid.replaceChildren();
+  freePictures();
   const [info] = await qido("/studies", { StudyInstanceUID: study, includefield: "StudyDescription" });
   $("#study-title").textContent = info
     ? `${personName(text(info, "PatientName"))} · ${text(info, "PatientID")} · ` +
@@ -126,8 +202,10 @@ async function showStudy(study) {
   series.sort((a, b) => num(a, "SeriesNumber", 1e9) - num(b, "SeriesNumber", 1e9));
   grid.replaceChildren(...series.map((s) => {
     const uid = text(s, "SeriesInstanceUID");
-    const card = el("div", { className: "card" },
-      el("img", { src: `${API}/studies/${study}/series/${uid}/thumbnail`, alt: "", loading: "lazy" }),
+    const img = el("img", { alt: "" });
+    pictureUrl(`${API}/studies/${study}/series/${uid}/thumbnail`).then((u) => { img.src = u; })
+      .catch((e) => { img.alt = e.message; });
+    const card = el("div", { className: "card" }, img,
       el("div", { textContent: `${text(s, "Modality")} #${text(s, "SeriesNumber")}` }),
       el("div", { textContent: text(s, "SeriesDescription") || "(no description)" }),
       el("div", { textContent: `${text(s, "NumberOfSeriesRelatedInstances")} instances` }));
@@ -170,15 +248,22 @@ const viewer = {
   canvas: null, ctx: null, frames: [], index: 0, cache: new Map(), token: 0,
   center: 0, width: 1, zoom: 1, panX: 0, panY: 0, rect: null, state: "idle", meta: null,
 
-  stop() { this.token++; this.cache.clear(); this.state = "idle"; },
+  stop() { this.token++; this.clear(); this.state = "idle"; },
+
+  clear() {
+    for (const v of this.cache.values()) v.then((f) => f.url && URL.revokeObjectURL(f.url), () => {});
+    this.cache.clear();
+  },
 
   async open(study, series) {
     const token = ++this.token;
-    this.cache.clear();
+    this.clear();
     this.state = "loading";
     show("viewer", [["Studies", "#/"], [study, `#/study/${study}`], [series, null]]);
-    const meta = await (await fetch(`${API}/studies/${study}/series/${series}/metadata`,
-      { headers: { Accept: "application/dicom+json" } })).json();
+    const answer = await api(`${API}/studies/${study}/series/${series}/metadata`,
+      { headers: { Accept: "application/dicom+json" } });
+    if (!answer.ok) throw new Error(`${answer.status}: ${(await answer.text()).trim()}`);
+    const meta = await answer.json();
     if (token !== this.token) return;
     if (meta.length) {
       const m = meta[0];
@@ -210,12 +295,15 @@ const viewer = {
       const samples = num(m, "SamplesPerPixel", 1);
       const photometric = text(m, "PhotometricInterpretation");
       if (samples !== 1 || photometric === "PALETTE COLOR") {
+        const r = await api(`${base}/rendered`, { headers: { Accept: "image/png" } });
+        if (!r.ok) throw new Error(`frame ${key}: ${r.status}`);
+        const url = URL.createObjectURL(await r.blob());
         const img = new Image();
-        img.src = `${base}/rendered`;
+        img.src = url;
         await img.decode();
-        return { image: img, grey: false };
+        return { image: img, grey: false, url };
       }
-      const r = await fetch(base, { headers: { Accept: OCTETS } });
+      const r = await api(base, { headers: { Accept: OCTETS } });
       if (!r.ok) throw new Error(`frame ${key}: ${r.status}`);
       const bytes = parseMultipart(await r.arrayBuffer(), r.headers.get("content-type"));
       const bits = num(m, "BitsAllocated", 16), stored = num(m, "BitsStored", bits);
@@ -405,6 +493,8 @@ $("#search").addEventListener("submit", (e) => {
   else showList();
 });
 $("#search").addEventListener("reset", () => setTimeout(showList, 0));
+$("#signout").addEventListener("click", () => { auth.set("", ""); route(); });
+auth.set(auth.header, auth.user);
 viewer.init();
 window.dkViewer = viewer;  // for tests and the console
 window.addEventListener("hashchange", route);
