@@ -20,11 +20,12 @@ STOW-RS                Instances Transferred (110104, action C) for what was sto
 DELETE                 DICOM Study Deleted (110105): the instances removed, per study
 =====================  ==========================================================
 
-Requests that already looked the instances up (frames, rendered, bulkdata, WADO-URI) build
-their message at once from those rows; metadata and thumbnail requests, which answer from
-the metadata cache or a representative instance, hand the look-up of the studies' SOP
-classes to one background thread (results kept a few seconds for repeated requests), so the
-audit adds no query to their answer. The trail writes and sends messages from its own thread.
+These messages are built by one background thread: the request only hands over who asked
+and what was sent. Requests that already looked the instances up (frames, rendered,
+bulkdata, WADO-URI) hand over those rows; metadata and thumbnail requests, which answer from
+the metadata cache or a representative instance, hand over the UIDs, and the thread looks the
+SOP classes up (results kept a few seconds for repeated requests), so the audit adds no query
+to their answer. The trail writes and sends messages from its own thread.
 """
 
 from __future__ import annotations
@@ -125,21 +126,21 @@ class WebAudit:
         sop: str | None = None,
     ) -> None:
         """One Instances Transferred (R) for a request that sent part of what is stored
-        (metadata, frames, a rendered picture, a thumbnail, bulk data): from ``found`` rows
-        at once, else looked up by ``study``/``series``/``sop`` in the background."""
+        (metadata, frames, a rendered picture, a thumbnail, bulk data), built in the
+        background from ``found`` rows, else from the instances ``study``/``series``/``sop``
+        name (looked up there)."""
         if not self.enabled:
             return
+        rows = list(found) if found is not None else None
+        if rows is None and (study is None or self.archive is None):
+            return
         client = self.who(request)
-        if found is not None:
-            self._emit_transferred(client, description, list(found))
-            return
-        if study is None or self.archive is None:
-            return
         with self._lock:
             if self._worker is None:
                 self._worker = ThreadPoolExecutor(1, thread_name_prefix="dicomkit-web-audit")
             worker = self._worker
-        worker.submit(self._deferred, client, description, study, series, sop)
+        # the message is built off the event loop too: the request pays for a hand-over only
+        worker.submit(self._deferred, client, description, rows, study, series, sop)
 
     def _emit_transferred(self, client: au.Actor, description: str, found: list[Any]) -> None:
         studies = _studies((i.study_instance_uid, i.sop_class_uid) for i in found)
@@ -151,10 +152,19 @@ class WebAudit:
             )
 
     def _deferred(
-        self, client: au.Actor, description: str, study: str, series: str | None, sop: str | None
+        self,
+        client: au.Actor,
+        description: str,
+        rows: list[Any] | None,
+        study: str | None,
+        series: str | None,
+        sop: str | None,
     ) -> None:
         from dicomkit.web._wado import find_instances
 
+        if rows is not None or study is None:
+            self._emit_transferred(client, description, rows or [])
+            return
         key = (study, series, sop)
         now = time.monotonic()
         hit = self._seen.get(key)
