@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from peers import free_port, missing, wait_for_port
+from peers import free_port, missing, stop, wait_for_port
 
 __all__ = ["RSYSLOGD", "event_ids", "messages", "received", "rsyslog"]
 
@@ -74,12 +74,7 @@ def rsyslog(folder: Path, *, tls: dict[str, Path] | None = None) -> Iterator[dic
             wait_for_port(ports["tls"], proc=proc)  # type: ignore[arg-type]
         yield ports
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 def received(folder: Path, count: int, timeout: float = 20.0) -> list[tuple[str, ...]]:
