@@ -235,3 +235,15 @@ def test_the_page_loads_without_credentials_and_its_401s_do_not_ask_the_browser(
     assert "Basic" not in wrong.headers["www-authenticate"]
     plain = requests.get(url + "/studies", timeout=30)
     assert "Basic" in plain.headers["www-authenticate"] and "x-auth-schemes" not in plain.headers
+
+
+def test_the_sign_in_schemes_follow_the_users() -> None:
+    from dicomkit.web._auth import AccessMiddleware
+
+    def schemes(users: dict[str, Any]) -> bytes:
+        return AccessMiddleware(lambda *a: None, check_web({"users": users})).schemes  # type: ignore[arg-type,return-value]
+
+    digest = hashlib.sha256(b"wonderland").hexdigest()
+    assert schemes({"robot": {"token": TOKEN}}) == b"Bearer"
+    assert schemes({"alice": {"password_sha256": digest}}) == b"Basic"
+    assert schemes({"alice": {"password_sha256": digest, "token": TOKEN}}) == b"Basic, Bearer"

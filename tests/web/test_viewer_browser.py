@@ -271,6 +271,9 @@ def test_token_sign_in_opens_a_series_and_sign_out_forgets_it(
     mr = data[1]
     series, instances = next(iter(mr.series.items()))
     page.goto(f"{url}/#/view/{mr.uid}/{series}")  # straight to the viewer
+    page.wait_for_selector("#signin[open]")
+    page.keyboard.press("Escape")  # the form stays: requests are waiting for it
+    assert page.is_visible("#signin-form")
     _sign_in(page, token=TOKEN)
     _wait_frame(page, 1)
     _assert_shows(page, display_frame(instances[0]))

@@ -494,6 +494,8 @@ $("#search").addEventListener("submit", (e) => {
 });
 $("#search").addEventListener("reset", () => setTimeout(showList, 0));
 $("#signout").addEventListener("click", () => { auth.set("", ""); route(); });
+// Escape would close the form with requests still waiting for it: it stays until signed in
+$("#signin").addEventListener("cancel", (e) => e.preventDefault());
 auth.set(auth.header, auth.user);
 viewer.init();
 window.dkViewer = viewer;  // for tests and the console
