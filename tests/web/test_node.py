@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from archive_helpers import ROOT, cli_subprocess, serving, synthetic, to_dataset
+from archive_helpers import ROOT, cli, cli_subprocess, serving, synthetic, to_dataset
 from peers import free_port, require_module, stop, wait_for_port
 from pnd_peer import find, store_rows
 
@@ -136,7 +136,10 @@ def test_busy_http_port_is_refused_with_reason(tmp_path: Path) -> None:
 def test_http_port_zero_turns_dicomweb_off(tmp_path: Path) -> None:
     dimse = free_port()
     with serving(tmp_path / "a", dimse, "--http-port", "0") as proc:
-        pass
+        # answered only once the event loop runs, so after the start-up lines are printed
+        # (a SIGINT between the bind and that print would end it before saying anything)
+        code, _out, err = cli("echo", "127.0.0.1", str(dimse), "--aec", "DICOMKIT")
+        assert code == 0, err
     _out, err = stop(proc)
     assert f"listening on 127.0.0.1:{dimse}" in err
     assert "DICOMweb" not in err
