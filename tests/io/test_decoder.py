@@ -17,6 +17,9 @@ from dicomkit.errors import InvalidDicomError, TruncatedDataError
 from dicomkit.io._decoder import MAX_DEPTH, decode_dataset, guess_encoding, implicit_vr
 from dicomkit.io._encoder import encode_dataset
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 
 def test_explicit_le() -> None:
     buf = exp(0x00100010, "PN", b"DOE^J ") + exp(0x00280010, "US", b"\x00\x02")

@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 import dicomkit
 from dicomkit.errors import InvalidDicomError
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 SEEDS = [
     "dcm4che/DICOMDIR",
     "dcm4che/Tag-0040-A170-VR-CS.dcm",

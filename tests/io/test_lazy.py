@@ -26,6 +26,9 @@ from dicomkit.io._decoder import (
 from dicomkit.io._encoder import encode_dataset
 from dicomkit.io._scan import check_sequence
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 CODE = exp(0x00080100, "SH", b"CODE") + exp(0x00080102, "SH", b"DCM ")
 
 

@@ -25,6 +25,9 @@ from dicomkit.io._deflate import deflate, inflate
 from dicomkit.io._encoder import encode_element
 from dicomkit.io._part10 import build_file_meta, read_file_meta
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 CT = "1.2.840.10008.5.1.4.1.1.2"
 IMPLICIT, EXPLICIT, BIG, DEFLATED = (
     "1.2.840.10008.1.2",

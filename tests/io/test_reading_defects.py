@@ -19,6 +19,9 @@ from builders import UNDEF, exp, imp, item, seq_delim
 import dicomkit
 from dicomkit.errors import InvalidDicomError, TruncatedDataError
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_BE = "1.2.840.10008.1.2.2"

@@ -12,6 +12,9 @@ from dicomkit import Dataset
 from dicomkit.dictionary import uids
 from dicomkit.dictionary.syntaxes import TRANSFER_SYNTAXES
 
+# every test here runs with the C element scan and with the pure-Python loops
+pytestmark = pytest.mark.usefixtures("decoder_path")
+
 
 def _ds() -> Dataset:
     ds = Dataset()

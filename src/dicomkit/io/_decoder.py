@@ -17,6 +17,8 @@ items are parsed on first access.
 
 from __future__ import annotations
 
+import mmap
+import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -48,7 +50,7 @@ from dicomkit.io._scan import (
     VR_OF,
     check_sequence,
 )
-from dicomkit.io._vrlookup import implicit_vr, known_vr, resolve_ambiguous
+from dicomkit.io._vrlookup import KNOWN_VRS, implicit_vr, known_vr, resolve_ambiguous
 
 __all__ = [
     "LARGE_VALUE",
@@ -67,6 +69,39 @@ LARGE_VALUE = 64 * 1024
 
 _UNDEF = 0xFFFFFFFF
 _PIXEL_TAGS = frozenset({PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA})
+
+#: Environment variable that, set to anything but "" or "0", keeps the C scan unused.
+PURE_PYTHON_ENV = "DICOMKIT_PURE_PYTHON"
+
+
+def _load_extension() -> Any:
+    """The optional C element scan (``dicomkit.io._cscan``, built by setup.py), or None when it
+    is not built or :data:`PURE_PYTHON_ENV` asks for the pure-Python loop."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return None
+    try:
+        from dicomkit.io import _cscan
+    except ImportError:
+        return None
+    _cscan.init(VR_OF, LONG_B)
+    return _cscan
+
+
+#: The C scan in use (None: the pure-Python loops). Tests switch it with :func:`use_extension`.
+_EXT: Any = _load_extension()
+
+
+def use_extension(on: bool) -> bool:
+    """Use the C element scan (``on``, when it is built) or the pure-Python loops; returns
+    whether the C scan is now in use. Both give the same data sets and the same errors."""
+    global _EXT
+    _EXT = _load_extension() if on else None
+    return _EXT is not None
+
+
+def extension_active() -> bool:
+    """Whether reads use the C element scan (built, and not switched off)."""
+    return _EXT is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +186,7 @@ class _Reader:
     their end needs the same walk). A lenient read, and big endian undefined lengths, parse
     everything at once."""
 
-    __slots__ = ("_twin", "buf", "opts", "res", "trusted")
+    __slots__ = ("_twin", "buf", "ext", "opts", "res", "trusted")
 
     def __init__(
         self, buf: Any, opts: DecodeOptions, res: DecodeResult, trusted: bool = False
@@ -161,6 +196,8 @@ class _Reader:
         self.res = res
         self.trusted = trusted
         self._twin: _Reader | None = self if trusted else None
+        # the C scan slices values to bytes as bytes and mmap do (not bytearray/memoryview)
+        self.ext: Any = _EXT if type(buf) is bytes or type(buf) is mmap.mmap else None
 
     def _lazy(
         self,
@@ -337,7 +374,15 @@ class _Reader:
         specific = self.opts.specific_tags
         large = self.opts.large_value
         end8 = end - 8
+        scan = self.ext.explicit_le if little and self.ext is not None else None
+        nul_tail = -1
         while pos <= end8:
+            if scan is not None:
+                # the C scan stores the ordinary elements as below and stops at the first one
+                # it leaves to this loop (or at the end)
+                pos = scan(buf, pos, end, d, stop, specific, large)
+                if pos > end8:
+                    break
             g, e, vrb, length = exp(buf, pos)
             tag = g << 16 | e
             if tag >= stop:
@@ -358,8 +403,13 @@ class _Reader:
                     if res is None or res[0] < 0:
                         return end, False
                     return res[0], res[1] == _DELIMITED
-                if depth == 0 and not bytes(buf[pos:end]).strip(b"\x00"):
-                    return end, False  # trailing NUL padding after the last element
+                if depth == 0:
+                    if nul_tail < 0:
+                        # where the trailing NULs start (found once: a run of blank VRs
+                        # would otherwise copy the rest of the buffer at every element)
+                        nul_tail = pos + len(bytes(buf[pos:end]).rstrip(b"\x00"))
+                    if pos >= nul_tail:
+                        return end, False  # trailing NUL padding after the last element
                 if vrb in BLANK_VRS:
                     nxt = self.blank_vr(owner, tag, vrb, pos, end, length)
                     if nxt >= 0:
@@ -419,7 +469,12 @@ class _Reader:
         specific = self.opts.specific_tags
         large = self.opts.large_value
         end8 = end - 8
+        scan = self.ext.implicit_le if little and self.ext is not None else None
         while pos <= end8:
+            if scan is not None:
+                pos = scan(buf, pos, end, d, stop, specific, large, KNOWN_VRS)
+                if pos > end8:
+                    break
             g, e, length = hhl(buf, pos)
             tag = g << 16 | e
             if tag >= stop:

@@ -21,7 +21,7 @@ from dicomkit.core._vr import ALL_VRS, resolve_vr
 
 PIXEL_REPRESENTATION = 0x00280103
 
-__all__ = ["PRIVATE_CACHE_SIZE", "implicit_vr", "known_vr", "resolve_ambiguous"]
+__all__ = ["KNOWN_VRS", "PRIVATE_CACHE_SIZE", "implicit_vr", "known_vr", "resolve_ambiguous"]
 
 #: Most (tag, creator) pairs remembered; past it the cache starts again.
 PRIVATE_CACHE_SIZE = 4096
@@ -35,6 +35,8 @@ _PRIVATE_CACHE: dict[tuple[int, str], str] = {}
 
 #: The VR of a standard tag looked up before (``None`` when not looked up yet).
 known_vr = _VR_CACHE.get
+#: The dict behind :data:`known_vr` (the decoder's C scan looks tags up in it directly).
+KNOWN_VRS = _VR_CACHE
 
 
 def _dictionary_vr(tag: int) -> str:

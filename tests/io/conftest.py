@@ -1,0 +1,54 @@
+"""Fixtures of the io tests: the decoder's two element loops (the C scan and pure Python)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from dicomkit.io import _decoder
+
+#: What to do when the C scan is missing: a build step to run, and why CI cannot skip it.
+BUILD_HINT = (
+    "the C element scan dicomkit.io._cscan is not built: run `pip install -e .` (or "
+    "`python setup.py build_ext --inplace`) with a C compiler and the Python headers "
+    "(Debian: gcc, python3-dev)"
+)
+
+
+def _require_extension() -> None:
+    """Use the C scan; skip the test without it (fail under CI, where it must be built)."""
+    if _decoder.use_extension(True):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(BUILD_HINT)
+    pytest.skip(BUILD_HINT)
+
+
+@pytest.fixture
+def c_scan() -> Iterator[None]:
+    """The C element scan in use for this test (skipped without it; a failure under CI);
+    the decoder's choice is restored afterwards."""
+    saved = _decoder._EXT
+    try:
+        _require_extension()
+        yield
+    finally:
+        _decoder._EXT = saved
+
+
+@pytest.fixture(params=["c", "python"])
+def decoder_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once with the C element scan and once with the pure-Python loops (both
+    must give the same data sets and errors). Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("decoder_path")``."""
+    saved = _decoder._EXT
+    try:
+        if request.param == "c":
+            _require_extension()
+        else:
+            _decoder.use_extension(False)
+        yield request.param
+    finally:
+        _decoder._EXT = saved
