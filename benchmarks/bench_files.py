@@ -16,6 +16,13 @@ alternating within each round so load changes hit all alike):
   e  header (stop_before_pixels) of the 100 MB and the 1 GiB multi-frame file, in a fresh
      subprocess: time and peak RSS (should stay ~constant with file size); also the peak RSS
      of a full read of the 1 GiB file
+  h  issue #17's header-parse row: header + 10 attributes of the 300-file CT series, in
+     process; dicomkit with its C element scan, dicomkit pure Python (DICOMKIT_PURE_PYTHON's
+     path), dicomsdl and pydicom; 3 runs (--repeat) of best-of-5 passes, CPU time
+     (process_time) and wall time, each run's files/s and the spread, ratios vs dicomsdl and
+     pydicom:  python benchmarks/bench_files.py --only h
+
+dicomkit-py is dicomkit with the C element scan switched off (the same process, alternating).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import itertools
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -136,24 +145,37 @@ class DicomsdlImpl:
 
 class DicomkitImpl:
     name = "dicomkit"
+    pure = False  # the C element scan on (when built); DicomkitPureImpl: off
 
     def __init__(self):
         import dicomkit
+        from dicomkit.io import _decoder
 
         if not hasattr(dicomkit, "read") or not hasattr(dicomkit, "write"):
             raise ImportError("dicomkit.read/write not exported yet (src/dicomkit/__init__.py)")
         self.m = dicomkit
+        self.dec = _decoder
+        self.ext = None if self.pure else _decoder._load_extension()
+        if not self.pure and self.ext is None:
+            raise ImportError(
+                "the C element scan is not built (or DICOMKIT_PURE_PYTHON is set): "
+                "python setup.py build_ext --inplace; dicomkit-py measures the Python loops"
+            )
 
     def header(self, p):
+        self.dec._EXT = self.ext  # one attribute store per file: with or without the C scan
         ds = self.m.read(p, stop_before_pixels=True)
         return [ds.get(k) for k in ATTRS]
 
     def full(self, p):
+        self.dec._EXT = self.ext
         ds = self.m.read(p)
         v = ds.get("PixelData")
         return len(v) if v is not None else 0
 
     def walk(self, p, stop_before_pixels=False):
+        self.dec._EXT = self.ext
+
         def rec(ds):  # a Dataset is a Mapping[int, DataElement]: walk its values()
             n = 0
             for el in ds.values():
@@ -167,16 +189,79 @@ class DicomkitImpl:
         return rec(self.m.read(p, stop_before_pixels=stop_before_pixels))
 
     def rewrite(self, src, dst):
+        self.dec._EXT = self.ext
         self.m.write(self.m.read(src), dst)
 
     def load(self, p):
+        self.dec._EXT = self.ext
         return self.m.read(p)
 
     def save(self, ds, dst):
         self.m.write(ds, dst)
 
 
-IMPLS = {"dicomkit": DicomkitImpl, "pydicom": PydicomImpl, "dicomsdl": DicomsdlImpl}
+class DicomkitPureImpl(DicomkitImpl):
+    name = "dicomkit-py"
+    pure = True
+
+
+IMPLS = {
+    "dicomkit": DicomkitImpl,
+    "dicomkit-py": DicomkitPureImpl,
+    "pydicom": PydicomImpl,
+    "dicomsdl": DicomsdlImpl,
+}
+
+
+# --- (h): issue #17's header-parse row --------------------------------------------------------
+def header_row(impls, paths, runs, passes=5):
+    """Each run: every impl in turn (alternating, so load changes hit all alike), best of
+    ``passes`` passes over ``paths``, CPU (process_time) and wall (perf_counter) files/s."""
+    for impl in impls.values():  # warm-up: page cache, lazy imports, dictionary caches
+        for p in paths:
+            impl.header(p)
+    rates = {n: {"cpu": [], "wall": []} for n in impls}
+    for _ in range(runs):
+        best = {n: [float("inf"), float("inf")] for n in impls}
+        for _ in range(passes):
+            for n, impl in impls.items():
+                f = impl.header
+                c, w = time.process_time(), time.perf_counter()
+                for p in paths:
+                    f(p)
+                c, w = time.process_time() - c, time.perf_counter() - w
+                best[n] = [min(best[n][0], c), min(best[n][1], w)]
+        for n in impls:
+            rates[n]["cpu"].append(len(paths) / best[n][0])
+            rates[n]["wall"].append(len(paths) / best[n][1])
+    return rates
+
+
+def print_header_row(rates, nfiles):
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in rates.items()}
+    print(
+        f"\n== h: header + 10 attributes, {nfiles} CT files, in process "
+        f"(files/s; best of 5 passes per run; median of {len(next(iter(rates.values()))['cpu'])}"
+        f" runs [min-max]; {common.load()})"
+    )
+    peers = [p for p in ("dicomsdl", "pydicom") if p in rates]
+    head = f"{'impl':12s} {'CPU files/s':>12s} {'CPU runs':>24s} {'wall files/s':>13s} "
+    head += f"{'wall runs':>24s} " + " ".join(f"{'x ' + p + ' cpu/wall':>21s}" for p in peers)
+    print(head)
+    for n, r in rates.items():
+        cells = [f"{n:12s}"]
+        for k in ("cpu", "wall"):
+            runs = " ".join(f"{v:,.0f}" for v in r[k])
+            cells.append(f"{med[n][k]:>12,.0f} {'[' + runs + ']':>24s}")
+        for p in peers:
+            # ratio per run (the same round), then the median and the spread of those
+            rc = [a / b for a, b in zip(r["cpu"], rates[p]["cpu"], strict=True)]
+            rw = [a / b for a, b in zip(r["wall"], rates[p]["wall"], strict=True)]
+            cells.append(
+                f"{statistics.median(rc):5.2f} ({min(rc):.2f}-{max(rc):.2f})/"
+                f"{statistics.median(rw):.2f}".rjust(21)
+            )
+        print(" ".join(cells))
 
 
 def load_impls(args) -> tuple[dict, list[str]]:
@@ -367,6 +452,24 @@ def main(argv=None) -> int:
         else "building corpus ..."
     )
     results: list[Result] = []
+    if args.only and all(o.startswith("h") for o in args.only):
+        ct = corpus.files("ct")
+        rates = header_row(impls, ct, args.repeat)
+        print_header_row(rates, len(ct))
+        for n, r in rates.items():
+            runs = [len(ct) / v for v in r["cpu"]]
+            results.append(
+                Result(
+                    "files",
+                    f"h: header+10 attrs, {len(ct)} CT, CPU best of 5",
+                    n,
+                    statistics.median(runs),
+                    len(ct),
+                    runs=runs,
+                )
+            )
+        common.save_json(results, args.json)
+        return 0
     hdr, ct = corpus.files("hdr"), corpus.files("ct")
     hb, cb = common.dir_bytes(hdr), common.dir_bytes(ct)
     R = args.repeat

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dicomkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from dicomkit.io._decoder import decode_dataset
+    from dicomkit.io._decoder import decode_dataset, extension_active
     from dicomkit.io._encoder import encode_dataset, write_dataset
     from dicomkit.io._json import from_json, to_json
     from dicomkit.io._part10 import build_file_meta, read, read_file_meta, write
@@ -18,6 +18,7 @@ __all__ = [
     "build_file_meta",
     "decode_dataset",
     "encode_dataset",
+    "extension_active",
     "from_json",
     "from_xml",
     "read",
@@ -37,6 +38,7 @@ _LAZY = {
     "to_xml": "dicomkit.io._xml",
     "to_xml_element": "dicomkit.io._xml",
     "decode_dataset": "dicomkit.io._decoder",
+    "extension_active": "dicomkit.io._decoder",
     "encode_dataset": "dicomkit.io._encoder",
     "write_dataset": "dicomkit.io._encoder",
     "build_file_meta": "dicomkit.io._part10",
