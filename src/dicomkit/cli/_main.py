@@ -64,7 +64,7 @@ SUMMARIES = {
     "move": "ask a Q/R SCP to send instances to an AE (C-MOVE)",
     "get": "retrieve instances from a Q/R SCP over the same association (C-GET)",
     "serve": "run the archive node: store, index, query and retrieve",
-    "web": "DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS)",
+    "web": "DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS), ups (UPS-RS)",
     "commit": "ask a peer to commit to keeping instances (storage commitment)",
     "worklist": "query a modality worklist, or add/list/remove items of an archive's worklist",
     "mpps": "create / update / complete a modality performed procedure step (MPPS)",

@@ -1,9 +1,13 @@
-"""``dicomkit web find|get|store URL ...``: a DICOMweb client (QIDO-RS, WADO-RS, STOW-RS).
+"""``dicomkit web find|get|store|ups URL ...``: a DICOMweb client (QIDO-RS, WADO-RS,
+STOW-RS, UPS-RS).
 
 ``URL`` is the service root, e.g. ``http://127.0.0.1:8042/dicom-web``. ``find`` takes
 ``-k KEY=VALUE`` like ``dicomkit find`` (keywords or tags as eight hex digits) and prints
 the matches as DICOM JSON lines; ``get`` writes the instances of a study / series /
-instance into ``--out``; ``store`` sends files and folders.
+instance into ``--out``; ``store`` sends files and folders (``--json``: as DICOM JSON
+metadata with bulk data parts). ``ups`` mirrors ``dicomkit ups`` over UPS-RS
+(:mod:`dicomkit.cli._web_ups`): create, find, get, claim, complete, cancel, subscribe,
+unsubscribe, and ``watch`` (the WebSocket event channel, one JSON line per event).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "web",
-        help="DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS)",
+        help="DICOMweb client: find (QIDO-RS), get (WADO-RS), store (STOW-RS), ups (UPS-RS)",
         description="Query, retrieve from and store to a DICOMweb server (PS3.18).",
     )
     sub = p.add_subparsers(dest="web_command", metavar="ACTION", required=True)
@@ -47,6 +51,12 @@ def add_parser(subparsers: Any) -> None:
     store.add_argument("url", metavar="URL")
     store.add_argument("paths", nargs="+", metavar="PATH")
     store.add_argument("--study", help="POST to /studies/STUDY (other studies are refused)")
+    store.add_argument(
+        "--json",
+        action="store_true",
+        help="send DICOM JSON metadata with the binary values as bulk data parts "
+        "(PS3.18 10.5.1.2.2) instead of Part 10 files",
+    )
     store.set_defaults(func=run_store)
     delete = sub.add_parser("delete", help="DELETE a study, series or instance (if allowed)")
     delete.add_argument("url", metavar="URL")
@@ -57,7 +67,10 @@ def add_parser(subparsers: Any) -> None:
     caps = sub.add_parser("capabilities", help="what the server offers (OPTIONS, PS3.18 8.9)")
     caps.add_argument("url", metavar="URL")
     caps.set_defaults(func=run_capabilities)
-    for action in (find, get, store, delete, caps):
+    from dicomkit.cli._web_ups import add_ups_parser
+
+    ups = add_ups_parser(sub)
+    for action in (find, get, store, delete, caps, *ups):
         _connection_args(action)
 
 
@@ -145,7 +158,12 @@ def run_store(args: argparse.Namespace) -> int:
         else:
             print(f"dicomkit web store: {name}: no such file or folder", file=sys.stderr)
             return 2
-    answer = _client(args).store([f.read_bytes() for f in files], study=args.study)
+    client = _client(args)
+    datas = [f.read_bytes() for f in files]
+    if args.json:
+        answer = client.store_files_as_json(datas, study=args.study)
+    else:
+        answer = client.store(datas, study=args.study)
     stored = len(answer.get("ReferencedSOPSequence", None) or [])
     failed = answer.get("FailedSOPSequence", None) or []
     for item in failed:

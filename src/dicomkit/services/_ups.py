@@ -32,7 +32,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from dicomkit.core._dataset import Dataset
 from dicomkit.core._uid import generate_uid
@@ -82,6 +82,18 @@ SOP_CLASS_UID, SOP_INSTANCE_UID = tags.SOPClassUID, tags.SOPInstanceUID
 UPSStore = MutableMapping[str, Dataset]
 
 
+class EventChannel(Protocol):
+    """A way to deliver UPS event reports other than a DIMSE association (PS3.18 UPS-RS
+    WebSocket channels): ``accepts`` says whether an AE title is reached through it,
+    ``deliver`` takes one event report (True: delivered or queued there)."""
+
+    def accepts(self, ae_title: str) -> bool: ...
+
+    def deliver(
+        self, ae_title: str, message: dimse.NEventReportRequest, report: Dataset
+    ) -> bool: ...
+
+
 def _state(ds: Dataset) -> str:
     return text(ds.get(PROCEDURE_STEP_STATE)).upper()
 
@@ -109,6 +121,10 @@ class UPSSCP:
         self.ae = ae or AE(ae_title)
         self.subscriptions: dict[str, set[str]] = {}  # AE title -> UPS instance UIDs
         self.global_subscribers: dict[str, bool] = {}  # AE title -> deletion lock
+        #: other ways to reach subscribers than DIMSE (the UPS-RS WebSocket channel,
+        #: :mod:`dicomkit.web._ups_events`): an AE title one of them accepts may subscribe
+        #: without an address, and its events go there instead of an N-EVENT-REPORT
+        self.channels: list[EventChannel] = []
         self._outbox: dict[str, list[tuple[dimse.NEventReportRequest, Dataset]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
@@ -323,7 +339,9 @@ class UPSSCP:
         if not is_global and uid not in self.store:
             return _rsp(incoming, status_codes.UPSDoesNotExist, "no such UPS")
         if action == SUBSCRIBE:
-            if lookup(self.addresses, ae_title) is None:
+            if lookup(self.addresses, ae_title) is None and not any(
+                c.accepts(ae_title) for c in self.channels
+            ):
                 return _rsp(
                     incoming,
                     status_codes.UPSUnknownReceivingAET,
@@ -389,6 +407,8 @@ class UPSSCP:
         )
         for ae_title, subscribed in self.subscriptions.items():
             if uid in subscribed and (only is None or ae_title == only):
+                if any(c.deliver(ae_title, msg, report) for c in self.channels):
+                    continue
                 self._outbox.setdefault(ae_title, []).append((msg, report))
                 if ae_title not in self._workers:
                     task = asyncio.get_running_loop().create_task(self._deliver(ae_title))

@@ -53,6 +53,7 @@ from dicomkit.web._transfer import (
     choose_instance_syntax,
     frames_in,
 )
+from dicomkit.web._ups_events import EventChannels
 from dicomkit.web._ups_rs import ups_routes
 from dicomkit.web._urls import base_url
 from dicomkit.web._zip import wants_zip, zip_chunks
@@ -325,8 +326,11 @@ def create_app(
         Route(st + se + sop + "/rendered", rendered, methods=["GET"]),
         Route(st + se + sop + "/frames/{frames}/rendered", rendered, methods=["GET"]),
     ]
+    sockets: list[Any] = []
     if ups is not None:
-        routes += ups_routes(ups, lambda request: _base(request, prefix))
+        channels = EventChannels()
+        routes += ups_routes(ups, lambda request: _base(request, prefix), channels)
+        sockets.append(channels.route())
     thumb = _thumbnail.handler(archive, trail)
     for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
         routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))
@@ -336,7 +340,8 @@ def create_app(
     # the web page and WADO-URI sit beside the DICOMweb prefix, behind the same access rules
     pages: list[BaseRoute] = [Route("/wado", _wado_uri.handler(archive, trail), methods=["GET"])]
     pages += _viewer.viewer_routes(prefix)
-    app = Starlette(routes=[Mount(prefix, routes=routes), *pages] if prefix else routes + pages)
+    served: list[BaseRoute] = [*routes, *sockets]
+    app = Starlette(routes=[Mount(prefix, routes=served), *pages] if prefix else served + pages)
     app.state.metadata_cache = cache
     app.state.web_audit = trail
     app.state.trusted_proxies = settings.trusted_proxies

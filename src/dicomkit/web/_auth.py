@@ -99,6 +99,9 @@ class AccessMiddleware:
         return None, f"unknown authorization scheme {scheme!r}: use Basic or Bearer"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -192,6 +195,46 @@ class AccessMiddleware:
         if page:
             return [bearer, (b"x-auth-schemes", self.schemes)]
         return [(b"www-authenticate", f'Basic {_REALM}, charset="UTF-8"'.encode()), bearer]
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket (the UPS-RS event channel) needs ``read``, like a GET: refused before
+        the handshake completes, with the HTTP status and the reason in words where the
+        server offers the ASGI denial response, else a close (HTTP 403)."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        authorization = headers.get("authorization", "")
+        user: WebUser | None = None
+        status, why = 0, ""
+        if authorization and self.settings.users:
+            user, why = self._user(authorization)
+            status = 401 if user is None else 0
+        if not status:
+            allowed = user.permissions if user is not None else self.settings.anonymous
+            if "read" not in allowed:
+                status = 401 if user is None else 403
+                who = "requests without credentials" if user is None else f"user {user.name!r}"
+                why = (
+                    f"the event channel needs the 'read' permission, which {who} "
+                    "lack here (sign in with Authorization: Basic or Bearer)"
+                )
+        if not status:
+            if user is not None:
+                scope.setdefault("state", {})["user"] = user.name
+            await self.app(scope, receive, send)
+            return
+        await receive()  # websocket.connect
+        if "websocket.http.response" in scope.get("extensions", {}):
+            body = f"{why}\n".encode()
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")]
+                    + (self._challenge(False) if status == 401 else []),
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": why[:120]})
 
 
 async def _answer(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:

@@ -1,5 +1,7 @@
-"""A DICOMweb client (PS3.18) on the standard library: search (QIDO-RS), retrieve (WADO-RS)
-and store (STOW-RS) against any DICOMweb server, ``dicomkit web find|get|store`` underneath.
+"""A DICOMweb client (PS3.18) on the standard library: search (QIDO-RS), retrieve (WADO-RS),
+store (STOW-RS, Part 10 or DICOM JSON + bulk data) and UPS-RS workitems (create, search,
+claim, complete, cancel, subscribe, and the WebSocket event channel, with the `websockets`
+package) against any DICOMweb server, ``dicomkit web ...`` underneath.
 
 Multipart answers are read with the :mod:`email` package (RFC 2046 / 2387);
 answers are held in memory (one response at a time).
@@ -16,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dicomkit.core._dataset import Dataset
@@ -27,6 +29,9 @@ __all__ = ["WebClient", "WebClientError"]
 
 DICOM_JSON = "application/dicom+json"
 LEVELS = ("studies", "series", "instances")
+#: the well-known UPS instance of global subscriptions (PS3.4 CC.3.1.4)
+_UPS_GLOBAL = "1.2.840.10008.5.1.4.34.5"
+_JSON_HEADERS = {"Content-Type": DICOM_JSON, "Accept": DICOM_JSON}
 
 
 class WebClientError(DicomError):
@@ -71,18 +76,36 @@ class WebClient:
             self.context = ssl.create_default_context(cafile=cafile)
 
     def _open(self, request: urllib.request.Request) -> tuple[str, bytes]:
+        headers, body = self._exchange(request)
+        return str(headers.get("Content-Type", "")), body
+
+    def _exchange(self, request: urllib.request.Request) -> tuple[Any, bytes]:
+        """The answer's headers and body; raises :class:`WebClientError` in words."""
         if self.authorization and not request.has_header("Authorization"):
             request.add_header("Authorization", self.authorization)
         try:
             with urllib.request.urlopen(
                 request, timeout=self.timeout, context=self.context
             ) as response:
-                return str(response.headers.get("Content-Type", "")), response.read()
+                return response.headers, response.read()
         except urllib.error.HTTPError as exc:
             with contextlib.closing(exc):
                 detail = exc.read().decode("utf-8", "replace").strip()[:500]
             if exc.code == 401 and not self.authorization:
                 detail += " (this server wants credentials: --user NAME[:PASSWORD] or --token)"
+            ctype = request.get_header("Content-type") or ""
+            if exc.code == 415 and DICOM_JSON in ctype and request.get_method() == "POST":
+                detail = (
+                    "the server does not accept STOW-RS with DICOM JSON metadata and bulk "
+                    "data (Unsupported Media Type); send the instances as Part 10 files "
+                    "instead (dicomkit web store without --json)"
+                    + (f" [server: {detail}]" if detail else "")
+                )
+            elif exc.code in (404, 405) and "/workitems" in request.full_url:
+                detail = (detail + " " if detail else "") + (
+                    "(no such workitem, or the server offers no UPS-RS: check the URL and "
+                    "the workitem UID)"
+                )
             raise WebClientError(
                 f"{request.get_method()} {request.full_url}: HTTP {exc.code} {exc.reason}"
                 + (f": {detail}" if detail else ""),
@@ -253,3 +276,177 @@ class WebClient:
                 raise
             return Dataset()
         return from_json(answer) if answer.strip() else Dataset()
+
+    def store_files_as_json(self, files: Iterable[bytes], *, study: str | None = None) -> Dataset:
+        """STOW-RS of Part 10 files sent as DICOM JSON metadata with their binary values
+        over 1 KiB (Pixel Data ...) as bulk data parts (PS3.18 10.5.1.2.2); the server's
+        answer as :meth:`store`. Compressed (encapsulated) Pixel Data is refused here: send
+        such files with :meth:`store`."""
+        import dicomkit
+        from dicomkit.io._json import to_json
+
+        objects: list[dict[str, Any]] = []
+        bulk: dict[str, tuple[str, bytes]] = {}
+        for data in files:
+            ds = dicomkit.read(data)
+            if 0x7FE00010 in ds and ds[0x7FE00010].is_undefined_length:
+                raise WebClientError(
+                    f"{ds.get('SOPInstanceUID', '?')}: its Pixel Data is compressed "
+                    f"({ds.transfer_syntax}); STOW-RS with JSON sends uncompressed values: "
+                    "send it as a Part 10 file (without --json), or decompress it first "
+                    "(dicomkit transcode)"
+                )
+
+            def handler(element: Any) -> str:
+                uri = f"{self.url}/bulk/{uuid.uuid4().hex}"
+                value = element.value
+                raw = bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else b""
+                bulk[uri] = ("application/octet-stream", raw)
+                return uri
+
+            objects.append(to_json(ds, bulk_data_uri_handler=handler))
+        return self.store_json(objects, bulk, study=study)
+
+    # -- UPS-RS (PS3.18 11) ------------------------------------------------------------------
+
+    def _json_call(
+        self, method: str, path: str, body: Any = None, *, query: str = ""
+    ) -> tuple[str, bytes]:
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        request = urllib.request.Request(
+            self.url + path + query, data=data, method=method, headers=_JSON_HEADERS
+        )
+        return self._open(request)
+
+    def create_workitem(self, workitem: Dataset, *, uid: str | None = None) -> str:
+        """UPS-RS Create (POST /workitems): a SCHEDULED workitem; returns its UID (from
+        the Location the server answers)."""
+        from dicomkit.io._json import to_json
+
+        query = f"?workitem={urllib.parse.quote(uid)}" if uid else ""
+        request = urllib.request.Request(
+            self.url + "/workitems" + query,
+            data=json.dumps([to_json(workitem)], ensure_ascii=False).encode(),
+            method="POST",
+            headers=_JSON_HEADERS,
+        )
+        headers, _body = self._exchange(request)
+        location = str(headers.get("Location", ""))
+        made = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
+        return made or str(uid or workitem.get("SOPInstanceUID", "") or "")
+
+    def search_workitems(
+        self,
+        filters: Mapping[str, str] | None = None,
+        *,
+        includefield: Iterable[str] = (),
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Dataset]:
+        """UPS-RS Search (GET /workitems): the matching workitems."""
+        params: list[tuple[str, str]] = list((filters or {}).items())
+        params += [("includefield", name) for name in includefield]
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if offset is not None:
+            params.append(("offset", str(offset)))
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        _ctype, body = self._json_call("GET", "/workitems", query=query)
+        if not body.strip():
+            return []
+        return [from_json(obj) for obj in json.loads(body)]
+
+    def get_workitem(self, uid: str) -> Dataset:
+        """UPS-RS Retrieve (GET /workitems/{uid})."""
+        _ctype, body = self._json_call("GET", f"/workitems/{uid}")
+        return from_json(body)
+
+    def update_workitem(
+        self, uid: str, changes: Dataset, *, transaction: str | None = None
+    ) -> None:
+        """UPS-RS Update (POST /workitems/{uid}); ``transaction``: the Transaction UID of an
+        IN PROGRESS workitem."""
+        from dicomkit.io._json import to_json
+
+        query = f"?transaction={urllib.parse.quote(transaction)}" if transaction else ""
+        self._json_call("POST", f"/workitems/{uid}", [to_json(changes)], query=query)
+
+    def change_workitem_state(self, uid: str, state: str, transaction: str) -> None:
+        """UPS-RS Change State (PUT /workitems/{uid}/state): ``IN PROGRESS`` (claim, with a
+        new Transaction UID), ``COMPLETED`` or ``CANCELED`` (with the claim's)."""
+        body = [
+            {
+                "00741000": {"vr": "CS", "Value": [state]},
+                "00081195": {"vr": "UI", "Value": [transaction]},
+            }
+        ]
+        self._json_call("PUT", f"/workitems/{uid}/state", body)
+
+    def request_cancel(self, uid: str, reason: str = "") -> None:
+        """UPS-RS Request Cancellation (POST /workitems/{uid}/cancelrequest)."""
+        body = [{"00741238": {"vr": "LT", "Value": [reason]}}] if reason else None
+        self._json_call("POST", f"/workitems/{uid}/cancelrequest", body)
+
+    def subscribe(
+        self, ae_title: str, uid: str | None = None, *, deletion_lock: bool = False
+    ) -> None:
+        """UPS-RS Subscribe (POST /workitems/{uid}/subscribers/{aet}): to one workitem, or
+        to every workitem (global subscription) when ``uid`` is None."""
+        query = "?deletionlock=true" if deletion_lock else ""
+        path = f"/workitems/{uid or _UPS_GLOBAL}/subscribers/{urllib.parse.quote(ae_title)}"
+        self._json_call("POST", path, query=query)
+
+    def unsubscribe(self, ae_title: str, uid: str | None = None) -> None:
+        """UPS-RS Unsubscribe (DELETE /workitems/{uid}/subscribers/{aet})."""
+        path = f"/workitems/{uid or _UPS_GLOBAL}/subscribers/{urllib.parse.quote(ae_title)}"
+        self._json_call("DELETE", path)
+
+    def events(self, ae_title: str, *, timeout: float | None = None) -> Iterator[Dataset]:
+        """The UPS-RS event channel (PS3.18 8.10.4, ``ws[s]://.../subscribers/{aet}``): each
+        event report as a data set (EventTypeID, AffectedSOPInstanceUID and the event
+        information, e.g. ProcedureStepState), as it arrives. ``timeout``: seconds to wait
+        for the next event (None: forever); the iteration ends when the server closes the
+        channel. Needs the ``websockets`` package (the ``web`` extra)."""
+        try:
+            from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+            from websockets.sync.client import connect
+        except ImportError:
+            raise WebClientError(
+                "the UPS-RS event channel needs the websockets package: pip install 'dicomkit[web]'"
+            ) from None
+        scheme, rest = self.url.split("://", 1)
+        url = ("wss" if scheme == "https" else "ws") + "://" + rest
+        url += f"/subscribers/{urllib.parse.quote(ae_title)}"
+        headers = {"Authorization": self.authorization} if self.authorization else None
+        try:
+            ws = connect(
+                url,
+                additional_headers=headers,
+                ssl=self.context if scheme == "https" else None,
+                open_timeout=self.timeout,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            body = bytes(exc.response.body or b"").decode("utf-8", "replace").strip()
+            hint = {
+                404: "the server offers no UPS-RS event channel here (check the URL)",
+                401: "the channel wants credentials: --user NAME[:PASSWORD] or --token",
+                403: "refused: the server offers no UPS-RS event channel here, or not to "
+                "this user (check the URL and the credentials)",
+            }.get(status, "")
+            hint = f"{body} ({hint})" if body and hint else body or hint
+            raise WebClientError(f"cannot open {url}: HTTP {status}: {hint}", status) from None
+        except (InvalidHandshake, OSError, TimeoutError) as exc:
+            raise WebClientError(
+                f"cannot open the event channel {url}: {exc}; is the server running and the "
+                "URL right (http://HOST:PORT/dicom-web)?"
+            ) from None
+        with ws:
+            while True:
+                try:
+                    message = ws.recv(timeout=timeout)
+                except TimeoutError:
+                    return
+                except ConnectionClosed:
+                    return
+                yield from_json(json.loads(message))

@@ -18,8 +18,12 @@ N-ACTION, with the same state machine and the same checks (PS3.4 CC.1.1):
 ``POST /workitems/1.2.840.10008.5.1.4.34.5/subscribers/{aet}/suspend``  suspend global
 ======================================================  =====================================
 
-Event reports go to the subscriber's AE title as DIMSE N-EVENT-REPORTs (its address from the
-node's ``[peers]``); the WebSocket channel of PS3.18 11.12 is not offered. DIMSE statuses
+``GET /subscribers/{aet}`` (WebSocket)                 open event channel (PS3.18 8.10.4)
+======================================================  =====================================
+
+Event reports go to a subscriber's open WebSocket channel (:mod:`dicomkit.web._ups_events`;
+an AE title subscribed here that is not a DIMSE peer is a WebSocket subscriber), else to its
+AE title as DIMSE N-EVENT-REPORTs (its address from the node's ``[peers]``). DIMSE statuses
 become HTTP statuses (PS3.18 Table 11.6.3-2 and the like): no such workitem 404, state or
 transaction conflicts 409, bad attributes 400; warnings answer 200 with a ``Warning``
 header; every refusal says why.
@@ -43,6 +47,7 @@ from dicomkit.dictionary.statuses import describe as describe_status
 from dicomkit.errors import DicomError
 from dicomkit.io import from_json, to_json
 from dicomkit.net.proto import _dimse as dimse
+from dicomkit.web._ups_events import EventChannels, check_ae_title
 
 __all__ = ["ups_routes"]
 
@@ -165,10 +170,15 @@ def _query(params: Iterable[tuple[str, str]]) -> tuple[Dataset, list[str], int |
     return query, include, limit, offset
 
 
-def ups_routes(ups: Any, base: Any) -> list[Route]:
+def ups_routes(ups: Any, base: Any, channels: EventChannels | None = None) -> list[Route]:
     """The UPS-RS routes over a UPS SCP (``ups``); ``base(request)`` gives the service's
-    base URL for Location headers."""
+    base URL for Location headers. ``channels``: the WebSocket event channels (added to the
+    SCP's channels; :meth:`EventChannels.route` serves them)."""
     from dicomkit.services import matches, response_for_item
+    from dicomkit.services._n_common import lookup
+
+    if channels is not None and channels not in ups.channels:
+        ups.channels.append(channels)
 
     push = uids.UnifiedProcedureStepPush
 
@@ -282,8 +292,16 @@ def ups_routes(ups: Any, base: Any) -> list[Route]:
         return await action(request, 2, ds, request.path_params["uid"])
 
     async def subscribe(request: Request) -> Response:
+        aet = str(request.path_params["aet"])
+        why = check_ae_title(aet)
+        if why is not None:
+            return _text(f"cannot subscribe {why}", 400)
+        if (
+            channels is not None and request.method == "POST" and lookup(ups.addresses, aet) is None
+        ):  # not a DIMSE peer: its events go through its WebSocket channel
+            channels.web_subscribers.add(aet.strip())
         ds = Dataset()
-        ds.ReceivingAE = request.path_params["aet"]
+        ds.ReceivingAE = aet
         lock = request.query_params.get("deletionlock", "false").lower()
         ds.DeletionLock = "TRUE" if lock == "true" else "FALSE"
         kind = {"POST": 3, "DELETE": 4}[request.method]
