@@ -232,3 +232,46 @@ def test_dimse_and_web_subscribers_share_the_subscriptions(tmp_path: Path) -> No
         listener.shutdown()
     # the DIMSE subscriber saw its initial report, the claim and the completion, in order
     assert [r[2] for r in dimse_reports] == ["SCHEDULED", "IN PROGRESS", "COMPLETED"]
+
+
+def test_event_channel_needs_read_permission(tmp_path: Path) -> None:
+    """With users configured, the channel (like a search) needs `read`: no credentials is
+    401 with the reason in words, a wrong token 401, a known token opens it."""
+    import hashlib
+
+    from websockets.exceptions import InvalidStatus
+
+    from dicomkit.archive._web_settings import check_web
+    from dicomkit.web import WebClient
+    from dicomkit.web._client import WebClientError
+
+    client = _ws()
+    token = "a-token-for-the-event-channel-0123"
+    web = {
+        "users": {
+            "alice": {
+                "password_sha256": hashlib.sha256(b"wonderland").hexdigest(),
+                "permissions": ["read"],
+            },
+            "robot": {"token": token, "permissions": ["read", "store"]},
+        }
+    }
+    archive = Archive(tmp_path / "a")
+    with serve_archive(archive, ups=UPSSCP(), settings=check_web(web)) as port:
+        url = f"http://127.0.0.1:{port}/dicom-web"
+        ws_url = f"ws://127.0.0.1:{port}/dicom-web/subscribers/GUARDED"
+        with pytest.raises(InvalidStatus) as info, client.connect(ws_url, open_timeout=20):
+            pass
+        assert info.value.response.status_code == 401
+        assert b"'read' permission" in (info.value.response.body or b"")
+        with pytest.raises(WebClientError, match="HTTP 401"):
+            next(WebClient(url, token="not-the-token").events("GUARDED", timeout=5))
+        robot = WebClient(url, token=token)
+        robot.create_workitem(scheduled(label="guarded"), uid=UID)
+        robot.subscribe("GUARDED", UID)
+        (event,) = [e for _, e in zip(range(1), robot.events("GUARDED", timeout=20), strict=False)]
+        assert (event.EventTypeID, str(event.ProcedureStepState)) == (1, "SCHEDULED")
+        alice = WebClient(url, user="alice", password="wonderland")
+        with pytest.raises(WebClientError, match="HTTP 403"):
+            alice.create_workitem(scheduled(label="not hers"))
+    archive.close()

@@ -97,12 +97,26 @@ def _query(pairs: list[str]) -> Any:
     return ds
 
 
+def print_workitems(found: list[Any]) -> None:
+    """One line per workitem (UID, state, label), then the count (``ups find`` over DIMSE
+    and ``web ups find`` over UPS-RS alike)."""
+    from dicomkit.services._n_common import text
+
+    for ds in found:
+        print(
+            f"{text(ds.get('SOPInstanceUID'))}  "
+            f"{text(ds.get('ProcedureStepState')):<12}  "
+            f"{text(ds.get('ProcedureStepLabel'))}"
+        )
+    print(f"{len(found)} workitem(s)")
+
+
 async def _send(args: argparse.Namespace) -> int:
     from dicomkit.core._uid import generate_uid
     from dicomkit.errors import DimseError
     from dicomkit.net import AE
     from dicomkit.services import _ups as ups
-    from dicomkit.services._n_common import apply_modifications, text
+    from dicomkit.services._n_common import apply_modifications
 
     ae = AE(args.aet, config=config_from_args(args))
     contexts = [ups.UPS_PUSH, ups.UPS_PULL, ups.UPS_WATCH]
@@ -113,14 +127,7 @@ async def _send(args: argparse.Namespace) -> int:
                 apply_modifications(ds, args.attributes)
                 print(await ups.create(assoc, ds, sop_instance_uid=args.uid))
             elif args.action == "find":
-                found = await ups.find(assoc, _query(args.key))
-                for ds in found:
-                    print(
-                        f"{text(ds.get('SOPInstanceUID'))}  "
-                        f"{text(ds.get('ProcedureStepState')):<12}  "
-                        f"{text(ds.get('ProcedureStepLabel'))}"
-                    )
-                print(f"{len(found)} workitem(s)")
+                print_workitems(await ups.find(assoc, _query(args.key)))
             elif args.action == "claim":
                 txn = args.txn or str(generate_uid())
                 await ups.change_state(assoc, args.target, ups.IN_PROGRESS, txn)

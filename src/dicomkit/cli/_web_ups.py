@@ -100,7 +100,7 @@ def run_ups(args: argparse.Namespace) -> int:
     from dicomkit.core._uid import generate_uid
     from dicomkit.io._json import to_json
     from dicomkit.services import scheduled
-    from dicomkit.services._n_common import apply_modifications, text
+    from dicomkit.services._n_common import apply_modifications
     from dicomkit.web._client import WebClientError
 
     client = _client(args)
@@ -114,14 +114,9 @@ def run_ups(args: argparse.Namespace) -> int:
             from dicomkit.cli._find import parse_keys
 
             filters = {k: str(v) for k, v in parse_keys(args.key).items()}
-            found = client.search_workitems(filters, limit=args.limit)
-            for ds in found:
-                print(
-                    f"{text(ds.get('SOPInstanceUID'))}  "
-                    f"{text(ds.get('ProcedureStepState')):<12}  "
-                    f"{text(ds.get('ProcedureStepLabel'))}"
-                )
-            print(f"{len(found)} workitem(s)")
+            from dicomkit.cli._ups import print_workitems
+
+            print_workitems(client.search_workitems(filters, limit=args.limit))
         elif act == "get":
             print(json.dumps(to_json(client.get_workitem(args.uid)), ensure_ascii=False))
         elif act == "claim":

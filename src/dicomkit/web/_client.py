@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dicomkit.core._dataset import Dataset
+from dicomkit.dictionary import uids
 from dicomkit.errors import DicomError
 from dicomkit.io._json import from_json
 
@@ -30,7 +31,7 @@ __all__ = ["WebClient", "WebClientError"]
 DICOM_JSON = "application/dicom+json"
 LEVELS = ("studies", "series", "instances")
 #: the well-known UPS instance of global subscriptions (PS3.4 CC.3.1.4)
-_UPS_GLOBAL = "1.2.840.10008.5.1.4.34.5"
+_UPS_GLOBAL = uids.UPSGlobalSubscriptionInstance
 _JSON_HEADERS = {"Content-Type": DICOM_JSON, "Accept": DICOM_JSON}
 
 
