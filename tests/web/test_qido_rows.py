@@ -63,3 +63,33 @@ def test_plain_rows_take_the_direct_path(served: Any, monkeypatch: pytest.Monkey
     assert count > 0
     assert len(calls) < count  # some rows (non-ASCII names) may take the general path
     assert json.loads(body)[0]["00081190"]["Value"][0].startswith(BASE + "/studies/")
+
+
+@pytest.mark.parametrize(
+    ("level", "params", "nested"),
+    [
+        (Level.IMAGE, [], "study"),
+        (Level.IMAGE, [("includefield", "all")], "study"),
+        (Level.IMAGE, [("includefield", "all")], "series"),
+        (Level.SERIES, [("includefield", "all")], "study"),
+        (Level.IMAGE, [("limit", "2"), ("offset", "1")], "study"),
+    ],
+)
+def test_nested_searches_same_text_as_the_general_path(
+    served: Any, level: Level, params: Any, nested: str
+) -> None:
+    """Rows under one study or series share their upper levels' elements (written once per
+    parent): the text is still the general path's, row for row."""
+    seen = 0
+    for row in served.rows:
+        study = row["StudyInstanceUID"]
+        series = row["SeriesInstanceUID"] if nested == "series" else None
+        search = parse_search(level, params, study=study, series=series)
+        objects, more = run_search(served.archive, search, base_url=BASE, retrieve_aet="ARCH")
+        body, count, more_direct = search_json(
+            served.archive, search, base_url=BASE, retrieve_aet="ARCH"
+        )
+        assert body == json.dumps(objects, ensure_ascii=False).encode()
+        assert (count, more_direct) == (len(objects), more)
+        seen += count
+    assert seen > len(served.rows) // 2

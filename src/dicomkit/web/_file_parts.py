@@ -156,6 +156,10 @@ class FileParts:
             self.first = None
             await send({"type": "http.response.body", "body": b""})
             return
+        if len(self.blocks) == 1 and self.first is not None:  # read already: one write
+            data, self.first = self.first, None
+            await send({"type": "http.response.body", "body": data})
+            return
         loop = asyncio.get_running_loop()
         gone = asyncio.Event()
 

@@ -14,6 +14,7 @@ way (``tests/web/test_qido_rows.py`` compares them).
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,7 @@ class _Slot:
     const: str = ""
     computed_is: bool = False
     key: ReturnKey | None = None  # a sequence's return key
+    upper: bool = False  # a column of a level above the query's (same for a parent's rows)
 
 
 class RowWriter:
@@ -116,7 +118,13 @@ class RowWriter:
             else:
                 attr = BY_KEYWORD[key.keyword]
                 idx = col_index[f"{ALIAS[attr.level]}.{attr.col}"]
-                slot = _Slot(head, key.vr, idx, computed_is=attr.computed and attr.vr == "IS")
+                slot = _Slot(
+                    head,
+                    key.vr,
+                    idx,
+                    computed_is=attr.computed and attr.vr == "IS",
+                    upper=attr.level.depth < query.level.depth,
+                )
                 if key.keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
                     self._uid_cols[key.keyword] = idx
             if not isinstance(slot.const, str) or not slot.const.isascii():
@@ -131,18 +139,36 @@ class RowWriter:
         for s, memo in zip(self.slots, self._memos, strict=True):
             if s.source == -1 and self.fast:
                 memo[""] = self._element(s, s.const)
+        # The slots above the query's level (a series' and its study's attributes in an
+        # instance search) give the same text for every row under one series: a row is that
+        # template with the slots of its own level filled in.
+        self._upper_cols = [s.source for s in self.slots if s.source >= 0 and s.upper]
+        self._upper_of = operator.itemgetter(*self._upper_cols) if self._upper_cols else None
+        if len(self._upper_cols) == 1:
+            col = self._upper_cols[0]
+            self._upper_of = lambda row: (row[col],)
+        self._lower = {
+            i
+            for i, s in enumerate(self.slots)
+            if not (s.source == -1 or (s.source >= 0 and s.upper))
+        }
+        self._lower_slots = [(i, self.slots[i], self._memos[i]) for i in sorted(self._lower)]
+        self._templates: dict[Any, list[str]] = {}
         self.extra_cols = [
             col_index[f"{ALIAS[lvl]}.extra"] for lvl in LEVELS[: query.level.depth + 1]
         ]
         self._seqs: dict[tuple[int, tuple[str, ...]], str] = {}
+        keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+        self._url_parts = [
+            (f"/{segment}/", self._uid_cols.get(kw))
+            for segment, kw in zip(("studies", "series", "instances"), keywords, strict=True)
+        ][: level.depth]
 
     def _url(self, row: tuple[Any, ...]) -> str:
-        segments = ["studies", "series", "instances"][: self.level.depth]
-        keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
         url = self.base_url
-        for segment, kw in zip(segments, keywords, strict=False):
-            i = self._uid_cols.get(kw)
-            url += f"/{segment}/{'' if i is None or row[i] is None else row[i]}"
+        for segment, i in self._url_parts:
+            value = None if i is None else row[i]
+            url += segment if value is None else f"{segment}{value}"
         return url
 
     def _sequence(self, row: tuple[Any, ...], slot: _Slot) -> str:
@@ -179,24 +205,37 @@ class RowWriter:
             raise _Fallback
         return f'{s.head}, "Value": [{_text_values(s.vr, text)}]}}'
 
+    def _text(self, s: _Slot, memo: dict[Any, str], row: tuple[Any, ...]) -> str:
+        """One slot's element text for ``row`` (raises :class:`_Fallback`)."""
+        if s.source >= 0:
+            raw = row[s.source]
+            key = raw if type(raw) is str else (type(raw), raw)  # 1, 1.0 and True apart
+            text = memo.get(key)
+            if text is None:
+                text = self._element(s, raw)
+                if len(memo) < _MEMO:
+                    memo[key] = text
+            return text
+        if s.source == -1:
+            return memo[""]
+        if s.source == -2:
+            return self._sequence(row, s) or s.head + "}"
+        return f'{s.head}, "Value": [{_enc(self._url(row))}]}}'
+
     def _fast(self, row: tuple[Any, ...]) -> str:
-        parts = []
-        for s, memo in zip(self.slots, self._memos, strict=True):
-            if s.source >= 0:
-                raw = row[s.source]
-                key = raw if type(raw) is str else (type(raw), raw)  # 1, 1.0 and True apart
-                text = memo.get(key)
-                if text is None:
-                    text = self._element(s, raw)
-                    if len(memo) < _MEMO:
-                        memo[key] = text
-                parts.append(text)
-            elif s.source == -1:
-                parts.append(memo[""])
-            elif s.source == -2:
-                parts.append(self._sequence(row, s) or s.head + "}")
-            else:
-                parts.append(f'{s.head}, "Value": [{_enc(self._url(row))}]}}')
+        upper = self._upper_of(row) if self._upper_cols else ()
+        key = (upper, tuple(map(type, upper)))
+        template = self._templates.get(key)
+        if template is None:  # the elements of the row's study (and series) levels
+            template = [
+                "" if i in self._lower else self._text(s, memo, row)
+                for i, (s, memo) in enumerate(zip(self.slots, self._memos, strict=True))
+            ]
+            if len(self._templates) < _MEMO:
+                self._templates[key] = template
+        parts = template.copy()
+        for i, s, memo in self._lower_slots:
+            parts[i] = self._text(s, memo, row)
         return "{" + ", ".join(parts) + "}"
 
     def _general(self, row: tuple[Any, ...], post: list[Any]) -> str | None:
