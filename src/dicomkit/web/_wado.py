@@ -128,6 +128,14 @@ def find_instances(
 ) -> list[StoredInstance]:
     """The stored instances of a study, series or instance (C-MOVE's retrieve matching);
     raises :class:`WadoError` (404) when there are none."""
+    if sop is not None and series is not None:  # one instance: one indexed lookup
+        one = archive.index.lookup(sop)
+        if (
+            one is not None
+            and one.study_instance_uid == study
+            and one.series_instance_uid == series
+        ):
+            return [one]
     ident: dict[str, Any] = {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study}
     if series is not None:
         ident.update(QueryRetrieveLevel="SERIES", SeriesInstanceUID=series)
