@@ -143,10 +143,13 @@ class RowWriter:
         # instance search) give the same text for every row under one series: a row is that
         # template with the slots of its own level filled in.
         self._upper_cols = [s.source for s in self.slots if s.source >= 0 and s.upper]
-        self._upper_of = operator.itemgetter(*self._upper_cols) if self._upper_cols else None
-        if len(self._upper_cols) == 1:
-            col = self._upper_cols[0]
-            self._upper_of = lambda row: (row[col],)
+        cols = self._upper_cols
+        getter: Callable[[tuple[Any, ...]], tuple[Any, ...]] = lambda row: ()
+        if len(cols) == 1:  # itemgetter of one column gives the value, not a tuple
+            getter = lambda row: (row[cols[0]],)
+        elif cols:
+            getter = operator.itemgetter(*cols)
+        self._upper_of = getter
         self._lower = {
             i
             for i, s in enumerate(self.slots)
@@ -223,7 +226,7 @@ class RowWriter:
         return f'{s.head}, "Value": [{_enc(self._url(row))}]}}'
 
     def _fast(self, row: tuple[Any, ...]) -> str:
-        upper = self._upper_of(row) if self._upper_cols else ()
+        upper = self._upper_of(row)
         key = (upper, tuple(map(type, upper)))
         template = self._templates.get(key)
         if template is None:  # the elements of the row's study (and series) levels
