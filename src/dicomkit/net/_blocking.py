@@ -70,6 +70,9 @@ _IOV_MAX = 1024
 _DEFAULT_SYNTAXES = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]
 #: a command element's header: group, element, value length (implicit VR little endian)
 _ELEMENT = struct.Struct("<HHI")
+_TIMEVAL = struct.Struct("@ll")  # struct timeval (seconds, microseconds)
+#: the shortest PDU (A-RELEASE-RQ/RP, A-ABORT: PS3.8 9.3.6-9.3.8)
+_MIN_PDU = 10
 
 
 def associate(
@@ -154,6 +157,13 @@ def _connect(host: str, port: int, timeout: float | None) -> Any:
     raise error or OSError(f"getaddrinfo found no address for {host}")
 
 
+def _set_timeout(sock: Any, option: int, seconds: float) -> float:
+    """Set SO_RCVTIMEO or SO_SNDTIMEO (0: wait forever); returns ``seconds``."""
+    micro = 0 if seconds <= 0 else max(int(seconds * 1e6), 1000)
+    sock.setsockopt(_socket.SOL_SOCKET, option, _TIMEVAL.pack(*divmod(micro, 1_000_000)))
+    return seconds
+
+
 def _read_fully(fp: BinaryIO, view: memoryview) -> int:
     """Fill ``view`` from ``fp``; the byte count (less only when the file ended)."""
     got, size = 0, len(view)
@@ -196,8 +206,15 @@ class BlockingAssociation:
         self._echo: tuple[bytearray, int, bytearray, int] | Literal[False] | None = None
         self._received: list[bytes] | None = None  # what reads returned, while recorded
         self._echo_tries = 0
-        #: a plain socket takes gathering writes (an SSL socket has no sendmsg)
+        #: a plain socket takes gathering writes (an SSL socket has no sendmsg) and stays in
+        #: blocking mode, its waits bounded by the kernel (SO_RCVTIMEO / SO_SNDTIMEO): each
+        #: read or write is then one system call, with no poll() before it
         self._gather = type(sock) is _socket.socket
+        self._rcvtimeo = -1.0  # the SO_RCVTIMEO set (0: none; -1: not set yet)
+        self._lowat = 1  # the SO_RCVLOWAT set
+        if self._gather:
+            sock.settimeout(None)
+            _set_timeout(sock, _socket.SO_SNDTIMEO, config.timeouts.dimse or 0.0)
         self._out: bytearray | None = None  # the reused buffer of file data being sent
 
     # -- state ---------------------------------------------------------------------------
@@ -381,8 +398,8 @@ class BlockingAssociation:
         sock = self._sock
         wait = self.config.timeouts.dimse
         try:
-            sock.settimeout(wait)
             if not self._gather:
+                sock.settimeout(wait)
                 sock.sendall(pieces[0] if len(pieces) == 1 else b"".join(pieces))
                 return
             while pieces:
@@ -398,9 +415,15 @@ class BlockingAssociation:
                 pieces = pieces[i:]
                 if sent:
                     pieces[0] = memoryview(pieces[0])[sent:]
-        except TimeoutError:
-            self._shutdown(NetworkTimeout(f"writing to {self.peer} stalled for {wait}s"))
         except OSError as exc:
+            self._write_failed(exc)
+
+    def _write_failed(self, exc: OSError) -> None:
+        """A write raised: the association is over (a timeout says so)."""
+        if isinstance(exc, (TimeoutError, BlockingIOError)):  # socket / SO_SNDTIMEO timeout
+            wait = self.config.timeouts.dimse
+            self._shutdown(NetworkTimeout(f"writing to {self.peer} stalled for {wait}s"))
+        else:
             self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
 
     def echo(self, *, timeout: float | None = -1.0) -> dimse.CEchoResponse:
@@ -440,7 +463,7 @@ class BlockingAssociation:
         try:
             self._sock.sendall(request)
         except OSError as exc:
-            self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
+            self._write_failed(exc)
             raise self._gone(exc) from None
         wait = self.config.timeouts.dimse
         deadline = None if wait is None else time.monotonic() + wait
@@ -575,7 +598,7 @@ class BlockingAssociation:
         try:
             self._sock.sendall(pdus[0] if len(pdus) == 1 else b"".join(pdus))
         except OSError as exc:
-            self._shutdown(TransportError(f"write to {self.peer} failed: {exc}"))
+            self._write_failed(exc)
 
     def _read(self, deadline: float | None) -> bool:
         """Read once and feed the engine; False when the deadline passed first."""
@@ -595,21 +618,36 @@ class BlockingAssociation:
         """Read once into the buffer from ``at``: the byte count (0: end of stream); None
         when the deadline passed first or the read failed (then the association is closed)."""
         sock = self._sock
-        if deadline is None:
-            sock.settimeout(None)
-        else:
-            left = deadline - time.monotonic()
-            if left <= 0:
+        while True:
+            if deadline is None:
+                left = 0.0
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+            if not self._gather:
+                sock.settimeout(left or None)
+            else:  # the kernel's bound: reset only when it would end far from the deadline
+                set_to = self._rcvtimeo
+                if not left:
+                    if set_to:
+                        self._rcvtimeo = _set_timeout(sock, _socket.SO_RCVTIMEO, 0.0)
+                elif not 0.5 * left <= set_to <= 1.05 * left + 0.01:
+                    self._rcvtimeo = _set_timeout(sock, _socket.SO_RCVTIMEO, left)
+                # at the start of a PDU, wake only once 10 bytes are in (the shortest PDU):
+                # a peer that writes a PDU's header and body apart then wakes us once
+                lowat = _MIN_PDU if not at and not self.engine.buffered else 1
+                if lowat != self._lowat:
+                    sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVLOWAT, lowat)
+                    self._lowat = lowat
+            try:
+                n: int = sock.recv_into(self._view[at:]) if at else sock.recv_into(self._buffer)
+            except (TimeoutError, BlockingIOError):  # socket timeout / SO_RCVTIMEO: look again
+                continue
+            except OSError as exc:
+                self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
                 return None
-            sock.settimeout(left)
-        try:
-            n: int = sock.recv_into(self._view[at:]) if at else sock.recv_into(self._buffer)
-        except TimeoutError:
-            return None
-        except OSError as exc:
-            self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
-            return None
-        return n
+            return n
 
     def _on_data(self, data: bytes) -> None:
         engine = self.engine
