@@ -151,3 +151,25 @@ def test_a_bad_file_fails_alone_with_words(tmp_path: Path) -> None:
     assert not short.ok and "shorter than when it was scanned" in short.error, short
     assert (out / f"{instances[0].sop_instance}.dcm").exists()
     assert (out / f"{instances[3].sop_instance}.dcm").exists()
+
+
+def test_a_meta_longer_than_the_first_read(tmp_path: Path) -> None:
+    """8 KiB of Private Information (0002,0102) in the meta: the scan reads on."""
+    source = plain_part10_files(1)[0]
+    data = source.read_bytes()
+    _, offset = read_file_meta(data)
+    creator = b"1.2.3.4\x00"
+    extra = (
+        b"\x02\x00\x00\x01UI" + len(creator).to_bytes(2, "little") + creator
+        + b"\x02\x00\x02\x01OB\x00\x00" + (8192).to_bytes(4, "little") + b"\x01" * 8192
+    )  # fmt: skip
+    glen = int.from_bytes(data[140:144], "little")
+    big = bytearray(data[:offset] + extra + data[offset:])
+    big[140:144] = (glen + len(extra)).to_bytes(4, "little")
+    path = tmp_path / "long-meta.dcm"
+    path.write_bytes(bytes(big))
+    inst = read_instance(path)
+    _, full_offset = read_file_meta(bytes(big))
+    assert inst.has_meta and inst.offset == full_offset == offset + len(extra)
+    assert inst.sop_instance == read_instance(source).sop_instance
+    assert _scan_meta(bytes(big)[:4096]) is None  # not from the first read alone

@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 else:  # cheaper to import (see _dataclass)
     from dicomkit._dataclass import dataclass
 
-#: bytes read to find the File Meta Information (more only when it is longer)
-_HEAD = 64 * 1024
+#: bytes read to find the File Meta Information: first (a meta is usually a few hundred
+#: bytes), then at most (more only when it is longer)
+_FIRST, _HEAD = 4096, 64 * 1024
 #: (0002,eeee) elements whose explicit VR has a 4-byte length (PS3.5 7.1.2)
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})  # fmt: skip
 _SHORT = struct.Struct("<HH2sH")  # group, element, VR, 2-byte length
@@ -136,8 +137,11 @@ def read_instance(path: str | os.PathLike[str]) -> Instance:
     p = Path(path)
     with open(p, "rb", buffering=0) as fp:
         size = os.fstat(fp.fileno()).st_size
-        head = fp.read(_HEAD)
+        head = fp.read(_FIRST)
         scanned = _scan_meta(head)
+        if scanned is None and len(head) == _FIRST:  # a long meta, or none: read more
+            head += fp.read(_HEAD - _FIRST)
+            scanned = _scan_meta(head)
         if scanned is not None:
             return Instance(p, *scanned[:3], scanned[3], size - scanned[3])
         from dicomkit.dictionary import tags
