@@ -229,3 +229,29 @@ def test_memory_mapped_file_gives_identical_results(c_scan: None, tmp_path: Path
         c, py = _both(lambda kw=kw: dicomkit.read(path, **kw))
         assert c == py
         assert c[0] == "read"
+
+
+# -- reading a path: plain system calls (io._part10._load) ---------------------------------------
+def test_header_read_of_a_path_matches_a_full_read(tmp_path: Path) -> None:
+    from dicomkit.io._part10 import HEAD_CHUNK
+
+    # larger than 4 x HEAD_CHUNK: a header read parses only the first chunk
+    body = _explicit_body(b"\x01\x00" * (3 * HEAD_CHUNK))
+    path = tmp_path / "ct.dcm"
+    path.write_bytes(_part10(body, False))
+    head = dicomkit.read(path, stop_before_pixels=True)
+    full = dicomkit.read(str(path))
+    assert head.filename == full.filename == str(path)
+    assert _dump(head) == [e for e in _dump(full) if e[0] != 0x7FE00010]
+    assert len(full.raw_elements[0x7FE00010][1]) == 6 * HEAD_CHUNK
+    # a file shorter than its header chunk is read whole
+    small = tmp_path / "small.dcm"
+    small.write_bytes(_part10(_explicit_body(), False))
+    assert _dump(dicomkit.read(small, stop_before_pixels=True)) == _dump(dicomkit.read(small))[:-1]
+
+
+def test_reading_a_missing_path_or_a_folder_names_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothing.dcm"):
+        dicomkit.read(tmp_path / "nothing.dcm", stop_before_pixels=True)
+    with pytest.raises(IsADirectoryError):
+        dicomkit.read(tmp_path)

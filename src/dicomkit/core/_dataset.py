@@ -44,6 +44,7 @@ def _suggest(name: str) -> str:
 #: keyword -> tag for the keywords looked up so far (a pure cache of the dictionary; bounded
 #: by the dictionary's size since only keywords it knows are stored)
 _KEYWORD_TAGS: dict[str, int] = {}
+_ABSENT: Any = object()  # Dataset.get: no such element
 
 
 def _keyword_tag(keyword: str) -> int | None:
@@ -248,9 +249,16 @@ class Dataset(MutableMapping[int, DataElement]):
                     tag = _tag_of(key)
                 except DictionaryError:
                     return default
-        if tag not in self._d:
+        e = self._d.get(tag, _ABSENT)
+        if e is _ABSENT:
             return default
-        return self[tag].value
+        if type(e) is tuple:  # __getitem__, inline: the element made from its raw entry
+            cs = self._charsets
+            e = DataElement.from_raw(
+                tag, e[0], e[1], self._little, cs if cs is not None else self.charsets
+            )
+            self._d[tag] = e
+        return e.value
 
     def elements(self) -> Iterator[DataElement]:
         """The data elements in tag order."""

@@ -198,7 +198,12 @@ class DataElement:
             elif self.is_undefined_length and self._tag == PIXEL_DATA:
                 v = raw  # encapsulated fragments: kept as bytes (see contracts)
             else:
-                v = decode_raw(self.vr, raw, self._little, self._charsets)
+                # decode_raw, inline (the hot path of reading a header's values)
+                cs = self._charsets
+                if cs is None:
+                    cs = default_charsets()
+                codec = _codec_cache[0] if _codec_cache else _codec()
+                v = codec.decode_value(self.vr, raw, self._little, cs)
             self._value = v
         elif type(v) is LazySequence:  # a sequence read but not parsed yet
             v = self._value = v.load()

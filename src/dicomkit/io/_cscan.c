@@ -10,8 +10,12 @@
  * and calls back here for the rest. So both paths give the same data set and the same errors:
  * this file decides nothing the Python code does not decide the same way.
  *
+ * A defined-length sequence (explicit VR) is stored as `on_sq(tag, value start, value end)`
+ * returns it (the Python side's unparsed sequence element), when the caller gives `on_sq`.
+ *
  * Handed back to Python: a tag >= `stop`; a VR not in the table given to init() (unknown,
- * blank, NUL); a long-VR header cut off; an undefined length; SQ; a value running past `end`;
+ * blank, NUL); a long-VR header cut off; an undefined length; SQ without `on_sq`, and in
+ * implicit VR; a value running past `end`;
  * a long-VR value of `large` bytes or more (kept as a memoryview slice there); in implicit VR a
  * tag whose VR is not in the `known` cache. `end` past the buffer: everything (Python's
  * bounds checks give the error).
@@ -115,19 +119,12 @@ typedef struct {
 } Scan;
 
 static int
-scan_args(PyObject *args, Scan *s, const char *fmt, PyObject **known)
+scan_args(PyObject *args, Scan *s, const char *fmt, PyObject **extra)
 {
     PyObject *buf;
-    int ok = known ? PyArg_ParseTuple(args, fmt, &buf, &s->pos, &s->end, &s->d, &s->stop,
-                                      &s->specific, &s->large, known)
-                   : PyArg_ParseTuple(args, fmt, &buf, &s->pos, &s->end, &s->d, &s->stop,
-                                      &s->specific, &s->large);
-    if (!ok)
+    if (!PyArg_ParseTuple(args, fmt, &buf, &s->pos, &s->end, &s->d, &s->stop, &s->specific,
+                          &s->large, extra))
         return -1;
-    if (known && !PyDict_Check(*known)) {
-        PyErr_SetString(PyExc_TypeError, "implicit_le: known must be a dict");
-        return -1;
-    }
     if (!ready) {
         PyErr_SetString(PyExc_RuntimeError, "dicomkit.io._cscan.init() was not called");
         return -1;
@@ -137,11 +134,40 @@ scan_args(PyObject *args, Scan *s, const char *fmt, PyObject **known)
     return 0;
 }
 
+/* A defined-length sequence: d[tag] = on_sq(tag, value offset, value end) when `specific`
+ * allows (the Python side makes the unparsed sequence element); 0 or -1 (exception). */
+static int
+sequence(PyObject *d, uint32_t tag, Py_ssize_t value, Py_ssize_t end, PyObject *specific,
+         PyObject *on_sq)
+{
+    PyObject *tagobj = PyLong_FromUnsignedLong(tag), *el;
+    int rc = -1;
+    if (tagobj == NULL)
+        return -1;
+    if (specific != Py_None) {
+        int has = PySet_Check(specific) || PyFrozenSet_Check(specific)
+                      ? PySet_Contains(specific, tagobj)
+                      : PySequence_Contains(specific, tagobj);
+        if (has <= 0) {
+            Py_DECREF(tagobj);
+            return has;
+        }
+    }
+    el = PyObject_CallFunction(on_sq, "Onn", tagobj, value, end);
+    if (el != NULL) {
+        rc = PyDict_CheckExact(d) ? PyDict_SetItem(d, tagobj, el) : PyObject_SetItem(d, tagobj, el);
+        Py_DECREF(el);
+    }
+    Py_DECREF(tagobj);
+    return rc;
+}
+
 static PyObject *
 cscan_explicit_le(PyObject *self, PyObject *args)
 {
     Scan s;
-    if (scan_args(args, &s, "OnnOKOn:explicit_le", NULL) < 0)
+    PyObject *on_sq;
+    if (scan_args(args, &s, "OnnOKOnO:explicit_le", &on_sq) < 0)
         return NULL;
     const unsigned char *buf = (const unsigned char *)s.view.buf;
     Py_ssize_t pos = s.pos, end = s.end;
@@ -161,10 +187,22 @@ cscan_explicit_le(PyObject *self, PyObject *args)
                 break;
             uint32_t ln = p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 |
                           (uint32_t)p[11] << 24;
-            if (ln == UNDEFINED || vr_sq[idx] || (Py_ssize_t)ln >= s.large)
+            if (ln == UNDEFINED)
                 break;
             length = (Py_ssize_t)ln;
             value = pos + 12;
+            if (vr_sq[idx]) {
+                if (on_sq == Py_None || value + length > end)
+                    break;
+                if (sequence(s.d, tag, value, value + length, s.specific, on_sq) < 0) {
+                    PyBuffer_Release(&s.view);
+                    return NULL;
+                }
+                pos = value + length;
+                continue;
+            }
+            if (length >= s.large)
+                break;
         }
         else {
             length = p[6] | p[7] << 8;
@@ -191,6 +229,11 @@ cscan_implicit_le(PyObject *self, PyObject *args)
     PyObject *known;
     if (scan_args(args, &s, "OnnOKOnO:implicit_le", &known) < 0)
         return NULL;
+    if (!PyDict_Check(known)) {
+        PyBuffer_Release(&s.view);
+        PyErr_SetString(PyExc_TypeError, "implicit_le: known must be a dict");
+        return NULL;
+    }
     const unsigned char *buf = (const unsigned char *)s.view.buf;
     Py_ssize_t pos = s.pos, end = s.end;
     if (pos < 0 || end > s.view.len)
@@ -233,8 +276,9 @@ static PyMethodDef methods[] = {
     {"init", cscan_init, METH_VARARGS,
      "init(vr_of, long_vrs): the VR table (2-byte VR -> str) and the VRs with a 4-byte length."},
     {"explicit_le", cscan_explicit_le, METH_VARARGS,
-     "explicit_le(buf, pos, end, d, stop, specific, large) -> offset of the first element "
-     "left to Python (explicit VR little endian)."},
+     "explicit_le(buf, pos, end, d, stop, specific, large, on_sq) -> offset of the first "
+     "element left to Python (explicit VR little endian; defined-length sequences stored as "
+     "on_sq(tag, start, end) returns them, or left to Python when on_sq is None)."},
     {"implicit_le", cscan_implicit_le, METH_VARARGS,
      "implicit_le(buf, pos, end, d, stop, specific, large, known) -> offset of the first "
      "element left to Python (implicit VR little endian; VRs from the dict `known`)."},

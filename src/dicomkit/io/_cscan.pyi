@@ -4,7 +4,7 @@ Optional: built by setup.py when a compiler is there; :mod:`dicomkit.io._decoder
 to its pure-Python loops without it (or with DICOMKIT_PURE_PYTHON=1).
 """
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 def init(vr_of: dict[bytes, str], long_vrs: Container[bytes], /) -> None:
@@ -18,10 +18,12 @@ def explicit_le(
     stop: int,
     specific: Container[int] | None,
     large: int,
+    on_sq: Callable[[int, int, int], Any] | None,
     /,
 ) -> int:
-    """Store the ordinary elements from ``pos`` in ``d``; the offset of the first one left to
-    the Python loop (or where the walk ended)."""
+    """Store the ordinary elements from ``pos`` in ``d`` (a defined-length sequence as
+    ``on_sq(tag, start, end)`` returns it); the offset of the first one left to the Python
+    loop (or where the walk ended)."""
 
 def implicit_le(
     buf: Any,

@@ -22,6 +22,7 @@ import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from dicomkit.core._dataset import Dataset
@@ -133,9 +134,21 @@ class DecodeOptions:
         check_sequences: bool = True,
     ) -> DecodeOptions:
         """Options from the arguments of ``read()`` (``specific_tags`` any iterable)."""
+        if specific_tags is None:
+            # one frozen value per combination of flags (reads of many files ask again and again)
+            key = (stop_before_pixels, lenient, known_vr_for_un, check_sequences)
+            opts = _OPTIONS.get(key)
+            if opts is None:
+                opts = _OPTIONS[key] = cls(
+                    stop_before_pixels=stop_before_pixels,
+                    lenient=lenient,
+                    check_sequences=check_sequences,
+                    known_vr_for_un=known_vr_for_un,
+                )
+            return opts
         return cls(
             stop_before_pixels=stop_before_pixels,
-            specific_tags=None if specific_tags is None else frozenset(specific_tags),
+            specific_tags=frozenset(specific_tags),
             lenient=lenient,
             check_sequences=check_sequences,
             known_vr_for_un=known_vr_for_un,
@@ -144,6 +157,10 @@ class DecodeOptions:
     def but(self, **changes: Any) -> DecodeOptions:
         """A copy with ``changes`` (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+
+#: DecodeOptions.make's values without specific tags, by flags (at most 16)
+_OPTIONS: dict[tuple[bool, bool, bool, bool], DecodeOptions] = {}
 
 
 @dataclass(slots=True)
@@ -221,6 +238,15 @@ class _Reader:
             (self.buf, pos, end),
             implicit,
             little,
+        )
+
+    def lazy_element(
+        self, owner: Dataset, little: bool, depth: int, tag: int, pos: int, end: int
+    ) -> DataElement:
+        """An explicit VR sequence of defined length at ``buf[pos:end]``, unparsed (the C
+        scan's ``on_sq``; the Python loop does the same inline)."""
+        return DataElement.from_sequence(
+            tag, self._lazy(owner, pos, end, False, False, little, depth, tag), False
         )
 
     def note(self, exc: InvalidDicomError) -> None:
@@ -376,11 +402,15 @@ class _Reader:
         end8 = end - 8
         scan = self.ext.explicit_le if little and self.ext is not None else None
         nul_tail = -1
+        lazy_now = self.trusted or not (self.opts.lenient or self.opts.check_sequences)
+        from_sequence = DataElement.from_sequence
+        on_sq = partial(self.lazy_element, owner, little, depth) if lazy_now and scan else None
         while pos <= end8:
             if scan is not None:
-                # the C scan stores the ordinary elements as below and stops at the first one
-                # it leaves to this loop (or at the end)
-                pos = scan(buf, pos, end, d, stop, specific, large)
+                # the C scan stores the ordinary elements as below (and the defined-length
+                # sequences as the fast path below does, through on_sq) and stops at the first
+                # element it leaves to this loop (or at the end)
+                pos = scan(buf, pos, end, d, stop, specific, large, on_sq)
                 if pos > end8:
                     break
             g, e, vrb, length = exp(buf, pos)
@@ -423,6 +453,17 @@ class _Reader:
                 length = ul(buf, pos + 8)[0]
                 start = pos
                 pos += 12
+                if vr == "SQ" and lazy_now and length != 0xFFFFFFFF and pos + length <= end:
+                    # complex()'s most common case, inline: a defined-length sequence kept
+                    # unparsed (its items are read on first access)
+                    if specific is None or tag in specific:
+                        d[tag] = from_sequence(
+                            tag,
+                            self._lazy(owner, pos, pos + length, False, False, little, depth, tag),
+                            False,
+                        )
+                    pos += length
+                    continue
                 if length == 0xFFFFFFFF or vr == "SQ":
                     res2 = self.complex(
                         owner, d, tag, vr, pos, end, length, False, little, depth, start

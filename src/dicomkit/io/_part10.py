@@ -42,6 +42,8 @@ from dicomkit.io._scan import LE_EXP, LE_HHL, LE_L
 
 __all__ = ["MMAP_MIN", "build_file_meta", "read", "read_file_meta", "write"]
 
+_set = object.__setattr__
+
 #: Files at least this large are memory-mapped instead of read.
 MMAP_MIN = 4 * 1024 * 1024
 #: A header read (``stop_before_pixels``) first tries this much of the file.
@@ -63,6 +65,17 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
     :data:`HEAD_CHUNK` bytes (``head_only``: a header read of a larger file)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
+        # plain system calls, no file object: a header scan of many files is mostly opening
+        # them (the rare memory-mapped file is opened again below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            size = os.fstat(fd).st_size
+            if size < MMAP_MIN:
+                want = HEAD_CHUNK if head_only and size > 4 * HEAD_CHUNK else size
+                data = _read_fd(fd, want)
+                return data, str(path), len(data) < size
+        finally:
+            os.close(fd)
         with open(path, "rb") as fp:
             size = os.fstat(fp.fileno()).st_size
             if head_only and size > 4 * HEAD_CHUNK:
@@ -82,6 +95,22 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
         name = getattr(source, "name", None)
         return source.read(), name if isinstance(name, str) else None, False
     raise TypeError(f"cannot read DICOM from {type(source).__name__}")
+
+
+def _read_fd(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes from the start of ``fd`` (fewer only at the end of the file)."""
+    data = os.read(fd, n)
+    if len(data) < n:
+        parts = [data]
+        got = len(data)
+        while got < n:
+            more = os.read(fd, n - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
 
 
 def _plausible(buf: Any, pos: int) -> bool:
@@ -253,7 +282,7 @@ def read(
         except InvalidDicomError:
             ds = None
         if ds is not None and not res.errors and res.stopped:
-            ds.filename = filename
+            _set(ds, "filename", filename)
             if validation is not None:
                 ds.validation = validation
             return ds
@@ -266,7 +295,7 @@ def read(
         check_sequences=False,  # see _read_buffer
     )
     ds, _ = _read_buffer(buf, opts, force)
-    ds.filename = filename
+    _set(ds, "filename", filename)
     if validation is not None:
         ds.validation = validation
     return ds
@@ -347,10 +376,11 @@ def _read_buffer(buf: Any, opts: DecodeOptions, force: bool) -> tuple[Dataset, D
         # The whole deflated data set was read: keep the stream as it is in the file (the
         # bytes after the File Meta), so that written back unchanged it stays byte-identical.
         ds.deflated_source = (bytes(stream), len(buf))
-    ds.file_meta = meta if meta.raw_elements else None
-    ds.preamble = preamble
-    ds.transfer_syntax = ts
-    ds.read_errors = res.errors
+    # the reader's attributes (lower case: Dataset.__setattr__ would only pass them on)
+    _set(ds, "file_meta", meta if meta.raw_elements else None)
+    _set(ds, "preamble", preamble)
+    _set(ds, "transfer_syntax", ts)
+    _set(ds, "read_errors", res.errors)
     return ds, res
 
 
