@@ -251,7 +251,7 @@ def test_header_read_of_a_path_matches_a_full_read(tmp_path: Path) -> None:
 
 
 def test_reading_a_missing_path_or_a_folder_names_it(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nothing.dcm"):
+    with pytest.raises(FileNotFoundError, match=r"nothing\.dcm"):
         dicomkit.read(tmp_path / "nothing.dcm", stop_before_pixels=True)
     with pytest.raises(IsADirectoryError):
         dicomkit.read(tmp_path)
