@@ -627,7 +627,8 @@ class ArchiveBackend:
                 i.sop_instance_uid,
                 i.transfer_syntax,
                 archive.path_of(i),
-                check=functools.partial(archive.verify_file, i.path),
+                check=functools.partial(archive.verify_file, i.path, i.checksum),
+                verify=functools.partial(archive.verify_bytes, i.path, i.checksum),
             )
             for i in found
         ]

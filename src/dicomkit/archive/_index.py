@@ -194,6 +194,8 @@ class StoredInstance:
     path: str
     study_instance_uid: str = ""
     series_instance_uid: str = ""
+    #: the file's checksum as stored (``crc32:...``; "" when none was kept)
+    checksum: str = ""
 
 
 class Index:
@@ -520,7 +522,8 @@ class Index:
         where, params, _post = build_where(query, self.db)
         sql = (
             f"SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, i.path, "
-            f"st.study_instance_uid, se.series_instance_uid FROM {from_clause(IMAGE)} "
+            f"st.study_instance_uid, se.series_instance_uid, i.checksum "
+            f"FROM {from_clause(IMAGE)} "
             f"WHERE {where} ORDER BY {ALIAS[STUDY]}.id, {ALIAS[SERIES]}.id, i.id"
         )
         return [StoredInstance(*row) for row in self.db.query(sql, params)]

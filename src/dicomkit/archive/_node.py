@@ -33,6 +33,7 @@ from dicomkit.archive._nonpatient_check import verify as verify_non_patient
 from dicomkit.archive._results import Result, make_result
 from dicomkit.archive._schema import Level
 from dicomkit.archive._store import (
+    Checksum,
     DuplicateInstanceError,
     DuplicatePolicy,
     FileStore,
@@ -634,6 +635,22 @@ class Archive:
         except OSError as exc:
             return f"stored file {relpath} cannot be read: {exc.strerror or exc}"
         if expected and actual != expected:
+            return (
+                f"stored file {relpath} is damaged: checksum {actual}, {expected} when stored "
+                "(restore it from a backup, or delete the instance and store it again)"
+            )
+        return None
+
+    @staticmethod
+    def verify_bytes(relpath: str, expected: str, data: bytes | memoryview) -> str | None:
+        """:meth:`verify_file` for a file already read whole (``data``): None when it matches
+        ``expected`` (or nothing was kept), else what is wrong with it, in words."""
+        if not expected:
+            return None
+        c = Checksum()
+        c.update(data)
+        actual = c.text()
+        if actual != expected:
             return (
                 f"stored file {relpath} is damaged: checksum {actual}, {expected} when stored "
                 "(restore it from a backup, or delete the instance and store it again)"

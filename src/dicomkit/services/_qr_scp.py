@@ -9,8 +9,10 @@ archive node); this module is the service class: statuses, streaming, sub-operat
 - C-MOVE: opens its own association to the destination (a known AE title, else A801),
   proposing each SOP class in the stored transfer syntax plus the uncompressed
   ones; sends one C-STORE sub-operation per instance with Move Originator AE Title / Message
-  ID, and a pending response after each with the remaining / completed / failed / warning
-  counts. The final response carries the Failed SOP Instance UID List when something failed
+  ID, and pending responses as it goes (at most one per :data:`PENDING_INTERVAL`: they are
+  optional, PS3.7 9.1.4) with the remaining / completed / failed / warning counts. A stored
+  file of up to 1 MiB is read once: its checksum is verified on those bytes and its data set
+  is sent as a slice of them, without parsing, when its transfer syntax is the one agreed. The final response carries the Failed SOP Instance UID List when something failed
   (status B000), FE00 when cancelled.
 - C-GET: the same sub-operations on the requesting association, over contexts where the
   requestor took the SCP role (role selection, PS3.7 D.3.3.4).
@@ -24,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +75,9 @@ class RetrieveItem:
     #: called in the worker thread before the file is read for sending: None when it may be
     #: sent, else why not (e.g. a damaged file): the sub-operation fails with that reason
     check: Callable[[], str | None] | None = None
+    #: as ``check``, for a file read whole into memory to be sent (files up to 1 MiB): given
+    #: its bytes, so it is read once (``check`` is then not called)
+    verify: Callable[[bytes], str | None] | None = None
     #: makes the instance to send from the stored one (a frame level retrieve's new
     #: instance, :mod:`dicomkit.services._frames`); it is then sent in a native syntax
     transform: Callable[[Dataset], Dataset] | None = None
@@ -243,7 +250,7 @@ class QueryRetrieveSCP:
 
     async def on_move(self, incoming: Incoming) -> Any:
         """The C-MOVE handler: a C-STORE sub-operation per matching instance on a new association to
-        the destination (A801 for an unknown one), a pending response after each."""
+        the destination (A801 for an unknown one), pending responses as they progress."""
         msg, assoc = incoming.message, incoming.association
         assert isinstance(msg, dimse.CMoveRequest)
         dest = (msg.move_destination or "").strip()
@@ -284,7 +291,7 @@ class QueryRetrieveSCP:
 
     async def on_get(self, incoming: Incoming) -> Any:
         """The C-GET handler: a C-STORE sub-operation per matching instance on the requesting
-        association (where the requestor took the SCP role), a pending response after each."""
+        association (where the requestor took the SCP role), pending responses as they progress."""
         msg = incoming.message
         try:
             instances = await self._instances(incoming)
@@ -322,6 +329,7 @@ class QueryRetrieveSCP:
             target, instances, 0, for_get=for_get, without_bulk=without_bulk
         )
         n = 0
+        next_pending = 0.0
         try:
             while ahead is not None:
                 batch = await ahead
@@ -371,7 +379,11 @@ class QueryRetrieveSCP:
                             failed_uids += [i.sop_instance_uid for i in undone]
                             n = total
                             break
-                    if n < total:
+                    if n < total and (now := time.monotonic()) >= next_pending:
+                        # Pending responses are optional (PS3.7 9.1.4): one per sub-operation
+                        # would double the messages of a fast retrieve, so at most one per
+                        # PENDING_INTERVAL (the first right after the first sub-operation)
+                        next_pending = now + PENDING_INTERVAL
                         pending = response_for(
                             msg,
                             status_codes.Pending,
@@ -432,20 +444,27 @@ class QueryRetrieveSCP:
                     )
                     out.append((None, status_codes.OutOfResourcesSubOperations))
                     continue
-                problem = inst.check() if inst.check is not None else None
-                if problem is not None:
-                    log.warning(
-                        "C-STORE sub-operation for %s not attempted: %s",
-                        inst.sop_instance_uid,
-                        problem,
-                    )
-                    out.append((None, status_codes.OutOfResourcesSubOperations))
-                    continue
                 try:
+                    whole = _read_small(inst) if inst.verify is not None else None
+                    if whole is not None:
+                        assert inst.verify is not None
+                        problem = inst.verify(whole)
+                    else:
+                        problem = inst.check() if inst.check is not None else None
+                    if problem is not None:
+                        log.warning(
+                            "C-STORE sub-operation for %s not attempted: %s",
+                            inst.sop_instance_uid,
+                            problem,
+                        )
+                        out.append((None, status_codes.OutOfResourcesSubOperations))
+                        continue
                     if inst.transform is not None:
                         data = _transformed(inst.path, inst.transform, ctx.transfer_syntax)
                     elif without_bulk:
                         data = _without_bulk(inst.path, ctx.transfer_syntax)
+                    elif whole is not None:
+                        data = _payload_of(whole, inst.path, ctx.transfer_syntax)
                     else:
                         data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
                 except (DicomError, OSError) as exc:
@@ -486,6 +505,9 @@ class QueryRetrieveSCP:
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
             return status_codes.OutOfResourcesSubOperations
 
+
+#: Seconds between two Pending C-MOVE / C-GET responses (progress for the requestor)
+PENDING_INTERVAL = 0.1
 
 #: Sub-operations read ahead per worker-thread hop: at most this many instances, and no more
 #: once this many bytes are held (larger files are streamed from disk as they are sent).
@@ -567,6 +589,34 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     from dicomkit import read
 
     return encode_data(convert.convert(read(path), ts), ts)
+
+
+def _read_small(inst: RetrieveItem) -> bytes | None:
+    """The whole stored file when it is small enough to hold (one read serves the check and
+    the sending), else None (it is checked and streamed from disk)."""
+    if inst.transform is not None:
+        return None
+    with open(inst.path, "rb") as fp:
+        if os.fstat(fp.fileno()).st_size > _READ_WHOLE:
+            return None
+        data = fp.read(_READ_WHOLE + 1)
+    return data if len(data) <= _READ_WHOLE else None
+
+
+def _payload_of(whole: bytes, path: Path, ts: str) -> Any:
+    """The data set of a stored file read whole, in ``ts``: a slice of the file's bytes
+    (no copy, no parse) when it is already encoded so, else decoded and re-encoded."""
+    from dicomkit.io._part10 import read_file_meta
+
+    meta, offset = read_file_meta(whole)
+    file_ts = str(meta.get("TransferSyntaxUID", "") or "")
+    if not file_ts:
+        raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
+    if file_ts == ts:
+        return memoryview(whole)[offset:]
+    from dicomkit import read
+
+    return encode_data(convert.convert(read(whole), ts), ts)
 
 
 def _without_bulk(path: Path, ts: str) -> bytes:
