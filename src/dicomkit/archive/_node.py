@@ -19,6 +19,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +225,9 @@ class Archive:
         #: the store is answered: the node's IOCM rejection notes (archive._iocm)
         self.on_stored: Callable[[IngestResult], None] | None = None
         self._group = _GroupCommit(self._commit_batch)
+        #: ``time.monotonic()`` of the last group commit (background work such as the
+        #: DICOMweb metadata cache waits for a quiet moment before it competes for the CPU)
+        self.last_commit = 0.0
         self._sync_pool: Any = None  # a batch's fsyncs, issued at once (:meth:`_sync_all`)
         if check:
             self.last_check = self.check(repair=True, sweep=True)
@@ -503,6 +507,7 @@ class Archive:
             if job.result is not None and job.old_path is not None:
                 self.store.remove(job.old_path)
         self._after_commit(jobs)
+        self.last_commit = time.monotonic()
         if self.listeners:
             stored = [
                 (j.rec.study_uid, j.rec.sop_uid)

@@ -12,7 +12,8 @@ Validity never depends on being told: a request reads the study's rows from the 
 So a replaced instance (new checksum), a deleted one (no row) or one stored by a process
 that had no cache open is simply made again. Ingest tells the cache (through
 :attr:`~dicomkit.archive._node.Archive.listeners`) so a background thread makes the objects
-before anyone asks. The assembled answer of recently asked studies is kept in memory too,
+before anyone asks; while instances keep arriving it waits for a pause in the ingest (at most
+:attr:`MetadataCache.MAX_DELAY`), so it does not take the CPU the acknowledgements need. The assembled answer of recently asked studies is kept in memory too,
 keyed by the same stamps; and the bytes last sent for a study (base URL filled in) are sent
 again as they are, without even that query, while the index has not changed at all since
 (SQLite's data version and change count: any store, delete or IOCM change, by this process
@@ -30,6 +31,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,10 @@ class MetadataCache:
     asked studies go first)."""
 
     FILE = ".web-metadata.sqlite"
+    #: the ingest thread works once no instance was committed for this many seconds ...
+    QUIET = 0.05
+    #: ... or once its oldest queued instance has waited this long
+    MAX_DELAY = 2.0
 
     def __init__(
         self, archive: Archive, path: str | Path | None = None, *, memory_bytes: int = 64 << 20
@@ -134,18 +140,28 @@ class MetadataCache:
             batch = list(item)
             markers: list[threading.Event] = []
             stop = False
-            while True:  # take what else is waiting: one transaction for all of it
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
+            # while instances keep arriving, let the ingest have the CPU: wait for a quiet
+            # moment (or at most MAX_DELAY), then make everything queued in one transaction
+            deadline = time.monotonic() + self.MAX_DELAY
+            while not markers and not stop:
+                while True:  # take what else is waiting
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    if isinstance(more, threading.Event):
+                        markers.append(more)
+                    else:
+                        batch += more
+                now = time.monotonic()
+                if markers or stop or now >= deadline:
                     break
-                if more is None:
-                    stop = True
+                if now - self.archive.last_commit >= self.QUIET:
                     break
-                if isinstance(more, threading.Event):
-                    markers.append(more)
-                else:
-                    batch += more
+                time.sleep(self.QUIET)
             try:
                 self._make_for(batch)
             except Exception:
