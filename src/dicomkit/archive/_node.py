@@ -536,11 +536,18 @@ class Archive:
             from concurrent.futures import ThreadPoolExecutor
 
             self._sync_pool = ThreadPoolExecutor(8, thread_name_prefix="batch-sync")
-        waits = [self._sync_pool.submit(call) for call in calls]
+        waits = [self._sync_pool.submit(call) for call in calls[:-1]]
+        error: BaseException | None = None
+        try:
+            calls[-1]()  # the last one here: one thread hand-off fewer
+        except BaseException as exc:  # noqa: BLE001 -- raised once all have returned
+            error = exc
         for done in waits:
-            done.exception()  # wait for every one before raising
-        for done in waits:
-            done.result()
+            exc = done.exception()  # waits for every one
+            if error is None and exc is not None:
+                error = exc
+        if error is not None:
+            raise error
 
     def _unplace(self, job: _Job) -> None:
         with contextlib.suppress(OSError, ArchiveError):
