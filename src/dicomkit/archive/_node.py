@@ -543,9 +543,9 @@ class Archive:
         except BaseException as exc:  # noqa: BLE001 -- raised once all have returned
             error = exc
         for done in waits:
-            exc = done.exception()  # waits for every one
-            if error is None and exc is not None:
-                error = exc
+            failed = done.exception()  # waits for every one
+            if error is None and failed is not None:
+                error = failed
         if error is not None:
             raise error
 
