@@ -87,20 +87,32 @@ def test_odd_meta_goes_to_the_full_reader(tmp_path: Path) -> None:
     assert read_instance(path).sop_instance == read_instance(source).sop_instance
 
 
-def test_files_are_sent_verbatim_in_pieces_and_pdus(tmp_path: Path) -> None:
-    """A 3 MiB data set to a peer taking 4 KiB PDUs: three pieces, ~800 PDUs, every byte
-    as on disk."""
+@pytest.mark.parametrize("max_pdu", [4096, 262_144, 0])
+def test_files_are_sent_verbatim_in_pieces_and_pdus(
+    tmp_path: Path, max_pdu: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 3 MiB data set, every byte as on disk: to a peer taking 4 KiB PDUs in pieces of
+    ~1 MiB (~800 PDUs, gathering writes); to one taking 256 KiB or unlimited PDUs by
+    os.sendfile."""
+    sendfile, by_sendfile = os.sendfile, []
+
+    def spy(out: int, fd: int, offset: int, count: int) -> int:
+        by_sendfile.append(count)
+        return sendfile(out, fd, offset, count)
+
+    monkeypatch.setattr(os, "sendfile", spy)
     sources = plain_part10_files(2)
     big = _padded(sources[0], tmp_path / "big.dcm", 3 << 20)
     out = tmp_path / "out"
     handlers = {dimse.CStoreRequest: StorageSCP(out, fsync=False)}
     with (
-        SyncAE("SCP", config=AEConfig(ae_title="SCP", max_pdu=4096)) as ae,
+        SyncAE("SCP", config=AEConfig(ae_title="SCP", max_pdu=max_pdu)) as ae,
         ae.serve(0, handlers) as server,
     ):
         instances = [read_instance(p) for p in (big, sources[1])]
         results = _send(server.port, instances)
     assert [r.status for r in results] == [0, 0], results
+    assert bool(by_sendfile) == (max_pdu != 4096)  # the small file goes the gathering way
     for inst in instances:
         stored = out / f"{inst.sop_instance}.dcm"
         assert data_set_bytes(stored) == data_set_bytes(inst.path)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import _socket
 import contextlib
 import logging
+import os
 import struct
 import time
 from collections.abc import Sequence
@@ -67,6 +68,9 @@ _READ_SIZE = 256 * 1024
 _SEND_SIZE = 1 << 20
 #: at most this many buffers per sendmsg (IOV_MAX on Linux)
 _IOV_MAX = 1024
+#: data sets of at least this size go out by os.sendfile, one call per PDU, when the peer's
+#: PDUs take at least _SENDFILE_PDU bytes (smaller PDUs: one copy costs less than the calls)
+_SENDFILE_MIN, _SENDFILE_PDU = 256 * 1024, 128 * 1024
 _DEFAULT_SYNTAXES = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian]
 #: a command element's header: group, element, value length (implicit VR little endian)
 _ELEMENT = struct.Struct("<HHI")
@@ -360,6 +364,9 @@ class BlockingAssociation:
         """Send the command ``cmd``, then ``size`` bytes of ``fp`` as its data set."""
         engine = self.engine
         step = engine.peer_max_pdu_length - 6
+        if self._gather and size >= _SENDFILE_MIN and (step <= 0 or step >= _SENDFILE_PDU):
+            self._sendfile(cid, cmd, fp, size, step if step > 0 else _SEND_SIZE)
+            return
         piece = _SEND_SIZE if step <= 0 else max(_SEND_SIZE // step, 1) * step
         piece = min(piece, size)
         if self._out is None or len(self._out) < piece:
@@ -391,8 +398,38 @@ class BlockingAssociation:
             if self._closed or not left:
                 return
 
-    def _write(self, pieces: list[Buffer]) -> None:
-        """Write all ``pieces`` (gathering writes on a plain socket)."""
+    def _sendfile(self, cid: int, cmd: bytes, fp: BinaryIO, size: int, step: int) -> None:
+        """:meth:`_send_file` with ``os.sendfile``: each PDU's header is written (with
+        MSG_MORE), then its value goes from the file to the socket in the kernel."""
+        engine, sock = self.engine, self._sock
+        fd, pos = fp.fileno(), fp.tell()
+        out = engine.data_to_send() + engine.data_vectors(cid, cmd, is_command=True)
+        left = size
+        while left:
+            n = min(step, left)
+            left -= n
+            out.append(engine.data_header(cid, n, last=not left))
+            self._write(out, _socket.MSG_MORE)
+            out = []
+            while n and not self._closed:
+                try:
+                    sent = os.sendfile(sock.fileno(), fd, pos, n)
+                except OSError as exc:
+                    self._write_failed(exc)
+                    break
+                if not sent:  # the file ended: part of a data set is out, there is no way back
+                    self.abort()
+                    raise AssociationAborted(
+                        f"the file ended {n + left} bytes early while its data set was being "
+                        f"sent to {self.peer} (it changed meanwhile): the association was aborted"
+                    )
+                pos += sent
+                n -= sent
+            if self._closed:
+                return
+
+    def _write(self, pieces: list[Buffer], flags: int = 0) -> None:
+        """Write all ``pieces`` (gathering writes on a plain socket; ``flags``: sendmsg's)."""
         if self._closed or not pieces:
             return
         sock = self._sock
@@ -404,7 +441,7 @@ class BlockingAssociation:
                 return
             while pieces:
                 batch = pieces[:_IOV_MAX] if len(pieces) > _IOV_MAX else pieces
-                sent = sock.sendmsg(batch)
+                sent = sock.sendmsg(batch, (), flags)
                 i = 0
                 for item in batch:  # drop what went out; a partly sent piece keeps its tail
                     size = len(item)

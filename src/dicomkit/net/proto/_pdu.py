@@ -392,6 +392,12 @@ def pdata_pdus(
     return [join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
 
 
+def pdata_header(context_id: int, size: int, *, is_command: bool, last: bool) -> bytes:
+    """The PDU and PDV headers (12 bytes) of a P-DATA-TF holding one PDV of ``size`` bytes."""
+    mch = (1 if is_command else 0) | (2 if last else 0)
+    return _PDATA_HEAD.pack(0x04, 0, size + 6, size + 2, context_id, mch)
+
+
 def pdata_vectors(
     context_id: int,
     payload: Buffer,

@@ -64,6 +64,7 @@ from dicomkit.net.proto._pdu import (
     PDataTF,
     PDUReader,
     decode_pdu,
+    pdata_header,
     pdata_pdus,
     pdata_vectors,
 )
@@ -420,6 +421,18 @@ class UpperLayer:
             last=last,
             max_pdu_length=self._peer_max_pdu_length,
         )
+
+    def data_header(self, context_id: int, size: int, *, last: bool) -> bytes:
+        """The 12 header bytes of one P-DATA-TF PDU of one data set PDV of ``size`` bytes
+        (at most the peer's maximum PDU length less 6), for a caller that writes the value
+        itself (``os.sendfile``) right after it; checked as :meth:`send_data` is."""
+        self._sending_pdata(context_id)
+        if self._peer_max_pdu_length and size + 6 > self._peer_max_pdu_length:
+            raise LocalProtocolError(
+                f"a PDV of {size} bytes does not fit the peer's maximum PDU length "
+                f"{self._peer_max_pdu_length}"
+            )
+        return pdata_header(context_id, size, is_command=False, last=last)
 
     def _sending_pdata(self, context_id: int) -> None:
         """P-DATA request (Evt9) checks: the state allows it, the context is accepted."""
