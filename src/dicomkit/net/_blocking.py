@@ -30,7 +30,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self
 
 from dicomkit.dictionary import uids
@@ -168,7 +168,7 @@ def _set_timeout(sock: Any, option: int, seconds: float) -> float:
     return seconds
 
 
-def _read_fully(fp: BinaryIO, view: memoryview) -> int:
+def read_fully(fp: BinaryIO, view: memoryview) -> int:
     """Fill ``view`` from ``fp``; the byte count (less only when the file ended)."""
     got, size = 0, len(view)
     while got < size:
@@ -323,6 +323,7 @@ class BlockingAssociation:
         size: int = -1,
         context: NegotiatedContext | None = None,
         timeout: float | None = -1.0,
+        then: Callable[[], object] | None = None,
     ) -> Response:
         """Send a request and return its final response (pending ones skipped).
 
@@ -330,7 +331,8 @@ class BlockingAssociation:
         byte count (read and sent a piece at a time; a file that ends early aborts the
         association: the peer has part of a data set). ``context``: the presentation context
         (default: the one accepted for the request's SOP class). ``timeout``: seconds for
-        each response (-1: the DIMSE timeout)."""
+        each response (-1: the DIMSE timeout). ``then``: called once the request is
+        written, before the wait for its response (work that overlaps the peer's)."""
         if context is None:
             context = self.context_for(_abstract_syntax(message))
         if not message.message_id:
@@ -354,6 +356,8 @@ class BlockingAssociation:
             raise self._gone(exc) from None
         if self._closed:
             raise self._gone(LocalProtocolError("association closed"))
+        if then is not None:
+            then()
         mid = message.message_id
         while True:
             rsp = self._wait(mid, timeout, context)
@@ -376,7 +380,7 @@ class BlockingAssociation:
         out: list[Buffer] | None = None
         while True:
             n = min(piece, left)
-            got = _read_fully(fp, view[:n])
+            got = read_fully(fp, view[:n])
             if got < n:
                 if out is None:  # nothing of this message sent yet: the association lives on
                     raise InvalidDicomError(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -280,12 +281,74 @@ def failed(path: Path, exc: Exception) -> StoreResult:
     return StoreResult(path, None, str(exc))  # no context for it, or it could not be read
 
 
+class ReadAhead:
+    """The next file's data set, read while the peer stores the current one (files the peer
+    takes as they are, of at most ``limit`` bytes); one reused buffer."""
+
+    def __init__(self, limit: int = 1 << 20) -> None:
+        self.limit = limit
+        self._buffer = bytearray()
+        self._inst: Instance | None = None
+        self._error: Exception | None = None
+
+    def read(self, assoc: BlockingAssociation, inst: Instance) -> None:
+        """Read ``inst``'s data set now, if it will be sent as it is (errors kept for
+        :meth:`take`)."""
+        self._inst = None
+        if not inst.has_meta or inst.size > self.limit:
+            return
+        try:
+            if choose_context(assoc, inst.sop_class, inst.transfer_syntax)[1]:
+                return  # converted: read when it is sent
+        except LocalProtocolError:
+            return
+        from dicomkit.net._blocking import read_fully
+
+        self._inst, self._error = inst, None
+        try:
+            if len(self._buffer) < inst.size:
+                self._buffer = bytearray(inst.size)
+            with open(inst.path, "rb", buffering=0) as fp:
+                _check_unchanged(fp, inst)
+                fp.seek(inst.offset)
+                if read_fully(fp, memoryview(self._buffer)[: inst.size]) < inst.size:
+                    raise InvalidDicomError(f"{inst.path}: the file ended early while read")
+        except (OSError, DicomError) as exc:
+            self._error = exc
+
+    def take(self, inst: Instance) -> memoryview | None:
+        """``inst``'s data set if it was read ahead (valid until the next :meth:`read`)."""
+        if self._inst is not inst:
+            return None
+        self._inst = None
+        if self._error is not None:
+            raise self._error
+        return memoryview(self._buffer)[: inst.size]
+
+
+def _check_unchanged(fp: Any, inst: Instance) -> None:
+    now = os.fstat(fp.fileno()).st_size - inst.offset
+    if now != inst.size:
+        raise InvalidDicomError(
+            f"{inst.path}: the file is {abs(inst.size - now)} bytes "
+            f"{'shorter' if now < inst.size else 'longer'} than when it was scanned: "
+            "it changed meanwhile, send it again"
+        )
+
+
 def send_instance(
-    assoc: BlockingAssociation, inst: Instance, *, priority: int = dimse.Priority.MEDIUM
+    assoc: BlockingAssociation,
+    inst: Instance,
+    *,
+    priority: int = dimse.Priority.MEDIUM,
+    ahead: ReadAhead | None = None,
+    then: Callable[[], object] | None = None,
 ) -> dimse.CStoreResponse:
     """C-STORE one file on a blocking association; the response (success or warning:
     check ``status``). A failure status raises ``DimseError``; no accepted context for the
-    file, ``LocalProtocolError``."""
+    file, ``LocalProtocolError``. ``ahead``: where the file's data set may have been read
+    already; ``then``: called while the peer stores it (see
+    :meth:`~dicomkit.net._blocking.BlockingAssociation.request`)."""
     from dicomkit.net._messages import check_response
 
     ctx, convert_it = choose_context(assoc, inst.sop_class, inst.transfer_syntax)
@@ -296,25 +359,22 @@ def send_instance(
         message_id=assoc.next_message_id(),
         has_dataset=True,
     )
-    if convert_it or not inst.has_meta:
+    data = ahead.take(inst) if ahead is not None else None
+    if data is not None:  # read while the peer stored the previous file
+        rsp = assoc.request(request, data, context=ctx, then=then)
+    elif convert_it or not inst.has_meta:
         import dicomkit
         from dicomkit.net._messages import encode_data
 
         ds = dicomkit.read(inst.path, force=True)
         if convert_it:
             ds = convert(ds, ctx.transfer_syntax)
-        rsp = assoc.request(request, encode_data(ds, ctx.transfer_syntax), context=ctx)
+        rsp = assoc.request(request, encode_data(ds, ctx.transfer_syntax), context=ctx, then=then)
     else:  # as it lies on disk
         with open(inst.path, "rb", buffering=0) as fp:
-            now = os.fstat(fp.fileno()).st_size - inst.offset
-            if now != inst.size:
-                raise InvalidDicomError(
-                    f"{inst.path}: the file is {abs(inst.size - now)} bytes "
-                    f"{'shorter' if now < inst.size else 'longer'} than when it was scanned: "
-                    "it changed meanwhile, send it again"
-                )
+            _check_unchanged(fp, inst)
             fp.seek(inst.offset)
-            rsp = assoc.request(request, fp, size=inst.size, context=ctx)
+            rsp = assoc.request(request, fp, size=inst.size, context=ctx, then=then)
     message = check_response(rsp).message
     assert isinstance(message, dimse.CStoreResponse)
     return message
@@ -327,11 +387,15 @@ def send_files(
     progress: Callable[[StoreResult], None] | None = None,
 ) -> list[StoreResult]:
     """C-STORE each instance on one blocking association; never raises for a single file's
-    failure (network errors that end the association do propagate)."""
+    failure (network errors that end the association do propagate). While the peer stores
+    one file, the next one is read (:class:`ReadAhead`)."""
     results = []
-    for inst in instances:
+    ahead = ReadAhead()
+    last = len(instances) - 1
+    for i, inst in enumerate(instances):
+        then = None if i == last else partial(ahead.read, assoc, instances[i + 1])
         try:
-            rsp = send_instance(assoc, inst)
+            rsp = send_instance(assoc, inst, ahead=ahead, then=then)
             result = StoreResult(inst.path, rsp.status, rsp.error_comment or "")
         except (DicomError, OSError) as exc:
             result = failed(inst.path, exc)
@@ -344,6 +408,7 @@ def send_files(
 __all__ = [
     "Instance",
     "Negotiating",
+    "ReadAhead",
     "StoreResult",
     "choose_context",
     "contexts_for",
