@@ -385,11 +385,20 @@ def pdata_pdus(
     if n <= step and type(payload) is bytes:  # one PDU (every command, small data sets)
         mch = base_mch | (2 if last else 0)
         return [_PDATA_HEAD.pack(0x04, 0, n + 6, n + 2, context_id, mch) + payload]
-    parts = pdata_vectors(
-        context_id, payload, is_command=is_command, last=last, max_pdu_length=max_pdu_length
-    )
-    join = b"".join
-    return [join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+    mv = memoryview(payload).cast("B")
+    out: list[bytes] = []
+    pos = 0
+    while True:  # (pdata_vectors without the join: kept apart, this loop is the hotter one)
+        chunk = mv[pos : pos + step]
+        pos += len(chunk)
+        final = pos >= n
+        mch = base_mch | (2 if (final and last) else 0)
+        size = len(chunk)
+        out.append(
+            b"".join((_PDATA_HEAD.pack(0x04, 0, size + 6, size + 2, context_id, mch), chunk))
+        )
+        if final:
+            return out
 
 
 def pdata_header(context_id: int, size: int, *, is_command: bool, last: bool) -> bytes:
