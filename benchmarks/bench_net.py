@@ -266,7 +266,8 @@ class Dicomkit:
 
 
 def dk_main(argv: list[str]) -> int:
-    """The dicomkit SCU, timed from association request to release (after imports)."""
+    """The dicomkit SCU, timed from association request to release (after imports); one
+    association stores as ``dicomkit store`` does (blocking requestor), 50 at once on asyncio."""
     import asyncio
 
     from dicomkit.net import AE
@@ -285,12 +286,24 @@ def dk_main(argv: list[str]) -> int:
         bad = [r for r in res if not r.ok]
         assert not bad, f"{len(bad)} C-STOREs failed: {bad[0]}"
 
+    def store_blocking(files):  # as `dicomkit store` sends: the blocking requestor
+        from dicomkit.net._blocking import associate
+        from dicomkit.services._store_scu import send_files
+
+        insts = [read_instance(f) for f in files]
+        with associate(
+            "127.0.0.1", port, ae.config, ae_title="BENCHSCP", contexts=contexts_for(insts)
+        ) as assoc:
+            res = send_files(assoc, insts)
+        bad = [r for r in res if not r.ok]
+        assert not bad, f"{len(bad)} C-STOREs failed: {bad[0]}"
+
     async def go():
         if role == "echo":
             async with ae.associate("127.0.0.1", port, ae_title="BENCHSCP") as assoc:
                 assert (await echo(assoc, int(argv[2]))).ok
         elif role == "store":
-            await store(argv[2:])
+            store_blocking(argv[2:])
         else:
             k, files = int(argv[2]), argv[3:]
             await asyncio.gather(*(store(files[i::k]) for i in range(k)))
