@@ -118,7 +118,9 @@ def _both(read: Any) -> tuple[Any, Any]:
     return with_c, pure
 
 
-def _explicit_body(pixels: bytes = b"\x01\x00" * 8) -> bytes:
+def _explicit_body(
+    pixels: bytes = b"\x01\x00" * 8, filler: bytes = bytes(range(1, 251)) * 280
+) -> bytes:
     code = exp(0x00080100, "SH", b"T-0001") + exp(0x00080102, "SH", b"SRT ")
     return (
         exp(0x00080005, "CS", b"ISO_IR 100")
@@ -131,7 +133,7 @@ def _explicit_body(pixels: bytes = b"\x01\x00" * 8) -> bytes:
         + exp(0x00200032, "DS", b"-180.0\\-180.0\\-150")
         + exp(0x00280010, "US", struct.pack("<H", 512))
         + exp(0x00281201, "OW", bytes(range(256)) * 2)
-        + exp(0x00291010, "OB", bytes(range(1, 251)) * 280)  # past LARGE_VALUE: a memoryview
+        + exp(0x00291010, "OB", filler)  # by default past LARGE_VALUE: a memoryview
         + exp(0x7FE00010, "OW", pixels)
     )
 
@@ -232,14 +234,34 @@ def test_memory_mapped_file_gives_identical_results(c_scan: None, tmp_path: Path
 
 
 # -- reading a path: plain system calls (io._part10._load) ---------------------------------------
-def test_header_read_of_a_path_matches_a_full_read(tmp_path: Path) -> None:
-    from dicomkit.io._part10 import HEAD_CHUNK
+@pytest.mark.parametrize(
+    ("header", "reads"),
+    [(3_000, 1), (30_000, 2), (70_000, 3)],
+    ids=["first-chunk", "second-chunk", "whole-file"],
+)
+def test_header_read_of_a_path_matches_a_full_read(
+    tmp_path: Path, header: int, reads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomkit.io._part10 import HEAD_CHUNK, HEAD_FIRST
 
-    # larger than 4 x HEAD_CHUNK: a header read parses only the first chunk
-    body = _explicit_body(b"\x01\x00" * (3 * HEAD_CHUNK))
+    # larger than 4 x HEAD_CHUNK: a header read parses the first HEAD_FIRST bytes, then
+    # HEAD_CHUNK, then the whole file, until the header fits
+    assert HEAD_FIRST < 30_000 < HEAD_CHUNK < 70_000
+    body = _explicit_body(b"\x01\x00" * (3 * HEAD_CHUNK), bytes(range(1, 251)) * (header // 250))
     path = tmp_path / "ct.dcm"
     path.write_bytes(_part10(body, False))
+    from dicomkit.io import _part10 as part10
+
+    asked: list[int] = []
+    load = part10._load
+
+    def recording(source: Any, head: int) -> Any:
+        asked.append(head)
+        return load(source, head)
+
+    monkeypatch.setattr(part10, "_load", recording)
     head = dicomkit.read(path, stop_before_pixels=True)
+    assert asked == [HEAD_FIRST, HEAD_CHUNK, 0][:reads]  # 0: the whole file
     full = dicomkit.read(str(path))
     assert head.filename == full.filename == str(path)
     assert _dump(head) == [e for e in _dump(full) if e[0] != 0x7FE00010]

@@ -400,3 +400,59 @@ def test_file_meta_bytes_match_the_general_encoder(values: tuple[str, str, str, 
     meta, offset = read_file_meta(file_meta_bytes(*values))
     assert offset == 132 + len(head + body) and meta.get(0x00020003) == sop_instance
     assert build_file_meta(sop_class, sop_instance, ts, ae) == meta
+
+
+def _meta_and(body: bytes) -> bytes:
+    meta = exp(0x00020010, "UI", b"1.2.840.10008.1.2.1\x00")
+    return (
+        b"\x00" * 128 + b"DICM" + exp(0x00020000, "UL", struct.pack("<L", len(meta))) + meta + body
+    )
+
+
+def test_specific_tags_read_stops_after_the_last_tag_asked_for() -> None:
+    # what comes after the last tag asked for is not read: a damaged element there does not
+    # fail a strict read (a lenient one reads on and notes it)
+    body = (
+        exp(0x00100010, "PN", b"DOE^J ")
+        + exp(0x00100020, "LO", b"ID1 ")
+        + exp(0x00200013, "IS", b"7 ")
+        + b"\x28\x00\x10\x00ZZ\x02\x00\x00\x02"  # an unknown VR
+    )
+    data = _meta_and(body)
+    with pytest.raises(InvalidDicomError, match="unknown VR"):
+        dicomkit.read(data)
+    ds = dicomkit.read(data, specific_tags=["PatientID", "PatientName"])
+    assert ds.get("PatientID") == "ID1" and ds.get("PatientName") == "DOE^J"
+    assert 0x00200013 not in ds
+    lenient = dicomkit.read(data, specific_tags=["PatientID"], lenient=True)
+    assert lenient.get("PatientID") == "ID1"
+    assert [e.tag for e in lenient.read_errors] == [0x00280010]
+
+
+def test_specific_tags_header_read_of_a_large_file_reads_only_its_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomkit.io import _part10 as part10
+
+    body = (
+        exp(0x00100020, "LO", b"ID1 ")
+        + exp(0x00280010, "US", b"\x02\x00")
+        + exp(0x00291010, "OB", b"\x01" * part10.HEAD_FIRST)  # the header outgrows HEAD_FIRST
+        + exp(0x7FE00010, "OW", b"\x00" * (4 * part10.HEAD_CHUNK + 2))
+    )
+    path = tmp_path / "big.dcm"
+    path.write_bytes(_meta_and(body))
+    asked: list[int] = []
+    load = part10._load
+
+    def recording(source: object, head: int) -> object:
+        asked.append(head)
+        return load(source, head)
+
+    monkeypatch.setattr(part10, "_load", recording)
+    ds = dicomkit.read(path, stop_before_pixels=True, specific_tags=["PatientID"])
+    assert ds.get("PatientID") == "ID1" and 0x00280010 not in ds
+    assert asked == [part10.HEAD_FIRST]  # the first chunk held every tag asked for
+    asked.clear()
+    assert dicomkit.read(path, stop_before_pixels=True).get("Rows") == 2
+    assert asked == [part10.HEAD_FIRST, part10.HEAD_CHUNK]

@@ -166,8 +166,9 @@ _OPTIONS: dict[tuple[bool, bool, bool, bool], DecodeOptions] = {}
 @dataclass(slots=True)
 class DecodeResult:
     """What one read found: the problems noted (``errors``; a strict read raises on the
-    first fatal one), whether ``stop_before_pixels`` reached the pixel data (``stopped``),
-    and whether a lenient read gave up on the rest of its container (``aborted``)."""
+    first fatal one), whether ``stop_before_pixels`` reached the pixel data or a strict
+    ``specific_tags`` read passed the last tag asked for (``stopped``), and whether a lenient
+    read gave up on the rest of its container (``aborted``)."""
 
     errors: list[InvalidDicomError] = field(default_factory=list)
     stopped: bool = False
@@ -203,7 +204,7 @@ class _Reader:
     their end needs the same walk). A lenient read, and big endian undefined lengths, parse
     everything at once."""
 
-    __slots__ = ("_twin", "buf", "ext", "opts", "res", "trusted")
+    __slots__ = ("_twin", "buf", "ext", "opts", "past_specific", "res", "trusted")
 
     def __init__(
         self, buf: Any, opts: DecodeOptions, res: DecodeResult, trusted: bool = False
@@ -215,6 +216,8 @@ class _Reader:
         self._twin: _Reader | None = self if trusted else None
         # the C scan slices values to bytes as bytes and mmap do (not bytearray/memoryview)
         self.ext: Any = _EXT if type(buf) is bytes or type(buf) is mmap.mmap else None
+        #: the stop tag of a specific_tags read (past the last tag asked for; -1: none)
+        self.past_specific = -1
 
     def _lazy(
         self,
@@ -304,8 +307,16 @@ class _Reader:
         stop = 0xFFFE0000
         if only_group >= 0:
             stop = (only_group + 1) << 16
-        elif self.opts.stop_before_pixels and depth == 0:
-            stop = FLOAT_PIXEL_DATA
+        elif depth == 0:
+            opts = self.opts
+            if opts.stop_before_pixels:
+                stop = FLOAT_PIXEL_DATA
+            if opts.specific_tags and not opts.lenient:
+                # a strict read of chosen tags ends after the last of them (elements come in
+                # ascending tag order, PS3.5 7.1); a lenient one reads on, for what it finds
+                last = max(opts.specific_tags) + 1
+                if last < stop:
+                    stop = self.past_specific = last
         if implicit:
             return self.parse_implicit(owner, pos, end, little, depth, in_undef_item, stop)
         return self.parse_explicit(owner, pos, end, little, depth, in_undef_item, stop)
@@ -320,6 +331,8 @@ class _Reader:
                 if tag not in _PIXEL_TAGS:
                     return None
                 self.res.stopped = True
+            elif stop == self.past_specific:
+                self.res.stopped = True  # past the last tag asked for: all of them were read
             return start, _STOP
         if tag >> 16 != 0xFFFE:
             return None

@@ -46,7 +46,9 @@ _set = object.__setattr__
 
 #: Files at least this large are memory-mapped instead of read.
 MMAP_MIN = 4 * 1024 * 1024
-#: A header read (``stop_before_pixels``) first tries this much of the file.
+#: A header read (``stop_before_pixels``) of a file larger than 4 x HEAD_CHUNK first tries
+#: this much of the file (most headers fit), then HEAD_CHUNK, then the whole file.
+HEAD_FIRST = 16 * 1024
 HEAD_CHUNK = 64 * 1024
 
 _PIXEL_TAGS = (tags.PixelData, tags.FloatPixelData, tags.DoubleFloatPixelData)
@@ -60,9 +62,9 @@ _ENCODING_NAMES = {
 }
 
 
-def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
-    """The bytes to parse, the file name, and whether they are only the file's first
-    :data:`HEAD_CHUNK` bytes (``head_only``: a header read of a larger file)."""
+def _load(source: Any, head: int) -> tuple[Any, str | None, bool]:
+    """The bytes to parse, the file name, and whether they are only the file's first ``head``
+    bytes (a header read, ``head`` > 0, of a file larger than 4 x :data:`HEAD_CHUNK`)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         # plain system calls, no file object: a header scan of many files is mostly opening
@@ -71,15 +73,15 @@ def _load(source: Any, head_only: bool) -> tuple[Any, str | None, bool]:
         try:
             size = os.fstat(fd).st_size
             if size < MMAP_MIN:
-                want = HEAD_CHUNK if head_only and size > 4 * HEAD_CHUNK else size
+                want = head if head and size > 4 * HEAD_CHUNK else size
                 data = _read_fd(fd, want)
                 return data, str(path), len(data) < size
         finally:
             os.close(fd)
         with open(path, "rb") as fp:
             size = os.fstat(fp.fileno()).st_size
-            if head_only and size > 4 * HEAD_CHUNK:
-                return fp.read(HEAD_CHUNK), str(path), True
+            if head and size > 4 * HEAD_CHUNK:
+                return fp.read(head), str(path), True
             if size >= MMAP_MIN:
                 mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
                 # known while it lives: write() replaces such a file instead of overwriting
@@ -258,7 +260,7 @@ def read(
     """Read a DICOM file (path, bytes or binary file object) into a :class:`Dataset`.
 
     ``stop_before_pixels`` stops at the pixel data, ``specific_tags`` keeps only those
-    elements (tags or keywords), ``lenient`` reads what it can and records the problems in
+    elements (tags or keywords; a strict read stops after the last of them), ``lenient`` reads what it can and records the problems in
     ``ds.read_errors`` (a truncated file: every complete element, and an error naming the
     element cut off), ``force`` reads input that does not look like DICOM.
     ``known_vr_for_un`` gives UN elements the VR the data dictionary or the private
@@ -267,10 +269,12 @@ def read(
     items) are checked; values read are not checked (they decode lazily, on first use).
     """
     tags = None if specific_tags is None else {_tag_of(t) for t in specific_tags} | {0x00080005}
-    buf, filename, partial = _load(source, stop_before_pixels)
-    if partial:
-        # Header read: parse the first chunk; only when the header does not fit (or the chunk
-        # ends badly) read the whole file. The chunk read stays strict so nothing is lost.
+    chunk = HEAD_FIRST
+    buf, filename, partial = _load(source, chunk if stop_before_pixels else 0)
+    while partial:
+        # Header read: parse the first chunk (then a larger one); only when the header does
+        # not fit (or the chunk ends badly) read the whole file. The chunk read stays strict
+        # so nothing is lost.
         head_opts = DecodeOptions.make(
             stop_before_pixels=True,
             specific_tags=tags,
@@ -286,7 +290,11 @@ def read(
             if validation is not None:
                 ds.validation = validation
             return ds
-        buf, filename, _ = _load(source, False)
+        if chunk >= HEAD_CHUNK:
+            buf, filename, _ = _load(source, 0)
+            break
+        chunk = HEAD_CHUNK
+        buf, filename, partial = _load(source, chunk)
     opts = DecodeOptions.make(
         stop_before_pixels=stop_before_pixels,
         lenient=lenient,
