@@ -19,7 +19,7 @@ import dicomkit
 from dicomkit.archive._app import ArchiveNode
 from dicomkit.archive._config import NodeConfig, Peer
 from dicomkit.errors import DimseError, DimseMoveDestinationUnknown, DimseOutOfResources
-from dicomkit.net import AE
+from dicomkit.net import AE, AEConfig
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.services import _query_retrieve as qr
 from dicomkit.services._storage import StorageSCP
@@ -29,10 +29,17 @@ CLASSES = [CT, MR, SR]
 
 
 def run(
-    tmp: Path, body: Callable[[ArchiveNode, int, Any], Awaitable[None]], peers: bool = True
+    tmp: Path,
+    body: Callable[[ArchiveNode, int, Any], Awaitable[None]],
+    peers: bool = True,
+    dest_ops: tuple[int, int] = (1, 1),
 ) -> None:
+    """``dest_ops``: the asynchronous operations window the DEST peer grants."""
+
     async def main() -> None:
-        dest = await AE("DEST").serve(0, {dimse.CStoreRequest: StorageSCP(tmp / "dest")})
+        dest = await AE("DEST", config=AEConfig(async_ops=dest_ops)).serve(
+            0, {dimse.CStoreRequest: StorageSCP(tmp / "dest")}
+        )
         cfg = NodeConfig(
             archive=tmp / "arch",
             host="127.0.0.1",
@@ -220,6 +227,44 @@ def test_move_pending_responses_at_most_one_per_interval(
         assert (got[-1].status, got[-1].completed) == (0, len(want))
 
     run(tmp_path, body)
+
+
+@pytest.mark.parametrize(("granted", "most"), [((1, 1), 1), ((0, 0), 16), ((3, 1), 3)])
+def test_move_sub_operations_pipelined_within_the_destination_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, granted: tuple[int, int], most: int
+) -> None:
+    """The node proposes an asynchronous operations window to the move destination; as many
+    C-STORE sub-operations are outstanding as it grants (one when it grants none), and every
+    instance arrives with the right counts."""
+    from dicomkit.services import _qr_scp
+
+    outstanding = [0, 0]  # now, most
+    inner = _qr_scp.QueryRetrieveSCP._send_one
+
+    async def counted(self: Any, *args: Any) -> int:
+        outstanding[0] += 1
+        outstanding[1] = max(outstanding[1], outstanding[0])
+        try:
+            return await inner(self, *args)
+        finally:
+            outstanding[0] -= 1
+
+    monkeypatch.setattr(_qr_scp.QueryRetrieveSCP, "_send_one", counted)
+    pid = ROWS[-1]["PatientID"]
+    want = {r["SOPInstanceUID"] for r in ROWS if r["PatientID"] == pid}
+    assert len(want) >= 3
+
+    async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        async with assoc_for(port, [qr.MOVE[qr.Model.PATIENT_ROOT]]) as a:
+            res = await qr.move(
+                a, qr.identifier("PATIENT", {"PatientID": pid}), "DEST", qr.Model.PATIENT_ROOT
+            )
+        assert (res.status, res.completed, res.failed) == (0, len(want), 0)
+
+    run(tmp_path, body, dest_ops=granted)
+    assert outstanding[1] == min(most, len(want))
+    got = {dicomkit.read(p).SOPInstanceUID for p in (tmp_path / "dest").rglob("*.dcm")}
+    assert got == want
 
 
 def test_move_to_peer(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto._commands import fit_comment
 from dicomkit.net.proto._negotiation import AcceptorConfig
 from dicomkit.services import _query_retrieve as qr
-from dicomkit.services._qr_scp import Negotiation, QueryRetrieveSCP, RetrieveItem
+from dicomkit.services._qr_scp import SUB_WINDOW, Negotiation, QueryRetrieveSCP, RetrieveItem
 from dicomkit.services._storage import StorageSCP
 
 log = logging.getLogger("dicomkit.archive")
@@ -841,8 +841,16 @@ class ArchiveNode:
             if peer.cert:
                 tls.load_cert_chain(peer.cert, peer.key)
         client = AE(self.config.ae_title, config=self.ae_config)
+        # an asynchronous operations window is proposed: a destination that grants one gets
+        # C-MOVE sub-operations pipelined (services._qr_scp.SUB_WINDOW); one that does not
+        # answer it gets them one at a time (PS3.7 D.3.3.3)
         return await client.associate(
-            peer.host, peer.port, contexts=list(contexts), ae_title=peer.ae_title, ssl_context=tls
+            peer.host,
+            peer.port,
+            contexts=list(contexts),
+            ae_title=peer.ae_title,
+            ssl_context=tls,
+            async_ops=(SUB_WINDOW, 1),
         )
 
     async def start(self) -> Server:

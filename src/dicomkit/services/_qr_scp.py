@@ -24,6 +24,7 @@ the SCU in cancel responses too.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import logging
 import os
@@ -320,20 +321,24 @@ class QueryRetrieveSCP:
     ) -> Any:
         msg, assoc = incoming.message, incoming.association
         total = len(instances)
-        completed = failed = warning = 0
-        failed_uids: list[str] = []
+        tally = _Tally()
         for_get = originator is None
+        # C-MOVE: as many sub-operations outstanding as the destination's asynchronous
+        # operations window allows (PS3.7 D.3.3.3); without one, one at a time
+        window = 1 if for_get else _window(target)
+        inflight: collections.deque[tuple[RetrieveItem, asyncio.Future[int]]] = collections.deque()
         # Pipelined: the next batch of instances is read (in one worker-thread hop) while
         # the current batch's C-STORE sub-operations are on the wire.
         ahead: asyncio.Task[list[tuple[Any, Any]]] | None = self._prepare(
             target, instances, 0, for_get=for_get, without_bulk=without_bulk
         )
-        n = 0
+        issued = 0
+        lost = False
         next_pending = 0.0
         try:
-            while ahead is not None:
+            while ahead is not None and not lost:
                 batch = await ahead
-                following = n + len(batch)
+                following = issued + len(batch)
                 ahead = (
                     self._prepare(
                         target, instances, following, for_get=for_get, without_bulk=without_bulk
@@ -342,76 +347,74 @@ class QueryRetrieveSCP:
                     else None
                 )
                 for ctx, data in batch:
-                    inst = instances[n]
+                    inst = instances[issued]
                     if incoming.cancelled:
+                        while inflight:  # already sent: their answers still count
+                            done_inst, fut = inflight.popleft()
+                            tally.add(done_inst, await fut)
                         log.info(
                             "%s: %s cancelled with %d sub-operations left",
                             assoc.peer,
                             type(msg).__name__,
-                            total - n,
+                            total - issued,
                         )
-                        return _final(
-                            msg,
-                            status_codes.Cancel,
-                            total - n,
-                            completed,
-                            failed,
-                            warning,
-                            failed_uids,
+                        return tally.final(msg, status_codes.Cancel, total - issued)
+                    issued += 1
+                    if window == 1:
+                        lost = tally.add(
+                            inst, await self._send_one(target, inst, originator, ctx, data), target
                         )
-                    status = await self._send_one(target, inst, originator, ctx, data)
-                    n += 1
-                    if status == status_codes.Success:
-                        completed += 1
-                    elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
-                        warning += 1
                     else:
-                        failed += 1
-                        failed_uids.append(inst.sop_instance_uid)
-                        if getattr(target, "is_closed", False):  # the store association is gone
-                            undone = instances[n:]
-                            log.warning(
-                                "%s: sub-operation association lost, %d left undone",
-                                assoc.peer,
-                                len(undone),
+                        inflight.append(
+                            (
+                                inst,
+                                asyncio.ensure_future(
+                                    self._send_one(target, inst, originator, ctx, data)
+                                ),
                             )
-                            failed += len(undone)
-                            failed_uids += [i.sop_instance_uid for i in undone]
-                            n = total
-                            break
-                    if n < total and (now := time.monotonic()) >= next_pending:
+                        )
+                        while inflight and (len(inflight) >= window or inflight[0][1].done()):
+                            done_inst, fut = inflight.popleft()
+                            lost = tally.add(done_inst, await fut, target) or lost
+                    if lost:
+                        break
+                    if tally.done < total and (now := time.monotonic()) >= next_pending:
                         # Pending responses are optional (PS3.7 9.1.4): one per sub-operation
                         # would double the messages of a fast retrieve, so at most one per
                         # PENDING_INTERVAL (the first right after the first sub-operation)
                         next_pending = now + PENDING_INTERVAL
-                        pending = response_for(
-                            msg,
-                            status_codes.Pending,
-                            remaining=total - n,
-                            completed=completed,
-                            failed=failed,
-                            warning=warning,
+                        await assoc.send_message(
+                            incoming.context, tally.response(msg, status_codes.Pending, total)
                         )
-                        await assoc.send_message(incoming.context, pending)
-                if n >= total:
-                    break
+            while inflight:
+                done_inst, fut = inflight.popleft()
+                lost = tally.add(done_inst, await fut, target) or lost
+            if lost:
+                undone = instances[issued:]
+                log.warning(
+                    "%s: sub-operation association lost, %d left undone", assoc.peer, len(undone)
+                )
+                tally.failed += len(undone)
+                tally.failed_uids += [i.sop_instance_uid for i in undone]
         finally:
             if ahead is not None and not ahead.done():
                 ahead.cancel()
+            for _inst, fut in inflight:
+                fut.cancel()
         status = (
             status_codes.Success
-            if not (failed or warning)
+            if not (tally.failed or tally.warning)
             else status_codes.SubOperationsCompleteWithFailures
         )
         log.info(
             "%s: %s done: %d completed, %d failed, %d warning",
             assoc.peer,
             type(msg).__name__,
-            completed,
-            failed,
-            warning,
+            tally.completed,
+            tally.failed,
+            tally.warning,
         )
-        return _final(msg, status, None, completed, failed, warning, failed_uids)
+        return tally.final(msg, status, None)
 
     def _prepare(
         self,
@@ -509,10 +512,69 @@ class QueryRetrieveSCP:
 #: Seconds between two Pending C-MOVE / C-GET responses (progress for the requestor)
 PENDING_INTERVAL = 0.1
 
+#: The most C-MOVE sub-operations outstanding at once on a destination that grants an
+#: asynchronous operations window (what the node proposes, too)
+SUB_WINDOW = 16
+
 #: Sub-operations read ahead per worker-thread hop: at most this many instances, and no more
 #: once this many bytes are held (larger files are streamed from disk as they are sent).
 _BATCH = 32
 _BATCH_BYTES = 4 << 20
+
+
+def _window(target: Any) -> int:
+    """How many C-STORE sub-operations may be outstanding on ``target``: the operations it
+    lets us invoke at once (PS3.7 D.3.3.3; 0 = unlimited, capped at :data:`SUB_WINDOW`)."""
+    invoked = (getattr(target, "async_ops", None) or (1, 1))[0]
+    return SUB_WINDOW if invoked == 0 else max(1, min(int(invoked), SUB_WINDOW))
+
+
+class _Tally:
+    """The sub-operation counts of one C-MOVE / C-GET."""
+
+    __slots__ = ("completed", "failed", "failed_uids", "warning")
+
+    def __init__(self) -> None:
+        self.completed = self.failed = self.warning = 0
+        self.failed_uids: list[str] = []
+
+    @property
+    def done(self) -> int:
+        return self.completed + self.failed + self.warning
+
+    def add(self, inst: RetrieveItem, status: int, target: Any = None) -> bool:
+        """Count one answered sub-operation; True when it failed because the store
+        association is gone (the rest cannot be attempted)."""
+        if status == status_codes.Success:
+            self.completed += 1
+        elif (status & 0xF000) == 0xB000 or status in (0x0001, 0x0107, 0x0116):
+            self.warning += 1
+        else:
+            self.failed += 1
+            self.failed_uids.append(inst.sop_instance_uid)
+            return bool(getattr(target, "is_closed", False))
+        return False
+
+    def response(self, msg: dimse.DimseRequest, status: int, total: int) -> Any:
+        return response_for(
+            msg,
+            status,
+            remaining=total - self.done,
+            completed=self.completed,
+            failed=self.failed,
+            warning=self.warning,
+        )
+
+    def final(self, msg: dimse.DimseRequest, status: int, remaining: int | None) -> Any:
+        return _final(
+            msg,
+            status,
+            remaining,
+            self.completed,
+            self.failed,
+            self.warning,
+            self.failed_uids,
+        )
 
 
 def _final(
