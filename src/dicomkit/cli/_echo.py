@@ -11,8 +11,11 @@ Also home of the network options shared by ``echo``, ``store`` and ``receive``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +24,18 @@ if TYPE_CHECKING:
 #: the network stack is imported when a command runs, not when ``dicomkit --help`` builds its
 #: parser (keep in step with dicomkit.net._config.DEFAULT_MAX_PDU)
 DEFAULT_MAX_PDU = 262_144
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """While a one-shot command talks to its peer, the cyclic garbage collector leaves what
+    start-up made alone (``gc.freeze``: it lives to the end anyway); undone afterwards, for
+    callers that run commands in process."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def port_number(text: str) -> int:
@@ -177,7 +192,8 @@ def run(args: argparse.Namespace) -> int:
     statuses: list[int] = []
     seconds: list[float] = []
     clock = time.perf_counter
-    with associate(args.host, args.port, config_from_args(args), ae_title=args.aec) as assoc:
+    config = config_from_args(args)
+    with frozen_heap(), associate(args.host, args.port, config, ae_title=args.aec) as assoc:
         for _ in range(repeat):
             start = clock()
             statuses.append(assoc.echo_status())

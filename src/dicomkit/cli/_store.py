@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dicomkit.cli._echo import add_network_options, config_from_args, port_number
+from dicomkit.cli._echo import add_network_options, config_from_args, frozen_heap, port_number
 from dicomkit.dictionary import uids
 
 MEDIA_STORAGE_DIRECTORY = uids.MediaStorageDirectoryStorage
@@ -90,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     config = config_from_args(args)
     progress = _Progress(len(instances), not args.quiet)
-    with associate(
-        args.host, args.port, config, ae_title=args.aec, contexts=contexts_for(instances)
-    ) as assoc:
+    with (
+        frozen_heap(),  # the scan's instances too
+        associate(
+            args.host, args.port, config, ae_title=args.aec, contexts=contexts_for(instances)
+        ) as assoc,
+    ):
         results = send_files(assoc, instances, progress=progress)
     seconds = time.perf_counter() - start
     failures += [r for r in results if not r.ok]
