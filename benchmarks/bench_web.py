@@ -162,6 +162,28 @@ def _timed_read(
     return {n: (statistics.median(runs[n]), runs[n], statistics.median(cpus[n])) for n in servers}
 
 
+def _stow_alternating(
+    sessions: dict[str, requests.Session],
+    servers: dict[str, str],
+    pids: dict[str, int],
+    files: list[bytes],
+    chunk: int = 100,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per server: seconds and server CPU seconds to store ``files``, in chunks of
+    ``chunk`` instances that alternate the servers (the first server changes each chunk),
+    so that a change in the machine's load hits both alike."""
+    wall = dict.fromkeys(servers, 0.0)
+    cpu = dict.fromkeys(servers, 0.0)
+    names = list(servers)
+    for k in range(0, len(files), chunk):
+        order = names if (k // chunk) % 2 == 0 else names[::-1]
+        for name in order:
+            c0 = _cpu(pids[name])
+            wall[name] += _stow(sessions[name], servers[name], files[k : k + chunk])
+            cpu[name] += _cpu(pids[name]) - c0
+    return wall, cpu
+
+
 def _stow(session: requests.Session, base: str, files: list[bytes]) -> float:
     """Seconds to store ``files`` over STOW-RS in requests of 10 instances."""
     t0 = time.perf_counter()
@@ -260,10 +282,11 @@ def main() -> int:
 
         os.sync()
         n_ct = args.studies * SERIES * PER_SERIES
-        stow_ct = {n: _stow(sessions[n], base, files[:n_ct]) for n, base in servers.items()}
-        stow = {
-            n: stow_ct[n] + _stow(sessions[n], base, files[n_ct:]) for n, base in servers.items()
-        }
+        pids = {"dicomkit": proc.pid, **({"Orthanc": _child("Orthanc")} if use_orthanc else {})}
+        stow_ct, stow_ct_cpu = _stow_alternating(sessions, servers, pids, files[:n_ct])
+        stow_small, stow_small_cpu = _stow_alternating(sessions, servers, pids, files[n_ct:])
+        stow = {n: stow_ct[n] + stow_small[n] for n in servers}
+        stow_cpu = {n: stow_ct_cpu[n] + stow_small_cpu[n] for n in servers}
         study, series = f"{ROOT}.0", f"{ROOT}.0.0"
         sop = f"{series}.1"
         inst = f"/studies/{study}/series/{series}/instances/{sop}"
@@ -298,7 +321,6 @@ def main() -> int:
         ]  # fmt: skip
         if args.stow_only:
             rows = []
-        pids = {"dicomkit": proc.pid, **({"Orthanc": _child("Orthanc")} if use_orthanc else {})}
         results: dict[str, dict[str, tuple[float, list[float], float]]] = {}
         sizes: dict[str, dict[str, int]] = {}
         for label, path, accept, extra, count in rows:
@@ -330,6 +352,9 @@ def main() -> int:
         line = "".join(f"{rate[n]:9.0f}/s " for n in names)
         ratio = f"{rate['dicomkit'] / rate['Orthanc']:8.2f}" if "Orthanc" in rate else ""
         print(f"  {'STOW-RS (durable) rate':32s}{line}{ratio}")
+        line = "".join(f"{stow_cpu[n] / n_all * 1000:9.2f}ms " for n in names)
+        ratio = f"{stow_cpu['Orthanc'] / stow_cpu['dicomkit']:8.2f}" if "Orthanc" in rate else ""
+        print(f"  {'  server CPU per instance':32s}{line}{ratio}")
         ct_rate = {n: n_ct / stow_ct[n] for n in names}
         line = "".join(f"{ct_rate[n]:9.0f}/s " for n in names)
         ratio = f"{ct_rate['dicomkit'] / ct_rate['Orthanc']:8.2f}" if "Orthanc" in rate else ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mmap
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -95,10 +96,15 @@ def _sync_executor() -> ThreadPoolExecutor:
         return _sync_pool
 
 
-def _sync_and_close(fd: int, path: Path) -> Any:
-    """(sync thread) Make a received instance durable, then parse its header (from the page
-    cache) for the ingest; returns the header data set."""
+def _sync_and_close(fd: int, path: Path, checksum: Checksum) -> Any:
+    """(sync thread) Checksum a received instance (over a memory map of the page cache, off
+    the event loop's thread: zlib lets go of the GIL), make it durable, then parse its header
+    for the ingest; returns the header data set."""
     try:
+        size = os.fstat(fd).st_size
+        if size:
+            with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+                checksum.update(view)
         sync_data(fd)
     finally:
         os.close(fd)
@@ -138,7 +144,7 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
     def headers_done() -> None:
         part = parts[-1]
         part.path = archive.incoming_path()
-        part.fd = os.open(part.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        part.fd = os.open(part.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         if _is_dicom(part):
             part.checksum = Checksum()
 
@@ -146,8 +152,6 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
         part = parts[-1]
         view = memoryview(buf)[start:end]
         part.size += len(view)
-        if part.checksum is not None:
-            part.checksum.update(view)
         while view:
             view = view[os.write(part.fd, view) :]
 
@@ -155,7 +159,9 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
         part = parts[-1]
         if part.fd >= 0:
             if part.checksum is not None and part.path is not None:  # an instance
-                part.synced = _sync_executor().submit(_sync_and_close, part.fd, part.path)
+                part.synced = _sync_executor().submit(
+                    _sync_and_close, part.fd, part.path, part.checksum
+                )
             else:
                 os.close(part.fd)
             part.fd = -1
