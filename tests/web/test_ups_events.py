@@ -112,6 +112,21 @@ def test_event_channel_delivers_state_and_cancel_reports(ups_url: Any) -> None:
         assert _summary(json.loads(ws.recv(timeout=20))) == (other, STATE_REPORT, "SCHEDULED")
 
 
+def test_events_from_another_thread_reach_the_channel(ups_url: Any) -> None:
+    """An SCP whose events are raised outside the channels' loop (here: this thread) hands
+    them over thread-safely."""
+    url, scp = ups_url
+    client = _ws()
+    _create(url, UID)
+    with client.connect(url.replace("http://", "ws://") + "/subscribers/XTHREAD") as ws:
+        r = requests.post(f"{url}/workitems/{UID}/subscribers/XTHREAD", timeout=30)
+        assert r.status_code == 200, r.text
+        assert _summary(json.loads(ws.recv(timeout=20))) == (UID, STATE_REPORT, "SCHEDULED")
+        scp.store[UID].ProcedureStepState = "IN PROGRESS"
+        scp._state_report(UID)  # no event loop runs in this thread
+        assert _summary(json.loads(ws.recv(timeout=20))) == (UID, STATE_REPORT, "IN PROGRESS")
+
+
 def test_event_channel_refuses_bad_ae_titles(ups_url: Any) -> None:
     url, _scp = ups_url
     client = _ws()

@@ -76,7 +76,8 @@ def check_ae_title(ae_title: str) -> str | None:
 
 class EventChannels:
     """The open WebSocket channels by AE title: an event channel of the UPS SCP
-    (:class:`dicomkit.services._ups.EventChannel`). Used on the node's event loop."""
+    (:class:`dicomkit.services._ups.EventChannel`). Served on the node's event loop; events
+    from an SCP running on another loop are handed over thread-safely."""
 
     def __init__(self, backlog: int = BACKLOG) -> None:
         #: AE titles subscribed over UPS-RS (reached only through a channel)
@@ -84,6 +85,8 @@ class EventChannels:
         self._open: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
         self._waiting: dict[str, deque[dict[str, Any]]] = {}
         self._backlog = backlog
+        #: the loop the channels are served on (set by the first one)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def accepts(self, ae_title: str) -> bool:
         """Whether events for ``ae_title`` go through a channel of this node."""
@@ -99,8 +102,15 @@ class EventChannels:
         event = event_json(message, report)
         queues = self._open.get(ae_title)
         if queues:
+            try:
+                here = asyncio.get_running_loop()
+            except RuntimeError:
+                here = None
             for queue in queues:
-                queue.put_nowait(event)
+                if self._loop is None or here is self._loop:
+                    queue.put_nowait(event)
+                else:  # an SCP on another thread's loop: hand it to the channel's loop
+                    self._loop.call_soon_threadsafe(queue.put_nowait, event)
         else:
             self._waiting.setdefault(ae_title, deque(maxlen=self._backlog)).append(event)
         return True
@@ -118,6 +128,7 @@ class EventChannels:
             await websocket.close(code=1008, reason=why)
             return
         await websocket.accept()
+        self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         for event in self._waiting.pop(ae_title, ()):
             queue.put_nowait(event)
