@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.archive._node import Archive, IngestResult
-from dicomkit.archive._store import Checksum, DuplicateInstanceError, sync_data
+from dicomkit.archive._store import Checksum, DuplicateInstanceError, FileStore, sync_data
 from dicomkit.core._dataset import Dataset
 from dicomkit.dictionary import status_codes
 from dicomkit.errors import ArchiveError, DicomError
+from dicomkit.io._atomic import create_temp
 
 __all__ = ["StowError", "StowOutcome", "receive_parts", "store_parts"]
 
@@ -101,10 +102,14 @@ def _sync_and_close(fd: int, path: Path, checksum: Checksum) -> Any:
     the event loop's thread: zlib lets go of the GIL), make it durable, then parse its header
     for the ingest; returns the header data set."""
     try:
-        size = os.fstat(fd).st_size
-        if size:
-            with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
-                checksum.update(view)
+        with open(path, "rb") as reader:  # the writer's descriptor is write-only
+            size = os.fstat(reader.fileno()).st_size
+            if size:
+                with (
+                    mmap.mmap(reader.fileno(), size, access=mmap.ACCESS_READ) as mapped,
+                    memoryview(mapped) as view,
+                ):
+                    checksum.update(view)
         sync_data(fd)
     finally:
         os.close(fd)
@@ -122,6 +127,7 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
     from python_multipart.multipart import MultipartParser
 
     parts: list[_Part] = []
+    incoming = archive.store.root / FileStore.INCOMING
     hname: list[bytes] = []
     hvalue: list[bytes] = []
 
@@ -143,8 +149,8 @@ async def receive_parts(archive: Archive, body: AsyncIterator[bytes], boundary: 
 
     def headers_done() -> None:
         part = parts[-1]
-        part.path = archive.incoming_path()
-        part.fd = os.open(part.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd, path = create_temp(incoming, prefix=FileStore.TEMP_PREFIX, suffix=".dcm")
+        part.fd, part.path = fd, Path(path)  # one open (incoming_path would open twice)
         if _is_dicom(part):
             part.checksum = Checksum()
 
