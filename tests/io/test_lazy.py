@@ -196,3 +196,36 @@ def test_specific_tags_and_charsets_in_lazy_items() -> None:
     assert ds.ContentSequence[0].PatientName == name
     only = decode_dataset(body, implicit=False, little=True, specific_tags={0x0040A730, 0x00080005})
     assert list(only.ContentSequence[0]) == []  # the filter applies inside items too
+
+
+def test_a_data_set_read_and_dropped_is_freed_without_the_cycle_collector() -> None:
+    import gc
+    import weakref
+
+    data = exp(0x00080005, "CS", b"ISO_IR 100") + sq(0x00081110, [item(CODE)])
+    gc.disable()
+    try:
+        ds = decode_dataset(data, implicit=False, little=True)
+        assert type(ds.raw_elements[0x00081110]).__name__ == "DataElement"  # a lazy sequence
+        gone = weakref.ref(ds)
+        del ds
+        assert gone() is None  # freed by reference counting: no cycle through the sequence
+    finally:
+        gc.enable()
+
+
+def test_a_sequence_element_handed_out_keeps_its_data_set_for_its_items() -> None:
+    import gc
+
+    # (0008,0005) of the data set applies to the items (PS3.5 6.1.2.3), also when the
+    # element is kept and the data set dropped before the items are parsed
+    code = imp(0x00080100, "Grüß".encode("latin-1")) + imp(0x00080102, b"DCM ")
+    data = imp(0x00080005, b"ISO_IR 100") + sq(0x00081110, [item(code)], implicit=True)
+    ds = decode_dataset(data, implicit=True, little=True)
+    el = ds[0x00081110]
+    assert el.lazy_sequence is not None
+    del ds
+    gc.collect()
+    (first,) = el.value
+    assert first.get(0x00080100) == "Grüß"
+    assert first.parent is not None and first.parent.get(0x00080005) == "ISO_IR 100"

@@ -99,7 +99,15 @@ class Dataset(MutableMapping[int, DataElement]):
     true for a sequence item read with undefined length (kept when written back).
     """
 
-    __slots__ = ("__dict__", "_d", "_implicit", "_little", "_parent", "is_undefined_length_item")
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_d",
+        "_implicit",
+        "_little",
+        "_parent",
+        "is_undefined_length_item",
+    )
 
     _d: dict[int, Any]
     _little: bool
@@ -196,6 +204,10 @@ class Dataset(MutableMapping[int, DataElement]):
         if type(e) is tuple:
             e = DataElement.from_raw(tag, e[0], e[1], self._little, self.charsets)
             self._d[tag] = e
+        elif e.vr == "SQ":
+            lazy = e.lazy_sequence
+            if lazy is not None:
+                lazy.pin()  # handed out: it may outlive this data set (see LazySequence)
         return e  # type: ignore[no-any-return]
 
     def __setitem__(self, key: Any, value: Any) -> None:

@@ -6,6 +6,7 @@ Specific Character Set (PS3.5 6.1.2.3: an item without (0008,0005) uses the encl
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
@@ -104,9 +105,14 @@ class LazySequence:
     access of ``value``; ``owner`` is the data set that holds the element (the parent of the
     items), updated when the element moves. ``raw`` is the encoded value as read (``buf``
     from ``start`` to ``stop``), in the encoding ``implicit`` / ``little``.
+
+    The reader makes it with ``weak=True``: the owner is then held by a weak reference, so a
+    data set read and dropped is freed at once instead of by the cycle collector (data set ->
+    element -> sequence -> data set); :meth:`pin` (the data set does it when it hands the
+    element out) or setting ``owner`` makes the reference strong again.
     """
 
-    __slots__ = ("_args", "_load", "implicit", "little", "owner", "source")
+    __slots__ = ("_args", "_load", "_owner", "_owner_ref", "implicit", "little", "source")
 
     def __init__(
         self,
@@ -116,14 +122,41 @@ class LazySequence:
         source: tuple[Any, int, int] = (b"", 0, 0),
         implicit: bool = False,
         little: bool = True,
+        weak: bool = False,
     ) -> None:
-        self.owner = owner
+        if weak and owner is not None:
+            self._owner: Dataset | None = None
+            self._owner_ref: Any = weakref.ref(owner)
+        else:
+            self._owner = owner
+            self._owner_ref = None
         self._load = load
         self._args = args
         #: (buffer, start, stop) of the encoded value as read
         self.source = source
         self.implicit = implicit
         self.little = little
+
+    @property
+    def owner(self) -> Dataset | None:
+        """The data set holding the element (the parent of the items once parsed)."""
+        ref = self._owner_ref
+        if ref is not None:
+            return ref()  # type: ignore[no-any-return]
+        return self._owner
+
+    @owner.setter
+    def owner(self, owner: Dataset | None) -> None:
+        self._owner = owner
+        self._owner_ref = None
+
+    def pin(self) -> None:
+        """Hold the owner strongly (the element is handed out: it may outlive a dropped data
+        set, whose items must still find their parent)."""
+        ref = self._owner_ref
+        if ref is not None:
+            self._owner = ref()
+            self._owner_ref = None
 
     def load(self) -> Sequence:
         """Parse the items (errors in malformed items are raised here, on first access)."""

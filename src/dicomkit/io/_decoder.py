@@ -241,6 +241,7 @@ class _Reader:
             (self.buf, pos, end),
             implicit,
             little,
+            True,  # weak owner: a data set read and dropped is freed without the GC
         )
 
     def lazy_element(
