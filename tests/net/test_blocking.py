@@ -190,3 +190,73 @@ def test_tls_handshake_failure_is_a_transport_error() -> None:
         with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1:{port}"):
             associate("127.0.0.1", port, AEConfig(), ssl_context=ssl.create_default_context())
         thread.join(10)
+
+
+class _Dribbler:
+    """A TCP relay to ``port`` that passes the peer's answers on in pieces of 3 and 5 bytes,
+    then the rest, with pauses between: every read of the requestor meets part of a PDU."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.target = port
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import socket
+        import time
+
+        client, _ = self.listener.accept()
+        server = socket.create_connection(("127.0.0.1", self.target))
+        for s in (client, server):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def up() -> None:  # requestor -> SCP as it comes
+            while data := client.recv(65536):
+                server.sendall(data)
+            server.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=up, daemon=True).start()
+        while data := server.recv(65536):
+            for piece in (data[:3], data[3:8], data[8:]):
+                if piece:
+                    client.sendall(piece)
+                    time.sleep(0.005)
+        client.close()
+        server.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(10)
+
+
+def test_answers_in_pieces(tmp_path: Path) -> None:
+    """Responses cut anywhere (a PDU header in two reads, a body after a pause): echoes,
+    repeated echoes and C-STOREs all get their answers."""
+    from helpers import plain_part10_files
+
+    from dicomkit.net.proto import _dimse as dimse
+    from dicomkit.services._storage import StorageSCP
+    from dicomkit.services._store_scu import contexts_for, read_instance, send_files
+
+    instances = [read_instance(p) for p in plain_part10_files(2)]
+    handlers = {CEchoRequest: Counter(), dimse.CStoreRequest: StorageSCP(tmp_path, fsync=False)}
+    with SyncAE("SCP") as ae, ae.serve(0, handlers) as server:
+        relay = _Dribbler(server.port)
+        contexts = [*contexts_for(instances), ("1.2.840.10008.1.1", ["1.2.840.10008.1.2"])]
+        try:
+            with associate(
+                "127.0.0.1", relay.port, AEConfig(), ae_title="SCP", contexts=contexts
+            ) as assoc:
+                assert assoc.echo().status == 0
+                assert [assoc.echo_status() for _ in range(5)] == [0] * 5
+                results = send_files(assoc, instances)
+        finally:
+            relay.close()
+    assert [r.status for r in results] == [0, 0], results
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{i.sop_instance}.dcm" for i in instances
+    )
