@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,19 @@ def decoder_path(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         _decoder._EXT = saved
+
+
+@pytest.fixture
+def chunk_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ``head`` argument of every file load of ``read()`` (0: the whole file), in order."""
+    from dicomkit.io import _part10 as part10
+
+    asked: list[int] = []
+    load = part10._load
+
+    def recording(source: Any, head: int) -> Any:
+        asked.append(head)
+        return load(source, head)
+
+    monkeypatch.setattr(part10, "_load", recording)
+    return asked

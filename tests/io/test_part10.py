@@ -430,7 +430,7 @@ def test_specific_tags_read_stops_after_the_last_tag_asked_for() -> None:
 
 
 def test_specific_tags_header_read_of_a_large_file_reads_only_its_head(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, chunk_reads: list[int]
 ) -> None:
     from dicomkit.io import _part10 as part10
 
@@ -442,17 +442,9 @@ def test_specific_tags_header_read_of_a_large_file_reads_only_its_head(
     )
     path = tmp_path / "big.dcm"
     path.write_bytes(_meta_and(body))
-    asked: list[int] = []
-    load = part10._load
-
-    def recording(source: object, head: int) -> object:
-        asked.append(head)
-        return load(source, head)
-
-    monkeypatch.setattr(part10, "_load", recording)
     ds = dicomkit.read(path, stop_before_pixels=True, specific_tags=["PatientID"])
     assert ds.get("PatientID") == "ID1" and 0x00280010 not in ds
-    assert asked == [part10.HEAD_FIRST]  # the first chunk held every tag asked for
-    asked.clear()
+    assert chunk_reads == [part10.HEAD_FIRST]  # the first chunk held every tag asked for
+    chunk_reads.clear()
     assert dicomkit.read(path, stop_before_pixels=True).get("Rows") == 2
-    assert asked == [part10.HEAD_FIRST, part10.HEAD_CHUNK]
+    assert chunk_reads == [part10.HEAD_FIRST, part10.HEAD_CHUNK]

@@ -74,6 +74,17 @@ cscan_init(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Whether `specific` (None: every tag) holds tag: 1, 0, or -1 (exception). */
+static int
+wanted(PyObject *specific, PyObject *tagobj)
+{
+    if (specific == Py_None)
+        return 1;
+    return PySet_Check(specific) || PyFrozenSet_Check(specific)
+               ? PySet_Contains(specific, tagobj)
+               : PySequence_Contains(specific, tagobj);
+}
+
 /* d[tag] = (vr, bytes(p[0:n])) when `specific` is None or holds tag; 0 or -1 (exception). */
 static int
 store(PyObject *d, uint32_t tag, PyObject *vr, const char *p, Py_ssize_t n, PyObject *specific,
@@ -86,14 +97,10 @@ store(PyObject *d, uint32_t tag, PyObject *vr, const char *p, Py_ssize_t n, PyOb
         if (tagobj == NULL)
             return -1;
     }
-    if (specific != Py_None) {
-        int has = PySet_Check(specific) || PyFrozenSet_Check(specific)
-                      ? PySet_Contains(specific, tagobj)
-                      : PySequence_Contains(specific, tagobj);
-        if (has <= 0) {
-            Py_XDECREF(own);
-            return has; /* 0: not asked for; -1: error */
-        }
+    int has = wanted(specific, tagobj);
+    if (has <= 0) {
+        Py_XDECREF(own);
+        return has; /* 0: not asked for; -1: error */
     }
     raw = PyBytes_FromStringAndSize(p, n);
     if (raw == NULL)
@@ -144,14 +151,10 @@ sequence(PyObject *d, uint32_t tag, Py_ssize_t value, Py_ssize_t end, PyObject *
     int rc = -1;
     if (tagobj == NULL)
         return -1;
-    if (specific != Py_None) {
-        int has = PySet_Check(specific) || PyFrozenSet_Check(specific)
-                      ? PySet_Contains(specific, tagobj)
-                      : PySequence_Contains(specific, tagobj);
-        if (has <= 0) {
-            Py_DECREF(tagobj);
-            return has;
-        }
+    int has = wanted(specific, tagobj);
+    if (has <= 0) {
+        Py_DECREF(tagobj);
+        return has;
     }
     el = PyObject_CallFunction(on_sq, "Onn", tagobj, value, end);
     if (el != NULL) {
