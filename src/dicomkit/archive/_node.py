@@ -140,18 +140,11 @@ class _GroupCommit:
         self._leading = False
 
     def submit(self, job: _Job) -> IngestResult:
-        with self._lock:
-            self._queue.append(job)
-            lead = not self._leading
-            if lead:
-                self._leading = True
-        if lead:
-            self._lead()
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
+        """Queue one job and wait for it; its result (its error is raised)."""
+        (result,) = self.submit_many([job])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def submit_many(self, jobs: list[_Job]) -> list[IngestResult | BaseException]:
         """Queue ``jobs`` together (they go into one batch unless a commit is running, which
