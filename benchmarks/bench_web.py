@@ -405,6 +405,9 @@ def main() -> int:
             ctx.__exit__(None, None, None)
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)  # two archives of 2,000 instances: 2 GB
     return 0
 
 
