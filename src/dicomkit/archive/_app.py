@@ -297,6 +297,7 @@ class ArchiveStorageSCP(StorageSCP):
     def __init__(self, archive: Archive, *, workers: int = 16, min_free_bytes: int = 0) -> None:
         super().__init__(archive.root / FileStore.INCOMING, fsync=False)
         self.archive = archive
+        self._incoming = archive.root / FileStore.INCOMING  # made once: per instance in the loop
         self.disk = DiskGuard(archive.root, min_free_bytes)
         # a pool of its own: an ingest waiting for its group's commit holds a thread, and
         # must not starve the loop's default executor
@@ -324,7 +325,7 @@ class ArchiveStorageSCP(StorageSCP):
                 incoming.association.calling_ae,
             )
         except DicomError as exc:  # a SOP Instance UID that is no UID (non-ASCII, too long)
-            refused = _ArchiveWriter(self.archive.root / FileStore.INCOMING, b"")
+            refused = _ArchiveWriter(self._incoming, b"")
             refused.refused = (status_codes.CannotUnderstand, f"cannot store it: {exc}")
             refused.discard()
             return refused
@@ -335,7 +336,7 @@ class ArchiveStorageSCP(StorageSCP):
             msg.affected_sop_instance_uid,
             leading_only=True,
         )
-        writer = _ArchiveWriter(self.archive.root / FileStore.INCOMING, header, check)
+        writer = _ArchiveWriter(self._incoming, header, check)
         why = self.watch.store_refusal(incoming) if self.watch is not None else None
         if why is not None:  # [access]: this caller may not store
             writer.refused = (status_codes.NotAuthorized, why)
