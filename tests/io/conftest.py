@@ -12,9 +12,10 @@ from dicomkit.io import _decoder
 
 #: What to do when the C scan is missing: a build step to run, and why CI cannot skip it.
 BUILD_HINT = (
-    "the C element scan dicomkit.io._cscan is not built: run `pip install -e .` (or "
-    "`python setup.py build_ext --inplace`) with a C compiler and the Python headers "
-    "(Debian: gcc, python3-dev)"
+    "the C element scan dicomkit.io._cscan is not in use (not built, built from another "
+    "version of _cscan.c, or DICOMKIT_PURE_PYTHON set): run `pip install -e .` (or `python "
+    "setup.py build_ext --inplace`) with a C compiler and the Python headers (Debian: gcc, "
+    "python3-dev)"
 )
 
 

@@ -267,3 +267,16 @@ def test_reading_a_missing_path_or_a_folder_names_it(tmp_path: Path) -> None:
         dicomkit.read(tmp_path / "nothing.dcm", stop_before_pixels=True)
     with pytest.raises(IsADirectoryError):
         dicomkit.read(tmp_path)
+
+
+def test_a_stale_build_is_not_used(c_scan: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from dicomkit.io import _cscan
+
+    assert _cscan.API == _decoder.CSCAN_API
+    stale = types.ModuleType("dicomkit.io._cscan")
+    stale.API = _decoder.CSCAN_API - 1  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "dicomkit.io._cscan", stale)
+    monkeypatch.setattr(sys.modules["dicomkit.io"], "_cscan", stale)
+    assert not _decoder.use_extension(True)  # the Python loops instead of a wrong call

@@ -297,5 +297,11 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__cscan(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    /* the calling convention: _decoder.CSCAN_API must match (a stale build is not used) */
+    if (m != NULL && PyModule_AddIntConstant(m, "API", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

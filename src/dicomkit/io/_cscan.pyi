@@ -7,6 +7,9 @@ to its pure-Python loops without it (or with DICOMKIT_PURE_PYTHON=1).
 from collections.abc import Callable, Container, Mapping
 from typing import Any
 
+#: the calling convention (dicomkit.io._decoder.CSCAN_API must match)
+API: int
+
 def init(vr_of: dict[bytes, str], long_vrs: Container[bytes], /) -> None:
     """The VR table (2-byte VR -> str) and the VRs with a 4-byte length."""
 

@@ -71,6 +71,8 @@ LARGE_VALUE = 64 * 1024
 _UNDEF = 0xFFFFFFFF
 _PIXEL_TAGS = frozenset({PIXEL_DATA, FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA})
 
+#: The calling convention of dicomkit.io._cscan this module was written for (its ``API``).
+CSCAN_API = 2
 #: Environment variable that, set to anything but "" or "0", keeps the C scan unused.
 PURE_PYTHON_ENV = "DICOMKIT_PURE_PYTHON"
 
@@ -84,6 +86,8 @@ def _load_extension() -> Any:
         from dicomkit.io import _cscan
     except ImportError:
         return None
+    if getattr(_cscan, "API", 0) != CSCAN_API:
+        return None  # built from another version of _cscan.c: rebuild (pip install -e .)
     _cscan.init(VR_OF, LONG_B)
     return _cscan
 
