@@ -290,3 +290,20 @@ def test_event_channel_needs_read_permission(tmp_path: Path) -> None:
         with pytest.raises(WebClientError, match="HTTP 403"):
             alice.create_workitem(scheduled(label="not hers"))
     archive.close()
+
+
+def test_kept_web_subscriptions_wait_for_their_channel(tmp_path: Path) -> None:
+    """After a restart, a kept subscription whose AE title has no DIMSE address is a
+    WebSocket subscriber's: its events wait for the channel instead of being dropped."""
+    client = _ws()
+    scp = UPSSCP()
+    scp.store[UID] = scheduled(label="kept", patient_name="DOE^J", patient_id="P1")
+    scp.store[UID].SOPInstanceUID = UID
+    scp.subscriptions["KEPTWEB"] = {UID}  # as the node reloads them from its index
+    archive = Archive(tmp_path / "a")
+    with serve_archive(archive, ups=scp) as port:
+        url = f"http://127.0.0.1:{port}/dicom-web"
+        _state(url, UID, "IN PROGRESS")  # the channel is not open yet
+        with client.connect(url.replace("http://", "ws://") + "/subscribers/KEPTWEB") as ws:
+            assert _summary(json.loads(ws.recv(timeout=20))) == (UID, STATE_REPORT, "IN PROGRESS")
+    archive.close()

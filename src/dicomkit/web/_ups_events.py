@@ -17,7 +17,9 @@ naming an AE title whose channel is open is served there too. A state change fro
 side (UPS-RS, or N-ACTION / N-SET from a DIMSE performer) reaches every subscriber, by
 WebSocket when its channel is open, else by N-EVENT-REPORT to its ``[peers]`` address.
 Events for a WebSocket subscriber whose channel is closed wait (the newest
-:data:`BACKLOG` of them) until it opens; they are not kept across a restart of the node.
+:data:`BACKLOG` of them) until it opens; waiting events are not kept across a restart of
+the node, its subscriptions are (and an AE title without a DIMSE address among them is
+again a WebSocket subscriber).
 """
 
 from __future__ import annotations

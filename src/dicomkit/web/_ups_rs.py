@@ -179,6 +179,11 @@ def ups_routes(ups: Any, base: Any, channels: EventChannels | None = None) -> li
 
     if channels is not None and channels not in ups.channels:
         ups.channels.append(channels)
+        # subscriptions kept from before a restart whose AE title has no DIMSE address could
+        # only have been made for an event channel: their events keep waiting for it
+        channels.web_subscribers |= {
+            ae.strip() for ae in ups.subscriptions if lookup(ups.addresses, ae) is None
+        }
 
     push = uids.UnifiedProcedureStepPush
 
