@@ -76,7 +76,10 @@ def add_ups_parser(sub: Any) -> list[argparse.ArgumentParser]:
     cancel.add_argument("--reason", default="", help="without --txn: why (Reason For Cancellation)")
     for name in ("subscribe", "unsubscribe"):
         s = action(
-            name, f"{name} an AE title to one workitem's events (all without UID)", "optional"
+            name,
+            f"{name} an AE title {'to' if name == 'subscribe' else 'from'} one workitem's events "
+            "(all without UID)",
+            "optional",
         )
         s.add_argument("--receiver", metavar="AET", required=True, help="the subscriber's AE title")
         if name == "subscribe":
