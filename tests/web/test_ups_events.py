@@ -307,3 +307,16 @@ def test_kept_web_subscriptions_wait_for_their_channel(tmp_path: Path) -> None:
         with client.connect(url.replace("http://", "ws://") + "/subscribers/KEPTWEB") as ws:
             assert _summary(json.loads(ws.recv(timeout=20))) == (UID, STATE_REPORT, "IN PROGRESS")
     archive.close()
+
+
+def test_capabilities_list_the_event_channel(ups_url: Any) -> None:
+    url, _scp = ups_url
+    r = requests.options(f"{url}/subscribers/SUBSCRIBER", timeout=30)
+    assert r.status_code == 200, r.text
+    assert "GET" in r.headers["allow"].split(", ")
+    caps = requests.options(url + "/", headers={"Accept": "application/json"}, timeout=30).json()
+    by_path = {res["path"]: res for res in caps["resources"]}
+    assert by_path["/subscribers/{aet}"].get("websocket") is True
+    assert "/workitems" in by_path and not by_path["/workitems"].get("websocket")
+    wadl = requests.options(url + "/", timeout=30).text
+    assert 'path="subscribers/{aet}"' in wadl and 'fixed="websocket"' in wadl

@@ -334,7 +334,7 @@ def create_app(
     thumb = _thumbnail.handler(archive, trail)
     for path in (st, st + se, st + se + sop, st + se + sop + "/frames/{frames}"):
         routes.append(Route(path + "/thumbnail", thumb, methods=["GET"]))
-    routes += _extra_routes(archive, settings, prefix, routes, trail)
+    routes += _extra_routes(archive, settings, prefix, routes, trail, sockets)
     from starlette.routing import BaseRoute, Mount
 
     # the web page and WADO-URI sit beside the DICOMweb prefix, behind the same access rules
@@ -349,9 +349,15 @@ def create_app(
 
 
 def _extra_routes(
-    archive: Archive, settings: WebSettings, prefix: str, routes: list[Route], trail: WebAudit
+    archive: Archive,
+    settings: WebSettings,
+    prefix: str,
+    routes: list[Route],
+    trail: WebAudit,
+    sockets: list[Any],
 ) -> list[Route]:
-    """OPTIONS (capabilities) on every resource, and DELETE when the settings allow it."""
+    """OPTIONS (capabilities) on every resource (the WebSocket event channel included, as a
+    GET with an Upgrade), and DELETE when the settings allow it."""
     from starlette.routing import compile_path
 
     extra: list[Route] = []
@@ -387,7 +393,8 @@ def _extra_routes(
                 media_type="text/plain",
             )
 
-    everything = routes + extra  # what OPTIONS describes (a refused DELETE is not offered)
+    # what OPTIONS describes (a refused DELETE is not offered)
+    everything: list[Any] = [*routes, *extra, *sockets]
     if not settings.allow_delete:
         extra.append(Route("/studies/{rest:path}", no_delete, methods=["DELETE"]))
 
@@ -396,8 +403,9 @@ def _extra_routes(
         methods = {"OPTIONS"}
         for route in everything:
             regex, _fmt, _conv = compile_path(route.path)
-            if (route.path == path or regex.match(path)) and route.methods:
-                methods |= set(route.methods)
+            offered = getattr(route, "methods", None) or {"GET"}  # a WebSocket: GET + Upgrade
+            if route.path == path or regex.match(path):
+                methods |= set(offered)
         if path != "/" and methods == {"OPTIONS"}:
             return Response(f"no resource at {path}\n", 404, media_type="text/plain")
         return capabilities_response(

@@ -17,7 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 __all__ = ["WADL", "capabilities_response", "describe_routes"]
 
@@ -53,9 +53,15 @@ _QIDO_PARAMS = ("includefield", "fuzzymatching", "limit", "offset", "{attributeI
 
 def describe_routes(routes: Iterable[BaseRoute]) -> list[dict[str, Any]]:
     """``[{"path", "methods": {METHOD: [media types]}}]`` of the application's routes
-    (OPTIONS left out: every resource answers it)."""
+    (OPTIONS left out: every resource answers it); WebSocket channels are GET resources
+    marked ``"websocket": True``."""
     merged: dict[str, dict[str, list[str]]] = {}
+    channels: set[str] = set()
     for route in routes:
+        if isinstance(route, WebSocketRoute):  # the UPS event channel (PS3.18 8.10.4)
+            channels.add(route.path)
+            merged.setdefault(route.path, {})["GET"] = []
+            continue
         if not isinstance(route, Route):
             continue
         methods = sorted((route.methods or set()) - {"HEAD", "OPTIONS"})
@@ -70,7 +76,10 @@ def describe_routes(routes: Iterable[BaseRoute]) -> list[dict[str, Any]]:
                     break
             else:
                 entry[method] = []
-    return [{"path": p, "methods": m} for p, m in sorted(merged.items())]
+    return [
+        {"path": p, "methods": m, **({"websocket": True} if p in channels else {})}
+        for p, m in sorted(merged.items())
+    ]
 
 
 def _wadl(base: str, resources: list[dict[str, Any]]) -> bytes:
@@ -83,6 +92,10 @@ def _wadl(base: str, resources: list[dict[str, Any]]) -> bytes:
         out.append(f"<resource path={quoteattr(res['path'].lstrip('/'))}>")
         for method, media in res["methods"].items():
             out.append(f"<method name={quoteattr(method)}>")
+            if res.get("websocket"):  # opened with an Upgrade: websocket handshake
+                out.append('<request><param name="Upgrade" style="header" fixed="websocket"/>')
+                out.append("</request><response/></method>")
+                continue
             if method == "GET" and re.search(r"(studies|series|instances|workitems)$", res["path"]):
                 out.append("<request>")
                 for name in _QIDO_PARAMS:
