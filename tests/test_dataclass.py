@@ -118,6 +118,58 @@ def test_init_compiled_on_first_use_and_plain_subclasses_share_it() -> None:
     )
 
 
+CALLS: list[tuple[int, tuple[Any, ...], dict[str, Any]]] = [
+    (0, (1,), {}),
+    (0, (1, 2, [3], "n"), {}),
+    (0, (), {"x": 4, "note": "k"}),
+    (1, (1,), {"name": "a"}),
+    (1, (), {"x": 1, "y": 5, "name": "b"}),
+    (2, (3,), {}),
+    (2, (-1,), {}),  # __post_init__ raises
+    (0, (), {}),  # missing x
+    (1, (1, 2, [], "", "x"), {}),  # name is keyword-only
+    (1, (1,), {}),  # missing keyword-only name
+    (0, (1,), {"x": 2}),  # x twice
+    (0, (1,), {"z": 2}),  # no such field
+    (0, (1, 2, [], "", 5), {}),  # too many
+]
+
+
+def made(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """What a call gives: the fields (repr and note) or the error's type and message."""
+    try:
+        obj = cls(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc).rsplit("__init__()", 1)[-1]
+    return repr(obj).rsplit(".", 1)[-1], getattr(obj, "note", None)
+
+
+def test_shared_init_until_compiled_does_what_the_compiled_one_does() -> None:
+    warm = declare(_dataclass.dataclass)
+    compiled = declare(_dataclass.dataclass)
+    for cls in compiled:
+        inspect.signature(cls)  # compiles its __init__
+        assert inspect.isfunction(cls.__dict__["__init__"])
+    for kind, args, kwargs in CALLS:
+        expected = made(compiled[kind], args, kwargs)
+        assert made(warm[kind], args, kwargs) == expected, (kind, args, kwargs)
+        assert made(STDLIB[kind], args, kwargs) == expected, (kind, args, kwargs)
+    ours = declare_mutable(_dataclass.dataclass, _dataclass.field)
+    box = ours(1)
+    box.item = 2
+    assert (box.item, box.label, box.seen, box.serial) == (2, "x", [], 7)
+    assert ours(1).seen is not ours(1).seen
+
+
+def test_init_compiled_once_the_class_made_enough_instances() -> None:
+    point, _, _ = declare(_dataclass.dataclass)
+    for i in range(_dataclass._COMPILE_AFTER):
+        assert not inspect.isfunction(point.__dict__["__init__"])
+        assert point(i).x == i
+    assert point(99).x == 99
+    assert inspect.isfunction(point.__dict__["__init__"])
+
+
 def declare_mutable(decorator: Callable[..., Any], make_field: Callable[..., Any]) -> Any:
     @decorator(slots=True)
     class Box:

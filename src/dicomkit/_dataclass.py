@@ -8,8 +8,10 @@ that was most of what ``dicomkit echo`` spent before sending a byte. This drop-i
 fields itself (string annotations, ``ClassVar`` skipped; defaults, :func:`field` or
 ``dataclasses.field`` specifications; inherited fields of classes it made), makes the slots
 and ``__match_args__`` as ``dataclasses`` does, and compiles only ``__init__`` -- written as
-``dataclass`` writes it, on the class's first use, so a message type a command never sends
-costs nothing. ``__setattr__``/``__delattr__`` of frozen classes are shared functions raising
+``dataclass`` writes it, once the class has made :data:`_COMPILE_AFTER` instances (or when
+``inspect`` asks for its signature): until then one shared function reads the field
+specifications instead (same arguments, defaults, errors), so a one-shot command, which makes
+most of its classes' instances once or twice, compiles nothing. ``__setattr__``/``__delattr__`` of frozen classes are shared functions raising
 ``FrozenInstanceError``; ``__repr__``, ``__eq__`` and ``__hash__`` are closures over the field
 names with the same results: ``Name(a=1, b=2)`` over the ``repr=True`` fields; equal when of
 the same class with equal ``compare=True`` fields (``NotImplemented`` otherwise); the hash of
@@ -418,21 +420,108 @@ def _init_fn(cls: type, specs: tuple[_Spec, ...], qualname: str) -> Any:
     return init
 
 
-class _LazyInit:
-    """A class's ``__init__`` until first looked up (the first instance, or ``inspect``): then
-    compiled and put in its place -- a message class a command never uses costs no ``exec``."""
+#: instances a class makes through the shared ``__init__`` before its own is compiled
+_COMPILE_AFTER = 8
 
-    __slots__ = ("cls",)
+
+class _LazyInit:
+    """A class's ``__init__`` until it has made :data:`_COMPILE_AFTER` instances (or is looked
+    up on the class: ``inspect``): then compiled and put in its place. Before that each
+    instance is made by :func:`_init_from_specs` -- a compile costs as much as dozens of such
+    calls, and a class a command never uses, or uses a few times, costs no ``exec``."""
+
+    __slots__ = ("cls", "uses")
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
+        self.uses = 0
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        init: Any = self.cls.__dict__.get("__init__")
+        cls = self.cls
+        init: Any = cls.__dict__.get("__init__")
         if init is self:
-            init = _init_fn(self.cls, self.cls.__dict__["__dk_fields__"], self.cls.__qualname__)
-            type.__setattr__(self.cls, "__init__", init)
+            if obj is not None and self.uses < _COMPILE_AFTER:
+                self.uses += 1
+                return _BoundInit(obj, cls)
+            init = _init_fn(cls, cls.__dict__["__dk_fields__"], cls.__qualname__)
+            type.__setattr__(cls, "__init__", init)
         return init if obj is None else init.__get__(obj, owner)
+
+
+class _BoundInit:
+    """``instance.__init__`` before the class's own is compiled: :func:`_init_from_specs`."""
+
+    __slots__ = ("cls", "obj")
+
+    def __init__(self, obj: Any, cls: type) -> None:
+        self.obj = obj
+        self.cls = cls
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        _init_from_specs(self.cls, self.obj, args, kwargs)
+
+
+def _init_from_specs(cls: type, self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """What the ``__init__`` :func:`_init_fn` writes does, read from the field specifications:
+    positional and keyword-only parameters, defaults and factories, ``init=False`` fields,
+    ``__post_init__``, and the same ``TypeError`` for a wrong call."""
+    specs: tuple[_Spec, ...] = cls.__dict__["__dk_fields__"]
+    where = f"{cls.__qualname__}.__init__()"
+    positional = [s.name for s in specs if s.init and not s.kw_only]
+    if len(args) > len(positional):
+        required = sum(
+            1
+            for s in specs
+            if s.init and not s.kw_only and s.default is MISSING and s.default_factory is MISSING
+        )
+        most = len(positional) + 1
+        takes = f"from {required + 1} to {most}" if required < len(positional) else str(most)
+        plural = "s" * (takes != "1")
+        raise TypeError(
+            f"{where} takes {takes} positional argument{plural} but {len(args) + 1} were given"
+        )
+    given = dict(zip(positional, args, strict=False))
+    for name, value in kwargs.items():
+        if name in given:
+            raise TypeError(f"{where} got multiple values for argument {name!r}")
+        given[name] = value
+    init_names = {s.name for s in specs if s.init}
+    unexpected = [name for name in given if name not in init_names]
+    if unexpected:
+        raise TypeError(f"{where} got an unexpected keyword argument {unexpected[0]!r}")
+    for kw_only, kind in ((False, "positional"), (True, "keyword-only")):
+        missing = [
+            repr(s.name)
+            for s in specs
+            if s.init
+            and bool(s.kw_only) is kw_only
+            and s.name not in given
+            and s.default is MISSING
+            and s.default_factory is MISSING
+        ]
+        if missing:  # worded as Python words it
+            names = (
+                " and ".join(missing)
+                if len(missing) < 3
+                else ", ".join(missing[:-1]) + ", and " + missing[-1]
+            )
+            plural = "s" * (len(missing) > 1)
+            raise TypeError(
+                f"{where} missing {len(missing)} required {kind} argument{plural}: {names}"
+            )
+    put = object.__setattr__ if cls.__dict__.get("__dk_frozen__", True) else setattr
+    for s in specs:
+        if s.init and s.name in given:
+            value = given[s.name]
+        elif s.default is not MISSING:
+            value = s.default
+        elif s.default_factory is not MISSING:
+            value = s.default_factory()
+        else:
+            continue  # init=False without a default: left unset, as dataclasses does
+        put(self, s.name, value)
+    if hasattr(cls, "__post_init__"):
+        self.__post_init__()
 
 
 class _Factory:
