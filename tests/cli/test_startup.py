@@ -57,8 +57,9 @@ def test_dicomkit_echo_run_imports_only_what_it_needs() -> None:
             f"assert main(['echo', '127.0.0.1', '{server.port}']) == 0\n"
         )
     assert not [m for m in HEAVY if m in names]
-    # a blocking socket drives the engine; TLS and dataclasses load only when used
-    assert not {"asyncio", "ssl", "dataclasses"} & names
+    # a blocking socket drives the engine; TLS and dataclasses load only when used, logging
+    # when something is logged (dicomkit._lazylog)
+    assert not {"asyncio", "ssl", "dataclasses", "logging"} & names
     others = {m for m in names if m.startswith("dicomkit.cli.")} - {
         "dicomkit.cli._main",
         "dicomkit.cli._echo",
@@ -80,9 +81,8 @@ def test_dicomkit_store_run_imports_only_what_it_needs(tmp_path: Path) -> None:
     # the blocking requestor, the file's meta scanned without the data set reader, the file
     # sent as it lies: no event loop, no dataclasses, no data dictionary, no Part 10 reader
     assert not [m for m in HEAVY if m in names]
-    assert not {"asyncio", "ssl", "dataclasses", "dicomkit.dictionary.tags"} & names, sorted(
-        {"asyncio", "ssl", "dataclasses", "dicomkit.dictionary.tags"} & names
-    )
+    unwanted = {"asyncio", "ssl", "dataclasses", "dicomkit.dictionary.tags", "logging"}
+    assert not unwanted & names, sorted(unwanted & names)
     assert "dicomkit.io._part10" not in names
 
 
@@ -125,3 +125,27 @@ def test_top_level_help_is_the_full_parsers_without_importing_subcommands(
     names = imported("from dicomkit.cli._main import main\nmain(['--help'])\n")
     assert not [m for m in names if m.startswith("dicomkit.cli.") and m != "dicomkit.cli._main"]
     assert "asyncio" not in names and not [m for m in HEAVY if m in names]
+
+
+def test_echo_without_v_still_prints_a_warning_as_configured() -> None:
+    """``logging`` loads only for the first record, with the command's configuration."""
+    code = (
+        "import sys\n"
+        "from dicomkit.cli import _main\n"
+        "from dicomkit.net import _blocking\n"
+        "_main.main(['echo', '127.0.0.1', '1'])\n"  # refused: no record logged
+        "assert 'logging' not in sys.modules\n"
+        "_blocking.log.warning('%s: a warning', 'peer')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    last = done.stderr.splitlines()[-1]
+    assert last.endswith(" WARNING dicomkit.net: peer: a warning"), done.stderr
+    assert last[:4].isdigit()  # the configured format: time first
+
+
+def test_every_lazy_logging_subcommand_exists() -> None:
+    from dicomkit.cli._main import LAZY_LOGGING, SUBCOMMANDS
+
+    assert set(LAZY_LOGGING) <= set(SUBCOMMANDS)

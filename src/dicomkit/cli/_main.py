@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
-from dicomkit import __version__
+from dicomkit import __version__, _lazylog
 from dicomkit.errors import DicomError
 
 #: Subcommand modules under ``dicomkit.cli``, in help order. A missing module is skipped so that
@@ -146,10 +145,18 @@ def _add_logging_options(
 
 _HANDLER_NAME = "dicomkit-cli"
 
+#: subcommands whose modules log only through :class:`dicomkit._lazylog.LazyLogger`: without
+#: -v or --log-file, ``logging`` is imported (and configured) only when one of them logs
+#: (tests/cli/test_startup.py checks that a run does not load it)
+LAZY_LOGGING = frozenset({"echo", "store"})
+
 
 def configure_logging(verbose: int, log_file: str | None) -> None:
     """WARNING by default; -v INFO, -vv DEBUG for dicomkit's loggers (the protocol view:
     ``dicomkit.net.pdu`` associations, ``dicomkit.net.dimse`` messages and their data sets)."""
+    import logging
+
+    _lazylog.defer_configuration(None)
     level = logging.WARNING - 10 * min(verbose, 2)
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
@@ -199,7 +206,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.verbose = args.verbose + getattr(args, "verbose_after", 0)
     log_file = getattr(args, "verbose_after_log_file", None) or args.verbose_log_file
     try:
-        configure_logging(args.verbose, log_file)
+        if (
+            only in LAZY_LOGGING
+            and not args.verbose
+            and not log_file
+            and "logging" not in sys.modules
+        ):
+            _lazylog.defer_configuration(lambda: configure_logging(0, None))
+        else:
+            configure_logging(args.verbose, log_file)
     except OSError as exc:
         parser.error(f"--log-file {log_file}: {exc.strerror or exc}")
     func = getattr(args, "func", None)

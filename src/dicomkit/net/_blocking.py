@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import _socket
 import contextlib
-import logging
 import os
 import struct
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Self
 
+from dicomkit._lazylog import INFO, LazyLogger
 from dicomkit.dictionary import uids
 from dicomkit.errors import (
     AssociationAborted,
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from dicomkit.net.proto._pdu import AAssociateRQ
 
-log = logging.getLogger("dicomkit.net")
+log = LazyLogger("dicomkit.net")  # logging loads on the first record
 
 _READ_SIZE = 256 * 1024
 #: the data set bytes read from a file and sent in one gathering write
@@ -249,10 +249,8 @@ class BlockingAssociation:
 
     def request_association(self, rq: AAssociateRQ) -> None:
         """Send the A-ASSOCIATE-RQ and read until the answer (raises when rejected)."""
-        if netlog.pdu_log.isEnabledFor(logging.INFO):
-            netlog.log_lines(
-                netlog.pdu_log, logging.INFO, self.peer, "sending " + netlog.describe_rq(rq)
-            )
+        if netlog.pdu_log.isEnabledFor(INFO):
+            netlog.log_lines(netlog.pdu_log, INFO, self.peer, "sending " + netlog.describe_rq(rq))
         engine = self.engine
         engine.connection_made()
         engine.send(ev.AssociateRequest(rq))
@@ -340,7 +338,7 @@ class BlockingAssociation:
         has = data is not None
         if message.has_dataset != has:
             message = message.replace(has_dataset=has)
-        if netlog.dimse_log.isEnabledFor(logging.INFO):
+        if netlog.dimse_log.isEnabledFor(INFO):
             self._log(message, context, sent=True)
         cmd = dimse.encode_message(message)
         engine, cid = self.engine, context.context_id
@@ -483,7 +481,7 @@ class BlockingAssociation:
         ID Being Responded To) is that success; any other bytes go to the engine as usual.
         The DIMSE log (``-v``) takes the general way every time."""
         fast = self._echo
-        if not fast or not self.is_established or netlog.dimse_log.isEnabledFor(logging.INFO):
+        if not fast or not self.is_established or netlog.dimse_log.isEnabledFor(INFO):
             self._received = [] if fast is None else None
             mid = self.next_message_id()
             try:
@@ -558,7 +556,7 @@ class BlockingAssociation:
             context is not None
             and not responses
             and not self.engine.buffered
-            and not netlog.dimse_log.isEnabledFor(logging.INFO)
+            and not netlog.dimse_log.isEnabledFor(INFO)
         )
         while mid not in responses:
             if self._closed:
@@ -734,9 +732,9 @@ class BlockingAssociation:
             elif isinstance(event, ev.AssociateAccepted):
                 rq = engine.associate_rq
                 assert rq is not None
-                if netlog.pdu_log.isEnabledFor(logging.INFO):
+                if netlog.pdu_log.isEnabledFor(INFO):
                     text = netlog.describe_ac(event.pdu, rq)
-                    netlog.log_lines(netlog.pdu_log, logging.INFO, self.peer, "received " + text)
+                    netlog.log_lines(netlog.pdu_log, INFO, self.peer, "received " + text)
                 try:
                     self.negotiated = negotiate(rq, event.pdu)
                 except RemoteProtocolError as exc:
@@ -780,7 +778,7 @@ class BlockingAssociation:
                     )
                 )
                 return False
-            if netlog.dimse_log.isEnabledFor(logging.INFO):
+            if netlog.dimse_log.isEnabledFor(INFO):
                 self._log(msg, ctx, sent=False)
             if isinstance(msg, dimse.DimseResponse):
                 self._responses[msg.message_id_being_responded_to] = Response(
@@ -788,7 +786,7 @@ class BlockingAssociation:
                 )
             elif isinstance(msg, dimse.DimseRequest):  # nothing served here: refused
                 refusal = _refusal(msg)
-                if netlog.dimse_log.isEnabledFor(logging.INFO):
+                if netlog.dimse_log.isEnabledFor(INFO):
                     self._log(refusal, ctx, sent=True)
                 self.engine.send_data(
                     ctx.context_id, dimse.encode_message(refusal), is_command=True

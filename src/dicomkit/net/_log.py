@@ -12,10 +12,13 @@ Loggers: ``dicomkit.net.pdu`` (association requests and answers, INFO),
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dicomkit._lazylog import LazyLogger
 from dicomkit.errors import AssociationAborted
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = [
     "abort_words",
@@ -30,8 +33,10 @@ __all__ = [
     "uid_name",
 ]
 
-pdu_log = logging.getLogger("dicomkit.net.pdu")
-dimse_log = logging.getLogger("dicomkit.net.dimse")
+#: ``logging`` is imported when one of them first logs (see dicomkit._lazylog)
+pdu_log = LazyLogger("dicomkit.net.pdu")
+dimse_log = LazyLogger("dicomkit.net.dimse")
+_net_log = LazyLogger("dicomkit.net")
 
 _RJ_RESULT = {1: "permanent", 2: "transient"}
 _RJ_SOURCE = {
@@ -111,7 +116,7 @@ def aborted_error(event: Any, peer: str, error: BaseException | None) -> Excepti
     if event.error is not None and error is not None:
         return AssociationAborted(str(error), source=2)
     if event.error is not None:
-        logging.getLogger("dicomkit.net").warning(
+        _net_log.warning(
             "%s: aborting, the peer broke the upper-layer protocol: %s", peer, event.error
         )
         return AssociationAborted(
@@ -130,7 +135,7 @@ def aborted_error(event: Any, peer: str, error: BaseException | None) -> Excepti
     )
 
 
-def log_lines(logger: logging.Logger, level: int, peer: str, text: str) -> None:
+def log_lines(logger: logging.Logger | LazyLogger, level: int, peer: str, text: str) -> None:
     """Log a several-line description one record per line (each line prefixed with the peer),
     so that no record ever holds a control character, a newline included."""
     for line in text.splitlines():

@@ -10,9 +10,14 @@ requests) draws on the same budget, so no mix of attacks multiplies it.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from typing import TYPE_CHECKING
+
+from dicomkit._lazylog import WARNING, LazyLogger
+
+if TYPE_CHECKING:
+    import logging
 
 
 class BadInputLimit:
@@ -51,9 +56,9 @@ class BadInputLimit:
 LIMIT = BadInputLimit()
 
 
-def bad_input(logger: logging.Logger, msg: str, *args: object) -> None:
+def bad_input(logger: logging.Logger | LazyLogger, msg: str, *args: object) -> None:
     """Log one WARNING line about bad input from a peer, within the shared rate limit."""
-    if not logger.isEnabledFor(logging.WARNING):
+    if not logger.isEnabledFor(WARNING):
         return
     dropped = LIMIT.take()
     if dropped is None:
