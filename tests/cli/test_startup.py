@@ -149,3 +149,42 @@ def test_every_lazy_logging_subcommand_exists() -> None:
     from dicomkit.cli._main import LAZY_LOGGING, SUBCOMMANDS
 
     assert set(LAZY_LOGGING) <= set(SUBCOMMANDS)
+
+
+def entry_run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``main()`` as the console script calls it (``sys.argv``), with an atexit handler that
+    prints "teardown" when the interpreter ends normally."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown'))\n"
+        "from dicomkit.cli._main import main\n"
+        f"sys.argv = ['dicomkit', *{args!r}]\n"
+        "sys.exit(main())\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_echo_and_store_as_the_process_entry_end_without_teardown(tmp_path: Path) -> None:
+    from dicomkit.cli._main import QUICK_EXIT
+
+    assert set(QUICK_EXIT) == {"echo", "store"}
+    with SyncAE("SCP") as ae, ae.serve(0) as server:
+        done = entry_run(["echo", "-r", "3", "127.0.0.1", str(server.port)])
+        refused = entry_run(["store", "-q", "127.0.0.1", str(server.port), str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("0x0000 Success") == 3  # flushed before the process ended
+    assert "teardown" not in done.stdout
+    # an error's exit status and message come through the quick exit too
+    assert refused.returncode == main_status(["store", "-q", "127.0.0.1", "1", str(tmp_path)])
+    assert "no DICOM files to send" in refused.stderr and "teardown" not in refused.stdout
+    # other commands end as usual; so does main() given its arguments (tests, scripts)
+    other = entry_run(["dump", str(tmp_path / "missing.dcm")])
+    assert "teardown" in other.stdout
+
+
+def main_status(args: list[str]) -> int:
+    from dicomkit.cli._main import main
+
+    return main(args)

@@ -9,9 +9,12 @@ error. Errors print as one line on stderr that says what to do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dicomkit import __version__, _lazylog
 from dicomkit.errors import DicomError
@@ -196,8 +199,34 @@ def error_text(exc: BaseException, args: argparse.Namespace) -> str:
     return text
 
 
+#: subcommands that end the process with ``os._exit`` once their output is flushed, when
+#: :func:`main` is the process's entry (no ``argv`` given: the console script, ``python -m
+#: dicomkit``): the interpreter's teardown of every module it loaded (~8 ms, a tenth of a
+#: one-shot echo) is skipped. They leave no thread, temporary file or atexit work behind; a
+#: log file is flushed with each record.
+QUICK_EXIT = frozenset({"echo", "store"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status."""
+    if argv is not None:
+        return _main(list(argv))
+    argv = sys.argv[1:]
+    code = _main(argv)
+    if _subcommand(argv) in QUICK_EXIT:
+        quick_exit(code)
+    return code
+
+
+def quick_exit(code: int) -> NoReturn:
+    """End the process now with ``code``: stdout and stderr flushed, no module teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
+            stream.flush()
+    os._exit(code)
+
+
+def _main(argv: list[str]) -> int:
     only = _subcommand(argv)
     # no subcommand named (--help, --version, nothing): the summary parser answers those; an
     # unknown word or a bad option gets the same usage error from it
