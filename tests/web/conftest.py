@@ -17,6 +17,7 @@ from archive_helpers import synthetic, to_dataset
 from web_helpers import serve_archive
 
 from dicomkit.archive._node import Archive
+from dicomkit.services import UPSSCP
 
 
 @dataclass
@@ -36,4 +37,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         archive.store_dataset(ds)
     with serve_archive(archive) as port:
         yield Served(archive, rows, f"http://127.0.0.1:{port}/dicom-web", port)
+    archive.close()
+
+
+@pytest.fixture
+def ups_url(tmp_path: Path) -> Iterator[tuple[str, UPSSCP]]:
+    """A DICOMweb server with UPS-RS over a fresh UPS SCP: (service root URL, the SCP)."""
+    archive = Archive(tmp_path / "a")
+    scp = UPSSCP()
+    with serve_archive(archive, ups=scp) as port:
+        yield f"http://127.0.0.1:{port}/dicom-web", scp
     archive.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,6 @@ STATE_REPORT, CANCEL_REQUESTED = 1, 2
 
 def _ws() -> Any:
     return pytest.importorskip("websockets.sync.client")
-
-
-@pytest.fixture
-def ups_url(tmp_path: Path) -> Iterator[tuple[str, UPSSCP]]:
-    archive = Archive(tmp_path / "a")
-    scp = UPSSCP()
-    with serve_archive(archive, ups=scp) as port:
-        yield f"http://127.0.0.1:{port}/dicom-web", scp
-    archive.close()
 
 
 def _value(event: dict[str, Any], tag: str) -> Any:

@@ -7,33 +7,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from web_helpers import serve_archive
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "archive"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from dicomkit.archive._node import Archive
 from dicomkit.io import to_json
-from dicomkit.services import UPSSCP, scheduled
+from dicomkit.services import scheduled
 
 JSON = {"Content-Type": "application/dicom+json", "Accept": "application/dicom+json"}
 UID = "1.2.826.0.1.3680043.10.543.77.1"
 TXN = "1.2.826.0.1.3680043.10.543.77.999"
-
-
-@pytest.fixture
-def ups_url(tmp_path: Path) -> Iterator[tuple[str, UPSSCP]]:
-    archive = Archive(tmp_path / "a")
-    scp = UPSSCP()
-    with serve_archive(archive, ups=scp) as port:
-        yield f"http://127.0.0.1:{port}/dicom-web", scp
-    archive.close()
 
 
 def _workitem(label: str, patient: str) -> str:
