@@ -51,6 +51,10 @@ def dcmtk_env() -> dict[str, str]:
 def run_dcmtk(
     tool: str, *args: str, timeout: float = 60, check: bool = True, **kw: object
 ) -> subprocess.CompletedProcess[str]:
+    """Run a DCMTK tool, output as text. Bytes that are not UTF-8 become U+FFFD: a tool dumping
+    a damaged file may print whatever lies past its end (dcmdump on a file cut inside a value
+    printed a stray 0xFD), which must not fail the test before it asserts anything."""
+    kw.setdefault("errors", "replace")
     proc = subprocess.run(  # noqa: PLW1510 - the return code is checked below
         [dcmtk(tool), *args],
         capture_output=True,
