@@ -141,15 +141,7 @@ class WebClient:
         if series:
             path += f"/series/{series}"
         path += f"/{level}"
-        params: list[tuple[str, str]] = list((filters or {}).items())
-        params += [("includefield", name) for name in includefield]
-        if limit is not None:
-            params.append(("limit", str(limit)))
-        if offset is not None:
-            params.append(("offset", str(offset)))
-        if fuzzy:
-            params.append(("fuzzymatching", "true"))
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        query = _search_query(filters, includefield, limit, offset, fuzzy=fuzzy)
         request = urllib.request.Request(self.url + path + query, headers={"Accept": DICOM_JSON})
         _ctype, body = self._open(request)
         if not body.strip():
@@ -345,13 +337,7 @@ class WebClient:
         offset: int | None = None,
     ) -> list[Dataset]:
         """UPS-RS Search (GET /workitems): the matching workitems."""
-        params: list[tuple[str, str]] = list((filters or {}).items())
-        params += [("includefield", name) for name in includefield]
-        if limit is not None:
-            params.append(("limit", str(limit)))
-        if offset is not None:
-            params.append(("offset", str(offset)))
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        query = _search_query(filters, includefield, limit, offset)
         _ctype, body = self._json_call("GET", "/workitems", query=query)
         if not body.strip():
             return []
@@ -451,3 +437,23 @@ class WebClient:
                 except ConnectionClosed:
                     return
                 yield from_json(json.loads(message))
+
+
+def _search_query(
+    filters: Mapping[str, str] | None,
+    includefield: Iterable[str],
+    limit: int | None,
+    offset: int | None,
+    *,
+    fuzzy: bool = False,
+) -> str:
+    """The query string of a QIDO-RS or UPS-RS search (``""`` when there is nothing to ask)."""
+    params: list[tuple[str, str]] = list((filters or {}).items())
+    params += [("includefield", name) for name in includefield]
+    if limit is not None:
+        params.append(("limit", str(limit)))
+    if offset is not None:
+        params.append(("offset", str(offset)))
+    if fuzzy:
+        params.append(("fuzzymatching", "true"))
+    return f"?{urllib.parse.urlencode(params)}" if params else ""
