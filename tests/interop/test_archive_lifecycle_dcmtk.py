@@ -5,7 +5,9 @@ serves (and stores); retention rules run inside the node."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -94,6 +96,19 @@ def _sops_in_study(port: int, tmp: Path, study: str) -> set[str]:
         )
         got |= {str(ds.SOPInstanceUID) for ds in found}
     return got
+
+
+def _stored_bytes(root: Path) -> int:
+    """Bytes of the stored .dcm files, walked while the node may be removing folders
+    (retention): a folder or file gone mid-walk is skipped, not an error (os.walk ignores
+    folders it can no longer list; pathlib.rglob raised FileNotFoundError)."""
+    total = 0
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.endswith(".dcm"):
+                with contextlib.suppress(FileNotFoundError):
+                    total += os.stat(os.path.join(folder, name)).st_size
+    return total
 
 
 def test_rejection_note_from_storescu_hides_instances(tmp_path: Path) -> None:
@@ -241,7 +256,7 @@ def test_backup_while_storing_and_retention_in_the_node(tmp_path: Path) -> None:
     copied = int(out.split(" files intact")[0].rsplit(" ", 1)[-1])
     assert len(ROWS) <= copied <= len(ROWS) + len(many)
     # retention inside the node: a quota of about half the bytes, checked every second
-    total = sum(p.stat().st_size for p in arch.rglob("*.dcm"))
+    total = _stored_bytes(arch)
     cfg = tmp_path / "node.toml"
     cfg.write_text(
         f"[server]\nhttp_port = 0\n[retention]\nenabled = true\nmax_bytes = {total // 2}\n"
@@ -250,7 +265,7 @@ def test_backup_while_storing_and_retention_in_the_node(tmp_path: Path) -> None:
     with serving(arch, port, "--config", str(cfg)):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            left = sum(p.stat().st_size for p in arch.rglob("*.dcm"))
+            left = _stored_bytes(arch)
             if left <= total // 2:
                 break
             time.sleep(0.2)
