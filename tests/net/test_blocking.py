@@ -97,6 +97,33 @@ def test_warning_status_is_returned_not_raised() -> None:
     assert statuses == [0, 0, 0xB000, 0]
 
 
+def test_requests_pipelined_within_the_granted_window() -> None:
+    """send_request / final_response: several requests out at once (the acceptor granted a
+    window of 3), their answers taken in any order, each matched to its Message ID."""
+    counter = Counter(0, 0xB000, 0, delay=0.02)
+    with (
+        SyncAE("SCP", config=AEConfig(ae_title="SCP", async_ops=(3, 3))) as ae,
+        ae.serve(0, {CEchoRequest: counter}) as server,
+        associate("127.0.0.1", server.port, AEConfig(), async_ops=(5, 1)) as assoc,
+    ):
+        assert assoc.async_ops == (3, 1)  # the acceptor's invoked, ours performed
+        ids = [assoc.send_request(CEchoRequest()) for _ in range(3)]
+        assert len(set(ids)) == 3
+        statuses = {mid: assoc.final_response(mid).status for mid in reversed(ids)}
+        assert sorted(statuses.values()) == [0, 0, 0xB000]
+        assert not assoc.is_closed
+    assert counter.calls == 3
+    assert assoc.is_closed
+
+
+def test_without_a_window_proposed_one_operation_at_a_time(
+    scp: tuple[SyncServer, Counter],
+) -> None:
+    server, _ = scp
+    with associate("127.0.0.1", server.port, AEConfig()) as assoc:
+        assert assoc.async_ops == (1, 1)
+
+
 def test_refused_connection_is_a_transport_error() -> None:
     port = peers.free_port()
     with pytest.raises(TransportError, match=f"cannot connect to 127.0.0.1:{port}"):

@@ -88,10 +88,13 @@ def associate(
     contexts: Sequence[tuple[str, Sequence[str]]] | None = None,
     user_identity: UserIdentity | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    async_ops: tuple[int, int] | None = None,
 ) -> BlockingAssociation:
     """Connect and associate (blocking), as :meth:`dicomkit.net.AE.associate` does;
     ``contexts``: ``[(abstract syntax UID, [transfer syntax UIDs])]`` (default: Verification
-    in explicit/implicit VR little endian). Use the result as a context manager."""
+    in explicit/implicit VR little endian); ``async_ops``: the (invoked, performed) operations
+    window proposed (PS3.7 D.3.3.3; the answer is :attr:`BlockingAssociation.async_ops`). Use
+    the result as a context manager."""
     timeouts = config.timeouts
     tls = ssl_context or (config.tls.client if config.tls else None)
     try:
@@ -133,6 +136,7 @@ def associate(
         else [(uids.Verification, list(_DEFAULT_SYNTAXES))],
         max_pdu_length=config.max_pdu,
         user_identity=identity.to_item() if identity is not None else None,
+        async_window=async_ops,
     )
     try:
         assoc.request_association(rq)
@@ -227,6 +231,17 @@ class BlockingAssociation:
     def is_established(self) -> bool:
         """Data may be sent (PS3.8 Sta6)."""
         return self.engine.is_established and not self._closed
+
+    @property
+    def is_closed(self) -> bool:
+        """The connection is gone (released, aborted or lost)."""
+        return self._closed
+
+    @property
+    def async_ops(self) -> tuple[int, int]:
+        """The negotiated (max invoked, max performed) operations window (PS3.7 D.3.3.3)."""
+        neg = self.negotiated
+        return (neg.max_operations_invoked, neg.max_operations_performed) if neg else (1, 1)
 
     @property
     def accepted_contexts(self) -> list[NegotiatedContext]:
@@ -333,6 +348,24 @@ class BlockingAssociation:
         written, before the wait for its response (work that overlaps the peer's)."""
         if context is None:
             context = self.context_for(_abstract_syntax(message))
+        mid = self.send_request(message, data, size=size, context=context)
+        if then is not None:
+            then()
+        return self.final_response(mid, context, timeout=timeout)
+
+    def send_request(
+        self,
+        message: dimse.DimseRequest,
+        data: Buffer | BinaryIO | None = None,
+        *,
+        size: int = -1,
+        context: NegotiatedContext | None = None,
+    ) -> int:
+        """Send a request without waiting for its response (``data``, ``size`` and
+        ``context`` as in :meth:`request`); its Message ID, for :meth:`final_response`.
+        Requests outstanding at once stay within the negotiated window (:attr:`async_ops`)."""
+        if context is None:
+            context = self.context_for(_abstract_syntax(message))
         if not message.message_id:
             message = message.replace(message_id=self.next_message_id())
         has = data is not None
@@ -354,9 +387,14 @@ class BlockingAssociation:
             raise self._gone(exc) from None
         if self._closed:
             raise self._gone(LocalProtocolError("association closed"))
-        if then is not None:
-            then()
-        mid = message.message_id
+        return message.message_id
+
+    def final_response(
+        self, mid: int, context: NegotiatedContext | None = None, *, timeout: float | None = -1.0
+    ) -> Response:
+        """The final response to the request ``mid`` sent by :meth:`send_request` (pending
+        ones skipped; ``timeout`` as in :meth:`request`). With ``context`` (the request's), a
+        response that comes alone in one PDU is decoded straight from the bytes read."""
         while True:
             rsp = self._wait(mid, timeout, context)
             if not rsp.message.is_pending:
