@@ -229,32 +229,57 @@ def test_move_pending_responses_at_most_one_per_interval(
     run(tmp_path, body)
 
 
+@pytest.mark.parametrize("path", ["thread", "asyncio"])
 @pytest.mark.parametrize(("granted", "most"), [((1, 1), 1), ((0, 0), 16), ((3, 1), 3)])
 def test_move_sub_operations_pipelined_within_the_destination_window(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, granted: tuple[int, int], most: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    granted: tuple[int, int],
+    most: int,
+    path: str,
 ) -> None:
     """The node proposes an asynchronous operations window to the move destination; as many
     C-STORE sub-operations are outstanding as it grants (one when it grants none), and every
-    instance arrives with the right counts."""
-    from dicomkit.services import _qr_scp
+    instance arrives with the right counts. ``path``: the node's own (sub-operations from a
+    worker thread over a blocking association), or the asyncio one (a QueryRetrieveSCP
+    given only an asyncio connector)."""
+    from dicomkit.services import _move_thread, _qr_scp
 
     outstanding = [0, 0]  # now, most
-    inner = _qr_scp.QueryRetrieveSCP._send_one
+    if path == "asyncio":
+        inner = _qr_scp.QueryRetrieveSCP._send_one
 
-    async def counted(self: Any, *args: Any) -> int:
-        outstanding[0] += 1
-        outstanding[1] = max(outstanding[1], outstanding[0])
-        try:
-            return await inner(self, *args)
-        finally:
+        async def counted(self: Any, *args: Any) -> int:
+            outstanding[0] += 1
+            outstanding[1] = max(outstanding[1], outstanding[0])
+            try:
+                return await inner(self, *args)
+            finally:
+                outstanding[0] -= 1
+
+        monkeypatch.setattr(_qr_scp.QueryRetrieveSCP, "_send_one", counted)
+    else:
+        send, answer = _move_thread._Mover._send, _move_thread._Mover._answer
+
+        def sent(self: Any, *args: Any) -> int:
+            mid = send(self, *args)
+            outstanding[0] += 1
+            outstanding[1] = max(outstanding[1], outstanding[0])
+            return mid
+
+        def answered(*args: Any) -> int:
             outstanding[0] -= 1
+            return answer(*args)
 
-    monkeypatch.setattr(_qr_scp.QueryRetrieveSCP, "_send_one", counted)
+        monkeypatch.setattr(_move_thread._Mover, "_send", sent)
+        monkeypatch.setattr(_move_thread._Mover, "_answer", staticmethod(answered))
     pid = ROWS[-1]["PatientID"]
     want = {r["SOPInstanceUID"] for r in ROWS if r["PatientID"] == pid}
     assert len(want) >= 3
 
     async def body(node: ArchiveNode, port: int, _dest: Any) -> None:
+        if path == "asyncio":
+            node.qr.connect_blocking = None
         async with assoc_for(port, [qr.MOVE[qr.Model.PATIENT_ROOT]]) as a:
             res = await qr.move(
                 a, qr.identifier("PATIENT", {"PatientID": pid}), "DEST", qr.Model.PATIENT_ROOT

@@ -57,6 +57,7 @@ from dicomkit.io._atomic import DEFAULT_FILE_MODE, create_temp
 from dicomkit.io._headcheck import HeadCheck
 from dicomkit.io._part10 import file_meta_bytes
 from dicomkit.net import Association, Incoming
+from dicomkit.net._blocking import BlockingAssociation
 from dicomkit.net._config import AEConfig, Timeouts, TLSConfig
 from dicomkit.net._loglimit import bad_input
 from dicomkit.net._server import AE, Server
@@ -717,6 +718,7 @@ class ArchiveNode:
             ArchiveBackend(self.archive, cfg.ae_title),
             connect=self.connect,
             known=lambda aet: aet in cfg.peers,
+            connect_blocking=self.connect_blocking,
         )
         self.storage = ArchiveStorageSCP(
             self.archive, workers=max(4, cfg.max_associations), min_free_bytes=cfg.min_free_bytes
@@ -832,15 +834,21 @@ class ArchiveNode:
             doc["reason"] = "; ".join(reasons)
         return (503 if reasons else 200), doc
 
-    async def connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
-        """A new association to the ``[peers]`` entry ``aet`` (TLS when configured),
-        proposing ``contexts`` ((SOP class, [transfer syntaxes]) pairs)."""
+    def _peer_tls(self, aet: str) -> ssl.SSLContext | None:
+        """The TLS client context for the ``[peers]`` entry ``aet`` (None: plain TCP)."""
         peer = self.config.peers[aet]
         tls: ssl.SSLContext | None = None
         if peer.tls:
             tls = ssl.create_default_context(cafile=peer.ca)
             if peer.cert:
                 tls.load_cert_chain(peer.cert, peer.key)
+        return tls
+
+    async def connect(self, aet: str, contexts: list[tuple[str, list[str]]]) -> Association:
+        """A new association to the ``[peers]`` entry ``aet`` (TLS when configured),
+        proposing ``contexts`` ((SOP class, [transfer syntaxes]) pairs)."""
+        peer = self.config.peers[aet]
+        tls = self._peer_tls(aet)
         client = AE(self.config.ae_title, config=self.ae_config)
         # an asynchronous operations window is proposed: a destination that grants one gets
         # C-MOVE sub-operations pipelined (services._qr_scp.SUB_WINDOW); one that does not
@@ -851,6 +859,24 @@ class ArchiveNode:
             contexts=list(contexts),
             ae_title=peer.ae_title,
             ssl_context=tls,
+            async_ops=(SUB_WINDOW, 1),
+        )
+
+    def connect_blocking(
+        self, aet: str, contexts: list[tuple[str, list[str]]]
+    ) -> BlockingAssociation:
+        """:meth:`connect` as a blocking association (:mod:`dicomkit.net._blocking`), for
+        the C-MOVE sub-operations the node runs in a worker thread (issue #17)."""
+        from dicomkit.net._blocking import associate
+
+        peer = self.config.peers[aet]
+        return associate(
+            peer.host,
+            peer.port,
+            self.ae_config,
+            ae_title=peer.ae_title,
+            contexts=contexts,
+            ssl_context=self._peer_tls(aet),
             async_ops=(SUB_WINDOW, 1),
         )
 

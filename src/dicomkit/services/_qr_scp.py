@@ -12,8 +12,11 @@ archive node); this module is the service class: statuses, streaming, sub-operat
   ID, and pending responses as it goes (at most one per :data:`PENDING_INTERVAL`: they are
   optional, PS3.7 9.1.4) with the remaining / completed / failed / warning counts. A stored
   file of up to 1 MiB is read once: its checksum is verified on those bytes and its data set
-  is sent as a slice of them, without parsing, when its transfer syntax is the one agreed. The final response carries the Failed SOP Instance UID List when something failed
-  (status B000), FE00 when cancelled.
+  is sent as a slice of them, without parsing, when its transfer syntax is the one agreed.
+  The final response carries the Failed SOP Instance UID List when something failed
+  (status B000), FE00 when cancelled. Given ``connect_blocking`` (the archive node does),
+  the sub-operations run in a worker thread over a blocking association instead
+  (:mod:`dicomkit.services._move_thread`), with the same responses.
 - C-GET: the same sub-operations on the requesting association, over contexts where the
   requestor took the SCP role (role selection, PS3.7 D.3.3.4).
 
@@ -49,6 +52,7 @@ from dicomkit.net.proto._commands import fit_comment
 from dicomkit.services import _convert as convert
 from dicomkit.services import _frames as frames
 from dicomkit.services import _query_retrieve as qr
+from dicomkit.services._store_scu import _scan_meta
 
 log = logging.getLogger("dicomkit.services.qr")
 
@@ -84,6 +88,16 @@ class RetrieveItem:
     transform: Callable[[Dataset], Dataset] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FileSpan:
+    """A stored data set too large to hold: ``size`` bytes of ``path`` from ``offset``,
+    streamed from disk as it is sent."""
+
+    path: Path
+    offset: int
+    size: int
+
+
 class QRBackend(Protocol):
     """Where matches come from (e.g. the archive). Both methods may block (they run in a
     worker thread) and raise an exception with a ``status`` attribute to refuse a request."""
@@ -113,9 +127,13 @@ class QueryRetrieveSCP:
         *,
         connect: Connector | None = None,
         known: Callable[[str], bool] | None = None,
+        connect_blocking: Callable[[str, list[tuple[str, list[str]]]], Any] | None = None,
     ) -> None:
         self.backend = backend
         self.connect = connect  # opens the C-MOVE sub-association
+        #: opens it as a blocking association (:mod:`dicomkit.net._blocking`): then the
+        #: sub-operations run in a worker thread (:mod:`dicomkit.services._move_thread`)
+        self.connect_blocking = connect_blocking
         self.known = known  # is this AE title a configured C-MOVE destination?
 
     def handlers(self) -> dict[type[dimse.DimseRequest], Callable[[Incoming], Any]]:
@@ -255,7 +273,8 @@ class QueryRetrieveSCP:
         msg, assoc = incoming.message, incoming.association
         assert isinstance(msg, dimse.CMoveRequest)
         dest = (msg.move_destination or "").strip()
-        if self.connect is None or self.known is None or not self.known(dest):
+        reachable = self.connect is not None or self.connect_blocking is not None
+        if not reachable or self.known is None or not self.known(dest):
             log.info("%s: C-MOVE to unknown destination %r", assoc.peer, dest)
             return response_for(
                 msg, status_codes.MoveDestinationUnknown, error_comment="unknown move destination"
@@ -268,18 +287,15 @@ class QueryRetrieveSCP:
             return response_for(
                 msg, status_codes.Success, remaining=0, completed=0, failed=0, warning=0
             )
+        if self.connect_blocking is not None:  # sub-operations from a worker thread
+            from dicomkit.services import _move_thread
+
+            return await _move_thread.move(incoming, self.connect_blocking, dest, instances)
+        assert self.connect is not None
         try:
             sub = await self.connect(dest, _contexts_for(instances))
         except (NetworkError, OSError) as exc:
-            log.warning("C-MOVE: cannot associate with %s: %s", dest, exc)
-            return response_for(
-                msg,
-                status_codes.OutOfResourcesSubOperations,
-                failed=len(instances),
-                completed=0,
-                warning=0,
-                error_comment=_comment(exc),
-            )
+            return unreachable(msg, dest, instances, exc)
         try:
             return await self._sub_operations(
                 incoming, sub, instances, originator=(assoc.calling_ae, msg.message_id)
@@ -390,31 +406,13 @@ class QueryRetrieveSCP:
                 done_inst, fut = inflight.popleft()
                 lost = tally.add(done_inst, await fut, target) or lost
             if lost:
-                undone = instances[issued:]
-                log.warning(
-                    "%s: sub-operation association lost, %d left undone", assoc.peer, len(undone)
-                )
-                tally.failed += len(undone)
-                tally.failed_uids += [i.sop_instance_uid for i in undone]
+                lost_sub_association(incoming, tally, instances[issued:])
         finally:
             if ahead is not None and not ahead.done():
                 ahead.cancel()
             for _inst, fut in inflight:
                 fut.cancel()
-        status = (
-            status_codes.Success
-            if not (tally.failed or tally.warning)
-            else status_codes.SubOperationsCompleteWithFailures
-        )
-        log.info(
-            "%s: %s done: %d completed, %d failed, %d warning",
-            assoc.peer,
-            type(msg).__name__,
-            tally.completed,
-            tally.failed,
-            tally.warning,
-        )
-        return tally.final(msg, status, None)
+        return finished(incoming, tally)
 
     def _prepare(
         self,
@@ -435,47 +433,7 @@ class QueryRetrieveSCP:
             out: list[tuple[Any, Any]] = []
             held = 0
             for inst in instances[start : start + _BATCH]:
-                ctx = _pick_context(
-                    target,
-                    inst,
-                    for_get=for_get,
-                    native_first=without_bulk or inst.transform is not None,
-                )
-                if ctx is None:
-                    log.info(
-                        "no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax
-                    )
-                    out.append((None, status_codes.OutOfResourcesSubOperations))
-                    continue
-                try:
-                    whole = _read_small(inst) if inst.verify is not None else None
-                    if whole is not None:
-                        assert inst.verify is not None
-                        problem = inst.verify(whole)
-                    else:
-                        problem = inst.check() if inst.check is not None else None
-                    if problem is not None:
-                        log.warning(
-                            "C-STORE sub-operation for %s not attempted: %s",
-                            inst.sop_instance_uid,
-                            problem,
-                        )
-                        out.append((None, status_codes.OutOfResourcesSubOperations))
-                        continue
-                    if inst.transform is not None:
-                        data = _transformed(inst.path, inst.transform, ctx.transfer_syntax)
-                    elif without_bulk:
-                        data = _without_bulk(inst.path, ctx.transfer_syntax)
-                    elif whole is not None:
-                        data = _payload_of(whole, inst.path, ctx.transfer_syntax)
-                    else:
-                        data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
-                except (DicomError, OSError) as exc:
-                    log.warning(
-                        "C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc
-                    )
-                    out.append((None, status_codes.OutOfResourcesSubOperations))
-                    continue
+                ctx, data = _prepare_one(target, inst, for_get=for_get, without_bulk=without_bulk)
                 out.append((ctx, data))
                 held += len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
                 if held >= _BATCH_BYTES:
@@ -494,6 +452,8 @@ class QueryRetrieveSCP:
     ) -> int:
         if ctx is None:
             return int(data)
+        if isinstance(data, FileSpan):
+            data = qr.file_chunks(data.path, data.offset)
         try:
             req = dimse.CStoreRequest(
                 message_id=target.next_message_id(),
@@ -507,6 +467,98 @@ class QueryRetrieveSCP:
         except (DicomError, OSError) as exc:
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
             return status_codes.OutOfResourcesSubOperations
+
+
+def _prepare_one(
+    target: Any,
+    inst: RetrieveItem,
+    *,
+    for_get: bool,
+    without_bulk: bool = False,
+    pick: Callable[[Any, RetrieveItem], Any] | None = None,
+) -> tuple[Any, Any]:
+    """Read one instance for its sub-operation (in a worker thread): ``(context, data)``,
+    ``data`` the data set's bytes or a :class:`FileSpan` to stream; ``(None, status)`` when
+    it cannot be sent. ``pick``: chooses the context (default :func:`_pick_context`)."""
+    if pick is not None:
+        ctx = pick(target, inst)
+    else:
+        ctx = _pick_context(
+            target, inst, for_get=for_get, native_first=without_bulk or inst.transform is not None
+        )
+    if ctx is None:
+        log.info("no accepted context for %s in %s", inst.sop_class_uid, inst.transfer_syntax)
+        return None, status_codes.OutOfResourcesSubOperations
+    try:
+        whole = _read_small(inst) if inst.verify is not None else None
+        if whole is not None:
+            assert inst.verify is not None
+            problem = inst.verify(whole)
+        else:
+            problem = inst.check() if inst.check is not None else None
+        if problem is not None:
+            log.warning(
+                "C-STORE sub-operation for %s not attempted: %s", inst.sop_instance_uid, problem
+            )
+            return None, status_codes.OutOfResourcesSubOperations
+        if inst.transform is not None:
+            data: Any = _transformed(inst.path, inst.transform, ctx.transfer_syntax)
+        elif without_bulk:
+            data = _without_bulk(inst.path, ctx.transfer_syntax)
+        elif whole is not None:
+            data = _payload_of(whole, inst.path, ctx.transfer_syntax)
+        else:
+            data = _payload(inst.path, inst.transfer_syntax, ctx.transfer_syntax)
+    except (DicomError, OSError) as exc:
+        log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
+        return None, status_codes.OutOfResourcesSubOperations
+    return ctx, data
+
+
+def unreachable(
+    msg: dimse.DimseRequest, dest: str, instances: list[RetrieveItem], exc: Exception
+) -> Any:
+    """The final response of a C-MOVE whose destination could not be associated with:
+    A702, every sub-operation failed, the reason in words."""
+    log.warning("C-MOVE: cannot associate with %s: %s", dest, exc)
+    return response_for(
+        msg,
+        status_codes.OutOfResourcesSubOperations,
+        failed=len(instances),
+        completed=0,
+        warning=0,
+        error_comment=_comment(exc),
+    )
+
+
+def lost_sub_association(incoming: Incoming, tally: _Tally, undone: list[RetrieveItem]) -> None:
+    """The sub-operation association is gone: the instances not attempted count as failed."""
+    log.warning(
+        "%s: sub-operation association lost, %d left undone",
+        incoming.association.peer,
+        len(undone),
+    )
+    tally.failed += len(undone)
+    tally.failed_uids += [i.sop_instance_uid for i in undone]
+
+
+def finished(incoming: Incoming, tally: _Tally) -> Any:
+    """The final response of a C-MOVE / C-GET whose sub-operations all ran (or failed)."""
+    msg = incoming.message
+    status = (
+        status_codes.Success
+        if not (tally.failed or tally.warning)
+        else status_codes.SubOperationsCompleteWithFailures
+    )
+    log.info(
+        "%s: %s done: %d completed, %d failed, %d warning",
+        incoming.association.peer,
+        type(msg).__name__,
+        tally.completed,
+        tally.failed,
+        tally.warning,
+    )
+    return tally.final(msg, status, None)
 
 
 #: Seconds between two Pending C-MOVE / C-GET responses (progress for the requestor)
@@ -636,8 +688,9 @@ _READ_WHOLE = 1 << 20
 
 
 def _payload(path: Path, stored_ts: str, ts: str) -> Any:
-    """The data set of a stored file in ``ts``: streamed from disk when the file already has
-    that encoding, else decoded and re-encoded (compressed pixel data decompressed)."""
+    """The data set of a stored file in ``ts``: read (or, when large, a :class:`FileSpan`
+    to stream from disk) when the file already has that encoding, else decoded and
+    re-encoded (compressed pixel data decompressed)."""
     file_ts, offset = qr.dataset_offset(path)
     if not file_ts:
         raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
@@ -647,7 +700,7 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
             with open(path, "rb") as fp:
                 fp.seek(offset)
                 return fp.read()
-        return qr.file_chunks(path, offset)
+        return FileSpan(path, offset, size)
     from dicomkit import read
 
     return encode_data(convert.convert(read(path), ts), ts)
@@ -668,10 +721,14 @@ def _read_small(inst: RetrieveItem) -> bytes | None:
 def _payload_of(whole: bytes, path: Path, ts: str) -> Any:
     """The data set of a stored file read whole, in ``ts``: a slice of the file's bytes
     (no copy, no parse) when it is already encoded so, else decoded and re-encoded."""
-    from dicomkit.io._part10 import read_file_meta
+    scanned = _scan_meta(whole)  # the usual layout, scanned in place; else the full reader
+    if scanned is not None:
+        file_ts, offset = scanned[2], scanned[3]
+    else:
+        from dicomkit.io._part10 import read_file_meta
 
-    meta, offset = read_file_meta(whole)
-    file_ts = str(meta.get("TransferSyntaxUID", "") or "")
+        meta, offset = read_file_meta(whole)
+        file_ts = str(meta.get("TransferSyntaxUID", "") or "")
     if not file_ts:
         raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
     if file_ts == ts:
