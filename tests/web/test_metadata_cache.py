@@ -150,3 +150,91 @@ def test_answer_sent_again_only_while_the_index_is_unchanged(tmp_path: Path) -> 
     assert json.loads(cache.assemble(study, base) or b"") == _fresh(archive, study, base)
     cache.close()
     archive.close()
+
+
+def _ingest_parsed(archive: Archive, row: dict[str, Any], dataset: Any = None) -> Any:
+    """Ingest ``row`` as a receiver does (record built from the data set it parsed), handing
+    ``dataset`` (default: that parsed data set) to the listeners."""
+    import dicomkit
+    from dicomkit.archive._index import record_from_dataset
+    from dicomkit.archive._store import file_checksum, sync_data
+
+    temp = archive.incoming_path()
+    dicomkit.write(to_dataset(row, pixels=True), temp)  # type: ignore[arg-type]
+    sync_data(temp)
+    parsed = dicomkit.read(temp.read_bytes())
+    given = parsed if dataset is None else dataset
+    size, crc = temp.stat().st_size, file_checksum(temp)
+    (res,) = archive.ingest_records([(record_from_dataset(parsed), temp, size, crc, given)])
+    assert not isinstance(res, BaseException)
+    return parsed
+
+
+def _count_reads(monkeypatch: Any, archive: Archive) -> list[object]:
+    """The stored files of ``archive`` read from now on (``dicomkit.read`` of a path)."""
+    import dicomkit
+
+    reads: list[object] = []
+    real = dicomkit.read
+    root = str(archive.root)
+
+    def read(source: Any, *a: Any, **kw: Any) -> Any:
+        if isinstance(source, Path) and str(source).startswith(root):
+            reads.append(source)
+        return real(source, *a, **kw)
+
+    monkeypatch.setattr(dicomkit, "read", read)
+    return reads
+
+
+def test_made_from_the_data_set_the_ingest_parsed(tmp_path: Path, monkeypatch: Any) -> None:
+    archive = Archive(tmp_path / "a")
+    cache = MetadataCache(archive)
+    rows = synthetic(2)[1:4]  # one study
+    reads = _count_reads(monkeypatch, archive)
+    for row in rows:
+        _ingest_parsed(archive, row)
+    assert cache.wait_idle()
+    assert cache.made_at_ingest == len(rows)
+    assert reads == []  # no stored file read again
+    study = rows[0]["StudyInstanceUID"]
+    got = json.loads(cache.assemble(study, "http://h/w") or b"[]")
+    found = archive.retrieve({"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": study})
+    assert got == [metadata_of(archive, i, "http://h/w") for i in found]  # as from the files
+    assert cache._held_datasets == 0
+    cache.close()
+    archive.close()
+
+
+def test_the_file_is_read_when_the_data_set_is_over_budget_or_not_the_stored_copy(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import dicomkit
+
+    archive = Archive(tmp_path / "a")
+    cache = MetadataCache(archive)
+    rows = synthetic(2)[:2]
+    reads = _count_reads(monkeypatch, archive)
+    cache.DATASET_BYTES = 0  # no room: every file is read again
+    _ingest_parsed(archive, rows[0])
+    assert cache.wait_idle()
+    assert len(reads) == 1
+    cache.DATASET_BYTES = 1 << 20
+    # a data set that is not the stored copy (another checksum): never trusted
+    dicomkit.write(to_dataset(dict(rows[1], PatientName="X^Y")), tmp_path / "other.dcm")  # type: ignore[arg-type]
+    other = dicomkit.read(tmp_path / "other.dcm")
+    note_checksum = "crc32:00000000"
+    inner = cache._ingested
+
+    def ingested(stored: list[Any]) -> None:
+        inner([n._replace(checksum=note_checksum) for n in stored])
+
+    archive.listeners[archive.listeners.index(inner)] = ingested
+    _ingest_parsed(archive, rows[1], dataset=other)
+    assert cache.wait_idle()
+    assert len(reads) == 2
+    study = rows[1]["StudyInstanceUID"]
+    got = json.loads(cache.assemble(study, "http://h/w") or b"[]")
+    assert all(m["00100010"]["Value"][0]["Alphabetic"] != "X^Y" for m in got)
+    cache.close()
+    archive.close()

@@ -26,9 +26,11 @@ import functools
 import itertools
 import logging
 import os
+import queue
 import shutil
 import signal
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -286,6 +288,153 @@ class DiskGuard:
         )
 
 
+class _BatchIngest:
+    """Ingest of instances received into memory, a batch at a time, in a few threads of its
+    own.
+
+    The event loop queues each complete instance with an asyncio future and goes back to
+    receiving; a thread takes everything queued, and for each instance parses the data set
+    and builds its index record (a data set we cannot index is refused before it touches the
+    disk), writes its temporary file and ``fdatasync``s it, then commits the whole batch at
+    once (:meth:`Archive.ingest_records`, a group commit shared with other ingests) and hands
+    the results back to the loop in one call. Thread wake-ups and loop wake-ups are paid per
+    batch, not per instance. With ``threads`` > 1 the next batch is parsed, written and
+    synced while the previous one commits. The guarantees are those of
+    :meth:`Archive.ingest`: a future is resolved only once its instance is durable and
+    indexed, or with the error that refused it."""
+
+    def __init__(self, storage: ArchiveStorageSCP, threads: int = 2) -> None:
+        self.storage = storage
+        self.threads = threads
+        self._queue: queue.SimpleQueue[
+            tuple[_ArchiveWriter, asyncio.Future[Any], asyncio.AbstractEventLoop] | None
+        ] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, sink: _ArchiveWriter) -> asyncio.Future[Any]:
+        """(event loop) Queue ``sink``'s instance; a future of its :class:`IngestResult`."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        if len(self._workers) < self.threads:
+            self._start_worker()
+        self._queue.put((sink, fut, loop))
+        return fut
+
+    def _start_worker(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise ArchiveError("the archive is shutting down")
+            if len(self._workers) < self.threads:
+                t = threading.Thread(
+                    target=self._run, name=f"ingest-batch-{len(self._workers)}", daemon=True
+                )
+                t.start()
+                self._workers.append(t)
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the threads."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for _ in workers:
+            self._queue.put(None)
+        for t in workers:
+            t.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while True:  # everything queued meanwhile joins this batch
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            outcomes: list[Any]
+            try:
+                outcomes = self._ingest([sink for sink, _f, _l in batch])
+            except BaseException as exc:  # noqa: BLE001 -- every instance of the batch fails
+                outcomes = [exc] * len(batch)
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+            for (_sink, fut, loop), outcome in zip(batch, outcomes, strict=True):
+                by_loop.setdefault(loop, []).append((fut, outcome))
+            for loop, answers in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                    loop.call_soon_threadsafe(_resolve, answers)
+            if stop:
+                return
+
+    def _ingest(self, sinks: list[_ArchiveWriter]) -> list[Any]:
+        """(batch thread) Each sink's :class:`IngestResult` or the error that refused it."""
+        out: list[Any] = [None] * len(sinks)
+        written: list[tuple[int, int, Path, Any, Any]] = []
+        for i, sink in enumerate(sinks):
+            try:
+                ds = sink.parse()
+                rec = _record_of(ds)
+                fd, path = sink.write_out()
+            except BaseException as exc:  # noqa: BLE001 -- this instance is refused
+                out[i] = exc
+                continue
+            written.append((i, fd, path, rec, ds))
+        items: list[tuple[Any, Path, int, str, Any]] = []
+        where: list[int] = []
+        for i, fd, path, rec, ds in written:
+            try:
+                _sync_close(fd, path)  # removes the file when the sync fails
+            except BaseException as exc:  # noqa: BLE001
+                out[i] = exc
+                continue
+            sink = sinks[i]
+            assert sink.buf is not None
+            items.append((rec, path, len(sink.buf), sink.crc.text(), ds))
+            where.append(i)
+        if items:
+            try:
+                results = self.storage.archive.ingest_records(items)
+            except BaseException:
+                for _rec, path, *_rest in items:
+                    with contextlib.suppress(OSError):
+                        path.unlink(missing_ok=True)
+                raise
+            for i, (_rec, path, *_rest), res in zip(where, items, results, strict=True):
+                if isinstance(res, BaseException):
+                    with contextlib.suppress(OSError):  # refused or failed: the file goes
+                        path.unlink(missing_ok=True)
+                out[i] = res
+        return out
+
+
+def _record_of(ds: Any) -> Any:
+    """(worker thread) The index record of a parsed data set; ArchiveError when it has none."""
+    try:
+        return record_from_dataset(ds)
+    except DicomError as exc:
+        if isinstance(exc, ArchiveError):
+            raise
+        raise ArchiveError(f"cannot index the data set: {exc}") from exc
+
+
+def _resolve(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """(event loop) Hand each instance's result or error to its waiting store."""
+    for fut, outcome in answers:
+        if fut.done():  # its association went away meanwhile: the store stands
+            continue
+        if isinstance(outcome, BaseException):
+            fut.set_exception(outcome)
+        else:
+            fut.set_result(outcome)
+
+
 class ArchiveStorageSCP(StorageSCP):
     """C-STORE into the archive: receive (into memory, or ``.incoming`` for large data sets),
     then ingest before answering.
@@ -303,8 +452,8 @@ class ArchiveStorageSCP(StorageSCP):
         # a pool of its own: an ingest waiting for its group's commit holds a thread, and
         # must not starve the loop's default executor
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
-        #: fdatasync of in-memory instances, run while their ingest thread indexes them
-        self.sync_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fsync")
+        #: instances received into memory are ingested in batches (:class:`_BatchIngest`)
+        self.batches = _BatchIngest(self)
         #: ``f(incoming, result)`` called in the ingest thread after each instance is stored
         #: and before the response is sent (routing queues it here, durably); an exception
         #: is logged, the store still succeeds
@@ -349,34 +498,6 @@ class ArchiveStorageSCP(StorageSCP):
             writer.discard()
         return writer
 
-    def _ingest_in_memory(self, sink: _ArchiveWriter) -> Any:
-        """(worker thread) Ingest an instance received into memory: parse it
-        (:meth:`_ArchiveWriter.parse`), write the file, and while a sync worker
-        ``fdatasync``s it, build the index record and stage the rows; the rename and the
-        commit wait for the sync (:meth:`Archive.ingest_record`)."""
-        ds = sink.parse()
-        buf = sink.buf
-        assert buf is not None
-        fd, path = sink.write_out()
-        # the sync pool's threads never wait for anything but the disk: no deadlock however
-        # many ingests hold this pool's threads waiting for their syncs
-        synced = self.sync_pool.submit(_sync_close, fd, path)
-        try:
-            try:
-                rec = record_from_dataset(ds)
-            except DicomError as exc:
-                if isinstance(exc, ArchiveError):
-                    raise
-                raise ArchiveError(f"cannot index the data set: {exc}") from exc
-            return self.archive.ingest_record(
-                rec, len(buf), synced.result, checksum=sink.crc.text()
-            )
-        except BaseException:
-            # refused or failed: the temporary file must go (once the sync has let go of it)
-            with contextlib.suppress(BaseException):
-                synced.result().unlink(missing_ok=True)
-            raise
-
     def _finish_and_ingest(self, sink: _ArchiveWriter) -> Any:
         path, ds = sink.finish()
         try:
@@ -406,8 +527,8 @@ class ArchiveStorageSCP(StorageSCP):
                 log.exception("after storing %s", result.sop_instance_uid)
 
     def close(self) -> None:
+        self.batches.close()
         self.pool.shutdown(wait=True)
-        self.sync_pool.shutdown(wait=True)
 
     async def __call__(self, incoming: Incoming) -> dimse.CStoreResponse:
         seen: list[Any] = []
@@ -452,7 +573,7 @@ class ArchiveStorageSCP(StorageSCP):
             watch.in_flight += 1
         try:
             if sink.in_memory:
-                result = await loop.run_in_executor(self.pool, self._ingest_in_memory, sink)
+                result = await self.batches.submit(sink)
             else:
                 result = await loop.run_in_executor(self.pool, self._finish_and_ingest, sink)
         except DuplicateInstanceError as exc:

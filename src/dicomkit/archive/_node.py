@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from dicomkit.archive._index import Index, InstanceRecord, StoredInstance, record_from_dataset
 from dicomkit.archive._matching import Model, QueryOptions, parse_query
@@ -63,6 +63,18 @@ class IngestResult:
     study_instance_uid: str = ""
     patient_id: str = ""
     patient_name: str = ""
+
+
+class StoredNote(NamedTuple):
+    """What :attr:`Archive.listeners` are told of each instance a commit stored or replaced."""
+
+    study: str
+    sop: str
+    #: the data set its receiver parsed (do not modify it), None when not at hand
+    dataset: Any
+    #: its file's size in bytes and checksum, as indexed
+    size: int
+    checksum: str
 
 
 @dataclass(slots=True)
@@ -112,6 +124,8 @@ class _Job:
     #: blocks until the file's contents are durable and returns its temporary path (raises
     #: when they could not be made so); None: they already are (``temp`` is set)
     durable: Callable[[], Path] | None = None
+    #: the parsed data set, handed to :attr:`Archive.listeners` (None: not at hand)
+    dataset: Any = None
     done: threading.Event = field(default_factory=threading.Event)
 
     def wait_durable(self) -> Path:
@@ -210,10 +224,10 @@ class Archive:
         #: test hook: called with "indexed" / "placed" during ingest; raise to inject a crash
         self.fault: Callable[[str], None] | None = None
         self.last_check: CheckReport | None = None
-        #: called (in the committing thread, after each durable commit) with the
-        #: ``(study, sop)`` UIDs of the instances it stored or replaced; must not block
-        #: (the DICOMweb metadata cache queues them)
-        self.listeners: list[Callable[[list[tuple[str, str]]], None]] = []
+        #: called (in the committing thread, after each durable commit) with a
+        #: :class:`StoredNote` of each instance it stored or replaced; must not block (the
+        #: DICOMweb metadata cache queues them)
+        self.listeners: list[Callable[[list[StoredNote]], None]] = []
         #: called with each stored (or replaced) instance's result after its commit, before
         #: the store is answered: the node's IOCM rejection notes (archive._iocm)
         self.on_stored: Callable[[IngestResult], None] | None = None
@@ -316,6 +330,44 @@ class Archive:
                 continue
             jobs.append(_Job(temp, rec, relpath, size, policy, checksum))
             where.append(i)
+        return self._submit_jobs(jobs, where, out)
+
+    def ingest_records(
+        self,
+        items: Sequence[tuple[InstanceRecord, Path, int, str, Any]],
+        *,
+        policy: DuplicatePolicy | None = None,
+    ) -> list[IngestResult | BaseException]:
+        """As :meth:`ingest_batch` for instances whose index records are already built (from
+        the data sets their receiver parsed): ``items`` are ``(record, temporary path, size in
+        bytes, checksum, parsed data set or None)`` whose contents are already durable (the
+        data set goes to :attr:`listeners`). Each one's result or error, in order; the caller
+        removes the temporary files of failed ones. Thread-safe."""
+        policy = policy or self.policy
+        out: list[IngestResult | BaseException | None] = [None] * len(items)
+        jobs: list[_Job] = []
+        where: list[int] = []
+        for i, (rec, temp, size, checksum, ds) in enumerate(items):
+            try:
+                if non_patient_model(rec.sop_class) is not None:
+                    out[i] = self._ingest_non_patient(temp, None, rec, synced=True, policy=policy)
+                    continue
+                relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
+            except (DuplicateInstanceError, ArchiveError) as exc:
+                out[i] = exc
+                continue
+            except (DicomError, OSError) as exc:
+                out[i] = ArchiveError(f"cannot index the instance: {exc}")
+                continue
+            jobs.append(_Job(temp, rec, relpath, size, policy, checksum, dataset=ds))
+            where.append(i)
+        return self._submit_jobs(jobs, where, out)
+
+    def _submit_jobs(
+        self, jobs: list[_Job], where: list[int], out: list[IngestResult | BaseException | None]
+    ) -> list[IngestResult | BaseException]:
+        """One group commit for ``jobs`` (``where``: their places in ``out``); ``out`` with
+        each job's result or error filled in."""
         for i, res in zip(where, self._group.submit_many(jobs), strict=True):
             out[i] = res  # on_stored already ran in the committing thread
         return [r if r is not None else ArchiveError("ingest did not complete") for r in out]
@@ -503,7 +555,7 @@ class Archive:
         self.last_commit = time.monotonic()
         if self.listeners:
             stored = [
-                (j.rec.study_uid, j.rec.sop_uid)
+                StoredNote(j.rec.study_uid, j.rec.sop_uid, j.dataset, j.size, j.checksum)
                 for j in jobs
                 if j.result is not None and j.result.outcome != "kept"
             ]

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from dicomkit.archive._index import StoredInstance
-from dicomkit.archive._node import Archive
+from dicomkit.archive._node import Archive, StoredNote
 
 __all__ = ["MetadataCache"]
 
@@ -56,6 +56,9 @@ _STUDY_ROWS = (
 )
 
 
+_SOP_ROW = _STUDY_ROWS.replace("st.study_instance_uid = ?", "i.sop_instance_uid = ?")
+
+
 def _stamp(checksum: str, size: int, path: str) -> str:
     return f"{checksum}|{size}|{path}"
 
@@ -71,6 +74,9 @@ class MetadataCache:
     QUIET = 0.05
     #: ... or once its oldest queued instance has waited this long
     MAX_DELAY = 2.0
+    #: the data sets the ingest parsed are kept for the ingest thread (no file re-read) up to
+    #: this many bytes of files; beyond, the instance's file is read again
+    DATASET_BYTES = 32 << 20
 
     def __init__(
         self, archive: Archive, path: str | Path | None = None, *, memory_bytes: int = 64 << 20
@@ -88,9 +94,11 @@ class MetadataCache:
             tuple[str, str | None, str | None, str], tuple[tuple[int, int], bytes]
         ] = collections.OrderedDict()
         self._served_bytes = 0
-        self._queue: queue.SimpleQueue[list[tuple[str, str]] | threading.Event | None] = (
+        self._queue: queue.SimpleQueue[list[StoredNote] | threading.Event | None] = (
             queue.SimpleQueue()
         )
+        #: bytes of ingest-parsed data sets waiting in the queue (at most DATASET_BYTES)
+        self._held_datasets = 0
         self._worker: threading.Thread | None = None
         #: instances made by the ingest thread (for tests and the benchmark's log line)
         self.made_at_ingest = 0
@@ -120,10 +128,22 @@ class MetadataCache:
 
     # -- at ingest ------------------------------------------------------------------------
 
-    def _ingested(self, stored: list[tuple[str, str]]) -> None:
-        """(ingest thread) Queue the ``(study, sop)`` pairs just committed; never blocks."""
+    def _ingested(self, stored: list[StoredNote]) -> None:
+        """(ingest thread) Queue the instances just committed; never blocks."""
         if not stored:
             return
+        with self.lock:
+            held = self._held_datasets
+            kept: list[StoredNote] = []
+            for note in stored:
+                if note.dataset is not None:
+                    if held + note.size > self.DATASET_BYTES:
+                        note = note._replace(dataset=None)  # its file is read again
+                    else:
+                        held += note.size
+                kept.append(note)
+            self._held_datasets = held
+        stored = kept
         if self._worker is None:
             self._worker = threading.Thread(target=self._run, name="dicomweb-metadata", daemon=True)
             self._worker.start()
@@ -166,22 +186,28 @@ class MetadataCache:
                 self._make_for(batch)
             except Exception:
                 log.debug("metadata cache: ingest batch not cached", exc_info=True)
+            finally:
+                let_go = sum(n.size for n in batch if n.dataset is not None)
+                batch = []
+                with self.lock:
+                    self._held_datasets -= let_go
             for m in markers:
                 m.set()
             if stop:
                 return
 
-    def _make_for(self, pairs: list[tuple[str, str]]) -> None:
+    def _make_for(self, notes: list[StoredNote]) -> None:
         rows: list[tuple[str, str, str, str]] = []
-        for _study, sop in pairs:
-            got = self.archive.index.db.query(
-                _STUDY_ROWS.replace("st.study_instance_uid = ?", "i.sop_instance_uid = ?"),
-                (sop,),
-            )
+        for note in notes:
+            sop = note.sop
+            got = self.archive.index.db.query(_SOP_ROW, (sop,))
             if not got:
                 continue  # deleted meanwhile
             inst, stamp = _row(got[0])
-            rows.append((sop, inst.study_instance_uid, stamp, self._make(inst)))
+            ds = note.dataset
+            if ds is not None and (got[0][6] or "", got[0][7]) != (note.checksum, note.size):
+                ds = None  # replaced meanwhile by another copy: made from its file
+            rows.append((sop, inst.study_instance_uid, stamp, self._make(inst, ds)))
         self._put(rows)
         self.made_at_ingest += len(rows)
 
@@ -196,10 +222,12 @@ class MetadataCache:
 
     # -- making and keeping ---------------------------------------------------------------
 
-    def _make(self, inst: StoredInstance) -> str:
+    def _make(self, inst: StoredInstance, dataset: Any = None) -> str:
+        """The cached JSON of ``inst``, made from ``dataset`` (its parsed file) if given."""
         from dicomkit.web._wado import metadata_of
 
-        return json.dumps(metadata_of(self.archive, inst, _MARK), ensure_ascii=False)
+        obj = metadata_of(self.archive, inst, _MARK, dataset=dataset)
+        return json.dumps(obj, ensure_ascii=False)
 
     def _put(self, rows: list[tuple[str, str, str, str]]) -> None:
         if not rows:

@@ -222,15 +222,21 @@ def dicom_parts(
 
 
 def metadata_of(
-    archive: Archive, inst: StoredInstance, base_url: str, *, threshold: int = 1024
+    archive: Archive,
+    inst: StoredInstance,
+    base_url: str,
+    *,
+    threshold: int = 1024,
+    dataset: Any = None,
 ) -> dict[str, Any]:
     """The DICOM JSON of one instance (PS3.18 F), Pixel Data and every top-level binary
-    value over ``threshold`` bytes given as a BulkDataURI under ``base_url``."""
+    value over ``threshold`` bytes given as a BulkDataURI under ``base_url``. ``dataset``:
+    the instance's file already parsed (it is read otherwise)."""
     import dicomkit
     from dicomkit.core._element import DataElement
     from dicomkit.io._json import to_json
 
-    ds = dicomkit.read(archive.path_of(inst))
+    ds = dataset if dataset is not None else dicomkit.read(archive.path_of(inst))
     top = {int(t) for t in ds}
     url = (
         f"{base_url}/studies/{inst.study_instance_uid}/series/{inst.series_instance_uid}"
