@@ -135,3 +135,14 @@ def test_move_into_place_recreates_a_series_folder_removed_behind_its_back(tmp_p
     # a missing temporary file is an error, not a retry
     with pytest.raises(ArchiveError):
         store.move_into_place(tmp_path / ".incoming" / "gone.dcm", second)
+
+
+@pytest.mark.parametrize("rel", [f"{STUDY}/{SERIES}/{SOP}.dcm", "imported/a/b.dcm"])
+def test_resolve_text_is_resolve_as_a_string(tmp_path: Path, rel: str) -> None:
+    """resolve_text (C-MOVE / C-GET sub-operations): the same file as resolve, for the
+    usual layout and any other path kept in the index; one leading out is refused alike."""
+    store = FileStore(tmp_path)
+    got = store.resolve_text(rel)
+    assert isinstance(got, str) and Path(got) == store.resolve(rel)
+    with pytest.raises(ArchiveError):
+        store.resolve_text(f"{STUDY}/../../outside.dcm")

@@ -570,3 +570,32 @@ def test_elements_to_dataset_sequences_and_numbers() -> None:
     back = _roundtrip(ds, "1.2.840.10008.1.2.1")
     assert back.ProcedureCodeSequence[0].CodeValue == "X1"
     assert back.Rows == 512
+
+
+def test_meta_syntax_agrees_with_the_full_reader_or_declines(tmp_path: Path) -> None:
+    """The byte search that finds a stored file's transfer syntax and data set offset for a
+    sub-operation gives what the File Meta Information reader gives, for every corpus file
+    with a meta; a layout it does not know gives None (the full reader then decides)."""
+    from dicomkit.io._part10 import read_file_meta
+    from dicomkit.services._qr_scp import _meta_syntax
+
+    checked = 0
+    for f in manifest():
+        if f.error or not f.preamble:
+            continue
+        whole = f.path.read_bytes()
+        found = _meta_syntax(whole)
+        if found is None:
+            continue
+        meta, offset = read_file_meta(whole)
+        assert found == (str(meta["TransferSyntaxUID"].value), offset), f.rel
+        checked += 1
+    assert checked >= 10
+    dicomkit.write(to_dataset(ROWS[0], pixels=True), tmp_path / "one.dcm")
+    whole = (tmp_path / "one.dcm").read_bytes()
+    ts, offset = _meta_syntax(whole) or ("", 0)
+    assert ts == "1.2.840.10008.1.2.1" and whole[offset : offset + 4] == b"\x08\x00\x05\x00"
+    no_length = whole[:132] + whole[144:]  # (0002,0000) left out: not the usual layout
+    assert _meta_syntax(no_length) is None
+    assert _meta_syntax(whole[:150]) is None  # cut inside the meta
+    assert _meta_syntax(b"\x00" * 128 + b"DICM") is None

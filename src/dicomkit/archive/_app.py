@@ -744,12 +744,13 @@ class ArchiveBackend:
             record.found = found
             record.patients = self._patients({i.study_instance_uid for i in found})
         archive = self.archive
+        where = archive.store.resolve_text
         return [
             RetrieveItem(
                 i.sop_class_uid,
                 i.sop_instance_uid,
                 i.transfer_syntax,
-                archive.path_of(i),
+                where(i.path),
                 check=functools.partial(archive.verify_file, i.path, i.checksum),
                 verify=functools.partial(archive.verify_bytes, i.path, i.checksum),
             )

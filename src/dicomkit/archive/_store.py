@@ -188,6 +188,13 @@ class FileStore:
             raise ArchiveError(f"path {relpath!r} escapes the archive root")
         return path
 
+    def resolve_text(self, relpath: str) -> str:
+        """:meth:`resolve` as a string: no Path object for the usual layout (a C-MOVE of
+        thousands of instances makes one per instance)."""
+        if _LAYOUT.fullmatch(relpath):
+            return os.path.join(self._root, relpath)
+        return str(self.resolve(relpath))
+
     def incoming_path(self) -> Path:
         """A fresh temporary file name on the archive's file system for an SCP to stream an
         incoming instance into (rename into place is then atomic and copy-free)."""

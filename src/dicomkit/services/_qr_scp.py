@@ -52,7 +52,6 @@ from dicomkit.net.proto._commands import fit_comment
 from dicomkit.services import _convert as convert
 from dicomkit.services import _frames as frames
 from dicomkit.services import _query_retrieve as qr
-from dicomkit.services._store_scu import _scan_meta
 
 log = logging.getLogger("dicomkit.services.qr")
 
@@ -76,7 +75,8 @@ class RetrieveItem:
     sop_class_uid: str
     sop_instance_uid: str
     transfer_syntax: str
-    path: Path
+    #: the stored file (a str spares making a Path per instance of a large retrieve)
+    path: str | Path
     #: called in the worker thread before the file is read for sending: None when it may be
     #: sent, else why not (e.g. a damaged file): the sub-operation fails with that reason
     check: Callable[[], str | None] | None = None
@@ -93,7 +93,7 @@ class FileSpan:
     """A stored data set too large to hold: ``size`` bytes of ``path`` from ``offset``,
     streamed from disk as it is sent."""
 
-    path: Path
+    path: str | Path
     offset: int
     size: int
 
@@ -687,7 +687,7 @@ def _pick_context(
 _READ_WHOLE = 1 << 20
 
 
-def _payload(path: Path, stored_ts: str, ts: str) -> Any:
+def _payload(path: str | Path, stored_ts: str, ts: str) -> Any:
     """The data set of a stored file in ``ts``: read (or, when large, a :class:`FileSpan`
     to stream from disk) when the file already has that encoding, else decoded and
     re-encoded (compressed pixel data decompressed)."""
@@ -695,7 +695,7 @@ def _payload(path: Path, stored_ts: str, ts: str) -> Any:
     if not file_ts:
         raise InvalidDicomError(f"{path} is not a Part 10 file (no transfer syntax in its meta)")
     if file_ts == ts:
-        size = path.stat().st_size - offset
+        size = os.stat(path).st_size - offset
         if size <= _READ_WHOLE:  # read here, in the worker thread: no disk I/O in the loop
             with open(path, "rb") as fp:
                 fp.seek(offset)
@@ -711,19 +711,55 @@ def _read_small(inst: RetrieveItem) -> bytes | None:
     the sending), else None (it is checked and streamed from disk)."""
     if inst.transform is not None:
         return None
-    with open(inst.path, "rb") as fp:
-        if os.fstat(fp.fileno()).st_size > _READ_WHOLE:
+    fd = os.open(inst.path, _O_READ)  # no buffered file object: one read of a small file
+    try:
+        size = os.fstat(fd).st_size
+        if size > _READ_WHOLE:
             return None
-        data = fp.read(_READ_WHOLE + 1)
+        data = os.read(fd, size + 1)
+        while len(data) <= size:  # a short read (or the file grew): read on to its end
+            more = os.read(fd, _READ_WHOLE + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     return data if len(data) <= _READ_WHOLE else None
 
 
-def _payload_of(whole: bytes, path: Path, ts: str) -> Any:
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+#: the usual start of a File Meta Information after the preamble: "DICM", then (0002,0000)
+#: UL of length 4 (explicit VR little endian, PS3.10 7.1)
+_META_HEAD = b"DICM\x02\x00\x00\x00UL\x04\x00"
+#: the Transfer Syntax UID element's header up to its length: (0002,0010) UI
+_SYNTAX_HEAD = b"\x02\x00\x10\x00UI"
+
+
+def _meta_syntax(whole: bytes) -> tuple[str, int] | None:
+    """(transfer syntax, data set offset) of a Part 10 file read whole, when its meta
+    starts with its group length (the usual layout): found with a few byte searches, no
+    element walk. None for any other layout (the caller takes the full reader)."""
+    if whole[128:140] != _META_HEAD:
+        return None
+    end = 144 + int.from_bytes(whole[140:144], "little")
+    at = whole.find(_SYNTAX_HEAD, 144, end)
+    if at < 0 or at + 8 > end:
+        return None
+    stop = at + 8 + int.from_bytes(whole[at + 6 : at + 8], "little")
+    if stop > end:
+        return None
+    try:
+        return whole[at + 8 : stop].rstrip(b"\x00 ").decode("ascii"), end
+    except UnicodeDecodeError:
+        return None
+
+
+def _payload_of(whole: bytes, path: str | Path, ts: str) -> Any:
     """The data set of a stored file read whole, in ``ts``: a slice of the file's bytes
     (no copy, no parse) when it is already encoded so, else decoded and re-encoded."""
-    scanned = _scan_meta(whole)  # the usual layout, scanned in place; else the full reader
-    if scanned is not None:
-        file_ts, offset = scanned[2], scanned[3]
+    found = _meta_syntax(whole)  # the usual layout, found in place; else the full reader
+    if found is not None:
+        file_ts, offset = found
     else:
         from dicomkit.io._part10 import read_file_meta
 
@@ -738,7 +774,7 @@ def _payload_of(whole: bytes, path: Path, ts: str) -> Any:
     return encode_data(convert.convert(read(whole), ts), ts)
 
 
-def _without_bulk(path: Path, ts: str) -> bytes:
+def _without_bulk(path: str | Path, ts: str) -> bytes:
     """The data set of a stored file without its bulk data (PS3.4 C.6.4), encoded in ``ts``;
     the pixel description stays, so the receiver knows what it would have got."""
     from dicomkit import read
@@ -748,7 +784,7 @@ def _without_bulk(path: Path, ts: str) -> bytes:
     return bytes(encode_data(ds, ts))
 
 
-def _transformed(path: Path, transform: Callable[[Dataset], Dataset], ts: str) -> bytes:
+def _transformed(path: str | Path, transform: Callable[[Dataset], Dataset], ts: str) -> bytes:
     """The instance ``transform`` makes of a stored file, encoded in ``ts``."""
     from dicomkit import read
 

@@ -297,7 +297,7 @@ def identifier(level: str, keys: dict[str, Any] | None = None) -> Dataset:
 # -- sub-operation payloads ---------------------------------------------------------------
 
 
-def dataset_offset(path: Path) -> tuple[str, int]:
+def dataset_offset(path: str | Path) -> tuple[str, int]:
     """The transfer syntax of a Part 10 file and the offset of its data set."""
     from dicomkit.io._part10 import read_file_meta
 
@@ -308,7 +308,7 @@ def dataset_offset(path: Path) -> tuple[str, int]:
     return ts, offset
 
 
-def file_chunks(path: Path, offset: int, size: int = 1 << 20) -> Iterator[bytes]:
+def file_chunks(path: str | Path, offset: int, size: int = 1 << 20) -> Iterator[bytes]:
     """The data set bytes of a Part 10 file, read in chunks (never loaded whole)."""
     with open(path, "rb") as fp:
         fp.seek(offset)
