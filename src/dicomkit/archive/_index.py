@@ -96,11 +96,11 @@ _REWRITTEN_VRS = frozenset({"PN", "IS", "DA"})
 
 def _norm_text(vr: str, value: Any) -> str:
     """:func:`~dicomkit.archive._normalize.norm_text`, with a shortcut for the common case (one
-    plain text value of a VR that normalisation only strips): same result, less work."""
-    if type(value) is str and vr not in _REWRITTEN_VRS:
+    plain text value): same result, less work."""
+    if type(value) is str:
         s = value.strip(" \0")
         if "\\" not in s:
-            return s
+            return s if vr not in _REWRITTEN_VRS or not s else nz.norm_value(vr, s)
     return nz.norm_text(vr, value)
 
 
