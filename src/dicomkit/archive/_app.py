@@ -288,6 +288,10 @@ class DiskGuard:
         )
 
 
+#: an instance waiting for :class:`_BatchIngest`: its sink, its future and that future's loop
+_Queued = tuple[_ArchiveWriter, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
 class _BatchIngest:
     """Ingest of instances received into memory, a batch at a time, in a few threads of its
     own.
@@ -306,9 +310,10 @@ class _BatchIngest:
     def __init__(self, storage: ArchiveStorageSCP, threads: int = 2) -> None:
         self.storage = storage
         self.threads = threads
-        self._queue: queue.SimpleQueue[
-            tuple[_ArchiveWriter, asyncio.Future[Any], asyncio.AbstractEventLoop] | None
-        ] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Queued] | None] = queue.SimpleQueue()
+        #: per event loop, the instances completed in its current iteration: handed over
+        #: together at its end (one thread wake-up for all of them)
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -319,8 +324,18 @@ class _BatchIngest:
         fut: asyncio.Future[Any] = loop.create_future()
         if len(self._workers) < self.threads:
             self._start_worker()
-        self._queue.put((sink, fut, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append((sink, fut, loop))
         return fut
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """(event loop) Queue what this iteration of ``loop`` completed, at once."""
+        pending = self._pending.pop(loop, None)
+        if pending:
+            self._queue.put(pending)
 
     def _start_worker(self) -> None:
         with self._lock:
@@ -348,7 +363,7 @@ class _BatchIngest:
             item = self._queue.get()
             if item is None:
                 return
-            batch = [item]
+            batch = list(item)
             stop = False
             while True:  # everything queued meanwhile joins this batch
                 try:
@@ -358,7 +373,7 @@ class _BatchIngest:
                 if more is None:
                     stop = True
                     break
-                batch.append(more)
+                batch += more
             outcomes: list[Any]
             try:
                 outcomes = self._ingest([sink for sink, _f, _l in batch])
