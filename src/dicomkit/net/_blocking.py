@@ -621,7 +621,7 @@ class BlockingAssociation:
         to the engine) or nothing came before the deadline."""
         view, got, need = self._view, 0, 6
         while got < need:
-            n = self._recv(deadline, got)
+            n = self._recv(deadline, got, need - got)
             if not n:  # end of stream, a failed read, or the deadline: the general way
                 if got:
                     self._take(view[:got].tobytes())
@@ -691,9 +691,11 @@ class BlockingAssociation:
             self._received.append(data)
         self._on_data(data)
 
-    def _recv(self, deadline: float | None, at: int = 0) -> int | None:
+    def _recv(self, deadline: float | None, at: int = 0, want: int = 1) -> int | None:
         """Read once into the buffer from ``at``: the byte count (0: end of stream); None
-        when the deadline passed first or the read failed (then the association is closed)."""
+        when the deadline passed first or the read failed (then the association is closed).
+        ``want``: how many more bytes the caller needs before it can go on (a PDU whose
+        length it knows): from 10 up, the read wakes once 10 are in, as at a PDU's start."""
         sock = self._sock
         while True:
             if deadline is None:
@@ -713,7 +715,8 @@ class BlockingAssociation:
                     self._rcvtimeo = _set_timeout(sock, _socket.SO_RCVTIMEO, left)
                 # at the start of a PDU, wake only once 10 bytes are in (the shortest PDU):
                 # a peer that writes a PDU's header and body apart then wakes us once
-                lowat = _MIN_PDU if not at and not self.engine.buffered else 1
+                # (and in the middle of one when at least that many bytes are still due)
+                lowat = _MIN_PDU if want >= _MIN_PDU or not (at or self.engine.buffered) else 1
                 if lowat != self._lowat:
                     sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVLOWAT, lowat)
                     self._lowat = lowat
