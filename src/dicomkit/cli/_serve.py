@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
@@ -438,6 +439,10 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+        # what start-up made (modules, dictionary tables, the node) lives as long as the
+        # process: kept out of the collector's full passes, which ingest garbage triggers
+        gc.collect()
+        gc.freeze()
         await node.run()
 
     try:
