@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
 import shutil
 import signal
 import socket
@@ -78,10 +80,79 @@ def require_module(name: str):  # type: ignore[no-untyped-def]
         missing(f"python package {name}")
 
 
+#: ports :func:`free_port` has handed out in this process (never twice)
+_GIVEN: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (bind to port 0, outgoing connections)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as fp:
+            return int(fp.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 now, for a server a test starts, never one this process
+    was given before.
+
+    It comes from below the kernel's ephemeral range: a port of that range may be handed, in
+    the moment between this call and the server's bind, to any other process binding port 0
+    or connecting out -- on a machine running several test sessions a node's DICOMweb port
+    went to another test's server that way, and the test's STOW-RS met that server
+    ("Connection reset by peer"). Only a process choosing a port the same way may still
+    take it."""
+    high = _ephemeral_low()
+    low = 10_000
+    for _ in range(200) if high - low >= 1000 else ():
+        port = random.randrange(low, high)
+        if port in _GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use (or in TIME_WAIT): another one
+                continue
+        _GIVEN.add(port)
+        return port
+    while True:  # no room below the ephemeral range: let the kernel choose
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (see :func:`free_port`)."""
+    return [free_port() for _ in range(count)]
+
+
+def wait_for_output(
+    proc: subprocess.Popen[Any],
+    text: str | re.Pattern[str],
+    timeout: float = 20.0,
+    *,
+    stream: str = "err",
+) -> str:
+    """Poll until a server started by :func:`start_server` has written ``text`` (or a match
+    of the pattern) to its stderr (or ``stream="out"``); what it wrote so far. Fails at
+    once, with that output, when the server exits first. The output file is read with
+    ``pread``: the server's writes share its offset."""
+    files = _OUTPUT[proc]
+    fp = files.err if stream == "err" and files.err is not None else files.out
+    deadline = time.monotonic() + timeout
+    while True:
+        data = os.pread(fp.fileno(), 1 << 20, 0).decode(errors="replace")
+        if (text in data) if isinstance(text, str) else text.search(data):
+            return data
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited ({proc.returncode}) before {text!r}:\n{data}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"server did not write {text!r} within {timeout}s:\n{data}")
+        time.sleep(0.02)
 
 
 def wait_for_port(

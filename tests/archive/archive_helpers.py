@@ -116,6 +116,7 @@ def by_level(rows: list[dict[str, Any]], uid_key: str) -> dict[str, dict[str, An
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def serving(
 ) -> Iterator[subprocess.Popen[str]]:
     """Run ``dicomkit serve ARCHIVE --port PORT`` until the block ends (SIGINT, then wait).
     ``peers.stop(proc)`` returns what it printed, (stdout, stderr)."""
-    from peers import start_server, stop, wait_for_port
+    from peers import start_server, stop, wait_for_output
 
     proc = start_server(
         [
@@ -149,7 +150,12 @@ def serving(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        wait_for_port(port, timeout=20, proc=proc)  # type: ignore[arg-type]
+        # the node's own word that it serves, printed once DIMSE and every service (DICOMweb
+        # too) listen -- not its log line of the DIMSE port alone, nor something listening
+        # on the port: that may be another process's
+        wait_for_output(
+            proc, re.compile(r"^dicomkit serve: \S+ listening on ", re.MULTILINE), timeout=20
+        )
         yield proc
     finally:
         stop(proc, signal.SIGINT, timeout=15)

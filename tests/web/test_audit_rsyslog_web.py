@@ -15,7 +15,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import serving, synthetic, to_dataset
-from peers import free_port, stop, wait_for_port
+from peers import free_ports, stop
 from syslog_peer import event_ids, messages, received, rsyslog
 
 import dicomkit
@@ -38,11 +38,11 @@ def test_partial_retrieves_reach_rsyslog(tmp_path: Path) -> None:
             f'[web.users.robot]\ntoken = "{TOKEN}"\npermissions = ["read", "store"]\n',
             encoding="utf-8",
         )
-        http = free_port()
+        http, dimse = free_ports(2)
+        # serving() returns once the node says it serves, DICOMweb included
         with serving(
-            tmp_path / "arch", free_port(), "--config", str(config), "--http-port", str(http)
+            tmp_path / "arch", dimse, "--config", str(config), "--http-port", str(http)
         ) as proc:
-            wait_for_port(http, timeout=20)
             root = f"http://127.0.0.1:{http}"
             WebClient(root + "/dicom-web", token=TOKEN).store([buf.getvalue()])
             headers = {"Authorization": f"Bearer {TOKEN}"}
