@@ -191,6 +191,38 @@ def _process(cls: type, options: dict[str, Any]) -> Any:
     class_hash = own.get("__hash__", MISSING)
     explicit_hash = not (class_hash is MISSING or (class_hash is None and "__eq__" in own))
     names = tuple(s.name for s in specs)
+    qualname = cls.__qualname__
+    # what the class gets: put in the namespace of a slotted class's twin before it is made
+    # (each dunder set on a class afterwards costs a slot update: most of a class's making)
+    init = _LazyInit(cls)
+    views = [
+        _StandardView(cls, options, a) for a in ("__dataclass_fields__", "__dataclass_params__")
+    ]
+    made: dict[str, Any] = {
+        "__dk_fields__": tuple(specs),
+        "__dk_frozen__": frozen,
+        "__dataclass_fields__": views[0],
+        "__dataclass_params__": views[1],
+        "__init__": init,
+    }
+    if not cls.__doc__:  # dataclasses says the signature (with inspect: slow)
+        made["__doc__"] = f"{cls.__name__}({', '.join(names)})"
+    if options.get("match_args", True) and "__match_args__" not in own:
+        made["__match_args__"] = tuple(s.name for s in positional)
+    if frozen:
+        made["__setattr__"] = _frozen_setattr
+        made["__delattr__"] = _frozen_delattr
+    if want_repr:
+        made["__repr__"] = _repr_fn(tuple(s.name for s in specs if s.repr), qualname)
+    compared = tuple(s.name for s in specs if s.compare)
+    if want_eq:
+        made["__eq__"] = _eq_fn(_getter(compared), qualname)
+    if eq and not explicit_hash:
+        if frozen:
+            hashed = tuple(s.name for s in specs if (s.compare if s.hash is None else s.hash))
+            made["__hash__"] = _hash_fn(_getter(hashed), qualname)
+        else:
+            made["__hash__"] = None
     new: Any
     if options.get("slots", False):
         cls_dict = dict(own)
@@ -200,15 +232,15 @@ def _process(cls: type, options: dict[str, Any]) -> Any:
             cls_dict.pop(name, None)
         cls_dict.pop("__dict__", None)
         cls_dict.pop("__weakref__", None)
-        qualname = getattr(cls, "__qualname__", None)
-        new = type(cls)(cls.__name__, cls.__bases__, cls_dict)
-        if qualname is not None:
-            new.__qualname__ = qualname
         if frozen:
             if "__getstate__" not in cls_dict:
-                new.__getstate__ = _getstate
+                made["__getstate__"] = _getstate
             if "__setstate__" not in cls_dict:
-                new.__setstate__ = _setstate
+                made["__setstate__"] = _setstate
+        cls_dict.update(made)
+        cls_dict["__qualname__"] = qualname
+        new = type(cls)(cls.__name__, cls.__bases__, cls_dict)
+        init.cls = views[0].cls = views[1].cls = new
     else:
         new = cls
         for s in mine:  # class attributes as dataclasses leaves them
@@ -217,30 +249,8 @@ def _process(cls: type, options: dict[str, Any]) -> Any:
                     delattr(new, s.name)
             else:
                 setattr(new, s.name, s.default)
-    new.__dk_fields__ = tuple(specs)
-    new.__dk_frozen__ = frozen
-    new.__dataclass_fields__ = _StandardView(new, options, "__dataclass_fields__")
-    new.__dataclass_params__ = _StandardView(new, options, "__dataclass_params__")
-    if not cls.__doc__:  # dataclasses says the signature (with inspect: slow)
-        new.__doc__ = f"{new.__name__}({', '.join(names)})"
-    if options.get("match_args", True) and "__match_args__" not in own:
-        type.__setattr__(new, "__match_args__", tuple(s.name for s in positional))
-    qualname = new.__qualname__
-    new.__init__ = _LazyInit(new)
-    if frozen:
-        new.__setattr__ = _frozen_setattr
-        new.__delattr__ = _frozen_delattr
-    if want_repr:
-        new.__repr__ = _repr_fn(tuple(s.name for s in specs if s.repr), qualname)
-    compared = tuple(s.name for s in specs if s.compare)
-    if want_eq:
-        new.__eq__ = _eq_fn(_getter(compared), qualname)
-    if eq and not explicit_hash:
-        if frozen:
-            hashed = tuple(s.name for s in specs if (s.compare if s.hash is None else s.hash))
-            new.__hash__ = _hash_fn(_getter(hashed), qualname)
-        else:
-            new.__hash__ = None
+        for name, value in made.items():
+            type.__setattr__(new, name, value)
     return new
 
 

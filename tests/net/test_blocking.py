@@ -19,7 +19,7 @@ from dicomkit.errors import (
     NetworkTimeout,
     TransportError,
 )
-from dicomkit.net import AEConfig, CEchoRequest, Incoming, Timeouts
+from dicomkit.net import AEConfig, CEchoRequest, CEchoResponse, Incoming, Timeouts
 from dicomkit.net._blocking import BlockingAssociation, associate
 from dicomkit.net._sync import SyncAE, SyncServer
 
@@ -84,6 +84,56 @@ def test_a_failure_status_raises_also_after_cached_successes(after: int) -> None
         assert err.value.status == 0x0110
         assert assoc.echo_status() == 0  # the association goes on
     assert counter.calls == after + 2
+
+
+def _echo_answers(*answers: object) -> object:
+    """A C-ECHO handler answering ``answers`` in turn (then success): a status, a whole
+    response, or ``("sleep", seconds)`` before a success."""
+    queue = list(answers)
+
+    async def answer(incoming: Incoming) -> object:
+        item = queue.pop(0) if queue else 0
+        if isinstance(item, tuple):
+            await asyncio.sleep(item[1])
+            return 0
+        return item
+
+    return answer
+
+
+def test_a_response_in_another_layout_still_decodes() -> None:
+    """Once the byte path is set, a success with an Error Comment (bytes that differ from the
+    kept response) goes to the full decoder; so does a failure with one, which raises."""
+    comment = CEchoResponse(message_id_being_responded_to=0, error_comment="all fine anyway")
+    failure = CEchoResponse(message_id_being_responded_to=0, status=0x0122, error_comment="no")
+    handler = _echo_answers(0, 0, comment, 0, failure, 0)
+    with (
+        SyncAE("SCP") as ae,
+        ae.serve(0, {CEchoRequest: handler}) as server,
+        associate("127.0.0.1", server.port, AEConfig()) as assoc,
+    ):
+        assert [assoc.echo_status() for _ in range(4)] == [0] * 4
+        assert assoc._echo  # kept after the first; the third was the other layout
+        with pytest.raises(DimseError) as err:
+            assoc.echo_status()
+        assert err.value.status == 0x0122
+        assert assoc.echo_status() == 0
+        assert assoc._next_id == 6
+
+
+def test_dimse_timeout_on_the_byte_path() -> None:
+    config = AEConfig(timeouts=Timeouts(dimse=0.3))
+    handler = _echo_answers(0, 0, ("sleep", 3.0))
+    with SyncAE("SCP") as ae, ae.serve(0, {CEchoRequest: handler}) as server:
+        assoc = associate("127.0.0.1", server.port, config)
+        with (
+            pytest.raises(NetworkTimeout, match=r"no response from .* to message 3 within 0\.3s"),
+            assoc,
+        ):
+            assert [assoc.echo_status() for _ in range(2)] == [0, 0]
+            assert assoc._echo
+            assoc.echo_status()
+        assert not assoc.is_established
 
 
 def test_warning_status_is_returned_not_raised() -> None:

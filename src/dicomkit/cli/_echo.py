@@ -184,9 +184,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # a blocking socket drives the protocol engine: no event loop (asyncio) to import or run
-    from dicomkit.net._blocking import associate
-    from dicomkit.net.proto._status import describe
+    # a blocking socket drives the protocol engine: no event loop (asyncio) to import or run;
+    # the cyclic collector waits while the modules load (their objects live to the end)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from dicomkit.net._blocking import associate
+        from dicomkit.net.proto._status import describe
+    finally:
+        if collecting:
+            gc.enable()
 
     repeat = max(args.repeat, 1)
     statuses: list[int] = []

@@ -534,31 +534,55 @@ class BlockingAssociation:
                 self._received = None
             return rsp.status
         request, at, response, rat = fast
-        mid = self.next_message_id()
+        mid = self._next_id = self._next_id % 0xFFFF + 1
         request[at] = response[rat] = mid & 0xFF
         request[at + 1] = response[rat + 1] = mid >> 8
+        sock = self._sock
         try:
-            self._sock.sendall(request)
+            sock.sendall(request)
         except OSError as exc:
             self._write_failed(exc)
             raise self._gone(exc) from None
         wait = self.config.timeouts.dimse
         deadline = None if wait is None else time.monotonic() + wait
         view, size, got = self._view, len(response), 0
-        while True:  # the response may come in pieces (a PDU header, then its PDV ...)
+        if self._gather and (wait is None or wait > 0) and not self.engine.buffered:
+            # the first read straight into the buffer, the kernel bounding it by the DIMSE
+            # timeout (SO_RCVTIMEO, SO_RCVLOWAT as _recv sets them: set again only when a
+            # read of the general way changed them): the whole answer, almost always
+            if self._rcvtimeo != (wait or 0.0):
+                self._rcvtimeo = _set_timeout(sock, _socket.SO_RCVTIMEO, wait or 0.0)
+            if self._lowat != _MIN_PDU:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVLOWAT, _MIN_PDU)
+                self._lowat = _MIN_PDU
+            try:
+                got = sock.recv_into(self._buffer)
+            except (TimeoutError, BlockingIOError):  # the bound: the loop below says so
+                got = 0
+            except OSError as exc:
+                self._shutdown(TransportError(f"read from {self.peer} failed: {exc}"))
+                raise self._gone(exc) from None
+            else:
+                if got == size and self._buffer.startswith(response):
+                    return 0  # DT-2 in Sta6: the engine's state stays as it is
+                if not got:  # end of stream
+                    self._on_data(b"")
+                    raise self._gone(LocalProtocolError("association closed"))
+        while got < size and view[:got] == response[:got]:  # the rest comes in pieces
             n = self._recv(deadline, got)
             if n is None:
                 if not self._closed:
                     raise NetworkTimeout(
                         f"no response from {self.peer} to message {mid} within {wait}s"
                     )
+                raise self._gone(LocalProtocolError("association closed"))
+            if n == 0:
                 break
             got += n
-            if got == size and view[:got] == response:
-                return 0  # DT-2 in Sta6: the engine's state stays as it is
-            if n == 0 or got >= size or view[:got] != response[:got]:
-                self._on_data(view[:got].tobytes())  # anything else: the general way
-                break
+        if got == size and view[:got] == response:
+            return 0
+        if got or not self._closed:
+            self._on_data(view[:got].tobytes())  # anything else: the general way
         rsp = self._wait(mid, -1.0)
         check_response(rsp)
         return rsp.status
