@@ -16,7 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "archive"))
 from archive_helpers import CT, synthetic, to_dataset
 
-from dicomkit.archive._app import ArchiveNode
+from dicomkit.archive._app import ArchiveBackend, ArchiveNode
+from dicomkit.archive._audit_trail import AuditSettings
 from dicomkit.archive._config import NodeConfig, Peer
 from dicomkit.net import AE, AEConfig, Incoming
 from dicomkit.net.proto import _dimse as dimse
@@ -53,9 +54,11 @@ def run(
     body: Callable[[ArchiveNode, int], Awaitable[None]],
     classes: list[str] | None = None,
     window: tuple[int, int] = (1, 1),
+    audit: Path | None = None,
 ) -> None:
     """``classes``: the SOP classes the destination accepts (default: all storage);
-    ``window``: the asynchronous operations window it grants."""
+    ``window``: the asynchronous operations window it grants; ``audit``: the node's audit
+    trail file (default: none)."""
 
     async def main() -> None:
         ae = AE("DEST", config=AEConfig(ae_title="DEST", async_ops=window))
@@ -66,6 +69,7 @@ def run(
             host="127.0.0.1",
             port=0,
             peers={"DEST": Peer("DEST", "127.0.0.1", server.port)},
+            audit=AuditSettings(file=audit),
         )
         node = ArchiveNode(cfg)
         assert node.qr.connect_blocking is not None  # the path under test
@@ -212,3 +216,32 @@ def test_many_instances_arrive_once_each(tmp_path: Path, granted: tuple[int, int
 
     run(tmp_path, dest, body, window=granted)
     assert sorted(dest.got) == sorted([r["SOPInstanceUID"] for r in rows] * 3)
+
+
+@pytest.mark.parametrize("audited", [True, False])
+def test_audit_names_the_patient_and_costs_nothing_without_a_trail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audited: bool
+) -> None:
+    """With an audit trail, the C-MOVE's Instances Transferred message names the
+    destination and the patient (looked up per study); without one, no look-up is made."""
+    looked_up: list[set[str]] = []
+    inner = ArchiveBackend._patients
+
+    def counted(self: Any, studies: set[str], limit: int = 64) -> Any:
+        looked_up.append(studies)
+        return inner(self, studies, limit)
+
+    monkeypatch.setattr(ArchiveBackend, "_patients", counted)
+    pid, rows = patient()
+    trail = tmp_path / "audit.log" if audited else None
+
+    async def body(node: ArchiveNode, port: int) -> None:
+        res = await move(port, pid)
+        assert (res.status, res.completed) == (0, len(rows))
+        await asyncio.sleep(0.2)  # the trail is written from its own queue
+
+    run(tmp_path, Dest(), body, audit=trail)
+    assert len(looked_up) == (1 if audited else 0)
+    if trail is not None:
+        text = trail.read_text("utf-8")
+        assert "DEST" in text and pid in text and str(rows[0]["PatientName"]) in text

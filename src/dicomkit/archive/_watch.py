@@ -275,7 +275,8 @@ class NodeWatch:
             self._refused(incoming, op, why)
             return response_for(msg, status_codes.NotAuthorized, error_comment=why)
         record = Retrieval()
-        token = CURRENT_RETRIEVAL.set(record)
+        # filled by the backend for the audit messages only: no patient look-up without them
+        token = CURRENT_RETRIEVAL.set(record if self.audit.enabled else None)
         try:
             if _runs_on_loop(handler):
                 result = handler(incoming)
