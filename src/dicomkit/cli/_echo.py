@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import itertools
 import sys
 import time
 from collections.abc import Iterator
@@ -197,14 +198,14 @@ def run(args: argparse.Namespace) -> int:
 
     repeat = max(args.repeat, 1)
     statuses: list[int] = []
-    seconds: list[float] = []
     clock = time.perf_counter
     config = config_from_args(args)
     with frozen_heap(), associate(args.host, args.port, config, ae_title=args.aec) as assoc:
+        marks = [clock()]  # one reading between two echoes: each one's time is a difference
         for _ in range(repeat):
-            start = clock()
             statuses.append(assoc.echo_status())
-            seconds.append(clock() - start)
+            marks.append(clock())
+    seconds = [end - start for start, end in itertools.pairwise(marks)]
     for status, took in zip(statuses, seconds, strict=True):
         if status != 0 or args.repeat <= 10:
             print(
