@@ -42,6 +42,7 @@ from dicomkit.archive._config import NodeConfig
 from dicomkit.archive._index import record_from_dataset
 from dicomkit.archive._matching import QueryOptions, parse_query
 from dicomkit.archive._node import Archive, IngestResult
+from dicomkit.archive._queues import take_waiting
 from dicomkit.archive._results import make_result
 from dicomkit.archive._store import (
     Checksum,
@@ -364,16 +365,9 @@ class _BatchIngest:
             if item is None:
                 return
             batch = list(item)
-            stop = False
-            while True:  # everything queued meanwhile joins this batch
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch += more
+            more, stop = take_waiting(self._queue)  # what was queued meanwhile joins it
+            for queued in more:
+                batch += queued
             outcomes: list[Any]
             try:
                 outcomes = self._ingest([sink for sink, _f, _l in batch])

@@ -101,6 +101,12 @@ class VerifyReport:
     unchecked: list[str] = field(default_factory=list)  # no checksum kept (older index)
 
 
+def _refused(exc: DicomError | OSError, what: str) -> BaseException:
+    """How an ingest reports an instance it could not take: archive errors (duplicates under
+    the reject policy, invalid UIDs ...) as they are, others as an ArchiveError."""
+    return exc if isinstance(exc, ArchiveError) else ArchiveError(f"{what}: {exc}")
+
+
 def _read_header(path: Path) -> Any:
     from dicomkit import read  # late import: io is written concurrently
 
@@ -310,7 +316,7 @@ class Archive:
         the temporary files of failed ones. Thread-safe."""
         policy = policy or self.policy
         out: list[IngestResult | BaseException | None] = [None] * len(files)
-        jobs: list[_Job] = []
+        items: list[tuple[InstanceRecord, Path, int, str, Any]] = []
         where: list[int] = []
         for i, (temp, ds, checksum) in enumerate(files):
             try:
@@ -318,19 +324,18 @@ class Archive:
                 if non_patient_model(rec.sop_class) is not None:
                     out[i] = self._ingest_non_patient(temp, ds, rec, synced=True, policy=policy)
                     continue
-                relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
                 size = temp.stat().st_size
                 if checksum is None:
                     checksum = file_checksum(temp)
-            except (DuplicateInstanceError, ArchiveError) as exc:
-                out[i] = exc
-                continue
             except (DicomError, OSError) as exc:
-                out[i] = ArchiveError(f"cannot index {temp.name}: {exc}")
+                out[i] = _refused(exc, f"cannot index {temp.name}")
                 continue
-            jobs.append(_Job(temp, rec, relpath, size, policy, checksum))
+            # no data set for the listeners: ``ds`` may be a header only
+            items.append((rec, temp, size, checksum, None))
             where.append(i)
-        return self._submit_jobs(jobs, where, out)
+        for i, res in zip(where, self.ingest_records(items, policy=policy), strict=True):
+            out[i] = res
+        return [r if r is not None else ArchiveError("ingest did not complete") for r in out]
 
     def ingest_records(
         self,
@@ -353,21 +358,11 @@ class Archive:
                     out[i] = self._ingest_non_patient(temp, None, rec, synced=True, policy=policy)
                     continue
                 relpath = self.store.relpath(rec.study_uid, rec.series_uid, rec.sop_uid)
-            except (DuplicateInstanceError, ArchiveError) as exc:
-                out[i] = exc
-                continue
             except (DicomError, OSError) as exc:
-                out[i] = ArchiveError(f"cannot index the instance: {exc}")
+                out[i] = _refused(exc, f"cannot index {temp.name}")
                 continue
             jobs.append(_Job(temp, rec, relpath, size, policy, checksum, dataset=ds))
             where.append(i)
-        return self._submit_jobs(jobs, where, out)
-
-    def _submit_jobs(
-        self, jobs: list[_Job], where: list[int], out: list[IngestResult | BaseException | None]
-    ) -> list[IngestResult | BaseException]:
-        """One group commit for ``jobs`` (``where``: their places in ``out``); ``out`` with
-        each job's result or error filled in."""
         for i, res in zip(where, self._group.submit_many(jobs), strict=True):
             out[i] = res  # on_stored already ran in the committing thread
         return [r if r is not None else ArchiveError("ingest did not complete") for r in out]

@@ -38,6 +38,7 @@ from typing import Any
 
 from dicomkit.archive._index import StoredInstance
 from dicomkit.archive._node import Archive, StoredNote
+from dicomkit.archive._queues import take_waiting
 
 __all__ = ["MetadataCache"]
 
@@ -164,14 +165,8 @@ class MetadataCache:
             # moment (or at most MAX_DELAY), then make everything queued in one transaction
             deadline = time.monotonic() + self.MAX_DELAY
             while not markers and not stop:
-                while True:  # take what else is waiting
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        stop = True
-                        break
+                waiting, stop = take_waiting(self._queue)  # take what else is waiting
+                for more in waiting:
                     if isinstance(more, threading.Event):
                         markers.append(more)
                     else:
