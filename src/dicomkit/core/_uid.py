@@ -11,12 +11,11 @@ import re
 from typing import TYPE_CHECKING, Self
 
 from dicomkit import dictionary as _dictionary  # its tables load on the first lookup
-from dicomkit.dictionary.syntaxes import TransferSyntax
-from dicomkit.dictionary.syntaxes import lookup as _lookup_syntax
 from dicomkit.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from dicomkit.dictionary import UIDInfo
+    from dicomkit.dictionary.syntaxes import TransferSyntax
 
 __all__ = [
     "DICOMKIT_ROOT",
@@ -133,7 +132,11 @@ class UID(str):
     def transfer_syntax(self) -> TransferSyntax:
         """The transfer syntax's properties (:mod:`dicomkit.dictionary.syntaxes`); raises
         :class:`InvalidValueError` when this is not a registered transfer syntax UID."""
-        found = _lookup_syntax(self)
+        # the table loads on the first use (the network stack imports this module for the
+        # implementation UID: a C-ECHO needs no transfer syntax table)
+        from dicomkit.dictionary.syntaxes import lookup
+
+        found = lookup(self)
         if found is None:
             raise InvalidValueError(
                 f"{self} is not a known transfer syntax UID: give a UID of PS3.6 Table A-1 "

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from dicomkit.dictionary import status_codes
-from dicomkit.dictionary.syntaxes import encoding as ts_encoding
 from dicomkit.errors import DimseError, LocalProtocolError
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto._negotiation import NegotiatedContext
@@ -163,6 +162,7 @@ def check_response(rsp: Response, what: str = "") -> Response:
 
 def decode_data(data: bytes, transfer_syntax: str) -> Any:
     """Decode data set bytes received on a context (deflated syntaxes inflated first)."""
+    from dicomkit.dictionary.syntaxes import encoding as ts_encoding
     from dicomkit.io._decoder import decode_dataset  # not loaded for a C-ECHO
     from dicomkit.io._deflate import inflate
 
@@ -175,6 +175,7 @@ def decode_data(data: bytes, transfer_syntax: str) -> Any:
 
 def encode_data(dataset: Any, transfer_syntax: str) -> bytes:
     """Encode a Dataset for a context's transfer syntax (deflated syntaxes deflated)."""
+    from dicomkit.dictionary.syntaxes import encoding as ts_encoding
     from dicomkit.io._deflate import deflate
     from dicomkit.io._encoder import encode_dataset  # not loaded for a C-ECHO
 
