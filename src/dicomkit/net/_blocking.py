@@ -360,10 +360,14 @@ class BlockingAssociation:
         *,
         size: int = -1,
         context: NegotiatedContext | None = None,
+        command: bytes | None = None,
     ) -> int:
         """Send a request without waiting for its response (``data``, ``size`` and
         ``context`` as in :meth:`request`); its Message ID, for :meth:`final_response`.
-        Requests outstanding at once stay within the negotiated window (:attr:`async_ops`)."""
+        Requests outstanding at once stay within the negotiated window (:attr:`async_ops`).
+        ``command``: the message's command set already encoded, byte for byte what
+        :func:`~dicomkit.net.proto._dimse.encode_message` makes of it (with its Message ID
+        and Command Data Set Type), e.g. from a template of many alike."""
         if context is None:
             context = self.context_for(_abstract_syntax(message))
         if not message.message_id:
@@ -373,7 +377,7 @@ class BlockingAssociation:
             message = message.replace(has_dataset=has)
         if netlog.dimse_log.isEnabledFor(INFO):
             self._log(message, context, sent=True)
-        cmd = dimse.encode_message(message)
+        cmd = dimse.encode_message(message) if command is None else command
         engine, cid = self.engine, context.context_id
         try:
             if data is None:

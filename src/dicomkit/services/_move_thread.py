@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -124,6 +125,7 @@ class _Mover:
         self.originator = (incoming.association.calling_ae, msg.message_id)
         #: (SOP class, stored syntax, native first) -> the context chosen for them
         self._contexts: dict[tuple[str, str, bool], Any] = {}
+        self._commands = StoreCommands()
 
     def run(self) -> Any:
         msg, instances = self.msg, self.instances
@@ -216,11 +218,12 @@ class _Mover:
             move_originator_message_id=self.originator[1],
             has_dataset=True,
         )
+        cmd = self._commands.encode(req)
         if isinstance(data, FileSpan):
             with open(data.path, "rb", buffering=0) as fp:
                 fp.seek(data.offset)
-                return sub.send_request(req, fp, size=data.size, context=ctx)
-        return sub.send_request(req, data, context=ctx)
+                return sub.send_request(req, fp, size=data.size, context=ctx, command=cmd)
+        return sub.send_request(req, data, context=ctx, command=cmd)
 
     @staticmethod
     def _answer(
@@ -231,3 +234,78 @@ class _Mover:
         except (DicomError, OSError) as exc:
             log.warning("C-STORE sub-operation for %s failed: %s", inst.sop_instance_uid, exc)
             return status_codes.OutOfResourcesSubOperations
+
+
+#: a command element's header (implicit VR little endian, PS3.7 6.3.1)
+_ELEMENT = struct.Struct("<HHI")
+_MESSAGE_ID, _INSTANCE_UID = 0x0110, 0x1000
+
+
+class StoreCommands:
+    """C-STORE-RQ command sets from templates: the first request of a SOP class (with a
+    given priority and Move Originator) is encoded as usual and cut around its Message ID
+    value and its Affected SOP Instance UID element; the next ones are those pieces with
+    their own two put in -- the bytes :func:`~dicomkit.net.proto._dimse.encode_message`
+    makes, without its element walk. Anything unusual (extra elements, a UID that is not
+    plain ASCII of at most 64 characters) is encoded the usual way."""
+
+    def __init__(self) -> None:
+        self._cuts: dict[tuple[str, int, str | None, int | None], tuple[bytes, bytes, bytes]] = {}
+
+    def encode(self, req: dimse.CStoreRequest) -> bytes:
+        uid = req.affected_sop_instance_uid
+        if req.extra or not req.has_dataset or len(uid) > 64 or not uid.isascii():
+            return dimse.encode_message(req)
+        key = (
+            req.affected_sop_class_uid,
+            req.priority,
+            req.move_originator_aet,
+            req.move_originator_message_id,
+        )
+        cut = self._cuts.get(key)
+        if cut is None:
+            cmd = dimse.encode_message(req)
+            found = _cut(cmd)
+            if found is not None:
+                self._cuts[key] = found
+            return cmd
+        head, between, tail = cut
+        raw = uid.encode("ascii")
+        if len(raw) & 1:
+            raw += b"\x00"
+        body = b"".join(
+            (
+                head,
+                req.message_id.to_bytes(2, "little"),
+                between,
+                _ELEMENT.pack(0, _INSTANCE_UID, len(raw)),
+                raw,
+                tail,
+            )
+        )
+        return _GROUP_LENGTH + len(body).to_bytes(4, "little") + body
+
+
+_GROUP_LENGTH = _ELEMENT.pack(0, 0, 4)
+
+
+def _cut(cmd: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(the elements before the Message ID value, those between it and the Affected SOP
+    Instance UID element, those after that element) of an encoded command set whose
+    group length comes first; None for any other shape."""
+    if cmd[:8] != _GROUP_LENGTH:
+        return None
+    pos, size = 12, len(cmd)
+    mid_at = uid_at = uid_end = -1
+    while pos + 8 <= size:
+        group, element, length = _ELEMENT.unpack_from(cmd, pos)
+        if group != 0 or pos + 8 + length > size:
+            return None
+        if element == _MESSAGE_ID and length == 2:
+            mid_at = pos + 8
+        elif element == _INSTANCE_UID:
+            uid_at, uid_end = pos, pos + 8 + length
+        pos += 8 + length
+    if pos != size or not 12 <= mid_at < uid_at:
+        return None
+    return cmd[12:mid_at], cmd[mid_at + 2 : uid_at], cmd[uid_end:]
