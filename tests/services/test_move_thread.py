@@ -5,6 +5,7 @@ or leaves mid-move. Node, destination and requestor in one process over loopback
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -55,20 +56,26 @@ def run(
     classes: list[str] | None = None,
     window: tuple[int, int] = (1, 1),
     audit: Path | None = None,
+    tls: tuple[ssl.SSLContext, Path] | None = None,
 ) -> None:
     """``classes``: the SOP classes the destination accepts (default: all storage);
     ``window``: the asynchronous operations window it grants; ``audit``: the node's audit
-    trail file (default: none)."""
+    trail file (default: none); ``tls``: the destination's server context, and the CA file
+    the node's ``[peers]`` entry names (TLS to the destination)."""
 
     async def main() -> None:
         ae = AE("DEST", config=AEConfig(ae_title="DEST", async_ops=window))
         ae.add_handler(dimse.CStoreRequest, dest, sop_classes=classes or ())
-        server = await ae.serve(0)
+        server = await ae.serve(0, ssl_context=tls[0] if tls else None)
         cfg = NodeConfig(
             archive=tmp / "arch",
             host="127.0.0.1",
             port=0,
-            peers={"DEST": Peer("DEST", "127.0.0.1", server.port)},
+            peers={
+                "DEST": Peer(
+                    "DEST", "127.0.0.1", server.port, tls=tls is not None, ca=tls and str(tls[1])
+                )
+            },
             audit=AuditSettings(file=audit),
         )
         node = ArchiveNode(cfg)
@@ -281,3 +288,37 @@ def test_store_commands_are_the_usual_encoding_byte_for_byte() -> None:
     decoded = dimse.decode_message(commands.encode(long.replace(affected_sop_instance_uid="1.5")))
     assert isinstance(decoded, dimse.CStoreRequest)
     assert (decoded.message_id, decoded.affected_sop_instance_uid) == (3, "1.5")
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_tls_destination(tmp_path: Path, caplog: pytest.LogCaptureFixture, trusted: bool) -> None:
+    """A ``[peers]`` entry with TLS: the sub-association is made over TLS (the destination
+    accepts nothing else) and every instance arrives; a destination whose certificate the
+    node does not trust gets nothing, and the requestor gets A702 saying why."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "net"))
+    from test_tls import _write_pki
+
+    from dicomkit.errors import DimseOutOfResources
+    from dicomkit.net import _tls as dktls
+
+    pki = _write_pki(tmp_path)
+    (tmp_path / "other").mkdir()
+    other = _write_pki(tmp_path / "other") if not trusted else pki
+    server = dktls.server_context(cert=pki["server_cert"], key=pki["server_key"])
+    pid, rows = patient()
+    dest = Dest()
+
+    async def body(node: ArchiveNode, port: int) -> None:
+        if trusted:
+            res = await move(port, pid)
+            assert (res.status, res.completed) == (0, len(rows))
+        else:
+            with pytest.raises(DimseOutOfResources) as refused:
+                await move(port, pid)
+            assert refused.value.status == 0xA702
+            # the Error Comment (64 characters at most) begins the reason; the log has it all
+            assert "cannot connect" in str(refused.value) and "SSL" in str(refused.value)
+            assert "certificate verify failed" in caplog.text
+
+    run(tmp_path, dest, body, tls=(server, other["ca_cert"]))
+    assert len(dest.got) == (len(rows) if trusted else 0)
