@@ -6,9 +6,11 @@ releases right after the N-ACTION response and listens for reports on a new asso
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,50 @@ def _listener(port: int, reports: Reports) -> Any:
     )
 
 
+@contextlib.contextmanager
+def _answer_after_own_release(assocs: list[Any]) -> Iterator[None]:
+    """Keep pynetdicom's one known race out of pytest's unhandled-thread-exception check.
+
+    The node reports on the requesting association while it is open (Sta6); the SCU releases
+    right after the N-ACTION response. When a report reaches pynetdicom just before its user
+    calls release(), its handler starts, its A-RELEASE-RQ goes out first (Sta7), and its own
+    state machine then refuses the handler's N-EVENT-REPORT response: P-DATA request (Evt9)
+    in Sta7, a blank cell of PS3.8 Table 9-10, raised in its reactor thread. The node did
+    nothing the standard forbids (P-DATA-TF received in Sta7 is AR-6, passed to the user);
+    the report, never answered there, goes again on a new association, which the tests count.
+    Only that exception is taken, from the reactor of an association of ``assocs`` (whose
+    threads are joined at the end, and whose socket the dead reactor left open is closed);
+    any other exception of any thread goes to pytest as before."""
+    previous = threading.excepthook
+    died: list[Any] = []
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        exc = args.exc_value
+        dul = next((a.dul for a in assocs if a.dul is args.thread), None)
+        if (
+            dul is not None
+            and type(exc).__name__ == "InvalidEventError"
+            and type(exc).__module__.startswith("pynetdicom")
+            and "'Evt9'" in str(exc)
+            and "'Sta7'" in str(exc)
+        ):
+            died.append(dul)
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        for assoc in assocs:  # ended by the release (or the reactor's exception)
+            assoc.dul.join(timeout=30)
+            assoc.join(timeout=30)
+        for dul in died:
+            if dul.socket is not None:
+                dul.socket.close()
+        threading.excepthook = previous
+
+
 def _request(port: int, refs: list[tuple[str, str]], txn: str, reports: Reports) -> int:
     """N-ACTION on a new association, released right after the response (as modalities do)."""
     pynetdicom = require_module("pynetdicom")
@@ -87,17 +133,20 @@ def _request(port: int, refs: list[tuple[str, str]], txn: str, reports: Reports)
         item.ReferencedSOPInstanceUID = sop_uid
         items.append(item)
     ds.ReferencedSOPSequence = Sequence(items)
-    assoc = ae.associate(
-        "127.0.0.1",
-        port,
-        ae_title="DICOMKIT",
-        evt_handlers=[(pynetdicom.evt.EVT_N_EVENT_REPORT, reports.handle)],
-    )
-    assert assoc.is_established
-    try:
-        status, _ = assoc.send_n_action(ds, 1, STORAGE_COMMITMENT, STORAGE_COMMITMENT_INSTANCE)
-    finally:
-        assoc.release()
+    assocs: list[Any] = []
+    with _answer_after_own_release(assocs):
+        assoc = ae.associate(
+            "127.0.0.1",
+            port,
+            ae_title="DICOMKIT",
+            evt_handlers=[(pynetdicom.evt.EVT_N_EVENT_REPORT, reports.handle)],
+        )
+        assocs.append(assoc)
+        assert assoc.is_established
+        try:
+            status, _ = assoc.send_n_action(ds, 1, STORAGE_COMMITMENT, STORAGE_COMMITMENT_INSTANCE)
+        finally:
+            assoc.release()
     return int(status.Status)
 
 
