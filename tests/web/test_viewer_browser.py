@@ -234,9 +234,11 @@ def test_basic_sign_in_then_every_request_carries_it(
         ),
     )
     page.goto(url + "/")
+    # the form as the first 401 shows it (submitting closes it until the next 401 reopens it)
+    page.wait_for_selector("#signin[open]")
+    assert page.is_visible("#signin-basic") and page.is_visible("#signin-bearer")
     why = _sign_in(page, user="alice", password="looking-glass")  # wrong first
     assert "sign in" in why
-    assert page.is_visible("#signin-basic") and page.is_visible("#signin-bearer")
     why = _sign_in(page, user="alice", password="wonderland")
     assert "wrong user name or password" in why
     assert sorted(_rows(page)) == ["P001", "P002"]
