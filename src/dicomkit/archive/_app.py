@@ -63,7 +63,7 @@ from dicomkit.net import Association, Incoming
 from dicomkit.net._blocking import BlockingAssociation
 from dicomkit.net._config import AEConfig, Timeouts, TLSConfig
 from dicomkit.net._loglimit import bad_input
-from dicomkit.net._server import AE, Server
+from dicomkit.net._server import AE, Server, all_transfer_syntaxes
 from dicomkit.net.proto import _dimse as dimse
 from dicomkit.net.proto._commands import fit_comment
 from dicomkit.net.proto._negotiation import AcceptorConfig
@@ -637,6 +637,14 @@ def _store_rsp(msg: dimse.CStoreRequest, status: int, comment: str = "") -> dims
     )
 
 
+#: what the node accepts for verification and Q/R (read only, shared by every association)
+_PLAIN_SYNTAXES = (
+    uids.ExplicitVRLittleEndian,
+    uids.ImplicitVRLittleEndian,
+    uids.DeflatedExplicitVRLittleEndian,
+)
+
+
 class _NodeAE(AE):
     """The node's AE: storage, Q/R and verification contexts, role selection for C-GET,
     extended negotiation for Q/R, and the calling AE title filter."""
@@ -646,19 +654,11 @@ class _NodeAE(AE):
         self.node_config = cfg
 
     def acceptor_config(self, handlers: Any) -> AcceptorConfig:
-        from dicomkit.dictionary import storage_sop_classes, transfer_syntaxes
+        from dicomkit.dictionary import storage_sop_classes
 
-        every = [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian] + [
-            t
-            for t in transfer_syntaxes()
-            if t not in (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
-        ]
-        plain = [
-            uids.ExplicitVRLittleEndian,
-            uids.ImplicitVRLittleEndian,
-            uids.DeflatedExplicitVRLittleEndian,
-        ]
-        supported: dict[str, list[str]] = {VERIFICATION: plain}
+        every = all_transfer_syntaxes()
+        plain = _PLAIN_SYNTAXES
+        supported: dict[str, Sequence[str]] = {VERIFICATION: plain}
         roles: dict[str, tuple[bool, bool]] = {}
         for uid in storage_sop_classes():
             supported[uid] = every

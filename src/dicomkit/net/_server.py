@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import ssl
@@ -82,9 +83,12 @@ VERIFICATION = uids.Verification
 DEFAULT_TRANSFER_SYNTAXES = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian)
 
 
-def _all_transfer_syntaxes() -> list[str]:
-    ours = list(DEFAULT_TRANSFER_SYNTAXES)
-    return ours + [ts for ts in dictionary.transfer_syntaxes() if ts not in ours]
+@functools.cache
+def all_transfer_syntaxes() -> tuple[str, ...]:
+    """Every transfer syntax of the dictionary, ours (the defaults) first: made once, shared
+    by every association's acceptor configuration (read only)."""
+    ours = DEFAULT_TRANSFER_SYNTAXES
+    return ours + tuple(ts for ts in dictionary.transfer_syntaxes() if ts not in ours)
 
 
 def normalize_contexts(contexts: Sequence[ContextSpec] | None) -> list[tuple[str, list[str]]]:
@@ -289,8 +293,9 @@ class AE:
         """What our acceptor accepts: ``supported`` (given or derived), roles, limits, AE
         titles, extended negotiation (a mapping ``config.extended``; a callable one is applied
         per request by the association) and the asynchronous operations window."""
+        supported: Mapping[str, Sequence[str]]
         if self.supported is not None:
-            supported = {k: list(v) for k, v in self.supported.items()}
+            supported = {k: tuple(v) for k, v in self.supported.items()}
         else:
             supported = self.derived_supported(handlers)
         cfg = self.config
@@ -306,16 +311,18 @@ class AE:
             async_window=cfg.async_ops,
         )
 
-    def derived_supported(self, handlers: Handlers) -> dict[str, list[str]]:
-        """``supported`` from the handlers and roles (see the class docstring)."""
-        plain = list(DEFAULT_TRANSFER_SYNTAXES)
+    def derived_supported(self, handlers: Handlers) -> dict[str, Sequence[str]]:
+        """``supported`` from the handlers and roles (see the class docstring). Made for
+        every association: the transfer syntax lists are shared, not copied (read only)."""
+        plain: Sequence[str] = DEFAULT_TRANSFER_SYNTAXES
         supported = {VERIFICATION: plain}
         if dimse.CStoreRequest in handlers:
-            every = _all_transfer_syntaxes()
-            supported.update(dict.fromkeys(dictionary.storage_sop_classes(), every))
+            supported.update(
+                dict.fromkeys(dictionary.storage_sop_classes(), all_transfer_syntaxes())
+            )
         for key, handler in handlers.items():
             if isinstance(key, tuple):
-                syntaxes = _all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain
+                syntaxes = all_transfer_syntaxes() if key[0] is dimse.CStoreRequest else plain
                 supported.setdefault(str(key[1]), syntaxes)
             classes = getattr(handler, "sop_classes", None)
             if callable(classes):
@@ -326,7 +333,7 @@ class AE:
             supported.setdefault(uid, plain)
         for uid, syntaxes in self.offered.items():
             supported.setdefault(uid, syntaxes)
-        return {uid: list(ts) for uid, ts in supported.items()}
+        return supported
 
     async def serve(
         self,
