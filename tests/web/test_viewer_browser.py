@@ -101,6 +101,37 @@ def test_list_search_and_study_page(site: tuple[str, list[Study]], page: Any) ->
     assert sizes == [[96, 128], [128, 128]]
 
 
+def test_a_late_answer_does_not_overwrite_a_newer_search(
+    site: tuple[str, list[Study]], page: Any
+) -> None:
+    url, _data = site
+    held: list[Any] = []
+
+    def hold_the_first_list(route: Any) -> None:
+        if not held and "PatientName" not in route.request.url:
+            held.append(route)  # the page's first search: answered after the newer one
+        else:
+            route.continue_()
+
+    # counts the API answers the page has read (its code after the read runs in the same task)
+    page.add_init_script(
+        "(() => { const json = Response.prototype.json;"
+        " Response.prototype.json = async function () { const v = await json.call(this);"
+        " window.dkAnswers = (window.dkAnswers || 0) + 1; return v; }; })()"
+    )
+    page.route(lambda u: "/dicom-web/studies?" in u, hold_the_first_list)
+    page.goto(url + "/")
+    page.fill("input[name=patient]", "DOE")
+    page.click("button[type=submit]")
+    assert _rows(page) == ["P001"]
+    assert len(held) == 1
+    with page.expect_request_finished(lambda r: r == held[0].request):
+        held[0].continue_()
+    page.wait_for_function("window.dkAnswers === 2")
+    assert _rows(page) == ["P001"]
+    assert page.text_content("#status") == "1 study"
+
+
 def _canvas(page: Any) -> tuple[np.ndarray, dict[str, float]]:
     import imagecodecs
 

@@ -142,7 +142,9 @@ function show(id, crumbs) {
 }
 
 // ---- study list ------------------------------------------------------------------------
+let listSearch = 0;  // the latest search: an older one answering late does not overwrite it
 async function showList() {
+  const mine = ++listSearch;
   show("list", []);
   viewer.stop();
   const form = $("#search");
@@ -165,9 +167,10 @@ async function showList() {
       studies = await qido("/studies", byId);
     }
   } catch (e) {
-    status.textContent = `Search failed: ${e.message}`;
+    if (mine === listSearch) status.textContent = `Search failed: ${e.message}`;
     return;
   }
+  if (mine !== listSearch) return;
   studies.sort((a, b) => text(b, "StudyDate").localeCompare(text(a, "StudyDate")));
   const body = $("#studies tbody");
   body.replaceChildren(...studies.map((s) => {
