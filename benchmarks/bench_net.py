@@ -250,6 +250,12 @@ class Dicomkit:
             str(out),
             "--aet",
             "BENCHSCP",
+            # conc50: 50 associations from one host and one AE title (the defaults, 48 a host
+            # and 32 an AE title, are lock-out protection)
+            "--max-per-host",
+            "0",
+            "--max-per-aet",
+            "0",
         ]
         if variant != "fsync":
             cmd.append("--no-fsync")

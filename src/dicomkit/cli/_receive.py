@@ -24,7 +24,31 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--host", default="0.0.0.0", help="address to bind (default %(default)s)")
     p.add_argument("--out", required=True, metavar="DIR", help="destination folder")
-    p.add_argument("--max-associations", type=int, default=64, metavar="N")
+    limits = p.add_argument_group("limits (0 disables a per-host / per-AE limit)")
+    limits.add_argument(
+        "--max-associations",
+        type=int,
+        default=64,
+        metavar="N",
+        help="associations served at once, in all (default %(default)s)",
+    )
+    limits.add_argument(
+        "--max-per-host",
+        dest="max_associations_per_host",
+        type=int,
+        default=48,
+        metavar="N",
+        help="from one peer address (default %(default)s): raise it when more senders on one "
+        "machine store at once",
+    )
+    limits.add_argument(
+        "--max-per-aet",
+        dest="max_associations_per_aet",
+        type=int,
+        default=32,
+        metavar="N",
+        help="with one calling AE title (default %(default)s)",
+    )
     p.add_argument(
         "--no-fsync",
         action="store_true",
@@ -47,7 +71,12 @@ async def _run(args: argparse.Namespace) -> int:
     from dicomkit.services._storage import StorageSCP
 
     out = Path(args.out)
-    config = replace(config_from_args(args, server=True), max_associations=args.max_associations)
+    config = replace(
+        config_from_args(args, server=True),
+        max_associations=args.max_associations,
+        max_associations_per_host=args.max_associations_per_host,
+        max_associations_per_aet=args.max_associations_per_aet,
+    )
     ae = AE(args.aet, config=config)
     count = [0]
 

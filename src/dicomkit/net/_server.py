@@ -460,13 +460,25 @@ class Server:
         cfg = self.ae.config
         # connections that have not associated (yet) hold no slot: count accepted ones only
         live = [a for a in self.associations if a.negotiated is not None and not a.is_closed]
-        if len(live) >= cfg.max_associations:
-            return False
-        per_host, per_aet = cfg.max_associations_per_host, cfg.max_associations_per_aet
-        if per_host and sum(1 for a in live if self._hosts.get(a) == host) >= per_host:
-            return False
         calling = str(getattr(rq, "calling_ae", "")).strip()
-        return not (per_aet and sum(1 for a in live if a.calling_ae.strip() == calling) >= per_aet)
+        per_host, per_aet = cfg.max_associations_per_host, cfg.max_associations_per_aet
+        if len(live) >= cfg.max_associations:
+            over = (f"{len(live)} associations served already", "max_associations")
+        elif per_host and sum(1 for a in live if self._hosts.get(a) == host) >= per_host:
+            over = (f"{per_host} associations from {host} already", "max_associations_per_host")
+        elif per_aet and sum(1 for a in live if a.calling_ae.strip() == calling) >= per_aet:
+            over = (f"{per_aet} associations with {calling!r} already", "max_associations_per_aet")
+        else:
+            return True
+        bad_input(
+            log,
+            "association from %s (%r) rejected, local limit exceeded: %s (%s; raise it if "
+            "that many at once are expected, 0 lifts a per-host / per-AE limit)",
+            host,
+            calling,
+            *over,
+        )
+        return False
 
     async def _shed_pending(self) -> None:
         """Drop the oldest connections still waiting for their association while more than
