@@ -16,6 +16,16 @@ from dicomkit.cli._main import main
 from dicomkit.services._storage import read_instance
 
 
+def receive(port: int, out: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``dicomkit receive`` as AE title RCV on 127.0.0.1:``port`` into ``out``."""
+    argv = ["receive", "--port", str(port), "--host", "127.0.0.1", "--out", str(out)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "dicomkit", *argv, "--aet", "RCV", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 @pytest.mark.slow  # `dicomkit receive` as a process of its own
 def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
     rows = [
@@ -30,24 +40,7 @@ def test_receive_stores_what_store_sends(tmp_path: Path) -> None:
         pytest.skip("corpus not available")
     port = peers.free_port()
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dicomkit",
-            "receive",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--out",
-            str(out),
-            "--aet",
-            "RCV",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = receive(port, out)
     try:
         peers.wait_for_port(port, proc=proc)  # type: ignore[arg-type]
         assert main(["store", "127.0.0.1", str(port), "--aec", "RCV", *map(str, rows)]) == 0
@@ -78,26 +71,7 @@ def test_receive_per_host_limit_rejects_in_words_and_can_be_raised(tmp_path: Pat
 
     for per_host in (1, 2):
         port = peers.free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dicomkit",
-                "receive",
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                "--out",
-                str(tmp_path / f"out{per_host}"),
-                "--aet",
-                "RCV",
-                "--max-per-host",
-                str(per_host),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        proc = receive(port, tmp_path / f"out{per_host}", "--max-per-host", str(per_host))
         try:
             peers.wait_for_port(port, proc=proc)  # type: ignore[arg-type]
             config = AEConfig(ae_title="SCU1")
