@@ -1,6 +1,6 @@
 """The archive node's retrieve and ingest rows of issue #17, side by side with their peers.
 
-    python benchmarks/bench_retrieve.py [--rows move,ingest,orthanc] [--repeat 3]
+    python benchmarks/bench_retrieve.py [--rows move,ingest,orthanc,move-dk] [--repeat 3]
         [--move 1000] [--ingest 1000] [--senders 10] [--study 100] [--orthanc-senders 4]
 
 Rows (each run starts its peers itself; runs interleaved; medians of --repeat with spread):
@@ -17,6 +17,12 @@ Rows (each run starts its peers itself; runs interleaved; medians of --repeat wi
   into each, and C-MOVE of a --study-instance study from each to `storescp`. The whole
   benchmark then re-executes itself in a loopback-only network namespace (Orthanc listens
   on every interface). Orthanc 1.10 fsyncs its storage area too (SyncStorageArea).
+
+- ``move-dk`` (not run by default): C-MOVE of one --move-instance series from one
+  `dicomkit serve` to another as destination (durable: each instance synced and indexed
+  before its response), the destination granting an asynchronous operations window of
+  --window (`--async-ops`) vs none. Each run stores into a fresh destination archive.
+  Wall time as in ``move``; the destination's CPU time beside it.
 
 Server CPU: utime + stime of the serving process (dcmqrscp forks a child per association,
 whose time is not counted: its column reads about 0), taken once the server has settled (background work such as the DICOMweb metadata cache included); C-MOVEs are
@@ -247,6 +253,72 @@ def move_row(label: str, tmp: Path, impls: list[str], n: int, repeat: int) -> No
         bench_archive._stop(dest_proc)
 
 
+def _serve_dk(root: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """`dicomkit serve ROOT` on 127.0.0.1:PORT without DICOMweb, once it listens."""
+    cmd = [sys.executable, "-m", "dicomkit", "serve", str(root), "--port", str(port)]
+    cmd += ["--host", "127.0.0.1", "--http-port", "0", *extra]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common.wait_port(port, proc=proc)
+    return proc
+
+
+async def _move_to(port: int, study: str, dest: str) -> tuple[float, int]:
+    from dicomkit.net import AE
+    from dicomkit.services import _query_retrieve as qr
+
+    t0 = time.perf_counter()
+    async with AE("BENCH").associate(
+        "127.0.0.1", port, ae_title="DICOMKIT", contexts=[qr.MOVE[qr.Model.STUDY_ROOT]]
+    ) as assoc:
+        res = await qr.move(assoc, qr.identifier("STUDY", {"StudyInstanceUID": study}), dest)
+    return time.perf_counter() - t0, res.completed
+
+
+def move_dk_row(tmp: Path, n: int, window: int, repeat: int) -> None:
+    """C-MOVE dicomkit -> dicomkit, the destination granting ``window`` vs no window."""
+    rows = series(n, 9)
+    folder = tmp / f"move-dk-src-{n}"
+    write_files(rows, folder)
+    study = str(rows[0]["StudyInstanceUID"])
+    dests = {f"window {window}": ("WIN", window), "no window": ("NOWIN", 1)}
+    ports = {aet: common.free_port() for aet, _w in dests.values()}
+    peers = [a for aet, port in ports.items() for a in ("--peer", f"{aet}=127.0.0.1:{port}")]
+    src_port = common.free_port()
+    src = _serve_dk(tmp / "move-dk-src", src_port, *peers)
+    runs: dict[str, list[float]] = {label: [] for label in dests}
+    cpu: dict[str, list[float]] = {label: [] for label in dests}
+    try:
+        send(Server(src, src_port, "DICOMKIT"), [folder])
+        settle(src)
+        for attempt in range(repeat + 1):  # the first round warms up and is dropped
+            for label, (aet, w) in dests.items():
+                root = tmp / f"move-dk-{aet}-{attempt}"
+                dest = _serve_dk(root, ports[aet], "--async-ops", str(w))
+                try:
+                    settle(dest)
+                    os.sync()
+                    c0 = cpu_seconds(dest.pid)
+                    dt, done = asyncio.run(_move_to(src_port, study, aet))
+                    if done != n:
+                        raise RuntimeError(f"C-MOVE to {aet}: {done} of {n} moved")
+                    if attempt:
+                        runs[label].append(dt)
+                        cpu[label].append(cpu_seconds(dest.pid) - c0)
+                finally:
+                    bench_archive._stop(dest)
+                    subprocess.run(["rm", "-rf", str(root)], check=False)
+    finally:
+        bench_archive._stop(src)
+    first, second = (statistics.median(runs[label]) for label in dests)
+    print(f"C-MOVE {n} instances dicomkit serve -> dicomkit serve (durable destination):")
+    for label in dests:
+        c = statistics.median(cpu[label]) * 1000 / n
+        print(
+            f"  destination {label:12s} {spread(runs[label], n)}  destination CPU {c:.3f} ms/inst"
+        )
+    print(f"  window {window} / no window: x{second / first:.2f} inst/s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="move,ingest,orthanc")
@@ -257,6 +329,7 @@ def main() -> None:
     ap.add_argument("--study", type=int, default=100, help="instances of the Orthanc C-MOVE")
     ap.add_argument("--orthanc-senders", type=int, default=4)
     ap.add_argument("--orthanc-ingest", type=int, default=400)
+    ap.add_argument("--window", type=int, default=16, help="the move-dk destination's window")
     args = ap.parse_args()
     rows = set(args.rows.split(","))
     if "orthanc" in rows:
@@ -326,6 +399,8 @@ def main() -> None:
                     ),
                 )
             )
+        if "move-dk" in rows:
+            jobs.append(("move-dk", lambda: move_dk_row(tmp, args.move, args.window, args.repeat)))
         for _name, job in jobs:
             job()
     print(f"done; {common.load()}")

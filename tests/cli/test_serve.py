@@ -176,3 +176,24 @@ def test_serve_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
     )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "secret" not in err and ("cannot connect" in err or "psycopg" in err)
+
+
+def test_serve_async_ops_grants_a_window(tmp_path: Path) -> None:
+    """--async-ops N: a requestor proposing a larger window gets N; a bad value stops `serve`
+    with one line naming it."""
+    from dicomkit.net import AEConfig
+    from dicomkit.net._blocking import associate
+
+    port = free_port()
+    with serving(tmp_path / "arch", port, "--async-ops", "16", "--http-port", "0"):
+        with associate(
+            "127.0.0.1", port, AEConfig(), ae_title="DICOMKIT", async_ops=(32, 32)
+        ) as assoc:
+            assert assoc.async_ops == (16, 16)
+            assert assoc.echo_status() == 0
+        with associate("127.0.0.1", port, AEConfig(), ae_title="DICOMKIT") as assoc:
+            assert assoc.async_ops == (1, 1)  # not proposed: none
+    for bad, words in (("-1", "a number >= 0"), ("70000", "0 to 65535")):
+        code, _out, err = cli_subprocess("serve", str(tmp_path / "b"), "--async-ops", bad)
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "b").exists()

@@ -683,7 +683,17 @@ class _NodeAE(AE):
             max_pdu_length=self.config.max_pdu,
             called_ae_titles=frozenset({self.ae_title}) if self.config.require_called_aet else None,
             calling_ae_titles=_calling_titles(cfg),
+            async_window=_granted_window(cfg),
         )
+
+
+def _granted_window(cfg: NodeConfig) -> tuple[int, int]:
+    """The asynchronous operations window the node grants (PS3.7 D.3.3.3), both ways:
+    ``async_ops`` up to what the requestor proposed; 0 or 1: none. The association performs
+    a requestor's operations one after the other, so pipelined requests wait, in order, in its
+    bounded queue; the node's own sub-operations on a requestor (C-GET) stay one at a time."""
+    n = max(1, cfg.async_ops)
+    return (n, n)
 
 
 def _calling_titles(cfg: NodeConfig) -> frozenset[str] | None:

@@ -22,6 +22,7 @@ file (read with :mod:`tomllib`) may set any of them::
     acse_timeout = 30                 # seconds for the association request (ARTIM)
     dimse_timeout = 60                # silence inside a message; time one PDU may take
     idle_timeout = 120                # an association with nothing to do is released
+    async_ops = 16                    # operations a requestor may have outstanding (1: none)
     require_called_aet = false        # true: reject a called AE title that is not ours
     min_free_bytes = 268435456        # refuse stores (A700) below this much free disk
     lenient_uids = false              # true: accept legacy UIDs (leading-zero components)
@@ -97,6 +98,11 @@ class NodeConfig:
     acse_timeout: float = 30.0
     dimse_timeout: float = 60.0
     idle_timeout: float = 120.0
+    #: the asynchronous operations window granted (PS3.7 D.3.3.3): up to this many operations
+    #: outstanding at once, each way, when the requestor proposes a window; 0 or 1: none (one
+    #: at a time). The node still performs a requestor's operations one after the other, in
+    #: order; the window lets a requestor send the next while the previous is being stored.
+    async_ops: int = 1
     #: reject associations whose called AE title is not ours (1, 1, 7)
     require_called_aet: bool = False
     #: refuse new stores (A700) while less than this many bytes are free on the archive's disk
@@ -159,6 +165,7 @@ _INTS = (
     "max_pending",
     "max_request_bytes",
     "max_pending_bytes",
+    "async_ops",
     "min_free_bytes",
     "http_port",
     "metrics_port",
@@ -170,9 +177,18 @@ _FLOATS = ("acse_timeout", "dimse_timeout", "idle_timeout")
 _ROTATIONS = ("", "midnight", "hourly", "daily")
 
 
+#: the largest asynchronous operations window: its fields are 16-bit (PS3.7 D.3.3.3)
+MAX_ASYNC_OPS = 65535
+
+
 def _number(kind: type[int | float], key: str, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"[server] {key} = {value!r}: a number >= 0")
+    if key == "async_ops" and (value != int(value) or value > MAX_ASYNC_OPS):
+        raise ConfigError(
+            f"[server] async_ops = {value!r}: a whole number of operations, 0 to {MAX_ASYNC_OPS}"
+            " (0 or 1: no window)"
+        )
     return kind(value)
 
 

@@ -126,6 +126,14 @@ def add_parser(subparsers: Any) -> None:
         help="partial association requests held in all (default 16 MiB)",
     )
     limits.add_argument(
+        "--async-ops",
+        type=int,
+        metavar="N",
+        help="asynchronous operations window granted: up to N operations outstanding on an "
+        "association when the requestor proposes a window (PS3.7 D.3.3.3); 0 or 1, the "
+        "default: none",
+    )
+    limits.add_argument(
         "--acse-timeout",
         type=float,
         metavar="S",
@@ -216,6 +224,7 @@ _LIMITS = (
     "max_pending",
     "max_request_bytes",
     "max_pending_bytes",
+    "async_ops",
     "acse_timeout",
     "dimse_timeout",
     "idle_timeout",
