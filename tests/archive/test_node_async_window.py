@@ -182,3 +182,104 @@ def test_the_config_key_and_the_option() -> None:
     assert load(None, async_ops=4).async_ops == 4
     with pytest.raises(ConfigError, match="0 to 65535"):
         load(None, async_ops=70000)
+
+
+def test_pipelined_stores_share_a_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within the window the node stores pipelined C-STOREs at once: while the first batch
+    is held back until 8 instances were handed in, the rest queue up and are ingested (one
+    commit) together; stored one at a time, no second instance would come meanwhile."""
+    import threading
+
+    from dicomkit.archive._app import _BatchIngest
+
+    submitted: list[int] = []
+    eight = threading.Event()
+    sizes: list[int] = []
+    submit, ingest = _BatchIngest.submit, _BatchIngest._ingest
+
+    def counting(self: _BatchIngest, sink: Any) -> Any:
+        submitted.append(1)
+        if len(submitted) >= 8:
+            eight.set()
+        return submit(self, sink)
+
+    def held(self: _BatchIngest, sinks: list[Any]) -> list[Any]:
+        eight.wait(10)
+        sizes.append(len(sinks))
+        return ingest(self, sinks)
+
+    monkeypatch.setattr(_BatchIngest, "submit", counting)
+    monkeypatch.setattr(_BatchIngest, "_ingest", held)
+    datasets = [to_dataset(r) for r in synthetic(8)[:20]]
+
+    def client(port: int) -> list[Any]:
+        with _connect(port, datasets, (8, 8)) as assoc:
+            return _pipeline(assoc, datasets, 8)
+
+    rsps, node = _with_node(tmp_path, NodeConfig(async_ops=8), client)
+    assert [r.status for r in rsps] == [0] * 20
+    assert set(_stored(node)) == {str(ds.SOPInstanceUID) for ds in datasets}
+    assert max(sizes) > 1
+    assert sum(sizes) == 20
+
+
+def test_a_move_to_a_node_granting_a_window(tmp_path: Path) -> None:
+    """C-MOVE from one node to another that grants a window of 16: the source pipelines its
+    C-STORE sub-operations within it, the destination stores them at once; every instance
+    arrives, durable and indexed, and the C-MOVE counts them all completed."""
+    from dicomkit.archive._config import Peer
+    from dicomkit.net import AE
+    from dicomkit.services import _query_retrieve as qr
+
+    rows = synthetic(16)[:40]
+    datasets = [to_dataset(r) for r in rows]
+    studies = sorted({str(r["StudyInstanceUID"]) for r in rows})
+    dest = ArchiveNode(
+        NodeConfig(archive=tmp_path / "dest", host="127.0.0.1", port=0, async_ops=16)
+    )
+
+    async def main() -> tuple[int, int]:
+        dest_server = await dest.start()
+        src = ArchiveNode(
+            NodeConfig(
+                archive=tmp_path / "src",
+                host="127.0.0.1",
+                port=0,
+                peers={"DEST": Peer("DEST", "127.0.0.1", dest_server.port)},
+            )
+        )
+        src_server = await src.start()
+        try:
+            await asyncio.to_thread(
+                lambda: _pipeline_all(src_server.port, datasets)  # into the source first
+            )
+            async with AE("MOVER").associate(
+                "127.0.0.1",
+                src_server.port,
+                ae_title="DICOMKIT",
+                contexts=[qr.MOVE[qr.Model.STUDY_ROOT]],
+            ) as assoc:
+                res = await qr.move(
+                    assoc, qr.identifier("STUDY", {"StudyInstanceUID": "\\".join(studies)}), "DEST"
+                )
+            return res.completed, res.failed
+        finally:
+            await src_server.close()
+            src.storage.close()
+            src.archive.close()
+            await dest_server.close()
+            dest.storage.close()
+
+    try:
+        completed, failed = asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        dest.archive.close()
+    assert (completed, failed) == (40, 0)
+    stored = _stored(dest)
+    assert set(stored) == {str(ds.SOPInstanceUID) for ds in datasets}
+    assert all((dest.archive.root / p).is_file() for p in stored.values())
+
+
+def _pipeline_all(port: int, datasets: list[Any]) -> None:
+    with _connect(port, datasets, None) as assoc:
+        assert [r.status for r in _pipeline(assoc, datasets, 1)] == [0] * len(datasets)

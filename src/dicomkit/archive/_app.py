@@ -649,6 +649,10 @@ class _NodeAE(AE):
     """The node's AE: storage, Q/R and verification contexts, role selection for C-GET,
     extended negotiation for Q/R, and the calling AE title filter."""
 
+    #: pipelined C-STOREs within the granted window are stored at once (one batch, one
+    #: commit): ArchiveStorageSCP keeps no per-association state between calls
+    concurrent_stores = True
+
     def __init__(self, cfg: NodeConfig, ae_config: AEConfig, handlers: Mapping[Any, Any]) -> None:
         super().__init__(cfg.ae_title, config=ae_config, handlers=handlers)
         self.node_config = cfg
@@ -689,9 +693,9 @@ class _NodeAE(AE):
 
 def _granted_window(cfg: NodeConfig) -> tuple[int, int]:
     """The asynchronous operations window the node grants (PS3.7 D.3.3.3), both ways:
-    ``async_ops`` up to what the requestor proposed; 0 or 1: none. The association performs
-    a requestor's operations one after the other, so pipelined requests wait, in order, in its
-    bounded queue; the node's own sub-operations on a requestor (C-GET) stay one at a time."""
+    ``async_ops`` up to what the requestor proposed; 0 or 1: none. Pipelined C-STOREs run
+    at once within it (``concurrent_stores``); any other request waits for them and runs
+    alone; the node's own sub-operations on a requestor (C-GET) stay one at a time."""
     n = max(1, cfg.async_ops)
     return (n, n)
 

@@ -100,8 +100,8 @@ class NodeConfig:
     idle_timeout: float = 120.0
     #: the asynchronous operations window granted (PS3.7 D.3.3.3): up to this many operations
     #: outstanding at once, each way, when the requestor proposes a window; 0 or 1: none (one
-    #: at a time). The node still performs a requestor's operations one after the other, in
-    #: order; the window lets a requestor send the next while the previous is being stored.
+    #: at a time). C-STOREs within the window are stored at once (sharing batch commits);
+    #: every other operation waits for those before it and runs alone, in order.
     async_ops: int = 1
     #: reject associations whose called AE title is not ours (1, 1, 7)
     require_called_aet: bool = False

@@ -77,6 +77,8 @@ _SEND_CHUNK = 1 << 20
 #: Requests from the peer waiting for a handler before reading pauses (back-pressure: a peer
 #: that pipelines requests beyond the negotiated window is slowed down, not buffered).
 _MAX_QUEUED = 4
+#: The most C-STORE handlers run at once on one association (concurrent stores)
+_MAX_CONCURRENT = 64
 #: Pending responses (C-FIND matches, C-MOVE / C-GET progress) are coalesced: their PDUs are
 #: held until the sender would block (flushed by a loop callback), a non-pending message
 #: follows, or this many bytes are held -- then written with one ``writelines``.
@@ -144,7 +146,10 @@ class Association:
         acceptor: AcceptorConfig | None = None,
         admit: Callable[[AAssociateRQ], bool] | None = None,
         clock: Clock = REAL_TIME,
+        concurrent_stores: bool = False,
     ) -> None:
+        #: C-STORE requests within the negotiated window run their handlers at once
+        self._concurrent_stores = concurrent_stores and role is Role.ACCEPTOR
         # coalesced pending responses (see _CORK_LIMIT), set before Link may write
         self._cork: list[bytes] = []
         #: the last message sent and its encoding (messages are immutable)
@@ -747,29 +752,63 @@ class Association:
         if fut is not None and not fut.done():
             fut.set_result(None)
 
+    def _store_window(self) -> int:
+        """How many C-STORE handlers may run at once: the operations the requestor may
+        invoke (PS3.7 D.3.3.3; 0 = unlimited, taken as :data:`_MAX_CONCURRENT`) when the AE
+        allows concurrent stores (as acceptor only), else 1."""
+        if not self._concurrent_stores:
+            return 1
+        invoked = self.link.async_ops[0]
+        return _MAX_CONCURRENT if invoked == 0 else min(invoked, _MAX_CONCURRENT)
+
     async def _serve_loop(self) -> None:
+        """Perform the peer's requests in the order they came, one after the other; with
+        concurrent stores, consecutive C-STOREs within the window run at once (their
+        responses go out as each finishes, each with its own Message ID), and any other
+        request waits until they are done."""
         queue = self._incoming
-        while True:
-            while not queue:
-                self._incoming_ready = self._loop.create_future()
-                await self._incoming_ready
-            incoming = queue.popleft()
-            if incoming is None:
-                return
-            self.link.flow_control()
-            mid = incoming.message.message_id
-            self._active[mid] = incoming
-            try:
-                if self._dispatcher is None:
-                    await self.send_message(incoming.context, _refusal(incoming.message))
-                else:
-                    await self._dispatcher(incoming)
-            except NetworkError as exc:
-                log.info("%s: could not answer message %d: %s", self.peer, mid, exc)
-            except Exception:
-                log.exception("%s: handler failed for message %d", self.peer, mid)
-            finally:
-                self._active.pop(mid, None)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                while not queue:
+                    self._incoming_ready = self._loop.create_future()
+                    await self._incoming_ready
+                incoming = queue.popleft()
+                if incoming is None:
+                    return
+                self.link.flow_control()
+                window = self._store_window()
+                if window > 1 and isinstance(incoming.message, dimse.CStoreRequest):
+                    while len(running) >= window:
+                        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    task = self._loop.create_task(self._perform(incoming))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    continue
+                if running:
+                    await asyncio.wait(running)
+                await self._perform(incoming)
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+
+    async def _perform(self, incoming: Incoming) -> None:
+        """Answer one request from the peer (its handler, or a refusal without one)."""
+        mid = incoming.message.message_id
+        self._active[mid] = incoming
+        try:
+            if self._dispatcher is None:
+                await self.send_message(incoming.context, _refusal(incoming.message))
+            else:
+                await self._dispatcher(incoming)
+        except NetworkError as exc:
+            log.info("%s: could not answer message %d: %s", self.peer, mid, exc)
+        except Exception:
+            log.exception("%s: handler failed for message %d", self.peer, mid)
+        finally:
+            self._active.pop(mid, None)
 
 
 __all__ = ["Association"]

@@ -121,7 +121,14 @@ class AE:
     C-STORE sub-operations of C-GET, or the SCP role of a Storage Commitment report.
     ``clock``: what the association timers read (default real time; tests pass
     ``Clock(scale=0.001)`` so that timeouts of seconds pass in milliseconds).
+
+    ``concurrent_stores`` (class attribute, default False): as acceptor, C-STORE requests
+    pipelined within the granted asynchronous operations window run their handlers at once
+    (see :class:`~dicomkit.net._association.Association`); set it only when the C-STORE
+    handler may run several times at once on one association.
     """
+
+    concurrent_stores = False
 
     def __init__(
         self,
@@ -388,6 +395,7 @@ def _acceptor(
         acceptor=ae.acceptor_config(handlers),
         admit=admit,
         clock=ae.clock,
+        concurrent_stores=ae.concurrent_stores,
     )
 
 
