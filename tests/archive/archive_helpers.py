@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +267,27 @@ def write_temp(archive: Any, row: dict, **kw: object) -> Path:
     path = archive.incoming_path()
     dicomkit.write(to_dataset(row, **kw), path)  # type: ignore[arg-type]
     return path
+
+
+def run_node(
+    tmp_path: Path, cfg: Any, client: Callable[[int], Awaitable[Any]], timeout: float = 120
+) -> tuple[Any, Any]:
+    """Run an ArchiveNode (``cfg`` with its archive in ``tmp_path``/a, 127.0.0.1, any port)
+    on a fresh loop while ``await client(port)`` runs; (its result, the node), the node's
+    server and stores closed."""
+    from dicomkit.archive._app import ArchiveNode
+
+    node = ArchiveNode(cfg.replace(archive=tmp_path / "a", host="127.0.0.1", port=0))
+
+    async def main() -> Any:
+        server = await node.start()
+        try:
+            return await client(server.port)
+        finally:
+            await server.close()
+            node.storage.close()
+
+    try:
+        return asyncio.run(asyncio.wait_for(main(), timeout)), node
+    finally:
+        node.archive.close()

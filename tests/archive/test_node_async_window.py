@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from archive_helpers import synthetic, to_dataset, write_files
+from archive_helpers import run_node, synthetic, to_dataset, write_files
 from peers import require_module
 
 from dicomkit.archive._app import ArchiveNode
@@ -27,20 +27,7 @@ VERIFICATION = "1.2.840.10008.1.1"
 
 def _with_node(tmp_path: Path, cfg: NodeConfig, client: Any) -> tuple[Any, ArchiveNode]:
     """Run the node on this thread's loop and ``client(port)`` (blocking) in a worker thread."""
-    node = ArchiveNode(cfg.replace(archive=tmp_path / "a", host="127.0.0.1", port=0))
-
-    async def main() -> Any:
-        server = await node.start()
-        try:
-            return await asyncio.to_thread(client, server.port)
-        finally:
-            await server.close()
-            node.storage.close()
-
-    try:
-        return asyncio.run(asyncio.wait_for(main(), 120)), node
-    finally:
-        node.archive.close()
+    return run_node(tmp_path, cfg, lambda port: asyncio.to_thread(client, port))
 
 
 def _connect(port: int, datasets: list[Any], window: tuple[int, int] | None) -> Any:

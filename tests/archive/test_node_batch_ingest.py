@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from archive_helpers import synthetic, to_dataset
+from archive_helpers import run_node, synthetic, to_dataset
 
 from dicomkit.archive._app import ArchiveNode
 from dicomkit.archive._config import NodeConfig
@@ -25,8 +25,6 @@ from dicomkit.services._storage import store
 
 def _store_concurrently(tmp_path: Path, datasets: list[Any]) -> tuple[list[int], ArchiveNode]:
     """Store each data set over an association of its own, all at once: their statuses."""
-    cfg = NodeConfig(archive=tmp_path / "a", host="127.0.0.1", port=0)
-    node = ArchiveNode(cfg)
 
     async def one(port: int, ds: Any) -> int:
         contexts = [(str(ds.SOPClassUID), ["1.2.840.10008.1.2.1"])]
@@ -38,18 +36,10 @@ def _store_concurrently(tmp_path: Path, datasets: list[Any]) -> tuple[list[int],
             except DimseError as exc:
                 return int(exc.status)
 
-    async def main() -> list[int]:
-        server = await node.start()
-        try:
-            return list(await asyncio.gather(*(one(server.port, ds) for ds in datasets)))
-        finally:
-            await server.close()
-            node.storage.close()
+    async def client(port: int) -> list[int]:
+        return list(await asyncio.gather(*(one(port, ds) for ds in datasets)))
 
-    try:
-        return asyncio.run(asyncio.wait_for(main(), 60)), node
-    finally:
-        node.archive.close()
+    return run_node(tmp_path, NodeConfig(), client, timeout=60)
 
 
 def _stored(node: ArchiveNode) -> set[str]:
